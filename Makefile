@@ -1,0 +1,43 @@
+# raikit: `make demo` runs the main job, `make test` runs lint and the whole test suite.
+# Both create .venv on first use; nothing is downloaded at run time except packages from PyPI.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP_CORE := $(VENV)/.stamp-core
+STAMP_DEV := $(VENV)/.stamp-dev
+
+.PHONY: demo test lint format bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# torch must come from the local CPU wheel (torch==2.13.0) before anything that depends on it.
+$(STAMP_CORE): $(PY) pyproject.toml
+	$(PIP) install --quiet "torch==2.13.0"
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(STAMP_DEV): $(STAMP_CORE)
+	$(PIP) install --quiet -e ".[dev]"
+	touch $@
+
+demo: $(STAMP_DEV)
+	$(VENV)/bin/raikit demo
+
+lint: $(STAMP_DEV)
+	$(VENV)/bin/ruff check src tests bench scripts
+
+format: $(STAMP_DEV)
+	$(VENV)/bin/ruff format src tests bench scripts
+
+test: lint
+	$(PY) -m pytest -q -n 2
+
+bench: $(STAMP_DEV)
+	$(PY) bench/bench_metrics.py
+
+clean:
+	rm -rf $(VENV) raikit-demo .pytest_cache .ruff_cache

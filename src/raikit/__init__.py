@@ -1,0 +1,24 @@
+"""raikit: responsible machine learning for tabular data.
+
+Fairness, robustness, explainability and privacy checks that record their evidence.
+"""
+
+from raikit._errors import ColumnError, DataError, FileFormatError, RaikitError, RaikitWarning
+from raikit._result import Finding, Result
+from raikit.dataset import Dataset
+from raikit.metrics import group_metrics
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ColumnError",
+    "DataError",
+    "Dataset",
+    "FileFormatError",
+    "Finding",
+    "RaikitError",
+    "RaikitWarning",
+    "Result",
+    "__version__",
+    "group_metrics",
+]

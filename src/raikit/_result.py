@@ -1,0 +1,267 @@
+"""Evidence: the ``...Result`` base class, findings, and lossless JSON for tidy DataFrames.
+
+Every check returns a frozen dataclass that subclasses :class:`Result`. Its fields hold numbers
+(DataFrames, Series, floats, strings, lists and dicts of them) and findings; ``to_dict`` turns it into
+plain JSON types without losing a bit (floats round-trip exactly; NaN and infinities are kept), and
+``from_dict`` rebuilds it, so the ledger can store results and cards can read them back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from raikit._errors import RaikitError
+
+__all__ = ["SEVERITIES", "Finding", "Result", "result_from_dict"]
+
+SEVERITIES = ("info", "warning", "error")
+
+_REGISTRY: dict[str, type[Result]] = {}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something a check found that a person should read.
+
+    Parameters
+    ----------
+    severity : {"info", "warning", "error"}
+        ``error`` marks a violated criterion, ``warning`` something doubtful (a tiny group, an
+        undefined metric), ``info`` context.
+    title : str
+        One line.
+    detail : str
+        The numbers behind the finding and what to do about it.
+    slice : str, optional
+        The group or slice the finding is about (e.g. ``"race=Black"``).
+
+    Examples
+    --------
+    >>> Finding("warning", "Tiny group", "race=Other has 3 rows", slice="race=Other").severity
+    'warning'
+    """
+
+    severity: str
+    title: str
+    detail: str = ""
+    slice: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise RaikitError(
+                f"Finding severity must be one of {SEVERITIES}, got {self.severity!r}."
+            )
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# --------------------------------------------------------------------------- lossless encoding
+def _encode_scalar(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"__float__": repr(value)}  # 'nan', 'inf', '-inf'
+    if isinstance(value, pd.Timestamp):
+        return {"__timestamp__": value.isoformat()}
+    return value
+
+
+def _decode_scalar(value: Any) -> Any:
+    if isinstance(value, dict) and "__float__" in value:
+        return float(value["__float__"])
+    if isinstance(value, dict) and "__timestamp__" in value:
+        return pd.Timestamp(value["__timestamp__"])
+    return value
+
+
+def _encode_column(series: pd.Series) -> dict:
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return {
+            "dtype": "category",
+            "categories": [_encode_scalar(v) for v in dtype.categories],
+            "ordered": bool(dtype.ordered),
+            "codes": series.cat.codes.astype(int).tolist(),
+        }
+    values = series.to_numpy(dtype=object)
+    return {"dtype": str(dtype), "values": [_encode(v) for v in values]}
+
+
+def _decode_column(data: dict) -> pd.Series:
+    if data["dtype"] == "category":
+        categories = [_decode_scalar(v) for v in data["categories"]]
+        return pd.Series(
+            pd.Categorical.from_codes(data["codes"], categories=categories, ordered=data["ordered"])
+        )
+    values = [_decode(v) for v in data["values"]]
+    dtype = data["dtype"]
+    if dtype in ("object", "str", "string"):
+        return pd.Series(values, dtype=object if dtype == "object" else dtype)
+    try:
+        return pd.Series(values, dtype=dtype)
+    except (TypeError, ValueError):
+        return pd.Series(values, dtype=object)
+
+
+def _encode_frame(frame: pd.DataFrame) -> dict:
+    # A default RangeIndex carries no information; any other index is stored as leading columns.
+    plain_index = isinstance(frame.index, pd.RangeIndex) and frame.index.name is None \
+        and frame.index.start == 0 and frame.index.step == 1
+    n_index = 0 if plain_index else frame.index.nlevels
+    columns = list(frame.columns)
+    data = [_encode_column(frame.iloc[:, i]) for i in range(frame.shape[1])]
+    if n_index:
+        levels = [frame.index.get_level_values(i).to_series(index=None) for i in range(n_index)]
+        data = [_encode_column(level.reset_index(drop=True)) for level in levels] + data
+        columns = [f"__index_{i}" for i in range(n_index)] + columns
+    return {
+        "__frame__": {
+            "columns": [_encode(c) for c in columns],
+            "n_index": n_index,
+            "index_names": [_encode(n) for n in frame.index.names] if n_index else [],
+            "data": data,
+        }
+    }
+
+
+def _decode_frame(data: dict) -> pd.DataFrame:
+    columns = [_decode(c) for c in data["columns"]]
+    series = [_decode_column(c) for c in data["data"]]
+    frame = pd.DataFrame(dict(enumerate(series))) if series else pd.DataFrame()
+    frame.columns = pd.Index([_hashable(c) for c in columns], tupleize_cols=False)
+    n_index = data["n_index"]
+    if n_index:
+        frame = frame.set_index(list(frame.columns[:n_index]))
+        frame.index.names = [_decode(n) for n in data["index_names"]]
+    return frame
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, pd.DataFrame):
+        return _encode_frame(value)
+    if isinstance(value, pd.Series):
+        name = value.name
+        return {"__series__": _encode_frame(value.to_frame(name="__values__")), "name": _encode(name)}
+    if isinstance(value, Finding):
+        return {"__finding__": value.to_dict()}
+    if isinstance(value, Result):
+        return {"__result__": value.to_dict()}
+    if isinstance(value, np.ndarray):
+        return {"__array__": [_encode(v) for v in value.tolist()], "dtype": str(value.dtype)}
+    if isinstance(value, dict):
+        return {"__dict__": [[_encode(k), _encode(v)] for k, v in value.items()]}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    return _encode_scalar(value)
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__frame__" in value:
+        return _decode_frame(value["__frame__"])
+    if "__series__" in value:
+        frame = _decode(value["__series__"])
+        series = frame["__values__"]
+        series.name = _decode(value["name"])
+        return series
+    if "__finding__" in value:
+        return Finding(**value["__finding__"])
+    if "__result__" in value:
+        return result_from_dict(value["__result__"])
+    if "__array__" in value:
+        return np.array([_decode(v) for v in value["__array__"]], dtype=value["dtype"])
+    if "__dict__" in value:
+        return {_hashable(_decode(k)): _decode(v) for k, v in value["__dict__"]}
+    if "__tuple__" in value:
+        return tuple(_decode(v) for v in value["__tuple__"])
+    return _decode_scalar(value)
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+# --------------------------------------------------------------------------- the base class
+@dataclass(frozen=True, eq=False)
+class Result:
+    """Base class of every ``...Result``: numbers, a summary, findings, figures, lossless JSON.
+
+    Subclasses are frozen dataclasses. They must define ``summary`` (a one-line text) and may
+    override ``figures()``. ``findings`` is a tuple of :class:`Finding`.
+    """
+
+    kind: ClassVar[str] = "result"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _REGISTRY[cls.__name__] = cls
+
+    @property
+    def summary(self) -> str:  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    def figures(self) -> list:
+        """Plotly figures of this result (none by default)."""
+        return []
+
+    def to_dict(self) -> dict:
+        """A dictionary of plain JSON types from which :meth:`from_dict` rebuilds this result."""
+        payload = {f.name: _encode(getattr(self, f.name)) for f in fields(self)}
+        return {"type": type(self).__name__, "version": 1, "fields": payload}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Result:
+        """Rebuild a result written by :meth:`to_dict`."""
+        target = _REGISTRY.get(data.get("type", ""), cls)
+        if cls is not Result and not issubclass(target, cls):
+            raise RaikitError(
+                f"Cannot read a {data.get('type')!r} as {cls.__name__}; use result_from_dict()."
+            )
+        values = {name: _decode(value) for name, value in data["fields"].items()}
+        return target(**values)
+
+    def to_json(self, path=None, *, indent: int | None = None) -> str:
+        """JSON text of :meth:`to_dict`; also written to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        return text
+
+    @classmethod
+    def from_json(cls, text_or_path: str) -> Result:
+        """Read a result from JSON text or from a file written by :meth:`to_json`."""
+        text = text_or_path
+        if not text_or_path.lstrip().startswith("{"):
+            with open(text_or_path, encoding="utf-8") as handle:
+                text = handle.read()
+        return cls.from_dict(json.loads(text))
+
+    def findings_frame(self) -> pd.DataFrame:
+        """The findings as a table."""
+        rows = [f.to_dict() for f in getattr(self, "findings", ())]
+        return pd.DataFrame(rows, columns=["severity", "title", "detail", "slice"])
+
+
+def result_from_dict(data: dict) -> Result:
+    """Rebuild any registered ``...Result`` from its :meth:`Result.to_dict` output."""
+    try:
+        cls = _REGISTRY[data["type"]]
+    except KeyError as error:
+        raise RaikitError(
+            f"Unknown result type {data.get('type')!r}; import the module that defines it first."
+        ) from error
+    return cls.from_dict(data)

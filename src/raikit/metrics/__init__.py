@@ -1,0 +1,47 @@
+"""The metrics engine: metrics per group with confidence intervals, and fairness criteria.
+
+Every number is derived from per-slice sufficient statistics computed in one vectorised pass;
+see :mod:`raikit.metrics._engine`.
+"""
+
+from raikit.metrics._definitions import BINARY_METRICS, SCORE_METRICS, CountMetric, count_metric
+from raikit.metrics._fairness import (
+    AccuracyParity,
+    CalibrationWithinGroups,
+    DemographicParity,
+    EqualizedOdds,
+    EqualOpportunity,
+    FairnessCriterion,
+    PredictiveParity,
+    TreatmentEquality,
+    demographic_parity_difference,
+    demographic_parity_ratio,
+    equal_opportunity_difference,
+    equalized_odds_difference,
+    equalized_odds_ratio,
+    evaluate_criteria,
+)
+from raikit.metrics._group_metrics import GroupMetricsResult, group_metrics
+
+__all__ = [
+    "AccuracyParity",
+    "CalibrationWithinGroups",
+    "DemographicParity",
+    "EqualOpportunity",
+    "EqualizedOdds",
+    "FairnessCriterion",
+    "PredictiveParity",
+    "TreatmentEquality",
+    "demographic_parity_difference",
+    "demographic_parity_ratio",
+    "equal_opportunity_difference",
+    "equalized_odds_difference",
+    "equalized_odds_ratio",
+    "evaluate_criteria",
+    "BINARY_METRICS",
+    "SCORE_METRICS",
+    "CountMetric",
+    "GroupMetricsResult",
+    "count_metric",
+    "group_metrics",
+]

@@ -1,0 +1,357 @@
+"""The sliced-metrics engine: per-slice sufficient statistics in one vectorised pass.
+
+Rows are reduced once, at the finest level (the intersection of all sensitive attributes), to a small
+table of statistics per group: confusion counts, score sums and histograms, residual sums. Every other
+slice (each attribute alone, the whole population) is a sum of intersection groups, computed with one
+sparse matrix product. Metrics, disparities and bootstrap replicates are then functions of these small
+tables, so their cost grows with groups x replicates, never with rows x replicates.
+
+Bootstrap
+---------
+Replicates follow the Poisson bootstrap: each row gets a weight ``Poisson(1)``, so a stratum of ``n``
+identical rows gets ``Poisson(n)``. For count metrics the strata are (group, true label, predicted
+label) and the replicate is exact. For score and regression metrics the rows of a stratum are not
+identical: strata are (group, label, score quantile bin) or (group, target bin, residual bin), and a
+replicate scales each stratum's sums by ``Poisson(n) / n``. This ignores the spread within a stratum,
+which is small with 256 strata per group; ``tests/metrics/test_bootstrap.py`` checks the resulting
+intervals against a row-level bootstrap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from raikit._grouping import GroupEncoding
+
+__all__ = ["Slices", "build_slices", "rng_from"]
+
+SCORE_BINS = 256  # quantile strata of the score used by the bootstrap of score metrics
+ECE_BINS = 10  # equal-width calibration bins of the expected calibration error
+REGRESSION_BINS = 16  # quantile bins of the target and of the residual (16 x 16 strata)
+
+
+def rng_from(random_state) -> np.random.Generator:
+    """A numpy Generator from ``None``, an int, a Generator or a legacy RandomState."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
+    return np.random.default_rng(random_state)
+
+
+@dataclass(frozen=True, eq=False)
+class Slices:
+    """The rows of every result table and how each is made of intersection groups.
+
+    ``attribute[r]`` and ``group[r]`` label slice ``r``; row 0 is the whole population;
+    ``membership`` (slices x intersection groups, 0/1) sums intersection statistics into slices.
+    """
+
+    attribute: list[str]
+    group: list[str]
+    membership: sparse.csr_matrix
+    families: dict[str, np.ndarray]  # attribute name -> the slice rows of its groups
+
+    @property
+    def n_slices(self) -> int:
+        return len(self.attribute)
+
+    def aggregate(self, stats: np.ndarray, axis: int = 0) -> np.ndarray:
+        """Sum intersection-level statistics (group axis ``axis``) into every slice."""
+        moved = np.moveaxis(np.asarray(stats, dtype=float), axis, 0)
+        shape = moved.shape
+        flat = moved.reshape(shape[0], -1)
+        out = np.asarray(self.membership @ flat)
+        return np.moveaxis(out.reshape((self.n_slices, *shape[1:])), 0, axis)
+
+
+def build_slices(encoding: GroupEncoding) -> Slices:
+    """Slices for the whole population, each attribute alone, and (with 2+ attributes) their
+    intersection."""
+    n_groups = len(encoding.intersection_labels)
+    attribute = ["overall"]
+    group = ["overall"]
+    rows = [np.zeros(n_groups, dtype=np.int64)]
+    cols = [np.arange(n_groups)]
+    families: dict[str, np.ndarray] = {}
+    next_row = 1
+    members = encoding.membership()
+    for i, name in enumerate(encoding.names):
+        n_levels = len(encoding.levels[i])
+        attribute += [name] * n_levels
+        group += encoding.labels(i)
+        rows.append(next_row + members[i])
+        cols.append(np.arange(n_groups))
+        families[name] = np.arange(next_row, next_row + n_levels)
+        next_row += n_levels
+    if len(encoding.names) > 1:
+        name = " & ".join(encoding.names)
+        attribute += [name] * n_groups
+        group += encoding.labels()
+        rows.append(next_row + np.arange(n_groups))
+        cols.append(np.arange(n_groups))
+        families[name] = np.arange(next_row, next_row + n_groups)
+        next_row += n_groups
+    data = np.ones(sum(len(r) for r in rows))
+    membership = sparse.csr_matrix(
+        (data, (np.concatenate(rows), np.concatenate(cols))), shape=(next_row, n_groups)
+    )
+    return Slices(attribute, group, membership, families)
+
+
+# --------------------------------------------------------------------------- classification
+def confusion_counts(codes: np.ndarray, y: np.ndarray, y_hat: np.ndarray, n_groups: int,
+                     n_classes: int = 2) -> np.ndarray:
+    """Confusion counts per group: shape (groups, classes * classes), cell ``true * K + pred``.
+
+    For binary labels the cells are ``tn, fp, fn, tp``.
+    """
+    k2 = n_classes * n_classes
+    index = codes * k2 + (y * n_classes + y_hat)
+    return np.bincount(index, minlength=n_groups * k2).reshape(n_groups, k2)
+
+
+def one_vs_rest(counts: np.ndarray, n_classes: int) -> np.ndarray:
+    """Turn (..., K*K) multiclass counts into (..., K, 4) one-vs-rest ``tn, fp, fn, tp``."""
+    matrix = counts.reshape((*counts.shape[:-1], n_classes, n_classes))
+    tp = np.diagonal(matrix, axis1=-2, axis2=-1)
+    fp = matrix.sum(axis=-2) - tp
+    fn = matrix.sum(axis=-1) - tp
+    total = matrix.sum(axis=(-2, -1))[..., None]
+    tn = total - tp - fp - fn
+    return np.stack([tn, fp, fn, tp], axis=-1)
+
+
+def exact_auc(family_codes: list[np.ndarray], n_per_family: list[int], score: np.ndarray,
+              y: np.ndarray) -> list[np.ndarray]:
+    """ROC AUC per group for several groupings, with ties counted as half (as scikit-learn does).
+
+    One argsort by score is shared; each grouping then needs one stable sort of small integer
+    codes (a radix sort). AUC is the Mann-Whitney statistic from mid-ranks within each group.
+    """
+    by_score = np.argsort(score, kind="stable")
+    out = []
+    for codes, n_groups in zip(family_codes, n_per_family, strict=True):
+        small = codes.astype(np.int16 if n_groups < 2**15 else np.int64)
+        order = by_score[np.argsort(small[by_score], kind="stable")]
+        c, s, t = codes[order], score[order], y[order].astype(float)
+        n = len(c)
+        new_group = np.empty(n, dtype=bool)
+        new_group[0] = True
+        new_group[1:] = c[1:] != c[:-1]
+        new_block = new_group.copy()
+        new_block[1:] |= s[1:] != s[:-1]
+        starts = np.flatnonzero(new_block)
+        ends = np.append(starts[1:], n)
+        group_first = np.flatnonzero(new_group)
+        first_of_block = group_first[np.cumsum(new_group)[starts] - 1]
+        mid_rank = (starts + ends - 1) / 2.0 - first_of_block + 1.0
+        block_of_row = np.cumsum(new_block) - 1
+        rank_sum = np.bincount(c, weights=mid_rank[block_of_row] * t, minlength=n_groups)
+        n_pos = np.bincount(c, weights=t, minlength=n_groups)
+        n_all = np.bincount(c, minlength=n_groups).astype(float)
+        n_neg = n_all - n_pos
+        with np.errstate(divide="ignore", invalid="ignore"):
+            auc = (rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
+        out.append(np.where((n_pos > 0) & (n_neg > 0), auc, np.nan))
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class ScoreStats:
+    """Sums per intersection group for the score metrics, and the strata for their bootstrap."""
+
+    brier_sum: np.ndarray  # (G,)
+    log_loss_sum: np.ndarray  # (G,)
+    ece: np.ndarray  # (G, ECE_BINS, 3): count, sum of labels, sum of scores
+    strata: np.ndarray  # (G, 2, SCORE_BINS, 4): count, sum s, sum s^2, sum log-loss term
+    stratum_ece_bin: np.ndarray  # (SCORE_BINS,) the ECE bin of each score stratum (by its mean)
+
+
+def score_stats(codes: np.ndarray, y: np.ndarray, score: np.ndarray, n_groups: int) -> ScoreStats:
+    """Per-group sums behind Brier score, log loss and calibration error, plus bootstrap strata."""
+    eps = np.finfo(np.float64).eps
+    clipped = np.clip(score, eps, 1 - eps)
+    log_term = -(y * np.log(clipped) + (1 - y) * np.log1p(-clipped))
+    brier = np.bincount(codes, weights=(score - y) ** 2, minlength=n_groups)
+    log_loss = np.bincount(codes, weights=log_term, minlength=n_groups)
+    ece_bin = np.minimum((score * ECE_BINS).astype(np.int64), ECE_BINS - 1)
+    ece_index = codes * ECE_BINS + ece_bin
+    size = n_groups * ECE_BINS
+    ece = np.stack(
+        [
+            np.bincount(ece_index, minlength=size),
+            np.bincount(ece_index, weights=y, minlength=size),
+            np.bincount(ece_index, weights=score, minlength=size),
+        ],
+        axis=-1,
+    ).reshape(n_groups, ECE_BINS, 3)
+    edges = np.unique(np.quantile(score, np.linspace(0, 1, SCORE_BINS + 1)[1:-1]))
+    stratum = np.searchsorted(edges, score, side="right")
+    index = (codes * 2 + y.astype(np.int64)) * SCORE_BINS + stratum
+    size = n_groups * 2 * SCORE_BINS
+    strata = np.stack(
+        [
+            np.bincount(index, minlength=size),
+            np.bincount(index, weights=score, minlength=size),
+            np.bincount(index, weights=score * score, minlength=size),
+            np.bincount(index, weights=log_term, minlength=size),
+        ],
+        axis=-1,
+    ).reshape(n_groups, 2, SCORE_BINS, 4)
+    per_stratum = strata.sum(axis=(0, 1))
+    with np.errstate(invalid="ignore"):
+        mean_score = per_stratum[:, 1] / per_stratum[:, 0]
+    stratum_ece_bin = np.minimum((np.nan_to_num(mean_score) * ECE_BINS).astype(np.int64),
+                                 ECE_BINS - 1)
+    return ScoreStats(brier, log_loss, ece, strata, stratum_ece_bin)
+
+
+def score_metrics_from_strata(strata: np.ndarray, stratum_ece_bin: np.ndarray,
+                              names: list[str]) -> np.ndarray:
+    """Score metrics of (..., 2, SCORE_BINS, 4) strata sums (bootstrap replicates)."""
+    count = strata[..., 0]
+    n_neg = count[..., 0, :]
+    n_pos = count[..., 1, :]
+    total = count.sum(axis=(-2, -1))
+    out = []
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for name in names:
+            if name == "roc_auc":
+                below = np.cumsum(n_neg, axis=-1) - n_neg
+                u = (n_pos * (below + 0.5 * n_neg)).sum(axis=-1)
+                p, q = n_pos.sum(axis=-1), n_neg.sum(axis=-1)
+                value = np.where((p > 0) & (q > 0), u / (p * q), np.nan)
+            elif name == "brier_score":
+                s1, s2 = strata[..., 1], strata[..., 2]
+                sse = s2.sum(axis=(-2, -1)) - 2 * s1[..., 1, :].sum(axis=-1) + n_pos.sum(axis=-1)
+                value = np.where(total > 0, sse / total, np.nan)
+            elif name == "log_loss":
+                value = np.where(total > 0, strata[..., 3].sum(axis=(-2, -1)) / total, np.nan)
+            else:  # expected_calibration_error
+                labels = n_pos  # sum of labels per stratum
+                scores = strata[..., 1].sum(axis=-2)
+                counts = count.sum(axis=-2)
+                shape = (*counts.shape[:-1], ECE_BINS)
+                gap_y = np.zeros(shape)
+                gap_s = np.zeros(shape)
+                n_bin = np.zeros(shape)
+                for b in range(ECE_BINS):  # 10 calibration bins, not groups or rows
+                    mask = stratum_ece_bin == b
+                    gap_y[..., b] = labels[..., mask].sum(axis=-1)
+                    gap_s[..., b] = scores[..., mask].sum(axis=-1)
+                    n_bin[..., b] = counts[..., mask].sum(axis=-1)
+                value = np.where(total > 0, np.abs(gap_y - gap_s).sum(axis=-1) / total, np.nan)
+            out.append(value)
+    return np.stack(out, axis=-1)
+
+
+# --------------------------------------------------------------------------- regression
+@dataclass(frozen=True, eq=False)
+class RegressionStats:
+    sums: np.ndarray  # (G, 6): n, sum y, sum y_hat, sum |e|, sum e^2, centred sum of squares of y
+    strata: np.ndarray  # (G, S, 6): n, sum y, sum y^2, sum y_hat, sum |e|, sum e^2
+
+
+def regression_stats(codes: np.ndarray, y: np.ndarray, y_hat: np.ndarray,
+                     n_groups: int) -> RegressionStats:
+    """Per-group sums for regression metrics (two passes, so R² is computed without
+    cancellation) and the (target bin x residual bin) strata of the bootstrap."""
+    error = y - y_hat
+    n = np.bincount(codes, minlength=n_groups).astype(float)
+    sum_y = np.bincount(codes, weights=y, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_y = np.where(n > 0, sum_y / n, 0.0)
+    centred = np.bincount(codes, weights=(y - mean_y[codes]) ** 2, minlength=n_groups)
+    sums = np.stack(
+        [
+            n,
+            sum_y,
+            np.bincount(codes, weights=y_hat, minlength=n_groups),
+            np.bincount(codes, weights=np.abs(error), minlength=n_groups),
+            np.bincount(codes, weights=error * error, minlength=n_groups),
+            centred,
+        ],
+        axis=-1,
+    )
+    probabilities = np.linspace(0, 1, REGRESSION_BINS + 1)[1:-1]
+    y_bin = np.searchsorted(np.unique(np.quantile(y, probabilities)), y, side="right")
+    e_bin = np.searchsorted(np.unique(np.quantile(error, probabilities)), error, side="right")
+    n_strata = REGRESSION_BINS * REGRESSION_BINS
+    index = codes * n_strata + y_bin * REGRESSION_BINS + e_bin
+    size = n_groups * n_strata
+    strata = np.stack(
+        [
+            np.bincount(index, minlength=size),
+            np.bincount(index, weights=y, minlength=size),
+            np.bincount(index, weights=y * y, minlength=size),
+            np.bincount(index, weights=y_hat, minlength=size),
+            np.bincount(index, weights=np.abs(error), minlength=size),
+            np.bincount(index, weights=error * error, minlength=size),
+        ],
+        axis=-1,
+    ).reshape(n_groups, n_strata, 6)
+    return RegressionStats(sums, strata)
+
+
+def combine_centred(sums_by_group: np.ndarray, slices: Slices) -> np.ndarray:
+    """Centred sum of squares of y per slice from per-group ones (parallel-variance formula)."""
+    n, sum_y, centred = sums_by_group[:, 0], sums_by_group[:, 1], sums_by_group[:, 5]
+    slice_n = slices.aggregate(n)
+    slice_sum = slices.aggregate(sum_y)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        group_mean = np.where(n > 0, sum_y / n, 0.0)
+        slice_mean = np.where(slice_n > 0, slice_sum / slice_n, 0.0)
+    # sum over groups g in slice r of: centred_g + n_g (mean_g - mean_r)^2
+    m = slices.membership
+    between = (m @ (n * group_mean**2)) - 2 * slice_mean * (m @ (n * group_mean)) \
+        + slice_mean**2 * (m @ n)
+    return slices.aggregate(centred) + np.maximum(between, 0.0)
+
+
+def regression_metrics(n, sum_y, sum_y_hat, sum_abs, sum_sq, centred, names) -> np.ndarray:
+    """Regression metrics from per-slice sums (arrays of any shape)."""
+    out = []
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ok = n > 0
+        for name in names:
+            if name == "count":
+                value = n.astype(float)
+            elif name == "mean_absolute_error":
+                value = np.where(ok, sum_abs / n, np.nan)
+            elif name == "mean_squared_error":
+                value = np.where(ok, sum_sq / n, np.nan)
+            elif name == "root_mean_squared_error":
+                value = np.where(ok, np.sqrt(sum_sq / n), np.nan)
+            elif name == "r2":
+                value = np.where(ok & (centred > 0), 1.0 - sum_sq / centred, np.nan)
+            elif name == "mean_prediction":
+                value = np.where(ok, sum_y_hat / n, np.nan)
+            else:  # mean_target
+                value = np.where(ok, sum_y / n, np.nan)
+            out.append(value)
+    return np.stack(out, axis=-1)
+
+
+def poisson_scale(rng: np.random.Generator, strata: np.ndarray, n_boot: int) -> np.ndarray:
+    """Bootstrap replicates of stratum sums: shape (n_boot, *strata.shape).
+
+    ``strata[..., 0]`` is the stratum's row count; every sum of the stratum is scaled by
+    ``Poisson(n) / n``.
+    """
+    counts = strata[..., 0]
+    draws = rng.poisson(counts, size=(n_boot, *counts.shape)).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor = np.where(counts > 0, draws / counts, 0.0)
+    return strata[None] * factor[..., None]
+
+
+def to_frame_labels(slices: Slices) -> pd.MultiIndex:
+    """The (attribute, group) index of every slice but the overall one."""
+    return pd.MultiIndex.from_arrays(
+        [slices.attribute[1:], slices.group[1:]], names=["attribute", "group"]
+    )

@@ -1,0 +1,699 @@
+"""``group_metrics``: every metric for every group, with bootstrap confidence intervals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from raikit._errors import DataError
+from raikit._grouping import encode_groups, to_sensitive_frame
+from raikit._result import Finding, Result
+from raikit.metrics import _engine as engine
+from raikit.metrics._definitions import CountMetric, resolve_metric_names
+
+__all__ = ["GroupMetricsResult", "group_metrics"]
+
+SMALL_GROUP = 30  # below this many rows a group's metrics are flagged as unreliable
+FOUR_FIFTHS = 0.8
+
+
+# --------------------------------------------------------------------------- input handling
+def _as_1d(values, name: str) -> np.ndarray:
+    if values is None:
+        raise DataError(f"{name} is required.")
+    if type(values).__module__.startswith("polars"):
+        values = values.to_numpy()
+    if isinstance(values, pd.DataFrame):
+        if values.shape[1] != 1:
+            raise DataError(f"{name} must be one column, got a DataFrame with {values.shape[1]}.")
+        values = values.iloc[:, 0]
+    array = values.to_numpy() if isinstance(values, pd.Series | pd.Index) else np.asarray(values)
+    if array.ndim == 2 and 1 in array.shape:
+        array = array.ravel()
+    if array.ndim != 1:
+        raise DataError(
+            f"{name} must be 1-D (one value per row), got shape {array.shape}. For predicted "
+            f"probabilities of a binary model pass the positive column, e.g. proba[:, 1]."
+        )
+    return array
+
+
+def _has_missing(array: np.ndarray) -> np.ndarray:
+    if array.dtype.kind in "fc":
+        return np.isnan(array)
+    if array.dtype.kind in "iub":
+        return np.zeros(len(array), dtype=bool)
+    return pd.isna(array)
+
+
+def _encode_labels(y_true: np.ndarray, y_pred: np.ndarray, pos_label):
+    """Map classification labels to 0..K-1 codes consistent between y_true and y_pred."""
+    fast = all(a.dtype.kind in "iub" for a in (y_true, y_pred))
+    if fast and y_true.size and y_pred.size:
+        low = min(int(y_true.min()), int(y_pred.min()))
+        high = max(int(y_true.max()), int(y_pred.max()))
+        if low >= 0 and high <= 1:
+            classes = np.array([0, 1]) if y_true.dtype.kind != "b" else np.array([False, True])
+            if pos_label is not None and pos_label not in (1, True):
+                raise DataError(f"pos_label={pos_label!r} is not one of the labels [0, 1].")
+            return y_true.astype(np.int64), y_pred.astype(np.int64), classes
+    classes = pd.unique(np.concatenate([pd.unique(y_true), pd.unique(y_pred)]))
+    try:
+        classes = np.sort(classes)
+    except TypeError:
+        classes = np.array(sorted(classes, key=str), dtype=object)
+    if len(classes) == 2 and pos_label is not None:
+        if pos_label not in classes.tolist():
+            raise DataError(
+                f"pos_label={pos_label!r} is not one of the labels {classes.tolist()}."
+            )
+        if classes[1] != pos_label:
+            classes = classes[::-1]
+    lookup = pd.Index(classes)
+    return lookup.get_indexer(y_true).astype(np.int64), lookup.get_indexer(y_pred).astype(
+        np.int64), classes
+
+
+def _infer_task(y_true: np.ndarray, y_pred: np.ndarray) -> str:
+    if y_true.dtype.kind == "f" or y_pred.dtype.kind == "f":
+        both = np.concatenate([y_true, y_pred]).astype(float)
+        if not np.array_equal(both, np.round(both)):
+            return "regression"
+        if len(np.unique(both)) > 2:
+            # Whole numbers with many levels: regression unless few distinct values.
+            return "multiclass" if len(np.unique(both)) <= 20 else "regression"
+        return "binary"
+    if y_true.dtype.kind in "iub" and y_pred.dtype.kind in "iub":
+        low = min(int(y_true.min()), int(y_pred.min()))
+        high = max(int(y_true.max()), int(y_pred.max()))
+        if low >= 0 and high <= 1:
+            return "binary"
+    n_labels = len(pd.unique(np.concatenate([pd.unique(y_true), pd.unique(y_pred)])))
+    return "binary" if n_labels <= 2 else "multiclass"
+
+
+# --------------------------------------------------------------------------- the result
+@dataclass(frozen=True, eq=False)
+class GroupMetricsResult(Result):
+    """Metrics overall and per group, disparities between groups, and their confidence intervals.
+
+    Attributes
+    ----------
+    table : DataFrame
+        Tidy: one row per (attribute, group, metric) with ``value``, ``lower``, ``upper``. The
+        overall population has attribute and group ``"overall"``; intersections are named
+        ``"sex & race"`` / ``"Female & Black"``.
+    disparities : DataFrame
+        Tidy: one row per (attribute, metric, method, kind) — ``method`` is ``between_groups`` or
+        ``to_overall``, ``kind`` is ``difference`` or ``ratio`` — with ``value``, ``lower``, ``upper``.
+    task : str
+        ``binary``, ``multiclass`` or ``regression``.
+    sensitive_names : list of str
+        The sensitive attributes.
+    ci : float or None
+        Confidence level of the intervals (``None``: no intervals).
+    n_boot : int
+        Bootstrap replicates behind the intervals.
+    findings : tuple of Finding
+        Empty or tiny groups, undefined metrics, and the four-fifths rule.
+    meta : dict
+        Labels, positive label and engine settings.
+    """
+
+    table: pd.DataFrame
+    disparities: pd.DataFrame
+    task: str
+    sensitive_names: list
+    ci: float | None = None
+    n_boot: int = 0
+    findings: tuple = field(default_factory=tuple)
+    meta: dict = field(default_factory=dict)
+
+    # ----------------------------------------------------------------- tidy accessors
+    @property
+    def metric_names(self) -> list[str]:
+        return list(pd.unique(self.table["metric"]))
+
+    @property
+    def attributes(self) -> list[str]:
+        """Slice families: each sensitive attribute and, with two or more, their intersection."""
+        names = pd.unique(self.table["attribute"])
+        return [a for a in names if a != "overall"]
+
+    def _wide(self, column: str, rows: pd.DataFrame) -> pd.DataFrame:
+        wide = rows.pivot(index=["attribute", "group"], columns="metric", values=column)
+        order = pd.MultiIndex.from_frame(rows[["attribute", "group"]].drop_duplicates())
+        wide = wide.reindex(order)[self.metric_names]
+        wide.columns.name = None
+        return wide
+
+    @property
+    def overall(self) -> pd.Series:
+        """Each metric on the whole population."""
+        rows = self.table[self.table["attribute"] == "overall"]
+        return pd.Series(rows["value"].to_numpy(), index=rows["metric"].to_numpy(), name="overall")
+
+    @property
+    def by_group(self) -> pd.DataFrame:
+        """Each metric per group: index (attribute, group), one column per metric."""
+        return self._wide("value", self.table[self.table["attribute"] != "overall"])
+
+    @property
+    def by_group_lower(self) -> pd.DataFrame:
+        """Lower confidence bounds, shaped like :attr:`by_group` (NaN without ``ci``)."""
+        return self._wide("lower", self.table[self.table["attribute"] != "overall"])
+
+    @property
+    def by_group_upper(self) -> pd.DataFrame:
+        """Upper confidence bounds, shaped like :attr:`by_group` (NaN without ``ci``)."""
+        return self._wide("upper", self.table[self.table["attribute"] != "overall"])
+
+    def _disparity(self, kind: str, method: str, attribute: str | None, bounds: bool):
+        if method not in ("between_groups", "to_overall"):
+            raise DataError(
+                f"method must be 'between_groups' or 'to_overall', got {method!r}."
+            )
+        rows = self.disparities[
+            (self.disparities["kind"] == kind) & (self.disparities["method"] == method)
+        ]
+        if attribute is not None:
+            if attribute not in self.attributes:
+                raise DataError(f"Unknown attribute {attribute!r}; choose from {self.attributes}.")
+            rows = rows[rows["attribute"] == attribute]
+        if bounds:
+            return rows[["attribute", "metric", "value", "lower", "upper"]].reset_index(drop=True)
+        wide = rows.pivot(index="attribute", columns="metric", values="value")
+        wide = wide.reindex(index=pd.unique(rows["attribute"]),
+                            columns=[m for m in self.metric_names if m in wide.columns])
+        wide.columns.name = None
+        return wide.iloc[0] if attribute is not None else wide
+
+    def difference(self, method: str = "between_groups", *, attribute: str | None = None,
+                   bounds: bool = False):
+        """Largest difference of each metric between groups (or from the overall value).
+
+        Parameters
+        ----------
+        method : {"between_groups", "to_overall"}
+            ``between_groups``: max - min over groups. ``to_overall``: the largest
+            ``|group - overall|``. Both as in Fairlearn's ``MetricFrame.difference``.
+        attribute : str, optional
+            Restrict to one attribute (or intersection); then a Series is returned.
+        bounds : bool, default False
+            Return a tidy frame with ``value``, ``lower`` and ``upper`` instead.
+        """
+        return self._disparity("difference", method, attribute, bounds)
+
+    def ratio(self, method: str = "between_groups", *, attribute: str | None = None,
+              bounds: bool = False):
+        """Smallest ratio of each metric between groups (min / max), or to the overall value
+        (the smallest of ``group / overall`` and ``overall / group``); see :meth:`difference`."""
+        return self._disparity("ratio", method, attribute, bounds)
+
+    def group_min(self, *, attribute: str | None = None) -> pd.DataFrame | pd.Series:
+        """Smallest value of each metric over the groups of each attribute."""
+        return self._extreme("min", attribute)
+
+    def group_max(self, *, attribute: str | None = None) -> pd.DataFrame | pd.Series:
+        """Largest value of each metric over the groups of each attribute."""
+        return self._extreme("max", attribute)
+
+    def _extreme(self, how: str, attribute: str | None):
+        frame = self.by_group.groupby(level="attribute", sort=False)
+        out = frame.min() if how == "min" else frame.max()
+        return out.loc[attribute] if attribute is not None else out
+
+    @property
+    def summary(self) -> str:
+        n = int(self.overall.get("count", np.nan)) if "count" in self.overall else None
+        groups = int((self.table["attribute"] != "overall").sum() / max(len(self.metric_names), 1))
+        worst = ""
+        if "selection_rate" in self.metric_names:
+            ratios = self.ratio()["selection_rate"]
+            worst = f"; lowest selection-rate ratio {ratios.min():.3f} ({ratios.idxmin()})"
+        ci = f" with {self.ci:.0%} CIs" if self.ci else ""
+        errors = sum(f.severity == "error" for f in self.findings)
+        return (
+            f"{len(self.metric_names)} metrics over {groups} groups"
+            + (f" and {n:,} rows" if n is not None else "")
+            + ci + worst + f"; {errors} violation(s), {len(self.findings)} finding(s)."
+        )
+
+    def fairness(self, criteria=None, *, tolerance: float = 0.1) -> pd.DataFrame:
+        """Evaluate fairness criteria (default: every one the computed metrics allow).
+
+        Returns one row per (criterion, attribute) with the difference, its CI, the ratio and
+        whether the difference exceeds ``tolerance``.
+        """
+        from raikit.metrics._fairness import evaluate_criteria
+
+        return evaluate_criteria(self, criteria, tolerance=tolerance)
+
+    def figures(self) -> list:
+        from raikit.metrics._figures import disparity_figure, metric_figures
+
+        return [*metric_figures(self), disparity_figure(self)]
+
+    def to_html(self, path=None, *, title: str = "Group metrics") -> str:
+        """A self-contained HTML page with the tables, findings and figures (works offline)."""
+        from raikit.metrics._figures import result_html
+
+        html = result_html(self, title=title)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(html)
+        return html
+
+
+# --------------------------------------------------------------------------- computation
+def _disparity_arrays(values: np.ndarray, families: dict[str, np.ndarray]):
+    """Differences and ratios per family for arrays of shape (..., slices, metrics)."""
+    overall = values[..., 0:1, :]
+    out = {}
+    with np.errstate(invalid="ignore", divide="ignore"), _quiet():
+        for name, rows in families.items():
+            part = values[..., rows, :]
+            high = np.nanmax(part, axis=-2)
+            low = np.nanmin(part, axis=-2)
+            out[(name, "between_groups", "difference")] = high - low
+            out[(name, "to_overall", "difference")] = np.nanmax(np.abs(part - overall), axis=-2)
+            out[(name, "between_groups", "ratio")] = np.where(high != 0, low / high, np.nan)
+            to_overall = np.minimum(part / overall, overall / part)
+            out[(name, "to_overall", "ratio")] = np.nanmin(to_overall, axis=-2)
+    return out
+
+
+class _quiet:
+    """Silence numpy's all-NaN-slice warnings: an all-NaN slice is reported as a finding."""
+
+    def __enter__(self):
+        import warnings
+
+        self._ctx = warnings.catch_warnings()
+        self._ctx.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc):
+        self._ctx.__exit__(*exc)
+
+
+def _percentile_bounds(replicates: np.ndarray, level: float):
+    alpha = (1 - level) / 2
+    with _quiet():
+        bounds = np.nanquantile(replicates, [alpha, 1 - alpha], axis=0)
+    return bounds[0], bounds[1]
+
+
+def group_metrics(
+    y_true,
+    y_pred=None,
+    *,
+    sensitive=None,
+    score=None,
+    metrics: Sequence | None = None,
+    ci: float | None = None,
+    n_boot: int = 1000,
+    random_state=None,
+    pos_label=None,
+    task: str = "auto",
+    missing_group: str | None = None,
+) -> GroupMetricsResult:
+    """Compute metrics overall, per group and per intersection, with bootstrap CIs.
+
+    Parameters
+    ----------
+    y_true : array-like or Dataset
+        True labels (or targets for regression). A :class:`raikit.Dataset` that carries a
+        ``prediction`` column (and optionally ``score``) can be passed alone.
+    y_pred : array-like
+        Predicted labels (or values).
+    sensitive : array-like, Series, DataFrame or dict
+        One or more sensitive attributes, one value per row.
+    score : array-like, optional
+        Score of the positive class (binary only): enables ROC AUC, Brier score, log loss and
+        expected calibration error.
+    metrics : list, optional
+        Metric names (aliases such as ``"tpr"`` work), :func:`count_metric` objects (fast path), or
+        plain ``f(y_true, y_pred)`` callables (slow path: evaluated group by group in Python).
+        Default: every count metric, plus the score metrics when ``score`` is given.
+    ci : float, optional
+        Confidence level, e.g. ``0.95``, for percentile bootstrap intervals on every number.
+    n_boot : int, default 1000
+        Bootstrap replicates.
+    random_state : int, Generator or None
+        Seed of the bootstrap.
+    pos_label : optional
+        The positive label when labels are not 0/1 (default: the larger label).
+    task : {"auto", "binary", "multiclass", "regression"}
+        What the labels are; inferred by default.
+    missing_group : str, optional
+        Keep missing sensitive values as a group with this label instead of raising.
+
+    Returns
+    -------
+    GroupMetricsResult
+
+    Examples
+    --------
+    >>> from raikit.metrics import group_metrics
+    >>> r = group_metrics([1, 0, 1, 1, 0, 0], [1, 0, 0, 1, 1, 0],
+    ...                   sensitive=["a", "a", "a", "b", "b", "b"],
+    ...                   metrics=["selection_rate", "tpr"])
+    >>> r.by_group.round(3)
+                     selection_rate  true_positive_rate
+    attribute group
+    sensitive a               0.333                 0.5
+              b               0.667                 1.0
+    >>> float(r.difference()["selection_rate"].iloc[0].round(3))
+    0.333
+    """
+    from raikit.dataset import Dataset
+
+    if isinstance(y_true, Dataset):
+        ds = y_true
+        if y_pred is not None or sensitive is not None:
+            raise DataError(
+                "Pass either a Dataset alone or y_true, y_pred and sensitive=, not both."
+            )
+        y_true, y_pred, sensitive = ds.y, ds.y_pred, ds.sensitive
+        score = ds.y_score if score is None else score
+        missing_group = missing_group or ds.missing_group
+
+    y_true = _as_1d(y_true, "y_true")
+    y_pred = _as_1d(y_pred, "y_pred")
+    n = len(y_true)
+    if n == 0:
+        raise DataError("y_true is empty; group metrics need at least one row.")
+    if len(y_pred) != n:
+        raise DataError(
+            f"y_true has {n} rows but y_pred has {len(y_pred)}; they must have one value per row."
+        )
+    for name, array in (("y_true", y_true), ("y_pred", y_pred)):
+        missing = _has_missing(array)
+        if missing.any():
+            raise DataError(
+                f"{name} has {int(missing.sum())} missing value(s) (first at row "
+                f"{int(np.argmax(missing))}). Drop or impute those rows first."
+            )
+    frame = to_sensitive_frame(sensitive, n_rows=n)
+    encoding = encode_groups(frame, missing_group=missing_group)
+    slices = engine.build_slices(encoding)
+    codes = encoding.intersection_codes
+    n_groups = len(encoding.intersection_labels)
+
+    if score is not None:
+        score = _as_1d(score, "score").astype(float)
+        if len(score) != n:
+            raise DataError(f"score has {len(score)} rows but y_true has {n}.")
+        if np.isnan(score).any():
+            raise DataError(
+                f"score has {int(np.isnan(score).sum())} missing value(s); scores must be complete."
+            )
+    if ci is not None and not 0 < ci < 1:
+        raise DataError(f"ci must be a confidence level between 0 and 1 (e.g. 0.95), got {ci}.")
+    if ci is not None and n_boot < 2:
+        raise DataError(f"n_boot must be at least 2 to compute intervals, got {n_boot}.")
+    if task == "auto":
+        task = _infer_task(y_true, y_pred)
+    if task not in ("binary", "multiclass", "regression"):
+        raise DataError(f"task must be 'auto', 'binary', 'multiclass' or 'regression', got {task!r}.")
+    count_metrics, score_names, regression_names, slow = resolve_metric_names(
+        metrics, task=task, has_score=score is not None
+    )
+    findings: list[Finding] = []
+    if score_names and ((score < 0) | (score > 1)).any():
+        prob = [m for m in score_names if m != "roc_auc"]
+        if prob and metrics is not None:
+            raise DataError(
+                f"{prob} need probabilities in [0, 1] but score ranges from {score.min():.3g} to "
+                f"{score.max():.3g}. Pass predict_proba(X)[:, 1], or ask only for 'roc_auc'."
+            )
+        score_names = ["roc_auc"]
+        findings.append(Finding("info", "Scores are not probabilities",
+                                "Only ROC AUC was computed from the scores; Brier score, log loss "
+                                "and calibration need scores in [0, 1]."))
+    rng = engine.rng_from(random_state)
+    meta: dict = {"n_rows": n, "n_groups": n_groups, "random_state": random_state}
+
+    columns: list[str] = []
+    values_parts: list[np.ndarray] = []
+    replicate_parts: list[Callable[[int], np.ndarray]] = []  # chunk size -> (b, slices, metrics)
+
+    if task == "regression":
+        y_t, y_p = y_true.astype(float), y_pred.astype(float)
+        stats = engine.regression_stats(codes, y_t, y_p, n_groups)
+        sums = slices.aggregate(stats.sums)
+        centred = engine.combine_centred(stats.sums, slices)
+        values_parts.append(engine.regression_metrics(
+            sums[:, 0], sums[:, 1], sums[:, 2], sums[:, 3], sums[:, 4], centred, regression_names))
+        columns += regression_names
+
+        def regression_replicates(b: int) -> np.ndarray:
+            rep = engine.poisson_scale(rng, stats.strata, b).sum(axis=2)  # (b, G, 6)
+            agg = slices.aggregate(rep, axis=1)
+            n_, sy, syy, syh, sa, ss = (agg[..., i] for i in range(6))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                cen = syy - np.where(n_ > 0, sy * sy / n_, 0.0)
+            return engine.regression_metrics(n_, sy, syh, sa, ss, cen, regression_names)
+
+        replicate_parts.append(regression_replicates)
+        meta["classes"] = None
+    else:
+        y_codes, p_codes, classes = _encode_labels(y_true, y_pred, pos_label)
+        if task == "binary" and len(classes) > 2:
+            raise DataError(
+                f"task='binary' but the labels have {len(classes)} values: "
+                f"{classes.tolist()[:10]}. Use task='multiclass' or map labels to 0/1."
+            )
+        n_classes = max(len(classes), 2)
+        meta["classes"] = [c.item() if hasattr(c, "item") else c for c in classes]
+        meta["pos_label"] = meta["classes"][-1] if task == "binary" else None
+        counts = engine.confusion_counts(codes, y_codes, p_codes, n_groups, n_classes)
+        slice_counts = slices.aggregate(counts)
+
+        def count_values(c: np.ndarray) -> np.ndarray:
+            if task == "binary":
+                return np.stack([m(c) for m in count_metrics], axis=-1)
+            return _multiclass_values(c, count_metrics, n_classes)
+
+        if count_metrics:
+            if task == "binary":
+                columns += [m.name for m in count_metrics]
+            else:
+                columns += _multiclass_columns(count_metrics, meta["classes"])
+            values_parts.append(count_values(slice_counts))
+
+            def count_replicates(b: int) -> np.ndarray:
+                draws = rng.poisson(counts, size=(b, *counts.shape))
+                return count_values(slices.aggregate(draws, axis=1))
+
+            replicate_parts.append(count_replicates)
+        if score_names:
+            y01 = y_codes.astype(float)
+            sstats = engine.score_stats(codes, y01, score, n_groups)
+            values_parts.append(_score_point_values(encoding, slices, sstats, slice_counts,
+                                                    score, y01, score_names))
+            columns += score_names
+            binned_point = engine.score_metrics_from_strata(
+                slices.aggregate(sstats.strata), sstats.stratum_ece_bin, score_names)
+            shift = values_parts[-1] - binned_point  # bias-correct binned replicates
+
+            def score_replicates(b: int) -> np.ndarray:
+                rep = engine.poisson_scale(rng, sstats.strata, b)
+                agg = slices.aggregate(rep, axis=1)
+                return engine.score_metrics_from_strata(agg, sstats.stratum_ece_bin,
+                                                        score_names) + shift
+
+            replicate_parts.append(score_replicates)
+            meta["score_bins"] = engine.SCORE_BINS
+        if slow:
+            slow_values, slow_reps = _slow_metrics(slow, encoding, slices, y_true, y_pred, rng)
+            values_parts.append(slow_values)
+            columns += [getattr(f, "__name__", f"metric_{i}") for i, f in enumerate(slow)]
+            replicate_parts.append(slow_reps)
+
+    values = np.concatenate(values_parts, axis=-1)
+    lower = np.full_like(values, np.nan)
+    upper = np.full_like(values, np.nan)
+    disparities = _disparity_arrays(values, slices.families)
+    disparity_bounds: dict = {}
+    if ci is not None:
+        replicates = _draw_replicates(replicate_parts, n_boot, slices.n_slices, len(columns))
+        lower, upper = _percentile_bounds(replicates, ci)
+        rep_disparities = _disparity_arrays(replicates, slices.families)
+        for key, rep in rep_disparities.items():
+            disparity_bounds[key] = _percentile_bounds(rep, ci)
+        meta["bootstrap"] = "poisson"
+
+    table = pd.DataFrame(
+        {
+            "attribute": np.repeat(slices.attribute, len(columns)),
+            "group": np.repeat(slices.group, len(columns)),
+            "metric": np.tile(columns, slices.n_slices),
+            "value": values.ravel(),
+            "lower": lower.ravel(),
+            "upper": upper.ravel(),
+        }
+    )
+    rows = []
+    for (attribute, method, kind), value in disparities.items():
+        low, high = disparity_bounds.get((attribute, method, kind),
+                                         (np.full(len(columns), np.nan),) * 2)
+        for j, metric in enumerate(columns):
+            rows.append((attribute, metric, method, kind, value[j], low[j], high[j]))
+    disparity_table = pd.DataFrame(
+        rows, columns=["attribute", "metric", "method", "kind", "value", "lower", "upper"]
+    )
+    findings += _findings(table, disparity_table, slices, columns, ci)
+    return GroupMetricsResult(
+        table=table,
+        disparities=disparity_table,
+        task=task,
+        sensitive_names=list(encoding.names),
+        ci=ci,
+        n_boot=n_boot if ci is not None else 0,
+        findings=tuple(findings),
+        meta=meta,
+    )
+
+
+def _draw_replicates(parts, n_boot: int, n_slices: int, n_metrics: int) -> np.ndarray:
+    """All bootstrap replicates, in chunks so that memory stays bounded."""
+    chunk = max(1, min(n_boot, 4_000_000 // max(n_slices * n_metrics * 64, 1)))
+    out = np.empty((n_boot, n_slices, n_metrics))
+    for start in range(0, n_boot, chunk):  # loop over replicate chunks, not rows or groups
+        b = min(chunk, n_boot - start)
+        out[start:start + b] = np.concatenate([part(b) for part in parts], axis=-1)
+    return out
+
+
+def _multiclass_columns(count_metrics: list[CountMetric], classes: list) -> list[str]:
+    columns = []
+    for m in count_metrics:
+        if m.name in ("count", "accuracy"):
+            columns.append(m.name)
+        else:
+            columns += [f"{m.name}[{c}]" for c in classes] + [f"{m.name}_macro"]
+    return columns
+
+
+def _multiclass_values(counts: np.ndarray, count_metrics: list[CountMetric],
+                       n_classes: int) -> np.ndarray:
+    ovr = engine.one_vs_rest(counts, n_classes)  # (..., K, 4)
+    total = counts.sum(axis=-1).astype(float)
+    diagonal = counts[..., :: n_classes + 1].sum(axis=-1)
+    out = []
+    with np.errstate(invalid="ignore", divide="ignore"), _quiet():
+        for m in count_metrics:
+            if m.name == "count":
+                out.append(total[..., None])
+            elif m.name == "accuracy":
+                out.append(np.where(total > 0, diagonal / total, np.nan)[..., None])
+            else:
+                per_class = m(ovr)  # (..., K)
+                out += [per_class, np.nanmean(per_class, axis=-1, keepdims=True)]
+    return np.concatenate(out, axis=-1)
+
+
+def _score_point_values(encoding, slices, sstats, slice_counts, score, y01, names):
+    """Exact score metrics per slice: AUC by sorting, the rest from additive per-group sums."""
+    n = slice_counts.sum(axis=-1).astype(float)
+    out = []
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for name in names:
+            if name == "roc_auc":
+                family_codes = [np.zeros(len(score), dtype=np.int64), *encoding.codes]
+                sizes = [1, *[len(lv) for lv in encoding.levels]]
+                if len(encoding.names) > 1:
+                    family_codes.append(encoding.intersection_codes)
+                    sizes.append(len(encoding.intersection_labels))
+                out.append(np.concatenate(engine.exact_auc(family_codes, sizes, score, y01)))
+            elif name == "brier_score":
+                out.append(np.where(n > 0, slices.aggregate(sstats.brier_sum) / n, np.nan))
+            elif name == "log_loss":
+                out.append(np.where(n > 0, slices.aggregate(sstats.log_loss_sum) / n, np.nan))
+            else:
+                ece = slices.aggregate(sstats.ece)  # (R, bins, 3)
+                gap = np.abs(ece[..., 1] - ece[..., 2]).sum(axis=-1)
+                out.append(np.where(n > 0, gap / n, np.nan))
+    return np.stack(out, axis=-1)
+
+
+def _slow_metrics(funcs, encoding, slices, y_true, y_pred, rng):
+    """Arbitrary ``f(y_true, y_pred)`` metrics: one call per slice (and per replicate)."""
+    rows_of_slice = []
+    order = np.argsort(encoding.intersection_codes, kind="stable")
+    bounds = np.searchsorted(encoding.intersection_codes[order],
+                             np.arange(len(encoding.intersection_labels) + 1))
+    membership = slices.membership.tolil()
+    for r in range(slices.n_slices):  # slow path by design: documented as such
+        groups = membership.rows[r]
+        rows_of_slice.append(np.concatenate([order[bounds[g]:bounds[g + 1]] for g in groups])
+                             if groups else np.array([], dtype=np.int64))
+
+    def evaluate(weights=None):
+        out = np.full((slices.n_slices, len(funcs)), np.nan)
+        for r, rows in enumerate(rows_of_slice):
+            if weights is not None:
+                rows = np.repeat(rows, weights[rows])
+            if len(rows) == 0:
+                continue
+            for j, f in enumerate(funcs):
+                out[r, j] = float(f(y_true[rows], y_pred[rows]))
+        return out
+
+    def replicates(b: int) -> np.ndarray:
+        return np.stack([evaluate(rng.poisson(1.0, size=len(y_true))) for _ in range(b)])
+
+    return evaluate(), replicates
+
+
+def _findings(table, disparities, slices, columns, ci) -> list[Finding]:
+    findings: list[Finding] = []
+    groups = table[table["attribute"] != "overall"]
+    if "count" in columns:
+        counts = groups[groups["metric"] == "count"]
+        for row in counts.itertuples(index=False):  # one per group: groups, not rows
+            where = f"{row.attribute}={row.group}"
+            if row.value == 0:
+                findings.append(Finding("warning", f"Empty group {where}",
+                                        "No rows belong to this group; its metrics are undefined.",
+                                        slice=where))
+            elif row.value < SMALL_GROUP:
+                findings.append(Finding(
+                    "warning", f"Small group {where}",
+                    f"Only {int(row.value)} rows: its metrics are unreliable"
+                    + (" (see the wide intervals)." if ci else "; compute intervals with ci=0.95."),
+                    slice=where))
+    undefined = groups[groups["value"].isna()]
+    if len(undefined):
+        for (attribute, group), part in undefined.groupby(["attribute", "group"], sort=False):
+            where = f"{attribute}={group}"
+            if "count" in columns and (part["metric"] == "count").any():
+                continue
+            names = ", ".join(part["metric"].tolist())
+            findings.append(Finding(
+                "warning", f"Undefined metrics for {where}",
+                f"{names}: zero denominator (e.g. no positive labels or no positive predictions "
+                f"in this group). They are reported as NaN, not 0.", slice=where))
+    if "selection_rate" in columns:
+        rule = disparities[(disparities["metric"] == "selection_rate")
+                           & (disparities["method"] == "between_groups")
+                           & (disparities["kind"] == "ratio")]
+        for row in rule.itertuples(index=False):
+            if row.value < FOUR_FIFTHS:
+                rates = groups[(groups["attribute"] == row.attribute)
+                               & (groups["metric"] == "selection_rate")].dropna(subset=["value"])
+                low = rates.loc[rates["value"].idxmin()]
+                high = rates.loc[rates["value"].idxmax()]
+                interval = (f" ({ci:.0%} CI {row.lower:.3f} to {row.upper:.3f})"
+                            if ci and np.isfinite(row.lower) else "")
+                findings.append(Finding(
+                    "error", f"Four-fifths rule violated for {row.attribute}",
+                    f"Selection rate of {low['group']} is {low['value']:.3f} vs "
+                    f"{high['value']:.3f} for {high['group']}: ratio {row.value:.3f}{interval} "
+                    f"< {FOUR_FIFTHS}.", slice=f"{row.attribute}={low['group']}"))
+    return findings
