@@ -24,7 +24,7 @@ $(STAMP_DEV): $(STAMP_CORE)
 	$(PIP) install --quiet -e ".[dev]"
 	touch $@
 
-demo: $(STAMP_DEV)
+demo: $(STAMP_CORE)
 	$(VENV)/bin/raikit demo
 
 lint: $(STAMP_DEV)

@@ -1,0 +1,169 @@
+"""The ``raikit`` command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from raikit import __version__
+from raikit._errors import RaikitError
+
+app = typer.Typer(
+    name="raikit",
+    help="Responsible-ML checks for tabular models: fairness, robustness, explainability, privacy.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+datasets_app = typer.Typer(help="Bundled real datasets (they load offline).", no_args_is_help=True)
+app.add_typer(datasets_app, name="datasets")
+
+console = Console()
+error_console = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"raikit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """raikit: responsible machine learning for tabular data."""
+
+
+def _split_names(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def metrics_table(result, *, title: str, metrics: list[str] | None = None) -> Table:
+    """A Rich table of a GroupMetricsResult: one row per group, value [lower, upper]."""
+    names = metrics or [m for m in result.metric_names][:8]
+    table = Table(title=title, show_lines=False)
+    table.add_column("attribute", style="bold")
+    table.add_column("group")
+    for name in names:
+        table.add_column(name.replace("_", " "), justify="right")
+    by_group, low, high = result.by_group, result.by_group_lower, result.by_group_upper
+
+    def cell(v, lo, hi, name):
+        if v != v:  # NaN
+            return "[dim]n/a[/dim]"
+        if name == "count":
+            return f"{int(v):,}"
+        if lo == lo and hi == hi:
+            return f"{v:.3f} [dim][{lo:.3f}, {hi:.3f}][/dim]"
+        return f"{v:.3f}"
+
+    overall = result.overall
+    table.add_row("overall", "", *[cell(overall[n], float("nan"), float("nan"), n) for n in names])
+    for (attribute, group), row in by_group.iterrows():
+        table.add_row(attribute, str(group), *[
+            cell(row[n], low.loc[(attribute, group), n], high.loc[(attribute, group), n], n)
+            for n in names
+        ])
+    return table
+
+
+def print_findings(findings) -> None:
+    colours = {"error": "red", "warning": "yellow", "info": "cyan"}
+    for f in findings:
+        console.print(f"[{colours[f.severity]}]{f.severity}[/]: {f.title} — {f.detail}")
+
+
+@datasets_app.command("list")
+def datasets_list() -> None:
+    """List the bundled datasets with their provenance and licence."""
+    from raikit.datasets import list_datasets
+
+    frame = list_datasets()
+    table = Table(title="raikit datasets (shipped inside the package; nothing is downloaded)")
+    for column in frame.columns:
+        table.add_column(str(column), overflow="fold")
+    for row in frame.itertuples(index=False):
+        table.add_row(*[f"{v:,}" if isinstance(v, int) else str(v) for v in row])
+    console.print(table)
+
+
+@app.command("metrics")
+def metrics_command(
+    file: Path = typer.Argument(..., help="CSV or Parquet file with labels, predictions and "
+                                "sensitive attributes."),
+    target: str = typer.Option(..., "--target", "-t", help="Column of true labels."),
+    prediction: str = typer.Option(..., "--prediction", "-p", help="Column of predicted labels."),
+    sensitive: str = typer.Option(..., "--sensitive", "-s", help="Sensitive columns, comma-separated."),
+    score: str | None = typer.Option(None, "--score", help="Column of positive-class scores."),
+    ci: float | None = typer.Option(None, "--ci", help="Confidence level, e.g. 0.95."),
+    n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap replicates."),
+    metrics: str | None = typer.Option(None, "--metrics", "-m",
+                                       help="Metrics, comma-separated (default: all)."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the result as JSON here."),
+    html_out: Path | None = typer.Option(None, "--html", help="Write an HTML page here."),
+    seed: int | None = typer.Option(0, "--seed", help="Seed of the bootstrap."),
+    missing_group: str | None = typer.Option(None, "--missing-group",
+                                             help="Label for missing sensitive values."),
+) -> None:
+    """Metrics per group (with bootstrap CIs) from a file of predictions."""
+    from raikit.dataset import Dataset
+    from raikit.metrics import group_metrics
+
+    ds = Dataset(file, target=target, sensitive=_split_names(sensitive), prediction=prediction,
+                 score=score, missing_group=missing_group)
+    with console.status("Computing group metrics…"):
+        result = group_metrics(ds, metrics=_split_names(metrics) or None, ci=ci, n_boot=n_boot,
+                               random_state=seed)
+    shown = [m for m in ("count", "selection_rate", "accuracy", "true_positive_rate",
+                         "false_positive_rate", "precision", "roc_auc") if m in result.metric_names]
+    console.print(metrics_table(result, title=f"Group metrics: {file.name}", metrics=shown or None))
+    console.print(result.summary)
+    print_findings(result.findings)
+    if json_out is not None:
+        result.to_json(json_out)
+        console.print(f"JSON written to {json_out}")
+    if html_out is not None:
+        result.to_html(html_out, title=f"Group metrics: {file.name}")
+        console.print(f"HTML written to {html_out}")
+
+
+@app.command("demo")
+def demo_command(
+    out: Path = typer.Option(Path("raikit-demo"), "--out", help="Folder for the demo's outputs."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the split, model and bootstrap."),
+) -> None:
+    """Adult census: train a model, show its group metrics with CIs, write an HTML page."""
+    from raikit._demo import run_demo
+
+    run_demo(out=out, seed=seed, console=console)
+
+
+def main() -> None:
+    """Entry point: run the app and turn raikit errors into one clear line and exit code 2."""
+    try:
+        app(standalone_mode=False)
+    except RaikitError as error:
+        error_console.print(f"[red]error:[/red] {error}")
+        sys.exit(2)
+    except typer.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except typer.Abort:
+        error_console.print("Aborted.")
+        sys.exit(1)
+    except Exception as error:  # click usage errors
+        import click
+
+        if isinstance(error, click.exceptions.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        raise
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
