@@ -14,16 +14,19 @@ from raikit._schema import Schema
 
 @pytest.fixture
 def frame():
-    return pd.DataFrame({
-        "age": [25, 47, 33, 51, 29, 62],
-        "income": [30.5, 80.0, 45.2, 99.9, 38.0, 70.1],
-        "sex": ["F", "M", "F", "M", "F", "M"],
-        "race": pd.Categorical(["A", "A", "B", "B", "A", "B"]),
-        "joined": pd.to_datetime(["2020-01-01", "2021-06-01", "2019-03-04", "2022-02-02",
-                                  "2020-05-05", "2018-08-08"]),
-        "member": [True, False, True, True, False, False],
-        "hired": [1, 0, 0, 1, 1, 0],
-    })
+    return pd.DataFrame(
+        {
+            "age": [25, 47, 33, 51, 29, 62],
+            "income": [30.5, 80.0, 45.2, 99.9, 38.0, 70.1],
+            "sex": ["F", "M", "F", "M", "F", "M"],
+            "race": pd.Categorical(["A", "A", "B", "B", "A", "B"]),
+            "joined": pd.to_datetime(
+                ["2020-01-01", "2021-06-01", "2019-03-04", "2022-02-02", "2020-05-05", "2018-08-08"]
+            ),
+            "member": [True, False, True, True, False, False],
+            "hired": [1, 0, 0, 1, 1, 0],
+        }
+    )
 
 
 def test_roles_and_default_features_exclude_sensitive(frame):
@@ -39,9 +42,15 @@ def test_schema_kinds_ranges_and_json_round_trip(frame, tmp_path):
     ds = Dataset(frame, target="hired", sensitive="sex")
     schema = ds.schema
     kinds = {c.name: c.kind for c in schema.columns}
-    assert kinds == {"age": "numeric", "income": "numeric", "sex": "categorical",
-                     "race": "categorical", "joined": "datetime", "member": "boolean",
-                     "hired": "boolean"}
+    assert kinds == {
+        "age": "numeric",
+        "income": "numeric",
+        "sex": "categorical",
+        "race": "categorical",
+        "joined": "datetime",
+        "member": "boolean",
+        "hired": "boolean",
+    }
     assert schema["age"].min == 25 and schema["age"].max == 62
     assert schema["joined"].min == "2018-08-08T00:00:00"
     assert schema["race"].categories == ["A", "B"]
@@ -67,9 +76,13 @@ def test_groups_intersectional_and_single(frame):
 
 def test_split_is_stratified_and_reproducible():
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"x": rng.normal(size=1000), "s": rng.choice(["a", "b", "c"], 1000,
-                                                                       p=[0.6, 0.3, 0.1]),
-                          "y": rng.integers(0, 2, 1000)})
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(size=1000),
+            "s": rng.choice(["a", "b", "c"], 1000, p=[0.6, 0.3, 0.1]),
+            "y": rng.integers(0, 2, 1000),
+        }
+    )
     ds = Dataset(frame, target="y", sensitive="s")
     train, test = ds.split(0.3, random_state=1)
     again, _ = ds.split(0.3, random_state=1)
@@ -99,9 +112,16 @@ def test_polars_and_files(frame, tmp_path):
     [
         ({"target": "hird", "sensitive": "sex"}, ColumnError, "Did you mean 'hired'"),
         ({"target": "hired", "sensitive": "gender"}, ColumnError, "Unknown sensitive column"),
-        ({"target": "hired", "sensitive": ["sex", "hired"]}, ColumnError, "also listed as sensitive"),
-        ({"target": "hired", "sensitive": "sex", "features": ["age", "hired"]}, ColumnError,
-         "listed as a feature"),
+        (
+            {"target": "hired", "sensitive": ["sex", "hired"]},
+            ColumnError,
+            "also listed as sensitive",
+        ),
+        (
+            {"target": "hired", "sensitive": "sex", "features": ["age", "hired"]},
+            ColumnError,
+            "listed as a feature",
+        ),
         ({"target": "hired", "sensitive": []}, DataError, "No sensitive attribute"),
     ],
 )

@@ -11,8 +11,9 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 __all__ = ["run_demo"]
 
 
-def run_demo(*, out: Path = Path("raikit-demo"), seed: int = 0,
-             console: Console | None = None) -> dict:
+def run_demo(
+    *, out: Path = Path("raikit-demo"), seed: int = 0, console: Console | None = None
+) -> dict:
     """Train a model on UCI Adult and audit its group metrics with bootstrap CIs.
 
     Writes ``group_metrics.html`` (figures and tables, works offline) and ``group_metrics.json``
@@ -37,19 +38,30 @@ def run_demo(*, out: Path = Path("raikit-demo"), seed: int = 0,
         model.fit(train.X, train.y)
         progress.update(step, advance=1, description="Predicting the 16,281 test rows")
         scored = test.with_predictions(model)
-        progress.update(step, advance=1,
-                        description="Group metrics with 1,000-replicate bootstrap CIs")
+        progress.update(
+            step, advance=1, description="Group metrics with 1,000-replicate bootstrap CIs"
+        )
         result = group_metrics(scored, ci=0.95, n_boot=1000, random_state=seed)
         progress.update(step, advance=1, description="Done")
-    shown = ["count", "selection_rate", "accuracy", "true_positive_rate", "false_positive_rate",
-             "roc_auc"]
-    console.print(metrics_table(result, title="Adult test set: gradient boosting, by group",
-                                metrics=shown))
+    shown = [
+        "count",
+        "selection_rate",
+        "accuracy",
+        "true_positive_rate",
+        "false_positive_rate",
+        "roc_auc",
+    ]
+    console.print(
+        metrics_table(result, title="Adult test set: gradient boosting, by group", metrics=shown)
+    )
     console.print(result.summary)
     print_findings([f for f in result.findings if f.severity == "error"])
     fairness = result.fairness(tolerance=0.1)
-    console.print(fairness[["criterion", "attribute", "difference", "lower", "upper", "violated"]]
-                  .round(3).to_string(index=False))
+    console.print(
+        fairness[["criterion", "attribute", "difference", "lower", "upper", "violated"]]
+        .round(3)
+        .to_string(index=False)
+    )
     html_path = out / "group_metrics.html"
     json_path = out / "group_metrics.json"
     result.to_html(html_path, title="raikit demo: UCI Adult, gradient boosting")

@@ -37,7 +37,9 @@ def to_sensitive_frame(sensitive, n_rows: int | None = None) -> pd.DataFrame:
     if isinstance(sensitive, pd.DataFrame):
         frame = sensitive
     elif isinstance(sensitive, pd.Series):
-        frame = sensitive.to_frame(name=sensitive.name if sensitive.name is not None else "sensitive")
+        frame = sensitive.to_frame(
+            name=sensitive.name if sensitive.name is not None else "sensitive"
+        )
     elif isinstance(sensitive, Mapping):
         frame = pd.DataFrame({str(k): np.asarray(v) for k, v in sensitive.items()})
     else:

@@ -113,8 +113,12 @@ def _decode_column(data: dict) -> pd.Series:
 
 def _encode_frame(frame: pd.DataFrame) -> dict:
     # A default RangeIndex carries no information; any other index is stored as leading columns.
-    plain_index = isinstance(frame.index, pd.RangeIndex) and frame.index.name is None \
-        and frame.index.start == 0 and frame.index.step == 1
+    plain_index = (
+        isinstance(frame.index, pd.RangeIndex)
+        and frame.index.name is None
+        and frame.index.start == 0
+        and frame.index.step == 1
+    )
     n_index = 0 if plain_index else frame.index.nlevels
     columns = list(frame.columns)
     data = [_encode_column(frame.iloc[:, i]) for i in range(frame.shape[1])]
@@ -149,7 +153,10 @@ def _encode(value: Any) -> Any:
         return _encode_frame(value)
     if isinstance(value, pd.Series):
         name = value.name
-        return {"__series__": _encode_frame(value.to_frame(name="__values__")), "name": _encode(name)}
+        return {
+            "__series__": _encode_frame(value.to_frame(name="__values__")),
+            "name": _encode(name),
+        }
     if isinstance(value, Finding):
         return {"__finding__": value.to_dict()}
     if isinstance(value, Result):

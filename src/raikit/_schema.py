@@ -92,8 +92,9 @@ def infer_column_schema(name: str, series: pd.Series) -> ColumnSchema:
         return _categorical(non_null.astype(object), common, declared=list(dtype.categories))
     if pd.api.types.is_numeric_dtype(dtype):
         if n_distinct <= 2 and set(non_null.unique().tolist()) <= {0, 1}:
-            return ColumnSchema(kind="boolean", categories=sorted(int(v) for v in non_null.unique()),
-                                **common)
+            return ColumnSchema(
+                kind="boolean", categories=sorted(int(v) for v in non_null.unique()), **common
+            )
         low = _plain(non_null.min()) if len(non_null) else None
         high = _plain(non_null.max()) if len(non_null) else None
         return ColumnSchema(kind="numeric", min=low, max=high, **common)

@@ -34,8 +34,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     """raikit: responsible machine learning for tabular data."""
 
@@ -66,10 +67,14 @@ def metrics_table(result, *, title: str, metrics: list[str] | None = None) -> Ta
     overall = result.overall
     table.add_row("overall", "", *[cell(overall[n], float("nan"), float("nan"), n) for n in names])
     for (attribute, group), row in by_group.iterrows():
-        table.add_row(attribute, str(group), *[
-            cell(row[n], low.loc[(attribute, group), n], high.loc[(attribute, group), n], n)
-            for n in names
-        ])
+        table.add_row(
+            attribute,
+            str(group),
+            *[
+                cell(row[n], low.loc[(attribute, group), n], high.loc[(attribute, group), n], n)
+                for n in names
+            ],
+        )
     return table
 
 
@@ -95,33 +100,56 @@ def datasets_list() -> None:
 
 @app.command("metrics")
 def metrics_command(
-    file: Path = typer.Argument(..., help="CSV or Parquet file with labels, predictions and "
-                                "sensitive attributes."),
+    file: Path = typer.Argument(
+        ..., help="CSV or Parquet file with labels, predictions and sensitive attributes."
+    ),
     target: str = typer.Option(..., "--target", "-t", help="Column of true labels."),
     prediction: str = typer.Option(..., "--prediction", "-p", help="Column of predicted labels."),
-    sensitive: str = typer.Option(..., "--sensitive", "-s", help="Sensitive columns, comma-separated."),
+    sensitive: str = typer.Option(
+        ..., "--sensitive", "-s", help="Sensitive columns, comma-separated."
+    ),
     score: str | None = typer.Option(None, "--score", help="Column of positive-class scores."),
     ci: float | None = typer.Option(None, "--ci", help="Confidence level, e.g. 0.95."),
     n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap replicates."),
-    metrics: str | None = typer.Option(None, "--metrics", "-m",
-                                       help="Metrics, comma-separated (default: all)."),
+    metrics: str | None = typer.Option(
+        None, "--metrics", "-m", help="Metrics, comma-separated (default: all)."
+    ),
     json_out: Path | None = typer.Option(None, "--json", help="Write the result as JSON here."),
     html_out: Path | None = typer.Option(None, "--html", help="Write an HTML page here."),
     seed: int | None = typer.Option(0, "--seed", help="Seed of the bootstrap."),
-    missing_group: str | None = typer.Option(None, "--missing-group",
-                                             help="Label for missing sensitive values."),
+    missing_group: str | None = typer.Option(
+        None, "--missing-group", help="Label for missing sensitive values."
+    ),
 ) -> None:
     """Metrics per group (with bootstrap CIs) from a file of predictions."""
     from raikit.dataset import Dataset
     from raikit.metrics import group_metrics
 
-    ds = Dataset(file, target=target, sensitive=_split_names(sensitive), prediction=prediction,
-                 score=score, missing_group=missing_group)
+    ds = Dataset(
+        file,
+        target=target,
+        sensitive=_split_names(sensitive),
+        prediction=prediction,
+        score=score,
+        missing_group=missing_group,
+    )
     with console.status("Computing group metrics…"):
-        result = group_metrics(ds, metrics=_split_names(metrics) or None, ci=ci, n_boot=n_boot,
-                               random_state=seed)
-    shown = [m for m in ("count", "selection_rate", "accuracy", "true_positive_rate",
-                         "false_positive_rate", "precision", "roc_auc") if m in result.metric_names]
+        result = group_metrics(
+            ds, metrics=_split_names(metrics) or None, ci=ci, n_boot=n_boot, random_state=seed
+        )
+    shown = [
+        m
+        for m in (
+            "count",
+            "selection_rate",
+            "accuracy",
+            "true_positive_rate",
+            "false_positive_rate",
+            "precision",
+            "roc_auc",
+        )
+        if m in result.metric_names
+    ]
     console.print(metrics_table(result, title=f"Group metrics: {file.name}", metrics=shown or None))
     console.print(result.summary)
     print_findings(result.findings)

@@ -60,8 +60,10 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
             return pd.read_parquet(path)
         return pd.read_csv(path, sep="\t" if kind == "tsv" else ",", low_memory=False)
     except pd.errors.EmptyDataError as error:
-        raise FileFormatError(f"File {str(path)!r} is empty: it has no header and no rows.") from error
-    except Exception as error:  # noqa: BLE001 - every reader failure becomes one clear error
+        raise FileFormatError(
+            f"File {str(path)!r} is empty: it has no header and no rows."
+        ) from error
+    except Exception as error:
         raise FileFormatError(
             f"Cannot read {str(path)!r} as {kind}: {type(error).__name__}: {error}. "
             f"The file may be corrupt or not really {kind}; open it to check."
@@ -192,7 +194,7 @@ class Dataset:
                     f"score; a model must not see it. Remove it from features=."
                 )
         # Validate sensitive columns now so that bad data fails at construction, not deep in a check.
-        self._encoding
+        _ = self._encoding
 
     # ------------------------------------------------------------------ validation
     def _check_column(self, column: str, role: str) -> None:
@@ -202,9 +204,7 @@ class Dataset:
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         available = list(self._frame.columns)
         shown = available[:20] + (["..."] if len(available) > 20 else [])
-        raise ColumnError(
-            f"Unknown {role} column {column!r}.{hint} Available columns: {shown}."
-        )
+        raise ColumnError(f"Unknown {role} column {column!r}.{hint} Available columns: {shown}.")
 
     # ------------------------------------------------------------------ data access
     @property
@@ -227,7 +227,7 @@ class Dataset:
         )
 
     @property
-    def X(self) -> pd.DataFrame:  # noqa: N802 - the scikit-learn name
+    def X(self) -> pd.DataFrame:
         """The feature columns."""
         return self._frame[self.feature_names]
 
@@ -354,15 +354,19 @@ class Dataset:
 
     def subset(self, rows) -> Dataset:
         """A new Dataset with the rows selected by a boolean mask or integer positions."""
-        return self._replace(self._frame.iloc[np.asarray(rows)] if np.asarray(rows).dtype != bool
-                             else self._frame.loc[np.asarray(rows)])
+        return self._replace(
+            self._frame.iloc[np.asarray(rows)]
+            if np.asarray(rows).dtype != bool
+            else self._frame.loc[np.asarray(rows)]
+        )
 
-    def with_predictions(self, model, *, prediction: str = "prediction",
-                         score: str | None = "score") -> Dataset:
+    def with_predictions(
+        self, model, *, prediction: str = "prediction", score: str | None = "score"
+    ) -> Dataset:
         """A new Dataset with a fitted model's predictions (and scores, when it has
         ``predict_proba`` and the target is binary) added as columns."""
         frame = self._frame.copy()
-        X = self.X  # noqa: N806
+        X = self.X
         frame[prediction] = model.predict(X)
         if score is not None and hasattr(model, "predict_proba"):
             proba = model.predict_proba(X)

@@ -21,8 +21,10 @@ def _row_bootstrap(y, p, s, g, n_boot, seed, funcs):
             m = idx[g[idx] == label]
             for name, f in funcs.items():
                 out[name][label].append(f(y[m], p[m], s[m]))
-    return {name: {label: np.quantile(v, [0.025, 0.975]) for label, v in groups.items()}
-            for name, groups in out.items()}
+    return {
+        name: {label: np.quantile(v, [0.025, 0.975]) for label, v in groups.items()}
+        for name, groups in out.items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +47,9 @@ def test_intervals_agree_with_a_row_level_bootstrap(synthetic):
         "brier_score": lambda yy, pp, ss: brier_score_loss(yy, ss),
     }
     reference = _row_bootstrap(y, p, s, g, 400, 0, funcs)
-    ours = group_metrics(y, p, sensitive=g, score=s, metrics=list(funcs), ci=0.95, n_boot=2000,
-                         random_state=0)
+    ours = group_metrics(
+        y, p, sensitive=g, score=s, metrics=list(funcs), ci=0.95, n_boot=2000, random_state=0
+    )
     for name in funcs:
         for label in ("a", "b"):
             lo, hi = reference[name][label]
@@ -68,8 +71,9 @@ def test_coverage_of_the_selection_rate_interval_is_near_nominal():
         g = np.repeat(["a", "b"], [150, 100])
         p = (rng.random(250) < np.where(g == "a", 0.3, 0.5)).astype(int)
         y = rng.integers(0, 2, 250)
-        r = group_metrics(y, p, sensitive=g, metrics=["selection_rate"], ci=0.95, n_boot=300,
-                          random_state=sim)
+        r = group_metrics(
+            y, p, sensitive=g, metrics=["selection_rate"], ci=0.95, n_boot=300, random_state=sim
+        )
         for label, truth in (("a", 0.3), ("b", 0.5)):
             lo = r.by_group_lower.loc[("sensitive", label), "selection_rate"]
             hi = r.by_group_upper.loc[("sensitive", label), "selection_rate"]
@@ -80,7 +84,7 @@ def test_coverage_of_the_selection_rate_interval_is_near_nominal():
 
 
 def test_same_seed_same_intervals_and_difference_bounds(synthetic):
-    y, p, s, g = synthetic
+    y, p, _, g = synthetic
     a = group_metrics(y, p, sensitive=g, ci=0.9, n_boot=300, random_state=3)
     b = group_metrics(y, p, sensitive=g, ci=0.9, n_boot=300, random_state=3)
     np.testing.assert_array_equal(a.table["lower"], b.table["lower"])

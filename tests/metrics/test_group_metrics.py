@@ -33,8 +33,9 @@ def _sk(name, y, p, s):
         "true_negative_rate": lambda: skm.recall_score(y, p, pos_label=0, zero_division=nan),
         "false_negative_rate": lambda: fn / (fn + tp) if fn + tp else nan,
         "precision": lambda: skm.precision_score(y, p, zero_division=nan),
-        "negative_predictive_value": lambda: skm.precision_score(y, p, pos_label=0,
-                                                                 zero_division=nan),
+        "negative_predictive_value": lambda: skm.precision_score(
+            y, p, pos_label=0, zero_division=nan
+        ),
         "f1": lambda: skm.f1_score(y, p, zero_division=nan),
         "false_discovery_rate": lambda: fp / (fp + tp) if fp + tp else nan,
         "false_omission_rate": lambda: fn / (fn + tn) if fn + tn else nan,
@@ -97,10 +98,14 @@ def test_matches_fairlearn_metricframe_single_and_intersectional(adult_scored):
         "accuracy": skm.accuracy_score,
     }
     ours = group_metrics(ds, metrics=list(fl_metrics))
-    for features, attribute in ((["sex"], "sex"), (["race"], "race"),
-                                (["sex", "race"], "sex & race")):
-        frame = MetricFrame(metrics=fl_metrics, y_true=ds.y, y_pred=ds.y_pred,
-                            sensitive_features=ds.frame[features])
+    for features, attribute in (
+        (["sex"], "sex"),
+        (["race"], "race"),
+        (["sex", "race"], "sex & race"),
+    ):
+        frame = MetricFrame(
+            metrics=fl_metrics, y_true=ds.y, y_pred=ds.y_pred, sensitive_features=ds.frame[features]
+        )
         theirs = frame.by_group
         if len(features) == 1:
             labels = [str(i) for i in theirs.index]
@@ -111,14 +116,24 @@ def test_matches_fairlearn_metricframe_single_and_intersectional(adult_scored):
         for method in ("between_groups", "to_overall"):
             np.testing.assert_allclose(
                 ours.difference(method, attribute=attribute)[list(fl_metrics)].to_numpy(float),
-                frame.difference(method=method).to_numpy(float), atol=TOL)
+                frame.difference(method=method).to_numpy(float),
+                atol=TOL,
+            )
             np.testing.assert_allclose(
                 ours.ratio(method, attribute=attribute)[list(fl_metrics)].to_numpy(float),
-                frame.ratio(method=method).to_numpy(float), atol=TOL)
-        np.testing.assert_allclose(ours.group_min(attribute=attribute)[list(fl_metrics)]
-                                   .to_numpy(float), frame.group_min().to_numpy(float), atol=TOL)
-        np.testing.assert_allclose(ours.group_max(attribute=attribute)[list(fl_metrics)]
-                                   .to_numpy(float), frame.group_max().to_numpy(float), atol=TOL)
+                frame.ratio(method=method).to_numpy(float),
+                atol=TOL,
+            )
+        np.testing.assert_allclose(
+            ours.group_min(attribute=attribute)[list(fl_metrics)].to_numpy(float),
+            frame.group_min().to_numpy(float),
+            atol=TOL,
+        )
+        np.testing.assert_allclose(
+            ours.group_max(attribute=attribute)[list(fl_metrics)].to_numpy(float),
+            frame.group_max().to_numpy(float),
+            atol=TOL,
+        )
 
 
 def test_hand_computed_example():
@@ -138,8 +153,9 @@ def test_expected_calibration_error_by_hand():
     # 10 equal-width bins: scores .05 (bin 0) and .95 (bin 9).
     y = [0, 0, 1, 1, 1, 0]
     s = [0.05, 0.05, 0.05, 0.95, 0.95, 0.95]
-    r = group_metrics(y, [0, 0, 0, 1, 1, 1], sensitive=["g"] * 6, score=s,
-                      metrics=["expected_calibration_error"])
+    r = group_metrics(
+        y, [0, 0, 0, 1, 1, 1], sensitive=["g"] * 6, score=s, metrics=["expected_calibration_error"]
+    )
     # bin 0: mean y 1/3 vs mean s .05 ; bin 9: mean y 2/3 vs .95 -> weights 1/2 each
     expected = 0.5 * abs(1 / 3 - 0.05) + 0.5 * abs(2 / 3 - 0.95)
     assert r.overall["expected_calibration_error"] == pytest.approx(expected, abs=1e-12)
@@ -190,10 +206,12 @@ def test_regression_matches_sklearn():
     for label in "abc":
         m = g == label
         row = r.by_group.loc[("sensitive", label)]
-        assert row["mean_absolute_error"] == pytest.approx(skm.mean_absolute_error(y[m], p[m]),
-                                                           abs=TOL)
-        assert row["mean_squared_error"] == pytest.approx(skm.mean_squared_error(y[m], p[m]),
-                                                          abs=TOL)
+        assert row["mean_absolute_error"] == pytest.approx(
+            skm.mean_absolute_error(y[m], p[m]), abs=TOL
+        )
+        assert row["mean_squared_error"] == pytest.approx(
+            skm.mean_squared_error(y[m], p[m]), abs=TOL
+        )
         assert row["r2"] == pytest.approx(skm.r2_score(y[m], p[m]), abs=TOL)
         assert r.by_group_lower.loc[("sensitive", label), "r2"] < row["r2"]
         assert r.by_group_upper.loc[("sensitive", label), "r2"] > row["r2"]
@@ -215,9 +233,11 @@ def test_multiclass_one_vs_rest_and_macro_match_sklearn():
         for k in range(3):
             assert row[f"true_positive_rate[{k}]"] == pytest.approx(recalls[k], abs=TOL)
         assert row["true_positive_rate_macro"] == pytest.approx(
-            skm.recall_score(y[m], p[m], average="macro"), abs=TOL)
+            skm.recall_score(y[m], p[m], average="macro"), abs=TOL
+        )
         assert row["precision_macro"] == pytest.approx(
-            skm.precision_score(y[m], p[m], average="macro"), abs=TOL)
+            skm.precision_score(y[m], p[m], average="macro"), abs=TOL
+        )
 
 
 def test_custom_metrics_fast_and_slow_paths_agree():
@@ -233,8 +253,9 @@ def test_custom_metrics_fast_and_slow_paths_agree():
     def slow_tp(y_true, y_pred):
         return float(((y_true == 1) & (y_pred == 1)).sum())
 
-    r = group_metrics(y, p, sensitive=g, metrics=[tp_count, slow_tp], ci=0.9, n_boot=50,
-                      random_state=0)
+    r = group_metrics(
+        y, p, sensitive=g, metrics=[tp_count, slow_tp], ci=0.9, n_boot=50, random_state=0
+    )
     np.testing.assert_array_equal(r.by_group["tp_count"], r.by_group["slow_tp"])
     assert (r.by_group_lower["slow_tp"] <= r.by_group["slow_tp"]).all()
 
@@ -245,17 +266,42 @@ def test_custom_metrics_fast_and_slow_paths_agree():
         ({"y_true": [0, 1, 1], "y_pred": [0, 1], "sensitive": ["a", "b", "a"]}, "y_pred has 2"),
         ({"y_true": [0, 1], "y_pred": [0, 1], "sensitive": ["a", "b", "c"]}, "sensitive has 3"),
         ({"y_true": [0, 1], "y_pred": [0, 1], "sensitive": ["a", None]}, "missing value"),
-        ({"y_true": [0, np.nan], "y_pred": [0, 1], "sensitive": ["a", "b"]}, "y_true has 1 missing"),
+        (
+            {"y_true": [0, np.nan], "y_pred": [0, 1], "sensitive": ["a", "b"]},
+            "y_true has 1 missing",
+        ),
         ({"y_true": [], "y_pred": [], "sensitive": []}, "empty"),
-        ({"y_true": [0, 1], "y_pred": [0, 1], "sensitive": ["a", "b"], "metrics": ["nope"]},
-         "Unknown metric"),
-        ({"y_true": [0, 1], "y_pred": [0, 1], "sensitive": ["a", "b"], "metrics": ["auc"]},
-         "needs scores"),
-        ({"y_true": [0, 1], "y_pred": [0, 1], "sensitive": ["a", "b"], "ci": 95}, "between 0 and 1"),
-        ({"y_true": [0, 1], "y_pred": [0, 1], "sensitive": ["a", "b"], "score": [0.2, 1.7],
-          "metrics": ["brier"]}, "probabilities"),
-        ({"y_true": [0, 1, 2], "y_pred": [0, 1, 2], "sensitive": ["a", "b", "a"],
-          "task": "binary"}, "3 values"),
+        (
+            {"y_true": [0, 1], "y_pred": [0, 1], "sensitive": ["a", "b"], "metrics": ["nope"]},
+            "Unknown metric",
+        ),
+        (
+            {"y_true": [0, 1], "y_pred": [0, 1], "sensitive": ["a", "b"], "metrics": ["auc"]},
+            "needs scores",
+        ),
+        (
+            {"y_true": [0, 1], "y_pred": [0, 1], "sensitive": ["a", "b"], "ci": 95},
+            "between 0 and 1",
+        ),
+        (
+            {
+                "y_true": [0, 1],
+                "y_pred": [0, 1],
+                "sensitive": ["a", "b"],
+                "score": [0.2, 1.7],
+                "metrics": ["brier"],
+            },
+            "probabilities",
+        ),
+        (
+            {
+                "y_true": [0, 1, 2],
+                "y_pred": [0, 1, 2],
+                "sensitive": ["a", "b", "a"],
+                "task": "binary",
+            },
+            "3 values",
+        ),
     ],
 )
 def test_bad_input_gives_a_clear_error(kwargs, message):
@@ -265,9 +311,12 @@ def test_bad_input_gives_a_clear_error(kwargs, message):
 
 
 def test_missing_group_keeps_missing_values_as_a_group():
-    r = group_metrics([0, 1, 1, 0], [0, 1, 0, 0], sensitive=pd.Series(["a", None, "a", None],
-                                                                        name="s"),
-                      missing_group="(missing)")
+    r = group_metrics(
+        [0, 1, 1, 0],
+        [0, 1, 0, 0],
+        sensitive=pd.Series(["a", None, "a", None], name="s"),
+        missing_group="(missing)",
+    )
     assert r.by_group.loc[("s", "(missing)"), "count"] == 2
 
 

@@ -14,10 +14,10 @@ import numpy as np
 
 __all__ = [
     "BINARY_METRICS",
-    "CountMetric",
     "METRIC_ALIASES",
     "REGRESSION_METRICS",
     "SCORE_METRICS",
+    "CountMetric",
     "count_metric",
     "resolve_metric_names",
 ]
@@ -91,33 +91,66 @@ BINARY_METRICS: dict[str, CountMetric] = {
     m.name: m
     for m in (
         CountMetric("count", lambda tn, fp, fn, tp: tn + fp + fn + tp, "number of rows"),
-        CountMetric("selection_rate", lambda tn, fp, fn, tp: _divide(tp + fp, tn + fp + fn + tp),
-                    "share predicted positive"),
-        CountMetric("base_rate", lambda tn, fp, fn, tp: _divide(tp + fn, tn + fp + fn + tp),
-                    "share actually positive"),
-        CountMetric("accuracy", lambda tn, fp, fn, tp: _divide(tp + tn, tn + fp + fn + tp),
-                    "share predicted correctly"),
+        CountMetric(
+            "selection_rate",
+            lambda tn, fp, fn, tp: _divide(tp + fp, tn + fp + fn + tp),
+            "share predicted positive",
+        ),
+        CountMetric(
+            "base_rate",
+            lambda tn, fp, fn, tp: _divide(tp + fn, tn + fp + fn + tp),
+            "share actually positive",
+        ),
+        CountMetric(
+            "accuracy",
+            lambda tn, fp, fn, tp: _divide(tp + tn, tn + fp + fn + tp),
+            "share predicted correctly",
+        ),
         CountMetric("balanced_accuracy", _balanced_accuracy, "mean of TPR and TNR"),
-        CountMetric("true_positive_rate", lambda tn, fp, fn, tp: _divide(tp, tp + fn),
-                    "recall: positives found"),
-        CountMetric("false_positive_rate", lambda tn, fp, fn, tp: _divide(fp, fp + tn),
-                    "negatives wrongly flagged"),
-        CountMetric("true_negative_rate", lambda tn, fp, fn, tp: _divide(tn, tn + fp),
-                    "specificity"),
-        CountMetric("false_negative_rate", lambda tn, fp, fn, tp: _divide(fn, fn + tp),
-                    "positives missed"),
-        CountMetric("precision", lambda tn, fp, fn, tp: _divide(tp, tp + fp),
-                    "positive predictive value"),
-        CountMetric("negative_predictive_value", lambda tn, fp, fn, tp: _divide(tn, tn + fn),
-                    "share of predicted negatives that are negative"),
-        CountMetric("f1", lambda tn, fp, fn, tp: _divide(2 * tp, 2 * tp + fp + fn),
-                    "harmonic mean of precision and recall"),
-        CountMetric("false_discovery_rate", lambda tn, fp, fn, tp: _divide(fp, tp + fp),
-                    "share of predicted positives that are negative"),
-        CountMetric("false_omission_rate", lambda tn, fp, fn, tp: _divide(fn, tn + fn),
-                    "share of predicted negatives that are positive"),
-        CountMetric("fn_fp_ratio", lambda tn, fp, fn, tp: _divide(fn, fp),
-                    "false negatives per false positive (treatment equality)"),
+        CountMetric(
+            "true_positive_rate",
+            lambda tn, fp, fn, tp: _divide(tp, tp + fn),
+            "recall: positives found",
+        ),
+        CountMetric(
+            "false_positive_rate",
+            lambda tn, fp, fn, tp: _divide(fp, fp + tn),
+            "negatives wrongly flagged",
+        ),
+        CountMetric(
+            "true_negative_rate", lambda tn, fp, fn, tp: _divide(tn, tn + fp), "specificity"
+        ),
+        CountMetric(
+            "false_negative_rate", lambda tn, fp, fn, tp: _divide(fn, fn + tp), "positives missed"
+        ),
+        CountMetric(
+            "precision", lambda tn, fp, fn, tp: _divide(tp, tp + fp), "positive predictive value"
+        ),
+        CountMetric(
+            "negative_predictive_value",
+            lambda tn, fp, fn, tp: _divide(tn, tn + fn),
+            "share of predicted negatives that are negative",
+        ),
+        CountMetric(
+            "f1",
+            lambda tn, fp, fn, tp: _divide(2 * tp, 2 * tp + fp + fn),
+            "harmonic mean of precision and recall",
+        ),
+        CountMetric(
+            "false_discovery_rate",
+            lambda tn, fp, fn, tp: _divide(fp, tp + fp),
+            "share of predicted positives that are negative",
+        ),
+        CountMetric(
+            "false_omission_rate",
+            lambda tn, fp, fn, tp: _divide(fn, tn + fn),
+            "share of predicted negatives that are positive",
+        ),
+        CountMetric(
+            "fn_fp_ratio",
+            lambda tn, fp, fn, tp: _divide(fn, fp),
+            "false negatives per false positive (treatment equality)",
+        ),
     )
 }
 

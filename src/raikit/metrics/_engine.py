@@ -104,8 +104,9 @@ def build_slices(encoding: GroupEncoding) -> Slices:
 
 
 # --------------------------------------------------------------------------- classification
-def confusion_counts(codes: np.ndarray, y: np.ndarray, y_hat: np.ndarray, n_groups: int,
-                     n_classes: int = 2) -> np.ndarray:
+def confusion_counts(
+    codes: np.ndarray, y: np.ndarray, y_hat: np.ndarray, n_groups: int, n_classes: int = 2
+) -> np.ndarray:
     """Confusion counts per group: shape (groups, classes * classes), cell ``true * K + pred``.
 
     For binary labels the cells are ``tn, fp, fn, tp``.
@@ -126,8 +127,9 @@ def one_vs_rest(counts: np.ndarray, n_classes: int) -> np.ndarray:
     return np.stack([tn, fp, fn, tp], axis=-1)
 
 
-def exact_auc(family_codes: list[np.ndarray], n_per_family: list[int], score: np.ndarray,
-              y: np.ndarray) -> list[np.ndarray]:
+def exact_auc(
+    family_codes: list[np.ndarray], n_per_family: list[int], score: np.ndarray, y: np.ndarray
+) -> list[np.ndarray]:
     """ROC AUC per group for several groupings, with ties counted as half (as scikit-learn does).
 
     One argsort by score is shared; each grouping then needs one stable sort of small integer
@@ -206,13 +208,15 @@ def score_stats(codes: np.ndarray, y: np.ndarray, score: np.ndarray, n_groups: i
     per_stratum = strata.sum(axis=(0, 1))
     with np.errstate(invalid="ignore"):
         mean_score = per_stratum[:, 1] / per_stratum[:, 0]
-    stratum_ece_bin = np.minimum((np.nan_to_num(mean_score) * ECE_BINS).astype(np.int64),
-                                 ECE_BINS - 1)
+    stratum_ece_bin = np.minimum(
+        (np.nan_to_num(mean_score) * ECE_BINS).astype(np.int64), ECE_BINS - 1
+    )
     return ScoreStats(brier, log_loss, ece, strata, stratum_ece_bin)
 
 
-def score_metrics_from_strata(strata: np.ndarray, stratum_ece_bin: np.ndarray,
-                              names: list[str]) -> np.ndarray:
+def score_metrics_from_strata(
+    strata: np.ndarray, stratum_ece_bin: np.ndarray, names: list[str]
+) -> np.ndarray:
     """Score metrics of (..., 2, SCORE_BINS, 4) strata sums (bootstrap replicates)."""
     count = strata[..., 0]
     n_neg = count[..., 0, :]
@@ -257,8 +261,9 @@ class RegressionStats:
     strata: np.ndarray  # (G, S, 6): n, sum y, sum y^2, sum y_hat, sum |e|, sum e^2
 
 
-def regression_stats(codes: np.ndarray, y: np.ndarray, y_hat: np.ndarray,
-                     n_groups: int) -> RegressionStats:
+def regression_stats(
+    codes: np.ndarray, y: np.ndarray, y_hat: np.ndarray, n_groups: int
+) -> RegressionStats:
     """Per-group sums for regression metrics (two passes, so R² is computed without
     cancellation) and the (target bin x residual bin) strata of the bootstrap."""
     error = y - y_hat
@@ -308,8 +313,11 @@ def combine_centred(sums_by_group: np.ndarray, slices: Slices) -> np.ndarray:
         slice_mean = np.where(slice_n > 0, slice_sum / slice_n, 0.0)
     # sum over groups g in slice r of: centred_g + n_g (mean_g - mean_r)^2
     m = slices.membership
-    between = (m @ (n * group_mean**2)) - 2 * slice_mean * (m @ (n * group_mean)) \
+    between = (
+        (m @ (n * group_mean**2))
+        - 2 * slice_mean * (m @ (n * group_mean))
         + slice_mean**2 * (m @ n)
+    )
     return slices.aggregate(centred) + np.maximum(between, 0.0)
 
 

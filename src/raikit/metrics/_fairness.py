@@ -39,8 +39,9 @@ class FairnessCriterion:
     metrics: tuple[str, ...]
     description: str = ""
 
-    def evaluate(self, result, *, tolerance: float = 0.1,
-                 method: str = "between_groups") -> pd.DataFrame:
+    def evaluate(
+        self, result, *, tolerance: float = 0.1, method: str = "between_groups"
+    ) -> pd.DataFrame:
         """One row per attribute: difference, its CI, ratio, and whether it exceeds ``tolerance``.
 
         Examples
@@ -66,60 +67,70 @@ class FairnessCriterion:
             q = ratios[(ratios["attribute"] == attribute) & ratios["metric"].isin(self.metrics)]
             worst = d.loc[d["value"].idxmax()] if d["value"].notna().any() else d.iloc[0]
             low_ratio = q["value"].min()
-            rows.append({
-                "criterion": self.name,
-                "attribute": attribute,
-                "metric": worst["metric"],
-                "difference": worst["value"],
-                "lower": worst["lower"],
-                "upper": worst["upper"],
-                "ratio": low_ratio,
-                "tolerance": tolerance,
-                "violated": bool(worst["value"] > tolerance),
-            })
+            rows.append(
+                {
+                    "criterion": self.name,
+                    "attribute": attribute,
+                    "metric": worst["metric"],
+                    "difference": worst["value"],
+                    "lower": worst["lower"],
+                    "upper": worst["upper"],
+                    "ratio": low_ratio,
+                    "tolerance": tolerance,
+                    "violated": bool(worst["value"] > tolerance),
+                }
+            )
         return pd.DataFrame(rows)
 
 
-def DemographicParity() -> FairnessCriterion:  # noqa: N802 - reads like a class, as in Fairlearn
+def DemographicParity() -> FairnessCriterion:
     """Equal selection rates across groups."""
-    return FairnessCriterion("demographic_parity", ("selection_rate",),
-                             "equal selection rates")
+    return FairnessCriterion("demographic_parity", ("selection_rate",), "equal selection rates")
 
 
-def EqualizedOdds() -> FairnessCriterion:  # noqa: N802
+def EqualizedOdds() -> FairnessCriterion:
     """Equal true positive and false positive rates across groups."""
-    return FairnessCriterion("equalized_odds", ("true_positive_rate", "false_positive_rate"),
-                             "equal TPR and FPR")
+    return FairnessCriterion(
+        "equalized_odds", ("true_positive_rate", "false_positive_rate"), "equal TPR and FPR"
+    )
 
 
-def EqualOpportunity() -> FairnessCriterion:  # noqa: N802
+def EqualOpportunity() -> FairnessCriterion:
     """Equal true positive rates across groups."""
     return FairnessCriterion("equal_opportunity", ("true_positive_rate",), "equal TPR")
 
 
-def PredictiveParity() -> FairnessCriterion:  # noqa: N802
+def PredictiveParity() -> FairnessCriterion:
     """Equal precision (positive predictive value) across groups."""
     return FairnessCriterion("predictive_parity", ("precision",), "equal precision")
 
 
-def AccuracyParity() -> FairnessCriterion:  # noqa: N802
+def AccuracyParity() -> FairnessCriterion:
     """Equal accuracy across groups."""
     return FairnessCriterion("accuracy_parity", ("accuracy",), "equal accuracy")
 
 
-def TreatmentEquality() -> FairnessCriterion:  # noqa: N802
+def TreatmentEquality() -> FairnessCriterion:
     """Equal ratio of false negatives to false positives across groups."""
     return FairnessCriterion("treatment_equality", ("fn_fp_ratio",), "equal FN/FP ratio")
 
 
-def CalibrationWithinGroups() -> FairnessCriterion:  # noqa: N802
+def CalibrationWithinGroups() -> FairnessCriterion:
     """Scores calibrated in every group: equal (and small) expected calibration error."""
-    return FairnessCriterion("calibration_within_groups", ("expected_calibration_error",),
-                             "equal calibration error")
+    return FairnessCriterion(
+        "calibration_within_groups", ("expected_calibration_error",), "equal calibration error"
+    )
 
 
-ALL_CRITERIA = (DemographicParity, EqualizedOdds, EqualOpportunity, PredictiveParity,
-                AccuracyParity, TreatmentEquality, CalibrationWithinGroups)
+ALL_CRITERIA = (
+    DemographicParity,
+    EqualizedOdds,
+    EqualOpportunity,
+    PredictiveParity,
+    AccuracyParity,
+    TreatmentEquality,
+    CalibrationWithinGroups,
+)
 
 
 def evaluate_criteria(result, criteria=None, *, tolerance: float = 0.1) -> pd.DataFrame:
@@ -131,8 +142,9 @@ def evaluate_criteria(result, criteria=None, *, tolerance: float = 0.1) -> pd.Da
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def _one_number(criterion: FairnessCriterion, kind: str, y_true, y_pred, sensitive,
-                method: str) -> float:
+def _one_number(
+    criterion: FairnessCriterion, kind: str, y_true, y_pred, sensitive, method: str
+) -> float:
     from raikit.metrics._group_metrics import group_metrics
 
     result = group_metrics(y_true, y_pred, sensitive=sensitive, metrics=list(criterion.metrics))

@@ -59,13 +59,17 @@ def metric_figures(result) -> list:
                     y=[f"{attribute}: {g}" for g in part.index],
                     orientation="h",
                     name=attribute,
-                    error_x=_error_bars(part, lower.loc[attribute, metric],
-                                        upper.loc[attribute, metric]),
+                    error_x=_error_bars(
+                        part, lower.loc[attribute, metric], upper.loc[attribute, metric]
+                    ),
                     hovertemplate="%{y}<br>" + metric + " = %{x:.4f}<extra></extra>",
                 )
             )
-        fig.add_vline(x=float(overall[metric]), line_dash="dash",
-                      annotation_text=f"overall {overall[metric]:.3f}")
+        fig.add_vline(
+            x=float(overall[metric]),
+            line_dash="dash",
+            annotation_text=f"overall {overall[metric]:.3f}",
+        )
         n_bars = len(by_group)
         ci = f" ({result.ci:.0%} bootstrap CI)" if result.ci else ""
         fig.update_layout(
@@ -126,8 +130,9 @@ def page_html(title: str, sections: list[tuple[str, str]]) -> str:
     """A self-contained page: Plotly's JavaScript inline (no CDN), one ``<h2>`` per section."""
     from plotly.offline import get_plotlyjs
 
-    body = "\n".join(f"<section><h2>{html.escape(h)}</h2>\n{content}</section>"
-                     for h, content in sections)
+    body = "\n".join(
+        f"<section><h2>{html.escape(h)}</h2>\n{content}</section>" for h, content in sections
+    )
     return _PAGE.format(title=html.escape(title), plotly=get_plotlyjs(), body=body)
 
 
@@ -170,17 +175,27 @@ def result_html(result, *, title: str) -> str:
     overall = result.overall.to_frame().T
     disparity = result.difference(bounds=True)
     disparity = disparity.assign(
-        interval=np.where(disparity["lower"].isna(), "",
-                          "[" + disparity["lower"].round(4).astype(str) + ", "
-                          + disparity["upper"].round(4).astype(str) + "]"))
+        interval=np.where(
+            disparity["lower"].isna(),
+            "",
+            "["
+            + disparity["lower"].round(4).astype(str)
+            + ", "
+            + disparity["upper"].round(4).astype(str)
+            + "]",
+        )
+    )
     sections = [
         ("Summary", f"<p>{html.escape(result.summary)}</p>"),
         ("Findings", findings_html(result.findings)),
         ("Figures", figures_html(result.figures())),
         ("Overall", overall.to_html(float_format=lambda v: f"{v:.4g}")),
         ("By group", _format_table(result).to_html()),
-        ("Differences between groups",
-         disparity.drop(columns=["lower", "upper"]).to_html(index=False,
-                                                            float_format=lambda v: f"{v:.4g}")),
+        (
+            "Differences between groups",
+            disparity.drop(columns=["lower", "upper"]).to_html(
+                index=False, float_format=lambda v: f"{v:.4g}"
+            ),
+        ),
     ]
     return page_html(title, sections)

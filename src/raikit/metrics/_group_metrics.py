@@ -67,14 +67,15 @@ def _encode_labels(y_true: np.ndarray, y_pred: np.ndarray, pos_label):
         classes = np.array(sorted(classes, key=str), dtype=object)
     if len(classes) == 2 and pos_label is not None:
         if pos_label not in classes.tolist():
-            raise DataError(
-                f"pos_label={pos_label!r} is not one of the labels {classes.tolist()}."
-            )
+            raise DataError(f"pos_label={pos_label!r} is not one of the labels {classes.tolist()}.")
         if classes[1] != pos_label:
             classes = classes[::-1]
     lookup = pd.Index(classes)
-    return lookup.get_indexer(y_true).astype(np.int64), lookup.get_indexer(y_pred).astype(
-        np.int64), classes
+    return (
+        lookup.get_indexer(y_true).astype(np.int64),
+        lookup.get_indexer(y_pred).astype(np.int64),
+        classes,
+    )
 
 
 def _infer_task(y_true: np.ndarray, y_pred: np.ndarray) -> str:
@@ -173,9 +174,7 @@ class GroupMetricsResult(Result):
 
     def _disparity(self, kind: str, method: str, attribute: str | None, bounds: bool):
         if method not in ("between_groups", "to_overall"):
-            raise DataError(
-                f"method must be 'between_groups' or 'to_overall', got {method!r}."
-            )
+            raise DataError(f"method must be 'between_groups' or 'to_overall', got {method!r}.")
         rows = self.disparities[
             (self.disparities["kind"] == kind) & (self.disparities["method"] == method)
         ]
@@ -186,13 +185,16 @@ class GroupMetricsResult(Result):
         if bounds:
             return rows[["attribute", "metric", "value", "lower", "upper"]].reset_index(drop=True)
         wide = rows.pivot(index="attribute", columns="metric", values="value")
-        wide = wide.reindex(index=pd.unique(rows["attribute"]),
-                            columns=[m for m in self.metric_names if m in wide.columns])
+        wide = wide.reindex(
+            index=pd.unique(rows["attribute"]),
+            columns=[m for m in self.metric_names if m in wide.columns],
+        )
         wide.columns.name = None
         return wide.iloc[0] if attribute is not None else wide
 
-    def difference(self, method: str = "between_groups", *, attribute: str | None = None,
-                   bounds: bool = False):
+    def difference(
+        self, method: str = "between_groups", *, attribute: str | None = None, bounds: bool = False
+    ):
         """Largest difference of each metric between groups (or from the overall value).
 
         Parameters
@@ -207,8 +209,9 @@ class GroupMetricsResult(Result):
         """
         return self._disparity("difference", method, attribute, bounds)
 
-    def ratio(self, method: str = "between_groups", *, attribute: str | None = None,
-              bounds: bool = False):
+    def ratio(
+        self, method: str = "between_groups", *, attribute: str | None = None, bounds: bool = False
+    ):
         """Smallest ratio of each metric between groups (min / max), or to the overall value
         (the smallest of ``group / overall`` and ``overall / group``); see :meth:`difference`."""
         return self._disparity("ratio", method, attribute, bounds)
@@ -239,7 +242,9 @@ class GroupMetricsResult(Result):
         return (
             f"{len(self.metric_names)} metrics over {groups} groups"
             + (f" and {n:,} rows" if n is not None else "")
-            + ci + worst + f"; {errors} violation(s), {len(self.findings)} finding(s)."
+            + ci
+            + worst
+            + f"; {errors} violation(s), {len(self.findings)} finding(s)."
         )
 
     def fairness(self, criteria=None, *, tolerance: float = 0.1) -> pd.DataFrame:
@@ -419,7 +424,9 @@ def group_metrics(
     if task == "auto":
         task = _infer_task(y_true, y_pred)
     if task not in ("binary", "multiclass", "regression"):
-        raise DataError(f"task must be 'auto', 'binary', 'multiclass' or 'regression', got {task!r}.")
+        raise DataError(
+            f"task must be 'auto', 'binary', 'multiclass' or 'regression', got {task!r}."
+        )
     count_metrics, score_names, regression_names, slow = resolve_metric_names(
         metrics, task=task, has_score=score is not None
     )
@@ -432,9 +439,14 @@ def group_metrics(
                 f"{score.max():.3g}. Pass predict_proba(X)[:, 1], or ask only for 'roc_auc'."
             )
         score_names = ["roc_auc"]
-        findings.append(Finding("info", "Scores are not probabilities",
-                                "Only ROC AUC was computed from the scores; Brier score, log loss "
-                                "and calibration need scores in [0, 1]."))
+        findings.append(
+            Finding(
+                "info",
+                "Scores are not probabilities",
+                "Only ROC AUC was computed from the scores; Brier score, log loss "
+                "and calibration need scores in [0, 1].",
+            )
+        )
     rng = engine.rng_from(random_state)
     meta: dict = {"n_rows": n, "n_groups": n_groups, "random_state": random_state}
 
@@ -447,8 +459,17 @@ def group_metrics(
         stats = engine.regression_stats(codes, y_t, y_p, n_groups)
         sums = slices.aggregate(stats.sums)
         centred = engine.combine_centred(stats.sums, slices)
-        values_parts.append(engine.regression_metrics(
-            sums[:, 0], sums[:, 1], sums[:, 2], sums[:, 3], sums[:, 4], centred, regression_names))
+        values_parts.append(
+            engine.regression_metrics(
+                sums[:, 0],
+                sums[:, 1],
+                sums[:, 2],
+                sums[:, 3],
+                sums[:, 4],
+                centred,
+                regression_names,
+            )
+        )
         columns += regression_names
 
         def regression_replicates(b: int) -> np.ndarray:
@@ -494,18 +515,22 @@ def group_metrics(
         if score_names:
             y01 = y_codes.astype(float)
             sstats = engine.score_stats(codes, y01, score, n_groups)
-            values_parts.append(_score_point_values(encoding, slices, sstats, slice_counts,
-                                                    score, y01, score_names))
+            values_parts.append(
+                _score_point_values(encoding, slices, sstats, slice_counts, score, y01, score_names)
+            )
             columns += score_names
             binned_point = engine.score_metrics_from_strata(
-                slices.aggregate(sstats.strata), sstats.stratum_ece_bin, score_names)
+                slices.aggregate(sstats.strata), sstats.stratum_ece_bin, score_names
+            )
             shift = values_parts[-1] - binned_point  # bias-correct binned replicates
 
             def score_replicates(b: int) -> np.ndarray:
                 rep = engine.poisson_scale(rng, sstats.strata, b)
                 agg = slices.aggregate(rep, axis=1)
-                return engine.score_metrics_from_strata(agg, sstats.stratum_ece_bin,
-                                                        score_names) + shift
+                return (
+                    engine.score_metrics_from_strata(agg, sstats.stratum_ece_bin, score_names)
+                    + shift
+                )
 
             replicate_parts.append(score_replicates)
             meta["score_bins"] = engine.SCORE_BINS
@@ -540,8 +565,9 @@ def group_metrics(
     )
     rows = []
     for (attribute, method, kind), value in disparities.items():
-        low, high = disparity_bounds.get((attribute, method, kind),
-                                         (np.full(len(columns), np.nan),) * 2)
+        low, high = disparity_bounds.get(
+            (attribute, method, kind), (np.full(len(columns), np.nan),) * 2
+        )
         for j, metric in enumerate(columns):
             rows.append((attribute, metric, method, kind, value[j], low[j], high[j]))
     disparity_table = pd.DataFrame(
@@ -566,7 +592,7 @@ def _draw_replicates(parts, n_boot: int, n_slices: int, n_metrics: int) -> np.nd
     out = np.empty((n_boot, n_slices, n_metrics))
     for start in range(0, n_boot, chunk):  # loop over replicate chunks, not rows or groups
         b = min(chunk, n_boot - start)
-        out[start:start + b] = np.concatenate([part(b) for part in parts], axis=-1)
+        out[start : start + b] = np.concatenate([part(b) for part in parts], axis=-1)
     return out
 
 
@@ -580,8 +606,9 @@ def _multiclass_columns(count_metrics: list[CountMetric], classes: list) -> list
     return columns
 
 
-def _multiclass_values(counts: np.ndarray, count_metrics: list[CountMetric],
-                       n_classes: int) -> np.ndarray:
+def _multiclass_values(
+    counts: np.ndarray, count_metrics: list[CountMetric], n_classes: int
+) -> np.ndarray:
     ovr = engine.one_vs_rest(counts, n_classes)  # (..., K, 4)
     total = counts.sum(axis=-1).astype(float)
     diagonal = counts[..., :: n_classes + 1].sum(axis=-1)
@@ -626,13 +653,17 @@ def _slow_metrics(funcs, encoding, slices, y_true, y_pred, rng):
     """Arbitrary ``f(y_true, y_pred)`` metrics: one call per slice (and per replicate)."""
     rows_of_slice = []
     order = np.argsort(encoding.intersection_codes, kind="stable")
-    bounds = np.searchsorted(encoding.intersection_codes[order],
-                             np.arange(len(encoding.intersection_labels) + 1))
+    bounds = np.searchsorted(
+        encoding.intersection_codes[order], np.arange(len(encoding.intersection_labels) + 1)
+    )
     membership = slices.membership.tolil()
     for r in range(slices.n_slices):  # slow path by design: documented as such
         groups = membership.rows[r]
-        rows_of_slice.append(np.concatenate([order[bounds[g]:bounds[g + 1]] for g in groups])
-                             if groups else np.array([], dtype=np.int64))
+        rows_of_slice.append(
+            np.concatenate([order[bounds[g] : bounds[g + 1]] for g in groups])
+            if groups
+            else np.array([], dtype=np.int64)
+        )
 
     def evaluate(weights=None):
         out = np.full((slices.n_slices, len(funcs)), np.nan)
@@ -659,15 +690,28 @@ def _findings(table, disparities, slices, columns, ci) -> list[Finding]:
         for row in counts.itertuples(index=False):  # one per group: groups, not rows
             where = f"{row.attribute}={row.group}"
             if row.value == 0:
-                findings.append(Finding("warning", f"Empty group {where}",
-                                        "No rows belong to this group; its metrics are undefined.",
-                                        slice=where))
+                findings.append(
+                    Finding(
+                        "warning",
+                        f"Empty group {where}",
+                        "No rows belong to this group; its metrics are undefined.",
+                        slice=where,
+                    )
+                )
             elif row.value < SMALL_GROUP:
-                findings.append(Finding(
-                    "warning", f"Small group {where}",
-                    f"Only {int(row.value)} rows: its metrics are unreliable"
-                    + (" (see the wide intervals)." if ci else "; compute intervals with ci=0.95."),
-                    slice=where))
+                findings.append(
+                    Finding(
+                        "warning",
+                        f"Small group {where}",
+                        f"Only {int(row.value)} rows: its metrics are unreliable"
+                        + (
+                            " (see the wide intervals)."
+                            if ci
+                            else "; compute intervals with ci=0.95."
+                        ),
+                        slice=where,
+                    )
+                )
     undefined = groups[groups["value"].isna()]
     if len(undefined):
         for (attribute, group), part in undefined.groupby(["attribute", "group"], sort=False):
@@ -675,25 +719,41 @@ def _findings(table, disparities, slices, columns, ci) -> list[Finding]:
             if "count" in columns and (part["metric"] == "count").any():
                 continue
             names = ", ".join(part["metric"].tolist())
-            findings.append(Finding(
-                "warning", f"Undefined metrics for {where}",
-                f"{names}: zero denominator (e.g. no positive labels or no positive predictions "
-                f"in this group). They are reported as NaN, not 0.", slice=where))
+            findings.append(
+                Finding(
+                    "warning",
+                    f"Undefined metrics for {where}",
+                    f"{names}: zero denominator (e.g. no positive labels or no positive predictions "
+                    f"in this group). They are reported as NaN, not 0.",
+                    slice=where,
+                )
+            )
     if "selection_rate" in columns:
-        rule = disparities[(disparities["metric"] == "selection_rate")
-                           & (disparities["method"] == "between_groups")
-                           & (disparities["kind"] == "ratio")]
+        rule = disparities[
+            (disparities["metric"] == "selection_rate")
+            & (disparities["method"] == "between_groups")
+            & (disparities["kind"] == "ratio")
+        ]
         for row in rule.itertuples(index=False):
             if row.value < FOUR_FIFTHS:
-                rates = groups[(groups["attribute"] == row.attribute)
-                               & (groups["metric"] == "selection_rate")].dropna(subset=["value"])
+                rates = groups[
+                    (groups["attribute"] == row.attribute) & (groups["metric"] == "selection_rate")
+                ].dropna(subset=["value"])
                 low = rates.loc[rates["value"].idxmin()]
                 high = rates.loc[rates["value"].idxmax()]
-                interval = (f" ({ci:.0%} CI {row.lower:.3f} to {row.upper:.3f})"
-                            if ci and np.isfinite(row.lower) else "")
-                findings.append(Finding(
-                    "error", f"Four-fifths rule violated for {row.attribute}",
-                    f"Selection rate of {low['group']} is {low['value']:.3f} vs "
-                    f"{high['value']:.3f} for {high['group']}: ratio {row.value:.3f}{interval} "
-                    f"< {FOUR_FIFTHS}.", slice=f"{row.attribute}={low['group']}"))
+                interval = (
+                    f" ({ci:.0%} CI {row.lower:.3f} to {row.upper:.3f})"
+                    if ci and np.isfinite(row.lower)
+                    else ""
+                )
+                findings.append(
+                    Finding(
+                        "error",
+                        f"Four-fifths rule violated for {row.attribute}",
+                        f"Selection rate of {low['group']} is {low['value']:.3f} vs "
+                        f"{high['value']:.3f} for {high['group']}: ratio {row.value:.3f}{interval} "
+                        f"< {FOUR_FIFTHS}.",
+                        slice=f"{row.attribute}={low['group']}",
+                    )
+                )
     return findings
