@@ -116,7 +116,10 @@ def _to_dataset(frame: pd.DataFrame, meta: dict[str, Any], name: str) -> Dataset
     excluded = {meta["target"], *meta["sensitive"], *meta.get("not_features", {})}
     features = [column for column in frame.columns if column not in excluded]
     return Dataset(
-        frame, target=meta["target"], sensitive=list(meta["sensitive"]), features=features,
+        frame,
+        target=meta["target"],
+        sensitive=list(meta["sensitive"]),
+        features=features,
         name=name,
     )
 
@@ -171,8 +174,11 @@ def list_datasets() -> pd.DataFrame:
     --------
     >>> from raikit.datasets import list_datasets
     >>> table = list_datasets()
-    >>> table[["name", "rows", "target"]].to_string(index=False)
-    '         name  rows         target\\n        adult 48842         income\\n       compas  6172 two_year_recid\\ngerman_credit  1000         credit'
+    >>> print(table[["name", "rows", "target", "licence"]].to_string(index=False))
+             name  rows         target                         licence
+            adult 48842         income                       CC BY 4.0
+           compas  6172 two_year_recid No licence stated by ProPublica
+    german_credit  1000         credit                       CC BY 4.0
     """
     rows = []
     for name in _dataset_names():
