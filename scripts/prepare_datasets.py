@@ -313,7 +313,7 @@ COMPAS_DESCRIPTIONS = {
     "juv_misd_count": "Number of juvenile misdemeanours.",
     "juv_other_count": "Number of other juvenile offences.",
     "priors_count": "Number of prior offences.",
-    "c_charge_degree": "Degree of the charge at the screening arrest: 'F' felony, 'M' misdemeanour.",
+    "c_charge_degree": "Charge degree at the screening arrest: 'F' felony, 'M' misdemeanour.",
     "decile_score": "COMPAS 'Risk of Recidivism' decile score, 1 (lowest) to 10 (highest risk).",
     "score_text": "COMPAS risk band: 'Low' (deciles 1-4), 'Medium' (5-7), 'High' (8-10).",
     "two_year_recid": "Target: 1 if the defendant was charged with a new offence within two years.",

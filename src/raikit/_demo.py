@@ -55,7 +55,7 @@ def run_demo(
         metrics_table(result, title="Adult test set: gradient boosting, by group", metrics=shown)
     )
     console.print(result.summary)
-    print_findings([f for f in result.findings if f.severity == "error"])
+    print_findings([f for f in result.findings if f.severity == "error"], to=console)
     fairness = result.fairness(tolerance=0.1)
     console.print(
         fairness[["criterion", "attribute", "difference", "lower", "upper", "violated"]]

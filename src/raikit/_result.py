@@ -217,8 +217,10 @@ class Result:
         _REGISTRY[cls.__name__] = cls
 
     @property
-    def summary(self) -> str:  # pragma: no cover - every subclass overrides it
-        raise NotImplementedError
+    def summary(self) -> str:
+        """One line saying what was found; subclasses give the numbers."""
+        n = len(getattr(self, "findings", ()))
+        return f"{type(self).__name__} with {n} finding(s)."
 
     def figures(self) -> list:
         """Plotly figures of this result (none by default)."""

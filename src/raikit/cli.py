@@ -78,10 +78,11 @@ def metrics_table(result, *, title: str, metrics: list[str] | None = None) -> Ta
     return table
 
 
-def print_findings(findings) -> None:
+def print_findings(findings, *, to: Console | None = None) -> None:
+    """Print findings, one line each, coloured by severity."""
     colours = {"error": "red", "warning": "yellow", "info": "cyan"}
     for f in findings:
-        console.print(f"[{colours[f.severity]}]{f.severity}[/]: {f.title} — {f.detail}")
+        (to or console).print(f"[{colours[f.severity]}]{f.severity}[/]: {f.title} — {f.detail}")
 
 
 @datasets_app.command("list")

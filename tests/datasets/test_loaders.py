@@ -16,8 +16,8 @@ from raikit.datasets import (
     dataset_info,
     list_datasets,
     load_adult,
+    load_by_name,
     load_compas,
-    load_dataset,
     load_german_credit,
     make_fairness_synthetic,
 )
@@ -281,13 +281,13 @@ def test_dataset_info_returns_a_copy_and_rejects_unknown_names() -> None:
     with pytest.raises(ValueError, match="Unknown data set"):
         dataset_info("iris")
     with pytest.raises(ValueError, match="Unknown data set"):
-        load_dataset("iris")
+        load_by_name("iris")
 
 
 def test_load_dataset_dispatches_to_the_loader() -> None:
-    frame = load_dataset("adult", as_frame=True, split="test")
+    frame = load_by_name("adult", as_frame=True, split="test")
     assert frame.equals(load_adult(as_frame=True, split="test"))
-    assert load_dataset("german_credit", as_frame=True).shape == (1_000, 23)
+    assert load_by_name("german_credit", as_frame=True).shape == (1_000, 23)
 
 
 def test_loading_performs_no_network_access(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -363,15 +363,15 @@ def test_synthetic_is_deterministic_for_a_seed() -> None:
 
 def test_synthetic_does_not_touch_the_global_seed() -> None:
     # This test uses the legacy global state on purpose: the generator must ignore it.
-    np.random.seed(0)  # noqa: NPY002
-    before = np.random.get_state()[1].copy()  # noqa: NPY002
+    np.random.seed(0)
+    before = np.random.get_state()[1].copy()
     make_fairness_synthetic(200, random_state=1, as_frame=True)
     make_fairness_synthetic(200, as_frame=True)
-    assert np.array_equal(np.random.get_state()[1], before)  # noqa: NPY002
+    assert np.array_equal(np.random.get_state()[1], before)
     # Seeding the global state does not make unseeded calls repeat.
-    np.random.seed(0)  # noqa: NPY002
+    np.random.seed(0)
     a = make_fairness_synthetic(200, as_frame=True)
-    np.random.seed(0)  # noqa: NPY002
+    np.random.seed(0)
     b = make_fairness_synthetic(200, as_frame=True)
     assert not a.equals(b)
 

@@ -29,8 +29,8 @@ from raikit.datasets._loaders import (
     dataset_info,
     list_datasets,
     load_adult,
+    load_by_name,
     load_compas,
-    load_dataset,
     load_german_credit,
 )
 from raikit.datasets._synthetic import make_fairness_synthetic
@@ -39,8 +39,8 @@ __all__ = [
     "dataset_info",
     "list_datasets",
     "load_adult",
+    "load_by_name",
     "load_compas",
-    "load_dataset",
     "load_german_credit",
     "make_fairness_synthetic",
 ]

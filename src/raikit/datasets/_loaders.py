@@ -27,8 +27,8 @@ __all__ = [
     "dataset_info",
     "list_datasets",
     "load_adult",
+    "load_by_name",
     "load_compas",
-    "load_dataset",
     "load_german_credit",
 ]
 
@@ -250,7 +250,7 @@ def load_adult(
     **Cleaning** (by ``scripts/prepare_datasets.py``): the first line of ``adult.test`` is not a
     record and is skipped; whitespace after the commas is stripped; the trailing ``.`` of the
     test labels is removed; ``income`` is encoded 1 for ``>50K``; columns are renamed to
-    snake_case. The ``?`` placeholders become missing values in ``workclass`` (2,799),
+    snake_case. The ``?`` marks become missing values in ``workclass`` (2,799),
     ``occupation`` (2,809) and ``native_country`` (857). These 3,620 rows are **kept**; many
     papers drop them, leaving 45,222 rows (``frame.dropna()``). The sensitive columns have no
     missing values. ``fnlwgt`` and the 6 duplicate records noted by UCI are kept unchanged.
@@ -444,7 +444,7 @@ _LOADERS = {
 }
 
 
-def load_dataset(name: str, *, as_frame: bool = False, **kwargs: Any) -> Dataset | pd.DataFrame:
+def load_by_name(name: str, *, as_frame: bool = False, **kwargs: Any) -> Dataset | pd.DataFrame:
     """Load a bundled data set by name.
 
     Parameters
@@ -469,8 +469,8 @@ def load_dataset(name: str, *, as_frame: bool = False, **kwargs: Any) -> Dataset
 
     Examples
     --------
-    >>> from raikit.datasets import load_dataset
-    >>> load_dataset("adult", split="train", as_frame=True).shape
+    >>> from raikit.datasets import load_by_name
+    >>> load_by_name("adult", split="train", as_frame=True).shape
     (32561, 16)
     """
     if name not in _LOADERS:
