@@ -176,3 +176,15 @@ def test_with_predictions_adds_columns(frame):
     np.testing.assert_array_equal(scored.y_pred, model.predict(ds.X))
     np.testing.assert_allclose(scored.y_score, model.predict_proba(ds.X)[:, 1])
     assert list(scored.X.columns) == ["age", "income"]
+
+
+def test_split_by_named_columns_and_unstratified():
+    frame = pd.DataFrame({"x": range(200), "s": ["a"] * 100 + ["b"] * 100,
+                          "region": ["n", "s", "e", "w"] * 50, "y": [0, 1] * 100})
+    ds = Dataset(frame, target="y", sensitive="s")
+    _, test = ds.split(0.5, stratify="region", random_state=0)
+    assert test.frame["region"].value_counts().tolist() == [25, 25, 25, 25]
+    plain_train, plain_test = ds.split(0.5, stratify=False, random_state=0)
+    assert len(plain_train) == len(plain_test) == 100
+    with pytest.raises(ColumnError, match="Unknown stratify column 'regio'"):
+        ds.split(0.5, stratify=["regio"])

@@ -382,10 +382,20 @@ class Dataset:
         self,
         test_size: float = 0.25,
         *,
-        stratify: bool = True,
+        stratify: bool | str | Sequence[str] = True,
         random_state: int | None = None,
     ) -> tuple[Dataset, Dataset]:
         """Split into train and test Datasets, stratified by target and sensitive attributes.
+
+        Parameters
+        ----------
+        test_size : float, default 0.25
+            Share of rows in the test set.
+        stratify : bool, str or list of str, default True
+            ``True``: keep the share of every (sensitive group x label) cell; a column name or
+            list of names: stratify by those columns; ``False``: a plain random split.
+        random_state : int, optional
+            Seed.
 
         Strata that are too small to appear on both sides (fewer than 2 rows) are merged into one
         stratum so that the split never fails on a rare group.
@@ -403,14 +413,20 @@ class Dataset:
 
         if not 0 < test_size < 1:
             raise DataError(f"test_size must be between 0 and 1, got {test_size}.")
-        strata = None
-        if stratify:
+        strata = codes = None
+        if stratify is True:
             codes = self._encoding.intersection_codes
             if self.target is not None:
                 y_codes = pd.factorize(self.y)[0]
                 codes = codes * (y_codes.max() + 2) + y_codes + 1
-            counts = np.bincount(pd.factorize(codes)[0])
-            rare = counts[pd.factorize(codes)[0]] < 2
+        elif stratify:
+            columns = _as_list(stratify)
+            for column in columns:
+                self._check_column(column, "stratify")
+            codes = encode_groups(self._frame[columns], missing_group="(missing)").intersection_codes
+        if codes is not None:
+            dense = pd.factorize(codes)[0]
+            rare = np.bincount(dense)[dense] < 2
             strata = np.where(rare, -1, codes)
             if (strata == -1).sum() == 1:  # a lone rare row cannot be its own stratum
                 strata[strata == -1] = strata[strata != -1][0] if (strata != -1).any() else -1
