@@ -81,7 +81,7 @@ def main() -> None:
 
     from raikit.metrics import group_metrics
 
-    console = Console()
+    console = Console(width=220)
     data = make_data(args.rows)
     y, p = data["y"].to_numpy(), data["p"].to_numpy()
     console.print(
