@@ -5,6 +5,7 @@ Fairness, robustness, explainability and privacy checks that record their eviden
 
 from raikit._errors import ColumnError, DataError, FileFormatError, RaikitError, RaikitWarning
 from raikit._result import Finding, Result
+from raikit._models import load_model, save_model
 from raikit.dataset import Dataset
 from raikit.metrics import group_metrics
 
@@ -21,4 +22,6 @@ __all__ = [
     "Result",
     "__version__",
     "group_metrics",
+    "load_model",
+    "save_model",
 ]

@@ -9,6 +9,7 @@ plain JSON types without losing a bit (floats round-trip exactly; NaN and infini
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import math
 from dataclasses import dataclass, fields
@@ -258,6 +259,31 @@ class Result:
             with open(text_or_path, encoding="utf-8") as handle:
                 text = handle.read()
         return cls.from_dict(json.loads(text))
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The DataFrame fields of this result, by name (what reports show as tables)."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if isinstance(getattr(self, f.name), pd.DataFrame)
+        }
+
+    def to_html(self, path=None, *, title: str | None = None) -> str:
+        """A self-contained HTML page (works offline): summary, findings, figures and tables."""
+        from raikit._html import figures_html, findings_html, frame_html, page_html
+
+        sections = [
+            ("Summary", f"<p>{html.escape(self.summary)}</p>"),
+            ("Findings", findings_html(getattr(self, "findings", ()))),
+            ("Figures", figures_html(self.figures())),
+        ]
+        sections += [(name.replace("_", " ").capitalize(), frame_html(frame))
+                     for name, frame in self.tables().items()]
+        page = page_html(title or type(self).__name__, sections)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(page)
+        return page
 
     def findings_frame(self) -> pd.DataFrame:
         """The findings as a table."""

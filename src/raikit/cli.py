@@ -21,6 +21,9 @@ app = typer.Typer(
 )
 datasets_app = typer.Typer(help="Bundled real datasets (they load offline).", no_args_is_help=True)
 app.add_typer(datasets_app, name="datasets")
+# Stage sub-commands: each stage keeps its commands in its own `_cli.py` and is registered here.
+# (data stage: register here)
+# (evaluate stage: register here)
 
 console = Console()
 error_console = Console(stderr=True)

@@ -11,7 +11,9 @@ import html
 import numpy as np
 import pandas as pd
 
-__all__ = ["disparity_figure", "metric_figures", "page_html", "result_html"]
+from raikit._html import figures_html, findings_html, page_html
+
+__all__ = ["disparity_figure", "metric_figures", "result_html"]
 
 HEADLINE = (
     "selection_rate",
@@ -106,54 +108,6 @@ def disparity_figure(result, *, method: str = "between_groups"):
         margin={"l": 10, "r": 10, "t": 50, "b": 120},
     )
     return fig
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }}
-table {{ border-collapse: collapse; font-size: 0.85rem; margin: 1rem 0; }}
-th, td {{ border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: right; }}
-th {{ background: #f4f4f4; }}
-.finding-error {{ color: #b00020; }} .finding-warning {{ color: #8a5a00; }}
-.figure {{ margin: 1.5rem 0; }}
-</style>
-<script>{plotly}</script>
-</head><body>
-<h1>{title}</h1>
-{body}
-</body></html>
-"""
-
-
-def page_html(title: str, sections: list[tuple[str, str]]) -> str:
-    """A self-contained page: Plotly's JavaScript inline (no CDN), one ``<h2>`` per section."""
-    from plotly.offline import get_plotlyjs
-
-    body = "\n".join(
-        f"<section><h2>{html.escape(h)}</h2>\n{content}</section>" for h, content in sections
-    )
-    return _PAGE.format(title=html.escape(title), plotly=get_plotlyjs(), body=body)
-
-
-def figures_html(figures: list) -> str:
-    return "\n".join(
-        '<div class="figure">'
-        + fig.to_html(full_html=False, include_plotlyjs=False, config={"responsive": True})
-        + "</div>"
-        for fig in figures
-    )
-
-
-def findings_html(findings) -> str:
-    if not findings:
-        return "<p>No findings.</p>"
-    items = "".join(
-        f'<li class="finding-{f.severity}"><b>{html.escape(f.severity)}</b>: '
-        f"{html.escape(f.title)} — {html.escape(f.detail)}</li>"
-        for f in findings
-    )
-    return f"<ul>{items}</ul>"
 
 
 def _format_table(result) -> pd.DataFrame:
