@@ -3,10 +3,12 @@
 Fairness, robustness, explainability and privacy checks that record their evidence.
 """
 
+from raikit import ledger
 from raikit._errors import ColumnError, DataError, FileFormatError, RaikitError, RaikitWarning
-from raikit._result import Finding, Result
 from raikit._models import load_model, save_model
+from raikit._result import Finding, Result
 from raikit.dataset import Dataset
+from raikit.ledger import track
 from raikit.metrics import group_metrics
 
 __version__ = "0.1.0"
@@ -22,6 +24,8 @@ __all__ = [
     "Result",
     "__version__",
     "group_metrics",
+    "ledger",
     "load_model",
     "save_model",
+    "track",
 ]

@@ -337,6 +337,7 @@ def group_metrics(
     pos_label=None,
     task: str = "auto",
     missing_group: str | None = None,
+    ledger=None,
 ) -> GroupMetricsResult:
     """Compute metrics overall, per group and per intersection, with bootstrap CIs.
 
@@ -368,6 +369,8 @@ def group_metrics(
         What the labels are; inferred by default.
     missing_group : str, optional
         Keep missing sensitive values as a group with this label instead of raising.
+    ledger : raikit.ledger.Ledger, optional
+        Record the result as evidence (also done inside a ``raikit.track`` block).
 
     Returns
     -------
@@ -389,6 +392,7 @@ def group_metrics(
     """
     from raikit.dataset import Dataset
 
+    ds = None
     if isinstance(y_true, Dataset):
         ds = y_true
         if y_pred is not None or sensitive is not None:
@@ -586,7 +590,7 @@ def group_metrics(
         rows, columns=["attribute", "metric", "method", "kind", "value", "lower", "upper"]
     )
     findings += _findings(table, disparity_table, slices, columns, ci)
-    return GroupMetricsResult(
+    result = GroupMetricsResult(
         table=table,
         disparities=disparity_table,
         task=task,
@@ -596,6 +600,11 @@ def group_metrics(
         findings=tuple(findings),
         meta=meta,
     )
+    from raikit.ledger import record
+
+    record(result, check="metrics.group_metrics", ledger=ledger, dataset=ds,
+           params={"ci": ci, "n_boot": n_boot, "random_state": random_state, "task": task})
+    return result
 
 
 def _draw_replicates(parts, n_boot: int, n_slices: int, n_metrics: int) -> np.ndarray:

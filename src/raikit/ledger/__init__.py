@@ -1,0 +1,73 @@
+"""The evidence ledger: every check's result, with the data, model, code and environment behind it.
+
+Reports and cards are views of the ledger, never typed by hand.
+"""
+
+from __future__ import annotations
+
+from raikit.ledger._store import (
+    Ledger,
+    LedgerError,
+    Run,
+    active_run,
+    dataset_hash,
+    model_fingerprint,
+    record,
+    track,
+)
+
+__all__ = [
+    "Ledger",
+    "LedgerError",
+    "Run",
+    "active_run",
+    "dataset_hash",
+    "model_fingerprint",
+    "record",
+    "track",
+    "train",
+]
+
+
+def train(
+    estimator,
+    ds,
+    *,
+    ledger: Ledger | str | None = None,
+    name: str = "train",
+    params: dict | None = None,
+):
+    """Fit a clone of ``estimator`` on a Dataset inside a recorded run that can be reproduced.
+
+    Records the unfitted estimator, the training data (as a Parquet artifact), the fitted model and
+    its prediction fingerprint, so ``raikit reproduce RUN`` can refit and compare.
+
+    Returns
+    -------
+    model, run
+        The fitted model and the :class:`Run` that recorded it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.datasets import load_german_credit
+    >>> from raikit.ledger import Ledger, train
+    >>> ledger = Ledger(tempfile.mkdtemp())
+    >>> ds = load_german_credit()
+    >>> numeric = ds._replace(ds.frame, features=["duration_months", "credit_amount", "age"])
+    >>> model, run = train(LogisticRegression(max_iter=500), numeric, ledger=ledger)
+    >>> ledger.reproduce(run.id)["match"]
+    True
+    """
+    from sklearn.base import clone
+
+    seeds = (
+        {"random_state": estimator.get_params().get("random_state")}
+        if hasattr(estimator, "get_params")
+        else {}
+    )
+    with track(name, ledger=ledger, params=params, seeds=seeds) as run:
+        model = clone(estimator).fit(ds.X, ds.y)
+        run.ledger.log_training(estimator, ds, model, run=run)
+    return model, run

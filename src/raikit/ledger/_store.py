@@ -1,0 +1,757 @@
+"""The evidence ledger: runs, datasets, models, evidence and lineage in SQLite, artifacts by hash.
+
+Layout of a ledger folder::
+
+    .raikit/
+      ledger.sqlite            runs, datasets, models, evidence, edges, artifacts (WAL mode)
+      artifacts/ab/abcdef...   content-addressed files (sha256 of their bytes)
+
+Every write is one short transaction (``BEGIN IMMEDIATE``), so a process killed at any moment leaves
+what it committed readable, and several processes can write at once (they wait on a busy timeout).
+Artifacts are written to a temporary file, flushed to disk and renamed into place, and checked against
+their hash whenever they are read.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import io
+import json
+import os
+import sqlite3
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from raikit._errors import RaikitError
+from raikit._result import Result, result_from_dict
+from raikit.ledger._environment import capture_environment, code_version
+
+__all__ = ["Ledger", "LedgerError", "Run", "active_run", "record", "track"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
+    started_at TEXT NOT NULL, ended_at TEXT, params TEXT, seeds TEXT, code TEXT, environment TEXT,
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS datasets (
+    id TEXT PRIMARY KEY, name TEXT, n_rows INTEGER, n_columns INTEGER, schema TEXT, roles TEXT,
+    data_artifact TEXT, created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS models (
+    id TEXT PRIMARY KEY, name TEXT, model_type TEXT, params TEXT, artifact TEXT NOT NULL,
+    fingerprint TEXT, created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS evidence (
+    id TEXT PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(id), check_name TEXT NOT NULL,
+    result_type TEXT NOT NULL, summary TEXT, n_findings INTEGER, worst_severity TEXT,
+    artifact TEXT NOT NULL, dataset_id TEXT, model_id TEXT, params TEXT, created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS edges (
+    src_kind TEXT NOT NULL, src_id TEXT NOT NULL, dst_kind TEXT NOT NULL, dst_id TEXT NOT NULL,
+    relation TEXT NOT NULL, created_at TEXT NOT NULL,
+    PRIMARY KEY (src_kind, src_id, dst_kind, dst_id, relation)
+);
+CREATE TABLE IF NOT EXISTS artifacts (
+    hash TEXT PRIMARY KEY, size INTEGER NOT NULL, media_type TEXT, created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS trainings (
+    run_id TEXT PRIMARY KEY REFERENCES runs(id), estimator_artifact TEXT NOT NULL,
+    dataset_id TEXT NOT NULL, model_id TEXT NOT NULL, fingerprint TEXT NOT NULL, metrics TEXT
+);
+CREATE INDEX IF NOT EXISTS evidence_run ON evidence(run_id);
+CREATE INDEX IF NOT EXISTS edges_dst ON edges(dst_kind, dst_id);
+"""
+
+_SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
+_ACTIVE: contextvars.ContextVar[Run | None] = contextvars.ContextVar("raikit_run", default=None)
+
+
+class LedgerError(RaikitError):
+    """The ledger cannot be read or written, or an artifact fails its hash check."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=_json_default, sort_keys=True)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    return repr(value)
+
+
+def dataset_hash(frame: pd.DataFrame) -> str:
+    """Content hash of a table: its values, column names and dtypes (not its index)."""
+    digest = hashlib.sha256()
+    digest.update(_json([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def model_fingerprint(model, X: pd.DataFrame) -> str:  # noqa: N803
+    """Hash of a model's behaviour: its (probability) predictions on ``X``, as float64 bytes.
+
+    skops files embed object ids and timestamps, so two saves of one model differ byte for byte;
+    what a model predicts does not.
+    """
+    output = model.predict_proba(X) if hasattr(model, "predict_proba") else model.predict(X)
+    array = np.ascontiguousarray(np.asarray(output, dtype=float))
+    return hashlib.sha256(array.tobytes()).hexdigest()
+
+
+class Ledger:
+    """Evidence store: what was checked, on which data, about which model, by which code.
+
+    Parameters
+    ----------
+    uri : str or path, default ".raikit"
+        Folder of the ledger (created when missing).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from raikit.ledger import Ledger
+    >>> from raikit.metrics import group_metrics
+    >>> ledger = Ledger(tempfile.mkdtemp())
+    >>> result = group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive=["a", "a", "b", "b"])
+    >>> evidence_id = ledger.log_evidence(result, check="metrics.group_metrics")
+    >>> ledger.load_evidence(evidence_id).by_group["accuracy"].tolist()
+    [1.0, 0.5]
+    >>> ledger.runs()[["name", "status"]].values.tolist()
+    [['metrics.group_metrics', 'finished']]
+    """
+
+    def __init__(self, uri: str | os.PathLike = ".raikit") -> None:
+        text = str(uri)
+        if text.startswith(("postgres://", "postgresql://")):
+            raise LedgerError(
+                "PostgreSQL ledgers are not available in this version: use a folder path (SQLite). "
+                "Point several users at one shared folder, or export runs with `raikit export mlflow`."
+            )
+        self.root = Path(uri)
+        self.db_path = self.root / "ledger.sqlite"
+        self.artifact_root = self.root / "artifacts"
+        try:
+            self.artifact_root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise LedgerError(
+                f"Cannot create the ledger folder {str(self.root)!r}: {error}."
+            ) from error
+        self._connection: sqlite3.Connection | None = None
+        self._pid = os.getpid()
+        self._seen_datasets: dict[int, tuple[Any, str]] = {}
+        self._seen_models: dict[int, tuple[Any, str]] = {}
+        try:
+            self._conn().executescript(_SCHEMA)
+        except sqlite3.DatabaseError as error:
+            raise LedgerError(
+                f"{str(self.db_path)!r} is not a readable ledger database ({error}). Move it aside "
+                f"to start a new ledger; artifacts in {str(self.artifact_root)!r} are kept."
+            ) from error
+
+    def __repr__(self) -> str:
+        return f"Ledger({str(self.root)!r})"
+
+    # ------------------------------------------------------------------ connection
+    def _conn(self) -> sqlite3.Connection:
+        if self._connection is None or self._pid != os.getpid():
+            try:
+                conn = sqlite3.connect(
+                    self.db_path, timeout=60, isolation_level=None, check_same_thread=False
+                )
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA busy_timeout=60000")
+                conn.execute("PRAGMA foreign_keys=ON")
+            except sqlite3.DatabaseError as error:
+                raise LedgerError(
+                    f"Cannot open the ledger database {str(self.db_path)!r}: {error}. If the file is "
+                    f"damaged, move it aside; artifacts in {str(self.artifact_root)!r} are kept."
+                ) from error
+            self._connection = conn
+            self._pid = os.getpid()
+        return self._connection
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as error:
+            raise LedgerError(
+                f"Cannot write to the ledger {str(self.db_path)!r}: {error}."
+            ) from error
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: tuple = ()) -> pd.DataFrame:
+        try:
+            cursor = self._conn().execute(sql, params)
+        except sqlite3.DatabaseError as error:
+            raise LedgerError(f"Cannot read the ledger {str(self.db_path)!r}: {error}.") from error
+        columns = [c[0] for c in cursor.description]
+        return pd.DataFrame(cursor.fetchall(), columns=columns)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    # ------------------------------------------------------------------ artifacts
+    def _artifact_path(self, digest: str) -> Path:
+        return self.artifact_root / digest[:2] / digest
+
+    def put_artifact(self, data: bytes, *, media_type: str = "application/octet-stream") -> str:
+        """Store bytes under their sha256 (once) and return the hash."""
+        digest = hashlib.sha256(data).hexdigest()
+        path = self._artifact_path(digest)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    out.write(data)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(tmp, path)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO artifacts VALUES (?, ?, ?, ?)",
+                (digest, len(data), media_type, _now()),
+            )
+        return digest
+
+    def get_artifact(self, digest: str) -> bytes:
+        """The bytes of an artifact, verified against their hash."""
+        path = self._artifact_path(digest)
+        if not path.exists():
+            raise LedgerError(
+                f"Artifact {digest[:12]} is missing from {str(self.artifact_root)!r}."
+            )
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise LedgerError(
+                f"Artifact {digest[:12]} is corrupt: its content no longer matches its sha256 "
+                f"({str(path)!r}). Restore it from a backup or re-run the check that made it."
+            )
+        return data
+
+    def verify(self) -> pd.DataFrame:
+        """Check every artifact against its hash; one row per artifact with ``ok``."""
+        rows = []
+        for digest in self._query("SELECT hash FROM artifacts")["hash"]:
+            try:
+                self.get_artifact(digest)
+                rows.append((digest, True, ""))
+            except LedgerError as error:
+                rows.append((digest, False, str(error)))
+        return pd.DataFrame(rows, columns=["hash", "ok", "problem"])
+
+    # ------------------------------------------------------------------ runs
+    def start_run(
+        self, name: str, *, kind: str = "run", params: dict | None = None, seeds: dict | None = None
+    ) -> Run:
+        """Open a run; close it with :meth:`Run.end` (or use :func:`track`)."""
+        run_id = uuid.uuid4().hex
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO runs (id, name, kind, status, started_at, params, seeds, code, "
+                "environment) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    name,
+                    kind,
+                    _now(),
+                    _json(params or {}),
+                    _json(seeds or {}),
+                    _json(code_version()),
+                    _json(capture_environment()),
+                ),
+            )
+        return Run(self, run_id, name)
+
+    def _end_run(self, run_id: str, status: str, error: str | None = None) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ?",
+                (status, _now(), error, run_id),
+            )
+
+    def _add_params(self, run_id: str, params: dict) -> None:
+        with self._write() as conn:
+            row = conn.execute("SELECT params FROM runs WHERE id = ?", (run_id,)).fetchone()
+            merged = {**json.loads(row[0] or "{}"), **params}
+            conn.execute("UPDATE runs SET params = ? WHERE id = ?", (_json(merged), run_id))
+
+    def _edge(self, conn, src_kind, src_id, dst_kind, dst_id, relation) -> None:
+        conn.execute(
+            "INSERT OR IGNORE INTO edges VALUES (?, ?, ?, ?, ?, ?)",
+            (src_kind, src_id, dst_kind, dst_id, relation, _now()),
+        )
+
+    # ------------------------------------------------------------------ datasets and models
+    def log_dataset(self, ds, *, store_data: bool = False, run: Run | None = None) -> str:
+        """Record a :class:`raikit.Dataset` (content hash, schema, rows); with ``store_data`` keep
+        its table as a Parquet artifact so a run can be reproduced. Returns the dataset id."""
+        cached = self._seen_datasets.get(id(ds))
+        if cached is not None and cached[0] is ds and not store_data:
+            digest = cached[1]
+        else:
+            digest = dataset_hash(ds.frame)
+            artifact = None
+            if store_data:
+                buffer = io.BytesIO()
+                ds.frame.to_parquet(buffer, index=False)
+                artifact = self.put_artifact(buffer.getvalue(), media_type="application/parquet")
+            roles = ds.schema.roles
+            with self._write() as conn:
+                conn.execute(
+                    "INSERT OR IGNORE INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        digest,
+                        ds.name,
+                        ds.n_rows,
+                        ds.frame.shape[1],
+                        ds.schema.to_json(indent=None),
+                        _json(roles),
+                        artifact,
+                        _now(),
+                    ),
+                )
+                if artifact is not None:
+                    conn.execute(
+                        "UPDATE datasets SET data_artifact = ? WHERE id = ?", (artifact, digest)
+                    )
+            self._seen_datasets[id(ds)] = (ds, digest)
+        run = run or _ACTIVE.get()
+        if run is not None and run.ledger is self:
+            with self._write() as conn:
+                self._edge(conn, "dataset", digest, "run", run.id, "input")
+        return digest
+
+    def load_dataset(self, dataset_id: str):
+        """Rebuild a :class:`raikit.Dataset` stored with ``store_data=True``."""
+        from raikit.dataset import Dataset
+
+        row = self._one("datasets", dataset_id)
+        if not row["data_artifact"]:
+            raise LedgerError(
+                f"Dataset {dataset_id[:12]} was recorded without its data (store_data=False); "
+                f"only its hash and schema are in the ledger."
+            )
+        frame = pd.read_parquet(io.BytesIO(self.get_artifact(row["data_artifact"])))
+        roles = json.loads(row["roles"])
+        return Dataset(
+            frame,
+            target=roles["target"],
+            sensitive=roles["sensitive"],
+            features=roles["features"],
+            prediction=roles["prediction"],
+            score=roles["score"],
+            name=row["name"],
+        )
+
+    def log_model(
+        self,
+        model,
+        *,
+        name: str | None = None,
+        fingerprint: str | None = None,
+        run: Run | None = None,
+        relation: str = "input",
+    ) -> str:
+        """Record a fitted model as a skops artifact; returns the model id."""
+        cached = self._seen_models.get(id(model))
+        if cached is not None and cached[0] is model:
+            model_id = cached[1]
+        else:
+            import skops.io as sio
+
+            artifact = self.put_artifact(sio.dumps(model), media_type="application/x-skops")
+            model_id = artifact
+            params = model.get_params(deep=False) if hasattr(model, "get_params") else {}
+            with self._write() as conn:
+                conn.execute(
+                    "INSERT OR IGNORE INTO models VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        model_id,
+                        name or type(model).__name__,
+                        f"{type(model).__module__}.{type(model).__qualname__}",
+                        _json(params),
+                        artifact,
+                        fingerprint,
+                        _now(),
+                    ),
+                )
+            self._seen_models[id(model)] = (model, model_id)
+        run = run or _ACTIVE.get()
+        if run is not None and run.ledger is self:
+            with self._write() as conn:
+                if relation == "output":
+                    self._edge(conn, "run", run.id, "model", model_id, "produced")
+                else:
+                    self._edge(conn, "model", model_id, "run", run.id, "input")
+        return model_id
+
+    def load_model(self, model_id: str):
+        """Load a recorded model (its artifact is hash-checked first)."""
+        import skops.io as sio
+
+        row = self._one("models", model_id)
+        data = self.get_artifact(row["artifact"])
+        untrusted = sio.get_untrusted_types(data=data)
+        refused = [t for t in untrusted if not t.startswith(("sklearn.", "raikit."))]
+        if refused:
+            raise LedgerError(
+                f"Model {model_id[:12]} contains types that are not trusted by default: {refused}. "
+                f"Load its artifact with raikit.load_model(path, trusted=[...]) if you trust it."
+            )
+        return sio.loads(data, trusted=untrusted)
+
+    # ------------------------------------------------------------------ evidence
+    def log_evidence(
+        self,
+        result: Result,
+        *,
+        check: str,
+        dataset=None,
+        model=None,
+        params: dict | None = None,
+        run: Run | None = None,
+    ) -> str:
+        """Record a ``...Result`` as evidence, with its lineage. Returns the evidence id.
+
+        ``dataset`` and ``model`` may be objects (recorded on the fly) or ids already recorded.
+        Outside a run, the evidence gets a run of its own named after ``check``.
+        """
+        if not isinstance(result, Result):
+            raise LedgerError(f"Evidence must be a raikit Result, got {type(result).__name__}.")
+        own_run = None
+        run = run or _ACTIVE.get()
+        if run is None or run.ledger is not self:
+            own_run = run = self.start_run(check, kind="check", params=params)
+        try:
+            dataset_id = self._dataset_id(dataset, run)
+            model_id = self._model_id(model, run)
+            payload = json.dumps(result.to_dict(), allow_nan=False).encode()
+            artifact = self.put_artifact(payload, media_type="application/json")
+            findings = getattr(result, "findings", ())
+            worst = max((f.severity for f in findings), key=_SEVERITY_RANK.get, default=None)
+            evidence_id = uuid.uuid4().hex
+            with self._write() as conn:
+                conn.execute(
+                    "INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        evidence_id,
+                        run.id,
+                        check,
+                        type(result).__name__,
+                        result.summary,
+                        len(findings),
+                        worst,
+                        artifact,
+                        dataset_id,
+                        model_id,
+                        _json(params or {}),
+                        _now(),
+                    ),
+                )
+                self._edge(conn, "run", run.id, "evidence", evidence_id, "produced")
+                if dataset_id:
+                    self._edge(conn, "dataset", dataset_id, "evidence", evidence_id, "evaluated")
+                if model_id:
+                    self._edge(conn, "model", model_id, "evidence", evidence_id, "evaluated")
+        except BaseException as error:
+            if own_run is not None:
+                own_run.end("failed", error=repr(error))
+            raise
+        if own_run is not None:
+            own_run.end("finished")
+        return evidence_id
+
+    def _dataset_id(self, dataset, run) -> str | None:
+        if dataset is None or isinstance(dataset, str):
+            return dataset
+        return self.log_dataset(dataset, run=run)
+
+    def _model_id(self, model, run) -> str | None:
+        if model is None or isinstance(model, str):
+            return model
+        return self.log_model(model, run=run)
+
+    def load_evidence(self, evidence_id: str) -> Result:
+        """The ``...Result`` recorded as evidence ``evidence_id`` (a unique prefix is enough)."""
+        row = self._one("evidence", evidence_id)
+        return result_from_dict(json.loads(self.get_artifact(row["artifact"])))
+
+    # ------------------------------------------------------------------ queries
+    def _one(self, table: str, key: str) -> dict:
+        frame = self._query(f"SELECT * FROM {table} WHERE id LIKE ? || '%'", (key,))  # noqa: S608
+        if len(frame) == 0:
+            raise LedgerError(f"No {table[:-1]} with id {key!r} in {str(self.root)!r}.")
+        if len(frame) > 1:
+            raise LedgerError(
+                f"Id prefix {key!r} matches {len(frame)} {table}; give more characters."
+            )
+        return frame.iloc[0].to_dict()
+
+    def runs(self) -> pd.DataFrame:
+        """Every run, newest first, with its number of evidence records."""
+        return self._query(
+            "SELECT r.id, r.name, r.kind, r.status, r.started_at, r.ended_at, "
+            "COUNT(e.id) AS n_evidence FROM runs r LEFT JOIN evidence e ON e.run_id = r.id "
+            "GROUP BY r.id ORDER BY r.started_at DESC"
+        )
+
+    def run(self, run_id: str) -> dict:
+        """One run with its parameters, code version, environment and evidence."""
+        row = self._one("runs", run_id)
+        for key in ("params", "seeds", "code", "environment"):
+            row[key] = json.loads(row[key]) if row[key] else {}
+        row["evidence"] = self.evidence(run=row["id"])
+        return row
+
+    def evidence(self, *, run: str | None = None, check: str | None = None) -> pd.DataFrame:
+        """Evidence records, optionally of one run or one check, oldest first."""
+        sql = (
+            "SELECT id, run_id, check_name, result_type, summary, n_findings, worst_severity, "
+            "dataset_id, model_id, created_at FROM evidence WHERE 1 = 1"
+        )
+        params: list = []
+        if run is not None:
+            sql += " AND run_id = ?"
+            params.append(run)
+        if check is not None:
+            sql += " AND check_name = ?"
+            params.append(check)
+        return self._query(sql + " ORDER BY created_at", tuple(params))
+
+    def datasets(self) -> pd.DataFrame:
+        return self._query("SELECT id, name, n_rows, n_columns, created_at FROM datasets")
+
+    def models(self) -> pd.DataFrame:
+        return self._query("SELECT id, name, model_type, fingerprint, created_at FROM models")
+
+    def edges(self) -> pd.DataFrame:
+        return self._query("SELECT * FROM edges")
+
+    def resolve(self, key: str) -> tuple[str, str]:
+        """Find what an id (or unique prefix) names: ``(kind, full id)``."""
+        matches = []
+        for table, kind in (
+            ("runs", "run"),
+            ("models", "model"),
+            ("datasets", "dataset"),
+            ("evidence", "evidence"),
+        ):
+            found = self._query(f"SELECT id FROM {table} WHERE id LIKE ? || '%'", (key,))  # noqa: S608
+            matches += [(kind, i) for i in found["id"]]
+        if not matches:
+            raise LedgerError(
+                f"Nothing in {str(self.root)!r} has id {key!r}; see `raikit runs list`."
+            )
+        if len(matches) > 1:
+            raise LedgerError(f"Id prefix {key!r} is ambiguous ({len(matches)} matches).")
+        return matches[0]
+
+    def lineage(self, key: str, *, depth: int = 3) -> pd.DataFrame:
+        """Edges reachable from ``key`` in both directions (dataset -> run -> model -> evidence)."""
+        kind, node_id = self.resolve(key)
+        edges = self.edges()
+        frontier = {(kind, node_id)}
+        seen = set(frontier)
+        keep = pd.Series(False, index=edges.index)
+        for _ in range(depth):  # a few hops over a small edge table
+            src = pd.Series(list(zip(edges["src_kind"], edges["src_id"], strict=True)))
+            dst = pd.Series(list(zip(edges["dst_kind"], edges["dst_id"], strict=True)))
+            touch = src.isin(frontier) | dst.isin(frontier)
+            keep |= touch.to_numpy()
+            reached = set(src[touch]) | set(dst[touch])
+            frontier = reached - seen
+            seen |= reached
+            if not frontier:
+                break
+        return edges[keep.to_numpy()].reset_index(drop=True)
+
+    # ------------------------------------------------------------------ training and reproduction
+    def log_training(self, estimator, train, model, *, run: Run) -> None:
+        """Record what :meth:`reproduce` needs: the unfitted estimator, the training data and the
+        fitted model's fingerprint and training metrics."""
+        import skops.io as sio
+        from sklearn.base import clone
+
+        dataset_id = self.log_dataset(train, store_data=True, run=run)
+        fingerprint = model_fingerprint(model, train.X)
+        model_id = self.log_model(model, fingerprint=fingerprint, run=run, relation="output")
+        estimator_artifact = self.put_artifact(
+            sio.dumps(clone(estimator)), media_type="application/x-skops"
+        )
+        metrics = {"train_accuracy": float(np.mean(model.predict(train.X) == train.y.to_numpy()))}
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO trainings VALUES (?, ?, ?, ?, ?, ?)",
+                (run.id, estimator_artifact, dataset_id, model_id, fingerprint, _json(metrics)),
+            )
+            conn.execute("UPDATE models SET fingerprint = ? WHERE id = ?", (fingerprint, model_id))
+            self._edge(conn, "dataset", dataset_id, "model", model_id, "trained")
+
+    def reproduce(self, run_id: str) -> dict:
+        """Re-run a recorded training from its recorded inputs and compare the outcome.
+
+        Returns a dict with ``match`` (the refitted model predicts identically), the recorded and
+        new fingerprints, and the recorded and new training metrics.
+        """
+        import skops.io as sio
+
+        run = self._one("runs", run_id)
+        rows = self._query("SELECT * FROM trainings WHERE run_id = ?", (run["id"],))
+        if len(rows) == 0:
+            raise LedgerError(
+                f"Run {run_id[:12]} recorded no training; only runs made with "
+                f"raikit.ledger.train(...) can be reproduced."
+            )
+        row = rows.iloc[0]
+        data = self.get_artifact(row["estimator_artifact"])
+        untrusted = sio.get_untrusted_types(data=data)
+        estimator = sio.loads(
+            data, trusted=[t for t in untrusted if t.startswith(("sklearn.", "raikit."))]
+        )
+        train = self.load_dataset(row["dataset_id"])
+        model = estimator.fit(train.X, train.y)
+        fingerprint = model_fingerprint(model, train.X)
+        metrics = {"train_accuracy": float(np.mean(model.predict(train.X) == train.y.to_numpy()))}
+        recorded = json.loads(row["metrics"])
+        return {
+            "run_id": run["id"],
+            "match": fingerprint == row["fingerprint"],
+            "recorded_fingerprint": row["fingerprint"],
+            "new_fingerprint": fingerprint,
+            "recorded_metrics": recorded,
+            "new_metrics": metrics,
+            "metrics_match": all(abs(metrics[k] - recorded[k]) <= 1e-12 for k in recorded),
+        }
+
+
+class Run:
+    """A run in a :class:`Ledger`: evidence logged through it (or inside :func:`track`) is linked
+    to it."""
+
+    def __init__(self, ledger: Ledger, run_id: str, name: str) -> None:
+        self.ledger = ledger
+        self.id = run_id
+        self.name = name
+        self._ended = False
+
+    def __repr__(self) -> str:
+        return f"Run(id={self.id[:12]!r}, name={self.name!r})"
+
+    def log_params(self, **params) -> None:
+        self.ledger._add_params(self.id, params)
+
+    def log_evidence(self, result: Result, *, check: str, **kwargs) -> str:
+        return self.ledger.log_evidence(result, check=check, run=self, **kwargs)
+
+    def log_dataset(self, ds, **kwargs) -> str:
+        return self.ledger.log_dataset(ds, run=self, **kwargs)
+
+    def log_model(self, model, **kwargs) -> str:
+        return self.ledger.log_model(model, run=self, **kwargs)
+
+    def end(self, status: str = "finished", *, error: str | None = None) -> None:
+        if not self._ended:
+            self.ledger._end_run(self.id, status, error)
+            self._ended = True
+
+
+def active_run() -> Run | None:
+    """The run opened by the innermost :func:`track` block, if any."""
+    return _ACTIVE.get()
+
+
+@contextmanager
+def track(
+    name: str,
+    *,
+    ledger: Ledger | str | None = None,
+    params: dict | None = None,
+    seeds: dict | None = None,
+) -> Iterator[Run]:
+    """Record everything inside the block as one run.
+
+    Checks called inside the block record their evidence in this run even without ``ledger=``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import raikit
+    >>> from raikit.metrics import group_metrics
+    >>> ledger = raikit.ledger.Ledger(tempfile.mkdtemp())
+    >>> with raikit.track("nightly audit", ledger=ledger, seeds={"bootstrap": 0}) as run:
+    ...     _ = group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive=["a", "a", "b", "b"])
+    >>> ledger.evidence(run=run.id)["check_name"].tolist()
+    ['metrics.group_metrics']
+    """
+    if not isinstance(ledger, Ledger):
+        ledger = Ledger(ledger or ".raikit")
+    run = ledger.start_run(name, params=params, seeds=seeds)
+    token = _ACTIVE.set(run)
+    try:
+        yield run
+    except BaseException as error:
+        run.end("failed", error=repr(error))
+        raise
+    finally:
+        _ACTIVE.reset(token)
+    run.end("finished")
+
+
+def record(
+    result: Result,
+    *,
+    check: str,
+    ledger: Ledger | None = None,
+    dataset=None,
+    model=None,
+    params: dict | None = None,
+) -> str | None:
+    """Record ``result`` in ``ledger``, or in the active :func:`track` run; otherwise do nothing.
+
+    Every check calls this at its end, so ``ledger=`` and ``track`` work the same everywhere.
+    """
+    run = _ACTIVE.get()
+    if ledger is None and run is None:
+        return None
+    target = ledger if ledger is not None else run.ledger
+    return target.log_evidence(
+        result,
+        check=check,
+        dataset=dataset,
+        model=model,
+        params=params,
+        run=run if run is not None and run.ledger is target else None,
+    )
