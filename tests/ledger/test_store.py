@@ -93,7 +93,7 @@ def test_corrupt_artifact_is_detected_by_its_hash(tmp_path):
 def test_unreadable_database_gives_a_clear_error(tmp_path):
     (tmp_path / "ledger.sqlite").write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(
-        LedgerError, match="file is not a database. If the file is damaged, move it aside"
+        LedgerError, match=r"file is not a database\. If the file is damaged, move it aside"
     ):
         Ledger(tmp_path)
 

@@ -106,7 +106,7 @@ def dataset_hash(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def model_fingerprint(model, X: pd.DataFrame) -> str:  # noqa: N803
+def model_fingerprint(model, X: pd.DataFrame) -> str:
     """Hash of a model's behaviour: its (probability) predictions on ``X``, as float64 bytes.
 
     skops files embed object ids and timestamps, so two saves of one model differ byte for byte;
@@ -511,7 +511,7 @@ class Ledger:
 
     # ------------------------------------------------------------------ queries
     def _one(self, table: str, key: str) -> dict:
-        frame = self._query(f"SELECT * FROM {table} WHERE id LIKE ? || '%'", (key,))  # noqa: S608
+        frame = self._query(f"SELECT * FROM {table} WHERE id LIKE ? || '%'", (key,))
         if len(frame) == 0:
             raise LedgerError(f"No {table[:-1]} with id {key!r} in {str(self.root)!r}.")
         if len(frame) > 1:
@@ -569,7 +569,7 @@ class Ledger:
             ("datasets", "dataset"),
             ("evidence", "evidence"),
         ):
-            found = self._query(f"SELECT id FROM {table} WHERE id LIKE ? || '%'", (key,))  # noqa: S608
+            found = self._query(f"SELECT id FROM {table} WHERE id LIKE ? || '%'", (key,))
             matches += [(kind, i) for i in found["id"]]
         if not matches:
             raise LedgerError(
