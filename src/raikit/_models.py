@@ -33,7 +33,9 @@ def save_model(model, path: str | os.PathLike) -> Path:
 
     path = Path(path)
     if path.suffix != ".skops":
-        raise RaikitError(f"Models are saved as .skops files; got {str(path)!r}. Use a .skops path.")
+        raise RaikitError(
+            f"Models are saved as .skops files; got {str(path)!r}. Use a .skops path."
+        )
     sio.dump(model, path)
     return path
 
@@ -75,8 +77,9 @@ def load_model(path: str | os.PathLike, *, trusted: bool | list[str] = False):
     try:
         untrusted = sio.get_untrusted_types(file=path)
     except Exception as error:  # noqa: BLE001 - a corrupt file gets one clear error
-        raise FileFormatError(f"Cannot read model file {str(path)!r}: it is corrupt ({error}).") \
-            from error
+        raise FileFormatError(
+            f"Cannot read model file {str(path)!r}: it is corrupt ({error})."
+        ) from error
     if trusted is True:
         allowed = untrusted
     else:
@@ -85,6 +88,7 @@ def load_model(path: str | os.PathLike, *, trusted: bool | list[str] = False):
         if refused:
             raise RaikitError(
                 f"Model file {str(path)!r} contains types skops does not trust by default: "
-                f"{refused}. If you made this file, pass trusted={refused!r} (or trusted=True)."
+                f"{refused}. If you made this file, pass trusted={refused!r} (on the command line: "
+                f"{' '.join('--trust ' + t for t in refused)})."
             )
     return sio.load(path, trusted=allowed)

@@ -165,6 +165,191 @@ def metrics_command(
         console.print(f"HTML written to {html_out}")
 
 
+def _progress():
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+@app.command("audit")
+def audit_command(
+    train: Path = typer.Option(..., "--train", help="Training data (CSV or Parquet)."),
+    test: Path = typer.Option(..., "--test", help="Test data (CSV or Parquet)."),
+    model: Path = typer.Option(..., "--model", help="Fitted model (.skops)."),
+    target: str = typer.Option(..., "--target", "-t", help="Column of true labels."),
+    sensitive: str = typer.Option(
+        ..., "--sensitive", "-s", help="Sensitive columns, comma-separated."
+    ),
+    out: Path = typer.Option(
+        Path("raikit-audit"), "--out", help="Folder for the report and ledger."
+    ),
+    features: str | None = typer.Option(
+        None, "--features", help="Model inputs, comma-separated (default: all others)."
+    ),
+    ci: float = typer.Option(0.95, "--ci", help="Confidence level of every interval."),
+    n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap replicates."),
+    tolerance: float = typer.Option(0.1, "--tolerance", help="Largest acceptable disparity."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
+    trust_pickle: bool = typer.Option(
+        False, "--trust-pickle", help="Allow a pickle model file you made yourself."
+    ),
+    trust: list[str] = typer.Option(
+        [], "--trust", help="A type in the .skops file to trust (repeatable)."
+    ),
+) -> None:
+    """Audit a model on train and test data: scorecard, findings and a self-contained report."""
+    from raikit import load_model
+    from raikit.audit import audit, available_sections
+    from raikit.dataset import Dataset
+    from raikit.ledger import Ledger
+
+    names = _split_names(sensitive)
+    chosen = _split_names(features) or None
+    fitted = load_model(model, trusted=True if trust_pickle else list(trust))
+    train_ds = Dataset(train, target=target, sensitive=names, features=chosen, name="train")
+    test_ds = Dataset(test, target=target, sensitive=names, features=chosen, name="test")
+    out.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger(out / ".raikit")
+    n_sections = len(available_sections())
+    with _progress() as progress:
+        task = progress.add_task("Predicting", total=n_sections + 1)
+
+        def advance(description: str) -> None:
+            progress.update(task, advance=1, description=description)
+
+        report = audit(
+            fitted,
+            train=train_ds,
+            test=test_ds,
+            ledger=ledger,
+            ci=ci,
+            n_boot=n_boot,
+            tolerance=tolerance,
+            random_state=seed,
+            progress=advance,
+            name=model.name,
+        )
+        progress.update(task, completed=n_sections + 1, description="Writing the report")
+        html_path = out / "audit.html"
+        report.to_html(html_path)
+        report.to_json(out / "audit.json")
+    _print_scorecard(report)
+    console.print(f"\n[bold]Report:[/bold] {html_path.resolve()}")
+    console.print(
+        f"[bold]Ledger:[/bold] {ledger.root.resolve()} (run {report.meta['run_id'][:12]})"
+    )
+
+
+def _print_scorecard(report) -> None:
+    colours = {"pass": "green", "warn": "yellow", "fail": "red", "not assessed": "dim"}
+    table = Table(title=report.summary)
+    for column in ("principle", "status", "reason"):
+        table.add_column(column, overflow="fold")
+    for row in report.scorecard.itertuples(index=False):
+        table.add_row(row.principle, f"[{colours[row.status]}]{row.status}[/]", row.reason)
+    console.print(table)
+
+
+runs_app = typer.Typer(help="Runs recorded in the evidence ledger.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+
+
+def _ledger(path: Path):
+    from raikit.ledger import Ledger, LedgerError
+
+    if not (path / "ledger.sqlite").exists():
+        raise LedgerError(
+            f"No ledger at {str(path)!r}; pass --ledger DIR (e.g. raikit-audit/.raikit)."
+        )
+    return Ledger(path)
+
+
+@runs_app.command("list")
+def runs_list(
+    ledger: Path = typer.Option(Path(".raikit"), "--ledger", help="Ledger folder."),
+) -> None:
+    """List runs, newest first."""
+    runs = _ledger(ledger).runs()
+    table = Table(title=f"Runs in {ledger}")
+    for column in ("id", "name", "kind", "status", "started_at", "n_evidence"):
+        table.add_column(column)
+    for row in runs.itertuples(index=False):
+        table.add_row(
+            row.id[:12], row.name, row.kind, row.status, row.started_at[:19], str(row.n_evidence)
+        )
+    console.print(table)
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: str = typer.Argument(..., help="Run id (a unique prefix is enough)."),
+    ledger: Path = typer.Option(Path(".raikit"), "--ledger", help="Ledger folder."),
+) -> None:
+    """Show one run: parameters, code version, environment and evidence."""
+    info = _ledger(ledger).run(run_id)
+    console.print(f"[bold]{info['name']}[/bold] ({info['id']}) — {info['status']}")
+    console.print(f"started {info['started_at']}, ended {info['ended_at']}")
+    console.print(f"params: {info['params']}  seeds: {info['seeds']}")
+    console.print(f"code: {info['code']}")
+    console.print(
+        f"python {info['environment'].get('python')}, packages "
+        f"{info['environment'].get('packages')}"
+    )
+    for row in info["evidence"].itertuples(index=False):
+        console.print(f"  evidence {row.id[:12]}  {row.check_name}: {row.summary}")
+
+
+@app.command("lineage")
+def lineage_command(
+    node: str = typer.Argument(..., help="Id (or prefix) of a run, model, dataset or evidence."),
+    ledger: Path = typer.Option(Path(".raikit"), "--ledger", help="Ledger folder."),
+    html_out: Path | None = typer.Option(None, "--html", help="Write the lineage graph here."),
+) -> None:
+    """Show where a model, run or piece of evidence came from, and what came from it."""
+    from raikit.ledger import lineage_figure
+
+    store = _ledger(ledger)
+    edges = store.lineage(node)
+    table = Table(title=f"Lineage of {node}")
+    for column in ("from", "relation", "to"):
+        table.add_column(column)
+    for row in edges.itertuples(index=False):
+        table.add_row(
+            f"{row.src_kind} {row.src_id[:12]}", row.relation, f"{row.dst_kind} {row.dst_id[:12]}"
+        )
+    console.print(table)
+    if html_out is not None:
+        lineage_figure(store, node).write_html(html_out, include_plotlyjs=True)
+        console.print(f"Lineage graph written to {html_out}")
+
+
+@app.command("reproduce")
+def reproduce_command(
+    run_id: str = typer.Argument(..., help="Id (or prefix) of a recorded training run."),
+    ledger: Path = typer.Option(Path(".raikit"), "--ledger", help="Ledger folder."),
+) -> None:
+    """Re-run a recorded training from its recorded inputs and check the model matches."""
+    outcome = _ledger(ledger).reproduce(run_id)
+    if outcome["match"]:
+        console.print(
+            f"[green]reproduced[/green]: run {outcome['run_id'][:12]} gives a model that "
+            f"predicts identically (fingerprint {outcome['new_fingerprint'][:12]})."
+        )
+        return
+    console.print(
+        f"[red]not reproduced[/red]: fingerprint {outcome['new_fingerprint'][:12]} != "
+        f"recorded {outcome['recorded_fingerprint'][:12]}; metrics "
+        f"{outcome['new_metrics']} vs recorded {outcome['recorded_metrics']}."
+    )
+    raise typer.Exit(1)
+
+
 @app.command("demo")
 def demo_command(
     out: Path = typer.Option(Path("raikit-demo"), "--out", help="Folder for the demo's outputs."),

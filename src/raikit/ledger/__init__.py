@@ -5,6 +5,7 @@ Reports and cards are views of the ledger, never typed by hand.
 
 from __future__ import annotations
 
+from raikit.ledger._figures import lineage_figure
 from raikit.ledger._store import (
     Ledger,
     LedgerError,
@@ -22,6 +23,7 @@ __all__ = [
     "Run",
     "active_run",
     "dataset_hash",
+    "lineage_figure",
     "model_fingerprint",
     "record",
     "track",

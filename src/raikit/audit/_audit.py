@@ -1,0 +1,460 @@
+"""``raikit.audit``: every check that applies to a model, a scorecard, and one report."""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from raikit._errors import DataError
+from raikit._result import Finding, Result
+
+__all__ = ["PRINCIPLES", "AuditContext", "AuditReport", "audit", "register_section"]
+
+PRINCIPLES = (
+    "bias",
+    "practical_accuracy",
+    "explainability",
+    "privacy",
+    "robustness",
+    "reproducibility",
+    "documentation",
+)
+STATUSES = ("pass", "warn", "fail", "not assessed")
+
+
+@dataclass
+class AuditContext:
+    """What every audit section sees."""
+
+    model: object
+    train: object  # raikit.Dataset with predictions
+    test: object  # raikit.Dataset with predictions
+    ci: float
+    n_boot: int
+    random_state: int | None
+    tolerance: float
+    ledger: object | None
+    results: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Section:
+    name: str
+    principle: str
+    run: Callable[[AuditContext], dict]
+    description: str
+
+
+_SECTIONS: dict[str, _Section] = {}
+
+
+def register_section(name: str, *, principle: str, description: str = ""):
+    """Register a function ``f(context) -> {check_name: Result}`` as an audit section.
+
+    Stages plug into the audit this way as they land.
+    """
+    if principle not in PRINCIPLES:
+        raise DataError(f"principle must be one of {PRINCIPLES}, got {principle!r}.")
+
+    def wrap(func):
+        _SECTIONS[name] = _Section(name, principle, func, description or (func.__doc__ or ""))
+        return func
+
+    return wrap
+
+
+@register_section("bias", principle="bias", description="Group metrics and fairness criteria")
+def _bias(ctx: AuditContext) -> dict:
+    """Every metric per group and intersection on the test set, with bootstrap CIs."""
+    from raikit.metrics import group_metrics
+
+    result = group_metrics(
+        ctx.test, ci=ctx.ci, n_boot=ctx.n_boot, random_state=ctx.random_state, ledger=None
+    )
+    return {"metrics.group_metrics": result}
+
+
+@register_section(
+    "accuracy",
+    principle="practical_accuracy",
+    description="Accuracy on train and test, against the majority-class baseline",
+)
+def _accuracy(ctx: AuditContext) -> dict:
+    """Overall metrics on the training data, for the train/test gap (overfitting)."""
+    from raikit.metrics import group_metrics
+
+    metrics = ["accuracy", "balanced_accuracy", "base_rate", "selection_rate"]
+    if ctx.train.score is not None:
+        metrics += ["roc_auc"]
+    train = group_metrics(
+        ctx.train, metrics=metrics, ci=ctx.ci, n_boot=ctx.n_boot, random_state=ctx.random_state
+    )
+    return {"metrics.group_metrics.train": train}
+
+
+# --------------------------------------------------------------------------- the report
+@dataclass(frozen=True, eq=False)
+class AuditReport(Result):
+    """The outcome of :func:`audit`: results of every check, and a scorecard per principle.
+
+    Attributes
+    ----------
+    scorecard : DataFrame
+        One row per principle: ``status`` (pass / warn / fail / not assessed), ``reason`` and the
+        checks (``evidence``) behind the mark.
+    results : dict
+        Check name -> its ``...Result``.
+    findings : tuple of Finding
+        Every finding of every check, prefixed by its check.
+    meta : dict
+        Model, datasets, timings and (when recorded) ledger ids.
+    """
+
+    scorecard: pd.DataFrame
+    results: dict
+    findings: tuple = ()
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def summary(self) -> str:
+        counts = self.scorecard["status"].value_counts()
+        parts = [f"{counts.get(s, 0)} {s}" for s in STATUSES if counts.get(s, 0)]
+        return (
+            f"Audit of {self.meta.get('model', 'the model')}: "
+            + ", ".join(parts)
+            + f" over {len(self.scorecard)} principles; {len(self.results)} checks."
+        )
+
+    def figures(self) -> list:
+        figures = [_scorecard_figure(self.scorecard)]
+        for result in self.results.values():
+            figures += result.figures()
+        return figures
+
+    def to_html(self, path=None, *, title: str | None = None) -> str:
+        """One self-contained page (Plotly inline, no CDN) with navigation, the scorecard, and every
+        check's summary, findings, figures and tables."""
+        from raikit._html import figures_html, findings_html, frame_html, page_html
+
+        title = title or f"raikit audit: {self.meta.get('model', 'model')}"
+        anchors = {name: f"check-{i}" for i, name in enumerate(self.results)}
+        nav = "".join(f'<li><a href="#{a}">{html.escape(n)}</a></li>' for n, a in anchors.items())
+        card = self.scorecard.assign(
+            status=[
+                f'<span class="status-{s.replace(" ", "-")}">{s}</span>'
+                for s in self.scorecard["status"]
+            ]
+        )
+        sections = [
+            ("Contents", f'<nav><ul><li><a href="#scorecard">Scorecard</a></li>{nav}</ul></nav>'),
+            (
+                "Scorecard",
+                '<a id="scorecard"></a>'
+                + f"<p>{html.escape(self.summary)}</p>"
+                + card.to_html(index=False, escape=False)
+                + figures_html([_scorecard_figure(self.scorecard)]),
+            ),
+            ("All findings", findings_html(self.findings)),
+        ]
+        for name, result in self.results.items():
+            body = [
+                f'<a id="{anchors[name]}"></a><p>{html.escape(result.summary)}</p>',
+                findings_html(getattr(result, "findings", ())),
+                figures_html(result.figures()),
+            ]
+            for table_name, frame in result.tables().items():
+                body.append(f"<h3>{html.escape(table_name)}</h3>" + frame_html(frame))
+            sections.append((f"Check: {name}", "\n".join(body)))
+        page = page_html(title, sections)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(page)
+        return page
+
+
+def _scorecard_figure(scorecard: pd.DataFrame):
+    import plotly.graph_objects as go
+
+    colours = {"pass": "#2e7d32", "warn": "#f9a825", "fail": "#c62828", "not assessed": "#9e9e9e"}
+    fig = go.Figure(
+        go.Bar(
+            x=[1] * len(scorecard),
+            y=scorecard["principle"],
+            orientation="h",
+            marker_color=[colours[s] for s in scorecard["status"]],
+            text=scorecard["status"],
+            textposition="inside",
+            hovertext=scorecard["reason"],
+            hoverinfo="text",
+        )
+    )
+    fig.update_layout(
+        title="Scorecard",
+        xaxis={"visible": False},
+        height=320,
+        yaxis={"autorange": "reversed"},
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+    )
+    return fig
+
+
+# --------------------------------------------------------------------------- scorecard
+def _mark(principle, status, reason, evidence=()) -> dict:
+    return {
+        "principle": principle,
+        "status": status,
+        "reason": reason,
+        "evidence": ", ".join(evidence),
+    }
+
+
+def _score_bias(ctx: AuditContext) -> dict:
+    result = ctx.results.get("metrics.group_metrics")
+    if result is None:
+        return _mark("bias", "not assessed", "The bias section was not run.")
+    fairness = result.fairness(tolerance=ctx.tolerance)
+    main = fairness[fairness["criterion"].isin(["demographic_parity", "equalized_odds"])]
+    certain = main[main["lower"] > ctx.tolerance]
+    likely = main[main["violated"]]
+    evidence = ["metrics.group_metrics"]
+    if len(certain):
+        worst = certain.loc[certain["difference"].idxmax()]
+        return _mark(
+            "bias",
+            "fail",
+            f"{len(certain)} criterion/attribute pair(s) exceed the tolerance "
+            f"{ctx.tolerance} even at the lower CI bound; worst: {worst['criterion']} on "
+            f"{worst['attribute']} = {worst['difference']:.3f} "
+            f"[{worst['lower']:.3f}, {worst['upper']:.3f}].",
+            evidence,
+        )
+    if len(likely):
+        return _mark(
+            "bias",
+            "warn",
+            f"{len(likely)} criterion/attribute pair(s) exceed the "
+            f"tolerance {ctx.tolerance} but their CIs reach below it.",
+            evidence,
+        )
+    return _mark(
+        "bias",
+        "pass",
+        f"Demographic parity and equalized odds differences are within "
+        f"{ctx.tolerance} for every attribute.",
+        evidence,
+    )
+
+
+def _score_accuracy(ctx: AuditContext) -> dict:
+    test = ctx.results.get("metrics.group_metrics")
+    train = ctx.results.get("metrics.group_metrics.train")
+    if test is None:
+        return _mark("practical_accuracy", "not assessed", "No test metrics were computed.")
+    overall = test.table[test.table["attribute"] == "overall"].set_index("metric")
+    accuracy = overall.loc["accuracy"]
+    base = overall.loc["base_rate", "value"]
+    majority = max(base, 1 - base)
+    evidence = ["metrics.group_metrics"]
+    if np.isfinite(accuracy["upper"]) and accuracy["upper"] <= majority:
+        return _mark(
+            "practical_accuracy",
+            "fail",
+            f"Test accuracy {accuracy['value']:.3f} [{accuracy['lower']:.3f}, "
+            f"{accuracy['upper']:.3f}] is no better than always predicting the majority "
+            f"class ({majority:.3f}).",
+            evidence,
+        )
+    reason = (
+        f"Test accuracy {accuracy['value']:.3f} [{accuracy['lower']:.3f}, "
+        f"{accuracy['upper']:.3f}] vs majority-class baseline {majority:.3f}"
+    )
+    if train is not None:
+        evidence.append("metrics.group_metrics.train")
+        gap = train.overall["accuracy"] - accuracy["value"]
+        reason += f"; train-test gap {gap:+.3f}"
+        if gap > 0.05:
+            return _mark("practical_accuracy", "warn", reason + " (overfitting?).", evidence)
+    if "expected_calibration_error" in overall.index:
+        ece = overall.loc["expected_calibration_error", "value"]
+        reason += f"; calibration error {ece:.3f}"
+        if ece > 0.1:
+            return _mark("practical_accuracy", "warn", reason + " (poorly calibrated).", evidence)
+    return _mark("practical_accuracy", "pass", reason + ".", evidence)
+
+
+def _score_reproducibility(ctx: AuditContext, run_info: dict | None) -> dict:
+    if run_info is None:
+        return _mark(
+            "reproducibility",
+            "warn",
+            "Not recorded in a ledger: pass ledger= (or --out on the CLI) to record data "
+            "hashes, code version, environment and seeds.",
+        )
+    code = run_info["code"]
+    reasons = [f"run {run_info['id'][:12]} recorded with data hashes and package versions"]
+    status = "pass"
+    if code.get("git_commit") is None:
+        status = "warn"
+        reasons.append("code version unknown (not a git checkout)")
+    elif code.get("git_dirty"):
+        status = "warn"
+        reasons.append(f"uncommitted changes on top of {code['git_commit'][:10]}")
+    else:
+        reasons.append(f"code at commit {code['git_commit'][:10]}")
+    if ctx.random_state is None:
+        status = "warn"
+        reasons.append("no seed for the bootstrap")
+    return _mark("reproducibility", status, "; ".join(reasons) + ".", ["ledger"])
+
+
+def _not_assessed(principle: str, why: str) -> dict:
+    return _mark(principle, "not assessed", why)
+
+
+# --------------------------------------------------------------------------- the entry point
+def _predictions(model, ds):
+    if ds.target is None:
+        raise DataError(f"Dataset {ds.name!r} has no target; the audit needs labels.")
+    if ds.prediction is not None:
+        return ds
+    try:
+        return ds.with_predictions(model)
+    except Exception as error:  # noqa: BLE001 - the model's own error, explained
+        raise DataError(
+            f"The model could not predict on {ds.name!r}: {type(error).__name__}: {error}. Check that "
+            f"the Dataset's features {ds.feature_names[:8]} are the columns the model was trained on."
+        ) from error
+
+
+def audit(
+    model,
+    *,
+    train,
+    test,
+    ledger=None,
+    sections: list[str] | None = None,
+    ci: float = 0.95,
+    n_boot: int = 1000,
+    tolerance: float = 0.1,
+    random_state: int | None = 0,
+    progress: Callable[[str], None] | None = None,
+    name: str | None = None,
+) -> AuditReport:
+    """Run every check that applies to a fitted model and mark each principle pass/warn/fail.
+
+    Parameters
+    ----------
+    model : fitted estimator
+        Anything with ``predict`` (and ``predict_proba`` for score metrics).
+    train, test : raikit.Dataset
+        Training and test data with target and sensitive attributes.
+    ledger : raikit.ledger.Ledger or str, optional
+        Record the datasets, the model and every result, in one run named ``audit``.
+    sections : list of str, optional
+        Which sections to run (default: all registered; see ``raikit.audit.available_sections()``).
+    ci, n_boot, random_state
+        Bootstrap settings of every interval.
+    tolerance : float, default 0.1
+        Largest acceptable between-group difference for the fairness criteria.
+    progress : callable, optional
+        Called with a description before each section (the CLI draws a progress bar with it).
+    name : str, optional
+        Name of the model in the report.
+
+    Returns
+    -------
+    AuditReport
+    """
+    from raikit.ledger import Ledger, track
+
+    chosen = list(_SECTIONS) if sections is None else list(sections)
+    unknown = [s for s in chosen if s not in _SECTIONS]
+    if unknown:
+        raise DataError(f"Unknown audit section(s) {unknown}; choose from {list(_SECTIONS)}.")
+    started = time.perf_counter()
+    ctx = AuditContext(
+        model,
+        _predictions(model, train),
+        _predictions(model, test),
+        ci,
+        n_boot,
+        random_state,
+        tolerance,
+        ledger,
+    )
+    model_name = name or type(model).__name__
+    timings: dict[str, float] = {}
+    run_info = None
+    if ledger is not None and not isinstance(ledger, Ledger):
+        ledger = Ledger(ledger)
+    if ledger is not None:
+        with track(
+            f"audit: {model_name}",
+            ledger=ledger,
+            params={"ci": ci, "n_boot": n_boot, "tolerance": tolerance, "sections": chosen},
+            seeds={"bootstrap": random_state},
+        ) as run:
+            run.log_model(model, name=model_name)
+            run.log_dataset(ctx.train)
+            run.log_dataset(ctx.test)
+            _run_sections(ctx, chosen, timings, progress)
+            for check, result in ctx.results.items():
+                dataset = ctx.train if check.endswith(".train") else ctx.test
+                run.log_evidence(result, check=check, dataset=dataset, model=model)
+        run_info = ledger.run(run.id)
+    else:
+        _run_sections(ctx, chosen, timings, progress)
+    rows = [
+        _score_bias(ctx),
+        _score_accuracy(ctx),
+        _not_assessed("explainability", "No explanation check is available in this version."),
+        _not_assessed("privacy", "No privacy check is available in this version."),
+        _not_assessed("robustness", "No robustness check is available in this version."),
+        _score_reproducibility(ctx, run_info),
+        _not_assessed(
+            "documentation",
+            "Generate the model card and datasheet with raikit.cards "
+            "(raikit audit --out does it) to assess documentation gaps.",
+        ),
+    ]
+    findings = tuple(
+        Finding(f.severity, f"[{check}] {f.title}", f.detail, f.slice)
+        for check, result in ctx.results.items()
+        for f in getattr(result, "findings", ())
+    )
+    meta = {
+        "model": model_name,
+        "train": {"name": ctx.train.name, "rows": ctx.train.n_rows},
+        "test": {"name": ctx.test.name, "rows": ctx.test.n_rows},
+        "sensitive": ctx.test.sensitive_names,
+        "target": ctx.test.target,
+        "seconds": timings | {"total": time.perf_counter() - started},
+        "run_id": None if run_info is None else run_info["id"],
+        "tolerance": tolerance,
+    }
+    return AuditReport(
+        scorecard=pd.DataFrame(rows), results=dict(ctx.results), findings=findings, meta=meta
+    )
+
+
+def _run_sections(ctx, chosen, timings, progress) -> None:
+    for name in chosen:
+        section = _SECTIONS[name]
+        if progress is not None:
+            progress(section.description or name)
+        start = time.perf_counter()
+        ctx.results.update(section.run(ctx))
+        timings[name] = time.perf_counter() - start
+
+
+def available_sections() -> pd.DataFrame:
+    """The registered audit sections and the principle each informs."""
+    return pd.DataFrame(
+        [(s.name, s.principle, s.description) for s in _SECTIONS.values()],
+        columns=["section", "principle", "description"],
+    )
