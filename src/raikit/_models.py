@@ -66,7 +66,7 @@ def load_model(path: str | os.PathLike, *, trusted: bool | list[str] = False):
 
             return joblib.load(path)
         with open(path, "rb") as handle:
-            return pickle.load(handle)  # noqa: S301 - the caller passed trusted=True
+            return pickle.load(handle)
     if path.suffix != ".skops":
         raise FileFormatError(
             f"Unsupported model file {str(path)!r}: raikit loads .skops files (and pickle files "
@@ -76,7 +76,7 @@ def load_model(path: str | os.PathLike, *, trusted: bool | list[str] = False):
 
     try:
         untrusted = sio.get_untrusted_types(file=path)
-    except Exception as error:  # noqa: BLE001 - a corrupt file gets one clear error
+    except Exception as error:
         raise FileFormatError(
             f"Cannot read model file {str(path)!r}: it is corrupt ({error})."
         ) from error

@@ -324,7 +324,7 @@ def _predictions(model, ds):
         return ds
     try:
         return ds.with_predictions(model)
-    except Exception as error:  # noqa: BLE001 - the model's own error, explained
+    except Exception as error:
         raise DataError(
             f"The model could not predict on {ds.name!r}: {type(error).__name__}: {error}. Check that "
             f"the Dataset's features {ds.feature_names[:8]} are the columns the model was trained on."
