@@ -13,7 +13,7 @@ import html
 import json
 import math
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -210,8 +210,6 @@ class Result:
     Subclasses are frozen dataclasses. They must define ``summary`` (a one-line text) and may
     override ``figures()``. ``findings`` is a tuple of :class:`Finding`.
     """
-
-    kind: ClassVar[str] = "result"
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

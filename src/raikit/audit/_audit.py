@@ -370,7 +370,7 @@ def audit(
     -------
     AuditReport
     """
-    from raikit.ledger import Ledger, track
+    from raikit.ledger import Ledger, paused, track
 
     chosen = list(_SECTIONS) if sections is None else list(sections)
     unknown = [s for s in chosen if s not in _SECTIONS]
@@ -389,26 +389,34 @@ def audit(
     )
     model_name = name or type(model).__name__
     timings: dict[str, float] = {}
-    run_info = None
     if ledger is not None and not isinstance(ledger, Ledger):
         ledger = Ledger(ledger)
-    if ledger is not None:
-        with track(
-            f"audit: {model_name}",
-            ledger=ledger,
-            params={"ci": ci, "n_boot": n_boot, "tolerance": tolerance, "sections": chosen},
-            seeds={"bootstrap": random_state},
-        ) as run:
-            run.log_model(model, name=model_name)
-            run.log_dataset(ctx.train)
-            run.log_dataset(ctx.test)
-            _run_sections(ctx, chosen, timings, progress)
-            for check, result in ctx.results.items():
-                dataset = ctx.train if check.endswith(".train") else ctx.test
-                run.log_evidence(result, check=check, dataset=dataset, model=model)
-        run_info = ledger.run(run.id)
-    else:
+    if ledger is None:
         _run_sections(ctx, chosen, timings, progress)
+        return _report(ctx, model_name, timings, started, run_info=None)
+    with track(
+        f"audit: {model_name}",
+        ledger=ledger,
+        params={"ci": ci, "n_boot": n_boot, "tolerance": tolerance, "sections": chosen},
+        seeds={"bootstrap": random_state},
+    ) as run:
+        run.log_model(model, name=model_name)
+        run.log_dataset(ctx.train)
+        run.log_dataset(ctx.test)
+        with paused():  # each result is recorded once, below, under its audit check name
+            _run_sections(ctx, chosen, timings, progress)
+        for check, result in ctx.results.items():
+            dataset = ctx.train if check.endswith(".train") else ctx.test
+            run.log_evidence(result, check=check, dataset=dataset, model=model)
+        report = _report(ctx, model_name, timings, started, run_info=ledger.run(run.id))
+        # The report itself is evidence: cards are rendered from it, not typed by hand.
+        run.log_evidence(report, check="audit.report", dataset=ctx.test, model=model)
+    return report
+
+
+def _report(
+    ctx: AuditContext, model_name: str, timings: dict, started: float, *, run_info: dict | None
+) -> AuditReport:
     rows = [
         _score_bias(ctx),
         _score_accuracy(ctx),
@@ -429,17 +437,33 @@ def audit(
     )
     meta = {
         "model": model_name,
+        "model_type": f"{type(ctx.model).__module__}.{type(ctx.model).__qualname__}",
+        "model_params": _plain_params(ctx.model),
         "train": {"name": ctx.train.name, "rows": ctx.train.n_rows},
         "test": {"name": ctx.test.name, "rows": ctx.test.n_rows},
         "sensitive": ctx.test.sensitive_names,
         "target": ctx.test.target,
+        "features": ctx.test.feature_names,
         "seconds": timings | {"total": time.perf_counter() - started},
         "run_id": None if run_info is None else run_info["id"],
-        "tolerance": tolerance,
+        "code": None if run_info is None else run_info["code"],
+        "environment": None if run_info is None else run_info["environment"],
+        "tolerance": ctx.tolerance,
+        "ci": ctx.ci,
     }
     return AuditReport(
         scorecard=pd.DataFrame(rows), results=dict(ctx.results), findings=findings, meta=meta
     )
+
+
+def _plain_params(model) -> dict:
+    if not hasattr(model, "get_params"):
+        return {}
+    params = model.get_params(deep=False)
+    return {
+        k: v if isinstance(v, str | int | float | bool | type(None)) else repr(v)
+        for k, v in params.items()
+    }
 
 
 def _run_sections(ctx, chosen, timings, progress) -> None:

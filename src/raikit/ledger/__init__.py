@@ -13,6 +13,7 @@ from raikit.ledger._store import (
     active_run,
     dataset_hash,
     model_fingerprint,
+    paused,
     record,
     track,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "dataset_hash",
     "lineage_figure",
     "model_fingerprint",
+    "paused",
     "record",
     "track",
     "train",

@@ -35,7 +35,7 @@ from raikit._errors import RaikitError
 from raikit._result import Result, result_from_dict
 from raikit.ledger._environment import capture_environment, code_version
 
-__all__ = ["Ledger", "LedgerError", "Run", "active_run", "record", "track"]
+__all__ = ["Ledger", "LedgerError", "Run", "active_run", "paused", "record", "track"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -728,6 +728,16 @@ def track(
     finally:
         _ACTIVE.reset(token)
     run.end("finished")
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """Suspend automatic recording into the active run (for callers that record explicitly)."""
+    token = _ACTIVE.set(None)
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
 
 
 def record(

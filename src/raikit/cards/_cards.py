@@ -1,0 +1,616 @@
+"""Problem definition, model card and EU AI Act Annex IV views, rendered from recorded evidence.
+
+A card is a list of sections; each field holds an answer and where it came from (an evidence record
+of the ledger, or the user's problem-definition YAML). A field nobody answered is a *gap*: it is shown
+as such and never filled in with invented text.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from raikit._errors import DataError, FileFormatError
+from raikit._result import Finding, Result
+
+__all__ = [
+    "PROBLEM_QUESTIONS",
+    "Card",
+    "annex_iv",
+    "load_problem",
+    "model_card",
+    "problem_template",
+]
+
+GAP = "Not documented: no evidence or answer was recorded."
+
+# The problem definition: questions only people can answer (Institute for Ethical ML, TF RAI).
+PROBLEM_QUESTIONS = {
+    "name": "Name of the system.",
+    "provider": "Who provides the system (organisation, contact)?",
+    "version": "Version of the system being documented.",
+    "intended_use": "What is the system for? Which decision does it support?",
+    "intended_users": "Who uses its outputs?",
+    "out_of_scope_uses": "Uses the system must not be put to.",
+    "consequences_of_failure": "What happens to people when the system is wrong (false positives, "
+    "false negatives)?",
+    "human_oversight": "How do people oversee, override or stop the system?",
+    "worker_impact": "Whose tasks does it automate, and what is planned for those workers?",
+    "ethical_considerations": "Risks to people's rights, and how they are mitigated.",
+    "risk_management": "The risk-management measures in place (EU AI Act Art. 9).",
+    "standards": "Harmonised standards or specifications applied.",
+    "post_market_monitoring": "How the system is monitored after deployment.",
+}
+
+
+def problem_template(path: str | Path | None = None) -> str:
+    """The problem-definition questions as a YAML template to fill in (also written to ``path``).
+
+    Examples
+    --------
+    >>> text = problem_template()
+    >>> "intended_use:" in text and "consequences_of_failure:" in text
+    True
+    """
+    lines = [
+        "# raikit problem definition: answer what you can; unanswered questions stay gaps.",
+        "",
+    ]
+    for key, question in PROBLEM_QUESTIONS.items():
+        lines += [f"# {question}", f"{key}:", ""]
+    text = "\n".join(lines)
+    if path is not None:
+        Path(path).write_text(text, encoding="utf-8")
+    return text
+
+
+def load_problem(source) -> dict:
+    """Read a problem definition from a dict, YAML text or a YAML file; unknown keys are an error."""
+    if source is None:
+        return {}
+    if isinstance(source, dict):
+        data = source
+    else:
+        import yaml
+
+        text = str(source)
+        path = Path(text)
+        if "\n" not in text and path.suffix in (".yaml", ".yml"):
+            if not path.exists():
+                raise FileFormatError(f"Problem definition {text!r} not found.")
+            text = path.read_text(encoding="utf-8")
+        try:
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as error:
+            raise FileFormatError(f"The problem definition is not valid YAML: {error}") from error
+    if not isinstance(data, dict):
+        raise FileFormatError("The problem definition must be a YAML mapping of question: answer.")
+    unknown = sorted(set(data) - set(PROBLEM_QUESTIONS))
+    if unknown:
+        raise DataError(
+            f"Unknown problem-definition key(s) {unknown}; use the keys of problem_template()."
+        )
+    return {
+        k: (str(v).strip() if v is not None and str(v).strip() else None) for k, v in data.items()
+    }
+
+
+@dataclass(frozen=True, eq=False)
+class Card(Result):
+    """A documentation view: sections of fields, each answered from evidence or marked as a gap.
+
+    Attributes
+    ----------
+    kind : str
+        ``model_card``, ``annex_iv`` or ``datasheet``.
+    title : str
+        Title of the document.
+    fields_table : DataFrame
+        One row per field: ``section``, ``field``, ``question``, ``answer`` (None = gap), ``source``.
+    tables : dict
+        Name -> DataFrame of quantitative evidence (per-group metrics with CIs, criteria).
+    findings : tuple of Finding
+        One ``info`` finding per gap.
+    """
+
+    kind: str
+    title: str
+    fields_table: pd.DataFrame
+    quantitative: dict = field(default_factory=dict)
+    findings: tuple = ()
+
+    @property
+    def gaps(self) -> pd.DataFrame:
+        """The fields nobody answered."""
+        return self.fields_table[self.fields_table["answer"].isna()]
+
+    @property
+    def summary(self) -> str:
+        total = len(self.fields_table)
+        return (
+            f"{self.title}: {total - len(self.gaps)} of {total} fields answered from evidence "
+            f"or the problem definition; {len(self.gaps)} gap(s)."
+        )
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return dict(self.quantitative)
+
+    def to_markdown(self, path=None) -> str:
+        """The card as Markdown (gaps are marked, never filled in)."""
+        lines = [f"# {self.title}", "", f"_{self.summary}_", ""]
+        for section, part in self.fields_table.groupby("section", sort=False):
+            lines += [f"## {section}", ""]
+            for row in part.itertuples(index=False):
+                answer = row.answer if row.answer is not None else f"**Gap.** {GAP}"
+                source = f" _(source: {row.source})_" if isinstance(row.source, str) else ""
+                lines += [f"**{row.field}** — {row.question}", "", f"{answer}{source}", ""]
+        for name, frame in self.quantitative.items():
+            lines += [f"## {name}", "", _markdown_table(frame), ""]
+        text = "\n".join(lines)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def to_html(self, path=None, *, title: str | None = None) -> str:
+        from raikit._html import frame_html, page_html
+
+        sections = [("Summary", f"<p>{html.escape(self.summary)}</p>")]
+        for section, part in self.fields_table.groupby("section", sort=False):
+            items = []
+            for row in part.itertuples(index=False):
+                if row.answer is None:
+                    answer = f'<span class="finding-warning"><b>Gap.</b> {html.escape(GAP)}</span>'
+                else:
+                    answer = html.escape(str(row.answer))
+                source = (
+                    f" <small>(source: {html.escape(row.source)})</small>" if isinstance(row.source, str) else ""
+                )
+                items.append(
+                    f"<dt><b>{html.escape(row.field)}</b> — {html.escape(row.question)}"
+                    f"</dt><dd>{answer}{source}</dd>"
+                )
+            sections.append((section, "<dl>" + "".join(items) + "</dl>"))
+        sections += [(name, frame_html(frame)) for name, frame in self.quantitative.items()]
+        page = page_html(title or self.title, sections)
+        if path is not None:
+            Path(path).write_text(page, encoding="utf-8")
+        return page
+
+    def to_model_card_toolkit(self) -> dict:
+        """The fields that overlap with the Model Card Toolkit schema, in its JSON layout."""
+        answers = {
+            (r.section, r.field): r.answer for r in self.fields_table.itertuples(index=False)
+        }
+
+        def get(name: str):
+            for (_, field_name), value in answers.items():
+                if field_name == name:
+                    return value
+            return None
+
+        performance = []
+        per_group = self.quantitative.get("Quantitative analysis per group")
+        if per_group is not None:
+            for row in per_group.itertuples(index=False):
+                entry = {
+                    "type": row.metric,
+                    "value": str(row.value),
+                    "slice": f"{row.attribute}={row.group}",
+                }
+                if pd.notna(row.lower):
+                    entry["confidence_interval"] = {
+                        "lower_bound": str(row.lower),
+                        "upper_bound": str(row.upper),
+                    }
+                performance.append(entry)
+        return {
+            "model_details": {
+                "name": get("Name"),
+                "overview": get("Intended use"),
+                "version": {"name": get("Version")},
+            },
+            "model_parameters": {
+                "model_architecture": get("Model type"),
+                "data": {
+                    "train": {"name": get("Training data")},
+                    "eval": {"name": get("Evaluation data")},
+                },
+            },
+            "quantitative_analysis": {"performance_metrics": performance},
+            "considerations": {
+                "users": [{"description": get("Intended users")}] if get("Intended users") else [],
+                "use_cases": (
+                    [{"description": get("Intended use")}] if get("Intended use") else []
+                ),
+                "limitations": ([{"description": get("Caveats")}] if get("Caveats") else []),
+                "ethical_considerations": (
+                    [{"name": get("Ethical considerations")}]
+                    if get("Ethical considerations")
+                    else []
+                ),
+            },
+        }
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    columns = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in frame.itertuples(index=False):
+        cells = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- building cards
+class _Builder:
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    def add(self, section: str, name: str, question: str, answer, source: str | None) -> None:
+        if answer is None or (isinstance(answer, str) and not answer.strip()):
+            answer, source = None, None
+        self.rows.append(
+            {
+                "section": section,
+                "field": name,
+                "question": question,
+                "answer": None if answer is None else str(answer),
+                "source": source,
+            }
+        )
+
+    def card(self, kind: str, title: str, quantitative: dict) -> Card:
+        table = pd.DataFrame(
+            self.rows, columns=["section", "field", "question", "answer", "source"]
+        )
+        for column in ("answer", "source"):  # None, not NaN, marks a gap
+            table[column] = table[column].astype(object).where(table[column].notna(), None)
+        gaps = tuple(
+            Finding("info", f"Gap: {r['section']} / {r['field']}", r["question"])
+            for r in self.rows
+            if r["answer"] is None
+        )
+        return Card(
+            kind=kind, title=title, fields_table=table, quantitative=quantitative, findings=gaps
+        )
+
+
+def _report_from(report=None, *, ledger=None, run: str | None = None):
+    """The audit report: given directly, or read back from the ledger's evidence."""
+    if report is not None:
+        return report, report.meta.get("run_id")
+    if ledger is None or run is None:
+        raise DataError("Pass an AuditReport, or ledger= and run= of a recorded audit.")
+    from raikit.ledger import Ledger
+
+    ledger = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
+    info = ledger.run(run)
+    records = info["evidence"]
+    records = records[records["check_name"] == "audit.report"]
+    if len(records) == 0:
+        raise DataError(
+            f"Run {run[:12]} holds no audit report; run raikit.audit(..., ledger=) first."
+        )
+    evidence_id = records["id"].iloc[-1]
+    return ledger.load_evidence(evidence_id), f"{info['id']} (evidence {evidence_id[:12]})"
+
+
+def _per_group_table(report) -> pd.DataFrame | None:
+    result = report.results.get("metrics.group_metrics")
+    if result is None:
+        return None
+    wanted = [
+        "count",
+        "accuracy",
+        "selection_rate",
+        "true_positive_rate",
+        "false_positive_rate",
+        "precision",
+        "roc_auc",
+    ]
+    table = result.table[result.table["metric"].isin(wanted)]
+    return table[["attribute", "group", "metric", "value", "lower", "upper"]].reset_index(drop=True)
+
+
+def model_card(report=None, *, ledger=None, run: str | None = None, problem=None) -> Card:
+    """A model card (Mitchell et al., 2019) from an audit's evidence and the problem definition.
+
+    Parameters
+    ----------
+    report : AuditReport, optional
+        The audit to document. Alternatively ``ledger`` and ``run`` of a recorded audit.
+    problem : dict, YAML text or path, optional
+        Answers to the problem-definition questions (see :func:`problem_template`).
+    """
+    report, source_run = _report_from(report, ledger=ledger, run=run)
+    answers = load_problem(problem)
+    meta = report.meta
+    evidence = f"audit run {source_run}" if source_run else "audit report"
+    b = _Builder()
+    p = "problem definition"
+    b.add(
+        "Model details",
+        "Name",
+        "Name of the model.",
+        answers.get("name") or meta.get("model"),
+        p if answers.get("name") else evidence,
+    )
+    b.add("Model details", "Version", "Version.", answers.get("version"), p)
+    b.add("Model details", "Provider", "Who provides the model?", answers.get("provider"), p)
+    b.add(
+        "Model details",
+        "Model type",
+        "Algorithm and implementation.",
+        meta.get("model_type"),
+        evidence,
+    )
+    b.add(
+        "Model details",
+        "Parameters",
+        "Hyper-parameters.",
+        json.dumps(meta.get("model_params")) if meta.get("model_params") else None,
+        evidence,
+    )
+    code = meta.get("code") or {}
+    b.add(
+        "Model details",
+        "Code version",
+        "Commit of the code that produced the evidence.",
+        None
+        if not code.get("git_commit")
+        else f"{code['git_commit']}{' (uncommitted changes)' if code.get('git_dirty') else ''}",
+        evidence,
+    )
+    for key, label in (
+        ("intended_use", "Intended use"),
+        ("intended_users", "Intended users"),
+        ("out_of_scope_uses", "Out-of-scope uses"),
+    ):
+        b.add("Intended use", label, PROBLEM_QUESTIONS[key], answers.get(key), p)
+    b.add(
+        "Factors",
+        "Groups",
+        "Groups across which performance is reported.",
+        ", ".join(meta.get("sensitive", [])) + " (each alone and intersections)"
+        if meta.get("sensitive")
+        else None,
+        evidence,
+    )
+    b.add(
+        "Metrics",
+        "Performance measures",
+        "Metrics, decision threshold and how uncertainty is reported.",
+        f"Accuracy, selection rate, TPR, FPR, precision, ROC AUC per group; "
+        f"{meta.get('ci', 0.95):.0%} Poisson-bootstrap confidence intervals; fairness tolerance "
+        f"{meta.get('tolerance')}."
+        if "metrics.group_metrics" in report.results
+        else None,
+        evidence,
+    )
+    b.add(
+        "Evaluation data",
+        "Evaluation data",
+        "Dataset used for the quantitative analyses.",
+        f"{meta['test']['name']} ({meta['test']['rows']:,} rows)" if meta.get("test") else None,
+        evidence,
+    )
+    b.add(
+        "Training data",
+        "Training data",
+        "Dataset the model was trained on.",
+        f"{meta['train']['name']} ({meta['train']['rows']:,} rows)" if meta.get("train") else None,
+        evidence,
+    )
+    scorecard = report.scorecard.set_index("principle")
+    b.add(
+        "Quantitative analyses",
+        "Fairness",
+        "Disparities between groups, with confidence intervals.",
+        f"{scorecard.loc['bias', 'status']}: {scorecard.loc['bias', 'reason']}"
+        if "bias" in scorecard.index and scorecard.loc["bias", "status"] != "not assessed"
+        else None,
+        evidence,
+    )
+    b.add(
+        "Quantitative analyses",
+        "Practical accuracy",
+        "Accuracy against a trivial baseline.",
+        f"{scorecard.loc['practical_accuracy', 'status']}: "
+        f"{scorecard.loc['practical_accuracy', 'reason']}"
+        if "practical_accuracy" in scorecard.index
+        and scorecard.loc["practical_accuracy", "status"] != "not assessed"
+        else None,
+        evidence,
+    )
+    violations = [f for f in report.findings if f.severity == "error"]
+    ethical = answers.get("ethical_considerations")
+    if violations:
+        found = "; ".join(f"{f.title}: {f.detail}" for f in violations[:5])
+        ethical = (ethical + " " if ethical else "") + f"Evidence: {found}"
+    b.add(
+        "Ethical considerations",
+        "Ethical considerations",
+        PROBLEM_QUESTIONS["ethical_considerations"],
+        ethical,
+        "problem definition + audit findings" if violations else p,
+    )
+    b.add(
+        "Ethical considerations",
+        "Consequences of failure",
+        PROBLEM_QUESTIONS["consequences_of_failure"],
+        answers.get("consequences_of_failure"),
+        p,
+    )
+    b.add(
+        "Ethical considerations",
+        "Human oversight",
+        PROBLEM_QUESTIONS["human_oversight"],
+        answers.get("human_oversight"),
+        p,
+    )
+    b.add(
+        "Ethical considerations",
+        "Impact on workers",
+        PROBLEM_QUESTIONS["worker_impact"],
+        answers.get("worker_impact"),
+        p,
+    )
+    caveats = [
+        f"{r.principle}: {r.status} — {r.reason}"
+        for r in report.scorecard.itertuples(index=False)
+        if r.status != "pass"
+    ]
+    b.add(
+        "Caveats and recommendations",
+        "Caveats",
+        "Known limitations and unassessed principles.",
+        " | ".join(caveats) if caveats else None,
+        evidence,
+    )
+    quantitative = {}
+    per_group = _per_group_table(report)
+    if per_group is not None:
+        quantitative["Quantitative analysis per group"] = per_group
+        quantitative["Fairness criteria"] = report.results["metrics.group_metrics"].fairness(
+            tolerance=meta.get("tolerance", 0.1)
+        )
+    quantitative["Scorecard"] = report.scorecard
+    return b.card("model_card", f"Model card: {meta.get('model', 'model')}", quantitative)
+
+
+def annex_iv(report=None, *, ledger=None, run: str | None = None, problem=None) -> Card:
+    """The EU AI Act Annex IV technical documentation, section by section, from evidence.
+
+    Only what the evidence or the problem definition supports is filled in; the rest (declaration
+    of conformity, standards, ...) is listed as gaps for the provider to complete.
+    """
+    report, source_run = _report_from(report, ledger=ledger, run=run)
+    answers = load_problem(problem)
+    meta = report.meta
+    evidence = f"audit run {source_run}" if source_run else "audit report"
+    p = "problem definition"
+    b = _Builder()
+    s1 = "1. General description of the AI system"
+    b.add(
+        s1,
+        "Intended purpose",
+        "Intended purpose, provider and version (Annex IV 1(a)).",
+        answers.get("intended_use"),
+        p,
+    )
+    b.add(s1, "Provider", "Name of the provider.", answers.get("provider"), p)
+    b.add(s1, "Version", "Version of the system.", answers.get("version"), p)
+    b.add(
+        s1,
+        "Instructions for use",
+        "Instructions for use and intended users (1(h)).",
+        answers.get("intended_users"),
+        p,
+    )
+    s2 = "2. Elements of the system and its development"
+    b.add(
+        s2,
+        "Design and architecture",
+        "General logic, algorithms and key design choices (2(b)).",
+        f"{meta.get('model_type')} with parameters {json.dumps(meta.get('model_params'))}",
+        evidence,
+    )
+    b.add(
+        s2,
+        "Data requirements",
+        "Training data: provenance, scope and characteristics (2(d)).",
+        f"Training data {meta['train']['name']} ({meta['train']['rows']:,} rows), target "
+        f"{meta.get('target')!r}, features {meta.get('features')}"
+        if meta.get("train")
+        else None,
+        evidence,
+    )
+    b.add(
+        s2,
+        "Human oversight measures",
+        "Human oversight measures (2(e), Art. 14).",
+        answers.get("human_oversight"),
+        p,
+    )
+    b.add(
+        s2,
+        "Validation and testing",
+        "Validation and testing procedures, metrics, test logs (2(g)).",
+        f"Evaluated on {meta['test']['name']} ({meta['test']['rows']:,} rows); checks "
+        f"{sorted(report.results)}; recorded as ledger {evidence}."
+        if meta.get("test")
+        else None,
+        evidence,
+    )
+    s3 = "3. Monitoring, functioning and control"
+    b.add(
+        s3,
+        "Performance and limitations",
+        "Capabilities and limitations, accuracy for specific groups (3).",
+        "; ".join(
+            f"{r.principle}: {r.status} — {r.reason}"
+            for r in report.scorecard.itertuples(index=False)
+            if r.principle in ("bias", "practical_accuracy")
+        ),
+        evidence,
+    )
+    b.add(
+        s3,
+        "Foreseeable unintended outcomes",
+        "Foreseeable risks to health, safety and rights.",
+        answers.get("consequences_of_failure"),
+        p,
+    )
+    b.add(
+        "4. Appropriateness of the performance metrics",
+        "Metrics",
+        "Why the metrics are appropriate for this system.",
+        answers.get("ethical_considerations"),
+        p,
+    )
+    b.add(
+        "5. Risk management system",
+        "Risk management",
+        PROBLEM_QUESTIONS["risk_management"],
+        answers.get("risk_management"),
+        p,
+    )
+    b.add(
+        "6. Changes through the lifecycle",
+        "Recorded runs",
+        "Relevant changes made to the system through its lifecycle.",
+        f"Code version {meta['code']}" if meta.get("code") else None,
+        evidence,
+    )
+    b.add(
+        "7. Standards applied",
+        "Standards",
+        PROBLEM_QUESTIONS["standards"],
+        answers.get("standards"),
+        p,
+    )
+    b.add(
+        "8. EU declaration of conformity",
+        "Declaration",
+        "A copy of the EU declaration of conformity (Art. 47).",
+        None,
+        None,
+    )
+    b.add(
+        "9. Post-market monitoring",
+        "Monitoring plan",
+        PROBLEM_QUESTIONS["post_market_monitoring"],
+        answers.get("post_market_monitoring"),
+        p,
+    )
+    quantitative = {"Scorecard": report.scorecard}
+    per_group = _per_group_table(report)
+    if per_group is not None:
+        quantitative["Accuracy for specific groups"] = per_group
+    return b.card(
+        "annex_iv", f"EU AI Act Annex IV technical documentation: {meta.get('model')}", quantitative
+    )
