@@ -202,6 +202,9 @@ def audit_command(
     trust: list[str] = typer.Option(
         [], "--trust", help="A type in the .skops file to trust (repeatable)."
     ),
+    problem: Path | None = typer.Option(
+        None, "--problem", help="Problem-definition YAML (see `raikit card template`)."
+    ),
 ) -> None:
     """Audit a model on train and test data: scorecard, findings and a self-contained report."""
     from raikit import load_model
@@ -234,16 +237,71 @@ def audit_command(
             random_state=seed,
             progress=advance,
             name=model.name,
+            problem=problem,
         )
         progress.update(task, completed=n_sections + 1, description="Writing the report")
         html_path = out / "audit.html"
         report.to_html(html_path)
         report.to_json(out / "audit.json")
+        _write_cards(report, out, problem)
     _print_scorecard(report)
     console.print(f"\n[bold]Report:[/bold] {html_path.resolve()}")
     console.print(
         f"[bold]Ledger:[/bold] {ledger.root.resolve()} (run {report.meta['run_id'][:12]})"
     )
+
+
+def _write_cards(report, out: Path, problem) -> list[Path]:
+    """Model card and Annex IV view of an audit, as Markdown, HTML and JSON."""
+    from raikit.cards import annex_iv, model_card
+
+    written = []
+    for card, stem in (
+        (model_card(report, problem=problem), "model_card"),
+        (annex_iv(report, problem=problem), "annex_iv"),
+    ):
+        card.to_markdown(out / f"{stem}.md")
+        card.to_html(out / f"{stem}.html")
+        card.to_json(out / f"{stem}.json")
+        written.append(out / f"{stem}.md")
+    return written
+
+
+card_app = typer.Typer(help="Documentation rendered from evidence.", no_args_is_help=True)
+app.add_typer(card_app, name="card")
+
+
+@card_app.command("template")
+def card_template(
+    out: Path = typer.Argument(Path("problem.yaml"), help="Where to write it."),
+) -> None:
+    """Write the problem-definition questions as a YAML file to fill in."""
+    from raikit.cards import problem_template
+
+    problem_template(out)
+    console.print(f"Problem-definition template written to {out}")
+
+
+@card_app.command("model")
+def card_model(
+    run_id: str = typer.Argument(..., help="Id (or prefix) of a recorded audit run."),
+    ledger: Path = typer.Option(Path(".raikit"), "--ledger", help="Ledger folder."),
+    problem: Path | None = typer.Option(None, "--problem", help="Problem-definition YAML."),
+    out: Path = typer.Option(Path("."), "--out", help="Folder for model_card.md/.html/.json."),
+) -> None:
+    """Render the model card and the Annex IV view of an audit run from the ledger."""
+    from raikit.cards import annex_iv, model_card
+
+    store = _ledger(ledger)
+    out.mkdir(parents=True, exist_ok=True)
+    for card, stem in (
+        (model_card(ledger=store, run=run_id, problem=problem), "model_card"),
+        (annex_iv(ledger=store, run=run_id, problem=problem), "annex_iv"),
+    ):
+        card.to_markdown(out / f"{stem}.md")
+        card.to_html(out / f"{stem}.html")
+        card.to_json(out / f"{stem}.json")
+        console.print(f"{card.summary} -> {out / stem}.md/.html/.json")
 
 
 def _print_scorecard(report) -> None:

@@ -39,6 +39,7 @@ class AuditContext:
     random_state: int | None
     tolerance: float
     ledger: object | None
+    problem: dict | None = None
     results: dict = field(default_factory=dict)
 
 
@@ -344,6 +345,7 @@ def audit(
     random_state: int | None = 0,
     progress: Callable[[str], None] | None = None,
     name: str | None = None,
+    problem=None,
 ) -> AuditReport:
     """Run every check that applies to a fitted model and mark each principle pass/warn/fail.
 
@@ -365,11 +367,15 @@ def audit(
         Called with a description before each section (the CLI draws a progress bar with it).
     name : str, optional
         Name of the model in the report.
+    problem : dict, YAML text or path, optional
+        Answers to the problem-definition questions (``raikit.cards.problem_template()``); what
+        is not answered is reported as a documentation gap.
 
     Returns
     -------
     AuditReport
     """
+    from raikit.cards import load_problem
     from raikit.ledger import Ledger, paused, track
 
     chosen = list(_SECTIONS) if sections is None else list(sections)
@@ -386,6 +392,7 @@ def audit(
         random_state,
         tolerance,
         ledger,
+        problem=load_problem(problem),
     )
     model_name = name or type(model).__name__
     timings: dict[str, float] = {}
@@ -451,8 +458,37 @@ def _report(
         "tolerance": ctx.tolerance,
         "ci": ctx.ci,
     }
+    draft = AuditReport(
+        scorecard=pd.DataFrame(rows), results=dict(ctx.results), findings=findings, meta=meta
+    )
+    rows[-1] = _score_documentation(draft, ctx.problem)
     return AuditReport(
         scorecard=pd.DataFrame(rows), results=dict(ctx.results), findings=findings, meta=meta
+    )
+
+
+def _score_documentation(draft: AuditReport, problem) -> dict:
+    from raikit.cards import annex_iv, model_card
+
+    cards = (model_card(draft, problem=problem), annex_iv(draft, problem=problem))
+    gaps = {card.kind: card.gaps for card in cards}
+    total = sum(len(g) for g in gaps.values())
+    if total == 0:
+        return _mark(
+            "documentation",
+            "pass",
+            "The model card and the Annex IV view have no gaps.",
+            ["audit.report"],
+        )
+    listed = "; ".join(
+        f"{kind}: {', '.join(g['field'].head(6))}" for kind, g in gaps.items() if len(g)
+    )
+    return _mark(
+        "documentation",
+        "warn",
+        f"{total} documentation gap(s) remain ({listed}). Answer them in a problem "
+        f"definition (raikit.cards.problem_template()).",
+        ["audit.report"],
     )
 
 

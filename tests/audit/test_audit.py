@@ -1,0 +1,84 @@
+"""The audit on real data: scorecard marks follow the evidence, the report is complete and offline."""
+
+from __future__ import annotations
+
+import pytest
+from sklearn.dummy import DummyClassifier
+from sklearn.linear_model import LogisticRegression
+
+from raikit import DataError, Result
+from raikit.audit import audit
+from raikit.datasets import load_german_credit
+from raikit.ledger import Ledger
+
+FEATURES = ["duration_months", "credit_amount", "age", "installment_rate"]
+
+
+@pytest.fixture(scope="module")
+def credit_split():
+    ds = load_german_credit()
+    ds = ds._replace(ds.frame, features=FEATURES)
+    return ds.split(0.3, random_state=0)
+
+
+def test_scorecard_follows_the_evidence(credit_split, tmp_path):
+    train, test = credit_split
+    model = LogisticRegression(max_iter=1000).fit(train.X, train.y)
+    ledger = Ledger(tmp_path)
+    report = audit(model, train=train, test=test, ledger=ledger, n_boot=200, name="logit")
+    card = report.scorecard.set_index("principle")
+    assert list(card.index) == [
+        "bias",
+        "practical_accuracy",
+        "explainability",
+        "privacy",
+        "robustness",
+        "reproducibility",
+        "documentation",
+    ]
+    # The bias mark agrees with the fairness table it cites.
+    fairness = report.results["metrics.group_metrics"].fairness(tolerance=0.1)
+    main = fairness[fairness["criterion"].isin(["demographic_parity", "equalized_odds"])]
+    expected = (
+        "fail" if (main["lower"] > 0.1).any() else "warn" if main["violated"].any() else "pass"
+    )
+    assert card.loc["bias", "status"] == expected
+    assert card.loc["documentation", "status"] == "warn"  # no problem definition was given
+    assert card.loc["privacy", "status"] == "not assessed"
+    # Every result is in the ledger once, plus the report itself.
+    checks = sorted(ledger.evidence(run=report.meta["run_id"])["check_name"])
+    assert checks == ["audit.report", "metrics.group_metrics", "metrics.group_metrics.train"]
+    back = Result.from_json(report.to_json())
+    assert back.scorecard.equals(report.scorecard)
+
+
+def test_a_useless_model_fails_practical_accuracy(credit_split):
+    train, test = credit_split
+    # Always predicting the minority class is worse than the majority-class baseline.
+    model = DummyClassifier(strategy="constant", constant=0).fit(train.X, train.y)
+    report = audit(model, train=train, test=test, n_boot=200, sections=["bias", "accuracy"])
+    card = report.scorecard.set_index("principle")
+    assert card.loc["practical_accuracy", "status"] == "fail"
+    assert card.loc["reproducibility", "status"] == "warn"  # no ledger
+
+
+def test_report_html_has_navigation_every_check_and_inline_plotly(credit_split, tmp_path):
+    train, test = credit_split
+    model = LogisticRegression(max_iter=1000).fit(train.X, train.y)
+    report = audit(model, train=train, test=test, n_boot=100)
+    html = report.to_html(tmp_path / "audit.html")
+    assert '<a href="#scorecard">' in html and html.count('href="#check-') == len(report.results)
+    assert "Plotly.newPlot" in html and '<script src="http' not in html
+    assert html.count('class="figure"') >= 1 + sum(
+        len(r.figures()) for r in report.results.values()
+    )
+
+
+def test_bad_sections_and_unlabelled_data(credit_split):
+    train, test = credit_split
+    model = LogisticRegression(max_iter=1000).fit(train.X, train.y)
+    with pytest.raises(DataError, match="Unknown audit section"):
+        audit(model, train=train, test=test, sections=["vibes"])
+    unlabelled = test._replace(test.frame.drop(columns=["credit"]), target=None)
+    with pytest.raises(DataError, match="has no target"):
+        audit(model, train=train, test=unlabelled)
