@@ -275,8 +275,10 @@ class Result:
             ("Findings", findings_html(getattr(self, "findings", ()))),
             ("Figures", figures_html(self.figures())),
         ]
-        sections += [(name.replace("_", " ").capitalize(), frame_html(frame))
-                     for name, frame in self.tables().items()]
+        sections += [
+            (name.replace("_", " ").capitalize(), frame_html(frame))
+            for name, frame in self.tables().items()
+        ]
         page = page_html(title or type(self).__name__, sections)
         if path is not None:
             with open(path, "w", encoding="utf-8") as handle:
@@ -289,8 +291,25 @@ class Result:
         return pd.DataFrame(rows, columns=["severity", "title", "detail", "slice"])
 
 
+def _import_stages() -> None:
+    """Import raikit's stage packages so that every ``...Result`` class is registered."""
+    import importlib
+    import pkgutil
+
+    import raikit
+
+    for module in pkgutil.iter_modules(raikit.__path__):
+        if module.ispkg:
+            try:
+                importlib.import_module(f"raikit.{module.name}")
+            except ImportError:  # a stage whose optional dependencies are not installed
+                continue
+
+
 def result_from_dict(data: dict) -> Result:
     """Rebuild any registered ``...Result`` from its :meth:`Result.to_dict` output."""
+    if data.get("type") not in _REGISTRY:
+        _import_stages()
     try:
         cls = _REGISTRY[data["type"]]
     except KeyError as error:
