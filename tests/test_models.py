@@ -15,12 +15,12 @@ from raikit import FileFormatError, RaikitError, load_model, save_model
 @pytest.fixture
 def data():
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(200, 3))  # noqa: N806
+    X = rng.normal(size=(200, 3))
     return X, (X[:, 0] + 0.1 * rng.normal(size=200) > 0).astype(int)
 
 
 def test_skops_round_trip_predicts_identically(data, tmp_path):
-    X, y = data  # noqa: N806
+    X, y = data
     for model in (LogisticRegression().fit(X, y), HistGradientBoostingClassifier(max_iter=10)
                   .fit(X, y)):
         path = save_model(model, tmp_path / "m.skops")
@@ -28,7 +28,7 @@ def test_skops_round_trip_predicts_identically(data, tmp_path):
 
 
 def test_pickle_is_refused_unless_trusted(data, tmp_path):
-    X, y = data  # noqa: N806
+    X, y = data
     model = LogisticRegression().fit(X, y)
     path = tmp_path / "m.pkl"
     path.write_bytes(pickle.dumps(model))
@@ -53,7 +53,7 @@ class Doubler(LogisticRegression):
 
 
 def test_unknown_types_need_explicit_trust(data, tmp_path):
-    X, y = data  # noqa: N806
+    X, y = data
     path = save_model(Doubler().fit(X, y), tmp_path / "d.skops")
     with pytest.raises(RaikitError, match="does not trust"):
         load_model(path)
