@@ -8,7 +8,7 @@ PIP := $(PY) -m pip
 STAMP_CORE := $(VENV)/.stamp-core
 STAMP_DEV := $(VENV)/.stamp-dev
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench clean browser-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,14 @@ lint: $(STAMP_DEV)
 format: $(STAMP_DEV)
 	$(VENV)/bin/ruff format src tests bench scripts
 
-test: lint
+# Browser tests drive Debian's Chromium; install it when we can (root), otherwise they are skipped.
+browser-deps:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && (apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || \
+	    (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium chromium-driver >/dev/null)) \
+	    || echo "note: chromium not installed; browser tests will be skipped"; }
+
+test: lint browser-deps
 	$(PY) -m pytest -q -n 2
 
 bench: $(STAMP_DEV)

@@ -6,21 +6,28 @@ import pytest
 from rich.console import Console
 
 from raikit import Result
+from raikit.ledger import Ledger
 
 
 @pytest.mark.slow
-def test_demo_writes_report_and_lossless_evidence(tmp_path):
+def test_demo_audits_two_models_into_the_ledger_and_writes_reports(tmp_path):
     from raikit._demo import run_demo
 
     console = Console(record=True, width=160)
-    out = run_demo(out=tmp_path / "demo", seed=0, console=console)
+    out = run_demo(out=tmp_path / "demo", seed=0, n_boot=200, console=console)
     text = console.export_text()
-    assert "Adult test set" in text and "Four-fifths rule violated for sex" in text
-    result = Result.from_json(str(out["json"]))
-    assert result.ci == 0.95 and result.n_boot == 1000
-    assert result.overall["count"] == 16281
-    # Women are selected far less often than men on Adult: a real disparity, with a CI.
-    sex = result.ratio(attribute="sex", bounds=False)
-    assert sex["selection_rate"] < 0.5
-    html = out["html"].read_text()
-    assert "raikit demo" in html and html.count('class="figure"') >= 6
+    assert "Four-fifths rule violated for sex" in text and "Comparison report:" in text
+    paths = out["paths"]
+    for name in ("baseline", "threshold_optimizer"):
+        for file in ("audit.html", "model_card.md", "model_card.json", "annex_iv.html"):
+            assert (paths[name] / file).exists(), (name, file)
+    # Both audits are in the ledger, each with its results and its report as evidence.
+    ledger = Ledger(paths["ledger"])
+    checks = ledger.evidence()["check_name"].value_counts()
+    assert checks["audit.report"] == 2 and checks["metrics.group_metrics"] == 2
+    # Post-processing for demographic parity shrinks the selection-rate gap between the sexes.
+    comparison = Result.from_json(str(paths["comparison"]).replace(".html", ".json"))
+    gaps = comparison.table[(comparison.table["quantity"] == "selection_rate difference")
+                            & (comparison.table["attribute"] == "sex")].set_index("model")["value"]
+    assert gaps["baseline"] > 0.1 and gaps["threshold_optimizer"] < 0.05
+    assert out["reports"]["baseline"].results["metrics.group_metrics"].overall["count"] == 16281

@@ -1,4 +1,4 @@
-"""``raikit demo``: the main job on real data, end to end."""
+"""``raikit demo``: the main job on real data, end to end, recorded in a ledger."""
 
 from __future__ import annotations
 
@@ -7,67 +7,102 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 __all__ = ["run_demo"]
 
+PROBLEM = {
+    "name": "Adult income screening (demonstration)",
+    "intended_use": "Demonstration only: predict whether a person's income exceeds $50K from census "
+    "attributes, to show how raikit audits a model.",
+    "intended_users": "Data scientists evaluating raikit.",
+    "out_of_scope_uses": "Any decision about a real person (credit, hiring, benefits).",
+}
 
-def run_demo(
-    *, out: Path = Path("raikit-demo"), seed: int = 0, console: Console | None = None
-) -> dict:
-    """Train a model on UCI Adult and audit its group metrics with bootstrap CIs.
 
-    Writes ``group_metrics.html`` (figures and tables, works offline) and ``group_metrics.json``
-    (the lossless result) into ``out`` and returns their paths.
-    """
+def _models(train, seed: int) -> dict:
+    """The baseline and a Fairlearn post-processed model (demographic parity on sex and race)."""
+    from fairlearn.postprocessing import ThresholdOptimizer
     from sklearn.ensemble import HistGradientBoostingClassifier
 
+    baseline = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
+    baseline.fit(train.X, train.y)
+    post = ThresholdOptimizer(estimator=baseline, constraints="demographic_parity",
+                              predict_method="predict_proba", prefit=True)
+    post.fit(train.X, train.y, sensitive_features=train.sensitive)
+    return {"baseline": baseline, "threshold_optimizer": post}
+
+
+def run_demo(*, out: Path = Path("raikit-demo"), seed: int = 0, n_boot: int = 1000,
+             console: Console | None = None) -> dict:
+    """Train models on UCI Adult, audit each into a ledger, and write reports and cards.
+
+    Writes, under ``out``: ``comparison.html``, and per model ``<model>/audit.html``,
+    ``model_card.md/.html/.json`` and ``annex_iv.*``; the ledger lives in ``out/.raikit``.
+    Returns the paths and results.
+    """
+    from raikit.audit import audit, compare_audits
+    from raikit.cards import annex_iv, model_card
     from raikit.cli import metrics_table, print_findings
     from raikit.datasets import load_adult
-    from raikit.metrics import group_metrics
+    from raikit.ledger import Ledger
 
     console = console or Console()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    ledger = Ledger(out / ".raikit")
     columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn()]
-    with Progress(*columns, console=console, transient=False) as progress:
-        step = progress.add_task("Loading UCI Adult (bundled, offline)", total=4)
+    reports = {}
+    paths: dict = {"ledger": ledger.root}
+    with Progress(*columns, console=console) as progress:
+        step = progress.add_task("Loading UCI Adult (bundled, offline)", total=6)
         train, test = load_adult(split="train"), load_adult(split="test")
-        progress.update(step, advance=1, description="Training gradient boosting on 32,561 rows")
-        model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
-        model.fit(train.X, train.y)
-        progress.update(step, advance=1, description="Predicting the 16,281 test rows")
-        scored = test.with_predictions(model)
-        progress.update(
-            step, advance=1, description="Group metrics with 1,000-replicate bootstrap CIs"
-        )
-        result = group_metrics(scored, ci=0.95, n_boot=1000, random_state=seed)
-        progress.update(step, advance=1, description="Done")
-    shown = [
-        "count",
-        "selection_rate",
-        "accuracy",
-        "true_positive_rate",
-        "false_positive_rate",
-        "roc_auc",
-    ]
-    console.print(
-        metrics_table(result, title="Adult test set: gradient boosting, by group", metrics=shown)
-    )
-    console.print(result.summary)
-    print_findings([f for f in result.findings if f.severity == "error"], to=console)
-    fairness = result.fairness(tolerance=0.1)
-    console.print(
-        fairness[["criterion", "attribute", "difference", "lower", "upper", "violated"]]
-        .round(3)
-        .to_string(index=False)
-    )
-    html_path = out / "group_metrics.html"
-    json_path = out / "group_metrics.json"
-    result.to_html(html_path, title="raikit demo: UCI Adult, gradient boosting")
-    result.to_json(json_path)
-    elapsed = time.perf_counter() - started
-    console.print(f"\n[bold]Report:[/bold] {html_path.resolve()}")
-    console.print(f"[bold]Evidence (JSON):[/bold] {json_path.resolve()}")
-    console.print(f"Finished in {elapsed:.1f} s.")
-    return {"html": html_path, "json": json_path, "result": result}
+        progress.update(step, advance=1, description="Training a baseline and a post-processed model")
+        models = _models(train, seed)
+        progress.update(step, advance=1)
+        for name, model in models.items():
+            progress.update(step, description=f"Auditing {name} (1,000-replicate bootstrap CIs)")
+            report = audit(model, train=train, test=test, ledger=ledger, n_boot=n_boot,
+                           random_state=seed, name=name, problem=PROBLEM)
+            folder = out / name
+            folder.mkdir(exist_ok=True)
+            report.to_html(folder / "audit.html", title=f"raikit demo: audit of {name} on UCI Adult")
+            for card, stem in ((model_card(ledger=ledger, run=report.meta["run_id"],
+                                           problem=PROBLEM), "model_card"),
+                               (annex_iv(report, problem=PROBLEM), "annex_iv")):
+                card.to_markdown(folder / f"{stem}.md")
+                card.to_html(folder / f"{stem}.html")
+                card.to_json(folder / f"{stem}.json")
+            reports[name] = report
+            paths[name] = folder
+            progress.update(step, advance=1)
+        progress.update(step, description="Writing the comparison report")
+        comparison = compare_audits(reports, attribute="sex")
+        comparison.to_html(out / "comparison.html", title="raikit demo: models compared on Adult")
+        comparison.to_json(out / "comparison.json")
+        paths["comparison"] = out / "comparison.html"
+        progress.update(step, advance=2, description="Done")
+    baseline = reports["baseline"].results["metrics.group_metrics"]
+    shown = ["count", "selection_rate", "accuracy", "true_positive_rate", "false_positive_rate",
+             "roc_auc"]
+    console.print(metrics_table(baseline, title="Adult test set: baseline gradient boosting, by "
+                                "group (95% CIs)", metrics=shown))
+    print_findings([f for f in baseline.findings if f.severity == "error"], to=console)
+    table = Table(title="Scorecards")
+    table.add_column("principle")
+    for name in reports:
+        table.add_column(name)
+    for principle, row in comparison.scorecards.iterrows():
+        table.add_row(principle, *[str(v) for v in row])
+    console.print(table)
+    console.print(comparison.summary)
+    console.print(f"\n[bold]Comparison report:[/bold] {paths['comparison'].resolve()}")
+    for name in reports:
+        console.print(f"[bold]{name}:[/bold] {(paths[name] / 'audit.html').resolve()} "
+                      f"(+ model_card.md, annex_iv.md)")
+    console.print(f"[bold]Ledger:[/bold] {ledger.root.resolve()}  (try: raikit runs list "
+                  f"--ledger {ledger.root})")
+    console.print("FairBatch joins this comparison when the fair-training stage lands.")
+    console.print(f"Finished in {time.perf_counter() - started:.1f} s.")
+    return {"paths": paths, "reports": reports, "comparison": comparison}

@@ -16,7 +16,10 @@ _PAGE = """<!DOCTYPE html>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }}
 table {{ border-collapse: collapse; font-size: 0.85rem; margin: 1rem 0; }}
-th, td {{ border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: right; }}
+th, td {{ border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: left; }}
+.status-pass {{ color: #2e7d32; font-weight: bold; }} .status-warn {{ color: #b26a00; font-weight: bold; }}
+.status-fail {{ color: #c62828; font-weight: bold; }} .status-not-assessed {{ color: #777; }}
+nav ul {{ columns: 2; }}
 th {{ background: #f4f4f4; }}
 .finding-error {{ color: #b00020; }} .finding-warning {{ color: #8a5a00; }}
 .figure {{ margin: 1.5rem 0; }}

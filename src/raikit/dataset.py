@@ -364,10 +364,25 @@ class Dataset:
         self, model, *, prediction: str = "prediction", score: str | None = "score"
     ) -> Dataset:
         """A new Dataset with a fitted model's predictions (and scores, when it has
-        ``predict_proba`` and the target is binary) added as columns."""
+        ``predict_proba`` and the target is binary) added as columns.
+
+        Models whose ``predict`` takes ``sensitive_features`` (Fairlearn's post-processing) get the
+        sensitive attributes; randomised ones get ``random_state=0`` so the result is repeatable.
+        """
+        import inspect
+
         frame = self._frame.copy()
         X = self.X
-        frame[prediction] = model.predict(X)
+        extra: dict = {}
+        parameters = inspect.signature(model.predict).parameters
+        if "sensitive_features" in parameters:
+            sensitive = self.sensitive
+            extra["sensitive_features"] = (
+                sensitive.iloc[:, 0] if sensitive.shape[1] == 1 else sensitive
+            )
+        if "random_state" in parameters:
+            extra["random_state"] = 0
+        frame[prediction] = model.predict(X, **extra)
         if score is not None and hasattr(model, "predict_proba"):
             proba = model.predict_proba(X)
             if proba.ndim == 2 and proba.shape[1] == 2:
@@ -423,7 +438,9 @@ class Dataset:
             columns = _as_list(stratify)
             for column in columns:
                 self._check_column(column, "stratify")
-            codes = encode_groups(self._frame[columns], missing_group="(missing)").intersection_codes
+            codes = encode_groups(
+                self._frame[columns], missing_group="(missing)"
+            ).intersection_codes
         if codes is not None:
             dense = pd.factorize(codes)[0]
             rare = np.bincount(dense)[dense] < 2

@@ -8,12 +8,15 @@ from raikit.audit._audit import (
     available_sections,
     register_section,
 )
+from raikit.audit._compare import ComparisonResult, compare_audits
 
 __all__ = [
     "PRINCIPLES",
     "AuditContext",
     "AuditReport",
+    "ComparisonResult",
     "audit",
     "available_sections",
+    "compare_audits",
     "register_section",
 ]

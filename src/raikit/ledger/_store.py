@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import os
+import pickle
 import sqlite3
 import tempfile
 import uuid
@@ -96,6 +97,16 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return repr(value)
+
+
+def _serialise_model(model) -> tuple[bytes, str]:
+    """skops bytes, or pickle bytes for models skops cannot save (they load only when trusted)."""
+    import skops.io as sio
+
+    try:
+        return sio.dumps(model), "application/x-skops"
+    except Exception:  # skops raises many types for unsupported objects
+        return pickle.dumps(model), "application/x-pickle"
 
 
 def dataset_hash(frame: pd.DataFrame) -> str:
@@ -390,9 +401,8 @@ class Ledger:
         if cached is not None and cached[0] is model:
             model_id = cached[1]
         else:
-            import skops.io as sio
-
-            artifact = self.put_artifact(sio.dumps(model), media_type="application/x-skops")
+            data, media_type = _serialise_model(model)
+            artifact = self.put_artifact(data, media_type=media_type)
             model_id = artifact
             params = model.get_params(deep=False) if hasattr(model, "get_params") else {}
             with self._write() as conn:
@@ -418,12 +428,23 @@ class Ledger:
                     self._edge(conn, "model", model_id, "run", run.id, "input")
         return model_id
 
-    def load_model(self, model_id: str):
-        """Load a recorded model (its artifact is hash-checked first)."""
+    def load_model(self, model_id: str, *, trusted: bool = False):
+        """Load a recorded model (its artifact is hash-checked first).
+
+        Models that skops cannot save are stored as pickles and load only with ``trusted=True``.
+        """
         import skops.io as sio
 
         row = self._one("models", model_id)
         data = self.get_artifact(row["artifact"])
+        media = self._query("SELECT media_type FROM artifacts WHERE hash = ?", (row["artifact"],))
+        if media["media_type"].iloc[0] == "application/x-pickle":
+            if not trusted:
+                raise LedgerError(
+                    f"Model {model_id[:12]} is stored as a pickle (skops could not save it); "
+                    f"loading it runs code from the file. Pass trusted=True if you made it."
+                )
+            return pickle.loads(data)  # the caller passed trusted=True
         untrusted = sio.get_untrusted_types(data=data)
         refused = [t for t in untrusted if not t.startswith(("sklearn.", "raikit."))]
         if refused:
