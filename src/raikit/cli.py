@@ -387,6 +387,23 @@ def lineage_command(
         console.print(f"Lineage graph written to {html_out}")
 
 
+export_app = typer.Typer(help="Export the ledger to other tools.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("mlflow")
+def export_mlflow_command(
+    ledger: Path = typer.Option(Path(".raikit"), "--ledger", help="Ledger folder."),
+    tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow tracking URI."),
+    experiment: str = typer.Option("raikit", "--experiment", help="MLflow experiment name."),
+) -> None:
+    """Copy every run, its parameters, metrics and evidence into MLflow (needs mlflow)."""
+    from raikit.ledger import export_mlflow
+
+    exported = export_mlflow(_ledger(ledger), tracking_uri=tracking_uri, experiment=experiment)
+    console.print(f"Exported {len(exported)} run(s) to MLflow experiment {experiment!r}.")
+
+
 @app.command("reproduce")
 def reproduce_command(
     run_id: str = typer.Argument(..., help="Id (or prefix) of a recorded training run."),

@@ -6,6 +6,7 @@ Reports and cards are views of the ledger, never typed by hand.
 from __future__ import annotations
 
 from raikit.ledger._figures import lineage_figure
+from raikit.ledger._mlflow import export_mlflow
 from raikit.ledger._store import (
     Ledger,
     LedgerError,
@@ -24,6 +25,7 @@ __all__ = [
     "Run",
     "active_run",
     "dataset_hash",
+    "export_mlflow",
     "lineage_figure",
     "model_fingerprint",
     "paused",
