@@ -27,14 +27,23 @@ def _models(train, seed: int) -> dict:
 
     baseline = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
     baseline.fit(train.X, train.y)
-    post = ThresholdOptimizer(estimator=baseline, constraints="demographic_parity",
-                              predict_method="predict_proba", prefit=True)
+    post = ThresholdOptimizer(
+        estimator=baseline,
+        constraints="demographic_parity",
+        predict_method="predict_proba",
+        prefit=True,
+    )
     post.fit(train.X, train.y, sensitive_features=train.sensitive)
     return {"baseline": baseline, "threshold_optimizer": post}
 
 
-def run_demo(*, out: Path = Path("raikit-demo"), seed: int = 0, n_boot: int = 1000,
-             console: Console | None = None) -> dict:
+def run_demo(
+    *,
+    out: Path = Path("raikit-demo"),
+    seed: int = 0,
+    n_boot: int = 1000,
+    console: Console | None = None,
+) -> dict:
     """Train models on UCI Adult, audit each into a ledger, and write reports and cards.
 
     Writes, under ``out``: ``comparison.html``, and per model ``<model>/audit.html``,
@@ -58,22 +67,36 @@ def run_demo(*, out: Path = Path("raikit-demo"), seed: int = 0, n_boot: int = 10
     with Progress(*columns, console=console) as progress:
         step = progress.add_task("Loading UCI Adult (bundled, offline)", total=6)
         train, test = load_adult(split="train"), load_adult(split="test")
-        progress.update(step, advance=1, description="Training a baseline and a post-processed model")
+        progress.update(
+            step, advance=1, description="Training a baseline and a post-processed model"
+        )
         models = _models(train, seed)
         progress.update(step, advance=1)
         for name, model in models.items():
             progress.update(step, description=f"Auditing {name} (1,000-replicate bootstrap CIs)")
-            report = audit(model, train=train, test=test, ledger=ledger, n_boot=n_boot,
-                           random_state=seed, name=name, problem=PROBLEM)
+            report = audit(
+                model,
+                train=train,
+                test=test,
+                ledger=ledger,
+                n_boot=n_boot,
+                random_state=seed,
+                name=name,
+                problem=PROBLEM,
+            )
             folder = out / name
             folder.mkdir(exist_ok=True)
-            report.to_html(folder / "audit.html", title=f"raikit demo: audit of {name} on UCI Adult")
-            for card, stem in ((model_card(ledger=ledger, run=report.meta["run_id"],
-                                           problem=PROBLEM), "model_card"),
-                               (annex_iv(report, problem=PROBLEM), "annex_iv")):
-                card.to_markdown(folder / f"{stem}.md")
-                card.to_html(folder / f"{stem}.html")
-                card.to_json(folder / f"{stem}.json")
+            report.to_html(
+                folder / "audit.html", title=f"raikit demo: audit of {name} on UCI Adult"
+            )
+            for card, stem in (
+                (
+                    model_card(ledger=ledger, run=report.meta["run_id"], problem=PROBLEM),
+                    "model_card",
+                ),
+                (annex_iv(report, problem=PROBLEM), "annex_iv"),
+            ):
+                card.save(folder, stem)
             reports[name] = report
             paths[name] = folder
             progress.update(step, advance=1)
@@ -84,10 +107,21 @@ def run_demo(*, out: Path = Path("raikit-demo"), seed: int = 0, n_boot: int = 10
         paths["comparison"] = out / "comparison.html"
         progress.update(step, advance=2, description="Done")
     baseline = reports["baseline"].results["metrics.group_metrics"]
-    shown = ["count", "selection_rate", "accuracy", "true_positive_rate", "false_positive_rate",
-             "roc_auc"]
-    console.print(metrics_table(baseline, title="Adult test set: baseline gradient boosting, by "
-                                "group (95% CIs)", metrics=shown))
+    shown = [
+        "count",
+        "selection_rate",
+        "accuracy",
+        "true_positive_rate",
+        "false_positive_rate",
+        "roc_auc",
+    ]
+    console.print(
+        metrics_table(
+            baseline,
+            title="Adult test set: baseline gradient boosting, by group (95% CIs)",
+            metrics=shown,
+        )
+    )
     print_findings([f for f in baseline.findings if f.severity == "error"], to=console)
     table = Table(title="Scorecards")
     table.add_column("principle")
@@ -99,10 +133,14 @@ def run_demo(*, out: Path = Path("raikit-demo"), seed: int = 0, n_boot: int = 10
     console.print(comparison.summary)
     console.print(f"\n[bold]Comparison report:[/bold] {paths['comparison'].resolve()}")
     for name in reports:
-        console.print(f"[bold]{name}:[/bold] {(paths[name] / 'audit.html').resolve()} "
-                      f"(+ model_card.md, annex_iv.md)")
-    console.print(f"[bold]Ledger:[/bold] {ledger.root.resolve()}  (try: raikit runs list "
-                  f"--ledger {ledger.root})")
+        console.print(
+            f"[bold]{name}:[/bold] {(paths[name] / 'audit.html').resolve()} "
+            f"(+ model_card.md, annex_iv.md)"
+        )
+    console.print(
+        f"[bold]Ledger:[/bold] {ledger.root.resolve()}  (try: raikit runs list "
+        f"--ledger {ledger.root})"
+    )
     console.print("FairBatch joins this comparison when the fair-training stage lands.")
     console.print(f"Finished in {time.perf_counter() - started:.1f} s.")
     return {"paths": paths, "reports": reports, "comparison": comparison}

@@ -23,7 +23,9 @@ datasets_app = typer.Typer(help="Bundled real datasets (they load offline).", no
 app.add_typer(datasets_app, name="datasets")
 # Stage sub-commands: each stage keeps its commands in its own `_cli.py` and is registered here.
 # (data stage: register here)
-# (evaluate stage: register here)
+from raikit.evaluate._cli import register as _register_evaluate  # noqa: E402
+
+_register_evaluate(app)
 
 console = Console()
 error_console = Console(stderr=True)
@@ -260,9 +262,7 @@ def _write_cards(report, out: Path, problem) -> list[Path]:
         (model_card(report, problem=problem), "model_card"),
         (annex_iv(report, problem=problem), "annex_iv"),
     ):
-        card.to_markdown(out / f"{stem}.md")
-        card.to_html(out / f"{stem}.html")
-        card.to_json(out / f"{stem}.json")
+        card.save(out, stem)
         written.append(out / f"{stem}.md")
     return written
 
@@ -298,9 +298,7 @@ def card_model(
         (model_card(ledger=store, run=run_id, problem=problem), "model_card"),
         (annex_iv(ledger=store, run=run_id, problem=problem), "annex_iv"),
     ):
-        card.to_markdown(out / f"{stem}.md")
-        card.to_html(out / f"{stem}.html")
-        card.to_json(out / f"{stem}.json")
+        card.save(out, stem)
         console.print(f"{card.summary} -> {out / stem}.md/.html/.json")
 
 

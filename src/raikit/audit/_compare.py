@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from raikit._plots import error_bars
 from raikit._result import Finding, Result
 
 __all__ = ["ComparisonResult", "compare_audits"]
@@ -68,26 +69,14 @@ class ComparisonResult(Result):
                     textposition="top center",
                     marker={"size": 12, "symbol": symbol},
                     name=quantity.replace("_", " ") + f" ({attribute})",
-                    error_x={
-                        "type": "data",
-                        "symmetric": False,
-                        "array": (part.loc[models, "upper"] - part.loc[models, "value"]).clip(
-                            lower=0
-                        ),
-                        "arrayminus": (part.loc[models, "value"] - part.loc[models, "lower"]).clip(
-                            lower=0
-                        ),
-                    },
-                    error_y={
-                        "type": "data",
-                        "symmetric": False,
-                        "array": (acc.loc[models, "upper"] - acc.loc[models, "value"]).clip(
-                            lower=0
-                        ),
-                        "arrayminus": (acc.loc[models, "value"] - acc.loc[models, "lower"]).clip(
-                            lower=0
-                        ),
-                    },
+                    error_x=error_bars(
+                        part.loc[models, "value"],
+                        part.loc[models, "lower"],
+                        part.loc[models, "upper"],
+                    ),
+                    error_y=error_bars(
+                        acc.loc[models, "value"], acc.loc[models, "lower"], acc.loc[models, "upper"]
+                    ),
                 )
             )
         fig.update_layout(

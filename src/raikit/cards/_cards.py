@@ -167,7 +167,9 @@ class Card(Result):
                 else:
                     answer = html.escape(str(row.answer))
                 source = (
-                    f" <small>(source: {html.escape(row.source)})</small>" if isinstance(row.source, str) else ""
+                    f" <small>(source: {html.escape(row.source)})</small>"
+                    if isinstance(row.source, str)
+                    else ""
                 )
                 items.append(
                     f"<dt><b>{html.escape(row.field)}</b> — {html.escape(row.question)}"
@@ -179,6 +181,17 @@ class Card(Result):
         if path is not None:
             Path(path).write_text(page, encoding="utf-8")
         return page
+
+    def save(self, folder, stem: str | None = None) -> list[Path]:
+        """Write the card as ``<stem>.md``, ``<stem>.html`` and ``<stem>.json`` into ``folder``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = stem or self.kind
+        paths = [folder / f"{stem}.{ext}" for ext in ("md", "html", "json")]
+        self.to_markdown(paths[0])
+        self.to_html(paths[1])
+        self.to_json(paths[2])
+        return paths
 
     def to_model_card_toolkit(self) -> dict:
         """The fields that overlap with the Model Card Toolkit schema, in its JSON layout."""

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from raikit._html import figures_html, findings_html, page_html
+from raikit._plots import error_bars
 
 __all__ = ["disparity_figure", "metric_figures", "result_html"]
 
@@ -27,17 +28,6 @@ HEADLINE = (
     "r2",
 )
 _MAX_FIGURES = 6
-
-
-def _error_bars(value: pd.Series, lower: pd.Series, upper: pd.Series) -> dict | None:
-    if lower.isna().all():
-        return None
-    return {
-        "type": "data",
-        "symmetric": False,
-        "array": (upper - value).clip(lower=0).fillna(0).to_numpy(),
-        "arrayminus": (value - lower).clip(lower=0).fillna(0).to_numpy(),
-    }
 
 
 def metric_figures(result) -> list:
@@ -61,7 +51,7 @@ def metric_figures(result) -> list:
                     y=[f"{attribute}: {g}" for g in part.index],
                     orientation="h",
                     name=attribute,
-                    error_x=_error_bars(
+                    error_x=error_bars(
                         part, lower.loc[attribute, metric], upper.loc[attribute, metric]
                     ),
                     hovertemplate="%{y}<br>" + metric + " = %{x:.4f}<extra></extra>",
@@ -98,7 +88,7 @@ def disparity_figure(result, *, method: str = "between_groups"):
                 x=part["metric"],
                 y=part["value"],
                 name=attribute,
-                error_y=_error_bars(part["value"], part["lower"], part["upper"]),
+                error_y=error_bars(part["value"], part["lower"], part["upper"]),
             )
         )
     fig.update_layout(

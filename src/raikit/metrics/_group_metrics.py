@@ -602,8 +602,13 @@ def group_metrics(
     )
     from raikit.ledger import record
 
-    record(result, check="metrics.group_metrics", ledger=ledger, dataset=ds,
-           params={"ci": ci, "n_boot": n_boot, "random_state": random_state, "task": task})
+    record(
+        result,
+        check="metrics.group_metrics",
+        ledger=ledger,
+        dataset=ds,
+        params={"ci": ci, "n_boot": n_boot, "random_state": random_state, "task": task},
+    )
     return result
 
 
