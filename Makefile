@@ -8,7 +8,7 @@ PIP := $(PY) -m pip
 STAMP_CORE := $(VENV)/.stamp-core
 STAMP_DEV := $(VENV)/.stamp-dev
 
-.PHONY: demo test lint format bench clean browser-deps
+.PHONY: demo test lint format bench clean system-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,14 +33,17 @@ lint: $(STAMP_DEV)
 format: $(STAMP_DEV)
 	$(VENV)/bin/ruff format src tests bench scripts
 
-# Browser tests drive Debian's Chromium; install it when we can (root), otherwise they are skipped.
-browser-deps:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
-	  { [ "$$(id -u)" = 0 ] && (apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || \
-	    (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium chromium-driver >/dev/null)) \
-	    || echo "note: chromium not installed; browser tests will be skipped"; }
+# Browser tests drive Debian's Chromium and the PostgreSQL ledger tests start Debian's PostgreSQL;
+# install them when we can (root), otherwise those tests are skipped.
+SYSTEM_PACKAGES := chromium chromium-driver postgresql
+system-deps:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null \
+	  && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && (apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null 2>&1 || \
+	    (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null)) \
+	    || echo "note: chromium/postgresql not installed; browser and PostgreSQL tests will be skipped"; }
 
-test: lint browser-deps
+test: lint system-deps
 	$(PY) -m pytest -q -n 2
 
 bench: $(STAMP_DEV)

@@ -22,7 +22,9 @@ app = typer.Typer(
 datasets_app = typer.Typer(help="Bundled real datasets (they load offline).", no_args_is_help=True)
 app.add_typer(datasets_app, name="datasets")
 # Stage sub-commands: each stage keeps its commands in its own `_cli.py` and is registered here.
-# (data stage: register here)
+from raikit.data._cli import app as data_app  # noqa: E402
+
+app.add_typer(data_app, name="data")
 from raikit.evaluate._cli import register as _register_evaluate  # noqa: E402
 
 _register_evaluate(app)
@@ -317,11 +319,16 @@ app.add_typer(runs_app, name="runs")
 
 
 def _ledger(path: Path):
+    """Open the ledger at a folder, or at a PostgreSQL URI."""
     from raikit.ledger import Ledger, LedgerError
 
+    text = str(path)
+    if text.startswith(("postgres:/", "postgresql:/")):  # Path() folds the double slash
+        return Ledger(text.replace(":/", "://", 1) if "://" not in text else text)
     if not (path / "ledger.sqlite").exists():
         raise LedgerError(
-            f"No ledger at {str(path)!r}; pass --ledger DIR (e.g. raikit-audit/.raikit)."
+            f"No ledger at {text!r}; pass --ledger DIR (e.g. raikit-audit/.raikit) or a "
+            f"postgresql:// URI."
         )
     return Ledger(path)
 

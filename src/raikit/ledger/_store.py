@@ -20,8 +20,6 @@ import io
 import json
 import os
 import pickle
-import sqlite3
-import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,8 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from raikit._errors import RaikitError
 from raikit._result import Result, result_from_dict
+from raikit.ledger._backends import LedgerError, SQLiteBackend, backend_for
 from raikit.ledger._environment import capture_environment, code_version
 
 __all__ = ["Ledger", "LedgerError", "Run", "active_run", "paused", "record", "track"]
@@ -75,10 +73,6 @@ CREATE INDEX IF NOT EXISTS edges_dst ON edges(dst_kind, dst_id);
 
 _SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 _ACTIVE: contextvars.ContextVar[Run | None] = contextvars.ContextVar("raikit_run", default=None)
-
-
-class LedgerError(RaikitError):
-    """The ledger cannot be read or written, or an artifact fails its hash check."""
 
 
 def _now() -> str:
@@ -151,105 +145,44 @@ class Ledger:
     """
 
     def __init__(self, uri: str | os.PathLike = ".raikit") -> None:
-        text = str(uri)
-        if text.startswith(("postgres://", "postgresql://")):
-            raise LedgerError(
-                "PostgreSQL ledgers are not available in this version: use a folder path (SQLite). "
-                "Point several users at one shared folder, or export runs with `raikit export mlflow`."
-            )
-        self.root = Path(uri)
-        self.db_path = self.root / "ledger.sqlite"
-        self.artifact_root = self.root / "artifacts"
-        try:
-            self.artifact_root.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise LedgerError(
-                f"Cannot create the ledger folder {str(self.root)!r}: {error}."
-            ) from error
-        self._connection: sqlite3.Connection | None = None
-        self._pid = os.getpid()
+        self.uri = str(uri)
+        self._backend = backend_for(uri)
         self._seen_datasets: dict[int, tuple[Any, str]] = {}
         self._seen_models: dict[int, tuple[Any, str]] = {}
-        try:
-            self._conn().executescript(_SCHEMA)
-        except sqlite3.DatabaseError as error:
-            raise LedgerError(
-                f"{str(self.db_path)!r} is not a readable ledger database ({error}). Move it aside "
-                f"to start a new ledger; artifacts in {str(self.artifact_root)!r} are kept."
-            ) from error
+        self._backend.init_schema(_SCHEMA)
 
     def __repr__(self) -> str:
-        return f"Ledger({str(self.root)!r})"
+        return f"Ledger({self._backend.location!r})"
+
+    @property
+    def root(self) -> Path | str:
+        """The ledger folder (SQLite) or the database location (PostgreSQL)."""
+        backend = self._backend
+        return backend.root if isinstance(backend, SQLiteBackend) else backend.location
+
+    @property
+    def db_path(self) -> Path:
+        return self._backend.db_path
 
     # ------------------------------------------------------------------ connection
-    def _conn(self) -> sqlite3.Connection:
-        if self._connection is None or self._pid != os.getpid():
-            try:
-                conn = sqlite3.connect(
-                    self.db_path, timeout=60, isolation_level=None, check_same_thread=False
-                )
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-                conn.execute("PRAGMA busy_timeout=60000")
-                conn.execute("PRAGMA foreign_keys=ON")
-            except sqlite3.DatabaseError as error:
-                raise LedgerError(
-                    f"Cannot open the ledger database {str(self.db_path)!r}: {error}. If the file is "
-                    f"damaged, move it aside; artifacts in {str(self.artifact_root)!r} are kept."
-                ) from error
-            self._connection = conn
-            self._pid = os.getpid()
-        return self._connection
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.DatabaseError as error:
-            raise LedgerError(
-                f"Cannot write to the ledger {str(self.db_path)!r}: {error}."
-            ) from error
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+    def _write(self):
+        return self._backend.write()
 
     def _query(self, sql: str, params: tuple = ()) -> pd.DataFrame:
-        try:
-            cursor = self._conn().execute(sql, params)
-        except sqlite3.DatabaseError as error:
-            raise LedgerError(f"Cannot read the ledger {str(self.db_path)!r}: {error}.") from error
-        columns = [c[0] for c in cursor.description]
-        return pd.DataFrame(cursor.fetchall(), columns=columns)
+        columns, rows = self._backend.query(sql, params)
+        return pd.DataFrame(rows, columns=columns)
 
     def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        self._backend.close()
 
     # ------------------------------------------------------------------ artifacts
     def _artifact_path(self, digest: str) -> Path:
-        return self.artifact_root / digest[:2] / digest
+        return self._backend.artifact_path(digest)
 
     def put_artifact(self, data: bytes, *, media_type: str = "application/octet-stream") -> str:
         """Store bytes under their sha256 (once) and return the hash."""
         digest = hashlib.sha256(data).hexdigest()
-        path = self._artifact_path(digest)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            try:
-                with os.fdopen(handle, "wb") as out:
-                    out.write(data)
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.replace(tmp, path)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
+        self._backend.store_blob(digest, data)
         with self._write() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO artifacts VALUES (?, ?, ?, ?)",
@@ -259,16 +192,14 @@ class Ledger:
 
     def get_artifact(self, digest: str) -> bytes:
         """The bytes of an artifact, verified against their hash."""
-        path = self._artifact_path(digest)
-        if not path.exists():
-            raise LedgerError(
-                f"Artifact {digest[:12]} is missing from {str(self.artifact_root)!r}."
-            )
-        data = path.read_bytes()
+        data = self._backend.load_blob(digest)
+        if data is None:
+            raise LedgerError(f"Artifact {digest[:12]} is missing from {self._backend.location!r}.")
         if hashlib.sha256(data).hexdigest() != digest:
             raise LedgerError(
                 f"Artifact {digest[:12]} is corrupt: its content no longer matches its sha256 "
-                f"({str(path)!r}). Restore it from a backup or re-run the check that made it."
+                f"(in {self._backend.location!r}). Restore it from a backup or re-run the check "
+                f"that made it."
             )
         return data
 
@@ -634,8 +565,9 @@ class Ledger:
         )
         metrics = {"train_accuracy": float(np.mean(model.predict(train.X) == train.y.to_numpy()))}
         with self._write() as conn:
+            conn.execute("DELETE FROM trainings WHERE run_id = ?", (run.id,))
             conn.execute(
-                "INSERT OR REPLACE INTO trainings VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO trainings VALUES (?, ?, ?, ?, ?, ?)",
                 (run.id, estimator_artifact, dataset_id, model_id, fingerprint, _json(metrics)),
             )
             conn.execute("UPDATE models SET fingerprint = ? WHERE id = ?", (fingerprint, model_id))
