@@ -82,3 +82,36 @@ def test_bad_sections_and_unlabelled_data(credit_split):
     unlabelled = test._replace(test.frame.drop(columns=["credit"]), target=None)
     with pytest.raises(DataError, match="has no target"):
         audit(model, train=train, test=unlabelled)
+
+
+def test_a_registered_section_informs_its_principle(credit_split):
+    from raikit import Finding
+    from raikit.audit import register_section
+    from raikit.audit._audit import _SECTIONS
+    from raikit.metrics import group_metrics
+
+    @register_section("toy_robustness", principle="robustness", description="toy")
+    def _toy(ctx):
+        result = group_metrics(ctx.test, metrics=["accuracy"])
+        flagged = type(result)(
+            **{
+                **result.__dict__,
+                "findings": (
+                    Finding("error", "Accuracy collapses under noise", "made up for the test"),
+                ),
+            }
+        )
+        return {"toy.robustness": flagged}
+
+    try:
+        train, test = credit_split
+        model = LogisticRegression(max_iter=1000).fit(train.X, train.y)
+        report = audit(
+            model, train=train, test=test, n_boot=50, sections=["bias", "toy_robustness"]
+        )
+        card = report.scorecard.set_index("principle")
+        assert card.loc["robustness", "status"] == "fail"
+        assert "Accuracy collapses under noise" in card.loc["robustness", "reason"]
+        assert card.loc["explainability", "status"] == "not assessed"
+    finally:
+        _SECTIONS.pop("toy_robustness")

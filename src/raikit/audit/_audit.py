@@ -41,6 +41,7 @@ class AuditContext:
     ledger: object | None
     problem: dict | None = None
     results: dict = field(default_factory=dict)
+    sources: dict = field(default_factory=dict)  # check name -> section that produced it
 
 
 @dataclass(frozen=True)
@@ -313,6 +314,32 @@ def _score_reproducibility(ctx: AuditContext, run_info: dict | None) -> dict:
     return _mark("reproducibility", status, "; ".join(reasons) + ".", ["ledger"])
 
 
+def _score_from_findings(ctx: AuditContext, principle: str) -> dict:
+    """Mark a principle from the findings of the sections that inform it: any error finding fails
+    it, any warning warns; no section run means not assessed."""
+    checks = [
+        check for check, section in ctx.sources.items() if _SECTIONS[section].principle == principle
+    ]
+    if not checks:
+        return _not_assessed(
+            principle,
+            f"No {principle} check ran (none is available for this "
+            f"model and data, or the section was not selected).",
+        )
+    findings = [(check, f) for check in checks for f in getattr(ctx.results[check], "findings", ())]
+    errors = [f"{c}: {f.title}" for c, f in findings if f.severity == "error"]
+    warnings = [f"{c}: {f.title}" for c, f in findings if f.severity == "warning"]
+    if errors:
+        return _mark(
+            principle, "fail", f"{len(errors)} error finding(s): " + "; ".join(errors[:3]), checks
+        )
+    if warnings:
+        return _mark(
+            principle, "warn", f"{len(warnings)} warning(s): " + "; ".join(warnings[:3]), checks
+        )
+    return _mark(principle, "pass", f"No warnings from {', '.join(checks)}.", checks)
+
+
 def _not_assessed(principle: str, why: str) -> dict:
     return _mark(principle, "not assessed", why)
 
@@ -427,9 +454,9 @@ def _report(
     rows = [
         _score_bias(ctx),
         _score_accuracy(ctx),
-        _not_assessed("explainability", "No explanation check is available in this version."),
-        _not_assessed("privacy", "No privacy check is available in this version."),
-        _not_assessed("robustness", "No robustness check is available in this version."),
+        _score_from_findings(ctx, "explainability"),
+        _score_from_findings(ctx, "privacy"),
+        _score_from_findings(ctx, "robustness"),
         _score_reproducibility(ctx, run_info),
         _not_assessed(
             "documentation",
@@ -508,7 +535,9 @@ def _run_sections(ctx, chosen, timings, progress) -> None:
         if progress is not None:
             progress(section.description or name)
         start = time.perf_counter()
-        ctx.results.update(section.run(ctx))
+        produced = section.run(ctx)
+        ctx.results.update(produced)
+        ctx.sources.update(dict.fromkeys(produced, name))
         timings[name] = time.perf_counter() - start
 
 
