@@ -1,0 +1,38 @@
+"""The data stage: profile, schema validation, drift, representation, label issues, datasheets.
+
+Before a model is trained its builder must know who the data represents, where it is thin or dirty,
+and whether serving data still looks like training data.
+"""
+
+from __future__ import annotations
+
+from raikit.data._datasheet import QUESTIONS, DatasheetResult, datasheet, datasheet_template
+from raikit.data._drift import DriftResult, drift
+from raikit.data._label_issues import LabelIssuesResult, confident_learning, label_issues
+from raikit.data._profile import ProfileResult, profile
+from raikit.data._representation import (
+    RepresentationResult,
+    representation,
+    required_sample_size,
+)
+from raikit.data._schema_check import ValidationResult, infer_schema, validate
+
+__all__ = [
+    "QUESTIONS",
+    "DatasheetResult",
+    "DriftResult",
+    "LabelIssuesResult",
+    "ProfileResult",
+    "RepresentationResult",
+    "ValidationResult",
+    "confident_learning",
+    "datasheet",
+    "datasheet_template",
+    "drift",
+    "infer_schema",
+    "label_issues",
+    "profile",
+    "representation",
+    "required_sample_size",
+    "validate",
+]

@@ -1,0 +1,350 @@
+"""``raikit data ...``: profile, schema, validate, drift, representation, label-issues, datasheet.
+
+Every command reads CSV/TSV/Parquet files, prints a summary and the findings, and writes the result
+as JSON (lossless evidence) and as a self-contained HTML page.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from raikit._errors import DataError
+
+app = typer.Typer(
+    help="Data checks before training: profile, schema, drift, representation, label issues, "
+    "datasheet.",
+    no_args_is_help=True,
+)
+console = Console()
+
+_TARGET = typer.Option(None, "--target", "-t", help="Label column.")
+_SENSITIVE = typer.Option(..., "--sensitive", "-s", help="Sensitive columns, comma-separated.")
+_OUT = typer.Option(
+    Path("raikit-data"), "--out", help="Folder for <command>.json and <command>.html."
+)
+_JSON = typer.Option(None, "--json", help="Write the result as JSON here (overrides --out).")
+_HTML = typer.Option(None, "--html", help="Write the HTML page here (overrides --out).")
+_MISSING = typer.Option(None, "--missing-group", help="Label for missing sensitive values.")
+
+
+def _names(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+@contextmanager
+def _progress(description: str) -> Iterator[None]:
+    """A Rich progress bar (indeterminate: the checks are single vectorised passes)."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        progress.add_task(description, total=None)
+        yield
+
+
+def _dataset(file: Path, target: str | None, sensitive: str, missing_group: str | None):
+    from raikit.dataset import Dataset
+
+    names = _names(sensitive)
+    if not names:
+        raise DataError("--sensitive needs at least one column name (comma-separated).")
+    return Dataset(file, target=target, sensitive=names, missing_group=missing_group)
+
+
+def _report(
+    result, command: str, out: Path, json_out: Path | None, html_out: Path | None, title: str
+) -> None:
+    console.print(result.summary)
+    colours = {"error": "red", "warning": "yellow", "info": "cyan"}
+    for f in result.findings:
+        console.print(f"[{colours[f.severity]}]{f.severity}[/]: {f.title} — {f.detail}")
+    if json_out is None or html_out is None:
+        out.mkdir(parents=True, exist_ok=True)
+    json_path = json_out or out / f"{command}.json"
+    html_path = html_out or out / f"{command}.html"
+    result.to_json(json_path)
+    result.to_html(html_path, title=title)
+    console.print(f"JSON written to {json_path}")
+    console.print(f"HTML written to {html_path}")
+
+
+@app.command("profile")
+def profile_command(
+    file: Path = typer.Argument(..., help="CSV, TSV or Parquet file."),
+    target: str | None = _TARGET,
+    sensitive: str = _SENSITIVE,
+    bins: int = typer.Option(20, "--bins", help="Histogram bins per numeric column."),
+    top_k: int = typer.Option(10, "--top-k", help="Categories listed per categorical column."),
+    no_proxies: bool = typer.Option(False, "--no-proxies", help="Skip the proxy measures."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the samples and folds."),
+    missing_group: str | None = _MISSING,
+    out: Path = _OUT,
+    json_out: Path | None = _JSON,
+    html_out: Path | None = _HTML,
+) -> None:
+    """Per-column statistics overall and per group, associations and proxies."""
+    from raikit.data import profile
+
+    ds = _dataset(file, target, sensitive, missing_group)
+    with _progress(f"Profiling {ds.n_rows:,} rows…"):
+        result = profile(ds, bins=bins, top_k=top_k, proxies=not no_proxies, random_state=seed)
+    proxies = result.proxies.sort_values("auc", ascending=False).head(8)
+    if len(proxies):
+        table = Table(title="Strongest proxies of the sensitive attributes")
+        for column in ("attribute", "feature", "normalized MI", "AUC"):
+            table.add_column(column)
+        for row in proxies.itertuples(index=False):
+            mi = "" if row.normalized_mi != row.normalized_mi else f"{row.normalized_mi:.3f}"
+            table.add_row(row.attribute, row.feature, mi, f"{row.auc:.3f}")
+        console.print(table)
+    _report(result, "profile", out, json_out, html_out, f"Profile: {file.name}")
+
+
+@app.command("schema")
+def schema_command(
+    file: Path = typer.Argument(..., help="Reference data (CSV, TSV or Parquet)."),
+    output: Path = typer.Option(Path("schema.json"), "--output", "-o", help="Schema JSON file."),
+    target: str | None = _TARGET,
+    sensitive: str | None = typer.Option(
+        None, "--sensitive", "-s", help="Sensitive columns (recorded as roles)."
+    ),
+) -> None:
+    """Infer a schema (kinds, ranges, domains, missing rates) and save it as JSON."""
+    from raikit.data import infer_schema
+    from raikit.dataset import read_table
+
+    data = _dataset(file, target, sensitive, None) if sensitive else read_table(file)
+    schema = infer_schema(data)
+    schema.to_json(output)
+    table = Table(title=f"Schema of {file.name} ({schema.n_rows:,} rows)")
+    for column in ("column", "kind", "missing", "range / domain"):
+        table.add_column(column)
+    for column in schema.columns:
+        if column.categories is not None:
+            shown = ", ".join(map(str, column.categories[:6]))
+            domain = shown + (" …" if len(column.categories) > 6 else "")
+        elif column.min is not None:
+            domain = f"[{column.min}, {column.max}]"
+        else:
+            domain = ""
+        table.add_row(column.name, column.kind, f"{column.n_missing:,}", domain)
+    console.print(table)
+    console.print(f"Schema written to {output}")
+
+
+@app.command("validate")
+def validate_command(
+    file: Path = typer.Argument(..., help="New data (CSV, TSV or Parquet)."),
+    schema: Path = typer.Option(..., "--schema", help="Schema JSON from `raikit data schema`."),
+    missing_tolerance: float = typer.Option(
+        0.02, "--missing-tolerance", help="Allowed increase of a column's missing rate."
+    ),
+    value_tolerance: float = typer.Option(
+        0.01, "--value-tolerance", help="Share of bad values above which an anomaly is an error."
+    ),
+    out: Path = _OUT,
+    json_out: Path | None = _JSON,
+    html_out: Path | None = _HTML,
+) -> None:
+    """Anomalies of new data against a schema. Exit code 1 when any anomaly is an error."""
+    from raikit.data import validate
+    from raikit.dataset import read_table
+
+    frame = read_table(file)
+    result = validate(
+        frame, schema, missing_tolerance=missing_tolerance, value_tolerance=value_tolerance
+    )
+    if len(result.anomalies):
+        table = Table(title="Anomalies")
+        for column in ("column", "anomaly", "severity", "rows", "expected", "found", "examples"):
+            table.add_column(column, overflow="fold")
+        for row in result.anomalies.itertuples(index=False):
+            table.add_row(
+                row.column,
+                row.anomaly,
+                row.severity,
+                f"{row.count:,}",
+                row.expected,
+                row.found,
+                row.examples,
+            )
+        console.print(table)
+    _report(result, "validate", out, json_out, html_out, f"Validation: {file.name}")
+    if not result.valid:
+        raise SystemExit(1)  # typer.Exit would be swallowed by raikit.cli.main's standalone_mode
+
+
+@app.command("drift")
+def drift_command(
+    reference: Path = typer.Argument(..., help="Reference data (e.g. training)."),
+    current: Path = typer.Argument(..., help="Current data (e.g. serving)."),
+    sensitive: str = _SENSITIVE,
+    target: str | None = _TARGET,
+    columns: str | None = typer.Option(None, "--columns", help="Columns to compare."),
+    threshold: float = typer.Option(0.05, "--threshold", help="Significance level."),
+    correction: str = typer.Option(
+        "fdr_bh", "--correction", help="fdr_bh, holm, bonferroni or none."
+    ),
+    min_effect: float | None = typer.Option(
+        None, "--min-effect", help="Also require this effect size."
+    ),
+    min_group_size: int = typer.Option(50, "--min-group-size", help="Smallest group tested."),
+    missing_group: str | None = _MISSING,
+    out: Path = _OUT,
+    json_out: Path | None = _JSON,
+    html_out: Path | None = _HTML,
+) -> None:
+    """Drift (or train/serving skew) per column, overall and within each group."""
+    from raikit.data import drift
+
+    ref = _dataset(reference, target, sensitive, missing_group)
+    from raikit.dataset import read_table
+
+    cur = read_table(current)
+    with _progress("Testing for drift…"):
+        result = drift(
+            ref,
+            cur,
+            columns=_names(columns) or None,
+            threshold=threshold,
+            correction=correction,
+            min_effect=min_effect,
+            min_group_size=min_group_size,
+        )
+    table = Table(title="Drift per column")
+    for column in ("column", "test", "adjusted p", "effect", "PSI", "drifted"):
+        table.add_column(column)
+    for row in result.columns_table.itertuples(index=False):
+        table.add_row(
+            row.column,
+            row.test,
+            f"{row.p_adjusted:.3g}",
+            f"{row.effect_name} {row.effect:.3f}",
+            f"{row.psi:.3f}",
+            "[red]yes[/red]" if row.drifted else "no",
+        )
+    console.print(table)
+    _report(result, "drift", out, json_out, html_out, f"Drift: {current.name} vs {reference.name}")
+
+
+@app.command("representation")
+def representation_command(
+    file: Path = typer.Argument(..., help="CSV, TSV or Parquet file."),
+    target: str | None = _TARGET,
+    sensitive: str = _SENSITIVE,
+    reference: Path | None = typer.Option(
+        None, "--reference", help='JSON of reference shares: {"sex": {"Female": 0.51, ...}}.'
+    ),
+    ci_width: float = typer.Option(0.1, "--ci-width", help="Wanted CI width of group accuracy."),
+    missing_group: str | None = _MISSING,
+    out: Path = _OUT,
+    json_out: Path | None = _JSON,
+    html_out: Path | None = _HTML,
+) -> None:
+    """Share, base rate and sample sufficiency of every group and intersection."""
+    from raikit.data import representation
+
+    ds = _dataset(file, target, sensitive, missing_group)
+    shares = None
+    if reference is not None:
+        try:
+            shares = json.loads(reference.read_text(encoding="utf-8"))
+        except FileNotFoundError as error:
+            raise DataError(f"Reference file not found: {str(reference)!r}.") from error
+        except json.JSONDecodeError as error:
+            raise DataError(
+                f"Reference file {str(reference)!r} is not valid JSON: {error}."
+            ) from error
+    result = representation(ds, reference=shares, ci_width=ci_width)
+    table = Table(title="Groups")
+    for column in ("attribute", "group", "rows", "share", "reference", "base rate", "more needed"):
+        table.add_column(column)
+    for row in result.groups.itertuples(index=False):
+        table.add_row(
+            row.attribute,
+            row.group,
+            f"{row.count:,}",
+            f"{row.share:.3f}",
+            "" if row.reference_share != row.reference_share else f"{row.reference_share:.3f}",
+            "" if row.base_rate != row.base_rate else f"{row.base_rate:.3f}",
+            f"{row.additional_needed:,}",
+        )
+    console.print(table)
+    _report(result, "representation", out, json_out, html_out, f"Representation: {file.name}")
+
+
+@app.command("label-issues")
+def label_issues_command(
+    file: Path = typer.Argument(..., help="CSV, TSV or Parquet file."),
+    target: str = typer.Option(..., "--target", "-t", help="Label column."),
+    sensitive: str = _SENSITIVE,
+    cv: int = typer.Option(5, "--cv", help="Folds for out-of-fold probabilities."),
+    contamination: float = typer.Option(0.02, "--contamination", help="Share of outliers."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the folds, model and forest."),
+    rows_csv: Path | None = typer.Option(
+        None, "--rows", help="Also write the flagged rows (positions and labels) as CSV here."
+    ),
+    missing_group: str | None = _MISSING,
+    out: Path = _OUT,
+    json_out: Path | None = _JSON,
+    html_out: Path | None = _HTML,
+) -> None:
+    """Likely mislabelled rows (confident learning) and outliers, per group."""
+    from raikit.data import label_issues
+
+    ds = _dataset(file, target, sensitive, missing_group)
+    with _progress(f"Cross-fitting {cv} folds on {ds.n_rows:,} rows…"):
+        result = label_issues(ds, cv=cv, contamination=contamination, random_state=seed)
+    if rows_csv is not None:
+        result.issues.to_csv(rows_csv, index=False)
+        console.print(f"Flagged rows written to {rows_csv}")
+    _report(result, "label-issues", out, json_out, html_out, f"Label issues: {file.name}")
+
+
+@app.command("datasheet")
+def datasheet_command(
+    file: Path | None = typer.Argument(None, help="CSV, TSV or Parquet file."),
+    target: str | None = _TARGET,
+    sensitive: str | None = typer.Option(
+        None, "--sensitive", "-s", help="Sensitive columns, comma-separated."
+    ),
+    answers: Path | None = typer.Option(
+        None, "--answers", help="YAML or JSON answers (see --template)."
+    ),
+    template: Path | None = typer.Option(
+        None, "--template", help="Write a YAML template of every question here and stop."
+    ),
+    markdown: Path | None = typer.Option(None, "--markdown", help="Write the datasheet here."),
+    missing_group: str | None = _MISSING,
+    out: Path = _OUT,
+    json_out: Path | None = _JSON,
+    html_out: Path | None = _HTML,
+) -> None:
+    """Datasheet for Datasets: evidence from the data, answers from a YAML file."""
+    from raikit.data import datasheet, datasheet_template
+
+    if template is not None:
+        datasheet_template(template, name=file.stem.split(".")[0] if file else "dataset")
+        console.print(f"Template written to {template}; fill it in and pass it with --answers.")
+        return
+    if file is None or not sensitive:
+        raise DataError("datasheet needs FILE and --sensitive (or --template PATH alone).")
+    ds = _dataset(file, target, sensitive, missing_group)
+    with _progress("Gathering evidence…"):
+        result = datasheet(ds, answers=answers)
+    md_path = markdown or (out / "datasheet.md")
+    md_path.parent.mkdir(parents=True, exist_ok=True)
+    result.to_markdown(md_path)
+    console.print(f"Markdown written to {md_path}")
+    _report(result, "datasheet", out, json_out, html_out, f"Datasheet: {file.name}")

@@ -1,0 +1,626 @@
+"""``datasheet``: the questions of *Datasheets for Datasets* (Gebru et al., 2021), answered honestly.
+
+Composition questions that the data itself can answer (how many rows, which label, what is missing,
+which subpopulations, which errors and proxies) are answered from evidence computed by this stage.
+Every other question is answered by people, in a YAML (or JSON) file; :func:`datasheet_template`
+writes one to fill in. A question nobody answered is listed as unanswered — never invented.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from raikit._errors import DataError, FileFormatError
+from raikit._result import Finding, Result
+
+__all__ = ["QUESTIONS", "DatasheetResult", "datasheet", "datasheet_template"]
+
+SECTIONS = (
+    "motivation",
+    "composition",
+    "collection",
+    "preprocessing",
+    "uses",
+    "distribution",
+    "maintenance",
+)
+
+# (section, id, question) — the questions of Gebru et al., "Datasheets for Datasets" (CACM 2021).
+QUESTIONS: tuple[tuple[str, str, str], ...] = (
+    (
+        "motivation",
+        "purpose",
+        "For what purpose was the dataset created? Was there a specific task "
+        "in mind? Was there a specific gap that needed to be filled?",
+    ),
+    (
+        "motivation",
+        "creators",
+        "Who created the dataset (e.g., which team, research group) and on "
+        "behalf of which entity (e.g., company, institution, organization)?",
+    ),
+    (
+        "motivation",
+        "funding",
+        "Who funded the creation of the dataset? If there is an associated "
+        "grant, please provide the name of the grantor and the grant name and number.",
+    ),
+    ("motivation", "comments", "Any other comments?"),
+    (
+        "composition",
+        "instances",
+        "What do the instances that comprise the dataset represent (e.g., "
+        "documents, photos, people, countries)?",
+    ),
+    (
+        "composition",
+        "count",
+        "How many instances are there in total (of each type, if appropriate)?",
+    ),
+    (
+        "composition",
+        "sample",
+        "Does the dataset contain all possible instances or is it a sample "
+        "(not necessarily random) of instances from a larger set? If a sample, is it representative "
+        "of the larger set?",
+    ),
+    ("composition", "instance_data", "What data does each instance consist of?"),
+    ("composition", "label", "Is there a label or target associated with each instance?"),
+    (
+        "composition",
+        "missing",
+        "Is any information missing from individual instances? If so, "
+        "please provide a description.",
+    ),
+    (
+        "composition",
+        "relationships",
+        "Are relationships between individual instances made "
+        "explicit (e.g., users' movie ratings, social network links)?",
+    ),
+    (
+        "composition",
+        "splits",
+        "Are there recommended data splits (e.g., training, development/validation, testing)?",
+    ),
+    (
+        "composition",
+        "errors",
+        "Are there any errors, sources of noise, or redundancies in the dataset?",
+    ),
+    (
+        "composition",
+        "external",
+        "Is the dataset self-contained, or does it link to or otherwise "
+        "rely on external resources (e.g., websites, other datasets)?",
+    ),
+    (
+        "composition",
+        "confidential",
+        "Does the dataset contain data that might be considered "
+        "confidential (e.g., data protected by legal privilege or doctor-patient confidentiality)?",
+    ),
+    (
+        "composition",
+        "offensive",
+        "Does the dataset contain data that, if viewed directly, might be "
+        "offensive, insulting, threatening, or might otherwise cause anxiety?",
+    ),
+    (
+        "composition",
+        "subpopulations",
+        "Does the dataset identify any subpopulations (e.g., by age, "
+        "gender)? If so, how are they identified and what are their respective distributions?",
+    ),
+    (
+        "composition",
+        "identifiable",
+        "Is it possible to identify individuals, either directly or "
+        "indirectly (i.e., in combination with other data) from the dataset?",
+    ),
+    (
+        "composition",
+        "sensitive",
+        "Does the dataset contain data that might be considered sensitive "
+        "in any way (e.g., data that reveals race or ethnic origins, sexual orientations, religious "
+        "beliefs, political opinions, union memberships, locations, financial or health data, "
+        "biometric or genetic data, government identification, criminal history)?",
+    ),
+    (
+        "collection",
+        "acquisition",
+        "How was the data associated with each instance acquired (directly "
+        "observable, reported by subjects, or indirectly inferred/derived)? Was it validated?",
+    ),
+    (
+        "collection",
+        "mechanisms",
+        "What mechanisms or procedures were used to collect the data (e.g., "
+        "hardware, manual curation, software, APIs)? How were they validated?",
+    ),
+    (
+        "collection",
+        "sampling",
+        "If the dataset is a sample from a larger set, what was the sampling "
+        "strategy (e.g., deterministic, probabilistic with specific sampling probabilities)?",
+    ),
+    (
+        "collection",
+        "collectors",
+        "Who was involved in the data collection process (e.g., students, "
+        "crowdworkers, contractors) and how were they compensated?",
+    ),
+    (
+        "collection",
+        "timeframe",
+        "Over what timeframe was the data collected? Does it match the "
+        "creation timeframe of the data associated with the instances?",
+    ),
+    (
+        "collection",
+        "ethical_review",
+        "Were any ethical review processes conducted (e.g., by an institutional review board)?",
+    ),
+    (
+        "collection",
+        "source",
+        "Did you collect the data from the individuals in question directly, "
+        "or obtain it via third parties or other sources (e.g., websites)?",
+    ),
+    (
+        "collection",
+        "notification",
+        "Were the individuals in question notified about the data collection?",
+    ),
+    (
+        "collection",
+        "consent",
+        "Did the individuals in question consent to the collection and use of "
+        "their data? Were they given a mechanism to revoke their consent?",
+    ),
+    (
+        "collection",
+        "impact_analysis",
+        "Has an analysis of the potential impact of the dataset and its "
+        "use on data subjects (e.g., a data protection impact analysis) been conducted?",
+    ),
+    (
+        "preprocessing",
+        "cleaning",
+        "Was any preprocessing/cleaning/labeling of the data done (e.g., "
+        "discretization, tokenization, removal of instances, processing of missing values)?",
+    ),
+    (
+        "preprocessing",
+        "raw_data",
+        "Was the raw data saved in addition to the preprocessed/cleaned/"
+        "labeled data (e.g., to support unanticipated future uses)?",
+    ),
+    (
+        "preprocessing",
+        "software",
+        "Is the software that was used to preprocess/clean/label the data available?",
+    ),
+    ("uses", "used_for", "Has the dataset been used for any tasks already?"),
+    (
+        "uses",
+        "repository",
+        "Is there a repository that links to any or all papers or systems that use the dataset?",
+    ),
+    ("uses", "other_tasks", "What (other) tasks could the dataset be used for?"),
+    (
+        "uses",
+        "risks",
+        "Is there anything about the composition of the dataset or the way it was "
+        "collected and preprocessed/cleaned/labeled that might impact future uses (e.g., unfair "
+        "treatment of individuals or groups, financial harms, legal risks)?",
+    ),
+    ("uses", "avoid", "Are there tasks for which the dataset should not be used?"),
+    (
+        "distribution",
+        "third_parties",
+        "Will the dataset be distributed to third parties outside of "
+        "the entity on behalf of which the dataset was created?",
+    ),
+    (
+        "distribution",
+        "how",
+        "How will the dataset be distributed (e.g., tarball on website, API, "
+        "GitHub)? Does the dataset have a digital object identifier (DOI)?",
+    ),
+    ("distribution", "when", "When will the dataset be distributed?"),
+    (
+        "distribution",
+        "license",
+        "Will the dataset be distributed under a copyright or other "
+        "intellectual property (IP) license, and/or under applicable terms of use (ToU)?",
+    ),
+    (
+        "distribution",
+        "third_party_ip",
+        "Have any third parties imposed IP-based or other "
+        "restrictions on the data associated with the instances?",
+    ),
+    (
+        "distribution",
+        "export_controls",
+        "Do any export controls or other regulatory restrictions "
+        "apply to the dataset or to individual instances?",
+    ),
+    ("maintenance", "maintainer", "Who will be supporting/hosting/maintaining the dataset?"),
+    (
+        "maintenance",
+        "contact",
+        "How can the owner/curator/manager of the dataset be contacted (e.g., email address)?",
+    ),
+    ("maintenance", "erratum", "Is there an erratum?"),
+    (
+        "maintenance",
+        "updates",
+        "Will the dataset be updated (e.g., to correct labeling errors, add "
+        "new instances, delete instances)? How often, by whom, and how will updates be communicated?",
+    ),
+    (
+        "maintenance",
+        "retention",
+        "If the dataset relates to people, are there applicable limits on "
+        "the retention of the data associated with the instances?",
+    ),
+    (
+        "maintenance",
+        "versioning",
+        "Will older versions of the dataset continue to be supported/hosted/maintained?",
+    ),
+    (
+        "maintenance",
+        "contributions",
+        "If others want to extend/augment/build on/contribute to the "
+        "dataset, is there a mechanism for them to do so?",
+    ),
+)
+
+_IDS = [f"{section}.{qid}" for section, qid, _ in QUESTIONS]
+
+
+@dataclass(frozen=True, eq=False)
+class DatasheetResult(Result):
+    """A datasheet: every question, its answer (from people), and evidence (from the data).
+
+    Attributes
+    ----------
+    questions : DataFrame
+        One row per question: ``section``, ``id`` (``"composition.count"``), ``question``,
+        ``answer`` (from the answers file, empty when none), ``evidence`` (computed from the
+        data, empty when the data cannot answer) and ``source`` (``answer``, ``evidence``,
+        ``answer+evidence`` or ``unanswered``).
+    name : str
+        The dataset's name.
+    findings : tuple of Finding
+        How many questions remain unanswered.
+    meta : dict
+        Rows, columns and the evidence used.
+    """
+
+    questions: pd.DataFrame
+    name: str
+    findings: tuple = field(default_factory=tuple)
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def unanswered(self) -> list[str]:
+        """Ids of the questions with neither an answer nor evidence."""
+        return self.questions.loc[self.questions["source"] == "unanswered", "id"].tolist()
+
+    @property
+    def summary(self) -> str:
+        counts = self.questions["source"].value_counts()
+        total = len(self.questions)
+        return (
+            f"Datasheet for {self.name}: {total - int(counts.get('unanswered', 0))} of {total} "
+            f"questions answered ({int(counts.get('evidence', 0) + counts.get('answer+evidence', 0))}"
+            f" from evidence), {int(counts.get('unanswered', 0))} unanswered."
+        )
+
+    def to_markdown(self, path=None) -> str:
+        """The datasheet as Markdown (unanswered questions are marked, not filled in)."""
+        lines = [f"# Datasheet: {self.name}", "", f"_{self.summary}_", ""]
+        for section in SECTIONS:
+            part = self.questions[self.questions["section"] == section]
+            lines += [f"## {section.capitalize()}", ""]
+            for row in part.itertuples(index=False):
+                lines.append(f"**{row.question}**")
+                lines.append("")
+                if row.answer:
+                    lines += [row.answer, ""]
+                if row.evidence:
+                    lines += ["_From the data (raikit):_ " + row.evidence, ""]
+                if row.source == "unanswered":
+                    lines += ["_Unanswered._", ""]
+        text = "\n".join(lines)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def figures(self) -> list:
+        import plotly.graph_objects as go
+
+        table = self.questions.assign(answered=self.questions["source"] != "unanswered")
+        counts = table.groupby(["section", "answered"], sort=False).size().unstack(fill_value=0)
+        counts = counts.reindex(SECTIONS).fillna(0)
+        fig = go.Figure()
+        for flag, name in ((True, "answered"), (False, "unanswered")):
+            if flag in counts.columns:
+                fig.add_trace(go.Bar(x=list(counts.index), y=counts[flag], name=name))
+        fig.update_layout(title="Datasheet questions per section", barmode="stack")
+        return [fig]
+
+
+def datasheet_template(path=None, *, name: str = "dataset") -> str:
+    """A YAML file with every datasheet question as a comment and an empty answer to fill in.
+
+    Examples
+    --------
+    >>> from raikit.data import datasheet_template
+    >>> text = datasheet_template(name="adult")
+    >>> "  purpose: ''" in text and "composition:" in text
+    True
+    """
+    lines = [
+        f"# Datasheet answers for {name} (Gebru et al., Datasheets for Datasets).",
+        "# Fill in what you know; leave '' for what you do not. raikit answers some composition",
+        "# questions from the data itself and lists unanswered questions as unanswered.",
+    ]
+    for section in SECTIONS:
+        lines += ["", f"{section}:"]
+        for s, qid, question in QUESTIONS:
+            if s == section:
+                lines.append(f"  # {question}")
+                lines.append(f"  {qid}: ''")
+    text = "\n".join(lines) + "\n"
+    if path is not None:
+        Path(path).write_text(text, encoding="utf-8")
+    return text
+
+
+def _read_answers(answers) -> dict[str, str]:
+    if answers is None:
+        return {}
+    if isinstance(answers, str | os.PathLike) and not isinstance(answers, dict):
+        path = Path(answers)
+        if not path.exists():
+            raise FileFormatError(f"Answers file not found: {str(path)!r}.")
+        text = path.read_text(encoding="utf-8")
+        if path.suffix.lower() == ".json":
+            try:
+                answers = json.loads(text)
+            except json.JSONDecodeError as error:
+                raise FileFormatError(
+                    f"Answers file {str(path)!r} is not valid JSON: {error}."
+                ) from error
+        else:
+            try:
+                import yaml
+            except ImportError as error:  # pragma: no cover - pyyaml ships with the dev extra
+                raise DataError(
+                    'Reading YAML answers needs PyYAML: pip install "raikit[dev]" (or pyyaml), '
+                    "or pass a .json file or a dict."
+                ) from error
+            try:
+                answers = yaml.safe_load(text) or {}
+            except yaml.YAMLError as error:
+                raise FileFormatError(
+                    f"Answers file {str(path)!r} is not valid YAML: {error}."
+                ) from error
+    if not isinstance(answers, dict):
+        raise DataError(
+            f"answers must be a dict (section -> {{question id -> text}}) or a YAML/JSON file; got "
+            f"{type(answers).__name__}."
+        )
+    flat: dict[str, str] = {}
+    for key, value in answers.items():
+        if isinstance(value, dict):
+            for sub, text in value.items():
+                flat[f"{key}.{sub}"] = text
+        else:
+            flat[str(key)] = value
+    unknown = sorted(set(flat) - set(_IDS))
+    if unknown:
+        import difflib
+
+        hints = {u: difflib.get_close_matches(u, _IDS, n=1) for u in unknown}
+        shown = ", ".join(
+            f"{u!r}" + (f" (did you mean {h[0]!r}?)" if h else "") for u, h in hints.items()
+        )
+        raise DataError(
+            f"Unknown datasheet question id(s): {shown}. Generate the list with "
+            f"datasheet_template()."
+        )
+    return {k: ("" if v is None else str(v).strip()) for k, v in flat.items()}
+
+
+def _fmt_share(value: float) -> str:
+    return f"{value:.1%}"
+
+
+def _evidence(ds, prof, rep, issues) -> dict[str, str]:
+    """Answers the data can give, each with the numbers behind it."""
+    frame = ds.frame
+    out: dict[str, str] = {}
+    roles = {"features": len(ds.feature_names), "sensitive": len(ds.sensitive_names)}
+    out["composition.count"] = (
+        f"{len(frame):,} rows and {frame.shape[1]} columns ({roles['features']} features, "
+        f"{roles['sensitive']} sensitive attribute(s)"
+        + (f", target {ds.target!r}" if ds.target else "")
+        + ")."
+    )
+    columns = prof.columns
+    kinds = ", ".join(f"{name} ({row['kind']})" for name, row in columns.iterrows())
+    out["composition.instance_data"] = f"Columns: {kinds}."
+    if ds.target is not None:
+        counts = ds.y.value_counts(dropna=False)
+        shown = ", ".join(
+            f"{k!r}: {v:,} ({v / len(frame):.1%})" for k, v in counts.head(10).items()
+        )
+        out["composition.label"] = f"Yes: column {ds.target!r} with values {shown}."
+    missing = columns[columns["missing"] > 0].sort_values("missing_rate", ascending=False)
+    if len(missing):
+        listed = ", ".join(
+            f"{name} {int(row['missing']):,} ({_fmt_share(row['missing_rate'])})"
+            for name, row in missing.iterrows()
+        )
+        differ = [
+            f"{f.title}: {f.detail}" for f in prof.findings if f.title.startswith("Missingness of")
+        ]
+        out["composition.missing"] = f"Missing values in {len(missing)} column(s): {listed}." + (
+            " " + " ".join(differ) if differ else ""
+        )
+    else:
+        out["composition.missing"] = "No missing values in any column."
+    groups = rep.groups[~rep.groups["attribute"].str.contains(" & ", regex=False)]
+    parts = []
+    for attribute, part in groups.groupby("attribute", sort=False):
+        shares = ", ".join(
+            f"{r.group} {r.count:,} ({_fmt_share(r.share)}"
+            + (f", base rate {r.base_rate:.3f}" if r.base_rate == r.base_rate else "")
+            + ")"
+            for r in part.itertuples(index=False)
+        )
+        parts.append(f"{attribute}: {shares}")
+    thin = [f.detail for f in rep.findings if "too small" in f.title]
+    out["composition.subpopulations"] = (
+        "Yes, by the sensitive attribute(s) "
+        + ", ".join(repr(s) for s in ds.sensitive_names)
+        + ". "
+        + "; ".join(parts)
+        + "."
+        + (" " + " ".join(thin) if thin else "")
+    )
+    duplicates = int(frame.duplicated().sum())
+    errors = [f"{duplicates:,} duplicated row(s) ({duplicates / len(frame):.2%})."]
+    constant = [f.title for f in prof.findings if f.title.endswith("is constant")]
+    if constant:
+        errors.append("; ".join(constant) + ".")
+    if issues is not None:
+        errors.append(
+            f"Confident learning flags {len(issues.issues):,} row(s) "
+            f"({len(issues.issues) / issues.n_rows:.2%}) as likely mislabelled and an Isolation "
+            f"Forest {len(issues.outliers):,} as outliers."
+        )
+        errors += [f.title + "." for f in issues.findings]
+    out["composition.errors"] = " ".join(errors)
+    proxies = [
+        f.title + f" ({f.detail.split('.')[0]})"
+        for f in prof.findings
+        if "proxy" in f.title or "together predict" in f.title
+    ]
+    out["composition.sensitive"] = (
+        "The data holds the sensitive attribute(s) "
+        + ", ".join(repr(s) for s in ds.sensitive_names)
+        + "."
+        + (" Proxies: " + "; ".join(proxies) + "." if proxies else " No strong proxy was found.")
+    )
+    return out
+
+
+def datasheet(
+    ds,
+    *,
+    answers=None,
+    profile=None,
+    representation=None,
+    label_issues=None,
+    ledger=None,
+) -> DatasheetResult:
+    """Build a datasheet: evidence for the composition questions, people's answers for the rest.
+
+    Parameters
+    ----------
+    ds : Dataset
+        The data.
+    answers : dict, or path to a YAML or JSON file, optional
+        ``{section: {question_id: text}}`` (or flat ``{"section.id": text}``); see
+        :func:`datasheet_template`. Unknown ids are an error (catches typos).
+    profile, representation, label_issues : results, optional
+        Evidence already computed (:func:`profile`, :func:`representation`,
+        :func:`label_issues`); the first two are computed when not given, label issues are only
+        reported when given.
+    ledger : raikit.ledger.Ledger, optional
+        Record the result as evidence.
+
+    Returns
+    -------
+    DatasheetResult
+
+    Examples
+    --------
+    >>> from raikit.data import datasheet
+    >>> from raikit.datasets import load_german_credit
+    >>> sheet = datasheet(load_german_credit(),
+    ...                   answers={"motivation": {"purpose": "Credit scoring research."}})
+    >>> q = sheet.questions.set_index("id")
+    >>> q.loc["motivation.purpose", "source"], q.loc["composition.count", "source"]
+    ('answer', 'evidence')
+    >>> q.loc["composition.count", "evidence"]
+    "1,000 rows and 23 columns (20 features, 2 sensitive attribute(s), target 'credit')."
+    >>> "maintenance.contact" in sheet.unanswered
+    True
+    """
+    from raikit.data._profile import profile as run_profile
+    from raikit.data._representation import representation as run_representation
+    from raikit.dataset import Dataset
+
+    if not isinstance(ds, Dataset):
+        raise DataError(f"datasheet() needs a raikit.Dataset, got {type(ds).__name__}.")
+    given = _read_answers(answers)
+    prof = profile if profile is not None else run_profile(ds, proxy_sample=5_000)
+    rep = representation if representation is not None else run_representation(ds)
+    evidence = _evidence(ds, prof, rep, label_issues)
+    rows = []
+    for section, qid, question in QUESTIONS:
+        key = f"{section}.{qid}"
+        answer = given.get(key, "")
+        found = evidence.get(key, "")
+        source = (
+            "answer+evidence"
+            if answer and found
+            else "answer"
+            if answer
+            else "evidence"
+            if found
+            else "unanswered"
+        )
+        rows.append((section, key, question, answer, found, source))
+    table = pd.DataFrame(
+        rows, columns=["section", "id", "question", "answer", "evidence", "source"]
+    )
+    n_open = int((table["source"] == "unanswered").sum())
+    findings = []
+    if n_open:
+        open_sections = table.loc[table["source"] == "unanswered", "section"].unique()
+        findings.append(
+            Finding(
+                "info" if n_open < len(table) / 2 else "warning",
+                f"{n_open} of {len(table)} datasheet questions are unanswered",
+                "Sections with open questions: " + ", ".join(open_sections) + ". Fill in the "
+                "template (raikit data datasheet --template answers.yaml) and pass it as answers.",
+            )
+        )
+    result = DatasheetResult(
+        questions=table,
+        name=ds.name,
+        findings=tuple(findings),
+        meta={
+            "n_rows": ds.n_rows,
+            "n_columns": int(ds.frame.shape[1]),
+            "evidence": ["profile", "representation"] + (["label_issues"] if label_issues else []),
+        },
+    )
+    from raikit.ledger import record
+
+    record(result, check="data.datasheet", ledger=ledger, dataset=ds, params={})
+    return result

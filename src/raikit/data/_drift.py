@@ -1,0 +1,685 @@
+"""``drift``: does current (serving, production, new) data still look like the reference data?
+
+Per column the test fits the column: two-sample Kolmogorov–Smirnov with the Wasserstein distance for
+numeric columns; chi-square homogeneity with Jensen–Shannon distance, PSI and TFDV's L-infinity
+distance for categorical ones (and for numeric columns with few distinct values). The same tests run
+within every sensitive group, because drift that hits one group only is invisible overall. p-values are
+adjusted for multiple testing (Benjamini–Hochberg by default).
+
+All groups of a column are tested at once: one sort per column, a radix sort of the group codes, and
+cumulative counts give every group's KS statistic and Wasserstein distance without a Python loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from raikit._errors import ColumnError, DataError
+from raikit._grouping import encode_groups
+from raikit._result import Finding, Result
+from raikit.data._common import (
+    Family,
+    column_kind,
+    encode_categories,
+    families,
+    numeric_values,
+    small_codes,
+)
+
+__all__ = ["DriftResult", "drift"]
+
+CORRECTIONS = ("fdr_bh", "holm", "bonferroni", "none")
+TESTS = ("auto", "ks", "chi2")
+_FEW_LEVELS = 20  # numeric columns with at most this many distinct values are tested as categories
+_PSI_BINS = 10
+_PSI_EPS = 1e-4
+
+
+# --------------------------------------------------------------------------- the result
+@dataclass(frozen=True, eq=False)
+class DriftResult(Result):
+    """Drift per column, overall and within each sensitive group.
+
+    Attributes
+    ----------
+    table : DataFrame
+        Tidy: one row per (attribute, group, column). ``attribute``/``group`` are ``"overall"`` for
+        the whole population. Columns: ``kind``, ``test`` (``ks`` or ``chi2``), ``statistic``,
+        ``p_value``, ``p_adjusted``, ``effect`` and ``effect_name`` (the Wasserstein distance in
+        reference standard deviations for ``ks``, the Jensen–Shannon distance for ``chi2``),
+        ``wasserstein``, ``psi``, ``js_distance``, ``linf`` (largest change in a category's share),
+        ``n_reference``, ``n_current``, ``missing_reference``, ``missing_current`` (shares) and
+        ``drifted``.
+    threshold : float
+        Significance level applied to the adjusted p-values.
+    correction : str
+        ``fdr_bh``, ``holm``, ``bonferroni`` or ``none``. The overall tests form one family and
+        the per-group tests another.
+    sensitive_names : list of str
+        The sensitive attributes used for groups.
+    findings : tuple of Finding
+        Drifting columns, drift confined to some groups, groups too small to test.
+    meta : dict
+        Settings.
+    """
+
+    table: pd.DataFrame
+    threshold: float
+    correction: str
+    sensitive_names: list
+    findings: tuple = field(default_factory=tuple)
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def columns_table(self) -> pd.DataFrame:
+        """Overall drift, one row per column."""
+        rows = self.table[self.table["attribute"] == "overall"]
+        return rows.drop(columns=["attribute", "group"]).reset_index(drop=True)
+
+    @property
+    def by_group(self) -> pd.DataFrame:
+        """Drift within each sensitive group (and intersection)."""
+        return self.table[self.table["attribute"] != "overall"].reset_index(drop=True)
+
+    @property
+    def drifted_columns(self) -> list[str]:
+        """Columns whose overall distribution drifted."""
+        table = self.columns_table
+        return table.loc[table["drifted"], "column"].tolist()
+
+    @property
+    def drifted_groups(self) -> pd.DataFrame:
+        """(attribute, group, column) rows that drifted within a group."""
+        table = self.by_group
+        return table.loc[
+            table["drifted"], ["attribute", "group", "column", "test", "p_adjusted", "effect"]
+        ].reset_index(drop=True)
+
+    @property
+    def summary(self) -> str:
+        table = self.columns_table
+        drifted = table[table["drifted"]].sort_values("effect", ascending=False)
+        text = (
+            f"{len(drifted)} of {len(table)} column(s) drift "
+            f"({self.correction}-adjusted p < {self.threshold:g})"
+        )
+        if len(drifted):
+            shown = ", ".join(
+                f"{r.column} ({r.effect_name} {r.effect:.3f})" for r in drifted.head(4).itertuples()
+            )
+            text += f": {shown}"
+        groups = self.drifted_groups
+        if len(groups):
+            text += f"; {len(groups)} (group, column) pair(s) drift within groups"
+        return text + f"; {len(self.findings)} finding(s)."
+
+    def figures(self) -> list:
+        from raikit.data._figures import drift_figures
+
+        return drift_figures(self)
+
+
+# --------------------------------------------------------------------------- statistics
+def adjust_pvalues(p: np.ndarray, method: str) -> np.ndarray:
+    """Adjusted p-values (NaN kept): Benjamini–Hochberg, Holm, Bonferroni or none.
+
+    Examples
+    --------
+    >>> from raikit.data._drift import adjust_pvalues
+    >>> adjust_pvalues(np.array([0.01, 0.04, 0.03, np.nan]), "fdr_bh").round(3).tolist()
+    [0.03, 0.04, 0.04, nan]
+    """
+    if method not in CORRECTIONS:
+        raise DataError(f"correction must be one of {CORRECTIONS}, got {method!r}.")
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    m = int(ok.sum())
+    if m == 0 or method == "none":
+        out[ok] = p[ok]
+        return out
+    values = p[ok]
+    if method == "bonferroni":
+        out[ok] = np.minimum(values * m, 1.0)
+        return out
+    order = np.argsort(values, kind="stable")
+    ranked = values[order]
+    if method == "holm":
+        adjusted = np.maximum.accumulate(ranked * (m - np.arange(m)))
+    else:  # fdr_bh
+        adjusted = np.minimum.accumulate((ranked * m / np.arange(1, m + 1))[::-1])[::-1]
+    result = np.empty(m)
+    result[order] = np.minimum(adjusted, 1.0)
+    out[ok] = result
+    return out
+
+
+def _ks_wasserstein(values, is_current, codes, n_groups):
+    """Two-sample KS statistic and Wasserstein-1 distance of every group at once.
+
+    ``values`` holds both samples (no NaN), ``is_current`` marks the current one, ``codes`` the
+    group of each value. Returns ``(ks, wasserstein, n_reference, n_current)`` per group.
+    """
+    order = np.argsort(values)
+    small = small_codes(codes, n_groups)[order]
+    if n_groups > 1:
+        perm = np.argsort(small, kind="stable")
+        order = order[perm]
+        small = small[perm]
+    v = values[order]
+    cur = is_current[order].astype(np.int64)
+    c = small.astype(np.int64)
+    n = v.size
+    n_all = np.bincount(c, minlength=n_groups)
+    n_cur = np.bincount(c, weights=cur, minlength=n_groups).astype(np.int64)
+    n_ref = n_all - n_cur
+    starts = np.cumsum(n_all) - n_all
+    cum_cur = np.cumsum(cur)
+    before_cur = np.concatenate([[0], cum_cur])[starts]
+    within_cur = cum_cur - before_cur[c]
+    within_ref = (np.arange(1, n + 1) - starts[c]) - within_cur
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gap = np.abs(within_ref / n_ref[c] - within_cur / n_cur[c])
+    gap = np.nan_to_num(gap)
+    last = np.ones(n, dtype=bool)  # last row of a run of tied values within a group
+    same_group = c[1:] == c[:-1]
+    last[:-1] = (v[1:] != v[:-1]) | ~same_group
+    ks = np.zeros(n_groups)
+    present = n_all > 0
+    if n:
+        ks[present] = np.maximum.reduceat(np.where(last, gap, 0.0), starts[present])
+    step = np.zeros(n)
+    step[:-1] = np.where(same_group, v[1:] - v[:-1], 0.0)
+    wasserstein = np.bincount(c, weights=gap * step, minlength=n_groups)
+    empty = (n_ref == 0) | (n_cur == 0)
+    ks[empty] = np.nan
+    wasserstein[empty] = np.nan
+    return ks, wasserstein, n_ref, n_cur
+
+
+def ks_pvalue(ks: np.ndarray, n_ref: np.ndarray, n_cur: np.ndarray) -> np.ndarray:
+    """Asymptotic two-sided p-value of the two-sample KS statistic, as
+    ``scipy.stats.ks_2samp(method="asymp")``."""
+    from scipy.stats import kstwo
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        en = np.round(n_ref * n_cur / (n_ref + n_cur))
+    out = np.full(ks.shape, np.nan)
+    ok = ~np.isnan(ks) & (en > 0)
+    out[ok] = np.clip(kstwo.sf(ks[ok], en[ok]), 0, 1)
+    return out
+
+
+def _distribution_distances(ref: np.ndarray, cur: np.ndarray):
+    """Chi-square homogeneity test, JS distance (base 2), PSI and L-infinity per row of two
+    (groups, categories) count tables."""
+    from scipy.stats import chi2
+
+    ref = ref.astype(float)
+    cur = cur.astype(float)
+    n_ref = ref.sum(axis=1, keepdims=True)
+    n_cur = cur.sum(axis=1, keepdims=True)
+    total = ref + cur
+    n = n_ref + n_cur
+    with np.errstate(invalid="ignore", divide="ignore"):
+        e_ref = n_ref * total / n
+        e_cur = n_cur * total / n
+        terms = np.where(total > 0, (ref - e_ref) ** 2 / e_ref + (cur - e_cur) ** 2 / e_cur, 0.0)
+        stat = terms.sum(axis=1)
+        dof = (total > 0).sum(axis=1) - 1
+        p = np.where(dof > 0, chi2.sf(stat, np.maximum(dof, 1)), 1.0)
+        p_ref = ref / n_ref
+        p_cur = cur / n_cur
+        mid = (p_ref + p_cur) / 2
+        kl_ref = np.where(p_ref > 0, p_ref * np.log2(p_ref / mid), 0.0).sum(axis=1)
+        kl_cur = np.where(p_cur > 0, p_cur * np.log2(p_cur / mid), 0.0).sum(axis=1)
+        js = np.sqrt(np.maximum((kl_ref + kl_cur) / 2, 0.0))
+        a = np.maximum(p_ref, _PSI_EPS)
+        b = np.maximum(p_cur, _PSI_EPS)
+        psi = ((b - a) * np.log(b / a)).sum(axis=1)
+        linf = np.abs(p_ref - p_cur).max(axis=1) if ref.shape[1] else np.zeros(len(ref))
+    empty = (n_ref[:, 0] == 0) | (n_cur[:, 0] == 0)
+    for array in (stat, p, js, psi, linf):
+        array[empty] = np.nan
+    return stat, p, js, psi, linf
+
+
+def _tables(codes, is_current, fam_codes, n_groups, k):
+    """(groups, k) count tables of the reference and current rows."""
+    index = fam_codes.astype(np.int64) * k + codes
+    ref = np.bincount(index[~is_current], minlength=n_groups * k).reshape(n_groups, k)
+    cur = np.bincount(index[is_current], minlength=n_groups * k).reshape(n_groups, k)
+    return ref, cur
+
+
+# --------------------------------------------------------------------------- one column
+def _numeric_column(values, is_current, fams: list[Family], test: str):
+    ok = ~np.isnan(values)
+    v, cur = values[ok], is_current[ok]
+    ref_values = v[~cur]
+    scale = float(np.std(ref_values, ddof=1)) if ref_values.size > 1 else np.nan
+    if ref_values.size:
+        edges = np.unique(np.quantile(ref_values, np.linspace(0, 1, _PSI_BINS + 1)[1:-1]))
+    else:
+        edges = np.array([])
+    bins = np.searchsorted(edges, v, side="right")
+    rows = []
+    for fam in fams:
+        g = fam.n_groups
+        codes = fam.codes[ok]
+        ks, w, n_ref, n_cur = _ks_wasserstein(v, cur, codes, g)
+        ref_t, cur_t = _tables(bins, cur, codes, g, len(edges) + 1)
+        chi_stat, chi_p, js, psi, linf = _distribution_distances(ref_t, cur_t)
+        missing_ref, missing_cur = _missing_rates(ok, is_current, fam)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            effect = w / scale if scale > 0 else np.where(w > 0, np.inf, 0.0)
+        if test == "ks":
+            statistic, p_value, name = ks, ks_pvalue(ks, n_ref, n_cur), "wasserstein_std"
+        else:
+            statistic, p_value, name = chi_stat, chi_p, "js_distance"
+            effect = js
+        rows.append(
+            _rows(
+                fam,
+                test,
+                statistic,
+                p_value,
+                effect,
+                name,
+                w,
+                psi,
+                js,
+                linf,
+                n_ref,
+                n_cur,
+                missing_ref,
+                missing_cur,
+            )
+        )
+    return rows
+
+
+def _categorical_column(codes, k, is_current, fams: list[Family]):
+    """Missing values count as a category of their own."""
+    codes = np.where(codes < 0, k, codes)
+    rows = []
+    for fam in fams:
+        g = fam.n_groups
+        ref_t, cur_t = _tables(codes, is_current, fam.codes, g, k + 1)
+        stat, p, js, psi, linf = _distribution_distances(ref_t, cur_t)
+        n_ref, n_cur = ref_t.sum(axis=1), cur_t.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            missing_ref = ref_t[:, -1] / n_ref
+            missing_cur = cur_t[:, -1] / n_cur
+        rows.append(
+            _rows(
+                fam,
+                "chi2",
+                stat,
+                p,
+                js,
+                "js_distance",
+                np.full(g, np.nan),
+                psi,
+                js,
+                linf,
+                n_ref,
+                n_cur,
+                missing_ref,
+                missing_cur,
+            )
+        )
+    return rows
+
+
+def _missing_rates(ok, is_current, fam: Family):
+    g = fam.n_groups
+    ref_all = np.bincount(fam.codes[~is_current], minlength=g)
+    cur_all = np.bincount(fam.codes[is_current], minlength=g)
+    ref_miss = np.bincount(fam.codes[~is_current & ~ok], minlength=g)
+    cur_miss = np.bincount(fam.codes[is_current & ~ok], minlength=g)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return ref_miss / ref_all, cur_miss / cur_all
+
+
+def _rows(
+    fam,
+    test,
+    statistic,
+    p_value,
+    effect,
+    effect_name,
+    wasserstein,
+    psi,
+    js,
+    linf,
+    n_ref,
+    n_cur,
+    missing_ref,
+    missing_cur,
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "attribute": fam.attribute,
+            "group": fam.labels,
+            "test": test,
+            "statistic": statistic,
+            "p_value": p_value,
+            "effect": effect,
+            "effect_name": effect_name,
+            "wasserstein": wasserstein,
+            "psi": psi,
+            "js_distance": js,
+            "linf": linf,
+            "n_reference": np.asarray(n_ref, dtype=np.int64),
+            "n_current": np.asarray(n_cur, dtype=np.int64),
+            "missing_reference": missing_ref,
+            "missing_current": missing_cur,
+        }
+    )
+
+
+# --------------------------------------------------------------------------- inputs
+def _frames(reference, current, sensitive, columns):
+    from raikit.dataset import Dataset
+
+    names = {"reference": reference, "current": current}
+    frames = {}
+    for label, data in names.items():
+        if isinstance(data, Dataset):
+            frames[label] = data.frame
+        elif isinstance(data, pd.DataFrame):
+            frames[label] = data.reset_index(drop=True)
+        elif type(data).__module__.startswith("polars"):
+            frames[label] = data.to_pandas()
+        else:
+            raise DataError(
+                f"{label} must be a raikit.Dataset or a DataFrame, got {type(data).__name__}."
+            )
+    ref_ds = reference if isinstance(reference, Dataset) else None
+    if sensitive is None:
+        sensitive = ref_ds.sensitive_names if ref_ds is not None else []
+    sensitive = [sensitive] if isinstance(sensitive, str) else list(sensitive)
+    missing_group = ref_ds.missing_group if ref_ds is not None else None
+    if columns is None:
+        if ref_ds is not None:
+            columns = list(ref_ds.feature_names)
+            if ref_ds.target is not None and ref_ds.target in frames["current"].columns:
+                columns.append(ref_ds.target)
+        else:
+            columns = [c for c in frames["reference"].columns if c not in sensitive]
+    columns = [columns] if isinstance(columns, str) else list(columns)
+    for label, frame in frames.items():
+        absent = [c for c in [*columns, *sensitive] if c not in frame.columns]
+        if absent:
+            raise ColumnError(
+                f"The {label} data lacks column(s) {absent}; both tables need every compared "
+                f"column and sensitive attribute. Pass columns=[...] to compare fewer."
+            )
+    columns = [c for c in columns if c not in sensitive]
+    if not columns:
+        raise DataError("No column to compare; pass columns=[...] with at least one column.")
+    return frames["reference"], frames["current"], columns, sensitive, missing_group
+
+
+def _kind(ref: pd.Series, cur: pd.Series, name: str) -> str:
+    kinds = {column_kind(ref), column_kind(cur)}
+    if kinds <= {"numeric"}:
+        return "numeric"
+    if "datetime" in kinds:
+        if kinds == {"datetime"}:
+            return "datetime"
+        raise DataError(f"Column {name!r} is a datetime in one table only; convert it first.")
+    if "numeric" in kinds and not kinds <= {"numeric", "boolean"}:
+        raise DataError(
+            f"Column {name!r} is numeric in one table and {kinds - {'numeric'}} in the other; "
+            f"the types must match to compare distributions (see raikit.data.validate)."
+        )
+    return "categorical"
+
+
+# --------------------------------------------------------------------------- entry point
+def drift(
+    reference,
+    current,
+    *,
+    tests="auto",
+    threshold: float = 0.05,
+    correction: str = "fdr_bh",
+    columns=None,
+    sensitive=None,
+    by_group: bool = True,
+    min_group_size: int = 50,
+    min_effect: float | None = None,
+    ledger=None,
+) -> DriftResult:
+    """Compare each column of ``current`` with ``reference``, overall and within each group.
+
+    The same call serves train/serving skew (reference: training data; current: serving data) and
+    drift over time (reference: an earlier window).
+
+    Parameters
+    ----------
+    reference, current : Dataset or DataFrame
+        The two samples. The sensitive attributes and columns come from ``reference`` when it is a
+        Dataset.
+    tests : "auto", "ks", "chi2" or dict
+        ``auto``: KS for numeric columns with more than 20 distinct values, chi-square otherwise.
+        ``"ks"``/``"chi2"`` force one test for every numeric column (categorical columns always use
+        chi-square); a dict maps column names to a test.
+    threshold : float, default 0.05
+        Significance level of the adjusted p-values.
+    correction : {"fdr_bh", "holm", "bonferroni", "none"}, default "fdr_bh"
+        Multiple-testing control: across columns for the overall tests, and across columns and
+        groups for the per-group tests.
+    columns : list of str, optional
+        Columns to compare (default: the reference's features and target).
+    sensitive : str or list of str, optional
+        Sensitive attributes when ``reference`` is a DataFrame.
+    by_group : bool, default True
+        Also test within each sensitive group and intersection.
+    min_group_size : int, default 50
+        Groups with fewer rows on either side are not tested (their p-value is NaN).
+    min_effect : float, optional
+        Also require this effect size (Wasserstein in reference standard deviations for KS, JS
+        distance for chi-square) before calling a column drifted, so that huge samples do not
+        flag negligible shifts.
+    ledger : raikit.ledger.Ledger, optional
+        Record the result as evidence.
+
+    Returns
+    -------
+    DriftResult
+
+    Examples
+    --------
+    >>> from raikit.data import drift
+    >>> from raikit.datasets import load_adult
+    >>> train, test = load_adult(split="train"), load_adult(split="test")
+    >>> shifted = test.frame.copy()
+    >>> shifted["age"] = shifted["age"] + 5
+    >>> result = drift(train, test._replace(shifted), by_group=False)
+    >>> result.drifted_columns
+    ['age']
+    """
+    if tests not in TESTS and not isinstance(tests, dict):
+        raise DataError(f"tests must be one of {TESTS} or a dict column -> test, got {tests!r}.")
+    if isinstance(tests, dict):
+        bad = {c: t for c, t in tests.items() if t not in ("ks", "chi2")}
+        if bad:
+            raise DataError(f"Unknown test(s) {bad}; use 'ks' or 'chi2'.")
+    if not 0 < threshold < 1:
+        raise DataError(f"threshold is a significance level in (0, 1), got {threshold}.")
+    if correction not in CORRECTIONS:
+        raise DataError(f"correction must be one of {CORRECTIONS}, got {correction!r}.")
+    ref, cur, columns, sensitive, missing_group = _frames(reference, current, sensitive, columns)
+    if len(ref) == 0 or len(cur) == 0:
+        raise DataError(
+            f"Drift needs rows on both sides; reference has {len(ref)}, current {len(cur)}."
+        )
+    n_ref = len(ref)
+    is_current = np.zeros(n_ref + len(cur), dtype=bool)
+    is_current[n_ref:] = True
+    encoding = None
+    if sensitive and by_group:
+        both = pd.concat(
+            [ref[sensitive].astype(object), cur[sensitive].astype(object)], ignore_index=True
+        )
+        encoding = encode_groups(both, missing_group=missing_group)
+    fams = families(encoding, len(is_current))
+    parts, kinds = [], {}
+    for name in columns:
+        a, b = ref[name], cur[name]
+        kind = _kind(a, b, name)
+        if kind == "datetime":
+            kind = "numeric"
+            a = a.astype("int64").astype(float).where(a.notna())
+            b = b.astype("int64").astype(float).where(b.notna())
+        if kind == "numeric":
+            values = np.concatenate([numeric_values(a), numeric_values(b)])
+            test = tests.get(name, "auto") if isinstance(tests, dict) else tests
+            if test == "auto":
+                distinct = pd.unique(values[~np.isnan(values)][:n_ref])
+                test = "chi2" if distinct.size <= _FEW_LEVELS else "ks"
+            if test == "chi2":
+                codes, levels = pd.factorize(values, sort=True)
+                column_parts = _categorical_column(
+                    codes.astype(np.int64), len(levels), is_current, fams
+                )
+            else:
+                column_parts = _numeric_column(values, is_current, fams, "ks")
+        else:
+            if isinstance(tests, dict) and tests.get(name) == "ks":
+                raise DataError(f"Column {name!r} is categorical; the KS test needs numbers.")
+            levels = pd.Index(
+                pd.unique(pd.concat([a.dropna().astype(object), b.dropna().astype(object)]))
+            )
+            ca, _ = encode_categories(a.astype(object), levels)
+            cb, _ = encode_categories(b.astype(object), levels)
+            column_parts = _categorical_column(
+                np.concatenate([ca, cb]), len(levels), is_current, fams
+            )
+        kinds[name] = kind
+        for part in column_parts:
+            part.insert(2, "column", name)
+            part.insert(3, "kind", kind)
+        parts.extend(column_parts)
+    table = pd.concat(parts, ignore_index=True)
+    small = (table["n_reference"] < min_group_size) | (table["n_current"] < min_group_size)
+    grouped = table["attribute"] != "overall"
+    table.loc[small & grouped, ["p_value"]] = np.nan
+    table["p_adjusted"] = np.nan
+    for mask in (~grouped, grouped):
+        table.loc[mask, "p_adjusted"] = adjust_pvalues(
+            table.loc[mask, "p_value"].to_numpy(), correction
+        )
+    drifted = table["p_adjusted"] < threshold
+    if min_effect is not None:
+        drifted &= table["effect"] >= min_effect
+    table["drifted"] = drifted.to_numpy(dtype=bool)
+    order = [
+        "attribute",
+        "group",
+        "column",
+        "kind",
+        "test",
+        "statistic",
+        "p_value",
+        "p_adjusted",
+        "effect",
+        "effect_name",
+        "wasserstein",
+        "psi",
+        "js_distance",
+        "linf",
+        "n_reference",
+        "n_current",
+        "missing_reference",
+        "missing_current",
+        "drifted",
+    ]
+    table = table[order]
+    findings = _findings(table, threshold, min_group_size)
+    result = DriftResult(
+        table=table,
+        threshold=threshold,
+        correction=correction,
+        sensitive_names=list(sensitive) if by_group else [],
+        findings=tuple(findings),
+        meta={
+            "tests": tests,
+            "min_group_size": min_group_size,
+            "min_effect": min_effect,
+            "n_reference": n_ref,
+            "n_current": len(cur),
+            "kinds": kinds,
+        },
+    )
+    from raikit.ledger import record
+
+    record(
+        result,
+        check="data.drift",
+        ledger=ledger,
+        dataset=current if not isinstance(current, pd.DataFrame) else None,
+        params={
+            "tests": tests,
+            "threshold": threshold,
+            "correction": correction,
+            "min_group_size": min_group_size,
+            "min_effect": min_effect,
+        },
+    )
+    return result
+
+
+def _findings(table: pd.DataFrame, threshold: float, min_group_size: int) -> list[Finding]:
+    findings = []
+    overall = table[table["attribute"] == "overall"].set_index("column")
+    for row in overall[overall["drifted"]].itertuples():
+        findings.append(
+            Finding(
+                "warning",
+                f"{row.Index} drifted",
+                f"{row.test} statistic {row.statistic:.4g}, adjusted p = {row.p_adjusted:.3g}; "
+                f"{row.effect_name} {row.effect:.3f}, PSI {row.psi:.3f}, largest change in a "
+                f"share {row.linf:.3f}.",
+            )
+        )
+    grouped = table[table["attribute"] != "overall"]
+    hits = grouped[grouped["drifted"]]
+    for (attribute, column), part in hits.groupby(["attribute", "column"], sort=False):
+        tested = grouped[(grouped["attribute"] == attribute) & (grouped["column"] == column)]
+        n_tested = int(tested["p_value"].notna().sum())
+        overall_drift = bool(overall.loc[column, "drifted"])
+        if overall_drift and len(part) > n_tested / 2:
+            continue  # drift in most groups: reported once for the column
+        groups = ", ".join(f"{attribute}={g}" for g in part["group"])
+        best = part.sort_values("p_adjusted").iloc[0]
+        where = "but not overall" if not overall_drift else "and not in the other groups"
+        findings.append(
+            Finding(
+                "warning",
+                f"{column} drifted within {len(part)} of {n_tested} {attribute} group(s) only",
+                f"Drift in {groups} {where}: for {attribute}={best['group']} adjusted p = "
+                f"{best['p_adjusted']:.3g}, {best['effect_name']} {best['effect']:.3f}. Drift "
+                f"confined to a group can change that group's error rates unnoticed.",
+                slice=f"{attribute}={best['group']}",
+            )
+        )
+    untested = grouped[grouped["p_value"].isna()].drop_duplicates(["attribute", "group"])
+    if len(untested):
+        names = ", ".join(f"{r.attribute}={r.group}" for r in untested.head(8).itertuples())
+        findings.append(
+            Finding(
+                "info",
+                f"{len(untested)} group(s) too small to test for drift",
+                f"Fewer than {min_group_size} rows on one side: {names}"
+                + (" …" if len(untested) > 8 else "")
+                + ".",
+            )
+        )
+    return findings

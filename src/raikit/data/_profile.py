@@ -1,0 +1,819 @@
+"""``profile``: who the data represents, where it is thin or dirty, and which features are proxies.
+
+Per column (overall and per sensitive group): count, missing, distinct, numeric moments, quantiles and
+histograms, top categories. Associations between features and with the target (Pearson, Spearman,
+Cramér's V, correlation ratio). Proxies: how well each feature — and all features together — predicts
+each sensitive attribute (mutual information and a cross-fitted AUC).
+
+Every per-group number comes from ``np.bincount`` over integer group codes or from one sort per
+column; nothing loops over rows or groups in Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from raikit._errors import ColumnError, DataError
+from raikit._result import Finding, Result
+from raikit.data._common import (
+    Family,
+    column_kind,
+    encode_categories,
+    encode_sensitive,
+    families,
+    model_frame,
+    numeric_values,
+)
+
+__all__ = ["ProfileResult", "profile"]
+
+QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
+QUANTILE_NAMES = ("min", "p05", "p25", "median", "p75", "p95", "max")
+_MAX_LEVELS = 64  # categories kept for associations and proxies; the rest are merged
+_PROXY_BINS = 20  # quantile bins of a numeric feature when measuring it as a proxy
+
+
+# --------------------------------------------------------------------------- the result
+@dataclass(frozen=True, eq=False)
+class ProfileResult(Result):
+    """What the data holds, overall and per sensitive group.
+
+    Attributes
+    ----------
+    stats : DataFrame
+        Tidy: one row per (attribute, group, column) with ``role``, ``kind``, ``rows``,
+        ``count`` (non-missing), ``missing``, ``missing_rate``, ``distinct`` (NaN for a numeric
+        column per group when it has too many distinct values to count cheaply), ``mean``, ``std``
+        and the quantiles ``min, p05, p25, median, p75, p95, max`` (numeric columns). The whole table
+        has attribute and group ``"overall"``; intersections are named ``"sex & race"``.
+    histograms : DataFrame
+        Tidy: (column, attribute, group, bin, left, right, count, share) with the same bin edges
+        for every group of a column.
+    categories : DataFrame
+        Tidy: (column, attribute, group, category, count, share) for the ``top_k`` categories of
+        each categorical column, the rest merged as ``"(other)"`` and missing values as
+        ``"(missing)"``.
+    associations : DataFrame
+        Tidy: (left, right, method, value, n) between features and with the target:
+        ``pearson`` and ``spearman`` for two numeric columns, ``cramers_v`` for two categorical
+        ones, ``correlation_ratio`` for one of each.
+    proxies : DataFrame
+        Tidy: (attribute, feature, mutual_information, normalized_mi, auc, n) — how well each
+        feature, and ``"(all features)"``, predicts each sensitive attribute. ``normalized_mi`` is
+        the share of the attribute's entropy the feature explains; ``auc`` is cross-fitted
+        (one-vs-rest macro average for attributes with more than two groups).
+    roles : dict
+        Role of each column: ``feature``, ``target``, ``sensitive``, ``prediction``, ``score`` or
+        ``other``.
+    n_rows : int
+        Rows profiled.
+    sensitive_names : list of str
+        The sensitive attributes.
+    findings : tuple of Finding
+        Strong proxies, missing values (and missingness that differs by group), constant columns.
+    meta : dict
+        Settings (bins, top_k, sample sizes, random_state).
+    """
+
+    stats: pd.DataFrame
+    histograms: pd.DataFrame
+    categories: pd.DataFrame
+    associations: pd.DataFrame
+    proxies: pd.DataFrame
+    roles: dict
+    n_rows: int
+    sensitive_names: list
+    findings: tuple = field(default_factory=tuple)
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def columns(self) -> pd.DataFrame:
+        """Overall statistics, one row per column (indexed by column name)."""
+        rows = self.stats[self.stats["attribute"] == "overall"]
+        return rows.drop(columns=["attribute", "group"]).set_index("column")
+
+    def by_group(self, column: str) -> pd.DataFrame:
+        """Statistics of one column per group: index (attribute, group)."""
+        if column not in self.roles:
+            raise ColumnError(f"Unknown column {column!r}; profiled columns: {list(self.roles)}.")
+        rows = self.stats[self.stats["column"] == column]
+        return rows.drop(columns=["column"]).set_index(["attribute", "group"])
+
+    @property
+    def summary(self) -> str:
+        overall = self.columns
+        with_missing = overall[overall["missing"] > 0]
+        text = f"{self.n_rows:,} rows x {len(overall)} columns"
+        if len(with_missing):
+            worst = with_missing["missing_rate"].idxmax()
+            text += (
+                f"; {len(with_missing)} column(s) with missing values "
+                f"(most: {worst} {with_missing.loc[worst, 'missing_rate']:.1%})"
+            )
+        else:
+            text += "; no missing values"
+        single = self.proxies[self.proxies["feature"] != "(all features)"]
+        if len(single) and single["auc"].notna().any():
+            best = single.loc[single["auc"].idxmax()]
+            text += (
+                f"; strongest proxy {best['feature']} for {best['attribute']} "
+                f"(AUC {best['auc']:.3f})"
+            )
+        together = self.proxies[self.proxies["feature"] == "(all features)"]
+        if len(together) and together["auc"].notna().any():
+            best = together.loc[together["auc"].idxmax()]
+            text += f"; all features predict {best['attribute']} with AUC {best['auc']:.3f}"
+        return text + f"; {len(self.findings)} finding(s)."
+
+    def figures(self) -> list:
+        from raikit.data._figures import profile_figures
+
+        return profile_figures(self)
+
+
+# --------------------------------------------------------------------------- per-column statistics
+def _numeric_stats(values, fams: list[Family], bins: int):
+    """Stats rows (one per family and group) and histogram counts of one numeric column.
+
+    One argsort of the column serves every family: a group's k-th smallest value is found by a
+    stable radix sort of the (small) group codes taken in value order, then a gather of only the
+    quantile positions.
+    """
+    ok = ~np.isnan(values)
+    has_missing = not ok.all()
+    present = values[ok] if has_missing else values
+    order = np.argsort(present)
+    ordered = present[order]
+    n = ordered.size
+    rows, hist = [], []
+    low, high = (float(ordered[0]), float(ordered[-1])) if n else (np.nan, np.nan)
+    spread = n > 0 and high > low
+    n_bins = bins if spread else 1
+    edges = np.linspace(low, high, n_bins + 1) if spread else np.array([low, high])
+    if spread:
+        bin_index = np.minimum(
+            ((present - low) / (high - low) * n_bins).astype(np.int64), n_bins - 1
+        )
+    else:
+        bin_index = np.zeros(n, dtype=np.int64)
+    if n:
+        new_run = np.empty(n, dtype=bool)
+        new_run[0] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=new_run[1:])
+        run_id = np.cumsum(new_run) - 1
+        n_runs = int(run_id[-1]) + 1
+        centre = float(present.mean())
+        dev2 = (present - centre) ** 2
+    qs = np.asarray(QUANTILES)
+    for fam in fams:
+        g = fam.n_groups
+        small = fam.small_codes
+        codes_ok = small[ok] if has_missing else small
+        n_rows = np.bincount(small, minlength=g)
+        count = np.bincount(codes_ok, minlength=g)
+        quant = np.full((g, len(qs)), np.nan)
+        mean = std = np.full(g, np.nan)
+        distinct = np.full(g, np.nan)
+        if n:
+            total = np.bincount(codes_ok, weights=present, minlength=g)
+            squares = np.bincount(codes_ok, weights=dev2, minlength=g)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = total / count
+                var = (squares - count * (mean - centre) ** 2) / (count - 1)
+                std = np.sqrt(np.maximum(var, 0.0))
+            std[count < 2] = np.nan
+            in_order = codes_ok[order] if g > 1 else None
+            perm = np.argsort(in_order, kind="stable") if g > 1 else None
+            starts = np.cumsum(count) - count
+            last = np.maximum(count - 1, 0)[:, None]
+            position = qs[None, :] * last
+            lo = np.floor(position).astype(np.int64)
+            hi = np.minimum(lo + 1, last)
+            frac = position - lo
+            index_lo = np.clip(starts[:, None] + lo, 0, n - 1)
+            index_hi = np.clip(starts[:, None] + hi, 0, n - 1)
+            if perm is not None:
+                index_lo, index_hi = perm[index_lo], perm[index_hi]
+            v_lo, v_hi = ordered[index_lo], ordered[index_hi]
+            quant = v_lo + frac * (v_hi - v_lo)
+            quant[count == 0] = np.nan
+            if g == 1:
+                distinct = np.array([float(n_runs)])
+            elif n_runs * g <= 1 << 22:
+                seen = np.bincount(run_id * g + in_order, minlength=n_runs * g)
+                distinct = (seen.reshape(n_runs, g) > 0).sum(axis=0).astype(float)
+        rows.append(
+            {
+                "attribute": fam.attribute,
+                "group": fam.labels,
+                "rows": n_rows,
+                "count": count,
+                "missing": n_rows - count,
+                "distinct": distinct,
+                "mean": mean,
+                "std": std,
+                **{name: quant[:, i] for i, name in enumerate(QUANTILE_NAMES)},
+            }
+        )
+        counts = np.bincount(
+            codes_ok.astype(np.int64) * n_bins + bin_index, minlength=g * n_bins
+        ).reshape(g, n_bins)
+        hist.append((fam, counts))
+    return rows, hist, edges
+
+
+def _categorical_stats(series: pd.Series, fams: list[Family], top_k: int):
+    codes, levels = encode_categories(series)
+    ok = codes >= 0
+    k = len(levels)
+    overall = np.bincount(codes[ok], minlength=k)
+    top = np.argsort(-overall, kind="stable")[:top_k]
+    top = top[overall[top] > 0]
+    # bucket: top categories keep their rank, others -> top_k slot, missing -> top_k + 1
+    bucket_of_level = np.full(k, len(top), dtype=np.int64)
+    bucket_of_level[top] = np.arange(len(top))
+    buckets = np.where(ok, bucket_of_level[np.maximum(codes, 0)], len(top) + 1)
+    names = [str(levels[i]) for i in top] + ["(other)", "(missing)"]
+    n_b = len(names)
+    rows, cats = [], []
+    for fam in fams:
+        g = fam.n_groups
+        table = np.bincount(fam.codes * n_b + buckets, minlength=g * n_b).reshape(g, n_b)
+        n_rows = table.sum(axis=1)
+        missing = table[:, -1]
+        distinct_table = np.bincount(fam.codes[ok] * k + codes[ok], minlength=g * k).reshape(g, k)
+        rows.append(
+            {
+                "attribute": fam.attribute,
+                "group": fam.labels,
+                "rows": n_rows,
+                "count": n_rows - missing,
+                "missing": missing,
+                "distinct": (distinct_table > 0).sum(axis=1).astype(float),
+            }
+        )
+        cats.append((fam, table))
+    return rows, cats, names
+
+
+def _stack(parts: list[dict], column: str, role: str, kind: str) -> pd.DataFrame:
+    frame = pd.concat([pd.DataFrame(p) for p in parts], ignore_index=True)
+    frame.insert(2, "column", column)
+    frame.insert(3, "role", role)
+    frame.insert(4, "kind", kind)
+    return frame
+
+
+# --------------------------------------------------------------------------- associations
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Average ranks of the non-missing values (NaN stays NaN), as scipy.stats.rankdata."""
+    from scipy.stats import rankdata
+
+    return rankdata(values, nan_policy="omit")
+
+
+def _pairwise_corr(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pearson correlations over pairwise-complete rows of a (n, p) matrix with NaN, and the
+    pairwise counts — matrix products, no loop over pairs."""
+    mask = ~np.isnan(matrix)
+    x = np.where(mask, matrix, 0.0)
+    m = mask.astype(float)
+    n = m.T @ m
+    sx = x.T @ m  # sum of column i over rows where j is present
+    sxx = (x * x).T @ m
+    sxy = x.T @ x
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = n * sxy - sx * sx.T
+        var_i = n * sxx - sx * sx
+        var_j = var_i.T
+        corr = cov / np.sqrt(var_i * var_j)
+    return np.clip(corr, -1, 1), n
+
+
+def _cramers_v(a: np.ndarray, ka: int, b: np.ndarray, kb: int) -> tuple[float, int]:
+    ok = (a >= 0) & (b >= 0)
+    table = np.bincount(a[ok] * kb + b[ok], minlength=ka * kb).reshape(ka, kb).astype(float)
+    table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
+    n = table.sum()
+    r, c = table.shape
+    if n == 0 or min(r, c) < 2:
+        return np.nan, int(n)
+    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / n
+    chi2 = float(((table - expected) ** 2 / expected).sum())
+    return float(np.sqrt(chi2 / (n * (min(r, c) - 1)))), int(n)
+
+
+def _correlation_ratio(codes: np.ndarray, k: int, values: np.ndarray) -> tuple[float, int]:
+    ok = (codes >= 0) & ~np.isnan(values)
+    c, v = codes[ok], values[ok]
+    if v.size < 2:
+        return np.nan, int(v.size)
+    count = np.bincount(c, minlength=k)
+    mean = np.bincount(c, weights=v, minlength=k) / np.maximum(count, 1)
+    between = float((count * (mean - v.mean()) ** 2).sum())
+    total = float(((v - v.mean()) ** 2).sum())
+    return (float(np.sqrt(between / total)) if total > 0 else np.nan), int(v.size)
+
+
+def _cap_levels(codes: np.ndarray, k: int) -> tuple[np.ndarray, int]:
+    """Keep the most frequent ``_MAX_LEVELS - 1`` levels and merge the rest."""
+    if k <= _MAX_LEVELS:
+        return codes, k
+    counts = np.bincount(codes[codes >= 0], minlength=k)
+    keep = np.argsort(-counts, kind="stable")[: _MAX_LEVELS - 1]
+    lookup = np.full(k, _MAX_LEVELS - 1, dtype=np.int64)
+    lookup[keep] = np.arange(_MAX_LEVELS - 1)
+    return np.where(codes >= 0, lookup[np.maximum(codes, 0)], -1), _MAX_LEVELS
+
+
+def _associations(frame: pd.DataFrame, kinds: dict, names: list[str]) -> pd.DataFrame:
+    numeric, categorical = {}, {}
+    for name in names:
+        series = frame[name]
+        if kinds[name] == "numeric":
+            numeric[name] = numeric_values(series)
+        if kinds[name] in ("categorical", "boolean") or (
+            kinds[name] == "numeric" and series.nunique() <= 2
+        ):
+            codes, levels = encode_categories(series.astype("category"))
+            categorical[name] = _cap_levels(codes, len(levels))
+        if kinds[name] == "boolean":
+            numeric[name] = numeric_values(series.astype(float))
+    rows = []
+    num_names = list(numeric)
+    if len(num_names) >= 2:
+        matrix = np.column_stack([numeric[c] for c in num_names])
+        pearson, counts = _pairwise_corr(matrix)
+        ranked = np.column_stack([_ranks(numeric[c]) for c in num_names])
+        spearman, _ = _pairwise_corr(ranked)
+        i, j = np.triu_indices(len(num_names), k=1)
+        for method, values in (("pearson", pearson), ("spearman", spearman)):
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "left": np.array(num_names, dtype=object)[i],
+                        "right": np.array(num_names, dtype=object)[j],
+                        "method": method,
+                        "value": values[i, j],
+                        "n": counts[i, j].astype(np.int64),
+                    }
+                )
+            )
+    pairs = []
+    for ia, a in enumerate(names):
+        for b in names[ia + 1 :]:
+            if a in numeric and b in numeric:
+                continue
+            if a in categorical and b in categorical:
+                v, n = _cramers_v(*categorical[a], *categorical[b])
+                pairs.append((a, b, "cramers_v", v, n))
+            elif a in categorical and b in numeric:
+                v, n = _correlation_ratio(*categorical[a], numeric[b])
+                pairs.append((a, b, "correlation_ratio", v, n))
+            elif b in categorical and a in numeric:
+                v, n = _correlation_ratio(*categorical[b], numeric[a])
+                pairs.append((a, b, "correlation_ratio", v, n))
+    if pairs:
+        rows.append(pd.DataFrame(pairs, columns=["left", "right", "method", "value", "n"]))
+    if not rows:
+        return pd.DataFrame({"left": [], "right": [], "method": [], "value": [], "n": []}).astype(
+            {"value": float, "n": np.int64}
+        )
+    out = pd.concat(rows, ignore_index=True)
+    out["n"] = out["n"].astype(np.int64)
+    return out
+
+
+# --------------------------------------------------------------------------- proxies
+def _proxy_codes(series: pd.Series, kind: str) -> tuple[np.ndarray, int]:
+    """Bin a feature for proxy measures: quantile bins (numeric) or capped categories; missing
+    values get a bin of their own."""
+    if kind == "numeric":
+        values = numeric_values(series)
+        ok = ~np.isnan(values)
+        if not ok.any():
+            return np.zeros(len(values), dtype=np.int64), 1
+        edges = np.unique(np.quantile(values[ok], np.linspace(0, 1, _PROXY_BINS + 1)[1:-1]))
+        codes = np.searchsorted(edges, values, side="right").astype(np.int64)
+        k = len(edges) + 1
+    else:
+        codes, levels = encode_categories(series)
+        codes, k = _cap_levels(codes, len(levels))
+        ok = codes >= 0
+    if (~ok).any():
+        codes = np.where(ok, codes, k)
+        k += 1
+    return codes, k
+
+
+def _mutual_information(table: np.ndarray) -> float:
+    """Mutual information (nats) of a contingency table, as sklearn.metrics.mutual_info_score."""
+    n = table.sum()
+    if n == 0:
+        return np.nan
+    p = table / n
+    outer = p.sum(axis=1, keepdims=True) * p.sum(axis=0, keepdims=True)
+    nz = p > 0
+    return float(max((p[nz] * np.log(p[nz] / outer[nz])).sum(), 0.0))
+
+
+def _grouped_auc(score: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float:
+    """Exact ROC AUC (ties count half) when rows come in cells sharing one score each."""
+    n_pos, n_neg = pos.sum(), neg.sum()
+    if n_pos == 0 or n_neg == 0:
+        return np.nan
+    unique, inverse = np.unique(score, return_inverse=True)
+    p = np.bincount(inverse, weights=pos, minlength=unique.size)
+    q = np.bincount(inverse, weights=neg, minlength=unique.size)
+    below = np.cumsum(p) - p  # positives with a lower score
+    # AUC = P(score_pos > score_neg) + 0.5 P(tie): sum over negatives of positives above them
+    above = n_pos - below - p
+    return float((q * (above + 0.5 * p)).sum() / (n_pos * n_neg))
+
+
+def _feature_proxy(x_codes, kx, s_codes, ks, fold) -> tuple[float, float]:
+    """Mutual information and cross-fitted one-vs-rest macro AUC of ``P(s | x bin)``."""
+    index = (fold * kx + x_codes) * ks + s_codes
+    counts = np.bincount(index, minlength=2 * kx * ks).reshape(2, kx, ks).astype(float)
+    mi = _mutual_information(counts.sum(axis=0))
+    prior = counts.sum(axis=(0, 1)) / counts.sum()
+    # score of rows in fold f comes from the other fold, smoothed toward the prior
+    other = counts[::-1]
+    score = (other + prior) / (other.sum(axis=2, keepdims=True) + 1.0)  # (2, kx, ks)
+    total = counts.sum(axis=2)  # rows per (fold, bin)
+    aucs = []
+    present = prior > 0
+    classes = np.flatnonzero(present)
+    if classes.size < 2:
+        return mi, np.nan
+    if classes.size == 2:
+        classes = classes[1:]
+    for c in classes:  # a handful of groups, each on (2 x bins) cells
+        pos = counts[:, :, c].ravel()
+        aucs.append(_grouped_auc(score[:, :, c].ravel(), pos, total.ravel() - pos))
+    return mi, float(np.nanmean(aucs))
+
+
+def _entropy(codes: np.ndarray, k: int) -> float:
+    p = np.bincount(codes, minlength=k) / codes.size
+    p = p[p > 0]
+    return float(-(p * np.log(p)).sum())
+
+
+def _all_features_auc(X: pd.DataFrame, s_codes: np.ndarray, random_state: int) -> float:
+    """Held-out AUC of a small gradient-boosting model predicting the attribute from every feature."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import train_test_split
+
+    present, s = np.unique(s_codes, return_inverse=True)
+    counts = np.bincount(s)
+    if present.size < 2 or counts.min() < 5:
+        keep = np.isin(s, np.flatnonzero(counts >= 5))
+        X, s = X[keep], s[keep]
+        present, s = np.unique(s, return_inverse=True)
+        if present.size < 2:
+            return np.nan
+    X_train, X_test, s_train, s_test = train_test_split(
+        X, s, test_size=0.3, stratify=s, random_state=random_state
+    )
+    model = HistGradientBoostingClassifier(
+        categorical_features="from_dtype",
+        max_iter=60,
+        learning_rate=0.15,
+        random_state=random_state,
+    )
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="openmp"):  # a small model: threads do not pay off
+        model.fit(X_train, s_train)
+        proba = model.predict_proba(X_test)
+    if proba.shape[1] == 2:
+        return float(roc_auc_score(s_test, proba[:, 1]))
+    if len(np.unique(s_test)) < proba.shape[1]:
+        return np.nan
+    return float(roc_auc_score(s_test, proba, multi_class="ovr", average="macro"))
+
+
+def _proxies(ds, kinds, features, encoding, rng, *, proxy_sample: int, random_state: int):
+    frame = ds.frame
+    n = len(frame)
+    fold = (rng.random(n) < 0.5).astype(np.int64)
+    binned = {f: _proxy_codes(frame[f], kinds[f]) for f in features if kinds[f] != "text"}
+    rows = []
+    for i, attribute in enumerate(encoding.names):
+        s_codes, ks = encoding.codes[i], len(encoding.levels[i])
+        h = _entropy(s_codes, ks)
+        for feature, (x_codes, kx) in binned.items():
+            mi, auc = _feature_proxy(x_codes, kx, s_codes, ks, fold)
+            rows.append((attribute, feature, mi, mi / h if h > 0 else np.nan, auc, n))
+        if binned and proxy_sample:
+            take = (
+                rng.choice(n, size=proxy_sample, replace=False)
+                if n > proxy_sample
+                else np.arange(n)
+            )
+            X = model_frame(frame.iloc[take][list(binned)])
+            auc = _all_features_auc(X, s_codes[take], random_state)
+            rows.append((attribute, "(all features)", np.nan, np.nan, auc, len(take)))
+    columns = ["attribute", "feature", "mutual_information", "normalized_mi", "auc", "n"]
+    out = pd.DataFrame(rows, columns=columns)
+    return out.astype({"mutual_information": float, "normalized_mi": float, "auc": float})
+
+
+# --------------------------------------------------------------------------- findings
+def _findings(stats: pd.DataFrame, proxies: pd.DataFrame, proxy_auc: float) -> list[Finding]:
+    findings = []
+    for row in proxies.itertuples(index=False):
+        if row.auc == row.auc and row.auc >= proxy_auc:
+            together = row.feature == "(all features)"
+            title = (
+                f"The features together predict {row.attribute}"
+                if together
+                else f"{row.feature} is a strong proxy for {row.attribute}"
+            )
+            mi = "" if together else f", normalized mutual information {row.normalized_mi:.3f}"
+            findings.append(
+                Finding(
+                    "warning",
+                    title,
+                    f"AUC {row.auc:.3f} for predicting {row.attribute}{mi}. Dropping the sensitive "
+                    f"attribute does not remove this information; check outcomes per group.",
+                    slice=row.attribute,
+                )
+            )
+    overall = stats[stats["attribute"] == "overall"]
+    for row in overall.itertuples(index=False):
+        if row.missing > 0:
+            rate = row.missing / row.rows
+            findings.append(
+                Finding(
+                    "warning" if rate >= 0.05 else "info",
+                    f"{row.column} has missing values",
+                    f"{int(row.missing):,} of {int(row.rows):,} rows ({rate:.2%}) are missing.",
+                )
+            )
+        if row.count > 0 and row.distinct <= 1:
+            findings.append(
+                Finding("warning", f"{row.column} is constant", "It carries no information.")
+            )
+    grouped = stats[(stats["attribute"] != "overall") & (stats["rows"] >= 30)]
+    if len(grouped):
+        spread = grouped.groupby(["column", "attribute"], sort=False)["missing_rate"].agg(
+            ["min", "max", "idxmax"]
+        )
+        spread["gap"] = spread["max"] - spread["min"]
+        spread = spread[(spread["gap"] >= 0.05) & (spread["max"] >= 2 * spread["min"])]
+        # one finding per column: the attribute (or intersection) with the widest gap
+        worst_rows = spread.reset_index().sort_values("gap", ascending=False)
+        for row in worst_rows.drop_duplicates("column").itertuples(index=False):
+            worst = grouped.loc[row.idxmax, "group"]
+            findings.append(
+                Finding(
+                    "warning",
+                    f"Missingness of {row.column} differs by {row.attribute}",
+                    f"{row.max:.1%} missing for {row.attribute}={worst} against "
+                    f"{row.min:.1%} in the least affected group; imputation or dropping "
+                    f"rows would hit groups unequally.",
+                    slice=f"{row.attribute}={worst}",
+                )
+            )
+    return findings
+
+
+# --------------------------------------------------------------------------- entry point
+def profile(
+    ds,
+    *,
+    bins: int = 20,
+    top_k: int = 10,
+    columns=None,
+    proxies: bool = True,
+    proxy_auc: float = 0.8,
+    proxy_sample: int = 20_000,
+    association_sample: int = 200_000,
+    random_state: int | None = 0,
+    ledger=None,
+) -> ProfileResult:
+    """Profile a Dataset: per-column statistics overall and per group, associations and proxies.
+
+    Parameters
+    ----------
+    ds : Dataset
+        The data (its sensitive attributes define the groups).
+    bins : int, default 20
+        Equal-width histogram bins per numeric column (shared by all groups).
+    top_k : int, default 10
+        Categories listed per categorical column; the rest are merged as ``"(other)"``.
+    columns : list of str, optional
+        Columns to profile (default: every column). Sensitive attributes are always kept.
+    proxies : bool, default True
+        Measure how well each feature predicts each sensitive attribute.
+    proxy_auc : float, default 0.8
+        AUC from which a feature (or all features together) is reported as a strong proxy.
+    proxy_sample : int, default 20000
+        Rows used to fit the all-features proxy model (0 skips it).
+    association_sample : int, default 200000
+        Associations are computed on a random sample of at most this many rows (0 skips them).
+    random_state : int, optional
+        Seed for the samples and the cross-fitting folds.
+    ledger : raikit.ledger.Ledger, optional
+        Record the result as evidence.
+
+    Returns
+    -------
+    ProfileResult
+
+    Examples
+    --------
+    >>> from raikit.data import profile
+    >>> from raikit.datasets import load_german_credit
+    >>> result = profile(load_german_credit(), proxy_sample=0)
+    >>> result.columns.loc["age", ["count", "missing", "min", "median", "max"]].tolist()
+    [1000.0, 0.0, 19.0, 33.0, 75.0]
+    >>> result.by_group("age").loc[("sex", "Female"), "count"]
+    np.int64(310)
+    >>> p = result.proxies.set_index(["attribute", "feature"])
+    >>> bool(p.loc[("sex", "personal_status"), "auc"] > 0.99)
+    True
+    """
+    from raikit.dataset import Dataset
+    from raikit.metrics._engine import rng_from
+
+    if not isinstance(ds, Dataset):
+        raise DataError(
+            f"profile() needs a raikit.Dataset, got {type(ds).__name__}. Wrap the table: "
+            f"Dataset(frame, target='y', sensitive=['sex'])."
+        )
+    if bins < 1 or top_k < 1:
+        raise DataError(f"bins and top_k must be at least 1, got bins={bins}, top_k={top_k}.")
+    frame = ds.frame
+    roles = {}
+    for name in frame.columns:
+        if name in ds.sensitive_names:
+            roles[name] = "sensitive"
+        elif name == ds.target:
+            roles[name] = "target"
+        elif name == ds.prediction:
+            roles[name] = "prediction"
+        elif name == ds.score:
+            roles[name] = "score"
+        elif name in ds.feature_names:
+            roles[name] = "feature"
+        else:
+            roles[name] = "other"
+    if columns is not None:
+        columns = [columns] if isinstance(columns, str) else list(columns)
+        for c in columns:
+            if c not in frame.columns:
+                ds._check_column(c, "profile")
+        roles = {c: r for c, r in roles.items() if c in columns or r == "sensitive"}
+    encoding = encode_sensitive(ds)
+    fams = families(encoding, len(frame))
+    kinds: dict[str, str] = {}
+    stat_parts, hist_parts, cat_parts = [], [], []
+    for name, role in roles.items():
+        series = frame[name]
+        kind = column_kind(series)
+        if kind == "numeric":
+            rows, hist, edges = _numeric_stats(numeric_values(series), fams, bins)
+            stat_parts.append(_stack(rows, name, role, kind))
+            for fam, counts in hist:
+                g, nb = counts.shape
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    share = counts / counts.sum(axis=1, keepdims=True)
+                hist_parts.append(
+                    pd.DataFrame(
+                        {
+                            "column": name,
+                            "attribute": fam.attribute,
+                            "group": np.repeat(fam.labels, nb),
+                            "bin": np.tile(np.arange(nb), g),
+                            "left": np.tile(edges[:-1], g),
+                            "right": np.tile(edges[1:], g),
+                            "count": counts.ravel(),
+                            "share": share.ravel(),
+                        }
+                    )
+                )
+        elif kind in ("categorical", "boolean"):
+            rows, cats, names = _categorical_stats(series, fams, top_k)
+            distinct = rows[0]["distinct"][0]
+            if kind == "categorical" and distinct > 1000 and distinct > 0.5 * rows[0]["count"][0]:
+                kind = "text"  # identifiers and free text: counts only
+            stat_parts.append(_stack(rows, name, role, kind))
+            if kind != "text":
+                for fam, table in cats:
+                    g, nb = table.shape
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        share = table / table.sum(axis=1, keepdims=True)
+                    part = pd.DataFrame(
+                        {
+                            "column": name,
+                            "attribute": fam.attribute,
+                            "group": np.repeat(fam.labels, nb),
+                            "category": np.tile(np.array(names, dtype=object), g),
+                            "count": table.ravel(),
+                            "share": share.ravel(),
+                        }
+                    )
+                    cat_parts.append(part[part["count"] > 0])
+        else:  # datetime
+            missing = series.isna().to_numpy()
+            rows = [
+                {
+                    "attribute": fam.attribute,
+                    "group": fam.labels,
+                    "rows": np.bincount(fam.codes, minlength=fam.n_groups),
+                    "count": np.bincount(fam.codes[~missing], minlength=fam.n_groups),
+                    "missing": np.bincount(fam.codes[missing], minlength=fam.n_groups),
+                    "distinct": np.full(
+                        fam.n_groups, float(series.nunique()) if fam.n_groups == 1 else np.nan
+                    ),
+                }
+                for fam in fams
+            ]
+            stat_parts.append(_stack(rows, name, role, kind))
+        kinds[name] = kind
+    stats = pd.concat(stat_parts, ignore_index=True)
+    for column in ("mean", "std", *QUANTILE_NAMES):
+        if column not in stats.columns:
+            stats[column] = np.nan
+    stats = stats.astype({c: np.int64 for c in ("rows", "count", "missing")})
+    stats["distinct"] = stats["distinct"].astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stats.insert(
+            stats.columns.get_loc("missing") + 1,
+            "missing_rate",
+            stats["missing"] / stats["rows"].where(stats["rows"] > 0),
+        )
+    histograms = (
+        pd.concat(hist_parts, ignore_index=True)
+        if hist_parts
+        else pd.DataFrame(
+            columns=["column", "attribute", "group", "bin", "left", "right", "count", "share"]
+        )
+    )
+    categories = (
+        pd.concat(cat_parts, ignore_index=True)
+        if cat_parts
+        else pd.DataFrame(columns=["column", "attribute", "group", "category", "count", "share"])
+    )
+    rng = rng_from(random_state)
+    features = [c for c, r in roles.items() if r == "feature"]
+    assoc_names = [c for c in features if kinds[c] != "text"]
+    if ds.target is not None and ds.target in roles:
+        assoc_names.append(ds.target)
+    sample = frame
+    if len(frame) > association_sample:
+        sample = frame.iloc[np.sort(rng.choice(len(frame), association_sample, replace=False))]
+    associations = _associations(sample, kinds, assoc_names if association_sample else [])
+    proxy_table = pd.DataFrame(
+        {
+            "attribute": pd.Series([], dtype=object),
+            "feature": pd.Series([], dtype=object),
+            "mutual_information": pd.Series([], dtype=float),
+            "normalized_mi": pd.Series([], dtype=float),
+            "auc": pd.Series([], dtype=float),
+            "n": pd.Series([], dtype=np.int64),
+        }
+    )
+    if proxies and features:
+        seed = int(rng.integers(2**31 - 1))
+        proxy_table = _proxies(
+            ds, kinds, features, encoding, rng, proxy_sample=proxy_sample, random_state=seed
+        )
+    findings = _findings(stats, proxy_table, proxy_auc)
+    result = ProfileResult(
+        stats=stats,
+        histograms=histograms,
+        categories=categories,
+        associations=associations,
+        proxies=proxy_table,
+        roles=roles,
+        n_rows=len(frame),
+        sensitive_names=list(ds.sensitive_names),
+        findings=tuple(findings),
+        meta={
+            "bins": bins,
+            "top_k": top_k,
+            "proxy_auc": proxy_auc,
+            "proxy_sample": proxy_sample,
+            "association_rows": len(sample),
+            "random_state": random_state,
+            "dataset": ds.name,
+        },
+    )
+    from raikit.ledger import record
+
+    record(
+        result,
+        check="data.profile",
+        ledger=ledger,
+        dataset=ds,
+        params={"bins": bins, "top_k": top_k, "proxy_auc": proxy_auc, "random_state": random_state},
+    )
+    return result

@@ -1,0 +1,22 @@
+"""Evaluation: sliced metrics with confidence intervals, problematic slices (Slice Finder and
+SliceLine), practical accuracy (costs, learning curves) and robustness (stress tests)."""
+
+from raikit.evaluate._cost import CostResult, cost_analysis
+from raikit.evaluate._evaluate import EvaluationResult, evaluate
+from raikit.evaluate._learning_curve import LearningCurveResult, learning_curve
+from raikit.evaluate._robustness import StressTestResult, stress_test
+from raikit.evaluate._slices import SliceResult, find_slices, row_losses
+
+__all__ = [
+    "CostResult",
+    "EvaluationResult",
+    "LearningCurveResult",
+    "SliceResult",
+    "StressTestResult",
+    "cost_analysis",
+    "evaluate",
+    "find_slices",
+    "learning_curve",
+    "row_losses",
+    "stress_test",
+]

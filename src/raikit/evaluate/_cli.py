@@ -1,0 +1,270 @@
+"""``raikit evaluate`` and ``raikit slices``: the evaluation stage on the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+__all__ = ["register"]
+
+console = Console()
+
+
+def _names(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _floats(text: str | None, option: str) -> list[float] | None:
+    from raikit._errors import DataError
+
+    if not text:
+        return None
+    try:
+        return [float(v) for v in _names(text)]
+    except ValueError as error:
+        raise DataError(f"{option} must be comma-separated numbers, got {text!r}.") from error
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _model(path: Path | None, trust_pickle: bool, trust: list[str]):
+    if path is None:
+        return None
+    from raikit import load_model
+
+    return load_model(path, trusted=True if trust_pickle else list(trust))
+
+
+def _print_findings(findings, limit: int = 15) -> None:
+    colours = {"error": "red", "warning": "yellow", "info": "cyan"}
+    for f in list(findings)[:limit]:
+        console.print(f"[{colours[f.severity]}]{f.severity}[/]: {f.title} — {f.detail}")
+    if len(findings) > limit:
+        console.print(f"… and {len(findings) - limit} more finding(s) in the HTML page.")
+
+
+def _write(result, out: Path, stem: str, title: str) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    html_path, json_path = out / f"{stem}.html", out / f"{stem}.json"
+    result.to_html(html_path, title=title)
+    result.to_json(json_path)
+    console.print(f"HTML written to {html_path}\nJSON written to {json_path}")
+
+
+def evaluate_command(
+    data: Path = typer.Option(..., "--data", "-d", help="CSV or Parquet file of labelled data."),
+    model: Path | None = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="Model file (.skops). Without it, --prediction/--score are used.",
+    ),
+    target: str = typer.Option(..., "--target", "-t", help="Column of true labels."),
+    sensitive: str = typer.Option(
+        ..., "--sensitive", "-s", help="Sensitive columns, comma-separated."
+    ),
+    features: str | None = typer.Option(
+        None, "--features", help="Model inputs, comma-separated (default: all other columns)."
+    ),
+    prediction: str | None = typer.Option(None, "--prediction", help="Column of predictions."),
+    score: str | None = typer.Option(None, "--score", help="Column of positive-class scores."),
+    thresholds: str | None = typer.Option(
+        None, "--thresholds", help="Decision thresholds on the score, e.g. 0.3,0.5,0.7."
+    ),
+    ci: float = typer.Option(0.95, "--ci", help="Confidence level of every interval."),
+    n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap replicates."),
+    tolerance: float = typer.Option(0.1, "--tolerance", help="Largest acceptable disparity."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
+    out: Path = typer.Option(Path("raikit-evaluate"), "--out", help="Folder for HTML and JSON."),
+    trust_pickle: bool = typer.Option(
+        False, "--trust-pickle", help="Allow a pickle model file you made yourself."
+    ),
+    trust: list[str] = typer.Option(
+        [], "--trust", help="A type in the .skops file to trust (repeatable)."
+    ),
+) -> None:
+    """Metrics overall and per group with CIs, fairness findings, ROC/PR/calibration curves."""
+    from raikit.dataset import Dataset
+    from raikit.evaluate import evaluate
+
+    fitted = _model(model, trust_pickle, trust)
+    ds = Dataset(
+        data,
+        target=target,
+        sensitive=_names(sensitive),
+        features=_names(features) or None,
+        prediction=prediction,
+        score=score,
+    )
+    with console.status("Evaluating (bootstrap intervals)…"):
+        result = evaluate(
+            fitted,
+            ds,
+            thresholds=_floats(thresholds, "--thresholds"),
+            ci=ci,
+            n_boot=n_boot,
+            tolerance=tolerance,
+            random_state=seed,
+        )
+    table = Table(title=f"Evaluation of {data.name}")
+    first = result.at()
+    shown = [
+        m
+        for m in (
+            "count",
+            "accuracy",
+            "selection_rate",
+            "true_positive_rate",
+            "false_positive_rate",
+            "roc_auc",
+        )
+        if m in first.columns
+    ]
+    table.add_column("attribute", style="bold")
+    table.add_column("group")
+    for name in shown:
+        table.add_column(name.replace("_", " "), justify="right")
+    for (attribute, group), row in first.iterrows():  # groups: a table row each
+        table.add_row(
+            str(attribute),
+            str(group),
+            *[f"{int(row[m]):,}" if m == "count" else f"{row[m]:.3f}" for m in shown],
+        )
+    console.print(table)
+    console.print(result.summary)
+    _print_findings(result.findings)
+    _write(result, out, "evaluation", f"Evaluation: {data.name}")
+
+
+def slices_command(
+    data: Path = typer.Option(..., "--data", "-d", help="CSV or Parquet file of labelled data."),
+    model: Path | None = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="Model file (.skops). Without it, --prediction/--score are used.",
+    ),
+    target: str = typer.Option(..., "--target", "-t", help="Column of true labels."),
+    sensitive: str | None = typer.Option(
+        None, "--sensitive", "-s", help="Sensitive columns (optional: they are searched too)."
+    ),
+    features: str | None = typer.Option(
+        None, "--features", help="Model inputs, comma-separated (default: all other columns)."
+    ),
+    search: str | None = typer.Option(
+        None, "--search", help="Columns to search (default: the features and sensitive columns)."
+    ),
+    prediction: str | None = typer.Option(None, "--prediction", help="Column of predictions."),
+    score: str | None = typer.Option(None, "--score", help="Column of positive-class scores."),
+    method: str = typer.Option("lattice", "--method", help="lattice, tree or sliceline."),
+    loss: str = typer.Option("log_loss", "--loss", help="log_loss, zero_one, squared_error…"),
+    max_features: int = typer.Option(3, "--max-features", help="Most predicates per slice."),
+    k: int = typer.Option(10, "--k", help="Most slices reported."),
+    min_size: int | None = typer.Option(None, "--min-size", help="Smallest slice in rows."),
+    effect_size: float = typer.Option(0.4, "--effect-size", help="Smallest effect size tested."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Significance level."),
+    fdr: str = typer.Option("alpha_investing", "--fdr", help="alpha_investing or bh."),
+    n_bins: int = typer.Option(10, "--n-bins", help="Quantile bins per numeric column."),
+    out: Path = typer.Option(Path("raikit-slices"), "--out", help="Folder for HTML and JSON."),
+    trust_pickle: bool = typer.Option(
+        False, "--trust-pickle", help="Allow a pickle model file you made yourself."
+    ),
+    trust: list[str] = typer.Option(
+        [], "--trust", help="A type in the .skops file to trust (repeatable)."
+    ),
+) -> None:
+    """Find the slices of the data where the model's loss is significantly worse (Slice Finder,
+    SliceLine)."""
+    from raikit.dataset import Dataset, read_table
+    from raikit.evaluate import find_slices
+
+    fitted = _model(model, trust_pickle, trust)
+    names = _names(sensitive)
+    chosen = _names(features) or None
+    if names:
+        ds = Dataset(
+            data,
+            target=target,
+            sensitive=names,
+            features=chosen,
+            prediction=prediction,
+            score=score,
+        )
+    else:  # no sensitive attribute named: search the data as it is
+        frame = read_table(data)
+        if chosen is None and fitted is not None and hasattr(fitted, "feature_names_in_"):
+            chosen = [str(c) for c in fitted.feature_names_in_]
+        ds = Dataset(
+            frame.assign(__all_rows__="all"),
+            target=target,
+            sensitive="__all_rows__",
+            features=chosen or [c for c in frame.columns if c not in {target, prediction, score}],
+            prediction=prediction,
+            score=score,
+            name=data.name.split(".")[0],
+        )
+    columns = _names(search) or None
+    if columns is None and not names:
+        columns = list(ds.feature_names)
+    with _progress() as progress:
+        task = progress.add_task(f"Searching slices ({method})", total=max_features)
+
+        def advance(level: int, total: int) -> None:
+            progress.update(
+                task,
+                completed=level,
+                total=total,
+                description=f"Searching slices ({method}): level {level}",
+            )
+
+        result = find_slices(
+            fitted,
+            ds,
+            loss=loss,
+            method=method,
+            effect_size=effect_size,
+            max_features=max_features,
+            min_size=min_size,
+            alpha=alpha,
+            k=k,
+            fdr=fdr,
+            n_bins=n_bins,
+            features=columns,
+            progress=advance,
+        )
+    table = Table(title=f"Problematic slices ({method}, loss {result.loss})")
+    for column in ("#", "slice", "rows", "mean loss", "elsewhere", "effect", "p"):
+        table.add_column(column, justify="left" if column == "slice" else "right")
+    for i, row in enumerate(result.slices.itertuples(index=False)):  # at most k rows
+        table.add_row(
+            str(i + 1),
+            row.slice,
+            f"{row.size:,}",
+            f"{row.mean_loss:.4f}",
+            f"{row.rest_mean_loss:.4f}",
+            f"{row.effect_size:.2f}",
+            f"{row.p_value:.2g}",
+        )
+    console.print(table)
+    console.print(result.summary)
+    _write(result, out, "slices", f"Problematic slices: {data.name}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``evaluate`` and ``slices`` to the ``raikit`` command."""
+    app.command("evaluate")(evaluate_command)
+    app.command("slices")(slices_command)

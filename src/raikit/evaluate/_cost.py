@@ -1,0 +1,360 @@
+"""``cost_analysis``: expected cost of a classifier's decisions, overall and per group.
+
+One histogram of (group, score bin, label) counts gives every confusion matrix on a grid of
+thresholds; bootstrap replicates redraw those counts (Poisson), so intervals cost no model calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from raikit._errors import DataError
+from raikit._result import Finding, Result
+from raikit.evaluate._evaluate import _binary_labels, _families, _histogram
+
+__all__ = ["CostResult", "cost_analysis"]
+
+CELLS = ("tn", "fp", "fn", "tp")
+
+
+def _cost_vector(cost_matrix) -> np.ndarray:
+    """Costs of (tn, fp, fn, tp) from a dict or a 2x2 matrix [[tn, fp], [fn, tp]]."""
+    if isinstance(cost_matrix, Mapping):
+        unknown = set(cost_matrix) - set(CELLS)
+        if unknown:
+            raise DataError(
+                f"cost_matrix has unknown key(s) {sorted(unknown)}; use 'tn', 'fp', 'fn', 'tp'."
+            )
+        values = np.array([float(cost_matrix.get(c, 0.0)) for c in CELLS])
+    else:
+        array = np.asarray(cost_matrix, dtype=float)
+        if array.shape != (2, 2):
+            raise DataError(
+                f"cost_matrix must be 2x2 [[cost TN, cost FP], [cost FN, cost TP]] (rows: true "
+                f"label, columns: decision), got shape {array.shape}."
+            )
+        values = array.ravel()
+    if not np.isfinite(values).all():
+        raise DataError(f"cost_matrix must hold finite numbers, got {values.tolist()}.")
+    return values
+
+
+@dataclass(frozen=True, eq=False)
+class CostResult(Result):
+    """Expected cost per row against the decision threshold, overall and per group.
+
+    Attributes
+    ----------
+    curve : DataFrame
+        ``attribute``, ``group``, ``threshold``, ``expected_cost`` with bootstrap ``lower`` and
+        ``upper``.
+    optimum : DataFrame
+        Per (attribute, group): the cost-minimising ``threshold`` (with its bootstrap interval),
+        its ``expected_cost`` (with interval), and the cost at ``default_threshold``.
+    per_group_thresholds : DataFrame
+        Per attribute: overall expected cost when each group gets its own cost-minimising threshold,
+        against one global threshold.
+    cost_matrix : dict
+        Cost of each cell: ``tn``, ``fp``, ``fn``, ``tp``.
+    ci : float or None
+    findings : tuple of Finding
+    """
+
+    curve: pd.DataFrame
+    optimum: pd.DataFrame
+    per_group_thresholds: pd.DataFrame
+    cost_matrix: dict
+    ci: float | None
+    findings: tuple = field(default_factory=tuple)
+
+    @property
+    def summary(self) -> str:
+        row = self.optimum.iloc[0]
+        return (
+            f"Expected cost per row {row['expected_cost']:.4f} at the cost-minimising threshold "
+            f"{row['threshold']:.2f} vs {row['default_cost']:.4f} at {row['default_threshold']:g}; "
+            f"{len(self.optimum) - 1} group(s) analysed."
+        )
+
+    def figures(self) -> list:
+        import plotly.graph_objects as go
+
+        from raikit.evaluate._figures import error_bars
+
+        curve_fig = go.Figure()
+        for (attribute, group), part in self.curve.groupby(["attribute", "group"], sort=False):
+            name = "overall" if attribute == "overall" else f"{attribute}: {group}"
+            curve_fig.add_trace(
+                go.Scatter(
+                    x=part["threshold"],
+                    y=part["expected_cost"],
+                    mode="lines",
+                    name=name,
+                    legendgroup=attribute,
+                    error_y={
+                        **(error_bars(part["expected_cost"], part["lower"], part["upper"]) or {}),
+                        "thickness": 0.6,
+                        "width": 0,
+                    }
+                    if self.ci
+                    else None,
+                )
+            )
+        ci = f" ({self.ci:.0%} bootstrap CI)" if self.ci else ""
+        curve_fig.update_layout(
+            title=f"Expected cost per row against the threshold{ci}",
+            xaxis_title="decision threshold on the score",
+            yaxis_title="expected cost per row",
+        )
+        opt = self.optimum
+        bar = go.Figure(
+            go.Bar(
+                x=opt["threshold"],
+                y=opt["attribute"] + ": " + opt["group"].astype(str),
+                orientation="h",
+                error_x=error_bars(
+                    opt["threshold"], opt["threshold_lower"], opt["threshold_upper"]
+                ),
+                name="cost-minimising threshold",
+            )
+        )
+        bar.update_layout(
+            title=f"Cost-minimising threshold per group{ci}",
+            yaxis={"autorange": "reversed"},
+            height=max(280, 24 * len(opt) + 120),
+        )
+        cost = go.Figure()
+        cost.add_trace(
+            go.Bar(
+                x=opt["expected_cost"],
+                y=opt["attribute"] + ": " + opt["group"].astype(str),
+                orientation="h",
+                name="at its optimum",
+                error_x=error_bars(opt["expected_cost"], opt["lower"], opt["upper"]),
+            )
+        )
+        cost.add_trace(
+            go.Bar(
+                x=opt["default_cost"],
+                y=opt["attribute"] + ": " + opt["group"].astype(str),
+                orientation="h",
+                name="at the default threshold",
+                error_x=error_bars(opt["default_cost"], opt["default_lower"], opt["default_upper"]),
+            )
+        )
+        cost.update_layout(
+            title=f"Expected cost per row by group{ci}",
+            barmode="group",
+            yaxis={"autorange": "reversed"},
+            height=max(280, 40 * len(opt) + 120),
+        )
+        return [curve_fig, bar, cost]
+
+
+def cost_analysis(
+    model,
+    ds,
+    *,
+    cost_matrix,
+    thresholds: Sequence[float] | None = None,
+    default_threshold: float = 0.5,
+    ci: float | None = 0.95,
+    n_boot: int = 1000,
+    random_state=0,
+    ledger=None,
+) -> CostResult:
+    """Expected cost of the decisions ``score >= threshold``, overall and per group.
+
+    Parameters
+    ----------
+    model : fitted classifier with ``predict_proba``, or None
+        With ``None`` the Dataset's ``score`` column is used.
+    ds : Dataset
+        Labelled data with a binary target.
+    cost_matrix : dict or 2x2 array
+        ``{"fp": 1, "fn": 5}`` (missing cells cost 0), or ``[[tn, fp], [fn, tp]]`` with rows the
+        true label and columns the decision, as in scikit-learn's ``confusion_matrix``.
+    thresholds : list of float, optional
+        Thresholds to scan (default: 0, 0.01, ..., 1).
+    default_threshold : float, default 0.5
+        The threshold to compare with.
+    ci : float or None, default 0.95
+        Confidence level of the bootstrap intervals.
+    n_boot : int, default 1000
+    random_state : int, optional
+    ledger : raikit.ledger.Ledger, optional
+
+    Returns
+    -------
+    CostResult
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from raikit import Dataset
+    >>> frame = pd.DataFrame({"s": list("aabb"), "y": [1, 0, 1, 0], "p": [0.9, 0.6, 0.4, 0.1]})
+    >>> ds = Dataset(frame, target="y", sensitive="s", score="p")
+    >>> r = cost_analysis(None, ds, cost_matrix={"fp": 1, "fn": 1}, thresholds=[0.3, 0.7], ci=None)
+    >>> r.optimum[["group", "threshold", "expected_cost"]]
+         group  threshold  expected_cost
+    0  overall        0.3           0.25
+    1        a        0.7           0.00
+    2        b        0.3           0.00
+    """
+    costs = _cost_vector(cost_matrix)
+    if model is not None:
+        if not hasattr(model, "predict_proba"):
+            raise DataError(
+                f"cost_analysis needs scores but {type(model).__name__} has no predict_proba; "
+                f"pass a Dataset with score= and model=None."
+            )
+        ds = ds.with_predictions(model)
+    if ds.score is None:
+        raise DataError("cost_analysis needs scores: a model with predict_proba or score=column.")
+    y01, _, _ = _binary_labels(ds, model)
+    score = ds.y_score.to_numpy(dtype=float)
+    if np.isnan(score).any():
+        raise DataError(f"The score column {ds.score!r} has missing values.")
+    grid = np.linspace(0, 1, 101) if thresholds is None else np.asarray(thresholds, dtype=float)
+    if grid.ndim != 1 or len(grid) == 0 or not np.isfinite(grid).all():
+        raise DataError("thresholds must be a non-empty list of finite numbers.")
+    grid = np.unique(np.append(grid, default_threshold))
+    if ci is not None and not 0 < ci < 1:
+        raise DataError(f"ci must be between 0 and 1, got {ci}.")
+    slice_attr, slice_group, codes, n_slices = _families(ds)
+    n_t = len(grid)
+    bins = np.searchsorted(grid, score, side="right")  # score >= t_j  <=>  bins >= j + 1
+    counts = _histogram(codes, n_slices, bins, n_t + 1, y01)  # (S, T+1, 2)
+
+    def cost_curves(c: np.ndarray) -> np.ndarray:
+        above = c[..., ::-1, :].cumsum(axis=-2)[..., ::-1, :][..., 1:, :]  # (…, S, T, 2)
+        total = c.sum(axis=-2, keepdims=True)  # (…, S, 1, 2)
+        fp, tp = above[..., 0], above[..., 1]
+        tn, fn = total[..., 0] - fp, total[..., 1] - tp
+        n = total.sum(axis=-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (costs[0] * tn + costs[1] * fp + costs[2] * fn + costs[3] * tp) / n
+
+    point = cost_curves(counts)  # (S, T)
+    best = np.argmin(point, axis=1)
+    default_j = int(np.searchsorted(grid, default_threshold))
+    lower = upper = np.full_like(point, np.nan)
+    t_low = t_high = c_low = c_high = np.full(n_slices, np.nan)
+    if ci is not None:
+        from raikit.metrics._engine import rng_from
+
+        rng = rng_from(random_state)
+        chunk = max(1, min(n_boot, 2_000_000 // counts.size))
+        reps, best_t, best_c = [], [], []
+        for start in range(0, n_boot, chunk):  # loop over replicate chunks
+            b = min(chunk, n_boot - start)
+            rep = cost_curves(rng.poisson(counts, size=(b, *counts.shape)).astype(float))
+            reps.append(rep)
+            arg = np.nanargmin(np.where(np.isnan(rep), np.inf, rep), axis=-1)
+            best_t.append(grid[arg])
+            best_c.append(np.take_along_axis(rep, arg[..., None], axis=-1)[..., 0])
+        rep = np.concatenate(reps)
+        a = (1 - ci) / 2
+        lower, upper = np.nanquantile(rep, [a, 1 - a], axis=0)
+        t_low, t_high = np.quantile(np.concatenate(best_t), [a, 1 - a], axis=0)
+        c_low, c_high = np.nanquantile(np.concatenate(best_c), [a, 1 - a], axis=0)
+    n_rows = counts.sum(axis=(1, 2)).astype(np.int64)
+    curve = pd.DataFrame(
+        {
+            "attribute": np.repeat(slice_attr, n_t),
+            "group": np.repeat(slice_group, n_t),
+            "threshold": np.tile(grid, n_slices),
+            "expected_cost": point.ravel(),
+            "lower": lower.ravel(),
+            "upper": upper.ravel(),
+        }
+    )
+    rows = np.arange(n_slices)
+    optimum = pd.DataFrame(
+        {
+            "attribute": slice_attr,
+            "group": slice_group,
+            "n": n_rows,
+            "threshold": grid[best],
+            "threshold_lower": t_low,
+            "threshold_upper": t_high,
+            "expected_cost": point[rows, best],
+            "lower": c_low,
+            "upper": c_high,
+            "default_threshold": default_threshold,
+            "default_cost": point[:, default_j],
+            "default_lower": lower[:, default_j],
+            "default_upper": upper[:, default_j],
+        }
+    )
+    optimum = optimum[optimum["n"] > 0].reset_index(drop=True)
+    # One global threshold vs one threshold per group, for each attribute.
+    per_group = []
+    total_n = n_rows[0]
+    global_cost = point[0, best[0]]
+    for attribute in pd.unique(np.asarray(slice_attr[1:])):  # loop over attributes
+        members = (np.asarray(slice_attr) == attribute) & (n_rows > 0)
+        own = float(np.sum(point[members, best[members]] * n_rows[members]) / total_n)
+        per_group.append(
+            {
+                "attribute": attribute,
+                "global_threshold": grid[best[0]],
+                "global_cost": global_cost,
+                "per_group_cost": own,
+                "saving": global_cost - own,
+            }
+        )
+    per_group_frame = pd.DataFrame(per_group)
+    findings = [
+        Finding(
+            "info",
+            "Cost-minimising threshold",
+            f"Threshold {grid[best[0]]:.2f} gives expected cost {global_cost:.4f} per row, against "
+            f"{point[0, default_j]:.4f} at {default_threshold:g}.",
+        )
+    ]
+    if ci is not None:
+        groups = optimum.iloc[1:]
+        overall_t = grid[best[0]]
+        off = groups[
+            (groups["threshold_lower"] > overall_t) | (groups["threshold_upper"] < overall_t)
+        ]
+        for row in off.itertuples(index=False):  # groups whose optimum differs (a few)
+            findings.append(
+                Finding(
+                    "warning",
+                    f"Different cost-minimising threshold for {row.attribute}={row.group}",
+                    f"{row.threshold:.2f} ({ci:.0%} CI {row.threshold_lower:.2f} to "
+                    f"{row.threshold_upper:.2f}) vs {overall_t:.2f} overall: one threshold for "
+                    f"everyone costs this group more.",
+                    slice=f"{row.attribute}={row.group}",
+                )
+            )
+    result = CostResult(
+        curve=curve,
+        optimum=optimum,
+        per_group_thresholds=per_group_frame,
+        cost_matrix=dict(zip(CELLS, costs.tolist(), strict=True)),
+        ci=ci,
+        findings=tuple(findings),
+    )
+    from raikit.ledger import record
+
+    record(
+        result,
+        check="evaluate.cost_analysis",
+        ledger=ledger,
+        dataset=ds,
+        model=model,
+        params={
+            "cost_matrix": result.cost_matrix,
+            "default_threshold": default_threshold,
+            "ci": ci,
+            "n_boot": n_boot,
+        },
+    )
+    return result

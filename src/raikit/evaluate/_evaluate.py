@@ -1,0 +1,420 @@
+"""``evaluate``: sliced evaluation with confidence intervals, Fairness-Indicators style.
+
+Metrics per group come from :func:`raikit.metrics.group_metrics` (one call per decision threshold);
+confusion matrices, ROC, precision–recall and calibration curves per group come from one histogram
+of (group, score bin, label) counts, so no loop runs over rows or groups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from raikit._errors import DataError
+from raikit._result import Finding, Result
+
+__all__ = ["EvaluationResult", "evaluate"]
+
+N_CURVE_POINTS = 101
+N_CALIBRATION_BINS = 10
+_Z = 1.959963984540054
+
+
+# --------------------------------------------------------------------------- helpers
+def _binary_labels(ds, model):
+    """The target as 0/1 and the positive label (the model's second class when it has one)."""
+    ds.check_binary_target()
+    y = ds.y.to_numpy()
+    classes = getattr(model, "classes_", None) if model is not None else None
+    if classes is not None and len(classes) == 2:
+        positive, negative = classes[1], classes[0]
+    else:
+        values = np.sort(pd.unique(y))
+        negative, positive = values[0], values[-1]
+    return (y == positive).astype(np.int64), positive, negative
+
+
+def _families(ds):
+    """Per-row slice index for ``overall`` and each sensitive attribute's groups."""
+    encoding = ds._encoding
+    names, groups, codes = ["overall"], ["overall"], [np.zeros(ds.n_rows, dtype=np.int64)]
+    offset = 1
+    for i, name in enumerate(encoding.names):  # loop over attributes, not groups or rows
+        labels = encoding.labels(i)
+        names += [name] * len(labels)
+        groups += labels
+        codes.append(encoding.codes[i] + offset)
+        offset += len(labels)
+    return names, groups, codes, offset
+
+
+def _histogram(codes, n_slices, bins, n_bins, y01, weights=None):
+    """Counts (or sums of ``weights``) per (slice, bin, label), shape (slices, bins, 2)."""
+    out = np.zeros(n_slices * n_bins * 2)
+    for c in codes:  # one bincount per attribute family
+        key = (c * n_bins + bins) * 2 + y01
+        out += np.bincount(key, weights=weights, minlength=n_slices * n_bins * 2)
+    return out.reshape(n_slices, n_bins, 2)
+
+
+def _wilson(successes, n):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = successes / n
+        denom = 1 + _Z**2 / n
+        centre = (p + _Z**2 / (2 * n)) / denom
+        half = _Z * np.sqrt(p * (1 - p) / n + _Z**2 / (4 * n**2)) / denom
+    return centre - half, centre + half
+
+
+def _curves(ds, y01, score, slice_attr, slice_group, codes, n_slices):
+    """ROC and precision-recall points per group on a grid of thresholds."""
+    thresholds = np.unique(np.quantile(score, np.linspace(0, 1, N_CURVE_POINTS)))
+    bins = np.searchsorted(thresholds, score, side="right") - 1  # score >= t_j  <=>  bin >= j
+    counts = _histogram(codes, n_slices, bins, len(thresholds), y01)
+    above = counts[:, ::-1, :].cumsum(axis=1)[:, ::-1, :]  # rows with score >= t_j
+    tp, fp = above[..., 1], above[..., 0]
+    pos, neg = counts[..., 1].sum(axis=1, keepdims=True), counts[..., 0].sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tpr, fpr = tp / pos, fp / neg
+        precision = np.where(tp + fp > 0, tp / (tp + fp), np.nan)
+    shape = (n_slices, len(thresholds))
+    roc = pd.DataFrame(
+        {
+            "attribute": np.repeat(slice_attr, len(thresholds)),
+            "group": np.repeat(slice_group, len(thresholds)),
+            "threshold": np.tile(thresholds, n_slices),
+            "false_positive_rate": fpr.ravel(),
+            "true_positive_rate": tpr.ravel(),
+            "precision": precision.ravel(),
+            "n_positive": np.broadcast_to(pos, shape).ravel(),
+            "n_negative": np.broadcast_to(neg, shape).ravel(),
+        }
+    )
+    return roc
+
+
+def _calibration(y01, score, slice_attr, slice_group, codes, n_slices):
+    bins = np.minimum((score * N_CALIBRATION_BINS).astype(np.int64), N_CALIBRATION_BINS - 1)
+    counts = _histogram(codes, n_slices, bins, N_CALIBRATION_BINS, y01)
+    sums = _histogram(codes, n_slices, bins, N_CALIBRATION_BINS, y01, weights=score)
+    n = counts.sum(axis=-1)
+    positives = counts[..., 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_score = sums.sum(axis=-1) / n
+        observed = positives / n
+    lower, upper = _wilson(positives, n)
+    frame = pd.DataFrame(
+        {
+            "attribute": np.repeat(slice_attr, N_CALIBRATION_BINS),
+            "group": np.repeat(slice_group, N_CALIBRATION_BINS),
+            "bin": np.tile(np.arange(N_CALIBRATION_BINS), n_slices),
+            "mean_score": mean_score.ravel(),
+            "observed_rate": observed.ravel(),
+            "lower": lower.ravel(),
+            "upper": upper.ravel(),
+            "count": n.ravel().astype(np.int64),
+        }
+    )
+    return frame[frame["count"] > 0].reset_index(drop=True)
+
+
+def _confusion(y01, pred01, threshold, slice_attr, slice_group, codes, n_slices):
+    cells = _histogram(codes, n_slices, pred01, 2, y01)  # (slices, pred, true)
+    return pd.DataFrame(
+        {
+            "threshold": threshold,
+            "attribute": slice_attr,
+            "group": slice_group,
+            "tn": cells[:, 0, 0].astype(np.int64),
+            "fp": cells[:, 1, 0].astype(np.int64),
+            "fn": cells[:, 0, 1].astype(np.int64),
+            "tp": cells[:, 1, 1].astype(np.int64),
+        }
+    )
+
+
+# --------------------------------------------------------------------------- the result
+@dataclass(frozen=True, eq=False)
+class EvaluationResult(Result):
+    """Overall and per-group metrics with CIs at one or several thresholds, and the curves.
+
+    Attributes
+    ----------
+    metrics : DataFrame
+        Tidy, from :func:`raikit.metrics.group_metrics`: ``threshold``, ``attribute``, ``group``,
+        ``metric``, ``value``, ``lower``, ``upper``. ``threshold`` is NaN for the model's own
+        ``predict``.
+    fairness : DataFrame
+        One row per (threshold, criterion, attribute): the largest between-group difference, its CI,
+        the ratio and whether it exceeds ``tolerance``.
+    confusion : DataFrame
+        ``tn``, ``fp``, ``fn``, ``tp`` per (threshold, attribute, group).
+    roc : DataFrame
+        ROC and precision–recall points per group on a grid of score thresholds.
+    calibration : DataFrame
+        Mean score and observed positive rate (Wilson 95% interval) per group and score decile.
+    thresholds : list
+        The decision thresholds evaluated (NaN: the model's ``predict``).
+    ci, tolerance : float
+    sensitive_names : list of str
+    findings : tuple of Finding
+        One per violated fairness criterion, with its CI, plus small-group warnings.
+    meta : dict
+    """
+
+    metrics: pd.DataFrame
+    fairness: pd.DataFrame
+    confusion: pd.DataFrame
+    roc: pd.DataFrame
+    calibration: pd.DataFrame
+    thresholds: list
+    ci: float | None
+    tolerance: float
+    sensitive_names: list
+    findings: tuple = field(default_factory=tuple)
+    meta: dict = field(default_factory=dict)
+
+    def at(self, threshold=None) -> pd.DataFrame:
+        """Metrics per group (wide, index ``(attribute, group)``) at one threshold."""
+        rows = self.metrics
+        if threshold is None:
+            threshold = self.thresholds[0]
+        pick = rows["threshold"].isna() if pd.isna(threshold) else rows["threshold"] == threshold
+        if not pick.any():
+            raise DataError(
+                f"Threshold {threshold} was not evaluated; choose from {self.thresholds}."
+            )
+        part = rows[pick]
+        wide = part.pivot(index=["attribute", "group"], columns="metric", values="value")
+        order = pd.MultiIndex.from_frame(part[["attribute", "group"]].drop_duplicates())
+        wide = wide.reindex(order)[list(pd.unique(part["metric"]))]
+        wide.columns.name = None
+        return wide
+
+    @property
+    def summary(self) -> str:
+        first = self.at()
+        accuracy = first["accuracy"].iloc[0] if "accuracy" in first else float("nan")
+        violated = self.fairness[self.fairness["violated"]] if len(self.fairness) else []
+        t = self.thresholds[0]
+        where = "model predictions" if pd.isna(t) else f"threshold {t:g}"
+        auc = ""
+        if "roc_auc" in first:
+            auc = f", ROC AUC {first['roc_auc'].iloc[0]:.3f}"
+        return (
+            f"Accuracy {accuracy:.3f}{auc} at {where} on {int(first['count'].iloc[0]):,} rows; "
+            f"{len(self.thresholds)} threshold(s), {len(violated)} fairness violation(s) beyond "
+            f"tolerance {self.tolerance:g}."
+        )
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        wide = []
+        for t in self.thresholds:  # a few thresholds
+            part = self.at(t).reset_index()
+            part.insert(0, "threshold", t)
+            wide.append(part)
+        calibration = self.calibration.round(4)
+        return {
+            "metrics by group": pd.concat(wide, ignore_index=True),
+            "fairness": self.fairness,
+            "confusion matrices": self.confusion,
+            "calibration": calibration,
+        }
+
+    def figures(self) -> list:
+        from raikit.evaluate._figures import evaluation_figures
+
+        return evaluation_figures(self)
+
+
+# --------------------------------------------------------------------------- the check
+def evaluate(
+    model,
+    ds,
+    *,
+    metrics: Sequence[str] | None = None,
+    thresholds: Sequence[float] | None = None,
+    ci: float | None = 0.95,
+    criteria=None,
+    tolerance: float = 0.1,
+    n_boot: int = 1000,
+    random_state=0,
+    ledger=None,
+) -> EvaluationResult:
+    """Evaluate a binary classifier overall and per group, with confidence intervals.
+
+    Parameters
+    ----------
+    model : fitted classifier or None
+        With ``None`` the Dataset's ``prediction`` and ``score`` columns are evaluated.
+    ds : Dataset
+        Labelled test data with sensitive attributes.
+    metrics : list of str, optional
+        Metric names for :func:`raikit.metrics.group_metrics` (default: all; ``count`` and
+        ``accuracy`` are always added).
+    thresholds : list of float, optional
+        Decision thresholds applied to the score (as Fairness Indicators does). Default: the
+        model's own ``predict``.
+    ci : float or None, default 0.95
+        Confidence level of the bootstrap intervals.
+    criteria : list of FairnessCriterion, optional
+        Default: every criterion the metrics allow.
+    tolerance : float, default 0.1
+        Largest acceptable between-group difference of a criterion's metric.
+    n_boot : int, default 1000
+        Bootstrap replicates.
+    random_state : int, optional
+        Seed of the bootstrap.
+    ledger : raikit.ledger.Ledger, optional
+        Record the result as evidence.
+
+    Returns
+    -------
+    EvaluationResult
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.datasets import load_german_credit
+    >>> from raikit.evaluate import evaluate
+    >>> ds = load_german_credit()
+    >>> ds = ds._replace(ds.frame, features=["duration_months", "credit_amount", "age"])
+    >>> model = LogisticRegression(max_iter=1000).fit(ds.X, ds.y)
+    >>> r = evaluate(model, ds, thresholds=[0.5, 0.7], n_boot=200)
+    >>> r.thresholds
+    [0.5, 0.7]
+    >>> sorted(r.confusion.columns)
+    ['attribute', 'fn', 'fp', 'group', 'threshold', 'tn', 'tp']
+    """
+    from raikit.metrics import group_metrics
+
+    if not 0 <= tolerance:
+        raise DataError(f"tolerance must be non-negative, got {tolerance}.")
+    if model is not None:
+        if not hasattr(model, "predict"):
+            raise DataError(f"model must be a fitted classifier with predict, got {model!r}.")
+        ds = ds.with_predictions(model)
+    elif ds.prediction is None and ds.score is None:
+        raise DataError(
+            "Pass a fitted model, or a Dataset with prediction= (and score=) columns to evaluate."
+        )
+    y01, positive, negative = _binary_labels(ds, model)
+    score = None
+    if ds.score is not None:
+        score = ds.y_score.to_numpy(dtype=float)
+        if np.isnan(score).any():
+            raise DataError(f"The score column {ds.score!r} has missing values.")
+    if thresholds is not None:
+        thresholds = [float(t) for t in thresholds]
+        if not thresholds:
+            raise DataError("thresholds is empty; pass e.g. thresholds=[0.3, 0.5, 0.7].")
+        if score is None:
+            raise DataError(
+                "thresholds need scores: pass a model with predict_proba or a Dataset with score=."
+            )
+    else:
+        if ds.prediction is None:
+            raise DataError("No prediction column; pass thresholds=[...] to threshold the score.")
+        thresholds = [float("nan")]
+    wanted = None
+    if metrics is not None:
+        wanted = list(dict.fromkeys(["count", "accuracy", *metrics]))
+    y = ds.y.to_numpy()
+    slice_attr, slice_group, codes, n_slices = _families(ds)
+
+    tables, fairness, confusion, findings = [], [], [], []
+    seen_titles: set[str] = set()
+    for t in thresholds:  # one group_metrics call per threshold (a handful)
+        if np.isnan(t):
+            pred = ds.y_pred.to_numpy()
+            pred01 = (pred == positive).astype(np.int64)
+        else:
+            pred01 = (score >= t).astype(np.int64)
+            pred = np.where(pred01 == 1, positive, negative)
+        gm = group_metrics(
+            y,
+            pred,
+            sensitive=ds.sensitive,
+            score=score,
+            metrics=wanted,
+            ci=ci,
+            n_boot=n_boot,
+            random_state=random_state,
+            pos_label=positive,
+            task="binary",
+        )
+        table = gm.table.copy()
+        table.insert(0, "threshold", t)
+        tables.append(table)
+        fair = gm.fairness(criteria, tolerance=tolerance)
+        if len(fair):
+            fair.insert(0, "threshold", t)
+            fairness.append(fair)
+            where = "the model's predictions" if np.isnan(t) else f"threshold {t:g}"
+            for row in fair[fair["violated"]].itertuples(index=False):  # violated criteria
+                interval = ""
+                conclusive = True
+                if np.isfinite(row.lower):
+                    interval = f" ({ci:.0%} CI {row.lower:.3f} to {row.upper:.3f})"
+                    conclusive = row.lower > tolerance
+                findings.append(
+                    Finding(
+                        "error" if conclusive else "warning",
+                        f"{row.criterion} violated for {row.attribute} at {where}",
+                        f"Largest between-group difference in {row.metric} is "
+                        f"{row.difference:.3f}{interval}, beyond the tolerance {tolerance:g}"
+                        + ("." if conclusive else "; the interval includes the tolerance."),
+                        slice=row.attribute,
+                    )
+                )
+        for f in gm.findings:
+            if f.severity != "error" and f.title not in seen_titles:
+                seen_titles.add(f.title)
+                findings.append(f)
+        confusion.append(_confusion(y01, pred01, t, slice_attr, slice_group, codes, n_slices))
+
+    roc = pd.DataFrame()
+    calibration = pd.DataFrame()
+    if score is not None:
+        roc = _curves(ds, y01, score, slice_attr, slice_group, codes, n_slices)
+        if score.min() >= 0 and score.max() <= 1:
+            calibration = _calibration(y01, score, slice_attr, slice_group, codes, n_slices)
+    result = EvaluationResult(
+        metrics=pd.concat(tables, ignore_index=True),
+        fairness=pd.concat(fairness, ignore_index=True) if fairness else pd.DataFrame(),
+        confusion=pd.concat(confusion, ignore_index=True),
+        roc=roc,
+        calibration=calibration,
+        thresholds=thresholds,
+        ci=ci,
+        tolerance=tolerance,
+        sensitive_names=list(ds.sensitive_names),
+        findings=tuple(findings),
+        meta={
+            "n_rows": ds.n_rows,
+            "positive_label": positive.item() if hasattr(positive, "item") else positive,
+            "n_boot": n_boot,
+            "random_state": random_state,
+        },
+    )
+    from raikit.ledger import record
+
+    record(
+        result,
+        check="evaluate.evaluate",
+        ledger=ledger,
+        dataset=ds,
+        model=model,
+        params={
+            "metrics": list(metrics) if metrics is not None else None,
+            "thresholds": [None if np.isnan(t) else t for t in thresholds],
+            "ci": ci,
+            "tolerance": tolerance,
+            "n_boot": n_boot,
+            "random_state": random_state if isinstance(random_state, int | None) else None,
+        },
+    )
+    return result

@@ -1,0 +1,241 @@
+"""``learning_curve``: how a metric grows with the training-set size, overall and per group, with
+error bars over cross-validation folds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from raikit._errors import DataError
+from raikit._result import Finding, Result
+
+__all__ = ["LearningCurveResult", "learning_curve"]
+
+
+@dataclass(frozen=True, eq=False)
+class LearningCurveResult(Result):
+    """A metric on held-out folds against the number of training rows, overall and per group.
+
+    Attributes
+    ----------
+    scores : DataFrame
+        Tidy, one row per (size, fold, attribute, group): ``train_size`` (rows), ``fraction``,
+        ``fold``, ``value``.
+    curve : DataFrame
+        One row per (size, attribute, group): ``mean``, ``std``, ``lower``/``upper`` (t interval of
+        the mean over folds at 95%), ``n_folds``.
+    metric : str
+    findings : tuple of Finding
+    """
+
+    scores: pd.DataFrame
+    curve: pd.DataFrame
+    metric: str
+    findings: tuple = field(default_factory=tuple)
+
+    @property
+    def summary(self) -> str:
+        overall = self.curve[self.curve["attribute"] == "overall"]
+        first, last = overall.iloc[0], overall.iloc[-1]
+        return (
+            f"{self.metric} {first['mean']:.3f} with {int(first['train_size']):,} training rows and "
+            f"{last['mean']:.3f} with {int(last['train_size']):,} (mean over "
+            f"{int(last['n_folds'])} folds)."
+        )
+
+    def figures(self) -> list:
+        import plotly.graph_objects as go
+
+        from raikit.evaluate._figures import error_bars
+
+        figures = []
+        for attribute in pd.unique(self.curve["attribute"]):  # one figure per attribute
+            fig = go.Figure()
+            parts = self.curve[self.curve["attribute"].isin(["overall", attribute])]
+            for (attr, group), part in parts.groupby(["attribute", "group"], sort=False):
+                fig.add_trace(
+                    go.Scatter(
+                        x=part["train_size"],
+                        y=part["mean"],
+                        mode="lines+markers",
+                        name="overall" if attr == "overall" else str(group),
+                        error_y=error_bars(part["mean"], part["lower"], part["upper"]),
+                    )
+                )
+            if attribute == "overall" and self.curve["attribute"].nunique() > 1:
+                continue
+            fig.update_layout(
+                title=f"Learning curve: {self.metric} by {attribute} (95% CI over folds)",
+                xaxis_title="training rows",
+                yaxis_title=self.metric,
+            )
+            figures.append(fig)
+        return figures
+
+
+def learning_curve(
+    estimator,
+    ds,
+    *,
+    sizes: Sequence[float] = (0.1, 0.25, 0.5, 0.75, 1.0),
+    cv: int = 5,
+    metric: str = "accuracy",
+    random_state: int | None = 0,
+    progress: Callable[[int, int], None] | None = None,
+    ledger=None,
+) -> LearningCurveResult:
+    """Fit ``estimator`` on growing shares of each training fold and score the held-out fold.
+
+    Parameters
+    ----------
+    estimator : unfitted scikit-learn estimator
+        Cloned for every fit.
+    ds : Dataset
+        Labelled data.
+    sizes : list of float or int, default (0.1, 0.25, 0.5, 0.75, 1.0)
+        Shares (in (0, 1]) or numbers of rows of each training fold.
+    cv : int, default 5
+        Number of (stratified, for classification) folds.
+    metric : str, default "accuracy"
+        Any metric of :func:`raikit.metrics.group_metrics` (``roc_auc`` uses ``predict_proba``).
+    random_state : int, optional
+        Seed of the folds and subsamples.
+    progress : callable, optional
+        ``progress(done, total)`` after each fit.
+    ledger : raikit.ledger.Ledger, optional
+
+    Returns
+    -------
+    LearningCurveResult
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.datasets import load_german_credit
+    >>> ds = load_german_credit()
+    >>> ds = ds._replace(ds.frame, features=["duration_months", "credit_amount", "age"])
+    >>> r = learning_curve(LogisticRegression(max_iter=1000), ds, sizes=[0.5, 1.0], cv=3)
+    >>> r.curve[r.curve["attribute"] == "overall"]["train_size"].tolist()
+    [334, 667]
+    """
+    from sklearn.base import clone
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    from raikit.metrics import group_metrics
+
+    if not hasattr(estimator, "fit"):
+        raise DataError(f"estimator must be an unfitted scikit-learn estimator, got {estimator!r}.")
+    if int(cv) < 2:
+        raise DataError(f"cv must be at least 2 folds, got {cv}.")
+    sizes = list(sizes)
+    if not sizes or any(s <= 0 for s in sizes):
+        raise DataError(f"sizes must be positive shares or row counts, got {sizes}.")
+    y = ds.y.to_numpy()
+    classification = ds.task != "regression"
+    splitter = (StratifiedKFold if classification else KFold)(
+        n_splits=int(cv), shuffle=True, random_state=random_state
+    )
+    rng = np.random.default_rng(random_state)
+    X = ds.X
+    needs_score = metric in ("roc_auc", "brier_score", "log_loss", "expected_calibration_error")
+    rows = []
+    total = int(cv) * len(sizes)
+    done = 0
+    try:
+        folds = list(splitter.split(np.zeros(len(y)), y))
+    except ValueError as error:
+        raise DataError(f"Cannot split the data into {cv} folds: {error}") from error
+    for fold, (train_idx, test_idx) in enumerate(folds):  # loop over folds x sizes (model fits)
+        order = rng.permutation(train_idx)
+        for size in sizes:
+            n_train = round(size * len(train_idx)) if size <= 1 else int(size)
+            if n_train > len(train_idx):
+                raise DataError(
+                    f"Size {size} asks for {n_train} rows but a training fold has "
+                    f"{len(train_idx)}; use shares in (0, 1]."
+                )
+            part = np.sort(order[:n_train])
+            if classification and len(np.unique(y[part])) < 2:
+                raise DataError(
+                    f"A training subsample of {n_train} rows has one class only; use larger sizes."
+                )
+            model = clone(estimator).fit(X.iloc[part], y[part])
+            X_test = X.iloc[test_idx]
+            score = None
+            if needs_score:
+                if not hasattr(model, "predict_proba"):
+                    raise DataError(f"metric={metric!r} needs predict_proba.")
+                score = model.predict_proba(X_test)[:, 1]
+            gm = group_metrics(
+                y[test_idx],
+                model.predict(X_test),
+                sensitive=ds.sensitive.iloc[test_idx].reset_index(drop=True),
+                score=score,
+                metrics=[metric],
+            )
+            table = gm.table[gm.table["metric"] == gm.metric_names[-1]]
+            for r in table.itertuples(index=False):  # one row per group
+                rows.append((n_train, size, fold, r.attribute, r.group, r.value))
+            done += 1
+            if progress:
+                progress(done, total)
+    scores = pd.DataFrame(
+        rows, columns=["train_size", "fraction", "fold", "attribute", "group", "value"]
+    )
+    from scipy import stats
+
+    grouped = scores.groupby(["fraction", "attribute", "group"], sort=False)["value"]
+    curve = grouped.agg(["mean", "std", "count"]).reset_index()
+    curve["train_size"] = (
+        scores.groupby(["fraction", "attribute", "group"], sort=False)["train_size"]
+        .mean()
+        .round()
+        .astype("int64")
+        .to_numpy()
+    )
+    half = (
+        stats.t.ppf(0.975, np.maximum(curve["count"] - 1, 1))
+        * curve["std"]
+        / np.sqrt(curve["count"])
+    )
+    curve["lower"] = curve["mean"] - half
+    curve["upper"] = curve["mean"] + half
+    curve = curve.rename(columns={"count": "n_folds"})
+    curve = curve[
+        ["attribute", "group", "fraction", "train_size", "mean", "std", "lower", "upper", "n_folds"]
+    ]
+    curve = curve.sort_values(["attribute", "group", "train_size"], kind="stable")
+    order = {a: i for i, a in enumerate(pd.unique(scores["attribute"]))}
+    curve = curve.sort_values("attribute", key=lambda s: s.map(order), kind="stable")
+    curve = curve.reset_index(drop=True)
+    findings = []
+    last = curve.groupby(["attribute", "group"], sort=False).tail(2)
+    for (attribute, group), part in last.groupby(["attribute", "group"], sort=False):
+        if len(part) == 2 and attribute != "overall":
+            gain = part["mean"].iloc[1] - part["mean"].iloc[0]
+            if gain > part["std"].iloc[1]:
+                findings.append(
+                    Finding(
+                        "info",
+                        f"{attribute}={group} still improving",
+                        f"{metric} rose by {gain:.3f} over the last size step, more than its "
+                        f"spread over folds: more data for this group should help.",
+                        slice=f"{attribute}={group}",
+                    )
+                )
+    result = LearningCurveResult(
+        scores=scores, curve=curve, metric=metric, findings=tuple(findings)
+    )
+    from raikit.ledger import record
+
+    record(
+        result,
+        check="evaluate.learning_curve",
+        ledger=ledger,
+        dataset=ds,
+        params={"sizes": sizes, "cv": int(cv), "metric": metric, "random_state": random_state},
+    )
+    return result

@@ -1,0 +1,1049 @@
+"""Automatic discovery of problematic slices: Slice Finder (lattice, tree) and SliceLine.
+
+A *slice* is a conjunction of predicates ``feature = value`` (numeric features are binned by
+quantiles first, so ``age in [25, 33)`` is a value). The model's per-row loss is compared inside
+the slice and on the rest of the data.
+
+* ``method="lattice"`` follows Slice Finder (Chung et al., ICDE 2019): breadth-first search over the
+  lattice of conjunctions; a slice whose effect size reaches ``effect_size`` is tested with a
+  one-sided Welch t-test; significant slices are reported and not expanded further, the others are
+  expanded by one more predicate; slices smaller than ``min_size`` are skipped. False discoveries
+  are controlled by alpha-investing (default) or Benjamini–Hochberg.
+* ``method="tree"`` is Slice Finder's alternative: a regression tree on the loss, whose nodes are
+  the candidate slices, tested the same way.
+* ``method="sliceline"`` is SliceLine (Sagadeeva & Boehm, SIGMOD 2021): the exact top-k slices by
+  ``score = w (slice error / average error - 1) - (1 - w) (n / slice size - 1)`` found by a
+  level-wise enumeration with size and score upper-bound pruning.
+
+Every level is evaluated without a Python loop over rows or slices: the slices of one set of
+features share a mixed-radix code per row, so their sizes and loss sums are one ``np.bincount``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from raikit._errors import ColumnError, DataError
+from raikit._result import Finding, Result
+
+__all__ = ["SliceResult", "find_slices", "row_losses"]
+
+_EPS = 1e-15
+LOSSES = ("log_loss", "zero_one", "squared_error", "absolute_error")
+
+
+# --------------------------------------------------------------------------- losses
+def _model_outputs(model, X: pd.DataFrame, *, need_proba: bool):
+    if need_proba:
+        if not hasattr(model, "predict_proba"):
+            raise DataError(
+                f"loss='log_loss' needs predicted probabilities but {type(model).__name__} has no "
+                f"predict_proba. Use loss='zero_one' (or a callable loss)."
+            )
+        return model.predict_proba(X), getattr(model, "classes_", None)
+    return model.predict(X), None
+
+
+def row_losses(model, ds, *, loss="log_loss") -> np.ndarray:
+    """The model's loss on every row of a Dataset.
+
+    Parameters
+    ----------
+    model : fitted estimator or None
+        With ``None``, the Dataset's ``prediction`` (and ``score``) columns are used.
+    ds : Dataset
+        Data with a target.
+    loss : {"log_loss", "zero_one", "squared_error", "absolute_error"} or callable
+        A callable gets ``(y_true, y_pred)`` as numpy arrays and returns one loss per row; ``y_pred``
+        is the positive-class probability for a binary model with ``predict_proba`` and the
+        prediction otherwise.
+
+    Returns
+    -------
+    ndarray of float, one loss per row.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from raikit import Dataset
+    >>> frame = pd.DataFrame({"s": list("aabb"), "y": [1, 0, 1, 0], "p": [1, 1, 1, 0]})
+    >>> row_losses(None, Dataset(frame, target="y", sensitive="s", prediction="p"),
+    ...            loss="zero_one").tolist()
+    [0.0, 1.0, 0.0, 0.0]
+    """
+    y = ds.y.to_numpy()
+    if pd.isna(y).any():
+        raise DataError(
+            f"The target {ds.target!r} has {int(pd.isna(y).sum())} missing value(s); drop those "
+            f"rows before computing losses."
+        )
+    if callable(loss):
+        if model is None:
+            out = ds.y_score if ds.score is not None else ds.y_pred
+            out = out.to_numpy()
+        else:
+            proba = hasattr(model, "predict_proba") and ds.y.nunique() == 2
+            out = model.predict_proba(ds.X)[:, 1] if proba else model.predict(ds.X)
+        values = np.asarray(loss(y, out), dtype=float)
+        if values.shape != (len(y),):
+            raise DataError(
+                f"The loss callable must return one value per row ({len(y)}), got shape "
+                f"{values.shape}."
+            )
+    elif loss == "log_loss":
+        if model is None:
+            if ds.score is None:
+                raise DataError(
+                    "loss='log_loss' needs scores: pass a model with predict_proba, a Dataset with "
+                    "score='column', or use loss='zero_one'."
+                )
+            p1 = np.clip(ds.y_score.to_numpy(dtype=float), _EPS, 1 - _EPS)
+            classes = np.sort(pd.unique(y))
+            if len(classes) > 2:
+                raise DataError("A score column only gives log loss for a binary target.")
+            positive = y == classes[-1]
+            values = -np.where(positive, np.log(p1), np.log1p(-p1))
+        else:
+            proba, classes = _model_outputs(model, ds.X, need_proba=True)
+            classes = np.asarray(classes if classes is not None else np.arange(proba.shape[1]))
+            index = pd.Index(classes).get_indexer(y)
+            if (index < 0).any():
+                bad = y[index < 0][0]
+                raise DataError(
+                    f"Label {bad!r} of {ds.target!r} is not one of the model's classes "
+                    f"{classes.tolist()}; was the model trained on this target?"
+                )
+            picked = proba[np.arange(len(y)), index]
+            values = -np.log(np.clip(picked, _EPS, 1.0))
+    elif loss in ("zero_one", "squared_error", "absolute_error"):
+        pred = ds.y_pred.to_numpy() if model is None else np.asarray(model.predict(ds.X))
+        if loss == "zero_one":
+            values = (pred != y).astype(float)
+        else:
+            diff = pred.astype(float) - y.astype(float)
+            values = diff**2 if loss == "squared_error" else np.abs(diff)
+    else:
+        raise DataError(f"loss must be one of {LOSSES} or a callable, got {loss!r}.")
+    if not np.isfinite(values).all():
+        raise DataError("The loss has NaN or infinite values; check the model's outputs.")
+    if (values < 0).any():
+        raise DataError("Slice search needs non-negative losses; the loss returned negatives.")
+    return values
+
+
+# --------------------------------------------------------------------------- feature encoding
+@dataclass
+class _Encoded:
+    names: list[str]
+    codes: np.ndarray  # (n, m) int64, one column per feature
+    sizes: np.ndarray  # levels per feature
+    offsets: np.ndarray  # first item id of each feature
+    bins: pd.DataFrame  # feature, code, label, kind, low, high
+
+    @property
+    def n_items(self) -> int:
+        return int(self.sizes.sum())
+
+    @property
+    def item_feature(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self.names)), self.sizes)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _encode_column(name: str, series: pd.Series, n_bins: int):
+    """Integer codes (0..K-1) for one column and the table describing each code."""
+    missing = series.isna().to_numpy()
+    numeric = pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
+        series.dtype
+    )
+    rows = []
+    if numeric and series.nunique() > n_bins:
+        x = series.to_numpy(dtype=float, na_value=np.nan)
+        qs = np.nanquantile(x, np.linspace(0, 1, n_bins + 1)[1:-1])
+        edges = np.unique(qs)
+        low = np.nanmin(x)
+        edges = edges[edges > low]  # a first edge at the minimum would leave an empty bin
+        if len(edges) == 0:  # a point mass at the minimum (e.g. capital_gain = 0): bin the rest
+            above = x[x > low]
+            qs = np.quantile(above, np.linspace(0, 1, n_bins)[1:-1])
+            edges = np.unique(np.concatenate([[above.min()], qs]))
+        codes = np.searchsorted(edges, np.where(missing, 0.0, x), side="right")
+        bounds = np.concatenate([[-np.inf], edges, [np.inf]])
+        for i in range(len(edges) + 1):
+            low, high = bounds[i], bounds[i + 1]
+            if np.isinf(low):
+                label = f"{name} < {_fmt(high)}"
+            elif np.isinf(high):
+                label = f"{name} >= {_fmt(low)}"
+            else:
+                label = f"{_fmt(low)} <= {name} < {_fmt(high)}"
+            rows.append((name, i, label, "range", low, high))
+        n_levels = len(edges) + 1
+    else:
+        codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
+        codes = np.asarray(codes, dtype=np.int64)
+        for i, value in enumerate(uniques):
+            rows.append((name, i, f"{name} = {value}", "category", np.nan, np.nan))
+        n_levels = len(uniques)
+    codes = np.asarray(codes, dtype=np.int64)
+    if missing.any():
+        codes = np.where(missing, n_levels, codes)
+        rows.append((name, n_levels, f"{name} is missing", "missing", np.nan, np.nan))
+        n_levels += 1
+    return codes, n_levels, rows
+
+
+def _encode_features(frame: pd.DataFrame, names: Sequence[str], n_bins: int) -> _Encoded:
+    columns, sizes, rows = [], [], []
+    for name in names:
+        codes, k, r = _encode_column(name, frame[name], n_bins)
+        columns.append(codes)
+        sizes.append(k)
+        rows += r
+    keep = [i for i, k in enumerate(sizes) if k > 1]  # a one-level feature slices nothing
+    names = [names[i] for i in keep]
+    columns = [columns[i] for i in keep]
+    sizes = [sizes[i] for i in keep]
+    rows = [r for r in rows if r[0] in set(names)]
+    if not names:
+        raise DataError("Every feature has a single value; there is nothing to slice on.")
+    sizes_arr = np.asarray(sizes, dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes_arr)[:-1]]).astype(np.int64)
+    bins = pd.DataFrame(rows, columns=["feature", "code", "label", "kind", "low", "high"])
+    return _Encoded(list(names), np.column_stack(columns), sizes_arr, offsets, bins)
+
+
+def _reencode(bins: pd.DataFrame, frame: pd.DataFrame, feature: str) -> np.ndarray:
+    """Codes of ``frame[feature]`` under the bins learned by a search (for masks on new data)."""
+    part = bins[bins["feature"] == feature]
+    series = frame[feature]
+    missing = series.isna().to_numpy()
+    codes = np.full(len(series), -1, dtype=np.int64)
+    if (part["kind"] == "range").any():
+        ranges = part[part["kind"] == "range"]
+        edges = ranges["low"].to_numpy()[1:]
+        x = series.to_numpy(dtype=float, na_value=np.nan)
+        codes = np.searchsorted(edges, np.where(missing, 0.0, x), side="right").astype(np.int64)
+    else:
+        cats = part[part["kind"] == "category"]
+        prefix = f"{feature} = "
+        lookup = {
+            label[len(prefix) :]: code
+            for label, code in zip(cats["label"], cats["code"], strict=True)
+        }
+        codes = series.astype(str).map(lookup).fillna(-1).to_numpy(dtype=np.int64)
+    miss = part[part["kind"] == "missing"]
+    codes = np.where(missing, int(miss["code"].iloc[0]) if len(miss) else -1, codes)
+    return codes
+
+
+# --------------------------------------------------------------------------- lattice machinery
+def _keys(items: np.ndarray, base: int) -> np.ndarray:
+    key = np.zeros(len(items), dtype=np.int64)
+    for j in range(items.shape[1]):  # loop over predicate positions (at most max_features)
+        key = key * base + items[:, j] + 1
+    return key
+
+
+def _join(items: np.ndarray, item_feature: np.ndarray, base: int):
+    """Apriori join: children with L predicates whose L parents (all (L-1)-subsets) are in ``items``.
+
+    ``items`` holds one sorted row of item ids per slice, rows sorted lexicographically. Returns the
+    children and, for each, the row index of each of its parents.
+    """
+    s, width = items.shape
+    if s < 2:
+        return np.empty((0, width + 1), np.int64), np.empty((0, width + 1), np.int64)
+    prefix = _keys(items[:, :-1], base) if width > 1 else np.zeros(s, np.int64)
+    ends = np.searchsorted(prefix, prefix, side="right")
+    counts = ends - np.arange(s) - 1
+    total = int(counts.sum())
+    left = np.repeat(np.arange(s), counts)
+    start = np.repeat(np.cumsum(counts) - counts, counts)
+    right = left + 1 + (np.arange(total) - start)
+    ok = item_feature[items[left, -1]] != item_feature[items[right, -1]]
+    left, right = left[ok], right[ok]
+    children = np.column_stack([items[left], items[right, -1]])
+    parents = np.empty((len(children), width + 1), dtype=np.int64)
+    parents[:, width] = left  # child without its last item
+    parents[:, width - 1] = right  # child without its second-to-last item
+    keep = np.ones(len(children), dtype=bool)
+    parent_keys = _keys(items, base)
+    for p in range(width - 1):  # the other parents: drop one prefix item (loop over positions)
+        sub = np.delete(children, p, axis=1)
+        key = _keys(sub, base)
+        pos = np.clip(np.searchsorted(parent_keys, key), 0, s - 1)
+        found = parent_keys[pos] == key
+        keep &= found
+        parents[:, p] = pos
+    return children[keep], parents[keep]
+
+
+def _evaluate(items: np.ndarray, enc: _Encoded, weights: list[np.ndarray], want_max=None):
+    """Size, weighted sums (and optionally the max of ``want_max``) of each slice in ``items``."""
+    n_slices, width = items.shape
+    size = np.zeros(n_slices)
+    sums = [np.zeros(n_slices) for _ in weights]
+    maxima = np.zeros(n_slices) if want_max is not None else None
+    if n_slices == 0:
+        return size, sums, maxima
+    item_feature = enc.item_feature
+    feats = item_feature[items]
+    local = items - enc.offsets[feats]
+    m = len(enc.names)
+    combo = _keys(feats, m + 1)
+    combos, first, inverse = np.unique(combo, return_index=True, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(len(combos) + 1))
+    n = enc.codes.shape[0]
+    for c in range(len(combos)):  # one pass per feature set (a lattice node), not per slice or row
+        sel = order[bounds[c] : bounds[c + 1]]
+        fs = feats[first[c]]
+        strides = np.ones(width, dtype=np.int64)
+        for j in range(width - 2, -1, -1):
+            strides[j] = strides[j + 1] * enc.sizes[fs[j + 1]]
+        n_cells = int(strides[0] * enc.sizes[fs[0]])
+        row_code = enc.codes[:, fs] @ strides
+        cand_code = local[sel] @ strides
+        if n_cells <= 4 * n + 4096:
+            size[sel] = np.bincount(row_code, minlength=n_cells)[cand_code]
+            for out, w in zip(sums, weights, strict=True):
+                out[sel] = np.bincount(row_code, weights=w, minlength=n_cells)[cand_code]
+            if maxima is not None:
+                mx = np.zeros(n_cells)
+                np.maximum.at(mx, row_code, want_max)
+                maxima[sel] = mx[cand_code]
+        else:  # very many cells: compress the codes that occur
+            uniq, inv = np.unique(row_code, return_inverse=True)
+            pos = np.clip(np.searchsorted(uniq, cand_code), 0, len(uniq) - 1)
+            hit = uniq[pos] == cand_code
+            k = len(uniq)
+            size[sel] = np.where(hit, np.bincount(inv, minlength=k)[pos], 0)
+            for out, w in zip(sums, weights, strict=True):
+                out[sel] = np.where(hit, np.bincount(inv, weights=w, minlength=k)[pos], 0)
+            if maxima is not None:
+                mx = np.zeros(k)
+                np.maximum.at(mx, inv, want_max)
+                maxima[sel] = np.where(hit, mx[pos], 0)
+    return size, sums, maxima
+
+
+def _welch(size, s1, s2, n, t1, t2):
+    """Mean loss in and out of each slice, effect size, one-sided Welch t-test (slice worse)."""
+    from scipy import stats
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rest = n - size
+        mean_s = s1 / size
+        mean_r = (t1 - s1) / rest
+        var_s = np.maximum(s2 - s1 * mean_s, 0) / (size - 1)
+        var_r = np.maximum((t2 - s2) - (t1 - s1) * mean_r, 0) / (rest - 1)
+        a, b = var_s / size, var_r / rest
+        se2 = a + b
+        diff = mean_s - mean_r
+        t = np.where(se2 > 0, diff / np.sqrt(se2), np.where(diff > 0, np.inf, np.nan))
+        df = np.where(se2 > 0, se2**2 / (a**2 / (size - 1) + b**2 / (rest - 1)), 1.0)
+        p = np.where(np.isnan(t), 1.0, stats.t.sf(t, np.maximum(df, 1.0)))
+        pooled = np.sqrt((var_s + var_r) / 2)
+        effect = np.where(pooled > 0, diff / pooled, np.where(diff > 0, np.inf, 0.0))
+    return mean_s, mean_r, var_s, effect, t, np.nan_to_num(p, nan=1.0)
+
+
+class _AlphaInvesting:
+    """Foster & Stine's alpha-investing: initial wealth alpha (1 - alpha), payout alpha on each
+    discovery, and every test bids half the current wealth (it costs alpha_j / (1 - alpha_j))."""
+
+    def __init__(self, alpha: float) -> None:
+        self.alpha = alpha
+        self.wealth = alpha * (1 - alpha)
+
+    def test(self, p: float) -> tuple[bool, float]:
+        bid = self.wealth / 2
+        level = bid / (1 + bid)
+        if p <= level:
+            self.wealth += self.alpha
+            return True, level
+        self.wealth -= bid
+        return False, level
+
+
+def _benjamini_hochberg(p: np.ndarray, alpha: float) -> np.ndarray:
+    m = len(p)
+    if m == 0:
+        return np.zeros(0, dtype=bool)
+    order = np.argsort(p, kind="stable")
+    passed = p[order] <= alpha * np.arange(1, m + 1) / m
+    k = np.flatnonzero(passed).max() + 1 if passed.any() else 0
+    out = np.zeros(m, dtype=bool)
+    out[order[:k]] = True
+    return out
+
+
+# --------------------------------------------------------------------------- the result
+@dataclass(frozen=True, eq=False)
+class SliceResult(Result):
+    """Slices of the data on which a model's loss is significantly (or, for SliceLine, most) worse.
+
+    Attributes
+    ----------
+    slices : DataFrame
+        One row per reported slice, best first: ``slice`` (text), ``n_predicates``, ``size``,
+        ``mean_loss`` with ``lower``/``upper`` (95% normal interval), ``rest_mean_loss``,
+        ``effect_size``, ``t_statistic``, ``p_value``, ``test_level`` (the level it was tested at),
+        ``score`` (SliceLine's score; NaN for the other methods).
+    predicates : DataFrame
+        Tidy: one row per (slice, predicate) with ``slice_id``, ``feature``, ``op`` (``==``,
+        ``<=``, ``>``, ``!=`` on the bin code), ``code`` and ``label``.
+    bins : DataFrame
+        How each feature was binned: ``feature``, ``code``, ``label``, ``kind``, ``low``, ``high``.
+    levels : DataFrame
+        Search statistics per lattice level (candidates generated, evaluated, tested, found).
+    method, loss : str
+    overall : dict
+        ``n_rows``, ``mean_loss`` and the search parameters.
+    findings : tuple of Finding
+    """
+
+    slices: pd.DataFrame
+    predicates: pd.DataFrame
+    bins: pd.DataFrame
+    levels: pd.DataFrame
+    method: str
+    loss: str
+    overall: dict = field(default_factory=dict)
+    findings: tuple = field(default_factory=tuple)
+
+    @property
+    def summary(self) -> str:
+        n = len(self.slices)
+        head = f"{n} problematic slice(s) found by {self.method}"
+        if n == 0:
+            return head + f" (mean {self.loss} {self.overall.get('mean_loss', float('nan')):.4f})."
+        top = self.slices.iloc[0]
+        return (
+            f"{head}; top: {top['slice']} ({int(top['size']):,} rows, mean {self.loss} "
+            f"{top['mean_loss']:.4f} vs {self.overall['mean_loss']:.4f} overall, effect size "
+            f"{top['effect_size']:.2f})."
+        )
+
+    def mask(self, data, i: int = 0) -> np.ndarray:
+        """Boolean membership of each row of ``data`` (Dataset or DataFrame) in slice ``i``."""
+        frame = data.frame if hasattr(data, "frame") else data
+        if not 0 <= i < len(self.slices):
+            raise DataError(f"Slice index {i} is out of range: this result has {len(self.slices)}.")
+        rows = self.predicates[self.predicates["slice_id"] == i]
+        out = np.ones(len(frame), dtype=bool)
+        for feature, op, code in zip(rows["feature"], rows["op"], rows["code"], strict=True):
+            if feature not in frame.columns:
+                raise ColumnError(f"Column {feature!r} used by slice {i} is not in the data.")
+            codes = _reencode(self.bins, frame, feature)
+            out &= {"==": codes == code, "!=": codes != code, "<=": codes <= code}.get(
+                op, codes > code
+            )
+        return out
+
+    def figures(self) -> list:
+        import plotly.graph_objects as go
+
+        s = self.slices
+        mean = self.overall.get("mean_loss", float("nan"))
+        fig = go.Figure(
+            go.Bar(
+                x=s["mean_loss"],
+                y=[f"{i + 1}. {t}" for i, t in enumerate(s["slice"])],
+                orientation="h",
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": (s["upper"] - s["mean_loss"]).to_numpy(),
+                    "arrayminus": (s["mean_loss"] - s["lower"]).to_numpy(),
+                },
+                customdata=np.column_stack([s["size"], s["effect_size"], s["p_value"]])
+                if len(s)
+                else None,
+                hovertemplate="%{y}<br>mean loss %{x:.4f}<br>rows %{customdata[0]:,}"
+                "<br>effect size %{customdata[1]:.2f}<br>p %{customdata[2]:.2g}<extra></extra>",
+                name="slice",
+            )
+        )
+        fig.add_vline(x=mean, line_dash="dash", annotation_text=f"overall {mean:.3f}")
+        fig.update_layout(
+            title=f"Mean {self.loss} on the top slices ({self.method}; 95% CI)",
+            yaxis={"autorange": "reversed"},
+            height=max(300, 28 * len(s) + 140),
+            margin={"l": 10, "r": 10, "t": 50, "b": 30},
+        )
+        size_fig = go.Figure(
+            go.Scatter(
+                x=s["size"],
+                y=s["effect_size"],
+                mode="markers+text",
+                text=[str(i + 1) for i in range(len(s))],
+                textposition="top center",
+                marker={"size": 12},
+                error_y=None,
+                hovertext=s["slice"],
+                name="slice",
+            )
+        )
+        size_fig.update_layout(
+            title="Slice size vs effect size (one mark per reported slice)",
+            xaxis_title="rows in slice",
+            yaxis_title="effect size",
+            xaxis_type="log",
+        )
+        return [fig, size_fig]
+
+
+# --------------------------------------------------------------------------- search drivers
+def _describe(items_rows: list[np.ndarray], enc: _Encoded):
+    labels = enc.bins["label"].to_numpy()
+    feature_of = enc.item_feature
+    texts, preds = [], []
+    for sid, items in enumerate(items_rows):  # loop over the k reported slices
+        items = items[items >= 0]
+        texts.append(" & ".join(labels[items]))
+        for it in items:
+            f = feature_of[it]
+            preds.append((sid, enc.names[f], "==", int(it - enc.offsets[f]), labels[it]))
+    return texts, preds
+
+
+def _sliceline(enc, e, *, k, max_level, min_size, weight, progress):
+    n = len(e)
+    eavg = float(e.mean())
+    if eavg <= 0:
+        return np.empty((0, max_level), np.int64), np.empty((0, 4)), []
+    item_feature = enc.item_feature
+    base = enc.n_items + 1
+
+    def score(ss, se):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sc = weight * ((se / ss) / eavg - 1) - (1 - weight) * (n / ss - 1)
+        return np.nan_to_num(sc, nan=-np.inf)
+
+    def score_ub(ss, se, sm):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            probes = np.column_stack(
+                [np.full(len(ss), float(min_size)), np.maximum(se / sm, min_size), ss]
+            )
+            probes = np.minimum(probes, ss[:, None])
+            err = np.minimum(probes * sm[:, None], se[:, None])
+            sc = weight * ((err / probes) / eavg - 1) - (1 - weight) * (n / probes - 1)
+        return np.nan_to_num(sc, nan=-np.inf).max(axis=1)
+
+    top_items = np.empty((0, max_level), np.int64)
+    top_stats = np.empty((0, 4))  # score, error sum, max error, size
+
+    def merge(items, ss, se, sm):
+        nonlocal top_items, top_stats
+        sc = score(ss, se)
+        ok = (ss >= min_size) & (se > 0) & (sc > 0)
+        padded = np.full((int(ok.sum()), max_level), -1, np.int64)
+        padded[:, : items.shape[1]] = items[ok]
+        all_items = np.vstack([top_items, padded])
+        all_stats = np.vstack([top_stats, np.column_stack([sc, se, sm, ss])[ok]])
+        order = np.lexsort((_keys(all_items, base + 1), -all_stats[:, 3], -all_stats[:, 0]))[:k]
+        top_items, top_stats = all_items[order], all_stats[order]
+
+    def threshold():
+        return top_stats[-1, 0] if len(top_stats) >= k else 0.0
+
+    levels = []
+    items = np.arange(enc.n_items, dtype=np.int64)[:, None]
+    ss, (se,), sm = _evaluate(items, enc, [e], want_max=e)
+    levels.append((1, enc.n_items, enc.n_items))
+    merge(items, ss, se, sm)
+    valid = (ss >= min_size) & (se > 0)
+    items, ss, se, sm = items[valid], ss[valid], se[valid], sm[valid]
+    if progress:
+        progress(1, max_level)
+    for level in range(2, max_level + 1):
+        if len(items) < 2:
+            break
+        children, parents = _join(items, item_feature, base)
+        generated = len(children)
+        ub_ss = ss[parents].min(axis=1)
+        ub_se = se[parents].min(axis=1)
+        ub_sm = sm[parents].min(axis=1)
+        ub = score_ub(ub_ss, ub_se, ub_sm)
+        keep = (ub_ss >= min_size) & (ub > threshold()) & (ub > 0)
+        children = children[keep]
+        ss, (se,), sm = _evaluate(children, enc, [e], want_max=e)
+        levels.append((level, generated, len(children)))
+        merge(children, ss, se, sm)
+        valid = (ss >= min_size) & (se > 0)
+        items, ss, se, sm = children[valid], ss[valid], se[valid], sm[valid]
+        if progress:
+            progress(level, max_level)
+    return top_items, top_stats, levels
+
+
+def _lattice(enc, e, *, k, max_level, min_size, effect_size, alpha, fdr, progress):
+    n = len(e)
+    t1, t2 = float(e.sum()), float((e * e).sum())
+    item_feature = enc.item_feature
+    base = enc.n_items + 1
+    investor = _AlphaInvesting(alpha) if fdr == "alpha_investing" else None
+    found_items, found_rows, levels = [], [], []
+    items = np.arange(enc.n_items, dtype=np.int64)[:, None]
+    for level in range(1, max_level + 1):
+        generated = len(items)
+        size, (s1, s2), _ = _evaluate(items, enc, [e, e * e])
+        big = (size >= min_size) & (size < n)
+        items, size, s1, s2 = items[big], size[big], s1[big], s2[big]
+        mean_s, mean_r, var_s, eff, t, p = _welch(size, s1, s2, n, t1, t2)
+        candidates = np.flatnonzero(eff >= effect_size)
+        candidates = candidates[np.argsort(-eff[candidates], kind="stable")]
+        significant = np.zeros(len(items), dtype=bool)
+        test_level = np.full(len(items), np.nan)
+        if investor is not None:
+            for c in candidates:  # alpha-investing is sequential by definition
+                if len(found_items) + int(significant.sum()) >= k:
+                    break
+                significant[c], test_level[c] = investor.test(float(p[c]))
+        else:
+            share = alpha / max_level  # FDR of the union of levels <= sum of per-level FDRs
+            passed = _benjamini_hochberg(p[candidates], share)
+            significant[candidates[passed]] = True
+            test_level[candidates] = share
+        hits = np.flatnonzero(significant)
+        hits = hits[np.argsort(-eff[hits], kind="stable")][: k - len(found_items)]
+        for h in hits:  # loop over the (at most k) discoveries
+            padded = np.full(max_level, -1, np.int64)
+            padded[:level] = items[h]
+            found_items.append(padded)
+            found_rows.append(
+                (size[h], mean_s[h], var_s[h], mean_r[h], eff[h], t[h], p[h], test_level[h])
+            )
+        levels.append((level, generated, len(items), len(candidates), len(hits)))
+        if progress:
+            progress(level, max_level)
+        if len(found_items) >= k or level == max_level:
+            break
+        expand = ~significant
+        items = items[expand]
+        items, _ = _join(items, item_feature, base)
+    return found_items, found_rows, levels
+
+
+def _tree(enc, e, *, k, max_level, min_size, effect_size, alpha, fdr, random_state):
+    from sklearn.tree import DecisionTreeRegressor
+
+    n = len(e)
+    t1, t2 = float(e.sum()), float((e * e).sum())
+    numeric = [(enc.bins[enc.bins["feature"] == f]["kind"] == "range").any() for f in enc.names]
+    columns, meta = [], []  # meta: (feature index, code, kind) per tree column
+    for f, is_numeric in enumerate(numeric):
+        codes = enc.codes[:, f]
+        if is_numeric:
+            columns.append(codes.astype(float))
+            meta.append((f, -1, "ordinal"))
+        else:
+            onehot = (codes[:, None] == np.arange(enc.sizes[f])[None, :]).astype(float)
+            columns.append(onehot)
+            meta += [(f, c, "onehot") for c in range(enc.sizes[f])]
+    X = np.column_stack(columns)
+    tree = DecisionTreeRegressor(
+        max_depth=max_level, min_samples_leaf=min_size, random_state=random_state
+    ).fit(X, e)
+    tr = tree.tree_
+    n_nodes = tr.node_count
+    parent = np.full(n_nodes, -1)
+    depth = np.zeros(n_nodes, dtype=int)
+    cond: list[list[tuple]] = [[] for _ in range(n_nodes)]
+    for node in range(n_nodes):  # loop over tree nodes (at most 2^(max_features+1))
+        for child, side in ((tr.children_left[node], "<="), (tr.children_right[node], ">")):
+            if child < 0:
+                continue
+            parent[child], depth[child] = node, depth[node] + 1
+            f, code, kind = meta[tr.feature[node]]
+            thr = tr.threshold[node]
+            if kind == "ordinal":
+                step = (math.floor(thr), side)
+            else:
+                step = (code, "!=" if side == "<=" else "==")
+            cond[child] = [*cond[node], (f, *step)]
+    size = tr.n_node_samples.astype(float)
+    mean = tr.value[:, 0, 0]
+    s1 = size * mean
+    s2 = size * (tr.impurity + mean**2)
+    mean_s, mean_r, var_s, eff, t, p = _welch(size, s1, s2, n, t1, t2)
+    order = np.lexsort((-eff, depth))
+    candidates = [i for i in order if i != 0 and eff[i] >= effect_size and size[i] < n]
+    blocked = np.zeros(n_nodes, dtype=bool)
+    significant = np.zeros(n_nodes, dtype=bool)
+    test_level = np.full(n_nodes, np.nan)
+    if fdr == "alpha_investing":
+        investor = _AlphaInvesting(alpha)
+        for i in candidates:  # sequential test over tree nodes
+            if significant.sum() >= k:
+                break
+            anc = parent[i]
+            while anc > 0 and not blocked[i]:
+                blocked[i] = significant[anc]
+                anc = parent[anc]
+            if blocked[i]:
+                continue
+            significant[i], test_level[i] = investor.test(float(p[i]))
+    else:
+        idx = np.asarray(candidates, dtype=int)
+        passed = _benjamini_hochberg(p[idx], alpha)
+        significant[idx[passed]] = True
+        test_level[idx] = alpha
+        for i in idx[passed]:  # drop refinements of a significant node
+            anc = parent[i]
+            while anc > 0:
+                if significant[anc]:
+                    significant[i] = False
+                anc = parent[anc]
+    hits = [i for i in candidates if significant[i]][:k]
+    rows = [
+        (size[h], mean_s[h], var_s[h], mean_r[h], eff[h], t[h], p[h], test_level[h]) for h in hits
+    ]
+    conds = [cond[h] for h in hits]
+    levels = [
+        (
+            d,
+            int((depth == d).sum()),
+            int((depth == d).sum()),
+            sum(depth[c] == d for c in candidates),
+            sum(depth[h] == d for h in hits),
+        )
+        for d in range(1, max_level + 1)
+    ]
+    return conds, rows, levels
+
+
+def _tree_describe(conds, enc):
+    labels = enc.bins
+    texts, preds = [], []
+    for sid, steps in enumerate(conds):  # loop over the k reported slices
+        parts = []
+        for f, code, op in steps:
+            name = enc.names[f]
+            label = labels[(labels["feature"] == name) & (labels["code"] == code)]["label"].iloc[0]
+            if op == "==":
+                text = label
+            elif op == "!=":
+                text = f"not ({label})"
+            elif op == "<=":
+                text = f"{name} bin <= {code} ({label})"
+            else:
+                text = f"{name} bin > {code} (beyond {label})"
+            parts.append(text)
+            preds.append((sid, name, op, int(code), text))
+        texts.append(" & ".join(parts))
+    return texts, preds
+
+
+def _inputs(model, data, target, features):
+    from raikit.dataset import Dataset
+
+    if isinstance(data, Dataset):
+        ds = data
+        names = (
+            list(features)
+            if features is not None
+            else [
+                *ds.feature_names,
+                *[s for s in ds.sensitive_names if s not in ds.feature_names],
+            ]
+        )
+    elif isinstance(data, pd.DataFrame):
+        if target is None or target not in data.columns:
+            raise ColumnError(
+                f"target={target!r} is not a column of the DataFrame; pass target='column' "
+                f"(or a raikit.Dataset)."
+            )
+        reserved = {target}
+        names = (
+            list(features)
+            if features is not None
+            else [c for c in data.columns if c not in reserved]
+        )
+        missing = [c for c in names if c not in data.columns]
+        if missing:
+            raise ColumnError(f"Feature {missing[0]!r} is not a column of the data.")
+        inputs = names
+        if model is not None and hasattr(model, "feature_names_in_"):
+            inputs = [str(c) for c in model.feature_names_in_]
+            absent = [c for c in inputs if c not in data.columns]
+            if absent:
+                raise ColumnError(
+                    f"The model was trained on column {absent[0]!r}, which the data lacks."
+                )
+        # A placeholder sensitive column lets the Dataset validate the rest; it is never searched.
+        frame = data.assign(__all_rows__="all")
+        ds = Dataset(frame, target=target, sensitive="__all_rows__", features=inputs)
+    else:
+        raise DataError(
+            f"data must be a raikit.Dataset or a pandas DataFrame, got {type(data).__name__}."
+        )
+    for name in names:
+        if name not in ds.frame.columns:
+            raise ColumnError(f"Feature {name!r} is not a column of the data.")
+    if model is not None:
+        if not hasattr(model, "predict"):
+            raise DataError(f"model must be a fitted estimator with predict, got {model!r}.")
+    return ds, names
+
+
+def find_slices(
+    model,
+    data,
+    *,
+    loss: str | Callable = "log_loss",
+    method: str = "lattice",
+    effect_size: float = 0.4,
+    max_features: int = 3,
+    min_size: int | None = None,
+    alpha: float = 0.05,
+    k: int = 10,
+    fdr: str = "alpha_investing",
+    n_bins: int = 10,
+    features: Sequence[str] | None = None,
+    target: str | None = None,
+    weight: float = 0.95,
+    random_state: int | None = 0,
+    progress: Callable[[int, int], None] | None = None,
+    ledger=None,
+) -> SliceResult:
+    """Find the slices of the data on which a model's loss is worse than on the rest.
+
+    Parameters
+    ----------
+    model : fitted estimator or None
+        The model to debug. With ``None``, the Dataset's ``prediction``/``score`` columns are used.
+    data : Dataset or DataFrame
+        Labelled data. By default every feature *and* every sensitive column is searched (the point
+        is to find groups nobody named); a DataFrame needs ``target=``.
+    loss : {"log_loss", "zero_one", "squared_error", "absolute_error"} or callable
+        Per-row loss (see :func:`row_losses`).
+    method : {"lattice", "tree", "sliceline"}
+        Slice Finder's lattice search, its decision-tree search, or SliceLine's exact top-k.
+    effect_size : float, default 0.4
+        Smallest effect size ``(mean loss in slice - mean loss elsewhere) / sqrt((var_in +
+        var_out) / 2)`` for a slice to be tested (lattice and tree).
+    max_features : int, default 3
+        Most predicates in a slice (lattice level, tree depth).
+    min_size : int, optional
+        Smallest slice, in rows. Default: ``max(30, n_rows // 200)``.
+    alpha : float, default 0.05
+        Significance level; false discoveries are controlled at this level by ``fdr``.
+    k : int, default 10
+        Most slices reported.
+    fdr : {"alpha_investing", "bh"}
+        Alpha-investing (Foster & Stine; used by Slice Finder) or Benjamini–Hochberg (lattice: at
+        ``alpha / max_features`` per level, so that the union is controlled at ``alpha``).
+    n_bins : int, default 10
+        Quantile bins per numeric feature (features with at most ``n_bins`` values keep them).
+    features : list of str, optional
+        Columns to search.
+    target : str, optional
+        Target column when ``data`` is a DataFrame.
+    weight : float, default 0.95
+        SliceLine's ``alpha``: weight of the error term against the size term in its score.
+    random_state : int, optional
+        Seed of the tree.
+    progress : callable, optional
+        ``progress(level, max_features)`` is called after each level.
+    ledger : raikit.ledger.Ledger, optional
+        Record the result as evidence.
+
+    Returns
+    -------
+    SliceResult
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> frame = pd.DataFrame({"colour": rng.choice(["red", "blue"], 2000),
+    ...                       "size": rng.choice(["S", "M", "L"], 2000)})
+    >>> bad = (frame["colour"] == "red") & (frame["size"] == "L")
+    >>> frame["y"] = rng.integers(0, 2, 2000)
+    >>> frame["p"] = np.where(bad & (rng.random(2000) < 0.6), 1 - frame["y"], frame["y"])
+    >>> from raikit import Dataset
+    >>> ds = Dataset(frame, target="y", sensitive="colour", prediction="p")
+    >>> r = find_slices(None, ds, loss="zero_one", method="sliceline", k=1)
+    >>> r.slices["slice"].iloc[0]
+    'size = L & colour = red'
+    """
+    started = time.perf_counter()
+    if method not in ("lattice", "tree", "sliceline"):
+        raise DataError(f"method must be 'lattice', 'tree' or 'sliceline', got {method!r}.")
+    if fdr not in ("alpha_investing", "bh"):
+        raise DataError(f"fdr must be 'alpha_investing' or 'bh', got {fdr!r}.")
+    if not 0 < alpha < 1:
+        raise DataError(f"alpha must be between 0 and 1, got {alpha}.")
+    if not 0 < weight <= 1:
+        raise DataError(f"weight must be in (0, 1], got {weight}.")
+    if int(k) < 1 or int(max_features) < 1:
+        raise DataError(
+            f"k and max_features must be at least 1, got k={k}, max_features={max_features}."
+        )
+    if n_bins < 2:
+        raise DataError(f"n_bins must be at least 2, got {n_bins}.")
+    ds, names = _inputs(model, data, target, features)
+    if not names:
+        raise DataError("There are no feature columns to search; pass features=[...].")
+    e = row_losses(model, ds, loss=loss)
+    n = len(e)
+    if min_size is None:
+        min_size = max(30, n // 200)
+    if min_size < 2 or min_size >= n:
+        raise DataError(f"min_size must be between 2 and the number of rows ({n}), got {min_size}.")
+    enc = _encode_features(ds.frame, names, n_bins)
+    max_level = min(int(max_features), len(names))
+    if (enc.n_items + 2) ** max_level >= 2**62:
+        raise DataError(
+            f"{enc.n_items} feature values at depth {max_level} are too many to search; lower "
+            f"max_features or n_bins, or pass fewer features=."
+        )
+    t1, t2 = float(e.sum()), float((e * e).sum())
+    loss_name = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom loss")
+    if method == "sliceline":
+        items, stats, levels = _sliceline(
+            enc, e, k=k, max_level=max_level, min_size=min_size, weight=weight, progress=progress
+        )
+        size, s1, scores = stats[:, 3], stats[:, 1], stats[:, 0]
+        # second moments of the k reported slices, for their t-tests
+        s2 = np.zeros(len(items))
+        for width in range(1, max_level + 1):  # loop over slice widths (at most max_features)
+            rows = np.flatnonzero((items >= 0).sum(axis=1) == width)
+            if len(rows):
+                _, (sq,), _ = _evaluate(items[rows, :width], enc, [e * e])
+                s2[rows] = sq
+        mean_s, mean_r, var_s, eff, t, p = _welch(size, s1, s2, n, t1, t2)
+        found = list(
+            zip(size, mean_s, var_s, mean_r, eff, t, p, np.full(len(p), np.nan), strict=True)
+        )
+        texts, preds = _describe(list(items), enc)
+        levels = pd.DataFrame(levels, columns=["level", "generated", "evaluated"])
+    elif method == "lattice":
+        items, found, levels = _lattice(
+            enc,
+            e,
+            k=k,
+            max_level=max_level,
+            min_size=min_size,
+            effect_size=effect_size,
+            alpha=alpha,
+            fdr=fdr,
+            progress=progress,
+        )
+        scores = np.full(len(found), np.nan)
+        texts, preds = _describe(items, enc)
+        levels = pd.DataFrame(
+            levels, columns=["level", "generated", "evaluated", "tested", "found"]
+        )
+    else:
+        conds, found, levels = _tree(
+            enc,
+            e,
+            k=k,
+            max_level=max_level,
+            min_size=min_size,
+            effect_size=effect_size,
+            alpha=alpha,
+            fdr=fdr,
+            random_state=random_state,
+        )
+        if progress:
+            progress(max_level, max_level)
+        scores = np.full(len(found), np.nan)
+        texts, preds = _tree_describe(conds, enc)
+        levels = pd.DataFrame(
+            levels, columns=["level", "generated", "evaluated", "tested", "found"]
+        )
+    columns = [
+        "size",
+        "mean_loss",
+        "var",
+        "rest_mean_loss",
+        "effect_size",
+        "t_statistic",
+        "p_value",
+        "test_level",
+    ]
+    table = pd.DataFrame(found, columns=columns).astype(float)
+    half = 1.959963984540054 * np.sqrt(table["var"] / table["size"])
+    table.insert(0, "slice", texts)
+    table.insert(1, "n_predicates", pd.Series([len(t.split(" & ")) for t in texts], dtype="int64"))
+    table.insert(4, "lower", table["mean_loss"] - half)
+    table.insert(5, "upper", table["mean_loss"] + half)
+    table["size"] = table["size"].astype("int64")
+    table["score"] = np.asarray(scores, dtype=float)
+    table = table.drop(columns="var")
+    predicates = pd.DataFrame(preds, columns=["slice_id", "feature", "op", "code", "label"])
+    findings = []
+    for row in table.itertuples(index=False):  # one finding per reported slice (at most k)
+        findings.append(
+            Finding(
+                "warning",
+                f"Model underperforms on {row.slice}",
+                f"{row.size:,} rows: mean {loss_name} {row.mean_loss:.4f} vs "
+                f"{row.rest_mean_loss:.4f} elsewhere (effect size {row.effect_size:.2f}, "
+                f"Welch p = {row.p_value:.2g}).",
+                slice=row.slice,
+            )
+        )
+    if not findings:
+        findings.append(
+            Finding(
+                "info",
+                "No problematic slice found",
+                f"No slice of at least {min_size} rows and up to {max_level} predicates "
+                + (
+                    "scored above zero."
+                    if method == "sliceline"
+                    else f"reached effect size {effect_size} with significance at alpha={alpha}."
+                ),
+            )
+        )
+    overall = {
+        "n_rows": n,
+        "mean_loss": t1 / n,
+        "min_size": int(min_size),
+        "max_features": max_level,
+        "effect_size": effect_size,
+        "alpha": alpha,
+        "fdr": fdr,
+        "k": int(k),
+        "n_bins": n_bins,
+        "weight": weight,
+        "features": names,
+        "seconds": time.perf_counter() - started,
+    }
+    result = SliceResult(
+        slices=table,
+        predicates=predicates,
+        bins=enc.bins,
+        levels=levels,
+        method=method,
+        loss=loss_name,
+        overall=overall,
+        findings=tuple(findings),
+    )
+    from raikit.ledger import record
+
+    record(
+        result,
+        check="evaluate.find_slices",
+        ledger=ledger,
+        dataset=ds,
+        model=model,
+        params={k_: v for k_, v in overall.items() if k_ not in ("n_rows", "mean_loss", "seconds")}
+        | {"method": method, "loss": loss_name},
+    )
+    return result

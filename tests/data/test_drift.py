@@ -1,0 +1,203 @@
+"""drift: statistics against scipy, injected shifts on real data, false-alarm rate over seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from scipy.spatial.distance import jensenshannon
+
+from raikit import ColumnError, DataError, Result
+from raikit.data import DriftResult, drift
+from raikit.data._drift import _distribution_distances, _ks_wasserstein, adjust_pvalues, ks_pvalue
+
+
+@pytest.fixture(scope="module")
+def compas():
+    from raikit.datasets import load_compas
+
+    return load_compas()
+
+
+@pytest.fixture(scope="module")
+def adult_split():
+    from raikit.datasets import load_adult
+
+    return load_adult(split="train"), load_adult(split="test")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_ks_and_wasserstein_per_group_match_scipy(seed):
+    rng = np.random.default_rng(seed)
+    n = 3000
+    values = np.round(rng.normal(size=n) * 3)  # many ties
+    is_current = rng.random(n) < 0.4
+    values[is_current] += 0.5 * rng.random(is_current.sum())
+    codes = rng.integers(0, 4, n)
+    ks, w, n_ref, n_cur = _ks_wasserstein(values, is_current, codes, 4)
+    p = ks_pvalue(ks, n_ref, n_cur)
+    for g in range(4):
+        a = values[(codes == g) & ~is_current]
+        b = values[(codes == g) & is_current]
+        expected = stats.ks_2samp(a, b, method="asymp")
+        np.testing.assert_allclose(ks[g], expected.statistic, rtol=1e-12)
+        np.testing.assert_allclose(p[g], expected.pvalue, rtol=1e-9)
+        np.testing.assert_allclose(w[g], stats.wasserstein_distance(a, b), rtol=1e-9)
+        assert (n_ref[g], n_cur[g]) == (a.size, b.size)
+
+
+def test_categorical_distances_match_scipy():
+    rng = np.random.default_rng(4)
+    ref = rng.integers(0, 200, size=(3, 6))
+    cur = rng.integers(0, 200, size=(3, 6))
+    cur[1, 2] = ref[1, 2] = 0  # a category absent from one group
+    stat, p, js, psi, linf = _distribution_distances(ref, cur)
+    for g in range(3):
+        table = np.vstack([ref[g], cur[g]])
+        table = table[:, table.sum(axis=0) > 0]
+        chi = stats.chi2_contingency(table, correction=False)
+        np.testing.assert_allclose(stat[g], chi.statistic, rtol=1e-9)
+        np.testing.assert_allclose(p[g], chi.pvalue, rtol=1e-9)
+        np.testing.assert_allclose(js[g], jensenshannon(ref[g], cur[g], base=2), rtol=1e-9)
+        a, b = ref[g] / ref[g].sum(), cur[g] / cur[g].sum()
+        np.testing.assert_allclose(linf[g], np.abs(a - b).max(), rtol=1e-12)
+        a, b = np.maximum(a, 1e-4), np.maximum(b, 1e-4)
+        np.testing.assert_allclose(psi[g], ((b - a) * np.log(b / a)).sum(), rtol=1e-12)
+
+
+def test_multiple_testing_corrections():
+    p = np.array([0.001, 0.02, 0.03, 0.2, np.nan, 0.04])
+    ok = ~np.isnan(p)
+    bh = adjust_pvalues(p, "fdr_bh")
+    np.testing.assert_allclose(bh[ok], stats.false_discovery_control(p[ok], method="bh"))
+    assert np.isnan(bh[4])
+    holm = adjust_pvalues(p, "holm")
+    # Holm by hand: sorted 0.001, 0.02, 0.03, 0.04, 0.2 times 5, 4, 3, 2, 1, then running max
+    np.testing.assert_allclose(holm[ok], [0.005, 0.08, 0.09, 0.2, 0.09])
+    np.testing.assert_allclose(adjust_pvalues(p, "bonferroni")[ok], [0.005, 0.1, 0.15, 1, 0.2])
+    with pytest.raises(DataError, match="correction"):
+        adjust_pvalues(p, "bh")
+
+
+def test_same_data_does_not_drift(adult_split):
+    train, _ = adult_split
+    result = drift(train, train)
+    assert not result.table["drifted"].any()
+    assert np.allclose(result.columns_table["statistic"], 0)
+
+
+def test_shift_injected_into_one_column(adult_split):
+    train, test = adult_split
+    shifted = test.frame.copy()
+    shifted["hours_per_week"] = shifted["hours_per_week"] + 3
+    result = drift(train, test._replace(shifted))
+    assert result.drifted_columns == ["hours_per_week"]
+    row = result.columns_table.set_index("column").loc["hours_per_week"]
+    assert row["test"] == "ks" and row["p_adjusted"] < 1e-10
+    np.testing.assert_allclose(row["wasserstein"], 3.0, atol=0.1)  # a pure shift moves W1 by 3
+    assert result.findings[0].title == "hours_per_week drifted"
+
+
+def test_shift_injected_into_one_group_only(adult_split):
+    train, test = adult_split
+    shifted = test.frame.copy()
+    black = (shifted["race"] == "Black").to_numpy()
+    shifted.loc[black, "age"] = shifted.loc[black, "age"] + 6
+    result = drift(train, test._replace(shifted))
+    groups = result.by_group.set_index(["attribute", "group", "column"])
+    assert groups.loc[("race", "Black", "age"), "drifted"]
+    others = groups.xs("age", level="column").loc["race"].drop("Black")
+    assert not others["drifted"].any()
+    finding = [f for f in result.findings if f.slice == "race=Black"]
+    assert finding and "age drifted within 1 of" in finding[0].title
+
+
+def test_new_category_in_current_drifts(compas):
+    current = compas.frame.copy()
+    current["c_charge_degree"] = current["c_charge_degree"].astype(object)
+    current.loc[current.index[:400], "c_charge_degree"] = "X"
+    result = drift(compas, current, by_group=False)
+    assert result.drifted_columns == ["c_charge_degree"]
+    row = result.columns_table.set_index("column").loc["c_charge_degree"]
+    np.testing.assert_allclose(row["linf"], 400 / len(current), atol=0.02)
+
+
+@pytest.mark.slow
+def test_false_alarm_rate_on_random_splits_is_near_nominal():
+    """Random halves of Adult come from one distribution: over 40 seeds x 13 columns the raw
+    rejection rate at 0.05 must stay near 0.05 (KS is conservative on tied values), and BH must
+    keep the share of seeds with any drifted column near 0.05."""
+    from raikit.datasets import load_adult
+
+    ds = load_adult()
+    raw, any_drift = [], []
+    for seed in range(40):
+        half = np.random.default_rng(seed).random(ds.n_rows) < 0.5
+        table = drift(ds.subset(half), ds.subset(~half), by_group=False).columns_table
+        raw.append((table["p_value"] < 0.05).mean())
+        any_drift.append(table["drifted"].any())
+    assert 0.02 <= np.mean(raw) <= 0.08
+    assert np.mean(any_drift) <= 0.125  # 5/40; nominal 0.05 (binomial 95% upper bound ~0.11)
+
+
+def test_false_alarm_rate_per_group(compas):
+    raw, any_drift = [], []
+    for seed in range(30):
+        half = np.random.default_rng(seed).random(compas.n_rows) < 0.5
+        result = drift(compas.subset(half), compas.subset(~half))
+        p = result.by_group["p_value"].dropna()
+        raw.append((p < 0.05).mean())
+        any_drift.append(result.table["drifted"].any())
+    assert np.mean(raw) <= 0.08
+    assert np.mean(any_drift) <= 0.15
+
+
+def test_min_effect_ignores_significant_but_tiny_drift(adult_split):
+    train, test = adult_split
+    shifted = test.frame.copy()
+    shifted["fnlwgt"] = shifted["fnlwgt"] * 1.02
+    plain = drift(train, test._replace(shifted), by_group=False)
+    strict = drift(train, test._replace(shifted), by_group=False, min_effect=0.2)
+    assert "fnlwgt" in plain.drifted_columns and strict.drifted_columns == []
+
+
+def test_dataframes_with_sensitive_and_round_trip(compas):
+    frame = compas.frame
+    result = drift(
+        frame.iloc[:3000],
+        frame.iloc[3000:],
+        sensitive=["sex"],
+        columns=["age", "priors_count", "race"],
+    )
+    assert set(result.table["attribute"]) == {"overall", "sex"}
+    back = Result.from_json(result.to_json())
+    assert isinstance(back, DriftResult)
+    pd.testing.assert_frame_equal(back.table, result.table)
+    assert len(result.figures()) == 2 and "Drift per column" in result.to_html()
+
+
+def test_bad_input(compas):
+    frame = compas.frame
+    with pytest.raises(ColumnError, match="current data lacks column"):
+        drift(compas, frame.drop(columns=["age"]))
+    bad = frame.copy()
+    bad["age"] = bad["age"].astype(str) + " years"
+    with pytest.raises(DataError, match="numeric in one table"):
+        drift(compas, bad)
+    with pytest.raises(DataError, match="threshold"):
+        drift(compas, frame, threshold=5)
+    with pytest.raises(DataError, match="tests must be"):
+        drift(compas, frame, tests="t-test")
+    with pytest.raises(DataError, match="categorical; the KS test"):
+        drift(
+            compas,
+            frame,
+            tests={"c_charge_degree": "ks"},
+            columns=["c_charge_degree", "age"],
+            by_group=False,
+        )
+    with pytest.raises(DataError, match="rows on both sides"):
+        drift(compas, frame.iloc[:0])
+    with pytest.raises(DataError, match=r"must be a raikit\.Dataset or a DataFrame"):
+        drift([1, 2], frame)

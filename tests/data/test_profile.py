@@ -1,0 +1,206 @@
+"""profile: statistics against pandas/numpy, associations against scipy, proxies against sklearn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from raikit import ColumnError, DataError, Dataset, Result
+from raikit.data import ProfileResult, profile
+from raikit.data._profile import _grouped_auc, _pairwise_corr
+
+NUMERIC = ["age", "fnlwgt", "education_num", "capital_gain", "capital_loss", "hours_per_week"]
+
+
+@pytest.mark.parametrize("column", NUMERIC)
+def test_overall_statistics_match_pandas(adult, adult_profile, column):
+    row = adult_profile.columns.loc[column]
+    series = adult.frame[column]
+    assert row["count"] == series.count() and row["missing"] == 0
+    assert row["distinct"] == series.nunique()
+    np.testing.assert_allclose(row["mean"], series.mean(), rtol=1e-12)
+    np.testing.assert_allclose(row["std"], series.std(), rtol=1e-9)
+    expected = np.quantile(series, [0, 0.05, 0.25, 0.5, 0.75, 0.95, 1])
+    got = row[["min", "p05", "p25", "median", "p75", "p95", "max"]].to_numpy(dtype=float)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("attribute", ["sex", "race"])
+def test_per_group_statistics_match_groupby(adult, adult_profile, attribute):
+    grouped = adult.frame.groupby(attribute, observed=True)["hours_per_week"]
+    table = adult_profile.by_group("hours_per_week").loc[attribute]
+    np.testing.assert_allclose(table["mean"], grouped.mean().loc[table.index], rtol=1e-12)
+    np.testing.assert_allclose(table["std"], grouped.std().loc[table.index], rtol=1e-9)
+    np.testing.assert_allclose(table["p25"], grouped.quantile(0.25).loc[table.index], rtol=1e-12)
+    np.testing.assert_allclose(table["p95"], grouped.quantile(0.95).loc[table.index], rtol=1e-12)
+    assert table["distinct"].tolist() == grouped.nunique().loc[table.index].tolist()
+
+
+def test_intersection_statistics_and_missing_counts(adult, adult_profile):
+    frame = adult.frame
+    table = adult_profile.by_group("workclass").loc["sex & race"]
+    missing = frame["workclass"].isna().groupby([frame["sex"], frame["race"]], observed=True).sum()
+    for (sex, race), value in missing.items():
+        assert table.loc[f"{sex} & {race}", "missing"] == value
+    age = adult_profile.by_group("age").loc["sex & race"]
+    expected = frame.groupby(["sex", "race"], observed=True)["age"].median()
+    for (sex, race), value in expected.items():
+        assert age.loc[f"{sex} & {race}", "median"] == value
+
+
+def test_missing_values_in_numeric_columns_are_excluded():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=500)
+    x[rng.random(500) < 0.2] = np.nan
+    frame = pd.DataFrame({"x": x, "s": rng.choice(["a", "b"], 500), "y": rng.integers(0, 2, 500)})
+    result = profile(Dataset(frame, target="y", sensitive="s"), proxies=False)
+    by = result.by_group("x").loc["s"]
+    expected = frame.groupby("s")["x"]
+    assert by["missing"].tolist() == frame["x"].isna().groupby(frame["s"]).sum().tolist()
+    np.testing.assert_allclose(by["median"], expected.median(), rtol=1e-12)
+    np.testing.assert_allclose(by["std"], expected.std(), rtol=1e-9)
+
+
+def test_histograms_match_numpy(adult, adult_profile):
+    hist = adult_profile.histograms
+    part = hist[(hist["column"] == "age") & (hist["attribute"] == "overall")]
+    edges = np.append(part["left"].to_numpy(), part["right"].iloc[-1])
+    counts, _ = np.histogram(adult.frame["age"], bins=edges)
+    assert part["count"].tolist() == counts.tolist()
+    per_group = hist[(hist["column"] == "age") & (hist["attribute"] == "race")]
+    sums = per_group.groupby("group")["count"].sum()
+    assert sums.to_dict() == adult.frame["race"].value_counts().astype(int).to_dict()
+    np.testing.assert_allclose(per_group.groupby("group")["share"].sum(), 1.0, rtol=1e-12)
+
+
+def test_top_categories_match_value_counts(adult, adult_profile):
+    cats = adult_profile.categories
+    part = cats[(cats["column"] == "occupation") & (cats["attribute"] == "sex")]
+    female = part[part["group"] == "Female"].set_index("category")["count"]
+    counts = adult.frame.loc[adult.frame["sex"] == "Female", "occupation"].value_counts()
+    for category, value in female.drop(["(other)", "(missing)"], errors="ignore").items():
+        assert value == counts[category]
+    n_missing = adult.frame.loc[adult.frame["sex"] == "Female", "occupation"].isna().sum()
+    assert female["(missing)"] == n_missing
+    assert female.sum() == (adult.frame["sex"] == "Female").sum()
+
+
+def test_associations_match_scipy(adult, adult_profile):
+    assoc = adult_profile.associations.set_index(["left", "right", "method"])["value"]
+    frame = adult.frame
+    pearson = stats.pearsonr(frame["age"], frame["hours_per_week"]).statistic
+    spearman = stats.spearmanr(frame["age"], frame["hours_per_week"]).statistic
+    np.testing.assert_allclose(assoc[("age", "hours_per_week", "pearson")], pearson, rtol=1e-9)
+    np.testing.assert_allclose(assoc[("age", "hours_per_week", "spearman")], spearman, rtol=1e-9)
+    table = pd.crosstab(frame["education"], frame["relationship"]).to_numpy()
+    cramer = stats.contingency.association(table, method="cramer")
+    np.testing.assert_allclose(assoc[("education", "relationship", "cramers_v")], cramer, rtol=1e-9)
+    # correlation ratio: sqrt of between-group over total sum of squares
+    age = frame["age"]
+    means = frame.groupby("marital_status", observed=True)["age"].transform("mean")
+    eta = np.sqrt(((means - age.mean()) ** 2).sum() / ((age - age.mean()) ** 2).sum())
+    np.testing.assert_allclose(
+        assoc[("age", "marital_status", "correlation_ratio")], eta, rtol=1e-9
+    )
+    # the binary target is paired with numeric features by Pearson (point-biserial)
+    pb = stats.pearsonr(frame["education_num"], frame["income"]).statistic
+    np.testing.assert_allclose(assoc[("education_num", "income", "pearson")], pb, rtol=1e-9)
+
+
+def test_pairwise_complete_correlation_matches_pandas():
+    rng = np.random.default_rng(1)
+    matrix = rng.normal(size=(300, 4))
+    matrix[:, 1] += matrix[:, 0]
+    matrix[rng.random((300, 4)) < 0.15] = np.nan
+    corr, counts = _pairwise_corr(matrix)
+    expected = pd.DataFrame(matrix).corr().to_numpy()
+    np.testing.assert_allclose(corr, expected, rtol=1e-9, atol=1e-12)
+    assert counts[0, 1] == (~np.isnan(matrix[:, 0]) & ~np.isnan(matrix[:, 1])).sum()
+
+
+def test_grouped_auc_equals_sklearn():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(2)
+    score = rng.integers(0, 6, 40) / 5  # ties on purpose
+    pos = rng.integers(0, 20, 40).astype(float)
+    neg = rng.integers(0, 20, 40).astype(float)
+    y = np.concatenate([np.ones(int(pos.sum())), np.zeros(int(neg.sum()))])
+    s = np.concatenate([np.repeat(score, pos.astype(int)), np.repeat(score, neg.astype(int))])
+    np.testing.assert_allclose(_grouped_auc(score, pos, neg), roc_auc_score(y, s), rtol=1e-12)
+
+
+def test_proxies_on_adult(adult, adult_profile):
+    from sklearn.metrics import mutual_info_score
+
+    proxies = adult_profile.proxies.set_index(["attribute", "feature"])
+    frame = adult.frame
+    mi = mutual_info_score(frame["relationship"].cat.codes, frame["sex"].cat.codes)
+    np.testing.assert_allclose(
+        proxies.loc[("sex", "relationship"), "mutual_information"], mi, rtol=1e-9
+    )
+    # Husband/Wife reveal sex: a strong proxy, reported as a finding
+    assert proxies.loc[("sex", "relationship"), "auc"] > 0.8
+    assert proxies.loc[("sex", "fnlwgt"), "auc"] < 0.6
+    assert (
+        proxies.loc[("sex", "(all features)"), "auc"] > proxies.loc[("sex", "relationship"), "auc"]
+    )
+    titles = [f.title for f in adult_profile.findings]
+    assert "relationship is a strong proxy for sex" in titles
+    assert "fnlwgt is a strong proxy for sex" not in titles
+
+
+def test_proxy_auc_of_planted_and_independent_features():
+    rng = np.random.default_rng(3)
+    n = 4000
+    s = rng.choice(["a", "b"], n)
+    frame = pd.DataFrame(
+        {
+            "leak": (s == "b") * 2.0 + rng.normal(scale=0.3, size=n),
+            "noise": rng.normal(size=n),
+            "s": s,
+            "y": rng.integers(0, 2, n),
+        }
+    )
+    result = profile(Dataset(frame, target="y", sensitive="s"), proxy_sample=2000)
+    proxies = result.proxies.set_index("feature")["auc"]
+    assert proxies["leak"] > 0.99
+    assert abs(proxies["noise"] - 0.5) < 0.04  # cross-fitted: no optimism from 20 bins
+    assert any(f.title == "leak is a strong proxy for s" for f in result.findings)
+
+
+def test_missingness_and_constant_findings(adult_profile):
+    titles = [f.title for f in adult_profile.findings]
+    assert any(t.startswith("Missingness of native_country differs by") for t in titles)
+    frame = pd.DataFrame({"c": [1] * 50, "x": range(50), "s": ["a", "b"] * 25, "y": [0, 1] * 25})
+    result = profile(Dataset(frame, target="y", sensitive="s"), proxies=False)
+    assert "c is constant" in [f.title for f in result.findings]
+
+
+def test_round_trip_html_and_figures(adult_profile, tmp_path):
+    back = Result.from_json(adult_profile.to_json())
+    assert isinstance(back, ProfileResult)
+    pd.testing.assert_frame_equal(back.stats, adult_profile.stats)
+    pd.testing.assert_frame_equal(back.proxies, adult_profile.proxies)
+    assert back.summary == adult_profile.summary
+    page = adult_profile.to_html(tmp_path / "p.html", title="Adult profile")
+    assert "Adult profile" in page and "relationship is a strong proxy" in page
+    figures = adult_profile.figures()
+    assert len(figures) >= 4
+    # aggregates only: no trace has one mark per row
+    assert max(len(t.x) for f in figures for t in f.data if t.x is not None) < 100
+
+
+def test_bad_input():
+    frame = pd.DataFrame({"x": [1.0, 2.0], "s": ["a", "b"], "y": [0, 1]})
+    ds = Dataset(frame, target="y", sensitive="s")
+    with pytest.raises(DataError, match=r"needs a raikit\.Dataset"):
+        profile(frame)
+    with pytest.raises(DataError, match="bins and top_k"):
+        profile(ds, bins=0)
+    with pytest.raises(ColumnError, match="Unknown profile column 'z'"):
+        profile(ds, columns=["z"])
+    with pytest.raises(ColumnError, match="Unknown column"):
+        profile(ds, proxies=False).by_group("nope")

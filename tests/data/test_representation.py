@@ -1,0 +1,131 @@
+"""representation: shares, base rates and intervals against pandas/scipy; reference populations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from scipy.spatial.distance import jensenshannon
+
+from raikit import DataError, Dataset, Result
+from raikit.data import RepresentationResult, representation, required_sample_size
+
+
+@pytest.fixture(scope="module")
+def compas():
+    from raikit.datasets import load_compas
+
+    return load_compas()
+
+
+@pytest.fixture(scope="module")
+def result(compas):
+    return representation(compas)
+
+
+def test_shares_and_base_rates_match_pandas(compas, result):
+    groups = result.groups.set_index(["attribute", "group"])
+    frame = compas.frame
+    for race, count in frame["race"].value_counts().items():
+        assert groups.loc[("race", race), "count"] == count
+        np.testing.assert_allclose(groups.loc[("race", race), "share"], count / len(frame))
+    rates = frame.groupby(["race", "sex"], observed=True)["two_year_recid"].mean()
+    for (race, sex), rate in rates.items():
+        np.testing.assert_allclose(groups.loc[("race & sex", f"{race} & {sex}"), "base_rate"], rate)
+    np.testing.assert_allclose(result.overall_base_rate, frame["two_year_recid"].mean())
+
+
+def test_wilson_intervals_match_scipy(compas, result):
+    groups = result.groups.set_index(["attribute", "group"])
+    for race in ("Asian", "Caucasian", "Native American"):
+        part = compas.frame.loc[compas.frame["race"] == race, "two_year_recid"]
+        ci = stats.binomtest(int(part.sum()), len(part)).proportion_ci(method="wilson")
+        np.testing.assert_allclose(groups.loc[("race", race), "base_rate_lower"], ci.low, rtol=1e-9)
+        np.testing.assert_allclose(
+            groups.loc[("race", race), "base_rate_upper"], ci.high, rtol=1e-9
+        )
+
+
+def test_required_sample_size():
+    assert required_sample_size(0.1) == 385  # 1.96^2 * 0.25 / 0.05^2 = 384.1
+    for width, p in [(0.1, 0.5), (0.05, 0.8), (0.2, 0.9)]:
+        n = required_sample_size(width, p=p)
+        z = stats.norm.ppf(0.975)
+        assert 2 * z * np.sqrt(p * (1 - p) / n) <= width  # wide enough at n ...
+        assert 2 * z * np.sqrt(p * (1 - p) / (n - 1)) > width  # ... and not at n - 1
+    with pytest.raises(DataError, match="ci_width"):
+        required_sample_size(1.5)
+
+
+def test_small_groups_need_more_rows(result):
+    groups = result.groups.set_index(["attribute", "group"])
+    assert groups.loc[("race", "Asian"), "additional_needed"] == 385 - 31
+    assert groups.loc[("race", "Caucasian"), "additional_needed"] == 0
+    assert any(f.title == "3 race group(s) too small to evaluate" for f in result.findings)
+
+
+def test_balance_measures_against_uniform(compas, result):
+    balance = result.balance.set_index(["attribute", "against"])
+    p = compas.frame["race"].value_counts().sort_index().to_numpy() / compas.n_rows
+    q = np.full(len(p), 1 / len(p))
+    row = balance.loc[("race", "uniform")]
+    np.testing.assert_allclose(row["total_variation"], np.abs(p - q).sum() / 2)
+    np.testing.assert_allclose(row["js_distance"], jensenshannon(p, q, base=2), rtol=1e-9)
+    np.testing.assert_allclose(row["kl_divergence"], stats.entropy(p, q), rtol=1e-9)
+    np.testing.assert_allclose(row["normalized_entropy"], stats.entropy(p) / np.log(len(p)))
+    np.testing.assert_allclose(row["chi2_pvalue"], stats.chisquare(p * compas.n_rows).pvalue)
+    # label parity over groups with >= 30 rows (Native American, 11 rows, is left out)
+    rates = compas.frame.groupby("race", observed=True)["two_year_recid"].agg(["mean", "size"])
+    rates = rates[rates["size"] >= 30]["mean"]
+    np.testing.assert_allclose(row["base_rate_ratio"], rates.min() / rates.max())
+
+
+def test_reference_population(compas):
+    reference = {"sex": {"Female": 51, "Male": 49}, "race": {"Caucasian": 0.6, "Klingon": 0.1}}
+    result = representation(compas, reference=reference)
+    groups = result.groups.set_index(["attribute", "group"])
+    np.testing.assert_allclose(groups.loc[("sex", "Female"), "reference_share"], 0.51)
+    female_share = (compas.frame["sex"] == "Female").mean()
+    np.testing.assert_allclose(groups.loc[("sex", "Female"), "share_ratio"], female_share / 0.51)
+    assert groups.loc[("race", "Klingon"), "count"] == 0
+    titles = [f.title for f in result.findings]
+    assert "sex=Female is under-represented" in titles
+    assert "race=Klingon is absent from the data" in titles
+    against = result.balance.set_index(["attribute", "against"])
+    assert ("sex", "reference") in against.index and (
+        "race & sex",
+        "reference",
+    ) not in against.index
+    back = Result.from_json(result.to_json())
+    assert isinstance(back, RepresentationResult)
+    pd.testing.assert_frame_equal(back.groups, result.groups)
+    assert len(result.figures()) >= 3
+
+
+def test_reference_from_a_dataset(compas):
+    half = compas.subset(np.arange(compas.n_rows) % 2 == 0)
+    result = representation(half, reference=compas)
+    ratio = result.groups.set_index(["attribute", "group"]).loc[("sex", "Male"), "share_ratio"]
+    assert abs(ratio - 1) < 0.05
+
+
+def test_bad_reference_and_input(compas):
+    with pytest.raises(DataError, match="not sensitive attributes"):
+        representation(compas, reference={"age": {"young": 1.0}})
+    with pytest.raises(DataError, match="non-negative"):
+        representation(compas, reference={"sex": {"Female": -1, "Male": 2}})
+    with pytest.raises(DataError, match="must map each group"):
+        representation(compas, reference={"sex": [0.5, 0.5]})
+    with pytest.raises(DataError, match="needs columns"):
+        representation(compas, reference=pd.DataFrame({"a": [1]}))
+    with pytest.raises(DataError, match="needs a raikit"):
+        representation(compas.frame)
+
+
+def test_unlabelled_data_has_no_base_rate():
+    frame = pd.DataFrame({"s": ["a"] * 40 + ["b"] * 10, "x": range(50)})
+    result = representation(Dataset(frame, target=None, sensitive="s"))
+    assert result.groups["base_rate"].isna().all()
+    assert result.groups["count"].tolist() == [40, 10]
+    assert "base rate" not in result.summary

@@ -1,0 +1,120 @@
+"""`raikit evaluate` and `raikit slices` end to end on COMPAS with a saved model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from raikit import Result, save_model
+from raikit.evaluate import EvaluationResult, SliceResult
+
+
+def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "raikit.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=cwd,
+        env={"COLUMNS": "200", "PATH": ""},
+    )
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, compas_split, compas_boosting):
+    folder = tmp_path_factory.mktemp("cli")
+    _, test = compas_split
+    test.frame.to_parquet(folder / "test.parquet")
+    test.frame.to_csv(folder / "test.csv", index=False)
+    save_model(compas_boosting, folder / "model.skops")
+    return folder
+
+
+@pytest.mark.slow
+def test_evaluate_command_writes_html_and_json(files):
+    out = run(
+        "evaluate",
+        "--data",
+        str(files / "test.parquet"),
+        "--model",
+        str(files / "model.skops"),
+        "--trust",
+        "functools.partial",
+        "--target",
+        "two_year_recid",
+        "--sensitive",
+        "race,sex",
+        "--thresholds",
+        "0.4,0.6",
+        "--n-boot",
+        "100",
+        "--out",
+        str(files / "ev"),
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Evaluation of test.parquet" in out.stdout and "threshold 0.4" in out.stdout
+    result = Result.from_json(str(files / "ev" / "evaluation.json"))
+    assert isinstance(result, EvaluationResult) and result.thresholds == [0.4, 0.6]
+    assert (files / "ev" / "evaluation.html").read_text().startswith("<!DOCTYPE html>")
+
+
+@pytest.mark.slow
+def test_slices_command_without_sensitive_attributes(files):
+    out = run(
+        "slices",
+        "--data",
+        str(files / "test.csv"),
+        "--model",
+        str(files / "model.skops"),
+        "--trust",
+        "functools.partial",
+        "--target",
+        "two_year_recid",
+        "--method",
+        "lattice",
+        "--loss",
+        "zero_one",
+        "--effect-size",
+        "0.2",
+        "--out",
+        str(files / "sl"),
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads((files / "sl" / "slices.json").read_text())
+    result = Result.from_dict(data)
+    assert isinstance(result, SliceResult)
+    assert "sex" not in result.overall["features"]  # only the model's inputs are searched
+    assert "problematic slice" in out.stdout
+
+
+@pytest.mark.slow
+def test_cli_errors_exit_with_code_2(files):
+    out = run(
+        "slices",
+        "--data",
+        str(files / "test.csv"),
+        "--model",
+        str(files / "model.skops"),
+        "--trust",
+        "functools.partial",
+        "--target",
+        "nope",
+    )
+    assert out.returncode == 2 and "error:" in out.stderr and "nope" in out.stderr
+    out = run(
+        "evaluate",
+        "--data",
+        str(files / "test.csv"),
+        "--prediction",
+        "decile_score",
+        "--target",
+        "two_year_recid",
+        "--sensitive",
+        "race",
+        "--thresholds",
+        "a,b",
+    )
+    assert out.returncode == 2 and "--thresholds" in out.stderr

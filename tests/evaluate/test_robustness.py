@@ -1,0 +1,104 @@
+"""stress_test(): flip rates and accuracy drops from perturbations, failures reported, and
+label-flip poisoning evaluated through group_metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from raikit import Result
+from raikit._errors import DataError
+from raikit.evaluate import StressTestResult, stress_test
+
+
+@pytest.fixture(scope="module")
+def boosting_stress(compas_split, compas_boosting):
+    _, test = compas_split
+    return stress_test(
+        compas_boosting, test, noise=[0.0, 0.2], swap_rate=[0.2], missing_rate=[0.2], random_state=0
+    )
+
+
+def test_zero_noise_flips_nothing(boosting_stress):
+    p = boosting_stress.perturbations
+    zero = p[(p["perturbation"] == "numeric_noise") & (p["level"] == 0.0)]
+    assert (zero["flip_rate"] == 0).all() and (zero["accuracy_drop"] == 0).all()
+
+
+def test_group_rates_add_up_and_bounds_hold(boosting_stress):
+    p = boosting_stress.perturbations
+    for _, part in p.groupby(["perturbation", "level"]):
+        overall = part[part["attribute"] == "overall"].iloc[0]
+        sex = part[part["attribute"] == "sex"]
+        # overall flip rate is the size-weighted mean of the groups of one attribute
+        assert (sex["flip_rate"] * sex["n"]).sum() / sex["n"].sum() == pytest.approx(
+            overall["flip_rate"], abs=1e-12
+        )
+        assert overall["accuracy"] - overall["perturbed_accuracy"] == pytest.approx(
+            overall["accuracy_drop"], abs=1e-12
+        )
+    assert (p["flip_lower"] <= p["flip_rate"] + 1e-12).all()
+    assert (p["flip_rate"] <= p["flip_upper"] + 1e-12).all()
+    noisy = p[
+        (p["perturbation"] == "numeric_noise") & (p["level"] == 0.2) & (p["attribute"] == "overall")
+    ]
+    assert noisy["flip_rate"].iloc[0] > 0
+
+
+def test_wilson_interval_by_hand(boosting_stress):
+    row = boosting_stress.perturbations.iloc[-1]
+    k, n, z = row["flip_rate"] * row["n"], row["n"], 1.959963984540054
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    assert row["flip_lower"] == pytest.approx(centre - half, abs=1e-12)
+    assert row["flip_upper"] == pytest.approx(centre + half, abs=1e-12)
+
+
+def test_model_that_rejects_missing_values_is_reported(compas_split, compas_logistic):
+    _, test = compas_split
+    r = stress_test(compas_logistic, test, noise=[0.05], swap_rate=[], missing_rate=[0.1])
+    assert list(r.failures["perturbation"]) == ["missing_values"]
+    assert any(f.title == "Model fails under missing_values" for f in r.findings)
+
+
+def test_poisoning_with_logistic_regression(compas_split, compas_logistic, make_logistic):
+    train, test = compas_split
+    r = stress_test(
+        compas_logistic,
+        test,
+        estimator=make_logistic(),
+        train=train,
+        noise=[],
+        swap_rate=[],
+        missing_rate=[],
+        poison_rates=[0.0, 0.1, 0.2],
+        n_boot=200,
+    )
+    acc = r.poisoning[
+        (r.poisoning["attribute"] == "overall") & (r.poisoning["metric"] == "accuracy")
+    ]
+    assert acc["poison_rate"].tolist() == [0.0, 0.1, 0.2]
+    clean = (compas_logistic.predict(test.X) == test.y.to_numpy()).mean()
+    assert acc["value"].iloc[0] == pytest.approx(clean, abs=1e-12)  # rate 0 = the clean model
+    assert (acc["lower"] <= acc["value"]).all() and (acc["value"] <= acc["upper"]).all()
+    assert set(r.disparity["metric"]) == {
+        "selection_rate",
+        "true_positive_rate",
+        "false_positive_rate",
+    }
+    assert len(r.figures()) == 2
+    back = Result.from_json(r.to_json())
+    assert isinstance(back, StressTestResult)
+    pd.testing.assert_frame_equal(back.poisoning, r.poisoning)
+
+
+def test_bad_input(compas_split, compas_boosting, make_logistic):
+    _, test = compas_split
+    with pytest.raises(DataError, match="shares in"):
+        stress_test(compas_boosting, test, swap_rate=[1.5])
+    with pytest.raises(DataError, match="half of the labels"):
+        stress_test(compas_boosting, test, estimator=make_logistic(), poison_rates=[0.6])
+    with pytest.raises(DataError, match="fitted classifier"):
+        stress_test(None, test)

@@ -1,0 +1,235 @@
+"""Slice search: planted slices are found, SliceLine matches the `sliceline` package, the Welch
+test matches scipy, and bad input gets clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from raikit import Dataset, Result
+from raikit._errors import ColumnError, DataError
+from raikit.evaluate import SliceResult, find_slices, row_losses
+from raikit.evaluate._slices import _benjamini_hochberg, _encode_features
+
+
+def planted(n: int = 6000, seed: int = 0):
+    """Labels predicted perfectly except in two planted slices, where 60% of rows are wrong."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "colour": rng.choice(["red", "green", "blue", "black", "white"], n),
+            "shape": rng.choice(["circle", "square", "star", "heart"], n),
+            "size": rng.normal(50, 10, n),
+            "region": rng.choice(["north", "south", "east"], n),
+            "group": rng.choice(["a", "b"], n),
+        }
+    )
+    frame["y"] = rng.integers(0, 2, n)
+    first = (frame["colour"] == "red") & (frame["shape"] == "star")
+    second = (frame["region"] == "east") & (frame["size"] >= np.quantile(frame["size"], 0.9))
+    noise = rng.random(n) < 0.02
+    wrong = ((first | second) & (rng.random(n) < 0.6)) | noise
+    frame["p"] = np.where(wrong, 1 - frame["y"], frame["y"])
+    ds = Dataset(frame, target="y", sensitive="group", prediction="p")
+    return ds, first.to_numpy(), second.to_numpy()
+
+
+@pytest.fixture(scope="module")
+def planted_data():
+    return planted()
+
+
+def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    return (a & b).sum() / (a | b).sum()
+
+
+@pytest.mark.parametrize("method", ["sliceline", "lattice"])
+def test_planted_slices_are_found(planted_data, method):
+    ds, first, second = planted_data
+    # Slice Finder reports a significant parent (colour = red has effect size 0.45 here) and does
+    # not expand it, so a threshold above the parents' effect sizes isolates the planted ones.
+    r = find_slices(None, ds, loss="zero_one", method=method, k=5, min_size=50, effect_size=1.0)
+    masks = [r.mask(ds, i) for i in range(len(r.slices))]
+    # Each planted conjunction is reported exactly (Jaccard 1 for the categorical one; the
+    # numeric one is a quantile bin, so it matches up to the bin edge: Jaccard > 0.9).
+    assert max(_jaccard(m, first) for m in masks) == 1.0
+    assert max(_jaccard(m, second) for m in masks) > 0.9
+    if method == "sliceline":  # the two planted slices are the two best scores
+        top2 = [_jaccard(m, first) + _jaccard(m, second) for m in masks[:2]]
+        assert min(top2) > 0.9
+
+
+def test_tree_finds_a_planted_slice(planted_data):
+    ds, first, second = planted_data
+    r = find_slices(
+        None, ds, loss="zero_one", method="tree", k=5, min_size=50, max_features=3, effect_size=1.0
+    )
+    assert len(r.slices) >= 1
+    m = r.mask(ds, 0)
+    assert m.sum() == r.slices["size"].iloc[0]
+    # the slice found lies (almost) inside the planted union
+    assert (m & (first | second)).sum() / m.sum() > 0.9
+
+
+def test_no_slice_on_pure_noise():
+    rng = np.random.default_rng(3)
+    n = 4000
+    frame = pd.DataFrame(
+        {
+            "a": rng.choice(list("abcde"), n),
+            "b": rng.normal(size=n),
+            "s": rng.choice(["x", "y"], n),
+            "y": rng.integers(0, 2, n),
+        }
+    )
+    frame["p"] = np.where(rng.random(n) < 0.2, 1 - frame["y"], frame["y"])
+    ds = Dataset(frame, target="y", sensitive="s", prediction="p")
+    for fdr in ("alpha_investing", "bh"):
+        r = find_slices(None, ds, loss="zero_one", effect_size=0.0, fdr=fdr, min_size=100)
+        assert len(r.slices) <= 1, r.slices  # false discoveries are rare at alpha = 0.05
+        assert r.findings[0].severity in ("info", "warning")
+
+
+def test_welch_statistics_match_scipy(planted_data):
+    ds, _, _ = planted_data
+    r = find_slices(None, ds, loss="zero_one", method="lattice", k=3, min_size=50)
+    losses = row_losses(None, ds, loss="zero_one")
+    for i, row in enumerate(r.slices.itertuples(index=False)):
+        m = r.mask(ds, i)
+        inside, outside = losses[m], losses[~m]
+        ref = stats.ttest_ind(inside, outside, equal_var=False, alternative="greater")
+        assert row.size == m.sum()
+        assert row.mean_loss == pytest.approx(inside.mean(), abs=1e-12)
+        assert row.rest_mean_loss == pytest.approx(outside.mean(), abs=1e-12)
+        assert row.t_statistic == pytest.approx(ref.statistic, rel=1e-9)
+        assert row.p_value == pytest.approx(ref.pvalue, rel=1e-6, abs=1e-300)
+        pooled = np.sqrt((inside.var(ddof=1) + outside.var(ddof=1)) / 2)
+        assert row.effect_size == pytest.approx((inside.mean() - outside.mean()) / pooled, rel=1e-9)
+
+
+def test_benjamini_hochberg_matches_scipy():
+    rng = np.random.default_rng(1)
+    p = np.concatenate([rng.uniform(size=80), rng.uniform(0, 0.002, size=20)])
+    expected = stats.false_discovery_control(p) <= 0.05
+    np.testing.assert_array_equal(_benjamini_hochberg(p, 0.05), expected)
+
+
+def test_sliceline_scores_by_hand(planted_data):
+    ds, _, _ = planted_data
+    r = find_slices(None, ds, loss="zero_one", method="sliceline", k=3, weight=0.9, min_size=50)
+    e = row_losses(None, ds, loss="zero_one")
+    for i, row in enumerate(r.slices.itertuples(index=False)):
+        m = r.mask(ds, i)
+        expected = 0.9 * (e[m].mean() / e.mean() - 1) - 0.1 * (len(e) / m.sum() - 1)
+        assert row.score == pytest.approx(expected, rel=1e-12)
+    assert r.slices["score"].is_monotonic_decreasing
+
+
+@pytest.mark.slow
+def test_sliceline_matches_the_sliceline_package_on_adult():
+    sliceline = pytest.importorskip("sliceline")
+    import warnings
+
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from raikit.datasets import load_adult
+
+    train = load_adult(split="train")
+    model = HistGradientBoostingClassifier(
+        categorical_features="from_dtype", max_iter=30, random_state=0
+    ).fit(train.X, train.y)
+    r = find_slices(model, train, method="sliceline", max_features=2, k=10, min_size=32)
+    names = r.overall["features"]
+    enc = _encode_features(train.frame, names, 10)
+    e = row_losses(model, train, loss="log_loss")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sf = sliceline.Slicefinder(alpha=0.95, k=10, max_l=2, min_sup=32, verbose=False)
+        sf.fit(enc.codes, e)
+    theirs = {
+        frozenset((names[j], int(v)) for j, v in enumerate(s) if v is not None)
+        for s in sf.top_slices_
+    }
+    ours = {
+        frozenset(zip(part["feature"], part["code"].astype(int), strict=True))
+        for _, part in r.predicates.groupby("slice_id")
+    }
+    assert ours == theirs  # the exact same top-10 (no ties at the 10th score here)
+    np.testing.assert_allclose(
+        np.sort(r.slices["score"].to_numpy()),
+        np.sort([s["slice_score"] for s in sf.top_slices_statistics_]),
+        rtol=1e-9,
+    )
+
+
+def test_adult_lattice_with_real_model(adult_scored):
+    r = find_slices(None, adult_scored, method="lattice", k=5)
+    assert 1 <= len(r.slices) <= 5
+    assert (r.slices["effect_size"] >= 0.4).all()
+    assert (r.slices["size"] >= max(30, adult_scored.n_rows // 200)).all()
+    assert (r.slices["mean_loss"] > r.overall["mean_loss"]).all()
+    assert r.findings[0].severity == "warning"
+
+
+def test_result_round_trips_and_renders(planted_data):
+    ds, _, _ = planted_data
+    r = find_slices(None, ds, loss="zero_one", method="sliceline", k=3, min_size=50)
+    back = Result.from_json(r.to_json())
+    assert isinstance(back, SliceResult)
+    pd.testing.assert_frame_equal(back.slices, r.slices)
+    np.testing.assert_array_equal(back.mask(ds, 0), r.mask(ds, 0))
+    figures = r.figures()
+    assert len(figures) == 2 and len(figures[0].data[0].x) == len(r.slices)
+    assert "Summary" in r.to_html() and r.summary.startswith("3 problematic")
+
+
+def test_dataframe_input_without_sensitive(planted_data):
+    ds, first, _ = planted_data
+    frame = ds.frame.drop(columns=["p"])
+    losses = np.where(first, 1.0, 0.0)
+
+    def planted_loss(y_true, y_pred):
+        return losses
+
+    from sklearn.dummy import DummyClassifier
+
+    model = DummyClassifier().fit(frame[["colour"]], frame["y"])
+    r = find_slices(
+        model,
+        frame,
+        target="y",
+        loss=planted_loss,
+        method="sliceline",
+        features=["colour", "shape", "region"],
+        k=1,
+    )
+    assert r.slices["slice"].iloc[0] == "colour = red & shape = star"
+
+
+def test_bad_input_gets_clear_errors(planted_data):
+    ds, _, _ = planted_data
+    with pytest.raises(DataError, match="method must be"):
+        find_slices(None, ds, loss="zero_one", method="apriori")
+    with pytest.raises(DataError, match="alpha must be"):
+        find_slices(None, ds, loss="zero_one", alpha=1.5)
+    with pytest.raises(DataError, match="needs scores"):
+        find_slices(None, ds, loss="log_loss")
+    with pytest.raises(DataError, match="loss must be one of"):
+        find_slices(None, ds, loss="hinge")
+    with pytest.raises(ColumnError, match="nope"):
+        find_slices(None, ds, loss="zero_one", features=["nope"])
+    with pytest.raises(DataError, match="min_size"):
+        find_slices(None, ds, loss="zero_one", min_size=10**6)
+    with pytest.raises(DataError, match="non-negative"):
+        find_slices(None, ds, loss=lambda y, p: -np.ones(len(y)))
+    with pytest.raises(DataError, match="one value per row"):
+        find_slices(None, ds, loss=lambda y, p: np.ones(3))
+    with pytest.raises(ColumnError, match="target"):
+        find_slices(None, ds.frame, loss="zero_one")
+    with pytest.raises(DataError, match="predict_proba"):
+        from sklearn.svm import LinearSVC
+
+        X = ds.frame[["size"]]
+        find_slices(LinearSVC().fit(X, ds.y), ds._replace(ds.frame, features=["size"]))
