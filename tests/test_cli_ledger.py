@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
 from raikit import save_model
@@ -96,6 +97,11 @@ def test_reproduce_command(tmp_path):
     _, recorded = train(LogisticRegression(max_iter=1000), ds, ledger=ledger)
     ok = run("reproduce", recorded.id[:10], "--ledger", str(tmp_path))
     assert ok.returncode == 0 and "reproduced" in ok.stdout
+    _, unseeded = train(
+        RandomForestClassifier(n_estimators=5, random_state=None), ds, ledger=ledger
+    )
+    differs = run("reproduce", unseeded.id[:10], "--ledger", str(tmp_path))
+    assert differs.returncode == 1 and "not reproduced" in differs.stdout
 
 
 def test_ledger_commands_need_a_ledger(tmp_path):

@@ -444,7 +444,8 @@ def demo_command(
 def main() -> None:
     """Entry point: run the app and turn raikit errors into one clear line and exit code 2."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns a command's exit code instead of exiting.
+        code = app(standalone_mode=False)
     except RaikitError as error:
         error_console.print(f"[red]error:[/red] {error}")
         sys.exit(2)
@@ -460,6 +461,7 @@ def main() -> None:
             error.show()
             sys.exit(error.exit_code)
         raise
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -47,7 +47,15 @@ def test_scorecard_follows_the_evidence(credit_split, tmp_path):
     assert card.loc["privacy", "status"] == "not assessed"
     # Every result is in the ledger once, plus the report itself.
     checks = sorted(ledger.evidence(run=report.meta["run_id"])["check_name"])
-    assert checks == ["audit.report", "metrics.group_metrics", "metrics.group_metrics.train"]
+    assert checks == sorted(["audit.report", *report.results])
+    assert set(report.results) == {
+        "metrics.group_metrics",
+        "metrics.group_metrics.train",
+        "evaluate.evaluate",
+        "evaluate.find_slices",
+        "evaluate.stress_test",
+    }
+    assert card.loc["robustness", "status"] != "not assessed"
     back = Result.from_json(report.to_json())
     assert back.scorecard.equals(report.scorecard)
 

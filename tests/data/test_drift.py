@@ -153,6 +153,32 @@ def test_false_alarm_rate_per_group(compas):
     assert np.mean(any_drift) <= 0.15
 
 
+def test_forced_tests(compas):
+    frame = compas.frame
+    ks = drift(frame.iloc[:3000], frame.iloc[3000:], sensitive="sex", tests="ks", by_group=False)
+    chi = drift(frame.iloc[:3000], frame.iloc[3000:], sensitive="sex", tests="chi2", by_group=False)
+    assert set(ks.columns_table.set_index("column").loc[["age", "priors_count"], "test"]) == {"ks"}
+    assert set(chi.columns_table["test"]) == {"chi2"}
+    # chi-square on the reference deciles of age: 10 bins, so 9 degrees of freedom at most
+    age = chi.columns_table.set_index("column").loc["age"]
+    edges = np.unique(np.quantile(frame["age"].iloc[:3000], np.linspace(0, 1, 11)[1:-1]))
+    bins = np.searchsorted(edges, frame["age"], side="right")
+    table = pd.crosstab(np.arange(len(frame)) >= 3000, bins).to_numpy()
+    expected = stats.chi2_contingency(table, correction=False)
+    np.testing.assert_allclose(age["statistic"], expected.statistic, rtol=1e-9)
+    np.testing.assert_allclose(age["p_value"], expected.pvalue, rtol=1e-9)
+
+
+def test_identifier_columns_are_skipped(compas):
+    frame = compas.frame.assign(person=[f"p{i}" for i in range(compas.n_rows)])
+    result = drift(frame.iloc[:3000], frame.iloc[3000:], sensitive="sex", columns=["person", "age"])
+    assert result.columns_table["column"].tolist() == ["age"]
+    assert result.meta["skipped"] == ["person"]
+    assert result.findings[-1].title == "1 column(s) not tested"
+    with pytest.raises(DataError, match="No column can be compared"):
+        drift(frame.iloc[:3000], frame.iloc[3000:], sensitive="sex", columns=["person"])
+
+
 def test_min_effect_ignores_significant_but_tiny_drift(adult_split):
     train, test = adult_split
     shifted = test.frame.copy()

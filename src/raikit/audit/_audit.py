@@ -99,6 +99,63 @@ def _accuracy(ctx: AuditContext) -> dict:
     return {"metrics.group_metrics.train": train}
 
 
+@register_section(
+    "evaluation",
+    principle="bias",
+    description="ROC, precision-recall and calibration curves per group",
+)
+def _evaluation(ctx: AuditContext) -> dict:
+    """Curves and confusion matrices per group from the recorded predictions (any model)."""
+    from raikit.evaluate import evaluate
+
+    if ctx.test.score is None:
+        return {}
+    result = evaluate(
+        None,
+        ctx.test,
+        ci=ctx.ci,
+        n_boot=ctx.n_boot,
+        tolerance=ctx.tolerance,
+        random_state=ctx.random_state,
+    )
+    return {"evaluate.evaluate": result}
+
+
+@register_section(
+    "slices",
+    principle="practical_accuracy",
+    description="Slice Finder: where the model fails, without naming groups",
+)
+def _slices(ctx: AuditContext) -> dict:
+    """Conjunctions of feature values on which the loss is significantly worse (lattice search)."""
+    from raikit.evaluate import find_slices
+
+    if ctx.test.score is None:
+        return {}
+    result = find_slices(
+        None, ctx.test, loss="log_loss", method="lattice", k=10, random_state=ctx.random_state
+    )
+    return {"evaluate.find_slices": result}
+
+
+@register_section(
+    "robustness",
+    principle="robustness",
+    description="Stress test: noise, category swaps and missing values",
+)
+def _robustness(ctx: AuditContext) -> dict:
+    """Flip rate and accuracy drop under small perturbations of the test inputs."""
+    from raikit.evaluate import stress_test
+
+    try:
+        result = stress_test(
+            ctx.model, ctx.test, n_boot=min(ctx.n_boot, 500), random_state=ctx.random_state
+        )
+    except TypeError:  # predict needs more than X (e.g. Fairlearn post-processing): not applicable
+        return {}
+    return {"evaluate.stress_test": result}
+
+
 # --------------------------------------------------------------------------- the report
 @dataclass(frozen=True, eq=False)
 class AuditReport(Result):
@@ -314,11 +371,28 @@ def _score_reproducibility(ctx: AuditContext, run_info: dict | None) -> dict:
     return _mark("reproducibility", status, "; ".join(reasons) + ".", ["ledger"])
 
 
-def _score_from_findings(ctx: AuditContext, principle: str) -> dict:
+_RANK = {"not assessed": -1, "pass": 0, "warn": 1, "fail": 2}
+
+
+def _with_other_sections(ctx: AuditContext, mark: dict, scored: tuple[str, ...]) -> dict:
+    """A dedicated mark, made worse (never better) by the findings of the principle's other
+    sections."""
+    other = _score_from_findings(ctx, mark["principle"], exclude=scored)
+    if other["status"] == "not assessed":
+        return mark
+    evidence = ", ".join(filter(None, [mark["evidence"], other["evidence"]]))
+    if _RANK[other["status"]] <= _RANK[mark["status"]]:
+        return {**mark, "evidence": evidence}
+    return {**other, "reason": f"{mark['reason']} Also: {other['reason']}", "evidence": evidence}
+
+
+def _score_from_findings(ctx: AuditContext, principle: str, *, exclude: tuple = ()) -> dict:
     """Mark a principle from the findings of the sections that inform it: any error finding fails
     it, any warning warns; no section run means not assessed."""
     checks = [
-        check for check, section in ctx.sources.items() if _SECTIONS[section].principle == principle
+        check
+        for check, section in ctx.sources.items()
+        if _SECTIONS[section].principle == principle and check not in exclude
     ]
     if not checks:
         return _not_assessed(
@@ -452,8 +526,10 @@ def _report(
     ctx: AuditContext, model_name: str, timings: dict, started: float, *, run_info: dict | None
 ) -> AuditReport:
     rows = [
-        _score_bias(ctx),
-        _score_accuracy(ctx),
+        _with_other_sections(ctx, _score_bias(ctx), ("metrics.group_metrics",)),
+        _with_other_sections(
+            ctx, _score_accuracy(ctx), ("metrics.group_metrics", "metrics.group_metrics.train")
+        ),
         _score_from_findings(ctx, "explainability"),
         _score_from_findings(ctx, "privacy"),
         _score_from_findings(ctx, "robustness"),

@@ -390,7 +390,7 @@ def datasheet_template(path=None, *, name: str = "dataset") -> str:
 def _read_answers(answers) -> dict[str, str]:
     if answers is None:
         return {}
-    if isinstance(answers, str | os.PathLike) and not isinstance(answers, dict):
+    if isinstance(answers, str | os.PathLike):
         path = Path(answers)
         if not path.exists():
             raise FileFormatError(f"Answers file not found: {str(path)!r}.")

@@ -35,6 +35,7 @@ CORRECTIONS = ("fdr_bh", "holm", "bonferroni", "none")
 TESTS = ("auto", "ks", "chi2")
 _FEW_LEVELS = 20  # numeric columns with at most this many distinct values are tested as categories
 _PSI_BINS = 10
+_MAX_CATEGORIES = 1000  # categorical columns with more levels (and > half the rows) are skipped
 _PSI_EPS = 1e-4
 
 
@@ -468,8 +469,9 @@ def drift(
         Dataset.
     tests : "auto", "ks", "chi2" or dict
         ``auto``: KS for numeric columns with more than 20 distinct values, chi-square otherwise.
-        ``"ks"``/``"chi2"`` force one test for every numeric column (categorical columns always use
-        chi-square); a dict maps column names to a test.
+        ``"ks"``/``"chi2"`` force one test for every numeric column (chi-square then compares the
+        shares in the reference deciles; categorical columns always use chi-square); a dict maps
+        column names to a test.
     threshold : float, default 0.05
         Significance level of the adjusted p-values.
     correction : {"fdr_bh", "holm", "bonferroni", "none"}, default "fdr_bh"
@@ -530,7 +532,7 @@ def drift(
         )
         encoding = encode_groups(both, missing_group=missing_group)
     fams = families(encoding, len(is_current))
-    parts, kinds = [], {}
+    parts, kinds, skipped = [], {}, []
     for name in columns:
         a, b = ref[name], cur[name]
         kind = _kind(a, b, name)
@@ -541,22 +543,25 @@ def drift(
         if kind == "numeric":
             values = np.concatenate([numeric_values(a), numeric_values(b)])
             test = tests.get(name, "auto") if isinstance(tests, dict) else tests
+            few_levels = pd.unique(values[~np.isnan(values)]).size <= _FEW_LEVELS
             if test == "auto":
-                distinct = pd.unique(values[~np.isnan(values)][:n_ref])
-                test = "chi2" if distinct.size <= _FEW_LEVELS else "ks"
-            if test == "chi2":
+                test = "chi2" if few_levels else "ks"
+            if test == "chi2" and few_levels:  # each value is a category
                 codes, levels = pd.factorize(values, sort=True)
                 column_parts = _categorical_column(
                     codes.astype(np.int64), len(levels), is_current, fams
                 )
-            else:
-                column_parts = _numeric_column(values, is_current, fams, "ks")
+            else:  # KS, or chi-square on the reference deciles
+                column_parts = _numeric_column(values, is_current, fams, test)
         else:
             if isinstance(tests, dict) and tests.get(name) == "ks":
                 raise DataError(f"Column {name!r} is categorical; the KS test needs numbers.")
             levels = pd.Index(
                 pd.unique(pd.concat([a.dropna().astype(object), b.dropna().astype(object)]))
             )
+            if len(levels) > max(_MAX_CATEGORIES, 0.5 * len(is_current)):
+                skipped.append(name)  # identifiers or free text: no distribution to compare
+                continue
             ca, _ = encode_categories(a.astype(object), levels)
             cb, _ = encode_categories(b.astype(object), levels)
             column_parts = _categorical_column(
@@ -567,6 +572,11 @@ def drift(
             part.insert(2, "column", name)
             part.insert(3, "kind", kind)
         parts.extend(column_parts)
+    if not parts:
+        raise DataError(
+            f"No column can be compared: {skipped} look like identifiers or free text (more "
+            f"distinct values than half the rows). Pass columns=[...] with comparable columns."
+        )
     table = pd.concat(parts, ignore_index=True)
     small = (table["n_reference"] < min_group_size) | (table["n_current"] < min_group_size)
     grouped = table["attribute"] != "overall"
@@ -603,6 +613,15 @@ def drift(
     ]
     table = table[order]
     findings = _findings(table, threshold, min_group_size)
+    if skipped:
+        findings.append(
+            Finding(
+                "info",
+                f"{len(skipped)} column(s) not tested",
+                f"{skipped} have more distinct values than half the rows (identifiers or free "
+                f"text); their distributions cannot be compared.",
+            )
+        )
     result = DriftResult(
         table=table,
         threshold=threshold,
@@ -616,6 +635,7 @@ def drift(
             "n_reference": n_ref,
             "n_current": len(cur),
             "kinds": kinds,
+            "skipped": skipped,
         },
     )
     from raikit.ledger import record
