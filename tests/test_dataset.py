@@ -179,8 +179,14 @@ def test_with_predictions_adds_columns(frame):
 
 
 def test_split_by_named_columns_and_unstratified():
-    frame = pd.DataFrame({"x": range(200), "s": ["a"] * 100 + ["b"] * 100,
-                          "region": ["n", "s", "e", "w"] * 50, "y": [0, 1] * 100})
+    frame = pd.DataFrame(
+        {
+            "x": range(200),
+            "s": ["a"] * 100 + ["b"] * 100,
+            "region": ["n", "s", "e", "w"] * 50,
+            "y": [0, 1] * 100,
+        }
+    )
     ds = Dataset(frame, target="y", sensitive="s")
     _, test = ds.split(0.5, stratify="region", random_state=0)
     assert test.frame["region"].value_counts().tolist() == [25, 25, 25, 25]

@@ -27,7 +27,13 @@ def test_demo_audits_two_models_into_the_ledger_and_writes_reports(tmp_path):
     assert checks["audit.report"] == 2 and checks["metrics.group_metrics"] == 2
     # Post-processing for demographic parity shrinks the selection-rate gap between the sexes.
     comparison = Result.from_json(str(paths["comparison"]).replace(".html", ".json"))
-    gaps = comparison.table[(comparison.table["quantity"] == "selection_rate difference")
-                            & (comparison.table["attribute"] == "sex")].set_index("model")["value"]
+    gaps = comparison.table[
+        (comparison.table["quantity"] == "selection_rate difference")
+        & (comparison.table["attribute"] == "sex")
+    ].set_index("model")["value"]
     assert gaps["baseline"] > 0.1 and gaps["threshold_optimizer"] < 0.05
     assert out["reports"]["baseline"].results["metrics.group_metrics"].overall["count"] == 16281
+    # The datasheet answers composition from evidence and leaves the rest unanswered.
+    sheet = (paths["datasheet"]).read_text()
+    assert "32,561" in sheet or "32561" in sheet
+    assert "Unanswered" in sheet or "unanswered" in sheet

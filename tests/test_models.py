@@ -21,8 +21,10 @@ def data():
 
 def test_skops_round_trip_predicts_identically(data, tmp_path):
     X, y = data
-    for model in (LogisticRegression().fit(X, y), HistGradientBoostingClassifier(max_iter=10)
-                  .fit(X, y)):
+    for model in (
+        LogisticRegression().fit(X, y),
+        HistGradientBoostingClassifier(max_iter=10).fit(X, y),
+    ):
         path = save_model(model, tmp_path / "m.skops")
         np.testing.assert_array_equal(load_model(path).predict_proba(X), model.predict_proba(X))
 

@@ -24,12 +24,16 @@ class _ToyResult(Result):
 
 
 def test_round_trip_of_every_supported_type():
-    index = pd.MultiIndex.from_tuples([("sex", "F"), ("sex", "M"), ("race", "B")],
-                                      names=["attribute", "group"])
+    index = pd.MultiIndex.from_tuples(
+        [("sex", "F"), ("sex", "M"), ("race", "B")], names=["attribute", "group"]
+    )
     frame = pd.DataFrame(
-        {"value": [0.1 + 0.2, np.nan, -np.inf], "n": [1, 2, 3],
-         "label": pd.Categorical(["a", "b", "a"], categories=["b", "a"], ordered=True),
-         "when": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03"])},
+        {
+            "value": [0.1 + 0.2, np.nan, -np.inf],
+            "n": [1, 2, 3],
+            "label": pd.Categorical(["a", "b", "a"], categories=["b", "a"], ordered=True),
+            "when": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03"]),
+        },
         index=index,
     )
     toy = _ToyResult(

@@ -20,6 +20,15 @@ PROBLEM = {
 }
 
 
+# What the data's own documentation says (UCI's adult.names); everything else stays unanswered.
+DATASHEET_ANSWERS = {
+    "motivation": {
+        "purpose": "Extracted from the 1994 US Census database by Barry Becker to study whether a "
+        "person's income exceeds $50K a year.",
+    },
+}
+
+
 def _models(train, seed: int) -> dict:
     """The baseline and a Fairlearn post-processed model (demographic parity on sex and race)."""
     from fairlearn.postprocessing import ThresholdOptimizer
@@ -53,6 +62,7 @@ def run_demo(
     from raikit.audit import audit, compare_audits
     from raikit.cards import annex_iv, model_card
     from raikit.cli import metrics_table, print_findings
+    from raikit.data import datasheet
     from raikit.datasets import load_adult
     from raikit.ledger import Ledger
 
@@ -100,7 +110,18 @@ def run_demo(
             reports[name] = report
             paths[name] = folder
             progress.update(step, advance=1)
-        progress.update(step, description="Writing the comparison report")
+        progress.update(step, description="Writing the datasheet and the comparison report")
+        sheet = datasheet(
+            train,
+            answers=DATASHEET_ANSWERS,
+            profile=reports["baseline"].results.get("data.profile"),
+            representation=reports["baseline"].results.get("data.representation"),
+            ledger=ledger,
+        )
+        sheet.to_markdown(out / "datasheet.md")
+        sheet.to_json(out / "datasheet.json")
+        sheet.to_html(out / "datasheet.html", title="Datasheet: UCI Adult (training split)")
+        paths["datasheet"] = out / "datasheet.md"
         comparison = compare_audits(reports, attribute="sex")
         comparison.to_html(out / "comparison.html", title="raikit demo: models compared on Adult")
         comparison.to_json(out / "comparison.json")
@@ -137,6 +158,7 @@ def run_demo(
             f"[bold]{name}:[/bold] {(paths[name] / 'audit.html').resolve()} "
             f"(+ model_card.md, annex_iv.md)"
         )
+    console.print(f"[bold]Datasheet:[/bold] {paths['datasheet'].resolve()}")
     console.print(
         f"[bold]Ledger:[/bold] {ledger.root.resolve()}  (try: raikit runs list "
         f"--ledger {ledger.root})"

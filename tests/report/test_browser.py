@@ -40,9 +40,16 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--window-size=1280,1600"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1280,1600",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -59,8 +66,10 @@ def test_report_renders_every_figure_without_console_errors(report_path, browser
     assert len(figures) >= 7
     # Plotly draws an <svg class="main-svg"> inside each graph once it has rendered.
     WebDriverWait(browser, 30).until(
-        lambda d: len(d.find_elements(By.CSS_SELECTOR, "div.figure .plotly-graph-div svg.main-svg"))
-        >= len(figures)
+        lambda d: (
+            len(d.find_elements(By.CSS_SELECTOR, "div.figure .plotly-graph-div svg.main-svg"))
+            >= len(figures)
+        )
     )
     bars = browser.find_elements(By.CSS_SELECTOR, "g.trace.bars path")
     assert len(bars) > 0

@@ -156,6 +156,46 @@ def _robustness(ctx: AuditContext) -> dict:
     return {"evaluate.stress_test": result}
 
 
+def _unscored(ds):
+    """The Dataset without the prediction and score columns the audit added."""
+    added = [c for c in (ds.prediction, ds.score) if c is not None]
+    return ds._replace(ds.frame.drop(columns=added), prediction=None, score=None)
+
+
+@register_section(
+    "data_profile",
+    principle="bias",
+    description="Profile of the training data, with proxies of sensitive attributes",
+)
+def _data_profile(ctx: AuditContext) -> dict:
+    """Who the training data represents, where it is thin or dirty, and which features are proxies."""
+    from raikit.data import profile
+
+    return {"data.profile": profile(_unscored(ctx.train), random_state=ctx.random_state)}
+
+
+@register_section(
+    "data_representation",
+    principle="bias",
+    description="Representation of each group and intersection",
+)
+def _data_representation(ctx: AuditContext) -> dict:
+    """Group shares, base rates and the rows each small group still needs."""
+    from raikit.data import representation
+
+    return {"data.representation": representation(_unscored(ctx.train))}
+
+
+@register_section(
+    "data_drift", principle="robustness", description="Train/test skew per column and per group"
+)
+def _data_drift(ctx: AuditContext) -> dict:
+    """Whether the test data (or serving data) still looks like the training data."""
+    from raikit.data import drift
+
+    return {"data.drift": drift(_unscored(ctx.train), _unscored(ctx.test))}
+
+
 # --------------------------------------------------------------------------- the report
 @dataclass(frozen=True, eq=False)
 class AuditReport(Result):
