@@ -28,6 +28,8 @@ app.add_typer(data_app, name="data")
 from raikit.evaluate._cli import register as _register_evaluate  # noqa: E402
 
 _register_evaluate(app)
+# (train stage: register here)
+# (explain stage: register here)
 
 console = Console()
 error_console = Console(stderr=True)
