@@ -28,6 +28,9 @@ app.add_typer(data_app, name="data")
 from raikit.evaluate._cli import register as _register_evaluate  # noqa: E402
 
 _register_evaluate(app)
+from raikit.privacy._cli import app as privacy_app  # noqa: E402
+
+app.add_typer(privacy_app, name="privacy")
 # (train stage: register here)
 # (explain stage: register here)
 

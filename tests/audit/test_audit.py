@@ -48,7 +48,7 @@ def test_scorecard_follows_the_evidence(credit_split, tmp_path):
     if expected == "fail":
         assert card.loc["bias", "status"] == "fail"
     assert card.loc["documentation", "status"] == "warn"  # no problem definition was given
-    assert card.loc["privacy", "status"] == "not assessed"
+    assert card.loc["privacy", "status"] in ("pass", "warn")  # a regularised model barely leaks
     # Every result is in the ledger once, plus the report itself.
     checks = sorted(ledger.evidence(run=report.meta["run_id"])["check_name"])
     assert checks == sorted(["audit.report", *report.results])
@@ -61,6 +61,7 @@ def test_scorecard_follows_the_evidence(credit_split, tmp_path):
         "data.profile",
         "data.representation",
         "data.drift",
+        "privacy.membership_inference",
     }
     assert card.loc["robustness", "status"] != "not assessed"
     back = Result.from_json(report.to_json())

@@ -107,6 +107,7 @@ def test_round_trip_and_html(adult_eval, tmp_path):
     back = Result.from_json(adult_eval.to_json())
     assert isinstance(back, EvaluationResult)
     pd.testing.assert_frame_equal(back.fairness, adult_eval.fairness)
+    pd.testing.assert_frame_equal(back.roc, adult_eval.roc)  # the curve bands survive JSON
     page = adult_eval.to_html(tmp_path / "e.html")
     assert "Calibration" in page and (tmp_path / "e.html").exists()
     assert "threshold 0.3" in adult_eval.summary
@@ -127,3 +128,92 @@ def test_bad_input(adult_scored, compas_split):
         evaluate(None, multi)
     with pytest.raises(DataError, match="fitted classifier"):
         evaluate("not a model", adult_scored)
+
+
+# --------------------------------------------------------------------------- curve bands
+BAND_COLUMNS = {
+    "true_positive_rate": ("true_positive_rate_lower", "true_positive_rate_upper"),
+    "false_positive_rate": ("false_positive_rate_lower", "false_positive_rate_upper"),
+    "precision": ("precision_lower", "precision_upper"),
+}
+
+
+@pytest.fixture(scope="module")
+def compas_scored(compas_split, compas_logistic):
+    _, test = compas_split
+    return test.with_predictions(compas_logistic)
+
+
+def _band_width(roc, column):
+    lower, upper = BAND_COLUMNS[column]
+    return (roc[upper] - roc[lower]).to_numpy()
+
+
+@pytest.mark.parametrize("column", list(BAND_COLUMNS))
+def test_curve_band_contains_point_estimate(adult_eval, column):
+    roc = adult_eval.roc
+    lower, upper = BAND_COLUMNS[column]
+    defined = roc[column].notna()
+    assert defined.sum() > 0.9 * len(roc)
+    # Every group (and overall) at every threshold where the curve is defined: lower <= value <= upper.
+    assert (roc.loc[defined, lower] <= roc.loc[defined, column]).all()
+    assert (roc.loc[defined, column] <= roc.loc[defined, upper]).all()
+    assert (_band_width(roc, column)[defined] > 0).mean() > 0.5  # real bands, not points
+
+
+def test_curve_band_shrinks_like_inverse_sqrt_n(compas_scored):
+    """Four copies of every row: the band at each grid position is half as wide (1 / sqrt(4))."""
+    frame4 = pd.concat([compas_scored.frame] * 4, ignore_index=True)
+    once = evaluate(None, compas_scored, metrics=["accuracy"], n_boot=1000, random_state=0)
+    four = evaluate(
+        None, compas_scored._replace(frame4), metrics=["accuracy"], n_boot=1000, random_state=1
+    )
+    roc = once.roc
+    assert len(four.roc) == len(roc)
+    pick = roc["attribute"].isin(["overall", "sex"]).to_numpy()
+    for column in ("true_positive_rate", "precision"):
+        inner = pick & roc[column].between(0.05, 0.95).to_numpy()
+        ratio = _band_width(four.roc, column)[inner] / _band_width(roc, column)[inner]
+        # Median over ~250 (group, threshold) points; its Monte Carlo spread is about 0.005.
+        assert np.median(ratio) == pytest.approx(0.5, abs=0.03)
+
+
+def test_curve_band_matches_row_bootstrap(compas_scored):
+    """Poisson bootstrap on the counts vs resampling the group's rows (400 replicates)."""
+    r = evaluate(None, compas_scored, metrics=["accuracy"], n_boot=1000, random_state=0)
+    part = r.roc[(r.roc["attribute"] == "sex") & (r.roc["group"] == "Male")]
+    point = part.iloc[len(part) // 2]
+    male = (compas_scored.frame["sex"] == "Male").to_numpy()
+    y = compas_scored.y.to_numpy()[male] == 1
+    chosen = compas_scored.y_score.to_numpy()[male] >= point["threshold"]
+    rows = np.random.default_rng(0).integers(0, len(y), size=(400, len(y)))
+    tp = (chosen[rows] & y[rows]).sum(axis=1)
+    replicates = {
+        "true_positive_rate": tp / y[rows].sum(axis=1),
+        "precision": tp / chosen[rows].sum(axis=1),
+    }
+    for column, values in replicates.items():
+        lower, upper = BAND_COLUMNS[column]
+        expected = np.quantile(values, [0.025, 0.975])
+        # Monte Carlo error of a 2.5% percentile is ~0.13 SD with 400 replicates and ~0.085 SD
+        # with 1000: both bounds must agree within 0.5 SD of the replicates (about 3 errors).
+        tolerance = 0.5 * values.std()
+        assert point[lower] == pytest.approx(expected[0], abs=tolerance)
+        assert point[upper] == pytest.approx(expected[1], abs=tolerance)
+        assert point[upper] - point[lower] == pytest.approx(np.diff(expected)[0], rel=0.15)
+
+
+def test_curve_figures_shade_one_band_per_group(compas_scored):
+    r = evaluate(None, compas_scored, metrics=["accuracy"], n_boot=200, random_state=0)
+    n_groups = r.roc[["attribute", "group"]].drop_duplicates().shape[0]
+    figures = {fig.layout.title.text.split(" (")[0]: fig for fig in r.figures()}
+    for title in ("ROC curve per group", "Precision–recall curve per group"):
+        fig = figures[title]
+        filled = [trace for trace in fig.data if trace.fill == "tonexty"]
+        assert len(filled) == n_groups
+        assert "bootstrap band" in fig.layout.title.text
+    no_ci = evaluate(None, compas_scored, metrics=["accuracy"], ci=None, random_state=0)
+    assert no_ci.roc["true_positive_rate_lower"].isna().all()
+    roc_fig = next(f for f in no_ci.figures() if f.layout.title.text.startswith("ROC curve"))
+    assert "bootstrap band" not in roc_fig.layout.title.text
+    assert len(roc_fig.data) == n_groups  # lines only, no band traces

@@ -196,6 +196,29 @@ def _data_drift(ctx: AuditContext) -> dict:
     return {"data.drift": drift(_unscored(ctx.train), _unscored(ctx.test))}
 
 
+@register_section(
+    "privacy",
+    principle="privacy",
+    description="Membership inference: does the model leak its training rows?",
+)
+def _privacy(ctx: AuditContext) -> dict:
+    """Loss-threshold membership-inference attack, training rows against test rows."""
+    from raikit.privacy import membership_inference
+
+    if not hasattr(ctx.model, "predict_proba"):
+        return {}
+    result = membership_inference(
+        ctx.model,
+        _unscored(ctx.train),
+        _unscored(ctx.test),
+        attacks=("threshold",),
+        max_rows=10_000,
+        n_boot=min(ctx.n_boot, 500),
+        random_state=ctx.random_state,
+    )
+    return {"privacy.membership_inference": result}
+
+
 # --------------------------------------------------------------------------- the report
 @dataclass(frozen=True, eq=False)
 class AuditReport(Result):

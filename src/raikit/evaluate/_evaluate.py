@@ -2,7 +2,8 @@
 
 Metrics per group come from :func:`raikit.metrics.group_metrics` (one call per decision threshold);
 confusion matrices, ROC, precision–recall and calibration curves per group come from one histogram
-of (group, score bin, label) counts, so no loop runs over rows or groups.
+of (group, score bin, label) counts, so no loop runs over rows or groups. The pointwise bands of the
+ROC and precision–recall curves come from a Poisson bootstrap of those same counts.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ __all__ = ["EvaluationResult", "evaluate"]
 N_CURVE_POINTS = 101
 N_CALIBRATION_BINS = 10
 _Z = 1.959963984540054
+_MAX_BOOT_CELLS = 2_000_000  # bootstrap counts drawn at once for the curve bands
 
 
 # --------------------------------------------------------------------------- helpers
@@ -69,17 +71,58 @@ def _wilson(successes, n):
     return centre - half, centre + half
 
 
-def _curves(ds, y01, score, slice_attr, slice_group, codes, n_slices):
-    """ROC and precision-recall points per group on a grid of thresholds."""
+def _rates(counts):
+    """TPR, FPR and precision at each threshold from (..., bins, 2) counts per (score bin, label).
+
+    Leading axes (replicates, slices) are kept; ``score >= t_j`` means ``bin >= j``, so the counts
+    above each threshold are reversed cumulative sums over the bin axis.
+    """
+    above = np.flip(np.flip(counts, axis=-2).cumsum(axis=-2), axis=-2)
+    tp, fp = above[..., 1], above[..., 0]
+    pos, neg = tp[..., :1], fp[..., :1]  # the lowest threshold keeps every row
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tpr = np.where(pos > 0, tp / pos, np.nan)
+        fpr = np.where(neg > 0, fp / neg, np.nan)
+        precision = np.where(tp + fp > 0, tp / (tp + fp), np.nan)
+    return tpr, fpr, precision
+
+
+def _curve_bands(counts, ci, n_boot, random_state):
+    """Pointwise percentile bands of TPR, FPR and precision, each (slices, bins), or NaN without CI.
+
+    Poisson bootstrap on the aggregated counts, as :mod:`raikit.metrics._engine` does: the rows of
+    one (slice, score bin, label) cell are identical for these curves, so the cell's replicate count
+    is ``Poisson(count)`` and the replicate is exact. Replicates are drawn in chunks that bound the
+    memory; nothing loops over rows or groups.
+    """
+    from raikit.metrics._engine import rng_from
+    from raikit.metrics._group_metrics import _percentile_bounds
+
+    if ci is None or n_boot < 1:
+        nan = np.full(counts.shape[:2], np.nan)
+        return {name: (nan, nan) for name in ("tpr", "fpr", "precision")}
+    rng = rng_from(random_state)
+    chunk = max(1, _MAX_BOOT_CELLS // counts.size)
+    replicates: list[tuple] = []
+    for start in range(0, n_boot, chunk):  # chunks of replicates, each fully vectorised
+        size = min(chunk, n_boot - start)
+        draws = rng.poisson(counts, size=(size, *counts.shape)).astype(float)
+        replicates.append(_rates(draws))
+    out = {}
+    for i, name in enumerate(("tpr", "fpr", "precision")):
+        stacked = np.concatenate([r[i] for r in replicates], axis=0)
+        out[name] = _percentile_bounds(stacked, ci)
+    return out
+
+
+def _curves(y01, score, slice_attr, slice_group, codes, n_slices, *, ci, n_boot, random_state):
+    """ROC and precision-recall points per group on a grid of thresholds, with bootstrap bands."""
     thresholds = np.unique(np.quantile(score, np.linspace(0, 1, N_CURVE_POINTS)))
     bins = np.searchsorted(thresholds, score, side="right") - 1  # score >= t_j  <=>  bin >= j
     counts = _histogram(codes, n_slices, bins, len(thresholds), y01)
-    above = counts[:, ::-1, :].cumsum(axis=1)[:, ::-1, :]  # rows with score >= t_j
-    tp, fp = above[..., 1], above[..., 0]
+    tpr, fpr, precision = _rates(counts)
+    bands = _curve_bands(counts, ci, n_boot, random_state)
     pos, neg = counts[..., 1].sum(axis=1, keepdims=True), counts[..., 0].sum(axis=1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tpr, fpr = tp / pos, fp / neg
-        precision = np.where(tp + fp > 0, tp / (tp + fp), np.nan)
     shape = (n_slices, len(thresholds))
     roc = pd.DataFrame(
         {
@@ -89,6 +132,12 @@ def _curves(ds, y01, score, slice_attr, slice_group, codes, n_slices):
             "false_positive_rate": fpr.ravel(),
             "true_positive_rate": tpr.ravel(),
             "precision": precision.ravel(),
+            "false_positive_rate_lower": bands["fpr"][0].ravel(),
+            "false_positive_rate_upper": bands["fpr"][1].ravel(),
+            "true_positive_rate_lower": bands["tpr"][0].ravel(),
+            "true_positive_rate_upper": bands["tpr"][1].ravel(),
+            "precision_lower": bands["precision"][0].ravel(),
+            "precision_upper": bands["precision"][1].ravel(),
             "n_positive": np.broadcast_to(pos, shape).ravel(),
             "n_negative": np.broadcast_to(neg, shape).ravel(),
         }
@@ -153,7 +202,11 @@ class EvaluationResult(Result):
     confusion : DataFrame
         ``tn``, ``fp``, ``fn``, ``tp`` per (threshold, attribute, group).
     roc : DataFrame
-        ROC and precision–recall points per group on a grid of score thresholds.
+        ROC and precision–recall points per group on a grid of score thresholds, with pointwise
+        bootstrap bands at each threshold: ``false_positive_rate_lower``/``_upper``,
+        ``true_positive_rate_lower``/``_upper`` and ``precision_lower``/``_upper`` (NaN when
+        ``ci`` is None). A replicate redraws each (group, label, score bin) count as
+        ``Poisson(count)``, as the metrics engine does.
     calibration : DataFrame
         Mean score and observed positive rate (Wilson 95% interval) per group and score decile.
     thresholds : list
@@ -379,7 +432,17 @@ def evaluate(
     roc = pd.DataFrame()
     calibration = pd.DataFrame()
     if score is not None:
-        roc = _curves(ds, y01, score, slice_attr, slice_group, codes, n_slices)
+        roc = _curves(
+            y01,
+            score,
+            slice_attr,
+            slice_group,
+            codes,
+            n_slices,
+            ci=ci,
+            n_boot=n_boot,
+            random_state=random_state,
+        )
         if score.min() >= 0 and score.max() <= 1:
             calibration = _calibration(y01, score, slice_attr, slice_group, codes, n_slices)
     result = EvaluationResult(

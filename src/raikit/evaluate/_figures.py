@@ -113,40 +113,98 @@ def _auc_labels(result) -> dict:
     return out
 
 
-def _curve_figures(result) -> list:
+def _rgba(colour: str, alpha: float) -> str:
+    """``#rrggbb`` as a Plotly ``rgba(...)`` string."""
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _band(fig, x, lower, upper, colour, legendgroup) -> None:
+    """A shaded band: a hidden lower trace, then an upper trace filled down to it (``tonexty``)."""
     import plotly.graph_objects as go
 
+    keep = np.isfinite(np.asarray(x, float)) & np.isfinite(lower) & np.isfinite(upper)
+    if not keep.any():
+        return
+    common = {
+        "mode": "lines",
+        "line": {"width": 0, "color": colour},
+        "showlegend": False,
+        "legendgroup": legendgroup,
+        "hoverinfo": "skip",
+    }
+    fig.add_trace(go.Scatter(x=x[keep], y=lower[keep], **common))
+    fig.add_trace(
+        go.Scatter(x=x[keep], y=upper[keep], fill="tonexty", fillcolor=_rgba(colour, 0.2), **common)
+    )
+
+
+def _curve_figures(result) -> list:
+    import plotly.graph_objects as go
+    from plotly.colors import qualitative
+
     auc = _auc_labels(result)
+    roc = result.roc
+    has_bands = "true_positive_rate_lower" in roc and roc["true_positive_rate_lower"].notna().any()
+    palette = qualitative.Plotly
     roc_fig, pr_fig = go.Figure(), go.Figure()
-    for (attribute, group), part in result.roc.groupby(["attribute", "group"], sort=False):
+    parts = roc.groupby(["attribute", "group"], sort=False)
+    for i, ((attribute, group), part) in enumerate(parts):  # one line (and band) per group
         name = "overall" if attribute == "overall" else f"{attribute}: {group}"
         label = auc.get((attribute, group), "")
+        colour = palette[i % len(palette)]
+        fpr = part["false_positive_rate"].to_numpy()
+        tpr = part["true_positive_rate"].to_numpy()
+        if has_bands:
+            _band(
+                roc_fig,
+                fpr,
+                part["true_positive_rate_lower"].to_numpy(),
+                part["true_positive_rate_upper"].to_numpy(),
+                colour,
+                attribute,
+            )
+            _band(
+                pr_fig,
+                tpr,
+                part["precision_lower"].to_numpy(),
+                part["precision_upper"].to_numpy(),
+                colour,
+                attribute,
+            )
         roc_fig.add_trace(
             go.Scatter(
-                x=part["false_positive_rate"],
-                y=part["true_positive_rate"],
+                x=fpr,
+                y=tpr,
                 mode="lines",
+                line={"color": colour},
                 name=f"{name} ({label})" if label else name,
                 legendgroup=attribute,
             )
         )
         pr_fig.add_trace(
             go.Scatter(
-                x=part["true_positive_rate"],
+                x=tpr,
                 y=part["precision"],
                 mode="lines",
+                line={"color": colour},
                 name=name,
                 legendgroup=attribute,
             )
         )
+    band = ""
+    if has_bands and result.ci:
+        band = f"; shaded: pointwise {result.ci:.0%} bootstrap band at each threshold"
     roc_fig.add_shape(type="line", x0=0, y0=0, x1=1, y1=1, line={"dash": "dot", "color": "grey"})
     roc_fig.update_layout(
-        title="ROC curve per group (AUC with its bootstrap CI in the legend)",
+        title=f"ROC curve per group (AUC with its bootstrap CI in the legend{band})",
         xaxis_title="false positive rate",
         yaxis_title="true positive rate",
     )
     pr_fig.update_layout(
-        title="Precision–recall curve per group", xaxis_title="recall", yaxis_title="precision"
+        title=f"Precision–recall curve per group{f' ({band[2:]})' if band else ''}",
+        xaxis_title="recall",
+        yaxis_title="precision",
     )
     return [roc_fig, pr_fig]
 

@@ -181,7 +181,8 @@ def score_stats(codes: np.ndarray, y: np.ndarray, score: np.ndarray, n_groups: i
     log_term = -(y * np.log(clipped) + (1 - y) * np.log1p(-clipped))
     brier = np.bincount(codes, weights=(score - y) ** 2, minlength=n_groups)
     log_loss = np.bincount(codes, weights=log_term, minlength=n_groups)
-    ece_bin = np.minimum((score * ECE_BINS).astype(np.int64), ECE_BINS - 1)
+    # Clipped so that scores outside [0, 1] (a decision function, for AUC only) stay in range.
+    ece_bin = np.clip((score * ECE_BINS).astype(np.int64), 0, ECE_BINS - 1)
     ece_index = codes * ECE_BINS + ece_bin
     size = n_groups * ECE_BINS
     ece = np.stack(
@@ -208,8 +209,8 @@ def score_stats(codes: np.ndarray, y: np.ndarray, score: np.ndarray, n_groups: i
     per_stratum = strata.sum(axis=(0, 1))
     with np.errstate(invalid="ignore"):
         mean_score = per_stratum[:, 1] / per_stratum[:, 0]
-    stratum_ece_bin = np.minimum(
-        (np.nan_to_num(mean_score) * ECE_BINS).astype(np.int64), ECE_BINS - 1
+    stratum_ece_bin = np.clip(
+        (np.nan_to_num(mean_score) * ECE_BINS).astype(np.int64), 0, ECE_BINS - 1
     )
     return ScoreStats(brier, log_loss, ece, strata, stratum_ece_bin)
 
