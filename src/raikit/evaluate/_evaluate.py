@@ -95,8 +95,8 @@ def _curve_bands(counts, ci, n_boot, random_state):
     is ``Poisson(count)`` and the replicate is exact. Replicates are drawn in chunks that bound the
     memory; nothing loops over rows or groups.
     """
+    from raikit.metrics import percentile_bounds
     from raikit.metrics._engine import rng_from
-    from raikit.metrics._group_metrics import _percentile_bounds
 
     if ci is None or n_boot < 1:
         nan = np.full(counts.shape[:2], np.nan)
@@ -111,7 +111,7 @@ def _curve_bands(counts, ci, n_boot, random_state):
     out = {}
     for i, name in enumerate(("tpr", "fpr", "precision")):
         stacked = np.concatenate([r[i] for r in replicates], axis=0)
-        out[name] = _percentile_bounds(stacked, ci)
+        out[name] = percentile_bounds(stacked, ci)
     return out
 
 

@@ -21,7 +21,7 @@ from raikit.metrics._fairness import (
     equalized_odds_ratio,
     evaluate_criteria,
 )
-from raikit.metrics._group_metrics import GroupMetricsResult, group_metrics
+from raikit.metrics._group_metrics import GroupMetricsResult, group_metrics, percentile_bounds
 
 __all__ = [
     "BINARY_METRICS",
@@ -44,4 +44,5 @@ __all__ = [
     "equalized_odds_ratio",
     "evaluate_criteria",
     "group_metrics",
+    "percentile_bounds",
 ]

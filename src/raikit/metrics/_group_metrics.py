@@ -14,7 +14,7 @@ from raikit._result import Finding, Result
 from raikit.metrics import _engine as engine
 from raikit.metrics._definitions import CountMetric, resolve_metric_names
 
-__all__ = ["GroupMetricsResult", "group_metrics"]
+__all__ = ["GroupMetricsResult", "group_metrics", "percentile_bounds"]
 
 SMALL_GROUP = 30  # below this many rows a group's metrics are flagged as unreliable
 FOUR_FIFTHS = 0.8
@@ -305,8 +305,10 @@ class _quiet:
         self._ctx.__exit__(*exc)
 
 
-def _percentile_bounds(replicates: np.ndarray, level: float):
+def percentile_bounds(replicates: np.ndarray, level: float):
     """Percentile interval over the replicate axis (0), ignoring NaN replicates.
+
+    Returns the lower and upper bounds, each shaped like one replicate.
 
     ``np.nanquantile`` on an n-d array falls back to one Python call per column, so columns without
     NaN (nearly all) go through the vectorised ``np.quantile`` and only the others through it.
@@ -563,10 +565,10 @@ def group_metrics(
     disparity_bounds: dict = {}
     if ci is not None:
         replicates = _draw_replicates(replicate_parts, n_boot, slices.n_slices, len(columns))
-        lower, upper = _percentile_bounds(replicates, ci)
+        lower, upper = percentile_bounds(replicates, ci)
         rep_disparities = _disparity_arrays(replicates, slices.families)
         for key, rep in rep_disparities.items():
-            disparity_bounds[key] = _percentile_bounds(rep, ci)
+            disparity_bounds[key] = percentile_bounds(rep, ci)
         meta["bootstrap"] = "poisson"
 
     table = pd.DataFrame(
