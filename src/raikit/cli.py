@@ -32,7 +32,9 @@ from raikit.privacy._cli import app as privacy_app  # noqa: E402
 
 app.add_typer(privacy_app, name="privacy")
 # (train stage: register here)
-# (explain stage: register here)
+from raikit.explain._cli import register as _register_explain  # noqa: E402
+
+_register_explain(app)
 
 console = Console()
 error_console = Console(stderr=True)

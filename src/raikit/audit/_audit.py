@@ -219,6 +219,19 @@ def _privacy(ctx: AuditContext) -> dict:
     return {"privacy.membership_inference": result}
 
 
+@register_section(
+    "explainability",
+    principle="explainability",
+    description="SHAP attributions overall and per group, checked by permutation",
+)
+def _explainability(ctx: AuditContext) -> dict:
+    """Which features drive the model, for whom; a warning when a sensitive attribute or a
+    strong proxy ranks high."""
+    from raikit.explain import explain_section
+
+    return explain_section(ctx)
+
+
 # --------------------------------------------------------------------------- the report
 @dataclass(frozen=True, eq=False)
 class AuditReport(Result):

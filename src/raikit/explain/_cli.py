@@ -1,0 +1,143 @@
+"""``raikit explain``: SHAP importance (global, per group), one row's attributions and its
+counterfactuals, on the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+__all__ = ["register"]
+
+console = Console()
+
+
+def _names(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _write(result, out: Path, stem: str, title: str) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    html_path, json_path = out / f"{stem}.html", out / f"{stem}.json"
+    result.to_html(html_path, title=title)
+    result.to_json(json_path)
+    console.print(f"HTML written to {html_path}\nJSON written to {json_path}")
+
+
+def explain_command(
+    data: Path = typer.Option(..., "--data", "-d", help="CSV or Parquet file of labelled data."),
+    model: Path = typer.Option(..., "--model", "-m", help="Model file (.skops)."),
+    target: str = typer.Option(..., "--target", "-t", help="Column of true labels."),
+    sensitive: str = typer.Option(
+        ..., "--sensitive", "-s", help="Sensitive columns, comma-separated."
+    ),
+    features: str | None = typer.Option(
+        None, "--features", help="Model inputs, comma-separated (default: the model's own)."
+    ),
+    row: int | None = typer.Option(
+        None, "--row", help="Explain this row (0-based position) and search its counterfactuals."
+    ),
+    n_counterfactuals: int = typer.Option(
+        5, "--counterfactuals", help="Counterfactuals for --row (0: none)."
+    ),
+    immutable: str | None = typer.Option(
+        None,
+        "--immutable",
+        help="Features counterfactuals must not change (default: the sensitive ones that are "
+        "inputs).",
+    ),
+    method: str = typer.Option("auto", "--method", help="auto, tree, linear or permutation."),
+    background: int = typer.Option(100, "--background", help="Background rows."),
+    max_rows: int | None = typer.Option(None, "--max-rows", help="Rows explained (sampled)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the sampling."),
+    out: Path = typer.Option(Path("raikit-explain"), "--out", help="Folder for HTML and JSON."),
+    trust_pickle: bool = typer.Option(
+        False, "--trust-pickle", help="Allow a pickle model file you made yourself."
+    ),
+    trust: list[str] = typer.Option(
+        [], "--trust", help="A type in the .skops file to trust (repeatable)."
+    ),
+) -> None:
+    """Why the model decides as it does: SHAP importance overall and per group, proxies of the
+    sensitive attributes, one row's attributions and its counterfactuals."""
+    from raikit import load_model
+    from raikit._errors import DataError
+    from raikit.dataset import Dataset, read_table
+    from raikit.explain import counterfactuals, explain
+
+    fitted = load_model(model, trusted=True if trust_pickle else list(trust))
+    chosen = _names(features) or None
+    if chosen is None and hasattr(fitted, "feature_names_in_"):
+        chosen = [str(c) for c in fitted.feature_names_in_]
+    frame = read_table(data)
+    ds = Dataset(frame, target=target, sensitive=_names(sensitive), features=chosen)
+    if row is not None and not 0 <= row < ds.n_rows:
+        raise DataError(f"--row must be a row position in 0..{ds.n_rows - 1}, got {row}.")
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("Computing SHAP values", total=2 + (row is not None))
+        result = explain(
+            fitted,
+            ds,
+            method=method,
+            background=background,
+            max_rows=max_rows,
+            include=[row] if row is not None else (),
+            random_state=seed,
+        )
+        progress.update(task, advance=2, description="Searching counterfactuals")
+        cf = None
+        if row is not None and n_counterfactuals > 0:
+            fixed = _names(immutable) or [c for c in ds.sensitive_names if c in ds.feature_names]
+            cf = counterfactuals(
+                fitted, ds.X.iloc[[row]], data=ds, immutable=fixed, n=n_counterfactuals
+            )
+        progress.update(task, advance=1)
+    table = Table(title=f"Global importance (mean |SHAP|, {result.meta['units']})")
+    for column in ("rank", "feature", "mean |SHAP|", "share", "permutation rank", "proxy of"):
+        table.add_column(column, justify="left" if column in ("feature", "proxy of") else "right")
+    for r in result.importance.head(15).itertuples(index=False):  # at most 15 features
+        proxy = f"{r.proxy_for} (V={r.proxy_strength:.2f})" if r.proxy_strength >= 0.3 else ""
+        table.add_row(
+            str(r.rank),
+            r.feature,
+            f"{r.mean_abs:.4f}",
+            f"{r.share:.1%}",
+            str(getattr(r, "permutation_rank", "")),
+            proxy,
+        )
+    console.print(table)
+    console.print(result.summary)
+    colours = {"error": "red", "warning": "yellow", "info": "cyan"}
+    for f in result.findings:
+        console.print(f"[{colours[f.severity]}]{f.severity}[/]: {f.title} — {f.detail}")
+    _write(result, out, "explanation", f"Explanation: {data.name}")
+    if row is not None:
+        label = ds.X.index[row]
+        local = result.local(label).head(10)
+        table = Table(title=f"Row {row}: largest attributions ({result.meta['units']})")
+        table.add_column("feature")
+        table.add_column("value")
+        table.add_column("SHAP", justify="right")
+        for feature, value in local.items():  # at most 10 features
+            table.add_row(feature, str(ds.X[feature].iloc[row]), f"{value:+.4f}")
+        console.print(table)
+    if cf is not None:
+        console.print(cf.summary)
+        for r in cf.changes.itertuples(index=False):  # a few changed cells
+            console.print(f"  #{r.cf}: {r.feature}: {r.before} → {r.after}")
+        _write(cf, out, "counterfactuals", f"Counterfactuals of row {row}: {data.name}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``explain`` to the ``raikit`` command."""
+    app.command("explain")(explain_command)

@@ -1,0 +1,468 @@
+"""``counterfactuals``: diverse minimal-change rows that reach a desired outcome (DiCE's k-d tree
+idea: search among observed rows, then make them sparse)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from raikit._errors import ColumnError, DataError
+from raikit._result import Finding, Result
+from raikit.explain._common import FrameCodec, align_columns, as_frame, check_model
+
+__all__ = ["CounterfactualResult", "counterfactuals"]
+
+
+@dataclass(frozen=True, eq=False)
+class CounterfactualResult(Result):
+    """Counterfactual rows per query row, with their sparsity and proximity.
+
+    Attributes
+    ----------
+    queries : DataFrame
+        One row per query: ``row`` (its label), the inputs, ``prediction``, ``score`` (binary
+        classifiers), ``desired`` and ``n_found``.
+    counterfactuals : DataFrame
+        One row per counterfactual: ``row`` (the query's label), ``cf`` (1..n), the inputs,
+        ``prediction``, ``score``, ``n_changed`` (features changed), ``sparsity``
+        (1 - n_changed / features) and ``distance`` (mean per-feature distance: |change| / MAD for
+        numeric features, 0/1 for categorical ones, as DiCE's proximity).
+    changes : DataFrame
+        Tidy: ``row``, ``cf``, ``feature``, ``before``, ``after`` (as text) for each changed cell.
+    metrics : dict
+        ``validity`` (share of requested counterfactuals found and valid), ``queries_with_cf``,
+        ``mean_n_changed``, ``mean_sparsity``, ``mean_distance``, ``diversity`` (mean share of
+        features on which two counterfactuals of the same query differ).
+    meta : dict
+    findings : tuple of Finding
+    """
+
+    queries: pd.DataFrame
+    counterfactuals: pd.DataFrame
+    changes: pd.DataFrame
+    metrics: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+    findings: tuple = field(default_factory=tuple)
+
+    @property
+    def summary(self) -> str:
+        m = self.metrics
+        return (
+            f"{len(self.counterfactuals):,} counterfactual(s) for {len(self.queries):,} row(s): "
+            f"validity {m['validity']:.1%}, {m['mean_n_changed']:.2f} features changed on average "
+            f"(sparsity {m['mean_sparsity']:.2f}), mean distance {m['mean_distance']:.3f}, "
+            f"diversity {m['diversity']:.2f}."
+        )
+
+    def for_row(self, row) -> pd.DataFrame:
+        """The counterfactuals of one query row (by its label)."""
+        return self.counterfactuals[self.counterfactuals["row"] == row]
+
+    def figures(self) -> list:
+        import plotly.graph_objects as go
+
+        from raikit.explain._figures import counterfactual_table
+
+        features = self.meta["features"]
+        figures = []
+        for _, query in self.queries.head(3).iterrows():  # at most three tables
+            cfs = self.for_row(query["row"])
+            if len(cfs):
+                figures.append(
+                    counterfactual_table(
+                        query,
+                        cfs,
+                        features,
+                        title=f"Counterfactuals of row {query['row']} (changed cells highlighted)",
+                    )
+                )
+        if len(self.changes):
+            share = self.changes.groupby("feature").size() / max(len(self.counterfactuals), 1)
+            share = share.sort_values()
+            fig = go.Figure(go.Bar(x=share.to_numpy(), y=share.index, orientation="h"))
+            fig.update_layout(
+                title="How often each feature changes in the counterfactuals",
+                xaxis_title="share of counterfactuals",
+                xaxis_tickformat=".0%",
+                height=max(300, 24 * len(share) + 120),
+            )
+            figures.append(fig)
+        return figures
+
+
+def _scales(Zp: np.ndarray, numeric: np.ndarray) -> np.ndarray:
+    median = np.nanmedian(Zp, axis=0)
+    mad = np.nanmedian(np.abs(Zp - median), axis=0)
+    std = np.nanstd(Zp, axis=0)
+    scale = np.where(mad > 0, mad, np.where(std > 0, std, 1.0))
+    return np.where(numeric, scale, 1.0)
+
+
+def _distance(A: np.ndarray, B: np.ndarray, numeric: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Per-feature distance (…, F): |a - b| / scale for numeric, mismatch for categorical."""
+    both_nan = np.isnan(A) & np.isnan(B)
+    one_nan = np.isnan(A) ^ np.isnan(B)
+    diff = np.where(numeric, np.abs(A - B) / scale, (A != B).astype(float))
+    diff = np.where(both_nan, 0.0, np.where(one_nan, 1.0, diff))
+    return diff
+
+
+def _embed(Z: np.ndarray, numeric: np.ndarray, scale, median, n_levels) -> np.ndarray:
+    """Rows as vectors whose L1 distance is the counterfactual distance (one-hot × 0.5)."""
+    parts = []
+    for j in range(Z.shape[1]):  # loop over columns
+        z = Z[:, j]
+        if numeric[j]:
+            parts.append((np.where(np.isnan(z), median[j], z) / scale[j])[:, None])
+        else:
+            codes = np.where(np.isnan(z), n_levels[j], z).astype(np.int64)
+            onehot = np.zeros((len(z), n_levels[j] + 1))
+            onehot[np.arange(len(z)), codes] = 0.5
+            parts.append(onehot)
+    return np.hstack(parts) if parts else np.zeros((len(Z), 0))
+
+
+def counterfactuals(
+    model,
+    row,
+    *,
+    data,
+    desired="opposite",
+    immutable: Sequence[str] = (),
+    ranges: dict | None = None,
+    n: int = 5,
+    candidates: int | None = None,
+    diversity_weight: float = 0.5,
+    ledger=None,
+) -> CounterfactualResult:
+    """Diverse minimal-change versions of ``row`` that the model decides as ``desired``.
+
+    The search follows DiCE's k-d tree method: among observed rows of ``data`` that the model
+    already decides as desired (and that respect ``ranges``), take the nearest to the query
+    (L1 over MAD-scaled numeric features and 0/1 categorical mismatches), copy the immutable
+    features from the query, keep the candidates that are still decided as desired, then make each
+    sparse by reverting, one feature at a time, every change the outcome does not need. Finally
+    ``n`` diverse candidates are picked greedily (low distance, few shared changed features).
+    Every step is one batched model call over all query rows.
+
+    Parameters
+    ----------
+    model : fitted classifier (or regressor with a ``(low, high)`` ``desired``)
+    row : DataFrame, Series, dict or Dataset
+        The query row(s).
+    data : Dataset or DataFrame
+        Observed rows to search (e.g. the training data); fixes the feature domains.
+    desired : "opposite", a class label, or (low, high)
+        ``opposite``: the other class of a binary classifier.
+    immutable : list of str
+        Features that must not change (e.g. ``("sex", "race", "age")``).
+    ranges : dict, optional
+        Feasible values per feature: ``(low, high)`` for numeric, a list for categorical.
+    n : int, default 5
+        Counterfactuals per query row.
+    candidates : int, optional
+        Nearest observed rows considered per query (default ``max(10 * n, 50)``).
+    diversity_weight : float, default 0.5
+        Weight of "shares changed features with an already chosen counterfactual" against the
+        normalised distance in the greedy choice.
+    ledger : raikit.ledger.Ledger, optional
+
+    Returns
+    -------
+    CounterfactualResult
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.datasets import load_german_credit
+    >>> ds = load_german_credit()
+    >>> ds = ds._replace(ds.frame, features=["duration_months", "credit_amount", "age"])
+    >>> model = LogisticRegression(max_iter=1000).fit(ds.X, ds.y)
+    >>> r = counterfactuals(model, ds.X.iloc[[0]], data=ds, immutable=["age"], n=3)
+    >>> bool((r.counterfactuals["prediction"] != r.queries["prediction"].iloc[0]).all())
+    True
+    >>> bool((r.counterfactuals["age"] == ds.X["age"].iloc[0]).all())
+    True
+    """
+    check_model(model)
+    if n < 1:
+        raise DataError(f"n must be a positive number of counterfactuals, got {n}.")
+    reference = as_frame(data, name="data")
+    if len(reference) == 0:
+        raise DataError("data has no rows to search for counterfactuals.")
+    query = align_columns(as_frame(row, name="row"), reference, name="row")
+    features = [str(c) for c in reference.columns]
+    immutable = list(immutable)
+    bad = [c for c in immutable + list(ranges or {}) if c not in features]
+    if bad:
+        raise ColumnError(f"{bad} are not model inputs; inputs are {features}.")
+    k = candidates or max(10 * n, 50)
+    codec = FrameCodec(reference)
+    numeric = np.array([codec.is_numeric(c) for c in features])
+    Zp = codec.encode(reference)
+    Zq = codec.encode(query)
+    scale = _scales(Zp, numeric)
+    median = np.where(numeric, np.nanmedian(np.where(numeric, Zp, 0), axis=0), 0)
+    median = np.nan_to_num(median)
+    n_levels = np.array(
+        [0 if numeric[j] else len(codec.categories[c].categories) for j, c in enumerate(features)]
+    )
+
+    def predict(Z: np.ndarray) -> np.ndarray:
+        return np.asarray(model.predict(codec.decode(Z)))
+
+    def score(Z: np.ndarray) -> np.ndarray | None:
+        if not hasattr(model, "predict_proba"):
+            return None
+        proba = np.asarray(model.predict_proba(codec.decode(Z)))
+        return proba[:, 1] if proba.shape[1] == 2 else None
+
+    try:
+        pool_pred = predict(Zp)
+        query_pred = predict(Zq)
+    except Exception as error:
+        raise DataError(
+            f"The model could not predict the data: {type(error).__name__}: {error}"
+        ) from error
+    # desired outcome per query, and a test of "prediction is desired"
+    if isinstance(desired, tuple | list) and len(desired) == 2:
+        low, high = float(desired[0]), float(desired[1])
+        if low > high:
+            raise DataError(f"desired range must be (low, high) with low <= high, got {desired}.")
+        target = np.zeros(len(query), dtype=np.int64)
+        keys = [0]
+
+        def pool_key(pred):
+            return np.where((pred >= low) & (pred <= high), 0, -1)
+
+        desired_label = [f"[{low:g}, {high:g}]"] * len(query)
+    else:
+        classes = getattr(model, "classes_", None)
+        if classes is None:
+            raise DataError(
+                "desired must be (low, high) for a regressor; class labels need a classifier "
+                "with classes_."
+            )
+        classes = np.asarray(classes)
+        if isinstance(desired, str) and desired == "opposite":
+            if len(classes) != 2:
+                raise DataError(
+                    f"desired='opposite' needs a binary classifier; this one has classes "
+                    f"{classes.tolist()}. Pass the desired class label."
+                )
+            target = 1 - pd.Index(classes).get_indexer(query_pred)
+        else:
+            if desired not in classes.tolist():
+                raise DataError(
+                    f"desired={desired!r} is not a class of the model {classes.tolist()}."
+                )
+            target = np.full(len(query), classes.tolist().index(desired))
+        keys = sorted(set(target.tolist()))
+
+        def pool_key(pred):
+            return pd.Index(classes).get_indexer(pred)
+
+        desired_label = [str(classes[t]) for t in target]
+    eligible = np.ones(len(reference), dtype=bool)
+    for feature, allowed in (ranges or {}).items():  # a few constraints
+        j = features.index(feature)
+        if numeric[j]:
+            try:
+                low_r, high_r = float(allowed[0]), float(allowed[1])
+            except (TypeError, ValueError, IndexError) as error:
+                raise DataError(
+                    f"ranges[{feature!r}] must be (low, high) for a numeric feature, got {allowed!r}."
+                ) from error
+            eligible &= (Zp[:, j] >= low_r) & (Zp[:, j] <= high_r)
+        else:
+            codes = pd.Categorical(list(allowed), dtype=codec.categories[feature]).codes
+            eligible &= np.isin(Zp[:, j], codes[codes >= 0])
+    mutable = np.array([c not in immutable for c in features])
+    embed_p = _embed(np.where(mutable, Zp, 0.0), numeric, scale, median, n_levels)
+    embed_q = _embed(np.where(mutable, Zq, 0.0), numeric, scale, median, n_levels)
+    from sklearn.neighbors import NearestNeighbors
+
+    nq, F = Zq.shape
+    neighbours = np.full((nq, k), -1, dtype=np.int64)
+    pool_keys = pool_key(pool_pred)
+    for key in keys:  # one search per desired class
+        pool_rows = np.flatnonzero(eligible & (pool_keys == key))
+        which = np.flatnonzero(target == key)
+        if len(pool_rows) == 0 or len(which) == 0:
+            continue
+        m = min(k, len(pool_rows))
+        index = NearestNeighbors(n_neighbors=m, metric="manhattan").fit(embed_p[pool_rows])
+        _, found = index.kneighbors(embed_q[which])
+        neighbours[which, :m] = pool_rows[found]
+    present = neighbours >= 0
+    cand = np.where(present[:, :, None], Zp[np.maximum(neighbours, 0)], np.nan)
+    cand = np.where(mutable, cand, Zq[:, None, :])  # immutable features copied from the query
+    flat = cand.reshape(-1, F)
+    flat_rows = np.flatnonzero(present.ravel())
+    q_of = np.repeat(np.arange(nq), k)
+    valid = np.zeros(nq * k, dtype=bool)
+    valid[flat_rows] = pool_key(predict(flat[flat_rows])) == target[q_of[flat_rows]]
+    # Sparsity: revert each change the outcome does not need, one feature at a time (batched).
+    query_flat = Zq[q_of]
+    dist = _distance(flat, query_flat, numeric, scale)
+    order = np.argsort(dist[valid].mean(axis=0)) if valid.any() else np.arange(F)
+    for _ in range(3):  # passes until no change can be reverted (1-minimal), at most three
+        reverted = 0
+        for j in order:  # loop over features; each step is one batched predict
+            try_rows = np.flatnonzero(valid & (dist[:, j] > 0))
+            if len(try_rows) == 0:
+                continue
+            trial = flat[try_rows].copy()
+            trial[:, j] = query_flat[try_rows, j]
+            still = pool_key(predict(trial)) == target[q_of[try_rows]]
+            accepted = try_rows[still]
+            flat[accepted, j] = query_flat[accepted, j]
+            dist[accepted, j] = 0.0
+            reverted += len(accepted)
+        if reverted == 0:
+            break
+    changed = dist > 0
+    total = dist.mean(axis=1)
+    # Greedy diverse choice per query (a few candidates each).
+    chosen_rows = []
+    found_per_query = np.zeros(nq, dtype=np.int64)
+    for q in range(nq):  # per query: choose among ≤ k candidates
+        idx = np.arange(q * k, (q + 1) * k)
+        idx = idx[valid[idx]]
+        if len(idx) == 0:
+            continue
+        _, first = np.unique(np.nan_to_num(flat[idx], nan=-1e300), axis=0, return_index=True)
+        idx = idx[np.sort(first)]
+        norm = total[idx] / max(total[idx].max(), 1e-12)
+        picked: list[int] = []
+        for _ in range(min(n, len(idx))):
+            if picked:
+                a = changed[idx][:, None, :]
+                b = changed[np.array(picked)][None, :, :]
+                inter = (a & b).sum(axis=2)
+                union = np.maximum((a | b).sum(axis=2), 1)
+                overlap = (inter / union).max(axis=1)
+            else:
+                overlap = np.zeros(len(idx))
+            cost = norm + diversity_weight * overlap
+            cost[np.isin(idx, picked)] = np.inf
+            picked.append(int(idx[np.argmin(cost)]))
+        chosen_rows.extend(picked)
+        found_per_query[q] = len(picked)
+    chosen = np.array(chosen_rows, dtype=np.int64)
+    labels = query.index.to_numpy()
+    cf_frame = codec.decode(flat[chosen]) if len(chosen) else reference.iloc[:0].copy()
+    cf_frame = cf_frame.reset_index(drop=True)
+    q_chosen = q_of[chosen]
+    cf_frame.insert(0, "row", labels[q_chosen])
+    cf_frame.insert(1, "cf", _ranks_within(q_chosen))
+    cf_frame["prediction"] = predict(flat[chosen]) if len(chosen) else []
+    scores = score(flat[chosen]) if len(chosen) else None
+    cf_frame["score"] = scores if scores is not None else np.nan
+    cf_frame["n_changed"] = changed[chosen].sum(axis=1)
+    cf_frame["sparsity"] = 1 - cf_frame["n_changed"] / F
+    cf_frame["distance"] = total[chosen]
+    queries = query.reset_index(drop=True)
+    queries.insert(0, "row", labels)
+    queries["prediction"] = query_pred
+    q_scores = score(Zq)
+    queries["score"] = q_scores if q_scores is not None else np.nan
+    queries["desired"] = desired_label
+    queries["n_found"] = found_per_query
+    # tidy changes
+    cell_cf, cell_feature = np.nonzero(changed[chosen])
+    before = query.reset_index(drop=True)
+    after = cf_frame[features]
+    changes = pd.DataFrame(
+        {
+            "row": labels[q_chosen[cell_cf]],
+            "cf": cf_frame["cf"].to_numpy()[cell_cf],
+            "feature": np.asarray(features, dtype=object)[cell_feature],
+            "before": [
+                str(before.iat[q, j]) for q, j in zip(q_chosen[cell_cf], cell_feature, strict=True)
+            ],
+            "after": [str(after.iat[i, j]) for i, j in zip(cell_cf, cell_feature, strict=True)],
+        }
+    )
+    diversity = _diversity(changed[chosen], q_chosen, flat[chosen])
+    metrics = {
+        "validity": float(found_per_query.sum() / (n * nq)) if nq else float("nan"),
+        "queries_with_cf": float(np.mean(found_per_query > 0)) if nq else float("nan"),
+        "mean_n_changed": float(cf_frame["n_changed"].mean()) if len(chosen) else float("nan"),
+        "mean_sparsity": float(cf_frame["sparsity"].mean()) if len(chosen) else float("nan"),
+        "mean_distance": float(cf_frame["distance"].mean()) if len(chosen) else float("nan"),
+        "diversity": diversity,
+    }
+    findings = []
+    missing = int((found_per_query < n).sum())
+    if missing:
+        findings.append(
+            Finding(
+                "warning" if (found_per_query == 0).any() else "info",
+                f"{missing} row(s) got fewer than {n} counterfactuals",
+                f"{int((found_per_query == 0).sum())} row(s) got none: no observed row decided as "
+                "desired stays so once the immutable features and ranges are respected. Relax "
+                "immutable/ranges or pass more data.",
+            )
+        )
+    if immutable and len(chosen):
+        top = changes["feature"].value_counts()
+        if len(top):
+            findings.append(
+                Finding(
+                    "info",
+                    f"Most changed feature: {top.index[0]}",
+                    f"{top.iloc[0]} of {len(chosen)} counterfactuals change {top.index[0]}; "
+                    f"immutable: {immutable}.",
+                )
+            )
+    result = CounterfactualResult(
+        queries=queries,
+        counterfactuals=cf_frame,
+        changes=changes,
+        metrics=metrics,
+        meta={
+            "features": features,
+            "immutable": immutable,
+            "ranges": {k: list(v) for k, v in (ranges or {}).items()},
+            "n": int(n),
+            "candidates": int(k),
+            "method": "k-d tree over observed rows + greedy sparsity + diverse choice",
+        },
+        findings=tuple(findings),
+    )
+    from raikit.ledger import record
+
+    record(
+        result,
+        check="explain.counterfactuals",
+        ledger=ledger,
+        model=model,
+        params={"n": n, "immutable": immutable, "desired": str(desired)},
+    )
+    return result
+
+
+def _ranks_within(groups: np.ndarray) -> np.ndarray:
+    """1, 2, … within each run of equal values (the chosen rows come grouped by query)."""
+    if len(groups) == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
+    out = np.arange(len(groups)) - np.repeat(starts, np.diff(np.r_[starts, len(groups)]))
+    return out + 1
+
+
+def _diversity(changed: np.ndarray, groups: np.ndarray, Z: np.ndarray) -> float:
+    """Mean share of features on which two counterfactuals of the same query differ."""
+    if len(groups) < 2:
+        return float("nan")
+    same = groups[:, None] == groups[None, :]
+    upper = np.triu(same, k=1)
+    if not upper.any():
+        return float("nan")
+    A = np.nan_to_num(Z, nan=-1e300)
+    i, j = np.nonzero(upper)
+    return float((A[i] != A[j]).mean())

@@ -1,0 +1,649 @@
+"""``explain``: SHAP attributions per row, global and per-group importance, a permutation
+cross-check, and findings when a sensitive attribute or a strong proxy drives the decisions."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from raikit._errors import DataError, RaikitError
+from raikit._result import Finding, Result
+from raikit.explain._common import FrameCodec, as_frame, check_model
+
+__all__ = ["ExplanationResult", "explain", "explain_section"]
+
+_Z = 1.959963984540054
+TOP_K = 3  # a feature ranked this high (or above HIGH_SHARE of the importance) "ranks high"
+HIGH_SHARE = 0.10
+PROXY_STRENGTH = 0.5  # Cramér's V above which a feature is a strong proxy of an attribute
+AGNOSTIC_ROWS = 2000  # rows explained by the (slow) model-agnostic explainer when max_rows=None
+SMALL_GROUP = 30
+
+_TREE_TYPES = (
+    "sklearn.ensemble.RandomForestClassifier",
+    "sklearn.ensemble.RandomForestRegressor",
+    "sklearn.ensemble.ExtraTreesClassifier",
+    "sklearn.ensemble.ExtraTreesRegressor",
+    "sklearn.ensemble.GradientBoostingClassifier",
+    "sklearn.ensemble.GradientBoostingRegressor",
+    "sklearn.ensemble.HistGradientBoostingClassifier",
+    "sklearn.ensemble.HistGradientBoostingRegressor",
+    "sklearn.tree.DecisionTreeClassifier",
+    "sklearn.tree.DecisionTreeRegressor",
+    "lightgbm.LGBMClassifier",
+    "lightgbm.LGBMRegressor",
+    "xgboost.XGBClassifier",
+    "xgboost.XGBRegressor",
+)
+_LINEAR_TYPES = (
+    "sklearn.linear_model.LogisticRegression",
+    "sklearn.linear_model.LinearRegression",
+    "sklearn.linear_model.Ridge",
+    "sklearn.linear_model.Lasso",
+    "sklearn.linear_model.ElasticNet",
+)
+
+
+def _import_shap():
+    try:
+        import shap
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise RaikitError(
+            'raikit.explain needs the shap library: pip install "raikit[explain]"'
+        ) from error
+    return shap
+
+
+def _type_name(model) -> str:
+    cls = type(model)
+    module = cls.__module__.split(".")[0]
+    public = {"sklearn": ("sklearn.ensemble", "sklearn.tree", "sklearn.linear_model")}
+    for prefix in public.get(module, ()):
+        name = f"{prefix}.{cls.__name__}"
+        if name in _TREE_TYPES + _LINEAR_TYPES:
+            return name
+    return f"{module}.{cls.__name__}"
+
+
+def _all_numeric(X: pd.DataFrame) -> bool:
+    return all(
+        pd.api.types.is_numeric_dtype(d) and not isinstance(d, pd.CategoricalDtype)
+        for d in X.dtypes
+    )
+
+
+def choose_method(model, X: pd.DataFrame) -> str:
+    """``tree``, ``linear`` or ``permutation`` (model-agnostic) for ``model`` on ``X``.
+
+    Tree ensembles of scikit-learn, LightGBM and XGBoost get shap's TreeExplainer when every input
+    is numeric (scikit-learn's categorical splits are bitsets that TreeExplainer cannot read);
+    LightGBM and XGBoost read pandas categoricals themselves. Linear models on numeric inputs get
+    LinearExplainer; everything else (pipelines included) the model-agnostic permutation explainer.
+    """
+    name = _type_name(model)
+    if name in _TREE_TYPES:
+        if name.startswith(("lightgbm", "xgboost")) or _all_numeric(X):
+            return "tree"
+        return "permutation"
+    if name in _LINEAR_TYPES and _all_numeric(X):
+        return "linear"
+    return "permutation"
+
+
+@dataclass(frozen=True, eq=False)
+class ExplanationResult(Result):
+    """SHAP attributions, global and per-group importance, and the permutation cross-check.
+
+    Attributes
+    ----------
+    attributions : DataFrame
+        One row per explained row (index: the row's label in the data), one column per feature:
+        its SHAP value. A row's values plus ``meta["base_value"]`` add up to the model output in
+        ``meta["units"]``.
+    importance : DataFrame
+        One row per feature, by rank: ``mean_abs`` (mean |SHAP|) with a normal 95% interval
+        ``lower``/``upper``, ``share`` of the total, ``rank``; permutation importance
+        ``permutation_mean`` / ``permutation_lower`` / ``permutation_upper`` / ``permutation_rank``;
+        ``sensitive`` (the feature is a sensitive attribute), ``proxy_for`` and ``proxy_strength``
+        (largest Cramér's V with a sensitive attribute).
+    group_importance : DataFrame
+        One row per (attribute, group, feature): ``n``, ``mean_abs``, ``lower``, ``upper``,
+        ``share`` and ``rank`` within the group.
+    distribution : DataFrame
+        The beeswarm as aggregates: per (feature, SHAP bin) the ``count`` of rows and the mean
+        ``feature_level`` (feature value scaled to [0, 1]; NaN for categorical features).
+    agreement : dict
+        ``spearman`` rank correlation of mean |SHAP| and permutation importance, its ``p_value``,
+        ``top_k_overlap`` of the two top-``k`` sets and ``k``.
+    meta : dict
+        ``method``, ``explainer``, ``units``, ``base_value``, ``n_rows``, ``background``, ``model``.
+    findings : tuple of Finding
+    """
+
+    attributions: pd.DataFrame
+    importance: pd.DataFrame
+    group_importance: pd.DataFrame
+    distribution: pd.DataFrame
+    agreement: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+    findings: tuple = field(default_factory=tuple)
+
+    @property
+    def summary(self) -> str:
+        top = self.importance.head(3)
+        names = ", ".join(f"{r.feature} ({r.share:.0%})" for r in top.itertuples())
+        text = (
+            f"{self.meta.get('n_rows', 0):,} rows explained with {self.meta.get('explainer')}; "
+            f"top features {names}"
+        )
+        if self.agreement.get("spearman") is not None:
+            text += f"; permutation importance agrees (Spearman {self.agreement['spearman']:.2f})"
+        warnings = sum(f.severity == "warning" for f in self.findings)
+        return text + f"; {warnings} warning(s)."
+
+    def local(self, row) -> pd.Series:
+        """The attributions of one explained row (by its label), largest magnitude first."""
+        if row not in self.attributions.index:
+            raise DataError(f"Row {row!r} was not explained; explained rows are in .attributions.")
+        values = self.attributions.loc[row]
+        return values.reindex(values.abs().sort_values(ascending=False).index)
+
+    def figures(self) -> list:
+        from raikit.explain._figures import explanation_figures
+
+        return explanation_figures(self)
+
+
+# --------------------------------------------------------------------------- shap calls
+def _shap_values(model, X, method, *, background, rng, target_class):
+    """SHAP values (n, F) and base value through the chosen shap explainer."""
+    shap = _import_shap()
+    from threadpoolctl import threadpool_limits
+
+    n_bg = min(background, len(X))
+    bg_rows = np.sort(rng.choice(len(X), size=n_bg, replace=False))
+    if method == "tree":
+        explainer = shap.TreeExplainer(model)
+        with warnings.catch_warnings():  # shap's notice about LightGBM's output format
+            warnings.filterwarnings("ignore", message="LightGBM binary classifier")
+            values = explainer.shap_values(X, check_additivity=False)
+        base = explainer.expected_value
+        name = "shap.TreeExplainer (tree_path_dependent)"
+        classifier = hasattr(model, "predict_proba")
+        units = (
+            "log-odds"
+            if classifier
+            and not _type_name(model).endswith(
+                ("RandomForestClassifier", "ExtraTreesClassifier", "DecisionTreeClassifier")
+            )
+            else ("probability" if classifier else "prediction")
+        )
+    elif method == "linear":
+        masker = shap.maskers.Independent(X.iloc[bg_rows], max_samples=n_bg)
+        explainer = shap.LinearExplainer(model, masker)
+        values = explainer.shap_values(X)
+        base = explainer.expected_value
+        name = "shap.LinearExplainer (interventional)"
+        units = "log-odds" if hasattr(model, "predict_proba") else "prediction"
+    elif method == "permutation":
+        codec = FrameCodec(X)
+        if hasattr(model, "predict_proba"):
+            proba_index = target_class
+
+            def f(Z):
+                return np.asarray(model.predict_proba(codec.decode(Z)))[:, proba_index]
+
+            units = "probability"
+        else:
+
+            def f(Z):
+                return np.asarray(model.predict(codec.decode(Z)), dtype=float)
+
+            units = "prediction"
+        Z = codec.encode(X)
+        masker = shap.maskers.Independent(Z[bg_rows], max_samples=n_bg)
+        explainer = shap.PermutationExplainer(f, masker, seed=int(rng.integers(2**31)))
+        with threadpool_limits(1):  # small batches: threads cost more than they save
+            explanation = explainer(Z, max_evals=2 * X.shape[1] + 1, silent=True)
+        values, base = explanation.values, explanation.base_values
+        name = "shap.PermutationExplainer (model-agnostic, interventional)"
+    else:
+        raise DataError(
+            f"method must be 'auto', 'tree', 'linear' or 'permutation', got {method!r}."
+        )
+    if isinstance(values, list):  # older shap: one array per class
+        values = values[target_class]
+        base = np.asarray(base, dtype=float).ravel()
+        base = base[[target_class]] if base.size > 1 else base
+    values = np.asarray(values, dtype=float)
+    base = np.asarray(base, dtype=float).ravel()
+    if values.ndim == 3:  # (n, F, classes): keep the class explained
+        n_classes = values.shape[2]
+        values = values[:, :, target_class]
+        if base.size == n_classes:
+            base = base[[target_class]]
+        elif base.size == len(values) * n_classes:
+            base = base.reshape(len(values), n_classes)[:, target_class]
+    base_value = float(np.mean(base))
+    return values, base_value, name, units
+
+
+# --------------------------------------------------------------------------- aggregates
+def _importance(values: np.ndarray, features: list[str]) -> pd.DataFrame:
+    absolute = np.abs(values)
+    n = len(values)
+    mean = absolute.mean(axis=0)
+    half = _Z * absolute.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.full(len(mean), np.nan)
+    total = mean.sum()
+    frame = pd.DataFrame(
+        {
+            "feature": features,
+            "mean_abs": mean,
+            "lower": np.maximum(mean - half, 0),
+            "upper": mean + half,
+            "share": mean / total if total > 0 else np.zeros(len(mean)),
+        }
+    )
+    frame["rank"] = frame["mean_abs"].rank(ascending=False, method="min").astype(int)
+    return frame
+
+
+def _group_importance(values, features, codes_by_attribute) -> pd.DataFrame:
+    absolute = np.abs(values)
+    parts = []
+    for attribute, (codes, labels) in codes_by_attribute.items():  # one pass per attribute
+        k = len(labels)
+        n = np.bincount(codes, minlength=k).astype(float)
+        sums = np.zeros((k, values.shape[1]))
+        squares = np.zeros_like(sums)
+        np.add.at(sums, codes, absolute)
+        np.add.at(squares, codes, absolute**2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = sums / n[:, None]
+            var = (squares / n[:, None] - mean**2) * n[:, None] / np.maximum(n[:, None] - 1, 1)
+            half = _Z * np.sqrt(np.maximum(var, 0) / n[:, None])
+            share = mean / mean.sum(axis=1, keepdims=True)
+        rank = (-mean).argsort(axis=1).argsort(axis=1) + 1
+        parts.append(
+            pd.DataFrame(
+                {
+                    "attribute": attribute,
+                    "group": np.repeat(np.asarray(labels, dtype=object), len(features)),
+                    "feature": np.tile(features, k),
+                    "n": np.repeat(n, len(features)).astype(int),
+                    "mean_abs": mean.ravel(),
+                    "lower": np.maximum(mean - half, 0).ravel(),
+                    "upper": (mean + half).ravel(),
+                    "share": share.ravel(),
+                    "rank": rank.ravel(),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _distribution(values, X: pd.DataFrame, features, n_bins: int = 30) -> pd.DataFrame:
+    parts = []
+    for j, feature in enumerate(features):  # loop over features, vectorised over rows
+        v = values[:, j]
+        low, high = float(v.min()), float(v.max())
+        if high <= low:
+            high = low + 1e-12
+        edges = np.linspace(low, high, n_bins + 1)
+        bins = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, n_bins - 1)
+        count = np.bincount(bins, minlength=n_bins)
+        column = X[feature]
+        if pd.api.types.is_numeric_dtype(column.dtype) and not isinstance(
+            column.dtype, pd.CategoricalDtype
+        ):
+            x = column.to_numpy(dtype=float, na_value=np.nan)
+            lo, hi = (
+                np.nanmin(x) if np.isfinite(x).any() else 0,
+                np.nanmax(x) if np.isfinite(x).any() else 1,
+            )
+            scaled = (x - lo) / (hi - lo) if hi > lo else np.zeros(len(x))
+            ok = ~np.isnan(scaled)
+            sums = np.bincount(bins[ok], weights=scaled[ok], minlength=n_bins)
+            counted = np.bincount(bins[ok], minlength=n_bins)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                level = sums / counted
+        else:
+            level = np.full(n_bins, np.nan)
+        keep = count > 0
+        parts.append(
+            pd.DataFrame(
+                {
+                    "feature": feature,
+                    "shap": ((edges[:-1] + edges[1:]) / 2)[keep],
+                    "count": count[keep],
+                    "feature_level": level[keep],
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def _proxies(frame: pd.DataFrame, features, sensitive: list[str], rng) -> pd.DataFrame:
+    """Largest Cramér's V of each feature with any sensitive attribute (on ≤ 20,000 rows)."""
+    from scipy.stats.contingency import association
+
+    if len(frame) > 20000:
+        frame = frame.iloc[np.sort(rng.choice(len(frame), 20000, replace=False))]
+    rows = []
+    for feature in features:  # loop over columns
+        column = frame[feature]
+        if pd.api.types.is_numeric_dtype(column.dtype) and column.nunique() > 10:
+            column = pd.qcut(column.rank(method="first"), 10, labels=False)
+        best, best_attr = 0.0, None
+        for attribute in sensitive:
+            if attribute == feature:
+                continue
+            table = pd.crosstab(column, frame[attribute]).to_numpy()
+            table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
+            if min(table.shape) < 2:
+                continue
+            v = float(association(table, method="cramer"))
+            if v > best:
+                best, best_attr = v, attribute
+        rows.append((feature, best_attr, best))
+    return pd.DataFrame(rows, columns=["feature", "proxy_for", "proxy_strength"])
+
+
+def _permutation(model, X, y, *, n_repeats, rng):
+    from sklearn.inspection import permutation_importance
+
+    scoring = None
+    if hasattr(model, "predict_proba") and pd.Series(y).nunique() == 2:
+        scoring = "neg_log_loss"
+    result = permutation_importance(
+        model,
+        X,
+        y,
+        scoring=scoring,
+        n_repeats=n_repeats,
+        random_state=int(rng.integers(2**31)),
+        n_jobs=1,
+    )
+    half = _Z * result.importances_std / np.sqrt(n_repeats)
+    return result.importances_mean, half, scoring or "score"
+
+
+# --------------------------------------------------------------------------- the check
+def explain(
+    model,
+    ds,
+    *,
+    method: str = "auto",
+    background: int = 100,
+    max_rows: int | None = None,
+    permutation: bool = True,
+    n_repeats: int = 5,
+    target_class: int = -1,
+    include: Sequence[int] = (),
+    random_state: int | None = 0,
+    ledger=None,
+) -> ExplanationResult:
+    """Explain a model's decisions with SHAP: per row, globally, and per group.
+
+    Parameters
+    ----------
+    model : fitted estimator
+        A classifier (the probability of ``target_class`` is explained) or a regressor.
+    ds : Dataset
+        Data with sensitive attributes; the model sees ``ds.X``.
+    method : {"auto", "tree", "linear", "permutation"}, default "auto"
+        ``auto``: shap's TreeExplainer (path-dependent, exact) for tree ensembles of
+        scikit-learn, LightGBM and XGBoost on numeric inputs, LinearExplainer for linear models,
+        else shap's model-agnostic PermutationExplainer on a numeric encoding of the inputs (used
+        for scikit-learn models with categorical splits, e.g. HistGradientBoosting with
+        ``categorical_features="from_dtype"``, and for pipelines).
+    background : int, default 100
+        Rows of ``ds`` (drawn at random) that stand for "feature absent" in the linear and
+        model-agnostic explainers.
+    max_rows : int, optional
+        Explain a random sample of this many rows. By default every row, except that the
+        model-agnostic explainer explains at most 2,000 (an info finding says so).
+    permutation : bool, default True
+        Cross-check with scikit-learn's permutation importance (needs ``ds``'s target).
+    n_repeats : int, default 5
+        Shuffles per feature in the permutation importance.
+    target_class : int, default -1
+        Column of ``predict_proba`` explained (the positive class of a binary model).
+    include : list of int
+        Row positions always explained, even when ``max_rows`` samples.
+    random_state : int, optional
+    ledger : raikit.ledger.Ledger, optional
+
+    Returns
+    -------
+    ExplanationResult
+
+    Examples
+    --------
+    >>> from sklearn.ensemble import RandomForestClassifier
+    >>> from raikit.datasets import load_german_credit
+    >>> ds = load_german_credit()
+    >>> ds = ds._replace(ds.frame, features=["duration_months", "credit_amount", "age"])
+    >>> model = RandomForestClassifier(n_estimators=20, max_depth=4, random_state=0)
+    >>> model = model.fit(ds.X, ds.y)
+    >>> r = explain(model, ds, max_rows=200)
+    >>> r.meta["explainer"]
+    'shap.TreeExplainer (tree_path_dependent)'
+    >>> list(r.importance["feature"])[0]
+    'duration_months'
+    """
+    from raikit.dataset import Dataset
+
+    check_model(model)
+    if not isinstance(ds, Dataset):
+        raise DataError(
+            f"ds must be a raikit Dataset (it names the sensitive attributes), got "
+            f"{type(ds).__name__}. Wrap your frame: raikit.Dataset(frame, target=..., sensitive=...)."
+        )
+    if method not in ("auto", "tree", "linear", "permutation"):
+        raise DataError(
+            f"method must be 'auto', 'tree', 'linear' or 'permutation', got {method!r}."
+        )
+    if background < 1:
+        raise DataError(f"background must be a positive number of rows, got {background}.")
+    if max_rows is not None and max_rows < 2:
+        raise DataError(f"max_rows must be at least 2, got {max_rows}.")
+    rng = np.random.default_rng(random_state)
+    X_all = as_frame(ds)
+    chosen = choose_method(model, X_all) if method == "auto" else method
+    findings = []
+    limit = max_rows
+    if limit is None and chosen == "permutation" and len(X_all) > AGNOSTIC_ROWS:
+        limit = AGNOSTIC_ROWS
+        findings.append(
+            Finding(
+                "info",
+                f"Explained a random sample of {AGNOSTIC_ROWS:,} of {len(X_all):,} rows",
+                "The model-agnostic explainer costs about (2 × features + 1) × background model "
+                "evaluations per row; pass max_rows= to explain more.",
+            )
+        )
+    rows = np.arange(len(X_all))
+    if limit is not None and limit < len(X_all):
+        rows = np.sort(rng.choice(len(X_all), size=limit, replace=False))
+    include = np.asarray(list(include), dtype=np.int64)
+    if include.size:
+        if include.min() < 0 or include.max() >= len(X_all):
+            raise DataError(
+                f"include has row positions outside 0..{len(X_all) - 1}: {include.tolist()}."
+            )
+        rows = np.union1d(rows, include)
+    X = X_all.iloc[rows]
+    features = [str(c) for c in X.columns]
+    try:
+        values, base_value, explainer_name, units = _shap_values(
+            model, X, chosen, background=background, rng=rng, target_class=target_class
+        )
+    except RaikitError:
+        raise
+    except Exception as error:
+        raise DataError(
+            f"shap could not explain {type(model).__name__} with method={chosen!r}: "
+            f"{type(error).__name__}: {error}. Try method='permutation'."
+        ) from error
+
+    importance = _importance(values, features)
+    sensitive = list(ds.sensitive_names)
+    importance["sensitive"] = importance["feature"].isin(sensitive)
+    proxies = _proxies(ds.frame, features, sensitive, rng)
+    importance = importance.merge(proxies, on="feature", how="left")
+    agreement: dict = {}
+    if permutation and ds.target is not None:
+        y = ds.y.iloc[rows].to_numpy()
+        mean, half, scoring = _permutation(model, X, y, n_repeats=n_repeats, rng=rng)
+        importance["permutation_mean"] = mean
+        importance["permutation_lower"] = mean - half
+        importance["permutation_upper"] = mean + half
+        importance["permutation_rank"] = (
+            importance["permutation_mean"].rank(ascending=False, method="min").astype(int)
+        )
+        from scipy.stats import spearmanr
+
+        k = min(5, len(features))
+        test = spearmanr(importance["mean_abs"], importance["permutation_mean"])
+        top_shap = set(importance.nsmallest(k, "rank")["feature"])
+        top_perm = set(importance.nsmallest(k, "permutation_rank")["feature"])
+        agreement = {
+            "spearman": float(test.statistic) if np.isfinite(test.statistic) else None,
+            "p_value": float(test.pvalue) if np.isfinite(test.pvalue) else None,
+            "top_k_overlap": len(top_shap & top_perm) / k,
+            "k": k,
+            "scoring": scoring,
+        }
+        if agreement["spearman"] is not None and agreement["spearman"] < 0.5:
+            findings.append(
+                Finding(
+                    "warning",
+                    "SHAP and permutation importance disagree",
+                    f"Spearman rank correlation {agreement['spearman']:.2f} (top-{k} overlap "
+                    f"{agreement['top_k_overlap']:.0%}). Correlated features share credit "
+                    "differently under the two methods; read single-feature claims with care.",
+                )
+            )
+    importance = importance.sort_values("rank", kind="stable").reset_index(drop=True)
+
+    codes_by_attribute = {}
+    for attribute in sensitive:  # one group coding per attribute
+        groups = ds.groups(intersectional=False, attribute=attribute)
+        codes = np.asarray(groups.codes)[rows]
+        labels = groups.labels[attribute].astype(str).tolist()
+        codes_by_attribute[attribute] = (codes, labels)
+    group_importance = _group_importance(values, features, codes_by_attribute)
+
+    for row in importance.itertuples(index=False):  # features (a handful)
+        high = row.rank <= TOP_K or row.share >= HIGH_SHARE
+        where = f"rank {row.rank} of {len(features)}, {row.share:.1%} of mean |SHAP|"
+        if row.sensitive:
+            findings.append(
+                Finding(
+                    "warning" if high else "info",
+                    f"Sensitive attribute {row.feature} is a model input"
+                    + (" and ranks high" if high else ""),
+                    f"{row.feature}: {where}. Decisions depend directly on it; check that this "
+                    "is lawful and intended, or drop it and re-evaluate fairness.",
+                    slice=row.feature,
+                )
+            )
+        elif high and row.proxy_strength >= PROXY_STRENGTH:
+            findings.append(
+                Finding(
+                    "warning",
+                    f"{row.feature} is a strong proxy of {row.proxy_for} and ranks high",
+                    f"{row.feature}: {where}; Cramér's V with {row.proxy_for} is "
+                    f"{row.proxy_strength:.2f}. The model can reach {row.proxy_for} through it.",
+                    slice=row.feature,
+                )
+            )
+    for attribute, part in group_importance.groupby("attribute", sort=False):  # attributes
+        part = part[part["n"] >= SMALL_GROUP]
+        if part["group"].nunique() < 2:
+            continue
+        spread = part.groupby("feature")["share"].agg(["max", "min", "idxmax", "idxmin"])
+        spread["gap"] = spread["max"] - spread["min"]
+        top = spread.sort_values("gap", ascending=False).iloc[0]
+        if top["gap"] >= 0.05:
+            hi, lo = part.loc[top["idxmax"]], part.loc[top["idxmin"]]
+            findings.append(
+                Finding(
+                    "info",
+                    f"{top.name} drives decisions differently across {attribute}",
+                    f"{top.name} carries {hi['share']:.1%} of the importance for "
+                    f"{attribute}={hi['group']} (rank {hi['rank']}) but {lo['share']:.1%} for "
+                    f"{attribute}={lo['group']} (rank {lo['rank']}).",
+                    slice=f"{attribute}={hi['group']}",
+                )
+            )
+
+    attributions = pd.DataFrame(values, columns=features, index=X.index.copy())
+    attributions.index.name = "row"
+    result = ExplanationResult(
+        attributions=attributions,
+        importance=importance,
+        group_importance=group_importance,
+        distribution=_distribution(values, X, features),
+        agreement=agreement,
+        meta={
+            "method": chosen,
+            "explainer": explainer_name,
+            "units": units,
+            "base_value": base_value,
+            "n_rows": len(X),
+            "n_rows_data": len(X_all),
+            "background": int(min(background, len(X))),
+            "model": type(model).__name__,
+        },
+        findings=tuple(findings),
+    )
+    from raikit.ledger import record
+
+    record(
+        result,
+        check="explain.explain",
+        ledger=ledger,
+        dataset=ds,
+        model=model,
+        params={
+            "method": method,
+            "background": background,
+            "max_rows": max_rows,
+            "permutation": permutation,
+            "n_repeats": n_repeats,
+            "include": include.tolist(),
+            "random_state": random_state,
+        },
+    )
+    return result
+
+
+def explain_section(ctx) -> dict:
+    """The audit's "explainability" section: :func:`explain` on at most 2,000 test rows (500
+    with the slower model-agnostic explainer).
+
+    Returns ``{"explain.explain": ExplanationResult}``, or ``{}`` when there is no model or it
+    cannot be explained (shap missing, an unsupported model).
+    """
+    model = getattr(ctx, "model", None)
+    if model is None or not hasattr(model, "predict"):
+        return {}
+    test = ctx.test
+    try:
+        agnostic = choose_method(model, test.X) == "permutation"
+        result = explain(
+            model,
+            test,
+            background=50,
+            max_rows=min(500 if agnostic else 2000, test.n_rows) if test.n_rows >= 2 else None,
+            random_state=ctx.random_state,
+        )
+    except (RaikitError, ImportError, ValueError, TypeError):
+        return {}
+    return {"explain.explain": result}

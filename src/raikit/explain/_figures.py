@@ -1,0 +1,151 @@
+"""Plotly figures of the explain stage; every figure shows aggregates, never one mark per row."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from raikit._plots import error_bars
+
+__all__ = ["counterfactual_table", "explanation_figures"]
+
+
+def explanation_figures(result) -> list:
+    import plotly.graph_objects as go
+
+    figures = []
+    imp = result.importance.sort_values("mean_abs", ascending=True)
+    units = result.meta.get("units", "")
+    fig = go.Figure(
+        go.Bar(
+            x=imp["mean_abs"],
+            y=imp["feature"],
+            orientation="h",
+            name="mean |SHAP|",
+            error_x=error_bars(imp["mean_abs"], imp["lower"], imp["upper"]),
+        )
+    )
+    fig.update_layout(
+        title=f"Global importance: mean |SHAP| ({units}, 95% CI)",
+        xaxis_title=f"mean |SHAP value| ({units})",
+        height=max(300, 24 * len(imp) + 120),
+    )
+    figures.append(fig)
+    if "permutation_mean" in imp.columns:
+        fig = go.Figure(
+            go.Bar(
+                x=imp["permutation_mean"],
+                y=imp["feature"],
+                orientation="h",
+                name="permutation importance",
+                error_x=error_bars(
+                    imp["permutation_mean"], imp["permutation_lower"], imp["permutation_upper"]
+                ),
+            )
+        )
+        spearman = result.agreement.get("spearman")
+        fig.update_layout(
+            title="Cross-check: permutation importance (score drop, 95% CI)"
+            + (f" — Spearman with SHAP {spearman:.2f}" if spearman is not None else ""),
+            xaxis_title=f"drop in {result.agreement.get('scoring', 'score')}",
+            height=max(300, 24 * len(imp) + 120),
+        )
+        figures.append(fig)
+    # Beeswarm as aggregates: one marker per (feature, SHAP bin), size = rows, colour = value.
+    dist = result.distribution
+    order = list(imp["feature"])
+    dist = dist.assign(position=dist["feature"].map({f: i for i, f in enumerate(order)}))
+    biggest = max(float(dist["count"].max()), 1.0)
+    fig = go.Figure(
+        go.Scatter(
+            x=dist["shap"],
+            y=dist["feature"],
+            mode="markers",
+            marker={
+                "size": 4 + 22 * np.sqrt(dist["count"] / biggest),
+                "color": dist["feature_level"],
+                "colorscale": "RdBu_r",
+                "cmin": 0,
+                "cmax": 1,
+                "colorbar": {"title": "feature value<br>(low → high)"},
+                "line": {"width": 0},
+            },
+            customdata=dist["count"],
+            hovertemplate="%{y}: SHAP %{x:.3f}, %{customdata} rows<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title="Beeswarm (binned): SHAP values per feature; marker size = rows, colour = value "
+        "(grey: categorical)",
+        xaxis_title=f"SHAP value ({units})",
+        yaxis={"categoryorder": "array", "categoryarray": order},
+        height=max(320, 26 * len(order) + 140),
+    )
+    figures.append(fig)
+    gi = result.group_importance
+    top = list(result.importance.head(8)["feature"])
+    for attribute, part in gi.groupby("attribute", sort=False):  # one figure per attribute
+        part = part[part["feature"].isin(top)]
+        fig = go.Figure()
+        for group, g in part.groupby("group", sort=False):
+            g = g.set_index("feature").reindex(top[::-1])
+            fig.add_trace(
+                go.Bar(
+                    x=g["mean_abs"],
+                    y=g.index,
+                    orientation="h",
+                    name=f"{group} (n={int(g['n'].iloc[0]):,})",
+                    error_x=error_bars(g["mean_abs"], g["lower"], g["upper"]),
+                )
+            )
+        fig.update_layout(
+            title=f"Importance per {attribute} group: mean |SHAP| (95% CI)",
+            barmode="group",
+            xaxis_title=f"mean |SHAP value| ({units})",
+            height=max(340, 16 * len(part) + 160),
+        )
+        figures.append(fig)
+    return figures
+
+
+def counterfactual_table(query: pd.Series, counterfactuals: pd.DataFrame, features, *, title: str):
+    """A Plotly table of the original row and its counterfactuals; changed cells highlighted."""
+    import plotly.graph_objects as go
+
+    header = ["", *features, "prediction", "score"]
+    rows = [["original", *[query[f] for f in features], query["prediction"], query["score"]]]
+    fills = [["#ffffff"] * len(header)]
+    for i, (_, cf) in enumerate(counterfactuals.iterrows()):  # at most n counterfactuals
+        changed = [not _same(cf[f], query[f]) for f in features]
+        rows.append([f"#{i + 1}", *[cf[f] for f in features], cf["prediction"], cf["score"]])
+        fills.append(
+            ["#ffffff", *["#ffe08a" if c else "#ffffff" for c in changed], "#d9f2d9", "#d9f2d9"]
+        )
+    columns = list(zip(*rows, strict=True))
+    colours = list(zip(*fills, strict=True))
+    fig = go.Figure(
+        go.Table(
+            header={"values": header, "fill_color": "#e8e8e8"},
+            cells={
+                "values": [[_fmt(v) for v in col] for col in columns],
+                "fill_color": [list(c) for c in colours],
+            },
+        )
+    )
+    fig.update_layout(title=title, height=120 + 32 * len(rows))
+    return fig
+
+
+def _same(a, b) -> bool:
+    if pd.isna(a) and pd.isna(b):
+        return True
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float | np.floating):
+        return "" if np.isnan(value) else f"{value:.4g}"
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)

@@ -1,0 +1,257 @@
+"""``glassbox_baseline``: an interpretable model next to the black box, so a user sees what
+explainability costs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from raikit._errors import DataError
+from raikit._result import Finding, Result
+from raikit.explain._common import check_model
+
+__all__ = ["GlassboxResult", "glassbox_baseline"]
+
+_METRICS = ["accuracy", "balanced_accuracy", "roc_auc", "selection_rate", "true_positive_rate"]
+
+
+@dataclass(frozen=True, eq=False)
+class GlassboxResult(Result):
+    """Accuracy of an interpretable model next to the black box's, overall and per group.
+
+    Attributes
+    ----------
+    comparison : DataFrame
+        One row per (model, attribute, group, metric): ``value``, ``lower``, ``upper`` (bootstrap
+        95% intervals from :func:`raikit.metrics.group_metrics`) on the same test rows.
+    cost : DataFrame
+        Overall per metric: ``blackbox``, ``glassbox`` and ``difference`` (black box − glass box).
+    shapes : DataFrame
+        The glass box's shape functions: per (feature, value) its centred ``contribution`` to the
+        predicted probability (exact for an additive model, up to the link).
+    meta : dict
+        ``glassbox`` (the interpretable model used), ``blackbox``, ``n_train``, ``n_test``.
+    findings : tuple of Finding
+    """
+
+    comparison: pd.DataFrame
+    cost: pd.DataFrame
+    shapes: pd.DataFrame
+    meta: dict = field(default_factory=dict)
+    findings: tuple = field(default_factory=tuple)
+
+    @property
+    def summary(self) -> str:
+        c = self.cost.set_index("metric")
+        parts = [
+            f"{m} {c.loc[m, 'blackbox']:.3f} (black box) vs {c.loc[m, 'glassbox']:.3f} (glass box)"
+            for m in ("accuracy", "roc_auc")
+            if m in c.index
+        ]
+        return f"{self.meta['glassbox']}: " + "; ".join(parts) + "."
+
+    def figures(self) -> list:
+        import plotly.graph_objects as go
+
+        from raikit._plots import error_bars
+
+        overall = self.comparison[self.comparison["attribute"] == "overall"]
+        fig = go.Figure()
+        for model, part in overall.groupby("model", sort=False):
+            fig.add_trace(
+                go.Bar(
+                    x=part["metric"],
+                    y=part["value"],
+                    name=model,
+                    error_y=error_bars(part["value"], part["lower"], part["upper"]),
+                )
+            )
+        fig.update_layout(title="Black box vs interpretable glass box (95% CI)", barmode="group")
+        figures = [fig]
+        acc = self.comparison[
+            (self.comparison["attribute"] != "overall") & (self.comparison["metric"] == "accuracy")
+        ]
+        if len(acc):
+            fig = go.Figure()
+            for model, part in acc.groupby("model", sort=False):
+                fig.add_trace(
+                    go.Bar(
+                        x=part["attribute"] + "=" + part["group"].astype(str),
+                        y=part["value"],
+                        name=model,
+                        error_y=error_bars(part["value"], part["lower"], part["upper"]),
+                    )
+                )
+            fig.update_layout(title="Accuracy per group (95% CI)", barmode="group")
+            figures.append(fig)
+        return figures
+
+
+def _glassbox(random_state):
+    try:
+        from interpret.glassbox import ExplainableBoostingClassifier
+    except ImportError:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        # A boosted GAM: every tree uses a single feature, so the model is a sum of shape
+        # functions, one per feature (EBM without pairwise terms).
+        model = HistGradientBoostingClassifier(
+            categorical_features="from_dtype",
+            interaction_cst="no_interactions",
+            max_iter=300,
+            learning_rate=0.1,
+            random_state=random_state,
+        )
+        return model, "boosted GAM (HistGradientBoosting, interaction_cst='no_interactions')"
+    return (
+        ExplainableBoostingClassifier(interactions=0, random_state=random_state),
+        "ExplainableBoostingClassifier (InterpretML)",
+    )
+
+
+def glassbox_baseline(
+    ds,
+    *,
+    model=None,
+    test=None,
+    test_size: float = 0.3,
+    n_boot: int = 500,
+    random_state: int | None = 0,
+    ledger=None,
+) -> GlassboxResult:
+    """Train an interpretable model and compare its accuracy with the black box's.
+
+    The glass box is InterpretML's Explainable Boosting Machine when ``interpret`` is installed,
+    else a boosted generalised additive model (scikit-learn's HistGradientBoosting with
+    ``interaction_cst="no_interactions"``: a sum of one shape function per feature, read off
+    exactly as partial dependence).
+
+    Parameters
+    ----------
+    ds : Dataset
+        Training data (binary target); split with ``test_size`` when ``test`` is not given.
+    model : fitted classifier, optional
+        The black box. By default a HistGradientBoosting classifier with interactions is trained
+        on the same rows.
+    test : Dataset, optional
+        Held-out rows on which both models are compared.
+    test_size : float, default 0.3
+    n_boot : int, default 500
+        Bootstrap replicates of the intervals.
+    random_state : int, optional
+    ledger : raikit.ledger.Ledger, optional
+
+    Returns
+    -------
+    GlassboxResult
+
+    Examples
+    --------
+    >>> from raikit.datasets import load_german_credit
+    >>> r = glassbox_baseline(load_german_credit(), n_boot=50)
+    >>> sorted(r.comparison["model"].unique())
+    ['black box', 'glass box']
+    """
+    from raikit.dataset import Dataset
+    from raikit.metrics import group_metrics
+
+    if not isinstance(ds, Dataset):
+        raise DataError(f"ds must be a raikit Dataset, got {type(ds).__name__}.")
+    ds.check_binary_target()
+    if test is None:
+        if not 0 < test_size < 1:
+            raise DataError(f"test_size must be in (0, 1), got {test_size}.")
+        train, test = ds.split(test_size, random_state=random_state)
+    else:
+        train = ds
+    glass, glass_name = _glassbox(random_state)
+    glass.fit(train.X, train.y)
+    if model is None:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        model = HistGradientBoostingClassifier(
+            categorical_features="from_dtype", random_state=random_state
+        ).fit(train.X, train.y)
+        black_name = "HistGradientBoostingClassifier (trained here)"
+    else:
+        check_model(model)
+        black_name = type(model).__name__
+    tables = []
+    for label, fitted in (("black box", model), ("glass box", glass)):
+        score = None
+        if hasattr(fitted, "predict_proba"):
+            score = np.asarray(fitted.predict_proba(test.X))[:, 1]
+        gm = group_metrics(
+            test.y.to_numpy(),
+            np.asarray(fitted.predict(test.X)),
+            sensitive=test.sensitive,
+            score=score,
+            metrics=_METRICS if score is not None else _METRICS[:2] + _METRICS[3:],
+            n_boot=n_boot,
+            random_state=random_state,
+        )
+        table = gm.table[gm.table["metric"] != "count"].copy()
+        table.insert(0, "model", label)
+        tables.append(table)
+    comparison = pd.concat(tables, ignore_index=True)
+    overall = comparison[comparison["attribute"] == "overall"]
+    wide = overall.pivot_table(index="metric", columns="model", values="value", sort=False)
+    cost = pd.DataFrame(
+        {
+            "metric": wide.index,
+            "blackbox": wide["black box"].to_numpy(),
+            "glassbox": wide["glass box"].to_numpy(),
+        }
+    )
+    cost["difference"] = cost["blackbox"] - cost["glassbox"]
+    from raikit.explain._pdp import partial_dependence
+
+    pd_result = partial_dependence(glass, test, max_rows=500, random_state=random_state)
+    shapes = pd_result.curves[pd_result.curves["attribute"] == "overall"][
+        ["feature", "position", "value", "value_num", "mean"]
+    ].copy()
+    shapes["contribution"] = shapes["mean"] - shapes.groupby("feature")["mean"].transform("mean")
+    shapes = shapes.drop(columns="mean").reset_index(drop=True)
+    findings = []
+    acc = cost.set_index("metric")["difference"]
+    if "accuracy" in acc.index:
+        gap = float(acc["accuracy"])
+        findings.append(
+            Finding(
+                "info",
+                "What explainability costs" if gap > 0 else "The glass box is as accurate",
+                f"The interpretable model's accuracy is {abs(gap):.3f} "
+                f"{'below' if gap > 0 else 'above'} the black box's on {test.n_rows:,} held-out "
+                "rows"
+                + (
+                    "; consider deploying the glass box."
+                    if gap <= 0.01
+                    else "; weigh this against the need to explain each decision."
+                ),
+            )
+        )
+    result = GlassboxResult(
+        comparison=comparison,
+        cost=cost,
+        shapes=shapes,
+        meta={
+            "glassbox": glass_name,
+            "blackbox": black_name,
+            "n_train": int(train.n_rows),
+            "n_test": int(test.n_rows),
+        },
+        findings=tuple(findings),
+    )
+    from raikit.ledger import record
+
+    record(
+        result,
+        check="explain.glassbox_baseline",
+        ledger=ledger,
+        dataset=ds,
+        model=model,
+        params={"test_size": test_size, "n_boot": n_boot, "random_state": random_state},
+    )
+    return result

@@ -1,0 +1,290 @@
+"""``partial_dependence``: partial dependence and ICE curves, overall and per group."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from raikit._errors import ColumnError, DataError
+from raikit._result import Result
+from raikit.explain._common import check_model
+
+__all__ = ["PartialDependenceResult", "partial_dependence"]
+
+_Z = 1.959963984540054
+
+
+@dataclass(frozen=True, eq=False)
+class PartialDependenceResult(Result):
+    """Partial dependence (mean ICE) per feature value, overall and per group, with ICE spread.
+
+    Attributes
+    ----------
+    curves : DataFrame
+        One row per (feature, position on the grid, attribute, group): ``value`` (as text),
+        ``value_num`` (numeric grid value, NaN for categorical), ``n`` (rows), ``mean`` (the partial
+        dependence) with a normal 95% interval ``lower``/``upper``; overall rows (``attribute`` =
+        "overall") also give the 10th, 50th and 90th percentile of the ICE curves (``ice_q10``,
+        ``ice_q50``, ``ice_q90``).
+    meta : dict
+        ``output`` (probability of the positive class, or prediction), ``n_rows``, ``features``.
+    findings : tuple of Finding
+    """
+
+    curves: pd.DataFrame
+    meta: dict = field(default_factory=dict)
+    findings: tuple = field(default_factory=tuple)
+
+    @property
+    def summary(self) -> str:
+        overall = self.curves[self.curves["attribute"] == "overall"]
+        span = overall.groupby("feature")["mean"].agg(lambda s: s.max() - s.min())
+        span = span.sort_values(ascending=False)
+        return (
+            f"Partial dependence of {len(span)} feature(s) on {self.meta['n_rows']:,} rows; "
+            f"largest effect {span.index[0]} (PD range {span.iloc[0]:.3f} {self.meta['output']})."
+        )
+
+    def figures(self) -> list:
+        import plotly.graph_objects as go
+
+        from raikit._plots import error_bars
+
+        figures = []
+        for feature, part in self.curves.groupby("feature", sort=False):  # one per feature
+            fig = go.Figure()
+            overall = part[part["attribute"] == "overall"]
+            x_all = overall["value_num"] if overall["value_num"].notna().all() else overall["value"]
+            fig.add_trace(
+                go.Scatter(
+                    x=list(x_all) + list(x_all)[::-1],
+                    y=list(overall["ice_q90"]) + list(overall["ice_q10"])[::-1],
+                    fill="toself",
+                    fillcolor="rgba(120,120,120,0.15)",
+                    line={"width": 0},
+                    name="ICE 10th–90th percentile",
+                    hoverinfo="skip",
+                )
+            )
+            for (attribute, group), g in part.groupby(["attribute", "group"], sort=False):
+                x = g["value_num"] if g["value_num"].notna().all() else g["value"]
+                fig.add_trace(
+                    go.Scatter(
+                        x=x,
+                        y=g["mean"],
+                        mode="lines+markers",
+                        name="overall" if attribute == "overall" else f"{attribute}={group}",
+                        line={"width": 3 if attribute == "overall" else 1.5},
+                        error_y=error_bars(g["mean"], g["lower"], g["upper"]),
+                    )
+                )
+            fig.update_layout(
+                title=f"Partial dependence on {feature}, overall and per group (95% CI; band: ICE)",
+                xaxis_title=feature,
+                yaxis_title=self.meta["output"],
+            )
+            figures.append(fig)
+        return figures
+
+
+def _grid(column: pd.Series, resolution: int):
+    if isinstance(column.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(
+        column.dtype
+    ):
+        counts = column.value_counts(dropna=True)
+        values = list(counts.index[:resolution])
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            order = {c: i for i, c in enumerate(column.dtype.categories)}
+            values.sort(key=lambda v: order[v])
+        return values, False
+    x = column.dropna().to_numpy(dtype=float)
+    if len(x) == 0:
+        return [], True
+    unique = np.unique(x)
+    if len(unique) <= resolution:
+        return unique.tolist(), True
+    grid = np.quantile(x, np.linspace(0.05, 0.95, resolution))
+    if pd.api.types.is_integer_dtype(column.dtype):  # stay on the column's integer values
+        grid = np.round(grid)
+    return np.unique(grid).tolist(), True
+
+
+def partial_dependence(
+    model,
+    ds,
+    *,
+    features: Sequence[str] | None = None,
+    grid_resolution: int = 20,
+    max_rows: int | None = 1000,
+    random_state: int | None = 0,
+    ledger=None,
+) -> PartialDependenceResult:
+    """Partial dependence and ICE curves of ``model`` on ``ds``, overall and per sensitive group.
+
+    For each feature and grid value every sampled row is predicted with the feature set to that
+    value (one batched call per feature). The ICE curve of a row is its predictions along the
+    grid; the partial dependence is their mean, overall and within each group, with a 95% interval
+    of the mean.
+
+    Parameters
+    ----------
+    model : fitted estimator
+        The probability of the positive class is used for binary classifiers, else ``predict``.
+    ds : Dataset
+    features : list of str, optional
+        Features to vary (default: every model input).
+    grid_resolution : int, default 20
+        Grid points per numeric feature (quantiles 5%..95%); most frequent categories otherwise.
+    max_rows : int, optional, default 1000
+        Rows sampled for the curves (None: all).
+    random_state : int, optional
+    ledger : raikit.ledger.Ledger, optional
+
+    Returns
+    -------
+    PartialDependenceResult
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.datasets import load_german_credit
+    >>> ds = load_german_credit()
+    >>> ds = ds._replace(ds.frame, features=["duration_months", "credit_amount", "age"])
+    >>> model = LogisticRegression(max_iter=1000).fit(ds.X, ds.y)
+    >>> r = partial_dependence(model, ds, features=["duration_months"], grid_resolution=5)
+    >>> curve = r.curves[r.curves["attribute"] == "overall"]["mean"]
+    >>> bool(curve.is_monotonic_decreasing)
+    True
+    """
+    from raikit.dataset import Dataset
+
+    check_model(model)
+    if not isinstance(ds, Dataset):
+        raise DataError(f"ds must be a raikit Dataset, got {type(ds).__name__}.")
+    if grid_resolution < 2:
+        raise DataError(f"grid_resolution must be at least 2, got {grid_resolution}.")
+    X_all = ds.X
+    features = list(features) if features is not None else [str(c) for c in X_all.columns]
+    unknown = [f for f in features if f not in X_all.columns]
+    if unknown:
+        raise ColumnError(f"{unknown} are not model inputs; inputs are {list(X_all.columns)}.")
+    rng = np.random.default_rng(random_state)
+    rows = np.arange(len(X_all))
+    if max_rows is not None and max_rows < len(X_all):
+        rows = np.sort(rng.choice(len(X_all), size=max_rows, replace=False))
+    X = X_all.iloc[rows].reset_index(drop=True)
+    n = len(X)
+    binary = hasattr(model, "predict_proba") and len(getattr(model, "classes_", [])) == 2
+    output = "probability of the positive class" if binary else "prediction"
+
+    def predict(frame):
+        if binary:
+            return np.asarray(model.predict_proba(frame))[:, 1]
+        return np.asarray(model.predict(frame), dtype=float)
+
+    group_codes = []
+    for attribute in ds.sensitive_names:  # one coding per attribute
+        groups = ds.groups(intersectional=False, attribute=attribute)
+        group_codes.append(
+            (attribute, np.asarray(groups.codes)[rows], groups.labels[attribute].astype(str))
+        )
+    parts = []
+    for feature in features:  # one batched predict per feature
+        grid, is_numeric = _grid(X_all[feature], grid_resolution)
+        g = len(grid)
+        if g == 0:
+            continue
+        stacked = X.iloc[np.tile(np.arange(n), g)].reset_index(drop=True)
+        values = np.repeat(np.arange(g), n)
+        dtype = X[feature].dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            stacked[feature] = pd.Categorical(np.asarray(grid, dtype=object)[values], dtype=dtype)
+        else:
+            stacked[feature] = pd.Series(np.asarray(grid)[values]).astype(dtype).to_numpy()
+        try:
+            ice = predict(stacked).reshape(g, n).T  # (rows, grid)
+        except Exception as error:
+            raise DataError(
+                f"The model could not predict with {feature!r} varied: "
+                f"{type(error).__name__}: {error}"
+            ) from error
+        text = [str(v) for v in grid]
+        numbers = np.asarray(grid, dtype=float) if is_numeric else np.full(g, np.nan)
+        mean = ice.mean(axis=0)
+        half = _Z * ice.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.full(g, np.nan)
+        q10, q50, q90 = np.quantile(ice, [0.1, 0.5, 0.9], axis=0)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "feature": feature,
+                    "position": np.arange(g),
+                    "value": text,
+                    "value_num": numbers,
+                    "attribute": "overall",
+                    "group": "overall",
+                    "n": n,
+                    "mean": mean,
+                    "lower": mean - half,
+                    "upper": mean + half,
+                    "ice_q10": q10,
+                    "ice_q50": q50,
+                    "ice_q90": q90,
+                }
+            )
+        )
+        for attribute, codes, labels in group_codes:  # per attribute: bincount over groups
+            k = len(labels)
+            count = np.bincount(codes, minlength=k).astype(float)
+            sums = np.zeros((k, g))
+            squares = np.zeros((k, g))
+            np.add.at(sums, codes, ice)
+            np.add.at(squares, codes, ice**2)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gm = sums / count[:, None]
+                var = (squares / count[:, None] - gm**2) * count[:, None] / (count[:, None] - 1)
+                gh = _Z * np.sqrt(np.maximum(var, 0) / count[:, None])
+            present = count > 0
+            kk = int(present.sum())
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "feature": feature,
+                        "position": np.tile(np.arange(g), kk),
+                        "value": np.tile(text, kk),
+                        "value_num": np.tile(numbers, kk),
+                        "attribute": attribute,
+                        "group": np.repeat(np.asarray(labels)[present], g),
+                        "n": np.repeat(count[present], g).astype(int),
+                        "mean": gm[present].ravel(),
+                        "lower": (gm - gh)[present].ravel(),
+                        "upper": (gm + gh)[present].ravel(),
+                        "ice_q10": np.nan,
+                        "ice_q50": np.nan,
+                        "ice_q90": np.nan,
+                    }
+                )
+            )
+    curves = pd.concat(parts, ignore_index=True)
+    result = PartialDependenceResult(
+        curves=curves,
+        meta={"output": output, "n_rows": int(n), "features": features},
+    )
+    from raikit.ledger import record
+
+    record(
+        result,
+        check="explain.partial_dependence",
+        ledger=ledger,
+        dataset=ds,
+        model=model,
+        params={
+            "features": features,
+            "grid_resolution": grid_resolution,
+            "max_rows": max_rows,
+            "random_state": random_state,
+        },
+    )
+    return result

@@ -1,0 +1,357 @@
+"""What-if analysis: ``what_if`` (change some inputs, see the prediction move) and ``flip_test``
+(change only the sensitive attribute, count the decisions that change, per group)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from raikit._errors import ColumnError, DataError
+from raikit._result import Finding, Result
+from raikit.explain._common import as_frame, check_model, positive_score
+
+__all__ = ["FlipTestResult", "WhatIfResult", "flip_test", "what_if"]
+
+_Z = 1.959963984540054
+
+
+def _wilson(k: np.ndarray, n: np.ndarray):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / n
+        denom = 1 + _Z**2 / n
+        centre = (p + _Z**2 / (2 * n)) / denom
+        half = _Z * np.sqrt(p * (1 - p) / n + _Z**2 / (4 * n**2)) / denom
+    return p, np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+
+
+@dataclass(frozen=True, eq=False)
+class WhatIfResult(Result):
+    """Predictions before and after changing some inputs.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per input row: ``prediction_before``, ``prediction_after``, ``changed`` (the
+        decision changed), and for binary classifiers ``score_before``, ``score_after`` and
+        ``score_change``.
+    changes : dict
+        The changes applied, column -> new value.
+    findings : tuple of Finding
+    """
+
+    table: pd.DataFrame
+    changes: dict = field(default_factory=dict)
+    findings: tuple = field(default_factory=tuple)
+
+    @property
+    def summary(self) -> str:
+        t = self.table
+        text = f"Setting {self.changes} changes {int(t['changed'].sum())} of {len(t)} decision(s)"
+        if "score_change" in t.columns:
+            text += f"; mean score change {t['score_change'].mean():+.3f}"
+        return text + "."
+
+
+def what_if(model, row, changes: dict, *, ledger=None) -> WhatIfResult:
+    """The model's prediction for ``row`` before and after applying ``changes``.
+
+    Parameters
+    ----------
+    model : fitted estimator
+    row : DataFrame, Series, dict or Dataset
+        One row (or several) of model inputs.
+    changes : dict
+        Column -> new value, applied to every row.
+    ledger : raikit.ledger.Ledger, optional
+
+    Returns
+    -------
+    WhatIfResult
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.datasets import load_german_credit
+    >>> ds = load_german_credit()
+    >>> ds = ds._replace(ds.frame, features=["duration_months", "credit_amount", "age"])
+    >>> model = LogisticRegression(max_iter=1000).fit(ds.X, ds.y)
+    >>> r = what_if(model, ds.X.iloc[[0]], {"duration_months": 72})
+    >>> bool(r.table["score_after"].iloc[0] < r.table["score_before"].iloc[0])
+    True
+    """
+    check_model(model)
+    X = as_frame(row, name="row")
+    if not isinstance(changes, dict) or not changes:
+        raise DataError("changes must be a non-empty dict of column -> new value.")
+    unknown = [c for c in changes if c not in X.columns]
+    if unknown:
+        raise ColumnError(
+            f"changes name column(s) {unknown} that are not inputs of the row; inputs are "
+            f"{list(X.columns)}."
+        )
+    after = X.copy()
+    for column, value in changes.items():  # a few columns
+        dtype = X[column].dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            if value is not None and value not in dtype.categories:
+                raise DataError(
+                    f"{value!r} is not a category of {column!r}; choose one of "
+                    f"{list(dtype.categories)[:20]}."
+                )
+            after[column] = pd.Categorical([value] * len(X), dtype=dtype)
+        else:
+            after[column] = value
+    try:
+        before_pred = np.asarray(model.predict(X))
+        after_pred = np.asarray(model.predict(after))
+    except Exception as error:
+        raise DataError(
+            f"The model could not predict the changed row(s): {type(error).__name__}: {error}"
+        ) from error
+    table = pd.DataFrame(
+        {"prediction_before": before_pred, "prediction_after": after_pred}, index=X.index
+    )
+    table["changed"] = table["prediction_before"] != table["prediction_after"]
+    before_score, after_score = positive_score(model, X), positive_score(model, after)
+    if before_score is not None:
+        table["score_before"] = before_score
+        table["score_after"] = after_score
+        table["score_change"] = after_score - before_score
+    result = WhatIfResult(table=table, changes={str(k): _plain(v) for k, v in changes.items()})
+    from raikit.ledger import record
+
+    record(result, check="explain.what_if", ledger=ledger, model=model, params=result.changes)
+    return result
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+@dataclass(frozen=True, eq=False)
+class FlipTestResult(Result):
+    """Share of decisions that change when only the sensitive attribute changes.
+
+    Attributes
+    ----------
+    by_group : DataFrame
+        One row per original group of ``attribute`` (and ``overall``): ``n``, ``flipped`` (rows
+        whose decision changes for at least one other value), ``flip_rate`` with a Wilson 95%
+        ``lower``/``upper``, and ``mean_score_change`` (largest absolute score change, averaged).
+    pairs : DataFrame
+        One row per (from, to) pair of values: ``n``, ``flip_rate``, ``lower``, ``upper``,
+        ``to_positive`` and ``to_negative`` (shares of rows whose decision flips that way).
+    meta : dict
+    findings : tuple of Finding
+    """
+
+    by_group: pd.DataFrame
+    pairs: pd.DataFrame
+    meta: dict = field(default_factory=dict)
+    findings: tuple = field(default_factory=tuple)
+
+    @property
+    def summary(self) -> str:
+        overall = self.by_group[self.by_group["group"] == "overall"].iloc[0]
+        return (
+            f"Changing only {self.meta['attribute']} flips {overall['flip_rate']:.2%} of decisions "
+            f"(95% CI {overall['lower']:.2%} to {overall['upper']:.2%}) on {int(overall['n']):,} "
+            "rows."
+        )
+
+    def figures(self) -> list:
+        import plotly.graph_objects as go
+
+        from raikit._plots import error_bars
+
+        g = self.by_group
+        fig = go.Figure(
+            go.Bar(
+                x=g["group"].astype(str),
+                y=g["flip_rate"],
+                error_y=error_bars(g["flip_rate"], g["lower"], g["upper"]),
+            )
+        )
+        fig.update_layout(
+            title=f"Decisions that change when only {self.meta['attribute']} changes (95% CI)",
+            yaxis_title="flip rate",
+            yaxis_tickformat=".1%",
+        )
+        p = self.pairs
+        grid = p.pivot(index="from", columns="to", values="flip_rate")
+        heat = go.Figure(
+            go.Heatmap(
+                z=grid.to_numpy(),
+                x=[str(c) for c in grid.columns],
+                y=[str(i) for i in grid.index],
+                colorscale="Reds",
+                colorbar={"title": "flip rate"},
+            )
+        )
+        heat.update_layout(
+            title=f"Flip rate from one {self.meta['attribute']} value (rows) to another (columns)",
+            xaxis_title="changed to",
+            yaxis_title="original",
+        )
+        return [fig, heat]
+
+
+def flip_test(model, ds, *, attribute: str, ledger=None) -> FlipTestResult:
+    """Change only ``attribute`` (to each of its other values) and count the changed decisions.
+
+    The attribute must be a model input (listed in the Dataset's ``features``); if it is not,
+    decisions cannot depend on it directly and every flip rate is 0 (an info finding says so, and
+    proxies are the thing to check with :func:`explain`).
+
+    Parameters
+    ----------
+    model : fitted estimator
+    ds : Dataset
+    attribute : str
+        A sensitive attribute of ``ds``.
+    ledger : raikit.ledger.Ledger, optional
+
+    Returns
+    -------
+    FlipTestResult
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.datasets import load_german_credit
+    >>> ds = load_german_credit()
+    >>> ds = ds._replace(ds.frame, features=["duration_months", "credit_amount", "age"])
+    >>> model = LogisticRegression(max_iter=1000).fit(ds.X, ds.y)
+    >>> float(flip_test(model, ds, attribute="sex").by_group["flip_rate"].max())
+    0.0
+    """
+    from raikit.dataset import Dataset
+
+    check_model(model)
+    if not isinstance(ds, Dataset):
+        raise DataError(f"ds must be a raikit Dataset, got {type(ds).__name__}.")
+    if attribute not in ds.sensitive_names:
+        raise ColumnError(
+            f"{attribute!r} is not a sensitive attribute of this dataset; choose one of "
+            f"{list(ds.sensitive_names)}."
+        )
+    X = ds.X
+    n = len(X)
+    source = ds.frame[attribute]
+    values = pd.unique(source.dropna())
+    if len(values) < 2:
+        raise DataError(f"{attribute!r} has fewer than two values; nothing to flip to.")
+    is_input = attribute in X.columns
+    findings = []
+    base = np.asarray(model.predict(X))
+    base_score = positive_score(model, X)
+    original = source.to_numpy(dtype=object)
+    # One stacked frame: each row repeated once per alternative value; a single predict call.
+    k = len(values)
+    rep_rows = np.repeat(np.arange(n), k)
+    alt_values = np.tile(np.asarray(values, dtype=object), n)
+    keep = alt_values != original[rep_rows]
+    rep_rows, alt_values = rep_rows[keep], alt_values[keep]
+    if is_input:
+        stacked = X.iloc[rep_rows].reset_index(drop=True)
+        dtype = X[attribute].dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            stacked[attribute] = pd.Categorical(alt_values, dtype=dtype)
+        else:
+            stacked[attribute] = pd.Series(alt_values).astype(dtype).to_numpy()
+        new = np.asarray(model.predict(stacked))
+        new_score = positive_score(model, stacked)
+    else:
+        new = base[rep_rows]
+        new_score = None if base_score is None else base_score[rep_rows]
+        findings.append(
+            Finding(
+                "info",
+                f"{attribute} is not a model input",
+                f"Changing {attribute} alone cannot change a decision, so every flip rate is 0. "
+                "The model may still use proxies of it: see raikit.explain.explain().",
+            )
+        )
+    flip = (new != base[rep_rows]).astype(float)
+    row_flip = np.bincount(rep_rows, weights=flip, minlength=n) > 0
+    if base_score is not None:
+        delta = np.abs(new_score - base_score[rep_rows])
+        row_delta = np.zeros(n)
+        np.maximum.at(row_delta, rep_rows, delta)
+    else:
+        row_delta = np.full(n, np.nan)
+    labels = pd.Index(values)
+    from_code = labels.get_indexer(original)
+    valid = from_code >= 0
+    counts = np.bincount(from_code[valid], minlength=k).astype(float)
+    flipped = np.bincount(from_code[valid], weights=row_flip[valid], minlength=k)
+    delta_sum = np.bincount(from_code[valid], weights=row_delta[valid], minlength=k)
+    all_n, all_flipped = np.array([valid.sum()], float), np.array([row_flip[valid].sum()])
+    p, lo, hi = _wilson(np.concatenate([flipped, all_flipped]), np.concatenate([counts, all_n]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_delta = np.concatenate([delta_sum / counts, [row_delta[valid].mean()]])
+    by_group = pd.DataFrame(
+        {
+            "group": [str(v) for v in values] + ["overall"],
+            "n": np.concatenate([counts, all_n]).astype(int),
+            "flipped": np.concatenate([flipped, all_flipped]).astype(int),
+            "flip_rate": p,
+            "lower": lo,
+            "upper": hi,
+            "mean_score_change": mean_delta,
+        }
+    )
+    to_code = labels.get_indexer(alt_values)
+    pair = from_code[rep_rows] * k + to_code
+    ok = from_code[rep_rows] >= 0
+    pair_n = np.bincount(pair[ok], minlength=k * k).astype(float)
+    pair_flip = np.bincount(pair[ok], weights=flip[ok], minlength=k * k)
+    classes = getattr(model, "classes_", None)
+    positive = classes[-1] if classes is not None and len(classes) == 2 else None
+    up = (new == positive) & (base[rep_rows] != positive) if positive is not None else flip > 0
+    pair_up = np.bincount(pair[ok], weights=up[ok].astype(float), minlength=k * k)
+    pp, plo, phi = _wilson(pair_flip, pair_n)
+    pairs = pd.DataFrame(
+        {
+            "from": np.repeat([str(v) for v in values], k),
+            "to": np.tile([str(v) for v in values], k),
+            "n": pair_n.astype(int),
+            "flip_rate": pp,
+            "lower": plo,
+            "upper": phi,
+        }
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pairs["to_positive"] = pair_up / pair_n
+    pairs["to_negative"] = pairs["flip_rate"] - pairs["to_positive"]
+    pairs = pairs[pairs["from"] != pairs["to"]].reset_index(drop=True)
+    overall = by_group.iloc[-1]
+    if is_input and overall["lower"] > 0.01:
+        findings.append(
+            Finding(
+                "warning",
+                f"Decisions depend on {attribute} directly",
+                f"{overall['flip_rate']:.2%} of decisions change when only {attribute} changes "
+                f"(95% CI {overall['lower']:.2%} to {overall['upper']:.2%}).",
+                slice=attribute,
+            )
+        )
+    result = FlipTestResult(
+        by_group=by_group,
+        pairs=pairs,
+        meta={"attribute": attribute, "is_input": is_input, "n_rows": int(n)},
+        findings=tuple(findings),
+    )
+    from raikit.ledger import record
+
+    record(
+        result,
+        check="explain.flip_test",
+        ledger=ledger,
+        dataset=ds,
+        model=model,
+        params={"attribute": attribute},
+    )
+    return result

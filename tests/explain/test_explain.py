@@ -1,0 +1,168 @@
+"""explain(): SHAP through shap's explainers, importance, per-group importance, findings."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from raikit import Dataset, Result
+from raikit._errors import DataError
+from raikit.explain import ExplanationResult, explain, explain_section
+from raikit.explain._explain import choose_method
+
+
+def test_tree_attributions_match_shap_and_add_up(german, german_forest):
+    import shap
+
+    r = explain(german_forest, german, max_rows=300, random_state=1)
+    assert r.meta["method"] == "tree" and r.meta["units"] == "probability"
+    X = german.X.loc[r.attributions.index]
+    direct = shap.TreeExplainer(german_forest).shap_values(X)[:, :, 1]
+    np.testing.assert_allclose(r.attributions.to_numpy(), direct, atol=1e-12)
+    # local accuracy: base value + attributions = predicted probability (tolerance 1e-8)
+    total = r.attributions.sum(axis=1).to_numpy() + r.meta["base_value"]
+    np.testing.assert_allclose(total, german_forest.predict_proba(X)[:, 1], atol=1e-8)
+
+
+def test_linear_attributions_are_coefficient_times_centred_value(german, german_logistic):
+    r = explain(german_logistic, german, background=1000, permutation=False)
+    assert r.meta["method"] == "linear"
+    X = german.X.to_numpy(dtype=float)
+    expected = german_logistic.coef_[0] * (X - X.mean(axis=0))  # background = every row
+    np.testing.assert_allclose(r.attributions.to_numpy(), expected, rtol=1e-9, atol=1e-12)
+
+
+def test_global_and_group_importance_are_the_means_of_absolute_values(german, german_forest):
+    r = explain(german_forest, german, random_state=0)
+    absolute = r.attributions.abs()
+    mean = absolute.mean().sort_values(ascending=False)
+    assert list(r.importance["feature"]) == list(mean.index)
+    np.testing.assert_allclose(r.importance["mean_abs"], mean.to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(r.importance["share"].sum(), 1.0, rtol=1e-12)
+    sex = german.frame.loc[absolute.index, "sex"].astype(str)
+    manual = absolute.groupby(sex.to_numpy()).mean()
+    got = r.group_importance[r.group_importance["attribute"] == "sex"].pivot(
+        index="group", columns="feature", values="mean_abs"
+    )
+    np.testing.assert_allclose(got.loc[manual.index, manual.columns], manual, rtol=1e-12)
+    # the permutation cross-check is scikit-learn's, and its agreement is a Spearman correlation
+    from scipy.stats import spearmanr
+
+    rho = spearmanr(r.importance["mean_abs"], r.importance["permutation_mean"]).statistic
+    assert r.agreement["spearman"] == pytest.approx(rho, abs=1e-12)
+
+
+def test_beeswarm_distribution_counts_every_row(german, german_forest):
+    r = explain(german_forest, german, max_rows=400, permutation=False)
+    counts = r.distribution.groupby("feature")["count"].sum()
+    assert (counts == 400).all()
+    figures = r.figures()
+    assert len(figures) >= 3
+    # aggregates only: no figure trace has one mark per explained row
+    for fig in figures:
+        for trace in fig.data:
+            if getattr(trace, "x", None) is not None:
+                assert len(trace.x) < 400
+
+
+def test_sensitive_input_that_ranks_high_is_a_warning():
+    from sklearn.ensemble import RandomForestClassifier
+
+    rng = np.random.default_rng(0)
+    n = 1500
+    s = rng.integers(0, 2, n)
+    frame = pd.DataFrame(
+        {"s": s, "x1": rng.normal(size=n), "x2": rng.normal(size=n), "noise": rng.normal(size=n)}
+    )
+    frame["y"] = ((2 * s + frame["x1"] + rng.normal(0, 0.5, n)) > 1).astype(int)
+    ds = Dataset(frame, target="y", sensitive="s", features=["s", "x1", "x2", "noise"])
+    model = RandomForestClassifier(n_estimators=30, max_depth=4, random_state=0).fit(ds.X, ds.y)
+    r = explain(model, ds, max_rows=500)
+    assert r.importance.iloc[0]["feature"] == "s"
+    titles = [f.title for f in r.findings if f.severity == "warning"]
+    assert any("Sensitive attribute s is a model input and ranks high" in t for t in titles)
+
+
+@pytest.mark.slow
+def test_adult_categorical_boosting_uses_permutation_explainer(adult_sex):
+    from scipy.stats.contingency import association
+
+    _, test, _ = adult_sex
+    test = test._replace(test.frame, features=[f for f in test.feature_names if f != "sex"])
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    small = HistGradientBoostingClassifier(
+        categorical_features="from_dtype", max_iter=20, random_state=0
+    ).fit(test.X, test.y)
+    assert choose_method(small, test.X) == "permutation"
+    r = explain(small, test, max_rows=120, background=30, n_repeats=3, random_state=0)
+    X = test.X.loc[r.attributions.index]
+    total = r.attributions.sum(axis=1).to_numpy() + r.meta["base_value"]
+    np.testing.assert_allclose(total, small.predict_proba(X)[:, 1], atol=1e-6)
+    rel = r.importance.set_index("feature").loc["relationship"]
+    table = pd.crosstab(test.frame["relationship"], test.frame["sex"]).to_numpy()
+    assert rel["proxy_for"] == "sex"
+    assert rel["proxy_strength"] == pytest.approx(association(table, method="cramer"), abs=1e-9)
+    high = r.importance[
+        ((r.importance["rank"] <= 3) | (r.importance["share"] >= 0.1))
+        & (r.importance["proxy_strength"] >= 0.5)
+    ]
+    warned = {f.slice for f in r.findings if "strong proxy" in f.title}
+    assert warned == set(high["feature"]) and "relationship" in warned
+
+
+def test_json_round_trip_and_html(german, german_forest):
+    r = explain(german_forest, german, max_rows=100)
+    back = Result.from_json(r.to_json())
+    assert isinstance(back, ExplanationResult)
+    pd.testing.assert_frame_equal(back.attributions, r.attributions)
+    pd.testing.assert_frame_equal(back.importance, r.importance)
+    assert back.agreement == r.agreement
+    page = r.to_html(title="explain")
+    assert "Beeswarm" in page and "Importance per sex group" in page
+    label = r.attributions.index[0]
+    assert r.local(label).abs().is_monotonic_decreasing
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"method": "magic"}, "method must be"),
+        ({"background": 0}, "background must be"),
+        ({"max_rows": 1}, "max_rows must be"),
+        ({"include": [10**6]}, "include has row positions"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(german, german_forest, kwargs, message):
+    with pytest.raises(DataError, match=message):
+        explain(german_forest, german, **kwargs)
+
+
+def test_bad_inputs_raise_clear_errors(german, german_forest):
+    with pytest.raises(DataError, match="must be a raikit Dataset"):
+        explain(german_forest, german.X)
+    with pytest.raises(DataError, match="fitted estimator"):
+        explain(object(), german)
+
+
+def test_audit_section(german, german_forest):
+    ctx = SimpleNamespace(model=german_forest, test=german, random_state=0)
+    out = explain_section(ctx)
+    assert set(out) == {"explain.explain"} and out["explain.explain"].meta["n_rows"] == 1000
+    assert explain_section(SimpleNamespace(model=None, test=german, random_state=0)) == {}
+
+
+def test_regression_model(german):
+    from sklearn.ensemble import RandomForestRegressor
+
+    ds = german._replace(german.frame, target="credit_amount", features=["duration_months", "age"])
+    model = RandomForestRegressor(n_estimators=20, max_depth=4, random_state=0).fit(ds.X, ds.y)
+    r = explain(model, ds, max_rows=200)
+    assert r.meta["units"] == "prediction"
+    X = ds.X.loc[r.attributions.index]
+    total = r.attributions.sum(axis=1).to_numpy() + r.meta["base_value"]
+    np.testing.assert_allclose(total, model.predict(X), rtol=1e-8)
+    assert r.importance.iloc[0]["feature"] == "duration_months"

@@ -1,0 +1,67 @@
+"""glassbox_baseline(): both models scored on the same held-out rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score, roc_auc_score
+
+from raikit import Result
+from raikit._errors import DataError
+from raikit.explain import GlassboxResult, glassbox_baseline
+
+
+@pytest.fixture(scope="module")
+def credit():
+    from raikit.datasets import load_german_credit
+
+    return load_german_credit()
+
+
+def test_comparison_matches_sklearn_scores(credit):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    train, test = credit.split(0.3, random_state=0)
+    black = HistGradientBoostingClassifier(
+        categorical_features="from_dtype", max_iter=50, random_state=0
+    ).fit(train.X, train.y)
+    r = glassbox_baseline(train, model=black, test=test, n_boot=50, random_state=0)
+    overall = r.comparison[r.comparison["attribute"] == "overall"].set_index(["model", "metric"])
+    assert overall.loc[("black box", "accuracy"), "value"] == pytest.approx(
+        accuracy_score(test.y, black.predict(test.X)), abs=1e-12
+    )
+    assert overall.loc[("black box", "roc_auc"), "value"] == pytest.approx(
+        roc_auc_score(test.y, black.predict_proba(test.X)[:, 1]), abs=1e-12
+    )
+    cost = r.cost.set_index("metric")
+    np.testing.assert_allclose(cost["difference"], cost["blackbox"] - cost["glassbox"])
+    assert 0.6 < cost.loc["accuracy", "glassbox"] <= 1
+    assert set(r.shapes["feature"]) == set(train.feature_names)
+    # an additive model's shape functions are centred per feature
+    np.testing.assert_allclose(r.shapes.groupby("feature")["contribution"].mean(), 0, atol=1e-12)
+    assert isinstance(Result.from_json(r.to_json()), GlassboxResult)
+    assert len(r.figures()) == 2 and "glass box" in r.summary
+
+
+def test_glassbox_is_additive(credit):
+    """Changing one feature moves the glass box's log-odds by the same amount for every row."""
+    from raikit.explain._glassbox import _glassbox
+
+    model, name = _glassbox(0)
+    model.fit(credit.X, credit.y)
+    X = credit.X.iloc[:40].reset_index(drop=True)
+    for feature, value in (("duration_months", 48), ("credit_amount", 9000)):
+        moved = X.assign(**{feature: value})
+        delta = model.decision_function(moved) - model.decision_function(X)
+        same_start = (X[feature] == X[feature].iloc[0]).to_numpy()
+        # rows with the same starting value of the feature get exactly the same shift
+        np.testing.assert_allclose(delta[same_start], delta[same_start][0], atol=1e-9)
+    r = glassbox_baseline(credit, n_boot=20, random_state=1)
+    assert r.meta["glassbox"] == name and r.meta["n_test"] == 300
+
+
+def test_errors(credit):
+    with pytest.raises(DataError, match="test_size"):
+        glassbox_baseline(credit, test_size=1.5)
+    with pytest.raises(DataError, match="raikit Dataset"):
+        glassbox_baseline(credit.frame)
