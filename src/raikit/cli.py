@@ -442,7 +442,7 @@ def demo_command(
     out: Path = typer.Option(Path("raikit-demo"), "--out", help="Folder for the demo's outputs."),
     seed: int = typer.Option(0, "--seed", help="Seed for the split, model and bootstrap."),
 ) -> None:
-    """Adult census: train a model, show its group metrics with CIs, write an HTML page."""
+    """UCI Adult end to end: train models, audit them into a ledger, write reports and cards."""
     from raikit._demo import run_demo
 
     run_demo(out=out, seed=seed, console=console)
