@@ -1,0 +1,35 @@
+"""Fair and robust training: FairBatch, FR-Train, Fairlearn reductions and post-processing,
+reweighing, and a side-by-side comparison of mitigations."""
+
+from __future__ import annotations
+
+from raikit.train._compare import MitigationResult, compare_mitigations
+from raikit.train._fairbatch import FairBatchClassifier
+from raikit.train._frtrain import FRTrainClassifier
+from raikit.train._mitigation import (
+    FairlearnClassifier,
+    ReweighingClassifier,
+    reweighing_weights,
+)
+
+__all__ = [
+    "FRTrainClassifier",
+    "FairBatchClassifier",
+    "FairBatchSampler",
+    "FairlearnClassifier",
+    "MitigationResult",
+    "ReweighingClassifier",
+    "compare_mitigations",
+    "reweighing_weights",
+]
+
+
+def __getattr__(name: str):
+    if name == "FairBatchSampler":  # a torch Sampler subclass: import torch only when asked
+        from raikit.train._common import import_torch
+
+        import_torch()
+        from raikit.train._sampler import FairBatchSampler
+
+        return FairBatchSampler
+    raise AttributeError(f"module 'raikit.train' has no attribute {name!r}")

@@ -1,0 +1,142 @@
+"""The scikit-learn side shared by raikit's torch-backed classifiers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from raikit._errors import DataError
+from raikit.train._common import TabularEncoder
+from raikit.train._torch_models import forward_numpy, forward_torch
+
+__all__ = ["TorchClassifierBase", "combined_weights"]
+
+
+def _is_tabular(X) -> bool:
+    """A DataFrame that needs encoding: non-numeric columns or missing values."""
+    if not isinstance(X, pd.DataFrame):
+        return False
+    numeric = all(dtype.kind in "fiu" for dtype in X.dtypes)
+    return not numeric or bool(X.isna().to_numpy().any())
+
+
+def combined_weights(y_codes: np.ndarray, n_classes: int, sample_weight, class_weight):
+    """Per-row weights: ``sample_weight`` times the class weight of the row's label."""
+    n = len(y_codes)
+    weights = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    if weights.shape != (n,):
+        raise DataError(f"sample_weight must have one value per row ({n}), got {weights.shape}.")
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+        raise DataError("sample_weight must be finite and non-negative.")
+    if class_weight is None:
+        return weights
+    if class_weight == "balanced":
+        counts = np.bincount(y_codes, minlength=n_classes).astype(float)
+        per_class = n / (n_classes * np.maximum(counts, 1))
+    else:
+        raise DataError(f"class_weight must be None, 'balanced' or a dict, got {class_weight!r}.")
+    return weights * per_class[y_codes]
+
+
+class TorchClassifierBase(ClassifierMixin, BaseEstimator):
+    """Validation, encoding and numpy prediction shared by FairBatch and FR-Train."""
+
+    def _prepare_fit(self, X, y, sample_weight):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        self.tabular_ = _is_tabular(X)
+        if self.tabular_:
+            if len(X) != len(y):
+                raise DataError(f"X has {len(X)} rows but y has {len(y)}; they must match.")
+            self.n_features_in_ = X.shape[1]
+            self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+            y = np.asarray(y)
+        else:
+            X, y = validate_data(self, X, y, dtype=np.float64)
+        if len(y) < 2:
+            raise ValueError(f"Need at least 2 samples to fit, got n_samples = {len(y)}.")
+        check_classification_targets(y)
+        if pd.isna(pd.Series(y)).any():
+            raise DataError("y has missing values; drop or fill those rows before fitting.")
+        self.classes_, y_codes = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"The target y has only one class ({self.classes_[0]!r}); a classifier needs at "
+                f"least 2 classes."
+            )
+        self.encoder_ = TabularEncoder().fit(X)
+        X_enc = self.encoder_.transform(X)
+        weights = self._weights(y_codes, sample_weight)
+        return X_enc, y_codes.astype(np.int64), weights
+
+    def _weights(self, y_codes, sample_weight):
+        n_classes = len(self.classes_)
+        cw = getattr(self, "class_weight", None)
+        if isinstance(cw, dict):
+            unknown = [k for k in cw if k not in self.classes_.tolist()]
+            if unknown:
+                raise DataError(
+                    f"class_weight names labels {unknown} that are not in y "
+                    f"({self.classes_.tolist()})."
+                )
+            per_class = np.array([float(cw.get(c, 1.0)) for c in self.classes_.tolist()])
+            base = combined_weights(y_codes, n_classes, sample_weight, None)
+            return base * per_class[y_codes]
+        return combined_weights(y_codes, n_classes, sample_weight, cw)
+
+    def _encode_predict(self, X) -> np.ndarray:
+        check_is_fitted(self, "encoder_")
+        if self.tabular_:
+            if not isinstance(X, pd.DataFrame):
+                raise DataError(
+                    f"This model was fitted on a DataFrame with columns "
+                    f"{self.feature_names_in_.tolist()}; pass a DataFrame with those columns."
+                )
+            missing = [c for c in self.feature_names_in_ if c not in X.columns]
+            if missing:
+                raise DataError(f"X is missing the column(s) {missing} the model was fitted on.")
+            X = X[list(self.feature_names_in_)]
+        else:
+            X = validate_data(self, X, reset=False, dtype=np.float64)
+        return self.encoder_.transform(X)
+
+    def decision_function(self, X) -> np.ndarray:
+        """Raw scores: the logit of the positive class (binary) or one logit per class."""
+        logits = self._logits(self._encode_predict(X))
+        return logits[:, 0] if logits.shape[1] == 1 else logits
+
+    def _logits(self, X_enc: np.ndarray) -> np.ndarray:
+        if isinstance(self.model, str):
+            return forward_numpy(self.coefs_, self.intercepts_, X_enc)
+        n_out = 1 if len(self.classes_) == 2 else len(self.classes_)
+        return forward_torch(self.model, self.state_, X_enc, X_enc.shape[1], n_out)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, one column per entry of ``classes_``."""
+        return _proba(self._logits(self._encode_predict(X)))
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted class labels."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+def _proba(logits: np.ndarray) -> np.ndarray:
+    if logits.shape[1] == 1:
+        from scipy.special import expit
+
+        p1 = expit(logits[:, 0])
+        return np.column_stack([1 - p1, p1])
+    from scipy.special import softmax
+
+    return softmax(logits, axis=1)

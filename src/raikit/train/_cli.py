@@ -1,0 +1,217 @@
+"""``raikit train`` and ``raikit mitigations``: the training stage on the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+__all__ = ["register"]
+
+console = Console()
+_METHODS = ("fairbatch", "frtrain", "expgrad", "gridsearch", "threshold", "reweigh", "none")
+
+
+def _names(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def train_command(
+    data: Path = typer.Option(..., "--data", "-d", help="Training data (CSV or Parquet)."),
+    target: str = typer.Option(..., "--target", "-t", help="Column of true labels (binary)."),
+    sensitive: str = typer.Option(
+        ..., "--sensitive", "-s", help="Sensitive columns, comma-separated (not used as inputs)."
+    ),
+    method: str = typer.Option(
+        "fairbatch",
+        "--method",
+        help="fairbatch | expgrad | gridsearch | threshold | reweigh | none",
+    ),
+    constraint: str = typer.Option("eqopp", "--constraint", help="eqopp | eqodds | dp"),
+    features: str | None = typer.Option(
+        None, "--features", help="Model inputs, comma-separated (default: all other columns)."
+    ),
+    test: Path | None = typer.Option(
+        None, "--test", help="Held-out data to evaluate on (default: the training data)."
+    ),
+    clean: Path | None = typer.Option(
+        None, "--clean", help="Small trusted labelled set (frtrain's robustness discriminator)."
+    ),
+    epochs: int = typer.Option(50, "--epochs", help="Epochs (fairbatch, frtrain)."),
+    learning_rate: float = typer.Option(5e-4, "--learning-rate", help="Adam's step (fairbatch)."),
+    model: str = typer.Option("logistic", "--model", help="logistic | mlp (fairbatch)."),
+    seed: int = typer.Option(0, "--seed", help="Seed: the same seed gives the same model."),
+    out: Path = typer.Option(Path("model.skops"), "--out", "-o", help="Model file (.skops)."),
+) -> None:
+    """Train a fair model, save it with skops, and write its group metrics (HTML and JSON)."""
+    import numpy as np
+
+    from raikit import save_model
+    from raikit._errors import DataError
+    from raikit.dataset import Dataset
+    from raikit.metrics import group_metrics
+    from raikit.train._common import check_constraint
+    from raikit.train._compare import make_mitigator
+
+    if method not in _METHODS:
+        raise DataError(f"--method must be one of {list(_METHODS)}, got {method!r}.")
+    check_constraint(constraint)
+    if out.suffix != ".skops":
+        raise DataError(f"--out must be a .skops file, got {str(out)!r}.")
+    names = _names(sensitive)
+    ds = Dataset(data, target=target, sensitive=names, features=_names(features) or None)
+    ds.check_binary_target()
+    params = {}
+    if method == "fairbatch":
+        params = {"epochs": epochs, "model": model, "learning_rate": learning_rate}
+    if method == "frtrain":
+        from raikit.train import FRTrainClassifier
+
+        if clean is None:
+            raise DataError("--method frtrain needs --clean: a small trusted labelled file.")
+        clean_ds = Dataset(clean, target=target, sensitive=names, features=ds.feature_names)
+        estimator = FRTrainClassifier(
+            constraint="eqodds" if constraint == "eqodds" else "dp",
+            epochs=epochs,
+            learning_rate=learning_rate,
+            random_state=seed,
+        )
+        with _progress() as progress:
+            task = progress.add_task("FR-Train", total=epochs)
+            fitted = estimator.fit(
+                ds.X,
+                ds.y,
+                sensitive_features=ds.sensitive,
+                clean_validation=(clean_ds.X, clean_ds.y, clean_ds.sensitive),
+                callback=lambda done, total: progress.update(task, completed=done),
+            )
+    elif method == "fairbatch":
+        estimator = make_mitigator(method, constraint, random_state=seed, **params)
+        with _progress() as progress:
+            task = progress.add_task(f"FairBatch ({constraint})", total=epochs)
+            fitted = estimator.fit(
+                ds.X,
+                ds.y,
+                sensitive_features=ds.sensitive,
+                callback=lambda done, total: progress.update(task, completed=done),
+            )
+    else:
+        estimator = make_mitigator(method, constraint, random_state=seed, **params)
+        with console.status(f"Training ({method}, {constraint})…"):
+            fitted = estimator.fit(ds.X, ds.y, sensitive_features=ds.sensitive)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_model(fitted, out)
+    console.print(f"Model written to {out}")
+
+    evaluation = (
+        Dataset(test, target=target, sensitive=names, features=ds.feature_names) if test else ds
+    )
+    if method == "threshold":
+        pred = fitted.predict(evaluation.X, sensitive_features=evaluation.sensitive)
+    else:
+        pred = fitted.predict(evaluation.X)
+    with console.status("Evaluating with bootstrap intervals…"):
+        result = group_metrics(
+            np.asarray(evaluation.y),
+            np.asarray(pred),
+            sensitive=evaluation.sensitive,
+            metrics=["accuracy", "selection_rate", "true_positive_rate", "false_positive_rate"],
+            ci=0.95,
+            n_boot=500,
+            random_state=seed,
+        )
+    stem = out.with_suffix("")
+    result.to_html(f"{stem}.html", title=f"{method} ({constraint}) on {evaluation.name or 'data'}")
+    result.to_json(f"{stem}.json")
+    table = Table(title=f"{method} / {constraint} on {'test' if test else 'training'} data")
+    table.add_column("metric")
+    table.add_column("overall", justify="right")
+    table.add_column("largest gap to overall", justify="right")
+    gaps = result.difference("to_overall")
+    for metric in result.metric_names:
+        table.add_row(metric, f"{result.overall[metric]:.3f}", f"{gaps[metric].max():.3f}")
+    console.print(table)
+    console.print(f"HTML written to {stem}.html\nJSON written to {stem}.json")
+
+
+def mitigations_command(
+    train: Path = typer.Option(..., "--train", help="Training data (CSV or Parquet)."),
+    test: Path = typer.Option(..., "--test", help="Held-out data (CSV or Parquet)."),
+    target: str = typer.Option(..., "--target", "-t", help="Column of true labels (binary)."),
+    sensitive: str = typer.Option(..., "--sensitive", "-s", help="Sensitive columns."),
+    methods: str = typer.Option(
+        "none,reweigh,expgrad,threshold,fairbatch", "--methods", help="Comma-separated methods."
+    ),
+    constraint: str = typer.Option("eqodds", "--constraint", help="eqopp | eqodds | dp"),
+    epochs: int = typer.Option(50, "--epochs", help="Epochs of fairbatch."),
+    seed: int = typer.Option(0, "--seed"),
+    out: Path = typer.Option(Path("raikit-mitigations"), "--out", help="Folder for HTML and JSON."),
+) -> None:
+    """Compare mitigations: accuracy and disparity with CIs, training time, Pareto chart."""
+    from raikit.dataset import Dataset
+    from raikit.train import compare_mitigations
+
+    names = _names(sensitive)
+    train_ds = Dataset(train, target=target, sensitive=names, name="train")
+    test_ds = Dataset(
+        test, target=target, sensitive=names, features=train_ds.feature_names, name="test"
+    )
+    chosen = _names(methods)
+    with _progress() as progress:
+        task = progress.add_task("Training", total=len(chosen))
+        started: list[str] = []
+
+        def step(method: str) -> None:
+            if started:
+                progress.advance(task)
+            started.append(method)
+            progress.update(task, description=f"Training {method}")
+
+        result = compare_mitigations(
+            train_ds,
+            test_ds,
+            methods=chosen,
+            constraint=constraint,
+            params={"fairbatch": {"epochs": epochs}},
+            random_state=seed,
+            callback=step,
+        )
+    table = Table(title=f"Mitigations ({constraint})")
+    for column in ("method", "accuracy", "disparity", "seconds", "Pareto"):
+        table.add_column(column, justify="left" if column == "method" else "right")
+    for row in result.table.itertuples():
+        table.add_row(
+            row.method,
+            f"{row.accuracy:.3f} [{row.accuracy_lower:.3f}, {row.accuracy_upper:.3f}]",
+            f"{row.disparity:.3f} [{row.disparity_lower:.3f}, {row.disparity_upper:.3f}]",
+            f"{row.train_seconds:.1f}",
+            "yes" if row.pareto else "",
+        )
+    console.print(table)
+    out.mkdir(parents=True, exist_ok=True)
+    result.to_html(out / "mitigations.html", title="Mitigations compared")
+    result.to_json(out / "mitigations.json")
+    console.print(
+        f"HTML written to {out / 'mitigations.html'}\nJSON written to {out / 'mitigations.json'}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``raikit train`` and ``raikit mitigations`` to the top-level app."""
+    app.command("train")(train_command)
+    app.command("mitigations")(mitigations_command)

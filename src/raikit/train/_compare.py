@@ -1,0 +1,335 @@
+"""``compare_mitigations``: accuracy and disparity, with CIs, of every mitigation side by side."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+
+from raikit._errors import DataError
+from raikit._plots import error_bars
+from raikit._result import Finding, Result
+from raikit.train._common import check_constraint
+
+__all__ = ["METHODS", "MitigationResult", "compare_mitigations", "make_mitigator"]
+
+METHODS = ("none", "reweigh", "expgrad", "gridsearch", "threshold", "fairbatch")
+_DISPARITY_METRICS = {
+    "eqopp": ("true_positive_rate",),
+    "eqodds": ("true_positive_rate", "false_positive_rate"),
+    "dp": ("selection_rate",),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class MitigationResult(Result):
+    """Accuracy and disparity of each mitigation on held-out data.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per method: ``accuracy`` and ``disparity`` with ``_lower``/``_upper`` bootstrap
+        bounds, ``train_seconds`` and ``pareto`` (on the accuracy-disparity frontier).
+    constraint : str
+        ``eqopp``, ``eqodds`` or ``dp``.
+    disparity_definition : str
+        How ``disparity`` is computed.
+    ci : float or None
+    findings : tuple of Finding
+    meta : dict
+    """
+
+    table: pd.DataFrame
+    constraint: str
+    disparity_definition: str
+    ci: float | None = None
+    findings: tuple = field(default_factory=tuple)
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def summary(self) -> str:
+        t = self.table.set_index("method")
+        parts = [f"{m}: acc {r.accuracy:.3f}, disp {r.disparity:.3f}" for m, r in t.iterrows()]
+        return f"{len(t)} methods ({self.constraint}); " + "; ".join(parts) + "."
+
+    def figures(self) -> list:
+        import plotly.graph_objects as go
+
+        t = self.table
+        fig = go.Figure()
+        for on_front, name, symbol in (
+            (True, "Pareto frontier", "diamond"),
+            (False, "dominated", "circle"),
+        ):
+            rows = t[t["pareto"] == on_front]
+            if rows.empty:
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=rows["disparity"],
+                    y=rows["accuracy"],
+                    mode="markers+text",
+                    text=rows["method"],
+                    textposition="top center",
+                    name=name,
+                    marker={"symbol": symbol, "size": 11},
+                    error_x=error_bars(
+                        rows["disparity"], rows["disparity_lower"], rows["disparity_upper"]
+                    ),
+                    error_y=error_bars(
+                        rows["accuracy"], rows["accuracy_lower"], rows["accuracy_upper"]
+                    ),
+                )
+            )
+        front = t[t["pareto"]].sort_values("disparity")
+        fig.add_trace(
+            go.Scatter(
+                x=front["disparity"],
+                y=front["accuracy"],
+                mode="lines",
+                line={"dash": "dot"},
+                showlegend=False,
+                hoverinfo="skip",
+            )
+        )
+        fig.update_layout(
+            title=f"Accuracy vs {self.constraint} disparity (lower right is better)",
+            xaxis_title=f"disparity ({self.disparity_definition})",
+            yaxis_title="accuracy",
+        )
+        times = go.Figure(go.Bar(x=t["method"], y=t["train_seconds"]))
+        times.update_layout(title="Training time", yaxis_title="seconds")
+        return [fig, times]
+
+
+def _pareto(accuracy: np.ndarray, disparity: np.ndarray) -> np.ndarray:
+    """True where no other method is at least as accurate and as fair, and better in one."""
+    better_acc = accuracy[None, :] >= accuracy[:, None]
+    better_disp = disparity[None, :] <= disparity[:, None]
+    strictly = (accuracy[None, :] > accuracy[:, None]) | (disparity[None, :] < disparity[:, None])
+    dominated = (better_acc & better_disp & strictly).any(axis=1)
+    return ~dominated
+
+
+def make_mitigator(method: str, constraint: str, *, random_state=None, **params):
+    """The estimator behind each method name of :func:`compare_mitigations` and the CLI."""
+    from sklearn.linear_model import LogisticRegression
+
+    from raikit.train._fairbatch import FairBatchClassifier
+    from raikit.train._mitigation import FairlearnClassifier, ReweighingClassifier
+
+    if method == "none":
+        return _Baseline(LogisticRegression(max_iter=1000))
+    if method == "reweigh":
+        return ReweighingClassifier(**params)
+    if method in ("expgrad", "gridsearch", "threshold"):
+        return FairlearnClassifier(
+            method=method, constraint=constraint, random_state=random_state, **params
+        )
+    if method == "fairbatch":
+        return FairBatchClassifier(constraint=constraint, random_state=random_state, **params)
+    raise DataError(f"Unknown method {method!r}; choose from {list(METHODS)}.")
+
+
+class _Baseline(ClassifierMixin, BaseEstimator):
+    """The unmitigated model: the same encoding, then a plain classifier (sensitive unused)."""
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
+        from raikit.train._common import TabularEncoder
+
+        self.encoder_ = TabularEncoder().fit(X)
+        self.estimator_ = clone(self.estimator)
+        self.estimator_.fit(self.encoder_.transform(X), np.asarray(y), sample_weight=sample_weight)
+        self.classes_ = self.estimator_.classes_
+        return self
+
+    def predict(self, X):
+        return self.estimator_.predict(self.encoder_.transform(X))
+
+    def predict_proba(self, X):
+        return self.estimator_.predict_proba(self.encoder_.transform(X))
+
+
+def compare_mitigations(
+    train,
+    test,
+    *,
+    methods=("none", "reweigh", "expgrad", "threshold", "fairbatch"),
+    constraint: str = "eqodds",
+    params: dict | None = None,
+    ci: float | None = 0.95,
+    n_boot: int = 500,
+    random_state=0,
+    callback=None,
+    ledger=None,
+) -> MitigationResult:
+    """Train every mitigation on ``train`` and measure accuracy and disparity on ``test``.
+
+    Parameters
+    ----------
+    train, test : Dataset
+        Labelled data with the same features and sensitive attributes (binary target).
+    methods : sequence of str
+        Any of ``none`` (unmitigated logistic regression), ``reweigh``, ``expgrad``,
+        ``gridsearch``, ``threshold`` and ``fairbatch``.
+    constraint : {"eqopp", "eqodds", "dp"}, default "eqodds"
+    params : dict, optional
+        Extra keyword arguments per method, e.g. ``{"fairbatch": {"epochs": 50}}``.
+    ci : float or None, default 0.95
+        Level of the bootstrap intervals of accuracy and disparity.
+    n_boot : int, default 500
+    random_state : int, default 0
+        Seed of training and of the bootstrap.
+    callback : callable, optional
+        ``callback(method)`` when a method starts (e.g. a progress bar).
+    ledger : raikit.ledger.Ledger, optional
+
+    Returns
+    -------
+    MitigationResult
+
+    Notes
+    -----
+    ``disparity`` is the largest distance of a group's rate from the overall rate (the FairBatch
+    paper's measure): of the true-positive rate (``eqopp``), of the larger of the true- and
+    false-positive rates (``eqodds``; the interval is that of the larger one), or of the
+    selection rate (``dp``); with several sensitive attributes, the worst attribute or
+    intersection.
+
+    Examples
+    --------
+    >>> from raikit.datasets import make_fairness_synthetic
+    >>> from raikit.train import compare_mitigations
+    >>> train = make_fairness_synthetic(600, random_state=0)
+    >>> test = make_fairness_synthetic(400, random_state=1)
+    >>> r = compare_mitigations(train, test, methods=["none", "reweigh"], constraint="dp",
+    ...                         ci=None)
+    >>> r.table["method"].tolist()
+    ['none', 'reweigh']
+    """
+    from raikit.dataset import Dataset
+    from raikit.metrics import group_metrics
+
+    check_constraint(constraint)
+    for name, ds in (("train", train), ("test", test)):
+        if not isinstance(ds, Dataset):
+            raise DataError(f"{name} must be a raikit.Dataset, got {type(ds).__name__}.")
+        ds.check_binary_target()
+    if list(train.sensitive_names) != list(test.sensitive_names):
+        raise DataError(
+            f"train and test have different sensitive attributes: {train.sensitive_names} vs "
+            f"{test.sensitive_names}."
+        )
+    methods = list(methods)
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise DataError(f"Unknown method(s) {unknown}; choose from {list(METHODS)}.")
+    params = params or {}
+    rows, models = [], {}
+    for method in methods:
+        if callback is not None:
+            callback(method)
+        model = make_mitigator(
+            method, constraint, random_state=random_state, **params.get(method, {})
+        )
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # fairlearn's pandas deprecation warnings
+            fit_kwargs = {"sensitive_features": train.sensitive}
+            model.fit(train.X, train.y, **fit_kwargs)
+            seconds = time.perf_counter() - start
+            if method == "threshold":
+                pred = model.predict(test.X, sensitive_features=test.sensitive)
+            else:
+                pred = model.predict(test.X)
+        gm = group_metrics(
+            np.asarray(test.y),
+            np.asarray(pred),
+            sensitive=test.sensitive,
+            metrics=["accuracy", *_DISPARITY_METRICS[constraint]],
+            ci=ci,
+            n_boot=n_boot,
+            random_state=random_state,
+        )
+        table = gm.difference("to_overall", bounds=True)
+        table = table[table["metric"].isin(_DISPARITY_METRICS[constraint])]
+        worst = table.loc[table["value"].idxmax()]
+        overall = gm.table[
+            (gm.table["attribute"] == "overall") & (gm.table["metric"] == "accuracy")
+        ]
+        acc = overall.iloc[0]
+        rows.append(
+            {
+                "method": method,
+                "accuracy": float(acc["value"]),
+                "accuracy_lower": float(acc["lower"]),
+                "accuracy_upper": float(acc["upper"]),
+                "disparity": float(worst["value"]),
+                "disparity_lower": float(worst["lower"]),
+                "disparity_upper": float(worst["upper"]),
+                "disparity_metric": str(worst["metric"]),
+                "disparity_attribute": str(worst["attribute"]),
+                "train_seconds": seconds,
+            }
+        )
+        models[method] = model
+    table = pd.DataFrame(rows)
+    table["pareto"] = _pareto(table["accuracy"].to_numpy(), table["disparity"].to_numpy())
+    findings = _findings(table)
+    result = MitigationResult(
+        table=table,
+        constraint=constraint,
+        disparity_definition="largest |group rate - overall rate|",
+        ci=ci,
+        findings=tuple(findings),
+        meta={"n_train": int(train.n_rows), "n_test": int(test.n_rows), "n_boot": int(n_boot)},
+    )
+    from raikit.ledger import record
+
+    record(
+        result,
+        check="train.compare_mitigations",
+        ledger=ledger,
+        dataset=test,
+        model=None,
+        params={"methods": methods, "constraint": constraint, "ci": ci, "n_boot": int(n_boot)},
+    )
+    return result
+
+
+def _findings(table: pd.DataFrame) -> list[Finding]:
+    findings = []
+    front = table[table["pareto"]]["method"].tolist()
+    findings.append(
+        Finding("info", "Pareto frontier", f"Not beaten on both accuracy and disparity: {front}.")
+    )
+    if "none" in table["method"].tolist():
+        base = table.set_index("method").loc["none"]
+        for row in table[table["method"] != "none"].itertuples():
+            cost = base["accuracy"] - row.accuracy
+            if row.disparity > base["disparity"]:
+                findings.append(
+                    Finding(
+                        "warning",
+                        f"{row.method} is less fair than the baseline",
+                        f"disparity {row.disparity:.3f} vs {base['disparity']:.3f} unmitigated.",
+                        slice=row.method,
+                    )
+                )
+            elif cost > 0.05:
+                findings.append(
+                    Finding(
+                        "warning",
+                        f"{row.method} costs {cost:.1%} accuracy",
+                        f"accuracy {row.accuracy:.3f} vs {base['accuracy']:.3f} unmitigated.",
+                        slice=row.method,
+                    )
+                )
+    return findings

@@ -1,0 +1,309 @@
+"""Fairlearn's reductions and post-processing behind raikit's API, and Kamiran-Calders reweighing.
+
+Fairlearn does the optimisation (``ExponentiatedGradient``, ``GridSearch``, ``ThresholdOptimizer``);
+these adapters add what raikit needs around it: DataFrames with categoricals and missing values,
+constraints named like the rest of raikit (``"eqopp"``, ``"eqodds"``, ``"dp"``), several sensitive
+attributes (combined into intersectional groups), and scikit-learn's fit/predict contract.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+from raikit._errors import DataError, RaikitError
+from raikit.train._common import TabularEncoder, check_constraint, sensitive_codes
+
+__all__ = ["FairlearnClassifier", "ReweighingClassifier", "reweighing_weights"]
+
+_METHODS = ("expgrad", "gridsearch", "threshold")
+_MOMENTS = {"eqopp": "TruePositiveRateParity", "eqodds": "EqualizedOdds", "dp": "DemographicParity"}
+_THRESHOLD = {
+    "eqopp": "true_positive_rate_parity",
+    "eqodds": "equalized_odds",
+    "dp": "demographic_parity",
+}
+
+
+def _import_fairlearn():
+    try:
+        import fairlearn  # noqa: F401
+    except ImportError as error:  # pragma: no cover
+        raise RaikitError(
+            'This needs Fairlearn, which is not installed. Install it with pip install fairlearn (a dependency of raikit).'
+        ) from error
+
+
+def reweighing_weights(y, sensitive) -> np.ndarray:
+    """Kamiran-Calders reweighing: ``w(y, z) = P(y) P(z) / P(y, z)`` for every row.
+
+    Training with these weights makes the label statistically independent of the (possibly
+    intersectional, many-valued) sensitive groups in the weighted data.
+
+    Parameters
+    ----------
+    y : array-like
+        Labels (any number of classes).
+    sensitive : array-like, Series or DataFrame
+        Sensitive attribute(s); several columns are combined into intersections.
+
+    Returns
+    -------
+    ndarray of float
+        One weight per row; the weights sum to the number of rows.
+
+    Examples
+    --------
+    >>> from raikit.train import reweighing_weights
+    >>> w = reweighing_weights([1, 1, 1, 0, 1, 0, 0, 0], ["a"] * 4 + ["b"] * 4)
+    >>> w.round(3).tolist()
+    [0.667, 0.667, 0.667, 2.0, 2.0, 0.667, 0.667, 0.667]
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise DataError(f"y must be 1-D, got shape {y.shape}.")
+    if len(y) == 0:
+        raise DataError("y is empty; reweighing needs at least one row.")
+    groups, _ = sensitive_codes(sensitive, len(y), name="sensitive")
+    _, y_codes = np.unique(y, return_inverse=True)
+    n_groups = int(groups.max()) + 1
+    n_classes = int(y_codes.max()) + 1
+    cell = y_codes * n_groups + groups
+    n = len(y)
+    joint = np.bincount(cell, minlength=n_classes * n_groups).reshape(n_classes, n_groups) / n
+    p_y, p_z = joint.sum(axis=1), joint.sum(axis=0)
+    expected = p_y[:, None] * p_z[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table = np.where(joint > 0, expected / joint, 0.0)
+    return table[y_codes, groups]
+
+
+def _default_estimator():
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(max_iter=1000)
+
+
+class _EncodedMixin:
+    def _encode_fit(self, X, y):
+        y = np.asarray(y)
+        if len(X) != len(y):
+            raise DataError(f"X has {len(X)} rows but y has {len(y)}; they must match.")
+        self.classes_ = np.unique(y)
+        if len(self.classes_) != 2:
+            raise DataError(
+                f"{type(self).__name__} needs a binary label, got {len(self.classes_)} classes."
+            )
+        self.encoder_ = TabularEncoder().fit(X)
+        self.n_features_in_ = X.shape[1]
+        return self.encoder_.transform(X), y
+
+
+class FairlearnClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
+    """Fairlearn's ExponentiatedGradient, GridSearch or ThresholdOptimizer, raikit-style.
+
+    Parameters
+    ----------
+    method : {"expgrad", "gridsearch", "threshold"}, default "expgrad"
+        Reduction (Agarwal et al. 2018) by exponentiated gradient or grid search, or threshold
+        post-processing (Hardt et al. 2016).
+    estimator : scikit-learn classifier, optional
+        The base learner (default ``LogisticRegression(max_iter=1000)``).
+    constraint : {"eqopp", "eqodds", "dp"}, default "eqodds"
+    eps : float, default 0.01
+        Allowed constraint violation of the reductions.
+    grid_size : int, default 10
+        Models tried by ``gridsearch``.
+    random_state : int or None
+        Seed of the randomised predictions of ``expgrad`` and ``threshold``.
+
+    Notes
+    -----
+    ``threshold`` needs the sensitive features at prediction time too
+    (``predict(X, sensitive_features=...)``): it picks a threshold per group.
+
+    Examples
+    --------
+    >>> from raikit.datasets import make_fairness_synthetic
+    >>> from raikit.train import FairlearnClassifier
+    >>> ds = make_fairness_synthetic(400, random_state=0)
+    >>> clf = FairlearnClassifier(method="expgrad", constraint="dp", random_state=0)
+    >>> clf = clf.fit(ds.X, ds.y, sensitive_features=ds.sensitive["z"])
+    >>> clf.predict(ds.X).shape
+    (400,)
+    """
+
+    def __init__(
+        self,
+        *,
+        method="expgrad",
+        estimator=None,
+        constraint="eqodds",
+        eps=0.01,
+        grid_size=10,
+        random_state=None,
+    ):
+        self.method = method
+        self.estimator = estimator
+        self.constraint = constraint
+        self.eps = eps
+        self.grid_size = grid_size
+        self.random_state = random_state
+
+    def fit(self, X, y, *, sensitive_features, sample_weight=None):
+        """Fit the mitigated model (sensitive features by keyword, one value per row)."""
+        _import_fairlearn()
+        import fairlearn.reductions as reductions
+        from fairlearn.postprocessing import ThresholdOptimizer
+
+        if self.method not in _METHODS:
+            raise DataError(f"method must be one of {list(_METHODS)}, got {self.method!r}.")
+        check_constraint(self.constraint)
+        X_enc, y = self._encode_fit(X, y)
+        groups, self.group_labels_ = sensitive_codes(sensitive_features, len(y))
+        y01 = (y == self.classes_[1]).astype(int)
+        base = clone(self.estimator) if self.estimator is not None else _default_estimator()
+        kwargs = {} if sample_weight is None else {"sample_weight": np.asarray(sample_weight)}
+        if self.method == "threshold":
+            self.mitigator_ = ThresholdOptimizer(
+                estimator=base,
+                constraints=_THRESHOLD[self.constraint],
+                predict_method="predict_proba",
+                prefit=False,
+            )
+        else:
+            moment = getattr(reductions, _MOMENTS[self.constraint])()
+            if self.method == "expgrad":
+                self.mitigator_ = reductions.ExponentiatedGradient(base, moment, eps=self.eps)
+            else:
+                self.mitigator_ = reductions.GridSearch(base, moment, grid_size=int(self.grid_size))
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # fairlearn vs pandas 3 deprecations
+            warnings.filterwarnings("ignore", message=".*deprecated.*")
+            self.mitigator_.fit(X_enc, y01, sensitive_features=groups, **kwargs)
+        if self.method == "threshold":
+            self._freeze_thresholds()
+        return self
+
+    def predict(self, X, *, sensitive_features=None):
+        """Predicted labels (``threshold`` needs ``sensitive_features``)."""
+        check_is_fitted(self, "encoder_")
+        X_enc = self.encoder_.transform(X)
+        if self.method == "threshold":
+            if sensitive_features is None:
+                raise DataError(
+                    "method='threshold' picks a threshold per group: pass "
+                    "predict(X, sensitive_features=...)."
+                )
+            groups = self._groups(sensitive_features, len(X_enc))
+            positive = self._threshold_pmf(X_enc, groups)
+            from sklearn.utils import check_random_state
+
+            draws = check_random_state(self.random_state).rand(len(positive))
+            pred = (positive >= draws).astype(int)  # as fairlearn's InterpolatedThresholder
+        elif self.method == "expgrad":
+            pred = self.mitigator_.predict(X_enc, random_state=self.random_state)
+        else:
+            pred = self.mitigator_.predict(X_enc)
+        return self.classes_[np.asarray(pred).astype(int)]
+
+    def predict_proba(self, X, *, sensitive_features=None):
+        """Probabilities (``expgrad``: of its randomised classifier; not for ``threshold``)."""
+        check_is_fitted(self, "encoder_")
+        X_enc = self.encoder_.transform(X)
+        if self.method == "expgrad":
+            return self.mitigator_._pmf_predict(X_enc)
+        if self.method == "gridsearch":
+            return self.mitigator_.predict_proba(X_enc)
+        raise DataError("method='threshold' gives labels only; use predict().")
+
+    def _freeze_thresholds(self) -> None:
+        """Keep fairlearn's fitted per-group interpolation as a plain array (skops-friendly).
+
+        Columns: p0, greater0, threshold0, p1, greater1, threshold1, p_ignore, constant. The
+        thresholds are fairlearn's; only their application at prediction time is done here, with
+        the same formula (fairlearn 0.15's ``_pmf_predict`` also fails under pandas 3).
+        """
+        thresholder = self.mitigator_.interpolated_thresholder_
+        table = np.zeros((len(self.group_labels_), 8))
+        for group, interp in thresholder.interpolation_dict.items():
+            table[int(group)] = [
+                interp.p0,
+                interp.operation0.operator == ">",
+                interp.operation0.threshold,
+                interp.p1,
+                interp.operation1.operator == ">",
+                interp.operation1.threshold,
+                interp.get("p_ignore", 0.0),
+                interp.get("prediction_constant", 0.0),
+            ]
+        self.threshold_table_ = table
+        self.threshold_estimator_ = thresholder.estimator_
+        del self.mitigator_
+
+    def _threshold_pmf(self, X_enc, groups) -> np.ndarray:
+        """P(predict 1) per row from the frozen interpolation (vectorised over rows and groups)."""
+        scores = np.asarray(self.threshold_estimator_.predict_proba(X_enc))[:, 1]
+        t = self.threshold_table_[groups]
+        op0 = np.where(t[:, 1] > 0, scores > t[:, 2], scores < t[:, 2])
+        op1 = np.where(t[:, 4] > 0, scores > t[:, 5], scores < t[:, 5])
+        p = t[:, 0] * op0 + t[:, 3] * op1
+        return t[:, 6] * t[:, 7] + (1 - t[:, 6]) * p
+
+    def _groups(self, sensitive, n):
+        from raikit._grouping import to_sensitive_frame
+
+        frame = to_sensitive_frame(sensitive, n)
+        labels = [" & ".join(str(v) for v in row) for row in frame.itertuples(index=False)]
+        known = set(self.group_labels_)
+        unseen = sorted(set(labels) - known)
+        if unseen:
+            raise DataError(
+                f"sensitive_features has groups {unseen[:5]} that were not in the training data."
+            )
+        lookup = {label: i for i, label in enumerate(self.group_labels_)}
+        return np.array([lookup[label] for label in labels])
+
+
+class ReweighingClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
+    """Kamiran-Calders reweighing, then any scikit-learn classifier fitted on the weighted rows.
+
+    Parameters
+    ----------
+    estimator : scikit-learn classifier, optional
+        Must accept ``sample_weight`` in ``fit`` (default ``LogisticRegression(max_iter=1000)``).
+
+    Examples
+    --------
+    >>> from raikit.datasets import make_fairness_synthetic
+    >>> from raikit.train import ReweighingClassifier
+    >>> ds = make_fairness_synthetic(400, random_state=0)
+    >>> clf = ReweighingClassifier().fit(ds.X, ds.y, sensitive_features=ds.sensitive["z"])
+    >>> round(float(clf.weights_.sum()), 6) == 400
+    True
+    """
+
+    def __init__(self, estimator=None):
+        self.estimator = estimator
+
+    def fit(self, X, y, *, sensitive_features, sample_weight=None):
+        """Fit the estimator with reweighing weights (times ``sample_weight`` if given)."""
+        X_enc, y = self._encode_fit(X, y)
+        self.weights_ = reweighing_weights(y, sensitive_features)
+        weights = self.weights_ if sample_weight is None else self.weights_ * sample_weight
+        self.estimator_ = clone(self.estimator) if self.estimator is not None else None
+        if self.estimator_ is None:
+            self.estimator_ = _default_estimator()
+        self.estimator_.fit(X_enc, y, sample_weight=weights)
+        return self
+
+    def predict(self, X):
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.predict(self.encoder_.transform(X))
+
+    def predict_proba(self, X):
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.predict_proba(self.encoder_.transform(X))

@@ -1,0 +1,127 @@
+"""``raikit train`` and ``raikit mitigations`` end to end in a subprocess."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from raikit import load_model
+from raikit.datasets import make_fairness_synthetic
+
+
+def run(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "raikit.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={"COLUMNS": "200", "PATH": "", "OMP_NUM_THREADS": "1"},
+    )
+
+
+@pytest.fixture(scope="module")
+def csvs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("train_cli")
+    train = make_fairness_synthetic(800, random_state=0, as_frame=True)
+    test = make_fairness_synthetic(400, random_state=1, as_frame=True)
+    train["z"] = np.where(train["z"] == 1, "a", "b")
+    test["z"] = np.where(test["z"] == 1, "a", "b")
+    train.to_csv(folder / "train.csv", index=False)
+    test.to_csv(folder / "test.csv", index=False)
+    return folder, test
+
+
+@pytest.mark.parametrize("method", ["fairbatch", "frtrain", "threshold", "reweigh", "none"])
+def test_train_writes_a_loadable_model(csvs, method):
+    folder, test = csvs
+    out = folder / f"{method}.skops"
+    proc = run(
+        "train",
+        "--data",
+        str(folder / "train.csv"),
+        "--target",
+        "y",
+        "--sensitive",
+        "z",
+        "--method",
+        method,
+        "--constraint",
+        "eqodds",
+        "--epochs",
+        "5",
+        "--learning-rate",
+        "0.02",
+        "--out",
+        str(out),
+        "--test",
+        str(folder / "test.csv"),
+        "--clean",
+        str(folder / "test.csv"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    model = load_model(out)
+    X = test[["x1", "x2"]]
+    if method == "threshold":
+        pred = model.predict(X, sensitive_features=test["z"])
+    else:
+        pred = model.predict(X)
+    saved = json.loads((folder / f"{method}.json").read_text())
+    assert saved["type"] == "GroupMetricsResult"
+    accuracy = float((pred == test["y"].to_numpy()).mean())
+    assert accuracy > 0.7
+    assert f"{accuracy:.3f}" in proc.stdout  # the printed overall accuracy is the model's
+
+
+def test_mitigations_command(csvs):
+    folder, _ = csvs
+    proc = run(
+        "mitigations",
+        "--train",
+        str(folder / "train.csv"),
+        "--test",
+        str(folder / "test.csv"),
+        "--target",
+        "y",
+        "--sensitive",
+        "z",
+        "--methods",
+        "none,reweigh",
+        "--constraint",
+        "dp",
+        "--out",
+        str(folder / "cmp"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (folder / "cmp" / "mitigations.html").exists()
+    assert "reweigh" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--method", "magic"], "--method"),
+        (["--method", "frtrain"], "--clean"),
+        (["--constraint", "fair"], "constraint"),
+        (["--target", "nope"], "nope"),
+        (["--out", "model.pkl"], ".skops"),
+    ],
+)
+def test_train_errors(csvs, args, message):
+    folder, _ = csvs
+    base = {
+        "--data": str(folder / "train.csv"),
+        "--target": "y",
+        "--sensitive": "z",
+        "--out": str(folder / "e.skops"),
+    }
+    for flag, value in zip(args[::2], args[1::2], strict=True):
+        base[flag] = value
+    proc = run(
+        "train",
+        *[x for kv in base.items() for x in kv],
+        *[a for a in args if a not in base and a not in base.values()],
+    )
+    assert proc.returncode == 2
+    assert "error:" in proc.stderr and message in proc.stderr
