@@ -10,7 +10,7 @@ from raikit.ledger import Ledger
 
 
 @pytest.mark.slow
-def test_demo_audits_two_models_into_the_ledger_and_writes_reports(tmp_path):
+def test_demo_audits_three_models_into_the_ledger_and_writes_reports(tmp_path):
     from raikit._demo import run_demo
 
     console = Console(record=True, width=160)
@@ -18,13 +18,13 @@ def test_demo_audits_two_models_into_the_ledger_and_writes_reports(tmp_path):
     text = console.export_text()
     assert "Four-fifths rule violated for sex" in text and "Comparison report:" in text
     paths = out["paths"]
-    for name in ("baseline", "threshold_optimizer"):
+    for name in ("baseline", "fairbatch", "threshold_optimizer"):
         for file in ("audit.html", "model_card.md", "model_card.json", "annex_iv.html"):
             assert (paths[name] / file).exists(), (name, file)
     # Both audits are in the ledger, each with its results and its report as evidence.
     ledger = Ledger(paths["ledger"])
     checks = ledger.evidence()["check_name"].value_counts()
-    assert checks["audit.report"] == 2 and checks["metrics.group_metrics"] == 2
+    assert checks["audit.report"] == 3 and checks["metrics.group_metrics"] == 3
     # Post-processing for demographic parity shrinks the selection-rate gap between the sexes.
     comparison = Result.from_json(str(paths["comparison"]).replace(".html", ".json"))
     gaps = comparison.table[
@@ -32,6 +32,12 @@ def test_demo_audits_two_models_into_the_ledger_and_writes_reports(tmp_path):
         & (comparison.table["attribute"] == "sex")
     ].set_index("model")["value"]
     assert gaps["baseline"] > 0.1 and gaps["threshold_optimizer"] < 0.05
+    # FairBatch for equal opportunity narrows the true-positive-rate gap between the sexes.
+    tpr = comparison.table[
+        (comparison.table["quantity"] == "true_positive_rate difference")
+        & (comparison.table["attribute"] == "sex")
+    ].set_index("model")["value"]
+    assert tpr["fairbatch"] < tpr["baseline"]
     assert out["reports"]["baseline"].results["metrics.group_metrics"].overall["count"] == 16281
     # The datasheet answers composition from evidence and leaves the rest unanswered.
     sheet = (paths["datasheet"]).read_text()

@@ -233,6 +233,8 @@ class Result:
     @classmethod
     def from_dict(cls, data: dict) -> Result:
         """Rebuild a result written by :meth:`to_dict`."""
+        if data.get("type") not in _REGISTRY:
+            _import_stages()
         target = _REGISTRY.get(data.get("type", ""), cls)
         if cls is not Result and not issubclass(target, cls):
             raise RaikitError(

@@ -31,7 +31,8 @@ def _import_fairlearn():
         import fairlearn  # noqa: F401
     except ImportError as error:  # pragma: no cover
         raise RaikitError(
-            'This needs Fairlearn, which is not installed. Install it with pip install fairlearn (a dependency of raikit).'
+            "This needs Fairlearn, which is not installed (it is a dependency of raikit): "
+            "pip install fairlearn"
         ) from error
 
 
