@@ -62,6 +62,7 @@ def test_scorecard_follows_the_evidence(credit_split, tmp_path):
         "data.representation",
         "data.drift",
         "privacy.membership_inference",
+        "explain.explain",
     }
     assert card.loc["robustness", "status"] != "not assessed"
     back = Result.from_json(report.to_json())
