@@ -782,7 +782,7 @@ def _inputs(model, data, target, features):
                 raise ColumnError(
                     f"The model was trained on column {absent[0]!r}, which the data lacks."
                 )
-        # A placeholder sensitive column lets the Dataset validate the rest; it is never searched.
+        # A stand-in sensitive column lets the Dataset validate the rest; it is never searched.
         frame = data.assign(__all_rows__="all")
         ds = Dataset(frame, target=target, sensitive="__all_rows__", features=inputs)
     else:

@@ -1,6 +1,6 @@
 """Where the ledger keeps its tables and artifacts: SQLite + a folder (default) or PostgreSQL.
 
-The ledger writes portable SQL with ``?`` placeholders and ``INSERT OR IGNORE``; each backend turns
+The ledger writes portable SQL with ``?`` parameter markers and ``INSERT OR IGNORE``; each backend turns
 that into its own dialect. SQLite keeps artifacts as files; PostgreSQL keeps them in a table, so a
 team that shares the database shares everything.
 """

@@ -296,7 +296,7 @@ class Ledger:
                 self._edge(conn, "dataset", digest, "run", run.id, "input")
         return digest
 
-    def load_dataset(self, dataset_id: str):
+    def read_dataset(self, dataset_id: str):
         """Rebuild a :class:`raikit.Dataset` stored with ``store_data=True``."""
         from raikit.dataset import Dataset
 
@@ -594,7 +594,7 @@ class Ledger:
         estimator = sio.loads(
             data, trusted=[t for t in untrusted if t.startswith(("sklearn.", "raikit."))]
         )
-        train = self.load_dataset(row["dataset_id"])
+        train = self.read_dataset(row["dataset_id"])
         model = estimator.fit(train.X, train.y)
         fingerprint = model_fingerprint(model, train.X)
         metrics = {"train_accuracy": float(np.mean(model.predict(train.X) == train.y.to_numpy()))}
