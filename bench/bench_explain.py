@@ -30,7 +30,7 @@ def shap_bench(n_rows: int) -> None:
 
     train, test = load_adult(split="train"), load_adult(split="test")
     full = pd.concat([train.frame, test.frame], ignore_index=True)
-    ds = train._replace(full.iloc[:n_rows].reset_index(drop=True))
+    ds = train.replace(full.iloc[:n_rows].reset_index(drop=True))
     try:
         import lightgbm
 
@@ -41,7 +41,7 @@ def shap_bench(n_rows: int) -> None:
         from sklearn.ensemble import GradientBoostingClassifier
 
         numeric = [c for c in train.feature_names if train.X[c].dtype.kind in "if"]
-        ds = ds._replace(ds.frame, features=numeric)
+        ds = ds.replace(features=numeric)
         model = GradientBoostingClassifier(n_estimators=100, random_state=0)
         model.fit(train.X[numeric], train.y)
         label = "scikit-learn GradientBoosting (100 trees, numeric; lightgbm not installed)"

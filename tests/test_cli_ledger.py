@@ -32,7 +32,7 @@ def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
 def files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli")
     ds = load_german_credit()
-    ds = ds._replace(ds.frame, features=FEATURES)
+    ds = ds.replace(features=FEATURES)
     train_ds, test_ds = ds.split(0.3, random_state=0)
     train_ds.frame.to_csv(folder / "train.csv", index=False)
     test_ds.frame.to_csv(folder / "test.csv", index=False)
@@ -92,7 +92,7 @@ def test_audit_from_a_csv_and_a_model(files):
 
 def test_reproduce_command(tmp_path):
     ds = load_german_credit()
-    ds = ds._replace(ds.frame, features=FEATURES)
+    ds = ds.replace(features=FEATURES)
     ledger = Ledger(tmp_path)
     _, recorded = train(LogisticRegression(max_iter=1000), ds, ledger=ledger)
     ok = run("reproduce", recorded.id[:10], "--ledger", str(tmp_path))

@@ -339,7 +339,17 @@ class Dataset:
         return Groups(encoding.codes[i], labels)
 
     # ------------------------------------------------------------------ derived datasets
-    def _replace(self, frame: pd.DataFrame, **changes) -> Dataset:
+    def replace(self, frame: pd.DataFrame | None = None, **changes) -> Dataset:
+        """A new Dataset with another table and/or other roles (``target``, ``sensitive``,
+        ``features``, ``prediction``, ``score``, ``name``, ``missing_group``).
+
+        Examples
+        --------
+        >>> from raikit.datasets import load_german_credit
+        >>> ds = load_german_credit().replace(features=["duration_months", "age"])
+        >>> list(ds.X.columns)
+        ['duration_months', 'age']
+        """
         params = {
             "target": self.target,
             "sensitive": self.sensitive_names,
@@ -350,11 +360,11 @@ class Dataset:
             "missing_group": self.missing_group,
         }
         params.update(changes)
-        return Dataset(frame, **params)
+        return Dataset(self._frame if frame is None else frame, **params)
 
     def subset(self, rows) -> Dataset:
         """A new Dataset with the rows selected by a boolean mask or integer positions."""
-        return self._replace(
+        return self.replace(
             self._frame.iloc[np.asarray(rows)]
             if np.asarray(rows).dtype != bool
             else self._frame.loc[np.asarray(rows)]
@@ -391,7 +401,7 @@ class Dataset:
                 score = None
         else:
             score = None
-        return self._replace(frame, prediction=prediction, score=score)
+        return self.replace(frame, prediction=prediction, score=score)
 
     def split(
         self,
@@ -451,6 +461,6 @@ class Dataset:
             np.arange(self.n_rows), test_size=test_size, stratify=strata, random_state=random_state
         )
         return (
-            self._replace(self._frame.iloc[np.sort(train_idx)]),
-            self._replace(self._frame.iloc[np.sort(test_idx)]),
+            self.replace(self._frame.iloc[np.sort(train_idx)]),
+            self.replace(self._frame.iloc[np.sort(test_idx)]),
         )

@@ -17,7 +17,7 @@ FEATURES = ["duration_months", "credit_amount", "age", "installment_rate"]
 @pytest.fixture(scope="module")
 def credit_split():
     ds = load_german_credit()
-    ds = ds._replace(ds.frame, features=FEATURES)
+    ds = ds.replace(features=FEATURES)
     return ds.split(0.3, random_state=0)
 
 
@@ -96,7 +96,7 @@ def test_bad_sections_and_unlabelled_data(credit_split):
     model = LogisticRegression(max_iter=1000).fit(train.X, train.y)
     with pytest.raises(DataError, match="Unknown audit section"):
         audit(model, train=train, test=test, sections=["vibes"])
-    unlabelled = test._replace(test.frame.drop(columns=["credit"]), target=None)
+    unlabelled = test.replace(test.frame.drop(columns=["credit"]), target=None)
     with pytest.raises(DataError, match="has no target"):
         audit(model, train=train, test=unlabelled)
 

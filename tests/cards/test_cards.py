@@ -17,7 +17,7 @@ from raikit.ledger import Ledger
 @pytest.fixture(scope="module")
 def audited(tmp_path_factory):
     ds = load_german_credit()
-    ds = ds._replace(ds.frame, features=["duration_months", "credit_amount", "age"])
+    ds = ds.replace(features=["duration_months", "credit_amount", "age"])
     train, test = ds.split(0.3, random_state=0)
     model = LogisticRegression(max_iter=1000).fit(train.X, train.y)
     ledger = Ledger(tmp_path_factory.mktemp("ledger"))

@@ -91,7 +91,7 @@ def test_shift_injected_into_one_column(adult_split):
     train, test = adult_split
     shifted = test.frame.copy()
     shifted["hours_per_week"] = shifted["hours_per_week"] + 3
-    result = drift(train, test._replace(shifted))
+    result = drift(train, test.replace(shifted))
     assert result.drifted_columns == ["hours_per_week"]
     row = result.columns_table.set_index("column").loc["hours_per_week"]
     assert row["test"] == "ks" and row["p_adjusted"] < 1e-10
@@ -104,7 +104,7 @@ def test_shift_injected_into_one_group_only(adult_split):
     shifted = test.frame.copy()
     black = (shifted["race"] == "Black").to_numpy()
     shifted.loc[black, "age"] = shifted.loc[black, "age"] + 6
-    result = drift(train, test._replace(shifted))
+    result = drift(train, test.replace(shifted))
     groups = result.by_group.set_index(["attribute", "group", "column"])
     assert groups.loc[("race", "Black", "age"), "drifted"]
     others = groups.xs("age", level="column").loc["race"].drop("Black")
@@ -183,8 +183,8 @@ def test_min_effect_ignores_significant_but_tiny_drift(adult_split):
     train, test = adult_split
     shifted = test.frame.copy()
     shifted["fnlwgt"] = shifted["fnlwgt"] * 1.02
-    plain = drift(train, test._replace(shifted), by_group=False)
-    strict = drift(train, test._replace(shifted), by_group=False, min_effect=0.2)
+    plain = drift(train, test.replace(shifted), by_group=False)
+    strict = drift(train, test.replace(shifted), by_group=False, min_effect=0.2)
     assert "fnlwgt" in plain.drifted_columns and strict.drifted_columns == []
 
 

@@ -56,7 +56,7 @@ def test_finds_labels_flipped_at_random_on_adult():
     frame = ds.frame.copy()
     flipped = np.random.default_rng(0).random(len(frame)) < 0.05
     frame.loc[flipped, "income"] = 1 - frame.loc[flipped, "income"]
-    result = label_issues(ds._replace(frame), outliers=False, random_state=0)
+    result = label_issues(ds.replace(frame), outliers=False, random_state=0)
     found = np.zeros(len(frame), dtype=bool)
     found[result.issue_rows] = True
     recall = (found & flipped).sum() / flipped.sum()
@@ -79,7 +79,7 @@ def test_issues_that_concentrate_in_one_group_are_reported():
     black = (frame["race"] == "Black").to_numpy()
     flip = black & (rng.random(len(frame)) < 0.25)
     frame.loc[flip, "income"] = 1 - frame.loc[flip, "income"]
-    result = label_issues(ds._replace(frame), cv=3, outliers=False, random_state=0)
+    result = label_issues(ds.replace(frame), cv=3, outliers=False, random_state=0)
     groups = result.by_group.set_index(["attribute", "group"])
     assert groups.loc[("race", "Black"), "label_issue_ratio"] > 2
     assert groups.loc[("race", "White"), "label_issue_ratio"] < 1
@@ -105,7 +105,7 @@ def test_outliers_are_found():
     rng = np.random.default_rng(0)
     probs = np.clip(rng.random(len(frame)), 0.05, 0.95)
     result = label_issues(
-        ds._replace(frame), pred_probs=np.column_stack([1 - probs, probs]), contamination=0.01
+        ds.replace(frame), pred_probs=np.column_stack([1 - probs, probs]), contamination=0.01
     )
     assert set(planted) <= set(result.outlier_rows)
     assert result.meta["estimator"] == "pred_probs"

@@ -116,14 +116,14 @@ def test_round_trip_and_html(adult_eval, tmp_path):
 def test_bad_input(adult_scored, compas_split):
     with pytest.raises(DataError, match="thresholds is empty"):
         evaluate(None, adult_scored, thresholds=[])
-    no_score = adult_scored._replace(adult_scored.frame, score=None)
+    no_score = adult_scored.replace(score=None)
     with pytest.raises(DataError, match="thresholds need scores"):
         evaluate(None, no_score, thresholds=[0.5])
-    bare = adult_scored._replace(adult_scored.frame, score=None, prediction=None)
+    bare = adult_scored.replace(score=None, prediction=None)
     with pytest.raises(DataError, match="Pass a fitted model"):
         evaluate(None, bare)
     frame = adult_scored.frame.assign(three=np.arange(adult_scored.n_rows) % 3)
-    multi = adult_scored._replace(frame, target="three")
+    multi = adult_scored.replace(frame, target="three")
     with pytest.raises(DataError, match="binary target"):
         evaluate(None, multi)
     with pytest.raises(DataError, match="fitted classifier"):
@@ -166,7 +166,7 @@ def test_curve_band_shrinks_like_inverse_sqrt_n(compas_scored):
     frame4 = pd.concat([compas_scored.frame] * 4, ignore_index=True)
     once = evaluate(None, compas_scored, metrics=["accuracy"], n_boot=1000, random_state=0)
     four = evaluate(
-        None, compas_scored._replace(frame4), metrics=["accuracy"], n_boot=1000, random_state=1
+        None, compas_scored.replace(frame4), metrics=["accuracy"], n_boot=1000, random_state=1
     )
     roc = once.roc
     assert len(four.roc) == len(roc)

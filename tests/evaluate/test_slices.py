@@ -232,4 +232,4 @@ def test_bad_input_gets_clear_errors(planted_data):
         from sklearn.svm import LinearSVC
 
         X = ds.frame[["size"]]
-        find_slices(LinearSVC().fit(X, ds.y), ds._replace(ds.frame, features=["size"]))
+        find_slices(LinearSVC().fit(X, ds.y), ds.replace(features=["size"]))

@@ -12,7 +12,7 @@ def german():
     from raikit.datasets import load_german_credit
 
     ds = load_german_credit()
-    return ds._replace(ds.frame, features=[c for c in NUMERIC if c in ds.frame.columns])
+    return ds.replace(features=[c for c in NUMERIC if c in ds.frame.columns])
 
 
 @pytest.fixture(scope="session")
@@ -39,8 +39,8 @@ def adult_sex():
 
     train, test = load_adult(split="train"), load_adult(split="test")
     features = [*train.feature_names, "sex"]
-    train = train._replace(train.frame, features=features)
-    test = test._replace(test.frame, features=features)
+    train = train.replace(features=features)
+    test = test.replace(features=features)
     model = HistGradientBoostingClassifier(
         categorical_features="from_dtype", max_iter=40, random_state=0
     ).fit(train.X, train.y)

@@ -91,7 +91,7 @@ def test_adult_categorical_boosting_uses_permutation_explainer(adult_sex):
     from scipy.stats.contingency import association
 
     _, test, _ = adult_sex
-    test = test._replace(test.frame, features=[f for f in test.feature_names if f != "sex"])
+    test = test.replace(features=[f for f in test.feature_names if f != "sex"])
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     small = HistGradientBoostingClassifier(
@@ -158,7 +158,7 @@ def test_audit_section(german, german_forest):
 def test_regression_model(german):
     from sklearn.ensemble import RandomForestRegressor
 
-    ds = german._replace(german.frame, target="credit_amount", features=["duration_months", "age"])
+    ds = german.replace(target="credit_amount", features=["duration_months", "age"])
     model = RandomForestRegressor(n_estimators=20, max_depth=4, random_state=0).fit(ds.X, ds.y)
     r = explain(model, ds, max_rows=200)
     assert r.meta["units"] == "prediction"

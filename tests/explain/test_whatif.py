@@ -85,7 +85,7 @@ def test_flip_test_multi_valued_attribute_counts_any_change(adult_sex):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     _, test, _ = adult_sex
-    ds = test._replace(test.frame, features=[*test.feature_names, "race"])
+    ds = test.replace(features=[*test.feature_names, "race"])
     model = HistGradientBoostingClassifier(
         categorical_features="from_dtype", max_iter=20, random_state=0
     ).fit(ds.X, ds.y)

@@ -33,7 +33,7 @@ def ledger(postgres_uri):
 
 def test_evidence_lineage_and_reproduction(ledger):
     ds = load_german_credit()
-    ds = ds._replace(ds.frame, features=["duration_months", "credit_amount", "age"])
+    ds = ds.replace(features=["duration_months", "credit_amount", "age"])
     model, run = train(LogisticRegression(max_iter=1000), ds, ledger=ledger)
     assert ledger.reproduce(run.id)["match"]
     scored = ds.with_predictions(model)

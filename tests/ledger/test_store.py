@@ -24,7 +24,7 @@ from raikit.metrics import group_metrics
 @pytest.fixture
 def credit():
     ds = load_german_credit()
-    return ds._replace(ds.frame, features=["duration_months", "credit_amount", "age"])
+    return ds.replace(features=["duration_months", "credit_amount", "age"])
 
 
 def test_evidence_round_trip_and_lineage(tmp_path, credit):

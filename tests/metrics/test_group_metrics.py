@@ -337,9 +337,18 @@ def test_auc_from_a_decision_function_outside_0_1():
     y = rng.integers(0, 2, 400)
     decision = 3.0 * y + rng.normal(scale=2.0, size=400) - 1.5  # negative and above 1
     g = rng.choice(["a", "b"], 400)
-    r = group_metrics(y, (decision > 0).astype(int), sensitive=g, score=decision,
-                      metrics=["roc_auc"], ci=0.9, n_boot=100, random_state=0)
+    r = group_metrics(
+        y,
+        (decision > 0).astype(int),
+        sensitive=g,
+        score=decision,
+        metrics=["roc_auc"],
+        ci=0.9,
+        n_boot=100,
+        random_state=0,
+    )
     for label in "ab":
         m = g == label
         assert r.by_group.loc[("sensitive", label), "roc_auc"] == pytest.approx(
-            skm.roc_auc_score(y[m], decision[m]), abs=TOL)
+            skm.roc_auc_score(y[m], decision[m]), abs=TOL
+        )

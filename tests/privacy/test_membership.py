@@ -20,9 +20,7 @@ NUMERIC = ["age", "fnlwgt", "education_num", "capital_gain", "capital_loss", "ho
 @pytest.fixture(scope="module")
 def adult():
     train, test = load_adult(split="train"), load_adult(split="test")
-    return train._replace(train.frame, features=NUMERIC), test._replace(
-        test.frame, features=NUMERIC
-    )
+    return train.replace(features=NUMERIC), test.replace(test.frame, features=NUMERIC)
 
 
 @pytest.mark.slow
@@ -73,7 +71,7 @@ def test_bad_input(adult):
         membership_inference(tree, train, test, attacks=("lira",))
     with pytest.raises(DataError, match="Too few rows"):
         membership_inference(tree, train.subset(np.arange(20)), test)
-    other = test._replace(test.frame, features=["age"])
+    other = test.replace(features=["age"])
     with pytest.raises(DataError, match="different features"):
         membership_inference(tree, train, other)
 

@@ -25,7 +25,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def report_path(tmp_path_factory):
     ds = load_german_credit()
-    ds = ds._replace(ds.frame, features=["duration_months", "credit_amount", "age"])
+    ds = ds.replace(features=["duration_months", "credit_amount", "age"])
     train, test = ds.split(0.3, random_state=0)
     model = LogisticRegression(max_iter=1000).fit(train.X, train.y)
     path = tmp_path_factory.mktemp("report") / "audit.html"

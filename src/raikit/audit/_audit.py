@@ -159,7 +159,7 @@ def _robustness(ctx: AuditContext) -> dict:
 def _unscored(ds):
     """The Dataset without the prediction and score columns the audit added."""
     added = [c for c in (ds.prediction, ds.score) if c is not None]
-    return ds._replace(ds.frame.drop(columns=added), prediction=None, score=None)
+    return ds.replace(ds.frame.drop(columns=added), prediction=None, score=None)
 
 
 @register_section(

@@ -503,7 +503,7 @@ def drift(
     >>> train, test = load_adult(split="train"), load_adult(split="test")
     >>> shifted = test.frame.copy()
     >>> shifted["age"] = shifted["age"] + 5
-    >>> result = drift(train, test._replace(shifted), by_group=False)
+    >>> result = drift(train, test.replace(shifted), by_group=False)
     >>> result.drifted_columns
     ['age']
     """

@@ -334,7 +334,7 @@ def evaluate(
     >>> from raikit.datasets import load_german_credit
     >>> from raikit.evaluate import evaluate
     >>> ds = load_german_credit()
-    >>> ds = ds._replace(ds.frame, features=["duration_months", "credit_amount", "age"])
+    >>> ds = ds.replace(features=["duration_months", "credit_amount", "age"])
     >>> model = LogisticRegression(max_iter=1000).fit(ds.X, ds.y)
     >>> r = evaluate(model, ds, thresholds=[0.5, 0.7], n_boot=200)
     >>> r.thresholds

@@ -116,7 +116,7 @@ def learning_curve(
     >>> from sklearn.linear_model import LogisticRegression
     >>> from raikit.datasets import load_german_credit
     >>> ds = load_german_credit()
-    >>> ds = ds._replace(ds.frame, features=["duration_months", "credit_amount", "age"])
+    >>> ds = ds.replace(features=["duration_months", "credit_amount", "age"])
     >>> r = learning_curve(LogisticRegression(max_iter=1000), ds, sizes=[0.5, 1.0], cv=3)
     >>> r.curve[r.curve["attribute"] == "overall"]["train_size"].tolist()
     [334, 667]

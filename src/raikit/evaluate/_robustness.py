@@ -248,7 +248,7 @@ def stress_test(
     >>> from sklearn.linear_model import LogisticRegression
     >>> from raikit.datasets import load_german_credit
     >>> ds = load_german_credit()
-    >>> ds = ds._replace(ds.frame, features=["duration_months", "credit_amount", "age"])
+    >>> ds = ds.replace(features=["duration_months", "credit_amount", "age"])
     >>> model = LogisticRegression(max_iter=1000).fit(ds.X, ds.y)
     >>> r = stress_test(model, ds, noise=[0.0], swap_rate=[], missing_rate=[])
     >>> float(r.perturbations["flip_rate"].max())

@@ -179,7 +179,7 @@ def counterfactuals(
     >>> from sklearn.linear_model import LogisticRegression
     >>> from raikit.datasets import load_german_credit
     >>> ds = load_german_credit()
-    >>> ds = ds._replace(ds.frame, features=["duration_months", "credit_amount", "age"])
+    >>> ds = ds.replace(features=["duration_months", "credit_amount", "age"])
     >>> model = LogisticRegression(max_iter=1000).fit(ds.X, ds.y)
     >>> r = counterfactuals(model, ds.X.iloc[[0]], data=ds, immutable=["age"], n=3)
     >>> bool((r.counterfactuals["prediction"] != r.queries["prediction"].iloc[0]).all())

@@ -427,7 +427,7 @@ def explain(
     >>> from sklearn.ensemble import RandomForestClassifier
     >>> from raikit.datasets import load_german_credit
     >>> ds = load_german_credit()
-    >>> ds = ds._replace(ds.frame, features=["duration_months", "credit_amount", "age"])
+    >>> ds = ds.replace(features=["duration_months", "credit_amount", "age"])
     >>> model = RandomForestClassifier(n_estimators=20, max_depth=4, random_state=0)
     >>> model = model.fit(ds.X, ds.y)
     >>> r = explain(model, ds, max_rows=200)

@@ -152,7 +152,7 @@ def partial_dependence(
     >>> from sklearn.linear_model import LogisticRegression
     >>> from raikit.datasets import load_german_credit
     >>> ds = load_german_credit()
-    >>> ds = ds._replace(ds.frame, features=["duration_months", "credit_amount", "age"])
+    >>> ds = ds.replace(features=["duration_months", "credit_amount", "age"])
     >>> model = LogisticRegression(max_iter=1000).fit(ds.X, ds.y)
     >>> r = partial_dependence(model, ds, features=["duration_months"], grid_resolution=5)
     >>> curve = r.curves[r.curves["attribute"] == "overall"]["mean"]

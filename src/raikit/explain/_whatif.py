@@ -75,7 +75,7 @@ def what_if(model, row, changes: dict, *, ledger=None) -> WhatIfResult:
     >>> from sklearn.linear_model import LogisticRegression
     >>> from raikit.datasets import load_german_credit
     >>> ds = load_german_credit()
-    >>> ds = ds._replace(ds.frame, features=["duration_months", "credit_amount", "age"])
+    >>> ds = ds.replace(features=["duration_months", "credit_amount", "age"])
     >>> model = LogisticRegression(max_iter=1000).fit(ds.X, ds.y)
     >>> r = what_if(model, ds.X.iloc[[0]], {"duration_months": 72})
     >>> bool(r.table["score_after"].iloc[0] < r.table["score_before"].iloc[0])
@@ -222,7 +222,7 @@ def flip_test(model, ds, *, attribute: str, ledger=None) -> FlipTestResult:
     >>> from sklearn.linear_model import LogisticRegression
     >>> from raikit.datasets import load_german_credit
     >>> ds = load_german_credit()
-    >>> ds = ds._replace(ds.frame, features=["duration_months", "credit_amount", "age"])
+    >>> ds = ds.replace(features=["duration_months", "credit_amount", "age"])
     >>> model = LogisticRegression(max_iter=1000).fit(ds.X, ds.y)
     >>> float(flip_test(model, ds, attribute="sex").by_group["flip_rate"].max())
     0.0

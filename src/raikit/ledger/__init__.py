@@ -61,7 +61,7 @@ def train(
     >>> from raikit.ledger import Ledger, train
     >>> ledger = Ledger(tempfile.mkdtemp())
     >>> ds = load_german_credit()
-    >>> numeric = ds._replace(ds.frame, features=["duration_months", "credit_amount", "age"])
+    >>> numeric = ds.replace(features=["duration_months", "credit_amount", "age"])
     >>> model, run = train(LogisticRegression(max_iter=500), numeric, ledger=ledger)
     >>> ledger.reproduce(run.id)["match"]
     True
