@@ -31,6 +31,7 @@ _register_evaluate(app)
 from raikit.privacy._cli import app as privacy_app  # noqa: E402
 
 app.add_typer(privacy_app, name="privacy")
+# (deploy stages: register here)
 from raikit.train._cli import register as _register_train  # noqa: E402
 
 _register_train(app)
