@@ -135,6 +135,12 @@ def metrics_command(
     json_out: Path | None = typer.Option(None, "--json", help="Write the result as JSON here."),
     html_out: Path | None = typer.Option(None, "--html", help="Write an HTML page here."),
     seed: int | None = typer.Option(0, "--seed", help="Seed of the bootstrap."),
+    backend: str = typer.Option(
+        "numpy",
+        "--backend",
+        help="numpy (in memory) or duckdb (files or globs larger than memory).",
+    ),
+    memory_limit: str = typer.Option("1GB", "--memory-limit", help="DuckDB memory limit."),
     missing_group: str | None = typer.Option(
         None, "--missing-group", help="Label for missing sensitive values."
     ),
@@ -143,18 +149,35 @@ def metrics_command(
     from raikit.dataset import Dataset
     from raikit.metrics import group_metrics
 
-    ds = Dataset(
-        file,
-        target=target,
-        sensitive=_split_names(sensitive),
-        prediction=prediction,
-        score=score,
-        missing_group=missing_group,
-    )
     with console.status("Computing group metrics…"):
-        result = group_metrics(
-            ds, metrics=_split_names(metrics) or None, ci=ci, n_boot=n_boot, random_state=seed
-        )
+        if backend == "duckdb":
+            if score is not None:
+                raise RaikitError("--score is not available with --backend duckdb yet.")
+            result = group_metrics(
+                str(file),
+                target=target,
+                prediction=prediction,
+                sensitive=_split_names(sensitive),
+                backend="duckdb",
+                metrics=_split_names(metrics) or None,
+                ci=ci,
+                n_boot=n_boot,
+                random_state=seed,
+                missing_group=missing_group,
+                memory_limit=memory_limit,
+            )
+        else:
+            ds = Dataset(
+                file,
+                target=target,
+                sensitive=_split_names(sensitive),
+                prediction=prediction,
+                score=score,
+                missing_group=missing_group,
+            )
+            result = group_metrics(
+                ds, metrics=_split_names(metrics) or None, ci=ci, n_boot=n_boot, random_state=seed
+            )
     shown = [
         m
         for m in (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -340,6 +341,10 @@ def group_metrics(
     task: str = "auto",
     missing_group: str | None = None,
     ledger=None,
+    target: str | None = None,
+    prediction: str | None = None,
+    backend: str = "auto",
+    memory_limit: str | None = "1GB",
 ) -> GroupMetricsResult:
     """Compute metrics overall, per group and per intersection, with bootstrap CIs.
 
@@ -373,6 +378,15 @@ def group_metrics(
         Keep missing sensitive values as a group with this label instead of raising.
     ledger : raikit.ledger.Ledger, optional
         Record the result as evidence (also done inside a ``raikit.track`` block).
+    target, prediction : str, optional
+        When ``y_true`` is a path (or glob) of Parquet/CSV files: the label and prediction
+        columns; ``sensitive`` is then a list of column names.
+    backend : {"auto", "numpy", "duckdb"}
+        Where the sufficient statistics are computed: ``numpy`` in memory, ``duckdb`` with one
+        SQL ``GROUP BY`` over the files (larger than memory; count metrics only). ``auto``: duckdb
+        for a path, numpy otherwise.
+    memory_limit : str, default "1GB"
+        DuckDB's memory limit (it spills to disk beyond it).
 
     Returns
     -------
@@ -395,6 +409,55 @@ def group_metrics(
     from raikit.dataset import Dataset
 
     ds = None
+    aggregated = None
+    if backend not in ("auto", "numpy", "duckdb"):
+        raise DataError(f"backend must be 'auto', 'numpy' or 'duckdb', got {backend!r}.")
+    if isinstance(y_true, str | os.PathLike):
+        if target is None or prediction is None or sensitive is None:
+            raise DataError(
+                "With a file path, name the columns: target='y', prediction='y_hat', "
+                "sensitive=['sex', 'race']."
+            )
+        names = [sensitive] if isinstance(sensitive, str) else list(sensitive)
+        if backend == "numpy":
+            y_true = Dataset(
+                y_true,
+                target=target,
+                sensitive=names,
+                prediction=prediction,
+                score=score if isinstance(score, str) else None,
+            )
+            sensitive, score = None, None
+        else:
+            if score is not None or task == "regression" or any(callable(m) for m in metrics or []):
+                raise DataError(
+                    "The duckdb backend computes count metrics only (no scores, regression or "
+                    "custom callables yet); use backend='numpy' on a sample "
+                    "(Dataset.split or pandas .sample) for those."
+                )
+            from raikit.metrics._duckdb import duckdb_counts
+
+            aggregated = duckdb_counts(
+                y_true,
+                target=target,
+                prediction=prediction,
+                sensitive=names,
+                pos_label=pos_label,
+                missing_group=missing_group,
+                memory_limit=memory_limit,
+            )
+    elif backend == "duckdb":
+        raise DataError("backend='duckdb' reads files: pass a path or glob as the first argument.")
+    if aggregated is not None:
+        return _from_counts(
+            aggregated,
+            metrics=metrics,
+            ci=ci,
+            n_boot=n_boot,
+            random_state=random_state,
+            task=task,
+            ledger=ledger,
+        )
     if isinstance(y_true, Dataset):
         ds = y_true
         if y_pred is not None or sensitive is not None:
@@ -511,30 +574,21 @@ def group_metrics(
         meta["classes"] = [c.item() if hasattr(c, "item") else c for c in classes]
         meta["pos_label"] = meta["classes"][-1] if task == "binary" else None
         counts = engine.confusion_counts(codes, y_codes, p_codes, n_groups, n_classes)
-        slice_counts = slices.aggregate(counts)
-
-        def count_values(c: np.ndarray) -> np.ndarray:
-            if task == "binary":
-                return np.stack([m(c) for m in count_metrics], axis=-1)
-            return _multiclass_values(c, count_metrics, n_classes)
 
         if count_metrics:
-            if task == "binary":
-                columns += [m.name for m in count_metrics]
-            else:
-                columns += _multiclass_columns(count_metrics, meta["classes"])
-            values_parts.append(count_values(slice_counts))
-
-            def count_replicates(b: int) -> np.ndarray:
-                draws = rng.poisson(counts, size=(b, *counts.shape))
-                return count_values(slices.aggregate(draws, axis=1))
-
-            replicate_parts.append(count_replicates)
+            names, value, replicate = _count_part(
+                counts, count_metrics, task, meta["classes"], slices, rng
+            )
+            columns += names
+            values_parts.append(value)
+            replicate_parts.append(replicate)
         if score_names:
             y01 = y_codes.astype(float)
             sstats = engine.score_stats(codes, y01, score, n_groups)
             values_parts.append(
-                _score_point_values(encoding, slices, sstats, slice_counts, score, y01, score_names)
+                _score_point_values(
+                    encoding, slices, sstats, slices.aggregate(counts), score, y01, score_names
+                )
             )
             columns += score_names
             binned_point = engine.score_metrics_from_strata(
@@ -558,6 +612,62 @@ def group_metrics(
             columns += [getattr(f, "__name__", f"metric_{i}") for i, f in enumerate(slow)]
             replicate_parts.append(slow_reps)
 
+    return _assemble(
+        columns,
+        values_parts,
+        replicate_parts,
+        slices,
+        encoding,
+        findings,
+        meta,
+        task=task,
+        ci=ci,
+        n_boot=n_boot,
+        random_state=random_state,
+        ledger=ledger,
+        dataset=ds,
+    )
+
+
+def _count_part(counts, count_metrics, task, classes, slices, rng):
+    """Column names, per-slice values and the replicate function of the count metrics."""
+    n_classes = max(len(classes), 2)
+
+    def count_values(c: np.ndarray) -> np.ndarray:
+        if task == "binary":
+            return np.stack([m(c) for m in count_metrics], axis=-1)
+        return _multiclass_values(c, count_metrics, n_classes)
+
+    if task == "binary":
+        names = [m.name for m in count_metrics]
+    else:
+        names = _multiclass_columns(count_metrics, classes)
+
+    def count_replicates(b: int) -> np.ndarray:
+        draws = rng.poisson(counts, size=(b, *counts.shape))
+        return count_values(slices.aggregate(draws, axis=1))
+
+    return names, count_values(slices.aggregate(counts)), count_replicates
+
+
+def _assemble(
+    columns,
+    values_parts,
+    replicate_parts,
+    slices,
+    encoding,
+    findings,
+    meta,
+    *,
+    task,
+    ci,
+    n_boot,
+    random_state,
+    ledger,
+    dataset,
+) -> GroupMetricsResult:
+    """Values, bootstrap bounds, disparities, tidy tables and findings: the same for every
+    backend once the sufficient statistics exist."""
     values = np.concatenate(values_parts, axis=-1)
     lower = np.full_like(values, np.nan)
     upper = np.full_like(values, np.nan)
@@ -608,10 +718,52 @@ def group_metrics(
         result,
         check="metrics.group_metrics",
         ledger=ledger,
-        dataset=ds,
+        dataset=dataset,
         params={"ci": ci, "n_boot": n_boot, "random_state": random_state, "task": task},
     )
     return result
+
+
+def _from_counts(
+    aggregated, *, metrics, ci, n_boot, random_state, task, ledger
+) -> GroupMetricsResult:
+    """Group metrics from counts a backend computed (no rows in memory)."""
+    classes = aggregated.classes
+    if task == "auto":
+        task = "binary" if len(classes) <= 2 else "multiclass"
+    count_metrics, _, _, _ = resolve_metric_names(metrics, task=task, has_score=False)
+    if task == "binary" and len(classes) > 2:
+        raise DataError(f"task='binary' but the labels have {len(classes)} values.")
+    encoding = aggregated.encoding
+    slices = engine.build_slices(encoding)
+    rng = engine.rng_from(random_state)
+    labels = [c.item() if hasattr(c, "item") else c for c in classes]
+    meta = {
+        "n_rows": aggregated.n_rows,
+        "n_groups": len(encoding.intersection_labels),
+        "random_state": random_state,
+        "classes": labels,
+        "pos_label": labels[-1] if task == "binary" else None,
+        "backend": "duckdb",
+    }
+    names, value, replicate = _count_part(
+        aggregated.counts, count_metrics, task, labels, slices, rng
+    )
+    return _assemble(
+        names,
+        [value],
+        [replicate],
+        slices,
+        encoding,
+        [],
+        meta,
+        task=task,
+        ci=ci,
+        n_boot=n_boot,
+        random_state=random_state,
+        ledger=ledger,
+        dataset=None,
+    )
 
 
 def _draw_replicates(parts, n_boot: int, n_slices: int, n_metrics: int) -> np.ndarray:
