@@ -41,6 +41,7 @@ group_metrics(PATH, target="y", prediction="p", sensitive=["sex", "race"], metri
 import duckdb
 con = duckdb.connect()
 con.execute("SET memory_limit = '1GB'")
+con.execute("SET enable_progress_bar = false")
 con.execute(f"SELECT sex, race, y, p, COUNT(*) FROM read_parquet('{PATH}') GROUP BY ALL").fetchall()
 """,
     "pandas read_parquet + groupby": """
@@ -65,7 +66,7 @@ PATH = {path!r}
 start = time.perf_counter()
 {body}
 elapsed = time.perf_counter() - start
-print(json.dumps({{"seconds": elapsed,
+print("RESULT " + json.dumps({{"seconds": elapsed,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
 
@@ -108,7 +109,8 @@ def run(name: str, path: Path) -> dict:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     if out.returncode != 0:
         return {"seconds": float("nan"), "peak_mb": float("nan"), "error": out.stderr[-300:]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    line = [row for row in out.stdout.splitlines() if row.startswith("RESULT ")][-1]
+    return json.loads(line.removeprefix("RESULT "))
 
 
 def main() -> None:

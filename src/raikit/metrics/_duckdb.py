@@ -83,6 +83,7 @@ def duckdb_counts(
     relation = _relation(str(source))
     con = duckdb.connect()
     try:
+        con.execute("SET enable_progress_bar = false")
         if memory_limit:
             con.execute(f"SET memory_limit = '{memory_limit}'")
         if threads:
