@@ -31,7 +31,14 @@ _register_evaluate(app)
 from raikit.privacy._cli import app as privacy_app  # noqa: E402
 
 app.add_typer(privacy_app, name="privacy")
-# (deploy stages: register here)
+from raikit.monitor._cli import app as monitor_app  # noqa: E402
+from raikit.review._cli import app as review_app  # noqa: E402
+
+app.add_typer(review_app, name="review")
+app.add_typer(monitor_app, name="monitor")
+from raikit.server._cli import register as _register_ui  # noqa: E402
+
+_register_ui(app)
 from raikit.train._cli import register as _register_train  # noqa: E402
 
 _register_train(app)

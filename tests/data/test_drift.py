@@ -10,7 +10,7 @@ from scipy.spatial.distance import jensenshannon
 
 from raikit import ColumnError, DataError, Result
 from raikit.data import DriftResult, drift
-from raikit.data._drift import _distribution_distances, _ks_wasserstein, adjust_pvalues, ks_pvalue
+from raikit.data._drift import _ks_wasserstein, adjust_pvalues, distribution_distances, ks_pvalue
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def test_categorical_distances_match_scipy():
     ref = rng.integers(0, 200, size=(3, 6))
     cur = rng.integers(0, 200, size=(3, 6))
     cur[1, 2] = ref[1, 2] = 0  # a category absent from one group
-    stat, p, js, psi, linf = _distribution_distances(ref, cur)
+    stat, p, js, psi, linf = distribution_distances(ref, cur)
     for g in range(3):
         table = np.vstack([ref[g], cur[g]])
         table = table[:, table.sum(axis=0) > 0]

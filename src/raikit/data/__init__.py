@@ -7,7 +7,7 @@ and whether serving data still looks like training data.
 from __future__ import annotations
 
 from raikit.data._datasheet import QUESTIONS, DatasheetResult, datasheet, datasheet_template
-from raikit.data._drift import DriftResult, drift
+from raikit.data._drift import DriftResult, adjust_pvalues, distribution_distances, drift
 from raikit.data._label_issues import LabelIssuesResult, confident_learning, label_issues
 from raikit.data._profile import ProfileResult, profile
 from raikit.data._representation import (
@@ -25,9 +25,11 @@ __all__ = [
     "ProfileResult",
     "RepresentationResult",
     "ValidationResult",
+    "adjust_pvalues",
     "confident_learning",
     "datasheet",
     "datasheet_template",
+    "distribution_distances",
     "drift",
     "infer_schema",
     "label_issues",

@@ -214,7 +214,7 @@ def ks_pvalue(ks: np.ndarray, n_ref: np.ndarray, n_cur: np.ndarray) -> np.ndarra
     return out
 
 
-def _distribution_distances(ref: np.ndarray, cur: np.ndarray):
+def distribution_distances(ref: np.ndarray, cur: np.ndarray):
     """Chi-square homogeneity test, JS distance (base 2), PSI and L-infinity per row of two
     (groups, categories) count tables."""
     from scipy.stats import chi2
@@ -273,7 +273,7 @@ def _numeric_column(values, is_current, fams: list[Family], test: str):
         codes = fam.codes[ok]
         ks, w, n_ref, n_cur = _ks_wasserstein(v, cur, codes, g)
         ref_t, cur_t = _tables(bins, cur, codes, g, len(edges) + 1)
-        chi_stat, chi_p, js, psi, linf = _distribution_distances(ref_t, cur_t)
+        chi_stat, chi_p, js, psi, linf = distribution_distances(ref_t, cur_t)
         missing_ref, missing_cur = _missing_rates(ok, is_current, fam)
         with np.errstate(invalid="ignore", divide="ignore"):
             effect = w / scale if scale > 0 else np.where(w > 0, np.inf, 0.0)
@@ -310,7 +310,7 @@ def _categorical_column(codes, k, is_current, fams: list[Family]):
     for fam in fams:
         g = fam.n_groups
         ref_t, cur_t = _tables(codes, is_current, fam.codes, g, k + 1)
-        stat, p, js, psi, linf = _distribution_distances(ref_t, cur_t)
+        stat, p, js, psi, linf = distribution_distances(ref_t, cur_t)
         n_ref, n_cur = ref_t.sum(axis=1), cur_t.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             missing_ref = ref_t[:, -1] / n_ref

@@ -1,0 +1,157 @@
+"""``raikit monitor ingest|history``: production monitoring on the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+__all__ = ["app"]
+
+console = Console()
+app = typer.Typer(help="Monitor a deployed model: drift, fairness, alerts.", no_args_is_help=True)
+
+
+def _names(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _table(path: Path):
+    import pandas as pd
+
+    from raikit._errors import FileFormatError
+
+    if not path.exists():
+        raise FileFormatError(f"File {str(path)!r} does not exist.")
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        return pd.read_csv(path)
+    except Exception as error:  # pandas raises many types for unreadable files
+        raise FileFormatError(f"Cannot read {str(path)!r} as CSV or Parquet: {error}.") from error
+
+
+@app.command("ingest")
+def ingest_command(
+    production: Path = typer.Argument(..., help="CSV/Parquet of production rows with predictions."),
+    reference: Path = typer.Option(..., "--reference", help="Reference data (CSV/Parquet)."),
+    target: str = typer.Option(..., "--target", "-t", help="Label column of the reference."),
+    sensitive: str = typer.Option(
+        ..., "--sensitive", "-s", help="Sensitive columns, comma-separated."
+    ),
+    prediction: str = typer.Option(..., "--prediction", "-p", help="Column of predicted labels."),
+    score: str | None = typer.Option(None, "--score", help="Column of scores."),
+    features: str | None = typer.Option(
+        None, "--features", help="Monitored features (default: all)."
+    ),
+    id_column: str | None = typer.Option(None, "--id", help="Row id column (to join labels)."),
+    labels: Path | None = typer.Option(None, "--labels", help="CSV/Parquet of ids and labels."),
+    label_column: str | None = typer.Option(
+        None, "--label-column", help="Label column in --labels."
+    ),
+    window: int = typer.Option(10_000, "--window", help="Rows per window."),
+    batch: int = typer.Option(50_000, "--batch", help="Rows per ingested batch."),
+    name: str = typer.Option("monitor", "--name", help="Monitor name in the ledger."),
+    ledger: Path = typer.Option(Path(".raikit"), "--ledger", help="Ledger folder."),
+    out: Path | None = typer.Option(None, "--out", help="Folder for the last window's HTML/JSON."),
+) -> None:
+    """Stream a production file through a Monitor in batches; store windows and alerts."""
+    from raikit._errors import ColumnError
+    from raikit.dataset import Dataset
+    from raikit.ledger import Ledger
+    from raikit.monitor import Monitor
+
+    ref = Dataset(
+        _table(reference),
+        target=target,
+        sensitive=_names(sensitive),
+        prediction=prediction,
+        score=score,
+        features=_names(features) or None,
+        name=reference.name,
+    )
+    monitor = Monitor(ref, ledger=Ledger(ledger), windows=window, name=name, id_column=id_column)
+    frame = _table(production)
+    if labels is not None:
+        if id_column is None or label_column is None:
+            raise ColumnError("--labels needs --id and --label-column.")
+        known = _table(labels)
+        for column in (id_column, label_column):
+            if column not in known.columns:
+                raise ColumnError(f"Column {column!r} is not in {labels.name}.")
+        monitor.add_labels(known[id_column].to_numpy(), known[label_column].to_numpy())
+    results = []
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} rows"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("Ingesting", total=len(frame))
+        for start in range(0, len(frame), batch):  # batches, not rows
+            results += monitor.ingest(frame.iloc[start : start + batch])
+            progress.update(task, completed=min(len(frame), start + batch))
+        last = monitor.flush()
+        if last is not None:
+            results.append(last)
+    _print_windows(results)
+    if out is not None and results:
+        out.mkdir(parents=True, exist_ok=True)
+        results[-1].to_html(out / "monitor_window.html", title=f"Monitor {name}")
+        results[-1].to_json(out / "monitor_window.json")
+        console.print(f"Last window written to {out / 'monitor_window.html'}")
+
+
+def _print_windows(results) -> None:
+    table = Table(title="Closed windows")
+    for column in ("window", "rows", "labelled", "drifted", "alerts"):
+        table.add_column(column)
+    for r in results:
+        whole = r.drift[r.drift["attribute"] == "overall"]
+        drifted = ", ".join(whole.loc[whole["drifted"], "column"].tolist()[:4])
+        table.add_row(
+            str(r.window), f"{r.n_rows:,}", f"{r.n_labelled:,}", drifted, str(len(r.findings))
+        )
+    console.print(table)
+    colours = {"error": "red", "warning": "yellow", "info": "cyan"}
+    for r in results:
+        for f in r.findings[:10]:
+            console.print(
+                f"[{colours[f.severity]}]{f.severity}[/] window {r.window}: {f.title} — {f.detail}"
+            )
+
+
+@app.command("history")
+def history_command(
+    ledger: Path = typer.Option(Path(".raikit"), "--ledger", help="Ledger folder."),
+    name: str = typer.Option("monitor", "--name", help="Monitor name."),
+) -> None:
+    """Show a monitor's windows and alerts from the ledger."""
+    from raikit.ledger import LedgerError
+    from raikit.monitor import monitor_history
+
+    if not (ledger / "ledger.sqlite").exists():
+        raise LedgerError(f"No ledger at {str(ledger)!r}; pass --ledger DIR.")
+    windows = monitor_history(ledger, name=name, table="windows")
+    table = Table(title=f"Monitor {name!r}: {len(windows)} window(s)")
+    for column in ("window", "rows", "labelled", "alerts", "worst", "evidence"):
+        table.add_column(column)
+    for row in windows.itertuples(index=False):
+        table.add_row(
+            str(row.window),
+            f"{row.n_rows:,}",
+            f"{row.n_labelled:,}",
+            str(row.n_alerts),
+            str(row.worst_severity or ""),
+            str(row.evidence_id)[:12],
+        )
+    console.print(table)
+    alerts = monitor_history(ledger, name=name, table="alerts")
+    for row in alerts.itertuples(index=False):
+        console.print(f"{row.severity} window {row.window}: {row.title} — {row.detail}")

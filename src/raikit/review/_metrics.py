@@ -1,0 +1,235 @@
+"""``review_metrics``: how good are automated decisions compared with reviewed ones, per group,
+and may automation be widened?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from raikit._errors import DataError
+from raikit._result import Finding, Result
+
+__all__ = ["ReviewMetricsResult", "review_metrics"]
+
+_METRICS = ["count", "precision", "true_positive_rate", "accuracy"]
+_RENAME = {"true_positive_rate": "recall"}
+_TARGETS = ("precision", "recall", "accuracy")
+
+
+@dataclass(frozen=True, eq=False)
+class ReviewMetricsResult(Result):
+    """Precision and recall of the automated share and of the reviewed share, per group.
+
+    Attributes
+    ----------
+    table : DataFrame
+        Tidy: ``share`` (``automated`` or ``reviewed``), ``attribute``, ``group``, ``metric``
+        (count, precision, recall, accuracy), ``value``, ``lower``, ``upper`` (bootstrap CI).
+    automation : DataFrame
+        Per group: rows and the share decided automatically.
+    gate : DataFrame
+        Per group and target metric of the automated share: ``target``, ``value``, ``lower`` and
+        ``meets`` (the lower confidence bound reaches the target).
+    recommendation : str
+        ``widen`` when every group's automated share meets every target, else ``hold``.
+    targets : dict
+        The targets the user set.
+    """
+
+    table: pd.DataFrame
+    automation: pd.DataFrame
+    gate: pd.DataFrame
+    recommendation: str
+    targets: dict
+    ci: float = 0.95
+    findings: tuple = field(default_factory=tuple)
+
+    @property
+    def summary(self) -> str:
+        overall = self.automation[self.automation["attribute"] == "overall"].iloc[0]
+        failing = int((~self.gate["meets"].astype(bool)).sum()) if len(self.gate) else 0
+        return (
+            f"Review period: {overall['automated_share']:.1%} of {int(overall['n']):,} rows "
+            f"automated; recommendation: {self.recommendation} ({failing} target check(s) not met)."
+        )
+
+    def figures(self) -> list:
+        import plotly.graph_objects as go
+
+        from raikit._plots import error_bars
+
+        figures = []
+        for metric in ("precision", "recall"):
+            fig = go.Figure()
+            for share in ("automated", "reviewed"):
+                rows = self.table[(self.table["share"] == share) & (self.table["metric"] == metric)]
+                fig.add_bar(
+                    x=rows["attribute"] + "=" + rows["group"].astype(str),
+                    y=rows["value"],
+                    name=share,
+                    error_y=error_bars(rows["value"], rows["lower"], rows["upper"]),
+                )
+            if metric in self.targets:
+                fig.add_hline(y=self.targets[metric], line_dash="dash", annotation_text="target")
+            fig.update_layout(
+                title=f"{metric.capitalize()}: automated vs reviewed", barmode="group"
+            )
+            figures.append(fig)
+        return figures
+
+
+def _tidy(result, share: str) -> pd.DataFrame:
+    table = result.table.copy()
+    table["metric"] = table["metric"].replace(_RENAME)
+    table.insert(0, "share", share)
+    return table[["share", "attribute", "group", "metric", "value", "lower", "upper"]]
+
+
+def review_metrics(
+    y_true,
+    y_pred,
+    *,
+    reviewed,
+    sensitive,
+    targets: dict | None = None,
+    ci: float = 0.95,
+    n_boot: int = 500,
+    random_state=None,
+    ledger=None,
+) -> ReviewMetricsResult:
+    """Precision/recall of the automated vs the reviewed share per group, and an automation gate.
+
+    Parameters
+    ----------
+    y_true : array-like
+        True outcomes of the period (binary).
+    y_pred : array-like
+        Final decisions: the model's for automated rows, the reviewer's for reviewed rows.
+    reviewed : array-like of bool
+        True where a person decided the row.
+    sensitive : array-like, Series or DataFrame
+        Sensitive attributes, one value per row.
+    targets : dict, optional
+        Minimum ``precision``, ``recall`` and/or ``accuracy`` the automated share must reach in
+        every group (its lower confidence bound must) before automation is widened.
+    ci : float, default 0.95
+        Confidence level of the bootstrap intervals.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.integers(0, 2, 400)
+    >>> reviewed = rng.random(400) < 0.3
+    >>> sex = np.where(rng.random(400) < 0.5, "F", "M")
+    >>> result = review_metrics(y, y, reviewed=reviewed, sensitive=sex,
+    ...                         targets={"precision": 0.9}, n_boot=50, random_state=0)
+    >>> result.recommendation
+    'widen'
+    """
+    from raikit.metrics import group_metrics
+
+    targets = dict(targets or {})
+    unknown = sorted(set(targets) - set(_TARGETS))
+    if unknown:
+        raise DataError(f"Unknown target metric(s) {unknown}; choose from {list(_TARGETS)}.")
+    for name, value in targets.items():
+        if not 0.0 <= float(value) <= 1.0:
+            raise DataError(f"Target {name}={value!r} must be between 0 and 1.")
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    mask = np.asarray(reviewed)
+    if mask.dtype != bool:
+        if pd.isna(mask).any() or not np.isin(mask, [0, 1]).all():
+            raise DataError("reviewed must be True/False (or 1/0) per row, without missing values.")
+        mask = mask.astype(bool)
+    n = len(y_true)
+    if len(y_pred) != n or len(mask) != n:
+        raise DataError(
+            f"y_true ({n}), y_pred ({len(y_pred)}) and reviewed ({len(mask)}) differ in length."
+        )
+    if isinstance(sensitive, pd.DataFrame | pd.Series):
+        sensitive = sensitive.reset_index(drop=True)
+    else:
+        sensitive = pd.Series(np.asarray(sensitive, dtype=object), name="group")
+    if len(sensitive) != n:
+        raise DataError(f"sensitive has {len(sensitive)} rows but y_true has {n}.")
+    if mask.all() or not mask.any():
+        raise DataError(
+            "A review period needs both automated and reviewed rows; got "
+            f"{int(mask.sum())} reviewed of {n}."
+        )
+    tables, findings = [], []
+    results = {}
+    for share, rows in (("automated", ~mask), ("reviewed", mask)):
+        result = group_metrics(
+            y_true[rows],
+            y_pred[rows],
+            sensitive=sensitive[rows],
+            metrics=_METRICS,
+            ci=ci,
+            n_boot=n_boot,
+            random_state=random_state,
+        )
+        results[share] = result
+        tables.append(_tidy(result, share))
+        findings += [
+            Finding(f.severity, f"{share}: {f.title}", f.detail, f.slice)
+            for f in result.findings
+            if f.severity == "warning"
+        ]
+    table = pd.concat(tables, ignore_index=True)
+    counts = table[table["metric"] == "count"].pivot_table(
+        index=["attribute", "group"], columns="share", values="value", sort=False, observed=True
+    )
+    counts = counts.reindex(columns=["automated", "reviewed"]).fillna(0)
+    automation = pd.DataFrame(
+        {
+            "attribute": counts.index.get_level_values(0),
+            "group": counts.index.get_level_values(1),
+            "n": (counts["automated"] + counts["reviewed"]).astype(int).to_numpy(),
+            "automated_share": (
+                counts["automated"] / (counts["automated"] + counts["reviewed"])
+            ).to_numpy(),
+        }
+    )
+    auto = table[(table["share"] == "automated") & table["metric"].isin(list(targets))].copy()
+    auto["target"] = auto["metric"].map(targets).astype(float)
+    auto["meets"] = auto["lower"].fillna(-np.inf) >= auto["target"]
+    gate = auto[["attribute", "group", "metric", "target", "value", "lower", "meets"]]
+    gate = gate.reset_index(drop=True)
+    recommendation = "widen" if targets and bool(gate["meets"].all()) else "hold"
+    for row in gate[~gate["meets"]].itertuples(index=False):  # failing checks only (few)
+        findings.append(
+            Finding(
+                "warning",
+                f"Automated {row.metric} below target",
+                f"{row.value:.3f} (lower bound {row.lower:.3f}) < target {row.target}; keep "
+                f"routing this group's uncertain rows to review.",
+                slice=f"{row.attribute}={row.group}",
+            )
+        )
+    if not targets:
+        findings.append(
+            Finding("info", "No targets set", "Pass targets={...} to get a widen/hold gate.")
+        )
+    result = ReviewMetricsResult(
+        table=table,
+        automation=automation,
+        gate=gate,
+        recommendation=recommendation,
+        targets={k: float(v) for k, v in targets.items()},
+        ci=float(ci),
+        findings=tuple(findings),
+    )
+    from raikit.ledger import record
+
+    record(
+        result,
+        check="review.metrics",
+        ledger=ledger,
+        params={"targets": result.targets, "ci": ci, "n_boot": n_boot},
+    )
+    return result

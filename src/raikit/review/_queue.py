@@ -1,0 +1,245 @@
+"""``ReviewQueue``: items routed to a person, stored in the ledger's database.
+
+The queue is one table, ``review_items``, created (``CREATE TABLE IF NOT EXISTS``) in the same SQLite
+file (or PostgreSQL database) as the ledger, so it travels with the evidence. Each row holds the item
+(its features as JSON), the model's output, why it was routed, and the reviewer's decision with
+timestamps. Writes are short transactions through the ledger, so several processes may share a queue.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from raikit._errors import DataError, RaikitError
+
+__all__ = ["ReviewError", "ReviewQueue"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS review_items (
+    id TEXT PRIMARY KEY, queue TEXT NOT NULL, item_id TEXT, payload TEXT, prediction TEXT,
+    score REAL, confidence REAL, threshold REAL, grp TEXT, reason TEXT, model_id TEXT,
+    status TEXT NOT NULL, decision TEXT, reviewer TEXT, note TEXT,
+    created_at TEXT NOT NULL, decided_at TEXT, seq INTEGER
+);
+CREATE INDEX IF NOT EXISTS review_items_queue ON review_items(queue, status);
+"""
+_COLUMNS = (
+    "id, queue, item_id, payload, prediction, score, confidence, threshold, grp, reason, "
+    "model_id, status, decision, reviewer, note, created_at, decided_at"
+)
+
+
+class ReviewError(RaikitError, ValueError):
+    """A review item does not exist, is already decided, or a decision is invalid."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    return value
+
+
+def _missing(value) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
+def _floats(values, n: int, name: str):
+    if values is None:
+        return [None] * n
+    array = np.asarray(values, dtype=float)
+    if array.shape != (n,):
+        raise DataError(f"{name} has {array.size} values but {n} items are added.")
+    return [None if np.isnan(v) else float(v) for v in array]
+
+
+class ReviewQueue:
+    """A queue of items for people to decide, kept in a :class:`raikit.ledger.Ledger`.
+
+    Parameters
+    ----------
+    ledger : Ledger or path
+        The ledger (or its folder) whose database holds the ``review_items`` table.
+    name : str, default "default"
+        Several queues can share a ledger.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from raikit.ledger import Ledger
+    >>> queue = ReviewQueue(Ledger(tempfile.mkdtemp()))
+    >>> ids = queue.add(pd.DataFrame({"age": [31]}), prediction=[1], confidence=[0.55])
+    >>> queue.decide(ids[0], 0, reviewer="ana", note="income proof missing")["status"]
+    'decided'
+    >>> queue.items()[["status", "decision", "reviewer"]].values.tolist()
+    [['decided', 0, 'ana']]
+    """
+
+    def __init__(self, ledger, *, name: str = "default") -> None:
+        from raikit.ledger import Ledger
+
+        self.ledger = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
+        self.name = name
+        with self.ledger._write() as conn:
+            for statement in _SCHEMA.strip().split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+
+    def __repr__(self) -> str:
+        return f"ReviewQueue({self.ledger!r}, name={self.name!r})"
+
+    def __len__(self) -> int:
+        frame = self.ledger._query(
+            "SELECT COUNT(*) AS n FROM review_items WHERE queue = ?", (self.name,)
+        )
+        return int(frame["n"].iloc[0])
+
+    def add(
+        self,
+        items,
+        *,
+        prediction,
+        item_ids=None,
+        score=None,
+        confidence=None,
+        threshold=None,
+        group=None,
+        reason: str = "routed for review",
+        model_id: str | None = None,
+    ) -> list[str]:
+        """Add items (one row each of ``items``) with the model's output; returns their ids."""
+        frame = items if isinstance(items, pd.DataFrame) else pd.DataFrame(items)
+        n = len(frame)
+        prediction = np.asarray(prediction, dtype=object)
+        if prediction.shape != (n,):
+            raise DataError(f"prediction has {prediction.size} values but {n} items are added.")
+        item_ids = frame.index.to_numpy() if item_ids is None else np.asarray(item_ids)
+        groups = [None] * n if group is None else [_plain(g) for g in np.asarray(group, object)]
+        if len(item_ids) != n or len(groups) != n:
+            raise DataError(f"item_ids and group must have one value per item ({n}).")
+        payloads = frame.to_json(orient="records", lines=True, date_format="iso").splitlines()
+        if n == 0:
+            return []
+        ids = [uuid.uuid4().hex for _ in range(n)]
+        now = _now()
+        rows = list(
+            zip(
+                ids,
+                [self.name] * n,
+                [str(_plain(i)) for i in item_ids],
+                payloads,
+                [json.dumps(_plain(p)) for p in prediction],
+                _floats(score, n, "score"),
+                _floats(confidence, n, "confidence"),
+                _floats(threshold, n, "threshold"),
+                [None if g is None else str(g) for g in groups],
+                [reason] * n,
+                [model_id] * n,
+                ["pending"] * n,
+                [now] * n,
+                range(n),
+                strict=True,
+            )
+        )
+        with self.ledger._write() as conn:
+            conn.executemany(
+                "INSERT INTO review_items (id, queue, item_id, payload, prediction, score, "
+                "confidence, threshold, grp, reason, model_id, status, created_at, seq) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        return ids
+
+    def items(self, *, status: str | None = None) -> pd.DataFrame:
+        """The queue's items, oldest first (``status``: ``pending`` or ``decided``).
+
+        ``prediction`` and ``decision`` are decoded from JSON; ``payload`` stays JSON text.
+        """
+        if status not in (None, "pending", "decided"):
+            raise DataError(f"status must be 'pending', 'decided' or None, got {status!r}.")
+        sql = f"SELECT {_COLUMNS} FROM review_items WHERE queue = ?"
+        params: tuple = (self.name,)
+        if status is not None:
+            sql += " AND status = ?"
+            params += (status,)
+        frame = self.ledger._query(sql + " ORDER BY created_at, seq", params)
+        frame = frame.rename(columns={"grp": "group"})
+        for column in ("prediction", "decision"):
+            decoded = [None if _missing(v) else json.loads(v) for v in frame[column]]
+            frame[column] = pd.Series(decoded, index=frame.index, dtype=object)
+        return frame
+
+    def pending(self) -> pd.DataFrame:
+        """Items waiting for a decision."""
+        return self.items(status="pending")
+
+    def get(self, review_id: str) -> dict:
+        """One item (a unique id prefix is enough)."""
+        if not review_id:
+            raise ReviewError("Give a review item id (see `raikit review list`).")
+        frame = self.ledger._query(
+            f"SELECT {_COLUMNS} FROM review_items WHERE queue = ? AND substr(id, 1, ?) = ?",
+            (self.name, len(review_id), review_id),
+        )
+        if len(frame) == 0:
+            raise ReviewError(
+                f"No review item {review_id!r} in queue {self.name!r}; see `raikit review list`."
+            )
+        if len(frame) > 1:
+            raise ReviewError(f"Id prefix {review_id!r} matches {len(frame)} items; give more.")
+        row = frame.iloc[0].to_dict()
+        row["group"] = row.pop("grp")
+        for key in ("prediction", "decision"):
+            row[key] = None if _missing(row[key]) else json.loads(row[key])
+        row["payload"] = json.loads(row["payload"]) if row["payload"] else {}
+        return row
+
+    def decide(
+        self,
+        review_id: str,
+        decision,
+        *,
+        reviewer: str,
+        note: str | None = None,
+        overwrite: bool = False,
+    ) -> dict:
+        """Record a person's decision on an item; returns the updated item.
+
+        A decided item is not changed again unless ``overwrite=True`` (the earlier decision is then
+        replaced, with a new timestamp).
+        """
+        if not reviewer or not str(reviewer).strip():
+            raise ReviewError("reviewer is required: name who made the decision.")
+        item = self.get(review_id)
+        if item["status"] == "decided" and not overwrite:
+            raise ReviewError(
+                f"Item {item['id'][:12]} was already decided ({item['decision']!r} by "
+                f"{item['reviewer']}); pass overwrite=True (--overwrite) to change it."
+            )
+        try:
+            text = json.dumps(_plain(decision))
+        except TypeError as error:
+            raise ReviewError(f"decision must be a JSON value, got {decision!r}.") from error
+        with self.ledger._write() as conn:
+            conn.execute(
+                "UPDATE review_items SET status = 'decided', decision = ?, reviewer = ?, note = ?, "
+                "decided_at = ? WHERE id = ?",
+                (text, str(reviewer), note, _now(), item["id"]),
+            )
+        return self.get(item["id"])
+
+    def decisions(self) -> pd.DataFrame:
+        """Decided items as ``item_id``, ``prediction``, ``decision``, ``group``, ``reviewer``."""
+        frame = self.items(status="decided")
+        return frame[["id", "item_id", "prediction", "decision", "group", "reviewer", "decided_at"]]

@@ -1,0 +1,44 @@
+"""``raikit ui``: a local, token-protected web dashboard over the evidence ledger.
+
+FastAPI and uvicorn come with the ``ui`` extra (``pip install "raikit[ui]"``); they are imported
+only when the dashboard is created.
+"""
+
+from __future__ import annotations
+
+from raikit._errors import RaikitError
+
+__all__ = ["MAX_BODY", "create_app", "serve"]
+
+MAX_BODY = 64 * 1024
+
+
+def _app_module():
+    try:
+        from raikit.server import _app
+    except ImportError as error:
+        raise RaikitError(
+            f'raikit ui needs FastAPI and uvicorn ({error.name} is missing): pip install "raikit[ui]"'
+        ) from error
+    return _app
+
+
+def create_app(ledger, *, token: str):
+    """The dashboard as a FastAPI app over ``ledger``; every request must carry ``token``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from raikit.ledger import Ledger
+    >>> app = create_app(Ledger(tempfile.mkdtemp()), token="s3cret")
+    >>> sorted(r.path for r in app.routes)[:3]
+    ['/', '/cards/{run_id}', '/evidence/{evidence_id}']
+    """
+    return _app_module().create_app(ledger, token=token)
+
+
+def serve(
+    ledger, *, host: str = "127.0.0.1", port: int = 8765, token: str | None = None, echo=print
+):
+    """Run the dashboard until interrupted; prints the URL with a fresh token."""
+    return _app_module().serve(ledger, host=host, port=port, token=token, echo=echo)

@@ -1,0 +1,329 @@
+"""Tests of PrivateTable: OpenDP mechanisms, the persistent odometer, intervals and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+pytest.importorskip("opendp")
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from raikit._errors import ColumnError, DataError
+from raikit.privacy import BudgetExceededError, PrivateAnswer, PrivateTable
+
+
+@pytest.fixture
+def frame():
+    rng = np.random.default_rng(0)
+    n = 4000
+    return pd.DataFrame(
+        {
+            "age": rng.integers(18, 80, n).astype(float),
+            "income": rng.normal(50, 10, n),
+            "sex": pd.Categorical(rng.choice(["F", "M"], n)),
+            "city": rng.choice(["a", "b", "c"], n),
+        }
+    )
+
+
+@pytest.fixture
+def path(tmp_path):
+    return tmp_path / "budget.sqlite"
+
+
+def make(frame, path, epsilon=10.0, **kw):
+    return PrivateTable(
+        frame, epsilon=epsilon, bounds={"age": (18, 90), "income": (0, 100)}, budget_path=path, **kw
+    )
+
+
+@pytest.fixture
+def cells(tmp_path):
+    """2,000 independent noisy cells in one release: 2,000 groups of a categorical key."""
+    rng = np.random.default_rng(1)
+    key = rng.integers(0, 2000, 20_000)
+    frame = pd.DataFrame(
+        {"key": pd.Categorical(key, categories=range(2000)), "x": rng.uniform(-5, 10, 20_000)}
+    )
+    table = PrivateTable(frame, epsilon=10, bounds={"x": (-5, 10)}, budget_path=tmp_path / "b")
+    return frame, table
+
+
+def test_count_noise_matches_stated_scale(cells):
+    frame, table = cells
+    answer = table.group_by("key", epsilon=0.5)
+    scale = answer.table["noise_scale"].iloc[0]
+    assert scale == pytest.approx(2.0, rel=1e-9)  # sensitivity 1 / epsilon 0.5
+    noise = answer.table["value"].to_numpy() - frame["key"].value_counts(sort=False).to_numpy()
+    # Discrete Laplace with scale b: P(k) = (1 - r) / (1 + r) r^|k|, r = e^{-1/b};
+    # variance 2r / (1 - r)^2 = 7.65 for b = 2.
+    r = np.exp(-1 / scale)
+    expected_var = 2 * r / (1 - r) ** 2
+    # 2,000 draws: relative s.e. of the variance ~ sqrt((kurtosis + 2) / n) ~ 0.06; allow 20%.
+    assert noise.var() == pytest.approx(expected_var, rel=0.2)
+    assert abs(noise.mean()) < 0.3  # s.e. 0.06
+    # Chi-square goodness of fit against the exact discrete-Laplace pmf, |k| <= 6 and a tail bin.
+    support = np.arange(-6, 7)
+    pmf = (1 - r) / (1 + r) * r ** np.abs(support)
+    observed = np.array([(noise == k).sum() for k in support] + [(np.abs(noise) > 6).sum()])
+    expected = np.append(pmf, 1 - pmf.sum()) * len(noise)
+    assert stats.chisquare(observed, expected).pvalue > 0.001
+
+
+def test_sum_noise_is_laplace_with_stated_scale(cells):
+    frame, table = cells
+    answer = table.group_by("key", column="x", agg="sum", epsilon=1.0)
+    scale = answer.table["noise_scale"].iloc[0]
+    assert scale == pytest.approx(10.0, rel=1e-9)  # sensitivity max(|-5|, |10|) = 10
+    truth = frame.groupby("key", observed=False)["x"].sum().to_numpy()
+    noise = answer.table["value"].to_numpy() - truth
+    assert stats.kstest(noise, stats.laplace(scale=scale).cdf).pvalue > 0.001
+
+
+def test_interval_coverage(cells):
+    frame, table = cells
+    answer = table.group_by("key", epsilon=0.2)
+    truth = frame["key"].value_counts(sort=False).to_numpy()
+    covered = np.mean((answer.table["lower"] <= truth) & (truth <= answer.table["upper"]))
+    # Nominal 95% per cell (OpenDP's accuracy is conservative for discrete noise); s.e. 0.005.
+    assert 0.93 <= covered <= 0.99
+
+
+def test_answers_close_to_truth(frame, path):
+    table = make(frame, path)
+    assert table.mean("age", epsilon=1).value == pytest.approx(frame["age"].mean(), abs=1.0)
+    var = table.variance("income", epsilon=3)
+    assert var.table["lower"][0] <= frame["income"].var() <= var.table["upper"][0]
+    q = table.quantile("age", 0.5, epsilon=1)
+    assert q.table["lower"][0] <= frame["age"].median() <= q.table["upper"][0]
+    assert q.value == pytest.approx(frame["age"].median(), abs=3)
+    hist = table.histogram("age", epsilon=1, bins=8)
+    assert len(hist.table) == 8 and hist.table["value"].sum() == pytest.approx(len(frame), abs=60)
+    by = table.group_by("sex", column="income", agg="mean", epsilon=1)
+    truth = frame.groupby("sex", observed=False)["income"].mean()
+    np.testing.assert_allclose(by.table["value"], truth.to_numpy(), atol=1.0)
+
+
+def test_group_by_two_keys_with_public_domain(frame, path):
+    table = make(frame, path, domains={"city": ["a", "b", "c", "d"]})
+    answer = table.group_by(["sex", "city"], epsilon=1)
+    assert list(answer.table.columns[:2]) == ["sex", "city"]
+    assert len(answer.table) == 8  # 2 x 4 cells, the empty city "d" included
+    truth = frame.groupby(["sex", "city"], observed=False).size()
+    got = answer.table.set_index(["sex", "city"])["value"]
+    np.testing.assert_allclose(got.loc[truth.index], truth.to_numpy(), atol=20)
+    assert abs(got.loc[("F", "d")]) < 20
+
+
+def test_budget_persists_and_is_enforced(frame, path):
+    table = make(frame, path, epsilon=1.0)
+    table.count(epsilon=0.4)
+    table.mean("age", epsilon=0.4)
+    again = make(frame, path, epsilon=1.0)
+    assert again.spent == pytest.approx(0.8, abs=1e-6)
+    with pytest.raises(BudgetExceededError, match="remains"):
+        again.count(epsilon=0.3)
+    assert len(again.odometer) == 2
+    # Different data: a fresh budget.
+    other = make(frame.iloc[:-1], path, epsilon=1.0)
+    assert other.spent == 0
+    # The budget of the same data cannot be changed by reopening it.
+    with pytest.raises(BudgetExceededError, match="cannot be changed"):
+        make(frame, path, epsilon=5.0)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    queries=st.lists(
+        st.tuples(
+            st.sampled_from(["count", "sum", "mean", "hist", "group"]),
+            st.floats(min_value=0.01, max_value=1.5),
+        ),
+        max_size=12,
+    ),
+    reopen=st.booleans(),
+)
+def test_no_sequence_of_queries_overspends(frame, tmp_path_factory, queries, reopen):
+    path = tmp_path_factory.mktemp("budget") / "b.sqlite"
+    total = 2.0
+    table = make(frame.iloc[:300], path, epsilon=total)
+    accepted = 0.0
+    for kind, eps in queries:
+        if reopen:
+            table = make(frame.iloc[:300], path, epsilon=total)
+        call = {
+            "count": lambda e, t=table: t.count(epsilon=e),
+            "sum": lambda e, t=table: t.sum("age", epsilon=e),
+            "mean": lambda e, t=table: t.mean("income", epsilon=e),
+            "hist": lambda e, t=table: t.histogram("age", epsilon=e, bins=4),
+            "group": lambda e, t=table: t.group_by("sex", epsilon=e),
+        }[kind]
+        before = table.spent
+        try:
+            answer = call(eps)
+        except BudgetExceededError:
+            assert before + eps > total - 1e-9
+            assert table.spent == before
+            continue
+        assert answer.epsilon <= eps + 1e-12
+        accepted += answer.epsilon
+    assert table.spent == pytest.approx(accepted, abs=1e-9)
+    assert table.spent <= total + 1e-9
+
+
+def test_bad_input(frame, path):
+    table = PrivateTable(frame, epsilon=1, budget_path=path)
+    with pytest.raises(DataError, match=r"bounds=\{'age': \(lower, upper\)\}"):
+        table.mean("age", epsilon=0.1)
+    with pytest.raises(DataError, match="unbounded domain"):
+        table.group_by("city", epsilon=0.1)
+    with pytest.raises(ColumnError, match="nope"):
+        table.count("nope", epsilon=0.1)
+    with pytest.raises(DataError, match="positive"):
+        table.count(epsilon=0)
+    with pytest.raises(DataError, match="positive"):
+        PrivateTable(frame, epsilon=-1, budget_path=path)
+    with pytest.raises(DataError, match="positive"):
+        table.count(epsilon=float("nan"))
+    with pytest.raises(DataError, match="lower < upper"):
+        PrivateTable(frame, epsilon=1, bounds={"age": (5, 1)}, budget_path=path)
+    with pytest.raises(DataError, match="privacy_unit"):
+        PrivateTable(frame, epsilon=1, privacy_unit="person", budget_path=path)
+    with pytest.raises(BudgetExceededError):
+        table.count(epsilon=1.5)
+    assert table.spent == 0
+
+
+def test_answer_roundtrip_and_figures(frame, path):
+    answer = make(frame, path).group_by("sex", epsilon=1)
+    back = PrivateAnswer.from_json(answer.to_json())
+    pd.testing.assert_frame_equal(back.table, answer.table)
+    assert "count(*) by sex" in answer.summary
+    assert len(answer.figures()[0].data[0].x) == 2
+    assert "<table" in answer.to_html()
+
+
+@pytest.mark.slow
+def test_adult_end_to_end(tmp_path):
+    from raikit.datasets import load_adult
+
+    adult = load_adult(split="test")
+    table = PrivateTable(
+        adult, epsilon=2, bounds={"hours_per_week": (1, 99)}, budget_path=tmp_path / "b"
+    )
+    answer = table.group_by(["sex", "race"], column="hours_per_week", agg="mean", epsilon=1)
+    truth = adult.frame.groupby(["sex", "race"], observed=False)["hours_per_week"].mean()
+    got = answer.table.set_index(["sex", "race"])["value"].loc[truth.index]
+    # Cells with >= 500 people are within 1 hour; every truth is inside a (wide) interval for most.
+    big = adult.frame.groupby(["sex", "race"], observed=False).size() >= 500
+    np.testing.assert_allclose(got[big], truth[big], atol=1.0)
+
+
+def test_sql_front_end(frame, path):
+    table = make(frame, path, epsilon=5.0)
+    answer = table.sql("SELECT sex, COUNT(*), AVG(income) FROM t GROUP BY sex", epsilon=2)
+    assert answer.epsilon <= 2 + 1e-9
+    assert table.spent == pytest.approx(answer.epsilon)
+    counts = answer.table.query("aggregate == 'COUNT(*)'").set_index("sex")["value"]
+    truth = frame["sex"].value_counts()
+    np.testing.assert_allclose(counts.loc[truth.index], truth, atol=15)  # scale 2: 15 is 7.5 b
+    means = answer.table.query("aggregate == 'AVG(income)'").set_index("sex")["value"]
+    np.testing.assert_allclose(
+        means.loc[truth.index], frame.groupby("sex", observed=True)["income"].mean(), atol=1.0
+    )
+    single = table.sql("select median(age) as med, variance(income) from t;", epsilon=1)
+    assert single.table["aggregate"].tolist() == ["med", "variance(income)"]
+    assert single.table["value"][0] == pytest.approx(frame["age"].median(), abs=4)
+
+
+@pytest.mark.parametrize(
+    ("query", "match"),
+    [
+        ("SELECT COUNT(*) FROM t WHERE age > 3", "WHERE"),
+        ("DELETE FROM t", "Unsupported SQL"),
+        ("SELECT city, COUNT(*) FROM t GROUP BY sex", "neither an aggregate"),
+        ("SELECT MAX(age) FROM t", "not supported"),
+        ("SELECT sex, MEDIAN(age) FROM t GROUP BY sex", "cannot be grouped"),
+        ("SELECT sex FROM t GROUP BY sex", "no aggregate"),
+        ("SELECT city, COUNT(*) FROM t GROUP BY city", "unbounded domain"),
+    ],
+)
+def test_sql_bad_queries(frame, path, query, match):
+    table = make(frame, path)
+    with pytest.raises(DataError, match=match):
+        table.sql(query, epsilon=1)
+    assert table.spent == 0
+
+
+def _cli(*args, home):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "raikit.cli", "privacy", *args],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "200", "PATH": "", "HOME": str(home)},
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_cli_query_spends_and_refuses(tmp_path):
+    from raikit.datasets import load_adult
+
+    data = tmp_path / "adult.csv"
+    load_adult(split="test").frame.to_csv(data, index=False)
+    common = [
+        str(data),
+        "--budget",
+        "1",
+        "--domain",
+        "sex=Female|Male",
+        "--bounds",
+        "age=17:90",
+        "--budget-file",
+        str(tmp_path / "b.sqlite"),
+        "--out",
+        str(tmp_path / "out"),
+    ]
+    sql = "SELECT sex, COUNT(*), AVG(age) FROM t GROUP BY sex"
+    first = _cli("query", *common, "--sql", sql, "--epsilon", "0.6", home=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "spent 0.6 of 1" in first.stdout
+    assert (tmp_path / "out" / "query.html").exists()
+    odometer = pd.read_csv(tmp_path / "out" / "odometer.csv")
+    assert odometer["epsilon"].sum() == pytest.approx(0.6)
+    # A second process sees the spent budget and refuses an overspend.
+    second = _cli("query", *common, "--sql", sql, "--epsilon", "0.6", home=tmp_path)
+    assert second.returncode == 2
+    assert "error:" in second.stderr and "remains" in second.stderr
+    unbounded = _cli(
+        "query",
+        *common[:3],
+        "--sql",
+        "SELECT race, COUNT(*) FROM t GROUP BY race",
+        "--epsilon",
+        "0.1",
+        "--budget-file",
+        str(tmp_path / "b.sqlite"),
+        home=tmp_path,
+    )
+    assert unbounded.returncode == 2 and "unbounded domain" in unbounded.stderr
+
+
+def test_answers_are_recorded_in_the_ledger(frame, path, tmp_path):
+    from raikit.ledger import Ledger
+
+    ledger = Ledger(tmp_path / "ledger")
+    table = make(frame, path, ledger=ledger)
+    table.count(epsilon=0.5)
+    table.group_by("sex", epsilon=0.5)
+    evidence = ledger.evidence(check="privacy.query")
+    assert len(evidence) == 2

@@ -1,0 +1,91 @@
+"""review_metrics: automated vs reviewed precision/recall per group, checked against scikit-learn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import precision_score, recall_score
+
+from raikit._errors import DataError
+from raikit._result import Result
+from raikit.review import ReviewMetricsResult, review_metrics
+
+
+@pytest.fixture(scope="module")
+def period(scored_frame):
+    # A review period on Adult: the 20% least confident rows went to a reviewer who is right 95%
+    # of the time; the others kept the model's decision.
+    frame = scored_frame
+    rng = np.random.default_rng(0)
+    conf = np.maximum(frame["score"], 1 - frame["score"]).to_numpy()
+    reviewed = conf < np.quantile(conf, 0.2)
+    model = (frame["score"].to_numpy() >= 0.5).astype(int)
+    human = np.where(rng.random(len(frame)) < 0.95, frame["y"], 1 - frame["y"])
+    decision = np.where(reviewed, human, model)
+    return frame["y"].to_numpy(), decision, reviewed, frame["sex"].to_numpy()
+
+
+def test_values_match_sklearn(period):
+    y, decision, reviewed, sex = period
+    result = review_metrics(
+        y, decision, reviewed=reviewed, sensitive=sex, n_boot=100, random_state=0
+    )
+    t = result.table.set_index(["share", "attribute", "group", "metric"])["value"]
+    for share, rows in (("automated", ~reviewed), ("reviewed", reviewed)):
+        for group in ("Female", "Male"):
+            m = rows & (sex == group)
+            assert t[(share, "group", group, "precision")] == pytest.approx(
+                precision_score(y[m], decision[m]), abs=1e-12
+            )
+            assert t[(share, "group", group, "recall")] == pytest.approx(
+                recall_score(y[m], decision[m]), abs=1e-12
+            )
+    auto = result.automation.set_index(["attribute", "group"])["automated_share"]
+    assert auto[("group", "Female")] == pytest.approx(np.mean(~reviewed[sex == "Female"]))
+
+
+def test_gate_widens_only_when_every_group_meets_targets(period):
+    y, decision, reviewed, sex = period
+    loose = review_metrics(
+        y,
+        decision,
+        reviewed=reviewed,
+        sensitive=sex,
+        targets={"accuracy": 0.8},
+        n_boot=100,
+        random_state=0,
+    )
+    assert loose.recommendation == "widen" and loose.gate["meets"].all()
+    strict = review_metrics(
+        y,
+        decision,
+        reviewed=reviewed,
+        sensitive=sex,
+        targets={"precision": 0.9, "recall": 0.5},
+        n_boot=100,
+        random_state=0,
+    )
+    assert strict.recommendation == "hold"
+    failing = strict.gate[~strict.gate["meets"]]
+    assert len(failing) > 0 and (failing["lower"] < failing["target"]).all()
+    assert any("below target" in f.title for f in strict.findings)
+    back = Result.from_json(strict.to_json())
+    assert isinstance(back, ReviewMetricsResult)
+    pd.testing.assert_frame_equal(back.gate, strict.gate)
+    assert len(strict.figures()) == 2
+    assert "hold" in strict.summary
+
+
+def test_bad_input(period):
+    y, decision, reviewed, sex = period
+    with pytest.raises(DataError, match="Unknown target"):
+        review_metrics(y, decision, reviewed=reviewed, sensitive=sex, targets={"f1": 0.5})
+    with pytest.raises(DataError, match="between 0 and 1"):
+        review_metrics(y, decision, reviewed=reviewed, sensitive=sex, targets={"recall": 2})
+    with pytest.raises(DataError, match="differ in length"):
+        review_metrics(y, decision[:10], reviewed=reviewed, sensitive=sex)
+    with pytest.raises(DataError, match="both automated and reviewed"):
+        review_metrics(y, decision, reviewed=np.zeros(len(y), bool), sensitive=sex)
+    with pytest.raises(DataError, match="True/False"):
+        review_metrics(y, decision, reviewed=np.full(len(y), 3), sensitive=sex)

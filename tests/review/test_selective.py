@@ -1,0 +1,157 @@
+"""SelectiveClassifier: the coverage and risk guarantees checked empirically on real Adult scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from raikit._errors import DataError
+from raikit._result import Result
+from raikit.review import SelectiveClassifier, SelectiveResult
+
+
+def _splits(n: int, n_splits: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    for _ in range(n_splits):
+        perm = rng.permutation(n)
+        yield perm[: n // 2], perm[n // 2 :]
+
+
+def test_threshold_is_the_conformal_order_statistic(scored_frame, score_model):
+    # Hand-computed: k = floor((n + 1) * (1 - coverage)), threshold = k-th smallest confidence.
+    frame = scored_frame.iloc[:3001]
+    sel = SelectiveClassifier(score_model, coverage=0.8).fit(
+        frame[["score"]], frame["y"], sensitive=frame["sex"]
+    )
+    conf = np.maximum(frame["score"], 1 - frame["score"]).to_numpy()
+    for group in ("Female", "Male"):
+        c = np.sort(conf[frame["sex"].to_numpy() == group])
+        k = int(np.floor((len(c) + 1) * 0.2))
+        assert sel.thresholds_[group] == c[k - 1]
+    c = np.sort(conf)
+    assert sel.thresholds_["overall"] == c[int(np.floor(3002 * 0.2)) - 1]
+
+
+@pytest.mark.parametrize("coverage", [0.7, 0.9])
+def test_coverage_guarantee_holds_per_group(scored_frame, score_model, coverage):
+    # Split conformal: E[test coverage] >= coverage in every group, and exceeds it by at most
+    # 1/(n_group + 1) plus ties. 100 random calibration/test splits of the 16,281 Adult rows.
+    X, y, s = scored_frame[["score"]], scored_frame["y"], scored_frame["sex"]
+    per_split = []
+    for cal, test in _splits(len(X), 100):
+        sel = SelectiveClassifier(score_model, coverage=coverage).fit(
+            X.iloc[cal], y.iloc[cal], sensitive=s.iloc[cal]
+        )
+        out = sel.select(X.iloc[test], sensitive=s.iloc[test])
+        per_split.append((~out["abstain"]).groupby(out["group"].to_numpy()).mean())
+    mean = pd.concat(per_split, axis=1).mean(axis=1)
+    assert set(mean.index) == {"Female", "Male"}
+    # Tolerance: Monte-Carlo error of a mean over 100 splits is ~0.0005; allow 0.003.
+    assert (mean >= coverage - 0.003).all(), mean
+    assert (mean <= coverage + 0.02).all(), mean  # ties in HGB scores allow a little more
+
+
+def test_group_aware_equalises_coverage(scored_frame, score_model):
+    X, y, s = scored_frame[["score"]], scored_frame["y"], scored_frame["sex"]
+    cal, test = next(_splits(len(X), 1, seed=1))
+    common = SelectiveClassifier(score_model, coverage=0.8, group_aware=False).fit(
+        X.iloc[cal], y.iloc[cal]
+    )
+    per_group = SelectiveClassifier(score_model, coverage=0.8).fit(
+        X.iloc[cal], y.iloc[cal], sensitive=s.iloc[cal]
+    )
+    groups = s.iloc[test].to_numpy()
+    shared = (~common.select(X.iloc[test])["abstain"]).groupby(groups).mean()
+    aware = (
+        (~per_group.select(X.iloc[test], sensitive=s.iloc[test])["abstain"]).groupby(groups).mean()
+    )
+    # One threshold automates women (mostly confident negatives) far more than men on Adult.
+    assert shared["Female"] - shared["Male"] > 0.05
+    assert (aware - 0.8).abs().max() < 0.02
+
+
+def test_risk_control_guarantee(scored_frame, score_model):
+    # With probability >= 1 - delta the error among automated rows is <= max_risk. Over 60 splits
+    # the share of splits whose test selective error exceeds max_risk must stay <= delta; the
+    # naive rule (empirical calibration error <= max_risk) violates it far more often.
+    X, y = scored_frame[["score"]], scored_frame["y"]
+    max_risk, delta = 0.05, 0.1
+    violations, coverages, naive_violations = [], [], []
+    conf_all = np.maximum(X["score"], 1 - X["score"]).to_numpy()
+    err_all = ((X["score"].to_numpy() >= 0.5).astype(int) != y.to_numpy()).astype(float)
+    for cal, test in _splits(len(X), 60, seed=2):
+        sel = SelectiveClassifier(score_model, max_risk=max_risk, delta=delta, group_aware=False)
+        sel.fit(X.iloc[cal], y.iloc[cal])
+        out = sel.select(X.iloc[test])
+        keep = ~out["abstain"].to_numpy()
+        risk = float(np.mean(out["prediction"].to_numpy()[keep] != y.iloc[test].to_numpy()[keep]))
+        violations.append(risk > max_risk)
+        coverages.append(keep.mean())
+        # naive: lowest threshold whose calibration error among accepted is <= max_risk
+        order = np.argsort(-conf_all[cal])
+        cum = np.cumsum(err_all[cal][order]) / np.arange(1, len(cal) + 1)
+        ok = np.nonzero(cum <= max_risk)[0]
+        t = conf_all[cal][order][ok.max()]
+        naive_keep = conf_all[test] >= t
+        naive_violations.append(err_all[test][naive_keep].mean() > max_risk)
+    assert np.mean(violations) <= delta
+    assert np.mean(coverages) > 0.4  # the guarantee is not met by abstaining on everything
+    assert np.mean(naive_violations) > np.mean(violations)
+
+
+def test_evaluate_result_and_round_trip(scored_frame, score_model, tmp_path):
+    X, y, s = scored_frame[["score"]], scored_frame["y"], scored_frame[["sex", "race"]]
+    sel = SelectiveClassifier(score_model, coverage=0.85).fit(
+        X.iloc[:8000], y.iloc[:8000], sensitive=s.iloc[:8000]
+    )
+    result = sel.evaluate(X.iloc[8000:], y.iloc[8000:], sensitive=s.iloc[8000:])
+    overall = result.table.set_index("group").loc["overall"]
+    assert overall["n"] == len(X) - 8000
+    assert overall["coverage_lower"] <= overall["coverage"] <= overall["coverage_upper"]
+    assert overall["selective_risk"] < overall["full_risk"]  # abstaining removes errors
+    # small intersections (e.g. Female & Other) fall back to the overall threshold
+    assert any(f.title == "Group too small to calibrate" for f in result.findings)
+    back = Result.from_json(result.to_json())
+    assert isinstance(back, SelectiveResult)
+    pd.testing.assert_frame_equal(back.table, result.table)
+    assert "Coverage and selective error" in result.to_html(tmp_path / "s.html")
+    assert "coverage 0.8" in result.summary
+
+
+def test_predict_gives_none_on_abstention(scored_frame, score_model):
+    X, y = scored_frame[["score"]], scored_frame["y"]
+    sel = SelectiveClassifier(score_model, coverage=0.5, group_aware=False).fit(X, y)
+    pred = sel.predict(X)
+    assert np.mean([p is None for p in pred]) == pytest.approx(0.5, abs=0.02)
+
+
+def test_dataset_input(adult_scored, score_model):
+    ds = adult_scored
+    frame = ds.frame.assign(score=ds.frame["score"].astype(float))
+    sel = SelectiveClassifier(score_model, coverage=0.9).fit(
+        frame[["score"]], ds.y, sensitive=ds.sensitive
+    )
+    assert {"Female & White", "Male & Black", "overall"} <= set(sel.thresholds_.index)
+
+
+def test_bad_input(scored_frame, score_model):
+    X, y, s = scored_frame[["score"]], scored_frame["y"], scored_frame["sex"]
+    with pytest.raises(DataError, match="exactly one"):
+        SelectiveClassifier(score_model).fit(X, y, sensitive=s)
+    with pytest.raises(DataError, match="exactly one"):
+        SelectiveClassifier(score_model, coverage=0.8, max_risk=0.1).fit(X, y, sensitive=s)
+    with pytest.raises(DataError, match="between 0 and 1"):
+        SelectiveClassifier(score_model, coverage=1.5).fit(X, y, sensitive=s)
+    with pytest.raises(DataError, match="sensitive"):
+        SelectiveClassifier(score_model, coverage=0.8).fit(X, y)
+    with pytest.raises(DataError, match="rows"):
+        SelectiveClassifier(score_model, coverage=0.8).fit(X, y.iloc[:10], sensitive=s)
+    with pytest.raises(DataError, match="missing labels"):
+        SelectiveClassifier(score_model, coverage=0.8, group_aware=False).fit(
+            X, y.astype(float).where(y.index > 5)
+        )
+    with pytest.raises(DataError, match="not calibrated"):
+        SelectiveClassifier(score_model, coverage=0.8).select(X, sensitive=s)
+    with pytest.raises(DataError, match="predict_proba"):
+        SelectiveClassifier(object(), coverage=0.8, group_aware=False).fit(X, y)
