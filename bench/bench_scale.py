@@ -157,6 +157,13 @@ def main() -> None:
             f"{r['peak_mb']:,.0f}",
         )
     console.print(table)
+    ours = results["raikit duckdb"]["seconds"]
+    console.print(f"ratio raikit duckdb / raw DuckDB GROUP BY: {ours / floor:.2f}x")
+    if "pandas read_parquet + groupby" in results:
+        pandas_time = results["pandas read_parquet + groupby"]["seconds"]
+        console.print(
+            f"ratio pandas read_parquet + groupby / raikit duckdb: {pandas_time / ours:.1f}x"
+        )
     console.print(
         "Goals: duckdb backend within 2x of the raw GROUP BY, with and without 1,000 CIs; "
         "peak memory under 1.5 GB."

@@ -197,8 +197,8 @@ def create_app(ledger, *, token: str):
                 action = (
                     f'<form method="post" action="/review/{item.id}/decide?queue={quote(queue)}" '
                     f'class="decide"><input type="hidden" name="token" value="{html.escape(token)}">'
-                    f'<input name="decision" placeholder="decision" required>'
-                    f'<input name="reviewer" placeholder="reviewer" required>'
+                    f'<label>decision <input name="decision" required></label> '
+                    f'<label>reviewer <input name="reviewer" required></label> '
                     f'<button type="submit" id="decide-{item.id}">Decide</button></form>'
                 )
             else:
