@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from raikit import __version__
+from raikit._cli_utils import split_names
 from raikit._errors import RaikitError
 
 app = typer.Typer(
@@ -63,10 +64,6 @@ def _root(
     ),
 ) -> None:
     """raikit: responsible machine learning for tabular data."""
-
-
-def _split_names(text: str | None) -> list[str]:
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
 def metrics_table(result, *, title: str, metrics: list[str] | None = None) -> Table:
@@ -164,9 +161,9 @@ def metrics_command(
                 str(file),
                 target=target,
                 prediction=prediction,
-                sensitive=_split_names(sensitive),
+                sensitive=split_names(sensitive),
                 backend="duckdb",
-                metrics=_split_names(metrics) or None,
+                metrics=split_names(metrics) or None,
                 ci=ci,
                 n_boot=n_boot,
                 random_state=seed,
@@ -177,13 +174,13 @@ def metrics_command(
             ds = Dataset(
                 file,
                 target=target,
-                sensitive=_split_names(sensitive),
+                sensitive=split_names(sensitive),
                 prediction=prediction,
                 score=score,
                 missing_group=missing_group,
             )
             result = group_metrics(
-                ds, metrics=_split_names(metrics) or None, ci=ci, n_boot=n_boot, random_state=seed
+                ds, metrics=split_names(metrics) or None, ci=ci, n_boot=n_boot, random_state=seed
             )
     shown = [
         m
@@ -256,8 +253,8 @@ def audit_command(
     from raikit.dataset import Dataset
     from raikit.ledger import Ledger
 
-    names = _split_names(sensitive)
-    chosen = _split_names(features) or None
+    names = split_names(sensitive)
+    chosen = split_names(features) or None
     fitted = load_model(model, trusted=True if trust_pickle else list(trust))
     train_ds = Dataset(train, target=target, sensitive=names, features=chosen, name="train")
     test_ds = Dataset(test, target=target, sensitive=names, features=chosen, name="test")

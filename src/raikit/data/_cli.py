@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from raikit._cli_utils import split_names
 from raikit._errors import DataError
 
 app = typer.Typer(
@@ -35,10 +36,6 @@ _HTML = typer.Option(None, "--html", help="Write the HTML page here (overrides -
 _MISSING = typer.Option(None, "--missing-group", help="Label for missing sensitive values.")
 
 
-def _names(text: str | None) -> list[str]:
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
-
-
 @contextmanager
 def _progress(description: str) -> Iterator[None]:
     """A Rich progress bar (indeterminate: the checks are single vectorised passes)."""
@@ -56,7 +53,7 @@ def _progress(description: str) -> Iterator[None]:
 def _dataset(file: Path, target: str | None, sensitive: str, missing_group: str | None):
     from raikit.dataset import Dataset
 
-    names = _names(sensitive)
+    names = split_names(sensitive)
     if not names:
         raise DataError("--sensitive needs at least one column name (comma-separated).")
     return Dataset(file, target=target, sensitive=names, missing_group=missing_group)
@@ -216,7 +213,7 @@ def drift_command(
         result = drift(
             ref,
             cur,
-            columns=_names(columns) or None,
+            columns=split_names(columns) or None,
             threshold=threshold,
             correction=correction,
             min_effect=min_effect,

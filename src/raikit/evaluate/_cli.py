@@ -9,13 +9,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from raikit._cli_utils import split_names, write_result
+
 __all__ = ["register"]
 
 console = Console()
-
-
-def _names(text: str | None) -> list[str]:
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
 def _floats(text: str | None, option: str) -> list[float] | None:
@@ -24,7 +22,7 @@ def _floats(text: str | None, option: str) -> list[float] | None:
     if not text:
         return None
     try:
-        return [float(v) for v in _names(text)]
+        return [float(v) for v in split_names(text)]
     except ValueError as error:
         raise DataError(f"{option} must be comma-separated numbers, got {text!r}.") from error
 
@@ -55,14 +53,6 @@ def _print_findings(findings, limit: int = 15) -> None:
         console.print(f"[{colours[f.severity]}]{f.severity}[/]: {f.title} — {f.detail}")
     if len(findings) > limit:
         console.print(f"… and {len(findings) - limit} more finding(s) in the HTML page.")
-
-
-def _write(result, out: Path, stem: str, title: str) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    html_path, json_path = out / f"{stem}.html", out / f"{stem}.json"
-    result.to_html(html_path, title=title)
-    result.to_json(json_path)
-    console.print(f"HTML written to {html_path}\nJSON written to {json_path}")
 
 
 def evaluate_command(
@@ -105,8 +95,8 @@ def evaluate_command(
     ds = Dataset(
         data,
         target=target,
-        sensitive=_names(sensitive),
-        features=_names(features) or None,
+        sensitive=split_names(sensitive),
+        features=split_names(features) or None,
         prediction=prediction,
         score=score,
     )
@@ -147,7 +137,7 @@ def evaluate_command(
     console.print(table)
     console.print(result.summary)
     _print_findings(result.findings)
-    _write(result, out, "evaluation", f"Evaluation: {data.name}")
+    write_result(result, out, "evaluation", f"Evaluation: {data.name}", console)
 
 
 def slices_command(
@@ -193,8 +183,8 @@ def slices_command(
     from raikit.evaluate import find_slices
 
     fitted = _model(model, trust_pickle, trust)
-    names = _names(sensitive)
-    chosen = _names(features) or None
+    names = split_names(sensitive)
+    chosen = split_names(features) or None
     if names:
         ds = Dataset(
             data,
@@ -217,7 +207,7 @@ def slices_command(
             score=score,
             name=data.name.split(".")[0],
         )
-    columns = _names(search) or None
+    columns = split_names(search) or None
     if columns is None and not names:
         columns = list(ds.feature_names)
     with _progress() as progress:
@@ -261,7 +251,7 @@ def slices_command(
         )
     console.print(table)
     console.print(result.summary)
-    _write(result, out, "slices", f"Problematic slices: {data.name}")
+    write_result(result, out, "slices", f"Problematic slices: {data.name}", console)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,21 +10,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from raikit._cli_utils import split_names, write_result
+
 __all__ = ["register"]
 
 console = Console()
-
-
-def _names(text: str | None) -> list[str]:
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
-
-
-def _write(result, out: Path, stem: str, title: str) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    html_path, json_path = out / f"{stem}.html", out / f"{stem}.json"
-    result.to_html(html_path, title=title)
-    result.to_json(json_path)
-    console.print(f"HTML written to {html_path}\nJSON written to {json_path}")
 
 
 def explain_command(
@@ -69,11 +59,11 @@ def explain_command(
     from raikit.explain import counterfactuals, explain
 
     fitted = load_model(model, trusted=True if trust_pickle else list(trust))
-    chosen = _names(features) or None
+    chosen = split_names(features) or None
     if chosen is None and hasattr(fitted, "feature_names_in_"):
         chosen = [str(c) for c in fitted.feature_names_in_]
     frame = read_table(data)
-    ds = Dataset(frame, target=target, sensitive=_names(sensitive), features=chosen)
+    ds = Dataset(frame, target=target, sensitive=split_names(sensitive), features=chosen)
     if row is not None and not 0 <= row < ds.n_rows:
         raise DataError(f"--row must be a row position in 0..{ds.n_rows - 1}, got {row}.")
     with Progress(
@@ -97,7 +87,9 @@ def explain_command(
         progress.update(task, advance=2, description="Searching counterfactuals")
         cf = None
         if row is not None and n_counterfactuals > 0:
-            fixed = _names(immutable) or [c for c in ds.sensitive_names if c in ds.feature_names]
+            fixed = split_names(immutable) or [
+                c for c in ds.sensitive_names if c in ds.feature_names
+            ]
             cf = counterfactuals(
                 fitted, ds.X.iloc[[row]], data=ds, immutable=fixed, n=n_counterfactuals
             )
@@ -120,7 +112,7 @@ def explain_command(
     colours = {"error": "red", "warning": "yellow", "info": "cyan"}
     for f in result.findings:
         console.print(f"[{colours[f.severity]}]{f.severity}[/]: {f.title} — {f.detail}")
-    _write(result, out, "explanation", f"Explanation: {data.name}")
+    write_result(result, out, "explanation", f"Explanation: {data.name}", console)
     if row is not None:
         label = ds.X.index[row]
         local = result.local(label).head(10)
@@ -135,7 +127,9 @@ def explain_command(
         console.print(cf.summary)
         for r in cf.changes.itertuples(index=False):  # a few changed cells
             console.print(f"  #{r.cf}: {r.feature}: {r.before} → {r.after}")
-        _write(cf, out, "counterfactuals", f"Counterfactuals of row {row}: {data.name}")
+        write_result(
+            cf, out, "counterfactuals", f"Counterfactuals of row {row}: {data.name}", console
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -9,14 +9,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from raikit._cli_utils import split_names
+
 __all__ = ["app"]
 
 console = Console()
 app = typer.Typer(help="Monitor a deployed model: drift, fairness, alerts.", no_args_is_help=True)
-
-
-def _names(text: str | None) -> list[str]:
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
 def _table(path: Path):
@@ -67,10 +65,10 @@ def ingest_command(
     ref = Dataset(
         _table(reference),
         target=target,
-        sensitive=_names(sensitive),
+        sensitive=split_names(sensitive),
         prediction=prediction,
         score=score,
-        features=_names(features) or None,
+        features=split_names(features) or None,
         name=reference.name,
     )
     monitor = Monitor(ref, ledger=Ledger(ledger), windows=window, name=name, id_column=id_column)

@@ -7,12 +7,10 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from raikit._cli_utils import split_names
+
 app = typer.Typer(help="Privacy checks: does a model leak its training data?", no_args_is_help=True)
 console = Console()
-
-
-def _names(text: str | None) -> list[str]:
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
 @app.command("report")
@@ -37,7 +35,11 @@ def report_command(
     from raikit.privacy import membership_inference
 
     fitted = load_model(model, trusted=list(trust))
-    roles = {"target": target, "sensitive": _names(sensitive), "features": _names(features) or None}
+    roles = {
+        "target": target,
+        "sensitive": split_names(sensitive),
+        "features": split_names(features) or None,
+    }
     members = Dataset(train, name="train", **roles)
     outsiders = Dataset(holdout, name="holdout", **roles)
     with console.status("Attacking the model…"):
@@ -45,7 +47,7 @@ def report_command(
             fitted,
             members,
             outsiders,
-            attacks=tuple(_names(attacks)),
+            attacks=tuple(split_names(attacks)),
             max_rows=max_rows,
             random_state=seed,
         )
@@ -152,7 +154,11 @@ def synth_command(
     from raikit.dataset import Dataset, read_table
     from raikit.privacy import synthesize
 
-    roles = {"target": target, "sensitive": _names(sensitive), "features": _names(features) or None}
+    roles = {
+        "target": target,
+        "sensitive": split_names(sensitive),
+        "features": split_names(features) or None,
+    }
     ds = Dataset(_with_domains(read_table(data), domain), name=data.stem, **roles)
     holdout = (
         Dataset(_with_domains(read_table(test), domain), name=test.stem, **roles) if test else None

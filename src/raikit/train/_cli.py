@@ -9,14 +9,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from raikit._cli_utils import split_names
+
 __all__ = ["register"]
 
 console = Console()
 _METHODS = ("fairbatch", "frtrain", "expgrad", "gridsearch", "threshold", "reweigh", "none")
-
-
-def _names(text: str | None) -> list[str]:
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
 def _progress() -> Progress:
@@ -73,8 +71,8 @@ def train_command(
     check_constraint(constraint)
     if out.suffix != ".skops":
         raise DataError(f"--out must be a .skops file, got {str(out)!r}.")
-    names = _names(sensitive)
-    ds = Dataset(data, target=target, sensitive=names, features=_names(features) or None)
+    names = split_names(sensitive)
+    ds = Dataset(data, target=target, sensitive=names, features=split_names(features) or None)
     ds.check_binary_target()
     params = {}
     if method == "fairbatch":
@@ -166,12 +164,12 @@ def mitigations_command(
     from raikit.dataset import Dataset
     from raikit.train import compare_mitigations
 
-    names = _names(sensitive)
+    names = split_names(sensitive)
     train_ds = Dataset(train, target=target, sensitive=names, name="train")
     test_ds = Dataset(
         test, target=target, sensitive=names, features=train_ds.feature_names, name="test"
     )
-    chosen = _names(methods)
+    chosen = split_names(methods)
     with _progress() as progress:
         task = progress.add_task("Training", total=len(chosen))
         started: list[str] = []
