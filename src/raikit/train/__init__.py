@@ -1,5 +1,5 @@
 """Fair and robust training: FairBatch, FR-Train, Fairlearn reductions and post-processing,
-reweighing, and a side-by-side comparison of mitigations."""
+reweighing, label-flipping attacks, and a side-by-side comparison of mitigations."""
 
 from __future__ import annotations
 
@@ -11,15 +11,18 @@ from raikit.train._mitigation import (
     ReweighingClassifier,
     reweighing_weights,
 )
+from raikit.train._poison import LabelFlips, flip_labels
 
 __all__ = [
     "FRTrainClassifier",
     "FairBatchClassifier",
     "FairBatchSampler",
     "FairlearnClassifier",
+    "LabelFlips",
     "MitigationResult",
     "ReweighingClassifier",
     "compare_mitigations",
+    "flip_labels",
     "reweighing_weights",
 ]
 
