@@ -16,7 +16,12 @@ from raikit._errors import ColumnError, DataError, FileFormatError
 from raikit._grouping import GroupEncoding, encode_groups, fill_missing
 from raikit._schema import Schema, infer_column_schema
 
-__all__ = ["Dataset", "Groups", "read_table"]
+__all__ = ["EAGER_FILE_BYTES", "MATERIALIZE_LIMIT", "Dataset", "Groups", "read_table"]
+
+# A lazy Dataset holding more rows than this refuses to load them into pandas (see materialize).
+MATERIALIZE_LIMIT = 5_000_000
+# A single file at most this large loads eagerly by default; larger files and globs stay lazy.
+EAGER_FILE_BYTES = 64 * 1024 * 1024
 
 _READERS = {
     ".csv": "csv",
@@ -70,6 +75,54 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         ) from error
 
 
+def _is_spark_frame(data) -> bool:
+    module = type(data).__module__
+    return module.startswith("pyspark.sql") and type(data).__name__ == "DataFrame"
+
+
+def _check_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Validate and normalise an in-memory table (non-empty, string column names, unique)."""
+    if frame.shape[1] == 0 or len(frame) == 0:
+        raise DataError(
+            f"The table is empty ({len(frame)} rows, {frame.shape[1]} columns); "
+            f"raikit needs at least one row and the columns you name."
+        )
+    frame = frame.reset_index(drop=True)
+    frame.columns = [str(c) for c in frame.columns]
+    if frame.columns.duplicated().any():
+        dupes = sorted(set(frame.columns[frame.columns.duplicated()]))
+        raise DataError(f"Column names must be unique; duplicated: {dupes}. Rename them.")
+    return frame
+
+
+def allocate_sample(counts, n: int, min_per_group: int) -> np.ndarray:
+    """Rows to draw from each stratum: ``min(min_per_group, size)`` each, the rest of ``n``
+    shared in proportion to what each stratum has left (largest remainders), never more than
+    a stratum holds.
+
+    Examples
+    --------
+    >>> from raikit.dataset import allocate_sample
+    >>> allocate_sample([9000, 900, 90, 10], 1000, min_per_group=50).tolist()
+    [814, 123, 53, 10]
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    base = np.minimum(counts, max(int(min_per_group), 0))
+    room = counts - base
+    rest = max(int(n) - int(base.sum()), 0)
+    extra = np.zeros_like(counts)
+    if rest and room.sum():
+        if rest >= room.sum():
+            extra = room
+        else:
+            share = rest * room / room.sum()
+            extra = np.floor(share).astype(np.int64)
+            left = rest - int(extra.sum())
+            order = np.argsort(-(share - extra), kind="stable")[:left]
+            extra[order] += 1
+    return base + extra
+
+
 def _as_list(value: str | Sequence[str] | None) -> list[str]:
     if value is None:
         return []
@@ -101,6 +154,16 @@ class Dataset:
     missing_group : str, optional
         Label for missing values in sensitive columns (e.g. ``"(missing)"``). By default a missing
         sensitive value is an error.
+    lazy : bool, optional
+        Keep the rows where they live instead of loading them into pandas. By default a glob
+        (``"data/*.parquet"``), a Spark DataFrame and a single file larger than
+        :data:`EAGER_FILE_BYTES` (64 MB) are lazy; a smaller single file and in-memory frames are
+        not. A lazy Dataset reads its schema from file metadata and the first 1,000 rows, counts
+        its rows from Parquet footers (or one ``COUNT(*)``), and validates the sensitive columns
+        with one aggregate query. ``profile``, ``drift`` and ``representation`` run on it as
+        aggregate SQL; every other step loads the table on first use of :attr:`frame` (see
+        :meth:`materialize`), or refuses above :data:`MATERIALIZE_LIMIT` rows and suggests
+        :meth:`sample`.
 
     Examples
     --------
@@ -129,32 +192,66 @@ class Dataset:
         score: str | None = None,
         name: str | None = None,
         missing_group: str | None = None,
+        lazy: bool | None = None,
     ) -> None:
+        from raikit._lazy import DuckDBTable, SparkTable, is_glob
+
         source = None
+        frame = table = None
         if isinstance(data, str | os.PathLike):
             source = str(data)
-            frame = read_table(data)
-            name = name or Path(source).name.split(".")[0]
+            glob = is_glob(source)
+            if lazy is None:
+                lazy = glob or (
+                    os.path.isfile(source) and os.path.getsize(source) > EAGER_FILE_BYTES
+                )
+            if lazy:
+                table = DuckDBTable(source)
+            else:
+                frame = DuckDBTable(source).to_pandas() if glob else read_table(data)
+            stem = Path(source).name.split(".")[0]
+            name = name or (Path(source).parent.name if glob else stem) or "dataset"
+        elif _is_spark_frame(data):
+            source = data
+            table = SparkTable(data)
+            if lazy is False:
+                frame, table = table.to_pandas(), None
+            name = name or "spark"
+        elif lazy:
+            raise DataError(
+                "lazy=True needs a path, a glob or a Spark DataFrame; an in-memory DataFrame is "
+                "already loaded. Drop lazy=True, or write the table to Parquet first."
+            )
         elif type(data).__module__.startswith("polars"):
             frame = data.to_pandas()
         elif isinstance(data, pd.DataFrame):
             frame = data
         else:
             raise DataError(
-                f"data must be a pandas or polars DataFrame or a path to a CSV/Parquet file, "
-                f"got {type(data).__name__}."
+                f"data must be a pandas or polars DataFrame or a path to a CSV/Parquet file (or a "
+                f"glob of them), or a Spark DataFrame; got {type(data).__name__}."
             )
-        if frame.shape[1] == 0 or len(frame) == 0:
-            raise DataError(
-                f"The table is empty ({len(frame)} rows, {frame.shape[1]} columns); "
-                f"raikit needs at least one row and the columns you name."
-            )
-        frame = frame.reset_index(drop=True)
-        frame.columns = [str(c) for c in frame.columns]
-        if frame.columns.duplicated().any():
-            dupes = sorted(set(frame.columns[frame.columns.duplicated()]))
-            raise DataError(f"Column names must be unique; duplicated: {dupes}. Rename them.")
-        self._frame = frame
+        self._table = table
+        self._cache: pd.DataFrame | None = None
+        self.sampling: pd.DataFrame | None = None
+        self.sample_weight: np.ndarray | None = None
+        if table is None:
+            frame = _check_frame(frame)
+            self._cache = frame
+            self._n_rows = len(frame)
+            self.columns = list(frame.columns)
+        else:
+            self.columns = [str(c) for c in table.columns]
+            if len(set(self.columns)) != len(self.columns):
+                dupes = sorted({c for c in self.columns if self.columns.count(c) > 1})
+                raise DataError(f"Column names must be unique; duplicated: {dupes}. Rename them.")
+            self._n_rows = table.count()
+            if self._n_rows == 0 or not self.columns:
+                raise DataError(
+                    f"The table {source if isinstance(source, str) else ''!s} is empty "
+                    f"({self._n_rows} rows, {len(self.columns)} columns); raikit needs at "
+                    f"least one row and the columns you name."
+                )
         self.source = source
         self.name = name or "dataset"
         self.target = target
@@ -184,7 +281,7 @@ class Dataset:
         reserved = {c for c in (target, prediction, score) if c is not None}
         if features is None:
             excluded = reserved | set(self.sensitive_names)
-            self.feature_names = [c for c in frame.columns if c not in excluded]
+            self.feature_names = [c for c in self.columns if c not in excluded]
         else:
             self.feature_names = _as_list(features)
             clash = [c for c in self.feature_names if c in reserved]
@@ -193,38 +290,138 @@ class Dataset:
                     f"Column {clash[0]!r} is listed as a feature but is the target, prediction or "
                     f"score; a model must not see it. Remove it from features=."
                 )
-        # Validate sensitive columns now so that bad data fails at construction, not deep in a check.
-        _ = self._encoding
+        # Validate sensitive columns now so that bad data fails at construction, not deep in a check:
+        # in memory by encoding them, lazily by one GROUP BY of the sensitive columns.
+        if table is None:
+            _ = self._encoding
+        else:
+            _ = self.group_counts()
 
     # ------------------------------------------------------------------ validation
     def _check_column(self, column: str, role: str) -> None:
-        if column in self._frame.columns:
+        if column in self.columns:
             return
-        close = difflib.get_close_matches(column, list(self._frame.columns), n=3)
+        close = difflib.get_close_matches(column, list(self.columns), n=3)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        available = list(self._frame.columns)
+        available = list(self.columns)
         shown = available[:20] + (["..."] if len(available) > 20 else [])
         raise ColumnError(f"Unknown {role} column {column!r}.{hint} Available columns: {shown}.")
 
     # ------------------------------------------------------------------ data access
     @property
+    def is_lazy(self) -> bool:
+        """Whether the rows live in files or Spark rather than in a pandas DataFrame."""
+        return self._table is not None
+
+    @property
     def frame(self) -> pd.DataFrame:
-        """The whole table."""
-        return self._frame
+        """The whole table (a lazy Dataset loads it on first access: see :meth:`materialize`)."""
+        return self.materialize()
+
+    @property
+    def _frame(self) -> pd.DataFrame:
+        return self.materialize()
+
+    def materialize(
+        self, purpose: str | None = None, *, max_rows: int | None = None
+    ) -> pd.DataFrame:
+        """The table as a pandas DataFrame, loaded once and cached.
+
+        Every step that needs rows in memory (training, explanations, label issues, sliced
+        evaluation, ...) goes through here via :attr:`frame`. A lazy Dataset larger than
+        ``max_rows`` (default :data:`MATERIALIZE_LIMIT`, 5,000,000 rows) is refused with a
+        :class:`DataError` that suggests :meth:`sample`.
+
+        Parameters
+        ----------
+        purpose : str, optional
+            What needs the rows, for the error message.
+        max_rows : int, optional
+            Raise the limit for this call (``0`` or a negative value: no limit).
+        """
+        if self._cache is not None:
+            return self._cache
+        limit = MATERIALIZE_LIMIT if max_rows is None else max_rows
+        if limit > 0 and self._n_rows > limit:
+            what = purpose or "This step"
+            raise DataError(
+                f"{what} needs the rows in memory, but the lazy dataset {self.name!r} has "
+                f"{self._n_rows:,} rows (more than {limit:,}). Run it on a stratified sample "
+                f"that keeps every group: ds.sample(1_000_000, stratify='sensitive'); or load "
+                f"everything anyway with ds.materialize(max_rows=0). profile, drift and "
+                f"representation run on the full lazy dataset without loading it."
+            )
+        frame = _check_frame(self._table.to_pandas())
+        self._cache = frame
+        return frame
 
     @property
     def n_rows(self) -> int:
-        """Number of rows."""
-        return len(self._frame)
+        """Number of rows (from file metadata or a count for a lazy Dataset)."""
+        return self._n_rows
 
     def __len__(self) -> int:
-        return len(self._frame)
+        return self._n_rows
 
     def __repr__(self) -> str:
+        lazy = ", lazy=True" if self.is_lazy else ""
         return (
             f"Dataset(name={self.name!r}, rows={self.n_rows}, target={self.target!r}, "
-            f"sensitive={self.sensitive_names}, features={len(self.feature_names)})"
+            f"sensitive={self.sensitive_names}, features={len(self.feature_names)}{lazy})"
         )
+
+    @property
+    def table(self):
+        """The lazy table (:class:`raikit._lazy.DuckDBTable` or ``SparkTable``), or ``None``."""
+        return self._table
+
+    def group_counts(self) -> pd.DataFrame:
+        """Rows per observed combination of the sensitive attributes (one aggregate query for a
+        lazy Dataset): columns = the sensitive attributes and ``count``.
+
+        Missing sensitive values raise a :class:`DataError` unless ``missing_group`` is set, as
+        at construction of an in-memory Dataset.
+        """
+        cached = getattr(self, "_group_counts", None)
+        if cached is not None:
+            return cached
+        names = self.sensitive_names
+        if self._table is None:
+            encoding = self._encoding
+            labels = encoding.intersection_labels[names].reset_index(drop=True)
+            labels["count"] = np.bincount(
+                encoding.intersection_codes, minlength=len(labels)
+            ).astype(np.int64)
+            self._group_counts = labels
+            return labels
+        from raikit._lazy import restore_dtypes
+
+        q = self._table.q
+        keys = ", ".join(q(c) for c in names)
+        table = self._table.query(
+            f"SELECT {keys}, COUNT(*) AS __n FROM {{table}} GROUP BY {keys}"
+        ).rename(columns={"__n": "count"})
+        for column in names:
+            missing = table[column].isna()
+            if missing.any() and self.missing_group is None:
+                n = int(table.loc[missing, "count"].sum())
+                raise DataError(
+                    f"Sensitive attribute {column!r} has {n} missing value(s). Fill them, drop "
+                    f"those rows, or pass missing_group='(missing)' to keep them as a group of "
+                    f"their own."
+                )
+        table = restore_dtypes(table, self._table.dtypes, names)
+        encoding = encode_groups(table[names], missing_group=self.missing_group)
+        counts = np.bincount(
+            encoding.intersection_codes,
+            weights=table["count"].to_numpy(float),
+            minlength=len(encoding.intersection_labels),
+        )
+        labels = encoding.intersection_labels[names].reset_index(drop=True)
+        labels["count"] = counts.astype(np.int64)
+        self._lazy_encoding = encoding
+        self._group_counts = labels
+        return labels
 
     @property
     def X(self) -> pd.DataFrame:
@@ -360,6 +557,8 @@ class Dataset:
             "missing_group": self.missing_group,
         }
         params.update(changes)
+        if frame is None and self.is_lazy and self._cache is None:
+            return Dataset(self.source, lazy=True, **params)
         return Dataset(self._frame if frame is None else frame, **params)
 
     def subset(self, rows) -> Dataset:
@@ -369,6 +568,112 @@ class Dataset:
             if np.asarray(rows).dtype != bool
             else self._frame.loc[np.asarray(rows)]
         )
+
+    def sample(
+        self,
+        n: int,
+        *,
+        stratify: str | Sequence[str] | None = None,
+        min_per_group: int = 30,
+        random_state: int | None = None,
+    ) -> Dataset:
+        """An in-memory Dataset of about ``n`` rows that keeps every small group.
+
+        Each stratum (a combination of the ``stratify`` columns) gets at least
+        ``min(min_per_group, its size)`` rows; the rest of ``n`` is shared in proportion to the
+        strata's remaining sizes (see :func:`allocate_sample`). The sample has more than ``n``
+        rows only when the minimums alone need more. Rows within a stratum are drawn uniformly
+        without replacement. A lazy Dataset is sampled where it lives (DuckDB: one scan that keeps
+        the rows whose seeded hash falls under a per-stratum threshold; no row outside the sample
+        is loaded).
+
+        The returned Dataset records how it was drawn: ``sampling`` (one row per stratum:
+        ``population``, ``sampled``, ``fraction`` and ``weight`` = population / sampled) and
+        ``sample_weight`` (the weight of each row), so that totals can be re-weighted to the
+        population.
+
+        Parameters
+        ----------
+        n : int
+            Rows wanted.
+        stratify : None, "sensitive", str or list of str
+            ``None``: a plain uniform sample; ``"sensitive"``: the intersection of the sensitive
+            attributes; column names: those columns (missing values form their own stratum).
+        min_per_group : int, default 30
+            Rows kept from every stratum (all of them when it is smaller).
+        random_state : int, optional
+            Seed; the same seed on the same data draws the same rows.
+
+        Examples
+        --------
+        >>> from raikit.datasets import load_compas
+        >>> ds = load_compas()
+        >>> small = ds.sample(300, stratify="sensitive", min_per_group=10, random_state=0)
+        >>> len(small), int(small.sampling["sampled"].min())
+        (300, 2)
+        >>> asian = small.sampling[small.sampling["race"] == "Asian"]
+        >>> asian[["sex", "population", "sampled", "weight"]].values.tolist()
+        [['Female', 2, 2, 1.0], ['Male', 29, 11, 2.6363636363636362]]
+        """
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise DataError(f"n must be a positive number of rows, got {n!r}.")
+        if isinstance(min_per_group, bool) or not isinstance(min_per_group, int | np.integer):
+            raise DataError(f"min_per_group must be an integer, got {min_per_group!r}.")
+        if stratify is None:
+            columns: list[str] = []
+        elif isinstance(stratify, str) and stratify == "sensitive":
+            columns = list(self.sensitive_names)
+        else:
+            columns = _as_list(stratify)
+            for column in columns:
+                self._check_column(column, "stratify")
+        seed = (
+            int(np.random.default_rng(random_state).integers(2**31 - 1))
+            if random_state is None or not isinstance(random_state, int | np.integer)
+            else int(random_state)
+        )
+        if self.is_lazy:
+            from raikit._lazy import sample_table
+
+            frame, strata = sample_table(
+                self._table, columns, n, min_per_group=min_per_group, seed=seed
+            )
+        else:
+            frame, strata = self._sample_in_memory(columns, n, min_per_group, seed)
+        strata["fraction"] = strata["sampled"] / strata["population"]
+        with np.errstate(divide="ignore"):
+            strata["weight"] = strata["population"] / strata["sampled"]
+        codes = frame.pop("__stratum").to_numpy()
+        out = self.replace(frame.reset_index(drop=True))
+        out.sampling = strata.drop(columns=["__stratum"]).reset_index(drop=True)
+        out.sample_weight = strata["weight"].to_numpy()[codes]
+        return out
+
+    def _sample_in_memory(self, columns, n, min_per_group, seed):
+        frame = self._frame
+        if columns:
+            encoding = encode_groups(
+                frame[columns], missing_group=self.missing_group or "(missing)"
+            )
+            codes = encoding.intersection_codes
+            strata = encoding.intersection_labels[columns].reset_index(drop=True)
+        else:
+            codes = np.zeros(len(frame), dtype=np.int64)
+            strata = pd.DataFrame(index=[0])
+        population = np.bincount(codes, minlength=len(strata))
+        wanted = allocate_sample(population, n, min_per_group)
+        keys = np.random.default_rng(seed).random(len(frame))
+        order = np.lexsort((keys, codes))  # by stratum, then random key
+        starts = np.cumsum(population) - population
+        rank = np.empty(len(frame), dtype=np.int64)
+        rank[order] = np.arange(len(frame)) - starts[codes[order]]
+        keep = np.flatnonzero(rank < wanted[codes])
+        out = frame.iloc[keep].copy()
+        out["__stratum"] = codes[keep]
+        strata = strata.assign(
+            __stratum=np.arange(len(strata)), population=population, sampled=wanted
+        )
+        return out, strata
 
     def with_predictions(
         self, model, *, prediction: str = "prediction", score: str | None = "score"

@@ -1,0 +1,447 @@
+"""Tables that stay where they live: Parquet/CSV files (read by DuckDB) and Spark DataFrames.
+
+A :class:`raikit.Dataset` built on a path, a glob or a Spark DataFrame holds one of these instead of a
+pandas table. They answer what a Dataset needs without loading rows: the column names and their
+pandas dtypes (from file metadata plus the first rows), the row count (Parquet footers or one
+``COUNT(*)``), and aggregate SQL queries. ``to_pandas`` loads the whole table, with the same dtypes
+pandas would give when reading the files directly.
+"""
+
+from __future__ import annotations
+
+import glob as globbing
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from raikit._errors import ColumnError, DataError, FileFormatError
+
+__all__ = ["DuckDBTable", "SparkTable", "is_glob", "quote"]
+
+_PARQUET = {".parquet", ".pq"}
+_CSV = {".csv", ".tsv", ".txt"}
+_HEAD_ROWS = 1_000  # rows read to learn pandas dtypes (categories, booleans, datetimes)
+
+
+def quote(name: str) -> str:
+    """A SQL identifier for a column name (DuckDB and Spark SQL both accept double quotes here)."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def is_glob(source: str) -> bool:
+    """Whether a path holds glob wildcards."""
+    return any(c in source for c in "*?[")
+
+
+def _kind_of(path: str) -> str:
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if suffixes and suffixes[-1] in {".gz", ".zst"}:
+        suffixes = suffixes[:-1]
+    suffix = suffixes[-1] if suffixes else ""
+    if suffix in _PARQUET:
+        return "parquet"
+    if suffix in _CSV:
+        return "tsv" if suffix == ".tsv" else "csv"
+    raise FileFormatError(
+        f"Cannot read {path!r} lazily: unsupported file type {suffix or '(none)'!r}. raikit reads "
+        f".parquet and .csv/.tsv files; convert the file or load it with pandas."
+    )
+
+
+def _duckdb():
+    try:
+        import duckdb
+    except ImportError as error:  # pragma: no cover - duckdb is a core dependency of scale use
+        raise DataError(
+            'Lazy datasets over files need duckdb: pip install "raikit[scale]".'
+        ) from error
+    return duckdb
+
+
+class DuckDBTable:
+    """One Parquet/CSV file or a glob of them, queried with DuckDB.
+
+    Parameters
+    ----------
+    source : str
+        A path or a glob such as ``"data/*.parquet"``; every matching file must have the same
+        format and the same columns.
+    memory_limit : str, default "1GB"
+        DuckDB's memory limit; larger-than-memory aggregations spill to disk.
+
+    Raises
+    ------
+    FileFormatError
+        No file matches, the files mix formats, or one cannot be read (corrupt, not Parquet).
+    ColumnError
+        A column is missing from some of the files.
+    """
+
+    def __init__(self, source: str, *, memory_limit: str | None = "1GB") -> None:
+        self.source = str(source)
+        self.memory_limit = memory_limit
+        if is_glob(self.source):
+            files = sorted(globbing.glob(self.source))
+            if not files:
+                raise FileFormatError(
+                    f"No file matches {self.source!r}. Check the directory and the pattern "
+                    f"(e.g. 'data/*.parquet')."
+                )
+        else:
+            if not os.path.exists(self.source):
+                raise FileFormatError(f"File not found: {self.source!r}. Check the path.")
+            files = [self.source]
+        kinds = {_kind_of(f) for f in files}
+        if len(kinds) > 1:
+            raise FileFormatError(
+                f"{self.source!r} matches files of several formats ({sorted(kinds)}); a glob must "
+                f"match files of one format."
+            )
+        self.files = files
+        self.format = kinds.pop()
+        self._con = None
+        self.columns, self.head = self._read_schema()
+
+    # ------------------------------------------------------------------ schema
+    def _read_schema(self) -> tuple[list[str], pd.DataFrame]:
+        if self.format == "parquet":
+            import pyarrow.parquet as pq
+
+            names = None
+            for path in self.files:
+                try:
+                    schema = pq.read_schema(path)
+                except Exception as error:
+                    raise FileFormatError(
+                        f"Cannot read {path!r} as Parquet: {type(error).__name__}: {error}. The "
+                        f"file may be corrupt or not Parquet."
+                    ) from error
+                here = [n for n in schema.names if n != "__index_level_0__"]
+                if names is None:
+                    names, first = here, path
+                elif set(here) != set(names):
+                    absent = [c for c in names if c not in here]
+                    extra = [c for c in here if c not in names]
+                    raise ColumnError(
+                        f"The files of {self.source!r} do not have the same columns: {path!r} "
+                        f"lacks {absent} and has {extra} that {first!r} does not. Rewrite the "
+                        f"files with one schema, or point raikit at the files that share it."
+                    )
+            try:
+                batch = next(
+                    pq.ParquetFile(self.files[0]).iter_batches(
+                        batch_size=_HEAD_ROWS, columns=names
+                    ),
+                    None,
+                )
+            except Exception as error:
+                raise FileFormatError(
+                    f"Cannot read rows of {self.files[0]!r}: {type(error).__name__}: {error}."
+                ) from error
+            if batch is None:
+                import pyarrow.parquet as pq
+
+                head = pq.read_schema(self.files[0]).empty_table().to_pandas()[names]
+            else:
+                head = batch.to_pandas()
+            return list(names), head.reset_index(drop=True)
+        names = None
+        for path in self.files:
+            here = self._csv_head(path, 0).columns.tolist()
+            if names is None:
+                names, first = here, path
+            elif set(here) != set(names):
+                absent = [c for c in names if c not in here]
+                extra = [c for c in here if c not in names]
+                raise ColumnError(
+                    f"The files of {self.source!r} do not have the same columns: {path!r} lacks "
+                    f"{absent} and has {extra} that {first!r} does not."
+                )
+        return list(names), self._csv_head(self.files[0], _HEAD_ROWS)
+
+    def _csv_head(self, path: str, rows: int) -> pd.DataFrame:
+        try:
+            return pd.read_csv(path, sep="\t" if self.format == "tsv" else ",", nrows=rows)
+        except pd.errors.EmptyDataError as error:
+            raise FileFormatError(f"File {path!r} is empty: it has no header.") from error
+        except Exception as error:
+            raise FileFormatError(
+                f"Cannot read {path!r} as CSV: {type(error).__name__}: {error}."
+            ) from error
+
+    @property
+    def dtypes(self) -> pd.Series:
+        """pandas dtype of each column, as a full read would give (learned from the first rows)."""
+        return self.head.dtypes
+
+    @staticmethod
+    def q(name: str) -> str:
+        """Quote a column name for DuckDB SQL."""
+        return quote(name)
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def relation(self) -> str:
+        """The SQL table expression of the files."""
+        literal = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in self.files) + "]"
+        if self.format == "parquet":
+            return f"read_parquet({literal})"
+        delim = "\\t" if self.format == "tsv" else ","
+        return f"read_csv({literal}, delim='{delim}', header=true)"
+
+    @property
+    def connection(self):
+        if self._con is None:
+            duckdb = _duckdb()
+            con = duckdb.connect()
+            con.execute("SET enable_progress_bar = false")
+            if self.memory_limit:
+                con.execute(f"SET memory_limit = '{self.memory_limit}'")
+            self._con = con
+        return self._con
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run ``sql`` (with ``{table}`` standing for the files) and return the result."""
+        duckdb = _duckdb()
+        try:
+            return self.connection.execute(sql.replace("{table}", self.relation)).df()
+        except duckdb.Error as error:
+            raise FileFormatError(
+                f"DuckDB could not aggregate {self.source!r}: {type(error).__name__}: {error}"
+            ) from error
+
+    def count(self) -> int:
+        """Number of rows (from the Parquet footers, or one ``COUNT(*)`` for CSV)."""
+        if self.format == "parquet":
+            import pyarrow.parquet as pq
+
+            return int(sum(pq.ParquetFile(f).metadata.num_rows for f in self.files))
+        return int(self.query("SELECT COUNT(*) AS n FROM {table}")["n"].iloc[0])
+
+    def to_pandas(self) -> pd.DataFrame:
+        """Load every row into pandas, as ``pd.read_parquet`` / ``pd.read_csv`` would."""
+        from raikit.dataset import read_table
+
+        if self.format == "parquet":
+            try:
+                frame = pd.read_parquet(self.files if len(self.files) > 1 else self.files[0])
+            except Exception as error:
+                raise FileFormatError(
+                    f"Cannot read {self.source!r}: {type(error).__name__}: {error}."
+                ) from error
+            frame = frame[self.columns]
+        else:
+            frames = [read_table(f) for f in self.files]
+            frame = pd.concat([f[self.columns] for f in frames], ignore_index=True)
+        return frame.reset_index(drop=True)
+
+    def sql_type(self) -> dict[str, str]:
+        """DuckDB's type of each column."""
+        rows = self.connection.execute(f"DESCRIBE SELECT * FROM {self.relation}").fetchall()
+        return {row[0]: row[1] for row in rows}
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_con"] = None  # a DuckDB connection does not pickle; a new one opens on demand
+        return state
+
+
+class SparkTable:
+    """A ``pyspark.sql.DataFrame``: schema from ``df.schema``, counts from Spark."""
+
+    def __init__(self, frame) -> None:
+        self.frame = frame
+        self.source = frame
+        self.format = "spark"
+        self.files: list[str] = []
+        self.columns = [str(c) for c in frame.columns]
+        self.head = frame.limit(_HEAD_ROWS).toPandas()
+
+    @property
+    def dtypes(self) -> pd.Series:
+        return self.head.dtypes
+
+    @staticmethod
+    def q(name: str) -> str:
+        """Quote a column name for Spark SQL (backticks)."""
+        return "`" + str(name).replace("`", "``") + "`"
+
+    def count(self) -> int:
+        return int(self.frame.count())
+
+    def to_pandas(self) -> pd.DataFrame:
+        return self.frame.toPandas().reset_index(drop=True)
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run Spark SQL with ``{table}`` standing for this DataFrame (a temporary view)."""
+        import uuid
+
+        view = f"raikit_{uuid.uuid4().hex}"
+        self.frame.createOrReplaceTempView(view)
+        try:
+            return self.frame.sparkSession.sql(sql.replace("{table}", view)).toPandas()
+        finally:
+            self.frame.sparkSession.catalog.dropTempView(view)
+
+
+def restore_dtypes(frame: pd.DataFrame, dtypes: pd.Series, names=None) -> pd.DataFrame:
+    """Give columns aggregated or fetched by SQL the pandas dtype a full read would have
+    (declared category order, booleans, integers without missing values)."""
+    frame = frame.copy()
+    for name in frame.columns if names is None else names:
+        dtype = dtypes.get(name)
+        if dtype is None or name not in frame.columns or frame[name].dtype == dtype:
+            continue
+        values = frame[name]
+        if isinstance(dtype, pd.CategoricalDtype):
+            known = list(dtype.categories)
+            extra = sorted(set(values.dropna().astype(str)) - set(map(str, known)))
+            frame[name] = pd.Categorical(values, categories=known + extra, ordered=dtype.ordered)
+        elif values.notna().all() or not (
+            pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+        ):
+            try:
+                frame[name] = values.astype(dtype)
+            except (TypeError, ValueError):
+                pass  # keep what SQL gave (e.g. a mixed column) rather than guess
+    return frame
+
+
+_MAX_KEY = 2**64 - 1
+
+
+def sample_table(table, columns: list[str], n: int, *, min_per_group: int, seed: int):
+    """Stratified sample of a lazy table without loading the other rows.
+
+    Every row gets a seeded 64-bit hash of its values; a stratum that needs ``k`` of its ``N``
+    rows keeps those whose hash is below a threshold a little above ``k / N`` of the range (one
+    scan), then the ``k`` smallest hashes are kept in memory. The result is the same as ranking
+    every row of the stratum by its hash: reproducible for a seed, uniform over rows.
+
+    Returns the sampled rows (with a ``__stratum`` column) and the strata table
+    (strata columns, ``__stratum``, ``population``, ``sampled``).
+    """
+    import numpy as np
+
+    from raikit._grouping import encode_groups
+    from raikit.dataset import allocate_sample
+
+    if isinstance(table, SparkTable):
+        return _sample_spark(table, columns, n, min_per_group=min_per_group, seed=seed)
+    q = table.q
+    if columns:
+        keys = ", ".join(q(c) for c in columns)
+        counts = table.query(
+            f"SELECT {keys}, hash({keys}) AS __h, COUNT(*) AS __n FROM {{table}} GROUP BY {keys}"
+        )
+        typed = restore_dtypes(counts, table.dtypes, columns)
+        encoding = encode_groups(typed[columns], missing_group="(missing)")
+        strata = encoding.intersection_labels[columns].reset_index(drop=True)
+        code_of_row = encoding.intersection_codes
+        population = np.bincount(
+            code_of_row, weights=counts["__n"].to_numpy(float), minlength=len(strata)
+        ).astype(np.int64)
+    else:
+        counts = pd.DataFrame({"__h": [0], "__n": [table.count()]})
+        strata = pd.DataFrame(index=[0])
+        code_of_row = np.zeros(1, dtype=np.int64)
+        population = counts["__n"].to_numpy(np.int64)
+    wanted = allocate_sample(population, n, min_per_group)
+    # Threshold with a margin of ~5 standard deviations so that one scan almost always suffices.
+    need = wanted.astype(float)
+    fraction = np.minimum(1.0, (need + 5 * np.sqrt(need) + 20) / np.maximum(population, 1))
+    everything = ", ".join(q(c) for c in table.columns)
+    row_key = f"hash({int(seed)}, {everything})"
+    kept = None
+    for _ in range(3):
+        limit = np.where(fraction >= 1, _MAX_KEY, np.floor(fraction * 2.0**64).astype(np.float64))
+        limit = np.array([min(int(v), _MAX_KEY) for v in limit], dtype=np.uint64)
+        if columns:
+            alloc = pd.DataFrame(
+                {
+                    "__h": counts["__h"].to_numpy(np.uint64),
+                    "__stratum": code_of_row,
+                    "__limit": limit[code_of_row],
+                }
+            )
+            table.connection.register("__raikit_alloc", alloc)
+            sql = (
+                f"SELECT t.* EXCLUDE (__h), a.__stratum FROM (SELECT *, {row_key} AS __key, "
+                f"hash({keys}) AS __h FROM {{table}}) t JOIN __raikit_alloc a ON t.__h = a.__h "
+                f"WHERE t.__key <= a.__limit"
+            )
+        else:
+            sql = (
+                f"SELECT *, 0 AS __stratum FROM (SELECT *, {row_key} AS __key FROM {{table}}) "
+                f"WHERE __key <= {int(limit[0])}::UBIGINT"
+            )
+        rows = table.query(sql)
+        got = np.bincount(rows["__stratum"].to_numpy(np.int64), minlength=len(population))
+        short = got < wanted
+        if not short.any():
+            kept = rows
+            break
+        fraction = np.where(short, 1.0, fraction)
+    if kept is None:  # pragma: no cover - three scans cannot fall short with fraction 1
+        kept = rows
+    kept = kept.sort_values(["__stratum", "__key"], kind="stable")
+    rank = kept.groupby("__stratum", sort=False).cumcount().to_numpy()
+    kept = kept[rank < wanted[kept["__stratum"].to_numpy(np.int64)]]
+    frame = restore_dtypes(kept.drop(columns=["__key"]), table.dtypes)
+    frame = frame[[*table.columns, "__stratum"]].reset_index(drop=True)
+    strata = strata.assign(__stratum=np.arange(len(strata)), population=population, sampled=wanted)
+    return frame, strata
+
+
+def _sample_spark(table, columns, n, *, min_per_group, seed):
+    """Spark: exact per-stratum sizes by ranking rows on a seeded hash within each stratum."""
+    import numpy as np
+
+    from raikit._grouping import encode_groups
+    from raikit.dataset import allocate_sample
+
+    q = table.q
+    if columns:
+        keys = ", ".join(q(c) for c in columns)
+        counts = table.query(
+            f"SELECT {keys}, xxhash64({keys}) AS __h, COUNT(*) AS __n FROM {{table}} "
+            f"GROUP BY {keys}"
+        )
+        typed = restore_dtypes(counts, table.dtypes, columns)
+        encoding = encode_groups(typed[columns], missing_group="(missing)")
+        strata = encoding.intersection_labels[columns].reset_index(drop=True)
+        code_of_row = encoding.intersection_codes
+        population = np.bincount(
+            code_of_row, weights=counts["__n"].to_numpy(float), minlength=len(strata)
+        ).astype(np.int64)
+        hashes = counts["__h"].to_numpy(np.int64)
+    else:
+        keys = "1"
+        strata = pd.DataFrame(index=[0])
+        code_of_row = np.zeros(1, dtype=np.int64)
+        population = np.array([table.count()], dtype=np.int64)
+        hashes = None
+    wanted = allocate_sample(population, n, min_per_group)
+    everything = ", ".join(q(c) for c in table.columns)
+    if columns:
+        cases = " ".join(
+            f"WHEN {int(h)} THEN {int(code)}" for h, code in zip(hashes, code_of_row, strict=True)
+        )
+        limits = " ".join(
+            f"WHEN {int(code)} THEN {int(wanted[code])}" for code in np.unique(code_of_row)
+        )
+        stratum = f"CASE xxhash64({keys}) {cases} END"
+        limit = f"CASE __stratum {limits} END"
+    else:
+        stratum, limit = "0", str(int(wanted[0]))
+    sql = (
+        f"SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY __stratum ORDER BY __key) "
+        f"AS __rank FROM (SELECT *, {stratum} AS __stratum, xxhash64({int(seed)}, {everything}) "
+        f"AS __key FROM {{table}})) WHERE __rank <= {limit}"
+    )
+    rows = table.query(sql).sort_values(["__stratum", "__key"], kind="stable")
+    frame = restore_dtypes(rows.drop(columns=["__key", "__rank"]), table.dtypes)
+    frame = frame[[*table.columns, "__stratum"]].reset_index(drop=True)
+    strata = strata.assign(__stratum=np.arange(len(strata)), population=population, sampled=wanted)
+    return frame, strata
