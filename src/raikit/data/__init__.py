@@ -16,21 +16,33 @@ from raikit.data._representation import (
     required_sample_size,
 )
 from raikit.data._schema_check import ValidationResult, infer_schema, validate
+from raikit.data._slice_tuner import (
+    PoolAcquirer,
+    SliceTuner,
+    SliceTunerResult,
+    allocate_budget,
+    fit_power_law,
+)
 
 __all__ = [
     "QUESTIONS",
     "DatasheetResult",
     "DriftResult",
     "LabelIssuesResult",
+    "PoolAcquirer",
     "ProfileResult",
     "RepresentationResult",
+    "SliceTuner",
+    "SliceTunerResult",
     "ValidationResult",
     "adjust_pvalues",
+    "allocate_budget",
     "confident_learning",
     "datasheet",
     "datasheet_template",
     "distribution_distances",
     "drift",
+    "fit_power_law",
     "infer_schema",
     "label_issues",
     "profile",
