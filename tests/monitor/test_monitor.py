@@ -173,3 +173,78 @@ def test_drift_in_one_group_only_is_found(tmp_path, halves):
     assert "Data drift in age for race=Black only" in [f.title for f in r.findings]
     tiny = r.drift[(r.drift["n_window"] < 100) & (r.drift["attribute"] != "overall")]
     assert len(tiny) and tiny["p_value"].isna().all()  # too small to test
+
+
+def test_late_labels_from_a_later_session_are_joined_and_windows_refreshed(tmp_path, halves):
+    ref, prod = halves
+    window = prod.iloc[:3000]
+    with Monitor(ref, ledger=Ledger(tmp_path), windows=2000, id_column="id", n_boot=50) as first:
+        (closed,) = first.ingest(window)  # window 0 closes; window 1 (1,000 rows) stays open
+        assert closed.n_labelled == 0
+    # the context manager flushed the open window: both are stored
+    assert list(monitor_history(tmp_path, table="windows")["n_rows"]) == [2000, 1000]
+
+    later = Monitor.open(tmp_path)  # a new session: no state but the ledger
+    assert later.windows_closed == 2 and later.id_column == "id"
+    labelled = window.iloc[500:2500]  # 1,500 rows of window 0, 500 of window 1
+    assert later.add_labels(labelled["id"].astype(str), labelled["income"]) == 2000
+    results = later.refresh_pending()
+    assert [(r.window, r.n_labelled) for r in results] == [(0, 1500), (1, 500)]
+    rows = window.iloc[500:2000]
+    direct = group_metrics(
+        rows["income"].to_numpy(),
+        rows["prediction"].to_numpy(),
+        sensitive=rows[["sex", "race"]].reset_index(drop=True),
+        metrics=["accuracy"],
+    )
+    got = results[0].metrics.set_index(["attribute", "group", "metric"])["value"]
+    assert got[("sex", "Female", "accuracy")] == pytest.approx(
+        direct.by_group.loc[("sex", "Female"), "accuracy"], abs=1e-12
+    )
+    # drift of a refreshed window is recomputed from the stored counts: unchanged
+    pd.testing.assert_frame_equal(results[0].drift, closed.drift)
+    assert later.refresh_pending() == []  # nothing new since
+    # a corrected label replaces the earlier one
+    later.add_labels([window["id"].iloc[500]], [1 - window["income"].iloc[500]])
+    assert later._label_map()[str(window["id"].iloc[500])] == 1 - window["income"].iloc[500]
+
+
+def test_a_resumed_monitor_continues_numbering_and_refuses_another_reference(tmp_path, halves):
+    ref, prod = halves
+    Monitor(ref, ledger=Ledger(tmp_path), windows=1000, n_boot=20).ingest(prod.iloc[:2000])
+    again = Monitor(ref, ledger=Ledger(tmp_path), windows=1000, n_boot=20)
+    (r,) = again.ingest(prod.iloc[2000:3000])
+    assert (r.window, r.start, r.end) == (2, "2000", "2999")
+    other = ref.replace(frame=ref.frame.assign(age=ref.frame["age"] * 2))
+    with pytest.raises(DataError, match="different reference"):
+        Monitor(other, ledger=Ledger(tmp_path), windows=1000)
+    with pytest.raises(DataError, match="No monitor named 'nope'"):
+        Monitor.open(tmp_path, name="nope")
+    with pytest.raises(DataError, match=r"not a closed window .*windows 0\.\.2"):
+        again.refresh(7)
+
+
+def test_ingest_file_streams_parquet_and_equals_ingesting_the_frame(tmp_path, halves):
+    ref, prod = halves
+    part = prod.iloc[:5000]
+    part.iloc[:2500].to_parquet(tmp_path / "a.parquet")
+    part.iloc[2500:].to_parquet(tmp_path / "b.parquet")
+    from_frame = Monitor(ref, ledger=Ledger(tmp_path / "l1"), windows=2000, n_boot=20)
+    expected = from_frame.ingest(part)
+    from_file = Monitor(ref, ledger=Ledger(tmp_path / "l2"), windows=2000, n_boot=20)
+    seen = []
+    got = from_file.ingest_file(
+        str(tmp_path / "*.parquet"), batch_size=700, progress=lambda d, t: seen.append((d, t))
+    )
+    assert len(got) == len(expected) == 2
+    for a, b in zip(got, expected, strict=True):
+        pd.testing.assert_frame_equal(a.drift, b.drift)
+    assert seen[-1] == (5000, 5000)
+    with pytest.raises(DataError, match="No file matches"):
+        from_file.ingest_file(str(tmp_path / "*.csv"))
+    part.drop(columns=["age"]).to_parquet(tmp_path / "noage.parquet")
+    with pytest.raises(ColumnError, match="age"):
+        from_file.ingest_file(tmp_path / "noage.parquet")
+    (tmp_path / "bad.parquet").write_bytes(b"not parquet")
+    with pytest.raises(DataError, match="Cannot read"):
+        from_file.ingest_file(tmp_path / "bad.parquet")

@@ -22,6 +22,7 @@ def test_monitor_ingest_and_history(tmp_path, adult_scored):
     frame.iloc[:6000].to_csv(tmp_path / "ref.csv", index=False)
     frame.iloc[6000:].to_csv(tmp_path / "prod.csv", index=False)
     frame.iloc[6000:9000][["id", "income"]].to_csv(tmp_path / "labels.csv", index=False)
+    frame.iloc[9000:12000][["id", "income"]].to_csv(tmp_path / "late.csv", index=False)
     out = _run(
         "monitor",
         "ingest",
@@ -54,6 +55,18 @@ def test_monitor_ingest_and_history(tmp_path, adult_scored):
     hist = _run("monitor", "history", "--ledger", str(tmp_path / "l"))
     assert hist.returncode == 0, hist.stderr
     assert "3 window(s)" in hist.stdout  # 10,281 rows in windows of 5,000: 5,000 + 5,000 + 281
+    # labels that arrive later (another process): joined, and the windows they touch re-evaluated
+    late = _run(
+        "monitor", "labels", str(tmp_path / "late.csv"), "--id", "id", "--label-column", "income",
+        "--ledger", str(tmp_path / "l"),
+    )  # fmt: skip
+    assert late.returncode == 0, late.stderr
+    assert "3,000 label(s) matched" in late.stdout and "2 window(s) re-evaluated" in late.stdout
+    from raikit.monitor import monitor_history
+
+    windows = monitor_history(tmp_path / "l", table="windows")
+    # window 0 (rows 6,000-10,999) had 3,000 labels and gets 2,000 more; window 1 gets 1,000
+    assert windows.groupby("window")["n_labelled"].last().tolist() == [5000, 1000, 0]
     bad = _run(
         "monitor",
         "ingest",
@@ -69,4 +82,4 @@ def test_monitor_ingest_and_history(tmp_path, adult_scored):
         "--ledger",
         str(tmp_path / "l"),
     )
-    assert bad.returncode == 2 and "does not exist" in bad.stderr
+    assert bad.returncode == 2 and "does not exist" in " ".join(bad.stderr.split())

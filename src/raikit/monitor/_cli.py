@@ -1,4 +1,4 @@
-"""``raikit monitor ingest|history``: production monitoring on the command line."""
+"""``raikit monitor ingest|labels|history``: production monitoring on the command line."""
 
 from __future__ import annotations
 
@@ -32,9 +32,43 @@ def _table(path: Path):
         raise FileFormatError(f"Cannot read {str(path)!r} as CSV or Parquet: {error}.") from error
 
 
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f} rows"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _read_labels(monitor, labels: Path, id_column: str | None, label_column: str | None) -> int:
+    from raikit._errors import ColumnError
+
+    if id_column is None or label_column is None:
+        raise ColumnError("--labels needs --id and --label-column.")
+    known = _table(labels)
+    for column in (id_column, label_column):
+        if column not in known.columns:
+            raise ColumnError(f"Column {column!r} is not in {labels.name}.")
+    return monitor.add_labels(known[id_column].to_numpy(), known[label_column].to_numpy())
+
+
+def _write_last(results, out: Path | None, name: str) -> None:
+    if out is not None and results:
+        out.mkdir(parents=True, exist_ok=True)
+        results[-1].to_html(out / "monitor_window.html", title=f"Monitor {name}")
+        results[-1].to_json(out / "monitor_window.json")
+        console.print(f"Last window written to {out / 'monitor_window.html'}")
+
+
 @app.command("ingest")
 def ingest_command(
-    production: Path = typer.Argument(..., help="CSV/Parquet of production rows with predictions."),
+    production: str = typer.Argument(
+        ..., help="CSV/Parquet file (or a quoted glob of them) of production rows with predictions."
+    ),
     reference: Path = typer.Option(..., "--reference", help="Reference data (CSV/Parquet)."),
     target: str = typer.Option(..., "--target", "-t", help="Label column of the reference."),
     sensitive: str = typer.Option(
@@ -51,17 +85,26 @@ def ingest_command(
         None, "--label-column", help="Label column in --labels."
     ),
     window: int = typer.Option(10_000, "--window", help="Rows per window."),
-    batch: int = typer.Option(50_000, "--batch", help="Rows per ingested batch."),
+    batch: int = typer.Option(100_000, "--batch", help="Rows read and ingested at a time."),
     name: str = typer.Option("monitor", "--name", help="Monitor name in the ledger."),
     ledger: Path = typer.Option(Path(".raikit"), "--ledger", help="Ledger folder."),
     out: Path | None = typer.Option(None, "--out", help="Folder for the last window's HTML/JSON."),
 ) -> None:
-    """Stream a production file through a Monitor in batches; store windows and alerts."""
-    from raikit._errors import ColumnError
+    """Stream production files through a Monitor in batches; store windows, logs and alerts.
+
+    Files are read batch by batch (only the monitored columns), so they may exceed memory. The
+    last, partial window is closed at the end. Running it again with the same --name continues
+    the monitor's window numbering in the ledger.
+    """
+    import glob
+
+    from raikit._errors import FileFormatError
     from raikit.dataset import Dataset
     from raikit.ledger import Ledger
     from raikit.monitor import Monitor
 
+    if not glob.glob(production):
+        raise FileFormatError(f"File {production!r} does not exist (or the glob matches nothing).")
     ref = Dataset(
         _table(reference),
         target=target,
@@ -72,38 +115,46 @@ def ingest_command(
         name=reference.name,
     )
     monitor = Monitor(ref, ledger=Ledger(ledger), windows=window, name=name, id_column=id_column)
-    frame = _table(production)
     if labels is not None:
-        if id_column is None or label_column is None:
-            raise ColumnError("--labels needs --id and --label-column.")
-        known = _table(labels)
-        for column in (id_column, label_column):
-            if column not in known.columns:
-                raise ColumnError(f"Column {column!r} is not in {labels.name}.")
-        monitor.add_labels(known[id_column].to_numpy(), known[label_column].to_numpy())
-    results = []
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,} rows"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("Ingesting", total=len(frame))
-        for start in range(0, len(frame), batch):  # batches, not rows
-            results += monitor.ingest(frame.iloc[start : start + batch])
-            progress.update(task, completed=min(len(frame), start + batch))
+        _read_labels(monitor, labels, id_column, label_column)
+    with _progress() as progress:
+        task = progress.add_task("Ingesting", total=1)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        results = monitor.ingest_file(production, batch_size=batch, progress=advance)
         last = monitor.flush()
         if last is not None:
             results.append(last)
     _print_windows(results)
-    if out is not None and results:
-        out.mkdir(parents=True, exist_ok=True)
-        results[-1].to_html(out / "monitor_window.html", title=f"Monitor {name}")
-        results[-1].to_json(out / "monitor_window.json")
-        console.print(f"Last window written to {out / 'monitor_window.html'}")
+    _write_last(results, out, name)
+
+
+@app.command("labels")
+def labels_command(
+    labels: Path = typer.Argument(..., help="CSV/Parquet of row ids and their true labels."),
+    id_column: str = typer.Option(..., "--id", help="Row id column."),
+    label_column: str = typer.Option(..., "--label-column", help="Label column."),
+    name: str = typer.Option("monitor", "--name", help="Monitor name in the ledger."),
+    ledger: Path = typer.Option(Path(".raikit"), "--ledger", help="Ledger folder."),
+    out: Path | None = typer.Option(None, "--out", help="Folder for the last window's HTML/JSON."),
+) -> None:
+    """Add labels that arrived late and re-evaluate the closed windows they belong to."""
+    from raikit.ledger import LedgerError
+    from raikit.monitor import Monitor
+
+    if not (ledger / "ledger.sqlite").exists():
+        raise LedgerError(f"No ledger at {str(ledger)!r}; pass --ledger DIR.")
+    monitor = Monitor.open(ledger, name=name)
+    matched = _read_labels(monitor, labels, id_column, label_column)
+    results = monitor.refresh_pending()
+    console.print(
+        f"{matched:,} label(s) matched ingested rows; {len(results)} window(s) re-evaluated."
+    )
+    if results:
+        _print_windows(results)
+    _write_last(results, out, name)
 
 
 def _print_windows(results) -> None:

@@ -8,12 +8,20 @@ L-infinity) are computed from those counts when a window closes. Only the id, se
 prediction and score of each row are kept, to join labels and compute group metrics.
 
 Ledger tables (created next to the ledger's own, in its database): ``monitor_windows`` (one row per
-closed window with its evidence id), ``monitor_series`` (tidy time series: drift PSI per column,
-selection rate and metrics per group with their intervals) and ``monitor_alerts``.
+evaluation of a closed window with its evidence id), ``monitor_series`` (tidy time series: drift
+PSI per column, selection rate and metrics per group with their intervals), ``monitor_alerts``,
+``monitor_logs`` (per closed window: its prediction log as a Parquet artifact and its bucket counts
+as an ``.npz`` artifact, so that a later session can join late labels and re-evaluate it),
+``monitor_labels`` (every label received, by id, as JSON text) and ``monitor_config`` (a fingerprint
+of the reference bins, so that a monitor is never continued with a different reference).
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -26,14 +34,22 @@ from raikit._result import Finding, Result
 __all__ = ["Monitor", "MonitorWindowResult", "monitor_history"]
 
 _SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS monitor_windows (monitor TEXT NOT NULL, window INTEGER NOT NULL, "
+    'CREATE TABLE IF NOT EXISTS monitor_windows (monitor TEXT NOT NULL, "window" INTEGER NOT NULL, '
     "window_start TEXT, window_end TEXT, n_rows INTEGER, n_late INTEGER, n_labelled INTEGER, "
     "n_alerts INTEGER, worst_severity TEXT, evidence_id TEXT, created_at TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS monitor_series (monitor TEXT NOT NULL, window INTEGER NOT NULL, "
+    'CREATE TABLE IF NOT EXISTS monitor_series (monitor TEXT NOT NULL, "window" INTEGER NOT NULL, '
     "kind TEXT NOT NULL, name TEXT NOT NULL, grp TEXT, value REAL, lower REAL, upper REAL, "
     "created_at TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS monitor_alerts (monitor TEXT NOT NULL, window INTEGER NOT NULL, "
+    'CREATE TABLE IF NOT EXISTS monitor_alerts (monitor TEXT NOT NULL, "window" INTEGER NOT NULL, '
     "severity TEXT, title TEXT, detail TEXT, slice TEXT, created_at TEXT NOT NULL)",
+    'CREATE TABLE IF NOT EXISTS monitor_logs (monitor TEXT NOT NULL, "window" INTEGER NOT NULL, '
+    "log_artifact TEXT NOT NULL, counts_artifact TEXT NOT NULL, window_start TEXT, window_end TEXT, "
+    "n_rows INTEGER, n_late INTEGER, created_at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS monitor_labels (monitor TEXT NOT NULL, id TEXT NOT NULL, "
+    "label TEXT NOT NULL, created_at TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS monitor_labels_id ON monitor_labels (monitor, id)",
+    "CREATE TABLE IF NOT EXISTS monitor_config (monitor TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, "
+    "reference_id TEXT NOT NULL, params TEXT NOT NULL, created_at TEXT NOT NULL)",
 )
 _METRICS = ["count", "accuracy", "selection_rate", "true_positive_rate", "false_positive_rate"]
 _FAIRNESS = ("selection_rate", "true_positive_rate", "false_positive_rate")
@@ -280,13 +296,26 @@ class Monitor:
             raise DataError(
                 f"windows must be a positive number of rows or a pandas frequency, got {windows!r}."
             )
+        self._params = {
+            "windows": windows if isinstance(windows, str) else int(windows),
+            "time_column": time_column,
+            "id_column": id_column,
+            "bins": bins,
+            "alpha": alpha,
+            "psi_threshold": psi_threshold,
+            "fairness_tolerance": fairness_tolerance,
+            "min_group_size": min_group_size,
+            "max_accuracy_drop": max_accuracy_drop,
+            "ci": ci,
+            "n_boot": n_boot,
+            "random_state": random_state if isinstance(random_state, int | None) else None,
+        }
         self.windows = windows
         self.time_column = time_column
         self.ledger = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
         self.reference = reference
         self.window = int(windows) if self._freq is None else None
         self._period = None  # start of the open time window (ns since epoch)
-        self._rows_seen = 0
         self.name = name
         self.id_column = id_column
         self.alpha, self.psi_threshold = alpha, psi_threshold
@@ -317,18 +346,84 @@ class Monitor:
             self.reference_accuracy = float(
                 np.mean(frame[self.prediction].to_numpy() == reference.y.to_numpy())
             )
-        self._labels = pd.Series(dtype=object)
-        self._closed: list[pd.DataFrame] = []
-        self._stored_counts: list = []
+        self._labels: pd.Series | None = None  # id (text) -> label; read from the ledger on use
+        self._seen_ids: pd.Index | None = None  # ids of the stored windows; read on use
         self._reset()
         with self.ledger._write() as conn:
             for statement in _SCHEMA:
                 conn.execute(statement)
-        self.windows_closed = len(
-            self.ledger._query(
-                "SELECT DISTINCT window FROM monitor_windows WHERE monitor = ?", (name,)
-            )
+        self._check_config()
+        stored = self.ledger._query(
+            'SELECT "window", window_end, n_rows FROM monitor_logs WHERE monitor = ? '
+            'ORDER BY "window"',
+            (name,),
         )
+        # A monitor continues where the last session stopped: window numbers and row spans.
+        self.windows_closed = int(stored["window"].max()) + 1 if len(stored) else 0
+        self._rows_seen = int(stored["n_rows"].sum()) if len(stored) else 0
+
+    @classmethod
+    def open(cls, ledger, name: str = "monitor") -> Monitor:
+        """Resume a monitor stored in ``ledger``: same reference, windows and thresholds.
+
+        Use it in a later session, e.g. to add labels that arrived after its windows closed and
+        re-evaluate them with :meth:`refresh_pending`.
+        """
+        from raikit.ledger import Ledger
+
+        ledger = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
+        config = (
+            ledger._query(
+                "SELECT reference_id, params FROM monitor_config WHERE monitor = ?", (name,)
+            )
+            if _table_exists(ledger, "monitor_config")
+            else pd.DataFrame()
+        )
+        if len(config) == 0:
+            raise DataError(
+                f"No monitor named {name!r} in the ledger {ledger.root}; create it with "
+                f"Monitor(reference, ledger=..., name={name!r}) first."
+            )
+        reference = ledger.read_dataset(config["reference_id"].iloc[0])
+        params = json.loads(config["params"].iloc[0])
+        return cls(reference, ledger=ledger, name=name, **params)
+
+    def __enter__(self) -> Monitor:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.flush()  # the open window is stored, not lost, when the block ends
+
+    def _fingerprint(self) -> str:
+        """What must not change between sessions of one monitor: its buckets and roles."""
+        spec = {
+            "buckets": {b.name: b.labels for b in self.binners},
+            "groups": {g.name: g.labels for g in self.group_binners},
+            "prediction": self.prediction,
+            "score": self.score,
+            "windows": str(self.windows),
+        }
+        return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+
+    def _check_config(self) -> None:
+        fingerprint = self._fingerprint()
+        known = self.ledger._query(
+            "SELECT fingerprint FROM monitor_config WHERE monitor = ?", (self.name,)
+        )
+        if len(known) == 0:
+            # The reference is stored with its data so that Monitor.open can resume the monitor.
+            reference_id = self.ledger.log_dataset(self.reference, store_data=True)
+            with self.ledger._write() as conn:
+                conn.execute(
+                    "INSERT OR IGNORE INTO monitor_config VALUES (?, ?, ?, ?, ?)",
+                    (self.name, fingerprint, reference_id, json.dumps(self._params), _now()),
+                )
+        elif known["fingerprint"].iloc[0] != fingerprint:
+            raise DataError(
+                f"The ledger already holds a monitor named {self.name!r} built on a different "
+                f"reference or window size (its bins, groups or prediction columns differ), so its "
+                f"windows cannot be continued. Pass the same reference and windows, or another name=."
+            )
 
     def _reset(self) -> None:
         self._counts = [
@@ -456,7 +551,15 @@ class Monitor:
     def add_labels(self, ids, labels) -> int:
         """Record true outcomes by row id (they may arrive long after the predictions).
 
-        Returns how many of them match a row already ingested.
+        Labels are stored in the ledger, so a later session (a new ``Monitor`` with the same
+        ``name`` and ledger) can join them to windows closed earlier; see :meth:`refresh_pending`.
+        Ids are compared as text (``7`` and ``"7"`` are the same row). A later label for the same
+        id replaces the earlier one.
+
+        Returns
+        -------
+        int
+            How many of the ids match a row already ingested (in any session).
         """
         if self.id_column is None:
             raise DataError("Labels are joined by id: create the Monitor with id_column=...")
@@ -466,48 +569,223 @@ class Monitor:
             raise DataError(f"ids ({ids.size}) and labels ({labels.size}) differ in length.")
         if pd.isna(labels).any():
             raise DataError("labels contain missing values; send only known outcomes.")
-        new = pd.Series(labels, index=ids)
-        self._labels = new if self._labels.empty else pd.concat([self._labels, new])
-        self._labels = self._labels[~self._labels.index.duplicated(keep="last")]
-        seen = [log[self.id_column] for log in self._closed] + [
-            part[self.id_column] for part in self._log
-        ]
-        if not seen:
-            return 0
-        return int(pd.Index(ids).isin(pd.concat(seen).to_numpy()).sum())
+        if pd.isna(ids).any():
+            raise DataError("ids contain missing values; every label needs the id of its row.")
+        keys = pd.Index(ids).astype(str)
+        new = pd.Series(list(labels.tolist()), index=keys, dtype=object)
+        new = new[~new.index.duplicated(keep="last")]
+        now = _now()
+        with self.ledger._write() as conn:
+            conn.executemany(
+                "INSERT INTO monitor_labels VALUES (?, ?, ?, ?)",
+                [(self.name, k, json.dumps(v), now) for k, v in new.items()],
+            )
+        known = self._label_map()
+        known = pd.concat([known, new])
+        self._labels = known[~known.index.duplicated(keep="last")]
+        seen = self._ingested_ids()
+        return int(keys.isin(seen).sum())
+
+    def _label_map(self) -> pd.Series:
+        """Every label of this monitor (id as text -> label), the latest per id."""
+        if self._labels is None:
+            rows = self.ledger._query(
+                "SELECT id, label FROM monitor_labels WHERE monitor = ? ORDER BY created_at",
+                (self.name,),
+            )
+            values = [json.loads(v) for v in rows["label"]]
+            labels = pd.Series(values, index=pd.Index(rows["id"].astype(str)), dtype=object)
+            self._labels = labels[~labels.index.duplicated(keep="last")]
+        return self._labels
+
+    def _ingested_ids(self) -> pd.Index:
+        """Ids of every row ingested so far: stored windows (read once) and the open one."""
+        if self._seen_ids is None:
+            parts = [
+                self._read_log(int(w))[self.id_column].astype(str)
+                for w in self._stored_windows()["window"]
+            ]
+            self._seen_ids = pd.Index(pd.concat(parts).to_numpy() if parts else [], dtype=object)
+        open_ids = [part[self.id_column].astype(str).to_numpy() for part in self._log]
+        if open_ids:
+            return self._seen_ids.append(pd.Index(np.concatenate(open_ids), dtype=object))
+        return self._seen_ids
 
     def flush(self) -> MonitorWindowResult | None:
-        """Close the current, partly filled window (if it has rows)."""
+        """Close the current, partly filled window (if it has rows).
+
+        Call it before a session ends (or use the monitor as a context manager): rows of a window
+        that was never closed are not stored.
+        """
         return self._close() if self._n else None
 
-    def refresh(self, window: int) -> MonitorWindowResult:
-        """Re-evaluate a closed window of this session with the labels known now."""
-        first = self.windows_closed - len(self._closed)
-        if not first <= window < self.windows_closed:
-            raise DataError(
-                f"Window {window} is not a closed window of this session (windows {first}.."
-                f"{self.windows_closed - 1})."
+    def _stored_windows(self) -> pd.DataFrame:
+        return self.ledger._query(
+            'SELECT "window", log_artifact, counts_artifact, window_start, window_end, n_late '
+            'FROM monitor_logs WHERE monitor = ? ORDER BY "window"',
+            (self.name,),
+        )
+
+    def _stored(self, window: int) -> pd.Series:
+        stored = self._stored_windows()
+        row = stored[stored["window"] == window]
+        if len(row) == 0:
+            have = (
+                f"windows {int(stored['window'].min())}..{int(stored['window'].max())}"
+                if len(stored)
+                else "no windows yet"
             )
-        log = self._closed[window - first]
-        counts, span, late = self._stored_counts[window - first]
-        return self._evaluate(window, log, counts, span, late)
+            raise DataError(
+                f"Window {window} is not a closed window of monitor {self.name!r} ({have})."
+            )
+        return row.iloc[0]
+
+    def _read_log(self, window: int) -> pd.DataFrame:
+        data = self.ledger.get_artifact(self._stored(window)["log_artifact"])
+        return pd.read_parquet(io.BytesIO(data))
+
+    def refresh(self, window: int) -> MonitorWindowResult:
+        """Re-evaluate a closed window (of this or an earlier session) with the labels known now.
+
+        The new evaluation is stored like the first one; :func:`monitor_history` lists both.
+        """
+        row = self._stored(window)
+        log = self._read_log(window)
+        with np.load(io.BytesIO(self.ledger.get_artifact(row["counts_artifact"]))) as arrays:
+            counts = [arrays[f"c{i}"] for i in range(len(self.binners))]
+        span = (row["window_start"], row["window_end"])
+        return self._evaluate(window, log, counts, span, int(row["n_late"]))
+
+    def refresh_pending(self) -> list[MonitorWindowResult]:
+        """Re-evaluate every closed window for which more labels are known than at its last
+        evaluation (e.g. labels that arrived in a later session). Returns the new evaluations."""
+        if self.id_column is None or self.prediction is None:
+            return []
+        labels = self._label_map()
+        evaluated = monitor_history(self.ledger, name=self.name, table="windows")
+        last = evaluated.groupby("window")["n_labelled"].last().to_dict() if len(evaluated) else {}
+        results = []
+        for window in self._stored_windows()["window"].astype(int):
+            ids = self._read_log(window)[self.id_column].astype(str)
+            if int(ids.isin(labels.index).sum()) > int(last.get(window, 0) or 0):
+                results.append(self.refresh(window))
+        return results
+
+    def ingest_file(self, path, *, batch_size: int = 100_000, progress=None) -> list:
+        """Stream a Parquet or CSV file (or a glob of them) through :meth:`ingest`.
+
+        Only the columns the monitor needs are read, ``batch_size`` rows at a time (with pyarrow),
+        so a file larger than memory can be monitored.
+
+        Parameters
+        ----------
+        path : str or path
+            A ``.parquet``/``.csv`` file, a folder of them, or a glob such as ``"logs/*.parquet"``.
+        batch_size : int, default 100_000
+        progress : callable, optional
+            ``progress(rows_done, rows_total)`` after each batch.
+
+        Returns
+        -------
+        list of MonitorWindowResult
+            The windows the file closed (the last, partial window stays open: :meth:`flush`).
+        """
+        import glob
+
+        import pyarrow as pa
+        import pyarrow.dataset as pads
+
+        text = os.fspath(path)
+        files = sorted(glob.glob(text)) if any(ch in text for ch in "*?[") else [text]
+        if not files:
+            raise DataError(f"No file matches {text!r}; check the path or the glob pattern.")
+        if len(files) == 1 and os.path.isdir(files[0]):
+            files = sorted(glob.glob(os.path.join(files[0], "*.parquet")))
+        missing = [f for f in files if not os.path.exists(f)]
+        if missing or not files:
+            raise DataError(f"File {(missing or [text])[0]!r} does not exist.")
+        suffixes = {os.path.splitext(f)[1].lower() for f in files}
+        if suffixes - {".parquet", ".pq", ".csv"} or len(suffixes) > 1:
+            raise DataError(
+                f"ingest_file reads Parquet or CSV files of one kind; got {sorted(suffixes)}."
+            )
+        fmt = "csv" if suffixes == {".csv"} else "parquet"
+        needed = [b.name for b in self.binners] + self.sensitive_names
+        needed += [c for c in (self.id_column, self.time_column) if c]
+        needed = list(dict.fromkeys(needed))  # a column may play two roles; read it once
+        try:
+            dataset = pads.dataset(files, format=fmt)
+            absent = [c for c in needed if c not in dataset.schema.names]
+            if absent:
+                raise ColumnError(
+                    f"{text!r} lacks column(s) {absent} that the monitor needs (features, "
+                    f"sensitive attributes, prediction/score and id)."
+                )
+            total = dataset.count_rows()
+            closed, done = [], 0
+            for batch in dataset.to_batches(columns=needed, batch_size=batch_size):
+                if batch.num_rows == 0:
+                    continue
+                closed += self.ingest(batch.to_pandas())
+                done += batch.num_rows
+                if progress is not None:
+                    progress(done, total)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as error:
+            raise DataError(f"Cannot read {text!r} as {fmt}: {error}") from error
+        return closed
 
     # ----------------------------------------------------------------- closing
     def _close(self) -> MonitorWindowResult:
         log = pd.concat(self._log, ignore_index=True) if len(self._log) > 1 else self._log[0]
+        log = log.reset_index(drop=True)
         counts, late = self._counts, self._late
         if self._freq is None:
             span = (str(self._rows_seen), str(self._rows_seen + self._n - 1))
         else:
             begin = pd.Timestamp(self._period)
             span = (begin.isoformat(), (begin + self._freq).isoformat())
-        self._rows_seen += self._n
         window = self.windows_closed
-        self._closed.append(log.reset_index(drop=True))
-        self._stored_counts.append((counts, span, late))
+        self._persist(window, log, counts, span, late)
+        self._rows_seen += self._n
+        if self._seen_ids is not None and self.id_column is not None:
+            self._seen_ids = self._seen_ids.append(
+                pd.Index(log[self.id_column].astype(str).to_numpy(), dtype=object)
+            )
         self.windows_closed += 1
         self._reset()
-        return self._evaluate(window, log.reset_index(drop=True), counts, span, late)
+        return self._evaluate(window, log, counts, span, late)
+
+    def _persist(self, window: int, log: pd.DataFrame, counts, span, late) -> None:
+        """Store the window's prediction log (Parquet) and bucket counts (npz) as artifacts."""
+        buffer = io.BytesIO()
+        try:
+            log.to_parquet(buffer, index=False)
+        except (TypeError, ValueError, ImportError) as error:
+            raise DataError(
+                f"The prediction log of window {window} cannot be stored as Parquet ({error}); "
+                f"give id, sensitive and prediction columns one type each."
+            ) from error
+        log_digest = self.ledger.put_artifact(
+            buffer.getvalue(), media_type="application/vnd.apache.parquet"
+        )
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **{f"c{i}": c for i, c in enumerate(counts)})
+        counts_digest = self.ledger.put_artifact(buffer.getvalue(), media_type="application/x-npz")
+        with self.ledger._write() as conn:
+            conn.execute(
+                "INSERT INTO monitor_logs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self.name,
+                    window,
+                    log_digest,
+                    counts_digest,
+                    span[0],
+                    span[1],
+                    len(log),
+                    int(late),
+                    _now(),
+                ),
+            )
 
     def _drift(self, counts) -> tuple[pd.DataFrame, pd.DataFrame]:
         from raikit.data import adjust_pvalues, distribution_distances
@@ -599,14 +877,18 @@ class Monitor:
         metrics = pd.DataFrame(columns=["attribute", "group", "metric", "value", "lower", "upper"])
         disparities = pd.DataFrame(columns=["attribute", "metric", "value", "lower", "upper"])
         n_labelled = 0
-        if self.id_column is not None and self.prediction is not None and len(self._labels):
-            where = self._labels.index.get_indexer(log[self.id_column].to_numpy())
+        labels = (
+            self._label_map()
+            if self.id_column is not None and self.prediction is not None
+            else pd.Series(dtype=object)
+        )
+        if len(labels):
+            where = labels.index.get_indexer(log[self.id_column].astype(str).to_numpy())
             known = where >= 0
             n_labelled = int(known.sum())
             if n_labelled >= 2:
-                metrics, disparities, extra = self._labelled(
-                    log[known], self._labels.to_numpy()[where[known]]
-                )
+                y = np.asarray(labels.to_numpy()[where[known]].tolist())
+                metrics, disparities, extra = self._labelled(log[known], y)
                 findings += extra
         result = MonitorWindowResult(
             monitor=self.name,
@@ -777,17 +1059,19 @@ def monitor_history(ledger, *, name: str = "monitor", table: str = "series") -> 
     if table not in ("series", "windows", "alerts"):
         raise DataError(f"table must be 'series', 'windows' or 'alerts', got {table!r}.")
     ledger = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
-    exists = (
-        ledger._query(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
-            (f"monitor_{table}",),
-        )
-        if not str(ledger.root).startswith("postgres")
-        else pd.DataFrame({"name": [1]})
-    )
-    if len(exists) == 0:
+    if not _table_exists(ledger, f"monitor_{table}"):
         return pd.DataFrame()
     frame = ledger._query(
-        f"SELECT * FROM monitor_{table} WHERE monitor = ? ORDER BY window, created_at", (name,)
+        f'SELECT * FROM monitor_{table} WHERE monitor = ? ORDER BY "window", created_at', (name,)
     )
     return frame.rename(columns={"grp": "group"})
+
+
+def _table_exists(ledger, table: str) -> bool:
+    from raikit.ledger._backends import SQLiteBackend
+
+    if isinstance(ledger._backend, SQLiteBackend):
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?"
+    else:
+        sql = "SELECT table_name FROM information_schema.tables WHERE table_name = ?"
+    return len(ledger._query(sql, (table,))) > 0
