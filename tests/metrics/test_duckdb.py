@@ -88,13 +88,21 @@ def test_clear_errors(adult_files, tmp_path):
         )
     with pytest.raises(DataError, match="name the columns"):
         group_metrics(str(folder / "all.csv"), sensitive=["sex"])
-    with pytest.raises(DataError, match="count metrics only"):
+    with pytest.raises(ColumnError, match="Unknown score column 'score'"):
         group_metrics(
             str(folder / "all.csv"),
             target="income",
             prediction="prediction",
             sensitive=["sex"],
             score="score",
+        )
+    with pytest.raises(DataError, match="no regression or custom callables"):
+        group_metrics(
+            str(folder / "all.csv"),
+            target="income",
+            prediction="prediction",
+            sensitive=["sex"],
+            task="regression",
         )
     (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really")
     with pytest.raises(FileFormatError, match="DuckDB cannot read"):

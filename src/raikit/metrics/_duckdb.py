@@ -1,24 +1,42 @@
 """The DuckDB backend: the same sufficient statistics, computed by one SQL ``GROUP BY`` over files.
 
 A Parquet or CSV file (or a glob of them) larger than memory is reduced where it lives to one row per
-(sensitive values, true label, predicted label) with its count. Everything above the counts — metrics,
-disparities, the Poisson bootstrap, findings, figures — is the numpy engine's own code, so both
-backends return the same numbers.
+(sensitive values, true label, predicted label) with its count — and, when a score column is named,
+per equal-width score bin with the sums behind Brier score, log loss and calibration. Everything above
+these statistics — metrics, disparities, the Poisson bootstrap, findings, figures — is the numpy
+engine's own code, shared with the Spark backend (:mod:`raikit.metrics._spark`), so every backend
+returns the same numbers.
+
+Binned ROC AUC
+--------------
+A backend never sorts rows: AUC comes from per-group histograms of the score over ``score_bins``
+equal-width bins on [0, 1] (1,000 by default), with a positive and a negative in the same bin
+counted as half a concordant pair. Pairs in different bins are ordered exactly as by the raw scores,
+so the only error comes from same-bin pairs, which the exact AUC counts as 1, 1/2 or 0 instead of
+1/2. Hence ``|AUC_binned - AUC_exact| <= 0.5 * P(positive and negative share a bin)``, a bound the
+result reports per slice (``meta["roc_auc_error_bound"]``), computed from the same histograms.
 """
 
 from __future__ import annotations
 
 import glob as globbing
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from raikit._errors import ColumnError, DataError, FileFormatError
 from raikit._grouping import GroupEncoding, encode_groups
 
-__all__ = ["AggregatedCounts", "duckdb_counts"]
+__all__ = ["DEFAULT_SCORE_BINS", "AggregatedCounts", "duckdb_counts"]
+
+DEFAULT_SCORE_BINS = 1000  # equal-width score bins on [0, 1] behind the binned ROC AUC
+EPS = float(np.finfo(np.float64).eps)  # log-loss clipping, as the numpy engine does
+MISSING_BIN, OUT_OF_RANGE_BIN = -1, -2  # bin codes the SQL gives to scores it cannot bin
 
 
 @dataclass(frozen=True, eq=False)
@@ -29,27 +47,155 @@ class AggregatedCounts:
     counts: np.ndarray  # (groups, classes * classes), cell = true * K + predicted
     classes: np.ndarray
     n_rows: int
+    backend: str = "duckdb"
+    score_strata: np.ndarray | None = None  # (groups, 2, bins, 4): n, sum s, sum s^2, log-loss sum
+    score_bins: int = 0
 
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _relation(source: str) -> str:
+def _files(source: str) -> list[str]:
     files = sorted(globbing.glob(source)) if any(c in source for c in "*?[") else [source]
     if not files or not all(os.path.exists(f) for f in files):
         raise FileFormatError(
             f"No file matches {source!r}. Check the path or the glob pattern (e.g. data/*.parquet)."
         )
+    return files
+
+
+def _kind(files: list[str], source: str) -> str:
     suffixes = {Path(f).suffixes[0].lower() if Path(f).suffixes else "" for f in files}
-    literal = source.replace("'", "''")
     if suffixes <= {".parquet", ".pq"}:
-        return f"read_parquet('{literal}', union_by_name=false)"
+        return "parquet"
     if suffixes <= {".csv", ".tsv", ".txt"}:
-        return f"read_csv_auto('{literal}')"
+        return "csv"
     raise FileFormatError(
-        f"The duckdb backend reads Parquet or CSV files; {source!r} matches {sorted(suffixes)}."
+        f"The duckdb and spark backends read Parquet or CSV files; {source!r} matches "
+        f"{sorted(suffixes)}."
     )
+
+
+def _relation(source: str) -> str:
+    kind = _kind(_files(source), source)
+    literal = source.replace("'", "''")
+    if kind == "parquet":
+        return f"read_parquet('{literal}', union_by_name=false)"
+    return f"read_csv_auto('{literal}')"
+
+
+def named_columns(target, prediction, sensitive, score=None) -> list[tuple[str, str]]:
+    """(role, column) pairs of the columns a backend reads."""
+    named = [("target", target), ("prediction", prediction)]
+    named += [("sensitive", s) for s in sensitive]
+    return named + ([("score", score)] if score is not None else [])
+
+
+def check_columns(source: str, columns: list[tuple[str, str]], con=None) -> list[str]:
+    """Check that every file of ``source`` has every named column; return the columns.
+
+    ``columns`` holds (role, column) pairs, roles such as "target" or "sensitive". Parquet schemas are read
+    from the file footers only (no rows); a CSV file's header from its first lines. A column missing
+    from one file of a glob names that file, instead of an engine's schema-mismatch message.
+    """
+    import duckdb
+
+    files = _files(source)
+    kind = _kind(files, source)
+    own = con is None
+    con = con or duckdb.connect()
+    try:
+        per_file: dict[str, list[str]] = {}
+        try:
+            if kind == "parquet":
+                literal = source.replace("'", "''")
+                rows = con.execute(
+                    f"SELECT file_name, name FROM parquet_schema('{literal}') "
+                    "WHERE name <> 'schema'"
+                ).fetchall()
+                for file_name, name in rows:
+                    per_file.setdefault(os.path.normpath(file_name), []).append(name)
+            else:
+                for f in files:  # one header read per CSV file
+                    literal = f.replace("'", "''")
+                    described = con.execute(
+                        f"DESCRIBE SELECT * FROM read_csv_auto('{literal}')"
+                    ).fetchall()
+                    per_file[os.path.normpath(f)] = [row[0] for row in described]
+        except duckdb.Error as error:
+            raise FileFormatError(f"DuckDB cannot read {source!r}: {error}") from error
+    finally:
+        if own:
+            con.close()
+    first = per_file.get(os.path.normpath(files[0]), next(iter(per_file.values()), []))
+    for role, column in columns:
+        lacking = [f for f in files if column not in per_file.get(os.path.normpath(f), [])]
+        if len(lacking) == len(files):
+            raise ColumnError(
+                f"Unknown {role} column {column!r} in {source!r}. Available columns: {first[:20]}."
+            )
+        if lacking:
+            raise ColumnError(
+                f"The {role} column {column!r} is missing from {len(lacking)} of {len(files)} "
+                f"files matching {source!r}, e.g. {lacking[0]!r}. Every file needs the same "
+                f"columns: rewrite those files or narrow the glob."
+            )
+    return first
+
+
+def run_with_progress(work: Callable[[], object], poll: Callable[[], float | None], progress):
+    """Run ``work()`` in a thread while reporting ``poll()`` (a fraction in [0, 1]) to ``progress``.
+
+    The engines (DuckDB, Spark) do the heavy lifting in native code and release the GIL, so polling
+    their progress from this thread costs nothing measurable.
+    """
+    if progress is None:
+        return work()
+    box: dict = {}
+
+    def target():
+        try:
+            box["value"] = work()
+        except BaseException as error:  # re-raised in the caller's thread
+            box["error"] = error
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    shown = 0.0
+    while thread.is_alive():
+        thread.join(0.2)
+        try:
+            fraction = poll()
+        except Exception:  # progress is best effort; the query's own errors surface below
+            fraction = None
+        if fraction is not None and fraction > shown:
+            # Engines add stages as they go, so a raw fraction can fall back; never show that.
+            shown = min(float(fraction), 0.99)
+            progress(shown)
+    if "error" in box:
+        raise box["error"]
+    progress(1.0)
+    return box["value"]
+
+
+def score_sql(score: str, bins: int, quote=None) -> tuple[str, list[str]]:
+    """SQL of the score bin and the per-row terms summed per stratum (shared with Spark SQL)."""
+    q = quote or _quote
+    s = f"CAST({q(score)} AS DOUBLE)"
+    clipped = f"GREATEST(LEAST({s}, {1 - EPS!r}), {EPS!r})"
+    bin_sql = (
+        f"CASE WHEN {s} IS NULL OR isnan({s}) THEN {MISSING_BIN} "
+        f"WHEN {s} < 0 OR {s} > 1 THEN {OUT_OF_RANGE_BIN} "
+        f"ELSE LEAST(CAST(FLOOR({s} * {bins}) AS BIGINT), {bins - 1}) END"
+    )
+    sums = [
+        f"SUM({s}) AS __s1",
+        f"SUM({s} * {s}) AS __s2",
+        f"SUM(-LN({clipped})) AS __l1",  # log-loss term of a positive
+        f"SUM(-LN(1 - {clipped})) AS __l0",  # of a negative
+    ]
+    return bin_sql, sums
 
 
 def duckdb_counts(
@@ -58,10 +204,13 @@ def duckdb_counts(
     target: str,
     prediction: str,
     sensitive: list[str],
+    score: str | None = None,
+    score_bins: int = DEFAULT_SCORE_BINS,
     pos_label=None,
     missing_group: str | None = None,
     memory_limit: str | None = "1GB",
     threads: int | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> AggregatedCounts:
     """Reduce a file (or glob) to confusion counts per intersection group with one SQL pass.
 
@@ -73,62 +222,169 @@ def duckdb_counts(
         Columns of true and predicted labels.
     sensitive : list of str
         Sensitive columns.
+    score : str, optional
+        Column of positive-class probabilities: adds per-group score histograms and sums (binary
+        labels only).
+    score_bins : int, default 1000
+        Equal-width score bins on [0, 1] behind the binned ROC AUC.
     memory_limit : str, default "1GB"
         DuckDB's memory limit; larger-than-memory files spill to disk instead of failing.
+    progress : callable, optional
+        Called with the fraction of the scan done (DuckDB's own query progress).
     """
     try:
         import duckdb
     except ImportError as error:
         raise DataError('The duckdb backend needs duckdb: pip install "raikit[scale]".') from error
-    relation = _relation(str(source))
+    source = str(source)
+    relation = _relation(source)
     con = duckdb.connect()
     try:
         con.execute("SET enable_progress_bar = false")
+        if progress is not None:
+            con.execute("SET enable_progress_bar_print = false")
+            con.execute("SET enable_progress_bar = true")  # needed for query_progress()
         if memory_limit:
             con.execute(f"SET memory_limit = '{memory_limit}'")
         if threads:
             con.execute(f"SET threads = {int(threads)}")
+        check_columns(source, named_columns(target, prediction, sensitive, score), con)
+        sql = count_sql(relation, target, prediction, sensitive, score, score_bins)
+        cursor = con.cursor() if progress is not None else con
+
+        def work():
+            return cursor.execute(sql).df()
+
+        def poll():
+            done = con.query_progress()
+            return done / 100.0 if done is not None and done >= 0 else None
+
         try:
-            available = [
-                row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
-            ]
+            table = run_with_progress(work, poll, progress)
         except duckdb.Error as error:
-            raise FileFormatError(f"DuckDB cannot read {str(source)!r}: {error}") from error
-        for role, column in [("target", target), ("prediction", prediction)] + [
-            ("sensitive", s) for s in sensitive
-        ]:
-            if column not in available:
-                raise ColumnError(
-                    f"Unknown {role} column {column!r} in {str(source)!r}. Available columns: "
-                    f"{available[:20]}."
-                )
-        keys = ", ".join(_quote(c) for c in sensitive)
-        sql = (
-            f"SELECT {keys}, {_quote(target)} AS __y, {_quote(prediction)} AS __p, "
-            f"COUNT(*) AS __n FROM {relation} GROUP BY ALL"
-        )
-        try:
-            table = con.execute(sql).df()
-        except duckdb.Error as error:
-            raise FileFormatError(f"DuckDB failed on {str(source)!r}: {error}") from error
+            raise FileFormatError(f"DuckDB failed on {source!r}: {error}") from error
     finally:
         con.close()
+    return counts_from_table(
+        table,
+        source=source,
+        target=target,
+        prediction=prediction,
+        sensitive=sensitive,
+        score=score,
+        score_bins=score_bins,
+        pos_label=pos_label,
+        missing_group=missing_group,
+        backend="duckdb",
+    )
+
+
+def count_sql(relation, target, prediction, sensitive, score, score_bins, quote=None) -> str:
+    """The one ``GROUP BY`` of the backends (DuckDB runs it; Spark gets the same aggregation)."""
+    q = quote or _quote
+    keys = ", ".join(q(c) for c in sensitive)
+    select = f"SELECT {keys}, {q(target)} AS __y, {q(prediction)} AS __p, COUNT(*) AS __n"
+    if score is None:
+        return f"{select} FROM {relation} GROUP BY ALL"
+    bin_sql, sums = score_sql(score, score_bins, q)
+    return f"{select}, {bin_sql} AS __b, {', '.join(sums)} FROM {relation} GROUP BY ALL"
+
+
+def _kind_of(values: np.ndarray) -> str:
+    if values.dtype.kind in "iufb":
+        return "number"
+    present = [v for v in values if v is not None and v == v]
+    if all(isinstance(v, bool | np.bool_) for v in present):
+        return "number"
+    if all(isinstance(v, int | float | np.integer | np.floating) for v in present):
+        return "number"
+    return "text"
+
+
+def counts_from_table(
+    table: pd.DataFrame,
+    *,
+    source: str,
+    target: str,
+    prediction: str,
+    sensitive: list[str],
+    score: str | None,
+    score_bins: int,
+    pos_label,
+    missing_group: str | None,
+    backend: str,
+) -> AggregatedCounts:
+    """Turn a backend's aggregated rows into the engine's count (and score-strata) arrays.
+
+    ``table`` has the sensitive columns, ``__y``, ``__p``, ``__n`` and, with a score, ``__b``
+    (bin), ``__s1``, ``__s2``, ``__l1``, ``__l0``: one row per distinct combination.
+    """
     if table.empty:
-        raise DataError(f"{str(source)!r} has no rows; group metrics need at least one.")
+        raise DataError(f"{source!r} has no rows; group metrics need at least one.")
+    n = table["__n"].to_numpy(np.int64)
     for column, name in (("__y", target), ("__p", prediction)):
         if table[column].isna().any():
-            missing = int(table.loc[table[column].isna(), "__n"].sum())
+            missing = int(n[table[column].isna().to_numpy()].sum())
             raise DataError(f"{name} has {missing} missing value(s); drop or impute them first.")
+    y_raw, p_raw = table["__y"].to_numpy(), table["__p"].to_numpy()
+    kinds = {target: _kind_of(y_raw), prediction: _kind_of(p_raw)}
+    if len(set(kinds.values())) > 1:
+        raise DataError(
+            f"The target {target!r} holds {kinds[target]} and the prediction {prediction!r} holds "
+            f"{kinds[prediction]} values in {source!r} (e.g. {y_raw[0]!r} vs {p_raw[0]!r}); cast "
+            f"both columns to the same type (e.g. 0/1 integers) before computing metrics."
+        )
     # Labels: the same codes the numpy engine gives (0/1, or sorted classes with pos_label last).
     from raikit.metrics._group_metrics import _encode_labels
 
-    y_codes, p_codes, classes = _encode_labels(
-        table["__y"].to_numpy(), table["__p"].to_numpy(), pos_label
-    )
+    y_codes, p_codes, classes = _encode_labels(y_raw, p_raw, pos_label)
     encoding = encode_groups(table[sensitive], missing_group=missing_group)
     n_classes = max(len(classes), 2)
     cells = y_codes * n_classes + p_codes
     n_groups = len(encoding.intersection_labels)
+    groups = encoding.intersection_codes
     counts = np.zeros((n_groups, n_classes * n_classes), dtype=np.int64)
-    np.add.at(counts, (encoding.intersection_codes, cells), table["__n"].to_numpy(np.int64))
-    return AggregatedCounts(encoding, counts, np.asarray(classes), int(table["__n"].sum()))
+    np.add.at(counts, (groups, cells), n)
+    strata = None
+    if score is not None:
+        if len(classes) > 2:
+            raise DataError(
+                f"Score metrics need binary labels; {target!r} has {len(classes)} values "
+                f"{list(classes)[:10]}. Drop the score or map the labels to 0/1."
+            )
+        bins = table["__b"].to_numpy()
+        for code, what in (
+            (MISSING_BIN, "missing"),
+            (OUT_OF_RANGE_BIN, "outside [0, 1]"),
+        ):
+            bad = bins == code
+            if bad.any():
+                raise DataError(
+                    f"score {score!r} has {int(n[bad].sum())} value(s) {what} in {source!r}. The "
+                    f"{backend} backend bins probabilities of the positive class on [0, 1]: pass "
+                    f"predict_proba(X)[:, 1], or drop the score."
+                )
+        bins = bins.astype(np.int64)
+        log_sum = np.where(
+            y_codes == 1, table["__l1"].to_numpy(float), table["__l0"].to_numpy(float)
+        )
+        values = np.stack(
+            [
+                n.astype(float),
+                table["__s1"].to_numpy(float),
+                table["__s2"].to_numpy(float),
+                log_sum,
+            ],
+            axis=-1,
+        )
+        strata = np.zeros((n_groups, 2, score_bins, 4))
+        np.add.at(strata, (groups, y_codes, bins), values)
+    return AggregatedCounts(
+        encoding,
+        counts,
+        np.asarray(classes),
+        int(n.sum()),
+        backend=backend,
+        score_strata=strata,
+        score_bins=score_bins if score is not None else 0,
+    )

@@ -17,6 +17,8 @@ from raikit.metrics._definitions import CountMetric, resolve_metric_names
 
 __all__ = ["GroupMetricsResult", "group_metrics", "percentile_bounds"]
 
+BACKENDS = ("auto", "numpy", "duckdb", "spark")
+
 SMALL_GROUP = 30  # below this many rows a group's metrics are flagged as unreliable
 FOUR_FIFTHS = 0.8
 
@@ -345,6 +347,8 @@ def group_metrics(
     prediction: str | None = None,
     backend: str = "auto",
     memory_limit: str | None = "1GB",
+    score_bins: int = 1000,
+    progress: Callable[[float], None] | None = None,
 ) -> GroupMetricsResult:
     """Compute metrics overall, per group and per intersection, with bootstrap CIs.
 
@@ -379,14 +383,26 @@ def group_metrics(
     ledger : raikit.ledger.Ledger, optional
         Record the result as evidence (also done inside a ``raikit.track`` block).
     target, prediction : str, optional
-        When ``y_true`` is a path (or glob) of Parquet/CSV files: the label and prediction
-        columns; ``sensitive`` is then a list of column names.
-    backend : {"auto", "numpy", "duckdb"}
-        Where the sufficient statistics are computed: ``numpy`` in memory, ``duckdb`` with one
-        SQL ``GROUP BY`` over the files (larger than memory; count metrics only). ``auto``: duckdb
-        for a path, numpy otherwise.
+        When ``y_true`` is a path (or glob) of Parquet/CSV files or a ``pyspark.sql.DataFrame``:
+        the label and prediction columns; ``sensitive`` is then a list of column names and
+        ``score`` (optional) a column name.
+    backend : {"auto", "numpy", "duckdb", "spark"}
+        Where the sufficient statistics are computed: ``numpy`` in memory; ``duckdb`` with one
+        SQL ``GROUP BY`` over the files (larger than memory); ``spark`` with one
+        ``groupBy().agg()`` on a Spark DataFrame, or on a path read with the active SparkSession.
+        ``auto``: spark for a Spark DataFrame, duckdb for a path, numpy otherwise. The duckdb and
+        spark backends compute the count metrics and, with a score, ROC AUC from per-group score
+        histograms (see ``score_bins``), Brier score, log loss and calibration error; everything
+        above the statistics (metrics, intervals, findings) is shared, so the numbers agree.
     memory_limit : str, default "1GB"
         DuckDB's memory limit (it spills to disk beyond it).
+    score_bins : int, default 1000
+        duckdb and spark backends: equal-width score bins on [0, 1] (a multiple of 10). ROC AUC
+        is computed from them with same-bin pairs counted as ties, so
+        ``|AUC_binned - AUC_exact| <= 0.5 * P(a positive and a negative share a bin)``; the
+        result's ``meta["roc_auc_error_bound"]`` gives that bound per slice.
+    progress : callable, optional
+        duckdb and spark backends: called with the fraction of the scan done (0 to 1).
 
     Returns
     -------
@@ -409,55 +425,80 @@ def group_metrics(
     from raikit.dataset import Dataset
 
     ds = None
-    aggregated = None
-    if backend not in ("auto", "numpy", "duckdb"):
-        raise DataError(f"backend must be 'auto', 'numpy' or 'duckdb', got {backend!r}.")
-    if isinstance(y_true, str | os.PathLike):
+    if backend not in BACKENDS:
+        raise DataError(f"backend must be one of {list(BACKENDS)}, got {backend!r}.")
+    if isinstance(y_true, Dataset) and getattr(y_true, "is_lazy", False):
+        # A lazy Dataset over files or a Spark DataFrame: reduce where the rows live.
+        if y_pred is not None or sensitive is not None:
+            raise DataError(
+                "Pass either a Dataset alone or y_true, y_pred and sensitive=, not both."
+            )
+        lazy = y_true
+        y_true, target, prediction = lazy.source, lazy.target, lazy.prediction
+        sensitive, score = list(lazy.sensitive_names), score or lazy.score
+        missing_group = missing_group or lazy.missing_group
+        if prediction is None:
+            raise DataError(
+                "The Dataset has no prediction column; name it with Dataset(..., prediction=...)."
+            )
+    from raikit.metrics._spark import is_spark_frame
+
+    on_spark = is_spark_frame(y_true)
+    if backend == "auto":
+        backend = (
+            "spark" if on_spark else "duckdb" if isinstance(y_true, str | os.PathLike) else "numpy"
+        )
+    if on_spark and backend != "spark":
+        raise DataError(
+            f"A Spark DataFrame is reduced by Spark: use backend='spark' (or 'auto'), not "
+            f"{backend!r}; or bring a sample to pandas with df.sample(fraction).toPandas()."
+        )
+    if backend in ("duckdb", "spark") and not (on_spark or isinstance(y_true, str | os.PathLike)):
+        raise DataError(
+            f"backend={backend!r} reads files or a Spark DataFrame: pass a path or glob "
+            f"(or a Spark DataFrame) as the first argument, or use backend='numpy' in memory."
+        )
+    if on_spark or isinstance(y_true, str | os.PathLike):
         if target is None or prediction is None or sensitive is None:
             raise DataError(
-                "With a file path, name the columns: target='y', prediction='y_hat', "
-                "sensitive=['sex', 'race']."
+                "With a file path or a Spark DataFrame, name the columns: target='y', "
+                "prediction='y_hat', sensitive=['sex', 'race']."
             )
         names = [sensitive] if isinstance(sensitive, str) else list(sensitive)
+        if score is not None and not isinstance(score, str):
+            raise DataError(
+                f"With a file path or a Spark DataFrame, score names a column (a string), got "
+                f"{type(score).__name__}."
+            )
         if backend == "numpy":
             y_true = Dataset(
                 y_true,
                 target=target,
                 sensitive=names,
                 prediction=prediction,
-                score=score if isinstance(score, str) else None,
+                score=score,
             )
             sensitive, score = None, None
         else:
-            if score is not None or task == "regression" or any(callable(m) for m in metrics or []):
-                raise DataError(
-                    "The duckdb backend computes count metrics only (no scores, regression or "
-                    "custom callables yet); use backend='numpy' on a sample "
-                    "(Dataset.split or pandas .sample) for those."
-                )
-            from raikit.metrics._duckdb import duckdb_counts
-
-            aggregated = duckdb_counts(
+            return _backend_metrics(
+                backend,
                 y_true,
                 target=target,
                 prediction=prediction,
                 sensitive=names,
+                score=score,
+                score_bins=score_bins,
+                metrics=metrics,
+                ci=ci,
+                n_boot=n_boot,
+                random_state=random_state,
                 pos_label=pos_label,
+                task=task,
                 missing_group=missing_group,
                 memory_limit=memory_limit,
+                progress=progress,
+                ledger=ledger,
             )
-    elif backend == "duckdb":
-        raise DataError("backend='duckdb' reads files: pass a path or glob as the first argument.")
-    if aggregated is not None:
-        return _from_counts(
-            aggregated,
-            metrics=metrics,
-            ci=ci,
-            n_boot=n_boot,
-            random_state=random_state,
-            task=task,
-            ledger=ledger,
-        )
     if isinstance(y_true, Dataset):
         ds = y_true
         if y_pred is not None or sensitive is not None:
@@ -498,10 +539,7 @@ def group_metrics(
             raise DataError(
                 f"score has {int(np.isnan(score).sum())} missing value(s); scores must be complete."
             )
-    if ci is not None and not 0 < ci < 1:
-        raise DataError(f"ci must be a confidence level between 0 and 1 (e.g. 0.95), got {ci}.")
-    if ci is not None and n_boot < 2:
-        raise DataError(f"n_boot must be at least 2 to compute intervals, got {n_boot}.")
+    _check_ci(ci, n_boot)
     if task == "auto":
         task = _infer_task(y_true, y_pred)
     if task not in ("binary", "multiclass", "regression"):
@@ -724,14 +762,85 @@ def _assemble(
     return result
 
 
+def _backend_metrics(
+    backend,
+    source,
+    *,
+    target,
+    prediction,
+    sensitive,
+    score,
+    score_bins,
+    metrics,
+    ci,
+    n_boot,
+    random_state,
+    pos_label,
+    task,
+    missing_group,
+    memory_limit,
+    progress,
+    ledger,
+) -> GroupMetricsResult:
+    """Group metrics from the statistics the duckdb or spark backend computes where the rows are."""
+    if task == "regression" or any(callable(m) for m in metrics or []):
+        raise DataError(
+            f"The {backend} backend computes classification metrics from counts and score "
+            f"histograms (no regression or custom callables); use backend='numpy' on a sample "
+            f"(Dataset.sample or pandas .sample) for those."
+        )
+    if score is not None and (score_bins < 10 or score_bins % 10):
+        raise DataError(
+            f"score_bins must be a multiple of 10 (the calibration bins are tenths), got "
+            f"{score_bins}; e.g. 1000 or 10000."
+        )
+    _check_ci(ci, n_boot)
+    kwargs = {
+        "target": target,
+        "prediction": prediction,
+        "sensitive": sensitive,
+        "score": score,
+        "score_bins": score_bins,
+        "pos_label": pos_label,
+        "missing_group": missing_group,
+        "progress": progress,
+    }
+    if backend == "duckdb":
+        from raikit.metrics._duckdb import duckdb_counts
+
+        aggregated = duckdb_counts(source, memory_limit=memory_limit, **kwargs)
+    else:
+        from raikit.metrics._spark import spark_counts
+
+        aggregated = spark_counts(source, **kwargs)
+    return _from_counts(
+        aggregated,
+        metrics=metrics,
+        ci=ci,
+        n_boot=n_boot,
+        random_state=random_state,
+        task=task,
+        ledger=ledger,
+    )
+
+
+def _check_ci(ci, n_boot) -> None:
+    if ci is not None and not 0 < ci < 1:
+        raise DataError(f"ci must be a confidence level between 0 and 1 (e.g. 0.95), got {ci}.")
+    if ci is not None and n_boot < 2:
+        raise DataError(f"n_boot must be at least 2 to compute intervals, got {n_boot}.")
+
+
 def _from_counts(
     aggregated, *, metrics, ci, n_boot, random_state, task, ledger
 ) -> GroupMetricsResult:
-    """Group metrics from counts a backend computed (no rows in memory)."""
+    """Group metrics from counts (and score histograms) a backend computed: no rows in memory."""
     classes = aggregated.classes
     if task == "auto":
         task = "binary" if len(classes) <= 2 else "multiclass"
-    count_metrics, _, _, _ = resolve_metric_names(metrics, task=task, has_score=False)
+    strata = aggregated.score_strata
+    has_score = strata is not None and task == "binary"
+    count_metrics, score_names, _, _ = resolve_metric_names(metrics, task=task, has_score=has_score)
     if task == "binary" and len(classes) > 2:
         raise DataError(f"task='binary' but the labels have {len(classes)} values.")
     encoding = aggregated.encoding
@@ -744,15 +853,25 @@ def _from_counts(
         "random_state": random_state,
         "classes": labels,
         "pos_label": labels[-1] if task == "binary" else None,
-        "backend": "duckdb",
+        "backend": aggregated.backend,
     }
-    names, value, replicate = _count_part(
-        aggregated.counts, count_metrics, task, labels, slices, rng
-    )
+    columns, values_parts, replicate_parts = [], [], []
+    if count_metrics:
+        names, value, replicate = _count_part(
+            aggregated.counts, count_metrics, task, labels, slices, rng
+        )
+        columns += names
+        values_parts.append(value)
+        replicate_parts.append(replicate)
+    if score_names:
+        value, replicate = _histogram_score_part(strata, score_names, slices, rng, meta)
+        columns += score_names
+        values_parts.append(value)
+        replicate_parts.append(replicate)
     return _assemble(
-        names,
-        [value],
-        [replicate],
+        columns,
+        values_parts,
+        replicate_parts,
         slices,
         encoding,
         [],
@@ -764,6 +883,47 @@ def _from_counts(
         ledger=ledger,
         dataset=None,
     )
+
+
+def _histogram_score_part(strata, score_names, slices, rng, meta):
+    """Score metrics from per-group histograms of equal-width score bins.
+
+    ``strata`` is (groups, label, bin, [n, sum s, sum s^2, sum log-loss term]). Brier score and
+    log loss are exact (sums); ROC AUC counts same-bin pairs as ties; the calibration error uses
+    the tenths of [0, 1] (unions of whole bins). A bootstrap replicate draws ``Poisson(n)`` per
+    (group, label, bin) — exact for the binned AUC, whose rows in a bin are interchangeable — and
+    scales the bin's sums by ``Poisson(n) / n``.
+    """
+    n_bins = strata.shape[2]
+    ece_bin = (np.arange(n_bins) * engine.ECE_BINS) // n_bins
+    per_slice = slices.aggregate(strata)
+    value = engine.score_metrics_from_strata(per_slice, ece_bin, score_names)
+    meta["score_bins"] = n_bins
+    meta["roc_auc"] = "binned"
+    if "roc_auc" in score_names:
+        n_neg, n_pos = per_slice[:, 0, :, 0], per_slice[:, 1, :, 0]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            bound = 0.5 * (n_pos * n_neg).sum(axis=-1) / (n_pos.sum(-1) * n_neg.sum(-1))
+        meta["roc_auc_error_bound"] = {
+            f"{a}={g}": (float(b) if np.isfinite(b) else None)
+            for a, g, b in zip(slices.attribute, slices.group, bound, strict=True)
+        }
+    # Replicates of all bins are large ((b, groups, 2, bins, 4)): draw them a few at a time.
+    per_chunk = max(1, 4_000_000 // max(strata.size, 1))
+
+    def score_replicates(b: int) -> np.ndarray:
+        out = []
+        for start in range(0, b, per_chunk):
+            k = min(per_chunk, b - start)
+            rep = engine.poisson_scale(rng, strata, k)
+            out.append(
+                engine.score_metrics_from_strata(
+                    slices.aggregate(rep, axis=1), ece_bin, score_names
+                )
+            )
+        return np.concatenate(out)
+
+    return value, score_replicates
 
 
 def _draw_replicates(parts, n_boot: int, n_slices: int, n_metrics: int) -> np.ndarray:

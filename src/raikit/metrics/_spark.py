@@ -1,0 +1,250 @@
+"""The Spark backend: the sufficient statistics as one ``groupBy().agg()`` on the user's cluster.
+
+The reduction is the DuckDB backend's ``GROUP BY`` expressed with the DataFrame API: one row per
+(sensitive values, true label, predicted label[, score bin]) with its count and score sums. Only that
+small table travels to the driver; the shared code in :mod:`raikit.metrics._duckdb` turns it into
+the engine's arrays, so counts, metrics and bootstrap intervals are those of the other backends.
+
+pyspark is imported only when a Spark DataFrame (or ``backend="spark"``) is actually used.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from collections.abc import Callable
+from urllib.parse import urlparse
+
+from raikit._errors import ColumnError, DataError, FileFormatError
+from raikit.metrics._duckdb import (
+    DEFAULT_SCORE_BINS,
+    EPS,
+    MISSING_BIN,
+    OUT_OF_RANGE_BIN,
+    AggregatedCounts,
+    check_columns,
+    counts_from_table,
+    named_columns,
+    run_with_progress,
+)
+
+__all__ = ["is_spark_frame", "local_session", "spark_counts"]
+
+
+def is_spark_frame(obj) -> bool:
+    """True for a ``pyspark.sql.DataFrame`` (classic or Spark Connect), without importing pyspark."""
+    module = type(obj).__module__
+    return module.startswith("pyspark.sql") and type(obj).__name__ == "DataFrame"
+
+
+def _import_pyspark():
+    try:
+        import pyspark  # noqa: F401
+    except ImportError as error:
+        raise DataError(
+            'The spark backend needs pyspark (and Java 17+): pip install "raikit[scale]".'
+        ) from error
+
+
+def local_session(master: str = "local[2]", *, shuffle_partitions: int = 8):
+    """Start (or reuse) a local SparkSession for users without a cluster.
+
+    Parameters
+    ----------
+    master : str, default "local[2]"
+        Spark master URL, e.g. ``local[4]`` or ``spark://host:7077``.
+    shuffle_partitions : int, default 8
+        ``spark.sql.shuffle.partitions``; the aggregated table is small, so few partitions suffice.
+    """
+    _import_pyspark()
+    from pyspark.sql import SparkSession
+
+    return (
+        SparkSession.builder.master(master)
+        .appName("raikit")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")  # raikit shows its own progress bar
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        .getOrCreate()
+    )
+
+
+def _col(name: str):
+    from pyspark.sql import functions as F
+
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
+def _is_local(path: str) -> bool:
+    scheme = urlparse(path).scheme
+    return scheme in ("", "file") or (len(scheme) == 1 and os.name == "nt")
+
+
+def _read(path: str):
+    """A Spark DataFrame over a path or glob, with the active session."""
+    _import_pyspark()
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.getActiveSession()
+    if spark is None:
+        raise DataError(
+            "backend='spark' with a path needs an active SparkSession: create one first "
+            "(SparkSession.builder.getOrCreate(), or raikit.metrics.local_session('local[2]')), "
+            "or use backend='duckdb' on one machine."
+        )
+    local = _is_local(path)
+    plain = path.removeprefix("file://")
+    if local:
+        try:
+            import duckdb  # noqa: F401
+        except ImportError:
+            local = False  # no schema pre-check; Spark's mergeSchema and the null checks remain
+    lower = path.lower().rstrip("/")
+    if lower.endswith((".csv", ".tsv", ".txt")):
+        reader = spark.read.option("header", "true").option("inferSchema", "true")
+        if lower.endswith(".tsv"):
+            reader = reader.option("sep", "\t")
+        return reader.csv(path), (plain if local else None)
+    try:
+        frame = spark.read.option("mergeSchema", "true").parquet(path)
+    except Exception as error:  # Spark's AnalysisException: no files, unreadable files
+        raise FileFormatError(f"Spark cannot read {path!r} as Parquet: {error}") from error
+    return frame, (plain if local else None)
+
+
+def _check_schema(frame, named: list[tuple[str, str]]) -> None:
+    from pyspark.sql import types as T
+
+    fields = {f.name: f.dataType for f in frame.schema.fields}
+    for role, column in named:
+        if column not in fields:
+            raise ColumnError(
+                f"Unknown {role} column {column!r} in the Spark DataFrame. Available columns: "
+                f"{list(fields)[:20]}."
+            )
+        kind = fields[column]
+        if role in ("target", "prediction"):
+            ok = isinstance(kind, T.NumericType | T.BooleanType | T.StringType)
+            need = "numbers, booleans or strings (class labels)"
+        elif role == "score":
+            ok = isinstance(kind, T.NumericType)
+            need = "numbers (probabilities of the positive class)"
+        else:
+            ok = not isinstance(kind, T.ArrayType | T.MapType | T.StructType | T.BinaryType)
+            need = "plain values (strings, numbers, booleans, dates)"
+        if not ok:
+            raise DataError(
+                f"The {role} column {column!r} has Spark type {kind.simpleString()}; it must hold "
+                f"{need}. Cast it first, e.g. df.withColumn({column!r}, F.col({column!r}).cast(...))."
+            )
+
+
+def _progress_poll(spark, group: str):
+    """A function returning the fraction of finished tasks of the job group (None if unknown)."""
+    try:
+        tracker = spark.sparkContext.statusTracker()
+    except Exception:  # Spark Connect has no SparkContext on the client
+        return lambda: None
+
+    def poll():
+        total = done = 0
+        for job in tracker.getJobIdsForGroup(group):
+            info = tracker.getJobInfo(job)
+            for stage in info.stageIds if info else []:
+                stage_info = tracker.getStageInfo(stage)
+                if stage_info is not None:
+                    total += stage_info.numTasks
+                    done += stage_info.numCompletedTasks
+        return done / total if total else None
+
+    return poll
+
+
+def spark_counts(
+    source,
+    *,
+    target: str,
+    prediction: str,
+    sensitive: list[str],
+    score: str | None = None,
+    score_bins: int = DEFAULT_SCORE_BINS,
+    pos_label=None,
+    missing_group: str | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> AggregatedCounts:
+    """Reduce a Spark DataFrame (or a path read with the active session) with one ``groupBy().agg()``.
+
+    Parameters
+    ----------
+    source : pyspark.sql.DataFrame or str
+        The rows, or a Parquet/CSV path or glob (local, ``hdfs://``, ``s3a://`` ...).
+    target, prediction, sensitive, score, score_bins, pos_label, missing_group
+        As for :func:`raikit.metrics._duckdb.duckdb_counts`.
+    progress : callable, optional
+        Called with the fraction of Spark tasks finished.
+    """
+    named = named_columns(target, prediction, sensitive, score)
+    if is_spark_frame(source):
+        frame, name = source, "the Spark DataFrame"
+    else:
+        path = str(source)
+        frame, local = _read(path)
+        if local is not None:
+            check_columns(local, named)  # a column missing from one file names that file
+        name = path
+    _check_schema(frame, named)
+    from pyspark.sql import functions as F
+
+    keys = [_col(c) for c in sensitive]
+    keys += [_col(target).alias("__y"), _col(prediction).alias("__p")]
+    sums = [F.count(F.lit(1)).alias("__n")]
+    if score is not None:
+        s = _col(score).cast("double")
+        clipped = F.greatest(F.least(s, F.lit(1 - EPS)), F.lit(EPS))
+        binned = F.least(
+            F.floor(s * F.lit(float(score_bins))).cast("bigint"), F.lit(score_bins - 1)
+        )
+        bin_column = (
+            F.when(s.isNull() | F.isnan(s), F.lit(MISSING_BIN))
+            .when((s < 0) | (s > 1), F.lit(OUT_OF_RANGE_BIN))
+            .otherwise(binned)
+        )
+        keys.append(bin_column.alias("__b"))
+        sums += [
+            F.sum(s).alias("__s1"),
+            F.sum(s * s).alias("__s2"),
+            F.sum(-F.log(clipped)).alias("__l1"),
+            F.sum(-F.log(F.lit(1.0) - clipped)).alias("__l0"),
+        ]
+    aggregated = frame.groupBy(*keys).agg(*sums)
+    spark = frame.sparkSession
+    group = f"raikit-{uuid.uuid4().hex[:12]}"
+
+    def work():
+        if progress is not None:  # work() then runs in its own thread: the group is thread-local
+            try:
+                spark.sparkContext.setJobGroup(group, "raikit group_metrics", False)
+            except Exception:  # Spark Connect: no job groups, no progress
+                pass
+        try:
+            with warnings.catch_warnings():
+                # pyspark's notice about pandas 3: the aggregated table uses plain dtypes only.
+                warnings.filterwarnings("ignore", "PySpark does not yet", FutureWarning)
+                return aggregated.toPandas()
+        except Exception as error:
+            raise FileFormatError(f"Spark failed to aggregate {name}: {error}") from error
+
+    table = run_with_progress(work, _progress_poll(spark, group), progress)
+    return counts_from_table(
+        table,
+        source=name,
+        target=target,
+        prediction=prediction,
+        sensitive=sensitive,
+        score=score,
+        score_bins=score_bins,
+        pos_label=pos_label,
+        missing_group=missing_group,
+        backend="spark",
+    )

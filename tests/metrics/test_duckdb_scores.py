@@ -1,0 +1,163 @@
+"""Score metrics at scale: binned ROC AUC within its stated bound, exact Brier / log loss / ECE, and
+clear errors for globs that match nothing, files that lack a column and columns of the wrong type."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
+
+from raikit import ColumnError, DataError, FileFormatError
+from raikit.metrics import group_metrics
+
+pytest.importorskip("duckdb")
+
+SCORE_METRICS = ["roc_auc", "brier_score", "log_loss", "expected_calibration_error"]
+
+
+@pytest.fixture(scope="module")
+def adult_frame(adult_scored):
+    frame = adult_scored.frame[["sex", "race", "income", "prediction", "score"]].copy()
+    frame["sex"] = frame["sex"].astype(str)
+    frame["race"] = frame["race"].astype(str)
+    return frame
+
+
+@pytest.fixture(scope="module")
+def adult_file(adult_frame, tmp_path_factory):
+    path = tmp_path_factory.mktemp("scores") / "adult.parquet"
+    adult_frame.to_parquet(path, index=False)
+    return str(path)
+
+
+def _backend(path, **kwargs):
+    return group_metrics(
+        path, target="income", prediction="prediction", sensitive=["sex", "race"], **kwargs
+    )
+
+
+def test_binned_auc_is_within_its_bound_of_sklearn(adult_file, adult_frame):
+    result = _backend(adult_file, score="score")
+    assert result.meta["backend"] == "duckdb" and result.meta["score_bins"] == 1000
+    bounds = result.meta["roc_auc_error_bound"]
+    checked = 0
+    for (attribute, group), row in result.by_group.iterrows():
+        if attribute == "sex & race":
+            sex, race = group.split(" & ")
+            rows = (adult_frame["sex"] == sex) & (adult_frame["race"] == race)
+        else:
+            rows = adult_frame[attribute] == group
+        part = adult_frame[rows]
+        if part["income"].nunique() < 2:
+            assert np.isnan(row["roc_auc"])
+            continue
+        exact = roc_auc_score(part["income"], part["score"])
+        bound = bounds[f"{attribute}={group}"]
+        # The bound is 0.5 * P(a positive and a negative share one of the 1,000 bins).
+        same_bin = np.floor(part["score"].to_numpy() * 1000).clip(0, 999)
+        y = part["income"].to_numpy()
+        pos, neg = same_bin[y == 1], same_bin[y == 0]
+        shared = sum((pos == b).sum() * (neg == b).sum() for b in np.unique(pos))
+        assert bound == pytest.approx(0.5 * shared / (len(pos) * len(neg)), abs=1e-15)
+        assert abs(row["roc_auc"] - exact) <= bound + 1e-15
+        checked += 1
+    assert checked >= 12
+    overall = roc_auc_score(adult_frame["income"], adult_frame["score"])
+    assert abs(result.overall["roc_auc"] - overall) <= bounds["overall=overall"]
+    assert bounds["overall=overall"] < 1e-3  # 1,000 bins on 16k Adult rows: AUC to 3 decimals
+
+
+def test_sum_based_score_metrics_match_sklearn_and_the_numpy_engine(adult_file, adult_frame):
+    on_disk = _backend(adult_file, score="score", metrics=["accuracy", *SCORE_METRICS])
+    y, s = adult_frame["income"], adult_frame["score"]
+    assert on_disk.overall["brier_score"] == pytest.approx(brier_score_loss(y, s), abs=1e-12)
+    assert on_disk.overall["log_loss"] == pytest.approx(log_loss(y, s), abs=1e-12)
+    in_memory = group_metrics(
+        y,
+        adult_frame["prediction"],
+        sensitive=adult_frame[["sex", "race"]],
+        score=s,
+        metrics=["accuracy", *SCORE_METRICS],
+    )
+    exact = ["accuracy", "brier_score", "log_loss", "expected_calibration_error"]
+    pd.testing.assert_frame_equal(
+        on_disk.by_group[exact], in_memory.by_group[exact], check_exact=False, rtol=0, atol=1e-12
+    )
+
+
+def test_finer_bins_tighten_the_bound(adult_file):
+    coarse = _backend(adult_file, score="score", metrics=["roc_auc"], score_bins=100)
+    fine = _backend(adult_file, score="score", metrics=["roc_auc"], score_bins=10_000)
+    assert (
+        fine.meta["roc_auc_error_bound"]["overall=overall"]
+        < coarse.meta["roc_auc_error_bound"]["overall=overall"] / 5
+    )
+    with pytest.raises(DataError, match="multiple of 10"):
+        _backend(adult_file, score="score", score_bins=999)
+
+
+def test_decile_scores_give_the_exact_auc(tmp_path):
+    """COMPAS decile scores fall in distinct bins: every same-bin pair is a true tie."""
+    from raikit.datasets import load_compas
+
+    frame = load_compas().frame
+    table = pd.DataFrame(
+        {
+            "race": frame["race"].astype(str),
+            "sex": frame["sex"].astype(str),
+            "y": frame["two_year_recid"],
+            "p": (frame["decile_score"] >= 5).astype(int),
+            "s": frame["decile_score"] / 10,
+        }
+    )
+    path = tmp_path / "compas.parquet"
+    table.to_parquet(path, index=False)
+    result = group_metrics(
+        str(path), target="y", prediction="p", sensitive=["race"], score="s", metrics=["roc_auc"]
+    )
+    for race, part in table.groupby("race"):
+        if part["y"].nunique() == 2:
+            expected = roc_auc_score(part["y"], part["s"])
+            assert result.by_group.loc[("race", race), "roc_auc"] == pytest.approx(
+                expected, abs=1e-12
+            )
+
+
+def test_score_bootstrap_intervals_cover_the_estimate(adult_file):
+    result = _backend(adult_file, score="score", ci=0.95, n_boot=200, random_state=0)
+    rows = result.table[result.table["metric"].isin(SCORE_METRICS)].dropna()
+    assert len(rows) > 40
+    assert (rows["lower"] <= rows["value"] + 1e-9).all()
+    assert (rows["value"] <= rows["upper"] + 1e-9).all()
+    again = _backend(adult_file, score="score", ci=0.95, n_boot=200, random_state=0)
+    pd.testing.assert_frame_equal(result.table, again.table)
+
+
+def test_bad_files_and_columns(adult_frame, tmp_path):
+    with pytest.raises(FileFormatError, match="No file matches"):
+        _backend(str(tmp_path / "nothing-*.parquet"))
+    adult_frame.iloc[:100].to_parquet(tmp_path / "part-0.parquet", index=False)
+    adult_frame.iloc[100:200].drop(columns="race").to_parquet(
+        tmp_path / "part-1.parquet", index=False
+    )
+    with pytest.raises(ColumnError, match=r"'race' is missing from 1 of 2 files.*part-1"):
+        _backend(str(tmp_path / "part-*.parquet"))
+    mixed = adult_frame.iloc[:200].copy()
+    mixed["income"] = mixed["income"].map({0: "low", 1: "high"})
+    mixed.to_csv(tmp_path / "mixed.csv", index=False)
+    with pytest.raises(DataError, match="cast both columns to the same type"):
+        _backend(str(tmp_path / "mixed.csv"))
+    bad = adult_frame.iloc[:200].copy()
+    bad["score"] = bad["score"] * 4 - 2  # a decision function, not probabilities
+    bad.to_parquet(tmp_path / "logits.parquet", index=False)
+    with pytest.raises(DataError, match=r"value\(s\) outside \[0, 1\]"):
+        _backend(str(tmp_path / "logits.parquet"), score="score")
+    bad["score"] = np.where(np.arange(200) < 3, np.nan, adult_frame["score"].iloc[:200])
+    bad.to_parquet(tmp_path / "holes.parquet", index=False)
+    with pytest.raises(DataError, match=r"3 value\(s\) missing"):
+        _backend(str(tmp_path / "holes.parquet"), score="score")
+    with pytest.raises(DataError, match="backend must be one of"):
+        _backend(str(tmp_path / "holes.parquet"), backend="beam")
+    with pytest.raises(DataError, match="reads files or a Spark DataFrame"):
+        group_metrics([0, 1], [0, 1], sensitive=["a", "b"], backend="duckdb")
