@@ -204,6 +204,11 @@ def test_late_labels_from_a_later_session_are_joined_and_windows_refreshed(tmp_p
     # drift of a refreshed window is recomputed from the stored counts: unchanged
     pd.testing.assert_frame_equal(results[0].drift, closed.drift)
     assert later.refresh_pending() == []  # nothing new since
+    latest = monitor_history(tmp_path, table="windows", latest=True)
+    assert latest["n_labelled"].tolist() == [1500, 500]  # one row per window: its newest
+    series = monitor_history(tmp_path, latest=True)
+    assert not series.duplicated(["window", "kind", "name", "group"]).any()
+    assert len(monitor_history(tmp_path, table="windows")) == 4  # every evaluation is kept
     # a corrected label replaces the earlier one
     later.add_labels([window["id"].iloc[500]], [1 - window["income"].iloc[500]])
     assert later._label_map()[str(window["id"].iloc[500])] == 1 - window["income"].iloc[500]

@@ -1000,6 +1000,8 @@ class Monitor:
                 now,
             )
             for r in result.metrics.itertuples(index=False)
+            # the selection rate of every row is already in the series; not that of labelled rows
+            if r.metric != "selection_rate"
         ]
         series = [
             tuple(None if isinstance(v, float) and np.isnan(v) else v for v in row)
@@ -1048,11 +1050,14 @@ class Monitor:
         return monitor_history(self.ledger, name=self.name, table="alerts")
 
 
-def monitor_history(ledger, *, name: str = "monitor", table: str = "series") -> pd.DataFrame:
+def monitor_history(
+    ledger, *, name: str = "monitor", table: str = "series", latest: bool = False
+) -> pd.DataFrame:
     """Read a monitor's stored ``series`` (tidy time series), ``windows`` or ``alerts``.
 
     A window re-evaluated with :meth:`Monitor.refresh` appears once per evaluation; the latest
-    evaluation comes last.
+    evaluation comes last. With ``latest=True`` only each window's latest evaluation is returned
+    (what a time-series chart should draw).
     """
     from raikit.ledger import Ledger
 
@@ -1064,6 +1069,9 @@ def monitor_history(ledger, *, name: str = "monitor", table: str = "series") -> 
     frame = ledger._query(
         f'SELECT * FROM monitor_{table} WHERE monitor = ? ORDER BY "window", created_at', (name,)
     )
+    if latest and len(frame):
+        newest = frame.groupby("window")["created_at"].transform("max")
+        frame = frame[frame["created_at"] == newest].reset_index(drop=True)
     return frame.rename(columns={"grp": "group"})
 
 

@@ -146,8 +146,8 @@ def create_app(ledger, *, token: str):
 
         if not _NAME.match(name):
             raise _BadRequest(f"Not a monitor name: {name!r}.")
-        series = monitor_history(ledger, name=name)
-        alerts = monitor_history(ledger, name=name, table="alerts")
+        series = monitor_history(ledger, name=name, latest=True)
+        alerts = monitor_history(ledger, name=name, table="alerts", latest=True)
         if series.empty:
             return page(f"Monitor {name}", [("Time series", "<p>No windows stored yet.</p>")])
         figures = []
