@@ -84,3 +84,32 @@ def test_two_processes_write_at_once(ledger):
     outputs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [o[1][-400:] for o in outputs]
     assert len(ledger.evidence()) == 40
+
+
+def test_monitor_windows_and_late_labels_on_postgres(ledger):
+    from raikit.monitor import Monitor, monitor_history
+
+    ds = load_german_credit()
+    frame = ds.frame.assign(pred=ds.frame["credit"], id=range(len(ds.frame)))
+    ref = ds.replace(frame=frame.iloc[:500], prediction="pred", features=["age", "duration_months"])
+    with Monitor(ref, ledger=ledger, windows=250, id_column="id", n_boot=20) as monitor:
+        assert len(monitor.ingest(frame.iloc[500:])) == 2
+    resumed = Monitor.open(ledger)
+    assert resumed.add_labels(frame["id"].iloc[500:600], frame["credit"].iloc[500:600]) == 100
+    (refreshed,) = resumed.refresh_pending()
+    assert (refreshed.window, refreshed.n_labelled) == (0, 100)
+    latest = monitor_history(ledger, table="windows", latest=True)
+    assert latest["n_labelled"].tolist() == [100, 0]
+
+
+def test_review_queue_on_postgres(ledger):
+    from raikit.review import ReviewError, ReviewQueue
+
+    queue = ReviewQueue(ledger, name="loans")
+    ids = queue.add([{"a": 1}, {"a": 2}, {"a": 3}], prediction=[0, 1, 1])
+    assert len(queue.pending()) == 3
+    assert queue.decide(ids[1], 0, reviewer="ana")["decision"] == 0
+    with pytest.raises(ReviewError, match="already decided"):
+        queue.decide(ids[1], 1, reviewer="bo")
+    again = ReviewQueue(ledger, name="loans")
+    assert len(again.pending()) == 2 and again.decisions()["reviewer"].tolist() == ["ana"]

@@ -132,6 +132,11 @@ class _PostgresCursor:
     def execute(self, sql: str, params: tuple = ()):
         return self._conn.execute(_postgres_sql(sql), params)
 
+    def executemany(self, sql: str, rows) -> None:
+        rows = list(rows)
+        if rows:  # psycopg sends the batch in one pipeline
+            self._conn.cursor().executemany(_postgres_sql(sql), rows)
+
 
 def _postgres_sql(sql: str) -> str:
     text = sql.replace("%", "%%").replace("?", "%s")
