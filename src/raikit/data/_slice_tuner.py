@@ -319,6 +319,15 @@ def imbalance_ratio(sizes) -> float:
     return float(sizes.max() / sizes.min())
 
 
+def _round_limit(T: float, growth: str, round_: int) -> float:
+    """The imbalance-change limit of round ``round_`` (0-based)."""
+    if growth == "constant":
+        return T
+    if growth == "linear":
+        return T * (round_ + 1)
+    return T * 2.0**round_
+
+
 def _limit_imbalance(n, d, limit):
     """Scale ``d`` down so that the imbalance ratio changes by at most ``limit``.
 
@@ -432,8 +441,9 @@ class SliceTunerResult(Result):
         ``a_se``, ``b_se``, ``r2``, ``clipped``.
     rounds : DataFrame
         One row per (round, slice): ``round``, ``slice``, ``n_start``, ``planned`` (the unrestricted
-        allocation of the remaining budget), ``allocation`` (after the limit ``T``), ``spent``,
-        ``imbalance_before`` / ``imbalance_after``.
+        allocation of the remaining budget), ``allocation`` (after the round's imbalance limit),
+        ``acquired``, ``imbalance_before`` / ``imbalance_after`` and ``limit`` (NaN outside the
+        iterative mode).
     overall : dict
         ``loss_before`` / ``loss_after`` (mean of the slices' validation log losses, the paper's
         loss), ``disparity_before`` / ``disparity_after`` (average loss disparity,
@@ -574,7 +584,10 @@ class SliceTuner:
         the paper's baselines, reported the same way.
     T : float, default 1.0
         Iterative mode: the largest change of the imbalance ratio (largest / smallest slice size)
-        allowed in one round. It stays constant over rounds (the paper's "conservative" strategy).
+        allowed in the first round.
+    T_growth : {"linear", "constant", "double"}, default "linear"
+        How the limit grows over rounds: ``T * (r + 1)`` in round ``r`` (the paper's "moderate"
+        strategy), ``T`` throughout ("conservative") or ``T * 2 ** r`` ("aggressive").
     sizes : sequence of float, default (0.3, 0.475, 0.65, 0.825, 1.0)
         Shares of each slice's training rows used for the curve points (the other slices keep all
         their rows).
@@ -623,6 +636,7 @@ class SliceTuner:
         lam: float = 1.0,
         method: str = "one-shot",
         T: float = 1.0,
+        T_growth: str = "linear",
         sizes: Sequence[float] = (0.3, 0.475, 0.65, 0.825, 1.0),
         n_repeats: int = 3,
         validation_size: float = 0.3,
@@ -636,6 +650,7 @@ class SliceTuner:
         self.lam = lam
         self.method = method
         self.T = T
+        self.T_growth = T_growth
         self.sizes = sizes
         self.n_repeats = n_repeats
         self.validation_size = validation_size
@@ -728,6 +743,10 @@ class SliceTuner:
             raise DataError(f"lam must be a non-negative number, got {self.lam!r}.")
         if not float(self.T) > 0:
             raise DataError(f"T must be a positive change of the imbalance ratio, got {self.T!r}.")
+        if self.T_growth not in ("linear", "constant", "double"):
+            raise RaikitError(
+                f"T_growth must be 'linear', 'constant' or 'double', got {self.T_growth!r}."
+            )
         sizes = sorted({float(s) for s in self.sizes})
         if len(sizes) < 2 or sizes[0] <= 0 or sizes[-1] > 1:
             raise DataError(
@@ -921,7 +940,7 @@ class SliceTuner:
         received = np.zeros(k, dtype=np.int64)
         remaining = budget
         n_before = counts.astype(float)
-        limit = float(self.T)
+        limit = float("nan")
         iterative = self.method == "iterative"
         max_rounds = int(self.max_rounds) if iterative and acquire is not None else 1
         first_fit = before = None
@@ -942,6 +961,7 @@ class SliceTuner:
                 planned = allocate_budget(a, b, n_now, budget=remaining, cost=cost, lam=lam)
             alloc = planned.copy()
             if iterative:
+                limit = _round_limit(float(self.T), self.T_growth, round_)
                 alloc = _limit_imbalance(n_now, planned, limit)
                 if alloc.sum() == 0:
                     findings.append(
@@ -975,15 +995,25 @@ class SliceTuner:
                         "acquired": int(got[s]) if acquire is not None else np.nan,
                         "imbalance_before": imbalance_ratio(n_now),
                         "imbalance_after": imbalance_ratio(n_now + alloc),
+                        "limit": limit,
                     }
                 )
             total_alloc += alloc
             received += got
-            remaining -= float(np.dot(cost, alloc))
+            remaining -= float(np.dot(cost, got if acquire is not None else alloc))
             if not iterative or remaining < cost.min() - 1e-9:
                 break
             if acquire is not None and got.sum() == 0:
                 break  # nothing arrived: the curves would not change
+        if iterative and acquire is not None and remaining >= cost.min() - 1e-9:
+            findings.append(
+                Finding(
+                    "warning",
+                    "Budget left after the last round",
+                    f"{remaining:g} of the budget {budget:g} was not spent after "
+                    f"{len(rounds_rows) // k} round(s); raise max_rounds or T.",
+                )
+            )
         spent_total = budget - remaining
         # ---- before / after
         after = context.evaluate(train) if acquire is not None else None
@@ -1030,6 +1060,7 @@ class SliceTuner:
                 "lam": lam,
                 "method": self.method,
                 "T": float(self.T),
+                "T_growth": self.T_growth,
                 "sizes": sizes,
                 "n_repeats": int(self.n_repeats),
                 "random_state": self.random_state,
@@ -1238,6 +1269,7 @@ class SliceTuner:
         meta = {
             "lam": lam,
             "T": float(self.T),
+            "T_growth": self.T_growth,
             "sizes": [float(s) for s in sorted({float(s) for s in self.sizes})],
             "n_repeats": int(self.n_repeats),
             "estimator": repr(estimator),
