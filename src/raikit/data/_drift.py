@@ -517,6 +517,96 @@ def drift(
         raise DataError(f"threshold is a significance level in (0, 1), got {threshold}.")
     if correction not in CORRECTIONS:
         raise DataError(f"correction must be one of {CORRECTIONS}, got {correction!r}.")
+    lazy = any(getattr(d, "is_lazy", False) for d in (reference, current))
+    if lazy:
+        from raikit.data._scale import drift_parts
+
+        columns, sensitive, missing_group = _lazy_roles(reference, current, sensitive, columns)
+        parts, kinds, skipped, n_ref, n_cur, bounds = drift_parts(
+            reference,
+            current,
+            columns=columns,
+            sensitive=sensitive,
+            missing_group=missing_group,
+            by_group=by_group,
+            tests=tests,
+        )
+        scale_meta = {
+            "ks": "binned",
+            "ks_error_bound": bounds["ks"],
+            "wasserstein_error_bound": bounds["wasserstein"],
+        }
+    else:
+        parts, kinds, skipped, n_ref, n_cur, sensitive = _in_memory_parts(
+            reference, current, sensitive, columns, tests, by_group
+        )
+        scale_meta = {"ks": "exact"}
+    if not parts:
+        raise DataError(
+            f"No column can be compared: {skipped} look like identifiers or free text (more "
+            f"distinct values than half the rows). Pass columns=[...] with comparable columns."
+        )
+    table = pd.concat(parts, ignore_index=True)
+    return _finish(
+        table,
+        kinds,
+        skipped,
+        n_ref,
+        n_cur,
+        sensitive,
+        current,
+        scale_meta,
+        tests=tests,
+        threshold=threshold,
+        correction=correction,
+        by_group=by_group,
+        min_group_size=min_group_size,
+        min_effect=min_effect,
+        ledger=ledger,
+    )
+
+
+def _lazy_roles(reference, current, sensitive, columns):
+    """Columns and sensitive attributes to compare when a side is lazy (as :func:`_frames`)."""
+    from raikit.dataset import Dataset
+
+    names = {}
+    for label, data in (("reference", reference), ("current", current)):
+        if isinstance(data, Dataset):
+            names[label] = list(data.columns)
+        elif isinstance(data, pd.DataFrame):
+            names[label] = [str(c) for c in data.columns]
+        else:
+            raise DataError(
+                f"{label} must be a raikit.Dataset or a DataFrame, got {type(data).__name__}."
+            )
+    ref_ds = reference if isinstance(reference, Dataset) else None
+    if sensitive is None:
+        sensitive = ref_ds.sensitive_names if ref_ds is not None else []
+    sensitive = [sensitive] if isinstance(sensitive, str) else list(sensitive)
+    missing_group = ref_ds.missing_group if ref_ds is not None else None
+    if columns is None:
+        if ref_ds is not None:
+            columns = list(ref_ds.feature_names)
+            if ref_ds.target is not None and ref_ds.target in names["current"]:
+                columns.append(ref_ds.target)
+        else:
+            columns = [c for c in names["reference"] if c not in sensitive]
+    columns = [columns] if isinstance(columns, str) else list(columns)
+    for label, available in names.items():
+        absent = [c for c in [*columns, *sensitive] if c not in available]
+        if absent:
+            raise ColumnError(
+                f"The {label} data lacks column(s) {absent}; both tables need every compared "
+                f"column and sensitive attribute. Pass columns=[...] to compare fewer."
+            )
+    columns = [c for c in columns if c not in sensitive]
+    if not columns:
+        raise DataError("No column to compare; pass columns=[...] with at least one column.")
+    return columns, sensitive, missing_group
+
+
+def _in_memory_parts(reference, current, sensitive, columns, tests, by_group):
     ref, cur, columns, sensitive, missing_group = _frames(reference, current, sensitive, columns)
     if len(ref) == 0 or len(cur) == 0:
         raise DataError(
@@ -572,12 +662,27 @@ def drift(
             part.insert(2, "column", name)
             part.insert(3, "kind", kind)
         parts.extend(column_parts)
-    if not parts:
-        raise DataError(
-            f"No column can be compared: {skipped} look like identifiers or free text (more "
-            f"distinct values than half the rows). Pass columns=[...] with comparable columns."
-        )
-    table = pd.concat(parts, ignore_index=True)
+    return parts, kinds, skipped, n_ref, len(cur), sensitive
+
+
+def _finish(
+    table,
+    kinds,
+    skipped,
+    n_ref,
+    n_cur,
+    sensitive,
+    current,
+    scale_meta,
+    *,
+    tests,
+    threshold,
+    correction,
+    by_group,
+    min_group_size,
+    min_effect,
+    ledger,
+) -> DriftResult:
     small = (table["n_reference"] < min_group_size) | (table["n_current"] < min_group_size)
     grouped = table["attribute"] != "overall"
     table.loc[small & grouped, ["p_value"]] = np.nan
@@ -633,9 +738,10 @@ def drift(
             "min_group_size": min_group_size,
             "min_effect": min_effect,
             "n_reference": n_ref,
-            "n_current": len(cur),
+            "n_current": n_cur,
             "kinds": kinds,
             "skipped": skipped,
+            **scale_meta,
         },
     )
     from raikit.ledger import record

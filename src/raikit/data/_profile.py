@@ -259,6 +259,51 @@ def _categorical_stats(series: pd.Series, fams: list[Family], top_k: int):
     return rows, cats, names
 
 
+def _hist_frames(name: str, hist, edges) -> list[pd.DataFrame]:
+    """Tidy histogram rows of one numeric column, one frame per family."""
+    frames = []
+    for fam, counts in hist:
+        g, nb = counts.shape
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = counts / counts.sum(axis=1, keepdims=True)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "column": name,
+                    "attribute": fam.attribute,
+                    "group": np.repeat(fam.labels, nb),
+                    "bin": np.tile(np.arange(nb), g),
+                    "left": np.tile(edges[:-1], g),
+                    "right": np.tile(edges[1:], g),
+                    "count": counts.ravel(),
+                    "share": share.ravel(),
+                }
+            )
+        )
+    return frames
+
+
+def _cat_frames(name: str, cats, names) -> list[pd.DataFrame]:
+    """Tidy category rows of one categorical column (non-empty cells), one frame per family."""
+    frames = []
+    for fam, table in cats:
+        g, nb = table.shape
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = table / table.sum(axis=1, keepdims=True)
+        part = pd.DataFrame(
+            {
+                "column": name,
+                "attribute": fam.attribute,
+                "group": np.repeat(fam.labels, nb),
+                "category": np.tile(np.array(names, dtype=object), g),
+                "count": table.ravel(),
+                "share": share.ravel(),
+            }
+        )
+        frames.append(part[part["count"] > 0])
+    return frames
+
+
 def _stack(parts: list[dict], column: str, role: str, kind: str) -> pd.DataFrame:
     frame = pd.concat([pd.DataFrame(p) for p in parts], ignore_index=True)
     frame.insert(2, "column", column)
@@ -584,6 +629,40 @@ def _findings(stats: pd.DataFrame, proxies: pd.DataFrame, proxy_auc: float) -> l
     return findings
 
 
+# --------------------------------------------------------------------------- lazy datasets
+def _lazy_parts(ds, roles: dict, bins: int, top_k: int):
+    """Statistics of a lazy Dataset computed where it lives (see :mod:`raikit.data._scale`)."""
+    from raikit.data._scale import QUANTILE_BINS, profile_parts
+
+    parts, kinds, quantile_error, _ = profile_parts(
+        ds, roles, bins=bins, top_k=top_k, qs=QUANTILES, quantile_names=QUANTILE_NAMES
+    )
+    stat_parts, hist_parts, cat_parts = [], [], []
+    for name, (kind, rows, extra) in parts.items():
+        stat_parts.append(_stack(rows, name, roles[name], kind))
+        if kind == "numeric":
+            hist_parts.extend(_hist_frames(name, *extra))
+        elif kind in ("categorical", "boolean"):
+            cat_parts.extend(_cat_frames(name, *extra))
+    meta = {
+        "quantiles": "histogram",
+        "quantile_bins": QUANTILE_BINS,
+        "quantile_error": quantile_error,
+    }
+    return stat_parts, hist_parts, cat_parts, kinds, meta
+
+
+def _lazy_rows(ds, n: int, random_state) -> pd.DataFrame:
+    """The rows associations and proxies need: all of them when there are at most ``n``, else a
+    uniform sample of ``n`` drawn where the data lives."""
+    if ds.n_rows <= n:
+        return ds.materialize("profile's associations and proxies", max_rows=0)
+    if n <= 0:
+        return ds.table.head  # nothing will use the rows
+    seed = random_state if isinstance(random_state, int) else None
+    return ds.sample(n, random_state=seed).frame
+
+
 # --------------------------------------------------------------------------- entry point
 def profile(
     ds,
@@ -650,9 +729,8 @@ def profile(
         )
     if bins < 1 or top_k < 1:
         raise DataError(f"bins and top_k must be at least 1, got bins={bins}, top_k={top_k}.")
-    frame = ds.frame
     roles = {}
-    for name in frame.columns:
+    for name in ds.columns:
         if name in ds.sensitive_names:
             roles[name] = "sensitive"
         elif name == ds.target:
@@ -668,37 +746,28 @@ def profile(
     if columns is not None:
         columns = [columns] if isinstance(columns, str) else list(columns)
         for c in columns:
-            if c not in frame.columns:
+            if c not in ds.columns:
                 ds._check_column(c, "profile")
         roles = {c: r for c, r in roles.items() if c in columns or r == "sensitive"}
-    encoding = encode_sensitive(ds)
-    fams = families(encoding, len(frame))
     kinds: dict[str, str] = {}
     stat_parts, hist_parts, cat_parts = [], [], []
-    for name, role in roles.items():
+    if ds.is_lazy:
+        stat_parts, hist_parts, cat_parts, kinds, scale_meta = _lazy_parts(ds, roles, bins, top_k)
+        rows_needed = max(association_sample, proxy_sample if proxies else 0)
+        frame = _lazy_rows(ds, rows_needed, random_state)
+        rows_ds = ds.replace(frame)
+        encoding = encode_sensitive(rows_ds)
+    else:
+        frame, rows_ds, scale_meta = ds.frame, ds, {"quantiles": "exact"}
+        encoding = encode_sensitive(ds)
+    fams = families(encoding, len(frame))
+    for name, role in roles.items() if not ds.is_lazy else ():
         series = frame[name]
         kind = column_kind(series)
         if kind == "numeric":
             rows, hist, edges = _numeric_stats(numeric_values(series), fams, bins)
             stat_parts.append(_stack(rows, name, role, kind))
-            for fam, counts in hist:
-                g, nb = counts.shape
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    share = counts / counts.sum(axis=1, keepdims=True)
-                hist_parts.append(
-                    pd.DataFrame(
-                        {
-                            "column": name,
-                            "attribute": fam.attribute,
-                            "group": np.repeat(fam.labels, nb),
-                            "bin": np.tile(np.arange(nb), g),
-                            "left": np.tile(edges[:-1], g),
-                            "right": np.tile(edges[1:], g),
-                            "count": counts.ravel(),
-                            "share": share.ravel(),
-                        }
-                    )
-                )
+            hist_parts.extend(_hist_frames(name, hist, edges))
         elif kind in ("categorical", "boolean"):
             rows, cats, names = _categorical_stats(series, fams, top_k)
             distinct = rows[0]["distinct"][0]
@@ -706,21 +775,7 @@ def profile(
                 kind = "text"  # identifiers and free text: counts only
             stat_parts.append(_stack(rows, name, role, kind))
             if kind != "text":
-                for fam, table in cats:
-                    g, nb = table.shape
-                    with np.errstate(invalid="ignore", divide="ignore"):
-                        share = table / table.sum(axis=1, keepdims=True)
-                    part = pd.DataFrame(
-                        {
-                            "column": name,
-                            "attribute": fam.attribute,
-                            "group": np.repeat(fam.labels, nb),
-                            "category": np.tile(np.array(names, dtype=object), g),
-                            "count": table.ravel(),
-                            "share": share.ravel(),
-                        }
-                    )
-                    cat_parts.append(part[part["count"] > 0])
+                cat_parts.extend(_cat_frames(name, cats, names))
         else:  # datetime
             missing = series.isna().to_numpy()
             rows = [
@@ -784,7 +839,7 @@ def profile(
     if proxies and features:
         seed = int(rng.integers(2**31 - 1))
         proxy_table = _proxies(
-            ds, kinds, features, encoding, rng, proxy_sample=proxy_sample, random_state=seed
+            rows_ds, kinds, features, encoding, rng, proxy_sample=proxy_sample, random_state=seed
         )
     findings = _findings(stats, proxy_table, proxy_auc)
     result = ProfileResult(
@@ -794,7 +849,7 @@ def profile(
         associations=associations,
         proxies=proxy_table,
         roles=roles,
-        n_rows=len(frame),
+        n_rows=ds.n_rows,
         sensitive_names=list(ds.sensitive_names),
         findings=tuple(findings),
         meta={
@@ -805,6 +860,8 @@ def profile(
             "association_rows": len(sample),
             "random_state": random_state,
             "dataset": ds.name,
+            "proxy_rows": len(frame),
+            **scale_meta,
         },
     )
     from raikit.ledger import record

@@ -136,9 +136,19 @@ def _reference_shares(reference, attributes: list[str]) -> pd.DataFrame:
     if isinstance(reference, Dataset):
         rows = []
         for name in attributes:
-            if name not in reference.frame.columns:
+            if name not in reference.columns:
                 raise DataError(f"The reference Dataset has no column {name!r}.")
-            shares = reference.frame[name].astype(object).value_counts(normalize=True)
+            if reference.is_lazy:  # one GROUP BY where the data lives
+                q = reference.table.q
+                counts = reference.table.query(
+                    f"SELECT {q(name)} AS value, COUNT(*) AS n FROM {{table}} "
+                    f"WHERE {q(name)} IS NOT NULL GROUP BY {q(name)}"
+                )
+                shares = pd.Series(
+                    counts["n"].to_numpy(float) / counts["n"].sum(), index=counts["value"]
+                )
+            else:
+                shares = reference.frame[name].astype(object).value_counts(normalize=True)
             rows += [(name, str(g), float(s)) for g, s in shares.items()]
         frame = pd.DataFrame(rows, columns=["attribute", "group", "reference_share"])
     elif isinstance(reference, dict):
@@ -199,6 +209,34 @@ def _distances(p: np.ndarray, q: np.ndarray) -> dict:
     }
 
 
+def _count_in_memory(ds):
+    """Rows and positive labels per group of every family, and the overall base rate."""
+    encoding = encode_sensitive(ds)
+    y01 = None
+    if ds.target is not None:
+        y = ds.y
+        values = pd.unique(y.dropna())
+        if len(values) == 2:
+            if y.isna().any():
+                raise DataError(
+                    f"The target {ds.target!r} has {int(y.isna().sum())} missing value(s); drop "
+                    f"or fill them before measuring base rates."
+                )
+            try:
+                positive = max(values)
+            except TypeError:
+                positive = sorted(values, key=str)[-1]
+            y01 = (y == positive).to_numpy(dtype=float)
+    overall_rate = float(y01.mean()) if y01 is not None else np.nan
+    counted = []
+    for fam in families(encoding, ds.n_rows)[1:]:
+        g = fam.n_groups
+        count = np.bincount(fam.codes, minlength=g)
+        positives = np.bincount(fam.codes, weights=y01, minlength=g) if y01 is not None else None
+        counted.append((fam.attribute, fam.labels, count, positives))
+    return counted, overall_rate
+
+
 def representation(
     ds,
     *,
@@ -256,42 +294,29 @@ def representation(
         raise DataError(f"representation() needs a raikit.Dataset, got {type(ds).__name__}.")
     accuracy = 0.5 if expected_accuracy is None else expected_accuracy
     needed = required_sample_size(ci_width, confidence=confidence, p=accuracy)
-    encoding = encode_sensitive(ds)
     n = ds.n_rows
-    y01 = None
-    if ds.target is not None:
-        y = ds.y
-        values = pd.unique(y.dropna())
-        if len(values) == 2:
-            if y.isna().any():
-                raise DataError(
-                    f"The target {ds.target!r} has {int(y.isna().sum())} missing value(s); drop "
-                    f"or fill them before measuring base rates."
-                )
-            try:
-                positive = max(values)
-            except TypeError:
-                positive = sorted(values, key=str)[-1]
-            y01 = (y == positive).to_numpy(dtype=float)
-    overall_rate = float(y01.mean()) if y01 is not None else np.nan
+    if ds.is_lazy:
+        from raikit.data._scale import representation_counts
+
+        counted, overall_rate = representation_counts(ds)
+        attribute_names = list(ds.sensitive_names)
+    else:
+        counted, overall_rate = _count_in_memory(ds)
+        attribute_names = list(encode_sensitive(ds).names)
     parts = []
-    for fam in families(encoding, n)[1:]:
-        g = fam.n_groups
-        count = np.bincount(fam.codes, minlength=g)
-        positives = (
-            np.bincount(fam.codes, weights=y01, minlength=g)
-            if y01 is not None
-            else np.full(g, np.nan)
-        )
+    for attribute, labels, count, positives in counted:
+        g = len(labels)
+        if positives is None:
+            positives = np.full(g, np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             rate = positives / count
         low, high = wilson_interval(positives, count, confidence)
         parts.append(
             pd.DataFrame(
                 {
-                    "attribute": fam.attribute,
-                    "group": [str(v) for v in fam.labels],
-                    "count": count.astype(np.int64),
+                    "attribute": attribute,
+                    "group": [str(v) for v in labels],
+                    "count": np.asarray(count).astype(np.int64),
                     "share": count / n,
                     "base_rate": rate,
                     "base_rate_lower": low,
@@ -303,7 +328,7 @@ def representation(
     groups["reference_share"] = np.nan
     findings: list[Finding] = []
     if reference is not None:
-        ref = _reference_shares(reference, list(encoding.names))
+        ref = _reference_shares(reference, attribute_names)
         groups["_order"] = np.arange(len(groups), dtype=float)
         attribute_rank = {a: i for i, a in enumerate(groups["attribute"].drop_duplicates())}
         merged = groups.merge(ref, on=["attribute", "group"], how="outer", suffixes=("", "_r"))
@@ -396,7 +421,7 @@ def representation(
         balance=balance,
         overall_base_rate=overall_rate,
         n_rows=n,
-        sensitive_names=list(encoding.names),
+        sensitive_names=attribute_names,
         findings=tuple(findings),
         meta={
             "ci_width": ci_width,

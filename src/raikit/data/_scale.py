@@ -1,0 +1,788 @@
+"""The data checks on a lazy Dataset: ``profile``, ``drift`` and ``representation`` as aggregate SQL.
+
+Every statistic is reduced where the data lives (DuckDB over Parquet/CSV files, or Spark SQL) with
+``GROUP BY GROUPING SETS`` — one grouping set per family of groups (everyone, each sensitive
+attribute, their intersection) — so that a query returns every group's numbers at once and no row
+reaches pandas. The small aggregated tables then go through the same code as the in-memory checks.
+
+What is exact and what is not:
+
+* counts, missing values, distinct counts, means, variances, category counts, base rates, the
+  chi-square / Jensen-Shannon / PSI / L-infinity drift statistics: exact (the same numbers as in
+  memory up to floating-point summation order, ~1e-15 relative).
+* quantiles (profile) come from a histogram of ``QUANTILE_BINS`` equal-width bins per column and
+  group that also records the smallest and largest value in each bin. The first and last value of a
+  bin are therefore exact, and any other order statistic lies in its bin's observed range: the
+  reported error bound (``meta["quantile_error"]``, per column the largest over groups and
+  quantiles) is a guarantee, not a probability. A column with at most ``QUANTILE_BINS`` distinct
+  values per bin range (e.g. ages, counts) has bound 0 — the quantiles are exact.
+* the KS statistic and Wasserstein distance (drift) come from the same kind of histogram of both
+  samples. The reported KS statistic is the exact supremum over bin boundaries, a lower bound of the
+  true one; ``meta["ks_error_bound"]`` bounds the gap (0 when every non-empty bin holds one distinct
+  value, as for integer columns with a small range). The Wasserstein distance uses the trapezoid
+  rule inside bins, with the bound ``meta["wasserstein_error_bound"]``.
+* associations and proxies need rows: they run on a uniform sample of ``association_sample`` rows
+  drawn where the data lives (all rows when the table is no larger).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from raikit._errors import DataError
+from raikit._grouping import encode_groups
+from raikit.data._common import Family, column_kind
+
+__all__ = ["QUANTILE_BINS", "Grouper", "drift_parts", "profile_parts", "representation_counts"]
+
+QUANTILE_BINS = 2048  # histogram bins per numeric column for quantiles, KS and Wasserstein
+
+
+def _double(value: float) -> str:
+    """A float as an exact SQL DOUBLE (a bare 17.0 would be a DECIMAL in DuckDB)."""
+    return f"CAST('{float(value)!r}' AS DOUBLE)"
+
+
+def _value_sql(q, name: str, dtype) -> str:
+    """SQL for a numeric column as DOUBLE, with NaN read as missing (pandas' convention)."""
+    column = q(name)
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return f"CAST(epoch_ns({column}) AS DOUBLE)"
+    value = f"CAST({column} AS DOUBLE)"
+    if pd.api.types.is_float_dtype(dtype):
+        return f"(CASE WHEN isnan({value}) THEN NULL ELSE {value} END)"
+    return value
+
+
+def _literal(value) -> str:
+    """A SQL literal for a value returned by a query."""
+    if isinstance(value, bool | np.bool_):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        return _double(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+class Grouper:
+    """Runs grouped queries over a relation and maps each result row to (family, group code).
+
+    Families are ``overall``, each sensitive attribute, then (with two or more) their
+    intersection — the order of :func:`raikit.data._common.families`.
+    """
+
+    def __init__(self, query, q, sensitive: list[str], encoding, missing_group):
+        self._query = query
+        self.q = q
+        self.names = list(sensitive) if encoding is not None else []
+        self.encoding = encoding
+        self.missing_group = missing_group
+        k = len(self.names)
+        full = (1 << k) - 1
+        self.families = [Family("overall", np.zeros(0, dtype=np.int64), ["overall"])]
+        self.gids = [full]
+        self.sets: list[list[str]] = [[]]
+        for i, name in enumerate(self.names):
+            self.families.append(Family(name, np.zeros(0, dtype=np.int64), encoding.labels(i)))
+            self.gids.append(full & ~(1 << (k - 1 - i)))
+            self.sets.append([name])
+        if k > 1:
+            self.families.append(
+                Family(" & ".join(self.names), np.zeros(0, dtype=np.int64), encoding.labels())
+            )
+            self.gids.append(0)
+            self.sets.append(list(self.names))
+        if encoding is not None:
+            membership = encoding.membership()
+            self._intersection = pd.Series(
+                np.arange(len(encoding.intersection_labels)),
+                index=pd.MultiIndex.from_arrays(membership) if k > 1 else membership[0],
+            )
+
+    def query(self, keys: dict[str, str], aggregates: str, where: str | None = None):
+        """``SELECT`` the aggregates per family, group and ``keys`` (alias -> SQL expression).
+
+        Returns the result with ``__family`` (index into :attr:`families`) and ``__group``
+        (code within the family) columns.
+        """
+        q = self.q
+        inner_keys = "".join(f", {expr} AS {alias}" for alias, expr in keys.items())
+        condition = f" WHERE {where}" if where else ""
+        aliases = list(keys)
+        sets = ", ".join(
+            "(" + ", ".join([*(q(s) for s in group_set), *aliases]) + ")" for group_set in self.sets
+        )
+        sensitive = ", ".join(q(s) for s in self.names)
+        grouping = f"GROUPING_ID({sensitive})" if self.names else "0"
+        select_sensitive = (sensitive + ", ") if self.names else ""
+        sql = (
+            f"SELECT {select_sensitive}{', '.join(aliases) + ', ' if aliases else ''}"
+            f"{grouping} AS __gid, {aggregates} "
+            f"FROM (SELECT *{inner_keys} FROM {{table}}{condition}) "
+            f"GROUP BY GROUPING SETS ({sets})"
+        )
+        table = self._query(sql)
+        family = pd.Series(range(len(self.gids)), index=self.gids)
+        table["__family"] = family.reindex(table["__gid"].to_numpy()).to_numpy()
+        table["__group"] = self._codes(table)
+        return table
+
+    def _codes(self, table: pd.DataFrame) -> np.ndarray:
+        codes = np.zeros(len(table), dtype=np.int64)
+        if not self.names:
+            return codes
+        per_attribute = []
+        for i, name in enumerate(self.names):
+            values = table[name]
+            if self.missing_group is not None:
+                values = values.astype(object).where(values.notna(), self.missing_group)
+            levels = self.encoding.levels[i]
+            found = pd.Index(levels).get_indexer(pd.Index(values))
+            if (found < 0).any():  # numbers come back as float when a group is NULL
+                text = pd.Index([str(v) for v in levels])
+                found = np.where(found < 0, text.get_indexer(values.astype(str)), found)
+            per_attribute.append(found)
+        k = len(self.names)
+        for f, group_set in enumerate(self.sets):
+            rows = (table["__family"] == f).to_numpy()
+            if not rows.any() or not group_set:
+                continue
+            if len(group_set) == 1:
+                codes[rows] = per_attribute[self.names.index(group_set[0])][rows]
+            else:
+                index = (
+                    pd.MultiIndex.from_arrays([p[rows] for p in per_attribute])
+                    if k > 1
+                    else pd.Index(per_attribute[0][rows])
+                )
+                codes[rows] = self._intersection.reindex(index).fillna(-1).to_numpy(np.int64)
+        return codes
+
+    def spread(self, table: pd.DataFrame, column: str, fill=0.0) -> list[np.ndarray]:
+        """One array per family: ``column`` per group code (``fill`` where no row came back)."""
+        out = []
+        for f, fam in enumerate(self.families):
+            rows = table[table["__family"] == f]
+            values = np.full(fam.n_groups, fill, dtype=float)
+            values[rows["__group"].to_numpy(np.int64)] = rows[column].to_numpy(dtype=float)
+            out.append(values)
+        return out
+
+
+def grouper_for(ds) -> Grouper:
+    """The :class:`Grouper` of a lazy Dataset (sensitive groups as in memory)."""
+    ds.group_counts()
+    return Grouper(
+        ds.table.query, ds.table.q, ds.sensitive_names, ds._lazy_encoding, ds.missing_group
+    )
+
+
+# --------------------------------------------------------------------------- histograms
+def _piece_order(table: pd.DataFrame, extra: list[str]) -> pd.DataFrame:
+    return table.sort_values(["__family", "__group", *extra], kind="stable").reset_index(drop=True)
+
+
+def _histogram_quantiles(pieces: pd.DataFrame, counts: np.ndarray, qs: np.ndarray):
+    """Quantiles (linear interpolation between order statistics, as ``np.quantile``) of every group
+    from its value-ordered histogram pieces, with a guaranteed error bound.
+
+    ``pieces`` holds, per group in order, ``n``, ``lo`` and ``hi`` (smallest and largest value in
+    the piece); ``counts`` the non-missing count of each group in the same order.
+    """
+    n = pieces["n"].to_numpy(np.int64)
+    lo = pieces["lo"].to_numpy(float)
+    hi = pieces["hi"].to_numpy(float)
+    cum = np.cumsum(n)
+    starts = np.cumsum(counts) - counts
+    last = np.maximum(counts - 1, 0)[:, None]
+    position = qs[None, :] * last
+    k_lo = np.floor(position).astype(np.int64)
+    k_hi = np.minimum(k_lo + 1, last)
+    frac = position - k_lo
+
+    def order_statistic(k):
+        if not len(n):
+            return np.full(k.shape, np.nan), np.full(k.shape, np.nan)
+        target = starts[:, None] + k
+        piece = np.clip(np.searchsorted(cum, target, side="right"), 0, len(n) - 1)
+        rank = target - (cum[piece] - n[piece])
+        size = n[piece]
+        width = hi[piece] - lo[piece]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = np.where(size > 1, lo[piece] + rank / (size - 1) * width, lo[piece])
+        exact = (rank == 0) | (rank == size - 1) | (width == 0)
+        value = np.where(rank == size - 1, hi[piece], value)
+        value = np.where(rank == 0, lo[piece], value)
+        return value, np.where(exact, 0.0, width)
+
+    v_lo, e_lo = order_statistic(k_lo)
+    v_hi, e_hi = order_statistic(k_hi)
+    quant = v_lo + frac * (v_hi - v_lo)
+    error = (1 - frac) * e_lo + frac * e_hi
+    empty = counts == 0
+    quant[empty] = np.nan
+    error[empty] = np.nan
+    return quant, error
+
+
+# --------------------------------------------------------------------------- profile
+def profile_parts(ds, roles: dict, *, bins: int, top_k: int, qs, quantile_names):
+    """Per-column statistics of a lazy Dataset, in the shapes the in-memory profile builds.
+
+    Returns ``(columns, kinds, quantile_error, families)`` where ``columns`` maps each column to
+    ``(kind, rows, extra)``: ``extra`` is ``(hist, edges)`` for numeric columns and
+    ``(cats, names)`` for categorical ones.
+    """
+    table = ds.table
+    q = table.q
+    g = grouper_for(ds)
+    fams = g.families
+    dtypes = table.dtypes
+    kinds = {name: column_kind(table.head[name]) for name in roles}
+    values = {name: _value_sql(q, name, dtypes[name]) for name in roles if kinds[name] == "numeric"}
+    # One pass: rows, non-missing, distinct, and moments of numeric columns, per group.
+    aggregates = ["COUNT(*) AS __rows"]
+    for i, name in enumerate(roles):
+        expr = values.get(name, q(name))
+        aggregates += [f"COUNT({expr}) AS c{i}", f"COUNT(DISTINCT {expr}) AS d{i}"]
+        if name in values:
+            aggregates += [
+                f"AVG({expr}) AS m{i}",
+                f"VAR_SAMP({expr}) AS v{i}",
+                f"MIN({expr}) AS lo{i}",
+                f"MAX({expr}) AS hi{i}",
+            ]
+    moments = g.query({}, ", ".join(aggregates))
+    rows_per = g.spread(moments, "__rows")
+    out, quantile_error = {}, {}
+    for i, (name, _role) in enumerate(roles.items()):
+        kind = kinds[name]
+        count = g.spread(moments, f"c{i}")
+        distinct = g.spread(moments, f"d{i}")
+        base = [
+            {
+                "attribute": fam.attribute,
+                "group": fam.labels,
+                "rows": rows_per[f].astype(np.int64),
+                "count": count[f].astype(np.int64),
+                "missing": (rows_per[f] - count[f]).astype(np.int64),
+            }
+            for f, fam in enumerate(fams)
+        ]
+        if kind == "numeric":
+            mean = g.spread(moments, f"m{i}", np.nan)
+            var = g.spread(moments, f"v{i}", np.nan)
+            low = float(g.spread(moments, f"lo{i}", np.nan)[0][0])
+            high = float(g.spread(moments, f"hi{i}", np.nan)[0][0])
+            n_total = int(count[0][0])
+            spread_ok = n_total > 0 and high > low
+            n_bins = bins if spread_ok else 1
+            edges = np.linspace(low, high, n_bins + 1) if spread_ok else np.array([low, high])
+            hist, quants, errors = [], [], []
+            if n_total:
+                v = values[name]
+                if spread_ok:
+                    span = high - low
+                    coarse = (
+                        f"LEAST(CAST(FLOOR(({v} - {_double(low)}) / {_double(span)} * {n_bins}) "
+                        f"AS BIGINT), {n_bins - 1})"
+                    )
+                    fine = (
+                        f"LEAST(CAST(FLOOR(({v} - {_double(low)}) / {_double(span)} * "
+                        f"{QUANTILE_BINS}) AS BIGINT), {QUANTILE_BINS - 1})"
+                    )
+                else:
+                    coarse = fine = "0"
+                pieces = g.query(
+                    {"__fine": fine, "__coarse": coarse},
+                    f"COUNT(*) AS n, MIN({v}) AS lo, MAX({v}) AS hi",
+                    where=f"{v} IS NOT NULL",
+                )
+                pieces = _piece_order(pieces, ["__fine", "__coarse"])
+            for f, fam in enumerate(fams):
+                gcount = count[f].astype(np.int64)
+                if n_total:
+                    part = pieces[pieces["__family"] == f]
+                    quant, error = _histogram_quantiles(part, gcount, np.asarray(qs))
+                    table_h = np.zeros((fam.n_groups, n_bins), dtype=np.int64)
+                    np.add.at(
+                        table_h,
+                        (
+                            part["__group"].to_numpy(np.int64),
+                            part["__coarse"].to_numpy(np.int64),
+                        ),
+                        part["n"].to_numpy(np.int64),
+                    )
+                else:
+                    quant = np.full((fam.n_groups, len(qs)), np.nan)
+                    error = quant.copy()
+                    table_h = np.zeros((fam.n_groups, n_bins), dtype=np.int64)
+                hist.append((fam, table_h))
+                errors.append(error)
+                std = np.sqrt(np.maximum(var[f], 0.0))
+                std[gcount < 2] = np.nan
+                base[f].update(
+                    distinct=distinct[f].astype(float),
+                    mean=np.where(gcount > 0, mean[f], np.nan),
+                    std=std,
+                    **{qn: quant[:, j] for j, qn in enumerate(quantile_names)},
+                )
+                quants.append(quant)
+            bound = np.concatenate([e.ravel() for e in errors]) if errors else np.array([])
+            quantile_error[name] = (
+                float(np.nanmax(bound)) if bound.size and np.isfinite(bound).any() else 0.0
+            )
+            out[name] = (kind, base, (hist, edges))
+        elif kind in ("categorical", "boolean"):
+            overall_distinct = distinct[0][0]
+            if (
+                kind == "categorical"
+                and overall_distinct > 1000
+                and overall_distinct > 0.5 * count[0][0]
+            ):
+                for f in range(len(fams)):
+                    base[f]["distinct"] = distinct[f].astype(float)
+                kinds[name] = "text"
+                out[name] = ("text", base, None)
+                continue
+            counts = g.query({"__value": q(name)}, "COUNT(*) AS n")
+            levels, value_codes = _category_levels(counts["__value"], dtypes[name])
+            counts["__code"] = value_codes
+            k = len(levels)
+            full = []
+            for f, fam in enumerate(fams):
+                part = counts[counts["__family"] == f]
+                tab = np.zeros((fam.n_groups, k + 1), dtype=np.int64)  # last: missing
+                np.add.at(
+                    tab,
+                    (part["__group"].to_numpy(np.int64), part["__code"].to_numpy(np.int64)),
+                    part["n"].to_numpy(np.int64),
+                )
+                full.append(tab)
+            overall = full[0][0, :k]
+            bucket_of_level, names = top_buckets(overall, levels, top_k)
+            cats = []
+            for f, fam in enumerate(fams):
+                tab = full[f]
+                n_b = len(names)
+                table_c = np.zeros((fam.n_groups, n_b), dtype=np.int64)
+                table_c[:, :-1] = np.stack(
+                    [tab[:, :k][:, bucket_of_level == b].sum(axis=1) for b in range(n_b - 1)],
+                    axis=1,
+                )
+                table_c[:, -1] = tab[:, k]
+                base[f]["distinct"] = (tab[:, :k] > 0).sum(axis=1).astype(float)
+                cats.append((fam, table_c))
+            out[name] = (kind, base, (cats, names))
+        else:  # datetime: counts, and distinct overall only (as in memory)
+            for f, fam in enumerate(fams):
+                base[f]["distinct"] = np.full(
+                    fam.n_groups, float(distinct[f][0]) if fam.n_groups == 1 else np.nan
+                )
+            out[name] = (kind, base, None)
+    return out, kinds, quantile_error, fams
+
+
+def _category_levels(values: pd.Series, dtype):
+    """Levels of a categorical column (declared order for pandas categories, else sorted) and the
+    level code of each value (``len(levels)`` for missing)."""
+    present = values.dropna()
+    if isinstance(dtype, pd.CategoricalDtype):
+        known = list(dtype.categories)
+        extra = sorted(set(present.astype(str)) - set(map(str, known)))
+        levels = pd.Index(known + extra)
+    else:
+        try:
+            levels = pd.Index(sorted(pd.unique(present)))
+        except TypeError:
+            levels = pd.Index(sorted(pd.unique(present.astype(str))))
+    codes = levels.get_indexer(values)
+    if (codes[values.notna().to_numpy()] < 0).any():
+        codes = pd.Index(levels.astype(str)).get_indexer(values.astype(str))
+    codes = np.where(values.isna().to_numpy(), len(levels), codes)
+    return levels, codes.astype(np.int64)
+
+
+# --------------------------------------------------------------------------- representation
+def representation_counts(ds):
+    """Rows and positive labels per group of every family (attributes, then the intersection)
+    and the overall base rate of a lazy Dataset, from one grouped query (plus one on the target)."""
+    table = ds.table
+    q = table.q
+    g = grouper_for(ds)
+    aggregates = "COUNT(*) AS n"
+    binary = False
+    if ds.target is not None:
+        y = q(ds.target)
+        info = table.query(
+            f"SELECT COUNT(DISTINCT {y}) AS k, MAX({y}) AS top, COUNT(*) - COUNT({y}) AS missing "
+            f"FROM {{table}}"
+        ).iloc[0]
+        if int(info["k"]) == 2:
+            if int(info["missing"]):
+                raise DataError(
+                    f"The target {ds.target!r} has {int(info['missing'])} missing value(s); drop "
+                    f"or fill them before measuring base rates."
+                )
+            binary = True
+            positive = _literal(info["top"])
+            aggregates += f", SUM(CASE WHEN {y} = {positive} THEN 1 ELSE 0 END) AS pos"
+    counts = g.query({}, aggregates)
+    n = g.spread(counts, "n")
+    pos = g.spread(counts, "pos") if binary else [None] * len(n)
+    overall_rate = float(pos[0][0] / n[0][0]) if binary else np.nan
+    fams = [(fam.attribute, fam.labels, n[f], pos[f]) for f, fam in enumerate(g.families) if f > 0]
+    return fams, overall_rate
+
+
+# --------------------------------------------------------------------------- drift
+class _Union:
+    """Reference and current rows in one relation (``__cur`` marks the current side)."""
+
+    def __init__(self, reference, current, columns, sensitive, kinds):
+        from raikit._lazy import DuckDBTable, SparkTable, _duckdb
+
+        sides = []
+        for data in (reference, current):
+            table = getattr(data, "table", None) if hasattr(data, "is_lazy") else None
+            if table is not None and isinstance(table, SparkTable):
+                raise DataError(
+                    "drift on Spark-backed Datasets is not available; write both sides to Parquet "
+                    "(df.write.parquet(path)) and pass Dataset(path) to run it with DuckDB."
+                )
+            sides.append(table)
+        duckdb = _duckdb()
+        self.con = duckdb.connect()
+        self.con.execute("SET enable_progress_bar = false")
+        memory = next((t.memory_limit for t in sides if isinstance(t, DuckDBTable)), None)
+        if memory:
+            self.con.execute(f"SET memory_limit = '{memory}'")
+        self._duckdb = duckdb
+        self.q = DuckDBTable.q
+        selects = []
+        self.heads = []
+        for index, (data, table) in enumerate(zip((reference, current), sides, strict=True)):
+            if table is not None:
+                relation = table.relation
+                head = table.head
+            else:
+                frame = data.frame if hasattr(data, "frame") else data
+                name = f"__raikit_side{index}"
+                self.con.register(name, frame)
+                relation = name
+                head = frame.head(1000)
+            self.heads.append(head)
+            parts = []
+            for column in [*columns, *sensitive]:
+                kind = kinds.get(column, "categorical")
+                dtype = head[column].dtype
+                if column in sensitive or kind == "categorical":
+                    expr = f"CAST({self.q(column)} AS VARCHAR)"
+                    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+                        expr = self.q(column)
+                else:
+                    expr = _value_sql(self.q, column, dtype)
+                parts.append(f"{expr} AS {self.q(column)}")
+            flag = "TRUE" if index else "FALSE"
+            selects.append(f"SELECT {', '.join(parts)}, {flag} AS __cur FROM {relation}")
+        self.relation = "(" + " UNION ALL ".join(selects) + ")"
+
+    def query(self, sql: str) -> pd.DataFrame:
+        try:
+            return self.con.execute(sql.replace("{table}", self.relation)).df()
+        except self._duckdb.Error as error:
+            raise DataError(f"DuckDB could not compare the two datasets: {error}") from error
+
+
+def drift_parts(reference, current, *, columns, sensitive, missing_group, by_group, tests):
+    """The per-column drift rows of a comparison where at least one side is lazy.
+
+    Returns ``(parts, kinds, skipped, n_reference, n_current, bounds)``; ``parts`` are the same
+    frames the in-memory drift builds before multiple-testing adjustment.
+    """
+    from raikit.data._drift import (
+        _FEW_LEVELS,
+        _MAX_CATEGORIES,
+        _PSI_BINS,
+        _kind,
+        _rows,
+        distribution_distances,
+        ks_pvalue,
+    )
+
+    heads = []
+    for data in (reference, current):
+        if hasattr(data, "is_lazy") and data.is_lazy:
+            heads.append(data.table.head)
+        else:
+            frame = data.frame if hasattr(data, "frame") else data
+            heads.append(frame.head(1000))
+    kinds = {}
+    for name in columns:
+        kind = _kind(heads[0][name], heads[1][name], name)
+        kinds[name] = "numeric" if kind == "datetime" else kind
+    union = _Union(reference, current, columns, sensitive, kinds)
+    q = union.q
+    encoding = None
+    if sensitive and by_group:
+        keys = ", ".join(q(s) for s in sensitive)
+        combos = union.query(f"SELECT DISTINCT {keys} FROM {{table}}")
+        encoding = encode_groups(combos[sensitive].astype(object), missing_group=missing_group)
+    g = Grouper(union.query, q, sensitive if encoding is not None else [], encoding, missing_group)
+    fams = g.families
+    aggregates = ["COUNT(*) AS __rows"]
+    for i, name in enumerate(columns):
+        aggregates += [f"COUNT({q(name)}) AS c{i}", f"COUNT(DISTINCT {q(name)}) AS d{i}"]
+        if kinds[name] == "numeric":
+            aggregates += [f"MIN({q(name)}) AS lo{i}", f"MAX({q(name)}) AS hi{i}"]
+    per_side = g.query({"__side": "__cur"}, ", ".join(aggregates))
+    both = g.query({}, ", ".join(aggregates))
+    n_reference = int(
+        per_side.loc[(per_side["__family"] == 0) & ~per_side["__side"], "__rows"].sum()
+    )
+    n_current = int(per_side.loc[(per_side["__family"] == 0) & per_side["__side"], "__rows"].sum())
+    ref_rows = g.spread(per_side[~per_side["__side"].astype(bool)], "__rows")
+    cur_rows = g.spread(per_side[per_side["__side"].astype(bool)], "__rows")
+    parts, skipped, bounds = [], [], {"ks": {}, "wasserstein": {}}
+    for i, name in enumerate(columns):
+        kind = kinds[name]
+        ref_count = g.spread(per_side[~per_side["__side"].astype(bool)], f"c{i}")
+        cur_count = g.spread(per_side[per_side["__side"].astype(bool)], f"c{i}")
+        distinct = float(g.spread(both, f"d{i}")[0][0])
+        test = tests.get(name, "auto") if isinstance(tests, dict) else tests
+        if kind == "categorical":
+            if isinstance(tests, dict) and tests.get(name) == "ks":
+                raise DataError(f"Column {name!r} is categorical; the KS test needs numbers.")
+            if distinct > max(_MAX_CATEGORIES, 0.5 * (n_reference + n_current)):
+                skipped.append(name)
+                continue
+        few_levels = kind == "numeric" and distinct <= _FEW_LEVELS
+        if kind == "numeric" and test == "auto":
+            test = "chi2" if few_levels else "ks"
+        if kind == "categorical" or (test == "chi2" and few_levels):
+            column_parts = _categorical_drift(g, q(name), fams, _rows, distribution_distances)
+        else:
+            column_parts, ks_bound, w_bound = _numeric_drift(
+                g,
+                union,
+                name,
+                i,
+                both,
+                fams,
+                test,
+                _PSI_BINS,
+                (ref_rows, cur_rows, ref_count, cur_count),
+                (_rows, distribution_distances, ks_pvalue),
+            )
+            bounds["ks"][name] = ks_bound
+            bounds["wasserstein"][name] = w_bound
+        for part in column_parts:
+            part.insert(2, "column", name)
+            part.insert(3, "kind", kind)
+        parts.extend(column_parts)
+    return parts, kinds, skipped, n_reference, n_current, bounds
+
+
+def _tables(table: pd.DataFrame, fams, k: int, code_column: str):
+    """(groups, k) reference and current count tables of every family."""
+    out = []
+    for f, fam in enumerate(fams):
+        part = table[table["__family"] == f]
+        tabs = []
+        for side in (False, True):
+            rows = part[part["__side"].astype(bool) == side]
+            tab = np.zeros((fam.n_groups, k), dtype=np.int64)
+            np.add.at(
+                tab,
+                (rows["__group"].to_numpy(np.int64), rows[code_column].to_numpy(np.int64)),
+                rows["n"].to_numpy(np.int64),
+            )
+            tabs.append(tab)
+        out.append(tabs)
+    return out
+
+
+def _categorical_drift(g: Grouper, column_sql: str, fams, _rows, distances):
+    counts = g.query({"__side": "__cur", "__value": column_sql}, "COUNT(*) AS n")
+    values = counts["__value"]
+    levels = pd.Index(pd.unique(values.dropna()))
+    codes = levels.get_indexer(values)
+    k = len(levels)
+    counts["__code"] = np.where(values.isna().to_numpy(), k, codes)
+    parts = []
+    for fam, (ref_t, cur_t) in zip(fams, _tables(counts, fams, k + 1, "__code"), strict=True):
+        stat, p, js, psi, linf = distances(ref_t, cur_t)
+        n_ref, n_cur = ref_t.sum(axis=1), cur_t.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            missing_ref = ref_t[:, -1] / n_ref
+            missing_cur = cur_t[:, -1] / n_cur
+        parts.append(
+            _rows(
+                fam,
+                "chi2",
+                stat,
+                p,
+                js,
+                "js_distance",
+                np.full(fam.n_groups, np.nan),
+                psi,
+                js,
+                linf,
+                n_ref,
+                n_cur,
+                missing_ref,
+                missing_cur,
+            )
+        )
+    return parts
+
+
+def _numeric_drift(g, union, name, i, both, fams, test, psi_bins, sizes, helpers):
+    """KS (binned, with its bound), Wasserstein (binned, with its bound), and the chi-square /
+    PSI / JS / L-infinity on the reference's deciles (exact)."""
+    _rows, distances, ks_pvalue = helpers
+    ref_rows, cur_rows, ref_count, cur_count = sizes
+    q = union.q
+    v = q(name)
+    stats = union.query(
+        f"SELECT STDDEV_SAMP({v}) AS sd, QUANTILE_CONT({v}, "
+        f"[{', '.join(repr(float(x)) for x in np.linspace(0, 1, psi_bins + 1)[1:-1])}]) AS qs "
+        f"FROM {{table}} WHERE NOT __cur AND {v} IS NOT NULL"
+    ).iloc[0]
+    scale = float(stats["sd"]) if stats["sd"] is not None and stats["sd"] == stats["sd"] else np.nan
+    quantiles = stats["qs"]
+    edges = (
+        np.unique(np.asarray(list(quantiles), dtype=float))
+        if quantiles is not None
+        else np.array([])
+    )
+    low = float(g.spread(both, f"lo{i}", np.nan)[0][0])
+    high = float(g.spread(both, f"hi{i}", np.nan)[0][0])
+    if high > low:
+        fine = (
+            f"LEAST(CAST(FLOOR(({v} - {_double(low)}) / {_double(high - low)} * {QUANTILE_BINS}) "
+            f"AS BIGINT), {QUANTILE_BINS - 1})"
+        )
+    else:
+        fine = "0"
+    decile = " + ".join(f"(CASE WHEN {v} >= {_double(e)} THEN 1 ELSE 0 END)" for e in edges) or "0"
+    pieces = g.query(
+        {"__side": "__cur", "__fine": fine, "__dec": decile},
+        f"COUNT(*) AS n, MIN({v}) AS lo, MAX({v}) AS hi",
+        where=f"{v} IS NOT NULL",
+    )
+    decile_tables = _tables(pieces, fams, len(edges) + 1, "__dec")
+    # KS and Wasserstein from value-ordered pieces holding both sides.
+    pieces["__ref"] = np.where(pieces["__side"].astype(bool), 0, pieces["n"])
+    pieces["__curn"] = np.where(pieces["__side"].astype(bool), pieces["n"], 0)
+    merged = (
+        pieces.groupby(["__family", "__group", "__fine", "__dec"], sort=True)
+        .agg(ref=("__ref", "sum"), cur=("__curn", "sum"), lo=("lo", "min"), hi=("hi", "max"))
+        .reset_index()
+    )
+    parts, ks_bound, w_bound = [], 0.0, 0.0
+    for f, fam in enumerate(fams):
+        part = merged[merged["__family"] == f]
+        n_groups = fam.n_groups
+        group = part["__group"].to_numpy(np.int64)
+        ref = part["ref"].to_numpy(float)
+        cur = part["cur"].to_numpy(float)
+        n_ref = np.bincount(group, weights=ref, minlength=n_groups)
+        n_cur = np.bincount(group, weights=cur, minlength=n_groups)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p_ref = ref / n_ref[group]
+            p_cur = cur / n_cur[group]
+        p_ref = np.nan_to_num(p_ref)
+        p_cur = np.nan_to_num(p_cur)
+        after = _cumsum_by(group, p_ref - p_cur)  # F_ref - F_cur after each piece
+        before = after - (p_ref - p_cur)
+        lo = part["lo"].to_numpy(float)
+        hi = part["hi"].to_numpy(float)
+        width = hi - lo
+        ks = np.zeros(n_groups)
+        np.maximum.at(ks, group, np.abs(after))
+        inside = np.where(
+            width > 0, np.maximum(np.abs(before - p_cur), np.abs(before + p_ref)), 0.0
+        )
+        upper = ks.copy()
+        np.maximum.at(upper, group, inside)
+        # gaps between pieces: |F_ref - F_cur| is constant there
+        next_lo = np.empty_like(lo)
+        same = np.zeros(len(lo), dtype=bool)
+        if len(lo):
+            next_lo[:-1] = lo[1:]
+            same[:-1] = group[1:] == group[:-1]
+        gap = np.where(same, next_lo - hi, 0.0)
+        wasserstein = np.bincount(
+            group,
+            weights=np.abs(after) * gap + width * (np.abs(before) + np.abs(after)) / 2,
+            minlength=n_groups,
+        )
+        w_error = np.bincount(group, weights=width * (p_ref + p_cur), minlength=n_groups)
+        empty = (n_ref == 0) | (n_cur == 0)
+        ks[empty] = np.nan
+        upper[empty] = np.nan
+        wasserstein[empty] = np.nan
+        w_error[empty] = np.nan
+        if (~empty).any():
+            ks_bound = max(ks_bound, float(np.nanmax(upper - ks)))
+            w_bound = max(w_bound, float(np.nanmax(w_error)))
+        ref_t, cur_t = decile_tables[f]
+        chi_stat, chi_p, js, psi, linf = distances(ref_t, cur_t)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            missing_ref = (ref_rows[f] - ref_count[f]) / ref_rows[f]
+            missing_cur = (cur_rows[f] - cur_count[f]) / cur_rows[f]
+            effect = wasserstein / scale if scale > 0 else np.where(wasserstein > 0, np.inf, 0.0)
+        if test == "ks":
+            statistic, p_value, effect_name = (
+                ks,
+                ks_pvalue(ks, n_ref, n_cur),
+                "wasserstein_std",
+            )
+        else:
+            statistic, p_value, effect_name = chi_stat, chi_p, "js_distance"
+            effect = js
+        parts.append(
+            _rows(
+                fam,
+                test,
+                statistic,
+                p_value,
+                effect,
+                effect_name,
+                wasserstein,
+                psi,
+                js,
+                linf,
+                n_ref.astype(np.int64),
+                n_cur.astype(np.int64),
+                missing_ref,
+                missing_cur,
+            )
+        )
+    return parts, ks_bound, w_bound
+
+
+def _cumsum_by(group: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Running sum of ``values`` restarted at each new ``group`` (rows sorted by group)."""
+    total = np.cumsum(values)
+    if not len(values):
+        return total
+    start = np.ones(len(values), dtype=bool)
+    start[1:] = group[1:] != group[:-1]
+    first = np.maximum.accumulate(np.where(start, np.arange(len(values)), 0))
+    return total - (total - values)[first]
+
+
+def top_buckets(overall: np.ndarray, levels, top_k: int):
+    """Bucket of each level (its rank among the ``top_k`` most frequent, or ``"(other)"``) and
+    the bucket names, as the in-memory profile (ties keep the level order)."""
+    k = len(levels)
+    top = np.argsort(-overall, kind="stable")[:top_k]
+    top = top[overall[top] > 0]
+    bucket_of_level = np.full(k, len(top), dtype=np.int64)
+    bucket_of_level[top] = np.arange(len(top))
+    names = [str(levels[i]) for i in top] + ["(other)", "(missing)"]
+    return bucket_of_level, names
