@@ -117,8 +117,8 @@ def main() -> None:
         for row in table[table["seed"] == 0].itertuples(index=False):
             print(f"  {row.method:<13}{row.allocation}")
         header = (
-            f"{'method':<13}{'loss before':>14}{'loss after':>16}{'avg disp before':>18}"
-            f"{'avg disp after':>18}{'acc before':>13}{'acc after':>13}"
+            f"{'method':<13}{'loss before':>16}{'loss after':>16}{'avg disp before':>18}"
+            f"{'avg disp after':>18}{'acc before':>16}{'acc after':>16}"
         )
         print(header)
 
@@ -128,12 +128,12 @@ def main() -> None:
         for method in METHODS:
             part = table[table["method"] == method]
             print(
-                f"{method:<13}{cell(part['loss_before']):>14}{cell(part['loss_after']):>16}"
+                f"{method:<13}{cell(part['loss_before']):>16}{cell(part['loss_after']):>16}"
                 f"{cell(part['disparity_before']):>18}{cell(part['disparity_after']):>18}"
-                f"{cell(part['accuracy_before']):>13}{cell(part['accuracy_after']):>13}"
+                f"{cell(part['accuracy_before']):>16}{cell(part['accuracy_after']):>16}"
             )
         print(
-            f"{'paper':<13}{PAPER['loss'][0]:>14.3f}{PAPER['loss'][1]:>16.3f}"
+            f"{'paper':<13}{PAPER['loss'][0]:>16.3f}{PAPER['loss'][1]:>16.3f}"
             f"{PAPER['disparity'][0]:>18.3f}{PAPER['disparity'][1]:>18.3f}"
         )
         wins = (

@@ -349,3 +349,42 @@ def test_iterative_constant_limit_reports_unspent_budget(synthetic):
     assert ((rounds["imbalance_after"] - rounds["imbalance_before"]).abs() <= 0.2 + 1e-12).all()
     assert result.overall["spent"] < 120
     assert any(f.title == "Budget left after the last round" for f in result.findings)
+
+
+# --------------------------------------------------------------------------- CLI
+def test_cli_acquire_plan(synthetic, tmp_path):
+    from typer.testing import CliRunner
+
+    from raikit._result import Result
+    from raikit.cli import app
+
+    train, valid, pool = synthetic
+    for name, frame in (("train", train), ("valid", valid), ("pool", pool)):
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+    runner = CliRunner()
+    base = ["data", "acquire-plan", str(tmp_path / "train.csv"), "--target", "y", "--slices", "g"]
+    base += ["--budget", "60", "--validation", str(tmp_path / "valid.csv"), "--repeats", "2"]
+    plan = runner.invoke(app, [*base, "--cost", "B=2", "--out", str(tmp_path / "plan")])
+    assert plan.exit_code == 0, plan.output
+    assert "Acquisition plan" in plan.output
+    result = Result.from_json(str(tmp_path / "plan" / "acquire-plan.json"))
+    table = result.slices.set_index("slice")
+    assert not result.acquired and table.loc["B", "cost"] == 2.0
+    assert float((table["cost"] * table["allocation"]).sum()) <= 60
+    assert (tmp_path / "plan" / "acquire-plan.html").exists()
+
+    out = tmp_path / "run"
+    done = runner.invoke(app, [*base, "--pool", str(tmp_path / "pool.csv"), "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    result = Result.from_json(str(out / "acquire-plan.json"))
+    assert result.acquired and result.overall["spent"] == 60
+    acquired = pd.read_csv(out / "acquired.csv")
+    assert len(acquired) == 60
+    assert acquired["g"].value_counts().to_dict() == {
+        k: v for k, v in result.slices.set_index("slice")["allocation"].items() if v > 0
+    }
+
+    bad = runner.invoke(app, [*base, "--cost", "B", "--out", str(out)])
+    assert isinstance(bad.exception, DataError) and "--cost" in str(bad.exception)
+    bad = runner.invoke(app, [*base[:-6], "--budget", "0", "--out", str(out)])
+    assert isinstance(bad.exception, DataError) and "budget" in str(bad.exception)

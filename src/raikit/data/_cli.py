@@ -345,3 +345,130 @@ def datasheet_command(
     result.to_markdown(md_path)
     console.print(f"Markdown written to {md_path}")
     _report(result, "datasheet", out, json_out, html_out, f"Datasheet: {file.name}")
+
+
+def _parse_costs(text: str | None) -> dict | None:
+    """``"White & Male=1, Black & Female=2.5"`` -> ``{"White & Male": 1.0, ...}``."""
+    if not text:
+        return None
+    costs = {}
+    for part in split_names(text):
+        label, sep, value = part.rpartition("=")
+        try:
+            costs[label.strip()] = float(value)
+        except ValueError:
+            label = ""
+        if not sep or not label.strip():
+            raise DataError(
+                f"--cost expects SLICE=COST pairs separated by commas (e.g. "
+                f"'White & Male=1,Black & Female=2'), got {part!r}."
+            )
+    return costs
+
+
+@app.command("acquire-plan")
+def acquire_plan_command(
+    file: Path = typer.Argument(..., help="Training data (CSV, TSV or Parquet)."),
+    target: str = typer.Option(..., "--target", "-t", help="Label column."),
+    slices: str = typer.Option(
+        ..., "--slices", help="Columns whose combinations are the slices, comma-separated."
+    ),
+    budget: float = typer.Option(..., "--budget", help="Total acquisition cost to spend."),
+    cost: str | None = typer.Option(
+        None,
+        "--cost",
+        help="Cost of one example per slice, e.g. 'White & Male=1,Black & Female=2' (slice "
+        "labels join the column values with ' & '; unnamed slices cost 1).",
+    ),
+    lam: float = typer.Option(1.0, "--lam", help="Weight of the unfairness term."),
+    pool: Path | None = typer.Option(
+        None,
+        "--pool",
+        help="Rows to acquire from (same columns). Without it only the plan is printed.",
+    ),
+    validation: Path | None = typer.Option(
+        None,
+        "--validation",
+        help="Rows to measure losses on; default: 30% of each slice is held out.",
+    ),
+    method: str = typer.Option(
+        "one-shot", "--method", help="one-shot, iterative, uniform or proportional."
+    ),
+    limit: float = typer.Option(
+        1.0, "--T", help="Iterative: largest imbalance-ratio change in the first round."
+    ),
+    repeats: int = typer.Option(3, "--repeats", help="Subsamples per learning-curve point."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the subsamples, split and pool draws."),
+    out: Path = _OUT,
+    json_out: Path | None = _JSON,
+    html_out: Path | None = _HTML,
+) -> None:
+    """Slice Tuner: how many examples to acquire per slice (and, with --pool, acquire them).
+
+    The model is logistic regression on standardised numeric and one-hot categorical columns
+    (every column except the target and the slice columns). Learning curves per slice are fitted
+    to validation log losses; the plan minimises loss plus lam x unfairness within the budget.
+    """
+    from rich.progress import BarColumn
+
+    from raikit.data import PoolAcquirer, SliceTuner
+    from raikit.dataset import read_table
+
+    names = split_names(slices)
+    if not names:
+        raise DataError("--slices needs at least one column name (comma-separated).")
+    frame = read_table(file)
+    valid = read_table(validation) if validation is not None else None
+    tuner = SliceTuner(
+        slices=names,
+        budget=budget,
+        cost=_parse_costs(cost),
+        lam=lam,
+        method=method,
+        T=limit,
+        n_repeats=repeats,
+        random_state=seed,
+    )
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("Fitting learning curves…", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        if pool is None:
+            result = tuner.plan(frame, target=target, validation=valid, progress=advance)
+        else:
+            acquire = PoolAcquirer(read_table(pool), names, random_state=seed)
+            result = tuner.run(frame, acquire, target=target, validation=valid, progress=advance)
+    table = Table(title=f"Acquisition plan ({method}, budget {budget:g}, lam {lam:g})")
+    columns = ["slice", "rows", "curve b·n^-a", "cost", "acquire", "loss now"]
+    if result.acquired:
+        columns += ["loss after"]
+    for column in columns:
+        table.add_column(column)
+    for row in result.slices.itertuples(index=False):
+        cells = [
+            row.slice,
+            f"{row.n_before:,}",
+            f"{row.b:.3g}·n^-{row.a:.3f} (±{row.a_se:.3f})",
+            f"{row.cost:g}",
+            f"{int(row.allocation):,}",
+            f"{row.loss_before:.3f}",
+        ]
+        if result.acquired:
+            cells.append(f"{row.loss_after:.3f}")
+        table.add_row(*cells)
+    console.print(table)
+    if result.acquired:
+        out.mkdir(parents=True, exist_ok=True)
+        acquired_path = out / "acquired.csv"
+        tuner.acquired_.to_csv(acquired_path, index=False)
+        console.print(f"{len(tuner.acquired_):,} acquired rows written to {acquired_path}")
+    _report(result, "acquire-plan", out, json_out, html_out, f"Slice Tuner: {file.name}")
