@@ -347,6 +347,98 @@ def datasheet_command(
     _report(result, "datasheet", out, json_out, html_out, f"Datasheet: {file.name}")
 
 
+@app.command("clean")
+def clean_command(
+    file: Path = typer.Argument(..., help="Training data (CSV, TSV or Parquet)."),
+    target: str = typer.Option(..., "--target", "-t", help="Label column."),
+    sensitive: str = _SENSITIVE,
+    contamination: str = typer.Option(
+        "0.1", "--contamination", help='Share removed per (group, label) cell, or "auto".'
+    ),
+    duplicate_tolerance: float = typer.Option(
+        0.01, "--duplicate-tolerance", help="Largest numeric difference of duplicates, in sd."
+    ),
+    no_duplicates: bool = typer.Option(False, "--no-duplicates", help="Skip duplicates."),
+    sanitize: str = typer.Option(
+        "loss+distance", "--sanitize", help="loss+distance, loss, distance or none."
+    ),
+    global_scoring: bool = typer.Option(
+        False, "--global-scoring", help="Score within label cells only, ignoring groups."
+    ),
+    no_reweigh: bool = typer.Option(False, "--no-reweigh", help="Keep every weight at 1."),
+    cv: int = typer.Option(5, "--cv", help="Folds of the out-of-fold probabilities."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the folds and the model."),
+    file_format: str = typer.Option(
+        "csv", "--format", help="Format of cleaned and changes files: csv or parquet."
+    ),
+    missing_group: str | None = _MISSING,
+    out: Path = typer.Option(
+        Path("raikit-clean"),
+        "--out",
+        help="Folder for cleaned.<format>, changes.<format>, clean.json and clean.html.",
+    ),
+) -> None:
+    """MLClean: merge near-duplicates, remove likely poisoned rows per group, reweigh."""
+    from rich.progress import BarColumn
+
+    from raikit.data import MLClean
+
+    if file_format not in ("csv", "parquet"):
+        raise DataError(f"--format must be csv or parquet, got {file_format!r}.")
+    share: float | str = contamination.strip()
+    if share != "auto":
+        try:
+            share = float(share)
+        except ValueError as error:
+            raise DataError(
+                f'--contamination must be a number in [0, 0.5) or "auto", got {contamination!r}.'
+            ) from error
+    cleaner = MLClean(
+        duplicate_tolerance=None if no_duplicates else duplicate_tolerance,
+        contamination=share,
+        sanitize=sanitize,
+        per_group=not global_scoring,
+        reweigh=not no_reweigh,
+        cv=cv,
+        random_state=seed,
+    )
+    ds = _dataset(file, target, sensitive, missing_group)
+    steps = 4 + (cv if "loss" in sanitize and share != 0 else 0)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(f"Cleaning {ds.n_rows:,} rows…", total=steps)
+        result = cleaner.fit(
+            ds, progress=lambda text: progress.update(task, advance=1, description=text)
+        )
+    table = Table(title="Changes per group")
+    for column in ("group", "rows in", "merged", "removed", "rows out", "base rate in → out"):
+        table.add_column(column)
+    for row in result.by_group.itertuples(index=False):
+        table.add_row(
+            row.group,
+            f"{row.rows_in:,}",
+            f"{row.merged:,}",
+            f"{row.removed:,}",
+            f"{row.rows_out:,}",
+            f"{row.base_rate_in:.3f} → {row.base_rate_weighted:.3f}",
+        )
+    console.print(table)
+    out.mkdir(parents=True, exist_ok=True)
+    cleaned_path = result.write_cleaned(out / f"cleaned.{file_format}")
+    changes_path = result.write_changes(out / f"changes.{file_format}")
+    console.print(
+        f"Cleaned data (weight column {result.meta['weight_column']!r}) written to {cleaned_path}"
+    )
+    console.print(f"Change log written to {changes_path}")
+    _report(result, "clean", out, None, None, f"MLClean: {file.name}")
+
+
 def _parse_costs(text: str | None) -> dict | None:
     """``"White & Male=1, Black & Female=2.5"`` -> ``{"White & Male": 1.0, ...}``."""
     if not text:

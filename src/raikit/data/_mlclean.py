@@ -1,0 +1,1184 @@
+"""``MLClean``: merge near-duplicates, sanitise poisoned or mislabelled rows, reweigh for fairness.
+
+After Tae, Roh, Oh, Kim & Whang, "Data Cleaning for Accurate, Fair, and Robust Models: A Big Data -
+AI Integration Approach" (DEEM 2019). The paper's point is that entity resolution, data sanitisation
+and unfairness mitigation must run together because each changes what the others see: duplicates
+inflate a group's weight and its share of the reweighing statistics, a sanitiser that scores every row
+against the majority removes a small group as "noise", and reweighing computed before cleaning weighs
+rows that are later dropped. No code was published; this is our reading of the paper.
+
+The three stages share one pass of statistics. The rows are encoded once (numeric columns
+standardised, categories one-hot) and the per-(group, label) counts and feature sums are computed
+once; merging and removing rows subtract their contributions, so the centroids the sanitiser uses are
+those of the de-duplicated data and the counts the reweighing uses are those of the cleaned data,
+without a second pass over the table.
+
+1. **Near-duplicates.** Text and categories are normalised (stripped, case-folded); rows are blocked
+   on every categorical value and on which numeric values are missing, and within a block two rows
+   match when every standardised numeric value differs by at most ``duplicate_tolerance`` standard
+   deviations (a Chebyshev radius search in a KD-tree; blocks are kept apart by an extra coordinate,
+   so the whole table is one vectorised query). Matches are closed transitively (single linkage);
+   each cluster keeps one representative with the majority label and the others are recorded as
+   merged into it.
+2. **Sanitisation.** Rows are scored within their (group, label) cell, so that a small group is
+   compared with itself and not with the majority: a *loss* score (log loss of the given label under
+   out-of-fold predicted probabilities) and a *distance* score (distance to the cell's centroid minus
+   the distance to the nearest centroid of another label in the same group, in the standardised
+   space). ``"loss+distance"`` averages their within-cell percentile ranks. The top
+   ``contamination`` share of every cell is removed (or, with ``contamination="auto"``, as many rows
+   per cell as confident learning estimates to be mislabelled within that group).
+3. **Reweighing.** Kamiran-Calders weights ``w(g, y) = P(g) P(y) / P(g, y)`` on the cleaned rows
+   (:func:`raikit.train.reweighing_weights`).
+
+Nothing is dropped silently: ``MLCleanResult.changes`` lists every merged, removed and reweighed row
+with the reason, its group and its score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from raikit._errors import ColumnError, DataError, FileFormatError
+from raikit._result import Finding, Result
+from raikit.data._common import model_frame
+
+__all__ = ["MLClean", "MLCleanResult"]
+
+SANITIZERS = ("loss+distance", "loss", "distance", "none")
+ACTIONS = ("merged", "removed", "reweighed")
+_MAX_ONE_HOT = 50  # levels one-hot encoded per column; rarer levels share one "other" column
+_HIST_BINS = 20
+
+
+# --------------------------------------------------------------------------- result
+@dataclass(frozen=True, eq=False)
+class MLCleanResult(Result):
+    """What MLClean merged, removed and reweighed, per group, and the cleaned data.
+
+    Attributes
+    ----------
+    cleaned : DataFrame
+        The kept rows (original index and columns) with a weight column (``meta["weight_column"]``).
+    changes : DataFrame
+        One row per change: ``row`` (position in the input), ``action`` (``merged``, ``removed``
+        or ``reweighed``), ``reason``, ``group``, ``label``, ``score`` (merged: largest numeric
+        difference to the kept row in standard deviations; removed: the sanitisation score, a
+        within-cell percentile for ``loss+distance``; reweighed: the weight), ``weight`` (the row's
+        weight in ``cleaned``, 0 when it left) and ``merged_into`` (the kept row, -1 otherwise).
+    by_group : DataFrame
+        One row per (intersectional) group: rows in, merged, removed, rows out, shares of the data
+        before and after, base rates before, after, and after weighting, removal rate.
+    by_cell : DataFrame
+        One row per (group, label) cell: rows in, merged, removed, rows out and the weight given.
+    score_histograms : DataFrame
+        Histograms of the sanitisation scores per group, kept vs removed rows (aggregates only).
+    n_rows_in, n_rows_out, n_merged, n_removed, n_reweighed : int
+        Counts; ``n_rows_in == n_rows_out + n_merged + n_removed``.
+    target : str
+        The label column.
+    sensitive_names, feature_names : list of str
+        Roles of the columns.
+    classes : list
+        The labels.
+    findings : tuple of Finding
+    meta : dict
+        Settings, estimator and weight column.
+    """
+
+    cleaned: pd.DataFrame
+    changes: pd.DataFrame
+    by_group: pd.DataFrame
+    by_cell: pd.DataFrame
+    score_histograms: pd.DataFrame
+    n_rows_in: int
+    n_rows_out: int
+    n_merged: int
+    n_removed: int
+    n_reweighed: int
+    target: str
+    sensitive_names: list
+    feature_names: list
+    classes: list
+    findings: tuple = field(default_factory=tuple)
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def sample_weight(self) -> np.ndarray:
+        """The weight of every kept row (pass it to ``fit(..., sample_weight=...)``)."""
+        return self.cleaned[self.meta["weight_column"]].to_numpy(dtype=float)
+
+    @property
+    def dataset(self):
+        """The cleaned rows as a :class:`raikit.Dataset` with the input's roles (the weight
+        column is neither a feature nor a role; read it with :attr:`sample_weight`)."""
+        from raikit.dataset import Dataset
+
+        return Dataset(
+            self.cleaned,
+            target=self.target,
+            sensitive=list(self.sensitive_names),
+            features=list(self.feature_names),
+            missing_group=self.meta.get("missing_group"),
+            name=self.meta.get("name"),
+        )
+
+    @property
+    def summary(self) -> str:
+        text = (
+            f"{self.n_rows_in:,} rows in, {self.n_rows_out:,} out: {self.n_merged:,} merged as "
+            f"duplicates, {self.n_removed:,} removed by sanitisation ({self.meta['sanitize']}), "
+            f"{self.n_reweighed:,} reweighed"
+        )
+        weights = self.by_cell["weight"]
+        if self.meta["reweigh"] and len(weights):
+            text += f" (weights {weights.min():.3g} to {weights.max():.3g})"
+        return text + f"; {len(self.findings)} finding(s)."
+
+    def changes_summary(self) -> pd.DataFrame:
+        """Number of rows per action and group."""
+        table = self.changes.groupby(["action", "group"], sort=True).size()
+        return table.rename("rows").reset_index()
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        # Per-row tables (the cleaned data and the change log) stay out of reports: they are in
+        # the JSON evidence and in write_changes(); reports show aggregates only.
+        return {
+            "by_group": self.by_group,
+            "by_cell": self.by_cell,
+            "changes_summary": self.changes_summary(),
+        }
+
+    def write_changes(self, path) -> Path:
+        """Write :attr:`changes` to a CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``) file."""
+        return _write_frame(self.changes, path)
+
+    def write_cleaned(self, path) -> Path:
+        """Write :attr:`cleaned` (with its weight column) to a CSV or Parquet file."""
+        return _write_frame(self.cleaned, path, index=False)
+
+    def figures(self) -> list:
+        return _figures(self)
+
+
+def _write_frame(frame: pd.DataFrame, path, *, index: bool = False) -> Path:
+    path = Path(path)
+    name = path.name.lower()
+    if name.endswith(".parquet"):
+        frame.to_parquet(path, index=index)
+    elif name.endswith((".csv", ".csv.gz")):
+        frame.to_csv(path, index=index)
+    else:
+        raise FileFormatError(
+            f"Cannot write {str(path)!r}: use a .csv, .csv.gz or .parquet file name."
+        )
+    return path
+
+
+# --------------------------------------------------------------------------- figures
+def _figures(result: MLCleanResult) -> list:
+    """Changes per group (stacked bars) and score histograms per group, kept vs removed."""
+    import plotly.graph_objects as go
+
+    margin = {"l": 10, "r": 10, "t": 50, "b": 40}
+    table = result.by_group
+    fig = go.Figure()
+    for column, name in (("merged", "merged"), ("removed", "removed")):
+        fig.add_trace(go.Bar(x=table["group"], y=table[column] / table["rows_in"], name=name))
+    fig.update_layout(
+        title="Rows merged and removed, share of each group",
+        barmode="stack",
+        yaxis_title="share of the group's rows",
+        margin=margin,
+    )
+    figures = [fig]
+    cells = result.by_cell
+    if result.meta["reweigh"] and len(cells):
+        fig = go.Figure()
+        for label, part in cells.groupby("label", sort=True):
+            fig.add_trace(go.Bar(x=part["group"], y=part["weight"], name=f"label {label}"))
+        fig.add_hline(y=1.0, line_dash="dot")
+        fig.update_layout(
+            title="Reweighing: weight per group and label",
+            barmode="group",
+            yaxis_title="weight",
+            margin=margin,
+        )
+        figures.append(fig)
+    hist = result.score_histograms
+    for (score, group), part in hist.groupby(["score", "group"], sort=False):
+        centres = (part["bin_left"] + part["bin_right"]) / 2
+        fig = go.Figure()
+        fig.add_trace(go.Bar(x=centres, y=part["kept"], name="kept"))
+        fig.add_trace(go.Bar(x=centres, y=part["removed"], name="removed"))
+        fig.update_layout(
+            title=f"{score} score, {group}",
+            barmode="stack",
+            bargap=0,
+            xaxis_title=score,
+            yaxis_title="rows",
+            margin=margin,
+        )
+        figures.append(fig)
+        if len(figures) >= 10:
+            break
+    return figures
+
+
+# --------------------------------------------------------------------------- encoding
+@dataclass
+class _Encoded:
+    """One pass over the table: normalised categorical codes, standardised numerics, features."""
+
+    block_codes: np.ndarray  # (n, c) int codes of categorical values and numeric missingness
+    numeric: np.ndarray  # (n, m) standardised numeric values, missing as 0
+    numeric_names: list
+    features: np.ndarray  # (n, d) standardised numerics + one-hot categories of the features
+
+
+def _normalised_codes(series: pd.Series) -> np.ndarray:
+    """Codes of a categorical-like column after stripping and case-folding text (-1 missing)."""
+    values = series.astype(object)
+    missing = values.isna().to_numpy()
+    text = values.where(~missing, "").astype(str).str.strip().str.casefold()
+    codes, _ = pd.factorize(text, sort=False)
+    return np.where(missing, -1, codes).astype(np.int64)
+
+
+def _is_numeric(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series.dtype) and not (
+        pd.api.types.is_bool_dtype(series.dtype) or isinstance(series.dtype, pd.CategoricalDtype)
+    )
+
+
+def _encode(frame: pd.DataFrame, compare: list, features: list) -> _Encoded:
+    n = len(frame)
+    blocks, numeric, numeric_names, feature_parts = [], [], [], []
+    feature_set = set(features)
+    for name in compare:
+        series = frame[name]
+        if _is_numeric(series):
+            values = series.to_numpy(dtype=float, na_value=np.nan)
+            finite = np.isfinite(values)
+            if not finite.any():
+                blocks.append(np.zeros(n, dtype=np.int64))
+                continue
+            mean = values[finite].mean()
+            std = values[finite].std()
+            z = np.where(finite, (values - mean) / (std if std > 0 else 1.0), 0.0)
+            numeric.append(z)
+            numeric_names.append(name)
+            blocks.append((~finite).astype(np.int64))
+            if name in feature_set:
+                feature_parts.append(z[:, None])
+        else:
+            if pd.api.types.is_datetime64_any_dtype(series.dtype):
+                series = series.astype(str)
+            codes = _normalised_codes(series)
+            blocks.append(codes)
+            if name in feature_set:
+                k = int(codes.max()) + 2  # + missing
+                shifted = codes + 1
+                if k > _MAX_ONE_HOT:
+                    counts = np.bincount(shifted, minlength=k)
+                    keep = np.argsort(-counts, kind="stable")[: _MAX_ONE_HOT - 1]
+                    lookup = np.full(k, _MAX_ONE_HOT - 1)
+                    lookup[keep] = np.arange(keep.size)
+                    shifted, k = lookup[shifted], _MAX_ONE_HOT
+                one_hot = np.zeros((n, k))
+                one_hot[np.arange(n), shifted] = 1.0
+                feature_parts.append(one_hot[:, one_hot.any(axis=0)])
+    return _Encoded(
+        block_codes=np.column_stack(blocks) if blocks else np.zeros((n, 0), dtype=np.int64),
+        numeric=np.column_stack(numeric) if numeric else np.zeros((n, 0)),
+        numeric_names=numeric_names,
+        features=np.hstack(feature_parts) if feature_parts else np.zeros((n, 0)),
+    )
+
+
+# --------------------------------------------------------------------------- duplicates
+def _duplicate_clusters(enc: _Encoded, tolerance: float) -> np.ndarray:
+    """Cluster id of every row (connected components of the match graph)."""
+    from scipy.sparse.csgraph import connected_components
+    from sklearn.neighbors import NearestNeighbors
+
+    n = len(enc.numeric)
+    if enc.block_codes.shape[1]:
+        _, block = np.unique(enc.block_codes, axis=0, return_inverse=True)
+        block = block.ravel()
+    else:
+        block = np.zeros(n, dtype=np.int64)
+    if enc.numeric.shape[1] == 0:
+        return block  # rows match exactly on every (categorical) column
+    # One coordinate per block, spaced wider than the radius: rows of different blocks never match.
+    spacing = 2.0 * tolerance + 1.0
+    points = np.column_stack([enc.numeric, block.astype(float) * spacing])
+    index = NearestNeighbors(radius=tolerance, metric="chebyshev", algorithm="kd_tree")
+    graph = index.fit(points).radius_neighbors_graph(points, mode="connectivity")
+    _, labels = connected_components(graph, directed=False)
+    return labels.astype(np.int64)
+
+
+# --------------------------------------------------------------------------- scores
+def _out_of_fold(X, labels, k, *, estimator, cv, random_state, progress, step):
+    """Out-of-fold predicted probabilities (n, k), one fit per fold."""
+    from sklearn.base import clone
+    from sklearn.model_selection import StratifiedKFold
+
+    if estimator is None:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        estimator = HistGradientBoostingClassifier(
+            categorical_features="from_dtype", max_iter=100, random_state=random_state
+        )
+    probs = np.zeros((len(labels), k))
+    folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state)
+    for i, (train, test) in enumerate(folds.split(np.zeros(len(labels)), labels)):
+        model = clone(estimator)
+        try:
+            model.fit(X.iloc[train], labels[train])
+            fold_probs = model.predict_proba(X.iloc[test])
+        except (ValueError, TypeError) as error:
+            raise DataError(
+                f"The estimator {type(estimator).__name__} could not fit the features: {error}. "
+                f"Pass an estimator (or a Pipeline) that handles them, or sanitize='distance'."
+            ) from error
+        probs[np.ix_(test, np.asarray(model.classes_, dtype=np.int64))] = fold_probs
+        step(progress, f"fold {i + 1} of {cv}")
+    return probs, type(estimator).__name__
+
+
+def _within_cell_percentile(score: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    """Percentile rank (0, 1] of every score within its cell (average rank for ties)."""
+    return pd.Series(score).groupby(cell).rank(method="average", pct=True).to_numpy()
+
+
+def _distance_margin(Z, labels, grouping, sums, counts, k):
+    """Distance to the own (grouping, label) centroid minus the distance to the nearest centroid of
+    another label in the same grouping (the overall centroid of that label when the grouping has
+    none). Centroids come from the shared sums and counts."""
+    n_groups = counts.shape[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centroids = sums / counts[:, :, None]  # (groups, k, d)
+    overall = sums.sum(axis=0) / np.maximum(counts.sum(axis=0), 1)[:, None]  # (k, d)
+    empty = counts == 0
+    centroids = np.where(empty[:, :, None], overall[None, :, :], centroids)
+    distances = np.empty((len(labels), k))
+    for c in range(k):  # labels, not rows
+        distances[:, c] = np.linalg.norm(Z - centroids[grouping, c], axis=1)
+    own = distances[np.arange(len(labels)), labels]
+    others = distances.copy()
+    others[np.arange(len(labels)), labels] = np.inf
+    nearest_other = others.min(axis=1)
+    del n_groups
+    return own - nearest_other, own
+
+
+def _top_per_cell(score: np.ndarray, cell: np.ndarray, quota: np.ndarray) -> np.ndarray:
+    """Mask of the ``quota[cell]`` highest scores of every cell (ties broken by position)."""
+    order = np.lexsort((np.arange(len(score)), -score, cell))
+    sorted_cells = cell[order]
+    starts = np.searchsorted(sorted_cells, sorted_cells, side="left")
+    rank = np.arange(len(order)) - starts
+    mask = np.zeros(len(score), dtype=bool)
+    mask[order[rank < quota[sorted_cells]]] = True
+    return mask
+
+
+def _cell_stats(codes: np.ndarray, Z: np.ndarray, n_cells: int):
+    """Row counts and feature sums per cell (one pass)."""
+    counts = np.bincount(codes, minlength=n_cells).astype(float)
+    sums = np.zeros((n_cells, Z.shape[1]))
+    np.add.at(sums, codes, Z)
+    return counts, sums
+
+
+def _histograms(scores: dict, group_names, group_of, removed) -> pd.DataFrame:
+    parts = []
+    for score_name, values in scores.items():
+        finite = np.isfinite(values)
+        if not finite.any():
+            continue
+        edges = np.histogram_bin_edges(values[finite], bins=_HIST_BINS)
+        bins = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, _HIST_BINS - 1)
+        n_groups = len(group_names)
+        cell = group_of * _HIST_BINS + bins
+        kept = np.bincount(cell[finite & ~removed], minlength=n_groups * _HIST_BINS)
+        gone = np.bincount(cell[finite & removed], minlength=n_groups * _HIST_BINS)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "score": score_name,
+                    "group": np.repeat(np.asarray(group_names, dtype=object), _HIST_BINS),
+                    "bin_left": np.tile(edges[:-1], n_groups),
+                    "bin_right": np.tile(edges[1:], n_groups),
+                    "kept": kept.astype(np.int64),
+                    "removed": gone.astype(np.int64),
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(
+            {
+                "score": pd.Series(dtype=object),
+                "group": pd.Series(dtype=object),
+                "bin_left": pd.Series(dtype=float),
+                "bin_right": pd.Series(dtype=float),
+                "kept": pd.Series(dtype=np.int64),
+                "removed": pd.Series(dtype=np.int64),
+            }
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def _step(progress, description: str) -> None:
+    if progress is not None:
+        progress(description)
+
+
+# --------------------------------------------------------------------------- the pipeline
+class MLClean:
+    """Merge near-duplicates, remove likely poisoned or mislabelled rows per group, and reweigh.
+
+    One pipeline after Tae et al. (DEEM 2019); see the module documentation for each stage.
+
+    Parameters
+    ----------
+    duplicate_tolerance : float or None, default 0.01
+        Two rows with the same (normalised) categorical values are duplicates when every numeric
+        value differs by at most this many standard deviations of its column. ``0`` finds only
+        exact duplicates (after normalising text); ``None`` skips duplicate detection.
+    contamination : float or "auto", default 0.1
+        Share of every (group, label) cell removed by sanitisation; ``0`` removes nothing.
+        ``"auto"`` removes, per cell, as many rows as confident learning (run within each group on
+        the out-of-fold probabilities) estimates to be mislabelled; it needs a loss score.
+    sanitize : {"loss+distance", "loss", "distance", "none"}, default "loss+distance"
+        Score used to rank rows within their cell: out-of-fold log loss of the given label, the
+        centroid distance margin, or the mean of their within-cell percentile ranks.
+    per_group : bool, default True
+        Score and threshold within (group, label) cells. ``False`` uses (label) cells over the
+        whole population (what a sanitiser unaware of groups does; kept for comparison).
+    reweigh : bool, default True
+        Give the cleaned rows Kamiran-Calders weights; otherwise every weight is 1.
+    estimator : scikit-learn classifier, optional
+        Model of the loss score, cross-fitted on the features. Default: a
+        ``HistGradientBoostingClassifier`` that reads categories and missing values directly.
+    cv : int, default 5
+        Folds of the out-of-fold probabilities.
+    weight_column : str, default "weight"
+        Name of the weight column added to the cleaned data.
+    random_state : int, optional
+        Seed of the folds and the default model.
+
+    Examples
+    --------
+    >>> from raikit.data import MLClean
+    >>> from raikit.datasets import load_german_credit
+    >>> ds = load_german_credit()
+    >>> result = MLClean(contamination=0.05, cv=3, random_state=0).fit(ds)
+    >>> result.n_rows_in == result.n_rows_out + result.n_merged + result.n_removed
+    True
+    >>> sorted(result.changes["action"].unique())
+    ['removed', 'reweighed']
+    >>> bool(abs(result.sample_weight.sum() - result.n_rows_out) < 1e-6)
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        duplicate_tolerance: float | None = 0.01,
+        contamination: float | str = 0.1,
+        sanitize: str = "loss+distance",
+        per_group: bool = True,
+        reweigh: bool = True,
+        estimator=None,
+        cv: int = 5,
+        weight_column: str = "weight",
+        random_state: int | None = None,
+    ) -> None:
+        self.duplicate_tolerance = duplicate_tolerance
+        self.contamination = contamination
+        self.sanitize = sanitize
+        self.per_group = per_group
+        self.reweigh = reweigh
+        self.estimator = estimator
+        self.cv = cv
+        self.weight_column = weight_column
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ validation
+    def _check_params(self) -> None:
+        tol = self.duplicate_tolerance
+        if tol is not None and (
+            isinstance(tol, bool) or not isinstance(tol, int | float) or not tol >= 0
+        ):
+            raise DataError(
+                f"duplicate_tolerance must be a number >= 0 (standard deviations) or None to skip "
+                f"duplicates, got {tol!r}."
+            )
+        c = self.contamination
+        if isinstance(c, str):
+            if c != "auto":
+                raise DataError(f'contamination must be a share in [0, 0.5) or "auto", got {c!r}.')
+            if self.sanitize in ("distance", "none"):
+                raise DataError(
+                    f'contamination="auto" estimates noise from the model\'s probabilities; it '
+                    f"needs sanitize='loss' or 'loss+distance', got sanitize={self.sanitize!r}."
+                )
+        elif isinstance(c, bool) or not isinstance(c, int | float) or not 0 <= c < 0.5:
+            raise DataError(f'contamination must be a share in [0, 0.5) or "auto", got {c!r}.')
+        if self.sanitize not in SANITIZERS:
+            raise DataError(f"sanitize must be one of {list(SANITIZERS)}, got {self.sanitize!r}.")
+        if isinstance(self.cv, bool) or not isinstance(self.cv, int) or self.cv < 2:
+            raise DataError(f"cv must be an integer of at least 2, got {self.cv!r}.")
+        if not isinstance(self.weight_column, str) or not self.weight_column:
+            raise DataError(
+                f"weight_column must be a non-empty string, got {self.weight_column!r}."
+            )
+
+    @staticmethod
+    def _dataset(data, target, sensitive, missing_group):
+        from raikit.dataset import Dataset
+
+        if isinstance(data, Dataset):
+            changes = {}
+            if target is not None:
+                changes["target"] = target
+            if sensitive is not None:
+                changes["sensitive"] = sensitive
+            return data.replace(**changes) if changes else data, data.frame.index
+        if isinstance(data, pd.DataFrame) or type(data).__module__.startswith("polars"):
+            if target is None or sensitive is None:
+                raise DataError(
+                    "MLClean().fit(frame, ...) needs target='label column' and "
+                    "sensitive=['protected', 'columns'] (or pass a raikit.Dataset)."
+                )
+            index = data.index if isinstance(data, pd.DataFrame) else None
+            ds = Dataset(data, target=target, sensitive=sensitive, missing_group=missing_group)
+            return ds, index
+        raise DataError(
+            f"MLClean().fit() needs a raikit.Dataset or a pandas/polars DataFrame, got "
+            f"{type(data).__name__}."
+        )
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        data,
+        *,
+        target: str | None = None,
+        sensitive=None,
+        missing_group: str | None = None,
+        progress: Callable[[str], None] | None = None,
+        ledger=None,
+    ) -> MLCleanResult:
+        """Clean ``data`` and return what was done.
+
+        Parameters
+        ----------
+        data : Dataset or DataFrame
+            Labelled training data.
+        target : str, optional
+            Label column (required for a DataFrame; overrides a Dataset's).
+        sensitive : str or list of str, optional
+            Sensitive columns (required for a DataFrame; overrides a Dataset's).
+        missing_group : str, optional
+            Label of missing sensitive values (DataFrame input).
+        progress : callable, optional
+            Called with a short description after each step (folds included).
+        ledger : raikit.ledger.Ledger, optional
+            Record the result as evidence.
+
+        Returns
+        -------
+        MLCleanResult
+        """
+        self._check_params()
+        ds, index = self._dataset(data, target, sensitive, missing_group)
+        if ds.target is None:
+            raise DataError("MLClean needs labels: the Dataset has no target; pass target=.")
+        frame = ds.frame
+        if self.weight_column in frame.columns:
+            raise ColumnError(
+                f"The data already has a column {self.weight_column!r}; pass another "
+                f"weight_column= for the weights MLClean adds."
+            )
+        y = ds.y
+        if y.isna().any():
+            raise DataError(
+                f"The target {ds.target!r} has {int(y.isna().sum())} missing value(s); MLClean "
+                f"needs a label on every row. Drop or label those rows first."
+            )
+        if ds.task == "regression":
+            raise DataError(
+                f"MLClean needs a classification target; {ds.target!r} looks continuous."
+            )
+        labels, classes = pd.factorize(y, sort=True)
+        classes = [c.item() if isinstance(c, np.generic) else c for c in classes]
+        k = len(classes)
+        if k < 2:
+            raise DataError(
+                f"The target {ds.target!r} has a single value {classes}; there is nothing to clean."
+            )
+        n = ds.n_rows
+        if index is None or len(index) != n:
+            index = pd.RangeIndex(n)
+        features = list(ds.feature_names)
+        # duplicates are judged on what describes a person: features and sensitive attributes
+        # (not the label, predictions, or columns outside the roles such as row ids)
+        compare = features + [c for c in ds.sensitive_names if c not in features]
+        codes, group_table = ds.groups()
+        group_names = np.array(
+            [
+                " & ".join(
+                    f"{name}={value}" for name, value in zip(group_table.columns, row, strict=True)
+                )
+                for row in group_table.itertuples(index=False)
+            ],
+            dtype=object,
+        )
+        n_groups = len(group_names)
+        groups = np.asarray(codes, dtype=np.int64)
+
+        # ---- one pass of shared statistics
+        enc = _encode(frame, compare, features)
+        Z = enc.features
+        n_cells = n_groups * k
+        cell = groups * k + labels
+        counts_in = np.bincount(cell, minlength=n_cells)
+        counts, sums = _cell_stats(cell, Z, n_cells)
+        _step(progress, "encoded rows and cell statistics")
+
+        # ---- 1. near-duplicates
+        alive = np.ones(n, dtype=bool)
+        merged_into = np.full(n, -1, dtype=np.int64)
+        dup_distance = np.full(n, np.nan)
+        conflict = np.zeros(n, dtype=bool)
+        cluster_counts = None
+        cluster = np.arange(n)
+        if self.duplicate_tolerance is not None:
+            cluster = _duplicate_clusters(enc, float(self.duplicate_tolerance))
+            _, cluster = np.unique(cluster, return_inverse=True)
+            n_clusters = int(cluster.max()) + 1
+            cluster_counts = np.bincount(cluster * k + labels, minlength=n_clusters * k).reshape(
+                n_clusters, k
+            )
+            size = cluster_counts.sum(axis=1)
+            first = np.full(n_clusters, n, dtype=np.int64)
+            np.minimum.at(first, cluster, np.arange(n))
+            top = cluster_counts.max(axis=1)
+            tied = (cluster_counts == top[:, None]).sum(axis=1) > 1
+            # majority label; a tie keeps the label of the cluster's first row
+            keep_label = np.where(tied, labels[first], cluster_counts.argmax(axis=1))
+            candidate = np.where(labels == keep_label[cluster], np.arange(n), n)
+            representative = np.full(n_clusters, n, dtype=np.int64)
+            np.minimum.at(representative, cluster, candidate)
+            rep = representative[cluster]
+            is_merged = (size[cluster] > 1) & (rep != np.arange(n))
+            merged_into[is_merged] = rep[is_merged]
+            if enc.numeric.shape[1]:
+                diff = np.abs(enc.numeric - enc.numeric[rep]).max(axis=1)
+            else:
+                diff = np.zeros(n)
+            dup_distance[is_merged] = diff[is_merged]
+            conflict = (cluster_counts > 0).sum(axis=1)[cluster] > 1
+            alive &= ~is_merged
+            gone = np.flatnonzero(is_merged)
+            counts -= np.bincount(cell[gone], minlength=n_cells)
+            np.subtract.at(sums, cell[gone], Z[gone])
+        _step(progress, "merged duplicates")
+
+        # ---- 2. sanitisation (on the de-duplicated rows)
+        removed = np.zeros(n, dtype=bool)
+        score = np.full(n, np.nan)
+        loss = np.full(n, np.nan)
+        margin = np.full(n, np.nan)
+        p_given = np.full(n, np.nan)
+        estimator_name = None
+        sanitizing = self.sanitize != "none" and self.contamination != 0
+        live = np.flatnonzero(alive)
+        grouping = groups if self.per_group else np.zeros(n, dtype=np.int64)
+        n_grouping = n_groups if self.per_group else 1
+        san_cell = grouping * k + labels
+        if sanitizing:
+            live_labels = labels[live]
+            if "loss" in self.sanitize:
+                live_counts = np.bincount(live_labels, minlength=k)
+                if live_counts.min() < self.cv:
+                    rare = classes[int(np.argmin(live_counts))]
+                    raise DataError(
+                        f"Label {rare!r} has only {live_counts.min()} row(s) after merging "
+                        f"duplicates, fewer than cv={self.cv} folds; lower cv or use "
+                        f"sanitize='distance'."
+                    )
+                X = model_frame(ds.X.iloc[live])
+                probs, estimator_name = _out_of_fold(
+                    X,
+                    live_labels,
+                    k,
+                    estimator=self.estimator,
+                    cv=self.cv,
+                    random_state=self.random_state,
+                    progress=progress,
+                    step=_step,
+                )
+                given = probs[np.arange(live.size), live_labels]
+                p_given[live] = given
+                loss[live] = -np.log(np.clip(given, 1e-12, 1.0))
+            if "distance" in self.sanitize:
+                if self.per_group:
+                    g_counts = counts.reshape(n_groups, k)
+                    g_sums = sums.reshape(n_groups, k, -1)
+                else:
+                    g_counts = counts.reshape(n_groups, k).sum(axis=0, keepdims=True)
+                    g_sums = sums.reshape(n_groups, k, -1).sum(axis=0, keepdims=True)
+                m_live, _ = _distance_margin(
+                    Z[live], labels[live], grouping[live], g_sums, g_counts, k
+                )
+                margin[live] = m_live
+            live_cells = san_cell[live]
+            if self.sanitize == "loss":
+                score[live] = loss[live]
+            elif self.sanitize == "distance":
+                score[live] = margin[live]
+            else:
+                score[live] = (
+                    _within_cell_percentile(loss[live], live_cells)
+                    + _within_cell_percentile(margin[live], live_cells)
+                ) / 2
+            live_cell_counts = np.bincount(live_cells, minlength=n_grouping * k)
+            if self.contamination == "auto":
+                from raikit.data._label_issues import confident_learning
+
+                quota = np.zeros(n_grouping * k, dtype=np.int64)
+                for g in range(n_grouping):  # groups, not rows
+                    rows = np.flatnonzero(grouping[live] == g)
+                    present = np.unique(live_labels[rows])
+                    if rows.size < 2 or present.size < 2:
+                        continue
+                    mask, _ = confident_learning(live_labels[rows], probs[rows])
+                    quota[g * k : (g + 1) * k] = np.bincount(live_labels[rows][mask], minlength=k)
+            else:
+                quota = np.floor(live_cell_counts * float(self.contamination) + 0.5 + 1e-9).astype(
+                    np.int64
+                )
+            flagged = _top_per_cell(score[live], live_cells, quota)
+            removed[live[flagged]] = True
+            gone = live[flagged]
+            counts -= np.bincount(cell[gone], minlength=n_cells)
+            np.subtract.at(sums, cell[gone], Z[gone])
+            alive &= ~removed
+        _step(progress, "sanitised")
+
+        # ---- 3. reweighing (on the cleaned rows, from the shared counts)
+        kept = np.flatnonzero(alive)
+        weights = np.zeros(n)
+        if self.reweigh:
+            from raikit.train import reweighing_weights
+
+            weights[kept] = reweighing_weights(labels[kept], groups[kept])
+        else:
+            weights[kept] = 1.0
+        _step(progress, "reweighed")
+
+        # ---- the change log
+        changes = self._changes(
+            n=n,
+            labels=labels,
+            classes=classes,
+            groups=groups,
+            group_names=group_names,
+            merged_into=merged_into,
+            dup_distance=dup_distance,
+            conflict=conflict,
+            cluster=cluster,
+            cluster_counts=cluster_counts,
+            removed=removed,
+            score=score,
+            loss=loss,
+            margin=margin,
+            p_given=p_given,
+            san_cell=san_cell,
+            live_quota=(quota if sanitizing else None),
+            kept=kept,
+            weights=weights,
+            counts=counts,
+            n_groups=n_groups,
+            k=k,
+        )
+        by_cell, by_group = self._tables(
+            counts_in=counts_in,
+            counts_out=counts.astype(np.int64),
+            cell=cell,
+            merged=merged_into >= 0,
+            removed=removed,
+            weights=weights,
+            group_names=group_names,
+            classes=classes,
+            n_groups=n_groups,
+            k=k,
+            labels=labels,
+        )
+        hist_scores = {}
+        if sanitizing:
+            if "loss" in self.sanitize:
+                hist_scores["loss"] = loss
+            if "distance" in self.sanitize:
+                hist_scores["distance margin"] = margin
+        histograms = _histograms(hist_scores, group_names, groups, removed)
+        cleaned = frame.iloc[kept].copy()
+        cleaned.index = index[kept]
+        cleaned[self.weight_column] = weights[kept]
+        n_merged = int((merged_into >= 0).sum())
+        n_removed = int(removed.sum())
+        findings = self._findings(
+            by_group=by_group,
+            by_cell=by_cell,
+            n=n,
+            n_merged=n_merged,
+            n_removed=n_removed,
+            conflict_clusters=(
+                int(((cluster_counts > 0).sum(axis=1) > 1).sum())
+                if cluster_counts is not None
+                else 0
+            ),
+            sanitizing=sanitizing,
+        )
+        result = MLCleanResult(
+            cleaned=cleaned,
+            changes=changes,
+            by_group=by_group,
+            by_cell=by_cell,
+            score_histograms=histograms,
+            n_rows_in=n,
+            n_rows_out=int(kept.size),
+            n_merged=n_merged,
+            n_removed=n_removed,
+            n_reweighed=int((changes["action"] == "reweighed").sum()),
+            target=ds.target,
+            sensitive_names=list(ds.sensitive_names),
+            feature_names=features,
+            classes=list(classes),
+            findings=tuple(findings),
+            meta={
+                "duplicate_tolerance": self.duplicate_tolerance,
+                "contamination": self.contamination,
+                "sanitize": self.sanitize,
+                "per_group": bool(self.per_group),
+                "reweigh": bool(self.reweigh),
+                "estimator": estimator_name,
+                "cv": self.cv,
+                "random_state": self.random_state,
+                "weight_column": self.weight_column,
+                "missing_group": ds.missing_group,
+                "name": ds.name,
+            },
+        )
+        self.result_ = result
+        from raikit.ledger import record
+
+        record(
+            result,
+            check="data.mlclean",
+            ledger=ledger,
+            dataset=ds,
+            model=None,
+            params={
+                "duplicate_tolerance": self.duplicate_tolerance,
+                "contamination": self.contamination,
+                "sanitize": self.sanitize,
+                "per_group": bool(self.per_group),
+                "reweigh": bool(self.reweigh),
+                "cv": self.cv,
+                "random_state": self.random_state,
+            },
+        )
+        return result
+
+    # ------------------------------------------------------------------ reporting
+    def _changes(self, **v) -> pd.DataFrame:
+        """The change log. Reasons are built with object-array string arithmetic (elementwise,
+        no Python loop over rows) except for the few rows of conflicting duplicate clusters."""
+        labels, classes = v["labels"], v["classes"]
+        group_names, groups = v["group_names"], v["groups"]
+        label_values = np.asarray(classes, dtype=object)
+        label_text = np.asarray([str(c) for c in classes], dtype=object)
+
+        def text(values) -> np.ndarray:
+            return np.asarray(values).astype(str).astype(object)
+
+        parts = []
+        merged = np.flatnonzero(v["merged_into"] >= 0)
+        if merged.size:
+            into = v["merged_into"][merged]
+            dist = v["dup_distance"][merged]
+            exact = dist == 0
+            reason = np.where(exact, "exact duplicate of row ", "near duplicate of row ").astype(
+                object
+            ) + text(into)
+            rounded = text(np.round(dist, 4))
+            reason = np.where(
+                exact, reason, reason + " (largest numeric difference " + rounded + " sd)"
+            )
+            conflicted = v["conflict"][merged]
+            if conflicted.any():
+                counts = v["cluster_counts"][v["cluster"][merged[conflicted]]]
+                tally = np.asarray(
+                    [", ".join(f"{classes[j]}: {c}" for j, c in enumerate(r) if c) for r in counts],
+                    dtype=object,
+                )
+                reason[conflicted] = (
+                    reason[conflicted]
+                    + "; labels conflict in this cluster ("
+                    + tally
+                    + "), kept label "
+                    + label_text[labels[into[conflicted]]]
+                    + ", this row had "
+                    + label_text[labels[merged[conflicted]]]
+                )
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "row": merged,
+                        "action": "merged",
+                        "reason": reason,
+                        "group": group_names[groups[merged]],
+                        "label": label_values[labels[merged]],
+                        "score": dist,
+                        "weight": 0.0,
+                        "merged_into": into,
+                    }
+                )
+            )
+
+        removed = np.flatnonzero(v["removed"])
+        if removed.size:
+            quota = v["live_quota"][v["san_cell"][removed]]
+            scope = group_names[groups[removed]] if self.per_group else "all groups"
+            reason = (
+                "likely mislabelled or poisoned: among the "
+                + text(quota)
+                + " highest "
+                + self.sanitize
+                + " scores of label "
+                + label_text[labels[removed]]
+                + " rows in "
+                + scope
+            )
+            if "loss" in self.sanitize:
+                reason = reason + "; model p(label) = " + text(np.round(v["p_given"][removed], 4))
+            if "distance" in self.sanitize:
+                reason = (
+                    reason
+                    + "; distance to own centroid minus nearest other label's = "
+                    + text(np.round(v["margin"][removed], 3))
+                    + " (standardised units)"
+                )
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "row": removed,
+                        "action": "removed",
+                        "reason": reason,
+                        "group": group_names[groups[removed]],
+                        "label": label_values[labels[removed]],
+                        "score": v["score"][removed],
+                        "weight": 0.0,
+                        "merged_into": -1,
+                    }
+                )
+            )
+
+        kept, weights = v["kept"], v["weights"]
+        if self.reweigh and kept.size:
+            changed = kept[np.abs(weights[kept] - 1.0) > 1e-12]
+            counts = v["counts"].reshape(v["n_groups"], v["k"]).astype(np.int64)
+            n_g, n_y = counts.sum(axis=1), counts.sum(axis=0)
+            # one reason per (group, label) cell, then looked up by row
+            cell_reason = (
+                "Kamiran-Calders weight P(group) P(label) / P(group, label) = "
+                + text(n_g)[:, None]
+                + " x "
+                + text(n_y)[None, :]
+                + " / ("
+                + str(int(counts.sum()))
+                + " x "
+                + text(counts)
+                + "): label "
+                + label_text[None, :]
+                + " is "
+            )
+            g, y = groups[changed], labels[changed]
+            direction = np.where(weights[changed] > 1, "under", "over").astype(object)
+            reason = cell_reason[g, y] + direction + "-represented in its group"
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "row": changed,
+                        "action": "reweighed",
+                        "reason": reason,
+                        "group": group_names[g],
+                        "label": label_values[y],
+                        "score": weights[changed],
+                        "weight": weights[changed],
+                        "merged_into": -1,
+                    }
+                )
+            )
+        columns = {
+            "row": np.int64,
+            "action": object,
+            "reason": object,
+            "group": object,
+            "label": object,
+            "score": float,
+            "weight": float,
+            "merged_into": np.int64,
+        }
+        if not parts:
+            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+        return pd.concat(parts, ignore_index=True).astype(columns)
+
+    @staticmethod
+    def _tables(**v):
+        n_groups, k = v["n_groups"], v["k"]
+        n_cells = n_groups * k
+        cell = v["cell"]
+        merged = np.bincount(cell, weights=v["merged"], minlength=n_cells).astype(np.int64)
+        removed = np.bincount(cell, weights=v["removed"], minlength=n_cells).astype(np.int64)
+        counts_in, counts_out = v["counts_in"], v["counts_out"]
+        weight_sum = np.bincount(cell, weights=v["weights"], minlength=n_cells)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cell_weight = np.where(counts_out > 0, weight_sum / counts_out, np.nan)
+        labels_out = np.asarray(v["classes"], dtype=object)
+        by_cell = pd.DataFrame(
+            {
+                "group": np.repeat(v["group_names"], k),
+                "label": np.tile(labels_out, n_groups),
+                "rows_in": counts_in.astype(np.int64),
+                "merged": merged,
+                "removed": removed,
+                "rows_out": counts_out,
+                "weight": cell_weight,
+            }
+        )
+        # base rates: share of the last label (the positive class of a binary target)
+        g_in = counts_in.reshape(n_groups, k)
+        g_out = counts_out.reshape(n_groups, k)
+        g_w = weight_sum.reshape(n_groups, k)
+        g_merged = merged.reshape(n_groups, k).sum(axis=1)
+        g_removed = removed.reshape(n_groups, k).sum(axis=1)
+        rows_in, rows_out = g_in.sum(axis=1), g_out.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            by_group = pd.DataFrame(
+                {
+                    "group": v["group_names"],
+                    "rows_in": rows_in.astype(np.int64),
+                    "merged": g_merged,
+                    "removed": g_removed,
+                    "rows_out": rows_out.astype(np.int64),
+                    "share_in": rows_in / rows_in.sum(),
+                    "share_out": rows_out / max(rows_out.sum(), 1),
+                    "base_rate_in": g_in[:, -1] / rows_in,
+                    "base_rate_out": g_out[:, -1] / rows_out,
+                    "base_rate_weighted": g_w[:, -1] / g_w.sum(axis=1),
+                    "merge_rate": g_merged / rows_in,
+                    "removal_rate": g_removed / (rows_in - g_merged),
+                }
+            )
+        return by_cell, by_group
+
+    def _findings(
+        self, *, by_group, by_cell, n, n_merged, n_removed, conflict_clusters, sanitizing
+    ):
+        findings = []
+        if n_merged:
+            findings.append(
+                Finding(
+                    "info",
+                    f"{n_merged:,} duplicate row(s) merged",
+                    f"{n_merged / n:.2%} of {n:,} rows were exact or near copies of a kept row "
+                    f"(tolerance {self.duplicate_tolerance} sd); copies inflate their group's "
+                    f"weight in training and in the fairness statistics.",
+                )
+            )
+        if conflict_clusters:
+            findings.append(
+                Finding(
+                    "warning",
+                    f"{conflict_clusters:,} duplicate cluster(s) with conflicting labels",
+                    "Copies of the same record carry different labels; the majority label was "
+                    "kept (ties: the first row's). Review them in the change log: conflicting "
+                    "duplicates are a sign of label noise or poisoning.",
+                )
+            )
+        overall_merge = n_merged / n
+        overall_removal = by_group["removed"].sum() / max(n - n_merged, 1)
+        for row in by_group.itertuples(index=False):
+            if row.rows_in < 30:
+                continue
+            if n_merged and row.merge_rate >= max(1.5 * overall_merge, overall_merge + 0.01):
+                findings.append(
+                    Finding(
+                        "warning",
+                        f"Duplicates concentrate in {row.group}",
+                        f"{row.merge_rate:.2%} of its {row.rows_in:,} rows were duplicates "
+                        f"({row.merge_rate / overall_merge:.2f}x the overall rate); left in, "
+                        f"they would over-weight this group.",
+                        slice=row.group,
+                    )
+                )
+            if (
+                sanitizing
+                and overall_removal > 0
+                and row.removal_rate >= max(1.5 * overall_removal, overall_removal + 0.01)
+            ):
+                findings.append(
+                    Finding(
+                        "warning",
+                        f"Sanitisation removed more of {row.group}",
+                        f"{row.removal_rate:.2%} of its rows ({row.removed:,}) vs "
+                        f"{overall_removal:.2%} overall. Check that these are label errors and "
+                        f"not a pattern particular to the group.",
+                        slice=row.group,
+                    )
+                )
+        if sanitizing:
+            findings.append(
+                Finding(
+                    "info",
+                    f"{n_removed:,} row(s) removed as likely mislabelled or poisoned",
+                    f"{self.sanitize} scores ranked within "
+                    f"{'(group, label)' if self.per_group else 'label'} cells, contamination "
+                    f"{self.contamination}. The change log gives each row's score and reason.",
+                )
+            )
+        if self.reweigh:
+            small = by_cell[(by_cell["rows_out"] > 0) & (by_cell["rows_out"] < 10)]
+            for row in small.itertuples(index=False):
+                findings.append(
+                    Finding(
+                        "warning",
+                        f"Few rows behind a reweighing weight: {row.group}, label {row.label}",
+                        f"{row.rows_out} row(s) carry weight {row.weight:.3g} each; the weight is "
+                        f"noisy and a model may over-fit them. Consider merging small groups.",
+                        slice=row.group,
+                    )
+                )
+            empty = by_cell[by_cell["rows_out"] == 0]
+            for row in empty.itertuples(index=False):
+                findings.append(
+                    Finding(
+                        "warning",
+                        f"No rows left for {row.group}, label {row.label}",
+                        "Reweighing cannot make the label independent of the group when a "
+                        "(group, label) cell is empty; collect data for it.",
+                        slice=row.group,
+                    )
+                )
+        return findings

@@ -1,0 +1,420 @@
+"""MLClean: duplicates, sanitisation per group, reweighing, the change log, errors and the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from raikit import Dataset
+from raikit._errors import ColumnError, DataError, FileFormatError
+from raikit._result import Result
+from raikit.data import MLClean, MLCleanResult
+
+
+def _people(n: int, seed: int) -> pd.DataFrame:
+    """Distinct rows: two categoricals, two numerics on very different scales."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "job": rng.choice(["clerk", "nurse", "driver"], n),
+            "sex": rng.choice(["F", "M"], n),
+            "age": rng.normal(40, 12, n).round(1),
+            "income": rng.normal(50_000, 15_000, n).round(0),
+            "y": rng.integers(0, 2, n),
+        }
+    )
+
+
+def _only_duplicates(**params) -> MLClean:
+    return MLClean(sanitize="none", reweigh=False, random_state=0, **params)
+
+
+# --------------------------------------------------------------------------- duplicates
+def test_exact_duplicates_found_exactly_after_normalising_text():
+    base = _people(300, 0)
+    copies = base.iloc[[3, 10, 10, 250]].copy()
+    copies["job"] = copies["job"].str.upper() + "  "  # same value after strip + casefold
+    frame = pd.concat([base, copies], ignore_index=True)
+    result = _only_duplicates(duplicate_tolerance=0).fit(frame, target="y", sensitive="sex")
+    merged = result.changes[result.changes["action"] == "merged"]
+    assert sorted(merged["row"]) == [300, 301, 302, 303]
+    assert merged.set_index("row")["merged_into"].to_dict() == {
+        300: 3,
+        301: 10,
+        302: 10,
+        303: 250,
+    }
+    assert merged["reason"].str.startswith("exact duplicate of row").all()
+    assert (merged["score"] == 0).all()
+    assert result.n_rows_out == 300
+    assert list(result.cleaned.index) == list(range(300))
+
+
+def test_near_duplicates_with_tiny_noise_are_merged_and_distinct_rows_are_not():
+    base = _people(400, 1)
+    sd_income = base["income"].std(ddof=0)
+    near = base.iloc[:20].copy()
+    near["income"] += 0.002 * sd_income  # well inside 0.01 sd
+    far = base.iloc[20:40].copy()
+    far["income"] += 0.5 * sd_income  # a different person
+    frame = pd.concat([base, near, far], ignore_index=True)
+    result = _only_duplicates().fit(frame, target="y", sensitive="sex")
+    merged = result.changes[result.changes["action"] == "merged"]
+    assert sorted(merged["row"]) == list(range(400, 420))
+    assert (merged["merged_into"].to_numpy() == np.arange(20)).all()
+    assert merged["reason"].str.startswith("near duplicate of row").all()
+    np.testing.assert_allclose(merged["score"], 0.002, rtol=0.05)
+    # the same data with tolerance 0: only exact copies, so nothing here
+    strict = _only_duplicates(duplicate_tolerance=0).fit(frame, target="y", sensitive="sex")
+    assert strict.n_merged == 0
+
+
+def test_different_categories_are_never_merged():
+    base = _people(200, 2)
+    other = base.copy()
+    other["job"] = other["job"].map({"clerk": "nurse", "nurse": "driver", "driver": "clerk"})
+    frame = pd.concat([base, other], ignore_index=True)
+    result = _only_duplicates(duplicate_tolerance=1.0).fit(frame, target="y", sensitive="sex")
+    merged = result.changes[result.changes["action"] == "merged"]
+    kept_job = frame["job"].to_numpy()[merged["merged_into"]]
+    assert (frame["job"].to_numpy()[merged["row"]] == kept_job).all()
+
+
+def test_conflicting_duplicate_labels_keep_the_majority_and_say_so():
+    base = _people(100, 3)
+    base.loc[5, "y"] = 0
+    copies = base.iloc[[5, 5, 5]].copy()
+    copies["y"] = [1, 1, 1]  # three copies say 1, the original says 0
+    frame = pd.concat([base, copies], ignore_index=True)
+    result = _only_duplicates().fit(frame, target="y", sensitive="sex")
+    merged = result.changes[result.changes["action"] == "merged"].set_index("row")
+    # the representative is the first row with the majority label 1 (row 100)
+    assert sorted(merged.index) == [5, 101, 102]
+    assert set(merged["merged_into"]) == {100}
+    assert merged["reason"].str.contains("labels conflict").all()
+    assert "kept label 1, this row had 0" in merged.loc[5, "reason"]
+    assert result.cleaned.loc[100, "y"] == 1
+    assert any("conflicting labels" in f.title for f in result.findings)
+
+
+# --------------------------------------------------------------------------- sanitisation
+def _separable(n: int, seed: int, flip_rate: float):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    group = np.where(rng.random(n) < 0.5, "a", "b")
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(int)
+    flipped = rng.random(n) < flip_rate
+    y_noisy = np.where(flipped, 1 - y, y)
+    frame = pd.DataFrame({"x0": x[:, 0], "x1": x[:, 1], "x2": x[:, 2], "g": group, "y": y_noisy})
+    return frame, flipped
+
+
+@pytest.mark.parametrize(
+    ("sanitize", "contamination", "min_precision", "min_recall"),
+    [
+        ("loss+distance", 0.1, 0.75, 0.75),
+        ("loss", 0.1, 0.8, 0.8),
+        ("distance", 0.1, 0.6, 0.6),
+        ("loss", "auto", 0.8, 0.8),
+    ],
+)
+def test_injected_label_flips_are_flagged(sanitize, contamination, min_precision, min_recall):
+    frame, flipped = _separable(2000, 4, 0.1)
+    result = MLClean(
+        duplicate_tolerance=None,
+        contamination=contamination,
+        sanitize=sanitize,
+        estimator=LogisticRegression(),
+        random_state=0,
+    ).fit(frame, target="y", sensitive="g")
+    removed = result.changes.loc[result.changes["action"] == "removed", "row"].to_numpy()
+    precision = flipped[removed].mean()
+    recall = flipped[removed].sum() / flipped.sum()
+    assert precision >= min_precision, precision
+    assert recall >= min_recall, recall
+
+
+def test_small_clean_minority_is_not_flagged_disproportionately():
+    """A 10% group whose label follows the opposite rule: a group-blind sanitiser takes it for
+    noise; scoring within (group, label) cells keeps its flag rate at the contamination."""
+    rng = np.random.default_rng(5)
+    n = 3000
+    x = rng.normal(size=(n, 2))
+    minority = rng.random(n) < 0.1
+    y = np.where(minority, x[:, 0] < 0, x[:, 0] > 0).astype(int)
+    frame = pd.DataFrame({"x0": x[:, 0], "x1": x[:, 1], "g": np.where(minority, "m", "M"), "y": y})
+    rates = {}
+    for per_group in (True, False):
+        result = MLClean(
+            duplicate_tolerance=None,
+            contamination=0.1,
+            sanitize="loss",
+            per_group=per_group,
+            reweigh=False,
+            estimator=LogisticRegression(),
+            random_state=0,
+        ).fit(frame, target="y", sensitive="g")
+        table = result.by_group.set_index("group")
+        rates[per_group] = table["removal_rate"].to_dict()
+    assert rates[True]["g=m"] == pytest.approx(0.1, abs=0.01)
+    assert rates[True]["g=M"] == pytest.approx(0.1, abs=0.01)
+    assert rates[False]["g=m"] > 3 * rates[False]["g=M"]
+    assert rates[False]["g=m"] > 0.4
+
+
+def test_top_share_is_removed_in_every_cell():
+    frame, _ = _separable(1000, 6, 0.05)
+    result = MLClean(
+        duplicate_tolerance=None,
+        contamination=0.2,
+        sanitize="distance",
+        reweigh=False,
+        random_state=0,
+    ).fit(frame, target="y", sensitive="g")
+    cells = result.by_cell
+    expected = np.floor(cells["rows_in"] * 0.2 + 0.5).astype(int)
+    assert (cells["removed"] == expected).all()
+
+
+# --------------------------------------------------------------------------- reweighing
+def test_weights_equal_kamiran_calders_by_hand():
+    frame = pd.DataFrame(
+        {
+            "x": np.arange(10.0),
+            "s": ["a"] * 6 + ["b"] * 4,
+            "y": [1, 1, 1, 1, 0, 0, 1, 0, 0, 0],
+        }
+    )
+    result = MLClean(duplicate_tolerance=None, sanitize="none").fit(
+        frame, target="y", sensitive="s"
+    )
+    # n = 10; P(a) = .6, P(b) = .4, P(y=1) = .5; P(a,1) = .4, P(a,0) = .2, P(b,1) = .1, P(b,0) = .3
+    by_hand = {("a", 1): 0.6 * 0.5 / 0.4, ("a", 0): 0.6 * 0.5 / 0.2}
+    by_hand |= {("b", 1): 0.4 * 0.5 / 0.1, ("b", 0): 0.4 * 0.5 / 0.3}
+    expected = [by_hand[(s, y)] for s, y in zip(frame["s"], frame["y"], strict=True)]
+    np.testing.assert_allclose(result.sample_weight, expected, rtol=1e-12)
+    assert result.sample_weight.sum() == pytest.approx(10)
+    reweighed = result.changes[result.changes["action"] == "reweighed"]
+    assert len(reweighed) == 10
+    assert "4 x 5 / (10 x 1)" in reweighed.set_index("row").loc[6, "reason"]
+
+
+def test_weights_are_computed_after_cleaning():
+    frame, _ = _separable(600, 7, 0.1)
+    frame = pd.concat([frame, frame.iloc[:30]], ignore_index=True)  # 30 exact copies
+    result = MLClean(estimator=LogisticRegression(), cv=3, random_state=0).fit(
+        frame, target="y", sensitive="g"
+    )
+    kept = result.cleaned
+    n = len(kept)
+    joint = kept.groupby(["g", "y"]).size() / n
+    p_g = kept.groupby("g").size() / n
+    p_y = kept.groupby("y").size() / n
+    expected = [p_g[g] * p_y[y] / joint[(g, y)] for g, y in zip(kept["g"], kept["y"], strict=True)]
+    np.testing.assert_allclose(result.sample_weight, expected, rtol=1e-12)
+    assert result.n_merged == 30
+    by_cell = result.by_cell.set_index(["group", "label"])
+    assert by_cell["rows_out"].sum() == n
+
+
+def test_no_reweigh_keeps_unit_weights():
+    frame, _ = _separable(300, 8, 0.0)
+    result = MLClean(duplicate_tolerance=None, sanitize="none", reweigh=False).fit(
+        frame, target="y", sensitive="g"
+    )
+    assert (result.sample_weight == 1).all()
+    assert result.n_reweighed == 0 and len(result.changes) == 0
+
+
+# --------------------------------------------------------------------------- the change log
+@pytest.fixture(scope="module")
+def dirty_result():
+    frame, _ = _separable(800, 9, 0.1)
+    frame.index = pd.Index([f"id{i}" for i in range(len(frame))])
+    copies = frame.iloc[:40].copy()
+    copies["x2"] += 1e-6
+    copies.index = [f"copy{i}" for i in range(40)]
+    frame = pd.concat([frame, copies])
+    result = MLClean(estimator=LogisticRegression(), cv=3, random_state=0).fit(
+        frame, target="y", sensitive="g"
+    )
+    return frame, result
+
+
+def test_every_row_is_accounted_for(dirty_result):
+    frame, result = dirty_result
+    changes = result.changes
+    gone = changes[changes["action"].isin(["merged", "removed"])]
+    assert result.n_rows_in == len(frame)
+    assert result.n_rows_in == result.n_rows_out + result.n_merged + result.n_removed
+    assert gone["row"].is_unique
+    assert len(gone) == result.n_merged + result.n_removed
+    kept_positions = np.setdiff1d(np.arange(len(frame)), gone["row"])
+    assert list(result.cleaned.index) == list(frame.index[kept_positions])
+    assert result.n_merged >= 40
+    assert (gone["weight"] == 0).all()
+    reweighed = changes[changes["action"] == "reweighed"]
+    assert set(reweighed["row"]) <= set(kept_positions)
+    assert (
+        result.by_group["rows_in"] == result.by_group[["merged", "removed", "rows_out"]].sum(axis=1)
+    ).all()
+    assert set(changes.columns) == {
+        "row",
+        "action",
+        "reason",
+        "group",
+        "label",
+        "score",
+        "weight",
+        "merged_into",
+    }
+    assert set(changes["group"]) <= {"g=a", "g=b"}
+
+
+def test_json_round_trip_is_lossless(dirty_result):
+    _, result = dirty_result
+    again = Result.from_json(result.to_json())
+    assert isinstance(again, MLCleanResult)
+    for name in ("cleaned", "changes", "by_group", "by_cell", "score_histograms"):
+        pd.testing.assert_frame_equal(getattr(again, name), getattr(result, name))
+    assert again.summary == result.summary
+    assert again.findings == result.findings
+    assert again.meta == result.meta
+    np.testing.assert_array_equal(again.sample_weight, result.sample_weight)
+
+
+def test_html_figures_and_files(dirty_result, tmp_path):
+    _, result = dirty_result
+    figures = result.figures()
+    assert len(figures) >= 3
+    for fig in figures:  # aggregates only: one mark per group or bin, never per row
+        for trace in fig.data:
+            assert len(trace.x) <= 40
+    page = result.to_html(tmp_path / "clean.html")
+    assert "Changes summary" in page and "id0" not in page
+    csv = result.write_changes(tmp_path / "changes.csv")
+    pd.testing.assert_frame_equal(pd.read_csv(csv), result.changes, check_dtype=False)
+    parquet = result.write_changes(tmp_path / "changes.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(parquet), result.changes, check_dtype=False)
+    cleaned = pd.read_csv(result.write_cleaned(tmp_path / "cleaned.csv"))
+    np.testing.assert_allclose(cleaned["weight"], result.sample_weight)
+    with pytest.raises(FileFormatError, match=r"\.csv"):
+        result.write_changes(tmp_path / "changes.xlsx")
+    ds = result.dataset
+    assert ds.n_rows == result.n_rows_out and "weight" not in ds.feature_names
+
+
+def test_dataset_input_keeps_roles():
+    from raikit.datasets import load_german_credit
+
+    ds = load_german_credit()
+    result = MLClean(contamination=0.05, cv=3, estimator=None, random_state=0).fit(ds)
+    assert result.target == ds.target and result.sensitive_names == ds.sensitive_names
+    assert result.dataset.feature_names == ds.feature_names
+    assert (result.by_group["removal_rate"] - 0.05).abs().max() < 0.03
+
+
+# --------------------------------------------------------------------------- errors
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"contamination": 0.7}, "contamination"),
+        ({"contamination": "most"}, "contamination"),
+        ({"contamination": "auto", "sanitize": "distance"}, "auto"),
+        ({"sanitize": "magic"}, "sanitize"),
+        ({"duplicate_tolerance": -1}, "duplicate_tolerance"),
+        ({"cv": 1}, "cv"),
+        ({"weight_column": ""}, "weight_column"),
+    ],
+)
+def test_bad_parameters(params, match):
+    frame, _ = _separable(100, 10, 0.0)
+    with pytest.raises(DataError, match=match):
+        MLClean(**params).fit(frame, target="y", sensitive="g")
+
+
+def test_bad_data():
+    frame, _ = _separable(100, 11, 0.0)
+    with pytest.raises(DataError, match="Dataset or a pandas"):
+        MLClean().fit(frame.to_numpy(), target="y", sensitive="g")
+    with pytest.raises(DataError, match="target="):
+        MLClean().fit(frame)
+    with pytest.raises(ColumnError, match="Unknown target column 'label'"):
+        MLClean().fit(frame, target="label", sensitive="g")
+    missing = frame.astype({"y": float})
+    missing.loc[3, "y"] = np.nan
+    with pytest.raises(DataError, match="missing value"):
+        MLClean().fit(missing, target="y", sensitive="g")
+    with pytest.raises(DataError, match="continuous"):
+        MLClean().fit(frame, target="x0", sensitive="g")
+    with pytest.raises(DataError, match="single value"):
+        MLClean().fit(frame.assign(y=1), target="y", sensitive="g")
+    with pytest.raises(ColumnError, match="weight_column"):
+        MLClean().fit(frame.assign(weight=1.0), target="y", sensitive="g")
+    tiny = frame.copy()
+    tiny["y"] = 0
+    tiny.loc[:2, "y"] = 1  # three rows of label 1, fewer than 5 folds
+    with pytest.raises(DataError, match="fewer than cv=5"):
+        MLClean(duplicate_tolerance=None).fit(tiny, target="y", sensitive="g")
+    text = frame.assign(note=["free text"] * len(frame))
+    with pytest.raises(DataError, match="could not fit"):
+        MLClean(estimator=LogisticRegression()).fit(text, target="y", sensitive="g")
+
+
+# --------------------------------------------------------------------------- CLI
+def test_cli_clean(tmp_path):
+    from typer.testing import CliRunner
+
+    from raikit.cli import app
+
+    frame, _ = _separable(400, 12, 0.1)
+    frame = pd.concat([frame, frame.iloc[:10]], ignore_index=True)
+    path = tmp_path / "train.csv"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "clean"
+    runner = CliRunner()
+    args = ["data", "clean", str(path), "--target", "y", "--sensitive", "g"]
+    done = runner.invoke(app, [*args, "--cv", "3", "--format", "parquet", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    cleaned = pd.read_parquet(out / "cleaned.parquet")
+    changes = pd.read_parquet(out / "changes.parquet")
+    result = Result.from_json(str(out / "clean.json"))
+    assert len(cleaned) == result.n_rows_out == len(frame) - result.n_merged - result.n_removed
+    assert result.n_merged == 10
+    np.testing.assert_allclose(cleaned["weight"], result.sample_weight)
+    assert len(changes) == len(result.changes)
+    assert (out / "clean.html").exists()
+    plain = runner.invoke(
+        app,
+        [*args, "--contamination", "0", "--no-reweigh", "--out", str(tmp_path / "plain")],
+    )
+    assert plain.exit_code == 0, plain.output
+    again = pd.read_csv(tmp_path / "plain" / "cleaned.csv")
+    assert len(again) == len(frame) - 10 and (again["weight"] == 1).all()
+    bad = runner.invoke(app, [*args, "--contamination", "lots", "--out", str(out)])
+    assert bad.exit_code != 0
+    # raikit.cli.main turns a raikit error into one line and exit code 2
+    assert isinstance(bad.exception, DataError) and "--contamination" in str(bad.exception)
+
+
+# --------------------------------------------------------------------------- Adult end to end
+@pytest.mark.slow
+def test_adult_near_copies_are_merged():
+    from raikit.datasets import load_adult
+
+    train = load_adult(split="train")
+    frame = train.frame
+    rng = np.random.default_rng(0)
+    picks = rng.choice(len(frame), 300, replace=False)
+    copies = frame.iloc[picks].copy()
+    copies["fnlwgt"] += rng.integers(-300, 301, 300)
+    dirty = pd.concat([frame, copies], ignore_index=True)
+    ds = Dataset(dirty, target="income", sensitive=["sex", "race"], features=train.feature_names)
+    result = MLClean(sanitize="distance", random_state=0).fit(ds)
+    merged = result.changes[result.changes["action"] == "merged"]
+    copy_rows = set(range(len(frame), len(dirty)))
+    assert len(copy_rows & set(merged["row"])) >= 295
+    assert result.n_merged < 300 + 200  # Adult has some genuine near-identical rows
+    assert result.n_rows_in == result.n_rows_out + result.n_merged + result.n_removed
