@@ -343,3 +343,40 @@ def test_lazy_drift_missing_column_is_a_column_error(drift_pair):
     _, current, lazy_train, _ = drift_pair
     with pytest.raises(ColumnError, match="current data lacks"):
         drift(lazy_train, current.frame.drop(columns=["age"]))
+
+
+# --------------------------------------------------------------------------- command line
+@pytest.mark.slow
+def test_cli_runs_the_data_checks_on_a_glob(adult_pair, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from raikit.data import DriftResult, ProfileResult
+
+    ds, lazy = adult_pair
+    current = tmp_path / "current.parquet"
+    ds.frame.iloc[:5_000].to_parquet(current, index=False)
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "raikit.cli", "data", *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={"COLUMNS": "200", "PATH": "", "OMP_NUM_THREADS": "1"},
+        )
+
+    common = ["--target", "income", "-s", "sex,race", "--out", str(tmp_path)]
+    done = run("profile", lazy.source, "--no-proxies", *common)
+    assert done.returncode == 0, done.stderr
+    result = ProfileResult.from_json((tmp_path / "profile.json").read_text())
+    assert result.n_rows == 48_842 and result.meta["quantiles"] == "histogram"
+    done = run("drift", lazy.source, str(current), "--columns", "age,workclass", *common)
+    assert done.returncode == 0, done.stderr
+    result = DriftResult.from_json((tmp_path / "drift.json").read_text())
+    assert result.meta["n_current"] == 5_000 and result.meta["ks"] == "binned"
+    done = run("representation", lazy.source, *common)
+    assert done.returncode == 0, done.stderr
+    groups = json.loads((tmp_path / "representation.json").read_text())
+    assert groups["type"] == "RepresentationResult"

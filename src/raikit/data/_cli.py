@@ -206,9 +206,15 @@ def drift_command(
     from raikit.data import drift
 
     ref = _dataset(reference, target, sensitive, missing_group)
-    from raikit.dataset import read_table
+    from raikit._lazy import is_glob
+    from raikit.dataset import EAGER_FILE_BYTES, Dataset, read_table
 
-    cur = read_table(current)
+    large = current.is_file() and current.stat().st_size > EAGER_FILE_BYTES
+    if ref.is_lazy or large or is_glob(str(current)):  # compared where the files live
+        names = split_names(sensitive)
+        cur = Dataset(current, target=None, sensitive=names, missing_group=missing_group, lazy=True)
+    else:
+        cur = read_table(current)
     with _progress("Testing for drift…"):
         result = drift(
             ref,
