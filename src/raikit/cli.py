@@ -122,8 +122,10 @@ def datasets_list() -> None:
 
 @app.command("metrics")
 def metrics_command(
-    file: Path = typer.Argument(
-        ..., help="CSV or Parquet file with labels, predictions and sensitive attributes."
+    files: list[Path] = typer.Argument(
+        ...,
+        help="CSV or Parquet file(s) or a quoted glob (e.g. 'data/*.parquet') with labels, "
+        "predictions and sensitive attributes.",
     ),
     target: str = typer.Option(..., "--target", "-t", help="Column of true labels."),
     prediction: str = typer.Option(..., "--prediction", "-p", help="Column of predicted labels."),
@@ -142,35 +144,39 @@ def metrics_command(
     backend: str = typer.Option(
         "numpy",
         "--backend",
-        help="numpy (in memory) or duckdb (files or globs larger than memory).",
+        help="numpy (in memory, exact AUC), duckdb (files or globs larger than memory), spark "
+        "(a Spark session reads the files) or auto (duckdb for files).",
     ),
     memory_limit: str = typer.Option("1GB", "--memory-limit", help="DuckDB memory limit."),
+    spark_master: str | None = typer.Option(
+        None,
+        "--spark-master",
+        help="Start a Spark session with this master, e.g. local[2] (no cluster needed) or "
+        "spark://host:7077; implies --backend spark.",
+    ),
+    score_bins: int = typer.Option(
+        1000, "--score-bins", help="duckdb/spark: score histogram bins behind the binned AUC."
+    ),
     missing_group: str | None = typer.Option(
         None, "--missing-group", help="Label for missing sensitive values."
     ),
 ) -> None:
-    """Metrics per group (with bootstrap CIs) from a file of predictions."""
+    """Metrics per group (with bootstrap CIs) from files of predictions, in memory or at scale."""
     from raikit.dataset import Dataset
     from raikit.metrics import group_metrics
 
-    with console.status("Computing group metrics…"):
-        if backend == "duckdb":
-            if score is not None:
-                raise RaikitError("--score is not available with --backend duckdb yet.")
-            result = group_metrics(
-                str(file),
-                target=target,
-                prediction=prediction,
-                sensitive=split_names(sensitive),
-                backend="duckdb",
-                metrics=split_names(metrics) or None,
-                ci=ci,
-                n_boot=n_boot,
-                random_state=seed,
-                missing_group=missing_group,
-                memory_limit=memory_limit,
-            )
-        else:
+    if spark_master is not None:
+        backend = "spark"
+    if backend not in ("numpy", "duckdb", "spark", "auto"):
+        raise RaikitError(f"--backend must be numpy, duckdb, spark or auto, got {backend!r}.")
+    file = files[0]
+    if backend == "numpy" and len(files) > 1:
+        raise RaikitError(
+            f"{len(files)} files given: the numpy backend reads one file; use --backend duckdb "
+            f"(or quote the glob so that the shell does not expand it)."
+        )
+    if backend == "numpy":
+        with console.status("Computing group metrics…"):
             ds = Dataset(
                 file,
                 target=target,
@@ -182,6 +188,45 @@ def metrics_command(
             result = group_metrics(
                 ds, metrics=split_names(metrics) or None, ci=ci, n_boot=n_boot, random_state=seed
             )
+    else:
+        session, started = None, False
+        if backend == "spark":
+            from raikit.metrics import local_session
+
+            try:
+                from pyspark.sql import SparkSession
+            except ImportError as error:
+                raise RaikitError(
+                    'The spark backend needs pyspark and Java 17+: pip install "raikit[scale]".'
+                ) from error
+            session = SparkSession.getActiveSession()
+            if session is None:
+                with console.status(f"Starting Spark ({spark_master or 'local[2]'})…"):
+                    session = local_session(spark_master or "local[2]")
+                    session.sparkContext.setLogLevel("ERROR")
+                started = True
+        try:
+            with _progress() as progress:
+                scan = progress.add_task(f"Scanning with {backend}", total=1.0)
+                result = group_metrics(
+                    [Path(f) for f in files] if len(files) > 1 else str(file),
+                    target=target,
+                    prediction=prediction,
+                    sensitive=split_names(sensitive),
+                    score=score,
+                    backend=backend,
+                    metrics=split_names(metrics) or None,
+                    ci=ci,
+                    n_boot=n_boot,
+                    random_state=seed,
+                    missing_group=missing_group,
+                    memory_limit=memory_limit,
+                    score_bins=score_bins,
+                    progress=lambda done: progress.update(scan, completed=done),
+                )
+        finally:
+            if started:
+                session.stop()  # only a session this command started
     shown = [
         m
         for m in (

@@ -161,3 +161,26 @@ def test_bad_files_and_columns(adult_frame, tmp_path):
         _backend(str(tmp_path / "holes.parquet"), backend="beam")
     with pytest.raises(DataError, match="reads files or a Spark DataFrame"):
         group_metrics([0, 1], [0, 1], sensitive=["a", "b"], backend="duckdb")
+
+
+def test_histogram_bootstrap_agrees_with_the_numpy_engine(adult_file, adult_frame):
+    """Two different bootstraps of the same statistics: their interval widths must agree."""
+    kwargs = {"ci": 0.95, "n_boot": 300, "random_state": 4, "metrics": SCORE_METRICS}
+    on_disk = _backend(adult_file, score="score", **kwargs)
+    in_memory = group_metrics(
+        adult_frame["income"],
+        adult_frame["prediction"],
+        sensitive=adult_frame[["sex", "race"]],
+        score=adult_frame["score"],
+        **kwargs,
+    )
+    widths = [
+        r.table.set_index(["attribute", "group", "metric"]).eval("upper - lower")
+        for r in (on_disk, in_memory)
+    ]
+    rows = [("overall", "overall"), ("sex", "Female"), ("sex", "Male"), ("race", "White")]
+    for attribute, group in rows:
+        for metric in SCORE_METRICS:
+            key = (attribute, group, metric)
+            ratio = widths[0][key] / widths[1][key]
+            assert 0.7 < ratio < 1.4, (key, ratio)

@@ -22,6 +22,7 @@ from raikit.metrics._fairness import (
     evaluate_criteria,
 )
 from raikit.metrics._group_metrics import GroupMetricsResult, group_metrics, percentile_bounds
+from raikit.metrics._spark import local_session
 
 __all__ = [
     "BINARY_METRICS",
@@ -44,5 +45,6 @@ __all__ = [
     "equalized_odds_ratio",
     "evaluate_criteria",
     "group_metrics",
+    "local_session",
     "percentile_bounds",
 ]

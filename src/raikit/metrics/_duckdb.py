@@ -56,13 +56,30 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _files(source: str) -> list[str]:
-    files = sorted(globbing.glob(source)) if any(c in source for c in "*?[") else [source]
-    if not files or not all(os.path.exists(f) for f in files):
-        raise FileFormatError(
-            f"No file matches {source!r}. Check the path or the glob pattern (e.g. data/*.parquet)."
-        )
+def as_source(source) -> str | list[str]:
+    """A path or glob as a string, or several of them (e.g. a shell-expanded glob) as a list."""
+    if isinstance(source, list | tuple):
+        return [str(s) for s in source] if len(source) != 1 else str(source[0])
+    return str(source)
+
+
+def _files(source: str | list[str]) -> list[str]:
+    files = []
+    for pattern in [source] if isinstance(source, str) else source:
+        matched = sorted(globbing.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
+        if not matched or not all(os.path.exists(f) for f in matched):
+            raise FileFormatError(
+                f"No file matches {pattern!r}. Check the path or the glob pattern "
+                f"(e.g. data/*.parquet)."
+            )
+        files += matched
     return files
+
+
+def _sql_literal(source: str | list[str]) -> str:
+    if isinstance(source, str):
+        return "'" + source.replace("'", "''") + "'"
+    return "[" + ", ".join(_sql_literal(s) for s in source) + "]"
 
 
 def _kind(files: list[str], source: str) -> str:
@@ -77,12 +94,11 @@ def _kind(files: list[str], source: str) -> str:
     )
 
 
-def _relation(source: str) -> str:
+def _relation(source: str | list[str]) -> str:
     kind = _kind(_files(source), source)
-    literal = source.replace("'", "''")
     if kind == "parquet":
-        return f"read_parquet('{literal}', union_by_name=false)"
-    return f"read_csv_auto('{literal}')"
+        return f"read_parquet({_sql_literal(source)}, union_by_name=false)"
+    return f"read_csv_auto({_sql_literal(source)})"
 
 
 def named_columns(target, prediction, sensitive, score=None) -> list[tuple[str, str]]:
@@ -92,7 +108,7 @@ def named_columns(target, prediction, sensitive, score=None) -> list[tuple[str, 
     return named + ([("score", score)] if score is not None else [])
 
 
-def check_columns(source: str, columns: list[tuple[str, str]], con=None) -> list[str]:
+def check_columns(source: str | list[str], columns: list[tuple[str, str]], con=None) -> list[str]:
     """Check that every file of ``source`` has every named column; return the columns.
 
     ``columns`` holds (role, column) pairs, roles such as "target" or "sensitive". Parquet schemas are read
@@ -109,9 +125,8 @@ def check_columns(source: str, columns: list[tuple[str, str]], con=None) -> list
         per_file: dict[str, list[str]] = {}
         try:
             if kind == "parquet":
-                literal = source.replace("'", "''")
                 rows = con.execute(
-                    f"SELECT file_name, name FROM parquet_schema('{literal}') "
+                    f"SELECT file_name, name FROM parquet_schema({_sql_literal(source)}) "
                     "WHERE name <> 'schema'"
                 ).fetchall()
                 for file_name, name in rows:
@@ -199,7 +214,7 @@ def score_sql(score: str, bins: int, quote=None) -> tuple[str, list[str]]:
 
 
 def duckdb_counts(
-    source: str | os.PathLike,
+    source: str | os.PathLike | list,
     *,
     target: str,
     prediction: str,
@@ -216,8 +231,8 @@ def duckdb_counts(
 
     Parameters
     ----------
-    source : str or path
-        A Parquet or CSV file, or a glob such as ``"data/*.parquet"``.
+    source : str, path or list of them
+        A Parquet or CSV file, a glob such as ``"data/*.parquet"``, or a list of files.
     target, prediction : str
         Columns of true and predicted labels.
     sensitive : list of str
@@ -236,7 +251,7 @@ def duckdb_counts(
         import duckdb
     except ImportError as error:
         raise DataError('The duckdb backend needs duckdb: pip install "raikit[scale]".') from error
-    source = str(source)
+    source = as_source(source)
     relation = _relation(source)
     con = duckdb.connect()
     try:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from raikit._errors import DataError
 from raikit._grouping import encode_groups, to_sensitive_frame
@@ -354,9 +355,12 @@ def group_metrics(
 
     Parameters
     ----------
-    y_true : array-like or Dataset
+    y_true : array-like, Dataset, path or Spark DataFrame
         True labels (or targets for regression). A :class:`raikit.Dataset` that carries a
-        ``prediction`` column (and optionally ``score``) can be passed alone.
+        ``prediction`` column (and optionally ``score``) can be passed alone; a lazy one is
+        reduced where its rows live. A Parquet/CSV path or glob (or a list of ``Path`` objects),
+        or a ``pyspark.sql.DataFrame``, is reduced by the duckdb or spark backend: then name the
+        columns with ``target``, ``prediction``, ``sensitive`` and ``score``.
     y_pred : array-like
         Predicted labels (or values).
     sensitive : array-like, Series, DataFrame or dict
@@ -444,21 +448,20 @@ def group_metrics(
     from raikit.metrics._spark import is_spark_frame
 
     on_spark = is_spark_frame(y_true)
+    on_files = _is_paths(y_true)
     if backend == "auto":
-        backend = (
-            "spark" if on_spark else "duckdb" if isinstance(y_true, str | os.PathLike) else "numpy"
-        )
+        backend = "spark" if on_spark else "duckdb" if on_files else "numpy"
     if on_spark and backend != "spark":
         raise DataError(
             f"A Spark DataFrame is reduced by Spark: use backend='spark' (or 'auto'), not "
             f"{backend!r}; or bring a sample to pandas with df.sample(fraction).toPandas()."
         )
-    if backend in ("duckdb", "spark") and not (on_spark or isinstance(y_true, str | os.PathLike)):
+    if backend in ("duckdb", "spark") and not (on_spark or on_files):
         raise DataError(
             f"backend={backend!r} reads files or a Spark DataFrame: pass a path or glob "
             f"(or a Spark DataFrame) as the first argument, or use backend='numpy' in memory."
         )
-    if on_spark or isinstance(y_true, str | os.PathLike):
+    if on_spark or on_files:
         if target is None or prediction is None or sensitive is None:
             raise DataError(
                 "With a file path or a Spark DataFrame, name the columns: target='y', "
@@ -471,6 +474,11 @@ def group_metrics(
                 f"{type(score).__name__}."
             )
         if backend == "numpy":
+            if not isinstance(y_true, str | os.PathLike):
+                raise DataError(
+                    "backend='numpy' reads one file into memory; for several files use "
+                    "backend='duckdb' (or a glob)."
+                )
             y_true = Dataset(
                 y_true,
                 target=target,
@@ -762,6 +770,17 @@ def _assemble(
     return result
 
 
+def _is_paths(value) -> bool:
+    """A path or glob, or a list of ``Path`` objects (labels are never Paths, so no ambiguity)."""
+    if isinstance(value, str | os.PathLike):
+        return True
+    return (
+        isinstance(value, list | tuple)
+        and len(value) > 0
+        and all(isinstance(v, os.PathLike) for v in value)
+    )
+
+
 def _backend_metrics(
     backend,
     source,
@@ -892,7 +911,8 @@ def _histogram_score_part(strata, score_names, slices, rng, meta):
     log loss are exact (sums); ROC AUC counts same-bin pairs as ties; the calibration error uses
     the tenths of [0, 1] (unions of whole bins). A bootstrap replicate draws ``Poisson(n)`` per
     (group, label, bin) — exact for the binned AUC, whose rows in a bin are interchangeable — and
-    scales the bin's sums by ``Poisson(n) / n``.
+    scales the bin's sums by ``Poisson(n) / n``. Cost per replicate: one draw per non-empty
+    stratum plus ``slices x 2 x bins`` cells.
     """
     n_bins = strata.shape[2]
     ece_bin = (np.arange(n_bins) * engine.ECE_BINS) // n_bins
@@ -908,19 +928,55 @@ def _histogram_score_part(strata, score_names, slices, rng, meta):
             f"{a}={g}": (float(b) if np.isfinite(b) else None)
             for a, g, b in zip(slices.attribute, slices.group, bound, strict=True)
         }
-    # Replicates of all bins are large ((b, groups, 2, bins, 4)): draw them a few at a time.
-    per_chunk = max(1, 4_000_000 // max(strata.size, 1))
+    # Only non-empty (group, label, bin) strata are drawn. Sparse matrices send each into the
+    # cells of the slices its group belongs to: (slice, label, bin) counts for the AUC, and
+    # (slice, label, tenth) sums for the other metrics, which need no finer bins.
+    flat = strata.reshape(-1, 4)
+    nonzero = np.flatnonzero(flat[:, 0] > 0)
+    n_stratum, sums = flat[nonzero, 0], flat[nonzero]
+    group, label_bin = np.divmod(nonzero, 2 * n_bins)
+    label, bin_ = np.divmod(label_bin, n_bins)
+    member = slices.membership.tocsc()
+    per = np.diff(member.indptr)[group]  # slices of each stratum's group
+    first = np.repeat(member.indptr[group], per)
+    offset = np.arange(per.sum()) - np.repeat(np.cumsum(per) - per, per)
+    slice_of = member.indices[first + offset]
+    column = np.repeat(np.arange(len(nonzero)), per)
+    n_slices, n_tenths = slices.n_slices, engine.ECE_BINS
+
+    def spread(cells, n_cells):
+        return sparse.csr_matrix(
+            (np.ones(len(cells)), (cells, column)), shape=(n_cells, len(nonzero))
+        )
+
+    to_bins = spread(slice_of * (2 * n_bins) + np.repeat(label_bin, per), n_slices * 2 * n_bins)
+    to_tenths = spread(
+        (slice_of * 2 + np.repeat(label, per)) * n_tenths + np.repeat(ece_bin[bin_], per),
+        n_slices * 2 * n_tenths,
+    )
+    others = [m for m in score_names if m != "roc_auc"]
+    per_chunk = max(1, 4_000_000 // (n_slices * 2 * n_bins))  # ~32 MB of bin counts per chunk
 
     def score_replicates(b: int) -> np.ndarray:
         out = []
         for start in range(0, b, per_chunk):
             k = min(per_chunk, b - start)
-            rep = engine.poisson_scale(rng, strata, k)
-            out.append(
-                engine.score_metrics_from_strata(
-                    slices.aggregate(rep, axis=1), ece_bin, score_names
+            drawn = rng.poisson(n_stratum, size=(k, len(n_stratum))).astype(float)
+            parts = {}
+            if "roc_auc" in score_names:
+                counts = np.asarray(to_bins @ drawn.T).reshape(n_slices, 2, n_bins, k)
+                parts["roc_auc"] = engine.score_metrics_from_strata(
+                    counts.transpose(3, 0, 1, 2)[..., None], ece_bin, ["roc_auc"]
                 )
-            )
+            if others:
+                scaled = (drawn / n_stratum)[:, :, None] * sums[None]  # (k, strata, 4)
+                tenths = to_tenths @ scaled.transpose(1, 0, 2).reshape(len(n_stratum), k * 4)
+                tenths = np.asarray(tenths).reshape(n_slices, 2, n_tenths, k, 4)
+                values = engine.score_metrics_from_strata(
+                    tenths.transpose(3, 0, 1, 2, 4), np.arange(n_tenths), others
+                )
+                parts.update({m: values[..., [i]] for i, m in enumerate(others)})
+            out.append(np.concatenate([parts[m] for m in score_names], axis=-1))
         return np.concatenate(out)
 
     return value, score_replicates

@@ -23,6 +23,7 @@ from raikit.metrics._duckdb import (
     MISSING_BIN,
     OUT_OF_RANGE_BIN,
     AggregatedCounts,
+    as_source,
     check_columns,
     counts_from_table,
     named_columns,
@@ -81,8 +82,8 @@ def _is_local(path: str) -> bool:
     return scheme in ("", "file") or (len(scheme) == 1 and os.name == "nt")
 
 
-def _read(path: str):
-    """A Spark DataFrame over a path or glob, with the active session."""
+def _read(path, *, merge_schema: bool):
+    """A Spark DataFrame over a path, glob or list of them, with the active session."""
     _import_pyspark()
     from pyspark.sql import SparkSession
 
@@ -93,24 +94,35 @@ def _read(path: str):
             "(SparkSession.builder.getOrCreate(), or raikit.metrics.local_session('local[2]')), "
             "or use backend='duckdb' on one machine."
         )
-    local = _is_local(path)
-    plain = path.removeprefix("file://")
-    if local:
-        try:
-            import duckdb  # noqa: F401
-        except ImportError:
-            local = False  # no schema pre-check; Spark's mergeSchema and the null checks remain
-    lower = path.lower().rstrip("/")
-    if lower.endswith((".csv", ".tsv", ".txt")):
-        reader = spark.read.option("header", "true").option("inferSchema", "true")
-        if lower.endswith(".tsv"):
-            reader = reader.option("sep", "\t")
-        return reader.csv(path), (plain if local else None)
+    paths = [path] if isinstance(path, str) else list(path)
+    lower = paths[0].lower().rstrip("/")
     try:
-        frame = spark.read.option("mergeSchema", "true").parquet(path)
+        if lower.endswith((".csv", ".tsv", ".txt")):
+            reader = spark.read.option("header", "true").option("inferSchema", "true")
+            if lower.endswith(".tsv"):
+                reader = reader.option("sep", "\t")
+            frame = reader.csv(paths)
+        else:
+            # Remote files were not checked one by one: merge their schemas so that a column
+            # missing from one file shows up as nulls (which the checks reject), never silently.
+            merge = "true" if merge_schema else "false"
+            frame = spark.read.option("mergeSchema", merge).parquet(*paths)
     except Exception as error:  # Spark's AnalysisException: no files, unreadable files
-        raise FileFormatError(f"Spark cannot read {path!r} as Parquet: {error}") from error
-    return frame, (plain if local else None)
+        raise FileFormatError(f"Spark cannot read {path!r}: {error}") from error
+    return frame
+
+
+def _local_files(path) -> str | list[str] | None:
+    """The path(s) without ``file://`` when every one is local and duckdb can check them."""
+    paths = [path] if isinstance(path, str) else list(path)
+    if not all(_is_local(p) for p in paths):
+        return None
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:  # no pre-check: Spark's mergeSchema and the null checks remain
+        return None
+    plain = [p.removeprefix("file://") for p in paths]
+    return plain[0] if len(plain) == 1 else plain
 
 
 def _check_schema(frame, named: list[tuple[str, str]]) -> None:
@@ -177,8 +189,8 @@ def spark_counts(
 
     Parameters
     ----------
-    source : pyspark.sql.DataFrame or str
-        The rows, or a Parquet/CSV path or glob (local, ``hdfs://``, ``s3a://`` ...).
+    source : pyspark.sql.DataFrame, str or list of str
+        The rows, or Parquet/CSV paths or globs (local, ``hdfs://``, ``s3a://`` ...).
     target, prediction, sensitive, score, score_bins, pos_label, missing_group
         As for :func:`raikit.metrics._duckdb.duckdb_counts`.
     progress : callable, optional
@@ -188,10 +200,11 @@ def spark_counts(
     if is_spark_frame(source):
         frame, name = source, "the Spark DataFrame"
     else:
-        path = str(source)
-        frame, local = _read(path)
+        path = as_source(source)
+        local = _local_files(path)
         if local is not None:
-            check_columns(local, named)  # a column missing from one file names that file
+            check_columns(local, named)  # no match, or a column missing from one file: say so
+        frame = _read(path, merge_schema=local is None)
         name = path
     _check_schema(frame, named)
     from pyspark.sql import functions as F
@@ -231,6 +244,7 @@ def spark_counts(
             with warnings.catch_warnings():
                 # pyspark's notice about pandas 3: the aggregated table uses plain dtypes only.
                 warnings.filterwarnings("ignore", "PySpark does not yet", FutureWarning)
+                warnings.filterwarnings("ignore", "The copy keyword is deprecated")
                 return aggregated.toPandas()
         except Exception as error:
             raise FileFormatError(f"Spark failed to aggregate {name}: {error}") from error
