@@ -164,6 +164,24 @@ def test_small_clean_minority_is_not_flagged_disproportionately():
     assert rates[False]["g=m"] > 0.4
 
 
+def test_auto_never_empties_a_small_group():
+    """Eight rows of a tiny group all contradict the majority's rule: confident learning on the
+    population would flag every one; the tiny group takes the population's rate instead and no
+    cell loses more than half its rows."""
+    frame, _ = _separable(1500, 13, 0.05)
+    tiny = frame.iloc[:8].copy()
+    tiny["g"] = "tiny"
+    tiny["y"] = 1 - ((tiny["x0"] + 0.5 * tiny["x1"]) > 0).astype(int)
+    frame = pd.concat([frame, tiny], ignore_index=True)
+    result = MLClean(duplicate_tolerance=None, estimator=LogisticRegression(), random_state=0).fit(
+        frame, target="y", sensitive="g"
+    )
+    cells = result.by_cell[result.by_cell["group"] == "g=tiny"]
+    assert (cells["rows_out"] >= cells["rows_in"] - cells["rows_in"] // 2).all()
+    assert cells["rows_out"].sum() >= 6
+    assert result.meta["contamination"] == "auto"
+
+
 def test_top_share_is_removed_in_every_cell():
     frame, _ = _separable(1000, 6, 0.05)
     result = MLClean(
@@ -412,7 +430,7 @@ def test_adult_near_copies_are_merged():
     copies["fnlwgt"] += rng.integers(-300, 301, 300)
     dirty = pd.concat([frame, copies], ignore_index=True)
     ds = Dataset(dirty, target="income", sensitive=["sex", "race"], features=train.feature_names)
-    result = MLClean(sanitize="distance", random_state=0).fit(ds)
+    result = MLClean(sanitize="distance", contamination=0.05, random_state=0).fit(ds)
     merged = result.changes[result.changes["action"] == "merged"]
     copy_rows = set(range(len(frame), len(dirty)))
     assert len(copy_rows & set(merged["row"])) >= 295

@@ -359,7 +359,7 @@ def clean_command(
     target: str = typer.Option(..., "--target", "-t", help="Label column."),
     sensitive: str = _SENSITIVE,
     contamination: str = typer.Option(
-        "0.1", "--contamination", help='Share removed per (group, label) cell, or "auto".'
+        "auto", "--contamination", help='Share removed per (group, label) cell, or "auto".'
     ),
     duplicate_tolerance: float = typer.Option(
         0.01, "--duplicate-tolerance", help="Largest numeric difference of duplicates, in sd."

@@ -53,6 +53,8 @@ SANITIZERS = ("loss+distance", "loss", "distance", "none")
 ACTIONS = ("merged", "removed", "reweighed")
 _MAX_ONE_HOT = 50  # levels one-hot encoded per column; rarer levels share one "other" column
 _HIST_BINS = 20
+_AUTO_MIN_ROWS = 50  # smallest group whose own confident-learning thresholds are used
+_MANY_REMOVED = 0.15  # share of rows removed above which a finding asks for a review
 
 
 # --------------------------------------------------------------------------- result
@@ -435,6 +437,32 @@ def _histograms(scores: dict, group_names, group_of, removed) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def _auto_quota(probs, labels, grouping, n_grouping: int, k: int) -> np.ndarray:
+    """Rows to remove per (grouping, label) cell: the likely label errors confident learning finds
+    within each grouping, so that a group's own confidence levels set its thresholds. Groupings
+    smaller than ``_AUTO_MIN_ROWS`` (or with one label) take the whole population's rate of
+    issues per label instead: a handful of rows cannot calibrate thresholds."""
+    from raikit.data._label_issues import confident_learning
+
+    mask, _ = confident_learning(labels, probs)
+    label_counts = np.bincount(labels, minlength=k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        overall_rate = np.bincount(labels[mask], minlength=k) / np.maximum(label_counts, 1)
+    cells = grouping * k + labels
+    cell_counts = np.bincount(cells, minlength=n_grouping * k)
+    quota = np.floor(
+        cell_counts.reshape(n_grouping, k) * overall_rate[None, :] + 0.5 + 1e-9
+    ).astype(np.int64)
+    sizes = np.bincount(grouping, minlength=n_grouping)
+    for g in np.flatnonzero(sizes >= _AUTO_MIN_ROWS):  # groups, not rows
+        rows = np.flatnonzero(grouping == g)
+        if np.unique(labels[rows]).size < 2:
+            continue
+        own, _ = confident_learning(labels[rows], probs[rows])
+        quota[g] = np.bincount(labels[rows][own], minlength=k)
+    return quota.ravel()
+
+
 def _step(progress, description: str) -> None:
     if progress is not None:
         progress(description)
@@ -452,10 +480,12 @@ class MLClean:
         Two rows with the same (normalised) categorical values are duplicates when every numeric
         value differs by at most this many standard deviations of its column. ``0`` finds only
         exact duplicates (after normalising text); ``None`` skips duplicate detection.
-    contamination : float or "auto", default 0.1
-        Share of every (group, label) cell removed by sanitisation; ``0`` removes nothing.
-        ``"auto"`` removes, per cell, as many rows as confident learning (run within each group on
-        the out-of-fold probabilities) estimates to be mislabelled; it needs a loss score.
+    contamination : "auto" or float, default "auto"
+        A float is the share of every (group, label) cell removed by sanitisation (the paper's
+        fixed budget); ``0`` removes nothing. ``"auto"`` removes, per cell, as many rows as
+        confident learning (run within each group on the out-of-fold probabilities) estimates
+        to be mislabelled; groups under 50 rows take the population's rate per label; it needs
+        a loss score. No cell loses more than half of its rows.
     sanitize : {"loss+distance", "loss", "distance", "none"}, default "loss+distance"
         Score used to rank rows within their cell: out-of-fold log loss of the given label, the
         centroid distance margin, or the mean of their within-cell percentile ranks.
@@ -492,7 +522,7 @@ class MLClean:
         self,
         *,
         duplicate_tolerance: float | None = 0.01,
-        contamination: float | str = 0.1,
+        contamination: float | str = "auto",
         sanitize: str = "loss+distance",
         per_group: bool = True,
         reweigh: bool = True,
@@ -525,10 +555,11 @@ class MLClean:
         if isinstance(c, str):
             if c != "auto":
                 raise DataError(f'contamination must be a share in [0, 0.5) or "auto", got {c!r}.')
-            if self.sanitize in ("distance", "none"):
+            if self.sanitize == "distance":
                 raise DataError(
                     f'contamination="auto" estimates noise from the model\'s probabilities; it '
-                    f"needs sanitize='loss' or 'loss+distance', got sanitize={self.sanitize!r}."
+                    f"needs sanitize='loss' or 'loss+distance', got sanitize={self.sanitize!r}. "
+                    f"Pass a share instead, e.g. contamination=0.1."
                 )
         elif isinstance(c, bool) or not isinstance(c, int | float) or not 0 <= c < 0.5:
             raise DataError(f'contamination must be a share in [0, 0.5) or "auto", got {c!r}.')
@@ -753,20 +784,13 @@ class MLClean:
                 ) / 2
             live_cell_counts = np.bincount(live_cells, minlength=n_grouping * k)
             if self.contamination == "auto":
-                from raikit.data._label_issues import confident_learning
-
-                quota = np.zeros(n_grouping * k, dtype=np.int64)
-                for g in range(n_grouping):  # groups, not rows
-                    rows = np.flatnonzero(grouping[live] == g)
-                    present = np.unique(live_labels[rows])
-                    if rows.size < 2 or present.size < 2:
-                        continue
-                    mask, _ = confident_learning(live_labels[rows], probs[rows])
-                    quota[g * k : (g + 1) * k] = np.bincount(live_labels[rows][mask], minlength=k)
+                quota = _auto_quota(probs, live_labels, grouping[live], n_grouping, k)
             else:
                 quota = np.floor(live_cell_counts * float(self.contamination) + 0.5 + 1e-9).astype(
                     np.int64
                 )
+            # never empty a cell: at most half of its rows go
+            quota = np.minimum(quota, live_cell_counts // 2)
             flagged = _top_per_cell(score[live], live_cells, quota)
             removed[live[flagged]] = True
             gone = live[flagged]
@@ -1148,6 +1172,16 @@ class MLClean:
                         slice=row.group,
                     )
                 )
+        if sanitizing and n_removed > _MANY_REMOVED * (n - n_merged):
+            findings.append(
+                Finding(
+                    "warning",
+                    f"Sanitisation removed {n_removed / (n - n_merged):.1%} of the rows",
+                    "Where the model predicts the label poorly, the loss score cannot tell label "
+                    "errors from hard but correct rows. Review a sample of the removed rows, or "
+                    "set a fixed contamination.",
+                )
+            )
         if sanitizing:
             findings.append(
                 Finding(
@@ -1160,25 +1194,30 @@ class MLClean:
             )
         if self.reweigh:
             small = by_cell[(by_cell["rows_out"] > 0) & (by_cell["rows_out"] < 10)]
-            for row in small.itertuples(index=False):
+            if len(small):
+                listed = "; ".join(
+                    f"{r.group}, label {r.label}: {r.rows_out} row(s) at weight {r.weight:.3g}"
+                    for r in small.itertuples(index=False)
+                )
                 findings.append(
                     Finding(
                         "warning",
-                        f"Few rows behind a reweighing weight: {row.group}, label {row.label}",
-                        f"{row.rows_out} row(s) carry weight {row.weight:.3g} each; the weight is "
-                        f"noisy and a model may over-fit them. Consider merging small groups.",
-                        slice=row.group,
+                        f"{len(small)} reweighing weight(s) rest on fewer than 10 rows",
+                        f"{listed}. Such weights are noisy and a model may over-fit those rows; "
+                        f"consider merging small groups.",
                     )
                 )
             empty = by_cell[by_cell["rows_out"] == 0]
-            for row in empty.itertuples(index=False):
+            if len(empty):
+                listed = "; ".join(
+                    f"{r.group}, label {r.label}" for r in empty.itertuples(index=False)
+                )
                 findings.append(
                     Finding(
                         "warning",
-                        f"No rows left for {row.group}, label {row.label}",
-                        "Reweighing cannot make the label independent of the group when a "
-                        "(group, label) cell is empty; collect data for it.",
-                        slice=row.group,
+                        f"{len(empty)} (group, label) cell(s) have no rows",
+                        f"{listed}. Reweighing cannot make the label independent of the group "
+                        f"when a cell is empty; collect data for it.",
                     )
                 )
         return findings
