@@ -363,7 +363,6 @@ def _distance_margin(Z, labels, grouping, sums, counts, k):
     """Distance to the own (grouping, label) centroid minus the distance to the nearest centroid of
     another label in the same grouping (the overall centroid of that label when the grouping has
     none). Centroids come from the shared sums and counts."""
-    n_groups = counts.shape[0]
     with np.errstate(invalid="ignore", divide="ignore"):
         centroids = sums / counts[:, :, None]  # (groups, k, d)
     overall = sums.sum(axis=0) / np.maximum(counts.sum(axis=0), 1)[:, None]  # (k, d)
@@ -376,7 +375,6 @@ def _distance_margin(Z, labels, grouping, sums, counts, k):
     others = distances.copy()
     others[np.arange(len(labels)), labels] = np.inf
     nearest_other = others.min(axis=1)
-    del n_groups
     return own - nearest_other, own
 
 
