@@ -281,6 +281,12 @@ class SparkTable:
         self.frame.createOrReplaceTempView(view)
         try:
             return self.frame.sparkSession.sql(sql.replace("{table}", view)).toPandas()
+        except Exception as error:  # AnalysisException and friends: say what failed
+            raise DataError(
+                f"Spark could not aggregate the DataFrame: {type(error).__name__}: "
+                f"{str(error).splitlines()[0]}. Check the column types, or write the table to "
+                f"Parquet and use Dataset(path) to run the check with DuckDB."
+            ) from error
         finally:
             self.frame.sparkSession.catalog.dropTempView(view)
 

@@ -13,6 +13,12 @@ from raikit._errors import ColumnError, DataError, FileFormatError
 from raikit.data import drift, profile, representation
 from raikit.datasets import load_adult, load_compas
 
+# pyspark's own notices about pandas 3 (createDataFrame, toPandas); not about raikit.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:PySpark does not yet:FutureWarning"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
+]
+
 EXACT_STATS = ["rows", "count", "missing", "missing_rate", "distinct", "mean", "std", "min", "max"]
 QUANTILES = ["p05", "p25", "median", "p75", "p95"]
 KEY = ["attribute", "group", "column"]
@@ -380,3 +386,71 @@ def test_cli_runs_the_data_checks_on_a_glob(adult_pair, tmp_path):
     assert done.returncode == 0, done.stderr
     groups = json.loads((tmp_path / "representation.json").read_text())
     assert groups["type"] == "RepresentationResult"
+
+
+# --------------------------------------------------------------------------- Spark
+@pytest.fixture(scope="module")
+def spark():
+    pytest.importorskip("pyspark")
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[1]")
+        .appName("raikit-data-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def compas_spark(spark):
+    ds = load_compas()
+    # Spark has no pandas categories: compare with the same table holding plain strings
+    plain = ds.frame.astype({c: str for c in ds.frame.select_dtypes("category").columns})
+    memory = ds.replace(plain)
+    frame = spark.createDataFrame(plain)
+    lazy = Dataset(frame, target=ds.target, sensitive=ds.sensitive_names, features=ds.feature_names)
+    return memory, lazy
+
+
+def test_spark_dataset_is_lazy_and_its_checks_match(compas_spark):
+    memory, lazy = compas_spark
+    assert lazy.is_lazy and lazy.n_rows == 6_172 and lazy._cache is None
+    assert type(lazy.source).__name__ == "DataFrame"  # the metrics stage dispatches on it
+    expected = memory.group_counts().set_index(memory.sensitive_names)["count"]
+    got = lazy.group_counts().set_index(lazy.sensitive_names)["count"]
+    assert got.sort_index().tolist() == expected.sort_index().tolist()
+    reference = {"sex": {"Female": 0.5, "Male": 0.5}}
+    a, b = representation(memory, reference=reference), representation(lazy, reference=reference)
+    pd.testing.assert_frame_equal(a.groups, b.groups, rtol=1e-12)
+    pd.testing.assert_frame_equal(a.balance, b.balance, rtol=1e-12)
+    sample = lazy.sample(500, stratify="sensitive", min_per_group=20, random_state=3)
+    assert len(sample) == 500
+    assert (sample.sampling["sampled"] >= np.minimum(20, sample.sampling["population"])).all()
+    again = lazy.sample(500, stratify="sensitive", min_per_group=20, random_state=3)
+    pd.testing.assert_frame_equal(sample.frame, again.frame)
+    with pytest.raises(DataError, match="Parquet"):
+        drift(lazy, memory)
+    assert lazy._cache is None
+    pd.testing.assert_frame_equal(lazy.frame, memory.frame, check_dtype=False)
+
+
+@pytest.mark.slow
+def test_spark_profile_matches_in_memory(compas_spark):
+    memory, lazy = compas_spark
+    a = profile(memory, proxies=False, association_sample=0)
+    b = profile(lazy, proxies=False, association_sample=0)
+    assert a.stats[KEY].equals(b.stats[KEY])
+    for column in [*EXACT_STATS, "median", "p95"]:  # integer columns: exact quantiles too
+        np.testing.assert_allclose(
+            b.stats[column].to_numpy(float), a.stats[column].to_numpy(float), rtol=1e-12, atol=1e-8
+        )
+    pd.testing.assert_frame_equal(a.histograms, b.histograms, rtol=1e-12)
+    pd.testing.assert_frame_equal(
+        a.categories.reset_index(drop=True), b.categories.reset_index(drop=True), rtol=1e-12
+    )

@@ -48,6 +48,8 @@ def _value_sql(q, name: str, dtype) -> str:
     """SQL for a numeric column as DOUBLE, with NaN read as missing (pandas' convention)."""
     column = q(name)
     if pd.api.types.is_datetime64_any_dtype(dtype):
+        if column.startswith("`"):  # Spark SQL
+            return f"CAST(unix_micros({column}) AS DOUBLE) * 1000"
         return f"CAST(epoch_ns({column}) AS DOUBLE)"
     value = f"CAST({column} AS DOUBLE)"
     if pd.api.types.is_float_dtype(dtype):
@@ -115,7 +117,13 @@ class Grouper:
             "(" + ", ".join([*(q(s) for s in group_set), *aliases]) + ")" for group_set in self.sets
         )
         sensitive = ", ".join(q(s) for s in self.names)
-        grouping = f"GROUPING_ID({sensitive})" if self.names else "0"
+        k = len(self.names)
+        # GROUPING(col) per column: DuckDB and Spark SQL agree on it (GROUPING_ID does not)
+        grouping = (
+            " + ".join(f"GROUPING({q(s)}) * {1 << (k - 1 - i)}" for i, s in enumerate(self.names))
+            if self.names
+            else "0"
+        )
         select_sensitive = (sensitive + ", ") if self.names else ""
         sql = (
             f"SELECT {select_sensitive}{', '.join(aliases) + ', ' if aliases else ''}"
