@@ -388,3 +388,49 @@ def test_cli_acquire_plan(synthetic, tmp_path):
     assert isinstance(bad.exception, DataError) and "--cost" in str(bad.exception)
     bad = runner.invoke(app, [*base[:-6], "--budget", "0", "--out", str(out)])
     assert isinstance(bad.exception, DataError) and "budget" in str(bad.exception)
+
+
+# --------------------------------------------------------------------------- Adult, end to end
+@pytest.mark.slow
+def test_adult_paper_setting_end_to_end(adult):
+    """The paper's AdultCensus slices (White/Black x sex), 150 training rows per slice."""
+    from raikit import Dataset
+
+    frame = adult.frame.drop(columns=["split", "fnlwgt"])
+    frame = frame[frame["race"].isin(["White", "Black"])].sample(frac=1.0, random_state=0)
+    rank = frame.groupby(["race", "sex"], observed=True).cumcount()
+    train, valid = frame[rank < 150], frame[(rank >= 150) & (rank < 450)]
+    pool = frame[(rank >= 450) & (rank < 900)]
+    features = [c for c in frame.columns if c != "income"]  # the paper's model sees race and sex
+    ds = Dataset(train, target="income", sensitive=["race", "sex"], features=features)
+    cost = {"Black & Female": 2.0}
+    results = {}
+    for method in ("one-shot", "uniform"):
+        t = SliceTuner(
+            slices=["race", "sex"],
+            budget=200,
+            cost=cost,
+            lam=1.0,
+            method=method,
+            sizes=(0.4, 0.7, 1.0),
+            n_repeats=2,
+            random_state=0,
+        )
+        results[method] = t.run(ds, PoolAcquirer(pool, ["race", "sex"]), validation=valid)
+        assert set(t.acquired_["race"].astype(str)) <= {"White", "Black"}
+    for result in results.values():
+        table = result.slices
+        assert len(table) == 4 and (table["n_before"] == 150).all()
+        assert float((table["cost"] * table["acquired"]).sum()) <= 200
+        assert 200 - float((table["cost"] * table["acquired"]).sum()) < 1
+        assert (table["n_after"] == table["n_before"] + table["acquired"]).all()
+        # the curves never predict a loss increase from more data
+        assert (table["predicted_loss_after"] <= table["predicted_loss_before"] + 1e-12).all()
+        o = result.overall
+        assert 0.15 < o["loss_before"] < 0.4 and 0.15 < o["loss_after"] < 0.4
+        assert abs(o["accuracy_after"] - o["accuracy_before"]) < 0.03
+        # the paper's measure, recomputed from the table
+        losses = table["loss_after"].to_numpy()
+        assert o["disparity_after"] == pytest.approx(np.mean(np.abs(losses - losses.mean())))
+    uniform = results["uniform"].slices.set_index("slice")
+    assert uniform["allocation"].tolist() == [40] * 4  # 40 x (1 + 1 + 1 + 2) = 200

@@ -960,7 +960,7 @@ class SliceTuner:
             else:
                 planned = allocate_budget(a, b, n_now, budget=remaining, cost=cost, lam=lam)
             alloc = planned.copy()
-            if iterative:
+            if iterative and acquire is not None:  # a plan shows the whole unrestricted budget
                 limit = _round_limit(float(self.T), self.T_growth, round_)
                 alloc = _limit_imbalance(n_now, planned, limit)
                 if alloc.sum() == 0:
