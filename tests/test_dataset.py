@@ -194,3 +194,41 @@ def test_split_by_named_columns_and_unstratified():
     assert len(plain_train) == len(plain_test) == 100
     with pytest.raises(ColumnError, match="Unknown stratify column 'regio'"):
         ds.split(0.5, stratify=["regio"])
+
+
+# --------------------------------------------------------------------------- lazy and sample
+def test_allocate_sample_hand_computed():
+    from raikit.dataset import allocate_sample
+
+    # minimums 50, 50, 50, 10 (the last group has only 10); 840 left, shared by what is left
+    # (8950, 850, 40, 0): 764.02, 72.56, 3.41 -> floors 764, 72, 3 and the last row to 72.56
+    assert allocate_sample([9000, 900, 90, 10], 1000, 50).tolist() == [814, 123, 53, 10]
+    # asking for more than there is returns everything; minimums alone may exceed n
+    assert allocate_sample([5, 7], 100, 3).tolist() == [5, 7]
+    assert allocate_sample([100, 100, 100], 10, 5).tolist() == [5, 5, 5]
+
+
+def test_sample_by_columns_and_plain(frame):
+    ds = Dataset(frame, target="hired", sensitive=["sex", "race"])
+    plain = ds.sample(3, random_state=0)
+    assert len(plain) == 3 and plain.sampling["population"].tolist() == [len(frame)]
+    by_race = ds.sample(4, stratify="race", min_per_group=2, random_state=0)
+    assert sorted(by_race.frame["race"].value_counts().tolist()) == [2, 2]
+    assert by_race.sample_weight.sum() == pytest.approx(len(frame))
+
+
+def test_lazy_csv_glob_has_the_roles_of_an_in_memory_dataset(frame, tmp_path):
+    frame.iloc[:3].to_csv(tmp_path / "part-a.csv", index=False)
+    frame.iloc[3:].to_csv(tmp_path / "part-b.csv", index=False)
+    lazy = Dataset(str(tmp_path / "part-*.csv"), target="hired", sensitive=["sex", "race"])
+    eager = Dataset(frame, target="hired", sensitive=["sex", "race"])
+    assert lazy.is_lazy and not eager.is_lazy
+    assert lazy.n_rows == eager.n_rows and lazy.feature_names == eager.feature_names
+    assert lazy._cache is None
+    expected = pd.concat(
+        [pd.read_csv(tmp_path / "part-a.csv"), pd.read_csv(tmp_path / "part-b.csv")],
+        ignore_index=True,
+    )
+    pd.testing.assert_frame_equal(lazy.frame, expected)  # as pandas reads the files
+    loaded = Dataset(str(tmp_path / "part-*.csv"), target="hired", sensitive="sex", lazy=False)
+    assert not loaded.is_lazy and loaded.n_rows == len(frame)

@@ -600,7 +600,8 @@ class Dataset:
             ``None``: a plain uniform sample; ``"sensitive"``: the intersection of the sensitive
             attributes; column names: those columns (missing values form their own stratum).
         min_per_group : int, default 30
-            Rows kept from every stratum (all of them when it is smaller).
+            Rows kept from every stratum (all of them when it is smaller); ignored without
+            ``stratify``.
         random_state : int, optional
             Seed; the same seed on the same data draws the same rows.
 
@@ -627,6 +628,8 @@ class Dataset:
             columns = _as_list(stratify)
             for column in columns:
                 self._check_column(column, "stratify")
+        if not columns:
+            min_per_group = 0  # one stratum: a minimum would only inflate n
         seed = (
             int(np.random.default_rng(random_state).integers(2**31 - 1))
             if random_state is None or not isinstance(random_state, int | np.integer)
