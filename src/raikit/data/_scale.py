@@ -103,18 +103,26 @@ class Grouper:
                 index=pd.MultiIndex.from_arrays(membership) if k > 1 else membership[0],
             )
 
-    def query(self, keys: dict[str, str], aggregates: str, where: str | None = None):
+    def query(
+        self,
+        keys: dict[str, str],
+        aggregates: str,
+        where: str | None = None,
+        *,
+        only: list[int] | None = None,
+    ):
         """``SELECT`` the aggregates per family, group and ``keys`` (alias -> SQL expression).
 
         Returns the result with ``__family`` (index into :attr:`families`) and ``__group``
-        (code within the family) columns.
+        (code within the family) columns. ``only`` restricts the query to those families.
         """
         q = self.q
         inner_keys = "".join(f", {expr} AS {alias}" for alias, expr in keys.items())
         condition = f" WHERE {where}" if where else ""
         aliases = list(keys)
+        chosen = [self.sets[f] for f in (range(len(self.sets)) if only is None else only)]
         sets = ", ".join(
-            "(" + ", ".join([*(q(s) for s in group_set), *aliases]) + ")" for group_set in self.sets
+            "(" + ", ".join([*(q(s) for s in group_set), *aliases]) + ")" for group_set in chosen
         )
         sensitive = ", ".join(q(s) for s in self.names)
         k = len(self.names)
@@ -250,11 +258,38 @@ def profile_parts(ds, roles: dict, *, bins: int, top_k: int, qs, quantile_names)
     dtypes = table.dtypes
     kinds = {name: column_kind(table.head[name]) for name in roles}
     values = {name: _value_sql(q, name, dtypes[name]) for name in roles if kinds[name] == "numeric"}
-    # One pass: rows, non-missing, distinct, and moments of numeric columns, per group.
+    # Distinct values overall of the non-numeric columns (to spot identifiers and free text);
+    # numeric columns get theirs from their histogram pieces when those hold one value each.
+    exprs = {name: values.get(name, q(name)) for name in roles}
+    others = [i for i, name in enumerate(roles) if name not in values]
+    overall_distinct = (
+        table.query(
+            "SELECT "
+            + ", ".join(f"COUNT(DISTINCT {q(list(roles)[i])}) AS d{i}" for i in others)
+            + " FROM {table}"
+        ).iloc[0]
+        if others
+        else pd.Series(dtype=float)
+    )
+    # Per group, distinct counts only where the in-memory profile counts them too (distinct values
+    # x groups <= 2**22): a distinct set per group is the one costly aggregate at scale.
+    limit = 1 << 22
+
+    def grouped_distinct(expr: str, d_all: float) -> list[np.ndarray]:
+        out = [np.full(fam.n_groups, np.nan) for fam in fams]
+        out[0] = np.array([d_all])
+        affordable = [f for f, fam in enumerate(fams) if f and d_all * fam.n_groups <= limit]
+        if affordable:
+            found = g.spread(g.query({}, f"COUNT(DISTINCT {expr}) AS d", only=affordable), "d")
+            for f in affordable:
+                out[f] = found[f]
+        return out
+
+    # One pass: rows, non-missing values and moments of numeric columns, per group.
     aggregates = ["COUNT(*) AS __rows"]
     for i, name in enumerate(roles):
-        expr = values.get(name, q(name))
-        aggregates += [f"COUNT({expr}) AS c{i}", f"COUNT(DISTINCT {expr}) AS d{i}"]
+        expr = exprs[name]
+        aggregates.append(f"COUNT({expr}) AS c{i}")
         if name in values:
             aggregates += [
                 f"AVG({expr}) AS m{i}",
@@ -268,7 +303,9 @@ def profile_parts(ds, roles: dict, *, bins: int, top_k: int, qs, quantile_names)
     for i, (name, _role) in enumerate(roles.items()):
         kind = kinds[name]
         count = g.spread(moments, f"c{i}")
-        distinct = g.spread(moments, f"d{i}")
+        d_all = float(overall_distinct[f"d{i}"]) if f"d{i}" in overall_distinct.index else np.nan
+        distinct = [np.full(fam.n_groups, np.nan) for fam in fams]
+        distinct[0] = np.array([d_all])
         base = [
             {
                 "attribute": fam.attribute,
@@ -309,6 +346,23 @@ def profile_parts(ds, roles: dict, *, bins: int, top_k: int, qs, quantile_names)
                     where=f"{v} IS NOT NULL",
                 )
                 pieces = _piece_order(pieces, ["__fine", "__coarse"])
+                overall_pieces = pieces[pieces["__family"] == 0]
+                if (overall_pieces["lo"] == overall_pieces["hi"]).all():
+                    # one value per piece (so also within every group): count the pieces
+                    distinct = [
+                        np.bincount(
+                            pieces.loc[pieces["__family"] == f, "__group"].to_numpy(np.int64),
+                            minlength=fam.n_groups,
+                        ).astype(float)
+                        for f, fam in enumerate(fams)
+                    ]
+                else:
+                    d_all = float(
+                        table.query(f"SELECT COUNT(DISTINCT {v}) AS d FROM {{table}}")["d"].iloc[0]
+                    )
+                    distinct = grouped_distinct(v, d_all)
+            else:  # every value missing: nothing to count (NaN, as in memory)
+                distinct = [np.full(fam.n_groups, np.nan) for fam in fams]
             for f, fam in enumerate(fams):
                 gcount = count[f].astype(np.int64)
                 if n_total:
@@ -344,12 +398,9 @@ def profile_parts(ds, roles: dict, *, bins: int, top_k: int, qs, quantile_names)
             )
             out[name] = (kind, base, (hist, edges))
         elif kind in ("categorical", "boolean"):
-            overall_distinct = distinct[0][0]
-            if (
-                kind == "categorical"
-                and overall_distinct > 1000
-                and overall_distinct > 0.5 * count[0][0]
-            ):
+            if kind == "categorical" and d_all > 1000 and d_all > 0.5 * count[0][0]:
+                # identifiers and free text: counts only (per-group distinct where affordable)
+                distinct = grouped_distinct(q(name), d_all)
                 for f in range(len(fams)):
                     base[f]["distinct"] = distinct[f].astype(float)
                 kinds[name] = "text"
@@ -386,9 +437,7 @@ def profile_parts(ds, roles: dict, *, bins: int, top_k: int, qs, quantile_names)
             out[name] = (kind, base, (cats, names))
         else:  # datetime: counts, and distinct overall only (as in memory)
             for f, fam in enumerate(fams):
-                base[f]["distinct"] = np.full(
-                    fam.n_groups, float(distinct[f][0]) if fam.n_groups == 1 else np.nan
-                )
+                base[f]["distinct"] = np.full(fam.n_groups, d_all if fam.n_groups == 1 else np.nan)
             out[name] = (kind, base, None)
     return out, kinds, quantile_error, fams
 
