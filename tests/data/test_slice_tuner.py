@@ -330,6 +330,10 @@ def test_missing_target_and_bad_acquirer(synthetic):
     train, valid, _ = synthetic
     with pytest.raises(DataError, match="target"):
         tuner().plan(train, validation=valid)
+    unlabelled = valid.astype({"y": float})
+    unlabelled.loc[0, "y"] = np.nan
+    with pytest.raises(DataError, match="without a label"):
+        tuner().plan(train, target="y", validation=unlabelled)
 
     def wrong_slice(name, n):
         return make_slices({"A": n}, seed=0)

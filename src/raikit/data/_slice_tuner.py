@@ -912,6 +912,11 @@ class SliceTuner:
         classes = np.unique(frame[target].to_numpy())
         if classes.size < 2:
             raise DataError(f"Target {target!r} has a single class in the training rows.")
+        if vframe[target].isna().any():
+            raise DataError(
+                f"The validation data has {int(vframe[target].isna().sum())} row(s) without a "
+                f"label in {target!r}; drop them first."
+            )
         unseen = ~np.isin(vframe[target].to_numpy(), classes)
         if unseen.any():
             raise DataError(
