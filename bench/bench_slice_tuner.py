@@ -37,12 +37,14 @@ PAPER = {"loss": (0.285, 0.259), "disparity": (0.143, 0.136)}
 METHODS = ("one-shot", "iterative", "uniform", "proportional")
 
 
-def split(frame: pd.DataFrame, initial: int, seed: int):
+def split(frame: pd.DataFrame, initial: dict, seed: int):
     shuffled = frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
     rank = shuffled.groupby(["race", "sex"], observed=True).cumcount()
-    train = shuffled[rank < initial]
-    valid = shuffled[(rank >= initial) & (rank < initial + 500)]
-    pool = shuffled[rank >= initial + 500]
+    label = shuffled["race"] + " & " + shuffled["sex"]
+    first = label.map(initial).to_numpy()
+    train = shuffled[rank < first]
+    valid = shuffled[(rank >= first) & (rank < first + 500)]
+    pool = shuffled[rank >= first + 500]
     return train, valid, pool
 
 
@@ -75,6 +77,12 @@ def main() -> None:
     parser.add_argument("--budgets", default="200,500")
     parser.add_argument("--lam", type=float, default=0.1)
     parser.add_argument("--initial", type=int, default=150)
+    parser.add_argument(
+        "--initial-sizes",
+        default=None,
+        help="Unequal start, e.g. 'White & Male=300,White & Female=300,Black & Male=50,"
+        "Black & Female=50' (overrides --initial).",
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--estimator", choices=("lr", "mlp"), default="lr")
     parser.add_argument(
@@ -88,8 +96,14 @@ def main() -> None:
     frame["race"] = frame["race"].astype(str)
     frame["sex"] = frame["sex"].astype(str)
     budgets = [int(b) for b in args.budgets.split(",")]
+    labels = [f"{r} & {s}" for r in ("White", "Black") for s in ("Male", "Female")]
+    initial = dict.fromkeys(labels, args.initial)
+    if args.initial_sizes:
+        for part in args.initial_sizes.split(","):
+            name, value = part.rsplit("=", 1)
+            initial[name.strip()] = int(value)
     print(
-        f"AdultCensus, slices race (White/Black) x sex, {args.initial} initial rows per slice, "
+        f"AdultCensus, slices race (White/Black) x sex, initial rows per slice {initial}, "
         f"500 validation rows per slice, lam={args.lam}, estimator={args.estimator}, "
         f"race and sex {'not ' if args.no_slice_features else ''}among the model inputs, "
         f"{args.seeds} seeds (mean ± sd)"
@@ -98,7 +112,7 @@ def main() -> None:
         rows = []
         start = time.perf_counter()
         for seed in range(args.seeds):
-            train, valid, pool = split(frame, args.initial, seed)
+            train, valid, pool = split(frame, initial, seed)
             for method in METHODS:
                 tuner = SliceTuner(
                     estimator(args.estimator),
