@@ -540,6 +540,8 @@ class Dataset:
         """A new Dataset with another table and/or other roles (``target``, ``sensitive``,
         ``features``, ``prediction``, ``score``, ``name``, ``missing_group``).
 
+        Without ``frame``, a lazy Dataset stays lazy (the same files or Spark DataFrame).
+
         Examples
         --------
         >>> from raikit.datasets import load_german_credit
@@ -557,7 +559,7 @@ class Dataset:
             "missing_group": self.missing_group,
         }
         params.update(changes)
-        if frame is None and self.is_lazy and self._cache is None:
+        if frame is None and self.is_lazy:  # new roles over the same files: still lazy
             return Dataset(self.source, lazy=True, **params)
         return Dataset(self._frame if frame is None else frame, **params)
 

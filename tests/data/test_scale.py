@@ -136,6 +136,11 @@ def test_large_lazy_dataset_refuses_to_load_and_suggests_sampling(adult_pair, mo
     for access in (lambda d: d.frame, lambda d: d.X, lambda d: d.split(0.2)):
         with pytest.raises(DataError, match=r"ds.sample\(1_000_000, stratify='sensitive'\)"):
             access(lazy)
+    # a stage that needs rows (label issues fits models) refuses through the same guard
+    from raikit.data import label_issues
+
+    with pytest.raises(DataError, match="stratify='sensitive'"):
+        label_issues(lazy)
     # the aggregate checks still run on it, and an explicit materialize overrides the limit
     assert representation(lazy).n_rows == 48_842
     assert len(lazy.materialize(max_rows=0)) == 48_842
