@@ -856,7 +856,7 @@ class SliceTuner:
                 f"estimator must be an unfitted scikit-learn classifier with predict_proba, got "
                 f"{estimator!r}."
             )
-        slice_names = list(pd.unique(labels))
+        slice_names = sorted(pd.unique(labels))  # a fixed order, whatever the row order
         if vframe is None:  # hold out a share of every slice (stratified by slice and label)
             from sklearn.model_selection import train_test_split
 
