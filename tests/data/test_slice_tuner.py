@@ -438,3 +438,15 @@ def test_adult_paper_setting_end_to_end(adult):
         assert o["disparity_after"] == pytest.approx(np.mean(np.abs(losses - losses.mean())))
     uniform = results["uniform"].slices.set_index("slice")
     assert uniform["allocation"].tolist() == [40] * 4  # 40 x (1 + 1 + 1 + 2) = 200
+
+
+def test_result_is_recorded_in_a_ledger(synthetic, tmp_path):
+    from raikit.ledger import Ledger
+
+    train, valid, _ = synthetic
+    ledger = Ledger(tmp_path / "ledger")
+    result = tuner(budget=30).plan(train, target="y", validation=valid, ledger=ledger)
+    evidence = ledger.evidence(check="data.slice_tuner")
+    assert len(evidence) == 1
+    back = ledger.load_evidence(evidence["id"].iloc[0])
+    pd.testing.assert_frame_equal(back.slices, result.slices)
