@@ -904,15 +904,24 @@ def _from_counts(
     )
 
 
+def _binned_auc(n_neg: np.ndarray, n_pos: np.ndarray) -> np.ndarray:
+    """AUC from bin counts shaped (slices, bins, replicates); same-bin pairs count one half."""
+    below = np.cumsum(n_neg, axis=1) - n_neg
+    concordant = (n_pos * (below + 0.5 * n_neg)).sum(axis=1)
+    pairs = n_pos.sum(axis=1) * n_neg.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(pairs > 0, concordant / pairs, np.nan)
+
+
 def _histogram_score_part(strata, score_names, slices, rng, meta):
     """Score metrics from per-group histograms of equal-width score bins.
 
     ``strata`` is (groups, label, bin, [n, sum s, sum s^2, sum log-loss term]). Brier score and
     log loss are exact (sums); ROC AUC counts same-bin pairs as ties; the calibration error uses
-    the tenths of [0, 1] (unions of whole bins). A bootstrap replicate draws ``Poisson(n)`` per
-    (group, label, bin) — exact for the binned AUC, whose rows in a bin are interchangeable — and
-    scales the bin's sums by ``Poisson(n) / n``. Cost per replicate: one draw per non-empty
-    stratum plus ``slices x 2 x bins`` cells.
+    the tenths of [0, 1] (unions of whole bins). The bootstrap merges adjacent bins into about
+    256 strata of equal mass (within tenths), draws ``Poisson(n)`` per non-empty (group, label,
+    stratum), scales the stratum's sums by ``Poisson(n) / n`` and centres the AUC replicates on the
+    fine-binned value, as the numpy engine does with its score strata.
     """
     n_bins = strata.shape[2]
     ece_bin = (np.arange(n_bins) * engine.ECE_BINS) // n_bins
@@ -928,8 +937,23 @@ def _histogram_score_part(strata, score_names, slices, rng, meta):
             f"{a}={g}": (float(b) if np.isfinite(b) else None)
             for a, g, b in zip(slices.attribute, slices.group, bound, strict=True)
         }
-    # Only non-empty (group, label, bin) strata are drawn. Sparse matrices send each into the
-    # cells of the slices its group belongs to: (slice, label, bin) counts for the AUC, and
+    # Bootstrap strata: adjacent bins merged into about engine.SCORE_BINS strata of equal mass,
+    # never across a tenth (so the calibration bins stay exact), as the numpy engine stratifies.
+    # Exact Poisson draws cost ~0.1 us each; this keeps them at groups x 2 x ~256 per replicate.
+    mass = strata[..., 0].sum(axis=(0, 1))
+    before = np.cumsum(mass) - mass
+    quantile = np.minimum(
+        (before / max(mass.sum(), 1) * engine.SCORE_BINS).astype(np.int64), engine.SCORE_BINS - 1
+    )
+    key = ece_bin * engine.SCORE_BINS + quantile  # non-decreasing along the bins
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    strata = np.add.reduceat(strata, starts, axis=2)
+    ece_bin, n_bins = ece_bin[starts], len(starts)
+    merged_value = engine.score_metrics_from_strata(slices.aggregate(strata), ece_bin, score_names)
+    shift = value - merged_value  # the fine bins' AUC minus the strata's: replicates are centred
+    meta["bootstrap_score_strata"] = n_bins
+    # Only non-empty (group, label, stratum) cells are drawn. Sparse matrices send each into the
+    # cells of the slices its group belongs to: (slice, label, stratum) counts for the AUC, and
     # (slice, label, tenth) sums for the other metrics, which need no finer bins.
     flat = strata.reshape(-1, 4)
     nonzero = np.flatnonzero(flat[:, 0] > 0)
@@ -944,16 +968,20 @@ def _histogram_score_part(strata, score_names, slices, rng, meta):
     column = np.repeat(np.arange(len(nonzero)), per)
     n_slices, n_tenths = slices.n_slices, engine.ECE_BINS
 
-    def spread(cells, n_cells):
-        return sparse.csr_matrix(
-            (np.ones(len(cells)), (cells, column)), shape=(n_cells, len(nonzero))
-        )
+    def spread(cells, n_cells, weights):
+        return sparse.csr_matrix((weights, (cells, column)), shape=(n_cells, len(nonzero)))
 
-    to_bins = spread(slice_of * (2 * n_bins) + np.repeat(label_bin, per), n_slices * 2 * n_bins)
-    to_tenths = spread(
-        (slice_of * 2 + np.repeat(label, per)) * n_tenths + np.repeat(ece_bin[bin_], per),
-        n_slices * 2 * n_tenths,
+    ones = np.ones(len(column))
+    to_bins = spread(
+        slice_of * (2 * n_bins) + np.repeat(label_bin, per), n_slices * 2 * n_bins, ones
     )
+    tenth_cells = (slice_of * 2 + np.repeat(label, per)) * n_tenths + np.repeat(ece_bin[bin_], per)
+    # One matrix per statistic: a stratum's drawn count times its mean (sum / n) is the
+    # Poisson(n) / n scaling of its sum, applied inside the sparse product.
+    to_tenths = [
+        spread(tenth_cells, n_slices * 2 * n_tenths, np.repeat(sums[:, i] / n_stratum, per))
+        for i in range(4)
+    ]
     others = [m for m in score_names if m != "roc_auc"]
     per_chunk = max(1, 4_000_000 // (n_slices * 2 * n_bins))  # ~32 MB of bin counts per chunk
 
@@ -961,23 +989,18 @@ def _histogram_score_part(strata, score_names, slices, rng, meta):
         out = []
         for start in range(0, b, per_chunk):
             k = min(per_chunk, b - start)
-            drawn = rng.poisson(n_stratum, size=(k, len(n_stratum))).astype(float)
+            drawn = rng.poisson(n_stratum[:, None], size=(len(n_stratum), k)).astype(float)
             parts = {}
             if "roc_auc" in score_names:
-                counts = np.asarray(to_bins @ drawn.T).reshape(n_slices, 2, n_bins, k)
-                parts["roc_auc"] = engine.score_metrics_from_strata(
-                    counts.transpose(3, 0, 1, 2)[..., None], ece_bin, ["roc_auc"]
-                )
+                counts = np.asarray(to_bins @ drawn).reshape(n_slices, 2, n_bins, k)
+                parts["roc_auc"] = _binned_auc(counts[:, 0], counts[:, 1]).T[..., None]
             if others:
-                scaled = (drawn / n_stratum)[:, :, None] * sums[None]  # (k, strata, 4)
-                tenths = to_tenths @ scaled.transpose(1, 0, 2).reshape(len(n_stratum), k * 4)
-                tenths = np.asarray(tenths).reshape(n_slices, 2, n_tenths, k, 4)
-                values = engine.score_metrics_from_strata(
-                    tenths.transpose(3, 0, 1, 2, 4), np.arange(n_tenths), others
-                )
+                tenths = np.stack([np.asarray(m @ drawn) for m in to_tenths], axis=-1)
+                tenths = tenths.reshape(n_slices, 2, n_tenths, k, 4).transpose(3, 0, 1, 2, 4)
+                values = engine.score_metrics_from_strata(tenths, np.arange(n_tenths), others)
                 parts.update({m: values[..., [i]] for i, m in enumerate(others)})
             out.append(np.concatenate([parts[m] for m in score_names], axis=-1))
-        return np.concatenate(out)
+        return np.concatenate(out) + shift
 
     return value, score_replicates
 
