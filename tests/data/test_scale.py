@@ -262,6 +262,19 @@ def test_lazy_profile_bounds_are_tight_where_values_are_integers(adult_pair):
     assert 0 < bound["fnlwgt"] <= span / 2_048
 
 
+def test_lazy_profile_estimates_distinct_counts_of_large_tables(adult_pair, monkeypatch):
+    import raikit.data._scale as scale
+
+    ds, lazy = adult_pair
+    monkeypatch.setattr(scale, "EXACT_DISTINCT_ROWS", 10_000)
+    result = profile(lazy, proxies=False, association_sample=0, columns=["age", "fnlwgt"])
+    assert result.meta["approximate_distinct"] == ["fnlwgt"]  # age: one value per bin, exact
+    got = result.columns["distinct"]
+    assert got["age"] == ds.frame["age"].nunique()
+    assert got["fnlwgt"] == pytest.approx(ds.frame["fnlwgt"].nunique(), rel=0.1)
+    assert result.by_group("fnlwgt")["distinct"].iloc[1:].isna().all()
+
+
 def test_lazy_profile_on_csv_glob(tmp_path):
     ds = load_compas()
     ds.frame.iloc[:3_000].to_csv(tmp_path / "c-0.csv", index=False)

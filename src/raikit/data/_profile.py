@@ -634,7 +634,7 @@ def _lazy_parts(ds, roles: dict, bins: int, top_k: int):
     """Statistics of a lazy Dataset computed where it lives (see :mod:`raikit.data._scale`)."""
     from raikit.data._scale import QUANTILE_BINS, profile_parts
 
-    parts, kinds, quantile_error, _ = profile_parts(
+    parts, kinds, bounds, _ = profile_parts(
         ds, roles, bins=bins, top_k=top_k, qs=QUANTILES, quantile_names=QUANTILE_NAMES
     )
     stat_parts, hist_parts, cat_parts = [], [], []
@@ -647,7 +647,8 @@ def _lazy_parts(ds, roles: dict, bins: int, top_k: int):
     meta = {
         "quantiles": "histogram",
         "quantile_bins": QUANTILE_BINS,
-        "quantile_error": quantile_error,
+        "quantile_error": bounds["quantile_error"],
+        "approximate_distinct": bounds["approximate_distinct"],
     }
     return stat_parts, hist_parts, cat_parts, kinds, meta
 
