@@ -607,12 +607,32 @@ def drift_parts(reference, current, *, columns, sensitive, missing_group, by_gro
     g = Grouper(union.query, q, sensitive if encoding is not None else [], encoding, missing_group)
     fams = g.families
     aggregates = ["COUNT(*) AS __rows"]
+    overall = ["COUNT(*) AS __rows"]
     for i, name in enumerate(columns):
-        aggregates += [f"COUNT({q(name)}) AS c{i}", f"COUNT(DISTINCT {q(name)}) AS d{i}"]
+        aggregates.append(f"COUNT({q(name)}) AS c{i}")
+        overall.append(f"approx_count_distinct({q(name)}) AS d{i}")
         if kinds[name] == "numeric":
-            aggregates += [f"MIN({q(name)}) AS lo{i}", f"MAX({q(name)}) AS hi{i}"]
+            overall += [f"MIN({q(name)}) AS lo{i}", f"MAX({q(name)}) AS hi{i}"]
     per_side = g.query({"__side": "__cur"}, ", ".join(aggregates))
-    both = g.query({}, ", ".join(aggregates))
+    both = union.query(f"SELECT {', '.join(overall)} FROM {{table}}").iloc[0]
+    # Distinct counts decide the test (at most 20 values: categories) and skip identifiers (more
+    # than max(1000, half the rows)); a HyperLogLog estimate settles the clear cases and an exact
+    # count the rest, which have few values and cost little.
+    total = float(both["__rows"])
+    unclear = [
+        i
+        for i in range(len(columns))
+        if float(both[f"d{i}"]) <= 2_000
+        or abs(float(both[f"d{i}"]) - max(1_000, 0.5 * total)) <= 0.1 * max(1_000, 0.5 * total)
+    ]
+    if unclear:
+        exact = union.query(
+            "SELECT "
+            + ", ".join(f"COUNT(DISTINCT {q(columns[i])}) AS d{i}" for i in unclear)
+            + " FROM {table}"
+        ).iloc[0]
+        for i in unclear:
+            both[f"d{i}"] = exact[f"d{i}"]
     n_reference = int(
         per_side.loc[(per_side["__family"] == 0) & ~per_side["__side"], "__rows"].sum()
     )
@@ -624,7 +644,7 @@ def drift_parts(reference, current, *, columns, sensitive, missing_group, by_gro
         kind = kinds[name]
         ref_count = g.spread(per_side[~per_side["__side"].astype(bool)], f"c{i}")
         cur_count = g.spread(per_side[per_side["__side"].astype(bool)], f"c{i}")
-        distinct = float(g.spread(both, f"d{i}")[0][0])
+        distinct = float(both[f"d{i}"])
         test = tests.get(name, "auto") if isinstance(tests, dict) else tests
         if kind == "categorical":
             if isinstance(tests, dict) and tests.get(name) == "ks":
@@ -732,8 +752,8 @@ def _numeric_drift(g, union, name, i, both, fams, test, psi_bins, sizes, helpers
         if quantiles is not None
         else np.array([])
     )
-    low = float(g.spread(both, f"lo{i}", np.nan)[0][0])
-    high = float(g.spread(both, f"hi{i}", np.nan)[0][0])
+    low = float(both[f"lo{i}"])
+    high = float(both[f"hi{i}"])
     if high > low:
         fine = (
             f"LEAST(CAST(FLOOR(({v} - {_double(low)}) / {_double(high - low)} * {QUANTILE_BINS}) "
