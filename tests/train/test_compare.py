@@ -72,3 +72,56 @@ def test_bad_input():
         compare_mitigations(ds.frame, ds)
     with pytest.raises(DataError, match="constraint"):
         compare_mitigations(ds, ds, constraint="x")
+
+
+def test_frtrain_with_a_clean_dataset_matches_a_direct_fit():
+    from raikit.train import FRTrainClassifier
+
+    train = make_fairness_synthetic(800, random_state=2)
+    clean = make_fairness_synthetic(150, random_state=3)
+    test = make_fairness_synthetic(600, random_state=4)
+    fr_params = {"epochs": 120, "pretrain_epochs": 40, "learning_rate": 0.01}
+    r = compare_mitigations(
+        train,
+        test,
+        methods=["none", "frtrain"],
+        constraint="dp",
+        params={"frtrain": fr_params},
+        clean_validation=clean,
+        ci=None,
+    )
+    direct = FRTrainClassifier(constraint="dp", random_state=0, **fr_params).fit(
+        train.X,
+        train.y,
+        sensitive_features=train.sensitive,
+        clean_validation=(clean.X, clean.y, clean.sensitive),
+    )
+    p, y, z = direct.predict(test.X), np.asarray(test.y), np.asarray(test.sensitive["z"])
+    row = r.table.set_index("method").loc["frtrain"]
+    assert row["accuracy"] == pytest.approx((p == y).mean(), abs=1e-12)
+    gap = max(abs(p[z == g].mean() - p.mean()) for g in (0, 1))
+    assert row["disparity"] == pytest.approx(gap, abs=1e-12)
+    assert r.meta["frtrain_n_clean"] == 150 and r.meta["frtrain_n_train"] == 800
+    chart = r.figures()[0]
+    marked = [name for trace in chart.data if trace.text is not None for name in trace.text]
+    assert "frtrain" in marked
+
+
+def test_frtrain_holds_out_a_share_of_train():
+    train = make_fairness_synthetic(600, random_state=5)
+    test = make_fairness_synthetic(300, random_state=6)
+    r = compare_mitigations(
+        train,
+        test,
+        methods=["frtrain"],
+        constraint="eqopp",
+        params={"frtrain": {"epochs": 30, "pretrain_epochs": 10}},
+        clean_validation=0.2,
+        ci=None,
+    )
+    assert r.meta["frtrain_n_clean"] == 120 and r.meta["frtrain_n_train"] == 480
+    assert r.meta["frtrain_clean_source"] == "0.2 of train held out"
+    with pytest.raises(DataError, match="share"):
+        compare_mitigations(train, test, methods=["frtrain"], clean_validation=0.9)
+    with pytest.raises(DataError, match="clean_validation"):
+        compare_mitigations(train, test, methods=["frtrain"], clean_validation="x")

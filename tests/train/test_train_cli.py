@@ -50,7 +50,7 @@ def test_train_writes_a_loadable_model(csvs, method):
         "--constraint",
         "eqodds",
         "--epochs",
-        "5",
+        "200" if method == "frtrain" else "5",  # frtrain: 1 classifier step per 5 epochs
         "--learning-rate",
         "0.02",
         "--out",
@@ -125,3 +125,35 @@ def test_train_errors(csvs, args, message):
     )
     assert proc.returncode == 2
     assert "error:" in proc.stderr and message in proc.stderr
+
+
+def test_mitigations_with_frtrain_and_a_clean_file(csvs):
+    folder, _ = csvs
+    proc = run(
+        "mitigations",
+        "--train",
+        str(folder / "train.csv"),
+        "--test",
+        str(folder / "test.csv"),
+        "--target",
+        "y",
+        "--sensitive",
+        "z",
+        "--methods",
+        "none,frtrain",
+        "--constraint",
+        "dp",
+        "--frtrain-epochs",
+        "200",
+        "--clean",
+        str(folder / "test.csv"),
+        "--out",
+        str(folder / "cmp_fr"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    from raikit._result import Result
+
+    meta = Result.from_json((folder / "cmp_fr" / "mitigations.json").read_text()).meta
+    assert meta["frtrain_n_clean"] == 400
+    assert meta["frtrain_clean_source"] == "dataset"
+    assert "frtrain" in proc.stdout

@@ -17,7 +17,7 @@ from raikit.train._common import check_constraint
 
 __all__ = ["METHODS", "MitigationResult", "compare_mitigations", "make_mitigator"]
 
-METHODS = ("none", "reweigh", "expgrad", "gridsearch", "threshold", "fairbatch")
+METHODS = ("none", "reweigh", "expgrad", "gridsearch", "threshold", "fairbatch", "frtrain")
 _DISPARITY_METRICS = {
     "eqopp": ("true_positive_rate",),
     "eqodds": ("true_positive_rate", "false_positive_rate"),
@@ -120,6 +120,7 @@ def make_mitigator(method: str, constraint: str, *, random_state=None, **params)
     from sklearn.linear_model import LogisticRegression
 
     from raikit.train._fairbatch import FairBatchClassifier
+    from raikit.train._frtrain import FRTrainClassifier
     from raikit.train._mitigation import FairlearnClassifier, ReweighingClassifier
 
     if method == "none":
@@ -132,7 +133,48 @@ def make_mitigator(method: str, constraint: str, *, random_state=None, **params)
         )
     if method == "fairbatch":
         return FairBatchClassifier(constraint=constraint, random_state=random_state, **params)
+    if method == "frtrain":
+        return FRTrainClassifier(
+            constraint=frtrain_constraint(constraint), random_state=random_state, **params
+        )
     raise DataError(f"Unknown method {method!r}; choose from {list(METHODS)}.")
+
+
+def frtrain_constraint(constraint: str) -> str:
+    """FR-Train's discriminator for a constraint: ``dp``, or ``eqodds`` for eqopp and eqodds.
+
+    FR-Train's fairness discriminator sees the prediction (``dp``) or the prediction and the
+    true label (``eqodds``); equal opportunity is a part of equalized odds, so ``eqopp`` uses
+    the ``eqodds`` discriminator.
+    """
+    return "dp" if constraint == "dp" else "eqodds"
+
+
+def _split_clean(train, clean_validation, random_state):
+    """``(train rows for FR-Train, trusted Dataset)`` from a Dataset or a share of ``train``."""
+    from raikit.dataset import Dataset
+
+    if isinstance(clean_validation, Dataset):
+        clean_validation.check_binary_target()
+        if list(clean_validation.sensitive_names) != list(train.sensitive_names):
+            raise DataError(
+                f"clean_validation has sensitive attributes {clean_validation.sensitive_names}, "
+                f"train has {train.sensitive_names}; they must match."
+            )
+        missing = [c for c in train.feature_names if c not in clean_validation.frame.columns]
+        if missing:
+            raise DataError(f"clean_validation is missing the feature column(s) {missing}.")
+        return train, clean_validation
+    if isinstance(clean_validation, bool) or not isinstance(clean_validation, int | float):
+        raise DataError(
+            "clean_validation must be a raikit.Dataset of trusted rows or a share of train in "
+            f"(0, 0.5], got {type(clean_validation).__name__}."
+        )
+    share = float(clean_validation)
+    if not 0 < share <= 0.5:
+        raise DataError(f"clean_validation as a share of train must be in (0, 0.5], got {share}.")
+    rest, clean = train.split(share, random_state=random_state)
+    return rest, clean
 
 
 class _Baseline(ClassifierMixin, BaseEstimator):
@@ -164,6 +206,7 @@ def compare_mitigations(
     methods=("none", "reweigh", "expgrad", "threshold", "fairbatch"),
     constraint: str = "eqodds",
     params: dict | None = None,
+    clean_validation=0.1,
     ci: float | None = 0.95,
     n_boot: int = 500,
     random_state=0,
@@ -178,10 +221,18 @@ def compare_mitigations(
         Labelled data with the same features and sensitive attributes (binary target).
     methods : sequence of str
         Any of ``none`` (unmitigated logistic regression), ``reweigh``, ``expgrad``,
-        ``gridsearch``, ``threshold`` and ``fairbatch``.
+        ``gridsearch``, ``threshold``, ``fairbatch`` and ``frtrain``.
     constraint : {"eqopp", "eqodds", "dp"}, default "eqodds"
+        FR-Train has discriminators for ``dp`` and ``eqodds``; it uses ``eqodds`` for
+        ``eqopp``.
     params : dict, optional
         Extra keyword arguments per method, e.g. ``{"fairbatch": {"epochs": 50}}``.
+    clean_validation : Dataset or float, default 0.1
+        FR-Train's small trusted set: a Dataset of rows whose labels are known to be clean
+        (same features and sensitive attributes as ``train``), or a share of ``train`` held
+        out (stratified by group and label) and trusted as clean. When a share is held out,
+        FR-Train trains on the remaining rows and every other method on all of ``train``.
+        Unused unless ``frtrain`` is among ``methods``.
     ci : float or None, default 0.95
         Level of the bootstrap intervals of accuracy and disparity.
     n_boot : int, default 500
@@ -232,6 +283,8 @@ def compare_mitigations(
     if unknown or not methods:
         raise DataError(f"Unknown method(s) {unknown}; choose from {list(METHODS)}.")
     params = params or {}
+    if "frtrain" in methods:
+        fr_train, clean = _split_clean(train, clean_validation, random_state)
     rows, models = [], {}
     for method in methods:
         if callback is not None:
@@ -242,8 +295,19 @@ def compare_mitigations(
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # fairlearn's pandas deprecation warnings
-            fit_kwargs = {"sensitive_features": train.sensitive}
-            model.fit(train.X, train.y, **fit_kwargs)
+            if method == "frtrain":
+                model.fit(
+                    fr_train.X,
+                    fr_train.y,
+                    sensitive_features=fr_train.sensitive,
+                    clean_validation=(
+                        clean.frame[list(train.feature_names)],
+                        clean.y,
+                        clean.sensitive,
+                    ),
+                )
+            else:
+                model.fit(train.X, train.y, sensitive_features=train.sensitive)
             seconds = time.perf_counter() - start
             if method == "threshold":
                 pred = model.predict(test.X, sensitive_features=test.sensitive)
@@ -289,7 +353,22 @@ def compare_mitigations(
         disparity_definition="largest |group rate - overall rate|",
         ci=ci,
         findings=tuple(findings),
-        meta={"n_train": int(train.n_rows), "n_test": int(test.n_rows), "n_boot": int(n_boot)},
+        meta={
+            "n_train": int(train.n_rows),
+            "n_test": int(test.n_rows),
+            "n_boot": int(n_boot),
+            **(
+                {
+                    "frtrain_n_train": int(fr_train.n_rows),
+                    "frtrain_n_clean": int(clean.n_rows),
+                    "frtrain_clean_source": "dataset"
+                    if not isinstance(clean_validation, int | float)
+                    else f"{float(clean_validation):g} of train held out",
+                }
+                if "frtrain" in methods
+                else {}
+            ),
+        },
     )
     from raikit.ledger import record
 
