@@ -185,10 +185,11 @@ class DuckDBTable:
     def relation(self) -> str:
         """The SQL table expression of the files."""
         literal = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in self.files) + "]"
+        # by name: the files were checked to hold the same columns, maybe in another order
         if self.format == "parquet":
-            return f"read_parquet({literal})"
+            return f"read_parquet({literal}, union_by_name=true)"
         delim = "\\t" if self.format == "tsv" else ","
-        return f"read_csv({literal}, delim='{delim}', header=true)"
+        return f"read_csv({literal}, delim='{delim}', header=true, union_by_name=true)"
 
     @property
     def connection(self):

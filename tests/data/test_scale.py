@@ -129,6 +129,22 @@ def test_bad_inputs_give_raikit_errors(tmp_path):
     }
 
 
+@pytest.mark.parametrize("suffix", ["parquet", "csv"])
+def test_files_with_columns_in_another_order_are_read_by_name(tmp_path, suffix):
+    first = pd.DataFrame({"x": [1, 2], "s": ["a", "b"], "y": [0, 1]})
+    second = pd.DataFrame({"y": [1, 1], "s": ["b", "b"], "x": [5, 6]})
+    for name, part in (("a", first), ("b", second)):
+        path = tmp_path / f"{name}.{suffix}"
+        part.to_parquet(path, index=False) if suffix == "parquet" else part.to_csv(
+            path, index=False
+        )
+    lazy = Dataset(str(tmp_path / f"*.{suffix}"), target="y", sensitive="s")
+    groups = representation(lazy).groups.set_index("group")
+    assert groups["count"].to_dict() == {"a": 1, "b": 3}
+    assert groups["base_rate"].to_dict() == {"a": 0.0, "b": 1.0}
+    assert lazy.frame["x"].tolist() == [1, 2, 5, 6]
+
+
 def test_large_lazy_dataset_refuses_to_load_and_suggests_sampling(adult_pair, monkeypatch):
     ds, _ = adult_pair
     monkeypatch.setattr(dataset_module, "MATERIALIZE_LIMIT", 10_000)
