@@ -162,12 +162,19 @@ def main() -> None:
             f"{'paper':<13}{PAPER['loss'][0]:>16.3f}{PAPER['loss'][1]:>16.3f}"
             f"{PAPER['disparity'][0]:>18.3f}{PAPER['disparity'][1]:>18.3f}"
         )
-        wins = (
-            table.pivot(index="seed", columns="method", values="disparity_after")
-            .apply(lambda r: r["one-shot"] < r["uniform"], axis=1)
-            .sum()
-        )
-        print(f"one-shot disparity below uniform's in {wins} of {args.seeds} seeds")
+        # paired by seed (same initial, validation and pool rows): method minus uniform
+        print("paired difference to uniform (mean ± standard error over seeds):")
+        for measure in ("loss_after", "disparity_after", "accuracy_after"):
+            wide = table.pivot(index="seed", columns="method", values=measure)
+            cells = []
+            for method in ("one-shot", "iterative", "proportional"):
+                diff = wide[method] - wide["uniform"]
+                se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
+                wins = (
+                    int((diff < 0).sum()) if measure != "accuracy_after" else int((diff > 0).sum())
+                )
+                cells.append(f"{method} {diff.mean():+.4f}±{se:.4f} (better in {wins}/{len(diff)})")
+            print(f"  {measure:<16}" + "; ".join(cells))
 
 
 if __name__ == "__main__":
