@@ -124,3 +124,28 @@ def test_frozen_thresholds_match_fairlearn_probabilities():
             p = interp.p_ignore * interp.prediction_constant + (1 - interp.p_ignore) * p
         expected[groups == g] = p
     np.testing.assert_allclose(clf._threshold_pmf(x, groups), expected, atol=1e-12)
+
+
+def test_reweighing_with_sample_weights_is_independent_in_the_weighted_data():
+    rng = np.random.default_rng(1)
+    z = rng.choice(["a", "b", "c"], 3000)
+    y = (rng.random(3000) < np.where(z == "a", 0.7, 0.3)).astype(int)
+    sw = rng.integers(0, 4, 3000).astype(float)
+    w = reweighing_weights(y, z, sample_weight=sw)
+    total = sw * w
+    for g in "abc":
+        rate = (total * y)[z == g].sum() / total[z == g].sum()
+        assert rate == pytest.approx((sw * y).sum() / sw.sum(), abs=1e-12)
+    # integer weights are duplicated rows
+    rows = np.repeat(np.arange(3000), sw.astype(int))
+    np.testing.assert_allclose(reweighing_weights(y[rows], z[rows]), w[rows], rtol=1e-12)
+    frame = pd.DataFrame({"x": rng.normal(size=3000) + y})
+    clf = ReweighingClassifier().fit(frame, y, sensitive_features=z, sample_weight=sw)
+    from sklearn.linear_model import LogisticRegression
+
+    direct = LogisticRegression(max_iter=1000).fit(
+        clf.encoder_.transform(frame), y, sample_weight=w * sw
+    )
+    np.testing.assert_allclose(clf.estimator_.coef_, direct.coef_, rtol=1e-10)
+    with pytest.raises(DataError, match="sample_weight"):
+        reweighing_weights(y, z, sample_weight=-sw)

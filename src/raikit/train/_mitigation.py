@@ -36,7 +36,7 @@ def _import_fairlearn():
         ) from error
 
 
-def reweighing_weights(y, sensitive) -> np.ndarray:
+def reweighing_weights(y, sensitive, *, sample_weight=None) -> np.ndarray:
     """Kamiran-Calders reweighing: ``w(y, z) = P(y) P(z) / P(y, z)`` for every row.
 
     Training with these weights makes the label statistically independent of the (possibly
@@ -48,11 +48,15 @@ def reweighing_weights(y, sensitive) -> np.ndarray:
         Labels (any number of classes).
     sensitive : array-like, Series or DataFrame
         Sensitive attribute(s); several columns are combined into intersections.
+    sample_weight : array-like, optional
+        Existing row weights: the probabilities are then weighted shares, and the returned
+        weights (to be multiplied into ``sample_weight``) make the label independent of the
+        groups in the data weighted by their product.
 
     Returns
     -------
     ndarray of float
-        One weight per row; the weights sum to the number of rows.
+        One weight per row; the weights sum to the number of rows (unweighted case).
 
     Examples
     --------
@@ -71,8 +75,18 @@ def reweighing_weights(y, sensitive) -> np.ndarray:
     n_groups = int(groups.max()) + 1
     n_classes = int(y_codes.max()) + 1
     cell = y_codes * n_groups + groups
-    n = len(y)
-    joint = np.bincount(cell, minlength=n_classes * n_groups).reshape(n_classes, n_groups) / n
+    if sample_weight is None:
+        base = np.ones(len(y))
+    else:
+        base = np.asarray(sample_weight, dtype=float)
+        if base.shape != y.shape or not np.all(np.isfinite(base)) or np.any(base < 0):
+            raise DataError(
+                f"sample_weight must be finite, non-negative and have one value per row ({len(y)})."
+            )
+        if base.sum() <= 0:
+            raise DataError("sample_weight sums to zero; nothing to reweigh.")
+    counts = np.bincount(cell, base, minlength=n_classes * n_groups)
+    joint = counts.reshape(n_classes, n_groups) / base.sum()
     p_y, p_z = joint.sum(axis=1), joint.sum(axis=0)
     expected = p_y[:, None] * p_z[None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -293,7 +307,7 @@ class ReweighingClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
     def fit(self, X, y, *, sensitive_features, sample_weight=None):
         """Fit the estimator with reweighing weights (times ``sample_weight`` if given)."""
         X_enc, y = self._encode_fit(X, y)
-        self.weights_ = reweighing_weights(y, sensitive_features)
+        self.weights_ = reweighing_weights(y, sensitive_features, sample_weight=sample_weight)
         weights = self.weights_ if sample_weight is None else self.weights_ * sample_weight
         self.estimator_ = clone(self.estimator) if self.estimator is not None else None
         if self.estimator_ is None:
