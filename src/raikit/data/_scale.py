@@ -512,20 +512,77 @@ def representation_counts(ds):
 
 
 # --------------------------------------------------------------------------- drift
+class _SparkUnion:
+    """Reference and current rows in one Spark DataFrame (``__cur`` marks the current side); an
+    in-memory side is sent to the Spark side's session."""
+
+    spark = True
+
+    def __init__(self, reference, current, columns, sensitive, kinds):
+        from pyspark.sql import functions as F
+
+        from raikit._lazy import SparkTable
+
+        session = next(
+            d.table.frame.sparkSession
+            for d in (reference, current)
+            if getattr(d, "is_lazy", False) and isinstance(d.table, SparkTable)
+        )
+        frames = []
+        for index, data in enumerate((reference, current)):
+            table = data.table if getattr(data, "is_lazy", False) else None
+            if isinstance(table, SparkTable):
+                frame, head = table.frame, table.head
+            elif table is not None:
+                raise DataError(
+                    "drift between a Spark DataFrame and files needs one engine: write the "
+                    "Spark side to Parquet (df.write.parquet(path)) and pass Dataset(path)."
+                )
+            else:
+                local = data.frame if hasattr(data, "frame") else data
+                local = local[[*columns, *sensitive]]
+                local = local.astype(
+                    {
+                        c: object
+                        for c in local.columns
+                        if isinstance(local[c].dtype, pd.CategoricalDtype)
+                    }
+                )
+                frame, head = session.createDataFrame(local), local.head(1000)
+            parts = []
+            for column in [*columns, *sensitive]:
+                dtype = head[column].dtype
+                value = F.col(f"`{column}`")
+                if column in sensitive or kinds.get(column, "categorical") == "categorical":
+                    numeric = pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(
+                        dtype
+                    )
+                    value = value if numeric else value.cast("string")
+                elif pd.api.types.is_datetime64_any_dtype(dtype):
+                    value = F.unix_micros(value).cast("double") * 1000
+                else:
+                    value = value.cast("double")
+                    value = F.when(F.isnan(value), None).otherwise(value)
+                parts.append(value.alias(column))
+            frames.append(frame.select(*parts, F.lit(bool(index)).alias("__cur")))
+        self.table = SparkTable(frames[0].unionByName(frames[1]))
+        self.q = self.table.q
+
+    def query(self, sql: str) -> pd.DataFrame:
+        return self.table.query(sql)
+
+
 class _Union:
     """Reference and current rows in one relation (``__cur`` marks the current side)."""
 
+    spark = False
+
     def __init__(self, reference, current, columns, sensitive, kinds):
-        from raikit._lazy import DuckDBTable, SparkTable, _duckdb
+        from raikit._lazy import DuckDBTable, _duckdb
 
         sides = []
         for data in (reference, current):
             table = getattr(data, "table", None) if hasattr(data, "is_lazy") else None
-            if table is not None and isinstance(table, SparkTable):
-                raise DataError(
-                    "drift on Spark-backed Datasets is not available; write both sides to Parquet "
-                    "(df.write.parquet(path)) and pass Dataset(path) to run it with DuckDB."
-                )
             sides.append(table)
         duckdb = _duckdb()
         self.con = duckdb.connect()
@@ -597,7 +654,13 @@ def drift_parts(reference, current, *, columns, sensitive, missing_group, by_gro
     for name in columns:
         kind = _kind(heads[0][name], heads[1][name], name)
         kinds[name] = "numeric" if kind == "datetime" else kind
-    union = _Union(reference, current, columns, sensitive, kinds)
+    from raikit._lazy import SparkTable
+
+    on_spark = any(
+        getattr(d, "is_lazy", False) and isinstance(d.table, SparkTable)
+        for d in (reference, current)
+    )
+    union = (_SparkUnion if on_spark else _Union)(reference, current, columns, sensitive, kinds)
     q = union.q
     encoding = None
     if sensitive and by_group:
@@ -740,9 +803,15 @@ def _numeric_drift(g, union, name, i, both, fams, test, psi_bins, sizes, helpers
     ref_rows, cur_rows, ref_count, cur_count = sizes
     q = union.q
     v = q(name)
+    probabilities = ", ".join(repr(float(x)) for x in np.linspace(0, 1, psi_bins + 1)[1:-1])
+    # exact quantiles with linear interpolation (np.quantile's default) in either engine
+    quantile = (
+        f"PERCENTILE({v}, array({probabilities}))"
+        if union.spark
+        else f"QUANTILE_CONT({v}, [{probabilities}])"
+    )
     stats = union.query(
-        f"SELECT STDDEV_SAMP({v}) AS sd, QUANTILE_CONT({v}, "
-        f"[{', '.join(repr(float(x)) for x in np.linspace(0, 1, psi_bins + 1)[1:-1])}]) AS qs "
+        f"SELECT STDDEV_SAMP({v}) AS sd, {quantile} AS qs "
         f"FROM {{table}} WHERE NOT __cur AND {v} IS NOT NULL"
     ).iloc[0]
     scale = float(stats["sd"]) if stats["sd"] is not None and stats["sd"] == stats["sd"] else np.nan
