@@ -184,3 +184,23 @@ def test_histogram_bootstrap_agrees_with_the_numpy_engine(adult_file, adult_fram
             key = (attribute, group, metric)
             ratio = widths[0][key] / widths[1][key]
             assert 0.7 < ratio < 1.4, (key, ratio)
+
+
+def test_a_lazy_dataset_is_reduced_where_its_rows_live(adult_file):
+    from raikit import Dataset
+
+    lazy = Dataset(
+        adult_file,
+        lazy=True,
+        target="income",
+        sensitive=["sex", "race"],
+        prediction="prediction",
+        score="score",
+    )
+    kwargs = {"ci": 0.9, "n_boot": 50, "random_state": 0}
+    result = group_metrics(lazy, **kwargs)
+    direct = _backend(adult_file, score="score", **kwargs)
+    assert result.meta["backend"] == "duckdb"
+    pd.testing.assert_frame_equal(result.table, direct.table)
+    with pytest.raises(DataError, match="no prediction column"):
+        group_metrics(lazy.replace(prediction=None, score=None))

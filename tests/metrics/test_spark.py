@@ -138,6 +138,19 @@ def test_three_backends_agree_on_compas(spark, tmp_path):
     # Decile scores fall in distinct bins, so the binned AUC is the exact one.
     numpy, _, on_spark = results[True]
     _close(on_spark.by_group[["roc_auc"]], numpy.by_group[["roc_auc"]])
+    # A Dataset over a Spark DataFrame is reduced by Spark too.
+    from raikit import Dataset
+
+    lazy = Dataset(
+        spark.createDataFrame(frame),
+        target="recid",
+        sensitive=["race", "sex"],
+        prediction="high_risk",
+        score="decile",
+    )
+    via_dataset = group_metrics(lazy, ci=0.9, n_boot=100, random_state=5)
+    assert via_dataset.meta["backend"] == "spark"
+    _close(via_dataset.table, on_spark.table)
 
 
 @pytest.mark.slow
