@@ -33,6 +33,7 @@ def csvs(tmp_path_factory):
     return folder, test
 
 
+@pytest.mark.slow  # one subprocess per method: ~15 s each on a loaded machine
 @pytest.mark.parametrize("method", ["fairbatch", "frtrain", "threshold", "reweigh", "none"])
 def test_train_writes_a_loadable_model(csvs, method):
     folder, test = csvs
@@ -127,6 +128,7 @@ def test_train_errors(csvs, args, message):
     assert "error:" in proc.stderr and message in proc.stderr
 
 
+@pytest.mark.slow
 def test_mitigations_with_frtrain_and_a_clean_file(csvs):
     folder, _ = csvs
     proc = run(

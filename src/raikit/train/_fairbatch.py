@@ -220,7 +220,9 @@ class FairBatchClassifier(TorchClassifierBase):
     batch_size : int, default 100
     epochs : int, default 100
     learning_rate : float, default 5e-4
-        Adam's learning rate (the paper's default).
+        Adam's learning rate (the paper's default). The authors' model outputs
+        ``(tanh(l) + 1) / 2 = sigmoid(2 l)``, so their 5e-4 follows the same path as 1e-3 on
+        this class's ``sigmoid(l)`` model; ``bench/bench_fairbatch.py`` uses 1e-3.
     hidden_layer_sizes : tuple of int, default (64,)
         Hidden layers of ``model="mlp"``.
     class_weight : dict, "balanced" or None
