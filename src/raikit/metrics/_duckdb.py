@@ -265,10 +265,9 @@ def duckdb_counts(
             con.execute(f"SET threads = {int(threads)}")
         check_columns(source, named_columns(target, prediction, sensitive, score), con)
         sql = count_sql(relation, target, prediction, sensitive, score, score_bins)
-        cursor = con.cursor() if progress is not None else con
 
         def work():
-            return cursor.execute(sql).df()
+            return con.execute(sql).df()  # query_progress() is read from the caller's thread
 
         def poll():
             done = con.query_progress()
