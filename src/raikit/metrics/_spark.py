@@ -61,14 +61,17 @@ def local_session(master: str = "local[2]", *, shuffle_partitions: int = 8):
     _import_pyspark()
     from pyspark.sql import SparkSession
 
-    return (
-        SparkSession.builder.master(master)
-        .appName("raikit")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")  # raikit shows its own progress bar
-        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
-        .getOrCreate()
-    )
+    with warnings.catch_warnings():
+        # pyspark's notice about pandas 3 at start-up: raikit hands it plain dtypes only.
+        warnings.filterwarnings("ignore", "PySpark does not yet", FutureWarning)
+        return (
+            SparkSession.builder.master(master)
+            .appName("raikit")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")  # raikit shows its own progress
+            .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+            .getOrCreate()
+        )
 
 
 def _col(name: str):
