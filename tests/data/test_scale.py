@@ -498,3 +498,17 @@ def test_spark_profile_matches_in_memory(compas_spark):
     pd.testing.assert_frame_equal(
         a.categories.reset_index(drop=True), b.categories.reset_index(drop=True), rtol=1e-12
     )
+
+
+def test_ks_pvalue_uses_the_corrected_kolmogorov_limit_for_large_samples():
+    from scipy.stats import kstwo
+
+    from raikit.data._drift import ks_pvalue
+
+    d = np.array([0.001, 0.003, 0.005, 0.01, np.nan])
+    n = np.full(5, 200_000.0)  # effective size 100,000: scipy's kstwo (slow) as reference
+    small = ks_pvalue(d, n, n)
+    np.testing.assert_allclose(small[:4], kstwo.sf(d[:4], 100_000), rtol=0, atol=1e-12)
+    large = ks_pvalue(d, n + 2, n + 2)  # just above: the limit with Stephens' correction
+    np.testing.assert_allclose(large[:4], kstwo.sf(d[:4], 100_001), rtol=0.02, atol=2.5e-4)
+    assert np.isnan(small[4]) and np.isnan(large[4])

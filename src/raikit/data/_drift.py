@@ -201,16 +201,29 @@ def _ks_wasserstein(values, is_current, codes, n_groups):
     return ks, wasserstein, n_ref, n_cur
 
 
+_KS_LIMIT_N = 100_000  # above this effective size, the Kolmogorov limit (scipy's kstwo is slow)
+
+
 def ks_pvalue(ks: np.ndarray, n_ref: np.ndarray, n_cur: np.ndarray) -> np.ndarray:
     """Asymptotic two-sided p-value of the two-sample KS statistic, as
-    ``scipy.stats.ks_2samp(method="asymp")``."""
-    from scipy.stats import kstwo
+    ``scipy.stats.ks_2samp(method="asymp")``.
+
+    For an effective size ``n m / (n + m)`` above 100,000, scipy's ``kstwo`` takes seconds per
+    value; there the Kolmogorov limit with Stephens' correction,
+    ``Q((sqrt(en) + 0.12 + 0.11 / sqrt(en)) D)``, is used instead (within 2e-4 of ``kstwo`` at
+    100,000 and closer above).
+    """
+    from scipy.stats import kstwo, kstwobign
 
     with np.errstate(invalid="ignore", divide="ignore"):
         en = np.round(n_ref * n_cur / (n_ref + n_cur))
     out = np.full(ks.shape, np.nan)
     ok = ~np.isnan(ks) & (en > 0)
-    out[ok] = np.clip(kstwo.sf(ks[ok], en[ok]), 0, 1)
+    small = ok & (en <= _KS_LIMIT_N)
+    large = ok & (en > _KS_LIMIT_N)
+    out[small] = np.clip(kstwo.sf(ks[small], en[small]), 0, 1)
+    root = np.sqrt(en[large])
+    out[large] = np.clip(kstwobign.sf((root + 0.12 + 0.11 / root) * ks[large]), 0, 1)
     return out
 
 
