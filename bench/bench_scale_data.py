@@ -13,7 +13,9 @@ own process so that peak memory is its own, measures wall time, rows/s and peak 
 * the same with associations and proxies on a 200,000-row sample drawn by DuckDB (the default);
 * pandas ``read_parquet`` + ``describe`` + ``groupby`` (count, mean, std, min, quantiles, max per
   group and attribute, and category counts per group) — what a user would write today;
-* raikit's in-memory ``profile`` on the same rows (``read_parquet`` first).
+* raikit's in-memory ``profile`` on the same rows (``read_parquet`` first);
+* ``drift`` of a second file of as many rows (another seed, ``age`` shifted by one year) against
+  the first, lazily (binned KS with its bound, exact chi-square / PSI) and in memory (exact KS).
 
 The peer numbers printed beside ours are the pandas ones measured here, on the same machine.
 """
@@ -70,6 +72,22 @@ for keys in (["sex"], ["race"], ["sex", "race"]):
         grouped[column].value_counts()
 EXTRA = {}
 """,
+    "raikit lazy drift (DuckDB, 2 files)": """
+from raikit import Dataset
+from raikit.data import drift
+ref = Dataset(PATH, target="y", sensitive=["sex", "race"], lazy=True)
+cur = Dataset(CURRENT, target="y", sensitive=["sex", "race"], lazy=True)
+result = drift(ref, cur)
+EXTRA = {"ks_error_bound": result.meta["ks_error_bound"], "drifted": result.drifted_columns}
+""",
+    "raikit in-memory drift (read_parquet first)": """
+from raikit import Dataset
+from raikit.data import drift
+ref = Dataset(pd.read_parquet(PATH), target="y", sensitive=["sex", "race"])
+cur = Dataset(pd.read_parquet(CURRENT), target="y", sensitive=["sex", "race"])
+result = drift(ref, cur)
+EXTRA = {"drifted": result.drifted_columns}
+""",
     "raikit in-memory profile (read_parquet first)": """
 from raikit import Dataset
 from raikit.data import profile
@@ -80,7 +98,9 @@ EXTRA = {}
 }
 
 
-def write_parquet(path: Path, rows: int, *, chunk: int = 2_000_000, seed: int = 0) -> None:
+def write_parquet(
+    path: Path, rows: int, *, chunk: int = 2_000_000, seed: int = 0, age_shift: int = 0
+) -> None:
     """A seeded synthetic table, written chunk by chunk."""
     import pandas as pd
     import pyarrow as pa
@@ -95,7 +115,7 @@ def write_parquet(path: Path, rows: int, *, chunk: int = 2_000_000, seed: int = 
             n = min(chunk, rows - start)
             sex = rng.random(n) < 0.45
             race = rng.choice(5, size=n, p=[0.6, 0.2, 0.12, 0.06, 0.02])
-            age = rng.integers(18, 90, n)
+            age = rng.integers(18, 90, n) + age_shift
             income = np.round(rng.lognormal(10.5, 0.6, n) * (1 + 0.1 * sex), 2)
             income[rng.random(n) < 0.02] = np.nan
             score = 1 / (1 + np.exp(-(0.02 * (age - 45) + 0.3 * sex + rng.normal(0, 1, n))))
@@ -120,8 +140,9 @@ def write_parquet(path: Path, rows: int, *, chunk: int = 2_000_000, seed: int = 
             writer.close()
 
 
-def run(name: str, path: Path) -> dict:
-    code = _PRELUDE + _RUNNERS[name].replace("PATH", repr(str(path))) + _EPILOGUE
+def run(name: str, path: Path, current: Path) -> dict:
+    code = _RUNNERS[name].replace("CURRENT", repr(str(current))).replace("PATH", repr(str(path)))
+    code = _PRELUDE + code + _EPILOGUE
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
     if out.returncode != 0 or line is None:
@@ -137,34 +158,43 @@ def main() -> None:
     args = parser.parse_args()
     args.folder.mkdir(parents=True, exist_ok=True)
     path = args.folder / f"synthetic-{args.rows}.parquet"
-    if not path.exists():
-        start = time.perf_counter()
-        write_parquet(path, args.rows)
-        print(
-            f"wrote {path} ({path.stat().st_size / 1e6:,.0f} MB) in {time.perf_counter() - start:.1f} s"
-        )
+    current = args.folder / f"synthetic-{args.rows}-current.parquet"
+    for target, seed, shift in ((path, 0, 0), (current, 1, 1)):
+        if not target.exists():
+            start = time.perf_counter()
+            write_parquet(target, args.rows, seed=seed, age_shift=shift)
+            size = target.stat().st_size / 1e6
+            print(f"wrote {target} ({size:,.0f} MB) in {time.perf_counter() - start:.1f} s")
     results = {}
     for name in _RUNNERS:
         if args.only and not any(o in name for o in args.only):
             continue
-        results[name] = run(name, path)
+        results[name] = run(name, path, current)
         print(name, results[name], flush=True)
     peer = results.get("pandas read_parquet + describe + groupby", {})
     print()
-    print(f"{'':48s} {'seconds':>9s} {'rows/s':>13s} {'peak RSS MB':>12s} {'vs pandas':>10s}")
+    memory_drift = results.get("raikit in-memory drift (read_parquet first)", {})
+    print(f"{'':48s} {'seconds':>9s} {'rows/s':>13s} {'peak RSS MB':>12s} {'vs peer':>10s}")
     for name, result in results.items():
         if "error" in result:
             print(f"{name:48s} failed: {result['error']}")
             continue
-        ratio = peer["seconds"] / result["seconds"] if "seconds" in peer else float("nan")
+        # profile runners against pandas; drift runners (2 x rows) against the in-memory drift
+        versus = memory_drift if "drift" in name else peer
+        rows = 2 * args.rows if "drift" in name else args.rows
+        ratio = versus["seconds"] / result["seconds"] if "seconds" in versus else float("nan")
         print(
-            f"{name:48s} {result['seconds']:9.1f} {args.rows / result['seconds']:13,.0f} "
+            f"{name:48s} {result['seconds']:9.1f} {rows / result['seconds']:13,.0f} "
             f"{result['peak_mb']:12,.0f} {ratio:9.2f}x"
         )
     lazy = results.get("raikit lazy profile (DuckDB)", {})
     if "quantile_error" in lazy:
         print(f"\nquantile error bounds (lazy, histogram of 2,048 bins): {lazy['quantile_error']}")
         print(f"rows loaded into pandas by the lazy profile: {'yes' if lazy['loaded'] else 'none'}")
+    lazy_drift = results.get("raikit lazy drift (DuckDB, 2 files)", {})
+    if "ks_error_bound" in lazy_drift:
+        print(f"KS error bounds (lazy drift): {lazy_drift['ks_error_bound']}")
+        print(f"drifted (lazy): {lazy_drift['drifted']}; in memory: {memory_drift.get('drifted')}")
 
 
 if __name__ == "__main__":
