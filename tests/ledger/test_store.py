@@ -150,3 +150,30 @@ def test_two_processes_writing_at_once_both_succeed(tmp_path):
     ids = [line for out, _ in outputs for line in out.split()]
     assert len(ids) == len(set(ids)) == 80
     assert len(Ledger(tmp_path / "l").evidence()) == 80
+
+
+def test_a_lazy_dataset_is_recorded_by_its_files_without_loading_rows(tmp_path):
+    from raikit import Dataset
+    from raikit.datasets import load_german_credit
+    from raikit.metrics import group_metrics
+
+    frame = load_german_credit().frame.assign(pred=lambda f: f["credit"])
+    frame.iloc[:600].to_parquet(tmp_path / "part-1.parquet")
+    frame.iloc[600:].to_parquet(tmp_path / "part-2.parquet")
+    lazy = Dataset(str(tmp_path / "part-*.parquet"), target="credit", sensitive="sex",
+                   prediction="pred")  # fmt: skip
+    ledger = Ledger(tmp_path / "ledger")
+    first = ledger.log_dataset(lazy)
+    assert lazy._cache is None  # no row reached pandas
+    assert ledger.log_dataset(lazy) == first
+    row = ledger.datasets().set_index("id").loc[first]
+    assert (row["n_rows"], row["n_columns"]) == (1000, frame.shape[1])
+    again = Dataset(str(tmp_path / "part-*.parquet"), target="credit", sensitive="sex")
+    assert ledger.log_dataset(again) == first  # same bytes, same id
+    frame.iloc[600:].assign(age=frame["age"].iloc[600:] + 1).to_parquet(tmp_path / "part-2.parquet")
+    changed = Dataset(str(tmp_path / "part-*.parquet"), target="credit", sensitive="sex")
+    assert ledger.log_dataset(changed) != first
+    result = group_metrics(lazy, metrics=["accuracy"], ci=None, ledger=ledger)
+    assert result.overall["accuracy"] == 1.0 and lazy._cache is None
+    edges = ledger.edges()
+    assert (first, "evidence") in set(zip(edges["src_id"], edges["dst_kind"], strict=True))

@@ -111,6 +111,30 @@ def dataset_hash(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
+def lazy_dataset_hash(ds) -> str:
+    """Identity of a lazy Dataset without loading its rows into pandas.
+
+    Files: sha256 over every matched file's bytes (streamed in 1 MiB blocks, in path order) and
+    the column names and dtypes — a content hash, as for in-memory tables, though a different
+    one (the same table in memory and in a file get two ids). A Spark DataFrame: its schema and
+    Spark's semantic hash of the query plan (which identifies the query, not the data it reads).
+    """
+    table = ds._table
+    digest = hashlib.sha256()
+    digest.update(_json([[str(c), str(t)] for c, t in table.dtypes.items()]).encode())
+    if table.format == "spark":
+        frame = table.frame
+        plan = frame.semanticHash() if hasattr(frame, "semanticHash") else frame._jdf.hashCode()
+        digest.update(f"spark:{frame.schema.json()}:{plan}".encode())
+        return digest.hexdigest()
+    for path in table.files:
+        digest.update(Path(path).name.encode())
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
 def model_fingerprint(model, X: pd.DataFrame) -> str:
     """Hash of a model's behaviour: its (probability) predictions on ``X``, as float64 bytes.
 
@@ -263,6 +287,9 @@ class Ledger:
         cached = self._seen_datasets.get(id(ds))
         if cached is not None and cached[0] is ds and not store_data:
             digest = cached[1]
+        elif getattr(ds, "is_lazy", False) and not store_data:
+            digest = self._log_lazy_dataset(ds)
+            self._seen_datasets[id(ds)] = (ds, digest)
         else:
             digest = dataset_hash(ds.frame)
             artifact = None
@@ -294,6 +321,38 @@ class Ledger:
         if run is not None and run.ledger is self:
             with self._write() as conn:
                 self._edge(conn, "dataset", digest, "run", run.id, "input")
+        return digest
+
+    def _log_lazy_dataset(self, ds) -> str:
+        """Record a Dataset over files or Spark by its content hash and schema, rows untouched."""
+        digest = lazy_dataset_hash(ds)
+        table = ds._table
+        schema = {
+            "source": [str(f) for f in table.files] or "spark",
+            "n_rows": ds.n_rows,
+            "columns": [{"name": str(c), "dtype": str(t)} for c, t in table.dtypes.items()],
+        }
+        roles = {
+            "target": ds.target,
+            "sensitive": ds.sensitive_names,
+            "features": ds.feature_names,
+            "prediction": ds.prediction,
+            "score": ds.score,
+        }
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    digest,
+                    ds.name,
+                    ds.n_rows,
+                    len(table.columns),
+                    _json(schema),
+                    _json(roles),
+                    None,
+                    _now(),
+                ),
+            )
         return digest
 
     def read_dataset(self, dataset_id: str):

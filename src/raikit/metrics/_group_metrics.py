@@ -428,7 +428,7 @@ def group_metrics(
     """
     from raikit.dataset import Dataset
 
-    ds = None
+    ds = lazy = None
     if backend not in BACKENDS:
         raise DataError(f"backend must be one of {list(BACKENDS)}, got {backend!r}.")
     if isinstance(y_true, Dataset) and getattr(y_true, "is_lazy", False):
@@ -506,6 +506,7 @@ def group_metrics(
                 memory_limit=memory_limit,
                 progress=progress,
                 ledger=ledger,
+                dataset=lazy,
             )
     if isinstance(y_true, Dataset):
         ds = y_true
@@ -800,6 +801,7 @@ def _backend_metrics(
     memory_limit,
     progress,
     ledger,
+    dataset=None,
 ) -> GroupMetricsResult:
     """Group metrics from the statistics the duckdb or spark backend computes where the rows are."""
     if task == "regression" or any(callable(m) for m in metrics or []):
@@ -840,6 +842,7 @@ def _backend_metrics(
         random_state=random_state,
         task=task,
         ledger=ledger,
+        dataset=dataset,
     )
 
 
@@ -851,7 +854,7 @@ def _check_ci(ci, n_boot) -> None:
 
 
 def _from_counts(
-    aggregated, *, metrics, ci, n_boot, random_state, task, ledger
+    aggregated, *, metrics, ci, n_boot, random_state, task, ledger, dataset=None
 ) -> GroupMetricsResult:
     """Group metrics from counts (and score histograms) a backend computed: no rows in memory."""
     classes = aggregated.classes
@@ -900,7 +903,7 @@ def _from_counts(
         n_boot=n_boot,
         random_state=random_state,
         ledger=ledger,
-        dataset=None,
+        dataset=dataset,
     )
 
 
