@@ -413,29 +413,12 @@ def _frames(reference, current, sensitive, columns):
             raise DataError(
                 f"{label} must be a raikit.Dataset or a DataFrame, got {type(data).__name__}."
             )
-    ref_ds = reference if isinstance(reference, Dataset) else None
-    if sensitive is None:
-        sensitive = ref_ds.sensitive_names if ref_ds is not None else []
-    sensitive = [sensitive] if isinstance(sensitive, str) else list(sensitive)
-    missing_group = ref_ds.missing_group if ref_ds is not None else None
-    if columns is None:
-        if ref_ds is not None:
-            columns = list(ref_ds.feature_names)
-            if ref_ds.target is not None and ref_ds.target in frames["current"].columns:
-                columns.append(ref_ds.target)
-        else:
-            columns = [c for c in frames["reference"].columns if c not in sensitive]
-    columns = [columns] if isinstance(columns, str) else list(columns)
-    for label, frame in frames.items():
-        absent = [c for c in [*columns, *sensitive] if c not in frame.columns]
-        if absent:
-            raise ColumnError(
-                f"The {label} data lacks column(s) {absent}; both tables need every compared "
-                f"column and sensitive attribute. Pass columns=[...] to compare fewer."
-            )
-    columns = [c for c in columns if c not in sensitive]
-    if not columns:
-        raise DataError("No column to compare; pass columns=[...] with at least one column.")
+    columns, sensitive, missing_group = _roles(
+        reference if isinstance(reference, Dataset) else frames["reference"],
+        current if isinstance(current, Dataset) else frames["current"],
+        sensitive,
+        columns,
+    )
     return frames["reference"], frames["current"], columns, sensitive, missing_group
 
 
@@ -534,7 +517,7 @@ def drift(
     if lazy:
         from raikit.data._scale import drift_parts
 
-        columns, sensitive, missing_group = _lazy_roles(reference, current, sensitive, columns)
+        columns, sensitive, missing_group = _roles(reference, current, sensitive, columns)
         parts, kinds, skipped, n_ref, n_cur, bounds = drift_parts(
             reference,
             current,
@@ -579,8 +562,8 @@ def drift(
     )
 
 
-def _lazy_roles(reference, current, sensitive, columns):
-    """Columns and sensitive attributes to compare when a side is lazy (as :func:`_frames`)."""
+def _roles(reference, current, sensitive, columns):
+    """Columns and sensitive attributes to compare, from column names only (no rows read)."""
     from raikit.dataset import Dataset
 
     names = {}
