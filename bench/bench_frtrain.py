@@ -26,6 +26,7 @@ Last run (5 seeds, 2026-11-23; accuracy / DI, mean ± sd):
     FairBatch dp                 .697 ± .037 / .924 ± .050
     ExpGrad dp                   .714 ± .012 / .903 ± .068
     FR-Train lambda_f = .10      .848 ± .016 / .480 ± .043    paper .842 / .657
+    ...   lambda_r = 0 (ablation) .811 ± .034 / .370 ± .054
     FR-Train lambda_f = .52      .735 ± .064 / .864 ± .060    paper .814 / .827
                                  (one seed collapsed to .615 / .972; the other four
                                  .724-.786 / .809-.868)
@@ -34,9 +35,9 @@ FR-Train beats the poisoned logistic regression on both accuracy and DI, and at 
 setting it is more accurate than FairBatch and ExponentiatedGradient at a slightly lower DI;
 the paper's accuracy at lambda_f = .10 is matched, its DI there is not (.48 vs .657).
 
-Ablation (separate run, seeds 0-2, lambda_f = .10): without the robustness discriminator
-(lambda_r = 0) .789 / .372; with it (lambda_r = .4) .841 / .504. The final robustness weights
-of the flipped rows average .79-.87 against 1.02 for the others.
+Ablation, same run: without the robustness discriminator (lambda_r = 0, lambda_f = .10)
+.811 ± .034 / .370 ± .054, with it .848 / .480. The final robustness weights of the flipped
+rows average .79-.87 against 1.02 for the others (seeds 0-2). A rerun gives identical numbers.
 """
 
 from __future__ import annotations
