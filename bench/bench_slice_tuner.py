@@ -189,6 +189,12 @@ def main() -> None:
                 )
                 cells.append(f"{method} {diff.mean():+.4f}±{se:.4f} (better in {wins}/{len(diff)})")
             print(f"  {measure:<16}" + "; ".join(cells))
+        # the peer here is uniform acquisition, measured in this run on the same rows
+        after = table.groupby("method")["disparity_after"].mean()
+        ratios = ", ".join(
+            f"{m} {after[m] / after['uniform']:.3f}x" for m in ("one-shot", "iterative")
+        )
+        print(f"ratio of average loss disparity after, Slice Tuner / uniform: {ratios}")
 
 
 if __name__ == "__main__":
