@@ -285,13 +285,16 @@ def _disparity_arrays(values: np.ndarray, families: dict[str, np.ndarray]):
     with np.errstate(invalid="ignore", divide="ignore"), _quiet():
         for name, rows in families.items():
             part = values[..., rows, :]
-            high = np.nanmax(part, axis=-2)
-            low = np.nanmin(part, axis=-2)
+            # fmax/fmin skip NaN like nanmax/nanmin (all-NaN gives NaN) without their copies
+            high = np.fmax.reduce(part, axis=-2)
+            low = np.fmin.reduce(part, axis=-2)
             out[(name, "between_groups", "difference")] = high - low
-            out[(name, "to_overall", "difference")] = np.nanmax(np.abs(part - overall), axis=-2)
+            out[(name, "to_overall", "difference")] = np.fmax.reduce(
+                np.abs(part - overall), axis=-2
+            )
             out[(name, "between_groups", "ratio")] = np.where(high != 0, low / high, np.nan)
             to_overall = np.minimum(part / overall, overall / part)
-            out[(name, "to_overall", "ratio")] = np.nanmin(to_overall, axis=-2)
+            out[(name, "to_overall", "ratio")] = np.fmin.reduce(to_overall, axis=-2)
     return out
 
 
