@@ -136,6 +136,80 @@ def test_injected_label_flips_are_flagged(sanitize, contamination, min_precision
     assert recall >= min_recall, recall
 
 
+def test_error_counts_by_hand():
+    """Confident learning with thresholds re-estimated on the rows a first pass kept.
+
+    First pass: t0 = mean p0 of label 0 = (.9 + .8 + .7 + .1) / 4 = .625, t1 = 3.6 / 6 = .6; it
+    flags rows 3, 8 and 9. Second pass: t0 = (.9 + .8 + .7) / 3 = .8, t1 = (.9 + .8 + .9 + .7) / 4
+    = .825. Label 0: rows 0, 1 confident in 0, row 3 in 1, row 2 in neither: joint (2, 1),
+    calibrated to 4 rows, 4/3 -> 1 error. Label 1: two rows confident in 1, two in 0, two in
+    neither: (2, 2) calibrated to 6 rows -> 3 errors."""
+    from raikit.data._label_issues import confident_learning
+    from raikit.data._mlclean import _error_counts
+
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 1])
+    p1 = np.array([0.1, 0.2, 0.3, 0.9, 0.9, 0.8, 0.9, 0.7, 0.1, 0.2])
+    probs = np.column_stack([1 - p1, p1])
+    first, _ = confident_learning(labels, probs)
+    assert np.flatnonzero(first).tolist() == [3, 8, 9]
+    assert _error_counts(labels, probs, 2).tolist() == [1, 3]
+
+
+def _one_sided(n: int, seed: int, rate: float):
+    """Noisy linear rule, two groups; ``rate`` of the label-0 rows flipped to 1 (one direction)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    group = np.where(rng.random(n) < 0.5, "a", "b")
+    y = (x[:, 0] + 0.5 * x[:, 1] + 0.5 * rng.normal(size=n) > 0).astype(int)
+    flipped = (y == 0) & (rng.random(n) < rate)
+    frame = pd.DataFrame(
+        {"x0": x[:, 0], "x1": x[:, 1], "x2": x[:, 2], "g": group, "y": np.where(flipped, 1, y)}
+    )
+    return frame, flipped
+
+
+def test_auto_under_one_sided_noise_spares_the_clean_label():
+    """30% of label 0 flipped to 1 and never the reverse: plain confident learning (thresholds
+    pulled down by the flips) counts 80-95 correct label-0 rows per group as errors; with the
+    re-estimated thresholds "auto" removes about a third as many and more of the flips."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    from raikit.data._label_issues import confident_learning
+    from raikit.data._mlclean import _error_counts
+
+    frame, flipped = _one_sided(3000, 3, 0.3)
+    labels = frame["y"].to_numpy()
+    probs = cross_val_predict(
+        LogisticRegression(),
+        frame[["x0", "x1", "x2"]],
+        labels,
+        cv=StratifiedKFold(5, shuffle=True, random_state=0),
+        method="predict_proba",
+    )
+    plain_zero = 0
+    for g in ("a", "b"):
+        rows = (frame["g"] == g).to_numpy()
+        mask, _ = confident_learning(labels[rows], probs[rows])
+        plain = np.bincount(labels[rows][mask], minlength=2)
+        refined = _error_counts(labels[rows], probs[rows], 2)
+        truth = np.bincount(labels[rows][flipped[rows]], minlength=2)
+        assert truth[0] == 0
+        assert refined[0] < plain[0] / 2
+        assert abs(refined[1] - truth[1]) < abs(plain[1] - truth[1])
+        plain_zero += plain[0]
+    result = MLClean(duplicate_tolerance=None, estimator=LogisticRegression(), random_state=0).fit(
+        frame, target="y", sensitive="g"
+    )
+    removed = result.changes.loc[result.changes["action"] == "removed", "row"].to_numpy()
+    assert (labels[removed] == 0).sum() < plain_zero / 2
+    assert flipped[removed].mean() > 0.75
+
+
+def test_defaults():
+    cleaner = MLClean()
+    assert (cleaner.sanitize, cleaner.contamination) == ("loss", "auto")
+
+
 def test_small_clean_minority_is_not_flagged_disproportionately():
     """A 10% group whose label follows the opposite rule: a group-blind sanitiser takes it for
     noise; scoring within (group, label) cells keeps its flag rate at the contamination."""

@@ -366,7 +366,7 @@ def clean_command(
     ),
     no_duplicates: bool = typer.Option(False, "--no-duplicates", help="Skip duplicates."),
     sanitize: str = typer.Option(
-        "loss+distance", "--sanitize", help="loss+distance, loss, distance or none."
+        "loss", "--sanitize", help="loss, loss+distance, distance or none."
     ),
     global_scoring: bool = typer.Option(
         False, "--global-scoring", help="Score within label cells only, ignoring groups."

@@ -26,7 +26,11 @@ without a second pass over the table.
    the distance to the nearest centroid of another label in the same group, in the standardised
    space). ``"loss+distance"`` averages their within-cell percentile ranks. The top
    ``contamination`` share of every cell is removed (or, with ``contamination="auto"``, as many rows
-   per cell as confident learning estimates to be mislabelled within that group).
+   per cell as confident learning estimates to be mislabelled within that group, with each label's
+   confidence threshold re-estimated on the rows a first pass of confident learning kept: the
+   errors pull a label's mean self-confidence down, and under heavy one-sided noise the plain
+   estimate counts many correct but hard rows of the other label as errors, which is how cleaning
+   lost accuracy to gradient boosting on targeted flips; see ``bench/bench_mlclean.py``).
 3. **Reweighing.** Kamiran-Calders weights ``w(g, y) = P(g) P(y) / P(g, y)`` on the cleaned rows
    (:func:`raikit.train.reweighing_weights`).
 
@@ -435,17 +439,43 @@ def _histograms(scores: dict, group_names, group_of, removed) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def _error_counts(labels, probs, k: int) -> np.ndarray:
+    """Likely label errors per given label, by confident learning (cleanlab's
+    ``prune_by_noise_rate`` count: the calibrated confident joint off its diagonal) with the
+    per-label thresholds (a label's mean self-confidence) re-estimated on the rows a first pass
+    kept. The first pass's thresholds are pulled down by the very errors it looks for (a
+    mislabelled row has a low probability of its given label), so under heavy one-sided noise it
+    counts correct rows of the other label as errors."""
+    from raikit.data._label_issues import confident_learning
+
+    first, _ = confident_learning(labels, probs)
+    counts = np.bincount(labels, minlength=k)
+    thresholds = np.ones(k)
+    for j in range(k):  # labels, not rows
+        own = labels == j
+        clean = own & ~first
+        rows = clean if clean.any() else own
+        if rows.any():
+            thresholds[j] = probs[rows, j].mean()
+    confident = probs >= thresholds - 1e-6
+    n_confident = confident.sum(axis=1)
+    guess = np.where(n_confident > 1, probs.argmax(axis=1), confident.argmax(axis=1))
+    some = n_confident > 0
+    joint = np.bincount(labels[some] * k + guess[some], minlength=k * k).reshape(k, k)
+    np.fill_diagonal(joint, np.maximum(np.diagonal(joint), 1))
+    calibrated = joint / np.maximum(joint.sum(axis=1, keepdims=True), 1e-12) * counts[:, None]
+    off = calibrated.sum(axis=1) - np.diagonal(calibrated)
+    return np.floor(off + 0.5).astype(np.int64)
+
+
 def _auto_quota(probs, labels, grouping, n_grouping: int, k: int) -> np.ndarray:
     """Rows to remove per (grouping, label) cell: the likely label errors confident learning finds
     within each grouping, so that a group's own confidence levels set its thresholds. Groupings
     smaller than ``_AUTO_MIN_ROWS`` (or with one label) take the whole population's rate of
     issues per label instead: a handful of rows cannot calibrate thresholds."""
-    from raikit.data._label_issues import confident_learning
-
-    mask, _ = confident_learning(labels, probs)
     label_counts = np.bincount(labels, minlength=k)
     with np.errstate(invalid="ignore", divide="ignore"):
-        overall_rate = np.bincount(labels[mask], minlength=k) / np.maximum(label_counts, 1)
+        overall_rate = _error_counts(labels, probs, k) / np.maximum(label_counts, 1)
     cells = grouping * k + labels
     cell_counts = np.bincount(cells, minlength=n_grouping * k)
     quota = np.floor(
@@ -456,8 +486,7 @@ def _auto_quota(probs, labels, grouping, n_grouping: int, k: int) -> np.ndarray:
         rows = np.flatnonzero(grouping == g)
         if np.unique(labels[rows]).size < 2:
             continue
-        own, _ = confident_learning(labels[rows], probs[rows])
-        quota[g] = np.bincount(labels[rows][own], minlength=k)
+        quota[g] = _error_counts(labels[rows], probs[rows], k)
     return quota.ravel()
 
 
@@ -481,12 +510,15 @@ class MLClean:
     contamination : "auto" or float, default "auto"
         A float is the share of every (group, label) cell removed by sanitisation (the paper's
         fixed budget); ``0`` removes nothing. ``"auto"`` removes, per cell, as many rows as
-        confident learning (run within each group on the out-of-fold probabilities) estimates
-        to be mislabelled; groups under 50 rows take the population's rate per label; it needs
-        a loss score. No cell loses more than half of its rows.
-    sanitize : {"loss+distance", "loss", "distance", "none"}, default "loss+distance"
+        confident learning (run within each group on the out-of-fold probabilities, thresholds
+        re-estimated on the rows a first pass kept) estimates to be mislabelled; groups under 50
+        rows take the population's rate per label; it needs a loss score. No cell loses more
+        than half of its rows.
+    sanitize : {"loss", "loss+distance", "distance", "none"}, default "loss"
         Score used to rank rows within their cell: out-of-fold log loss of the given label, the
-        centroid distance margin, or the mean of their within-cell percentile ranks.
+        mean of the within-cell percentile ranks of the loss and the centroid distance margin, or
+        the margin alone. On Adult with poisoned labels the loss alone ranks flips better than
+        with the margin added (``bench/bench_mlclean.py``).
     per_group : bool, default True
         Score and threshold within (group, label) cells. ``False`` uses (label) cells over the
         whole population (what a sanitiser unaware of groups does; kept for comparison).
@@ -521,7 +553,7 @@ class MLClean:
         *,
         duplicate_tolerance: float | None = 0.01,
         contamination: float | str = "auto",
-        sanitize: str = "loss+distance",
+        sanitize: str = "loss",
         per_group: bool = True,
         reweigh: bool = True,
         estimator=None,
