@@ -72,10 +72,10 @@ rows instead of removing them (hgb accuracy 0.8506 vs 0.8537 removing; the flagg
 about half flips, and a relabelled correct row becomes a wrong one), and a second round of
 out-of-fold scoring fitted on the rows the first round kept (more rows removed each round, at
 lower precision: it learns from data without the hard rows, so they look even more suspicious;
-with the first round's quota kept, precision moved by at most 0.01 at twice the run time). The default
-was chosen on a validation split of 20% of the Adult training rows (clean labels; the other 80%
-poisoned as above), 3 seeds, before this test-set run: there the re-estimated thresholds with
-``"loss"`` recovered 93% / 71% of the accuracy under targeted flips (plain quotas with
+with the first round's quota kept, precision moved by at most 0.01 at twice the run time).
+The default was chosen on a validation split of 20% of the Adult training rows (clean labels; the
+other 80% poisoned as above), 3 seeds, before this test-set run: there the re-estimated
+thresholds with ``"loss"`` recovered 93% / 71% of the accuracy under targeted flips (plain quotas with
 ``"loss+distance"``: 61% / 3%) and lost none under random flips.
 
 * The paper's qualitative claim holds on targeted flips with the default: most of the lost
