@@ -75,8 +75,8 @@ lower precision: it learns from data without the hard rows, so they look even mo
 with the first round's quota kept, precision moved by at most 0.01 at twice the run time).
 The default was chosen on a validation split of 20% of the Adult training rows (clean labels; the
 other 80% poisoned as above), 3 seeds, before this test-set run: there the re-estimated
-thresholds with ``"loss"`` recovered 93% / 71% of the accuracy under targeted flips (plain quotas with
-``"loss+distance"``: 61% / 3%) and lost none under random flips.
+thresholds with ``"loss"`` recovered 93% / 71% of the accuracy under targeted flips (plain
+quotas with ``"loss+distance"``: 61% / 3%) and lost none under random flips.
 
 * The paper's qualitative claim holds on targeted flips with the default: most of the lost
   accuracy (81% / 62%) and all of the lost fairness is recovered, and MLClean beats reweighing
