@@ -38,6 +38,9 @@ the paper's accuracy at lambda_f = .10 is matched, its DI there is not (.48 vs .
 Ablation, same run: without the robustness discriminator (lambda_r = 0, lambda_f = .10)
 .811 ± .034 / .370 ± .054, with it .848 / .480. The final robustness weights of the flipped
 rows average .79-.87 against 1.02 for the others (seeds 0-2). A rerun gives identical numbers.
+
+These are single points at default strengths; ``bench/bench_frtrain_frontier.py`` sweeps every
+method's fairness strength on the same data and compares the accuracy / DI frontiers.
 """
 
 from __future__ import annotations
