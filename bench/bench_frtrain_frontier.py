@@ -383,7 +383,9 @@ def analyse(results, n_seeds):
         ]
         ok = [a for a in per_seed if np.isfinite(a)]
         spread = f"{np.mean(ok):.3f} ± {np.std(ok):.3f}" if ok else "not reached"
-        print(f"{m:<12}{accuracy_at(pts):>12.3f}{spread:>24}   {len(ok)}/{n_seeds}")
+        at = accuracy_at(pts)
+        at = f"{at:.3f}" if np.isfinite(at) else "-"
+        print(f"{m:<12}{at:>12}{spread:>24}   {len(ok)}/{n_seeds}")
     print(f"{'paper FR-Train':<12}{PAPER[1][1]:>12.3f}   (its lf=.52 point, DI {PAPER[1][2]})")
 
     levels = [0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
