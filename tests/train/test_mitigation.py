@@ -149,3 +149,30 @@ def test_reweighing_with_sample_weights_is_independent_in_the_weighted_data():
     np.testing.assert_allclose(clf.estimator_.coef_, direct.coef_, rtol=1e-10)
     with pytest.raises(DataError, match="sample_weight"):
         reweighing_weights(y, z, sample_weight=-sw)
+
+
+def test_difference_bound_sets_the_fairness_level_of_the_reduction():
+    import fairlearn.reductions as red
+    from sklearn.linear_model import LogisticRegression
+
+    ds = make_fairness_synthetic(1000, random_state=1)
+    z = ds.sensitive["z"]
+    gaps = {}
+    for bound in (0.01, 0.3):
+        clf = FairlearnClassifier(method="expgrad", constraint="dp", difference_bound=bound)
+        clf.fit(ds.X, ds.y, sensitive_features=z)
+        rate = pd.Series(clf.predict_proba(ds.X)[:, 1]).groupby(z.to_numpy()).mean()
+        gaps[bound] = rate.max() - rate.min()
+        if bound == 0.3:  # equal to Fairlearn given the same bound
+            x = clf.encoder_.transform(ds.X)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ref = red.ExponentiatedGradient(
+                    LogisticRegression(max_iter=1000), red.DemographicParity(difference_bound=0.3)
+                ).fit(x, ds.y, sensitive_features=z.to_numpy())
+            np.testing.assert_allclose(clf.predict_proba(ds.X), ref._pmf_predict(x), atol=1e-10)
+    # expected selection-rate gap on the training rows: within the bound (x2: two groups about
+    # the overall rate) up to the solver's tolerance, and far wider when the bound is loose
+    assert gaps[0.01] < 0.05 < gaps[0.3]
+    with pytest.raises(DataError, match="difference_bound"):
+        FairlearnClassifier(difference_bound=2).fit(ds.X, ds.y, sensitive_features=z)

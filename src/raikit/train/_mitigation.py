@@ -127,7 +127,12 @@ class FairlearnClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
         The base learner (default ``LogisticRegression(max_iter=1000)``).
     constraint : {"eqopp", "eqodds", "dp"}, default "eqodds"
     eps : float, default 0.01
-        Allowed constraint violation of the reductions.
+        ``ExponentiatedGradient``'s ``eps``: it bounds the Lagrange multipliers (at ``1 / eps``) and
+        sets the convergence tolerance; it is not the fairness level (see ``difference_bound``).
+    difference_bound : float, optional
+        The fairness level of the reductions: the largest allowed difference between a group's
+        rate and the overall rate (Fairlearn's ``difference_bound``; its default is 0.01). Sweep it
+        to trace an accuracy-fairness trade-off.
     grid_size : int, default 10
         Models tried by ``gridsearch``.
     random_state : int or None
@@ -156,6 +161,7 @@ class FairlearnClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
         estimator=None,
         constraint="eqodds",
         eps=0.01,
+        difference_bound=None,
         grid_size=10,
         random_state=None,
     ):
@@ -163,6 +169,7 @@ class FairlearnClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
         self.estimator = estimator
         self.constraint = constraint
         self.eps = eps
+        self.difference_bound = difference_bound
         self.grid_size = grid_size
         self.random_state = random_state
 
@@ -188,7 +195,14 @@ class FairlearnClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
                 prefit=False,
             )
         else:
-            moment = getattr(reductions, _MOMENTS[self.constraint])()
+            bound = (
+                {} if self.difference_bound is None else {"difference_bound": self.difference_bound}
+            )
+            if bound and not 0 < float(self.difference_bound) < 1:
+                raise DataError(
+                    f"difference_bound must be between 0 and 1, got {self.difference_bound!r}."
+                )
+            moment = getattr(reductions, _MOMENTS[self.constraint])(**bound)
             if self.method == "expgrad":
                 self.mitigator_ = reductions.ExponentiatedGradient(base, moment, eps=self.eps)
             else:
