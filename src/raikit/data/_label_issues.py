@@ -108,6 +108,23 @@ def _round_preserving_row_totals(matrix: np.ndarray) -> np.ndarray:
     return (floored + (rank < missing[:, None])).astype(np.int64)
 
 
+def calibrated_joint(labels: np.ndarray, probs: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Confident joint of (given label, likely true label), calibrated to the label counts.
+
+    A row is confidently of class j when its probability of j reaches j's threshold; among
+    several, the most probable. Each row of the joint is rescaled to its label's count.
+    """
+    k = probs.shape[1]
+    counts = np.bincount(labels, minlength=k)
+    confident = probs >= thresholds - _FLOAT_TOLERANCE
+    n_confident = confident.sum(axis=1)
+    guess = np.where(n_confident > 1, probs.argmax(axis=1), confident.argmax(axis=1))
+    some = n_confident > 0
+    joint = np.bincount(labels[some] * k + guess[some], minlength=k * k).reshape(k, k)
+    np.fill_diagonal(joint, np.maximum(np.diagonal(joint), 1))
+    return joint / np.maximum(joint.sum(axis=1, keepdims=True), 1e-12) * counts[:, None]
+
+
 def confident_learning(labels, pred_probs) -> tuple[np.ndarray, np.ndarray]:
     """Label-issue mask and calibrated confident joint, as cleanlab's ``find_label_issues``
     with ``filter_by="prune_by_noise_rate"``.
@@ -150,13 +167,7 @@ def confident_learning(labels, pred_probs) -> tuple[np.ndarray, np.ndarray]:
     one_hot[np.arange(n), labels] = 1.0
     with np.errstate(invalid="ignore", divide="ignore"):
         thresholds = np.diagonal(one_hot.T @ probs) / counts
-    confident = probs >= thresholds - _FLOAT_TOLERANCE
-    n_confident = confident.sum(axis=1)
-    guess = np.where(n_confident > 1, probs.argmax(axis=1), confident.argmax(axis=1))
-    some = n_confident > 0
-    joint = np.bincount(labels[some] * k + guess[some], minlength=k * k).reshape(k, k)
-    np.fill_diagonal(joint, np.maximum(np.diagonal(joint), 1))
-    calibrated = joint / np.maximum(joint.sum(axis=1, keepdims=True), 1e-12) * counts[:, None]
+    calibrated = calibrated_joint(labels, probs, thresholds)
     calibrated = calibrated / max(calibrated.sum(), 1e-12) * counts.sum()
     joint = _round_preserving_row_totals(calibrated)
     # keep at least one example per class (cleanlab's min_examples_per_class=1)

@@ -446,10 +446,9 @@ def _error_counts(labels, probs, k: int) -> np.ndarray:
     kept. The first pass's thresholds are pulled down by the very errors it looks for (a
     mislabelled row has a low probability of its given label), so under heavy one-sided noise it
     counts correct rows of the other label as errors."""
-    from raikit.data._label_issues import confident_learning
+    from raikit.data._label_issues import calibrated_joint, confident_learning
 
     first, _ = confident_learning(labels, probs)
-    counts = np.bincount(labels, minlength=k)
     thresholds = np.ones(k)
     for j in range(k):  # labels, not rows
         own = labels == j
@@ -457,13 +456,7 @@ def _error_counts(labels, probs, k: int) -> np.ndarray:
         rows = clean if clean.any() else own
         if rows.any():
             thresholds[j] = probs[rows, j].mean()
-    confident = probs >= thresholds - 1e-6
-    n_confident = confident.sum(axis=1)
-    guess = np.where(n_confident > 1, probs.argmax(axis=1), confident.argmax(axis=1))
-    some = n_confident > 0
-    joint = np.bincount(labels[some] * k + guess[some], minlength=k * k).reshape(k, k)
-    np.fill_diagonal(joint, np.maximum(np.diagonal(joint), 1))
-    calibrated = joint / np.maximum(joint.sum(axis=1, keepdims=True), 1e-12) * counts[:, None]
+    calibrated = calibrated_joint(labels, probs, thresholds)
     off = calibrated.sum(axis=1) - np.diagonal(calibrated)
     return np.floor(off + 0.5).astype(np.int64)
 
