@@ -285,34 +285,9 @@ def _numeric_column(values, is_current, fams: list[Family], test: str):
         g = fam.n_groups
         codes = fam.codes[ok]
         ks, w, n_ref, n_cur = _ks_wasserstein(v, cur, codes, g)
-        ref_t, cur_t = _tables(bins, cur, codes, g, len(edges) + 1)
-        chi_stat, chi_p, js, psi, linf = distribution_distances(ref_t, cur_t)
-        missing_ref, missing_cur = _missing_rates(ok, is_current, fam)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            effect = w / scale if scale > 0 else np.where(w > 0, np.inf, 0.0)
-        if test == "ks":
-            statistic, p_value, name = ks, ks_pvalue(ks, n_ref, n_cur), "wasserstein_std"
-        else:
-            statistic, p_value, name = chi_stat, chi_p, "js_distance"
-            effect = js
-        rows.append(
-            _rows(
-                fam,
-                test,
-                statistic,
-                p_value,
-                effect,
-                name,
-                w,
-                psi,
-                js,
-                linf,
-                n_ref,
-                n_cur,
-                missing_ref,
-                missing_cur,
-            )
-        )
+        tables = _tables(bins, cur, codes, g, len(edges) + 1)
+        missing = _missing_rates(ok, is_current, fam)
+        rows.append(_numeric_rows(fam, test, tables, ks, w, scale, n_ref, n_cur, missing))
     return rows
 
 
@@ -322,31 +297,43 @@ def _categorical_column(codes, k, is_current, fams: list[Family]):
     rows = []
     for fam in fams:
         g = fam.n_groups
-        ref_t, cur_t = _tables(codes, is_current, fam.codes, g, k + 1)
-        stat, p, js, psi, linf = distribution_distances(ref_t, cur_t)
-        n_ref, n_cur = ref_t.sum(axis=1), cur_t.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            missing_ref = ref_t[:, -1] / n_ref
-            missing_cur = cur_t[:, -1] / n_cur
-        rows.append(
-            _rows(
-                fam,
-                "chi2",
-                stat,
-                p,
-                js,
-                "js_distance",
-                np.full(g, np.nan),
-                psi,
-                js,
-                linf,
-                n_ref,
-                n_cur,
-                missing_ref,
-                missing_cur,
-            )
-        )
+        rows.append(_categorical_rows(fam, *_tables(codes, is_current, fam.codes, g, k + 1)))
     return rows
+
+
+def _categorical_rows(fam: Family, ref_t, cur_t) -> pd.DataFrame:
+    """Chi-square drift rows of one family from its (groups, categories + missing) tables; the
+    in-memory and the SQL paths both end here."""
+    stat, p, js, psi, linf = distribution_distances(ref_t, cur_t)
+    n_ref, n_cur = ref_t.sum(axis=1), cur_t.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        missing_ref = ref_t[:, -1] / n_ref
+        missing_cur = cur_t[:, -1] / n_cur
+    nothing = np.full(fam.n_groups, np.nan)
+    return _rows(
+        fam, "chi2", stat, p, js, "js_distance", nothing, psi, js, linf,
+        n_ref, n_cur, missing_ref, missing_cur,
+    )  # fmt: skip
+
+
+def _numeric_rows(fam: Family, test, tables, ks, wasserstein, scale, n_ref, n_cur, missing):
+    """Drift rows of one numeric column and family: KS with the Wasserstein distance in
+    reference standard deviations as effect, or chi-square on the reference deciles with the JS
+    distance; PSI, JS and L-infinity always from the decile tables. Both paths end here."""
+    chi_stat, chi_p, js, psi, linf = distribution_distances(*tables)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if scale > 0:
+            effect = wasserstein / scale
+        else:
+            effect = np.where(wasserstein > 0, np.inf, 0.0)
+    if test == "ks":
+        statistic, p_value, name = ks, ks_pvalue(ks, n_ref, n_cur), "wasserstein_std"
+    else:
+        statistic, p_value, name, effect = chi_stat, chi_p, "js_distance", js
+    return _rows(
+        fam, test, statistic, p_value, effect, name, wasserstein, psi, js, linf,
+        n_ref, n_cur, *missing,
+    )  # fmt: skip
 
 
 def _missing_rates(ok, is_current, fam: Family):

@@ -637,10 +637,9 @@ def drift_parts(reference, current, *, columns, sensitive, missing_group, by_gro
         _FEW_LEVELS,
         _MAX_CATEGORIES,
         _PSI_BINS,
+        _categorical_rows,
         _kind,
-        _rows,
-        distribution_distances,
-        ks_pvalue,
+        _numeric_rows,
     )
 
     heads = []
@@ -719,7 +718,7 @@ def drift_parts(reference, current, *, columns, sensitive, missing_group, by_gro
         if kind == "numeric" and test == "auto":
             test = "chi2" if few_levels else "ks"
         if kind == "categorical" or (test == "chi2" and few_levels):
-            column_parts = _categorical_drift(g, q(name), fams, _rows, distribution_distances)
+            column_parts = _categorical_drift(g, q(name), fams, _categorical_rows)
         else:
             column_parts, ks_bound, w_bound = _numeric_drift(
                 g,
@@ -731,7 +730,7 @@ def drift_parts(reference, current, *, columns, sensitive, missing_group, by_gro
                 test,
                 _PSI_BINS,
                 (ref_rows, cur_rows, ref_count, cur_count),
-                (_rows, distribution_distances, ks_pvalue),
+                _numeric_rows,
             )
             bounds["ks"][name] = ks_bound
             bounds["wasserstein"][name] = w_bound
@@ -761,45 +760,20 @@ def _tables(table: pd.DataFrame, fams, k: int, code_column: str):
     return out
 
 
-def _categorical_drift(g: Grouper, column_sql: str, fams, _rows, distances):
+def _categorical_drift(g: Grouper, column_sql: str, fams, categorical_rows):
     counts = g.query({"__side": "__cur", "__value": column_sql}, "COUNT(*) AS n")
     values = counts["__value"]
     levels = pd.Index(pd.unique(values.dropna()))
     codes = levels.get_indexer(values)
     k = len(levels)
     counts["__code"] = np.where(values.isna().to_numpy(), k, codes)
-    parts = []
-    for fam, (ref_t, cur_t) in zip(fams, _tables(counts, fams, k + 1, "__code"), strict=True):
-        stat, p, js, psi, linf = distances(ref_t, cur_t)
-        n_ref, n_cur = ref_t.sum(axis=1), cur_t.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            missing_ref = ref_t[:, -1] / n_ref
-            missing_cur = cur_t[:, -1] / n_cur
-        parts.append(
-            _rows(
-                fam,
-                "chi2",
-                stat,
-                p,
-                js,
-                "js_distance",
-                np.full(fam.n_groups, np.nan),
-                psi,
-                js,
-                linf,
-                n_ref,
-                n_cur,
-                missing_ref,
-                missing_cur,
-            )
-        )
-    return parts
+    tables = _tables(counts, fams, k + 1, "__code")
+    return [categorical_rows(fam, *pair) for fam, pair in zip(fams, tables, strict=True)]
 
 
-def _numeric_drift(g, union, name, i, both, fams, test, psi_bins, sizes, helpers):
+def _numeric_drift(g, union, name, i, both, fams, test, psi_bins, sizes, numeric_rows):
     """KS (binned, with its bound), Wasserstein (binned, with its bound), and the chi-square /
     PSI / JS / L-infinity on the reference's deciles (exact)."""
-    _rows, distances, ks_pvalue = helpers
     ref_rows, cur_rows, ref_count, cur_count = sizes
     q = union.q
     v = q(name)
@@ -892,37 +866,20 @@ def _numeric_drift(g, union, name, i, both, fams, test, psi_bins, sizes, helpers
         if (~empty).any():
             ks_bound = max(ks_bound, float(np.nanmax(upper - ks)))
             w_bound = max(w_bound, float(np.nanmax(w_error)))
-        ref_t, cur_t = decile_tables[f]
-        chi_stat, chi_p, js, psi, linf = distances(ref_t, cur_t)
         with np.errstate(invalid="ignore", divide="ignore"):
             missing_ref = (ref_rows[f] - ref_count[f]) / ref_rows[f]
             missing_cur = (cur_rows[f] - cur_count[f]) / cur_rows[f]
-            effect = wasserstein / scale if scale > 0 else np.where(wasserstein > 0, np.inf, 0.0)
-        if test == "ks":
-            statistic, p_value, effect_name = (
-                ks,
-                ks_pvalue(ks, n_ref, n_cur),
-                "wasserstein_std",
-            )
-        else:
-            statistic, p_value, effect_name = chi_stat, chi_p, "js_distance"
-            effect = js
         parts.append(
-            _rows(
+            numeric_rows(
                 fam,
                 test,
-                statistic,
-                p_value,
-                effect,
-                effect_name,
+                decile_tables[f],
+                ks,
                 wasserstein,
-                psi,
-                js,
-                linf,
+                scale,
                 n_ref.astype(np.int64),
                 n_cur.astype(np.int64),
-                missing_ref,
-                missing_cur,
+                (missing_ref, missing_cur),
             )
         )
     return parts, ks_bound, w_bound
