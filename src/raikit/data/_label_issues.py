@@ -278,6 +278,29 @@ def _findings(table: pd.DataFrame, alpha: float, min_ratio: float) -> list[Findi
 
 
 # --------------------------------------------------------------------------- entry point
+def class_codes(ds, who: str) -> tuple[np.ndarray, list]:
+    """Codes 0..K-1 of a Dataset's class labels (sorted) and the labels themselves.
+
+    Raises a DataError naming ``who`` when a label is missing, the target looks continuous, or
+    it has a single value.
+    """
+    y = ds.y
+    if y.isna().any():
+        raise DataError(
+            f"The target {ds.target!r} has {int(y.isna().sum())} missing value(s); {who} needs a "
+            f"label on every row. Drop or label those rows first."
+        )
+    if ds.task == "regression":
+        raise DataError(f"{who} needs a classification target; {ds.target!r} looks continuous.")
+    labels, classes = pd.factorize(y, sort=True)
+    classes = [c.item() if isinstance(c, np.generic) else c for c in classes]
+    if len(classes) < 2:
+        raise DataError(
+            f"The target {ds.target!r} has a single value {classes}; {who} has nothing to check."
+        )
+    return labels, classes
+
+
 def label_issues(
     ds,
     *,
@@ -336,21 +359,8 @@ def label_issues(
 
     if not isinstance(ds, Dataset):
         raise DataError(f"label_issues() needs a raikit.Dataset, got {type(ds).__name__}.")
-    y = ds.y
-    if y.isna().any():
-        raise DataError(
-            f"The target {ds.target!r} has {int(y.isna().sum())} missing value(s); label issues "
-            f"need a label on every row. Drop those rows first."
-        )
-    if ds.task == "regression":
-        raise DataError(
-            f"label_issues() needs a classification target; {ds.target!r} looks continuous."
-        )
-    labels, classes = pd.factorize(y, sort=True)
-    classes = [c.item() if isinstance(c, np.generic) else c for c in classes]
+    labels, classes = class_codes(ds, "label_issues()")
     k = len(classes)
-    if k < 2:
-        raise DataError(f"The target {ds.target!r} has a single value {classes}; nothing to check.")
     n = ds.n_rows
     counts = np.bincount(labels, minlength=k)
     X = model_frame(ds.X)

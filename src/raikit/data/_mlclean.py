@@ -50,6 +50,7 @@ import pandas as pd
 from raikit._errors import ColumnError, DataError, FileFormatError
 from raikit._result import Finding, Result
 from raikit.data._common import model_frame
+from raikit.data._label_issues import calibrated_joint, class_codes, confident_learning
 
 __all__ = ["MLClean", "MLCleanResult"]
 
@@ -446,7 +447,6 @@ def _error_counts(labels, probs, k: int) -> np.ndarray:
     kept. The first pass's thresholds are pulled down by the very errors it looks for (a
     mislabelled row has a low probability of its given label), so under heavy one-sided noise it
     counts correct rows of the other label as errors."""
-    from raikit.data._label_issues import calibrated_joint, confident_learning
 
     first, _ = confident_learning(labels, probs)
     thresholds = np.ones(k)
@@ -662,23 +662,8 @@ class MLClean:
                 f"The data already has a column {self.weight_column!r}; pass another "
                 f"weight_column= for the weights MLClean adds."
             )
-        y = ds.y
-        if y.isna().any():
-            raise DataError(
-                f"The target {ds.target!r} has {int(y.isna().sum())} missing value(s); MLClean "
-                f"needs a label on every row. Drop or label those rows first."
-            )
-        if ds.task == "regression":
-            raise DataError(
-                f"MLClean needs a classification target; {ds.target!r} looks continuous."
-            )
-        labels, classes = pd.factorize(y, sort=True)
-        classes = [c.item() if isinstance(c, np.generic) else c for c in classes]
+        labels, classes = class_codes(ds, "MLClean")
         k = len(classes)
-        if k < 2:
-            raise DataError(
-                f"The target {ds.target!r} has a single value {classes}; there is nothing to clean."
-            )
         n = ds.n_rows
         if index is None or len(index) != n:
             index = pd.RangeIndex(n)
