@@ -464,14 +464,27 @@ class Dataset:
     def schema(self) -> Schema:
         """The inferred :class:`~raikit._schema.Schema` of every column (computed once)."""
         columns = tuple(infer_column_schema(c, self._frame[c]) for c in self._frame.columns)
-        roles = {
+        return Schema(columns=columns, n_rows=self.n_rows, roles=self.roles)
+
+    @property
+    def roles(self) -> dict:
+        """The columns of each role: target, sensitive, features, prediction, score (no rows read).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from raikit import Dataset
+        >>> frame = pd.DataFrame({"x": [1, 2], "s": ["a", "b"], "y": [0, 1]})
+        >>> Dataset(frame, target="y", sensitive="s").roles["features"]
+        ['x']
+        """
+        return {
             "target": self.target,
             "sensitive": self.sensitive_names,
             "features": self.feature_names,
             "prediction": self.prediction,
             "score": self.score,
         }
-        return Schema(columns=columns, n_rows=self.n_rows, roles=roles)
 
     @cached_property
     def _encoding(self) -> GroupEncoding:
@@ -550,11 +563,7 @@ class Dataset:
         ['duration_months', 'age']
         """
         params = {
-            "target": self.target,
-            "sensitive": self.sensitive_names,
-            "features": self.feature_names,
-            "prediction": self.prediction,
-            "score": self.score,
+            **self.roles,
             "name": self.name,
             "missing_group": self.missing_group,
         }

@@ -297,20 +297,9 @@ class Ledger:
                 buffer = io.BytesIO()
                 ds.frame.to_parquet(buffer, index=False)
                 artifact = self.put_artifact(buffer.getvalue(), media_type="application/parquet")
-            roles = ds.schema.roles
             with self._write() as conn:
-                conn.execute(
-                    "INSERT OR IGNORE INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        digest,
-                        ds.name,
-                        ds.n_rows,
-                        ds.frame.shape[1],
-                        ds.schema.to_json(indent=None),
-                        _json(roles),
-                        artifact,
-                        _now(),
-                    ),
+                self._insert_dataset(
+                    conn, digest, ds, ds.frame.shape[1], ds.schema.to_json(indent=None), artifact
                 )
                 if artifact is not None:
                     conn.execute(
@@ -332,28 +321,16 @@ class Ledger:
             "n_rows": ds.n_rows,
             "columns": [{"name": str(c), "dtype": str(t)} for c, t in table.dtypes.items()],
         }
-        roles = {
-            "target": ds.target,
-            "sensitive": ds.sensitive_names,
-            "features": ds.feature_names,
-            "prediction": ds.prediction,
-            "score": ds.score,
-        }
         with self._write() as conn:
-            conn.execute(
-                "INSERT OR IGNORE INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    digest,
-                    ds.name,
-                    ds.n_rows,
-                    len(table.columns),
-                    _json(schema),
-                    _json(roles),
-                    None,
-                    _now(),
-                ),
-            )
+            self._insert_dataset(conn, digest, ds, len(table.columns), _json(schema), None)
         return digest
+
+    @staticmethod
+    def _insert_dataset(conn, digest, ds, n_columns, schema_json, artifact) -> None:
+        conn.execute(
+            "INSERT OR IGNORE INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (digest, ds.name, ds.n_rows, n_columns, schema_json, _json(ds.roles), artifact, _now()),
+        )
 
     def read_dataset(self, dataset_id: str):
         """Rebuild a :class:`raikit.Dataset` stored with ``store_data=True``."""
