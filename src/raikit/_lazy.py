@@ -331,7 +331,6 @@ def sample_table(table, columns: list[str], n: int, *, min_per_group: int, seed:
     """
     import numpy as np
 
-    from raikit._grouping import encode_groups
     from raikit.dataset import allocate_sample
 
     if isinstance(table, SparkTable):
@@ -339,16 +338,7 @@ def sample_table(table, columns: list[str], n: int, *, min_per_group: int, seed:
     q = table.q
     if columns:
         keys = ", ".join(q(c) for c in columns)
-        counts = table.query(
-            f"SELECT {keys}, hash({keys}) AS __h, COUNT(*) AS __n FROM {{table}} GROUP BY {keys}"
-        )
-        typed = restore_dtypes(counts, table.dtypes, columns)
-        encoding = encode_groups(typed[columns], missing_group="(missing)")
-        strata = encoding.intersection_labels[columns].reset_index(drop=True)
-        code_of_row = encoding.intersection_codes
-        population = np.bincount(
-            code_of_row, weights=counts["__n"].to_numpy(float), minlength=len(strata)
-        ).astype(np.int64)
+        counts, strata, code_of_row, population = _strata(table, columns, "hash")
     else:
         counts = pd.DataFrame({"__h": [0], "__n": [table.count()]})
         strata = pd.DataFrame(index=[0])
@@ -401,27 +391,39 @@ def sample_table(table, columns: list[str], n: int, *, min_per_group: int, seed:
     return frame, strata
 
 
+def _strata(table, columns: list[str], hash_function: str):
+    """One GROUP BY over the strata columns: the combinations with their hash and row count,
+    the strata (intersection labels, as in memory), each combination's stratum and the
+    population of every stratum."""
+    import numpy as np
+
+    from raikit._grouping import encode_groups
+
+    keys = ", ".join(table.q(c) for c in columns)
+    counts = table.query(
+        f"SELECT {keys}, {hash_function}({keys}) AS __h, COUNT(*) AS __n FROM {{table}} "
+        f"GROUP BY {keys}"
+    )
+    typed = restore_dtypes(counts, table.dtypes, columns)
+    encoding = encode_groups(typed[columns], missing_group="(missing)")
+    strata = encoding.intersection_labels[columns].reset_index(drop=True)
+    code_of_row = encoding.intersection_codes
+    population = np.bincount(
+        code_of_row, weights=counts["__n"].to_numpy(float), minlength=len(strata)
+    ).astype(np.int64)
+    return counts, strata, code_of_row, population
+
+
 def _sample_spark(table, columns, n, *, min_per_group, seed):
     """Spark: exact per-stratum sizes by ranking rows on a seeded hash within each stratum."""
     import numpy as np
 
-    from raikit._grouping import encode_groups
     from raikit.dataset import allocate_sample
 
     q = table.q
     if columns:
         keys = ", ".join(q(c) for c in columns)
-        counts = table.query(
-            f"SELECT {keys}, xxhash64({keys}) AS __h, COUNT(*) AS __n FROM {{table}} "
-            f"GROUP BY {keys}"
-        )
-        typed = restore_dtypes(counts, table.dtypes, columns)
-        encoding = encode_groups(typed[columns], missing_group="(missing)")
-        strata = encoding.intersection_labels[columns].reset_index(drop=True)
-        code_of_row = encoding.intersection_codes
-        population = np.bincount(
-            code_of_row, weights=counts["__n"].to_numpy(float), minlength=len(strata)
-        ).astype(np.int64)
+        counts, strata, code_of_row, population = _strata(table, columns, "xxhash64")
         hashes = counts["__h"].to_numpy(np.int64)
     else:
         keys = "1"
