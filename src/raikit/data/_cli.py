@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from raikit._cli_utils import split_names
@@ -48,6 +48,18 @@ def _progress(description: str) -> Iterator[None]:
     ) as progress:
         progress.add_task(description, total=None)
         yield
+
+
+def _bar() -> Progress:
+    """A Rich progress bar for the commands whose work has countable steps."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
 
 
 def _dataset(file: Path, target: str | None, sensitive: str, missing_group: str | None):
@@ -385,8 +397,6 @@ def clean_command(
     ),
 ) -> None:
     """MLClean: merge near-duplicates, remove likely poisoned rows per group, reweigh."""
-    from rich.progress import BarColumn
-
     from raikit.data import MLClean
 
     if file_format not in ("csv", "parquet"):
@@ -410,14 +420,7 @@ def clean_command(
     )
     ds = _dataset(file, target, sensitive, missing_group)
     steps = 4 + (cv if "loss" in sanitize and share != 0 else 0)
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
+    with _bar() as progress:
         task = progress.add_task(f"Cleaning {ds.n_rows:,} rows…", total=steps)
         result = cleaner.fit(
             ds, progress=lambda text: progress.update(task, advance=1, description=text)
@@ -507,8 +510,6 @@ def acquire_plan_command(
     (every column except the target and the slice columns). Learning curves per slice are fitted
     to validation log losses; the plan minimises loss plus lam x unfairness within the budget.
     """
-    from rich.progress import BarColumn
-
     from raikit.data import PoolAcquirer, SliceTuner
     from raikit.dataset import read_table
 
@@ -527,14 +528,7 @@ def acquire_plan_command(
         n_repeats=repeats,
         random_state=seed,
     )
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
+    with _bar() as progress:
         task = progress.add_task("Fitting learning curves…", total=None)
 
         def advance(done: int, total: int) -> None:
