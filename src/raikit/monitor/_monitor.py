@@ -602,8 +602,8 @@ class Monitor:
         """Ids of every row ingested so far: stored windows (read once) and the open one."""
         if self._seen_ids is None:
             parts = [
-                self._read_log(int(w))[self.id_column].astype(str)
-                for w in self._stored_windows()["window"]
+                self._read_log(stored)[self.id_column].astype(str)
+                for _, stored in self._stored_windows().iterrows()
             ]
             self._seen_ids = pd.Index(pd.concat(parts).to_numpy() if parts else [], dtype=object)
         open_ids = [part[self.id_column].astype(str).to_numpy() for part in self._log]
@@ -640,21 +640,23 @@ class Monitor:
             )
         return row.iloc[0]
 
-    def _read_log(self, window: int) -> pd.DataFrame:
-        data = self.ledger.get_artifact(self._stored(window)["log_artifact"])
-        return pd.read_parquet(io.BytesIO(data))
+    def _read_log(self, stored: pd.Series) -> pd.DataFrame:
+        """The prediction log of a stored window (a row of :meth:`_stored_windows`)."""
+        return pd.read_parquet(io.BytesIO(self.ledger.get_artifact(stored["log_artifact"])))
+
+    def _reevaluate(self, stored: pd.Series, log: pd.DataFrame) -> MonitorWindowResult:
+        with np.load(io.BytesIO(self.ledger.get_artifact(stored["counts_artifact"]))) as arrays:
+            counts = [arrays[f"c{i}"] for i in range(len(self.binners))]
+        span = (stored["window_start"], stored["window_end"])
+        return self._evaluate(int(stored["window"]), log, counts, span, int(stored["n_late"]))
 
     def refresh(self, window: int) -> MonitorWindowResult:
         """Re-evaluate a closed window (of this or an earlier session) with the labels known now.
 
         The new evaluation is stored like the first one; :func:`monitor_history` lists both.
         """
-        row = self._stored(window)
-        log = self._read_log(window)
-        with np.load(io.BytesIO(self.ledger.get_artifact(row["counts_artifact"]))) as arrays:
-            counts = [arrays[f"c{i}"] for i in range(len(self.binners))]
-        span = (row["window_start"], row["window_end"])
-        return self._evaluate(window, log, counts, span, int(row["n_late"]))
+        stored = self._stored(window)
+        return self._reevaluate(stored, self._read_log(stored))
 
     def refresh_pending(self) -> list[MonitorWindowResult]:
         """Re-evaluate every closed window for which more labels are known than at its last
@@ -665,10 +667,11 @@ class Monitor:
         evaluated = monitor_history(self.ledger, name=self.name, table="windows")
         last = evaluated.groupby("window")["n_labelled"].last().to_dict() if len(evaluated) else {}
         results = []
-        for window in self._stored_windows()["window"].astype(int):
-            ids = self._read_log(window)[self.id_column].astype(str)
-            if int(ids.isin(labels.index).sum()) > int(last.get(window, 0) or 0):
-                results.append(self.refresh(window))
+        for _, stored in self._stored_windows().iterrows():  # windows, each log read once
+            log = self._read_log(stored)
+            known = int(log[self.id_column].astype(str).isin(labels.index).sum())
+            if known > int(last.get(int(stored["window"]), 0) or 0):
+                results.append(self._reevaluate(stored, log))
         return results
 
     def ingest_file(self, path, *, batch_size: int = 100_000, progress=None) -> list:
