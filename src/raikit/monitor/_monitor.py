@@ -698,8 +698,10 @@ class Monitor:
         import pyarrow as pa
         import pyarrow.dataset as pads
 
+        from raikit._lazy import is_glob
+
         text = os.fspath(path)
-        files = sorted(glob.glob(text)) if any(ch in text for ch in "*?[") else [text]
+        files = sorted(glob.glob(text)) if is_glob(text) else [text]
         if not files:
             raise DataError(f"No file matches {text!r}; check the path or the glob pattern.")
         if len(files) == 1 and os.path.isdir(files[0]):
