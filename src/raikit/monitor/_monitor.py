@@ -368,6 +368,22 @@ class Monitor:
 
         Use it in a later session, e.g. to add labels that arrived after its windows closed and
         re-evaluate them with :meth:`refresh_pending`.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from raikit.datasets import load_german_credit
+        >>> ds = load_german_credit()
+        >>> frame = ds.frame.assign(pred=ds.frame["credit"], id=range(len(ds.frame)))
+        >>> ref = ds.replace(frame=frame, prediction="pred", features=["age"])
+        >>> folder = tempfile.mkdtemp()
+        >>> with Monitor(ref, ledger=folder, windows=500, id_column="id", n_boot=20) as m:
+        ...     _ = m.ingest(frame)
+        >>> later = Monitor.open(folder)  # e.g. the next day, in another process
+        >>> later.add_labels(frame["id"][:100], frame["credit"][:100])
+        100
+        >>> [(r.window, r.n_labelled) for r in later.refresh_pending()]
+        [(0, 100)]
         """
         from raikit.ledger import Ledger
 
