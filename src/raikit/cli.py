@@ -293,14 +293,14 @@ def audit_command(
     ),
 ) -> None:
     """Audit a model on train and test data: scorecard, findings and a self-contained report."""
-    from raikit import load_model
+    from raikit._models import load_model_for_cli
     from raikit.audit import audit, available_sections
     from raikit.dataset import Dataset
     from raikit.ledger import Ledger
 
     names = split_names(sensitive)
     chosen = split_names(features) or None
-    fitted = load_model(model, trusted=True if trust_pickle else list(trust))
+    fitted = load_model_for_cli(model, trust=trust, trust_pickle=trust_pickle)
     train_ds = Dataset(train, target=target, sensitive=names, features=chosen, name="train")
     test_ds = Dataset(test, target=target, sensitive=names, features=chosen, name="test")
     out.mkdir(parents=True, exist_ok=True)
@@ -495,9 +495,12 @@ def export_mlflow_command(
 def reproduce_command(
     run_id: str = typer.Argument(..., help="Id (or prefix) of a recorded training run."),
     ledger: Path = typer.Option(Path(".raikit"), "--ledger", help="Ledger folder."),
+    trust: list[str] = typer.Option(
+        [], "--trust", help="A type in the recorded estimator to trust (repeatable)."
+    ),
 ) -> None:
     """Re-run a recorded training from its recorded inputs and check the model matches."""
-    outcome = _ledger(ledger).reproduce(run_id)
+    outcome = _ledger(ledger).reproduce(run_id, trusted=trust, cli=True)
     if outcome["match"]:
         console.print(
             f"[green]reproduced[/green]: run {outcome['run_id'][:12]} gives a model that "

@@ -42,9 +42,9 @@ def _progress() -> Progress:
 def _model(path: Path | None, trust_pickle: bool, trust: list[str]):
     if path is None:
         return None
-    from raikit import load_model
+    from raikit._models import load_model_for_cli
 
-    return load_model(path, trusted=True if trust_pickle else list(trust))
+    return load_model_for_cli(path, trust=trust, trust_pickle=trust_pickle)
 
 
 def _print_findings(findings, limit: int = 15) -> None:

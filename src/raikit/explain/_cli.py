@@ -53,12 +53,12 @@ def explain_command(
 ) -> None:
     """Why the model decides as it does: SHAP importance overall and per group, proxies of the
     sensitive attributes, one row's attributions and its counterfactuals."""
-    from raikit import load_model
     from raikit._errors import DataError
+    from raikit._models import load_model_for_cli
     from raikit.dataset import Dataset, read_table
     from raikit.explain import counterfactuals, explain
 
-    fitted = load_model(model, trusted=True if trust_pickle else list(trust))
+    fitted = load_model_for_cli(model, trust=trust, trust_pickle=trust_pickle)
     chosen = split_names(features) or None
     if chosen is None and hasattr(fitted, "feature_names_in_"):
         chosen = [str(c) for c in fitted.feature_names_in_]

@@ -21,7 +21,7 @@ import json
 import os
 import pickle
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from raikit._models import load_skops_bytes
 from raikit._result import Result, result_from_dict
 from raikit.ledger._backends import LedgerError, SQLiteBackend, backend_for
 from raikit.ledger._environment import capture_environment, code_version
@@ -395,31 +396,26 @@ class Ledger:
                     self._edge(conn, "model", model_id, "run", run.id, "input")
         return model_id
 
-    def load_model(self, model_id: str, *, trusted: bool = False):
+    def load_model(self, model_id: str, *, trusted: bool | Sequence[str] = False):
         """Load a recorded model (its artifact is hash-checked first).
 
-        Models that skops cannot save are stored as pickles and load only with ``trusted=True``.
+        skops models load as :func:`raikit.load_model` loads files: the types on raikit's
+        allow-list by exact name, plus the exact names in ``trusted``. Models that skops cannot
+        save are stored as pickles and load only with ``trusted=True``.
         """
-        import skops.io as sio
-
         row = self._one("models", model_id)
         data = self.get_artifact(row["artifact"])
         media = self._query("SELECT media_type FROM artifacts WHERE hash = ?", (row["artifact"],))
         if media["media_type"].iloc[0] == "application/x-pickle":
-            if not trusted:
+            if trusted is not True:
                 raise LedgerError(
-                    f"Model {model_id[:12]} is stored as a pickle (skops could not save it); "
+                    f"Model {row['id'][:12]} is stored as a pickle (skops could not save it); "
                     f"loading it runs code from the file. Pass trusted=True if you made it."
                 )
             return pickle.loads(data)  # the caller passed trusted=True
-        untrusted = sio.get_untrusted_types(data=data)
-        refused = [t for t in untrusted if not t.startswith(("sklearn.", "raikit."))]
-        if refused:
-            raise LedgerError(
-                f"Model {model_id[:12]} contains types that are not trusted by default: {refused}. "
-                f"Load its artifact with raikit.load_model(path, trusted=[...]) if you trust it."
-            )
-        return sio.loads(data, trusted=untrusted)
+        return load_skops_bytes(
+            data, trusted=trusted, source=f"Model {row['id'][:12]} in the ledger {self.uri!r}"
+        )
 
     # ------------------------------------------------------------------ evidence
     def log_evidence(
@@ -609,13 +605,14 @@ class Ledger:
             conn.execute("UPDATE models SET fingerprint = ? WHERE id = ?", (fingerprint, model_id))
             self._edge(conn, "dataset", dataset_id, "model", model_id, "trained")
 
-    def reproduce(self, run_id: str) -> dict:
+    def reproduce(self, run_id: str, *, trusted: Sequence[str] = (), cli: bool = False) -> dict:
         """Re-run a recorded training from its recorded inputs and compare the outcome.
 
+        The recorded estimator loads as :func:`raikit.load_model` loads files: raikit's allow-list
+        plus the exact type names in ``trusted`` (``cli`` words errors as ``--trust TYPE``).
         Returns a dict with ``match`` (the refitted model predicts identically), the recorded and
         new fingerprints, and the recorded and new training metrics.
         """
-        import skops.io as sio
 
         run = self._one("runs", run_id)
         rows = self._query("SELECT * FROM trainings WHERE run_id = ?", (run["id"],))
@@ -625,10 +622,11 @@ class Ledger:
                 f"raikit.ledger.train(...) can be reproduced."
             )
         row = rows.iloc[0]
-        data = self.get_artifact(row["estimator_artifact"])
-        untrusted = sio.get_untrusted_types(data=data)
-        estimator = sio.loads(
-            data, trusted=[t for t in untrusted if t.startswith(("sklearn.", "raikit."))]
+        estimator = load_skops_bytes(
+            self.get_artifact(row["estimator_artifact"]),
+            trusted=trusted,
+            source=f"The estimator recorded by run {run['id'][:12]}",
+            cli=cli,
         )
         train = self.read_dataset(row["dataset_id"])
         model = estimator.fit(train.X, train.y)

@@ -27,14 +27,19 @@ def report_command(
     max_rows: int = typer.Option(20_000, "--max-rows", help="Members (and non-members) attacked."),
     seed: int = typer.Option(0, "--seed", help="Seed of the sampling, shadow model and bootstrap."),
     out: Path = typer.Option(Path("raikit-privacy"), "--out", help="Folder for HTML and JSON."),
-    trust: list[str] = typer.Option([], "--trust", help="A type in the .skops file to trust."),
+    trust: list[str] = typer.Option(
+        [], "--trust", help="A type in the .skops file to trust (repeatable)."
+    ),
+    trust_pickle: bool = typer.Option(
+        False, "--trust-pickle", help="Allow a pickle model file you made yourself."
+    ),
 ) -> None:
     """Membership-inference attacks on a trained model: AUC, advantage, TPR at low FPR, per group."""
-    from raikit import load_model
+    from raikit._models import load_model_for_cli
     from raikit.dataset import Dataset
     from raikit.privacy import membership_inference
 
-    fitted = load_model(model, trusted=list(trust))
+    fitted = load_model_for_cli(model, trust=trust, trust_pickle=trust_pickle)
     roles = {
         "target": target,
         "sensitive": split_names(sensitive),
