@@ -113,3 +113,33 @@ def test_review_queue_on_postgres(ledger):
         queue.decide(ids[1], 1, reviewer="bo")
     again = ReviewQueue(ledger, name="loans")
     assert len(again.pending()) == 2 and again.decisions()["reviewer"].tolist() == ["ana"]
+
+
+def test_threads_share_one_ledger(ledger):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    result = group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive=["a", "a", "b", "b"])
+    barrier = threading.Barrier(4)
+
+    def work(thread: int) -> None:
+        barrier.wait()
+        for i in range(15):
+            ledger.log_evidence(result, check=f"t{thread}.{i}")
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(work, range(4)))
+    assert len(ledger.evidence()) == 60
+    assert set(ledger.runs()["status"]) == {"finished"}
+    ledger.close()
+    assert len(ledger.evidence()) == 60  # reconnects after close
+
+
+def test_an_older_ledger_gains_the_writer_column_and_ids_are_checked(ledger):
+    with ledger._write() as conn:
+        conn.execute("ALTER TABLE runs DROP COLUMN writer")
+    again = Ledger(ledger.uri)  # an older ledger: the column is added on open
+    run = again.start_run("after-upgrade")
+    assert again.run(run.id)["writer"]["pid"] > 0
+    with pytest.raises(LedgerError, match="not an artifact id"):
+        again.get_artifact("' OR 1=1 --")

@@ -8,22 +8,76 @@ team that shares the database shares everything.
 from __future__ import annotations
 
 import os
+import re
+import socket
 import sqlite3
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from raikit._errors import RaikitError
+from raikit.ledger._writers import host_tag, this_writer, writer_is_gone
 
 __all__ = ["PostgresBackend", "SQLiteBackend", "backend_for"]
+
+# A temporary artifact file is named after its writer, so that a later open can tell a file whose
+# writer was killed (removed) from one being written right now (kept).
+_TMP_NAME = re.compile(r"\.tmp-([0-9a-f]{8})-(\d+)-(\d+|x)-")
+_STALE_SECONDS = 24 * 3600  # a temporary file of another host, untouched this long, is stale
 
 
 class LedgerError(RaikitError):
     """The ledger cannot be read or written, or an artifact fails its hash check."""
 
 
-class SQLiteBackend:
+class _PerThread:
+    """One database connection per thread (and per process): a connection is never shared, so
+    threads never interleave their transactions. ``close`` closes every thread's connection."""
+
+    def _init_connections(self) -> None:
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: dict[int, object] = {}  # thread ident -> connection
+        self._generation = 0
+        self._pid = os.getpid()
+
+    def _connect(self):
+        raise NotImplementedError
+
+    def _conn(self):
+        if self._pid != os.getpid():  # forked: the parent's connections are not ours to use
+            self._init_connections()
+        held = getattr(self._local, "held", None)
+        if held is not None and held[0] == self._generation:
+            return held[1]
+        conn = self._connect()
+        with self._lock:
+            alive = {thread.ident for thread in threading.enumerate()}
+            for ident in [i for i in self._connections if i not in alive]:
+                _close_quietly(self._connections.pop(ident))  # its thread has ended
+            self._connections[threading.get_ident()] = conn
+            self._local.held = (self._generation, conn)
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            self._generation += 1
+            connections, self._connections = list(self._connections.values()), {}
+        for conn in connections:
+            _close_quietly(conn)
+
+
+def _close_quietly(conn) -> None:
+    try:
+        conn.close()
+    except Exception:  # closing a connection whose thread is gone: nothing left to do
+        pass
+
+
+class SQLiteBackend(_PerThread):
     """One SQLite file in WAL mode beside a folder of content-addressed files."""
 
     def __init__(self, root: Path) -> None:
@@ -36,31 +90,28 @@ class SQLiteBackend:
             raise LedgerError(
                 f"Cannot create the ledger folder {str(self.root)!r}: {error}."
             ) from error
-        self._connection: sqlite3.Connection | None = None
-        self._pid = os.getpid()
+        self._init_connections()
 
     @property
     def location(self) -> str:
         return str(self.root)
 
-    def _conn(self) -> sqlite3.Connection:
-        if self._connection is None or self._pid != os.getpid():
-            try:
-                conn = sqlite3.connect(
-                    self.db_path, timeout=60, isolation_level=None, check_same_thread=False
-                )
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-                conn.execute("PRAGMA busy_timeout=60000")
-                conn.execute("PRAGMA foreign_keys=ON")
-            except sqlite3.DatabaseError as error:
-                raise LedgerError(
-                    f"Cannot open the ledger database {str(self.db_path)!r}: {error}. If the file is "
-                    f"damaged, move it aside; artifacts in {str(self.artifact_root)!r} are kept."
-                ) from error
-            self._connection = conn
-            self._pid = os.getpid()
-        return self._connection
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            # check_same_thread=False only so that close() may close another thread's connection
+            conn = sqlite3.connect(
+                self.db_path, timeout=60, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=60000")
+            conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.DatabaseError as error:
+            raise LedgerError(
+                f"Cannot open the ledger database {str(self.db_path)!r}: {error}. If the file is "
+                f"damaged, move it aside; artifacts in {str(self.artifact_root)!r} are kept."
+            ) from error
+        return conn
 
     def init_schema(self, schema: str) -> None:
         try:
@@ -70,6 +121,32 @@ class SQLiteBackend:
                 f"{str(self.db_path)!r} is not a readable ledger database ({error}). Move it aside "
                 f"to start a new ledger; artifacts in {str(self.artifact_root)!r} are kept."
             ) from error
+        self._remove_stale_temporaries()
+
+    def add_column(self, table: str, column: str, kind: str) -> None:
+        """Add a column to a table of an older ledger (no-op when it exists)."""
+        _, rows = self.query(f"PRAGMA table_info({table})")
+        if column not in {row[1] for row in rows}:
+            with self.write() as conn:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+    def _remove_stale_temporaries(self) -> None:
+        """Delete the temporary files of artifact writers that died before renaming them."""
+        now = time.time()
+        for path in self.artifact_root.glob("*/.tmp-*"):
+            match = _TMP_NAME.match(path.name)
+            try:
+                if match and match[1] == host_tag():
+                    start = None if match[3] == "x" else match[3]
+                    gone = writer_is_gone(
+                        {"host": socket.gethostname(), "pid": int(match[2]), "start": start}
+                    )
+                else:  # another host's, or the old naming: only when long untouched
+                    gone = now - path.stat().st_mtime > _STALE_SECONDS
+                if gone:
+                    path.unlink()
+            except OSError:  # removed meanwhile, or not ours to remove
+                continue
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -102,7 +179,9 @@ class SQLiteBackend:
         if path.exists():
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        writer = this_writer()
+        prefix = f".tmp-{host_tag()}-{writer['pid']}-{writer['start'] or 'x'}-"
+        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix)
         try:
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
@@ -116,11 +195,6 @@ class SQLiteBackend:
     def load_blob(self, digest: str) -> bytes | None:
         path = self.artifact_path(digest)
         return path.read_bytes() if path.exists() else None
-
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
 
 
 class _PostgresCursor:
@@ -145,7 +219,7 @@ def _postgres_sql(sql: str) -> str:
     return text
 
 
-class PostgresBackend:
+class PostgresBackend(_PerThread):
     """Tables and artifacts in one PostgreSQL database (``postgresql://user@host/db``)."""
 
     def __init__(self, uri: str) -> None:
@@ -158,23 +232,19 @@ class PostgresBackend:
             ) from error
         self.uri = uri
         self._psycopg = psycopg
-        self._connection = None
-        self._pid = os.getpid()
+        self._init_connections()
 
     @property
     def location(self) -> str:
         return self.uri.split("@")[-1]  # never print a password
 
-    def _conn(self):
-        if self._connection is None or self._pid != os.getpid():
-            try:
-                self._connection = self._psycopg.connect(self.uri, autocommit=True)
-            except self._psycopg.Error as error:
-                raise LedgerError(
-                    f"Cannot connect to the ledger database {self.location!r}: {error}".strip()
-                ) from error
-            self._pid = os.getpid()
-        return self._connection
+    def _connect(self):
+        try:
+            return self._psycopg.connect(self.uri, autocommit=True)
+        except self._psycopg.Error as error:
+            raise LedgerError(
+                f"Cannot connect to the ledger database {self.location!r}: {error}".strip()
+            ) from error
 
     def init_schema(self, schema: str) -> None:
         conn = self._conn()
@@ -213,10 +283,11 @@ class PostgresBackend:
         _, rows = self.query("SELECT data FROM artifact_data WHERE hash = ?", (digest,))
         return bytes(rows[0][0]) if rows else None
 
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+    def add_column(self, table: str, column: str, kind: str) -> None:
+        """Add a column to a table of an older ledger (no-op when it exists)."""
+        with self.write() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(7263101)")  # as init_schema: one at a time
+            cur.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
 
 
 def backend_for(uri) -> SQLiteBackend | PostgresBackend:

@@ -20,6 +20,7 @@ import io
 import json
 import os
 import pickle
+import re
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -34,6 +35,7 @@ from raikit._models import load_skops_bytes
 from raikit._result import Result, result_from_dict
 from raikit.ledger._backends import LedgerError, SQLiteBackend, backend_for
 from raikit.ledger._environment import capture_environment, code_version
+from raikit.ledger._writers import this_writer, writer_is_gone
 
 __all__ = ["Ledger", "LedgerError", "Run", "active_run", "paused", "record", "track"]
 
@@ -41,7 +43,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
     started_at TEXT NOT NULL, ended_at TEXT, params TEXT, seeds TEXT, code TEXT, environment TEXT,
-    error TEXT
+    error TEXT, writer TEXT
 );
 CREATE TABLE IF NOT EXISTS datasets (
     id TEXT PRIMARY KEY, name TEXT, n_rows INTEGER, n_columns INTEGER, schema TEXT, roles TEXT,
@@ -73,6 +75,8 @@ CREATE INDEX IF NOT EXISTS edges_dst ON edges(dst_kind, dst_id);
 """
 
 _SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
+_ARTIFACT_ID = re.compile(r"[0-9a-f]{64}")  # sha256, lower-case hex
+_ID_PREFIX = re.compile(r"[0-9a-f]{1,64}")  # run, model, dataset and evidence ids are hex
 _ACTIVE: contextvars.ContextVar[Run | None] = contextvars.ContextVar("raikit_run", default=None)
 
 
@@ -153,7 +157,14 @@ class Ledger:
     Parameters
     ----------
     uri : str or path, default ".raikit"
-        Folder of the ledger (created when missing).
+        Folder of the ledger (created when missing), or a ``postgresql://`` URI.
+
+    Notes
+    -----
+    One Ledger may be shared by threads (each thread gets its own database connection) and by
+    processes. Opening a ledger marks ``interrupted`` the runs still ``running`` whose writer
+    process, on this host, is gone (killed before it could close them), and removes the temporary
+    files such writers left in the artifact folder.
 
     Examples
     --------
@@ -175,6 +186,8 @@ class Ledger:
         self._seen_datasets: dict[int, tuple[Any, str]] = {}
         self._seen_models: dict[int, tuple[Any, str]] = {}
         self._backend.init_schema(_SCHEMA)
+        self._backend.add_column("runs", "writer", "TEXT")  # ledgers made before it existed
+        self._mark_interrupted_runs()
 
     def __repr__(self) -> str:
         return f"Ledger({self._backend.location!r})"
@@ -217,6 +230,11 @@ class Ledger:
 
     def get_artifact(self, digest: str) -> bytes:
         """The bytes of an artifact, verified against their hash."""
+        if not isinstance(digest, str) or not _ARTIFACT_ID.fullmatch(digest):
+            raise LedgerError(
+                f"{str(digest)[:80]!r} is not an artifact id: artifact ids are the sha256 of their "
+                f"content, 64 lower-case hexadecimal characters."
+            )
         data = self._backend.load_blob(digest)
         if data is None:
             raise LedgerError(f"Artifact {digest[:12]} is missing from {self._backend.location!r}.")
@@ -248,7 +266,7 @@ class Ledger:
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO runs (id, name, kind, status, started_at, params, seeds, code, "
-                "environment) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+                "environment, writer) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     name,
@@ -258,9 +276,31 @@ class Ledger:
                     _json(seeds or {}),
                     _json(code_version()),
                     _json(capture_environment()),
+                    _json(this_writer()),
                 ),
             )
         return Run(self, run_id, name)
+
+    def _mark_interrupted_runs(self) -> None:
+        """Close the runs whose writer process (on this host) died with them still open."""
+        running = self._query("SELECT id, writer FROM runs WHERE status = 'running'")
+        for run_id, writer in running.itertuples(index=False):  # few rows: the open runs
+            try:
+                identity = json.loads(writer) if writer else None
+            except ValueError:
+                continue
+            if writer_is_gone(identity):
+                with self._write() as conn:
+                    conn.execute(
+                        "UPDATE runs SET status = 'interrupted', ended_at = ?, error = ? "
+                        "WHERE id = ? AND status = 'running'",
+                        (
+                            _now(),
+                            f"its writer (pid {identity['pid']} on {identity['host']}) ended "
+                            f"without closing the run",
+                            run_id,
+                        ),
+                    )
 
     def _end_run(self, run_id: str, status: str, error: str | None = None) -> None:
         with self._write() as conn:
@@ -494,7 +534,17 @@ class Ledger:
         return result_from_dict(json.loads(self.get_artifact(row["artifact"])))
 
     # ------------------------------------------------------------------ queries
+    @staticmethod
+    def _check_key(key) -> str:
+        if not isinstance(key, str) or not _ID_PREFIX.fullmatch(key):
+            raise LedgerError(
+                f"{str(key)[:80]!r} is not a ledger id: ids are hexadecimal (a unique prefix of "
+                f"one is enough); see `raikit runs list`."
+            )
+        return key
+
     def _one(self, table: str, key: str) -> dict:
+        key = self._check_key(key)
         frame = self._query(f"SELECT * FROM {table} WHERE id LIKE ? || '%'", (key,))
         if len(frame) == 0:
             raise LedgerError(f"No {table[:-1]} with id {key!r} in {str(self.root)!r}.")
@@ -515,7 +565,7 @@ class Ledger:
     def run(self, run_id: str) -> dict:
         """One run with its parameters, code version, environment and evidence."""
         row = self._one("runs", run_id)
-        for key in ("params", "seeds", "code", "environment"):
+        for key in ("params", "seeds", "code", "environment", "writer"):
             row[key] = json.loads(row[key]) if row[key] else {}
         row["evidence"] = self.evidence(run=row["id"])
         return row
@@ -546,6 +596,7 @@ class Ledger:
 
     def resolve(self, key: str) -> tuple[str, str]:
         """Find what an id (or unique prefix) names: ``(kind, full id)``."""
+        key = self._check_key(key)
         matches = []
         for table, kind in (
             ("runs", "run"),
