@@ -159,14 +159,13 @@ def test_errors_are_one_line_with_exit_code_2(files):
 @pytest.fixture(scope="module")
 def readme_files(tmp_path_factory):
     """Small CSVs from bundled Adult as a README reader has them: a labelled train.csv (label
-    ``y``), and serving.csv and pool.csv without the label; the pool holds few rows of some
-    slices."""
+    ``y``; a random sample, so some race x sex slices have only a few rows), and serving.csv and
+    pool.csv without the label; the pool holds few rows of most slices."""
     from raikit.datasets import load_adult
 
     folder = tmp_path_factory.mktemp("readme")
     frame = load_adult(as_frame=True).drop(columns="split").rename(columns={"income": "y"})
-    slices = frame.groupby(["race", "sex"], observed=True)
-    train = slices.sample(45, random_state=0)
+    train = frame.sample(1_500, random_state=0)
     rest = frame.drop(train.index)
     serving = rest.sample(1_500, random_state=1)
     rest = rest.drop(serving.index)
@@ -239,6 +238,13 @@ def test_readme_acquire_plan_with_an_unlabelled_pool(readme_files, monkeypatch):
     assert not result.acquired
     # Every slice but White & Male holds 3 pool rows: none is asked for more.
     assert (allocation.drop("White & Male") <= 3).all() and allocation.sum() == 200
+    # The slices with too few training rows for a learning curve are left out and reported.
+    train = pd.read_csv(readme_files / "train.csv")
+    per_slice = (train["race"] + " & " + train["sex"]).value_counts()
+    left_out = result.meta["left_out"]
+    assert set(left_out) == set(per_slice.index) - set(allocation.index)
+    assert set(per_slice[per_slice < 20].index) <= set(left_out)
+    assert any("too small to plan for" in f.title for f in result.findings)
     to_label = pd.read_csv(readme_files / "data" / "to-label.csv")
     assert "y" not in to_label.columns and len(to_label) == 200
     drawn = (to_label["race"] + " & " + to_label["sex"]).value_counts()
@@ -260,6 +266,10 @@ def test_readme_acquire_plan_with_a_labelled_pool_too_small_for_the_budget(
     from raikit._result import Result
 
     result = Result.from_json(str(readme_files / "run" / "acquire-plan.json"))
-    assert result.acquired and result.overall["spent"] == 230  # the whole pool: 10 x 3 + 200
-    assert len(pd.read_csv(readme_files / "run" / "acquired.csv")) == 230
+    planned = result.slices["slice"]
+    pool = pd.read_csv(readme_files / "labelled_pool.csv")
+    held = (pool["race"] + " & " + pool["sex"]).value_counts()[planned].sum()
+    assert held < 500  # the whole pool of the planned slices is taken, no more
+    assert result.acquired and result.overall["spent"] == held
+    assert len(pd.read_csv(readme_files / "run" / "acquired.csv")) == held
     assert any(f.title.startswith("Not enough examples") for f in result.findings)

@@ -402,11 +402,29 @@ def test_bad_parameters(synthetic, kwargs, error, match):
         tuner(**kwargs).plan(train, target="y", validation=valid)
 
 
-def test_slice_too_small_for_a_curve(synthetic):
+def test_slice_too_small_for_a_curve_is_left_out_and_reported(synthetic):
+    # Used to stop the whole plan with an error; now the other slices are planned for.
     train, valid, _ = synthetic
     tiny = pd.concat([train[train["g"] != "B"], train[train["g"] == "B"].head(8)])
-    with pytest.raises(DataError, match="'B' has 8 training row"):
-        tuner().plan(tiny, target="y", validation=valid)
+    t = tuner()
+    result = t.plan(tiny, target="y", validation=valid, available={"A": 9, "B": 50, "C": 500})
+    table = result.slices.set_index("slice")
+    assert table.index.tolist() == ["A", "C"]
+    assert table["allocation"].tolist() == [9, 141]  # A holds 9 in the pool, C gets the rest
+    assert table.loc["A", "n_before"] == 300  # B's rows are not counted in any slice
+    assert result.meta["left_out"] == {"B": {"training_rows": 8, "validation_rows": 300}}
+    warning = [f for f in result.findings if "too small to plan for" in f.title]
+    assert len(warning) == 1 and "'B' (8 training, 300 validation row(s))" in warning[0].detail
+    # B's rows still train the model: the losses of A and C are measured with them.
+    assert t.train_after_.shape[0] == len(tiny)
+    # With the hold-out, a slice of 3 rows has too few training rows (and maybe no validation row).
+    three = pd.concat([train[train["g"] != "B"], train[train["g"] == "B"].head(3)])
+    result = tuner().plan(three, target="y")
+    assert list(result.meta["left_out"]) == ["B"]
+    # Fewer than two slices left: an error that names them.
+    two = tiny[tiny["g"] != "C"]
+    with pytest.raises(DataError, match=r"at least two slices .* 'B' \(8 training"):
+        tuner().plan(two, target="y", validation=valid)
 
 
 def test_missing_target_and_bad_acquirer(synthetic):

@@ -540,7 +540,9 @@ class SliceTunerResult(Result):
         Whether examples were acquired (``run``) or only planned (``plan``).
     findings : tuple of Finding
     meta : dict
-        Settings: ``lam``, ``T``, ``cost``, ``sizes``, ``n_repeats``, ``estimator``, ``slice_by``.
+        Settings: ``lam``, ``T``, ``cost``, ``sizes``, ``n_repeats``, ``estimator``, ``slice_by``,
+        and ``left_out``: the slices too small to plan for, with their training and validation
+        rows.
     """
 
     slices: pd.DataFrame
@@ -654,7 +656,9 @@ class SliceTuner:
     slices : str, list of str, Series or None
         What cuts the rows into slices: a column, several columns (their intersection), or a Series
         of slice labels aligned with the training rows. ``None`` with a Dataset: the intersection of
-        its sensitive attributes.
+        its sensitive attributes. A slice with fewer than 20 training rows (after the validation
+        hold-out) or no validation row cannot carry a learning curve: it is left out of the plan
+        and reported (its rows still train the model); at least two slices must remain.
     budget : float
         Total acquisition cost to spend (> 0).
     cost : dict or float, optional
@@ -986,12 +990,18 @@ class SliceTuner:
             strata = labels.astype(str) + "|" + frame[target].astype(str)
             if strata.value_counts().min() < 2:
                 strata = labels
+            seed = int(rng.integers(2**31))
+            if strata.value_counts().min() < 2:
+                # A slice with a single row cannot be split; it is too small to plan for anyway:
+                # pool such rows into one stratum so that the others stay stratified.
+                rare = strata.map(strata.value_counts()) < 2
+                strata = strata.where(~rare, "(rare)") if rare.sum() >= 2 else None
             try:
                 train_idx, valid_idx = train_test_split(
                     np.arange(len(frame)),
                     test_size=float(self.validation_size),
                     stratify=strata,
-                    random_state=int(rng.integers(2**31)),
+                    random_state=seed,
                 )
             except ValueError as error:
                 raise DataError(
@@ -1014,19 +1024,34 @@ class SliceTuner:
             )
         counts = np.bincount(codes, minlength=k)
         vcounts = np.bincount(vcodes[vcodes >= 0], minlength=k)
-        for s, name in enumerate(slice_names):
-            if counts[s] < _MIN_SLICE_ROWS or counts[s] * sizes[0] < _MIN_SUBSAMPLE:
-                raise DataError(
-                    f"Slice {name!r} has {counts[s]} training row(s); a learning curve needs at "
-                    f"least {max(_MIN_SLICE_ROWS, int(np.ceil(_MIN_SUBSAMPLE / sizes[0])))}. "
-                    f"Merge it with another slice, add rows, or drop it."
-                )
-            if vcounts[s] < 1:
-                raise DataError(
-                    f"Slice {name!r} has no validation rows; its loss cannot be measured. Add "
-                    f"validation rows of this slice."
-                )
-        cost = self._costs(slice_names)
+        cost = self._costs(slice_names)  # checks the cost names against every slice
+        # A slice too small for a learning curve (or without a validation row to measure its
+        # loss) cannot be planned for: it is left out, and reported, unless fewer than two remain.
+        need = max(_MIN_SLICE_ROWS, int(np.ceil(_MIN_SUBSAMPLE / sizes[0])))
+        small = np.flatnonzero((counts < need) | (vcounts < 1))
+        left_out = {
+            slice_names[s]: {"training_rows": int(counts[s]), "validation_rows": int(vcounts[s])}
+            for s in small
+        }
+        described = ", ".join(
+            f"{name!r} ({rows['training_rows']} training, {rows['validation_rows']} validation "
+            f"row(s))"
+            for name, rows in left_out.items()
+        )
+        if k - small.size < 2:
+            raise DataError(
+                f"Slice Tuner needs at least two slices with {need} training rows and a validation "
+                f"row each; too small: {described}. Add rows, merge small slices (slice by fewer "
+                f"columns), or pass validation rows."
+            )
+        if small.size:
+            kept = np.setdiff1d(np.arange(k), small)
+            remap = np.full(k, -1, dtype=np.int64)
+            remap[kept] = np.arange(kept.size)
+            codes = remap[codes]  # -1: outside every planned slice (the rows still train)
+            vcodes = np.where(vcodes >= 0, remap[np.maximum(vcodes, 0)], -1)
+            slice_names = [slice_names[s] for s in kept]
+            counts, vcounts, cost, k = counts[kept], vcounts[kept], cost[kept], kept.size
         if budget < cost.min():
             raise DataError(
                 f"The budget ({budget:g}) is smaller than the cheapest example ({cost.min():g}); "
@@ -1062,6 +1087,16 @@ class SliceTuner:
         )
         train = _Data(frame, codes)
         findings: list[Finding] = []
+        if left_out:
+            findings.append(
+                Finding(
+                    "warning",
+                    f"{len(left_out)} slice(s) too small to plan for",
+                    f"{described}: a learning curve needs at least {need} training rows and a "
+                    f"validation row, so these slices are left out of the plan (their rows still "
+                    f"train the model). Acquire rows of them first, then plan again.",
+                )
+            )
         rounds_rows, point_frames, curve_frames = [], [], []
         acquired_frames: list[pd.DataFrame] = []
         total_alloc = np.zeros(k, dtype=np.int64)
@@ -1185,6 +1220,7 @@ class SliceTuner:
             columns=columns,
             estimator=estimator,
             findings=findings,
+            left_out=left_out,
         )
         self.result_ = result
         self.allocation_ = pd.Series(
@@ -1313,6 +1349,7 @@ class SliceTuner:
         columns,
         estimator,
         findings,
+        left_out,
     ) -> SliceTunerResult:
         a, b = first_fit["a"].to_numpy(), first_fit["b"].to_numpy()
         n_after = n_before + (received if received is not None else total_alloc)
@@ -1423,6 +1460,7 @@ class SliceTuner:
             "n_repeats": int(self.n_repeats),
             "estimator": repr(estimator),
             "slice_by": list(columns),
+            "left_out": left_out,
             "rounds": int(rounds["round"].max()) + 1 if len(rounds) else 0,
         }
         return SliceTunerResult(
