@@ -207,6 +207,10 @@ def test_compas_two_year_population_is_the_whole_file() -> None:
     assert _dtypes(frame) == {**COMPAS_COLUMNS, "days_b_screening_arrest": "Int64"}
     assert frame.isna().sum()[lambda n: n > 0].to_dict() == {"days_b_screening_arrest": 307}
     assert int(frame["two_year_recid"].sum()) == 3_251
+    assert frame["two_year_recid"].mean() == pytest.approx(0.4507, abs=5e-5)
+    by_race = frame.groupby("race", observed=True)["two_year_recid"].mean()
+    assert by_race["African-American"] == pytest.approx(1_901 / 3_696)  # 0.5143
+    assert by_race["Caucasian"] == pytest.approx(966 / 2_454)  # 0.3936
     assert frame["race"].value_counts().to_dict() == {
         "African-American": 3_696,
         "Caucasian": 2_454,

@@ -180,9 +180,13 @@ def dataset_info(name: str) -> dict[str, Any]:
     -------
     dict
         A copy of the data set's metadata: ``title``, ``source_url``, ``citation``, ``licence``,
-        ``licence_note``, ``n_rows``, ``target``, ``positive_label``, ``sensitive``,
-        ``base_rate``, ``cleaning`` (a list of sentences), ``columns`` (the schema with a
-        description of every column), checksums of the raw files and of the shipped table.
+        ``licence_note``, ``n_rows`` (the rows the loader returns by default), ``target``,
+        ``positive_label``, ``sensitive``, ``base_rate``, ``cleaning`` (a list of sentences),
+        ``columns`` (the schema with a description of every column), checksums of the raw files
+        and of the shipped table. A data set with several populations (COMPAS) also has
+        ``n_rows_table`` (the rows shipped), ``default_population`` and ``populations``: for each,
+        its ``n_rows``, ``columns``, ``base_rate`` and ``filters`` (each ``condition`` with the
+        ``n_rows`` left after it).
 
     Raises
     ------
@@ -195,6 +199,9 @@ def dataset_info(name: str) -> dict[str, Any]:
     >>> info = dataset_info("german_credit")
     >>> info["licence"], info["n_rows"], info["sensitive"]
     ('CC BY 4.0', 1000, ['sex', 'age_group'])
+    >>> steps = dataset_info("compas")["populations"]["propublica_logistic"]["filters"]
+    >>> [(step["condition"], step["n_rows"]) for step in steps[:2]]
+    [('days_b_screening_arrest <= 30', 6623), ('days_b_screening_arrest >= -30', 6172)]
     """
     return copy.deepcopy(_metadata(name))
 
@@ -423,7 +430,7 @@ def load_compas(
     ProPublica's separate violent-recidivism file is not shipped.
 
     The share of ``two_year_recid == 1`` is 0.4551 overall, 0.5231 for African-American and
-    0.3909 for Caucasian defendants in the default population (0.4507, 0.5145 and 0.3937 in
+    0.3909 for Caucasian defendants in the default population (0.4507, 0.5143 and 0.3936 in
     ``"two_year"``).
 
     References
