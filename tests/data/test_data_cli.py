@@ -178,6 +178,7 @@ def readme_files(tmp_path_factory):
     serving.drop(columns="y").to_csv(folder / "serving.csv", index=False)
     pool.drop(columns="y").to_csv(folder / "pool.csv", index=False)
     pool.to_csv(folder / "labelled_pool.csv", index=False)
+    pool.assign(y=None).to_csv(folder / "empty_label_pool.csv", index=False)
     return folder
 
 
@@ -273,3 +274,12 @@ def test_readme_acquire_plan_with_a_labelled_pool_too_small_for_the_budget(
     assert result.acquired and result.overall["spent"] == held
     assert len(pd.read_csv(readme_files / "run" / "acquired.csv")) == held
     assert any(f.title.startswith("Not enough examples") for f in result.findings)
+    # A pool whose label column is empty is an unlabelled pool: the rows to label are listed.
+    out = invoke_in(
+        readme_files,
+        monkeypatch,
+        "raikit data acquire-plan train.csv --target y --slices race,sex --budget 200 "
+        "--pool empty_label_pool.csv --out empty/",
+    )
+    assert out.exit_code == 0, out.output
+    assert len(pd.read_csv(readme_files / "empty" / "to-label.csv")) == 200

@@ -542,7 +542,7 @@ def acquire_plan_command(
             result = tuner.plan(frame, target=target, validation=valid, progress=advance)
         else:
             acquire = PoolAcquirer(read_table(pool), names, random_state=seed)
-            if target in acquire.pool.columns:
+            if target in acquire.pool.columns and acquire.pool[target].notna().any():
                 result = tuner.run(
                     frame, acquire, target=target, validation=valid, progress=advance
                 )
@@ -584,7 +584,7 @@ def acquire_plan_command(
         label_path = out / "to-label.csv"
         to_label.to_csv(label_path, index=False)
         console.print(
-            f"The pool has no {target!r} column: {len(to_label):,} rows to label written to "
+            f"The pool has no labels in {target!r}: {len(to_label):,} rows to label written to "
             f"{label_path}; label them and pass them to --pool to measure the loss after."
         )
     _report(result, "acquire-plan", out, json_out, html_out, f"Slice Tuner: {file.name}")

@@ -1304,7 +1304,10 @@ class SliceTuner:
                     f"asked for."
                 )
             if rows[target].isna().any():
-                raise DataError(f"acquire({name!r}, ...) returned rows without a label.")
+                raise DataError(
+                    f"acquire({name!r}, {int(alloc[s])}) returned {int(rows[target].isna().sum())} "
+                    f"row(s) without a label in {target!r}; every acquired row needs its label."
+                )
             if columns:
                 got_labels = _labels_from_columns(rows, columns, what="acquired")
                 wrong = got_labels[got_labels != name]
