@@ -527,7 +527,8 @@ def drift(
     if not parts:
         raise DataError(
             f"No column can be compared: {skipped} look like identifiers or free text (more "
-            f"distinct values than half the rows). Pass columns=[...] with comparable columns."
+            f"distinct values than half the rows). Name comparable columns (columns=[...], on "
+            f"the command line --columns)."
         )
     table = pd.concat(parts, ignore_index=True)
     return _finish(
