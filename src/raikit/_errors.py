@@ -9,6 +9,7 @@ __all__ = [
     "ColumnError",
     "DataError",
     "FileFormatError",
+    "ParameterError",
     "RaikitError",
     "RaikitWarning",
 ]
@@ -31,6 +32,10 @@ class ColumnError(DataError, KeyError):
 
 class FileFormatError(RaikitError, ValueError):
     """A file cannot be read: it is missing, corrupt or of an unsupported format."""
+
+
+class ParameterError(RaikitError, ValueError):
+    """An argument has a value the function does not accept (an unknown choice, a bad range)."""
 
 
 class RaikitWarning(UserWarning):

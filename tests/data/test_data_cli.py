@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from raikit.data import DriftResult, LabelIssuesResult, ProfileResult
@@ -152,3 +153,133 @@ def test_errors_are_one_line_with_exit_code_2(files):
     assert "Traceback" not in result.stderr
     result = run("validate", str(files / "german.csv"), "--schema", str(files / "none.json"))
     assert result.returncode == 2 and "Schema file not found" in result.stderr
+
+
+# ------------------------------------------------------------- README commands, as written
+@pytest.fixture(scope="module")
+def readme_files(tmp_path_factory):
+    """Small CSVs from bundled Adult as a README reader has them: a labelled train.csv (label
+    ``y``; a random sample, so some race x sex slices have only a few rows), and serving.csv and
+    pool.csv without the label; the pool holds few rows of most slices."""
+    from raikit.datasets import load_adult
+
+    folder = tmp_path_factory.mktemp("readme")
+    frame = load_adult(as_frame=True).drop(columns="split").rename(columns={"income": "y"})
+    train = frame.sample(1_500, random_state=0)
+    rest = frame.drop(train.index)
+    serving = rest.sample(1_500, random_state=1)
+    rest = rest.drop(serving.index)
+    # 3 rows of each slice, and 200 of White & Male: no other slice can supply what it is asked.
+    pool = rest.groupby(["race", "sex"], observed=True).sample(3, random_state=2)
+    rest = rest.drop(pool.index)
+    white_men = rest[(rest["race"] == "White") & (rest["sex"] == "Male")]
+    pool = pd.concat([pool, white_men.sample(200, random_state=3)])
+    train.to_csv(folder / "train.csv", index=False)
+    serving.drop(columns="y").to_csv(folder / "serving.csv", index=False)
+    pool.drop(columns="y").to_csv(folder / "pool.csv", index=False)
+    pool.to_csv(folder / "labelled_pool.csv", index=False)
+    pool.assign(y=None).to_csv(folder / "empty_label_pool.csv", index=False)
+    return folder
+
+
+def invoke_in(folder, monkeypatch, command: str):
+    """Run a README command line in ``folder`` in-process (relative paths as in the README)."""
+    import shlex
+
+    from typer.testing import CliRunner
+
+    from raikit.cli import app
+
+    argv = shlex.split(command)
+    assert argv[0] == "raikit"
+    monkeypatch.chdir(folder)
+    return CliRunner().invoke(app, argv[1:], env={"COLUMNS": "200"})
+
+
+def test_readme_drift_runs_on_serving_data_without_the_label(readme_files, monkeypatch):
+    # Used to fail: "The current data lacks column(s) ['y']", as serving data has no label.
+    out = invoke_in(
+        readme_files,
+        monkeypatch,
+        "raikit data drift train.csv serving.csv --sensitive sex,race --out data/",
+    )
+    assert out.exit_code == 0, out.output
+    drift = DriftResult.from_json(str(readme_files / "data" / "drift.json"))
+    assert "y" not in set(drift.table["column"])
+    assert {"age", "education", "hours_per_week"} <= set(drift.table["column"])
+    assert drift.meta["not_compared"] == {"missing_from_current": ["y"]}
+    missing = [f for f in drift.findings if "missing from the current data" in f.title]
+    assert len(missing) == 1 and missing[0].severity == "warning"
+    assert "['y']" in missing[0].detail and "--target" in missing[0].detail
+    assert (readme_files / "data" / "drift.html").exists()
+    # A column the user names must still be in both tables.
+    out = invoke_in(
+        readme_files,
+        monkeypatch,
+        "raikit data drift train.csv serving.csv --sensitive sex,race --columns age,y --out e/",
+    )
+    assert out.exit_code != 0 and "lacks column(s) ['y']" in str(out.exception)
+    assert "--columns" in str(out.exception)
+
+
+def test_readme_acquire_plan_with_an_unlabelled_pool(readme_files, monkeypatch):
+    # Used to fail: the plan asked slices for more rows than the pool held, and an unlabelled
+    # pool could not be used at all.
+    out = invoke_in(
+        readme_files,
+        monkeypatch,
+        "raikit data acquire-plan train.csv --target y --slices race,sex --budget 200 "
+        "--pool pool.csv --out data/",
+    )
+    assert out.exit_code == 0, out.output
+    from raikit._result import Result
+
+    result = Result.from_json(str(readme_files / "data" / "acquire-plan.json"))
+    allocation = result.slices.set_index("slice")["allocation"]
+    assert not result.acquired
+    # Every slice but White & Male holds 3 pool rows: none is asked for more.
+    assert (allocation.drop("White & Male") <= 3).all() and allocation.sum() == 200
+    # The slices with too few training rows for a learning curve are left out and reported.
+    train = pd.read_csv(readme_files / "train.csv")
+    per_slice = (train["race"] + " & " + train["sex"]).value_counts()
+    left_out = result.meta["left_out"]
+    assert set(left_out) == set(per_slice.index) - set(allocation.index)
+    assert set(per_slice[per_slice < 20].index) <= set(left_out)
+    assert any("too small to plan for" in f.title for f in result.findings)
+    to_label = pd.read_csv(readme_files / "data" / "to-label.csv")
+    assert "y" not in to_label.columns and len(to_label) == 200
+    drawn = (to_label["race"] + " & " + to_label["sex"]).value_counts()
+    assert drawn.to_dict() == {k: v for k, v in allocation.items() if v > 0}
+    assert "rows to label written to" in out.output
+
+
+@pytest.mark.slow
+def test_readme_acquire_plan_with_a_labelled_pool_too_small_for_the_budget(
+    readme_files, monkeypatch
+):
+    out = invoke_in(
+        readme_files,
+        monkeypatch,
+        "raikit data acquire-plan train.csv --target y --slices race,sex --budget 500 "
+        "--pool labelled_pool.csv --out run/",
+    )
+    assert out.exit_code == 0, out.output
+    from raikit._result import Result
+
+    result = Result.from_json(str(readme_files / "run" / "acquire-plan.json"))
+    planned = result.slices["slice"]
+    pool = pd.read_csv(readme_files / "labelled_pool.csv")
+    held = (pool["race"] + " & " + pool["sex"]).value_counts()[planned].sum()
+    assert held < 500  # the whole pool of the planned slices is taken, no more
+    assert result.acquired and result.overall["spent"] == held
+    assert len(pd.read_csv(readme_files / "run" / "acquired.csv")) == held
+    assert any(f.title.startswith("Not enough examples") for f in result.findings)
+    # A pool whose label column is empty is an unlabelled pool: the rows to label are listed.
+    out = invoke_in(
+        readme_files,
+        monkeypatch,
+        "raikit data acquire-plan train.csv --target y --slices race,sex --budget 200 "
+        "--pool empty_label_pool.csv --out empty/",
+    )
+    assert out.exit_code == 0, out.output
+    assert len(pd.read_csv(readme_files / "empty" / "to-label.csv")) == 200

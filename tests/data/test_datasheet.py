@@ -108,3 +108,37 @@ def test_bad_answers(german, tmp_path):
     ok.write_text(json.dumps({"maintenance.contact": "data@example.org"}))
     sheet = datasheet(german, answers=ok)
     assert sheet.questions.set_index("id").loc["maintenance.contact", "source"] == "answer"
+
+
+def test_proxy_evidence_prints_the_computed_auc_with_its_decimals():
+    """The datasheet used to cut each proxy finding at its first '.', printing "(AUC 0)"."""
+    import re
+
+    from raikit.datasets import load_adult
+
+    ds = load_adult()
+    prof = profile(ds, proxy_sample=2_000, random_state=0)
+    strong = prof.strong_proxies
+    assert {"relationship", "(all features)"} <= set(strong["feature"])
+    assert (strong["auc"] >= prof.meta["proxy_auc"]).all()
+    evidence = (
+        datasheet(ds, profile=prof)
+        .questions.set_index("id")
+        .loc["composition.sensitive", "evidence"]
+    )
+    listed = evidence.split(" Proxies: ", 1)[1].removesuffix(".").split("; ")
+    pattern = r"(.+) \(AUC (\d\.\d{3})(?:, normalized mutual information (\d\.\d{3}))?\)"
+    printed = [re.fullmatch(pattern, item).groups(default="") for item in listed]
+    assert len(printed) == len(strong)
+    for (title, auc, mi), row in zip(printed, strong.itertuples(index=False), strict=True):
+        if row.feature == "(all features)":
+            assert title == f"The features together predict {row.attribute}"
+            assert mi == ""
+        else:
+            assert title == f"{row.feature} is a strong proxy for {row.attribute}"
+            assert float(mi) == pytest.approx(row.normalized_mi, abs=5e-4)
+        assert float(auc) == pytest.approx(row.auc, abs=5e-4)
+        assert float(auc) >= 0.8  # not the "(AUC 0)" of the truncated detail
+    # The same numbers after a JSON round trip of the profile.
+    back = Result.from_json(prof.to_json())
+    pd.testing.assert_frame_equal(back.strong_proxies, strong)

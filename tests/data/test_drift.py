@@ -205,8 +205,19 @@ def test_dataframes_with_sensitive_and_round_trip(compas):
 
 def test_bad_input(compas):
     frame = compas.frame
+    # A default column missing from one table is not compared and is reported as a warning
+    # (it used to be an error, which made serving data without a label unusable); a column
+    # named by the caller must be in both tables.
+    lacking = drift(compas, frame.drop(columns=["age"]), by_group=False)
+    assert "age" not in set(lacking.table["column"])
+    assert lacking.meta["not_compared"] == {"missing_from_current": ["age"]}
+    assert [f.severity for f in lacking.findings if "missing from" in f.title] == ["warning"]
     with pytest.raises(ColumnError, match="current data lacks column"):
-        drift(compas, frame.drop(columns=["age"]))
+        drift(compas, frame.drop(columns=["age"]), columns=["age", "priors_count"])
+    with pytest.raises(ColumnError, match="reference data lacks column"):
+        drift(frame.drop(columns=["age"]), frame, columns=["age"])
+    with pytest.raises(ColumnError, match=r"current data lacks column\(s\) \['race'\]"):
+        drift(compas, frame.drop(columns=["race"]))  # sensitive attributes are always needed
     bad = frame.copy()
     bad["age"] = bad["age"].astype(str) + " years"
     with pytest.raises(DataError, match="numeric in one table"):

@@ -379,10 +379,15 @@ def test_lazy_drift_against_an_in_memory_side(drift_pair):
     np.testing.assert_allclose(mixed.table["p_value"], memory.table["p_value"], rtol=1e-9)
 
 
-def test_lazy_drift_missing_column_is_a_column_error(drift_pair):
+def test_lazy_drift_missing_column_is_reported_or_refused(drift_pair):
     _, current, lazy_train, _ = drift_pair
+    # By default a column missing from one table is left out and reported (as in memory) ...
+    lacking = drift(lazy_train, current.frame.drop(columns=["age"]), by_group=False)
+    assert "age" not in set(lacking.table["column"])
+    assert lacking.meta["not_compared"] == {"missing_from_current": ["age"]}
+    # ... and a column the caller names must be in both tables.
     with pytest.raises(ColumnError, match="current data lacks"):
-        drift(lazy_train, current.frame.drop(columns=["age"]))
+        drift(lazy_train, current.frame.drop(columns=["age"]), columns=["age"])
 
 
 # --------------------------------------------------------------------------- command line

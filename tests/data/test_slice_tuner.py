@@ -294,11 +294,94 @@ def test_pool_acquirer_draws_without_replacement_and_reports_exhaustion():
         PoolAcquirer(pool, "nope")
 
 
-def test_run_with_exhausted_pool_is_a_data_error(synthetic):
+def test_run_with_a_small_pool_takes_what_it_holds(synthetic):
+    # Used to raise "The pool has only 5 row(s) left of slice ...": the plan asked a slice for
+    # more rows than the pool held. Now no slice is asked for more than it has left.
     train, valid, _ = synthetic
     small = make_slices({"A": 5, "B": 5, "C": 5}, seed=9)
-    with pytest.raises(DataError, match="left of slice"):
-        tuner().run(train, PoolAcquirer(small, "g"), target="y", validation=valid)
+    t = tuner()
+    result = t.run(train, PoolAcquirer(small, "g"), target="y", validation=valid)
+    table = result.slices.set_index("slice")
+    assert table["acquired"].tolist() == [5.0, 5.0, 5.0]
+    assert result.overall["spent"] == 15 and len(t.acquired_) == 15
+    short = [f for f in result.findings if f.title.startswith("Not enough examples")]
+    assert len(short) == 1 and "15 was acquired" in short[0].detail
+
+
+def test_run_with_a_pool_short_in_one_slice_spends_the_rest_elsewhere(synthetic):
+    train, valid, pool = synthetic
+    few_b = pd.concat([pool[pool["g"] != "B"], pool[pool["g"] == "B"].head(7)])
+    unlimited = tuner().plan(train, target="y", validation=valid)
+    assert unlimited.slices.set_index("slice").loc["B", "allocation"] > 7  # the cap binds
+    result = tuner().run(
+        train, PoolAcquirer(few_b, "g", random_state=0), target="y", validation=valid
+    )
+    table = result.slices.set_index("slice")
+    assert table.loc["B", "acquired"] == 7
+    assert table["acquired"].sum() == 150 and result.overall["spent"] == 150
+    assert not [f for f in result.findings if f.title.startswith("Not enough")]
+
+
+def test_plan_within_an_unlabelled_pool_and_draw_the_rows_to_label(synthetic):
+    train, valid, pool = synthetic
+    unlabelled = pd.concat([pool[pool["g"] != "B"], pool[pool["g"] == "B"].head(4)]).drop(
+        columns="y"
+    )
+    acquire = PoolAcquirer(unlabelled, "g", random_state=0)
+    t = tuner()
+    result = t.plan(train, target="y", validation=valid, available=acquire.remaining())
+    allocation = result.slices.set_index("slice")["allocation"]
+    assert allocation["B"] == 4 and allocation.sum() == 150
+    rows = acquire.draw(t.allocation_)
+    assert "y" not in rows.columns and len(rows) == 150
+    assert rows["g"].value_counts().to_dict() == {k: v for k, v in allocation.items() if v > 0}
+    # A slice the pool does not hold gets nothing; bad counts are refused.
+    result = tuner().plan(train, target="y", validation=valid, available={"A": 1000, "C": 1000})
+    assert result.slices.set_index("slice").loc["B", "allocation"] == 0
+    for bad in ({"A": -1}, {"A": "many"}, [1, 2, 3]):
+        with pytest.raises(DataError, match="available"):
+            tuner().plan(train, target="y", validation=valid, available=bad)
+
+
+def test_allocation_within_available_is_the_brute_force_optimum():
+    a, b, n = np.array([0.4, 0.2, 0.6]), np.array([1.0, 0.9, 3.0]), np.array([40.0, 20.0, 200.0])
+    reference = np.mean(b * n**-a)
+    cap = np.array([6, 30, 9])
+    for lam in (0.0, 1.0, 5.0):
+        ours = allocate_budget(a, b, n, budget=30, lam=lam, available=cap)
+        assert ours.sum() == 30 and (ours <= cap).all()
+        best = min(
+            _objective(np.array(d), a, b, n, lam, reference)
+            for d in itertools.product(*(range(c + 1) for c in cap))
+            if sum(d) == 30
+        )
+        assert _objective(ours, a, b, n, lam, reference) <= best + 1e-6
+    # Unlimited slices: the same answer as without available=.
+    free = allocate_budget(a, b, n, budget=30, lam=1.0, available=[np.inf] * 3)
+    assert free.tolist() == allocate_budget(a, b, n, budget=30, lam=1.0).tolist()
+    # Fewer examples than the budget buys: take them all.
+    assert allocate_budget(a, b, n, budget=30, available=[3, 4, 5]).tolist() == [3, 4, 5]
+    costly = allocate_budget(a, b, n, budget=30, cost=[2, 1, 1], available=[5, 4, 20])
+    assert costly.tolist() == [5, 4, 16]  # 10 + 4 + 16 = 30
+    with pytest.raises(DataError, match="available"):
+        allocate_budget(a, b, n, budget=30, available=[1, 2])
+    with pytest.raises(DataError, match="available"):
+        allocate_budget(a, b, n, budget=30, available=[1, -2, 3])
+
+
+@pytest.mark.parametrize("kind", ["uniform", "proportional"])
+def test_baseline_allocation_within_available(kind):
+    from raikit.data._slice_tuner import _baseline_allocation
+
+    n, cost = np.array([100.0, 200.0, 300.0]), np.ones(3)
+    free = _baseline_allocation(kind, n, cost, 60)
+    assert free.tolist() == ([20, 20, 20] if kind == "uniform" else [10, 20, 30])
+    capped = _baseline_allocation(kind, n, cost, 60, np.array([4, np.inf, np.inf]))
+    assert capped[0] == 4 and capped.sum() == 60
+    # The other slices share the rest in the same proportions (up to one example of rounding).
+    share = np.array([1.0, 1.0]) if kind == "uniform" else np.array([2.0, 3.0])
+    np.testing.assert_allclose(capped[1:], 56 * share / share.sum(), atol=1)
+    assert _baseline_allocation(kind, n, cost, 60, np.array([1, 2, 3])).tolist() == [1, 2, 3]
 
 
 @pytest.mark.parametrize(
@@ -319,11 +402,29 @@ def test_bad_parameters(synthetic, kwargs, error, match):
         tuner(**kwargs).plan(train, target="y", validation=valid)
 
 
-def test_slice_too_small_for_a_curve(synthetic):
+def test_slice_too_small_for_a_curve_is_left_out_and_reported(synthetic):
+    # Used to stop the whole plan with an error; now the other slices are planned for.
     train, valid, _ = synthetic
     tiny = pd.concat([train[train["g"] != "B"], train[train["g"] == "B"].head(8)])
-    with pytest.raises(DataError, match="'B' has 8 training row"):
-        tuner().plan(tiny, target="y", validation=valid)
+    t = tuner()
+    result = t.plan(tiny, target="y", validation=valid, available={"A": 9, "B": 50, "C": 500})
+    table = result.slices.set_index("slice")
+    assert table.index.tolist() == ["A", "C"]
+    assert table["allocation"].tolist() == [9, 141]  # A holds 9 in the pool, C gets the rest
+    assert table.loc["A", "n_before"] == 300  # B's rows are not counted in any slice
+    assert result.meta["left_out"] == {"B": {"training_rows": 8, "validation_rows": 300}}
+    warning = [f for f in result.findings if "too small to plan for" in f.title]
+    assert len(warning) == 1 and "'B' (8 training, 300 validation row(s))" in warning[0].detail
+    # B's rows still train the model: the losses of A and C are measured with them.
+    assert t.train_after_.shape[0] == len(tiny)
+    # With the hold-out, a slice of 3 rows has too few training rows (and maybe no validation row).
+    three = pd.concat([train[train["g"] != "B"], train[train["g"] == "B"].head(3)])
+    result = tuner().plan(three, target="y")
+    assert list(result.meta["left_out"]) == ["B"]
+    # Fewer than two slices left: an error that names them.
+    two = tiny[tiny["g"] != "C"]
+    with pytest.raises(DataError, match=r"at least two slices .* 'B' \(8 training"):
+        tuner().plan(two, target="y", validation=valid)
 
 
 def test_missing_target_and_bad_acquirer(synthetic):

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from raikit._errors import FileFormatError, ParameterError
 from raikit.datasets import (
     _loaders,
     dataset_info,
@@ -200,6 +201,144 @@ def test_compas_rows_columns_and_base_rates() -> None:
     assert (bands.astype(str) == frame["score_text"].astype(str)).all()
 
 
+def test_compas_two_year_population_is_the_whole_file() -> None:
+    frame = load_compas(population="two_year", as_frame=True)
+    assert frame.shape == (7_214, 13)
+    assert _dtypes(frame) == {**COMPAS_COLUMNS, "days_b_screening_arrest": "Int64"}
+    assert frame.isna().sum()[lambda n: n > 0].to_dict() == {"days_b_screening_arrest": 307}
+    assert int(frame["two_year_recid"].sum()) == 3_251
+    assert frame["two_year_recid"].mean() == pytest.approx(0.4507, abs=5e-5)
+    by_race = frame.groupby("race", observed=True)["two_year_recid"].mean()
+    assert by_race["African-American"] == pytest.approx(1_901 / 3_696)  # 0.5143
+    assert by_race["Caucasian"] == pytest.approx(966 / 2_454)  # 0.3936
+    assert frame["race"].value_counts().to_dict() == {
+        "African-American": 3_696,
+        "Caucasian": 2_454,
+        "Hispanic": 637,
+        "Other": 377,
+        "Asian": 32,
+        "Native American": 18,
+    }
+    # ProPublica: 'Low' 3,897, 'Medium' 1,914, 'High' 1,403 in compas-scores-two-years.csv.
+    assert frame["score_text"].value_counts().to_dict() == {
+        "Low": 3_897,
+        "Medium": 1_914,
+        "High": 1_403,
+    }
+    ds = load_compas(population="two_year")
+    assert ds.name == "compas_two_year" and ds.n_rows == 7_214
+    # The filter column and the COMPAS outputs are kept but are not features.
+    assert ds.feature_names == load_compas().feature_names
+    assert load_by_name("compas", population="two_year", as_frame=True).equals(frame)
+
+
+def test_compas_default_population_is_propublicas_filter_of_the_whole_file() -> None:
+    whole = load_compas(population="two_year", as_frame=True)
+    days = whole["days_b_screening_arrest"]
+    # ProPublica's dplyr filter; a missing days_b_screening_arrest fails it as NA does in R.
+    keep = (days <= 30).fillna(False) & (days >= -30).fillna(False)
+    keep &= (whole["c_charge_degree"] != "O") & (whole["score_text"] != "N/A")
+    expected = whole.loc[keep, list(COMPAS_COLUMNS)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(load_compas(as_frame=True), expected)
+    assert load_compas(population="propublica_logistic", as_frame=True).equals(expected)
+    info = dataset_info("compas")
+    assert info["default_population"] == "propublica_logistic"
+    populations = info["populations"]
+    assert {k: v["n_rows"] for k, v in populations.items()} == {
+        "propublica_logistic": 6_172,
+        "two_year": 7_214,
+    }
+    steps = populations["propublica_logistic"]["filters"]
+    assert [(f["condition"], f["n_rows"]) for f in steps] == [
+        ("days_b_screening_arrest <= 30", 6_623),
+        ("days_b_screening_arrest >= -30", 6_172),
+        ("is_recid != -1", 6_172),
+        ("c_charge_degree != 'O'", 6_172),
+        ("score_text != 'N/A'", 6_172),
+    ]
+    assert int((days <= 30).fillna(False).sum()) == 6_623
+    assert populations["two_year"]["filters"] == []
+    for name, spec in populations.items():
+        frame = load_compas(population=name, as_frame=True)
+        assert frame.columns.tolist() == spec["columns"]
+        assert frame["two_year_recid"].mean() == pytest.approx(spec["base_rate"], abs=1e-6)
+
+
+def test_compas_two_year_reproduces_propublicas_published_error_rates() -> None:
+    """ProPublica, "How We Analyzed the COMPAS Recidivism Algorithm" (2016): with a Medium or
+    High score as the prediction of two-year recidivism, Black defendants: 805 false positives,
+    990 true negatives, 532 false negatives and 1,369 true positives (FPR 44.85%, FNR 27.99%);
+    white defendants: 349, 1,139, 461 and 505 (FPR 23.45%, FNR 47.72%); all 7,214 defendants:
+    1,282, 2,681, 1,216 and 2,035 (FPR 32.35%, FNR 37.40%)."""
+    from raikit.metrics import count_metric, group_metrics
+
+    frame = load_compas(population="two_year", as_frame=True)
+    cells = [
+        count_metric(lambda tn, fp, fn, tp: tn, name="tn"),
+        count_metric(lambda tn, fp, fn, tp: fp, name="fp"),
+        count_metric(lambda tn, fp, fn, tp: fn, name="fn"),
+        count_metric(lambda tn, fp, fn, tp: tp, name="tp"),
+    ]
+    result = group_metrics(
+        frame["two_year_recid"],
+        (frame["decile_score"] >= 5).astype("int64"),
+        sensitive=frame["race"],
+        metrics=[*cells, "false_positive_rate", "false_negative_rate"],
+        pos_label=1,
+    )
+    race = result.by_group.loc["race"]
+    counts = race[["tn", "fp", "fn", "tp"]].astype(int)
+    assert counts.loc["African-American"].tolist() == [990, 805, 532, 1_369]
+    assert counts.loc["Caucasian"].tolist() == [1_139, 349, 461, 505]
+    assert result.overall[["tn", "fp", "fn", "tp"]].astype(int).tolist() == [
+        2_681,
+        1_282,
+        1_216,
+        2_035,
+    ]
+    rates = race[["false_positive_rate", "false_negative_rate"]].round(4)
+    assert rates.loc["African-American"].tolist() == [0.4485, 0.2799]
+    assert rates.loc["Caucasian"].tolist() == [0.2345, 0.4772]
+    overall = result.overall[["false_positive_rate", "false_negative_rate"]].round(4)
+    assert overall.tolist() == [0.3235, 0.3740]
+    # The filtered default population does not give the published table.
+    default = load_compas(as_frame=True)
+    black = default[default["race"] == "African-American"]
+    assert int(((black["decile_score"] >= 5) & (black["two_year_recid"] == 0)).sum()) != 805
+
+
+@pytest.mark.parametrize("population", ["violent", "", "TWO_YEAR", ["two_year"], 1])
+def test_compas_rejects_unknown_populations(population: object) -> None:
+    with pytest.raises(ParameterError, match=r"population= one of .*propublica_logistic"):
+        load_compas(population=population)  # type: ignore[call-overload]
+    with pytest.raises(ValueError, match="two_year"):
+        load_by_name("compas", population=population)
+
+
+def test_compas_refuses_a_table_that_disagrees_with_its_filter_counts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tampered = dataset_info("compas")
+    tampered["populations"]["propublica_logistic"]["filters"][1]["n_rows"] = 6_000
+    real = _loaders._metadata
+    monkeypatch.setattr(
+        _loaders, "_metadata", lambda name: tampered if name == "compas" else real(name)
+    )
+    with pytest.raises(FileFormatError, match="days_b_screening_arrest >= -30 leaves 6172 rows"):
+        load_compas()
+    assert load_compas(population="two_year", as_frame=True).shape == (7_214, 13)
+
+
+def test_datasets_list_command_shows_the_populations() -> None:
+    from typer.testing import CliRunner
+
+    from raikit.cli import app
+
+    out = CliRunner().invoke(app, ["datasets", "list"], env={"COLUMNS": "400"})
+    assert out.exit_code == 0, out.output
+    assert "propublica_logistic (default): 6,172 rows; two_year: 7,214 rows" in out.output
+
+
 # ---------------------------------------------------------------------------------- German
 
 
@@ -260,6 +399,7 @@ def test_list_datasets() -> None:
         "name",
         "title",
         "rows",
+        "populations",
         "target",
         "sensitive",
         "licence",
@@ -268,6 +408,11 @@ def test_list_datasets() -> None:
     ]
     assert table["name"].tolist() == ["adult", "compas", "german_credit"]
     assert table["rows"].tolist() == [48_842, 6_172, 1_000]
+    assert table["populations"].tolist() == [
+        "",
+        "propublica_logistic (default): 6,172 rows; two_year: 7,214 rows",
+        "",
+    ]
     assert table["sensitive"].tolist() == ["sex, race", "race, sex", "sex, age_group"]
     assert table.loc[table["name"] == "adult", "licence"].item() == "CC BY 4.0"
     assert table.loc[table["name"] == "german_credit", "licence"].item() == "CC BY 4.0"
@@ -300,6 +445,7 @@ def test_loading_performs_no_network_access(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     assert len(load_adult(as_frame=True)) == 48_842
     assert len(load_compas(as_frame=True)) == 6_172
+    assert len(load_compas(population="two_year", as_frame=True)) == 7_214
     assert len(load_german_credit(as_frame=True)) == 1_000
     assert len(list_datasets()) == 3
     assert len(make_fairness_synthetic(100, random_state=0, as_frame=True)) == 100

@@ -485,7 +485,10 @@ def acquire_plan_command(
     pool: Path | None = typer.Option(
         None,
         "--pool",
-        help="Rows to acquire from (same columns). Without it only the plan is printed.",
+        help="Rows to acquire from (same columns). With the target column, they are acquired "
+        "and the loss after is measured; without it, the plan stays within the rows the pool holds "
+        "and the rows to label are written to <out>/to-label.csv. Without --pool only the plan is "
+        "printed.",
     ),
     validation: Path | None = typer.Option(
         None,
@@ -534,11 +537,24 @@ def acquire_plan_command(
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
+        to_label = None
         if pool is None:
             result = tuner.plan(frame, target=target, validation=valid, progress=advance)
         else:
             acquire = PoolAcquirer(read_table(pool), names, random_state=seed)
-            result = tuner.run(frame, acquire, target=target, validation=valid, progress=advance)
+            if target in acquire.pool.columns and acquire.pool[target].notna().any():
+                result = tuner.run(
+                    frame, acquire, target=target, validation=valid, progress=advance
+                )
+            else:  # unlabelled pool: plan within what it holds, pick the rows to label
+                result = tuner.plan(
+                    frame,
+                    target=target,
+                    validation=valid,
+                    available=acquire.remaining(),
+                    progress=advance,
+                )
+                to_label = acquire.draw(tuner.allocation_)
     table = Table(title=f"Acquisition plan ({method}, budget {budget:g}, lam {lam:g})")
     columns = ["slice", "rows", "curve b·n^-a", "cost", "acquire", "loss now"]
     if result.acquired:
@@ -563,4 +579,12 @@ def acquire_plan_command(
         acquired_path = out / "acquired.csv"
         tuner.acquired_.to_csv(acquired_path, index=False)
         console.print(f"{len(tuner.acquired_):,} acquired rows written to {acquired_path}")
+    if to_label is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        label_path = out / "to-label.csv"
+        to_label.to_csv(label_path, index=False)
+        console.print(
+            f"The pool has no labels in {target!r}: {len(to_label):,} rows to label written to "
+            f"{label_path}; label them and pass them to --pool to measure the loss after."
+        )
     _report(result, "acquire-plan", out, json_out, html_out, f"Slice Tuner: {file.name}")

@@ -17,6 +17,7 @@ import pandas as pd
 
 from raikit._errors import DataError, FileFormatError
 from raikit._result import Finding, Result
+from raikit.data._profile import proxy_measures, proxy_title
 
 __all__ = ["QUESTIONS", "DatasheetResult", "datasheet", "datasheet_template"]
 
@@ -513,10 +514,10 @@ def _evidence(ds, prof, rep, issues) -> dict[str, str]:
         )
         errors += [f.title + "." for f in issues.findings]
     out["composition.errors"] = " ".join(errors)
+    # From the profile's numbers, not from the findings' prose (whose decimals contain '.').
     proxies = [
-        f.title + f" ({f.detail.split('.')[0]})"
-        for f in prof.findings
-        if "proxy" in f.title or "together predict" in f.title
+        f"{proxy_title(row)} ({proxy_measures(row)})"
+        for row in prof.strong_proxies.itertuples(index=False)
     ]
     out["composition.sensitive"] = (
         "The data holds the sensitive attribute(s) "

@@ -400,13 +400,13 @@ def _frames(reference, current, sensitive, columns):
             raise DataError(
                 f"{label} must be a raikit.Dataset or a DataFrame, got {type(data).__name__}."
             )
-    columns, sensitive, missing_group = _roles(
+    columns, sensitive, missing_group, absent = _roles(
         reference if isinstance(reference, Dataset) else frames["reference"],
         current if isinstance(current, Dataset) else frames["current"],
         sensitive,
         columns,
     )
-    return frames["reference"], frames["current"], columns, sensitive, missing_group
+    return frames["reference"], frames["current"], columns, sensitive, missing_group, absent
 
 
 def _kind(ref: pd.Series, cur: pd.Series, name: str) -> str:
@@ -504,7 +504,7 @@ def drift(
     if lazy:
         from raikit.data._scale import drift_parts
 
-        columns, sensitive, missing_group = _roles(reference, current, sensitive, columns)
+        columns, sensitive, missing_group, absent = _roles(reference, current, sensitive, columns)
         parts, kinds, skipped, n_ref, n_cur, bounds = drift_parts(
             reference,
             current,
@@ -520,14 +520,15 @@ def drift(
             "wasserstein_error_bound": bounds["wasserstein"],
         }
     else:
-        parts, kinds, skipped, n_ref, n_cur, sensitive = _in_memory_parts(
+        parts, kinds, skipped, n_ref, n_cur, sensitive, absent = _in_memory_parts(
             reference, current, sensitive, columns, tests, by_group
         )
         scale_meta = {"ks": "exact"}
     if not parts:
         raise DataError(
             f"No column can be compared: {skipped} look like identifiers or free text (more "
-            f"distinct values than half the rows). Pass columns=[...] with comparable columns."
+            f"distinct values than half the rows). Name comparable columns (columns=[...], on "
+            f"the command line --columns)."
         )
     table = pd.concat(parts, ignore_index=True)
     return _finish(
@@ -539,6 +540,7 @@ def drift(
         sensitive,
         current,
         scale_meta,
+        absent=absent,
         tests=tests,
         threshold=threshold,
         correction=correction,
@@ -550,7 +552,13 @@ def drift(
 
 
 def _roles(reference, current, sensitive, columns):
-    """Columns and sensitive attributes to compare, from column names only (no rows read)."""
+    """Columns and sensitive attributes to compare, from column names only (no rows read).
+
+    Also returns the columns of the default selection (``columns=None``) that one table lacks:
+    they are not compared, and the result reports them (serving data often has no label column;
+    a missing feature is itself a skew). Columns named by the caller, and the sensitive
+    attributes, must be in both tables.
+    """
     from raikit.dataset import Dataset
 
     names = {}
@@ -568,6 +576,7 @@ def _roles(reference, current, sensitive, columns):
         sensitive = ref_ds.sensitive_names if ref_ds is not None else []
     sensitive = [sensitive] if isinstance(sensitive, str) else list(sensitive)
     missing_group = ref_ds.missing_group if ref_ds is not None else None
+    absent: dict[str, list[str]] = {}
     if columns is None:
         if ref_ds is not None:
             columns = list(ref_ds.feature_names)
@@ -575,22 +584,34 @@ def _roles(reference, current, sensitive, columns):
                 columns.append(ref_ds.target)
         else:
             columns = [c for c in names["reference"] if c not in sensitive]
+        for label, available in names.items():
+            lacking = [c for c in columns if c not in available and c not in sensitive]
+            if lacking:
+                absent[label] = lacking
+        dropped = {c for lacking in absent.values() for c in lacking}
+        columns = [c for c in columns if c not in dropped]
     columns = [columns] if isinstance(columns, str) else list(columns)
     for label, available in names.items():
-        absent = [c for c in [*columns, *sensitive] if c not in available]
-        if absent:
+        lacking = [c for c in [*columns, *sensitive] if c not in available]
+        if lacking:
             raise ColumnError(
-                f"The {label} data lacks column(s) {absent}; both tables need every compared "
-                f"column and sensitive attribute. Pass columns=[...] to compare fewer."
+                f"The {label} data lacks column(s) {lacking}; both tables need every compared "
+                f"column and sensitive attribute. Compare fewer columns (columns=[...], on the "
+                f"command line --columns) or add them to the {label} data."
             )
     columns = [c for c in columns if c not in sensitive]
     if not columns:
-        raise DataError("No column to compare; pass columns=[...] with at least one column.")
-    return columns, sensitive, missing_group
+        raise DataError(
+            "No column to compare; name at least one column present in both tables "
+            "(columns=[...], on the command line --columns)."
+        )
+    return columns, sensitive, missing_group, absent
 
 
 def _in_memory_parts(reference, current, sensitive, columns, tests, by_group):
-    ref, cur, columns, sensitive, missing_group = _frames(reference, current, sensitive, columns)
+    ref, cur, columns, sensitive, missing_group, absent = _frames(
+        reference, current, sensitive, columns
+    )
     if len(ref) == 0 or len(cur) == 0:
         raise DataError(
             f"Drift needs rows on both sides; reference has {len(ref)}, current {len(cur)}."
@@ -645,7 +666,7 @@ def _in_memory_parts(reference, current, sensitive, columns, tests, by_group):
             part.insert(2, "column", name)
             part.insert(3, "kind", kind)
         parts.extend(column_parts)
-    return parts, kinds, skipped, n_ref, len(cur), sensitive
+    return parts, kinds, skipped, n_ref, len(cur), sensitive, absent
 
 
 def _finish(
@@ -658,6 +679,7 @@ def _finish(
     current,
     scale_meta,
     *,
+    absent,
     tests,
     threshold,
     correction,
@@ -710,6 +732,18 @@ def _finish(
                 f"text); their distributions cannot be compared.",
             )
         )
+    for label, lacking in absent.items():
+        other = "current" if label == "reference" else "reference"
+        findings.append(
+            Finding(
+                "warning",
+                f"{len(lacking)} column(s) of the {other} data missing from the {label} data",
+                f"{lacking} are in the {other} data only, so they were not compared. A feature "
+                f"the model needs that is missing at serving time is itself a train/serving "
+                f"skew; a label column belongs in the target role (target=, on the command line "
+                f"--target), which is compared only when both tables have it.",
+            )
+        )
     result = DriftResult(
         table=table,
         threshold=threshold,
@@ -724,6 +758,7 @@ def _finish(
             "n_current": n_cur,
             "kinds": kinds,
             "skipped": skipped,
+            "not_compared": {f"missing_from_{k}": v for k, v in absent.items()},
             **scale_meta,
         },
     )

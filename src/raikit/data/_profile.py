@@ -34,6 +34,7 @@ QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
 QUANTILE_NAMES = ("min", "p05", "p25", "median", "p75", "p95", "max")
 _MAX_LEVELS = 64  # categories kept for associations and proxies; the rest are merged
 _PROXY_BINS = 20  # quantile bins of a numeric feature when measuring it as a proxy
+_DEFAULT_PROXY_AUC = 0.8  # AUC from which a feature is reported as a strong proxy
 
 
 # --------------------------------------------------------------------------- the result
@@ -88,6 +89,26 @@ class ProfileResult(Result):
     sensitive_names: list
     findings: tuple = field(default_factory=tuple)
     meta: dict = field(default_factory=dict)
+
+    @property
+    def strong_proxies(self) -> pd.DataFrame:
+        """The rows of :attr:`proxies` whose AUC reaches the profile's ``proxy_auc`` threshold.
+
+        Each of them is also a finding; read the numbers here rather than parsing the findings'
+        text.
+
+        Examples
+        --------
+        >>> from raikit.data import profile
+        >>> from raikit.datasets import load_german_credit
+        >>> result = profile(load_german_credit(), proxy_sample=0, random_state=0)
+        >>> strong = result.strong_proxies
+        >>> strong[["feature", "attribute"]].values.tolist()
+        [['personal_status', 'sex'], ['age', 'age_group']]
+        >>> bool((strong["auc"] >= result.meta["proxy_auc"]).all())
+        True
+        """
+        return _strong_proxies(self.proxies, self.meta.get("proxy_auc", _DEFAULT_PROXY_AUC))
 
     @property
     def columns(self) -> pd.DataFrame:
@@ -570,26 +591,37 @@ def _proxies(ds, kinds, features, encoding, rng, *, proxy_sample: int, random_st
 
 
 # --------------------------------------------------------------------------- findings
+def _strong_proxies(proxies: pd.DataFrame, proxy_auc: float) -> pd.DataFrame:
+    """Rows of the proxy table with an AUC of at least ``proxy_auc`` (NaN AUCs excluded)."""
+    return proxies[proxies["auc"].ge(proxy_auc)].reset_index(drop=True)
+
+
+def proxy_title(row) -> str:
+    """'<feature> is a strong proxy for <attribute>' for one row of the proxy table."""
+    if row.feature == "(all features)":
+        return f"The features together predict {row.attribute}"
+    return f"{row.feature} is a strong proxy for {row.attribute}"
+
+
+def proxy_measures(row) -> str:
+    """'AUC 0.842, normalized mutual information 0.215' for one row of the proxy table."""
+    if row.feature == "(all features)":
+        return f"AUC {row.auc:.3f}"
+    return f"AUC {row.auc:.3f}, normalized mutual information {row.normalized_mi:.3f}"
+
+
 def _findings(stats: pd.DataFrame, proxies: pd.DataFrame, proxy_auc: float) -> list[Finding]:
     findings = []
-    for row in proxies.itertuples(index=False):
-        if row.auc == row.auc and row.auc >= proxy_auc:
-            together = row.feature == "(all features)"
-            title = (
-                f"The features together predict {row.attribute}"
-                if together
-                else f"{row.feature} is a strong proxy for {row.attribute}"
+    for row in _strong_proxies(proxies, proxy_auc).itertuples(index=False):
+        findings.append(
+            Finding(
+                "warning",
+                proxy_title(row),
+                f"{proxy_measures(row)} for predicting {row.attribute}. Dropping the sensitive "
+                f"attribute does not remove this information; check outcomes per group.",
+                slice=row.attribute,
             )
-            mi = "" if together else f", normalized mutual information {row.normalized_mi:.3f}"
-            findings.append(
-                Finding(
-                    "warning",
-                    title,
-                    f"AUC {row.auc:.3f} for predicting {row.attribute}{mi}. Dropping the sensitive "
-                    f"attribute does not remove this information; check outcomes per group.",
-                    slice=row.attribute,
-                )
-            )
+        )
     overall = stats[stats["attribute"] == "overall"]
     for row in overall.itertuples(index=False):
         if row.missing > 0:
@@ -672,7 +704,7 @@ def profile(
     top_k: int = 10,
     columns=None,
     proxies: bool = True,
-    proxy_auc: float = 0.8,
+    proxy_auc: float = _DEFAULT_PROXY_AUC,
     proxy_sample: int = 20_000,
     association_sample: int = 200_000,
     random_state: int | None = 0,

@@ -148,6 +148,40 @@ def _validate_allocation_inputs(a, b, n, budget, cost):
     return a, b, n, cost, budget
 
 
+def _check_available(available, k: int) -> np.ndarray:
+    """Most examples each slice can supply (``inf``: unlimited), as a float array."""
+    if available is None:
+        return np.full(k, np.inf)
+    cap = np.asarray(available, dtype=float)
+    if cap.shape != (k,) or np.isnan(cap).any() or (cap < 0).any():
+        raise DataError(
+            f"available needs one non-negative number (or inf) per slice ({k}), got "
+            f"{np.asarray(available).tolist()}."
+        )
+    return np.floor(cap)
+
+
+def _fill(weights: np.ndarray, cost: np.ndarray, cap: np.ndarray, budget: float) -> np.ndarray:
+    """``min(cap, t * weights)`` with the level ``t`` that spends ``budget`` (water-filling).
+
+    When even every available example costs less than the budget, returns ``cap``.
+    """
+    if np.isinf(cap).all():
+        return weights * (budget / float(np.dot(cost, weights)))
+    if float(np.dot(cost, np.where(weights > 0, cap, 0.0))) <= budget:
+        return np.where(weights > 0, cap, 0.0)
+    low, high = 0.0, budget / float(np.dot(cost, weights))
+    while float(np.dot(cost, np.minimum(cap, high * weights))) < budget:
+        low, high = high, 2.0 * high
+    for _ in range(200):  # bisection on the level; the spend is monotone in it
+        middle = (low + high) / 2
+        if float(np.dot(cost, np.minimum(cap, middle * weights))) < budget:
+            low = middle
+        else:
+            high = middle
+    return np.minimum(cap, high * weights)
+
+
 def _objective(d, a, b, n, lam, reference):
     loss = b * (n + d) ** -a
     return float(np.sum(loss) + lam * np.sum(np.maximum(0.0, loss / reference - 1.0)))
@@ -162,14 +196,16 @@ def allocate_budget(
     cost=None,
     lam: float = 1.0,
     integer: bool = True,
+    available=None,
 ) -> np.ndarray:
     """How many examples to acquire per slice: Slice Tuner's convex allocation.
 
     Minimises ``sum_s L_s + lam * sum_s max(0, L_s / A - 1)`` with ``L_s = b_s (n_s + d_s) ** -a_s``
     and ``A`` the mean of the current losses ``b_s n_s ** -a_s``, subject to
-    ``sum_s cost_s d_s = budget`` and ``d_s >= 0`` (spending the whole budget, as in the paper; the
-    losses never rise with data, so nothing is lost by spending it). Solved with SLSQP on the smooth
-    reformulation with one slack variable per ``max`` term.
+    ``sum_s cost_s d_s = budget`` and ``0 <= d_s <= available_s`` (spending the whole budget, as in
+    the paper; the losses never rise with data, so nothing is lost by spending it). Solved with
+    SLSQP on the smooth reformulation with one slack variable per ``max`` term. When the available
+    examples cost less than the budget in total, all of them are taken.
 
     Parameters
     ----------
@@ -186,7 +222,10 @@ def allocate_budget(
     integer : bool, default True
         Round to whole examples: floor the continuous solution, then hand the leftover budget out one
         example at a time to the slice with the largest objective decrease per unit of cost, while
-        an example still fits in the budget.
+        an example still fits in the budget (and the slice has examples left).
+    available : array-like of float, optional
+        Most examples each slice can supply, e.g. the rows of each slice left in a pool (default:
+        unlimited; ``inf`` marks an unlimited slice).
 
     Returns
     -------
@@ -199,6 +238,13 @@ def allocate_budget(
 
     >>> allocate_budget([0.5, 0.5], [1.0, 1.0], [100, 400], budget=300, lam=0.0).tolist()
     [300, 0]
+
+    If only 120 examples of it can be had, the rest of the budget goes to the other slice.
+
+    >>> allocate_budget(
+    ...     [0.5, 0.5], [1.0, 1.0], [100, 400], budget=300, lam=0.0, available=[120, 1000]
+    ... ).tolist()
+    [120, 180]
     """
     from scipy.optimize import minimize
 
@@ -207,8 +253,12 @@ def allocate_budget(
     if not np.isfinite(lam) or lam < 0:
         raise DataError(f"lam must be a non-negative number, got {lam}.")
     k = a.size
+    cap = _check_available(available, k)
+    if float(np.dot(cost, cap)) <= budget:  # every available example fits: take them all
+        return cap.astype(np.int64) if integer else cap.copy()
     reference = float(np.mean(b * n**-a))
     scale = budget / cost  # x_s = d_s / scale_s lies in [0, 1]
+    upper = np.minimum(1.0, cap / scale)
 
     def loss_of(x):
         return b * (n + scale * x) ** -a
@@ -243,9 +293,13 @@ def allocate_budget(
         },
         {"type": "ineq", "fun": slack_gap, "jac": slack_jac},
     ]
-    bounds = [(0.0, 1.0)] * k + [(0.0, None)] * k
+    bounds = [(0.0, float(u)) for u in upper] + [(0.0, None)] * k
     best = None
-    for start in (np.full(k, 1.0 / k), np.eye(k)[int(np.argmax(b * n**-a))]):
+    # Feasible starts: the budget spread evenly, and poured into the worst slice first.
+    worst_first = np.zeros(k)
+    for s in np.argsort(-(b * n**-a), kind="stable"):
+        worst_first[s] = min(upper[s], 1.0 - worst_first.sum())
+    for start in (_fill(np.ones(k), np.ones(k), upper, 1.0), worst_first):
         v0 = np.r_[start, np.maximum(0.0, loss_of(start) / reference - 1.0)]
         solution = minimize(
             fun,
@@ -264,23 +318,23 @@ def allocate_budget(
             "The allocation problem did not converge (SLSQP). Check that the learning curves are "
             "sensible (finite a >= 0, b > 0) and the costs are of similar magnitude."
         )
-    x = np.clip(best.x[:k], 0.0, 1.0)
+    x = np.clip(best.x[:k], 0.0, upper)
     x = x / x.sum()
-    continuous = scale * x
+    continuous = np.minimum(scale * x, cap)
     if not integer:
         return continuous
-    return _round_allocation(continuous, a, b, n, cost, budget, lam, reference)
+    return _round_allocation(continuous, a, b, n, cost, budget, lam, reference, cap)
 
 
-def _round_allocation(continuous, a, b, n, cost, budget, lam, reference) -> np.ndarray:
-    d = np.floor(continuous + 1e-9).astype(np.int64)
+def _round_allocation(continuous, a, b, n, cost, budget, lam, reference, cap) -> np.ndarray:
+    d = np.minimum(np.floor(continuous + 1e-9), cap).astype(np.int64)
     while np.dot(cost, d) > budget + 1e-9:  # guard against float round-up
         d[int(np.argmax(d * cost))] -= 1
     remaining = budget - float(np.dot(cost, d))
     base = _objective(d, a, b, n, lam, reference)
     # At most about k * max(cost) / min(cost) steps: the floors left less than sum(cost) over.
     while True:
-        fits = np.flatnonzero(cost <= remaining + 1e-9)
+        fits = np.flatnonzero((cost <= remaining + 1e-9) & (d < cap))
         if fits.size == 0:
             return d
         gains = np.array(
@@ -296,16 +350,20 @@ def _round_allocation(continuous, a, b, n, cost, budget, lam, reference) -> np.n
         base = _objective(d, a, b, n, lam, reference)
 
 
-def _baseline_allocation(kind, n, cost, budget) -> np.ndarray:
-    """Uniform (same number of examples per slice) or proportional (to current sizes)."""
+def _baseline_allocation(kind, n, cost, budget, available=None) -> np.ndarray:
+    """Uniform (same number of examples per slice) or proportional (to current sizes).
+
+    A slice with fewer ``available`` examples than its share gets all of them and the others share
+    the rest of the budget in the same proportions.
+    """
     share = np.ones_like(n) if kind == "uniform" else n / n.sum()
-    # the largest multiple of the shares that fits the budget, then the leftover one by one
-    scale = budget / float(np.dot(cost, share))
-    d = np.floor(share * scale + 1e-9).astype(np.int64)
+    cap = _check_available(available, share.size)
+    # the largest level of the shares that fits the budget, then the leftover one by one
+    target = _fill(share, cost, cap, budget)
+    d = np.minimum(np.floor(target + 1e-9), cap).astype(np.int64)
     remaining = budget - float(np.dot(cost, d))
-    target = share * scale
     while True:
-        fits = np.flatnonzero(cost <= remaining + 1e-9)
+        fits = np.flatnonzero((cost <= remaining + 1e-9) & (d < cap))
         if fits.size == 0:
             return d
         s = int(fits[int(np.argmax((target - d)[fits]))])
@@ -418,6 +476,33 @@ class PoolAcquirer:
         self._used[chosen] = True
         return self.pool.iloc[chosen].reset_index(drop=True)
 
+    def draw(self, allocation) -> pd.DataFrame:
+        """Draw the rows of a whole allocation: ``allocation[slice]`` rows of every slice.
+
+        With an unlabelled pool, these are the rows to send for labelling after
+        ``SliceTuner.plan(..., available=acquirer.remaining())``.
+
+        Parameters
+        ----------
+        allocation : dict or Series
+            Rows to draw per slice label (e.g. ``SliceTuner.allocation_``).
+
+        Returns
+        -------
+        DataFrame
+            The drawn rows, slice by slice in the order of ``allocation``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> pool = pd.DataFrame({"g": ["a", "a", "b"], "x": [1, 2, 3]})
+        >>> acquire = PoolAcquirer(pool, "g", random_state=0)
+        >>> acquire.draw({"a": 2, "b": 0})["x"].tolist()
+        [1, 2]
+        """
+        parts = [self(str(name), int(n)) for name, n in dict(allocation).items() if int(n) > 0]
+        return pd.concat(parts, ignore_index=True) if parts else self.pool.iloc[:0].copy()
+
 
 # --------------------------------------------------------------------------- the result
 @dataclass(frozen=True, eq=False)
@@ -455,7 +540,9 @@ class SliceTunerResult(Result):
         Whether examples were acquired (``run``) or only planned (``plan``).
     findings : tuple of Finding
     meta : dict
-        Settings: ``lam``, ``T``, ``cost``, ``sizes``, ``n_repeats``, ``estimator``, ``slice_by``.
+        Settings: ``lam``, ``T``, ``cost``, ``sizes``, ``n_repeats``, ``estimator``, ``slice_by``,
+        and ``left_out``: the slices too small to plan for, with their training and validation
+        rows.
     """
 
     slices: pd.DataFrame
@@ -569,7 +656,9 @@ class SliceTuner:
     slices : str, list of str, Series or None
         What cuts the rows into slices: a column, several columns (their intersection), or a Series
         of slice labels aligned with the training rows. ``None`` with a Dataset: the intersection of
-        its sensitive attributes.
+        its sensitive attributes. A slice with fewer than 20 training rows (after the validation
+        hold-out) or no validation row cannot carry a learning curve: it is left out of the plan
+        and reported (its rows still train the model); at least two slices must remain.
     budget : float
         Total acquisition cost to spend (> 0).
     cost : dict or float, optional
@@ -664,6 +753,7 @@ class SliceTuner:
         *,
         target: str | None = None,
         validation=None,
+        available=None,
         progress: Callable[[int, int], None] | None = None,
         ledger=None,
     ) -> SliceTunerResult:
@@ -681,6 +771,11 @@ class SliceTuner:
         validation : Dataset or DataFrame, optional
             Rows on which losses are measured (same columns). Default: ``validation_size`` of each
             slice's rows are held out from ``data``.
+        available : dict or Series, optional
+            Most examples that can be acquired per slice label, e.g. the rows of each slice in an
+            unlabelled pool (``PoolAcquirer(pool, slices).remaining()``); slices not named have
+            none. The plan never asks a slice for more, and reports budget it cannot spend.
+            Default: unlimited.
         progress : callable, optional
             ``progress(done, total)`` after every model fit.
         ledger : raikit.ledger.Ledger, optional
@@ -690,7 +785,7 @@ class SliceTuner:
         -------
         SliceTunerResult
         """
-        return self._execute(data, None, target, validation, progress, ledger)
+        return self._execute(data, None, target, validation, progress, ledger, available)
 
     def run(
         self,
@@ -711,7 +806,9 @@ class SliceTuner:
         acquire : callable
             ``acquire(slice_label, n) -> DataFrame`` returning ``n`` new labelled rows of that slice
             with the training columns (e.g. a :class:`PoolAcquirer`). Fewer rows are accepted (and
-            reported); more, or rows of another slice, are an error.
+            reported); more, or rows of another slice, are an error. When ``acquire`` also has a
+            ``remaining()`` method (as :class:`PoolAcquirer` has) returning the rows left per
+            slice, no slice is asked for more than it has left.
         target, validation, progress, ledger
             As in :meth:`plan`.
 
@@ -836,15 +933,45 @@ class SliceTuner:
         return frame, target, features, columns, labels, vframe, vlabels
 
     # ------------------------------------------------------------------ the work
-    def _execute(self, data, acquire, target, validation, progress, ledger) -> SliceTunerResult:
+    def _execute(
+        self, data, acquire, target, validation, progress, ledger, available=None
+    ) -> SliceTunerResult:
         from threadpoolctl import threadpool_limits
 
         # Many small fits: one BLAS thread each is several times faster than threads that
         # busy-wait for one another on small matrices.
         with threadpool_limits(limits=1, user_api="blas"):
-            return self._execute_limited(data, acquire, target, validation, progress, ledger)
+            return self._execute_limited(
+                data, acquire, target, validation, progress, ledger, available
+            )
 
-    def _execute_limited(self, data, acquire, target, validation, progress, ledger):
+    @staticmethod
+    def _available(available, acquire, slice_names: list[str]) -> np.ndarray:
+        """Examples that can still be had per slice: ``available=``, the acquirer's
+        ``remaining()``, or unlimited."""
+        if (
+            available is None
+            and acquire is not None
+            and callable(getattr(acquire, "remaining", None))
+        ):
+            available = acquire.remaining()
+        if available is None:
+            return np.full(len(slice_names), np.inf)
+        if not isinstance(available, dict | pd.Series):
+            raise DataError(
+                f"available must map slice labels to counts (a dict or Series), got "
+                f"{type(available).__name__}."
+            )
+        lookup = {str(key): value for key, value in dict(available).items()}
+        try:
+            counts = np.array([lookup.get(name, 0) for name in slice_names], dtype=float)
+        except (TypeError, ValueError) as error:
+            raise DataError(f"available counts must be numbers, got {lookup}.") from error
+        if np.isnan(counts).any() or (counts < 0).any():
+            raise DataError(f"available counts must be non-negative numbers, got {lookup}.")
+        return np.floor(counts)
+
+    def _execute_limited(self, data, acquire, target, validation, progress, ledger, available):
         budget, lam, sizes = self._check_params()
         frame, target, features, columns, labels, vframe, vlabels = self._resolve(
             data, target, validation
@@ -863,12 +990,18 @@ class SliceTuner:
             strata = labels.astype(str) + "|" + frame[target].astype(str)
             if strata.value_counts().min() < 2:
                 strata = labels
+            seed = int(rng.integers(2**31))
+            if strata.value_counts().min() < 2:
+                # A slice with a single row cannot be split; it is too small to plan for anyway:
+                # pool such rows into one stratum so that the others stay stratified.
+                rare = strata.map(strata.value_counts()) < 2
+                strata = strata.where(~rare, "(rare)") if rare.sum() >= 2 else None
             try:
                 train_idx, valid_idx = train_test_split(
                     np.arange(len(frame)),
                     test_size=float(self.validation_size),
                     stratify=strata,
-                    random_state=int(rng.integers(2**31)),
+                    random_state=seed,
                 )
             except ValueError as error:
                 raise DataError(
@@ -891,19 +1024,34 @@ class SliceTuner:
             )
         counts = np.bincount(codes, minlength=k)
         vcounts = np.bincount(vcodes[vcodes >= 0], minlength=k)
-        for s, name in enumerate(slice_names):
-            if counts[s] < _MIN_SLICE_ROWS or counts[s] * sizes[0] < _MIN_SUBSAMPLE:
-                raise DataError(
-                    f"Slice {name!r} has {counts[s]} training row(s); a learning curve needs at "
-                    f"least {max(_MIN_SLICE_ROWS, int(np.ceil(_MIN_SUBSAMPLE / sizes[0])))}. "
-                    f"Merge it with another slice, add rows, or drop it."
-                )
-            if vcounts[s] < 1:
-                raise DataError(
-                    f"Slice {name!r} has no validation rows; its loss cannot be measured. Add "
-                    f"validation rows of this slice."
-                )
-        cost = self._costs(slice_names)
+        cost = self._costs(slice_names)  # checks the cost names against every slice
+        # A slice too small for a learning curve (or without a validation row to measure its
+        # loss) cannot be planned for: it is left out, and reported, unless fewer than two remain.
+        need = max(_MIN_SLICE_ROWS, int(np.ceil(_MIN_SUBSAMPLE / sizes[0])))
+        small = np.flatnonzero((counts < need) | (vcounts < 1))
+        left_out = {
+            slice_names[s]: {"training_rows": int(counts[s]), "validation_rows": int(vcounts[s])}
+            for s in small
+        }
+        described = ", ".join(
+            f"{name!r} ({rows['training_rows']} training, {rows['validation_rows']} validation "
+            f"row(s))"
+            for name, rows in left_out.items()
+        )
+        if k - small.size < 2:
+            raise DataError(
+                f"Slice Tuner needs at least two slices with {need} training rows and a validation "
+                f"row each; too small: {described}. Add rows, merge small slices (slice by fewer "
+                f"columns), or pass validation rows."
+            )
+        if small.size:
+            kept = np.setdiff1d(np.arange(k), small)
+            remap = np.full(k, -1, dtype=np.int64)
+            remap[kept] = np.arange(kept.size)
+            codes = remap[codes]  # -1: outside every planned slice (the rows still train)
+            vcodes = np.where(vcodes >= 0, remap[np.maximum(vcodes, 0)], -1)
+            slice_names = [slice_names[s] for s in kept]
+            counts, vcounts, cost, k = counts[kept], vcounts[kept], cost[kept], kept.size
         if budget < cost.min():
             raise DataError(
                 f"The budget ({budget:g}) is smaller than the cheapest example ({cost.min():g}); "
@@ -939,12 +1087,24 @@ class SliceTuner:
         )
         train = _Data(frame, codes)
         findings: list[Finding] = []
+        if left_out:
+            findings.append(
+                Finding(
+                    "warning",
+                    f"{len(left_out)} slice(s) too small to plan for",
+                    f"{described}: a learning curve needs at least {need} training rows and a "
+                    f"validation row, so these slices are left out of the plan (their rows still "
+                    f"train the model). Acquire rows of them first, then plan again.",
+                )
+            )
         rounds_rows, point_frames, curve_frames = [], [], []
         acquired_frames: list[pd.DataFrame] = []
         total_alloc = np.zeros(k, dtype=np.int64)
         received = np.zeros(k, dtype=np.int64)
         remaining = budget
         n_before = counts.astype(float)
+        supply = self._available(available, acquire, slice_names)
+        short_of_supply = False
         limit = float("nan")
         iterative = self.method == "iterative"
         max_rounds = int(self.max_rounds) if iterative and acquire is not None else 1
@@ -960,10 +1120,16 @@ class SliceTuner:
             if first_fit is None:
                 first_fit = fits
             a, b = fits["a"].to_numpy(), fits["b"].to_numpy()
+            if float(np.dot(cost, supply)) < remaining - 1e-9:
+                short_of_supply = True
+            if not ((supply > 0) & (cost <= remaining + 1e-9)).any():
+                break  # nothing left that the budget can buy
             if self.method in ("uniform", "proportional"):
-                planned = _baseline_allocation(self.method, n_now, cost, remaining)
+                planned = _baseline_allocation(self.method, n_now, cost, remaining, supply)
             else:
-                planned = allocate_budget(a, b, n_now, budget=remaining, cost=cost, lam=lam)
+                planned = allocate_budget(
+                    a, b, n_now, budget=remaining, cost=cost, lam=lam, available=supply
+                )
             alloc = planned.copy()
             if iterative and acquire is not None:  # a plan shows the whole unrestricted budget
                 limit = _round_limit(float(self.T), self.T_growth, round_)
@@ -1005,12 +1171,25 @@ class SliceTuner:
                 )
             total_alloc += alloc
             received += got
+            supply = np.maximum(supply - got, 0.0)
             remaining -= float(np.dot(cost, got if acquire is not None else alloc))
             if not iterative or remaining < cost.min() - 1e-9:
                 break
             if acquire is not None and got.sum() == 0:
                 break  # nothing arrived: the curves would not change
-        if iterative and acquire is not None and remaining >= cost.min() - 1e-9:
+        if short_of_supply:
+            spendable = "acquired" if acquire is not None else "planned"
+            findings.append(
+                Finding(
+                    "warning",
+                    "Not enough examples available to spend the budget",
+                    f"The slices had too few examples left to spend the budget {budget:g}; "
+                    f"{np.dot(cost, received if acquire is not None else total_alloc):g} was "
+                    f"{spendable}. Every slice was asked for at most what it had left; add rows "
+                    f"to the pool (or lower the budget).",
+                )
+            )
+        elif iterative and acquire is not None and remaining >= cost.min() - 1e-9:
             findings.append(
                 Finding(
                     "warning",
@@ -1041,6 +1220,7 @@ class SliceTuner:
             columns=columns,
             estimator=estimator,
             findings=findings,
+            left_out=left_out,
         )
         self.result_ = result
         self.allocation_ = pd.Series(
@@ -1124,7 +1304,10 @@ class SliceTuner:
                     f"asked for."
                 )
             if rows[target].isna().any():
-                raise DataError(f"acquire({name!r}, ...) returned rows without a label.")
+                raise DataError(
+                    f"acquire({name!r}, {int(alloc[s])}) returned {int(rows[target].isna().sum())} "
+                    f"row(s) without a label in {target!r}; every acquired row needs its label."
+                )
             if columns:
                 got_labels = _labels_from_columns(rows, columns, what="acquired")
                 wrong = got_labels[got_labels != name]
@@ -1169,6 +1352,7 @@ class SliceTuner:
         columns,
         estimator,
         findings,
+        left_out,
     ) -> SliceTunerResult:
         a, b = first_fit["a"].to_numpy(), first_fit["b"].to_numpy()
         n_after = n_before + (received if received is not None else total_alloc)
@@ -1279,6 +1463,7 @@ class SliceTuner:
             "n_repeats": int(self.n_repeats),
             "estimator": repr(estimator),
             "slice_by": list(columns),
+            "left_out": left_out,
             "rounds": int(rounds["round"].max()) + 1 if len(rounds) else 0,
         }
         return SliceTunerResult(

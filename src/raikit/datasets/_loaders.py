@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 import pandas as pd
 
-from raikit._errors import FileFormatError
+from raikit._errors import FileFormatError, ParameterError
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -93,10 +93,11 @@ def _read_frame(name: str) -> pd.DataFrame:
             f"The raikit installation is incomplete or corrupt; reinstall raikit."
         ) from error
     expected = [column["name"] for column in meta["columns"]]
-    if list(frame.columns) != expected or len(frame) != meta["n_rows"]:
+    n_rows = meta.get("n_rows_table", meta["n_rows"])
+    if list(frame.columns) != expected or len(frame) != n_rows:
         raise FileFormatError(
             f"The table of data set {name!r} does not match its metadata (expected "
-            f"{meta['n_rows']} rows and columns {expected}, found {len(frame)} rows and "
+            f"{n_rows} rows and columns {expected}, found {len(frame)} rows and "
             f"{list(frame.columns)}); reinstall raikit."
         )
     for column in meta["columns"]:
@@ -108,6 +109,44 @@ def _read_frame(name: str) -> pd.DataFrame:
                 f"where its metadata records {column['n_missing']}; reinstall raikit."
             )
     return frame
+
+
+# The comparisons a population filter may use (the metadata names them; nothing is evaluated).
+_FILTER_OPS = {"<=": "le", ">=": "ge", "<": "lt", ">": "gt", "==": "eq", "!=": "ne"}
+
+
+def _population(name: str, population: str | None) -> tuple[str, dict[str, Any]]:
+    """The population's name and metadata, ``population=None`` meaning the default one."""
+    meta = _metadata(name)
+    populations = meta["populations"]
+    chosen = meta["default_population"] if population is None else population
+    if not isinstance(chosen, str) or chosen not in populations:
+        raise ParameterError(
+            f"Unknown population {population!r} of data set {name!r}; pass population= one of "
+            f"{sorted(populations)} (default {meta['default_population']!r})."
+        )
+    return chosen, populations[chosen]
+
+
+def _select_population(frame: pd.DataFrame, name: str, population: str) -> pd.DataFrame:
+    """Apply the population's recorded filters and column list, checking each row count.
+
+    A missing value fails every condition (as ``dplyr::filter`` drops rows where a condition is
+    ``NA``), and the count left after each filter must equal the count the builder recorded.
+    """
+    spec = _metadata(name)["populations"][population]
+    keep = pd.Series(True, index=frame.index)
+    for step in spec["filters"]:
+        if step["column"] is not None:
+            compare = getattr(frame[step["column"]], _FILTER_OPS[step["op"]])
+            keep &= compare(step["value"]).fillna(False).astype(bool)
+        if int(keep.sum()) != step["n_rows"]:
+            raise FileFormatError(
+                f"Population {population!r} of data set {name!r}: {step['condition']} leaves "
+                f"{int(keep.sum())} rows where the metadata records {step['n_rows']}; "
+                f"reinstall raikit."
+            )
+    return frame.loc[keep, spec["columns"]].reset_index(drop=True)
 
 
 def _to_dataset(frame: pd.DataFrame, meta: dict[str, Any], name: str) -> Dataset:
@@ -141,9 +180,13 @@ def dataset_info(name: str) -> dict[str, Any]:
     -------
     dict
         A copy of the data set's metadata: ``title``, ``source_url``, ``citation``, ``licence``,
-        ``licence_note``, ``n_rows``, ``target``, ``positive_label``, ``sensitive``,
-        ``base_rate``, ``cleaning`` (a list of sentences), ``columns`` (the schema with a
-        description of every column), checksums of the raw files and of the shipped table.
+        ``licence_note``, ``n_rows`` (the rows the loader returns by default), ``target``,
+        ``positive_label``, ``sensitive``, ``base_rate``, ``cleaning`` (a list of sentences),
+        ``columns`` (the schema with a description of every column), checksums of the raw files
+        and of the shipped table. A data set with several populations (COMPAS) also has
+        ``n_rows_table`` (the rows shipped), ``default_population`` and ``populations``: for each,
+        its ``n_rows``, ``columns``, ``base_rate`` and ``filters`` (each ``condition`` with the
+        ``n_rows`` left after it).
 
     Raises
     ------
@@ -156,6 +199,9 @@ def dataset_info(name: str) -> dict[str, Any]:
     >>> info = dataset_info("german_credit")
     >>> info["licence"], info["n_rows"], info["sensitive"]
     ('CC BY 4.0', 1000, ['sex', 'age_group'])
+    >>> steps = dataset_info("compas")["populations"]["propublica_logistic"]["filters"]
+    >>> [(step["condition"], step["n_rows"]) for step in steps[:2]]
+    [('days_b_screening_arrest <= 30', 6623), ('days_b_screening_arrest >= -30', 6172)]
     """
     return copy.deepcopy(_metadata(name))
 
@@ -166,7 +212,9 @@ def list_datasets() -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Columns ``name``, ``title``, ``rows``, ``target``, ``sensitive`` (comma-separated),
+        Columns ``name``, ``title``, ``rows`` (what the loader returns by default),
+        ``populations`` (for a data set with several populations, each with its row count, the
+        default first; empty otherwise), ``target``, ``sensitive`` (comma-separated),
         ``licence``, ``source`` (URL) and ``loader`` (the function that loads it), sorted by
         name. The synthetic generator :func:`make_fairness_synthetic` is not listed.
 
@@ -179,15 +227,24 @@ def list_datasets() -> pd.DataFrame:
             adult 48842         income                       CC BY 4.0
            compas  6172 two_year_recid No licence stated by ProPublica
     german_credit  1000         credit                       CC BY 4.0
+    >>> print(table.loc[table["name"] == "compas", "populations"].item())
+    propublica_logistic (default): 6,172 rows; two_year: 7,214 rows
     """
     rows = []
     for name in _dataset_names():
         meta = _metadata(name)
+        populations = meta.get("populations", {})
+        default = meta.get("default_population")
+        listed = [
+            f"{key}{' (default)' if key == default else ''}: {spec['n_rows']:,} rows"
+            for key, spec in sorted(populations.items(), key=lambda item: item[0] != default)
+        ]
         rows.append(
             {
                 "name": name,
                 "title": meta["title"],
                 "rows": int(meta["n_rows"]),
+                "populations": "; ".join(listed),
                 "target": meta["target"],
                 "sensitive": ", ".join(meta["sensitive"]),
                 "licence": meta["licence"],
@@ -195,7 +252,8 @@ def list_datasets() -> pd.DataFrame:
                 "loader": meta["loader"],
             }
         )
-    columns = ["name", "title", "rows", "target", "sensitive", "licence", "source", "loader"]
+    columns = ["name", "title", "rows", "populations", "target", "sensitive", "licence"]
+    columns += ["source", "loader"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -282,7 +340,7 @@ def load_adult(
     ('category', 'int64')
     """
     if split not in (None, "train", "test"):
-        raise ValueError(f"split must be 'train', 'test' or None, got {split!r}.")
+        raise ParameterError(f"split must be 'train', 'test' or None, got {split!r}.")
     meta = _metadata("adult")
     frame = _read_frame("adult")
     name = "adult"
@@ -294,32 +352,67 @@ def load_adult(
     return _to_dataset(frame, meta, name)
 
 
+CompasPopulation = Literal["propublica_logistic", "two_year"]
+
+
 @overload
-def load_compas(*, as_frame: Literal[False] = ...) -> Dataset: ...
+def load_compas(
+    *, as_frame: Literal[False] = ..., population: CompasPopulation = ...
+) -> Dataset: ...
 @overload
-def load_compas(*, as_frame: Literal[True]) -> pd.DataFrame: ...
-def load_compas(*, as_frame: bool = False) -> Dataset | pd.DataFrame:
-    """Load ProPublica's COMPAS two-year recidivism data set, filtered as in their analysis.
+def load_compas(*, as_frame: Literal[True], population: CompasPopulation = ...) -> pd.DataFrame: ...
+def load_compas(
+    *, as_frame: bool = False, population: CompasPopulation = "propublica_logistic"
+) -> Dataset | pd.DataFrame:
+    """Load ProPublica's COMPAS two-year recidivism data, in one of the populations it analysed.
 
     Defendants screened with the COMPAS risk assessment tool in Broward County, Florida, in
-    2013-2014, published by ProPublica with the article "Machine Bias" (2016). ``two_year_recid``
-    tells whether a defendant was charged with a new offence within two years. The COMPAS
-    outputs (``decile_score``, ``score_text``) are kept so that the tool itself can be audited.
+    2013-2014, published by ProPublica with the article "Machine Bias" (2016).
+    ``two_year_recid`` tells whether a defendant was charged with a new offence within two years.
+    The COMPAS outputs (``decile_score``, ``score_text``) are kept so that the tool itself can be
+    audited. ProPublica analysed two populations of ``compas-scores-two-years.csv``; raikit ships
+    all 7,214 rows and ``population`` picks one.
 
     Parameters
     ----------
     as_frame : bool, default False
         Return the pandas DataFrame instead of a :class:`~raikit.dataset.Dataset`.
+    population : {"propublica_logistic", "two_year"}, default "propublica_logistic"
+        Which defendants to return.
+
+        ``"propublica_logistic"`` (6,172 rows, the default)
+            ProPublica's filtered table, used for its logistic regression of the score and in
+            most of the fairness literature. Its filter, with the rows left after each step:
+            ``days_b_screening_arrest <= 30`` (6,623; the 307 rows with no booking date fail
+            it), ``days_b_screening_arrest >= -30`` (6,172), ``is_recid != -1`` (6,172),
+            ``c_charge_degree != "O"`` (6,172) and ``score_text != "N/A"`` (6,172): the last
+            three already hold for every row of the two-year file.
+        ``"two_year"`` (7,214 rows)
+            Every defendant of the file, unfiltered: the population of ProPublica's false
+            positive and false negative rates by race (prediction: ``score_text`` "Medium" or
+            "High", i.e. ``decile_score >= 5``; outcome: ``two_year_recid``). Adds the column
+            ``days_b_screening_arrest`` (nullable ``Int64``, missing in 307 rows) so that the
+            filter above can be applied by hand.
+
+        The default stays the filtered table that ``load_compas()`` has always returned.
 
     Returns
     -------
     Dataset or DataFrame
-        6,172 rows with ``target="two_year_recid"`` (1 = reoffended within two years) and
+        With ``target="two_year_recid"`` (1 = reoffended within two years) and
         ``sensitive=["race", "sex"]``. The features are ``age``, ``age_cat``,
         ``juv_fel_count``, ``juv_misd_count``, ``juv_other_count``, ``priors_count`` and
-        ``c_charge_degree``: the COMPAS outputs ``decile_score`` and ``score_text`` stay in the
-        frame but are not features. Categorical columns (``sex``, ``age_cat``, ``race``,
-        ``c_charge_degree``, ``score_text``) have ``category`` dtype, the rest ``int64``.
+        ``c_charge_degree``: the COMPAS outputs ``decile_score`` and ``score_text`` (and
+        ``days_b_screening_arrest``) stay in the frame but are not features. Categorical
+        columns (``sex``, ``age_cat``, ``race``, ``c_charge_degree``, ``score_text``) have
+        ``category`` dtype, the other columns of the default population ``int64``. The
+        Dataset is named ``"compas"`` for the default population and ``"compas_two_year"``
+        otherwise.
+
+    Raises
+    ------
+    ParameterError
+        If ``population`` is not one of the populations above.
 
     Notes
     -----
@@ -330,15 +423,15 @@ def load_compas(*, as_frame: bool = False) -> Dataset | pd.DataFrame:
     and teaching, but no explicit licence grant is known. Check ProPublica's terms before
     commercial use, and cite ProPublica.
 
-    **Cleaning** (by ``scripts/prepare_datasets.py``): ProPublica's filter from
-    ``Compas Analysis.ipynb`` keeps rows with ``days_b_screening_arrest`` between -30 and 30,
-    ``is_recid != -1``, ``c_charge_degree != "O"`` and ``score_text != "N/A"``, reducing the
-    7,214 raw rows to 6,172 (rows with a missing ``days_b_screening_arrest`` are dropped, as in
-    their R code). Twelve columns are kept; names, dates, case numbers and the columns that
-    describe the later offence are dropped. No values are missing.
+    **Cleaning** (by ``scripts/prepare_datasets.py``): all 7,214 rows are kept with 13 columns;
+    names, dates, case numbers and the columns that describe the later offence are dropped.
+    The filters of each population, with their row counts, are also in
+    ``dataset_info("compas")["populations"]``; the loader applies them and checks each count.
+    ProPublica's separate violent-recidivism file is not shipped.
 
     The share of ``two_year_recid == 1`` is 0.4551 overall, 0.5231 for African-American and
-    0.3909 for Caucasian defendants.
+    0.3909 for Caucasian defendants in the default population (0.4507, 0.5143 and 0.3936 in
+    ``"two_year"``).
 
     References
     ----------
@@ -357,12 +450,29 @@ def load_compas(*, as_frame: bool = False) -> Dataset | pd.DataFrame:
     0.4551
     >>> frame["score_text"].cat.categories.tolist()
     ['Low', 'Medium', 'High']
+
+    ProPublica's false positive rate by race, on the unfiltered population:
+
+    >>> from raikit.metrics import group_metrics
+    >>> raw = load_compas(population="two_year", as_frame=True)
+    >>> len(raw)
+    7214
+    >>> result = group_metrics(
+    ...     raw["two_year_recid"],
+    ...     (raw["decile_score"] >= 5).astype(int),
+    ...     sensitive=raw["race"],
+    ...     metrics=["false_positive_rate"],
+    ... )
+    >>> fpr = result.by_group.loc["race", "false_positive_rate"]
+    >>> round(float(fpr["African-American"]), 4), round(float(fpr["Caucasian"]), 4)
+    (0.4485, 0.2345)
     """
-    meta = _metadata("compas")
-    frame = _read_frame("compas")
+    chosen, _ = _population("compas", population)
+    frame = _select_population(_read_frame("compas"), "compas", chosen)
     if as_frame:
         return frame
-    return _to_dataset(frame, meta, "compas")
+    name = "compas" if chosen == _metadata("compas")["default_population"] else f"compas_{chosen}"
+    return _to_dataset(frame, _metadata("compas"), name)
 
 
 @overload
