@@ -5,11 +5,17 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 
 from raikit import load_model, save_model
 from raikit._errors import DataError
 from raikit.datasets import load_compas, make_fairness_synthetic
-from raikit.train import FairlearnClassifier, ReweighingClassifier, reweighing_weights
+from raikit.train import (
+    FairlearnClassifier,
+    ReweighingClassifier,
+    TabularEncoder,
+    reweighing_weights,
+)
 
 
 def test_reweighing_by_hand_and_independence():
@@ -176,3 +182,98 @@ def test_difference_bound_sets_the_fairness_level_of_the_reduction():
     assert gaps[0.01] < 0.05 < gaps[0.3]
     with pytest.raises(DataError, match="difference_bound"):
         FairlearnClassifier(difference_bound=2).fit(ds.X, ds.y, sensitive_features=z)
+
+
+def _replicated_reference(method, moment, x, y, z, weights):
+    """Fairlearn itself, on rows repeated as many times as their integer weight."""
+    import fairlearn.reductions as red
+    from sklearn.linear_model import LogisticRegression
+
+    rows = np.repeat(np.arange(len(y)), weights)
+    base = LogisticRegression(max_iter=1000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if method == "expgrad":
+            ref = red.ExponentiatedGradient(base, getattr(red, moment)(), eps=0.01)
+            ref.fit(x[rows], y[rows], sensitive_features=z[rows])
+            return ref._pmf_predict(x)
+        ref = red.GridSearch(base, getattr(red, moment)(), grid_size=10)
+        ref.fit(x[rows], y[rows], sensitive_features=z[rows])
+        return ref.predict_proba(x)
+
+
+@pytest.mark.parametrize(
+    ("method", "constraint", "moment"),
+    [
+        ("expgrad", "dp", "DemographicParity"),
+        ("expgrad", "eqopp", "TruePositiveRateParity"),
+        ("gridsearch", "eqodds", "EqualizedOdds"),
+    ],
+)
+def test_reductions_with_sample_weight_equal_fairlearn_on_repeated_rows(method, constraint, moment):
+    # Fairlearn's reductions take no sample_weight (it used to raise "load_data() got an
+    # unexpected keyword argument 'sample_weight'"): an integer weight k must act as k copies
+    # of the row, and a zero weight as the row left out.
+    ds = make_fairness_synthetic(300, random_state=0)
+    y, z = ds.y.to_numpy(), ds.sensitive["z"].to_numpy()
+    weights = np.random.default_rng(0).integers(0, 4, len(y))
+    clf = FairlearnClassifier(method=method, constraint=constraint, random_state=0)
+    clf.fit(ds.X, y, sensitive_features=z, sample_weight=weights)
+    x = clf.encoder_.transform(ds.X)
+    expected = _replicated_reference(method, moment, x, y, z, weights)
+    np.testing.assert_allclose(clf.predict_proba(ds.X), expected, atol=1e-6)
+    # ... and the weights matter: the unweighted model is a different one.
+    plain = FairlearnClassifier(method=method, constraint=constraint, random_state=0)
+    plain.fit(ds.X, y, sensitive_features=z)
+    assert np.abs(plain.predict_proba(ds.X) - expected).max() > 0.05
+
+
+def test_reduction_sample_weight_errors():
+    ds = make_fairness_synthetic(100, random_state=0)
+    z = ds.sensitive["z"].to_numpy()
+    clf = FairlearnClassifier(method="expgrad", constraint="dp")
+    with pytest.raises(DataError, match="one value per row"):
+        clf.fit(ds.X, ds.y, sensitive_features=z, sample_weight=np.ones(5))
+    with pytest.raises(DataError, match="non-negative"):
+        clf.fit(ds.X, ds.y, sensitive_features=z, sample_weight=-np.ones(100))
+    with pytest.raises(DataError, match="positive weight in every group"):
+        clf.fit(ds.X, ds.y, sensitive_features=z, sample_weight=(z == z[0]).astype(float))
+
+
+def test_wrappers_accept_lists():
+    # X as a list of rows, y and sensitive_features as lists (they crashed on X.shape).
+    ds = make_fairness_synthetic(200, random_state=0)
+    X, y, z = ds.X.to_numpy().tolist(), ds.y.tolist(), ds.sensitive["z"].tolist()
+    array = ds.X.to_numpy()
+    for clf in (
+        FairlearnClassifier(method="expgrad", constraint="dp", random_state=0),
+        FairlearnClassifier(method="threshold", constraint="dp", random_state=0),
+        ReweighingClassifier(),
+    ):
+        listed = clone(clf).fit(X, y, sensitive_features=z)
+        arrays = clone(clf).fit(array, ds.y.to_numpy(), sensitive_features=np.asarray(z))
+        kw = {"sensitive_features": z} if getattr(clf, "method", None) == "threshold" else {}
+        np.testing.assert_array_equal(listed.predict(X, **kw), arrays.predict(array, **kw))
+        assert listed.n_features_in_ == array.shape[1]
+    with pytest.raises(DataError, match="2-D"):
+        ReweighingClassifier().fit([1.0, 2.0, 3.0], [0, 1, 0], sensitive_features=["a", "b", "a"])
+
+
+def test_integer_column_names():
+    # TabularEncoder looked integer column labels up as strings (KeyError: "None of ['0', ...]").
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({0: rng.normal(size=200), 1: rng.choice(["u", "v"], 200)})
+    y = (frame[0] + (frame[1] == "u") > 0.5).astype(int).to_numpy()
+    encoder = TabularEncoder().fit(frame)
+    named = frame.rename(columns=str)
+    np.testing.assert_array_equal(
+        encoder.transform(frame), TabularEncoder().fit(named).transform(named)
+    )
+    assert encoder.transform(frame).shape == (200, 3)
+    z = rng.choice(["a", "b"], 200)
+    clf = ReweighingClassifier().fit(frame, y, sensitive_features=z)
+    assert clf.score(frame, y) > 0.8
+    with pytest.raises(DataError, match="missing the column"):
+        encoder.transform(frame.drop(columns=[1]))
+    with pytest.raises(DataError, match="duplicated"):
+        TabularEncoder().fit(pd.DataFrame([[1, 2]], columns=[1, "1"]))

@@ -11,13 +11,27 @@ import copy
 import math
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from raikit._errors import DataError, RaikitError
 
 __all__ = ["DPClassifier"]
+
+
+def _kind(dtype) -> str:
+    """numpy kind of a column dtype (pandas extension dtypes included; categorical is "O")."""
+    try:
+        return np.dtype(dtype).kind
+    except TypeError:
+        return "O" if isinstance(dtype, pd.CategoricalDtype) else getattr(dtype, "kind", "O")
 
 
 def _torch():
@@ -67,10 +81,21 @@ class DPClassifier(ClassifierMixin, BaseEstimator):
     noise_multiplier_ : float
         Noise standard deviation over the clipping norm that the accountant chose.
 
+    encoder_ : raikit.train.TabularEncoder or None
+        The one-hot encoding of string and categorical columns (``None`` for numeric input).
+
     Notes
     -----
-    Features should be numeric and scaled with public knowledge (e.g. known ranges); scaling them
-    with statistics of the private data is not covered by the privacy guarantee.
+    Numeric features should be scaled with public knowledge (e.g. known ranges); scaling them
+    with statistics of the private data is not covered by the privacy guarantee, so DPClassifier
+    passes numeric columns through unchanged. String, categorical and object columns of a
+    DataFrame are one-hot encoded (as raikit's other estimators do); the list of levels is taken
+    from the data, so a level seen in only a few rows is not protected by the guarantee — merge
+    rare levels, or use levels known in advance, before fitting.
+
+    Fitting draws its randomness from ``random_state`` only and leaves torch's global random
+    state as it found it. Predictions are computed in float64, so they do not depend on the
+    batch they are computed in.
 
     Examples
     --------
@@ -81,6 +106,14 @@ class DPClassifier(ClassifierMixin, BaseEstimator):
     >>> clf = DPClassifier(target_epsilon=2.0, epochs=2, batch_size=200, random_state=0).fit(X, y)
     >>> bool(clf.epsilon_ <= 2.0 + 1e-6), bool(clf.score(X, y) > 0.8)
     (True, True)
+
+    String and categorical columns are one-hot encoded:
+
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"x": X[:, 0], "colour": np.where(X[:, 1] > 0, "red", "blue")})
+    >>> clf = DPClassifier(target_epsilon=2.0, epochs=2, batch_size=200, random_state=0)
+    >>> clf.fit(frame, y).predict_proba(frame.head(2)).shape
+    (2, 2)
     """
 
     def __init__(
@@ -151,9 +184,43 @@ class DPClassifier(ClassifierMixin, BaseEstimator):
                 warnings.filterwarnings("ignore", message=message)
             return self._fit(X, y)
 
+    def _encode_fit(self, X, y):
+        """``(X, y)`` validated; tables with string or categorical columns are one-hot encoded."""
+        self.encoder_ = None
+        if not isinstance(X, pd.DataFrame) or all(_kind(t) in "fiub" for t in X.dtypes):
+            return validate_data(self, X, y, dtype=np.float32)
+        from raikit.train import TabularEncoder
+
+        if y is None:
+            raise ValueError("DPClassifier requires y to be passed, but the target y is None.")
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
+        missing = [str(c) for c in X.columns if _kind(X[c].dtype) in "fiub" and X[c].isna().any()]
+        if missing:
+            raise DataError(
+                f"Numeric column(s) {missing} have missing values; fill them with a value chosen "
+                f"from public knowledge before DPClassifier.fit (imputing from the private data "
+                f"is not covered by the privacy guarantee)."
+            )
+        self.encoder_ = TabularEncoder(scale=False).fit(X)
+        self.n_features_in_ = X.shape[1]
+        self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+        return self.encoder_.transform(X), y
+
+    def _encode(self, X) -> np.ndarray:
+        """``X`` for prediction, encoded as at fit time."""
+        if getattr(self, "encoder_", None) is None:
+            return validate_data(self, X, dtype=np.float32, reset=False)
+        if not isinstance(X, pd.DataFrame):
+            raise DataError(
+                f"This DPClassifier was fitted on a table with columns "
+                f"{self.feature_names_in_.tolist()}; pass a DataFrame with those columns."
+            )
+        return self.encoder_.transform(X)
+
     def _fit(self, X, y):
         torch = _torch()
-        X, y = validate_data(self, X, y, dtype=np.float32)
+        X, y = self._encode_fit(X, y)
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
@@ -162,11 +229,19 @@ class DPClassifier(ClassifierMixin, BaseEstimator):
             )
         epsilon, delta = self._check_params(len(X))
         seed = int(np.random.default_rng(self.random_state).integers(2**31 - 1))
-        torch.manual_seed(seed)
-        generator = torch.Generator().manual_seed(seed)
+        # Seed a private copy of torch's global generator (initialisation draws from it) and
+        # restore the caller's state afterwards: fitting never changes torch's global RNG.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            generator = torch.Generator().manual_seed(seed)
+            self._train(torch, X, codes, epsilon, delta, generator)
+        return self
+
+    def _train(self, torch, X, codes, epsilon, delta, generator) -> None:
         module = self._build(torch, X.shape[1], len(self.classes_))
         data = torch.utils.data.TensorDataset(
-            torch.from_numpy(np.ascontiguousarray(X)), torch.from_numpy(codes.astype(np.int64))
+            torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)),
+            torch.from_numpy(codes.astype(np.int64)),
         )
         loader = torch.utils.data.DataLoader(
             data, batch_size=min(int(self.batch_size), len(X)), shuffle=True, generator=generator
@@ -204,16 +279,21 @@ class DPClassifier(ClassifierMixin, BaseEstimator):
         self.module_ = module._module if hasattr(module, "_module") else module
         self.delta_ = delta
         self.epsilon_ = float(engine.get_epsilon(delta)) if engine is not None else math.inf
-        return self
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities (softmax of the network's logits)."""
+        """Class probabilities (softmax of the network's logits, computed in float64).
+
+        Inference runs on a float64 copy of the trained network, so a row's probabilities do
+        not depend on the other rows of the batch (float32 kernels round differently for
+        different batch sizes on some CPUs).
+        """
         torch = _torch()
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float32, reset=False)
+        X = self._encode(X)
+        module = copy.deepcopy(self.module_).to(torch.float64)
         with torch.no_grad():
-            logits = self.module_(torch.from_numpy(np.ascontiguousarray(X)))
-            return torch.softmax(logits, dim=1).numpy().astype(float)
+            logits = module(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float64)))
+            return torch.softmax(logits, dim=1).numpy()
 
     def predict(self, X) -> np.ndarray:
         """Most probable class."""

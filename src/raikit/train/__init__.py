@@ -3,6 +3,7 @@ reweighing, label-flipping attacks, and a side-by-side comparison of mitigations
 
 from __future__ import annotations
 
+from raikit.train._common import TabularEncoder
 from raikit.train._compare import MitigationResult, compare_mitigations
 from raikit.train._fairbatch import FairBatchClassifier
 from raikit.train._frtrain import FRTrainClassifier
@@ -21,6 +22,7 @@ __all__ = [
     "LabelFlips",
     "MitigationResult",
     "ReweighingClassifier",
+    "TabularEncoder",
     "compare_mitigations",
     "flip_labels",
     "reweighing_weights",

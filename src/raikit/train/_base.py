@@ -9,7 +9,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from raikit._errors import DataError
-from raikit.train._common import TabularEncoder
+from raikit.train._common import TabularEncoder, _string_columns
 from raikit.train._torch_models import forward_numpy, forward_torch
 
 __all__ = ["TorchClassifierBase", "combined_weights"]
@@ -97,6 +97,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
                     f"This model was fitted on a DataFrame with columns "
                     f"{self.feature_names_in_.tolist()}; pass a DataFrame with those columns."
                 )
+            X = _string_columns(X)
             missing = [c for c in self.feature_names_in_ if c not in X.columns]
             if missing:
                 raise DataError(f"X is missing the column(s) {missing} the model was fitted on.")

@@ -62,29 +62,59 @@ def sensitive_codes(sensitive, n_rows: int, *, name: str = "sensitive_features")
     return np.asarray(encoding.intersection_codes, dtype=np.int64), labels
 
 
+def _string_columns(X: pd.DataFrame) -> pd.DataFrame:
+    """``X`` with its column labels as strings (integer labels such as ``0, 1, 2`` included)."""
+    names = [str(c) for c in X.columns]
+    if len(set(names)) != len(names):
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        raise DataError(
+            f"X has duplicated column names {duplicated} (after converting them to strings); "
+            f"rename the columns so that each name is unique."
+        )
+    if all(isinstance(c, str) for c in X.columns):
+        return X
+    return X.set_axis(names, axis=1)
+
+
 class TabularEncoder:
     """Fit-once encoding of a table to a float matrix: one-hot categoricals, scaled numerics.
 
-    Numeric columns are imputed with their median and standardised; categorical, boolean and
-    object columns are one-hot encoded with missing values as their own level and unseen levels
-    ignored. Fitted state is numpy arrays and a scikit-learn ``OneHotEncoder``, so skops saves it
-    without extra trusted types.
+    Numeric and boolean columns are imputed with their median and (by default) standardised;
+    categorical and object columns are one-hot encoded with missing values as their own level and
+    unseen levels ignored. Column labels may be strings or integers (they are compared as strings).
+    Fitted state is numpy arrays and a scikit-learn ``OneHotEncoder``, so skops saves it without
+    extra trusted types.
+
+    Parameters
+    ----------
+    scale : bool, default True
+        Standardise numeric columns with their mean and standard deviation. ``False`` passes them
+        through unchanged (for differentially private training, whose guarantee does not cover
+        statistics of the private data).
 
     Examples
     --------
     >>> import pandas as pd
+    >>> from raikit.train import TabularEncoder
     >>> frame = pd.DataFrame({"a": [1.0, None, 3.0], "b": ["x", "y", None]})
     >>> TabularEncoder().fit(frame).transform(frame).astype(float).round(3).tolist()
     [[-1.225, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0], [1.225, 1.0, 0.0, 0.0]]
+    >>> TabularEncoder(scale=False).fit(frame).transform(frame).astype(float).tolist()
+    [[1.0, 0.0, 1.0, 0.0], [2.0, 0.0, 0.0, 1.0], [3.0, 1.0, 0.0, 0.0]]
     """
 
+    def __init__(self, *, scale: bool = True) -> None:
+        self.scale = scale
+
     def fit(self, X) -> TabularEncoder:
+        """Learn medians, scales and category levels from ``X``; returns ``self``."""
         from sklearn.preprocessing import OneHotEncoder
 
         if isinstance(X, pd.DataFrame):
-            self.numeric_ = [str(c) for c in X.columns if X[c].dtype.kind in "fiub"]
-            self.other_ = [str(c) for c in X.columns if str(c) not in self.numeric_]
-            self.columns_ = [str(c) for c in X.columns]
+            X = _string_columns(X)
+            self.numeric_ = [c for c in X.columns if X[c].dtype.kind in "fiub"]
+            self.other_ = [c for c in X.columns if c not in set(self.numeric_)]
+            self.columns_ = list(X.columns)
             values = (
                 X[self.numeric_].to_numpy(dtype=np.float64, na_value=np.nan)
                 if self.numeric_
@@ -101,9 +131,12 @@ class TabularEncoder:
                 medians = np.nanmedian(values, axis=0) if values.shape[1] else np.zeros(0)
         self.medians_ = np.nan_to_num(medians)
         filled = np.where(np.isnan(values), self.medians_, values)
-        self.means_ = filled.mean(axis=0) if len(filled) else np.zeros(filled.shape[1])
-        scale = filled.std(axis=0) if len(filled) else np.ones(filled.shape[1])
-        self.scales_ = np.where(scale > 0, scale, 1.0)
+        if getattr(self, "scale", True):
+            self.means_ = filled.mean(axis=0) if len(filled) else np.zeros(filled.shape[1])
+            scale = filled.std(axis=0) if len(filled) else np.ones(filled.shape[1])
+            self.scales_ = np.where(scale > 0, scale, 1.0)
+        else:
+            self.means_, self.scales_ = np.zeros(filled.shape[1]), np.ones(filled.shape[1])
         self.onehot_ = None
         if self.other_:
             self.onehot_ = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
@@ -115,9 +148,17 @@ class TabularEncoder:
         return frame.where(frame.notna(), "__missing__").astype(str).to_numpy()
 
     def transform(self, X) -> np.ndarray:
+        """The encoded float32 matrix: numeric columns first, then the one-hot levels."""
         if self.columns_ is not None:
             if not isinstance(X, pd.DataFrame):
                 X = pd.DataFrame(np.asarray(X), columns=self.columns_)
+            X = _string_columns(X)
+            missing = [c for c in self.columns_ if c not in X.columns]
+            if missing:
+                raise DataError(
+                    f"X is missing the column(s) {missing} the encoder was fitted on; pass a "
+                    f"table with the training columns."
+                )
             values = (
                 X[self.numeric_].to_numpy(dtype=np.float64, na_value=np.nan)
                 if self.numeric_

@@ -94,15 +94,47 @@ def reweighing_weights(y, sensitive, *, sample_weight=None) -> np.ndarray:
     return table[y_codes, groups]
 
 
+def _check_weights(sample_weight, n_rows: int):
+    """``sample_weight`` as a float array (or None), refused unless finite, >= 0, one per row."""
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.shape != (n_rows,):
+        raise DataError(
+            f"sample_weight must have one value per row ({n_rows}), got shape {weights.shape}."
+        )
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
+        raise DataError("sample_weight must be finite and non-negative, with a positive sum.")
+    return weights
+
+
 def _default_estimator():
     from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(max_iter=1000)
 
 
+def _as_table(X):
+    """A DataFrame as it is; anything else (lists of rows included) as a 2-D array."""
+    import pandas as pd
+
+    if isinstance(X, pd.DataFrame):
+        return X
+    array = np.asarray(X)
+    if array.ndim != 2:
+        raise DataError(
+            f"X must be a table (a DataFrame or a 2-D array of rows), got {array.ndim} "
+            f"dimension(s); reshape one feature with X.reshape(-1, 1)."
+        )
+    return array
+
+
 class _EncodedMixin:
     def _encode_fit(self, X, y):
+        X = _as_table(X)
         y = np.asarray(y)
+        if y.ndim != 1:
+            raise DataError(f"y must be one label per row (1-D), got shape {y.shape}.")
         if len(X) != len(y):
             raise DataError(f"X has {len(X)} rows but y has {len(y)}; they must match.")
         self.classes_ = np.unique(y)
@@ -174,7 +206,13 @@ class FairlearnClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y, *, sensitive_features, sample_weight=None):
-        """Fit the mitigated model (sensitive features by keyword, one value per row)."""
+        """Fit the mitigated model (sensitive features by keyword, one value per row).
+
+        ``sample_weight`` (one non-negative value per row) weights the error and the fairness
+        constraints of ``expgrad`` and ``gridsearch`` (a weight of ``k`` counts a row ``k``
+        times); ``threshold`` passes it to the estimator's ``fit`` and picks its thresholds on
+        the unweighted rows.
+        """
         _import_fairlearn()
         import fairlearn.reductions as reductions
         from fairlearn.postprocessing import ThresholdOptimizer
@@ -186,8 +224,11 @@ class FairlearnClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
         groups, self.group_labels_ = sensitive_codes(sensitive_features, len(y))
         y01 = (y == self.classes_[1]).astype(int)
         base = clone(self.estimator) if self.estimator is not None else _default_estimator()
-        kwargs = {} if sample_weight is None else {"sample_weight": np.asarray(sample_weight)}
+        weights = _check_weights(sample_weight, len(y))
         if self.method == "threshold":
+            # ThresholdOptimizer hands fit's keywords to the estimator; its thresholds are
+            # chosen on the unweighted rows.
+            kwargs = {} if weights is None else {"sample_weight": weights}
             self.mitigator_ = ThresholdOptimizer(
                 estimator=base,
                 constraints=_THRESHOLD[self.constraint],
@@ -195,6 +236,7 @@ class FairlearnClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
                 prefit=False,
             )
         else:
+            kwargs = {}
             bound = (
                 {} if self.difference_bound is None else {"difference_bound": self.difference_bound}
             )
@@ -202,9 +244,20 @@ class FairlearnClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
                 raise DataError(
                     f"difference_bound must be between 0 and 1, got {self.difference_bound!r}."
                 )
-            moment = getattr(reductions, _MOMENTS[self.constraint])(**bound)
+            if weights is None:
+                moment = getattr(reductions, _MOMENTS[self.constraint])(**bound)
+                objective = None
+            else:
+                # Fairlearn's moments take no weights: these evaluate the error and the
+                # constraints under the weighted rows (an integer weight k = k copies of a row).
+                from raikit.train._weighted_moments import weighted_error_rate, weighted_parity
+
+                moment = weighted_parity(self.constraint, weights, **bound)
+                objective = weighted_error_rate(weights)
             if self.method == "expgrad":
-                self.mitigator_ = reductions.ExponentiatedGradient(base, moment, eps=self.eps)
+                self.mitigator_ = reductions.ExponentiatedGradient(
+                    base, moment, objective=objective, eps=self.eps
+                )
             else:
                 self.mitigator_ = reductions.GridSearch(base, moment, grid_size=int(self.grid_size))
         import warnings
@@ -220,7 +273,7 @@ class FairlearnClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
     def predict(self, X, *, sensitive_features=None):
         """Predicted labels (``threshold`` needs ``sensitive_features``)."""
         check_is_fitted(self, "encoder_")
-        X_enc = self.encoder_.transform(X)
+        X_enc = self.encoder_.transform(_as_table(X))
         if self.method == "threshold":
             if sensitive_features is None:
                 raise DataError(
@@ -242,7 +295,7 @@ class FairlearnClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
     def predict_proba(self, X, *, sensitive_features=None):
         """Probabilities (``expgrad``: of its randomised classifier; not for ``threshold``)."""
         check_is_fitted(self, "encoder_")
-        X_enc = self.encoder_.transform(X)
+        X_enc = self.encoder_.transform(_as_table(X))
         if self.method == "expgrad":
             return self.mitigator_._pmf_predict(X_enc)
         if self.method == "gridsearch":
@@ -331,8 +384,8 @@ class ReweighingClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         check_is_fitted(self, "estimator_")
-        return self.estimator_.predict(self.encoder_.transform(X))
+        return self.estimator_.predict(self.encoder_.transform(_as_table(X)))
 
     def predict_proba(self, X):
         check_is_fitted(self, "estimator_")
-        return self.estimator_.predict_proba(self.encoder_.transform(X))
+        return self.estimator_.predict_proba(self.encoder_.transform(_as_table(X)))
