@@ -15,6 +15,7 @@ from raikit._grouping import encode_groups, to_sensitive_frame
 from raikit._result import Finding, Result
 from raikit.metrics import _engine as engine
 from raikit.metrics._definitions import CountMetric, resolve_metric_names
+from raikit.metrics._stats import percentile_bounds
 
 __all__ = ["GroupMetricsResult", "group_metrics", "percentile_bounds"]
 
@@ -310,27 +311,6 @@ class _quiet:
 
     def __exit__(self, *exc):
         self._ctx.__exit__(*exc)
-
-
-def percentile_bounds(replicates: np.ndarray, level: float):
-    """Percentile interval over the replicate axis (0), ignoring NaN replicates.
-
-    Returns the lower and upper bounds, each shaped like one replicate.
-
-    ``np.nanquantile`` on an n-d array falls back to one Python call per column, so columns without
-    NaN (nearly all) go through the vectorised ``np.quantile`` and only the others through it.
-    """
-    alpha = (1 - level) / 2
-    quantiles = [alpha, 1 - alpha]
-    flat = replicates.reshape(replicates.shape[0], -1)
-    has_nan = np.isnan(flat).any(axis=0)
-    out = np.empty((2, flat.shape[1]))
-    out[:, ~has_nan] = np.quantile(flat[:, ~has_nan], quantiles, axis=0)
-    if has_nan.any():
-        with _quiet():
-            out[:, has_nan] = np.nanquantile(flat[:, has_nan], quantiles, axis=0)
-    shape = replicates.shape[1:]
-    return out[0].reshape(shape), out[1].reshape(shape)
 
 
 def group_metrics(
