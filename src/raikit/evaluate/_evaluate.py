@@ -202,7 +202,8 @@ class EvaluationResult(Result):
         ``ci`` is None). A replicate redraws each (group, label, score bin) count as
         ``Poisson(count)``, as the metrics engine does.
     calibration : DataFrame
-        Mean score and observed positive rate (Wilson interval at ``ci``; NaN without ``ci``) per group and score decile.
+        Mean score and observed positive rate (Wilson interval at ``ci``; NaN without ``ci``)
+        per group and score decile.
     thresholds : list
         The decision thresholds evaluated (NaN: the model's ``predict``).
     ci, tolerance : float

@@ -10,8 +10,8 @@ import pandas as pd
 
 from raikit._errors import ColumnError, DataError
 from raikit._result import Finding, Result
-from raikit.metrics._stats import check_ci, wilson_interval
 from raikit.explain._common import as_frame, check_model, positive_score
+from raikit.metrics._stats import check_ci, wilson_interval
 
 __all__ = ["FlipTestResult", "WhatIfResult", "flip_test", "what_if"]
 
@@ -136,7 +136,8 @@ class FlipTestResult(Result):
     by_group : DataFrame
         One row per original group of ``attribute`` (and ``overall``): ``n``, ``flipped`` (rows
         whose decision changes for at least one other value), ``flip_rate`` with a Wilson
-        ``lower``/``upper`` at the confidence level ``meta["ci"]``, and ``mean_score_change`` (largest absolute score change, averaged).
+        ``lower``/``upper`` at the confidence level ``meta["ci"]``, and ``mean_score_change``
+        (largest absolute score change, averaged).
     pairs : DataFrame
         One row per (from, to) pair of values: ``n``, ``flip_rate``, ``lower``, ``upper``,
         ``to_positive`` and ``to_negative`` (shares of rows whose decision flips that way).
