@@ -41,7 +41,8 @@ it is "not assessable". Every check that takes ``min_group_size=`` defaults to t
 """
 
 PRIOR = 0.5
-"""Pseudo-count added to every cell of a slice's confusion table in the Bayesian bootstrap (Jeffreys)."""
+"""Pseudo-count of every cell of a slice's 2 x 2 confusion table in the Bayesian bootstrap (the
+Jeffreys prior of the four-cell multinomial)."""
 
 VERDICTS = ("pass", "warn", "fail", "not assessable")
 
@@ -122,8 +123,10 @@ def jeffreys_interval(successes, n, *, ci: float = 0.95):
     with the lower bound 0 at ``k = 0`` and the upper bound 1 at ``k = n`` (Brown, Cai and DasGupta,
     2001). Its coverage is close to nominal even for small ``n``, and it never has zero width.
 
-    It is what the metrics engine's Bayesian bootstrap of a rate converges to: a rate's
-    replicates are ``Gamma(k + 1/2) / (Gamma(k + 1/2) + Gamma(n - k + 1/2))``, i.e. draws of that Beta.
+    The metrics engine's Bayesian bootstrap draws the same posterior for a rate of two cells of
+    the confusion table (true positive rate: ``Gamma(tp + 1/2) / (Gamma(tp + 1/2) + Gamma(fn +
+    1/2))`` is ``Beta(tp + 1/2, fn + 1/2)``); a rate of two pairs of cells (selection rate) gets
+    ``Beta(k + 1, n - k + 1)``, the marginal of the Jeffreys prior on the four cells.
 
     Examples
     --------
@@ -144,14 +147,22 @@ def jeffreys_interval(successes, n, *, ci: float = 0.95):
     return np.where(bad, np.nan, lower), np.where(bad, np.nan, upper)
 
 
-def percentile_bounds(replicates: np.ndarray, level: float):
+def percentile_bounds(replicates: np.ndarray, level):
     """Percentile interval over the replicate axis (0), ignoring NaN replicates.
 
-    Returns the lower and upper bounds, each shaped like one replicate.
+    Parameters
+    ----------
+    replicates : ndarray
+        Replicates on axis 0.
+    level : float or ndarray
+        Confidence level, one for all or one per column (broadcast to ``replicates.shape[1:]``):
+        a column's bounds are its ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles, linearly
+        interpolated as ``np.quantile`` does. One sort serves every column (no per-column loop).
 
-    ``np.nanquantile`` on an n-d array falls back to one Python call per column, so columns
-    without NaN (nearly all) go through the vectorised ``np.quantile`` and only the others
-    through it.
+    Returns
+    -------
+    lower, upper : ndarray
+        Each shaped like one replicate; NaN where every replicate is NaN.
 
     Examples
     --------
@@ -160,21 +171,24 @@ def percentile_bounds(replicates: np.ndarray, level: float):
     >>> round(float(lo[0]), 6), round(float(hi[0]), 6)
     (5.0, 95.0)
     """
-    import warnings
-
-    alpha = (1 - level) / 2
-    quantiles = [alpha, 1 - alpha]
     replicates = np.asarray(replicates, dtype=float)
-    flat = replicates.reshape(replicates.shape[0], -1)
-    has_nan = np.isnan(flat).any(axis=0)
-    out = np.empty((2, flat.shape[1]))
-    out[:, ~has_nan] = np.quantile(flat[:, ~has_nan], quantiles, axis=0)
-    if has_nan.any():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN bounds
-            out[:, has_nan] = np.nanquantile(flat[:, has_nan], quantiles, axis=0)
     shape = replicates.shape[1:]
-    return out[0].reshape(shape), out[1].reshape(shape)
+    flat = replicates.reshape(replicates.shape[0], -1)
+    alpha = (1 - np.broadcast_to(np.asarray(level, dtype=float), shape).ravel()) / 2
+    ordered = np.sort(flat, axis=0)  # NaN sorts last
+    valid = (~np.isnan(flat)).sum(axis=0)
+    columns = np.arange(flat.shape[1])
+
+    def quantile(q):
+        position = q * np.maximum(valid - 1, 0)
+        below = np.floor(position).astype(np.int64)
+        above = np.minimum(below + 1, np.maximum(valid - 1, 0))
+        low, high = ordered[below, columns], ordered[above, columns]
+        with np.errstate(invalid="ignore"):
+            value = low + (position - below) * (high - low)
+        return np.where(valid > 0, np.where(high == low, low, value), np.nan)
+
+    return quantile(alpha).reshape(shape), quantile(1 - alpha).reshape(shape)
 
 
 def contain(lower, upper, point):
