@@ -170,7 +170,10 @@ def representation_figures(result) -> list:
             fig = go.Figure(go.Bar(x=part["group"].astype(str), y=part["base_rate"], error_y=err))
             fig.add_hline(y=result.overall_base_rate, line_dash="dash", annotation_text="overall")
             fig.update_layout(
-                title=f"Base rate (share of positive labels) by {attribute}, 95% Wilson interval",
+                title=(
+                    f"Base rate (share of positive labels) by {attribute}, "
+                    f"{result.meta.get('confidence', 0.95):.0%} Wilson interval"
+                ),
                 yaxis_title="base rate",
                 margin=_MARGIN,
             )

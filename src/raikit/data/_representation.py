@@ -16,6 +16,7 @@ import pandas as pd
 from raikit._errors import DataError
 from raikit._result import Finding, Result
 from raikit.data._common import encode_sensitive, families
+from raikit.metrics._stats import wilson_interval, z_value
 
 __all__ = ["RepresentationResult", "representation", "required_sample_size"]
 
@@ -102,31 +103,14 @@ def required_sample_size(ci_width: float, *, confidence: float = 0.95, p: float 
     >>> required_sample_size(0.1, p=0.9)
     139
     """
-    from scipy.stats import norm
-
     if not 0 < ci_width < 1:
         raise DataError(f"ci_width must be in (0, 1), got {ci_width}.")
     if not 0 < confidence < 1:
         raise DataError(f"confidence must be in (0, 1), got {confidence}.")
     if not 0 <= p <= 1:
         raise DataError(f"p must be in [0, 1], got {p}.")
-    z = norm.ppf(0.5 + confidence / 2)
+    z = z_value(confidence)
     return int(np.ceil(z * z * p * (1 - p) / (ci_width / 2) ** 2))
-
-
-def wilson_interval(successes, n, confidence: float = 0.95):
-    """Wilson score interval of a proportion, vectorised (NaN where ``n == 0``)."""
-    from scipy.stats import norm
-
-    z = norm.ppf(0.5 + confidence / 2)
-    successes = np.asarray(successes, dtype=float)
-    n = np.asarray(n, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = successes / n
-        denom = 1 + z * z / n
-        centre = (p + z * z / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return centre - half, centre + half
 
 
 def _reference_shares(reference, attributes: list[str]) -> pd.DataFrame:
@@ -310,7 +294,7 @@ def representation(
             positives = np.full(g, np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             rate = positives / count
-        low, high = wilson_interval(positives, count, confidence)
+        low, high = wilson_interval(positives, count, ci=confidence)
         parts.append(
             pd.DataFrame(
                 {

@@ -16,12 +16,12 @@ import pandas as pd
 
 from raikit._errors import DataError
 from raikit._result import Finding, Result
+from raikit.metrics._stats import wilson_interval
 
 __all__ = ["EvaluationResult", "evaluate"]
 
 N_CURVE_POINTS = 101
 N_CALIBRATION_BINS = 10
-_Z = 1.959963984540054
 _MAX_BOOT_CELLS = 2_000_000  # bootstrap counts drawn at once for the curve bands
 
 
@@ -60,15 +60,6 @@ def _histogram(codes, n_slices, bins, n_bins, y01, weights=None):
         key = (c * n_bins + bins) * 2 + y01
         out += np.bincount(key, weights=weights, minlength=n_slices * n_bins * 2)
     return out.reshape(n_slices, n_bins, 2)
-
-
-def _wilson(successes, n):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = successes / n
-        denom = 1 + _Z**2 / n
-        centre = (p + _Z**2 / (2 * n)) / denom
-        half = _Z * np.sqrt(p * (1 - p) / n + _Z**2 / (4 * n**2)) / denom
-    return centre - half, centre + half
 
 
 def _rates(counts):
@@ -145,7 +136,7 @@ def _curves(y01, score, slice_attr, slice_group, codes, n_slices, *, ci, n_boot,
     return roc
 
 
-def _calibration(y01, score, slice_attr, slice_group, codes, n_slices):
+def _calibration(y01, score, slice_attr, slice_group, codes, n_slices, *, ci):
     bins = np.minimum((score * N_CALIBRATION_BINS).astype(np.int64), N_CALIBRATION_BINS - 1)
     counts = _histogram(codes, n_slices, bins, N_CALIBRATION_BINS, y01)
     sums = _histogram(codes, n_slices, bins, N_CALIBRATION_BINS, y01, weights=score)
@@ -154,7 +145,10 @@ def _calibration(y01, score, slice_attr, slice_group, codes, n_slices):
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_score = sums.sum(axis=-1) / n
         observed = positives / n
-    lower, upper = _wilson(positives, n)
+    if ci is None:
+        lower = upper = np.full(n.shape, np.nan)
+    else:
+        lower, upper = wilson_interval(positives, n, ci=ci)
     frame = pd.DataFrame(
         {
             "attribute": np.repeat(slice_attr, N_CALIBRATION_BINS),
@@ -208,7 +202,8 @@ class EvaluationResult(Result):
         ``ci`` is None). A replicate redraws each (group, label, score bin) count as
         ``Poisson(count)``, as the metrics engine does.
     calibration : DataFrame
-        Mean score and observed positive rate (Wilson 95% interval) per group and score decile.
+        Mean score and observed positive rate (Wilson interval at ``ci``; NaN without ``ci``)
+        per group and score decile.
     thresholds : list
         The decision thresholds evaluated (NaN: the model's ``predict``).
     ci, tolerance : float
@@ -444,7 +439,7 @@ def evaluate(
             random_state=random_state,
         )
         if score.min() >= 0 and score.max() <= 1:
-            calibration = _calibration(y01, score, slice_attr, slice_group, codes, n_slices)
+            calibration = _calibration(y01, score, slice_attr, slice_group, codes, n_slices, ci=ci)
     result = EvaluationResult(
         metrics=pd.concat(tables, ignore_index=True),
         fairness=pd.concat(fairness, ignore_index=True) if fairness else pd.DataFrame(),

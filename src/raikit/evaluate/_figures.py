@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from raikit._plots import error_bars
+from raikit.metrics._stats import wilson_interval
 
 __all__ = ["error_bars", "evaluation_figures"]
 
@@ -227,7 +228,11 @@ def _calibration_figure(result):
         )
     fig.add_shape(type="line", x0=0, y0=0, x1=1, y1=1, line={"dash": "dot", "color": "grey"})
     fig.update_layout(
-        title="Calibration per group (observed rate with 95% Wilson interval per score decile)",
+        title=(
+            "Calibration per group (observed rate"
+            + (f" with {result.ci:.0%} Wilson interval" if result.ci else "")
+            + " per score decile)"
+        ),
         xaxis_title="mean predicted probability",
         yaxis_title="observed positive rate",
     )
@@ -250,7 +255,9 @@ def _confusion_figure(result):
         ("tp", "#54a24b"),
     ):
         share = part[cell] / total
-        low, high = _wilson_bounds(part[cell].to_numpy(float), total.to_numpy(float))
+        low, high = wilson_interval(
+            part[cell].to_numpy(float), total.to_numpy(float), ci=result.ci or 0.95
+        )
         fig.add_trace(
             go.Bar(
                 x=share,
@@ -262,20 +269,13 @@ def _confusion_figure(result):
             )
         )
     fig.update_layout(
-        title=f"Confusion matrix per group, as shares of the group ({_label(first)}; 95% Wilson)",
+        title=(
+            f"Confusion matrix per group, as shares of the group ({_label(first)}; "
+            f"{result.ci or 0.95:.0%} Wilson)"
+        ),
         barmode="group",
         yaxis={"autorange": "reversed"},
         height=max(300, 60 * len(part) + 120),
         margin={"l": 10, "r": 10, "t": 50, "b": 30},
     )
     return fig
-
-
-def _wilson_bounds(successes, n):
-    z = 1.959963984540054
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = successes / n
-        denom = 1 + z**2 / n
-        centre = (p + z**2 / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    return centre - half, centre + half

@@ -11,10 +11,9 @@ import pandas as pd
 
 from raikit._errors import DataError
 from raikit._result import Finding, Result
+from raikit.metrics._stats import wilson_interval, z_value
 
 __all__ = ["StressTestResult", "stress_test"]
-
-_Z = 1.959963984540054
 
 
 def _numeric_columns(X: pd.DataFrame) -> list[str]:
@@ -72,9 +71,9 @@ class StressTestResult(Result):
     Attributes
     ----------
     perturbations : DataFrame
-        One row per (perturbation, level, attribute, group): ``n``, ``flip_rate`` with Wilson 95%
-        ``flip_lower``/``flip_upper``, ``accuracy``, ``perturbed_accuracy`` and ``accuracy_drop``
-        with a paired normal 95% interval ``drop_lower``/``drop_upper``.
+        One row per (perturbation, level, attribute, group): ``n``, ``flip_rate`` with a Wilson
+        interval ``flip_lower``/``flip_upper`` at ``ci``, ``accuracy``, ``perturbed_accuracy`` and
+        ``accuracy_drop`` with a paired normal interval ``drop_lower``/``drop_upper`` at ``ci``.
     poisoning : DataFrame
         One row per (poison_rate, attribute, group, metric) from
         :func:`raikit.metrics.group_metrics` on the test split: ``value``, ``lower``, ``upper``.
@@ -306,12 +305,10 @@ def stress_test(
         acc2 = per_slice(new_correct) / n
         mean_d = per_slice(d) / n
         var_d = np.maximum(per_slice(d * d) / n - mean_d**2, 0) * n / np.maximum(n - 1, 1)
-        half = _Z * np.sqrt(var_d / n)
+        half = z_value(ci) * np.sqrt(var_d / n)
         with np.errstate(divide="ignore", invalid="ignore"):
             p = k / n
-            denom = 1 + _Z**2 / n
-            centre = (p + _Z**2 / (2 * n)) / denom
-            w = _Z * np.sqrt(p * (1 - p) / n + _Z**2 / (4 * n**2)) / denom
+        flip_lower, flip_upper = wilson_interval(k, n, ci=ci)
         for i in range(n_slices):  # rows of the output table (groups), not data rows
             rows.append(
                 (
@@ -321,8 +318,8 @@ def stress_test(
                     slice_group[i],
                     int(n[i]),
                     p[i],
-                    centre[i] - w[i],
-                    centre[i] + w[i],
+                    flip_lower[i],
+                    flip_upper[i],
                     acc[i],
                     acc2[i],
                     mean_d[i],

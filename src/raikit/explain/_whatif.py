@@ -11,19 +11,16 @@ import pandas as pd
 from raikit._errors import ColumnError, DataError
 from raikit._result import Finding, Result
 from raikit.explain._common import as_frame, check_model, positive_score
+from raikit.metrics._stats import check_ci, wilson_interval
 
 __all__ = ["FlipTestResult", "WhatIfResult", "flip_test", "what_if"]
 
-_Z = 1.959963984540054
 
-
-def _wilson(k: np.ndarray, n: np.ndarray):
+def _rate_interval(k: np.ndarray, n: np.ndarray, ci: float):
     with np.errstate(divide="ignore", invalid="ignore"):
         p = k / n
-        denom = 1 + _Z**2 / n
-        centre = (p + _Z**2 / (2 * n)) / denom
-        half = _Z * np.sqrt(p * (1 - p) / n + _Z**2 / (4 * n**2)) / denom
-    return p, np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+    lower, upper = wilson_interval(k, n, ci=ci)
+    return p, lower, upper
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,8 +135,9 @@ class FlipTestResult(Result):
     ----------
     by_group : DataFrame
         One row per original group of ``attribute`` (and ``overall``): ``n``, ``flipped`` (rows
-        whose decision changes for at least one other value), ``flip_rate`` with a Wilson 95%
-        ``lower``/``upper``, and ``mean_score_change`` (largest absolute score change, averaged).
+        whose decision changes for at least one other value), ``flip_rate`` with a Wilson
+        ``lower``/``upper`` at the confidence level ``meta["ci"]``, and ``mean_score_change``
+        (largest absolute score change, averaged).
     pairs : DataFrame
         One row per (from, to) pair of values: ``n``, ``flip_rate``, ``lower``, ``upper``,
         ``to_positive`` and ``to_negative`` (shares of rows whose decision flips that way).
@@ -157,7 +155,8 @@ class FlipTestResult(Result):
         overall = self.by_group[self.by_group["group"] == "overall"].iloc[0]
         return (
             f"Changing only {self.meta['attribute']} flips {overall['flip_rate']:.2%} of decisions "
-            f"(95% CI {overall['lower']:.2%} to {overall['upper']:.2%}) on {int(overall['n']):,} "
+            f"({self.meta.get('ci', 0.95):.0%} CI {overall['lower']:.2%} to "
+            f"{overall['upper']:.2%}) on {int(overall['n']):,} "
             "rows."
         )
 
@@ -175,7 +174,10 @@ class FlipTestResult(Result):
             )
         )
         fig.update_layout(
-            title=f"Decisions that change when only {self.meta['attribute']} changes (95% CI)",
+            title=(
+                f"Decisions that change when only {self.meta['attribute']} changes "
+                f"({self.meta.get('ci', 0.95):.0%} CI)"
+            ),
             yaxis_title="flip rate",
             yaxis_tickformat=".1%",
         )
@@ -198,7 +200,7 @@ class FlipTestResult(Result):
         return [fig, heat]
 
 
-def flip_test(model, ds, *, attribute: str, ledger=None) -> FlipTestResult:
+def flip_test(model, ds, *, attribute: str, ci: float = 0.95, ledger=None) -> FlipTestResult:
     """Change only ``attribute`` (to each of its other values) and count the changed decisions.
 
     The attribute must be a model input (listed in the Dataset's ``features``); if it is not,
@@ -211,6 +213,8 @@ def flip_test(model, ds, *, attribute: str, ledger=None) -> FlipTestResult:
     ds : Dataset
     attribute : str
         A sensitive attribute of ``ds``.
+    ci : float, default 0.95
+        Confidence level of the Wilson intervals of the flip rates.
     ledger : raikit.ledger.Ledger, optional
 
     Returns
@@ -230,6 +234,7 @@ def flip_test(model, ds, *, attribute: str, ledger=None) -> FlipTestResult:
     from raikit.dataset import Dataset
 
     check_model(model)
+    ci = check_ci(ci)
     if not isinstance(ds, Dataset):
         raise DataError(f"ds must be a raikit Dataset, got {type(ds).__name__}.")
     if attribute not in ds.sensitive_names:
@@ -289,7 +294,9 @@ def flip_test(model, ds, *, attribute: str, ledger=None) -> FlipTestResult:
     flipped = np.bincount(from_code[valid], weights=row_flip[valid], minlength=k)
     delta_sum = np.bincount(from_code[valid], weights=row_delta[valid], minlength=k)
     all_n, all_flipped = np.array([valid.sum()], float), np.array([row_flip[valid].sum()])
-    p, lo, hi = _wilson(np.concatenate([flipped, all_flipped]), np.concatenate([counts, all_n]))
+    p, lo, hi = _rate_interval(
+        np.concatenate([flipped, all_flipped]), np.concatenate([counts, all_n]), ci
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_delta = np.concatenate([delta_sum / counts, [row_delta[valid].mean()]])
     by_group = pd.DataFrame(
@@ -312,7 +319,7 @@ def flip_test(model, ds, *, attribute: str, ledger=None) -> FlipTestResult:
     positive = classes[-1] if classes is not None and len(classes) == 2 else None
     up = (new == positive) & (base[rep_rows] != positive) if positive is not None else flip > 0
     pair_up = np.bincount(pair[ok], weights=up[ok].astype(float), minlength=k * k)
-    pp, plo, phi = _wilson(pair_flip, pair_n)
+    pp, plo, phi = _rate_interval(pair_flip, pair_n, ci)
     pairs = pd.DataFrame(
         {
             "from": np.repeat([str(v) for v in values], k),
@@ -334,14 +341,14 @@ def flip_test(model, ds, *, attribute: str, ledger=None) -> FlipTestResult:
                 "warning",
                 f"Decisions depend on {attribute} directly",
                 f"{overall['flip_rate']:.2%} of decisions change when only {attribute} changes "
-                f"(95% CI {overall['lower']:.2%} to {overall['upper']:.2%}).",
+                f"({ci:.0%} CI {overall['lower']:.2%} to {overall['upper']:.2%}).",
                 slice=attribute,
             )
         )
     result = FlipTestResult(
         by_group=by_group,
         pairs=pairs,
-        meta={"attribute": attribute, "is_input": is_input, "n_rows": int(n)},
+        meta={"attribute": attribute, "is_input": is_input, "n_rows": int(n), "ci": ci},
         findings=tuple(findings),
     )
     from raikit.ledger import record
@@ -352,6 +359,6 @@ def flip_test(model, ds, *, attribute: str, ledger=None) -> FlipTestResult:
         ledger=ledger,
         dataset=ds,
         model=model,
-        params={"attribute": attribute},
+        params={"attribute": attribute, "ci": ci},
     )
     return result

@@ -15,12 +15,21 @@ from raikit._grouping import encode_groups, to_sensitive_frame
 from raikit._result import Finding, Result
 from raikit.metrics import _engine as engine
 from raikit.metrics._definitions import CountMetric, resolve_metric_names
+from raikit.metrics._stats import (
+    MIN_GROUP_SIZE,
+    PRIOR,
+    abs_max_bounds,
+    contain,
+    percentile_bounds,
+    range_bounds,
+    ratio_bounds,
+)
 
 __all__ = ["GroupMetricsResult", "group_metrics", "percentile_bounds"]
 
 BACKENDS = ("auto", "numpy", "duckdb", "spark")
 
-SMALL_GROUP = 30  # below this many rows a group's metrics are flagged as unreliable
+
 FOUR_FIFTHS = 0.8
 
 
@@ -298,6 +307,77 @@ def _disparity_arrays(values: np.ndarray, families: dict[str, np.ndarray]):
     return out
 
 
+PAIRWISE_MAX = 20  # up to this many groups, between-group intervals come from every pair
+
+
+def _pair_bounds(rep, point, n_tests, alpha):
+    """Percentile bounds at the Bonferroni level ``1 - alpha / n_tests`` per column, widened to
+    contain the point estimate; NaN where the point is undefined."""
+    level = 1 - alpha / np.maximum(n_tests, 1)
+    lower, upper = contain(*percentile_bounds(rep, level), point)
+    undefined = ~np.isfinite(point)
+    return np.where(undefined, np.nan, lower), np.where(undefined, np.nan, upper)
+
+
+def _fold_ratio_bounds(lower, upper, axis=0):
+    """Bounds of ``min_i min(r_i, 1 / r_i)`` from intervals of positive ratios ``r_i``."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f_low, f_high = np.fmin(lower, 1 / lower), np.fmin(upper, 1 / upper)
+        low = np.fmin(f_low, f_high)
+        high = np.where((lower <= 1) & (upper >= 1), 1.0, np.fmax(f_low, f_high))
+        signed = (lower < 0).any(axis=axis)
+    low, high = np.fmin.reduce(low, axis=axis), np.fmin.reduce(high, axis=axis)
+    return np.where(signed, np.nan, low), np.where(signed, np.nan, high)
+
+
+def _disparity_bounds(values, replicates, families, ci):
+    """Intervals of the between-group and to-overall differences and ratios.
+
+    A largest difference is a maximum over pairs, so the bootstrap distribution of the maximum
+    itself is biased upward (it can exclude its own estimate). Instead every part gets a
+    percentile interval at the Bonferroni level ``1 - (1 - ci) / m`` (``m`` parts with a defined
+    value), so that all hold at once with probability at least ``ci``, and the disparity's bounds
+    follow from them: for ``max_ij |d_ij|`` the largest lower and upper bounds of ``|d_ij|``; for
+    ``min_ij min(r_ij, 1 / r_ij)`` the smallest. The parts are every pair of groups (up to
+    ``PAIRWISE_MAX`` groups; beyond, each group's interval, see ``range_bounds``) or each group
+    against the overall value. Every bound contains its point estimate.
+    """
+    alpha = 1 - ci
+    overall, rep_overall = values[0], replicates[:, 0]
+    out = {}
+    with np.errstate(invalid="ignore", divide="ignore"), _quiet():
+        for name, rows in families.items():  # attribute families (a handful), not groups
+            part, rep = values[rows], replicates[:, rows]
+            n_defined = np.isfinite(part).sum(axis=0)  # per metric
+            # to the overall value: one part per group
+            lo, hi = _pair_bounds(rep - rep_overall[:, None], part - overall, n_defined, alpha)
+            out[(name, "to_overall", "difference")] = abs_max_bounds(lo, hi, axis=0)
+            lo, hi = _pair_bounds(rep / rep_overall[:, None], part / overall, n_defined, alpha)
+            out[(name, "to_overall", "ratio")] = _fold_ratio_bounds(lo, hi)
+            # between groups
+            g = len(rows)
+            if g > PAIRWISE_MAX:
+                lo, hi = _pair_bounds(rep, part, n_defined, alpha)
+                out[(name, "between_groups", "difference")] = range_bounds(lo, hi, axis=0)
+                out[(name, "between_groups", "ratio")] = ratio_bounds(lo, hi, axis=0)
+                continue
+            i, j = np.triu_indices(g, 1)
+            n_pairs = (np.isfinite(part[i]) & np.isfinite(part[j])).sum(axis=0)
+            lo, hi = _pair_bounds(rep[:, i] - rep[:, j], part[i] - part[j], n_pairs, alpha)
+            out[(name, "between_groups", "difference")] = abs_max_bounds(lo, hi, axis=0)
+            # each pair's ratio is taken smaller estimate over larger, so its estimate is finite
+            swap = part[i] > part[j]
+            num, den = (
+                np.where(swap, j[:, None], i[:, None]),
+                np.where(swap, i[:, None], j[:, None]),
+            )
+            metric = np.arange(part.shape[1])
+            ratio = rep[:, num, metric] / rep[:, den, metric]
+            lo, hi = _pair_bounds(ratio, part[num, metric] / part[den, metric], n_pairs, alpha)
+            out[(name, "between_groups", "ratio")] = _fold_ratio_bounds(lo, hi)
+    return out
+
+
 class _quiet:
     """Silence numpy's all-NaN-slice warnings: an all-NaN slice is reported as a finding."""
 
@@ -310,27 +390,6 @@ class _quiet:
 
     def __exit__(self, *exc):
         self._ctx.__exit__(*exc)
-
-
-def percentile_bounds(replicates: np.ndarray, level: float):
-    """Percentile interval over the replicate axis (0), ignoring NaN replicates.
-
-    Returns the lower and upper bounds, each shaped like one replicate.
-
-    ``np.nanquantile`` on an n-d array falls back to one Python call per column, so columns without
-    NaN (nearly all) go through the vectorised ``np.quantile`` and only the others through it.
-    """
-    alpha = (1 - level) / 2
-    quantiles = [alpha, 1 - alpha]
-    flat = replicates.reshape(replicates.shape[0], -1)
-    has_nan = np.isnan(flat).any(axis=0)
-    out = np.empty((2, flat.shape[1]))
-    out[:, ~has_nan] = np.quantile(flat[:, ~has_nan], quantiles, axis=0)
-    if has_nan.any():
-        with _quiet():
-            out[:, has_nan] = np.nanquantile(flat[:, has_nan], quantiles, axis=0)
-    shape = replicates.shape[1:]
-    return out[0].reshape(shape), out[1].reshape(shape)
 
 
 def group_metrics(
@@ -376,7 +435,12 @@ def group_metrics(
         plain ``f(y_true, y_pred)`` callables (slow path: evaluated group by group in Python).
         Default: every count metric, plus the score metrics when ``score`` is given.
     ci : float, optional
-        Confidence level, e.g. ``0.95``, for percentile bootstrap intervals on every number.
+        Confidence level, e.g. ``0.95``, of the intervals on every number. Rates of the confusion
+        table: a Bayesian bootstrap with the Jeffreys prior (valid at 0 of k and k of k, never
+        of zero width); score and regression metrics: a Poisson bootstrap. Differences and
+        ratios between groups: bounds from simultaneous (Bonferroni) intervals of every pairwise
+        difference or ratio. Every interval contains its point estimate. See
+        :mod:`raikit.metrics._engine`.
     n_boot : int, default 1000
         Bootstrap replicates.
     random_state : int, Generator or None
@@ -693,9 +757,22 @@ def _count_part(counts, count_metrics, task, classes, slices, rng):
     else:
         names = _multiclass_columns(count_metrics, classes)
 
-    def count_replicates(b: int) -> np.ndarray:
-        draws = rng.poisson(counts, size=(b, *counts.shape))
-        return count_values(slices.aggregate(draws, axis=1))
+    # Bayesian bootstrap with a Jeffreys prior (see the module docstring): each intersection
+    # group's cell gets Gamma(count) (0 for an empty cell), and each slice's cell an extra
+    # Gamma(prior); sums of Gammas are Gammas, so a slice's cell is Gamma(its count + prior).
+    k2 = counts.shape[-1]
+    prior = PRIOR * 4 / k2  # 1/2 per cell of a 2x2 table; the same total mass for K classes
+    shape = counts.astype(float)
+
+    def count_replicates(b: int) -> tuple[np.ndarray, np.ndarray]:
+        draws = rng.gamma(shape, size=(b, *counts.shape))
+        cells = slices.aggregate(draws, axis=1)
+        with_prior = count_values(cells + rng.gamma(prior, size=cells.shape))
+        with _quiet():
+            without = count_values(cells)
+        if "count" in names:  # a slice's size: Gamma(n), the prior is for rates only
+            with_prior[..., names.index("count")] = cells.sum(axis=-1)
+        return with_prior, without
 
     return names, count_values(slices.aggregate(counts)), count_replicates
 
@@ -724,12 +801,20 @@ def _assemble(
     disparities = _disparity_arrays(values, slices.families)
     disparity_bounds: dict = {}
     if ci is not None:
-        replicates = _draw_replicates(replicate_parts, n_boot, slices.n_slices, len(columns))
-        lower, upper = percentile_bounds(replicates, ci)
-        rep_disparities = _disparity_arrays(replicates, slices.families)
-        for key, rep in rep_disparities.items():
-            disparity_bounds[key] = percentile_bounds(rep, ci)
-        meta["bootstrap"] = "poisson"
+        both = _draw_replicates(replicate_parts, n_boot, slices.n_slices, len(columns))
+        # the union of the intervals with and without the prior (see _count_part)
+        (lo_a, hi_a), (lo_b, hi_b) = (percentile_bounds(rep, ci) for rep in both)
+        lower, upper = contain(np.fmin(lo_a, lo_b), np.fmax(hi_a, hi_b), values)
+        with_prior = _disparity_bounds(values, both[0], slices.families, ci)
+        without = _disparity_bounds(values, both[1], slices.families, ci)
+        disparity_bounds = {
+            key: (np.fmin(low, without[key][0]), np.fmax(high, without[key][1]))
+            for key, (low, high) in with_prior.items()
+        }
+        meta["bootstrap"] = "bayesian (Jeffreys prior) for counts, poisson for sums"
+        meta["disparity_intervals"] = (
+            "simultaneous (Bonferroni) percentile intervals of pairwise differences/ratios"
+        )
 
     table = pd.DataFrame(
         {
@@ -746,6 +831,7 @@ def _assemble(
         low, high = disparity_bounds.get(
             (attribute, method, kind), (np.full(len(columns), np.nan),) * 2
         )
+        low, high = contain(low, high, value)
         for j, metric in enumerate(columns):
             rows.append((attribute, metric, method, kind, value[j], low[j], high[j]))
     disparity_table = pd.DataFrame(
@@ -1012,12 +1098,21 @@ def _histogram_score_part(strata, score_names, slices, rng, meta):
 
 
 def _draw_replicates(parts, n_boot: int, n_slices: int, n_metrics: int) -> np.ndarray:
-    """All bootstrap replicates, in chunks so that memory stays bounded."""
-    chunk = max(1, min(n_boot, 4_000_000 // max(n_slices * n_metrics * 64, 1)))
-    out = np.empty((n_boot, n_slices, n_metrics))
+    """All bootstrap replicates, in chunks so that memory stays bounded.
+
+    Shape ``(2, n_boot, slices, metrics)``: a part returns either one array, or a pair (the count
+    part: replicates with the Jeffreys prior, and the same draws without it); a single array
+    fills both.
+    """
+    chunk = max(1, min(n_boot, 2_000_000 // max(n_slices * n_metrics * 64, 1)))
+    out = np.empty((2, n_boot, n_slices, n_metrics))
     for start in range(0, n_boot, chunk):  # loop over replicate chunks, not rows or groups
         b = min(chunk, n_boot - start)
-        out[start : start + b] = np.concatenate([part(b) for part in parts], axis=-1)
+        drawn = [part(b) for part in parts]
+        for k in range(2):
+            out[k, start : start + b] = np.concatenate(
+                [d[k] if isinstance(d, tuple) else d for d in drawn], axis=-1
+            )
     return out
 
 
@@ -1123,7 +1218,7 @@ def _findings(table, disparities, slices, columns, ci) -> list[Finding]:
                         slice=where,
                     )
                 )
-            elif row.value < SMALL_GROUP:
+            elif row.value < MIN_GROUP_SIZE:
                 findings.append(
                     Finding(
                         "warning",
