@@ -314,3 +314,22 @@ def test_query_time_is_flat_within_a_session(frame, monkeypatch):
     # grew linearly: 7x after 400 queries).
     first, last = np.median(durations[:50]), np.median(durations[-50:])
     assert last < 2.5 * first
+
+
+def test_dp_training_spends_from_the_source(frame):
+    pytest.importorskip("opacus")
+    from raikit.privacy import DPClassifier
+
+    PrivacySource.register("people", epsilon=1.5, delta=1e-4)
+    X = frame[["age", "income"]].to_numpy(dtype=float) / 100
+    y = (frame["sex"] == "F").to_numpy().astype(int)
+    options = {"epochs": 1, "batch_size": 200, "random_state": 0, "source": "people"}
+    DPClassifier(target_epsilon=1.0, target_delta=1e-5, **options).fit(X, y)
+    source = PrivacySource.open("people")
+    assert source.spent == pytest.approx(1.0)
+    assert source.odometer["mechanism"].tolist() == ["DP-SGD"]
+    with pytest.raises(BudgetExceededError, match="remains of data source 'people'"):
+        DPClassifier(target_epsilon=1.0, target_delta=1e-5, **options).fit(X[::-1], y[::-1])
+    with pytest.raises(DataError, match="target_epsilon"):
+        DPClassifier(target_epsilon=float("inf"), **options).fit(X, y)
+    assert source.spent == pytest.approx(1.0)

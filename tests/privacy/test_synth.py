@@ -241,6 +241,7 @@ def test_bad_input():
 
 @pytest.mark.slow
 def test_cli_synth(tmp_path):
+    import os
     import subprocess
     import sys
 
@@ -250,56 +251,37 @@ def test_cli_synth(tmp_path):
     data = tmp_path / "german.parquet"
     frame.to_parquet(data)
     numeric = [c for c in frame.columns if frame[c].dtype.kind in "iuf"]
-    bounds = [f"{c}=0:{20_000 if c == 'credit_amount' else 80}" for c in numeric]
-    args = ["--bounds=" + b for b in bounds]
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "raikit.cli",
-            "privacy",
-            "synth",
-            str(data),
-            "-t",
-            "credit",
-            "-s",
-            "sex,age_group",
-            "--epsilon",
-            "3",
-            *args,
-            "--out",
-            str(tmp_path / "out"),
-        ],
-        capture_output=True,
-        text=True,
-        env={"COLUMNS": "200", "PATH": ""},
-        check=False,
-    )
+    bounds = [f"--bounds={c}=0:{20_000 if c == 'credit_amount' else 80}" for c in numeric]
+    domains = [f"--domain={c}=" + "|".join(map(str, v)) for c, v in categories(frame).items()]
+    env = {"COLUMNS": "200", "PATH": "", "HOME": str(tmp_path / "home")}
+    if "PYTHONPATH" in os.environ:
+        entries = os.environ["PYTHONPATH"].split(os.pathsep)
+        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(e) for e in entries if e)
+
+    def cli(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "raikit.cli", "privacy", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+
+    assert cli("register", "german", "--budget", "4").returncode == 0
+    common = [str(data), "--source", "german", "-t", "credit", "-s", "sex,age_group"]
+    out = ["--out", str(tmp_path / "out")]
+    result = cli("synth", *common, "--epsilon", "3", *bounds, *domains, *out)
     assert result.returncode == 0, result.stderr
     synthetic = pd.read_csv(tmp_path / "out" / "synthetic.csv")
     assert set(synthetic.columns) <= set(frame.columns)
     assert abs(len(synthetic) - len(frame)) < 150  # noisy count, scale ~ 20 / 3
     assert "synthetic rows at epsilon=3" in result.stdout
-    missing = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "raikit.cli",
-            "privacy",
-            "synth",
-            str(data),
-            "-t",
-            "credit",
-            "-s",
-            "sex",
-            "--epsilon",
-            "3",
-            "--out",
-            str(tmp_path / "out"),
-        ],
-        capture_output=True,
-        text=True,
-        env={"COLUMNS": "200", "PATH": ""},
-        check=False,
-    )
-    assert missing.returncode == 2 and "has no bounds" in missing.stderr
+    published = (tmp_path / "out" / "synth.json").read_text()
+    assert '"utility"' not in published and '"pairs"' not in published
+    # The source has 1 of its 4 left: a second release of 3 is refused.
+    again = cli("synth", *common, "--epsilon", "3", *bounds, *domains, *out)
+    assert again.returncode == 2 and "remains of data source 'german'" in again.stderr
+    missing = cli("synth", *common, "--epsilon", "0.5", *domains, *out)
+    assert missing.returncode == 2 and "--bounds duration_months=LOWER:UPPER" in missing.stderr
+    undeclared = cli("synth", *common, "--epsilon", "0.5", *bounds, *out)
+    assert undeclared.returncode == 2 and "--domain" in undeclared.stderr

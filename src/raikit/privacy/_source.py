@@ -561,6 +561,21 @@ class PrivacySource:
             )
             return int(cursor.lastrowid)
 
+    def spend_training(self, query: str, *, epsilon: float, delta: float) -> int:
+        """Charge a DP training run (row-level DP-SGD) of ``(epsilon, delta)`` to the source."""
+        if self.rows_per_unit != 1:
+            raise PrivacySourceError(
+                f"Data source {self.name!r} protects people with up to {self.rows_per_unit} rows "
+                "each; DP-SGD here protects one row. Train on one row per person, from a source "
+                "registered with privacy_unit='row'."
+            )
+        return self.spend(
+            query,
+            epsilon=check_epsilon(epsilon, "target_epsilon"),
+            delta=check_delta(delta, "target_delta"),
+            mechanism="DP-SGD",
+        )
+
     # ------------------------------------------------------------------ reading
     def _totals(self) -> tuple[float, float]:
         with _transaction(self.budget_path, write=False) as con:
