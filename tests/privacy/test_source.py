@@ -16,7 +16,7 @@ import pytest
 
 pytest.importorskip("opendp")
 
-from raikit._errors import ColumnError, DataError, FileFormatError
+from raikit._errors import ColumnError, DataError, FileFormatError, RaikitError
 from raikit.privacy import (
     BudgetExceededError,
     PrivacySource,
@@ -231,6 +231,17 @@ def test_corrupt_budget_file_is_one_clear_error(frame, tmp_path, which):
         PrivacySource.register("people", epsilon=1.0, budget_path=odometer)
 
 
+def test_deleted_odometer_is_not_a_fresh_budget(frame, tmp_path):
+    odometer = tmp_path / "odometer.sqlite"
+    PrivacySource.register("people", epsilon=1.0, budget_path=odometer)
+    PrivateTable(frame, source="people").count(epsilon=1.0)
+    odometer.unlink()
+    with pytest.raises(FileFormatError, match="will not start a new budget"):
+        PrivateTable(frame, source="people")
+    with pytest.raises(FileFormatError, match="restore the file from a backup"):
+        PrivacySource.register("people", epsilon=1.0, budget_path=odometer)
+
+
 def test_delta_is_budgeted():
     source = PrivacySource.register("people", epsilon=1.0, delta=1e-5)
     source.spend("dp-sgd", epsilon=0.1, delta=8e-6)
@@ -333,3 +344,13 @@ def test_dp_training_spends_from_the_source(frame):
     with pytest.raises(DataError, match="target_epsilon"):
         DPClassifier(target_epsilon=float("inf"), **options).fit(X, y)
     assert source.spent == pytest.approx(1.0)
+
+
+def test_spend_is_committed_before_the_answer_is_computed(frame):
+    PrivacySource.register("people", epsilon=1.0)
+    table = PrivateTable(frame, source="people")
+    table._frame = None  # the measurement fails while computing, after the spend
+    with pytest.raises(RaikitError, match="OpenDP could not answer"):
+        table.count(epsilon=0.4)
+    # No answer was released, yet the spend stays (whether a release fails may depend on data).
+    assert PrivacySource.open("people").spent == pytest.approx(0.4)

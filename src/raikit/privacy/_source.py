@@ -141,8 +141,9 @@ def _transaction(path: Path, *, write: bool = True):
                 f"{_BUSY_TIMEOUT:g} s; try again."
             ) from None
         if "no such table" in str(exc) and not write:
-            raise PrivacySourceError(
-                f"{str(path)!r} holds no privacy budgets; register the source first."
+            raise FileFormatError(
+                f"The privacy budget store {str(path)!r} holds no budgets: it was deleted or "
+                "replaced. raikit will not start a new budget over it; restore it from a backup."
             ) from None
         raise FileFormatError(_corrupt(path, exc)) from None
     except sqlite3.Error as exc:
@@ -313,11 +314,12 @@ class PrivacySource:
                 con.execute(
                     "INSERT INTO locations VALUES (?, ?, ?)", (name, str(store), time.time())
                 )
+            known = row is not None
             if store == anchor:
-                _register_budget(con, name, wanted, owner, store)
+                _register_budget(con, name, wanted, owner, store, known=known)
             else:
                 with _transaction(store) as other:
-                    _register_budget(other, name, wanted, owner, store)
+                    _register_budget(other, name, wanted, owner, store, known=known)
         return cls.open(name)
 
     @classmethod
@@ -365,10 +367,7 @@ class PrivacySource:
                 (name,),
             ).fetchone()
         if found is None:
-            raise FileFormatError(
-                f"The odometer {str(store)!r} of data source {name!r} has no entry for it: the "
-                "file was replaced or truncated. Restore it from a backup."
-            )
+            raise FileFormatError(_lost(name, store))
         unit, rows_per_unit, total, total_delta, owner = found
         source = cls(
             name,
@@ -667,7 +666,10 @@ def _same(con):
     yield con
 
 
-def _register_budget(con, name, wanted, owner, store) -> None:
+def _register_budget(con, name, wanted, owner, store, *, known: bool) -> None:
+    exists = con.execute("SELECT 1 FROM budgets WHERE name = ?", (name,)).fetchone()
+    if known and exists is None:
+        raise FileFormatError(_lost(name, store))
     con.execute(
         "INSERT OR IGNORE INTO budgets VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?)",
         (
@@ -696,6 +698,14 @@ def _register_budget(con, name, wanted, owner, store) -> None:
             "registering it again cannot change that. The owner can change the budget with "
             f"{hint('reset', name, _flag('budget', 'EPSILON'))}."
         )
+
+
+def _lost(name: str, store: Path) -> str:
+    return (
+        f"The odometer {str(store)!r} of data source {name!r} has no entry for it, though the "
+        "registry lists the source: the file was deleted, replaced or truncated. raikit will not "
+        "start a new budget over it; restore the file from a backup."
+    )
 
 
 def _unknown(name: str, anchor: Path) -> PrivacySourceError:
