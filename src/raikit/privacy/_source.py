@@ -419,6 +419,17 @@ class PrivacySource:
         -------
         PrivacySource
             The source as it now is.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> home, os.environ["HOME"] = os.environ["HOME"], tempfile.mkdtemp()  # a private registry
+        >>> source = PrivacySource.register("panel", epsilon=1.0)
+        >>> _ = source.spend("count(*)", epsilon=1.0)
+        >>> grown = source.reset(reason="wave 2 approved by the data board", epsilon=2.0)
+        >>> grown.remaining, grown.resets["reason"].tolist()
+        (1.0, ['wave 2 approved by the data board'])
+        >>> os.environ["HOME"] = home
         """
         if not isinstance(reason, str) or len(reason.strip()) < 3:
             raise DataError(
