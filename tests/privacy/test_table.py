@@ -13,7 +13,29 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from raikit._errors import ColumnError, DataError
-from raikit.privacy import BudgetExceededError, PrivateAnswer, PrivateTable
+from raikit.privacy import (
+    BudgetExceededError,
+    PrivacySource,
+    PrivacySourceError,
+    PrivateAnswer,
+    PrivateTable,
+)
+
+DOMAINS = {"sex": ["F", "M"], "city": ["a", "b", "c"]}
+
+
+@pytest.fixture(autouse=True)
+def registry(tmp_path_factory, monkeypatch):
+    """Every test gets its own registry of data sources (it lives in the home folder)."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("RAIKIT_PRIVACY_BUDGET", raising=False)
+    return home / ".raikit" / "privacy" / "sources.sqlite"
+
+
+def source(name="people", epsilon=10.0, **kw):
+    """The source ``name``, registered with ``epsilon`` if it is not yet."""
+    return PrivacySource.register(name, epsilon=epsilon, **kw)
 
 
 @pytest.fixture
@@ -31,14 +53,14 @@ def frame():
 
 
 @pytest.fixture
-def path(tmp_path):
-    return tmp_path / "budget.sqlite"
+def path():
+    return "people"
 
 
-def make(frame, path, epsilon=10.0, **kw):
-    return PrivateTable(
-        frame, epsilon=epsilon, bounds={"age": (18, 90), "income": (0, 100)}, budget_path=path, **kw
-    )
+def make(frame, name, epsilon=10.0, **kw):
+    source(name, epsilon=epsilon)
+    kw.setdefault("domains", DOMAINS)
+    return PrivateTable(frame, source=name, bounds={"age": (18, 90), "income": (0, 100)}, **kw)
 
 
 @pytest.fixture
@@ -49,7 +71,10 @@ def cells(tmp_path):
     frame = pd.DataFrame(
         {"key": pd.Categorical(key, categories=range(2000)), "x": rng.uniform(-5, 10, 20_000)}
     )
-    table = PrivateTable(frame, epsilon=10, bounds={"x": (-5, 10)}, budget_path=tmp_path / "b")
+    source("cells", epsilon=10)
+    table = PrivateTable(
+        frame, source="cells", bounds={"x": (-5, 10)}, domains={"key": list(range(2000))}
+    )
     return frame, table
 
 
@@ -109,7 +134,7 @@ def test_answers_close_to_truth(frame, path):
 
 
 def test_group_by_two_keys_with_public_domain(frame, path):
-    table = make(frame, path, domains={"city": ["a", "b", "c", "d"]})
+    table = make(frame, path, domains={"sex": ["F", "M"], "city": ["a", "b", "c", "d"]})
     answer = table.group_by(["sex", "city"], epsilon=1)
     assert list(answer.table.columns[:2]) == ["sex", "city"]
     assert len(answer.table) == 8  # 2 x 4 cells, the empty city "d" included
@@ -128,12 +153,15 @@ def test_budget_persists_and_is_enforced(frame, path):
     with pytest.raises(BudgetExceededError, match="remains"):
         again.count(epsilon=0.3)
     assert len(again.odometer) == 2
-    # Different data: a fresh budget.
+    # The same source without its last row is the same people's data: the same budget (the old
+    # odometer keyed by content gave it a fresh one).
     other = make(frame.iloc[:-1], path, epsilon=1.0)
-    assert other.spent == 0
-    # The budget of the same data cannot be changed by reopening it.
-    with pytest.raises(BudgetExceededError, match="cannot be changed"):
-        make(frame, path, epsilon=5.0)
+    assert other.spent == pytest.approx(0.8, abs=1e-6)
+    # The budget of a source cannot be changed by reopening it.
+    with pytest.raises(PrivacySourceError, match="cannot change by reopening"):
+        PrivateTable(frame, source=path, epsilon=5.0)
+    with pytest.raises(PrivacySourceError, match="already registered"):
+        source(path, epsilon=5.0)
 
 
 @settings(
@@ -150,7 +178,7 @@ def test_budget_persists_and_is_enforced(frame, path):
     reopen=st.booleans(),
 )
 def test_no_sequence_of_queries_overspends(frame, tmp_path_factory, queries, reopen):
-    path = tmp_path_factory.mktemp("budget") / "b.sqlite"
+    path = tmp_path_factory.mktemp("budget").name
     total = 2.0
     table = make(frame.iloc[:300], path, epsilon=total)
     accepted = 0.0
@@ -178,23 +206,31 @@ def test_no_sequence_of_queries_overspends(frame, tmp_path_factory, queries, reo
 
 
 def test_bad_input(frame, path):
-    table = PrivateTable(frame, epsilon=1, budget_path=path)
+    source(path, epsilon=1)
+    table = PrivateTable(frame, source=path)
     with pytest.raises(DataError, match=r"bounds=\{'age': \(lower, upper\)\}"):
         table.mean("age", epsilon=0.1)
-    with pytest.raises(DataError, match="unbounded domain"):
+    with pytest.raises(DataError, match=r"no declared public domain.*domains=\{'city'"):
         table.group_by("city", epsilon=0.1)
+    # A pandas category is not a public domain: its categories were read off the data.
+    with pytest.raises(DataError, match="no declared public domain"):
+        table.group_by("sex", epsilon=0.1)
     with pytest.raises(ColumnError, match="nope"):
         table.count("nope", epsilon=0.1)
     with pytest.raises(DataError, match="positive"):
         table.count(epsilon=0)
     with pytest.raises(DataError, match="positive"):
-        PrivateTable(frame, epsilon=-1, budget_path=path)
+        PrivateTable(frame, source=path, epsilon=-1)
     with pytest.raises(DataError, match="positive"):
         table.count(epsilon=float("nan"))
     with pytest.raises(DataError, match="lower < upper"):
-        PrivateTable(frame, epsilon=1, bounds={"age": (5, 1)}, budget_path=path)
-    with pytest.raises(DataError, match="privacy_unit"):
-        PrivateTable(frame, epsilon=1, privacy_unit="person", budget_path=path)
+        PrivateTable(frame, source=path, bounds={"age": (5, 1)})
+    with pytest.raises(PrivacySourceError, match="privacy_unit"):
+        PrivateTable(frame, source=path, privacy_unit="person")
+    with pytest.raises(DataError, match="source= is required"):
+        PrivateTable(frame, source=None)
+    with pytest.raises(PrivacySourceError, match="No data source named 'nobody'"):
+        PrivateTable(frame, source="nobody")
     with pytest.raises(BudgetExceededError):
         table.count(epsilon=1.5)
     assert table.spent == 0
@@ -214,8 +250,12 @@ def test_adult_end_to_end(tmp_path):
     from raikit.datasets import load_adult
 
     adult = load_adult(split="test")
+    source("adult", epsilon=2)
     table = PrivateTable(
-        adult, epsilon=2, bounds={"hours_per_week": (1, 99)}, budget_path=tmp_path / "b"
+        adult,
+        source="adult",
+        bounds={"hours_per_week": (1, 99)},
+        domains={c: list(adult.frame[c].cat.categories) for c in ("sex", "race")},
     )
     answer = table.group_by(["sex", "race"], column="hours_per_week", agg="mean", epsilon=1)
     truth = adult.frame.groupby(["sex", "race"], observed=False)["hours_per_week"].mean()
@@ -254,27 +294,73 @@ def test_sql_front_end(frame, path):
         ("SELECT MAX(age) FROM t", "not supported"),
         ("SELECT sex, MEDIAN(age) FROM t GROUP BY sex", "cannot be grouped"),
         ("SELECT sex FROM t GROUP BY sex", "no aggregate"),
-        ("SELECT city, COUNT(*) FROM t GROUP BY city", "unbounded domain"),
+        ("SELECT city, COUNT(*) FROM t GROUP BY city", "no declared public domain"),
     ],
 )
 def test_sql_bad_queries(frame, path, query, match):
-    table = make(frame, path)
+    table = make(frame, path, domains={"sex": ["F", "M"]})
     with pytest.raises(DataError, match=match):
         table.sql(query, epsilon=1)
     assert table.spent == 0
 
 
-def _cli(*args, home):
+def _cli(*args, home, cwd=None):
+    import os
     import subprocess
     import sys
 
+    env = {"COLUMNS": "200", "PATH": "", "HOME": str(home)}
+    if "PYTHONPATH" in os.environ:
+        entries = os.environ["PYTHONPATH"].split(os.pathsep)
+        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(e) for e in entries if e)
     return subprocess.run(
         [sys.executable, "-m", "raikit.cli", "privacy", *args],
         capture_output=True,
         text=True,
-        env={"COLUMNS": "200", "PATH": "", "HOME": str(home)},
+        env=env,
+        cwd=cwd,
         check=False,
     )
+
+
+@pytest.mark.slow
+def test_cli_readme_commands_run_as_written(tmp_path):
+    """The README's commands, verbatim, on a small CSV."""
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"sex": rng.choice(["F", "M"], 300), "age": rng.integers(18, 90, 300)}).to_csv(
+        tmp_path / "data.csv", index=False
+    )
+    run = {"home": tmp_path / "home", "cwd": tmp_path}
+    register = _cli("register", "survey", "--budget", "2", **run)
+    assert register.returncode == 0, register.stderr
+    sql = "SELECT sex, COUNT(*) FROM t GROUP BY sex"
+    query = ["query", "data.csv", "--source", "survey", "--sql", sql, "--domain", "sex=F,M"]
+    first = _cli(*query, "--epsilon", "0.5", **run)
+    assert first.returncode == 0, first.stderr
+    assert "spent 0.5 of 2, 1.5 left" in first.stdout
+    assert (tmp_path / "raikit-privacy" / "query.json").exists()
+    # Every way of asking for more is refused, each naming the command-line flag to change.
+    checks = [
+        (("--epsilon", "1.6"), "remains"),
+        (("--epsilon", "0.1", "--budget", "5"), "Drop --budget"),
+        (("--epsilon", "0.1", "--budget-file", str(tmp_path / "b.sqlite")), "--budget-file"),
+        (("--epsilon", "5e-324"), "--epsilon must be a positive, finite number"),
+        (("--epsilon", "1e-300"), "--epsilon must be"),
+    ]
+    for extra, message in checks:
+        refused = _cli(*query, *extra, **run)
+        assert refused.returncode == 2, (extra, refused.stdout, refused.stderr)
+        assert "error:" in refused.stderr and message in " ".join(refused.stderr.split())
+        assert "Traceback" not in refused.stderr
+    no_domain = _cli(*query[:6], "--epsilon", "0.1", **run)
+    assert no_domain.returncode == 2
+    assert "--domain sex=a,b,c" in " ".join(no_domain.stderr.split())
+    assert "domains=" not in no_domain.stderr
+    budget = _cli("budget", "survey", **run)
+    assert budget.returncode == 0 and "spent 0.5 of epsilon=2" in budget.stdout
+    reset = _cli("reset", "survey", "--reason", "annual renewal", "--budget", "3", **run)
+    assert reset.returncode == 0, reset.stderr
+    assert _cli(*query, "--epsilon", "1.6", **run).returncode == 0
 
 
 @pytest.mark.slow
@@ -283,16 +369,17 @@ def test_cli_query_spends_and_refuses(tmp_path):
 
     data = tmp_path / "adult.csv"
     load_adult(split="test").frame.to_csv(data, index=False)
+    assert _cli("register", "adult", "--budget", "1", home=tmp_path).returncode == 0
     common = [
         str(data),
+        "--source",
+        "adult",
         "--budget",
         "1",
         "--domain",
         "sex=Female|Male",
         "--bounds",
         "age=17:90",
-        "--budget-file",
-        str(tmp_path / "b.sqlite"),
         "--out",
         str(tmp_path / "out"),
     ]
@@ -307,18 +394,16 @@ def test_cli_query_spends_and_refuses(tmp_path):
     second = _cli("query", *common, "--sql", sql, "--epsilon", "0.6", home=tmp_path)
     assert second.returncode == 2
     assert "error:" in second.stderr and "remains" in second.stderr
-    unbounded = _cli(
+    undeclared = _cli(
         "query",
         *common[:3],
         "--sql",
         "SELECT race, COUNT(*) FROM t GROUP BY race",
         "--epsilon",
         "0.1",
-        "--budget-file",
-        str(tmp_path / "b.sqlite"),
         home=tmp_path,
     )
-    assert unbounded.returncode == 2 and "unbounded domain" in unbounded.stderr
+    assert undeclared.returncode == 2 and "no declared public domain" in undeclared.stderr
 
 
 def test_answers_are_recorded_in_the_ledger(frame, path, tmp_path):

@@ -9,7 +9,10 @@ from rich.console import Console
 
 from raikit._cli_utils import split_names
 
-app = typer.Typer(help="Privacy checks: does a model leak its training data?", no_args_is_help=True)
+app = typer.Typer(
+    help="Privacy: membership-inference tests, DP queries and DP synthetic data on budgeted sources.",
+    no_args_is_help=True,
+)
 console = Console()
 
 
@@ -93,44 +96,167 @@ def _bounds(items: list[str]) -> dict[str, tuple[float, float]]:
     return bounds
 
 
-def _with_domains(frame, items: list[str]):
-    """Declare public domains (``col=a|b|c``) as pandas categories."""
+def _domains(frame, items: list[str]) -> dict[str, list]:
+    """Public domains declared as ``--domain col=a,b,c`` (or ``a|b|c`` when values hold commas).
+
+    Values are typed like the column (numbers for a numeric column); nothing is read off the data.
+    """
     import pandas as pd
 
-    from raikit._errors import ColumnError
+    from raikit._errors import ColumnError, DataError
 
+    domains = {}
     for name, value in _pairs(items, "--domain").items():
         if name not in frame.columns:
             raise ColumnError(f"--domain names column {name!r}, which is not in the data.")
-        levels = [level for level in value.split("|") if level]
-        if pd.api.types.is_numeric_dtype(frame[name]):
-            levels = pd.to_numeric(pd.Series(levels)).tolist()
-        frame[name] = pd.Categorical(frame[name], categories=levels)
-    return frame
+        levels = [level.strip() for level in value.split("|" if "|" in value else ",")]
+        levels = [level for level in levels if level]
+        if not levels:
+            raise DataError(f"--domain {name}= lists no values; e.g. --domain {name}=a,b,c.")
+        column = frame[name]
+        if pd.api.types.is_bool_dtype(column):
+            truth = {"true": True, "false": False, "1": True, "0": False}
+            if any(level.lower() not in truth for level in levels):
+                raise DataError(f"--domain {name}: a boolean column's values are true,false.")
+            levels = [truth[level.lower()] for level in levels]
+        elif pd.api.types.is_numeric_dtype(column):
+            try:
+                levels = pd.to_numeric(pd.Series(levels)).tolist()
+            except ValueError:
+                raise DataError(
+                    f"--domain {name}={value!r}: column {name!r} holds numbers; list numbers."
+                ) from None
+        domains[name] = levels
+    return domains
+
+
+def _epsilon(value: float, flag: str) -> float:
+    from raikit.privacy._source import check_epsilon
+
+    return check_epsilon(value, flag)
+
+
+@app.command("register")
+def register_command(
+    name: str = typer.Argument(..., help="Stable name of the data source, e.g. clinic-2024."),
+    budget: float = typer.Option(..., "--budget", help="Total epsilon of every release, ever."),
+    delta: float = typer.Option(1e-6, "--delta", help="Total delta (approximate-DP releases)."),
+    unit: str = typer.Option(
+        "row", "--unit", help="Privacy unit: 'row' (a row is a person) or the person-id column."
+    ),
+    rows_per_unit: int = typer.Option(
+        1, "--rows-per-unit", help="With an id column: most rows one person contributes."
+    ),
+    owner: str | None = typer.Option(None, "--owner", help="Who is responsible for the budget."),
+    budget_file: Path | None = typer.Option(
+        None, "--budget-file", help="Where the odometer lives (default: the registry)."
+    ),
+) -> None:
+    """Register a data source and its total privacy budget (the owner does this once)."""
+    from raikit.privacy._source import PrivacySource, cli_words, registry_path
+
+    with cli_words():
+        source = PrivacySource.register(
+            name,
+            epsilon=_epsilon(budget, "--budget"),
+            delta=delta,
+            privacy_unit=unit,
+            rows_per_unit=rows_per_unit,
+            owner=owner,
+            budget_path=budget_file,
+        )
+    console.print(
+        f"Data source {source.name!r}: budget epsilon={source.epsilon:g}, "
+        f"delta={source.delta:g}, unit {source.privacy_unit!r}; spent {source.spent:.4g}. "
+        f"Odometer {source.budget_path} (registry {registry_path()})."
+    )
+
+
+@app.command("reset")
+def reset_command(
+    name: str = typer.Argument(..., help="The registered data source."),
+    reason: str = typer.Option(..., "--reason", help="Why the budget changes (stored)."),
+    budget: float | None = typer.Option(None, "--budget", help="New total epsilon."),
+    delta: float | None = typer.Option(None, "--delta", help="New total delta."),
+    budget_file: Path | None = typer.Option(None, "--budget-file", help="Move the odometer here."),
+    forget_spent: bool = typer.Option(
+        False, "--forget-spent", help="Start the spent total at 0 (the log is kept)."
+    ),
+) -> None:
+    """The owner changes a source's budget size or odometer location, with a logged reason."""
+    from raikit.privacy._source import PrivacySource, cli_words
+
+    with cli_words():
+        source = PrivacySource.open(name).reset(
+            reason=reason,
+            epsilon=_epsilon(budget, "--budget") if budget is not None else None,
+            delta=delta,
+            budget_path=budget_file,
+            forget_spent=forget_spent,
+        )
+    console.print(
+        f"Data source {source.name!r}: budget epsilon={source.epsilon:g}, spent "
+        f"{source.spent:.4g}, odometer {source.budget_path}. Reason logged."
+    )
+
+
+@app.command("budget")
+def budget_command(
+    name: str = typer.Argument(..., help="The registered data source."),
+) -> None:
+    """Show a source's budget, what was spent, and its last releases."""
+    from raikit.privacy._source import PrivacySource, cli_words
+
+    with cli_words():
+        source = PrivacySource.open(name)
+        odometer = source.odometer
+    console.print(odometer.tail(20).to_string(index=False) if len(odometer) else "No releases.")
+    console.print(
+        f"Data source {source.name!r}: spent {source.spent:.4g} of epsilon={source.epsilon:g}, "
+        f"{source.remaining:.4g} left ({len(odometer)} releases, {len(source.resets)} resets)."
+    )
 
 
 @app.command("query")
 def query_command(
     data: Path = typer.Argument(..., help="The private table (CSV or Parquet)."),
+    source: str = typer.Option(..., "--source", help="The registered data source it comes from."),
     sql: str = typer.Option(..., "--sql", help='e.g. "SELECT sex, COUNT(*) FROM t GROUP BY sex"'),
     epsilon: float = typer.Option(..., "--epsilon", help="Privacy loss of this query."),
-    budget: float = typer.Option(..., "--budget", help="Total epsilon budget of this data."),
+    budget: float | None = typer.Option(
+        None, "--budget", help="The source's total budget (checked against its registration)."
+    ),
     bounds: list[str] = typer.Option([], "--bounds", help="Numeric bounds, NAME=LOWER:UPPER."),
-    domain: list[str] = typer.Option([], "--domain", help="Public group-by domain, NAME=a|b|c."),
-    budget_file: Path | None = typer.Option(None, "--budget-file", help="Odometer SQLite file."),
+    domain: list[str] = typer.Option(
+        [], "--domain", help="Public values of a group-by key, NAME=a,b,c."
+    ),
+    budget_file: Path | None = typer.Option(
+        None, "--budget-file", help="The source's odometer (must be the registered one)."
+    ),
     out: Path = typer.Option(Path("raikit-privacy"), "--out", help="Folder for HTML and JSON."),
 ) -> None:
-    """Answer an aggregate SQL query with differential privacy, charged to the data's budget."""
+    """Answer an aggregate SQL query with differential privacy, charged to the source's budget."""
     from raikit.dataset import read_table
     from raikit.privacy import PrivateTable
+    from raikit.privacy._source import cli_words
 
-    frame = _with_domains(read_table(data), domain)
-    table = PrivateTable(frame, epsilon=budget, bounds=_bounds(bounds), budget_path=budget_file)
-    answer = table.sql(sql, epsilon=epsilon)
+    with cli_words():
+        epsilon = _epsilon(epsilon, "--epsilon")
+        frame = read_table(data)
+        table = PrivateTable(
+            frame,
+            source=source,
+            epsilon=_epsilon(budget, "--budget") if budget is not None else None,
+            bounds=_bounds(bounds),
+            domains=_domains(frame, domain),
+            budget_path=budget_file,
+        )
+        answer = table.sql(sql, epsilon=epsilon)
     console.print(answer.table.to_string(index=False))
     console.print(answer.summary)
     console.print(
-        f"Budget: spent {table.spent:.4g} of {table.epsilon:g}, {table.remaining:.4g} left."
+        f"Budget of {source!r}: spent {table.spent:.4g} of {table.epsilon:g}, "
+        f"{table.remaining:.4g} left."
     )
     out.mkdir(parents=True, exist_ok=True)
     answer.to_html(out / "query.html", title="Differentially private query")
@@ -142,6 +268,7 @@ def query_command(
 @app.command("synth")
 def synth_command(
     data: Path = typer.Argument(..., help="The private table (CSV or Parquet)."),
+    source: str = typer.Option(..., "--source", help="The registered data source it comes from."),
     target: str = typer.Option(..., "--target", "-t", help="Column of true labels."),
     sensitive: str = typer.Option(
         ..., "--sensitive", "-s", help="Sensitive columns, comma-separated."
@@ -149,29 +276,41 @@ def synth_command(
     epsilon: float = typer.Option(..., "--epsilon", help="Privacy loss of the release."),
     features: str | None = typer.Option(None, "--features", help="Columns to synthesise."),
     bounds: list[str] = typer.Option([], "--bounds", help="Numeric bounds, NAME=LOWER:UPPER."),
-    domain: list[str] = typer.Option([], "--domain", help="Public domain, NAME=a|b|c."),
+    domain: list[str] = typer.Option(
+        [], "--domain", help="Public values of a non-numeric column, NAME=a,b,c."
+    ),
     bins: int = typer.Option(10, "--bins", help="Bins per numeric column."),
-    test: Path | None = typer.Option(None, "--test", help="Real holdout for train-on-synthetic."),
     seed: int = typer.Option(0, "--seed", help="Seed of the sampling."),
     out: Path = typer.Option(Path("raikit-privacy"), "--out", help="Folder for the outputs."),
 ) -> None:
-    """DP synthetic data (noisy marginals on OpenDP) with a fidelity report per group."""
+    """DP synthetic data (noisy marginals on OpenDP), charged to the source's budget.
+
+    Everything written (synthetic CSV, HTML, JSON) is computed from the DP release only.
+    """
     from raikit.dataset import Dataset, read_table
     from raikit.privacy import synthesize
+    from raikit.privacy._source import cli_words
 
     roles = {
         "target": target,
         "sensitive": split_names(sensitive),
         "features": split_names(features) or None,
     }
-    ds = Dataset(_with_domains(read_table(data), domain), name=data.stem, **roles)
-    holdout = (
-        Dataset(_with_domains(read_table(test), domain), name=test.stem, **roles) if test else None
-    )
-    with console.status("Releasing noisy marginals and sampling…"):
-        result = synthesize(
-            ds, epsilon=epsilon, bounds=_bounds(bounds), bins=bins, test=holdout, random_state=seed
-        )
+    with cli_words():
+        epsilon = _epsilon(epsilon, "--epsilon")
+        frame = read_table(data)
+        domains = _domains(frame, domain)
+        ds = Dataset(frame, name=data.stem, **roles)
+        with console.status("Releasing noisy marginals and sampling…"):
+            result = synthesize(
+                ds,
+                source=source,
+                epsilon=epsilon,
+                domains=domains,
+                bounds=_bounds(bounds),
+                bins=bins,
+                random_state=seed,
+            )
     console.print(result.summary)
     out.mkdir(parents=True, exist_ok=True)
     result.data.to_csv(out / "synthetic.csv", index=False)

@@ -69,6 +69,9 @@ class DPClassifier(ClassifierMixin, BaseEstimator):
     accountant : {"rdp", "prv"}, default "rdp"
     random_state : int, optional
         Seeds initialisation, sampling and noise (so not secure RNG; use for experiments).
+    source : PrivacySource or str, optional
+        The registered data source ``X`` comes from: ``fit`` charges ``target_epsilon`` and the
+        delta to its odometer before training, and is refused when they exceed what remains.
 
     Attributes
     ----------
@@ -129,6 +132,7 @@ class DPClassifier(ClassifierMixin, BaseEstimator):
         hidden_layer_sizes: tuple = (64,),
         accountant: str = "rdp",
         random_state: int | None = None,
+        source=None,
     ) -> None:
         self.model = model
         self.target_epsilon = target_epsilon
@@ -140,6 +144,7 @@ class DPClassifier(ClassifierMixin, BaseEstimator):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.accountant = accountant
         self.random_state = random_state
+        self.source = source
 
     def _build(self, torch, n_features: int, n_classes: int):
         nn = torch.nn
@@ -228,6 +233,13 @@ class DPClassifier(ClassifierMixin, BaseEstimator):
                 f"DPClassifier needs at least two classes in y, got 1 class: {self.classes_[0]!r}."
             )
         epsilon, delta = self._check_params(len(X))
+        if self.source is not None:
+            from raikit.privacy._table import open_source
+
+            # The training's (epsilon, delta) are charged to the source before any step runs.
+            open_source(self.source).spend_training(
+                f"DPClassifier.fit({len(X)} rows)", epsilon=epsilon, delta=delta
+            )
         seed = int(np.random.default_rng(self.random_state).integers(2**31 - 1))
         # Seed a private copy of torch's global generator (initialisation draws from it) and
         # restore the caller's state afterwards: fitting never changes torch's global RNG.

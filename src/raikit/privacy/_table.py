@@ -1,39 +1,34 @@
-"""Differentially private aggregates over a table, with a persistent budget odometer.
+"""Differentially private aggregates over a registered data source, on OpenDP.
 
 Every mechanism and every privacy-loss figure comes from OpenDP: a query is an OpenDP measurement
-(column selection, clamping, counting or summing, then Laplace noise); its noise scale is found with
-``opendp.binary_search_param`` so that its OpenDP privacy map stays within the epsilon asked for; it
-is run through an OpenDP privacy filter over a fully adaptive composition, which refuses any query
-that would overspend. The spend is also kept in a small SQLite file keyed by a hash of the data's
-content, so reopening the same data (in a new process, a week later) continues the same budget.
+(column selection, clamping, counting or summing, then Laplace noise); its noise scale is the
+smallest one whose OpenDP privacy map, at the distance one person can move the table, stays within
+the epsilon asked for. The spend is charged to the odometer of the table's
+:class:`~raikit.privacy.PrivacySource` and committed before the measurement runs.
 
-The privacy unit is one row (add/remove neighbouring tables); all queries are pure epsilon-DP, so
-``delta`` is reserved in the budget but not spent.
+All queries are pure epsilon-DP; the source's ``delta`` is spent only by approximate-DP releases.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
-import os
-import sqlite3
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from raikit._errors import ColumnError, DataError, RaikitError
 from raikit._result import Result
+from raikit.privacy._source import (
+    BudgetExceededError,
+    PrivacySource,
+    check_epsilon,
+    hint,
+)
 
 __all__ = ["BudgetExceededError", "PrivateAnswer", "PrivateTable"]
 
 _TOL = 1e-9
-
-
-class BudgetExceededError(RaikitError, ValueError):
-    """A differentially private query would spend more than the remaining privacy budget."""
 
 
 def _opendp():
@@ -48,46 +43,77 @@ def _opendp():
 
 
 def _check_epsilon(epsilon, what: str = "epsilon") -> float:
-    try:
-        value = float(epsilon)
-    except (TypeError, ValueError):
-        raise DataError(f"{what} must be a positive number, got {epsilon!r}.") from None
-    if not math.isfinite(value) or value <= 0:
-        raise DataError(
-            f"{what} must be a positive, finite number, got {epsilon!r}. Smaller is more private; "
-            "0.1 to 10 is the usual range."
-        )
-    return value
+    return check_epsilon(epsilon, what)
 
 
-def _data_hash(frame: pd.DataFrame, privacy_unit: str) -> str:
-    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    digest = hashlib.sha256(hashed.tobytes())
-    digest.update("\x1f".join(map(str, frame.columns)).encode())
-    digest.update(privacy_unit.encode())
-    return digest.hexdigest()
-
-
-def _default_budget_path() -> Path:
-    env = os.environ.get("RAIKIT_PRIVACY_BUDGET")
-    return Path(env) if env else Path.home() / ".raikit" / "privacy_budget.sqlite"
-
-
-def _fit_scale(build, epsilon: float):
-    """Smallest noise scale whose OpenDP privacy map stays within ``epsilon``.
+def _fit_scale(build, epsilon: float, d_in: int = 1):
+    """Smallest noise scale whose OpenDP privacy map at ``d_in`` stays within ``epsilon``.
 
     Laplace losses fall as ``1 / scale``, so one evaluation gives the scale; it is then nudged up
     until OpenDP's own map certifies it (float rounding), with a binary search as a fallback.
     """
     dp = _opendp()
-    scale = float(build(1.0).map(1)) / epsilon
+    scale = float(build(1.0).map(d_in)) / epsilon
     for step in range(30):
         measurement = build(scale)
-        if measurement.map(1) <= epsilon:
+        if measurement.map(d_in) <= epsilon:
             return scale, measurement
         scale *= 1 + 1e-12 * 4**step
-    scale = dp.binary_search_param(build, d_in=1, d_out=epsilon)
+    scale = dp.binary_search_param(build, d_in=d_in, d_out=epsilon)
     return scale, build(scale)
+
+
+def _frame_of(data) -> pd.DataFrame:
+    frame = getattr(data, "frame", data)
+    if hasattr(frame, "to_pandas") and not isinstance(frame, pd.DataFrame):
+        frame = frame.to_pandas()
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"Expected a DataFrame or raikit.Dataset, got {type(data).__name__}.")
+    return frame
+
+
+def _check_domain(name, values, series: pd.Series) -> list:
+    """A declared public domain as a list of distinct values of the column's kind."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise DataError(
+            f"The domain of {name!r} must be a list of values, got {values!r}; e.g. "
+            f"{hint('domains', name)}."
+        )
+    levels = list(values)
+    if not levels:
+        raise DataError(f"The domain of {name!r} is empty; list its possible values.")
+    if len(set(map(repr, levels))) != len(levels):
+        raise DataError(f"The domain of {name!r} lists a value twice; list each value once.")
+    dtype = (
+        series.cat.categories.dtype
+        if isinstance(series.dtype, pd.CategoricalDtype)
+        else series.dtype
+    )
+    numeric_column = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    numeric_levels = all(
+        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+        for v in levels
+    )
+    if numeric_column != numeric_levels:
+        kind = "numbers" if numeric_column else "non-numeric values"
+        raise DataError(
+            f"Column {name!r} holds {kind} (dtype {series.dtype}) but its domain starts "
+            f"{levels[:5]!r}; declare the values as they appear in the column."
+        )
+    return levels
+
+
+def open_source(source, *, epsilon=None, delta=None, privacy_unit=None, budget_path=None):
+    """The registered :class:`PrivacySource` named (or given) by ``source``, checked."""
+    if source is None:
+        raise DataError(
+            "source= is required: the registered data source whose budget pays for the release, "
+            "e.g. PrivacySource.register('survey', epsilon=1.0) once, then source='survey'."
+        )
+    name = source.name if isinstance(source, PrivacySource) else source
+    return PrivacySource.open(
+        name, epsilon=epsilon, delta=delta, privacy_unit=privacy_unit, budget_path=budget_path
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -159,83 +185,84 @@ _VALUE_COLUMNS = ("value", "lower", "upper", "noise_scale")
 
 
 class PrivateTable:
-    """Differentially private aggregates over a table, with an enforced, persistent budget.
+    """Differentially private aggregates over a table, charged to its data source's budget.
 
     Parameters
     ----------
     data : DataFrame, polars DataFrame or raikit.Dataset
-        The private table. Its content is hashed to key the budget.
-    epsilon : float
-        Total privacy budget over every query ever asked of this data.
-    delta : float, default 1e-6
-        Total delta budget (reserved; the Laplace queries here are pure DP and spend none).
+        The private table. It is copied: changing the caller's frame later changes no answer.
+    source : PrivacySource or str
+        The registered data source the table comes from (see :class:`PrivacySource`). Its
+        odometer pays for every query, whatever the table's row order, columns or dtypes.
+    epsilon, delta : float, optional
+        The source's total budget, if given: it must match the registration (a check, never a
+        new budget).
+    privacy_unit : str, optional
+        Must match the source's privacy unit if given.
     bounds : dict, optional
         ``{column: (lower, upper)}`` for numeric columns. Values are clamped to them. Choose them
         from domain knowledge, never from the data.
-    privacy_unit : {"row"}
-        What is protected: one row.
     domains : dict, optional
-        ``{column: [values...]}`` public domain of a group-by key that is not categorical/boolean.
+        ``{column: [values...]}``: the public list of values of every group-by key (booleans
+        excepted). Groups are never read off the data, pandas categories included.
     ci : float, default 0.95
         Confidence level of every answer's interval.
     budget_path : str or Path, optional
-        SQLite file of the odometer. Default ``$RAIKIT_PRIVACY_BUDGET`` or
-        ``~/.raikit/privacy_budget.sqlite``.
+        The odometer's location, if given: it must be the one the source was registered with.
     ledger : raikit.ledger.Ledger, optional
         Every answer is recorded there (or in the active ``raikit.track`` run) as
         ``privacy.query`` evidence.
 
     Examples
     --------
-    >>> import tempfile, pandas as pd
-    >>> from raikit.privacy import PrivateTable
+    >>> import os, tempfile, pandas as pd
+    >>> home, os.environ["HOME"] = os.environ["HOME"], tempfile.mkdtemp()  # a private registry
+    >>> from raikit.privacy import PrivacySource, PrivateTable
+    >>> _ = PrivacySource.register("people", epsilon=1.0, privacy_unit="row")
     >>> frame = pd.DataFrame({"age": [23, 45, 31, 60] * 50, "sex": ["F", "M"] * 100})
-    >>> path = tempfile.mkdtemp() + "/budget.sqlite"
-    >>> table = PrivateTable(frame, epsilon=1.0, bounds={"age": (18, 90)}, budget_path=path)
+    >>> table = PrivateTable(frame, source="people", bounds={"age": (18, 90)},
+    ...                      domains={"sex": ["F", "M"]})
     >>> answer = table.count(epsilon=0.5)
     >>> float(answer.table["noise_scale"].iloc[0])
     2.0
     >>> round(table.remaining, 6)
     0.5
-    >>> PrivateTable(frame, epsilon=1.0, bounds={"age": (18, 90)}, budget_path=path).spent
+
+    The same people in another order, with another column, still have only what is left:
+
+    >>> shuffled = frame.sample(frac=1, random_state=0).assign(extra=1)
+    >>> PrivateTable(shuffled, source="people").spent
     0.5
+    >>> os.environ["HOME"] = home
     """
 
     def __init__(
         self,
         data,
         *,
-        epsilon: float,
-        delta: float = 1e-6,
+        source,
+        epsilon: float | None = None,
+        delta: float | None = None,
+        privacy_unit: str | None = None,
         bounds: dict | None = None,
-        privacy_unit: str = "row",
         domains: dict | None = None,
         ci: float = 0.95,
         budget_path=None,
         ledger=None,
     ) -> None:
         self._ledger = ledger
-        self.epsilon = _check_epsilon(epsilon)
-        if not (0 <= float(delta) < 1):
-            raise DataError(f"delta must be in [0, 1), got {delta!r}.")
-        self.delta = float(delta)
-        if privacy_unit != "row":
-            raise DataError(
-                f"privacy_unit={privacy_unit!r} is not supported; only 'row' (each person is one "
-                "row) is. Aggregate to one row per person first."
-            )
-        if not (0 < ci < 1):
+        if isinstance(ci, bool) or not isinstance(ci, (int, float)) or not (0 < ci < 1):
             raise DataError(f"ci must be in (0, 1), got {ci!r}.")
-        self.privacy_unit = privacy_unit
         self.ci = float(ci)
-        frame = getattr(data, "frame", data)
-        if hasattr(frame, "to_pandas") and not isinstance(frame, pd.DataFrame):
-            frame = frame.to_pandas()
-        if not isinstance(frame, pd.DataFrame):
-            raise DataError(
-                f"PrivateTable needs a DataFrame or raikit.Dataset, got {type(data).__name__}."
-            )
-        self._frame = frame
+        frame = _frame_of(data)
+        self.source = open_source(
+            source,
+            epsilon=epsilon,
+            delta=delta,
+            privacy_unit=privacy_unit,
+            budget_path=budget_path,
+        )
+        self._frame = self.source.prepare(frame)
         self.bounds = {}
         for name, pair in (bounds or {}).items():
             self._column(name)
@@ -246,91 +273,46 @@ class PrivateTable:
             if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
                 raise DataError(f"bounds[{name!r}] must be finite with lower < upper, got {pair}.")
             self.bounds[name] = (lo, hi)
-        self.domains = {name: list(values) for name, values in (domains or {}).items()}
-        self.data_hash = _data_hash(frame, privacy_unit)
-        self.budget_path = Path(budget_path) if budget_path else _default_budget_path()
-        self.budget_path.parent.mkdir(parents=True, exist_ok=True)
-        self._open_store()
+        self.domains = {}
+        for name, values in (domains or {}).items():
+            self._column(name)
+            self.domains[name] = _check_domain(name, values, self._frame[name])
         dp = _opendp()
         self._frame_domain = dp.user_domain(
             "RaikitPrivateFrame", lambda value: isinstance(value, pd.DataFrame)
         )
         self._metric = dp.symmetric_distance()
-        odometer = dp.c.make_fully_adaptive_composition(
-            self._frame_domain, self._metric, dp.max_divergence()
-        )
-        self._session_budget = max(self.remaining, 0.0)
-        self._queryable = (
-            dp.c.make_privacy_filter(odometer, d_in=1, d_out=self._session_budget)(self._frame)
-            if self._session_budget > 0
-            else None
-        )
 
-    # ----------------------------------------------------------------- budget store
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.budget_path, timeout=30, isolation_level=None)
+    # ----------------------------------------------------------------- budget
+    @property
+    def epsilon(self) -> float:
+        """Total epsilon budget of the data source."""
+        return self.source.epsilon
 
-    def _open_store(self) -> None:
-        with self._connect() as con:
-            con.execute(
-                "CREATE TABLE IF NOT EXISTS budgets (data_hash TEXT PRIMARY KEY, epsilon REAL, "
-                "delta REAL, created REAL)"
-            )
-            con.execute(
-                "CREATE TABLE IF NOT EXISTS queries (id INTEGER PRIMARY KEY, data_hash TEXT, "
-                "created REAL, query TEXT, epsilon REAL, delta REAL, noise_scale REAL, "
-                "mechanism TEXT)"
-            )
-            row = con.execute(
-                "SELECT epsilon, delta FROM budgets WHERE data_hash = ?", (self.data_hash,)
-            ).fetchone()
-            if row is None:
-                con.execute(
-                    "INSERT INTO budgets VALUES (?, ?, ?, ?)",
-                    (self.data_hash, self.epsilon, self.delta, time.time()),
-                )
-            elif abs(row[0] - self.epsilon) > _TOL or abs(row[1] - self.delta) > _TOL:
-                raise BudgetExceededError(
-                    f"This data already has a privacy budget of epsilon={row[0]}, delta={row[1]} "
-                    f"in {self.budget_path}; a budget cannot be changed once set. Pass "
-                    f"epsilon={row[0]}, delta={row[1]}."
-                )
-        con.close()
+    @property
+    def delta(self) -> float:
+        """Total delta budget of the data source."""
+        return self.source.delta
+
+    @property
+    def privacy_unit(self) -> str:
+        """What one protected person is: ``"row"`` or the source's id column."""
+        return self.source.privacy_unit
 
     @property
     def spent(self) -> float:
-        """Epsilon spent so far on this data, over every session."""
-        con = self._connect()
-        try:
-            (value,) = con.execute(
-                "SELECT COALESCE(SUM(epsilon), 0) FROM queries WHERE data_hash = ?",
-                (self.data_hash,),
-            ).fetchone()
-        finally:
-            con.close()
-        return float(value)
+        """Epsilon spent so far on the data source, over every session and release."""
+        return self.source.spent
 
     @property
     def remaining(self) -> float:
         """Epsilon still available."""
-        return max(self.epsilon - self.spent, 0.0)
+        return self.source.remaining
 
     @property
     def odometer(self) -> pd.DataFrame:
-        """Every query asked of this data: time, query, epsilon, delta, noise scale, mechanism."""
-        con = self._connect()
-        try:
-            frame = pd.read_sql_query(
-                "SELECT created, query, epsilon, delta, noise_scale, mechanism FROM queries "
-                "WHERE data_hash = ? ORDER BY id",
-                con,
-                params=(self.data_hash,),
-            )
-        finally:
-            con.close()
-        frame["created"] = pd.to_datetime(frame["created"], unit="s")
-        frame["cumulative_epsilon"] = frame["epsilon"].cumsum()
-        return frame
+        """Every release from the data source: time, query, epsilon, delta, noise, mechanism."""
+        return self.source.odometer
 
     # ----------------------------------------------------------------- building blocks
     def _column(self, name: str) -> pd.Series:
@@ -346,9 +328,8 @@ class PrivateTable:
             raise DataError(f"Column {name!r} is not numeric (dtype {series.dtype}).")
         if name not in self.bounds:
             raise DataError(
-                f"Numeric column {name!r} has no bounds. Pass bounds={{{name!r}: (lower, upper)}} "
-                "to PrivateTable, chosen from domain knowledge (not from the data); values outside "
-                "are clamped."
+                f"Numeric column {name!r} has no bounds. Pass {hint('bounds', name)}, chosen "
+                "from domain knowledge (not from the data); values outside are clamped."
             )
         return self.bounds[name]
 
@@ -356,14 +337,12 @@ class PrivateTable:
         series = self._column(name)
         if name in self.domains:
             return self.domains[name]
-        if isinstance(series.dtype, pd.CategoricalDtype):
-            return list(series.cat.categories)
         if pd.api.types.is_bool_dtype(series):
             return [False, True]
         raise DataError(
-            f"Group-by key {name!r} has an unbounded domain (dtype {series.dtype}): listing its "
-            "values would reveal who is in the data. Pass domains={"
-            f"{name!r}: [...]}} with the public list of values, or make it a pandas 'category'."
+            f"Group-by key {name!r} has no declared public domain: reading its values off the "
+            "data would reveal who is in it (a value held by one person). Pass "
+            f"{hint('domains', name)} with the list of values known without looking at the data."
         )
 
     def _select(self, function, output_domain, output_metric=None, stability=None):
@@ -417,49 +396,16 @@ class PrivateTable:
 
     def _release(self, query: str, build, epsilon, *, mechanism: str):
         dp = _opendp()
-        epsilon = _check_epsilon(epsilon, "query epsilon")
-        remaining = self.remaining
-        if epsilon > remaining + _TOL or self._queryable is None:
-            raise BudgetExceededError(
-                f"Query {query!r} needs epsilon={epsilon:g} but only {remaining:.6g} of the "
-                f"budget {self.epsilon:g} remains for this data (spent {self.spent:.6g}). Ask fewer "
-                "or cheaper queries; the budget cannot be reset."
-            )
-        scale, measurement = _fit_scale(build, epsilon)
-        cost = float(measurement.map(1))
-        con = self._connect()
+        epsilon = check_epsilon(epsilon, hint("epsilon"))
+        d_in = self.source.d_in
+        scale, measurement = _fit_scale(build, epsilon, d_in)
+        cost = float(measurement.map(d_in))
+        # Committed before the measurement runs; never refunded (whether a release fails can
+        # depend on the data).
+        self.source.spend(query, epsilon=cost, noise_scale=float(scale), mechanism=mechanism)
         try:
-            con.execute("BEGIN IMMEDIATE")
-            (spent,) = con.execute(
-                "SELECT COALESCE(SUM(epsilon), 0) FROM queries WHERE data_hash = ?",
-                (self.data_hash,),
-            ).fetchone()
-            if spent + cost > self.epsilon + _TOL:
-                con.execute("ROLLBACK")
-                raise BudgetExceededError(
-                    f"Query {query!r} needs epsilon={cost:.6g} but only "
-                    f"{self.epsilon - spent:.6g} remains of the budget {self.epsilon:g}."
-                )
-            cursor = con.execute(
-                "INSERT INTO queries (data_hash, created, query, epsilon, delta, noise_scale, "
-                "mechanism) VALUES (?, ?, ?, ?, 0, ?, ?)",
-                (self.data_hash, time.time(), query, cost, float(scale), mechanism),
-            )
-            con.execute("COMMIT")
-            row_id = cursor.lastrowid
-        finally:
-            con.close()
-        try:
-            released = self._queryable(measurement)
+            released = measurement(self._frame)
         except dp.OpenDPException as exc:
-            con = self._connect()
-            con.execute("DELETE FROM queries WHERE id = ?", (row_id,))
-            con.close()
-            if "exhausted" in str(exc) or "exceed" in str(exc):
-                raise BudgetExceededError(
-                    f"Query {query!r} (epsilon={cost:.6g}) was refused by the OpenDP privacy "
-                    f"filter: it would exceed the remaining budget of this session."
-                ) from None
             raise RaikitError(f"OpenDP could not answer {query!r}: {exc}") from None
         return released, float(scale), cost
 
@@ -480,7 +426,7 @@ class PrivateTable:
                 "query": query,
                 "epsilon": cost,
                 "budget": self.epsilon,
-                "data_hash": self.data_hash,
+                "source": self.source.name,
             },
         )
         return answer
@@ -491,11 +437,13 @@ class PrivateTable:
 
         Examples
         --------
-        >>> import tempfile, pandas as pd
-        >>> table = PrivateTable(pd.DataFrame({"x": range(500)}), epsilon=1,
-        ...                      budget_path=tempfile.mkdtemp() + "/b.sqlite")
+        >>> import os, tempfile, pandas as pd
+        >>> home, os.environ["HOME"] = os.environ["HOME"], tempfile.mkdtemp()  # a private registry
+        >>> _ = PrivacySource.register("counts", epsilon=1)
+        >>> table = PrivateTable(pd.DataFrame({"x": range(500)}), source="counts")
         >>> bool(abs(table.count(epsilon=1).value - 500) < 40)
         True
+        >>> os.environ["HOME"] = home
         """
         dp = _opendp()
         rows = self._rows(column)
@@ -689,9 +637,9 @@ class PrivateTable:
     ) -> PrivateAnswer:
         """Noisy count (or ``agg="mean"``/``"sum"`` of ``column``) per group of ``by``.
 
-        Groups come from each key's public domain (its categories), so empty groups are released
-        too and the presence of a group reveals nothing. One person is in one group (parallel
-        composition). Intervals are per group, not simultaneous.
+        Groups come from each key's declared public domain (``domains=``; never from the data),
+        so empty groups are released too and the presence of a group reveals nothing. A row is in
+        one group (parallel composition). Intervals are per group, not simultaneous.
         """
         dp = _opendp()
         if agg not in ("count", "sum", "mean"):
@@ -776,13 +724,16 @@ class PrivateTable:
 
         Examples
         --------
-        >>> import tempfile, pandas as pd
-        >>> frame = pd.DataFrame({"sex": pd.Categorical(["F", "M"] * 200), "age": [30, 50] * 200})
-        >>> table = PrivateTable(frame, epsilon=2, bounds={"age": (0, 100)},
-        ...                      budget_path=tempfile.mkdtemp() + "/b.sqlite")
+        >>> import os, tempfile, pandas as pd
+        >>> home, os.environ["HOME"] = os.environ["HOME"], tempfile.mkdtemp()  # a private registry
+        >>> _ = PrivacySource.register("ages", epsilon=2)
+        >>> frame = pd.DataFrame({"sex": ["F", "M"] * 200, "age": [30, 50] * 200})
+        >>> table = PrivateTable(frame, source="ages", bounds={"age": (0, 100)},
+        ...                      domains={"sex": ["F", "M"]})
         >>> answer = table.sql("SELECT sex, COUNT(*), AVG(age) FROM t GROUP BY sex", epsilon=1)
         >>> answer.table[["sex", "aggregate"]].values.tolist()
         [['F', 'COUNT(*)'], ['M', 'COUNT(*)'], ['F', 'AVG(age)'], ['M', 'AVG(age)']]
+        >>> os.environ["HOME"] = home
         """
         from raikit.privacy._sql import run_sql
 

@@ -1,0 +1,769 @@
+"""Registered data sources and their privacy-budget odometers.
+
+A privacy budget belongs to a *data source*, registered once by its owner (the curator) under a
+stable identity: a name and the privacy unit (``"row"`` when each row is one person, or the name of
+the column that identifies a person). Every differentially private release drawn from the source
+(:class:`~raikit.privacy.PrivateTable` queries, :func:`~raikit.privacy.synthesize`,
+:class:`~raikit.privacy.DPClassifier` with ``source=``) spends from the same odometer, whatever the
+row order, columns or dtypes of the table handed in: the table is never hashed, so appending,
+removing or shuffling rows, or adding, renaming or retyping columns, never yields a fresh budget.
+
+Where the odometer lives
+------------------------
+Every source is listed in one registry, ``~/.raikit/privacy/sources.sqlite`` (the home folder of the
+user running raikit; it is not configurable, so no per-call path or environment variable can fork
+a budget). The registry records where each source's odometer lives: by default the registry file
+itself, or a file chosen at registration (``budget_path=``, e.g. a team's shared drive). Opening a
+source with another odometer location, or with another budget size, is refused; only the owner's
+:meth:`PrivacySource.reset`, with a reason that is stored in the odometer, changes either.
+
+Spending is committed (an ``IMMEDIATE`` SQLite transaction that reads and updates the running
+total of the source) before any answer is computed, so a crash never leaks an unaccounted answer
+and concurrent processes never overspend. The running total makes each spend O(1): the log of
+past releases is never re-read to check the budget.
+"""
+
+from __future__ import annotations
+
+import getpass
+import math
+import numbers
+import os
+import sqlite3
+import time
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+
+import pandas as pd
+
+from raikit._errors import ColumnError, DataError, FileFormatError, RaikitError
+
+__all__ = ["BudgetExceededError", "PrivacySource", "PrivacySourceError"]
+
+_TOL = 1e-9
+EPSILON_RANGE = (1e-6, 100.0)
+DELTA_MAX = 0.1
+_BUSY_TIMEOUT = 60.0
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS locations (name TEXT PRIMARY KEY, store TEXT NOT NULL, "
+    "created REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS budgets (name TEXT PRIMARY KEY, privacy_unit TEXT NOT NULL, "
+    "rows_per_unit INTEGER NOT NULL, epsilon REAL NOT NULL, delta REAL NOT NULL, "
+    "spent REAL NOT NULL, spent_delta REAL NOT NULL, owner TEXT, created REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS spends (id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+    "created REAL NOT NULL, query TEXT, epsilon REAL NOT NULL, delta REAL NOT NULL, "
+    "noise_scale REAL, mechanism TEXT)",
+    "CREATE INDEX IF NOT EXISTS spends_by_name ON spends (name, id)",
+    "CREATE TABLE IF NOT EXISTS resets (id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+    "created REAL NOT NULL, reason TEXT NOT NULL, by TEXT, old_epsilon REAL, new_epsilon REAL, "
+    "old_delta REAL, new_delta REAL, old_store TEXT, new_store TEXT, spent_before REAL, "
+    "spent_after REAL)",
+)
+
+
+_HISTORY = {
+    "spends": "name, created, query, epsilon, delta, noise_scale, mechanism",
+    "resets": "name, created, reason, by, old_epsilon, new_epsilon, old_delta, new_delta, "
+    "old_store, new_store, spent_before, spent_after",
+}
+
+
+class BudgetExceededError(RaikitError, ValueError):
+    """A differentially private release would spend more than the source's remaining budget."""
+
+
+class PrivacySourceError(RaikitError, ValueError):
+    """A data source is unknown, or opened with a budget size, unit or odometer it does not have."""
+
+
+def check_epsilon(value, what: str = "epsilon") -> float:
+    """``value`` as a float in ``EPSILON_RANGE``, or a :class:`DataError` naming ``what``."""
+    low, high = EPSILON_RANGE
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise DataError(
+            f"{what} must be a number, got {value!r} ({type(value).__name__}). Pass a float "
+            f"such as 0.5; smaller is more private."
+        )
+    number = float(value)
+    if not math.isfinite(number) or not low <= number <= high:
+        raise DataError(
+            f"{what} must be a positive, finite number between {low:g} and {high:g}, got "
+            f"{value!r}. Smaller is more private; 0.1 to 10 is the usual range."
+        )
+    return number
+
+
+def check_delta(value, what: str = "delta") -> float:
+    """``value`` as a float in ``[0, DELTA_MAX]``, or a :class:`DataError` naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise DataError(f"{what} must be a number, got {value!r} ({type(value).__name__}).")
+    number = float(value)
+    if not math.isfinite(number) or not 0 <= number <= DELTA_MAX:
+        raise DataError(
+            f"{what} must be a finite number between 0 and {DELTA_MAX:g}, got {value!r}; it "
+            "should be well below 1 / (number of people), e.g. 1e-6."
+        )
+    return number
+
+
+def registry_path() -> Path:
+    """The registry of every data source: ``~/.raikit/privacy/sources.sqlite``."""
+    return Path.home() / ".raikit" / "privacy" / "sources.sqlite"
+
+
+def _resolve(path) -> Path:
+    return Path(path).expanduser().resolve()
+
+
+@contextmanager
+def _transaction(path: Path, *, write: bool = True):
+    """A connection to the store at ``path`` inside one transaction (``IMMEDIATE`` if writing).
+
+    Every SQLite failure becomes one clear raikit error naming the file.
+    """
+    con = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(path, timeout=_BUSY_TIMEOUT, isolation_level=None)
+        con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        for statement in _SCHEMA if write else ():
+            con.execute(statement)
+        yield con
+        con.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        if con is not None and con.in_transaction:
+            con.rollback()
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise RaikitError(
+                f"The privacy budget store {str(path)!r} stayed locked by another process for "
+                f"{_BUSY_TIMEOUT:g} s; try again."
+            ) from None
+        if "no such table" in str(exc) and not write:
+            raise FileFormatError(
+                f"The privacy budget store {str(path)!r} holds no budgets: it was deleted or "
+                "replaced. raikit will not start a new budget over it; restore it from a backup."
+            ) from None
+        raise FileFormatError(_corrupt(path, exc)) from None
+    except sqlite3.Error as exc:
+        if con is not None and con.in_transaction:
+            con.rollback()
+        raise FileFormatError(_corrupt(path, exc)) from None
+    except BaseException:
+        if con is not None and con.in_transaction:
+            con.rollback()
+        raise
+    finally:
+        if con is not None:
+            con.close()
+
+
+def _corrupt(path: Path, exc) -> str:
+    return (
+        f"The privacy budget store {str(path)!r} is corrupt or not a raikit budget file "
+        f"({exc}). raikit will not start a new budget over it: restore it from a backup, or move "
+        "it away and re-register the source (the budget spent so far is then lost to raikit, "
+        "not to an attacker)."
+    )
+
+
+def _check_name(name) -> str:
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise DataError(
+            f"A data source name must be a non-empty string of at most 200 characters, got "
+            f"{name!r}, e.g. 'clinic-visits-2024'."
+        )
+    if not name.isprintable():
+        raise DataError(f"A data source name must be printable text, got {name!r}.")
+    return name.strip()
+
+
+class PrivacySource:
+    """A data source registered by its owner, with one persistent privacy-budget odometer.
+
+    Create one with :meth:`register` (once, by the owner) and get it back anywhere with
+    :meth:`open`; pass it (or its name) as ``source=`` to :class:`PrivateTable`,
+    :func:`synthesize` and :class:`DPClassifier`. The constructor is internal.
+
+    Attributes
+    ----------
+    name : str
+        The source's stable identity.
+    privacy_unit : str
+        ``"row"`` (each row is one person) or the column that identifies a person.
+    rows_per_unit : int
+        Most rows one person contributes (larger tables are truncated to it per person).
+    epsilon, delta : float
+        Total budget of the source over every release ever made from it.
+    budget_path : Path
+        Where the odometer lives.
+    owner : str
+        Who registered the source.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> home = os.environ["HOME"]
+    >>> os.environ["HOME"] = tempfile.mkdtemp()  # a private registry for this example
+    >>> from raikit.privacy import PrivacySource
+    >>> source = PrivacySource.register("survey", epsilon=1.0, privacy_unit="row")
+    >>> source.remaining
+    1.0
+    >>> PrivacySource.open("survey").epsilon
+    1.0
+    >>> PrivacySource.open("survey", epsilon=5.0)
+    Traceback (most recent call last):
+    ...
+    raikit.privacy._source.PrivacySourceError: Data source 'survey' has a budget of epsilon=1, not 5.0; ...
+    >>> os.environ["HOME"] = home
+    """
+
+    def __init__(self, name, *, privacy_unit, rows_per_unit, epsilon, delta, budget_path, owner):
+        self.name = name
+        self.privacy_unit = privacy_unit
+        self.rows_per_unit = int(rows_per_unit)
+        self.epsilon = float(epsilon)
+        self.delta = float(delta)
+        self.budget_path = Path(budget_path)
+        self.owner = owner
+
+    # ------------------------------------------------------------------ registration
+    @classmethod
+    def register(
+        cls,
+        name: str,
+        *,
+        epsilon: float,
+        delta: float = 1e-6,
+        privacy_unit: str = "row",
+        rows_per_unit: int = 1,
+        owner: str | None = None,
+        budget_path=None,
+    ) -> PrivacySource:
+        """Register a data source with its total budget (idempotent for the same settings).
+
+        Parameters
+        ----------
+        name : str
+            Stable identity of the source, e.g. ``"clinic-visits-2024"``.
+        epsilon : float
+            Total epsilon of every release ever made from the source (1e-6 to 100).
+        delta : float, default 1e-6
+            Total delta (spent only by approximate-DP releases such as DP-SGD training).
+        privacy_unit : str, default "row"
+            ``"row"`` when each row is one person, else the column identifying a person.
+        rows_per_unit : int, default 1
+            With an id column: the most rows one person contributes; a table is truncated to
+            that many rows per person, and every release is calibrated to it.
+        owner : str, optional
+            Who is responsible for the budget (default: the operating-system user).
+        budget_path : str or Path, optional
+            Where the odometer lives (default: the registry file). Recorded in the registry;
+            opening the source with another location is refused.
+
+        Returns
+        -------
+        PrivacySource
+
+        Raises
+        ------
+        PrivacySourceError
+            When ``name`` is already registered with other settings.
+        """
+        name = _check_name(name)
+        epsilon = check_epsilon(epsilon)
+        delta = check_delta(delta)
+        if not isinstance(privacy_unit, str) or not privacy_unit:
+            raise DataError(
+                f"privacy_unit must be 'row' or the name of the column identifying a person, got "
+                f"{privacy_unit!r}."
+            )
+        if (
+            isinstance(rows_per_unit, bool)
+            or not isinstance(rows_per_unit, numbers.Integral)
+            or not 1 <= rows_per_unit <= 10_000
+        ):
+            raise DataError(
+                f"rows_per_unit must be an integer from 1 to 10000, got {rows_per_unit!r}."
+            )
+        if privacy_unit == "row" and rows_per_unit != 1:
+            raise DataError(
+                "rows_per_unit applies to an id column; with privacy_unit='row' each row is one "
+                "person. Pass privacy_unit='<id column>'."
+            )
+        owner = owner or _user()
+        anchor = _resolve(registry_path())
+        store = _resolve(budget_path) if budget_path is not None else anchor
+        wanted = {
+            "privacy_unit": privacy_unit,
+            "rows_per_unit": int(rows_per_unit),
+            "epsilon": epsilon,
+            "delta": delta,
+        }
+        with _transaction(anchor) as con:
+            row = con.execute("SELECT store FROM locations WHERE name = ?", (name,)).fetchone()
+            if row is not None and Path(row[0]) != store:
+                raise PrivacySourceError(
+                    f"Data source {name!r} is already registered with its odometer at {row[0]!r}; "
+                    f"it cannot get a second one at {str(store)!r}. Use "
+                    "PrivacySource.open(name), or the owner's reset(reason=..., budget_path=...) "
+                    "to move it."
+                )
+            if row is None:
+                con.execute(
+                    "INSERT INTO locations VALUES (?, ?, ?)", (name, str(store), time.time())
+                )
+            known = row is not None
+            if store == anchor:
+                _register_budget(con, name, wanted, owner, store, known=known)
+            else:
+                with _transaction(store) as other:
+                    _register_budget(other, name, wanted, owner, store, known=known)
+        return cls.open(name)
+
+    @classmethod
+    def open(
+        cls,
+        name: str,
+        *,
+        epsilon: float | None = None,
+        delta: float | None = None,
+        privacy_unit: str | None = None,
+        budget_path=None,
+    ) -> PrivacySource:
+        """The registered source ``name``; any setting passed must match its registration.
+
+        ``budget_path`` (or the ``RAIKIT_PRIVACY_BUDGET`` environment variable) may only name the
+        odometer the registry records: another location is refused, never a fresh budget.
+        """
+        if isinstance(name, PrivacySource):
+            name = name.name
+        name = _check_name(name)
+        anchor = _resolve(registry_path())
+        if not anchor.exists():
+            raise _unknown(name, anchor)
+        with _transaction(anchor, write=False) as con:
+            try:
+                row = con.execute("SELECT store FROM locations WHERE name = ?", (name,)).fetchone()
+            except sqlite3.OperationalError:
+                row = None
+        if row is None:
+            raise _unknown(name, anchor)
+        store = Path(row[0])
+        asked = budget_path if budget_path is not None else os.environ.get("RAIKIT_PRIVACY_BUDGET")
+        if asked and _resolve(asked) != store:
+            origin = hint("budget_path") if budget_path is not None else "RAIKIT_PRIVACY_BUDGET"
+            raise PrivacySourceError(
+                f"Data source {name!r} keeps its odometer at {str(store)!r}, not at "
+                f"{str(_resolve(asked))!r} (from {origin}): a budget cannot be forked. Drop the "
+                "other location, or have the owner move the odometer with "
+                f"{hint('reset', name, _flag('budget_path', 'PATH'))}."
+            )
+        with _transaction(store, write=False) as con:
+            found = con.execute(
+                "SELECT privacy_unit, rows_per_unit, epsilon, delta, owner FROM budgets "
+                "WHERE name = ?",
+                (name,),
+            ).fetchone()
+        if found is None:
+            raise FileFormatError(_lost(name, store))
+        unit, rows_per_unit, total, total_delta, owner = found
+        source = cls(
+            name,
+            privacy_unit=unit,
+            rows_per_unit=rows_per_unit,
+            epsilon=total,
+            delta=total_delta,
+            budget_path=store,
+            owner=owner,
+        )
+        source._match(epsilon=epsilon, delta=delta, privacy_unit=privacy_unit)
+        return source
+
+    def _match(self, *, epsilon=None, delta=None, privacy_unit=None) -> None:
+        if epsilon is not None and abs(check_epsilon(epsilon) - self.epsilon) > _TOL:
+            raise PrivacySourceError(
+                f"Data source {self.name!r} has a budget of epsilon={self.epsilon:g}, not "
+                f"{epsilon!r}; a budget's size cannot change by reopening it. Drop "
+                f"{hint('budget')}, or have the owner change the size with "
+                f"{hint('reset', self.name, _flag('budget', 'EPSILON'))}."
+            )
+        if delta is not None and abs(check_delta(delta) - self.delta) > _TOL:
+            raise PrivacySourceError(
+                f"Data source {self.name!r} has a budget of delta={self.delta:g}, not {delta!r}."
+            )
+        if privacy_unit is not None and privacy_unit != self.privacy_unit:
+            raise PrivacySourceError(
+                f"Data source {self.name!r} protects privacy_unit={self.privacy_unit!r}, not "
+                f"{privacy_unit!r}; register a new source for another unit."
+            )
+
+    def reset(
+        self,
+        *,
+        reason: str,
+        epsilon: float | None = None,
+        delta: float | None = None,
+        budget_path=None,
+        forget_spent: bool = False,
+        by: str | None = None,
+    ) -> PrivacySource:
+        """The owner changes the budget's size or location, or forgets what was spent.
+
+        The reason, who did it, and the budget before and after are stored in the odometer
+        (:attr:`resets`); the log of past releases is kept. Moving the odometer carries the spent
+        total along unless ``forget_spent``.
+
+        Returns
+        -------
+        PrivacySource
+            The source as it now is.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> home, os.environ["HOME"] = os.environ["HOME"], tempfile.mkdtemp()  # a private registry
+        >>> source = PrivacySource.register("panel", epsilon=1.0)
+        >>> _ = source.spend("count(*)", epsilon=1.0)
+        >>> grown = source.reset(reason="wave 2 approved by the data board", epsilon=2.0)
+        >>> grown.remaining, grown.resets["reason"].tolist()
+        (1.0, ['wave 2 approved by the data board'])
+        >>> os.environ["HOME"] = home
+        """
+        if not isinstance(reason, str) or len(reason.strip()) < 3:
+            raise DataError(
+                "reset needs reason='...': a sentence saying why the budget changes (it is stored "
+                "in the odometer)."
+            )
+        new_epsilon = check_epsilon(epsilon) if epsilon is not None else self.epsilon
+        new_delta = check_delta(delta) if delta is not None else self.delta
+        anchor = _resolve(registry_path())
+        new_store = _resolve(budget_path) if budget_path is not None else self.budget_path
+        by = by or _user()
+        with _transaction(anchor) as con:
+            (store,) = con.execute(
+                "SELECT store FROM locations WHERE name = ?", (self.name,)
+            ).fetchone() or (None,)
+            if store is None:
+                raise _unknown(self.name, anchor)
+            old_store = Path(store)
+            with _transaction(old_store) if old_store != anchor else _same(con) as old:
+                unit, rows, old_eps, old_delta, spent, spent_delta, owner = old.execute(
+                    "SELECT privacy_unit, rows_per_unit, epsilon, delta, spent, spent_delta, "
+                    "owner FROM budgets WHERE name = ?",
+                    (self.name,),
+                ).fetchone()
+                after = 0.0 if forget_spent else spent
+                after_delta = 0.0 if forget_spent else spent_delta
+                log = (
+                    self.name,
+                    time.time(),
+                    reason.strip(),
+                    by,
+                    old_eps,
+                    new_epsilon,
+                    old_delta,
+                    new_delta,
+                    str(old_store),
+                    str(new_store),
+                    spent,
+                    after,
+                )
+                insert_reset = "INSERT INTO resets (name, created, reason, by, old_epsilon, new_epsilon, old_delta, new_delta, old_store, new_store, spent_before, spent_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: E501
+                old.execute(insert_reset, log)
+                update = (
+                    "UPDATE budgets SET epsilon = ?, delta = ?, spent = ?, spent_delta = ? "
+                    "WHERE name = ?"
+                )
+                if new_store == old_store:
+                    old.execute(update, (new_epsilon, new_delta, after, after_delta, self.name))
+                else:
+                    with _transaction(new_store) if new_store != anchor else _same(con) as target:
+                        target.execute("DELETE FROM budgets WHERE name = ?", (self.name,))
+                        target.execute(
+                            "INSERT INTO budgets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            (
+                                self.name,
+                                unit,
+                                rows,
+                                new_epsilon,
+                                new_delta,
+                                after,
+                                after_delta,
+                                owner,
+                                time.time(),
+                            ),
+                        )
+                        # The whole history moves along: past releases and resets.
+                        for table, columns in _HISTORY.items():
+                            rows_ = old.execute(
+                                f"SELECT {columns} FROM {table} WHERE name = ? ORDER BY id",
+                                (self.name,),
+                            ).fetchall()
+                            target.execute(f"DELETE FROM {table} WHERE name = ?", (self.name,))
+                            marks = ", ".join("?" * len(columns.split(",")))
+                            target.executemany(
+                                f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows_
+                            )
+                    old.execute("DELETE FROM budgets WHERE name = ?", (self.name,))
+                    con.execute(
+                        "UPDATE locations SET store = ? WHERE name = ?", (str(new_store), self.name)
+                    )
+        return PrivacySource.open(self.name)
+
+    # ------------------------------------------------------------------ spending
+    def spend(
+        self,
+        query: str,
+        *,
+        epsilon: float,
+        delta: float = 0.0,
+        noise_scale: float | None = None,
+        mechanism: str = "",
+    ) -> int:
+        """Commit a spend before the release is computed; returns its id in the odometer.
+
+        Raises
+        ------
+        BudgetExceededError
+            When the spend would exceed the remaining epsilon or delta; nothing is recorded.
+        """
+        with _transaction(self.budget_path) as con:
+            row = con.execute(
+                "SELECT epsilon, delta, spent, spent_delta FROM budgets WHERE name = ?",
+                (self.name,),
+            ).fetchone()
+            if row is None:
+                raise FileFormatError(
+                    f"The odometer {str(self.budget_path)!r} no longer holds data source "
+                    f"{self.name!r} (moved or replaced); open the source again."
+                )
+            total, total_delta, spent, spent_delta = row
+            if spent + epsilon > total + _TOL or spent_delta + delta > total_delta + 1e-15:
+                remaining = max(total - spent, 0.0)
+                raise BudgetExceededError(
+                    f"{query} needs epsilon={epsilon:.6g}"
+                    + (f", delta={delta:.3g}" if delta else "")
+                    + f" but only epsilon={remaining:.6g}"
+                    + (f", delta={max(total_delta - spent_delta, 0):.3g}" if delta else "")
+                    + f" remains of data source {self.name!r}'s budget of epsilon={total:g} "
+                    f"(spent {spent:.6g}). Ask fewer or cheaper questions; only the owner can "
+                    "reset a budget, with a logged reason."
+                )
+            cursor = con.execute(
+                "INSERT INTO spends (name, created, query, epsilon, delta, noise_scale, mechanism) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self.name,
+                    time.time(),
+                    query,
+                    float(epsilon),
+                    float(delta),
+                    noise_scale,
+                    mechanism,
+                ),
+            )
+            con.execute(
+                "UPDATE budgets SET spent = spent + ?, spent_delta = spent_delta + ? "
+                "WHERE name = ?",
+                (float(epsilon), float(delta), self.name),
+            )
+            return int(cursor.lastrowid)
+
+    def spend_training(self, query: str, *, epsilon: float, delta: float) -> int:
+        """Charge a DP training run (row-level DP-SGD) of ``(epsilon, delta)`` to the source."""
+        if self.rows_per_unit != 1:
+            raise PrivacySourceError(
+                f"Data source {self.name!r} protects people with up to {self.rows_per_unit} rows "
+                "each; DP-SGD here protects one row. Train on one row per person, from a source "
+                "registered with privacy_unit='row'."
+            )
+        return self.spend(
+            query,
+            epsilon=check_epsilon(epsilon, "target_epsilon"),
+            delta=check_delta(delta, "target_delta"),
+            mechanism="DP-SGD",
+        )
+
+    # ------------------------------------------------------------------ reading
+    def _totals(self) -> tuple[float, float]:
+        with _transaction(self.budget_path, write=False) as con:
+            row = con.execute(
+                "SELECT spent, spent_delta FROM budgets WHERE name = ?", (self.name,)
+            ).fetchone()
+        if row is None:
+            raise FileFormatError(
+                f"The odometer {str(self.budget_path)!r} no longer holds data source "
+                f"{self.name!r}; open the source again."
+            )
+        return float(row[0]), float(row[1])
+
+    @property
+    def spent(self) -> float:
+        """Epsilon spent so far (since the last reset that forgot the spend)."""
+        return self._totals()[0]
+
+    @property
+    def remaining(self) -> float:
+        """Epsilon still available."""
+        return max(self.epsilon - self.spent, 0.0)
+
+    @property
+    def odometer(self) -> pd.DataFrame:
+        """Every release ever made from the source: time, query, epsilon, delta, noise, mechanism."""
+        with _transaction(self.budget_path, write=False) as con:
+            frame = pd.read_sql_query(
+                "SELECT created, query, epsilon, delta, noise_scale, mechanism FROM spends "
+                "WHERE name = ? ORDER BY id",
+                con,
+                params=(self.name,),
+            )
+        frame["created"] = pd.to_datetime(frame["created"], unit="s")
+        frame["cumulative_epsilon"] = frame["epsilon"].cumsum()
+        return frame
+
+    @property
+    def resets(self) -> pd.DataFrame:
+        """Every reset of the budget: when, why, by whom, and the budget before and after."""
+        with _transaction(self.budget_path, write=False) as con:
+            frame = pd.read_sql_query(
+                "SELECT created, reason, by, old_epsilon, new_epsilon, old_delta, new_delta, "
+                "old_store, new_store, spent_before, spent_after FROM resets WHERE name = ? "
+                "ORDER BY id",
+                con,
+                params=(self.name,),
+            )
+        frame["created"] = pd.to_datetime(frame["created"], unit="s")
+        return frame
+
+    # ------------------------------------------------------------------ data
+    def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """A private copy of ``frame`` with at most ``rows_per_unit`` rows per person.
+
+        With an id column as the unit, the column is checked, rows without an id are dropped,
+        each person keeps their first ``rows_per_unit`` rows, and the id column is removed (ids
+        are never released).
+        """
+        frame = frame.copy(deep=True)
+        if self.privacy_unit == "row":
+            return frame
+        unit = self.privacy_unit
+        if unit not in frame.columns:
+            raise ColumnError(
+                f"Data source {self.name!r} protects one person per value of column {unit!r}, "
+                f"which is not in the table; columns are {list(map(str, frame.columns))}."
+            )
+        ids = frame[unit]
+        keep = ids.notna().to_numpy() & (
+            frame.groupby(unit, sort=False, dropna=True).cumcount().to_numpy() < self.rows_per_unit
+        )
+        return frame.loc[keep].drop(columns=[unit]).reset_index(drop=True)
+
+    @property
+    def d_in(self) -> int:
+        """Rows one person can add or remove: the distance every release is calibrated to."""
+        return self.rows_per_unit
+
+    def __repr__(self) -> str:
+        return (
+            f"PrivacySource({self.name!r}, privacy_unit={self.privacy_unit!r}, "
+            f"epsilon={self.epsilon:g}, delta={self.delta:g}, budget_path={str(self.budget_path)!r})"
+        )
+
+
+@contextmanager
+def _same(con):
+    yield con
+
+
+def _register_budget(con, name, wanted, owner, store, *, known: bool) -> None:
+    exists = con.execute("SELECT 1 FROM budgets WHERE name = ?", (name,)).fetchone()
+    if known and exists is None:
+        raise FileFormatError(_lost(name, store))
+    con.execute(
+        "INSERT OR IGNORE INTO budgets VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?)",
+        (
+            name,
+            wanted["privacy_unit"],
+            wanted["rows_per_unit"],
+            wanted["epsilon"],
+            wanted["delta"],
+            owner,
+            time.time(),
+        ),
+    )
+    unit, rows, epsilon, delta = con.execute(
+        "SELECT privacy_unit, rows_per_unit, epsilon, delta FROM budgets WHERE name = ?", (name,)
+    ).fetchone()
+    have = {"privacy_unit": unit, "rows_per_unit": rows, "epsilon": epsilon, "delta": delta}
+    differ = [
+        key
+        for key, value in wanted.items()
+        if (abs(value - have[key]) > _TOL if isinstance(value, float) else value != have[key])
+    ]
+    if differ:
+        described = ", ".join(f"{k}={have[k]!r}" for k in differ)
+        raise PrivacySourceError(
+            f"Data source {name!r} is already registered in {str(store)!r} with {described}; "
+            "registering it again cannot change that. The owner can change the budget with "
+            f"{hint('reset', name, _flag('budget', 'EPSILON'))}."
+        )
+
+
+def _lost(name: str, store: Path) -> str:
+    return (
+        f"The odometer {str(store)!r} of data source {name!r} has no entry for it, though the "
+        "registry lists the source: the file was deleted, replaced or truncated. raikit will not "
+        "start a new budget over it; restore the file from a backup."
+    )
+
+
+def _unknown(name: str, anchor: Path) -> PrivacySourceError:
+    return PrivacySourceError(
+        f"No data source named {name!r} is registered (registry {str(anchor)!r}). Its owner "
+        f"registers it once: PrivacySource.register({name!r}, epsilon=..., privacy_unit='row') "
+        f"or `raikit privacy register {name} --epsilon ...`."
+    )
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in some containers
+        return "unknown"
+
+
+_CLI_WORDS: ContextVar[bool] = ContextVar("raikit_privacy_cli_words", default=False)
+
+_HINTS = {
+    # kind: (Python wording, command-line wording)
+    "bounds": ("bounds={{{name!r}: (lower, upper)}}", "--bounds {name}=LOWER:UPPER"),
+    "domains": ("domains={{{name!r}: [...]}}", "--domain {name}=a,b,c"),
+    "epsilon": ("epsilon", "--epsilon"),
+    "budget": ("epsilon", "--budget"),
+    "budget_path": ("budget_path", "--budget-file"),
+    "reset": (
+        "PrivacySource.open({name!r}).reset(reason=..., {what})",
+        "raikit privacy reset {name} --reason ... {what}",
+    ),
+}
+
+
+def _flag(kind: str, value: str) -> str:
+    return f"{hint(kind)}={value}" if not _CLI_WORDS.get() else f"{hint(kind)} {value}"
+
+
+def hint(kind: str, name: str = "", what: str = "") -> str:
+    """How to spell the fix for ``kind`` in the interface in use (Python keywords or CLI flags)."""
+    return _HINTS[kind][_CLI_WORDS.get()].format(name=name, what=what)
+
+
+@contextmanager
+def cli_words():
+    """Within this block, errors name command-line flags instead of Python keywords."""
+    token = _CLI_WORDS.set(True)
+    try:
+        yield
+    finally:
+        _CLI_WORDS.reset(token)
