@@ -1,15 +1,36 @@
 """Self-contained HTML pages: Plotly's JavaScript inline (no CDN), tables, findings, figures.
 
-Shared by every ``...Result.to_html`` and by the reports built on them.
+Shared by every ``...Result.to_html``, the cards and the dashboard: the one place where HTML is
+built. Every string that comes from data (column and category names, file, run, check and model
+names, problem-definition answers) goes through :func:`escape`; tables are built by pandas with
+escaping on or by :func:`table_html`; links only ever point inside the page or the dashboard
+(:func:`safe_href`).
+
+The dashboard serves pages under a strict Content-Security-Policy: inside :func:`serving`,
+pages load Plotly from a URL of the dashboard instead of inlining it, and every ``<script>`` that
+raikit writes carries the request's nonce (scripts written by anyone else do not run).
 """
 
 from __future__ import annotations
 
+import contextvars
 import html
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 import pandas as pd
 
-__all__ = ["figures_html", "findings_html", "frame_html", "page_html"]
+__all__ = [
+    "escape",
+    "figures_html",
+    "findings_html",
+    "frame_html",
+    "page_html",
+    "safe_href",
+    "serving",
+    "table_html",
+]
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -24,50 +45,227 @@ th {{ background: #f4f4f4; }}
 .finding-error {{ color: #b00020; }} .finding-warning {{ color: #8a5a00; }}
 .figure {{ margin: 1.5rem 0; }}
 </style>
-<script>{plotly}</script>
+{plotly}
 </head><body>
 <h1>{title}</h1>
 {body}
 </body></html>
 """
 
+# (nonce, plotly_url) while the dashboard renders a response; None for files written to disk.
+_SERVING: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
+    "raikit_html_serving", default=None
+)
+_PLOTLY_SCRIPT = re.compile(r'<script(?: type="text/javascript")?>')
+_NONCE_OK = re.compile(r"[A-Za-z0-9_\-+/=]{8,128}\Z")
+
+
+def escape(value) -> str:
+    """``value`` as text safe inside an HTML element or a quoted attribute.
+
+    Examples
+    --------
+    >>> escape('<img src=x onerror="alert(1)">')
+    '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;'
+    >>> escape(None)
+    ''
+    """
+    return "" if value is None else html.escape(str(value), quote=True)
+
+
+def safe_href(url: str) -> str:
+    """An escaped link target that stays inside the page or the site (``#...`` or ``/...``).
+
+    Anything else (``javascript:``, ``data:``, other sites, ``//host``) is refused with
+    ``ValueError``: raikit never links to a place named by data.
+
+    Examples
+    --------
+    >>> safe_href("/runs/ab12?x=1&y=2")
+    '/runs/ab12?x=1&amp;y=2'
+    >>> safe_href("javascript:alert(1)")
+    Traceback (most recent call last):
+    ...
+    ValueError: Refusing link target 'javascript:alert(1)': only '#...' and '/...' links are written.
+    """
+    text = str(url)
+    relative = text.startswith("/") and not text.startswith("//") and "\\" not in text
+    if not (relative or text.startswith("#")) or any(ord(c) < 32 for c in text):
+        raise ValueError(
+            f"Refusing link target {text!r}: only '#...' and '/...' links are written."
+        )
+    return escape(text)
+
+
+@contextmanager
+def serving(nonce: str, *, plotly_url: str) -> Iterator[None]:
+    """Render pages for the dashboard: scripts carry ``nonce``; Plotly is loaded from ``plotly_url``.
+
+    Examples
+    --------
+    >>> with serving("abcdefgh12345678", plotly_url="/static/plotly.js"):
+    ...     page = page_html("t", [])
+    >>> '<script nonce="abcdefgh12345678" src="/static/plotly.js"></script>' in page
+    True
+    """
+    if not _NONCE_OK.match(nonce):
+        raise ValueError("A script nonce is 8-128 base64 characters.")
+    token = _SERVING.set((nonce, plotly_url))
+    try:
+        yield
+    finally:
+        _SERVING.reset(token)
+
+
+def _plotly_tag() -> str:
+    state = _SERVING.get()
+    if state is None:
+        from plotly.offline import get_plotlyjs
+
+        return f"<script>{get_plotlyjs()}</script>"
+    nonce, url = state
+    return f'<script nonce="{escape(nonce)}" src="{safe_href(url)}"></script>'
+
 
 def page_html(title: str, sections: list[tuple[str, str]]) -> str:
-    """A self-contained page: Plotly's JavaScript inline (no CDN), one ``<h2>`` per section."""
-    from plotly.offline import get_plotlyjs
+    """A self-contained page: Plotly's JavaScript inline (no CDN), one ``<h2>`` per section.
 
+    ``title`` and the section headings are escaped here; each section's content must already be
+    HTML built by this module's helpers.
+
+    Examples
+    --------
+    >>> page = page_html("<script>x</script>", [("Notes", "<p>ok</p>")])
+    >>> "<title>&lt;script&gt;x&lt;/script&gt;</title>" in page
+    True
+    """
     body = "\n".join(
-        f"<section><h2>{html.escape(h)}</h2>\n{content}</section>" for h, content in sections
+        f"<section><h2>{escape(h)}</h2>\n{content}</section>" for h, content in sections
     )
-    return _PAGE.format(title=html.escape(title), plotly=get_plotlyjs(), body=body)
+    return _PAGE.format(title=escape(title), plotly=_plotly_tag(), body=body)
 
 
 def figures_html(figures: list) -> str:
-    return "\n".join(
-        '<div class="figure">'
-        + fig.to_html(full_html=False, include_plotlyjs=False, config={"responsive": True})
-        + "</div>"
-        for fig in figures
-    )
+    """Plotly figures as ``<div>``s with their drawing scripts (nonce'd when serving).
+
+    Examples
+    --------
+    >>> import plotly.graph_objects as go
+    >>> with serving("abcdefgh12345678", plotly_url="/static/plotly.js"):
+    ...     text = figures_html([go.Figure(go.Bar(x=["<b>"], y=[1]))])
+    >>> text.count('<script nonce="abcdefgh12345678">'), text.count("<script>"), "<b>" in text
+    (1, 0, False)
+
+    Plotly writes the figure's JSON with ``<``, ``>`` and ``&`` as ``\\u003c``-style escapes, so
+    no name inside a figure can close the script; Plotly.js draws text labels as SVG text and
+    drops tags and ``javascript:`` links it does not allow.
+    """
+    state = _SERVING.get()
+    parts = []
+    for fig in figures:
+        text = fig.to_html(full_html=False, include_plotlyjs=False, config={"responsive": True})
+        if state is not None:
+            text = _PLOTLY_SCRIPT.sub(f'<script nonce="{escape(state[0])}">', text)
+        parts.append(f'<div class="figure">{text}</div>')
+    return "\n".join(parts)
 
 
 def findings_html(findings) -> str:
+    """Findings as a list, severity first; every text escaped."""
     if not findings:
         return "<p>No findings.</p>"
     items = "".join(
-        f'<li class="finding-{f.severity}"><b>{html.escape(f.severity)}</b>: '
-        f"{html.escape(f.title)} — {html.escape(f.detail)}</li>"
+        f'<li class="finding-{_css_token(f.severity)}"><b>{escape(f.severity)}</b>: '
+        f"{escape(f.title)} — {escape(f.detail)}</li>"
         for f in findings
     )
     return f"<ul>{items}</ul>"
 
 
+def _css_token(value) -> str:
+    """A class-name fragment: letters, digits and ``-`` only."""
+    return re.sub(r"[^A-Za-z0-9\-]+", "-", str(value))
+
+
+def _note(frame: pd.DataFrame, max_rows: int) -> str:
+    if len(frame) <= max_rows:
+        return ""
+    return f"<p><i>First {max_rows} of {len(frame):,} rows; the JSON evidence has them all.</i></p>"
+
+
 def frame_html(frame: pd.DataFrame, *, max_rows: int = 500) -> str:
-    """An HTML table of at most ``max_rows`` rows (aggregates only: reports never dump raw data)."""
+    """An HTML table of at most ``max_rows`` rows (aggregates only: reports never dump raw data).
+
+    Cells, column names and the index are escaped.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> "&lt;b&gt;" in frame_html(pd.DataFrame({"<b>": ["<i>"]}))
+    True
+    """
     shown = frame.head(max_rows)
-    note = (
-        f"<p><i>First {max_rows} of {len(frame):,} rows; the JSON evidence has them all.</i></p>"
-        if len(frame) > max_rows
-        else ""
+    return shown.to_html(float_format=lambda v: f"{v:.4g}", na_rep="", escape=True) + _note(
+        frame, max_rows
     )
-    return shown.to_html(float_format=lambda v: f"{v:.4g}", na_rep="") + note
+
+
+def table_html(
+    frame: pd.DataFrame,
+    *,
+    links: Mapping[str, Sequence[str | None]] | None = None,
+    classes: Mapping[str, Sequence[str | None]] | None = None,
+    max_rows: int = 500,
+) -> str:
+    """A table without index whose cells may be links or carry a CSS class; everything escaped.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The values to show (as text).
+    links : mapping, optional
+        Column -> one link target per row (None for no link); targets must pass :func:`safe_href`.
+    classes : mapping, optional
+        Column -> one CSS class per row (reduced to letters, digits and ``-``).
+    max_rows : int, default 500
+        Rows shown.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"run": ["<b>x</b>"], "status": ["pass"]})
+    >>> text = table_html(frame, links={"run": ["/runs/ab12"]}, classes={"status": ["status-pass"]})
+    >>> '<td><a href="/runs/ab12">&lt;b&gt;x&lt;/b&gt;</a></td>' in text
+    True
+    >>> '<td><span class="status-pass">pass</span></td>' in text
+    True
+    """
+    links = dict(links or {})
+    classes = dict(classes or {})
+    shown = frame.head(max_rows)
+    head = "".join(f"<th>{escape(c)}</th>" for c in shown.columns)
+    columns = []
+    for position, name in enumerate(shown.columns):
+        values = shown.iloc[:, position]
+        cells = [
+            "" if v is None or (isinstance(v, float) and v != v) else escape(v) for v in values
+        ]
+        if name in classes:
+            cells = [
+                f'<span class="{_css_token(k)}">{c}</span>' if k else c
+                for c, k in zip(cells, list(classes[name])[: len(shown)], strict=True)
+            ]
+        if name in links:
+            cells = [
+                f'<a href="{safe_href(u)}">{c}</a>' if u else c
+                for c, u in zip(cells, list(links[name])[: len(shown)], strict=True)
+            ]
+        columns.append(cells)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>"
+        for row in zip(*columns, strict=True)
+    )
+    return (
+        f'<table class="dataframe"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+        + _note(frame, max_rows)
+    )

@@ -274,24 +274,19 @@ class AuditReport(Result):
     def to_html(self, path=None, *, title: str | None = None) -> str:
         """One self-contained page (Plotly inline, no CDN) with navigation, the scorecard, and every
         check's summary, findings, figures and tables."""
-        from raikit._html import figures_html, findings_html, frame_html, page_html
+        from raikit._html import figures_html, findings_html, frame_html, page_html, table_html
 
         title = title or f"raikit audit: {self.meta.get('model', 'model')}"
         anchors = {name: f"check-{i}" for i, name in enumerate(self.results)}
         nav = "".join(f'<li><a href="#{a}">{html.escape(n)}</a></li>' for n, a in anchors.items())
-        card = self.scorecard.assign(
-            status=[
-                f'<span class="status-{s.replace(" ", "-")}">{s}</span>'
-                for s in self.scorecard["status"]
-            ]
-        )
+        statuses = {"status": [f"status-{s}" for s in self.scorecard["status"]]}
         sections = [
             ("Contents", f'<nav><ul><li><a href="#scorecard">Scorecard</a></li>{nav}</ul></nav>'),
             (
                 "Scorecard",
                 '<a id="scorecard"></a>'
                 + f"<p>{html.escape(self.summary)}</p>"
-                + card.to_html(index=False, escape=False)
+                + table_html(self.scorecard, classes=statuses)
                 + figures_html([_scorecard_figure(self.scorecard)]),
             ),
             ("All findings", findings_html(self.findings)),

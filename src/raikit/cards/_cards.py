@@ -492,7 +492,8 @@ def model_card(report=None, *, ledger=None, run: str | None = None, problem=None
             tolerance=meta.get("tolerance", 0.1)
         )
     quantitative["Scorecard"] = report.scorecard
-    return b.card("model_card", f"Model card: {meta.get('model', 'model')}", quantitative)
+    name = answers.get("name") or meta.get("model") or "model"
+    return b.card("model_card", f"Model card: {name}", quantitative)
 
 
 def annex_iv(report=None, *, ledger=None, run: str | None = None, problem=None) -> Card:
@@ -624,6 +625,5 @@ def annex_iv(report=None, *, ledger=None, run: str | None = None, problem=None) 
     per_group = _per_group_table(report)
     if per_group is not None:
         quantitative["Accuracy for specific groups"] = per_group
-    return b.card(
-        "annex_iv", f"EU AI Act Annex IV technical documentation: {meta.get('model')}", quantitative
-    )
+    name = answers.get("name") or meta.get("model") or "model"
+    return b.card("annex_iv", f"EU AI Act Annex IV technical documentation: {name}", quantitative)

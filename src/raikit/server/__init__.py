@@ -23,8 +23,21 @@ def _app_module():
     return _app
 
 
-def create_app(ledger, *, token: str):
+def create_app(ledger, *, token: str, port: int | None = None, host: str = "127.0.0.1"):
     """The dashboard as a FastAPI app over ``ledger``; every request must carry ``token``.
+
+    Parameters
+    ----------
+    ledger : Ledger or str
+        The ledger served (read through one connection per worker thread).
+    token : str
+        The secret every request carries (cookie set by ``/login?token=``, or a Bearer header).
+    port : int, optional
+        The port it is bound to: requests must then name ``127.0.0.1``, ``localhost`` or
+        ``[::1]`` (or ``host``) with this port in their ``Host`` header (421 otherwise), which
+        stops DNS rebinding. ``None`` accepts any port of a loopback name.
+    host : str, default "127.0.0.1"
+        The address it is bound to.
 
     Examples
     --------
@@ -34,7 +47,7 @@ def create_app(ledger, *, token: str):
     >>> sorted(r.path for r in app.routes)[:3]
     ['/', '/cards/{run_id}', '/evidence/{evidence_id}']
     """
-    return _app_module().create_app(ledger, token=token)
+    return _app_module().create_app(ledger, token=token, port=port, host=host)
 
 
 def serve(

@@ -3,72 +3,216 @@
 Pages: runs, one run with its evidence, an evidence report, the lineage graph, the model card of an
 audit run, monitoring time series with alerts, and the review queue (decide items in the browser).
 
-Security defaults: binds 127.0.0.1; every request needs the token printed at start-up (as the
-``raikit_token`` cookie set by ``/login?token=...``, or an ``Authorization: Bearer`` header); forms
-carry the token too (no cross-site posts); ids in URLs must be hexadecimal (no paths at all, so no
-path traversal); request bodies over 64 KiB are refused (413). Only the ledger it was started on is
-served.
+Security defaults:
+
+- binds 127.0.0.1, and answers only requests whose ``Host`` is a loopback name (``127.0.0.1``,
+  ``localhost``, ``[::1]``) with the bound port: a page on another site cannot reach it through
+  DNS rebinding (421 otherwise);
+- every request needs the token printed at start-up (as the ``raikit_token`` cookie set by
+  ``/login?token=...``, or an ``Authorization: Bearer`` header), compared in constant time; forms
+  carry the token too (no cross-site posts);
+- ids in URLs must be hexadecimal (no paths at all, so no path traversal);
+- request bodies over :data:`MAX_BODY` are refused with 413 while they stream in (a declared
+  ``Content-Length`` is refused before any byte is read; a chunked body is cut off at the limit);
+- every response carries a strict Content-Security-Policy (scripts only from the dashboard itself
+  or with the response's nonce), ``X-Frame-Options: DENY``, ``X-Content-Type-Options: nosniff``,
+  ``Cache-Control: no-store`` and ``Referrer-Policy: no-referrer``; every name from the ledger is
+  escaped (:mod:`raikit._html`);
+- each worker thread reads the ledger through its own connection. Only the ledger it was started
+  on is served.
 """
 
 from __future__ import annotations
 
-import html
+import json
 import re
 import secrets
+import threading
 from urllib.parse import parse_qs, quote
 
 from fastapi import FastAPI, Request  # the [ui] extra; raikit.server imports this module lazily
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 __all__ = ["MAX_BODY", "create_app", "serve"]
 
 from raikit.server import MAX_BODY
 
-_ID = re.compile(r"^[0-9a-f]{4,64}$")
-_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+_ID = re.compile(r"[0-9a-f]{4,64}")  # always used with fullmatch: no trailing newline slips in
+_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 _COOKIE = "raikit_token"
+_PLOTLY_URL = "/static/plotly.js"
+_LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+_HEADERS = [
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"cache-control", b"no-store"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+]
+# Responses that are not pages (text, redirects, plotly.js) may load nothing at all.
+_NO_CONTENT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
 
-def create_app(ledger, *, token: str):
-    """The dashboard as a FastAPI app serving ``ledger``; requests must carry ``token``."""
-    from raikit._html import figures_html, frame_html, page_html
-    from raikit.ledger import Ledger, LedgerError
+def page_csp(nonce: str) -> str:
+    """The Content-Security-Policy of a dashboard page whose scripts carry ``nonce``.
 
-    ledger = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
-    app = FastAPI(title="raikit", docs_url=None, redoc_url=None, openapi_url=None)
+    Scripts run only from the dashboard's own ``/static/plotly.js`` or with the nonce; no
+    ``unsafe-inline`` and no ``unsafe-eval`` for scripts; no plugins, frames, or foreign forms.
+    """
+    return (
+        f"default-src 'none'; script-src 'self' 'nonce-{nonce}'; "
+        "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+        "object-src 'none'"
+    )
 
-    def authorised(request: Request) -> bool:
-        given = request.cookies.get(_COOKIE, "")
-        header = request.headers.get("authorization", "")
+
+def _allowed_hosts(host: str, port: int | None) -> frozenset[str] | None:
+    """``Host`` header values the dashboard answers (None: any loopback name with any port)."""
+    names = set(_LOOPBACK)
+    if host not in ("0.0.0.0", "::", ""):  # an explicit address chosen with --host
+        names.add(f"[{host}]" if ":" in host and not host.startswith("[") else host)
+    if port is None:
+        return None
+    return frozenset({f"{n}:{port}" for n in names} | (names if port == 80 else set()))
+
+
+def _host_ok(value: str, allowed: frozenset[str] | None) -> bool:
+    value = value.strip().lower()
+    if allowed is not None:
+        return value in allowed
+    name, _, port = value.rpartition(":") if not value.endswith("]") else (value, "", "")
+    if not name:
+        name, port = value, ""
+    return name in _LOOPBACK and (port == "" or port.isdigit())
+
+
+class _Guard:
+    """ASGI middleware: Host check, token, streamed body limit and security headers."""
+
+    def __init__(self, app, *, token: str, allowed: frozenset[str] | None) -> None:
+        self.app, self.token, self.allowed = app, token, allowed
+
+    def _authorised(self, headers: dict[bytes, bytes]) -> bool:
+        given = ""
+        for part in headers.get(b"cookie", b"").decode("latin-1").split(";"):
+            key, _, value = part.strip().partition("=")
+            if key == _COOKIE:
+                given = value
+        header = headers.get(b"authorization", b"").decode("latin-1")
         if header.lower().startswith("bearer "):
             given = header[7:]
-        return bool(given) and secrets.compare_digest(given.encode(), token.encode())
+        return bool(given) and secrets.compare_digest(given.encode(), self.token.encode())
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next):
-        length = request.headers.get("content-length")
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def secure_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                if started:
+                    return
+                started = True
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if k.lower() not in {name for name, _ in _HEADERS}
+                ]
+                if not any(k.lower() == b"content-security-policy" for k, _ in headers):
+                    headers.append((b"content-security-policy", _NO_CONTENT_CSP.encode()))
+                message = {**message, "headers": headers + _HEADERS}
+            elif message["type"] == "http.response.body" and refused:
+                return
+            await send(message)
+
+        async def reply(status: int, text: str) -> None:
+            response = PlainTextResponse(text, status_code=status)
+            await response(scope, receive, secure_send)
+
+        refused = False
+        headers = dict(scope.get("headers", []))
+        if not _host_ok(headers.get(b"host", b"").decode("latin-1"), self.allowed):
+            return await reply(421, "Misdirected request: open the dashboard at 127.0.0.1.")
+        length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            return PlainTextResponse("Request too large.", status_code=413)
-        if request.url.path != "/login" and not authorised(request):
-            return PlainTextResponse(
-                "Unauthorised: open the URL with the token printed by `raikit ui`.", status_code=401
+            return await reply(413, "Request too large.")
+        if scope["path"] != "/login" and not self._authorised(headers):
+            return await reply(
+                401, "Unauthorised: open the URL with the token printed by `raikit ui`."
             )
-        return await call_next(request)
+        received = 0
+
+        async def limited_receive():
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > MAX_BODY:
+                    await reply(413, "Request too large.")
+                    refused = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        try:
+            await self.app(scope, limited_receive, secure_send)
+        except Exception:
+            if refused:  # the app gave up because the body was cut off: 413 already sent
+                return
+            if not started:
+                await reply(500, "Internal error; the server log has the details.")
+            raise
+
+
+def create_app(ledger, *, token: str, port: int | None = None, host: str = "127.0.0.1"):
+    """The dashboard as a FastAPI app serving ``ledger``; requests must carry ``token``.
+
+    ``port`` (and ``host``) are where it is bound: requests must name them in their ``Host``
+    header; with ``port=None`` any loopback name with any port is accepted.
+    """
+    from raikit._html import figures_html, frame_html, page_html, serving, table_html
+    from raikit._result import Result
+    from raikit.ledger import Ledger, LedgerError
+
+    root = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
+    local = threading.local()
+
+    def store() -> Ledger:
+        """This thread's connection to the ledger (one SQLite connection is not shared)."""
+        if getattr(local, "ledger", None) is None:
+            local.ledger = Ledger(root.uri)
+        return local.ledger
+
+    app = FastAPI(title="raikit", docs_url=None, redoc_url=None, openapi_url=None)
+
+    def html_page(build) -> HTMLResponse:
+        """Render ``build()`` with a fresh script nonce and send it under the page's CSP."""
+        nonce = secrets.token_urlsafe(18)
+        with serving(nonce, plotly_url=_PLOTLY_URL):
+            text = build()
+        return HTMLResponse(text, headers={"Content-Security-Policy": page_csp(nonce)})
 
     def page(title: str, sections) -> HTMLResponse:
+        """A dashboard page; ``sections`` (or the function that builds them) render in the nonce's
+        scope, so figures built there carry it."""
         nav = (
             '<p><a href="/">Runs</a> · <a href="/monitor">Monitoring</a> · '
             '<a href="/review">Review queue</a></p>'
         )
-        return HTMLResponse(page_html(title, [("raikit", nav), *sections]))
-
-    def check_id(value: str) -> str:
-        if not _ID.match(value):
-            raise _BadRequest(f"Not an id: {value!r}.")
-        return value
+        build = sections if callable(sections) else lambda: sections
+        return html_page(lambda: page_html(title, [("raikit", nav), *build()]))
 
     class _BadRequest(Exception):
         pass
+
+    def check_id(value: str) -> str:
+        if not _ID.fullmatch(value):
+            raise _BadRequest(f"Not an id: {value!r}.")
+        return value
 
     @app.exception_handler(_BadRequest)
     async def bad_request(request, error):
@@ -87,56 +231,73 @@ def create_app(ledger, *, token: str):
         response.set_cookie(_COOKIE, token, httponly=True, samesite="strict")
         return response
 
+    @app.get(_PLOTLY_URL)
+    def plotly_js():
+        from plotly.offline import get_plotlyjs
+
+        return Response(get_plotlyjs(), media_type="text/javascript; charset=utf-8")
+
     @app.get("/", response_class=HTMLResponse)
     def runs():
+        ledger = store()
         frame = ledger.runs()
-        links = frame.assign(
-            id=[f'<a href="/runs/{i}">{i[:12]}</a>' for i in frame["id"]],
-            lineage=[f'<a href="/lineage/{i}">graph</a>' for i in frame["id"]],
-            card=[
-                f'<a href="/cards/{i}">model card</a>' if k == "audit" else ""
-                for i, k in zip(frame["id"], frame["kind"], strict=True)
-            ],
+        audited = set(ledger.evidence(check="audit.report")["run_id"])
+        ids = [str(i) if _ID.fullmatch(str(i)) else None for i in frame["id"]]
+        audits = [i if i in audited else None for i in ids]
+        shown = frame.assign(
+            id=frame["id"].astype(str).str[:12],
+            lineage=["graph" if i else "" for i in ids],
+            card=["model card" if i else "" for i in audits],
         )
-        table = links.to_html(escape=False, index=False) if len(frame) else "<p>No runs yet.</p>"
+        links = {
+            "id": [i and f"/runs/{i}" for i in ids],
+            "lineage": [i and f"/lineage/{i}" for i in ids],
+            "card": [i and f"/cards/{i}" for i in audits],
+        }
+        table = table_html(shown, links=links) if len(frame) else "<p>No runs yet.</p>"
         return page(f"Runs in {ledger.root}", [("Runs", table)])
 
     @app.get("/runs/{run_id}", response_class=HTMLResponse)
     def run(run_id: str):
-        info = ledger.run(check_id(run_id))
+        from raikit._html import escape
+
+        info = store().run(check_id(run_id))
         evidence = info["evidence"]
         rows = "".join(
-            f'<li><a href="/evidence/{e.id}">{html.escape(e.check_name)}</a>: '
-            f"{html.escape(str(e.summary))}</li>"
+            f'<li><a href="/evidence/{escape(e.id)}">{escape(e.check_name)}</a>: '
+            f"{escape(e.summary)}</li>"
             for e in evidence.itertuples(index=False)
+            if _ID.fullmatch(str(e.id))
         )
         detail = (
-            f"<p>{html.escape(info['name'])} — {html.escape(info['status'])}, started "
-            f"{html.escape(info['started_at'])}</p><p>params: {html.escape(str(info['params']))}</p>"
+            f"<p>{escape(info['name'])} — {escape(info['status'])}, started "
+            f"{escape(info['started_at'])}</p><p>params: {escape(info['params'])}</p>"
         )
         return page(f"Run {info['id'][:12]}", [("Run", detail), ("Evidence", f"<ul>{rows}</ul>")])
 
     @app.get("/evidence/{evidence_id}", response_class=HTMLResponse)
     def evidence(evidence_id: str):
-        result = ledger.load_evidence(check_id(evidence_id))
-        return HTMLResponse(result.to_html(title=f"Evidence {evidence_id[:12]}"))
+        result: Result = store().load_evidence(check_id(evidence_id))
+        return html_page(lambda: result.to_html(title=f"Evidence {evidence_id[:12]}"))
 
     @app.get("/lineage/{node}", response_class=HTMLResponse)
     def lineage(node: str):
         from raikit.ledger import lineage_figure
 
+        ledger = store()
         figure = lineage_figure(ledger, check_id(node))
         edges = ledger.lineage(node)
         return page(
             f"Lineage of {node[:12]}",
-            [("Graph", figures_html([figure])), ("Edges", frame_html(edges))],
+            lambda: [("Graph", figures_html([figure])), ("Edges", frame_html(edges))],
         )
 
     @app.get("/cards/{run_id}", response_class=HTMLResponse)
     def card(run_id: str):
         from raikit.cards import model_card
 
-        return HTMLResponse(model_card(ledger=ledger, run=check_id(run_id)).to_html())
+        built = model_card(ledger=store(), run=check_id(run_id))
+        return html_page(built.to_html)
 
     @app.get("/monitor", response_class=HTMLResponse)
     def monitor(name: str = "monitor"):
@@ -144,10 +305,10 @@ def create_app(ledger, *, token: str):
 
         from raikit.monitor import monitor_history
 
-        if not _NAME.match(name):
+        if not _NAME.fullmatch(name):
             raise _BadRequest(f"Not a monitor name: {name!r}.")
-        series = monitor_history(ledger, name=name, latest=True)
-        alerts = monitor_history(ledger, name=name, table="alerts", latest=True)
+        series = monitor_history(store(), name=name, latest=True)
+        alerts = monitor_history(store(), name=name, table="alerts", latest=True)
         if series.empty:
             return page(f"Monitor {name}", [("Time series", "<p>No windows stored yet.</p>")])
         figures = []
@@ -178,57 +339,60 @@ def create_app(ledger, *, token: str):
             figures.append(fig)
         return page(
             f"Monitor {name}",
-            [("Time series", figures_html(figures)), ("Alerts", frame_html(alerts))],
+            lambda: [("Time series", figures_html(figures)), ("Alerts", frame_html(alerts))],
         )
 
     def queue_for(name: str):
         from raikit.review import ReviewQueue
 
-        if not _NAME.match(name):
+        if not _NAME.fullmatch(name):
             raise _BadRequest(f"Not a queue name: {name!r}.")
-        return ReviewQueue(ledger, name=name)
+        return ReviewQueue(store(), name=name)
 
     @app.get("/review", response_class=HTMLResponse)
     def review(queue: str = "default"):
+        import pandas as pd
+
+        from raikit._html import escape
+
         items = queue_for(queue).items()
+        if items.empty:
+            return page(f"Review queue {queue}", [("0 item(s)", "<p>No items to review.</p>")])
+        confidence = pd.to_numeric(items["confidence"], errors="coerce")
+        shown = [f"{c:.3f}" if pd.notna(c) else "" for c in confidence]
         rows = []
-        for item in items.itertuples(index=False):  # one form per item shown (a page of items)
+        for item, conf in zip(items.head(500).itertuples(index=False), shown, strict=False):
+            if not _ID.fullmatch(str(item.id)):
+                continue
             if item.status == "pending":
                 action = (
                     f'<form method="post" action="/review/{item.id}/decide?queue={quote(queue)}" '
-                    f'class="decide"><input type="hidden" name="token" value="{html.escape(token)}">'
+                    f'class="decide"><input type="hidden" name="token" value="{escape(token)}">'
                     f'<label>decision <input name="decision" required></label> '
                     f'<label>reviewer <input name="reviewer" required></label> '
                     f'<button type="submit" id="decide-{item.id}">Decide</button></form>'
                 )
             else:
-                action = (
-                    f"decided <b>{html.escape(str(item.decision))}</b> by "
-                    f"{html.escape(str(item.reviewer))}"
-                )
+                action = f"decided <b>{escape(item.decision)}</b> by {escape(item.reviewer)}"
             rows.append(
-                f'<tr id="item-{item.id}"><td>{html.escape(str(item.item_id))}</td>'
-                f"<td>{html.escape(str(item.group))}</td>"
-                f"<td>{html.escape(str(item.prediction))}</td>"
-                f"<td>{'' if item.confidence != item.confidence else f'{item.confidence:.3f}'}</td>"
-                f"<td>{html.escape(item.status)}</td><td>{action}</td></tr>"
+                f'<tr id="item-{item.id}"><td>{escape(item.item_id)}</td>'
+                f"<td>{escape(item.group)}</td><td>{escape(item.prediction)}</td>"
+                f"<td>{conf}</td><td>{escape(item.status)}</td><td>{action}</td></tr>"
             )
         table = (
             "<table><tr><th>item</th><th>group</th><th>prediction</th><th>confidence</th>"
-            "<th>status</th><th>decision</th></tr>" + "".join(rows[:500]) + "</table>"
+            "<th>status</th><th>decision</th></tr>" + "".join(rows) + "</table>"
         )
         return page(f"Review queue {queue}", [(f"{len(items)} item(s)", table)])
 
     @app.post("/review/{review_id}/decide")
     async def decide(review_id: str, request: Request, queue: str = "default"):
-        import json
+        from starlette.concurrency import run_in_threadpool
 
         from raikit.review import ReviewError
 
         check_id(review_id)
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return PlainTextResponse("Request too large.", status_code=413)
+        body = await request.body()  # the guard cuts off bodies over MAX_BODY while streaming
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
         if not secrets.compare_digest(form.get("token", "").encode(), token.encode()):
             return PlainTextResponse("Form token missing or wrong.", status_code=403)
@@ -237,12 +401,17 @@ def create_app(ledger, *, token: str):
             decision = json.loads(text)
         except json.JSONDecodeError:
             decision = text
-        try:
+
+        def record():
             queue_for(queue).decide(review_id, decision, reviewer=form.get("reviewer", ""))
+
+        try:
+            await run_in_threadpool(record)
         except ReviewError as error:
             return PlainTextResponse(str(error), status_code=409)
         return RedirectResponse(f"/review?queue={quote(queue)}", status_code=303)
 
+    app.add_middleware(_Guard, token=token, allowed=_allowed_hosts(host, port))
     return app
 
 
@@ -253,6 +422,7 @@ def serve(
     import uvicorn
 
     token = token or secrets.token_urlsafe(24)
-    app = create_app(ledger, token=token)
-    echo(f"raikit ui: open http://{host}:{port}/login?token={token}")
+    app = create_app(ledger, token=token, port=port, host=host)
+    shown = f"[{host}]" if ":" in host else host
+    echo(f"raikit ui: open http://{shown}:{port}/login?token={token}")
     uvicorn.run(app, host=host, port=port, log_level="warning")
