@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,6 +39,7 @@ class SQLiteBackend:
             ) from error
         self._connection: sqlite3.Connection | None = None
         self._pid = os.getpid()
+        self._depth = threading.local()  # open write blocks of this thread (nested ones join)
 
     @property
     def location(self) -> str:
@@ -74,17 +76,28 @@ class SQLiteBackend:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         conn = self._conn()
+        depth = getattr(self._depth, "n", 0)
+        if depth:  # inside an open transaction of this thread: join it (it commits or rolls back)
+            self._depth.n = depth + 1
+            try:
+                yield conn
+            finally:
+                self._depth.n = depth
+            return
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.DatabaseError as error:
             raise LedgerError(
                 f"Cannot write to the ledger {str(self.db_path)!r}: {error}."
             ) from error
+        self._depth.n = 1
         try:
             yield conn
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        finally:
+            self._depth.n = 0
         conn.execute("COMMIT")
 
     def query(self, sql: str, params: tuple = ()) -> tuple[list[str], list[tuple]]:
