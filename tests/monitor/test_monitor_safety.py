@@ -370,3 +370,42 @@ def test_reference_without_predictions_compares_with_its_labels(tmp_path):
     sel = r.selection.set_index(["attribute", "group"])["reference_rate"]
     assert sel[("overall", "overall")] == pytest.approx(train["y"].mean(), abs=1e-12)
     assert Monitor.open(tmp_path).prediction == "pred"
+
+
+def test_equalized_odds_when_labels_arrive(tmp_path):
+    prod = _frame(3000, seed=13)
+    monitor = Monitor(_reference(), ledger=tmp_path, windows=3000, id_column="id", n_boot=50)
+    (r,) = monitor.ingest(prod)
+    assert "equalized_odds" not in set(r.disparities["metric"])  # no labels yet
+    monitor.add_labels(prod["id"], prod["y"])
+    (again,) = monitor.refresh_pending()
+    d = again.disparities.set_index("metric")
+    expected = max(d.loc["true_positive_rate", "value"], d.loc["false_positive_rate", "value"])
+    assert d.loc["equalized_odds", "value"] == pytest.approx(expected, abs=1e-12)
+    m = prod[prod["sex"] == "M"]
+    f = prod[prod["sex"] == "F"]
+    tpr = abs(m.loc[m["y"] == 1, "pred"].mean() - f.loc[f["y"] == 1, "pred"].mean())
+    assert d.loc["true_positive_rate", "value"] == pytest.approx(tpr, abs=1e-12)
+    series = monitor.history()
+    assert len(series[series["kind"] == "equalized_odds_difference"]) == 1
+    with pytest.raises(DataError, match=r"labels holds 7 at row 0 \(id 0\)"):
+        monitor.add_labels([0], [7])  # not a declared label: refused, nothing stored
+
+
+def test_a_monitor_stored_by_an_older_raikit_is_continued_once(tmp_path):
+    prod = _frame(1500, seed=14)
+    monitor = Monitor(_reference(), ledger=tmp_path, windows=1000, id_column="id", n_boot=20)
+    monitor.ingest(prod.iloc[:1000])
+    ledger = Ledger(tmp_path)
+    with ledger.transaction() as conn:  # what a ledger written before this version holds
+        conn.execute(
+            "UPDATE monitor_config SET fingerprint = ?", (monitor._fingerprint(legacy=True),)
+        )
+        for table in ("monitor_state", "monitor_ids", "monitor_chunks"):
+            conn.execute(f"DELETE FROM {table}")
+    later = Monitor.open(tmp_path)
+    assert later.windows_closed == 1
+    assert later.ingest(prod.iloc[:1000]) == [] and later.n_skipped == 1000  # ids backfilled
+    assert later.flush() is None
+    (r,) = [*later.ingest(prod.iloc[500:1500]), later.flush()]
+    assert (r.window, r.n_rows) == (1, 500)

@@ -622,7 +622,7 @@ class Monitor:
                 text = _is_text(values)  # error path only
                 first = int(np.argmax(text)) if text.any() else 0
                 raise DataError(
-                    f"{what} holds text ({values.iloc[first]!r} at {_where(first, ids)}) but the "
+                    f"{what} holds text ({_plain(values.iloc[first])!r} at {_where(first, ids)}) but the "
                     f"declared labels are numbers {classes.tolist()}; write the predictions as "
                     f"numbers (or declare text labels)."
                 )
@@ -639,14 +639,14 @@ class Monitor:
                 other = ~_is_text(values)  # error path only
                 first = int(np.argmax(other))
                 raise DataError(
-                    f"{what} holds {values.iloc[first]!r} at {_where(first, ids)}, not text, but "
+                    f"{what} holds {_plain(values.iloc[first])!r} at {_where(first, ids)}, not text, but "
                     f"the declared labels are text {classes.tolist()}; send labels as text."
                 )
             where = pd.Index(classes).get_indexer(values.astype(str).to_numpy())
         if (where < 0).any():
             first = int(np.argmax(where < 0))
             raise DataError(
-                f"{what} holds {values.iloc[first]!r} at {_where(first, ids)}, which is not one of "
+                f"{what} holds {_plain(values.iloc[first])!r} at {_where(first, ids)}, which is not one of "
                 f"the declared labels {classes.tolist()}; fix the value or pass labels=[...]."
             )
         return classes[where]
@@ -703,17 +703,22 @@ class Monitor:
         if kind is None:
             self.flush()  # the block ended normally: close the partly filled window
 
-    def _fingerprint(self) -> str:
-        """What must not change between sessions of one monitor: its buckets and roles."""
+    def _fingerprint(self, *, legacy: bool = False) -> str:
+        """What must not change between sessions of one monitor: its buckets and roles.
+
+        ``legacy``: the fingerprint raikit stored before ids and labels were part of it, so
+        that a monitor created then can be continued (its fingerprint is then updated).
+        """
         spec = {
             "buckets": {b.name: b.labels for b in self.binners},
             "groups": {g.name: g.labels for g in self.group_binners},
             "prediction": self.prediction,
             "score": self.score,
             "windows": str(self.windows),
-            "id": self.id_column,
-            "labels": None if self.classes_ is None else [_plain(v) for v in self.classes_],
         }
+        if not legacy:
+            spec["id"] = self.id_column
+            spec["labels"] = None if self.classes_ is None else [_plain(v) for v in self.classes_]
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
     def _check_config(self) -> None:
@@ -732,7 +737,13 @@ class Monitor:
             known = self.ledger._query(
                 "SELECT fingerprint FROM monitor_config WHERE monitor = ?", (self.name,)
             )
-        if known["fingerprint"].iloc[0] != fingerprint:
+        if known["fingerprint"].iloc[0] == self._fingerprint(legacy=True):
+            with self.ledger._write() as conn:
+                conn.execute(
+                    "UPDATE monitor_config SET fingerprint = ? WHERE monitor = ?",
+                    (fingerprint, self.name),
+                )
+        elif known["fingerprint"].iloc[0] != fingerprint:
             raise DataError(
                 f"The ledger already holds a monitor named {self.name!r} built on a different "
                 f"reference, window size, id column or label set (its bins, groups or prediction "
@@ -790,6 +801,7 @@ class Monitor:
                         _now(),
                     ),
                 )
+            self._backfill_ids()
             state = self._state()
         row = state.iloc[0]
         if self._version is not None and int(row["version"]) == self._version:
@@ -812,6 +824,19 @@ class Monitor:
         self._n = sum(len(part) for part in self._log)
         self._labels = None  # labels may have arrived from another process
         self._version = int(row["version"])
+
+    def _backfill_ids(self) -> None:
+        """Ids of windows stored by an older raikit (before ``monitor_ids``), so they count once."""
+        if self.id_column is None:
+            return
+        for _, stored in self._stored_windows().iterrows():  # once per monitor, at first use
+            keys = _id_text(self._read_log(stored)[self.id_column])
+            window = int(stored["window"])
+            with self.ledger._write() as conn:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO monitor_ids VALUES (?, ?, ?)",
+                    [(self.name, key, window) for key in keys.tolist()],
+                )
 
     def _commit_state(self) -> None:
         """Inside the batch's transaction: store the open window's new rows and the cursor."""
@@ -1022,7 +1047,7 @@ class Monitor:
                 text = _is_text(score)  # error path only
                 first = int(np.argmax(text)) if text.any() else 0
                 raise DataError(
-                    f"{what} holds {score.iloc[first]!r} at {_where(first, shown)}; scores are "
+                    f"{what} holds {_plain(score.iloc[first])!r} at {_where(first, shown)}; scores are "
                     f"numbers."
                 )
             numbers = score.to_numpy(dtype=float, na_value=np.nan)
@@ -1601,6 +1626,13 @@ class Monitor:
         d = result.disparities
         d = d[(d["kind"] == "difference") & (d["method"] == "between_groups")]
         disparities = d[["attribute", "metric", "value", "lower", "upper"]].reset_index(drop=True)
+        # Equalized odds per attribute: the larger of the TPR and FPR differences, with its CI.
+        odds = disparities[disparities["metric"].isin(_FAIRNESS)].dropna(subset=["value"])
+        if len(odds):
+            worst = odds.loc[odds.groupby("attribute", sort=False)["value"].idxmax()]
+            disparities = pd.concat(
+                [disparities, worst.assign(metric="equalized_odds")], ignore_index=True
+            )
         findings = []
         unfair = disparities[
             disparities["metric"].isin(_FAIRNESS) & (disparities["lower"] > self.fairness_tolerance)
@@ -1681,6 +1713,21 @@ class Monitor:
                 now,
             )
             for r in result.parity.itertuples(index=False)
+        ]
+        series += [
+            (
+                self.name,
+                result.window,
+                "equalized_odds_difference",
+                r.attribute,
+                None,
+                r.value,
+                r.lower,
+                r.upper,
+                now,
+            )
+            for r in result.disparities.itertuples(index=False)
+            if r.metric == "equalized_odds"
         ]
         series += [
             (
