@@ -113,7 +113,7 @@ def test_bad_input(tmp_path, halves):
         monitor.ingest(prod.iloc[:10].assign(age="old"))
     with pytest.raises(DataError, match="not a closed window"):
         monitor.refresh(5)
-    labelled = Monitor(ref, ledger=ledger, windows=100, id_column="id")
+    labelled = Monitor(ref, ledger=ledger, windows=100, id_column="id", name="with-ids")
     with pytest.raises(DataError, match="differ in length"):
         labelled.add_labels([1, 2], [0])
     with pytest.raises(DataError, match="missing"):

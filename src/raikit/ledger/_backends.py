@@ -91,6 +91,7 @@ class SQLiteBackend(_PerThread):
                 f"Cannot create the ledger folder {str(self.root)!r}: {error}."
             ) from error
         self._init_connections()
+        self._depth = threading.local()  # open write blocks of this thread (nested ones join)
 
     @property
     def location(self) -> str:
@@ -151,17 +152,28 @@ class SQLiteBackend(_PerThread):
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         conn = self._conn()
+        depth = getattr(self._depth, "n", 0)
+        if depth:  # inside an open transaction of this thread: join it (it commits or rolls back)
+            self._depth.n = depth + 1
+            try:
+                yield conn
+            finally:
+                self._depth.n = depth
+            return
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.DatabaseError as error:
             raise LedgerError(
                 f"Cannot write to the ledger {str(self.db_path)!r}: {error}."
             ) from error
+        self._depth.n = 1
         try:
             yield conn
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        finally:
+            self._depth.n = 0
         conn.execute("COMMIT")
 
     def query(self, sql: str, params: tuple = ()) -> tuple[list[str], list[tuple]]:

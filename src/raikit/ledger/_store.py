@@ -206,6 +206,31 @@ class Ledger:
     def _write(self):
         return self._backend.write()
 
+    def transaction(self):
+        """A block whose writes are committed together when it ends, or not at all.
+
+        Every ledger write inside the block (artifacts' rows, evidence, runs, tables of other
+        stages) joins one transaction; an exception rolls all of them back. Artifact files written
+        inside are content-addressed, so a rolled-back block leaves at most unreferenced files.
+        On SQLite the block holds the database's write lock, so it also serialises writers.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from raikit.metrics import group_metrics
+        >>> ledger = Ledger(tempfile.mkdtemp())
+        >>> result = group_metrics([1, 0], [1, 1], sensitive=["a", "b"])
+        >>> try:
+        ...     with ledger.transaction():
+        ...         _ = ledger.log_evidence(result, check="example")
+        ...         raise RuntimeError("crash before the block ends")
+        ... except RuntimeError:
+        ...     pass
+        >>> len(ledger.evidence())
+        0
+        """
+        return self._backend.write()
+
     def _query(self, sql: str, params: tuple = ()) -> pd.DataFrame:
         columns, rows = self._backend.query(sql, params)
         return pd.DataFrame(rows, columns=columns)

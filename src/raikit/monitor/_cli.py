@@ -6,7 +6,14 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from raikit._cli_utils import split_names
@@ -33,12 +40,15 @@ def _table(path: Path):
 
 
 def _progress() -> Progress:
+    """Rows done of the total, elapsed time and an ETA."""
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed:,.0f}/{task.total:,.0f} rows"),
         TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
         console=console,
         transient=True,
     )
@@ -74,10 +84,22 @@ def ingest_command(
     sensitive: str = typer.Option(
         ..., "--sensitive", "-s", help="Sensitive columns, comma-separated."
     ),
-    prediction: str = typer.Option(..., "--prediction", "-p", help="Column of predicted labels."),
+    prediction: str = typer.Option(
+        ...,
+        "--prediction",
+        "-p",
+        help="Column of predicted labels in the production files. When the reference has no such "
+        "column (e.g. it is the training data), predictions are compared with its --target.",
+    ),
+    pos_label: str | None = typer.Option(
+        None,
+        "--pos-label",
+        help="The predicted label that is a positive decision (needed unless labels are 0/1, "
+        "False/True or -1/1).",
+    ),
     score: str | None = typer.Option(None, "--score", help="Column of scores."),
     features: str | None = typer.Option(
-        None, "--features", help="Monitored features (default: all)."
+        None, "--features", help="Monitored features (default: all others but the id)."
     ),
     id_column: str | None = typer.Option(None, "--id", help="Row id column (to join labels)."),
     labels: Path | None = typer.Option(None, "--labels", help="CSV/Parquet of ids and labels."),
@@ -89,32 +111,59 @@ def ingest_command(
     name: str = typer.Option("monitor", "--name", help="Monitor name in the ledger."),
     ledger: Path = typer.Option(Path(".raikit"), "--ledger", help="Ledger folder."),
     out: Path | None = typer.Option(None, "--out", help="Folder for the last window's HTML/JSON."),
+    keep_open: bool = typer.Option(
+        False, "--keep-open", help="Leave the last, partial window open for the next run."
+    ),
 ) -> None:
     """Stream production files through a Monitor in batches; store windows, logs and alerts.
 
-    Files are read batch by batch (only the monitored columns), so they may exceed memory. The
-    last, partial window is closed at the end. Running it again with the same --name continues
-    the monitor's window numbering in the ledger.
+    Files are read batch by batch (only the monitored columns), so they may exceed memory. Each
+    batch is stored whole or not at all; rows whose --id is already stored are skipped, so the
+    command can be re-run after a crash, or on a folder that grew, without counting a row twice.
+    The last, partial window is closed at the end (unless --keep-open). Running it again with the
+    same --name continues the monitor's window numbering in the ledger.
     """
     import glob
 
-    from raikit._errors import FileFormatError
+    from raikit._errors import DataError, FileFormatError
     from raikit.dataset import Dataset
     from raikit.ledger import Ledger
     from raikit.monitor import Monitor
+    from raikit.monitor._monitor import _PositiveLabelError
 
     if not glob.glob(production):
         raise FileFormatError(f"File {production!r} does not exist (or the glob matches nothing).")
+    table = _table(reference)
+    # A training table has no predictions: they are then compared with its labels (--target).
+    predicts = prediction in table.columns
+    chosen = split_names(features) or None
+    if chosen is None:  # every other column, but never the id
+        skip = {target, prediction, score, id_column, *split_names(sensitive)}
+        chosen = [c for c in table.columns if c not in skip]
     ref = Dataset(
-        _table(reference),
+        table,
         target=target,
         sensitive=split_names(sensitive),
-        prediction=prediction,
+        prediction=prediction if predicts else None,
         score=score,
-        features=split_names(features) or None,
+        features=chosen,
         name=reference.name,
     )
-    monitor = Monitor(ref, ledger=Ledger(ledger), windows=window, name=name, id_column=id_column)
+    try:
+        monitor = Monitor(
+            ref,
+            ledger=Ledger(ledger),
+            windows=window,
+            name=name,
+            id_column=id_column,
+            prediction=None if predicts else prediction,
+            pos_label=_label_value(pos_label, ref, prediction if predicts else target),
+        )
+    except _PositiveLabelError as error:
+        raise DataError(
+            f"Which prediction is the positive decision among the labels {error.classes}? Pass "
+            f"--pos-label LABEL (raikit infers it only for 0/1, False/True and -1/1)."
+        ) from error
     if labels is not None:
         _read_labels(monitor, labels, id_column, label_column)
     with _progress() as progress:
@@ -124,11 +173,31 @@ def ingest_command(
             progress.update(task, completed=done, total=total)
 
         results = monitor.ingest_file(production, batch_size=batch, progress=advance)
-        last = monitor.flush()
+        last = None if keep_open else monitor.flush()
         if last is not None:
             results.append(last)
+    if monitor.n_skipped:
+        console.print(f"{monitor.n_skipped:,} row(s) already stored were skipped.")
+    if keep_open and monitor._n:
+        console.print(f"{monitor._n:,} row(s) stay in the open window {monitor.windows_closed}.")
     _print_windows(results)
     _write_last(results, out, name)
+
+
+def _label_value(text: str | None, ref, column: str):
+    """The --pos-label text as the label it names (labels may be numbers or text)."""
+    if text is None:
+        return None
+    import pandas as pd
+
+    from raikit._errors import DataError
+
+    values = pd.unique(ref.frame[column].dropna())
+    for value in values:
+        if str(value) == text:
+            return value.item() if hasattr(value, "item") else value
+    shown = sorted(str(v) for v in values)[:20]
+    raise DataError(f"--pos-label {text!r} is not one of the labels {shown} of {column!r}.")
 
 
 @app.command("labels")
@@ -158,6 +227,9 @@ def labels_command(
 
 
 def _print_windows(results) -> None:
+    if not results:
+        console.print("No window closed.")
+        return
     table = Table(title="Closed windows")
     for column in ("window", "rows", "labelled", "drifted", "alerts"):
         table.add_column(column)

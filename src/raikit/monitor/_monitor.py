@@ -1,5 +1,6 @@
-"""``Monitor``: production inputs and predictions in windows — drift, prediction drift, and (once
-labels arrive) performance and fairness with confidence intervals per group; alerts; all in the ledger.
+"""``Monitor``: production inputs and predictions in windows — drift, prediction drift, selection
+rates and demographic parity at ingest, and (once labels arrive) performance and equalized odds with
+confidence intervals per group; alerts; all in the ledger.
 
 Ingestion keeps only sufficient statistics: every monitored column is bucketed with bins fixed on
 the reference (deciles for numbers, the reference categories plus "other" and "missing" for
@@ -7,13 +8,23 @@ categories) and counted with ``np.bincount``; drift tests (chi-square, PSI, Jens
 L-infinity) are computed from those counts when a window closes. Only the id, sensitive attributes,
 prediction and score of each row are kept, to join labels and compute group metrics.
 
+Every batch is one ledger transaction: the whole batch is validated first, then its rows (the part
+that fills the open window as a *chunk*), the windows it closes (their logs, counts and
+evaluations), its ids and the monitor's cursor are committed together, or nothing is. The
+transaction holds the ledger's write lock, so concurrent writers get unique window numbers, and an
+id already stored is skipped, so re-running an ingest counts nothing twice.
+
 Ledger tables (created next to the ledger's own, in its database): ``monitor_windows`` (one row per
 evaluation of a closed window with its evidence id), ``monitor_series`` (tidy time series: drift
-PSI per column, selection rate and metrics per group with their intervals), ``monitor_alerts``,
-``monitor_logs`` (per closed window: its prediction log as a Parquet artifact and its bucket counts
-as an ``.npz`` artifact, so that a later session can join late labels and re-evaluate it),
-``monitor_labels`` (every label received, by id, as JSON text) and ``monitor_config`` (a fingerprint
-of the reference bins, so that a monitor is never continued with a different reference).
+PSI per column, selection rate and metrics per group with their intervals, demographic parity),
+``monitor_alerts``, ``monitor_logs`` (per closed window: its prediction log as a Parquet artifact
+and its bucket counts as an ``.npz`` artifact, so that a later session can join late labels and
+re-evaluate it), ``monitor_chunks`` (the same for the rows of the open window, batch by batch),
+``monitor_state`` (the cursor: next window, rows seen, open period, id type, a version),
+``monitor_ids`` (every ingested id and its window), ``monitor_batches`` (content hashes of the
+batches of a monitor without ids), ``monitor_labels`` (every label received, by id, as JSON text)
+and ``monitor_config`` (a fingerprint of the reference bins, so that a monitor is never continued
+with a different reference).
 """
 
 from __future__ import annotations
@@ -22,6 +33,8 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -50,13 +63,36 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS monitor_labels_id ON monitor_labels (monitor, id)",
     "CREATE TABLE IF NOT EXISTS monitor_config (monitor TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, "
     "reference_id TEXT NOT NULL, params TEXT NOT NULL, created_at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS monitor_state (monitor TEXT PRIMARY KEY, version INTEGER NOT NULL, "
+    "next_window INTEGER NOT NULL, rows_seen INTEGER NOT NULL, period INTEGER, id_kind TEXT, "
+    "updated_at TEXT NOT NULL)",
+    'CREATE TABLE IF NOT EXISTS monitor_chunks (monitor TEXT NOT NULL, "window" INTEGER NOT NULL, '
+    "seq INTEGER NOT NULL, log_artifact TEXT NOT NULL, counts_artifact TEXT NOT NULL, "
+    "n_rows INTEGER NOT NULL, n_late INTEGER NOT NULL, created_at TEXT NOT NULL, "
+    "PRIMARY KEY (monitor, seq))",
+    'CREATE TABLE IF NOT EXISTS monitor_ids (monitor TEXT NOT NULL, id TEXT NOT NULL, "window" '
+    "INTEGER NOT NULL, PRIMARY KEY (monitor, id))",
+    "CREATE TABLE IF NOT EXISTS monitor_batches (monitor TEXT NOT NULL, digest TEXT NOT NULL, "
+    "created_at TEXT NOT NULL, PRIMARY KEY (monitor, digest))",
 )
-_METRICS = ["count", "accuracy", "selection_rate", "true_positive_rate", "false_positive_rate"]
-_FAIRNESS = ("selection_rate", "true_positive_rate", "false_positive_rate")
+# One closed window per number: refused by the database even if two writers raced.
+_UNIQUE_WINDOWS = (
+    'CREATE UNIQUE INDEX IF NOT EXISTS monitor_logs_window ON monitor_logs (monitor, "window")'
+)
+_METRICS = ["count", "accuracy", "true_positive_rate", "false_positive_rate"]
+_FAIRNESS = ("true_positive_rate", "false_positive_rate")  # equalized odds, once labels arrive
+_FOUR_FIFTHS = 0.8
+_MAX_CLASSES = 100
+_ID_CHUNK = 20_000  # ids per "IN (...)" query (SQLite allows 32,766 parameters)
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _plain(value):
+    """A numpy scalar as the Python value JSON can store."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 class _Binner:
@@ -132,11 +168,18 @@ class MonitorWindowResult(Result):
     histograms : DataFrame
         Tidy bucket shares: ``column``, ``bucket``, ``reference``, ``window``.
     selection : DataFrame
-        Per sensitive attribute and group: rows, reference and window selection rate.
+        Per sensitive attribute and group (``overall`` and intersections included): rows,
+        reference and window selection rate, and the window rate's interval (``lower``,
+        ``upper``). Computed from the predictions at ingest, no labels needed.
     metrics : DataFrame
         :func:`raikit.metrics.group_metrics` table of the labelled rows (empty without labels).
     disparities : DataFrame
         Its disparities (between groups) with intervals.
+    parity : DataFrame
+        Demographic parity per sensitive attribute, from the predictions at ingest (no labels):
+        ``kind`` (``difference``/``ratio`` of selection rates between groups), ``value``,
+        ``lower``, ``upper``, ``n_groups`` (groups with at least ``min_group_size`` rows, the
+        ones compared) and ``assessable`` (at least two such groups).
     start, end : str
         Time span of a time window (ISO 8601), or the first and last row number of a count window.
     n_late : int
@@ -158,6 +201,7 @@ class MonitorWindowResult(Result):
     metrics: pd.DataFrame
     disparities: pd.DataFrame
     findings: tuple = field(default_factory=tuple)
+    parity: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def summary(self) -> str:
@@ -203,8 +247,84 @@ class MonitorWindowResult(Result):
         return figures
 
 
+def _is_number_kind(values: pd.Series) -> bool:
+    """Whether a column holds numbers (or booleans) only, without looking at rows in Python."""
+    if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_numeric_dtype(values.dtype):
+        return True
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    return kind in ("integer", "floating", "mixed-integer-float", "boolean", "decimal", "empty")
+
+
+class _PositiveLabelError(DataError):
+    """No positive label was given and none can be inferred (the CLI names --pos-label)."""
+
+    def __init__(self, message: str, classes: list) -> None:
+        super().__init__(message)
+        self.classes = classes
+
+
+def _is_text(values: pd.Series) -> np.ndarray:
+    """Which values are strings (used only to point at the first bad row of a refused batch)."""
+    return values.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+
+
+def _id_text(ids: pd.Series) -> np.ndarray:
+    """Ids as Python strings in an object array (fast hashing; ``7`` and ``"7"`` are one id)."""
+    return ids.astype(str).to_numpy(dtype=object)
+
+
+def _where(position: int, ids: np.ndarray | None) -> str:
+    """``row 17 (id 'a-17')``: where a bad value sits in a batch."""
+    return f"row {position}" + (f" (id {_plain(ids[position])!r})" if ids is not None else "")
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Group values as text, missing kept missing (``None``), never the string ``"nan"``."""
+    missing = values.isna().to_numpy()
+    text = values.astype(str).astype(object)
+    text[missing] = None
+    return text.reset_index(drop=True)
+
+
+@dataclass
+class _Batch:
+    """A validated batch: its prediction log, per-row bucket codes and (time windows) period keys."""
+
+    log: pd.DataFrame
+    codes: list
+    group_codes: list
+    keys: np.ndarray | None
+    digest: str | None
+    id_kind: str | None
+
+    def __len__(self) -> int:
+        return len(self.log)
+
+    def take(self, where) -> _Batch:
+        return _Batch(
+            self.log.iloc[where].reset_index(drop=True),
+            [c[where] for c in self.codes],
+            [g[where] for g in self.group_codes],
+            None if self.keys is None else self.keys[where],
+            self.digest,
+            self.id_kind,
+        )
+
+
 class Monitor:
     """Watch a deployed model: data drift, prediction drift, performance and fairness per window.
+
+    Ingestion is crash-safe and idempotent: every batch is validated whole, then stored in one
+    ledger transaction (its rows, the windows it closes with their evaluations, its ids), or not
+    at all. Rows whose id is already stored are skipped (``n_skipped`` counts them), so running
+    the same ingest twice, or again after a crash, counts every row once; without ``id_column`` a
+    batch identical to one already stored is skipped. The open window lives in the ledger too, so
+    a later session (or a concurrent process) continues it.
+
+    Label-free criteria are computed at ingest for every window: selection rate per group, the
+    demographic parity difference and ratio between groups with their intervals, and prediction
+    drift; they alert at once. Label-dependent ones (accuracy, true and false positive rates,
+    equalized odds) follow when labels arrive (:meth:`add_labels`, :meth:`refresh_pending`).
 
     Parameters
     ----------
@@ -223,7 +343,20 @@ class Monitor:
     name : str, default "monitor"
         Name of this monitor in the ledger.
     id_column : str, optional
-        Column of row ids in ingested batches, used to join labels that arrive later.
+        Column of row ids in ingested batches (integers or text, one type for the life of the
+        monitor), used to join labels that arrive later and to skip rows already ingested. It is
+        never monitored as a feature.
+    prediction : str, optional
+        Column of predicted labels in the batches when the reference has no ``prediction`` role
+        (e.g. the training data): prediction drift and selection rates are then compared with the
+        reference's labels (its target), and no reference accuracy is known.
+    labels : sequence, optional
+        The labels the model predicts (default: the values of the reference's target and
+        prediction). Predictions and labels outside this set, missing or non-finite are refused;
+        text such as ``"1"`` is accepted only when the labels are text.
+    pos_label : optional
+        The label that means a positive decision (selection rate). Inferred only for 0/1,
+        False/True and -1/1; other labels need it.
     bins : int, default 10
         Quantile bins of numeric columns, fixed on the reference.
     alpha : float, default 0.01
@@ -231,14 +364,25 @@ class Monitor:
     psi_threshold : float, default 0.2
         PSI at or above which a column is drifted (both conditions must hold).
     fairness_tolerance : float, default 0.1
-        Alert when a between-group difference of selection rate, TPR or FPR has its lower
-        confidence bound above this.
+        A between-group difference of selection rate (demographic parity), TPR or FPR is an
+        error when its lower confidence bound is above this; a selection-rate difference whose
+        estimate is above it but whose interval is not is a warning. A selection-rate ratio
+        below 0.8 (four-fifths rule) is an error when its upper bound is below 0.8, else a
+        warning.
     min_group_size : int, default 100
-        Smallest group (in the reference and in a window) whose drift is tested.
+        Smallest group (in the reference and in a window) whose drift is tested and whose
+        selection rate is compared in demographic parity.
     max_accuracy_drop : float, default 0.05
         Alert when a window's accuracy upper bound falls this far below the reference accuracy.
     ci, n_boot, random_state
-        Bootstrap intervals of the labelled metrics.
+        Bootstrap intervals of the window's metrics.
+
+    Attributes
+    ----------
+    windows_closed : int
+        Number of the next window to close (windows closed so far, in every session).
+    n_skipped : int
+        Rows this object skipped because they were already stored (same id, or same batch).
 
     Examples
     --------
@@ -253,6 +397,10 @@ class Monitor:
     [500, 500]
     >>> bool(results[0].drift["drifted"].any())
     False
+    >>> monitor.ingest(ds.frame)  # the same rows again: skipped, nothing counted twice
+    []
+    >>> monitor.n_skipped
+    1000
     """
 
     def __init__(
@@ -264,6 +412,9 @@ class Monitor:
         time_column: str | None = None,
         name: str = "monitor",
         id_column: str | None = None,
+        prediction: str | None = None,
+        labels=None,
+        pos_label=None,
         bins: int = 10,
         alpha: float = 0.01,
         psi_threshold: float = 0.2,
@@ -296,10 +447,18 @@ class Monitor:
             raise DataError(
                 f"windows must be a positive number of rows or a pandas frequency, got {windows!r}."
             )
+        if prediction is not None and reference.prediction not in (None, prediction):
+            raise DataError(
+                f"prediction={prediction!r} differs from the reference's prediction role "
+                f"{reference.prediction!r}; pass one of them."
+            )
         self._params = {
             "windows": windows if isinstance(windows, str) else int(windows),
             "time_column": time_column,
             "id_column": id_column,
+            "prediction": prediction if reference.prediction is None else None,
+            "labels": None if labels is None else [_plain(v) for v in labels],
+            "pos_label": _plain(pos_label),
             "bins": bins,
             "alpha": alpha,
             "psi_threshold": psi_threshold,
@@ -315,17 +474,31 @@ class Monitor:
         self.ledger = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
         self.reference = reference
         self.window = int(windows) if self._freq is None else None
-        self._period = None  # start of the open time window (ns since epoch)
         self.name = name
         self.id_column = id_column
         self.alpha, self.psi_threshold = alpha, psi_threshold
         self.fairness_tolerance, self.max_accuracy_drop = fairness_tolerance, max_accuracy_drop
         self.ci, self.n_boot, self.random_state = ci, n_boot, random_state
+        self.min_group_size = min_group_size
+        self.n_skipped = 0
         frame = reference.frame
         self.sensitive_names = list(reference.sensitive_names)
-        self.prediction = reference.prediction
+        self.prediction = reference.prediction or prediction
         self.score = reference.score
-        monitored = list(reference.feature_names)
+        # Without predictions in the reference, its labels stand for them (a model's predicted
+        # label distribution is compared with the distribution of the truth it was trained on).
+        self._reference_predicts = reference.prediction is not None
+        if self.prediction is not None and not self._reference_predicts:
+            if reference.target is None:
+                raise DataError(
+                    f"The reference has neither the prediction column {self.prediction!r} nor a "
+                    f"target; give it one of them so that predictions can be compared."
+                )
+            frame = frame.assign(**{self.prediction: reference.y.to_numpy()})
+        self.classes_ = self._declared_labels(frame, labels)
+        self.pos_label = self._positive_label(pos_label)
+        skip = {id_column, time_column}
+        monitored = [c for c in reference.feature_names if c not in skip]
         self.kinds = dict.fromkeys(monitored, "data")
         for column in (self.prediction, self.score):
             if column is not None:
@@ -338,36 +511,155 @@ class Monitor:
         self.group_rows = [("overall", "overall")] + [
             (g.name, label) for g in self.group_binners for label in g.labels
         ]
-        self.min_group_size = min_group_size
         self.reference_counts = self._count_tables(frame)
-        self.reference_selection = self._selection(frame) if self.prediction else None
+        self.reference_selection = None
         self.reference_accuracy = None
         if self.prediction is not None:
-            self.reference_accuracy = float(
-                np.mean(frame[self.prediction].to_numpy() == reference.y.to_numpy())
-            )
+            reference_log = self._log_frame(frame, ids=None)
+            self.reference_selection = self._selection(reference_log, ci=None)[
+                ["attribute", "group", "rate"]
+            ]
+            if self._reference_predicts and reference.target is not None:
+                self.reference_accuracy = float(
+                    np.mean(reference_log[self.prediction].to_numpy() == reference.y.to_numpy())
+                )
         self._labels: pd.Series | None = None  # id (text) -> label; read from the ledger on use
-        self._seen_ids: pd.Index | None = None  # ids of the stored windows; read on use
+        self._version: int | None = None  # version of monitor_state the open window reflects
         self._reset()
+        self._reset_part()
+        from raikit.ledger._backends import SQLiteBackend
+
+        compact = " WITHOUT ROWID" if isinstance(self.ledger._backend, SQLiteBackend) else ""
         with self.ledger._write() as conn:
             for statement in _SCHEMA:
-                conn.execute(statement)
+                # the id table is one B-tree on SQLite (half the work of inserting an id)
+                conn.execute(statement + (compact if "monitor_ids" in statement else ""))
+        try:
+            with self.ledger._write() as conn:
+                conn.execute(_UNIQUE_WINDOWS)
+        except Exception:  # a ledger written by an older raikit may hold duplicates
+            pass  # the write lock of every batch still keeps new window numbers unique
         self._check_config()
-        stored = self.ledger._query(
-            'SELECT "window", window_end, n_rows FROM monitor_logs WHERE monitor = ? '
-            'ORDER BY "window"',
-            (name,),
-        )
-        # A monitor continues where the last session stopped: window numbers and row spans.
-        self.windows_closed = int(stored["window"].max()) + 1 if len(stored) else 0
-        self._rows_seen = int(stored["n_rows"].sum()) if len(stored) else 0
+        with self.ledger.transaction():
+            self._sync()
+        self._evaluate_unevaluated()
 
+    # ----------------------------------------------------------------- labels
+    def _declared_labels(self, frame: pd.DataFrame, labels) -> np.ndarray | None:
+        """The label set predictions and labels must belong to, typed like the labels."""
+        if labels is not None:
+            values = pd.Series(list(labels), dtype=object)
+            if len(values) == 0 or values.isna().any():
+                raise DataError(f"labels={list(labels)!r} must be known labels, not empty.")
+        else:
+            parts = [frame[c] for c in (self.reference.target, self.prediction) if c in frame]
+            if not parts:
+                return None
+            values = pd.concat(parts, ignore_index=True).dropna()
+            if values.nunique() > _MAX_CLASSES:
+                if self.prediction is None:
+                    return None
+                raise DataError(
+                    f"The monitor watches classifiers, but the reference's labels have "
+                    f"{values.nunique():,} distinct values; declare the predicted labels with "
+                    f"labels=[...]."
+                )
+        if _is_number_kind(values):
+            numbers = pd.unique(values.astype(float).to_numpy())
+            if not np.isfinite(numbers).all():
+                raise DataError("The reference's labels include non-finite numbers.")
+            if pd.api.types.is_bool_dtype(values.dtype):
+                return np.array(sorted(bool(v) for v in numbers))
+            numbers = np.sort(numbers)
+            return (
+                numbers.astype(np.int64) if np.array_equal(numbers, np.round(numbers)) else numbers
+            )
+        if pd.api.types.infer_dtype(values, skipna=True) != "string":
+            raise DataError(
+                f"The labels mix text and numbers ({sorted(map(repr, pd.unique(values)))[:6]}); "
+                f"give the target and prediction one type, or declare labels=[...]."
+            )
+        text = np.array(sorted(pd.unique(values.astype(str))), dtype=object)
+        lowered = pd.Index(text).str.lower()
+        if lowered.duplicated().any():
+            raise DataError(
+                f"Labels {text.tolist()} differ only in letter case; make them consistent."
+            )
+        return text
+
+    def _positive_label(self, pos_label):
+        if self.prediction is None or self.classes_ is None:
+            return pos_label
+        classes = self.classes_.tolist()
+        if pos_label is not None:
+            if pos_label not in classes:
+                raise DataError(
+                    f"pos_label={pos_label!r} is not one of the labels {classes}; pass one of them."
+                )
+            return self.classes_[classes.index(pos_label)]
+        if set(classes) <= {0, 1} or set(classes) <= {-1, 1}:
+            return self.classes_.dtype.type(1)
+        raise _PositiveLabelError(
+            f"Which prediction is the positive decision among the labels {classes}? Pass "
+            f"pos_label=... (raikit infers it only for 0/1, False/True and -1/1).",
+            classes,
+        )
+
+    def _to_labels(self, values, what: str, ids: np.ndarray | None) -> np.ndarray:
+        """Validate values against the declared labels and return them typed like the labels."""
+        values = pd.Series(values).reset_index(drop=True)
+        missing = values.isna().to_numpy()
+        if missing.any():
+            raise DataError(
+                f"{what} is missing at {_where(int(np.argmax(missing)), ids)}; every row needs a "
+                f"known label."
+            )
+        classes = self.classes_
+        if classes is None:
+            return values.to_numpy()
+        if classes.dtype.kind in "biuf":
+            if not _is_number_kind(values):
+                text = _is_text(values)  # error path only
+                first = int(np.argmax(text)) if text.any() else 0
+                raise DataError(
+                    f"{what} holds text ({_plain(values.iloc[first])!r} at {_where(first, ids)}) but the "
+                    f"declared labels are numbers {classes.tolist()}; write the predictions as "
+                    f"numbers (or declare text labels)."
+                )
+            numbers = values.to_numpy(dtype=float)
+            bad = ~np.isfinite(numbers)
+            if bad.any():
+                first = int(np.argmax(bad))
+                raise DataError(
+                    f"{what} holds the non-finite value {numbers[first]} at {_where(first, ids)}."
+                )
+            where = pd.Index(classes.astype(float)).get_indexer(numbers)
+        else:
+            if pd.api.types.infer_dtype(values, skipna=True) != "string":
+                other = ~_is_text(values)  # error path only
+                first = int(np.argmax(other))
+                raise DataError(
+                    f"{what} holds {_plain(values.iloc[first])!r} at {_where(first, ids)}, not text, but "
+                    f"the declared labels are text {classes.tolist()}; send labels as text."
+                )
+            where = pd.Index(classes).get_indexer(values.astype(str).to_numpy())
+        if (where < 0).any():
+            first = int(np.argmax(where < 0))
+            raise DataError(
+                f"{what} holds {_plain(values.iloc[first])!r} at {_where(first, ids)}, which is not one of "
+                f"the declared labels {classes.tolist()}; fix the value or pass labels=[...]."
+            )
+        return classes[where]
+
+    # ----------------------------------------------------------------- sessions
     @classmethod
     def open(cls, ledger, name: str = "monitor") -> Monitor:
         """Resume a monitor stored in ``ledger``: same reference, windows and thresholds.
 
         Use it in a later session, e.g. to add labels that arrived after its windows closed and
-        re-evaluate them with :meth:`refresh_pending`.
+        re-evaluate them with :meth:`refresh_pending`. The open window (rows stored but not yet
+        in a closed window) is continued, and any closed window without an evaluation (e.g. from
+        a ledger written by an older raikit) is evaluated.
 
         Examples
         --------
@@ -407,11 +699,16 @@ class Monitor:
     def __enter__(self) -> Monitor:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.flush()  # the open window is stored, not lost, when the block ends
+    def __exit__(self, kind, *exc) -> None:
+        if kind is None:
+            self.flush()  # the block ended normally: close the partly filled window
 
-    def _fingerprint(self) -> str:
-        """What must not change between sessions of one monitor: its buckets and roles."""
+    def _fingerprint(self, *, legacy: bool = False) -> str:
+        """What must not change between sessions of one monitor: its buckets and roles.
+
+        ``legacy``: the fingerprint raikit stored before ids and labels were part of it, so
+        that a monitor created then can be continued (its fingerprint is then updated).
+        """
         spec = {
             "buckets": {b.name: b.labels for b in self.binners},
             "groups": {g.name: g.labels for g in self.group_binners},
@@ -419,6 +716,9 @@ class Monitor:
             "score": self.score,
             "windows": str(self.windows),
         }
+        if not legacy:
+            spec["id"] = self.id_column
+            spec["labels"] = None if self.classes_ is None else [_plain(v) for v in self.classes_]
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
     def _check_config(self) -> None:
@@ -434,14 +734,25 @@ class Monitor:
                     "INSERT OR IGNORE INTO monitor_config VALUES (?, ?, ?, ?, ?)",
                     (self.name, fingerprint, reference_id, json.dumps(self._params), _now()),
                 )
+            known = self.ledger._query(
+                "SELECT fingerprint FROM monitor_config WHERE monitor = ?", (self.name,)
+            )
+        if known["fingerprint"].iloc[0] == self._fingerprint(legacy=True):
+            with self.ledger._write() as conn:
+                conn.execute(
+                    "UPDATE monitor_config SET fingerprint = ? WHERE monitor = ?",
+                    (fingerprint, self.name),
+                )
         elif known["fingerprint"].iloc[0] != fingerprint:
             raise DataError(
                 f"The ledger already holds a monitor named {self.name!r} built on a different "
-                f"reference or window size (its bins, groups or prediction columns differ), so its "
-                f"windows cannot be continued. Pass the same reference and windows, or another name=."
+                f"reference, window size, id column or label set (its bins, groups or prediction "
+                f"columns differ), so its windows cannot be continued. Pass the same reference "
+                f"and windows, or another name=."
             )
 
     def _reset(self) -> None:
+        """Empty open window (in memory)."""
         self._counts = [
             np.zeros((len(self.group_rows), b.n_buckets), dtype=np.int64) for b in self.binners
         ]
@@ -449,87 +760,417 @@ class Monitor:
         self._n = 0
         self._late = 0
 
-    def _positive(self):
-        values = pd.unique(self.reference.frame[self.prediction].dropna())
-        try:
-            return np.sort(values)[-1]
-        except TypeError:
-            return sorted(values, key=str)[-1]
+    def _reset_part(self) -> None:
+        """Empty share of the current batch in the open window (stored as a chunk)."""
+        self._part_counts = [
+            np.zeros((len(self.group_rows), b.n_buckets), dtype=np.int64) for b in self.binners
+        ]
+        self._part_log: list[pd.DataFrame] = []
+        self._part_n = 0
+        self._part_late = 0
 
-    def _selection(self, frame: pd.DataFrame) -> pd.DataFrame:
-        positive = self._positive()
-        hit = (frame[self.prediction].to_numpy() == positive).astype(float)
-        parts = []
-        for attribute in self.sensitive_names:  # a few attributes, each grouped once
-            grouped = pd.Series(hit).groupby(frame[attribute].astype(str).to_numpy())
-            parts.append(
-                pd.DataFrame({"attribute": attribute, "n": grouped.size(), "rate": grouped.mean()})
-                .rename_axis("group")
-                .reset_index()
-            )
-        parts.append(
-            pd.DataFrame(
-                {
-                    "attribute": ["overall"],
-                    "group": ["overall"],
-                    "n": [len(hit)],
-                    "rate": [hit.mean()],
-                }
-            )
+    # ----------------------------------------------------------------- the stored cursor
+    def _state(self) -> pd.DataFrame:
+        from raikit.ledger._backends import SQLiteBackend
+
+        sql = (
+            "SELECT version, next_window, rows_seen, period, id_kind FROM monitor_state "
+            "WHERE monitor = ?"
         )
-        return pd.concat(parts, ignore_index=True)
+        if not isinstance(self.ledger._backend, SQLiteBackend):
+            sql += " FOR UPDATE"  # PostgreSQL: lock the cursor row (SQLite's write lock is held)
+        return self.ledger._query(sql, (self.name,))
+
+    def _sync(self) -> None:
+        """Inside a transaction: make the in-memory open window that of the ledger."""
+        state = self._state()
+        if len(state) == 0:  # first use (or a monitor stored by an older raikit)
+            stored = self.ledger._query(
+                'SELECT "window", n_rows FROM monitor_logs WHERE monitor = ?', (self.name,)
+            )
+            with self.ledger._write() as conn:
+                conn.execute(
+                    "INSERT OR IGNORE INTO monitor_state VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        self.name,
+                        0,
+                        int(stored["window"].max()) + 1 if len(stored) else 0,
+                        int(stored["n_rows"].sum()) if len(stored) else 0,
+                        None,
+                        None,
+                        _now(),
+                    ),
+                )
+            self._backfill_ids()
+            state = self._state()
+        row = state.iloc[0]
+        if self._version is not None and int(row["version"]) == self._version:
+            return
+        self.windows_closed = int(row["next_window"])
+        self._rows_seen = int(row["rows_seen"])
+        self._period = None if pd.isna(row["period"]) else int(row["period"])
+        self._id_kind = None if row["id_kind"] is None else str(row["id_kind"])
+        self._reset()
+        chunks = self.ledger._query(
+            "SELECT log_artifact, counts_artifact, n_late FROM monitor_chunks WHERE monitor = ? "
+            "ORDER BY seq",
+            (self.name,),
+        )
+        for chunk in chunks.itertuples(index=False):  # the open window's batches
+            self._log.append(pd.read_parquet(io.BytesIO(self.ledger.get_artifact(chunk[0]))))
+            for total, part in zip(self._counts, self._load_counts(chunk[1]), strict=True):
+                total += part
+            self._late += int(chunk[2])
+        self._n = sum(len(part) for part in self._log)
+        self._labels = None  # labels may have arrived from another process
+        self._version = int(row["version"])
+
+    def _backfill_ids(self) -> None:
+        """Ids of windows stored by an older raikit (before ``monitor_ids``), so they count once."""
+        if self.id_column is None:
+            return
+        for _, stored in self._stored_windows().iterrows():  # once per monitor, at first use
+            keys = _id_text(self._read_log(stored)[self.id_column])
+            window = int(stored["window"])
+            with self.ledger._write() as conn:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO monitor_ids VALUES (?, ?, ?)",
+                    [(self.name, key, window) for key in keys.tolist()],
+                )
+
+    def _commit_state(self) -> None:
+        """Inside the batch's transaction: store the open window's new rows and the cursor."""
+        if self._part_n:
+            log = pd.concat(self._part_log, ignore_index=True)
+            log_digest, counts_digest = self._put_log(log, self._part_counts, self.windows_closed)
+            seq = self.ledger._query(
+                "SELECT COALESCE(MAX(seq), -1) + 1 AS seq FROM monitor_chunks WHERE monitor = ?",
+                (self.name,),
+            )["seq"].iloc[0]
+            with self.ledger._write() as conn:
+                conn.execute(
+                    "INSERT INTO monitor_chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        self.name,
+                        self.windows_closed,
+                        int(seq),
+                        log_digest,
+                        counts_digest,
+                        len(log),
+                        int(self._part_late),
+                        _now(),
+                    ),
+                )
+        version = (self._version or 0) + 1
+        with self.ledger._write() as conn:
+            conn.execute(
+                "UPDATE monitor_state SET version = ?, next_window = ?, rows_seen = ?, period = ?, "
+                "id_kind = ?, updated_at = ? WHERE monitor = ?",
+                (
+                    version,
+                    self.windows_closed,
+                    self._rows_seen,
+                    self._period,
+                    self._id_kind,
+                    _now(),
+                    self.name,
+                ),
+            )
+        self._version = version
+        self._reset_part()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One batch: sync, work, store the cursor; on any error forget the in-memory state."""
+        try:
+            with self.ledger.transaction():
+                self._sync()
+                self._reset_part()
+                yield
+                self._commit_state()
+        except BaseException:
+            self._version = None  # rolled back: the open window is reloaded from the ledger
+            raise
+
+    # ----------------------------------------------------------------- label-free criteria
+    def _selection(self, log: pd.DataFrame, *, ci: float | None) -> pd.DataFrame:
+        """Selection rate per group (overall and intersections too) with its interval."""
+        from raikit.metrics import group_metrics
+
+        hit = (log[self.prediction].to_numpy() == self.pos_label).astype(np.int64)
+        result = group_metrics(
+            hit,
+            hit,
+            sensitive=log[self.sensitive_names] if self.sensitive_names else None,
+            metrics=["count", "selection_rate"],
+            ci=ci,
+            n_boot=self.n_boot,
+            random_state=self.random_state,
+            missing_group="(missing)",
+        )
+        table = result.table.pivot_table(
+            index=["attribute", "group"], columns="metric", values=["value", "lower", "upper"],
+            sort=False,
+        )  # fmt: skip
+        return pd.DataFrame(
+            {
+                "attribute": [a for a, _ in table.index],
+                "group": [g for _, g in table.index],
+                "n": table[("value", "count")].round().astype(np.int64).to_numpy(),
+                "rate": table[("value", "selection_rate")].to_numpy(),
+                "lower": table[("lower", "selection_rate")].to_numpy() if ci else np.nan,
+                "upper": table[("upper", "selection_rate")].to_numpy() if ci else np.nan,
+            }
+        )
+
+    def _parity(self, log: pd.DataFrame) -> pd.DataFrame:
+        """Demographic parity per attribute among the groups with ``min_group_size`` rows."""
+        from raikit.metrics import group_metrics
+
+        hit = (log[self.prediction].to_numpy() == self.pos_label).astype(np.int64)
+        rows = []
+        for attribute in self.sensitive_names:  # a few attributes; groups are vectorised
+            groups = log[attribute].fillna("(missing)")
+            sizes = groups.value_counts()
+            large = groups.isin(sizes.index[sizes >= self.min_group_size]).to_numpy()
+            n_groups = int((sizes >= self.min_group_size).sum())
+            values = {"difference": (np.nan,) * 3, "ratio": (np.nan,) * 3}
+            if n_groups >= 2:
+                result = group_metrics(
+                    hit[large],
+                    hit[large],
+                    sensitive={attribute: groups.to_numpy()[large]},
+                    metrics=["selection_rate"],
+                    ci=self.ci,
+                    n_boot=self.n_boot,
+                    random_state=self.random_state,
+                )
+                d = result.disparities
+                d = d[(d["method"] == "between_groups") & (d["metric"] == "selection_rate")]
+                for kind in values:
+                    row = d[d["kind"] == kind].iloc[0]
+                    values[kind] = (row["value"], row["lower"], row["upper"])
+            for kind, (value, lower, upper) in values.items():
+                rows.append((attribute, kind, value, lower, upper, n_groups, n_groups >= 2))
+        return pd.DataFrame(
+            rows,
+            columns=["attribute", "kind", "value", "lower", "upper", "n_groups", "assessable"],
+        )
+
+    def _parity_findings(self, parity: pd.DataFrame) -> list[Finding]:
+        findings = []
+        tol = self.fairness_tolerance
+        for attribute, rows in parity[parity["assessable"]].groupby("attribute", sort=False):
+            d = rows[rows["kind"] == "difference"].iloc[0]
+            q = rows[rows["kind"] == "ratio"].iloc[0]
+            if d["lower"] > tol or q["upper"] < _FOUR_FIFTHS:
+                severity = "error"
+            elif d["value"] > tol or q["value"] < _FOUR_FIFTHS:
+                severity = "warning"
+            else:
+                continue
+            findings.append(
+                Finding(
+                    severity,
+                    f"Selection rates differ across {attribute} (demographic parity)",
+                    f"difference {d['value']:.3f} (CI {d['lower']:.3f}-{d['upper']:.3f}) vs "
+                    f"tolerance {tol}; ratio {q['value']:.3f} (CI {q['lower']:.3f}-"
+                    f"{q['upper']:.3f}) vs {_FOUR_FIFTHS}; from the predictions of every row, no "
+                    f"labels needed"
+                    + ("." if severity == "error" else "; the interval includes the limit."),
+                    slice=attribute,
+                )
+            )
+        return findings
 
     # ----------------------------------------------------------------- ingestion
     def _check_batch(self, batch: pd.DataFrame) -> None:
         if not isinstance(batch, pd.DataFrame):
             raise DataError(f"A batch must be a pandas DataFrame, got {type(batch).__name__}.")
-        needed = [b.name for b in self.binners] + self.sensitive_names
-        needed += [c for c in (self.id_column, self.time_column) if c]
-        missing = [c for c in needed if c not in batch.columns]
+        missing = [c for c in self._needed() if c not in batch.columns]
         if missing:
             raise ColumnError(
                 f"Batch lacks column(s) {missing} that the monitor needs (features, sensitive "
                 f"attributes, prediction/score and id); send them with every batch."
             )
 
-    def ingest(self, batch: pd.DataFrame) -> list[MonitorWindowResult]:
-        """Add a batch of production rows; returns the windows it closed (often none)."""
+    def _needed(self) -> list[str]:
+        needed = [b.name for b in self.binners] + self.sensitive_names
+        needed += [c for c in (self.id_column, self.time_column) if c]
+        return list(dict.fromkeys(needed))  # a column may play two roles; read it once
+
+    def _ids(self, values: pd.Series) -> tuple[pd.Series, str]:
+        """Ids as int64 or text, and their kind; missing or mixed ids are refused."""
+        name = self.id_column
+        missing = values.isna().to_numpy()
+        if missing.any():
+            raise DataError(
+                f"Column {name!r} (the id) is missing at row {int(np.argmax(missing))}; every "
+                f"production row needs an id."
+            )
+        values = values.reset_index(drop=True)
+        if pd.api.types.is_bool_dtype(values.dtype):
+            raise DataError(f"Column {name!r} (the id) holds booleans; ids are integers or text.")
+        if pd.api.types.is_integer_dtype(values.dtype):
+            return values.astype(np.int64), "integer"
+        kind = pd.api.types.infer_dtype(values, skipna=True)
+        if kind in ("floating", "integer", "mixed-integer-float"):
+            numbers = values.to_numpy(dtype=float)
+            if np.array_equal(numbers, np.round(numbers)) and np.isfinite(numbers).all():
+                return pd.Series(numbers.astype(np.int64)), "integer"
+            raise DataError(
+                f"Column {name!r} (the id) holds fractional numbers; ids are integers or text."
+            )
+        if kind == "string":
+            return values.astype(str).astype(object), "text"
+        raise DataError(
+            f"Column {name!r} (the id) mixes types ({kind}); give every id one type, integers "
+            f"or text (e.g. df[{name!r}].astype(str))."
+        )
+
+    def _log_frame(self, batch: pd.DataFrame, *, ids) -> pd.DataFrame:
+        """The kept columns of a batch, validated and typed: id, sensitive, prediction, score."""
+        log = {}
+        if ids is not None:
+            log[self.id_column] = ids
+        shown = None if ids is None else ids.to_numpy()
+        for name in self.sensitive_names:
+            log[name] = _as_text(batch[name])
+        if self.prediction is not None:
+            log[self.prediction] = self._to_labels(
+                batch[self.prediction], f"Column {self.prediction!r} (the prediction)", shown
+            )
+        if self.score is not None:
+            score = batch[self.score].reset_index(drop=True)
+            what = f"Column {self.score!r} (the score)"
+            if not _is_number_kind(score):
+                text = _is_text(score)  # error path only
+                first = int(np.argmax(text)) if text.any() else 0
+                raise DataError(
+                    f"{what} holds {_plain(score.iloc[first])!r} at {_where(first, shown)}; scores are "
+                    f"numbers."
+                )
+            numbers = score.to_numpy(dtype=float, na_value=np.nan)
+            bad = ~np.isfinite(numbers)
+            if bad.any():
+                first = int(np.argmax(bad))
+                raise DataError(
+                    f"{what} holds {numbers[first]} at {_where(first, shown)}; every score must "
+                    f"be a finite number."
+                )
+            log[self.score] = numbers
+        return pd.DataFrame(log)
+
+    def _prepare(self, batch: pd.DataFrame) -> _Batch:
+        """Validate a whole batch (nothing is stored yet) and reduce it to codes and a log."""
         self._check_batch(batch)
+        batch = batch[self._needed()].reset_index(drop=True)
+        ids, id_kind = (None, None) if self.id_column is None else self._ids(batch[self.id_column])
+        log = self._log_frame(batch, ids=ids)
+        codes, group_codes = self._codes(batch)
+        keys = None
         if self._freq is not None:
-            return self._ingest_time(batch)
-        closed = []
-        start = 0
-        n = len(batch)
-        while start < n:  # one pass per window the batch touches
-            stop = min(n, start + self.window - self._n)
-            self._add(batch.iloc[start:stop] if start or stop < n else batch)
-            start = stop
-            if self._n >= self.window:
-                closed.append(self._close())
+            try:
+                stamps = pd.to_datetime(batch[self.time_column])
+            except (TypeError, ValueError) as error:
+                raise DataError(
+                    f"Column {self.time_column!r} holds values that are not timestamps: {error}."
+                ) from error
+            if stamps.isna().any():
+                raise DataError(
+                    f"Column {self.time_column!r} has {int(stamps.isna().sum())} missing "
+                    f"timestamp(s); every production row needs one."
+                )
+            if stamps.dt.tz is not None:
+                stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+            keys = stamps.dt.floor(self._freq).dt.as_unit("ns").to_numpy().view(np.int64)
+        digest = None
+        if self.id_column is None:  # no ids: a batch is recognised by its content
+            digest = hashlib.sha256(
+                pd.util.hash_pandas_object(batch, index=False).to_numpy().tobytes()
+            ).hexdigest()
+        prepared = _Batch(log, codes, group_codes, keys, digest, id_kind)
+        if keys is not None and len(keys) > 1 and (np.diff(keys) < 0).any():
+            prepared = prepared.take(np.argsort(keys, kind="stable"))
+        return prepared
+
+    def _fresh(self, batch: _Batch) -> _Batch:
+        """Inside the transaction: drop rows (or the batch) already stored."""
+        if batch.digest is not None:
+            seen = self.ledger._query(
+                "SELECT digest FROM monitor_batches WHERE monitor = ? AND digest = ?",
+                (self.name, batch.digest),
+            )
+            if len(seen):
+                self.n_skipped += len(batch)
+                return batch.take(slice(0, 0))
+            with self.ledger._write() as conn:
+                conn.execute(
+                    "INSERT INTO monitor_batches VALUES (?, ?, ?)",
+                    (self.name, batch.digest, _now()),
+                )
+            return batch
+        if self.id_column is None:
+            return batch
+        if self._id_kind is not None and batch.id_kind != self._id_kind:
+            raise DataError(
+                f"Column {self.id_column!r} holds {batch.id_kind} ids in this batch, but monitor "
+                f"{self.name!r} stored {self._id_kind} ids before; send ids of one type (e.g. "
+                f"cast the column). Nothing of this batch was stored."
+            )
+        keys = pd.Series(_id_text(batch.log[self.id_column]), dtype=object)
+        fresh = ~keys.duplicated().to_numpy()
+        stored = self._stored_ids(keys[fresh].to_numpy())
+        if len(stored):
+            fresh &= ~keys.isin(stored).to_numpy()
+        self.n_skipped += int(len(batch) - fresh.sum())
+        return batch if fresh.all() else batch.take(np.flatnonzero(fresh))
+
+    def _stored_ids(self, keys: np.ndarray) -> pd.Index:
+        """Which of these ids (as text) are already stored for this monitor."""
+        found = []
+        for start in range(0, len(keys), _ID_CHUNK):  # a few queries per batch, not per row
+            part = keys[start : start + _ID_CHUNK].tolist()
+            marks = ", ".join("?" * len(part))
+            _, rows = self.ledger._backend.query(
+                f"SELECT id FROM monitor_ids WHERE monitor = ? AND id IN ({marks})",
+                (self.name, *part),
+            )
+            found.append(np.array([row[0] for row in rows], dtype=object))
+        return pd.Index(np.concatenate(found) if found else [], dtype=object)
+
+    def ingest(self, batch: pd.DataFrame) -> list[MonitorWindowResult]:
+        """Add a batch of production rows; returns the windows it closed (often none).
+
+        The batch is validated whole before anything is stored (ids, predictions, scores,
+        features and timestamps), then stored in one transaction: its rows, the windows it
+        closes with their evaluations, and its ids. Rows whose id is already stored are skipped.
+        """
+        prepared = self._prepare(batch)
+        with self._transaction():
+            prepared = self._fresh(prepared)
+            if self.id_column is not None and len(prepared):
+                self._id_kind = prepared.id_kind
+            closed = self._ingest_time(prepared) if self._freq is not None else []
+            if self._freq is None:
+                start, n = 0, len(prepared)
+                while start < n:  # one pass per window the batch touches
+                    stop = min(n, start + self.window - self._n)
+                    self._add(prepared, slice(start, stop))
+                    start = stop
+                    if self._n >= self.window:
+                        closed.append(self._close())
         return closed
 
-    def _ingest_time(self, batch: pd.DataFrame) -> list[MonitorWindowResult]:
-        try:
-            stamps = pd.to_datetime(batch[self.time_column])
-        except (TypeError, ValueError) as error:
-            raise DataError(
-                f"Column {self.time_column!r} holds values that are not timestamps: {error}."
-            ) from error
-        if stamps.isna().any():
-            raise DataError(
-                f"Column {self.time_column!r} has {int(stamps.isna().sum())} missing timestamp(s); "
-                f"every production row needs one."
-            )
-        if stamps.dt.tz is not None:
-            stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-        keys = stamps.dt.floor(self._freq).dt.as_unit("ns").to_numpy().view(np.int64)
-        if len(keys) > 1 and (np.diff(keys) < 0).any():
-            order = np.argsort(keys, kind="stable")
-            batch, keys = batch.iloc[order], keys[order]
+    def _ingest_time(self, batch: _Batch) -> list[MonitorWindowResult]:
+        keys = batch.keys
         bounds = np.flatnonzero(np.diff(keys)) + 1
         closed = []
         for lo, hi in zip([0, *bounds], [*bounds, len(keys)], strict=True):  # one per period
+            if lo == hi:
+                continue
             key = int(keys[lo])
+            late = 0
             if self._period is None:
                 self._period = key
             elif key > self._period:
@@ -537,32 +1178,49 @@ class Monitor:
                     closed.append(self._close())
                 self._period = key
             elif key < self._period:
-                self._late += hi - lo
-            self._add(batch.iloc[lo:hi])
+                late = hi - lo
+            self._add(batch, slice(lo, hi), late=late)
         return closed
 
-    def _add(self, chunk: pd.DataFrame) -> None:
-        keep = [
-            c for c in (self.id_column, *self.sensitive_names, self.prediction, self.score) if c
-        ]
-        for counts, table in zip(self._counts, self._count_tables(chunk), strict=True):
+    def _add(self, batch: _Batch, rows: slice, *, late: int = 0) -> None:
+        tables = self._tables([c[rows] for c in batch.codes], [g[rows] for g in batch.group_codes])
+        for counts, part, table in zip(self._counts, self._part_counts, tables, strict=True):
             counts += table
-        self._log.append(chunk[keep])
+            part += table
+        chunk = batch.log.iloc[rows]
+        self._log.append(chunk)
+        self._part_log.append(chunk)
         self._n += len(chunk)
+        self._part_n += len(chunk)
+        self._late += late
+        self._part_late += late
+        if self.id_column is not None and len(chunk):
+            keys = _id_text(chunk[self.id_column]).tolist()
+            with self.ledger._write() as conn:
+                conn.executemany(
+                    "INSERT INTO monitor_ids VALUES (?, ?, ?)",
+                    [(self.name, key, self.windows_closed) for key in keys],
+                )
 
-    def _count_tables(self, chunk: pd.DataFrame) -> list[np.ndarray]:
+    def _codes(self, frame: pd.DataFrame) -> tuple[list, list]:
+        """Bucket code of every row in every monitored column and sensitive attribute."""
+        group_codes = [g.codes(frame[g.name].astype(object)) for g in self.group_binners]
+        return [b.codes(frame[b.name]) for b in self.binners], group_codes
+
+    def _tables(self, codes: list, group_codes: list) -> list[np.ndarray]:
         """(1 + groups, buckets) counts of every monitored column: np.bincount, no row loop."""
-        group_codes = [g.codes(chunk[g.name].astype(object)) for g in self.group_binners]
         tables = []
-        for binner in self.binners:
-            codes = binner.codes(chunk[binner.name])
+        for binner, column in zip(self.binners, codes, strict=True):
             nb = binner.n_buckets
-            parts = [np.bincount(codes, minlength=nb)[None, :]]
+            parts = [np.bincount(column, minlength=nb)[None, :]]
             for g, gc in zip(self.group_binners, group_codes, strict=True):
-                flat = np.bincount(gc * nb + codes, minlength=g.n_buckets * nb)
+                flat = np.bincount(gc * nb + column, minlength=g.n_buckets * nb)
                 parts.append(flat.reshape(g.n_buckets, nb))
             tables.append(np.vstack(parts))
         return tables
+
+    def _count_tables(self, frame: pd.DataFrame) -> list[np.ndarray]:
+        return self._tables(*self._codes(frame))
 
     def add_labels(self, ids, labels) -> int:
         """Record true outcomes by row id (they may arrive long after the predictions).
@@ -570,7 +1228,8 @@ class Monitor:
         Labels are stored in the ledger, so a later session (a new ``Monitor`` with the same
         ``name`` and ledger) can join them to windows closed earlier; see :meth:`refresh_pending`.
         Ids are compared as text (``7`` and ``"7"`` are the same row). A later label for the same
-        id replaces the earlier one.
+        id replaces the earlier one. Labels must be declared labels of the monitor (see
+        ``labels=``); nothing is stored when one is not.
 
         Returns
         -------
@@ -588,19 +1247,22 @@ class Monitor:
         if pd.isna(ids).any():
             raise DataError("ids contain missing values; every label needs the id of its row.")
         keys = pd.Index(ids).astype(str)
-        new = pd.Series(list(labels.tolist()), index=keys, dtype=object)
+        typed = self._to_labels(labels, "labels", ids)
+        new = pd.Series([_plain(v) for v in typed.tolist()], index=keys, dtype=object)
         new = new[~new.index.duplicated(keep="last")]
         now = _now()
-        with self.ledger._write() as conn:
-            conn.executemany(
-                "INSERT INTO monitor_labels VALUES (?, ?, ?, ?)",
-                [(self.name, k, json.dumps(v), now) for k, v in new.items()],
-            )
-        known = self._label_map()
-        known = pd.concat([known, new])
-        self._labels = known[~known.index.duplicated(keep="last")]
-        seen = self._ingested_ids()
-        return int(keys.isin(seen).sum())
+        with self._transaction():
+            with self.ledger._write() as conn:
+                conn.executemany(
+                    "INSERT INTO monitor_labels VALUES (?, ?, ?, ?)",
+                    [(self.name, k, json.dumps(v), now) for k, v in new.items()],
+                )
+            known = self._label_map()
+            known = pd.concat([known, new])
+            labels_now = known[~known.index.duplicated(keep="last")]
+        self._labels = labels_now
+        stored = self._stored_ids(pd.unique(keys.to_numpy()))
+        return int(keys.isin(stored).sum())
 
     def _label_map(self) -> pd.Series:
         """Every label of this monitor (id as text -> label), the latest per id."""
@@ -614,26 +1276,14 @@ class Monitor:
             self._labels = labels[~labels.index.duplicated(keep="last")]
         return self._labels
 
-    def _ingested_ids(self) -> pd.Index:
-        """Ids of every row ingested so far: stored windows (read once) and the open one."""
-        if self._seen_ids is None:
-            parts = [
-                self._read_log(stored)[self.id_column].astype(str)
-                for _, stored in self._stored_windows().iterrows()
-            ]
-            self._seen_ids = pd.Index(pd.concat(parts).to_numpy() if parts else [], dtype=object)
-        open_ids = [part[self.id_column].astype(str).to_numpy() for part in self._log]
-        if open_ids:
-            return self._seen_ids.append(pd.Index(np.concatenate(open_ids), dtype=object))
-        return self._seen_ids
-
     def flush(self) -> MonitorWindowResult | None:
         """Close the current, partly filled window (if it has rows).
 
-        Call it before a session ends (or use the monitor as a context manager): rows of a window
-        that was never closed are not stored.
+        The open window is stored batch by batch, so nothing is lost without it; call it (or use
+        the monitor as a context manager) to evaluate the rows of a window that will not fill up.
         """
-        return self._close() if self._n else None
+        with self._transaction():
+            return self._close() if self._n else None
 
     def _stored_windows(self) -> pd.DataFrame:
         return self.ledger._query(
@@ -660,9 +1310,12 @@ class Monitor:
         """The prediction log of a stored window (a row of :meth:`_stored_windows`)."""
         return pd.read_parquet(io.BytesIO(self.ledger.get_artifact(stored["log_artifact"])))
 
+    def _load_counts(self, digest: str) -> list[np.ndarray]:
+        with np.load(io.BytesIO(self.ledger.get_artifact(digest))) as arrays:
+            return [arrays[f"c{i}"] for i in range(len(self.binners))]
+
     def _reevaluate(self, stored: pd.Series, log: pd.DataFrame) -> MonitorWindowResult:
-        with np.load(io.BytesIO(self.ledger.get_artifact(stored["counts_artifact"]))) as arrays:
-            counts = [arrays[f"c{i}"] for i in range(len(self.binners))]
+        counts = self._load_counts(stored["counts_artifact"])
         span = (stored["window_start"], stored["window_end"])
         return self._evaluate(int(stored["window"]), log, counts, span, int(stored["n_late"]))
 
@@ -690,11 +1343,28 @@ class Monitor:
                 results.append(self._reevaluate(stored, log))
         return results
 
+    def _evaluate_unevaluated(self) -> list[MonitorWindowResult]:
+        """Evaluate closed windows that have no evaluation (stored by an interrupted writer)."""
+        sql = (
+            'SELECT "window" FROM monitor_logs WHERE monitor = ? AND "window" NOT IN '
+            '(SELECT "window" FROM monitor_windows WHERE monitor = ?)'
+        )
+        if len(self.ledger._query(sql, (self.name, self.name))) == 0:
+            return []
+        results = []
+        with self.ledger.transaction():  # under the write lock: no other process evaluates them
+            missing = self.ledger._query(sql, (self.name, self.name))["window"].tolist()
+            for window in missing:
+                results.append(self.refresh(int(window)))
+        return results
+
     def ingest_file(self, path, *, batch_size: int = 100_000, progress=None) -> list:
         """Stream a Parquet or CSV file (or a glob of them) through :meth:`ingest`.
 
         Only the columns the monitor needs are read, ``batch_size`` rows at a time (with pyarrow),
-        so a file larger than memory can be monitored.
+        so a file larger than memory can be monitored. Each batch is one transaction; after a
+        crash, running the same call again stores the rows that were missing and skips the rest
+        (by id; without ids, by the content of each batch, so keep ``batch_size``).
 
         Parameters
         ----------
@@ -714,6 +1384,7 @@ class Monitor:
         import pyarrow as pa
         import pyarrow.dataset as pads
 
+        from raikit._errors import RaikitError
         from raikit._lazy import is_glob
 
         text = os.fspath(path)
@@ -731,9 +1402,7 @@ class Monitor:
                 f"ingest_file reads Parquet or CSV files of one kind; got {sorted(suffixes)}."
             )
         fmt = "csv" if suffixes == {".csv"} else "parquet"
-        needed = [b.name for b in self.binners] + self.sensitive_names
-        needed += [c for c in (self.id_column, self.time_column) if c]
-        needed = list(dict.fromkeys(needed))  # a column may play two roles; read it once
+        needed = self._needed()
         try:
             dataset = pads.dataset(files, format=fmt)
             absent = [c for c in needed if c not in dataset.schema.names]
@@ -747,7 +1416,13 @@ class Monitor:
             for batch in dataset.to_batches(columns=needed, batch_size=batch_size):
                 if batch.num_rows == 0:
                     continue
-                closed += self.ingest(batch.to_pandas())
+                try:
+                    closed += self.ingest(batch.to_pandas())
+                except RaikitError as error:
+                    raise type(error)(
+                        f"In rows {done:,}-{done + batch.num_rows - 1:,} of {text!r} (rows "
+                        f"before them are stored; this batch is not): {error}"
+                    ) from error
                 done += batch.num_rows
                 if progress is not None:
                     progress(done, total)
@@ -757,6 +1432,7 @@ class Monitor:
 
     # ----------------------------------------------------------------- closing
     def _close(self) -> MonitorWindowResult:
+        """Inside a transaction: store the full open window, evaluate it, open the next one."""
         log = pd.concat(self._log, ignore_index=True) if len(self._log) > 1 else self._log[0]
         log = log.reset_index(drop=True)
         counts, late = self._counts, self._late
@@ -766,32 +1442,7 @@ class Monitor:
             begin = pd.Timestamp(self._period)
             span = (begin.isoformat(), (begin + self._freq).isoformat())
         window = self.windows_closed
-        self._persist(window, log, counts, span, late)
-        self._rows_seen += self._n
-        if self._seen_ids is not None and self.id_column is not None:
-            self._seen_ids = self._seen_ids.append(
-                pd.Index(log[self.id_column].astype(str).to_numpy(), dtype=object)
-            )
-        self.windows_closed += 1
-        self._reset()
-        return self._evaluate(window, log, counts, span, late)
-
-    def _persist(self, window: int, log: pd.DataFrame, counts, span, late) -> None:
-        """Store the window's prediction log (Parquet) and bucket counts (npz) as artifacts."""
-        buffer = io.BytesIO()
-        try:
-            log.to_parquet(buffer, index=False)
-        except (TypeError, ValueError, ImportError) as error:
-            raise DataError(
-                f"The prediction log of window {window} cannot be stored as Parquet ({error}); "
-                f"give id, sensitive and prediction columns one type each."
-            ) from error
-        log_digest = self.ledger.put_artifact(
-            buffer.getvalue(), media_type="application/vnd.apache.parquet"
-        )
-        buffer = io.BytesIO()
-        np.savez_compressed(buffer, **{f"c{i}": c for i, c in enumerate(counts)})
-        counts_digest = self.ledger.put_artifact(buffer.getvalue(), media_type="application/x-npz")
+        log_digest, counts_digest = self._put_log(log, counts, window)
         with self.ledger._write() as conn:
             conn.execute(
                 "INSERT INTO monitor_logs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -807,6 +1458,29 @@ class Monitor:
                     _now(),
                 ),
             )
+            conn.execute("DELETE FROM monitor_chunks WHERE monitor = ?", (self.name,))
+        self._rows_seen += self._n
+        self.windows_closed += 1
+        self._reset()
+        self._reset_part()  # the batch's rows so far are in the closed window, not a chunk
+        return self._evaluate(window, log, counts, span, late)
+
+    def _put_log(self, log: pd.DataFrame, counts, window: int) -> tuple[str, str]:
+        """Store a prediction log (Parquet) and its bucket counts (npz) as artifacts."""
+        buffer = io.BytesIO()
+        try:
+            log.to_parquet(buffer, index=False)
+        except (TypeError, ValueError, ImportError) as error:
+            raise DataError(
+                f"The prediction log of window {window} cannot be stored as Parquet ({error})."
+            ) from error
+        log_digest = self.ledger.put_artifact(
+            buffer.getvalue(), media_type="application/vnd.apache.parquet"
+        )
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **{f"c{i}": c for i, c in enumerate(counts)})
+        counts_digest = self.ledger.put_artifact(buffer.getvalue(), media_type="application/x-npz")
+        return log_digest, counts_digest
 
     def _drift(self, counts) -> tuple[pd.DataFrame, pd.DataFrame]:
         from raikit.data import adjust_pvalues, distribution_distances
@@ -884,17 +1558,22 @@ class Monitor:
                 )
             )
         selection = pd.DataFrame(
-            columns=["attribute", "group", "n", "reference_rate", "window_rate"]
+            columns=["attribute", "group", "n", "reference_rate", "window_rate", "lower", "upper"]
         )
-        if self.prediction is not None:
-            cur = self._selection(log)
+        parity = pd.DataFrame(
+            columns=["attribute", "kind", "value", "lower", "upper", "n_groups", "assessable"]
+        )
+        if self.prediction is not None:  # label-free criteria: every row, at ingest
+            cur = self._selection(log, ci=self.ci)
             selection = cur.merge(
-                self.reference_selection[["attribute", "group", "rate"]],
-                on=["attribute", "group"],
-                how="left",
+                self.reference_selection, on=["attribute", "group"], how="left",
                 suffixes=("", "_ref"),
-            ).rename(columns={"rate": "window_rate", "rate_ref": "reference_rate"})
-            selection = selection[["attribute", "group", "n", "reference_rate", "window_rate"]]
+            ).rename(columns={"rate": "window_rate", "rate_ref": "reference_rate"})  # fmt: skip
+            selection = selection[
+                ["attribute", "group", "n", "reference_rate", "window_rate", "lower", "upper"]
+            ]
+            parity = self._parity(log)
+            findings += self._parity_findings(parity)
         metrics = pd.DataFrame(columns=["attribute", "group", "metric", "value", "lower", "upper"])
         disparities = pd.DataFrame(columns=["attribute", "metric", "value", "lower", "upper"])
         n_labelled = 0
@@ -925,6 +1604,7 @@ class Monitor:
             metrics=metrics,
             disparities=disparities,
             findings=tuple(findings),
+            parity=parity,
         )
         self._store(result)
         return result
@@ -937,6 +1617,7 @@ class Monitor:
             log[self.prediction].to_numpy(),
             sensitive=log[self.sensitive_names].reset_index(drop=True),
             metrics=_METRICS,
+            pos_label=self.pos_label,
             ci=self.ci,
             n_boot=self.n_boot,
             random_state=self.random_state,
@@ -945,6 +1626,13 @@ class Monitor:
         d = result.disparities
         d = d[(d["kind"] == "difference") & (d["method"] == "between_groups")]
         disparities = d[["attribute", "metric", "value", "lower", "upper"]].reset_index(drop=True)
+        # Equalized odds per attribute: the larger of the TPR and FPR differences, with its CI.
+        odds = disparities[disparities["metric"].isin(_FAIRNESS)].dropna(subset=["value"])
+        if len(odds):
+            worst = odds.loc[odds.groupby("attribute", sort=False)["value"].idxmax()]
+            disparities = pd.concat(
+                [disparities, worst.assign(metric="equalized_odds")], ignore_index=True
+            )
         findings = []
         unfair = disparities[
             disparities["metric"].isin(_FAIRNESS) & (disparities["lower"] > self.fairness_tolerance)
@@ -974,6 +1662,10 @@ class Monitor:
         return metrics.reset_index(drop=True), disparities, findings
 
     def _store(self, result: MonitorWindowResult) -> None:
+        with self.ledger.transaction():  # the evaluation is stored whole, or not at all
+            self._store_rows(result)
+
+    def _store_rows(self, result: MonitorWindowResult) -> None:
         evidence_id = self.ledger.log_evidence(
             result,
             check="monitor.window",
@@ -1002,11 +1694,40 @@ class Monitor:
                 r.attribute,
                 str(r.group),
                 r.window_rate,
-                None,
-                None,
+                r.lower,
+                r.upper,
                 now,
             )
             for r in result.selection.itertuples(index=False)
+        ]
+        series += [
+            (
+                self.name,
+                result.window,
+                f"demographic_parity_{r.kind}",
+                r.attribute,
+                None,
+                r.value,
+                r.lower,
+                r.upper,
+                now,
+            )
+            for r in result.parity.itertuples(index=False)
+        ]
+        series += [
+            (
+                self.name,
+                result.window,
+                "equalized_odds_difference",
+                r.attribute,
+                None,
+                r.value,
+                r.lower,
+                r.upper,
+                now,
+            )
+            for r in result.disparities.itertuples(index=False)
+            if r.metric == "equalized_odds"
         ]
         series += [
             (
