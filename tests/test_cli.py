@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -12,6 +13,11 @@ import pytest
 
 from raikit import __version__
 
+# A bare environment (no user config), keeping PYTHONPATH so that a source checkout is tested.
+ENV = {"COLUMNS": "200", "PATH": ""} | (
+    {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}
+)
+
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
@@ -19,7 +25,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=120,
-        env={"COLUMNS": "200", "PATH": ""},
+        env=ENV,
     )
 
 
@@ -118,3 +124,171 @@ def test_metrics_corrupt_file(tmp_path):
     bad.write_bytes(b"not a parquet file")
     out = run("metrics", str(bad), "--target", "y", "--prediction", "p", "--sensitive", "s")
     assert out.returncode == 2 and "corrupt" in out.stderr and "Traceback" not in out.stderr
+
+
+# --------------------------------------------------------------------------- model inputs
+@pytest.fixture(scope="module")
+def adult_files(tmp_path_factory):
+    """Small CSVs from the bundled Adult data, a Pipeline and a plain HGB that both use `sex`."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    from raikit import save_model
+    from raikit.datasets import load_adult
+
+    folder = tmp_path_factory.mktemp("adult")
+    columns = ["age", "education_num", "hours_per_week", "capital_gain", "sex", "race", "income"]
+
+    def sample(split, n):
+        frame = load_adult(split=split).frame[columns].rename(columns={"income": "y"})
+        frame = frame.sample(n, random_state=0).reset_index(drop=True)
+        return frame.astype({"sex": str, "race": str})
+
+    train, test = sample("train", 600), sample("test", 120)
+    train.to_csv(folder / "train.csv", index=False)
+    test.to_csv(folder / "test.csv", index=False)
+    inputs = ["age", "education_num", "hours_per_week", "capital_gain", "sex"]
+    pipe = make_pipeline(
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore"), ["sex"]), remainder="passthrough"
+        ),
+        LogisticRegression(max_iter=2000),
+    ).fit(train[inputs], train["y"])
+    save_model(pipe, folder / "pipeline.skops")
+    # A plain HGB on numeric inputs: `sex` coded 0/1 in its own pair of files.
+    coded = {"Male": 1, "Female": 0}
+    for name, frame in (("train", train), ("test", test)):
+        frame.assign(sex=frame["sex"].map(coded)).to_csv(folder / f"{name}_coded.csv", index=False)
+    hgb = HistGradientBoostingClassifier(max_iter=30, random_state=0).fit(
+        train[inputs].assign(sex=train["sex"].map(coded)), train["y"]
+    )
+    assert list(hgb.feature_names_in_) == inputs
+    save_model(hgb, folder / "hgb.skops")
+    return folder
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("model", "suffix"), [("pipeline", ""), ("hgb", "_coded")])
+def test_audit_of_a_model_that_uses_sex_works_without_features(adult_files, model, suffix):
+    """The newcomer's command from the README, on a model trained with `sex` as an input."""
+    out = run(
+        "audit",
+        "--train",
+        str(adult_files / f"train{suffix}.csv"),
+        "--test",
+        str(adult_files / f"test{suffix}.csv"),
+        "--model",
+        str(adult_files / f"{model}.skops"),
+        "--target",
+        "y",
+        "--sensitive",
+        "sex,race",
+        "--n-boot",
+        "50",
+        "--out",
+        str(adult_files / f"audit_{model}"),
+    )
+    assert out.returncode == 0, out.stderr
+    assert "the model uses sensitive attribute(s) sex as input" in out.stdout
+    report = json.loads((adult_files / f"audit_{model}" / "audit.json").read_text())
+    assert "sex" in json.dumps(report["fields"]["meta"])
+    from raikit.audit import AuditReport
+
+    loaded = AuditReport.from_json((adult_files / f"audit_{model}" / "audit.json").read_text())
+    assert loaded.meta["sensitive_inputs"] == ["sex"]
+    assert loaded.meta["features"] == [
+        "age",
+        "education_num",
+        "hours_per_week",
+        "capital_gain",
+        "sex",
+    ]
+
+
+def test_evaluate_and_privacy_report_of_a_model_that_uses_sex(adult_files):
+    out = run(
+        "evaluate",
+        "--data",
+        str(adult_files / "test.csv"),
+        "--model",
+        str(adult_files / "pipeline.skops"),
+        "--target",
+        "y",
+        "--sensitive",
+        "sex,race",
+        "--n-boot",
+        "50",
+        "--out",
+        str(adult_files / "eval"),
+    )
+    assert out.returncode == 0, out.stderr
+    assert "The model uses sensitive attribute(s) sex as input" in out.stdout
+    out = run(
+        "privacy",
+        "report",
+        "--train",
+        str(adult_files / "train.csv"),
+        "--holdout",
+        str(adult_files / "test.csv"),
+        "--model",
+        str(adult_files / "pipeline.skops"),
+        "--target",
+        "y",
+        "--sensitive",
+        "sex",
+        "--attacks",
+        "threshold",
+        "--out",
+        str(adult_files / "privacy"),
+    )
+    assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.parametrize("command", ["audit", "evaluate", "privacy"])
+def test_a_model_whose_inputs_are_missing_gets_one_clear_error(adult_files, tmp_path, command):
+    """The data lacks `hours_per_week`, an input of the model: exit 2, no traceback."""
+    for name in ("train", "test"):
+        frame = pd.read_csv(adult_files / f"{name}.csv").drop(columns=["hours_per_week"])
+        frame.assign(id=range(len(frame))).to_csv(tmp_path / f"{name}.csv", index=False)
+    model = str(adult_files / "pipeline.skops")
+    train, test = str(tmp_path / "train.csv"), str(tmp_path / "test.csv")
+    common = ["--target", "y", "--sensitive", "sex,race", "--out", str(tmp_path / "o")]
+    args = {
+        "audit": ["audit", "--train", train, "--test", test, "--model", model, *common],
+        "evaluate": ["evaluate", "--data", test, "--model", model, *common],
+        "privacy": ["privacy", "report", "--train", train, "--holdout", test, "--model", model],
+    }[command]
+    if command == "privacy":
+        args += common
+    out = run(*args)
+    assert out.returncode == 2, out.stderr
+    assert "Traceback" not in out.stderr
+    assert "needs input column(s) ['hours_per_week']" in out.stderr
+    assert "does not use: ['id']" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_errors_from_other_libraries_are_one_line_too(adult_files, tmp_path):
+    """A value the model never saw as a float: scikit-learn's ValueError, printed cleanly."""
+    frame = pd.read_csv(adult_files / "test.csv")
+    frame["age"] = "old"
+    frame.to_csv(tmp_path / "test.csv", index=False)
+    out = run(
+        "evaluate",
+        "--data",
+        str(tmp_path / "test.csv"),
+        "--model",
+        str(adult_files / "pipeline.skops"),
+        "--target",
+        "y",
+        "--sensitive",
+        "sex",
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr and out.stderr.startswith("error: ValueError")
+    assert "RAIKIT_DEBUG=1" in out.stderr

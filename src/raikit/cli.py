@@ -276,7 +276,10 @@ def audit_command(
         Path("raikit-audit"), "--out", help="Folder for the report and ledger."
     ),
     features: str | None = typer.Option(
-        None, "--features", help="Model inputs, comma-separated (default: all others)."
+        None,
+        "--features",
+        help="Model inputs, comma-separated (default: the model's own inputs, sensitive "
+        "columns included when it was trained on them).",
     ),
     ci: float = typer.Option(0.95, "--ci", help="Confidence level of every interval."),
     n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap replicates."),
@@ -331,6 +334,12 @@ def audit_command(
         report.to_json(out / "audit.json")
         _write_cards(report, out, problem)
     _print_scorecard(report)
+    used = report.meta.get("sensitive_inputs") or []
+    if used:
+        console.print(
+            f"[yellow]note:[/yellow] the model uses sensitive attribute(s) {', '.join(used)} "
+            f"as input."
+        )
     console.print(f"\n[bold]Report:[/bold] {html_path.resolve()}")
     console.print(
         f"[bold]Ledger:[/bold] {ledger.root.resolve()} (run {report.meta['run_id'][:12]})"
@@ -526,26 +535,48 @@ def demo_command(
     run_demo(out=out, seed=seed, console=console)
 
 
+# Errors from pandas, scikit-learn or the file system on bad input: one line too, not a traceback.
+_USER_ERRORS = (ValueError, TypeError, KeyError, OSError, UnicodeError)
+
+
+def _fail(message: str) -> None:
+    from rich.markup import escape
+
+    error_console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    sys.exit(2)
+
+
 def main() -> None:
-    """Entry point: run the app and turn raikit errors into one clear line and exit code 2."""
+    """Entry point: run the app and turn bad input into one clear line and exit code 2.
+
+    raikit's own errors print their message; errors that other libraries raise on bad input
+    (``ValueError``, ``TypeError``, ``KeyError``, ``OSError``) print their type and message.
+    Set ``RAIKIT_DEBUG=1`` to see the traceback instead.
+    """
+    import os
+
+    import click
+
+    debug = bool(os.environ.get("RAIKIT_DEBUG"))
     try:
         # Without standalone mode click returns a command's exit code instead of exiting.
         code = app(standalone_mode=False)
-    except RaikitError as error:
-        error_console.print(f"[red]error:[/red] {error}")
-        sys.exit(2)
     except typer.Exit as exit_:
         sys.exit(exit_.exit_code)
     except typer.Abort:
         error_console.print("Aborted.")
         sys.exit(1)
-    except Exception as error:  # click usage errors
-        import click
-
-        if isinstance(error, click.exceptions.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
-        raise
+    except click.exceptions.ClickException as error:  # usage errors
+        error.show()
+        sys.exit(error.exit_code)
+    except RaikitError as error:
+        if debug:
+            raise
+        _fail(str(error))
+    except _USER_ERRORS as error:
+        if debug:
+            raise
+        _fail(f"{type(error).__name__}: {error} (set RAIKIT_DEBUG=1 to see the traceback)")
     sys.exit(code if isinstance(code, int) else 0)
 
 

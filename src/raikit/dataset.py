@@ -144,7 +144,10 @@ class Dataset:
         Names of the protected attributes (e.g. ``["sex", "race"]``).
     features : list of str, optional
         Model inputs. By default every column that is not the target, a sensitive attribute, the
-        prediction or the score: sensitive attributes enter ``X`` only when listed here explicitly.
+        prediction or the score. Checks that predict with a fitted model use the model's own
+        inputs instead (its ``feature_names_in_``; see :meth:`for_model`), sensitive attributes
+        included when the model was trained on them; features named here take precedence and
+        must then match the model's inputs.
     prediction : str, optional
         Column holding a model's predicted labels.
     score : str, optional
@@ -279,17 +282,18 @@ class Dataset:
                 f"Remove it from sensitive=."
             )
         reserved = {c for c in (target, prediction, score) if c is not None}
+        self.features_explicit = features is not None
         if features is None:
             excluded = reserved | set(self.sensitive_names)
             self.feature_names = [c for c in self.columns if c not in excluded]
         else:
-            self.feature_names = _as_list(features)
-            clash = [c for c in self.feature_names if c in reserved]
-            if clash:
-                raise ColumnError(
-                    f"Column {clash[0]!r} is listed as a feature but is the target, prediction or "
-                    f"score; a model must not see it. Remove it from features=."
-                )
+            self.feature_names = list(dict.fromkeys(_as_list(features)))
+            for role, column in (("target", target), ("prediction", prediction), ("score", score)):
+                if column is not None and column in self.feature_names:
+                    raise ColumnError(
+                        f"Column {column!r} is listed as a feature but was named as the {role}; "
+                        f"a model must not see its own {role}. Remove it from the features."
+                    )
         # Validate sensitive columns now so that bad data fails at construction, not deep in a check:
         # in memory by encoding them, lazily by one GROUP BY of the sensitive columns.
         if table is None:
@@ -567,6 +571,8 @@ class Dataset:
             "name": self.name,
             "missing_group": self.missing_group,
         }
+        if not self.features_explicit:  # default features follow the new frame and roles
+            params["features"] = None
         params.update(changes)
         if frame is None and self.is_lazy:  # new roles over the same files: still lazy
             return Dataset(self.source, lazy=True, **params)
@@ -689,23 +695,109 @@ class Dataset:
         )
         return out, strata
 
+    def for_model(self, model) -> Dataset:
+        """This Dataset with the fitted ``model``'s inputs as its features.
+
+        The features are, in order of precedence: those named explicitly (``features=``), the
+        model's ``feature_names_in_`` (also through a Pipeline's first step), else every column
+        without a role. Sensitive attributes are inputs when the model was trained on them (see
+        :attr:`sensitive_inputs`). Every check that predicts with a model goes through here.
+
+        Raises
+        ------
+        ColumnError
+            When the model needs columns the data lacks, when the features named explicitly are
+            not the model's inputs, or when a model input is the target, prediction or score.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from raikit import Dataset
+        >>> frame = pd.DataFrame({"age": [25, 47, 33, 51], "sex": [0, 1, 0, 1], "y": [1, 0, 0, 1]})
+        >>> model = LogisticRegression().fit(frame[["age", "sex"]], frame["y"])
+        >>> ds = Dataset(frame, target="y", sensitive="sex")
+        >>> list(ds.X.columns), list(ds.for_model(model).X.columns)
+        (['age'], ['age', 'sex'])
+        >>> ds.for_model(model).sensitive_inputs
+        ['sex']
+        """
+        import copy
+
+        from raikit._features import resolve_features
+
+        names = resolve_features(model, self)
+        if names == self.feature_names:
+            return self
+        out = copy.copy(self)
+        out.feature_names = names
+        out.features_explicit = True
+        out.__dict__.pop("schema", None)  # its roles changed
+        return out
+
+    @property
+    def sensitive_inputs(self) -> list[str]:
+        """The sensitive attributes that are also features (model inputs).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from raikit import Dataset
+        >>> frame = pd.DataFrame({"x": [1, 2], "s": ["a", "b"], "y": [0, 1]})
+        >>> Dataset(frame, target="y", sensitive="s", features=["x", "s"]).sensitive_inputs
+        ['s']
+        """
+        return [c for c in self.sensitive_names if c in self.feature_names]
+
+    def _free_name(self, name: str, role: str | None) -> str:
+        """``name`` if no column holds it (or it is this Dataset's column of the same role), else
+        ``name_1``, ``name_2``, ...: a column added by raikit never overwrites one of the user's."""
+        taken = set(self.columns) - {role}
+        candidate, i = name, 0
+        while candidate in taken:
+            i += 1
+            candidate = f"{name}_{i}"
+        return candidate
+
     def with_predictions(
         self, model, *, prediction: str = "prediction", score: str | None = "score"
     ) -> Dataset:
         """A new Dataset with a fitted model's predictions (and scores, when it has
         ``predict_proba`` and the target is binary) added as columns.
 
+        The model gets its own inputs (:meth:`for_model`); the returned Dataset keeps them as its
+        features. The new columns are named ``prediction`` and ``score``, or ``prediction_1``,
+        ``score_1``... when the table already has a column of that name that is not its
+        prediction (or score): a model input called ``score`` is never overwritten.
         Models whose ``predict`` takes ``sensitive_features`` (Fairlearn's post-processing) get the
         sensitive attributes; randomised ones get ``random_state=0`` so the result is repeatable.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from raikit import Dataset
+        >>> frame = pd.DataFrame({"score": [300, 700, 350, 720], "sex": ["F", "M", "M", "F"],
+        ...                       "y": [0, 1, 0, 1]})
+        >>> model = LogisticRegression().fit(frame[["score"]], frame["y"])
+        >>> scored = Dataset(frame, target="y", sensitive="sex").with_predictions(model)
+        >>> scored.prediction, scored.score, scored.feature_names
+        ('prediction', 'score_1', ['score'])
+        >>> scored.y_pred.tolist()
+        [0, 1, 0, 1]
         """
         import inspect
 
-        frame = self._frame.copy()
-        X = self.X
+        base = self.for_model(model)
+        prediction = base._free_name(prediction, base.prediction)
+        if score is not None:
+            score = base._free_name(score, base.score)
+        frame = base._frame.copy()
+        X = base.X
         extra: dict = {}
         parameters = inspect.signature(model.predict).parameters
         if "sensitive_features" in parameters:
-            sensitive = self.sensitive
+            sensitive = base.sensitive
             extra["sensitive_features"] = (
                 sensitive.iloc[:, 0] if sensitive.shape[1] == 1 else sensitive
             )
@@ -720,7 +812,7 @@ class Dataset:
                 score = None
         else:
             score = None
-        return self.replace(frame, prediction=prediction, score=score)
+        return base.replace(frame, prediction=prediction, score=score, features=base.feature_names)
 
     def split(
         self,

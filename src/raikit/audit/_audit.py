@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from raikit._errors import DataError
+from raikit._errors import DataError, RaikitError
 from raikit._result import Finding, Result
 
 __all__ = ["PRINCIPLES", "AuditContext", "AuditReport", "audit", "register_section"]
@@ -497,6 +497,8 @@ def _predictions(model, ds):
         return ds
     try:
         return ds.with_predictions(model)
+    except RaikitError:
+        raise
     except Exception as error:
         raise DataError(
             f"The model could not predict on {ds.name!r}: {type(error).__name__}: {error}. Check that "
@@ -611,7 +613,10 @@ def _report(
             "(raikit audit --out does it) to assess documentation gaps.",
         ),
     ]
-    findings = tuple(
+    from raikit._features import sensitive_input_finding
+
+    uses_sensitive = sensitive_input_finding(ctx.test)
+    findings = (() if uses_sensitive is None else (uses_sensitive,)) + tuple(
         Finding(f.severity, f"[{check}] {f.title}", f.detail, f.slice)
         for check, result in ctx.results.items()
         for f in getattr(result, "findings", ())
@@ -625,6 +630,7 @@ def _report(
         "sensitive": ctx.test.sensitive_names,
         "target": ctx.test.target,
         "features": ctx.test.feature_names,
+        "sensitive_inputs": ctx.test.sensitive_inputs,
         "seconds": timings | {"total": time.perf_counter() - started},
         "run_id": None if run_info is None else run_info["id"],
         "code": None if run_info is None else run_info["code"],

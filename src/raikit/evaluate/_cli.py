@@ -68,7 +68,9 @@ def evaluate_command(
         ..., "--sensitive", "-s", help="Sensitive columns, comma-separated."
     ),
     features: str | None = typer.Option(
-        None, "--features", help="Model inputs, comma-separated (default: all other columns)."
+        None,
+        "--features",
+        help="Model inputs, comma-separated (default: the model's own inputs).",
     ),
     prediction: str | None = typer.Option(None, "--prediction", help="Column of predictions."),
     score: str | None = typer.Option(None, "--score", help="Column of positive-class scores."),
@@ -153,7 +155,9 @@ def slices_command(
         None, "--sensitive", "-s", help="Sensitive columns (optional: they are searched too)."
     ),
     features: str | None = typer.Option(
-        None, "--features", help="Model inputs, comma-separated (default: all other columns)."
+        None,
+        "--features",
+        help="Model inputs, comma-separated (default: the model's own inputs).",
     ),
     search: str | None = typer.Option(
         None, "--search", help="Columns to search (default: the features and sensitive columns)."
@@ -196,17 +200,17 @@ def slices_command(
         )
     else:  # no sensitive attribute named: search the data as it is
         frame = read_table(data)
-        if chosen is None and fitted is not None and hasattr(fitted, "feature_names_in_"):
-            chosen = [str(c) for c in fitted.feature_names_in_]
         ds = Dataset(
             frame.assign(__all_rows__="all"),
             target=target,
             sensitive="__all_rows__",
-            features=chosen or [c for c in frame.columns if c not in {target, prediction, score}],
+            features=chosen,
             prediction=prediction,
             score=score,
             name=data.name.split(".")[0],
         )
+    if fitted is not None:
+        ds = ds.for_model(fitted)
     columns = split_names(search) or None
     if columns is None and not names:
         columns = list(ds.feature_names)

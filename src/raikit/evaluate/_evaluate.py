@@ -374,6 +374,12 @@ def evaluate(
     slice_attr, slice_group, codes, n_slices = _families(ds)
 
     tables, fairness, confusion, findings = [], [], [], []
+    if model is not None:
+        from raikit._features import sensitive_input_finding
+
+        uses_sensitive = sensitive_input_finding(ds)
+        if uses_sensitive is not None:
+            findings.append(uses_sensitive)
     seen_titles: set[str] = set()
     for t in thresholds:  # one group_metrics call per threshold (a handful)
         if np.isnan(t):

@@ -257,6 +257,7 @@ def stress_test(
 
     if not hasattr(model, "predict"):
         raise DataError(f"model must be a fitted classifier with predict, got {model!r}.")
+    ds = ds.for_model(model)
     for name, levels in (
         ("noise", noise),
         ("swap_rate", swap_rate),
@@ -362,7 +363,7 @@ def stress_test(
         if train is None:
             train_ds, test_ds = ds.split(0.3, random_state=random_state)
         else:
-            train_ds, test_ds = train, ds
+            train_ds, test_ds = train.for_model(model), ds
         train_ds.check_binary_target()
         y_train = train_ds.y.to_numpy()
         labels = np.sort(pd.unique(y_train))

@@ -77,6 +77,8 @@ def row_losses(model, ds, *, loss="log_loss") -> np.ndarray:
     ...            loss="zero_one").tolist()
     [0.0, 1.0, 0.0, 0.0]
     """
+    if model is not None:
+        ds = ds.for_model(model)
     y = ds.y.to_numpy()
     if pd.isna(y).any():
         raise DataError(
@@ -749,8 +751,10 @@ def _tree_describe(conds, enc):
 def _inputs(model, data, target, features):
     from raikit.dataset import Dataset
 
+    if model is not None and not hasattr(model, "predict"):
+        raise DataError(f"model must be a fitted estimator with predict, got {model!r}.")
     if isinstance(data, Dataset):
-        ds = data
+        ds = data if model is None else data.for_model(model)
         names = (
             list(features)
             if features is not None
@@ -765,26 +769,15 @@ def _inputs(model, data, target, features):
                 f"target={target!r} is not a column of the DataFrame; pass target='column' "
                 f"(or a raikit.Dataset)."
             )
-        reserved = {target}
-        names = (
-            list(features)
-            if features is not None
-            else [c for c in data.columns if c not in reserved]
-        )
+        names = list(features) if features is not None else [c for c in data.columns if c != target]
         missing = [c for c in names if c not in data.columns]
         if missing:
             raise ColumnError(f"Feature {missing[0]!r} is not a column of the data.")
-        inputs = names
-        if model is not None and hasattr(model, "feature_names_in_"):
-            inputs = [str(c) for c in model.feature_names_in_]
-            absent = [c for c in inputs if c not in data.columns]
-            if absent:
-                raise ColumnError(
-                    f"The model was trained on column {absent[0]!r}, which the data lacks."
-                )
         # A stand-in sensitive column lets the Dataset validate the rest; it is never searched.
         frame = data.assign(__all_rows__="all")
-        ds = Dataset(frame, target=target, sensitive="__all_rows__", features=inputs)
+        ds = Dataset(frame, target=target, sensitive="__all_rows__")
+        if model is not None:
+            ds = ds.for_model(model)
     else:
         raise DataError(
             f"data must be a raikit.Dataset or a pandas DataFrame, got {type(data).__name__}."
@@ -792,9 +785,6 @@ def _inputs(model, data, target, features):
     for name in names:
         if name not in ds.frame.columns:
             raise ColumnError(f"Feature {name!r} is not a column of the data.")
-    if model is not None:
-        if not hasattr(model, "predict"):
-            raise DataError(f"model must be a fitted estimator with predict, got {model!r}.")
     return ds, names
 
 

@@ -55,15 +55,13 @@ def explain_command(
     sensitive attributes, one row's attributions and its counterfactuals."""
     from raikit._errors import DataError
     from raikit._models import load_model_for_cli
-    from raikit.dataset import Dataset, read_table
+    from raikit.dataset import Dataset
     from raikit.explain import counterfactuals, explain
 
     fitted = load_model_for_cli(model, trust=trust, trust_pickle=trust_pickle)
     chosen = split_names(features) or None
-    if chosen is None and hasattr(fitted, "feature_names_in_"):
-        chosen = [str(c) for c in fitted.feature_names_in_]
-    frame = read_table(data)
-    ds = Dataset(frame, target=target, sensitive=split_names(sensitive), features=chosen)
+    ds = Dataset(data, target=target, sensitive=split_names(sensitive), features=chosen)
+    ds = ds.for_model(fitted)
     if row is not None and not 0 <= row < ds.n_rows:
         raise DataError(f"--row must be a row position in 0..{ds.n_rows - 1}, got {row}.")
     with Progress(

@@ -18,12 +18,13 @@ def check_model(model) -> None:
         )
 
 
-def as_frame(data, *, name: str = "data") -> pd.DataFrame:
-    """Model inputs as a DataFrame: a Dataset's ``X``, a DataFrame, a Series (one row) or a dict."""
+def as_frame(data, *, name: str = "data", model=None) -> pd.DataFrame:
+    """Model inputs as a DataFrame: a Dataset's ``X`` (the ``model``'s inputs when it is given,
+    see :meth:`raikit.Dataset.for_model`), a DataFrame, a Series (one row) or a dict."""
     from raikit.dataset import Dataset
 
     if isinstance(data, Dataset):
-        return data.X
+        return data.X if model is None else data.for_model(model).X
     if type(data).__module__.startswith("polars"):
         data = data.to_pandas()
     if isinstance(data, pd.DataFrame):

@@ -190,7 +190,7 @@ def counterfactuals(
     check_model(model)
     if n < 1:
         raise DataError(f"n must be a positive number of counterfactuals, got {n}.")
-    reference = as_frame(data, name="data")
+    reference = as_frame(data, name="data", model=model)
     if len(reference) == 0:
         raise DataError("data has no rows to search for counterfactuals.")
     query = align_columns(as_frame(row, name="row"), reference, name="row")

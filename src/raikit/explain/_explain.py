@@ -12,7 +12,7 @@ import pandas as pd
 
 from raikit._errors import DataError, RaikitError
 from raikit._result import Finding, Result
-from raikit.explain._common import FrameCodec, as_frame, check_model
+from raikit.explain._common import FrameCodec, check_model
 
 __all__ = ["ExplanationResult", "explain", "explain_section"]
 
@@ -453,7 +453,8 @@ def explain(
     if max_rows is not None and max_rows < 2:
         raise DataError(f"max_rows must be at least 2, got {max_rows}.")
     rng = np.random.default_rng(random_state)
-    X_all = as_frame(ds)
+    ds = ds.for_model(model)
+    X_all = ds.X
     chosen = choose_method(model, X_all) if method == "auto" else method
     findings = []
     limit = max_rows
@@ -634,8 +635,8 @@ def explain_section(ctx) -> dict:
     model = getattr(ctx, "model", None)
     if model is None or not hasattr(model, "predict"):
         return {}
-    test = ctx.test
     try:
+        test = ctx.test.for_model(model)
         agnostic = choose_method(model, test.X) == "permutation"
         result = explain(
             model,

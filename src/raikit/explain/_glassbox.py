@@ -160,6 +160,10 @@ def glassbox_baseline(
     if not isinstance(ds, Dataset):
         raise DataError(f"ds must be a raikit Dataset, got {type(ds).__name__}.")
     ds.check_binary_target()
+    if model is not None:  # the glass box sees the same inputs as the model it is compared with
+        check_model(model)
+        ds = ds.for_model(model)
+        test = None if test is None else test.for_model(model)
     if test is None:
         if not 0 < test_size < 1:
             raise DataError(f"test_size must be in (0, 1), got {test_size}.")

@@ -166,6 +166,7 @@ def partial_dependence(
         raise DataError(f"ds must be a raikit Dataset, got {type(ds).__name__}.")
     if grid_resolution < 2:
         raise DataError(f"grid_resolution must be at least 2, got {grid_resolution}.")
+    ds = ds.for_model(model)
     X_all = ds.X
     features = list(features) if features is not None else [str(c) for c in X_all.columns]
     unknown = [f for f in features if f not in X_all.columns]

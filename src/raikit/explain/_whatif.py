@@ -242,6 +242,7 @@ def flip_test(model, ds, *, attribute: str, ci: float = 0.95, ledger=None) -> Fl
             f"{attribute!r} is not a sensitive attribute of this dataset; choose one of "
             f"{list(ds.sensitive_names)}."
         )
+    ds = ds.for_model(model)
     X = ds.X
     n = len(X)
     source = ds.frame[attribute]

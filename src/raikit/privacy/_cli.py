@@ -25,7 +25,9 @@ def report_command(
     sensitive: str = typer.Option(
         ..., "--sensitive", "-s", help="Sensitive columns, comma-separated."
     ),
-    features: str | None = typer.Option(None, "--features", help="Model inputs, comma-separated."),
+    features: str | None = typer.Option(
+        None, "--features", help="Model inputs, comma-separated (default: the model's own)."
+    ),
     attacks: str = typer.Option("threshold,shadow", "--attacks", help="threshold and/or shadow."),
     max_rows: int = typer.Option(20_000, "--max-rows", help="Members (and non-members) attacked."),
     seed: int = typer.Option(0, "--seed", help="Seed of the sampling, shadow model and bootstrap."),

@@ -184,6 +184,7 @@ def membership_inference(
         raise DataError("Membership inference needs a model with predict_proba (probabilities).")
     if train.target is None or holdout.target is None:
         raise DataError("Both train and holdout need a target column (the true labels).")
+    train, holdout = train.for_model(model), holdout.for_model(model)
     if list(train.feature_names) != list(holdout.feature_names):
         raise DataError(
             f"train and holdout have different features: {train.feature_names[:6]} vs "

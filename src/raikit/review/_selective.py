@@ -172,7 +172,7 @@ class SelectiveClassifier(BaseEstimator):
         from raikit.dataset import Dataset
 
         if isinstance(X, Dataset):
-            ds = X
+            ds = X.for_model(self.model)
             X = ds.X
             y = ds.y if y is None else y
             sensitive = ds.sensitive if sensitive is None else sensitive
@@ -313,7 +313,7 @@ class SelectiveClassifier(BaseEstimator):
         (``review_id``, missing for automated rows).
         """
         frame = self.select(X, sensitive=sensitive)
-        features = X.X if hasattr(X, "check_binary_target") else X
+        features = X.for_model(self.model).X if hasattr(X, "check_binary_target") else X
         ids = frame.index.to_numpy() if ids is None else np.asarray(ids)
         if len(ids) != len(frame):
             raise DataError(f"ids has {len(ids)} values but there are {len(frame)} rows.")
