@@ -227,8 +227,9 @@ class MonitorWindowResult(Result):
         sel = go.Figure()
         x = s["attribute"] + "=" + s["group"].astype(str)
         sel.add_bar(x=x, y=s["reference_rate"], name="reference")
-        sel.add_bar(x=x, y=s["window_rate"], name=f"window {self.window}")
-        sel.update_layout(title="Selection rate per group", barmode="group")
+        bars = error_bars(s["window_rate"], s["lower"], s["upper"]) if "lower" in s else None
+        sel.add_bar(x=x, y=s["window_rate"], name=f"window {self.window}", error_y=bars)
+        sel.update_layout(title="Selection rate per group (window with CI)", barmode="group")
         figures.append(sel)
         if len(self.metrics):
             rows = self.metrics[
