@@ -889,9 +889,19 @@ class Monitor:
                 self._reset_part()
                 yield
                 self._commit_state()
-        except BaseException:
+        except BaseException as error:
             self._version = None  # rolled back: the open window is reloaded from the ledger
+            if isinstance(error, Exception):
+                self._resync()
             raise
+
+    def _resync(self) -> None:
+        """After a rolled-back batch: show the stored state again (windows_closed, open rows)."""
+        try:
+            with self.ledger.transaction():
+                self._sync()
+        except Exception:  # the ledger itself failed: the next batch reloads (version is None)
+            self._version = None
 
     # ----------------------------------------------------------------- label-free criteria
     def _selection(self, log: pd.DataFrame, *, ci: float | None) -> pd.DataFrame:
