@@ -1338,20 +1338,26 @@ class Monitor:
         stored = self._stored(window)
         return self._reevaluate(stored, self._read_log(stored))
 
-    def refresh_pending(self) -> list[MonitorWindowResult]:
+    def refresh_pending(self, *, progress=None) -> list[MonitorWindowResult]:
         """Re-evaluate every closed window for which more labels are known than at its last
-        evaluation (e.g. labels that arrived in a later session). Returns the new evaluations."""
+        evaluation (e.g. labels that arrived in a later session). Returns the new evaluations.
+
+        ``progress(windows_done, windows_total)`` is called after each stored window.
+        """
         if self.id_column is None or self.prediction is None:
             return []
         labels = self._label_map()
         evaluated = monitor_history(self.ledger, name=self.name, table="windows")
         last = evaluated.groupby("window")["n_labelled"].last().to_dict() if len(evaluated) else {}
         results = []
-        for _, stored in self._stored_windows().iterrows():  # windows, each log read once
+        stored_windows = self._stored_windows()
+        for done, (_, stored) in enumerate(stored_windows.iterrows(), 1):  # each log read once
             log = self._read_log(stored)
-            known = int(log[self.id_column].astype(str).isin(labels.index).sum())
+            known = int(pd.Index(_id_text(log[self.id_column])).isin(labels.index).sum())
             if known > int(last.get(int(stored["window"]), 0) or 0):
                 results.append(self._reevaluate(stored, log))
+            if progress is not None:
+                progress(done, len(stored_windows))
         return results
 
     def _evaluate_unevaluated(self) -> list[MonitorWindowResult]:
@@ -1594,7 +1600,7 @@ class Monitor:
             else pd.Series(dtype=object)
         )
         if len(labels):
-            where = labels.index.get_indexer(log[self.id_column].astype(str).to_numpy())
+            where = labels.index.get_indexer(_id_text(log[self.id_column]))
             known = where >= 0
             n_labelled = int(known.sum())
             if n_labelled >= 2:
