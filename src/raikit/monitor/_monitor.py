@@ -149,9 +149,6 @@ class _Binner:
         out[missing] = self.k + 1
         return out
 
-    def count(self, series: pd.Series) -> np.ndarray:
-        return np.bincount(self.codes(series), minlength=self.n_buckets)
-
 
 @dataclass(frozen=True, eq=False)
 class MonitorWindowResult(Result):
