@@ -409,3 +409,25 @@ def test_a_monitor_stored_by_an_older_raikit_is_continued_once(tmp_path):
     assert later.flush() is None
     (r,) = [*later.ingest(prod.iloc[500:1500]), later.flush()]
     assert (r.window, r.n_rows) == (1, 500)
+
+
+def test_a_failure_inside_the_transaction_leaves_the_monitor_as_stored(tmp_path, monkeypatch):
+    monitor = Monitor(_reference(), ledger=tmp_path, windows=100, id_column="id", n_boot=20)
+    monitor.ingest(_frame(150))
+    calls = {"n": 0}
+    original = Ledger.log_evidence
+
+    def failing(self, *args, **kwargs):  # the second window's evaluation fails
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("disk full")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Ledger, "log_evidence", failing)
+    with pytest.raises(OSError, match="disk full"):
+        monitor.ingest(_frame(300, start=150))
+    assert (monitor.windows_closed, monitor._n) == (1, 50)  # as stored, not as attempted
+    stored = _stored(tmp_path)
+    assert stored["windows"] == [0] and stored["open_rows"] == 50
+    monkeypatch.setattr(Ledger, "log_evidence", original)
+    assert [r.window for r in monitor.ingest(_frame(300, start=150))] == [1, 2, 3]

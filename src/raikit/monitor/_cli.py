@@ -39,13 +39,13 @@ def _table(path: Path):
         raise FileFormatError(f"Cannot read {str(path)!r} as CSV or Parquet: {error}.") from error
 
 
-def _progress() -> Progress:
+def _progress(unit: str = "rows") -> Progress:
     """Rows done of the total, elapsed time and an ETA."""
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed:,.0f}/{task.total:,.0f} rows"),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f} " + unit),
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
@@ -217,7 +217,13 @@ def labels_command(
         raise LedgerError(f"No ledger at {str(ledger)!r}; pass --ledger DIR.")
     monitor = Monitor.open(ledger, name=name)
     matched = _read_labels(monitor, labels, id_column, label_column)
-    results = monitor.refresh_pending()
+    with _progress("windows") as progress:
+        task = progress.add_task("Re-evaluating", total=1)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        results = monitor.refresh_pending(progress=advance)
     console.print(
         f"{matched:,} label(s) matched ingested rows; {len(results)} window(s) re-evaluated."
     )

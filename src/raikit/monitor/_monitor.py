@@ -149,9 +149,6 @@ class _Binner:
         out[missing] = self.k + 1
         return out
 
-    def count(self, series: pd.Series) -> np.ndarray:
-        return np.bincount(self.codes(series), minlength=self.n_buckets)
-
 
 @dataclass(frozen=True, eq=False)
 class MonitorWindowResult(Result):
@@ -227,8 +224,9 @@ class MonitorWindowResult(Result):
         sel = go.Figure()
         x = s["attribute"] + "=" + s["group"].astype(str)
         sel.add_bar(x=x, y=s["reference_rate"], name="reference")
-        sel.add_bar(x=x, y=s["window_rate"], name=f"window {self.window}")
-        sel.update_layout(title="Selection rate per group", barmode="group")
+        bars = error_bars(s["window_rate"], s["lower"], s["upper"]) if "lower" in s else None
+        sel.add_bar(x=x, y=s["window_rate"], name=f"window {self.window}", error_y=bars)
+        sel.update_layout(title="Selection rate per group (window with CI)", barmode="group")
         figures.append(sel)
         if len(self.metrics):
             rows = self.metrics[
@@ -888,9 +886,19 @@ class Monitor:
                 self._reset_part()
                 yield
                 self._commit_state()
-        except BaseException:
+        except BaseException as error:
             self._version = None  # rolled back: the open window is reloaded from the ledger
+            if isinstance(error, Exception):
+                self._resync()
             raise
+
+    def _resync(self) -> None:
+        """After a rolled-back batch: show the stored state again (windows_closed, open rows)."""
+        try:
+            with self.ledger.transaction():
+                self._sync()
+        except Exception:  # the ledger itself failed: the next batch reloads (version is None)
+            self._version = None
 
     # ----------------------------------------------------------------- label-free criteria
     def _selection(self, log: pd.DataFrame, *, ci: float | None) -> pd.DataFrame:
@@ -1327,20 +1335,26 @@ class Monitor:
         stored = self._stored(window)
         return self._reevaluate(stored, self._read_log(stored))
 
-    def refresh_pending(self) -> list[MonitorWindowResult]:
+    def refresh_pending(self, *, progress=None) -> list[MonitorWindowResult]:
         """Re-evaluate every closed window for which more labels are known than at its last
-        evaluation (e.g. labels that arrived in a later session). Returns the new evaluations."""
+        evaluation (e.g. labels that arrived in a later session). Returns the new evaluations.
+
+        ``progress(windows_done, windows_total)`` is called after each stored window.
+        """
         if self.id_column is None or self.prediction is None:
             return []
         labels = self._label_map()
         evaluated = monitor_history(self.ledger, name=self.name, table="windows")
         last = evaluated.groupby("window")["n_labelled"].last().to_dict() if len(evaluated) else {}
         results = []
-        for _, stored in self._stored_windows().iterrows():  # windows, each log read once
+        stored_windows = self._stored_windows()
+        for done, (_, stored) in enumerate(stored_windows.iterrows(), 1):  # each log read once
             log = self._read_log(stored)
-            known = int(log[self.id_column].astype(str).isin(labels.index).sum())
+            known = int(pd.Index(_id_text(log[self.id_column])).isin(labels.index).sum())
             if known > int(last.get(int(stored["window"]), 0) or 0):
                 results.append(self._reevaluate(stored, log))
+            if progress is not None:
+                progress(done, len(stored_windows))
         return results
 
     def _evaluate_unevaluated(self) -> list[MonitorWindowResult]:
@@ -1583,7 +1597,7 @@ class Monitor:
             else pd.Series(dtype=object)
         )
         if len(labels):
-            where = labels.index.get_indexer(log[self.id_column].astype(str).to_numpy())
+            where = labels.index.get_indexer(_id_text(log[self.id_column]))
             known = where >= 0
             n_labelled = int(known.sum())
             if n_labelled >= 2:
