@@ -289,3 +289,15 @@ def test_python_trusted_takes_exact_names(bad, logistic, tmp_path):
         load_model(path, trusted=[bad])
     with pytest.raises(RaikitError, match="exact type names"):
         load_model(path, trusted="sklearn.linear_model._logistic.LogisticRegression")
+
+
+def test_ledger_models_of_user_types_load_only_with_their_exact_names(table, tmp_path):
+    _, frame = table
+    ledger = Ledger(tmp_path / "ledger")
+    model_id = ledger.log_model(Doubler().fit(frame[["x"]], frame["y"]))
+    name = f"{Doubler.__module__}.Doubler"
+    with pytest.raises(RaikitError, match=f"trusted=\\['{name}'\\]"):
+        ledger.load_model(model_id)
+    with pytest.raises(RaikitError, match="exact type names"):
+        ledger.load_model(model_id, trusted=[Doubler.__module__ + "."])
+    assert isinstance(ledger.load_model(model_id, trusted=[name]), Doubler)
