@@ -136,11 +136,12 @@ def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str]:
 def model_commands(data: Path, model: Path, out: Path) -> dict[str, list[str]]:
     roles = ["--target", "y", "--sensitive", "s", "--out", str(out)]
     model_option = ["--model", str(model)]
+    quick_explain = ["--max-rows", "40", "--background", "20", "--method", "linear"]
     return {
         "audit": ["audit", "--train", str(data), "--test", str(data), *model_option, *roles],
         "evaluate": ["evaluate", "--data", str(data), *model_option, *roles, "--n-boot", "20"],
         "slices": ["slices", "--data", str(data), *model_option, *roles[:2], *roles[4:]],
-        "explain": ["explain", "--data", str(data), *model_option, *roles],
+        "explain": ["explain", "--data", str(data), *model_option, *roles, *quick_explain],
         "privacy report": [
             *["privacy", "report", "--train", str(data), "--holdout", str(data)],
             *model_option,
