@@ -166,3 +166,13 @@ def test_a_slice_finding_alone_exports(demo_like_ledger, store, tmp_path):
     assert run.info.status == "FINISHED"
     assert run.data.params["evaluate.find_slices.fdr"] == "alpha_investing"
     assert run.data.metrics["evaluate.find_slices.n_rows"] == 400
+
+
+def test_a_store_that_refuses_gives_a_raikit_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+    ledger = Ledger(tmp_path / "ledger")
+    ledger.log_evidence(
+        group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive=["a", "a", "b", "b"]), check="m"
+    )
+    with pytest.raises(raikit.RaikitError, match="MLflow refused the export"):
+        export_mlflow(ledger, tracking_uri=(tmp_path / "mlruns").as_uri())

@@ -142,14 +142,27 @@ def export_mlflow(ledger, *, tracking_uri: str | None = None, experiment: str = 
     >>> first = export_mlflow(ledger, tracking_uri=uri)
     >>> export_mlflow(ledger, tracking_uri=uri) == first  # the same MLflow runs, updated
     True
+    >>> del os.environ["MLFLOW_ALLOW_FILE_STORE"]
     """
     try:
-        from mlflow.entities import Metric, Param, RunTag
-        from mlflow.tracking import MlflowClient
+        from mlflow.exceptions import MlflowException
     except ImportError as error:
         raise RaikitError(
             "Exporting to MLflow needs mlflow: pip install mlflow (or mlflow-skinny)."
         ) from error
+    try:
+        return _export(ledger, tracking_uri, experiment)
+    except MlflowException as error:  # the store refused before any run was touched
+        raise RaikitError(
+            f"MLflow refused the export to {tracking_uri or 'the default tracking URI'!r}: "
+            f"{error.message}"
+        ) from error
+
+
+def _export(ledger, tracking_uri: str | None, experiment: str) -> dict:
+    from mlflow.entities import Metric, Param, RunTag
+    from mlflow.tracking import MlflowClient
+
     client = MlflowClient(tracking_uri=tracking_uri)
     found = client.get_experiment_by_name(experiment)
     experiment_id = (
