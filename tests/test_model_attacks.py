@@ -136,11 +136,12 @@ def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str]:
 def model_commands(data: Path, model: Path, out: Path) -> dict[str, list[str]]:
     roles = ["--target", "y", "--sensitive", "s", "--out", str(out)]
     model_option = ["--model", str(model)]
+    quick_explain = ["--max-rows", "40", "--background", "20", "--method", "linear"]
     return {
         "audit": ["audit", "--train", str(data), "--test", str(data), *model_option, *roles],
         "evaluate": ["evaluate", "--data", str(data), *model_option, *roles, "--n-boot", "20"],
         "slices": ["slices", "--data", str(data), *model_option, *roles[:2], *roles[4:]],
-        "explain": ["explain", "--data", str(data), *model_option, *roles],
+        "explain": ["explain", "--data", str(data), *model_option, *roles, *quick_explain],
         "privacy report": [
             *["privacy", "report", "--train", str(data), "--holdout", str(data)],
             *model_option,
@@ -289,3 +290,15 @@ def test_python_trusted_takes_exact_names(bad, logistic, tmp_path):
         load_model(path, trusted=[bad])
     with pytest.raises(RaikitError, match="exact type names"):
         load_model(path, trusted="sklearn.linear_model._logistic.LogisticRegression")
+
+
+def test_ledger_models_of_user_types_load_only_with_their_exact_names(table, tmp_path):
+    _, frame = table
+    ledger = Ledger(tmp_path / "ledger")
+    model_id = ledger.log_model(Doubler().fit(frame[["x"]], frame["y"]))
+    name = f"{Doubler.__module__}.Doubler"
+    with pytest.raises(RaikitError, match=f"trusted=\\['{name}'\\]"):
+        ledger.load_model(model_id)
+    with pytest.raises(RaikitError, match="exact type names"):
+        ledger.load_model(model_id, trusted=[Doubler.__module__ + "."])
+    assert isinstance(ledger.load_model(model_id, trusted=[name]), Doubler)

@@ -176,3 +176,12 @@ def test_every_model_raikit_saves_loads_from_the_ledger_by_default(saved_models,
     ledger = Ledger(tmp_path / "ledger")
     for name, (model, columns, kwargs) in models.items():
         _same(name, model, ledger.load_model(ledger.log_model(model)), X, columns, kwargs)
+
+
+def test_a_model_skops_cannot_save_gives_a_raikit_error_and_no_file(data, tmp_path):
+    X, y = data
+    model = LogisticRegression().fit(X, y)
+    model.steps_ = (i for i in range(3))  # skops has no representation for a generator
+    with pytest.raises(RaikitError, match="skops cannot save this LogisticRegression"):
+        save_model(model, tmp_path / "m.skops")
+    assert not (tmp_path / "m.skops").exists()

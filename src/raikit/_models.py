@@ -80,7 +80,14 @@ def save_model(model, path: str | os.PathLike) -> Path:
         raise RaikitError(
             f"Models are saved as .skops files; got {str(path)!r}. Use a .skops path."
         )
-    sio.dump(model, path)
+    try:
+        data = sio.dumps(model)
+    except Exception as error:  # skops raises many types for objects it cannot represent
+        raise RaikitError(
+            f"skops cannot save this {type(model).__name__}: {type(error).__name__}: {error}. "
+            f"Save a model made of scikit-learn or raikit estimators and numpy arrays."
+        ) from error
+    path.write_bytes(data)
     return path
 
 
@@ -129,7 +136,7 @@ def load_model_for_cli(
 
 
 def _check_trusted(trusted, *, cli: bool = False) -> None:
-    if isinstance(trusted, bool):
+    if trusted is None or isinstance(trusted, bool):
         return
     option = "--trust" if cli else "trusted"
     if isinstance(trusted, str | bytes) or not isinstance(trusted, Sequence):

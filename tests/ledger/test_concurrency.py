@@ -157,8 +157,8 @@ def test_a_sigkilled_writer_leaves_an_interrupted_run_and_no_temporary_file(tmp_
         killed.wait(timeout=30)
         temporaries = list((folder / "artifacts").glob("*/.tmp-*"))
         assert len(temporaries) == 1  # the killed writer's half-written file
-        ours = temporaries[0].parent / f"{temporaries[0].name.split('-')[0]}-not-ours"
-        ours.write_bytes(b"x")  # an old-style name of unknown writer, fresh: must be kept
+        unnamed = temporaries[0].parent / ".tmp-k3x9q"  # named as before writers were named
+        unnamed.write_bytes(b"x")
         ledger = Ledger(folder)
         assert sorted(ledger.runs()["status"]) == ["interrupted", "running"]
         interrupted = ledger.runs().query("status == 'interrupted'")
@@ -166,7 +166,7 @@ def test_a_sigkilled_writer_leaves_an_interrupted_run_and_no_temporary_file(tmp_
         info = ledger.run(interrupted["id"].iloc[0])
         assert info["writer"]["pid"] == killed.pid and info["ended_at"]
         assert f"pid {killed.pid}" in info["error"]
-        assert not temporaries[0].exists() and ours.exists()
+        assert not temporaries[0].exists() and not unnamed.exists()
         running = ledger.runs().query("status == 'running'")
         assert ledger.run(running["id"].iloc[0])["writer"]["pid"] == alive.pid
     finally:
@@ -252,5 +252,7 @@ def test_a_live_writers_temporary_file_is_kept(tmp_path):
     (folder / "artifacts" / "ab").mkdir()
     live = folder / "artifacts" / "ab" / f".tmp-{host_tag()}-{me['pid']}-{me['start'] or 'x'}-zz"
     live.write_bytes(b"being written")
+    elsewhere = live.with_name(".tmp-00000000-1-x-zz")  # another host's writer, written just now
+    elsewhere.write_bytes(b"being written elsewhere")
     Ledger(folder)
-    assert live.exists()
+    assert live.exists() and elsewhere.exists()

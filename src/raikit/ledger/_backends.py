@@ -23,8 +23,9 @@ from raikit.ledger._writers import host_tag, this_writer, writer_is_gone
 
 __all__ = ["PostgresBackend", "SQLiteBackend", "backend_for"]
 
-# A temporary artifact file is named after its writer, so that a later open can tell a file whose
-# writer was killed (removed) from one being written right now (kept).
+# A temporary artifact file is named after its writer (host tag, pid, process start time), so that
+# a later open can tell a file whose writer was killed (removed) from one being written right now
+# (kept). Temporary files not named this way come from older versions and are removed.
 _TMP_NAME = re.compile(r"\.tmp-([0-9a-f]{8})-(\d+)-(\d+|x)-")
 _STALE_SECONDS = 24 * 3600  # a temporary file of another host, untouched this long, is stale
 
@@ -142,8 +143,10 @@ class SQLiteBackend(_PerThread):
                     gone = writer_is_gone(
                         {"host": socket.gethostname(), "pid": int(match[2]), "start": start}
                     )
-                else:  # another host's, or the old naming: only when long untouched
+                elif match:  # another host's writer: cannot be checked, stale when long untouched
                     gone = now - path.stat().st_mtime > _STALE_SECONDS
+                else:  # not named by a writer (left by raikit before writers were named)
+                    gone = True
                 if gone:
                     path.unlink()
             except OSError:  # removed meanwhile, or not ours to remove
