@@ -29,6 +29,7 @@ import pandas as pd
 
 __all__ = [
     "escape",
+    "escape_markdown",
     "figures_html",
     "findings_html",
     "frame_html",
@@ -85,6 +86,27 @@ def escape(value) -> str:
     ''
     """
     return "" if value is None else html.escape(str(value), quote=True)
+
+
+def escape_markdown(value, *, cell: bool = False) -> str:
+    r"""``value`` as Markdown text that renders as itself: no raw HTML, no links.
+
+    Markdown renderers pass raw HTML through, so ``<``, ``>`` and ``&`` become entities; ``[``
+    and ``]`` are backslash-escaped so that no ``[text](javascript:...)`` link forms. In a table
+    cell (``cell=True``) ``|`` is escaped and line breaks become spaces.
+
+    Examples
+    --------
+    >>> escape_markdown('<script>x</script> [a](javascript:alert(1))')
+    '&lt;script&gt;x&lt;/script&gt; \\[a\\](javascript:alert(1))'
+    >>> escape_markdown("a|b\nc", cell=True)
+    'a\\|b c'
+    """
+    text = "" if value is None else html.escape(str(value), quote=False)
+    text = text.replace("[", "\\[").replace("]", "\\]")
+    if cell:
+        text = text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    return text
 
 
 def safe_href(url: str) -> str:

@@ -254,6 +254,18 @@ def cli_out(tmp_path_factory):
     return out
 
 
+def test_markdown_cards_carry_no_raw_html_or_links(cli_out):
+    """Markdown renderers pass raw HTML through: the cards' Markdown escapes it, and links."""
+    import re
+
+    for name in ("model_card.md", "annex_iv.md"):
+        text = (cli_out / name).read_text(encoding="utf-8")
+        assert [p for p in RAW if p in text] == [], name
+        assert not re.search(r"<[a-zA-Z/!]", text), name  # no tag at all
+        assert not re.search(r"(?<!\\)\]\(", text), name  # no [text](target) link
+        assert "&lt;svg onload=window.__pwned=3&gt;" in text  # the answers are still there
+
+
 def test_cli_audit_files_are_inert(cli_out):
     pages = sorted(cli_out.glob("*.html"))
     assert {p.name for p in pages} >= {"audit.html", "model_card.html", "annex_iv.html"}

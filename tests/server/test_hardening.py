@@ -273,3 +273,21 @@ def test_twenty_clients_two_thousand_requests_zero_errors(server):
     elapsed = time.perf_counter() - started
     assert failures == [], failures[:5]
     assert elapsed < 600
+
+
+def test_allowed_host_names_follow_the_bound_address():
+    from raikit.server._app import _allowed_hosts, _host_ok
+
+    local = _allowed_hosts("127.0.0.1", 8765)
+    assert _host_ok("localhost:8765", local) and _host_ok("[::1]:8765", local)
+    assert not _host_ok("192.168.1.5:8765", local) and not _host_ok("localhost:8766", local)
+    lan = _allowed_hosts("192.168.1.5", 8765)  # an address chosen with --host is allowed too
+    assert _host_ok("192.168.1.5:8765", lan) and _host_ok("127.0.0.1:8765", lan)
+    assert not _host_ok("evil.example:8765", lan)
+    wildcard = _allowed_hosts("0.0.0.0", 8765)  # binding everywhere adds no name
+    assert not _host_ok("0.0.0.0:8765", wildcard) and _host_ok("127.0.0.1:8765", wildcard)
+    v6 = _allowed_hosts("::1", 8765)
+    assert _host_ok("[::1]:8765", v6) and not _host_ok("::1:8765", v6)
+    anyport = _allowed_hosts("127.0.0.1", None)  # create_app without a port: loopback names only
+    assert _host_ok("localhost:5000", anyport) and _host_ok("127.0.0.1", anyport)
+    assert not _host_ok("evil.example:5000", anyport) and not _host_ok("localhost:x", anyport)

@@ -141,16 +141,18 @@ class Card(Result):
         return dict(self.quantitative)
 
     def to_markdown(self, path=None) -> str:
-        """The card as Markdown (gaps are marked, never filled in)."""
-        lines = [f"# {self.title}", "", f"_{self.summary}_", ""]
+        """The card as Markdown (gaps are marked, never filled in; text from data is escaped)."""
+        from raikit._html import escape_markdown as md
+
+        lines = [f"# {md(self.title)}", "", f"_{md(self.summary)}_", ""]
         for section, part in self.fields_table.groupby("section", sort=False):
-            lines += [f"## {section}", ""]
+            lines += [f"## {md(section)}", ""]
             for row in part.itertuples(index=False):
-                answer = row.answer if row.answer is not None else f"**Gap.** {GAP}"
-                source = f" _(source: {row.source})_" if isinstance(row.source, str) else ""
-                lines += [f"**{row.field}** — {row.question}", "", f"{answer}{source}", ""]
+                answer = md(row.answer) if row.answer is not None else f"**Gap.** {GAP}"
+                source = f" _(source: {md(row.source)})_" if isinstance(row.source, str) else ""
+                lines += [f"**{md(row.field)}** — {md(row.question)}", "", f"{answer}{source}", ""]
         for name, frame in self.quantitative.items():
-            lines += [f"## {name}", "", _markdown_table(frame), ""]
+            lines += [f"## {md(name)}", "", _markdown_table(frame), ""]
         text = "\n".join(lines)
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
@@ -318,10 +320,12 @@ def _params_text(params: dict | None) -> str | None:
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:
-    columns = [str(c) for c in frame.columns]
+    from raikit._html import escape_markdown
+
+    columns = [escape_markdown(c, cell=True) for c in frame.columns]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in frame.itertuples(index=False):
-        cells = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in row]
+        cells = [f"{v:.4g}" if isinstance(v, float) else escape_markdown(v, cell=True) for v in row]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
