@@ -6,16 +6,22 @@ names, problem-definition answers) goes through :func:`escape`; tables are built
 escaping on or by :func:`table_html`; links only ever point inside the page or the dashboard
 (:func:`safe_href`).
 
-The dashboard serves pages under a strict Content-Security-Policy: inside :func:`serving`,
-pages load Plotly from a URL of the dashboard instead of inlining it, and every ``<script>`` that
-raikit writes carries the request's nonce (scripts written by anyone else do not run).
+Scripts are allowed by a strict Content-Security-Policy, as a second line of defence should an
+escape ever be missed. The dashboard serves pages inside :func:`serving`: they load Plotly from
+a URL of the dashboard instead of inlining it, and every ``<script>`` that raikit writes carries
+the request's nonce (sent in the CSP header). Files written to disk carry the policy in a
+``<meta>`` tag that lists the SHA-256 of each script raikit wrote; a script or event handler
+that anyone else put into the page does not run.
 """
 
 from __future__ import annotations
 
+import base64
 import contextvars
+import hashlib
 import html
 import re
+import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
@@ -23,6 +29,7 @@ import pandas as pd
 
 __all__ = [
     "escape",
+    "escape_markdown",
     "figures_html",
     "findings_html",
     "frame_html",
@@ -33,7 +40,7 @@ __all__ = [
 ]
 
 _PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<html lang="en"><head><meta charset="utf-8">{policy}<title>{title}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }}
 table {{ border-collapse: collapse; font-size: 0.85rem; margin: 1rem 0; }}
@@ -57,6 +64,14 @@ _SERVING: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVa
     "raikit_html_serving", default=None
 )
 _PLOTLY_SCRIPT = re.compile(r'<script(?: type="text/javascript")?>')
+# Marks the scripts raikit writes into a file until page_html hashes them (a per-process secret:
+# text from data cannot carry it).
+_MARK = f'<script data-raikit="{secrets.token_hex(16)}">'
+_MARKED = re.compile(re.escape(_MARK) + r"(.*?)</script>", re.DOTALL)
+_FILE_CSP = (
+    "default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; img-src data: blob:; "
+    "font-src data:; base-uri 'none'; form-action 'none'; object-src 'none'"
+)
 _NONCE_OK = re.compile(r"[A-Za-z0-9_\-+/=]{8,128}\Z")
 
 
@@ -71,6 +86,27 @@ def escape(value) -> str:
     ''
     """
     return "" if value is None else html.escape(str(value), quote=True)
+
+
+def escape_markdown(value, *, cell: bool = False) -> str:
+    r"""``value`` as Markdown text that renders as itself: no raw HTML, no links.
+
+    Markdown renderers pass raw HTML through, so ``<``, ``>`` and ``&`` become entities; ``[``
+    and ``]`` are backslash-escaped so that no ``[text](javascript:...)`` link forms. In a table
+    cell (``cell=True``) ``|`` is escaped and line breaks become spaces.
+
+    Examples
+    --------
+    >>> escape_markdown('<script>x</script> [a](javascript:alert(1))')
+    '&lt;script&gt;x&lt;/script&gt; \\[a\\](javascript:alert(1))'
+    >>> escape_markdown("a|b\nc", cell=True)
+    'a\\|b c'
+    """
+    text = "" if value is None else html.escape(str(value), quote=False)
+    text = text.replace("[", "\\[").replace("]", "\\]")
+    if cell:
+        text = text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    return text
 
 
 def safe_href(url: str) -> str:
@@ -122,7 +158,7 @@ def _plotly_tag() -> str:
     if state is None:
         from plotly.offline import get_plotlyjs
 
-        return f"<script>{get_plotlyjs()}</script>"
+        return f"{_MARK}{get_plotlyjs()}</script>"
     nonce, url = state
     return f'<script nonce="{escape(nonce)}" src="{safe_href(url)}"></script>'
 
@@ -138,11 +174,31 @@ def page_html(title: str, sections: list[tuple[str, str]]) -> str:
     >>> page = page_html("<script>x</script>", [("Notes", "<p>ok</p>")])
     >>> "<title>&lt;script&gt;x&lt;/script&gt;</title>" in page
     True
+
+    A file carries its policy: only the scripts raikit wrote (here plotly.js) may run.
+
+    >>> policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page)[1]
+    >>> policy.count("'sha256-"), "unsafe-inline" in policy.split("script-src")[1].split(";")[0]
+    (1, False)
     """
     body = "\n".join(
         f"<section><h2>{escape(h)}</h2>\n{content}</section>" for h, content in sections
     )
-    return _PAGE.format(title=escape(title), plotly=_plotly_tag(), body=body)
+    page = _PAGE.format(title=escape(title), plotly=_plotly_tag(), body=body, policy="{policy}")
+    if _SERVING.get() is not None:  # the dashboard sends its policy as a header
+        return page.replace("{policy}", "", 1)
+    hashes = []
+
+    def unmark(match: re.Match) -> str:
+        digest = hashlib.sha256(match.group(1).encode("utf-8")).digest()
+        hashes.append(f"'sha256-{base64.b64encode(digest).decode()}'")
+        return f"<script>{match.group(1)}</script>"
+
+    page = _MARKED.sub(unmark, page)
+    policy = _FILE_CSP.format(hashes=" ".join(dict.fromkeys(hashes)) or "'none'")
+    return page.replace(
+        "{policy}", f'<meta http-equiv="Content-Security-Policy" content="{policy}">', 1
+    )
 
 
 def figures_html(figures: list) -> str:
@@ -164,8 +220,8 @@ def figures_html(figures: list) -> str:
     parts = []
     for fig in figures:
         text = fig.to_html(full_html=False, include_plotlyjs=False, config={"responsive": True})
-        if state is not None:
-            text = _PLOTLY_SCRIPT.sub(f'<script nonce="{escape(state[0])}">', text)
+        opening = _MARK if state is None else f'<script nonce="{escape(state[0])}">'
+        text = _PLOTLY_SCRIPT.sub(opening, text)
         parts.append(f'<div class="figure">{text}</div>')
     return "\n".join(parts)
 

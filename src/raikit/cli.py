@@ -381,18 +381,28 @@ def card_model(
     ledger: Path = typer.Option(Path(".raikit"), "--ledger", help="Ledger folder."),
     problem: Path | None = typer.Option(None, "--problem", help="Problem-definition YAML."),
     out: Path = typer.Option(Path("."), "--out", help="Folder for model_card.md/.html/.json."),
+    mct_json: Path | None = typer.Option(
+        None,
+        "--mct-json",
+        help="Also write the model card as Model Card Toolkit JSON (schema v0.0.2) to this file.",
+    ),
 ) -> None:
     """Render the model card and the Annex IV view of an audit run from the ledger."""
     from raikit.cards import annex_iv, model_card
 
     store = _ledger(ledger)
     out.mkdir(parents=True, exist_ok=True)
-    for card, stem in (
-        (model_card(ledger=store, run=run_id, problem=problem), "model_card"),
+    card = model_card(ledger=store, run=run_id, problem=problem)
+    for built, stem in (
+        (card, "model_card"),
         (annex_iv(ledger=store, run=run_id, problem=problem), "annex_iv"),
     ):
-        card.save(out, stem)
-        console.print(f"{card.summary} -> {out / stem}.md/.html/.json")
+        built.save(out, stem)
+        console.print(f"{built.summary} -> {out / stem}.md/.html/.json")
+    if mct_json is not None:
+        mct_json.parent.mkdir(parents=True, exist_ok=True)
+        card.to_model_card_toolkit(mct_json)
+        console.print(f"Model Card Toolkit JSON -> {mct_json}")
 
 
 def _print_scorecard(report) -> None:

@@ -254,6 +254,18 @@ def cli_out(tmp_path_factory):
     return out
 
 
+def test_markdown_cards_carry_no_raw_html_or_links(cli_out):
+    """Markdown renderers pass raw HTML through: the cards' Markdown escapes it, and links."""
+    import re
+
+    for name in ("model_card.md", "annex_iv.md"):
+        text = (cli_out / name).read_text(encoding="utf-8")
+        assert [p for p in RAW if p in text] == [], name
+        assert not re.search(r"<[a-zA-Z/!]", text), name  # no tag at all
+        assert not re.search(r"(?<!\\)\]\(", text), name  # no [text](target) link
+        assert "&lt;svg onload=window.__pwned=3&gt;" in text  # the answers are still there
+
+
 def test_cli_audit_files_are_inert(cli_out):
     pages = sorted(cli_out.glob("*.html"))
     assert {p.name for p in pages} >= {"audit.html", "model_card.html", "annex_iv.html"}
@@ -404,6 +416,29 @@ def _assert_nothing_ran(browser, where: str) -> None:
             ActionChains(browser).move_to_element(element).perform()
         except Exception:
             continue
+    for element in browser.find_elements(By.CSS_SELECTOR, "g.trace.bars path, g.points path")[:6]:
+        try:
+            ActionChains(browser).move_to_element(element).perform()
+        except Exception:
+            continue
+    # After Plotly has drawn every label: no element anywhere (SVG included) carries an event
+    # handler or a script link, and no foreign element was created.
+    found = browser.execute_script(
+        """
+        const bad = [];
+        for (const el of document.querySelectorAll('*')) {
+          const tag = el.tagName.toLowerCase();
+          if (['img', 'iframe', 'object', 'embed'].includes(tag)) bad.push(tag);
+          for (const a of el.attributes) {
+            const v = (a.value || '').trim().toLowerCase();
+            if (a.name.startsWith('on')) bad.push(tag + ' ' + a.name);
+            if (a.name.endsWith('href') && v.startsWith('javascript:')) bad.push(tag + ' ' + v);
+          }
+        }
+        return bad;
+        """
+    )
+    assert found == [], f"{where}: {found[:5]}"
     pwned = browser.execute_script("return window.__pwned === undefined ? null : window.__pwned;")
     assert pwned is None, f"{where}: payload {pwned} ran"
     assert browser.title != "PWNED", where
@@ -436,3 +471,33 @@ def test_no_payload_runs_on_dashboard_pages(dashboard, browser):
             if "Content Security Policy" in entry["message"]
         ]
         assert blocked == [], (path, blocked)
+
+
+@pytest.mark.slow
+def test_a_script_slipped_into_a_saved_report_is_blocked_by_its_policy(reports, browser, tmp_path):
+    """Defence in depth: were an escape ever missed, the file's CSP still stops the script."""
+    if CHROMIUM is None or CHROMEDRIVER is None:
+        pytest.skip("needs Debian's chromium and chromium-driver")
+    page = reports["audit"]
+    assert page.count('http-equiv="Content-Security-Policy"') == 1
+    injected = page.replace(
+        "<h2>Scorecard</h2>",
+        "<h2>Scorecard</h2><script>window.__pwned=90</script>"
+        "<img src=x onerror=window.__pwned=91><svg onload=window.__pwned=92></svg>",
+        1,
+    )
+    assert injected != page
+    path = tmp_path / "tampered.html"
+    path.write_text(injected, encoding="utf-8")
+    browser.get(path.as_uri())
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    graphs = browser.find_elements(By.CSS_SELECTOR, ".plotly-graph-div")
+    WebDriverWait(browser, 30).until(
+        lambda d: (
+            len(d.find_elements(By.CSS_SELECTOR, ".plotly-graph-div svg.main-svg")) >= len(graphs)
+        )
+    )  # raikit's own scripts (plotly.js and every figure) still run
+    time.sleep(0.5)
+    assert browser.execute_script("return window.__pwned === undefined;")

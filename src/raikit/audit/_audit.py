@@ -673,13 +673,9 @@ def _score_documentation(draft: AuditReport, problem) -> dict:
 
 
 def _plain_params(model) -> dict:
-    if not hasattr(model, "get_params"):
-        return {}
-    params = model.get_params(deep=False)
-    return {
-        k: v if isinstance(v, str | int | float | bool | type(None)) else repr(v)
-        for k, v in params.items()
-    }
+    from raikit._params import plain_params
+
+    return plain_params(model)  # readable text for estimators and objects, never an address
 
 
 def _run_sections(ctx, chosen, timings, progress) -> None:

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from raikit._errors import DataError, FileFormatError
@@ -140,16 +141,18 @@ class Card(Result):
         return dict(self.quantitative)
 
     def to_markdown(self, path=None) -> str:
-        """The card as Markdown (gaps are marked, never filled in)."""
-        lines = [f"# {self.title}", "", f"_{self.summary}_", ""]
+        """The card as Markdown (gaps are marked, never filled in; text from data is escaped)."""
+        from raikit._html import escape_markdown as md
+
+        lines = [f"# {md(self.title)}", "", f"_{md(self.summary)}_", ""]
         for section, part in self.fields_table.groupby("section", sort=False):
-            lines += [f"## {section}", ""]
+            lines += [f"## {md(section)}", ""]
             for row in part.itertuples(index=False):
-                answer = row.answer if row.answer is not None else f"**Gap.** {GAP}"
-                source = f" _(source: {row.source})_" if isinstance(row.source, str) else ""
-                lines += [f"**{row.field}** — {row.question}", "", f"{answer}{source}", ""]
+                answer = md(row.answer) if row.answer is not None else f"**Gap.** {GAP}"
+                source = f" _(source: {md(row.source)})_" if isinstance(row.source, str) else ""
+                lines += [f"**{md(row.field)}** — {md(row.question)}", "", f"{answer}{source}", ""]
         for name, frame in self.quantitative.items():
-            lines += [f"## {name}", "", _markdown_table(frame), ""]
+            lines += [f"## {md(name)}", "", _markdown_table(frame), ""]
         text = "\n".join(lines)
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
@@ -193,67 +196,136 @@ class Card(Result):
         self.to_json(paths[2])
         return paths
 
-    def to_model_card_toolkit(self) -> dict:
-        """The fields that overlap with the Model Card Toolkit schema, in its JSON layout."""
-        answers = {
-            (r.section, r.field): r.answer for r in self.fields_table.itertuples(index=False)
-        }
+    def to_model_card_toolkit(self, path=None) -> dict:
+        """The card in the Model Card Toolkit's JSON layout (schema v0.0.2); also written to ``path``.
 
-        def get(name: str):
-            for (_, field_name), value in answers.items():
-                if field_name == name:
-                    return value
-            return None
+        Only what the card answers is included: a gap is left out, never sent as ``null``.
+        Metrics are numbers (non-finite ones are left out), datasets a list, and the per-group
+        metrics keep their confidence intervals.
 
+        Parameters
+        ----------
+        path : str or path, optional
+            Where to write the JSON.
+
+        Returns
+        -------
+        dict
+            ``model_details``, ``model_parameters``, ``quantitative_analysis`` and
+            ``considerations``, as the Model Card Toolkit reads them.
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from raikit.audit import audit
+        >>> from raikit.datasets import load_german_credit
+        >>> ds = load_german_credit().replace(features=["duration_months", "age"])
+        >>> train, test = ds.split(0.3, random_state=0)
+        >>> model = LogisticRegression().fit(train.X, train.y)
+        >>> report = audit(model, train=train, test=test, n_boot=20, sections=["bias"])
+        >>> mct = model_card(report, problem={"name": "Credit screen"}).to_model_card_toolkit()
+        >>> mct["model_details"]["name"], [d["name"] for d in mct["model_parameters"]["data"]]
+        ('Credit screen', ['german_credit (700 rows)', 'german_credit (300 rows)'])
+        >>> "overview" in mct["model_details"]  # a gap is left out, not null
+        False
+        """
+        if self.kind != "model_card":
+            raise DataError(
+                f"Only a model card has a Model Card Toolkit layout; this card is {self.kind!r}."
+            )
+        answers = dict(zip(self.fields_table["field"], self.fields_table["answer"], strict=True))
+
+        def get(name: str) -> str | None:
+            value = answers.get(name)
+            return value if isinstance(value, str) and value.strip() else None
+
+        def entries(key: str, *names: str) -> list[dict]:
+            return [{key: get(n)} for n in names if get(n)]
+
+        details: dict = {"name": get("Name") or self.title}
+        if get("Intended use"):
+            details["overview"] = get("Intended use")
+        if get("Version"):
+            details["version"] = {"name": get("Version")}
+        if get("Provider"):
+            details["owners"] = [{"name": get("Provider")}]
+        parameters: dict = {}
+        if get("Model type"):
+            parameters["model_architecture"] = get("Model type")
+        parameters["data"] = [
+            {"name": get(label), "description": description}
+            for label, description in (
+                ("Training data", "Dataset the model was trained on."),
+                ("Evaluation data", "Dataset of the quantitative analyses."),
+            )
+            if get(label)
+        ]
         performance = []
         per_group = self.quantitative.get("Quantitative analysis per group")
-        if per_group is not None:
-            for row in per_group.itertuples(index=False):
-                entry = {
-                    "type": row.metric,
-                    "value": str(row.value),
-                    "slice": f"{row.attribute}={row.group}",
-                }
-                if pd.notna(row.lower):
+        if per_group is not None and len(per_group):
+            values = pd.to_numeric(per_group["value"], errors="coerce").to_numpy(dtype=float)
+            lower = pd.to_numeric(per_group["lower"], errors="coerce").to_numpy(dtype=float)
+            upper = pd.to_numeric(per_group["upper"], errors="coerce").to_numpy(dtype=float)
+            slices = per_group["attribute"].astype(str) + "=" + per_group["group"].astype(str)
+            for metric, value, lo, hi, where in zip(
+                per_group["metric"].astype(str), values, lower, upper, slices, strict=True
+            ):
+                if not np.isfinite(value):
+                    continue
+                entry = {"type": metric, "value": float(value), "slice": where}
+                if np.isfinite(lo) and np.isfinite(hi):
                     entry["confidence_interval"] = {
-                        "lower_bound": str(row.lower),
-                        "upper_bound": str(row.upper),
+                        "lower_bound": float(lo),
+                        "upper_bound": float(hi),
                     }
                 performance.append(entry)
-        return {
-            "model_details": {
-                "name": get("Name"),
-                "overview": get("Intended use"),
-                "version": {"name": get("Version")},
-            },
-            "model_parameters": {
-                "model_architecture": get("Model type"),
-                "data": {
-                    "train": {"name": get("Training data")},
-                    "eval": {"name": get("Evaluation data")},
-                },
-            },
+        document = {
+            "schema_version": "0.0.2",
+            "model_details": details,
+            "model_parameters": parameters,
             "quantitative_analysis": {"performance_metrics": performance},
             "considerations": {
-                "users": [{"description": get("Intended users")}] if get("Intended users") else [],
-                "use_cases": (
-                    [{"description": get("Intended use")}] if get("Intended use") else []
-                ),
-                "limitations": ([{"description": get("Caveats")}] if get("Caveats") else []),
-                "ethical_considerations": (
-                    [{"name": get("Ethical considerations")}]
-                    if get("Ethical considerations")
-                    else []
+                "users": entries("description", "Intended users"),
+                "use_cases": entries("description", "Intended use"),
+                "limitations": entries("description", "Out-of-scope uses", "Caveats"),
+                "ethical_considerations": entries(
+                    "name", "Ethical considerations", "Consequences of failure"
                 ),
             },
         }
+        if path is not None:
+            Path(path).write_text(json.dumps(document, indent=2, allow_nan=False), "utf-8")
+        return document
+
+
+def _params_text(params: dict | None) -> str | None:
+    """Recorded hyper-parameters as ``name=value, ...`` (addresses of old records removed).
+
+    Strings are shown as recorded: the audit records objects as readable text
+    (:func:`raikit._params.plain_params`).
+
+    Examples
+    --------
+    >>> _params_text({"C": 0.5, "penalty": "l2", "scorer": "<my.Scorer object at 0x7f3a2c>"})
+    'C=0.5, penalty=l2, scorer=my.Scorer'
+    >>> _params_text({}) is None
+    True
+    """
+    from raikit._params import describe, without_addresses
+
+    if not params:
+        return None
+    text = ", ".join(f"{k}={v if isinstance(v, str) else describe(v)}" for k, v in params.items())
+    return without_addresses(text)
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:
-    columns = [str(c) for c in frame.columns]
+    from raikit._html import escape_markdown
+
+    columns = [escape_markdown(c, cell=True) for c in frame.columns]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in frame.itertuples(index=False):
-        cells = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in row]
+        cells = [f"{v:.4g}" if isinstance(v, float) else escape_markdown(v, cell=True) for v in row]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -365,7 +437,7 @@ def model_card(report=None, *, ledger=None, run: str | None = None, problem=None
         "Model details",
         "Parameters",
         "Hyper-parameters.",
-        json.dumps(meta.get("model_params")) if meta.get("model_params") else None,
+        _params_text(meta.get("model_params")),
         evidence,
     )
     code = meta.get("code") or {}
@@ -530,7 +602,9 @@ def annex_iv(report=None, *, ledger=None, run: str | None = None, problem=None) 
         s2,
         "Design and architecture",
         "General logic, algorithms and key design choices (2(b)).",
-        f"{meta.get('model_type')} with parameters {json.dumps(meta.get('model_params'))}",
+        f"{meta.get('model_type')} with parameters {_params_text(meta.get('model_params'))}"
+        if meta.get("model_type")
+        else None,
         evidence,
     )
     b.add(

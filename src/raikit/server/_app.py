@@ -423,6 +423,7 @@ def serve(
 
     token = token or secrets.token_urlsafe(24)
     app = create_app(ledger, token=token, port=port, host=host)
-    shown = f"[{host}]" if ":" in host else host
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # a name the Host check allows
+    shown = f"[{shown}]" if ":" in shown else shown
     echo(f"raikit ui: open http://{shown}:{port}/login?token={token}")
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -25,7 +25,8 @@ def ui_command(
         raise LedgerError(f"No ledger at {str(ledger)!r}; pass --ledger DIR.")
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(
-            f"[yellow]warning[/yellow]: binding {host} exposes the dashboard beyond this machine."
+            f"[yellow]warning[/yellow]: binding {host} exposes the dashboard beyond this machine "
+            "(requests must still name 127.0.0.1, localhost, [::1] or the --host address)."
         )
     serve(ledger, host=host, port=port, echo=lambda text: print(text, flush=True))
 
