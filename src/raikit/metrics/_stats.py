@@ -232,8 +232,12 @@ def range_bounds(group_lower, group_upper, axis: int = -1):
     group_lower = np.asarray(group_lower, dtype=float)
     group_upper = np.asarray(group_upper, dtype=float)
     with np.errstate(invalid="ignore"):
-        lower = np.fmax.reduce(group_lower, axis=axis) - np.fmin.reduce(group_upper, axis=axis)
-        upper = np.fmax.reduce(group_upper, axis=axis) - np.fmin.reduce(group_lower, axis=axis)
+        lower = np.fmax.reduce(group_lower, axis=axis, initial=np.nan) - np.fmin.reduce(
+            group_upper, axis=axis, initial=np.nan
+        )
+        upper = np.fmax.reduce(group_upper, axis=axis, initial=np.nan) - np.fmin.reduce(
+            group_lower, axis=axis, initial=np.nan
+        )
     return np.fmax(lower, 0.0), upper
 
 
@@ -252,10 +256,10 @@ def ratio_bounds(group_lower, group_upper, axis: int = -1):
     group_lower = np.asarray(group_lower, dtype=float)
     group_upper = np.asarray(group_upper, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        low_min = np.fmin.reduce(group_lower, axis=axis)
-        up_max = np.fmax.reduce(group_upper, axis=axis)
-        up_min = np.fmin.reduce(group_upper, axis=axis)
-        low_max = np.fmax.reduce(group_lower, axis=axis)
+        low_min = np.fmin.reduce(group_lower, axis=axis, initial=np.nan)
+        up_max = np.fmax.reduce(group_upper, axis=axis, initial=np.nan)
+        up_min = np.fmin.reduce(group_upper, axis=axis, initial=np.nan)
+        low_max = np.fmax.reduce(group_lower, axis=axis, initial=np.nan)
         lower = np.where(up_max > 0, low_min / up_max, np.nan)
         upper = np.where(low_max > 0, np.fmin(up_min / low_max, 1.0), 1.0)
         signed = low_min < 0
@@ -272,7 +276,9 @@ def abs_max_bounds(lower, upper, axis: int = -1):
     (0.05, 0.3)
     """
     low, high = _abs_bounds(np.asarray(lower, dtype=float), np.asarray(upper, dtype=float))
-    return np.fmax.reduce(low, axis=axis), np.fmax.reduce(high, axis=axis)
+    return np.fmax.reduce(low, axis=axis, initial=np.nan), np.fmax.reduce(
+        high, axis=axis, initial=np.nan
+    )
 
 
 def verdict(lower, upper, tolerance: float, *, assessable=True, higher_is_worse: bool = True):
