@@ -121,6 +121,11 @@ def resolve_pos_label(labels, pos_label=None):
                 f"pos_label={pos_label!r} is not one of the labels {values}; pass one of them "
                 f"(--pos-label on the command line)."
             )
+        if values and _is_numeric_label(values[0]) != _is_numeric_label(pos_label):
+            raise DataError(
+                f"pos_label={pos_label!r} is not of the labels' type (they are {values}); pass "
+                f"one of them (--pos-label on the command line)."
+            )
         return pos_label  # one label seen: the positive one may simply not occur
     if values and all(_is_numeric_label(v) for v in values):
         numbers = {float(v) for v in values}
@@ -148,6 +153,8 @@ def _encode_labels(y_true: np.ndarray, y_pred: np.ndarray, pos_label, task: str 
             seen = sorted({int(v) for v in (low, high)})
             seen = [bool(v) for v in seen] if boolean else seen
             positive = resolve_pos_label(seen, pos_label)
+            if positive not in (0, 1):
+                raise DataError(f"pos_label={pos_label!r} is not one of the labels [0, 1].")
             if int(positive) == 1:
                 classes = np.array([False, True]) if boolean else np.array([0, 1])
                 return y_true.astype(np.int64), y_pred.astype(np.int64), classes
@@ -160,7 +167,14 @@ def _encode_labels(y_true: np.ndarray, y_pred: np.ndarray, pos_label, task: str 
             f"Labels must be numbers, strings or booleans, got {type(y_true[0]).__name__} values."
         ) from error
     check_case_variants(classes)
-    kinds = {"number" if _is_numeric_label(v) else type(v).__name__ for v in _label_list(classes)}
+    kinds = {
+        "bool"
+        if isinstance(v, bool | np.bool_)
+        else "number"
+        if _is_numeric_label(v)
+        else type(v).__name__
+        for v in _label_list(classes)
+    }
     if len(kinds) > 1:
         raise DataError(
             f"The labels mix types ({sorted(kinds)}): {_label_list(classes)[:10]}. Cast y_true "
@@ -178,17 +192,48 @@ def _encode_labels(y_true: np.ndarray, y_pred: np.ndarray, pos_label, task: str 
         classes = np.array(ordered, dtype=object)
         lookup = pd.Index(ordered, dtype=object)
     else:
+        if len(classes) < 2:
+            raise DataError(
+                f"task='multiclass' needs at least two labels, got {_label_list(classes)}."
+            )
         lookup = pd.Index(classes)
-    return (
-        lookup.get_indexer(y_true).astype(np.int64),
-        lookup.get_indexer(y_pred).astype(np.int64),
-        classes,
-    )
+    y_codes = lookup.get_indexer(y_true).astype(np.int64)
+    p_codes = lookup.get_indexer(y_pred).astype(np.int64)
+    if (y_codes < 0).any() or (p_codes < 0).any():  # labels equal but not alike (1 vs 1.0)
+        raise DataError(
+            f"Some labels could not be matched between y_true and y_pred "
+            f"({_label_list(classes)[:10]}); cast both to one type first."
+        )
+    return y_codes, p_codes, classes
+
+
+def _regression_values(values: np.ndarray, name: str) -> np.ndarray:
+    """Targets or predictions as finite floats, or a DataError naming the problem."""
+    try:
+        out = values.astype(float)
+    except (TypeError, ValueError) as error:
+        raise DataError(
+            f"task='regression' needs numbers, but {name} holds {values[0]!r}-like values; pass "
+            f"numeric values or use task='binary'/'multiclass' for labels."
+        ) from error
+    infinite = np.isinf(out)
+    if infinite.any():
+        raise DataError(
+            f"{name} has {int(infinite.sum())} infinite value(s) (first at row "
+            f"{int(np.argmax(infinite))}); regression metrics need finite values."
+        )
+    return out
 
 
 def _infer_task(y_true: np.ndarray, y_pred: np.ndarray) -> str:
     if y_true.dtype.kind == "f" or y_pred.dtype.kind == "f":
-        both = np.concatenate([y_true, y_pred]).astype(float)
+        try:
+            both = np.concatenate([y_true, y_pred]).astype(float)
+        except (TypeError, ValueError) as error:
+            raise DataError(
+                "y_true and y_pred mix numbers and other values (e.g. strings); cast both to one "
+                "type: numbers for regression, or labels of one type for classification."
+            ) from error
         if not np.array_equal(both, np.round(both)):
             return "regression"
         if len(np.unique(both)) > 2:
@@ -740,6 +785,11 @@ def group_metrics(
             raise DataError(
                 f"score has {int(np.isnan(score).sum())} missing value(s); scores must be complete."
             )
+        if np.isinf(score).any():
+            raise DataError(
+                f"score has {int(np.isinf(score).sum())} infinite value(s) (first at row "
+                f"{int(np.argmax(np.isinf(score)))}); scores must be finite."
+            )
     _check_ci(ci, n_boot)
     if task == "auto":
         task = _infer_task(y_true, y_pred)
@@ -780,7 +830,7 @@ def group_metrics(
     replicate_parts: list[Callable[[int], np.ndarray]] = []  # chunk size -> (b, slices, metrics)
 
     if task == "regression":
-        y_t, y_p = y_true.astype(float), y_pred.astype(float)
+        y_t, y_p = _regression_values(y_true, "y_true"), _regression_values(y_pred, "y_pred")
         stats = engine.regression_stats(codes, y_t, y_p, n_groups)
         sums = slices.aggregate(stats.sums)
         centred = engine.combine_centred(stats.sums, slices)
@@ -793,17 +843,15 @@ def group_metrics(
                 sums[:, 4],
                 centred,
                 regression_names,
+                shift=stats.shift,
             )
         )
         columns += regression_names
 
         def regression_replicates(b: int) -> np.ndarray:
-            rep = engine.poisson_scale(rng, stats.strata, b).sum(axis=2)  # (b, G, 6)
-            agg = slices.aggregate(rep, axis=1)
-            n_, sy, syy, syh, sa, ss = (agg[..., i] for i in range(6))
-            with np.errstate(invalid="ignore", divide="ignore"):
-                cen = syy - np.where(n_ > 0, sy * sy / n_, 0.0)
-            return engine.regression_metrics(n_, sy, syh, sa, ss, cen, regression_names)
+            rep = engine.poisson_scale(rng, stats.strata, b)  # (b, G, S, 6)
+            parts = engine.regression_replicates(rep, slices)
+            return engine.regression_metrics(*parts, regression_names, shift=stats.shift)
 
         replicate_parts.append(regression_replicates)
         meta["classes"] = None
@@ -928,6 +976,18 @@ def _assemble(
     """Values, bootstrap bounds, disparities, tidy tables and findings: the same for every
     backend once the sufficient statistics exist."""
     values = np.concatenate(values_parts, axis=-1)
+    overflow = np.isinf(values)
+    if overflow.any():  # e.g. squared errors of values near 1e300: never report inf as a number
+        names = sorted({columns[j] for j in np.flatnonzero(overflow.any(axis=0))})
+        values = np.where(overflow, np.nan, values)
+        findings.append(
+            Finding(
+                "warning",
+                "Metrics overflowed",
+                f"{', '.join(names)}: the values are too large to compute in floating point; "
+                f"they are reported as NaN. Rescale the target (e.g. to thousands).",
+            )
+        )
     lower = np.full_like(values, np.nan)
     upper = np.full_like(values, np.nan)
     disparities = _disparity_arrays(values, slices.families)
@@ -937,6 +997,8 @@ def _assemble(
         # the union of the intervals with and without the prior (see _count_part)
         (lo_a, hi_a), (lo_b, hi_b) = (percentile_bounds(rep, ci) for rep in both)
         lower, upper = contain(np.fmin(lo_a, lo_b), np.fmax(hi_a, hi_b), values)
+        lower = np.where(np.isinf(lower) | overflow, np.nan, lower)
+        upper = np.where(np.isinf(upper) | overflow, np.nan, upper)
         with_prior = _disparity_bounds(values, both[0], slices.families, ci)
         without = _disparity_bounds(values, both[1], slices.families, ci)
         disparity_bounds = {
@@ -964,6 +1026,7 @@ def _assemble(
             (attribute, method, kind), (np.full(len(columns), np.nan),) * 2
         )
         low, high = contain(low, high, value)
+        value, low, high = (np.where(np.isinf(a), np.nan, a) for a in (value, low, high))
         for j, metric in enumerate(columns):
             rows.append((attribute, metric, method, kind, value[j], low[j], high[j]))
     disparity_table = pd.DataFrame(
