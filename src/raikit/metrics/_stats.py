@@ -173,22 +173,30 @@ def percentile_bounds(replicates: np.ndarray, level):
     """
     replicates = np.asarray(replicates, dtype=float)
     shape = replicates.shape[1:]
-    flat = replicates.reshape(replicates.shape[0], -1)
+    n_rep = replicates.shape[0]
+    rows = np.ascontiguousarray(replicates.reshape(n_rep, -1).T)  # one row per column
     alpha = (1 - np.broadcast_to(np.asarray(level, dtype=float), shape).ravel()) / 2
-    ordered = np.sort(flat, axis=0)  # NaN sorts last
-    valid = (~np.isnan(flat)).sum(axis=0)
-    columns = np.arange(flat.shape[1])
-
-    def quantile(q):
-        position = q * np.maximum(valid - 1, 0)
-        below = np.floor(position).astype(np.int64)
-        above = np.minimum(below + 1, np.maximum(valid - 1, 0))
-        low, high = ordered[below, columns], ordered[above, columns]
-        with np.errstate(invalid="ignore"):
-            value = low + (position - below) * (high - low)
-        return np.where(valid > 0, np.where(high == low, low, value), np.nan)
-
-    return quantile(alpha).reshape(shape), quantile(1 - alpha).reshape(shape)
+    valid = (~np.isnan(rows)).sum(axis=1)
+    last = np.maximum(valid - 1, 0)
+    q = np.stack([alpha, 1 - alpha])  # (2, columns)
+    position = q * last
+    below = np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, last)
+    complete = valid == n_rep
+    if complete.all():  # partial sorts around the few positions needed
+        ordered = np.partition(rows, np.unique(np.concatenate([below, above], axis=None)), axis=1)
+    else:
+        ordered = np.empty_like(rows)
+        if complete.any():
+            kth = np.unique(np.concatenate([below[:, complete], above[:, complete]], axis=None))
+            ordered[complete] = np.partition(rows[complete], kth, axis=1)
+        ordered[~complete] = np.sort(rows[~complete], axis=1)  # NaN sorts last
+    columns = np.arange(rows.shape[0])
+    low, high = ordered[columns, below], ordered[columns, above]
+    with np.errstate(invalid="ignore"):
+        value = np.where(high == low, low, low + (position - below) * (high - low))
+    value = np.where(valid > 0, value, np.nan)
+    return value[0].reshape(shape), value[1].reshape(shape)
 
 
 def contain(lower, upper, point):
