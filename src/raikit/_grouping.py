@@ -21,6 +21,14 @@ __all__ = ["GroupEncoding", "encode_groups", "factorize", "fill_missing", "to_se
 _DENSE_LIMIT = 1 << 24
 
 
+def _as_column(values):
+    """An array of a list's values that keeps missing values missing: ``np.asarray(["a", nan])``
+    would turn NaN into the string ``"nan"`` (a group of its own)."""
+    if isinstance(values, list | tuple) and not any(isinstance(v, list | tuple) for v in values):
+        return pd.Series(list(values), dtype=object).infer_objects().to_numpy()
+    return np.asarray(values)
+
+
 def to_sensitive_frame(sensitive, n_rows: int | None = None) -> pd.DataFrame:
     """Turn what a user passes as ``sensitive`` into a DataFrame with one column per attribute.
 
@@ -41,9 +49,9 @@ def to_sensitive_frame(sensitive, n_rows: int | None = None) -> pd.DataFrame:
             name=sensitive.name if sensitive.name is not None else "sensitive"
         )
     elif isinstance(sensitive, Mapping):
-        frame = pd.DataFrame({str(k): np.asarray(v) for k, v in sensitive.items()})
+        frame = pd.DataFrame({str(k): _as_column(v) for k, v in sensitive.items()})
     else:
-        array = np.asarray(sensitive)
+        array = _as_column(sensitive)
         if array.ndim == 1:
             frame = pd.DataFrame({"sensitive": array})
         elif array.ndim == 2:

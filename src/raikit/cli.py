@@ -160,6 +160,11 @@ def metrics_command(
     missing_group: str | None = typer.Option(
         None, "--missing-group", help="Label for missing sensitive values."
     ),
+    pos_label: str | None = typer.Option(
+        None,
+        "--pos-label",
+        help="The positive label (needed unless the labels are 0/1, true/false or -1/1).",
+    ),
 ) -> None:
     """Metrics per group (with bootstrap CIs) from files of predictions, in memory or at scale."""
     from raikit.dataset import Dataset
@@ -186,7 +191,12 @@ def metrics_command(
                 missing_group=missing_group,
             )
             result = group_metrics(
-                ds, metrics=split_names(metrics) or None, ci=ci, n_boot=n_boot, random_state=seed
+                ds,
+                metrics=split_names(metrics) or None,
+                ci=ci,
+                n_boot=n_boot,
+                random_state=seed,
+                pos_label=pos_label,
             )
     else:
         session, started = None, False
@@ -222,6 +232,7 @@ def metrics_command(
                     missing_group=missing_group,
                     memory_limit=memory_limit,
                     score_bins=score_bins,
+                    pos_label=pos_label,
                     progress=lambda done: progress.update(scan, completed=done),
                 )
         finally:
@@ -240,7 +251,10 @@ def metrics_command(
         )
         if m in result.metric_names
     ]
-    console.print(metrics_table(result, title=f"Group metrics: {file.name}", metrics=shown or None))
+    title = f"Group metrics: {file.name}"
+    if result.task == "binary":
+        title += f" (positive label: {result.meta.get('pos_label')!r})"
+    console.print(metrics_table(result, title=title, metrics=shown or None))
     console.print(result.summary)
     print_findings(result.findings)
     if json_out is not None:
@@ -294,6 +308,11 @@ def audit_command(
     problem: Path | None = typer.Option(
         None, "--problem", help="Problem-definition YAML (see `raikit card template`)."
     ),
+    pos_label: str | None = typer.Option(
+        None,
+        "--pos-label",
+        help="The positive label (needed unless the labels are 0/1, true/false or -1/1).",
+    ),
 ) -> None:
     """Audit a model on train and test data: scorecard, findings and a self-contained report."""
     from raikit._models import load_model_for_cli
@@ -327,6 +346,7 @@ def audit_command(
             progress=advance,
             name=model.name,
             problem=problem,
+            pos_label=pos_label,
         )
         progress.update(task, completed=n_sections + 1, description="Writing the report")
         html_path = out / "audit.html"
@@ -340,6 +360,7 @@ def audit_command(
             f"[yellow]note:[/yellow] the model uses sensitive attribute(s) {', '.join(used)} "
             f"as input."
         )
+    console.print(f"Positive label: {report.meta.get('pos_label')!r}")
     console.print(f"\n[bold]Report:[/bold] {html_path.resolve()}")
     console.print(
         f"[bold]Ledger:[/bold] {ledger.root.resolve()} (run {report.meta['run_id'][:12]})"

@@ -132,3 +132,20 @@ def test_a_registered_section_informs_its_principle(credit_split):
         assert card.loc["explainability", "status"] == "not assessed"
     finally:
         _SECTIONS.pop("toy_robustness")
+
+
+def test_bias_is_not_assessed_when_everyone_is_in_one_group(credit_split):
+    """Today: 'bias: pass — within 0.1 for every attribute' on a one-group test set."""
+    train, test = credit_split
+    one_group = test.replace(frame=test.frame.assign(sex="everyone", age_group="all"))
+    model = LogisticRegression(max_iter=1000).fit(train.X, train.y)
+    report = audit(model, train=train, test=one_group, sections=["bias"], n_boot=100)
+    row = report.scorecard.set_index("principle").loc["bias"]
+    assert row["status"] == "not assessed"
+    assert "min_group_size=30" in row["reason"]
+    assert report.meta["min_group_size"] == 30
+    report = audit(
+        model, train=train, test=test, sections=["bias"], n_boot=100, min_group_size=10_000
+    )
+    row = report.scorecard.set_index("principle").loc["bias"]
+    assert row["status"] == "not assessed" and "min_group_size=10000" in row["reason"]

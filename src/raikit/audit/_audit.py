@@ -40,6 +40,8 @@ class AuditContext:
     tolerance: float
     ledger: object | None
     problem: dict | None = None
+    min_group_size: int = 30  # replaced by audit(min_group_size=...), MIN_GROUP_SIZE by default
+    pos_label: object = None  # the positive label; inferred only for 0/1, False/True, -1/1
     results: dict = field(default_factory=dict)
     sources: dict = field(default_factory=dict)  # check name -> section that produced it
 
@@ -76,7 +78,13 @@ def _bias(ctx: AuditContext) -> dict:
     from raikit.metrics import group_metrics
 
     result = group_metrics(
-        ctx.test, ci=ctx.ci, n_boot=ctx.n_boot, random_state=ctx.random_state, ledger=None
+        ctx.test,
+        ci=ctx.ci,
+        n_boot=ctx.n_boot,
+        random_state=ctx.random_state,
+        ledger=None,
+        min_group_size=ctx.min_group_size,
+        pos_label=ctx.pos_label,
     )
     return {"metrics.group_metrics": result}
 
@@ -94,7 +102,12 @@ def _accuracy(ctx: AuditContext) -> dict:
     if ctx.train.score is not None:
         metrics += ["roc_auc"]
     train = group_metrics(
-        ctx.train, metrics=metrics, ci=ctx.ci, n_boot=ctx.n_boot, random_state=ctx.random_state
+        ctx.train,
+        metrics=metrics,
+        ci=ctx.ci,
+        n_boot=ctx.n_boot,
+        random_state=ctx.random_state,
+        pos_label=ctx.pos_label,
     )
     return {"metrics.group_metrics.train": train}
 
@@ -117,6 +130,7 @@ def _evaluation(ctx: AuditContext) -> dict:
         n_boot=ctx.n_boot,
         tolerance=ctx.tolerance,
         random_state=ctx.random_state,
+        pos_label=ctx.pos_label,
     )
     return {"evaluate.evaluate": result}
 
@@ -344,38 +358,66 @@ def _mark(principle, status, reason, evidence=()) -> dict:
 
 
 def _score_bias(ctx: AuditContext) -> dict:
+    """Bias verdict from the criteria's intervals: fail only when an interval is entirely beyond
+    the tolerance, pass only when every one is entirely within it, and never pass when an
+    attribute has fewer than two groups of ``min_group_size`` rows."""
     result = ctx.results.get("metrics.group_metrics")
     if result is None:
         return _mark("bias", "not assessed", "The bias section was not run.")
-    fairness = result.fairness(tolerance=ctx.tolerance)
+    min_size = ctx.min_group_size
+    fairness = result.fairness(tolerance=ctx.tolerance, min_group_size=min_size)
     main = fairness[fairness["criterion"].isin(["demographic_parity", "equalized_odds"])]
-    certain = main[main["lower"] > ctx.tolerance]
-    likely = main[main["violated"]]
     evidence = ["metrics.group_metrics"]
-    if len(certain):
-        worst = certain.loc[certain["difference"].idxmax()]
+    policy = f"(groups of at least {min_size} rows count; min_group_size={min_size})"
+    if not len(main):
+        return _mark("bias", "not assessed", "No fairness criterion could be computed.", evidence)
+    failed = main[main["verdict"] == "fail"]
+    warned = main[main["verdict"] == "warn"]
+    unassessable = main[main["verdict"] == "not assessable"]
+    lacking = ", ".join(pd.unique(unassessable["attribute"]))
+    if len(failed):
+        worst = failed.loc[failed["difference"].idxmax()]
         return _mark(
             "bias",
             "fail",
-            f"{len(certain)} criterion/attribute pair(s) exceed the tolerance "
-            f"{ctx.tolerance} even at the lower CI bound; worst: {worst['criterion']} on "
+            f"{len(failed)} criterion/attribute pair(s) exceed the tolerance "
+            f"{ctx.tolerance} over their whole CI; worst: {worst['criterion']} on "
             f"{worst['attribute']} = {worst['difference']:.3f} "
-            f"[{worst['lower']:.3f}, {worst['upper']:.3f}].",
+            f"[{worst['lower']:.3f}, {worst['upper']:.3f}] {policy}.",
             evidence,
         )
-    if len(likely):
+    if len(warned):
         return _mark(
             "bias",
             "warn",
-            f"{len(likely)} criterion/attribute pair(s) exceed the "
-            f"tolerance {ctx.tolerance} but their CIs reach below it.",
+            f"{len(warned)} criterion/attribute pair(s) have a CI that straddles the "
+            f"tolerance {ctx.tolerance}"
+            + (f"; not assessable for {lacking}" if lacking else "")
+            + f" {policy}.",
+            evidence,
+        )
+    if len(unassessable) == len(main):
+        return _mark(
+            "bias",
+            "not assessed",
+            f"Not assessable: no attribute has two groups of at least {min_size} rows "
+            f"({lacking}); min_group_size={min_size}.",
+            evidence,
+        )
+    if len(unassessable):
+        return _mark(
+            "bias",
+            "warn",
+            f"Within the tolerance {ctx.tolerance} where assessable, but not assessable for "
+            f"{lacking}: fewer than two groups of at least {min_size} rows "
+            f"(min_group_size={min_size}).",
             evidence,
         )
     return _mark(
         "bias",
         "pass",
         f"Demographic parity and equalized odds differences are within "
-        f"{ctx.tolerance} for every attribute.",
+        f"{ctx.tolerance} over their whole CI for every attribute {policy}.",
         evidence,
     )
 
@@ -520,6 +562,8 @@ def audit(
     progress: Callable[[str], None] | None = None,
     name: str | None = None,
     problem=None,
+    min_group_size: int | None = None,
+    pos_label=None,
 ) -> AuditReport:
     """Run every check that applies to a fitted model and mark each principle pass/warn/fail.
 
@@ -544,6 +588,13 @@ def audit(
     problem : dict, YAML text or path, optional
         Answers to the problem-definition questions (``raikit.cards.problem_template()``); what
         is not answered is reported as a documentation gap.
+    min_group_size : int, optional
+        Fewest rows a group needs to count towards the bias verdict (default
+        ``raikit.metrics.MIN_GROUP_SIZE``, 30): with fewer than two such groups the bias
+        principle is "not assessed", never "pass". Shown in the report.
+    pos_label : optional
+        The positive label of the target; needed unless the labels are 0/1, False/True or
+        -1/1 (it is never inferred from the labels' order). Shown in the report.
 
     Returns
     -------
@@ -551,7 +602,11 @@ def audit(
     """
     from raikit.cards import load_problem
     from raikit.ledger import Ledger, paused, track
+    from raikit.metrics._stats import MIN_GROUP_SIZE
 
+    min_group_size = MIN_GROUP_SIZE if min_group_size is None else int(min_group_size)
+    if min_group_size < 1:
+        raise DataError(f"min_group_size must be at least 1, got {min_group_size}.")
     chosen = list(_SECTIONS) if sections is None else list(sections)
     unknown = [s for s in chosen if s not in _SECTIONS]
     if unknown:
@@ -567,6 +622,8 @@ def audit(
         tolerance,
         ledger,
         problem=load_problem(problem),
+        min_group_size=min_group_size,
+        pos_label=pos_label,
     )
     model_name = name or type(model).__name__
     timings: dict[str, float] = {}
@@ -637,6 +694,8 @@ def _report(
         "environment": None if run_info is None else run_info["environment"],
         "tolerance": ctx.tolerance,
         "ci": ctx.ci,
+        "min_group_size": ctx.min_group_size,
+        "pos_label": _positive_label(ctx),
     }
     draft = AuditReport(
         scorecard=pd.DataFrame(rows), results=dict(ctx.results), findings=findings, meta=meta
@@ -645,6 +704,13 @@ def _report(
     return AuditReport(
         scorecard=pd.DataFrame(rows), results=dict(ctx.results), findings=findings, meta=meta
     )
+
+
+def _positive_label(ctx: AuditContext):
+    """The positive label the metrics used (JSON-safe)."""
+    result = ctx.results.get("metrics.group_metrics")
+    label = result.meta.get("pos_label") if result is not None else ctx.pos_label
+    return label.item() if hasattr(label, "item") else label
 
 
 def _score_documentation(draft: AuditReport, problem) -> dict:

@@ -16,11 +16,16 @@ import pandas as pd
 from raikit._errors import DataError
 from raikit._result import Finding, Result
 from raikit.data._common import encode_sensitive, families
-from raikit.metrics._stats import wilson_interval, z_value
+from raikit.metrics._stats import (
+    MIN_GROUP_SIZE,
+    contain,
+    ratio_bounds,
+    verdict,
+    wilson_interval,
+    z_value,
+)
 
 __all__ = ["RepresentationResult", "representation", "required_sample_size"]
-
-_MIN_PARITY_COUNT = 30  # label parity compares groups with at least this many rows
 
 
 @dataclass(frozen=True, eq=False)
@@ -366,7 +371,7 @@ def representation(
     for attribute, part in groups.groupby("attribute", sort=False):
         counts = part["count"].to_numpy(dtype=float)
         p = counts / counts.sum()
-        rates = part.loc[part["count"] >= _MIN_PARITY_COUNT, "base_rate"]
+        rates = part.loc[part["count"] >= MIN_GROUP_SIZE, "base_rate"]
         parity = {
             "base_rate_min": float(rates.min()) if rates.notna().any() else np.nan,
             "base_rate_max": float(rates.max()) if rates.notna().any() else np.nan,
@@ -399,7 +404,7 @@ def representation(
                 }
             )
     balance = pd.DataFrame(balance_rows)
-    findings += _findings(groups, ci_width, min_share_ratio, overall_rate)
+    findings += _findings(groups, ci_width, min_share_ratio, overall_rate, confidence)
     result = RepresentationResult(
         groups=groups,
         balance=balance,
@@ -432,7 +437,43 @@ def representation(
     return result
 
 
-def _findings(groups, ci_width, min_share_ratio, overall_rate) -> list[Finding]:
+def _label_parity(part, attribute, min_share_ratio, confidence) -> Finding | None:
+    """The four-fifths rule on base rates, with the package's verdict rule: a warning when the
+    whole interval of the smallest base-rate ratio is below ``min_share_ratio``, a note when it
+    straddles it; only groups of at least ``MIN_GROUP_SIZE`` rows are compared, and with fewer
+    than two of them there is no verdict. The ratio's interval comes from simultaneous
+    (Bonferroni) Wilson intervals of the groups' base rates."""
+    rates = part[part["count"] >= MIN_GROUP_SIZE].dropna(subset=["base_rate"])
+    if len(rates) < 2 or rates["base_rate"].max() <= 0:
+        return None
+    count = rates["count"].to_numpy(float)
+    level = 1 - (1 - confidence) / len(rates)
+    lo, hi = wilson_interval(rates["base_rate"].to_numpy() * count, count, ci=level)
+    low = rates.loc[rates["base_rate"].idxmin()]
+    high = rates.loc[rates["base_rate"].idxmax()]
+    ratio = low["base_rate"] / high["base_rate"]
+    r_lo, r_hi = contain(*ratio_bounds(lo[None], hi[None]), [ratio])
+    outcome = verdict(r_lo[0], r_hi[0], min_share_ratio, higher_is_worse=False)
+    if outcome not in ("fail", "warn"):
+        return None
+    return Finding(
+        "warning" if outcome == "fail" else "info",
+        f"Base rates differ by {attribute}"
+        if outcome == "fail"
+        else f"Base rates may differ by {attribute}",
+        f"{low['base_rate']:.3f} positive labels for {attribute}={low['group']} against "
+        f"{high['base_rate']:.3f} for {high['group']} (ratio {ratio:.2f}, {confidence:.0%} CI "
+        f"{r_lo[0]:.2f} to {r_hi[0]:.2f}; groups of at least {MIN_GROUP_SIZE} rows)."
+        + (
+            " A model that learns these labels will reproduce the gap."
+            if outcome == "fail"
+            else f" The interval includes {min_share_ratio:g}."
+        ),
+        slice=attribute,
+    )
+
+
+def _findings(groups, ci_width, min_share_ratio, overall_rate, confidence) -> list[Finding]:
     findings = []
     under = groups[(groups["share_ratio"] < min_share_ratio) & (groups["count"] > 0)]
     for row in under.itertuples(index=False):
@@ -464,21 +505,7 @@ def _findings(groups, ci_width, min_share_ratio, overall_rate) -> list[Finding]:
                 )
             )
         if overall_rate == overall_rate:
-            rates = part[part["count"] >= _MIN_PARITY_COUNT]
-            if len(rates) >= 2 and rates["base_rate"].max() > 0:
-                low = rates.loc[rates["base_rate"].idxmin()]
-                high = rates.loc[rates["base_rate"].idxmax()]
-                ratio = low["base_rate"] / high["base_rate"]
-                if ratio < min_share_ratio:
-                    findings.append(
-                        Finding(
-                            "warning",
-                            f"Base rates differ by {attribute}",
-                            f"{low['base_rate']:.3f} positive labels for {attribute}="
-                            f"{low['group']} against {high['base_rate']:.3f} for "
-                            f"{high['group']} (ratio {ratio:.2f}). A model that learns these "
-                            f"labels will reproduce the gap.",
-                            slice=attribute,
-                        )
-                    )
+            finding = _label_parity(part, attribute, min_share_ratio, confidence)
+            if finding is not None:
+                findings.append(finding)
     return findings

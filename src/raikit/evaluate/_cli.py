@@ -88,6 +88,11 @@ def evaluate_command(
     trust: list[str] = typer.Option(
         [], "--trust", help="A type in the .skops file to trust (repeatable)."
     ),
+    pos_label: str | None = typer.Option(
+        None,
+        "--pos-label",
+        help="The positive label (needed unless the labels are 0/1, true/false or -1/1).",
+    ),
 ) -> None:
     """Metrics overall and per group with CIs, fairness findings, ROC/PR/calibration curves."""
     from raikit.dataset import Dataset
@@ -111,8 +116,10 @@ def evaluate_command(
             n_boot=n_boot,
             tolerance=tolerance,
             random_state=seed,
+            pos_label=pos_label,
         )
-    table = Table(title=f"Evaluation of {data.name}")
+    positive = result.meta.get("positive_label")
+    table = Table(title=f"Evaluation of {data.name} (positive label: {positive!r})")
     first = result.at()
     shown = [
         m

@@ -26,16 +26,26 @@ _MAX_BOOT_CELLS = 2_000_000  # bootstrap counts drawn at once for the curve band
 
 
 # --------------------------------------------------------------------------- helpers
-def _binary_labels(ds, model):
-    """The target as 0/1 and the positive label (the model's second class when it has one)."""
+def _binary_labels(ds, model, pos_label=None):
+    """The target as 0/1, the positive and the negative label.
+
+    The positive label is ``pos_label``, or inferred only as scikit-learn does (0/1, -1/1,
+    False/True) from the labels and the model's classes; never from their alphabetical order.
+    """
+    from raikit.metrics._group_metrics import resolve_pos_label
+
     ds.check_binary_target()
     y = ds.y.to_numpy()
     classes = getattr(model, "classes_", None) if model is not None else None
     if classes is not None and len(classes) == 2:
-        positive, negative = classes[1], classes[0]
+        labels = list(classes)
     else:
-        values = np.sort(pd.unique(y))
-        negative, positive = values[0], values[-1]
+        labels = list(pd.unique(y))
+        if ds.prediction is not None:
+            labels = list(pd.unique(np.concatenate([y, ds.y_pred.to_numpy()])))
+    positive = resolve_pos_label(labels, pos_label)
+    others = [v for v in labels if v != positive]
+    negative = others[0] if others else None
     return (y == positive).astype(np.int64), positive, negative
 
 
@@ -246,15 +256,24 @@ class EvaluationResult(Result):
     def summary(self) -> str:
         first = self.at()
         accuracy = first["accuracy"].iloc[0] if "accuracy" in first else float("nan")
-        violated = self.fairness[self.fairness["violated"]] if len(self.fairness) else []
+        fair = self.fairness
+        if "verdict" in fair:  # results recorded before verdicts carry only "violated"
+            violated = fair[fair["verdict"] == "fail"]
+        else:
+            violated = fair[fair["violated"]] if len(fair) else []
         t = self.thresholds[0]
         where = "model predictions" if pd.isna(t) else f"threshold {t:g}"
         auc = ""
         if "roc_auc" in first:
             auc = f", ROC AUC {first['roc_auc'].iloc[0]:.3f}"
         return (
-            f"Accuracy {accuracy:.3f}{auc} at {where} on {int(first['count'].iloc[0]):,} rows; "
-            f"{len(self.thresholds)} threshold(s), {len(violated)} fairness violation(s) beyond "
+            f"Accuracy {accuracy:.3f}{auc} at {where} on {int(first['count'].iloc[0]):,} rows"
+            + (
+                f" (positive label {self.meta['positive_label']!r}); "
+                if "positive_label" in self.meta
+                else "; "
+            )
+            + f"{len(self.thresholds)} threshold(s), {len(violated)} fairness violation(s) beyond "
             f"tolerance {self.tolerance:g}."
         )
 
@@ -291,6 +310,7 @@ def evaluate(
     n_boot: int = 1000,
     random_state=0,
     ledger=None,
+    pos_label=None,
 ) -> EvaluationResult:
     """Evaluate a binary classifier overall and per group, with confidence intervals.
 
@@ -318,6 +338,9 @@ def evaluate(
         Seed of the bootstrap.
     ledger : raikit.ledger.Ledger, optional
         Record the result as evidence.
+    pos_label : optional
+        The positive label; needed unless the labels are 0/1, False/True or -1/1 (it is never
+        inferred from the labels' order). Reported in ``meta["positive_label"]`` and the summary.
 
     Returns
     -------
@@ -349,7 +372,7 @@ def evaluate(
         raise DataError(
             "Pass a fitted model, or a Dataset with prediction= (and score=) columns to evaluate."
         )
-    y01, positive, negative = _binary_labels(ds, model)
+    y01, positive, negative = _binary_labels(ds, model, pos_label)
     score = None
     if ds.score is not None:
         score = ds.y_score.to_numpy(dtype=float)
@@ -408,19 +431,24 @@ def evaluate(
             fair.insert(0, "threshold", t)
             fairness.append(fair)
             where = "the model's predictions" if np.isnan(t) else f"threshold {t:g}"
-            for row in fair[fair["violated"]].itertuples(index=False):  # violated criteria
+            doubtful = fair[fair["verdict"].isin(["fail", "warn"])]
+            for row in doubtful.itertuples(index=False):  # failed or straddling criteria
                 interval = ""
-                conclusive = True
                 if np.isfinite(row.lower):
                     interval = f" ({ci:.0%} CI {row.lower:.3f} to {row.upper:.3f})"
-                    conclusive = row.lower > tolerance
+                conclusive = row.verdict == "fail"
                 findings.append(
                     Finding(
                         "error" if conclusive else "warning",
-                        f"{row.criterion} violated for {row.attribute} at {where}",
+                        f"{row.criterion} {'violated' if conclusive else 'uncertain'} for "
+                        f"{row.attribute} at {where}",
                         f"Largest between-group difference in {row.metric} is "
-                        f"{row.difference:.3f}{interval}, beyond the tolerance {tolerance:g}"
-                        + ("." if conclusive else "; the interval includes the tolerance."),
+                        f"{row.difference:.3f}{interval}"
+                        + (
+                            f", beyond the tolerance {tolerance:g}."
+                            if conclusive
+                            else f"; the interval includes the tolerance {tolerance:g}."
+                        ),
                         slice=row.attribute,
                     )
                 )

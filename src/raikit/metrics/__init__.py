@@ -23,9 +23,11 @@ from raikit.metrics._fairness import (
 )
 from raikit.metrics._group_metrics import GroupMetricsResult, group_metrics, percentile_bounds
 from raikit.metrics._spark import local_session
+from raikit.metrics._stats import MIN_GROUP_SIZE
 
 __all__ = [
     "BINARY_METRICS",
+    "MIN_GROUP_SIZE",
     "SCORE_METRICS",
     "AccuracyParity",
     "CalibrationWithinGroups",

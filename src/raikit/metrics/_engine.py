@@ -271,26 +271,68 @@ def score_metrics_from_strata(
 # --------------------------------------------------------------------------- regression
 @dataclass(frozen=True, eq=False)
 class RegressionStats:
-    sums: np.ndarray  # (G, 6): n, sum y, sum y_hat, sum |e|, sum e^2, centred sum of squares of y
-    strata: np.ndarray  # (G, S, 6): n, sum y, sum y^2, sum y_hat, sum |e|, sum e^2
+    """Per-group sums for regression metrics, in coordinates shifted by ``shift``.
+
+    ``sums`` (G, 6): n, sum of (y - shift), sum of (y_hat - shift), sum |e|, sum e^2, centred
+    sum of squares of y. ``strata`` (G, S, 6): the same per (target bin x residual bin) stratum,
+    with the centred sum of squares within the stratum. Shifting by a typical target value and
+    combining centred sums (never ``sum y^2 - (sum y)^2 / n``) keeps R² exact to rounding even
+    when the target's mean is 1e12 times its spread.
+    """
+
+    sums: np.ndarray
+    strata: np.ndarray
+    shift: float
+
+
+def _scatter(values: np.ndarray, rows: np.ndarray, n_out: int) -> np.ndarray:
+    """Sum ``values[..., k]`` into ``out[..., rows[k]]`` (leading axes kept)."""
+    k = values.shape[-1]
+    matrix = sparse.csr_matrix((np.ones(k), (rows, np.arange(k))), shape=(n_out, k))
+    flat = values.reshape(-1, k)
+    return np.asarray(matrix @ flat.T).T.reshape((*values.shape[:-1], n_out))
+
+
+def combine_moments(
+    n: np.ndarray, total: np.ndarray, m2: np.ndarray, rows: np.ndarray, cols: np.ndarray, n_out
+):
+    """Combine parts' (count, sum, centred sum of squares) into wholes (Chan et al.'s parallel
+    update, in its two-pass form): whole ``rows[k]`` contains part ``cols[k]``, and
+
+    ``M2_whole = sum_parts M2_part + n_part * (mean_part - mean_whole) ** 2``.
+
+    Parts are on the last axis; leading axes (bootstrap replicates) are kept. No difference of
+    large sums is ever taken, so the result is exact to rounding whatever the mean.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n_part = n[..., cols]
+        whole_n = _scatter(n_part, rows, n_out)
+        whole_total = _scatter(total[..., cols], rows, n_out)
+        mean_part = np.where(n > 0, total / np.where(n > 0, n, 1), 0.0)[..., cols]
+        mean_whole = np.where(whole_n > 0, whole_total / np.where(whole_n > 0, whole_n, 1), 0.0)
+        deviation = n_part * (mean_part - mean_whole[..., rows]) ** 2
+    whole_m2 = _scatter(m2[..., cols] + deviation, rows, n_out)
+    return whole_n, whole_total, whole_m2
 
 
 def regression_stats(
     codes: np.ndarray, y: np.ndarray, y_hat: np.ndarray, n_groups: int
 ) -> RegressionStats:
-    """Per-group sums for regression metrics (two passes, so R² is computed without
-    cancellation) and the (target bin x residual bin) strata of the bootstrap."""
+    """Per-group sums for regression metrics (shifted, two passes) and the (target bin x
+    residual bin) strata of the bootstrap."""
     error = y - y_hat
+    shift = float(np.median(y[:: max(1, len(y) // 1000)])) if len(y) else 0.0
+    d = y - shift  # exact for values within a factor 2 of the shift (Sterbenz)
     n = np.bincount(codes, minlength=n_groups).astype(float)
-    sum_y = np.bincount(codes, weights=y, minlength=n_groups)
+    sum_d = np.bincount(codes, weights=d, minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_y = np.where(n > 0, sum_y / n, 0.0)
-    centred = np.bincount(codes, weights=(y - mean_y[codes]) ** 2, minlength=n_groups)
+        mean_d = np.where(n > 0, sum_d / np.where(n > 0, n, 1), 0.0)
+    centred = np.bincount(codes, weights=(d - mean_d[codes]) ** 2, minlength=n_groups)
     sums = np.stack(
         [
             n,
-            sum_y,
-            np.bincount(codes, weights=y_hat, minlength=n_groups),
+            sum_d,
+            np.bincount(codes, weights=y_hat - shift, minlength=n_groups),
             np.bincount(codes, weights=np.abs(error), minlength=n_groups),
             np.bincount(codes, weights=error * error, minlength=n_groups),
             centred,
@@ -303,40 +345,59 @@ def regression_stats(
     n_strata = REGRESSION_BINS * REGRESSION_BINS
     index = codes * n_strata + y_bin * REGRESSION_BINS + e_bin
     size = n_groups * n_strata
+    count = np.bincount(index, minlength=size).astype(float)
+    stratum_sum = np.bincount(index, weights=d, minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stratum_mean = np.where(count > 0, stratum_sum / np.where(count > 0, count, 1), 0.0)
     strata = np.stack(
         [
-            np.bincount(index, minlength=size),
-            np.bincount(index, weights=y, minlength=size),
-            np.bincount(index, weights=y * y, minlength=size),
-            np.bincount(index, weights=y_hat, minlength=size),
+            count,
+            stratum_sum,
+            np.bincount(index, weights=(d - stratum_mean[index]) ** 2, minlength=size),
+            np.bincount(index, weights=y_hat - shift, minlength=size),
             np.bincount(index, weights=np.abs(error), minlength=size),
             np.bincount(index, weights=error * error, minlength=size),
         ],
         axis=-1,
     ).reshape(n_groups, n_strata, 6)
-    return RegressionStats(sums, strata)
+    return RegressionStats(sums, strata, shift)
 
 
 def combine_centred(sums_by_group: np.ndarray, slices: Slices) -> np.ndarray:
-    """Centred sum of squares of y per slice from per-group ones (parallel-variance formula)."""
-    n, sum_y, centred = sums_by_group[:, 0], sums_by_group[:, 1], sums_by_group[:, 5]
-    slice_n = slices.aggregate(n)
-    slice_sum = slices.aggregate(sum_y)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        group_mean = np.where(n > 0, sum_y / n, 0.0)
-        slice_mean = np.where(slice_n > 0, slice_sum / slice_n, 0.0)
-    # sum over groups g in slice r of: centred_g + n_g (mean_g - mean_r)^2
-    m = slices.membership
-    between = (
-        (m @ (n * group_mean**2))
-        - 2 * slice_mean * (m @ (n * group_mean))
-        + slice_mean**2 * (m @ n)
+    """Centred sum of squares of y per slice from per-group ones (:func:`combine_moments`)."""
+    coo = slices.membership.tocoo()
+    _, _, m2 = combine_moments(
+        sums_by_group[:, 0],
+        sums_by_group[:, 1],
+        sums_by_group[:, 5],
+        coo.row,
+        coo.col,
+        slices.n_slices,
     )
-    return slices.aggregate(centred) + np.maximum(between, 0.0)
+    return m2
 
 
-def regression_metrics(n, sum_y, sum_y_hat, sum_abs, sum_sq, centred, names) -> np.ndarray:
-    """Regression metrics from per-slice sums (arrays of any shape)."""
+def regression_replicates(strata_replicates: np.ndarray, slices: Slices) -> tuple[np.ndarray, ...]:
+    """Per-slice (n, sum, sum y_hat, sum |e|, sum e^2, centred SS) of replicated strata shaped
+    (b, G, S, 6): strata combine into groups, groups into slices, both with
+    :func:`combine_moments`."""
+    b, n_groups, n_strata, _ = strata_replicates.shape
+    flat = strata_replicates.reshape(b, n_groups * n_strata, 6)
+    parts = np.arange(n_groups * n_strata)
+    g_n, g_sum, g_m2 = combine_moments(
+        flat[..., 0], flat[..., 1], flat[..., 2], parts // n_strata, parts, n_groups
+    )
+    coo = slices.membership.tocoo()
+    n, total, m2 = combine_moments(g_n, g_sum, g_m2, coo.row, coo.col, slices.n_slices)
+    other = slices.aggregate(flat[..., 3:].reshape(b, n_groups, n_strata, 3).sum(axis=2), axis=1)
+    return n, total, other[..., 0], other[..., 1], other[..., 2], m2
+
+
+def regression_metrics(
+    n, sum_y, sum_y_hat, sum_abs, sum_sq, centred, names, shift: float = 0.0
+) -> np.ndarray:
+    """Regression metrics from per-slice sums (arrays of any shape); ``sum_y`` and ``sum_y_hat``
+    are sums of values minus ``shift``."""
     out = []
     with np.errstate(divide="ignore", invalid="ignore"):
         ok = n > 0
@@ -352,9 +413,9 @@ def regression_metrics(n, sum_y, sum_y_hat, sum_abs, sum_sq, centred, names) -> 
             elif name == "r2":
                 value = np.where(ok & (centred > 0), 1.0 - sum_sq / centred, np.nan)
             elif name == "mean_prediction":
-                value = np.where(ok, sum_y_hat / n, np.nan)
+                value = np.where(ok, shift + sum_y_hat / n, np.nan)
             else:  # mean_target
-                value = np.where(ok, sum_y / n, np.nan)
+                value = np.where(ok, shift + sum_y / n, np.nan)
             out.append(value)
     return np.stack(out, axis=-1)
 

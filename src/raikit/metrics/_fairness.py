@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from raikit._errors import DataError
+from raikit.metrics._stats import verdict
 
 __all__ = [
     "AccuracyParity",
@@ -27,6 +28,9 @@ __all__ = [
 ]
 
 
+_RANK = {"pass": 0, "not assessable": 1, "warn": 2, "fail": 3}  # a criterion takes the worst
+
+
 @dataclass(frozen=True)
 class FairnessCriterion:
     """A fairness criterion: groups should have equal values of ``metrics``.
@@ -40,33 +44,77 @@ class FairnessCriterion:
     description: str = ""
 
     def evaluate(
-        self, result, *, tolerance: float = 0.1, method: str = "between_groups"
+        self,
+        result,
+        *,
+        tolerance: float = 0.1,
+        method: str = "between_groups",
+        min_group_size: int | None = None,
     ) -> pd.DataFrame:
-        """One row per attribute: difference, its CI, ratio, and whether it exceeds ``tolerance``.
+        """One row per attribute: the difference, its CI, the ratio, and a verdict.
+
+        The verdict follows the interval, not the estimate: ``fail`` only when the whole
+        interval of the difference is above ``tolerance``, ``pass`` only when it is entirely
+        within, ``warn`` when it straddles the tolerance, and ``not assessable`` (never pass)
+        when fewer than two groups of the attribute have ``min_group_size`` rows. Without
+        intervals (``ci=None``) the point estimate stands for the interval.
+
+        Parameters
+        ----------
+        result : GroupMetricsResult
+        tolerance : float, default 0.1
+            Largest acceptable difference.
+        method : {"between_groups", "to_overall"}
+        min_group_size : int, optional
+            Default: the result's (``raikit.metrics.MIN_GROUP_SIZE`` unless set).
+
+        Returns
+        -------
+        DataFrame
+            ``criterion, attribute, metric, difference, lower, upper, ratio, tolerance,
+            groups_assessable, min_group_size, verdict, violated`` (``violated``: the point
+            estimate exceeds the tolerance).
 
         Examples
         --------
         >>> from raikit.metrics import group_metrics
-        >>> r = group_metrics([1, 1, 0, 0, 1, 1, 0, 0], [1, 1, 0, 0, 1, 0, 0, 0],
-        ...                   sensitive=["a"] * 4 + ["b"] * 4)
-        >>> EqualOpportunity().evaluate(r, tolerance=0.2)[["attribute", "difference", "violated"]]
-           attribute  difference  violated
-        0  sensitive         0.5      True
+        >>> r = group_metrics([1, 1, 0, 0, 1, 1, 0, 0] * 10, [1, 1, 0, 0, 1, 0, 0, 0] * 10,
+        ...                   sensitive=(["a"] * 4 + ["b"] * 4) * 10, ci=0.95, random_state=0)
+        >>> EqualOpportunity().evaluate(r, tolerance=0.2)[["attribute", "difference", "verdict"]]
+           attribute  difference verdict
+        0  sensitive         0.5    fail
+        >>> EqualOpportunity().evaluate(r, tolerance=0.2, min_group_size=50)["verdict"].iloc[0]
+        'not assessable'
         """
+        from raikit.metrics._group_metrics import assessable_groups
+
         missing = [m for m in self.metrics if m not in result.metric_names]
         if missing:
             raise DataError(
                 f"{self.name} needs the metrics {missing}, which this result does not have; "
                 f"compute them with group_metrics(..., metrics={list(self.metrics)})."
             )
+        min_size = result.min_group_size if min_group_size is None else int(min_group_size)
+        if min_size < 1:
+            raise DataError(f"min_group_size must be at least 1, got {min_group_size}.")
+        sizes = result.group_sizes
         diffs = result.difference(method, bounds=True)
         ratios = result.ratio(method, bounds=True)
         rows = []
-        for attribute in result.attributes:
+        for attribute in result.attributes:  # attributes, not groups
             d = diffs[(diffs["attribute"] == attribute) & diffs["metric"].isin(self.metrics)]
             q = ratios[(ratios["attribute"] == attribute) & ratios["metric"].isin(self.metrics)]
-            worst = d.loc[d["value"].idxmax()] if d["value"].notna().any() else d.iloc[0]
-            low_ratio = q["value"].min()
+            n_ok = assessable_groups(sizes, attribute, min_size)
+            # one verdict per metric (without intervals the estimate stands for them); the
+            # criterion takes the worst: fail if any fails, pass only if every one passes
+            no_ci = ~(np.isfinite(d["lower"]) & np.isfinite(d["upper"]))
+            lower = d["lower"].where(~no_ci, d["value"]).to_numpy(float)
+            upper = d["upper"].where(~no_ci, d["value"]).to_numpy(float)
+            verdicts = verdict(lower, upper, tolerance, assessable=n_ok >= 2)
+            rank = np.array([_RANK[v] for v in verdicts]) * 10.0 + np.nan_to_num(
+                d["value"].to_numpy(float), nan=-1.0
+            ) / (1 + np.nanmax(np.abs(d["value"].to_numpy(float)), initial=0.0))
+            worst = d.iloc[int(np.argmax(rank))]
             rows.append(
                 {
                     "criterion": self.name,
@@ -75,8 +123,11 @@ class FairnessCriterion:
                     "difference": worst["value"],
                     "lower": worst["lower"],
                     "upper": worst["upper"],
-                    "ratio": low_ratio,
+                    "ratio": q["value"].min(),
                     "tolerance": tolerance,
+                    "groups_assessable": n_ok,
+                    "min_group_size": min_size,
+                    "verdict": verdicts[int(np.argmax(rank))],
                     "violated": bool(worst["value"] > tolerance),
                 }
             )
@@ -133,12 +184,19 @@ ALL_CRITERIA = (
 )
 
 
-def evaluate_criteria(result, criteria=None, *, tolerance: float = 0.1) -> pd.DataFrame:
-    """Evaluate several criteria (default: every one whose metrics the result has)."""
+def evaluate_criteria(
+    result, criteria=None, *, tolerance: float = 0.1, min_group_size: int | None = None
+) -> pd.DataFrame:
+    """Evaluate several criteria (default: every one whose metrics the result has).
+
+    See :meth:`FairnessCriterion.evaluate` for the verdict rule.
+    """
     if criteria is None:
         criteria = [c() for c in ALL_CRITERIA]
         criteria = [c for c in criteria if all(m in result.metric_names for m in c.metrics)]
-    frames = [c.evaluate(result, tolerance=tolerance) for c in criteria]
+    frames = [
+        c.evaluate(result, tolerance=tolerance, min_group_size=min_group_size) for c in criteria
+    ]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 

@@ -23,6 +23,7 @@ from raikit.metrics._stats import (
     percentile_bounds,
     range_bounds,
     ratio_bounds,
+    verdict,
 )
 
 __all__ = ["GroupMetricsResult", "group_metrics", "percentile_bounds"]
@@ -62,38 +63,177 @@ def _has_missing(array: np.ndarray) -> np.ndarray:
     return pd.isna(array)
 
 
-def _encode_labels(y_true: np.ndarray, y_pred: np.ndarray, pos_label):
-    """Map classification labels to 0..K-1 codes consistent between y_true and y_pred."""
+def _label_list(labels) -> list:
+    return [v.item() if hasattr(v, "item") else v for v in labels]
+
+
+def check_case_variants(labels) -> None:
+    """Refuse string labels that differ only by case or surrounding spaces (``Yes``/``yes``)."""
+    seen: dict[str, object] = {}
+    for label in _label_list(labels):  # distinct labels, a handful
+        if not isinstance(label, str):
+            continue
+        key = label.strip().casefold()
+        if key in seen and seen[key] != label:
+            raise DataError(
+                f"The labels {seen[key]!r} and {label!r} differ only by case or spaces, so they "
+                f"would count as different classes. Map them to one spelling first (e.g. "
+                f"y.str.strip().str.lower())."
+            )
+        seen[key] = label
+
+
+def _is_numeric_label(label) -> bool:
+    return isinstance(label, bool | int | float | np.bool_ | np.integer | np.floating)
+
+
+def resolve_pos_label(labels, pos_label=None):
+    """The positive label of binary labels, never guessed from their order.
+
+    Inferred only as scikit-learn does: labels within {0, 1} (or {False, True}) or {-1, 1}
+    have the positive label 1 (True). Otherwise ``pos_label`` is required; it must be one of
+    the labels (a string such as ``"1"`` from the command line matches the label ``1``).
+
+    Examples
+    --------
+    >>> resolve_pos_label([0, 1])
+    1
+    >>> resolve_pos_label(["approved", "denied"], "approved")
+    'approved'
+    >>> resolve_pos_label(["approved", "denied"])
+    Traceback (most recent call last):
+    ...
+    raikit._errors.DataError: Which label is positive? ...
+    """
+    values = _label_list(labels)
+    check_case_variants(values)
+    if pos_label is not None:
+        if hasattr(pos_label, "item"):
+            pos_label = pos_label.item()
+        exact = [v for v in values if v == pos_label]
+        if exact:
+            return exact[0]
+        by_text = [v for v in values if str(v) == str(pos_label)]
+        if len(by_text) == 1:
+            return by_text[0]
+        if len(values) >= 2:
+            raise DataError(
+                f"pos_label={pos_label!r} is not one of the labels {values}; pass one of them "
+                f"(--pos-label on the command line)."
+            )
+        if values and _is_numeric_label(values[0]) != _is_numeric_label(pos_label):
+            raise DataError(
+                f"pos_label={pos_label!r} is not of the labels' type (they are {values}); pass "
+                f"one of them (--pos-label on the command line)."
+            )
+        return pos_label  # one label seen: the positive one may simply not occur
+    if values and all(_is_numeric_label(v) for v in values):
+        numbers = {float(v) for v in values}
+        if numbers <= {0.0, 1.0} or numbers <= {-1.0, 1.0}:
+            return True if all(isinstance(v, bool | np.bool_) for v in values) else 1
+    raise DataError(
+        f"Which label is positive? The labels are {values[:10]}; raikit infers the positive "
+        f"label only for 0/1, False/True and -1/1, never from the labels' order. Pass "
+        f"pos_label=<label> (on the command line: --pos-label <label>)."
+    )
+
+
+def _encode_labels(y_true: np.ndarray, y_pred: np.ndarray, pos_label, task: str = "auto"):
+    """Map classification labels to 0..K-1 codes consistent between y_true and y_pred.
+
+    Binary labels (two or fewer, unless ``task="multiclass"``) are ordered negative, positive
+    with the positive label from :func:`resolve_pos_label`; more labels are sorted.
+    """
     fast = all(a.dtype.kind in "iub" for a in (y_true, y_pred))
-    if fast and y_true.size and y_pred.size:
+    if fast and y_true.size and y_pred.size and task != "multiclass":
         low = min(int(y_true.min()), int(y_pred.min()))
         high = max(int(y_true.max()), int(y_pred.max()))
         if low >= 0 and high <= 1:
-            classes = np.array([0, 1]) if y_true.dtype.kind != "b" else np.array([False, True])
-            if pos_label is not None and pos_label not in (1, True):
+            boolean = y_true.dtype.kind == "b" and y_pred.dtype.kind == "b"
+            seen = sorted({int(v) for v in (low, high)})
+            seen = [bool(v) for v in seen] if boolean else seen
+            positive = resolve_pos_label(seen, pos_label)
+            if positive not in (0, 1):
                 raise DataError(f"pos_label={pos_label!r} is not one of the labels [0, 1].")
-            return y_true.astype(np.int64), y_pred.astype(np.int64), classes
-    classes = pd.unique(np.concatenate([pd.unique(y_true), pd.unique(y_pred)]))
+            if int(positive) == 1:
+                classes = np.array([False, True]) if boolean else np.array([0, 1])
+                return y_true.astype(np.int64), y_pred.astype(np.int64), classes
+            classes = np.array([True, False]) if boolean else np.array([1, 0])
+            return 1 - y_true.astype(np.int64), 1 - y_pred.astype(np.int64), classes
+    try:
+        classes = pd.unique(np.concatenate([pd.unique(y_true), pd.unique(y_pred)]))
+    except TypeError as error:  # unhashable labels (lists, dicts)
+        raise DataError(
+            f"Labels must be numbers, strings or booleans, got {type(y_true[0]).__name__} values."
+        ) from error
+    check_case_variants(classes)
+    kinds = {
+        "bool"
+        if isinstance(v, bool | np.bool_)
+        else "number"
+        if _is_numeric_label(v)
+        else type(v).__name__
+        for v in _label_list(classes)
+    }
+    if len(kinds) > 1:
+        raise DataError(
+            f"The labels mix types ({sorted(kinds)}): {_label_list(classes)[:10]}. Cast y_true "
+            f"and y_pred to one type (e.g. all strings or all integers)."
+        )
     try:
         classes = np.sort(classes)
     except TypeError:
         classes = np.array(sorted(classes, key=str), dtype=object)
-    if len(classes) == 2 and pos_label is not None:
-        if pos_label not in classes.tolist():
-            raise DataError(f"pos_label={pos_label!r} is not one of the labels {classes.tolist()}.")
-        if classes[1] != pos_label:
-            classes = classes[::-1]
-    lookup = pd.Index(classes)
-    return (
-        lookup.get_indexer(y_true).astype(np.int64),
-        lookup.get_indexer(y_pred).astype(np.int64),
-        classes,
-    )
+    if len(classes) <= 2 and task != "multiclass":
+        positive = resolve_pos_label(classes, pos_label)
+        others = [c for c in _label_list(classes) if c != positive]
+        # one label seen: the other class is absent (None stands for it)
+        ordered = [others[0] if others else None, positive]
+        classes = np.array(ordered, dtype=object)
+        lookup = pd.Index(ordered, dtype=object)
+    else:
+        if len(classes) < 2:
+            raise DataError(
+                f"task='multiclass' needs at least two labels, got {_label_list(classes)}."
+            )
+        lookup = pd.Index(classes)
+    y_codes = lookup.get_indexer(y_true).astype(np.int64)
+    p_codes = lookup.get_indexer(y_pred).astype(np.int64)
+    if (y_codes < 0).any() or (p_codes < 0).any():  # labels equal but not alike (1 vs 1.0)
+        raise DataError(
+            f"Some labels could not be matched between y_true and y_pred "
+            f"({_label_list(classes)[:10]}); cast both to one type first."
+        )
+    return y_codes, p_codes, classes
+
+
+def _regression_values(values: np.ndarray, name: str) -> np.ndarray:
+    """Targets or predictions as finite floats, or a DataError naming the problem."""
+    try:
+        out = values.astype(float)
+    except (TypeError, ValueError) as error:
+        raise DataError(
+            f"task='regression' needs numbers, but {name} holds {values[0]!r}-like values; pass "
+            f"numeric values or use task='binary'/'multiclass' for labels."
+        ) from error
+    infinite = np.isinf(out)
+    if infinite.any():
+        raise DataError(
+            f"{name} has {int(infinite.sum())} infinite value(s) (first at row "
+            f"{int(np.argmax(infinite))}); regression metrics need finite values."
+        )
+    return out
 
 
 def _infer_task(y_true: np.ndarray, y_pred: np.ndarray) -> str:
     if y_true.dtype.kind == "f" or y_pred.dtype.kind == "f":
-        both = np.concatenate([y_true, y_pred]).astype(float)
+        try:
+            both = np.concatenate([y_true, y_pred]).astype(float)
+        except (TypeError, ValueError) as error:
+            raise DataError(
+                "y_true and y_pred mix numbers and other values (e.g. strings); cast both to one "
+                "type: numbers for regression, or labels of one type for classification."
+            ) from error
         if not np.array_equal(both, np.round(both)):
             return "regression"
         if len(np.unique(both)) > 2:
@@ -252,23 +392,41 @@ class GroupMetricsResult(Result):
             worst = f"; lowest selection-rate ratio {ratios.min():.3f} ({ratios.idxmin()})"
         ci = f" with {self.ci:.0%} CIs" if self.ci else ""
         errors = sum(f.severity == "error" for f in self.findings)
+        positive = ""
+        if self.task == "binary" and self.meta.get("pos_label") is not None:
+            positive = f"; positive label {self.meta['pos_label']!r}"
         return (
             f"{len(self.metric_names)} metrics over {groups} groups"
             + (f" and {n:,} rows" if n is not None else "")
             + ci
+            + positive
             + worst
             + f"; {errors} violation(s), {len(self.findings)} finding(s)."
         )
 
-    def fairness(self, criteria=None, *, tolerance: float = 0.1) -> pd.DataFrame:
+    @property
+    def group_sizes(self) -> pd.Series:
+        """Rows per slice, indexed by (attribute, group) (``overall`` included)."""
+        return _slice_sizes(self.meta, self.table)
+
+    @property
+    def min_group_size(self) -> int:
+        """Fewest rows a group needs to count towards a verdict (see :func:`group_metrics`)."""
+        return int(self.meta.get("min_group_size", MIN_GROUP_SIZE))
+
+    def fairness(
+        self, criteria=None, *, tolerance: float = 0.1, min_group_size: int | None = None
+    ) -> pd.DataFrame:
         """Evaluate fairness criteria (default: every one the computed metrics allow).
 
-        Returns one row per (criterion, attribute) with the difference, its CI, the ratio and
-        whether the difference exceeds ``tolerance``.
+        Returns one row per (criterion, attribute) with the difference, its CI, the ratio and a
+        ``verdict`` (pass / warn / fail / not assessable); see
+        :meth:`raikit.metrics.FairnessCriterion.evaluate`. ``min_group_size`` defaults to the
+        one this result was computed with.
         """
         from raikit.metrics._fairness import evaluate_criteria
 
-        return evaluate_criteria(self, criteria, tolerance=tolerance)
+        return evaluate_criteria(self, criteria, tolerance=tolerance, min_group_size=min_group_size)
 
     def figures(self) -> list:
         from raikit.metrics._figures import disparity_figure, metric_figures
@@ -295,15 +453,15 @@ def _disparity_arrays(values: np.ndarray, families: dict[str, np.ndarray]):
         for name, rows in families.items():
             part = values[..., rows, :]
             # fmax/fmin skip NaN like nanmax/nanmin (all-NaN gives NaN) without their copies
-            high = np.fmax.reduce(part, axis=-2)
-            low = np.fmin.reduce(part, axis=-2)
+            high = np.fmax.reduce(part, axis=-2, initial=np.nan)
+            low = np.fmin.reduce(part, axis=-2, initial=np.nan)
             out[(name, "between_groups", "difference")] = high - low
             out[(name, "to_overall", "difference")] = np.fmax.reduce(
                 np.abs(part - overall), axis=-2
             )
             out[(name, "between_groups", "ratio")] = np.where(high != 0, low / high, np.nan)
             to_overall = np.minimum(part / overall, overall / part)
-            out[(name, "to_overall", "ratio")] = np.fmin.reduce(to_overall, axis=-2)
+            out[(name, "to_overall", "ratio")] = np.fmin.reduce(to_overall, axis=-2, initial=np.nan)
     return out
 
 
@@ -326,7 +484,10 @@ def _fold_ratio_bounds(lower, upper, axis=0):
         low = np.fmin(f_low, f_high)
         high = np.where((lower <= 1) & (upper >= 1), 1.0, np.fmax(f_low, f_high))
         signed = (lower < 0).any(axis=axis)
-    low, high = np.fmin.reduce(low, axis=axis), np.fmin.reduce(high, axis=axis)
+    low, high = (
+        np.fmin.reduce(low, axis=axis, initial=np.nan),
+        np.fmin.reduce(high, axis=axis, initial=np.nan),
+    )
     return np.where(signed, np.nan, low), np.where(signed, np.nan, high)
 
 
@@ -412,6 +573,7 @@ def group_metrics(
     memory_limit: str | None = "1GB",
     score_bins: int = 1000,
     progress: Callable[[float], None] | None = None,
+    min_group_size: int = MIN_GROUP_SIZE,
 ) -> GroupMetricsResult:
     """Compute metrics overall, per group and per intersection, with bootstrap CIs.
 
@@ -446,7 +608,10 @@ def group_metrics(
     random_state : int, Generator or None
         Seed of the bootstrap.
     pos_label : optional
-        The positive label when labels are not 0/1 (default: the larger label).
+        The positive label of binary labels. Inferred only as scikit-learn does (1 for 0/1 and
+        -1/1, True for booleans); any other labels (e.g. ``"approved"``/``"denied"``) need it,
+        and are never ordered alphabetically. It is reported in ``meta["pos_label"]`` and the
+        summary. Labels that differ only by case (``"Yes"``/``"yes"``) are refused.
     task : {"auto", "binary", "multiclass", "regression"}
         What the labels are; inferred by default.
     missing_group : str, optional
@@ -474,6 +639,10 @@ def group_metrics(
         result's ``meta["roc_auc_error_bound"]`` gives that bound per slice.
     progress : callable, optional
         duckdb and spark backends: called with the fraction of the scan done (0 to 1).
+    min_group_size : int, default ``raikit.metrics.MIN_GROUP_SIZE`` (30)
+        Fewest rows a group needs to count towards a verdict: smaller groups are flagged, and a
+        fairness verdict (:meth:`GroupMetricsResult.fairness`, the four-fifths rule) needs two
+        groups at least this large, otherwise it is "not assessable".
 
     Returns
     -------
@@ -574,6 +743,7 @@ def group_metrics(
                 progress=progress,
                 ledger=ledger,
                 dataset=lazy,
+                min_group_size=min_group_size,
             )
     if isinstance(y_true, Dataset):
         ds = y_true
@@ -615,6 +785,11 @@ def group_metrics(
             raise DataError(
                 f"score has {int(np.isnan(score).sum())} missing value(s); scores must be complete."
             )
+        if np.isinf(score).any():
+            raise DataError(
+                f"score has {int(np.isinf(score).sum())} infinite value(s) (first at row "
+                f"{int(np.argmax(np.isinf(score)))}); scores must be finite."
+            )
     _check_ci(ci, n_boot)
     if task == "auto":
         task = _infer_task(y_true, y_pred)
@@ -643,14 +818,19 @@ def group_metrics(
             )
         )
     rng = engine.rng_from(random_state)
-    meta: dict = {"n_rows": n, "n_groups": n_groups, "random_state": random_state}
+    meta: dict = {
+        "n_rows": n,
+        "n_groups": n_groups,
+        "random_state": random_state,
+        "slice_rows": slices.aggregate(np.bincount(codes, minlength=n_groups)).tolist(),
+    }
 
     columns: list[str] = []
     values_parts: list[np.ndarray] = []
     replicate_parts: list[Callable[[int], np.ndarray]] = []  # chunk size -> (b, slices, metrics)
 
     if task == "regression":
-        y_t, y_p = y_true.astype(float), y_pred.astype(float)
+        y_t, y_p = _regression_values(y_true, "y_true"), _regression_values(y_pred, "y_pred")
         stats = engine.regression_stats(codes, y_t, y_p, n_groups)
         sums = slices.aggregate(stats.sums)
         centred = engine.combine_centred(stats.sums, slices)
@@ -663,22 +843,20 @@ def group_metrics(
                 sums[:, 4],
                 centred,
                 regression_names,
+                shift=stats.shift,
             )
         )
         columns += regression_names
 
         def regression_replicates(b: int) -> np.ndarray:
-            rep = engine.poisson_scale(rng, stats.strata, b).sum(axis=2)  # (b, G, 6)
-            agg = slices.aggregate(rep, axis=1)
-            n_, sy, syy, syh, sa, ss = (agg[..., i] for i in range(6))
-            with np.errstate(invalid="ignore", divide="ignore"):
-                cen = syy - np.where(n_ > 0, sy * sy / n_, 0.0)
-            return engine.regression_metrics(n_, sy, syh, sa, ss, cen, regression_names)
+            rep = engine.poisson_scale(rng, stats.strata, b)  # (b, G, S, 6)
+            parts = engine.regression_replicates(rep, slices)
+            return engine.regression_metrics(*parts, regression_names, shift=stats.shift)
 
         replicate_parts.append(regression_replicates)
         meta["classes"] = None
     else:
-        y_codes, p_codes, classes = _encode_labels(y_true, y_pred, pos_label)
+        y_codes, p_codes, classes = _encode_labels(y_true, y_pred, pos_label, task)
         if task == "binary" and len(classes) > 2:
             raise DataError(
                 f"task='binary' but the labels have {len(classes)} values: "
@@ -740,6 +918,7 @@ def group_metrics(
         random_state=random_state,
         ledger=ledger,
         dataset=ds,
+        min_group_size=min_group_size,
     )
 
 
@@ -792,10 +971,23 @@ def _assemble(
     random_state,
     ledger,
     dataset,
+    min_group_size=MIN_GROUP_SIZE,
 ) -> GroupMetricsResult:
     """Values, bootstrap bounds, disparities, tidy tables and findings: the same for every
     backend once the sufficient statistics exist."""
     values = np.concatenate(values_parts, axis=-1)
+    overflow = np.isinf(values)
+    if overflow.any():  # e.g. squared errors of values near 1e300: never report inf as a number
+        names = sorted({columns[j] for j in np.flatnonzero(overflow.any(axis=0))})
+        values = np.where(overflow, np.nan, values)
+        findings.append(
+            Finding(
+                "warning",
+                "Metrics overflowed",
+                f"{', '.join(names)}: the values are too large to compute in floating point; "
+                f"they are reported as NaN. Rescale the target (e.g. to thousands).",
+            )
+        )
     lower = np.full_like(values, np.nan)
     upper = np.full_like(values, np.nan)
     disparities = _disparity_arrays(values, slices.families)
@@ -805,6 +997,8 @@ def _assemble(
         # the union of the intervals with and without the prior (see _count_part)
         (lo_a, hi_a), (lo_b, hi_b) = (percentile_bounds(rep, ci) for rep in both)
         lower, upper = contain(np.fmin(lo_a, lo_b), np.fmax(hi_a, hi_b), values)
+        lower = np.where(np.isinf(lower) | overflow, np.nan, lower)
+        upper = np.where(np.isinf(upper) | overflow, np.nan, upper)
         with_prior = _disparity_bounds(values, both[0], slices.families, ci)
         without = _disparity_bounds(values, both[1], slices.families, ci)
         disparity_bounds = {
@@ -832,12 +1026,14 @@ def _assemble(
             (attribute, method, kind), (np.full(len(columns), np.nan),) * 2
         )
         low, high = contain(low, high, value)
+        value, low, high = (np.where(np.isinf(a), np.nan, a) for a in (value, low, high))
         for j, metric in enumerate(columns):
             rows.append((attribute, metric, method, kind, value[j], low[j], high[j]))
     disparity_table = pd.DataFrame(
         rows, columns=["attribute", "metric", "method", "kind", "value", "lower", "upper"]
     )
-    findings += _findings(table, disparity_table, slices, columns, ci)
+    meta["min_group_size"] = int(min_group_size)
+    findings += _findings(table, disparity_table, columns, ci, meta)
     result = GroupMetricsResult(
         table=table,
         disparities=disparity_table,
@@ -891,6 +1087,7 @@ def _backend_metrics(
     progress,
     ledger,
     dataset=None,
+    min_group_size=MIN_GROUP_SIZE,
 ) -> GroupMetricsResult:
     """Group metrics from the statistics the duckdb or spark backend computes where the rows are."""
     if task == "regression" or any(callable(m) for m in metrics or []):
@@ -932,6 +1129,7 @@ def _backend_metrics(
         task=task,
         ledger=ledger,
         dataset=dataset,
+        min_group_size=min_group_size,
     )
 
 
@@ -943,7 +1141,16 @@ def _check_ci(ci, n_boot) -> None:
 
 
 def _from_counts(
-    aggregated, *, metrics, ci, n_boot, random_state, task, ledger, dataset=None
+    aggregated,
+    *,
+    metrics,
+    ci,
+    n_boot,
+    random_state,
+    task,
+    ledger,
+    dataset=None,
+    min_group_size=MIN_GROUP_SIZE,
 ) -> GroupMetricsResult:
     """Group metrics from counts (and score histograms) a backend computed: no rows in memory."""
     classes = aggregated.classes
@@ -965,6 +1172,7 @@ def _from_counts(
         "classes": labels,
         "pos_label": labels[-1] if task == "binary" else None,
         "backend": aggregated.backend,
+        "slice_rows": slices.aggregate(aggregated.counts.sum(axis=-1)).tolist(),
     }
     columns, values_parts, replicate_parts = [], [], []
     if count_metrics:
@@ -993,6 +1201,7 @@ def _from_counts(
         random_state=random_state,
         ledger=ledger,
         dataset=dataset,
+        min_group_size=min_group_size,
     )
 
 
@@ -1202,41 +1411,39 @@ def _slow_metrics(funcs, encoding, slices, y_true, y_pred, rng):
     return evaluate(), replicates
 
 
-def _findings(table, disparities, slices, columns, ci) -> list[Finding]:
+def _findings(table, disparities, columns, ci, meta) -> list[Finding]:
     findings: list[Finding] = []
+    min_size = meta["min_group_size"]
     groups = table[table["attribute"] != "overall"]
-    if "count" in columns:
-        counts = groups[groups["metric"] == "count"]
-        for row in counts.itertuples(index=False):  # one per group: groups, not rows
-            where = f"{row.attribute}={row.group}"
-            if row.value == 0:
-                findings.append(
-                    Finding(
-                        "warning",
-                        f"Empty group {where}",
-                        "No rows belong to this group; its metrics are undefined.",
-                        slice=where,
-                    )
+    sizes = _slice_sizes(meta, table)
+    small = sizes[sizes.index.get_level_values("attribute") != "overall"]
+    for (attribute, group), rows in small.items():  # one per group: groups, not rows
+        where = f"{attribute}={group}"
+        if rows == 0:
+            findings.append(
+                Finding(
+                    "warning",
+                    f"Empty group {where}",
+                    "No rows belong to this group; its metrics are undefined.",
+                    slice=where,
                 )
-            elif row.value < MIN_GROUP_SIZE:
-                findings.append(
-                    Finding(
-                        "warning",
-                        f"Small group {where}",
-                        f"Only {int(row.value)} rows: its metrics are unreliable"
-                        + (
-                            " (see the wide intervals)."
-                            if ci
-                            else "; compute intervals with ci=0.95."
-                        ),
-                        slice=where,
-                    )
+            )
+        elif rows < min_size:
+            findings.append(
+                Finding(
+                    "warning",
+                    f"Small group {where}",
+                    f"Only {int(rows)} rows (fewer than min_group_size={min_size}): its metrics "
+                    "are unreliable and it does not count towards a verdict"
+                    + (" (see the wide intervals)." if ci else "; compute intervals with ci=0.95."),
+                    slice=where,
                 )
+            )
     undefined = groups[groups["value"].isna()]
     if len(undefined):
         for (attribute, group), part in undefined.groupby(["attribute", "group"], sort=False):
             where = f"{attribute}={group}"
-            if "count" in columns and (part["metric"] == "count").any():
+            if sizes.get((attribute, group), 1) == 0:
                 continue
             names = ", ".join(part["metric"].tolist())
             findings.append(
@@ -1249,31 +1456,79 @@ def _findings(table, disparities, slices, columns, ci) -> list[Finding]:
                 )
             )
     if "selection_rate" in columns:
-        rule = disparities[
-            (disparities["metric"] == "selection_rate")
-            & (disparities["method"] == "between_groups")
-            & (disparities["kind"] == "ratio")
-        ]
-        for row in rule.itertuples(index=False):
-            if row.value < FOUR_FIFTHS:
-                rates = groups[
-                    (groups["attribute"] == row.attribute) & (groups["metric"] == "selection_rate")
-                ].dropna(subset=["value"])
-                low = rates.loc[rates["value"].idxmin()]
-                high = rates.loc[rates["value"].idxmax()]
-                interval = (
-                    f" ({ci:.0%} CI {row.lower:.3f} to {row.upper:.3f})"
-                    if ci and np.isfinite(row.lower)
-                    else ""
+        findings += _four_fifths(groups, disparities, sizes, ci, min_size)
+    return findings
+
+
+def _slice_sizes(meta: dict, table: pd.DataFrame) -> pd.Series:
+    """Rows per slice, indexed by (attribute, group), from the result's meta."""
+    slices = table.drop_duplicates(["attribute", "group"])
+    index = pd.MultiIndex.from_frame(slices[["attribute", "group"]])
+    rows = meta.get("slice_rows")
+    if rows is None or len(rows) != len(index):  # results saved before slice_rows existed
+        counts = table[table["metric"] == "count"]
+        if len(counts) == len(index):
+            rows = counts["value"].to_numpy()
+        else:
+            rows = np.full(len(index), np.nan)
+    return pd.Series(np.asarray(rows, dtype=float), index=index, name="rows")
+
+
+def assessable_groups(sizes: pd.Series, attribute: str, min_group_size: int) -> int:
+    """How many groups of ``attribute`` have at least ``min_group_size`` rows."""
+    part = sizes[sizes.index.get_level_values("attribute") == attribute]
+    return int((part >= min_group_size).sum())
+
+
+def _four_fifths(groups, disparities, sizes, ci, min_size) -> list[Finding]:
+    """The four-fifths rule on the selection-rate ratio, with the same verdict rule as every
+    criterion: an error only when the whole interval is below 0.8, a warning when it straddles
+    0.8, and "not assessable" when fewer than two groups have ``min_group_size`` rows."""
+    findings = []
+    rule = disparities[
+        (disparities["metric"] == "selection_rate")
+        & (disparities["method"] == "between_groups")
+        & (disparities["kind"] == "ratio")
+    ]
+    for row in rule.itertuples(index=False):  # one per attribute
+        if not np.isfinite(row.value):
+            continue
+        n_ok = assessable_groups(sizes, row.attribute, min_size)
+        has_interval = bool(ci) and np.isfinite(row.lower) and np.isfinite(row.upper)
+        low_b, high_b = (row.lower, row.upper) if has_interval else (row.value, row.value)
+        outcome = verdict(low_b, high_b, FOUR_FIFTHS, assessable=n_ok >= 2, higher_is_worse=False)
+        if outcome == "pass":
+            continue
+        if outcome == "not assessable":
+            findings.append(
+                Finding(
+                    "info",
+                    f"Four-fifths rule not assessable for {row.attribute}",
+                    f"{n_ok} group(s) of {row.attribute} have at least min_group_size="
+                    f"{min_size} rows; the rule needs two.",
+                    slice=row.attribute,
                 )
-                findings.append(
-                    Finding(
-                        "error",
-                        f"Four-fifths rule violated for {row.attribute}",
-                        f"Selection rate of {low['group']} is {low['value']:.3f} vs "
-                        f"{high['value']:.3f} for {high['group']}: ratio {row.value:.3f}{interval} "
-                        f"< {FOUR_FIFTHS}.",
-                        slice=f"{row.attribute}={low['group']}",
-                    )
-                )
+            )
+            continue
+        rates = groups[
+            (groups["attribute"] == row.attribute) & (groups["metric"] == "selection_rate")
+        ].dropna(subset=["value"])
+        low = rates.loc[rates["value"].idxmin()]
+        high = rates.loc[rates["value"].idxmax()]
+        interval = f" ({ci:.0%} CI {row.lower:.3f} to {row.upper:.3f})" if has_interval else ""
+        if outcome == "fail":
+            title = f"Four-fifths rule violated for {row.attribute}"
+            tail = f" < {FOUR_FIFTHS}" + (", even at the upper bound." if has_interval else ".")
+        else:
+            title = f"Four-fifths rule possibly violated for {row.attribute}"
+            tail = f"; the interval includes {FOUR_FIFTHS}."
+        findings.append(
+            Finding(
+                "error" if outcome == "fail" else "warning",
+                title,
+                f"Selection rate of {low['group']} is {low['value']:.3f} vs "
+                f"{high['value']:.3f} for {high['group']}: ratio {row.value:.3f}{interval}{tail}",
+                slice=f"{row.attribute}={low['group']}",
+            )
+        )
     return findings

@@ -173,22 +173,30 @@ def percentile_bounds(replicates: np.ndarray, level):
     """
     replicates = np.asarray(replicates, dtype=float)
     shape = replicates.shape[1:]
-    flat = replicates.reshape(replicates.shape[0], -1)
+    n_rep = replicates.shape[0]
+    rows = np.ascontiguousarray(replicates.reshape(n_rep, -1).T)  # one row per column
     alpha = (1 - np.broadcast_to(np.asarray(level, dtype=float), shape).ravel()) / 2
-    ordered = np.sort(flat, axis=0)  # NaN sorts last
-    valid = (~np.isnan(flat)).sum(axis=0)
-    columns = np.arange(flat.shape[1])
-
-    def quantile(q):
-        position = q * np.maximum(valid - 1, 0)
-        below = np.floor(position).astype(np.int64)
-        above = np.minimum(below + 1, np.maximum(valid - 1, 0))
-        low, high = ordered[below, columns], ordered[above, columns]
-        with np.errstate(invalid="ignore"):
-            value = low + (position - below) * (high - low)
-        return np.where(valid > 0, np.where(high == low, low, value), np.nan)
-
-    return quantile(alpha).reshape(shape), quantile(1 - alpha).reshape(shape)
+    valid = (~np.isnan(rows)).sum(axis=1)
+    last = np.maximum(valid - 1, 0)
+    q = np.stack([alpha, 1 - alpha])  # (2, columns)
+    position = q * last
+    below = np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, last)
+    complete = valid == n_rep
+    if complete.all():  # partial sorts around the few positions needed
+        ordered = np.partition(rows, np.unique(np.concatenate([below, above], axis=None)), axis=1)
+    else:
+        ordered = np.empty_like(rows)
+        if complete.any():
+            kth = np.unique(np.concatenate([below[:, complete], above[:, complete]], axis=None))
+            ordered[complete] = np.partition(rows[complete], kth, axis=1)
+        ordered[~complete] = np.sort(rows[~complete], axis=1)  # NaN sorts last
+    columns = np.arange(rows.shape[0])
+    low, high = ordered[columns, below], ordered[columns, above]
+    with np.errstate(invalid="ignore"):
+        value = np.where(high == low, low, low + (position - below) * (high - low))
+    value = np.where(valid > 0, value, np.nan)
+    return value[0].reshape(shape), value[1].reshape(shape)
 
 
 def contain(lower, upper, point):
@@ -232,8 +240,12 @@ def range_bounds(group_lower, group_upper, axis: int = -1):
     group_lower = np.asarray(group_lower, dtype=float)
     group_upper = np.asarray(group_upper, dtype=float)
     with np.errstate(invalid="ignore"):
-        lower = np.fmax.reduce(group_lower, axis=axis) - np.fmin.reduce(group_upper, axis=axis)
-        upper = np.fmax.reduce(group_upper, axis=axis) - np.fmin.reduce(group_lower, axis=axis)
+        lower = np.fmax.reduce(group_lower, axis=axis, initial=np.nan) - np.fmin.reduce(
+            group_upper, axis=axis, initial=np.nan
+        )
+        upper = np.fmax.reduce(group_upper, axis=axis, initial=np.nan) - np.fmin.reduce(
+            group_lower, axis=axis, initial=np.nan
+        )
     return np.fmax(lower, 0.0), upper
 
 
@@ -252,10 +264,10 @@ def ratio_bounds(group_lower, group_upper, axis: int = -1):
     group_lower = np.asarray(group_lower, dtype=float)
     group_upper = np.asarray(group_upper, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        low_min = np.fmin.reduce(group_lower, axis=axis)
-        up_max = np.fmax.reduce(group_upper, axis=axis)
-        up_min = np.fmin.reduce(group_upper, axis=axis)
-        low_max = np.fmax.reduce(group_lower, axis=axis)
+        low_min = np.fmin.reduce(group_lower, axis=axis, initial=np.nan)
+        up_max = np.fmax.reduce(group_upper, axis=axis, initial=np.nan)
+        up_min = np.fmin.reduce(group_upper, axis=axis, initial=np.nan)
+        low_max = np.fmax.reduce(group_lower, axis=axis, initial=np.nan)
         lower = np.where(up_max > 0, low_min / up_max, np.nan)
         upper = np.where(low_max > 0, np.fmin(up_min / low_max, 1.0), 1.0)
         signed = low_min < 0
@@ -272,7 +284,9 @@ def abs_max_bounds(lower, upper, axis: int = -1):
     (0.05, 0.3)
     """
     low, high = _abs_bounds(np.asarray(lower, dtype=float), np.asarray(upper, dtype=float))
-    return np.fmax.reduce(low, axis=axis), np.fmax.reduce(high, axis=axis)
+    return np.fmax.reduce(low, axis=axis, initial=np.nan), np.fmax.reduce(
+        high, axis=axis, initial=np.nan
+    )
 
 
 def verdict(lower, upper, tolerance: float, *, assessable=True, higher_is_worse: bool = True):
