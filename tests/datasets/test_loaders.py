@@ -330,13 +330,21 @@ def test_compas_refuses_a_table_that_disagrees_with_its_filter_counts(
 
 
 def test_datasets_list_command_shows_the_populations() -> None:
-    from typer.testing import CliRunner
+    import os
+    import subprocess
+    import sys
 
-    from raikit.cli import app
-
-    out = CliRunner().invoke(app, ["datasets", "list"], env={"COLUMNS": "400"})
-    assert out.exit_code == 0, out.output
-    assert "propublica_logistic (default): 6,172 rows; two_year: 7,214 rows" in out.output
+    # A fresh process: the CLI's console reads COLUMNS when it is created, at import.
+    env = {**os.environ, "COLUMNS": "400"}
+    out = subprocess.run(
+        [sys.executable, "-m", "raikit.cli", "datasets", "list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "propublica_logistic (default): 6,172 rows; two_year: 7,214 rows" in out.stdout
 
 
 # ---------------------------------------------------------------------------------- German
