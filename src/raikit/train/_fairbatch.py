@@ -418,7 +418,8 @@ class FairBatchClassifier(TorchClassifierBase):
             into intersectional groups. Never a column of ``X`` by accident: pass it here.
         sample_weight : array-like, optional
         callback : callable, optional
-            ``callback(epoch, n_epochs)`` after each epoch (e.g. to drive a progress bar).
+            ``callback(epoch, n_epochs)`` after each epoch (e.g. to drive a progress bar);
+            with ``epochs="auto"``, ``n_epochs`` is ``max_epochs`` and training may end sooner.
 
         Returns
         -------
