@@ -80,8 +80,20 @@ def test_sparsity_and_proximity_by_hand(adult_cf):
 
 
 def test_counterfactuals_are_one_minimal(adult_cf):
-    """Reverting any single change of a counterfactual loses the desired outcome."""
-    train, rows, model, r = adult_cf
+    """Without the plausibility check, reverting any single change loses the desired outcome.
+
+    (With it, a change may also stay because reverting it alone makes an implausible row.)
+    """
+    train, rows, model, _ = adult_cf
+    r = counterfactuals(
+        model,
+        rows.iloc[:25],
+        data=train,
+        immutable=["sex", "age", "native_country"],
+        ranges={"hours_per_week": (20, 60)},
+        n=5,
+        min_support=None,
+    )
     cfs = r.counterfactuals.head(80)
     features = list(train.X.columns)
     dtypes = train.X.dtypes.to_dict()
@@ -115,3 +127,88 @@ def test_errors(german, german_logistic):
         counterfactuals(german_logistic, row, data=german, n=0)
     with pytest.raises(DataError, match="ranges"):
         counterfactuals(german_logistic, row, data=german, ranges={"age": "old"})
+
+
+@pytest.fixture(scope="module")
+def adult_sex_race():
+    """A model that uses sex and race as inputs, and counterfactuals for 30 men, by default."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from raikit.datasets import load_adult
+
+    train, test = load_adult(split="train"), load_adult(split="test")
+    features = [*train.feature_names, "sex", "race"]
+    train, test = train.replace(features=features), test.replace(features=features)
+    model = HistGradientBoostingClassifier(
+        categorical_features="from_dtype", max_iter=40, random_state=0
+    ).fit(train.X, train.y)
+    men = test.X[test.X["sex"] == "Male"].iloc[:30]
+    return train, men, model, counterfactuals(model, men, data=train, n=5)
+
+
+def _as_text(frame):
+    return frame.astype(object).where(frame.notna(), "<missing>").astype(str)
+
+
+def test_sensitive_attributes_never_change_by_default(adult_sex_race):
+    # Issue 16: a counterfactual changed race, and the model's sensitive inputs were not
+    # protected unless listed in immutable=.
+    train, men, model, r = adult_sex_race
+    cfs = r.counterfactuals
+    assert len(cfs) >= 100 and r.metrics["validity"] > 0.8
+    assert r.meta["immutable"] == ["sex", "race"] and r.meta["sensitive"] == ["sex", "race"]
+    assert not r.changes["feature"].isin(["sex", "race"]).any()
+    query = men.loc[cfs["row"]].reset_index(drop=True)
+    for column in ("sex", "race"):
+        np.testing.assert_array_equal(_as_text(cfs[[column]]), _as_text(query[[column]]))
+    # ... and every counterfactual still flips the model's decision
+    X_cf = cfs[list(train.X.columns)].astype(train.X.dtypes.to_dict())
+    np.testing.assert_array_equal(model.predict(X_cf), 1 - model.predict(query))
+
+
+def test_combinations_occur_in_the_data(adult_sex_race):
+    # Issue 16: counterfactuals for a man proposed relationship "Own-child -> Wife" (2 of 32,561
+    # training rows are a male "Wife"). Checked here by hand, pair by pair, with pandas.
+    train, men, _model, r = adult_sex_race
+    cfs, X = r.counterfactuals, train.X
+    pairs = pd.crosstab(X["relationship"], X["sex"])
+    for relationship, sex in zip(cfs["relationship"], cfs["sex"], strict=True):
+        assert pairs.loc[relationship, sex] >= 5, (relationship, sex)
+    # every pair of categorical values involving a changed feature: >= min(5, either count)
+    data_text = _as_text(X)
+    query_text = _as_text(men.loc[cfs["row"]].reset_index(drop=True))
+    cf_text = _as_text(cfs[list(X.columns)])
+    categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
+    changed = cf_text != query_text
+    checked = 0
+    for i, a in enumerate(categorical):
+        for b in categorical[i + 1 :]:
+            rows = changed[a] | changed[b]
+            if not rows.any():
+                continue
+            both = data_text.groupby([a, b]).size()
+            count_a, count_b = data_text[a].value_counts(), data_text[b].value_counts()
+            for u, v in zip(cf_text.loc[rows, a], cf_text.loc[rows, b], strict=True):
+                need = min(5, count_a[u], count_b[v])
+                assert both.get((u, v), 0) >= need, (a, u, b, v)
+                checked += 1
+    assert checked > 500
+    # numeric values lie within their range among the data rows with the same relationship
+    low = X.groupby("relationship", observed=True)["age"].min()
+    high = X.groupby("relationship", observed=True)["age"].max()
+    moved = changed["age"] | changed["relationship"]
+    ages, rels = cfs.loc[moved, "age"].astype(float), cfs.loc[moved, "relationship"]
+    assert (ages >= low[rels].to_numpy()).all() and (ages <= high[rels].to_numpy()).all()
+
+
+def test_sensitive_attributes_change_only_when_asked(adult_sex_race):
+    train, men, model, _ = adult_sex_race
+    rows = men.iloc[:15]
+    allowed = counterfactuals(model, rows, data=train, n=5, allow_sensitive=True)
+    assert allowed.meta["immutable"] == [] and allowed.meta["allow_sensitive"] is True
+    assert allowed.changes["feature"].isin(["sex", "race"]).any()  # now they may change
+    # a plain DataFrame carries no roles: nothing is marked sensitive, immutable= still holds
+    frame = counterfactuals(model, rows, data=train.X, n=3, immutable=["race"])
+    assert frame.meta["sensitive"] == [] and "race" not in set(frame.changes["feature"])
+    with pytest.raises(DataError, match="min_support"):
+        counterfactuals(model, rows, data=train, min_support=0)

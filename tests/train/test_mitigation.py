@@ -273,6 +273,10 @@ def test_integer_column_names():
     z = rng.choice(["a", "b"], 200)
     clf = ReweighingClassifier().fit(frame, y, sensitive_features=z)
     assert clf.score(frame, y) > 0.8
+    from raikit.train import FairBatchClassifier
+
+    fb = FairBatchClassifier(epochs=3, random_state=0).fit(frame, y, sensitive_features=z)
+    np.testing.assert_array_equal(fb.predict_proba(frame), fb.predict_proba(named))
     with pytest.raises(DataError, match="missing the column"):
         encoder.transform(frame.drop(columns=[1]))
     with pytest.raises(DataError, match="duplicated"):

@@ -125,6 +125,74 @@ def _embed(Z: np.ndarray, numeric: np.ndarray, scale, median, n_levels) -> np.nd
     return np.hstack(parts) if parts else np.zeros((len(Z), 0))
 
 
+class _Plausibility:
+    """Which value combinations the data makes plausible (pairs of features, vectorised over rows).
+
+    A pair of categorical values is plausible when at least ``min(min_support, rows with the
+    first value, rows with the second)`` rows of the data have both (so a value seen in one row
+    is not held to five); a numeric value is plausible next to a categorical value when it lies
+    within the range that the numeric feature takes in the data's rows with that value. Missing
+    values count as a level of their own. Only pairs that involve a changed feature are checked:
+    the query's own combinations are taken as they are.
+    """
+
+    def __init__(self, Zp: np.ndarray, numeric: np.ndarray, n_levels: np.ndarray, min_support):
+        self.numeric = numeric
+        self.n_levels = n_levels
+        self.categorical = np.flatnonzero(~numeric)
+        self.pairs = {}
+        codes = {j: self._codes(Zp[:, j], j) for j in self.categorical}
+        for i, a in enumerate(self.categorical):  # loops over pairs of features, not rows
+            size_a = n_levels[a] + 1
+            count_a = np.bincount(codes[a], minlength=size_a)
+            for b in self.categorical[i + 1 :]:
+                size_b = n_levels[b] + 1
+                count_b = np.bincount(codes[b], minlength=size_b)
+                both = np.bincount(codes[a] * size_b + codes[b], minlength=size_a * size_b)
+                need = np.minimum(min_support, np.minimum.outer(count_a, count_b))
+                self.pairs[a, b] = both.reshape(size_a, size_b) >= need
+        self.ranges = {}
+        for d in self.categorical:
+            for x in np.flatnonzero(numeric):
+                values = pd.Series(Zp[:, x]).groupby(codes[d]).agg(["min", "max"])
+                low = np.full(n_levels[d] + 1, -np.inf)
+                high = np.full(n_levels[d] + 1, np.inf)
+                seen = values.dropna()
+                low[seen.index.to_numpy()] = seen["min"].to_numpy()
+                high[seen.index.to_numpy()] = seen["max"].to_numpy()
+                self.ranges[d, x] = (low, high)
+
+    def _codes(self, column: np.ndarray, j: int) -> np.ndarray:
+        return np.where(np.isnan(column), self.n_levels[j], column).astype(np.int64)
+
+    def check(self, Z: np.ndarray, changed: np.ndarray) -> np.ndarray:
+        """One flag per row of ``Z``: every pair involving a changed feature is plausible."""
+        ok = np.ones(len(Z), dtype=bool)
+        if len(Z) == 0:
+            return ok
+        codes = {j: self._codes(Z[:, j], j) for j in self.categorical}
+        for (a, b), table in self.pairs.items():
+            relevant = changed[:, a] | changed[:, b]
+            ok &= ~relevant | table[codes[a], codes[b]]
+        for (d, x), (low, high) in self.ranges.items():
+            relevant = changed[:, d] | changed[:, x]
+            v = Z[:, x]
+            inside = np.isnan(v) | ((v >= low[codes[d]]) & (v <= high[codes[d]]))
+            ok &= ~relevant | inside
+        return ok
+
+
+def _sensitive_inputs(features: list[str], *sources) -> list[str]:
+    """The model inputs that a Dataset among ``sources`` marks as sensitive."""
+    from raikit.dataset import Dataset
+
+    names: list[str] = []
+    for source in sources:
+        if isinstance(source, Dataset):
+            names += [c for c in source.sensitive_names if c in features and c not in names]
+    return names
+
+
 def counterfactuals(
     model,
     row,
@@ -132,7 +200,9 @@ def counterfactuals(
     data,
     desired="opposite",
     immutable: Sequence[str] = (),
+    allow_sensitive: bool = False,
     ranges: dict | None = None,
+    min_support: int | None = 5,
     n: int = 5,
     candidates: int | None = None,
     diversity_weight: float = 0.5,
@@ -148,6 +218,16 @@ def counterfactuals(
     ``n`` diverse candidates are picked greedily (low distance, few shared changed features).
     Every step is one batched model call over all query rows.
 
+    Sensitive attributes never change unless asked: when ``data`` (or ``row``) is a Dataset, its
+    ``sensitive`` columns that are model inputs are immutable (``allow_sensitive=True`` lifts
+    this). The search prefers observed rows that share the query's immutable categorical
+    values, and every counterfactual (and every step of making it sparse) must be plausible
+    in the data: each pair of values that involves a changed feature must occur in ``data``
+    (categorical pairs in at least ``min(min_support, rows of either value)`` rows, so
+    ``relationship=Wife`` goes with ``sex=Female``), and each numeric value must lie within the
+    range the feature takes in ``data`` among the rows sharing each categorical value of the
+    counterfactual. Numeric values themselves always come from observed rows.
+
     Parameters
     ----------
     model : fitted classifier (or regressor with a ``(low, high)`` ``desired``)
@@ -158,9 +238,15 @@ def counterfactuals(
     desired : "opposite", a class label, or (low, high)
         ``opposite``: the other class of a binary classifier.
     immutable : list of str
-        Features that must not change (e.g. ``("sex", "race", "age")``).
+        Features that must not change (e.g. ``("age",)``), besides the sensitive ones.
+    allow_sensitive : bool, default False
+        Let counterfactuals change the Dataset's sensitive attributes (e.g. to ask "would the
+        decision differ for a woman?"); they are immutable otherwise.
     ranges : dict, optional
         Feasible values per feature: ``(low, high)`` for numeric, a list for categorical.
+    min_support : int or None, default 5
+        Rows of ``data`` that must share a pair of categorical values for a counterfactual to
+        use it (fewer when a value itself is rarer). ``None`` turns the plausibility check off.
     n : int, default 5
         Counterfactuals per query row.
     candidates : int, optional
@@ -186,6 +272,16 @@ def counterfactuals(
     True
     >>> bool((r.counterfactuals["age"] == ds.X["age"].iloc[0]).all())
     True
+
+    With a sensitive attribute among the model inputs, it stays as it is:
+
+    >>> from sklearn.ensemble import HistGradientBoostingClassifier
+    >>> ds = load_german_credit().replace(features=["duration_months", "credit_amount", "sex"])
+    >>> model = HistGradientBoostingClassifier(categorical_features="from_dtype", max_iter=20)
+    >>> model = model.fit(ds.X, ds.y)
+    >>> r = counterfactuals(model, ds.X.iloc[[0, 1]], data=ds, n=3)
+    >>> r.meta["immutable"], bool((r.changes["feature"] != "sex").all())
+    (['sex'], True)
     """
     check_model(model)
     if n < 1:
@@ -195,10 +291,19 @@ def counterfactuals(
         raise DataError("data has no rows to search for counterfactuals.")
     query = align_columns(as_frame(row, name="row"), reference, name="row")
     features = [str(c) for c in reference.columns]
-    immutable = list(immutable)
+    immutable = [str(c) for c in immutable]
     bad = [c for c in immutable + list(ranges or {}) if c not in features]
     if bad:
         raise ColumnError(f"{bad} are not model inputs; inputs are {features}.")
+    if min_support is not None and (
+        isinstance(min_support, bool) or not isinstance(min_support, int | np.integer)
+    ):
+        raise DataError(f"min_support must be a positive integer or None, got {min_support!r}.")
+    if min_support is not None and min_support < 1:
+        raise DataError(f"min_support must be a positive integer or None, got {min_support!r}.")
+    sensitive = _sensitive_inputs(features, data, row)
+    if not allow_sensitive:
+        immutable += [c for c in sensitive if c not in immutable]
     k = candidates or max(10 * n, 50)
     codec = FrameCodec(reference)
     numeric = np.array([codec.is_numeric(c) for c in features])
@@ -281,11 +386,27 @@ def counterfactuals(
             codes = pd.Categorical(list(allowed), dtype=codec.categories[feature]).codes
             eligible &= np.isin(Zp[:, j], codes[codes >= 0])
     mutable = np.array([c not in immutable for c in features])
-    embed_p = _embed(np.where(mutable, Zp, 0.0), numeric, scale, median, n_levels)
-    embed_q = _embed(np.where(mutable, Zq, 0.0), numeric, scale, median, n_levels)
+    # Immutable features are copied from the query, so they do not count in the distance; but
+    # rows that share the query's immutable categorical values come first (a mismatch there
+    # weighs as much as a change of 100 scale units in every feature), as the combinations
+    # built from them are plausible.
+    F = len(features)
+    weight = np.where(mutable, 1.0, np.where(numeric, 0.0, 100.0 * F))
+    weight = np.repeat(weight, np.where(numeric, 1, n_levels + 1))
+    embed_p = _embed(Zp, numeric, scale, median, n_levels) * weight
+    embed_q = _embed(Zq, numeric, scale, median, n_levels) * weight
     from sklearn.neighbors import NearestNeighbors
 
-    nq, F = Zq.shape
+    nq = len(Zq)
+    plausibility = (
+        _Plausibility(Zp, numeric, n_levels, int(min_support)) if min_support is not None else None
+    )
+
+    def plausible(Z: np.ndarray, query_rows: np.ndarray) -> np.ndarray:
+        if plausibility is None:
+            return np.ones(len(Z), dtype=bool)
+        return plausibility.check(Z, _distance(Z, query_rows, numeric, scale) > 0)
+
     neighbours = np.full((nq, k), -1, dtype=np.int64)
     pool_keys = pool_key(pool_pred)
     for key in keys:  # one search per desired class
@@ -304,9 +425,11 @@ def counterfactuals(
     flat_rows = np.flatnonzero(present.ravel())
     q_of = np.repeat(np.arange(nq), k)
     valid = np.zeros(nq * k, dtype=bool)
-    valid[flat_rows] = pool_key(predict(flat[flat_rows])) == target[q_of[flat_rows]]
-    # Sparsity: revert each change the outcome does not need, one feature at a time (batched).
     query_flat = Zq[q_of]
+    valid[flat_rows] = (pool_key(predict(flat[flat_rows])) == target[q_of[flat_rows]]) & plausible(
+        flat[flat_rows], query_flat[flat_rows]
+    )
+    # Sparsity: revert each change the outcome does not need, one feature at a time (batched).
     dist = _distance(flat, query_flat, numeric, scale)
     order = np.argsort(dist[valid].mean(axis=0)) if valid.any() else np.arange(F)
     for _ in range(3):  # passes until no change can be reverted (1-minimal), at most three
@@ -317,7 +440,9 @@ def counterfactuals(
                 continue
             trial = flat[try_rows].copy()
             trial[:, j] = query_flat[try_rows, j]
-            still = pool_key(predict(trial)) == target[q_of[try_rows]]
+            still = (pool_key(predict(trial)) == target[q_of[try_rows]]) & plausible(
+                trial, query_flat[try_rows]
+            )
             accepted = try_rows[still]
             flat[accepted, j] = query_flat[accepted, j]
             dist[accepted, j] = 0.0
@@ -404,8 +529,8 @@ def counterfactuals(
                 "warning" if (found_per_query == 0).any() else "info",
                 f"{missing} row(s) got fewer than {n} counterfactuals",
                 f"{int((found_per_query == 0).sum())} row(s) got none: no observed row decided as "
-                "desired stays so once the immutable features and ranges are respected. Relax "
-                "immutable/ranges or pass more data.",
+                "desired stays so once the immutable features, ranges and plausibility are "
+                "respected. Relax immutable/ranges/min_support or pass more data.",
             )
         )
     if immutable and len(chosen):
@@ -427,10 +552,20 @@ def counterfactuals(
         meta={
             "features": features,
             "immutable": immutable,
+            "sensitive": sensitive,
+            "allow_sensitive": bool(allow_sensitive),
+            "min_support": None if min_support is None else int(min_support),
             "ranges": {k: list(v) for k, v in (ranges or {}).items()},
             "n": int(n),
             "candidates": int(k),
             "method": "k-d tree over observed rows + greedy sparsity + diverse choice",
+            "plausibility": (
+                "off"
+                if min_support is None
+                else f"pairs of values involving a changed feature occur in data "
+                f"(categorical pairs in >= min({int(min_support)}, rows of either value) rows; "
+                f"numeric values within their range among rows sharing each categorical value)"
+            ),
         },
         findings=tuple(findings),
     )
@@ -441,7 +576,13 @@ def counterfactuals(
         check="explain.counterfactuals",
         ledger=ledger,
         model=model,
-        params={"n": n, "immutable": immutable, "desired": str(desired)},
+        params={
+            "n": n,
+            "immutable": immutable,
+            "allow_sensitive": bool(allow_sensitive),
+            "min_support": min_support,
+            "desired": str(desired),
+        },
     )
     return result
 

@@ -83,7 +83,6 @@ class DPClassifier(ClassifierMixin, BaseEstimator):
     delta_ : float
     noise_multiplier_ : float
         Noise standard deviation over the clipping norm that the accountant chose.
-
     encoder_ : raikit.train.TabularEncoder or None
         The one-hot encoding of string and categorical columns (``None`` for numeric input).
 
