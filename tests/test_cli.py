@@ -15,7 +15,13 @@ from raikit import __version__
 
 # A bare environment (no user config), keeping PYTHONPATH so that a source checkout is tested.
 ENV = {"COLUMNS": "200", "PATH": ""} | (
-    {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}
+    {
+        "PYTHONPATH": os.pathsep.join(
+            os.path.abspath(p) for p in os.environ["PYTHONPATH"].split(os.pathsep) if p
+        )
+    }
+    if os.environ.get("PYTHONPATH")
+    else {}
 )
 
 
@@ -292,3 +298,38 @@ def test_errors_from_other_libraries_are_one_line_too(adult_files, tmp_path):
     assert out.returncode == 2
     assert "Traceback" not in out.stderr and out.stderr.startswith("error: ValueError")
     assert "RAIKIT_DEBUG=1" in out.stderr
+
+
+def test_train_records_a_run_that_reproduce_refits(tmp_path):
+    """The README's `raikit train ...` then `raikit reproduce RUN_ID --ledger .raikit`."""
+    import sqlite3
+
+    from raikit.datasets import make_fairness_synthetic
+
+    frame = make_fairness_synthetic(400, random_state=0, as_frame=True)
+    frame.assign(z=np.where(frame["z"] == 1, "a", "b")).to_csv(tmp_path / "train.csv", index=False)
+    out = subprocess.run(
+        [
+            *(sys.executable, "-m", "raikit.cli", "train", "--data", "train.csv"),
+            *("--target", "y", "--sensitive", "z", "--method", "fairbatch", "--epochs", "3"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=ENV | {"OMP_NUM_THREADS": "1"},
+    )
+    assert out.returncode == 0, out.stderr
+    with sqlite3.connect(tmp_path / ".raikit" / "ledger.sqlite") as conn:
+        (run_id,) = conn.execute("SELECT run_id FROM trainings").fetchone()
+    assert f"raikit reproduce {run_id[:12]} --ledger .raikit" in " ".join(out.stdout.split())
+    again = subprocess.run(
+        [sys.executable, "-m", "raikit.cli", "reproduce", run_id[:12], "--ledger", ".raikit"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=ENV | {"OMP_NUM_THREADS": "1"},
+    )
+    assert again.returncode == 0, again.stderr
+    assert "reproduced" in again.stdout and "not reproduced" not in again.stdout

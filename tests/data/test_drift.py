@@ -205,8 +205,13 @@ def test_dataframes_with_sensitive_and_round_trip(compas):
 
 def test_bad_input(compas):
     frame = compas.frame
+    # a feature missing from the current data: compared on the rest, with a warning naming it
+    lacking = drift(compas, frame.drop(columns=["age"]), by_group=False)
+    assert "age" not in set(lacking.table["column"])
+    assert [f.slice for f in lacking.findings if f.severity == "warning" and "missing" in f.title]
+    assert lacking.meta["not_in_current"] == ["age"]
     with pytest.raises(ColumnError, match="current data lacks column"):
-        drift(compas, frame.drop(columns=["age"]))
+        drift(compas, frame.drop(columns=["age"]), columns=["age", "priors_count"])
     bad = frame.copy()
     bad["age"] = bad["age"].astype(str) + " years"
     with pytest.raises(DataError, match="numeric in one table"):
@@ -227,3 +232,22 @@ def test_bad_input(compas):
         drift(compas, frame.iloc[:0])
     with pytest.raises(DataError, match=r"must be a raikit\.Dataset or a DataFrame"):
         drift([1, 2], frame)
+
+
+def test_serving_data_without_labels_is_compared_on_the_shared_columns(adult_split):
+    """The README's `raikit data drift train.csv serving.csv`: serving rows have no label yet."""
+    from raikit import Dataset
+
+    train, test = adult_split
+    reference = Dataset(train.frame, target=None, sensitive=["sex", "race"])  # income is a column
+    serving = test.frame.drop(columns=["income"])
+    result = drift(reference, serving, by_group=False)
+    assert "income" not in set(result.table["column"])
+    assert result.meta["not_in_current"] == ["income"]
+    warning = [f for f in result.findings if "missing from the current data" in f.title]
+    assert warning and warning[0].slice == "income"  # no target named: income is a column
+    labelled = Dataset(train.frame, target="income", sensitive=["sex", "race"])
+    titles = [f.title for f in drift(labelled, serving, by_group=False).findings]
+    assert "The current data has no labels (income); labels not compared" in titles
+    with pytest.raises(ColumnError, match="lacks column"):
+        drift(reference, serving, columns=["age", "income"])

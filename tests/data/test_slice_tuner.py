@@ -322,8 +322,10 @@ def test_bad_parameters(synthetic, kwargs, error, match):
 def test_slice_too_small_for_a_curve(synthetic):
     train, valid, _ = synthetic
     tiny = pd.concat([train[train["g"] != "B"], train[train["g"] == "B"].head(8)])
-    with pytest.raises(DataError, match="'B' has 8 training row"):
-        tuner().plan(tiny, target="y", validation=valid)
+    result = tuner().plan(tiny, target="y", validation=valid)  # B is set aside, not a crash
+    assert sorted(result.slices["slice"]) == ["A", "C"]
+    (warning,) = [f for f in result.findings if "too small" in f.title]
+    assert "B (8 training, 300 validation row(s))" in warning.detail
 
 
 def test_missing_target_and_bad_acquirer(synthetic):
@@ -450,3 +452,18 @@ def test_result_is_recorded_in_a_ledger(synthetic, tmp_path):
     assert len(evidence) == 1
     back = ledger.load_evidence(evidence["id"].iloc[0])
     pd.testing.assert_frame_equal(back.slices, result.slices)
+
+
+def test_slices_too_small_for_a_curve_are_set_aside_not_a_crash(synthetic):
+    """Slices of 1 and 5 rows (a stratified hold-out used to fail on them) are left out of the
+    plan with a warning that names them; the other slices are planned as before."""
+    train, _, pool = synthetic
+    tiny = make_slices({"D": 1, "E": 5}, seed=4)
+    data = pd.concat([train, tiny], ignore_index=True)
+    result = tuner().run(data, PoolAcquirer(pool, "g", random_state=0), target="y")
+    assert sorted(result.slices["slice"]) == ["A", "B", "C"]
+    warning = [f for f in result.findings if "too small for a learning curve" in f.title]
+    assert len(warning) == 1 and "D (" in warning[0].detail and "E (" in warning[0].detail
+    assert int(result.slices["allocation"].sum()) == 150
+    with pytest.raises(DataError, match="at least two slices"):
+        tuner().plan(pd.concat([train[train["g"] == "A"], tiny]), target="y")

@@ -500,6 +500,14 @@ def drift(
         raise DataError(f"threshold is a significance level in (0, 1), got {threshold}.")
     if correction not in CORRECTIONS:
         raise DataError(f"correction must be one of {CORRECTIONS}, got {correction!r}.")
+    unshared: list = []
+    if columns is None:
+        names = _column_names(reference, current)
+        attributes = (
+            sensitive if sensitive is not None else getattr(reference, "sensitive_names", [])
+        )
+        attributes = [attributes] if isinstance(attributes, str) else list(attributes)
+        _, unshared = _default_columns(reference, names, attributes)
     lazy = any(getattr(d, "is_lazy", False) for d in (reference, current))
     if lazy:
         from raikit.data._scale import drift_parts
@@ -546,11 +554,12 @@ def drift(
         min_group_size=min_group_size,
         min_effect=min_effect,
         ledger=ledger,
+        unshared=unshared,
+        target=getattr(reference, "target", None),
     )
 
 
-def _roles(reference, current, sensitive, columns):
-    """Columns and sensitive attributes to compare, from column names only (no rows read)."""
+def _column_names(reference, current) -> dict:
     from raikit.dataset import Dataset
 
     names = {}
@@ -559,22 +568,44 @@ def _roles(reference, current, sensitive, columns):
             names[label] = list(data.columns)
         elif isinstance(data, pd.DataFrame):
             names[label] = [str(c) for c in data.columns]
+        elif type(data).__module__.startswith("polars"):
+            names[label] = [str(c) for c in data.columns]
         else:
             raise DataError(
                 f"{label} must be a raikit.Dataset or a DataFrame, got {type(data).__name__}."
             )
+    return names
+
+
+def _default_columns(reference, names: dict, sensitive: list) -> tuple[list, list]:
+    """The columns compared when none are named: the reference's features (and its target),
+    those the current data also has; and those it lacks (e.g. labels that serving data does not
+    have yet), which are left out and reported."""
+    from raikit.dataset import Dataset
+
+    if isinstance(reference, Dataset):
+        wanted = list(reference.feature_names)
+        if reference.target is not None:
+            wanted.append(reference.target)
+    else:
+        wanted = [c for c in names["reference"] if c not in sensitive]
+    wanted = [c for c in wanted if c not in sensitive]
+    shared = [c for c in wanted if c in names["current"]]
+    return shared, [c for c in wanted if c not in names["current"]]
+
+
+def _roles(reference, current, sensitive, columns):
+    """Columns and sensitive attributes to compare, from column names only (no rows read)."""
+    from raikit.dataset import Dataset
+
+    names = _column_names(reference, current)
     ref_ds = reference if isinstance(reference, Dataset) else None
     if sensitive is None:
         sensitive = ref_ds.sensitive_names if ref_ds is not None else []
     sensitive = [sensitive] if isinstance(sensitive, str) else list(sensitive)
     missing_group = ref_ds.missing_group if ref_ds is not None else None
     if columns is None:
-        if ref_ds is not None:
-            columns = list(ref_ds.feature_names)
-            if ref_ds.target is not None and ref_ds.target in names["current"]:
-                columns.append(ref_ds.target)
-        else:
-            columns = [c for c in names["reference"] if c not in sensitive]
+        columns, _ = _default_columns(reference, names, sensitive)
     columns = [columns] if isinstance(columns, str) else list(columns)
     for label, available in names.items():
         absent = [c for c in [*columns, *sensitive] if c not in available]
@@ -665,6 +696,8 @@ def _finish(
     min_group_size,
     min_effect,
     ledger,
+    unshared=(),
+    target=None,
 ) -> DriftResult:
     small = (table["n_reference"] < min_group_size) | (table["n_current"] < min_group_size)
     grouped = table["attribute"] != "overall"
@@ -710,6 +743,27 @@ def _finish(
                 f"text); their distributions cannot be compared.",
             )
         )
+    labels = [c for c in unshared if c == getattr(current, "target", None) or c == target]
+    lacking = [c for c in unshared if c not in labels]
+    if labels:
+        findings.append(
+            Finding(
+                "info",
+                f"The current data has no labels ({labels[0]}); labels not compared",
+                "Labels usually arrive later in production; every other column was compared.",
+            )
+        )
+    if lacking:
+        findings.append(
+            Finding(
+                "warning",
+                f"{len(lacking)} column(s) of the reference missing from the current data",
+                f"{lacking} are in the reference but not in the current data (schema skew, or "
+                f"labels when no target was named); they were not compared. A model that uses "
+                f"them cannot run on the current data.",
+                slice=", ".join(lacking),
+            )
+        )
     result = DriftResult(
         table=table,
         threshold=threshold,
@@ -724,6 +778,7 @@ def _finish(
             "n_current": n_cur,
             "kinds": kinds,
             "skipped": skipped,
+            "not_in_current": list(unshared),
             **scale_meta,
         },
     )

@@ -153,6 +153,19 @@ def _objective(d, a, b, n, lam, reference):
     return float(np.sum(loss) + lam * np.sum(np.maximum(0.0, loss / reference - 1.0)))
 
 
+def _mergeable_strata(strata: pd.Series) -> pd.Series:
+    """Strata a stratified split accepts: those with fewer than 2 rows merged into one stratum
+    (joined to the largest when they are a single row)."""
+    counts = strata.value_counts()
+    rare = strata.map(counts).to_numpy() < 2
+    if not rare.any():
+        return strata
+    merged = strata.astype(object).where(~rare, "(rare slices)")
+    if rare.sum() == 1:
+        merged = merged.where(~rare, counts.index[0])
+    return merged
+
+
 def allocate_budget(
     a,
     b,
@@ -863,6 +876,7 @@ class SliceTuner:
             strata = labels.astype(str) + "|" + frame[target].astype(str)
             if strata.value_counts().min() < 2:
                 strata = labels
+            strata = _mergeable_strata(strata)
             try:
                 train_idx, valid_idx = train_test_split(
                     np.arange(len(frame)),
@@ -880,29 +894,30 @@ class SliceTuner:
             vlabels = labels.iloc[valid_idx].reset_index(drop=True)
             frame = frame.iloc[train_idx].reset_index(drop=True)
             labels = labels.iloc[train_idx].reset_index(drop=True)
+        need = max(_MIN_SLICE_ROWS, int(np.ceil(_MIN_SUBSAMPLE / sizes[0])))
+        n_train = labels.value_counts().reindex(slice_names, fill_value=0)
+        n_valid = vlabels.value_counts().reindex(slice_names, fill_value=0)
+        small = [name for name in slice_names if n_train[name] < need or n_valid[name] < 1]
+        if small:  # too few rows for a learning curve: set aside, reported, never a crash
+            keep = ~labels.isin(small).to_numpy()
+            frame, labels = frame[keep].reset_index(drop=True), labels[keep].reset_index(drop=True)
+            vkeep = ~vlabels.isin(small).to_numpy()
+            vframe = vframe[vkeep].reset_index(drop=True)
+            vlabels = vlabels[vkeep].reset_index(drop=True)
+            slice_names = [name for name in slice_names if name not in small]
         index = {name: i for i, name in enumerate(slice_names)}
         codes = labels.map(index).to_numpy(dtype=np.int64)
         vcodes = vlabels.map(index).fillna(-1).to_numpy(dtype=np.int64)
         k = len(slice_names)
         if k < 2:
+            aside = f" ({len(small)} slice(s) had too few rows: {small[:5]})" if small else ""
             raise DataError(
-                f"Slice Tuner needs at least two slices, got {slice_names}; slice by a column with "
-                f"more values."
+                f"Slice Tuner needs at least two slices with at least {need} training rows and "
+                f"one validation row each, got {slice_names}{aside}; slice by a column with more "
+                f"values, merge small slices or add rows."
             )
         counts = np.bincount(codes, minlength=k)
         vcounts = np.bincount(vcodes[vcodes >= 0], minlength=k)
-        for s, name in enumerate(slice_names):
-            if counts[s] < _MIN_SLICE_ROWS or counts[s] * sizes[0] < _MIN_SUBSAMPLE:
-                raise DataError(
-                    f"Slice {name!r} has {counts[s]} training row(s); a learning curve needs at "
-                    f"least {max(_MIN_SLICE_ROWS, int(np.ceil(_MIN_SUBSAMPLE / sizes[0])))}. "
-                    f"Merge it with another slice, add rows, or drop it."
-                )
-            if vcounts[s] < 1:
-                raise DataError(
-                    f"Slice {name!r} has no validation rows; its loss cannot be measured. Add "
-                    f"validation rows of this slice."
-                )
         cost = self._costs(slice_names)
         if budget < cost.min():
             raise DataError(
@@ -939,6 +954,21 @@ class SliceTuner:
         )
         train = _Data(frame, codes)
         findings: list[Finding] = []
+        if small:
+            shown = ", ".join(
+                f"{name} ({n_train[name]} training, {n_valid[name]} validation row(s))"
+                for name in small[:10]
+            )
+            findings.append(
+                Finding(
+                    "warning",
+                    f"{len(small)} slice(s) too small for a learning curve, left out of the plan",
+                    f"A learning curve needs at least {need} training rows and one validation row "
+                    f"per slice; {shown}{' …' if len(small) > 10 else ''}. Collect at least "
+                    f"{need} rows for each of them first (they need data most), or merge them "
+                    f"with a neighbouring slice.",
+                )
+            )
         rounds_rows, point_frames, curve_frames = [], [], []
         acquired_frames: list[pd.DataFrame] = []
         total_alloc = np.zeros(k, dtype=np.int64)
