@@ -157,7 +157,9 @@ def test_the_readme_has_a_command_block():
 
 
 def test_parser_on_a_made_up_readme():
-    text = "x\n\nCommand line:\n\n```bash\nraikit a --b 1 \\\n    --c 2\nraikit d && raikit e\n```\n"
+    text = (
+        "x\n\nCommand line:\n\n```bash\nraikit a --b 1 \\\n    --c 2\nraikit d && raikit e\n```\n"
+    )
     assert readme_commands(text) == ["raikit a --b 1      --c 2", "raikit d && raikit e"]
 
 
