@@ -333,3 +333,48 @@ def test_train_records_a_run_that_reproduce_refits(tmp_path):
     )
     assert again.returncode == 0, again.stderr
     assert "reproduced" in again.stdout and "not reproduced" not in again.stdout
+
+
+# --------------------------------------------------------------------------- errors in CLI words
+def test_errors_name_the_flags_of_the_command_not_python_keywords(predictions, tmp_path):
+    path, frame = predictions
+    frame.loc[3, "sex"] = None
+    frame.to_csv(tmp_path / "nan.csv", index=False)
+    out = run("metrics", str(tmp_path / "nan.csv"), "-t", "y", "-p", "p", "-s", "sex")
+    assert out.returncode == 2
+    assert "pass --missing-group '(missing)' to keep them" in out.stderr
+    assert "missing_group=" not in out.stderr
+    frame.drop(columns=["y"]).dropna().to_csv(tmp_path / "serving.csv", index=False)
+    args = ["data", "drift", str(path), str(tmp_path / "serving.csv"), "-s", "race"]
+    out = run(*args, "--columns", "p,y", "--out", str(tmp_path / "d"))
+    assert out.returncode == 2 and "Pass --columns A,B to compare fewer" in out.stderr
+
+
+def test_a_feature_mismatch_names_the_features_flag(adult_files, tmp_path):
+    out = run(
+        "evaluate",
+        "--data",
+        str(adult_files / "test.csv"),
+        "--model",
+        str(adult_files / "pipeline.skops"),
+        "-t",
+        "y",
+        "-s",
+        "sex",
+        "--features",
+        "age,race",
+        "--out",
+        str(tmp_path),
+    )
+    assert out.returncode == 2
+    assert "missing ['education_num', 'hours_per_week', 'capital_gain', 'sex']" in out.stderr
+    assert "extra ['race']. Leave --features out" in out.stderr
+
+
+def test_cli_words_leave_unknown_keywords_and_prose_alone():
+    from raikit._cli_utils import cli_words
+
+    options = {"ci": ("--ci", False), "trust": ("--trust", False), "flag": ("--flag", True)}
+    assert cli_words("ci=0.9 or specific=1", options) == "--ci 0.9 or specific=1"
+    assert cli_words("trusted=['x'] vs trust='x'", options) == "trusted=['x'] vs --trust 'x'"
+    assert cli_words("set flag=True", options) == "set --flag"

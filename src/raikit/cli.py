@@ -537,8 +537,16 @@ _USER_ERRORS = (ValueError, TypeError, KeyError, OSError, UnicodeError)
 
 
 def _fail(message: str) -> None:
+    """Print one error line in the words of the command line and exit with code 2: Python
+    keywords the message suggests (``missing_group='x'``) become the running command's flags."""
     from rich.markup import escape
 
+    from raikit._cli_utils import cli_words, command_options
+
+    try:
+        message = cli_words(message, command_options(app, sys.argv[1:]))
+    except Exception:  # never let the rewording hide the error itself
+        pass
     error_console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
     sys.exit(2)
 
