@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-__all__ = ["cli_words", "command_options", "split_names", "write_result"]
+__all__ = ["cli_words", "command_options", "progress_bar", "split_names", "write_result"]
 
 
 def split_names(text: str | None) -> list[str]:
@@ -20,6 +20,42 @@ def split_names(text: str | None) -> list[str]:
     []
     """
     return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def progress_bar(console: Console, *, transient: bool = True):
+    """The one Rich progress bar of every command: description, bar, ``done/total``, elapsed time
+    and the estimated time left (ETA). A task added with ``total=None`` shows a spinner only.
+
+    Examples
+    --------
+    >>> from rich.console import Console
+    >>> with progress_bar(Console(quiet=True)) as progress:
+    ...     task = progress.add_task("Explaining rows", total=4)
+    ...     progress.update(task, completed=4)
+    >>> progress.tasks[0].finished
+    True
+    """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=transient,
+    )
 
 
 def write_result(result, out: Path, stem: str, title: str, console: Console) -> None:

@@ -252,15 +252,9 @@ def metrics_command(
 
 
 def _progress():
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from raikit._cli_utils import progress_bar
 
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    )
+    return progress_bar(console, transient=False)
 
 
 @app.command("audit")

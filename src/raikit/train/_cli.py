@@ -6,10 +6,9 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from raikit._cli_utils import split_names
+from raikit._cli_utils import progress_bar, split_names
 
 __all__ = ["register"]
 
@@ -17,16 +16,8 @@ console = Console()
 _METHODS = ("fairbatch", "frtrain", "expgrad", "gridsearch", "threshold", "reweigh", "none")
 
 
-def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
+def _progress():
+    return progress_bar(console)
 
 
 def train_command(
