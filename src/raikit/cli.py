@@ -541,6 +541,7 @@ def _fail(message: str) -> None:
         message = cli_words(message, command_options(app, sys.argv[1:]))
     except Exception:  # never let the rewording hide the error itself
         pass
+    message = " ".join(message.split())  # one line, whatever the library's message held
     error_console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
     sys.exit(2)
 
