@@ -15,7 +15,13 @@ from raikit import __version__
 
 # A bare environment (no user config), keeping PYTHONPATH so that a source checkout is tested.
 ENV = {"COLUMNS": "200", "PATH": ""} | (
-    {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}
+    {
+        "PYTHONPATH": os.pathsep.join(
+            os.path.abspath(p) for p in os.environ["PYTHONPATH"].split(os.pathsep) if p
+        )
+    }
+    if os.environ.get("PYTHONPATH")
+    else {}
 )
 
 
@@ -292,3 +298,83 @@ def test_errors_from_other_libraries_are_one_line_too(adult_files, tmp_path):
     assert out.returncode == 2
     assert "Traceback" not in out.stderr and out.stderr.startswith("error: ValueError")
     assert "RAIKIT_DEBUG=1" in out.stderr
+
+
+def test_train_records_a_run_that_reproduce_refits(tmp_path):
+    """The README's `raikit train ...` then `raikit reproduce RUN_ID --ledger .raikit`."""
+    import sqlite3
+
+    from raikit.datasets import make_fairness_synthetic
+
+    frame = make_fairness_synthetic(400, random_state=0, as_frame=True)
+    frame.assign(z=np.where(frame["z"] == 1, "a", "b")).to_csv(tmp_path / "train.csv", index=False)
+    out = subprocess.run(
+        [
+            *(sys.executable, "-m", "raikit.cli", "train", "--data", "train.csv"),
+            *("--target", "y", "--sensitive", "z", "--method", "fairbatch", "--epochs", "3"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=ENV | {"OMP_NUM_THREADS": "1"},
+    )
+    assert out.returncode == 0, out.stderr
+    with sqlite3.connect(tmp_path / ".raikit" / "ledger.sqlite") as conn:
+        (run_id,) = conn.execute("SELECT run_id FROM trainings").fetchone()
+    assert f"raikit reproduce {run_id[:12]} --ledger .raikit" in " ".join(out.stdout.split())
+    again = subprocess.run(
+        [sys.executable, "-m", "raikit.cli", "reproduce", run_id[:12], "--ledger", ".raikit"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=ENV | {"OMP_NUM_THREADS": "1"},
+    )
+    assert again.returncode == 0, again.stderr
+    assert "reproduced" in again.stdout and "not reproduced" not in again.stdout
+
+
+# --------------------------------------------------------------------------- errors in CLI words
+def test_errors_name_the_flags_of_the_command_not_python_keywords(predictions, tmp_path):
+    path, frame = predictions
+    frame.loc[3, "sex"] = None
+    frame.to_csv(tmp_path / "nan.csv", index=False)
+    out = run("metrics", str(tmp_path / "nan.csv"), "-t", "y", "-p", "p", "-s", "sex")
+    assert out.returncode == 2
+    assert "pass --missing-group '(missing)' to keep them" in out.stderr
+    assert "missing_group=" not in out.stderr
+    frame.drop(columns=["y"]).dropna().to_csv(tmp_path / "serving.csv", index=False)
+    args = ["data", "drift", str(path), str(tmp_path / "serving.csv"), "-s", "race"]
+    out = run(*args, "--columns", "p,y", "--out", str(tmp_path / "d"))
+    assert out.returncode == 2 and "Pass --columns A,B to compare fewer" in out.stderr
+
+
+def test_a_feature_mismatch_names_the_features_flag(adult_files, tmp_path):
+    out = run(
+        "evaluate",
+        "--data",
+        str(adult_files / "test.csv"),
+        "--model",
+        str(adult_files / "pipeline.skops"),
+        "-t",
+        "y",
+        "-s",
+        "sex",
+        "--features",
+        "age,race",
+        "--out",
+        str(tmp_path),
+    )
+    assert out.returncode == 2
+    assert "missing ['education_num', 'hours_per_week', 'capital_gain', 'sex']" in out.stderr
+    assert "extra ['race']. Leave --features out" in out.stderr
+
+
+def test_cli_words_leave_unknown_keywords_and_prose_alone():
+    from raikit._cli_utils import cli_words
+
+    options = {"ci": ("--ci", False), "trust": ("--trust", False), "flag": ("--flag", True)}
+    assert cli_words("ci=0.9 or specific=1", options) == "--ci 0.9 or specific=1"
+    assert cli_words("trusted=['x'] vs trust='x'", options) == "trusted=['x'] vs --trust 'x'"
+    assert cli_words("set flag=True", options) == "set --flag"

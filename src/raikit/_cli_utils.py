@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-__all__ = ["split_names", "write_result"]
+__all__ = ["cli_words", "command_options", "progress_bar", "split_names", "write_result"]
 
 
 def split_names(text: str | None) -> list[str]:
@@ -22,6 +22,42 @@ def split_names(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
+def progress_bar(console: Console, *, transient: bool = True):
+    """The one Rich progress bar of every command: description, bar, ``done/total``, elapsed time
+    and the estimated time left (ETA). A task added with ``total=None`` shows a spinner only.
+
+    Examples
+    --------
+    >>> from rich.console import Console
+    >>> with progress_bar(Console(quiet=True)) as progress:
+    ...     task = progress.add_task("Explaining rows", total=4)
+    ...     progress.update(task, completed=4)
+    >>> progress.tasks[0].finished
+    True
+    """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=transient,
+    )
+
+
 def write_result(result, out: Path, stem: str, title: str, console: Console) -> None:
     """Write ``<stem>.html`` and ``<stem>.json`` of a result into ``out`` and say where."""
     out.mkdir(parents=True, exist_ok=True)
@@ -29,3 +65,83 @@ def write_result(result, out: Path, stem: str, title: str, console: Console) -> 
     result.to_html(html_path, title=title)
     result.to_json(json_path)
     console.print(f"HTML written to {html_path}\nJSON written to {json_path}")
+
+
+# --------------------------------------------------------------------------- errors in CLI words
+_KEYWORD = r"(?<![\w.\-]){name}=(?P<value>'[^']*'|\"[^\"]*\"|\[[^\]]*\]|\{{[^}}]*\}}|[\w.\-+]+)?"
+
+
+def command_options(app, argv: list[str]) -> dict:
+    """The options of the command ``argv`` invokes: Python parameter name -> (flag, is_flag).
+
+    Examples
+    --------
+    >>> import typer
+    >>> app = typer.Typer()
+    >>> @app.command()
+    ... def run(missing_group: str = typer.Option(None, "--missing-group"), n: int = 1): ...
+    >>> @app.command()
+    ... def other(): ...
+    >>> command_options(app, ["run", "--n", "2"])["missing_group"]
+    ('--missing-group', False)
+    """
+    import typer.main
+
+    command = typer.main.get_command(app)
+    for word in argv:  # typer may vendor click: go by attributes, not classes
+        commands = getattr(command, "commands", None)
+        if not isinstance(commands, dict) or word not in commands:
+            break
+        command = commands[word]
+    options = {}
+    for param in getattr(command, "params", []):
+        if getattr(param, "param_type_name", "") == "option" and param.name:
+            longs = [o for o in param.opts if o.startswith("--")] or list(param.opts)
+            options[param.name] = (longs[0], bool(param.is_flag))
+    return options
+
+
+def _cli_value(value: str | None, is_flag: bool) -> str:
+    import ast
+
+    if value is None or is_flag:
+        return ""
+    if value.startswith("["):
+        try:
+            items = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            items = None
+        if isinstance(items, list) and items and Ellipsis not in items:
+            return " " + ",".join(str(item) for item in items)
+        return " A,B"
+    return f" {value}"
+
+
+def cli_words(message: str, options: dict) -> str:
+    """Rewrite the Python keyword arguments an error message suggests (``missing_group='x'``,
+    ``columns=[...]``) into the command-line flags of the running command (``--missing-group 'x'``,
+    ``--columns A,B``); keywords the command has no option for stay as they are.
+
+    Examples
+    --------
+    >>> options = {"missing_group": ("--missing-group", False), "columns": ("--columns", False)}
+    >>> cli_words("Or pass missing_group='(missing)' to keep them.", options)
+    "Or pass --missing-group '(missing)' to keep them."
+    >>> cli_words("Pass columns=[...] to compare fewer; columns=['a', 'b'] works.", options)
+    'Pass --columns A,B to compare fewer; --columns a,b works.'
+    >>> cli_words("lazy=True needs a path", options)
+    'lazy=True needs a path'
+    >>> cli_words("Pass domains={'sex': [...]}.", {"domain": ("--domain", False)})
+    "Pass --domain {'sex': [...]}."
+    """
+    import re
+
+    for name, (flag, is_flag) in options.items():
+        # a repeatable option is singular on the command line (--domain) and plural in Python
+        for keyword in (name, f"{name}s"):
+            pattern = re.compile(_KEYWORD.format(name=re.escape(keyword)))
+            message = pattern.sub(
+                lambda m, flag=flag, is_flag=is_flag: flag + _cli_value(m.group("value"), is_flag),
+                message,
+            )
+    return message

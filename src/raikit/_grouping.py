@@ -115,8 +115,16 @@ def factorize(values: pd.Series, *, name: str, missing_group: str | None = None)
             return lookup[shifted], levels
     try:
         codes, levels = pd.factorize(series, sort=True)
-    except TypeError:  # mixed types that do not sort: fall back to their text form
-        codes, levels = pd.factorize(series.astype(str), sort=True)
+    except TypeError:  # mixed types that do not sort (e.g. bytes and numbers): by their text
+        codes, uniques = pd.factorize(series, sort=False)
+        text = [
+            v.decode("utf-8", "backslashreplace") if isinstance(v, bytes) else str(v)
+            for v in uniques
+        ]
+        order = np.argsort(np.asarray(text, dtype=object), kind="stable")  # over levels, not rows
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        codes, levels = rank[codes], pd.Index(np.asarray(uniques, dtype=object)[order])
     return codes.astype(np.int64), pd.Index(levels)
 
 

@@ -57,10 +57,23 @@ class ColumnSchema:
 
 
 def _plain(value: Any) -> Any:
-    """A JSON-native version of a numpy scalar."""
+    """A JSON-native version of a category or bound: numpy scalars as Python numbers, bytes as
+    text (undecodable bytes escaped), timestamps in ISO format, anything else exotic as its text.
+
+    Examples
+    --------
+    >>> _plain(np.int64(3)), _plain(b"ab"), _plain(pd.Timestamp(2020, 1, 2))
+    (3, 'ab', '2020-01-02T00:00:00')
+    """
     if isinstance(value, np.generic):
-        return value.item()
-    return value
+        value = value.item()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    if isinstance(value, pd.Timestamp | np.datetime64) or hasattr(value, "isoformat"):
+        return pd.Timestamp(value).isoformat() if not isinstance(value, str) else value
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
 
 
 def infer_column_schema(name: str, series: pd.Series) -> ColumnSchema:

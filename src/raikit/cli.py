@@ -266,15 +266,9 @@ def metrics_command(
 
 
 def _progress():
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from raikit._cli_utils import progress_bar
 
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    )
+    return progress_bar(console, transient=False)
 
 
 @app.command("audit")
@@ -571,8 +565,17 @@ _USER_ERRORS = (ValueError, TypeError, KeyError, OSError, UnicodeError)
 
 
 def _fail(message: str) -> None:
+    """Print one error line in the words of the command line and exit with code 2: Python
+    keywords the message suggests (``missing_group='x'``) become the running command's flags."""
     from rich.markup import escape
 
+    from raikit._cli_utils import cli_words, command_options
+
+    try:
+        message = cli_words(message, command_options(app, sys.argv[1:]))
+    except Exception:  # never let the rewording hide the error itself
+        pass
+    message = " ".join(message.split())  # one line, whatever the library's message held
     error_console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
     sys.exit(2)
 

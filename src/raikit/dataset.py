@@ -123,12 +123,43 @@ def allocate_sample(counts, n: int, min_per_group: int) -> np.ndarray:
     return base + extra
 
 
-def _as_list(value: str | Sequence[str] | None) -> list[str]:
+def _is_name(value) -> bool:
+    return isinstance(value, str | int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def _as_list(value: str | Sequence[str] | None, role: str = "columns") -> list[str]:
+    """Column names from a name, a list of names or None (integers name columns ``"0"``...);
+    anything else, or a name listed twice, is a :class:`ColumnError` that says what was given."""
     if value is None:
         return []
-    if isinstance(value, str):
-        return [value]
-    return [str(v) for v in value]
+    if _is_name(value):
+        return [str(value)]
+    if isinstance(value, list | tuple | pd.Index | np.ndarray | pd.Series):
+        items = list(value)
+        if all(_is_name(v) for v in items):
+            names = [str(v) for v in items]
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ColumnError(f"{role} lists column(s) {twice} more than once; name each once.")
+            return names
+        bad = next(v for v in items if not _is_name(v))
+        raise ColumnError(
+            f"{role} must be column names (strings); it contains {bad!r} ({type(bad).__name__})."
+        )
+    raise ColumnError(
+        f"{role} must be a column name or a list of column names, got {value!r} "
+        f"({type(value).__name__})."
+    )
+
+
+def _as_name(value, role: str) -> str | None:
+    if value is None:
+        return None
+    if not _is_name(value):
+        raise ColumnError(
+            f"{role} must be one column name, got {value!r} ({type(value).__name__})."
+        )
+    return str(value)
 
 
 class Dataset:
@@ -256,9 +287,19 @@ class Dataset:
                     f"least one row and the columns you name."
                 )
         self.source = source
+        if name is not None and not isinstance(name, str):
+            raise DataError(f"name must be a string, got {name!r} ({type(name).__name__}).")
+        if missing_group is not None and not isinstance(missing_group, str):
+            raise DataError(
+                f"missing_group must be a label (a string such as '(missing)'), got "
+                f"{missing_group!r} ({type(missing_group).__name__})."
+            )
         self.name = name or "dataset"
+        target = _as_name(target, "target")
+        prediction = _as_name(prediction, "prediction")
+        score = _as_name(score, "score")
         self.target = target
-        self.sensitive_names = _as_list(sensitive)
+        self.sensitive_names = _as_list(sensitive, "sensitive")
         self.prediction = prediction
         self.score = score
         self.missing_group = missing_group
@@ -272,7 +313,7 @@ class Dataset:
             ("sensitive", self.sensitive_names),
             ("prediction", _as_list(prediction)),
             ("score", _as_list(score)),
-            ("features", _as_list(features)),
+            ("features", _as_list(features, "features")),
         ):
             for column in columns:
                 self._check_column(column, role)
@@ -287,7 +328,7 @@ class Dataset:
             excluded = reserved | set(self.sensitive_names)
             self.feature_names = [c for c in self.columns if c not in excluded]
         else:
-            self.feature_names = list(dict.fromkeys(_as_list(features)))
+            self.feature_names = _as_list(features, "features")
             for role, column in (("target", target), ("prediction", prediction), ("score", score)):
                 if column is not None and column in self.feature_names:
                     raise ColumnError(

@@ -177,3 +177,24 @@ def test_a_lazy_dataset_is_recorded_by_its_files_without_loading_rows(tmp_path):
     assert result.overall["accuracy"] == 1.0 and lazy._cache is None
     edges = ledger.edges()
     assert (first, "evidence") in set(zip(edges["src_id"], edges["dst_kind"], strict=True))
+
+
+def test_a_fair_learner_is_trained_and_reproduced_with_its_sensitive_attributes(tmp_path):
+    """`raikit train` records FairBatch, whose fit needs sensitive_features; reproduce refits it."""
+    from raikit.datasets import make_fairness_synthetic
+    from raikit.train import FairBatchClassifier
+
+    ds = make_fairness_synthetic(400, random_state=0)
+    ledger = Ledger(tmp_path)
+    estimator = FairBatchClassifier(constraint="eqopp", epochs=3, random_state=0)
+    calls = []
+    model, run = train(
+        estimator, ds, ledger=ledger, fit_params={"callback": lambda *a: calls.append(a)}
+    )
+    assert len(calls) == 3  # the progress callback reached this fit
+    outcome = ledger.reproduce(run.id)
+    assert outcome["match"] and outcome["metrics_match"]
+    direct = FairBatchClassifier(constraint="eqopp", epochs=3, random_state=0).fit(
+        ds.X, ds.y, sensitive_features=ds.sensitive["z"]
+    )
+    np.testing.assert_array_equal(model.predict(ds.X), direct.predict(ds.X))

@@ -3,12 +3,16 @@
 import json
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
 
 from raikit import load_model
 from raikit.datasets import make_fairness_synthetic
+
+# `raikit train` records into ./.raikit: run in a scratch folder, not in the checkout.
+_CWD = tempfile.mkdtemp(prefix="raikit-train-cli-")
 
 
 def run(*args):
@@ -17,6 +21,7 @@ def run(*args):
         capture_output=True,
         text=True,
         timeout=180,
+        cwd=_CWD,
         env={"COLUMNS": "200", "PATH": "", "OMP_NUM_THREADS": "1"},
     )
 

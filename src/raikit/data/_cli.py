@@ -13,10 +13,9 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from raikit._cli_utils import split_names
+from raikit._cli_utils import progress_bar, split_names
 from raikit._errors import DataError
 
 app = typer.Typer(
@@ -38,28 +37,15 @@ _MISSING = typer.Option(None, "--missing-group", help="Label for missing sensiti
 
 @contextmanager
 def _progress(description: str) -> Iterator[None]:
-    """A Rich progress bar (indeterminate: the checks are single vectorised passes)."""
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
+    """A spinner for the checks that are single vectorised passes (no countable steps)."""
+    with progress_bar(console) as progress:
         progress.add_task(description, total=None)
         yield
 
 
-def _bar() -> Progress:
-    """A Rich progress bar for the commands whose work has countable steps."""
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
+def _bar():
+    """The progress bar (with ETA) of the commands whose work has countable steps."""
+    return progress_bar(console)
 
 
 def _dataset(file: Path, target: str | None, sensitive: str, missing_group: str | None):

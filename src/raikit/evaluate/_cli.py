@@ -6,10 +6,9 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from raikit._cli_utils import split_names, write_result
+from raikit._cli_utils import progress_bar, split_names, write_result
 
 __all__ = ["register"]
 
@@ -27,16 +26,8 @@ def _floats(text: str | None, option: str) -> list[float] | None:
         raise DataError(f"{option} must be comma-separated numbers, got {text!r}.") from error
 
 
-def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
+def _progress():
+    return progress_bar(console)
 
 
 def _model(path: Path | None, trust_pickle: bool, trust: list[str]):

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from raikit._cli_utils import split_names, write_result
+from raikit._cli_utils import progress_bar, split_names, write_result
 
 __all__ = ["register"]
 
@@ -64,15 +63,12 @@ def explain_command(
     ds = ds.for_model(fitted)
     if row is not None and not 0 <= row < ds.n_rows:
         raise DataError(f"--row must be a row position in 0..{ds.n_rows - 1}, got {row}.")
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("Computing SHAP values", total=2 + (row is not None))
+    with progress_bar(console) as progress:
+        task = progress.add_task("Explaining rows", total=None)
+
+        def explained(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
         result = explain(
             fitted,
             ds,
@@ -81,17 +77,17 @@ def explain_command(
             max_rows=max_rows,
             include=[row] if row is not None else (),
             random_state=seed,
+            progress=explained,
         )
-        progress.update(task, advance=2, description="Searching counterfactuals")
         cf = None
         if row is not None and n_counterfactuals > 0:
+            progress.update(task, description=f"Counterfactuals of row {row}")
             fixed = split_names(immutable) or [
                 c for c in ds.sensitive_names if c in ds.feature_names
             ]
             cf = counterfactuals(
                 fitted, ds.X.iloc[[row]], data=ds, immutable=fixed, n=n_counterfactuals
             )
-        progress.update(task, advance=1)
     table = Table(title=f"Global importance (mean |SHAP|, {result.meta['units']})")
     for column in ("rank", "feature", "mean |SHAP|", "share", "permutation rank", "proxy of"):
         table.add_column(column, justify="left" if column in ("feature", "proxy of") else "right")

@@ -4,7 +4,7 @@ cross-check, and findings when a sensitive attribute or a strong proxy drives th
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -159,7 +159,7 @@ class ExplanationResult(Result):
 
 
 # --------------------------------------------------------------------------- shap calls
-def _shap_values(model, X, method, *, background, rng, target_class):
+def _shap_values(model, X, method, *, background, rng, target_class, progress=None):
     """SHAP values (n, F) and base value through the chosen shap explainer."""
     shap = _import_shap()
     from threadpoolctl import threadpool_limits
@@ -207,9 +207,19 @@ def _shap_values(model, X, method, *, background, rng, target_class):
         Z = codec.encode(X)
         masker = shap.maskers.Independent(Z[bg_rows], max_samples=n_bg)
         explainer = shap.PermutationExplainer(f, masker, seed=int(rng.integers(2**31)))
+        # Rows are explained one after the other from one random stream, so explaining them in
+        # chunks (to report progress) gives the same values as one call.
+        step = max(1, len(Z) // 20)
+        parts = []
         with threadpool_limits(1):  # small batches: threads cost more than they save
-            explanation = explainer(Z, max_evals=2 * X.shape[1] + 1, silent=True)
-        values, base = explanation.values, explanation.base_values
+            for start in range(0, len(Z), step):  # about 20 chunks of rows
+                parts.append(
+                    explainer(Z[start : start + step], max_evals=2 * X.shape[1] + 1, silent=True)
+                )
+                if progress is not None:
+                    progress(min(start + step, len(Z)), len(Z))
+        values = np.concatenate([np.asarray(p.values) for p in parts])
+        base = np.concatenate([np.asarray(p.base_values).reshape(len(p.values), -1) for p in parts])
         name = "shap.PermutationExplainer (model-agnostic, interventional)"
     else:
         raise DataError(
@@ -229,6 +239,8 @@ def _shap_values(model, X, method, *, background, rng, target_class):
         elif base.size == len(values) * n_classes:
             base = base.reshape(len(values), n_classes)[:, target_class]
     base_value = float(np.mean(base))
+    if progress is not None:
+        progress(len(X), len(X))
     return values, base_value, name, units
 
 
@@ -386,6 +398,7 @@ def explain(
     include: Sequence[int] = (),
     random_state: int | None = 0,
     ledger=None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ExplanationResult:
     """Explain a model's decisions with SHAP: per row, globally, and per group.
 
@@ -417,6 +430,9 @@ def explain(
         Row positions always explained, even when ``max_rows`` samples.
     random_state : int, optional
     ledger : raikit.ledger.Ledger, optional
+    progress : callable, optional
+        Called as ``progress(rows_done, rows_total)`` while rows are explained (the CLI draws a
+        progress bar with it); the model-agnostic explainer reports every few rows.
 
     Returns
     -------
@@ -482,7 +498,13 @@ def explain(
     features = [str(c) for c in X.columns]
     try:
         values, base_value, explainer_name, units = _shap_values(
-            model, X, chosen, background=background, rng=rng, target_class=target_class
+            model,
+            X,
+            chosen,
+            background=background,
+            rng=rng,
+            target_class=target_class,
+            progress=progress,
         )
     except RaikitError:
         raise

@@ -13,6 +13,7 @@ from raikit.ledger._store import (
     Run,
     active_run,
     dataset_hash,
+    fit_dataset,
     model_fingerprint,
     paused,
     record,
@@ -42,8 +43,13 @@ def train(
     ledger: Ledger | str | None = None,
     name: str = "train",
     params: dict | None = None,
+    fit_params: dict | None = None,
 ):
     """Fit a clone of ``estimator`` on a Dataset inside a recorded run that can be reproduced.
+
+    Estimators whose ``fit`` takes ``sensitive_features`` get the Dataset's sensitive attributes
+    (here and when the run is reproduced); ``fit_params`` (e.g. a progress callback) are passed to
+    this fit only, so they must not change the model.
 
     Records the unfitted estimator, the training data (as a Parquet artifact), the fitted model and
     its prediction fingerprint, so ``raikit reproduce RUN`` can refit and compare.
@@ -74,6 +80,6 @@ def train(
         else {}
     )
     with track(name, ledger=ledger, params=params, seeds=seeds) as run:
-        model = clone(estimator).fit(ds.X, ds.y)
+        model = fit_dataset(clone(estimator), ds, **(fit_params or {}))
         run.ledger.log_training(estimator, ds, model, run=run)
     return model, run

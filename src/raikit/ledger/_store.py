@@ -140,6 +140,16 @@ def lazy_dataset_hash(ds) -> str:
     return digest.hexdigest()
 
 
+def fit_dataset(estimator, ds, **fit_params):
+    """Fit ``estimator`` on a Dataset's ``X`` and ``y``; estimators whose ``fit`` takes
+    ``sensitive_features`` (raikit's and Fairlearn's fair learners) get the sensitive attributes."""
+    import inspect
+
+    if "sensitive_features" in inspect.signature(estimator.fit).parameters:
+        fit_params.setdefault("sensitive_features", ds.sensitive)
+    return estimator.fit(ds.X, ds.y, **fit_params)
+
+
 def model_fingerprint(model, X: pd.DataFrame) -> str:
     """Hash of a model's behaviour: its (probability) predictions on ``X``, as float64 bytes.
 
@@ -705,7 +715,7 @@ class Ledger:
             cli=cli,
         )
         train = self.read_dataset(row["dataset_id"])
-        model = estimator.fit(train.X, train.y)
+        model = fit_dataset(estimator, train)
         fingerprint = model_fingerprint(model, train.X)
         metrics = {"train_accuracy": float(np.mean(model.predict(train.X) == train.y.to_numpy()))}
         recorded = json.loads(row["metrics"])

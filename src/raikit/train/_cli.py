@@ -6,10 +6,9 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from raikit._cli_utils import split_names
+from raikit._cli_utils import progress_bar, split_names
 
 __all__ = ["register"]
 
@@ -17,16 +16,8 @@ console = Console()
 _METHODS = ("fairbatch", "frtrain", "expgrad", "gridsearch", "threshold", "reweigh", "none")
 
 
-def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
+def _progress():
+    return progress_bar(console)
 
 
 def train_command(
@@ -61,8 +52,16 @@ def train_command(
     model: str = typer.Option("logistic", "--model", help="logistic | mlp (fairbatch)."),
     seed: int = typer.Option(0, "--seed", help="Seed: the same seed gives the same model."),
     out: Path = typer.Option(Path("model.skops"), "--out", "-o", help="Model file (.skops)."),
+    ledger: Path = typer.Option(
+        Path(".raikit"),
+        "--ledger",
+        help="Record the training here (data, estimator, fingerprint) so that `raikit reproduce "
+        "RUN_ID` can refit it.",
+    ),
+    no_ledger: bool = typer.Option(False, "--no-ledger", help="Do not record the training."),
 ) -> None:
-    """Train a fair model, save it with skops, and write its group metrics (HTML and JSON)."""
+    """Train a fair model, save it with skops, record the training in a ledger, and write its
+    group metrics (HTML and JSON)."""
     import numpy as np
 
     from raikit import save_model
@@ -109,20 +108,38 @@ def train_command(
                 clean_validation=(clean_ds.X, clean_ds.y, clean_ds.sensitive),
                 callback=lambda done, total: progress.update(task, completed=done),
             )
-    elif method == "fairbatch":
-        estimator = make_mitigator(method, constraint, random_state=seed, **params)
-        with _progress() as progress:
-            task = progress.add_task(f"FairBatch ({constraint})", total=epochs)
-            fitted = estimator.fit(
-                ds.X,
-                ds.y,
-                sensitive_features=ds.sensitive,
-                callback=lambda done, total: progress.update(task, completed=done),
-            )
     else:
+        from raikit.ledger import Ledger
+        from raikit.ledger import train as recorded_training
+        from raikit.ledger._store import fit_dataset
+
         estimator = make_mitigator(method, constraint, random_state=seed, **params)
-        with console.status(f"Training ({method}, {constraint})…"):
-            fitted = estimator.fit(ds.X, ds.y, sensitive_features=ds.sensitive)
+        # threshold post-processing predicts with the sensitive attributes, which a training
+        # fingerprint does not see: it is saved but not recorded for `raikit reproduce`.
+        record = not no_ledger and method != "threshold"
+        with _progress() as progress:
+            if method == "fairbatch":
+                task = progress.add_task(f"FairBatch ({constraint})", total=epochs)
+                fit_params = {"callback": lambda done, total: progress.update(task, completed=done)}
+            else:
+                progress.add_task(f"Training ({method}, {constraint})", total=None)
+                fit_params = {}
+            if record:
+                fitted, run = recorded_training(
+                    estimator,
+                    ds,
+                    ledger=Ledger(ledger),
+                    name=f"train: {method} ({constraint})",
+                    params={"method": method, "constraint": constraint, **params},
+                    fit_params=fit_params,
+                )
+            else:
+                fitted = fit_dataset(estimator, ds, **fit_params)
+        if record:
+            console.print(
+                f"Training recorded in {ledger} as run {run.id[:12]}; check it with "
+                f"`raikit reproduce {run.id[:12]} --ledger {ledger}`."
+            )
     out.parent.mkdir(parents=True, exist_ok=True)
     save_model(fitted, out)
     console.print(f"Model written to {out}")
