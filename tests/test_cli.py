@@ -378,3 +378,17 @@ def test_cli_words_leave_unknown_keywords_and_prose_alone():
     assert cli_words("ci=0.9 or specific=1", options) == "--ci 0.9 or specific=1"
     assert cli_words("trusted=['x'] vs trust='x'", options) == "trusted=['x'] vs --trust 'x'"
     assert cli_words("set flag=True", options) == "set --flag"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["privacy", "query", "x.csv", "--sql", "SELECT 1", "--epsilon", "abc"],  # not a number
+        ["metrics", "x.csv", "--target"],  # an option without its value
+        ["audit", "--train", "a.csv"],  # required options missing
+    ],
+)
+def test_usage_errors_are_one_message_not_a_traceback(args):
+    out = run(*args)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr and "Error" in out.stderr

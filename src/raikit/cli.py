@@ -591,6 +591,11 @@ def main() -> None:
 
     import click
 
+    try:  # recent typer vendors click: its usage errors do not derive from click's
+        from typer._click.exceptions import ClickException as TyperClickException
+    except ImportError:
+        TyperClickException = click.exceptions.ClickException
+    usage_errors = (click.exceptions.ClickException, TyperClickException)
     debug = bool(os.environ.get("RAIKIT_DEBUG"))
     try:
         # Without standalone mode click returns a command's exit code instead of exiting.
@@ -600,7 +605,7 @@ def main() -> None:
     except typer.Abort:
         error_console.print("Aborted.")
         sys.exit(1)
-    except click.exceptions.ClickException as error:  # usage errors
+    except usage_errors as error:  # usage errors: a missing option, a value of the wrong type
         error.show()
         sys.exit(error.exit_code)
     except RaikitError as error:

@@ -253,3 +253,18 @@ def test_ingest_file_streams_parquet_and_equals_ingesting_the_frame(tmp_path, ha
     (tmp_path / "bad.parquet").write_bytes(b"not parquet")
     with pytest.raises(DataError, match="Cannot read"):
         from_file.ingest_file(tmp_path / "bad.parquet")
+
+
+def test_open_keeps_the_monitors_roles_when_the_table_was_logged_with_other_roles(tmp_path, halves):
+    """The ledger keys a dataset by content: the same reference table logged earlier with other
+    roles (as training data of a recorded run) must not change the roles a resumed monitor sees."""
+    ref, prod = halves
+    ledger = Ledger(tmp_path)
+    ledger.log_dataset(
+        ref.replace(sensitive=["race"]), store_data=True
+    )  # logged first, other roles
+    with Monitor(ref, ledger=ledger, windows=4000, id_column="id", n_boot=20) as monitor:
+        monitor.ingest(prod.iloc[:4000])
+    later = Monitor.open(tmp_path)
+    assert later.reference.roles == ref.roles
+    assert later.add_labels(prod["id"][:50], prod["income"][:50]) == 50

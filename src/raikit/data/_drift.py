@@ -596,8 +596,8 @@ def _roles(reference, current, sensitive, columns):
         if lacking:
             raise ColumnError(
                 f"The {label} data lacks column(s) {lacking}; both tables need every compared "
-                f"column and sensitive attribute. Compare fewer columns (columns=[...], on the "
-                f"command line --columns) or add them to the {label} data."
+                f"column and sensitive attribute. Pass columns=[...] to compare fewer, or add "
+                f"them to the {label} data."
             )
     columns = [c for c in columns if c not in sensitive]
     if not columns:

@@ -692,6 +692,9 @@ class Monitor:
             )
         reference = ledger.read_dataset(config["reference_id"].iloc[0])
         params = json.loads(config["params"].iloc[0])
+        roles = params.pop("reference_roles", None)  # absent in monitors of older raikit
+        if roles is not None:
+            reference = reference.replace(**roles)
         return cls(reference, ledger=ledger, name=name, **params)
 
     def __enter__(self) -> Monitor:
@@ -727,10 +730,13 @@ class Monitor:
         if len(known) == 0:
             # The reference is stored with its data so that Monitor.open can resume the monitor.
             reference_id = self.ledger.log_dataset(self.reference, store_data=True)
+            # The ledger keys a dataset by its content, so the same table logged earlier with
+            # other roles (e.g. as training data) shares its id: keep this monitor's roles here.
+            stored = {**self._params, "reference_roles": self.reference.roles}
             with self.ledger._write() as conn:
                 conn.execute(
                     "INSERT OR IGNORE INTO monitor_config VALUES (?, ?, ?, ?, ?)",
-                    (self.name, fingerprint, reference_id, json.dumps(self._params), _now()),
+                    (self.name, fingerprint, reference_id, json.dumps(stored), _now()),
                 )
             known = self.ledger._query(
                 "SELECT fingerprint FROM monitor_config WHERE monitor = ?", (self.name,)
