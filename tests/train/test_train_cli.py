@@ -1,6 +1,7 @@
 """``raikit train`` and ``raikit mitigations`` end to end in a subprocess."""
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,13 @@ def run(*args):
         text=True,
         timeout=180,
         cwd=_CWD,
-        env={"COLUMNS": "200", "PATH": "", "OMP_NUM_THREADS": "1"},
+        env={"COLUMNS": "200", "PATH": "", "OMP_NUM_THREADS": "1"}
+        # a source checkout (PYTHONPATH=src) is tested as itself, from the scratch folder
+        | (
+            {"PYTHONPATH": os.path.abspath(os.environ["PYTHONPATH"])}
+            if "PYTHONPATH" in os.environ
+            else {}
+        ),
     )
 
 
@@ -164,3 +171,28 @@ def test_mitigations_with_frtrain_and_a_clean_file(csvs):
     assert meta["frtrain_n_clean"] == 400
     assert meta["frtrain_clean_source"] == "dataset"
     assert "frtrain" in proc.stdout
+
+
+@pytest.mark.slow
+def test_train_fairbatch_uses_the_estimators_default_rule(csvs):
+    """Without --epochs / --learning-rate the command trains FairBatch with its own default
+    (epochs='auto', learning rate 1e-3), not a fixed epoch count that stops before it settles."""
+    folder, _ = csvs
+    out = folder / "auto.skops"
+    proc = run(
+        "train", "--data", str(folder / "train.csv"), "--target", "y", "--sensitive", "z",
+        "--constraint", "eqopp", "--out", str(out), "--no-ledger",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    model = load_model(out)
+    assert model.epochs == "auto" and model.learning_rate == pytest.approx(1e-3)
+    assert model.n_epochs_ < model.max_epochs  # stopped by the rule, not by the cap
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-3", "2.5"])
+def test_train_refuses_a_bad_epochs_value_naming_the_flag(csvs, value):
+    folder, _ = csvs
+    proc = run("train", "--data", str(folder / "train.csv"), "-t", "y", "-s", "z",
+               "--epochs", value, "--no-ledger")  # fmt: skip
+    assert proc.returncode == 2
+    assert "--epochs must be 'auto' or a positive whole number" in proc.stderr

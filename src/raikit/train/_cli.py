@@ -43,11 +43,14 @@ def train_command(
         "--clean",
         help="Small trusted labelled file for frtrain's robustness discriminator (required).",
     ),
-    epochs: int = typer.Option(
-        50, "--epochs", help="Epochs (fairbatch; frtrain: full-batch steps, paper 10000)."
+    epochs: str = typer.Option(
+        "auto",
+        "--epochs",
+        help="fairbatch: 'auto' (until the training fairness gap and loss settle) or a number; "
+        "frtrain: full-batch steps ('auto': 2000; the paper uses 10000).",
     ),
     learning_rate: float | None = typer.Option(
-        None, "--learning-rate", help="Adam's step (default: fairbatch 5e-4, frtrain 1e-3)."
+        None, "--learning-rate", help="Adam's step (default: 1e-3, the estimators' default)."
     ),
     model: str = typer.Option("logistic", "--model", help="logistic | mlp (fairbatch)."),
     seed: int = typer.Option(0, "--seed", help="Seed: the same seed gives the same model."),
@@ -81,7 +84,9 @@ def train_command(
     ds.check_binary_target()
     params = {}
     if method == "fairbatch":
-        params = {"epochs": epochs, "model": model, "learning_rate": learning_rate or 5e-4}
+        params = {"epochs": _epochs(epochs, auto="auto"), "model": model}
+        if learning_rate is not None:
+            params["learning_rate"] = learning_rate
     if method == "frtrain":
         from raikit.train import FRTrainClassifier
 
@@ -90,6 +95,7 @@ def train_command(
         clean_ds = Dataset(clean, target=target, sensitive=names, features=ds.feature_names)
         from raikit.train._compare import frtrain_constraint
 
+        epochs = _epochs(epochs, auto=2000)
         estimator = FRTrainClassifier(
             model=model,
             constraint=frtrain_constraint(constraint),
@@ -119,8 +125,13 @@ def train_command(
         record = not no_ledger and method != "threshold"
         with _progress() as progress:
             if method == "fairbatch":
-                task = progress.add_task(f"FairBatch ({constraint})", total=epochs)
-                fit_params = {"callback": lambda done, total: progress.update(task, completed=done)}
+                # under epochs='auto' the total is the cap until training settles
+                task = progress.add_task(f"FairBatch ({constraint})", total=None)
+
+                def report(done: int, total: int) -> None:
+                    progress.update(task, completed=done, total=total)
+
+                fit_params = {"callback": report}
             else:
                 progress.add_task(f"Training ({method}, {constraint})", total=None)
                 fit_params = {}
@@ -186,7 +197,9 @@ def mitigations_command(
         help="Comma-separated: none, reweigh, expgrad, gridsearch, threshold, fairbatch, frtrain.",
     ),
     constraint: str = typer.Option("eqodds", "--constraint", help="eqopp | eqodds | dp"),
-    epochs: int = typer.Option(50, "--epochs", help="Epochs of fairbatch."),
+    epochs: str = typer.Option(
+        "auto", "--epochs", help="Epochs of fairbatch: 'auto' (until it settles) or a number."
+    ),
     frtrain_epochs: int = typer.Option(
         2000, "--frtrain-epochs", help="Full-batch epochs of frtrain (the paper uses 10000)."
     ),
@@ -235,7 +248,10 @@ def mitigations_command(
             test_ds,
             methods=chosen,
             constraint=constraint,
-            params={"fairbatch": {"epochs": epochs}, "frtrain": frtrain_params},
+            params={
+                "fairbatch": {"epochs": _epochs(epochs, auto="auto")},
+                "frtrain": frtrain_params,
+            },
             clean_validation=clean_validation,
             random_state=seed,
             callback=step,
@@ -264,3 +280,18 @@ def register(app: typer.Typer) -> None:
     """Add ``raikit train`` and ``raikit mitigations`` to the top-level app."""
     app.command("train")(train_command)
     app.command("mitigations")(mitigations_command)
+
+
+def _epochs(value: str, *, auto: int | str) -> int | str:
+    """``--epochs``: 'auto' (the method's own rule, or ``auto`` steps) or a positive number."""
+    from raikit._errors import DataError
+
+    if value.strip().lower() == "auto":
+        return auto
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise DataError(f"--epochs must be 'auto' or a positive whole number, got {value!r}.")
+    return number
