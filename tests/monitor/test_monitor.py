@@ -162,7 +162,7 @@ def test_drift_in_one_group_only_is_found(tmp_path, halves):
     window = prod.iloc[:6000].copy()
     black = window["race"] == "Black"
     window.loc[black, "age"] = window.loc[black, "age"] + 20
-    monitor = Monitor(ref, ledger=Ledger(tmp_path), windows=6000, n_boot=20)
+    monitor = Monitor(ref, ledger=Ledger(tmp_path), windows=6000, n_boot=20, min_group_size=100)
     (r,) = monitor.ingest(window)
     age = r.drift[r.drift["column"] == "age"].set_index(["attribute", "group"])
     assert not age.loc[("overall", "overall"), "drifted"]
@@ -268,3 +268,16 @@ def test_open_keeps_the_monitors_roles_when_the_table_was_logged_with_other_role
     later = Monitor.open(tmp_path)
     assert later.reference.roles == ref.roles
     assert later.add_labels(prod["id"][:50], prod["income"][:50]) == 50
+
+
+def test_one_minimum_group_size_policy_across_the_package():
+    """Monitor, drift, selective prediction and group metrics share raikit.metrics.MIN_GROUP_SIZE."""
+    import inspect
+
+    from raikit.data import drift
+    from raikit.metrics import MIN_GROUP_SIZE
+    from raikit.review import SelectiveClassifier
+
+    for target in (Monitor.__init__, drift, SelectiveClassifier.__init__, group_metrics):
+        default = inspect.signature(target).parameters["min_group_size"].default
+        assert default == MIN_GROUP_SIZE, target

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from raikit._cli_utils import progress_bar, split_names
 from raikit._errors import DataError
+from raikit.metrics._stats import MIN_GROUP_SIZE
 
 app = typer.Typer(
     help="Data checks before training: profile, schema, drift, representation, label issues, "
@@ -194,7 +195,9 @@ def drift_command(
     min_effect: float | None = typer.Option(
         None, "--min-effect", help="Also require this effect size."
     ),
-    min_group_size: int = typer.Option(50, "--min-group-size", help="Smallest group tested."),
+    min_group_size: int = typer.Option(
+        MIN_GROUP_SIZE, "--min-group-size", help="Smallest group tested."
+    ),
     missing_group: str | None = _MISSING,
     out: Path = _OUT,
     json_out: Path | None = _JSON,

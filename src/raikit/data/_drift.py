@@ -28,6 +28,7 @@ from raikit.data._common import (
     numeric_values,
     small_codes,
 )
+from raikit.metrics._stats import MIN_GROUP_SIZE
 
 __all__ = ["DriftResult", "drift"]
 
@@ -436,7 +437,7 @@ def drift(
     columns=None,
     sensitive=None,
     by_group: bool = True,
-    min_group_size: int = 50,
+    min_group_size: int = MIN_GROUP_SIZE,
     min_effect: float | None = None,
     ledger=None,
 ) -> DriftResult:
@@ -466,7 +467,7 @@ def drift(
         Sensitive attributes when ``reference`` is a DataFrame.
     by_group : bool, default True
         Also test within each sensitive group and intersection.
-    min_group_size : int, default 50
+    min_group_size : int, default ``raikit.metrics.MIN_GROUP_SIZE`` (30)
         Groups with fewer rows on either side are not tested (their p-value is NaN).
     min_effect : float, optional
         Also require this effect size (Wasserstein in reference standard deviations for KS, JS

@@ -43,6 +43,7 @@ import pandas as pd
 
 from raikit._errors import ColumnError, DataError
 from raikit._result import Finding, Result
+from raikit.metrics._stats import MIN_GROUP_SIZE
 
 __all__ = ["Monitor", "MonitorWindowResult", "monitor_history"]
 
@@ -367,7 +368,7 @@ class Monitor:
         estimate is above it but whose interval is not is a warning. A selection-rate ratio
         below 0.8 (four-fifths rule) is an error when its upper bound is below 0.8, else a
         warning.
-    min_group_size : int, default 100
+    min_group_size : int, default ``raikit.metrics.MIN_GROUP_SIZE`` (30)
         Smallest group (in the reference and in a window) whose drift is tested and whose
         selection rate is compared in demographic parity.
     max_accuracy_drop : float, default 0.05
@@ -417,7 +418,7 @@ class Monitor:
         alpha: float = 0.01,
         psi_threshold: float = 0.2,
         fairness_tolerance: float = 0.1,
-        min_group_size: int = 100,
+        min_group_size: int = MIN_GROUP_SIZE,
         max_accuracy_drop: float = 0.05,
         ci: float = 0.95,
         n_boot: int = 200,

@@ -27,6 +27,7 @@ from sklearn.base import BaseEstimator
 
 from raikit._errors import DataError
 from raikit._result import Finding, Result
+from raikit.metrics._stats import MIN_GROUP_SIZE
 
 __all__ = ["SelectiveClassifier", "SelectiveResult", "group_keys"]
 
@@ -125,7 +126,7 @@ class SelectiveClassifier(BaseEstimator):
         Calibrate one threshold per sensitive group (the guarantee then holds in every group).
     delta : float, default 0.1
         Allowed failure probability of the ``max_risk`` guarantee.
-    min_group_size : int, default 30
+    min_group_size : int, default ``raikit.metrics.MIN_GROUP_SIZE`` (30)
         Groups with fewer calibration rows fall back to the overall threshold (with a finding).
 
     Attributes
@@ -158,7 +159,7 @@ class SelectiveClassifier(BaseEstimator):
         max_risk: float | None = None,
         group_aware: bool = True,
         delta: float = 0.1,
-        min_group_size: int = 30,
+        min_group_size: int = MIN_GROUP_SIZE,
     ) -> None:
         self.model = model
         self.coverage = coverage
