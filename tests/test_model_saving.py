@@ -180,3 +180,34 @@ def test_a_dp_file_with_weights_that_do_not_fit_is_a_clear_error(fitted, tmp_pat
     path = save_model(broken, tmp_path / "broken.skops")
     with pytest.raises(FileFormatError, match="do not fit its architecture"):
         load_model(path)
+
+
+@pytest.mark.slow
+def test_threshold_has_no_predict_proba_so_it_is_audited_on_labels(fitted, tmp_path):
+    from raikit.audit import audit
+    from raikit.datasets import make_fairness_synthetic
+
+    model = fitted["threshold"]
+    assert not hasattr(model, "predict_proba")  # was True, and calling it raised
+    with pytest.raises(AttributeError, match="predict_proba") as info:
+        model.predict_proba  # noqa: B018
+    assert "labels only; use predict()" in str(info.value.__cause__)
+    assert hasattr(fitted["expgrad"], "predict_proba")
+    ds = make_fairness_synthetic(300, random_state=1)
+    clf = type(model)(method="threshold", constraint="dp", random_state=0)
+    clf.fit(ds.X, ds.y, sensitive_features=ds.sensitive["z"])
+    scored = ds.with_predictions(clf)
+    np.testing.assert_array_equal(
+        scored.y_pred.to_numpy(), clf.predict(ds.X, sensitive_features=ds.sensitive["z"])
+    )
+    assert scored.score is None
+    # The audit (which raised "gives labels only", then "pass sensitive_features") runs and
+    # stores the model as skops.
+    ledger = Ledger(tmp_path / "ledger")
+    report = audit(clf, train=ds, test=ds, ledger=ledger, n_boot=20, random_state=0)
+    assert "metrics.group_metrics" in report.results
+    assert "evaluate.stress_test" not in report.results  # predict needs the groups too
+    media = ledger._query(
+        "SELECT a.media_type FROM models m JOIN artifacts a ON a.hash = m.artifact"
+    )["media_type"]
+    assert set(media) == {"application/x-skops"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from raikit._errors import DataError, RaikitError
@@ -145,6 +146,16 @@ class _EncodedMixin:
         self.encoder_ = TabularEncoder().fit(X)
         self.n_features_in_ = X.shape[1]
         return self.encoder_.transform(X), y
+
+
+def _has_proba(estimator) -> bool:
+    """``threshold`` gives labels only, so ``hasattr(clf, "predict_proba")`` is False for it
+    (callers such as :meth:`raikit.Dataset.with_predictions` then use ``predict`` alone)."""
+    if estimator.method == "threshold":
+        raise AttributeError(
+            "FairlearnClassifier(method='threshold') gives labels only; use predict()."
+        )
+    return True
 
 
 class FairlearnClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
@@ -298,16 +309,16 @@ class FairlearnClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
             pred = self.best_estimator_.predict(X_enc)
         return self.classes_[np.asarray(pred).astype(int)]
 
+    @available_if(_has_proba)
     def predict_proba(self, X, *, sensitive_features=None):
-        """Probabilities (``expgrad``: of its randomised classifier; not for ``threshold``)."""
+        """Probabilities (``expgrad``: of its randomised classifier; ``gridsearch``: of the
+        chosen model). ``threshold`` gives labels only: it has no ``predict_proba``."""
         check_is_fitted(self, "encoder_")
         X_enc = self.encoder_.transform(_as_table(X))
         if self.method == "expgrad":
             positive = self._expgrad_positive(X_enc)
             return np.column_stack([1 - positive, positive])
-        if self.method == "gridsearch":
-            return self.best_estimator_.predict_proba(X_enc)
-        raise DataError("method='threshold' gives labels only; use predict().")
+        return self.best_estimator_.predict_proba(X_enc)
 
     def _freeze_reduction(self) -> None:
         """Keep what the reductions predict with as fitted scikit-learn estimators and arrays.
