@@ -181,6 +181,19 @@ class FairlearnClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
     random_state : int or None
         Seed of the randomised predictions of ``expgrad`` and ``threshold``.
 
+    Attributes
+    ----------
+    predictors_, predictor_weights_ : list of estimators, ndarray
+        ``expgrad``: the fitted best responses and their mixture weights (the randomised
+        classifier picks ``predictors_[i]`` with probability ``predictor_weights_[i]``).
+    best_estimator_ : estimator
+        ``gridsearch``: the model the grid search chose.
+    threshold_table_, threshold_estimator_ : ndarray, estimator
+        ``threshold``: the per-group interpolated thresholds and the scored estimator.
+    mitigator_ : fairlearn object
+        Fairlearn's fitted ``expgrad``/``gridsearch`` object with its diagnostics; in memory only
+        (a model saved with :func:`raikit.save_model` predicts from the attributes above).
+
     Notes
     -----
     ``threshold`` needs the sensitive features at prediction time too
