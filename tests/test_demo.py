@@ -25,6 +25,13 @@ def test_demo_audits_three_models_into_the_ledger_and_writes_reports(tmp_path):
     ledger = Ledger(paths["ledger"])
     checks = ledger.evidence()["check_name"].value_counts()
     assert checks["audit.report"] == 3 and checks["metrics.group_metrics"] == 3
+    # Every model of the demo is stored as skops, none as a pickle, and reloads by default.
+    stored = ledger._query(
+        "SELECT m.id, a.media_type FROM models m JOIN artifacts a ON a.hash = m.artifact"
+    )
+    assert len(stored) >= 3 and set(stored["media_type"]) == {"application/x-skops"}
+    for model_id in stored["id"]:
+        assert hasattr(ledger.load_model(model_id), "predict")
     # Post-processing for demographic parity shrinks the selection-rate gap between the sexes.
     comparison = Result.from_json(str(paths["comparison"]).replace(".html", ".json"))
     gaps = comparison.table[

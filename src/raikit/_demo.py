@@ -31,21 +31,25 @@ DATASHEET_ANSWERS = {
 
 def _models(train, seed: int) -> dict:
     """A baseline, FairBatch (equal opportunity, in-training) and a Fairlearn post-processed model
-    (demographic parity), the three kinds of mitigation side by side."""
-    from fairlearn.postprocessing import ThresholdOptimizer
+    (demographic parity), the three kinds of mitigation side by side.
+
+    The post-processed model is raikit's :class:`~raikit.train.FairlearnClassifier` (Fairlearn's
+    ThresholdOptimizer on the same kind of model), which the ledger stores as skops: every model
+    of the demo reloads with the default trust, none as a pickle.
+    """
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    from raikit.train import FairBatchClassifier
+    from raikit.train import FairBatchClassifier, FairlearnClassifier
 
     baseline = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
     baseline.fit(train.X, train.y)
     fairbatch = FairBatchClassifier(constraint="eqopp", epochs=20, random_state=seed)
     fairbatch.fit(train.X, train.y, sensitive_features=train.sensitive["sex"])
-    post = ThresholdOptimizer(
-        estimator=baseline,
-        constraints="demographic_parity",
-        predict_method="predict_proba",
-        prefit=True,
+    post = FairlearnClassifier(
+        method="threshold",
+        constraint="dp",
+        estimator=HistGradientBoostingClassifier(random_state=seed),
+        random_state=seed,
     )
     post.fit(train.X, train.y, sensitive_features=train.sensitive)
     return {"baseline": baseline, "fairbatch": fairbatch, "threshold_optimizer": post}

@@ -159,8 +159,12 @@ def _slices(ctx: AuditContext) -> dict:
 )
 def _robustness(ctx: AuditContext) -> dict:
     """Flip rate and accuracy drop under small perturbations of the test inputs."""
+    import inspect
+
     from raikit.evaluate import stress_test
 
+    if "sensitive_features" in inspect.signature(ctx.model.predict).parameters:
+        return {}  # predictions need the groups too (post-processing): not applicable
     try:
         result = stress_test(
             ctx.model, ctx.test, n_boot=min(ctx.n_boot, 500), random_state=ctx.random_state

@@ -77,7 +77,9 @@ class DPClassifier(ClassifierMixin, BaseEstimator):
     ----------
     classes_, n_features_in_ : as in scikit-learn.
     module_ : torch.nn.Module
-        The trained network.
+        The trained network. A model saved with :func:`raikit.save_model` (skops) keeps it as
+        numpy arrays (its state dict) and rebuilds it on load, so the file holds no torch object
+        (for ``model="logistic"`` and ``"mlp"``; a custom module is saved as itself).
     epsilon_ : float
         Epsilon spent, as reported by the Opacus accountant for ``delta_``.
     delta_ : float
@@ -290,6 +292,41 @@ class DPClassifier(ClassifierMixin, BaseEstimator):
         self.module_ = module._module if hasattr(module, "_module") else module
         self.delta_ = delta
         self.epsilon_ = float(engine.get_epsilon(delta)) if engine is not None else math.inf
+
+    def __getstate__(self):
+        """The fitted state with the network as numpy arrays (skops-safe; no torch objects)."""
+        state = dict(super().__getstate__())  # a copy: object.__getstate__ returns __dict__
+        if isinstance(self.model, str) and "module_" in state:
+            module = state.pop("module_")
+            state["module_state_"] = {
+                str(key): value.detach().cpu().numpy().copy()
+                for key, value in module.state_dict().items()
+            }
+        return state
+
+    def __setstate__(self, state) -> None:
+        """Rebuild the network of ``model="logistic"`` / ``"mlp"`` from its saved arrays."""
+        state = dict(state)
+        arrays = state.pop("module_state_", None)
+        super().__setstate__(state)
+        if arrays is None:
+            return
+        torch = _torch()
+        first = arrays.get("weight", arrays.get("0.weight")) if isinstance(arrays, dict) else None
+        if first is None or np.ndim(first) != 2:
+            raise RaikitError("This saved DPClassifier has no first-layer weights; refit it.")
+        try:
+            with torch.random.fork_rng(devices=[]):  # rebuilding never touches torch's RNG
+                module = self._build(torch, int(np.shape(first)[1]), len(self.classes_))
+            module.load_state_dict(
+                {key: torch.from_numpy(np.array(value)) for key, value in arrays.items()}
+            )
+        except (RuntimeError, TypeError, ValueError, IndexError) as error:
+            raise RaikitError(
+                f"The saved DPClassifier's weights do not fit its architecture "
+                f"(model={self.model!r}, hidden_layer_sizes={self.hidden_layer_sizes!r}): {error}"
+            ) from error
+        self.module_ = module.eval()
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities (softmax of the network's logits, computed in float64).

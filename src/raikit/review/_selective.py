@@ -110,6 +110,29 @@ def _risk_thresholds(conf, error, codes, n_groups, max_risk, delta):
     return thresholds
 
 
+def _column_state(values: pd.Series):
+    """A column as a numpy array of numbers or booleans, or a list of Python objects."""
+    if values.dtype.kind in "biuf":
+        return values.to_numpy(copy=True)
+    return values.astype(object).tolist()
+
+
+def _series_state(series: pd.Series) -> dict:
+    return {"index": series.index.tolist(), "values": _column_state(series), "name": series.name}
+
+
+def _series_from_state(state: dict) -> pd.Series:
+    return pd.Series(state["values"], index=state["index"], name=state["name"])
+
+
+def _frame_state(frame: pd.DataFrame) -> dict:
+    return {"columns": {str(c): _column_state(frame[c]) for c in frame.columns}}
+
+
+def _frame_from_state(state: dict) -> pd.DataFrame:
+    return pd.DataFrame(state["columns"])
+
+
 class SelectiveClassifier(BaseEstimator):
     """Wrap a fitted classifier so that it abstains where it is unsure.
 
@@ -266,6 +289,24 @@ class SelectiveClassifier(BaseEstimator):
         self.thresholds_ = pd.Series(thresholds, index=names, name="threshold")
         self.n_features_in_ = X.shape[1]
         return self
+
+    # ----------------------------------------------------------------- saving
+    def __getstate__(self):
+        """The state with the pandas tables as lists and arrays (so skops saves it safely)."""
+        state = dict(super().__getstate__())  # a copy: object.__getstate__ returns __dict__
+        if isinstance(state.get("thresholds_"), pd.Series):
+            state["thresholds_"] = _series_state(state["thresholds_"])
+        if isinstance(state.get("calibration_"), pd.DataFrame):
+            state["calibration_"] = _frame_state(state["calibration_"])
+        return state
+
+    def __setstate__(self, state) -> None:
+        state = dict(state)
+        if isinstance(state.get("thresholds_"), dict):
+            state["thresholds_"] = _series_from_state(state["thresholds_"])
+        if isinstance(state.get("calibration_"), dict):
+            state["calibration_"] = _frame_from_state(state["calibration_"])
+        super().__setstate__(state)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "thresholds_"):

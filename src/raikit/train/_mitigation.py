@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from raikit._errors import DataError, RaikitError
@@ -147,6 +148,16 @@ class _EncodedMixin:
         return self.encoder_.transform(X), y
 
 
+def _has_proba(estimator) -> bool:
+    """``threshold`` gives labels only, so ``hasattr(clf, "predict_proba")`` is False for it
+    (callers such as :meth:`raikit.Dataset.with_predictions` then use ``predict`` alone)."""
+    if estimator.method == "threshold":
+        raise AttributeError(
+            "FairlearnClassifier(method='threshold') gives labels only; use predict()."
+        )
+    return True
+
+
 class FairlearnClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
     """Fairlearn's ExponentiatedGradient, GridSearch or ThresholdOptimizer, raikit-style.
 
@@ -169,6 +180,19 @@ class FairlearnClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
         Models tried by ``gridsearch``.
     random_state : int or None
         Seed of the randomised predictions of ``expgrad`` and ``threshold``.
+
+    Attributes
+    ----------
+    predictors_, predictor_weights_ : list of estimators, ndarray
+        ``expgrad``: the fitted best responses and their mixture weights (the randomised
+        classifier picks ``predictors_[i]`` with probability ``predictor_weights_[i]``).
+    best_estimator_ : estimator
+        ``gridsearch``: the model the grid search chose.
+    threshold_table_, threshold_estimator_ : ndarray, estimator
+        ``threshold``: the per-group interpolated thresholds and the scored estimator.
+    mitigator_ : fairlearn object
+        Fairlearn's fitted ``expgrad``/``gridsearch`` object with its diagnostics; in memory only
+        (a model saved with :func:`raikit.save_model` predicts from the attributes above).
 
     Notes
     -----
@@ -268,6 +292,8 @@ class FairlearnClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
             self.mitigator_.fit(X_enc, y01, sensitive_features=groups, **kwargs)
         if self.method == "threshold":
             self._freeze_thresholds()
+        else:
+            self._freeze_reduction()
         return self
 
     def predict(self, X, *, sensitive_features=None):
@@ -287,20 +313,58 @@ class FairlearnClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
             draws = check_random_state(self.random_state).rand(len(positive))
             pred = (positive >= draws).astype(int)  # as fairlearn's InterpolatedThresholder
         elif self.method == "expgrad":
-            pred = self.mitigator_.predict(X_enc, random_state=self.random_state)
+            from sklearn.utils import check_random_state
+
+            positive = self._expgrad_positive(X_enc)
+            draws = check_random_state(self.random_state).rand(len(positive))
+            pred = (positive >= draws).astype(int)  # as fairlearn's ExponentiatedGradient
         else:
-            pred = self.mitigator_.predict(X_enc)
+            pred = self.best_estimator_.predict(X_enc)
         return self.classes_[np.asarray(pred).astype(int)]
 
+    @available_if(_has_proba)
     def predict_proba(self, X, *, sensitive_features=None):
-        """Probabilities (``expgrad``: of its randomised classifier; not for ``threshold``)."""
+        """Probabilities (``expgrad``: of its randomised classifier; ``gridsearch``: of the
+        chosen model). ``threshold`` gives labels only: it has no ``predict_proba``."""
         check_is_fitted(self, "encoder_")
         X_enc = self.encoder_.transform(_as_table(X))
         if self.method == "expgrad":
-            return self.mitigator_._pmf_predict(X_enc)
-        if self.method == "gridsearch":
-            return self.mitigator_.predict_proba(X_enc)
-        raise DataError("method='threshold' gives labels only; use predict().")
+            positive = self._expgrad_positive(X_enc)
+            return np.column_stack([1 - positive, positive])
+        return self.best_estimator_.predict_proba(X_enc)
+
+    def _freeze_reduction(self) -> None:
+        """Keep what the reductions predict with as fitted scikit-learn estimators and arrays.
+
+        ``expgrad``: ``predictors_`` (the best responses, in the order of
+        ``predictor_weights_``, fairlearn's mixture weights); ``gridsearch``: ``best_estimator_``.
+        Fairlearn's own fitted object (``mitigator_``, with its diagnostics) stays in memory but
+        is not saved: skops cannot save its pandas internals, and prediction does not need it.
+        """
+        mitigator = self.mitigator_
+        if self.method == "expgrad":
+            weights = mitigator.weights_
+            self.predictors_ = [mitigator.predictors_[index] for index in weights.index]
+            self.predictor_weights_ = weights.to_numpy(dtype=np.float64, copy=True)
+        else:
+            self.best_estimator_ = mitigator.predictors_[mitigator.best_idx_]
+
+    def _expgrad_positive(self, X_enc) -> np.ndarray:
+        """P(predict 1) per row of the randomised ``expgrad`` classifier (fairlearn's formula)."""
+        weights = self.predictor_weights_
+        columns = [
+            np.asarray(predictor.predict(X_enc), dtype=np.float64)
+            if weight != 0
+            else np.zeros(len(X_enc))
+            for predictor, weight in zip(self.predictors_, weights, strict=True)
+        ]  # one column per predictor of the mixture (a handful), not per row
+        return np.column_stack(columns) @ weights
+
+    def __getstate__(self):
+        """Fitted state without fairlearn's ``mitigator_`` (see :meth:`_freeze_reduction`)."""
+        state = dict(super().__getstate__())  # a copy: object.__getstate__ returns __dict__
+        state.pop("mitigator_", None)
+        return state
 
     def _freeze_thresholds(self) -> None:
         """Keep fairlearn's fitted per-group interpolation as a plain array (skops-friendly).
