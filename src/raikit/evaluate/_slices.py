@@ -88,7 +88,7 @@ def row_losses(model, ds, *, loss="log_loss", pos_label=None) -> np.ndarray:
 
 def _row_losses(model, ds, loss, pos_label):
     """``(loss per row, the positive label it used or None)``."""
-    from raikit.metrics._group_metrics import positive_column, resolve_pos_label
+    from raikit.metrics._group_metrics import _label_list, positive_column, resolve_pos_label
 
     positive = None
     if model is not None:
@@ -106,7 +106,7 @@ def _row_losses(model, ds, loss, pos_label):
         else:
             proba = hasattr(model, "predict_proba") and ds.y.nunique() == 2
             if proba:
-                classes = list(getattr(model, "classes_", [0, 1]))
+                classes = _label_list(getattr(model, "classes_", [0, 1]))
                 column = positive_column(classes, pos_label)
                 positive = classes[column]
                 out = np.asarray(model.predict_proba(ds.X))[:, column]

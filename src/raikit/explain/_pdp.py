@@ -29,8 +29,8 @@ class PartialDependenceResult(Result):
         rows (``attribute`` = "overall") also give the 10th, 50th and 90th percentile of the ICE
         curves (``ice_q10``, ``ice_q50``, ``ice_q90``).
     meta : dict
-        ``output`` (probability of the positive class, or prediction), ``n_rows``, ``features``,
-        ``ci``.
+        ``output`` (probability of the positive label, or prediction), ``pos_label``, ``n_rows``,
+        ``features``, ``ci``.
     findings : tuple of Finding
     """
 
@@ -122,6 +122,7 @@ def partial_dependence(
     features: Sequence[str] | None = None,
     grid_resolution: int = 20,
     max_rows: int | None = 1000,
+    pos_label=None,
     ci: float = 0.95,
     random_state: int | None = 0,
     ledger=None,
@@ -144,6 +145,10 @@ def partial_dependence(
         Grid points per numeric feature (quantiles 5%..95%); most frequent categories otherwise.
     max_rows : int, optional, default 1000
         Rows sampled for the curves (None: all).
+    pos_label : optional
+        For a binary classifier: the class whose probability is plotted (its column in
+        ``model.classes_``). Inferred only for 0/1, False/True and -1/1 classes; other classes
+        need it.
     ci : float, default 0.95
         Confidence level of the intervals of the partial dependence.
     random_state : int, optional
@@ -186,11 +191,17 @@ def partial_dependence(
     X = X_all.iloc[rows].reset_index(drop=True)
     n = len(X)
     binary = hasattr(model, "predict_proba") and len(getattr(model, "classes_", [])) == 2
-    output = "probability of the positive class" if binary else "prediction"
+    output, column, positive = "prediction", None, None
+    if binary:
+        from raikit.metrics._group_metrics import _label_list, positive_column
+
+        column = positive_column(model.classes_, pos_label)
+        positive = _label_list(model.classes_)[column]
+        output = f"probability of {positive!r}"
 
     def predict(frame):
         if binary:
-            return np.asarray(model.predict_proba(frame))[:, 1]
+            return np.asarray(model.predict_proba(frame))[:, column]
         return np.asarray(model.predict(frame), dtype=float)
 
     group_codes = []
@@ -278,7 +289,13 @@ def partial_dependence(
     curves = pd.concat(parts, ignore_index=True)
     result = PartialDependenceResult(
         curves=curves,
-        meta={"output": output, "n_rows": int(n), "features": features, "ci": float(ci)},
+        meta={
+            "output": output,
+            "pos_label": positive,
+            "n_rows": int(n),
+            "features": features,
+            "ci": float(ci),
+        },
     )
     from raikit.ledger import record
 
@@ -292,6 +309,7 @@ def partial_dependence(
             "features": features,
             "grid_resolution": grid_resolution,
             "max_rows": max_rows,
+            "pos_label": positive,
             "ci": ci,
             "random_state": random_state,
         },
