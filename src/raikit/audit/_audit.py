@@ -197,7 +197,7 @@ def _data_representation(ctx: AuditContext) -> dict:
     """Group shares, base rates and the rows each small group still needs."""
     from raikit.data import representation
 
-    return {"data.representation": representation(_unscored(ctx.train))}
+    return {"data.representation": representation(_unscored(ctx.train), pos_label=ctx.pos_label)}
 
 
 @register_section(
