@@ -298,6 +298,7 @@ def test_representation_pos_label_flag(tmp_path, monkeypatch, capsys):
     frame.to_csv(tmp_path / "t.csv", index=False)
     args = ["raikit", "data", "representation", str(tmp_path / "t.csv"), "--target", "y"]
     args += ["--sensitive", "s", "--json", str(tmp_path / "r.json"), "--pos-label", "approved"]
+    args += ["--out", str(tmp_path / "out")]
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setattr(sys, "argv", args)
     try:
