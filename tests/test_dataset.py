@@ -232,3 +232,30 @@ def test_lazy_csv_glob_has_the_roles_of_an_in_memory_dataset(frame, tmp_path):
     pd.testing.assert_frame_equal(lazy.frame, expected)  # as pandas reads the files
     loaded = Dataset(str(tmp_path / "part-*.csv"), target="hired", sensitive="sex", lazy=False)
     assert not loaded.is_lazy and loaded.n_rows == len(frame)
+
+
+def test_with_predictions_scores_the_positive_label_not_column_one():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=200), "s": rng.choice(["a", "b"], 200)})
+    frame["y"] = np.where(frame["x"] + rng.normal(size=200) > 0, "approved", "denied")
+    ds = Dataset(frame, target="y", sensitive="s", features=["x"])
+    model = LogisticRegression().fit(ds.X, ds.y)
+    assert list(model.classes_) == ["approved", "denied"]
+    scored = ds.with_predictions(model, pos_label="approved")
+    np.testing.assert_array_equal(scored.y_score, model.predict_proba(ds.X)[:, 0])
+    unknown = ds.with_predictions(model)  # no positive label: no score, never column 1
+    assert unknown.score is None and unknown.prediction == "prediction"
+    with pytest.raises(DataError, match="pos_label='granted' is not one of the labels"):
+        ds.with_predictions(model, pos_label="granted")
+    binary = Dataset(
+        frame.assign(y=(frame["y"] == "approved").astype(int)),
+        target="y",
+        sensitive="s",
+        features=["x"],
+    )
+    fitted = LogisticRegression().fit(binary.X, binary.y)
+    np.testing.assert_array_equal(
+        binary.with_predictions(fitted).y_score, fitted.predict_proba(binary.X)[:, 1]
+    )

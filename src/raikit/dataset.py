@@ -801,10 +801,19 @@ class Dataset:
         return candidate
 
     def with_predictions(
-        self, model, *, prediction: str = "prediction", score: str | None = "score"
+        self,
+        model,
+        *,
+        prediction: str = "prediction",
+        score: str | None = "score",
+        pos_label=None,
     ) -> Dataset:
         """A new Dataset with a fitted model's predictions (and scores, when it has
         ``predict_proba`` and the target is binary) added as columns.
+
+        The score is the probability of the positive label: ``pos_label``, or inferred for
+        0/1, False/True and -1/1 classes. When it is neither given nor inferable, no score column
+        is added (the probability of an arbitrary class is never taken as the score).
 
         The model gets its own inputs (:meth:`for_model`); the returned Dataset keeps them as its
         features. The new columns are named ``prediction`` and ``score``, or ``prediction_1``,
@@ -847,8 +856,20 @@ class Dataset:
         frame[prediction] = model.predict(X, **extra)
         if score is not None and hasattr(model, "predict_proba"):
             proba = model.predict_proba(X)
+            column = None
             if proba.ndim == 2 and proba.shape[1] == 2:
-                frame[score] = proba[:, 1]
+                from raikit.metrics._group_metrics import positive_column
+
+                classes = getattr(model, "classes_", [0, 1])
+                if pos_label is not None:
+                    column = positive_column(classes, pos_label)
+                else:
+                    try:
+                        column = positive_column(classes)
+                    except DataError:
+                        column = None
+            if column is not None:
+                frame[score] = proba[:, column]
             else:
                 score = None
         else:

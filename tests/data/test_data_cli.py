@@ -283,3 +283,28 @@ def test_readme_acquire_plan_with_a_labelled_pool_too_small_for_the_budget(
     )
     assert out.exit_code == 0, out.output
     assert len(pd.read_csv(readme_files / "empty" / "to-label.csv")) == 200
+
+
+def test_representation_pos_label_flag(tmp_path, monkeypatch, capsys):
+    from raikit import Result
+    from raikit.cli import main
+
+    frame = pd.DataFrame(
+        {
+            "s": ["a"] * 40 + ["b"] * 10,
+            "y": ["approved"] * 10 + ["denied"] * 30 + ["approved"] * 6 + ["denied"] * 4,
+        }
+    )
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    args = ["raikit", "data", "representation", str(tmp_path / "t.csv"), "--target", "y"]
+    args += ["--sensitive", "s", "--json", str(tmp_path / "r.json"), "--pos-label", "approved"]
+    args += ["--out", str(tmp_path / "out")]
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr(sys, "argv", args)
+    try:
+        main()
+    except SystemExit as done:
+        assert not done.code
+    assert "positive label 'approved'" in capsys.readouterr().out
+    result = Result.from_json((tmp_path / "r.json").read_text())
+    assert result.groups.set_index("group")["base_rate"]["b"] == pytest.approx(0.6)

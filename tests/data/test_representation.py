@@ -129,3 +129,24 @@ def test_unlabelled_data_has_no_base_rate():
     assert result.groups["base_rate"].isna().all()
     assert result.groups["count"].tolist() == [40, 10]
     assert "base rate" not in result.summary
+
+
+def test_string_labels_base_rate_is_the_share_of_pos_label():
+    frame = pd.DataFrame(
+        {
+            "s": ["a"] * 40 + ["b"] * 10,
+            "y": ["approved"] * 10 + ["denied"] * 30 + ["approved"] * 6 + ["denied"] * 4,
+        }
+    )
+    ds = Dataset(frame, target="y", sensitive="s")
+    # Without pos_label: no base rate (the old code took the alphabetically last, 'denied').
+    unknown = representation(ds)
+    assert unknown.groups["base_rate"].isna().all() and unknown.meta["pos_label"] is None
+    assert any("pos_label" in f.detail and "--pos-label" in f.detail for f in unknown.findings)
+    result = representation(ds, pos_label="approved")
+    rates = result.groups.set_index("group")["base_rate"]
+    assert rates["a"] == pytest.approx(10 / 40) and rates["b"] == pytest.approx(6 / 10)
+    assert result.overall_base_rate == pytest.approx(16 / 50)
+    assert result.meta["pos_label"] == "approved"
+    with pytest.raises(DataError, match="pos_label='granted' is not one of the labels"):
+        representation(ds, pos_label="granted")

@@ -319,6 +319,25 @@ def test_lazy_representation_matches_in_memory(pair, request):
     assert lazy._cache is None
 
 
+def test_lazy_representation_uses_pos_label(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "s": ["a"] * 40 + ["b"] * 10,
+            "x": np.arange(50),
+            "y": ["approved"] * 10 + ["denied"] * 30 + ["approved"] * 6 + ["denied"] * 4,
+        }
+    )
+    frame.to_parquet(tmp_path / "t.parquet", index=False)
+    ds = Dataset(frame, target="y", sensitive="s")
+    lazy = _lazy(tmp_path / "t.parquet", ds)
+    assert representation(lazy).groups["base_rate"].isna().all()
+    memory = representation(ds, pos_label="approved")
+    result = representation(lazy, pos_label="approved")
+    pd.testing.assert_frame_equal(memory.groups, result.groups, rtol=1e-12)
+    assert result.meta["pos_label"] == "approved"
+    assert result.groups.set_index("group")["base_rate"]["b"] == pytest.approx(0.6)
+
+
 # --------------------------------------------------------------------------- drift
 @pytest.fixture(scope="module")
 def drift_pair(tmp_path_factory):

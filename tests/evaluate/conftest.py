@@ -45,3 +45,30 @@ def compas_boosting(compas_split):
 def make_logistic():
     """A factory of unfitted logistic-regression pipelines (one-hot + scaling)."""
     return logistic_pipeline
+
+
+@pytest.fixture(scope="session")
+def approval():
+    """A loan table labelled 'approved'/'denied' (alphabetically 'approved' is ``classes_[0]``)
+    and a logistic regression on it: the positive class is *not* predict_proba's column 1."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    from raikit import Dataset
+
+    rng = np.random.default_rng(0)
+    n = 600
+    frame = pd.DataFrame(
+        {
+            "income": rng.normal(size=n),
+            "debt": rng.normal(size=n),
+            "sex": rng.choice(["F", "M"], size=n),
+        }
+    )
+    logit = 1.5 * frame["income"] - frame["debt"] + 0.5 * (frame["sex"] == "M")
+    frame["decision"] = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "approved", "denied")
+    ds = Dataset(frame, target="decision", sensitive="sex", features=["income", "debt"])
+    model = LogisticRegression().fit(ds.X, ds.y)
+    assert list(model.classes_) == ["approved", "denied"]
+    return ds, model

@@ -67,3 +67,25 @@ def test_bad_cost_matrices(compas_split, compas_logistic):
         cost_analysis(compas_logistic, test, cost_matrix={"fp": np.inf})
     with pytest.raises(DataError, match="needs scores"):
         cost_analysis(None, test, cost_matrix={"fp": 1})
+
+
+def test_string_labels_use_pos_label_and_its_probability_column(approval):
+    ds, model = approval
+    with pytest.raises(DataError, match="pos_label"):
+        cost_analysis(model, ds, cost_matrix={"fp": 1, "fn": 5}, ci=None)
+    r = cost_analysis(
+        model,
+        ds,
+        cost_matrix={"fp": 1, "fn": 5},
+        thresholds=[0.3, 0.6],
+        ci=None,
+        pos_label="approved",
+    )
+    assert r.pos_label == "approved" and "'approved'" in r.summary
+    y = (ds.y == "approved").to_numpy()
+    score = model.predict_proba(ds.X)[:, 0]  # 'approved' is classes_[0]
+    for t in (0.3, 0.6):
+        pred = score >= t
+        expected = ((pred & ~y).sum() + 5 * (~pred & y).sum()) / len(y)
+        got = r.curve[(r.curve["attribute"] == "overall") & np.isclose(r.curve["threshold"], t)]
+        assert got["expected_cost"].iloc[0] == pytest.approx(expected, abs=1e-12)

@@ -222,3 +222,16 @@ def test_curve_figures_shade_one_band_per_group(compas_scored):
     roc_fig = next(f for f in no_ci.figures() if f.layout.title.text.startswith("ROC curve"))
     assert "bootstrap band" not in roc_fig.layout.title.text
     assert len(roc_fig.data) == n_groups  # lines only, no band traces
+
+
+def test_model_score_is_the_probability_of_pos_label(approval):
+    ds, model = approval
+    r = evaluate(model, ds, pos_label="approved", ci=None, thresholds=[0.5])
+    y = (ds.y == "approved").to_numpy()
+    score = model.predict_proba(ds.X)[:, 0]  # 'approved' is classes_[0], not column 1
+    t = r.metrics
+    auc = t[(t["attribute"] == "overall") & (t["metric"] == "roc_auc")]["value"].iloc[0]
+    assert auc == pytest.approx(roc_auc_score(y, score), abs=1e-9)
+    assert auc > 0.7  # the score of column 1 would give 1 - AUC
+    sel = t[(t["attribute"] == "overall") & (t["metric"] == "selection_rate")]["value"].iloc[0]
+    assert sel == pytest.approx(np.mean(score >= 0.5), abs=1e-12)

@@ -118,3 +118,36 @@ def test_cli_errors_exit_with_code_2(files):
         "a,b",
     )
     assert out.returncode == 2 and "--thresholds" in out.stderr
+
+
+def test_slices_pos_label_flag(tmp_path, monkeypatch, capsys):
+    import numpy as np
+    import pandas as pd
+
+    from raikit.cli import main
+
+    rng = np.random.default_rng(0)
+    n = 400
+    frame = pd.DataFrame({"colour": rng.choice(["red", "blue"], n), "s": rng.choice(["F", "M"], n)})
+    frame["y"] = rng.choice(["approved", "denied"], n)
+    frame["p"] = np.clip(rng.random(n), 0.01, 0.99)  # probability of 'approved'
+    frame.to_csv(tmp_path / "scored.csv", index=False)
+    args = ["raikit", "slices", "--data", str(tmp_path / "scored.csv"), "--target", "y"]
+    args += ["--sensitive", "s", "--score", "p", "--out", str(tmp_path / "out")]
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr(sys, "argv", args)
+    with pytest.raises(SystemExit) as refused:
+        main()
+    err = capsys.readouterr().err
+    assert refused.value.code != 0 and "--pos-label" in err and "Traceback" not in err
+    monkeypatch.setattr(sys, "argv", [*args, "--pos-label", "approved"])
+    try:
+        main()
+    except SystemExit as done:
+        assert not done.code
+    assert "positive label 'approved'" in capsys.readouterr().out
+    saved = Result.from_json((tmp_path / "out" / "slices.json").read_text())
+    approved = (frame["y"] == "approved").to_numpy()
+    expected = -np.where(approved, np.log(frame["p"]), np.log1p(-frame["p"])).mean()
+    assert saved.overall["pos_label"] == "approved"
+    assert saved.overall["mean_loss"] == pytest.approx(expected, rel=1e-12)

@@ -60,3 +60,39 @@ def test_bad_input(compas_split, make_logistic):
         learning_curve("tree", train)
     with pytest.raises(DataError, match="asks for"):
         learning_curve(make_logistic(), train, sizes=[10**6], cv=2)
+
+
+def test_string_labels_use_pos_label_and_its_probability_column(approval):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
+    ds, _ = approval
+    kwargs = {"sizes": [1.0], "cv": 3, "metric": "roc_auc", "random_state": 0}
+    with pytest.raises(DataError, match="pos_label"):
+        learning_curve(LogisticRegression(), ds, **kwargs)
+    r = learning_curve(LogisticRegression(), ds, pos_label="approved", **kwargs)
+    assert r.pos_label == "approved" and "'approved'" in r.summary
+    y = ds.y.to_numpy()
+    aucs = []
+    folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=0).split(np.zeros(len(y)), y)
+    for train_idx, test_idx in folds:
+        model = LogisticRegression().fit(ds.X.iloc[train_idx], y[train_idx])
+        score = model.predict_proba(ds.X.iloc[test_idx])[:, 0]  # 'approved' is classes_[0]
+        aucs.append(roc_auc_score(y[test_idx] == "approved", score))
+    overall = r.curve[r.curve["attribute"] == "overall"].iloc[0]
+    assert overall["mean"] == pytest.approx(np.mean(aucs), abs=1e-12)
+    assert overall["mean"] > 0.7  # column 1 would give 1 - AUC
+
+
+def test_ci_sets_the_level_of_the_fold_interval(compas_split, make_logistic, compas_curve):
+    train, _ = compas_split
+    narrow = learning_curve(
+        make_logistic(), train, sizes=[0.2, 1.0], cv=3, random_state=0, ci=0.5
+    ).curve
+    wide = compas_curve.curve
+    ratio = (narrow["upper"] - narrow["lower"]) / (wide["upper"] - wide["lower"])
+    df = np.maximum(wide["n_folds"] - 1, 1)
+    expected = stats.t.ppf(0.75, df) / stats.t.ppf(0.975, df)
+    defined = ratio.notna()  # a group whose metric is undefined in every fold has no interval
+    assert defined.sum() >= len(wide) // 2 and (wide["n_folds"] == 3).sum() >= len(wide) // 2
+    np.testing.assert_allclose(ratio[defined], expected[defined], rtol=1e-12)

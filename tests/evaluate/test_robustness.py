@@ -102,3 +102,30 @@ def test_bad_input(compas_split, compas_boosting, make_logistic):
         stress_test(compas_boosting, test, estimator=make_logistic(), poison_rates=[0.6])
     with pytest.raises(DataError, match="fitted classifier"):
         stress_test(None, test)
+
+
+def test_poisoning_metrics_use_pos_label(approval):
+    from sklearn.linear_model import LogisticRegression
+
+    ds, model = approval
+    train, test = ds.split(0.3, random_state=0)
+    kwargs = {
+        "estimator": LogisticRegression(),
+        "train": train,
+        "noise": [],
+        "swap_rate": [],
+        "missing_rate": [],
+        "poison_rates": [0.0],
+        "ci": None,
+    }
+    with pytest.raises(DataError, match="pos_label"):
+        stress_test(model, test, **kwargs)
+    r = stress_test(model, test, pos_label="approved", **kwargs)
+    assert r.meta["pos_label"] == "approved" and "'approved'" in r.summary
+    clean = LogisticRegression().fit(train.X, train.y)
+    pred = clean.predict(test.X) == "approved"
+    y = (test.y == "approved").to_numpy()
+    table = r.poisoning[r.poisoning["attribute"] == "overall"].set_index("metric")["value"]
+    assert table["selection_rate"] == pytest.approx(pred.mean(), abs=1e-12)
+    assert table["true_positive_rate"] == pytest.approx(pred[y].mean(), abs=1e-12)
+    assert table["false_positive_rate"] == pytest.approx(pred[~y].mean(), abs=1e-12)

@@ -233,3 +233,49 @@ def test_bad_input_gets_clear_errors(planted_data):
 
         X = ds.frame[["size"]]
         find_slices(LinearSVC().fit(X, ds.y), ds.replace(features=["size"]))
+
+
+def test_ci_sets_the_level_of_the_slice_intervals(planted_data):
+    ds, _, _ = planted_data
+    kwargs = {"loss": "zero_one", "method": "lattice", "k": 3, "min_size": 50}
+    wide = find_slices(None, ds, **kwargs).slices
+    narrow = find_slices(None, ds, ci=0.5, **kwargs).slices
+    assert len(wide) > 0
+    ratio = (narrow["upper"] - narrow["lower"]) / (wide["upper"] - wide["lower"])
+    np.testing.assert_allclose(ratio, stats.norm.ppf(0.75) / stats.norm.ppf(0.975), rtol=1e-12)
+
+
+def test_string_labels_score_column_needs_pos_label():
+    frame = pd.DataFrame(
+        {
+            "s": list("aabbab"),
+            "y": ["approved", "denied", "approved", "denied", "denied", "approved"],
+            "p": [0.9, 0.2, 0.6, 0.7, 0.4, 0.3],  # probability of 'approved'
+        }
+    )
+    ds = Dataset(frame, target="y", sensitive="s", score="p")
+    with pytest.raises(DataError, match="pos_label"):
+        row_losses(None, ds, loss="log_loss")
+    approved = (frame["y"] == "approved").to_numpy()
+    p = frame["p"].to_numpy()
+    expected = -np.where(approved, np.log(p), np.log(1 - p))
+    got = row_losses(None, ds, loss="log_loss", pos_label="approved")
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_callable_loss_gets_the_probability_of_pos_label(approval):
+    ds, model = approval
+    seen = {}
+
+    def brier(y, p):
+        seen["p"] = p
+        return (p - (y == "approved")) ** 2
+
+    with pytest.raises(DataError, match="pos_label"):
+        row_losses(model, ds, loss=brier)
+    losses = row_losses(model, ds, loss=brier, pos_label="approved")
+    proba = model.predict_proba(ds.X)[:, 0]  # 'approved' is classes_[0]
+    np.testing.assert_allclose(seen["p"], proba, rtol=0, atol=0)
+    np.testing.assert_allclose(losses, (proba - (ds.y == "approved")) ** 2, rtol=1e-12)
+    r = find_slices(model, ds, loss=brier, pos_label="approved", k=2, min_size=50)
+    assert r.overall["pos_label"] == "approved" and "'approved'" in r.summary

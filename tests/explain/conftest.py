@@ -45,3 +45,22 @@ def adult_sex():
         categorical_features="from_dtype", max_iter=40, random_state=0
     ).fit(train.X, train.y)
     return train, test, model
+
+
+@pytest.fixture(scope="session")
+def approval():
+    """German credit with the target as 'approved'/'denied' ('approved' is ``classes_[0]``, so the
+    positive class is *not* predict_proba's column 1) and a logistic regression on it."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from raikit.datasets import load_german_credit
+
+    ds = load_german_credit()
+    ds = ds.replace(features=[c for c in NUMERIC if c in ds.frame.columns])
+    frame = ds.frame.copy()
+    frame[ds.target] = np.where(frame[ds.target] == 1, "approved", "denied")
+    ds = ds.replace(frame)
+    model = LogisticRegression(max_iter=2000).fit(ds.X, ds.y)
+    assert list(model.classes_) == ["approved", "denied"]
+    return ds, model

@@ -166,3 +166,31 @@ def test_regression_model(german):
     total = r.attributions.sum(axis=1).to_numpy() + r.meta["base_value"]
     np.testing.assert_allclose(total, model.predict(X), rtol=1e-8)
     assert r.importance.iloc[0]["feature"] == "duration_months"
+
+
+def test_ci_sets_the_level_of_every_importance_interval(german, german_forest):
+    from scipy.stats import norm
+
+    kwargs = {"max_rows": 150, "n_repeats": 3, "random_state": 0}
+    wide = explain(german_forest, german, **kwargs)
+    narrow = explain(german_forest, german, ci=0.5, **kwargs)
+    expected = norm.ppf(0.75) / norm.ppf(0.975)
+    for column in ("mean_abs", "permutation_mean"):
+        np.testing.assert_allclose(narrow.importance[column], wide.importance[column], rtol=0)
+    for prefix in ("", "permutation_"):
+        width = {
+            name: r.importance[f"{prefix}upper"] - r.importance[f"{prefix}lower"]
+            for name, r in (("wide", wide), ("narrow", narrow))
+        }
+        if not prefix:  # the lower bound is clipped at 0; compare the upper half-width
+            width = {
+                name: r.importance["upper"] - r.importance["mean_abs"]
+                for name, r in (("wide", wide), ("narrow", narrow))
+            }
+        np.testing.assert_allclose(width["narrow"] / width["wide"], expected, rtol=1e-9)
+    gi_wide, gi_narrow = wide.group_importance, narrow.group_importance
+    ratio = (gi_narrow["upper"] - gi_narrow["mean_abs"]) / (gi_wide["upper"] - gi_wide["mean_abs"])
+    np.testing.assert_allclose(ratio.dropna(), expected, rtol=1e-9)
+    assert narrow.meta["ci"] == 0.5 and "50% CI" in narrow.figures()[0].layout.title.text
+    with pytest.raises(DataError, match="ci must be"):
+        explain(german_forest, german, ci=0, **kwargs)

@@ -65,3 +65,19 @@ def test_errors(credit):
         glassbox_baseline(credit, test_size=1.5)
     with pytest.raises(DataError, match="raikit Dataset"):
         glassbox_baseline(credit.frame)
+
+
+def test_string_labels_use_pos_label_and_its_probability_column(approval):
+    ds, model = approval
+    train, test = ds.split(0.3, random_state=0)
+    with pytest.raises(DataError, match="pos_label"):
+        glassbox_baseline(train, model=model, test=test, n_boot=20)
+    r = glassbox_baseline(train, model=model, test=test, n_boot=20, pos_label="approved")
+    assert r.meta["pos_label"] == "approved" and "'approved'" in r.summary
+    overall = r.comparison[r.comparison["attribute"] == "overall"].set_index(["model", "metric"])
+    y = test.y == "approved"
+    assert overall.loc[("black box", "roc_auc"), "value"] == pytest.approx(
+        roc_auc_score(y, model.predict_proba(test.X)[:, 0]),
+        abs=1e-12,  # 'approved': column 0
+    )
+    assert overall.loc[("black box", "roc_auc"), "value"] > 0.6

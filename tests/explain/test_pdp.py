@@ -64,3 +64,31 @@ def test_errors(german, german_forest):
         partial_dependence(german_forest, german, features=["height"])
     with pytest.raises(DataError, match="grid_resolution"):
         partial_dependence(german_forest, german, grid_resolution=1)
+
+
+def test_ci_sets_the_interval_level(german, german_logistic):
+    from scipy.stats import norm
+
+    kwargs = {"features": ["duration_months"], "grid_resolution": 4, "max_rows": 200}
+    wide = partial_dependence(german_logistic, german, **kwargs).curves
+    narrow = partial_dependence(german_logistic, german, ci=0.5, **kwargs).curves
+    np.testing.assert_allclose(narrow["mean"], wide["mean"], rtol=0, atol=0)
+    ratio = (narrow["upper"] - narrow["lower"]) / (wide["upper"] - wide["lower"])
+    np.testing.assert_allclose(ratio, norm.ppf(0.75) / norm.ppf(0.975), rtol=1e-12)
+    with pytest.raises(DataError, match="ci"):
+        partial_dependence(german_logistic, german, ci=1.5, **kwargs)
+
+
+def test_pos_label_picks_the_probability_column(approval):
+    ds, model = approval
+    kwargs = {"features": ["duration_months"], "grid_resolution": 4, "max_rows": None}
+    with pytest.raises(DataError, match="pos_label"):
+        partial_dependence(model, ds, **kwargs)
+    r = partial_dependence(model, ds, pos_label="approved", **kwargs)
+    assert r.meta["pos_label"] == "approved" and "'approved'" in r.meta["output"]
+    overall = r.curves[r.curves["attribute"] == "overall"]
+    manual = [
+        model.predict_proba(ds.X.assign(duration_months=v))[:, 0].mean()  # classes_[0]
+        for v in overall["value_num"]
+    ]
+    np.testing.assert_allclose(overall["mean"], manual, rtol=1e-12)

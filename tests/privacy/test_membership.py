@@ -120,3 +120,25 @@ def test_privacy_report_command(adult, tmp_path):
     assert "Membership-inference risk high" in result.stdout
     report = json.loads((tmp_path / "out" / "privacy.json").read_text())
     assert report["type"] == "PrivacyReport"
+
+
+def test_string_labels_need_no_pos_label():
+    """The attack scores the probability of each row's own label: no label is 'positive'."""
+    import pandas as pd
+
+    from raikit import Dataset
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"x": rng.normal(size=600), "s": rng.choice(["a", "b"], 600)})
+    frame["y"] = np.where(frame["x"] + rng.normal(size=600) > 0, "denied", "approved")
+    ds = Dataset(frame, target="y", sensitive="s", features=["x"])
+    train, holdout = ds.subset(np.arange(300)), ds.subset(np.arange(300, 600))
+    model = LogisticRegression().fit(train.X, train.y)
+    report = membership_inference(model, train, holdout, attacks=("threshold",), n_boot=50)
+    own = [
+        model.predict_proba(d.X)[np.arange(300), (d.y == "denied").to_numpy().astype(int)]
+        for d in (train, holdout)
+    ]
+    expected = roc_auc_score(np.r_[np.ones(300), np.zeros(300)], np.log(np.r_[own[0], own[1]]))
+    assert report.attacks["auc"].iloc[0] == pytest.approx(expected, abs=1e-12)
+    assert set(report.by_class["class"]) == {"approved", "denied"}

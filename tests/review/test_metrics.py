@@ -89,3 +89,31 @@ def test_bad_input(period):
         review_metrics(y, decision, reviewed=np.zeros(len(y), bool), sensitive=sex)
     with pytest.raises(DataError, match="True/False"):
         review_metrics(y, decision, reviewed=np.full(len(y), 3), sensitive=sex)
+
+
+def test_string_labels_need_pos_label_and_use_it(period):
+    y, decision, reviewed, sex = period
+    names = np.array(["denied", "approved"], dtype=object)
+    y_text, d_text = names[y], names[decision]  # 'approved' is the label 1
+    with pytest.raises(DataError, match="pos_label"):
+        review_metrics(y_text, d_text, reviewed=reviewed, sensitive=sex, n_boot=20)
+    for positive, code in (("approved", 1), ("denied", 0)):
+        result = review_metrics(
+            y_text,
+            d_text,
+            reviewed=reviewed,
+            sensitive=sex,
+            pos_label=positive,
+            n_boot=20,
+            random_state=0,
+        )
+        assert result.pos_label == positive and repr(positive) in result.summary
+        t = result.table.set_index(["share", "attribute", "group", "metric"])["value"]
+        m = ~reviewed & (sex == "Female")
+        hits = ((y[m] == code) & (decision[m] == code)).sum()
+        assert t[("automated", "group", "Female", "precision")] == pytest.approx(
+            hits / (decision[m] == code).sum(), abs=1e-12
+        )
+        assert t[("automated", "group", "Female", "recall")] == pytest.approx(
+            hits / (y[m] == code).sum(), abs=1e-12
+        )

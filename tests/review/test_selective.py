@@ -155,3 +155,22 @@ def test_bad_input(scored_frame, score_model):
         SelectiveClassifier(score_model, coverage=0.8).select(X, sensitive=s)
     with pytest.raises(DataError, match="predict_proba"):
         SelectiveClassifier(object(), coverage=0.8, group_aware=False).fit(X, y)
+
+
+def test_score_is_the_probability_of_pos_label_not_column_one():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=400)})
+    y = np.where(X["x"] + rng.normal(size=400) > 0, "approved", "denied")
+    model = LogisticRegression().fit(X, y)
+    assert list(model.classes_) == ["approved", "denied"]  # the positive class is column 0
+    proba = model.predict_proba(X)
+    sel = SelectiveClassifier(model, coverage=0.8, group_aware=False, pos_label="approved")
+    frame = sel.fit(X, y).select(X)
+    np.testing.assert_allclose(frame["score"], proba[:, 0], rtol=0, atol=0)
+    unknown = SelectiveClassifier(model, coverage=0.8, group_aware=False).fit(X, y).select(X)
+    assert "score" not in unknown.columns  # never a guessed positive class
+    np.testing.assert_array_equal(unknown["prediction"], frame["prediction"])
+    with pytest.raises(DataError, match="pos_label='granted' is not one of the labels"):
+        SelectiveClassifier(model, coverage=0.8, group_aware=False, pos_label="granted").fit(X, y)

@@ -125,3 +125,30 @@ def test_frtrain_holds_out_a_share_of_train():
         compare_mitigations(train, test, methods=["frtrain"], clean_validation=0.9)
     with pytest.raises(DataError, match="clean_validation"):
         compare_mitigations(train, test, methods=["frtrain"], clean_validation="x")
+
+
+def test_string_labels_need_pos_label_and_match_the_coded_run():
+    train = make_fairness_synthetic(800, random_state=0)
+    test = make_fairness_synthetic(500, random_state=1)
+    names = np.array(["denied", "approved"], dtype=object)  # 1 -> 'approved' (classes_[0])
+
+    def as_text(ds):
+        frame = ds.frame.copy()
+        frame[ds.target] = names[frame[ds.target].to_numpy()]
+        return ds.replace(frame)
+
+    kwargs = {"methods": ["none", "threshold"], "constraint": "eqopp", "ci": None}
+    with pytest.raises(DataError, match="pos_label"):
+        compare_mitigations(as_text(train), as_text(test), **kwargs)
+    coded = compare_mitigations(train, test, **kwargs)
+    text = compare_mitigations(as_text(train), as_text(test), pos_label="approved", **kwargs)
+    assert text.meta["pos_label"] == "approved" and "'approved'" in text.summary
+    columns = ["accuracy", "disparity"]
+    np.testing.assert_allclose(text.table[columns], coded.table[columns], rtol=0, atol=1e-12)
+    # by hand for the baseline: equal opportunity measured on the 'approved' rows
+    from raikit.train._compare import make_mitigator
+
+    base = make_mitigator("none", "eqopp").fit(train.X, train.y)
+    p, y, z = base.predict(test.X), np.asarray(test.y), np.asarray(test.sensitive["z"])
+    gap = max(abs(p[(y == 1) & (z == g)].mean() - p[y == 1].mean()) for g in (0, 1))
+    assert text.table.set_index("method").loc["none", "disparity"] == pytest.approx(gap, abs=1e-12)

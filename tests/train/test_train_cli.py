@@ -196,3 +196,47 @@ def test_train_refuses_a_bad_epochs_value_naming_the_flag(csvs, value):
                "--epochs", value, "--no-ledger")  # fmt: skip
     assert proc.returncode == 2
     assert "--epochs must be 'auto' or a positive whole number" in proc.stderr
+
+
+def test_mitigations_pos_label_flag(csvs, tmp_path, monkeypatch, capsys):
+    import pandas as pd
+
+    from raikit.cli import main
+
+    folder, _ = csvs
+    for name in ("train", "test"):
+        frame = pd.read_csv(folder / f"{name}.csv")
+        frame["y"] = np.where(frame["y"] == 1, "approved", "denied")
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+    args = [
+        "raikit",
+        "mitigations",
+        "--train",
+        str(tmp_path / "train.csv"),
+        "--test",
+        str(tmp_path / "test.csv"),
+        "--target",
+        "y",
+        "--sensitive",
+        "z",
+        "--methods",
+        "none",
+        "--out",
+        str(tmp_path / "out"),
+    ]
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr(sys, "argv", args)
+    with pytest.raises(SystemExit) as refused:
+        main()
+    err = capsys.readouterr().err
+    assert refused.value.code != 0 and "--pos-label" in err and "Traceback" not in err
+    monkeypatch.setattr(sys, "argv", [*args, "--pos-label", "approved"])
+    try:
+        main()
+    except SystemExit as done:
+        assert not done.code
+    assert "positive label 'approved'" in capsys.readouterr().out
+    from raikit import Result
+
+    saved = Result.from_json((tmp_path / "out" / "mitigations.json").read_text())
+    assert saved.meta["pos_label"] == "approved"

@@ -201,7 +201,7 @@ def _data_representation(ctx: AuditContext) -> dict:
     """Group shares, base rates and the rows each small group still needs."""
     from raikit.data import representation
 
-    return {"data.representation": representation(_unscored(ctx.train))}
+    return {"data.representation": representation(_unscored(ctx.train), pos_label=ctx.pos_label)}
 
 
 @register_section(
@@ -536,13 +536,13 @@ def _not_assessed(principle: str, why: str) -> dict:
 
 
 # --------------------------------------------------------------------------- the entry point
-def _predictions(model, ds):
+def _predictions(model, ds, pos_label=None):
     if ds.target is None:
         raise DataError(f"Dataset {ds.name!r} has no target; the audit needs labels.")
     if ds.prediction is not None:
         return ds
     try:
-        return ds.with_predictions(model)
+        return ds.with_predictions(model, pos_label=pos_label)
     except RaikitError:
         raise
     except Exception as error:
@@ -618,8 +618,8 @@ def audit(
     started = time.perf_counter()
     ctx = AuditContext(
         model,
-        _predictions(model, train),
-        _predictions(model, test),
+        _predictions(model, train, pos_label),
+        _predictions(model, test, pos_label),
         ci,
         n_boot,
         random_state,

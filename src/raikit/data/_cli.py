@@ -255,6 +255,12 @@ def representation_command(
     out: Path = _OUT,
     json_out: Path | None = _JSON,
     html_out: Path | None = _HTML,
+    pos_label: str | None = typer.Option(
+        None,
+        "--pos-label",
+        help="The positive label of the base rates (needed unless the labels are 0/1, "
+        "true/false or -1/1).",
+    ),
 ) -> None:
     """Share, base rate and sample sufficiency of every group and intersection."""
     from raikit.data import representation
@@ -270,8 +276,11 @@ def representation_command(
             raise DataError(
                 f"Reference file {str(reference)!r} is not valid JSON: {error}."
             ) from error
-    result = representation(ds, reference=shares, ci_width=ci_width)
-    table = Table(title="Groups")
+    result = representation(ds, reference=shares, ci_width=ci_width, pos_label=pos_label)
+    positive = result.meta.get("pos_label")
+    table = Table(
+        title="Groups" + (f" (positive label {positive!r})" if positive is not None else "")
+    )
     for column in ("attribute", "group", "rows", "share", "reference", "base rate", "more needed"):
         table.add_column(column)
     for row in result.groups.itertuples(index=False):

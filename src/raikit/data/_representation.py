@@ -198,10 +198,25 @@ def _distances(p: np.ndarray, q: np.ndarray) -> dict:
     }
 
 
-def _count_in_memory(ds):
-    """Rows and positive labels per group of every family, and the overall base rate."""
+def _positive_or_none(values, pos_label):
+    """The positive label of two target values, or None when it is neither given nor inferable
+    (base rates are then not computed: a label is never taken as positive by its order)."""
+    from raikit.metrics._group_metrics import resolve_pos_label
+
+    if pos_label is not None:
+        return resolve_pos_label(values, pos_label)
+    try:
+        return resolve_pos_label(values)
+    except DataError:
+        return None
+
+
+def _count_in_memory(ds, pos_label=None):
+    """Rows and positive labels per group of every family, the overall base rate, the positive
+    label (None: no base rates) and the two target values (None unless the target is binary)."""
     encoding = encode_sensitive(ds)
     y01 = None
+    positive = binary_values = None
     if ds.target is not None:
         y = ds.y
         values = pd.unique(y.dropna())
@@ -211,11 +226,10 @@ def _count_in_memory(ds):
                     f"The target {ds.target!r} has {int(y.isna().sum())} missing value(s); drop "
                     f"or fill them before measuring base rates."
                 )
-            try:
-                positive = max(values)
-            except TypeError:
-                positive = sorted(values, key=str)[-1]
-            y01 = (y == positive).to_numpy(dtype=float)
+            binary_values = list(values)
+            positive = _positive_or_none(values, pos_label)
+            if positive is not None:
+                y01 = (y == positive).to_numpy(dtype=float)
     overall_rate = float(y01.mean()) if y01 is not None else np.nan
     counted = []
     for fam in families(encoding, ds.n_rows)[1:]:
@@ -223,7 +237,7 @@ def _count_in_memory(ds):
         count = np.bincount(fam.codes, minlength=g)
         positives = np.bincount(fam.codes, weights=y01, minlength=g) if y01 is not None else None
         counted.append((fam.attribute, fam.labels, count, positives))
-    return counted, overall_rate
+    return counted, overall_rate, positive, binary_values
 
 
 def representation(
@@ -234,6 +248,7 @@ def representation(
     confidence: float = 0.95,
     expected_accuracy: float | None = None,
     min_share_ratio: float = 0.8,
+    pos_label=None,
     ledger=None,
 ) -> RepresentationResult:
     """Share, base rate and sufficiency of every sensitive group and intersection.
@@ -255,6 +270,10 @@ def representation(
     min_share_ratio : float, default 0.8
         A group whose share is below this fraction of its reference share is under-represented;
         a base rate below this fraction of another group's is a label disparity (four-fifths rule).
+    pos_label : optional
+        The positive label of a binary target, whose share is the base rate. Inferred only for
+        0/1, False/True and -1/1 labels; for other labels without it no base rates are computed
+        (an info finding says so). Reported in ``meta["pos_label"]``.
     ledger : raikit.ledger.Ledger, optional
         Record the result as evidence.
 
@@ -287,10 +306,12 @@ def representation(
     if ds.is_lazy:
         from raikit.data._scale import representation_counts
 
-        counted, overall_rate = representation_counts(ds)
+        counted, overall_rate, positive, binary_values = representation_counts(
+            ds, choose_positive=lambda values: _positive_or_none(values, pos_label)
+        )
         attribute_names = list(ds.sensitive_names)
     else:
-        counted, overall_rate = _count_in_memory(ds)
+        counted, overall_rate, positive, binary_values = _count_in_memory(ds, pos_label)
         attribute_names = list(encode_sensitive(ds).names)
     parts = []
     for attribute, labels, count, positives in counted:
@@ -405,6 +426,16 @@ def representation(
             )
     balance = pd.DataFrame(balance_rows)
     findings += _findings(groups, ci_width, min_share_ratio, overall_rate, confidence)
+    if positive is None and binary_values is not None:
+        findings.append(
+            Finding(
+                "info",
+                "No base rates: which label is positive?",
+                f"The target {ds.target!r} has labels {sorted(map(str, binary_values))}; "
+                "raikit infers the positive label only for 0/1, False/True and -1/1. Pass "
+                "pos_label=<label> (on the command line: --pos-label <label>) for base rates.",
+            )
+        )
     result = RepresentationResult(
         groups=groups,
         balance=balance,
@@ -417,6 +448,7 @@ def representation(
             "confidence": confidence,
             "expected_accuracy": accuracy,
             "min_share_ratio": min_share_ratio,
+            "pos_label": positive,
             "has_reference": reference is not None,
         },
     )

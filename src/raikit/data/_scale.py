@@ -480,19 +480,22 @@ def _category_levels(values: pd.Series, dtype):
 
 
 # --------------------------------------------------------------------------- representation
-def representation_counts(ds):
-    """Rows and positive labels per group of every family (attributes, then the intersection)
-    and the overall base rate of a lazy Dataset, from one grouped query (plus one on the target)."""
+def representation_counts(ds, *, choose_positive=None):
+    """Rows and positive labels per group of every family (attributes, then the intersection),
+    the overall base rate, the positive label and the two target values (None unless the
+    target is binary) of a lazy Dataset, from one grouped query (plus two small ones on the
+    target). ``choose_positive(values)`` picks the positive of the two values (None: no base
+    rates)."""
     table = ds.table
     q = table.q
     g = grouper_for(ds)
     aggregates = "COUNT(*) AS n"
     binary = False
+    values = None
     if ds.target is not None:
         y = q(ds.target)
         info = table.query(
-            f"SELECT COUNT(DISTINCT {y}) AS k, MAX({y}) AS top, COUNT(*) - COUNT({y}) AS missing "
-            f"FROM {{table}}"
+            f"SELECT COUNT(DISTINCT {y}) AS k, COUNT(*) - COUNT({y}) AS missing FROM {{table}}"
         ).iloc[0]
         if int(info["k"]) == 2:
             if int(info["missing"]):
@@ -500,15 +503,18 @@ def representation_counts(ds):
                     f"The target {ds.target!r} has {int(info['missing'])} missing value(s); drop "
                     f"or fill them before measuring base rates."
                 )
-            binary = True
-            positive = _literal(info["top"])
-            aggregates += f", SUM(CASE WHEN {y} = {positive} THEN 1 ELSE 0 END) AS pos"
+            values = table.query(f"SELECT DISTINCT {y} AS v FROM {{table}}")["v"].tolist()
+            positive = choose_positive(values) if choose_positive is not None else None
+            binary = positive is not None
+            if binary:
+                literal = _literal(positive)
+                aggregates += f", SUM(CASE WHEN {y} = {literal} THEN 1 ELSE 0 END) AS pos"
     counts = g.query({}, aggregates)
     n = g.spread(counts, "n")
     pos = g.spread(counts, "pos") if binary else [None] * len(n)
     overall_rate = float(pos[0][0] / n[0][0]) if binary else np.nan
     fams = [(fam.attribute, fam.labels, n[f], pos[f]) for f, fam in enumerate(g.families) if f > 0]
-    return fams, overall_rate
+    return fams, overall_rate, (positive if binary else None), values
 
 
 # --------------------------------------------------------------------------- drift

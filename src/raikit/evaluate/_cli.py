@@ -178,6 +178,11 @@ def slices_command(
     trust: list[str] = typer.Option(
         [], "--trust", help="A type in the .skops file to trust (repeatable)."
     ),
+    pos_label: str | None = typer.Option(
+        None,
+        "--pos-label",
+        help="The positive label of --score (needed unless the labels are 0/1, true/false, -1/1).",
+    ),
 ) -> None:
     """Find the slices of the data where the model's loss is significantly worse (Slice Finder,
     SliceLine)."""
@@ -236,6 +241,7 @@ def slices_command(
             fdr=fdr,
             n_bins=n_bins,
             features=columns,
+            pos_label=pos_label,
             progress=advance,
         )
     table = Table(title=f"Problematic slices ({method}, loss {result.loss})")

@@ -62,6 +62,8 @@ class CostResult(Result):
         Cost of each cell: ``tn``, ``fp``, ``fn``, ``tp``.
     ci : float or None
     findings : tuple of Finding
+    pos_label : object
+        The positive label (decided when ``score >= threshold``; ``tp`` and ``fn`` are its rows).
     """
 
     curve: pd.DataFrame
@@ -70,14 +72,15 @@ class CostResult(Result):
     cost_matrix: dict
     ci: float | None
     findings: tuple = field(default_factory=tuple)
+    pos_label: object = None
 
     @property
     def summary(self) -> str:
         row = self.optimum.iloc[0]
         return (
             f"Expected cost per row {row['expected_cost']:.4f} at the cost-minimising threshold "
-            f"{row['threshold']:.2f} vs {row['default_cost']:.4f} at {row['default_threshold']:g}; "
-            f"{len(self.optimum) - 1} group(s) analysed."
+            f"{row['threshold']:.2f} vs {row['default_cost']:.4f} at {row['default_threshold']:g} "
+            f"(positive label {self.pos_label!r}); {len(self.optimum) - 1} group(s) analysed."
         )
 
     def figures(self) -> list:
@@ -165,6 +168,7 @@ def cost_analysis(
     ci: float | None = 0.95,
     n_boot: int = 1000,
     random_state=0,
+    pos_label=None,
     ledger=None,
 ) -> CostResult:
     """Expected cost of the decisions ``score >= threshold``, overall and per group.
@@ -186,6 +190,9 @@ def cost_analysis(
         Confidence level of the bootstrap intervals.
     n_boot : int, default 1000
     random_state : int, optional
+    pos_label : optional
+        The positive label: the model's score is its probability, and ``tp``/``fn`` are its rows.
+        Inferred only for 0/1, False/True and -1/1 labels; other labels need it.
     ledger : raikit.ledger.Ledger, optional
 
     Returns
@@ -212,10 +219,11 @@ def cost_analysis(
                 f"cost_analysis needs scores but {type(model).__name__} has no predict_proba; "
                 f"pass a Dataset with score= and model=None."
             )
-        ds = ds.with_predictions(model)
+    y01, positive, _ = _binary_labels(ds, model, pos_label)
+    if model is not None:
+        ds = ds.with_predictions(model, pos_label=positive)
     if ds.score is None:
         raise DataError("cost_analysis needs scores: a model with predict_proba or score=column.")
-    y01, _, _ = _binary_labels(ds, model)
     score = ds.y_score.to_numpy(dtype=float)
     if np.isnan(score).any():
         raise DataError(f"The score column {ds.score!r} has missing values.")
@@ -341,6 +349,7 @@ def cost_analysis(
         cost_matrix=dict(zip(CELLS, costs.tolist(), strict=True)),
         ci=ci,
         findings=tuple(findings),
+        pos_label=positive,
     )
     from raikit.ledger import record
 
@@ -355,6 +364,7 @@ def cost_analysis(
             "default_threshold": default_threshold,
             "ci": ci,
             "n_boot": n_boot,
+            "pos_label": positive,
         },
     )
     return result

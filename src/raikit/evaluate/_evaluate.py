@@ -367,7 +367,7 @@ def evaluate(
     if model is not None:
         if not hasattr(model, "predict"):
             raise DataError(f"model must be a fitted classifier with predict, got {model!r}.")
-        ds = ds.with_predictions(model)
+        ds = ds.with_predictions(model, pos_label=pos_label)
     elif ds.prediction is None and ds.score is None:
         raise DataError(
             "Pass a fitted model, or a Dataset with prediction= (and score=) columns to evaluate."

@@ -26,22 +26,29 @@ class LearningCurveResult(Result):
         ``fold``, ``value``.
     curve : DataFrame
         One row per (size, attribute, group): ``mean``, ``std``, ``lower``/``upper`` (t interval of
-        the mean over folds at 95%), ``n_folds``.
+        the mean over folds at level ``ci``), ``n_folds``.
     metric : str
     findings : tuple of Finding
+    ci : float
+    pos_label : object
+        The positive label of a binary target (None for other targets).
     """
 
     scores: pd.DataFrame
     curve: pd.DataFrame
     metric: str
     findings: tuple = field(default_factory=tuple)
+    ci: float = 0.95
+    pos_label: object = None
 
     @property
     def summary(self) -> str:
         overall = self.curve[self.curve["attribute"] == "overall"]
         first, last = overall.iloc[0], overall.iloc[-1]
+        positive = f" (positive label {self.pos_label!r})" if self.pos_label is not None else ""
         return (
-            f"{self.metric} {first['mean']:.3f} with {int(first['train_size']):,} training rows and "
+            f"{self.metric}{positive} {first['mean']:.3f} with {int(first['train_size']):,} "
+            f"training rows and "
             f"{last['mean']:.3f} with {int(last['train_size']):,} (mean over "
             f"{int(last['n_folds'])} folds)."
         )
@@ -68,7 +75,9 @@ class LearningCurveResult(Result):
             if attribute == "overall" and self.curve["attribute"].nunique() > 1:
                 continue
             fig.update_layout(
-                title=f"Learning curve: {self.metric} by {attribute} (95% CI over folds)",
+                title=(
+                    f"Learning curve: {self.metric} by {attribute} ({self.ci:.0%} CI over folds)"
+                ),
                 xaxis_title="training rows",
                 yaxis_title=self.metric,
             )
@@ -83,6 +92,8 @@ def learning_curve(
     sizes: Sequence[float] = (0.1, 0.25, 0.5, 0.75, 1.0),
     cv: int = 5,
     metric: str = "accuracy",
+    pos_label=None,
+    ci: float = 0.95,
     random_state: int | None = 0,
     progress: Callable[[int, int], None] | None = None,
     ledger=None,
@@ -100,7 +111,13 @@ def learning_curve(
     cv : int, default 5
         Number of (stratified, for classification) folds.
     metric : str, default "accuracy"
-        Any metric of :func:`raikit.metrics.group_metrics` (``roc_auc`` uses ``predict_proba``).
+        Any metric of :func:`raikit.metrics.group_metrics` (``roc_auc`` uses ``predict_proba``:
+        the column of the positive label in the model's ``classes_``).
+    pos_label : optional
+        The positive label of a binary target. Inferred only for 0/1, False/True and -1/1
+        labels; other labels need it.
+    ci : float, default 0.95
+        Confidence level of the t interval of the mean over folds.
     random_state : int, optional
         Seed of the folds and subsamples.
     progress : callable, optional
@@ -125,7 +142,10 @@ def learning_curve(
     from sklearn.model_selection import KFold, StratifiedKFold
 
     from raikit.metrics import group_metrics
+    from raikit.metrics._group_metrics import positive_column, resolve_pos_label
+    from raikit.metrics._stats import check_ci, t_value
 
+    check_ci(ci)
     if not hasattr(estimator, "fit"):
         raise DataError(f"estimator must be an unfitted scikit-learn estimator, got {estimator!r}.")
     if int(cv) < 2:
@@ -135,6 +155,8 @@ def learning_curve(
         raise DataError(f"sizes must be positive shares or row counts, got {sizes}.")
     y = ds.y.to_numpy()
     classification = ds.task != "regression"
+    labels = pd.unique(y[pd.notna(y)]) if classification else []
+    positive = resolve_pos_label(labels, pos_label) if len(labels) == 2 else None
     splitter = (StratifiedKFold if classification else KFold)(
         n_splits=int(cv), shuffle=True, random_state=random_state
     )
@@ -168,13 +190,15 @@ def learning_curve(
             if needs_score:
                 if not hasattr(model, "predict_proba"):
                     raise DataError(f"metric={metric!r} needs predict_proba.")
-                score = model.predict_proba(X_test)[:, 1]
+                column = positive_column(model.classes_, positive) if positive is not None else 1
+                score = model.predict_proba(X_test)[:, column]
             gm = group_metrics(
                 y[test_idx],
                 model.predict(X_test),
                 sensitive=ds.sensitive.iloc[test_idx].reset_index(drop=True),
                 score=score,
                 metrics=[metric],
+                pos_label=positive,
             )
             table = gm.table[gm.table["metric"] == gm.metric_names[-1]]
             for r in table.itertuples(index=False):  # one row per group
@@ -185,8 +209,6 @@ def learning_curve(
     scores = pd.DataFrame(
         rows, columns=["train_size", "fraction", "fold", "attribute", "group", "value"]
     )
-    from scipy import stats
-
     grouped = scores.groupby(["fraction", "attribute", "group"], sort=False)["value"]
     curve = grouped.agg(["mean", "std", "count"]).reset_index()
     curve["train_size"] = (
@@ -196,11 +218,7 @@ def learning_curve(
         .astype("int64")
         .to_numpy()
     )
-    half = (
-        stats.t.ppf(0.975, np.maximum(curve["count"] - 1, 1))
-        * curve["std"]
-        / np.sqrt(curve["count"])
-    )
+    half = t_value(ci, np.maximum(curve["count"] - 1, 1)) * curve["std"] / np.sqrt(curve["count"])
     curve["lower"] = curve["mean"] - half
     curve["upper"] = curve["mean"] + half
     curve = curve.rename(columns={"count": "n_folds"})
@@ -227,7 +245,12 @@ def learning_curve(
                     )
                 )
     result = LearningCurveResult(
-        scores=scores, curve=curve, metric=metric, findings=tuple(findings)
+        scores=scores,
+        curve=curve,
+        metric=metric,
+        findings=tuple(findings),
+        ci=float(ci),
+        pos_label=positive,
     )
     from raikit.ledger import record
 
@@ -236,6 +259,13 @@ def learning_curve(
         check="evaluate.learning_curve",
         ledger=ledger,
         dataset=ds,
-        params={"sizes": sizes, "cv": int(cv), "metric": metric, "random_state": random_state},
+        params={
+            "sizes": sizes,
+            "cv": int(cv),
+            "metric": metric,
+            "pos_label": positive,
+            "ci": ci,
+            "random_state": random_state,
+        },
     )
     return result

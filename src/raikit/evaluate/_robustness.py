@@ -11,7 +11,7 @@ import pandas as pd
 
 from raikit._errors import DataError
 from raikit._result import Finding, Result
-from raikit.metrics._stats import wilson_interval, z_value
+from raikit.metrics._stats import check_ci, wilson_interval, z_value
 
 __all__ = ["StressTestResult", "stress_test"]
 
@@ -112,6 +112,8 @@ class StressTestResult(Result):
                 f"; poisoning {acc['poison_rate'].max():.0%} of training labels moves accuracy "
                 f"from {acc['value'].iloc[0]:.3f} to {acc['value'].iloc[-1]:.3f}"
             )
+            if self.meta.get("pos_label") is not None:
+                text += f" (positive label {self.meta['pos_label']!r})"
         return text + "."
 
     def figures(self) -> list:
@@ -203,6 +205,7 @@ def stress_test(
     missing_rate: Sequence[float] = (0.01, 0.05, 0.1),
     poison_rates: Sequence[float] = (0.0, 0.05, 0.1, 0.15, 0.2),
     train: object | None = None,
+    pos_label=None,
     ci: float = 0.95,
     n_boot: int = 500,
     random_state: int | None = 0,
@@ -230,6 +233,10 @@ def stress_test(
         Shares of training labels flipped (0 to 0.2 by default).
     train : Dataset, optional
         Training data for the poisoning experiment.
+    pos_label : optional
+        The positive label of the poisoning metrics (selection, true- and false-positive rates).
+        Inferred only for 0/1, False/True and -1/1 labels; other labels need it when
+        ``estimator`` is given. Reported in ``meta["pos_label"]``.
     ci : float, default 0.95
         Confidence level of the poisoning metrics' bootstrap intervals.
     n_boot : int, default 500
@@ -254,9 +261,12 @@ def stress_test(
     0.0
     """
     from raikit.metrics import group_metrics
+    from raikit.metrics._group_metrics import resolve_pos_label
 
     if not hasattr(model, "predict"):
         raise DataError(f"model must be a fitted classifier with predict, got {model!r}.")
+    level = f"{check_ci(ci):.0%} CI" if ci is not None else "CI"
+    positive = None
     ds = ds.for_model(model)
     for name, levels in (
         ("noise", noise),
@@ -367,6 +377,8 @@ def stress_test(
         train_ds.check_binary_target()
         y_train = train_ds.y.to_numpy()
         labels = np.sort(pd.unique(y_train))
+        seen = pd.unique(np.concatenate([y_train, test_ds.y.to_numpy()]).astype(object))
+        positive = resolve_pos_label(seen[pd.notna(seen)], pos_label)
         order = rng.permutation(len(y_train))
         tables, disparities = [], []
         metrics = ["accuracy", "selection_rate", "true_positive_rate", "false_positive_rate"]
@@ -383,6 +395,7 @@ def stress_test(
                 ci=ci,
                 n_boot=n_boot,
                 random_state=random_state,
+                pos_label=positive,
             )
             table = gm.table[gm.table["metric"] != "count"].copy()
             table.insert(0, "poison_rate", rate)
@@ -406,7 +419,7 @@ def stress_test(
                 Finding(
                     "warning",
                     f"Predictions unstable under {row.perturbation} at level {row.level:g}",
-                    f"{row.flip_rate:.1%} of predictions flip (95% CI from {row.flip_lower:.1%}); "
+                    f"{row.flip_rate:.1%} of predictions flip ({level} from {row.flip_lower:.1%}); "
                     f"accuracy drops by {row.accuracy_drop:.3f}.",
                 )
             )
@@ -424,7 +437,7 @@ def stress_test(
                 Finding(
                     "warning",
                     f"{row.attribute}={row.group} is more fragile under {row.perturbation}",
-                    f"Flip rate {row.flip_rate:.1%} (95% CI {row.flip_lower:.1%} to "
+                    f"Flip rate {row.flip_rate:.1%} ({level} {row.flip_lower:.1%} to "
                     f"{row.flip_upper:.1%}) at level {row.level:g}, above the overall interval.",
                     slice=f"{row.attribute}={row.group}",
                 )
@@ -454,7 +467,7 @@ def stress_test(
         poisoning=poisoning,
         disparity=disparity,
         failures=failure_frame,
-        meta={"n_rows": len(y), "random_state": random_state},
+        meta={"n_rows": len(y), "random_state": random_state, "pos_label": positive},
         findings=tuple(findings),
     )
     from raikit.ledger import record
@@ -470,6 +483,7 @@ def stress_test(
             "swap_rate": list(swap_rate),
             "missing_rate": list(missing_rate),
             "poison_rates": list(poison_rates) if estimator is not None else [],
+            "pos_label": positive,
             "random_state": random_state,
         },
     )

@@ -31,6 +31,7 @@ import pandas as pd
 
 from raikit._errors import ColumnError, DataError
 from raikit._result import Finding, Result
+from raikit.metrics._stats import z_value
 
 __all__ = ["SliceResult", "find_slices", "row_losses"]
 
@@ -50,7 +51,7 @@ def _model_outputs(model, X: pd.DataFrame, *, need_proba: bool):
     return model.predict(X), None
 
 
-def row_losses(model, ds, *, loss="log_loss") -> np.ndarray:
+def row_losses(model, ds, *, loss="log_loss", pos_label=None) -> np.ndarray:
     """The model's loss on every row of a Dataset.
 
     Parameters
@@ -63,6 +64,11 @@ def row_losses(model, ds, *, loss="log_loss") -> np.ndarray:
         A callable gets ``(y_true, y_pred)`` as numpy arrays and returns one loss per row; ``y_pred``
         is the positive-class probability for a binary model with ``predict_proba`` and the
         prediction otherwise.
+    pos_label : optional
+        The positive label, where the loss needs one: a binary score column (``log_loss`` with
+        ``model=None``: the score is its probability) or a callable loss given a binary model's
+        probabilities (the column of ``pos_label`` in ``model.classes_``). Inferred only for
+        0/1, False/True and -1/1 labels.
 
     Returns
     -------
@@ -77,6 +83,14 @@ def row_losses(model, ds, *, loss="log_loss") -> np.ndarray:
     ...            loss="zero_one").tolist()
     [0.0, 1.0, 0.0, 0.0]
     """
+    return _row_losses(model, ds, loss, pos_label)[0]
+
+
+def _row_losses(model, ds, loss, pos_label):
+    """``(loss per row, the positive label it used or None)``."""
+    from raikit.metrics._group_metrics import _label_list, positive_column, resolve_pos_label
+
+    positive = None
     if model is not None:
         ds = ds.for_model(model)
     y = ds.y.to_numpy()
@@ -91,7 +105,13 @@ def row_losses(model, ds, *, loss="log_loss") -> np.ndarray:
             out = out.to_numpy()
         else:
             proba = hasattr(model, "predict_proba") and ds.y.nunique() == 2
-            out = model.predict_proba(ds.X)[:, 1] if proba else model.predict(ds.X)
+            if proba:
+                classes = _label_list(getattr(model, "classes_", [0, 1]))
+                column = positive_column(classes, pos_label)
+                positive = classes[column]
+                out = np.asarray(model.predict_proba(ds.X))[:, column]
+            else:
+                out = model.predict(ds.X)
         values = np.asarray(loss(y, out), dtype=float)
         if values.shape != (len(y),):
             raise DataError(
@@ -106,11 +126,11 @@ def row_losses(model, ds, *, loss="log_loss") -> np.ndarray:
                     "score='column', or use loss='zero_one'."
                 )
             p1 = np.clip(ds.y_score.to_numpy(dtype=float), _EPS, 1 - _EPS)
-            classes = np.sort(pd.unique(y))
+            classes = pd.unique(y)
             if len(classes) > 2:
                 raise DataError("A score column only gives log loss for a binary target.")
-            positive = y == classes[-1]
-            values = -np.where(positive, np.log(p1), np.log1p(-p1))
+            positive = resolve_pos_label(classes, pos_label)
+            values = -np.where(y == positive, np.log(p1), np.log1p(-p1))
         else:
             proba, classes = _model_outputs(model, ds.X, need_proba=True)
             classes = np.asarray(classes if classes is not None else np.arange(proba.shape[1]))
@@ -136,7 +156,7 @@ def row_losses(model, ds, *, loss="log_loss") -> np.ndarray:
         raise DataError("The loss has NaN or infinite values; check the model's outputs.")
     if (values < 0).any():
         raise DataError("Slice search needs non-negative losses; the loss returned negatives.")
-    return values
+    return values, positive
 
 
 # --------------------------------------------------------------------------- feature encoding
@@ -399,7 +419,8 @@ class SliceResult(Result):
     ----------
     slices : DataFrame
         One row per reported slice, best first: ``slice`` (text), ``n_predicates``, ``size``,
-        ``mean_loss`` with ``lower``/``upper`` (95% normal interval), ``rest_mean_loss``,
+        ``mean_loss`` with ``lower``/``upper`` (normal interval at ``overall["ci"]``),
+        ``rest_mean_loss``,
         ``effect_size``, ``t_statistic``, ``p_value``, ``test_level`` (the level it was tested at),
         ``score`` (SliceLine's score; NaN for the other methods).
     predicates : DataFrame
@@ -411,7 +432,8 @@ class SliceResult(Result):
         Search statistics per lattice level (candidates generated, evaluated, tested, found).
     method, loss : str
     overall : dict
-        ``n_rows``, ``mean_loss`` and the search parameters.
+        ``n_rows``, ``mean_loss``, the search parameters, ``ci`` and ``pos_label`` (the positive
+        label the loss used; None when it needs none).
     findings : tuple of Finding
     """
 
@@ -428,6 +450,8 @@ class SliceResult(Result):
     def summary(self) -> str:
         n = len(self.slices)
         head = f"{n} problematic slice(s) found by {self.method}"
+        if self.overall.get("pos_label") is not None:
+            head += f" (positive label {self.overall['pos_label']!r})"
         if n == 0:
             return head + f" (mean {self.loss} {self.overall.get('mean_loss', float('nan')):.4f})."
         top = self.slices.iloc[0]
@@ -804,6 +828,8 @@ def find_slices(
     features: Sequence[str] | None = None,
     target: str | None = None,
     weight: float = 0.95,
+    pos_label=None,
+    ci: float = 0.95,
     random_state: int | None = 0,
     progress: Callable[[int, int], None] | None = None,
     ledger=None,
@@ -843,6 +869,12 @@ def find_slices(
         Target column when ``data`` is a DataFrame.
     weight : float, default 0.95
         SliceLine's ``alpha``: weight of the error term against the size term in its score.
+    pos_label : optional
+        The positive label, when the loss needs one (a binary score column, or a callable loss on
+        a binary model's probabilities; see :func:`row_losses`). Reported in
+        ``overall["pos_label"]``.
+    ci : float, default 0.95
+        Confidence level of the normal interval of each slice's mean loss.
     random_state : int, optional
         Seed of the tree.
     progress : callable, optional
@@ -884,10 +916,11 @@ def find_slices(
         )
     if n_bins < 2:
         raise DataError(f"n_bins must be at least 2, got {n_bins}.")
+    z = z_value(ci)
     ds, names = _inputs(model, data, target, features)
     if not names:
         raise DataError("There are no feature columns to search; pass features=[...].")
-    e = row_losses(model, ds, loss=loss)
+    e, positive = _row_losses(model, ds, loss, pos_label)
     n = len(e)
     if min_size is None:
         min_size = max(30, n // 200)
@@ -967,7 +1000,7 @@ def find_slices(
         "test_level",
     ]
     table = pd.DataFrame(found, columns=columns).astype(float)
-    half = 1.959963984540054 * np.sqrt(table["var"] / table["size"])
+    half = z * np.sqrt(table["var"] / table["size"])
     table.insert(0, "slice", texts)
     table.insert(1, "n_predicates", pd.Series([len(t.split(" & ")) for t in texts], dtype="int64"))
     table.insert(4, "lower", table["mean_loss"] - half)
@@ -1013,6 +1046,8 @@ def find_slices(
         "n_bins": n_bins,
         "weight": weight,
         "features": names,
+        "pos_label": positive,
+        "ci": float(ci),
         "seconds": time.perf_counter() - started,
     }
     result = SliceResult(

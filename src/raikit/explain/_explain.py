@@ -13,10 +13,10 @@ import pandas as pd
 from raikit._errors import DataError, RaikitError
 from raikit._result import Finding, Result
 from raikit.explain._common import FrameCodec, check_model
+from raikit.metrics._stats import z_value
 
 __all__ = ["ExplanationResult", "explain", "explain_section"]
 
-_Z = 1.959963984540054
 TOP_K = 3  # a feature ranked this high (or above HIGH_SHARE of the importance) "ranks high"
 HIGH_SHARE = 0.10
 PROXY_STRENGTH = 0.5  # Cramér's V above which a feature is a strong proxy of an attribute
@@ -105,7 +105,8 @@ class ExplanationResult(Result):
         its SHAP value. A row's values plus ``meta["base_value"]`` add up to the model output in
         ``meta["units"]``.
     importance : DataFrame
-        One row per feature, by rank: ``mean_abs`` (mean |SHAP|) with a normal 95% interval
+        One row per feature, by rank: ``mean_abs`` (mean |SHAP|) with a normal interval (level
+        ``meta["ci"]``)
         ``lower``/``upper``, ``share`` of the total, ``rank``; permutation importance
         ``permutation_mean`` / ``permutation_lower`` / ``permutation_upper`` / ``permutation_rank``;
         ``sensitive`` (the feature is a sensitive attribute), ``proxy_for`` and ``proxy_strength``
@@ -120,7 +121,8 @@ class ExplanationResult(Result):
         ``spearman`` rank correlation of mean |SHAP| and permutation importance, its ``p_value``,
         ``top_k_overlap`` of the two top-``k`` sets and ``k``.
     meta : dict
-        ``method``, ``explainer``, ``units``, ``base_value``, ``n_rows``, ``background``, ``model``.
+        ``method``, ``explainer``, ``units``, ``base_value``, ``n_rows``, ``background``, ``model``,
+        ``ci``.
     findings : tuple of Finding
     """
 
@@ -245,11 +247,11 @@ def _shap_values(model, X, method, *, background, rng, target_class, progress=No
 
 
 # --------------------------------------------------------------------------- aggregates
-def _importance(values: np.ndarray, features: list[str]) -> pd.DataFrame:
+def _importance(values: np.ndarray, features: list[str], z: float) -> pd.DataFrame:
     absolute = np.abs(values)
     n = len(values)
     mean = absolute.mean(axis=0)
-    half = _Z * absolute.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.full(len(mean), np.nan)
+    half = z * absolute.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.full(len(mean), np.nan)
     total = mean.sum()
     frame = pd.DataFrame(
         {
@@ -264,7 +266,7 @@ def _importance(values: np.ndarray, features: list[str]) -> pd.DataFrame:
     return frame
 
 
-def _group_importance(values, features, codes_by_attribute) -> pd.DataFrame:
+def _group_importance(values, features, codes_by_attribute, z: float) -> pd.DataFrame:
     absolute = np.abs(values)
     parts = []
     for attribute, (codes, labels) in codes_by_attribute.items():  # one pass per attribute
@@ -277,7 +279,7 @@ def _group_importance(values, features, codes_by_attribute) -> pd.DataFrame:
         with np.errstate(divide="ignore", invalid="ignore"):
             mean = sums / n[:, None]
             var = (squares / n[:, None] - mean**2) * n[:, None] / np.maximum(n[:, None] - 1, 1)
-            half = _Z * np.sqrt(np.maximum(var, 0) / n[:, None])
+            half = z * np.sqrt(np.maximum(var, 0) / n[:, None])
             share = mean / mean.sum(axis=1, keepdims=True)
         rank = (-mean).argsort(axis=1).argsort(axis=1) + 1
         parts.append(
@@ -365,7 +367,7 @@ def _proxies(frame: pd.DataFrame, features, sensitive: list[str], rng) -> pd.Dat
     return pd.DataFrame(rows, columns=["feature", "proxy_for", "proxy_strength"])
 
 
-def _permutation(model, X, y, *, n_repeats, rng):
+def _permutation(model, X, y, *, n_repeats, rng, z):
     from sklearn.inspection import permutation_importance
 
     scoring = None
@@ -380,7 +382,7 @@ def _permutation(model, X, y, *, n_repeats, rng):
         random_state=int(rng.integers(2**31)),
         n_jobs=1,
     )
-    half = _Z * result.importances_std / np.sqrt(n_repeats)
+    half = z * result.importances_std / np.sqrt(n_repeats)
     return result.importances_mean, half, scoring or "score"
 
 
@@ -396,6 +398,7 @@ def explain(
     n_repeats: int = 5,
     target_class: int = -1,
     include: Sequence[int] = (),
+    ci: float = 0.95,
     random_state: int | None = 0,
     ledger=None,
     progress: Callable[[int, int], None] | None = None,
@@ -428,6 +431,9 @@ def explain(
         Column of ``predict_proba`` explained (the positive class of a binary model).
     include : list of int
         Row positions always explained, even when ``max_rows`` samples.
+    ci : float, default 0.95
+        Confidence level of the normal intervals of mean |SHAP| (overall and per group) and of
+        the permutation importance.
     random_state : int, optional
     ledger : raikit.ledger.Ledger, optional
     progress : callable, optional
@@ -468,6 +474,7 @@ def explain(
         raise DataError(f"background must be a positive number of rows, got {background}.")
     if max_rows is not None and max_rows < 2:
         raise DataError(f"max_rows must be at least 2, got {max_rows}.")
+    z = z_value(ci)
     rng = np.random.default_rng(random_state)
     ds = ds.for_model(model)
     X_all = ds.X
@@ -514,7 +521,7 @@ def explain(
             f"{type(error).__name__}: {error}. Try method='permutation'."
         ) from error
 
-    importance = _importance(values, features)
+    importance = _importance(values, features, z)
     sensitive = list(ds.sensitive_names)
     importance["sensitive"] = importance["feature"].isin(sensitive)
     proxies = _proxies(ds.frame, features, sensitive, rng)
@@ -522,7 +529,7 @@ def explain(
     agreement: dict = {}
     if permutation and ds.target is not None:
         y = ds.y.iloc[rows].to_numpy()
-        mean, half, scoring = _permutation(model, X, y, n_repeats=n_repeats, rng=rng)
+        mean, half, scoring = _permutation(model, X, y, n_repeats=n_repeats, rng=rng, z=z)
         importance["permutation_mean"] = mean
         importance["permutation_lower"] = mean - half
         importance["permutation_upper"] = mean + half
@@ -560,7 +567,7 @@ def explain(
         codes = np.asarray(groups.codes)[rows]
         labels = groups.labels[attribute].astype(str).tolist()
         codes_by_attribute[attribute] = (codes, labels)
-    group_importance = _group_importance(values, features, codes_by_attribute)
+    group_importance = _group_importance(values, features, codes_by_attribute, z)
 
     for row in importance.itertuples(index=False):  # features (a handful)
         high = row.rank <= TOP_K or row.share >= HIGH_SHARE
@@ -623,6 +630,7 @@ def explain(
             "n_rows_data": len(X_all),
             "background": int(min(background, len(X))),
             "model": type(model).__name__,
+            "ci": float(ci),
         },
         findings=tuple(findings),
     )
@@ -641,6 +649,7 @@ def explain(
             "permutation": permutation,
             "n_repeats": n_repeats,
             "include": include.tolist(),
+            "ci": ci,
             "random_state": random_state,
         },
     )

@@ -16,6 +16,7 @@ def explanation_figures(result) -> list:
     figures = []
     imp = result.importance.sort_values("mean_abs", ascending=True)
     units = result.meta.get("units", "")
+    level = f"{result.meta.get('ci', 0.95):.0%} CI"
     fig = go.Figure(
         go.Bar(
             x=imp["mean_abs"],
@@ -26,7 +27,7 @@ def explanation_figures(result) -> list:
         )
     )
     fig.update_layout(
-        title=f"Global importance: mean |SHAP| ({units}, 95% CI)",
+        title=f"Global importance: mean |SHAP| ({units}, {level})",
         xaxis_title=f"mean |SHAP value| ({units})",
         height=max(300, 24 * len(imp) + 120),
     )
@@ -45,7 +46,7 @@ def explanation_figures(result) -> list:
         )
         spearman = result.agreement.get("spearman")
         fig.update_layout(
-            title="Cross-check: permutation importance (score drop, 95% CI)"
+            title=f"Cross-check: permutation importance (score drop, {level})"
             + (f" — Spearman with SHAP {spearman:.2f}" if spearman is not None else ""),
             xaxis_title=f"drop in {result.agreement.get('scoring', 'score')}",
             height=max(300, 24 * len(imp) + 120),
@@ -99,7 +100,7 @@ def explanation_figures(result) -> list:
                 )
             )
         fig.update_layout(
-            title=f"Importance per {attribute} group: mean |SHAP| (95% CI)",
+            title=f"Importance per {attribute} group: mean |SHAP| ({level})",
             barmode="group",
             xaxis_title=f"mean |SHAP value| ({units})",
             height=max(340, 16 * len(part) + 160),

@@ -32,7 +32,8 @@ class GlassboxResult(Result):
         The glass box's shape functions: per (feature, value) its centred ``contribution`` to the
         predicted probability (exact for an additive model, up to the link).
     meta : dict
-        ``glassbox`` (the interpretable model used), ``blackbox``, ``n_train``, ``n_test``.
+        ``glassbox`` (the interpretable model used), ``blackbox``, ``n_train``, ``n_test``,
+        ``pos_label`` (the positive label).
     findings : tuple of Finding
     """
 
@@ -50,7 +51,9 @@ class GlassboxResult(Result):
             for m in ("accuracy", "roc_auc")
             if m in c.index
         ]
-        return f"{self.meta['glassbox']}: " + "; ".join(parts) + "."
+        positive = self.meta.get("pos_label")
+        label = f" (positive label {positive!r})" if positive is not None else ""
+        return f"{self.meta['glassbox']}{label}: " + "; ".join(parts) + "."
 
     def figures(self) -> list:
         import plotly.graph_objects as go
@@ -118,6 +121,7 @@ def glassbox_baseline(
     test=None,
     test_size: float = 0.3,
     n_boot: int = 500,
+    pos_label=None,
     random_state: int | None = 0,
     ledger=None,
 ) -> GlassboxResult:
@@ -140,6 +144,9 @@ def glassbox_baseline(
     test_size : float, default 0.3
     n_boot : int, default 500
         Bootstrap replicates of the intervals.
+    pos_label : optional
+        The positive label of the target (scores are its probability). Inferred only for 0/1,
+        False/True and -1/1 labels; other labels need it. Reported in ``meta["pos_label"]``.
     random_state : int, optional
     ledger : raikit.ledger.Ledger, optional
 
@@ -156,10 +163,15 @@ def glassbox_baseline(
     """
     from raikit.dataset import Dataset
     from raikit.metrics import group_metrics
+    from raikit.metrics._group_metrics import positive_column, resolve_pos_label
 
     if not isinstance(ds, Dataset):
         raise DataError(f"ds must be a raikit Dataset, got {type(ds).__name__}.")
     ds.check_binary_target()
+    seen = pd.unique(ds.y.dropna())
+    if test is not None:
+        seen = pd.unique(np.concatenate([seen, pd.unique(test.y.dropna())]).astype(object))
+    positive = resolve_pos_label(seen, pos_label)
     if model is not None:  # the glass box sees the same inputs as the model it is compared with
         check_model(model)
         ds = ds.for_model(model)
@@ -186,7 +198,8 @@ def glassbox_baseline(
     for label, fitted in (("black box", model), ("glass box", glass)):
         score = None
         if hasattr(fitted, "predict_proba"):
-            score = np.asarray(fitted.predict_proba(test.X))[:, 1]
+            column = positive_column(fitted.classes_, positive)
+            score = np.asarray(fitted.predict_proba(test.X))[:, column]
         gm = group_metrics(
             test.y.to_numpy(),
             np.asarray(fitted.predict(test.X)),
@@ -195,6 +208,7 @@ def glassbox_baseline(
             metrics=_METRICS if score is not None else _METRICS[:2] + _METRICS[3:],
             n_boot=n_boot,
             random_state=random_state,
+            pos_label=positive,
         )
         table = gm.table[gm.table["metric"] != "count"].copy()
         table.insert(0, "model", label)
@@ -212,7 +226,9 @@ def glassbox_baseline(
     cost["difference"] = cost["blackbox"] - cost["glassbox"]
     from raikit.explain._pdp import partial_dependence
 
-    pd_result = partial_dependence(glass, test, max_rows=500, random_state=random_state)
+    pd_result = partial_dependence(
+        glass, test, max_rows=500, pos_label=positive, random_state=random_state
+    )
     shapes = pd_result.curves[pd_result.curves["attribute"] == "overall"][
         ["feature", "position", "value", "value_num", "mean"]
     ].copy()
@@ -245,6 +261,7 @@ def glassbox_baseline(
             "blackbox": black_name,
             "n_train": int(train.n_rows),
             "n_test": int(test.n_rows),
+            "pos_label": positive,
         },
         findings=tuple(findings),
     )
@@ -256,6 +273,11 @@ def glassbox_baseline(
         ledger=ledger,
         dataset=ds,
         model=model,
-        params={"test_size": test_size, "n_boot": n_boot, "random_state": random_state},
+        params={
+            "test_size": test_size,
+            "n_boot": n_boot,
+            "pos_label": positive,
+            "random_state": random_state,
+        },
     )
     return result

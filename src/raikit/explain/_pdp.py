@@ -11,10 +11,9 @@ import pandas as pd
 from raikit._errors import ColumnError, DataError
 from raikit._result import Result
 from raikit.explain._common import check_model
+from raikit.metrics._stats import z_value
 
 __all__ = ["PartialDependenceResult", "partial_dependence"]
-
-_Z = 1.959963984540054
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,11 +25,12 @@ class PartialDependenceResult(Result):
     curves : DataFrame
         One row per (feature, position on the grid, attribute, group): ``value`` (as text),
         ``value_num`` (numeric grid value, NaN for categorical), ``n`` (rows), ``mean`` (the partial
-        dependence) with a normal 95% interval ``lower``/``upper``; overall rows (``attribute`` =
-        "overall") also give the 10th, 50th and 90th percentile of the ICE curves (``ice_q10``,
-        ``ice_q50``, ``ice_q90``).
+        dependence) with a normal interval ``lower``/``upper`` (level ``meta["ci"]``); overall
+        rows (``attribute`` = "overall") also give the 10th, 50th and 90th percentile of the ICE
+        curves (``ice_q10``, ``ice_q50``, ``ice_q90``).
     meta : dict
-        ``output`` (probability of the positive class, or prediction), ``n_rows``, ``features``.
+        ``output`` (probability of the positive label, or prediction), ``pos_label``, ``n_rows``,
+        ``features``, ``ci``.
     findings : tuple of Finding
     """
 
@@ -82,7 +82,10 @@ class PartialDependenceResult(Result):
                     )
                 )
             fig.update_layout(
-                title=f"Partial dependence on {feature}, overall and per group (95% CI; band: ICE)",
+                title=(
+                    f"Partial dependence on {feature}, overall and per group "
+                    f"({self.meta.get('ci', 0.95):.0%} CI; band: ICE)"
+                ),
                 xaxis_title=feature,
                 yaxis_title=self.meta["output"],
             )
@@ -119,6 +122,8 @@ def partial_dependence(
     features: Sequence[str] | None = None,
     grid_resolution: int = 20,
     max_rows: int | None = 1000,
+    pos_label=None,
+    ci: float = 0.95,
     random_state: int | None = 0,
     ledger=None,
 ) -> PartialDependenceResult:
@@ -126,8 +131,8 @@ def partial_dependence(
 
     For each feature and grid value every sampled row is predicted with the feature set to that
     value (one batched call per feature). The ICE curve of a row is its predictions along the
-    grid; the partial dependence is their mean, overall and within each group, with a 95% interval
-    of the mean.
+    grid; the partial dependence is their mean, overall and within each group, with a normal
+    interval of the mean at level ``ci``.
 
     Parameters
     ----------
@@ -140,6 +145,12 @@ def partial_dependence(
         Grid points per numeric feature (quantiles 5%..95%); most frequent categories otherwise.
     max_rows : int, optional, default 1000
         Rows sampled for the curves (None: all).
+    pos_label : optional
+        For a binary classifier: the class whose probability is plotted (its column in
+        ``model.classes_``). Inferred only for 0/1, False/True and -1/1 classes; other classes
+        need it.
+    ci : float, default 0.95
+        Confidence level of the intervals of the partial dependence.
     random_state : int, optional
     ledger : raikit.ledger.Ledger, optional
 
@@ -166,6 +177,7 @@ def partial_dependence(
         raise DataError(f"ds must be a raikit Dataset, got {type(ds).__name__}.")
     if grid_resolution < 2:
         raise DataError(f"grid_resolution must be at least 2, got {grid_resolution}.")
+    z = z_value(ci)
     ds = ds.for_model(model)
     X_all = ds.X
     features = list(features) if features is not None else [str(c) for c in X_all.columns]
@@ -179,11 +191,17 @@ def partial_dependence(
     X = X_all.iloc[rows].reset_index(drop=True)
     n = len(X)
     binary = hasattr(model, "predict_proba") and len(getattr(model, "classes_", [])) == 2
-    output = "probability of the positive class" if binary else "prediction"
+    output, column, positive = "prediction", None, None
+    if binary:
+        from raikit.metrics._group_metrics import _label_list, positive_column
+
+        column = positive_column(model.classes_, pos_label)
+        positive = _label_list(model.classes_)[column]
+        output = f"probability of {positive!r}"
 
     def predict(frame):
         if binary:
-            return np.asarray(model.predict_proba(frame))[:, 1]
+            return np.asarray(model.predict_proba(frame))[:, column]
         return np.asarray(model.predict(frame), dtype=float)
 
     group_codes = []
@@ -215,7 +233,7 @@ def partial_dependence(
         text = [str(v) for v in grid]
         numbers = np.asarray(grid, dtype=float) if is_numeric else np.full(g, np.nan)
         mean = ice.mean(axis=0)
-        half = _Z * ice.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.full(g, np.nan)
+        half = z * ice.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.full(g, np.nan)
         q10, q50, q90 = np.quantile(ice, [0.1, 0.5, 0.9], axis=0)
         parts.append(
             pd.DataFrame(
@@ -246,7 +264,7 @@ def partial_dependence(
             with np.errstate(divide="ignore", invalid="ignore"):
                 gm = sums / count[:, None]
                 var = (squares / count[:, None] - gm**2) * count[:, None] / (count[:, None] - 1)
-                gh = _Z * np.sqrt(np.maximum(var, 0) / count[:, None])
+                gh = z * np.sqrt(np.maximum(var, 0) / count[:, None])
             present = count > 0
             kk = int(present.sum())
             parts.append(
@@ -271,7 +289,13 @@ def partial_dependence(
     curves = pd.concat(parts, ignore_index=True)
     result = PartialDependenceResult(
         curves=curves,
-        meta={"output": output, "n_rows": int(n), "features": features},
+        meta={
+            "output": output,
+            "pos_label": positive,
+            "n_rows": int(n),
+            "features": features,
+            "ci": float(ci),
+        },
     )
     from raikit.ledger import record
 
@@ -285,6 +309,8 @@ def partial_dependence(
             "features": features,
             "grid_resolution": grid_resolution,
             "max_rows": max_rows,
+            "pos_label": positive,
+            "ci": ci,
             "random_state": random_state,
         },
     )

@@ -138,6 +138,30 @@ def resolve_pos_label(labels, pos_label=None):
     )
 
 
+def positive_column(classes, pos_label=None) -> int:
+    """Column of a binary classifier's ``predict_proba`` that holds the positive label.
+
+    scikit-learn orders ``predict_proba``'s columns as ``classes_``; the positive label is
+    ``pos_label`` or inferred by :func:`resolve_pos_label` (never "column 1" by habit).
+
+    Examples
+    --------
+    >>> positive_column([0, 1])
+    1
+    >>> positive_column(["approved", "denied"], "approved")
+    0
+    """
+    values = _label_list(classes)
+    positive = resolve_pos_label(values, pos_label)
+    matches = [i for i, v in enumerate(values) if v == positive]
+    if not matches:
+        raise DataError(
+            f"pos_label={pos_label!r} is not one of the model's classes {values}; pass one of "
+            f"them (--pos-label on the command line)."
+        )
+    return matches[0]
+
+
 def _encode_labels(y_true: np.ndarray, y_pred: np.ndarray, pos_label, task: str = "auto"):
     """Map classification labels to 0..K-1 codes consistent between y_true and y_pred.
 

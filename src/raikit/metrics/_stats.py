@@ -81,6 +81,20 @@ def z_value(ci: float = 0.95) -> float:
     return float(ndtri(0.5 + check_ci(ci) / 2))
 
 
+def t_value(ci: float, df):
+    """The two-sided Student-t quantile of a confidence level with ``df`` degrees of freedom
+    (vectorised over ``df``): the multiplier of a t interval of a mean.
+
+    Examples
+    --------
+    >>> round(float(t_value(0.95, 4)), 6)
+    2.776445
+    """
+    from scipy.stats import t
+
+    return t.ppf(0.5 + check_ci(ci) / 2, df)
+
+
 def wilson_interval(successes, n, *, ci: float = 0.95):
     """Wilson score interval of a proportion, vectorised.
 

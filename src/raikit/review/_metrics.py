@@ -36,6 +36,8 @@ class ReviewMetricsResult(Result):
         ``widen`` when every group's automated share meets every target, else ``hold``.
     targets : dict
         The targets the user set.
+    pos_label : object
+        The label counted as positive by precision and recall.
     """
 
     table: pd.DataFrame
@@ -44,6 +46,7 @@ class ReviewMetricsResult(Result):
     recommendation: str
     targets: dict
     ci: float = 0.95
+    pos_label: object = None
     findings: tuple = field(default_factory=tuple)
 
     @property
@@ -52,7 +55,8 @@ class ReviewMetricsResult(Result):
         failing = int((~self.gate["meets"].astype(bool)).sum()) if len(self.gate) else 0
         return (
             f"Review period: {overall['automated_share']:.1%} of {int(overall['n']):,} rows "
-            f"automated; recommendation: {self.recommendation} ({failing} target check(s) not met)."
+            f"automated; positive label {self.pos_label!r}; recommendation: "
+            f"{self.recommendation} ({failing} target check(s) not met)."
         )
 
     def figures(self) -> list:
@@ -95,6 +99,7 @@ def review_metrics(
     sensitive,
     targets: dict | None = None,
     ci: float = 0.95,
+    pos_label=None,
     n_boot: int = 500,
     random_state=None,
     ledger=None,
@@ -116,6 +121,9 @@ def review_metrics(
         every group (its lower confidence bound must) before automation is widened.
     ci : float, default 0.95
         Confidence level of the bootstrap intervals.
+    pos_label : optional
+        The positive label of precision and recall. Inferred only for 0/1, False/True and -1/1
+        labels; other labels (e.g. ``"approved"``/``"denied"``) need it.
 
     Examples
     --------
@@ -130,6 +138,7 @@ def review_metrics(
     'widen'
     """
     from raikit.metrics import group_metrics
+    from raikit.metrics._group_metrics import resolve_pos_label
 
     targets = dict(targets or {})
     unknown = sorted(set(targets) - set(_TARGETS))
@@ -156,6 +165,8 @@ def review_metrics(
         sensitive = pd.Series(np.asarray(sensitive, dtype=object), name="group")
     if len(sensitive) != n:
         raise DataError(f"sensitive has {len(sensitive)} rows but y_true has {n}.")
+    labels = pd.unique(np.concatenate([y_true, y_pred]).astype(object))
+    pos_label = resolve_pos_label(labels[pd.notna(labels)], pos_label)
     if mask.all() or not mask.any():
         raise DataError(
             "A review period needs both automated and reviewed rows; got "
@@ -172,6 +183,7 @@ def review_metrics(
             ci=ci,
             n_boot=n_boot,
             random_state=random_state,
+            pos_label=pos_label,
         )
         results[share] = result
         tables.append(_tidy(result, share))
@@ -222,6 +234,7 @@ def review_metrics(
         recommendation=recommendation,
         targets={k: float(v) for k, v in targets.items()},
         ci=float(ci),
+        pos_label=pos_label,
         findings=tuple(findings),
     )
     from raikit.ledger import record
@@ -230,6 +243,6 @@ def review_metrics(
         result,
         check="review.metrics",
         ledger=ledger,
-        params={"targets": result.targets, "ci": ci, "n_boot": n_boot},
+        params={"targets": result.targets, "ci": ci, "n_boot": n_boot, "pos_label": pos_label},
     )
     return result

@@ -27,6 +27,7 @@ from sklearn.base import BaseEstimator
 
 from raikit._errors import DataError
 from raikit._result import Finding, Result
+from raikit.metrics._group_metrics import resolve_pos_label
 from raikit.metrics._stats import MIN_GROUP_SIZE
 
 __all__ = ["SelectiveClassifier", "SelectiveResult", "group_keys"]
@@ -151,6 +152,10 @@ class SelectiveClassifier(BaseEstimator):
         Allowed failure probability of the ``max_risk`` guarantee.
     min_group_size : int, default ``raikit.metrics.MIN_GROUP_SIZE`` (30)
         Groups with fewer calibration rows fall back to the overall threshold (with a finding).
+    pos_label : optional
+        For a binary model: the class whose probability :meth:`select` reports as ``score``
+        (and the review queue shows). Inferred only for 0/1, False/True and -1/1 classes; for
+        other classes without it, ``select`` reports no ``score`` column (never a guessed one).
 
     Attributes
     ----------
@@ -183,6 +188,7 @@ class SelectiveClassifier(BaseEstimator):
         group_aware: bool = True,
         delta: float = 0.1,
         min_group_size: int = MIN_GROUP_SIZE,
+        pos_label=None,
     ) -> None:
         self.model = model
         self.coverage = coverage
@@ -190,6 +196,7 @@ class SelectiveClassifier(BaseEstimator):
         self.group_aware = group_aware
         self.delta = delta
         self.min_group_size = min_group_size
+        self.pos_label = pos_label
 
     # ----------------------------------------------------------------- inputs
     def _inputs(self, X, y=None, sensitive=None, *, need_y: bool):
@@ -252,6 +259,8 @@ class SelectiveClassifier(BaseEstimator):
         X, y, keys = self._inputs(X, y, sensitive, need_y=True)
         proba = self._proba(X)
         self.classes_ = np.asarray(self.model.classes_)
+        if self.pos_label is not None and len(self.classes_) == 2:
+            resolve_pos_label(self.classes_, self.pos_label)  # refuse an unknown label now
         conf = _confidence(proba)
         error = (self.classes_[proba.argmax(axis=1)] != y).astype(float)
         labels = sorted(pd.unique(keys).tolist()) if self.group_aware else []
@@ -316,6 +325,8 @@ class SelectiveClassifier(BaseEstimator):
     def select(self, X, *, sensitive=None) -> pd.DataFrame:
         """Per row: ``prediction``, ``confidence``, ``threshold``, ``group`` and ``abstain``.
 
+        For a binary model also ``score``: the probability of the positive label (``pos_label``).
+
         Groups unseen at calibration use the overall threshold.
         """
         self._check_fitted()
@@ -337,9 +348,21 @@ class SelectiveClassifier(BaseEstimator):
             },
             index=index,
         )
-        if proba.shape[1] == 2:
-            frame.insert(1, "score", proba[:, 1])
+        column = self._positive_column() if proba.shape[1] == 2 else None
+        if column is not None:
+            frame.insert(1, "score", proba[:, column])
         return frame
+
+    def _positive_column(self) -> int | None:
+        """Column of ``predict_proba`` holding the positive class; None when it is unknown."""
+        if self.pos_label is None:
+            try:
+                positive = resolve_pos_label(self.classes_)
+            except DataError:
+                return None
+        else:
+            positive = resolve_pos_label(self.classes_, self.pos_label)
+        return int(np.flatnonzero(self.classes_ == positive)[0])
 
     def predict(self, X, *, sensitive=None) -> np.ndarray:
         """The model's labels, with ``None`` where the classifier abstains."""

@@ -213,6 +213,11 @@ def mitigations_command(
     ),
     seed: int = typer.Option(0, "--seed"),
     out: Path = typer.Option(Path("raikit-mitigations"), "--out", help="Folder for HTML and JSON."),
+    pos_label: str | None = typer.Option(
+        None,
+        "--pos-label",
+        help="The positive label (needed unless the labels are 0/1, true/false or -1/1).",
+    ),
 ) -> None:
     """Compare mitigations: accuracy and disparity with CIs, training time, Pareto chart."""
     from raikit.dataset import Dataset
@@ -254,9 +259,11 @@ def mitigations_command(
             },
             clean_validation=clean_validation,
             random_state=seed,
+            pos_label=pos_label,
             callback=step,
         )
-    table = Table(title=f"Mitigations ({constraint})")
+    positive = result.meta.get("pos_label")
+    table = Table(title=f"Mitigations ({constraint}; positive label {positive!r})")
     for column in ("method", "accuracy", "disparity", "seconds", "Pareto"):
         table.add_column(column, justify="left" if column == "method" else "right")
     for row in result.table.itertuples():

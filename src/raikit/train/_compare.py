@@ -41,6 +41,7 @@ class MitigationResult(Result):
     ci : float or None
     findings : tuple of Finding
     meta : dict
+        Rows of train and test, ``n_boot`` and ``pos_label`` (the positive label).
     """
 
     table: pd.DataFrame
@@ -54,7 +55,9 @@ class MitigationResult(Result):
     def summary(self) -> str:
         t = self.table.set_index("method")
         parts = [f"{m}: acc {r.accuracy:.3f}, disp {r.disparity:.3f}" for m, r in t.iterrows()]
-        return f"{len(t)} methods ({self.constraint}); " + "; ".join(parts) + "."
+        positive = self.meta.get("pos_label")
+        label = f", positive label {positive!r}" if positive is not None else ""
+        return f"{len(t)} methods ({self.constraint}{label}); " + "; ".join(parts) + "."
 
     def figures(self) -> list:
         import plotly.graph_objects as go
@@ -199,6 +202,13 @@ class _Baseline(ClassifierMixin, BaseEstimator):
         return self.estimator_.predict_proba(self.encoder_.transform(X))
 
 
+def _coded(ds, positive):
+    """``ds`` with its target coded 1 for the positive label and 0 otherwise."""
+    frame = ds.frame.copy()
+    frame[ds.target] = (frame[ds.target] == positive).astype(np.int64)
+    return ds.replace(frame)
+
+
 def compare_mitigations(
     train,
     test,
@@ -210,6 +220,7 @@ def compare_mitigations(
     ci: float | None = 0.95,
     n_boot: int = 500,
     random_state=0,
+    pos_label=None,
     callback=None,
     ledger=None,
 ) -> MitigationResult:
@@ -238,6 +249,10 @@ def compare_mitigations(
     n_boot : int, default 500
     random_state : int, default 0
         Seed of training and of the bootstrap.
+    pos_label : optional
+        The positive label of the target (the favourable decision the constraint equalises).
+        Inferred only for 0/1, False/True and -1/1 labels; other labels need it. Every method
+        is trained on the target coded 1 for ``pos_label`` and 0 otherwise.
     callback : callable, optional
         ``callback(method)`` when a method starts (e.g. a progress bar).
     ledger : raikit.ledger.Ledger, optional
@@ -267,12 +282,18 @@ def compare_mitigations(
     """
     from raikit.dataset import Dataset
     from raikit.metrics import group_metrics
+    from raikit.metrics._group_metrics import resolve_pos_label
 
     check_constraint(constraint)
     for name, ds in (("train", train), ("test", test)):
         if not isinstance(ds, Dataset):
             raise DataError(f"{name} must be a raikit.Dataset, got {type(ds).__name__}.")
         ds.check_binary_target()
+    labels = pd.unique(pd.concat([train.y, test.y], ignore_index=True).dropna())
+    positive = resolve_pos_label(labels, pos_label)
+    train, test = (_coded(ds, positive) for ds in (train, test))
+    if isinstance(clean_validation, Dataset) and clean_validation.target is not None:
+        clean_validation = _coded(clean_validation, positive)
     if list(train.sensitive_names) != list(test.sensitive_names):
         raise DataError(
             f"train and test have different sensitive attributes: {train.sensitive_names} vs "
@@ -357,6 +378,7 @@ def compare_mitigations(
             "n_train": int(train.n_rows),
             "n_test": int(test.n_rows),
             "n_boot": int(n_boot),
+            "pos_label": positive,
             **(
                 {
                     "frtrain_n_train": int(fr_train.n_rows),
@@ -378,7 +400,13 @@ def compare_mitigations(
         ledger=ledger,
         dataset=test,
         model=None,
-        params={"methods": methods, "constraint": constraint, "ci": ci, "n_boot": int(n_boot)},
+        params={
+            "methods": methods,
+            "constraint": constraint,
+            "ci": ci,
+            "n_boot": int(n_boot),
+            "pos_label": positive,
+        },
     )
     return result
 
