@@ -14,6 +14,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,7 +35,7 @@ class LedgerError(RaikitError):
     """The ledger cannot be read or written, or an artifact fails its hash check."""
 
 
-class _PerThread:
+class _PerThread(ABC):
     """One database connection per thread (and per process): a connection is never shared, so
     threads never interleave their transactions. ``close`` closes every thread's connection."""
 
@@ -45,8 +46,9 @@ class _PerThread:
         self._generation = 0
         self._pid = os.getpid()
 
+    @abstractmethod
     def _connect(self):
-        raise NotImplementedError
+        """A new connection to the backend's database."""
 
     def _conn(self):
         if self._pid != os.getpid():  # forked: the parent's connections are not ours to use
