@@ -174,3 +174,25 @@ def test_score_is_the_probability_of_pos_label_not_column_one():
     np.testing.assert_array_equal(unknown["prediction"], frame["prediction"])
     with pytest.raises(DataError, match="pos_label='granted' is not one of the labels"):
         SelectiveClassifier(model, coverage=0.8, group_aware=False, pos_label="granted").fit(X, y)
+
+
+@pytest.mark.parametrize("ci", [0.5, 0.9])
+def test_evaluate_intervals_are_clopper_pearson_at_the_requested_level(
+    scored_frame, score_model, ci
+):
+    from scipy.stats import beta
+
+    X, y, s = scored_frame[["score"]], scored_frame["y"], scored_frame[["sex"]]
+    sel = SelectiveClassifier(score_model, coverage=0.85).fit(
+        X.iloc[:8000], y.iloc[:8000], sensitive=s.iloc[:8000]
+    )
+    result = sel.evaluate(X.iloc[8000:], y.iloc[8000:], sensitive=s.iloc[8000:], ci=ci)
+    row = result.table.set_index("group").loc["overall"]
+    accepted = round(row["coverage"] * row["n"])
+    tail = (1 - ci) / 2  # exact interval from scipy's beta quantiles, by hand
+    assert row["coverage_lower"] == pytest.approx(beta.ppf(tail, accepted, row["n"] - accepted + 1))
+    assert row["coverage_upper"] == pytest.approx(
+        beta.ppf(1 - tail, accepted + 1, row["n"] - accepted)
+    )
+    assert result.ci == ci and f"{ci:.0%} CI" in result.figures()[0].layout.title.text
+    assert Result.from_json(result.to_json()).ci == ci

@@ -1538,7 +1538,7 @@ class _Context:
         ``full`` holds the fits on all of ``train`` (see :meth:`evaluate`): they are every slice's
         point at its full size, so that size costs no extra fit.
         """
-        from scipy import stats
+        from raikit.metrics._stats import t_value
 
         self.total += self.k * (len(self.sizes) - 1) * self.n_repeats
         counts = np.bincount(train.codes[train.codes >= 0], minlength=self.k)
@@ -1562,7 +1562,7 @@ class _Context:
             mean = losses.mean(axis=1)
             std = losses.std(axis=1, ddof=1) if self.n_repeats > 1 else np.full(len(mean), np.nan)
             half = (
-                stats.t.ppf(0.975, self.n_repeats - 1) * std / np.sqrt(self.n_repeats)
+                t_value(0.95, self.n_repeats - 1) * std / np.sqrt(self.n_repeats)
                 if self.n_repeats > 1
                 else np.full(len(mean), np.nan)
             )

@@ -23,6 +23,7 @@ __all__ = [
     "PRIOR",
     "abs_max_bounds",
     "check_ci",
+    "clopper_pearson_interval",
     "contain",
     "jeffreys_interval",
     "percentile_bounds",
@@ -93,6 +94,28 @@ def t_value(ci: float, df):
     from scipy.stats import t
 
     return t.ppf(0.5 + check_ci(ci) / 2, df)
+
+
+def clopper_pearson_interval(successes, n, *, ci: float = 0.95):
+    """Clopper-Pearson (exact) interval of a proportion, vectorised: never below the level.
+
+    Used where a guarantee must hold for every sample size (selective prediction's risk).
+
+    Examples
+    --------
+    >>> lo, hi = clopper_pearson_interval([0, 5, 10], [10, 10, 10])
+    >>> lo.round(4).tolist(), hi.round(4).tolist()
+    ([0.0, 0.1871, 0.6915], [0.3085, 0.8129, 1.0])
+    """
+    from scipy.stats import beta
+
+    tail = (1 - check_ci(ci)) / 2
+    k = np.asarray(successes, dtype=float)
+    n = np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lower = np.where(k > 0, beta.ppf(tail, k, n - k + 1), 0.0)
+        upper = np.where(k < n, beta.ppf(1 - tail, k + 1, n - k), 1.0)
+    return np.where(n > 0, lower, np.nan), np.where(n > 0, upper, np.nan)
 
 
 def wilson_interval(successes, n, *, ci: float = 0.95):

@@ -399,10 +399,14 @@ class SelectiveClassifier(BaseEstimator):
         frame.loc[mask, "review_id"] = review_ids
         return frame
 
-    def evaluate(self, X, y=None, *, sensitive=None, ledger=None) -> SelectiveResult:
-        """Coverage and selective error per group on labelled rows, against the targets."""
-        from scipy.stats import beta
+    def evaluate(
+        self, X, y=None, *, sensitive=None, ci: float = 0.95, ledger=None
+    ) -> SelectiveResult:
+        """Coverage and selective error per group on labelled rows, against the targets, with
+        Clopper-Pearson intervals at level ``ci``."""
+        from raikit.metrics._stats import check_ci, clopper_pearson_interval
 
+        check_ci(ci)
         self._check_fitted()
         frame = self.select(X, sensitive=sensitive)
         _, y, keys = self._inputs(X, y, sensitive, need_y=True)
@@ -419,14 +423,8 @@ class SelectiveClassifier(BaseEstimator):
         n_acc = np.bincount(all_codes, weights=acc, minlength=g + 1)
         e_acc = np.bincount(all_codes, weights=acc * err, minlength=g + 1)
 
-        def cp(k, total):  # Clopper-Pearson 95% interval
-            with np.errstate(invalid="ignore", divide="ignore"):
-                lo = np.where(k > 0, beta.ppf(0.025, k, total - k + 1), 0.0)
-                hi = np.where(k < total, beta.ppf(0.975, k + 1, total - k), 1.0)
-            return np.where(total > 0, lo, np.nan), np.where(total > 0, hi, np.nan)
-
-        cov_lo, cov_hi = cp(n_acc, n)
-        risk_lo, risk_hi = cp(e_acc, n_acc)
+        cov_lo, cov_hi = clopper_pearson_interval(n_acc, n, ci=ci)
+        risk_lo, risk_hi = clopper_pearson_interval(e_acc, n_acc, ci=ci)
         with np.errstate(invalid="ignore", divide="ignore"):
             table = pd.DataFrame(
                 {
@@ -450,7 +448,7 @@ class SelectiveClassifier(BaseEstimator):
                     Finding(
                         "warning",
                         "Coverage below target",
-                        f"{row.coverage:.3f} (95% CI upper {row.coverage_upper:.3f}) < "
+                        f"{row.coverage:.3f} ({ci:.0%} CI upper {row.coverage_upper:.3f}) < "
                         f"{self.coverage} on {row.n} rows; recalibrate on recent data.",
                         slice=row.group,
                     )
@@ -462,7 +460,7 @@ class SelectiveClassifier(BaseEstimator):
                     Finding(
                         "error",
                         "Selective error above max_risk",
-                        f"{row.selective_risk:.3f} (95% CI lower {row.risk_lower:.3f}) > "
+                        f"{row.selective_risk:.3f} ({ci:.0%} CI lower {row.risk_lower:.3f}) > "
                         f"{self.max_risk}; recalibrate or lower coverage.",
                         slice=row.group,
                     )
@@ -483,6 +481,7 @@ class SelectiveClassifier(BaseEstimator):
             mode="coverage" if self.coverage is not None else "max_risk",
             target=float(self.coverage if self.coverage is not None else self.max_risk),
             delta=float(self.delta),
+            ci=float(ci),
             findings=tuple(findings),
         )
         from raikit.ledger import record
@@ -492,7 +491,7 @@ class SelectiveClassifier(BaseEstimator):
             check="review.selective",
             ledger=ledger,
             model=self.model,
-            params={"mode": result.mode, "target": result.target, "delta": self.delta},
+            params={"mode": result.mode, "target": result.target, "delta": self.delta, "ci": ci},
         )
         return result
 
@@ -505,8 +504,8 @@ class SelectiveResult(Result):
     ----------
     table : DataFrame
         Per group (and ``overall``): rows, threshold, coverage and selective error (error rate
-        among automated decisions) with 95% Clopper–Pearson intervals, and the error rate without
-        abstention (``full_risk``).
+        among automated decisions) with Clopper–Pearson intervals at level ``ci``, and the error
+        rate without abstention (``full_risk``).
     calibration : DataFrame
         The calibration table (thresholds and calibration-set coverage and error).
     mode : str
@@ -520,6 +519,7 @@ class SelectiveResult(Result):
     mode: str
     target: float
     delta: float = 0.1
+    ci: float = 0.95
     findings: tuple = field(default_factory=tuple)
 
     @property
@@ -551,5 +551,7 @@ class SelectiveResult(Result):
             error_y=error_bars(t["selective_risk"], t["risk_lower"], t["risk_upper"]),
         )
         fig.add_hline(y=self.target, line_dash="dash", annotation_text=f"{self.mode} target")
-        fig.update_layout(title="Coverage and selective error per group (95% CI)", barmode="group")
+        fig.update_layout(
+            title=f"Coverage and selective error per group ({self.ci:.0%} CI)", barmode="group"
+        )
         return [fig]
