@@ -125,11 +125,10 @@ def ingest_command(
     """
     import glob
 
-    from raikit._errors import DataError, FileFormatError
+    from raikit._errors import FileFormatError
     from raikit.dataset import Dataset
     from raikit.ledger import Ledger
     from raikit.monitor import Monitor
-    from raikit.monitor._monitor import _PositiveLabelError
 
     if not glob.glob(production):
         raise FileFormatError(f"File {production!r} does not exist (or the glob matches nothing).")
@@ -149,21 +148,15 @@ def ingest_command(
         features=chosen,
         name=reference.name,
     )
-    try:
-        monitor = Monitor(
-            ref,
-            ledger=Ledger(ledger),
-            windows=window,
-            name=name,
-            id_column=id_column,
-            prediction=None if predicts else prediction,
-            pos_label=_label_value(pos_label, ref, prediction if predicts else target),
-        )
-    except _PositiveLabelError as error:
-        raise DataError(
-            f"Which prediction is the positive decision among the labels {error.classes}? Pass "
-            f"--pos-label LABEL (raikit infers it only for 0/1, False/True and -1/1)."
-        ) from error
+    monitor = Monitor(
+        ref,
+        ledger=Ledger(ledger),
+        windows=window,
+        name=name,
+        id_column=id_column,
+        prediction=None if predicts else prediction,
+        pos_label=pos_label,  # matched to the labels by text ("1" names the label 1)
+    )
     if labels is not None:
         _read_labels(monitor, labels, id_column, label_column)
     with _progress() as progress:
@@ -182,22 +175,6 @@ def ingest_command(
         console.print(f"{monitor._n:,} row(s) stay in the open window {monitor.windows_closed}.")
     _print_windows(results)
     _write_last(results, out, name)
-
-
-def _label_value(text: str | None, ref, column: str):
-    """The --pos-label text as the label it names (labels may be numbers or text)."""
-    if text is None:
-        return None
-    import pandas as pd
-
-    from raikit._errors import DataError
-
-    values = pd.unique(ref.frame[column].dropna())
-    for value in values:
-        if str(value) == text:
-            return value.item() if hasattr(value, "item") else value
-    shown = sorted(str(v) for v in values)[:20]
-    raise DataError(f"--pos-label {text!r} is not one of the labels {shown} of {column!r}.")
 
 
 @app.command("labels")

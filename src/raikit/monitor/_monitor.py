@@ -43,6 +43,7 @@ import pandas as pd
 
 from raikit._errors import ColumnError, DataError
 from raikit._result import Finding, Result
+from raikit.metrics._group_metrics import resolve_pos_label
 from raikit.metrics._stats import MIN_GROUP_SIZE
 
 __all__ = ["Monitor", "MonitorWindowResult", "monitor_history"]
@@ -252,14 +253,6 @@ def _is_number_kind(values: pd.Series) -> bool:
         return True
     kind = pd.api.types.infer_dtype(values, skipna=True)
     return kind in ("integer", "floating", "mixed-integer-float", "boolean", "decimal", "empty")
-
-
-class _PositiveLabelError(DataError):
-    """No positive label was given and none can be inferred (the CLI names --pos-label)."""
-
-    def __init__(self, message: str, classes: list) -> None:
-        super().__init__(message)
-        self.classes = classes
 
 
 def _is_text(values: pd.Series) -> np.ndarray:
@@ -589,20 +582,7 @@ class Monitor:
     def _positive_label(self, pos_label):
         if self.prediction is None or self.classes_ is None:
             return pos_label
-        classes = self.classes_.tolist()
-        if pos_label is not None:
-            if pos_label not in classes:
-                raise DataError(
-                    f"pos_label={pos_label!r} is not one of the labels {classes}; pass one of them."
-                )
-            return self.classes_[classes.index(pos_label)]
-        if set(classes) <= {0, 1} or set(classes) <= {-1, 1}:
-            return self.classes_.dtype.type(1)
-        raise _PositiveLabelError(
-            f"Which prediction is the positive decision among the labels {classes}? Pass "
-            f"pos_label=... (raikit infers it only for 0/1, False/True and -1/1).",
-            classes,
-        )
+        return resolve_pos_label(self.classes_, pos_label)
 
     def _to_labels(self, values, what: str, ids: np.ndarray | None) -> np.ndarray:
         """Validate values against the declared labels and return them typed like the labels."""
