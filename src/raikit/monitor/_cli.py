@@ -6,17 +6,9 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
-from raikit._cli_utils import split_names
+from raikit._cli_utils import progress_bar, split_names
 
 __all__ = ["app"]
 
@@ -37,21 +29,6 @@ def _table(path: Path):
         return pd.read_csv(path)
     except Exception as error:  # pandas raises many types for unreadable files
         raise FileFormatError(f"Cannot read {str(path)!r} as CSV or Parquet: {error}.") from error
-
-
-def _progress(unit: str = "rows") -> Progress:
-    """Rows done of the total, elapsed time and an ETA."""
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,.0f}/{task.total:,.0f} " + unit),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    )
 
 
 def _read_labels(monitor, labels: Path, id_column: str | None, label_column: str | None) -> int:
@@ -159,8 +136,8 @@ def ingest_command(
     )
     if labels is not None:
         _read_labels(monitor, labels, id_column, label_column)
-    with _progress() as progress:
-        task = progress.add_task("Ingesting", total=1)
+    with progress_bar(console) as progress:
+        task = progress.add_task("Ingesting rows", total=1)
 
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
@@ -194,8 +171,8 @@ def labels_command(
         raise LedgerError(f"No ledger at {str(ledger)!r}; pass --ledger DIR.")
     monitor = Monitor.open(ledger, name=name)
     matched = _read_labels(monitor, labels, id_column, label_column)
-    with _progress("windows") as progress:
-        task = progress.add_task("Re-evaluating", total=1)
+    with progress_bar(console) as progress:
+        task = progress.add_task("Re-evaluating windows", total=1)
 
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
