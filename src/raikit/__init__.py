@@ -4,7 +4,14 @@ Fairness, robustness, explainability and privacy checks that record their eviden
 """
 
 from raikit import ledger
-from raikit._errors import ColumnError, DataError, FileFormatError, RaikitError, RaikitWarning
+from raikit._errors import (
+    ColumnError,
+    DataError,
+    FileFormatError,
+    ParameterError,
+    RaikitError,
+    RaikitWarning,
+)
 from raikit._models import load_model, save_model
 from raikit._result import Finding, Result
 from raikit.dataset import Dataset
@@ -18,6 +25,7 @@ __all__ = [
     "DataError",
     "Dataset",
     "FileFormatError",
+    "ParameterError",
     "Finding",
     "RaikitError",
     "RaikitWarning",

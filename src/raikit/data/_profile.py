@@ -752,8 +752,8 @@ def profile(
     >>> bool(p.loc[("sex", "personal_status"), "auc"] > 0.99)
     True
     """
+    from raikit._validation import rng_from
     from raikit.dataset import Dataset
-    from raikit.metrics._engine import rng_from
 
     if not isinstance(ds, Dataset):
         raise DataError(

@@ -253,7 +253,7 @@ def cost_analysis(
     lower = upper = np.full_like(point, np.nan)
     t_low = t_high = c_low = c_high = np.full(n_slices, np.nan)
     if ci is not None:
-        from raikit.metrics._engine import rng_from
+        from raikit._validation import rng_from
 
         rng = rng_from(random_state)
         chunk = max(1, min(n_boot, 2_000_000 // counts.size))

@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 
 from raikit._errors import DataError
+from raikit._recording import recorded
 from raikit._result import Finding, Result
+from raikit._validation import CI, RANDOM_STATE, Interval, check_dataset, validate_params
 from raikit.metrics._stats import wilson_interval
 
 __all__ = ["EvaluationResult", "evaluate"]
@@ -96,8 +98,8 @@ def _curve_bands(counts, ci, n_boot, random_state):
     is ``Poisson(count)`` and the replicate is exact. Replicates are drawn in chunks that bound the
     memory; nothing loops over rows or groups.
     """
+    from raikit._validation import rng_from
     from raikit.metrics import percentile_bounds
-    from raikit.metrics._engine import rng_from
 
     if ci is None or n_boot < 1:
         nan = np.full(counts.shape[:2], np.nan)
@@ -298,9 +300,16 @@ class EvaluationResult(Result):
 
 
 # --------------------------------------------------------------------------- the check
+@recorded("evaluate.evaluate")
+@validate_params(
+    ci=[CI, None],
+    tolerance=Interval(float, 0, None),
+    n_boot=Interval(int, 1, None),
+    random_state=RANDOM_STATE,
+)
 def evaluate(
     model,
-    ds,
+    data,
     *,
     metrics: Sequence[str] | None = None,
     thresholds: Sequence[float] | None = None,
@@ -308,7 +317,7 @@ def evaluate(
     criteria=None,
     tolerance: float = 0.1,
     n_boot: int = 1000,
-    random_state=0,
+    random_state=None,
     ledger=None,
     pos_label=None,
 ) -> EvaluationResult:
@@ -318,7 +327,7 @@ def evaluate(
     ----------
     model : fitted classifier or None
         With ``None`` the Dataset's ``prediction`` and ``score`` columns are evaluated.
-    ds : Dataset
+    data : Dataset
         Labelled test data with sensitive attributes.
     metrics : list of str, optional
         Metric names for :func:`raikit.metrics.group_metrics` (default: all; ``count`` and
@@ -327,17 +336,17 @@ def evaluate(
         Decision thresholds applied to the score (as Fairness Indicators does). Default: the
         model's own ``predict``.
     ci : float or None, default 0.95
-        Confidence level of the bootstrap intervals.
+        Confidence level of the bootstrap intervals; ``None`` computes no intervals.
     criteria : list of FairnessCriterion, optional
         Default: every criterion the metrics allow.
     tolerance : float, default 0.1
         Largest acceptable between-group difference of a criterion's metric.
     n_boot : int, default 1000
         Bootstrap replicates.
-    random_state : int, optional
-        Seed of the bootstrap.
-    ledger : raikit.ledger.Ledger, optional
-        Record the result as evidence.
+    random_state : int, Generator or None, default None
+        Seed of the bootstrap; ``None`` draws a fresh seed, recorded in the ledger.
+    ledger : raikit.ledger.Ledger or path, optional
+        Record the result as evidence (inside :func:`raikit.track` it is recorded anyway).
     pos_label : optional
         The positive label; needed unless the labels are 0/1, False/True or -1/1 (it is never
         inferred from the labels' order). Reported in ``meta["positive_label"]`` and the summary.
@@ -362,8 +371,7 @@ def evaluate(
     """
     from raikit.metrics import group_metrics
 
-    if not 0 <= tolerance:
-        raise DataError(f"tolerance must be non-negative, got {tolerance}.")
+    ds = check_dataset(data, need=["target"], caller="evaluate")
     if model is not None:
         if not hasattr(model, "predict"):
             raise DataError(f"model must be a fitted classifier with predict, got {model!r}.")
@@ -490,23 +498,6 @@ def evaluate(
             "positive_label": positive.item() if hasattr(positive, "item") else positive,
             "n_boot": n_boot,
             "random_state": random_state,
-        },
-    )
-    from raikit.ledger import record
-
-    record(
-        result,
-        check="evaluate.evaluate",
-        ledger=ledger,
-        dataset=ds,
-        model=model,
-        params={
-            "metrics": list(metrics) if metrics is not None else None,
-            "thresholds": [None if np.isnan(t) else t for t in thresholds],
-            "ci": ci,
-            "tolerance": tolerance,
-            "n_boot": n_boot,
-            "random_state": random_state if isinstance(random_state, int | None) else None,
         },
     )
     return result

@@ -32,6 +32,8 @@ import numpy as np
 import pandas as pd
 
 from raikit._models import load_skops_bytes
+from raikit._params import describe
+from raikit._recording import inside_check, outermost, set_recorder
 from raikit._result import Result, result_from_dict
 from raikit.ledger._backends import LedgerError, SQLiteBackend, backend_for
 from raikit.ledger._environment import capture_environment, code_version
@@ -606,10 +608,13 @@ class Ledger:
         return row
 
     def evidence(self, *, run: str | None = None, check: str | None = None) -> pd.DataFrame:
-        """Evidence records, optionally of one run or one check, oldest first."""
+        """Evidence records, optionally of one run or one check, oldest first.
+
+        ``params`` holds each check's parameters as recorded (JSON text).
+        """
         sql = (
             "SELECT id, run_id, check_name, result_type, summary, n_findings, worst_severity, "
-            "dataset_id, model_id, created_at FROM evidence WHERE 1 = 1"
+            "dataset_id, model_id, created_at, params FROM evidence WHERE 1 = 1"
         )
         params: list = []
         if run is not None:
@@ -805,12 +810,80 @@ def track(
 
 @contextmanager
 def paused() -> Iterator[None]:
-    """Suspend automatic recording into the active run (for callers that record explicitly)."""
+    """Suspend automatic recording (for callers that record explicitly, as the audit does).
+
+    Checks called inside the block record nothing, even with ``ledger=``.
+    """
     token = _ACTIVE.set(None)
     try:
-        yield
+        with outermost():
+            yield
     finally:
         _ACTIVE.reset(token)
+
+
+_LINEAGE_DATA = (
+    "data",
+    "test",
+    "current",
+    "train",
+    "reference",
+)  # first Dataset found is the input
+_NOT_PARAMS = {"ledger", "model", *_LINEAGE_DATA}
+
+
+def _param_value(value: Any) -> Any:
+    """A parameter as JSON: plain values kept, Datasets by shape and roles, the rest described."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, list | tuple) and all(
+        v is None or isinstance(v, bool | int | float | str) for v in value
+    ):
+        return list(value)
+    if isinstance(value, dict) and all(
+        isinstance(k, str) and (v is None or isinstance(v, bool | int | float | str))
+        for k, v in value.items()
+    ):
+        return dict(value)
+    from raikit.dataset import Dataset
+
+    if isinstance(value, Dataset):
+        return f"Dataset(name={value.name!r}, rows={value.n_rows}, target={value.target!r})"
+    return describe(value)
+
+
+def _record_call(result: Any, *, check: str, arguments: dict) -> str | None:
+    """The recorder behind :func:`raikit._recording.recorded`: one evidence row per outer call."""
+    from raikit.dataset import Dataset
+
+    ledger = arguments.get("ledger")
+    if ledger is None and _ACTIVE.get() is None:
+        return None
+    if not isinstance(result, Result):
+        return None
+    if ledger is not None and not isinstance(ledger, Ledger):
+        ledger = Ledger(ledger)
+    dataset = next(
+        (arguments[k] for k in _LINEAGE_DATA if isinstance(arguments.get(k), Dataset)), None
+    )
+    model = arguments.get("model")
+    params = {k: _param_value(v) for k, v in arguments.items() if k not in _NOT_PARAMS}
+    for name in _LINEAGE_DATA:  # the other half of a pair, described (the first is linked)
+        if isinstance(arguments.get(name), Dataset) and arguments[name] is not dataset:
+            params[name] = _param_value(arguments[name])
+    return record(
+        result,
+        check=check,
+        ledger=ledger,
+        dataset=dataset,
+        model=model if model is not None and not isinstance(model, str) else None,
+        params=params,
+    )
+
+
+set_recorder(_record_call)
 
 
 def record(
@@ -824,11 +897,13 @@ def record(
 ) -> str | None:
     """Record ``result`` in ``ledger``, or in the active :func:`track` run; otherwise do nothing.
 
-    Every check calls this at its end, so ``ledger=`` and ``track`` work the same everywhere.
+    Checks decorated with :func:`raikit._recording.recorded` reach it through the ledger's
+    recorder; called while another check runs, it records nothing (the outer call is the
+    evidence).
     """
     run = _ACTIVE.get()
-    if ledger is None and run is None:
-        return None
+    if inside_check() or (ledger is None and run is None):
+        return None  # inside another check, the outer call is the evidence
     target = ledger if ledger is not None else run.ledger
     return target.log_evidence(
         result,

@@ -39,21 +39,13 @@ import pandas as pd
 from scipy import sparse
 
 from raikit._grouping import GroupEncoding
+from raikit._validation import rng_from
 
 __all__ = ["Slices", "build_slices", "rng_from"]
 
 SCORE_BINS = 256  # quantile strata of the score used by the bootstrap of score metrics
 ECE_BINS = 10  # equal-width calibration bins of the expected calibration error
 REGRESSION_BINS = 16  # quantile bins of the target and of the residual (16 x 16 strata)
-
-
-def rng_from(random_state) -> np.random.Generator:
-    """A numpy Generator from ``None``, an int, a Generator or a legacy RandomState."""
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
-    return np.random.default_rng(random_state)
 
 
 @dataclass(frozen=True, eq=False)

@@ -174,8 +174,8 @@ def membership_inference(
     """
     from sklearn.metrics import roc_curve
 
+    from raikit._validation import rng_from
     from raikit.metrics import group_metrics
-    from raikit.metrics._engine import rng_from
 
     unknown = [a for a in attacks if a not in _ATTACKS]
     if unknown or not attacks:

@@ -1,0 +1,103 @@
+"""Recording at the boundary: one evidence row per outermost call, every parameter, a replayable seed."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+import raikit
+from raikit import Dataset
+from raikit._recording import inside_check, recorded
+from raikit.evaluate import evaluate
+from raikit.ledger import Ledger, paused
+
+
+@pytest.fixture(scope="module")
+def scored():
+    rng = np.random.default_rng(3)
+    n = 600
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "sex": rng.choice(["F", "M"], n),
+        }
+    )
+    frame["y"] = (frame["x"] + rng.normal(scale=0.8, size=n) > 0).astype(int)
+    ds = Dataset(frame, target="y", sensitive="sex")
+    model = LogisticRegression().fit(ds.X, ds.y)
+    return model, ds
+
+
+def test_track_around_evaluate_records_one_row(tmp_path, scored):
+    model, ds = scored
+    ledger = Ledger(tmp_path / "ledger")
+    with raikit.track("one check", ledger=ledger) as run:
+        evaluate(model, ds, n_boot=50, random_state=0)
+    evidence = ledger.evidence(run=run.id)
+    # evaluate calls group_metrics once per threshold; only the outer call is evidence
+    assert evidence["check_name"].tolist() == ["evaluate.evaluate"]
+
+
+def test_every_parameter_is_recorded_and_none_seed_replays(tmp_path, scored):
+    model, ds = scored
+    ledger = Ledger(tmp_path / "ledger")
+    first = evaluate(model, ds, n_boot=60, thresholds=[0.4, 0.6], ledger=ledger)
+    evidence = ledger.evidence()
+    assert evidence["check_name"].tolist() == ["evaluate.evaluate"]
+    params = json.loads(evidence["params"].iloc[0])
+    expected = {
+        "metrics",
+        "thresholds",
+        "ci",
+        "criteria",
+        "tolerance",
+        "n_boot",
+        "random_state",
+        "pos_label",
+    }
+    assert expected <= set(params), sorted(params)
+    assert params["n_boot"] == 60 and params["thresholds"] == [0.4, 0.6]
+    seed = params["random_state"]
+    assert isinstance(seed, int)  # None became a fresh, recorded seed
+    again = evaluate(model, ds, n_boot=60, thresholds=[0.4, 0.6], random_state=seed)
+    pd.testing.assert_frame_equal(first.metrics, again.metrics)
+
+
+def test_paused_records_nothing_even_with_ledger(tmp_path, scored):
+    model, ds = scored
+    ledger = Ledger(tmp_path / "ledger")
+    with paused():
+        evaluate(model, ds, n_boot=20, random_state=0, ledger=ledger)
+    assert len(ledger.evidence()) == 0
+
+
+def test_depth_is_per_thread():
+    seen = {}
+
+    @recorded("test.slow")
+    def slow(event_in, event_out):
+        event_in.set()
+        event_out.wait(5)
+        return None
+
+    started, release = threading.Event(), threading.Event()
+    worker = threading.Thread(target=slow, args=(started, release))
+    worker.start()
+    started.wait(5)
+    seen["main"] = inside_check()  # another thread is inside a check; this one is not
+    release.set()
+    worker.join(5)
+    assert seen == {"main": False}
+
+
+def test_failed_validation_records_nothing(tmp_path, scored):
+    model, ds = scored
+    ledger = Ledger(tmp_path / "ledger")
+    with pytest.raises(raikit.ParameterError, match="n_boot must be an integer >= 1; got 0"):
+        evaluate(model, ds, n_boot=0, ledger=ledger)
+    assert len(ledger.evidence()) == 0
