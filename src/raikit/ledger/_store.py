@@ -35,9 +35,19 @@ from raikit._models import load_skops_bytes
 from raikit._result import Result, result_from_dict
 from raikit.ledger._backends import LedgerError, SQLiteBackend, backend_for
 from raikit.ledger._environment import capture_environment, code_version
+from raikit.ledger._tables import Store, Table
 from raikit.ledger._writers import this_writer, writer_is_gone
 
-__all__ = ["Ledger", "LedgerError", "Run", "active_run", "paused", "record", "track"]
+__all__ = [
+    "Ledger",
+    "LedgerError",
+    "Run",
+    "active_run",
+    "fit_dataset",
+    "paused",
+    "record",
+    "track",
+]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -142,7 +152,20 @@ def lazy_dataset_hash(ds) -> str:
 
 def fit_dataset(estimator, ds, **fit_params):
     """Fit ``estimator`` on a Dataset's ``X`` and ``y``; estimators whose ``fit`` takes
-    ``sensitive_features`` (raikit's and Fairlearn's fair learners) get the sensitive attributes."""
+    ``sensitive_features`` (raikit's and Fairlearn's fair learners) get the sensitive attributes.
+
+    ``fit_params`` go to ``fit`` as they are. Returns what ``fit`` returns (the fitted estimator).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.datasets import load_german_credit
+    >>> from raikit.ledger import fit_dataset
+    >>> ds = load_german_credit().replace(features=["duration_months", "age"])
+    >>> model = fit_dataset(LogisticRegression(max_iter=500), ds)
+    >>> model.n_features_in_
+    2
+    """
     import inspect
 
     if "sensitive_features" in inspect.signature(estimator.fit).parameters:
@@ -193,6 +216,7 @@ class Ledger:
     def __init__(self, uri: str | os.PathLike = ".raikit") -> None:
         self.uri = str(uri)
         self._backend = backend_for(uri)
+        self._store = Store(self.uri, _backend=self._backend)
         self._seen_datasets: dict[int, tuple[Any, str]] = {}
         self._seen_models: dict[int, tuple[Any, str]] = {}
         self._backend.init_schema(_SCHEMA)
@@ -239,7 +263,41 @@ class Ledger:
         >>> len(ledger.evidence())
         0
         """
-        return self._backend.write()
+        return self._store.transaction()
+
+    def table(
+        self,
+        name: str,
+        columns: dict[str, str],
+        *,
+        primary_key: str | Sequence[str] = (),
+        indexes: dict[str, Sequence[str]] | None = None,
+        compact: bool = False,
+    ) -> Table:
+        """A table of another stage in the ledger's database, declared once (created when missing).
+
+        The ledger owns the SQL: stages read and write rows through the returned
+        :class:`~raikit.ledger.Table` (``insert``, ``upsert``, ``select``, ``update``, ``delete``,
+        ``count``), and group writes to several tables with :meth:`transaction`. See
+        :meth:`raikit.ledger.Store.table` for the parameters.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> ledger = Ledger(tempfile.mkdtemp())
+        >>> seen = ledger.table("seen", {"id": "text not null"}, primary_key="id")
+        >>> seen.insert([{"id": "x"}, {"id": "y"}]), seen.insert([{"id": "x"}], ignore=True)
+        (2, 0)
+        >>> seen.count()
+        2
+        """
+        return self._store.table(
+            name, columns, primary_key=primary_key, indexes=indexes, compact=compact
+        )
+
+    def has_table(self, name: str) -> bool:
+        """Whether the ledger's database holds a table ``name`` (without creating it)."""
+        return self._store.has_table(name)
 
     def _query(self, sql: str, params: tuple = ()) -> pd.DataFrame:
         columns, rows = self._backend.query(sql, params)

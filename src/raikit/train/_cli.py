@@ -117,7 +117,7 @@ def train_command(
     else:
         from raikit.ledger import Ledger
         from raikit.ledger import train as recorded_training
-        from raikit.ledger._store import fit_dataset
+        from raikit.ledger import fit_dataset
 
         estimator = make_mitigator(method, constraint, random_state=seed, **params)
         # threshold post-processing predicts with the sensitive attributes, which a training
