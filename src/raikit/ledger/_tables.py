@@ -143,7 +143,9 @@ class Table:
         clauses, params, listed = [], [], None
         for column, value in (where or {}).items():
             quoted = self._column(column)
-            if isinstance(value, list | tuple | set | frozenset | np.ndarray | pd.Index | pd.Series):
+            if isinstance(
+                value, list | tuple | set | frozenset | np.ndarray | pd.Index | pd.Series
+            ):
                 if listed is not None:
                     raise ParameterError(
                         f"Filter at most one column of {self.name!r} by a list of values; "
@@ -222,7 +224,9 @@ class Table:
             return 0
         missing = [k for k in self.primary_key if k not in names]
         if missing:
-            raise ParameterError(f"Rows for {self.name!r} lack the primary-key column(s) {missing}.")
+            raise ParameterError(
+                f"Rows for {self.name!r} lack the primary-key column(s) {missing}."
+            )
         rest = [n for n in names if n not in self.primary_key]
         action = (
             "DO UPDATE SET " + ", ".join(f"{_name(n)} = excluded.{_name(n)}" for n in rest)
@@ -271,6 +275,7 @@ class Table:
         order_by: str | Sequence[str] | None = None,
         limit: int | None = None,
         lock: bool = False,
+        raw: bool = False,
     ) -> pd.DataFrame:
         """Rows matching ``where`` as a DataFrame.
 
@@ -287,6 +292,8 @@ class Table:
         lock : bool, default False
             Inside :meth:`Store.transaction`, keep the rows read from other writers until it
             ends (PostgreSQL locks them; SQLite's transaction holds the whole database already).
+        raw : bool, default False
+            Return a list of tuples of Python values instead (no DataFrame: faster for a lookup).
         """
         columns = list(self.columns) if columns is None else list(columns)
         selected = ", ".join(self._column(c) for c in columns)
@@ -313,7 +320,18 @@ class Table:
         for condition, params in chunks:
             sql = f"SELECT {selected} FROM {self._sql_name}{condition}{order}{suffix}"
             rows += self.store._backend.query(sql, params)[1]
-        return pd.DataFrame(rows, columns=columns)
+        return rows if raw else pd.DataFrame(rows, columns=columns)
+
+    def get(
+        self, columns: Sequence[str] | None = None, *, where: Mapping, lock: bool = False
+    ) -> dict | None:
+        """The first row matching ``where`` as a dict of Python values, or None when none does.
+
+        ``lock`` as in :meth:`select`.
+        """
+        columns = list(self.columns) if columns is None else list(columns)
+        rows = self.select(columns, where=where, limit=1, lock=lock, raw=True)
+        return dict(zip(columns, rows[0], strict=True)) if rows else None
 
     def count(self, *, where: Mapping | None = None) -> int:
         """How many rows match ``where`` (all rows without it)."""
@@ -418,7 +436,7 @@ class Store:
                 )
         key = (primary_key,) if isinstance(primary_key, str) else tuple(primary_key)
         serial = [c for c, kind in columns.items() if kind.startswith("serial")]
-        if serial and key not in ((), tuple(serial[:1])) or len(serial) > 1:
+        if (serial and key not in ((), tuple(serial[:1]))) or len(serial) > 1:
             raise ParameterError(f"A serial column is the whole primary key of {name!r}.")
         key = tuple(serial) or key
         for column in key:
@@ -483,4 +501,3 @@ class Store:
     def close(self) -> None:
         """Close the store's database connections (of every thread)."""
         self._backend.close()
-
