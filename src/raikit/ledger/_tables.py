@@ -60,6 +60,15 @@ def _value(value: Any) -> Any:
     return value
 
 
+def _column_values(column: pd.Series) -> list:
+    """A column's values as Python objects the drivers bind (missing ones as None)."""
+    if column.dtype == object:
+        return [_value(v) for v in column.tolist()]
+    values = column.astype(object).to_numpy(copy=True)  # numpy numbers become Python numbers
+    values[pd.isna(values)] = None
+    return values.tolist()
+
+
 class Table:
     """One declared table of a :class:`Store` (get it with :meth:`Store.table`).
 
@@ -118,8 +127,8 @@ class Table:
             names = [str(c) for c in rows.columns]
             for name in names:
                 self._column(name)
-            values = rows.astype(object).to_numpy()
-            return names, [tuple(_value(v) for v in row) for row in values]
+            columns = [_column_values(rows.iloc[:, i]) for i in range(len(names))]
+            return names, list(zip(*columns, strict=True))
         rows = list(rows) if not isinstance(rows, Mapping) else [rows]
         if not rows:
             return [], []
@@ -170,6 +179,18 @@ class Table:
             part = values[start : start + _IN_CHUNK]
             condition = f"{_name(column)} IN ({', '.join('?' * len(part))})"
             yield " WHERE " + " AND ".join([*clauses, condition]), (*params, *part)
+
+    def index(self, name: str, columns: Sequence[str], *, unique: bool = False) -> None:
+        """Create an index on the table (a no-op when it exists).
+
+        ``unique=True`` makes the database refuse a second row with the same values; creating it
+        fails (:class:`LedgerError`) when stored rows already repeat them.
+        """
+        quoted = _name(name, "index")
+        indexed = ", ".join(self._column(c) for c in columns)
+        kind = "UNIQUE INDEX" if unique else "INDEX"
+        with self.store.transaction() as cur:
+            cur.execute(f"CREATE {kind} IF NOT EXISTS {quoted} ON {self._sql_name} ({indexed})")
 
     # ------------------------------------------------------------------ writing
     def insert(self, rows, *, ignore: bool = False) -> int:
@@ -453,7 +474,7 @@ class Store:
         self._create(name, quoted, columns, key, compact)
         table = Table(self, name, columns, key)
         for index, indexed in (indexes or {}).items():
-            self.index(table, index, indexed)
+            table.index(index, indexed)
         with self._lock:
             self._tables[name] = table
         return table
@@ -485,18 +506,6 @@ class Store:
                         f"{column!r}, which cannot be added to stored rows (it may not be NULL)."
                     )
                 cur.execute(f"ALTER TABLE {quoted} ADD COLUMN {_name(column)} {types[base]}")
-
-    def index(self, table: Table, name: str, columns: Sequence[str], *, unique: bool = False):
-        """Create an index on ``table`` (a no-op when it exists).
-
-        ``unique=True`` makes the database refuse a second row with the same values; creating it
-        fails (:class:`LedgerError`) when stored rows already repeat them.
-        """
-        quoted = _name(name, "index")
-        indexed = ", ".join(table._column(c) for c in columns)
-        kind = "UNIQUE INDEX" if unique else "INDEX"
-        with self.transaction() as cur:
-            cur.execute(f"CREATE {kind} IF NOT EXISTS {quoted} ON {table._sql_name} ({indexed})")
 
     def close(self) -> None:
         """Close the store's database connections (of every thread)."""
