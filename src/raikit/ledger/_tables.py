@@ -320,7 +320,12 @@ class Table:
         selected = ", ".join(self._column(c) for c in columns)
         order = ""
         if order_by is not None:
-            keys = [order_by] if isinstance(order_by, str) else list(order_by)
+            keys = [order_by] if isinstance(order_by, str | bytes | int) else list(order_by)
+            if not all(isinstance(key, str) for key in keys):
+                raise ParameterError(
+                    f"order_by takes column names (a leading '-' sorts descending), got "
+                    f"{order_by!r}."
+                )
             parts = [
                 self._column(k[1:]) + " DESC" if k.startswith("-") else self._column(k)
                 for k in keys
