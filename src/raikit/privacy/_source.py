@@ -32,11 +32,11 @@ import os
 import threading
 import time
 from contextlib import contextmanager
-from contextvars import ContextVar
 from pathlib import Path
 
 import pandas as pd
 
+from raikit._cli_utils import spell
 from raikit._errors import ColumnError, DataError, FileFormatError, RaikitError
 from raikit.ledger import LedgerError, Store
 
@@ -725,8 +725,8 @@ def _user() -> str:
         return "unknown"
 
 
-_CLI_WORDS: ContextVar[bool] = ContextVar("raikit_privacy_cli_words", default=False)
-
+# Fixes the keyword rewriting of raikit._cli_utils.cli_words cannot derive: the privacy CLI
+# names the budget --budget and the odometer --budget-file, and a reset is another command.
 _HINTS = {
     # kind: (Python wording, command-line wording)
     "bounds": ("bounds={{{name!r}: (lower, upper)}}", "--bounds {name}=LOWER:UPPER"),
@@ -742,19 +742,10 @@ _HINTS = {
 
 
 def _flag(kind: str, value: str) -> str:
-    return f"{hint(kind)}={value}" if not _CLI_WORDS.get() else f"{hint(kind)} {value}"
+    return spell(f"{hint(kind)}={value}", f"{hint(kind)} {value}")
 
 
 def hint(kind: str, name: str = "", what: str = "") -> str:
-    """How to spell the fix for ``kind`` in the interface in use (Python keywords or CLI flags)."""
-    return _HINTS[kind][_CLI_WORDS.get()].format(name=name, what=what)
-
-
-@contextmanager
-def cli_words():
-    """Within this block, errors name command-line flags instead of Python keywords."""
-    token = _CLI_WORDS.set(True)
-    try:
-        yield
-    finally:
-        _CLI_WORDS.reset(token)
+    """How to spell the fix for ``kind`` in the interface in use (Python keywords or CLI flags,
+    inside :func:`raikit._cli_utils.command_line_words`)."""
+    return spell(*_HINTS[kind]).format(name=name, what=what)
