@@ -62,10 +62,14 @@ def _value(value: Any) -> Any:
 
 def _column_values(column: pd.Series) -> list:
     """A column's values as Python objects the drivers bind (missing ones as None)."""
-    if column.dtype == object:
-        return [_value(v) for v in column.tolist()]
-    values = column.astype(object).to_numpy(copy=True)  # numpy numbers become Python numbers
+    values = column.to_numpy(dtype=object, copy=True)  # numpy numbers become Python numbers
     values[pd.isna(values)] = None
+    if column.dtype == object and pd.api.types.infer_dtype(values, skipna=True) not in (
+        "string",
+        "bytes",
+        "empty",
+    ):  # numpy scalars or NA objects held in an object column
+        return [_value(v) for v in values.tolist()]
     return values.tolist()
 
 
@@ -160,7 +164,8 @@ class Table:
                         f"Filter at most one column of {self.name!r} by a list of values; "
                         f"{listed[0]!r} and {column!r} both have lists."
                     )
-                listed = (column, [_value(v) for v in value])
+                values = list(value) if isinstance(value, set | frozenset) else value
+                listed = (column, _column_values(pd.Series(values)))
             elif _value(value) is None:
                 clauses.append(f"{quoted} IS NULL")
             else:
