@@ -170,6 +170,15 @@ def test_hostile_table_and_column_names_are_refused(ledger, name):
     assert len(ledger.runs()) == 0  # the ledger's own tables are intact
 
 
+@pytest.mark.parametrize("name", ["runs", "evidence", "artifacts", "artifact_data"])
+def test_the_ledgers_own_tables_are_not_handed_out(ledger, name):
+    with pytest.raises(ParameterError, match="one of the ledger's own tables"):
+        ledger.table(name, {"id": "text", "extra": "text"})
+    with pytest.raises(ParameterError, match="belong to the database"):
+        ledger.table("sqlite_master", {"name": "text"})
+    assert "extra" not in ledger.run(ledger.start_run("x").id)
+
+
 def test_an_unknown_column_is_named_in_the_error(ledger):
     notes = _notes(ledger)
     with pytest.raises(ParameterError, match=r"no column 'stras'.*\['id', 'body', 'stars'"):

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from raikit._errors import ParameterError
 from raikit._models import load_skops_bytes
 from raikit._result import Result, result_from_dict
 from raikit.ledger._backends import LedgerError, SQLiteBackend, backend_for
@@ -84,6 +85,9 @@ CREATE INDEX IF NOT EXISTS evidence_run ON evidence(run_id);
 CREATE INDEX IF NOT EXISTS edges_dst ON edges(dst_kind, dst_id);
 """
 
+_OWN_TABLES = frozenset(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", _SCHEMA)) | {
+    "artifact_data"
+}
 _SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 _ARTIFACT_ID = re.compile(r"[0-9a-f]{64}")  # sha256, lower-case hex
 _ID_PREFIX = re.compile(r"[0-9a-f]{1,64}")  # run, model, dataset and evidence ids are hex
@@ -291,6 +295,11 @@ class Ledger:
         >>> seen.count()
         2
         """
+        if name in _OWN_TABLES:
+            raise ParameterError(
+                f"{name!r} is one of the ledger's own tables, written only through the Ledger's "
+                f"methods; give your stage's table a name of its own, e.g. 'mystage_{name}'."
+            )
         return self._store.table(
             name, columns, primary_key=primary_key, indexes=indexes, compact=compact
         )

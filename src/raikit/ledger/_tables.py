@@ -46,6 +46,11 @@ def _name(name, what: str = "table") -> str:
             f"{str(name)[:80]!r} is not a valid {what} name: use 1 to 63 lower-case letters, "
             f"digits and '_', starting with a letter or '_' (e.g. 'monitor_ids')."
         )
+    if what == "table" and name.startswith(("sqlite_", "pg_")):
+        raise ParameterError(
+            f"{name!r} is not a valid table name: names starting with 'sqlite_' or 'pg_' belong "
+            f"to the database itself."
+        )
     return f'"{name}"'
 
 
