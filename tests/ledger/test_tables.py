@@ -263,6 +263,39 @@ def test_sigkill_in_the_middle_of_a_batch_leaves_none_of_it(uri, tmp_path):
     ledger.close()
 
 
+_SAME_BATCH = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, {src!r})
+    from raikit.ledger import Ledger
+
+    ledger = Ledger({uri!r})
+    rows = ledger.table("rows", {{"id": "integer not null", "batch": "text"}}, primary_key="id")
+    stored = 0
+    for start in range(0, 2000, 250):
+        stored += rows.insert([{{"id": i, "batch": "b"}} for i in range(start, start + 250)],
+                              ignore=True)
+    print(stored)
+    """
+)
+
+
+def test_two_processes_sending_the_same_batches_store_each_row_once(uri, tmp_path):
+    script = tmp_path / "same.py"
+    script.write_text(_SAME_BATCH.format(src=str(SRC), uri=uri))
+    workers = [
+        subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    stored = [int(worker.communicate(timeout=120)[0]) for worker in workers]
+    assert all(worker.returncode == 0 for worker in workers)
+    assert sum(stored) == 2000  # each row counted by exactly one writer
+    ledger = Ledger(uri)
+    rows = ledger.table("rows", {"id": "integer not null", "batch": "text"}, primary_key="id")
+    assert rows.count() == 2000
+    ledger.close()
+
+
 def test_a_store_on_its_own_file(tmp_path):
     path = tmp_path / "nested" / "own.sqlite"
     store = Store(path)
