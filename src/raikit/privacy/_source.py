@@ -17,10 +17,13 @@ itself, or a file chosen at registration (``budget_path=``, e.g. a team's shared
 source with another odometer location, or with another budget size, is refused; only the owner's
 :meth:`PrivacySource.reset`, with a reason that is stored in the odometer, changes either.
 
-Spending is committed (an ``IMMEDIATE`` SQLite transaction that reads and updates the running
-total of the source) before any answer is computed, so a crash never leaks an unaccounted answer
-and concurrent processes never overspend. The running total makes each spend O(1): the log of
-past releases is never re-read to check the budget.
+The registry and every odometer are SQLite files read and written through the ledger's table API
+(:class:`raikit.ledger.Store` opened on the file itself, not on a project's ledger, so pointing at
+another ledger never yields another budget). Spending is committed (an ``IMMEDIATE`` SQLite
+transaction that reads and updates the running total of the source) before any answer is
+computed, so a crash never leaks an unaccounted answer and concurrent processes never overspend.
+The running total makes each spend O(1): the log of past releases is never re-read to check the
+budget. A file deleted or replaced since this process opened it is opened again, never trusted.
 """
 
 from __future__ import annotations
