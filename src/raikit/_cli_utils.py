@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from rich.console import Console
 
-__all__ = ["cli_words", "command_options", "progress_bar", "split_names", "write_result"]
+__all__ = [
+    "cli_words",
+    "command_line_words",
+    "command_options",
+    "progress_bar",
+    "spell",
+    "split_names",
+    "write_result",
+]
 
 
 def split_names(text: str | None) -> list[str]:
@@ -68,6 +79,38 @@ def write_result(result, out: Path, stem: str, title: str, console: Console) -> 
 
 
 # --------------------------------------------------------------------------- errors in CLI words
+# Errors are written in the words of the Python API. A command wraps its work in
+# `command_line_words()`: phrases the keyword rewriting of `cli_words` cannot derive (another
+# command to run, a flag named unlike its parameter) are then spelled for the command line by
+# `spell`, and `raikit.cli` rewrites the remaining keywords with `cli_words` when it prints.
+_COMMAND_LINE: ContextVar[bool] = ContextVar("raikit_command_line_words", default=False)
+
+
+@contextmanager
+def command_line_words() -> Iterator[None]:
+    """Within this block, :func:`spell` picks the command-line wording of a fix.
+
+    Examples
+    --------
+    >>> with command_line_words():
+    ...     spell("budget_path=PATH", "--budget-file PATH")
+    '--budget-file PATH'
+    >>> spell("budget_path=PATH", "--budget-file PATH")
+    'budget_path=PATH'
+    """
+    token = _COMMAND_LINE.set(True)
+    try:
+        yield
+    finally:
+        _COMMAND_LINE.reset(token)
+
+
+def spell(python: str, command_line: str) -> str:
+    """One fix in the words of the interface in use: ``python``, or ``command_line`` inside
+    :func:`command_line_words` (see its example)."""
+    return command_line if _COMMAND_LINE.get() else python
+
+
 _KEYWORD = r"(?<![\w.\-]){name}=(?P<value>'[^']*'|\"[^\"]*\"|\[[^\]]*\]|\{{[^}}]*\}}|[\w.\-+]+)?"
 
 

@@ -19,14 +19,18 @@ from raikit.ledger._store import (
     record,
     track,
 )
+from raikit.ledger._tables import Store, Table
 
 __all__ = [
     "Ledger",
     "LedgerError",
     "Run",
+    "Store",
+    "Table",
     "active_run",
     "dataset_hash",
     "export_mlflow",
+    "fit_dataset",
     "lineage_figure",
     "model_fingerprint",
     "paused",

@@ -22,7 +22,7 @@ from pathlib import Path
 from raikit._errors import RaikitError
 from raikit.ledger._writers import host_tag, this_writer, writer_is_gone
 
-__all__ = ["PostgresBackend", "SQLiteBackend", "backend_for"]
+__all__ = ["PostgresBackend", "SQLiteBackend", "SQLiteDatabase", "backend_for"]
 
 # A temporary artifact file is named after its writer (host tag, pid, process start time), so that
 # a later open can tell a file whose writer was killed (removed) from one being written right now
@@ -80,40 +80,41 @@ def _close_quietly(conn) -> None:
         pass
 
 
-class SQLiteBackend(_PerThread):
-    """One SQLite file in WAL mode beside a folder of content-addressed files."""
+class SQLiteDatabase(_PerThread):
+    """One SQLite file: the ledger's database, or a file of its own (the privacy registry).
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-        self.db_path = self.root / "ledger.sqlite"
-        self.artifact_root = self.root / "artifacts"
-        try:
-            self.artifact_root.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise LedgerError(
-                f"Cannot create the ledger folder {str(self.root)!r}: {error}."
-            ) from error
+    ``wal``: write-ahead logging (readers never wait for a writer); off for a file that may live
+    on a network drive, where SQLite's shared-memory index does not work.
+    """
+
+    dialect = "sqlite"
+
+    def __init__(self, db_path: Path, *, wal: bool = True) -> None:
+        self.db_path = Path(db_path)
+        self._wal = wal
         self._init_connections()
         self._depth = threading.local()  # open write blocks of this thread (nested ones join)
 
     @property
     def location(self) -> str:
-        return str(self.root)
+        return str(self.db_path)
 
     def _connect(self) -> sqlite3.Connection:
         try:
+            self.db_path.parent.mkdir(parents=True, exist_ok=True)
             # check_same_thread=False only so that close() may close another thread's connection
             conn = sqlite3.connect(
                 self.db_path, timeout=60, isolation_level=None, check_same_thread=False
             )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            if self._wal:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=60000")
             conn.execute("PRAGMA foreign_keys=ON")
-        except sqlite3.DatabaseError as error:
+        except (OSError, sqlite3.DatabaseError) as error:
             raise LedgerError(
-                f"Cannot open the ledger database {str(self.db_path)!r}: {error}. If the file is "
-                f"damaged, move it aside; artifacts in {str(self.artifact_root)!r} are kept."
+                f"Cannot open the database {str(self.db_path)!r}: {error}. If the file is "
+                f"damaged, move it aside."
             ) from error
         return conn
 
@@ -122,17 +123,82 @@ class SQLiteBackend(_PerThread):
             self._conn().executescript(schema)
         except sqlite3.DatabaseError as error:
             raise LedgerError(
-                f"{str(self.db_path)!r} is not a readable ledger database ({error}). Move it aside "
-                f"to start a new ledger; artifacts in {str(self.artifact_root)!r} are kept."
+                f"{str(self.db_path)!r} is not a readable database ({error}). Move it aside to "
+                f"start a new one."
             ) from error
-        self._remove_stale_temporaries()
+
+    def columns(self, table: str) -> list[str]:
+        """The columns of ``table`` in file order (empty when there is no such table)."""
+        _, rows = self.query("SELECT name FROM pragma_table_info(?)", (table,))
+        return [row[0] for row in rows]
 
     def add_column(self, table: str, column: str, kind: str) -> None:
         """Add a column to a table of an older ledger (no-op when it exists)."""
-        _, rows = self.query(f"PRAGMA table_info({table})")
-        if column not in {row[1] for row in rows}:
+        if column not in self.columns(table):
             with self.write() as conn:
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        depth = getattr(self._depth, "n", 0)
+        if depth:  # inside an open transaction of this thread: join it (it commits or rolls back)
+            self._depth.n = depth + 1
+            try:
+                yield conn
+            finally:
+                self._depth.n = depth
+            return
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as error:
+            raise LedgerError(f"Cannot write to {str(self.db_path)!r}: {error}.") from error
+        self._depth.n = 1
+        try:
+            yield conn
+        except sqlite3.DatabaseError as error:
+            conn.execute("ROLLBACK")
+            raise LedgerError(f"Cannot write to {str(self.db_path)!r}: {error}.") from error
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        finally:
+            self._depth.n = 0
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.DatabaseError as error:
+            conn.execute("ROLLBACK")
+            raise LedgerError(f"Cannot write to {str(self.db_path)!r}: {error}.") from error
+
+    def query(self, sql: str, params: tuple = ()) -> tuple[list[str], list[tuple]]:
+        try:
+            cursor = self._conn().execute(sql, params)
+        except sqlite3.DatabaseError as error:
+            raise LedgerError(f"Cannot read {str(self.db_path)!r}: {error}.") from error
+        return [c[0] for c in cursor.description], cursor.fetchall()
+
+
+class SQLiteBackend(SQLiteDatabase):
+    """One SQLite file in WAL mode beside a folder of content-addressed files."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.artifact_root = self.root / "artifacts"
+        try:
+            self.artifact_root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise LedgerError(
+                f"Cannot create the ledger folder {str(self.root)!r}: {error}."
+            ) from error
+        super().__init__(self.root / "ledger.sqlite")
+
+    @property
+    def location(self) -> str:
+        return str(self.root)
+
+    def init_schema(self, schema: str) -> None:
+        super().init_schema(schema)
+        self._remove_stale_temporaries()
 
     def _remove_stale_temporaries(self) -> None:
         """Delete the temporary files of artifact writers that died before renaming them."""
@@ -153,40 +219,6 @@ class SQLiteBackend(_PerThread):
                     path.unlink()
             except OSError:  # removed meanwhile, or not ours to remove
                 continue
-
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        depth = getattr(self._depth, "n", 0)
-        if depth:  # inside an open transaction of this thread: join it (it commits or rolls back)
-            self._depth.n = depth + 1
-            try:
-                yield conn
-            finally:
-                self._depth.n = depth
-            return
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.DatabaseError as error:
-            raise LedgerError(
-                f"Cannot write to the ledger {str(self.db_path)!r}: {error}."
-            ) from error
-        self._depth.n = 1
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        finally:
-            self._depth.n = 0
-        conn.execute("COMMIT")
-
-    def query(self, sql: str, params: tuple = ()) -> tuple[list[str], list[tuple]]:
-        try:
-            cursor = self._conn().execute(sql, params)
-        except sqlite3.DatabaseError as error:
-            raise LedgerError(f"Cannot read the ledger {str(self.db_path)!r}: {error}.") from error
-        return [c[0] for c in cursor.description], cursor.fetchall()
 
     def artifact_path(self, digest: str) -> Path:
         return self.artifact_root / digest[:2] / digest
@@ -223,10 +255,12 @@ class _PostgresCursor:
     def execute(self, sql: str, params: tuple = ()):
         return self._conn.execute(_postgres_sql(sql), params)
 
-    def executemany(self, sql: str, rows) -> None:
+    def executemany(self, sql: str, rows):
+        cursor = self._conn.cursor()
         rows = list(rows)
         if rows:  # psycopg sends the batch in one pipeline
-            self._conn.cursor().executemany(_postgres_sql(sql), rows)
+            cursor.executemany(_postgres_sql(sql), rows)
+        return cursor
 
 
 def _postgres_sql(sql: str) -> str:
@@ -238,6 +272,8 @@ def _postgres_sql(sql: str) -> str:
 
 class PostgresBackend(_PerThread):
     """Tables and artifacts in one PostgreSQL database (``postgresql://user@host/db``)."""
+
+    dialect = "postgresql"
 
     def __init__(self, uri: str) -> None:
         try:
@@ -299,6 +335,15 @@ class PostgresBackend(_PerThread):
     def load_blob(self, digest: str) -> bytes | None:
         _, rows = self.query("SELECT data FROM artifact_data WHERE hash = ?", (digest,))
         return bytes(rows[0][0]) if rows else None
+
+    def columns(self, table: str) -> list[str]:
+        """The columns of ``table`` in table order (empty when there is no such table)."""
+        _, rows = self.query(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "AND table_schema = current_schema() ORDER BY ordinal_position",
+            (table,),
+        )
+        return [row[0] for row in rows]
 
     def add_column(self, table: str, column: str, kind: str) -> None:
         """Add a column to a table of an older ledger (no-op when it exists)."""

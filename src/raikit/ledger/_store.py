@@ -31,15 +31,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from raikit._errors import ParameterError
 from raikit._models import load_skops_bytes
 from raikit._params import describe
 from raikit._recording import inside_check, outermost, set_recorder
 from raikit._result import Result, result_from_dict
 from raikit.ledger._backends import LedgerError, SQLiteBackend, backend_for
 from raikit.ledger._environment import capture_environment, code_version
+from raikit.ledger._tables import Store, Table
 from raikit.ledger._writers import this_writer, writer_is_gone
 
-__all__ = ["Ledger", "LedgerError", "Run", "active_run", "paused", "record", "track"]
+__all__ = [
+    "Ledger",
+    "LedgerError",
+    "Run",
+    "active_run",
+    "fit_dataset",
+    "paused",
+    "record",
+    "track",
+]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -76,6 +87,9 @@ CREATE INDEX IF NOT EXISTS evidence_run ON evidence(run_id);
 CREATE INDEX IF NOT EXISTS edges_dst ON edges(dst_kind, dst_id);
 """
 
+_OWN_TABLES = frozenset(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", _SCHEMA)) | {
+    "artifact_data"
+}
 _SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 _ARTIFACT_ID = re.compile(r"[0-9a-f]{64}")  # sha256, lower-case hex
 _ID_PREFIX = re.compile(r"[0-9a-f]{1,64}")  # run, model, dataset and evidence ids are hex
@@ -144,7 +158,20 @@ def lazy_dataset_hash(ds) -> str:
 
 def fit_dataset(estimator, ds, **fit_params):
     """Fit ``estimator`` on a Dataset's ``X`` and ``y``; estimators whose ``fit`` takes
-    ``sensitive_features`` (raikit's and Fairlearn's fair learners) get the sensitive attributes."""
+    ``sensitive_features`` (raikit's and Fairlearn's fair learners) get the sensitive attributes.
+
+    ``fit_params`` go to ``fit`` as they are. Returns what ``fit`` returns (the fitted estimator).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.datasets import load_german_credit
+    >>> from raikit.ledger import fit_dataset
+    >>> ds = load_german_credit().replace(features=["duration_months", "age"])
+    >>> model = fit_dataset(LogisticRegression(max_iter=500), ds)
+    >>> model.n_features_in_
+    2
+    """
     import inspect
 
     if "sensitive_features" in inspect.signature(estimator.fit).parameters:
@@ -195,6 +222,7 @@ class Ledger:
     def __init__(self, uri: str | os.PathLike = ".raikit") -> None:
         self.uri = str(uri)
         self._backend = backend_for(uri)
+        self._store = Store(self.uri, _backend=self._backend)
         self._seen_datasets: dict[int, tuple[Any, str]] = {}
         self._seen_models: dict[int, tuple[Any, str]] = {}
         self._backend.init_schema(_SCHEMA)
@@ -241,7 +269,46 @@ class Ledger:
         >>> len(ledger.evidence())
         0
         """
-        return self._backend.write()
+        return self._store.transaction()
+
+    def table(
+        self,
+        name: str,
+        columns: dict[str, str],
+        *,
+        primary_key: str | Sequence[str] = (),
+        indexes: dict[str, Sequence[str]] | None = None,
+        compact: bool = False,
+    ) -> Table:
+        """A table of another stage in the ledger's database, declared once (created when missing).
+
+        The ledger owns the SQL: stages read and write rows through the returned
+        :class:`~raikit.ledger.Table` (``insert``, ``upsert``, ``select``, ``update``, ``delete``,
+        ``count``), and group writes to several tables with :meth:`transaction`. See
+        :meth:`raikit.ledger.Store.table` for the parameters.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> ledger = Ledger(tempfile.mkdtemp())
+        >>> seen = ledger.table("seen", {"id": "text not null"}, primary_key="id")
+        >>> seen.insert([{"id": "x"}, {"id": "y"}]), seen.insert([{"id": "x"}], ignore=True)
+        (2, 0)
+        >>> seen.count()
+        2
+        """
+        if name in _OWN_TABLES:
+            raise ParameterError(
+                f"{name!r} is one of the ledger's own tables, written only through the Ledger's "
+                f"methods; give your stage's table a name of its own, e.g. 'mystage_{name}'."
+            )
+        return self._store.table(
+            name, columns, primary_key=primary_key, indexes=indexes, compact=compact
+        )
+
+    def has_table(self, name: str) -> bool:
+        """Whether the ledger's database holds a table ``name`` (without creating it)."""
+        return self._store.has_table(name)
 
     def _query(self, sql: str, params: tuple = ()) -> pd.DataFrame:
         columns, rows = self._backend.query(sql, params)

@@ -48,44 +48,128 @@ from raikit.metrics._stats import MIN_GROUP_SIZE
 
 __all__ = ["Monitor", "MonitorWindowResult", "monitor_history"]
 
-_SCHEMA = (
-    'CREATE TABLE IF NOT EXISTS monitor_windows (monitor TEXT NOT NULL, "window" INTEGER NOT NULL, '
-    "window_start TEXT, window_end TEXT, n_rows INTEGER, n_late INTEGER, n_labelled INTEGER, "
-    "n_alerts INTEGER, worst_severity TEXT, evidence_id TEXT, created_at TEXT NOT NULL)",
-    'CREATE TABLE IF NOT EXISTS monitor_series (monitor TEXT NOT NULL, "window" INTEGER NOT NULL, '
-    "kind TEXT NOT NULL, name TEXT NOT NULL, grp TEXT, value REAL, lower REAL, upper REAL, "
-    "created_at TEXT NOT NULL)",
-    'CREATE TABLE IF NOT EXISTS monitor_alerts (monitor TEXT NOT NULL, "window" INTEGER NOT NULL, '
-    "severity TEXT, title TEXT, detail TEXT, slice TEXT, created_at TEXT NOT NULL)",
-    'CREATE TABLE IF NOT EXISTS monitor_logs (monitor TEXT NOT NULL, "window" INTEGER NOT NULL, '
-    "log_artifact TEXT NOT NULL, counts_artifact TEXT NOT NULL, window_start TEXT, window_end TEXT, "
-    "n_rows INTEGER, n_late INTEGER, created_at TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS monitor_labels (monitor TEXT NOT NULL, id TEXT NOT NULL, "
-    "label TEXT NOT NULL, created_at TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS monitor_labels_id ON monitor_labels (monitor, id)",
-    "CREATE TABLE IF NOT EXISTS monitor_config (monitor TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, "
-    "reference_id TEXT NOT NULL, params TEXT NOT NULL, created_at TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS monitor_state (monitor TEXT PRIMARY KEY, version INTEGER NOT NULL, "
-    "next_window INTEGER NOT NULL, rows_seen INTEGER NOT NULL, period INTEGER, id_kind TEXT, "
-    "updated_at TEXT NOT NULL)",
-    'CREATE TABLE IF NOT EXISTS monitor_chunks (monitor TEXT NOT NULL, "window" INTEGER NOT NULL, '
-    "seq INTEGER NOT NULL, log_artifact TEXT NOT NULL, counts_artifact TEXT NOT NULL, "
-    "n_rows INTEGER NOT NULL, n_late INTEGER NOT NULL, created_at TEXT NOT NULL, "
-    "PRIMARY KEY (monitor, seq))",
-    'CREATE TABLE IF NOT EXISTS monitor_ids (monitor TEXT NOT NULL, id TEXT NOT NULL, "window" '
-    "INTEGER NOT NULL, PRIMARY KEY (monitor, id))",
-    "CREATE TABLE IF NOT EXISTS monitor_batches (monitor TEXT NOT NULL, digest TEXT NOT NULL, "
-    "created_at TEXT NOT NULL, PRIMARY KEY (monitor, digest))",
-)
-# One closed window per number: refused by the database even if two writers raced.
-_UNIQUE_WINDOWS = (
-    'CREATE UNIQUE INDEX IF NOT EXISTS monitor_logs_window ON monitor_logs (monitor, "window")'
-)
+_NAMES = {"monitor": "text not null"}
+_WINDOW = {**_NAMES, "window": "integer not null"}
+# Ledger tables: (columns, primary key, extra options of Ledger.table)
+_TABLES = {
+    "windows": (
+        {
+            **_WINDOW,
+            "window_start": "text",
+            "window_end": "text",
+            "n_rows": "integer",
+            "n_late": "integer",
+            "n_labelled": "integer",
+            "n_alerts": "integer",
+            "worst_severity": "text",
+            "evidence_id": "text",
+            "created_at": "text not null",
+        },
+        (),
+        {},
+    ),
+    "series": (
+        {
+            **_WINDOW,
+            "kind": "text not null",
+            "name": "text not null",
+            "grp": "text",
+            "value": "real",
+            "lower": "real",
+            "upper": "real",
+            "created_at": "text not null",
+        },
+        (),
+        {},
+    ),
+    "alerts": (
+        {
+            **_WINDOW,
+            "severity": "text",
+            "title": "text",
+            "detail": "text",
+            "slice": "text",
+            "created_at": "text not null",
+        },
+        (),
+        {},
+    ),
+    "logs": (
+        {
+            **_WINDOW,
+            "log_artifact": "text not null",
+            "counts_artifact": "text not null",
+            "window_start": "text",
+            "window_end": "text",
+            "n_rows": "integer",
+            "n_late": "integer",
+            "created_at": "text not null",
+        },
+        (),
+        {},
+    ),
+    "labels": (
+        {**_NAMES, "id": "text not null", "label": "text not null", "created_at": "text not null"},
+        (),
+        {"indexes": {"monitor_labels_id": ("monitor", "id")}},
+    ),
+    "config": (
+        {
+            **_NAMES,
+            "fingerprint": "text not null",
+            "reference_id": "text not null",
+            "params": "text not null",
+            "created_at": "text not null",
+        },
+        ("monitor",),
+        {},
+    ),
+    "state": (
+        {
+            **_NAMES,
+            "version": "integer not null",
+            "next_window": "integer not null",
+            "rows_seen": "integer not null",
+            "period": "integer",
+            "id_kind": "text",
+            "updated_at": "text not null",
+        },
+        ("monitor",),
+        {},
+    ),
+    "chunks": (
+        {
+            **_WINDOW,
+            "seq": "integer not null",
+            "log_artifact": "text not null",
+            "counts_artifact": "text not null",
+            "n_rows": "integer not null",
+            "n_late": "integer not null",
+            "created_at": "text not null",
+        },
+        ("monitor", "seq"),
+        {},
+    ),
+    # one B-tree on SQLite (half the work of inserting an id)
+    "ids": ({**_WINDOW, "id": "text not null"}, ("monitor", "id"), {"compact": True}),
+    "batches": (
+        {**_NAMES, "digest": "text not null", "created_at": "text not null"},
+        ("monitor", "digest"),
+        {},
+    ),
+}
+
+
+def _table(ledger, kind: str):
+    """The ledger table ``monitor_<kind>`` (declared: created when missing)."""
+    columns, key, options = _TABLES[kind]
+    return ledger.table(f"monitor_{kind}", columns, primary_key=key, **options)
+
+
 _METRICS = ["count", "accuracy", "true_positive_rate", "false_positive_rate"]
 _FAIRNESS = ("true_positive_rate", "false_positive_rate")  # equalized odds, once labels arrive
 _FOUR_FIFTHS = 0.8
 _MAX_CLASSES = 100
-_ID_CHUNK = 20_000  # ids per "IN (...)" query (SQLite allows 32,766 parameters)
 
 
 def _now() -> str:
@@ -418,7 +502,7 @@ class Monitor:
         random_state=0,
     ) -> None:
         from raikit.dataset import Dataset
-        from raikit.ledger import Ledger
+        from raikit.ledger import Ledger, LedgerError
 
         if not isinstance(reference, Dataset):
             raise DataError(
@@ -519,17 +603,10 @@ class Monitor:
         self._version: int | None = None  # version of monitor_state the open window reflects
         self._reset()
         self._reset_part()
-        from raikit.ledger._backends import SQLiteBackend
-
-        compact = " WITHOUT ROWID" if isinstance(self.ledger._backend, SQLiteBackend) else ""
-        with self.ledger._write() as conn:
-            for statement in _SCHEMA:
-                # the id table is one B-tree on SQLite (half the work of inserting an id)
-                conn.execute(statement + (compact if "monitor_ids" in statement else ""))
-        try:
-            with self.ledger._write() as conn:
-                conn.execute(_UNIQUE_WINDOWS)
-        except Exception:  # a ledger written by an older raikit may hold duplicates
+        self._db = {kind: _table(self.ledger, kind) for kind in _TABLES}
+        try:  # one closed window per number: refused by the database even if two writers raced
+            self._db["logs"].index("monitor_logs_window", ("monitor", "window"), unique=True)
+        except LedgerError:  # a ledger written by an older raikit may hold duplicates
             pass  # the write lock of every batch still keeps new window numbers unique
         self._check_config()
         with self.ledger.transaction():
@@ -660,19 +737,17 @@ class Monitor:
 
         ledger = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
         config = (
-            ledger._query(
-                "SELECT reference_id, params FROM monitor_config WHERE monitor = ?", (name,)
-            )
-            if _table_exists(ledger, "monitor_config")
-            else pd.DataFrame()
+            _table(ledger, "config").get(["reference_id", "params"], where={"monitor": name})
+            if ledger.has_table("monitor_config")
+            else None
         )
-        if len(config) == 0:
+        if config is None:
             raise DataError(
                 f"No monitor named {name!r} in the ledger {ledger.root}; create it with "
                 f"Monitor(reference, ledger=..., name={name!r}) first."
             )
-        reference = ledger.read_dataset(config["reference_id"].iloc[0])
-        params = json.loads(config["params"].iloc[0])
+        reference = ledger.read_dataset(config["reference_id"])
+        params = json.loads(config["params"])
         roles = params.pop("reference_roles", None)  # absent in monitors of older raikit
         if roles is not None:
             reference = reference.replace(**roles)
@@ -705,30 +780,26 @@ class Monitor:
 
     def _check_config(self) -> None:
         fingerprint = self._fingerprint()
-        known = self.ledger._query(
-            "SELECT fingerprint FROM monitor_config WHERE monitor = ?", (self.name,)
-        )
-        if len(known) == 0:
+        config = self._db["config"]
+        known = config.get(["fingerprint"], where={"monitor": self.name})
+        if known is None:
             # The reference is stored with its data so that Monitor.open can resume the monitor.
             reference_id = self.ledger.log_dataset(self.reference, store_data=True)
             # The ledger keys a dataset by its content, so the same table logged earlier with
             # other roles (e.g. as training data) shares its id: keep this monitor's roles here.
             stored = {**self._params, "reference_roles": self.reference.roles}
-            with self.ledger._write() as conn:
-                conn.execute(
-                    "INSERT OR IGNORE INTO monitor_config VALUES (?, ?, ?, ?, ?)",
-                    (self.name, fingerprint, reference_id, json.dumps(stored), _now()),
-                )
-            known = self.ledger._query(
-                "SELECT fingerprint FROM monitor_config WHERE monitor = ?", (self.name,)
-            )
-        if known["fingerprint"].iloc[0] == self._fingerprint(legacy=True):
-            with self.ledger._write() as conn:
-                conn.execute(
-                    "UPDATE monitor_config SET fingerprint = ? WHERE monitor = ?",
-                    (fingerprint, self.name),
-                )
-        elif known["fingerprint"].iloc[0] != fingerprint:
+            row = {
+                "monitor": self.name,
+                "fingerprint": fingerprint,
+                "reference_id": reference_id,
+                "params": json.dumps(stored),
+                "created_at": _now(),
+            }
+            config.insert([row], ignore=True)
+            known = config.get(["fingerprint"], where={"monitor": self.name})
+        if known["fingerprint"] == self._fingerprint(legacy=True):
+            config.update({"fingerprint": fingerprint}, where={"monitor": self.name})
+        elif known["fingerprint"] != fingerprint:
             raise DataError(
                 f"The ledger already holds a monitor named {self.name!r} built on a different "
                 f"reference, window size, id column or label set (its bins, groups or prediction "
@@ -755,51 +826,42 @@ class Monitor:
         self._part_late = 0
 
     # ----------------------------------------------------------------- the stored cursor
-    def _state(self) -> pd.DataFrame:
-        from raikit.ledger._backends import SQLiteBackend
-
-        sql = (
-            "SELECT version, next_window, rows_seen, period, id_kind FROM monitor_state "
-            "WHERE monitor = ?"
+    def _state(self) -> dict | None:
+        """Inside a transaction: the stored cursor, locked until the transaction ends."""
+        return self._db["state"].get(
+            ["version", "next_window", "rows_seen", "period", "id_kind"],
+            where={"monitor": self.name},
+            lock=True,
         )
-        if not isinstance(self.ledger._backend, SQLiteBackend):
-            sql += " FOR UPDATE"  # PostgreSQL: lock the cursor row (SQLite's write lock is held)
-        return self.ledger._query(sql, (self.name,))
 
     def _sync(self) -> None:
         """Inside a transaction: make the in-memory open window that of the ledger."""
-        state = self._state()
-        if len(state) == 0:  # first use (or a monitor stored by an older raikit)
-            stored = self.ledger._query(
-                'SELECT "window", n_rows FROM monitor_logs WHERE monitor = ?', (self.name,)
-            )
-            with self.ledger._write() as conn:
-                conn.execute(
-                    "INSERT OR IGNORE INTO monitor_state VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        self.name,
-                        0,
-                        int(stored["window"].max()) + 1 if len(stored) else 0,
-                        int(stored["n_rows"].sum()) if len(stored) else 0,
-                        None,
-                        None,
-                        _now(),
-                    ),
-                )
+        row = self._state()
+        if row is None:  # first use (or a monitor stored by an older raikit)
+            stored = self._db["logs"].select(["window", "n_rows"], where={"monitor": self.name})
+            first = {
+                "monitor": self.name,
+                "version": 0,
+                "next_window": int(stored["window"].max()) + 1 if len(stored) else 0,
+                "rows_seen": int(stored["n_rows"].sum()) if len(stored) else 0,
+                "period": None,
+                "id_kind": None,
+                "updated_at": _now(),
+            }
+            self._db["state"].insert([first], ignore=True)
             self._backfill_ids()
-            state = self._state()
-        row = state.iloc[0]
+            row = self._state()
         if self._version is not None and int(row["version"]) == self._version:
             return
         self.windows_closed = int(row["next_window"])
         self._rows_seen = int(row["rows_seen"])
-        self._period = None if pd.isna(row["period"]) else int(row["period"])
+        self._period = None if row["period"] is None else int(row["period"])
         self._id_kind = None if row["id_kind"] is None else str(row["id_kind"])
         self._reset()
-        chunks = self.ledger._query(
-            "SELECT log_artifact, counts_artifact, n_late FROM monitor_chunks WHERE monitor = ? "
-            "ORDER BY seq",
-            (self.name,),
+        chunks = self._db["chunks"].select(
+            ["log_artifact", "counts_artifact", "n_late"],
+            where={"monitor": self.name},
+            order_by="seq",
         )
         for chunk in chunks.itertuples(index=False):  # the open window's batches
             self._log.append(pd.read_parquet(io.BytesIO(self.ledger.get_artifact(chunk[0]))))
@@ -816,51 +878,39 @@ class Monitor:
             return
         for _, stored in self._stored_windows().iterrows():  # once per monitor, at first use
             keys = _id_text(self._read_log(stored)[self.id_column])
-            window = int(stored["window"])
-            with self.ledger._write() as conn:
-                conn.executemany(
-                    "INSERT OR IGNORE INTO monitor_ids VALUES (?, ?, ?)",
-                    [(self.name, key, window) for key in keys.tolist()],
-                )
+            rows = pd.DataFrame({"monitor": self.name, "id": keys, "window": int(stored["window"])})
+            self._db["ids"].insert(rows, ignore=True)
 
     def _commit_state(self) -> None:
         """Inside the batch's transaction: store the open window's new rows and the cursor."""
         if self._part_n:
             log = pd.concat(self._part_log, ignore_index=True)
             log_digest, counts_digest = self._put_log(log, self._part_counts, self.windows_closed)
-            seq = self.ledger._query(
-                "SELECT COALESCE(MAX(seq), -1) + 1 AS seq FROM monitor_chunks WHERE monitor = ?",
-                (self.name,),
-            )["seq"].iloc[0]
-            with self.ledger._write() as conn:
-                conn.execute(
-                    "INSERT INTO monitor_chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        self.name,
-                        self.windows_closed,
-                        int(seq),
-                        log_digest,
-                        counts_digest,
-                        len(log),
-                        int(self._part_late),
-                        _now(),
-                    ),
-                )
+            # the open window's chunks: a few rows (one per batch since the window opened)
+            seqs = self._db["chunks"].select(["seq"], where={"monitor": self.name})["seq"]
+            chunk = {
+                "monitor": self.name,
+                "window": self.windows_closed,
+                "seq": int(seqs.max()) + 1 if len(seqs) else 0,
+                "log_artifact": log_digest,
+                "counts_artifact": counts_digest,
+                "n_rows": len(log),
+                "n_late": int(self._part_late),
+                "created_at": _now(),
+            }
+            self._db["chunks"].insert([chunk])
         version = (self._version or 0) + 1
-        with self.ledger._write() as conn:
-            conn.execute(
-                "UPDATE monitor_state SET version = ?, next_window = ?, rows_seen = ?, period = ?, "
-                "id_kind = ?, updated_at = ? WHERE monitor = ?",
-                (
-                    version,
-                    self.windows_closed,
-                    self._rows_seen,
-                    self._period,
-                    self._id_kind,
-                    _now(),
-                    self.name,
-                ),
-            )
+        self._db["state"].update(
+            {
+                "version": version,
+                "next_window": self.windows_closed,
+                "rows_seen": self._rows_seen,
+                "period": self._period,
+                "id_kind": self._id_kind,
+                "updated_at": _now(),
+            },
+            where={"monitor": self.name},
+        )
         self._version = version
         self._reset_part()
 
@@ -1092,18 +1142,10 @@ class Monitor:
     def _fresh(self, batch: _Batch) -> _Batch:
         """Inside the transaction: drop rows (or the batch) already stored."""
         if batch.digest is not None:
-            seen = self.ledger._query(
-                "SELECT digest FROM monitor_batches WHERE monitor = ? AND digest = ?",
-                (self.name, batch.digest),
-            )
-            if len(seen):
+            row = {"monitor": self.name, "digest": batch.digest, "created_at": _now()}
+            if self._db["batches"].insert([row], ignore=True) == 0:  # stored by an earlier run
                 self.n_skipped += len(batch)
                 return batch.take(slice(0, 0))
-            with self.ledger._write() as conn:
-                conn.execute(
-                    "INSERT INTO monitor_batches VALUES (?, ?, ?)",
-                    (self.name, batch.digest, _now()),
-                )
             return batch
         if self.id_column is None:
             return batch
@@ -1123,16 +1165,11 @@ class Monitor:
 
     def _stored_ids(self, keys: np.ndarray) -> pd.Index:
         """Which of these ids (as text) are already stored for this monitor."""
-        found = []
-        for start in range(0, len(keys), _ID_CHUNK):  # a few queries per batch, not per row
-            part = keys[start : start + _ID_CHUNK].tolist()
-            marks = ", ".join("?" * len(part))
-            _, rows = self.ledger._backend.query(
-                f"SELECT id FROM monitor_ids WHERE monitor = ? AND id IN ({marks})",
-                (self.name, *part),
-            )
-            found.append(np.array([row[0] for row in rows], dtype=object))
-        return pd.Index(np.concatenate(found) if found else [], dtype=object)
+        # a few queries per batch (the table API sends long lists in chunks), not one per row
+        rows = self._db["ids"].select(
+            ["id"], where={"monitor": self.name, "id": keys.tolist()}, raw=True
+        )
+        return pd.Index([row[0] for row in rows], dtype=object)
 
     def ingest(self, batch: pd.DataFrame) -> list[MonitorWindowResult]:
         """Add a batch of production rows; returns the windows it closed (often none).
@@ -1190,12 +1227,9 @@ class Monitor:
         self._late += late
         self._part_late += late
         if self.id_column is not None and len(chunk):
-            keys = _id_text(chunk[self.id_column]).tolist()
-            with self.ledger._write() as conn:
-                conn.executemany(
-                    "INSERT INTO monitor_ids VALUES (?, ?, ?)",
-                    [(self.name, key, self.windows_closed) for key in keys],
-                )
+            keys = _id_text(chunk[self.id_column])
+            rows = pd.DataFrame({"monitor": self.name, "id": keys, "window": self.windows_closed})
+            self._db["ids"].insert(rows)
 
     def _codes(self, frame: pd.DataFrame) -> tuple[list, list]:
         """Bucket code of every row in every monitored column and sensitive attribute."""
@@ -1247,11 +1281,11 @@ class Monitor:
         new = new[~new.index.duplicated(keep="last")]
         now = _now()
         with self._transaction():
-            with self.ledger._write() as conn:
-                conn.executemany(
-                    "INSERT INTO monitor_labels VALUES (?, ?, ?, ?)",
-                    [(self.name, k, json.dumps(v), now) for k, v in new.items()],
-                )
+            rows = [
+                {"monitor": self.name, "id": k, "label": json.dumps(v), "created_at": now}
+                for k, v in new.items()
+            ]
+            self._db["labels"].insert(rows)
             known = self._label_map()
             known = pd.concat([known, new])
             labels_now = known[~known.index.duplicated(keep="last")]
@@ -1262,9 +1296,8 @@ class Monitor:
     def _label_map(self) -> pd.Series:
         """Every label of this monitor (id as text -> label), the latest per id."""
         if self._labels is None:
-            rows = self.ledger._query(
-                "SELECT id, label FROM monitor_labels WHERE monitor = ? ORDER BY created_at",
-                (self.name,),
+            rows = self._db["labels"].select(
+                ["id", "label"], where={"monitor": self.name}, order_by="created_at"
             )
             values = [json.loads(v) for v in rows["label"]]
             labels = pd.Series(values, index=pd.Index(rows["id"].astype(str)), dtype=object)
@@ -1281,10 +1314,9 @@ class Monitor:
             return self._close() if self._n else None
 
     def _stored_windows(self) -> pd.DataFrame:
-        return self.ledger._query(
-            'SELECT "window", log_artifact, counts_artifact, window_start, window_end, n_late '
-            'FROM monitor_logs WHERE monitor = ? ORDER BY "window"',
-            (self.name,),
+        columns = ["window", "log_artifact", "counts_artifact", "window_start", "window_end"]
+        return self._db["logs"].select(
+            [*columns, "n_late"], where={"monitor": self.name}, order_by="window"
         )
 
     def _stored(self, window: int) -> pd.Series:
@@ -1346,18 +1378,17 @@ class Monitor:
 
     def _evaluate_unevaluated(self) -> list[MonitorWindowResult]:
         """Evaluate closed windows that have no evaluation (stored by an interrupted writer)."""
-        sql = (
-            'SELECT "window" FROM monitor_logs WHERE monitor = ? AND "window" NOT IN '
-            '(SELECT "window" FROM monitor_windows WHERE monitor = ?)'
-        )
-        if len(self.ledger._query(sql, (self.name, self.name))) == 0:
+
+        def missing() -> list[int]:
+            where = {"monitor": self.name}
+            stored = self._db["logs"].select(["window"], where=where)["window"]
+            evaluated = self._db["windows"].select(["window"], where=where)["window"]
+            return sorted(set(stored.astype(int)) - set(evaluated.astype(int)))
+
+        if not missing():
             return []
-        results = []
         with self.ledger.transaction():  # under the write lock: no other process evaluates them
-            missing = self.ledger._query(sql, (self.name, self.name))["window"].tolist()
-            for window in missing:
-                results.append(self.refresh(int(window)))
-        return results
+            return [self.refresh(window) for window in missing()]
 
     def ingest_file(self, path, *, batch_size: int = 100_000, progress=None) -> list:
         """Stream a Parquet or CSV file (or a glob of them) through :meth:`ingest`.
@@ -1444,22 +1475,20 @@ class Monitor:
             span = (begin.isoformat(), (begin + self._freq).isoformat())
         window = self.windows_closed
         log_digest, counts_digest = self._put_log(log, counts, window)
-        with self.ledger._write() as conn:
-            conn.execute(
-                "INSERT INTO monitor_logs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    self.name,
-                    window,
-                    log_digest,
-                    counts_digest,
-                    span[0],
-                    span[1],
-                    len(log),
-                    int(late),
-                    _now(),
-                ),
-            )
-            conn.execute("DELETE FROM monitor_chunks WHERE monitor = ?", (self.name,))
+        stored = {
+            "monitor": self.name,
+            "window": window,
+            "log_artifact": log_digest,
+            "counts_artifact": counts_digest,
+            "window_start": span[0],
+            "window_end": span[1],
+            "n_rows": len(log),
+            "n_late": int(late),
+            "created_at": _now(),
+        }
+        with self.ledger.transaction():
+            self._db["logs"].insert([stored])
+            self._db["chunks"].delete(where={"monitor": self.name})
         self._rows_seen += self._n
         self.windows_closed += 1
         self._reset()
@@ -1746,42 +1775,41 @@ class Monitor:
             # the selection rate of every row is already in the series; not that of labelled rows
             if r.metric != "selection_rate"
         ]
-        series = [
-            tuple(None if isinstance(v, float) and np.isnan(v) else v for v in row)
-            for row in series
-        ]
+        series = pd.DataFrame(series, columns=list(_TABLES["series"][0]))  # NaN is stored as NULL
         worst = max(
             (f.severity for f in result.findings),
             key={"info": 0, "warning": 1, "error": 2}.get,
             default=None,
         )
-        with self.ledger._write() as conn:
-            conn.execute(
-                "INSERT INTO monitor_windows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    self.name,
-                    result.window,
-                    result.start,
-                    result.end,
-                    result.n_rows,
-                    result.n_late,
-                    result.n_labelled,
-                    len(result.findings),
-                    worst,
-                    evidence_id,
-                    now,
-                ),
-            )
-            conn.executemany(
-                "INSERT INTO monitor_series VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", series
-            )
-            conn.executemany(
-                "INSERT INTO monitor_alerts VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (self.name, result.window, f.severity, f.title, f.detail, f.slice, now)
-                    for f in result.findings
-                ],
-            )
+        window = {
+            "monitor": self.name,
+            "window": result.window,
+            "window_start": result.start,
+            "window_end": result.end,
+            "n_rows": result.n_rows,
+            "n_late": result.n_late,
+            "n_labelled": result.n_labelled,
+            "n_alerts": len(result.findings),
+            "worst_severity": worst,
+            "evidence_id": evidence_id,
+            "created_at": now,
+        }
+        alerts = [
+            {
+                "monitor": self.name,
+                "window": result.window,
+                "severity": f.severity,
+                "title": f.title,
+                "detail": f.detail,
+                "slice": f.slice,
+                "created_at": now,
+            }
+            for f in result.findings
+        ]
+        with self.ledger.transaction():
+            self._db["windows"].insert([window])
+            self._db["series"].insert(series)
+            self._db["alerts"].insert(alerts)
 
     # ----------------------------------------------------------------- reading back
     def history(self) -> pd.DataFrame:
@@ -1807,22 +1835,10 @@ def monitor_history(
     if table not in ("series", "windows", "alerts"):
         raise DataError(f"table must be 'series', 'windows' or 'alerts', got {table!r}.")
     ledger = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
-    if not _table_exists(ledger, f"monitor_{table}"):
+    if not ledger.has_table(f"monitor_{table}"):
         return pd.DataFrame()
-    frame = ledger._query(
-        f'SELECT * FROM monitor_{table} WHERE monitor = ? ORDER BY "window", created_at', (name,)
-    )
+    frame = _table(ledger, table).select(where={"monitor": name}, order_by=["window", "created_at"])
     if latest and len(frame):
         newest = frame.groupby("window")["created_at"].transform("max")
         frame = frame[frame["created_at"] == newest].reset_index(drop=True)
     return frame.rename(columns={"grp": "group"})
-
-
-def _table_exists(ledger, table: str) -> bool:
-    from raikit.ledger._backends import SQLiteBackend
-
-    if isinstance(ledger._backend, SQLiteBackend):
-        sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?"
-    else:
-        sql = "SELECT table_name FROM information_schema.tables WHERE table_name = ?"
-    return len(ledger._query(sql, (table,))) > 0

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from raikit._cli_utils import split_names
+from raikit._cli_utils import command_line_words, split_names
 
 app = typer.Typer(
     help="Privacy: membership-inference tests, DP queries and DP synthetic data on budgeted sources.",
@@ -155,9 +155,9 @@ def register_command(
     ),
 ) -> None:
     """Register a data source and its total privacy budget (the owner does this once)."""
-    from raikit.privacy._source import PrivacySource, cli_words, registry_path
+    from raikit.privacy._source import PrivacySource, registry_path
 
-    with cli_words():
+    with command_line_words():
         source = PrivacySource.register(
             name,
             epsilon=_epsilon(budget, "--budget"),
@@ -186,9 +186,9 @@ def reset_command(
     ),
 ) -> None:
     """The owner changes a source's budget size or odometer location, with a logged reason."""
-    from raikit.privacy._source import PrivacySource, cli_words
+    from raikit.privacy._source import PrivacySource
 
-    with cli_words():
+    with command_line_words():
         source = PrivacySource.open(name).reset(
             reason=reason,
             epsilon=_epsilon(budget, "--budget") if budget is not None else None,
@@ -207,9 +207,9 @@ def budget_command(
     name: str = typer.Argument(..., help="The registered data source."),
 ) -> None:
     """Show a source's budget, what was spent, and its last releases."""
-    from raikit.privacy._source import PrivacySource, cli_words
+    from raikit.privacy._source import PrivacySource
 
-    with cli_words():
+    with command_line_words():
         source = PrivacySource.open(name)
         odometer = source.odometer
     console.print(odometer.tail(20).to_string(index=False) if len(odometer) else "No releases.")
@@ -240,9 +240,8 @@ def query_command(
     """Answer an aggregate SQL query with differential privacy, charged to the source's budget."""
     from raikit.dataset import read_table
     from raikit.privacy import PrivateTable
-    from raikit.privacy._source import cli_words
 
-    with cli_words():
+    with command_line_words():
         epsilon = _epsilon(epsilon, "--epsilon")
         frame = read_table(data)
         table = PrivateTable(
@@ -291,14 +290,13 @@ def synth_command(
     """
     from raikit.dataset import Dataset, read_table
     from raikit.privacy import synthesize
-    from raikit.privacy._source import cli_words
 
     roles = {
         "target": target,
         "sensitive": split_names(sensitive),
         "features": split_names(features) or None,
     }
-    with cli_words():
+    with command_line_words():
         epsilon = _epsilon(epsilon, "--epsilon")
         frame = read_table(data)
         domains = _domains(frame, domain)

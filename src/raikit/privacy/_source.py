@@ -17,10 +17,13 @@ itself, or a file chosen at registration (``budget_path=``, e.g. a team's shared
 source with another odometer location, or with another budget size, is refused; only the owner's
 :meth:`PrivacySource.reset`, with a reason that is stored in the odometer, changes either.
 
-Spending is committed (an ``IMMEDIATE`` SQLite transaction that reads and updates the running
-total of the source) before any answer is computed, so a crash never leaks an unaccounted answer
-and concurrent processes never overspend. The running total makes each spend O(1): the log of
-past releases is never re-read to check the budget.
+The registry and every odometer are SQLite files read and written through the ledger's table API
+(:class:`raikit.ledger.Store` opened on the file itself, not on a project's ledger, so pointing at
+another ledger never yields another budget). Spending is committed (an ``IMMEDIATE`` SQLite
+transaction that reads and updates the running total of the source) before any answer is
+computed, so a crash never leaks an unaccounted answer and concurrent processes never overspend.
+The running total makes each spend O(1): the log of past releases is never re-read to check the
+budget. A file deleted or replaced since this process opened it is opened again, never trusted.
 """
 
 from __future__ import annotations
@@ -29,15 +32,16 @@ import getpass
 import math
 import numbers
 import os
-import sqlite3
+import threading
 import time
 from contextlib import contextmanager
-from contextvars import ContextVar
 from pathlib import Path
 
 import pandas as pd
 
+from raikit._cli_utils import spell
 from raikit._errors import ColumnError, DataError, FileFormatError, RaikitError
+from raikit.ledger import LedgerError, Store
 
 __all__ = ["BudgetExceededError", "PrivacySource", "PrivacySourceError"]
 
@@ -46,28 +50,43 @@ EPSILON_RANGE = (1e-6, 100.0)
 DELTA_MAX = 0.1
 _BUSY_TIMEOUT = 60.0
 
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS locations (name TEXT PRIMARY KEY, store TEXT NOT NULL, "
-    "created REAL NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS budgets (name TEXT PRIMARY KEY, privacy_unit TEXT NOT NULL, "
-    "rows_per_unit INTEGER NOT NULL, epsilon REAL NOT NULL, delta REAL NOT NULL, "
-    "spent REAL NOT NULL, spent_delta REAL NOT NULL, owner TEXT, created REAL NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS spends (id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-    "created REAL NOT NULL, query TEXT, epsilon REAL NOT NULL, delta REAL NOT NULL, "
-    "noise_scale REAL, mechanism TEXT)",
-    "CREATE INDEX IF NOT EXISTS spends_by_name ON spends (name, id)",
-    "CREATE TABLE IF NOT EXISTS resets (id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-    "created REAL NOT NULL, reason TEXT NOT NULL, by TEXT, old_epsilon REAL, new_epsilon REAL, "
-    "old_delta REAL, new_delta REAL, old_store TEXT, new_store TEXT, spent_before REAL, "
-    "spent_after REAL)",
-)
-
-
-_HISTORY = {
-    "spends": "name, created, query, epsilon, delta, noise_scale, mechanism",
-    "resets": "name, created, reason, by, old_epsilon, new_epsilon, old_delta, new_delta, "
-    "old_store, new_store, spent_before, spent_after",
+_BUDGETS = {
+    "name": "text not null",
+    "privacy_unit": "text not null",
+    "rows_per_unit": "integer not null",
+    "epsilon": "real not null",
+    "delta": "real not null",
+    "spent": "real not null",
+    "spent_delta": "real not null",
+    "owner": "text",
+    "created": "real not null",
 }
+_SPENDS = {
+    "id": "serial",
+    "name": "text not null",
+    "created": "real not null",
+    "query": "text",
+    "epsilon": "real not null",
+    "delta": "real not null",
+    "noise_scale": "real",
+    "mechanism": "text",
+}
+_RESETS = {
+    "id": "serial",
+    "name": "text not null",
+    "created": "real not null",
+    "reason": "text not null",
+    "by": "text",
+    "old_epsilon": "real",
+    "new_epsilon": "real",
+    "old_delta": "real",
+    "new_delta": "real",
+    "old_store": "text",
+    "new_store": "text",
+    "spent_before": "real",
+    "spent_after": "real",
+}
+_HISTORY = ("spends", "resets")  # moved along with an odometer (without their ids)
 
 
 class BudgetExceededError(RaikitError, ValueError):
@@ -117,46 +136,81 @@ def _resolve(path) -> Path:
     return Path(path).expanduser().resolve()
 
 
-@contextmanager
-def _transaction(path: Path, *, write: bool = True):
-    """A connection to the store at ``path`` inside one transaction (``IMMEDIATE`` if writing).
+class _File:
+    """The tables of one registry or odometer file, through the ledger's table API."""
 
-    Every SQLite failure becomes one clear raikit error naming the file.
-    """
-    con = None
+    def __init__(self, path: Path) -> None:
+        self.store = Store(path)  # no WAL: the file may live on a network drive
+        self.locations = self.store.table(
+            "locations",
+            {"name": "text not null", "store": "text not null", "created": "real not null"},
+            primary_key="name",
+        )
+        self.budgets = self.store.table("budgets", _BUDGETS, primary_key="name")
+        self.spends = self.store.table(
+            "spends", _SPENDS, indexes={"spends_by_name": ("name", "id")}
+        )
+        self.resets = self.store.table("resets", _RESETS)
+
+    def transaction(self):
+        return self.store.transaction()
+
+
+_FILES: dict[Path, tuple[tuple[int, int], _File]] = {}  # path -> (file identity, its tables)
+_FILES_LOCK = threading.Lock()
+_MAX_OPEN = 16
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(path, timeout=_BUSY_TIMEOUT, isolation_level=None)
-        con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        for statement in _SCHEMA if write else ():
-            con.execute(statement)
-        yield con
-        con.execute("COMMIT")
-    except sqlite3.OperationalError as exc:
-        if con is not None and con.in_transaction:
-            con.rollback()
-        if "locked" in str(exc) or "busy" in str(exc):
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _file(path: Path, *, create: bool) -> _File:
+    """The tables of the file at ``path``, opened once per process while it is the same file.
+
+    A file deleted or replaced since it was opened is opened again (its old connection would
+    still see the old file). Without ``create``, a missing file is an error, never a new budget.
+    """
+    identity = _identity(path)
+    if identity is None and not create:
+        raise FileFormatError(
+            f"The privacy budget store {str(path)!r} holds no budgets: it was deleted or "
+            "replaced. raikit will not start a new budget over it; restore it from a backup."
+        )
+    with _FILES_LOCK:
+        cached = _FILES.pop(path, None)
+    if cached is not None and cached[0] == identity:
+        opened = cached[1]
+    else:
+        if cached is not None:
+            cached[1].store.close()
+        opened = _File(path)
+        identity = _identity(path)
+    with _FILES_LOCK:
+        _FILES[path] = (identity, opened)  # newest last
+        while len(_FILES) > _MAX_OPEN:
+            _FILES.pop(next(iter(_FILES)))[1].store.close()
+    return opened
+
+
+@contextmanager
+def _opened(path: Path, *, create: bool = True):
+    """The tables of the store at ``path``; every failure of the file becomes one clear raikit
+    error naming it."""
+    try:
+        yield _file(path, create=create)
+    except LedgerError as error:
+        cause = str(error.__cause__ or error)
+        if "locked" in cause or "busy" in cause:
             raise RaikitError(
                 f"The privacy budget store {str(path)!r} stayed locked by another process for "
                 f"{_BUSY_TIMEOUT:g} s; try again."
             ) from None
-        if "no such table" in str(exc) and not write:
-            raise FileFormatError(
-                f"The privacy budget store {str(path)!r} holds no budgets: it was deleted or "
-                "replaced. raikit will not start a new budget over it; restore it from a backup."
-            ) from None
-        raise FileFormatError(_corrupt(path, exc)) from None
-    except sqlite3.Error as exc:
-        if con is not None and con.in_transaction:
-            con.rollback()
-        raise FileFormatError(_corrupt(path, exc)) from None
-    except BaseException:
-        if con is not None and con.in_transaction:
-            con.rollback()
-        raise
-    finally:
-        if con is not None:
-            con.close()
+        raise FileFormatError(_corrupt(path, error.__cause__ or error)) from None
 
 
 def _corrupt(path: Path, exc) -> str:
@@ -301,25 +355,21 @@ class PrivacySource:
             "epsilon": epsilon,
             "delta": delta,
         }
-        with _transaction(anchor) as con:
-            row = con.execute("SELECT store FROM locations WHERE name = ?", (name,)).fetchone()
-            if row is not None and Path(row[0]) != store:
+        with _opened(anchor) as registry, registry.transaction():
+            row = registry.locations.get(["store"], where={"name": name}, lock=True)
+            if row is not None and Path(row["store"]) != store:
                 raise PrivacySourceError(
-                    f"Data source {name!r} is already registered with its odometer at {row[0]!r}; "
-                    f"it cannot get a second one at {str(store)!r}. Use "
+                    f"Data source {name!r} is already registered with its odometer at "
+                    f"{row['store']!r}; it cannot get a second one at {str(store)!r}. Use "
                     "PrivacySource.open(name), or the owner's reset(reason=..., budget_path=...) "
                     "to move it."
                 )
             if row is None:
-                con.execute(
-                    "INSERT INTO locations VALUES (?, ?, ?)", (name, str(store), time.time())
+                registry.locations.insert(
+                    [{"name": name, "store": str(store), "created": time.time()}]
                 )
-            known = row is not None
-            if store == anchor:
-                _register_budget(con, name, wanted, owner, store, known=known)
-            else:
-                with _transaction(store) as other:
-                    _register_budget(other, name, wanted, owner, store, known=known)
+            with _opened(store) as odometer, odometer.transaction():
+                _register_budget(odometer, name, wanted, owner, store, known=row is not None)
         return cls.open(name)
 
     @classmethod
@@ -343,14 +393,11 @@ class PrivacySource:
         anchor = _resolve(registry_path())
         if not anchor.exists():
             raise _unknown(name, anchor)
-        with _transaction(anchor, write=False) as con:
-            try:
-                row = con.execute("SELECT store FROM locations WHERE name = ?", (name,)).fetchone()
-            except sqlite3.OperationalError:
-                row = None
+        with _opened(anchor, create=False) as registry:
+            row = registry.locations.get(["store"], where={"name": name})
         if row is None:
             raise _unknown(name, anchor)
-        store = Path(row[0])
+        store = Path(row["store"])
         asked = budget_path if budget_path is not None else os.environ.get("RAIKIT_PRIVACY_BUDGET")
         if asked and _resolve(asked) != store:
             origin = hint("budget_path") if budget_path is not None else "RAIKIT_PRIVACY_BUDGET"
@@ -360,24 +407,14 @@ class PrivacySource:
                 "other location, or have the owner move the odometer with "
                 f"{hint('reset', name, _flag('budget_path', 'PATH'))}."
             )
-        with _transaction(store, write=False) as con:
-            found = con.execute(
-                "SELECT privacy_unit, rows_per_unit, epsilon, delta, owner FROM budgets "
-                "WHERE name = ?",
-                (name,),
-            ).fetchone()
+        with _opened(store, create=False) as odometer:
+            found = odometer.budgets.get(
+                ["privacy_unit", "rows_per_unit", "epsilon", "delta", "owner"],
+                where={"name": name},
+            )
         if found is None:
             raise FileFormatError(_lost(name, store))
-        unit, rows_per_unit, total, total_delta, owner = found
-        source = cls(
-            name,
-            privacy_unit=unit,
-            rows_per_unit=rows_per_unit,
-            epsilon=total,
-            delta=total_delta,
-            budget_path=store,
-            owner=owner,
-        )
+        source = cls(name, budget_path=store, **found)
         source._match(epsilon=epsilon, delta=delta, privacy_unit=privacy_unit)
         return source
 
@@ -441,75 +478,54 @@ class PrivacySource:
         anchor = _resolve(registry_path())
         new_store = _resolve(budget_path) if budget_path is not None else self.budget_path
         by = by or _user()
-        with _transaction(anchor) as con:
-            (store,) = con.execute(
-                "SELECT store FROM locations WHERE name = ?", (self.name,)
-            ).fetchone() or (None,)
-            if store is None:
+        with _opened(anchor) as registry, registry.transaction():
+            row = registry.locations.get(["store"], where={"name": self.name}, lock=True)
+            if row is None:
                 raise _unknown(self.name, anchor)
-            old_store = Path(store)
-            with _transaction(old_store) if old_store != anchor else _same(con) as old:
-                unit, rows, old_eps, old_delta, spent, spent_delta, owner = old.execute(
-                    "SELECT privacy_unit, rows_per_unit, epsilon, delta, spent, spent_delta, "
-                    "owner FROM budgets WHERE name = ?",
-                    (self.name,),
-                ).fetchone()
-                after = 0.0 if forget_spent else spent
-                after_delta = 0.0 if forget_spent else spent_delta
-                log = (
-                    self.name,
-                    time.time(),
-                    reason.strip(),
-                    by,
-                    old_eps,
-                    new_epsilon,
-                    old_delta,
-                    new_delta,
-                    str(old_store),
-                    str(new_store),
-                    spent,
-                    after,
+            old_store = Path(row["store"])
+            with _opened(old_store) as old, old.transaction():
+                budget = old.budgets.get(where={"name": self.name}, lock=True)
+                if budget is None:
+                    raise FileFormatError(_lost(self.name, old_store))
+                after = 0.0 if forget_spent else budget["spent"]
+                after_delta = 0.0 if forget_spent else budget["spent_delta"]
+                old.resets.add(
+                    {
+                        "name": self.name,
+                        "created": time.time(),
+                        "reason": reason.strip(),
+                        "by": by,
+                        "old_epsilon": budget["epsilon"],
+                        "new_epsilon": new_epsilon,
+                        "old_delta": budget["delta"],
+                        "new_delta": new_delta,
+                        "old_store": str(old_store),
+                        "new_store": str(new_store),
+                        "spent_before": budget["spent"],
+                        "spent_after": after,
+                    }
                 )
-                insert_reset = "INSERT INTO resets (name, created, reason, by, old_epsilon, new_epsilon, old_delta, new_delta, old_store, new_store, spent_before, spent_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: E501
-                old.execute(insert_reset, log)
-                update = (
-                    "UPDATE budgets SET epsilon = ?, delta = ?, spent = ?, spent_delta = ? "
-                    "WHERE name = ?"
-                )
+                changed = {
+                    "epsilon": new_epsilon,
+                    "delta": new_delta,
+                    "spent": after,
+                    "spent_delta": after_delta,
+                }
                 if new_store == old_store:
-                    old.execute(update, (new_epsilon, new_delta, after, after_delta, self.name))
+                    old.budgets.update(changed, where={"name": self.name})
                 else:
-                    with _transaction(new_store) if new_store != anchor else _same(con) as target:
-                        target.execute("DELETE FROM budgets WHERE name = ?", (self.name,))
-                        target.execute(
-                            "INSERT INTO budgets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            (
-                                self.name,
-                                unit,
-                                rows,
-                                new_epsilon,
-                                new_delta,
-                                after,
-                                after_delta,
-                                owner,
-                                time.time(),
-                            ),
-                        )
+                    with _opened(new_store) as target, target.transaction():
+                        target.budgets.delete(where={"name": self.name})
+                        target.budgets.insert([{**budget, **changed, "created": time.time()}])
                         # The whole history moves along: past releases and resets.
-                        for table, columns in _HISTORY.items():
-                            rows_ = old.execute(
-                                f"SELECT {columns} FROM {table} WHERE name = ? ORDER BY id",
-                                (self.name,),
-                            ).fetchall()
-                            target.execute(f"DELETE FROM {table} WHERE name = ?", (self.name,))
-                            marks = ", ".join("?" * len(columns.split(",")))
-                            target.executemany(
-                                f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows_
-                            )
-                    old.execute("DELETE FROM budgets WHERE name = ?", (self.name,))
-                    con.execute(
-                        "UPDATE locations SET store = ? WHERE name = ?", (str(new_store), self.name)
-                    )
+                        for table in _HISTORY:
+                            source, destination = getattr(old, table), getattr(target, table)
+                            columns = [c for c in source.columns if c != "id"]
+                            rows = source.select(columns, where={"name": self.name}, order_by="id")
+                            destination.delete(where={"name": self.name})
+                            destination.insert(rows)
+                    old.budgets.delete(where={"name": self.name})
+                    registry.locations.update({"store": str(new_store)}, where={"name": self.name})
         return PrivacySource.open(self.name)
 
     # ------------------------------------------------------------------ spending
@@ -529,17 +545,17 @@ class PrivacySource:
         BudgetExceededError
             When the spend would exceed the remaining epsilon or delta; nothing is recorded.
         """
-        with _transaction(self.budget_path) as con:
-            row = con.execute(
-                "SELECT epsilon, delta, spent, spent_delta FROM budgets WHERE name = ?",
-                (self.name,),
-            ).fetchone()
+        with _opened(self.budget_path) as odometer, odometer.transaction():
+            row = odometer.budgets.get(
+                ["epsilon", "delta", "spent", "spent_delta"], where={"name": self.name}, lock=True
+            )
             if row is None:
                 raise FileFormatError(
                     f"The odometer {str(self.budget_path)!r} no longer holds data source "
                     f"{self.name!r} (moved or replaced); open the source again."
                 )
-            total, total_delta, spent, spent_delta = row
+            total, total_delta = row["epsilon"], row["delta"]
+            spent, spent_delta = row["spent"], row["spent_delta"]
             if spent + epsilon > total + _TOL or spent_delta + delta > total_delta + 1e-15:
                 remaining = max(total - spent, 0.0)
                 raise BudgetExceededError(
@@ -551,25 +567,22 @@ class PrivacySource:
                     f"(spent {spent:.6g}). Ask fewer or cheaper questions; only the owner can "
                     "reset a budget, with a logged reason."
                 )
-            cursor = con.execute(
-                "INSERT INTO spends (name, created, query, epsilon, delta, noise_scale, mechanism) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    self.name,
-                    time.time(),
-                    query,
-                    float(epsilon),
-                    float(delta),
-                    noise_scale,
-                    mechanism,
-                ),
+            spend_id = odometer.spends.add(
+                {
+                    "name": self.name,
+                    "created": time.time(),
+                    "query": query,
+                    "epsilon": float(epsilon),
+                    "delta": float(delta),
+                    "noise_scale": noise_scale,
+                    "mechanism": mechanism,
+                }
             )
-            con.execute(
-                "UPDATE budgets SET spent = spent + ?, spent_delta = spent_delta + ? "
-                "WHERE name = ?",
-                (float(epsilon), float(delta), self.name),
+            odometer.budgets.update(
+                {"spent": spent + float(epsilon), "spent_delta": spent_delta + float(delta)},
+                where={"name": self.name},
             )
-            return int(cursor.lastrowid)
+            return spend_id
 
     def spend_training(self, query: str, *, epsilon: float, delta: float) -> int:
         """Charge a DP training run (row-level DP-SGD) of ``(epsilon, delta)`` to the source."""
@@ -588,16 +601,14 @@ class PrivacySource:
 
     # ------------------------------------------------------------------ reading
     def _totals(self) -> tuple[float, float]:
-        with _transaction(self.budget_path, write=False) as con:
-            row = con.execute(
-                "SELECT spent, spent_delta FROM budgets WHERE name = ?", (self.name,)
-            ).fetchone()
+        with _opened(self.budget_path, create=False) as odometer:
+            row = odometer.budgets.get(["spent", "spent_delta"], where={"name": self.name})
         if row is None:
             raise FileFormatError(
                 f"The odometer {str(self.budget_path)!r} no longer holds data source "
                 f"{self.name!r}; open the source again."
             )
-        return float(row[0]), float(row[1])
+        return float(row["spent"]), float(row["spent_delta"])
 
     @property
     def spent(self) -> float:
@@ -612,13 +623,9 @@ class PrivacySource:
     @property
     def odometer(self) -> pd.DataFrame:
         """Every release ever made from the source: time, query, epsilon, delta, noise, mechanism."""
-        with _transaction(self.budget_path, write=False) as con:
-            frame = pd.read_sql_query(
-                "SELECT created, query, epsilon, delta, noise_scale, mechanism FROM spends "
-                "WHERE name = ? ORDER BY id",
-                con,
-                params=(self.name,),
-            )
+        columns = ["created", "query", "epsilon", "delta", "noise_scale", "mechanism"]
+        with _opened(self.budget_path, create=False) as odometer:
+            frame = odometer.spends.select(columns, where={"name": self.name}, order_by="id")
         frame["created"] = pd.to_datetime(frame["created"], unit="s")
         frame["cumulative_epsilon"] = frame["epsilon"].cumsum()
         return frame
@@ -626,14 +633,9 @@ class PrivacySource:
     @property
     def resets(self) -> pd.DataFrame:
         """Every reset of the budget: when, why, by whom, and the budget before and after."""
-        with _transaction(self.budget_path, write=False) as con:
-            frame = pd.read_sql_query(
-                "SELECT created, reason, by, old_epsilon, new_epsilon, old_delta, new_delta, "
-                "old_store, new_store, spent_before, spent_after FROM resets WHERE name = ? "
-                "ORDER BY id",
-                con,
-                params=(self.name,),
-            )
+        columns = [c for c in _RESETS if c not in ("id", "name")]
+        with _opened(self.budget_path, create=False) as odometer:
+            frame = odometer.resets.select(columns, where={"name": self.name}, order_by="id")
         frame["created"] = pd.to_datetime(frame["created"], unit="s")
         return frame
 
@@ -672,31 +674,23 @@ class PrivacySource:
         )
 
 
-@contextmanager
-def _same(con):
-    yield con
-
-
-def _register_budget(con, name, wanted, owner, store, *, known: bool) -> None:
-    exists = con.execute("SELECT 1 FROM budgets WHERE name = ?", (name,)).fetchone()
-    if known and exists is None:
+def _register_budget(odometer: _File, name, wanted, owner, store, *, known: bool) -> None:
+    if known and odometer.budgets.count(where={"name": name}) == 0:
         raise FileFormatError(_lost(name, store))
-    con.execute(
-        "INSERT OR IGNORE INTO budgets VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?)",
-        (
-            name,
-            wanted["privacy_unit"],
-            wanted["rows_per_unit"],
-            wanted["epsilon"],
-            wanted["delta"],
-            owner,
-            time.time(),
-        ),
+    odometer.budgets.insert(
+        [
+            {
+                "name": name,
+                **wanted,
+                "spent": 0.0,
+                "spent_delta": 0.0,
+                "owner": owner,
+                "created": time.time(),
+            }
+        ],
+        ignore=True,
     )
-    unit, rows, epsilon, delta = con.execute(
-        "SELECT privacy_unit, rows_per_unit, epsilon, delta FROM budgets WHERE name = ?", (name,)
-    ).fetchone()
-    have = {"privacy_unit": unit, "rows_per_unit": rows, "epsilon": epsilon, "delta": delta}
+    have = odometer.budgets.get(list(wanted), where={"name": name})
     differ = [
         key
         for key, value in wanted.items()
@@ -734,8 +728,8 @@ def _user() -> str:
         return "unknown"
 
 
-_CLI_WORDS: ContextVar[bool] = ContextVar("raikit_privacy_cli_words", default=False)
-
+# Fixes the keyword rewriting of raikit._cli_utils.cli_words cannot derive: the privacy CLI
+# names the budget --budget and the odometer --budget-file, and a reset is another command.
 _HINTS = {
     # kind: (Python wording, command-line wording)
     "bounds": ("bounds={{{name!r}: (lower, upper)}}", "--bounds {name}=LOWER:UPPER"),
@@ -751,19 +745,10 @@ _HINTS = {
 
 
 def _flag(kind: str, value: str) -> str:
-    return f"{hint(kind)}={value}" if not _CLI_WORDS.get() else f"{hint(kind)} {value}"
+    return spell(f"{hint(kind)}={value}", f"{hint(kind)} {value}")
 
 
 def hint(kind: str, name: str = "", what: str = "") -> str:
-    """How to spell the fix for ``kind`` in the interface in use (Python keywords or CLI flags)."""
-    return _HINTS[kind][_CLI_WORDS.get()].format(name=name, what=what)
-
-
-@contextmanager
-def cli_words():
-    """Within this block, errors name command-line flags instead of Python keywords."""
-    token = _CLI_WORDS.set(True)
-    try:
-        yield
-    finally:
-        _CLI_WORDS.reset(token)
+    """How to spell the fix for ``kind`` in the interface in use (Python keywords or CLI flags,
+    inside :func:`raikit._cli_utils.command_line_words`)."""
+    return spell(*_HINTS[kind]).format(name=name, what=what)

@@ -1,6 +1,6 @@
 """``ReviewQueue``: items routed to a person, stored in the ledger's database.
 
-The queue is one table, ``review_items``, created (``CREATE TABLE IF NOT EXISTS``) in the same SQLite
+The queue is one table, ``review_items``, declared through the ledger's table API in the same SQLite
 file (or PostgreSQL database) as the ledger, so it travels with the evidence. Each row holds the item
 (its features as JSON), the model's output, why it was routed, and the reviewer's decision with
 timestamps. Writes are short transactions through the ledger, so several processes may share a queue.
@@ -19,19 +19,27 @@ from raikit._errors import DataError, RaikitError
 
 __all__ = ["ReviewError", "ReviewQueue"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS review_items (
-    id TEXT PRIMARY KEY, queue TEXT NOT NULL, item_id TEXT, payload TEXT, prediction TEXT,
-    score REAL, confidence REAL, threshold REAL, grp TEXT, reason TEXT, model_id TEXT,
-    status TEXT NOT NULL, decision TEXT, reviewer TEXT, note TEXT,
-    created_at TEXT NOT NULL, decided_at TEXT, seq INTEGER
-);
-CREATE INDEX IF NOT EXISTS review_items_queue ON review_items(queue, status);
-"""
-_COLUMNS = (
-    "id, queue, item_id, payload, prediction, score, confidence, threshold, grp, reason, "
-    "model_id, status, decision, reviewer, note, created_at, decided_at"
-)
+_ITEMS = {
+    "id": "text not null",
+    "queue": "text not null",
+    "item_id": "text",
+    "payload": "text",
+    "prediction": "text",
+    "score": "real",
+    "confidence": "real",
+    "threshold": "real",
+    "grp": "text",
+    "reason": "text",
+    "model_id": "text",
+    "status": "text not null",
+    "decision": "text",
+    "reviewer": "text",
+    "note": "text",
+    "created_at": "text not null",
+    "decided_at": "text",
+    "seq": "integer",
+}
+_COLUMNS = [c for c in _ITEMS if c != "seq"]
 
 
 class ReviewError(RaikitError, ValueError):
@@ -91,19 +99,18 @@ class ReviewQueue:
 
         self.ledger = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
         self.name = name
-        with self.ledger._write() as conn:
-            for statement in _SCHEMA.strip().split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+        self._items = self.ledger.table(
+            "review_items",
+            _ITEMS,
+            primary_key="id",
+            indexes={"review_items_queue": ("queue", "status")},
+        )
 
     def __repr__(self) -> str:
         return f"ReviewQueue({self.ledger!r}, name={self.name!r})"
 
     def __len__(self) -> int:
-        frame = self.ledger._query(
-            "SELECT COUNT(*) AS n FROM review_items WHERE queue = ?", (self.name,)
-        )
-        return int(frame["n"].iloc[0])
+        return self._items.count(where={"queue": self.name})
 
     def add(
         self,
@@ -133,32 +140,25 @@ class ReviewQueue:
             return []
         ids = [uuid.uuid4().hex for _ in range(n)]
         now = _now()
-        rows = list(
-            zip(
-                ids,
-                [self.name] * n,
-                [str(_plain(i)) for i in item_ids],
-                payloads,
-                [json.dumps(_plain(p)) for p in prediction],
-                _floats(score, n, "score"),
-                _floats(confidence, n, "confidence"),
-                _floats(threshold, n, "threshold"),
-                [None if g is None else str(g) for g in groups],
-                [reason] * n,
-                [model_id] * n,
-                ["pending"] * n,
-                [now] * n,
-                range(n),
-                strict=True,
-            )
+        rows = pd.DataFrame(
+            {
+                "id": ids,
+                "queue": self.name,
+                "item_id": [str(_plain(i)) for i in item_ids],
+                "payload": payloads,
+                "prediction": [json.dumps(_plain(p)) for p in prediction],
+                "score": _floats(score, n, "score"),
+                "confidence": _floats(confidence, n, "confidence"),
+                "threshold": _floats(threshold, n, "threshold"),
+                "grp": [None if g is None else str(g) for g in groups],
+                "reason": reason,
+                "model_id": model_id,
+                "status": "pending",
+                "created_at": now,
+                "seq": range(n),
+            }
         )
-        with self.ledger._write() as conn:
-            conn.executemany(
-                "INSERT INTO review_items (id, queue, item_id, payload, prediction, score, "
-                "confidence, threshold, grp, reason, model_id, status, created_at, seq) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+        self._items.insert(rows)
         return ids
 
     def items(self, *, status: str | None = None) -> pd.DataFrame:
@@ -168,12 +168,8 @@ class ReviewQueue:
         """
         if status not in (None, "pending", "decided"):
             raise DataError(f"status must be 'pending', 'decided' or None, got {status!r}.")
-        sql = f"SELECT {_COLUMNS} FROM review_items WHERE queue = ?"
-        params: tuple = (self.name,)
-        if status is not None:
-            sql += " AND status = ?"
-            params += (status,)
-        frame = self.ledger._query(sql + " ORDER BY created_at, seq", params)
+        where = {"queue": self.name} if status is None else {"queue": self.name, "status": status}
+        frame = self._items.select(_COLUMNS, where=where, order_by=["created_at", "seq"])
         frame = frame.rename(columns={"grp": "group"})
         for column in ("prediction", "decision"):
             decoded = [None if _missing(v) else json.loads(v) for v in frame[column]]
@@ -188,10 +184,9 @@ class ReviewQueue:
         """One item (a unique id prefix is enough)."""
         if not review_id:
             raise ReviewError("Give a review item id (see `raikit review list`).")
-        frame = self.ledger._query(
-            f"SELECT {_COLUMNS} FROM review_items WHERE queue = ? AND substr(id, 1, ?) = ?",
-            (self.name, len(review_id), review_id),
-        )
+        ids = self._items.select(["id"], where={"queue": self.name})["id"]
+        matches = ids[ids.str.startswith(str(review_id))].tolist()
+        frame = self._items.select(_COLUMNS, where={"id": matches})
         if len(frame) == 0:
             raise ReviewError(
                 f"No review item {review_id!r} in queue {self.name!r}; see `raikit review list`."
@@ -231,12 +226,16 @@ class ReviewQueue:
             text = json.dumps(_plain(decision))
         except TypeError as error:
             raise ReviewError(f"decision must be a JSON value, got {decision!r}.") from error
-        with self.ledger._write() as conn:
-            conn.execute(
-                "UPDATE review_items SET status = 'decided', decision = ?, reviewer = ?, note = ?, "
-                "decided_at = ? WHERE id = ?",
-                (text, str(reviewer), note, _now(), item["id"]),
-            )
+        self._items.update(
+            {
+                "status": "decided",
+                "decision": text,
+                "reviewer": str(reviewer),
+                "note": note,
+                "decided_at": _now(),
+            },
+            where={"id": item["id"]},
+        )
         return self.get(item["id"])
 
     def decisions(self) -> pd.DataFrame:

@@ -115,9 +115,8 @@ def train_command(
                 callback=lambda done, total: progress.update(task, completed=done),
             )
     else:
-        from raikit.ledger import Ledger
+        from raikit.ledger import Ledger, fit_dataset
         from raikit.ledger import train as recorded_training
-        from raikit.ledger._store import fit_dataset
 
         estimator = make_mitigator(method, constraint, random_state=seed, **params)
         # threshold post-processing predicts with the sensitive attributes, which a training
