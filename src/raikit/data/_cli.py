@@ -188,7 +188,9 @@ def drift_command(
     sensitive: str = _SENSITIVE,
     target: str | None = _TARGET,
     columns: str | None = typer.Option(None, "--columns", help="Columns to compare."),
-    threshold: float = typer.Option(0.05, "--threshold", help="Significance level."),
+    alpha: float = typer.Option(
+        0.05, "--alpha", "--threshold", help="Significance level (--threshold: older name)."
+    ),
     correction: str = typer.Option(
         "fdr_bh", "--correction", help="fdr_bh, holm, bonferroni or none."
     ),
@@ -218,10 +220,10 @@ def drift_command(
         cur = read_table(current)
     with _progress("Testing for drift…"):
         result = drift(
-            ref,
-            cur,
+            reference=ref,
+            current=cur,
             columns=split_names(columns) or None,
-            threshold=threshold,
+            alpha=alpha,
             correction=correction,
             min_effect=min_effect,
             min_group_size=min_group_size,
