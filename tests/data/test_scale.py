@@ -311,8 +311,8 @@ def test_lazy_representation_matches_in_memory(pair, request):
     ds, shared = request.getfixturevalue(pair)
     lazy = _lazy(shared.source, ds)  # fresh: profile loads small tables for its proxies
     reference = {"sex": {"Female": 0.508, "Male": 0.492}}
-    memory = representation(ds, reference=reference)
-    result = representation(lazy, reference=reference)
+    memory = representation(ds, expected_shares=reference)
+    result = representation(lazy, expected_shares=reference)
     pd.testing.assert_frame_equal(memory.groups, result.groups, rtol=1e-12)
     pd.testing.assert_frame_equal(memory.balance, result.balance, rtol=1e-12)
     assert memory.findings == result.findings
@@ -486,7 +486,10 @@ def test_spark_dataset_is_lazy_and_its_checks_match(compas_spark):
     got = lazy.group_counts().set_index(lazy.sensitive_names)["count"]
     assert got.sort_index().tolist() == expected.sort_index().tolist()
     reference = {"sex": {"Female": 0.5, "Male": 0.5}}
-    a, b = representation(memory, reference=reference), representation(lazy, reference=reference)
+    a, b = (
+        representation(memory, expected_shares=reference),
+        representation(lazy, expected_shares=reference),
+    )
     pd.testing.assert_frame_equal(a.groups, b.groups, rtol=1e-12)
     pd.testing.assert_frame_equal(a.balance, b.balance, rtol=1e-12)
     sample = lazy.sample(500, stratify="sensitive", min_per_group=20, random_state=3)

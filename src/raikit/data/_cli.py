@@ -278,7 +278,7 @@ def representation_command(
             raise DataError(
                 f"Reference file {str(reference)!r} is not valid JSON: {error}."
             ) from error
-    result = representation(ds, reference=shares, ci_width=ci_width, pos_label=pos_label)
+    result = representation(ds, expected_shares=shares, ci_width=ci_width, pos_label=pos_label)
     positive = result.meta.get("pos_label")
     table = Table(
         title="Groups" + (f" (positive label {positive!r})" if positive is not None else "")
