@@ -513,48 +513,42 @@ def acquire_plan_command(
     (every column except the target and the slice columns). Learning curves per slice are fitted
     to validation log losses; the plan minimises loss plus lam x unfairness within the budget.
     """
-    from raikit.data import PoolAcquirer, SliceTuner
-    from raikit.dataset import read_table
+    from raikit.data import PoolAcquirer, slice_tuner
+    from raikit.dataset import Dataset, read_table
 
     names = split_names(slices)
     if not names:
         raise DataError("--slices needs at least one column name (comma-separated).")
-    frame = read_table(file)
+    train = Dataset(read_table(file), target=target, sensitive=names)
     valid = read_table(validation) if validation is not None else None
-    tuner = SliceTuner(
-        slices=names,
-        budget=budget,
-        cost=_parse_costs(cost),
-        lam=lam,
-        method=method,
-        T=limit,
-        n_repeats=repeats,
-        random_state=seed,
-    )
+    settings = {
+        "budget": budget,
+        "cost": _parse_costs(cost),
+        "lam": lam,
+        "method": method,
+        "T": limit,
+        "n_repeats": repeats,
+        "validation": valid,
+        "random_state": seed,
+    }
+    acquire = to_label = None
     with _bar() as progress:
         task = progress.add_task("Fitting learning curves…", total=None)
 
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        to_label = None
         if pool is None:
-            result = tuner.plan(frame, target=target, validation=valid, progress=advance)
+            result = slice_tuner(train, **settings, progress=advance)
         else:
             acquire = PoolAcquirer(read_table(pool), names, random_state=seed)
             if target in acquire.pool.columns and acquire.pool[target].notna().any():
-                result = tuner.run(
-                    frame, acquire, target=target, validation=valid, progress=advance
-                )
+                result = slice_tuner(train, **settings, acquire=acquire, progress=advance)
             else:  # unlabelled pool: plan within what it holds, pick the rows to label
-                result = tuner.plan(
-                    frame,
-                    target=target,
-                    validation=valid,
-                    available=acquire.remaining(),
-                    progress=advance,
+                result = slice_tuner(
+                    train, **settings, available=acquire.remaining(), progress=advance
                 )
-                to_label = acquire.draw(tuner.allocation_)
+                to_label = acquire.draw(result.allocation)
     table = Table(title=f"Acquisition plan ({method}, budget {budget:g}, lam {lam:g})")
     columns = ["slice", "rows", "curve b·n^-a", "cost", "acquire", "loss now"]
     if result.acquired:
@@ -577,8 +571,8 @@ def acquire_plan_command(
     if result.acquired:
         out.mkdir(parents=True, exist_ok=True)
         acquired_path = out / "acquired.csv"
-        tuner.acquired_.to_csv(acquired_path, index=False)
-        console.print(f"{len(tuner.acquired_):,} acquired rows written to {acquired_path}")
+        acquire.drawn.to_csv(acquired_path, index=False)
+        console.print(f"{len(acquire.drawn):,} acquired rows written to {acquired_path}")
     if to_label is not None:
         out.mkdir(parents=True, exist_ok=True)
         label_path = out / "to-label.csv"
