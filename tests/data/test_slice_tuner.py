@@ -278,6 +278,21 @@ def test_result_round_trip_figures_and_html(synthetic, tmp_path):
     assert "Loss" in result.summary
 
 
+def test_ci_sets_the_width_of_the_curve_intervals(synthetic):
+    from scipy import stats
+
+    train, valid, _ = synthetic
+    wide = tune(train, n_repeats=3, validation=valid).curve_points
+    narrow = tune(train, n_repeats=3, validation=valid, ci=0.8).curve_points
+    pd.testing.assert_series_equal(wide["mean_loss"], narrow["mean_loss"])  # same seed, fits
+    inner = (wide["upper"] - wide["lower"]) > 1e-9  # the full-size point may repeat one fit
+    ratio = (narrow["upper"] - narrow["lower"])[inner] / (wide["upper"] - wide["lower"])[inner]
+    expected = stats.t.ppf(0.9, 2) / stats.t.ppf(0.975, 2)  # two-sided, 3 repeats
+    np.testing.assert_allclose(ratio, expected, rtol=1e-9)
+    with pytest.raises(ParameterError, match=r"slice_tuner\(\): ci must be a number in \(0, 1\)"):
+        tune(train, validation=valid, ci=95)
+
+
 def test_curve_points_have_error_bars(synthetic):
     train, valid, _ = synthetic
     result = tune(train, n_repeats=3, validation=valid)

@@ -31,6 +31,7 @@ from raikit._errors import ColumnError, DataError, ParameterError, RaikitError
 from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit._validation import (
+    CI,
     RANDOM_STATE,
     Interval,
     Options,
@@ -546,7 +547,8 @@ class SliceTunerResult(Result):
         ``loss_before`` / ``loss_after`` (log loss) and ``accuracy_before`` / ``accuracy_after``.
     curve_points : DataFrame
         The points the curves were fitted to: ``round``, ``slice``, ``n`` (slice training rows),
-        ``mean_loss``, ``std``, ``lower`` / ``upper`` (95% t interval over repeats), ``n_repeats``.
+        ``mean_loss``, ``std``, ``lower`` / ``upper`` (t interval over repeats at the confidence
+        level ``meta["ci"]``), ``n_repeats``.
     curves : DataFrame
         The fitted power law of every slice in every round: ``round``, ``slice``, ``a``, ``b``,
         ``a_se``, ``b_se``, ``r2``, ``clipped``.
@@ -1121,6 +1123,7 @@ def _budget_findings(s: _Settings, state: _Progress, cost, k: int, acquired: boo
     n_repeats=Interval(int, 1, None),
     validation_size=Interval(float, 0, 1, closed="neither"),
     max_rounds=Interval(int, 1, None),
+    ci=CI,
     progress=[_is_callable, None],
     random_state=RANDOM_STATE,
 )
@@ -1142,6 +1145,7 @@ def slice_tuner(
     n_repeats: int = 3,
     validation_size: float = 0.3,
     max_rounds: int = 10,
+    ci: float = 0.95,
     progress: Callable[[int, int], None] | None = None,
     random_state=None,
     ledger=None,
@@ -1205,11 +1209,13 @@ def slice_tuner(
         all their rows).
     n_repeats : int, default 3
         Subsamples per size (and seeds per before/after fit of a randomised estimator): the
-        curve points are their means, with 95% intervals.
+        curve points are their means, with intervals at confidence level ``ci``.
     validation_size : float, default 0.3
         When no validation data is given, the share of each slice's rows held out.
     max_rounds : int, default 10
         Iterative mode: most rounds.
+    ci : float, default 0.95
+        Confidence level of the curve points' t intervals over the ``n_repeats`` subsamples.
     progress : callable, optional
         ``progress(done, total)`` after every model fit.
     random_state : int, Generator or None, default None
@@ -1267,6 +1273,7 @@ def slice_tuner(
             sizes=sizes,
             n_repeats=int(n_repeats),
             validation_size=float(validation_size),
+            ci=ci,
             progress=progress,
             rng=rng_from(random_state),
         )
@@ -1285,6 +1292,7 @@ def _tune(
     sizes,
     n_repeats,
     validation_size,
+    ci,
     progress,
     rng,
 ) -> SliceTunerResult:
@@ -1311,6 +1319,7 @@ def _tune(
         rng=rng,
         progress=progress,
         randomised=_has_random_state(estimator),
+        ci=ci,
     )
     findings: list[Finding] = []
     if sl.left_out:
@@ -1335,7 +1344,7 @@ def _tune(
         state,
         after=context.evaluate(train) if acquire is not None else None,
         acquired=acquire is not None,
-        settings={"sizes": sizes, "n_repeats": n_repeats, "columns": columns},
+        settings={"sizes": sizes, "n_repeats": n_repeats, "columns": columns, "ci": ci},
         estimator=estimator,
         findings=findings,
     )
@@ -1471,6 +1480,7 @@ def _result(s, sl, state, *, after, acquired, settings, estimator, findings) -> 
         "T_growth": s.T_growth,
         "sizes": settings["sizes"],
         "n_repeats": settings["n_repeats"],
+        "ci": settings["ci"],
         "estimator": repr(estimator),
         "slice_by": list(settings["columns"]),
         "left_out": sl.left_out,
@@ -1513,6 +1523,7 @@ class _Context:
     rng: np.random.Generator
     progress: Callable | None
     randomised: bool
+    ci: float = 0.95
     done: int = 0
     total: int = 0
 
@@ -1572,7 +1583,7 @@ class _Context:
             mean = losses.mean(axis=1)
             std = losses.std(axis=1, ddof=1) if self.n_repeats > 1 else np.full(len(mean), np.nan)
             half = (
-                t_value(0.95, self.n_repeats - 1) * std / np.sqrt(self.n_repeats)
+                t_value(self.ci, self.n_repeats - 1) * std / np.sqrt(self.n_repeats)
                 if self.n_repeats > 1
                 else np.full(len(mean), np.nan)
             )
