@@ -531,6 +531,11 @@ def test_cli_acquire_plan(synthetic, tmp_path):
     assert isinstance(bad.exception, DataError) and "--cost" in str(bad.exception)
     bad = runner.invoke(app, [*base[:-6], "--budget", "0", "--out", str(out)])
     assert isinstance(bad.exception, ParameterError) and "budget" in str(bad.exception)
+    unknown = [*base[:5], "--slices", "nope", *base[7:], "--out", str(out)]
+    bad = runner.invoke(app, unknown)
+    assert isinstance(bad.exception, ColumnError) and "--slices names column(s) ['nope']" in str(
+        bad.exception
+    )
 
 
 # --------------------------------------------------------------------------- Adult, end to end

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from raikit._cli_utils import progress_bar, split_names
-from raikit._errors import DataError
+from raikit._errors import ColumnError, DataError
 from raikit.metrics._stats import MIN_GROUP_SIZE
 
 app = typer.Typer(
@@ -249,8 +249,11 @@ def representation_command(
     file: Path = typer.Argument(..., help="CSV, TSV or Parquet file."),
     target: str | None = _TARGET,
     sensitive: str = _SENSITIVE,
-    reference: Path | None = typer.Option(
-        None, "--reference", help='JSON of reference shares: {"sex": {"Female": 0.51, ...}}.'
+    expected_shares: Path | None = typer.Option(
+        None,
+        "--reference",
+        "--expected-shares",
+        help='JSON of expected (population) shares: {"sex": {"Female": 0.51, ...}}.',
     ),
     ci_width: float = typer.Option(0.1, "--ci-width", help="Wanted CI width of group accuracy."),
     missing_group: str | None = _MISSING,
@@ -269,14 +272,14 @@ def representation_command(
 
     ds = _dataset(file, target, sensitive, missing_group)
     shares = None
-    if reference is not None:
+    if expected_shares is not None:
         try:
-            shares = json.loads(reference.read_text(encoding="utf-8"))
+            shares = json.loads(expected_shares.read_text(encoding="utf-8"))
         except FileNotFoundError as error:
-            raise DataError(f"Reference file not found: {str(reference)!r}.") from error
+            raise DataError(f"Reference file not found: {str(expected_shares)!r}.") from error
         except json.JSONDecodeError as error:
             raise DataError(
-                f"Reference file {str(reference)!r} is not valid JSON: {error}."
+                f"Reference file {str(expected_shares)!r} is not valid JSON: {error}."
             ) from error
     result = representation(ds, expected_shares=shares, ci_width=ci_width, pos_label=pos_label)
     positive = result.meta.get("pos_label")
@@ -471,8 +474,11 @@ def _parse_costs(text: str | None) -> dict | None:
 def acquire_plan_command(
     file: Path = typer.Argument(..., help="Training data (CSV, TSV or Parquet)."),
     target: str = typer.Option(..., "--target", "-t", help="Label column."),
-    slices: str = typer.Option(
-        ..., "--slices", help="Columns whose combinations are the slices, comma-separated."
+    attributes: str = typer.Option(
+        ...,
+        "--slices",
+        "--attributes",
+        help="Columns whose combinations are the slices, comma-separated.",
     ),
     budget: float = typer.Option(..., "--budget", help="Total acquisition cost to spend."),
     cost: str | None = typer.Option(
@@ -516,10 +522,17 @@ def acquire_plan_command(
     from raikit.data import PoolAcquirer, slice_tuner
     from raikit.dataset import Dataset, read_table
 
-    names = split_names(slices)
+    names = split_names(attributes)
     if not names:
         raise DataError("--slices needs at least one column name (comma-separated).")
-    train = Dataset(read_table(file), target=target, sensitive=names)
+    frame = read_table(file)
+    unknown = [name for name in names if name not in frame.columns]
+    if unknown:
+        raise ColumnError(
+            f"--slices names column(s) {unknown} that {file.name} does not have; its columns "
+            f"are {list(frame.columns)[:20]}."
+        )
+    train = Dataset(frame, target=target, sensitive=names)
     valid = read_table(validation) if validation is not None else None
     settings = {
         "budget": budget,
