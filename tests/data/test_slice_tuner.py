@@ -116,10 +116,10 @@ def test_power_law_bad_input(sizes, losses):
 # --------------------------------------------------------------------------- the allocation
 def test_allocation_spends_budget_within_costs():
     a, b, n = [0.3, 0.2, 0.5], [1.0, 0.8, 2.0], [100, 50, 400]
-    d = allocate_budget(a, b, n, budget=200, lam=0.5)
+    d = allocate_budget(a, b, n=n, budget=200, lam=0.5)
     assert d.dtype == np.int64 and (d >= 0).all() and d.sum() == 200
     cost = np.array([1.0, 2.5, 4.0])
-    d = allocate_budget(a, b, n, budget=203, cost=cost, lam=0.5)
+    d = allocate_budget(a, b, n=n, budget=203, cost=cost, lam=0.5)
     spent = float(cost @ d)
     assert (d >= 0).all()
     assert spent <= 203 + 1e-9
@@ -133,7 +133,7 @@ def test_allocation_equalises_marginal_gains_without_fairness_term():
         np.array([1.0, 2.0, 0.8, 1.5]),
         np.array([100, 300, 80, 1000.0]),
     )
-    d = allocate_budget(a, b, n, budget=500, lam=0.0, integer=False)
+    d = allocate_budget(a, b, n=n, budget=500, lam=0.0, integer=False)
     assert d.sum() == pytest.approx(500)
     marginal = a * b * (n + d) ** (-a - 1)
     funded = d > 1e-3
@@ -147,7 +147,7 @@ def test_integer_allocation_is_near_the_brute_force_optimum():
     a, b, n = np.array([0.4, 0.2, 0.6]), np.array([1.0, 0.9, 3.0]), np.array([40.0, 20.0, 200.0])
     reference = np.mean(b * n**-a)
     for lam in (0.0, 1.0, 5.0):
-        ours = allocate_budget(a, b, n, budget=30, lam=lam)
+        ours = allocate_budget(a, b, n=n, budget=30, lam=lam)
         best = min(
             _objective(np.array(d), a, b, n, lam, reference)
             for d in itertools.product(range(31), repeat=3)
@@ -159,8 +159,8 @@ def test_integer_allocation_is_near_the_brute_force_optimum():
 def test_large_lambda_favours_the_worst_slice():
     # same exponent; slice 0 has the highest loss but slice 2 gains the most per example
     a, b, n = np.array([0.1, 0.1, 0.6]), np.array([0.9, 0.5, 2.0]), np.array([200.0, 200.0, 200.0])
-    plain = allocate_budget(a, b, n, budget=300, lam=0.0)
-    fair = allocate_budget(a, b, n, budget=300, lam=50.0)
+    plain = allocate_budget(a, b, n=n, budget=300, lam=0.0)
+    fair = allocate_budget(a, b, n=n, budget=300, lam=50.0)
     worst = int(np.argmax(b * n**-a))
     assert worst == 0
     assert fair[worst] > plain[worst]
@@ -178,7 +178,7 @@ def test_large_lambda_favours_the_worst_slice():
 )
 def test_allocation_bad_input(kwargs, error, match):
     with pytest.raises(error, match=match):
-        allocate_budget([0.3, 0.3], [1, 1], [10, 10], **kwargs)
+        allocate_budget([0.3, 0.3], [1, 1], n=[10, 10], **kwargs)
 
 
 def test_imbalance_limit():
@@ -373,7 +373,7 @@ def test_allocation_within_available_is_the_brute_force_optimum():
     reference = np.mean(b * n**-a)
     cap = np.array([6, 30, 9])
     for lam in (0.0, 1.0, 5.0):
-        ours = allocate_budget(a, b, n, budget=30, lam=lam, available=cap)
+        ours = allocate_budget(a, b, n=n, budget=30, lam=lam, available=cap)
         assert ours.sum() == 30 and (ours <= cap).all()
         best = min(
             _objective(np.array(d), a, b, n, lam, reference)
@@ -382,16 +382,16 @@ def test_allocation_within_available_is_the_brute_force_optimum():
         )
         assert _objective(ours, a, b, n, lam, reference) <= best + 1e-6
     # Unlimited slices: the same answer as without available=.
-    free = allocate_budget(a, b, n, budget=30, lam=1.0, available=[np.inf] * 3)
-    assert free.tolist() == allocate_budget(a, b, n, budget=30, lam=1.0).tolist()
+    free = allocate_budget(a, b, n=n, budget=30, lam=1.0, available=[np.inf] * 3)
+    assert free.tolist() == allocate_budget(a, b, n=n, budget=30, lam=1.0).tolist()
     # Fewer examples than the budget buys: take them all.
-    assert allocate_budget(a, b, n, budget=30, available=[3, 4, 5]).tolist() == [3, 4, 5]
-    costly = allocate_budget(a, b, n, budget=30, cost=[2, 1, 1], available=[5, 4, 20])
+    assert allocate_budget(a, b, n=n, budget=30, available=[3, 4, 5]).tolist() == [3, 4, 5]
+    costly = allocate_budget(a, b, n=n, budget=30, cost=[2, 1, 1], available=[5, 4, 20])
     assert costly.tolist() == [5, 4, 16]  # 10 + 4 + 16 = 30
     with pytest.raises(DataError, match="available"):
-        allocate_budget(a, b, n, budget=30, available=[1, 2])
+        allocate_budget(a, b, n=n, budget=30, available=[1, 2])
     with pytest.raises(DataError, match="available"):
-        allocate_budget(a, b, n, budget=30, available=[1, -2, 3])
+        allocate_budget(a, b, n=n, budget=30, available=[1, -2, 3])
 
 
 @pytest.mark.parametrize("kind", ["uniform", "proportional"])

@@ -55,7 +55,7 @@ _EPS = 1e-15  # probabilities are clipped to [eps, 1 - eps] before the log
 
 
 # --------------------------------------------------------------------------- learning curves
-def fit_power_law(sizes, losses, weights=None) -> dict:
+def fit_power_law(sizes, losses, *, weights=None) -> dict:
     """Fit ``loss = b * n ** -a`` by weighted least squares in log space.
 
     ``log(loss) = log(b) - a * log(n)`` is a straight line; each point's squared residual is weighted
@@ -205,8 +205,8 @@ def _objective(d, a, b, n, lam, reference):
 def allocate_budget(
     a,
     b,
-    n,
     *,
+    n,
     budget: float,
     cost=None,
     lam: float = 1.0,
@@ -251,13 +251,13 @@ def allocate_budget(
     --------
     Two slices with the same curve but one has fewer examples: it gets most of the budget.
 
-    >>> allocate_budget([0.5, 0.5], [1.0, 1.0], [100, 400], budget=300, lam=0.0).tolist()
+    >>> allocate_budget([0.5, 0.5], [1.0, 1.0], n=[100, 400], budget=300, lam=0.0).tolist()
     [300, 0]
 
     If only 120 examples of it can be had, the rest of the budget goes to the other slice.
 
     >>> allocate_budget(
-    ...     [0.5, 0.5], [1.0, 1.0], [100, 400], budget=300, lam=0.0, available=[120, 1000]
+    ...     [0.5, 0.5], [1.0, 1.0], n=[100, 400], budget=300, lam=0.0, available=[120, 1000]
     ... ).tolist()
     [120, 180]
     """
@@ -995,7 +995,7 @@ def _this_round(s: _Settings, state: _Progress, fits, n_now, cost, *, limited, r
     else:
         a, b = fits["a"].to_numpy(), fits["b"].to_numpy()
         planned = allocate_budget(
-            a, b, n_now, budget=state.remaining, cost=cost, lam=s.lam, available=state.supply
+            a, b, n=n_now, budget=state.remaining, cost=cost, lam=s.lam, available=state.supply
         )
     if not limited:  # a plan shows the whole unrestricted budget
         return planned, planned.copy(), float("nan")
