@@ -92,7 +92,7 @@ def main() -> None:
 
     window = test.replace(frame=prod.iloc[: args.window].reset_index(drop=True))
     t0 = time.perf_counter()
-    drift(train, window)
+    drift(reference=train, current=window)
     full = time.perf_counter() - t0
     print(
         f"raikit.data.drift (raw KS, one window of {args.window:,}): {full:.2f} s -> "

@@ -95,7 +95,7 @@ from raikit import Dataset
 from raikit.data import drift
 ref = Dataset(PATH, target="y", sensitive=["sex", "race"], lazy=True)
 cur = Dataset(CURRENT, target="y", sensitive=["sex", "race"], lazy=True)
-result = drift(ref, cur)
+result = drift(reference=ref, current=cur)
 EXTRA = {"ks_error_bound": result.meta["ks_error_bound"], "drifted": result.drifted_columns}
 """,
     "raikit in-memory drift (read_parquet first)": """
@@ -103,7 +103,7 @@ from raikit import Dataset
 from raikit.data import drift
 ref = Dataset(pd.read_parquet(PATH), target="y", sensitive=["sex", "race"])
 cur = Dataset(pd.read_parquet(CURRENT), target="y", sensitive=["sex", "race"])
-result = drift(ref, cur)
+result = drift(reference=ref, current=cur)
 EXTRA = {"drifted": result.drifted_columns}
 """,
     "raikit in-memory profile (read_parquet first)": """

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from raikit import Dataset
-from raikit.data import PoolAcquirer, SliceTuner
+from raikit.data import PoolAcquirer, slice_tuner
 from raikit.datasets import load_adult
 
 PAPER = {"loss": (0.285, 0.259), "disparity": (0.143, 0.136)}
@@ -128,22 +128,20 @@ def main() -> None:
         for seed in range(args.seeds):
             train, valid, pool = split(frame, initial, seed)
             for method in METHODS:
-                tuner = SliceTuner(
-                    estimator(args.estimator),
-                    slices=["race", "sex"],
+                features = [c for c in train.columns if c != "income"]
+                if args.no_slice_features:
+                    features = [c for c in features if c not in ("race", "sex")]
+                data = Dataset(train, target="income", sensitive=["race", "sex"], features=features)
+                result = slice_tuner(
+                    data,
+                    estimator=estimator(args.estimator),
+                    attributes=["race", "sex"],
                     budget=budget,
                     lam=args.lam,
                     method=method,
                     n_repeats=args.repeats,
                     random_state=seed,
-                )
-                features = [c for c in train.columns if c != "income"]
-                if args.no_slice_features:
-                    features = [c for c in features if c not in ("race", "sex")]
-                data = Dataset(train, target="income", sensitive=["race", "sex"], features=features)
-                result = tuner.run(
-                    data,
-                    PoolAcquirer(pool, ["race", "sex"], random_state=seed),
+                    acquire=PoolAcquirer(pool, ["race", "sex"], random_state=seed),
                     validation=valid,
                 )
                 o = result.overall

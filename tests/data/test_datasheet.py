@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from raikit import DataError, FileFormatError, Result
+from raikit import DataError, FileFormatError, ParameterError, Result
 from raikit.data import (
     QUESTIONS,
     DatasheetResult,
@@ -90,7 +90,7 @@ def test_evidence_uses_given_results_and_reports_missing_values():
 
 
 def test_bad_answers(german, tmp_path):
-    with pytest.raises(DataError, match=r"did you mean 'motivation\.purpose'"):
+    with pytest.raises(ParameterError, match=r"did you mean 'motivation\.purpose'"):
         datasheet(german, answers={"motivation": {"purpose_": "x"}})
     broken = tmp_path / "broken.yaml"
     broken.write_text("motivation: [unclosed")
@@ -102,8 +102,12 @@ def test_bad_answers(german, tmp_path):
         datasheet(german, answers=bad_json)
     with pytest.raises(FileFormatError, match="not found"):
         datasheet(german, answers=tmp_path / "absent.yaml")
-    with pytest.raises(DataError, match="must be a dict"):
+    with pytest.raises(ParameterError, match=r"datasheet\(\): answers must be a dict"):
         datasheet(german, answers=["purpose"])
+    with pytest.raises(ParameterError, match=r"datasheet\(\): profile must be a ProfileResult"):
+        datasheet(german, profile={"stats": []})
+    with pytest.raises(DataError, match=r"datasheet\(\): data must be a raikit Dataset"):
+        datasheet(german.frame)
     ok = tmp_path / "ok.json"
     ok.write_text(json.dumps({"maintenance.contact": "data@example.org"}))
     sheet = datasheet(german, answers=ok)
@@ -142,3 +146,16 @@ def test_proxy_evidence_prints_the_computed_auc_with_its_decimals():
     # The same numbers after a JSON round trip of the profile.
     back = Result.from_json(prof.to_json())
     pd.testing.assert_frame_equal(back.strong_proxies, strong)
+
+
+def test_track_records_the_datasheet_once_not_its_profile(german, tmp_path):
+    import raikit
+    from raikit.ledger import Ledger
+
+    ledger = Ledger(tmp_path / "ledger")
+    with raikit.track("datasheet", ledger=ledger) as run:
+        datasheet(german, random_state=3)
+    evidence = ledger.evidence(run=run.id)
+    # the profile and representation it computes are parts of it, not evidence of their own
+    assert evidence["check_name"].tolist() == ["data.datasheet"]
+    assert json.loads(evidence["params"].iloc[0])["random_state"] == 3

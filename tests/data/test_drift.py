@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from raikit import ColumnError, DataError, Result
+from raikit import ColumnError, DataError, Dataset, ParameterError, Result
 from raikit.data import DriftResult, drift
 from raikit.data._drift import _ks_wasserstein, adjust_pvalues, distribution_distances, ks_pvalue
 
@@ -76,13 +76,13 @@ def test_multiple_testing_corrections():
     # Holm by hand: sorted 0.001, 0.02, 0.03, 0.04, 0.2 times 5, 4, 3, 2, 1, then running max
     np.testing.assert_allclose(holm[ok], [0.005, 0.08, 0.09, 0.2, 0.09])
     np.testing.assert_allclose(adjust_pvalues(p, "bonferroni")[ok], [0.005, 0.1, 0.15, 1, 0.2])
-    with pytest.raises(DataError, match="correction"):
+    with pytest.raises(ParameterError, match=r"adjust_pvalues\(\): method must be one of"):
         adjust_pvalues(p, "bh")
 
 
 def test_same_data_does_not_drift(adult_split):
     train, _ = adult_split
-    result = drift(train, train)
+    result = drift(reference=train, current=train)
     assert not result.table["drifted"].any()
     assert np.allclose(result.columns_table["statistic"], 0)
 
@@ -91,7 +91,7 @@ def test_shift_injected_into_one_column(adult_split):
     train, test = adult_split
     shifted = test.frame.copy()
     shifted["hours_per_week"] = shifted["hours_per_week"] + 3
-    result = drift(train, test.replace(shifted))
+    result = drift(reference=train, current=test.replace(shifted))
     assert result.drifted_columns == ["hours_per_week"]
     row = result.columns_table.set_index("column").loc["hours_per_week"]
     assert row["test"] == "ks" and row["p_adjusted"] < 1e-10
@@ -104,7 +104,7 @@ def test_shift_injected_into_one_group_only(adult_split):
     shifted = test.frame.copy()
     black = (shifted["race"] == "Black").to_numpy()
     shifted.loc[black, "age"] = shifted.loc[black, "age"] + 6
-    result = drift(train, test.replace(shifted))
+    result = drift(reference=train, current=test.replace(shifted))
     groups = result.by_group.set_index(["attribute", "group", "column"])
     assert groups.loc[("race", "Black", "age"), "drifted"]
     others = groups.xs("age", level="column").loc["race"].drop("Black")
@@ -117,7 +117,7 @@ def test_new_category_in_current_drifts(compas):
     current = compas.frame.copy()
     current["c_charge_degree"] = current["c_charge_degree"].astype(object)
     current.loc[current.index[:400], "c_charge_degree"] = "X"
-    result = drift(compas, current, by_group=False)
+    result = drift(reference=compas, current=current, by_group=False)
     assert result.drifted_columns == ["c_charge_degree"]
     row = result.columns_table.set_index("column").loc["c_charge_degree"]
     np.testing.assert_allclose(row["linf"], 400 / len(current), atol=0.02)
@@ -134,7 +134,9 @@ def test_false_alarm_rate_on_random_splits_is_near_nominal():
     raw, any_drift = [], []
     for seed in range(40):
         half = np.random.default_rng(seed).random(ds.n_rows) < 0.5
-        table = drift(ds.subset(half), ds.subset(~half), by_group=False).columns_table
+        table = drift(
+            reference=ds.subset(half), current=ds.subset(~half), by_group=False
+        ).columns_table
         raw.append((table["p_value"] < 0.05).mean())
         any_drift.append(table["drifted"].any())
     assert 0.02 <= np.mean(raw) <= 0.08
@@ -145,7 +147,7 @@ def test_false_alarm_rate_per_group(compas):
     raw, any_drift = [], []
     for seed in range(30):
         half = np.random.default_rng(seed).random(compas.n_rows) < 0.5
-        result = drift(compas.subset(half), compas.subset(~half))
+        result = drift(reference=compas.subset(half), current=compas.subset(~half))
         p = result.by_group["p_value"].dropna()
         raw.append((p < 0.05).mean())
         any_drift.append(result.table["drifted"].any())
@@ -153,10 +155,21 @@ def test_false_alarm_rate_per_group(compas):
     assert np.mean(any_drift) <= 0.15
 
 
+def _by_sex(frame):
+    return Dataset(frame, target=None, sensitive="sex")
+
+
 def test_forced_tests(compas):
     frame = compas.frame
-    ks = drift(frame.iloc[:3000], frame.iloc[3000:], sensitive="sex", tests="ks", by_group=False)
-    chi = drift(frame.iloc[:3000], frame.iloc[3000:], sensitive="sex", tests="chi2", by_group=False)
+    ks = drift(
+        reference=_by_sex(frame.iloc[:3000]), current=frame.iloc[3000:], tests="ks", by_group=False
+    )
+    chi = drift(
+        reference=_by_sex(frame.iloc[:3000]),
+        current=frame.iloc[3000:],
+        tests="chi2",
+        by_group=False,
+    )
     assert set(ks.columns_table.set_index("column").loc[["age", "priors_count"], "test"]) == {"ks"}
     assert set(chi.columns_table["test"]) == {"chi2"}
     # chi-square on the reference deciles of age: 10 bins, so 9 degrees of freedom at most
@@ -171,32 +184,44 @@ def test_forced_tests(compas):
 
 def test_identifier_columns_are_skipped(compas):
     frame = compas.frame.assign(person=[f"p{i}" for i in range(compas.n_rows)])
-    result = drift(frame.iloc[:3000], frame.iloc[3000:], sensitive="sex", columns=["person", "age"])
+    result = drift(
+        reference=_by_sex(frame.iloc[:3000]), current=frame.iloc[3000:], columns=["person", "age"]
+    )
     assert result.columns_table["column"].tolist() == ["age"]
     assert result.meta["skipped"] == ["person"]
     assert result.findings[-1].title == "1 column(s) not tested"
     with pytest.raises(DataError, match="No column can be compared"):
-        drift(frame.iloc[:3000], frame.iloc[3000:], sensitive="sex", columns=["person"])
+        drift(reference=_by_sex(frame.iloc[:3000]), current=frame.iloc[3000:], columns=["person"])
 
 
 def test_min_effect_ignores_significant_but_tiny_drift(adult_split):
     train, test = adult_split
     shifted = test.frame.copy()
     shifted["fnlwgt"] = shifted["fnlwgt"] * 1.02
-    plain = drift(train, test.replace(shifted), by_group=False)
-    strict = drift(train, test.replace(shifted), by_group=False, min_effect=0.2)
+    plain = drift(reference=train, current=test.replace(shifted), by_group=False)
+    strict = drift(reference=train, current=test.replace(shifted), by_group=False, min_effect=0.2)
     assert "fnlwgt" in plain.drifted_columns and strict.drifted_columns == []
 
 
 def test_dataframes_with_sensitive_and_round_trip(compas):
     frame = compas.frame
+    # the groups come from whichever side is a Dataset (here the current one)
     result = drift(
-        frame.iloc[:3000],
-        frame.iloc[3000:],
-        sensitive=["sex"],
+        reference=frame.iloc[:3000],
+        current=_by_sex(frame.iloc[3000:]),
         columns=["age", "priors_count", "race"],
     )
     assert set(result.table["attribute"]) == {"overall", "sex"}
+    plain = drift(
+        reference=frame.iloc[:3000],
+        current=frame.iloc[3000:],
+        columns=["age", "priors_count", "race"],
+    )  # two DataFrames: compared overall only
+    assert set(plain.table["attribute"]) == {"overall"}
+    pd.testing.assert_frame_equal(
+        plain.columns_table.reset_index(drop=True),
+        result.columns_table.reset_index(drop=True),
+    )
     back = Result.from_json(result.to_json())
     assert isinstance(back, DriftResult)
     pd.testing.assert_frame_equal(back.table, result.table)
@@ -208,33 +233,43 @@ def test_bad_input(compas):
     # A default column missing from one table is not compared and is reported as a warning
     # (it used to be an error, which made serving data without a label unusable); a column
     # named by the caller must be in both tables.
-    lacking = drift(compas, frame.drop(columns=["age"]), by_group=False)
+    lacking = drift(reference=compas, current=frame.drop(columns=["age"]), by_group=False)
     assert "age" not in set(lacking.table["column"])
     assert lacking.meta["not_compared"] == {"missing_from_current": ["age"]}
     assert [f.severity for f in lacking.findings if "missing from" in f.title] == ["warning"]
     with pytest.raises(ColumnError, match="current data lacks column"):
-        drift(compas, frame.drop(columns=["age"]), columns=["age", "priors_count"])
+        drift(
+            reference=compas, current=frame.drop(columns=["age"]), columns=["age", "priors_count"]
+        )
     with pytest.raises(ColumnError, match="reference data lacks column"):
-        drift(frame.drop(columns=["age"]), frame, columns=["age"])
+        drift(reference=frame.drop(columns=["age"]), current=frame, columns=["age"])
     with pytest.raises(ColumnError, match=r"current data lacks column\(s\) \['race'\]"):
-        drift(compas, frame.drop(columns=["race"]))  # sensitive attributes are always needed
+        drift(
+            reference=compas, current=frame.drop(columns=["race"])
+        )  # sensitive attributes are always needed
     bad = frame.copy()
     bad["age"] = bad["age"].astype(str) + " years"
     with pytest.raises(DataError, match="numeric in one table"):
-        drift(compas, bad)
-    with pytest.raises(DataError, match="threshold"):
-        drift(compas, frame, threshold=5)
-    with pytest.raises(DataError, match="tests must be"):
-        drift(compas, frame, tests="t-test")
+        drift(reference=compas, current=bad)
+    with pytest.raises(ParameterError, match=r"drift\(\): alpha must be a number in \(0, 1\)"):
+        drift(reference=compas, current=frame, alpha=5)
+    with pytest.raises(ParameterError, match=r"drift\(\): tests must be one of 'auto'"):
+        drift(reference=compas, current=frame, tests="t-test")
+    with pytest.raises(ParameterError, match=r"drift\(\): tests maps columns to 'ks' or 'chi2'"):
+        drift(reference=compas, current=frame, tests={"age": "t"})
+    with pytest.raises(ParameterError, match=r"drift\(\): correction must be one of"):
+        drift(reference=compas, current=frame, correction="bh")
+    with pytest.raises(TypeError):  # the pair is keyword-only
+        drift(compas, frame)
     with pytest.raises(DataError, match="categorical; the KS test"):
         drift(
-            compas,
-            frame,
+            reference=compas,
+            current=frame,
             tests={"c_charge_degree": "ks"},
             columns=["c_charge_degree", "age"],
             by_group=False,
         )
     with pytest.raises(DataError, match="rows on both sides"):
-        drift(compas, frame.iloc[:0])
+        drift(reference=compas, current=frame.iloc[:0])
     with pytest.raises(DataError, match=r"must be a raikit\.Dataset or a DataFrame"):
-        drift([1, 2], frame)
+        drift(reference=[1, 2], current=frame)

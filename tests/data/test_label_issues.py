@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from raikit import DataError, Dataset, Result
+from raikit import DataError, Dataset, ParameterError, Result
 from raikit.data import LabelIssuesResult, confident_learning, label_issues
 
 
@@ -116,8 +116,18 @@ def test_bad_input():
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"x": rng.normal(size=60), "s": ["a", "b"] * 30, "y": [0, 1, 2] * 20})
     ds = Dataset(frame, target="y", sensitive="s")
-    with pytest.raises(DataError, match=r"shape \(60, 3\)"):
+    with pytest.raises(
+        ParameterError, match=r"label_issues\(\): pred_probs must have shape \(60, 3\)"
+    ):
         label_issues(ds, pred_probs=np.ones((60, 2)) / 2)
+    with pytest.raises(
+        ParameterError, match=r"label_issues\(\): cv must be an integer >= 2; got 1"
+    ):
+        label_issues(ds, cv=1)
+    with pytest.raises(ParameterError, match=r"label_issues\(\): contamination must be"):
+        label_issues(ds, contamination=0.7)
+    with pytest.raises(ParameterError, match=r"label_issues\(\): alpha must be"):
+        label_issues(ds, alpha=0)
     regression = frame.assign(y=rng.normal(size=60))
     with pytest.raises(DataError, match="classification"):
         label_issues(Dataset(regression, target="y", sensitive="s"))
@@ -127,5 +137,15 @@ def test_bad_input():
     rare = frame.assign(y=[0] * 58 + [1, 1])
     with pytest.raises(DataError, match="fewer than cv=5"):
         label_issues(Dataset(rare, target="y", sensitive="s"))
-    with pytest.raises(DataError, match="needs a raikit"):
+    with pytest.raises(DataError, match=r"label_issues\(\): data must be a raikit Dataset"):
         label_issues(frame)
+
+
+def test_a_generator_seeds_the_folds_and_the_forest():
+    from raikit.datasets import load_german_credit
+
+    ds = load_german_credit()
+    a = label_issues(ds, cv=3, random_state=np.random.default_rng(4))
+    b = label_issues(ds, cv=3, random_state=np.random.default_rng(4))
+    pd.testing.assert_frame_equal(a.issues, b.issues)
+    pd.testing.assert_frame_equal(a.outliers, b.outliers)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from raikit import ColumnError, DataError, Dataset, Result
+from raikit import ColumnError, DataError, Dataset, ParameterError, Result
 from raikit.data import ProfileResult, profile
 from raikit.data._profile import _grouped_auc, _pairwise_corr
 
@@ -196,11 +196,50 @@ def test_round_trip_html_and_figures(adult_profile, tmp_path):
 def test_bad_input():
     frame = pd.DataFrame({"x": [1.0, 2.0], "s": ["a", "b"], "y": [0, 1]})
     ds = Dataset(frame, target="y", sensitive="s")
-    with pytest.raises(DataError, match=r"needs a raikit\.Dataset"):
+    with pytest.raises(DataError, match=r"profile\(\): data must be a raikit Dataset"):
         profile(frame)
-    with pytest.raises(DataError, match="bins and top_k"):
+    with pytest.raises(ParameterError, match=r"profile\(\): bins must be an integer >= 1; got 0"):
         profile(ds, bins=0)
+    with pytest.raises(ParameterError, match=r"profile\(\): proxy_auc must be"):
+        profile(ds, proxy_auc=1.5)
+    with pytest.raises(ParameterError, match=r"profile\(\): random_state must be"):
+        profile(ds, random_state=-1)
     with pytest.raises(ColumnError, match="Unknown profile column 'z'"):
         profile(ds, columns=["z"])
     with pytest.raises(ColumnError, match="Unknown column"):
         profile(ds, proxies=False).by_group("nope")
+
+
+def test_track_records_one_row_with_every_parameter(tmp_path):
+    import json
+
+    import raikit
+    from raikit.ledger import Ledger
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"x": rng.normal(size=300), "s": rng.choice(["a", "b"], 300)})
+    frame["y"] = (frame["x"] > 0).astype(int)
+    ds = Dataset(frame, target="y", sensitive="s")
+    ledger = Ledger(tmp_path / "ledger")
+    with raikit.track("profile once", ledger=ledger) as run:
+        result = profile(ds, bins=7, proxy_sample=100)
+    evidence = ledger.evidence(run=run.id)
+    assert evidence["check_name"].tolist() == ["data.profile"]
+    params = json.loads(evidence["params"].iloc[0])
+    assert set(params) == {
+        "bins",
+        "top_k",
+        "columns",
+        "proxies",
+        "proxy_auc",
+        "proxy_sample",
+        "association_sample",
+        "random_state",
+    }  # every parameter but the data (linked as the dataset) and the ledger
+    assert params["bins"] == 7 and params["proxy_sample"] == 100 and params["top_k"] == 10
+    # random_state=None became a fresh seed; replaying it gives the same proxies
+    seed = params["random_state"]
+    assert isinstance(seed, int)
+    again = profile(ds, bins=7, proxy_sample=100, random_state=seed)
+    pd.testing.assert_frame_equal(result.proxies, again.proxies)
+    assert evidence["dataset_id"].notna().all()

@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from raikit import DataError, Dataset, Result
+from raikit import ColumnError, DataError, Dataset, ParameterError, Result
 from raikit.data import RepresentationResult, representation, required_sample_size
 
 
@@ -54,8 +54,13 @@ def test_required_sample_size():
         z = stats.norm.ppf(0.975)
         assert 2 * z * np.sqrt(p * (1 - p) / n) <= width  # wide enough at n ...
         assert 2 * z * np.sqrt(p * (1 - p) / (n - 1)) > width  # ... and not at n - 1
-    with pytest.raises(DataError, match="ci_width"):
+    with pytest.raises(ParameterError, match=r"required_sample_size\(\): ci_width must be"):
         required_sample_size(1.5)
+    with pytest.raises(ParameterError, match=r"required_sample_size\(\): ci must be"):
+        required_sample_size(0.1, ci=95)
+    # the confidence level is honoured: 99% needs (2.576 / 1.96)^2 times the rows
+    z = stats.norm.ppf(0.995)
+    assert required_sample_size(0.1, ci=0.99) == int(np.ceil(z * z * 0.25 / 0.05**2))
 
 
 def test_small_groups_need_more_rows(result):
@@ -83,7 +88,7 @@ def test_balance_measures_against_uniform(compas, result):
 
 def test_reference_population(compas):
     reference = {"sex": {"Female": 51, "Male": 49}, "race": {"Caucasian": 0.6, "Klingon": 0.1}}
-    result = representation(compas, reference=reference)
+    result = representation(compas, expected_shares=reference)
     groups = result.groups.set_index(["attribute", "group"])
     np.testing.assert_allclose(groups.loc[("sex", "Female"), "reference_share"], 0.51)
     female_share = (compas.frame["sex"] == "Female").mean()
@@ -111,16 +116,35 @@ def test_reference_from_a_dataset(compas):
 
 
 def test_bad_reference_and_input(compas):
-    with pytest.raises(DataError, match="not sensitive attributes"):
-        representation(compas, reference={"age": {"young": 1.0}})
-    with pytest.raises(DataError, match="non-negative"):
-        representation(compas, reference={"sex": {"Female": -1, "Male": 2}})
-    with pytest.raises(DataError, match="must map each group"):
-        representation(compas, reference={"sex": [0.5, 0.5]})
-    with pytest.raises(DataError, match="needs columns"):
-        representation(compas, reference=pd.DataFrame({"a": [1]}))
-    with pytest.raises(DataError, match="needs a raikit"):
+    with pytest.raises(ParameterError, match="not sensitive attributes"):
+        representation(compas, expected_shares={"age": {"young": 1.0}})
+    with pytest.raises(ParameterError, match="non-negative"):
+        representation(compas, expected_shares={"sex": {"Female": -1, "Male": 2}})
+    with pytest.raises(ParameterError, match=r"expected_shares\['sex'\] must map each group"):
+        representation(compas, expected_shares={"sex": [0.5, 0.5]})
+    with pytest.raises(ParameterError, match="needs columns"):
+        representation(compas, expected_shares=pd.DataFrame({"a": [1]}))
+    with pytest.raises(DataError, match=r"representation\(\): data must be a raikit Dataset"):
         representation(compas.frame)
+    # one name per idea: a dict of shares is not a reference Dataset, and not both at once
+    with pytest.raises(ParameterError, match=r"representation\(\): reference must be a raikit"):
+        representation(compas, reference={"sex": {"Female": 0.5, "Male": 0.5}})
+    with pytest.raises(ParameterError, match="not both"):
+        representation(compas, expected_shares={"sex": {"Female": 1}}, reference=compas)
+    with pytest.raises(ParameterError, match=r"representation\(\): ci must be a number in"):
+        representation(compas, ci=1.0)
+    with pytest.raises(ColumnError, match="reference Dataset has no column 'race'"):
+        representation(
+            compas, reference=Dataset(compas.frame[["sex"]], target=None, sensitive="sex")
+        )
+
+
+def test_ci_sets_the_base_rate_intervals(compas):
+    wide = representation(compas, ci=0.99).groups.set_index(["attribute", "group"])
+    part = compas.frame.loc[compas.frame["race"] == "Asian", "two_year_recid"]
+    ci = stats.binomtest(int(part.sum()), len(part)).proportion_ci(0.99, method="wilson")
+    np.testing.assert_allclose(wide.loc[("race", "Asian"), "base_rate_lower"], ci.low, rtol=1e-9)
+    assert wide.loc[("race", "Asian"), "needed_n"] == required_sample_size(0.1, ci=0.99)
 
 
 def test_unlabelled_data_has_no_base_rate():

@@ -262,8 +262,8 @@ def _compare_profiles(memory, lazy):
 @pytest.mark.parametrize("pair", ["adult_pair", "compas_pair"])
 def test_lazy_profile_matches_in_memory(pair, request):
     ds, lazy = request.getfixturevalue(pair)
-    memory = profile(ds, proxy_sample=2_000)
-    result = profile(lazy, proxy_sample=2_000)
+    memory = profile(ds, proxy_sample=2_000, random_state=0)
+    result = profile(lazy, proxy_sample=2_000, random_state=0)
     _compare_profiles(memory, result)
     assert result.n_rows == ds.n_rows
     assert result.summary == memory.summary
@@ -311,8 +311,8 @@ def test_lazy_representation_matches_in_memory(pair, request):
     ds, shared = request.getfixturevalue(pair)
     lazy = _lazy(shared.source, ds)  # fresh: profile loads small tables for its proxies
     reference = {"sex": {"Female": 0.508, "Male": 0.492}}
-    memory = representation(ds, reference=reference)
-    result = representation(lazy, reference=reference)
+    memory = representation(ds, expected_shares=reference)
+    result = representation(lazy, expected_shares=reference)
     pd.testing.assert_frame_equal(memory.groups, result.groups, rtol=1e-12)
     pd.testing.assert_frame_equal(memory.balance, result.balance, rtol=1e-12)
     assert memory.findings == result.findings
@@ -359,8 +359,8 @@ def drift_pair(tmp_path_factory):
 
 def test_lazy_drift_matches_in_memory(drift_pair):
     train, current, lazy_train, lazy_current = drift_pair
-    memory = drift(train, current)
-    result = drift(lazy_train, lazy_current)
+    memory = drift(reference=train, current=current)
+    result = drift(reference=lazy_train, current=lazy_current)
     a, b = memory.table, result.table
     assert a[KEY].equals(b[KEY])
     exact = ["psi", "js_distance", "linf", "n_reference", "n_current"]
@@ -392,8 +392,8 @@ def test_lazy_drift_matches_in_memory(drift_pair):
 def test_lazy_drift_against_an_in_memory_side(drift_pair):
     train, current, lazy_train, _ = drift_pair
     columns = ["age", "workclass", "education_num"]
-    memory = drift(train, current, columns=columns)
-    mixed = drift(lazy_train, current.frame, columns=columns)
+    memory = drift(reference=train, current=current, columns=columns)
+    mixed = drift(reference=lazy_train, current=current.frame, columns=columns)
     np.testing.assert_allclose(mixed.table["statistic"], memory.table["statistic"], rtol=1e-12)
     np.testing.assert_allclose(mixed.table["p_value"], memory.table["p_value"], rtol=1e-9)
 
@@ -401,12 +401,14 @@ def test_lazy_drift_against_an_in_memory_side(drift_pair):
 def test_lazy_drift_missing_column_is_reported_or_refused(drift_pair):
     _, current, lazy_train, _ = drift_pair
     # By default a column missing from one table is left out and reported (as in memory) ...
-    lacking = drift(lazy_train, current.frame.drop(columns=["age"]), by_group=False)
+    lacking = drift(
+        reference=lazy_train, current=current.frame.drop(columns=["age"]), by_group=False
+    )
     assert "age" not in set(lacking.table["column"])
     assert lacking.meta["not_compared"] == {"missing_from_current": ["age"]}
     # ... and a column the caller names must be in both tables.
     with pytest.raises(ColumnError, match="current data lacks"):
-        drift(lazy_train, current.frame.drop(columns=["age"]), columns=["age"])
+        drift(reference=lazy_train, current=current.frame.drop(columns=["age"]), columns=["age"])
 
 
 # --------------------------------------------------------------------------- command line
@@ -484,7 +486,10 @@ def test_spark_dataset_is_lazy_and_its_checks_match(compas_spark):
     got = lazy.group_counts().set_index(lazy.sensitive_names)["count"]
     assert got.sort_index().tolist() == expected.sort_index().tolist()
     reference = {"sex": {"Female": 0.5, "Male": 0.5}}
-    a, b = representation(memory, reference=reference), representation(lazy, reference=reference)
+    a, b = (
+        representation(memory, expected_shares=reference),
+        representation(lazy, expected_shares=reference),
+    )
     pd.testing.assert_frame_equal(a.groups, b.groups, rtol=1e-12)
     pd.testing.assert_frame_equal(a.balance, b.balance, rtol=1e-12)
     sample = lazy.sample(500, stratify="sensitive", min_per_group=20, random_state=3)
@@ -495,8 +500,8 @@ def test_spark_dataset_is_lazy_and_its_checks_match(compas_spark):
     shifted = memory.frame.copy()
     shifted["age"] = shifted["age"] + 2
     shifted.loc[::9, "priors_count"] = np.nan
-    expected = drift(memory, shifted)
-    result = drift(lazy, shifted)  # the in-memory side goes to the Spark session
+    expected = drift(reference=memory, current=shifted)
+    result = drift(reference=lazy, current=shifted)  # the in-memory side goes to the Spark session
     a, b = expected.table, result.table
     assert a[KEY].equals(b[KEY])
     # integer columns: one value per bin, so even the binned KS is exact

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from raikit import FileFormatError, Result
+from raikit import DataError, FileFormatError, ParameterError, Result
 from raikit._schema import Schema
 from raikit.data import ValidationResult, infer_schema, validate
 
@@ -121,3 +121,28 @@ def test_round_trip_html_and_bad_schema_files(compas, schema_file, tmp_path):
     corrupt.write_text('{"columns": [{"name": 1}]', encoding="utf-8")
     with pytest.raises(FileFormatError, match="Cannot read the schema"):
         validate(new, corrupt)
+
+
+def test_bad_parameters_and_inputs(compas, schema_file):
+    with pytest.raises(
+        ParameterError, match=r"validate\(\): missing_tolerance must be a number in \[0, 1\]"
+    ):
+        validate(compas, schema_file, missing_tolerance=2)
+    with pytest.raises(ParameterError, match=r"validate\(\): value_tolerance must be"):
+        validate(compas, schema_file, value_tolerance=-0.1)
+    with pytest.raises(
+        DataError, match=r"validate\(\): data must be a raikit Dataset or a DataFrame"
+    ):
+        validate([1, 2], schema_file)
+    with pytest.raises(DataError, match=r"infer_schema\(\): data must be"):
+        infer_schema("compas.csv")
+
+
+def test_value_tolerance_sets_the_severity(compas, schema_file):
+    new = compas.frame.copy()
+    new.loc[:99, "age"] = 500  # 100 of 6,172 rows: 1.6 %
+    strict = validate(new, schema_file, value_tolerance=0.01).anomalies.set_index("column")
+    loose = validate(new, schema_file, value_tolerance=0.02).anomalies.set_index("column")
+    assert strict.loc["age", "severity"] == "error" and loose.loc["age", "severity"] == "warning"
+    assert strict.loc["age", "count"] == 100
+    assert strict.loc["age", "share"] == pytest.approx(100 / compas.n_rows)

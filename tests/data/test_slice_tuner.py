@@ -9,13 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from raikit._errors import ColumnError, DataError, RaikitError
+from raikit import Dataset
+from raikit._errors import ColumnError, DataError, ParameterError
 from raikit.data import (
     PoolAcquirer,
-    SliceTuner,
     SliceTunerResult,
     allocate_budget,
     fit_power_law,
+    slice_tuner,
 )
 from raikit.data._slice_tuner import _limit_imbalance, _objective, imbalance_ratio
 
@@ -52,9 +53,13 @@ def synthetic():
     return train, valid, pool
 
 
-def tuner(**kwargs) -> SliceTuner:
+def labelled(frame: pd.DataFrame) -> Dataset:
+    return Dataset(frame, target="y", sensitive="g")
+
+
+def tune(train: pd.DataFrame, **kwargs):
+    """slice_tuner on the synthetic slices with the test's small settings."""
     params = {
-        "slices": "g",
         "budget": 150,
         "lam": 1.0,
         "sizes": (0.4, 0.7, 1.0),
@@ -62,7 +67,7 @@ def tuner(**kwargs) -> SliceTuner:
         "random_state": 0,
     }
     params.update(kwargs)
-    return SliceTuner(**params)
+    return slice_tuner(labelled(train), **params)
 
 
 # --------------------------------------------------------------------------- power-law fits
@@ -111,10 +116,10 @@ def test_power_law_bad_input(sizes, losses):
 # --------------------------------------------------------------------------- the allocation
 def test_allocation_spends_budget_within_costs():
     a, b, n = [0.3, 0.2, 0.5], [1.0, 0.8, 2.0], [100, 50, 400]
-    d = allocate_budget(a, b, n, budget=200, lam=0.5)
+    d = allocate_budget(a, b, n=n, budget=200, lam=0.5)
     assert d.dtype == np.int64 and (d >= 0).all() and d.sum() == 200
     cost = np.array([1.0, 2.5, 4.0])
-    d = allocate_budget(a, b, n, budget=203, cost=cost, lam=0.5)
+    d = allocate_budget(a, b, n=n, budget=203, cost=cost, lam=0.5)
     spent = float(cost @ d)
     assert (d >= 0).all()
     assert spent <= 203 + 1e-9
@@ -128,7 +133,7 @@ def test_allocation_equalises_marginal_gains_without_fairness_term():
         np.array([1.0, 2.0, 0.8, 1.5]),
         np.array([100, 300, 80, 1000.0]),
     )
-    d = allocate_budget(a, b, n, budget=500, lam=0.0, integer=False)
+    d = allocate_budget(a, b, n=n, budget=500, lam=0.0, integer=False)
     assert d.sum() == pytest.approx(500)
     marginal = a * b * (n + d) ** (-a - 1)
     funded = d > 1e-3
@@ -142,7 +147,7 @@ def test_integer_allocation_is_near_the_brute_force_optimum():
     a, b, n = np.array([0.4, 0.2, 0.6]), np.array([1.0, 0.9, 3.0]), np.array([40.0, 20.0, 200.0])
     reference = np.mean(b * n**-a)
     for lam in (0.0, 1.0, 5.0):
-        ours = allocate_budget(a, b, n, budget=30, lam=lam)
+        ours = allocate_budget(a, b, n=n, budget=30, lam=lam)
         best = min(
             _objective(np.array(d), a, b, n, lam, reference)
             for d in itertools.product(range(31), repeat=3)
@@ -154,8 +159,8 @@ def test_integer_allocation_is_near_the_brute_force_optimum():
 def test_large_lambda_favours_the_worst_slice():
     # same exponent; slice 0 has the highest loss but slice 2 gains the most per example
     a, b, n = np.array([0.1, 0.1, 0.6]), np.array([0.9, 0.5, 2.0]), np.array([200.0, 200.0, 200.0])
-    plain = allocate_budget(a, b, n, budget=300, lam=0.0)
-    fair = allocate_budget(a, b, n, budget=300, lam=50.0)
+    plain = allocate_budget(a, b, n=n, budget=300, lam=0.0)
+    fair = allocate_budget(a, b, n=n, budget=300, lam=50.0)
     worst = int(np.argmax(b * n**-a))
     assert worst == 0
     assert fair[worst] > plain[worst]
@@ -163,17 +168,17 @@ def test_large_lambda_favours_the_worst_slice():
 
 
 @pytest.mark.parametrize(
-    "kwargs",
+    ("kwargs", "error", "match"),
     [
-        {"budget": 0},
-        {"budget": -5},
-        {"budget": 10, "cost": [1.0, 0.0]},
-        {"budget": 10, "lam": -1},
+        ({"budget": 0}, ParameterError, r"allocate_budget\(\): budget must be a number > 0"),
+        ({"budget": -5}, ParameterError, "budget must be"),
+        ({"budget": 10, "cost": [1.0, 0.0]}, DataError, "cost must be a positive"),
+        ({"budget": 10, "lam": -1}, ParameterError, r"allocate_budget\(\): lam must be"),
     ],
 )
-def test_allocation_bad_input(kwargs):
-    with pytest.raises(DataError):
-        allocate_budget([0.3, 0.3], [1, 1], [10, 10], **kwargs)
+def test_allocation_bad_input(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        allocate_budget([0.3, 0.3], [1, 1], n=[10, 10], **kwargs)
 
 
 def test_imbalance_limit():
@@ -188,20 +193,23 @@ def test_imbalance_limit():
 # --------------------------------------------------------------------------- end to end
 def test_plan_and_run_on_synthetic_slices(synthetic):
     train, valid, pool = synthetic
-    result = tuner().plan(train, target="y", validation=valid)
+    result = tune(train, validation=valid)
     table = result.slices.set_index("slice")
     assert not result.acquired
+    assert result.allocation.to_dict() == table["allocation"].to_dict()
     assert int(table["allocation"].sum()) == 150
     assert table.loc["B", "allocation"] == table["allocation"].max()  # the starved slice
     assert table.loc["B", "a"] > table.loc["A", "a"]  # and its curve is the steepest
     assert np.isnan(result.overall["loss_after"])
 
     # a budget that leaves B the worst slice even if it gets everything (robust over data seeds)
-    run = tuner(budget=60).run(
-        train, PoolAcquirer(pool, "g", random_state=0), target="y", validation=valid
-    )
-    uniform = tuner(method="uniform", budget=60).run(
-        train, PoolAcquirer(pool, "g", random_state=0), target="y", validation=valid
+    run = tune(train, budget=60, acquire=PoolAcquirer(pool, "g", random_state=0), validation=valid)
+    uniform = tune(
+        train,
+        method="uniform",
+        budget=60,
+        acquire=PoolAcquirer(pool, "g", random_state=0),
+        validation=valid,
     )
     o, u = run.overall, uniform.overall
     assert o["disparity_after"] < o["disparity_before"]
@@ -215,8 +223,8 @@ def test_plan_and_run_on_synthetic_slices(synthetic):
 
 def test_iterative_respects_T(synthetic):
     train, valid, pool = synthetic
-    t = tuner(method="iterative", T=0.5, budget=120)
-    result = t.run(train, PoolAcquirer(pool, "g", random_state=0), target="y", validation=valid)
+    acquire = PoolAcquirer(pool, "g", random_state=0)
+    result = tune(train, method="iterative", T=0.5, budget=120, acquire=acquire, validation=valid)
     rounds = result.rounds.drop_duplicates("round")
     assert len(rounds) >= 2
     change = (rounds["imbalance_after"] - rounds["imbalance_before"]).abs()
@@ -226,31 +234,33 @@ def test_iterative_respects_T(synthetic):
     assert (change.iloc[:-1] >= 0.5 * rounds["limit"].iloc[:-1]).all()  # the limit binds
     assert int(result.slices["acquired"].sum()) == 120
     assert result.curves["round"].nunique() == len(rounds)  # curves refitted each round
-    # the acquired rows are in the tuner's training rows afterwards
-    assert len(t.acquired_) == 120
-    assert len(t.train_after_) == len(t.acquired_) + result.slices["n_before"].sum()
+    # the acquirer holds the rows it handed out, as many per slice as were acquired
+    assert len(acquire.drawn) == 120
+    assert acquire.drawn["g"].value_counts().to_dict() == {
+        k: v for k, v in result.allocation.items() if v > 0
+    }
 
 
-def test_series_slices_costs_and_dataset(synthetic):
-    from raikit import Dataset
-
-    train, valid, _ = synthetic
-    labels = train["g"]
-    frame = train.drop(columns="g")
-    result = tuner(slices=labels, cost={"B": 3}, budget=90).plan(frame, target="y")
+def test_costs_and_attributes(synthetic):
+    train, _, _ = synthetic
+    result = tune(train, cost={"B": 3}, budget=90)
     table = result.slices.set_index("slice")
     assert table.loc["B", "cost"] == 3 and table.loc["A", "cost"] == 1
     assert float((table["cost"] * table["allocation"]).sum()) <= 90
-    ds = Dataset(train, target="y", sensitive="g")
-    from_ds = tuner(slices=None).plan(ds, validation=valid)
-    assert sorted(from_ds.slices["slice"]) == ["A", "B", "C"]
+    # attributes= names the slice columns; default: the Dataset's sensitive attributes
+    two = train.assign(h=np.where(train["x0"] > 0, "hi", "lo"))
+    ds = Dataset(two, target="y", sensitive=["g", "h"], features=[c for c in train if c[0] in "xb"])
+    by_g = slice_tuner(ds, attributes="g", budget=30, sizes=(0.4, 1.0), n_repeats=1, random_state=0)
+    assert sorted(by_g.slices["slice"]) == ["A", "B", "C"] and by_g.meta["slice_by"] == ["g"]
+    both = slice_tuner(ds, budget=30, sizes=(0.4, 1.0), n_repeats=1, random_state=0)
+    assert both.meta["slice_by"] == ["g", "h"] and "B & lo" in set(both.slices["slice"]) | set(
+        both.meta["left_out"]
+    )
 
 
 def test_result_round_trip_figures_and_html(synthetic, tmp_path):
     train, valid, pool = synthetic
-    result = tuner().run(
-        train, PoolAcquirer(pool, "g", random_state=0), target="y", validation=valid
-    )
+    result = tune(train, acquire=PoolAcquirer(pool, "g", random_state=0), validation=valid)
     back = SliceTunerResult.from_json(result.to_json())
     pd.testing.assert_frame_equal(back.slices, result.slices)
     pd.testing.assert_frame_equal(back.curve_points, result.curve_points)
@@ -268,9 +278,24 @@ def test_result_round_trip_figures_and_html(synthetic, tmp_path):
     assert "Loss" in result.summary
 
 
+def test_ci_sets_the_width_of_the_curve_intervals(synthetic):
+    from scipy import stats
+
+    train, valid, _ = synthetic
+    wide = tune(train, n_repeats=3, validation=valid).curve_points
+    narrow = tune(train, n_repeats=3, validation=valid, ci=0.8).curve_points
+    pd.testing.assert_series_equal(wide["mean_loss"], narrow["mean_loss"])  # same seed, fits
+    inner = (wide["upper"] - wide["lower"]) > 1e-9  # the full-size point may repeat one fit
+    ratio = (narrow["upper"] - narrow["lower"])[inner] / (wide["upper"] - wide["lower"])[inner]
+    expected = stats.t.ppf(0.9, 2) / stats.t.ppf(0.975, 2)  # two-sided, 3 repeats
+    np.testing.assert_allclose(ratio, expected, rtol=1e-9)
+    with pytest.raises(ParameterError, match=r"slice_tuner\(\): ci must be a number in \(0, 1\)"):
+        tune(train, validation=valid, ci=95)
+
+
 def test_curve_points_have_error_bars(synthetic):
     train, valid, _ = synthetic
-    result = tuner(n_repeats=3).plan(train, target="y", validation=valid)
+    result = tune(train, n_repeats=3, validation=valid)
     points = result.curve_points
     assert set(points["n_repeats"]) == {3}
     inner = points[points["n"] < points.groupby("slice")["n"].transform("max")]
@@ -290,6 +315,9 @@ def test_pool_acquirer_draws_without_replacement_and_reports_exhaustion():
     with pytest.raises(DataError, match="only 0 row"):
         acquire("A", 1)
     assert acquire.remaining().to_dict() == {"A": 0, "B": 3}
+    pd.testing.assert_frame_equal(acquire.drawn, rows.reset_index(drop=True))
+    with pytest.raises(ParameterError, match="negative"):
+        acquire("B", -1)
     with pytest.raises(ColumnError):
         PoolAcquirer(pool, "nope")
 
@@ -299,11 +327,11 @@ def test_run_with_a_small_pool_takes_what_it_holds(synthetic):
     # more rows than the pool held. Now no slice is asked for more than it has left.
     train, valid, _ = synthetic
     small = make_slices({"A": 5, "B": 5, "C": 5}, seed=9)
-    t = tuner()
-    result = t.run(train, PoolAcquirer(small, "g"), target="y", validation=valid)
+    acquire = PoolAcquirer(small, "g")
+    result = tune(train, acquire=acquire, validation=valid)
     table = result.slices.set_index("slice")
     assert table["acquired"].tolist() == [5.0, 5.0, 5.0]
-    assert result.overall["spent"] == 15 and len(t.acquired_) == 15
+    assert result.overall["spent"] == 15 and len(acquire.drawn) == 15
     short = [f for f in result.findings if f.title.startswith("Not enough examples")]
     assert len(short) == 1 and "15 was acquired" in short[0].detail
 
@@ -311,11 +339,9 @@ def test_run_with_a_small_pool_takes_what_it_holds(synthetic):
 def test_run_with_a_pool_short_in_one_slice_spends_the_rest_elsewhere(synthetic):
     train, valid, pool = synthetic
     few_b = pd.concat([pool[pool["g"] != "B"], pool[pool["g"] == "B"].head(7)])
-    unlimited = tuner().plan(train, target="y", validation=valid)
+    unlimited = tune(train, validation=valid)
     assert unlimited.slices.set_index("slice").loc["B", "allocation"] > 7  # the cap binds
-    result = tuner().run(
-        train, PoolAcquirer(few_b, "g", random_state=0), target="y", validation=valid
-    )
+    result = tune(train, acquire=PoolAcquirer(few_b, "g", random_state=0), validation=valid)
     table = result.slices.set_index("slice")
     assert table.loc["B", "acquired"] == 7
     assert table["acquired"].sum() == 150 and result.overall["spent"] == 150
@@ -328,19 +354,18 @@ def test_plan_within_an_unlabelled_pool_and_draw_the_rows_to_label(synthetic):
         columns="y"
     )
     acquire = PoolAcquirer(unlabelled, "g", random_state=0)
-    t = tuner()
-    result = t.plan(train, target="y", validation=valid, available=acquire.remaining())
+    result = tune(train, validation=valid, available=acquire.remaining())
     allocation = result.slices.set_index("slice")["allocation"]
     assert allocation["B"] == 4 and allocation.sum() == 150
-    rows = acquire.draw(t.allocation_)
+    rows = acquire.draw(result.allocation)
     assert "y" not in rows.columns and len(rows) == 150
     assert rows["g"].value_counts().to_dict() == {k: v for k, v in allocation.items() if v > 0}
     # A slice the pool does not hold gets nothing; bad counts are refused.
-    result = tuner().plan(train, target="y", validation=valid, available={"A": 1000, "C": 1000})
+    result = tune(train, validation=valid, available={"A": 1000, "C": 1000})
     assert result.slices.set_index("slice").loc["B", "allocation"] == 0
     for bad in ({"A": -1}, {"A": "many"}, [1, 2, 3]):
-        with pytest.raises(DataError, match="available"):
-            tuner().plan(train, target="y", validation=valid, available=bad)
+        with pytest.raises(ParameterError, match=r"slice_tuner\(\): available"):
+            tune(train, validation=valid, available=bad)
 
 
 def test_allocation_within_available_is_the_brute_force_optimum():
@@ -348,7 +373,7 @@ def test_allocation_within_available_is_the_brute_force_optimum():
     reference = np.mean(b * n**-a)
     cap = np.array([6, 30, 9])
     for lam in (0.0, 1.0, 5.0):
-        ours = allocate_budget(a, b, n, budget=30, lam=lam, available=cap)
+        ours = allocate_budget(a, b, n=n, budget=30, lam=lam, available=cap)
         assert ours.sum() == 30 and (ours <= cap).all()
         best = min(
             _objective(np.array(d), a, b, n, lam, reference)
@@ -357,16 +382,16 @@ def test_allocation_within_available_is_the_brute_force_optimum():
         )
         assert _objective(ours, a, b, n, lam, reference) <= best + 1e-6
     # Unlimited slices: the same answer as without available=.
-    free = allocate_budget(a, b, n, budget=30, lam=1.0, available=[np.inf] * 3)
-    assert free.tolist() == allocate_budget(a, b, n, budget=30, lam=1.0).tolist()
+    free = allocate_budget(a, b, n=n, budget=30, lam=1.0, available=[np.inf] * 3)
+    assert free.tolist() == allocate_budget(a, b, n=n, budget=30, lam=1.0).tolist()
     # Fewer examples than the budget buys: take them all.
-    assert allocate_budget(a, b, n, budget=30, available=[3, 4, 5]).tolist() == [3, 4, 5]
-    costly = allocate_budget(a, b, n, budget=30, cost=[2, 1, 1], available=[5, 4, 20])
+    assert allocate_budget(a, b, n=n, budget=30, available=[3, 4, 5]).tolist() == [3, 4, 5]
+    costly = allocate_budget(a, b, n=n, budget=30, cost=[2, 1, 1], available=[5, 4, 20])
     assert costly.tolist() == [5, 4, 16]  # 10 + 4 + 16 = 30
     with pytest.raises(DataError, match="available"):
-        allocate_budget(a, b, n, budget=30, available=[1, 2])
+        allocate_budget(a, b, n=n, budget=30, available=[1, 2])
     with pytest.raises(DataError, match="available"):
-        allocate_budget(a, b, n, budget=30, available=[1, -2, 3])
+        allocate_budget(a, b, n=n, budget=30, available=[1, -2, 3])
 
 
 @pytest.mark.parametrize("kind", ["uniform", "proportional"])
@@ -387,27 +412,34 @@ def test_baseline_allocation_within_available(kind):
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"budget": 0}, DataError, "budget"),
-        ({"budget": -10}, DataError, "budget"),
-        ({"slices": "nope"}, ColumnError, "nope"),
-        ({"method": "greedy"}, RaikitError, "method"),
-        ({"cost": {"Z": 2}}, DataError, "Z"),
-        ({"budget": 0.5, "cost": 2.0}, DataError, "cheapest"),
-        ({"sizes": (1.0,)}, DataError, "sizes"),
+        ({"budget": 0}, ParameterError, r"slice_tuner\(\): budget must be a number > 0; got 0"),
+        ({"budget": -10}, ParameterError, "budget"),
+        ({"attributes": "nope"}, ColumnError, "nope"),
+        ({"method": "greedy"}, ParameterError, r"slice_tuner\(\): method must be one of"),
+        ({"cost": {"Z": 2}}, ParameterError, "Z"),
+        ({"cost": {"A": 0}}, ParameterError, "positive"),
+        ({"budget": 0.5, "cost": 2.0}, ParameterError, "cheapest"),
+        ({"sizes": (1.0,)}, ParameterError, "sizes must be a sequence of at least two"),
+        ({"T": 0}, ParameterError, r"slice_tuner\(\): T must be"),
+        ({"T_growth": "fast"}, ParameterError, "T_growth"),
+        ({"n_repeats": 0}, ParameterError, "n_repeats"),
+        ({"validation_size": 1.0}, ParameterError, "validation_size"),
+        ({"estimator": "logistic"}, ParameterError, "estimator must be an unfitted"),
+        ({"random_state": -1}, ParameterError, "random_state"),
+        ({"acquire": "pool.csv"}, ParameterError, "acquire must be a callable"),
     ],
 )
 def test_bad_parameters(synthetic, kwargs, error, match):
     train, valid, _ = synthetic
     with pytest.raises(error, match=match):
-        tuner(**kwargs).plan(train, target="y", validation=valid)
+        tune(train, validation=valid, **kwargs)
 
 
 def test_slice_too_small_for_a_curve_is_left_out_and_reported(synthetic):
     # Used to stop the whole plan with an error; now the other slices are planned for.
     train, valid, _ = synthetic
     tiny = pd.concat([train[train["g"] != "B"], train[train["g"] == "B"].head(8)])
-    t = tuner()
-    result = t.plan(tiny, target="y", validation=valid, available={"A": 9, "B": 50, "C": 500})
+    result = tune(tiny, validation=valid, available={"A": 9, "B": 50, "C": 500})
     table = result.slices.set_index("slice")
     assert table.index.tolist() == ["A", "C"]
     assert table["allocation"].tolist() == [9, 141]  # A holds 9 in the pool, C gets the rest
@@ -415,40 +447,46 @@ def test_slice_too_small_for_a_curve_is_left_out_and_reported(synthetic):
     assert result.meta["left_out"] == {"B": {"training_rows": 8, "validation_rows": 300}}
     warning = [f for f in result.findings if "too small to plan for" in f.title]
     assert len(warning) == 1 and "'B' (8 training, 300 validation row(s))" in warning[0].detail
-    # B's rows still train the model: the losses of A and C are measured with them.
-    assert t.train_after_.shape[0] == len(tiny)
     # With the hold-out, a slice of 3 rows has too few training rows (and maybe no validation row).
     three = pd.concat([train[train["g"] != "B"], train[train["g"] == "B"].head(3)])
-    result = tuner().plan(three, target="y")
+    result = tune(three)
     assert list(result.meta["left_out"]) == ["B"]
     # Fewer than two slices left: an error that names them.
     two = tiny[tiny["g"] != "C"]
     with pytest.raises(DataError, match=r"at least two slices .* 'B' \(8 training"):
-        tuner().plan(two, target="y", validation=valid)
+        tune(two, validation=valid)
 
 
 def test_missing_target_and_bad_acquirer(synthetic):
     train, valid, _ = synthetic
-    with pytest.raises(DataError, match="target"):
-        tuner().plan(train, validation=valid)
+    with pytest.raises(ColumnError, match=r"slice_tuner\(\): data has no target column"):
+        slice_tuner(Dataset(train, target=None, sensitive="g"), budget=10)
+    with pytest.raises(DataError, match=r"slice_tuner\(\): data must be a raikit Dataset"):
+        slice_tuner(train, budget=10)
     unlabelled = valid.astype({"y": float})
     unlabelled.loc[0, "y"] = np.nan
     with pytest.raises(DataError, match="without a label"):
-        tuner().plan(train, target="y", validation=unlabelled)
+        tune(train, validation=unlabelled)
 
     def wrong_slice(name, n):
         return make_slices({"A": n}, seed=0)
 
     with pytest.raises(DataError, match="another slice"):
-        tuner().run(train, wrong_slice, target="y", validation=valid)
-    with pytest.raises(RaikitError, match="callable"):
-        tuner().run(train, "pool.csv", target="y", validation=valid)
+        tune(train, acquire=wrong_slice, validation=valid)
 
 
 def test_iterative_constant_limit_reports_unspent_budget(synthetic):
     train, valid, pool = synthetic
-    t = tuner(method="iterative", T=0.2, T_growth="constant", max_rounds=2, budget=120)
-    result = t.run(train, PoolAcquirer(pool, "g", random_state=0), target="y", validation=valid)
+    result = tune(
+        train,
+        method="iterative",
+        T=0.2,
+        T_growth="constant",
+        max_rounds=2,
+        budget=120,
+        acquire=PoolAcquirer(pool, "g", random_state=0),
+        validation=valid,
+    )
     rounds = result.rounds.drop_duplicates("round")
     assert len(rounds) == 2
     assert ((rounds["imbalance_after"] - rounds["imbalance_before"]).abs() <= 0.2 + 1e-12).all()
@@ -492,7 +530,12 @@ def test_cli_acquire_plan(synthetic, tmp_path):
     bad = runner.invoke(app, [*base, "--cost", "B", "--out", str(out)])
     assert isinstance(bad.exception, DataError) and "--cost" in str(bad.exception)
     bad = runner.invoke(app, [*base[:-6], "--budget", "0", "--out", str(out)])
-    assert isinstance(bad.exception, DataError) and "budget" in str(bad.exception)
+    assert isinstance(bad.exception, ParameterError) and "budget" in str(bad.exception)
+    unknown = [*base[:5], "--slices", "nope", *base[7:], "--out", str(out)]
+    bad = runner.invoke(app, unknown)
+    assert isinstance(bad.exception, ColumnError) and "--slices names column(s) ['nope']" in str(
+        bad.exception
+    )
 
 
 # --------------------------------------------------------------------------- Adult, end to end
@@ -511,8 +554,10 @@ def test_adult_paper_setting_end_to_end(adult):
     cost = {"Black & Female": 2.0}
     results = {}
     for method in ("one-shot", "uniform"):
-        t = SliceTuner(
-            slices=["race", "sex"],
+        acquire = PoolAcquirer(pool, ["race", "sex"])
+        results[method] = slice_tuner(
+            ds,
+            attributes=["race", "sex"],
             budget=200,
             cost=cost,
             lam=1.0,
@@ -520,9 +565,10 @@ def test_adult_paper_setting_end_to_end(adult):
             sizes=(0.4, 0.7, 1.0),
             n_repeats=2,
             random_state=0,
+            acquire=acquire,
+            validation=valid,
         )
-        results[method] = t.run(ds, PoolAcquirer(pool, ["race", "sex"]), validation=valid)
-        assert set(t.acquired_["race"].astype(str)) <= {"White", "Black"}
+        assert set(acquire.drawn["race"].astype(str)) <= {"White", "Black"}
     for result in results.values():
         table = result.slices
         assert len(table) == 4 and (table["n_before"] == 150).all()
@@ -546,8 +592,12 @@ def test_result_is_recorded_in_a_ledger(synthetic, tmp_path):
 
     train, valid, _ = synthetic
     ledger = Ledger(tmp_path / "ledger")
-    result = tuner(budget=30).plan(train, target="y", validation=valid, ledger=ledger)
+    result = tune(train, budget=30, validation=valid, ledger=ledger)
     evidence = ledger.evidence(check="data.slice_tuner")
     assert len(evidence) == 1
+    params = json.loads(evidence["params"].iloc[0])
+    assert params["budget"] == 30 and params["method"] == "one-shot" and params["lam"] == 1.0
+    assert params["sizes"] == [0.4, 0.7, 1.0] and params["random_state"] == 0
+    assert params["validation"].startswith("Dataset(") or "DataFrame" in params["validation"]
     back = ledger.load_evidence(evidence["id"].iloc[0])
     pd.testing.assert_frame_equal(back.slices, result.slices)

@@ -160,7 +160,7 @@ def reports(tmp_path_factory):
             frame[TARGET], model.predict(test.X), sensitive=frame[[SENSITIVE]], n_boot=30
         ).to_html(title=PAYLOADS["script"]),
         "profile": profile(ds).to_html(title=PAYLOADS["img"]),
-        "drift": drift(train, test).to_html(),
+        "drift": drift(reference=train, current=test).to_html(),
         "datasheet": datasheet(ds).to_html(),
         "evaluate": evaluate(model, test, n_boot=30).to_html(),
     }

@@ -211,7 +211,7 @@ def _data_drift(ctx: AuditContext) -> dict:
     """Whether the test data (or serving data) still looks like the training data."""
     from raikit.data import drift
 
-    return {"data.drift": drift(_unscored(ctx.train), _unscored(ctx.test))}
+    return {"data.drift": drift(reference=_unscored(ctx.train), current=_unscored(ctx.test))}
 
 
 @register_section(

@@ -19,10 +19,10 @@ from raikit.data._representation import (
 from raikit.data._schema_check import ValidationResult, infer_schema, validate
 from raikit.data._slice_tuner import (
     PoolAcquirer,
-    SliceTuner,
     SliceTunerResult,
     allocate_budget,
     fit_power_law,
+    slice_tuner,
 )
 
 __all__ = [
@@ -35,7 +35,6 @@ __all__ = [
     "PoolAcquirer",
     "ProfileResult",
     "RepresentationResult",
-    "SliceTuner",
     "SliceTunerResult",
     "ValidationResult",
     "adjust_pvalues",
@@ -51,5 +50,6 @@ __all__ = [
     "profile",
     "representation",
     "required_sample_size",
+    "slice_tuner",
     "validate",
 ]

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from raikit._cli_utils import progress_bar, split_names
-from raikit._errors import DataError
+from raikit._errors import ColumnError, DataError
 from raikit.metrics._stats import MIN_GROUP_SIZE
 
 app = typer.Typer(
@@ -188,7 +188,9 @@ def drift_command(
     sensitive: str = _SENSITIVE,
     target: str | None = _TARGET,
     columns: str | None = typer.Option(None, "--columns", help="Columns to compare."),
-    threshold: float = typer.Option(0.05, "--threshold", help="Significance level."),
+    alpha: float = typer.Option(
+        0.05, "--alpha", "--threshold", help="Significance level (--threshold: older name)."
+    ),
     correction: str = typer.Option(
         "fdr_bh", "--correction", help="fdr_bh, holm, bonferroni or none."
     ),
@@ -218,10 +220,10 @@ def drift_command(
         cur = read_table(current)
     with _progress("Testing for drift…"):
         result = drift(
-            ref,
-            cur,
+            reference=ref,
+            current=cur,
             columns=split_names(columns) or None,
-            threshold=threshold,
+            alpha=alpha,
             correction=correction,
             min_effect=min_effect,
             min_group_size=min_group_size,
@@ -247,8 +249,11 @@ def representation_command(
     file: Path = typer.Argument(..., help="CSV, TSV or Parquet file."),
     target: str | None = _TARGET,
     sensitive: str = _SENSITIVE,
-    reference: Path | None = typer.Option(
-        None, "--reference", help='JSON of reference shares: {"sex": {"Female": 0.51, ...}}.'
+    expected_shares: Path | None = typer.Option(
+        None,
+        "--reference",
+        "--expected-shares",
+        help='JSON of expected (population) shares: {"sex": {"Female": 0.51, ...}}.',
     ),
     ci_width: float = typer.Option(0.1, "--ci-width", help="Wanted CI width of group accuracy."),
     missing_group: str | None = _MISSING,
@@ -267,16 +272,16 @@ def representation_command(
 
     ds = _dataset(file, target, sensitive, missing_group)
     shares = None
-    if reference is not None:
+    if expected_shares is not None:
         try:
-            shares = json.loads(reference.read_text(encoding="utf-8"))
+            shares = json.loads(expected_shares.read_text(encoding="utf-8"))
         except FileNotFoundError as error:
-            raise DataError(f"Reference file not found: {str(reference)!r}.") from error
+            raise DataError(f"Reference file not found: {str(expected_shares)!r}.") from error
         except json.JSONDecodeError as error:
             raise DataError(
-                f"Reference file {str(reference)!r} is not valid JSON: {error}."
+                f"Reference file {str(expected_shares)!r} is not valid JSON: {error}."
             ) from error
-    result = representation(ds, reference=shares, ci_width=ci_width, pos_label=pos_label)
+    result = representation(ds, expected_shares=shares, ci_width=ci_width, pos_label=pos_label)
     positive = result.meta.get("pos_label")
     table = Table(
         title="Groups" + (f" (positive label {positive!r})" if positive is not None else "")
@@ -469,8 +474,11 @@ def _parse_costs(text: str | None) -> dict | None:
 def acquire_plan_command(
     file: Path = typer.Argument(..., help="Training data (CSV, TSV or Parquet)."),
     target: str = typer.Option(..., "--target", "-t", help="Label column."),
-    slices: str = typer.Option(
-        ..., "--slices", help="Columns whose combinations are the slices, comma-separated."
+    attributes: str = typer.Option(
+        ...,
+        "--slices",
+        "--attributes",
+        help="Columns whose combinations are the slices, comma-separated.",
     ),
     budget: float = typer.Option(..., "--budget", help="Total acquisition cost to spend."),
     cost: str | None = typer.Option(
@@ -511,48 +519,49 @@ def acquire_plan_command(
     (every column except the target and the slice columns). Learning curves per slice are fitted
     to validation log losses; the plan minimises loss plus lam x unfairness within the budget.
     """
-    from raikit.data import PoolAcquirer, SliceTuner
-    from raikit.dataset import read_table
+    from raikit.data import PoolAcquirer, slice_tuner
+    from raikit.dataset import Dataset, read_table
 
-    names = split_names(slices)
+    names = split_names(attributes)
     if not names:
         raise DataError("--slices needs at least one column name (comma-separated).")
     frame = read_table(file)
+    unknown = [name for name in names if name not in frame.columns]
+    if unknown:
+        raise ColumnError(
+            f"--slices names column(s) {unknown} that {file.name} does not have; its columns "
+            f"are {list(frame.columns)[:20]}."
+        )
+    train = Dataset(frame, target=target, sensitive=names)
     valid = read_table(validation) if validation is not None else None
-    tuner = SliceTuner(
-        slices=names,
-        budget=budget,
-        cost=_parse_costs(cost),
-        lam=lam,
-        method=method,
-        T=limit,
-        n_repeats=repeats,
-        random_state=seed,
-    )
+    settings = {
+        "budget": budget,
+        "cost": _parse_costs(cost),
+        "lam": lam,
+        "method": method,
+        "T": limit,
+        "n_repeats": repeats,
+        "validation": valid,
+        "random_state": seed,
+    }
+    acquire = to_label = None
     with _bar() as progress:
         task = progress.add_task("Fitting learning curves…", total=None)
 
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        to_label = None
         if pool is None:
-            result = tuner.plan(frame, target=target, validation=valid, progress=advance)
+            result = slice_tuner(train, **settings, progress=advance)
         else:
             acquire = PoolAcquirer(read_table(pool), names, random_state=seed)
             if target in acquire.pool.columns and acquire.pool[target].notna().any():
-                result = tuner.run(
-                    frame, acquire, target=target, validation=valid, progress=advance
-                )
+                result = slice_tuner(train, **settings, acquire=acquire, progress=advance)
             else:  # unlabelled pool: plan within what it holds, pick the rows to label
-                result = tuner.plan(
-                    frame,
-                    target=target,
-                    validation=valid,
-                    available=acquire.remaining(),
-                    progress=advance,
+                result = slice_tuner(
+                    train, **settings, available=acquire.remaining(), progress=advance
                 )
-                to_label = acquire.draw(tuner.allocation_)
+                to_label = acquire.draw(result.allocation)
     table = Table(title=f"Acquisition plan ({method}, budget {budget:g}, lam {lam:g})")
     columns = ["slice", "rows", "curve b·n^-a", "cost", "acquire", "loss now"]
     if result.acquired:
@@ -575,8 +584,8 @@ def acquire_plan_command(
     if result.acquired:
         out.mkdir(parents=True, exist_ok=True)
         acquired_path = out / "acquired.csv"
-        tuner.acquired_.to_csv(acquired_path, index=False)
-        console.print(f"{len(tuner.acquired_):,} acquired rows written to {acquired_path}")
+        acquire.drawn.to_csv(acquired_path, index=False)
+        console.print(f"{len(acquire.drawn):,} acquired rows written to {acquired_path}")
     if to_label is not None:
         out.mkdir(parents=True, exist_ok=True)
         label_path = out / "to-label.csv"

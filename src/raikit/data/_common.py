@@ -22,6 +22,7 @@ __all__ = [
     "families",
     "model_frame",
     "numeric_values",
+    "sklearn_seed",
     "small_codes",
 ]
 
@@ -153,3 +154,23 @@ def model_frame(frame: pd.DataFrame) -> pd.DataFrame:
                     index=series.index,
                 )
     return pd.DataFrame(out, index=frame.index)
+
+
+def sklearn_seed(random_state) -> int | None:
+    """The integer seed (or None) to hand scikit-learn for a raikit ``random_state``.
+
+    Integers and None pass through (so a seed keeps giving the results it gave before); a numpy
+    Generator or RandomState yields one integer drawn from it (scikit-learn takes no Generator).
+
+    Examples
+    --------
+    >>> sklearn_seed(3), sklearn_seed(None)
+    (3, None)
+    >>> isinstance(sklearn_seed(np.random.default_rng(0)), int)
+    True
+    """
+    if random_state is None or isinstance(random_state, int | np.integer):
+        return None if random_state is None else int(random_state)
+    from raikit._validation import rng_from
+
+    return int(rng_from(random_state).integers(2**31 - 1))

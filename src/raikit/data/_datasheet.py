@@ -15,9 +15,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from raikit._errors import DataError, FileFormatError
+from raikit._errors import DataError, FileFormatError, ParameterError
+from raikit._recording import recorded
 from raikit._result import Finding, Result
-from raikit.data._profile import proxy_measures, proxy_title
+from raikit._validation import RANDOM_STATE, check_dataset, validate_params
+from raikit.data._label_issues import LabelIssuesResult
+from raikit.data._profile import ProfileResult, proxy_measures, proxy_title
+from raikit.data._representation import RepresentationResult
 
 __all__ = ["QUESTIONS", "DatasheetResult", "datasheet", "datasheet_template"]
 
@@ -418,9 +422,9 @@ def _read_answers(answers) -> dict[str, str]:
                     f"Answers file {str(path)!r} is not valid YAML: {error}."
                 ) from error
     if not isinstance(answers, dict):
-        raise DataError(
-            f"answers must be a dict (section -> {{question id -> text}}) or a YAML/JSON file; got "
-            f"{type(answers).__name__}."
+        raise ParameterError(
+            f"datasheet(): answers must be a dict (section -> {{question id -> text}}) or a "
+            f"YAML/JSON file; got {type(answers).__name__}."
         )
     flat: dict[str, str] = {}
     for key, value in answers.items():
@@ -437,8 +441,8 @@ def _read_answers(answers) -> dict[str, str]:
         shown = ", ".join(
             f"{u!r}" + (f" (did you mean {h[0]!r}?)" if h else "") for u, h in hints.items()
         )
-        raise DataError(
-            f"Unknown datasheet question id(s): {shown}. Generate the list with "
+        raise ParameterError(
+            f"datasheet(): unknown question id(s) in answers: {shown}. Generate the list with "
             f"datasheet_template()."
         )
     return {k: ("" if v is None else str(v).strip()) for k, v in flat.items()}
@@ -528,20 +532,60 @@ def _evidence(ds, prof, rep, issues) -> dict[str, str]:
     return out
 
 
+def _question_table(given: dict, evidence: dict) -> pd.DataFrame:
+    """Every question with its answer, its evidence, and where the text came from."""
+    rows = []
+    for section, qid, question in QUESTIONS:
+        key = f"{section}.{qid}"
+        answer = given.get(key, "")
+        found = evidence.get(key, "")
+        if answer and found:
+            source = "answer+evidence"
+        elif answer or found:
+            source = "answer" if answer else "evidence"
+        else:
+            source = "unanswered"
+        rows.append((section, key, question, answer, found, source))
+    return pd.DataFrame(rows, columns=["section", "id", "question", "answer", "evidence", "source"])
+
+
+def _open_questions(table: pd.DataFrame) -> list[Finding]:
+    n_open = int((table["source"] == "unanswered").sum())
+    if not n_open:
+        return []
+    open_sections = table.loc[table["source"] == "unanswered", "section"].unique()
+    return [
+        Finding(
+            "info" if n_open < len(table) / 2 else "warning",
+            f"{n_open} of {len(table)} datasheet questions are unanswered",
+            "Sections with open questions: " + ", ".join(open_sections) + ". Fill in the "
+            "template (raikit data datasheet --template answers.yaml) and pass it as answers.",
+        )
+    ]
+
+
+@recorded("data.datasheet")
+@validate_params(
+    profile=[ProfileResult, None],
+    representation=[RepresentationResult, None],
+    label_issues=[LabelIssuesResult, None],
+    random_state=RANDOM_STATE,
+)
 def datasheet(
-    ds,
+    data,
     *,
     answers=None,
     profile=None,
     representation=None,
     label_issues=None,
+    random_state=None,
     ledger=None,
 ) -> DatasheetResult:
     """Build a datasheet: evidence for the composition questions, people's answers for the rest.
 
     Parameters
     ----------
-    ds : Dataset
+    data : Dataset
         The data.
     answers : dict, or path to a YAML or JSON file, optional
         ``{section: {question_id: text}}`` (or flat ``{"section.id": text}``); see
@@ -550,19 +594,33 @@ def datasheet(
         Evidence already computed (:func:`profile`, :func:`representation`,
         :func:`label_issues`); the first two are computed when not given, label issues are only
         reported when given.
-    ledger : raikit.ledger.Ledger, optional
-        Record the result as evidence.
+    random_state : int, Generator or None, default None
+        Seed of the profile computed when ``profile`` is not given (its samples and proxy
+        folds); ``None`` draws a fresh seed, recorded in the ledger.
+    ledger : raikit.ledger.Ledger or path, optional
+        Record the result as evidence (inside :func:`raikit.track` it is recorded anyway).
 
     Returns
     -------
     DatasheetResult
+
+    Raises
+    ------
+    DataError
+        ``data`` is not a Dataset.
+    FileFormatError
+        The answers file is missing or not valid YAML/JSON.
+    ParameterError
+        ``answers`` is not a mapping or names an unknown question, or an evidence argument is
+        not the Result it should be.
 
     Examples
     --------
     >>> from raikit.data import datasheet
     >>> from raikit.datasets import load_german_credit
     >>> sheet = datasheet(load_german_credit(),
-    ...                   answers={"motivation": {"purpose": "Credit scoring research."}})
+    ...                   answers={"motivation": {"purpose": "Credit scoring research."}},
+    ...                   random_state=0)
     >>> q = sheet.questions.set_index("id")
     >>> q.loc["motivation.purpose", "source"], q.loc["composition.count", "source"]
     ('answer', 'evidence')
@@ -573,55 +631,20 @@ def datasheet(
     """
     from raikit.data._profile import profile as run_profile
     from raikit.data._representation import representation as run_representation
-    from raikit.dataset import Dataset
 
-    if not isinstance(ds, Dataset):
-        raise DataError(f"datasheet() needs a raikit.Dataset, got {type(ds).__name__}.")
+    ds = check_dataset(data, caller="datasheet")
     given = _read_answers(answers)
-    prof = profile if profile is not None else run_profile(ds, proxy_sample=5_000)
+    if profile is None:
+        profile = run_profile(ds, proxy_sample=5_000, random_state=random_state)
     rep = representation if representation is not None else run_representation(ds)
-    evidence = _evidence(ds, prof, rep, label_issues)
-    rows = []
-    for section, qid, question in QUESTIONS:
-        key = f"{section}.{qid}"
-        answer = given.get(key, "")
-        found = evidence.get(key, "")
-        source = (
-            "answer+evidence"
-            if answer and found
-            else "answer"
-            if answer
-            else "evidence"
-            if found
-            else "unanswered"
-        )
-        rows.append((section, key, question, answer, found, source))
-    table = pd.DataFrame(
-        rows, columns=["section", "id", "question", "answer", "evidence", "source"]
-    )
-    n_open = int((table["source"] == "unanswered").sum())
-    findings = []
-    if n_open:
-        open_sections = table.loc[table["source"] == "unanswered", "section"].unique()
-        findings.append(
-            Finding(
-                "info" if n_open < len(table) / 2 else "warning",
-                f"{n_open} of {len(table)} datasheet questions are unanswered",
-                "Sections with open questions: " + ", ".join(open_sections) + ". Fill in the "
-                "template (raikit data datasheet --template answers.yaml) and pass it as answers.",
-            )
-        )
-    result = DatasheetResult(
+    table = _question_table(given, _evidence(ds, profile, rep, label_issues))
+    return DatasheetResult(
         questions=table,
         name=ds.name,
-        findings=tuple(findings),
+        findings=tuple(_open_questions(table)),
         meta={
             "n_rows": ds.n_rows,
             "n_columns": int(ds.frame.shape[1]),
             "evidence": ["profile", "representation"] + (["label_issues"] if label_issues else []),
         },
     )
-    from raikit.ledger import record
-
-    record(result, check="data.datasheet", ledger=ledger, dataset=ds, params={})
-    return result

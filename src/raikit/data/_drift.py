@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from raikit._errors import ColumnError, DataError
+from raikit._errors import ColumnError, DataError, ParameterError
 from raikit._grouping import encode_groups
+from raikit._recording import recorded
 from raikit._result import Finding, Result
+from raikit._validation import ALPHA, Interval, Options, validate_params
 from raikit.data._common import (
     Family,
     column_kind,
@@ -135,7 +137,9 @@ def adjust_pvalues(p: np.ndarray, method: str) -> np.ndarray:
     [0.03, 0.04, 0.04, nan]
     """
     if method not in CORRECTIONS:
-        raise DataError(f"correction must be one of {CORRECTIONS}, got {method!r}.")
+        raise ParameterError(
+            f"adjust_pvalues(): method must be one of {CORRECTIONS}; got {method!r}."
+        )
     p = np.asarray(p, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)
@@ -385,7 +389,7 @@ def _rows(
 
 
 # --------------------------------------------------------------------------- inputs
-def _frames(reference, current, sensitive, columns):
+def _frames(reference, current, columns):
     from raikit.dataset import Dataset
 
     names = {"reference": reference, "current": current}
@@ -404,7 +408,6 @@ def _frames(reference, current, sensitive, columns):
     columns, sensitive, missing_group, absent = _roles(
         reference if isinstance(reference, Dataset) else frames["reference"],
         current if isinstance(current, Dataset) else frames["current"],
-        sensitive,
         columns,
     )
     return frames["reference"], frames["current"], columns, sensitive, missing_group, absent
@@ -427,15 +430,33 @@ def _kind(ref: pd.Series, cur: pd.Series, name: str) -> str:
 
 
 # --------------------------------------------------------------------------- entry point
+def _tests_named(tests) -> None:
+    """A dict of tests names a known test for every column."""
+    if isinstance(tests, dict):
+        bad = {c: t for c, t in tests.items() if t not in ("ks", "chi2")}
+        if bad:
+            raise ParameterError(
+                f"drift(): tests maps columns to 'ks' or 'chi2'; got unknown test(s) {bad}."
+            )
+
+
+@recorded("data.drift")
+@validate_params(
+    tests=[Options(*TESTS), dict],
+    alpha=ALPHA,
+    correction=Options(*CORRECTIONS),
+    by_group=bool,
+    min_group_size=Interval(int, 0, None),
+    min_effect=[Interval(float, 0, None), None],
+)
 def drift(
+    *,
     reference,
     current,
-    *,
     tests="auto",
-    threshold: float = 0.05,
+    alpha: float = 0.05,
     correction: str = "fdr_bh",
     columns=None,
-    sensitive=None,
     by_group: bool = True,
     min_group_size: int = MIN_GROUP_SIZE,
     min_effect: float | None = None,
@@ -449,22 +470,22 @@ def drift(
     Parameters
     ----------
     reference, current : Dataset or DataFrame
-        The two samples. The sensitive attributes and columns come from ``reference`` when it is a
-        Dataset.
+        The two samples (keyword-only). The sensitive attributes (the groups) and the default
+        columns come from ``reference`` when it is a Dataset, else from ``current``; two
+        DataFrames are compared overall only (wrap one in ``Dataset(frame, sensitive=[...])``
+        for per-group tests).
     tests : "auto", "ks", "chi2" or dict
         ``auto``: KS for numeric columns with more than 20 distinct values, chi-square otherwise.
         ``"ks"``/``"chi2"`` force one test for every numeric column (chi-square then compares the
         shares in the reference deciles; categorical columns always use chi-square); a dict maps
         column names to a test.
-    threshold : float, default 0.05
+    alpha : float, default 0.05
         Significance level of the adjusted p-values.
     correction : {"fdr_bh", "holm", "bonferroni", "none"}, default "fdr_bh"
         Multiple-testing control: across columns for the overall tests, and across columns and
         groups for the per-group tests.
     columns : list of str, optional
         Columns to compare (default: the reference's features and target).
-    sensitive : str or list of str, optional
-        Sensitive attributes when ``reference`` is a DataFrame.
     by_group : bool, default True
         Also test within each sensitive group and intersection.
     min_group_size : int, default ``raikit.metrics.MIN_GROUP_SIZE`` (30)
@@ -473,12 +494,21 @@ def drift(
         Also require this effect size (Wasserstein in reference standard deviations for KS, JS
         distance for chi-square) before calling a column drifted, so that huge samples do not
         flag negligible shifts.
-    ledger : raikit.ledger.Ledger, optional
-        Record the result as evidence.
+    ledger : raikit.ledger.Ledger or path, optional
+        Record the result as evidence (inside :func:`raikit.track` it is recorded anyway).
 
     Returns
     -------
     DriftResult
+
+    Raises
+    ------
+    DataError
+        A side is neither a Dataset nor a DataFrame, has no rows, or no column can be compared.
+    ColumnError
+        A named column or a sensitive attribute is missing from one side.
+    ParameterError
+        A parameter is out of its domain (``alpha=5``, ``tests="t-test"``...).
 
     Examples
     --------
@@ -487,25 +517,16 @@ def drift(
     >>> train, test = load_adult(split="train"), load_adult(split="test")
     >>> shifted = test.frame.copy()
     >>> shifted["age"] = shifted["age"] + 5
-    >>> result = drift(train, test.replace(shifted), by_group=False)
+    >>> result = drift(reference=train, current=test.replace(shifted), by_group=False)
     >>> result.drifted_columns
     ['age']
     """
-    if tests not in TESTS and not isinstance(tests, dict):
-        raise DataError(f"tests must be one of {TESTS} or a dict column -> test, got {tests!r}.")
-    if isinstance(tests, dict):
-        bad = {c: t for c, t in tests.items() if t not in ("ks", "chi2")}
-        if bad:
-            raise DataError(f"Unknown test(s) {bad}; use 'ks' or 'chi2'.")
-    if not 0 < threshold < 1:
-        raise DataError(f"threshold is a significance level in (0, 1), got {threshold}.")
-    if correction not in CORRECTIONS:
-        raise DataError(f"correction must be one of {CORRECTIONS}, got {correction!r}.")
+    _tests_named(tests)
     lazy = any(getattr(d, "is_lazy", False) for d in (reference, current))
     if lazy:
         from raikit.data._scale import drift_parts
 
-        columns, sensitive, missing_group, absent = _roles(reference, current, sensitive, columns)
+        columns, sensitive, missing_group, absent = _roles(reference, current, columns)
         parts, kinds, skipped, n_ref, n_cur, bounds = drift_parts(
             reference,
             current,
@@ -522,7 +543,7 @@ def drift(
         }
     else:
         parts, kinds, skipped, n_ref, n_cur, sensitive, absent = _in_memory_parts(
-            reference, current, sensitive, columns, tests, by_group
+            reference, current, columns, tests, by_group
         )
         scale_meta = {"ks": "exact"}
     if not parts:
@@ -539,20 +560,18 @@ def drift(
         n_ref,
         n_cur,
         sensitive,
-        current,
         scale_meta,
         absent=absent,
         tests=tests,
-        threshold=threshold,
+        alpha=alpha,
         correction=correction,
         by_group=by_group,
         min_group_size=min_group_size,
         min_effect=min_effect,
-        ledger=ledger,
     )
 
 
-def _roles(reference, current, sensitive, columns):
+def _roles(reference, current, columns):
     """Columns and sensitive attributes to compare, from column names only (no rows read).
 
     Also returns the columns of the default selection (``columns=None``) that one table lacks:
@@ -573,10 +592,9 @@ def _roles(reference, current, sensitive, columns):
                 f"{label} must be a raikit.Dataset or a DataFrame, got {type(data).__name__}."
             )
     ref_ds = reference if isinstance(reference, Dataset) else None
-    if sensitive is None:
-        sensitive = ref_ds.sensitive_names if ref_ds is not None else []
-    sensitive = [sensitive] if isinstance(sensitive, str) else list(sensitive)
-    missing_group = ref_ds.missing_group if ref_ds is not None else None
+    roles_ds = ref_ds if ref_ds is not None else current if isinstance(current, Dataset) else None
+    sensitive = list(roles_ds.sensitive_names) if roles_ds is not None else []
+    missing_group = roles_ds.missing_group if roles_ds is not None else None
     absent: dict[str, list[str]] = {}
     if columns is None:
         if ref_ds is not None:
@@ -609,10 +627,8 @@ def _roles(reference, current, sensitive, columns):
     return columns, sensitive, missing_group, absent
 
 
-def _in_memory_parts(reference, current, sensitive, columns, tests, by_group):
-    ref, cur, columns, sensitive, missing_group, absent = _frames(
-        reference, current, sensitive, columns
-    )
+def _in_memory_parts(reference, current, columns, tests, by_group):
+    ref, cur, columns, sensitive, missing_group, absent = _frames(reference, current, columns)
     if len(ref) == 0 or len(cur) == 0:
         raise DataError(
             f"Drift needs rows on both sides; reference has {len(ref)}, current {len(cur)}."
@@ -677,17 +693,15 @@ def _finish(
     n_ref,
     n_cur,
     sensitive,
-    current,
     scale_meta,
     *,
     absent,
     tests,
-    threshold,
+    alpha,
     correction,
     by_group,
     min_group_size,
     min_effect,
-    ledger,
 ) -> DriftResult:
     small = (table["n_reference"] < min_group_size) | (table["n_current"] < min_group_size)
     grouped = table["attribute"] != "overall"
@@ -697,7 +711,7 @@ def _finish(
         table.loc[mask, "p_adjusted"] = adjust_pvalues(
             table.loc[mask, "p_value"].to_numpy(), correction
         )
-    drifted = table["p_adjusted"] < threshold
+    drifted = table["p_adjusted"] < alpha
     if min_effect is not None:
         drifted &= table["effect"] >= min_effect
     table["drifted"] = drifted.to_numpy(dtype=bool)
@@ -723,7 +737,7 @@ def _finish(
         "drifted",
     ]
     table = table[order]
-    findings = _findings(table, threshold, min_group_size)
+    findings = _findings(table, alpha, min_group_size)
     if skipped:
         findings.append(
             Finding(
@@ -745,9 +759,9 @@ def _finish(
                 f"--target), which is compared only when both tables have it.",
             )
         )
-    result = DriftResult(
+    return DriftResult(
         table=table,
-        threshold=threshold,
+        threshold=alpha,
         correction=correction,
         sensitive_names=list(sensitive) if by_group else [],
         findings=tuple(findings),
@@ -763,22 +777,6 @@ def _finish(
             **scale_meta,
         },
     )
-    from raikit.ledger import record
-
-    record(
-        result,
-        check="data.drift",
-        ledger=ledger,
-        dataset=current if not isinstance(current, pd.DataFrame) else None,
-        params={
-            "tests": tests,
-            "threshold": threshold,
-            "correction": correction,
-            "min_group_size": min_group_size,
-            "min_effect": min_effect,
-        },
-    )
-    return result
 
 
 def _findings(table: pd.DataFrame, threshold: float, min_group_size: int) -> list[Finding]:

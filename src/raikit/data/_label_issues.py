@@ -16,9 +16,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError
+from raikit._recording import recorded
 from raikit._result import Finding, Result
-from raikit.data._common import encode_sensitive, families, model_frame
+from raikit._validation import (
+    ALPHA,
+    RANDOM_STATE,
+    Interval,
+    Options,
+    check_dataset,
+    validate_params,
+)
+from raikit.data._common import encode_sensitive, families, model_frame, sklearn_seed
 
 __all__ = ["LabelIssuesResult", "confident_learning", "label_issues"]
 
@@ -301,105 +310,47 @@ def class_codes(ds, who: str) -> tuple[np.ndarray, list]:
     return labels, classes
 
 
-def label_issues(
-    ds,
-    *,
-    estimator=None,
-    pred_probs=None,
-    cv: int = 5,
-    outliers: bool = True,
-    contamination=0.02,
-    alpha: float = 0.05,
-    min_ratio: float = 1.5,
-    random_state: int | None = 0,
-    ledger=None,
-) -> LabelIssuesResult:
-    """Find likely mislabelled rows and outliers, and where they concentrate.
+def _out_of_fold_probs(X, labels, classes, *, estimator, cv: int, seed):
+    """Out-of-fold ``predict_proba`` of ``estimator`` (default: a gradient-boosted model)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    Parameters
-    ----------
-    ds : Dataset
-        Labelled data (classification target).
-    estimator : scikit-learn classifier, optional
-        Model whose out-of-fold ``predict_proba`` feeds confident learning. Default: a
-        ``HistGradientBoostingClassifier`` that reads categories and missing values directly.
-    pred_probs : array of shape (n_rows, n_classes), optional
-        Out-of-fold probabilities you already have (columns in sorted label order); skips fitting.
-    cv : int, default 5
-        Stratified folds for the out-of-fold probabilities.
-    outliers : bool, default True
-        Also run an Isolation Forest on the features.
-    contamination : float or "auto", default 0.02
-        Share of rows the Isolation Forest flags (``"auto"`` uses the original paper's threshold,
-        which flags far more rows on census-like data).
-    alpha : float, default 0.05
-        Significance level (Bonferroni over groups) of a concentration finding.
-    min_ratio : float, default 1.5
-        A group's rate must also be at least this multiple of the overall rate.
-    random_state : int, optional
-        Seed of the folds, the default model and the forest.
-    ledger : raikit.ledger.Ledger, optional
-        Record the result as evidence.
+    counts = np.bincount(labels, minlength=len(classes))
+    if counts.min() < cv:
+        rare = classes[int(np.argmin(counts))]
+        raise DataError(
+            f"Label {rare!r} has only {counts.min()} row(s), fewer than cv={cv} folds; merge "
+            f"rare labels or lower cv."
+        )
+    model = estimator
+    if model is None:
+        model = HistGradientBoostingClassifier(
+            categorical_features="from_dtype", max_iter=100, random_state=seed
+        )
+    folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
+    try:
+        return cross_val_predict(model, X, labels, cv=folds, method="predict_proba")
+    except (ValueError, TypeError) as error:
+        raise DataError(
+            f"The estimator {type(model).__name__} could not fit the features: {error}. "
+            f"Pass an estimator (or a Pipeline) that handles them, or pred_probs=."
+        ) from error
 
-    Returns
-    -------
-    LabelIssuesResult
 
-    Examples
-    --------
-    >>> from raikit.data import label_issues
-    >>> from raikit.datasets import load_german_credit
-    >>> result = label_issues(load_german_credit(), cv=3)
-    >>> int(result.by_group.loc[0, "count"]), result.classes
-    (1000, [0, 1])
-    >>> bool(0 < len(result.issues) < 300)
-    True
-    """
-    from raikit.dataset import Dataset
+def _given_probs(pred_probs, n: int, classes: list) -> np.ndarray:
+    probs = np.asarray(pred_probs, dtype=float)
+    if probs.shape != (n, len(classes)):
+        raise ParameterError(
+            f"label_issues(): pred_probs must have shape ({n}, {len(classes)}) (rows, labels "
+            f"{classes}); got {probs.shape}."
+        )
+    if np.isnan(probs).any():
+        raise ParameterError("label_issues(): pred_probs has missing values.")
+    return probs
 
-    if not isinstance(ds, Dataset):
-        raise DataError(f"label_issues() needs a raikit.Dataset, got {type(ds).__name__}.")
-    labels, classes = class_codes(ds, "label_issues()")
-    k = len(classes)
-    n = ds.n_rows
-    counts = np.bincount(labels, minlength=k)
-    X = model_frame(ds.X)
-    if pred_probs is None:
-        if counts.min() < cv:
-            rare = classes[int(np.argmin(counts))]
-            raise DataError(
-                f"Label {rare!r} has only {counts.min()} row(s), fewer than cv={cv} folds; merge "
-                f"rare labels or lower cv."
-            )
-        if cv < 2:
-            raise DataError(f"cv must be at least 2, got {cv}.")
-        from sklearn.ensemble import HistGradientBoostingClassifier
-        from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-        model = estimator
-        if model is None:
-            model = HistGradientBoostingClassifier(
-                categorical_features="from_dtype", max_iter=100, random_state=random_state
-            )
-        folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state)
-        try:
-            probs = cross_val_predict(model, X, labels, cv=folds, method="predict_proba")
-        except (ValueError, TypeError) as error:
-            raise DataError(
-                f"The estimator {type(model).__name__} could not fit the features: {error}. "
-                f"Pass an estimator (or a Pipeline) that handles them, or pred_probs=."
-            ) from error
-        estimator_name = type(model).__name__
-    else:
-        probs = np.asarray(pred_probs, dtype=float)
-        if probs.shape != (n, k):
-            raise DataError(
-                f"pred_probs must have shape ({n}, {k}) (rows, labels {classes}); got {probs.shape}."
-            )
-        if np.isnan(probs).any():
-            raise DataError("pred_probs has missing values.")
-        estimator_name = "pred_probs"
-    mask, joint = confident_learning(labels, probs)
+def _issue_table(labels, probs, mask, classes) -> pd.DataFrame:
+    """Flagged rows with the label given, the label suggested, and the margin, worst first."""
     rows = np.flatnonzero(mask)
     given = labels[rows]
     masked = probs[rows].copy()
@@ -409,7 +360,7 @@ def label_issues(
     margin = probs[rows, suggested] - quality
     order = np.argsort(-margin, kind="stable")
     classes_array = np.array(classes, dtype=object)
-    issues = pd.DataFrame(
+    return pd.DataFrame(
         {
             "row": rows[order].astype(np.int64),
             "given_label": classes_array[given[order]],
@@ -418,23 +369,114 @@ def label_issues(
             "margin": margin[order],
         }
     )
+
+
+def _outliers(X: pd.DataFrame, contamination, seed):
+    """An Isolation Forest's flags and the flagged rows ranked by score."""
+    from sklearn.ensemble import IsolationForest
+
+    matrix = _outlier_matrix(X)
+    forest = IsolationForest(contamination=contamination, random_state=seed)
+    mask = forest.fit_predict(matrix) == -1
+    score = -forest.score_samples(matrix)
+    flagged = np.flatnonzero(mask)
+    ranked = flagged[np.argsort(-score[flagged], kind="stable")]
+    return mask, pd.DataFrame({"row": ranked.astype(np.int64), "score": score[ranked]})
+
+
+@recorded("data.label_issues")
+@validate_params(
+    cv=Interval(int, 2, None),
+    outliers=bool,
+    contamination=[Interval(float, 0, 0.5, closed="right"), Options("auto")],
+    alpha=ALPHA,
+    min_ratio=Interval(float, 0, None),
+    random_state=RANDOM_STATE,
+)
+def label_issues(
+    data,
+    *,
+    estimator=None,
+    pred_probs=None,
+    cv: int = 5,
+    outliers: bool = True,
+    contamination=0.02,
+    alpha: float = 0.05,
+    min_ratio: float = 1.5,
+    random_state=None,
+    ledger=None,
+) -> LabelIssuesResult:
+    """Find likely mislabelled rows and outliers, and where they concentrate.
+
+    Parameters
+    ----------
+    data : Dataset
+        Labelled data (classification target).
+    estimator : scikit-learn classifier, optional
+        Unfitted model whose out-of-fold ``predict_proba`` feeds confident learning. Default: a
+        ``HistGradientBoostingClassifier`` that reads categories and missing values directly.
+    pred_probs : array of shape (n_rows, n_classes), optional
+        Out-of-fold probabilities you already have (columns in sorted label order); skips fitting.
+    cv : int, default 5
+        Stratified folds for the out-of-fold probabilities (at least 2).
+    outliers : bool, default True
+        Also run an Isolation Forest on the features.
+    contamination : float or "auto", default 0.02
+        Share of rows the Isolation Forest flags (``"auto"`` uses the original paper's threshold,
+        which flags far more rows on census-like data).
+    alpha : float, default 0.05
+        Significance level (Bonferroni over groups) of a concentration finding.
+    min_ratio : float, default 1.5
+        A group's rate must also be at least this multiple of the overall rate.
+    random_state : int, Generator or None, default None
+        Seed of the folds, the default model and the forest; ``None`` draws a fresh seed,
+        recorded in the ledger.
+    ledger : raikit.ledger.Ledger or path, optional
+        Record the result as evidence (inside :func:`raikit.track` it is recorded anyway).
+
+    Returns
+    -------
+    LabelIssuesResult
+
+    Raises
+    ------
+    DataError
+        ``data`` is not a Dataset, its target is missing, continuous or constant, a label has
+        fewer rows than folds, or the estimator cannot fit the features.
+    ParameterError
+        A parameter is out of its range, or ``pred_probs`` has the wrong shape.
+
+    Examples
+    --------
+    >>> from raikit.data import label_issues
+    >>> from raikit.datasets import load_german_credit
+    >>> result = label_issues(load_german_credit(), cv=3, random_state=0)
+    >>> int(result.by_group.loc[0, "count"]), result.classes
+    (1000, [0, 1])
+    >>> bool(0 < len(result.issues) < 300)
+    True
+    """
+    ds = check_dataset(data, need=["target"], caller="label_issues")
+    labels, classes = class_codes(ds, "label_issues()")
+    n = ds.n_rows
+    seed = sklearn_seed(random_state)
+    X = model_frame(ds.X)
+    if pred_probs is None:
+        probs = _out_of_fold_probs(X, labels, classes, estimator=estimator, cv=cv, seed=seed)
+        estimator_name = type(estimator).__name__ if estimator is not None else None
+        estimator_name = estimator_name or "HistGradientBoostingClassifier"
+    else:
+        probs = _given_probs(pred_probs, n, classes)
+        estimator_name = "pred_probs"
+    mask, joint = confident_learning(labels, probs)
     outlier_mask = np.zeros(n, dtype=bool)
     outlier_table = pd.DataFrame({"row": np.array([], dtype=np.int64), "score": []})
     if outliers and X.shape[1]:
-        from sklearn.ensemble import IsolationForest
-
-        matrix = _outlier_matrix(X)
-        forest = IsolationForest(contamination=contamination, random_state=random_state)
-        outlier_mask = forest.fit_predict(matrix) == -1
-        score = -forest.score_samples(matrix)
-        flagged = np.flatnonzero(outlier_mask)
-        ranked = flagged[np.argsort(-score[flagged], kind="stable")]
-        outlier_table = pd.DataFrame({"row": ranked.astype(np.int64), "score": score[ranked]})
+        outlier_mask, outlier_table = _outliers(X, contamination, seed)
     encoding = encode_sensitive(ds)
     by_group = _group_table(encoding, n, mask, outlier_mask)
-    findings = _findings(by_group, alpha, min_ratio)
-    result = LabelIssuesResult(
-        issues=issues,
+    return LabelIssuesResult(
+        issues=_issue_table(labels, probs, mask, classes),
         outliers=outlier_table,
         by_group=by_group,
         confident_joint=pd.DataFrame(
@@ -445,7 +487,7 @@ def label_issues(
         classes=list(classes),
         n_rows=n,
         sensitive_names=list(encoding.names),
-        findings=tuple(findings),
+        findings=tuple(_findings(by_group, alpha, min_ratio)),
         meta={
             "estimator": estimator_name,
             "cv": cv,
@@ -455,19 +497,3 @@ def label_issues(
             "random_state": random_state,
         },
     )
-    from raikit.ledger import record
-
-    record(
-        result,
-        check="data.label_issues",
-        ledger=ledger,
-        dataset=ds,
-        model=None,
-        params={
-            "cv": cv,
-            "contamination": contamination,
-            "random_state": random_state,
-            "estimator": estimator_name,
-        },
-    )
-    return result

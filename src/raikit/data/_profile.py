@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from raikit._errors import ColumnError, DataError
+from raikit._errors import ColumnError
+from raikit._recording import recorded
 from raikit._result import Finding, Result
+from raikit._validation import RANDOM_STATE, Interval, check_dataset, rng_from, validate_params
 from raikit.data._common import (
     Family,
     column_kind,
@@ -697,71 +699,8 @@ def _lazy_rows(ds, n: int, random_state) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- entry point
-def profile(
-    ds,
-    *,
-    bins: int = 20,
-    top_k: int = 10,
-    columns=None,
-    proxies: bool = True,
-    proxy_auc: float = _DEFAULT_PROXY_AUC,
-    proxy_sample: int = 20_000,
-    association_sample: int = 200_000,
-    random_state: int | None = 0,
-    ledger=None,
-) -> ProfileResult:
-    """Profile a Dataset: per-column statistics overall and per group, associations and proxies.
-
-    Parameters
-    ----------
-    ds : Dataset
-        The data (its sensitive attributes define the groups).
-    bins : int, default 20
-        Equal-width histogram bins per numeric column (shared by all groups).
-    top_k : int, default 10
-        Categories listed per categorical column; the rest are merged as ``"(other)"``.
-    columns : list of str, optional
-        Columns to profile (default: every column). Sensitive attributes are always kept.
-    proxies : bool, default True
-        Measure how well each feature predicts each sensitive attribute.
-    proxy_auc : float, default 0.8
-        AUC from which a feature (or all features together) is reported as a strong proxy.
-    proxy_sample : int, default 20000
-        Rows used to fit the all-features proxy model (0 skips it).
-    association_sample : int, default 200000
-        Associations are computed on a random sample of at most this many rows (0 skips them).
-    random_state : int, optional
-        Seed for the samples and the cross-fitting folds.
-    ledger : raikit.ledger.Ledger, optional
-        Record the result as evidence.
-
-    Returns
-    -------
-    ProfileResult
-
-    Examples
-    --------
-    >>> from raikit.data import profile
-    >>> from raikit.datasets import load_german_credit
-    >>> result = profile(load_german_credit(), proxy_sample=0)
-    >>> result.columns.loc["age", ["count", "missing", "min", "median", "max"]].tolist()
-    [1000.0, 0.0, 19.0, 33.0, 75.0]
-    >>> result.by_group("age").loc[("sex", "Female"), "count"]
-    np.int64(310)
-    >>> p = result.proxies.set_index(["attribute", "feature"])
-    >>> bool(p.loc[("sex", "personal_status"), "auc"] > 0.99)
-    True
-    """
-    from raikit._validation import rng_from
-    from raikit.dataset import Dataset
-
-    if not isinstance(ds, Dataset):
-        raise DataError(
-            f"profile() needs a raikit.Dataset, got {type(ds).__name__}. Wrap the table: "
-            f"Dataset(frame, target='y', sensitive=['sex'])."
-        )
-    if bins < 1 or top_k < 1:
-        raise DataError(f"bins and top_k must be at least 1, got bins={bins}, top_k={top_k}.")
+def _roles(ds, columns) -> dict[str, str]:
+    """Each profiled column's role in the Dataset; sensitive attributes are always kept."""
     roles = {}
     for name in ds.columns:
         if name in ds.sensitive_names:
@@ -776,56 +715,57 @@ def profile(
             roles[name] = "feature"
         else:
             roles[name] = "other"
-    if columns is not None:
-        columns = [columns] if isinstance(columns, str) else list(columns)
-        for c in columns:
-            if c not in ds.columns:
-                ds._check_column(c, "profile")
-        roles = {c: r for c, r in roles.items() if c in columns or r == "sensitive"}
-    kinds: dict[str, str] = {}
-    stat_parts, hist_parts, cat_parts = [], [], []
-    if ds.is_lazy:
-        stat_parts, hist_parts, cat_parts, kinds, scale_meta = _lazy_parts(ds, roles, bins, top_k)
-        rows_needed = max(association_sample, proxy_sample if proxies else 0)
-        frame = _lazy_rows(ds, rows_needed, random_state)
-        rows_ds = ds.replace(frame)
-        encoding = encode_sensitive(rows_ds)
-    else:
-        frame, rows_ds, scale_meta = ds.frame, ds, {"quantiles": "exact"}
-        encoding = encode_sensitive(ds)
-    fams = families(encoding, len(frame))
-    for name, role in roles.items() if not ds.is_lazy else ():
+    if columns is None:
+        return roles
+    columns = [columns] if isinstance(columns, str) else list(columns)
+    for c in columns:
+        if c not in ds.columns:
+            ds._check_column(c, "profile")
+    return {c: r for c, r in roles.items() if c in columns or r == "sensitive"}
+
+
+def _datetime_rows(series: pd.Series, fams: list[Family]) -> list[dict]:
+    missing = series.isna().to_numpy()
+    return [
+        {
+            "attribute": fam.attribute,
+            "group": fam.labels,
+            "rows": np.bincount(fam.codes, minlength=fam.n_groups),
+            "count": np.bincount(fam.codes[~missing], minlength=fam.n_groups),
+            "missing": np.bincount(fam.codes[missing], minlength=fam.n_groups),
+            "distinct": np.full(
+                fam.n_groups, float(series.nunique()) if fam.n_groups == 1 else np.nan
+            ),
+        }
+        for fam in fams
+    ]
+
+
+def _memory_parts(frame: pd.DataFrame, roles: dict, fams: list[Family], bins: int, top_k: int):
+    """Per-column statistics, histograms and top categories of an in-memory table."""
+    stat_parts, hist_parts, cat_parts, kinds = [], [], [], {}
+    for name, role in roles.items():
         series = frame[name]
         kind = column_kind(series)
         if kind == "numeric":
             rows, hist, edges = _numeric_stats(numeric_values(series), fams, bins)
-            stat_parts.append(_stack(rows, name, role, kind))
             hist_parts.extend(_hist_frames(name, hist, edges))
         elif kind in ("categorical", "boolean"):
             rows, cats, names = _categorical_stats(series, fams, top_k)
             distinct = rows[0]["distinct"][0]
             if kind == "categorical" and distinct > 1000 and distinct > 0.5 * rows[0]["count"][0]:
                 kind = "text"  # identifiers and free text: counts only
-            stat_parts.append(_stack(rows, name, role, kind))
             if kind != "text":
                 cat_parts.extend(_cat_frames(name, cats, names))
-        else:  # datetime
-            missing = series.isna().to_numpy()
-            rows = [
-                {
-                    "attribute": fam.attribute,
-                    "group": fam.labels,
-                    "rows": np.bincount(fam.codes, minlength=fam.n_groups),
-                    "count": np.bincount(fam.codes[~missing], minlength=fam.n_groups),
-                    "missing": np.bincount(fam.codes[missing], minlength=fam.n_groups),
-                    "distinct": np.full(
-                        fam.n_groups, float(series.nunique()) if fam.n_groups == 1 else np.nan
-                    ),
-                }
-                for fam in fams
-            ]
-            stat_parts.append(_stack(rows, name, role, kind))
+        else:
+            rows = _datetime_rows(series, fams)
+        stat_parts.append(_stack(rows, name, role, kind))
         kinds[name] = kind
+    return stat_parts, hist_parts, cat_parts, kinds
+
+
+def _tables(stat_parts, hist_parts, cat_parts):
+    """The stats, histogram and category tables from their per-column parts."""
     stats = pd.concat(stat_parts, ignore_index=True)
     for column in ("mean", "std", *QUANTILE_NAMES):
         if column not in stats.columns:
@@ -850,16 +790,11 @@ def profile(
         if cat_parts
         else pd.DataFrame(columns=["column", "attribute", "group", "category", "count", "share"])
     )
-    rng = rng_from(random_state)
-    features = [c for c, r in roles.items() if r == "feature"]
-    assoc_names = [c for c in features if kinds[c] != "text"]
-    if ds.target is not None and ds.target in roles:
-        assoc_names.append(ds.target)
-    sample = frame
-    if len(frame) > association_sample:
-        sample = frame.iloc[np.sort(rng.choice(len(frame), association_sample, replace=False))]
-    associations = _associations(sample, kinds, assoc_names if association_sample else [])
-    proxy_table = pd.DataFrame(
+    return stats, histograms, categories
+
+
+def _empty_proxies() -> pd.DataFrame:
+    return pd.DataFrame(
         {
             "attribute": pd.Series([], dtype=object),
             "feature": pd.Series([], dtype=object),
@@ -869,13 +804,113 @@ def profile(
             "n": pd.Series([], dtype=np.int64),
         }
     )
+
+
+@recorded("data.profile")
+@validate_params(
+    bins=Interval(int, 1, None),
+    top_k=Interval(int, 1, None),
+    proxies=bool,
+    proxy_auc=Interval(float, 0, 1),
+    proxy_sample=Interval(int, 0, None),
+    association_sample=Interval(int, 0, None),
+    random_state=RANDOM_STATE,
+)
+def profile(
+    data,
+    *,
+    bins: int = 20,
+    top_k: int = 10,
+    columns=None,
+    proxies: bool = True,
+    proxy_auc: float = _DEFAULT_PROXY_AUC,
+    proxy_sample: int = 20_000,
+    association_sample: int = 200_000,
+    random_state=None,
+    ledger=None,
+) -> ProfileResult:
+    """Profile a Dataset: per-column statistics overall and per group, associations and proxies.
+
+    Parameters
+    ----------
+    data : Dataset
+        The data (its sensitive attributes define the groups).
+    bins : int, default 20
+        Equal-width histogram bins per numeric column (shared by all groups).
+    top_k : int, default 10
+        Categories listed per categorical column; the rest are merged as ``"(other)"``.
+    columns : list of str, optional
+        Columns to profile (default: every column). Sensitive attributes are always kept.
+    proxies : bool, default True
+        Measure how well each feature predicts each sensitive attribute.
+    proxy_auc : float, default 0.8
+        AUC from which a feature (or all features together) is reported as a strong proxy.
+    proxy_sample : int, default 20000
+        Rows used to fit the all-features proxy model (0 skips it).
+    association_sample : int, default 200000
+        Associations are computed on a random sample of at most this many rows (0 skips them).
+    random_state : int, Generator or None, default None
+        Seed for the samples and the cross-fitting folds; ``None`` draws a fresh seed, recorded
+        in the ledger.
+    ledger : raikit.ledger.Ledger or path, optional
+        Record the result as evidence (inside :func:`raikit.track` it is recorded anyway).
+
+    Returns
+    -------
+    ProfileResult
+
+    Raises
+    ------
+    DataError
+        ``data`` is not a Dataset.
+    ColumnError
+        A name in ``columns`` is not a column of ``data``.
+    ParameterError
+        A parameter is out of its range (``bins=0``, ``proxy_auc=2``...).
+
+    Examples
+    --------
+    >>> from raikit.data import profile
+    >>> from raikit.datasets import load_german_credit
+    >>> result = profile(load_german_credit(), proxy_sample=0, random_state=0)
+    >>> result.columns.loc["age", ["count", "missing", "min", "median", "max"]].tolist()
+    [1000.0, 0.0, 19.0, 33.0, 75.0]
+    >>> result.by_group("age").loc[("sex", "Female"), "count"]
+    np.int64(310)
+    >>> p = result.proxies.set_index(["attribute", "feature"])
+    >>> bool(p.loc[("sex", "personal_status"), "auc"] > 0.99)
+    True
+    """
+    ds = check_dataset(data, caller="profile")
+    roles = _roles(ds, columns)
+    if ds.is_lazy:
+        stat_parts, hist_parts, cat_parts, kinds, scale_meta = _lazy_parts(ds, roles, bins, top_k)
+        rows_needed = max(association_sample, proxy_sample if proxies else 0)
+        frame = _lazy_rows(ds, rows_needed, random_state)
+        rows_ds = ds.replace(frame)
+        encoding = encode_sensitive(rows_ds)
+    else:
+        frame, rows_ds, scale_meta = ds.frame, ds, {"quantiles": "exact"}
+        encoding = encode_sensitive(ds)
+        fams = families(encoding, len(frame))
+        stat_parts, hist_parts, cat_parts, kinds = _memory_parts(frame, roles, fams, bins, top_k)
+    stats, histograms, categories = _tables(stat_parts, hist_parts, cat_parts)
+    rng = rng_from(random_state)
+    features = [c for c, r in roles.items() if r == "feature"]
+    assoc_names = [c for c in features if kinds[c] != "text"]
+    if ds.target is not None and ds.target in roles:
+        assoc_names.append(ds.target)
+    sample = frame
+    if len(frame) > association_sample:
+        sample = frame.iloc[np.sort(rng.choice(len(frame), association_sample, replace=False))]
+    associations = _associations(sample, kinds, assoc_names if association_sample else [])
+    proxy_table = _empty_proxies()
     if proxies and features:
         seed = int(rng.integers(2**31 - 1))
         proxy_table = _proxies(
             rows_ds, kinds, features, encoding, rng, proxy_sample=proxy_sample, random_state=seed
         )
-    findings = _findings(stats, proxy_table, proxy_auc)
-    result = ProfileResult(
+    return ProfileResult(
         stats=stats,
         histograms=histograms,
         categories=categories,
@@ -884,7 +919,7 @@ def profile(
         roles=roles,
         n_rows=ds.n_rows,
         sensitive_names=list(ds.sensitive_names),
-        findings=tuple(findings),
+        findings=tuple(_findings(stats, proxy_table, proxy_auc)),
         meta={
             "bins": bins,
             "top_k": top_k,
@@ -897,13 +932,3 @@ def profile(
             **scale_meta,
         },
     )
-    from raikit.ledger import record
-
-    record(
-        result,
-        check="data.profile",
-        ledger=ledger,
-        dataset=ds,
-        params={"bins": bins, "top_k": top_k, "proxy_auc": proxy_auc, "random_state": random_state},
-    )
-    return result

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from raikit._errors import DataError
+from raikit._errors import ColumnError, DataError, ParameterError
+from raikit._recording import recorded
 from raikit._result import Finding, Result
+from raikit._validation import CI, Interval, check_dataset, validate_params
 from raikit.data._common import encode_sensitive, families
 from raikit.metrics._stats import (
     MIN_GROUP_SIZE,
@@ -94,11 +96,34 @@ class RepresentationResult(Result):
         return representation_figures(self)
 
 
-def required_sample_size(ci_width: float, *, confidence: float = 0.95, p: float = 0.5) -> int:
+@validate_params(
+    ci_width=Interval(float, 0, 1, closed="neither"),
+    ci=CI,
+    p=Interval(float, 0, 1),
+)
+def required_sample_size(ci_width: float, *, ci: float = 0.95, p: float = 0.5) -> int:
     """Rows needed so that a proportion's normal-approximation CI is at most ``ci_width`` wide.
 
-    ``n = z² p (1 - p) / (ci_width / 2)²`` with ``z`` the two-sided normal quantile; ``p = 0.5`` is
-    the worst case.
+    ``n = z² p (1 - p) / (ci_width / 2)²`` with ``z`` the two-sided normal quantile at
+    confidence level ``ci``; ``p = 0.5`` is the worst case.
+
+    Parameters
+    ----------
+    ci_width : float
+        Full width of the interval, in (0, 1) (0.1 is ±0.05).
+    ci : float, default 0.95
+        Confidence level of the interval.
+    p : float, default 0.5
+        The proportion expected (0.5 needs the most rows).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ParameterError
+        A parameter is out of its range.
 
     Examples
     --------
@@ -108,77 +133,82 @@ def required_sample_size(ci_width: float, *, confidence: float = 0.95, p: float 
     >>> required_sample_size(0.1, p=0.9)
     139
     """
-    if not 0 < ci_width < 1:
-        raise DataError(f"ci_width must be in (0, 1), got {ci_width}.")
-    if not 0 < confidence < 1:
-        raise DataError(f"confidence must be in (0, 1), got {confidence}.")
-    if not 0 <= p <= 1:
-        raise DataError(f"p must be in [0, 1], got {p}.")
-    z = z_value(confidence)
+    z = z_value(ci)
     return int(np.ceil(z * z * p * (1 - p) / (ci_width / 2) ** 2))
 
 
-def _reference_shares(reference, attributes: list[str]) -> pd.DataFrame:
-    """Normalise the accepted reference formats to (attribute, group, reference_share)."""
-    from raikit.dataset import Dataset
+def _shares_of_dataset(reference, attributes: list[str]) -> pd.DataFrame:
+    """Each attribute's group shares in a reference Dataset, as (attribute, group, share)."""
+    rows = []
+    for name in attributes:
+        if name not in reference.columns:
+            raise ColumnError(
+                f"representation(): the reference Dataset has no column {name!r} (a sensitive "
+                f"attribute of data); both Datasets need it."
+            )
+        if reference.is_lazy:  # one GROUP BY where the data lives
+            q = reference.table.q
+            counts = reference.table.query(
+                f"SELECT {q(name)} AS value, COUNT(*) AS n FROM {{table}} "
+                f"WHERE {q(name)} IS NOT NULL GROUP BY {q(name)}"
+            )
+            shares = pd.Series(
+                counts["n"].to_numpy(float) / counts["n"].sum(), index=counts["value"]
+            )
+        else:
+            shares = reference.frame[name].astype(object).value_counts(normalize=True)
+        rows += [(name, str(g), float(s)) for g, s in shares.items()]
+    return pd.DataFrame(rows, columns=["attribute", "group", "reference_share"])
 
-    if isinstance(reference, Dataset):
+
+def _shares_given(expected_shares) -> pd.DataFrame:
+    """``expected_shares`` (a dict of dicts or an attribute/group/share DataFrame) as a table."""
+    if isinstance(expected_shares, dict):
         rows = []
-        for name in attributes:
-            if name not in reference.columns:
-                raise DataError(f"The reference Dataset has no column {name!r}.")
-            if reference.is_lazy:  # one GROUP BY where the data lives
-                q = reference.table.q
-                counts = reference.table.query(
-                    f"SELECT {q(name)} AS value, COUNT(*) AS n FROM {{table}} "
-                    f"WHERE {q(name)} IS NOT NULL GROUP BY {q(name)}"
-                )
-                shares = pd.Series(
-                    counts["n"].to_numpy(float) / counts["n"].sum(), index=counts["value"]
-                )
-            else:
-                shares = reference.frame[name].astype(object).value_counts(normalize=True)
-            rows += [(name, str(g), float(s)) for g, s in shares.items()]
-        frame = pd.DataFrame(rows, columns=["attribute", "group", "reference_share"])
-    elif isinstance(reference, dict):
-        rows = []
-        for name, shares in reference.items():
+        for name, shares in expected_shares.items():
             if not isinstance(shares, dict):
-                raise DataError(
-                    f"reference[{name!r}] must map each group to its share, e.g. "
-                    f"{{'sex': {{'Female': 0.51, 'Male': 0.49}}}}; got {type(shares).__name__}."
+                raise ParameterError(
+                    f"representation(): expected_shares[{name!r}] must map each group to its "
+                    f"share, e.g. {{'sex': {{'Female': 0.51, 'Male': 0.49}}}}; got "
+                    f"{type(shares).__name__}."
                 )
             rows += [(str(name), str(g), float(s)) for g, s in shares.items()]
-        frame = pd.DataFrame(rows, columns=["attribute", "group", "reference_share"])
-    elif isinstance(reference, pd.DataFrame):
-        needed = {"attribute", "group", "share"}
-        if not needed <= set(reference.columns):
-            raise DataError(
-                f"A reference DataFrame needs columns {sorted(needed)}; got {list(reference.columns)}."
-            )
-        frame = pd.DataFrame(
-            {
-                "attribute": reference["attribute"].astype(str),
-                "group": reference["group"].astype(str),
-                "reference_share": reference["share"].astype(float),
-            }
+        return pd.DataFrame(rows, columns=["attribute", "group", "reference_share"])
+    needed = {"attribute", "group", "share"}
+    if not needed <= set(expected_shares.columns):
+        raise ParameterError(
+            f"representation(): an expected_shares DataFrame needs columns {sorted(needed)}; "
+            f"got {list(expected_shares.columns)}."
         )
+    return pd.DataFrame(
+        {
+            "attribute": expected_shares["attribute"].astype(str),
+            "group": expected_shares["group"].astype(str),
+            "reference_share": expected_shares["share"].astype(float),
+        }
+    )
+
+
+def _target_shares(expected_shares, reference, attributes: list[str]) -> pd.DataFrame:
+    """The shares the data should have, normalised per attribute: (attribute, group,
+    reference_share), from ``expected_shares`` or from a ``reference`` Dataset."""
+    if reference is not None:
+        frame = _shares_of_dataset(reference, attributes)
     else:
-        raise DataError(
-            f"reference must be a dict, a DataFrame (attribute, group, share) or a Dataset; got "
-            f"{type(reference).__name__}."
-        )
+        frame = _shares_given(expected_shares)
     unknown = sorted(set(frame["attribute"]) - set(attributes))
     if unknown:
-        raise DataError(
-            f"The reference names attribute(s) {unknown} that are not sensitive attributes of the "
-            f"data ({attributes})."
+        raise ParameterError(
+            f"representation(): expected_shares names attribute(s) {unknown} that are not "
+            f"sensitive attributes of the data ({attributes})."
         )
     if (frame["reference_share"] < 0).any() or frame["reference_share"].isna().any():
-        raise DataError("Reference shares must be non-negative numbers.")
+        raise ParameterError("representation(): expected shares must be non-negative numbers.")
     totals = frame.groupby("attribute")["reference_share"].transform("sum")
     if (totals <= 0).any():
-        raise DataError("Each attribute's reference shares must sum to more than 0.")
+        raise ParameterError(
+            "representation(): each attribute's expected shares must sum to more than 0."
+        )
     frame["reference_share"] = frame["reference_share"] / totals
     return frame
 
@@ -240,87 +270,15 @@ def _count_in_memory(ds, pos_label=None):
     return counted, overall_rate, positive, binary_values
 
 
-def representation(
-    ds,
-    *,
-    reference=None,
-    ci_width: float = 0.1,
-    confidence: float = 0.95,
-    expected_accuracy: float | None = None,
-    min_share_ratio: float = 0.8,
-    pos_label=None,
-    ledger=None,
-) -> RepresentationResult:
-    """Share, base rate and sufficiency of every sensitive group and intersection.
-
-    Parameters
-    ----------
-    ds : Dataset
-        The data.
-    reference : dict, DataFrame or Dataset, optional
-        The population the data should represent: ``{"sex": {"Female": 0.51, "Male": 0.49}}``, a
-        DataFrame with columns ``attribute, group, share``, or another Dataset. Shares are
-        normalised per attribute.
-    ci_width : float, default 0.1
-        Full width of the confidence interval wanted for each group's accuracy (0.1 is ±0.05).
-    confidence : float, default 0.95
-        Confidence level of that interval and of the base-rate intervals.
-    expected_accuracy : float, optional
-        Accuracy you expect; default 0.5 (the worst case, most rows).
-    min_share_ratio : float, default 0.8
-        A group whose share is below this fraction of its reference share is under-represented;
-        a base rate below this fraction of another group's is a label disparity (four-fifths rule).
-    pos_label : optional
-        The positive label of a binary target, whose share is the base rate. Inferred only for
-        0/1, False/True and -1/1 labels; for other labels without it no base rates are computed
-        (an info finding says so). Reported in ``meta["pos_label"]``.
-    ledger : raikit.ledger.Ledger, optional
-        Record the result as evidence.
-
-    Returns
-    -------
-    RepresentationResult
-
-    Examples
-    --------
-    >>> from raikit.data import representation
-    >>> from raikit.datasets import load_adult
-    >>> result = representation(load_adult(), reference={"sex": {"Female": 0.508, "Male": 0.492}})
-    >>> g = result.groups.set_index(["attribute", "group"])
-    >>> round(float(g.loc[("sex", "Female"), "share"]), 3)
-    0.332
-    >>> round(float(g.loc[("sex", "Female"), "share_ratio"]), 3)
-    0.653
-    >>> round(float(g.loc[("sex", "Female"), "base_rate"]), 3)
-    0.109
-    """
-    from scipy.stats import chisquare
-
-    from raikit.dataset import Dataset
-
-    if not isinstance(ds, Dataset):
-        raise DataError(f"representation() needs a raikit.Dataset, got {type(ds).__name__}.")
-    accuracy = 0.5 if expected_accuracy is None else expected_accuracy
-    needed = required_sample_size(ci_width, confidence=confidence, p=accuracy)
-    n = ds.n_rows
-    if ds.is_lazy:
-        from raikit.data._scale import representation_counts
-
-        counted, overall_rate, positive, binary_values = representation_counts(
-            ds, choose_positive=lambda values: _positive_or_none(values, pos_label)
-        )
-        attribute_names = list(ds.sensitive_names)
-    else:
-        counted, overall_rate, positive, binary_values = _count_in_memory(ds, pos_label)
-        attribute_names = list(encode_sensitive(ds).names)
+def _group_table(counted, n: int, ci: float) -> pd.DataFrame:
+    """Count, share and base rate (with its Wilson interval) of every group of every family."""
     parts = []
     for attribute, labels, count, positives in counted:
-        g = len(labels)
         if positives is None:
-            positives = np.full(g, np.nan)
+            positives = np.full(len(labels), np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             rate = positives / count
-        low, high = wilson_interval(positives, count, ci=confidence)
+        low, high = wilson_interval(positives, count, ci=ci)
         parts.append(
             pd.DataFrame(
                 {
@@ -336,83 +294,101 @@ def representation(
         )
     groups = pd.concat(parts, ignore_index=True)
     groups["reference_share"] = np.nan
-    findings: list[Finding] = []
-    if reference is not None:
-        ref = _reference_shares(reference, attribute_names)
-        groups["_order"] = np.arange(len(groups), dtype=float)
-        attribute_rank = {a: i for i, a in enumerate(groups["attribute"].drop_duplicates())}
-        merged = groups.merge(ref, on=["attribute", "group"], how="outer", suffixes=("", "_r"))
-        merged["reference_share"] = merged["reference_share_r"]
-        merged = merged.drop(columns=["reference_share_r"])
-        absent = merged["count"].isna()
-        merged.loc[absent, ["count", "share"]] = 0
-        for row in merged[absent].itertuples(index=False):
-            findings.append(
-                Finding(
-                    "error",
-                    f"{row.attribute}={row.group} is absent from the data",
-                    f"The reference population has {row.reference_share:.1%} of "
-                    f"{row.attribute}={row.group} but the data has no such row.",
-                    slice=f"{row.attribute}={row.group}",
-                )
-            )
-        # keep the data's order; groups only the reference has come last within their attribute
-        merged["_rank"] = merged["attribute"].map(attribute_rank)
-        merged["_order"] = merged["_order"].fillna(np.inf)
-        groups = (
-            merged.sort_values(["_rank", "_order"], kind="stable")
-            .drop(columns=["_rank", "_order"])
-            .astype({"count": np.int64})
-            .reset_index(drop=True)
+    return groups
+
+
+def _join_targets(groups: pd.DataFrame, targets: pd.DataFrame):
+    """The groups with their target shares, plus an error finding per group the data lacks."""
+    groups = groups.drop(columns=["reference_share"])
+    groups["_order"] = np.arange(len(groups), dtype=float)
+    attribute_rank = {a: i for i, a in enumerate(groups["attribute"].drop_duplicates())}
+    merged = groups.merge(targets, on=["attribute", "group"], how="outer")
+    absent = merged["count"].isna()
+    merged.loc[absent, ["count", "share"]] = 0
+    findings = [
+        Finding(
+            "error",
+            f"{row.attribute}={row.group} is absent from the data",
+            f"The reference population has {row.reference_share:.1%} of "
+            f"{row.attribute}={row.group} but the data has no such row.",
+            slice=f"{row.attribute}={row.group}",
         )
+        for row in merged[absent].itertuples(index=False)
+    ]
+    # keep the data's order; groups only the reference has come last within their attribute
+    merged["_rank"] = merged["attribute"].map(attribute_rank)
+    merged["_order"] = merged["_order"].fillna(np.inf)
+    joined = (
+        merged.sort_values(["_rank", "_order"], kind="stable")
+        .drop(columns=["_rank", "_order"])
+        .astype({"count": np.int64})
+        .reset_index(drop=True)
+    )
+    return joined, findings
+
+
+_GROUP_COLUMNS = [
+    "attribute",
+    "group",
+    "count",
+    "share",
+    "reference_share",
+    "share_ratio",
+    "base_rate",
+    "base_rate_lower",
+    "base_rate_upper",
+    "base_rate_ratio",
+    "base_rate_difference",
+    "needed_n",
+    "additional_needed",
+]
+
+
+def _ratios(groups: pd.DataFrame, overall_rate: float, needed: int) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         groups["share_ratio"] = groups["share"] / groups["reference_share"]
         groups["base_rate_ratio"] = groups["base_rate"] / overall_rate
     groups["base_rate_difference"] = groups["base_rate"] - overall_rate
     groups["needed_n"] = np.int64(needed)
     groups["additional_needed"] = np.maximum(needed - groups["count"], 0).astype(np.int64)
-    groups = groups[
-        [
-            "attribute",
-            "group",
-            "count",
-            "share",
-            "reference_share",
-            "share_ratio",
-            "base_rate",
-            "base_rate_lower",
-            "base_rate_upper",
-            "base_rate_ratio",
-            "base_rate_difference",
-            "needed_n",
-            "additional_needed",
-        ]
-    ]
-    balance_rows = []
+    return groups[_GROUP_COLUMNS]
+
+
+def _parity(part: pd.DataFrame) -> dict:
+    """Smallest and largest base rate among groups large enough to compare, and their gap."""
+    rates = part.loc[part["count"] >= MIN_GROUP_SIZE, "base_rate"]
+    parity = {
+        "base_rate_min": float(rates.min()) if rates.notna().any() else np.nan,
+        "base_rate_max": float(rates.max()) if rates.notna().any() else np.nan,
+    }
+    parity["base_rate_difference"] = parity["base_rate_max"] - parity["base_rate_min"]
+    parity["base_rate_ratio"] = (
+        parity["base_rate_min"] / parity["base_rate_max"]
+        if parity["base_rate_max"] and parity["base_rate_max"] == parity["base_rate_max"]
+        else np.nan
+    )
+    return parity
+
+
+def _balance(groups: pd.DataFrame) -> pd.DataFrame:
+    """Distance of each attribute's shares from uniform (and from the target shares, if any)."""
+    from scipy.stats import chisquare
+
+    rows = []
     for attribute, part in groups.groupby("attribute", sort=False):
         counts = part["count"].to_numpy(dtype=float)
         p = counts / counts.sum()
-        rates = part.loc[part["count"] >= MIN_GROUP_SIZE, "base_rate"]
-        parity = {
-            "base_rate_min": float(rates.min()) if rates.notna().any() else np.nan,
-            "base_rate_max": float(rates.max()) if rates.notna().any() else np.nan,
-        }
-        parity["base_rate_difference"] = parity["base_rate_max"] - parity["base_rate_min"]
-        parity["base_rate_ratio"] = (
-            parity["base_rate_min"] / parity["base_rate_max"]
-            if parity["base_rate_max"] and parity["base_rate_max"] == parity["base_rate_max"]
-            else np.nan
-        )
+        parity = _parity(part)
         targets = [("uniform", np.full(len(p), 1 / len(p)))]
         if part["reference_share"].notna().any():
             q = part["reference_share"].fillna(0).to_numpy()
             targets.append(("reference", q / q.sum()))
+        nonzero = p[p > 0]
+        entropy = float(-(nonzero * np.log(nonzero)).sum())
         for against, q in targets:
             keep = q > 0
             stat, pvalue = chisquare(counts[keep], counts[keep].sum() * q[keep] / q[keep].sum())
-            nonzero = p[p > 0]
-            entropy = float(-(nonzero * np.log(nonzero)).sum())
-            balance_rows.append(
+            rows.append(
                 {
                     "attribute": attribute,
                     "against": against,
@@ -424,8 +400,126 @@ def representation(
                     **parity,
                 }
             )
-    balance = pd.DataFrame(balance_rows)
-    findings += _findings(groups, ci_width, min_share_ratio, overall_rate, confidence)
+    return pd.DataFrame(rows)
+
+
+def _is_shares(value) -> bool:
+    """a dict {attribute: {group: share}} or a DataFrame with attribute, group, share"""
+    return isinstance(value, dict | pd.DataFrame)
+
+
+def _is_dataset(value) -> bool:
+    """a raikit Dataset"""
+    from raikit.dataset import Dataset
+
+    return isinstance(value, Dataset)
+
+
+@recorded("data.representation")
+@validate_params(
+    expected_shares=[_is_shares, None],
+    reference=[_is_dataset, None],
+    ci_width=Interval(float, 0, 1, closed="neither"),
+    ci=CI,
+    expected_accuracy=[Interval(float, 0, 1), None],
+    min_share_ratio=Interval(float, 0, None),
+)
+def representation(
+    data,
+    *,
+    expected_shares=None,
+    reference=None,
+    ci_width: float = 0.1,
+    ci: float = 0.95,
+    expected_accuracy: float | None = None,
+    min_share_ratio: float = 0.8,
+    pos_label=None,
+    ledger=None,
+) -> RepresentationResult:
+    """Share, base rate and sufficiency of every sensitive group and intersection.
+
+    Parameters
+    ----------
+    data : Dataset
+        The data.
+    expected_shares : dict or DataFrame, optional
+        The shares of the population the data should represent:
+        ``{"sex": {"Female": 0.51, "Male": 0.49}}`` or a DataFrame with columns
+        ``attribute, group, share``. Shares are normalised per attribute.
+    reference : Dataset, optional
+        Another Dataset whose group shares the data should have (instead of
+        ``expected_shares``).
+    ci_width : float, default 0.1
+        Full width of the confidence interval wanted for each group's accuracy (0.1 is ±0.05).
+    ci : float, default 0.95
+        Confidence level of that interval and of the base-rate intervals.
+    expected_accuracy : float, optional
+        Accuracy you expect; default 0.5 (the worst case, most rows).
+    min_share_ratio : float, default 0.8
+        A group whose share is below this fraction of its expected share is under-represented;
+        a base rate below this fraction of another group's is a label disparity (four-fifths rule).
+    pos_label : optional
+        The positive label of a binary target, whose share is the base rate. Inferred only for
+        0/1, False/True and -1/1 labels; for other labels without it no base rates are computed
+        (an info finding says so). Reported in ``meta["pos_label"]``.
+    ledger : raikit.ledger.Ledger or path, optional
+        Record the result as evidence (inside :func:`raikit.track` it is recorded anyway).
+
+    Returns
+    -------
+    RepresentationResult
+        The expected shares appear in the ``reference_share`` column of ``groups``.
+
+    Raises
+    ------
+    DataError
+        ``data`` is not a Dataset, or its binary target has missing labels.
+    ColumnError
+        The ``reference`` Dataset lacks a sensitive attribute of ``data``.
+    ParameterError
+        Both ``expected_shares`` and ``reference`` are given, the shares are malformed, or a
+        parameter is out of its range.
+
+    Examples
+    --------
+    >>> from raikit.data import representation
+    >>> from raikit.datasets import load_adult
+    >>> shares = {"sex": {"Female": 0.508, "Male": 0.492}}
+    >>> result = representation(load_adult(), expected_shares=shares)
+    >>> g = result.groups.set_index(["attribute", "group"])
+    >>> round(float(g.loc[("sex", "Female"), "share"]), 3)
+    0.332
+    >>> round(float(g.loc[("sex", "Female"), "share_ratio"]), 3)
+    0.653
+    >>> round(float(g.loc[("sex", "Female"), "base_rate"]), 3)
+    0.109
+    """
+    ds = check_dataset(data, caller="representation")
+    if expected_shares is not None and reference is not None:
+        raise ParameterError(
+            "representation(): pass expected_shares (the shares as numbers) or reference (a "
+            "Dataset to take them from), not both."
+        )
+    accuracy = 0.5 if expected_accuracy is None else expected_accuracy
+    needed = required_sample_size(ci_width, ci=ci, p=accuracy)
+    if ds.is_lazy:
+        from raikit.data._scale import representation_counts
+
+        counted, overall_rate, positive, binary_values = representation_counts(
+            ds, choose_positive=lambda values: _positive_or_none(values, pos_label)
+        )
+        attribute_names = list(ds.sensitive_names)
+    else:
+        counted, overall_rate, positive, binary_values = _count_in_memory(ds, pos_label)
+        attribute_names = list(encode_sensitive(ds).names)
+    groups = _group_table(counted, ds.n_rows, ci)
+    findings: list[Finding] = []
+    has_targets = expected_shares is not None or reference is not None
+    if has_targets:
+        targets = _target_shares(expected_shares, reference, attribute_names)
+        groups, findings = _join_targets(groups, targets)
+    groups = _ratios(groups, overall_rate, needed)
+    findings += _findings(groups, ci_width, min_share_ratio, overall_rate, ci)
     if positive is None and binary_values is not None:
         findings.append(
             Finding(
@@ -436,37 +530,22 @@ def representation(
                 "pos_label=<label> (on the command line: --pos-label <label>) for base rates.",
             )
         )
-    result = RepresentationResult(
+    return RepresentationResult(
         groups=groups,
-        balance=balance,
+        balance=_balance(groups),
         overall_base_rate=overall_rate,
-        n_rows=n,
+        n_rows=ds.n_rows,
         sensitive_names=attribute_names,
         findings=tuple(findings),
         meta={
             "ci_width": ci_width,
-            "confidence": confidence,
+            "confidence": ci,
             "expected_accuracy": accuracy,
             "min_share_ratio": min_share_ratio,
             "pos_label": positive,
-            "has_reference": reference is not None,
+            "has_reference": has_targets,
         },
     )
-    from raikit.ledger import record
-
-    record(
-        result,
-        check="data.representation",
-        ledger=ledger,
-        dataset=ds,
-        params={
-            "ci_width": ci_width,
-            "confidence": confidence,
-            "expected_accuracy": accuracy,
-            "min_share_ratio": min_share_ratio,
-        },
-    )
-    return result
 
 
 def _label_parity(part, attribute, min_share_ratio, confidence) -> Finding | None:

@@ -14,8 +14,10 @@ import numpy as np
 import pandas as pd
 
 from raikit._errors import DataError, FileFormatError
+from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit._schema import Schema, infer_column_schema
+from raikit._validation import Interval, validate_params
 
 __all__ = ["ValidationResult", "infer_schema", "validate"]
 
@@ -94,10 +96,24 @@ class ValidationResult(Result):
         return [fig]
 
 
-def infer_schema(ds) -> Schema:
+def infer_schema(data) -> Schema:
     """Infer the schema of a Dataset (or DataFrame): kinds, nullability, ranges, domains, roles.
 
     Save it with ``schema.to_json(path)`` and read it back with ``Schema.from_json(path)``.
+
+    Parameters
+    ----------
+    data : Dataset or DataFrame
+        The reference data.
+
+    Returns
+    -------
+    raikit._schema.Schema
+
+    Raises
+    ------
+    DataError
+        ``data`` is neither a Dataset nor a DataFrame.
 
     Examples
     --------
@@ -109,13 +125,15 @@ def infer_schema(ds) -> Schema:
     """
     from raikit.dataset import Dataset
 
-    if isinstance(ds, Dataset):
-        return ds.schema
-    if isinstance(ds, pd.DataFrame):
-        frame = ds.reset_index(drop=True)
+    if isinstance(data, Dataset):
+        return data.schema
+    if isinstance(data, pd.DataFrame):
+        frame = data.reset_index(drop=True)
         columns = tuple(infer_column_schema(str(c), frame[c]) for c in frame.columns)
         return Schema(columns=columns, n_rows=len(frame), roles={})
-    raise DataError(f"infer_schema() needs a Dataset or a DataFrame, got {type(ds).__name__}.")
+    raise DataError(
+        f"infer_schema(): data must be a raikit Dataset or a DataFrame, got {type(data).__name__}."
+    )
 
 
 def _load_schema(schema) -> Schema:
@@ -150,6 +168,187 @@ def _role_of(schema: Schema, name: str) -> str | None:
     return None
 
 
+class _Anomalies:
+    """The anomaly rows of one validation; shares are of the ``n`` rows validated."""
+
+    COLUMNS = ("column", "anomaly", "severity", "count", "share", "expected", "found", "examples")
+
+    def __init__(self, n: int, value_tolerance: float) -> None:
+        self.n = n
+        self.value_tolerance = value_tolerance
+        self.rows: list[tuple] = []
+
+    def add(self, column, anomaly, severity, count=0, expected="", found="", examples="") -> None:
+        share = count / self.n if self.n else np.nan
+        self.rows.append(
+            (column, anomaly, severity, int(count), share, str(expected), str(found), examples)
+        )
+
+    def by_share(self, count: int) -> str:
+        """Errors above the value tolerance, warnings below it."""
+        return "error" if count / self.n > self.value_tolerance else "warning"
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=list(self.COLUMNS)).astype(
+            {"count": np.int64, "share": float}
+        )
+
+
+def _check_domain(column, non_null: pd.Series, found: _Anomalies) -> None:
+    """Categories outside the schema's domain (unless the domain was truncated)."""
+    if column.domain_truncated:
+        return
+    domain = pd.Index(column.categories)
+    values = non_null.astype(object) if len(non_null) else non_null
+    outside = ~pd.Index(values).isin(domain) if len(values) else np.array([], bool)
+    if column.kind == "boolean" and len(values):
+        as_number = pd.to_numeric(values, errors="coerce").astype(float)
+        outside = ~pd.Index(as_number).isin(pd.Index([float(c) for c in column.categories]))
+    count = int(np.asarray(outside).sum())
+    if count:
+        unseen = pd.unique(np.asarray(values)[np.asarray(outside)])
+        found.add(
+            column.name,
+            "new_category",
+            found.by_share(count),
+            count,
+            expected=f"{len(domain)} known categories",
+            found=f"{len(unseen)} new",
+            examples=_examples(unseen),
+        )
+
+
+def _check_range(column, non_null: pd.Series, found: _Anomalies) -> None:
+    """Numbers below the schema's minimum or above its maximum."""
+    values = pd.to_numeric(non_null, errors="coerce").to_numpy(dtype=float)
+    low = values < float(column.min)
+    high = values > float(column.max)
+    count = int(low.sum() + high.sum())
+    if count:
+        offending = np.concatenate([values[low], values[high]])
+        found.add(
+            column.name,
+            "out_of_range",
+            found.by_share(count),
+            count,
+            expected=f"[{column.min}, {column.max}]",
+            found=f"[{values.min():g}, {values.max():g}]",
+            examples=_examples(np.unique(offending)),
+        )
+
+
+def _check_dates(column, non_null: pd.Series, found: _Anomalies) -> None:
+    """Dates outside the schema's range."""
+    values = pd.to_datetime(non_null, errors="coerce")
+    outside = (values < pd.Timestamp(column.min)) | (values > pd.Timestamp(column.max))
+    count = int(outside.sum())
+    if count:
+        found.add(
+            column.name,
+            "out_of_range",
+            found.by_share(count),
+            count,
+            expected=f"[{column.min}, {column.max}]",
+            found="",
+            examples=_examples(values[outside].unique()),
+        )
+
+
+def _check_missing(column, missing: int, schema: Schema, tolerance: float, found) -> None:
+    """Missing values in a column that had none, or more than before beyond ``tolerance``."""
+    n = found.n
+    old_rate = column.n_missing / schema.n_rows if schema.n_rows else 0.0
+    new_rate = missing / n if n else 0.0
+    if missing and not column.nullable:
+        found.add(
+            column.name,
+            "unexpected_missing",
+            "error" if new_rate > tolerance else "warning",
+            missing,
+            expected="no missing values",
+            found=f"{new_rate:.2%} missing",
+        )
+    elif missing and new_rate > old_rate + tolerance:
+        found.add(
+            column.name,
+            "missing_rate_increase",
+            "warning",
+            missing,
+            expected=f"{old_rate:.2%} missing",
+            found=f"{new_rate:.2%} missing",
+        )
+
+
+def _check_column(column, series: pd.Series, schema: Schema, tolerance: float, found) -> None:
+    """Every anomaly of one column present in both the schema and the data."""
+    name, n = column.name, found.n
+    new = infer_column_schema(name, series)
+    missing = int(series.isna().sum())
+    if not _compatible(column.kind, new.kind, series):
+        found.add(
+            name,
+            "type_change",
+            "error",
+            n - missing,
+            expected=column.kind,
+            found=new.kind,
+            examples=_examples(series.dropna().unique()),
+        )
+        return
+    if new.dtype != column.dtype and not (
+        isinstance(series.dtype, pd.CategoricalDtype) or column.dtype == "category"
+    ):
+        found.add(name, "dtype_change", "info", 0, expected=column.dtype, found=new.dtype)
+    non_null = series.dropna()
+    if column.kind in ("categorical", "boolean") and column.categories is not None:
+        _check_domain(column, non_null, found)
+    elif column.kind == "numeric" and column.min is not None and len(non_null):
+        _check_range(column, non_null, found)
+    elif column.kind == "datetime" and column.min is not None and len(non_null):
+        _check_dates(column, non_null, found)
+    _check_missing(column, missing, schema, tolerance, found)
+
+
+def _column_status(anomalies: pd.DataFrame, schema: Schema, frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per column of the schema or the data: its kind, worst severity, anomaly count."""
+    known = set(schema.names)
+    names = list(dict.fromkeys([*schema.names, *frame.columns]))
+    worst = {}
+    n_anomalies = anomalies.groupby("column").size().to_dict() if len(anomalies) else {}
+    for row in anomalies.itertuples(index=False):
+        if _RANK[row.severity] > _RANK[worst.get(row.column, "ok")]:
+            worst[row.column] = row.severity
+    return pd.DataFrame(
+        {
+            "column": names,
+            "kind": [schema[c].kind if c in known else "" for c in names],
+            "status": [worst.get(c, "ok") for c in names],
+            "anomalies": [int(n_anomalies.get(c, 0)) for c in names],
+        }
+    )
+
+
+def _frame_of(data) -> pd.DataFrame:
+    from raikit.dataset import Dataset
+
+    if isinstance(data, Dataset):
+        return data.frame
+    if isinstance(data, pd.DataFrame):
+        frame = data.reset_index(drop=True)
+        frame.columns = [str(c) for c in frame.columns]
+        return frame
+    if type(data).__module__.startswith("polars"):
+        return data.to_pandas()
+    raise DataError(
+        f"validate(): data must be a raikit Dataset or a DataFrame, got {type(data).__name__}."
+    )
+
+
+@recorded("data.validate")
+@validate_params(
+    missing_tolerance=Interval(float, 0, 1),
+    value_tolerance=Interval(float, 0, 1),
+)
 def validate(
     data,
     schema,
@@ -171,12 +370,21 @@ def validate(
     value_tolerance : float, default 0.01
         New categories or out-of-range values in more than this share of rows are errors;
         fewer are warnings.
-    ledger : raikit.ledger.Ledger, optional
-        Record the result as evidence.
+    ledger : raikit.ledger.Ledger or path, optional
+        Record the result as evidence (inside :func:`raikit.track` it is recorded anyway).
 
     Returns
     -------
     ValidationResult
+
+    Raises
+    ------
+    DataError
+        ``data`` is neither a Dataset nor a DataFrame.
+    FileFormatError
+        The schema file is missing or unreadable.
+    ParameterError
+        A tolerance is not a share between 0 and 1.
 
     Examples
     --------
@@ -196,176 +404,34 @@ def validate(
     ['priors_count', 'dtype_change', 'info']
     ['priors_count', 'out_of_range', 'warning']
     """
-    from raikit.dataset import Dataset
-
     schema = _load_schema(schema)
-    if isinstance(data, Dataset):
-        frame = data.frame
-    elif isinstance(data, pd.DataFrame):
-        frame = data.reset_index(drop=True)
-        frame.columns = [str(c) for c in frame.columns]
-    elif type(data).__module__.startswith("polars"):
-        frame = data.to_pandas()
-    else:
-        raise DataError(f"validate() needs a Dataset or a DataFrame, got {type(data).__name__}.")
-    if not 0 <= missing_tolerance <= 1 or not 0 <= value_tolerance <= 1:
-        raise DataError("missing_tolerance and value_tolerance are shares between 0 and 1.")
-    n = len(frame)
-    rows: list[tuple] = []
-
-    def add(column, anomaly, severity, count=0, expected="", found="", examples=""):
-        share = count / n if n else np.nan
-        rows.append(
-            (column, anomaly, severity, int(count), share, str(expected), str(found), examples)
-        )
-
-    known = set(schema.names)
+    frame = _frame_of(data)
+    found = _Anomalies(len(frame), value_tolerance)
     for column in schema.columns:
-        name = column.name
-        if name not in frame.columns:
-            role = _role_of(schema, name)
-            severity = "error" if role in ("feature", "sensitive") else "warning"
-            add(
-                name,
-                "missing_column",
-                severity,
-                n,
-                expected=f"present ({role or 'column'})",
-                found="absent",
-            )
+        if column.name in frame.columns:
+            _check_column(column, frame[column.name], schema, missing_tolerance, found)
             continue
-        series = frame[name]
-        new = infer_column_schema(name, series)
-        missing = int(series.isna().sum())
-        kind_ok = _compatible(column.kind, new.kind, series)
-        if not kind_ok:
-            add(
-                name,
-                "type_change",
-                "error",
-                n - missing,
-                expected=column.kind,
-                found=new.kind,
-                examples=_examples(series.dropna().unique()),
-            )
-            continue
-        if new.dtype != column.dtype and not (
-            isinstance(series.dtype, pd.CategoricalDtype) or column.dtype == "category"
-        ):
-            add(name, "dtype_change", "info", 0, expected=column.dtype, found=new.dtype)
-        non_null = series.dropna()
-        if column.kind in ("categorical", "boolean") and column.categories is not None:
-            if not column.domain_truncated:
-                domain = pd.Index(column.categories)
-                values = non_null.astype(object) if len(non_null) else non_null
-                outside = ~pd.Index(values).isin(domain) if len(values) else np.array([], bool)
-                if column.kind == "boolean" and len(values):
-                    as_number = pd.to_numeric(values, errors="coerce").astype(float)
-                    outside = ~pd.Index(as_number).isin(
-                        pd.Index([float(c) for c in column.categories])
-                    )
-                count = int(np.asarray(outside).sum())
-                if count:
-                    unseen = pd.unique(np.asarray(values)[np.asarray(outside)])
-                    severity = "error" if count / n > value_tolerance else "warning"
-                    add(
-                        name,
-                        "new_category",
-                        severity,
-                        count,
-                        expected=f"{len(domain)} known categories",
-                        found=f"{len(unseen)} new",
-                        examples=_examples(unseen),
-                    )
-        elif column.kind == "numeric" and column.min is not None and len(non_null):
-            values = pd.to_numeric(non_null, errors="coerce").to_numpy(dtype=float)
-            low = values < float(column.min)
-            high = values > float(column.max)
-            count = int(low.sum() + high.sum())
-            if count:
-                severity = "error" if count / n > value_tolerance else "warning"
-                offending = np.concatenate([values[low], values[high]])
-                add(
-                    name,
-                    "out_of_range",
-                    severity,
-                    count,
-                    expected=f"[{column.min}, {column.max}]",
-                    found=f"[{values.min():g}, {values.max():g}]",
-                    examples=_examples(np.unique(offending)),
-                )
-        elif column.kind == "datetime" and column.min is not None and len(non_null):
-            values = pd.to_datetime(non_null, errors="coerce")
-            outside = (values < pd.Timestamp(column.min)) | (values > pd.Timestamp(column.max))
-            count = int(outside.sum())
-            if count:
-                severity = "error" if count / n > value_tolerance else "warning"
-                add(
-                    name,
-                    "out_of_range",
-                    severity,
-                    count,
-                    expected=f"[{column.min}, {column.max}]",
-                    found="",
-                    examples=_examples(values[outside].unique()),
-                )
-        old_rate = column.n_missing / schema.n_rows if schema.n_rows else 0.0
-        new_rate = missing / n if n else 0.0
-        if missing and not column.nullable:
-            add(
-                name,
-                "unexpected_missing",
-                "error" if new_rate > missing_tolerance else "warning",
-                missing,
-                expected="no missing values",
-                found=f"{new_rate:.2%} missing",
-            )
-        elif missing and new_rate > old_rate + missing_tolerance:
-            add(
-                name,
-                "missing_rate_increase",
-                "warning",
-                missing,
-                expected=f"{old_rate:.2%} missing",
-                found=f"{new_rate:.2%} missing",
-            )
+        role = _role_of(schema, column.name)
+        found.add(
+            column.name,
+            "missing_column",
+            "error" if role in ("feature", "sensitive") else "warning",
+            found.n,
+            expected=f"present ({role or 'column'})",
+            found="absent",
+        )
+    known = set(schema.names)
     for name in frame.columns:
         if name not in known:
-            add(
+            found.add(
                 name,
                 "unknown_column",
                 "warning",
-                n,
+                found.n,
                 expected="absent",
                 found=str(frame[name].dtype),
             )
-    anomalies = pd.DataFrame(
-        rows,
-        columns=[
-            "column",
-            "anomaly",
-            "severity",
-            "count",
-            "share",
-            "expected",
-            "found",
-            "examples",
-        ],
-    ).astype({"count": np.int64, "share": float})
-    names = list(dict.fromkeys([*schema.names, *frame.columns]))
-    worst = {}
-    n_anomalies = anomalies.groupby("column").size().to_dict() if len(anomalies) else {}
-    for row in anomalies.itertuples(index=False):
-        if _RANK[row.severity] > _RANK[worst.get(row.column, "ok")]:
-            worst[row.column] = row.severity
-    columns = pd.DataFrame(
-        {
-            "column": names,
-            "kind": [schema[c].kind if c in known else "" for c in names],
-            "status": [worst.get(c, "ok") for c in names],
-            "anomalies": [int(n_anomalies.get(c, 0)) for c in names],
-        }
-    )
+    anomalies = found.frame()
     findings = [
         Finding(
             row.severity,
@@ -378,23 +444,13 @@ def validate(
         for row in anomalies.itertuples(index=False)
         if row.severity != "info"
     ]
-    result = ValidationResult(
+    return ValidationResult(
         anomalies=anomalies,
-        columns=columns,
-        n_rows=n,
+        columns=_column_status(anomalies, schema, frame),
+        n_rows=found.n,
         findings=tuple(findings),
         meta={"missing_tolerance": missing_tolerance, "value_tolerance": value_tolerance},
     )
-    from raikit.ledger import record
-
-    record(
-        result,
-        check="data.validate",
-        ledger=ledger,
-        dataset=data if isinstance(data, Dataset) else None,
-        params={"missing_tolerance": missing_tolerance, "value_tolerance": value_tolerance},
-    )
-    return result
 
 
 def _compatible(expected: str, found: str, series: pd.Series) -> bool:

@@ -27,15 +27,25 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from raikit._errors import ColumnError, DataError, RaikitError
+from raikit._errors import ColumnError, DataError, ParameterError, RaikitError
+from raikit._recording import recorded
 from raikit._result import Finding, Result
+from raikit._validation import (
+    CI,
+    RANDOM_STATE,
+    Interval,
+    Options,
+    check_dataset,
+    rng_from,
+    validate_params,
+)
 
 __all__ = [
     "PoolAcquirer",
-    "SliceTuner",
     "SliceTunerResult",
     "allocate_budget",
     "fit_power_law",
+    "slice_tuner",
 ]
 
 _METHODS = ("one-shot", "iterative", "uniform", "proportional")
@@ -45,7 +55,7 @@ _EPS = 1e-15  # probabilities are clipped to [eps, 1 - eps] before the log
 
 
 # --------------------------------------------------------------------------- learning curves
-def fit_power_law(sizes, losses, weights=None) -> dict:
+def fit_power_law(sizes, losses, *, weights=None) -> dict:
     """Fit ``loss = b * n ** -a`` by weighted least squares in log space.
 
     ``log(loss) = log(b) - a * log(n)`` is a straight line; each point's squared residual is weighted
@@ -187,11 +197,16 @@ def _objective(d, a, b, n, lam, reference):
     return float(np.sum(loss) + lam * np.sum(np.maximum(0.0, loss / reference - 1.0)))
 
 
+@validate_params(
+    budget=Interval(float, 0, None, closed="neither"),
+    lam=Interval(float, 0, None),
+    integer=bool,
+)
 def allocate_budget(
     a,
     b,
-    n,
     *,
+    n,
     budget: float,
     cost=None,
     lam: float = 1.0,
@@ -236,13 +251,13 @@ def allocate_budget(
     --------
     Two slices with the same curve but one has fewer examples: it gets most of the budget.
 
-    >>> allocate_budget([0.5, 0.5], [1.0, 1.0], [100, 400], budget=300, lam=0.0).tolist()
+    >>> allocate_budget([0.5, 0.5], [1.0, 1.0], n=[100, 400], budget=300, lam=0.0).tolist()
     [300, 0]
 
     If only 120 examples of it can be had, the rest of the budget goes to the other slice.
 
     >>> allocate_budget(
-    ...     [0.5, 0.5], [1.0, 1.0], [100, 400], budget=300, lam=0.0, available=[120, 1000]
+    ...     [0.5, 0.5], [1.0, 1.0], n=[100, 400], budget=300, lam=0.0, available=[120, 1000]
     ... ).tolist()
     [120, 180]
     """
@@ -250,8 +265,6 @@ def allocate_budget(
 
     a, b, n, cost, budget = _validate_allocation_inputs(a, b, n, budget, cost)
     lam = float(lam)
-    if not np.isfinite(lam) or lam < 0:
-        raise DataError(f"lam must be a non-negative number, got {lam}.")
     k = a.size
     cap = _check_available(available, k)
     if float(np.dot(cost, cap)) <= budget:  # every available example fits: take them all
@@ -420,11 +433,17 @@ class PoolAcquirer:
     ----------
     pool : DataFrame or Dataset
         Rows that can be acquired; must hold the slice columns and the training columns.
-    slices : str or list of str
+    attributes : str or list of str
         The column(s) whose values (joined with ``" & "``) name a row's slice, as in
-        :class:`SliceTuner`.
-    random_state : int or numpy Generator, optional
+        :func:`slice_tuner`.
+    random_state : int, Generator or None, default None
         Seed of the draws.
+
+    Attributes
+    ----------
+    drawn : DataFrame
+        Every row handed out so far, in the order drawn (after :func:`slice_tuner` with
+        ``acquire=``: the rows acquired).
 
     Examples
     --------
@@ -437,19 +456,26 @@ class PoolAcquirer:
     {'a': 2, 'b': 0}
     """
 
-    def __init__(self, pool, slices, random_state=None) -> None:
+    def __init__(self, pool, attributes, *, random_state=None) -> None:
         frame = pool.frame if hasattr(pool, "frame") and hasattr(pool, "target") else pool
         if not isinstance(frame, pd.DataFrame):
             raise DataError(
                 f"pool must be a pandas DataFrame or a Dataset, got {type(pool).__name__}."
             )
-        columns = [slices] if isinstance(slices, str) else list(slices)
+        columns = [attributes] if isinstance(attributes, str) else list(attributes)
         labels = _labels_from_columns(frame, columns, what="pool")
         self.pool = frame.reset_index(drop=True)
-        self.slice_columns = columns
+        self.attributes = columns
         self._labels = labels.reset_index(drop=True)
         self._used = np.zeros(len(frame), dtype=bool)
-        self._rng = np.random.default_rng(random_state)
+        self._order: list[np.ndarray] = []
+        self._rng = rng_from(random_state)
+
+    @property
+    def drawn(self) -> pd.DataFrame:
+        """Every row handed out so far, in the order drawn."""
+        order = np.concatenate(self._order) if self._order else np.array([], dtype=np.int64)
+        return self.pool.iloc[order].reset_index(drop=True)
 
     def remaining(self) -> pd.Series:
         """Rows still available, per slice."""
@@ -464,7 +490,7 @@ class PoolAcquirer:
     def __call__(self, slice_label: str, n: int) -> pd.DataFrame:
         n = int(n)
         if n < 0:
-            raise DataError(f"Cannot acquire a negative number of rows ({n}).")
+            raise ParameterError(f"PoolAcquirer: cannot acquire a negative number of rows ({n}).")
         available = np.flatnonzero((self._labels.to_numpy() == slice_label) & ~self._used)
         if n > available.size:
             raise DataError(
@@ -474,18 +500,19 @@ class PoolAcquirer:
             )
         chosen = np.sort(self._rng.choice(available, size=n, replace=False))
         self._used[chosen] = True
+        self._order.append(chosen)
         return self.pool.iloc[chosen].reset_index(drop=True)
 
     def draw(self, allocation) -> pd.DataFrame:
         """Draw the rows of a whole allocation: ``allocation[slice]`` rows of every slice.
 
         With an unlabelled pool, these are the rows to send for labelling after
-        ``SliceTuner.plan(..., available=acquirer.remaining())``.
+        ``slice_tuner(..., available=acquirer.remaining())``.
 
         Parameters
         ----------
         allocation : dict or Series
-            Rows to draw per slice label (e.g. ``SliceTuner.allocation_``).
+            Rows to draw per slice label (e.g. ``SliceTunerResult.allocation``).
 
         Returns
         -------
@@ -520,7 +547,8 @@ class SliceTunerResult(Result):
         ``loss_before`` / ``loss_after`` (log loss) and ``accuracy_before`` / ``accuracy_after``.
     curve_points : DataFrame
         The points the curves were fitted to: ``round``, ``slice``, ``n`` (slice training rows),
-        ``mean_loss``, ``std``, ``lower`` / ``upper`` (95% t interval over repeats), ``n_repeats``.
+        ``mean_loss``, ``std``, ``lower`` / ``upper`` (t interval over repeats at the confidence
+        level ``meta["ci"]``), ``n_repeats``.
     curves : DataFrame
         The fitted power law of every slice in every round: ``round``, ``slice``, ``a``, ``b``,
         ``a_se``, ``b_se``, ``r2``, ``clipped``.
@@ -537,7 +565,7 @@ class SliceTunerResult(Result):
         The ``_after`` values are NaN for a plan (nothing acquired).
     method : str
     acquired : bool
-        Whether examples were acquired (``run``) or only planned (``plan``).
+        Whether examples were acquired (``acquire=`` given) or only planned.
     findings : tuple of Finding
     meta : dict
         Settings: ``lam``, ``T``, ``cost``, ``sizes``, ``n_repeats``, ``estimator``, ``slice_by``,
@@ -554,6 +582,13 @@ class SliceTunerResult(Result):
     acquired: bool
     findings: tuple = field(default_factory=tuple)
     meta: dict = field(default_factory=dict)
+
+    @property
+    def allocation(self) -> pd.Series:
+        """Examples per slice label: acquired (after acquisition) or planned (a plan)."""
+        column = "acquired" if self.acquired else "allocation"
+        values = self.slices[column].to_numpy()
+        return pd.Series(values.astype(np.int64), index=list(self.slices["slice"]), name=column)
 
     @property
     def summary(self) -> str:
@@ -583,19 +618,19 @@ class SliceTunerResult(Result):
 def _labels_from_columns(frame: pd.DataFrame, columns: list[str], *, what: str) -> pd.Series:
     """Slice label of every row: the values of ``columns`` joined with ``" & "``."""
     if not columns:
-        raise ColumnError("slices must name at least one column.")
+        raise ColumnError("attributes must name at least one column.")
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ColumnError(
-            f"Slice column {missing[0]!r} is not in the {what} data; its columns are "
-            f"{list(frame.columns)[:20]}. Pass slices= with existing column names."
+            f"Slice attribute {missing[0]!r} is not in the {what} data; its columns are "
+            f"{list(frame.columns)[:20]}. Pass attributes= with existing column names."
         )
     parts = []
     for column in columns:
         values = frame[column]
         if values.isna().any():
             raise DataError(
-                f"Slice column {column!r} of the {what} data has {int(values.isna().sum())} "
+                f"Slice attribute {column!r} of the {what} data has {int(values.isna().sum())} "
                 f"missing value(s); fill them (e.g. with '(missing)') or drop those rows."
             )
         parts.append(values.astype(str).to_numpy(dtype=object))
@@ -644,839 +679,824 @@ class _Data:
     codes: np.ndarray  # slice code per row (-1: outside every slice)
 
 
-class SliceTuner:
-    """Selective data acquisition for accurate and fair models (Slice Tuner).
+# --------------------------------------------------------------------------- inputs
+def _is_sizes(value) -> bool:
+    """a sequence of at least two distinct shares in (0, 1]"""
+    try:
+        shares = sorted({float(s) for s in value})
+    except (TypeError, ValueError):
+        return False
+    return len(shares) >= 2 and shares[0] > 0 and shares[-1] <= 1
+
+
+def _is_classifier(value) -> bool:
+    """an unfitted scikit-learn classifier with fit and predict_proba"""
+    return hasattr(value, "fit") and hasattr(value, "predict_proba")
+
+
+def _is_dataset(value) -> bool:
+    """a raikit Dataset"""
+    from raikit.dataset import Dataset
+
+    return isinstance(value, Dataset)
+
+
+def _is_callable(value) -> bool:
+    """a callable"""
+    return callable(value)
+
+
+def _frame_of(data, what: str) -> pd.DataFrame:
+    from raikit.dataset import Dataset
+
+    frame = data.frame if isinstance(data, Dataset) else data
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(
+            f"slice_tuner(): {what} must be a raikit Dataset or a pandas DataFrame, got "
+            f"{type(data).__name__}."
+        )
+    return frame.reset_index(drop=True)
+
+
+def _resolve(ds, attributes, validation):
+    """Frame, target, feature columns, slice columns and slice labels of the training rows, and
+    the validation frame and labels (None when the validation rows are to be held out)."""
+    frame, target = ds.frame.reset_index(drop=True), ds.target
+    if frame[target].isna().any():
+        raise DataError(
+            f"Target {target!r} has {int(frame[target].isna().sum())} missing value(s); drop "
+            f"those rows first."
+        )
+    if attributes is None:
+        attributes = list(ds.sensitive_names)
+    columns = [attributes] if isinstance(attributes, str) else list(attributes)
+    labels = _labels_from_columns(frame, columns, what="training")
+    if target in columns:
+        raise ColumnError(f"The target {target!r} cannot also be a slice attribute.")
+    features = list(ds.feature_names)
+    if not features:
+        raise DataError("No feature columns are left after removing the target and slices.")
+    if validation is None:
+        return frame, target, features, columns, labels, None, None
+    vframe = _frame_of(validation, "validation")
+    absent = [c for c in [*features, target] if c not in vframe.columns]
+    if absent:
+        raise ColumnError(
+            f"Column {absent[0]!r} is missing from the validation data; it needs the "
+            f"training columns."
+        )
+    return (
+        frame,
+        target,
+        features,
+        columns,
+        labels,
+        vframe,
+        _labels_from_columns(vframe, columns, what="validation"),
+    )
+
+
+def _hold_out(frame, labels, target, validation_size: float, rng):
+    """Hold out ``validation_size`` of every slice (stratified by slice and label)."""
+    from sklearn.model_selection import train_test_split
+
+    strata = labels.astype(str) + "|" + frame[target].astype(str)
+    if strata.value_counts().min() < 2:
+        strata = labels
+    seed = int(rng.integers(2**31))
+    if strata.value_counts().min() < 2:
+        # A slice with a single row cannot be split; it is too small to plan for anyway:
+        # pool such rows into one stratum so that the others stay stratified.
+        rare = strata.map(strata.value_counts()) < 2
+        strata = strata.where(~rare, "(rare)") if rare.sum() >= 2 else None
+    try:
+        train_idx, valid_idx = train_test_split(
+            np.arange(len(frame)), test_size=validation_size, stratify=strata, random_state=seed
+        )
+    except ValueError as error:
+        raise DataError(
+            f"Cannot hold out validation rows from every slice: {error}. Pass validation= "
+            f"or use more rows per slice."
+        ) from error
+    train_idx, valid_idx = np.sort(train_idx), np.sort(valid_idx)
+    return (
+        frame.iloc[train_idx].reset_index(drop=True),
+        labels.iloc[train_idx].reset_index(drop=True),
+        frame.iloc[valid_idx].reset_index(drop=True),
+        labels.iloc[valid_idx].reset_index(drop=True),
+    )
+
+
+def _costs(cost, slice_names: list[str]) -> np.ndarray:
+    if cost is None:
+        return np.ones(len(slice_names))
+    if not isinstance(cost, dict):
+        return np.full(len(slice_names), float(cost))
+    unknown = [str(key) for key in cost if str(key) not in slice_names]
+    if unknown:
+        raise ParameterError(
+            f"slice_tuner(): cost names slice(s) {unknown} that are not in the data; the "
+            f"slices are {slice_names}."
+        )
+    lookup = {str(key): value for key, value in cost.items()}
+    try:
+        values = np.array([float(lookup.get(name, 1.0)) for name in slice_names])
+    except (TypeError, ValueError) as error:
+        raise ParameterError(f"slice_tuner(): every cost must be a number, got {cost}.") from error
+    if not np.isfinite(values).all() or (values <= 0).any():
+        raise ParameterError(
+            f"slice_tuner(): every cost must be a positive number, got {values.tolist()}."
+        )
+    return values
+
+
+def _supply(available, acquire, slice_names: list[str]) -> np.ndarray:
+    """Examples that can still be had per slice: ``available=``, the acquirer's
+    ``remaining()``, or unlimited."""
+    if available is None and acquire is not None and callable(getattr(acquire, "remaining", None)):
+        available = acquire.remaining()
+    if available is None:
+        return np.full(len(slice_names), np.inf)
+    lookup = {str(key): value for key, value in dict(available).items()}
+    try:
+        counts = np.array([lookup.get(name, 0) for name in slice_names], dtype=float)
+    except (TypeError, ValueError) as error:
+        raise ParameterError(
+            f"slice_tuner(): available counts must be numbers, got {lookup}."
+        ) from error
+    if np.isnan(counts).any() or (counts < 0).any():
+        raise ParameterError(
+            f"slice_tuner(): available counts must be non-negative numbers, got {lookup}."
+        )
+    return np.floor(counts)
+
+
+@dataclass
+class _Slices:
+    """The planned slices: names, codes of the training and validation rows, sizes, costs."""
+
+    names: list
+    codes: np.ndarray  # per training row (-1: outside every planned slice)
+    vcodes: np.ndarray  # per validation row
+    counts: np.ndarray
+    vcounts: np.ndarray
+    cost: np.ndarray
+    left_out: dict
+    described: str
+    need: int
+
+    @property
+    def k(self) -> int:
+        return len(self.names)
+
+
+def _planned_slices(labels, vlabels, cost, sizes) -> _Slices:
+    """Code the slices; leave out those too small for a learning curve (or without a validation
+    row to measure their loss) unless fewer than two would remain."""
+    names = sorted(pd.unique(labels))  # a fixed order, whatever the row order
+    index = {name: i for i, name in enumerate(names)}
+    codes = labels.map(index).to_numpy(dtype=np.int64)
+    vcodes = vlabels.map(index).fillna(-1).to_numpy(dtype=np.int64)
+    k = len(names)
+    if k < 2:
+        raise DataError(
+            f"Slice Tuner needs at least two slices, got {names}; slice by an attribute with "
+            f"more values."
+        )
+    counts = np.bincount(codes, minlength=k)
+    vcounts = np.bincount(vcodes[vcodes >= 0], minlength=k)
+    costs = _costs(cost, names)  # checks the cost names against every slice
+    need = max(_MIN_SLICE_ROWS, int(np.ceil(_MIN_SUBSAMPLE / sizes[0])))
+    small = np.flatnonzero((counts < need) | (vcounts < 1))
+    left_out = {
+        names[s]: {"training_rows": int(counts[s]), "validation_rows": int(vcounts[s])}
+        for s in small
+    }
+    described = ", ".join(
+        f"{name!r} ({rows['training_rows']} training, {rows['validation_rows']} validation row(s))"
+        for name, rows in left_out.items()
+    )
+    if k - small.size < 2:
+        raise DataError(
+            f"Slice Tuner needs at least two slices with {need} training rows and a validation "
+            f"row each; too small: {described}. Add rows, merge small slices (slice by fewer "
+            f"attributes), or pass validation rows."
+        )
+    if small.size:
+        kept = np.setdiff1d(np.arange(k), small)
+        remap = np.full(k, -1, dtype=np.int64)
+        remap[kept] = np.arange(kept.size)
+        codes = remap[codes]  # -1: outside every planned slice (the rows still train)
+        vcodes = np.where(vcodes >= 0, remap[np.maximum(vcodes, 0)], -1)
+        names = [names[s] for s in kept]
+        counts, vcounts, costs = counts[kept], vcounts[kept], costs[kept]
+    return _Slices(names, codes, vcodes, counts, vcounts, costs, left_out, described, need)
+
+
+def _check_labels(frame, vframe, target) -> None:
+    classes = np.unique(frame[target].to_numpy())
+    if classes.size < 2:
+        raise DataError(f"Target {target!r} has a single class in the training rows.")
+    if vframe[target].isna().any():
+        raise DataError(
+            f"The validation data has {int(vframe[target].isna().sum())} row(s) without a "
+            f"label in {target!r}; drop them first."
+        )
+    unseen = ~np.isin(vframe[target].to_numpy(), classes)
+    if unseen.any():
+        raise DataError(
+            f"The validation data has label(s) {sorted(map(str, set(vframe[target][unseen])))} "
+            f"never seen in training; log loss is undefined for them."
+        )
+
+
+# --------------------------------------------------------------------------- acquisition rounds
+def _acquire(acquire, alloc, slice_names, all_columns, columns, target, features, findings):
+    """Call ``acquire`` for every slice with a positive allocation and check what it returns."""
+    parts, got = [], np.zeros(len(slice_names), dtype=np.int64)
+    needed = [*features, target]
+    for s, name in enumerate(slice_names):
+        if alloc[s] <= 0:
+            continue
+        asked = f"acquire({name!r}, {int(alloc[s])})"
+        rows = acquire(name, int(alloc[s]))
+        if not isinstance(rows, pd.DataFrame):
+            raise DataError(
+                f"{asked} returned {type(rows).__name__}; it must return a DataFrame with the "
+                f"training columns."
+            )
+        absent = [c for c in needed if c not in rows.columns]
+        if absent:
+            raise ColumnError(
+                f"{asked} returned rows without column {absent[0]!r}; new rows need the "
+                f"training columns {needed}."
+            )
+        if len(rows) > alloc[s]:
+            raise DataError(f"{asked} returned {len(rows)} rows, more than asked for.")
+        if rows[target].isna().any():
+            raise DataError(
+                f"{asked} returned {int(rows[target].isna().sum())} row(s) without a label in "
+                f"{target!r}; every acquired row needs its label."
+            )
+        got_labels = _labels_from_columns(rows, columns, what="acquired")
+        wrong = got_labels[got_labels != name]
+        if len(wrong):
+            raise DataError(
+                f"{asked} returned {len(wrong)} row(s) of another slice (e.g. {wrong.iloc[0]!r})."
+            )
+        if len(rows) < alloc[s]:
+            findings.append(
+                Finding(
+                    "warning",
+                    f"Fewer examples than planned for {name}",
+                    f"{len(rows)} of the {int(alloc[s])} examples asked for arrived.",
+                    slice=name,
+                )
+            )
+        keep = [c for c in all_columns if c in rows.columns]
+        parts.append(rows[keep].reset_index(drop=True))
+        got[s] = len(rows)
+    new_rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    return new_rows, got
+
+
+@dataclass
+class _Settings:
+    """The allocation settings of one tuning run (validated at the boundary)."""
+
+    budget: float
+    lam: float
+    method: str
+    T: float
+    T_growth: str
+    max_rounds: int
+
+
+@dataclass
+class _Progress:
+    """What the acquisition rounds have done so far."""
+
+    remaining: float
+    supply: np.ndarray
+    total_alloc: np.ndarray
+    received: np.ndarray
+    rounds: list = field(default_factory=list)
+    point_frames: list = field(default_factory=list)
+    curve_frames: list = field(default_factory=list)
+    short_of_supply: bool = False
+    first_fit: pd.DataFrame | None = None
+    before: dict | None = None
+
+
+def _this_round(s: _Settings, state: _Progress, fits, n_now, cost, *, limited, round_):
+    """The round's unrestricted plan, and the allocation within the imbalance limit."""
+    if s.method in ("uniform", "proportional"):
+        planned = _baseline_allocation(s.method, n_now, cost, state.remaining, state.supply)
+    else:
+        a, b = fits["a"].to_numpy(), fits["b"].to_numpy()
+        planned = allocate_budget(
+            a, b, n=n_now, budget=state.remaining, cost=cost, lam=s.lam, available=state.supply
+        )
+    if not limited:  # a plan shows the whole unrestricted budget
+        return planned, planned.copy(), float("nan")
+    limit = _round_limit(s.T, s.T_growth, round_)
+    return planned, _limit_imbalance(n_now, planned, limit), limit
+
+
+def _run_rounds(s: _Settings, context, train: _Data, sl: _Slices, acquire, frame_columns, how):
+    """Fit the curves, allocate and (with ``acquire``) acquire, round after round.
+
+    ``how`` holds the slice columns, target and features the acquired rows are checked against.
+    Returns the rounds' progress, the training rows at the end and the findings.
+    """
+    k, cost = sl.k, sl.cost
+    iterative = s.method == "iterative"
+    state = _Progress(
+        remaining=s.budget,
+        supply=_supply(how["available"], acquire, sl.names),
+        total_alloc=np.zeros(k, dtype=np.int64),
+        received=np.zeros(k, dtype=np.int64),
+    )
+    findings: list[Finding] = []
+    acquired: list[pd.DataFrame] = []
+    for round_ in range(s.max_rounds if iterative and acquire is not None else 1):
+        n_now = np.bincount(train.codes[train.codes >= 0], minlength=k).astype(float)
+        full = context.evaluate(train)
+        if state.before is None:
+            state.before = full
+        points, fits = context.curves(train, sl.names, round_, full)
+        state.point_frames.append(points)
+        state.curve_frames.append(fits)
+        state.first_fit = fits if state.first_fit is None else state.first_fit
+        if float(np.dot(cost, state.supply)) < state.remaining - 1e-9:
+            state.short_of_supply = True
+        if not ((state.supply > 0) & (cost <= state.remaining + 1e-9)).any():
+            break  # nothing left that the budget can buy
+        planned, alloc, limit = _this_round(
+            s, state, fits, n_now, cost, limited=iterative and acquire is not None, round_=round_
+        )
+        if limit == limit and alloc.sum() == 0:
+            findings.append(
+                Finding(
+                    "warning",
+                    "Imbalance limit stopped the acquisition",
+                    f"Round {round_ + 1}: not even one example fits within the imbalance "
+                    f"limit T={limit:g}; {state.remaining:g} of the budget is left. Raise T.",
+                )
+            )
+            break
+        got = np.zeros(k, dtype=np.int64)
+        if acquire is not None:
+            new_rows, got = _acquire(
+                acquire, alloc, sl.names, frame_columns, *how["checked"], findings
+            )
+            if len(new_rows):
+                acquired.append(new_rows)
+                train = _Data(
+                    pd.concat([train.frame, new_rows], ignore_index=True),
+                    np.r_[train.codes, np.repeat(np.arange(k), got)],
+                )
+        state.rounds += [
+            {
+                "round": round_,
+                "slice": name,
+                "n_start": int(n_now[i]),
+                "planned": int(planned[i]),
+                "allocation": int(alloc[i]),
+                "acquired": int(got[i]) if acquire is not None else np.nan,
+                "imbalance_before": imbalance_ratio(n_now),
+                "imbalance_after": imbalance_ratio(n_now + alloc),
+                "limit": limit,
+            }
+            for i, name in enumerate(sl.names)
+        ]
+        state.total_alloc += alloc
+        state.received += got
+        state.supply = np.maximum(state.supply - got, 0.0)
+        state.remaining -= float(np.dot(cost, got if acquire is not None else alloc))
+        if not iterative or state.remaining < cost.min() - 1e-9:
+            break
+        if acquire is not None and got.sum() == 0:
+            break  # nothing arrived: the curves would not change
+    return state, train, findings
+
+
+def _budget_findings(s: _Settings, state: _Progress, cost, k: int, acquired: bool) -> list:
+    if state.short_of_supply:
+        spent = np.dot(cost, state.received if acquired else state.total_alloc)
+        return [
+            Finding(
+                "warning",
+                "Not enough examples available to spend the budget",
+                f"The slices had too few examples left to spend the budget {s.budget:g}; "
+                f"{spent:g} was {'acquired' if acquired else 'planned'}. Every slice was asked "
+                f"for at most what it had left; add rows to the pool (or lower the budget).",
+            )
+        ]
+    if s.method == "iterative" and acquired and state.remaining >= cost.min() - 1e-9:
+        return [
+            Finding(
+                "warning",
+                "Budget left after the last round",
+                f"{state.remaining:g} of the budget {s.budget:g} was not spent after "
+                f"{len(state.rounds) // k} round(s); raise max_rounds or T.",
+            )
+        ]
+    return []
+
+
+# --------------------------------------------------------------------------- the check
+@recorded("data.slice_tuner")
+@validate_params(
+    budget=Interval(float, 0, None, closed="neither"),
+    attributes=[str, list, tuple, None],
+    estimator=[_is_classifier, None],
+    validation=[pd.DataFrame, _is_dataset, None],
+    acquire=[_is_callable, None],
+    available=[dict, pd.Series, None],
+    cost=[Interval(float, 0, None, closed="neither"), dict, None],
+    lam=Interval(float, 0, None),
+    method=Options(*_METHODS),
+    T=Interval(float, 0, None, closed="neither"),
+    T_growth=Options("linear", "constant", "double"),
+    sizes=_is_sizes,
+    n_repeats=Interval(int, 1, None),
+    validation_size=Interval(float, 0, 1, closed="neither"),
+    max_rounds=Interval(int, 1, None),
+    ci=CI,
+    progress=[_is_callable, None],
+    random_state=RANDOM_STATE,
+)
+def slice_tuner(
+    data,
+    *,
+    budget: float,
+    attributes=None,
+    estimator=None,
+    validation=None,
+    acquire: Callable[[str, int], pd.DataFrame] | None = None,
+    available=None,
+    cost: dict | float | None = None,
+    lam: float = 1.0,
+    method: str = "one-shot",
+    T: float = 1.0,
+    T_growth: str = "linear",
+    sizes: Sequence[float] = (0.3, 0.475, 0.65, 0.825, 1.0),
+    n_repeats: int = 3,
+    validation_size: float = 0.3,
+    max_rounds: int = 10,
+    ci: float = 0.95,
+    progress: Callable[[int, int], None] | None = None,
+    random_state=None,
+    ledger=None,
+) -> SliceTunerResult:
+    """Slice Tuner: how many examples to acquire per slice (and, with ``acquire``, acquire them).
+
+    Fits a learning curve per slice, then allocates the budget by the convex problem of the
+    module docstring. Without ``acquire`` the result is the plan; with it, the examples are
+    acquired (in rounds for ``method="iterative"``), the model is retrained and the losses
+    before and after are reported.
 
     Parameters
     ----------
+    data : Dataset
+        Labelled training rows (classification target); the model sees its features.
+    budget : float
+        Total acquisition cost to spend (> 0).
+    attributes : str or list of str, optional
+        The column(s) whose value combinations are the slices (labels join the values with
+        ``" & "``). Default: the intersection of the Dataset's sensitive attributes. A slice with
+        fewer than 20 training rows (after the validation hold-out) or no validation row cannot
+        carry a learning curve: it is left out of the plan and reported (its rows still train
+        the model); at least two slices must remain.
     estimator : unfitted scikit-learn classifier, optional
         Must have ``predict_proba``; cloned for every fit and given the feature columns as a
         DataFrame. Default: logistic regression on standardised numeric and one-hot categorical
         features (``max_iter=2000``).
-    slices : str, list of str, Series or None
-        What cuts the rows into slices: a column, several columns (their intersection), or a Series
-        of slice labels aligned with the training rows. ``None`` with a Dataset: the intersection of
-        its sensitive attributes. A slice with fewer than 20 training rows (after the validation
-        hold-out) or no validation row cannot carry a learning curve: it is left out of the plan
-        and reported (its rows still train the model); at least two slices must remain.
-    budget : float
-        Total acquisition cost to spend (> 0).
+    validation : Dataset or DataFrame, optional
+        Rows on which losses are measured (same columns). Default: ``validation_size`` of each
+        slice's rows are held out from ``data``.
+    acquire : callable, optional
+        ``acquire(slice_label, n) -> DataFrame`` returning ``n`` new labelled rows of that slice
+        with the training columns (e.g. a :class:`PoolAcquirer`, whose ``drawn`` holds every row
+        it handed out). Fewer rows are accepted (and reported); more, or rows of another slice,
+        are an error. When it also has a ``remaining()`` method (as :class:`PoolAcquirer` has),
+        no slice is asked for more than it has left. Default: plan only.
+    available : dict or Series, optional
+        Most examples that can be acquired per slice label, e.g. the rows of each slice in an
+        unlabelled pool (``PoolAcquirer(pool, attributes).remaining()``); slices not named have
+        none. The plan never asks a slice for more, and reports budget it cannot spend.
+        Default: unlimited (or ``acquire.remaining()``).
     cost : dict or float, optional
-        Cost of one example, per slice label (``{"Female & Black": 2, ...}``; missing slices cost 1)
-        or one number for all. Default 1.
+        Cost of one example, per slice label (``{"Female & Black": 2, ...}``; missing slices
+        cost 1) or one number for all. Default 1.
     lam : float, default 1.0
         Weight of the unfairness term of the objective (see the module docstring).
     method : {"one-shot", "iterative", "uniform", "proportional"}, default "one-shot"
-        ``one-shot`` fits the curves once and allocates the whole budget; ``iterative`` acquires in
-        rounds, refitting the curves after each, each round changing the imbalance ratio by at most
-        ``T``. ``uniform`` (same number per slice) and ``proportional`` (to current slice sizes) are
-        the paper's baselines, reported the same way.
+        ``one-shot`` fits the curves once and allocates the whole budget; ``iterative`` acquires
+        in rounds, refitting the curves after each, each round changing the imbalance ratio by
+        at most ``T`` (without ``acquire``, its plan is the first round's unrestricted
+        allocation). ``uniform`` (same number per slice) and ``proportional`` (to current slice
+        sizes) are the paper's baselines, reported the same way.
     T : float, default 1.0
-        Iterative mode: the largest change of the imbalance ratio (largest / smallest slice size)
-        allowed in the first round.
+        Iterative mode: the largest change of the imbalance ratio (largest / smallest slice
+        size) allowed in the first round.
     T_growth : {"linear", "constant", "double"}, default "linear"
         How the limit grows over rounds: ``T * (r + 1)`` in round ``r`` (the paper's "moderate"
         strategy), ``T`` throughout ("conservative") or ``T * 2 ** r`` ("aggressive").
     sizes : sequence of float, default (0.3, 0.475, 0.65, 0.825, 1.0)
-        Shares of each slice's training rows used for the curve points (the other slices keep all
-        their rows).
+        Shares of each slice's training rows used for the curve points (the other slices keep
+        all their rows).
     n_repeats : int, default 3
-        Subsamples per size (and seeds per before/after fit of a randomised estimator): the curve
-        points are their means, with 95% intervals.
+        Subsamples per size (and seeds per before/after fit of a randomised estimator): the
+        curve points are their means, with intervals at confidence level ``ci``.
     validation_size : float, default 0.3
-        When no validation data is given, the share of each slice's rows held out to measure
-        losses.
+        When no validation data is given, the share of each slice's rows held out.
     max_rounds : int, default 10
         Iterative mode: most rounds.
-    random_state : int, optional
-        Seed of the subsamples, the held-out split and the estimators' own seeds.
+    ci : float, default 0.95
+        Confidence level of the curve points' t intervals over the ``n_repeats`` subsamples.
+    progress : callable, optional
+        ``progress(done, total)`` after every model fit.
+    random_state : int, Generator or None, default None
+        Seed of the subsamples, the held-out split and the estimators' own seeds; ``None``
+        draws a fresh seed, recorded in the ledger.
+    ledger : raikit.ledger.Ledger or path, optional
+        Record the result as evidence (inside :func:`raikit.track` it is recorded anyway).
 
-    Attributes
-    ----------
-    result_ : SliceTunerResult
-        The last :meth:`plan` or :meth:`run` result.
-    allocation_ : Series
-        Examples to acquire per slice (the last plan, or the total acquired by :meth:`run`).
-    acquired_ : DataFrame
-        The rows received by :meth:`run` (empty after :meth:`plan`).
-    train_after_ : DataFrame
-        The training rows after :meth:`run` (the original ones plus ``acquired_``).
+    Returns
+    -------
+    SliceTunerResult
+        ``result.allocation`` is the plan (or what was acquired) per slice.
+
+    Raises
+    ------
+    DataError
+        ``data`` is not a Dataset; a slice attribute or the target has missing values; fewer
+        than two slices can be planned for; ``acquire`` returned unusable rows.
+    ColumnError
+        ``data`` has no target, or a slice attribute is missing.
+    ParameterError
+        A parameter is out of its domain (``budget=0``, ``method="greedy"``, a cost naming an
+        unknown slice, a budget below the cheapest example...).
 
     Examples
     --------
+    >>> from raikit.data import slice_tuner
     >>> from raikit.datasets import load_adult
-    >>> frame = load_adult().frame
-    >>> frame = frame[frame["race"].isin(["White", "Black"])]
+    >>> adult = load_adult()
+    >>> frame = adult.frame[adult.frame["race"].isin(["White", "Black"])]
     >>> frame = frame.groupby(["race", "sex"], observed=True).sample(200, random_state=0)
-    >>> tuner = SliceTuner(slices=["race", "sex"], budget=100, sizes=(0.5, 0.75, 1.0),
-    ...                    n_repeats=2, random_state=0)
-    >>> result = tuner.plan(frame.drop(columns="split"), target="income")
-    >>> int(result.slices["allocation"].sum())
+    >>> result = slice_tuner(adult.replace(frame.reset_index(drop=True)), budget=100,
+    ...                      attributes=["race", "sex"], sizes=(0.5, 0.75, 1.0), n_repeats=2,
+    ...                      random_state=0)
+    >>> int(result.allocation.sum())
     100
     """
+    from threadpoolctl import threadpool_limits
 
-    def __init__(
-        self,
-        estimator=None,
-        *,
-        slices=None,
-        budget: float,
-        cost: dict | float | None = None,
-        lam: float = 1.0,
-        method: str = "one-shot",
-        T: float = 1.0,
-        T_growth: str = "linear",
-        sizes: Sequence[float] = (0.3, 0.475, 0.65, 0.825, 1.0),
-        n_repeats: int = 3,
-        validation_size: float = 0.3,
-        max_rounds: int = 10,
-        random_state: int | None = None,
-    ) -> None:
-        self.estimator = estimator
-        self.slices = slices
-        self.budget = budget
-        self.cost = cost
-        self.lam = lam
-        self.method = method
-        self.T = T
-        self.T_growth = T_growth
-        self.sizes = sizes
-        self.n_repeats = n_repeats
-        self.validation_size = validation_size
-        self.max_rounds = max_rounds
-        self.random_state = random_state
-
-    # ------------------------------------------------------------------ public entry points
-    def plan(
-        self,
-        data,
-        *,
-        target: str | None = None,
-        validation=None,
-        available=None,
-        progress: Callable[[int, int], None] | None = None,
-        ledger=None,
-    ) -> SliceTunerResult:
-        """Fit the learning curves and compute the allocation, without acquiring anything.
-
-        For ``method="iterative"`` the plan is the first round's unrestricted allocation of the
-        whole budget (later rounds depend on the data acquired).
-
-        Parameters
-        ----------
-        data : Dataset or DataFrame
-            Labelled training rows.
-        target : str, optional
-            Label column (needed with a DataFrame; a Dataset knows its own).
-        validation : Dataset or DataFrame, optional
-            Rows on which losses are measured (same columns). Default: ``validation_size`` of each
-            slice's rows are held out from ``data``.
-        available : dict or Series, optional
-            Most examples that can be acquired per slice label, e.g. the rows of each slice in an
-            unlabelled pool (``PoolAcquirer(pool, slices).remaining()``); slices not named have
-            none. The plan never asks a slice for more, and reports budget it cannot spend.
-            Default: unlimited.
-        progress : callable, optional
-            ``progress(done, total)`` after every model fit.
-        ledger : raikit.ledger.Ledger, optional
-            Record the result there (or in the active ``raikit.track`` run).
-
-        Returns
-        -------
-        SliceTunerResult
-        """
-        return self._execute(data, None, target, validation, progress, ledger, available)
-
-    def run(
-        self,
-        data,
-        acquire: Callable[[str, int], pd.DataFrame],
-        *,
-        target: str | None = None,
-        validation=None,
-        progress: Callable[[int, int], None] | None = None,
-        ledger=None,
-    ) -> SliceTunerResult:
-        """Plan, acquire the examples through ``acquire``, retrain and report before/after.
-
-        Parameters
-        ----------
-        data : Dataset or DataFrame
-            Labelled training rows.
-        acquire : callable
-            ``acquire(slice_label, n) -> DataFrame`` returning ``n`` new labelled rows of that slice
-            with the training columns (e.g. a :class:`PoolAcquirer`). Fewer rows are accepted (and
-            reported); more, or rows of another slice, are an error. When ``acquire`` also has a
-            ``remaining()`` method (as :class:`PoolAcquirer` has) returning the rows left per
-            slice, no slice is asked for more than it has left.
-        target, validation, progress, ledger
-            As in :meth:`plan`.
-
-        Returns
-        -------
-        SliceTunerResult
-        """
-        if not callable(acquire):
-            raise RaikitError(
-                f"acquire must be a callable acquire(slice, n) -> DataFrame (e.g. a PoolAcquirer), "
-                f"got {type(acquire).__name__}."
-            )
-        return self._execute(data, acquire, target, validation, progress, ledger)
-
-    # ------------------------------------------------------------------ validation of inputs
-    def _check_params(self):
-        if self.method not in _METHODS:
-            raise RaikitError(f"method must be one of {_METHODS}, got {self.method!r}.")
-        try:
-            budget = float(self.budget)
-        except (TypeError, ValueError) as error:
-            raise DataError(f"budget must be a positive number, got {self.budget!r}.") from error
-        if not np.isfinite(budget) or budget <= 0:
-            raise DataError(
-                f"budget must be a positive number (the total cost to spend), got {self.budget!r}."
-            )
-        lam = float(self.lam)
-        if not np.isfinite(lam) or lam < 0:
-            raise DataError(f"lam must be a non-negative number, got {self.lam!r}.")
-        if not float(self.T) > 0:
-            raise DataError(f"T must be a positive change of the imbalance ratio, got {self.T!r}.")
-        if self.T_growth not in ("linear", "constant", "double"):
-            raise RaikitError(
-                f"T_growth must be 'linear', 'constant' or 'double', got {self.T_growth!r}."
-            )
-        sizes = sorted({float(s) for s in self.sizes})
-        if len(sizes) < 2 or sizes[0] <= 0 or sizes[-1] > 1:
-            raise DataError(
-                f"sizes must hold at least two distinct shares in (0, 1], got {list(self.sizes)}."
-            )
-        if int(self.n_repeats) < 1:
-            raise DataError(f"n_repeats must be at least 1, got {self.n_repeats}.")
-        if not 0 < float(self.validation_size) < 1:
-            raise DataError(
-                f"validation_size must be a share in (0, 1), got {self.validation_size}."
-            )
-        if int(self.max_rounds) < 1:
-            raise DataError(f"max_rounds must be at least 1, got {self.max_rounds}.")
-        return budget, lam, sizes
-
-    def _resolve(self, data, target, validation):
-        """Frames, target, feature columns, slice labels of the training and validation rows."""
-        from raikit.dataset import Dataset
-
-        slices = self.slices
-        if isinstance(data, Dataset):
-            frame, target = data.frame, data.target
-            features = list(data.feature_names)
-            if slices is None:
-                slices = list(data.sensitive_names)
-        elif isinstance(data, pd.DataFrame):
-            frame = data.reset_index(drop=True)
-            features = None
-        else:
-            raise DataError(
-                f"data must be a raikit Dataset or a pandas DataFrame, got {type(data).__name__}."
-            )
-        if target is None:
-            raise DataError("The training data needs labels: pass target='column' (or a Dataset).")
-        if target not in frame.columns:
-            raise ColumnError(f"Target column {target!r} is not in the training data.")
-        if frame[target].isna().any():
-            raise DataError(
-                f"Target {target!r} has {int(frame[target].isna().sum())} missing value(s); drop "
-                f"those rows first."
-            )
-        if slices is None:
-            raise DataError(
-                "slices is required with a DataFrame: a column name, a list of columns or a "
-                "Series of slice labels."
-            )
-        if isinstance(slices, pd.Series):
-            if len(slices) != len(frame):
-                raise DataError(
-                    f"The slices Series has {len(slices)} labels but the data has {len(frame)} "
-                    f"rows; give one label per row."
-                )
-            if slices.isna().any():
-                raise DataError("The slices Series has missing labels; label every row.")
-            labels = pd.Series(slices.astype(str).to_numpy(dtype=object), name="slice")
-            columns: list[str] = []
-            if validation is not None:
-                raise DataError(
-                    "validation= needs slice columns to label its rows; with a Series of slice "
-                    "labels, add them to both frames as a column and pass slices='column'."
-                )
-        else:
-            columns = [slices] if isinstance(slices, str) else list(slices)
-            labels = _labels_from_columns(frame, columns, what="training")
-        if target in columns:
-            raise ColumnError(f"The target {target!r} cannot also be a slice column.")
-        if features is None:
-            features = [c for c in frame.columns if c != target and c not in columns]
-        if not features:
-            raise DataError("No feature columns are left after removing the target and slices.")
-        if validation is not None:
-            vframe = validation.frame if isinstance(validation, Dataset) else validation
-            if not isinstance(vframe, pd.DataFrame):
-                raise DataError(
-                    f"validation must be a Dataset or a DataFrame, got {type(validation).__name__}."
-                )
-            vframe = vframe.reset_index(drop=True)
-            absent = [c for c in [*features, target] if c not in vframe.columns]
-            if absent:
-                raise ColumnError(
-                    f"Column {absent[0]!r} is missing from the validation data; it needs the "
-                    f"training columns."
-                )
-            vlabels = _labels_from_columns(vframe, columns, what="validation")
-        else:
-            vframe = vlabels = None
-        return frame, target, features, columns, labels, vframe, vlabels
-
-    # ------------------------------------------------------------------ the work
-    def _execute(
-        self, data, acquire, target, validation, progress, ledger, available=None
-    ) -> SliceTunerResult:
-        from threadpoolctl import threadpool_limits
-
-        # Many small fits: one BLAS thread each is several times faster than threads that
-        # busy-wait for one another on small matrices.
-        with threadpool_limits(limits=1, user_api="blas"):
-            return self._execute_limited(
-                data, acquire, target, validation, progress, ledger, available
-            )
-
-    @staticmethod
-    def _available(available, acquire, slice_names: list[str]) -> np.ndarray:
-        """Examples that can still be had per slice: ``available=``, the acquirer's
-        ``remaining()``, or unlimited."""
-        if (
-            available is None
-            and acquire is not None
-            and callable(getattr(acquire, "remaining", None))
-        ):
-            available = acquire.remaining()
-        if available is None:
-            return np.full(len(slice_names), np.inf)
-        if not isinstance(available, dict | pd.Series):
-            raise DataError(
-                f"available must map slice labels to counts (a dict or Series), got "
-                f"{type(available).__name__}."
-            )
-        lookup = {str(key): value for key, value in dict(available).items()}
-        try:
-            counts = np.array([lookup.get(name, 0) for name in slice_names], dtype=float)
-        except (TypeError, ValueError) as error:
-            raise DataError(f"available counts must be numbers, got {lookup}.") from error
-        if np.isnan(counts).any() or (counts < 0).any():
-            raise DataError(f"available counts must be non-negative numbers, got {lookup}.")
-        return np.floor(counts)
-
-    def _execute_limited(self, data, acquire, target, validation, progress, ledger, available):
-        budget, lam, sizes = self._check_params()
-        frame, target, features, columns, labels, vframe, vlabels = self._resolve(
-            data, target, validation
-        )
-        rng = np.random.default_rng(self.random_state)
-        estimator = _default_estimator() if self.estimator is None else self.estimator
-        if not hasattr(estimator, "fit") or not hasattr(estimator, "predict_proba"):
-            raise RaikitError(
-                f"estimator must be an unfitted scikit-learn classifier with predict_proba, got "
-                f"{estimator!r}."
-            )
-        slice_names = sorted(pd.unique(labels))  # a fixed order, whatever the row order
-        if vframe is None:  # hold out a share of every slice (stratified by slice and label)
-            from sklearn.model_selection import train_test_split
-
-            strata = labels.astype(str) + "|" + frame[target].astype(str)
-            if strata.value_counts().min() < 2:
-                strata = labels
-            seed = int(rng.integers(2**31))
-            if strata.value_counts().min() < 2:
-                # A slice with a single row cannot be split; it is too small to plan for anyway:
-                # pool such rows into one stratum so that the others stay stratified.
-                rare = strata.map(strata.value_counts()) < 2
-                strata = strata.where(~rare, "(rare)") if rare.sum() >= 2 else None
-            try:
-                train_idx, valid_idx = train_test_split(
-                    np.arange(len(frame)),
-                    test_size=float(self.validation_size),
-                    stratify=strata,
-                    random_state=seed,
-                )
-            except ValueError as error:
-                raise DataError(
-                    f"Cannot hold out validation rows from every slice: {error}. Pass validation= "
-                    f"or use more rows per slice."
-                ) from error
-            train_idx, valid_idx = np.sort(train_idx), np.sort(valid_idx)
-            vframe = frame.iloc[valid_idx].reset_index(drop=True)
-            vlabels = labels.iloc[valid_idx].reset_index(drop=True)
-            frame = frame.iloc[train_idx].reset_index(drop=True)
-            labels = labels.iloc[train_idx].reset_index(drop=True)
-        index = {name: i for i, name in enumerate(slice_names)}
-        codes = labels.map(index).to_numpy(dtype=np.int64)
-        vcodes = vlabels.map(index).fillna(-1).to_numpy(dtype=np.int64)
-        k = len(slice_names)
-        if k < 2:
-            raise DataError(
-                f"Slice Tuner needs at least two slices, got {slice_names}; slice by a column with "
-                f"more values."
-            )
-        counts = np.bincount(codes, minlength=k)
-        vcounts = np.bincount(vcodes[vcodes >= 0], minlength=k)
-        cost = self._costs(slice_names)  # checks the cost names against every slice
-        # A slice too small for a learning curve (or without a validation row to measure its
-        # loss) cannot be planned for: it is left out, and reported, unless fewer than two remain.
-        need = max(_MIN_SLICE_ROWS, int(np.ceil(_MIN_SUBSAMPLE / sizes[0])))
-        small = np.flatnonzero((counts < need) | (vcounts < 1))
-        left_out = {
-            slice_names[s]: {"training_rows": int(counts[s]), "validation_rows": int(vcounts[s])}
-            for s in small
-        }
-        described = ", ".join(
-            f"{name!r} ({rows['training_rows']} training, {rows['validation_rows']} validation "
-            f"row(s))"
-            for name, rows in left_out.items()
-        )
-        if k - small.size < 2:
-            raise DataError(
-                f"Slice Tuner needs at least two slices with {need} training rows and a validation "
-                f"row each; too small: {described}. Add rows, merge small slices (slice by fewer "
-                f"columns), or pass validation rows."
-            )
-        if small.size:
-            kept = np.setdiff1d(np.arange(k), small)
-            remap = np.full(k, -1, dtype=np.int64)
-            remap[kept] = np.arange(kept.size)
-            codes = remap[codes]  # -1: outside every planned slice (the rows still train)
-            vcodes = np.where(vcodes >= 0, remap[np.maximum(vcodes, 0)], -1)
-            slice_names = [slice_names[s] for s in kept]
-            counts, vcounts, cost, k = counts[kept], vcounts[kept], cost[kept], kept.size
-        if budget < cost.min():
-            raise DataError(
-                f"The budget ({budget:g}) is smaller than the cheapest example ({cost.min():g}); "
-                f"nothing can be acquired. Raise the budget."
-            )
-        classes = np.unique(frame[target].to_numpy())
-        if classes.size < 2:
-            raise DataError(f"Target {target!r} has a single class in the training rows.")
-        if vframe[target].isna().any():
-            raise DataError(
-                f"The validation data has {int(vframe[target].isna().sum())} row(s) without a "
-                f"label in {target!r}; drop them first."
-            )
-        unseen = ~np.isin(vframe[target].to_numpy(), classes)
-        if unseen.any():
-            raise DataError(
-                f"The validation data has label(s) {sorted(map(str, set(vframe[target][unseen])))} "
-                f"never seen in training; log loss is undefined for them."
-            )
-        context = _Context(
-            estimator=estimator,
-            features=features,
-            target=target,
-            vX=vframe[features],
-            vy=vframe[target].to_numpy(),
-            vcodes=vcodes,
-            k=k,
-            sizes=sizes,
-            n_repeats=int(self.n_repeats),
-            rng=rng,
-            progress=progress,
-            randomised=_has_random_state(estimator),
-        )
-        train = _Data(frame, codes)
-        findings: list[Finding] = []
-        if left_out:
-            findings.append(
-                Finding(
-                    "warning",
-                    f"{len(left_out)} slice(s) too small to plan for",
-                    f"{described}: a learning curve needs at least {need} training rows and a "
-                    f"validation row, so these slices are left out of the plan (their rows still "
-                    f"train the model). Acquire rows of them first, then plan again.",
-                )
-            )
-        rounds_rows, point_frames, curve_frames = [], [], []
-        acquired_frames: list[pd.DataFrame] = []
-        total_alloc = np.zeros(k, dtype=np.int64)
-        received = np.zeros(k, dtype=np.int64)
-        remaining = budget
-        n_before = counts.astype(float)
-        supply = self._available(available, acquire, slice_names)
-        short_of_supply = False
-        limit = float("nan")
-        iterative = self.method == "iterative"
-        max_rounds = int(self.max_rounds) if iterative and acquire is not None else 1
-        first_fit = before = None
-        for round_ in range(max_rounds):
-            n_now = np.bincount(train.codes[train.codes >= 0], minlength=k).astype(float)
-            full = context.evaluate(train)
-            if before is None:
-                before = full
-            points, fits = context.curves(train, slice_names, round_, full)
-            point_frames.append(points)
-            curve_frames.append(fits)
-            if first_fit is None:
-                first_fit = fits
-            a, b = fits["a"].to_numpy(), fits["b"].to_numpy()
-            if float(np.dot(cost, supply)) < remaining - 1e-9:
-                short_of_supply = True
-            if not ((supply > 0) & (cost <= remaining + 1e-9)).any():
-                break  # nothing left that the budget can buy
-            if self.method in ("uniform", "proportional"):
-                planned = _baseline_allocation(self.method, n_now, cost, remaining, supply)
-            else:
-                planned = allocate_budget(
-                    a, b, n_now, budget=remaining, cost=cost, lam=lam, available=supply
-                )
-            alloc = planned.copy()
-            if iterative and acquire is not None:  # a plan shows the whole unrestricted budget
-                limit = _round_limit(float(self.T), self.T_growth, round_)
-                alloc = _limit_imbalance(n_now, planned, limit)
-                if alloc.sum() == 0:
-                    findings.append(
-                        Finding(
-                            "warning",
-                            "Imbalance limit stopped the acquisition",
-                            f"Round {round_ + 1}: not even one example fits within the imbalance "
-                            f"limit T={limit:g}; {remaining:g} of the budget is left. Raise T.",
-                        )
-                    )
-                    break
-            got = np.zeros(k, dtype=np.int64)
-            if acquire is not None:
-                new_rows, got = self._acquire(
-                    acquire, alloc, slice_names, frame.columns, columns, target, features, findings
-                )
-                if len(new_rows):
-                    acquired_frames.append(new_rows)
-                    train = _Data(
-                        pd.concat([train.frame, new_rows], ignore_index=True),
-                        np.r_[train.codes, np.repeat(np.arange(k), got)],
-                    )
-            for s, name in enumerate(slice_names):
-                rounds_rows.append(
-                    {
-                        "round": round_,
-                        "slice": name,
-                        "n_start": int(n_now[s]),
-                        "planned": int(planned[s]),
-                        "allocation": int(alloc[s]),
-                        "acquired": int(got[s]) if acquire is not None else np.nan,
-                        "imbalance_before": imbalance_ratio(n_now),
-                        "imbalance_after": imbalance_ratio(n_now + alloc),
-                        "limit": limit,
-                    }
-                )
-            total_alloc += alloc
-            received += got
-            supply = np.maximum(supply - got, 0.0)
-            remaining -= float(np.dot(cost, got if acquire is not None else alloc))
-            if not iterative or remaining < cost.min() - 1e-9:
-                break
-            if acquire is not None and got.sum() == 0:
-                break  # nothing arrived: the curves would not change
-        if short_of_supply:
-            spendable = "acquired" if acquire is not None else "planned"
-            findings.append(
-                Finding(
-                    "warning",
-                    "Not enough examples available to spend the budget",
-                    f"The slices had too few examples left to spend the budget {budget:g}; "
-                    f"{np.dot(cost, received if acquire is not None else total_alloc):g} was "
-                    f"{spendable}. Every slice was asked for at most what it had left; add rows "
-                    f"to the pool (or lower the budget).",
-                )
-            )
-        elif iterative and acquire is not None and remaining >= cost.min() - 1e-9:
-            findings.append(
-                Finding(
-                    "warning",
-                    "Budget left after the last round",
-                    f"{remaining:g} of the budget {budget:g} was not spent after "
-                    f"{len(rounds_rows) // k} round(s); raise max_rounds or T.",
-                )
-            )
-        spent_total = budget - remaining
-        # ---- before / after
-        after = context.evaluate(train) if acquire is not None else None
-        result = self._result(
-            slice_names=slice_names,
-            n_before=n_before,
-            vcounts=vcounts,
-            first_fit=first_fit,
+    ds = check_dataset(data, need=["target"], caller="slice_tuner")
+    settings = _Settings(float(budget), float(lam), method, float(T), T_growth, int(max_rounds))
+    sizes = sorted({float(s) for s in sizes})
+    # Many small fits: one BLAS thread each is several times faster than threads that
+    # busy-wait for one another on small matrices.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _tune(
+            ds,
+            settings,
+            attributes=attributes,
+            estimator=_default_estimator() if estimator is None else estimator,
+            validation=validation,
+            acquire=acquire,
+            available=available,
             cost=cost,
-            total_alloc=total_alloc,
-            received=received if acquire is not None else None,
-            before=before,
-            after=after,
-            points=pd.concat(point_frames, ignore_index=True),
-            curves=pd.concat(curve_frames, ignore_index=True),
-            rounds=pd.DataFrame(rounds_rows),
-            budget=budget,
-            spent=spent_total,
-            lam=lam,
-            columns=columns,
-            estimator=estimator,
-            findings=findings,
-            left_out=left_out,
-        )
-        self.result_ = result
-        self.allocation_ = pd.Series(
-            (received if acquire is not None else total_alloc), index=slice_names, name="allocation"
-        )
-        self.acquired_ = (
-            pd.concat(acquired_frames, ignore_index=True)
-            if acquired_frames
-            else frame.iloc[:0].copy()
-        )
-        self.train_after_ = train.frame
-        from raikit.dataset import Dataset
-        from raikit.ledger import record
-
-        record(
-            result,
-            check="data.slice_tuner",
-            ledger=ledger,
-            dataset=data if isinstance(data, Dataset) else None,
-            params={
-                "budget": budget,
-                "lam": lam,
-                "method": self.method,
-                "T": float(self.T),
-                "T_growth": self.T_growth,
-                "sizes": sizes,
-                "n_repeats": int(self.n_repeats),
-                "random_state": self.random_state,
-            },
-        )
-        return result
-
-    def _costs(self, slice_names: list[str]) -> np.ndarray:
-        cost = self.cost
-        if cost is None:
-            return np.ones(len(slice_names))
-        if isinstance(cost, int | float):
-            values = np.full(len(slice_names), float(cost))
-        elif isinstance(cost, dict):
-            unknown = [str(key) for key in cost if str(key) not in slice_names]
-            if unknown:
-                raise DataError(
-                    f"cost names slice(s) {unknown} that are not in the data; the slices are "
-                    f"{slice_names}."
-                )
-            lookup = {str(key): value for key, value in cost.items()}
-            values = np.array([float(lookup.get(name, 1.0)) for name in slice_names])
-        else:
-            raise DataError(
-                f"cost must be a number or a dict of slice label -> cost, got "
-                f"{type(cost).__name__}."
-            )
-        if not np.isfinite(values).all() or (values <= 0).any():
-            raise DataError(f"Every cost must be a positive number, got {values.tolist()}.")
-        return values
-
-    def _acquire(
-        self, acquire, alloc, slice_names, all_columns, columns, target, features, findings
-    ):
-        """Call ``acquire`` for every slice with a positive allocation and check what it returns."""
-        parts, got = [], np.zeros(len(slice_names), dtype=np.int64)
-        needed = [*features, target]
-        for s, name in enumerate(slice_names):
-            if alloc[s] <= 0:
-                continue
-            rows = acquire(name, int(alloc[s]))
-            if not isinstance(rows, pd.DataFrame):
-                raise DataError(
-                    f"acquire({name!r}, {int(alloc[s])}) returned {type(rows).__name__}; it must "
-                    f"return a DataFrame with the training columns."
-                )
-            absent = [c for c in needed if c not in rows.columns]
-            if absent:
-                raise ColumnError(
-                    f"acquire({name!r}, {int(alloc[s])}) returned rows without column "
-                    f"{absent[0]!r}; new rows need the training columns {needed}."
-                )
-            if len(rows) > alloc[s]:
-                raise DataError(
-                    f"acquire({name!r}, {int(alloc[s])}) returned {len(rows)} rows, more than "
-                    f"asked for."
-                )
-            if rows[target].isna().any():
-                raise DataError(
-                    f"acquire({name!r}, {int(alloc[s])}) returned {int(rows[target].isna().sum())} "
-                    f"row(s) without a label in {target!r}; every acquired row needs its label."
-                )
-            if columns:
-                got_labels = _labels_from_columns(rows, columns, what="acquired")
-                wrong = got_labels[got_labels != name]
-                if len(wrong):
-                    raise DataError(
-                        f"acquire({name!r}, {int(alloc[s])}) returned {len(wrong)} row(s) of "
-                        f"another slice (e.g. {wrong.iloc[0]!r})."
-                    )
-            if len(rows) < alloc[s]:
-                findings.append(
-                    Finding(
-                        "warning",
-                        f"Fewer examples than planned for {name}",
-                        f"{len(rows)} of the {int(alloc[s])} examples asked for arrived.",
-                        slice=name,
-                    )
-                )
-            keep = [c for c in all_columns if c in rows.columns]
-            parts.append(rows[keep].reset_index(drop=True))
-            got[s] = len(rows)
-        new_rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-        return new_rows, got
-
-    def _result(
-        self,
-        *,
-        slice_names,
-        n_before,
-        vcounts,
-        first_fit,
-        cost,
-        total_alloc,
-        received,
-        before,
-        after,
-        points,
-        curves,
-        rounds,
-        budget,
-        spent,
-        lam,
-        columns,
-        estimator,
-        findings,
-        left_out,
-    ) -> SliceTunerResult:
-        a, b = first_fit["a"].to_numpy(), first_fit["b"].to_numpy()
-        n_after = n_before + (received if received is not None else total_alloc)
-        nan = np.full(len(slice_names), np.nan)
-        table = pd.DataFrame(
-            {
-                "slice": slice_names,
-                "n_before": n_before.astype(np.int64),
-                "n_validation": vcounts.astype(np.int64),
-                "a": a,
-                "b": b,
-                "a_se": first_fit["a_se"].to_numpy(),
-                "b_se": first_fit["b_se"].to_numpy(),
-                "r2": first_fit["r2"].to_numpy(),
-                "cost": cost,
-                "allocation": total_alloc.astype(np.int64),
-                "acquired": received.astype(float) if received is not None else nan,
-                "n_after": n_after.astype(np.int64),
-                "predicted_loss_before": b * n_before**-a,
-                "predicted_loss_after": b * n_after**-a,
-                "loss_before": before["loss"],
-                "loss_after": after["loss"] if after is not None else nan,
-                "accuracy_before": before["accuracy"],
-                "accuracy_after": after["accuracy"] if after is not None else nan,
-            }
+            sizes=sizes,
+            n_repeats=int(n_repeats),
+            validation_size=float(validation_size),
+            ci=ci,
+            progress=progress,
+            rng=rng_from(random_state),
         )
 
-        def summary(values):
-            mean = float(np.mean(values))
-            gaps = np.abs(values - mean)
-            return mean, float(gaps.mean()), float(gaps.max())
 
-        loss_b, disp_b, max_b = summary(before["loss"])
-        if after is not None:
-            loss_a, disp_a, max_a = summary(after["loss"])
-            acc_a = after["overall_accuracy"]
-        else:
-            loss_a = disp_a = max_a = acc_a = float("nan")
-        overall = {
-            "loss_before": loss_b,
-            "loss_after": loss_a,
-            "disparity_before": disp_b,
-            "disparity_after": disp_a,
-            "max_disparity_before": max_b,
-            "max_disparity_after": max_a,
-            "accuracy_before": before["overall_accuracy"],
-            "accuracy_after": acc_a,
-            "budget": budget,
-            "spent": spent,
-        }
-        findings = list(findings)
-        worst = int(np.argmax(before["loss"]))
+def _tune(
+    ds,
+    s: _Settings,
+    *,
+    attributes,
+    estimator,
+    validation,
+    acquire,
+    available,
+    cost,
+    sizes,
+    n_repeats,
+    validation_size,
+    ci,
+    progress,
+    rng,
+) -> SliceTunerResult:
+    frame, target, features, columns, labels, vframe, vlabels = _resolve(ds, attributes, validation)
+    if vframe is None:
+        frame, labels, vframe, vlabels = _hold_out(frame, labels, target, validation_size, rng)
+    sl = _planned_slices(labels, vlabels, cost, sizes)
+    if s.budget < sl.cost.min():
+        raise ParameterError(
+            f"slice_tuner(): the budget ({s.budget:g}) is smaller than the cheapest example "
+            f"({sl.cost.min():g}); nothing can be acquired. Raise the budget."
+        )
+    _check_labels(frame, vframe, target)
+    context = _Context(
+        estimator=estimator,
+        features=features,
+        target=target,
+        vX=vframe[features],
+        vy=vframe[target].to_numpy(),
+        vcodes=sl.vcodes,
+        k=sl.k,
+        sizes=sizes,
+        n_repeats=n_repeats,
+        rng=rng,
+        progress=progress,
+        randomised=_has_random_state(estimator),
+        ci=ci,
+    )
+    findings: list[Finding] = []
+    if sl.left_out:
         findings.append(
             Finding(
-                "info",
-                f"Highest loss: {slice_names[worst]}",
-                f"Validation log loss {before['loss'][worst]:.3f} against a mean of {loss_b:.3f} "
-                f"over slices; {int(total_alloc[worst])} new example(s) planned for it.",
-                slice=slice_names[worst],
+                "warning",
+                f"{len(sl.left_out)} slice(s) too small to plan for",
+                f"{sl.described}: a learning curve needs at least {sl.need} training rows and a "
+                f"validation row, so these slices are left out of the plan (their rows still "
+                f"train the model). Acquire rows of them first, then plan again.",
             )
         )
-        for row in first_fit.itertuples(index=False):
-            if row.clipped:
-                findings.append(
-                    Finding(
-                        "warning",
-                        f"Flat learning curve for {row.slice}",
-                        "The validation loss did not fall with more rows of this slice (the fitted "
-                        "exponent was negative and was set to 0), so the plan expects no gain from "
-                        "acquiring its examples. More repeats (n_repeats) or validation rows give a "
-                        "steadier curve.",
-                        slice=row.slice,
-                    )
+    how = {"available": available, "checked": (columns, target, features)}
+    state, train, round_findings = _run_rounds(
+        s, context, _Data(frame, sl.codes), sl, acquire, frame.columns, how
+    )
+    findings += round_findings
+    findings += _budget_findings(s, state, sl.cost, sl.k, acquire is not None)
+    return _result(
+        s,
+        sl,
+        state,
+        after=context.evaluate(train) if acquire is not None else None,
+        acquired=acquire is not None,
+        settings={"sizes": sizes, "n_repeats": n_repeats, "columns": columns, "ci": ci},
+        estimator=estimator,
+        findings=findings,
+    )
+
+
+def _overall(before: dict, after: dict | None, budget: float, spent: float) -> dict:
+    """The paper's measures before and after: mean loss, average and largest loss disparity."""
+
+    def measures(values):
+        mean = float(np.mean(values))
+        gaps = np.abs(values - mean)
+        return mean, float(gaps.mean()), float(gaps.max())
+
+    loss_b, disp_b, max_b = measures(before["loss"])
+    if after is not None:
+        loss_a, disp_a, max_a = measures(after["loss"])
+        acc_a = after["overall_accuracy"]
+    else:
+        loss_a = disp_a = max_a = acc_a = float("nan")
+    return {
+        "loss_before": loss_b,
+        "loss_after": loss_a,
+        "disparity_before": disp_b,
+        "disparity_after": disp_a,
+        "max_disparity_before": max_b,
+        "max_disparity_after": max_a,
+        "accuracy_before": before["overall_accuracy"],
+        "accuracy_after": acc_a,
+        "budget": budget,
+        "spent": spent,
+    }
+
+
+def _curve_findings(first_fit: pd.DataFrame) -> list[Finding]:
+    findings = []
+    for row in first_fit.itertuples(index=False):
+        if row.clipped:
+            findings.append(
+                Finding(
+                    "warning",
+                    f"Flat learning curve for {row.slice}",
+                    "The validation loss did not fall with more rows of this slice (the fitted "
+                    "exponent was negative and was set to 0), so the plan expects no gain from "
+                    "acquiring its examples. More repeats (n_repeats) or validation rows give a "
+                    "steadier curve.",
+                    slice=row.slice,
                 )
-            elif row.r2 == row.r2 and row.r2 < 0.5:
-                findings.append(
-                    Finding(
-                        "warning",
-                        f"Noisy learning curve for {row.slice}",
-                        f"The power law explains only {row.r2:.0%} of the (log) loss variation "
-                        f"(a = {row.a:.3f} ± {row.a_se:.3f}); treat its allocation with care.",
-                        slice=row.slice,
-                    )
+            )
+        elif row.r2 == row.r2 and row.r2 < 0.5:
+            findings.append(
+                Finding(
+                    "warning",
+                    f"Noisy learning curve for {row.slice}",
+                    f"The power law explains only {row.r2:.0%} of the (log) loss variation "
+                    f"(a = {row.a:.3f} ± {row.a_se:.3f}); treat its allocation with care.",
+                    slice=row.slice,
                 )
-        if after is not None:
-            if disp_a > disp_b:
-                findings.append(
-                    Finding(
-                        "warning",
-                        "Loss disparity rose",
-                        f"Average loss disparity {disp_b:.3f} -> {disp_a:.3f} after acquisition; a "
-                        f"larger lam weights fairness more.",
-                    )
-                )
-            if acc_a < overall["accuracy_before"] - 0.01:
-                findings.append(
-                    Finding(
-                        "warning",
-                        "Accuracy fell",
-                        f"Validation accuracy {overall['accuracy_before']:.3f} -> {acc_a:.3f}.",
-                    )
-                )
-        meta = {
-            "lam": lam,
-            "T": float(self.T),
-            "T_growth": self.T_growth,
-            "sizes": [float(s) for s in sorted({float(s) for s in self.sizes})],
-            "n_repeats": int(self.n_repeats),
-            "estimator": repr(estimator),
-            "slice_by": list(columns),
-            "left_out": left_out,
-            "rounds": int(rounds["round"].max()) + 1 if len(rounds) else 0,
-        }
-        return SliceTunerResult(
-            slices=table,
-            curve_points=points,
-            curves=curves,
-            rounds=rounds,
-            overall=overall,
-            method=self.method,
-            acquired=received is not None,
-            findings=tuple(findings),
-            meta=meta,
+            )
+    return findings
+
+
+def _outcome_findings(overall: dict) -> list[Finding]:
+    findings = []
+    if overall["disparity_after"] > overall["disparity_before"]:
+        findings.append(
+            Finding(
+                "warning",
+                "Loss disparity rose",
+                f"Average loss disparity {overall['disparity_before']:.3f} -> "
+                f"{overall['disparity_after']:.3f} after acquisition; a larger lam weights "
+                f"fairness more.",
+            )
         )
+    if overall["accuracy_after"] < overall["accuracy_before"] - 0.01:
+        findings.append(
+            Finding(
+                "warning",
+                "Accuracy fell",
+                f"Validation accuracy {overall['accuracy_before']:.3f} -> "
+                f"{overall['accuracy_after']:.3f}.",
+            )
+        )
+    return findings
+
+
+def _result(s, sl, state, *, after, acquired, settings, estimator, findings) -> SliceTunerResult:
+    first_fit, before = state.first_fit, state.before
+    a, b = first_fit["a"].to_numpy(), first_fit["b"].to_numpy()
+    n_before = sl.counts.astype(float)
+    n_after = n_before + (state.received if acquired else state.total_alloc)
+    nan = np.full(sl.k, np.nan)
+    table = pd.DataFrame(
+        {
+            "slice": sl.names,
+            "n_before": n_before.astype(np.int64),
+            "n_validation": sl.vcounts.astype(np.int64),
+            "a": a,
+            "b": b,
+            "a_se": first_fit["a_se"].to_numpy(),
+            "b_se": first_fit["b_se"].to_numpy(),
+            "r2": first_fit["r2"].to_numpy(),
+            "cost": sl.cost,
+            "allocation": state.total_alloc.astype(np.int64),
+            "acquired": state.received.astype(float) if acquired else nan,
+            "n_after": n_after.astype(np.int64),
+            "predicted_loss_before": b * n_before**-a,
+            "predicted_loss_after": b * n_after**-a,
+            "loss_before": before["loss"],
+            "loss_after": after["loss"] if after is not None else nan,
+            "accuracy_before": before["accuracy"],
+            "accuracy_after": after["accuracy"] if after is not None else nan,
+        }
+    )
+    overall = _overall(before, after, s.budget, s.budget - state.remaining)
+    worst = int(np.argmax(before["loss"]))
+    findings = [
+        *findings,
+        Finding(
+            "info",
+            f"Highest loss: {sl.names[worst]}",
+            f"Validation log loss {before['loss'][worst]:.3f} against a mean of "
+            f"{overall['loss_before']:.3f} over slices; {int(state.total_alloc[worst])} new "
+            f"example(s) planned for it.",
+            slice=sl.names[worst],
+        ),
+        *_curve_findings(first_fit),
+        *(_outcome_findings(overall) if after is not None else []),
+    ]
+    rounds = pd.DataFrame(state.rounds)
+    meta = {
+        "lam": s.lam,
+        "T": s.T,
+        "T_growth": s.T_growth,
+        "sizes": settings["sizes"],
+        "n_repeats": settings["n_repeats"],
+        "ci": settings["ci"],
+        "estimator": repr(estimator),
+        "slice_by": list(settings["columns"]),
+        "left_out": sl.left_out,
+        "rounds": int(rounds["round"].max()) + 1 if len(rounds) else 0,
+    }
+    return SliceTunerResult(
+        slices=table,
+        curve_points=pd.concat(state.point_frames, ignore_index=True),
+        curves=pd.concat(state.curve_frames, ignore_index=True),
+        rounds=rounds,
+        overall=overall,
+        method=s.method,
+        acquired=acquired,
+        findings=tuple(findings),
+        meta=meta,
+    )
 
 
 def _has_random_state(estimator) -> bool:
@@ -1503,6 +1523,7 @@ class _Context:
     rng: np.random.Generator
     progress: Callable | None
     randomised: bool
+    ci: float = 0.95
     done: int = 0
     total: int = 0
 
@@ -1562,7 +1583,7 @@ class _Context:
             mean = losses.mean(axis=1)
             std = losses.std(axis=1, ddof=1) if self.n_repeats > 1 else np.full(len(mean), np.nan)
             half = (
-                t_value(0.95, self.n_repeats - 1) * std / np.sqrt(self.n_repeats)
+                t_value(self.ci, self.n_repeats - 1) * std / np.sqrt(self.n_repeats)
                 if self.n_repeats > 1
                 else np.full(len(mean), np.nan)
             )

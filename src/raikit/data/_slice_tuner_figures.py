@@ -67,7 +67,8 @@ def slice_tuner_figures(result) -> list:
             )
     curves.update_layout(
         title="Learning curve per slice: validation log loss vs slice training rows "
-        "(points: mean with 95% CI over repeats; band: exponent ± 1 s.e.)",
+        f"(points: mean with {result.meta.get('ci', 0.95):.0%} CI over repeats; band: exponent "
+        "± 1 s.e.)",
         xaxis_title="training rows of the slice",
         yaxis_title="validation log loss",
     )
