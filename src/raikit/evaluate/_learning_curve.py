@@ -87,14 +87,14 @@ class LearningCurveResult(Result):
         return figures
 
 
-def _is_estimator(value) -> bool:
+def unfitted_estimator(value) -> bool:
     """an unfitted scikit-learn estimator (with fit)"""
     return hasattr(value, "fit") and not isinstance(value, str | type)
 
 
 @recorded("evaluate.learning_curve")
 @validate_params(
-    estimator=_is_estimator,
+    estimator=unfitted_estimator,
     cv=Interval(int, 2, None),
     metric=str,
     ci=CI,

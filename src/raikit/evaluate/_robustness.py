@@ -13,6 +13,7 @@ from raikit._errors import DataError
 from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit._validation import CI, RANDOM_STATE, Interval, check_dataset, rng_from, validate_params
+from raikit.evaluate._learning_curve import unfitted_estimator
 from raikit.metrics._stats import wilson_interval, z_value
 
 __all__ = ["StressTestResult", "stress_test"]
@@ -202,11 +203,6 @@ def _has_predict(value) -> bool:
     return hasattr(value, "predict")
 
 
-def _has_fit(value) -> bool:
-    """an unfitted scikit-learn estimator (with fit)"""
-    return hasattr(value, "fit") and not isinstance(value, str | type)
-
-
 def _levels(high: float, doc: str) -> Callable:
     def accepts(value) -> bool:
         try:
@@ -222,7 +218,7 @@ def _levels(high: float, doc: str) -> Callable:
 @recorded("evaluate.stress_test")
 @validate_params(
     model=_has_predict,
-    estimator=[_has_fit, None],
+    estimator=[unfitted_estimator, None],
     noise=_levels(10, "a list of noise levels in [0, 10] (shares of each column's std)"),
     swap_rate=_levels(1, "a list of shares in [0, 1]"),
     missing_rate=_levels(1, "a list of shares in [0, 1]"),
