@@ -97,3 +97,20 @@ def test_ci_sets_the_level_of_the_comparison(credit):
     assert (narrow["upper"] - narrow["lower"])[overall].max() < (wide["upper"] - wide["lower"])[
         overall
     ].min()
+
+
+def test_track_records_one_row_and_nested_checks_record_nothing(tmp_path, credit):
+    # glassbox_baseline calls partial_dependence inside: only the outer call is evidence
+    import json
+
+    import raikit
+    from raikit.ledger import Ledger
+
+    ledger = Ledger(tmp_path / "ledger")
+    with raikit.track("glassbox", ledger=ledger) as run:
+        glassbox_baseline(None, credit, n_boot=20, test_size=0.5)
+    evidence = ledger.evidence(run=run.id)
+    assert evidence["check_name"].tolist() == ["explain.glassbox_baseline"]
+    params = json.loads(evidence["params"].iloc[0])
+    assert params["test_size"] == 0.5 and params["n_boot"] == 20 and params["ci"] == 0.95
+    assert isinstance(params["random_state"], int)
