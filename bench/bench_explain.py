@@ -109,7 +109,7 @@ def cf_bench(n_rows: int, dice_rows: int) -> None:
     rows = test.X[test.X.notna().all(axis=1)].iloc[:n_rows]
     immutable = ["age", "native_country"]
     start = time.perf_counter()
-    ours = counterfactuals(model, rows, data=pool, immutable=immutable, n=10)
+    ours = counterfactuals(model, pool, rows=rows, immutable=immutable, n=10)
     t_ours = time.perf_counter() - start
     m = ours.metrics
     print(f"\nCounterfactuals, 10 per row, {len(rows):,} Adult test rows (HistGradientBoosting)")
@@ -125,7 +125,7 @@ def cf_bench(n_rows: int, dice_rows: int) -> None:
         print("  dice-ml not installed: DiCE comparison skipped")
         return
     head = rows.iloc[:dice_rows]
-    sub = counterfactuals(model, head, data=pool, immutable=immutable, n=10)
+    sub = counterfactuals(model, pool, rows=head, immutable=immutable, n=10)
     features = list(train.X.columns)
     continuous = [c for c in features if not isinstance(train.X[c].dtype, pd.CategoricalDtype)]
     frame = pool.frame[[*features, "income"]].copy()

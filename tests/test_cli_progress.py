@@ -46,7 +46,13 @@ def test_explain_reports_rows_as_it_goes_and_the_values_do_not_depend_on_it():
     ).fit(frame[["a", "c"]], frame["y"])
     ds = Dataset(frame, target="y", sensitive="s")
     calls: list[tuple[int, int]] = []
-    kwargs = {"method": "permutation", "max_rows": 60, "background": 20, "permutation": False}
+    kwargs = {
+        "method": "permutation",
+        "max_rows": 60,
+        "background": 20,
+        "permutation": False,
+        "random_state": 0,
+    }
     with_bar = explain(
         model, ds, progress=lambda done, total: calls.append((done, total)), **kwargs
     )

@@ -101,3 +101,18 @@ def test_failed_validation_records_nothing(tmp_path, scored):
     with pytest.raises(raikit.ParameterError, match="n_boot must be an integer >= 1; got 0"):
         evaluate(model, ds, n_boot=0, ledger=ledger)
     assert len(ledger.evidence()) == 0
+
+
+def test_track_around_evaluate_and_learning_curve_records_two_rows(tmp_path, scored):
+    # before issue 18 the pair wrote 7 extra group_metrics rows (one per inner call)
+    from raikit.evaluate import learning_curve
+
+    model, ds = scored
+    ledger = Ledger(tmp_path / "ledger")
+    with raikit.track("two checks", ledger=ledger) as run:
+        evaluate(model, ds, n_boot=20, random_state=0)
+        learning_curve(LogisticRegression(), ds, sizes=[0.5, 1.0], cv=2, random_state=0)
+    evidence = ledger.evidence(run=run.id)
+    assert evidence["check_name"].tolist() == ["evaluate.evaluate", "evaluate.learning_curve"]
+    params = json.loads(evidence["params"].iloc[1])
+    assert params["cv"] == 2 and params["sizes"] == [0.5, 1.0] and params["random_state"] == 0

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from raikit import Dataset, Result
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError
 from raikit.evaluate import CostResult, cost_analysis
 
 
@@ -59,11 +59,11 @@ def test_matrix_and_dict_forms_agree(compas_split, compas_logistic):
 
 def test_bad_cost_matrices(compas_split, compas_logistic):
     _, test = compas_split
-    with pytest.raises(DataError, match="2x2"):
+    with pytest.raises(ParameterError, match="2x2"):
         cost_analysis(compas_logistic, test, cost_matrix=[1, 2, 3])
-    with pytest.raises(DataError, match="unknown key"):
+    with pytest.raises(ParameterError, match="unknown key"):
         cost_analysis(compas_logistic, test, cost_matrix={"false_positive": 1})
-    with pytest.raises(DataError, match="finite"):
+    with pytest.raises(ParameterError, match="finite"):
         cost_analysis(compas_logistic, test, cost_matrix={"fp": np.inf})
     with pytest.raises(DataError, match="needs scores"):
         cost_analysis(None, test, cost_matrix={"fp": 1})
@@ -89,3 +89,30 @@ def test_string_labels_use_pos_label_and_its_probability_column(approval):
         expected = ((pred & ~y).sum() + 5 * (~pred & y).sum()) / len(y)
         got = r.curve[(r.curve["attribute"] == "overall") & np.isclose(r.curve["threshold"], t)]
         assert got["expected_cost"].iloc[0] == pytest.approx(expected, abs=1e-12)
+
+
+def test_bad_parameters_raise_parameter_error_naming_the_keyword(compas_split, compas_logistic):
+    _, test = compas_split
+    with pytest.raises(ParameterError, match=r"cost_analysis\(\): ci must be"):
+        cost_analysis(compas_logistic, test, cost_matrix={"fp": 1}, ci=1.5)
+    with pytest.raises(ParameterError, match=r"cost_analysis\(\): default_threshold must be"):
+        cost_analysis(compas_logistic, test, cost_matrix={"fp": 1}, default_threshold=2.0)
+    with pytest.raises(ParameterError, match=r"cost_analysis\(\): thresholds must be"):
+        cost_analysis(compas_logistic, test, cost_matrix={"fp": 1}, thresholds=[])
+
+
+def test_track_records_one_row_with_its_parameters(tmp_path, compas_split, compas_logistic):
+    import json
+
+    import raikit
+    from raikit.ledger import Ledger
+
+    _, test = compas_split
+    ledger = Ledger(tmp_path / "ledger")
+    with raikit.track("cost", ledger=ledger) as run:
+        cost_analysis(compas_logistic, test, cost_matrix={"fp": 1, "fn": 3}, n_boot=20)
+    evidence = ledger.evidence(run=run.id)
+    assert evidence["check_name"].tolist() == ["evaluate.cost_analysis"]
+    params = json.loads(evidence["params"].iloc[0])
+    assert params["n_boot"] == 20 and params["default_threshold"] == 0.5
+    assert isinstance(params["random_state"], int)

@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import confusion_matrix, roc_auc_score
 
 from raikit import Result
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError
 from raikit.evaluate import EvaluationResult, evaluate
 from raikit.metrics import group_metrics
 
@@ -119,7 +119,7 @@ def test_round_trip_and_html(adult_eval, tmp_path):
 
 
 def test_bad_input(adult_scored, compas_split):
-    with pytest.raises(DataError, match="thresholds is empty"):
+    with pytest.raises(ParameterError, match=r"evaluate\(\): thresholds is empty"):
         evaluate(None, adult_scored, thresholds=[])
     no_score = adult_scored.replace(score=None)
     with pytest.raises(DataError, match="thresholds need scores"):

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+import raikit
 from raikit import Result, save_model
 from raikit.evaluate import EvaluationResult, SliceResult
 
@@ -19,7 +21,8 @@ def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
         text=True,
         timeout=180,
         cwd=cwd,
-        env={"COLUMNS": "200", "PATH": ""},
+        # the raikit under test (a worktree's src/), not whichever one the venv installed
+        env={"COLUMNS": "200", "PATH": "", "PYTHONPATH": str(Path(raikit.__file__).parents[1])},
     )
 
 

@@ -8,7 +8,7 @@ from scipy import stats
 from sklearn.model_selection import StratifiedKFold
 
 from raikit import Result
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError
 from raikit.evaluate import LearningCurveResult, learning_curve
 
 
@@ -52,13 +52,17 @@ def test_sizes_figures_round_trip(compas_curve):
 
 def test_bad_input(compas_split, make_logistic):
     train, _ = compas_split
-    with pytest.raises(DataError, match="cv must be"):
+    with pytest.raises(ParameterError, match=r"learning_curve\(\): cv must be an integer >= 2"):
         learning_curve(make_logistic(), train, cv=1)
-    with pytest.raises(DataError, match="sizes must be"):
+    with pytest.raises(ParameterError, match=r"learning_curve\(\): sizes must be"):
         learning_curve(make_logistic(), train, sizes=[0, 0.5])
-    with pytest.raises(DataError, match="unfitted scikit-learn estimator"):
+    with pytest.raises(
+        ParameterError, match="estimator must be an unfitted scikit-learn estimator"
+    ):
         learning_curve("tree", train)
-    with pytest.raises(DataError, match="asks for"):
+    with pytest.raises(ParameterError, match=r"learning_curve\(\): ci must be"):
+        learning_curve(make_logistic(), train, ci=0.0)
+    with pytest.raises(ParameterError, match="asks for"):
         learning_curve(make_logistic(), train, sizes=[10**6], cv=2)
 
 

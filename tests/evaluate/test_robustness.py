@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from raikit import Result
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError
 from raikit.evaluate import StressTestResult, stress_test
 
 
@@ -96,12 +96,20 @@ def test_poisoning_with_logistic_regression(compas_split, compas_logistic, make_
 
 def test_bad_input(compas_split, compas_boosting, make_logistic):
     _, test = compas_split
-    with pytest.raises(DataError, match="shares in"):
+    with pytest.raises(
+        ParameterError, match=r"stress_test\(\): swap_rate must be a list of shares"
+    ):
         stress_test(compas_boosting, test, swap_rate=[1.5])
-    with pytest.raises(DataError, match="half of the labels"):
+    with pytest.raises(ParameterError, match="half inverts the labels"):
         stress_test(compas_boosting, test, estimator=make_logistic(), poison_rates=[0.6])
-    with pytest.raises(DataError, match="fitted classifier"):
+    with pytest.raises(ParameterError, match=r"stress_test\(\): model must be a fitted classifier"):
         stress_test(None, test)
+    with pytest.raises(ParameterError, match=r"stress_test\(\): estimator must be an unfitted"):
+        stress_test(compas_boosting, test, estimator="logistic")
+    with pytest.raises(ParameterError, match=r"stress_test\(\): n_boot must be"):
+        stress_test(compas_boosting, test, n_boot=0)
+    with pytest.raises(DataError, match=r"stress_test\(\): data must be a raikit Dataset"):
+        stress_test(compas_boosting, test.frame)
 
 
 def test_poisoning_metrics_use_pos_label(approval):
@@ -129,3 +137,32 @@ def test_poisoning_metrics_use_pos_label(approval):
     assert table["selection_rate"] == pytest.approx(pred.mean(), abs=1e-12)
     assert table["true_positive_rate"] == pytest.approx(pred[y].mean(), abs=1e-12)
     assert table["false_positive_rate"] == pytest.approx(pred[~y].mean(), abs=1e-12)
+
+
+def test_findings_name_the_confidence_level_and_track_records_one_row(
+    tmp_path, compas_split, compas_boosting
+):
+    # the perturbation loop used to overwrite the CI label with the perturbation level
+    import json
+
+    import raikit
+    from raikit.ledger import Ledger
+
+    _, test = compas_split
+    ledger = Ledger(tmp_path / "ledger")
+    with raikit.track("stress", ledger=ledger) as run:
+        r = stress_test(compas_boosting, test, noise=[3.0], swap_rate=[], missing_rate=[], ci=0.9)
+    unstable = [f for f in r.findings if f.title.startswith("Predictions unstable")]
+    assert unstable and "(90% CI from" in unstable[0].detail
+    evidence = ledger.evidence(run=run.id)
+    assert evidence["check_name"].tolist() == ["evaluate.stress_test"]
+    params = json.loads(evidence["params"].iloc[0])
+    assert params["noise"] == [3.0] and params["ci"] == 0.9 and params["n_boot"] == 1000
+
+
+def test_no_intervals_with_ci_none(compas_split, compas_boosting):
+    _, test = compas_split
+    r = stress_test(compas_boosting, test, noise=[0.2], swap_rate=[], missing_rate=[], ci=None)
+    p = r.perturbations
+    assert p["flip_lower"].isna().all() and p["drop_upper"].isna().all()
+    assert (p["flip_rate"] >= 0).all() and p["flip_rate"].notna().all()

@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from raikit import Dataset, Result
-from raikit._errors import ColumnError, DataError
+from raikit._errors import ColumnError, DataError, ParameterError
 from raikit.evaluate import SliceResult, find_slices, row_losses
 from raikit.evaluate._slices import _benjamini_hochberg, _encode_features
 
@@ -210,18 +210,28 @@ def test_dataframe_input_without_sensitive(planted_data):
 
 def test_bad_input_gets_clear_errors(planted_data):
     ds, _, _ = planted_data
-    with pytest.raises(DataError, match="method must be"):
+    with pytest.raises(ParameterError, match=r"find_slices\(\): method must be one of"):
         find_slices(None, ds, loss="zero_one", method="apriori")
-    with pytest.raises(DataError, match="alpha must be"):
+    with pytest.raises(
+        ParameterError, match=r"find_slices\(\): alpha must be a number in \(0, 1\)"
+    ):
         find_slices(None, ds, loss="zero_one", alpha=1.5)
     with pytest.raises(DataError, match="needs scores"):
         find_slices(None, ds, loss="log_loss")
-    with pytest.raises(DataError, match="loss must be one of"):
+    with pytest.raises(ParameterError, match=r"find_slices\(\): loss must be one of"):
         find_slices(None, ds, loss="hinge")
+    with pytest.raises(ParameterError, match=r"row_losses\(\): loss must be one of"):
+        row_losses(None, ds, loss="hinge")
+    with pytest.raises(ParameterError, match=r"find_slices\(\): k must be an integer >= 1"):
+        find_slices(None, ds, loss="zero_one", k=0)
+    with pytest.raises(ParameterError, match=r"find_slices\(\): weight must be"):
+        find_slices(None, ds, loss="zero_one", method="sliceline", weight=0)
     with pytest.raises(ColumnError, match="nope"):
         find_slices(None, ds, loss="zero_one", features=["nope"])
-    with pytest.raises(DataError, match="min_size"):
+    with pytest.raises(ParameterError, match="min_size"):
         find_slices(None, ds, loss="zero_one", min_size=10**6)
+    with pytest.raises(ParameterError, match="min_size must be an integer >= 2"):
+        find_slices(None, ds, loss="zero_one", min_size=1)
     with pytest.raises(DataError, match="non-negative"):
         find_slices(None, ds, loss=lambda y, p: -np.ones(len(y)))
     with pytest.raises(DataError, match="one value per row"):
@@ -279,3 +289,32 @@ def test_callable_loss_gets_the_probability_of_pos_label(approval):
     np.testing.assert_allclose(losses, (proba - (ds.y == "approved")) ** 2, rtol=1e-12)
     r = find_slices(model, ds, loss=brier, pos_label="approved", k=2, min_size=50)
     assert r.overall["pos_label"] == "approved" and "'approved'" in r.summary
+
+
+def test_track_records_one_row_with_every_parameter(tmp_path, planted_data):
+    import json
+
+    import raikit
+    from raikit.ledger import Ledger
+
+    ds, _, _ = planted_data
+    ledger = Ledger(tmp_path / "ledger")
+    with raikit.track("slices", ledger=ledger) as run:
+        find_slices(None, ds, loss="zero_one", method="tree", k=2, min_size=50)
+    evidence = ledger.evidence(run=run.id)
+    assert evidence["check_name"].tolist() == ["evaluate.find_slices"]
+    params = json.loads(evidence["params"].iloc[0])
+    assert params["method"] == "tree" and params["k"] == 2 and params["min_size"] == 50
+    assert params["fdr"] == "alpha_investing" and isinstance(params["random_state"], int)
+
+
+def test_tree_search_is_reproducible_from_the_recorded_seed(planted_data):
+    ds, _, _ = planted_data
+    kwargs = {"loss": "zero_one", "method": "tree", "k": 3, "min_size": 50}
+    a = find_slices(None, ds, random_state=5, **kwargs)
+    b = find_slices(None, ds, random_state=5, **kwargs)
+    assert len(a.slices) > 0
+    pd.testing.assert_frame_equal(a.slices, b.slices)
+    # a Generator is accepted too (scikit-learn's tree gets an integer drawn from it)
+    c = find_slices(None, ds, random_state=np.random.default_rng(5), **kwargs)
+    assert c.slices["slice"].iloc[0] == a.slices["slice"].iloc[0]

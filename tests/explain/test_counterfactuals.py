@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from raikit import Result
-from raikit._errors import ColumnError, DataError
+from raikit._errors import ColumnError, DataError, ParameterError
 from raikit.explain import CounterfactualResult, counterfactuals
 
 
@@ -17,8 +17,8 @@ def adult_cf(adult_sex):
     rows = test.X.iloc[:60]
     result = counterfactuals(
         model,
-        rows,
-        data=train,
+        train,
+        rows=rows,
         immutable=["sex", "age", "native_country"],
         ranges={"hours_per_week": (20, 60)},
         n=5,
@@ -87,8 +87,8 @@ def test_counterfactuals_are_one_minimal(adult_cf):
     train, rows, model, _ = adult_cf
     r = counterfactuals(
         model,
-        rows.iloc[:25],
-        data=train,
+        train,
+        rows=rows.iloc[:25],
         immutable=["sex", "age", "native_country"],
         ranges={"hours_per_week": (20, 60)},
         n=5,
@@ -117,16 +117,16 @@ def test_serialisation_and_figures(adult_cf):
 
 def test_errors(german, german_logistic):
     row = german.X.iloc[[0]]
-    with pytest.raises(DataError, match="not a class"):
-        counterfactuals(german_logistic, row, data=german, desired=7)
+    with pytest.raises(ParameterError, match=r"counterfactuals\(\): desired=7 is not a class"):
+        counterfactuals(german_logistic, german, rows=row, desired=7)
     with pytest.raises(ColumnError, match="not model inputs"):
-        counterfactuals(german_logistic, row, data=german, immutable=["height"])
+        counterfactuals(german_logistic, german, rows=row, immutable=["height"])
     with pytest.raises(ColumnError, match="lacks the model input"):
-        counterfactuals(german_logistic, row.drop(columns="age"), data=german)
-    with pytest.raises(DataError, match="n must be"):
-        counterfactuals(german_logistic, row, data=german, n=0)
-    with pytest.raises(DataError, match="ranges"):
-        counterfactuals(german_logistic, row, data=german, ranges={"age": "old"})
+        counterfactuals(german_logistic, german, rows=row.drop(columns="age"))
+    with pytest.raises(ParameterError, match=r"counterfactuals\(\): n must be an integer >= 1"):
+        counterfactuals(german_logistic, german, rows=row, n=0)
+    with pytest.raises(ParameterError, match=r"counterfactuals\(\): ranges\['age'\]"):
+        counterfactuals(german_logistic, german, rows=row, ranges={"age": "old"})
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +143,7 @@ def adult_sex_race():
         categorical_features="from_dtype", max_iter=40, random_state=0
     ).fit(train.X, train.y)
     men = test.X[test.X["sex"] == "Male"].iloc[:30]
-    return train, men, model, counterfactuals(model, men, data=train, n=5)
+    return train, men, model, counterfactuals(model, train, rows=men, n=5)
 
 
 def _as_text(frame):
@@ -204,11 +204,43 @@ def test_combinations_occur_in_the_data(adult_sex_race):
 def test_sensitive_attributes_change_only_when_asked(adult_sex_race):
     train, men, model, _ = adult_sex_race
     rows = men.iloc[:15]
-    allowed = counterfactuals(model, rows, data=train, n=5, allow_sensitive=True)
+    allowed = counterfactuals(model, train, rows=rows, n=5, allow_sensitive=True)
     assert allowed.meta["immutable"] == [] and allowed.meta["allow_sensitive"] is True
     assert allowed.changes["feature"].isin(["sex", "race"]).any()  # now they may change
     # a plain DataFrame carries no roles: nothing is marked sensitive, immutable= still holds
-    frame = counterfactuals(model, rows, data=train.X, n=3, immutable=["race"])
+    frame = counterfactuals(model, train.X, rows=rows, n=3, immutable=["race"])
     assert frame.meta["sensitive"] == [] and "race" not in set(frame.changes["feature"])
-    with pytest.raises(DataError, match="min_support"):
-        counterfactuals(model, rows, data=train, min_support=0)
+    with pytest.raises(ParameterError, match=r"counterfactuals\(\): min_support must be"):
+        counterfactuals(model, train, rows=rows, min_support=0)
+
+
+def test_score_is_the_probability_of_pos_label(approval):
+    # 'approved' sorts first: the old hard-coded column 1 reported P('denied')
+    ds, model = approval
+    rows = ds.X.iloc[:5]
+    with pytest.raises(DataError, match="pos_label"):
+        counterfactuals(model, ds, rows=rows, n=2)
+    r = counterfactuals(model, ds, rows=rows, n=2, pos_label="approved")
+    np.testing.assert_allclose(
+        r.queries["score"], model.predict_proba(rows)[:, 0], rtol=0, atol=1e-12
+    )
+    features = list(ds.X.columns)
+    cf_X = r.counterfactuals[features].astype(ds.X.dtypes.to_dict())
+    np.testing.assert_allclose(
+        r.counterfactuals["score"], model.predict_proba(cf_X)[:, 0], rtol=0, atol=1e-12
+    )
+
+
+def test_track_records_one_counterfactual_row(tmp_path, german, german_logistic):
+    import json
+
+    import raikit
+    from raikit.ledger import Ledger
+
+    ledger = Ledger(tmp_path / "ledger")
+    with raikit.track("cf", ledger=ledger) as run:
+        counterfactuals(german_logistic, german, rows=german.X.iloc[[0, 1]], n=2, immutable=["age"])
+    evidence = ledger.evidence(run=run.id)
+    assert evidence["check_name"].tolist() == ["explain.counterfactuals"]
+    params = json.loads(evidence["params"].iloc[0])
+    assert params["n"] == 2 and params["immutable"] == ["age"] and params["desired"] == "opposite"

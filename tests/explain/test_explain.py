@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from raikit import Dataset, Result
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError
 from raikit.explain import ExplanationResult, explain, explain_section
 from raikit.explain._explain import choose_method
 
@@ -130,21 +130,23 @@ def test_json_round_trip_and_html(german, german_forest):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"method": "magic"}, "method must be"),
-        ({"background": 0}, "background must be"),
-        ({"max_rows": 1}, "max_rows must be"),
-        ({"include": [10**6]}, "include has row positions"),
+        ({"method": "magic"}, r"explain\(\): method must be one of"),
+        ({"background": 0}, r"explain\(\): background must be an integer >= 1"),
+        ({"max_rows": 1}, r"explain\(\): max_rows must be an integer >= 2"),
+        ({"n_repeats": 0}, r"explain\(\): n_repeats must be"),
+        ({"random_state": -1}, r"explain\(\): random_state must be"),
+        ({"include": [10**6]}, r"explain\(\): include has row positions"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(german, german_forest, kwargs, message):
-    with pytest.raises(DataError, match=message):
+    with pytest.raises(ParameterError, match=message):
         explain(german_forest, german, **kwargs)
 
 
 def test_bad_inputs_raise_clear_errors(german, german_forest):
     with pytest.raises(DataError, match="must be a raikit Dataset"):
         explain(german_forest, german.X)
-    with pytest.raises(DataError, match="fitted estimator"):
+    with pytest.raises(ParameterError, match=r"explain\(\): model must be a fitted estimator"):
         explain(object(), german)
 
 
@@ -192,5 +194,75 @@ def test_ci_sets_the_level_of_every_importance_interval(german, german_forest):
     ratio = (gi_narrow["upper"] - gi_narrow["mean_abs"]) / (gi_wide["upper"] - gi_wide["mean_abs"])
     np.testing.assert_allclose(ratio.dropna(), expected, rtol=1e-9)
     assert narrow.meta["ci"] == 0.5 and "50% CI" in narrow.figures()[0].layout.title.text
-    with pytest.raises(DataError, match="ci must be"):
+    with pytest.raises(ParameterError, match="ci must be"):
         explain(german_forest, german, ci=0, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("make", "method"),
+    [
+        ("forest", "tree"),  # shap gives (n, F, 2): the column of pos_label is picked
+        ("boosting", "tree"),  # one margin for classes_[1]: its sign flips for classes_[0]
+        ("logistic", "linear"),  # one margin too
+        ("logistic", "permutation"),  # predict_proba's column of pos_label
+    ],
+)
+def test_explains_pos_label_not_the_last_class(approval, make, method):
+    # 'approved' sorts first, so classes_[-1] (the old default) is 'denied'
+    from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    ds, _ = approval
+    model = {
+        "forest": RandomForestClassifier(n_estimators=20, max_depth=4, random_state=0),
+        "boosting": GradientBoostingClassifier(n_estimators=20, random_state=0),
+        "logistic": LogisticRegression(max_iter=2000),
+    }[make].fit(ds.X, ds.y)
+    assert list(model.classes_) == ["approved", "denied"]
+    kwargs = {"method": method, "max_rows": 60, "background": 30, "permutation": False}
+    with pytest.raises(DataError, match="pos_label"):
+        explain(model, ds, random_state=0, **kwargs)
+    r = explain(model, ds, pos_label="approved", random_state=0, **kwargs)
+    assert r.meta["pos_label"] == "approved"
+    X = ds.X.loc[r.attributions.index]
+    total = r.attributions.sum(axis=1).to_numpy() + r.meta["base_value"]
+    p = model.predict_proba(X)[:, 0]  # P('approved')
+    if r.meta["units"] == "log-odds":
+        expected = np.log(p / (1 - p))
+    else:
+        expected = p
+    np.testing.assert_allclose(total, expected, atol=1e-6)
+    # the other class gives the mirror image (P and 1 - P, log-odds and minus log-odds)
+    other = explain(model, ds, pos_label="denied", random_state=0, **kwargs)
+    np.testing.assert_allclose(other.attributions.to_numpy(), -r.attributions.to_numpy(), atol=1e-6)
+
+
+def test_multiclass_needs_the_class_to_explain(german):
+    from sklearn.ensemble import RandomForestClassifier
+
+    ds = german.replace(target="installment_rate", features=["duration_months", "age"])
+    model = RandomForestClassifier(n_estimators=10, max_depth=3, random_state=0)
+    model = model.fit(ds.X, ds.y)
+    with pytest.raises(ParameterError, match="name the class to explain with pos_label"):
+        explain(model, ds, max_rows=50, permutation=False, random_state=0)
+    label = model.classes_[0]
+    r = explain(model, ds, max_rows=50, permutation=False, random_state=0, pos_label=label)
+    X = ds.X.loc[r.attributions.index]
+    total = r.attributions.sum(axis=1).to_numpy() + r.meta["base_value"]
+    np.testing.assert_allclose(total, model.predict_proba(X)[:, 0], atol=1e-6)
+
+
+def test_track_records_one_explain_row(tmp_path, german, german_forest):
+    import json
+
+    import raikit
+    from raikit.ledger import Ledger
+
+    ledger = Ledger(tmp_path / "ledger")
+    with raikit.track("explain", ledger=ledger) as run:
+        explain(german_forest, german, max_rows=50, n_repeats=2)
+    evidence = ledger.evidence(run=run.id)
+    assert evidence["check_name"].tolist() == ["explain.explain"]
+    params = json.loads(evidence["params"].iloc[0])
+    assert params["max_rows"] == 50 and params["n_repeats"] == 2
+    assert params["method"] == "auto" and isinstance(params["random_state"], int)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+import raikit
 from raikit import Result, save_model
 from raikit.explain import CounterfactualResult, ExplanationResult
 
@@ -17,7 +19,8 @@ def run(*args: str) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=180,
-        env={"COLUMNS": "200", "PATH": ""},
+        # the raikit under test (a worktree's src/), not whichever one the venv installed
+        env={"COLUMNS": "200", "PATH": "", "PYTHONPATH": str(Path(raikit.__file__).parents[1])},
     )
 
 
@@ -79,3 +82,41 @@ def test_explain_command_bad_row_is_a_clean_error(files):
     assert out.returncode == 2
     assert "error:" in out.stderr and "--row must be a row position" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.slow
+def test_pos_label_reaches_explain_and_counterfactuals(tmp_path, approval):
+    # 'approved' sorts first: without --pos-label the class is not guessed from the order
+    import numpy as np
+
+    ds, model = approval
+    ds.frame.to_csv(tmp_path / "loans.csv", index=False)
+    save_model(model, tmp_path / "model.skops")
+    args = [
+        "explain",
+        "--data",
+        str(tmp_path / "loans.csv"),
+        "--model",
+        str(tmp_path / "model.skops"),
+        "--target",
+        ds.target,
+        "--sensitive",
+        "sex",
+        "--row",
+        "2",
+        "--counterfactuals",
+        "2",
+        "--max-rows",
+        "40",
+        "--out",
+        str(tmp_path / "out"),
+    ]
+    refused = run(*args)
+    assert refused.returncode != 0 and "pos" in (refused.stdout + refused.stderr).lower()
+    out = run(*args, "--pos-label", "approved")
+    assert out.returncode == 0, out.stderr
+    result = Result.from_json(str(tmp_path / "out" / "explanation.json"))
+    assert result.meta["pos_label"] == "approved"
+    cf = Result.from_json(str(tmp_path / "out" / "counterfactuals.json"))
+    row = ds.X.iloc[[2]]
+    np.testing.assert_allclose(cf.queries["score"], model.predict_proba(row)[:, 0], atol=1e-9)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from raikit import Result
-from raikit._errors import ColumnError, DataError
+from raikit._errors import ColumnError, DataError, ParameterError
 from raikit.explain import PartialDependenceResult, partial_dependence
 
 
@@ -62,20 +62,29 @@ def test_categorical_feature_on_adult(adult_sex):
 def test_errors(german, german_forest):
     with pytest.raises(ColumnError, match="not model inputs"):
         partial_dependence(german_forest, german, features=["height"])
-    with pytest.raises(DataError, match="grid_resolution"):
+    with pytest.raises(ParameterError, match=r"partial_dependence\(\): grid_resolution must be"):
         partial_dependence(german_forest, german, grid_resolution=1)
+    with pytest.raises(ParameterError, match=r"partial_dependence\(\): max_rows must be"):
+        partial_dependence(german_forest, german, max_rows=0)
+    with pytest.raises(DataError, match=r"partial_dependence\(\): data must be a raikit Dataset"):
+        partial_dependence(german_forest, german.X)
 
 
 def test_ci_sets_the_interval_level(german, german_logistic):
     from scipy.stats import norm
 
-    kwargs = {"features": ["duration_months"], "grid_resolution": 4, "max_rows": 200}
+    kwargs = {
+        "features": ["duration_months"],
+        "grid_resolution": 4,
+        "max_rows": 200,
+        "random_state": 0,
+    }
     wide = partial_dependence(german_logistic, german, **kwargs).curves
     narrow = partial_dependence(german_logistic, german, ci=0.5, **kwargs).curves
     np.testing.assert_allclose(narrow["mean"], wide["mean"], rtol=0, atol=0)
     ratio = (narrow["upper"] - narrow["lower"]) / (wide["upper"] - wide["lower"])
     np.testing.assert_allclose(ratio, norm.ppf(0.75) / norm.ppf(0.975), rtol=1e-12)
-    with pytest.raises(DataError, match="ci"):
+    with pytest.raises(ParameterError, match="ci must be"):
         partial_dependence(german_logistic, german, ci=1.5, **kwargs)
 
 
@@ -92,3 +101,18 @@ def test_pos_label_picks_the_probability_column(approval):
         for v in overall["value_num"]
     ]
     np.testing.assert_allclose(overall["mean"], manual, rtol=1e-12)
+
+
+def test_track_records_one_partial_dependence_row(tmp_path, german, german_logistic):
+    import json
+
+    import raikit
+    from raikit.ledger import Ledger
+
+    ledger = Ledger(tmp_path / "ledger")
+    with raikit.track("pdp", ledger=ledger) as run:
+        partial_dependence(german_logistic, german, features=["age"], grid_resolution=3)
+    evidence = ledger.evidence(run=run.id)
+    assert evidence["check_name"].tolist() == ["explain.partial_dependence"]
+    params = json.loads(evidence["params"].iloc[0])
+    assert params["features"] == ["age"] and params["grid_resolution"] == 3

@@ -147,7 +147,13 @@ def _slices(ctx: AuditContext) -> dict:
     if ctx.test.score is None:
         return {}
     result = find_slices(
-        None, ctx.test, loss="log_loss", method="lattice", k=10, random_state=ctx.random_state
+        None,
+        ctx.test,
+        loss="log_loss",
+        method="lattice",
+        k=10,
+        pos_label=ctx.pos_label,
+        random_state=ctx.random_state,
     )
     return {"evaluate.find_slices": result}
 

@@ -171,6 +171,7 @@ def slices_command(
     alpha: float = typer.Option(0.05, "--alpha", help="Significance level."),
     fdr: str = typer.Option("alpha_investing", "--fdr", help="alpha_investing or bh."),
     n_bins: int = typer.Option(10, "--n-bins", help="Quantile bins per numeric column."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the tree search."),
     out: Path = typer.Option(Path("raikit-slices"), "--out", help="Folder for HTML and JSON."),
     trust_pickle: bool = typer.Option(
         False, "--trust-pickle", help="Allow a pickle model file you made yourself."
@@ -242,6 +243,7 @@ def slices_command(
             n_bins=n_bins,
             features=columns,
             pos_label=pos_label,
+            random_state=seed,
             progress=advance,
         )
     table = Table(title=f"Problematic slices ({method}, loss {result.loss})")

@@ -12,8 +12,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError
+from raikit._recording import recorded
 from raikit._result import Finding, Result
+from raikit._validation import (
+    CI,
+    RANDOM_STATE,
+    Interval,
+    check_dataset,
+    rng_from,
+    validate_params,
+)
 from raikit.evaluate._evaluate import _binary_labels, _families, _histogram
 
 __all__ = ["CostResult", "cost_analysis"]
@@ -26,20 +35,23 @@ def _cost_vector(cost_matrix) -> np.ndarray:
     if isinstance(cost_matrix, Mapping):
         unknown = set(cost_matrix) - set(CELLS)
         if unknown:
-            raise DataError(
-                f"cost_matrix has unknown key(s) {sorted(unknown)}; use 'tn', 'fp', 'fn', 'tp'."
+            raise ParameterError(
+                f"cost_analysis(): cost_matrix has unknown key(s) {sorted(unknown)}; use 'tn', "
+                f"'fp', 'fn', 'tp'."
             )
         values = np.array([float(cost_matrix.get(c, 0.0)) for c in CELLS])
     else:
         array = np.asarray(cost_matrix, dtype=float)
         if array.shape != (2, 2):
-            raise DataError(
-                f"cost_matrix must be 2x2 [[cost TN, cost FP], [cost FN, cost TP]] (rows: true "
-                f"label, columns: decision), got shape {array.shape}."
+            raise ParameterError(
+                f"cost_analysis(): cost_matrix must be 2x2 [[cost TN, cost FP], [cost FN, cost "
+                f"TP]] (rows: true label, columns: decision), got shape {array.shape}."
             )
         values = array.ravel()
     if not np.isfinite(values).all():
-        raise DataError(f"cost_matrix must hold finite numbers, got {values.tolist()}.")
+        raise ParameterError(
+            f"cost_analysis(): cost_matrix must hold finite numbers, got {values.tolist()}."
+        )
     return values
 
 
@@ -158,16 +170,23 @@ class CostResult(Result):
         return [curve_fig, bar, cost]
 
 
+@recorded("evaluate.cost_analysis")
+@validate_params(
+    default_threshold=Interval(float, 0, 1),
+    ci=[CI, None],
+    n_boot=Interval(int, 1, None),
+    random_state=RANDOM_STATE,
+)
 def cost_analysis(
     model,
-    ds,
+    data,
     *,
     cost_matrix,
     thresholds: Sequence[float] | None = None,
     default_threshold: float = 0.5,
     ci: float | None = 0.95,
     n_boot: int = 1000,
-    random_state=0,
+    random_state=None,
     pos_label=None,
     ledger=None,
 ) -> CostResult:
@@ -177,7 +196,7 @@ def cost_analysis(
     ----------
     model : fitted classifier with ``predict_proba``, or None
         With ``None`` the Dataset's ``score`` column is used.
-    ds : Dataset
+    data : Dataset
         Labelled data with a binary target.
     cost_matrix : dict or 2x2 array
         ``{"fp": 1, "fn": 5}`` (missing cells cost 0), or ``[[tn, fp], [fn, tp]]`` with rows the
@@ -187,17 +206,27 @@ def cost_analysis(
     default_threshold : float, default 0.5
         The threshold to compare with.
     ci : float or None, default 0.95
-        Confidence level of the bootstrap intervals.
+        Confidence level of the bootstrap intervals; ``None`` computes no intervals.
     n_boot : int, default 1000
-    random_state : int, optional
+        Bootstrap replicates (Poisson redraws of the histogram: no model calls).
+    random_state : int, Generator or None, default None
+        Seed of the bootstrap; ``None`` draws a fresh seed, recorded in the ledger.
     pos_label : optional
         The positive label: the model's score is its probability, and ``tp``/``fn`` are its rows.
         Inferred only for 0/1, False/True and -1/1 labels; other labels need it.
-    ledger : raikit.ledger.Ledger, optional
+    ledger : raikit.ledger.Ledger or path, optional
+        Record the result as evidence (inside :func:`raikit.track` it is recorded anyway).
 
     Returns
     -------
     CostResult
+
+    Raises
+    ------
+    ParameterError
+        A bad ``cost_matrix``, ``thresholds``, ``default_threshold``, ``ci`` or ``n_boot``.
+    DataError
+        No scores (a model without ``predict_proba`` and no ``score`` column), missing scores.
 
     Examples
     --------
@@ -213,12 +242,12 @@ def cost_analysis(
     2        b        0.3           0.00
     """
     costs = _cost_vector(cost_matrix)
-    if model is not None:
-        if not hasattr(model, "predict_proba"):
-            raise DataError(
-                f"cost_analysis needs scores but {type(model).__name__} has no predict_proba; "
-                f"pass a Dataset with score= and model=None."
-            )
+    ds = check_dataset(data, need=["target"], caller="cost_analysis")
+    if model is not None and not hasattr(model, "predict_proba"):
+        raise DataError(
+            f"cost_analysis needs scores but {type(model).__name__} has no predict_proba; "
+            f"pass a Dataset with score= and model=None."
+        )
     y01, positive, _ = _binary_labels(ds, model, pos_label)
     if model is not None:
         ds = ds.with_predictions(model, pos_label=positive)
@@ -227,80 +256,128 @@ def cost_analysis(
     score = ds.y_score.to_numpy(dtype=float)
     if np.isnan(score).any():
         raise DataError(f"The score column {ds.score!r} has missing values.")
-    grid = np.linspace(0, 1, 101) if thresholds is None else np.asarray(thresholds, dtype=float)
-    if grid.ndim != 1 or len(grid) == 0 or not np.isfinite(grid).all():
-        raise DataError("thresholds must be a non-empty list of finite numbers.")
-    grid = np.unique(np.append(grid, default_threshold))
-    if ci is not None and not 0 < ci < 1:
-        raise DataError(f"ci must be between 0 and 1, got {ci}.")
+    grid = _threshold_grid(thresholds, default_threshold)
     slice_attr, slice_group, codes, n_slices = _families(ds)
-    n_t = len(grid)
     bins = np.searchsorted(grid, score, side="right")  # score >= t_j  <=>  bins >= j + 1
-    counts = _histogram(codes, n_slices, bins, n_t + 1, y01)  # (S, T+1, 2)
-
-    def cost_curves(c: np.ndarray) -> np.ndarray:
-        above = c[..., ::-1, :].cumsum(axis=-2)[..., ::-1, :][..., 1:, :]  # (…, S, T, 2)
-        total = c.sum(axis=-2, keepdims=True)  # (…, S, 1, 2)
-        fp, tp = above[..., 0], above[..., 1]
-        tn, fn = total[..., 0] - fp, total[..., 1] - tp
-        n = total.sum(axis=-1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (costs[0] * tn + costs[1] * fp + costs[2] * fn + costs[3] * tp) / n
-
-    point = cost_curves(counts)  # (S, T)
+    counts = _histogram(codes, n_slices, bins, len(grid) + 1, y01)  # (S, T+1, 2)
+    point = _cost_curves(counts, costs)  # (S, T)
     best = np.argmin(point, axis=1)
     default_j = int(np.searchsorted(grid, default_threshold))
-    lower = upper = np.full_like(point, np.nan)
-    t_low = t_high = c_low = c_high = np.full(n_slices, np.nan)
-    if ci is not None:
-        from raikit._validation import rng_from
-
-        rng = rng_from(random_state)
-        chunk = max(1, min(n_boot, 2_000_000 // counts.size))
-        reps, best_t, best_c = [], [], []
-        for start in range(0, n_boot, chunk):  # loop over replicate chunks
-            b = min(chunk, n_boot - start)
-            rep = cost_curves(rng.poisson(counts, size=(b, *counts.shape)).astype(float))
-            reps.append(rep)
-            arg = np.nanargmin(np.where(np.isnan(rep), np.inf, rep), axis=-1)
-            best_t.append(grid[arg])
-            best_c.append(np.take_along_axis(rep, arg[..., None], axis=-1)[..., 0])
-        rep = np.concatenate(reps)
-        a = (1 - ci) / 2
-        lower, upper = np.nanquantile(rep, [a, 1 - a], axis=0)
-        t_low, t_high = np.quantile(np.concatenate(best_t), [a, 1 - a], axis=0)
-        c_low, c_high = np.nanquantile(np.concatenate(best_c), [a, 1 - a], axis=0)
+    bands = _bootstrap(counts, costs, grid, ci, n_boot, random_state)
     n_rows = counts.sum(axis=(1, 2)).astype(np.int64)
     curve = pd.DataFrame(
         {
-            "attribute": np.repeat(slice_attr, n_t),
-            "group": np.repeat(slice_group, n_t),
+            "attribute": np.repeat(slice_attr, len(grid)),
+            "group": np.repeat(slice_group, len(grid)),
             "threshold": np.tile(grid, n_slices),
             "expected_cost": point.ravel(),
-            "lower": lower.ravel(),
-            "upper": upper.ravel(),
+            "lower": bands["lower"].ravel(),
+            "upper": bands["upper"].ravel(),
         }
     )
-    rows = np.arange(n_slices)
+    optimum = _optimum_table(
+        slice_attr, slice_group, n_rows, grid, point, best, default_j, default_threshold, bands
+    )
+    return CostResult(
+        curve=curve,
+        optimum=optimum,
+        per_group_thresholds=_per_group_savings(slice_attr, n_rows, grid, point, best),
+        cost_matrix=dict(zip(CELLS, costs.tolist(), strict=True)),
+        ci=ci,
+        findings=tuple(_findings(optimum, grid, point, best, default_j, default_threshold, ci)),
+        pos_label=positive,
+    )
+
+
+def _threshold_grid(thresholds, default_threshold: float) -> np.ndarray:
+    """The sorted thresholds to scan, the default one included."""
+    grid = np.linspace(0, 1, 101) if thresholds is None else np.asarray(thresholds, dtype=float)
+    if grid.ndim != 1 or len(grid) == 0 or not np.isfinite(grid).all():
+        raise ParameterError(
+            f"cost_analysis(): thresholds must be a non-empty list of finite numbers; got "
+            f"{thresholds!r}."
+        )
+    return np.unique(np.append(grid, default_threshold))
+
+
+def _cost_curves(c: np.ndarray, costs: np.ndarray) -> np.ndarray:
+    """Expected cost per row at every threshold, from (…, S, T+1, 2) score-bin counts."""
+    above = c[..., ::-1, :].cumsum(axis=-2)[..., ::-1, :][..., 1:, :]  # (…, S, T, 2)
+    total = c.sum(axis=-2, keepdims=True)  # (…, S, 1, 2)
+    fp, tp = above[..., 0], above[..., 1]
+    tn, fn = total[..., 0] - fp, total[..., 1] - tp
+    n = total.sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (costs[0] * tn + costs[1] * fp + costs[2] * fn + costs[3] * tp) / n
+
+
+def _bootstrap(counts, costs, grid, ci, n_boot, random_state) -> dict:
+    """Percentile bands of the cost curves and of each slice's optimum (threshold and cost).
+
+    Replicates are Poisson redraws of the histogram, in chunks that bound the memory.
+    """
+    n_slices = counts.shape[0]
+    nan_curve = np.full((n_slices, len(grid)), np.nan)
+    nan_slice = np.full(n_slices, np.nan)
+    if ci is None:
+        return {
+            "lower": nan_curve,
+            "upper": nan_curve,
+            "t_low": nan_slice,
+            "t_high": nan_slice,
+            "c_low": nan_slice,
+            "c_high": nan_slice,
+        }
+    rng = rng_from(random_state)
+    chunk = max(1, min(n_boot, 2_000_000 // counts.size))
+    reps, best_t, best_c = [], [], []
+    for start in range(0, n_boot, chunk):  # loop over replicate chunks
+        b = min(chunk, n_boot - start)
+        rep = _cost_curves(rng.poisson(counts, size=(b, *counts.shape)).astype(float), costs)
+        reps.append(rep)
+        arg = np.nanargmin(np.where(np.isnan(rep), np.inf, rep), axis=-1)
+        best_t.append(grid[arg])
+        best_c.append(np.take_along_axis(rep, arg[..., None], axis=-1)[..., 0])
+    a = (1 - ci) / 2
+    lower, upper = np.nanquantile(np.concatenate(reps), [a, 1 - a], axis=0)
+    t_low, t_high = np.quantile(np.concatenate(best_t), [a, 1 - a], axis=0)
+    c_low, c_high = np.nanquantile(np.concatenate(best_c), [a, 1 - a], axis=0)
+    return {
+        "lower": lower,
+        "upper": upper,
+        "t_low": t_low,
+        "t_high": t_high,
+        "c_low": c_low,
+        "c_high": c_high,
+    }
+
+
+def _optimum_table(
+    slice_attr, slice_group, n_rows, grid, point, best, default_j, default_threshold, bands
+) -> pd.DataFrame:
+    rows = np.arange(len(n_rows))
     optimum = pd.DataFrame(
         {
             "attribute": slice_attr,
             "group": slice_group,
             "n": n_rows,
             "threshold": grid[best],
-            "threshold_lower": t_low,
-            "threshold_upper": t_high,
+            "threshold_lower": bands["t_low"],
+            "threshold_upper": bands["t_high"],
             "expected_cost": point[rows, best],
-            "lower": c_low,
-            "upper": c_high,
+            "lower": bands["c_low"],
+            "upper": bands["c_high"],
             "default_threshold": default_threshold,
             "default_cost": point[:, default_j],
-            "default_lower": lower[:, default_j],
-            "default_upper": upper[:, default_j],
+            "default_lower": bands["lower"][:, default_j],
+            "default_upper": bands["upper"][:, default_j],
         }
     )
-    optimum = optimum[optimum["n"] > 0].reset_index(drop=True)
-    # One global threshold vs one threshold per group, for each attribute.
+    return optimum[optimum["n"] > 0].reset_index(drop=True)
+
+
+def _per_group_savings(slice_attr, n_rows, grid, point, best) -> pd.DataFrame:
+    """One global threshold vs one threshold per group, for each attribute."""
     per_group = []
     total_n = n_rows[0]
     global_cost = point[0, best[0]]
@@ -316,55 +393,32 @@ def cost_analysis(
                 "saving": global_cost - own,
             }
         )
-    per_group_frame = pd.DataFrame(per_group)
+    return pd.DataFrame(per_group)
+
+
+def _findings(optimum, grid, point, best, default_j, default_threshold, ci) -> list:
     findings = [
         Finding(
             "info",
             "Cost-minimising threshold",
-            f"Threshold {grid[best[0]]:.2f} gives expected cost {global_cost:.4f} per row, against "
-            f"{point[0, default_j]:.4f} at {default_threshold:g}.",
+            f"Threshold {grid[best[0]]:.2f} gives expected cost {point[0, best[0]]:.4f} per row, "
+            f"against {point[0, default_j]:.4f} at {default_threshold:g}.",
         )
     ]
-    if ci is not None:
-        groups = optimum.iloc[1:]
-        overall_t = grid[best[0]]
-        off = groups[
-            (groups["threshold_lower"] > overall_t) | (groups["threshold_upper"] < overall_t)
-        ]
-        for row in off.itertuples(index=False):  # groups whose optimum differs (a few)
-            findings.append(
-                Finding(
-                    "warning",
-                    f"Different cost-minimising threshold for {row.attribute}={row.group}",
-                    f"{row.threshold:.2f} ({ci:.0%} CI {row.threshold_lower:.2f} to "
-                    f"{row.threshold_upper:.2f}) vs {overall_t:.2f} overall: one threshold for "
-                    f"everyone costs this group more.",
-                    slice=f"{row.attribute}={row.group}",
-                )
+    if ci is None:
+        return findings
+    groups = optimum.iloc[1:]
+    overall_t = grid[best[0]]
+    off = groups[(groups["threshold_lower"] > overall_t) | (groups["threshold_upper"] < overall_t)]
+    for row in off.itertuples(index=False):  # groups whose optimum differs (a few)
+        findings.append(
+            Finding(
+                "warning",
+                f"Different cost-minimising threshold for {row.attribute}={row.group}",
+                f"{row.threshold:.2f} ({ci:.0%} CI {row.threshold_lower:.2f} to "
+                f"{row.threshold_upper:.2f}) vs {overall_t:.2f} overall: one threshold for "
+                f"everyone costs this group more.",
+                slice=f"{row.attribute}={row.group}",
             )
-    result = CostResult(
-        curve=curve,
-        optimum=optimum,
-        per_group_thresholds=per_group_frame,
-        cost_matrix=dict(zip(CELLS, costs.tolist(), strict=True)),
-        ci=ci,
-        findings=tuple(findings),
-        pos_label=positive,
-    )
-    from raikit.ledger import record
-
-    record(
-        result,
-        check="evaluate.cost_analysis",
-        ledger=ledger,
-        dataset=ds,
-        model=model,
-        params={
-            "cost_matrix": result.cost_matrix,
-            "default_threshold": default_threshold,
-            "ci": ci,
-            "n_boot": n_boot,
-            "pos_label": positive,
-        },
-    )
-    return result
+        )
+    return findings

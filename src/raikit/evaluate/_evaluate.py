@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError
 from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit._validation import CI, RANDOM_STATE, Interval, check_dataset, validate_params
@@ -381,23 +381,7 @@ def evaluate(
             "Pass a fitted model, or a Dataset with prediction= (and score=) columns to evaluate."
         )
     y01, positive, negative = _binary_labels(ds, model, pos_label)
-    score = None
-    if ds.score is not None:
-        score = ds.y_score.to_numpy(dtype=float)
-        if np.isnan(score).any():
-            raise DataError(f"The score column {ds.score!r} has missing values.")
-    if thresholds is not None:
-        thresholds = [float(t) for t in thresholds]
-        if not thresholds:
-            raise DataError("thresholds is empty; pass e.g. thresholds=[0.3, 0.5, 0.7].")
-        if score is None:
-            raise DataError(
-                "thresholds need scores: pass a model with predict_proba or a Dataset with score=."
-            )
-    else:
-        if ds.prediction is None:
-            raise DataError("No prediction column; pass thresholds=[...] to threshold the score.")
-        thresholds = [float("nan")]
+    score, thresholds = _scores_and_thresholds(ds, thresholds)
     wanted = None
     if metrics is not None:
         wanted = list(dict.fromkeys(["count", "accuracy", *metrics]))
@@ -438,50 +422,19 @@ def evaluate(
         if len(fair):
             fair.insert(0, "threshold", t)
             fairness.append(fair)
-            where = "the model's predictions" if np.isnan(t) else f"threshold {t:g}"
-            doubtful = fair[fair["verdict"].isin(["fail", "warn"])]
-            for row in doubtful.itertuples(index=False):  # failed or straddling criteria
-                interval = ""
-                if np.isfinite(row.lower):
-                    interval = f" ({ci:.0%} CI {row.lower:.3f} to {row.upper:.3f})"
-                conclusive = row.verdict == "fail"
-                findings.append(
-                    Finding(
-                        "error" if conclusive else "warning",
-                        f"{row.criterion} {'violated' if conclusive else 'uncertain'} for "
-                        f"{row.attribute} at {where}",
-                        f"Largest between-group difference in {row.metric} is "
-                        f"{row.difference:.3f}{interval}"
-                        + (
-                            f", beyond the tolerance {tolerance:g}."
-                            if conclusive
-                            else f"; the interval includes the tolerance {tolerance:g}."
-                        ),
-                        slice=row.attribute,
-                    )
-                )
+            findings += _fairness_findings(fair, t, ci, tolerance)
         for f in gm.findings:
             if f.severity != "error" and f.title not in seen_titles:
                 seen_titles.add(f.title)
                 findings.append(f)
         confusion.append(_confusion(y01, pred01, t, slice_attr, slice_group, codes, n_slices))
 
-    roc = pd.DataFrame()
-    calibration = pd.DataFrame()
+    roc = calibration = pd.DataFrame()
     if score is not None:
-        roc = _curves(
-            y01,
-            score,
-            slice_attr,
-            slice_group,
-            codes,
-            n_slices,
-            ci=ci,
-            n_boot=n_boot,
-            random_state=random_state,
-        )
+        families = (slice_attr, slice_group, codes, n_slices)
+        roc = _curves(y01, score, *families, ci=ci, n_boot=n_boot, random_state=random_state)
         if score.min() >= 0 and score.max() <= 1:
-            calibration = _calibration(y01, score, slice_attr, slice_group, codes, n_slices, ci=ci)
+            calibration = _calibration(y01, score, *families, ci=ci)
     result = EvaluationResult(
         metrics=pd.concat(tables, ignore_index=True),
         fairness=pd.concat(fairness, ignore_index=True) if fairness else pd.DataFrame(),
@@ -501,3 +454,54 @@ def evaluate(
         },
     )
     return result
+
+
+def _scores_and_thresholds(ds, thresholds):
+    """The score column (or None) and the thresholds evaluated (NaN: the model's own labels)."""
+    score = None
+    if ds.score is not None:
+        score = ds.y_score.to_numpy(dtype=float)
+        if np.isnan(score).any():
+            raise DataError(f"The score column {ds.score!r} has missing values.")
+    if thresholds is None:
+        if ds.prediction is None:
+            raise DataError("No prediction column; pass thresholds=[...] to threshold the score.")
+        return score, [float("nan")]
+    thresholds = [float(t) for t in thresholds]
+    if not thresholds:
+        raise ParameterError(
+            "evaluate(): thresholds is empty; pass e.g. thresholds=[0.3, 0.5, 0.7]."
+        )
+    if score is None:
+        raise DataError(
+            "thresholds need scores: pass a model with predict_proba or a Dataset with score=."
+        )
+    return score, thresholds
+
+
+def _fairness_findings(fair: pd.DataFrame, t: float, ci, tolerance: float) -> list:
+    """One finding per failed (error) or straddling (warning) criterion at threshold ``t``."""
+    findings = []
+    where = "the model's predictions" if np.isnan(t) else f"threshold {t:g}"
+    doubtful = fair[fair["verdict"].isin(["fail", "warn"])]
+    for row in doubtful.itertuples(index=False):  # failed or straddling criteria
+        interval = ""
+        if np.isfinite(row.lower):
+            interval = f" ({ci:.0%} CI {row.lower:.3f} to {row.upper:.3f})"
+        conclusive = row.verdict == "fail"
+        findings.append(
+            Finding(
+                "error" if conclusive else "warning",
+                f"{row.criterion} {'violated' if conclusive else 'uncertain'} for "
+                f"{row.attribute} at {where}",
+                f"Largest between-group difference in {row.metric} is "
+                f"{row.difference:.3f}{interval}"
+                + (
+                    f", beyond the tolerance {tolerance:g}."
+                    if conclusive
+                    else f"; the interval includes the tolerance {tolerance:g}."
+                ),
+                slice=row.attribute,
+            )
+        )
+    return findings

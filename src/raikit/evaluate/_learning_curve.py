@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError
+from raikit._recording import recorded
 from raikit._result import Finding, Result
+from raikit._validation import CI, RANDOM_STATE, Interval, check_dataset, rng_from, validate_params
 
 __all__ = ["LearningCurveResult", "learning_curve"]
 
@@ -85,16 +87,29 @@ class LearningCurveResult(Result):
         return figures
 
 
+def unfitted_estimator(value) -> bool:
+    """an unfitted scikit-learn estimator (with fit)"""
+    return hasattr(value, "fit") and not isinstance(value, str | type)
+
+
+@recorded("evaluate.learning_curve")
+@validate_params(
+    estimator=unfitted_estimator,
+    cv=Interval(int, 2, None),
+    metric=str,
+    ci=CI,
+    random_state=RANDOM_STATE,
+)
 def learning_curve(
     estimator,
-    ds,
+    data,
     *,
     sizes: Sequence[float] = (0.1, 0.25, 0.5, 0.75, 1.0),
     cv: int = 5,
     metric: str = "accuracy",
     pos_label=None,
     ci: float = 0.95,
-    random_state: int | None = 0,
+    random_state=None,
     progress: Callable[[int, int], None] | None = None,
     ledger=None,
 ) -> LearningCurveResult:
@@ -104,7 +119,7 @@ def learning_curve(
     ----------
     estimator : unfitted scikit-learn estimator
         Cloned for every fit.
-    ds : Dataset
+    data : Dataset
         Labelled data.
     sizes : list of float or int, default (0.1, 0.25, 0.5, 0.75, 1.0)
         Shares (in (0, 1]) or numbers of rows of each training fold.
@@ -118,15 +133,23 @@ def learning_curve(
         labels; other labels need it.
     ci : float, default 0.95
         Confidence level of the t interval of the mean over folds.
-    random_state : int, optional
-        Seed of the folds and subsamples.
+    random_state : int, Generator or None, default None
+        Seed of the folds and subsamples; ``None`` draws a fresh seed, recorded in the ledger.
     progress : callable, optional
         ``progress(done, total)`` after each fit.
-    ledger : raikit.ledger.Ledger, optional
+    ledger : raikit.ledger.Ledger or path, optional
+        Record the result as evidence (inside :func:`raikit.track` it is recorded anyway).
 
     Returns
     -------
     LearningCurveResult
+
+    Raises
+    ------
+    ParameterError
+        ``estimator`` is not an estimator; bad ``sizes``, ``cv``, ``ci`` or ``random_state``.
+    DataError
+        The data cannot be split into ``cv`` folds, or a subsample has one class only.
 
     Examples
     --------
@@ -134,33 +157,58 @@ def learning_curve(
     >>> from raikit.datasets import load_german_credit
     >>> ds = load_german_credit()
     >>> ds = ds.replace(features=["duration_months", "credit_amount", "age"])
-    >>> r = learning_curve(LogisticRegression(max_iter=1000), ds, sizes=[0.5, 1.0], cv=3)
+    >>> r = learning_curve(LogisticRegression(max_iter=1000), ds, sizes=[0.5, 1.0], cv=3,
+    ...                    random_state=0)
     >>> r.curve[r.curve["attribute"] == "overall"]["train_size"].tolist()
     [334, 667]
     """
-    from sklearn.base import clone
-    from sklearn.model_selection import KFold, StratifiedKFold
+    from raikit.metrics._group_metrics import resolve_pos_label
 
-    from raikit.metrics import group_metrics
-    from raikit.metrics._group_metrics import positive_column, resolve_pos_label
-    from raikit.metrics._stats import check_ci, t_value
-
-    check_ci(ci)
-    if not hasattr(estimator, "fit"):
-        raise DataError(f"estimator must be an unfitted scikit-learn estimator, got {estimator!r}.")
-    if int(cv) < 2:
-        raise DataError(f"cv must be at least 2 folds, got {cv}.")
+    ds = check_dataset(data, need=["target"], caller="learning_curve")
     sizes = list(sizes)
-    if not sizes or any(s <= 0 for s in sizes):
-        raise DataError(f"sizes must be positive shares or row counts, got {sizes}.")
+    if not sizes or any(
+        not isinstance(s, int | float) or isinstance(s, bool) or s <= 0 for s in sizes
+    ):
+        raise ParameterError(
+            f"learning_curve(): sizes must be positive shares or row counts; got {sizes}."
+        )
     y = ds.y.to_numpy()
     classification = ds.task != "regression"
     labels = pd.unique(y[pd.notna(y)]) if classification else []
     positive = resolve_pos_label(labels, pos_label) if len(labels) == 2 else None
-    splitter = (StratifiedKFold if classification else KFold)(
-        n_splits=int(cv), shuffle=True, random_state=random_state
+    # one integer seed for the folds and the subsamples (an int seed is used as given)
+    seed = (
+        int(random_state)
+        if isinstance(random_state, int)
+        else int(rng_from(random_state).integers(2**31))
     )
-    rng = np.random.default_rng(random_state)
+    scores = _fold_scores(
+        estimator, ds, sizes, cv, metric, positive, classification, seed, progress
+    )
+    curve = _curve(scores, ci)
+    return LearningCurveResult(
+        scores=scores,
+        curve=curve,
+        metric=metric,
+        findings=tuple(_findings(curve, metric)),
+        ci=float(ci),
+        pos_label=positive,
+    )
+
+
+def _fold_scores(estimator, ds, sizes, cv, metric, positive, classification, seed, progress):
+    """The metric per (size, fold, attribute, group): one fit per fold and size."""
+    from sklearn.base import clone
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    from raikit.metrics import group_metrics
+    from raikit.metrics._group_metrics import positive_column
+
+    y = ds.y.to_numpy()
+    splitter = (StratifiedKFold if classification else KFold)(
+        n_splits=int(cv), shuffle=True, random_state=seed
+    )
+    rng = np.random.default_rng(seed)
     X = ds.X
     needs_score = metric in ("roc_auc", "brier_score", "log_loss", "expected_calibration_error")
     rows = []
@@ -175,9 +223,9 @@ def learning_curve(
         for size in sizes:
             n_train = round(size * len(train_idx)) if size <= 1 else int(size)
             if n_train > len(train_idx):
-                raise DataError(
-                    f"Size {size} asks for {n_train} rows but a training fold has "
-                    f"{len(train_idx)}; use shares in (0, 1]."
+                raise ParameterError(
+                    f"learning_curve(): size {size} asks for {n_train} rows but a training fold "
+                    f"has {len(train_idx)}; use shares in (0, 1]."
                 )
             part = np.sort(order[:n_train])
             if classification and len(np.unique(y[part])) < 2:
@@ -189,7 +237,10 @@ def learning_curve(
             score = None
             if needs_score:
                 if not hasattr(model, "predict_proba"):
-                    raise DataError(f"metric={metric!r} needs predict_proba.")
+                    raise ParameterError(
+                        f"learning_curve(): metric={metric!r} needs predict_proba, which "
+                        f"{type(model).__name__} does not have."
+                    )
                 column = positive_column(model.classes_, positive) if positive is not None else 1
                 score = model.predict_proba(X_test)[:, column]
             gm = group_metrics(
@@ -206,9 +257,15 @@ def learning_curve(
             done += 1
             if progress:
                 progress(done, total)
-    scores = pd.DataFrame(
+    return pd.DataFrame(
         rows, columns=["train_size", "fraction", "fold", "attribute", "group", "value"]
     )
+
+
+def _curve(scores: pd.DataFrame, ci: float) -> pd.DataFrame:
+    """Mean, spread and t interval over folds per (size, attribute, group)."""
+    from raikit.metrics._stats import t_value
+
     grouped = scores.groupby(["fraction", "attribute", "group"], sort=False)["value"]
     curve = grouped.agg(["mean", "std", "count"]).reset_index()
     curve["train_size"] = (
@@ -228,7 +285,11 @@ def learning_curve(
     curve = curve.sort_values(["attribute", "group", "train_size"], kind="stable")
     order = {a: i for i, a in enumerate(pd.unique(scores["attribute"]))}
     curve = curve.sort_values("attribute", key=lambda s: s.map(order), kind="stable")
-    curve = curve.reset_index(drop=True)
+    return curve.reset_index(drop=True)
+
+
+def _findings(curve: pd.DataFrame, metric: str) -> list:
+    """Groups whose metric still rises by more than its spread over the last size step."""
     findings = []
     last = curve.groupby(["attribute", "group"], sort=False).tail(2)
     for (attribute, group), part in last.groupby(["attribute", "group"], sort=False):
@@ -244,28 +305,4 @@ def learning_curve(
                         slice=f"{attribute}={group}",
                     )
                 )
-    result = LearningCurveResult(
-        scores=scores,
-        curve=curve,
-        metric=metric,
-        findings=tuple(findings),
-        ci=float(ci),
-        pos_label=positive,
-    )
-    from raikit.ledger import record
-
-    record(
-        result,
-        check="evaluate.learning_curve",
-        ledger=ledger,
-        dataset=ds,
-        params={
-            "sizes": sizes,
-            "cv": int(cv),
-            "metric": metric,
-            "pos_label": positive,
-            "ci": ci,
-            "random_state": random_state,
-        },
-    )
-    return result
+    return findings

@@ -10,8 +10,11 @@ import numpy as np
 import pandas as pd
 
 from raikit._errors import DataError
+from raikit._recording import recorded
 from raikit._result import Finding, Result
-from raikit.metrics._stats import check_ci, wilson_interval, z_value
+from raikit._validation import CI, RANDOM_STATE, Interval, check_dataset, rng_from, validate_params
+from raikit.evaluate._learning_curve import unfitted_estimator
+from raikit.metrics._stats import wilson_interval, z_value
 
 __all__ = ["StressTestResult", "stress_test"]
 
@@ -195,20 +198,49 @@ def _group_codes(ds):
     return _families(ds)
 
 
+def _has_predict(value) -> bool:
+    """a fitted classifier with predict"""
+    return hasattr(value, "predict")
+
+
+def _levels(high: float, doc: str) -> Callable:
+    def accepts(value) -> bool:
+        try:
+            values = [float(v) for v in value]
+        except (TypeError, ValueError):
+            return False
+        return not isinstance(value, str) and all(0 <= v <= high for v in values)
+
+    accepts.__doc__ = doc
+    return accepts
+
+
+@recorded("evaluate.stress_test")
+@validate_params(
+    model=_has_predict,
+    estimator=[unfitted_estimator, None],
+    noise=_levels(10, "a list of noise levels in [0, 10] (shares of each column's std)"),
+    swap_rate=_levels(1, "a list of shares in [0, 1]"),
+    missing_rate=_levels(1, "a list of shares in [0, 1]"),
+    poison_rates=_levels(0.5, "a list of shares in [0, 0.5] (more than half inverts the labels)"),
+    ci=[CI, None],
+    n_boot=Interval(int, 1, None),
+    random_state=RANDOM_STATE,
+)
 def stress_test(
     model,
-    ds,
+    data,
     *,
     estimator=None,
     noise: Sequence[float] = (0.01, 0.05, 0.1),
     swap_rate: Sequence[float] = (0.01, 0.05, 0.1),
     missing_rate: Sequence[float] = (0.01, 0.05, 0.1),
     poison_rates: Sequence[float] = (0.0, 0.05, 0.1, 0.15, 0.2),
-    train: object | None = None,
+    train=None,
     pos_label=None,
-    ci: float = 0.95,
-    n_boot: int = 500,
-    random_state: int | None = 0,
+    ci: float | None = 0.95,
+    n_boot: int = 1000,
+    random_state=None,
     progress: Callable[[int, int], None] | None = None,
     ledger=None,
 ) -> StressTestResult:
@@ -217,11 +249,11 @@ def stress_test(
     Parameters
     ----------
     model : fitted classifier
-        Evaluated on ``ds`` as is and under each perturbation.
-    ds : Dataset
+        Evaluated on ``data`` as is and under each perturbation.
+    data : Dataset
         Labelled test data with sensitive attributes.
     estimator : unfitted estimator, optional
-        When given, it is fitted on ``train`` (or on a 70% split of ``ds``) with a growing share of
+        When given, it is fitted on ``train`` (or on a 70% split of ``data``) with a growing share of
         training labels flipped (``poison_rates``) and evaluated on the rest.
     noise : list of float
         Gaussian noise on numeric features, as a fraction of each column's standard deviation.
@@ -237,17 +269,28 @@ def stress_test(
         The positive label of the poisoning metrics (selection, true- and false-positive rates).
         Inferred only for 0/1, False/True and -1/1 labels; other labels need it when
         ``estimator`` is given. Reported in ``meta["pos_label"]``.
-    ci : float, default 0.95
-        Confidence level of the poisoning metrics' bootstrap intervals.
-    n_boot : int, default 500
-    random_state : int, optional
+    ci : float or None, default 0.95
+        Confidence level of the flip-rate (Wilson), accuracy-drop (paired normal) and poisoning
+        (bootstrap) intervals; ``None`` computes no intervals.
+    n_boot : int, default 1000
+        Bootstrap replicates of the poisoning metrics.
+    random_state : int, Generator or None, default None
+        Seed of the perturbations, the split and the poisoning; ``None`` draws a fresh seed,
+        recorded in the ledger.
     progress : callable, optional
         ``progress(done, total)`` after each step.
-    ledger : raikit.ledger.Ledger, optional
+    ledger : raikit.ledger.Ledger or path, optional
+        Record the result as evidence (inside :func:`raikit.track` it is recorded anyway).
 
     Returns
     -------
     StressTestResult
+
+    Raises
+    ------
+    ParameterError
+        ``model`` without ``predict``, ``estimator`` without ``fit``, levels outside their range,
+        poisoning above half of the labels, a bad ``ci``, ``n_boot`` or ``random_state``.
 
     Examples
     --------
@@ -256,30 +299,76 @@ def stress_test(
     >>> ds = load_german_credit()
     >>> ds = ds.replace(features=["duration_months", "credit_amount", "age"])
     >>> model = LogisticRegression(max_iter=1000).fit(ds.X, ds.y)
-    >>> r = stress_test(model, ds, noise=[0.0], swap_rate=[], missing_rate=[])
+    >>> r = stress_test(model, ds, noise=[0.0], swap_rate=[], missing_rate=[],
+    ...                 random_state=0)
     >>> float(r.perturbations["flip_rate"].max())
     0.0
     """
-    from raikit.metrics import group_metrics
-    from raikit.metrics._group_metrics import resolve_pos_label
-
-    if not hasattr(model, "predict"):
-        raise DataError(f"model must be a fitted classifier with predict, got {model!r}.")
-    level = f"{check_ci(ci):.0%} CI" if ci is not None else "CI"
+    ds = check_dataset(data, need=["target"], caller="stress_test").for_model(model)
+    if train is not None:
+        train = check_dataset(train, need=["target"], name="train", caller="stress_test")
+    rng = rng_from(random_state)
+    plan = [("numeric_noise", v) for v in noise] + [("categorical_swap", v) for v in swap_rate]
+    plan += [("missing_values", v) for v in missing_rate]
+    total = len(plan) + (len(poison_rates) if estimator is not None else 0)
+    step = _Progress(progress, total)
+    perturbations, failures = _perturbations(model, ds, plan, ci, rng, step)
     positive = None
-    ds = ds.for_model(model)
-    for name, levels in (
-        ("noise", noise),
-        ("swap_rate", swap_rate),
-        ("missing_rate", missing_rate),
-        ("poison_rates", poison_rates),
-    ):
-        bad = [v for v in levels if not 0 <= v <= (1 if name != "noise" else 10)]
-        if bad:
-            raise DataError(f"{name} values must be shares in [0, 1], got {bad}.")
-    if any(r > 0.5 for r in poison_rates):
-        raise DataError("Poisoning more than half of the labels inverts them; keep rates <= 0.5.")
-    rng = np.random.default_rng(random_state)
+    poisoning = pd.DataFrame(
+        columns=["poison_rate", "attribute", "group", "metric", "value", "lower", "upper"]
+    )
+    disparity = pd.DataFrame(
+        columns=["poison_rate", "attribute", "metric", "value", "lower", "upper"]
+    )
+    if estimator is not None:
+        if train is None:
+            train_ds, test_ds = ds.split(0.3, random_state=int(rng.integers(2**31)))
+        else:
+            train_ds, test_ds = train.for_model(model), ds
+        poisoning, disparity, positive = _poisoning(
+            estimator, train_ds, test_ds, poison_rates, pos_label, ci, n_boot, rng, step
+        )
+    return StressTestResult(
+        perturbations=perturbations,
+        poisoning=poisoning,
+        disparity=disparity,
+        failures=failures,
+        meta={"n_rows": ds.n_rows, "random_state": random_state, "pos_label": positive},
+        findings=tuple(_findings(perturbations, failures, poisoning, ci)),
+    )
+
+
+class _Progress:
+    """Counts the steps of the plan and reports ``progress(done, total)`` after each."""
+
+    def __init__(self, callback, total: int) -> None:
+        self.callback, self.total, self.done = callback, total, 0
+
+    def __call__(self) -> None:
+        self.done += 1
+        if self.callback:
+            self.callback(self.done, self.total)
+
+
+_PERTURBATION_COLUMNS = [
+    "perturbation",
+    "level",
+    "attribute",
+    "group",
+    "n",
+    "flip_rate",
+    "flip_lower",
+    "flip_upper",
+    "accuracy",
+    "perturbed_accuracy",
+    "accuracy_drop",
+    "drop_lower",
+    "drop_upper",
+]
+
+
+def _perturbations(model, ds, plan, ci, rng, step):
+    """Flip rate and accuracy drop per group for each perturbation, and the ones that failed."""
     X = ds.X
     y = ds.y.to_numpy()
     base = np.asarray(model.predict(X))
@@ -293,124 +382,99 @@ def stress_test(
         return out
 
     n = per_slice(np.ones(len(y)))
-    plan = [("numeric_noise", v) for v in noise] + [("categorical_swap", v) for v in swap_rate]
-    plan += [("missing_values", v) for v in missing_rate]
-    total = len(plan) + len(poison_rates if estimator is not None else [])
-    rows, failures = [], []
-    done = 0
+    parts, failures = [], []
     for kind, level in plan:  # a handful of perturbations, each vectorised over rows
         perturbed = _perturb(X, kind, level, rng)
         try:
             pred = np.asarray(model.predict(perturbed))
         except Exception as error:  # the model rejects the input (e.g. NaN): report, not crash
             failures.append((kind, level, f"{type(error).__name__}: {error}"[:300]))
-            done += 1
-            if progress:
-                progress(done, total)
+            step()
             continue
         flips = (pred != base).astype(float)
         new_correct = (pred == y).astype(float)
         d = correct - new_correct
         k = per_slice(flips)
-        acc = per_slice(correct) / n
-        acc2 = per_slice(new_correct) / n
         mean_d = per_slice(d) / n
         var_d = np.maximum(per_slice(d * d) / n - mean_d**2, 0) * n / np.maximum(n - 1, 1)
-        half = z_value(ci) * np.sqrt(var_d / n)
+        if ci is None:
+            half = flip_lower = flip_upper = np.full(n_slices, np.nan)
+        else:
+            half = z_value(ci) * np.sqrt(var_d / n)
+            flip_lower, flip_upper = wilson_interval(k, n, ci=ci)
         with np.errstate(divide="ignore", invalid="ignore"):
             p = k / n
-        flip_lower, flip_upper = wilson_interval(k, n, ci=ci)
-        for i in range(n_slices):  # rows of the output table (groups), not data rows
-            rows.append(
-                (
-                    kind,
-                    level,
-                    slice_attr[i],
-                    slice_group[i],
-                    int(n[i]),
-                    p[i],
-                    flip_lower[i],
-                    flip_upper[i],
-                    acc[i],
-                    acc2[i],
-                    mean_d[i],
-                    mean_d[i] - half[i],
-                    mean_d[i] + half[i],
-                )
-            )
-        done += 1
-        if progress:
-            progress(done, total)
-    perturbations = pd.DataFrame(
-        rows,
-        columns=[
-            "perturbation",
-            "level",
-            "attribute",
-            "group",
-            "n",
-            "flip_rate",
-            "flip_lower",
-            "flip_upper",
-            "accuracy",
-            "perturbed_accuracy",
-            "accuracy_drop",
-            "drop_lower",
-            "drop_upper",
-        ],
+        part = {
+            "perturbation": kind,
+            "level": level,
+            "attribute": slice_attr,
+            "group": slice_group,
+            "n": n.astype(np.int64),
+            "flip_rate": p,
+            "flip_lower": flip_lower,
+            "flip_upper": flip_upper,
+            "accuracy": per_slice(correct) / n,
+            "perturbed_accuracy": per_slice(new_correct) / n,
+            "accuracy_drop": mean_d,
+            "drop_lower": mean_d - half,
+            "drop_upper": mean_d + half,
+        }
+        parts.append(pd.DataFrame(part, columns=_PERTURBATION_COLUMNS))
+        step()
+    perturbations = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=_PERTURBATION_COLUMNS)
     )
-    failure_frame = pd.DataFrame(failures, columns=["perturbation", "level", "error"])
+    return perturbations, pd.DataFrame(failures, columns=["perturbation", "level", "error"])
 
-    poisoning = pd.DataFrame(
-        columns=["poison_rate", "attribute", "group", "metric", "value", "lower", "upper"]
-    )
-    disparity = pd.DataFrame(
-        columns=["poison_rate", "attribute", "metric", "value", "lower", "upper"]
-    )
-    if estimator is not None:
-        from sklearn.base import clone
 
-        if train is None:
-            train_ds, test_ds = ds.split(0.3, random_state=random_state)
-        else:
-            train_ds, test_ds = train.for_model(model), ds
-        train_ds.check_binary_target()
-        y_train = train_ds.y.to_numpy()
-        labels = np.sort(pd.unique(y_train))
-        seen = pd.unique(np.concatenate([y_train, test_ds.y.to_numpy()]).astype(object))
-        positive = resolve_pos_label(seen[pd.notna(seen)], pos_label)
-        order = rng.permutation(len(y_train))
-        tables, disparities = [], []
-        metrics = ["accuracy", "selection_rate", "true_positive_rate", "false_positive_rate"]
-        for rate in poison_rates:  # one model fit per poisoning level
-            flip = np.zeros(len(y_train), dtype=bool)
-            flip[order[: round(rate * len(y_train))]] = True  # nested: 5% is within 10%
-            poisoned = np.where(flip, np.where(y_train == labels[0], labels[1], labels[0]), y_train)
-            fitted = clone(estimator).fit(train_ds.X, poisoned)
-            gm = group_metrics(
-                test_ds.y.to_numpy(),
-                np.asarray(fitted.predict(test_ds.X)),
-                sensitive=test_ds.sensitive,
-                metrics=metrics,
-                ci=ci,
-                n_boot=n_boot,
-                random_state=random_state,
-                pos_label=positive,
-            )
-            table = gm.table[gm.table["metric"] != "count"].copy()
-            table.insert(0, "poison_rate", rate)
-            tables.append(table)
-            diff = gm.difference(bounds=True)
-            diff = diff[
-                diff["metric"].isin(["selection_rate", "true_positive_rate", "false_positive_rate"])
-            ].copy()
-            diff.insert(0, "poison_rate", rate)
-            disparities.append(diff)
-            done += 1
-            if progress:
-                progress(done, total)
-        poisoning = pd.concat(tables, ignore_index=True)
-        disparity = pd.concat(disparities, ignore_index=True)
+def _poisoning(estimator, train_ds, test_ds, poison_rates, pos_label, ci, n_boot, rng, step):
+    """Metrics per group (and their largest differences) of models trained on flipped labels."""
+    from sklearn.base import clone
+
+    from raikit.metrics import group_metrics
+    from raikit.metrics._group_metrics import resolve_pos_label
+
+    train_ds.check_binary_target()
+    y_train = train_ds.y.to_numpy()
+    labels = np.sort(pd.unique(y_train))
+    seen = pd.unique(np.concatenate([y_train, test_ds.y.to_numpy()]).astype(object))
+    positive = resolve_pos_label(seen[pd.notna(seen)], pos_label)
+    order = rng.permutation(len(y_train))
+    boot_seed = int(rng.integers(2**31))  # the same replicates at every rate
+    tables, disparities = [], []
+    metrics = ["accuracy", "selection_rate", "true_positive_rate", "false_positive_rate"]
+    for rate in poison_rates:  # one model fit per poisoning level
+        flip = np.zeros(len(y_train), dtype=bool)
+        flip[order[: round(rate * len(y_train))]] = True  # nested: 5% is within 10%
+        poisoned = np.where(flip, np.where(y_train == labels[0], labels[1], labels[0]), y_train)
+        fitted = clone(estimator).fit(train_ds.X, poisoned)
+        gm = group_metrics(
+            test_ds.y.to_numpy(),
+            np.asarray(fitted.predict(test_ds.X)),
+            sensitive=test_ds.sensitive,
+            metrics=metrics,
+            ci=ci,
+            n_boot=n_boot,
+            random_state=boot_seed,
+            pos_label=positive,
+        )
+        table = gm.table[gm.table["metric"] != "count"].copy()
+        table.insert(0, "poison_rate", rate)
+        tables.append(table)
+        diff = gm.difference(bounds=True)
+        diff = diff[
+            diff["metric"].isin(["selection_rate", "true_positive_rate", "false_positive_rate"])
+        ].copy()
+        diff.insert(0, "poison_rate", rate)
+        disparities.append(diff)
+        step()
+    return pd.concat(tables, ignore_index=True), pd.concat(disparities, ignore_index=True), positive
+
+
+def _findings(perturbations, failures, poisoning, ci) -> list:
+    level = f"{ci:.0%} CI" if ci is not None else "CI"
     findings = []
     overall = perturbations[perturbations["attribute"] == "overall"]
     for row in overall.itertuples(index=False):  # a few perturbation levels
@@ -442,7 +506,7 @@ def stress_test(
                     slice=f"{row.attribute}={row.group}",
                 )
             )
-    for row in failure_frame.itertuples(index=False):
+    for row in failures.itertuples(index=False):
         findings.append(
             Finding(
                 "warning",
@@ -462,29 +526,4 @@ def stress_test(
                     f"{clean['value']:.3f} to {worst['value']:.3f} (intervals do not overlap).",
                 )
             )
-    result = StressTestResult(
-        perturbations=perturbations,
-        poisoning=poisoning,
-        disparity=disparity,
-        failures=failure_frame,
-        meta={"n_rows": len(y), "random_state": random_state, "pos_label": positive},
-        findings=tuple(findings),
-    )
-    from raikit.ledger import record
-
-    record(
-        result,
-        check="evaluate.stress_test",
-        ledger=ledger,
-        dataset=ds,
-        model=model,
-        params={
-            "noise": list(noise),
-            "swap_rate": list(swap_rate),
-            "missing_rate": list(missing_rate),
-            "poison_rates": list(poison_rates) if estimator is not None else [],
-            "pos_label": positive,
-            "random_state": random_state,
-        },
-    )
-    return result
+    return findings

@@ -29,8 +29,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from raikit._errors import ColumnError, DataError
+from raikit._errors import ColumnError, DataError, ParameterError
+from raikit._recording import recorded
 from raikit._result import Finding, Result
+from raikit._validation import (
+    ALPHA,
+    CI,
+    RANDOM_STATE,
+    Interval,
+    Options,
+    check_dataset,
+    rng_from,
+    validate_params,
+)
 from raikit.metrics._stats import z_value
 
 __all__ = ["SliceResult", "find_slices", "row_losses"]
@@ -40,6 +51,11 @@ LOSSES = ("log_loss", "zero_one", "squared_error", "absolute_error")
 
 
 # --------------------------------------------------------------------------- losses
+def _is_loss(value) -> bool:
+    """one of 'log_loss', 'zero_one', 'squared_error', 'absolute_error' or a callable"""
+    return callable(value) or (isinstance(value, str) and value in LOSSES)
+
+
 def _model_outputs(model, X: pd.DataFrame, *, need_proba: bool):
     if need_proba:
         if not hasattr(model, "predict_proba"):
@@ -51,14 +67,15 @@ def _model_outputs(model, X: pd.DataFrame, *, need_proba: bool):
     return model.predict(X), None
 
 
-def row_losses(model, ds, *, loss="log_loss", pos_label=None) -> np.ndarray:
+@validate_params(loss=_is_loss)
+def row_losses(model, data, *, loss="log_loss", pos_label=None) -> np.ndarray:
     """The model's loss on every row of a Dataset.
 
     Parameters
     ----------
     model : fitted estimator or None
         With ``None``, the Dataset's ``prediction`` (and ``score``) columns are used.
-    ds : Dataset
+    data : Dataset
         Data with a target.
     loss : {"log_loss", "zero_one", "squared_error", "absolute_error"} or callable
         A callable gets ``(y_true, y_pred)`` as numpy arrays and returns one loss per row; ``y_pred``
@@ -83,6 +100,7 @@ def row_losses(model, ds, *, loss="log_loss", pos_label=None) -> np.ndarray:
     ...            loss="zero_one").tolist()
     [0.0, 1.0, 0.0, 0.0]
     """
+    ds = check_dataset(data, need=["target"], caller="row_losses")
     return _row_losses(model, ds, loss, pos_label)[0]
 
 
@@ -151,7 +169,7 @@ def _row_losses(model, ds, loss, pos_label):
             diff = pred.astype(float) - y.astype(float)
             values = diff**2 if loss == "squared_error" else np.abs(diff)
     else:
-        raise DataError(f"loss must be one of {LOSSES} or a callable, got {loss!r}.")
+        raise ParameterError(f"loss must be one of {LOSSES} or a callable, got {loss!r}.")
     if not np.isfinite(values).all():
         raise DataError("The loss has NaN or infinite values; check the model's outputs.")
     if (values < 0).any():
@@ -812,6 +830,21 @@ def _inputs(model, data, target, features):
     return ds, names
 
 
+@recorded("evaluate.find_slices")
+@validate_params(
+    loss=_is_loss,
+    method=Options("lattice", "tree", "sliceline"),
+    effect_size=Interval(float, 0, None),
+    max_features=Interval(int, 1, None),
+    min_size=[Interval(int, 2, None), None],
+    alpha=ALPHA,
+    k=Interval(int, 1, None),
+    fdr=Options("alpha_investing", "bh"),
+    n_bins=Interval(int, 2, None),
+    weight=Interval(float, 0, 1, closed="right"),
+    ci=CI,
+    random_state=RANDOM_STATE,
+)
 def find_slices(
     model,
     data,
@@ -830,7 +863,7 @@ def find_slices(
     weight: float = 0.95,
     pos_label=None,
     ci: float = 0.95,
-    random_state: int | None = 0,
+    random_state=None,
     progress: Callable[[int, int], None] | None = None,
     ledger=None,
 ) -> SliceResult:
@@ -875,16 +908,26 @@ def find_slices(
         ``overall["pos_label"]``.
     ci : float, default 0.95
         Confidence level of the normal interval of each slice's mean loss.
-    random_state : int, optional
-        Seed of the tree.
+    random_state : int, Generator or None, default None
+        Seed of the tree; ``None`` draws a fresh seed, recorded in the ledger.
     progress : callable, optional
         ``progress(level, max_features)`` is called after each level.
-    ledger : raikit.ledger.Ledger, optional
-        Record the result as evidence.
+    ledger : raikit.ledger.Ledger or path, optional
+        Record the result as evidence (inside :func:`raikit.track` it is recorded anyway).
 
     Returns
     -------
     SliceResult
+
+    Raises
+    ------
+    ParameterError
+        An unknown ``loss``, ``method`` or ``fdr``; ``alpha``, ``ci``, ``weight``, ``k``,
+        ``max_features``, ``n_bins`` or ``min_size`` out of range.
+    ColumnError
+        A feature or target that is not a column.
+    DataError
+        Losses that cannot be computed (no scores for ``log_loss``, missing target values).
 
     Examples
     --------
@@ -902,21 +945,6 @@ def find_slices(
     'size = L & colour = red'
     """
     started = time.perf_counter()
-    if method not in ("lattice", "tree", "sliceline"):
-        raise DataError(f"method must be 'lattice', 'tree' or 'sliceline', got {method!r}.")
-    if fdr not in ("alpha_investing", "bh"):
-        raise DataError(f"fdr must be 'alpha_investing' or 'bh', got {fdr!r}.")
-    if not 0 < alpha < 1:
-        raise DataError(f"alpha must be between 0 and 1, got {alpha}.")
-    if not 0 < weight <= 1:
-        raise DataError(f"weight must be in (0, 1], got {weight}.")
-    if int(k) < 1 or int(max_features) < 1:
-        raise DataError(
-            f"k and max_features must be at least 1, got k={k}, max_features={max_features}."
-        )
-    if n_bins < 2:
-        raise DataError(f"n_bins must be at least 2, got {n_bins}.")
-    z = z_value(ci)
     ds, names = _inputs(model, data, target, features)
     if not names:
         raise DataError("There are no feature columns to search; pass features=[...].")
@@ -924,71 +952,97 @@ def find_slices(
     n = len(e)
     if min_size is None:
         min_size = max(30, n // 200)
-    if min_size < 2 or min_size >= n:
-        raise DataError(f"min_size must be between 2 and the number of rows ({n}), got {min_size}.")
+    if min_size >= n:
+        raise ParameterError(
+            f"find_slices(): min_size must be below the number of rows ({n}); got {min_size}."
+        )
     enc = _encode_features(ds.frame, names, n_bins)
-    max_level = min(int(max_features), len(names))
+    max_level = min(max_features, len(names))
     if (enc.n_items + 2) ** max_level >= 2**62:
-        raise DataError(
-            f"{enc.n_items} feature values at depth {max_level} are too many to search; lower "
-            f"max_features or n_bins, or pass fewer features=."
+        raise ParameterError(
+            f"find_slices(): {enc.n_items} feature values at depth {max_level} are too many to "
+            f"search; lower max_features or n_bins, or pass fewer features=."
         )
-    t1, t2 = float(e.sum()), float((e * e).sum())
-    loss_name = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom loss")
+    search = {"k": k, "max_level": max_level, "min_size": min_size}
     if method == "sliceline":
-        items, stats, levels = _sliceline(
-            enc, e, k=k, max_level=max_level, min_size=min_size, weight=weight, progress=progress
-        )
-        size, s1, scores = stats[:, 3], stats[:, 1], stats[:, 0]
-        # second moments of the k reported slices, for their t-tests
-        s2 = np.zeros(len(items))
-        for width in range(1, max_level + 1):  # loop over slice widths (at most max_features)
-            rows = np.flatnonzero((items >= 0).sum(axis=1) == width)
-            if len(rows):
-                _, (sq,), _ = _evaluate(items[rows, :width], enc, [e * e])
-                s2[rows] = sq
-        mean_s, mean_r, var_s, eff, t, p = _welch(size, s1, s2, n, t1, t2)
-        found = list(
-            zip(size, mean_s, var_s, mean_r, eff, t, p, np.full(len(p), np.nan), strict=True)
-        )
-        texts, preds = _describe(list(items), enc)
-        levels = pd.DataFrame(levels, columns=["level", "generated", "evaluated"])
-    elif method == "lattice":
-        items, found, levels = _lattice(
-            enc,
-            e,
-            k=k,
-            max_level=max_level,
-            min_size=min_size,
-            effect_size=effect_size,
-            alpha=alpha,
-            fdr=fdr,
-            progress=progress,
-        )
-        scores = np.full(len(found), np.nan)
-        texts, preds = _describe(items, enc)
-        levels = pd.DataFrame(
-            levels, columns=["level", "generated", "evaluated", "tested", "found"]
-        )
+        found, scores, texts, preds, levels = _run_sliceline(enc, e, search, weight, progress)
     else:
-        conds, found, levels = _tree(
-            enc,
-            e,
-            k=k,
-            max_level=max_level,
-            min_size=min_size,
-            effect_size=effect_size,
-            alpha=alpha,
-            fdr=fdr,
-            random_state=random_state,
+        tests = {"effect_size": effect_size, "alpha": alpha, "fdr": fdr}
+        found, scores, texts, preds, levels = _run_finder(
+            method, enc, e, search | tests, random_state, progress
         )
+    loss_name = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom loss")
+    table = _slice_table(found, scores, texts, z_value(ci))
+    overall = {
+        "n_rows": n,
+        "mean_loss": float(e.sum()) / n,
+        "min_size": int(min_size),
+        "max_features": max_level,
+        "effect_size": effect_size,
+        "alpha": alpha,
+        "fdr": fdr,
+        "k": int(k),
+        "n_bins": n_bins,
+        "weight": weight,
+        "features": names,
+        "pos_label": positive,
+        "ci": float(ci),
+        "seconds": time.perf_counter() - started,
+    }
+    return SliceResult(
+        slices=table,
+        predicates=pd.DataFrame(preds, columns=["slice_id", "feature", "op", "code", "label"]),
+        bins=enc.bins,
+        levels=levels,
+        method=method,
+        loss=loss_name,
+        overall=overall,
+        findings=tuple(_slice_findings(table, loss_name, method, overall)),
+    )
+
+
+def _run_sliceline(enc, e, search, weight, progress):
+    """SliceLine's top-k, with the Welch statistics of each reported slice."""
+    n, max_level = len(e), search["max_level"]
+    items, stats, levels = _sliceline(enc, e, weight=weight, progress=progress, **search)
+    size, s1, scores = stats[:, 3], stats[:, 1], stats[:, 0]
+    # second moments of the k reported slices, for their t-tests
+    s2 = np.zeros(len(items))
+    for width in range(1, max_level + 1):  # loop over slice widths (at most max_features)
+        rows = np.flatnonzero((items >= 0).sum(axis=1) == width)
+        if len(rows):
+            _, (sq,), _ = _evaluate(items[rows, :width], enc, [e * e])
+            s2[rows] = sq
+    t1, t2 = float(e.sum()), float((e * e).sum())
+    mean_s, mean_r, var_s, eff, t, p = _welch(size, s1, s2, n, t1, t2)
+    found = list(zip(size, mean_s, var_s, mean_r, eff, t, p, np.full(len(p), np.nan), strict=True))
+    texts, preds = _describe(list(items), enc)
+    levels = pd.DataFrame(levels, columns=["level", "generated", "evaluated"])
+    return found, scores, texts, preds, levels
+
+
+def _run_finder(method, enc, e, options, random_state, progress):
+    """Slice Finder's lattice or tree search (significant slices; no SliceLine score)."""
+    if method == "lattice":
+        items, found, levels = _lattice(enc, e, progress=progress, **options)
+        texts, preds = _describe(items, enc)
+    else:
+        # scikit-learn's tree takes an integer seed (an int is used as given)
+        seed = (
+            random_state
+            if isinstance(random_state, int)
+            else int(rng_from(random_state).integers(2**31))
+        )
+        conds, found, levels = _tree(enc, e, random_state=seed, **options)
         if progress:
-            progress(max_level, max_level)
-        scores = np.full(len(found), np.nan)
+            progress(options["max_level"], options["max_level"])
         texts, preds = _tree_describe(conds, enc)
-        levels = pd.DataFrame(
-            levels, columns=["level", "generated", "evaluated", "tested", "found"]
-        )
+    levels = pd.DataFrame(levels, columns=["level", "generated", "evaluated", "tested", "found"])
+    return found, np.full(len(found), np.nan), texts, preds, levels
+
+
+def _slice_table(found, scores, texts, z: float) -> pd.DataFrame:
+    """One row per reported slice, with the normal interval of its mean loss."""
     columns = [
         "size",
         "mean_loss",
@@ -1007,8 +1061,10 @@ def find_slices(
     table.insert(5, "upper", table["mean_loss"] + half)
     table["size"] = table["size"].astype("int64")
     table["score"] = np.asarray(scores, dtype=float)
-    table = table.drop(columns="var")
-    predicates = pd.DataFrame(preds, columns=["slice_id", "feature", "op", "code", "label"])
+    return table.drop(columns="var")
+
+
+def _slice_findings(table: pd.DataFrame, loss_name: str, method: str, overall: dict) -> list:
     findings = []
     for row in table.itertuples(index=False):  # one finding per reported slice (at most k)
         findings.append(
@@ -1026,49 +1082,14 @@ def find_slices(
             Finding(
                 "info",
                 "No problematic slice found",
-                f"No slice of at least {min_size} rows and up to {max_level} predicates "
+                f"No slice of at least {overall['min_size']} rows and up to "
+                f"{overall['max_features']} predicates "
                 + (
                     "scored above zero."
                     if method == "sliceline"
-                    else f"reached effect size {effect_size} with significance at alpha={alpha}."
+                    else f"reached effect size {overall['effect_size']} with significance at "
+                    f"alpha={overall['alpha']}."
                 ),
             )
         )
-    overall = {
-        "n_rows": n,
-        "mean_loss": t1 / n,
-        "min_size": int(min_size),
-        "max_features": max_level,
-        "effect_size": effect_size,
-        "alpha": alpha,
-        "fdr": fdr,
-        "k": int(k),
-        "n_bins": n_bins,
-        "weight": weight,
-        "features": names,
-        "pos_label": positive,
-        "ci": float(ci),
-        "seconds": time.perf_counter() - started,
-    }
-    result = SliceResult(
-        slices=table,
-        predicates=predicates,
-        bins=enc.bins,
-        levels=levels,
-        method=method,
-        loss=loss_name,
-        overall=overall,
-        findings=tuple(findings),
-    )
-    from raikit.ledger import record
-
-    record(
-        result,
-        check="evaluate.find_slices",
-        ledger=ledger,
-        dataset=ds,
-        model=model,
-        params={k_: v for k_, v in overall.items() if k_ not in ("n_rows", "mean_loss", "seconds")}
-        | {"method": method, "loss": loss_name},
-    )
-    return result
+    return findings

@@ -42,6 +42,11 @@ def explain_command(
     background: int = typer.Option(100, "--background", help="Background rows."),
     max_rows: int | None = typer.Option(None, "--max-rows", help="Rows explained (sampled)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the sampling."),
+    pos_label: str | None = typer.Option(
+        None,
+        "--pos-label",
+        help="The class explained (needed unless the labels are 0/1, true/false or -1/1).",
+    ),
     out: Path = typer.Option(Path("raikit-explain"), "--out", help="Folder for HTML and JSON."),
     trust_pickle: bool = typer.Option(
         False, "--trust-pickle", help="Allow a pickle model file you made yourself."
@@ -76,6 +81,7 @@ def explain_command(
             background=background,
             max_rows=max_rows,
             include=[row] if row is not None else (),
+            pos_label=pos_label,
             random_state=seed,
             progress=explained,
         )
@@ -86,7 +92,12 @@ def explain_command(
                 c for c in ds.sensitive_names if c in ds.feature_names
             ]
             cf = counterfactuals(
-                fitted, ds.X.iloc[[row]], data=ds, immutable=fixed, n=n_counterfactuals
+                fitted,
+                ds,
+                rows=ds.X.iloc[[row]],
+                immutable=fixed,
+                n=n_counterfactuals,
+                pos_label=pos_label,
             )
     table = Table(title=f"Global importance (mean |SHAP|, {result.meta['units']})")
     for column in ("rank", "feature", "mean |SHAP|", "share", "permutation rank", "proxy of"):

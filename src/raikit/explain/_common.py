@@ -7,15 +7,45 @@ import pandas as pd
 
 from raikit._errors import ColumnError, DataError
 
-__all__ = ["FrameCodec", "as_frame", "check_model", "positive_score", "predict_labels"]
+__all__ = [
+    "FrameCodec",
+    "as_frame",
+    "fitted_model",
+    "positive_class",
+    "positive_score",
+    "predict_labels",
+]
 
 
-def check_model(model) -> None:
-    if model is None or not hasattr(model, "predict"):
-        raise DataError(
-            f"model must be a fitted estimator with a predict method, got {model!r}. Fit it first "
-            "or load it with raikit.load_model(path)."
-        )
+def fitted_model(value) -> bool:
+    """a fitted estimator with a predict method (fit it first or load it with
+    raikit.load_model(path))"""
+    return value is not None and hasattr(value, "predict") and not isinstance(value, str | type)
+
+
+def positive_class(model, pos_label=None):
+    """``(column, label)`` of the positive class of a binary classifier.
+
+    ``label`` is resolved by :func:`raikit.metrics.resolve_pos_label` from ``model.classes_``:
+    ``pos_label``, or inferred only for 0/1, False/True and -1/1 classes (never "the last class"
+    by habit). ``column`` is its column in ``predict_proba`` (None without ``predict_proba``).
+    ``(None, None)`` for a model with other than two classes.
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyClassifier
+    >>> model = DummyClassifier().fit([[0], [1]], ["yes", "no"])
+    >>> positive_class(model, "yes")
+    (1, 'yes')
+    """
+    from raikit.metrics._group_metrics import _label_list, positive_column
+
+    classes = getattr(model, "classes_", None)
+    if classes is None or len(classes) != 2:
+        return None, None
+    column = positive_column(classes, pos_label)
+    label = _label_list(classes)[column]
+    return (column if hasattr(model, "predict_proba") else None), label
 
 
 def as_frame(data, *, name: str = "data", model=None) -> pd.DataFrame:
@@ -64,14 +94,15 @@ def predict_labels(model, X: pd.DataFrame) -> np.ndarray:
     return np.asarray(model.predict(X))
 
 
-def positive_score(model, X: pd.DataFrame) -> np.ndarray | None:
-    """Probability of the last class for binary classifiers, None otherwise."""
+def positive_score(model, X: pd.DataFrame, pos_label=None) -> np.ndarray | None:
+    """Probability of the positive class (see :func:`positive_class`) for binary classifiers,
+    None otherwise."""
     if not hasattr(model, "predict_proba"):
         return None
-    proba = np.asarray(model.predict_proba(X))
-    if proba.ndim == 2 and proba.shape[1] == 2:
-        return proba[:, 1]
-    return None
+    column, _ = positive_class(model, pos_label)
+    if column is None:
+        return None
+    return np.asarray(model.predict_proba(X))[:, column]
 
 
 class FrameCodec:

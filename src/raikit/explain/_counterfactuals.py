@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from raikit._errors import ColumnError, DataError
+from raikit._errors import ColumnError, DataError, ParameterError
+from raikit._recording import recorded
 from raikit._result import Finding, Result
-from raikit.explain._common import FrameCodec, align_columns, as_frame, check_model
+from raikit._validation import Interval, validate_params
+from raikit.explain._common import FrameCodec, align_columns, as_frame, fitted_model
 
 __all__ = ["CounterfactualResult", "counterfactuals"]
 
@@ -182,6 +184,11 @@ class _Plausibility:
         return ok
 
 
+def _names(value) -> bool:
+    """a list of column names (not a single string)"""
+    return not isinstance(value, str) and isinstance(value, Sequence | set | frozenset)
+
+
 def _sensitive_inputs(features: list[str], *sources) -> list[str]:
     """The model inputs that a Dataset among ``sources`` marks as sensitive."""
     from raikit.dataset import Dataset
@@ -193,11 +200,22 @@ def _sensitive_inputs(features: list[str], *sources) -> list[str]:
     return names
 
 
+@recorded("explain.counterfactuals")
+@validate_params(
+    model=fitted_model,
+    immutable=_names,
+    allow_sensitive=bool,
+    ranges=[dict, None],
+    min_support=[Interval(int, 1, None), None],
+    n=Interval(int, 1, None),
+    candidates=[Interval(int, 1, None), None],
+    diversity_weight=Interval(float, 0, None),
+)
 def counterfactuals(
     model,
-    row,
-    *,
     data,
+    *,
+    rows,
     desired="opposite",
     immutable: Sequence[str] = (),
     allow_sensitive: bool = False,
@@ -206,9 +224,10 @@ def counterfactuals(
     n: int = 5,
     candidates: int | None = None,
     diversity_weight: float = 0.5,
+    pos_label=None,
     ledger=None,
 ) -> CounterfactualResult:
-    """Diverse minimal-change versions of ``row`` that the model decides as ``desired``.
+    """Diverse minimal-change versions of ``rows`` that the model decides as ``desired``.
 
     The search follows DiCE's k-d tree method: among observed rows of ``data`` that the model
     already decides as desired (and that respect ``ranges``), take the nearest to the query
@@ -218,7 +237,7 @@ def counterfactuals(
     ``n`` diverse candidates are picked greedily (low distance, few shared changed features).
     Every step is one batched model call over all query rows.
 
-    Sensitive attributes never change unless asked: when ``data`` (or ``row``) is a Dataset, its
+    Sensitive attributes never change unless asked: when ``data`` (or ``rows``) is a Dataset, its
     ``sensitive`` columns that are model inputs are immutable (``allow_sensitive=True`` lifts
     this). The search prefers observed rows that share the query's immutable categorical
     values, and every counterfactual (and every step of making it sparse) must be plausible
@@ -231,10 +250,10 @@ def counterfactuals(
     Parameters
     ----------
     model : fitted classifier (or regressor with a ``(low, high)`` ``desired``)
-    row : DataFrame, Series, dict or Dataset
-        The query row(s).
     data : Dataset or DataFrame
         Observed rows to search (e.g. the training data); fixes the feature domains.
+    rows : DataFrame, Series, dict or Dataset
+        The query row(s).
     desired : "opposite", a class label, or (low, high)
         ``opposite``: the other class of a binary classifier.
     immutable : list of str
@@ -254,11 +273,25 @@ def counterfactuals(
     diversity_weight : float, default 0.5
         Weight of "shares changed features with an already chosen counterfactual" against the
         normalised distance in the greedy choice.
-    ledger : raikit.ledger.Ledger, optional
+    pos_label : optional
+        For a binary classifier with ``predict_proba``: the class whose probability is reported
+        as ``score``. Inferred only for 0/1, False/True and -1/1 classes; other classes need it.
+    ledger : raikit.ledger.Ledger or path, optional
+        Record the result as evidence (inside :func:`raikit.track` it is recorded anyway).
 
     Returns
     -------
     CounterfactualResult
+
+    Raises
+    ------
+    ParameterError
+        ``model`` without ``predict``; ``n``, ``candidates``, ``min_support`` or
+        ``diversity_weight`` out of range; a bad ``desired`` or ``ranges`` entry.
+    ColumnError
+        ``immutable`` or ``ranges`` name a column that is not a model input; ``rows`` lack one.
+    DataError
+        ``data`` has no rows; the model cannot predict them.
 
     Examples
     --------
@@ -267,7 +300,7 @@ def counterfactuals(
     >>> ds = load_german_credit()
     >>> ds = ds.replace(features=["duration_months", "credit_amount", "age"])
     >>> model = LogisticRegression(max_iter=1000).fit(ds.X, ds.y)
-    >>> r = counterfactuals(model, ds.X.iloc[[0]], data=ds, immutable=["age"], n=3)
+    >>> r = counterfactuals(model, ds, rows=ds.X.iloc[[0]], immutable=["age"], n=3)
     >>> bool((r.counterfactuals["prediction"] != r.queries["prediction"].iloc[0]).all())
     True
     >>> bool((r.counterfactuals["age"] == ds.X["age"].iloc[0]).all())
@@ -279,182 +312,271 @@ def counterfactuals(
     >>> ds = load_german_credit().replace(features=["duration_months", "credit_amount", "sex"])
     >>> model = HistGradientBoostingClassifier(categorical_features="from_dtype", max_iter=20)
     >>> model = model.fit(ds.X, ds.y)
-    >>> r = counterfactuals(model, ds.X.iloc[[0, 1]], data=ds, n=3)
+    >>> r = counterfactuals(model, ds, rows=ds.X.iloc[[0, 1]], n=3)
     >>> r.meta["immutable"], bool((r.changes["feature"] != "sex").all())
     (['sex'], True)
     """
-    check_model(model)
-    if n < 1:
-        raise DataError(f"n must be a positive number of counterfactuals, got {n}.")
-    reference = as_frame(data, name="data", model=model)
-    if len(reference) == 0:
-        raise DataError("data has no rows to search for counterfactuals.")
-    query = align_columns(as_frame(row, name="row"), reference, name="row")
-    features = [str(c) for c in reference.columns]
+    space = _Space(model, data, rows, pos_label)
+    features = space.features
     immutable = [str(c) for c in immutable]
     bad = [c for c in immutable + list(ranges or {}) if c not in features]
     if bad:
         raise ColumnError(f"{bad} are not model inputs; inputs are {features}.")
-    if min_support is not None and (
-        isinstance(min_support, bool) or not isinstance(min_support, int | np.integer)
-    ):
-        raise DataError(f"min_support must be a positive integer or None, got {min_support!r}.")
-    if min_support is not None and min_support < 1:
-        raise DataError(f"min_support must be a positive integer or None, got {min_support!r}.")
-    sensitive = _sensitive_inputs(features, data, row)
+    sensitive = _sensitive_inputs(features, data, rows)
     if not allow_sensitive:
         immutable += [c for c in sensitive if c not in immutable]
     k = candidates or max(10 * n, 50)
-    codec = FrameCodec(reference)
-    numeric = np.array([codec.is_numeric(c) for c in features])
-    Zp = codec.encode(reference)
-    Zq = codec.encode(query)
-    scale = _scales(Zp, numeric)
-    median = np.where(numeric, np.nanmedian(np.where(numeric, Zp, 0), axis=0), 0)
-    median = np.nan_to_num(median)
-    n_levels = np.array(
-        [0 if numeric[j] else len(codec.categories[c].categories) for j, c in enumerate(features)]
+    target, keys, pool_key, desired_label = _desired(model, desired, space.query_pred)
+    mutable = np.array([c not in immutable for c in features])
+    plausibility = (
+        _Plausibility(space.Zp, space.numeric, space.n_levels, int(min_support))
+        if min_support is not None
+        else None
+    )
+    search = _Search(space, pool_key, target, mutable, plausibility)
+    neighbours = search.nearest(_eligible(space, ranges), keys, k)
+    flat, q_of, valid = search.candidates(neighbours)
+    dist = search.make_sparse(flat, q_of, valid)
+    changed = dist > 0
+    total = dist.mean(axis=1)
+    chosen, found_per_query = _choose_diverse(
+        flat, changed, total, valid, len(space.Zq), k, n, diversity_weight
+    )
+    queries, cf_frame, changes = _tables(space, flat, changed, total, chosen, q_of)
+    queries["desired"] = desired_label
+    queries["n_found"] = found_per_query
+    return CounterfactualResult(
+        queries=queries,
+        counterfactuals=cf_frame,
+        changes=changes,
+        metrics=_metrics(cf_frame, changed, chosen, q_of, flat, found_per_query, n),
+        meta={
+            "features": features,
+            "immutable": immutable,
+            "sensitive": sensitive,
+            "allow_sensitive": bool(allow_sensitive),
+            "min_support": None if min_support is None else int(min_support),
+            "ranges": {key: list(v) for key, v in (ranges or {}).items()},
+            "n": int(n),
+            "candidates": int(k),
+            "method": "k-d tree over observed rows + greedy sparsity + diverse choice",
+            "plausibility": (
+                "off"
+                if min_support is None
+                else f"pairs of values involving a changed feature occur in data "
+                f"(categorical pairs in >= min({int(min_support)}, rows of either value) rows; "
+                f"numeric values within their range among rows sharing each categorical value)"
+            ),
+        },
+        findings=tuple(_findings(found_per_query, n, immutable, changes, len(chosen))),
     )
 
-    def predict(Z: np.ndarray) -> np.ndarray:
-        return np.asarray(model.predict(codec.decode(Z)))
 
-    def score(Z: np.ndarray) -> np.ndarray | None:
-        if not hasattr(model, "predict_proba"):
+class _Space:
+    """The search space: data and queries encoded as float matrices, scales, model calls."""
+
+    def __init__(self, model, data, rows, pos_label) -> None:
+        from raikit.explain._common import positive_class
+
+        reference = as_frame(data, name="data", model=model)
+        if len(reference) == 0:
+            raise DataError("data has no rows to search for counterfactuals.")
+        self.model = model
+        self.reference = reference
+        self.query = align_columns(as_frame(rows, name="rows"), reference, name="rows")
+        self.features = [str(c) for c in reference.columns]
+        self.codec = codec = FrameCodec(reference)
+        self.numeric = numeric = np.array([codec.is_numeric(c) for c in self.features])
+        self.Zp = codec.encode(reference)
+        self.Zq = codec.encode(self.query)
+        self.scale = _scales(self.Zp, numeric)
+        median = np.where(numeric, np.nanmedian(np.where(numeric, self.Zp, 0), axis=0), 0)
+        self.median = np.nan_to_num(median)
+        self.n_levels = np.array(
+            [
+                0 if numeric[j] else len(codec.categories[c].categories)
+                for j, c in enumerate(self.features)
+            ]
+        )
+        self.column = (
+            positive_class(model, pos_label)[0] if hasattr(model, "predict_proba") else None
+        )
+        try:
+            self.pool_pred = self.predict(self.Zp)
+            self.query_pred = self.predict(self.Zq)
+        except Exception as error:
+            raise DataError(
+                f"The model could not predict the data: {type(error).__name__}: {error}"
+            ) from error
+
+    def predict(self, Z: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model.predict(self.codec.decode(Z)))
+
+    def score(self, Z: np.ndarray) -> np.ndarray | None:
+        """Probability of the positive class (binary classifiers with predict_proba)."""
+        if self.column is None or len(Z) == 0:
             return None
-        proba = np.asarray(model.predict_proba(codec.decode(Z)))
-        return proba[:, 1] if proba.shape[1] == 2 else None
+        return np.asarray(self.model.predict_proba(self.codec.decode(Z)))[:, self.column]
 
-    try:
-        pool_pred = predict(Zp)
-        query_pred = predict(Zq)
-    except Exception as error:
-        raise DataError(
-            f"The model could not predict the data: {type(error).__name__}: {error}"
-        ) from error
-    # desired outcome per query, and a test of "prediction is desired"
+    def distance(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
+        return _distance(A, B, self.numeric, self.scale)
+
+    def embed(self, Z: np.ndarray) -> np.ndarray:
+        return _embed(Z, self.numeric, self.scale, self.median, self.n_levels)
+
+
+def _desired(model, desired, query_pred):
+    """Per query: the desired key, the keys searched, ``pool_key(pred)`` and the label shown."""
+    nq = len(query_pred)
     if isinstance(desired, tuple | list) and len(desired) == 2:
         low, high = float(desired[0]), float(desired[1])
         if low > high:
-            raise DataError(f"desired range must be (low, high) with low <= high, got {desired}.")
-        target = np.zeros(len(query), dtype=np.int64)
-        keys = [0]
+            raise ParameterError(
+                f"counterfactuals(): desired range must be (low, high) with low <= high, got "
+                f"{desired}."
+            )
 
-        def pool_key(pred):
+        def in_range(pred):
             return np.where((pred >= low) & (pred <= high), 0, -1)
 
-        desired_label = [f"[{low:g}, {high:g}]"] * len(query)
+        return np.zeros(nq, dtype=np.int64), [0], in_range, [f"[{low:g}, {high:g}]"] * nq
+    classes = getattr(model, "classes_", None)
+    if classes is None:
+        raise ParameterError(
+            "counterfactuals(): desired must be (low, high) for a regressor; class labels need a "
+            "classifier with classes_."
+        )
+    classes = np.asarray(classes)
+    if isinstance(desired, str) and desired == "opposite":
+        if len(classes) != 2:
+            raise ParameterError(
+                f"counterfactuals(): desired='opposite' needs a binary classifier; this one has "
+                f"classes {classes.tolist()}. Pass the desired class label."
+            )
+        target = 1 - pd.Index(classes).get_indexer(query_pred)
     else:
-        classes = getattr(model, "classes_", None)
-        if classes is None:
-            raise DataError(
-                "desired must be (low, high) for a regressor; class labels need a classifier "
-                "with classes_."
+        if desired not in classes.tolist():
+            raise ParameterError(
+                f"counterfactuals(): desired={desired!r} is not a class of the model "
+                f"{classes.tolist()}."
             )
-        classes = np.asarray(classes)
-        if isinstance(desired, str) and desired == "opposite":
-            if len(classes) != 2:
-                raise DataError(
-                    f"desired='opposite' needs a binary classifier; this one has classes "
-                    f"{classes.tolist()}. Pass the desired class label."
-                )
-            target = 1 - pd.Index(classes).get_indexer(query_pred)
-        else:
-            if desired not in classes.tolist():
-                raise DataError(
-                    f"desired={desired!r} is not a class of the model {classes.tolist()}."
-                )
-            target = np.full(len(query), classes.tolist().index(desired))
-        keys = sorted(set(target.tolist()))
+        target = np.full(nq, classes.tolist().index(desired))
 
-        def pool_key(pred):
-            return pd.Index(classes).get_indexer(pred)
+    def class_key(pred):
+        return pd.Index(classes).get_indexer(pred)
 
-        desired_label = [str(classes[t]) for t in target]
-    eligible = np.ones(len(reference), dtype=bool)
+    return target, sorted(set(target.tolist())), class_key, [str(classes[t]) for t in target]
+
+
+def _eligible(space: _Space, ranges) -> np.ndarray:
+    """Observed rows that respect ``ranges``."""
+    eligible = np.ones(len(space.Zp), dtype=bool)
     for feature, allowed in (ranges or {}).items():  # a few constraints
-        j = features.index(feature)
-        if numeric[j]:
+        j = space.features.index(feature)
+        if space.numeric[j]:
             try:
-                low_r, high_r = float(allowed[0]), float(allowed[1])
+                low, high = float(allowed[0]), float(allowed[1])
             except (TypeError, ValueError, IndexError) as error:
-                raise DataError(
-                    f"ranges[{feature!r}] must be (low, high) for a numeric feature, got {allowed!r}."
+                raise ParameterError(
+                    f"counterfactuals(): ranges[{feature!r}] must be (low, high) for a numeric "
+                    f"feature, got {allowed!r}."
                 ) from error
-            eligible &= (Zp[:, j] >= low_r) & (Zp[:, j] <= high_r)
+            eligible &= (space.Zp[:, j] >= low) & (space.Zp[:, j] <= high)
         else:
-            codes = pd.Categorical(list(allowed), dtype=codec.categories[feature]).codes
-            eligible &= np.isin(Zp[:, j], codes[codes >= 0])
-    mutable = np.array([c not in immutable for c in features])
-    # Immutable features are copied from the query, so they do not count in the distance; but
-    # rows that share the query's immutable categorical values come first (a mismatch there
-    # weighs as much as a change of 100 scale units in every feature), as the combinations
-    # built from them are plausible.
-    F = len(features)
-    weight = np.where(mutable, 1.0, np.where(numeric, 0.0, 100.0 * F))
-    weight = np.repeat(weight, np.where(numeric, 1, n_levels + 1))
-    embed_p = _embed(Zp, numeric, scale, median, n_levels) * weight
-    embed_q = _embed(Zq, numeric, scale, median, n_levels) * weight
-    from sklearn.neighbors import NearestNeighbors
+            codes = pd.Categorical(list(allowed), dtype=space.codec.categories[feature]).codes
+            eligible &= np.isin(space.Zp[:, j], codes[codes >= 0])
+    return eligible
 
-    nq = len(Zq)
-    plausibility = (
-        _Plausibility(Zp, numeric, n_levels, int(min_support)) if min_support is not None else None
-    )
 
-    def plausible(Z: np.ndarray, query_rows: np.ndarray) -> np.ndarray:
-        if plausibility is None:
+class _Search:
+    """Nearest desired rows, immutable features copied from the query, then made sparse."""
+
+    def __init__(self, space: _Space, pool_key, target, mutable, plausibility) -> None:
+        self.space, self.pool_key, self.target = space, pool_key, target
+        self.mutable, self.plausibility = mutable, plausibility
+
+    def plausible(self, Z: np.ndarray, query_rows: np.ndarray) -> np.ndarray:
+        if self.plausibility is None:
             return np.ones(len(Z), dtype=bool)
-        return plausibility.check(Z, _distance(Z, query_rows, numeric, scale) > 0)
+        return self.plausibility.check(Z, self.space.distance(Z, query_rows) > 0)
 
-    neighbours = np.full((nq, k), -1, dtype=np.int64)
-    pool_keys = pool_key(pool_pred)
-    for key in keys:  # one search per desired class
-        pool_rows = np.flatnonzero(eligible & (pool_keys == key))
-        which = np.flatnonzero(target == key)
-        if len(pool_rows) == 0 or len(which) == 0:
-            continue
-        m = min(k, len(pool_rows))
-        index = NearestNeighbors(n_neighbors=m, metric="manhattan").fit(embed_p[pool_rows])
-        _, found = index.kneighbors(embed_q[which])
-        neighbours[which, :m] = pool_rows[found]
-    present = neighbours >= 0
-    cand = np.where(present[:, :, None], Zp[np.maximum(neighbours, 0)], np.nan)
-    cand = np.where(mutable, cand, Zq[:, None, :])  # immutable features copied from the query
-    flat = cand.reshape(-1, F)
-    flat_rows = np.flatnonzero(present.ravel())
-    q_of = np.repeat(np.arange(nq), k)
-    valid = np.zeros(nq * k, dtype=bool)
-    query_flat = Zq[q_of]
-    valid[flat_rows] = (pool_key(predict(flat[flat_rows])) == target[q_of[flat_rows]]) & plausible(
-        flat[flat_rows], query_flat[flat_rows]
-    )
-    # Sparsity: revert each change the outcome does not need, one feature at a time (batched).
-    dist = _distance(flat, query_flat, numeric, scale)
-    order = np.argsort(dist[valid].mean(axis=0)) if valid.any() else np.arange(F)
-    for _ in range(3):  # passes until no change can be reverted (1-minimal), at most three
-        reverted = 0
-        for j in order:  # loop over features; each step is one batched predict
-            try_rows = np.flatnonzero(valid & (dist[:, j] > 0))
-            if len(try_rows) == 0:
+    def desired(self, Z: np.ndarray, q: np.ndarray) -> np.ndarray:
+        """Rows of ``Z`` (candidates of queries ``q``) decided as desired and plausible."""
+        query_rows = self.space.Zq[q]
+        hit = self.pool_key(self.space.predict(Z)) == self.target[q]
+        return hit & self.plausible(Z, query_rows)
+
+    def nearest(self, eligible: np.ndarray, keys, k: int) -> np.ndarray:
+        """(queries, k) indices of the nearest eligible observed rows decided as desired."""
+        from sklearn.neighbors import NearestNeighbors
+
+        space = self.space
+        # Immutable features are copied from the query, so they do not count in the distance;
+        # but rows that share the query's immutable categorical values come first (a mismatch
+        # there weighs as much as a change of 100 scale units in every feature), as the
+        # combinations built from them are plausible.
+        F = len(space.features)
+        weight = np.where(self.mutable, 1.0, np.where(space.numeric, 0.0, 100.0 * F))
+        weight = np.repeat(weight, np.where(space.numeric, 1, space.n_levels + 1))
+        embed_p = space.embed(space.Zp) * weight
+        embed_q = space.embed(space.Zq) * weight
+        neighbours = np.full((len(space.Zq), k), -1, dtype=np.int64)
+        pool_keys = self.pool_key(space.pool_pred)
+        for key in keys:  # one search per desired class
+            pool_rows = np.flatnonzero(eligible & (pool_keys == key))
+            which = np.flatnonzero(self.target == key)
+            if len(pool_rows) == 0 or len(which) == 0:
                 continue
-            trial = flat[try_rows].copy()
-            trial[:, j] = query_flat[try_rows, j]
-            still = (pool_key(predict(trial)) == target[q_of[try_rows]]) & plausible(
-                trial, query_flat[try_rows]
-            )
-            accepted = try_rows[still]
-            flat[accepted, j] = query_flat[accepted, j]
-            dist[accepted, j] = 0.0
-            reverted += len(accepted)
-        if reverted == 0:
-            break
-    changed = dist > 0
-    total = dist.mean(axis=1)
-    # Greedy diverse choice per query (a few candidates each).
+            m = min(k, len(pool_rows))
+            index = NearestNeighbors(n_neighbors=m, metric="manhattan").fit(embed_p[pool_rows])
+            _, found = index.kneighbors(embed_q[which])
+            neighbours[which, :m] = pool_rows[found]
+        return neighbours
+
+    def candidates(self, neighbours: np.ndarray):
+        """Flattened candidates (queries * k, F), the query of each, and which are valid."""
+        space = self.space
+        nq, k = neighbours.shape
+        present = neighbours >= 0
+        cand = np.where(present[:, :, None], space.Zp[np.maximum(neighbours, 0)], np.nan)
+        cand = np.where(self.mutable, cand, space.Zq[:, None, :])  # immutable: the query's
+        flat = cand.reshape(-1, len(space.features))
+        rows = np.flatnonzero(present.ravel())
+        q_of = np.repeat(np.arange(nq), k)
+        valid = np.zeros(nq * k, dtype=bool)
+        valid[rows] = self.desired(flat[rows], q_of[rows])
+        return flat, q_of, valid
+
+    def make_sparse(self, flat: np.ndarray, q_of: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """Revert each change the outcome does not need, one feature at a time (batched);
+        ``flat`` is updated in place; returns the per-feature distances to the query."""
+        query_flat = self.space.Zq[q_of]
+        dist = self.space.distance(flat, query_flat)
+        n_features = flat.shape[1]
+        order = np.argsort(dist[valid].mean(axis=0)) if valid.any() else np.arange(n_features)
+        for _ in range(3):  # passes until no change can be reverted (1-minimal), at most three
+            reverted = 0
+            for j in order:  # loop over features; each step is one batched predict
+                try_rows = np.flatnonzero(valid & (dist[:, j] > 0))
+                if len(try_rows) == 0:
+                    continue
+                trial = flat[try_rows].copy()
+                trial[:, j] = query_flat[try_rows, j]
+                accepted = try_rows[self.desired(trial, q_of[try_rows])]
+                flat[accepted, j] = query_flat[accepted, j]
+                dist[accepted, j] = 0.0
+                reverted += len(accepted)
+            if reverted == 0:
+                break
+        return dist
+
+
+def _choose_diverse(flat, changed, total, valid, nq, k, n, diversity_weight):
+    """Greedy diverse choice per query: low distance, few changed features shared with the
+    counterfactuals already chosen. Returns the chosen candidate rows and the count per query."""
     chosen_rows = []
     found_per_query = np.zeros(nq, dtype=np.int64)
-    for q in range(nq):  # per query: choose among ≤ k candidates
+    for q in range(nq):  # per query: choose among <= k candidates
         idx = np.arange(q * k, (q + 1) * k)
         idx = idx[valid[idx]]
         if len(idx) == 0:
@@ -477,29 +599,33 @@ def counterfactuals(
             picked.append(int(idx[np.argmin(cost)]))
         chosen_rows.extend(picked)
         found_per_query[q] = len(picked)
-    chosen = np.array(chosen_rows, dtype=np.int64)
-    labels = query.index.to_numpy()
-    cf_frame = codec.decode(flat[chosen]) if len(chosen) else reference.iloc[:0].copy()
-    cf_frame = cf_frame.reset_index(drop=True)
+    return np.array(chosen_rows, dtype=np.int64), found_per_query
+
+
+def _tables(space: _Space, flat, changed, total, chosen, q_of):
+    """The queries, the chosen counterfactuals and their changed cells (tidy)."""
+    features = space.features
+    F = len(features)
+    labels = space.query.index.to_numpy()
+    cf_frame = (
+        space.codec.decode(flat[chosen]) if len(chosen) else space.reference.iloc[:0].copy()
+    ).reset_index(drop=True)
     q_chosen = q_of[chosen]
     cf_frame.insert(0, "row", labels[q_chosen])
     cf_frame.insert(1, "cf", _ranks_within(q_chosen))
-    cf_frame["prediction"] = predict(flat[chosen]) if len(chosen) else []
-    scores = score(flat[chosen]) if len(chosen) else None
+    cf_frame["prediction"] = space.predict(flat[chosen]) if len(chosen) else []
+    scores = space.score(flat[chosen])
     cf_frame["score"] = scores if scores is not None else np.nan
     cf_frame["n_changed"] = changed[chosen].sum(axis=1)
     cf_frame["sparsity"] = 1 - cf_frame["n_changed"] / F
     cf_frame["distance"] = total[chosen]
-    queries = query.reset_index(drop=True)
+    queries = space.query.reset_index(drop=True)
     queries.insert(0, "row", labels)
-    queries["prediction"] = query_pred
-    q_scores = score(Zq)
+    queries["prediction"] = space.query_pred
+    q_scores = space.score(space.Zq)
     queries["score"] = q_scores if q_scores is not None else np.nan
-    queries["desired"] = desired_label
-    queries["n_found"] = found_per_query
-    # tidy changes
     cell_cf, cell_feature = np.nonzero(changed[chosen])
-    before = query.reset_index(drop=True)
+    before = space.query.reset_index(drop=True)
     after = cf_frame[features]
     changes = pd.DataFrame(
         {
@@ -512,15 +638,24 @@ def counterfactuals(
             "after": [str(after.iat[i, j]) for i, j in zip(cell_cf, cell_feature, strict=True)],
         }
     )
-    diversity = _diversity(changed[chosen], q_chosen, flat[chosen])
-    metrics = {
-        "validity": float(found_per_query.sum() / (n * nq)) if nq else float("nan"),
-        "queries_with_cf": float(np.mean(found_per_query > 0)) if nq else float("nan"),
-        "mean_n_changed": float(cf_frame["n_changed"].mean()) if len(chosen) else float("nan"),
-        "mean_sparsity": float(cf_frame["sparsity"].mean()) if len(chosen) else float("nan"),
-        "mean_distance": float(cf_frame["distance"].mean()) if len(chosen) else float("nan"),
-        "diversity": diversity,
+    return queries, cf_frame, changes
+
+
+def _metrics(cf_frame, changed, chosen, q_of, flat, found_per_query, n) -> dict:
+    nq = len(found_per_query)
+    some = len(chosen) > 0
+    nan = float("nan")
+    return {
+        "validity": float(found_per_query.sum() / (n * nq)) if nq else nan,
+        "queries_with_cf": float(np.mean(found_per_query > 0)) if nq else nan,
+        "mean_n_changed": float(cf_frame["n_changed"].mean()) if some else nan,
+        "mean_sparsity": float(cf_frame["sparsity"].mean()) if some else nan,
+        "mean_distance": float(cf_frame["distance"].mean()) if some else nan,
+        "diversity": _diversity(changed[chosen], q_of[chosen], flat[chosen]),
     }
+
+
+def _findings(found_per_query, n, immutable, changes, n_chosen) -> list:
     findings = []
     missing = int((found_per_query < n).sum())
     if missing:
@@ -533,58 +668,18 @@ def counterfactuals(
                 "respected. Relax immutable/ranges/min_support or pass more data.",
             )
         )
-    if immutable and len(chosen):
+    if immutable and n_chosen:
         top = changes["feature"].value_counts()
         if len(top):
             findings.append(
                 Finding(
                     "info",
                     f"Most changed feature: {top.index[0]}",
-                    f"{top.iloc[0]} of {len(chosen)} counterfactuals change {top.index[0]}; "
+                    f"{top.iloc[0]} of {n_chosen} counterfactuals change {top.index[0]}; "
                     f"immutable: {immutable}.",
                 )
             )
-    result = CounterfactualResult(
-        queries=queries,
-        counterfactuals=cf_frame,
-        changes=changes,
-        metrics=metrics,
-        meta={
-            "features": features,
-            "immutable": immutable,
-            "sensitive": sensitive,
-            "allow_sensitive": bool(allow_sensitive),
-            "min_support": None if min_support is None else int(min_support),
-            "ranges": {k: list(v) for k, v in (ranges or {}).items()},
-            "n": int(n),
-            "candidates": int(k),
-            "method": "k-d tree over observed rows + greedy sparsity + diverse choice",
-            "plausibility": (
-                "off"
-                if min_support is None
-                else f"pairs of values involving a changed feature occur in data "
-                f"(categorical pairs in >= min({int(min_support)}, rows of either value) rows; "
-                f"numeric values within their range among rows sharing each categorical value)"
-            ),
-        },
-        findings=tuple(findings),
-    )
-    from raikit.ledger import record
-
-    record(
-        result,
-        check="explain.counterfactuals",
-        ledger=ledger,
-        model=model,
-        params={
-            "n": n,
-            "immutable": immutable,
-            "allow_sensitive": bool(allow_sensitive),
-            "min_support": min_support,
-            "desired": str(desired),
-        },
-    )
-    return result
+    return findings
 
 
 def _ranks_within(groups: np.ndarray) -> np.ndarray:

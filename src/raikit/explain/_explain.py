@@ -10,9 +10,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from raikit._errors import DataError, RaikitError
+from raikit._errors import DataError, ParameterError, RaikitError
+from raikit._recording import recorded
 from raikit._result import Finding, Result
-from raikit.explain._common import FrameCodec, check_model
+from raikit._validation import (
+    CI,
+    RANDOM_STATE,
+    Interval,
+    Options,
+    check_dataset,
+    rng_from,
+    validate_params,
+)
+from raikit.explain._common import FrameCodec, fitted_model
 from raikit.metrics._stats import z_value
 
 __all__ = ["ExplanationResult", "explain", "explain_section"]
@@ -161,8 +171,13 @@ class ExplanationResult(Result):
 
 
 # --------------------------------------------------------------------------- shap calls
-def _shap_values(model, X, method, *, background, rng, target_class, progress=None):
-    """SHAP values (n, F) and base value through the chosen shap explainer."""
+def _shap_values(model, X, method, *, background, rng, column, progress=None):
+    """SHAP values (n, F) and base value through the chosen shap explainer.
+
+    ``column`` is the class explained (its column in ``predict_proba`` and ``classes_``; None
+    for a regressor). Single-output explainers of a binary classifier (tree boosting, linear)
+    explain the log-odds of ``classes_[1]``: for ``column == 0`` the values change sign.
+    """
     shap = _import_shap()
     from threadpoolctl import threadpool_limits
 
@@ -193,11 +208,10 @@ def _shap_values(model, X, method, *, background, rng, target_class, progress=No
         units = "log-odds" if hasattr(model, "predict_proba") else "prediction"
     elif method == "permutation":
         codec = FrameCodec(X)
-        if hasattr(model, "predict_proba"):
-            proba_index = target_class
+        if hasattr(model, "predict_proba") and column is not None:
 
             def f(Z):
-                return np.asarray(model.predict_proba(codec.decode(Z)))[:, proba_index]
+                return np.asarray(model.predict_proba(codec.decode(Z)))[:, column]
 
             units = "probability"
         else:
@@ -223,27 +237,53 @@ def _shap_values(model, X, method, *, background, rng, target_class, progress=No
         values = np.concatenate([np.asarray(p.values) for p in parts])
         base = np.concatenate([np.asarray(p.base_values).reshape(len(p.values), -1) for p in parts])
         name = "shap.PermutationExplainer (model-agnostic, interventional)"
-    else:
-        raise DataError(
-            f"method must be 'auto', 'tree', 'linear' or 'permutation', got {method!r}."
-        )
-    if isinstance(values, list):  # older shap: one array per class
-        values = values[target_class]
-        base = np.asarray(base, dtype=float).ravel()
-        base = base[[target_class]] if base.size > 1 else base
-    values = np.asarray(values, dtype=float)
-    base = np.asarray(base, dtype=float).ravel()
-    if values.ndim == 3:  # (n, F, classes): keep the class explained
-        n_classes = values.shape[2]
-        values = values[:, :, target_class]
-        if base.size == n_classes:
-            base = base[[target_class]]
-        elif base.size == len(values) * n_classes:
-            base = base.reshape(len(values), n_classes)[:, target_class]
+    values, base = _class_output(values, base, column, single_output=method != "permutation")
     base_value = float(np.mean(base))
     if progress is not None:
         progress(len(X), len(X))
     return values, base_value, name, units
+
+
+def _class_output(values, base, column, *, single_output: bool):
+    """The SHAP values and base value(s) of the class ``column`` (None: the only output)."""
+    if isinstance(values, list):  # older shap: one array per class
+        values = values[column if column is not None else -1]
+        base = np.asarray(base, dtype=float).ravel()
+        base = base[[column if column is not None else -1]] if base.size > 1 else base
+    values = np.asarray(values, dtype=float)
+    base = np.asarray(base, dtype=float).ravel()
+    if values.ndim == 3:  # (n, F, classes): keep the class explained
+        n_classes = values.shape[2]
+        pick = column if column is not None else -1
+        values = values[:, :, pick]
+        if base.size == n_classes:
+            base = base[[pick]]
+        elif base.size == len(values) * n_classes:
+            base = base.reshape(len(values), n_classes)[:, pick]
+    elif single_output and column == 0:
+        # one margin for classes_[1]; the log-odds of classes_[0] are its negative
+        values, base = -values, -base
+    return values, base
+
+
+def _explained_class(model, pos_label):
+    """``(column, label)`` of the class explained; ``(None, None)`` for a regressor."""
+    from raikit.metrics._group_metrics import _label_list, positive_column
+
+    classes = getattr(model, "classes_", None)
+    if classes is None or not hasattr(model, "predict_proba"):
+        return None, None
+    labels = _label_list(classes)
+    if len(labels) == 2:
+        column = positive_column(labels, pos_label)
+        return column, labels[column]
+    matches = [i for i, v in enumerate(labels) if pos_label is not None and v == pos_label]
+    if not matches:
+        raise ParameterError(
+            f"explain(): the model has {len(labels)} classes {labels[:10]}; name the class to "
+            f"explain with pos_label= (got {pos_label!r})."
+        )
+    return matches[0], labels[matches[0]]
 
 
 # --------------------------------------------------------------------------- aggregates
@@ -387,19 +427,30 @@ def _permutation(model, X, y, *, n_repeats, rng, z):
 
 
 # --------------------------------------------------------------------------- the check
+@recorded("explain.explain")
+@validate_params(
+    model=fitted_model,
+    method=Options("auto", "tree", "linear", "permutation"),
+    background=Interval(int, 1, None),
+    max_rows=[Interval(int, 2, None), None],
+    permutation=bool,
+    n_repeats=Interval(int, 1, None),
+    ci=CI,
+    random_state=RANDOM_STATE,
+)
 def explain(
     model,
-    ds,
+    data,
     *,
     method: str = "auto",
     background: int = 100,
     max_rows: int | None = None,
     permutation: bool = True,
     n_repeats: int = 5,
-    target_class: int = -1,
+    pos_label=None,
     include: Sequence[int] = (),
     ci: float = 0.95,
-    random_state: int | None = 0,
+    random_state=None,
     ledger=None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ExplanationResult:
@@ -408,9 +459,9 @@ def explain(
     Parameters
     ----------
     model : fitted estimator
-        A classifier (the probability of ``target_class`` is explained) or a regressor.
-    ds : Dataset
-        Data with sensitive attributes; the model sees ``ds.X``.
+        A classifier (the output for ``pos_label`` is explained) or a regressor.
+    data : Dataset
+        Data with sensitive attributes; the model sees ``data.X``.
     method : {"auto", "tree", "linear", "permutation"}, default "auto"
         ``auto``: shap's TreeExplainer (path-dependent, exact) for tree ensembles of
         scikit-learn, LightGBM and XGBoost on numeric inputs, LinearExplainer for linear models,
@@ -418,24 +469,31 @@ def explain(
         for scikit-learn models with categorical splits, e.g. HistGradientBoosting with
         ``categorical_features="from_dtype"``, and for pipelines).
     background : int, default 100
-        Rows of ``ds`` (drawn at random) that stand for "feature absent" in the linear and
+        Rows of ``data`` (drawn at random) that stand for "feature absent" in the linear and
         model-agnostic explainers.
     max_rows : int, optional
         Explain a random sample of this many rows. By default every row, except that the
         model-agnostic explainer explains at most 2,000 (an info finding says so).
     permutation : bool, default True
-        Cross-check with scikit-learn's permutation importance (needs ``ds``'s target).
+        Cross-check with scikit-learn's permutation importance (needs ``data``'s target).
     n_repeats : int, default 5
         Shuffles per feature in the permutation importance.
-    target_class : int, default -1
-        Column of ``predict_proba`` explained (the positive class of a binary model).
+    pos_label : optional
+        The class whose output is explained: for a binary classifier the positive label
+        (inferred only for 0/1, False/True and -1/1 classes, never from the classes' order;
+        for a single-output explainer the log-odds of ``classes_[1]`` change sign when
+        ``pos_label`` is ``classes_[0]``); for a multi-class model, required. Reported in
+        ``meta["pos_label"]``.
     include : list of int
         Row positions always explained, even when ``max_rows`` samples.
     ci : float, default 0.95
         Confidence level of the normal intervals of mean |SHAP| (overall and per group) and of
         the permutation importance.
-    random_state : int, optional
-    ledger : raikit.ledger.Ledger, optional
+    random_state : int, Generator or None, default None
+        Seed of the row sample, the background and the permutations; ``None`` draws a fresh
+        seed, recorded in the ledger.
+    ledger : raikit.ledger.Ledger or path, optional
+        Record the result as evidence (inside :func:`raikit.track` it is recorded anyway).
     progress : callable, optional
         Called as ``progress(rows_done, rows_total)`` while rows are explained (the CLI draws a
         progress bar with it); the model-agnostic explainer reports every few rows.
@@ -443,6 +501,15 @@ def explain(
     Returns
     -------
     ExplanationResult
+
+    Raises
+    ------
+    ParameterError
+        ``model`` without ``predict``; an unknown ``method``; ``background``, ``max_rows``,
+        ``n_repeats``, ``ci`` or ``include`` out of range; a multi-class model without
+        ``pos_label``.
+    DataError
+        ``data`` is not a Dataset, labels need ``pos_label``, or shap cannot explain the model.
 
     Examples
     --------
@@ -452,66 +519,24 @@ def explain(
     >>> ds = ds.replace(features=["duration_months", "credit_amount", "age"])
     >>> model = RandomForestClassifier(n_estimators=20, max_depth=4, random_state=0)
     >>> model = model.fit(ds.X, ds.y)
-    >>> r = explain(model, ds, max_rows=200)
+    >>> r = explain(model, ds, max_rows=200, random_state=0)
     >>> r.meta["explainer"]
     'shap.TreeExplainer (tree_path_dependent)'
     >>> list(r.importance["feature"])[0]
     'duration_months'
     """
-    from raikit.dataset import Dataset
-
-    check_model(model)
-    if not isinstance(ds, Dataset):
-        raise DataError(
-            f"ds must be a raikit Dataset (it names the sensitive attributes), got "
-            f"{type(ds).__name__}. Wrap your frame: raikit.Dataset(frame, target=..., sensitive=...)."
-        )
-    if method not in ("auto", "tree", "linear", "permutation"):
-        raise DataError(
-            f"method must be 'auto', 'tree', 'linear' or 'permutation', got {method!r}."
-        )
-    if background < 1:
-        raise DataError(f"background must be a positive number of rows, got {background}.")
-    if max_rows is not None and max_rows < 2:
-        raise DataError(f"max_rows must be at least 2, got {max_rows}.")
+    ds = check_dataset(data, caller="explain").for_model(model)
     z = z_value(ci)
-    rng = np.random.default_rng(random_state)
-    ds = ds.for_model(model)
+    rng = rng_from(random_state)
+    column, explained = _explained_class(model, pos_label)
     X_all = ds.X
     chosen = choose_method(model, X_all) if method == "auto" else method
-    findings = []
-    limit = max_rows
-    if limit is None and chosen == "permutation" and len(X_all) > AGNOSTIC_ROWS:
-        limit = AGNOSTIC_ROWS
-        findings.append(
-            Finding(
-                "info",
-                f"Explained a random sample of {AGNOSTIC_ROWS:,} of {len(X_all):,} rows",
-                "The model-agnostic explainer costs about (2 × features + 1) × background model "
-                "evaluations per row; pass max_rows= to explain more.",
-            )
-        )
-    rows = np.arange(len(X_all))
-    if limit is not None and limit < len(X_all):
-        rows = np.sort(rng.choice(len(X_all), size=limit, replace=False))
-    include = np.asarray(list(include), dtype=np.int64)
-    if include.size:
-        if include.min() < 0 or include.max() >= len(X_all):
-            raise DataError(
-                f"include has row positions outside 0..{len(X_all) - 1}: {include.tolist()}."
-            )
-        rows = np.union1d(rows, include)
+    rows, findings = _rows_to_explain(len(X_all), chosen, max_rows, include, rng)
     X = X_all.iloc[rows]
     features = [str(c) for c in X.columns]
     try:
         values, base_value, explainer_name, units = _shap_values(
-            model,
-            X,
-            chosen,
-            background=background,
-            rng=rng,
-            target_class=target_class,
-            progress=progress,
+            model, X, chosen, background=background, rng=rng, column=column, progress=progress
         )
     except RaikitError:
         raise
@@ -520,7 +545,6 @@ def explain(
             f"shap could not explain {type(model).__name__} with method={chosen!r}: "
             f"{type(error).__name__}: {error}. Try method='permutation'."
         ) from error
-
     importance = _importance(values, features, z)
     sensitive = list(ds.sensitive_names)
     importance["sensitive"] = importance["feature"].isin(sensitive)
@@ -529,49 +553,115 @@ def explain(
     agreement: dict = {}
     if permutation and ds.target is not None:
         y = ds.y.iloc[rows].to_numpy()
-        mean, half, scoring = _permutation(model, X, y, n_repeats=n_repeats, rng=rng, z=z)
-        importance["permutation_mean"] = mean
-        importance["permutation_lower"] = mean - half
-        importance["permutation_upper"] = mean + half
-        importance["permutation_rank"] = (
-            importance["permutation_mean"].rank(ascending=False, method="min").astype(int)
-        )
-        from scipy.stats import spearmanr
-
-        k = min(5, len(features))
-        test = spearmanr(importance["mean_abs"], importance["permutation_mean"])
-        top_shap = set(importance.nsmallest(k, "rank")["feature"])
-        top_perm = set(importance.nsmallest(k, "permutation_rank")["feature"])
-        agreement = {
-            "spearman": float(test.statistic) if np.isfinite(test.statistic) else None,
-            "p_value": float(test.pvalue) if np.isfinite(test.pvalue) else None,
-            "top_k_overlap": len(top_shap & top_perm) / k,
-            "k": k,
-            "scoring": scoring,
-        }
-        if agreement["spearman"] is not None and agreement["spearman"] < 0.5:
-            findings.append(
-                Finding(
-                    "warning",
-                    "SHAP and permutation importance disagree",
-                    f"Spearman rank correlation {agreement['spearman']:.2f} (top-{k} overlap "
-                    f"{agreement['top_k_overlap']:.0%}). Correlated features share credit "
-                    "differently under the two methods; read single-feature claims with care.",
-                )
-            )
+        importance, agreement = _cross_check(model, X, y, importance, n_repeats, rng, z)
+        findings += _agreement_findings(agreement)
     importance = importance.sort_values("rank", kind="stable").reset_index(drop=True)
-
     codes_by_attribute = {}
     for attribute in sensitive:  # one group coding per attribute
         groups = ds.groups(intersectional=False, attribute=attribute)
         codes = np.asarray(groups.codes)[rows]
-        labels = groups.labels[attribute].astype(str).tolist()
-        codes_by_attribute[attribute] = (codes, labels)
+        codes_by_attribute[attribute] = (codes, groups.labels[attribute].astype(str).tolist())
     group_importance = _group_importance(values, features, codes_by_attribute, z)
+    findings += _feature_findings(importance, len(features))
+    findings += _group_findings(group_importance)
+    attributions = pd.DataFrame(values, columns=features, index=X.index.copy())
+    attributions.index.name = "row"
+    return ExplanationResult(
+        attributions=attributions,
+        importance=importance,
+        group_importance=group_importance,
+        distribution=_distribution(values, X, features),
+        agreement=agreement,
+        meta={
+            "method": chosen,
+            "explainer": explainer_name,
+            "units": units,
+            "base_value": base_value,
+            "n_rows": len(X),
+            "n_rows_data": len(X_all),
+            "background": int(min(background, len(X))),
+            "model": type(model).__name__,
+            "pos_label": explained,
+            "ci": float(ci),
+        },
+        findings=tuple(findings),
+    )
 
+
+def _rows_to_explain(n_rows: int, chosen: str, max_rows, include, rng):
+    """Row positions explained (a sample when asked or when the explainer is slow, plus
+    ``include``), and the finding that says a sample was taken."""
+    findings = []
+    limit = max_rows
+    if limit is None and chosen == "permutation" and n_rows > AGNOSTIC_ROWS:
+        limit = AGNOSTIC_ROWS
+        findings.append(
+            Finding(
+                "info",
+                f"Explained a random sample of {AGNOSTIC_ROWS:,} of {n_rows:,} rows",
+                "The model-agnostic explainer costs about (2 × features + 1) × background model "
+                "evaluations per row; pass max_rows= to explain more.",
+            )
+        )
+    rows = np.arange(n_rows)
+    if limit is not None and limit < n_rows:
+        rows = np.sort(rng.choice(n_rows, size=limit, replace=False))
+    include = np.asarray(list(include), dtype=np.int64)
+    if include.size:
+        if include.min() < 0 or include.max() >= n_rows:
+            raise ParameterError(
+                f"explain(): include has row positions outside 0..{n_rows - 1}: {include.tolist()}."
+            )
+        rows = np.union1d(rows, include)
+    return rows, findings
+
+
+def _cross_check(model, X, y, importance, n_repeats, rng, z):
+    """Permutation importance next to mean |SHAP|, and how well their rankings agree."""
+    from scipy.stats import spearmanr
+
+    mean, half, scoring = _permutation(model, X, y, n_repeats=n_repeats, rng=rng, z=z)
+    importance = importance.copy()
+    importance["permutation_mean"] = mean
+    importance["permutation_lower"] = mean - half
+    importance["permutation_upper"] = mean + half
+    importance["permutation_rank"] = (
+        importance["permutation_mean"].rank(ascending=False, method="min").astype(int)
+    )
+    k = min(5, len(importance))
+    test = spearmanr(importance["mean_abs"], importance["permutation_mean"])
+    top_shap = set(importance.nsmallest(k, "rank")["feature"])
+    top_perm = set(importance.nsmallest(k, "permutation_rank")["feature"])
+    agreement = {
+        "spearman": float(test.statistic) if np.isfinite(test.statistic) else None,
+        "p_value": float(test.pvalue) if np.isfinite(test.pvalue) else None,
+        "top_k_overlap": len(top_shap & top_perm) / k,
+        "k": k,
+        "scoring": scoring,
+    }
+    return importance, agreement
+
+
+def _agreement_findings(agreement: dict) -> list:
+    if agreement["spearman"] is None or agreement["spearman"] >= 0.5:
+        return []
+    return [
+        Finding(
+            "warning",
+            "SHAP and permutation importance disagree",
+            f"Spearman rank correlation {agreement['spearman']:.2f} (top-{agreement['k']} "
+            f"overlap {agreement['top_k_overlap']:.0%}). Correlated features share credit "
+            "differently under the two methods; read single-feature claims with care.",
+        )
+    ]
+
+
+def _feature_findings(importance: pd.DataFrame, n_features: int) -> list:
+    """Sensitive attributes among the inputs, and strong proxies that rank high."""
+    findings = []
     for row in importance.itertuples(index=False):  # features (a handful)
         high = row.rank <= TOP_K or row.share >= HIGH_SHARE
-        where = f"rank {row.rank} of {len(features)}, {row.share:.1%} of mean |SHAP|"
+        where = f"rank {row.rank} of {n_features}, {row.share:.1%} of mean |SHAP|"
         if row.sensitive:
             findings.append(
                 Finding(
@@ -593,6 +683,12 @@ def explain(
                     slice=row.feature,
                 )
             )
+    return findings
+
+
+def _group_findings(group_importance: pd.DataFrame) -> list:
+    """The feature whose share of the importance differs most between groups, per attribute."""
+    findings = []
     for attribute, part in group_importance.groupby("attribute", sort=False):  # attributes
         part = part[part["n"] >= SMALL_GROUP]
         if part["group"].nunique() < 2:
@@ -612,48 +708,7 @@ def explain(
                     slice=f"{attribute}={hi['group']}",
                 )
             )
-
-    attributions = pd.DataFrame(values, columns=features, index=X.index.copy())
-    attributions.index.name = "row"
-    result = ExplanationResult(
-        attributions=attributions,
-        importance=importance,
-        group_importance=group_importance,
-        distribution=_distribution(values, X, features),
-        agreement=agreement,
-        meta={
-            "method": chosen,
-            "explainer": explainer_name,
-            "units": units,
-            "base_value": base_value,
-            "n_rows": len(X),
-            "n_rows_data": len(X_all),
-            "background": int(min(background, len(X))),
-            "model": type(model).__name__,
-            "ci": float(ci),
-        },
-        findings=tuple(findings),
-    )
-    from raikit.ledger import record
-
-    record(
-        result,
-        check="explain.explain",
-        ledger=ledger,
-        dataset=ds,
-        model=model,
-        params={
-            "method": method,
-            "background": background,
-            "max_rows": max_rows,
-            "permutation": permutation,
-            "n_repeats": n_repeats,
-            "include": include.tolist(),
-            "ci": ci,
-            "random_state": random_state,
-        },
-    )
-    return result
+    return findings
 
 
 def explain_section(ctx) -> dict:
@@ -674,6 +729,7 @@ def explain_section(ctx) -> dict:
             test,
             background=50,
             max_rows=min(500 if agnostic else 2000, test.n_rows) if test.n_rows >= 2 else None,
+            pos_label=getattr(ctx, "pos_label", None),
             random_state=ctx.random_state,
         )
     except (RaikitError, ImportError, ValueError, TypeError):

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from raikit._errors import DataError
+from raikit._recording import recorded
 from raikit._result import Finding, Result
-from raikit.explain._common import check_model
+from raikit._validation import CI, RANDOM_STATE, Interval, check_dataset, rng_from, validate_params
+from raikit.explain._common import fitted_model
 
 __all__ = ["GlassboxResult", "glassbox_baseline"]
 
@@ -114,15 +115,24 @@ def _glassbox(random_state):
     )
 
 
+@recorded("explain.glassbox_baseline")
+@validate_params(
+    model=[fitted_model, None],
+    test_size=Interval(float, 0, 1, closed="neither"),
+    ci=CI,
+    n_boot=Interval(int, 1, None),
+    random_state=RANDOM_STATE,
+)
 def glassbox_baseline(
-    ds,
+    model,
+    data,
     *,
-    model=None,
     test=None,
     test_size: float = 0.3,
-    n_boot: int = 500,
+    ci: float = 0.95,
+    n_boot: int = 1000,
     pos_label=None,
-    random_state: int | None = 0,
+    random_state=None,
     ledger=None,
 ) -> GlassboxResult:
     """Train an interpretable model and compare its accuracy with the black box's.
@@ -134,66 +144,108 @@ def glassbox_baseline(
 
     Parameters
     ----------
-    ds : Dataset
+    model : fitted classifier or None
+        The black box. With ``None`` a HistGradientBoosting classifier with interactions is
+        trained on the same rows.
+    data : Dataset
         Training data (binary target); split with ``test_size`` when ``test`` is not given.
-    model : fitted classifier, optional
-        The black box. By default a HistGradientBoosting classifier with interactions is trained
-        on the same rows.
     test : Dataset, optional
         Held-out rows on which both models are compared.
     test_size : float, default 0.3
-    n_boot : int, default 500
+        Share of ``data`` held out when ``test`` is not given.
+    ci : float, default 0.95
+        Confidence level of the bootstrap intervals of the compared metrics.
+    n_boot : int, default 1000
         Bootstrap replicates of the intervals.
     pos_label : optional
         The positive label of the target (scores are its probability). Inferred only for 0/1,
         False/True and -1/1 labels; other labels need it. Reported in ``meta["pos_label"]``.
-    random_state : int, optional
-    ledger : raikit.ledger.Ledger, optional
+    random_state : int, Generator or None, default None
+        Seed of the split, the models and the bootstrap; ``None`` draws a fresh seed, recorded
+        in the ledger.
+    ledger : raikit.ledger.Ledger or path, optional
+        Record the result as evidence (inside :func:`raikit.track` it is recorded anyway).
 
     Returns
     -------
     GlassboxResult
 
+    Raises
+    ------
+    ParameterError
+        ``model`` is neither None nor fitted; ``test_size``, ``ci`` or ``n_boot`` out of range.
+    DataError
+        ``data`` is not a Dataset with a binary target.
+
     Examples
     --------
     >>> from raikit.datasets import load_german_credit
-    >>> r = glassbox_baseline(load_german_credit(), n_boot=50)
+    >>> r = glassbox_baseline(None, load_german_credit(), n_boot=50, random_state=0)
     >>> sorted(r.comparison["model"].unique())
     ['black box', 'glass box']
     """
-    from raikit.dataset import Dataset
-    from raikit.metrics import group_metrics
-    from raikit.metrics._group_metrics import positive_column, resolve_pos_label
+    from raikit.metrics._group_metrics import resolve_pos_label
 
-    if not isinstance(ds, Dataset):
-        raise DataError(f"ds must be a raikit Dataset, got {type(ds).__name__}.")
+    ds = check_dataset(data, need=["target"], caller="glassbox_baseline")
+    if test is not None:
+        test = check_dataset(test, need=["target"], name="test", caller="glassbox_baseline")
     ds.check_binary_target()
     seen = pd.unique(ds.y.dropna())
     if test is not None:
         seen = pd.unique(np.concatenate([seen, pd.unique(test.y.dropna())]).astype(object))
     positive = resolve_pos_label(seen, pos_label)
     if model is not None:  # the glass box sees the same inputs as the model it is compared with
-        check_model(model)
         ds = ds.for_model(model)
         test = None if test is None else test.for_model(model)
-    if test is None:
-        if not 0 < test_size < 1:
-            raise DataError(f"test_size must be in (0, 1), got {test_size}.")
-        train, test = ds.split(test_size, random_state=random_state)
-    else:
-        train = ds
-    glass, glass_name = _glassbox(random_state)
+    # scikit-learn and the split take integer seeds (an int is used as given)
+    seed = (
+        random_state
+        if isinstance(random_state, int)
+        else int(rng_from(random_state).integers(2**31))
+    )
+    train, test = ds.split(test_size, random_state=seed) if test is None else (ds, test)
+    glass, glass_name = _glassbox(seed)
     glass.fit(train.X, train.y)
     if model is None:
         from sklearn.ensemble import HistGradientBoostingClassifier
 
         model = HistGradientBoostingClassifier(
-            categorical_features="from_dtype", random_state=random_state
+            categorical_features="from_dtype", random_state=seed
         ).fit(train.X, train.y)
         black_name = "HistGradientBoostingClassifier (trained here)"
     else:
-        check_model(model)
         black_name = type(model).__name__
+    comparison = _comparison(model, glass, test, positive, ci, n_boot, seed)
+    overall = comparison[comparison["attribute"] == "overall"]
+    wide = overall.pivot_table(index="metric", columns="model", values="value", sort=False)
+    cost = pd.DataFrame(
+        {
+            "metric": wide.index,
+            "blackbox": wide["black box"].to_numpy(),
+            "glassbox": wide["glass box"].to_numpy(),
+        }
+    )
+    cost["difference"] = cost["blackbox"] - cost["glassbox"]
+    return GlassboxResult(
+        comparison=comparison,
+        cost=cost,
+        shapes=_shapes(glass, test, positive, seed),
+        meta={
+            "glassbox": glass_name,
+            "blackbox": black_name,
+            "n_train": int(train.n_rows),
+            "n_test": int(test.n_rows),
+            "pos_label": positive,
+        },
+        findings=tuple(_findings(cost, test.n_rows)),
+    )
+
+
+def _comparison(model, glass, test, positive, ci, n_boot, seed) -> pd.DataFrame:
+    """Both models' metrics per group on the held-out rows, with bootstrap intervals."""
+    from raikit.metrics import group_metrics
+    from raikit.metrics._group_metrics import positive_column
+
     tables = []
     for label, fitted in (("black box", model), ("glass box", glass)):
         score = None
@@ -206,78 +258,44 @@ def glassbox_baseline(
             sensitive=test.sensitive,
             score=score,
             metrics=_METRICS if score is not None else _METRICS[:2] + _METRICS[3:],
+            ci=ci,
             n_boot=n_boot,
-            random_state=random_state,
+            random_state=seed,
             pos_label=positive,
         )
         table = gm.table[gm.table["metric"] != "count"].copy()
         table.insert(0, "model", label)
         tables.append(table)
-    comparison = pd.concat(tables, ignore_index=True)
-    overall = comparison[comparison["attribute"] == "overall"]
-    wide = overall.pivot_table(index="metric", columns="model", values="value", sort=False)
-    cost = pd.DataFrame(
-        {
-            "metric": wide.index,
-            "blackbox": wide["black box"].to_numpy(),
-            "glassbox": wide["glass box"].to_numpy(),
-        }
-    )
-    cost["difference"] = cost["blackbox"] - cost["glassbox"]
+    return pd.concat(tables, ignore_index=True)
+
+
+def _shapes(glass, test, positive, seed) -> pd.DataFrame:
+    """The glass box's shape function per feature: its centred partial dependence."""
     from raikit.explain._pdp import partial_dependence
 
-    pd_result = partial_dependence(
-        glass, test, max_rows=500, pos_label=positive, random_state=random_state
-    )
+    pd_result = partial_dependence(glass, test, max_rows=500, pos_label=positive, random_state=seed)
     shapes = pd_result.curves[pd_result.curves["attribute"] == "overall"][
         ["feature", "position", "value", "value_num", "mean"]
     ].copy()
     shapes["contribution"] = shapes["mean"] - shapes.groupby("feature")["mean"].transform("mean")
-    shapes = shapes.drop(columns="mean").reset_index(drop=True)
-    findings = []
-    acc = cost.set_index("metric")["difference"]
-    if "accuracy" in acc.index:
-        gap = float(acc["accuracy"])
-        findings.append(
-            Finding(
-                "info",
-                "What explainability costs" if gap > 0 else "The glass box is as accurate",
-                f"The interpretable model's accuracy is {abs(gap):.3f} "
-                f"{'below' if gap > 0 else 'above'} the black box's on {test.n_rows:,} held-out "
-                "rows"
-                + (
-                    "; consider deploying the glass box."
-                    if gap <= 0.01
-                    else "; weigh this against the need to explain each decision."
-                ),
-            )
-        )
-    result = GlassboxResult(
-        comparison=comparison,
-        cost=cost,
-        shapes=shapes,
-        meta={
-            "glassbox": glass_name,
-            "blackbox": black_name,
-            "n_train": int(train.n_rows),
-            "n_test": int(test.n_rows),
-            "pos_label": positive,
-        },
-        findings=tuple(findings),
-    )
-    from raikit.ledger import record
+    return shapes.drop(columns="mean").reset_index(drop=True)
 
-    record(
-        result,
-        check="explain.glassbox_baseline",
-        ledger=ledger,
-        dataset=ds,
-        model=model,
-        params={
-            "test_size": test_size,
-            "n_boot": n_boot,
-            "pos_label": positive,
-            "random_state": random_state,
-        },
-    )
-    return result
+
+def _findings(cost: pd.DataFrame, n_test: int) -> list:
+    acc = cost.set_index("metric")["difference"]
+    if "accuracy" not in acc.index:
+        return []
+    gap = float(acc["accuracy"])
+    return [
+        Finding(
+            "info",
+            "What explainability costs" if gap > 0 else "The glass box is as accurate",
+            f"The interpretable model's accuracy is {abs(gap):.3f} "
+            f"{'below' if gap > 0 else 'above'} the black box's on {n_test:,} held-out rows"
+            + (
+                "; consider deploying the glass box."
+                if gap <= 0.01
+                else "; weigh this against the need to explain each decision."
+            ),
+        )
+    ]

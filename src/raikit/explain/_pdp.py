@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 
 from raikit._errors import ColumnError, DataError
+from raikit._recording import recorded
 from raikit._result import Result
-from raikit.explain._common import check_model
+from raikit._validation import CI, RANDOM_STATE, Interval, check_dataset, rng_from, validate_params
+from raikit.explain._common import fitted_model, positive_class
 from raikit.metrics._stats import z_value
 
 __all__ = ["PartialDependenceResult", "partial_dependence"]
@@ -115,19 +117,27 @@ def _grid(column: pd.Series, resolution: int):
     return np.unique(grid).tolist(), True
 
 
+@recorded("explain.partial_dependence")
+@validate_params(
+    model=fitted_model,
+    grid_resolution=Interval(int, 2, None),
+    max_rows=[Interval(int, 1, None), None],
+    ci=CI,
+    random_state=RANDOM_STATE,
+)
 def partial_dependence(
     model,
-    ds,
+    data,
     *,
     features: Sequence[str] | None = None,
     grid_resolution: int = 20,
     max_rows: int | None = 1000,
     pos_label=None,
     ci: float = 0.95,
-    random_state: int | None = 0,
+    random_state=None,
     ledger=None,
 ) -> PartialDependenceResult:
-    """Partial dependence and ICE curves of ``model`` on ``ds``, overall and per sensitive group.
+    """Partial dependence and ICE curves of ``model`` on ``data``, overall and per sensitive group.
 
     For each feature and grid value every sampled row is predicted with the feature set to that
     value (one batched call per feature). The ICE curve of a row is its predictions along the
@@ -138,7 +148,8 @@ def partial_dependence(
     ----------
     model : fitted estimator
         The probability of the positive class is used for binary classifiers, else ``predict``.
-    ds : Dataset
+    data : Dataset
+        Data with sensitive attributes (the target is not needed).
     features : list of str, optional
         Features to vary (default: every model input).
     grid_resolution : int, default 20
@@ -151,12 +162,21 @@ def partial_dependence(
         need it.
     ci : float, default 0.95
         Confidence level of the intervals of the partial dependence.
-    random_state : int, optional
-    ledger : raikit.ledger.Ledger, optional
+    random_state : int, Generator or None, default None
+        Seed of the row sample; ``None`` draws a fresh seed, recorded in the ledger.
+    ledger : raikit.ledger.Ledger or path, optional
+        Record the result as evidence (inside :func:`raikit.track` it is recorded anyway).
 
     Returns
     -------
     PartialDependenceResult
+
+    Raises
+    ------
+    ParameterError
+        ``model`` without ``predict``; ``grid_resolution``, ``max_rows``, ``ci`` out of range.
+    ColumnError
+        A feature that is not a model input.
 
     Examples
     --------
@@ -165,42 +185,30 @@ def partial_dependence(
     >>> ds = load_german_credit()
     >>> ds = ds.replace(features=["duration_months", "credit_amount", "age"])
     >>> model = LogisticRegression(max_iter=1000).fit(ds.X, ds.y)
-    >>> r = partial_dependence(model, ds, features=["duration_months"], grid_resolution=5)
+    >>> r = partial_dependence(model, ds, features=["duration_months"], grid_resolution=5,
+    ...                        random_state=0)
     >>> curve = r.curves[r.curves["attribute"] == "overall"]["mean"]
     >>> bool(curve.is_monotonic_decreasing)
     True
     """
-    from raikit.dataset import Dataset
-
-    check_model(model)
-    if not isinstance(ds, Dataset):
-        raise DataError(f"ds must be a raikit Dataset, got {type(ds).__name__}.")
-    if grid_resolution < 2:
-        raise DataError(f"grid_resolution must be at least 2, got {grid_resolution}.")
-    z = z_value(ci)
-    ds = ds.for_model(model)
+    ds = check_dataset(data, caller="partial_dependence").for_model(model)
     X_all = ds.X
     features = list(features) if features is not None else [str(c) for c in X_all.columns]
     unknown = [f for f in features if f not in X_all.columns]
     if unknown:
         raise ColumnError(f"{unknown} are not model inputs; inputs are {list(X_all.columns)}.")
-    rng = np.random.default_rng(random_state)
+    rng = rng_from(random_state)
     rows = np.arange(len(X_all))
     if max_rows is not None and max_rows < len(X_all):
         rows = np.sort(rng.choice(len(X_all), size=max_rows, replace=False))
     X = X_all.iloc[rows].reset_index(drop=True)
-    n = len(X)
-    binary = hasattr(model, "predict_proba") and len(getattr(model, "classes_", [])) == 2
-    output, column, positive = "prediction", None, None
-    if binary:
-        from raikit.metrics._group_metrics import _label_list, positive_column
-
-        column = positive_column(model.classes_, pos_label)
-        positive = _label_list(model.classes_)[column]
-        output = f"probability of {positive!r}"
+    column, positive = (
+        positive_class(model, pos_label) if hasattr(model, "predict_proba") else (None, None)
+    )
+    output = "prediction" if column is None else f"probability of {positive!r}"
 
     def predict(frame):
-        if binary:
+        if column is not None:
             return np.asarray(model.predict_proba(frame))[:, column]
         return np.asarray(model.predict(frame), dtype=float)
 
@@ -210,108 +218,102 @@ def partial_dependence(
         group_codes.append(
             (attribute, np.asarray(groups.codes)[rows], groups.labels[attribute].astype(str))
         )
+    z = z_value(ci)
     parts = []
     for feature in features:  # one batched predict per feature
         grid, is_numeric = _grid(X_all[feature], grid_resolution)
-        g = len(grid)
-        if g == 0:
+        if len(grid) == 0:
             continue
-        stacked = X.iloc[np.tile(np.arange(n), g)].reset_index(drop=True)
-        values = np.repeat(np.arange(g), n)
-        dtype = X[feature].dtype
-        if isinstance(dtype, pd.CategoricalDtype):
-            stacked[feature] = pd.Categorical(np.asarray(grid, dtype=object)[values], dtype=dtype)
-        else:
-            stacked[feature] = pd.Series(np.asarray(grid)[values]).astype(dtype).to_numpy()
-        try:
-            ice = predict(stacked).reshape(g, n).T  # (rows, grid)
-        except Exception as error:
-            raise DataError(
-                f"The model could not predict with {feature!r} varied: "
-                f"{type(error).__name__}: {error}"
-            ) from error
+        ice = _ice(predict, X, feature, grid)
         text = [str(v) for v in grid]
-        numbers = np.asarray(grid, dtype=float) if is_numeric else np.full(g, np.nan)
-        mean = ice.mean(axis=0)
-        half = z * ice.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.full(g, np.nan)
-        q10, q50, q90 = np.quantile(ice, [0.1, 0.5, 0.9], axis=0)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "feature": feature,
-                    "position": np.arange(g),
-                    "value": text,
-                    "value_num": numbers,
-                    "attribute": "overall",
-                    "group": "overall",
-                    "n": n,
-                    "mean": mean,
-                    "lower": mean - half,
-                    "upper": mean + half,
-                    "ice_q10": q10,
-                    "ice_q50": q50,
-                    "ice_q90": q90,
-                }
-            )
-        )
+        numbers = np.asarray(grid, dtype=float) if is_numeric else np.full(len(grid), np.nan)
+        axis = {"feature": feature, "value": text, "value_num": numbers}
+        parts.append(_overall_curve(ice, axis, z))
         for attribute, codes, labels in group_codes:  # per attribute: bincount over groups
-            k = len(labels)
-            count = np.bincount(codes, minlength=k).astype(float)
-            sums = np.zeros((k, g))
-            squares = np.zeros((k, g))
-            np.add.at(sums, codes, ice)
-            np.add.at(squares, codes, ice**2)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                gm = sums / count[:, None]
-                var = (squares / count[:, None] - gm**2) * count[:, None] / (count[:, None] - 1)
-                gh = z * np.sqrt(np.maximum(var, 0) / count[:, None])
-            present = count > 0
-            kk = int(present.sum())
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "feature": feature,
-                        "position": np.tile(np.arange(g), kk),
-                        "value": np.tile(text, kk),
-                        "value_num": np.tile(numbers, kk),
-                        "attribute": attribute,
-                        "group": np.repeat(np.asarray(labels)[present], g),
-                        "n": np.repeat(count[present], g).astype(int),
-                        "mean": gm[present].ravel(),
-                        "lower": (gm - gh)[present].ravel(),
-                        "upper": (gm + gh)[present].ravel(),
-                        "ice_q10": np.nan,
-                        "ice_q50": np.nan,
-                        "ice_q90": np.nan,
-                    }
-                )
-            )
-    curves = pd.concat(parts, ignore_index=True)
-    result = PartialDependenceResult(
-        curves=curves,
+            parts.append(_group_curves(ice, codes, labels, attribute, axis, z))
+    return PartialDependenceResult(
+        curves=pd.concat(parts, ignore_index=True),
         meta={
             "output": output,
             "pos_label": positive,
-            "n_rows": int(n),
+            "n_rows": len(X),
             "features": features,
             "ci": float(ci),
         },
     )
-    from raikit.ledger import record
 
-    record(
-        result,
-        check="explain.partial_dependence",
-        ledger=ledger,
-        dataset=ds,
-        model=model,
-        params={
-            "features": features,
-            "grid_resolution": grid_resolution,
-            "max_rows": max_rows,
-            "pos_label": positive,
-            "ci": ci,
-            "random_state": random_state,
-        },
+
+def _ice(predict, X: pd.DataFrame, feature: str, grid: list) -> np.ndarray:
+    """(rows, grid) predictions with ``feature`` set to each grid value: one batched call."""
+    n, g = len(X), len(grid)
+    stacked = X.iloc[np.tile(np.arange(n), g)].reset_index(drop=True)
+    values = np.repeat(np.arange(g), n)
+    dtype = X[feature].dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        stacked[feature] = pd.Categorical(np.asarray(grid, dtype=object)[values], dtype=dtype)
+    else:
+        stacked[feature] = pd.Series(np.asarray(grid)[values]).astype(dtype).to_numpy()
+    try:
+        return predict(stacked).reshape(g, n).T
+    except Exception as error:
+        raise DataError(
+            f"The model could not predict with {feature!r} varied: {type(error).__name__}: {error}"
+        ) from error
+
+
+def _overall_curve(ice: np.ndarray, axis: dict, z: float) -> pd.DataFrame:
+    n, g = ice.shape
+    mean = ice.mean(axis=0)
+    half = z * ice.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.full(g, np.nan)
+    q10, q50, q90 = np.quantile(ice, [0.1, 0.5, 0.9], axis=0)
+    return pd.DataFrame(
+        {
+            "feature": axis["feature"],
+            "position": np.arange(g),
+            "value": axis["value"],
+            "value_num": axis["value_num"],
+            "attribute": "overall",
+            "group": "overall",
+            "n": n,
+            "mean": mean,
+            "lower": mean - half,
+            "upper": mean + half,
+            "ice_q10": q10,
+            "ice_q50": q50,
+            "ice_q90": q90,
+        }
     )
-    return result
+
+
+def _group_curves(ice, codes, labels, attribute, axis, z) -> pd.DataFrame:
+    """Mean ICE per group of one attribute, from per-group sums (no loop over groups)."""
+    g = ice.shape[1]
+    k = len(labels)
+    count = np.bincount(codes, minlength=k).astype(float)
+    sums = np.zeros((k, g))
+    squares = np.zeros((k, g))
+    np.add.at(sums, codes, ice)
+    np.add.at(squares, codes, ice**2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gm = sums / count[:, None]
+        var = (squares / count[:, None] - gm**2) * count[:, None] / (count[:, None] - 1)
+        gh = z * np.sqrt(np.maximum(var, 0) / count[:, None])
+    present = count > 0
+    kk = int(present.sum())
+    return pd.DataFrame(
+        {
+            "feature": axis["feature"],
+            "position": np.tile(np.arange(g), kk),
+            "value": np.tile(axis["value"], kk),
+            "value_num": np.tile(axis["value_num"], kk),
+            "attribute": attribute,
+            "group": np.repeat(np.asarray(labels)[present], g),
+            "n": np.repeat(count[present], g).astype(int),
+            "mean": gm[present].ravel(),
+            "lower": (gm - gh)[present].ravel(),
+            "upper": (gm + gh)[present].ravel(),
+            "ice_q10": np.nan,
+            "ice_q50": np.nan,
+            "ice_q90": np.nan,
+        }
+    )

@@ -9,9 +9,11 @@ import numpy as np
 import pandas as pd
 
 from raikit._errors import ColumnError, DataError
+from raikit._recording import recorded
 from raikit._result import Finding, Result
-from raikit.explain._common import as_frame, check_model, positive_score
-from raikit.metrics._stats import check_ci, wilson_interval
+from raikit._validation import CI, check_dataset, validate_params
+from raikit.explain._common import as_frame, fitted_model, positive_class, positive_score
+from raikit.metrics._stats import wilson_interval
 
 __all__ = ["FlipTestResult", "WhatIfResult", "flip_test", "what_if"]
 
@@ -51,21 +53,41 @@ class WhatIfResult(Result):
         return text + "."
 
 
-def what_if(model, row, changes: dict, *, ledger=None) -> WhatIfResult:
-    """The model's prediction for ``row`` before and after applying ``changes``.
+def _change_dict(value) -> bool:
+    """a non-empty dict of column -> new value"""
+    return isinstance(value, dict) and len(value) > 0
+
+
+@recorded("explain.what_if")
+@validate_params(model=fitted_model, changes=_change_dict)
+def what_if(model, data, *, changes: dict, pos_label=None, ledger=None) -> WhatIfResult:
+    """The model's prediction for the row(s) in ``data`` before and after applying ``changes``.
 
     Parameters
     ----------
     model : fitted estimator
-    row : DataFrame, Series, dict or Dataset
+    data : DataFrame, Series, dict or Dataset
         One row (or several) of model inputs.
     changes : dict
         Column -> new value, applied to every row.
-    ledger : raikit.ledger.Ledger, optional
+    pos_label : optional
+        For a binary classifier with ``predict_proba``: the class whose probability is reported
+        as the score. Inferred only for 0/1, False/True and -1/1 classes; other classes need it.
+    ledger : raikit.ledger.Ledger or path, optional
+        Record the result as evidence (inside :func:`raikit.track` it is recorded anyway).
 
     Returns
     -------
     WhatIfResult
+
+    Raises
+    ------
+    ParameterError
+        ``model`` without ``predict``, or ``changes`` not a non-empty dict.
+    ColumnError
+        ``changes`` names a column that is not an input of the rows.
+    DataError
+        A new value that is not a category of its column; a model that cannot predict the rows.
 
     Examples
     --------
@@ -74,14 +96,34 @@ def what_if(model, row, changes: dict, *, ledger=None) -> WhatIfResult:
     >>> ds = load_german_credit()
     >>> ds = ds.replace(features=["duration_months", "credit_amount", "age"])
     >>> model = LogisticRegression(max_iter=1000).fit(ds.X, ds.y)
-    >>> r = what_if(model, ds.X.iloc[[0]], {"duration_months": 72})
+    >>> r = what_if(model, ds.X.iloc[[0]], changes={"duration_months": 72})
     >>> bool(r.table["score_after"].iloc[0] < r.table["score_before"].iloc[0])
     True
     """
-    check_model(model)
-    X = as_frame(row, name="row")
-    if not isinstance(changes, dict) or not changes:
-        raise DataError("changes must be a non-empty dict of column -> new value.")
+    X = as_frame(data, name="data")
+    after = _apply_changes(X, changes)
+    try:
+        before_pred = np.asarray(model.predict(X))
+        after_pred = np.asarray(model.predict(after))
+    except Exception as error:
+        raise DataError(
+            f"The model could not predict the changed row(s): {type(error).__name__}: {error}"
+        ) from error
+    table = pd.DataFrame(
+        {"prediction_before": before_pred, "prediction_after": after_pred}, index=X.index
+    )
+    table["changed"] = table["prediction_before"] != table["prediction_after"]
+    before_score = positive_score(model, X, pos_label)
+    if before_score is not None:
+        after_score = positive_score(model, after, pos_label)
+        table["score_before"] = before_score
+        table["score_after"] = after_score
+        table["score_change"] = after_score - before_score
+    return WhatIfResult(table=table, changes={str(k): _plain(v) for k, v in changes.items()})
+
+
+def _apply_changes(X: pd.DataFrame, changes: dict) -> pd.DataFrame:
+    """``X`` with each changed column set to its new value (categories checked)."""
     unknown = [c for c in changes if c not in X.columns]
     if unknown:
         raise ColumnError(
@@ -100,27 +142,7 @@ def what_if(model, row, changes: dict, *, ledger=None) -> WhatIfResult:
             after[column] = pd.Categorical([value] * len(X), dtype=dtype)
         else:
             after[column] = value
-    try:
-        before_pred = np.asarray(model.predict(X))
-        after_pred = np.asarray(model.predict(after))
-    except Exception as error:
-        raise DataError(
-            f"The model could not predict the changed row(s): {type(error).__name__}: {error}"
-        ) from error
-    table = pd.DataFrame(
-        {"prediction_before": before_pred, "prediction_after": after_pred}, index=X.index
-    )
-    table["changed"] = table["prediction_before"] != table["prediction_after"]
-    before_score, after_score = positive_score(model, X), positive_score(model, after)
-    if before_score is not None:
-        table["score_before"] = before_score
-        table["score_after"] = after_score
-        table["score_change"] = after_score - before_score
-    result = WhatIfResult(table=table, changes={str(k): _plain(v) for k, v in changes.items()})
-    from raikit.ledger import record
-
-    record(result, check="explain.what_if", ledger=ledger, model=model, params=result.changes)
-    return result
+    return after
 
 
 def _plain(value):
@@ -200,7 +222,11 @@ class FlipTestResult(Result):
         return [fig, heat]
 
 
-def flip_test(model, ds, *, attribute: str, ci: float = 0.95, ledger=None) -> FlipTestResult:
+@recorded("explain.flip_test")
+@validate_params(model=fitted_model, attribute=str, ci=CI)
+def flip_test(
+    model, data, *, attribute: str, ci: float = 0.95, pos_label=None, ledger=None
+) -> FlipTestResult:
     """Change only ``attribute`` (to each of its other values) and count the changed decisions.
 
     The attribute must be a model input (listed in the Dataset's ``features``); if it is not,
@@ -210,16 +236,28 @@ def flip_test(model, ds, *, attribute: str, ci: float = 0.95, ledger=None) -> Fl
     Parameters
     ----------
     model : fitted estimator
-    ds : Dataset
+    data : Dataset
     attribute : str
-        A sensitive attribute of ``ds``.
+        A sensitive attribute of ``data``.
     ci : float, default 0.95
         Confidence level of the Wilson intervals of the flip rates.
-    ledger : raikit.ledger.Ledger, optional
+    pos_label : optional
+        For a binary classifier: the positive class (flips "to positive" are to it, the score
+        change is of its probability). Inferred only for 0/1, False/True and -1/1 classes; other
+        classes need it.
+    ledger : raikit.ledger.Ledger or path, optional
+        Record the result as evidence (inside :func:`raikit.track` it is recorded anyway).
 
     Returns
     -------
     FlipTestResult
+
+    Raises
+    ------
+    ParameterError
+        ``model`` without ``predict``, a bad ``ci``.
+    ColumnError
+        ``attribute`` is not a sensitive attribute of ``data``.
 
     Examples
     --------
@@ -231,47 +269,22 @@ def flip_test(model, ds, *, attribute: str, ci: float = 0.95, ledger=None) -> Fl
     >>> float(flip_test(model, ds, attribute="sex").by_group["flip_rate"].max())
     0.0
     """
-    from raikit.dataset import Dataset
-
-    check_model(model)
-    ci = check_ci(ci)
-    if not isinstance(ds, Dataset):
-        raise DataError(f"ds must be a raikit Dataset, got {type(ds).__name__}.")
+    ds = check_dataset(data, caller="flip_test")
     if attribute not in ds.sensitive_names:
         raise ColumnError(
-            f"{attribute!r} is not a sensitive attribute of this dataset; choose one of "
-            f"{list(ds.sensitive_names)}."
+            f"flip_test(): attribute={attribute!r} is not a sensitive attribute of this dataset; "
+            f"choose one of {list(ds.sensitive_names)}."
         )
     ds = ds.for_model(model)
-    X = ds.X
-    n = len(X)
     source = ds.frame[attribute]
     values = pd.unique(source.dropna())
     if len(values) < 2:
         raise DataError(f"{attribute!r} has fewer than two values; nothing to flip to.")
-    is_input = attribute in X.columns
+    column, positive = positive_class(model, pos_label)
+    flips = _flips(model, ds.X, attribute, source.to_numpy(dtype=object), values, column)
+    is_input = attribute in ds.X.columns
     findings = []
-    base = np.asarray(model.predict(X))
-    base_score = positive_score(model, X)
-    original = source.to_numpy(dtype=object)
-    # One stacked frame: each row repeated once per alternative value; a single predict call.
-    k = len(values)
-    rep_rows = np.repeat(np.arange(n), k)
-    alt_values = np.tile(np.asarray(values, dtype=object), n)
-    keep = alt_values != original[rep_rows]
-    rep_rows, alt_values = rep_rows[keep], alt_values[keep]
-    if is_input:
-        stacked = X.iloc[rep_rows].reset_index(drop=True)
-        dtype = X[attribute].dtype
-        if isinstance(dtype, pd.CategoricalDtype):
-            stacked[attribute] = pd.Categorical(alt_values, dtype=dtype)
-        else:
-            stacked[attribute] = pd.Series(alt_values).astype(dtype).to_numpy()
-        new = np.asarray(model.predict(stacked))
-        new_score = positive_score(model, stacked)
-    else:
-        new = base[rep_rows]
-        new_score = None if base_score is None else base_score[rep_rows]
+    if not is_input:
         findings.append(
             Finding(
                 "info",
@@ -280,16 +293,70 @@ def flip_test(model, ds, *, attribute: str, ci: float = 0.95, ledger=None) -> Fl
                 "The model may still use proxies of it: see raikit.explain.explain().",
             )
         )
-    flip = (new != base[rep_rows]).astype(float)
-    row_flip = np.bincount(rep_rows, weights=flip, minlength=n) > 0
-    if base_score is not None:
-        delta = np.abs(new_score - base_score[rep_rows])
-        row_delta = np.zeros(n)
-        np.maximum.at(row_delta, rep_rows, delta)
+    by_group = _flip_by_group(flips, values, ci)
+    pairs = _flip_pairs(flips, values, positive, ci)
+    overall = by_group.iloc[-1]
+    if is_input and overall["lower"] > 0.01:
+        findings.append(
+            Finding(
+                "warning",
+                f"Decisions depend on {attribute} directly",
+                f"{overall['flip_rate']:.2%} of decisions change when only {attribute} changes "
+                f"({ci:.0%} CI {overall['lower']:.2%} to {overall['upper']:.2%}).",
+                slice=attribute,
+            )
+        )
+    return FlipTestResult(
+        by_group=by_group,
+        pairs=pairs,
+        meta={"attribute": attribute, "is_input": is_input, "n_rows": len(ds.X), "ci": ci},
+        findings=tuple(findings),
+    )
+
+
+def _flips(model, X, attribute, original, values, column) -> dict:
+    """Every row repeated once per other value of ``attribute``; one batched predict."""
+    n, k = len(X), len(values)
+    base = np.asarray(model.predict(X))
+    base_score = None if column is None else np.asarray(model.predict_proba(X))[:, column]
+    rep_rows = np.repeat(np.arange(n), k)
+    alt_values = np.tile(np.asarray(values, dtype=object), n)
+    keep = alt_values != original[rep_rows]
+    rep_rows, alt_values = rep_rows[keep], alt_values[keep]
+    if attribute in X.columns:
+        stacked = X.iloc[rep_rows].reset_index(drop=True)
+        dtype = X[attribute].dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            stacked[attribute] = pd.Categorical(alt_values, dtype=dtype)
+        else:
+            stacked[attribute] = pd.Series(alt_values).astype(dtype).to_numpy()
+        new = np.asarray(model.predict(stacked))
+        new_score = None if column is None else np.asarray(model.predict_proba(stacked))[:, column]
     else:
-        row_delta = np.full(n, np.nan)
-    labels = pd.Index(values)
-    from_code = labels.get_indexer(original)
+        new = base[rep_rows]
+        new_score = None if base_score is None else base_score[rep_rows]
+    flip = (new != base[rep_rows]).astype(float)
+    row_delta = np.full(n, np.nan)
+    if base_score is not None:
+        row_delta = np.zeros(n)
+        np.maximum.at(row_delta, rep_rows, np.abs(new_score - base_score[rep_rows]))
+    return {
+        "n": n,
+        "base": base,
+        "new": new,
+        "rep_rows": rep_rows,
+        "alt_values": alt_values,
+        "flip": flip,
+        "row_flip": np.bincount(rep_rows, weights=flip, minlength=n) > 0,
+        "row_delta": row_delta,
+        "from_code": pd.Index(values).get_indexer(original),
+    }
+
+
+def _flip_by_group(f: dict, values, ci: float) -> pd.DataFrame:
+    """Share of rows of each original value (and overall) whose decision flips."""
+    k = len(values)
+    from_code, row_flip, row_delta = f["from_code"], f["row_flip"], f["row_delta"]
     valid = from_code >= 0
     counts = np.bincount(from_code[valid], minlength=k).astype(float)
     flipped = np.bincount(from_code[valid], weights=row_flip[valid], minlength=k)
@@ -300,7 +367,7 @@ def flip_test(model, ds, *, attribute: str, ci: float = 0.95, ledger=None) -> Fl
     )
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_delta = np.concatenate([delta_sum / counts, [row_delta[valid].mean()]])
-    by_group = pd.DataFrame(
+    return pd.DataFrame(
         {
             "group": [str(v) for v in values] + ["overall"],
             "n": np.concatenate([counts, all_n]).astype(int),
@@ -311,13 +378,18 @@ def flip_test(model, ds, *, attribute: str, ci: float = 0.95, ledger=None) -> Fl
             "mean_score_change": mean_delta,
         }
     )
-    to_code = labels.get_indexer(alt_values)
-    pair = from_code[rep_rows] * k + to_code
-    ok = from_code[rep_rows] >= 0
+
+
+def _flip_pairs(f: dict, values, positive, ci: float) -> pd.DataFrame:
+    """Flip rate from each value to each other one, split into flips to and from ``positive``."""
+    k = len(values)
+    rep_rows, flip, new, base = f["rep_rows"], f["flip"], f["new"], f["base"]
+    from_code = f["from_code"][rep_rows]
+    to_code = pd.Index(values).get_indexer(f["alt_values"])
+    pair = from_code * k + to_code
+    ok = from_code >= 0
     pair_n = np.bincount(pair[ok], minlength=k * k).astype(float)
     pair_flip = np.bincount(pair[ok], weights=flip[ok], minlength=k * k)
-    classes = getattr(model, "classes_", None)
-    positive = classes[-1] if classes is not None and len(classes) == 2 else None
     up = (new == positive) & (base[rep_rows] != positive) if positive is not None else flip > 0
     pair_up = np.bincount(pair[ok], weights=up[ok].astype(float), minlength=k * k)
     pp, plo, phi = _rate_interval(pair_flip, pair_n, ci)
@@ -334,32 +406,4 @@ def flip_test(model, ds, *, attribute: str, ci: float = 0.95, ledger=None) -> Fl
     with np.errstate(invalid="ignore", divide="ignore"):
         pairs["to_positive"] = pair_up / pair_n
     pairs["to_negative"] = pairs["flip_rate"] - pairs["to_positive"]
-    pairs = pairs[pairs["from"] != pairs["to"]].reset_index(drop=True)
-    overall = by_group.iloc[-1]
-    if is_input and overall["lower"] > 0.01:
-        findings.append(
-            Finding(
-                "warning",
-                f"Decisions depend on {attribute} directly",
-                f"{overall['flip_rate']:.2%} of decisions change when only {attribute} changes "
-                f"({ci:.0%} CI {overall['lower']:.2%} to {overall['upper']:.2%}).",
-                slice=attribute,
-            )
-        )
-    result = FlipTestResult(
-        by_group=by_group,
-        pairs=pairs,
-        meta={"attribute": attribute, "is_input": is_input, "n_rows": int(n), "ci": ci},
-        findings=tuple(findings),
-    )
-    from raikit.ledger import record
-
-    record(
-        result,
-        check="explain.flip_test",
-        ledger=ledger,
-        dataset=ds,
-        model=model,
-        params={"attribute": attribute, "ci": ci},
-    )
-    return result
+    return pairs[pairs["from"] != pairs["to"]].reset_index(drop=True)
