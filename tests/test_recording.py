@@ -116,3 +116,16 @@ def test_track_around_evaluate_and_learning_curve_records_two_rows(tmp_path, sco
     assert evidence["check_name"].tolist() == ["evaluate.evaluate", "evaluate.learning_curve"]
     params = json.loads(evidence["params"].iloc[1])
     assert params["cv"] == 2 and params["sizes"] == [0.5, 1.0] and params["random_state"] == 0
+
+
+def test_rows_never_reach_the_ledger_through_parameters(tmp_path):
+    """A check's row-aligned and table arguments are recorded by shape, never by value."""
+    from raikit.metrics import group_metrics
+
+    ledger = Ledger(tmp_path / "ledger")
+    secret = np.array(["Alice-7731", "Bob-1182", "Alice-7731", "Bob-1182"])
+    group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive_features=secret, ledger=ledger, n_boot=10)
+    params = json.loads(ledger.evidence()["params"].iloc[0])
+    assert "Alice-7731" not in json.dumps(params)
+    assert params["sensitive_features"] == "ndarray(shape=(4,))"
+    assert params["y_true"] == "list(len=4)" and params["n_boot"] == 10

@@ -899,16 +899,40 @@ _LINEAGE_DATA = (
 _NOT_PARAMS = {"ledger", "model", *_LINEAGE_DATA}
 
 
+_SHORT_LIST = 20  # longer lists are data, not settings: recorded by length only
+_ROW_ALIGNED = {  # arguments that hold one value per row: data, whatever their length
+    "y_true",
+    "y_pred",
+    "score",
+    "sensitive_features",
+    "sample_weight",
+    "rows",
+    "pred_probs",
+    "X",
+    "y",
+    "groups",
+}
+
+
 def _param_value(value: Any) -> Any:
-    """A parameter as JSON: plain values kept, Datasets by shape and roles, the rest described."""
+    """A parameter as JSON: settings kept, data described by its shape only.
+
+    Rows never reach the ledger through a parameter: tables, arrays, Series and long lists are
+    recorded as their shape (a ledger is shared more widely than the data it describes).
+    """
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, list | tuple) and all(
-        v is None or isinstance(v, bool | int | float | str) for v in value
-    ):
-        return list(value)
+    if isinstance(value, pd.DataFrame):
+        return f"DataFrame(rows={len(value)}, columns={value.shape[1]})"
+    if isinstance(value, pd.Series | pd.Index | np.ndarray):
+        return f"{type(value).__name__}(shape={tuple(value.shape)})"
+    if isinstance(value, list | tuple):
+        plain = all(v is None or isinstance(v, bool | int | float | str) for v in value)
+        if plain and len(value) <= _SHORT_LIST:
+            return list(value)
+        return f"{type(value).__name__}(len={len(value)})"
     if isinstance(value, dict) and all(
         isinstance(k, str) and (v is None or isinstance(v, bool | int | float | str))
         for k, v in value.items()
@@ -919,6 +943,19 @@ def _param_value(value: Any) -> Any:
     if isinstance(value, Dataset):
         return f"Dataset(name={value.name!r}, rows={value.n_rows}, target={value.target!r})"
     return describe(value)
+
+
+def _shape_of(value: Any) -> Any:
+    """A row-aligned argument as its shape (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    shape = getattr(value, "shape", None)
+    if shape is not None:
+        return f"{type(value).__name__}(shape={tuple(shape)})"
+    try:
+        return f"{type(value).__name__}(len={len(value)})"
+    except TypeError:
+        return type(value).__name__
 
 
 def _record_call(result: Any, *, check: str, arguments: dict) -> str | None:
@@ -936,7 +973,11 @@ def _record_call(result: Any, *, check: str, arguments: dict) -> str | None:
         (arguments[k] for k in _LINEAGE_DATA if isinstance(arguments.get(k), Dataset)), None
     )
     model = arguments.get("model")
-    params = {k: _param_value(v) for k, v in arguments.items() if k not in _NOT_PARAMS}
+    params = {
+        k: _shape_of(v) if k in _ROW_ALIGNED else _param_value(v)
+        for k, v in arguments.items()
+        if k not in _NOT_PARAMS
+    }
     for name in _LINEAGE_DATA:  # the other half of a pair, described (the first is linked)
         if isinstance(arguments.get(name), Dataset) and arguments[name] is not dataset:
             params[name] = _param_value(arguments[name])
