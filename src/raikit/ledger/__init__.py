@@ -42,7 +42,7 @@ __all__ = [
 
 def train(
     estimator,
-    ds,
+    data,
     *,
     ledger: Ledger | str | None = None,
     name: str = "train",
@@ -57,6 +57,21 @@ def train(
 
     Records the unfitted estimator, the training data (as a Parquet artifact), the fitted model and
     its prediction fingerprint, so ``raikit reproduce RUN`` can refit and compare.
+
+    Parameters
+    ----------
+    estimator : unfitted scikit-learn estimator
+        Cloned before fitting; the original is left untouched.
+    data : Dataset
+        The training data, with its target and sensitive attributes.
+    ledger : Ledger or path, optional
+        Where the run is recorded (default ``.raikit``).
+    name : str, default "train"
+        The run's name.
+    params : dict, optional
+        Extra run parameters to record.
+    fit_params : dict, optional
+        Passed to ``fit`` only (not recorded; must not change the model).
 
     Returns
     -------
@@ -84,6 +99,6 @@ def train(
         else {}
     )
     with track(name, ledger=ledger, params=params, seeds=seeds) as run:
-        model = fit_dataset(clone(estimator), ds, **(fit_params or {}))
-        run.ledger.log_training(estimator, ds, model, run=run)
+        model = fit_dataset(clone(estimator), data, **(fit_params or {}))
+        run.ledger.log_training(estimator, data, model, run=run)
     return model, run

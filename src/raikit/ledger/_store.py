@@ -156,7 +156,7 @@ def lazy_dataset_hash(ds) -> str:
     return digest.hexdigest()
 
 
-def fit_dataset(estimator, ds, **fit_params):
+def fit_dataset(estimator, data, **fit_params):
     """Fit ``estimator`` on a Dataset's ``X`` and ``y``; estimators whose ``fit`` takes
     ``sensitive_features`` (raikit's and Fairlearn's fair learners) get the sensitive attributes.
 
@@ -175,8 +175,8 @@ def fit_dataset(estimator, ds, **fit_params):
     import inspect
 
     if "sensitive_features" in inspect.signature(estimator.fit).parameters:
-        fit_params.setdefault("sensitive_features", ds.sensitive)
-    return estimator.fit(ds.X, ds.y, **fit_params)
+        fit_params.setdefault("sensitive_features", data.sensitive)
+    return estimator.fit(data.X, data.y, **fit_params)
 
 
 def model_fingerprint(model, X: pd.DataFrame) -> str:
