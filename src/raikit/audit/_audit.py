@@ -227,8 +227,8 @@ def _privacy(ctx: AuditContext) -> dict:
         return {}
     result = membership_inference(
         ctx.model,
-        _unscored(ctx.train),
-        _unscored(ctx.test),
+        train=_unscored(ctx.train),
+        test=_unscored(ctx.test),
         attacks=("threshold",),
         max_rows=10_000,
         n_boot=min(ctx.n_boot, 500),

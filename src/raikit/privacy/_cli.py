@@ -55,8 +55,8 @@ def report_command(
     with console.status("Attacking the model…"):
         result = membership_inference(
             fitted,
-            members,
-            outsiders,
+            train=members,
+            test=outsiders,
             attacks=tuple(split_names(attacks)),
             max_rows=max_rows,
             random_state=seed,
