@@ -29,6 +29,7 @@ def __getattr__(name: str):
         return importlib.import_module("raikit.audit")
     raise AttributeError(f"module 'raikit' has no attribute {name!r}")
 
+
 __all__ = [
     "ColumnError",
     "DataError",
