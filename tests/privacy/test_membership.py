@@ -195,3 +195,27 @@ def test_track_records_one_row_with_its_parameters(tmp_path):
     )
     pd.testing.assert_frame_equal(first.attacks, again.attacks)
     pd.testing.assert_frame_equal(first.exposed, again.exposed)
+
+
+def test_a_generator_seed_gives_a_json_report():
+    """A numpy Generator is accepted; the report records the integer seed it drew (JSON-safe)."""
+    import pandas as pd
+
+    from raikit import Dataset
+
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({"x": rng.normal(size=300), "s": rng.choice(["a", "b"], 300)})
+    frame["y"] = (frame["x"] > 0).astype(int)
+    ds = Dataset(frame, target="y", sensitive="s", features=["x"])
+    train, test = ds.subset(np.arange(150)), ds.subset(np.arange(150, 300))
+    model = LogisticRegression().fit(train.X, train.y)
+    report = membership_inference(
+        model,
+        train=train,
+        test=test,
+        attacks=["threshold"],
+        n_boot=30,
+        random_state=np.random.default_rng(1),
+    )
+    assert isinstance(report.meta["random_state"], int)
+    assert Result.from_json(report.to_json()).meta == report.meta

@@ -274,7 +274,7 @@ def membership_inference(
         exposed=exposed,
         verdict=verdict,
         findings=tuple(findings),
-        meta={"n_members": int(n), "attacks": list(attacks), "random_state": random_state},
+        meta={"n_members": int(n), "attacks": list(attacks), "random_state": seed},
     )
 
 
