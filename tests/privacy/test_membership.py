@@ -215,7 +215,9 @@ def test_a_generator_seed_gives_a_json_report():
         test=test,
         attacks=["threshold"],
         n_boot=30,
+        ci=0.9,
         random_state=np.random.default_rng(1),
     )
     assert isinstance(report.meta["random_state"], int)
+    assert report.meta["ci"] == 0.9 and "90% CI" in report.figures()[1].layout.title.text
     assert Result.from_json(report.to_json()).meta == report.meta

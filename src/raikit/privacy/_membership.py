@@ -144,7 +144,7 @@ class PrivacyReport(Result):
             )
         groups.add_vline(x=0.5, line_dash="dash", annotation_text="no leak")
         groups.update_layout(
-            title="Attack AUC by group (95% CI)",
+            title=f"Attack AUC by group ({self.meta.get('ci', 0.95):.0%} CI)",
             barmode="group",
             yaxis={"autorange": "reversed"},
             height=max(300, 24 * len(self.by_group) + 120),
@@ -274,7 +274,12 @@ def membership_inference(
         exposed=exposed,
         verdict=verdict,
         findings=tuple(findings),
-        meta={"n_members": int(n), "attacks": list(attacks), "random_state": seed},
+        meta={
+            "n_members": int(n),
+            "attacks": list(attacks),
+            "random_state": seed,
+            "ci": float(ci),
+        },
     )
 
 
