@@ -154,7 +154,9 @@ def test_checks_that_predict_use_the_models_inputs(frame, pipeline):
     importance = explain(pipeline, ds, max_rows=30, background=20, permutation=False).importance
     assert "sex" in set(importance["feature"])
     train, holdout = ds.split(0.5, random_state=0)
-    report = membership_inference(pipeline, train, holdout, attacks=("threshold",), n_boot=50)
+    report = membership_inference(
+        pipeline, train=train, test=holdout, attacks=("threshold",), n_boot=50
+    )
     assert 0 <= report.attacks["auc"].iloc[0] <= 1
 
 

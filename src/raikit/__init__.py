@@ -20,6 +20,16 @@ from raikit.metrics import group_metrics
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    """``raikit.audit`` is imported on first use (it is callable: ``raikit.audit(model, ...)``)."""
+    if name == "audit":
+        import importlib
+
+        return importlib.import_module("raikit.audit")
+    raise AttributeError(f"module 'raikit' has no attribute {name!r}")
+
+
 __all__ = [
     "ColumnError",
     "DataError",
@@ -31,6 +41,7 @@ __all__ = [
     "RaikitWarning",
     "Result",
     "__version__",
+    "audit",
     "group_metrics",
     "ledger",
     "load_model",

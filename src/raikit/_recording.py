@@ -81,7 +81,10 @@ def recorded(check: str) -> Callable[[Callable], Callable]:
     """Make a pure check record its outermost call as evidence named ``check``.
 
     The decorated function must return a raikit Result and may declare ``ledger=None``; the
-    function body never records anything itself.
+    function body never records anything itself. On a method (first parameter ``self``) the
+    object is not recorded as a parameter, and its ``ledger`` attribute, if any, is where the
+    call is recorded unless the call passes ``ledger=`` itself (a ``PrivateTable`` records
+    every answer in the ledger it was opened with).
 
     Examples
     --------
@@ -107,6 +110,7 @@ def recorded(check: str) -> Callable[[Callable], Callable]:
     def decorate(func: Callable) -> Callable:
         signature = inspect.signature(func)
         seeded = "random_state" in signature.parameters
+        method = next(iter(signature.parameters), None) == "self"
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
@@ -121,8 +125,13 @@ def recorded(check: str) -> Callable[[Callable], Callable]:
                 result = func(*bound.args, **bound.kwargs)
             finally:
                 _DEPTH.reset(token)
+            arguments = dict(bound.arguments)
+            if method:  # the object is not a parameter; it may say where it records
+                owner = arguments.pop("self")
+                if arguments.get("ledger") is None:
+                    arguments["ledger"] = getattr(owner, "ledger", None)
             for recorder in _RECORDER:
-                recorder(result, check=check, arguments=dict(bound.arguments))
+                recorder(result, check=check, arguments=arguments)
             return result
 
         wrapper.__raikit_check__ = check

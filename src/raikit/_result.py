@@ -20,7 +20,7 @@ import pandas as pd
 
 from raikit._errors import RaikitError
 
-__all__ = ["SEVERITIES", "Finding", "Result", "result_from_dict"]
+__all__ = ["SEVERITIES", "Finding", "Result", "result_from_dict", "result_type"]
 
 SEVERITIES = ("info", "warning", "error")
 
@@ -208,12 +208,13 @@ class Result:
     """Base class of every ``...Result``: numbers, a summary, findings, figures, lossless JSON.
 
     Subclasses are frozen dataclasses. They must define ``summary`` (a one-line text) and may
-    override ``figures()``. ``findings`` is a tuple of :class:`Finding`.
+    override ``figures()``. ``findings`` is a tuple of :class:`Finding`. A subclass registers
+    itself under its class name when it is defined, which is the ``type`` its JSON carries.
     """
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        _REGISTRY[cls.__name__] = cls
+        _REGISTRY[cls.__name__] = cls  # the name its to_dict() writes as "type"
 
     @property
     def summary(self) -> str:
@@ -233,9 +234,8 @@ class Result:
     @classmethod
     def from_dict(cls, data: dict) -> Result:
         """Rebuild a result written by :meth:`to_dict`."""
-        if data.get("type") not in _REGISTRY:
-            _import_stages()
-        target = _REGISTRY.get(data.get("type", ""), cls)
+        name = data.get("type", "")
+        target = result_type(name) if cls is Result or _known(name) else cls
         if cls is not Result and not issubclass(target, cls):
             raise RaikitError(
                 f"Cannot read a {data.get('type')!r} as {cls.__name__}; use result_from_dict()."
@@ -293,29 +293,46 @@ class Result:
         return pd.DataFrame(rows, columns=["severity", "title", "detail", "slice"])
 
 
-def _import_stages() -> None:
-    """Import raikit's stage packages so that every ``...Result`` class is registered."""
-    import importlib
-    import pkgutil
+def _known(name: str) -> bool:
+    from raikit._result_types import RESULT_MODULES
 
-    import raikit
+    return name in _REGISTRY or name in RESULT_MODULES
 
-    for module in pkgutil.iter_modules(raikit.__path__):
-        if module.ispkg:
+
+def result_type(name: str) -> type[Result]:
+    """The ``...Result`` class registered as ``name``.
+
+    A type whose module has not been imported yet is found through the one declared table of
+    result modules (:data:`raikit._result_types.RESULT_MODULES`) and only that module is
+    imported: evidence written by any stage reads back in a fresh process.
+
+    Examples
+    --------
+    >>> result_type("EvaluationResult").__module__
+    'raikit.evaluate._evaluate'
+    """
+    if name not in _REGISTRY:
+        import importlib
+
+        from raikit._result_types import RESULT_MODULES
+
+        module = RESULT_MODULES.get(name)
+        if module is not None:
             try:
-                importlib.import_module(f"raikit.{module.name}")
-            except ImportError:  # a stage whose optional dependencies are not installed
-                continue
+                importlib.import_module(module)
+            except ImportError as error:
+                raise RaikitError(
+                    f"Reading a {name!r} result needs {module}, which could not be imported "
+                    f"({error}); install the extra that module needs."
+                ) from error
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise RaikitError(
+            f"Unknown result type {name!r}; import the module that defines it first."
+        ) from None
 
 
 def result_from_dict(data: dict) -> Result:
-    """Rebuild any registered ``...Result`` from its :meth:`Result.to_dict` output."""
-    if data.get("type") not in _REGISTRY:
-        _import_stages()
-    try:
-        cls = _REGISTRY[data["type"]]
-    except KeyError as error:
-        raise RaikitError(
-            f"Unknown result type {data.get('type')!r}; import the module that defines it first."
-        ) from error
-    return cls.from_dict(data)
+    """Rebuild any ``...Result`` from its :meth:`Result.to_dict` output."""
+    return result_type(data.get("type", "")).from_dict(data)

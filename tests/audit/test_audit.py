@@ -6,7 +6,7 @@ import pytest
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 
-from raikit import DataError, Result
+from raikit import DataError, ParameterError, Result
 from raikit.audit import audit
 from raikit.datasets import load_german_credit
 from raikit.ledger import Ledger
@@ -94,8 +94,18 @@ def test_report_html_has_navigation_every_check_and_inline_plotly(credit_split, 
 def test_bad_sections_and_unlabelled_data(credit_split):
     train, test = credit_split
     model = LogisticRegression(max_iter=1000).fit(train.X, train.y)
-    with pytest.raises(DataError, match="Unknown audit section"):
+    with pytest.raises(ParameterError, match=r"audit\(\): unknown section\(s\) \['vibes'\]"):
         audit(model, train=train, test=test, sections=["vibes"])
+    with pytest.raises(ParameterError, match=r"audit\(\): ci must be a number in \(0, 1\)"):
+        audit(model, train=train, test=test, ci=95)
+    with pytest.raises(ParameterError, match=r"audit\(\): n_boot must be an integer >= 1"):
+        audit(model, train=train, test=test, n_boot=0)
+    with pytest.raises(ParameterError, match=r"audit\(\): min_group_size must be"):
+        audit(model, train=train, test=test, min_group_size=0)
+    with pytest.raises(TypeError):  # the pair is keyword-only
+        audit(model, train, test)
+    with pytest.raises(DataError, match=r"audit\(\): train must be a raikit Dataset"):
+        audit(model, train=train.frame, test=test)
     unlabelled = test.replace(test.frame.drop(columns=["credit"]), target=None)
     with pytest.raises(DataError, match="has no target"):
         audit(model, train=train, test=unlabelled)
@@ -149,3 +159,82 @@ def test_bias_is_not_assessed_when_everyone_is_in_one_group(credit_split):
     )
     row = report.scorecard.set_index("principle").loc["bias"]
     assert row["status"] == "not assessed" and "min_group_size=10000" in row["reason"]
+
+
+SECTIONS = ["bias", "accuracy", "privacy", "data_drift"]
+
+
+def _checks_per_name(ledger, run_id):
+    return ledger.evidence(run=run_id)["check_name"].value_counts().to_dict()
+
+
+def test_each_check_is_one_evidence_row(credit_split, tmp_path):
+    """With ledger=, every check the audit ran is one row under its audit name, plus the
+    report; the checks called inside (group_metrics twice, membership_inference's own
+    group_metrics calls) add nothing."""
+    train, test = credit_split
+    model = LogisticRegression(max_iter=1000).fit(train.X, train.y)
+    ledger = Ledger(tmp_path / "own")
+    report = audit(model, train=train, test=test, ledger=ledger, n_boot=50, sections=SECTIONS)
+    expected = {check: 1 for check in report.results} | {"audit.report": 1}
+    assert _checks_per_name(ledger, report.meta["run_id"]) == expected
+    assert set(report.results) == {
+        "metrics.group_metrics",
+        "metrics.group_metrics.train",
+        "privacy.membership_inference",
+        "data.drift",
+    }
+    assert len(ledger.evidence()) == len(expected)  # nothing outside the audit's run
+
+
+def test_inside_track_the_audit_records_into_the_active_run(credit_split, tmp_path):
+    import raikit
+
+    train, test = credit_split
+    model = LogisticRegression(max_iter=1000).fit(train.X, train.y)
+    ledger = Ledger(tmp_path / "tracked")
+    with raikit.track("my study", ledger=ledger) as run:
+        report = audit(model, train=train, test=test, n_boot=50, sections=SECTIONS)
+    expected = {check: 1 for check in report.results} | {"audit.report": 1}
+    assert _checks_per_name(ledger, run.id) == expected
+    assert report.meta["run_id"] == run.id
+    assert len(ledger.runs()) == 1
+
+
+def test_none_seed_is_recorded_and_replays(credit_split):
+    train, test = credit_split
+    model = LogisticRegression(max_iter=1000).fit(train.X, train.y)
+    first = audit(model, train=train, test=test, n_boot=50, sections=["bias", "privacy"])
+    seed = first.meta["random_state"]
+    assert isinstance(seed, int)
+    again = audit(
+        model, train=train, test=test, n_boot=50, sections=["bias", "privacy"], random_state=seed
+    )
+    assert again.scorecard.equals(first.scorecard)
+    for check in first.results:
+        for name, frame in first.results[check].tables().items():
+            assert frame.equals(again.results[check].tables()[name]), (check, name)
+
+
+def test_the_readme_call_works(credit_split, tmp_path):
+    """README: `raikit.audit(model, train=..., test=..., ledger=...)`; raikit.audit stays the
+    package too."""
+    import re
+    from pathlib import Path
+
+    import raikit
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert re.search(r"raikit\.audit\(model, train=\.\.\., test=\.\.\., ledger=\.\.\.\)", readme)
+    train, test = credit_split
+    model = LogisticRegression(max_iter=1000).fit(train.X, train.y)
+    ledger = tmp_path / "ledger"
+    report = raikit.audit(
+        model, train=train, test=test, ledger=ledger, sections=["bias"], n_boot=50
+    )
+    assert isinstance(report, raikit.audit.AuditReport)
+    assert report.meta["run_id"] in set(Ledger(ledger).runs()["id"])
+    assert raikit.audit.available_sections()["section"].iloc[0] == "bias"
+    from raikit.audit import audit as function
+
+    assert callable(function) and function is not raikit.audit

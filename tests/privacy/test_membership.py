@@ -10,7 +10,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
-from raikit import DataError, Result
+from raikit import DataError, ParameterError, Result
 from raikit.datasets import load_adult
 from raikit.privacy import membership_inference
 
@@ -28,8 +28,8 @@ def test_overfit_tree_leaks_clearly_more_than_a_regularised_model(adult):
     train, test = adult
     tree = DecisionTreeClassifier(random_state=0).fit(train.X, train.y)
     logit = make_pipeline(StandardScaler(), LogisticRegression(C=0.1)).fit(train.X, train.y)
-    leaky = membership_inference(tree, train, test, max_rows=4000, n_boot=200)
-    safe = membership_inference(logit, train, test, max_rows=4000, n_boot=200)
+    leaky = membership_inference(tree, train=train, test=test, max_rows=4000, n_boot=200)
+    safe = membership_inference(logit, train=train, test=test, max_rows=4000, n_boot=200)
     leaky_auc = leaky.attacks.set_index("attack")["auc"]
     safe_auc = safe.attacks.set_index("attack")
     # Measured: tree AUC about 0.62, logistic regression about 0.50 (no leak).
@@ -53,7 +53,9 @@ def test_threshold_attack_auc_matches_sklearn_by_hand():
     ds = Dataset(frame, target="y", sensitive="s", features=["x"])
     train, holdout = ds.subset(np.arange(300)), ds.subset(np.arange(300, 600))
     model = LogisticRegression().fit(train.X, train.y)
-    report = membership_inference(model, train, holdout, attacks=("threshold",), n_boot=50)
+    report = membership_inference(
+        model, train=train, test=holdout, attacks=("threshold",), n_boot=50
+    )
     proba = np.r_[
         model.predict_proba(train.X)[np.arange(300), train.y],
         model.predict_proba(holdout.X)[np.arange(300), holdout.y],
@@ -67,13 +69,23 @@ def test_threshold_attack_auc_matches_sklearn_by_hand():
 def test_bad_input(adult):
     train, test = adult
     tree = DecisionTreeClassifier(max_depth=2).fit(train.X, train.y)
-    with pytest.raises(DataError, match="attacks must be"):
-        membership_inference(tree, train, test, attacks=("lira",))
-    with pytest.raises(DataError, match="Too few rows"):
-        membership_inference(tree, train.subset(np.arange(20)), test)
+    with pytest.raises(ParameterError, match=r"membership_inference\(\): attacks must be"):
+        membership_inference(tree, train=train, test=test, attacks=("lira",))
+    with pytest.raises(ParameterError, match=r"membership_inference\(\): attacks must be"):
+        membership_inference(tree, train=train, test=test, attacks="threshold")
+    with pytest.raises(ParameterError, match=r"membership_inference\(\): ci must be"):
+        membership_inference(tree, train=train, test=test, ci=95)
+    with pytest.raises(ParameterError, match=r"membership_inference\(\): max_rows must be"):
+        membership_inference(tree, train=train, test=test, max_rows=10)
+    with pytest.raises(TypeError):  # the pair is keyword-only
+        membership_inference(tree, train, test)
+    with pytest.raises(DataError, match=r"test must be a raikit Dataset"):
+        membership_inference(tree, train=train, test=test.frame)
+    with pytest.raises(DataError, match="too few rows to attack"):
+        membership_inference(tree, train=train.subset(np.arange(20)), test=test)
     other = test.replace(features=["age"])
     with pytest.raises(DataError, match=r"not the model.s inputs: missing \[.fnlwgt."):
-        membership_inference(tree, train, other)
+        membership_inference(tree, train=train, test=other)
 
 
 @pytest.mark.slow
@@ -134,7 +146,9 @@ def test_string_labels_need_no_pos_label():
     ds = Dataset(frame, target="y", sensitive="s", features=["x"])
     train, holdout = ds.subset(np.arange(300)), ds.subset(np.arange(300, 600))
     model = LogisticRegression().fit(train.X, train.y)
-    report = membership_inference(model, train, holdout, attacks=("threshold",), n_boot=50)
+    report = membership_inference(
+        model, train=train, test=holdout, attacks=("threshold",), n_boot=50
+    )
     own = [
         model.predict_proba(d.X)[np.arange(300), (d.y == "denied").to_numpy().astype(int)]
         for d in (train, holdout)
@@ -142,3 +156,68 @@ def test_string_labels_need_no_pos_label():
     expected = roc_auc_score(np.r_[np.ones(300), np.zeros(300)], np.log(np.r_[own[0], own[1]]))
     assert report.attacks["auc"].iloc[0] == pytest.approx(expected, abs=1e-12)
     assert set(report.by_class["class"]) == {"approved", "denied"}
+
+
+def test_track_records_one_row_with_its_parameters(tmp_path):
+    """One evidence row per call (its two group_metrics calls per attack record nothing), with
+    every parameter and the seed that replays it."""
+    import json
+
+    import pandas as pd
+
+    import raikit
+    from raikit import Dataset
+    from raikit.ledger import Ledger
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"x": rng.normal(size=400), "s": rng.choice(["a", "b"], 400)})
+    frame["y"] = (frame["x"] + rng.normal(size=400) > 0).astype(int)
+    ds = Dataset(frame, target="y", sensitive="s", features=["x"])
+    train, test = ds.subset(np.arange(200)), ds.subset(np.arange(200, 400))
+    model = LogisticRegression().fit(train.X, train.y)
+    ledger = Ledger(tmp_path / "ledger")
+    with raikit.track("privacy", ledger=ledger) as run:
+        first = membership_inference(
+            model, train=train, test=test, attacks=["threshold"], n_boot=40
+        )
+    evidence = ledger.evidence(run=run.id)
+    assert evidence["check_name"].tolist() == ["privacy.membership_inference"]
+    params = json.loads(evidence["params"].iloc[0])
+    assert params["attacks"] == ["threshold"] and params["n_boot"] == 40
+    assert params["max_rows"] == 20_000 and params["ci"] == 0.95
+    again = membership_inference(
+        model,
+        train=train,
+        test=test,
+        attacks=["threshold"],
+        n_boot=40,
+        random_state=params["random_state"],
+    )
+    pd.testing.assert_frame_equal(first.attacks, again.attacks)
+    pd.testing.assert_frame_equal(first.exposed, again.exposed)
+
+
+def test_a_generator_seed_gives_a_json_report():
+    """A numpy Generator is accepted; the report records the integer seed it drew (JSON-safe)."""
+    import pandas as pd
+
+    from raikit import Dataset
+
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({"x": rng.normal(size=300), "s": rng.choice(["a", "b"], 300)})
+    frame["y"] = (frame["x"] > 0).astype(int)
+    ds = Dataset(frame, target="y", sensitive="s", features=["x"])
+    train, test = ds.subset(np.arange(150)), ds.subset(np.arange(150, 300))
+    model = LogisticRegression().fit(train.X, train.y)
+    report = membership_inference(
+        model,
+        train=train,
+        test=test,
+        attacks=["threshold"],
+        n_boot=30,
+        ci=0.9,
+        random_state=np.random.default_rng(1),
+    )
+    assert isinstance(report.meta["random_state"], int)
+    assert report.meta["ci"] == 0.9 and "90% CI" in report.figures()[1].layout.title.text
+    assert Result.from_json(report.to_json()).meta == report.meta

@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("opendp")
 
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError
 from raikit.dataset import Dataset
 from raikit.privacy import (
     BudgetExceededError,
@@ -224,7 +224,7 @@ def test_bad_input():
         synthesize(ds, source="german", epsilon=0.0)
     with pytest.raises(DataError, match="must be a number"):
         synthesize(ds, source="german", epsilon="0.5")
-    with pytest.raises(DataError, match="method"):
+    with pytest.raises(ParameterError, match=r"synthesize\(\): method must be one of .star."):
         synthesize(ds, source="german", epsilon=1.0, method="gan")
     with pytest.raises(DataError, match="source= is required"):
         synthesize(ds, source=None, epsilon=1.0)
@@ -285,3 +285,40 @@ def test_cli_synth(tmp_path):
     assert missing.returncode == 2 and "--bounds duration_months=LOWER:UPPER" in missing.stderr
     undeclared = cli("synth", *common, "--epsilon", "0.5", *bounds, *out)
     assert undeclared.returncode == 2 and "--domain" in undeclared.stderr
+
+
+def test_parameters_are_refused_before_any_spend():
+    ds = _people()
+    PrivacySource.register("params", epsilon=1.0)
+    options = {"source": "params", "epsilon": 0.5, "domains": {"sex": ["F", "M"]}}
+    options["bounds"] = {"x": (-5, 15)}
+    with pytest.raises(ParameterError, match=r"synthesize\(\): bins must be an integer >= 2"):
+        synthesize(ds, bins=1, **options)
+    with pytest.raises(ParameterError, match=r"synthesize\(\): n_rows must be"):
+        synthesize(ds, n_rows=0, **options)
+    with pytest.raises(ParameterError, match=r"synthesize\(\): random_state must be"):
+        synthesize(ds, random_state=-1, **options)
+    with pytest.raises(DataError, match=r"synthesize\(\): data must be a raikit Dataset"):
+        synthesize(ds.frame, **options)
+    assert PrivacySource.open("params").spent == 0
+
+
+def test_track_records_one_row_and_the_release_is_paid_once(tmp_path):
+    import json
+
+    import raikit
+    from raikit.ledger import Ledger
+
+    ds = _people()
+    PrivacySource.register("tracked", epsilon=2.0)
+    ledger = Ledger(tmp_path / "ledger")
+    options = {"domains": {"sex": ["F", "M"]}, "bounds": {"x": (-5, 15)}, "n_rows": 300}
+    with raikit.track("synth", ledger=ledger) as run:
+        first = synthesize(ds, source="tracked", epsilon=1.0, **options)
+    evidence = ledger.evidence(run=run.id)
+    assert evidence["check_name"].tolist() == ["privacy.synthesize"]
+    params = json.loads(evidence["params"].iloc[0])
+    assert params["source"] == "tracked" and params["epsilon"] == 1.0 and params["bins"] == 10
+    assert isinstance(params["random_state"], int)
+    assert PrivacySource.open("tracked").spent == pytest.approx(first.epsilon)
+    assert len(PrivacySource.open("tracked").odometer) == 1  # one release, paid once

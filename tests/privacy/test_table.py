@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +14,7 @@ pytest.importorskip("opendp")
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from raikit._errors import ColumnError, DataError
+from raikit._errors import ColumnError, DataError, ParameterError
 from raikit.privacy import (
     BudgetExceededError,
     PrivacySource,
@@ -223,8 +225,18 @@ def test_bad_input(frame, path):
         PrivateTable(frame, source=path, epsilon=-1)
     with pytest.raises(DataError, match="positive"):
         table.count(epsilon=float("nan"))
-    with pytest.raises(DataError, match="lower < upper"):
+    with pytest.raises(ParameterError, match=r"PrivateTable\(\): bounds\['age'\].*lower < upper"):
         PrivateTable(frame, source=path, bounds={"age": (5, 1)})
+    with pytest.raises(ParameterError, match=r"PrivateTable\(\): ci must be a number in \(0, 1\)"):
+        PrivateTable(frame, source=path, ci=95)
+    with pytest.raises(ParameterError, match=r"quantile\(\): q must be a number in \[0, 1\]"):
+        table.quantile("age", 1.5, epsilon=0.1)
+    with pytest.raises(ParameterError, match=r"histogram\(\): bins must be an integer >= 2"):
+        table.histogram("age", epsilon=0.1, bins=1)
+    with pytest.raises(ParameterError, match=r"group_by\(\): agg must be one of"):
+        table.group_by("sex", epsilon=0.1, agg="max")
+    with pytest.raises(ParameterError, match=r"group_by\(\): agg='mean' needs column="):
+        table.group_by("sex", epsilon=0.1, agg="mean")
     with pytest.raises(PrivacySourceError, match="privacy_unit"):
         PrivateTable(frame, source=path, privacy_unit="person")
     with pytest.raises(DataError, match="source= is required"):
@@ -289,7 +301,7 @@ def test_sql_front_end(frame, path):
     ("query", "match"),
     [
         ("SELECT COUNT(*) FROM t WHERE age > 3", "WHERE"),
-        ("DELETE FROM t", "Unsupported SQL"),
+        ("DELETE FROM t", "unsupported SQL"),
         ("SELECT city, COUNT(*) FROM t GROUP BY sex", "neither an aggregate"),
         ("SELECT MAX(age) FROM t", "not supported"),
         ("SELECT sex, MEDIAN(age) FROM t GROUP BY sex", "cannot be grouped"),
@@ -299,7 +311,9 @@ def test_sql_front_end(frame, path):
 )
 def test_sql_bad_queries(frame, path, query, match):
     table = make(frame, path, domains={"sex": ["F", "M"]})
-    with pytest.raises(DataError, match=match):
+    # a malformed query is a ParameterError; an undeclared domain is a DataError
+    error = DataError if "domain" in match else ParameterError
+    with pytest.raises(error, match=match):
         table.sql(query, epsilon=1)
     assert table.spent == 0
 
@@ -415,3 +429,32 @@ def test_answers_are_recorded_in_the_ledger(frame, path, tmp_path):
     table.group_by("sex", epsilon=0.5)
     evidence = ledger.evidence(check="privacy.query")
     assert len(evidence) == 2
+    params = [json.loads(p) for p in evidence["params"]]
+    assert params[0] == {"column": None, "epsilon": 0.5}
+    assert params[1] == {"by": "sex", "epsilon": 0.5, "column": None, "agg": "count"}
+    # an SQL query with two aggregates is one call: one row, its parts record nothing
+    table.sql("SELECT COUNT(*), AVG(age) FROM t", epsilon=0.4)
+    evidence = ledger.evidence(check="privacy.query")
+    assert len(evidence) == 3
+    assert json.loads(evidence["params"].iloc[2])["query"] == "SELECT COUNT(*), AVG(age) FROM t"
+    back = ledger.load_evidence(evidence["id"].iloc[2])
+    assert back.source == "people" and back.epsilon == pytest.approx(0.4)
+    assert table.spent == pytest.approx(1.4)
+    # a table opened without a ledger, outside a track run, records nothing
+    bare = make(frame, "elsewhere")
+    bare.count(epsilon=0.1)
+    assert len(ledger.evidence(check="privacy.query")) == 3
+
+
+def test_track_records_each_query_once(frame, path, tmp_path):
+    import raikit
+    from raikit.ledger import Ledger
+
+    ledger = Ledger(tmp_path / "ledger")
+    table = make(frame, path)
+    with raikit.track("queries", ledger=ledger) as run:
+        table.mean("age", epsilon=0.2)
+        table.sql("SELECT sex, COUNT(*), AVG(income) FROM t GROUP BY sex", epsilon=0.3)
+    evidence = ledger.evidence(run=run.id)
+    assert evidence["check_name"].tolist() == ["privacy.query", "privacy.query"]
+    assert [json.loads(p)["epsilon"] for p in evidence["params"]] == [0.2, 0.3]

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from raikit._errors import DataError, RaikitError
+from raikit._errors import DataError, ParameterError, RaikitError
 from raikit._result import Finding, Result
+from raikit._validation import CI, RANDOM_STATE, Interval, check_dataset, validate_params
 
 __all__ = ["PRINCIPLES", "AuditContext", "AuditReport", "audit", "register_section"]
 
@@ -233,8 +234,8 @@ def _privacy(ctx: AuditContext) -> dict:
         return {}
     result = membership_inference(
         ctx.model,
-        _unscored(ctx.train),
-        _unscored(ctx.test),
+        train=_unscored(ctx.train),
+        test=_unscored(ctx.test),
         attacks=("threshold",),
         max_rows=10_000,
         n_boot=min(ctx.n_boot, 500),
@@ -488,9 +489,11 @@ def _score_reproducibility(ctx: AuditContext, run_info: dict | None) -> dict:
         reasons.append(f"uncommitted changes on top of {code['git_commit'][:10]}")
     else:
         reasons.append(f"code at commit {code['git_commit'][:10]}")
-    if ctx.random_state is None:
+    if isinstance(ctx.random_state, int):
+        reasons.append(f"seed {ctx.random_state}")
+    else:
         status = "warn"
-        reasons.append("no seed for the bootstrap")
+        reasons.append("the seed is a numpy Generator, which cannot be recorded: pass an integer")
     return _mark("reproducibility", status, "; ".join(reasons) + ".", ["ledger"])
 
 
@@ -542,9 +545,8 @@ def _not_assessed(principle: str, why: str) -> dict:
 
 
 # --------------------------------------------------------------------------- the entry point
-def _predictions(model, ds, pos_label=None):
-    if ds.target is None:
-        raise DataError(f"Dataset {ds.name!r} has no target; the audit needs labels.")
+def _predictions(model, ds, pos_label=None, *, name: str):
+    ds = check_dataset(ds, need=["target"], name=name, caller="audit")
     if ds.prediction is not None:
         return ds
     try:
@@ -558,6 +560,21 @@ def _predictions(model, ds, pos_label=None):
         ) from error
 
 
+def _is_callable(value) -> bool:
+    """a callable"""
+    return callable(value)
+
+
+@validate_params(
+    sections=[list, tuple, None],
+    ci=CI,
+    n_boot=Interval(int, 1, None),
+    tolerance=Interval(float, 0, None),
+    random_state=RANDOM_STATE,
+    progress=[_is_callable, None],
+    name=[str, None],
+    min_group_size=[Interval(int, 1, None), None],
+)
 def audit(
     model,
     *,
@@ -568,7 +585,7 @@ def audit(
     ci: float = 0.95,
     n_boot: int = 1000,
     tolerance: float = 0.1,
-    random_state: int | None = 0,
+    random_state=None,
     progress: Callable[[str], None] | None = None,
     name: str | None = None,
     problem=None,
@@ -577,20 +594,31 @@ def audit(
 ) -> AuditReport:
     """Run every check that applies to a fitted model and mark each principle pass/warn/fail.
 
+    Also callable as ``raikit.audit(model, train=..., test=...)``.
+
     Parameters
     ----------
     model : fitted estimator
         Anything with ``predict`` (and ``predict_proba`` for score metrics).
     train, test : raikit.Dataset
-        Training and test data with target and sensitive attributes.
-    ledger : raikit.ledger.Ledger or str, optional
-        Record the datasets, the model and every result, in one run named ``audit``.
+        Training and test data with target and sensitive attributes (keyword-only).
+    ledger : raikit.ledger.Ledger or path, optional
+        Record the datasets, the model and every result, in one run named ``audit: <name>``.
+        Without it, inside :func:`raikit.track` they are recorded in the active run. Either
+        way each check is one evidence row, under the check name of ``report.results``, plus
+        the report itself as ``audit.report``; the checks record nothing on their own.
     sections : list of str, optional
         Which sections to run (default: all registered; see ``raikit.audit.available_sections()``).
-    ci, n_boot, random_state
-        Bootstrap settings of every interval.
+    ci : float, default 0.95
+        Confidence level of every interval.
+    n_boot : int, default 1000
+        Bootstrap replicates of every interval (the privacy and robustness sections use at
+        most 500: each of their replicates refits or re-predicts).
     tolerance : float, default 0.1
         Largest acceptable between-group difference for the fairness criteria.
+    random_state : int, Generator or None, default None
+        Seed of every section; ``None`` draws a fresh integer seed, recorded with the run (and
+        in ``report.meta["random_state"]``) so the audit can be repeated.
     progress : callable, optional
         Called with a description before each section (the CLI draws a progress bar with it).
     name : str, optional
@@ -609,56 +637,108 @@ def audit(
     Returns
     -------
     AuditReport
-    """
-    from raikit.cards import load_problem
-    from raikit.ledger import Ledger, paused, track
-    from raikit.metrics._stats import MIN_GROUP_SIZE
 
-    min_group_size = MIN_GROUP_SIZE if min_group_size is None else int(min_group_size)
-    if min_group_size < 1:
-        raise DataError(f"min_group_size must be at least 1, got {min_group_size}.")
+    Raises
+    ------
+    ParameterError
+        An unknown section, or a parameter outside its domain.
+    DataError
+        ``train`` or ``test`` is not a labelled Dataset, or the model cannot predict on it.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.datasets import load_german_credit
+    >>> ds = load_german_credit().replace(features=["duration_months", "credit_amount", "age"])
+    >>> train, test = ds.split(0.3, random_state=0)
+    >>> model = LogisticRegression(max_iter=1000).fit(train.X, train.y)
+    >>> report = audit(model, train=train, test=test, sections=["bias"], n_boot=50,
+    ...                random_state=0)
+    >>> report.scorecard["principle"].tolist()[:2]
+    ['bias', 'practical_accuracy']
+    """
+    from raikit._recording import fresh_seed, outermost
+    from raikit.ledger import Ledger, active_run, track
+
     chosen = list(_SECTIONS) if sections is None else list(sections)
     unknown = [s for s in chosen if s not in _SECTIONS]
     if unknown:
-        raise DataError(f"Unknown audit section(s) {unknown}; choose from {list(_SECTIONS)}.")
+        raise ParameterError(
+            f"audit(): unknown section(s) {unknown}; choose from {list(_SECTIONS)}."
+        )
+    if random_state is None:
+        random_state = fresh_seed()  # recorded with the run: the audit can be repeated
     started = time.perf_counter()
-    ctx = AuditContext(
+    ctx = _context(
         model,
-        _predictions(model, train, pos_label),
-        _predictions(model, test, pos_label),
-        ci,
-        n_boot,
-        random_state,
-        tolerance,
-        ledger,
-        problem=load_problem(problem),
-        min_group_size=min_group_size,
-        pos_label=pos_label,
+        train,
+        test,
+        pos_label,
+        ci=ci,
+        n_boot=n_boot,
+        random_state=random_state,
+        tolerance=tolerance,
+        ledger=ledger,
+        problem=_load_problem(problem),
+        min_group_size=_min_group_size(min_group_size),
     )
     model_name = name or type(model).__name__
     timings: dict[str, float] = {}
-    if ledger is not None and not isinstance(ledger, Ledger):
-        ledger = Ledger(ledger)
-    if ledger is None:
-        _run_sections(ctx, chosen, timings, progress)
+    if ledger is None and active_run() is None:
+        with outermost():  # no ledger, no run: the checks inside record nothing either
+            _run_sections(ctx, chosen, timings, progress)
         return _report(ctx, model_name, timings, started, run_info=None)
+    if ledger is None:  # inside the user's track(): the audit's evidence joins that run
+        return _audit_into(active_run(), ctx, chosen, model_name, timings, progress, started)
+    ledger = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
     with track(
         f"audit: {model_name}",
         ledger=ledger,
         params={"ci": ci, "n_boot": n_boot, "tolerance": tolerance, "sections": chosen},
-        seeds={"bootstrap": random_state},
+        seeds={"bootstrap": random_state if isinstance(random_state, int) else None},
     ) as run:
-        run.log_model(model, name=model_name)
-        run.log_dataset(ctx.train)
-        run.log_dataset(ctx.test)
-        with paused():  # each result is recorded once, below, under its audit check name
-            _run_sections(ctx, chosen, timings, progress)
-        for check, result in ctx.results.items():
-            dataset = ctx.train if check.endswith(".train") else ctx.test
-            run.log_evidence(result, check=check, dataset=dataset, model=model)
-        report = _report(ctx, model_name, timings, started, run_info=ledger.run(run.id))
-        # The report itself is evidence: cards are rendered from it, not typed by hand.
-        run.log_evidence(report, check="audit.report", dataset=ctx.test, model=model)
+        return _audit_into(run, ctx, chosen, model_name, timings, progress, started)
+
+
+def _context(model, train, test, pos_label, **settings) -> AuditContext:
+    """The section's shared state: both Datasets with the model's predictions and scores."""
+    return AuditContext(
+        model,
+        _predictions(model, train, pos_label, name="train"),
+        _predictions(model, test, pos_label, name="test"),
+        pos_label=pos_label,
+        **settings,
+    )
+
+
+def _load_problem(problem):
+    from raikit.cards import load_problem
+
+    return load_problem(problem)
+
+
+def _min_group_size(min_group_size) -> int:
+    from raikit.metrics._stats import MIN_GROUP_SIZE
+
+    return MIN_GROUP_SIZE if min_group_size is None else int(min_group_size)
+
+
+def _audit_into(run, ctx, chosen, model_name, timings, progress, started) -> AuditReport:
+    """Run the sections with recording paused, then record each check once in ``run``: the
+    model, both datasets, one evidence row per check and the report as ``audit.report``."""
+    from raikit.ledger import paused
+
+    run.log_model(ctx.model, name=model_name)
+    run.log_dataset(ctx.train)
+    run.log_dataset(ctx.test)
+    with paused():  # the checks record nothing themselves; each is logged once, below
+        _run_sections(ctx, chosen, timings, progress)
+    for check, result in ctx.results.items():
+        dataset = ctx.train if check.endswith(".train") else ctx.test
+        run.log_evidence(result, check=check, dataset=dataset, model=ctx.model)
+    report = _report(ctx, model_name, timings, started, run_info=run.ledger.run(run.id))
+    # The report itself is evidence: cards are rendered from it, not typed by hand.
+    run.log_evidence(report, check="audit.report", dataset=ctx.test, model=ctx.model)
     return report
 
 
@@ -706,6 +786,7 @@ def _report(
         "ci": ctx.ci,
         "min_group_size": ctx.min_group_size,
         "pos_label": _positive_label(ctx),
+        "random_state": ctx.random_state if isinstance(ctx.random_state, int) else None,
     }
     draft = AuditReport(
         scorecard=pd.DataFrame(rows), results=dict(ctx.results), findings=findings, meta=meta

@@ -408,15 +408,60 @@ def model_card(report=None, *, ledger=None, run: str | None = None, problem=None
     ----------
     report : AuditReport, optional
         The audit to document. Alternatively ``ledger`` and ``run`` of a recorded audit.
+    ledger : raikit.ledger.Ledger or path, optional
+        The ledger holding the audit run (with ``run``).
+    run : str, optional
+        Id of a run holding an ``audit.report`` evidence row.
     problem : dict, YAML text or path, optional
         Answers to the problem-definition questions (see :func:`problem_template`).
+
+    Returns
+    -------
+    Card
+        Every field with its answer and source; unanswered questions are ``gaps``.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.audit import audit
+    >>> from raikit.datasets import load_german_credit
+    >>> ds = load_german_credit().replace(features=["duration_months", "age"])
+    >>> train, test = ds.split(0.3, random_state=0)
+    >>> model = LogisticRegression().fit(train.X, train.y)
+    >>> report = audit(model, train=train, test=test, n_boot=20, sections=["bias"])
+    >>> card = model_card(report, problem={"name": "Credit screen"})
+    >>> card.title
+    'Model card: Credit screen'
+    >>> "Intended use" in set(card.gaps["field"])  # not answered: a gap, never invented
+    True
     """
     report, source_run = _report_from(report, ledger=ledger, run=run)
     answers = load_problem(problem)
-    meta = report.meta
     evidence = f"audit run {source_run}" if source_run else "audit report"
     b = _Builder()
-    p = "problem definition"
+    _model_details(b, answers, report.meta, evidence)
+    _use_factors_and_data(b, report, answers, evidence)
+    _quantitative_analyses(b, report, evidence)
+    _ethics_and_caveats(b, report, answers, evidence)
+    meta = report.meta
+    quantitative = {}
+    per_group = _per_group_table(report)
+    if per_group is not None:
+        quantitative["Quantitative analysis per group"] = per_group
+        quantitative["Fairness criteria"] = report.results["metrics.group_metrics"].fairness(
+            tolerance=meta.get("tolerance", 0.1)
+        )
+    quantitative["Scorecard"] = report.scorecard
+    name = answers.get("name") or meta.get("model") or "model"
+    return b.card("model_card", f"Model card: {name}", quantitative)
+
+
+_FROM_PROBLEM = "problem definition"  # the source of an answer given in the problem definition
+
+
+def _model_details(b: _Builder, answers: dict, meta: dict, evidence: str) -> None:
+    """Name, version, provider, type, parameters and code version of the model."""
+    p = _FROM_PROBLEM
     b.add(
         "Model details",
         "Name",
@@ -450,6 +495,11 @@ def model_card(report=None, *, ledger=None, run: str | None = None, problem=None
         else f"{code['git_commit']}{' (uncommitted changes)' if code.get('git_dirty') else ''}",
         evidence,
     )
+
+
+def _use_factors_and_data(b: _Builder, report, answers: dict, evidence: str) -> None:
+    """Intended use, the groups reported on, the metrics and the datasets."""
+    p, meta = _FROM_PROBLEM, report.meta
     for key, label in (
         ("intended_use", "Intended use"),
         ("intended_users", "Intended users"),
@@ -490,6 +540,10 @@ def model_card(report=None, *, ledger=None, run: str | None = None, problem=None
         f"{meta['train']['name']} ({meta['train']['rows']:,} rows)" if meta.get("train") else None,
         evidence,
     )
+
+
+def _quantitative_analyses(b: _Builder, report, evidence: str) -> None:
+    """The fairness and practical-accuracy marks of the audit's scorecard."""
     scorecard = report.scorecard.set_index("principle")
     b.add(
         "Quantitative analyses",
@@ -511,6 +565,11 @@ def model_card(report=None, *, ledger=None, run: str | None = None, problem=None
         else None,
         evidence,
     )
+
+
+def _ethics_and_caveats(b: _Builder, report, answers: dict, evidence: str) -> None:
+    """Ethical considerations (with the audit's violations), oversight, impact and caveats."""
+    p = _FROM_PROBLEM
     violations = [f for f in report.findings if f.severity == "error"]
     ethical = answers.get("ethical_considerations")
     if violations:
@@ -556,16 +615,6 @@ def model_card(report=None, *, ledger=None, run: str | None = None, problem=None
         " | ".join(caveats) if caveats else None,
         evidence,
     )
-    quantitative = {}
-    per_group = _per_group_table(report)
-    if per_group is not None:
-        quantitative["Quantitative analysis per group"] = per_group
-        quantitative["Fairness criteria"] = report.results["metrics.group_metrics"].fairness(
-            tolerance=meta.get("tolerance", 0.1)
-        )
-    quantitative["Scorecard"] = report.scorecard
-    name = answers.get("name") or meta.get("model") or "model"
-    return b.card("model_card", f"Model card: {name}", quantitative)
 
 
 def annex_iv(report=None, *, ledger=None, run: str | None = None, problem=None) -> Card:
@@ -573,13 +622,48 @@ def annex_iv(report=None, *, ledger=None, run: str | None = None, problem=None) 
 
     Only what the evidence or the problem definition supports is filled in; the rest (declaration
     of conformity, standards, ...) is listed as gaps for the provider to complete.
+
+    Parameters
+    ----------
+    report, ledger, run, problem
+        As for :func:`model_card`.
+
+    Returns
+    -------
+    Card
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.audit import audit
+    >>> from raikit.datasets import load_german_credit
+    >>> ds = load_german_credit().replace(features=["duration_months", "age"])
+    >>> train, test = ds.split(0.3, random_state=0)
+    >>> model = LogisticRegression().fit(train.X, train.y)
+    >>> report = audit(model, train=train, test=test, n_boot=20, sections=["bias"])
+    >>> card = annex_iv(report)
+    >>> "Declaration" in set(card.gaps["field"])  # only the provider can give it
+    True
     """
     report, source_run = _report_from(report, ledger=ledger, run=run)
     answers = load_problem(problem)
     meta = report.meta
     evidence = f"audit run {source_run}" if source_run else "audit report"
-    p = "problem definition"
     b = _Builder()
+    _annex_general(b, answers)
+    _annex_development(b, report, answers, evidence)
+    _annex_operation(b, report, answers, evidence)
+    quantitative = {"Scorecard": report.scorecard}
+    per_group = _per_group_table(report)
+    if per_group is not None:
+        quantitative["Accuracy for specific groups"] = per_group
+    name = answers.get("name") or meta.get("model") or "model"
+    return b.card("annex_iv", f"EU AI Act Annex IV technical documentation: {name}", quantitative)
+
+
+def _annex_general(b: _Builder, answers: dict) -> None:
+    """Section 1: purpose, provider, version and instructions for use."""
+    p = _FROM_PROBLEM
     s1 = "1. General description of the AI system"
     b.add(
         s1,
@@ -597,6 +681,11 @@ def annex_iv(report=None, *, ledger=None, run: str | None = None, problem=None) 
         answers.get("intended_users"),
         p,
     )
+
+
+def _annex_development(b: _Builder, report, answers: dict, evidence: str) -> None:
+    """Section 2: design, data, human oversight, validation and testing."""
+    p, meta = _FROM_PROBLEM, report.meta
     s2 = "2. Elements of the system and its development"
     b.add(
         s2,
@@ -634,6 +723,12 @@ def annex_iv(report=None, *, ledger=None, run: str | None = None, problem=None) 
         else None,
         evidence,
     )
+
+
+def _annex_operation(b: _Builder, report, answers: dict, evidence: str) -> None:
+    """Sections 3 to 9: performance, risks, metrics, risk management, changes, standards,
+    conformity and post-market monitoring."""
+    p, meta = _FROM_PROBLEM, report.meta
     s3 = "3. Monitoring, functioning and control"
     b.add(
         s3,
@@ -695,9 +790,3 @@ def annex_iv(report=None, *, ledger=None, run: str | None = None, problem=None) 
         answers.get("post_market_monitoring"),
         p,
     )
-    quantitative = {"Scorecard": report.scorecard}
-    per_group = _per_group_table(report)
-    if per_group is not None:
-        quantitative["Accuracy for specific groups"] = per_group
-    name = answers.get("name") or meta.get("model") or "model"
-    return b.card("annex_iv", f"EU AI Act Annex IV technical documentation: {name}", quantitative)

@@ -19,7 +19,9 @@ console = Console()
 @app.command("report")
 def report_command(
     train: Path = typer.Option(..., "--train", help="The model's training data (members)."),
-    holdout: Path = typer.Option(..., "--holdout", help="Data the model never saw (non-members)."),
+    test: Path = typer.Option(
+        ..., "--test", "--holdout", help="Data the model never saw (non-members)."
+    ),
     model: Path = typer.Option(..., "--model", help="Fitted model (.skops)."),
     target: str = typer.Option(..., "--target", "-t", help="Column of true labels."),
     sensitive: str = typer.Option(
@@ -51,12 +53,12 @@ def report_command(
         "features": split_names(features) or None,
     }
     members = Dataset(train, name="train", **roles)
-    outsiders = Dataset(holdout, name="holdout", **roles)
+    outsiders = Dataset(test, name="test", **roles)
     with console.status("Attacking the model…"):
         result = membership_inference(
             fitted,
-            members,
-            outsiders,
+            train=members,
+            test=outsiders,
             attacks=tuple(split_names(attacks)),
             max_rows=max_rows,
             random_state=seed,

@@ -20,12 +20,31 @@ import numpy as np
 import pandas as pd
 
 from raikit._errors import DataError
+from raikit._recording import recorded
 from raikit._result import Finding, Result
+from raikit._validation import (
+    CI,
+    RANDOM_STATE,
+    Interval,
+    check_dataset,
+    rng_from,
+    validate_params,
+)
 
 __all__ = ["PrivacyReport", "membership_inference"]
 
 FPR_POINTS = (0.001, 0.01)
 _ATTACKS = ("threshold", "shadow")
+
+
+def _attack_list(value) -> bool:
+    """a non-empty list of 'threshold' and/or 'shadow'"""
+    return (
+        not isinstance(value, str)
+        and isinstance(value, Sequence)
+        and len(value) > 0
+        and all(isinstance(a, str) and a in _ATTACKS for a in value)
+    )
 
 
 def _true_label_log_proba(model, ds) -> np.ndarray:
@@ -125,7 +144,7 @@ class PrivacyReport(Result):
             )
         groups.add_vline(x=0.5, line_dash="dash", annotation_text="no leak")
         groups.update_layout(
-            title="Attack AUC by group (95% CI)",
+            title=f"Attack AUC by group ({self.meta.get('ci', 0.95):.0%} CI)",
             barmode="group",
             yaxis={"autorange": "reversed"},
             height=max(300, 24 * len(self.by_group) + 120),
@@ -133,17 +152,26 @@ class PrivacyReport(Result):
         return [roc, groups]
 
 
+@recorded("privacy.membership_inference")
+@validate_params(
+    attacks=_attack_list,
+    max_rows=Interval(int, 50, None),
+    ci=CI,
+    n_boot=Interval(int, 1, None),
+    top_k=Interval(int, 0, None),
+    random_state=RANDOM_STATE,
+)
 def membership_inference(
     model,
-    train,
-    holdout,
     *,
+    train,
+    test,
     attacks: Sequence[str] = _ATTACKS,
     max_rows: int = 20_000,
     ci: float = 0.95,
-    n_boot: int = 500,
+    n_boot: int = 1000,
     top_k: int = 20,
-    random_state: int | None = 0,
+    random_state=None,
     ledger=None,
 ) -> PrivacyReport:
     """Attack a trained classifier to measure how much it leaks about its training rows.
@@ -154,71 +182,138 @@ def membership_inference(
         The model under test. The shadow attack needs it to be clonable (scikit-learn API).
     train : raikit.Dataset
         The rows the model was trained on (members).
-    holdout : raikit.Dataset
+    test : raikit.Dataset
         Rows from the same population the model never saw (non-members; the shadow attack also
-        trains its copies on part of them).
+        trains its copies on two thirds of them).
     attacks : sequence of {"threshold", "shadow"}
-        Which attacks to run.
+        Which attacks to run (a non-empty subset).
     max_rows : int, default 20000
-        At most this many members (and as many non-members) are attacked.
-    ci, n_boot, random_state
-        Bootstrap intervals of the AUCs.
+        At most this many members (and as many non-members) are attacked; at least 50.
+    ci : float, default 0.95
+        Confidence level of the bootstrap intervals of the AUCs.
+    n_boot : int, default 1000
+        Bootstrap replicates of the AUCs (each attack, overall, per group and per class).
     top_k : int, default 20
         How many of the most exposed training rows to list (positions and scores, never raw values).
-    ledger : raikit.ledger.Ledger, optional
-        Record the report as evidence.
+    random_state : int, Generator or None, default None
+        Seed of the sampling, the shadow model and the bootstrap; ``None`` draws a fresh seed,
+        recorded in the ledger.
+    ledger : raikit.ledger.Ledger or path, optional
+        Record the result as evidence (inside :func:`raikit.track` it is recorded anyway).
 
     Returns
     -------
     PrivacyReport
+
+    Raises
+    ------
+    ParameterError
+        A parameter outside its domain (``attacks``, ``max_rows``, ``ci``, ...).
+    DataError
+        The model has no ``predict_proba``, the two Datasets do not fit the model, or there are
+        fewer than 50 rows per side.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit import Dataset
+    >>> rng = np.random.default_rng(0)
+    >>> frame = pd.DataFrame({"x": rng.normal(size=400), "s": rng.choice(["a", "b"], 400)})
+    >>> frame["y"] = (frame["x"] + rng.normal(size=400) > 0).astype(int)
+    >>> ds = Dataset(frame, target="y", sensitive="s", features=["x"])
+    >>> train, test = ds.subset(np.arange(200)), ds.subset(np.arange(200, 400))
+    >>> model = LogisticRegression().fit(train.X, train.y)
+    >>> report = membership_inference(model, train=train, test=test, attacks=["threshold"],
+    ...                               n_boot=100, random_state=0)
+    >>> report.verdict  # a one-feature logistic regression does not memorise its rows
+    'low'
     """
-    from sklearn.metrics import roc_curve
-
-    from raikit._validation import rng_from
-    from raikit.metrics import group_metrics
-
-    unknown = [a for a in attacks if a not in _ATTACKS]
-    if unknown or not attacks:
-        raise DataError(f"attacks must be a non-empty subset of {_ATTACKS}, got {list(attacks)}.")
-    if not hasattr(model, "predict_proba"):
-        raise DataError("Membership inference needs a model with predict_proba (probabilities).")
-    if train.target is None or holdout.target is None:
-        raise DataError("Both train and holdout need a target column (the true labels).")
-    train, holdout = train.for_model(model), holdout.for_model(model)
-    if list(train.feature_names) != list(holdout.feature_names):
-        raise DataError(
-            f"train and holdout have different features: {train.feature_names[:6]} vs "
-            f"{holdout.feature_names[:6]}; they must be inputs of the same model."
-        )
+    train, test = _check_inputs(model, train, test)
     rng = rng_from(random_state)
-    n_holdout_for_eval = holdout.n_rows // 3 if "shadow" in attacks else holdout.n_rows
-    n = min(train.n_rows, n_holdout_for_eval, max_rows)
+    # scikit-learn's attack model takes an integer seed, not a Generator
+    seed = random_state if isinstance(random_state, int) else int(rng.integers(2**31))
+    n_test_for_eval = test.n_rows // 3 if "shadow" in attacks else test.n_rows
+    n = min(train.n_rows, n_test_for_eval, max_rows)
     if n < 50:
         raise DataError(
-            f"Too few rows to attack: {n} per side (train {train.n_rows}, holdout "
-            f"{holdout.n_rows}); give at least 50 members and 50 non-members"
-            + (
-                " (the shadow attack uses two thirds of the holdout)."
-                if "shadow" in attacks
-                else "."
-            )
+            f"membership_inference(): too few rows to attack: {n} per side (train "
+            f"{train.n_rows}, test {test.n_rows}); give at least 50 members and 50 non-members"
+            + (" (the shadow attack uses two thirds of test)." if "shadow" in attacks else ".")
         )
     member_rows = np.sort(rng.choice(train.n_rows, n, replace=False))
-    holdout_order = rng.permutation(holdout.n_rows)
-    outsider_rows = np.sort(holdout_order[:n])
-    members, outsiders = train.subset(member_rows), holdout.subset(outsider_rows)
-    evaluated = pd.concat([members.frame, outsiders.frame], ignore_index=True)
-    is_member = np.r_[np.ones(n, dtype=int), np.zeros(n, dtype=int)]
-    scores: dict[str, np.ndarray] = {}
+    test_order = rng.permutation(test.n_rows)
+    members, outsiders = train.subset(member_rows), test.subset(np.sort(test_order[:n]))
     member_log_proba = _true_label_log_proba(model, members)
+    scores: dict[str, np.ndarray] = {}
     if "threshold" in attacks:
         scores["threshold"] = np.r_[member_log_proba, _true_label_log_proba(model, outsiders)]
     if "shadow" in attacks:
-        scores["shadow"] = _shadow_scores(
-            model, holdout, holdout_order[n:], members, outsiders, random_state
+        scores["shadow"] = _shadow_scores(model, test, test_order[n:], members, outsiders, seed)
+    evaluated = pd.concat([members.frame, outsiders.frame], ignore_index=True)
+    tables = _attack_tables(
+        scores,
+        n=n,
+        sensitive=evaluated[train.sensitive_names],
+        labels=pd.Series(evaluated[train.target].astype(str).to_numpy(), name="class"),
+        ci=ci,
+        n_boot=n_boot,
+        random_state=seed,
+    )
+    order = np.argsort(-member_log_proba)[:top_k]
+    exposed = pd.DataFrame(
+        {
+            "row": member_rows[order],
+            "attack_score": member_log_proba[order],
+            "loss": -member_log_proba[order],
+        }
+    )
+    verdict, findings = _verdict(tables["attacks"], tables["by_group"])
+    return PrivacyReport(
+        **tables,
+        exposed=exposed,
+        verdict=verdict,
+        findings=tuple(findings),
+        meta={
+            "n_members": int(n),
+            "attacks": list(attacks),
+            "random_state": seed,
+            "ci": float(ci),
+        },
+    )
+
+
+def _check_inputs(model, train, test):
+    """Both Datasets as the model's inputs, labelled; a clear error otherwise."""
+    train = check_dataset(train, need=["target"], name="train", caller="membership_inference")
+    test = check_dataset(test, need=["target"], name="test", caller="membership_inference")
+    if not hasattr(model, "predict_proba"):
+        raise DataError(
+            "membership_inference(): model needs predict_proba (the attacks read probabilities)."
         )
+    train, test = train.for_model(model), test.for_model(model)
+    if list(train.feature_names) != list(test.feature_names):
+        raise DataError(
+            f"membership_inference(): train and test have different features: "
+            f"{train.feature_names[:6]} vs {test.feature_names[:6]}; they must be inputs of the "
+            "same model."
+        )
+    return train, test
+
+
+def _attack_tables(scores, *, n, sensitive, labels, ci, n_boot, random_state) -> dict:
+    """Per attack: AUC with its interval, advantage, TPR at low FPR, the ROC, AUC per group/class.
+
+    Members (the first ``n`` rows) are the positive class; AUCs and intervals come from the
+    metrics engine so they match every other AUC raikit reports.
+    """
+    from sklearn.metrics import roc_curve
+
+    from raikit.metrics import group_metrics
+
+    is_member = np.r_[np.ones(n, dtype=int), np.zeros(n, dtype=int)]
     rows, roc_rows, group_tables, class_tables = [], [], [], []
-    sensitive = evaluated[train.sensitive_names]
+    options = {"metrics": ["roc_auc"], "ci": ci, "n_boot": n_boot, "random_state": random_state}
     for attack, score in scores.items():
         fpr, tpr, _ = roc_curve(is_member, score)
         keep = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), 200)).astype(int))
@@ -231,18 +326,8 @@ def membership_inference(
                 }
             )
         )
-        # AUC and its CI per group through the metrics engine: members are the positive class.
         decision = (score >= np.median(score)).astype(int)
-        by_group = group_metrics(
-            is_member,
-            decision,
-            sensitive=sensitive,
-            score=score,
-            metrics=["roc_auc"],
-            ci=ci,
-            n_boot=n_boot,
-            random_state=random_state,
-        )
+        by_group = group_metrics(is_member, decision, sensitive=sensitive, score=score, **options)
         overall = by_group.table[by_group.table["attribute"] == "overall"].iloc[0]
         rows.append(
             {
@@ -257,66 +342,32 @@ def membership_inference(
         )
         table = by_group.table[by_group.table["attribute"] != "overall"]
         group_tables.append(table.drop(columns="metric").assign(attack=attack))
-        labels = pd.Series(evaluated[train.target].astype(str).to_numpy(), name="class")
-        by_class = group_metrics(
-            is_member,
-            decision,
-            sensitive=labels,
-            score=score,
-            metrics=["roc_auc"],
-            ci=ci,
-            n_boot=n_boot,
-            random_state=random_state,
-        )
+        by_class = group_metrics(is_member, decision, sensitive=labels, score=score, **options)
         per_class = by_class.table[by_class.table["attribute"] != "overall"]
         class_tables.append(per_class.drop(columns=["metric", "attribute"]).assign(attack=attack))
-    attacks_table = pd.DataFrame(rows)
-    order = np.argsort(-member_log_proba)[:top_k]
-    exposed = pd.DataFrame(
-        {
-            "row": member_rows[order],
-            "attack_score": member_log_proba[order],
-            "loss": -member_log_proba[order],
-        }
-    )
-    verdict, findings = _verdict(attacks_table, pd.concat(group_tables, ignore_index=True))
-    result = PrivacyReport(
-        attacks=attacks_table,
-        roc=pd.concat(roc_rows, ignore_index=True),
-        by_group=pd.concat(group_tables, ignore_index=True)[
+    by_class = pd.concat(class_tables, ignore_index=True)
+    return {
+        "attacks": pd.DataFrame(rows),
+        "roc": pd.concat(roc_rows, ignore_index=True),
+        "by_group": pd.concat(group_tables, ignore_index=True)[
             ["attack", "attribute", "group", "value", "lower", "upper"]
         ],
-        by_class=pd.concat(class_tables, ignore_index=True)[
-            ["attack", "group", "value", "lower", "upper"]
-        ].rename(columns={"group": "class"}),
-        exposed=exposed,
-        verdict=verdict,
-        findings=tuple(findings),
-        meta={"n_members": int(n), "attacks": list(attacks), "random_state": random_state},
-    )
-    from raikit.ledger import record
-
-    record(
-        result,
-        check="privacy.membership_inference",
-        ledger=ledger,
-        dataset=train,
-        model=model,
-        params={"attacks": list(attacks), "max_rows": max_rows},
-    )
-    return result
+        "by_class": by_class[["attack", "group", "value", "lower", "upper"]].rename(
+            columns={"group": "class"}
+        ),
+    }
 
 
-def _shadow_scores(model, holdout, spare_rows, members, outsiders, random_state) -> np.ndarray:
-    """Train a copy of the model on half of the spare holdout rows and an attack classifier on its
+def _shadow_scores(model, test, spare_rows, members, outsiders, random_state) -> np.ndarray:
+    """Train a copy of the model on half of the spare test rows and an attack classifier on its
     members vs non-members; return the attack's member probability for the evaluated rows."""
     from sklearn.base import clone
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     half = len(spare_rows) // 2
     shadow_in, shadow_out = (
-        holdout.subset(np.sort(spare_rows[:half])),
-        holdout.subset(np.sort(spare_rows[half : 2 * half])),
+        test.subset(np.sort(spare_rows[:half])),
+        test.subset(np.sort(spare_rows[half : 2 * half])),
     )
     try:
         shadow = clone(model).fit(shadow_in.X, shadow_in.y)

@@ -6,9 +6,9 @@ import re
 
 import pandas as pd
 
-from raikit._errors import DataError
+from raikit._errors import ParameterError
 
-__all__ = ["run_sql"]
+__all__ = ["parse", "run_sql"]
 
 _QUERY = re.compile(
     r"^\s*SELECT\s+(?P<select>.+?)\s+FROM\s+(?P<table>[A-Za-z_][\w]*)"
@@ -51,15 +51,18 @@ def _name(token: str) -> str:
     return token.strip().strip('"')
 
 
-def run_sql(table, text: str, *, epsilon: float):
-    """Parse ``text`` and answer each aggregate with ``epsilon`` split evenly between them."""
-    from raikit.privacy._table import BudgetExceededError, PrivateAnswer, _check_epsilon
+def parse(text: str) -> tuple[list[str], list[tuple]]:
+    """The GROUP BY keys of ``text`` and its aggregates as ``(function, column, q, label)``.
 
-    epsilon = _check_epsilon(epsilon)
+    Examples
+    --------
+    >>> parse("SELECT sex, COUNT(*), AVG(age) AS mean_age FROM t GROUP BY sex")
+    (['sex'], [('count', None, None, 'COUNT(*)'), ('mean', 'age', None, 'mean_age')])
+    """
     match = _QUERY.match(text)
     if match is None or re.search(r"\b(WHERE|JOIN|HAVING|LIMIT|ORDER)\b", text, re.IGNORECASE):
-        raise DataError(
-            f"Unsupported SQL {text!r}. Supported: SELECT [keys,] AGG(col)[, ...] FROM t "
+        raise ParameterError(
+            f"sql(): unsupported SQL {text!r}. Supported: SELECT [keys,] AGG(col)[, ...] FROM t "
             "[GROUP BY keys] with AGG in COUNT, SUM, AVG, VARIANCE, MEDIAN, QUANTILE(col, q); "
             "no WHERE/JOIN/HAVING/ORDER/LIMIT."
         )
@@ -69,21 +72,34 @@ def run_sql(table, text: str, *, epsilon: float):
         agg = _AGG.match(item)
         if agg is None:
             if _name(item) not in keys:
-                raise DataError(f"SELECT item {item!r} is neither an aggregate nor a GROUP BY key.")
+                raise ParameterError(
+                    f"sql(): SELECT item {item!r} is neither an aggregate nor a GROUP BY key."
+                )
             continue
         fn = _FUNCTIONS.get(agg["fn"].upper())
         if fn is None:
-            raise DataError(
-                f"Aggregate {agg['fn']!r} is not supported; use one of {sorted(_FUNCTIONS)}."
+            raise ParameterError(
+                f"sql(): aggregate {agg['fn']!r} is not supported; use one of {sorted(_FUNCTIONS)}."
             )
         if keys and fn not in _GROUPED:
-            raise DataError(f"{agg['fn'].upper()} cannot be grouped; use COUNT, SUM or AVG.")
+            raise ParameterError(
+                f"sql(): {agg['fn'].upper()} cannot be grouped; use COUNT, SUM or AVG."
+            )
         column = None if agg["arg"] == "*" else _name(agg["arg"])
         if column is None and fn != "count":
-            raise DataError(f"{agg['fn'].upper()}(*) needs a column.")
+            raise ParameterError(f"sql(): {agg['fn'].upper()}(*) needs a column.")
         aggregates.append((fn, column, agg["q"], agg["alias"] or item))
     if not aggregates:
-        raise DataError(f"SQL {text!r} has no aggregate (COUNT, SUM, AVG, ...).")
+        raise ParameterError(f"sql(): {text!r} has no aggregate (COUNT, SUM, AVG, ...).")
+    return keys, aggregates
+
+
+def run_sql(table, text: str, *, epsilon: float):
+    """Parse ``text`` and answer each aggregate with ``epsilon`` split evenly between them."""
+    from raikit.privacy._table import BudgetExceededError, PrivateAnswer, _check_epsilon
+
+    epsilon = _check_epsilon(epsilon)
+    keys, aggregates = parse(text)
     share = epsilon / len(aggregates)
     if epsilon > table.remaining + 1e-9:
         raise BudgetExceededError(
@@ -109,4 +125,5 @@ def run_sql(table, text: str, *, epsilon: float):
         epsilon=spent,
         ci=table.ci,
         mechanism="laplace",
+        source=table.source.name,
     )

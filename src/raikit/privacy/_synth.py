@@ -29,8 +29,18 @@ import numpy as np
 import pandas as pd
 
 from raikit._errors import DataError
+from raikit._recording import recorded
 from raikit._result import Finding, Result
-from raikit.privacy._source import hint
+from raikit._validation import (
+    RANDOM_STATE,
+    Interval,
+    Options,
+    check_dataset,
+    rng_from,
+    validate_params,
+)
+from raikit.privacy._source import check_epsilon, hint
+from raikit.privacy._table import open_source
 
 __all__ = ["SynthesisResult", "synthesis_utility", "synthesize"]
 
@@ -177,8 +187,17 @@ def _tvd(a: np.ndarray, b: np.ndarray, size: int) -> float:
     return float(0.5 * np.abs(pa - pb).sum())
 
 
+@recorded("privacy.synthesize")
+@validate_params(
+    method=Options("star"),
+    domains=[dict, None],
+    bounds=[dict, None],
+    bins=Interval(int, 2, None),
+    n_rows=[Interval(int, 1, None), None],
+    random_state=RANDOM_STATE,
+)
 def synthesize(
-    ds,
+    data,
     *,
     source,
     epsilon: float,
@@ -199,10 +218,10 @@ def synthesize(
 
     Parameters
     ----------
-    ds : raikit.Dataset
+    data : raikit.Dataset
         The private data: its features, sensitive attributes and target are synthesised.
     source : PrivacySource or str
-        The registered data source ``ds`` comes from; its odometer pays ``epsilon`` before the
+        The registered data source ``data`` comes from; its odometer pays ``epsilon`` before the
         release is computed (refused when the remaining budget is smaller).
     epsilon : float
         Privacy loss of the whole release (pure DP, at the source's privacy unit).
@@ -215,15 +234,28 @@ def synthesize(
     bounds : dict
         ``{column: (lower, upper)}`` public bounds of every numeric column.
     bins : int, default 10
-        Bins per numeric column.
+        Bins per numeric column (at least 2).
     n_rows : int, optional
         Rows to generate; default the noisy total count released with the marginals.
-    random_state : int, optional
-    ledger : raikit.ledger.Ledger, optional
+    random_state : int, Generator or None, default None
+        Seed of the sampling of the synthetic rows (the noise of the release is OpenDP's own,
+        never seeded); ``None`` draws a fresh seed, recorded in the ledger.
+    ledger : raikit.ledger.Ledger or path, optional
+        Record the result as evidence (inside :func:`raikit.track` it is recorded anyway).
 
     Returns
     -------
     SynthesisResult
+
+    Raises
+    ------
+    ParameterError
+        ``method``, ``bins``, ``n_rows`` or ``random_state`` outside its domain.
+    DataError
+        ``epsilon`` is not a usable privacy loss, a column has no declared public domain or
+        bounds, or the target is not a classification target.
+    BudgetExceededError
+        The source's remaining budget is smaller than ``epsilon`` (nothing is spent).
 
     Examples
     --------
@@ -247,50 +279,85 @@ def synthesize(
     1.0
     >>> os.environ["HOME"] = home
     """
-    from raikit.privacy._table import _fit_scale, _opendp, check_epsilon, open_source
-
+    ds = check_dataset(data, need=["target"], caller="synthesize")
     epsilon = check_epsilon(epsilon, hint("epsilon"))
-    if method != "star":
-        raise DataError(f"method must be 'star', got {method!r}.")
-    if int(bins) < 2:
-        raise DataError(f"bins must be at least 2, got {bins!r}.")
     if ds.task == "regression":
         raise DataError("synthesize needs a classification target (its labels form the hub).")
-    bounds = dict(bounds or {})
-    domains = {name: list(values) for name, values in (domains or {}).items()}
     privacy = open_source(source)
-    rng = np.random.default_rng(random_state)
     hub_names = [ds.target, *ds.sensitive_names]
     others = [c for c in ds.feature_names if c not in hub_names]
-    columns = [*others, *hub_names]
-    if privacy.privacy_unit in columns:
+    if privacy.privacy_unit in [*others, *hub_names]:
         raise DataError(
             f"Column {privacy.privacy_unit!r} identifies the people of source {privacy.name!r}: "
             "it is never released. Leave it out of the features."
         )
+    encoded, hub = _encode(ds, privacy, hub_names, others, domains, bounds, bins)
+    released, scale, spent = _release(privacy, encoded, hub, hub_names, others, epsilon, method)
+    del hub  # nothing below reads the private data: only the release
+    rng = rng_from(random_state)
+    hub_sizes = [len(encoded[n][1]) for n in hub_names]
+    codes, tables, hub_counts = _sample_codes(
+        released, encoded, hub_names, hub_sizes, others, n_rows, rng
+    )
+    synthetic = pd.DataFrame(
+        {
+            name: _decode(codes[name], encoded[name][1], encoded[name][2], ds.frame[name], rng)
+            for name in ds.frame.columns
+            if name in encoded
+        }
+    )
+    index = pd.MultiIndex.from_product([encoded[n][1] for n in hub_names], names=hub_names)
+    released_table = index.to_frame(index=False).assign(count=np.asarray(released[0], float))
+    return SynthesisResult(
+        data=synthetic,
+        released=released_table,
+        marginals=_release_fidelity(encoded, codes, tables, hub_counts, hub_names, hub_sizes, ds),
+        epsilon=spent,
+        noise_scale=float(scale),
+        source=privacy.name,
+        method=method,
+        findings=tuple(_small_cells(released_table, hub_names, scale)),
+    )
+
+
+def _encode(ds, privacy, hub_names, others, domains, bounds, bins):
+    """Every released column coded on its public domain, and the hub cell of every row.
+
+    The hub code is -1 for a row whose target or sensitive value lies outside its domain.
+    """
+    bounds = dict(bounds or {})
+    domains = {name: list(values) for name, values in (domains or {}).items()}
+    columns = [*others, *hub_names]
     frame = privacy.prepare(
         ds.frame[[c for c in ds.frame.columns if c in columns or c == privacy.privacy_unit]]
     )
     if ds.target not in domains and frame[ds.target].dtype != bool:
         # The label set of a classification task is public (the task defines it).
         domains[ds.target] = _labels(frame[ds.target])
-
     encoded = {}
     for name in columns:
         series = frame[name]
         # A missing level only where the dtype can hold missing values (public information).
         can_miss = not (name == ds.target or series.dtype == bool or series.dtype.kind in "iu")
         encoded[name] = _discretise(series, name, bounds, domains, int(bins), missing=can_miss)
-    hub_sizes = [len(encoded[n][1]) for n in hub_names]
-    n_hub = int(np.prod(hub_sizes))
     hub = np.zeros(len(frame), dtype=np.int64)
     valid = np.ones(len(frame), dtype=bool)
-    for name, size in zip(hub_names, hub_sizes, strict=True):
+    for name in hub_names:
         valid &= encoded[name][0] >= 0
-        hub = hub * size + encoded[name][0]
-    hub = np.where(valid, hub, -1)
+        hub = hub * len(encoded[name][1]) + encoded[name][0]
+    return encoded, np.where(valid, hub, -1)
+
+
+def _release(privacy, encoded, hub, hub_names, others, epsilon, method):
+    """One composed OpenDP measurement of the hub marginal and every hub x column marginal.
+
+    The spend is committed to the source's odometer before the measurement runs (never
+    refunded). Returns the noisy counts, the Laplace scale and the epsilon spent.
+    """
+    from raikit.privacy._table import _fit_scale, _opendp
 
     dp = _opendp()
+    n_hub = int(np.prod([len(encoded[n][1]) for n in hub_names]))
     frame_domain = dp.user_domain("RaikitSynthFrame", lambda value: isinstance(value, dict))
     metric = dp.symmetric_distance()
     cell_domain = dp.vector_domain(dp.atom_domain(T=dp.i64))
@@ -316,19 +383,21 @@ def synthesize(
     scale, measurement = _fit_scale(build, epsilon, privacy.d_in)
     spent = float(measurement.map(privacy.d_in))
     privacy.spend(
-        f"synthesize({method}, {len(columns)} columns)",
+        f"synthesize({method}, {len(others) + len(hub_names)} columns)",
         epsilon=spent,
         noise_scale=float(scale),
         mechanism="discrete laplace (marginals)",
     )
-    private = {"hub": hub, **{c: encoded[c][0] for c in others}}
-    released = measurement(private)
-    del private, frame, hub
+    released = measurement({"hub": hub, **{c: encoded[c][0] for c in others}})
+    return released, scale, spent
 
-    noisy_hub = np.asarray(released[0], dtype=float)
-    hub_counts = np.clip(noisy_hub, 0, None)
-    total = max(round(float(hub_counts.sum())), 1)
-    size = int(n_rows) if n_rows is not None else total
+
+def _sample_codes(released, encoded, hub_names, hub_sizes, others, n_rows, rng):
+    """Synthetic codes: a hub cell from the noisy hub marginal, then each other column from its
+    noisy conditional given the hub. Reads the release only."""
+    n_hub = int(np.prod(hub_sizes))
+    hub_counts = np.clip(np.asarray(released[0], dtype=float), 0, None)
+    size = int(n_rows) if n_rows is not None else max(round(float(hub_counts.sum())), 1)
     hub_p = hub_counts / hub_counts.sum() if hub_counts.sum() > 0 else np.full(n_hub, 1 / n_hub)
     synthetic_hub = rng.choice(n_hub, size=size, p=hub_p)
     codes, tables = {}, {}
@@ -336,9 +405,7 @@ def synthesize(
         levels = len(encoded[column][1])
         table = np.clip(np.asarray(counts, dtype=float), 0, None).reshape(n_hub, levels)
         tables[column] = table.copy()
-        fallback = table.sum(axis=0) + 1e-12
-        empty = table.sum(axis=1) <= 0
-        table[empty] = fallback
+        table[table.sum(axis=1) <= 0] = table.sum(axis=0) + 1e-12  # an empty cell: the margin
         cdf = np.cumsum(table / table.sum(axis=1, keepdims=True), axis=1)
         draw = rng.random(size)
         codes[column] = np.minimum((draw[:, None] > cdf[synthetic_hub]).sum(axis=1), levels - 1)
@@ -346,55 +413,23 @@ def synthesize(
     for name, levels in zip(reversed(hub_names), reversed(hub_sizes), strict=True):
         codes[name] = rest % levels
         rest = rest // levels
+    return codes, tables, hub_counts
 
-    data = pd.DataFrame(
-        {
-            name: _decode(codes[name], encoded[name][1], encoded[name][2], ds.frame[name], rng)
-            for name in ds.frame.columns
-            if name in encoded
-        }
-    )
-    index = pd.MultiIndex.from_product([encoded[n][1] for n in hub_names], names=hub_names)
-    released_table = index.to_frame(index=False).assign(count=noisy_hub)
-    marginals = _release_fidelity(encoded, codes, tables, hub_counts, hub_names, hub_sizes, ds)
-    findings = []
+
+def _small_cells(released_table: pd.DataFrame, hub_names, scale) -> list[Finding]:
     small = released_table[released_table["count"] < 20 * scale]
-    if len(small):
-        findings.append(
-            Finding(
-                "warning",
-                "Some groups are small against the noise",
-                f"{len(small)} of {len(released_table)} cells of "
-                f"{' x '.join(hub_names)} have a noisy count under 20 noise scales "
-                f"({20 * scale:.3g}): their synthetic rows are mostly noise. Raise epsilon or "
-                "merge groups.",
-            )
+    if not len(small):
+        return []
+    return [
+        Finding(
+            "warning",
+            "Some groups are small against the noise",
+            f"{len(small)} of {len(released_table)} cells of "
+            f"{' x '.join(hub_names)} have a noisy count under 20 noise scales "
+            f"({20 * scale:.3g}): their synthetic rows are mostly noise. Raise epsilon or "
+            "merge groups.",
         )
-    result = SynthesisResult(
-        data=data,
-        released=released_table,
-        marginals=marginals,
-        epsilon=spent,
-        noise_scale=float(scale),
-        source=privacy.name,
-        method=method,
-        findings=tuple(findings),
-    )
-    from raikit.ledger import record
-
-    record(
-        result,
-        check="privacy.synthesize",
-        ledger=ledger,
-        params={
-            "epsilon": spent,
-            "method": method,
-            "bins": int(bins),
-            "n_rows": size,
-            "source": privacy.name,
-        },
-    )
-    return result
+    ]
 
 
 def _release_fidelity(encoded, codes, tables, hub_counts, hub_names, hub_sizes, ds):
@@ -436,8 +471,21 @@ def _release_fidelity(encoded, codes, tables, hub_counts, hub_names, hub_sizes, 
     return pd.DataFrame(rows, columns=["attribute", "group", "column", "tvd"])
 
 
+@validate_params(
+    domains=[dict, None],
+    bounds=[dict, None],
+    bins=Interval(int, 2, None),
+    random_state=RANDOM_STATE,
+)
 def synthesis_utility(
-    result: SynthesisResult, ds, *, domains=None, bounds=None, bins=10, test=None, random_state=None
+    result: SynthesisResult,
+    data,
+    *,
+    domains=None,
+    bounds=None,
+    bins=10,
+    test=None,
+    random_state=None,
 ) -> dict[str, pd.DataFrame]:
     """PRIVATE: how the synthetic data compares with the real data. Not DP; never share it.
 
@@ -446,12 +494,25 @@ def synthesis_utility(
     of DataFrames, deliberately not a Result: it is never recorded in a ledger, and the CLI never
     writes it to a file.
 
+    Parameters
+    ----------
+    result : SynthesisResult
+        What :func:`synthesize` returned.
+    data : raikit.Dataset
+        The real data the synthetic rows stand for.
+    domains, bounds, bins
+        As given to :func:`synthesize` (the same public discretisation).
+    test : raikit.Dataset, optional
+        Real rows to score the utility models on (default ``data``).
+    random_state : int, Generator or None, default None
+        Seed of the utility models.
+
     Returns
     -------
     dict
         ``"marginals"``: 1-way TVD real vs synthetic per column, overall and per group;
         ``"pairs"``: 2-way TVD per column pair; ``"utility"``: accuracy on real (``test`` or
-        ``ds``) data of a model trained on real vs on synthetic rows, overall and per group.
+        ``data``) data of a model trained on real vs on synthetic rows, overall and per group.
 
     Examples
     --------
@@ -474,6 +535,11 @@ def synthesis_utility(
     True
     >>> os.environ["HOME"] = home
     """
+    ds = check_dataset(data, need=["target"], caller="synthesis_utility")
+    if test is not None:
+        check_dataset(test, need=["target"], name="test", caller="synthesis_utility")
+    if isinstance(random_state, np.random.Generator | np.random.RandomState):
+        random_state = int(rng_from(random_state).integers(2**31))  # scikit-learn wants an int
     domains = {name: list(values) for name, values in (domains or {}).items()}
     bounds = dict(bounds or {})
     hub_names = [ds.target, *ds.sensitive_names]

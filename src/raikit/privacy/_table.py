@@ -17,8 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from raikit._errors import ColumnError, DataError, RaikitError
+from raikit._errors import ColumnError, DataError, ParameterError, RaikitError
+from raikit._recording import recorded
 from raikit._result import Result
+from raikit._validation import CI, Interval, Options, validate_params
 from raikit.privacy._source import (
     BudgetExceededError,
     PrivacySource,
@@ -133,6 +135,8 @@ class PrivateAnswer(Result):
         Confidence level of ``lower``/``upper``.
     mechanism : str
         The OpenDP mechanism used.
+    source : str
+        The registered data source whose budget paid for the answer.
     """
 
     query: str
@@ -141,6 +145,7 @@ class PrivateAnswer(Result):
     ci: float
     mechanism: str
     findings: tuple = ()
+    source: str = ""
 
     @property
     def value(self):
@@ -210,8 +215,14 @@ class PrivateTable:
     budget_path : str or Path, optional
         The odometer's location, if given: it must be the one the source was registered with.
     ledger : raikit.ledger.Ledger, optional
-        Every answer is recorded there (or in the active ``raikit.track`` run) as
-        ``privacy.query`` evidence.
+        Every answer is recorded there (or in the active ``raikit.track`` run) as one
+        ``privacy.query`` evidence row per query call (a SQL query with several aggregates is
+        one row); kept as the ``ledger`` attribute.
+
+    Raises
+    ------
+    ParameterError
+        ``ci`` outside (0, 1), or ``bounds``/``domains`` not of the documented form.
 
     Examples
     --------
@@ -250,9 +261,9 @@ class PrivateTable:
         budget_path=None,
         ledger=None,
     ) -> None:
-        self._ledger = ledger
-        if isinstance(ci, bool) or not isinstance(ci, (int, float)) or not (0 < ci < 1):
-            raise DataError(f"ci must be in (0, 1), got {ci!r}.")
+        self.ledger = ledger
+        if not CI.accepts(ci):
+            raise ParameterError(f"PrivateTable(): ci must be {CI.describe()}; got {ci!r}.")
         self.ci = float(ci)
         frame = _frame_of(data)
         self.source = open_source(
@@ -269,9 +280,14 @@ class PrivateTable:
             try:
                 lo, hi = (float(pair[0]), float(pair[1]))
             except (TypeError, ValueError, IndexError):
-                raise DataError(f"bounds[{name!r}] must be (lower, upper), got {pair!r}.") from None
+                raise ParameterError(
+                    f"PrivateTable(): bounds[{name!r}] must be (lower, upper); got {pair!r}."
+                ) from None
             if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-                raise DataError(f"bounds[{name!r}] must be finite with lower < upper, got {pair}.")
+                raise ParameterError(
+                    f"PrivateTable(): bounds[{name!r}] must be finite with lower < upper; got "
+                    f"{pair}."
+                )
             self.bounds[name] = (lo, hi)
         self.domains = {}
         for name, values in (domains or {}).items():
@@ -378,7 +394,7 @@ class PrivateTable:
         dp = _opendp()
         names = [by] if isinstance(by, str) else list(by)
         if not names:
-            raise DataError("group_by needs at least one key column.")
+            raise ParameterError("group_by(): by needs at least one key column.")
         domains = [self._domain_of(name) for name in names]
         index = pd.MultiIndex.from_product(domains, names=names)
         n_cells = len(index)
@@ -413,25 +429,19 @@ class PrivateTable:
         return (1 - self.ci) / parts
 
     def _answer(self, query, table, cost, mechanism) -> PrivateAnswer:
-        from raikit.ledger import record
-
-        answer = PrivateAnswer(
-            query=query, table=table, epsilon=cost, ci=self.ci, mechanism=mechanism
+        return PrivateAnswer(
+            query=query,
+            table=table,
+            epsilon=cost,
+            ci=self.ci,
+            mechanism=mechanism,
+            source=self.source.name,
         )
-        record(
-            answer,
-            check="privacy.query",
-            ledger=self._ledger,
-            params={
-                "query": query,
-                "epsilon": cost,
-                "budget": self.epsilon,
-                "source": self.source.name,
-            },
-        )
-        return answer
 
     # ----------------------------------------------------------------- queries
+    # Each public query is recorded once, as ``privacy.query``, in the table's ledger (or the
+    # active track run); a query made inside another (``sql``) records nothing of its own.
+    @recorded("privacy.query")
     def count(self, column: str | None = None, *, epsilon: float) -> PrivateAnswer:
         """Noisy number of rows (or of non-missing values of ``column``).
 
@@ -460,6 +470,7 @@ class PrivateTable:
         table["noise_scale"] = scale
         return self._answer(query, table, cost, "discrete laplace")
 
+    @recorded("privacy.query")
     def sum(self, column: str, *, epsilon: float) -> PrivateAnswer:
         """Noisy sum of ``column`` clamped to its bounds."""
         dp = _opendp()
@@ -518,6 +529,7 @@ class PrivateTable:
             halves.append(float(dp.laplacian_scale_to_accuracy(scales[2], self._alpha(parts))))
         return [float(v) for v in released], halves, scales, cost, (lo, hi)
 
+    @recorded("privacy.query")
     def mean(self, column: str, *, epsilon: float) -> PrivateAnswer:
         """Noisy mean: a noisy clamped sum over a noisy count, each half of ``epsilon``.
 
@@ -541,6 +553,7 @@ class PrivateTable:
         )
         return self._answer(query, table, cost, "laplace (sum / count)")
 
+    @recorded("privacy.query")
     def variance(self, column: str, *, epsilon: float) -> PrivateAnswer:
         """Noisy variance from noisy count, sum and sum of squares (a third of epsilon each)."""
         query = f"variance({column})"
@@ -571,8 +584,6 @@ class PrivateTable:
     def _bin_counts(self, column, bins, epsilon, query):
         dp = _opendp()
         clamped, lo, hi = self._numeric(column)
-        if int(bins) < 2:
-            raise DataError(f"bins must be at least 2, got {bins!r}.")
         edges = np.linspace(lo, hi, int(bins) + 1)
         binned = (
             clamped
@@ -586,6 +597,8 @@ class PrivateTable:
         released, scale, cost = self._release(query, build, epsilon, mechanism="discrete laplace")
         return np.asarray(released, dtype=float), edges, scale, cost
 
+    @recorded("privacy.query")
+    @validate_params(bins=Interval(int, 2, None))
     def histogram(self, column: str, *, epsilon: float, bins: int = 10) -> PrivateAnswer:
         """Noisy counts per category (categorical/boolean) or per equal-width bin within bounds."""
         dp = _opendp()
@@ -601,6 +614,8 @@ class PrivateTable:
         table["noise_scale"] = scale
         return self._answer(query, table, cost, "discrete laplace")
 
+    @recorded("privacy.query")
+    @validate_params(q=Interval(float, 0, 1), bins=Interval(int, 2, None))
     def quantile(
         self, column: str, q: float = 0.5, *, epsilon: float, bins: int = 200
     ) -> PrivateAnswer:
@@ -610,8 +625,6 @@ class PrivateTable:
         cumulative error of the first ``j`` bins by ``j`` times that.
         """
         dp = _opendp()
-        if not 0 <= float(q) <= 1:
-            raise DataError(f"q must be in [0, 1], got {q!r}.")
         query = f"quantile({column}, {q:g})"
         counts, edges, scale, cost = self._bin_counts(column, bins, epsilon, query)
         k = len(counts)
@@ -632,6 +645,8 @@ class PrivateTable:
         )
         return self._answer(query, table, cost, "discrete laplace histogram")
 
+    @recorded("privacy.query")
+    @validate_params(agg=Options("count", "sum", "mean"), column=[str, None])
     def group_by(
         self, by, *, epsilon: float, column: str | None = None, agg: str = "count"
     ) -> PrivateAnswer:
@@ -642,34 +657,34 @@ class PrivateTable:
         one group (parallel composition). Intervals are per group, not simultaneous.
         """
         dp = _opendp()
-        if agg not in ("count", "sum", "mean"):
-            raise DataError(f"agg must be 'count', 'sum' or 'mean', got {agg!r}.")
         if agg != "count" and column is None:
-            raise DataError(f"agg={agg!r} needs column=.")
+            raise ParameterError(f"group_by(): agg={agg!r} needs column=.")
         names, keys, n_cells, codes, _ = self._keys(by)
-        label = ", ".join(names)
-        query = f"{agg}({column or '*'}) by {label}"
+        query = f"{agg}({column or '*'}) by {', '.join(names)}"
+        if agg != "count":
+            return self._grouped_sum(query, keys, n_cells, codes, column, agg, epsilon)
         cell_domain = dp.vector_domain(dp.atom_domain(T=dp.i64))
         coded = self._select(lambda frame: codes(frame), cell_domain)
         counter = coded >> dp.t.then_count_by_categories(
             categories=list(range(n_cells)), null_category=False
         )
-        if agg == "count":
 
-            def build(scale):
-                return counter >> dp.m.then_laplace(scale)
+        def build(scale):
+            return counter >> dp.m.then_laplace(scale)
 
-            released, scale, cost = self._release(
-                query, build, epsilon, mechanism="discrete laplace"
-            )
-            counts = np.asarray(released, dtype=float)
-            half = float(dp.discrete_laplacian_scale_to_accuracy(scale, self._alpha()))
-            table = keys.assign(value=counts, lower=counts - half, upper=counts + half)
-            table["noise_scale"] = scale
-            return self._answer(query, table, cost, "discrete laplace")
+        released, scale, cost = self._release(query, build, epsilon, mechanism="discrete laplace")
+        counts = np.asarray(released, dtype=float)
+        half = float(dp.discrete_laplacian_scale_to_accuracy(scale, self._alpha()))
+        table = keys.assign(value=counts, lower=counts - half, upper=counts + half)
+        table["noise_scale"] = scale
+        return self._answer(query, table, cost, "discrete laplace")
 
+    def _grouped_sum(self, query, keys, n_cells, codes, column, agg, epsilon) -> PrivateAnswer:
+        """Noisy clamped sum per group (and, for a mean, a noisy count per group beside it)."""
+        dp = _opendp()
         lo, hi = self._bounds_of(column)
         width = max(abs(lo), abs(hi))
+        cell_domain = dp.vector_domain(dp.atom_domain(T=dp.i64))
 
         def sums(frame: pd.DataFrame) -> np.ndarray:
             code = codes(frame)
@@ -716,6 +731,8 @@ class PrivateTable:
         )
         return self._answer(query, table, cost, "laplace (sum / count)")
 
+    @recorded("privacy.query")
+    @validate_params(query=str)
     def sql(self, query: str, *, epsilon: float) -> PrivateAnswer:
         """Answer an aggregate SQL query; ``epsilon`` is split evenly between its aggregates.
 

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError
+from raikit._recording import recorded
 from raikit._result import Finding, Result
+from raikit._validation import CI, RANDOM_STATE, Interval, validate_params
 
 __all__ = ["ReviewMetricsResult", "review_metrics"]
 
@@ -91,16 +93,23 @@ def _tidy(result, share: str) -> pd.DataFrame:
     return table[["share", "attribute", "group", "metric", "value", "lower", "upper"]]
 
 
+@recorded("review.metrics")
+@validate_params(
+    targets=[dict, None],
+    ci=CI,
+    n_boot=Interval(int, 1, None),
+    random_state=RANDOM_STATE,
+)
 def review_metrics(
     y_true,
     y_pred,
     *,
     reviewed,
-    sensitive,
+    sensitive_features,
     targets: dict | None = None,
     ci: float = 0.95,
     pos_label=None,
-    n_boot: int = 500,
+    n_boot: int = 1000,
     random_state=None,
     ledger=None,
 ) -> ReviewMetricsResult:
@@ -114,8 +123,8 @@ def review_metrics(
         Final decisions: the model's for automated rows, the reviewer's for reviewed rows.
     reviewed : array-like of bool
         True where a person decided the row.
-    sensitive : array-like, Series or DataFrame
-        Sensitive attributes, one value per row.
+    sensitive_features : array-like, Series or DataFrame
+        Values of the sensitive attributes, one per row (a DataFrame for several attributes).
     targets : dict, optional
         Minimum ``precision``, ``recall`` and/or ``accuracy`` the automated share must reach in
         every group (its lower confidence bound must) before automation is widened.
@@ -124,6 +133,25 @@ def review_metrics(
     pos_label : optional
         The positive label of precision and recall. Inferred only for 0/1, False/True and -1/1
         labels; other labels (e.g. ``"approved"``/``"denied"``) need it.
+    n_boot : int, default 1000
+        Bootstrap replicates of the intervals.
+    random_state : int, Generator or None, default None
+        Seed of the bootstrap; ``None`` draws a fresh seed, recorded in the ledger.
+    ledger : raikit.ledger.Ledger or path, optional
+        Record the result as evidence (inside :func:`raikit.track` it is recorded anyway).
+
+    Returns
+    -------
+    ReviewMetricsResult
+
+    Raises
+    ------
+    ParameterError
+        ``targets`` names an unknown metric or a value outside [0, 1]; ``ci`` or ``n_boot`` out
+        of range.
+    DataError
+        Arrays of different lengths, ``reviewed`` not boolean, or a period without automated
+        or without reviewed rows.
 
     Examples
     --------
@@ -132,86 +160,26 @@ def review_metrics(
     >>> y = rng.integers(0, 2, 400)
     >>> reviewed = rng.random(400) < 0.3
     >>> sex = np.where(rng.random(400) < 0.5, "F", "M")
-    >>> result = review_metrics(y, y, reviewed=reviewed, sensitive=sex,
+    >>> result = review_metrics(y, y, reviewed=reviewed, sensitive_features=sex,
     ...                         targets={"precision": 0.9}, n_boot=50, random_state=0)
     >>> result.recommendation
     'widen'
     """
-    from raikit.metrics import group_metrics
-    from raikit.metrics._group_metrics import resolve_pos_label
-
-    targets = dict(targets or {})
-    unknown = sorted(set(targets) - set(_TARGETS))
-    if unknown:
-        raise DataError(f"Unknown target metric(s) {unknown}; choose from {list(_TARGETS)}.")
-    for name, value in targets.items():
-        if not 0.0 <= float(value) <= 1.0:
-            raise DataError(f"Target {name}={value!r} must be between 0 and 1.")
-    y_true = np.asarray(y_true)
-    y_pred = np.asarray(y_pred)
-    mask = np.asarray(reviewed)
-    if mask.dtype != bool:
-        if pd.isna(mask).any() or not np.isin(mask, [0, 1]).all():
-            raise DataError("reviewed must be True/False (or 1/0) per row, without missing values.")
-        mask = mask.astype(bool)
-    n = len(y_true)
-    if len(y_pred) != n or len(mask) != n:
-        raise DataError(
-            f"y_true ({n}), y_pred ({len(y_pred)}) and reviewed ({len(mask)}) differ in length."
-        )
-    if isinstance(sensitive, pd.DataFrame | pd.Series):
-        sensitive = sensitive.reset_index(drop=True)
-    else:
-        sensitive = pd.Series(np.asarray(sensitive, dtype=object), name="group")
-    if len(sensitive) != n:
-        raise DataError(f"sensitive has {len(sensitive)} rows but y_true has {n}.")
-    labels = pd.unique(np.concatenate([y_true, y_pred]).astype(object))
-    pos_label = resolve_pos_label(labels[pd.notna(labels)], pos_label)
-    if mask.all() or not mask.any():
-        raise DataError(
-            "A review period needs both automated and reviewed rows; got "
-            f"{int(mask.sum())} reviewed of {n}."
-        )
-    tables, findings = [], []
-    results = {}
-    for share, rows in (("automated", ~mask), ("reviewed", mask)):
-        result = group_metrics(
-            y_true[rows],
-            y_pred[rows],
-            sensitive=sensitive[rows],
-            metrics=_METRICS,
-            ci=ci,
-            n_boot=n_boot,
-            random_state=random_state,
-            pos_label=pos_label,
-        )
-        results[share] = result
-        tables.append(_tidy(result, share))
-        findings += [
-            Finding(f.severity, f"{share}: {f.title}", f.detail, f.slice)
-            for f in result.findings
-            if f.severity == "warning"
-        ]
-    table = pd.concat(tables, ignore_index=True)
-    counts = table[table["metric"] == "count"].pivot_table(
-        index=["attribute", "group"], columns="share", values="value", sort=False, observed=True
+    targets = _check_targets(targets)
+    y_true, y_pred, mask, sensitive, pos_label = _period(
+        y_true, y_pred, reviewed, sensitive_features, pos_label
     )
-    counts = counts.reindex(columns=["automated", "reviewed"]).fillna(0)
-    automation = pd.DataFrame(
-        {
-            "attribute": counts.index.get_level_values(0),
-            "group": counts.index.get_level_values(1),
-            "n": (counts["automated"] + counts["reviewed"]).astype(int).to_numpy(),
-            "automated_share": (
-                counts["automated"] / (counts["automated"] + counts["reviewed"])
-            ).to_numpy(),
-        }
+    table, findings = _share_tables(
+        y_true,
+        y_pred,
+        mask,
+        sensitive,
+        ci=ci,
+        n_boot=n_boot,
+        random_state=random_state,
+        pos_label=pos_label,
     )
-    auto = table[(table["share"] == "automated") & table["metric"].isin(list(targets))].copy()
-    auto["target"] = auto["metric"].map(targets).astype(float)
-    auto["meets"] = auto["lower"].fillna(-np.inf) >= auto["target"]
-    gate = auto[["attribute", "group", "metric", "target", "value", "lower", "meets"]]
-    gate = gate.reset_index(drop=True)
+    gate = _gate(table, targets)
     recommendation = "widen" if targets and bool(gate["meets"].all()) else "hold"
     for row in gate[~gate["meets"]].itertuples(index=False):  # failing checks only (few)
         findings.append(
@@ -227,22 +195,109 @@ def review_metrics(
         findings.append(
             Finding("info", "No targets set", "Pass targets={...} to get a widen/hold gate.")
         )
-    result = ReviewMetricsResult(
+    return ReviewMetricsResult(
         table=table,
-        automation=automation,
+        automation=_automation(table),
         gate=gate,
         recommendation=recommendation,
-        targets={k: float(v) for k, v in targets.items()},
+        targets=targets,
         ci=float(ci),
         pos_label=pos_label,
         findings=tuple(findings),
     )
-    from raikit.ledger import record
 
-    record(
-        result,
-        check="review.metrics",
-        ledger=ledger,
-        params={"targets": result.targets, "ci": ci, "n_boot": n_boot, "pos_label": pos_label},
+
+def _check_targets(targets) -> dict:
+    targets = dict(targets or {})
+    unknown = sorted(set(targets) - set(_TARGETS))
+    if unknown:
+        raise ParameterError(
+            f"review_metrics(): targets names unknown metric(s) {unknown}; choose from "
+            f"{list(_TARGETS)}."
+        )
+    for name, value in targets.items():
+        if not Interval(float, 0, 1).accepts(value):
+            raise ParameterError(
+                f"review_metrics(): targets[{name!r}] must be a number in [0, 1]; got {value!r}."
+            )
+    return {k: float(v) for k, v in targets.items()}
+
+
+def _period(y_true, y_pred, reviewed, sensitive_features, pos_label):
+    """The period's arrays checked for length and kind; the positive label resolved."""
+    from raikit.metrics._group_metrics import resolve_pos_label
+
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    mask = np.asarray(reviewed)
+    if mask.dtype != bool:
+        if pd.isna(mask).any() or not np.isin(mask, [0, 1]).all():
+            raise DataError("reviewed must be True/False (or 1/0) per row, without missing values.")
+        mask = mask.astype(bool)
+    n = len(y_true)
+    if len(y_pred) != n or len(mask) != n:
+        raise DataError(
+            f"y_true ({n}), y_pred ({len(y_pred)}) and reviewed ({len(mask)}) differ in length."
+        )
+    if isinstance(sensitive_features, pd.DataFrame | pd.Series):
+        sensitive = sensitive_features.reset_index(drop=True)
+    else:
+        sensitive = pd.Series(np.asarray(sensitive_features, dtype=object), name="group")
+    if len(sensitive) != n:
+        raise DataError(f"sensitive_features has {len(sensitive)} rows but y_true has {n}.")
+    labels = pd.unique(np.concatenate([y_true, y_pred]).astype(object))
+    pos_label = resolve_pos_label(labels[pd.notna(labels)], pos_label)
+    if mask.all() or not mask.any():
+        raise DataError(
+            "A review period needs both automated and reviewed rows; got "
+            f"{int(mask.sum())} reviewed of {n}."
+        )
+    return y_true, y_pred, mask, sensitive, pos_label
+
+
+def _share_tables(y_true, y_pred, mask, sensitive, **options):
+    """The metrics of the automated and of the reviewed share (tidy), and their warnings."""
+    from raikit.metrics import group_metrics
+
+    tables, findings = [], []
+    for share, rows in (("automated", ~mask), ("reviewed", mask)):
+        result = group_metrics(
+            y_true[rows],
+            y_pred[rows],
+            sensitive=sensitive[rows],
+            metrics=_METRICS,
+            **options,
+        )
+        tables.append(_tidy(result, share))
+        findings += [
+            Finding(f.severity, f"{share}: {f.title}", f.detail, f.slice)
+            for f in result.findings
+            if f.severity == "warning"
+        ]
+    return pd.concat(tables, ignore_index=True), findings
+
+
+def _automation(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows and automated share per group."""
+    counts = table[table["metric"] == "count"].pivot_table(
+        index=["attribute", "group"], columns="share", values="value", sort=False, observed=True
     )
-    return result
+    counts = counts.reindex(columns=["automated", "reviewed"]).fillna(0)
+    total = counts["automated"] + counts["reviewed"]
+    return pd.DataFrame(
+        {
+            "attribute": counts.index.get_level_values(0),
+            "group": counts.index.get_level_values(1),
+            "n": total.astype(int).to_numpy(),
+            "automated_share": (counts["automated"] / total).to_numpy(),
+        }
+    )
+
+
+def _gate(table: pd.DataFrame, targets: dict) -> pd.DataFrame:
+    """Per group and target: does the automated share's lower bound reach the target?"""
+    auto = table[(table["share"] == "automated") & table["metric"].isin(list(targets))].copy()
+    auto["target"] = auto["metric"].map(targets).astype(float)
+    auto["meets"] = auto["lower"].fillna(-np.inf) >= auto["target"]
+    gate = auto[["attribute", "group", "metric", "target", "value", "lower", "meets"]]
+    return gate.reset_index(drop=True)

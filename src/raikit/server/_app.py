@@ -168,51 +168,70 @@ class _Guard:
             raise
 
 
+class _BadRequest(Exception):
+    """A malformed id or name in a URL: answered with 400."""
+
+
+def _check_id(value: str) -> str:
+    if not _ID.fullmatch(value):
+        raise _BadRequest(f"Not an id: {value!r}.")
+    return value
+
+
+def _check_name(value: str, what: str) -> str:
+    if not _NAME.fullmatch(value):
+        raise _BadRequest(f"Not a {what} name: {value!r}.")
+    return value
+
+
+class _Pages:
+    """What every route needs: this thread's ledger connection and the page renderer."""
+
+    def __init__(self, root) -> None:
+        self.root = root
+        self._local = threading.local()
+
+    def store(self):
+        """This thread's connection to the ledger (one SQLite connection is not shared)."""
+        from raikit.ledger import Ledger
+
+        if getattr(self._local, "ledger", None) is None:
+            self._local.ledger = Ledger(self.root.uri)
+        return self._local.ledger
+
+    @staticmethod
+    def html(build) -> HTMLResponse:
+        """Render ``build()`` with a fresh script nonce and send it under the page's CSP."""
+        from raikit._html import serving
+
+        nonce = secrets.token_urlsafe(18)
+        with serving(nonce, plotly_url=_PLOTLY_URL):
+            text = build()
+        return HTMLResponse(text, headers={"Content-Security-Policy": page_csp(nonce)})
+
+    def page(self, title: str, sections) -> HTMLResponse:
+        """A dashboard page; ``sections`` (or the function that builds them) render in the nonce's
+        scope, so figures built there carry it."""
+        from raikit._html import page_html
+
+        nav = (
+            '<p><a href="/">Runs</a> · <a href="/monitor">Monitoring</a> · '
+            '<a href="/review">Review queue</a></p>'
+        )
+        build = sections if callable(sections) else lambda: sections
+        return self.html(lambda: page_html(title, [("raikit", nav), *build()]))
+
+
 def create_app(ledger, *, token: str, port: int | None = None, host: str = "127.0.0.1"):
     """The dashboard as a FastAPI app serving ``ledger``; requests must carry ``token``.
 
     ``port`` (and ``host``) are where it is bound: requests must name them in their ``Host``
     header; with ``port=None`` any loopback name with any port is accepted.
     """
-    from raikit._html import figures_html, frame_html, page_html, serving, table_html
-    from raikit._result import Result
     from raikit.ledger import Ledger, LedgerError
 
-    root = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
-    local = threading.local()
-
-    def store() -> Ledger:
-        """This thread's connection to the ledger (one SQLite connection is not shared)."""
-        if getattr(local, "ledger", None) is None:
-            local.ledger = Ledger(root.uri)
-        return local.ledger
-
+    pages = _Pages(ledger if isinstance(ledger, Ledger) else Ledger(ledger))
     app = FastAPI(title="raikit", docs_url=None, redoc_url=None, openapi_url=None)
-
-    def html_page(build) -> HTMLResponse:
-        """Render ``build()`` with a fresh script nonce and send it under the page's CSP."""
-        nonce = secrets.token_urlsafe(18)
-        with serving(nonce, plotly_url=_PLOTLY_URL):
-            text = build()
-        return HTMLResponse(text, headers={"Content-Security-Policy": page_csp(nonce)})
-
-    def page(title: str, sections) -> HTMLResponse:
-        """A dashboard page; ``sections`` (or the function that builds them) render in the nonce's
-        scope, so figures built there carry it."""
-        nav = (
-            '<p><a href="/">Runs</a> · <a href="/monitor">Monitoring</a> · '
-            '<a href="/review">Review queue</a></p>'
-        )
-        build = sections if callable(sections) else lambda: sections
-        return html_page(lambda: page_html(title, [("raikit", nav), *build()]))
-
-    class _BadRequest(Exception):
-        pass
-
-    def check_id(value: str) -> str:
-        if not _ID.fullmatch(value):
-            raise _BadRequest(f"Not an id: {value!r}.")
-        return value
 
     @app.exception_handler(_BadRequest)
     async def bad_request(request, error):
@@ -221,6 +240,17 @@ def create_app(ledger, *, token: str, port: int | None = None, host: str = "127.
     @app.exception_handler(LedgerError)
     async def not_found(request, error):
         return PlainTextResponse(str(error), status_code=404)
+
+    _login_routes(app, token)
+    _ledger_routes(app, pages)
+    _monitor_routes(app, pages)
+    _review_routes(app, pages, token)
+    app.add_middleware(_Guard, token=token, allowed=_allowed_hosts(host, port))
+    return app
+
+
+def _login_routes(app, token: str) -> None:
+    """The token login (sets the cookie) and the bundled plotly.js."""
 
     @app.get("/login")
     def login(request: Request):
@@ -237,9 +267,14 @@ def create_app(ledger, *, token: str, port: int | None = None, host: str = "127.
 
         return Response(get_plotlyjs(), media_type="text/javascript; charset=utf-8")
 
+
+def _ledger_routes(app, pages: _Pages) -> None:
+    """Runs, one run, one piece of evidence, the lineage graph and an audit run's model card."""
+    from raikit._html import escape, figures_html, frame_html, table_html
+
     @app.get("/", response_class=HTMLResponse)
     def runs():
-        ledger = store()
+        ledger = pages.store()
         frame = ledger.runs()
         audited = set(ledger.evidence(check="audit.report")["run_id"])
         ids = [str(i) if _ID.fullmatch(str(i)) else None for i in frame["id"]]
@@ -255,13 +290,11 @@ def create_app(ledger, *, token: str, port: int | None = None, host: str = "127.
             "card": [i and f"/cards/{i}" for i in audits],
         }
         table = table_html(shown, links=links) if len(frame) else "<p>No runs yet.</p>"
-        return page(f"Runs in {ledger.root}", [("Runs", table)])
+        return pages.page(f"Runs in {ledger.root}", [("Runs", table)])
 
     @app.get("/runs/{run_id}", response_class=HTMLResponse)
     def run(run_id: str):
-        from raikit._html import escape
-
-        info = store().run(check_id(run_id))
+        info = pages.store().run(_check_id(run_id))
         evidence = info["evidence"]
         rows = "".join(
             f'<li><a href="/evidence/{escape(e.id)}">{escape(e.check_name)}</a>: '
@@ -273,21 +306,23 @@ def create_app(ledger, *, token: str, port: int | None = None, host: str = "127.
             f"<p>{escape(info['name'])} — {escape(info['status'])}, started "
             f"{escape(info['started_at'])}</p><p>params: {escape(info['params'])}</p>"
         )
-        return page(f"Run {info['id'][:12]}", [("Run", detail), ("Evidence", f"<ul>{rows}</ul>")])
+        return pages.page(
+            f"Run {info['id'][:12]}", [("Run", detail), ("Evidence", f"<ul>{rows}</ul>")]
+        )
 
     @app.get("/evidence/{evidence_id}", response_class=HTMLResponse)
     def evidence(evidence_id: str):
-        result: Result = store().load_evidence(check_id(evidence_id))
-        return html_page(lambda: result.to_html(title=f"Evidence {evidence_id[:12]}"))
+        result = pages.store().load_evidence(_check_id(evidence_id))
+        return pages.html(lambda: result.to_html(title=f"Evidence {evidence_id[:12]}"))
 
     @app.get("/lineage/{node}", response_class=HTMLResponse)
     def lineage(node: str):
         from raikit.ledger import lineage_figure
 
-        ledger = store()
-        figure = lineage_figure(ledger, check_id(node))
+        ledger = pages.store()
+        figure = lineage_figure(ledger, _check_id(node))
         edges = ledger.lineage(node)
-        return page(
+        return pages.page(
             f"Lineage of {node[:12]}",
             lambda: [("Graph", figures_html([figure])), ("Edges", frame_html(edges))],
         )
@@ -296,94 +331,79 @@ def create_app(ledger, *, token: str, port: int | None = None, host: str = "127.
     def card(run_id: str):
         from raikit.cards import model_card
 
-        built = model_card(ledger=store(), run=check_id(run_id))
-        return html_page(built.to_html)
+        built = model_card(ledger=pages.store(), run=_check_id(run_id))
+        return pages.html(built.to_html)
+
+
+def _monitor_routes(app, pages: _Pages) -> None:
+    """Monitoring time series (drift and per-group metrics per window) with their alerts."""
+    from raikit._html import figures_html, frame_html
 
     @app.get("/monitor", response_class=HTMLResponse)
     def monitor(name: str = "monitor"):
-        import plotly.graph_objects as go
-
         from raikit.monitor import monitor_history
 
-        if not _NAME.fullmatch(name):
-            raise _BadRequest(f"Not a monitor name: {name!r}.")
-        series = monitor_history(store(), name=name, latest=True)
-        alerts = monitor_history(store(), name=name, table="alerts", latest=True)
+        _check_name(name, "monitor")
+        series = monitor_history(pages.store(), name=name, latest=True)
+        alerts = monitor_history(pages.store(), name=name, table="alerts", latest=True)
         if series.empty:
-            return page(f"Monitor {name}", [("Time series", "<p>No windows stored yet.</p>")])
-        figures = []
-        psi = series[(series["kind"] == "psi") & (series["group"] == "overall=overall")]
-        fig = go.Figure()
-        for column, rows in psi.groupby("name", sort=False):  # one line per column
-            fig.add_scatter(x=rows["window"], y=rows["value"], mode="lines+markers", name=column)
-        fig.update_layout(title="Drift (PSI) per window", xaxis_title="window")
-        figures.append(fig)
-        for kind in ("selection_rate", "true_positive_rate", "accuracy"):
-            rows = series[(series["kind"] == kind) & (series["name"] != "overall")]
-            if rows.empty:
-                continue
-            fig = go.Figure()
-            for (attribute, group), part in rows.groupby(["name", "group"], sort=False):
-                error = None
-                if part["lower"].notna().any():
-                    error = {
-                        "type": "data",
-                        "symmetric": False,
-                        "array": (part["upper"] - part["value"]).clip(lower=0).fillna(0),
-                        "arrayminus": (part["value"] - part["lower"]).clip(lower=0).fillna(0),
-                    }
-                fig.add_scatter(
-                    x=part["window"], y=part["value"], error_y=error, name=f"{attribute}={group}"
-                )
-            fig.update_layout(title=f"{kind.replace('_', ' ')} per group", xaxis_title="window")
-            figures.append(fig)
-        return page(
+            return pages.page(f"Monitor {name}", [("Time series", "<p>No windows stored yet.</p>")])
+        figures = _monitor_figures(series)
+        return pages.page(
             f"Monitor {name}",
             lambda: [("Time series", figures_html(figures)), ("Alerts", frame_html(alerts))],
         )
 
+
+def _monitor_figures(series) -> list:
+    """PSI per column per window, then each rate per group per window (with its interval)."""
+    import plotly.graph_objects as go
+
+    psi = series[(series["kind"] == "psi") & (series["group"] == "overall=overall")]
+    fig = go.Figure()
+    for column, rows in psi.groupby("name", sort=False):  # one line per column
+        fig.add_scatter(x=rows["window"], y=rows["value"], mode="lines+markers", name=column)
+    fig.update_layout(title="Drift (PSI) per window", xaxis_title="window")
+    figures = [fig]
+    for kind in ("selection_rate", "true_positive_rate", "accuracy"):
+        rows = series[(series["kind"] == kind) & (series["name"] != "overall")]
+        if rows.empty:
+            continue
+        fig = go.Figure()
+        for (attribute, group), part in rows.groupby(["name", "group"], sort=False):
+            error = None
+            if part["lower"].notna().any():
+                error = {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": (part["upper"] - part["value"]).clip(lower=0).fillna(0),
+                    "arrayminus": (part["value"] - part["lower"]).clip(lower=0).fillna(0),
+                }
+            fig.add_scatter(
+                x=part["window"], y=part["value"], error_y=error, name=f"{attribute}={group}"
+            )
+        fig.update_layout(title=f"{kind.replace('_', ' ')} per group", xaxis_title="window")
+        figures.append(fig)
+    return figures
+
+
+def _review_routes(app, pages: _Pages, token: str) -> None:
+    """The review queue: its items, and a form per pending item to decide it."""
+
     def queue_for(name: str):
         from raikit.review import ReviewQueue
 
-        if not _NAME.fullmatch(name):
-            raise _BadRequest(f"Not a queue name: {name!r}.")
-        return ReviewQueue(store(), name=name)
+        return ReviewQueue(pages.store(), name=_check_name(name, "queue"))
 
     @app.get("/review", response_class=HTMLResponse)
     def review(queue: str = "default"):
-        import pandas as pd
-
-        from raikit._html import escape
-
         items = queue_for(queue).items()
         if items.empty:
-            return page(f"Review queue {queue}", [("0 item(s)", "<p>No items to review.</p>")])
-        confidence = pd.to_numeric(items["confidence"], errors="coerce")
-        shown = [f"{c:.3f}" if pd.notna(c) else "" for c in confidence]
-        rows = []
-        for item, conf in zip(items.head(500).itertuples(index=False), shown, strict=False):
-            if not _ID.fullmatch(str(item.id)):
-                continue
-            if item.status == "pending":
-                action = (
-                    f'<form method="post" action="/review/{item.id}/decide?queue={quote(queue)}" '
-                    f'class="decide"><input type="hidden" name="token" value="{escape(token)}">'
-                    f'<label>decision <input name="decision" required></label> '
-                    f'<label>reviewer <input name="reviewer" required></label> '
-                    f'<button type="submit" id="decide-{item.id}">Decide</button></form>'
-                )
-            else:
-                action = f"decided <b>{escape(item.decision)}</b> by {escape(item.reviewer)}"
-            rows.append(
-                f'<tr id="item-{item.id}"><td>{escape(item.item_id)}</td>'
-                f"<td>{escape(item.group)}</td><td>{escape(item.prediction)}</td>"
-                f"<td>{conf}</td><td>{escape(item.status)}</td><td>{action}</td></tr>"
+            return pages.page(
+                f"Review queue {queue}", [("0 item(s)", "<p>No items to review.</p>")]
             )
-        table = (
-            "<table><tr><th>item</th><th>group</th><th>prediction</th><th>confidence</th>"
-            "<th>status</th><th>decision</th></tr>" + "".join(rows) + "</table>"
-        )
-        return page(f"Review queue {queue}", [(f"{len(items)} item(s)", table)])
+        table = _review_table(items, queue, token)
+        return pages.page(f"Review queue {queue}", [(f"{len(items)} item(s)", table)])
 
     @app.post("/review/{review_id}/decide")
     async def decide(review_id: str, request: Request, queue: str = "default"):
@@ -391,7 +411,7 @@ def create_app(ledger, *, token: str, port: int | None = None, host: str = "127.
 
         from raikit.review import ReviewError
 
-        check_id(review_id)
+        _check_id(review_id)
         body = await request.body()  # the guard cuts off bodies over MAX_BODY while streaming
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
         if not secrets.compare_digest(form.get("token", "").encode(), token.encode()):
@@ -411,8 +431,38 @@ def create_app(ledger, *, token: str, port: int | None = None, host: str = "127.
             return PlainTextResponse(str(error), status_code=409)
         return RedirectResponse(f"/review?queue={quote(queue)}", status_code=303)
 
-    app.add_middleware(_Guard, token=token, allowed=_allowed_hosts(host, port))
-    return app
+
+def _review_table(items, queue: str, token: str) -> str:
+    """The first 500 items as an HTML table; every value from the ledger is escaped."""
+    import pandas as pd
+
+    from raikit._html import escape
+
+    confidence = pd.to_numeric(items["confidence"], errors="coerce")
+    shown = [f"{c:.3f}" if pd.notna(c) else "" for c in confidence]
+    rows = []
+    for item, conf in zip(items.head(500).itertuples(index=False), shown, strict=False):
+        if not _ID.fullmatch(str(item.id)):
+            continue
+        if item.status == "pending":
+            action = (
+                f'<form method="post" action="/review/{item.id}/decide?queue={quote(queue)}" '
+                f'class="decide"><input type="hidden" name="token" value="{escape(token)}">'
+                f'<label>decision <input name="decision" required></label> '
+                f'<label>reviewer <input name="reviewer" required></label> '
+                f'<button type="submit" id="decide-{item.id}">Decide</button></form>'
+            )
+        else:
+            action = f"decided <b>{escape(item.decision)}</b> by {escape(item.reviewer)}"
+        rows.append(
+            f'<tr id="item-{item.id}"><td>{escape(item.item_id)}</td>'
+            f"<td>{escape(item.group)}</td><td>{escape(item.prediction)}</td>"
+            f"<td>{conf}</td><td>{escape(item.status)}</td><td>{action}</td></tr>"
+        )
+    return (
+        "<table><tr><th>item</th><th>group</th><th>prediction</th><th>confidence</th>"
+        "<th>status</th><th>decision</th></tr>" + "".join(rows) + "</table>"
+    )
 
 
 def serve(
