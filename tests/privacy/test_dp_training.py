@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("opacus")
 
-from raikit._errors import DataError  # noqa: E402
+from raikit._errors import DataError, ParameterError  # noqa: E402
 from raikit.privacy import DPClassifier  # noqa: E402
 
 # Public ranges of Adult's numeric features (from the census codebook, not from the data).
@@ -110,7 +110,7 @@ def test_same_seed_same_model():
         ({"target_epsilon": 0}, "target_epsilon must be a positive"),
         ({"target_epsilon": -1.0}, "target_epsilon must be a positive"),
         ({"target_delta": 1.5}, "target_delta"),
-        ({"model": "tree"}, "model must be"),
+        ({"network": "tree"}, "network must be"),
         ({"max_grad_norm": 0}, "max_grad_norm"),
         ({"accountant": "gdp"}, "accountant"),
     ],
@@ -118,24 +118,13 @@ def test_same_seed_same_model():
 def test_bad_parameters(params, match):
     X = np.random.default_rng(0).normal(size=(50, 2))
     y = np.arange(50) % 2
-    with pytest.raises(DataError, match=match):
+    with pytest.raises(ParameterError, match=match):
         DPClassifier(**params).fit(X, y)
 
 
 def test_single_class_is_refused():
     with pytest.raises(DataError, match="two classes"):
         DPClassifier().fit(np.zeros((10, 2)), np.ones(10))
-
-
-@pytest.mark.slow
-def test_scikit_learn_estimator_contract():
-    from sklearn.utils.estimator_checks import check_estimator
-
-    # Small-data settings: scikit-learn's checks fit tiny sets and expect > 83% train accuracy.
-    estimator = DPClassifier(epochs=20, batch_size=32, target_epsilon=8.0, random_state=0)
-    results = check_estimator(estimator, on_fail=None)
-    failed = [r["check_name"] for r in results if r["status"] == "failed"]
-    assert not failed
 
 
 def test_predictions_do_not_depend_on_the_batch():
@@ -145,7 +134,9 @@ def test_predictions_do_not_depend_on_the_batch():
     X = rng.normal(size=(300, 5))
     y = (X[:, 0] - X[:, 2] > 0).astype(int)
     for model in ("logistic", "mlp"):
-        clf = DPClassifier(network=model, target_epsilon=4.0, epochs=2, batch_size=64, random_state=0)
+        clf = DPClassifier(
+            network=model, target_epsilon=4.0, epochs=2, batch_size=64, random_state=0
+        )
         clf.fit(X, y)
         full = clf.predict_proba(X)
         assert full.dtype == np.float64

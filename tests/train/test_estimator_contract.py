@@ -23,7 +23,6 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import raikit
 from raikit._errors import RaikitWarning
 from raikit.privacy import DPClassifier
 from raikit.review import SelectiveClassifier
