@@ -64,7 +64,8 @@ class FairlearnClassifier(TabularClassifierMixin, ClassifierMixin, BaseEstimator
         Reduction (Agarwal et al. 2018) by exponentiated gradient or grid search, or threshold
         post-processing (Hardt et al. 2016).
     estimator : scikit-learn classifier, optional
-        The base learner (default ``LogisticRegression(max_iter=1000)``).
+        The unfitted base learner, cloned before fitting (default
+        ``LogisticRegression(max_iter=1000)``).
     constraint : {"eqopp", "eqodds", "dp"}, default "eqodds"
     eps : float, default 0.01
         ``ExponentiatedGradient``'s ``eps``: it bounds the Lagrange multipliers (at ``1 / eps``) and
@@ -93,8 +94,13 @@ class FairlearnClassifier(TabularClassifierMixin, ClassifierMixin, BaseEstimator
 
     Notes
     -----
-    ``threshold`` needs the sensitive features at prediction time too
-    (``predict(X, sensitive_features=...)``): it picks a threshold per group.
+    Only binary classification is supported. ``threshold`` needs the sensitive features at
+    prediction time too (``predict(X, sensitive_features=...)``): it picks a threshold per group.
+    Without ``sensitive_features`` in ``fit`` every row is in one group, no constraint can act,
+    and the model is the unconstrained ``estimator`` (with a :class:`~raikit.RaikitWarning`).
+    In a ``Pipeline`` or ``GridSearchCV``, route them with scikit-learn's metadata routing
+    (``set_fit_request(sensitive_features=True)``, and for ``threshold``
+    ``set_predict_request(sensitive_features=True)``).
 
     Examples
     --------
