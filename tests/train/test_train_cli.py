@@ -245,7 +245,8 @@ def test_mitigations_pos_label_flag(csvs, tmp_path, monkeypatch, capsys):
 def test_train_network_flag_picks_the_architecture(csvs):
     folder, _ = csvs
     out = folder / "mlp.skops"
-    common = ["--target", "y", "--sensitive", "z", "--method", "fairbatch", "--epochs", "2"]
+    common = ["--target", "y", "--sensitive", "z", "--method", "fairbatch", "--epochs", "5"]
+    common += ["--learning-rate", "0.02"]
     proc = run(
         "train", "--data", str(folder / "train.csv"), *common, "--network", "mlp", "--out", str(out)
     )
