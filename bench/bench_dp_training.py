@@ -102,7 +102,7 @@ def main() -> None:
     for epsilon in (0.5, 1.0, 3.0, 8.0, math.inf):
         start = time.perf_counter()
         clf = DPClassifier(
-            model=args.model,
+            network=args.model,
             target_epsilon=epsilon,
             epochs=args.epochs,
             target_delta=1e-5,

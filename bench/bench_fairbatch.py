@@ -75,7 +75,7 @@ def synthetic(seeds: int, epochs: int | None) -> None:
             train, test = frame.iloc[:2000], frame.iloc[2000:]
             cols = ["x1", "x2", "z"]
             runs = {
-                "plain": {"alpha": 0.0, "epochs": n_epochs},
+                "plain": {"step_size": 0.0, "epochs": n_epochs},
                 "fairbatch": {"epochs": n_epochs},
                 "default": {},  # FairBatchClassifier's own defaults: epochs="auto"
                 "former": {"epochs": 100, "learning_rate": 5e-4},  # the defaults until issue 16
@@ -111,7 +111,7 @@ def compas(epochs: int) -> None:
             for name, alpha in (("plain", 0.0), ("fairbatch", 0.005)):
                 clf = FairBatchClassifier(
                     constraint=constraint,
-                    alpha=alpha,
+                    step_size=alpha,
                     epochs=epochs,
                     learning_rate=5e-3,
                     random_state=0,

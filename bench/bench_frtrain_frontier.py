@@ -183,7 +183,11 @@ def runs(epochs):
                 "FairBatch",
                 f"alpha={alpha:g}",
                 lambda seed, alpha=alpha: FairBatchClassifier(
-                    constraint="dp", alpha=alpha, epochs=450, learning_rate=1e-3, random_state=seed
+                    constraint="dp",
+                    step_size=alpha,
+                    epochs=450,
+                    learning_rate=1e-3,
+                    random_state=seed,
                 ),
             )
         )

@@ -97,7 +97,8 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from raikit.data import MLClean
+from raikit import Dataset
+from raikit.data import clean as mlclean
 from raikit.datasets import load_adult
 from raikit.metrics import demographic_parity_difference, equal_opportunity_difference
 from raikit.train import reweighing_weights
@@ -205,8 +206,8 @@ def main() -> None:
             )
         for name, params in variants.items():
             start = time.perf_counter()
-            result = MLClean(random_state=seed, **params).fit(
-                dirty, target="income", sensitive=["sex"]
+            result = mlclean(
+                Dataset(dirty, target="income", sensitive=["sex"]), random_state=seed, **params
             )
             seconds = time.perf_counter() - start
             cleaned = result.cleaned

@@ -46,14 +46,16 @@ def _fit(name, X, y, z):
         if name in ("dp_logistic", "dp_mlp"):
             model = name.removeprefix("dp_")
             return DPClassifier(
-                model=model, target_epsilon=2.0, epochs=2, batch_size=100, random_state=0
+                network=model, target_epsilon=2.0, epochs=2, batch_size=100, random_state=0
             ).fit(X, y)
         if name == "dp_numeric":
             return DPClassifier(target_epsilon=float("inf"), epochs=1, random_state=0).fit(
                 X[["x1", "x2"]].to_numpy(), y
             )
         base = LogisticRegression().fit(X[["x1", "x2"]], y)
-        return SelectiveClassifier(base, coverage=0.8).fit(X[["x1", "x2"]], y, sensitive=z)
+        return SelectiveClassifier(base, coverage=0.8, prefit=True).fit(
+            X[["x1", "x2"]], y, sensitive_features=z
+        )
 
 
 NAMES = [
@@ -71,7 +73,11 @@ NAMES = [
 def _outputs(name, model, X, z) -> list:
     """Everything the model predicts, as arrays/frames to compare exactly."""
     if name == "selective":
-        return [model.select(X[["x1", "x2"]], sensitive=z), model.calibration_, model.thresholds_]
+        return [
+            model.select(X[["x1", "x2"]], sensitive_features=z),
+            model.calibration_,
+            model.thresholds_,
+        ]
     if name == "dp_numeric":
         X = X[["x1", "x2"]].to_numpy()
     if name == "threshold":

@@ -120,7 +120,7 @@ def _saved_models():
             {},
         ),
         "fairbatch_mlp": (
-            FairBatchClassifier(model="mlp", epochs=2, random_state=0).fit(X, y, **fair),
+            FairBatchClassifier(network="mlp", epochs=2, random_state=0).fit(X, y, **fair),
             None,
             {},
         ),
@@ -138,7 +138,7 @@ def _saved_models():
         ),
         "reweigh": (ReweighingClassifier().fit(X, y, **fair), None, {}),
         "baseline": (make_mitigator("none", "dp").fit(X, y, **fair), None, {}),
-        "selective_unfitted": (SelectiveClassifier(logistic, coverage=0.8), None, {}),
+        "selective_unfitted": (SelectiveClassifier(logistic, coverage=0.8, prefit=True), None, {}),
         "dp_unfitted": (DPClassifier(target_epsilon=1.0), None, {}),
         "fairlearn_unfitted": (FairlearnClassifier(method="expgrad"), None, {}),
     }

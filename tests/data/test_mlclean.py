@@ -8,9 +8,9 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from raikit import Dataset
-from raikit._errors import ColumnError, DataError, FileFormatError
+from raikit._errors import ColumnError, DataError, FileFormatError, ParameterError
 from raikit._result import Result
-from raikit.data import MLClean, MLCleanResult
+from raikit.data import MLCleanResult, clean
 
 
 def _people(n: int, seed: int) -> pd.DataFrame:
@@ -27,8 +27,8 @@ def _people(n: int, seed: int) -> pd.DataFrame:
     )
 
 
-def _only_duplicates(**params) -> MLClean:
-    return MLClean(sanitize="none", reweigh=False, random_state=0, **params)
+def _only_duplicates(data, **params) -> MLCleanResult:
+    return clean(data, sanitize="none", reweigh=False, random_state=0, **params)
 
 
 # --------------------------------------------------------------------------- duplicates
@@ -37,7 +37,7 @@ def test_exact_duplicates_found_exactly_after_normalising_text():
     copies = base.iloc[[3, 10, 10, 250]].copy()
     copies["job"] = copies["job"].str.upper() + "  "  # same value after strip + casefold
     frame = pd.concat([base, copies], ignore_index=True)
-    result = _only_duplicates(duplicate_tolerance=0).fit(frame, target="y", sensitive="sex")
+    result = _only_duplicates(Dataset(frame, target="y", sensitive="sex"), duplicate_tolerance=0)
     merged = result.changes[result.changes["action"] == "merged"]
     assert sorted(merged["row"]) == [300, 301, 302, 303]
     assert merged.set_index("row")["merged_into"].to_dict() == {
@@ -60,14 +60,14 @@ def test_near_duplicates_with_tiny_noise_are_merged_and_distinct_rows_are_not():
     far = base.iloc[20:40].copy()
     far["income"] += 0.5 * sd_income  # a different person
     frame = pd.concat([base, near, far], ignore_index=True)
-    result = _only_duplicates().fit(frame, target="y", sensitive="sex")
+    result = _only_duplicates(Dataset(frame, target="y", sensitive="sex"))
     merged = result.changes[result.changes["action"] == "merged"]
     assert sorted(merged["row"]) == list(range(400, 420))
     assert (merged["merged_into"].to_numpy() == np.arange(20)).all()
     assert merged["reason"].str.startswith("near duplicate of row").all()
     np.testing.assert_allclose(merged["score"], 0.002, rtol=0.05)
     # the same data with tolerance 0: only exact copies, so nothing here
-    strict = _only_duplicates(duplicate_tolerance=0).fit(frame, target="y", sensitive="sex")
+    strict = _only_duplicates(Dataset(frame, target="y", sensitive="sex"), duplicate_tolerance=0)
     assert strict.n_merged == 0
 
 
@@ -76,7 +76,7 @@ def test_different_categories_are_never_merged():
     other = base.copy()
     other["job"] = other["job"].map({"clerk": "nurse", "nurse": "driver", "driver": "clerk"})
     frame = pd.concat([base, other], ignore_index=True)
-    result = _only_duplicates(duplicate_tolerance=1.0).fit(frame, target="y", sensitive="sex")
+    result = _only_duplicates(Dataset(frame, target="y", sensitive="sex"), duplicate_tolerance=1.0)
     merged = result.changes[result.changes["action"] == "merged"]
     kept_job = frame["job"].to_numpy()[merged["merged_into"]]
     assert (frame["job"].to_numpy()[merged["row"]] == kept_job).all()
@@ -88,7 +88,7 @@ def test_conflicting_duplicate_labels_keep_the_majority_and_say_so():
     copies = base.iloc[[5, 5, 5]].copy()
     copies["y"] = [1, 1, 1]  # three copies say 1, the original says 0
     frame = pd.concat([base, copies], ignore_index=True)
-    result = _only_duplicates().fit(frame, target="y", sensitive="sex")
+    result = _only_duplicates(Dataset(frame, target="y", sensitive="sex"))
     merged = result.changes[result.changes["action"] == "merged"].set_index("row")
     # the representative is the first row with the majority label 1 (row 100)
     assert sorted(merged.index) == [5, 101, 102]
@@ -122,13 +122,14 @@ def _separable(n: int, seed: int, flip_rate: float):
 )
 def test_injected_label_flips_are_flagged(sanitize, contamination, min_precision, min_recall):
     frame, flipped = _separable(2000, 4, 0.1)
-    result = MLClean(
+    result = clean(
+        Dataset(frame, target="y", sensitive="g"),
         duplicate_tolerance=None,
         contamination=contamination,
         sanitize=sanitize,
         estimator=LogisticRegression(),
         random_state=0,
-    ).fit(frame, target="y", sensitive="g")
+    )
     removed = result.changes.loc[result.changes["action"] == "removed", "row"].to_numpy()
     precision = flipped[removed].mean()
     recall = flipped[removed].sum() / flipped.sum()
@@ -197,8 +198,11 @@ def test_auto_under_one_sided_noise_spares_the_clean_label():
         assert refined[0] < plain[0] / 2
         assert abs(refined[1] - truth[1]) < abs(plain[1] - truth[1])
         plain_zero += plain[0]
-    result = MLClean(duplicate_tolerance=None, estimator=LogisticRegression(), random_state=0).fit(
-        frame, target="y", sensitive="g"
+    result = clean(
+        Dataset(frame, target="y", sensitive="g"),
+        duplicate_tolerance=None,
+        estimator=LogisticRegression(),
+        random_state=0,
     )
     removed = result.changes.loc[result.changes["action"] == "removed", "row"].to_numpy()
     assert (labels[removed] == 0).sum() < plain_zero / 2
@@ -206,8 +210,11 @@ def test_auto_under_one_sided_noise_spares_the_clean_label():
 
 
 def test_defaults():
-    cleaner = MLClean()
-    assert (cleaner.sanitize, cleaner.contamination) == ("loss", "auto")
+    import inspect
+
+    params = inspect.signature(clean).parameters
+    assert (params["sanitize"].default, params["contamination"].default) == ("loss", "auto")
+    assert params["random_state"].default is None
 
 
 def test_small_clean_minority_is_not_flagged_disproportionately():
@@ -221,7 +228,8 @@ def test_small_clean_minority_is_not_flagged_disproportionately():
     frame = pd.DataFrame({"x0": x[:, 0], "x1": x[:, 1], "g": np.where(minority, "m", "M"), "y": y})
     rates = {}
     for per_group in (True, False):
-        result = MLClean(
+        result = clean(
+            Dataset(frame, target="y", sensitive="g"),
             duplicate_tolerance=None,
             contamination=0.1,
             sanitize="loss",
@@ -229,7 +237,7 @@ def test_small_clean_minority_is_not_flagged_disproportionately():
             reweigh=False,
             estimator=LogisticRegression(),
             random_state=0,
-        ).fit(frame, target="y", sensitive="g")
+        )
         table = result.by_group.set_index("group")
         rates[per_group] = table["removal_rate"].to_dict()
     assert rates[True]["g=m"] == pytest.approx(0.1, abs=0.01)
@@ -247,8 +255,11 @@ def test_auto_never_empties_a_small_group():
     tiny["g"] = "tiny"
     tiny["y"] = 1 - ((tiny["x0"] + 0.5 * tiny["x1"]) > 0).astype(int)
     frame = pd.concat([frame, tiny], ignore_index=True)
-    result = MLClean(duplicate_tolerance=None, estimator=LogisticRegression(), random_state=0).fit(
-        frame, target="y", sensitive="g"
+    result = clean(
+        Dataset(frame, target="y", sensitive="g"),
+        duplicate_tolerance=None,
+        estimator=LogisticRegression(),
+        random_state=0,
     )
     cells = result.by_cell[result.by_cell["group"] == "g=tiny"]
     assert (cells["rows_out"] >= cells["rows_in"] - cells["rows_in"] // 2).all()
@@ -258,13 +269,14 @@ def test_auto_never_empties_a_small_group():
 
 def test_top_share_is_removed_in_every_cell():
     frame, _ = _separable(1000, 6, 0.05)
-    result = MLClean(
+    result = clean(
+        Dataset(frame, target="y", sensitive="g"),
         duplicate_tolerance=None,
         contamination=0.2,
         sanitize="distance",
         reweigh=False,
         random_state=0,
-    ).fit(frame, target="y", sensitive="g")
+    )
     cells = result.by_cell
     expected = np.floor(cells["rows_in"] * 0.2 + 0.5).astype(int)
     assert (cells["removed"] == expected).all()
@@ -279,8 +291,8 @@ def test_weights_equal_kamiran_calders_by_hand():
             "y": [1, 1, 1, 1, 0, 0, 1, 0, 0, 0],
         }
     )
-    result = MLClean(duplicate_tolerance=None, sanitize="none").fit(
-        frame, target="y", sensitive="s"
+    result = clean(
+        Dataset(frame, target="y", sensitive="s"), duplicate_tolerance=None, sanitize="none"
     )
     # n = 10; P(a) = .6, P(b) = .4, P(y=1) = .5; P(a,1) = .4, P(a,0) = .2, P(b,1) = .1, P(b,0) = .3
     by_hand = {("a", 1): 0.6 * 0.5 / 0.4, ("a", 0): 0.6 * 0.5 / 0.2}
@@ -296,8 +308,11 @@ def test_weights_equal_kamiran_calders_by_hand():
 def test_weights_are_computed_after_cleaning():
     frame, _ = _separable(600, 7, 0.1)
     frame = pd.concat([frame, frame.iloc[:30]], ignore_index=True)  # 30 exact copies
-    result = MLClean(estimator=LogisticRegression(), cv=3, random_state=0).fit(
-        frame, target="y", sensitive="g"
+    result = clean(
+        Dataset(frame, target="y", sensitive="g"),
+        estimator=LogisticRegression(),
+        cv=3,
+        random_state=0,
     )
     kept = result.cleaned
     n = len(kept)
@@ -313,8 +328,11 @@ def test_weights_are_computed_after_cleaning():
 
 def test_no_reweigh_keeps_unit_weights():
     frame, _ = _separable(300, 8, 0.0)
-    result = MLClean(duplicate_tolerance=None, sanitize="none", reweigh=False).fit(
-        frame, target="y", sensitive="g"
+    result = clean(
+        Dataset(frame, target="y", sensitive="g"),
+        duplicate_tolerance=None,
+        sanitize="none",
+        reweigh=False,
     )
     assert (result.sample_weight == 1).all()
     assert result.n_reweighed == 0 and len(result.changes) == 0
@@ -329,8 +347,11 @@ def dirty_result():
     copies["x2"] += 1e-6
     copies.index = [f"copy{i}" for i in range(40)]
     frame = pd.concat([frame, copies])
-    result = MLClean(estimator=LogisticRegression(), cv=3, random_state=0).fit(
-        frame, target="y", sensitive="g"
+    result = clean(
+        Dataset(frame, target="y", sensitive="g"),
+        estimator=LogisticRegression(),
+        cv=3,
+        random_state=0,
     )
     return frame, result
 
@@ -344,7 +365,8 @@ def test_every_row_is_accounted_for(dirty_result):
     assert gone["row"].is_unique
     assert len(gone) == result.n_merged + result.n_removed
     kept_positions = np.setdiff1d(np.arange(len(frame)), gone["row"])
-    assert list(result.cleaned.index) == list(frame.index[kept_positions])
+    # the Dataset numbers its rows 0..n-1; the cleaned rows keep those positions
+    assert list(result.cleaned.index) == list(kept_positions)
     assert result.n_merged >= 40
     assert (gone["weight"] == 0).all()
     reweighed = changes[changes["action"] == "reweighed"]
@@ -402,7 +424,7 @@ def test_dataset_input_keeps_roles():
     from raikit.datasets import load_german_credit
 
     ds = load_german_credit()
-    result = MLClean(contamination=0.05, cv=3, estimator=None, random_state=0).fit(ds)
+    result = clean(ds, contamination=0.05, cv=3, estimator=None, random_state=0)
     assert result.target == ds.target and result.sensitive_names == ds.sensitive_names
     assert result.dataset.feature_names == ds.feature_names
     assert (result.by_group["removal_rate"] - 0.05).abs().max() < 0.03
@@ -423,36 +445,38 @@ def test_dataset_input_keeps_roles():
 )
 def test_bad_parameters(params, match):
     frame, _ = _separable(100, 10, 0.0)
-    with pytest.raises(DataError, match=match):
-        MLClean(**params).fit(frame, target="y", sensitive="g")
+    with pytest.raises(ParameterError, match=match):
+        clean(Dataset(frame, target="y", sensitive="g"), **params)
 
 
 def test_bad_data():
     frame, _ = _separable(100, 11, 0.0)
-    with pytest.raises(DataError, match="Dataset or a pandas"):
-        MLClean().fit(frame.to_numpy(), target="y", sensitive="g")
-    with pytest.raises(DataError, match="target="):
-        MLClean().fit(frame)
+    with pytest.raises(DataError, match=r"needs a raikit\.Dataset"):
+        clean(frame.to_numpy())
+    with pytest.raises(DataError, match=r"Dataset\(frame, target="):
+        clean(frame)  # column names belong to the Dataset, not to clean()
+    with pytest.raises(DataError, match="needs labels"):
+        clean(Dataset(frame, target=None, sensitive="g"))
     with pytest.raises(ColumnError, match="Unknown target column 'label'"):
-        MLClean().fit(frame, target="label", sensitive="g")
+        clean(Dataset(frame, target="label", sensitive="g"))
     missing = frame.astype({"y": float})
     missing.loc[3, "y"] = np.nan
     with pytest.raises(DataError, match="missing value"):
-        MLClean().fit(missing, target="y", sensitive="g")
+        clean(Dataset(missing, target="y", sensitive="g"))
     with pytest.raises(DataError, match="continuous"):
-        MLClean().fit(frame, target="x0", sensitive="g")
+        clean(Dataset(frame, target="x0", sensitive="g"))
     with pytest.raises(DataError, match="single value"):
-        MLClean().fit(frame.assign(y=1), target="y", sensitive="g")
+        clean(Dataset(frame.assign(y=1), target="y", sensitive="g"))
     with pytest.raises(ColumnError, match="weight_column"):
-        MLClean().fit(frame.assign(weight=1.0), target="y", sensitive="g")
+        clean(Dataset(frame.assign(weight=1.0), target="y", sensitive="g"))
     tiny = frame.copy()
     tiny["y"] = 0
     tiny.loc[:2, "y"] = 1  # three rows of label 1, fewer than 5 folds
     with pytest.raises(DataError, match="fewer than cv=5"):
-        MLClean(duplicate_tolerance=None).fit(tiny, target="y", sensitive="g")
+        clean(Dataset(tiny, target="y", sensitive="g"), duplicate_tolerance=None)
     text = frame.assign(note=["free text"] * len(frame))
     with pytest.raises(DataError, match="could not fit"):
-        MLClean(estimator=LogisticRegression()).fit(text, target="y", sensitive="g")
+        clean(Dataset(text, target="y", sensitive="g"), estimator=LogisticRegression())
 
 
 # --------------------------------------------------------------------------- CLI
@@ -504,9 +528,34 @@ def test_adult_near_copies_are_merged():
     copies["fnlwgt"] += rng.integers(-300, 301, 300)
     dirty = pd.concat([frame, copies], ignore_index=True)
     ds = Dataset(dirty, target="income", sensitive=["sex", "race"], features=train.feature_names)
-    result = MLClean(sanitize="distance", contamination=0.05, random_state=0).fit(ds)
+    result = clean(ds, sanitize="distance", contamination=0.05, random_state=0)
     merged = result.changes[result.changes["action"] == "merged"]
     copy_rows = set(range(len(frame), len(dirty)))
     assert len(copy_rows & set(merged["row"])) >= 295
     assert result.n_merged < 300 + 200  # Adult has some genuine near-identical rows
     assert result.n_rows_in == result.n_rows_out + result.n_merged + result.n_removed
+
+
+def test_cleaning_does_not_reach_into_the_training_stage():
+    """The data stage comes before training: clean() and its reweighing never import raikit.train."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from raikit.data import clean\n"
+        "from raikit.datasets import load_german_credit\n"
+        "clean(load_german_credit(), contamination=0.05, cv=2, random_state=0)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('raikit.train')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+
+
+def test_reweighing_weights_have_one_home():
+    from raikit._fair_groups import reweighing_weights as core
+    from raikit.train import reweighing_weights
+
+    assert reweighing_weights is core

@@ -14,9 +14,13 @@ def test_route_decide_and_persist(tmp_path, scored_frame, score_model):
     ledger = Ledger(tmp_path / "ledger")
     frame = scored_frame.iloc[:2000]
     X = frame[["score"]]
-    sel = SelectiveClassifier(score_model, coverage=0.9).fit(X, frame["y"], sensitive=frame["sex"])
+    sel = SelectiveClassifier(score_model, coverage=0.9, prefit=True).fit(
+        X, frame["y"], sensitive_features=frame["sex"]
+    )
     queue = ReviewQueue(ledger, name="loans")
-    out = sel.route(X, queue, sensitive=frame["sex"], ids=[f"app-{i}" for i in range(2000)])
+    out = sel.route(
+        X, queue, sensitive_features=frame["sex"], ids=[f"app-{i}" for i in range(2000)]
+    )
     n_abstain = int(out["abstain"].sum())
     assert 0 < n_abstain == len(queue) == out["review_id"].notna().sum()
     pending = queue.pending()

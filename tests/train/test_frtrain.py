@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from raikit import load_model, save_model
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError
 from raikit.datasets import make_fairness_synthetic
 from raikit.train import FRTrainClassifier
 
@@ -97,7 +97,7 @@ def test_seed_reproducible_and_skops(data, tmp_path):
 )
 def test_bad_input(data, kwargs, fit_kwargs, message):
     train = data[0]
-    with pytest.raises(DataError, match=message):
+    with pytest.raises(ParameterError if kwargs else DataError, match=message):
         FRTrainClassifier(epochs=1, **kwargs).fit(
             train[COLS], train["y"], sensitive_features=train["z"], **fit_kwargs
         )

@@ -240,3 +240,18 @@ def test_mitigations_pos_label_flag(csvs, tmp_path, monkeypatch, capsys):
 
     saved = Result.from_json((tmp_path / "out" / "mitigations.json").read_text())
     assert saved.meta["pos_label"] == "approved"
+
+
+def test_train_network_flag_picks_the_architecture(csvs):
+    folder, _ = csvs
+    out = folder / "mlp.skops"
+    common = ["--target", "y", "--sensitive", "z", "--method", "fairbatch", "--epochs", "5"]
+    common += ["--learning-rate", "0.02"]
+    proc = run(
+        "train", "--data", str(folder / "train.csv"), *common, "--network", "mlp", "--out", str(out)
+    )
+    assert proc.returncode == 0, proc.stderr
+    model = load_model(out)
+    assert model.network == "mlp" and len(model.coefs_) == 2  # one hidden layer, one output
+    old = run("train", "--data", str(folder / "train.csv"), *common, "--model", "mlp")
+    assert old.returncode != 0 and "--model" in old.stderr  # the old flag is gone

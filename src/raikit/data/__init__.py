@@ -9,7 +9,7 @@ from __future__ import annotations
 from raikit.data._datasheet import QUESTIONS, DatasheetResult, datasheet, datasheet_template
 from raikit.data._drift import DriftResult, adjust_pvalues, distribution_distances, drift
 from raikit.data._label_issues import LabelIssuesResult, confident_learning, label_issues
-from raikit.data._mlclean import MLClean, MLCleanResult
+from raikit.data._mlclean import MLCleanResult, clean
 from raikit.data._profile import ProfileResult, profile
 from raikit.data._representation import (
     RepresentationResult,
@@ -30,7 +30,6 @@ __all__ = [
     "DatasheetResult",
     "DriftResult",
     "LabelIssuesResult",
-    "MLClean",
     "MLCleanResult",
     "PoolAcquirer",
     "ProfileResult",
@@ -39,6 +38,7 @@ __all__ = [
     "ValidationResult",
     "adjust_pvalues",
     "allocate_budget",
+    "clean",
     "confident_learning",
     "datasheet",
     "datasheet_template",

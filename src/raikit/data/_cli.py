@@ -400,7 +400,7 @@ def clean_command(
     ),
 ) -> None:
     """MLClean: merge near-duplicates, remove likely poisoned rows per group, reweigh."""
-    from raikit.data import MLClean
+    from raikit.data import clean
 
     if file_format not in ("csv", "parquet"):
         raise DataError(f"--format must be csv or parquet, got {file_format!r}.")
@@ -412,21 +412,20 @@ def clean_command(
             raise DataError(
                 f'--contamination must be a number in [0, 0.5) or "auto", got {contamination!r}.'
             ) from error
-    cleaner = MLClean(
-        duplicate_tolerance=None if no_duplicates else duplicate_tolerance,
-        contamination=share,
-        sanitize=sanitize,
-        per_group=not global_scoring,
-        reweigh=not no_reweigh,
-        cv=cv,
-        random_state=seed,
-    )
     ds = _dataset(file, target, sensitive, missing_group)
     steps = 4 + (cv if "loss" in sanitize and share != 0 else 0)
     with _bar() as progress:
         task = progress.add_task(f"Cleaning {ds.n_rows:,} rows…", total=steps)
-        result = cleaner.fit(
-            ds, progress=lambda text: progress.update(task, advance=1, description=text)
+        result = clean(
+            ds,
+            duplicate_tolerance=None if no_duplicates else duplicate_tolerance,
+            contamination=share,
+            sanitize=sanitize,
+            per_group=not global_scoring,
+            reweigh=not no_reweigh,
+            cv=cv,
+            random_state=seed,
+            progress=lambda text: progress.update(task, advance=1, description=text),
         )
     table = Table(title="Changes per group")
     for column in ("group", "rows in", "merged", "removed", "rows out", "base rate in → out"):

@@ -1,4 +1,4 @@
-"""``MLClean``: merge near-duplicates, sanitise poisoned or mislabelled rows, reweigh for fairness.
+"""``clean``: merge near-duplicates, sanitise poisoned or mislabelled rows, reweigh for fairness.
 
 After Tae, Roh, Oh, Kim & Whang, "Data Cleaning for Accurate, Fair, and Robust Models: A Big Data -
 AI Integration Approach" (DEEM 2019). The paper's point is that entity resolution, data sanitisation
@@ -32,7 +32,7 @@ without a second pass over the table.
    estimate counts many correct but hard rows of the other label as errors, which is how cleaning
    lost accuracy to gradient boosting on targeted flips; see ``bench/bench_mlclean.py``).
 3. **Reweighing.** Kamiran-Calders weights ``w(g, y) = P(g) P(y) / P(g, y)`` on the cleaned rows
-   (:func:`raikit.train.reweighing_weights`).
+   (:func:`raikit.train.reweighing_weights`, shared with the training stage).
 
 Nothing is dropped silently: ``MLCleanResult.changes`` lists every merged, removed and reweighed row
 with the reason, its group and its score.
@@ -47,12 +47,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from raikit._errors import ColumnError, DataError, FileFormatError
+from raikit._errors import ColumnError, DataError, FileFormatError, ParameterError
 from raikit._result import Finding, Result
 from raikit.data._common import model_frame
 from raikit.data._label_issues import calibrated_joint, class_codes, confident_learning
 
-__all__ = ["MLClean", "MLCleanResult"]
+__all__ = ["MLCleanResult", "clean"]
 
 SANITIZERS = ("loss+distance", "loss", "distance", "none")
 ACTIONS = ("merged", "removed", "reweighed")
@@ -489,13 +489,34 @@ def _step(progress, description: str) -> None:
 
 
 # --------------------------------------------------------------------------- the pipeline
-class MLClean:
+def clean(
+    data,
+    *,
+    duplicate_tolerance: float | None = 0.01,
+    contamination: float | str = "auto",
+    sanitize: str = "loss",
+    per_group: bool = True,
+    reweigh: bool = True,
+    estimator=None,
+    cv: int = 5,
+    weight_column: str = "weight",
+    random_state=None,
+    progress: Callable[[str], None] | None = None,
+    ledger=None,
+) -> MLCleanResult:
     """Merge near-duplicates, remove likely poisoned or mislabelled rows per group, and reweigh.
 
     One pipeline after Tae et al. (DEEM 2019); see the module documentation for each stage.
 
+    A function, not an estimator: what it learns (which rows are duplicates or look poisoned,
+    and the weights) describes the rows of this one table, and there is nothing to apply to new
+    rows, so there is no ``transform``. The result holds the cleaned Dataset and the change log.
+
     Parameters
     ----------
+    data : Dataset
+        Labelled training data, its sensitive columns named in the Dataset
+        (``Dataset(frame, target=..., sensitive=[...])``).
     duplicate_tolerance : float or None, default 0.01
         Two rows with the same (normalised) categorical values are duplicates when every numeric
         value differs by at most this many standard deviations of its column. ``0`` finds only
@@ -524,15 +545,23 @@ class MLClean:
         Folds of the out-of-fold probabilities.
     weight_column : str, default "weight"
         Name of the weight column added to the cleaned data.
-    random_state : int, optional
+    random_state : int, RandomState or None, default None
         Seed of the folds and the default model.
+    progress : callable, optional
+        Called with a short description after each step (folds included).
+    ledger : raikit.ledger.Ledger, optional
+        Record the result as evidence.
+
+    Returns
+    -------
+    MLCleanResult
 
     Examples
     --------
-    >>> from raikit.data import MLClean
+    >>> from raikit.data import clean
     >>> from raikit.datasets import load_german_credit
     >>> ds = load_german_credit()
-    >>> result = MLClean(contamination=0.05, cv=3, random_state=0).fit(ds)
+    >>> result = clean(ds, contamination=0.05, cv=3, random_state=0)
     >>> result.n_rows_in == result.n_rows_out + result.n_merged + result.n_removed
     True
     >>> sorted(result.changes["action"].unique())
@@ -540,6 +569,22 @@ class MLClean:
     >>> bool(abs(result.sample_weight.sum() - result.n_rows_out) < 1e-6)
     True
     """
+    cleaner = _Cleaner(
+        duplicate_tolerance=duplicate_tolerance,
+        contamination=contamination,
+        sanitize=sanitize,
+        per_group=per_group,
+        reweigh=reweigh,
+        estimator=estimator,
+        cv=cv,
+        weight_column=weight_column,
+        random_state=random_state,
+    )
+    return cleaner.run(data, progress=progress, ledger=ledger)
+
+
+class _Cleaner:
+    """The parameters and stages of :func:`clean` (see there)."""
 
     def __init__(
         self,
@@ -570,92 +615,52 @@ class MLClean:
         if tol is not None and (
             isinstance(tol, bool) or not isinstance(tol, int | float) or not tol >= 0
         ):
-            raise DataError(
+            raise ParameterError(
                 f"duplicate_tolerance must be a number >= 0 (standard deviations) or None to skip "
                 f"duplicates, got {tol!r}."
             )
         c = self.contamination
         if isinstance(c, str):
             if c != "auto":
-                raise DataError(f'contamination must be a share in [0, 0.5) or "auto", got {c!r}.')
+                raise ParameterError(
+                    f'contamination must be a share in [0, 0.5) or "auto", got {c!r}.'
+                )
             if self.sanitize == "distance":
-                raise DataError(
+                raise ParameterError(
                     f'contamination="auto" estimates noise from the model\'s probabilities; it '
                     f"needs sanitize='loss' or 'loss+distance', got sanitize={self.sanitize!r}. "
                     f"Pass a share instead, e.g. contamination=0.1."
                 )
         elif isinstance(c, bool) or not isinstance(c, int | float) or not 0 <= c < 0.5:
-            raise DataError(f'contamination must be a share in [0, 0.5) or "auto", got {c!r}.')
+            raise ParameterError(f'contamination must be a share in [0, 0.5) or "auto", got {c!r}.')
         if self.sanitize not in SANITIZERS:
-            raise DataError(f"sanitize must be one of {list(SANITIZERS)}, got {self.sanitize!r}.")
+            raise ParameterError(
+                f"sanitize must be one of {list(SANITIZERS)}, got {self.sanitize!r}."
+            )
         if isinstance(self.cv, bool) or not isinstance(self.cv, int) or self.cv < 2:
-            raise DataError(f"cv must be an integer of at least 2, got {self.cv!r}.")
+            raise ParameterError(f"cv must be an integer of at least 2, got {self.cv!r}.")
         if not isinstance(self.weight_column, str) or not self.weight_column:
-            raise DataError(
+            raise ParameterError(
                 f"weight_column must be a non-empty string, got {self.weight_column!r}."
             )
 
-    @staticmethod
-    def _dataset(data, target, sensitive, missing_group):
+    def run(self, data, *, progress=None, ledger=None) -> MLCleanResult:
+        """Clean the Dataset ``data`` (see :func:`clean`)."""
         from raikit.dataset import Dataset
 
-        if isinstance(data, Dataset):
-            changes = {}
-            if target is not None:
-                changes["target"] = target
-            if sensitive is not None:
-                changes["sensitive"] = sensitive
-            return data.replace(**changes) if changes else data, data.frame.index
-        if isinstance(data, pd.DataFrame) or type(data).__module__.startswith("polars"):
-            if target is None or sensitive is None:
-                raise DataError(
-                    "MLClean().fit(frame, ...) needs target='label column' and "
-                    "sensitive=['protected', 'columns'] (or pass a raikit.Dataset)."
-                )
-            index = data.index if isinstance(data, pd.DataFrame) else None
-            ds = Dataset(data, target=target, sensitive=sensitive, missing_group=missing_group)
-            return ds, index
-        raise DataError(
-            f"MLClean().fit() needs a raikit.Dataset or a pandas/polars DataFrame, got "
-            f"{type(data).__name__}."
-        )
-
-    # ------------------------------------------------------------------ fit
-    def fit(
-        self,
-        data,
-        *,
-        target: str | None = None,
-        sensitive=None,
-        missing_group: str | None = None,
-        progress: Callable[[str], None] | None = None,
-        ledger=None,
-    ) -> MLCleanResult:
-        """Clean ``data`` and return what was done.
-
-        Parameters
-        ----------
-        data : Dataset or DataFrame
-            Labelled training data.
-        target : str, optional
-            Label column (required for a DataFrame; overrides a Dataset's).
-        sensitive : str or list of str, optional
-            Sensitive columns (required for a DataFrame; overrides a Dataset's).
-        missing_group : str, optional
-            Label of missing sensitive values (DataFrame input).
-        progress : callable, optional
-            Called with a short description after each step (folds included).
-        ledger : raikit.ledger.Ledger, optional
-            Record the result as evidence.
-
-        Returns
-        -------
-        MLCleanResult
-        """
         self._check_params()
-        ds, index = self._dataset(data, target, sensitive, missing_group)
+        if not isinstance(data, Dataset):
+            raise DataError(
+                f"clean() needs a raikit.Dataset with a target and sensitive columns, got "
+                f"{type(data).__name__}; wrap a table as Dataset(frame, target='label', "
+                f"sensitive=['sex', ...])."
+            )
+        ds, index = data, data.frame.index
         if ds.target is None:
-            raise DataError("MLClean needs labels: the Dataset has no target; pass target=.")
+            raise DataError(
+                "clean() needs labels: the Dataset has no target; build it with "
+                "Dataset(frame, target='label', sensitive=[...])."
+            )
         frame = ds.frame
         if self.weight_column in frame.columns:
             raise ColumnError(
@@ -811,7 +816,7 @@ class MLClean:
         kept = np.flatnonzero(alive)
         weights = np.zeros(n)
         if self.reweigh:
-            from raikit.train import reweighing_weights
+            from raikit._fair_groups import reweighing_weights
 
             weights[kept] = reweighing_weights(labels[kept], groups[kept])
         else:

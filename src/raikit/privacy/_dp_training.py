@@ -21,7 +21,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from raikit._errors import DataError, RaikitError
+from raikit._errors import DataError, ParameterError, RaikitError
 
 __all__ = ["DPClassifier"]
 
@@ -50,8 +50,8 @@ class DPClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    model : {"logistic", "mlp"} or torch.nn.Module, default "logistic"
-        Logistic regression, a ReLU multi-layer perceptron, or your own module mapping
+    network : {"logistic", "mlp"} or torch.nn.Module, default "logistic"
+        The architecture: logistic regression, a ReLU multi-layer perceptron, or your own module mapping
         ``n_features`` floats to one logit per class (it is copied, never modified).
     target_epsilon : float, default 1.0
         Privacy budget of the whole training; ``float("inf")`` trains without privacy (baseline).
@@ -65,7 +65,7 @@ class DPClassifier(ClassifierMixin, BaseEstimator):
     learning_rate : float, default 0.5
         SGD learning rate (momentum 0.9).
     hidden_layer_sizes : tuple of int, default (64,)
-        Layers of ``model="mlp"``.
+        Layers of ``network="mlp"``.
     accountant : {"rdp", "prv"}, default "rdp"
     random_state : int, optional
         Seeds initialisation, sampling and noise (so not secure RNG; use for experiments).
@@ -79,7 +79,7 @@ class DPClassifier(ClassifierMixin, BaseEstimator):
     module_ : torch.nn.Module
         The trained network. A model saved with :func:`raikit.save_model` (skops) keeps it as
         numpy arrays (its state dict) and rebuilds it on load, so the file holds no torch object
-        (for ``model="logistic"`` and ``"mlp"``; a custom module is saved as itself).
+        (for ``network="logistic"`` and ``"mlp"``; a custom module is saved as itself).
     epsilon_ : float
         Epsilon spent, as reported by the Opacus accountant for ``delta_``.
     delta_ : float
@@ -123,7 +123,7 @@ class DPClassifier(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        model="logistic",
+        network="logistic",
         target_epsilon: float = 1.0,
         target_delta: float | None = None,
         max_grad_norm: float = 1.0,
@@ -135,7 +135,7 @@ class DPClassifier(ClassifierMixin, BaseEstimator):
         random_state: int | None = None,
         source=None,
     ) -> None:
-        self.model = model
+        self.network = network
         self.target_epsilon = target_epsilon
         self.target_delta = target_delta
         self.max_grad_norm = max_grad_norm
@@ -149,35 +149,35 @@ class DPClassifier(ClassifierMixin, BaseEstimator):
 
     def _build(self, torch, n_features: int, n_classes: int):
         nn = torch.nn
-        if isinstance(self.model, nn.Module):
-            return copy.deepcopy(self.model)
-        if self.model == "logistic":
+        if isinstance(self.network, nn.Module):
+            return copy.deepcopy(self.network)
+        if self.network == "logistic":
             return nn.Linear(n_features, n_classes)
-        if self.model == "mlp":
+        if self.network == "mlp":
             layers, width = [], n_features
             for size in self.hidden_layer_sizes:
                 layers += [nn.Linear(width, int(size)), nn.ReLU()]
                 width = int(size)
             return nn.Sequential(*layers, nn.Linear(width, n_classes))
-        raise DataError(
-            f"model must be 'logistic', 'mlp' or a torch.nn.Module, got {self.model!r}."
+        raise ParameterError(
+            f"network must be 'logistic', 'mlp' or a torch.nn.Module, got {self.network!r}."
         )
 
     def _check_params(self, n: int) -> tuple[float, float]:
         eps = self.target_epsilon
         if not isinstance(eps, int | float) or math.isnan(eps) or eps <= 0:
-            raise DataError(
+            raise ParameterError(
                 f"target_epsilon must be a positive number (or inf for no privacy), got {eps!r}."
             )
         delta = self.target_delta if self.target_delta is not None else min(1e-5, 1.0 / n)
         if not 0 < delta < 1:
-            raise DataError(f"target_delta must be in (0, 1), got {delta!r}.")
+            raise ParameterError(f"target_delta must be in (0, 1), got {delta!r}.")
         if not self.max_grad_norm > 0:
-            raise DataError(f"max_grad_norm must be positive, got {self.max_grad_norm!r}.")
+            raise ParameterError(f"max_grad_norm must be positive, got {self.max_grad_norm!r}.")
         if int(self.epochs) < 1 or int(self.batch_size) < 1:
-            raise DataError("epochs and batch_size must be at least 1.")
+            raise ParameterError("epochs and batch_size must be at least 1.")
         if self.accountant not in ("rdp", "prv"):
-            raise DataError(f"accountant must be 'rdp' or 'prv', got {self.accountant!r}.")
+            raise ParameterError(f"accountant must be 'rdp' or 'prv', got {self.accountant!r}.")
         return float(eps), float(delta)
 
     def fit(self, X, y):
@@ -296,7 +296,7 @@ class DPClassifier(ClassifierMixin, BaseEstimator):
     def __getstate__(self):
         """The fitted state with the network as numpy arrays (skops-safe; no torch objects)."""
         state = dict(super().__getstate__())  # a copy: object.__getstate__ returns __dict__
-        if isinstance(self.model, str) and "module_" in state:
+        if isinstance(self.network, str) and "module_" in state:
             module = state.pop("module_")
             state["module_state_"] = {
                 str(key): value.detach().cpu().numpy().copy()
@@ -305,7 +305,7 @@ class DPClassifier(ClassifierMixin, BaseEstimator):
         return state
 
     def __setstate__(self, state) -> None:
-        """Rebuild the network of ``model="logistic"`` / ``"mlp"`` from its saved arrays."""
+        """Rebuild the network of ``network="logistic"`` / ``"mlp"`` from its saved arrays."""
         state = dict(state)
         arrays = state.pop("module_state_", None)
         super().__setstate__(state)
@@ -324,7 +324,7 @@ class DPClassifier(ClassifierMixin, BaseEstimator):
         except (RuntimeError, TypeError, ValueError, IndexError) as error:
             raise RaikitError(
                 f"The saved DPClassifier's weights do not fit its architecture "
-                f"(model={self.model!r}, hidden_layer_sizes={self.hidden_layer_sizes!r}): {error}"
+                f"(network={self.network!r}, hidden_layer_sizes={self.hidden_layer_sizes!r}): {error}"
             ) from error
         self.module_ = module.eval()
 

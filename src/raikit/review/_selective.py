@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
 
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError, RaikitWarning
 from raikit._result import Finding, Result
 from raikit.metrics._group_metrics import resolve_pos_label
 from raikit.metrics._stats import MIN_GROUP_SIZE
@@ -64,6 +64,25 @@ def group_keys(sensitive) -> pd.Series:
     for part in parts[1:]:
         key = key.str.cat(part.astype(str), sep=" & ")
     return key.reset_index(drop=True)
+
+
+def _as_table(X):
+    """A DataFrame as it is (its columns reach the estimator); anything else as a 2-D array."""
+    if isinstance(X, pd.DataFrame):
+        return X
+    from sklearn.utils import check_array
+
+    return check_array(X, accept_sparse=["csr", "csc"], dtype=None, ensure_all_finite=False)
+
+
+def _strata(y: np.ndarray, calibration_size: float):
+    """``y`` to stratify the training/calibration split by, when each part can hold every class
+    (so the fitted estimator knows every label); ``None`` otherwise."""
+    _, counts = np.unique(y, return_inverse=False, return_counts=True)
+    n_cal = int(np.ceil(calibration_size * len(y)))
+    if counts.min() >= 2 and min(n_cal, len(y) - n_cal) >= len(counts):
+        return y
+    return None
 
 
 def _confidence(proba: np.ndarray) -> np.ndarray:
@@ -134,13 +153,20 @@ def _frame_from_state(state: dict) -> pd.DataFrame:
     return pd.DataFrame(state["columns"])
 
 
-class SelectiveClassifier(BaseEstimator):
-    """Wrap a fitted classifier so that it abstains where it is unsure.
+class SelectiveClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+    """A classifier that also says where it is unsure enough to abstain (route to a person).
+
+    ``predict`` returns the wrapped estimator's label for every row; the abstention is a
+    separate boolean mask from :meth:`predict_abstain` (``True`` = abstain, send the row to
+    review), calibrated so that the automated share meets a coverage or risk target. A label is
+    therefore always available — for the reviewer to see, or as the decision where the mask is
+    ``False``.
 
     Parameters
     ----------
-    model : fitted classifier
-        Anything with ``predict_proba`` and ``classes_`` (scikit-learn style).
+    estimator : classifier
+        Anything with ``fit``, ``predict_proba`` and ``classes_`` (scikit-learn style). It is
+        cloned and fitted by :meth:`fit` unless ``prefit=True``.
     coverage : float, optional
         Target share of rows decided automatically (split-conformal guarantee, see module doc).
     max_risk : float, optional
@@ -156,15 +182,33 @@ class SelectiveClassifier(BaseEstimator):
         For a binary model: the class whose probability :meth:`select` reports as ``score``
         (and the review queue shows). Inferred only for 0/1, False/True and -1/1 classes; for
         other classes without it, ``select`` reports no ``score`` column (never a guessed one).
+    prefit : bool, default False
+        ``True``: ``estimator`` is already fitted and every row given to :meth:`fit` calibrates
+        the thresholds (they must be held out from its training). ``False``: :meth:`fit` holds
+        out ``calibration_size`` of the rows for calibration and fits a clone of ``estimator``
+        on the others (the guarantees need calibration rows the model was not trained on).
+    calibration_size : float, default 0.3
+        Share of the rows held out for calibration when ``prefit=False``.
+    random_state : int, RandomState or None, default None
+        Seed of the training/calibration split (``prefit=False``).
 
     Attributes
     ----------
+    estimator_ : classifier
+        The fitted estimator (``estimator`` itself when ``prefit=True``).
     thresholds_ : Series
         Confidence threshold per group label (and ``"overall"``).
     calibration_ : DataFrame
         Per group: calibration rows, threshold, accepted share and error rate among accepted.
     classes_ : ndarray
-        The wrapped model's classes.
+        The estimator's classes.
+    n_features_in_ : int
+
+    Notes
+    -----
+    Without ``sensitive_features`` a ``group_aware`` classifier calibrates one overall threshold
+    (with a :class:`~raikit.RaikitWarning`). Inside a ``Pipeline`` or a search, route them with
+    scikit-learn's metadata routing (``set_fit_request(sensitive_features=True)``).
 
     Examples
     --------
@@ -173,15 +217,23 @@ class SelectiveClassifier(BaseEstimator):
     >>> ds = load_german_credit().replace(features=["duration_months", "credit_amount", "age"])
     >>> train, cal = ds.split(0.5, random_state=0)
     >>> model = LogisticRegression(max_iter=500).fit(train.X, train.y)
-    >>> selective = SelectiveClassifier(model, coverage=0.8).fit(cal)
-    >>> decided = selective.select(cal)
-    >>> bool(decided["abstain"].mean() <= 0.2 + 0.05)
+    >>> selective = SelectiveClassifier(model, coverage=0.8, prefit=True).fit(cal)
+    >>> labels = selective.predict(cal.X)                # a label for every row
+    >>> abstain = selective.predict_abstain(cal)         # True where a person should decide
+    >>> len(labels) == len(abstain) == len(cal.X), bool(abstain.mean() <= 0.2 + 0.05)
+    (True, True)
+
+    Unfitted, it trains the estimator on part of the rows and calibrates on the rest:
+
+    >>> selective = SelectiveClassifier(LogisticRegression(max_iter=500), coverage=0.8,
+    ...                                 random_state=0).fit(train)
+    >>> selective.predict_abstain(cal).shape == (len(cal.X),)
     True
     """
 
     def __init__(
         self,
-        model,
+        estimator,
         *,
         coverage: float | None = None,
         max_risk: float | None = None,
@@ -189,81 +241,167 @@ class SelectiveClassifier(BaseEstimator):
         delta: float = 0.1,
         min_group_size: int = MIN_GROUP_SIZE,
         pos_label=None,
+        prefit: bool = False,
+        calibration_size: float = 0.3,
+        random_state=None,
     ) -> None:
-        self.model = model
+        self.estimator = estimator
         self.coverage = coverage
         self.max_risk = max_risk
         self.group_aware = group_aware
         self.delta = delta
         self.min_group_size = min_group_size
         self.pos_label = pos_label
+        self.prefit = prefit
+        self.calibration_size = calibration_size
+        self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import get_tags
+
+        tags = super().__sklearn_tags__()
+        try:
+            inner = get_tags(self.estimator)
+        except (AttributeError, TypeError):  # a fitted object outside scikit-learn's API
+            return tags
+        tags.input_tags.allow_nan = inner.input_tags.allow_nan
+        tags.input_tags.sparse = inner.input_tags.sparse
+        tags.input_tags.categorical = inner.input_tags.categorical
+        tags.input_tags.string = inner.input_tags.string
+        if inner.classifier_tags is not None:
+            tags.classifier_tags.multi_class = inner.classifier_tags.multi_class
+        return tags
 
     # ----------------------------------------------------------------- inputs
-    def _inputs(self, X, y=None, sensitive=None, *, need_y: bool):
+    def _features(self, X, model):
+        """``(X, y, sensitive_features)`` from a Dataset (features for ``model``) or as given."""
         from raikit.dataset import Dataset
 
         if isinstance(X, Dataset):
-            ds = X.for_model(self.model)
-            X = ds.X
-            y = ds.y if y is None else y
-            sensitive = ds.sensitive if sensitive is None else sensitive
-        if not hasattr(X, "shape") or len(X.shape) != 2:
-            raise DataError(f"X must be a 2-D table of features, got {type(X).__name__}.")
-        n = X.shape[0]
-        if n == 0:
-            raise DataError("X has no rows; calibrate and predict on at least one row.")
-        if need_y:
-            if y is None:
-                raise DataError("y (true labels of the calibration rows) is required to fit.")
-            y = np.asarray(y)
-            if y.shape[0] != n:
-                raise DataError(f"y has {y.shape[0]} values but X has {n} rows.")
-            if pd.isna(y).any():
-                raise DataError("y contains missing labels; drop those calibration rows first.")
-        if self.group_aware:
-            if sensitive is None:
-                raise DataError(
-                    "group_aware=True needs sensitive=... (or a Dataset); pass "
-                    "group_aware=False for one threshold for everyone."
+            ds = X.for_model(model) if model is not None else X
+            return ds.X, ds.y, ds.sensitive
+        return X, None, None
+
+    def _keys(self, sensitive_features, n: int, *, fitting: bool) -> pd.Series:
+        """One group label per row (``"overall"`` for everyone when not group-aware)."""
+        if not getattr(self, "group_aware_", self.group_aware) or (
+            fitting and sensitive_features is None
+        ):
+            if fitting and self.group_aware and sensitive_features is None:
+                import warnings
+
+                warnings.warn(
+                    "SelectiveClassifier.fit got no sensitive_features, so it calibrates one "
+                    "threshold for everyone (the coverage or risk guarantee then holds overall, "
+                    "not per group). Pass fit(X, y, sensitive_features=...) or a Dataset, or "
+                    "group_aware=False to silence this.",
+                    RaikitWarning,
+                    stacklevel=3,
                 )
-            keys = group_keys(sensitive)
-            if len(keys) != n:
-                raise DataError(f"sensitive has {len(keys)} rows but X has {n}.")
-        else:
-            keys = pd.Series([OVERALL] * n)
-        return X, y, keys
-
-    def _proba(self, X) -> np.ndarray:
-        if not hasattr(self.model, "predict_proba"):
+            return pd.Series([OVERALL] * n)
+        if sensitive_features is None:
             raise DataError(
-                f"{type(self.model).__name__} has no predict_proba; a selective classifier needs "
-                f"class probabilities."
+                "This SelectiveClassifier has one threshold per group: pass "
+                "sensitive_features=... (one value per row) or a Dataset with sensitive columns."
             )
-        return np.asarray(self.model.predict_proba(X), dtype=float)
+        keys = group_keys(sensitive_features)
+        if len(keys) != n:
+            raise DataError(f"sensitive_features has {len(keys)} rows but X has {n}.")
+        return keys
 
-    # ----------------------------------------------------------------- fit
-    def fit(self, X, y=None, *, sensitive=None) -> SelectiveClassifier:
-        """Calibrate the thresholds on held-out rows (not the model's training rows).
-
-        ``X`` may be a :class:`raikit.Dataset` (then ``y`` and ``sensitive`` come from it).
-        """
+    def _check_params(self) -> None:
         if (self.coverage is None) == (self.max_risk is None):
-            raise DataError(
+            raise ParameterError(
                 "Give exactly one of coverage=... or max_risk=..., got both or neither."
             )
         target = self.coverage if self.coverage is not None else self.max_risk
         if not 0.0 < float(target) < 1.0:
-            raise DataError(f"coverage/max_risk must be strictly between 0 and 1, got {target!r}.")
+            raise ParameterError(
+                f"coverage/max_risk must be strictly between 0 and 1, got {target!r}."
+            )
         if not 0.0 < self.delta < 1.0:
-            raise DataError(f"delta must be strictly between 0 and 1, got {self.delta!r}.")
-        X, y, keys = self._inputs(X, y, sensitive, need_y=True)
-        proba = self._proba(X)
-        self.classes_ = np.asarray(self.model.classes_)
+            raise ParameterError(f"delta must be strictly between 0 and 1, got {self.delta!r}.")
+        if not self.prefit and not 0.0 < float(self.calibration_size) < 1.0:
+            raise ParameterError(
+                f"calibration_size must be strictly between 0 and 1, got {self.calibration_size!r}."
+            )
+        if not hasattr(self.estimator, "predict_proba"):
+            raise ParameterError(
+                f"{type(self.estimator).__name__} has no predict_proba; a selective classifier "
+                f"needs class probabilities."
+            )
+
+    def _proba(self, X) -> np.ndarray:
+        return np.asarray(self.estimator_.predict_proba(X), dtype=float)
+
+    # ----------------------------------------------------------------- fit
+    def fit(self, X, y=None, *, sensitive_features=None) -> SelectiveClassifier:
+        """Fit the estimator (unless ``prefit``) and calibrate the thresholds on held-out rows.
+
+        Parameters
+        ----------
+        X : array-like, DataFrame or raikit.Dataset
+            Features; a Dataset also gives ``y`` and ``sensitive_features``.
+        y : array-like, optional
+            True labels (required unless ``X`` is a Dataset).
+        sensitive_features : array-like, Series or DataFrame, optional
+            Values of the sensitive attribute(s), one per row (``group_aware``).
+
+        Returns
+        -------
+        self
+        """
+        from sklearn.base import clone
+        from sklearn.model_selection import train_test_split
+        from sklearn.utils import _safe_indexing
+        from sklearn.utils.validation import check_consistent_length, column_or_1d, validate_data
+
+        self._check_params()
+        self.group_aware_ = self.group_aware
+        X, ds_y, ds_sensitive = self._features(X, self.estimator if self.prefit else None)
+        y = ds_y if y is None else y
+        sensitive_features = ds_sensitive if sensitive_features is None else sensitive_features
+        if y is None:
+            raise ValueError(
+                "SelectiveClassifier requires y to be passed, but the target y is None "
+                "(the true labels of the rows)."
+            )
+        X = _as_table(X)
+        validate_data(self, X, skip_check_array=True)
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
+        if pd.isna(pd.Series(y)).any():
+            raise DataError("y contains missing labels; drop those rows first.")
+        keys = self._keys(sensitive_features, len(y), fitting=True)
+        self.group_aware_ = self.group_aware and sensitive_features is not None
+        if self.prefit:
+            self.estimator_ = self.estimator
+            X_cal, y_cal, keys_cal = X, y, keys
+        else:
+            if len(y) < 2:
+                raise ValueError(
+                    f"SelectiveClassifier needs rows to train and to calibrate on, got "
+                    f"n_samples = {len(y)}."
+                )
+            train, cal = train_test_split(
+                np.arange(len(y)),
+                test_size=self.calibration_size,
+                random_state=self.random_state,
+                stratify=_strata(y, self.calibration_size),
+            )
+            self.estimator_ = clone(self.estimator).fit(_safe_indexing(X, train), y[train])
+            X_cal, y_cal = _safe_indexing(X, cal), y[cal]
+            keys_cal = keys.iloc[cal].reset_index(drop=True)
+        self.classes_ = np.asarray(self.estimator_.classes_)
         if self.pos_label is not None and len(self.classes_) == 2:
             resolve_pos_label(self.classes_, self.pos_label)  # refuse an unknown label now
+        self._calibrate(self._proba(X_cal), y_cal, keys_cal)
+        return self
+
+    def _calibrate(self, proba: np.ndarray, y: np.ndarray, keys: pd.Series) -> None:
         conf = _confidence(proba)
         error = (self.classes_[proba.argmax(axis=1)] != y).astype(float)
-        labels = sorted(pd.unique(keys).tolist()) if self.group_aware else []
+        labels = sorted(pd.unique(keys).tolist()) if self.group_aware_ else []
         codes = _codes(keys, labels) if labels else np.zeros(len(keys), dtype=np.int64)
         # Group 0..G-1 and then the overall population as group G.
         n_groups = len(labels)
@@ -296,8 +434,6 @@ class SelectiveClassifier(BaseEstimator):
                 }
             )
         self.thresholds_ = pd.Series(thresholds, index=names, name="threshold")
-        self.n_features_in_ = X.shape[1]
-        return self
 
     # ----------------------------------------------------------------- saving
     def __getstate__(self):
@@ -317,27 +453,65 @@ class SelectiveClassifier(BaseEstimator):
             state["calibration_"] = _frame_from_state(state["calibration_"])
         super().__setstate__(state)
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "thresholds_"):
-            raise DataError("This SelectiveClassifier is not calibrated yet; call fit(...) first.")
-
     # ----------------------------------------------------------------- predict
-    def select(self, X, *, sensitive=None) -> pd.DataFrame:
+    def _predict_inputs(self, X, sensitive_features):
+        """``(X, keys, index)`` for prediction: features checked against fit, one key per row."""
+        from sklearn.utils.validation import check_is_fitted, validate_data
+
+        check_is_fitted(self, "thresholds_")
+        X, _, ds_sensitive = self._features(X, self.estimator_)
+        sensitive_features = ds_sensitive if sensitive_features is None else sensitive_features
+        X = _as_table(X)
+        validate_data(self, X, reset=False, skip_check_array=True)
+        n = X.shape[0]
+        keys = self._keys(sensitive_features, n, fitting=False)
+        index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(n)
+        return X, keys, index
+
+    def predict(self, X) -> np.ndarray:
+        """The estimator's label for every row (abstained rows included; see
+        :meth:`predict_abstain` for which rows to route to a person)."""
+        from sklearn.utils.validation import check_is_fitted, validate_data
+
+        check_is_fitted(self, "thresholds_")
+        X, _, _ = self._features(X, self.estimator_)
+        X = _as_table(X)
+        validate_data(self, X, reset=False, skip_check_array=True)
+        return self.estimator_.predict(X)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """The estimator's class probabilities, one column per entry of ``classes_``."""
+        from sklearn.utils.validation import check_is_fitted, validate_data
+
+        check_is_fitted(self, "thresholds_")
+        X, _, _ = self._features(X, self.estimator_)
+        X = _as_table(X)
+        validate_data(self, X, reset=False, skip_check_array=True)
+        return self._proba(X)
+
+    def predict_abstain(self, X, *, sensitive_features=None) -> np.ndarray:
+        """Boolean mask, one value per row: ``True`` where the classifier abstains.
+
+        A row is abstained on when the estimator's confidence (its largest class probability)
+        is below the calibrated threshold of the row's group (``sensitive_features`` are needed
+        when the thresholds are per group; groups unseen at calibration use the overall one).
+        """
+        return self.select(X, sensitive_features=sensitive_features)["abstain"].to_numpy()
+
+    def select(self, X, *, sensitive_features=None) -> pd.DataFrame:
         """Per row: ``prediction``, ``confidence``, ``threshold``, ``group`` and ``abstain``.
 
         For a binary model also ``score``: the probability of the positive label (``pos_label``).
 
         Groups unseen at calibration use the overall threshold.
         """
-        self._check_fitted()
-        X, _, keys = self._inputs(X, None, sensitive, need_y=False)
+        X, keys, index = self._predict_inputs(X, sensitive_features)
         proba = self._proba(X)
         conf = _confidence(proba)
         codes = _codes(keys, list(self.thresholds_.index))
         overall = self.thresholds_[OVERALL]
         values = self.thresholds_.to_numpy()
         threshold = np.where(codes >= 0, values[np.maximum(codes, 0)], overall)
-        index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(conf))
         frame = pd.DataFrame(
             {
                 "prediction": self.classes_[proba.argmax(axis=1)],
@@ -364,21 +538,14 @@ class SelectiveClassifier(BaseEstimator):
             positive = resolve_pos_label(self.classes_, self.pos_label)
         return int(np.flatnonzero(self.classes_ == positive)[0])
 
-    def predict(self, X, *, sensitive=None) -> np.ndarray:
-        """The model's labels, with ``None`` where the classifier abstains."""
-        frame = self.select(X, sensitive=sensitive)
-        out = frame["prediction"].to_numpy(dtype=object)
-        out[frame["abstain"].to_numpy()] = None
-        return out
-
-    def route(self, X, queue, *, sensitive=None, ids=None, model_id: str | None = None):
+    def route(self, X, queue, *, sensitive_features=None, ids=None, model_id: str | None = None):
         """Decide confident rows and send the others to a :class:`ReviewQueue`.
 
         Returns the :meth:`select` frame with the queue item id of each abstention
         (``review_id``, missing for automated rows).
         """
-        frame = self.select(X, sensitive=sensitive)
-        features = X.for_model(self.model).X if hasattr(X, "check_binary_target") else X
+        frame = self.select(X, sensitive_features=sensitive_features)
+        features, _, _ = self._features(X, self.estimator_)
         ids = frame.index.to_numpy() if ids is None else np.asarray(ids)
         if len(ids) != len(frame):
             raise DataError(f"ids has {len(ids)} values but there are {len(frame)} rows.")
@@ -400,16 +567,22 @@ class SelectiveClassifier(BaseEstimator):
         return frame
 
     def evaluate(
-        self, X, y=None, *, sensitive=None, ci: float = 0.95, ledger=None
+        self, X, y=None, *, sensitive_features=None, ci: float = 0.95, ledger=None
     ) -> SelectiveResult:
         """Coverage and selective error per group on labelled rows, against the targets, with
         Clopper-Pearson intervals at level ``ci``."""
         from raikit.metrics._stats import check_ci, clopper_pearson_interval
 
         check_ci(ci)
-        self._check_fitted()
-        frame = self.select(X, sensitive=sensitive)
-        _, y, keys = self._inputs(X, y, sensitive, need_y=True)
+        frame = self.select(X, sensitive_features=sensitive_features)
+        keys = pd.Series(frame["group"].to_numpy())
+        _, ds_y, _ = self._features(X, self.estimator_)
+        y = ds_y if y is None else y
+        if y is None:
+            raise DataError("evaluate needs the true labels: pass y=... or a Dataset.")
+        y = np.asarray(y)
+        if len(y) != len(frame):
+            raise DataError(f"y has {len(y)} values but X has {len(frame)} rows.")
         accepted = ~frame["abstain"].to_numpy()
         error = (frame["prediction"].to_numpy() != y).astype(float)
         labels = [*self.thresholds_.index[:-1]]
@@ -490,7 +663,7 @@ class SelectiveClassifier(BaseEstimator):
             result,
             check="review.selective",
             ledger=ledger,
-            model=self.model,
+            model=self.estimator_,
             params={"mode": result.mode, "target": result.target, "delta": self.delta, "ci": ci},
         )
         return result

@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError
 from raikit.train._common import TabularEncoder, _string_columns
 from raikit.train._torch_models import forward_numpy, forward_torch
 
-__all__ = ["TorchClassifierBase", "combined_weights"]
+__all__ = ["TabularClassifierMixin", "TorchClassifierBase", "combined_weights"]
 
 
 def _is_tabular(X) -> bool:
@@ -31,31 +31,55 @@ def combined_weights(y_codes: np.ndarray, n_classes: int, sample_weight, class_w
         raise DataError(f"sample_weight must have one value per row ({n}), got {weights.shape}.")
     if not np.all(np.isfinite(weights)) or np.any(weights < 0):
         raise DataError("sample_weight must be finite and non-negative.")
+    if not weights.sum() > 0:
+        raise DataError(
+            "sample_weight is zero for every row; give at least one row a positive weight."
+        )
     if class_weight is None:
         return weights
     if class_weight == "balanced":
         counts = np.bincount(y_codes, minlength=n_classes).astype(float)
         per_class = n / (n_classes * np.maximum(counts, 1))
     else:
-        raise DataError(f"class_weight must be None, 'balanced' or a dict, got {class_weight!r}.")
+        raise ParameterError(
+            f"class_weight must be None, 'balanced' or a dict, got {class_weight!r}."
+        )
     return weights * per_class[y_codes]
 
 
-class TorchClassifierBase(ClassifierMixin, BaseEstimator):
-    """Validation, encoding and numpy prediction shared by FairBatch and FR-Train."""
+class TabularClassifierMixin:
+    """Input validation and encoding shared by raikit's classifiers on tables.
 
-    def _prepare_fit(self, X, y, sample_weight):
+    A numeric array (or an all-numeric DataFrame without missing values) goes through
+    scikit-learn's ``validate_data`` (no NaN, no infinity, no sparse or complex input); a
+    DataFrame with categorical, text or missing values is encoded by :class:`TabularEncoder`
+    (numerics median-imputed and standardised, the rest one-hot). The encoder's statistics are
+    weighted by ``sample_weight``, so a weight of ``k`` acts as ``k`` copies of a row.
+    """
+
+    def _binary_only(self) -> bool:
+        """Whether this configuration refuses a label with more than two classes."""
+        return False
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False  # NaN only in a DataFrame, which is encoded
+        tags.classifier_tags.multi_class = not self._binary_only()
+        return tags
+
+    def _prepare_fit(self, X, y, sample_weight, *, dtype: str = "float32"):
+        """``(X_enc, y_codes, weights)``; sets ``classes_``, ``n_features_in_``, ``encoder_``."""
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
         self.tabular_ = _is_tabular(X)
         if self.tabular_:
+            y = column_or_1d(y, warn=True)
             if len(X) != len(y):
                 raise DataError(f"X has {len(X)} rows but y has {len(y)}; they must match.")
             self.n_features_in_ = X.shape[1]
             self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
-            y = np.asarray(y)
         else:
             X, y = validate_data(self, X, y, dtype=np.float64)
         if len(y) < 2:
@@ -69,9 +93,14 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
                 f"The target y has only one class ({self.classes_[0]!r}); a classifier needs at "
                 f"least 2 classes."
             )
-        self.encoder_ = TabularEncoder().fit(X)
-        X_enc = self.encoder_.transform(X)
+        if self._binary_only() and len(self.classes_) > 2:
+            raise DataError(
+                f"Only binary classification is supported by {type(self).__name__}; y has "
+                f"{len(self.classes_)} classes. Merge the labels into two classes first."
+            )
         weights = self._weights(y_codes, sample_weight)
+        self.encoder_ = TabularEncoder(dtype=dtype).fit(X, sample_weight=weights)
+        X_enc = self.encoder_.transform(X)
         return X_enc, y_codes.astype(np.int64), weights
 
     def _weights(self, y_codes, sample_weight):
@@ -80,7 +109,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         if isinstance(cw, dict):
             unknown = [k for k in cw if k not in self.classes_.tolist()]
             if unknown:
-                raise DataError(
+                raise ParameterError(
                     f"class_weight names labels {unknown} that are not in y "
                     f"({self.classes_.tolist()})."
                 )
@@ -106,16 +135,20 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
             X = validate_data(self, X, reset=False, dtype=np.float64)
         return self.encoder_.transform(X)
 
+
+class TorchClassifierBase(TabularClassifierMixin, ClassifierMixin, BaseEstimator):
+    """Validation, encoding and numpy prediction shared by FairBatch and FR-Train."""
+
     def decision_function(self, X) -> np.ndarray:
         """Raw scores: the logit of the positive class (binary) or one logit per class."""
         logits = self._logits(self._encode_predict(X))
         return logits[:, 0] if logits.shape[1] == 1 else logits
 
     def _logits(self, X_enc: np.ndarray) -> np.ndarray:
-        if isinstance(self.model, str):
+        if isinstance(self.network, str):
             return forward_numpy(self.coefs_, self.intercepts_, X_enc)
         n_out = 1 if len(self.classes_) == 2 else len(self.classes_)
-        return forward_torch(self.model, self.state_, X_enc, X_enc.shape[1], n_out)
+        return forward_torch(self.network, self.state_, X_enc, X_enc.shape[1], n_out)
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, one column per entry of ``classes_``."""
@@ -125,11 +158,6 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         """Predicted class labels."""
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags
 
 
 def _proba(logits: np.ndarray) -> np.ndarray:

@@ -52,7 +52,9 @@ def train_command(
     learning_rate: float | None = typer.Option(
         None, "--learning-rate", help="Adam's step (default: 1e-3, the estimators' default)."
     ),
-    model: str = typer.Option("logistic", "--model", help="logistic | mlp (fairbatch)."),
+    network: str = typer.Option(
+        "logistic", "--network", help="Network architecture: logistic | mlp (fairbatch, frtrain)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed: the same seed gives the same model."),
     out: Path = typer.Option(Path("model.skops"), "--out", "-o", help="Model file (.skops)."),
     ledger: Path = typer.Option(
@@ -84,7 +86,7 @@ def train_command(
     ds.check_binary_target()
     params = {}
     if method == "fairbatch":
-        params = {"epochs": _epochs(epochs, auto="auto"), "model": model}
+        params = {"epochs": _epochs(epochs, auto="auto"), "network": network}
         if learning_rate is not None:
             params["learning_rate"] = learning_rate
     if method == "frtrain":
@@ -97,7 +99,7 @@ def train_command(
 
         epochs = _epochs(epochs, auto=2000)
         estimator = FRTrainClassifier(
-            model=model,
+            network=network,
             constraint=frtrain_constraint(constraint),
             epochs=epochs,
             # the authors pre-train 500 of 10,000 epochs: keep that share for any length

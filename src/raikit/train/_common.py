@@ -5,9 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from raikit._errors import DataError, RaikitError
+from raikit._errors import DataError, ParameterError, RaikitError, RaikitWarning
+from raikit._fair_groups import sensitive_codes
 
-__all__ = ["CONSTRAINTS", "TabularEncoder", "check_constraint", "import_torch", "sensitive_codes"]
+__all__ = [
+    "CONSTRAINTS",
+    "TabularEncoder",
+    "check_constraint",
+    "fit_groups",
+    "import_torch",
+    "sensitive_codes",
+]
 
 CONSTRAINTS = ("eqopp", "eqodds", "dp")
 
@@ -24,42 +32,36 @@ def import_torch():
 
 
 def check_constraint(constraint: str) -> str:
-    if constraint not in CONSTRAINTS:
-        raise DataError(
+    if not isinstance(constraint, str) or constraint not in CONSTRAINTS:
+        raise ParameterError(
             f"constraint must be one of {list(CONSTRAINTS)} (equal opportunity, equalized odds, "
             f"demographic parity), got {constraint!r}."
         )
     return constraint
 
 
-def sensitive_codes(sensitive, n_rows: int, *, name: str = "sensitive_features"):
-    """Integer group codes (the intersection of every attribute) and their labels.
+def fit_groups(sensitive_features, n_rows: int, *, owner: str):
+    """``(codes, labels)`` of the sensitive groups given to ``owner.fit``.
 
-    Returns ``(codes, labels)`` where ``codes`` is an ``int64`` array with one code per row and
-    ``labels`` a list of strings, one per code.
+    Without ``sensitive_features`` every row is in one group ``"all"``: no fairness constraint
+    can act, so the estimator trains as its unconstrained counterpart, and a
+    :class:`~raikit.RaikitWarning` says so (the documented fallback that lets scikit-learn's
+    tools, which know nothing of sensitive features, fit it).
     """
-    from raikit._grouping import encode_groups, to_sensitive_frame
+    if sensitive_features is None:
+        import warnings
 
-    if sensitive is None:
-        raise DataError(
-            f"{name} is required: pass one sensitive value per row, e.g. {name}=df['sex']."
+        warnings.warn(
+            f"{owner}.fit got no sensitive_features, so it trains without a fairness constraint "
+            f"(every row in one group). Pass fit(X, y, sensitive_features=...); inside a Pipeline "
+            f"or GridSearchCV, enable metadata routing (sklearn.set_config("
+            f"enable_metadata_routing=True)) and call {owner}(...).set_fit_request("
+            f"sensitive_features=True).",
+            RaikitWarning,
+            stacklevel=3,
         )
-    frame = to_sensitive_frame(sensitive)
-    if len(frame) != n_rows:
-        raise DataError(
-            f"{name} has {len(frame)} rows but X has {n_rows}; pass one sensitive value per row."
-        )
-    if frame.isna().any().any():
-        column = frame.columns[frame.isna().any()].tolist()
-        raise DataError(
-            f"{name} has missing values in {column}; fill them (e.g. with 'missing') first."
-        )
-    encoding = encode_groups(frame)
-    labels = [
-        " & ".join(str(v) for v in row)
-        for row in encoding.intersection_labels[list(encoding.names)].itertuples(index=False)
-    ]
-    return np.asarray(encoding.intersection_codes, dtype=np.int64), labels
+        return np.zeros(n_rows, dtype=np.int64), ["all"]
+    return sensitive_codes(sensitive_features, n_rows)
 
 
 def _string_columns(X: pd.DataFrame) -> pd.DataFrame:
@@ -74,6 +76,26 @@ def _string_columns(X: pd.DataFrame) -> pd.DataFrame:
     if all(isinstance(c, str) for c in X.columns):
         return X
     return X.set_axis(names, axis=1)
+
+
+def _medians(values: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+    """Per-column median ignoring NaN (weighted: the lowest value holding half the weight)."""
+    if values.shape[1] == 0 or len(values) == 0:
+        return np.full(values.shape[1], np.nan)
+    if weights is None:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-missing column
+            return np.nanmedian(values, axis=0)
+    w = np.where(np.isnan(values), 0.0, weights[:, None])
+    order = np.argsort(values, axis=0, kind="stable")  # NaN sort last
+    sorted_values = np.take_along_axis(values, order, axis=0)
+    cumulative = np.cumsum(np.take_along_axis(w, order, axis=0), axis=0)
+    total = cumulative[-1]
+    first = np.minimum((cumulative < total / 2).sum(axis=0), len(values) - 1)
+    medians = sorted_values[first, np.arange(values.shape[1])]
+    return np.where(total > 0, medians, np.nan)
 
 
 class TabularEncoder:
@@ -91,6 +113,9 @@ class TabularEncoder:
         Standardise numeric columns with their mean and standard deviation. ``False`` passes them
         through unchanged (for differentially private training, whose guarantee does not cover
         statistics of the private data).
+    dtype : {"float32", "float64"}, default "float32"
+        Type of the encoded matrix (float32 for torch networks, float64 for scikit-learn
+        learners whose solvers need the precision).
 
     Examples
     --------
@@ -103,11 +128,16 @@ class TabularEncoder:
     [[1.0, 0.0, 1.0, 0.0], [2.0, 0.0, 0.0, 1.0], [3.0, 1.0, 0.0, 0.0]]
     """
 
-    def __init__(self, *, scale: bool = True) -> None:
+    def __init__(self, *, scale: bool = True, dtype: str = "float32") -> None:
         self.scale = scale
+        self.dtype = dtype
 
-    def fit(self, X) -> TabularEncoder:
-        """Learn medians, scales and category levels from ``X``; returns ``self``."""
+    def fit(self, X, sample_weight=None) -> TabularEncoder:
+        """Learn medians, scales and category levels from ``X``; returns ``self``.
+
+        With ``sample_weight`` the medians, means and standard deviations are weighted (a
+        weight of ``k`` counts a row ``k`` times).
+        """
         from sklearn.preprocessing import OneHotEncoder
 
         if isinstance(X, pd.DataFrame):
@@ -123,18 +153,15 @@ class TabularEncoder:
         else:
             self.numeric_, self.other_, self.columns_ = None, [], None
             values = np.asarray(X, dtype=np.float64)
-        with np.errstate(invalid="ignore"):
-            import warnings
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # all-missing column
-                medians = np.nanmedian(values, axis=0) if values.shape[1] else np.zeros(0)
-        self.medians_ = np.nan_to_num(medians)
+        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        self.medians_ = np.nan_to_num(_medians(values, weights))
         filled = np.where(np.isnan(values), self.medians_, values)
-        if getattr(self, "scale", True):
-            self.means_ = filled.mean(axis=0) if len(filled) else np.zeros(filled.shape[1])
-            scale = filled.std(axis=0) if len(filled) else np.ones(filled.shape[1])
-            self.scales_ = np.where(scale > 0, scale, 1.0)
+        if getattr(self, "scale", True) and len(filled):
+            w = np.ones(len(filled)) if weights is None else weights
+            self.means_ = np.average(filled, axis=0, weights=w) if filled.shape[1] else np.zeros(0)
+            variance = np.average((filled - self.means_) ** 2, axis=0, weights=w)
+            scale = np.sqrt(variance) if filled.shape[1] else np.ones(0)
+            self.scales_ = np.where(scale > 1e-12 * np.maximum(np.abs(self.means_), 1), scale, 1.0)
         else:
             self.means_, self.scales_ = np.zeros(filled.shape[1]), np.ones(filled.shape[1])
         self.onehot_ = None
@@ -148,7 +175,7 @@ class TabularEncoder:
         return frame.where(frame.notna(), "__missing__").astype(str).to_numpy()
 
     def transform(self, X) -> np.ndarray:
-        """The encoded float32 matrix: numeric columns first, then the one-hot levels."""
+        """The encoded matrix (of ``dtype``): numeric columns first, then the one-hot levels."""
         if self.columns_ is not None:
             if not isinstance(X, pd.DataFrame):
                 X = pd.DataFrame(np.asarray(X), columns=self.columns_)
@@ -170,4 +197,4 @@ class TabularEncoder:
         parts = [(filled - self.means_) / self.scales_]
         if self.onehot_ is not None:
             parts.append(self.onehot_.transform(self._categories(X)))
-        return np.hstack(parts).astype(np.float32)
+        return np.hstack(parts).astype(getattr(self, "dtype", "float32"))

@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from raikit._errors import DataError
 from raikit._plots import error_bars
 from raikit._result import Finding, Result
+from raikit.train._base import TabularClassifierMixin
 from raikit.train._common import check_constraint
 
 __all__ = ["METHODS", "MitigationResult", "compare_mitigations", "make_mitigator"]
@@ -180,26 +181,33 @@ def _split_clean(train, clean_validation, random_state):
     return rest, clean
 
 
-class _Baseline(ClassifierMixin, BaseEstimator):
+class _Baseline(TabularClassifierMixin, ClassifierMixin, BaseEstimator):
     """The unmitigated model: the same encoding, then a plain classifier (sensitive unused)."""
 
-    def __init__(self, estimator):
+    def __init__(self, estimator=None):
         self.estimator = estimator
 
     def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
-        from raikit.train._common import TabularEncoder
+        X_enc, y_codes, weights = self._prepare_fit(X, y, sample_weight, dtype="float64")
+        if self.estimator is None:
+            from sklearn.linear_model import LogisticRegression
 
-        self.encoder_ = TabularEncoder().fit(X)
-        self.estimator_ = clone(self.estimator)
-        self.estimator_.fit(self.encoder_.transform(X), np.asarray(y), sample_weight=sample_weight)
-        self.classes_ = self.estimator_.classes_
+            self.estimator_ = LogisticRegression(max_iter=1000)
+        else:
+            self.estimator_ = clone(self.estimator)
+        self.estimator_.fit(X_enc, y_codes, sample_weight=weights)
         return self
 
     def predict(self, X):
-        return self.estimator_.predict(self.encoder_.transform(X))
+        X_enc = self._encode_predict(X)
+        return self.classes_[np.asarray(self.estimator_.predict(X_enc)).astype(int)]
 
     def predict_proba(self, X):
-        return self.estimator_.predict_proba(self.encoder_.transform(X))
+        X_enc = self._encode_predict(X)
+        proba = np.asarray(self.estimator_.predict_proba(X_enc))
+        out = np.zeros((len(X_enc), len(self.classes_)))
+        out[:, np.asarray(self.estimator_.classes_).astype(int)] = proba
+        return out
 
 
 def _coded(ds, positive):
@@ -219,7 +227,7 @@ def compare_mitigations(
     clean_validation=0.1,
     ci: float | None = 0.95,
     n_boot: int = 500,
-    random_state=0,
+    random_state=None,
     pos_label=None,
     callback=None,
     ledger=None,
@@ -247,8 +255,9 @@ def compare_mitigations(
     ci : float or None, default 0.95
         Level of the bootstrap intervals of accuracy and disparity.
     n_boot : int, default 500
-    random_state : int, default 0
-        Seed of training and of the bootstrap.
+    random_state : int, RandomState or None, default None
+        Seed of training and of the bootstrap (``None``: fresh randomness; the ledger records
+        the seeds drawn).
     pos_label : optional
         The positive label of the target (the favourable decision the constraint equalises).
         Inferred only for 0/1, False/True and -1/1 labels; other labels need it. Every method

@@ -2,10 +2,11 @@
 
 Every (label, group) cell gets a share of each minibatch. Once per epoch the model's loss per cell
 is measured on the training data and the within-label group shares ``lambda[y, z]`` take one step
-of size ``alpha`` towards the groups the model currently serves worst, clipped to [0, 1] — the
-bilevel update of the paper. With two groups this is exactly the reference implementation's
-``lb1``/``lb2`` update; with more groups the step is spread over the groups in proportion to how
-far each group's loss is from the mean loss of its label (the largest moves by ``alpha``).
+of size ``step_size`` (the paper's alpha) towards the groups the model currently serves worst,
+clipped to [0, 1] — the bilevel update of the paper. With two groups this is exactly the
+reference implementation's ``lb1``/``lb2`` update; with more groups the step is spread over the
+groups in proportion to how far each group's loss is from the mean loss of its label (the
+largest moves by ``step_size``).
 
 By default training stops when the fairness gap and the loss on the training rows stop
 improving and the mixing weights have settled (see ``FairBatchClassifier``'s ``epochs``).
@@ -17,9 +18,9 @@ import time
 
 import numpy as np
 
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError
 from raikit.train._base import TorchClassifierBase
-from raikit.train._common import check_constraint, import_torch, sensitive_codes
+from raikit.train._common import check_constraint, fit_groups, import_torch
 
 __all__ = ["FairBatchClassifier", "FairBatchState"]
 
@@ -40,8 +41,8 @@ class FairBatchState:
     groups : array-like of int
         Group codes ``0..G-1`` per training row (any number of groups).
     constraint : {"eqopp", "eqodds", "dp"}
-    alpha : float
-        Step size of the mixing-weight update.
+    step_size : float
+        Step size of the mixing-weight update (the paper's alpha).
     batch_size : int
     sample_weight : array-like, optional
         Rows are drawn within their cell in proportion to their weight, and cell losses and
@@ -57,7 +58,7 @@ class FairBatchState:
         groups,
         *,
         constraint="eqopp",
-        alpha=0.005,
+        step_size=0.005,
         batch_size=100,
         sample_weight=None,
         pos_label=1,
@@ -73,11 +74,18 @@ class FairBatchState:
         if len(labels) == 0:
             raise DataError("FairBatch needs at least one training row, got 0.")
         self.constraint = check_constraint(constraint)
-        if not np.isfinite(alpha) or alpha < 0:
-            raise DataError(f"alpha must be a non-negative number, got {alpha!r}.")
-        if int(batch_size) < 1:
-            raise DataError(f"batch_size must be a positive integer, got {batch_size!r}.")
-        self.alpha = float(alpha)
+        if (
+            isinstance(step_size, bool)
+            or not isinstance(step_size, int | float | np.number)
+            or not np.isfinite(step_size)
+            or step_size < 0
+        ):
+            raise ParameterError(f"step_size must be a non-negative number, got {step_size!r}.")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
+            raise ParameterError(f"batch_size must be a positive integer, got {batch_size!r}.")
+        if batch_size < 1:
+            raise ParameterError(f"batch_size must be a positive integer, got {batch_size!r}.")
+        self.step_size = float(step_size)
         self.batch_size = int(batch_size)
         self.y_levels, self.y = np.unique(labels, return_inverse=True)
         self.z_levels, self.z = np.unique(groups, return_inverse=True)
@@ -210,7 +218,7 @@ class FairBatchState:
             centred = np.where(present, row - np.nanmean(row[present]), 0.0)
             scale = np.abs(centred).max()
             if scale > 0:
-                new = self.lambdas[label] + sign * self.alpha * centred / scale
+                new = self.lambdas[label] + sign * self.step_size * centred / scale
                 new = np.clip(new, 0.0, 1.0) * present
                 total = new.sum()
                 self.lambdas[label] = new / total if total > 0 else self.lambdas[label]
@@ -273,12 +281,12 @@ class _Plateau:
         if self._improving(self.gaps) or self._improving(self.losses):
             return False
         # ... and the mixing weights have settled: in each of the last two windows of P epochs
-        # they moved (net) at most half the way a steady drift would (P * alpha), so they
+        # they moved (net) at most half the way a steady drift would (P * step_size), so they
         # oscillate about a value instead of still travelling or turning round.
         history, p = self.state.history, self.patience
         if len(history) <= 2 * p:
             return False
-        limit = p * self.state.alpha / 2
+        limit = p * self.state.step_size / 2
         recent = np.abs(history[-1] - history[-1 - p]).max()
         before = np.abs(history[-1 - p] - history[-1 - 2 * p]).max()
         return bool(recent <= limit and before <= limit)
@@ -293,13 +301,14 @@ class FairBatchClassifier(TorchClassifierBase):
 
     Parameters
     ----------
-    model : {"logistic", "mlp"} or torch.nn.Module, default "logistic"
-        The network. A module must map a float tensor ``(n, n_features)`` (after encoding) to
+    network : {"logistic", "mlp"} or torch.nn.Module, default "logistic"
+        The network architecture. A module must map a float tensor ``(n, n_features)`` (after encoding) to
         logits ``(n, 1)`` for a binary label or ``(n, n_classes)``.
     constraint : {"eqopp", "eqodds", "dp"}, default "eqopp"
         Equal opportunity, equalized odds or demographic parity.
-    alpha : float, default 0.005
-        Step of the mixing-weight update per epoch (the paper's default).
+    step_size : float, default 0.005
+        Step of the mixing-weight update per epoch: the paper's alpha (Roh et al. 2021, Alg. 1),
+        with the paper's default.
     batch_size : int, default 100
     epochs : int or "auto", default "auto"
         A number trains exactly that many epochs. ``"auto"`` trains until training has settled:
@@ -307,7 +316,7 @@ class FairBatchClassifier(TorchClassifierBase):
         the fairness gap of the constraint on the training rows nor the training loss has
         improved (window mean vs the previous window's mean) by more than ``tol``, and the
         mixing weights have stopped travelling (in each of the last two windows their net move
-        is at most half of ``n_iter_no_change * alpha``) — or after ``max_epochs``. On the
+        is at most half of ``n_iter_no_change * step_size``) — or after ``max_epochs``. On the
         synthetic data of Zafar et al. (2,000 training rows) this takes 220-360 epochs, as many
         as the authors' 300-450, and halves the held-out gap of every constraint (see
         ``bench/bench_fairbatch.py``).
@@ -321,7 +330,7 @@ class FairBatchClassifier(TorchClassifierBase):
         Adam's learning rate. The authors' model outputs ``(tanh(l) + 1) / 2 = sigmoid(2 l)``,
         so their 5e-4 follows the same path as 1e-3 on this class's ``sigmoid(l)`` model.
     hidden_layer_sizes : tuple of int, default (64,)
-        Hidden layers of ``model="mlp"``.
+        Hidden layers of ``network="mlp"``.
     class_weight : dict, "balanced" or None
         Weights per class, multiplied into ``sample_weight``.
     random_state : int, RandomState or None
@@ -333,7 +342,7 @@ class FairBatchClassifier(TorchClassifierBase):
     ----------
     classes_ : ndarray
     coefs_, intercepts_ : list of ndarray
-        The trained weights (``model="logistic"`` or ``"mlp"``), shaped as in ``MLPClassifier``.
+        The trained weights (``network="logistic"`` or ``"mlp"``), shaped as in ``MLPClassifier``.
     state_ : dict of ndarray or None
         The state dict of a user-supplied module.
     group_labels_ : list of str
@@ -354,9 +363,23 @@ class FairBatchClassifier(TorchClassifierBase):
     -----
     ``X`` may be a numeric array or a DataFrame; a DataFrame with categorical, text or missing
     values is encoded internally (numerics median-imputed and standardised, the rest one-hot
-    with missing values as a level). Without ``sensitive_features`` there is a single group and
-    FairBatch reduces to stratified minibatch training (no fairness constraint). Probabilities
-    come from numpy; torch is needed only to fit (and to predict with a custom module).
+    with missing values as a level). ``constraint="eqopp"`` and ``"dp"`` need a binary label;
+    ``"eqodds"`` accepts any number of classes. Without ``sensitive_features`` there is a single
+    group and FairBatch reduces to stratified minibatch training (no fairness constraint), with a
+    :class:`~raikit.RaikitWarning`. In a ``Pipeline`` or ``GridSearchCV``, route the sensitive
+    features with scikit-learn's metadata routing::
+
+        sklearn.set_config(enable_metadata_routing=True)
+        clf = FairBatchClassifier().set_fit_request(sensitive_features=True)
+        GridSearchCV(clf, {"step_size": [0.001, 0.005]}).fit(X, y, sensitive_features=s)
+
+    Probabilities come from numpy; torch is needed only to fit (and to predict with a custom
+    module).
+
+    References
+    ----------
+    .. [1] Roh, Y., Lee, K., Whang, S. E. & Suh, C. (2021). FairBatch: Batch Selection for Model
+       Fairness. ICLR 2021. The mixing weights are the paper's lambda, ``step_size`` its alpha.
 
     Examples
     --------
@@ -378,9 +401,9 @@ class FairBatchClassifier(TorchClassifierBase):
     def __init__(
         self,
         *,
-        model="logistic",
+        network="logistic",
         constraint="eqopp",
-        alpha=0.005,
+        step_size=0.005,
         batch_size=100,
         epochs="auto",
         max_epochs=1000,
@@ -392,9 +415,9 @@ class FairBatchClassifier(TorchClassifierBase):
         random_state=None,
         verbose=False,
     ):
-        self.model = model
+        self.network = network
         self.constraint = constraint
-        self.alpha = alpha
+        self.step_size = step_size
         self.batch_size = batch_size
         self.epochs = epochs
         self.max_epochs = max_epochs
@@ -432,23 +455,15 @@ class FairBatchClassifier(TorchClassifierBase):
         n_epochs, stopping = self._epoch_rule()
         X_enc, y_codes, weights = self._prepare_fit(X, y, sample_weight)
         n = len(y_codes)
-        if sensitive_features is None:
-            groups, self.group_labels_ = np.zeros(n, dtype=np.int64), ["all"]
-        else:
-            groups, self.group_labels_ = sensitive_codes(sensitive_features, n)
+        groups, self.group_labels_ = fit_groups(sensitive_features, n, owner=type(self).__name__)
         seed = torch_seed(self.random_state)
         # One group: no constraint can act, and eqodds is the rule that accepts any labels.
         constraint = self.constraint if sensitive_features is not None else "eqodds"
-        if len(self.classes_) > 2 and constraint != "eqodds":
-            raise DataError(
-                f"constraint={constraint!r} needs a binary label but y has "
-                f"{len(self.classes_)} classes; use constraint='eqodds'."
-            )
         state = FairBatchState(
             y_codes,
             groups,
             constraint=constraint,
-            alpha=self.alpha,
+            step_size=self.step_size,
             batch_size=self.batch_size,
             sample_weight=weights,
             pos_label=1,
@@ -456,7 +471,11 @@ class FairBatchClassifier(TorchClassifierBase):
         )
         n_out = 1 if len(self.classes_) == 2 else len(self.classes_)
         module = build_module(
-            self.model, X_enc.shape[1], n_out, hidden_layer_sizes=self.hidden_layer_sizes, seed=seed
+            self.network,
+            X_enc.shape[1],
+            n_out,
+            hidden_layer_sizes=self.hidden_layer_sizes,
+            seed=seed,
         )
         plateau = _Plateau(state, **stopping) if stopping else None
         start = time.perf_counter()
@@ -475,12 +494,15 @@ class FairBatchClassifier(TorchClassifierBase):
             stop=plateau,
         )
         self.fit_time_ = time.perf_counter() - start
-        self.coefs_, self.intercepts_, self.state_ = module_to_arrays(self.model, module)
+        self.coefs_, self.intercepts_, self.state_ = module_to_arrays(self.network, module)
         self.mixing_weights_ = state.lambdas.copy()
         self.mixing_history_ = np.stack(state.history[1:] or state.history)
         self.gap_history_ = np.asarray(plateau.gaps if plateau else [], dtype=np.float64)
         self.loss_history_ = np.asarray(plateau.losses if plateau else [], dtype=np.float64)
         return self
+
+    def _binary_only(self) -> bool:
+        return self.constraint in ("eqopp", "dp")  # rates of "the positive label"
 
     def _epoch_rule(self) -> tuple[int, dict]:
         """``(most epochs, stopping options)``; no options when ``epochs`` is a number."""
@@ -488,17 +510,19 @@ class FairBatchClassifier(TorchClassifierBase):
         def positive_int(name):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise DataError(f"{name} must be a positive integer, got {value!r}.")
+                raise ParameterError(f"{name} must be a positive integer, got {value!r}.")
             return int(value)
 
         if isinstance(self.epochs, str) and self.epochs == "auto":
             tol = self.tol
             if isinstance(tol, bool) or not isinstance(tol, int | float) or not tol >= 0:
-                raise DataError(f"tol must be a non-negative number, got {tol!r}.")
+                raise ParameterError(f"tol must be a non-negative number, got {tol!r}.")
             patience = positive_int("n_iter_no_change")
             return positive_int("max_epochs"), {"patience": patience, "tol": float(tol)}
         if isinstance(self.epochs, str):
-            raise DataError(f"epochs must be 'auto' or a positive integer, got {self.epochs!r}.")
+            raise ParameterError(
+                f"epochs must be 'auto' or a positive integer, got {self.epochs!r}."
+            )
         return positive_int("epochs"), {}
 
 

@@ -6,9 +6,9 @@ import time
 
 import numpy as np
 
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError
 from raikit.train._base import TorchClassifierBase
-from raikit.train._common import import_torch, sensitive_codes
+from raikit.train._common import fit_groups, import_torch
 
 __all__ = ["FRTrainClassifier"]
 
@@ -36,7 +36,8 @@ class FRTrainClassifier(TorchClassifierBase):
 
     Parameters
     ----------
-    model : {"logistic", "mlp"}, default "logistic"
+    network : {"logistic", "mlp"}, default "logistic"
+        The classifier's architecture.
     constraint : {"dp", "eqodds"}, default "dp"
     lambda_f, lambda_r : float, default 0.3 and 0.4
         Weights of the fairness and robustness terms (``lambda_f + lambda_r < 1``). The paper's
@@ -72,8 +73,11 @@ class FRTrainClassifier(TorchClassifierBase):
 
     Notes
     -----
-    The label must be binary. Without ``clean_validation`` the robustness part is off and
-    FR-Train is a fairness-only adversarial classifier.
+    Only binary classification is supported. Without ``clean_validation`` the robustness part is
+    off and FR-Train is a fairness-only adversarial classifier; without ``sensitive_features``
+    the fairness part is off too (with a :class:`~raikit.RaikitWarning`) and it trains a plain
+    classifier. In a ``Pipeline`` or ``GridSearchCV``, route both with scikit-learn's metadata
+    routing (``set_fit_request(sensitive_features=True, clean_validation=True)``).
 
     Where this implementation departs from the authors' code, and why: (1) the robustness
     discriminator sees probabilities of the positive class on the training side and 0/1 labels
@@ -107,7 +111,7 @@ class FRTrainClassifier(TorchClassifierBase):
     def __init__(
         self,
         *,
-        model="logistic",
+        network="logistic",
         constraint="dp",
         lambda_f=0.3,
         lambda_r=0.4,
@@ -122,7 +126,7 @@ class FRTrainClassifier(TorchClassifierBase):
         class_weight=None,
         random_state=None,
     ):
-        self.model = model
+        self.network = network
         self.constraint = constraint
         self.lambda_f = lambda_f
         self.lambda_r = lambda_r
@@ -137,35 +141,40 @@ class FRTrainClassifier(TorchClassifierBase):
         self.class_weight = class_weight
         self.random_state = random_state
 
+    def _binary_only(self) -> bool:
+        return True
+
     def _check_params(self):
         if self.constraint not in ("dp", "eqodds"):
-            raise DataError(
+            raise ParameterError(
                 f"FR-Train supports constraint 'dp' or 'eqodds', got {self.constraint!r}."
             )
         lf, lr_ = float(self.lambda_f), float(self.lambda_r)
         if lf < 0 or lr_ < 0 or lf + lr_ >= 1:
-            raise DataError(
+            raise ParameterError(
                 f"lambda_f and lambda_r must be >= 0 with lambda_f + lambda_r < 1, got {lf}, {lr_}."
             )
-        if not isinstance(self.model, str):
-            raise DataError("FRTrainClassifier supports model='logistic' or 'mlp'.")
+        if self.network not in ("logistic", "mlp"):
+            raise ParameterError(
+                f"FRTrainClassifier supports network='logistic' or 'mlp', got {self.network!r}."
+            )
         if self.discriminator_optimizer not in ("sgd", "adam"):
-            raise DataError(
+            raise ParameterError(
                 f"discriminator_optimizer must be 'sgd' or 'adam', got "
                 f"{self.discriminator_optimizer!r}."
             )
         for name in ("epochs", "d_steps"):
             value = getattr(self, name)
             if int(value) < 1:
-                raise DataError(f"{name} must be a positive integer, got {value!r}.")
+                raise ParameterError(f"{name} must be a positive integer, got {value!r}.")
         for name in ("pretrain_epochs", "reweight_every"):
             value = getattr(self, name)
             if int(value) < 0:
-                raise DataError(f"{name} must be a non-negative integer, got {value!r}.")
+                raise ParameterError(f"{name} must be a non-negative integer, got {value!r}.")
         for name in ("learning_rate", "discriminator_learning_rate"):
             value = float(getattr(self, name))
             if not np.isfinite(value) or value <= 0:
-                raise DataError(f"{name} must be a positive number, got {value!r}.")
+                raise ParameterError(f"{name} must be a positive number, got {value!r}.")
         return lf, lr_
 
     def _clean_validation(self, clean_validation):
@@ -216,13 +225,8 @@ class FRTrainClassifier(TorchClassifierBase):
 
         lf, lr_ = self._check_params()
         X_enc, y_codes, weights = self._prepare_fit(X, y, sample_weight)
-        if len(self.classes_) != 2:
-            raise DataError(f"FR-Train needs a binary label, got {len(self.classes_)} classes.")
         n = len(y_codes)
-        if sensitive_features is None:
-            groups, self.group_labels_ = np.zeros(n, dtype=np.int64), ["all"]
-        else:
-            groups, self.group_labels_ = sensitive_codes(sensitive_features, n)
+        groups, self.group_labels_ = fit_groups(sensitive_features, n, owner=type(self).__name__)
         n_groups = len(self.group_labels_)
         fair = n_groups > 1 and lf > 0
         robust = clean_validation is not None and lr_ > 0
@@ -236,7 +240,7 @@ class FRTrainClassifier(TorchClassifierBase):
         base_w = torch.from_numpy((weights / weights.mean()).astype(np.float32))
         w = base_w.clone()
         module = build_module(
-            self.model, X_enc.shape[1], 1, hidden_layer_sizes=self.hidden_layer_sizes, seed=seed
+            self.network, X_enc.shape[1], 1, hidden_layer_sizes=self.hidden_layer_sizes, seed=seed
         )
         f_in = 1 if self.constraint == "dp" else 2
         nn = torch.nn
@@ -321,6 +325,6 @@ class FRTrainClassifier(TorchClassifierBase):
             if callback is not None:
                 callback(epoch + 1, epochs)
         self.fit_time_ = time.perf_counter() - start
-        self.coefs_, self.intercepts_, self.state_ = module_to_arrays(self.model, module)
+        self.coefs_, self.intercepts_, self.state_ = module_to_arrays(self.network, module)
         self.sample_weights_ = w.numpy().astype(np.float64)
         return self

@@ -9,12 +9,14 @@ attributes (combined into intersectional groups), and scikit-learn's fit/predict
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted
 
-from raikit._errors import DataError, RaikitError
-from raikit.train._common import TabularEncoder, check_constraint, sensitive_codes
+from raikit._errors import DataError, ParameterError, RaikitError
+from raikit._fair_groups import reweighing_weights
+from raikit.train._base import TabularClassifierMixin
+from raikit.train._common import check_constraint, fit_groups
 
 __all__ = ["FairlearnClassifier", "ReweighingClassifier", "reweighing_weights"]
 
@@ -37,115 +39,10 @@ def _import_fairlearn():
         ) from error
 
 
-def reweighing_weights(y, sensitive, *, sample_weight=None) -> np.ndarray:
-    """Kamiran-Calders reweighing: ``w(y, z) = P(y) P(z) / P(y, z)`` for every row.
-
-    Training with these weights makes the label statistically independent of the (possibly
-    intersectional, many-valued) sensitive groups in the weighted data.
-
-    Parameters
-    ----------
-    y : array-like
-        Labels (any number of classes).
-    sensitive : array-like, Series or DataFrame
-        Sensitive attribute(s); several columns are combined into intersections.
-    sample_weight : array-like, optional
-        Existing row weights: the probabilities are then weighted shares, and the returned
-        weights (to be multiplied into ``sample_weight``) make the label independent of the
-        groups in the data weighted by their product.
-
-    Returns
-    -------
-    ndarray of float
-        One weight per row; the weights sum to the number of rows (unweighted case).
-
-    Examples
-    --------
-    >>> from raikit.train import reweighing_weights
-    >>> w = reweighing_weights([1, 1, 1, 0, 1, 0, 0, 0], ["a"] * 4 + ["b"] * 4)
-    >>> w.round(3).tolist()
-    [0.667, 0.667, 0.667, 2.0, 2.0, 0.667, 0.667, 0.667]
-    """
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise DataError(f"y must be 1-D, got shape {y.shape}.")
-    if len(y) == 0:
-        raise DataError("y is empty; reweighing needs at least one row.")
-    groups, _ = sensitive_codes(sensitive, len(y), name="sensitive")
-    _, y_codes = np.unique(y, return_inverse=True)
-    n_groups = int(groups.max()) + 1
-    n_classes = int(y_codes.max()) + 1
-    cell = y_codes * n_groups + groups
-    if sample_weight is None:
-        base = np.ones(len(y))
-    else:
-        base = np.asarray(sample_weight, dtype=float)
-        if base.shape != y.shape or not np.all(np.isfinite(base)) or np.any(base < 0):
-            raise DataError(
-                f"sample_weight must be finite, non-negative and have one value per row ({len(y)})."
-            )
-        if base.sum() <= 0:
-            raise DataError("sample_weight sums to zero; nothing to reweigh.")
-    counts = np.bincount(cell, base, minlength=n_classes * n_groups)
-    joint = counts.reshape(n_classes, n_groups) / base.sum()
-    p_y, p_z = joint.sum(axis=1), joint.sum(axis=0)
-    expected = p_y[:, None] * p_z[None, :]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        table = np.where(joint > 0, expected / joint, 0.0)
-    return table[y_codes, groups]
-
-
-def _check_weights(sample_weight, n_rows: int):
-    """``sample_weight`` as a float array (or None), refused unless finite, >= 0, one per row."""
-    if sample_weight is None:
-        return None
-    weights = np.asarray(sample_weight, dtype=np.float64)
-    if weights.shape != (n_rows,):
-        raise DataError(
-            f"sample_weight must have one value per row ({n_rows}), got shape {weights.shape}."
-        )
-    if not np.all(np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
-        raise DataError("sample_weight must be finite and non-negative, with a positive sum.")
-    return weights
-
-
 def _default_estimator():
     from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(max_iter=1000)
-
-
-def _as_table(X):
-    """A DataFrame as it is; anything else (lists of rows included) as a 2-D array."""
-    import pandas as pd
-
-    if isinstance(X, pd.DataFrame):
-        return X
-    array = np.asarray(X)
-    if array.ndim != 2:
-        raise DataError(
-            f"X must be a table (a DataFrame or a 2-D array of rows), got {array.ndim} "
-            f"dimension(s); reshape one feature with X.reshape(-1, 1)."
-        )
-    return array
-
-
-class _EncodedMixin:
-    def _encode_fit(self, X, y):
-        X = _as_table(X)
-        y = np.asarray(y)
-        if y.ndim != 1:
-            raise DataError(f"y must be one label per row (1-D), got shape {y.shape}.")
-        if len(X) != len(y):
-            raise DataError(f"X has {len(X)} rows but y has {len(y)}; they must match.")
-        self.classes_ = np.unique(y)
-        if len(self.classes_) != 2:
-            raise DataError(
-                f"{type(self).__name__} needs a binary label, got {len(self.classes_)} classes."
-            )
-        self.encoder_ = TabularEncoder().fit(X)
-        self.n_features_in_ = X.shape[1]
-        return self.encoder_.transform(X), y
 
 
 def _has_proba(estimator) -> bool:
@@ -158,7 +55,7 @@ def _has_proba(estimator) -> bool:
     return True
 
 
-class FairlearnClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
+class FairlearnClassifier(TabularClassifierMixin, ClassifierMixin, BaseEstimator):
     """Fairlearn's ExponentiatedGradient, GridSearch or ThresholdOptimizer, raikit-style.
 
     Parameters
@@ -167,7 +64,8 @@ class FairlearnClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
         Reduction (Agarwal et al. 2018) by exponentiated gradient or grid search, or threshold
         post-processing (Hardt et al. 2016).
     estimator : scikit-learn classifier, optional
-        The base learner (default ``LogisticRegression(max_iter=1000)``).
+        The unfitted base learner, cloned before fitting (default
+        ``LogisticRegression(max_iter=1000)``).
     constraint : {"eqopp", "eqodds", "dp"}, default "eqodds"
     eps : float, default 0.01
         ``ExponentiatedGradient``'s ``eps``: it bounds the Lagrange multipliers (at ``1 / eps``) and
@@ -196,8 +94,13 @@ class FairlearnClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
 
     Notes
     -----
-    ``threshold`` needs the sensitive features at prediction time too
-    (``predict(X, sensitive_features=...)``): it picks a threshold per group.
+    Only binary classification is supported. ``threshold`` needs the sensitive features at
+    prediction time too (``predict(X, sensitive_features=...)``): it picks a threshold per group.
+    Without ``sensitive_features`` in ``fit`` every row is in one group, no constraint can act,
+    and the model is the unconstrained ``estimator`` (with a :class:`~raikit.RaikitWarning`).
+    In a ``Pipeline`` or ``GridSearchCV``, route them with scikit-learn's metadata routing
+    (``set_fit_request(sensitive_features=True)``, and for ``threshold``
+    ``set_predict_request(sensitive_features=True)``).
 
     Examples
     --------
@@ -229,26 +132,53 @@ class FairlearnClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
         self.grid_size = grid_size
         self.random_state = random_state
 
-    def fit(self, X, y, *, sensitive_features, sample_weight=None):
-        """Fit the mitigated model (sensitive features by keyword, one value per row).
+    def _binary_only(self) -> bool:
+        return True  # Fairlearn's reductions and thresholds are for binary labels
 
-        ``sample_weight`` (one non-negative value per row) weights the error and the fairness
-        constraints of ``expgrad`` and ``gridsearch`` (a weight of ``k`` counts a row ``k``
-        times); ``threshold`` passes it to the estimator's ``fit`` and picks its thresholds on
-        the unweighted rows.
+    def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
+        """Fit the mitigated model.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            A binary label.
+        sensitive_features : array-like, Series or DataFrame, optional
+            Values of the sensitive attribute(s), one per row (several columns are combined into
+            intersectional groups). Without them every row is in one group, no constraint can
+            act and the model is the unconstrained estimator (with a ``RaikitWarning``).
+        sample_weight : array-like, optional
+            One non-negative value per row. It weights the error and the fairness constraints
+            of ``expgrad`` and ``gridsearch`` (a weight of ``k`` counts a row ``k`` times);
+            ``threshold`` passes it to the estimator's ``fit`` and picks its thresholds on the
+            unweighted rows.
+
+        Returns
+        -------
+        self
         """
         _import_fairlearn()
         import fairlearn.reductions as reductions
         from fairlearn.postprocessing import ThresholdOptimizer
 
         if self.method not in _METHODS:
-            raise DataError(f"method must be one of {list(_METHODS)}, got {self.method!r}.")
+            raise ParameterError(f"method must be one of {list(_METHODS)}, got {self.method!r}.")
         check_constraint(self.constraint)
-        X_enc, y = self._encode_fit(X, y)
-        groups, self.group_labels_ = sensitive_codes(sensitive_features, len(y))
-        y01 = (y == self.classes_[1]).astype(int)
+        X_enc, y01, row_weight = self._prepare_fit(X, y, sample_weight, dtype="float64")
+        groups, self.group_labels_ = fit_groups(
+            sensitive_features, len(y01), owner=type(self).__name__
+        )
         base = clone(self.estimator) if self.estimator is not None else _default_estimator()
-        weights = _check_weights(sample_weight, len(y))
+        weights = None if sample_weight is None else row_weight
+        if self.method != "threshold" and len(self.group_labels_) == 1:
+            # One group: every constraint holds already, the reduction's answer is the
+            # unconstrained learner (fitted directly; Fairlearn's grid search divides by zero).
+            fitted = base.fit(X_enc, y01, **({} if weights is None else {"sample_weight": weights}))
+            if self.method == "expgrad":
+                self.predictors_, self.predictor_weights_ = [fitted], np.ones(1)
+            else:
+                self.best_estimator_ = fitted
+            return self
         if self.method == "threshold":
             # ThresholdOptimizer hands fit's keywords to the estimator; its thresholds are
             # chosen on the unweighted rows.
@@ -265,7 +195,7 @@ class FairlearnClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
                 {} if self.difference_bound is None else {"difference_bound": self.difference_bound}
             )
             if bound and not 0 < float(self.difference_bound) < 1:
-                raise DataError(
+                raise ParameterError(
                     f"difference_bound must be between 0 and 1, got {self.difference_bound!r}."
                 )
             if weights is None:
@@ -297,15 +227,10 @@ class FairlearnClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
         return self
 
     def predict(self, X, *, sensitive_features=None):
-        """Predicted labels (``threshold`` needs ``sensitive_features``)."""
-        check_is_fitted(self, "encoder_")
-        X_enc = self.encoder_.transform(_as_table(X))
+        """Predicted labels (``threshold`` needs ``sensitive_features`` if it was fitted with
+        them)."""
+        X_enc = self._encode_predict(X)
         if self.method == "threshold":
-            if sensitive_features is None:
-                raise DataError(
-                    "method='threshold' picks a threshold per group: pass "
-                    "predict(X, sensitive_features=...)."
-                )
             groups = self._groups(sensitive_features, len(X_enc))
             positive = self._threshold_pmf(X_enc, groups)
             from sklearn.utils import check_random_state
@@ -326,8 +251,7 @@ class FairlearnClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
     def predict_proba(self, X, *, sensitive_features=None):
         """Probabilities (``expgrad``: of its randomised classifier; ``gridsearch``: of the
         chosen model). ``threshold`` gives labels only: it has no ``predict_proba``."""
-        check_is_fitted(self, "encoder_")
-        X_enc = self.encoder_.transform(_as_table(X))
+        X_enc = self._encode_predict(X)
         if self.method == "expgrad":
             positive = self._expgrad_positive(X_enc)
             return np.column_stack([1 - positive, positive])
@@ -399,28 +323,57 @@ class FairlearnClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
         p = t[:, 0] * op0 + t[:, 3] * op1
         return t[:, 6] * t[:, 7] + (1 - t[:, 6]) * p
 
-    def _groups(self, sensitive, n):
+    def _groups(self, sensitive_features, n: int) -> np.ndarray:
+        """The training group code of every row (vectorised; unseen groups are refused)."""
+        if sensitive_features is None:
+            if self.group_labels_ == ["all"]:
+                return np.zeros(n, dtype=np.int64)  # fitted without groups: one threshold
+            raise DataError(
+                "method='threshold' picks a threshold per group: pass "
+                "predict(X, sensitive_features=...) with the attribute(s) given to fit."
+            )
         from raikit._grouping import to_sensitive_frame
 
-        frame = to_sensitive_frame(sensitive, n)
-        labels = [" & ".join(str(v) for v in row) for row in frame.itertuples(index=False)]
-        known = set(self.group_labels_)
-        unseen = sorted(set(labels) - known)
-        if unseen:
+        frame = to_sensitive_frame(sensitive_features, n)
+        if len(frame) != n:
+            raise DataError(f"sensitive_features has {len(frame)} rows but X has {n}.")
+        labels = frame.iloc[:, 0].astype(str)
+        for column in frame.columns[1:]:
+            labels = labels.str.cat(frame[column].astype(str), sep=" & ")
+        codes = pd.Index(self.group_labels_).get_indexer(labels.to_numpy())
+        if (codes < 0).any():
+            unseen = sorted(set(labels.to_numpy()[codes < 0].tolist()))
             raise DataError(
                 f"sensitive_features has groups {unseen[:5]} that were not in the training data."
             )
-        lookup = {label: i for i, label in enumerate(self.group_labels_)}
-        return np.array([lookup[label] for label in labels])
+        return codes
 
 
-class ReweighingClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
+class ReweighingClassifier(TabularClassifierMixin, ClassifierMixin, BaseEstimator):
     """Kamiran-Calders reweighing, then any scikit-learn classifier fitted on the weighted rows.
 
     Parameters
     ----------
     estimator : scikit-learn classifier, optional
-        Must accept ``sample_weight`` in ``fit`` (default ``LogisticRegression(max_iter=1000)``).
+        The unfitted learner; it must accept ``sample_weight`` in ``fit`` (default
+        ``LogisticRegression(max_iter=1000)``). It is cloned, never modified.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The labels (any number of classes).
+    weights_ : ndarray
+        The reweighing weight of each training row (times nothing: ``sample_weight`` is
+        multiplied in when fitting ``estimator_``).
+    estimator_ : estimator
+        The fitted learner (on the encoded features and the label codes ``0..K-1``).
+    encoder_ : TabularEncoder
+        The feature encoding.
+
+    Notes
+    -----
+    Without ``sensitive_features`` every weight is 1 and the model is the plain estimator
+    (with a ``RaikitWarning``).
 
     Examples
     --------
@@ -435,21 +388,43 @@ class ReweighingClassifier(_EncodedMixin, ClassifierMixin, BaseEstimator):
     def __init__(self, estimator=None):
         self.estimator = estimator
 
-    def fit(self, X, y, *, sensitive_features, sample_weight=None):
-        """Fit the estimator with reweighing weights (times ``sample_weight`` if given)."""
-        X_enc, y = self._encode_fit(X, y)
-        self.weights_ = reweighing_weights(y, sensitive_features, sample_weight=sample_weight)
-        weights = self.weights_ if sample_weight is None else self.weights_ * sample_weight
+    def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
+        """Fit the estimator with reweighing weights (times ``sample_weight`` if given).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sensitive_features : array-like, Series or DataFrame, optional
+            Values of the sensitive attribute(s), one per row.
+        sample_weight : array-like, optional
+
+        Returns
+        -------
+        self
+        """
+        X_enc, y_codes, row_weight = self._prepare_fit(X, y, sample_weight, dtype="float64")
+        groups, self.group_labels_ = fit_groups(
+            sensitive_features, len(y_codes), owner=type(self).__name__
+        )
+        self.weights_ = reweighing_weights(
+            y_codes, groups, sample_weight=None if sample_weight is None else row_weight
+        )
         self.estimator_ = clone(self.estimator) if self.estimator is not None else None
         if self.estimator_ is None:
             self.estimator_ = _default_estimator()
-        self.estimator_.fit(X_enc, y, sample_weight=weights)
+        self.estimator_.fit(X_enc, y_codes, sample_weight=self.weights_ * row_weight)
         return self
 
     def predict(self, X):
-        check_is_fitted(self, "estimator_")
-        return self.estimator_.predict(self.encoder_.transform(_as_table(X)))
+        """Predicted labels."""
+        X_enc = self._encode_predict(X)
+        return self.classes_[np.asarray(self.estimator_.predict(X_enc)).astype(int)]
 
     def predict_proba(self, X):
-        check_is_fitted(self, "estimator_")
-        return self.estimator_.predict_proba(self.encoder_.transform(_as_table(X)))
+        """Class probabilities, one column per entry of ``classes_``."""
+        X_enc = self._encode_predict(X)
+        proba = np.asarray(self.estimator_.predict_proba(X_enc))
+        out = np.zeros((len(X_enc), len(self.classes_)))
+        out[:, np.asarray(self.estimator_.classes_).astype(int)] = proba
+        return out

@@ -16,17 +16,19 @@ class FairBatchSampler(torch.utils.data.Sampler):
 
     Swap it into any training loop as ``DataLoader(dataset, batch_sampler=sampler)`` and, once
     per epoch, give it the model's probabilities on the training rows with :meth:`update`: the
-    share of each group within each label's part of a batch then moves by ``alpha`` towards the
-    groups with the higher loss (Roh et al., ICLR 2021).
+    share of each group within each label's part of a batch then moves by ``step_size`` (the
+    paper's alpha) towards the groups with the higher loss (Roh et al., ICLR 2021).
 
     Parameters
     ----------
     labels : array-like
         Training labels (binary for ``eqopp``/``dp``; any number of classes for ``eqodds``).
-    sensitive : array-like, Series or DataFrame
-        Sensitive attribute(s); several columns are combined into intersectional groups.
+    sensitive_features : array-like, Series or DataFrame
+        Values of the sensitive attribute(s), one per row; several columns are combined into
+        intersectional groups.
     constraint : {"eqopp", "eqodds", "dp"}, default "eqopp"
-    alpha : float, default 0.005
+    step_size : float, default 0.005
+        Step of the mixing-weight update (the paper's alpha).
     batch_size : int, default 100
     sample_weight : array-like, optional
         Rows are drawn within their cell in proportion to their weight.
@@ -57,10 +59,10 @@ class FairBatchSampler(torch.utils.data.Sampler):
     def __init__(
         self,
         labels,
-        sensitive,
+        sensitive_features,
         *,
         constraint="eqopp",
-        alpha=0.005,
+        step_size=0.005,
         batch_size=100,
         sample_weight=None,
         pos_label=1,
@@ -69,9 +71,9 @@ class FairBatchSampler(torch.utils.data.Sampler):
         check_constraint(constraint)
         labels = labels.detach().cpu().numpy() if hasattr(labels, "detach") else labels
         labels = np.asarray(labels).ravel()
-        if hasattr(sensitive, "detach"):
-            sensitive = sensitive.detach().cpu().numpy()
-        groups, self.group_labels = sensitive_codes(sensitive, len(labels), name="sensitive")
+        if hasattr(sensitive_features, "detach"):
+            sensitive_features = sensitive_features.detach().cpu().numpy()
+        groups, self.group_labels = sensitive_codes(sensitive_features, len(labels))
         rng = (
             random_state
             if isinstance(random_state, np.random.Generator)
@@ -81,7 +83,7 @@ class FairBatchSampler(torch.utils.data.Sampler):
             labels,
             groups,
             constraint=constraint,
-            alpha=alpha,
+            step_size=step_size,
             batch_size=batch_size,
             sample_weight=sample_weight,
             pos_label=pos_label,

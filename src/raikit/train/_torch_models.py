@@ -12,7 +12,7 @@ import copy
 
 import numpy as np
 
-from raikit._errors import DataError
+from raikit._errors import ParameterError
 from raikit.train._common import import_torch
 
 __all__ = ["build_module", "forward_numpy", "module_to_arrays", "torch_seed"]
@@ -29,43 +29,45 @@ def _hidden(hidden_layer_sizes) -> tuple[int, ...]:
     sizes = (hidden_layer_sizes,) if np.isscalar(hidden_layer_sizes) else hidden_layer_sizes
     sizes = tuple(int(s) for s in sizes)
     if any(s < 1 for s in sizes):
-        raise DataError(
+        raise ParameterError(
             f"hidden_layer_sizes must be positive integers, got {hidden_layer_sizes!r}."
         )
     return sizes
 
 
-def build_module(model, n_features: int, n_outputs: int, *, hidden_layer_sizes=(64,), seed: int):
+def build_module(network, n_features: int, n_outputs: int, *, hidden_layer_sizes=(64,), seed: int):
     """A freshly initialised torch module (seeded without touching torch's global generator)."""
     torch = import_torch()
     nn = torch.nn
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        if isinstance(model, str):
-            if model == "logistic":
+        if isinstance(network, str):
+            if network == "logistic":
                 return nn.Sequential(nn.Linear(n_features, n_outputs))
-            if model == "mlp":
+            if network == "mlp":
                 layers, width = [], n_features
                 for size in _hidden(hidden_layer_sizes):
                     layers += [nn.Linear(width, size), nn.ReLU()]
                     width = size
                 layers.append(nn.Linear(width, n_outputs))
                 return nn.Sequential(*layers)
-            raise DataError(f"model must be 'logistic', 'mlp' or a torch.nn.Module, got {model!r}.")
-        if isinstance(model, nn.Module):
-            module = copy.deepcopy(model)
+            raise ParameterError(
+                f"network must be 'logistic', 'mlp' or a torch.nn.Module, got {network!r}."
+            )
+        if isinstance(network, nn.Module):
+            module = copy.deepcopy(network)
             for layer in module.modules():
                 if hasattr(layer, "reset_parameters"):
                     layer.reset_parameters()
             return module
-    raise DataError(
-        f"model must be 'logistic', 'mlp' or a torch.nn.Module, got {type(model).__name__}."
+    raise ParameterError(
+        f"network must be 'logistic', 'mlp' or a torch.nn.Module, got {type(network).__name__}."
     )
 
 
-def module_to_arrays(model, module):
+def module_to_arrays(network, module):
     """``(coefs, intercepts, state)``: numpy copies of the trained weights."""
-    if isinstance(model, str):
+    if isinstance(network, str):
         linears = [m for m in module if hasattr(m, "weight")]
         coefs = [m.weight.detach().cpu().numpy().T.astype(np.float64) for m in linears]
         intercepts = [m.bias.detach().cpu().numpy().astype(np.float64) for m in linears]
@@ -74,10 +76,10 @@ def module_to_arrays(model, module):
     return None, None, state
 
 
-def load_arrays(model, module, coefs, intercepts, state) -> None:
+def load_arrays(network, module, coefs, intercepts, state) -> None:
     """Copy stored numpy weights back into ``module`` (for warm restarts and custom modules)."""
     torch = import_torch()
-    if isinstance(model, str):
+    if isinstance(network, str):
         linears = [m for m in module if hasattr(m, "weight")]
         with torch.no_grad():
             for layer, w, b in zip(linears, coefs, intercepts, strict=True):
@@ -97,10 +99,10 @@ def forward_numpy(coefs, intercepts, X: np.ndarray) -> np.ndarray:
     return out
 
 
-def forward_torch(model, state, X: np.ndarray, n_features: int, n_outputs: int) -> np.ndarray:
+def forward_torch(network, state, X: np.ndarray, n_features: int, n_outputs: int) -> np.ndarray:
     """Logits of a user-supplied module rebuilt from its stored state dict."""
     torch = import_torch()
-    module = copy.deepcopy(model)
+    module = copy.deepcopy(network)
     module.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
     module.eval()
     with torch.no_grad():
