@@ -37,8 +37,8 @@ def to_sensitive_frame(sensitive, n_rows: int | None = None) -> pd.DataFrame:
     """
     if sensitive is None:
         raise DataError(
-            "No sensitive attribute was given. Pass sensitive=<array, Series or DataFrame> with one "
-            "value per row, e.g. sensitive=df['sex']."
+            "No sensitive attribute was given. Pass sensitive_features=<array, Series or "
+            "DataFrame> with one value per row, e.g. sensitive_features=df['sex']."
         )
     if type(sensitive).__module__.startswith("polars"):
         sensitive = sensitive.to_pandas()
@@ -58,13 +58,14 @@ def to_sensitive_frame(sensitive, n_rows: int | None = None) -> pd.DataFrame:
             frame = pd.DataFrame(array, columns=[f"sensitive_{i}" for i in range(array.shape[1])])
         else:
             raise DataError(
-                f"sensitive must be 1-D or 2-D, got an array with {array.ndim} dimensions."
+                f"sensitive_features must be 1-D or 2-D, got an array with {array.ndim} dimensions."
             )
     if frame.shape[1] == 0:
-        raise DataError("sensitive has no columns; pass at least one sensitive attribute.")
+        raise DataError("sensitive_features has no columns; pass at least one sensitive attribute.")
     if n_rows is not None and len(frame) != n_rows:
         raise DataError(
-            f"sensitive has {len(frame)} rows but y_true has {n_rows}; pass one sensitive value per row."
+            f"sensitive_features has {len(frame)} rows but y_true has {n_rows}; pass one value "
+            f"per row."
         )
     frame = frame.reset_index(drop=True)
     frame.columns = [str(c) for c in frame.columns]
@@ -116,7 +117,14 @@ def factorize(values: pd.Series, *, name: str, missing_group: str | None = None)
     try:
         codes, levels = pd.factorize(series, sort=True)
     except TypeError:  # mixed types that do not sort (e.g. bytes and numbers): by their text
-        codes, uniques = pd.factorize(series, sort=False)
+        try:
+            codes, uniques = pd.factorize(series, sort=False)
+        except TypeError as error:  # unhashable values: arrays, lists, dicts
+            raise DataError(
+                f"Sensitive attribute {name!r} holds values that are not labels (e.g. "
+                f"{type(series.iloc[0]).__name__}: arrays, lists or maps); a group is one value. "
+                f"Flatten the column to strings or numbers first."
+            ) from error
         text = [
             v.decode("utf-8", "backslashreplace") if isinstance(v, bytes) else str(v)
             for v in uniques

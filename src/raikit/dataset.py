@@ -80,6 +80,15 @@ def _is_spark_frame(data) -> bool:
     return module.startswith("pyspark.sql") and type(data).__name__ == "DataFrame"
 
 
+def _is_path_list(data) -> bool:
+    """A non-empty list or tuple of paths (strings or ``Path`` objects)."""
+    return (
+        isinstance(data, list | tuple)
+        and len(data) > 0
+        and all(isinstance(d, str | os.PathLike) for d in data)
+    )
+
+
 def _check_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Validate and normalise an in-memory table (non-empty, string column names, unique)."""
     if frame.shape[1] == 0 or len(frame) == 0:
@@ -167,8 +176,9 @@ class Dataset:
 
     Parameters
     ----------
-    data : DataFrame, polars DataFrame, str or path
-        The table, or a path to a CSV, TSV or Parquet file.
+    data : DataFrame, polars DataFrame, str, path or list of paths
+        The table, or a path to a CSV, TSV or Parquet file (or a glob, or a list of files of
+        one format, read lazily), or a Spark DataFrame.
     target : str or None
         Name of the label column. ``None`` is allowed for unlabelled data (e.g. production inputs).
     sensitive : str or list of str
@@ -183,6 +193,11 @@ class Dataset:
         Column holding a model's predicted labels.
     score : str, optional
         Column holding a model's scores (probability of the positive class).
+    weight : str, optional
+        Column holding a non-negative weight per row (survey or sampling weights, MLClean's
+        reweighing). Every aggregate honours it (:func:`raikit.metrics.group_metrics_of` passes
+        it as ``sample_weight``); :meth:`replace`, :meth:`split`, :meth:`subset` and
+        :meth:`sample` keep it (a sample multiplies it by its inverse sampling fraction).
     name : str, optional
         A name used in reports and the ledger.
     missing_group : str, optional
@@ -224,6 +239,7 @@ class Dataset:
         features: Sequence[str] | None = None,
         prediction: str | None = None,
         score: str | None = None,
+        weight: str | None = None,
         name: str | None = None,
         missing_group: str | None = None,
         lazy: bool | None = None,
@@ -232,7 +248,15 @@ class Dataset:
 
         source = None
         frame = table = None
-        if isinstance(data, str | os.PathLike):
+        if _is_path_list(data):  # several files (e.g. a glob the shell expanded): lazy
+            if lazy is False:
+                raise DataError(
+                    "Several files are read lazily; drop lazy=False, or concatenate them first."
+                )
+            source = [str(p) for p in data]
+            table = DuckDBTable(source)
+            name = name or Path(source[0]).parent.name or "dataset"
+        elif isinstance(data, str | os.PathLike):
             source = str(data)
             glob = is_glob(source)
             if lazy is None:
@@ -268,7 +292,6 @@ class Dataset:
         self._table = table
         self._cache: pd.DataFrame | None = None
         self.sampling: pd.DataFrame | None = None
-        self.sample_weight: np.ndarray | None = None
         if table is None:
             frame = _check_frame(frame)
             self._cache = frame
@@ -298,6 +321,8 @@ class Dataset:
         target = _as_name(target, "target")
         prediction = _as_name(prediction, "prediction")
         score = _as_name(score, "score")
+        weight = _as_name(weight, "weight")
+        self.weight = weight
         self.target = target
         self.sensitive_names = _as_list(sensitive, "sensitive")
         self.prediction = prediction
@@ -313,6 +338,7 @@ class Dataset:
             ("sensitive", self.sensitive_names),
             ("prediction", _as_list(prediction)),
             ("score", _as_list(score)),
+            ("weight", _as_list(weight)),
             ("features", _as_list(features, "features")),
         ):
             for column in columns:
@@ -322,14 +348,19 @@ class Dataset:
                 f"The target {target!r} is also listed as sensitive; a column has one role. "
                 f"Remove it from sensitive=."
             )
-        reserved = {c for c in (target, prediction, score) if c is not None}
+        reserved = {c for c in (target, prediction, score, weight) if c is not None}
+        if weight is not None and weight in (target, prediction, score, *self.sensitive_names):
+            raise ColumnError(
+                f"The weight column {weight!r} also has another role; a column has one role."
+            )
         self.features_explicit = features is not None
         if features is None:
             excluded = reserved | set(self.sensitive_names)
             self.feature_names = [c for c in self.columns if c not in excluded]
         else:
             self.feature_names = _as_list(features, "features")
-            for role, column in (("target", target), ("prediction", prediction), ("score", score)):
+            named = (("target", target), ("prediction", prediction), ("score", score))
+            for role, column in (*named, ("weight", weight)):
                 if column is not None and column in self.feature_names:
                     raise ColumnError(
                         f"Column {column!r} is listed as a feature but was named as the {role}; "
@@ -339,6 +370,7 @@ class Dataset:
         # in memory by encoding them, lazily by one GROUP BY of the sensitive columns.
         if table is None:
             _ = self._encoding
+            _ = self.weights
         else:
             _ = self.group_counts()
 
@@ -501,6 +533,34 @@ class Dataset:
         return self._frame[self.prediction]
 
     @property
+    def weights(self) -> np.ndarray | None:
+        """The weight of each row as floats (``None`` without a ``weight`` column).
+
+        Raises
+        ------
+        DataError
+            When the column holds non-numbers, missing, infinite or negative values.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from raikit import Dataset
+        >>> frame = pd.DataFrame({"x": [1, 2], "s": ["a", "b"], "w": [0.5, 2]})
+        >>> Dataset(frame, target=None, sensitive="s", weight="w").weights.tolist()
+        [0.5, 2.0]
+        """
+        if self.weight is None:
+            return None
+        from raikit.metrics._group_metrics import weight_array
+
+        try:
+            return weight_array(
+                self._frame[self.weight], self.n_rows, name=f"weight column {self.weight!r}"
+            )
+        except DataError as error:
+            raise DataError(f"Dataset {self.name!r}: {error}") from None
+
+    @property
     def y_score(self) -> pd.Series | None:
         """The score column, or ``None``."""
         return None if self.score is None else self._frame[self.score]
@@ -529,6 +589,7 @@ class Dataset:
             "features": self.feature_names,
             "prediction": self.prediction,
             "score": self.score,
+            "weight": self.weight,
         }
 
     @cached_property
@@ -646,9 +707,9 @@ class Dataset:
         is loaded).
 
         The returned Dataset records how it was drawn: ``sampling`` (one row per stratum:
-        ``population``, ``sampled``, ``fraction`` and ``weight`` = population / sampled) and
-        ``sample_weight`` (the weight of each row), so that totals can be re-weighted to the
-        population.
+        ``population``, ``sampled``, ``fraction`` and ``weight`` = population / sampled), and its
+        ``weight`` role holds each row's weight (its stratum's ``weight``, times the row's own
+        weight when this Dataset has one), so every aggregate is re-weighted to the population.
 
         Parameters
         ----------
@@ -705,9 +766,16 @@ class Dataset:
         with np.errstate(divide="ignore"):
             strata["weight"] = strata["population"] / strata["sampled"]
         codes = frame.pop("__stratum").to_numpy()
-        out = self.replace(frame.reset_index(drop=True))
+        frame = frame.reset_index(drop=True)
+        row_weight = strata["weight"].to_numpy()[codes]
+        if self.weight is not None:
+            column = self.weight
+            row_weight = row_weight * frame[column].to_numpy(float)
+        else:
+            column = self._free_name("sample_weight", None)
+        frame[column] = row_weight
+        out = self.replace(frame, weight=column)
         out.sampling = strata.drop(columns=["__stratum"]).reset_index(drop=True)
-        out.sample_weight = strata["weight"].to_numpy()[codes]
         return out
 
     def _sample_in_memory(self, columns, n, min_per_group, seed):

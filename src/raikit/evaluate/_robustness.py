@@ -390,7 +390,7 @@ def stress_test(
             gm = group_metrics(
                 test_ds.y.to_numpy(),
                 np.asarray(fitted.predict(test_ds.X)),
-                sensitive=test_ds.sensitive,
+                sensitive_features=test_ds.sensitive,
                 metrics=metrics,
                 ci=ci,
                 n_boot=n_boot,

@@ -203,7 +203,7 @@ def glassbox_baseline(
         gm = group_metrics(
             test.y.to_numpy(),
             np.asarray(fitted.predict(test.X)),
-            sensitive=test.sensitive,
+            sensitive_features=test.sensitive,
             score=score,
             metrics=_METRICS if score is not None else _METRICS[:2] + _METRICS[3:],
             n_boot=n_boot,

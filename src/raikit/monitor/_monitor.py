@@ -896,7 +896,7 @@ class Monitor:
         result = group_metrics(
             hit,
             hit,
-            sensitive=log[self.sensitive_names] if self.sensitive_names else None,
+            sensitive_features=log[self.sensitive_names] if self.sensitive_names else None,
             metrics=["count", "selection_rate"],
             ci=ci,
             n_boot=self.n_boot,
@@ -934,7 +934,7 @@ class Monitor:
                 result = group_metrics(
                     hit[large],
                     hit[large],
-                    sensitive={attribute: groups.to_numpy()[large]},
+                    sensitive_features={attribute: groups.to_numpy()[large]},
                     metrics=["selection_rate"],
                     ci=self.ci,
                     n_boot=self.n_boot,
@@ -1616,7 +1616,7 @@ class Monitor:
         result = group_metrics(
             y,
             log[self.prediction].to_numpy(),
-            sensitive=log[self.sensitive_names].reset_index(drop=True),
+            sensitive_features=log[self.sensitive_names].reset_index(drop=True),
             metrics=_METRICS,
             pos_label=self.pos_label,
             ci=self.ci,

@@ -236,7 +236,7 @@ def membership_inference(
         by_group = group_metrics(
             is_member,
             decision,
-            sensitive=sensitive,
+            sensitive_features=sensitive,
             score=score,
             metrics=["roc_auc"],
             ci=ci,
@@ -261,7 +261,7 @@ def membership_inference(
         by_class = group_metrics(
             is_member,
             decision,
-            sensitive=labels,
+            sensitive_features=labels,
             score=score,
             metrics=["roc_auc"],
             ci=ci,

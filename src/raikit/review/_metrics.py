@@ -178,7 +178,7 @@ def review_metrics(
         result = group_metrics(
             y_true[rows],
             y_pred[rows],
-            sensitive=sensitive[rows],
+            sensitive_features=sensitive[rows],
             metrics=_METRICS,
             ci=ci,
             n_boot=n_boot,
