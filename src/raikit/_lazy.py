@@ -401,7 +401,7 @@ def _strata(table, columns: list[str], hash_function: str):
     population of every stratum."""
     import numpy as np
 
-    from raikit._grouping import encode_groups
+    from raikit._grouping import MISSING, encode_groups
 
     keys = ", ".join(table.q(c) for c in columns)
     counts = table.query(
@@ -409,7 +409,7 @@ def _strata(table, columns: list[str], hash_function: str):
         f"GROUP BY {keys}"
     )
     typed = restore_dtypes(counts, table.dtypes, columns)
-    encoding = encode_groups(typed[columns], missing_group="(missing)")
+    encoding = encode_groups(typed[columns], missing_group=MISSING)
     strata = encoding.intersection_labels[columns].reset_index(drop=True)
     code_of_row = encoding.intersection_codes
     population = np.bincount(

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from raikit._errors import ColumnError, DataError, FileFormatError
-from raikit._grouping import GroupEncoding, encode_groups, fill_missing
+from raikit._grouping import MISSING, GroupEncoding, encode_groups, fill_missing
 from raikit._schema import Schema, infer_column_schema
 
 __all__ = ["EAGER_FILE_BYTES", "MATERIALIZE_LIMIT", "Dataset", "Groups", "read_table"]
@@ -782,7 +782,7 @@ class Dataset:
         frame = self._frame
         if columns:
             encoding = encode_groups(
-                frame[columns], missing_group=self.missing_group or "(missing)"
+                frame[columns], missing_group=self.missing_group or MISSING
             )
             codes = encoding.intersection_codes
             strata = encoding.intersection_labels[columns].reset_index(drop=True)
@@ -990,7 +990,7 @@ class Dataset:
             for column in columns:
                 self._check_column(column, "stratify")
             codes = encode_groups(
-                self._frame[columns], missing_group="(missing)"
+                self._frame[columns], missing_group=MISSING
             ).intersection_codes
         if codes is not None:
             dense = pd.factorize(codes)[0]

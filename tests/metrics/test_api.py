@@ -387,3 +387,42 @@ def test_the_import_check_would_catch_a_ledger_import(tmp_path):
     sample = tmp_path / "m.py"
     sample.write_text("def f():\n    from raikit.ledger import record\n    import raikit.cli\n")
     assert {"raikit.ledger.record", "raikit.cli"} <= _imported_modules(sample)
+
+
+# --------------------------------------------------------------------------- the slice key
+def test_findings_name_slices_by_their_one_structured_key():
+    from raikit._grouping import SliceKey
+
+    y = [1, 0, 1, 0, 1, 1]
+    r = group_metrics(
+        y,
+        y,
+        sensitive_features={"sex": list("FFFMMM"), "race": list("ABAABB")},
+        metrics=["selection_rate"],
+        ci=None,
+    )
+    slices = {f.slice for f in r.findings if f.title.startswith("Small group")}
+    expected = {
+        SliceKey(sex="F", race="A"),
+        SliceKey(sex="M", race="B"),
+        SliceKey(sex="F"),
+        SliceKey(race="B"),
+    }
+    assert {str(k) for k in expected} <= slices
+    assert "sex & race=F & A" not in slices  # the old, ambiguous form
+    key = SliceKey(sex="F", race="A")
+    assert key == SliceKey({"sex": "F", "race": "A"}) and hash(key) == hash(SliceKey(key))
+    assert dict(key) == {"sex": "F", "race": "A"} and key.label == "F & A"
+    with pytest.raises(AttributeError):
+        key._items = ()
+
+
+def test_stratifying_groups_missing_values_under_the_one_label(rows):
+    from raikit._grouping import MISSING
+
+    holes = rows.assign(race=rows["race"].where(rows.index % 7 != 0))
+    ds = Dataset(holes, target="y", sensitive=["sex"], features=["score"])
+    sample = ds.sample(200, stratify=["race"], min_per_group=20, random_state=0)
+    assert MISSING in set(sample.sampling["race"])
+    with pytest.raises(DataError, match="missing value"):  # as sensitive, refused by default
+        Dataset(holes, target="y", sensitive=["race"])

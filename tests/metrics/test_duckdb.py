@@ -119,7 +119,7 @@ def test_clear_errors(adult_files, tmp_path):
             task="regression",
         )
     (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really")
-    with pytest.raises(FileFormatError, match="Cannot read .*bad.parquet.* as Parquet"):
+    with pytest.raises(FileFormatError, match=r"Cannot read .*bad\.parquet.* as Parquet"):
         on_files(str(tmp_path / "bad.parquet"), target="y", prediction="p", sensitive=["s"])
 
 

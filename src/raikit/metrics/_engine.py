@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from raikit._grouping import GroupEncoding
+from raikit._grouping import GroupEncoding, SliceKey
 from raikit._validation import rng_from
 
 __all__ = ["Slices", "build_slices", "effective_rows", "rng_from"]
@@ -60,6 +60,7 @@ class Slices:
     group: list[str]
     membership: sparse.csr_matrix
     families: dict[str, np.ndarray]  # attribute name -> the slice rows of its groups
+    keys: list[SliceKey] | None = None  # the structured key of each slice (attribute -> value)
 
     @property
     def n_slices(self) -> int:
@@ -83,12 +84,14 @@ def build_slices(encoding: GroupEncoding) -> Slices:
     rows = [np.zeros(n_groups, dtype=np.int64)]
     cols = [np.arange(n_groups)]
     families: dict[str, np.ndarray] = {}
+    keys = [SliceKey()]
     next_row = 1
     members = encoding.membership()
     for i, name in enumerate(encoding.names):
         n_levels = len(encoding.levels[i])
         attribute += [name] * n_levels
         group += encoding.labels(i)
+        keys += encoding.keys(i)
         rows.append(next_row + members[i])
         cols.append(np.arange(n_groups))
         families[name] = np.arange(next_row, next_row + n_levels)
@@ -97,6 +100,7 @@ def build_slices(encoding: GroupEncoding) -> Slices:
         name = " & ".join(encoding.names)
         attribute += [name] * n_groups
         group += encoding.labels()
+        keys += encoding.keys()
         rows.append(next_row + np.arange(n_groups))
         cols.append(np.arange(n_groups))
         families[name] = np.arange(next_row, next_row + n_groups)
@@ -105,7 +109,7 @@ def build_slices(encoding: GroupEncoding) -> Slices:
     membership = sparse.csr_matrix(
         (data, (np.concatenate(rows), np.concatenate(cols))), shape=(next_row, n_groups)
     )
-    return Slices(attribute, group, membership, families)
+    return Slices(attribute, group, membership, families, keys)
 
 
 # --------------------------------------------------------------------------- classification

@@ -1046,7 +1046,9 @@ def _assemble(
         rows, columns=["attribute", "metric", "method", "kind", "value", "lower", "upper"]
     )
     meta["min_group_size"] = int(min_group_size)
-    findings += _findings(table, disparity_table, columns, ci, meta)
+    triples = zip(slices.attribute, slices.group, slices.keys, strict=True)
+    keys = {(a, g): k.text for a, g, k in triples}
+    findings += _findings(table, disparity_table, columns, ci, meta, keys)
     return GroupMetricsResult(
         table=table,
         disparities=disparity_table,
@@ -1310,8 +1312,8 @@ def _histogram_score_part(strata, score_names, slices, rng, meta):
         with np.errstate(invalid="ignore", divide="ignore"):
             bound = 0.5 * (n_pos * n_neg).sum(axis=-1) / (n_pos.sum(-1) * n_neg.sum(-1))
         meta["roc_auc_error_bound"] = {
-            f"{a}={g}": (float(b) if np.isfinite(b) else None)
-            for a, g, b in zip(slices.attribute, slices.group, bound, strict=True)
+            key.text: (float(b) if np.isfinite(b) else None)
+            for key, b in zip(slices.keys, bound, strict=True)
         }
     # Bootstrap strata: adjacent bins merged into about engine.SCORE_BINS strata of equal mass,
     # never across a tenth (so the calibration bins stay exact), as the numpy engine stratifies.
@@ -1491,14 +1493,16 @@ def _slow_metrics(funcs, data: _Rows, rng):
     return evaluate(), replicates
 
 
-def _findings(table, disparities, columns, ci, meta) -> list[Finding]:
+def _findings(table, disparities, columns, ci, meta, keys) -> list[Finding]:
+    """Empty, small and undefined groups, and the four-fifths rule; ``keys`` maps (attribute,
+    group) to the slice's one text form (:class:`raikit._grouping.SliceKey`)."""
     findings: list[Finding] = []
     min_size = meta["min_group_size"]
     groups = table[table["attribute"] != "overall"]
     sizes = _slice_sizes(meta, table)
     small = sizes[sizes.index.get_level_values("attribute") != "overall"]
     for (attribute, group), rows in small.items():  # one per group: groups, not rows
-        where = f"{attribute}={group}"
+        where = keys[(attribute, group)]
         if rows == 0:
             findings.append(
                 Finding(
@@ -1522,7 +1526,7 @@ def _findings(table, disparities, columns, ci, meta) -> list[Finding]:
     undefined = groups[groups["value"].isna()]
     if len(undefined):
         for (attribute, group), part in undefined.groupby(["attribute", "group"], sort=False):
-            where = f"{attribute}={group}"
+            where = keys[(attribute, group)]
             if sizes.get((attribute, group), 1) == 0:
                 continue
             names = ", ".join(part["metric"].tolist())
@@ -1536,7 +1540,7 @@ def _findings(table, disparities, columns, ci, meta) -> list[Finding]:
                 )
             )
     if "selection_rate" in columns:
-        findings += _four_fifths(groups, disparities, sizes, ci, min_size)
+        findings += _four_fifths(groups, disparities, sizes, ci, min_size, keys)
     return findings
 
 
@@ -1560,7 +1564,7 @@ def assessable_groups(sizes: pd.Series, attribute: str, min_group_size: int) -> 
     return int((part >= min_group_size).sum())
 
 
-def _four_fifths(groups, disparities, sizes, ci, min_size) -> list[Finding]:
+def _four_fifths(groups, disparities, sizes, ci, min_size, keys) -> list[Finding]:
     """The four-fifths rule on the selection-rate ratio, with the same verdict rule as every
     criterion: an error only when the whole interval is below 0.8, a warning when it straddles
     0.8, and "not assessable" when fewer than two groups have ``min_group_size`` rows."""
@@ -1608,7 +1612,7 @@ def _four_fifths(groups, disparities, sizes, ci, min_size) -> list[Finding]:
                 title,
                 f"Selection rate of {low['group']} is {low['value']:.3f} vs "
                 f"{high['value']:.3f} for {high['group']}: ratio {row.value:.3f}{interval}{tail}",
-                slice=f"{row.attribute}={low['group']}",
+                slice=keys[(row.attribute, low["group"])],
             )
         )
     return findings
