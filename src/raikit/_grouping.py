@@ -250,8 +250,8 @@ class GroupEncoding:
         """The :class:`SliceKey` of each level of one attribute, or of each intersection group."""
         if attribute is not None:
             name = self.names[attribute]
-            return [SliceKey({name: value}) for value in self.levels[attribute]]
-        columns = [self.intersection_labels[name].tolist() for name in self.names]
+            return [SliceKey({name: value}) for value in self.levels[attribute].tolist()]
+        columns = [self.intersection_labels[name].to_numpy().tolist() for name in self.names]
         return [
             SliceKey(zip(self.names, values, strict=True)) for values in zip(*columns, strict=True)
         ]

@@ -171,6 +171,55 @@ def _as_name(value, role: str) -> str | None:
     return str(value)
 
 
+def _load(data, *, lazy: bool | None, name: str | None):
+    """``(source, frame, table, name)`` of what a Dataset is made from: an in-memory ``frame``
+    or a lazy ``table`` (DuckDB over files, Spark), never both."""
+    from raikit._lazy import DuckDBTable, SparkTable, is_glob
+
+    source = None
+    frame = table = None
+    if _is_path_list(data):  # several files (e.g. a glob the shell expanded): lazy
+        if lazy is False:
+            raise DataError(
+                "Several files are read lazily; drop lazy=False, or concatenate them first."
+            )
+        source = [str(p) for p in data]
+        table = DuckDBTable(source)
+        name = name or Path(source[0]).parent.name or "dataset"
+    elif isinstance(data, str | os.PathLike):
+        source = str(data)
+        glob = is_glob(source)
+        if lazy is None:
+            lazy = glob or (os.path.isfile(source) and os.path.getsize(source) > EAGER_FILE_BYTES)
+        if lazy:
+            table = DuckDBTable(source)
+        else:
+            frame = DuckDBTable(source).to_pandas() if glob else read_table(data)
+        stem = Path(source).name.split(".")[0]
+        name = name or (Path(source).parent.name if glob else stem) or "dataset"
+    elif _is_spark_frame(data):
+        source = data
+        table = SparkTable(data)
+        if lazy is False:
+            frame, table = table.to_pandas(), None
+        name = name or "spark"
+    elif lazy:
+        raise DataError(
+            "lazy=True needs a path, a glob or a Spark DataFrame; an in-memory DataFrame is "
+            "already loaded. Drop lazy=True, or write the table to Parquet first."
+        )
+    elif type(data).__module__.startswith("polars"):
+        frame = data.to_pandas()
+    elif isinstance(data, pd.DataFrame):
+        frame = data
+    else:
+        raise DataError(
+            f"data must be a pandas or polars DataFrame or a path to a CSV/Parquet file (or a "
+            f"glob of them), or a Spark DataFrame; got {type(data).__name__}."
+        )
+    return source, frame, table, name
+
+
 class Dataset:
     """A table and the roles of its columns: target, sensitive attributes, features, predictions.
 
@@ -244,71 +293,11 @@ class Dataset:
         missing_group: str | None = None,
         lazy: bool | None = None,
     ) -> None:
-        from raikit._lazy import DuckDBTable, SparkTable, is_glob
-
-        source = None
-        frame = table = None
-        if _is_path_list(data):  # several files (e.g. a glob the shell expanded): lazy
-            if lazy is False:
-                raise DataError(
-                    "Several files are read lazily; drop lazy=False, or concatenate them first."
-                )
-            source = [str(p) for p in data]
-            table = DuckDBTable(source)
-            name = name or Path(source[0]).parent.name or "dataset"
-        elif isinstance(data, str | os.PathLike):
-            source = str(data)
-            glob = is_glob(source)
-            if lazy is None:
-                lazy = glob or (
-                    os.path.isfile(source) and os.path.getsize(source) > EAGER_FILE_BYTES
-                )
-            if lazy:
-                table = DuckDBTable(source)
-            else:
-                frame = DuckDBTable(source).to_pandas() if glob else read_table(data)
-            stem = Path(source).name.split(".")[0]
-            name = name or (Path(source).parent.name if glob else stem) or "dataset"
-        elif _is_spark_frame(data):
-            source = data
-            table = SparkTable(data)
-            if lazy is False:
-                frame, table = table.to_pandas(), None
-            name = name or "spark"
-        elif lazy:
-            raise DataError(
-                "lazy=True needs a path, a glob or a Spark DataFrame; an in-memory DataFrame is "
-                "already loaded. Drop lazy=True, or write the table to Parquet first."
-            )
-        elif type(data).__module__.startswith("polars"):
-            frame = data.to_pandas()
-        elif isinstance(data, pd.DataFrame):
-            frame = data
-        else:
-            raise DataError(
-                f"data must be a pandas or polars DataFrame or a path to a CSV/Parquet file (or a "
-                f"glob of them), or a Spark DataFrame; got {type(data).__name__}."
-            )
+        source, frame, table, name = _load(data, lazy=lazy, name=name)
         self._table = table
         self._cache: pd.DataFrame | None = None
         self.sampling: pd.DataFrame | None = None
-        if table is None:
-            frame = _check_frame(frame)
-            self._cache = frame
-            self._n_rows = len(frame)
-            self.columns = list(frame.columns)
-        else:
-            self.columns = [str(c) for c in table.columns]
-            if len(set(self.columns)) != len(self.columns):
-                dupes = sorted({c for c in self.columns if self.columns.count(c) > 1})
-                raise DataError(f"Column names must be unique; duplicated: {dupes}. Rename them.")
-            self._n_rows = table.count()
-            if self._n_rows == 0 or not self.columns:
-                raise DataError(
-                    f"The table {source if isinstance(source, str) else ''!s} is empty "
-                    f"({self._n_rows} rows, {len(self.columns)} columns); raikit needs at "
-                    f"least one row and the columns you name."
-                )
+        self._init_rows(frame, table, source)
         self.source = source
         if name is not None and not isinstance(name, str):
             raise DataError(f"name must be a string, got {name!r} ({type(name).__name__}).")
@@ -373,6 +362,26 @@ class Dataset:
             _ = self.weights
         else:
             _ = self.group_counts()
+
+    def _init_rows(self, frame, table, source) -> None:
+        """Row count and column names, from the frame or (lazily) from the table's metadata."""
+        if table is None:
+            frame = _check_frame(frame)
+            self._cache = frame
+            self._n_rows = len(frame)
+            self.columns = list(frame.columns)
+        else:
+            self.columns = [str(c) for c in table.columns]
+            if len(set(self.columns)) != len(self.columns):
+                dupes = sorted({c for c in self.columns if self.columns.count(c) > 1})
+                raise DataError(f"Column names must be unique; duplicated: {dupes}. Rename them.")
+            self._n_rows = table.count()
+            if self._n_rows == 0 or not self.columns:
+                raise DataError(
+                    f"The table {source if isinstance(source, str) else ''!s} is empty "
+                    f"({self._n_rows} rows, {len(self.columns)} columns); raikit needs at "
+                    f"least one row and the columns you name."
+                )
 
     # ------------------------------------------------------------------ validation
     def _check_column(self, column: str, role: str) -> None:
@@ -781,9 +790,7 @@ class Dataset:
     def _sample_in_memory(self, columns, n, min_per_group, seed):
         frame = self._frame
         if columns:
-            encoding = encode_groups(
-                frame[columns], missing_group=self.missing_group or MISSING
-            )
+            encoding = encode_groups(frame[columns], missing_group=self.missing_group or MISSING)
             codes = encoding.intersection_codes
             strata = encoding.intersection_labels[columns].reset_index(drop=True)
         else:
@@ -989,9 +996,7 @@ class Dataset:
             columns = _as_list(stratify)
             for column in columns:
                 self._check_column(column, "stratify")
-            codes = encode_groups(
-                self._frame[columns], missing_group=MISSING
-            ).intersection_codes
+            codes = encode_groups(self._frame[columns], missing_group=MISSING).intersection_codes
         if codes is not None:
             dense = pd.factorize(codes)[0]
             rare = np.bincount(dense)[dense] < 2
