@@ -33,6 +33,7 @@ see ``raikit.metrics._group_metrics._disparity_bounds``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -60,7 +61,18 @@ class Slices:
     group: list[str]
     membership: sparse.csr_matrix
     families: dict[str, np.ndarray]  # attribute name -> the slice rows of its groups
-    keys: list[SliceKey] | None = None  # the structured key of each slice (attribute -> value)
+    encoding: GroupEncoding | None = None
+
+    @cached_property
+    def keys(self) -> list[SliceKey]:
+        """The structured key (attribute -> value) of each slice, built on first use."""
+        encoding = self.encoding
+        keys = [SliceKey()]
+        for i in range(len(encoding.names)):
+            keys += encoding.keys(i)
+        if len(encoding.names) > 1:
+            keys += encoding.keys()
+        return keys
 
     @property
     def n_slices(self) -> int:
@@ -84,14 +96,12 @@ def build_slices(encoding: GroupEncoding) -> Slices:
     rows = [np.zeros(n_groups, dtype=np.int64)]
     cols = [np.arange(n_groups)]
     families: dict[str, np.ndarray] = {}
-    keys = [SliceKey()]
     next_row = 1
     members = encoding.membership()
     for i, name in enumerate(encoding.names):
         n_levels = len(encoding.levels[i])
         attribute += [name] * n_levels
         group += encoding.labels(i)
-        keys += encoding.keys(i)
         rows.append(next_row + members[i])
         cols.append(np.arange(n_groups))
         families[name] = np.arange(next_row, next_row + n_levels)
@@ -100,7 +110,6 @@ def build_slices(encoding: GroupEncoding) -> Slices:
         name = " & ".join(encoding.names)
         attribute += [name] * n_groups
         group += encoding.labels()
-        keys += encoding.keys()
         rows.append(next_row + np.arange(n_groups))
         cols.append(np.arange(n_groups))
         families[name] = np.arange(next_row, next_row + n_groups)
@@ -109,7 +118,7 @@ def build_slices(encoding: GroupEncoding) -> Slices:
     membership = sparse.csr_matrix(
         (data, (np.concatenate(rows), np.concatenate(cols))), shape=(next_row, n_groups)
     )
-    return Slices(attribute, group, membership, families, keys)
+    return Slices(attribute, group, membership, families, encoding)
 
 
 # --------------------------------------------------------------------------- classification

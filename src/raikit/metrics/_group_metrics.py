@@ -1046,9 +1046,7 @@ def _assemble(
         rows, columns=["attribute", "metric", "method", "kind", "value", "lower", "upper"]
     )
     meta["min_group_size"] = int(min_group_size)
-    triples = zip(slices.attribute, slices.group, slices.keys, strict=True)
-    keys = {(a, g): k.text for a, g, k in triples}
-    findings += _findings(table, disparity_table, columns, ci, meta, keys)
+    findings += _findings(table, disparity_table, columns, ci, meta, _KeyText(slices))
     return GroupMetricsResult(
         table=table,
         disparities=disparity_table,
@@ -1491,6 +1489,21 @@ def _slow_metrics(funcs, data: _Rows, rng):
         return np.stack([evaluate(rng.poisson(1.0, size=len(y_true))) for _ in range(b)])
 
     return evaluate(), replicates
+
+
+class _KeyText:
+    """``keys[(attribute, group)]``: the slice's one text form (:class:`raikit._grouping.SliceKey`),
+    looked up only for the few slices a finding names."""
+
+    def __init__(self, slices: engine.Slices) -> None:
+        self._slices = slices
+        self._row = None
+
+    def __getitem__(self, where: tuple[str, str]) -> str:
+        if self._row is None:
+            pairs = zip(self._slices.attribute, self._slices.group, strict=True)
+            self._row = {pair: r for r, pair in enumerate(pairs)}
+        return self._slices.keys[self._row[where]].text
 
 
 def _findings(table, disparities, columns, ci, meta, keys) -> list[Finding]:
