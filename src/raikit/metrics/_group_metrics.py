@@ -960,9 +960,14 @@ def _count_part(counts, count_metrics, task, classes, slices, rng, *, counts_sq=
         unit = counts.sum() / max(shape.sum(), 1e-300)  # the prior in weight units (mean weight)
 
     def count_replicates(b: int) -> tuple[np.ndarray, np.ndarray]:
-        draws = rng.gamma(shape, size=(b, *counts.shape)) * scale
+        draws = rng.gamma(shape, size=(b, *counts.shape))
+        if counts_sq is not None:  # unweighted counts skip two passes over the draws
+            draws *= scale
         cells = slices.aggregate(draws, axis=1)
-        with_prior = count_values(cells + unit * rng.gamma(prior, size=cells.shape))
+        extra = rng.gamma(prior, size=cells.shape)
+        if counts_sq is not None:
+            extra *= unit
+        with_prior = count_values(cells + extra)
         with _quiet():
             without = count_values(cells)
         if "count" in names:  # a slice's size: Gamma(n), the prior is for rates only

@@ -184,7 +184,7 @@ def jeffreys_interval(successes, n, *, ci: float = 0.95):
     return np.where(bad, np.nan, lower), np.where(bad, np.nan, upper)
 
 
-_SORT_BELOW = 2000  # replicates per column up to which a full sort beats np.partition
+_SORT_BELOW = 700  # replicates per column up to which a full sort beats np.partition
 
 
 def percentile_bounds(replicates: np.ndarray, level):
@@ -223,7 +223,7 @@ def percentile_bounds(replicates: np.ndarray, level):
     below = np.floor(position).astype(np.int64)
     above = np.minimum(below + 1, last)
     complete = valid == n_rep
-    if n_rep <= _SORT_BELOW:  # numpy's multi-kth partition is slower than a sort of short rows
+    if n_rep <= _SORT_BELOW:  # numpy's multi-kth partition: slower on short rows
         ordered = np.sort(rows, axis=1)  # NaN sorts last
     elif complete.all():  # partial sorts around the few positions needed
         ordered = np.partition(rows, np.unique(np.concatenate([below, above], axis=None)), axis=1)
