@@ -117,10 +117,18 @@ def main() -> None:
                 group = group * size + extra
             return np.bincount(group * 4 + 2 * y + p, minlength=n_groups * 4)
 
-        ours = best_of(lambda s=sensitive: group_metrics(y, p, sensitive=s, metrics=METRICS))
+        ours = best_of(
+            lambda s=sensitive: group_metrics(y, p, sensitive_features=s, metrics=METRICS, ci=None)
+        )
         ours_ci = best_of(
             lambda s=sensitive: group_metrics(
-                y, p, sensitive=s, metrics=METRICS, ci=0.95, n_boot=args.boot, random_state=0
+                y,
+                p,
+                sensitive_features=s,
+                metrics=METRICS,
+                ci=0.95,
+                n_boot=args.boot,
+                random_state=0,
             )
         )
         raw = best_of(floor, repeat=5)

@@ -160,8 +160,8 @@ def score(kind, X, y, weight, test):
     truth = test.y.to_numpy()
     return (
         float((pred == truth).mean()),
-        demographic_parity_difference(truth, pred, sensitive=sex),
-        equal_opportunity_difference(truth, pred, sensitive=sex),
+        demographic_parity_difference(truth, pred, sensitive_features=sex),
+        equal_opportunity_difference(truth, pred, sensitive_features=sex),
     )
 
 

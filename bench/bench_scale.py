@@ -33,43 +33,60 @@ SCORES = ["roc_auc", "brier_score", "log_loss"]
 
 _RUNNERS = {
     "raikit duckdb": """
-from raikit.metrics import group_metrics
-group_metrics(PATH, target="y", prediction="p", sensitive=["sex", "race"], metrics=METRICS,
-              backend="duckdb", memory_limit="1GB")
+from raikit import Dataset
+from raikit.metrics import group_metrics_of
+group_metrics_of(Dataset(PATH, target="y", prediction="p", sensitive=["sex", "race"],
+                         lazy=True),
+                 metrics=METRICS,
+                 backend="duckdb", memory_limit="1GB", ci=None)
 """,
     "raikit duckdb + 1,000 CIs": """
-from raikit.metrics import group_metrics
-group_metrics(PATH, target="y", prediction="p", sensitive=["sex", "race"], metrics=METRICS,
-              backend="duckdb", memory_limit="1GB", ci=0.95, n_boot=1000, random_state=0)
+from raikit import Dataset
+from raikit.metrics import group_metrics_of
+group_metrics_of(Dataset(PATH, target="y", prediction="p", sensitive=["sex", "race"],
+                         lazy=True),
+                 metrics=METRICS,
+                 backend="duckdb", memory_limit="1GB", ci=0.95, n_boot=1000, random_state=0)
 """,
     "raikit duckdb + score (AUC, 1,000 bins)": """
-from raikit.metrics import group_metrics
-group_metrics(PATH, target="y", prediction="p", sensitive=["sex", "race"], score="score",
-              metrics=METRICS + SCORES, backend="duckdb", memory_limit="1GB")
+from raikit import Dataset
+from raikit.metrics import group_metrics_of
+group_metrics_of(Dataset(PATH, target="y", prediction="p", sensitive=["sex", "race"],
+                         score="score", lazy=True),
+                 metrics=METRICS + SCORES,
+                 backend="duckdb", memory_limit="1GB", ci=None)
 """,
     "raikit duckdb + score + 1,000 CIs": """
-from raikit.metrics import group_metrics
-group_metrics(PATH, target="y", prediction="p", sensitive=["sex", "race"], score="score",
-              metrics=METRICS + SCORES, backend="duckdb", memory_limit="1GB", ci=0.95,
-              n_boot=1000, random_state=0)
+from raikit import Dataset
+from raikit.metrics import group_metrics_of
+group_metrics_of(Dataset(PATH, target="y", prediction="p", sensitive=["sex", "race"],
+                         score="score", lazy=True),
+                 metrics=METRICS + SCORES,
+                 backend="duckdb", memory_limit="1GB", ci=0.95,
+                 n_boot=1000, random_state=0)
 """,
     "raikit spark local[2]": """
-from raikit.metrics import group_metrics, local_session
+from raikit import Dataset
+from raikit.metrics import group_metrics_of, local_session
 spark = local_session("local[2]")
 spark.sparkContext.setLogLevel("ERROR")
 spark.range(1).count()  # JVM up and warm before the clock starts
 #CLOCK
-group_metrics(PATH, target="y", prediction="p", sensitive=["sex", "race"], metrics=METRICS,
-              backend="spark")
+group_metrics_of(Dataset(PATH, target="y", prediction="p", sensitive=["sex", "race"],
+                         lazy=True),
+                 metrics=METRICS, backend="spark", ci=None)
 """,
     "raikit spark local[2] + score + 1,000 CIs": """
-from raikit.metrics import group_metrics, local_session
+from raikit import Dataset
+from raikit.metrics import group_metrics_of, local_session
 spark = local_session("local[2]")
 spark.sparkContext.setLogLevel("ERROR")
 spark.range(1).count()
 #CLOCK
-group_metrics(PATH, target="y", prediction="p", sensitive=["sex", "race"], score="score",
-              metrics=METRICS + SCORES, backend="spark", ci=0.95, n_boot=1000, random_state=0)
+group_metrics_of(Dataset(PATH, target="y", prediction="p", sensitive=["sex", "race"],
+                         score="score", lazy=True),
+                 metrics=METRICS + SCORES,
+                 backend="spark", ci=0.95, n_boot=1000, random_state=0)
 """,
     "raw DuckDB GROUP BY": """
 import duckdb
@@ -87,8 +104,9 @@ frame.groupby(["sex", "race", "y", "p"], observed=True).size()
 import pandas as pd
 from raikit.metrics import group_metrics
 frame = pd.read_parquet(PATH, columns=["sex", "race", "y", "p"])
-group_metrics(frame["y"].to_numpy(), frame["p"].to_numpy(), sensitive=frame[["sex", "race"]],
-              metrics=METRICS)
+group_metrics(frame["y"].to_numpy(), frame["p"].to_numpy(),
+              sensitive_features=frame[["sex", "race"]],
+              metrics=METRICS, ci=None)
 """,
 }
 

@@ -214,7 +214,8 @@ def test_sample_by_columns_and_plain(frame):
     assert len(plain) == 3 and plain.sampling["population"].tolist() == [len(frame)]
     by_race = ds.sample(4, stratify="race", min_per_group=2, random_state=0)
     assert sorted(by_race.frame["race"].value_counts().tolist()) == [2, 2]
-    assert by_race.sample_weight.sum() == pytest.approx(len(frame))
+    assert by_race.weights.sum() == pytest.approx(len(frame))
+    assert by_race.weight == "sample_weight" and "sample_weight" not in by_race.feature_names
 
 
 def test_lazy_csv_glob_has_the_roles_of_an_in_memory_dataset(frame, tmp_path):

@@ -16,7 +16,7 @@ from raikit._models import load_model, save_model
 from raikit._result import Finding, Result
 from raikit.dataset import Dataset
 from raikit.ledger import track
-from raikit.metrics import group_metrics
+from raikit.metrics import group_metrics, group_metrics_of
 
 __version__ = "0.1.0"
 
@@ -43,6 +43,7 @@ __all__ = [
     "__version__",
     "audit",
     "group_metrics",
+    "group_metrics_of",
     "ledger",
     "load_model",
     "save_model",

@@ -15,7 +15,23 @@ import pandas as pd
 
 from raikit._errors import DataError
 
-__all__ = ["GroupEncoding", "encode_groups", "factorize", "fill_missing", "to_sensitive_frame"]
+__all__ = [
+    "MISSING",
+    "GroupEncoding",
+    "SliceKey",
+    "encode_groups",
+    "factorize",
+    "fill_missing",
+    "to_sensitive_frame",
+]
+
+MISSING = "(missing)"
+"""The label of missing sensitive values wherever they are grouped rather than refused.
+
+The one missing-value policy: :func:`encode_groups` refuses a missing sensitive value unless the
+caller names the group it joins (``missing_group=``, a Dataset's ``missing_group``); code that
+must group every row (stratified sampling and splitting) names this label.
+"""
 
 # Above this many combinations the intersection is compressed with np.unique instead of a dense table.
 _DENSE_LIMIT = 1 << 24
@@ -37,8 +53,8 @@ def to_sensitive_frame(sensitive, n_rows: int | None = None) -> pd.DataFrame:
     """
     if sensitive is None:
         raise DataError(
-            "No sensitive attribute was given. Pass sensitive=<array, Series or DataFrame> with one "
-            "value per row, e.g. sensitive=df['sex']."
+            "No sensitive attribute was given. Pass sensitive_features=<array, Series or "
+            "DataFrame> with one value per row, e.g. sensitive_features=df['sex']."
         )
     if type(sensitive).__module__.startswith("polars"):
         sensitive = sensitive.to_pandas()
@@ -58,13 +74,14 @@ def to_sensitive_frame(sensitive, n_rows: int | None = None) -> pd.DataFrame:
             frame = pd.DataFrame(array, columns=[f"sensitive_{i}" for i in range(array.shape[1])])
         else:
             raise DataError(
-                f"sensitive must be 1-D or 2-D, got an array with {array.ndim} dimensions."
+                f"sensitive_features must be 1-D or 2-D, got an array with {array.ndim} dimensions."
             )
     if frame.shape[1] == 0:
-        raise DataError("sensitive has no columns; pass at least one sensitive attribute.")
+        raise DataError("sensitive_features has no columns; pass at least one sensitive attribute.")
     if n_rows is not None and len(frame) != n_rows:
         raise DataError(
-            f"sensitive has {len(frame)} rows but y_true has {n_rows}; pass one sensitive value per row."
+            f"sensitive_features has {len(frame)} rows but y_true has {n_rows}; pass one value "
+            f"per row."
         )
     frame = frame.reset_index(drop=True)
     frame.columns = [str(c) for c in frame.columns]
@@ -116,7 +133,14 @@ def factorize(values: pd.Series, *, name: str, missing_group: str | None = None)
     try:
         codes, levels = pd.factorize(series, sort=True)
     except TypeError:  # mixed types that do not sort (e.g. bytes and numbers): by their text
-        codes, uniques = pd.factorize(series, sort=False)
+        try:
+            codes, uniques = pd.factorize(series, sort=False)
+        except TypeError as error:  # unhashable values: arrays, lists, dicts
+            raise DataError(
+                f"Sensitive attribute {name!r} holds values that are not labels (e.g. "
+                f"{type(series.iloc[0]).__name__}: arrays, lists or maps); a group is one value. "
+                f"Flatten the column to strings or numbers first."
+            ) from error
         text = [
             v.decode("utf-8", "backslashreplace") if isinstance(v, bytes) else str(v)
             for v in uniques
@@ -126,6 +150,67 @@ def factorize(values: pd.Series, *, name: str, missing_group: str | None = None)
         rank[order] = np.arange(len(order))
         codes, levels = rank[codes], pd.Index(np.asarray(uniques, dtype=object)[order])
     return codes.astype(np.int64), pd.Index(levels)
+
+
+class SliceKey(Mapping):
+    """One slice of the data as attribute -> value, in the attributes' order (frozen, hashable).
+
+    Its one text form, used by findings and tables, is ``"sex=Female & race=Black"``; the whole
+    population is the empty key, ``"overall"``.
+
+    Examples
+    --------
+    >>> key = SliceKey({"sex": "Female", "race": "Black"})
+    >>> str(key), key["race"], key.label
+    ('sex=Female & race=Black', 'Black', 'Female & Black')
+    >>> str(SliceKey()), SliceKey(sex="F") == SliceKey({"sex": "F"})
+    ('overall', True)
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items=(), /, **values) -> None:
+        pairs = list(items.items() if isinstance(items, Mapping) else items) + list(values.items())
+        object.__setattr__(self, "_items", tuple((str(a), str(v)) for a, v in pairs))
+
+    def __getitem__(self, attribute: str) -> str:
+        for name, value in self._items:
+            if name == attribute:
+                return value
+        raise KeyError(attribute)
+
+    def __iter__(self):
+        return (name for name, _ in self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return hash(self._items)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, SliceKey) and self._items == other._items
+
+    def __setattr__(self, name, value):
+        raise AttributeError("SliceKey is immutable.")
+
+    @property
+    def text(self) -> str:
+        """``"sex=Female & race=Black"`` (``"overall"`` for the whole population)."""
+        if not self._items:
+            return "overall"
+        return " & ".join(f"{name}={value}" for name, value in self._items)
+
+    @property
+    def label(self) -> str:
+        """The values alone, ``"Female & Black"``: a group's name within its attribute."""
+        return " & ".join(value for _, value in self._items) or "overall"
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"SliceKey({dict(self._items)!r})"
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,6 +245,16 @@ class GroupEncoding:
         """For each attribute, the attribute's code of every intersection group."""
         table = self.intersection_labels
         return [table[f"__code_{i}"].to_numpy() for i in range(len(self.names))]
+
+    def keys(self, attribute: int | None = None) -> list[SliceKey]:
+        """The :class:`SliceKey` of each level of one attribute, or of each intersection group."""
+        if attribute is not None:
+            name = self.names[attribute]
+            return [SliceKey({name: value}) for value in self.levels[attribute].tolist()]
+        columns = [self.intersection_labels[name].to_numpy().tolist() for name in self.names]
+        return [
+            SliceKey(zip(self.names, values, strict=True)) for values in zip(*columns, strict=True)
+        ]
 
     def labels(self, attribute: int | None = None) -> list[str]:
         """Readable labels: ``"Female"`` for one attribute, ``"Female & Black"`` for intersections."""

@@ -78,20 +78,24 @@ class DuckDBTable:
         A column is missing from some of the files.
     """
 
-    def __init__(self, source: str, *, memory_limit: str | None = "1GB") -> None:
-        self.source = str(source)
+    def __init__(self, source, *, memory_limit: str | None = "1GB") -> None:
+        several = isinstance(source, list | tuple)
+        self.source = [str(s) for s in source] if several else str(source)
         self.memory_limit = memory_limit
-        if is_glob(self.source):
-            files = sorted(globbing.glob(self.source))
-            if not files:
-                raise FileFormatError(
-                    f"No file matches {self.source!r}. Check the directory and the pattern "
-                    f"(e.g. 'data/*.parquet')."
-                )
-        else:
-            if not os.path.exists(self.source):
-                raise FileFormatError(f"File not found: {self.source!r}. Check the path.")
-            files = [self.source]
+        files = []
+        for pattern in self.source if several else [self.source]:
+            if is_glob(pattern):
+                matched = sorted(globbing.glob(pattern))
+                if not matched:
+                    raise FileFormatError(
+                        f"No file matches {pattern!r}. Check the directory and the pattern "
+                        f"(e.g. 'data/*.parquet')."
+                    )
+                files += matched
+            elif not os.path.exists(pattern):
+                raise FileFormatError(f"File not found: {pattern!r}. Check the path.")
+            else:
+                files.append(pattern)
         kinds = {_kind_of(f) for f in files}
         if len(kinds) > 1:
             raise FileFormatError(
@@ -397,7 +401,7 @@ def _strata(table, columns: list[str], hash_function: str):
     population of every stratum."""
     import numpy as np
 
-    from raikit._grouping import encode_groups
+    from raikit._grouping import MISSING, encode_groups
 
     keys = ", ".join(table.q(c) for c in columns)
     counts = table.query(
@@ -405,7 +409,7 @@ def _strata(table, columns: list[str], hash_function: str):
         f"GROUP BY {keys}"
     )
     typed = restore_dtypes(counts, table.dtypes, columns)
-    encoding = encode_groups(typed[columns], missing_group="(missing)")
+    encoding = encode_groups(typed[columns], missing_group=MISSING)
     strata = encoding.intersection_labels[columns].reset_index(drop=True)
     code_of_row = encoding.intersection_codes
     population = np.bincount(

@@ -168,7 +168,7 @@ def metrics_command(
 ) -> None:
     """Metrics per group (with bootstrap CIs) from files of predictions, in memory or at scale."""
     from raikit.dataset import Dataset
-    from raikit.metrics import group_metrics
+    from raikit.metrics import group_metrics_of
 
     if spark_master is not None:
         backend = "spark"
@@ -180,24 +180,24 @@ def metrics_command(
             f"{len(files)} files given: the numpy backend reads one file; use --backend duckdb "
             f"(or quote the glob so that the shell does not expand it)."
         )
+    settings = {
+        "metrics": split_names(metrics) or None,
+        "ci": ci,
+        "n_boot": n_boot,
+        "random_state": seed,
+        "pos_label": pos_label,
+    }
+    roles = {
+        "target": target,
+        "sensitive": split_names(sensitive),
+        "prediction": prediction,
+        "score": score,
+        "missing_group": missing_group,
+    }
     if backend == "numpy":
         with console.status("Computing group metrics…"):
-            ds = Dataset(
-                file,
-                target=target,
-                sensitive=split_names(sensitive),
-                prediction=prediction,
-                score=score,
-                missing_group=missing_group,
-            )
-            result = group_metrics(
-                ds,
-                metrics=split_names(metrics) or None,
-                ci=ci,
-                n_boot=n_boot,
-                random_state=seed,
-                pos_label=pos_label,
-            )
+            ds = Dataset(file, **roles, lazy=False)
+            result = group_metrics_of(ds, **settings)
     else:
         session, started = None, False
         if backend == "spark":
@@ -218,21 +218,14 @@ def metrics_command(
         try:
             with _progress() as progress:
                 scan = progress.add_task(f"Scanning with {backend}", total=1.0)
-                result = group_metrics(
-                    [Path(f) for f in files] if len(files) > 1 else str(file),
-                    target=target,
-                    prediction=prediction,
-                    sensitive=split_names(sensitive),
-                    score=score,
+                source = [str(f) for f in files] if len(files) > 1 else str(file)
+                ds = Dataset(source, **roles, lazy=True)  # reduced where the rows live
+                result = group_metrics_of(
+                    ds,
+                    **settings,
                     backend=backend,
-                    metrics=split_names(metrics) or None,
-                    ci=ci,
-                    n_boot=n_boot,
-                    random_state=seed,
-                    missing_group=missing_group,
                     memory_limit=memory_limit,
                     score_bins=score_bins,
-                    pos_label=pos_label,
                     progress=lambda done: progress.update(scan, completed=done),
                 )
         finally:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from raikit._errors import ColumnError, DataError, FileFormatError
-from raikit._grouping import GroupEncoding, encode_groups, fill_missing
+from raikit._grouping import MISSING, GroupEncoding, encode_groups, fill_missing
 from raikit._schema import Schema, infer_column_schema
 
 __all__ = ["EAGER_FILE_BYTES", "MATERIALIZE_LIMIT", "Dataset", "Groups", "read_table"]
@@ -78,6 +78,15 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
 def _is_spark_frame(data) -> bool:
     module = type(data).__module__
     return module.startswith("pyspark.sql") and type(data).__name__ == "DataFrame"
+
+
+def _is_path_list(data) -> bool:
+    """A non-empty list or tuple of paths (strings or ``Path`` objects)."""
+    return (
+        isinstance(data, list | tuple)
+        and len(data) > 0
+        and all(isinstance(d, str | os.PathLike) for d in data)
+    )
 
 
 def _check_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -162,13 +171,63 @@ def _as_name(value, role: str) -> str | None:
     return str(value)
 
 
+def _load(data, *, lazy: bool | None, name: str | None):
+    """``(source, frame, table, name)`` of what a Dataset is made from: an in-memory ``frame``
+    or a lazy ``table`` (DuckDB over files, Spark), never both."""
+    from raikit._lazy import DuckDBTable, SparkTable, is_glob
+
+    source = None
+    frame = table = None
+    if _is_path_list(data):  # several files (e.g. a glob the shell expanded): lazy
+        if lazy is False:
+            raise DataError(
+                "Several files are read lazily; drop lazy=False, or concatenate them first."
+            )
+        source = [str(p) for p in data]
+        table = DuckDBTable(source)
+        name = name or Path(source[0]).parent.name or "dataset"
+    elif isinstance(data, str | os.PathLike):
+        source = str(data)
+        glob = is_glob(source)
+        if lazy is None:
+            lazy = glob or (os.path.isfile(source) and os.path.getsize(source) > EAGER_FILE_BYTES)
+        if lazy:
+            table = DuckDBTable(source)
+        else:
+            frame = DuckDBTable(source).to_pandas() if glob else read_table(data)
+        stem = Path(source).name.split(".")[0]
+        name = name or (Path(source).parent.name if glob else stem) or "dataset"
+    elif _is_spark_frame(data):
+        source = data
+        table = SparkTable(data)
+        if lazy is False:
+            frame, table = table.to_pandas(), None
+        name = name or "spark"
+    elif lazy:
+        raise DataError(
+            "lazy=True needs a path, a glob or a Spark DataFrame; an in-memory DataFrame is "
+            "already loaded. Drop lazy=True, or write the table to Parquet first."
+        )
+    elif type(data).__module__.startswith("polars"):
+        frame = data.to_pandas()
+    elif isinstance(data, pd.DataFrame):
+        frame = data
+    else:
+        raise DataError(
+            f"data must be a pandas or polars DataFrame or a path to a CSV/Parquet file (or a "
+            f"glob of them), or a Spark DataFrame; got {type(data).__name__}."
+        )
+    return source, frame, table, name
+
+
 class Dataset:
     """A table and the roles of its columns: target, sensitive attributes, features, predictions.
 
     Parameters
     ----------
-    data : DataFrame, polars DataFrame, str or path
-        The table, or a path to a CSV, TSV or Parquet file.
+    data : DataFrame, polars DataFrame, str, path or list of paths
+        The table, or a path to a CSV, TSV or Parquet file (or a glob, or a list of files of
+        one format, read lazily), or a Spark DataFrame.
     target : str or None
         Name of the label column. ``None`` is allowed for unlabelled data (e.g. production inputs).
     sensitive : str or list of str
@@ -183,6 +242,11 @@ class Dataset:
         Column holding a model's predicted labels.
     score : str, optional
         Column holding a model's scores (probability of the positive class).
+    weight : str, optional
+        Column holding a non-negative weight per row (survey or sampling weights, MLClean's
+        reweighing). Every aggregate honours it (:func:`raikit.metrics.group_metrics_of` passes
+        it as ``sample_weight``); :meth:`replace`, :meth:`split`, :meth:`subset` and
+        :meth:`sample` keep it (a sample multiplies it by its inverse sampling fraction).
     name : str, optional
         A name used in reports and the ledger.
     missing_group : str, optional
@@ -224,51 +288,83 @@ class Dataset:
         features: Sequence[str] | None = None,
         prediction: str | None = None,
         score: str | None = None,
+        weight: str | None = None,
         name: str | None = None,
         missing_group: str | None = None,
         lazy: bool | None = None,
     ) -> None:
-        from raikit._lazy import DuckDBTable, SparkTable, is_glob
-
-        source = None
-        frame = table = None
-        if isinstance(data, str | os.PathLike):
-            source = str(data)
-            glob = is_glob(source)
-            if lazy is None:
-                lazy = glob or (
-                    os.path.isfile(source) and os.path.getsize(source) > EAGER_FILE_BYTES
-                )
-            if lazy:
-                table = DuckDBTable(source)
-            else:
-                frame = DuckDBTable(source).to_pandas() if glob else read_table(data)
-            stem = Path(source).name.split(".")[0]
-            name = name or (Path(source).parent.name if glob else stem) or "dataset"
-        elif _is_spark_frame(data):
-            source = data
-            table = SparkTable(data)
-            if lazy is False:
-                frame, table = table.to_pandas(), None
-            name = name or "spark"
-        elif lazy:
-            raise DataError(
-                "lazy=True needs a path, a glob or a Spark DataFrame; an in-memory DataFrame is "
-                "already loaded. Drop lazy=True, or write the table to Parquet first."
-            )
-        elif type(data).__module__.startswith("polars"):
-            frame = data.to_pandas()
-        elif isinstance(data, pd.DataFrame):
-            frame = data
-        else:
-            raise DataError(
-                f"data must be a pandas or polars DataFrame or a path to a CSV/Parquet file (or a "
-                f"glob of them), or a Spark DataFrame; got {type(data).__name__}."
-            )
+        source, frame, table, name = _load(data, lazy=lazy, name=name)
         self._table = table
         self._cache: pd.DataFrame | None = None
         self.sampling: pd.DataFrame | None = None
-        self.sample_weight: np.ndarray | None = None
+        self._init_rows(frame, table, source)
+        self.source = source
+        if name is not None and not isinstance(name, str):
+            raise DataError(f"name must be a string, got {name!r} ({type(name).__name__}).")
+        if missing_group is not None and not isinstance(missing_group, str):
+            raise DataError(
+                f"missing_group must be a label (a string such as '(missing)'), got "
+                f"{missing_group!r} ({type(missing_group).__name__})."
+            )
+        self.name = name or "dataset"
+        target = _as_name(target, "target")
+        prediction = _as_name(prediction, "prediction")
+        score = _as_name(score, "score")
+        weight = _as_name(weight, "weight")
+        self.weight = weight
+        self.target = target
+        self.sensitive_names = _as_list(sensitive, "sensitive")
+        self.prediction = prediction
+        self.score = score
+        self.missing_group = missing_group
+        if not self.sensitive_names:
+            raise DataError(
+                "No sensitive attribute was named. Pass sensitive='col' or sensitive=['a', 'b'] "
+                "with the protected attributes whose groups raikit should compare."
+            )
+        for role, columns in (
+            ("target", _as_list(target)),
+            ("sensitive", self.sensitive_names),
+            ("prediction", _as_list(prediction)),
+            ("score", _as_list(score)),
+            ("weight", _as_list(weight)),
+            ("features", _as_list(features, "features")),
+        ):
+            for column in columns:
+                self._check_column(column, role)
+        if target is not None and target in self.sensitive_names:
+            raise ColumnError(
+                f"The target {target!r} is also listed as sensitive; a column has one role. "
+                f"Remove it from sensitive=."
+            )
+        reserved = {c for c in (target, prediction, score, weight) if c is not None}
+        if weight is not None and weight in (target, prediction, score, *self.sensitive_names):
+            raise ColumnError(
+                f"The weight column {weight!r} also has another role; a column has one role."
+            )
+        self.features_explicit = features is not None
+        if features is None:
+            excluded = reserved | set(self.sensitive_names)
+            self.feature_names = [c for c in self.columns if c not in excluded]
+        else:
+            self.feature_names = _as_list(features, "features")
+            named = (("target", target), ("prediction", prediction), ("score", score))
+            for role, column in (*named, ("weight", weight)):
+                if column is not None and column in self.feature_names:
+                    raise ColumnError(
+                        f"Column {column!r} is listed as a feature but was named as the {role}; "
+                        f"a model must not see its own {role}. Remove it from the features."
+                    )
+        # Validate sensitive columns now so that bad data fails at construction, not deep in a check:
+        # in memory by encoding them, lazily by one GROUP BY of the sensitive columns.
+        if table is None:
+            _ = self._encoding
+            _ = self.weights
+        else:
+            _ = self.group_counts()
+
+    def _init_rows(self, frame, table, source) -> None:
+        """Row count and column names, from the frame or (lazily) from the table's metadata."""
         if table is None:
             frame = _check_frame(frame)
             self._cache = frame
@@ -286,61 +382,6 @@ class Dataset:
                     f"({self._n_rows} rows, {len(self.columns)} columns); raikit needs at "
                     f"least one row and the columns you name."
                 )
-        self.source = source
-        if name is not None and not isinstance(name, str):
-            raise DataError(f"name must be a string, got {name!r} ({type(name).__name__}).")
-        if missing_group is not None and not isinstance(missing_group, str):
-            raise DataError(
-                f"missing_group must be a label (a string such as '(missing)'), got "
-                f"{missing_group!r} ({type(missing_group).__name__})."
-            )
-        self.name = name or "dataset"
-        target = _as_name(target, "target")
-        prediction = _as_name(prediction, "prediction")
-        score = _as_name(score, "score")
-        self.target = target
-        self.sensitive_names = _as_list(sensitive, "sensitive")
-        self.prediction = prediction
-        self.score = score
-        self.missing_group = missing_group
-        if not self.sensitive_names:
-            raise DataError(
-                "No sensitive attribute was named. Pass sensitive='col' or sensitive=['a', 'b'] "
-                "with the protected attributes whose groups raikit should compare."
-            )
-        for role, columns in (
-            ("target", _as_list(target)),
-            ("sensitive", self.sensitive_names),
-            ("prediction", _as_list(prediction)),
-            ("score", _as_list(score)),
-            ("features", _as_list(features, "features")),
-        ):
-            for column in columns:
-                self._check_column(column, role)
-        if target is not None and target in self.sensitive_names:
-            raise ColumnError(
-                f"The target {target!r} is also listed as sensitive; a column has one role. "
-                f"Remove it from sensitive=."
-            )
-        reserved = {c for c in (target, prediction, score) if c is not None}
-        self.features_explicit = features is not None
-        if features is None:
-            excluded = reserved | set(self.sensitive_names)
-            self.feature_names = [c for c in self.columns if c not in excluded]
-        else:
-            self.feature_names = _as_list(features, "features")
-            for role, column in (("target", target), ("prediction", prediction), ("score", score)):
-                if column is not None and column in self.feature_names:
-                    raise ColumnError(
-                        f"Column {column!r} is listed as a feature but was named as the {role}; "
-                        f"a model must not see its own {role}. Remove it from the features."
-                    )
-        # Validate sensitive columns now so that bad data fails at construction, not deep in a check:
-        # in memory by encoding them, lazily by one GROUP BY of the sensitive columns.
-        if table is None:
-            _ = self._encoding
-        else:
-            _ = self.group_counts()
 
     # ------------------------------------------------------------------ validation
     def _check_column(self, column: str, role: str) -> None:
@@ -501,6 +542,34 @@ class Dataset:
         return self._frame[self.prediction]
 
     @property
+    def weights(self) -> np.ndarray | None:
+        """The weight of each row as floats (``None`` without a ``weight`` column).
+
+        Raises
+        ------
+        DataError
+            When the column holds non-numbers, missing, infinite or negative values.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from raikit import Dataset
+        >>> frame = pd.DataFrame({"x": [1, 2], "s": ["a", "b"], "w": [0.5, 2]})
+        >>> Dataset(frame, target=None, sensitive="s", weight="w").weights.tolist()
+        [0.5, 2.0]
+        """
+        if self.weight is None:
+            return None
+        from raikit.metrics._group_metrics import weight_array
+
+        try:
+            return weight_array(
+                self._frame[self.weight], self.n_rows, name=f"weight column {self.weight!r}"
+            )
+        except DataError as error:
+            raise DataError(f"Dataset {self.name!r}: {error}") from None
+
+    @property
     def y_score(self) -> pd.Series | None:
         """The score column, or ``None``."""
         return None if self.score is None else self._frame[self.score]
@@ -529,6 +598,7 @@ class Dataset:
             "features": self.feature_names,
             "prediction": self.prediction,
             "score": self.score,
+            "weight": self.weight,
         }
 
     @cached_property
@@ -646,9 +716,9 @@ class Dataset:
         is loaded).
 
         The returned Dataset records how it was drawn: ``sampling`` (one row per stratum:
-        ``population``, ``sampled``, ``fraction`` and ``weight`` = population / sampled) and
-        ``sample_weight`` (the weight of each row), so that totals can be re-weighted to the
-        population.
+        ``population``, ``sampled``, ``fraction`` and ``weight`` = population / sampled), and its
+        ``weight`` role holds each row's weight (its stratum's ``weight``, times the row's own
+        weight when this Dataset has one), so every aggregate is re-weighted to the population.
 
         Parameters
         ----------
@@ -705,17 +775,22 @@ class Dataset:
         with np.errstate(divide="ignore"):
             strata["weight"] = strata["population"] / strata["sampled"]
         codes = frame.pop("__stratum").to_numpy()
-        out = self.replace(frame.reset_index(drop=True))
+        frame = frame.reset_index(drop=True)
+        row_weight = strata["weight"].to_numpy()[codes]
+        if self.weight is not None:
+            column = self.weight
+            row_weight = row_weight * frame[column].to_numpy(float)
+        else:
+            column = self._free_name("sample_weight", None)
+        frame[column] = row_weight
+        out = self.replace(frame, weight=column)
         out.sampling = strata.drop(columns=["__stratum"]).reset_index(drop=True)
-        out.sample_weight = strata["weight"].to_numpy()[codes]
         return out
 
     def _sample_in_memory(self, columns, n, min_per_group, seed):
         frame = self._frame
         if columns:
-            encoding = encode_groups(
-                frame[columns], missing_group=self.missing_group or "(missing)"
-            )
+            encoding = encode_groups(frame[columns], missing_group=self.missing_group or MISSING)
             codes = encoding.intersection_codes
             strata = encoding.intersection_labels[columns].reset_index(drop=True)
         else:
@@ -921,9 +996,7 @@ class Dataset:
             columns = _as_list(stratify)
             for column in columns:
                 self._check_column(column, "stratify")
-            codes = encode_groups(
-                self._frame[columns], missing_group="(missing)"
-            ).intersection_codes
+            codes = encode_groups(self._frame[columns], missing_group=MISSING).intersection_codes
         if codes is not None:
             dense = pd.factorize(codes)[0]
             rare = np.bincount(dense)[dense] < 2

@@ -115,11 +115,11 @@ def test_a_registered_section_informs_its_principle(credit_split):
     from raikit import Finding
     from raikit.audit import register_section
     from raikit.audit._audit import _SECTIONS
-    from raikit.metrics import group_metrics
+    from raikit.metrics import group_metrics_of
 
     @register_section("toy_robustness", principle="robustness", description="toy")
     def _toy(ctx):
-        result = group_metrics(ctx.test, metrics=["accuracy"])
+        result = group_metrics_of(ctx.test, metrics=["accuracy"])
         flagged = type(result)(
             **{
                 **result.__dict__,

@@ -181,7 +181,7 @@ def test_sample_keeps_every_group_and_records_weights(adult_pair, where):
         == strata.set_index(["sex", "race"])["sampled"].sort_index().tolist()
     )
     np.testing.assert_allclose(strata["weight"], strata["population"] / strata["sampled"])
-    assert sample.sample_weight.sum() == pytest.approx(48_842, rel=1e-12)
+    assert sample.weights.sum() == pytest.approx(48_842, rel=1e-12)
     if population is not None:
         assert strata.set_index(["sex", "race"])["population"].sort_index().tolist() == (
             population.sort_index().tolist()

@@ -282,7 +282,7 @@ def test_compas_two_year_reproduces_propublicas_published_error_rates() -> None:
     result = group_metrics(
         frame["two_year_recid"],
         (frame["decile_score"] >= 5).astype("int64"),
-        sensitive=frame["race"],
+        sensitive_features=frame["race"],
         metrics=[*cells, "false_positive_rate", "false_negative_rate"],
         pos_label=1,
     )

@@ -25,7 +25,7 @@ def test_metrics_equal_group_metrics_per_threshold(adult_scored, adult_eval):
         direct = group_metrics(
             adult_scored.y.to_numpy(),
             (score >= t).astype(int),
-            sensitive=adult_scored.sensitive,
+            sensitive_features=adult_scored.sensitive,
             score=score,
             ci=0.95,
             n_boot=200,

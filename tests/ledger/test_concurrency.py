@@ -25,7 +25,7 @@ from raikit.metrics import group_metrics
 
 @pytest.fixture(scope="module")
 def result():
-    return group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive=["a", "a", "b", "b"])
+    return group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive_features=["a", "a", "b", "b"])
 
 
 def test_four_threads_recording_on_one_ledger_store_every_record(tmp_path, result):

@@ -37,7 +37,9 @@ def test_runs_metrics_and_evidence_reach_mlflow(tmp_path, store):
     ledger = Ledger(tmp_path / "ledger")
     with raikit.track("audit", ledger=ledger, params={"tolerance": 0.1}):
         result = group_metrics(
-            [1, 0, 1, 0, 1, 1], [1, 0, 0, 0, 1, 0], sensitive=["a", "a", "b", "b", "a", "b"]
+            [1, 0, 1, 0, 1, 1],
+            [1, 0, 0, 0, 1, 0],
+            sensitive_features=["a", "a", "b", "b", "a", "b"],
         )
     exported = export_mlflow(ledger, tracking_uri=uri)
     assert len(exported) == 1
@@ -119,7 +121,7 @@ def test_exporting_twice_updates_instead_of_duplicating(demo_like_ledger, store)
     uri, client = store
     first = export_mlflow(ledger, tracking_uri=uri)
     with raikit.track("later", ledger=ledger, params={"alpha": 0.05}):
-        group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive=["a", "a", "b", "b"])
+        group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive_features=["a", "a", "b", "b"])
     second = export_mlflow(ledger, tracking_uri=uri)
     assert {k: second[k] for k in first} == first  # the same MLflow runs
     runs = _runs(client)
@@ -172,7 +174,8 @@ def test_a_store_that_refuses_gives_a_raikit_error(tmp_path, monkeypatch):
     monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
     ledger = Ledger(tmp_path / "ledger")
     ledger.log_evidence(
-        group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive=["a", "a", "b", "b"]), check="m"
+        group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive_features=["a", "a", "b", "b"]),
+        check="m",
     )
     with pytest.raises(raikit.RaikitError, match="MLflow refused the export"):
         export_mlflow(ledger, tracking_uri=(tmp_path / "mlruns").as_uri())

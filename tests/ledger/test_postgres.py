@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 import raikit
 from raikit.datasets import load_german_credit
 from raikit.ledger import Ledger, LedgerError, train
-from raikit.metrics import group_metrics
+from raikit.metrics import group_metrics, group_metrics_of
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +38,7 @@ def test_evidence_lineage_and_reproduction(ledger):
     assert ledger.reproduce(run.id)["match"]
     scored = ds.with_predictions(model)
     with raikit.track("audit", ledger=ledger) as audit_run:
-        result = group_metrics(scored, ci=0.9, n_boot=50, random_state=0)
+        result = group_metrics_of(scored, ci=0.9, n_boot=50, random_state=0)
     evidence = ledger.evidence(run=audit_run.id)
     back = ledger.load_evidence(evidence["id"].iloc[0][:10])
     pd.testing.assert_frame_equal(back.table, result.table, check_exact=True)
@@ -50,7 +50,7 @@ def test_evidence_lineage_and_reproduction(ledger):
 
 
 def test_corrupt_artifact_is_detected(ledger):
-    result = group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive=["a", "a", "b", "b"])
+    result = group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive_features=["a", "a", "b", "b"])
     evidence_id = ledger.log_evidence(result, check="metrics.group_metrics")
     with ledger._write() as conn:
         conn.execute(
@@ -66,9 +66,9 @@ def test_two_processes_write_at_once(ledger):
     script = textwrap.dedent("""
         import sys
         from raikit.ledger import Ledger
-        from raikit.metrics import group_metrics
+        from raikit.metrics import group_metrics, group_metrics_of
         ledger = Ledger(sys.argv[1])
-        result = group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive=list("aabb"))
+        result = group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive_features=list("aabb"))
         for i in range(20):
             print(ledger.log_evidence(result, check=f"c{i}"), flush=True)
     """)
@@ -119,7 +119,7 @@ def test_threads_share_one_ledger(ledger):
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    result = group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive=["a", "a", "b", "b"])
+    result = group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive_features=["a", "a", "b", "b"])
     barrier = threading.Barrier(4)
 
     def work(thread: int) -> None:

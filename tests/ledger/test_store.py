@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 import raikit
 from raikit.datasets import load_german_credit
 from raikit.ledger import Ledger, LedgerError, train
-from raikit.metrics import group_metrics
+from raikit.metrics import group_metrics, group_metrics_of
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_evidence_round_trip_and_lineage(tmp_path, credit):
     model = LogisticRegression(max_iter=500).fit(credit.X, credit.y)
     scored = credit.with_predictions(model)
     with raikit.track("audit", ledger=ledger, params={"tolerance": 0.1}) as run:
-        result = group_metrics(scored, ci=0.9, n_boot=50, random_state=0)
+        result = group_metrics_of(scored, ci=0.9, n_boot=50, random_state=0)
         run.log_model(model)
     record = ledger.evidence(run=run.id)
     assert record["check_name"].tolist() == ["metrics.group_metrics"]
@@ -77,7 +77,7 @@ def test_reproduce_matches_deterministic_training_and_catches_a_nondeterministic
 
 def test_corrupt_artifact_is_detected_by_its_hash(tmp_path):
     ledger = Ledger(tmp_path)
-    result = group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive=["a", "a", "b", "b"])
+    result = group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive_features=["a", "a", "b", "b"])
     evidence_id = ledger.log_evidence(result, check="metrics.group_metrics")
     digest = ledger._query("SELECT artifact FROM evidence")["artifact"].iloc[0]
     path = ledger._artifact_path(digest)
@@ -101,9 +101,9 @@ def test_unreadable_database_gives_a_clear_error(tmp_path):
 _WRITER = textwrap.dedent("""
     import sys
     from raikit.ledger import Ledger
-    from raikit.metrics import group_metrics
+    from raikit.metrics import group_metrics, group_metrics_of
     ledger = Ledger(sys.argv[1])
-    result = group_metrics([1, 0, 1, 0, 1], [1, 0, 0, 0, 1], sensitive=list("aabbb"))
+    result = group_metrics([1, 0, 1, 0, 1], [1, 0, 0, 0, 1], sensitive_features=list("aabbb"))
     for i in range(int(sys.argv[2])):
         evidence_id = ledger.log_evidence(result, check=f"check-{i}")
         print(evidence_id, flush=True)
@@ -155,7 +155,7 @@ def test_two_processes_writing_at_once_both_succeed(tmp_path):
 def test_a_lazy_dataset_is_recorded_by_its_files_without_loading_rows(tmp_path):
     from raikit import Dataset
     from raikit.datasets import load_german_credit
-    from raikit.metrics import group_metrics
+    from raikit.metrics import group_metrics_of
 
     frame = load_german_credit().frame.assign(pred=lambda f: f["credit"])
     frame.iloc[:600].to_parquet(tmp_path / "part-1.parquet")
@@ -173,7 +173,7 @@ def test_a_lazy_dataset_is_recorded_by_its_files_without_loading_rows(tmp_path):
     frame.iloc[600:].assign(age=frame["age"].iloc[600:] + 1).to_parquet(tmp_path / "part-2.parquet")
     changed = Dataset(str(tmp_path / "part-*.parquet"), target="credit", sensitive="sex")
     assert ledger.log_dataset(changed) != first
-    result = group_metrics(lazy, metrics=["accuracy"], ci=None, ledger=ledger)
+    result = group_metrics_of(lazy, metrics=["accuracy"], ci=None, ledger=ledger)
     assert result.overall["accuracy"] == 1.0 and lazy._cache is None
     edges = ledger.edges()
     assert (first, "evidence") in set(zip(edges["src_id"], edges["dst_kind"], strict=True))

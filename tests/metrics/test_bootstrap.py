@@ -48,7 +48,14 @@ def test_intervals_agree_with_a_row_level_bootstrap(synthetic):
     }
     reference = _row_bootstrap(y, p, s, g, 400, 0, funcs)
     ours = group_metrics(
-        y, p, sensitive=g, score=s, metrics=list(funcs), ci=0.95, n_boot=2000, random_state=0
+        y,
+        p,
+        sensitive_features=g,
+        score=s,
+        metrics=list(funcs),
+        ci=0.95,
+        n_boot=2000,
+        random_state=0,
     )
     for name in funcs:
         for label in ("a", "b"):
@@ -72,7 +79,13 @@ def test_coverage_of_the_selection_rate_interval_is_near_nominal():
         p = (rng.random(250) < np.where(g == "a", 0.3, 0.5)).astype(int)
         y = rng.integers(0, 2, 250)
         r = group_metrics(
-            y, p, sensitive=g, metrics=["selection_rate"], ci=0.95, n_boot=300, random_state=sim
+            y,
+            p,
+            sensitive_features=g,
+            metrics=["selection_rate"],
+            ci=0.95,
+            n_boot=300,
+            random_state=sim,
         )
         for label, truth in (("a", 0.3), ("b", 0.5)):
             lo = r.by_group_lower.loc[("sensitive", label), "selection_rate"]
@@ -85,8 +98,8 @@ def test_coverage_of_the_selection_rate_interval_is_near_nominal():
 
 def test_same_seed_same_intervals_and_difference_bounds(synthetic):
     y, p, _, g = synthetic
-    a = group_metrics(y, p, sensitive=g, ci=0.9, n_boot=300, random_state=3)
-    b = group_metrics(y, p, sensitive=g, ci=0.9, n_boot=300, random_state=3)
+    a = group_metrics(y, p, sensitive_features=g, ci=0.9, n_boot=300, random_state=3)
+    b = group_metrics(y, p, sensitive_features=g, ci=0.9, n_boot=300, random_state=3)
     np.testing.assert_array_equal(a.table["lower"], b.table["lower"])
     bounds = a.difference(bounds=True).set_index("metric")
     sel = bounds.loc["selection_rate"]

@@ -16,7 +16,9 @@ def result():
     p = np.where(rng.random(n) < 0.8, y, 1 - y)
     s = np.clip(0.4 * p + 0.6 * rng.random(n), 0, 1)
     sensitive = {"sex": rng.choice(["F", "M"], n), "race": rng.choice(list("ABC"), n)}
-    return group_metrics(y, p, sensitive=sensitive, score=s, ci=0.95, n_boot=200, random_state=0)
+    return group_metrics(
+        y, p, sensitive_features=sensitive, score=s, ci=0.95, n_boot=200, random_state=0
+    )
 
 
 def test_one_bar_per_group_with_error_bars(result):

@@ -61,7 +61,7 @@ def calls(draw):
         )
     )
     kwargs = {
-        "sensitive": sensitive,
+        "sensitive_features": sensitive,
         "task": draw(st.sampled_from(["auto", "auto", "binary", "multiclass", "regression", "x"])),
         "pos_label": draw(st.sampled_from([None, None, 1, 0, "a", "yes", True])),
         "ci": draw(st.sampled_from([None, None, 0.9, 1.5])),
@@ -117,7 +117,7 @@ def test_group_metrics_fails_only_with_raikit_errors_and_never_returns_inf(call)
         numbers = frame[["value", "lower", "upper"]].to_numpy(dtype=float)
         assert not np.isinf(numbers).any(), frame[np.isinf(numbers).any(axis=1)]
     assert "nan" not in {str(g) for g in result.table["group"]} - {
-        str(v) for v in kwargs["sensitive"] if isinstance(v, str)
+        str(v) for v in kwargs["sensitive_features"] if isinstance(v, str)
     }
 
 
@@ -134,12 +134,14 @@ def test_group_metrics_fails_only_with_raikit_errors_and_never_returns_inf(call)
 def test_bad_inputs_found_by_fuzzing_raise_data_errors(y_true, y_pred, kwargs, match):
     """Before: MAE = inf, raw ValueError/IndexError from deep inside the engine."""
     with pytest.raises(RaikitError, match=match):
-        group_metrics(y_true, y_pred, sensitive=["g", "g", "h"], **kwargs)
+        group_metrics(y_true, y_pred, sensitive_features=["g", "g", "h"], **kwargs)
 
 
 def test_a_missing_value_in_a_sensitive_list_is_not_a_group_called_nan():
-    """Before: sensitive=['a', nan, 'b'] made a group named "nan"."""
+    """Before: sensitive_features=['a', nan, 'b'] made a group named "nan"."""
     with pytest.raises(RaikitError, match="missing"):
-        group_metrics([0, 1, 1], [0, 1, 0], sensitive=["a", math.nan, "b"])
-    r = group_metrics([0, 1, 1], [0, 1, 0], sensitive=["a", math.nan, "b"], missing_group="(none)")
+        group_metrics([0, 1, 1], [0, 1, 0], sensitive_features=["a", math.nan, "b"])
+    r = group_metrics(
+        [0, 1, 1], [0, 1, 0], sensitive_features=["a", math.nan, "b"], missing_group="(none)"
+    )
     assert set(r.by_group.index.get_level_values("group")) == {"a", "b", "(none)"}

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from raikit import DataError
-from raikit.metrics import count_metric, group_metrics
+from raikit import RaikitError
+from raikit.metrics import count_metric, group_metrics, group_metrics_of
 
 TOL = 1e-9
 
@@ -53,7 +53,7 @@ def _sk(name, y, p, s):
 @pytest.mark.slow
 def test_every_metric_matches_sklearn_on_adult(adult_scored):
     ds = adult_scored
-    result = group_metrics(ds)
+    result = group_metrics_of(ds, ci=None)
     y = ds.y.to_numpy()
     p = ds.y_pred.to_numpy()
     s = ds.y_score.to_numpy()
@@ -97,7 +97,7 @@ def test_matches_fairlearn_metricframe_single_and_intersectional(adult_scored):
         "false_negative_rate": false_negative_rate,
         "accuracy": skm.accuracy_score,
     }
-    ours = group_metrics(ds, metrics=list(fl_metrics))
+    ours = group_metrics_of(ds, metrics=list(fl_metrics), ci=None)
     for features, attribute in (
         (["sex"], "sex"),
         (["race"], "race"),
@@ -138,7 +138,7 @@ def test_matches_fairlearn_metricframe_single_and_intersectional(adult_scored):
 
 def test_hand_computed_example():
     # group a: y=[1,0,1], p=[1,0,0] -> tp=1 fn=1 tn=1 fp=0 ; group b: y=[1,0,0], p=[1,1,0]
-    r = group_metrics([1, 0, 1, 1, 0, 0], [1, 0, 0, 1, 1, 0], sensitive=list("aaabbb"))
+    r = group_metrics([1, 0, 1, 1, 0, 0], [1, 0, 0, 1, 1, 0], sensitive_features=list("aaabbb"))
     a = r.by_group.loc[("sensitive", "a")]
     b = r.by_group.loc[("sensitive", "b")]
     assert a["true_positive_rate"] == 0.5 and b["true_positive_rate"] == 1.0
@@ -154,7 +154,11 @@ def test_expected_calibration_error_by_hand():
     y = [0, 0, 1, 1, 1, 0]
     s = [0.05, 0.05, 0.05, 0.95, 0.95, 0.95]
     r = group_metrics(
-        y, [0, 0, 0, 1, 1, 1], sensitive=["g"] * 6, score=s, metrics=["expected_calibration_error"]
+        y,
+        [0, 0, 0, 1, 1, 1],
+        sensitive_features=["g"] * 6,
+        score=s,
+        metrics=["expected_calibration_error"],
     )
     # bin 0: mean y 1/3 vs mean s .05 ; bin 9: mean y 2/3 vs .95 -> weights 1/2 each
     expected = 0.5 * abs(1 / 3 - 0.05) + 0.5 * abs(2 / 3 - 0.95)
@@ -162,7 +166,7 @@ def test_expected_calibration_error_by_hand():
 
 
 def test_zero_denominator_is_nan_with_a_finding():
-    r = group_metrics([0, 0, 1, 1], [0, 0, 1, 0], sensitive=["a", "a", "b", "b"])
+    r = group_metrics([0, 0, 1, 1], [0, 0, 1, 0], sensitive_features=["a", "a", "b", "b"])
     assert np.isnan(r.by_group.loc[("sensitive", "a"), "true_positive_rate"])
     assert np.isnan(r.by_group.loc[("sensitive", "a"), "precision"])
     titles = [f.title for f in r.findings]
@@ -171,7 +175,7 @@ def test_zero_denominator_is_nan_with_a_finding():
 
 def test_empty_declared_category_is_nan_with_a_finding():
     sensitive = pd.Categorical(["a", "a", "b", "b"], categories=["a", "b", "c"])
-    r = group_metrics([0, 1, 1, 0], [0, 1, 1, 1], sensitive=pd.Series(sensitive, name="s"))
+    r = group_metrics([0, 1, 1, 0], [0, 1, 1, 1], sensitive_features=pd.Series(sensitive, name="s"))
     assert r.by_group.loc[("s", "c"), "count"] == 0
     assert np.isnan(r.by_group.loc[("s", "c"), "accuracy"])
     assert any(f.title == "Empty group s=c" for f in r.findings)
@@ -181,7 +185,7 @@ def test_four_fifths_rule_finding():
     y = np.array([1, 0] * 50)
     p = np.r_[np.ones(50), np.r_[np.ones(10), np.zeros(40)]].astype(int)
     s = ["m"] * 50 + ["f"] * 50
-    r = group_metrics(y, p, sensitive=pd.Series(s, name="sex"))
+    r = group_metrics(y, p, sensitive_features=pd.Series(s, name="sex"))
     assert r.ratio()["selection_rate"].iloc[0] == pytest.approx(0.2)
     errors = [f for f in r.findings if f.severity == "error"]
     assert len(errors) == 1 and errors[0].slice == "sex=f"
@@ -190,7 +194,7 @@ def test_four_fifths_rule_finding():
 def test_string_labels_with_pos_label():
     y = np.array(["yes", "no", "yes", "no"])
     p = np.array(["yes", "yes", "no", "no"])
-    r = group_metrics(y, p, sensitive=["a", "a", "b", "b"], pos_label="yes")
+    r = group_metrics(y, p, sensitive_features=["a", "a", "b", "b"], pos_label="yes")
     assert r.meta["pos_label"] == "yes"
     assert r.by_group.loc[("sensitive", "a"), "true_positive_rate"] == 1.0
     assert r.by_group.loc[("sensitive", "b"), "true_positive_rate"] == 0.0
@@ -201,7 +205,7 @@ def test_regression_matches_sklearn():
     y = rng.normal(size=500)
     p = y + rng.normal(scale=0.5, size=500)
     g = rng.choice(["a", "b", "c"], size=500)
-    r = group_metrics(y, p, sensitive=g, ci=0.9, n_boot=200, random_state=0)
+    r = group_metrics(y, p, sensitive_features=g, ci=0.9, n_boot=200, random_state=0)
     assert r.task == "regression"
     for label in "abc":
         m = g == label
@@ -223,7 +227,7 @@ def test_multiclass_one_vs_rest_and_macro_match_sklearn():
     y = rng.integers(0, 3, 600)
     p = np.where(rng.random(600) < 0.7, y, rng.integers(0, 3, 600))
     g = rng.choice(["a", "b"], size=600)
-    r = group_metrics(y, p, sensitive=g, metrics=["accuracy", "recall", "precision"])
+    r = group_metrics(y, p, sensitive_features=g, metrics=["accuracy", "recall", "precision"])
     assert r.task == "multiclass"
     for label in "ab":
         m = g == label
@@ -254,7 +258,7 @@ def test_custom_metrics_fast_and_slow_paths_agree():
         return float(((y_true == 1) & (y_pred == 1)).sum())
 
     r = group_metrics(
-        y, p, sensitive=g, metrics=[tp_count, slow_tp], ci=0.9, n_boot=50, random_state=0
+        y, p, sensitive_features=g, metrics=[tp_count, slow_tp], ci=0.9, n_boot=50, random_state=0
     )
     np.testing.assert_array_equal(r.by_group["tp_count"], r.by_group["slow_tp"])
     assert (r.by_group_lower["slow_tp"] <= r.by_group["slow_tp"]).all()
@@ -263,31 +267,47 @@ def test_custom_metrics_fast_and_slow_paths_agree():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"y_true": [0, 1, 1], "y_pred": [0, 1], "sensitive": ["a", "b", "a"]}, "y_pred has 2"),
-        ({"y_true": [0, 1], "y_pred": [0, 1], "sensitive": ["a", "b", "c"]}, "sensitive has 3"),
-        ({"y_true": [0, 1], "y_pred": [0, 1], "sensitive": ["a", None]}, "missing value"),
         (
-            {"y_true": [0, np.nan], "y_pred": [0, 1], "sensitive": ["a", "b"]},
+            {"y_true": [0, 1, 1], "y_pred": [0, 1], "sensitive_features": ["a", "b", "a"]},
+            "y_pred has 2",
+        ),
+        (
+            {"y_true": [0, 1], "y_pred": [0, 1], "sensitive_features": ["a", "b", "c"]},
+            "sensitive_features has 3",
+        ),
+        ({"y_true": [0, 1], "y_pred": [0, 1], "sensitive_features": ["a", None]}, "missing value"),
+        (
+            {"y_true": [0, np.nan], "y_pred": [0, 1], "sensitive_features": ["a", "b"]},
             "y_true has 1 missing",
         ),
-        ({"y_true": [], "y_pred": [], "sensitive": []}, "empty"),
+        ({"y_true": [], "y_pred": [], "sensitive_features": []}, "empty"),
         (
-            {"y_true": [0, 1], "y_pred": [0, 1], "sensitive": ["a", "b"], "metrics": ["nope"]},
+            {
+                "y_true": [0, 1],
+                "y_pred": [0, 1],
+                "sensitive_features": ["a", "b"],
+                "metrics": ["nope"],
+            },
             "Unknown metric",
-        ),
-        (
-            {"y_true": [0, 1], "y_pred": [0, 1], "sensitive": ["a", "b"], "metrics": ["auc"]},
-            "needs scores",
-        ),
-        (
-            {"y_true": [0, 1], "y_pred": [0, 1], "sensitive": ["a", "b"], "ci": 95},
-            "between 0 and 1",
         ),
         (
             {
                 "y_true": [0, 1],
                 "y_pred": [0, 1],
-                "sensitive": ["a", "b"],
+                "sensitive_features": ["a", "b"],
+                "metrics": ["auc"],
+            },
+            "needs scores",
+        ),
+        (
+            {"y_true": [0, 1], "y_pred": [0, 1], "sensitive_features": ["a", "b"], "ci": 95},
+            "ci must be a number in",
+        ),
+        (
+            {
+                "y_true": [0, 1],
+                "y_pred": [0, 1],
+                "sensitive_features": ["a", "b"],
                 "score": [0.2, 1.7],
                 "metrics": ["brier"],
             },
@@ -297,7 +317,7 @@ def test_custom_metrics_fast_and_slow_paths_agree():
             {
                 "y_true": [0, 1, 2],
                 "y_pred": [0, 1, 2],
-                "sensitive": ["a", "b", "a"],
+                "sensitive_features": ["a", "b", "a"],
                 "task": "binary",
             },
             "3 values",
@@ -306,7 +326,7 @@ def test_custom_metrics_fast_and_slow_paths_agree():
 )
 def test_bad_input_gives_a_clear_error(kwargs, message):
     y_true = kwargs.pop("y_true")
-    with pytest.raises(DataError, match=message):
+    with pytest.raises(RaikitError, match=message):
         group_metrics(y_true, **kwargs)
 
 
@@ -314,7 +334,7 @@ def test_missing_group_keeps_missing_values_as_a_group():
     r = group_metrics(
         [0, 1, 1, 0],
         [0, 1, 0, 0],
-        sensitive=pd.Series(["a", None, "a", None], name="s"),
+        sensitive_features=pd.Series(["a", None, "a", None], name="s"),
         missing_group="(missing)",
     )
     assert r.by_group.loc[("s", "(missing)"), "count"] == 2
@@ -323,7 +343,7 @@ def test_missing_group_keeps_missing_values_as_a_group():
 def test_result_json_round_trip_is_lossless(adult_scored):
     from raikit import Result
 
-    r = group_metrics(adult_scored, ci=0.9, n_boot=50, random_state=1)
+    r = group_metrics_of(adult_scored, ci=0.9, n_boot=50, random_state=1)
     back = Result.from_json(r.to_json())
     pd.testing.assert_frame_equal(back.table, r.table, check_exact=True)
     pd.testing.assert_frame_equal(back.disparities, r.disparities, check_exact=True)
@@ -340,7 +360,7 @@ def test_auc_from_a_decision_function_outside_0_1():
     r = group_metrics(
         y,
         (decision > 0).astype(int),
-        sensitive=g,
+        sensitive_features=g,
         score=decision,
         metrics=["roc_auc"],
         ci=0.9,

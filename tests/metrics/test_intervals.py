@@ -24,7 +24,7 @@ def _coverage_table(n_sims: int, n_boot: int, seed: int) -> pd.DataFrame:
     r = group_metrics(
         np.zeros_like(y_pred),
         y_pred,
-        sensitive=group,
+        sensitive_features=group,
         metrics=["selection_rate"],
         ci=0.95,
         n_boot=n_boot,
@@ -64,7 +64,7 @@ def test_zero_of_k_and_k_of_k_get_jeffreys_like_intervals():
     r = group_metrics(
         np.zeros_like(y_pred),
         y_pred,
-        sensitive=group,
+        sensitive_features=group,
         metrics=["selection_rate"],
         ci=0.95,
         n_boot=4000,
@@ -85,7 +85,7 @@ def test_tpr_from_three_positives_is_not_a_point():
     y = np.array([1, 1, 1, 0, 0, 0, 0] + [1, 0] * 20)
     p = np.array([0, 0, 0, 0, 0, 1, 0] + [1, 0] * 20)
     g = ["a"] * 7 + ["b"] * 40
-    r = group_metrics(y, p, sensitive=g, ci=0.95, n_boot=2000, random_state=1)
+    r = group_metrics(y, p, sensitive_features=g, ci=0.95, n_boot=2000, random_state=1)
     tpr = r.table.set_index(["group", "metric"]).loc[("a", "true_positive_rate")]
     assert tpr["value"] == 0.0 and tpr["lower"] == 0.0 and tpr["upper"] > 0.3
     widths = r.table.dropna(subset=["value"])
@@ -102,7 +102,9 @@ def test_every_interval_contains_its_estimate(seed):
     h = rng.choice(["x", "y"], n)
     y = rng.integers(0, 2, n)
     p = (rng.random(n) < 0.3).astype(int)  # the same selection rate in every group
-    r = group_metrics(y, p, sensitive={"g": g, "h": h}, ci=0.95, n_boot=300, random_state=seed)
+    r = group_metrics(
+        y, p, sensitive_features={"g": g, "h": h}, ci=0.95, n_boot=300, random_state=seed
+    )
     for frame in (r.table, r.disparities):
         ok = frame.dropna(subset=["value", "lower", "upper"])
         assert ((ok["lower"] <= ok["value"] + 1e-12) & (ok["value"] <= ok["upper"] + 1e-12)).all()
@@ -131,7 +133,7 @@ def test_between_group_difference_and_ratio_cover_the_truth(n, rates):
         r = group_metrics(
             np.zeros_like(y_pred),
             y_pred,
-            sensitive=g,
+            sensitive_features=g,
             metrics=["selection_rate"],
             ci=0.95,
             n_boot=400,

@@ -21,17 +21,17 @@ S = ["a", "a", "a", "b", "b", "b"]
 def test_string_labels_without_pos_label_are_refused_with_the_labels_listed():
     """Today the "selection rate" of approved/denied is silently the denial rate."""
     with pytest.raises(DataError, match="pos_label") as info:
-        group_metrics(Y, P, sensitive=S)
+        group_metrics(Y, P, sensitive_features=S)
     message = str(info.value)
     assert "'approved'" in message and "'denied'" in message and "--pos-label" in message
 
 
 def test_pos_label_decides_what_is_selected():
-    r = group_metrics(Y, P, sensitive=S, pos_label="approved", metrics=["selection_rate"])
+    r = group_metrics(Y, P, sensitive_features=S, pos_label="approved", metrics=["selection_rate"])
     assert r.meta["pos_label"] == "approved"
     assert r.by_group["selection_rate"].tolist() == pytest.approx([2 / 3, 1 / 3])
     assert "positive label 'approved'" in r.summary
-    r = group_metrics(Y, P, sensitive=S, pos_label="denied", metrics=["selection_rate"])
+    r = group_metrics(Y, P, sensitive_features=S, pos_label="denied", metrics=["selection_rate"])
     assert r.by_group["selection_rate"].tolist() == pytest.approx([1 / 3, 2 / 3])
 
 
@@ -45,7 +45,7 @@ def test_pos_label_decides_what_is_selected():
     ],
 )
 def test_inferred_as_scikit_learn_does(y, p, positive):
-    r = group_metrics(y, p, sensitive=["a", "a", "b", "b"], metrics=["true_positive_rate"])
+    r = group_metrics(y, p, sensitive_features=["a", "a", "b", "b"], metrics=["true_positive_rate"])
     assert r.meta["pos_label"] == positive
     assert r.by_group["true_positive_rate"].tolist() == [1.0, 0.0]
 
@@ -54,7 +54,7 @@ def test_pos_label_zero_on_zero_one_labels():
     r = group_metrics(
         [0, 1, 1, 0],
         [0, 1, 0, 0],
-        sensitive=["a", "a", "b", "b"],
+        sensitive_features=["a", "a", "b", "b"],
         pos_label=0,
         metrics=["selection_rate"],
     )
@@ -64,11 +64,13 @@ def test_pos_label_zero_on_zero_one_labels():
 
 def test_a_pos_label_that_is_not_a_label_is_refused():
     with pytest.raises(DataError, match="not one of the labels"):
-        group_metrics(Y, P, sensitive=S, pos_label="maybe")
+        group_metrics(Y, P, sensitive_features=S, pos_label="maybe")
 
 
 def test_a_command_line_string_matches_a_numeric_label():
-    r = group_metrics([0, 1, 1, 0], [0, 1, 0, 0], sensitive=["a", "a", "b", "b"], pos_label="1")
+    r = group_metrics(
+        [0, 1, 1, 0], [0, 1, 0, 0], sensitive_features=["a", "a", "b", "b"], pos_label="1"
+    )
     assert r.meta["pos_label"] == 1
 
 
@@ -83,11 +85,11 @@ def test_a_command_line_string_matches_a_numeric_label():
 def test_case_variant_labels_are_refused(y, p):
     """Today 'Yes'/'yes' silently become three classes."""
     with pytest.raises(DataError, match="differ only by case"):
-        group_metrics(y, p, sensitive=["g", "g", "h"])
+        group_metrics(y, p, sensitive_features=["g", "g", "h"])
 
 
 def test_multiclass_needs_no_pos_label():
-    r = group_metrics(["a", "b", "c", "a"], ["a", "b", "b", "a"], sensitive=["g"] * 4)
+    r = group_metrics(["a", "b", "c", "a"], ["a", "b", "b", "a"], sensitive_features=["g"] * 4)
     assert r.task == "multiclass" and r.meta["pos_label"] is None
 
 

@@ -27,7 +27,7 @@ def test_r2_and_mse_by_group_match_scikit_learn_at_large_means(mean):
     r = group_metrics(
         y,
         y_hat,
-        sensitive={"sex": g},
+        sensitive_features={"sex": g},
         task="regression",
         metrics=["r2", "mean_squared_error", "mean_target"],
         ci=0.95,
@@ -64,7 +64,7 @@ def test_r2_interval_is_the_same_at_any_mean():
             group_metrics(
                 y,
                 y_hat,
-                sensitive=g,
+                sensitive_features=g,
                 task="regression",
                 metrics=["r2"],
                 ci=0.9,

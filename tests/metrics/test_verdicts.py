@@ -25,7 +25,7 @@ def _rates(sizes, rates, seed=0):
 
 def _dp(sizes, rates, tolerance=0.1, **kwargs):
     y, p, g = _rates(sizes, rates)
-    r = group_metrics(y, p, sensitive=g, ci=0.95, n_boot=1000, random_state=0, **kwargs)
+    r = group_metrics(y, p, sensitive_features=g, ci=0.95, n_boot=1000, random_state=0, **kwargs)
     return r, DemographicParity().evaluate(r, tolerance=tolerance).iloc[0]
 
 
@@ -56,7 +56,7 @@ def test_pass_only_when_the_whole_interval_is_within():
 def test_everyone_in_one_group_is_not_assessable_never_pass():
     """Today: 'bias: pass — within 0.1 for every attribute' with a single group."""
     y, p, _ = _rates([400], [0.3])
-    r = group_metrics(y, p, sensitive=["only"] * 400, ci=0.95, n_boot=300, random_state=0)
+    r = group_metrics(y, p, sensitive_features=["only"] * 400, ci=0.95, n_boot=300, random_state=0)
     fair = r.fairness(tolerance=0.1)
     assert len(fair) and (fair["verdict"] == "not assessable").all()
     assert (fair["groups_assessable"] == 1).all()
@@ -103,5 +103,5 @@ def test_four_fifths_rule_with_a_one_row_group_is_not_an_error():
 @pytest.mark.parametrize("ci", [None, 0.95])
 def test_without_intervals_the_estimate_decides(ci):
     y, p, g = _rates([300, 300], [0.2, 0.5])
-    r = group_metrics(y, p, sensitive=g, ci=ci, n_boot=300, random_state=0)
+    r = group_metrics(y, p, sensitive_features=g, ci=ci, n_boot=300, random_state=0)
     assert DemographicParity().evaluate(r).iloc[0]["verdict"] == "fail"

@@ -72,7 +72,7 @@ def test_labels_joined_by_id_give_group_metrics_and_fairness_alert(tmp_path, hal
     direct = group_metrics(
         rows["income"].to_numpy(),
         rows["prediction"].to_numpy(),
-        sensitive=rows[["sex", "race"]].reset_index(drop=True),
+        sensitive_features=rows[["sex", "race"]].reset_index(drop=True),
         metrics=["accuracy", "true_positive_rate"],
     )
     got = r.metrics.set_index(["attribute", "group", "metric"])["value"]
@@ -194,7 +194,7 @@ def test_late_labels_from_a_later_session_are_joined_and_windows_refreshed(tmp_p
     direct = group_metrics(
         rows["income"].to_numpy(),
         rows["prediction"].to_numpy(),
-        sensitive=rows[["sex", "race"]].reset_index(drop=True),
+        sensitive_features=rows[["sex", "race"]].reset_index(drop=True),
         metrics=["accuracy"],
     )
     got = results[0].metrics.set_index(["attribute", "group", "metric"])["value"]

@@ -157,7 +157,7 @@ def reports(tmp_path_factory):
             title=PAYLOADS["svg"]
         ),
         "group metrics": group_metrics(
-            frame[TARGET], model.predict(test.X), sensitive=frame[[SENSITIVE]], n_boot=30
+            frame[TARGET], model.predict(test.X), sensitive_features=frame[[SENSITIVE]], n_boot=30
         ).to_html(title=PAYLOADS["script"]),
         "profile": profile(ds).to_html(title=PAYLOADS["img"]),
         "drift": drift(reference=train, current=test).to_html(),
@@ -292,7 +292,9 @@ def dashboard(cli_out):
 
     ledger = Ledger(cli_out / ".raikit")
     frame = hostile_frame(seed=1)
-    result = group_metrics(frame[TARGET], frame[TARGET], sensitive=frame[[SENSITIVE]], n_boot=20)
+    result = group_metrics(
+        frame[TARGET], frame[TARGET], sensitive_features=frame[[SENSITIVE]], n_boot=20
+    )
     run = ledger.start_run(PAYLOADS["img"], kind=PAYLOADS["svg"], params={JOB: PAYLOADS["link"]})
     evidence = run.log_evidence(result, check=PAYLOADS["script"])
     run.end()

@@ -37,7 +37,7 @@ def server(tmp_path_factory, adult_scored):
     ledger = Ledger(tmp_path_factory.mktemp("ui") / "ledger")
     frame = adult_scored.frame
     result = group_metrics(
-        frame["income"], frame["prediction"], sensitive=frame[["sex"]], ci=0.95, n_boot=50
+        frame["income"], frame["prediction"], sensitive_features=frame[["sex"]], ci=0.95, n_boot=50
     )
     evidence_id = ledger.log_evidence(result, check="metrics.group_metrics")
     queue = ReviewQueue(ledger)

@@ -35,7 +35,10 @@ def server(tmp_path_factory):
 
     ledger = Ledger(tmp_path_factory.mktemp("hardening") / "ledger")
     result = group_metrics(
-        [1, 0, 1, 0, 1, 1, 0, 0], [1, 0, 0, 0, 1, 1, 1, 0], sensitive=list("aabbaabb"), n_boot=20
+        [1, 0, 1, 0, 1, 1, 0, 0],
+        [1, 0, 0, 0, 1, 1, 1, 0],
+        sensitive_features=list("aabbaabb"),
+        n_boot=20,
     )
     evidence = ledger.log_evidence(result, check="metrics.group_metrics")
     run_id = ledger.runs()["id"].iloc[0]

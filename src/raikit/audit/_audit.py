@@ -76,14 +76,13 @@ def register_section(name: str, *, principle: str, description: str = ""):
 @register_section("bias", principle="bias", description="Group metrics and fairness criteria")
 def _bias(ctx: AuditContext) -> dict:
     """Every metric per group and intersection on the test set, with bootstrap CIs."""
-    from raikit.metrics import group_metrics
+    from raikit.metrics import group_metrics_of
 
-    result = group_metrics(
+    result = group_metrics_of(
         ctx.test,
         ci=ctx.ci,
         n_boot=ctx.n_boot,
         random_state=ctx.random_state,
-        ledger=None,
         min_group_size=ctx.min_group_size,
         pos_label=ctx.pos_label,
     )
@@ -97,12 +96,12 @@ def _bias(ctx: AuditContext) -> dict:
 )
 def _accuracy(ctx: AuditContext) -> dict:
     """Overall metrics on the training data, for the train/test gap (overfitting)."""
-    from raikit.metrics import group_metrics
+    from raikit.metrics import group_metrics_of
 
     metrics = ["accuracy", "balanced_accuracy", "base_rate", "selection_rate"]
     if ctx.train.score is not None:
         metrics += ["roc_auc"]
-    train = group_metrics(
+    train = group_metrics_of(
         ctx.train,
         metrics=metrics,
         ci=ctx.ci,

@@ -460,7 +460,7 @@ def load_compas(
     >>> result = group_metrics(
     ...     raw["two_year_recid"],
     ...     (raw["decile_score"] >= 5).astype(int),
-    ...     sensitive=raw["race"],
+    ...     sensitive_features=raw["race"],
     ...     metrics=["false_positive_rate"],
     ... )
     >>> fpr = result.by_group.loc["race", "false_positive_rate"]

@@ -406,8 +406,9 @@ def evaluate(
         gm = group_metrics(
             y,
             pred,
-            sensitive=ds.sensitive,
+            sensitive_features=ds.sensitive,
             score=score,
+            sample_weight=ds.weights,
             metrics=wanted,
             ci=ci,
             n_boot=n_boot,

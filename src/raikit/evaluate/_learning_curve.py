@@ -246,10 +246,11 @@ def _fold_scores(estimator, ds, sizes, cv, metric, positive, classification, see
             gm = group_metrics(
                 y[test_idx],
                 model.predict(X_test),
-                sensitive=ds.sensitive.iloc[test_idx].reset_index(drop=True),
+                sensitive_features=ds.sensitive.iloc[test_idx].reset_index(drop=True),
                 score=score,
                 metrics=[metric],
                 pos_label=positive,
+                ci=None,
             )
             table = gm.table[gm.table["metric"] == gm.metric_names[-1]]
             for r in table.itertuples(index=False):  # one row per group

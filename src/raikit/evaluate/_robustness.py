@@ -453,7 +453,7 @@ def _poisoning(estimator, train_ds, test_ds, poison_rates, pos_label, ci, n_boot
         gm = group_metrics(
             test_ds.y.to_numpy(),
             np.asarray(fitted.predict(test_ds.X)),
-            sensitive=test_ds.sensitive,
+            sensitive_features=test_ds.sensitive,
             metrics=metrics,
             ci=ci,
             n_boot=n_boot,

@@ -255,7 +255,7 @@ def _comparison(model, glass, test, positive, ci, n_boot, seed) -> pd.DataFrame:
         gm = group_metrics(
             test.y.to_numpy(),
             np.asarray(fitted.predict(test.X)),
-            sensitive=test.sensitive,
+            sensitive_features=test.sensitive,
             score=score,
             metrics=_METRICS if score is not None else _METRICS[:2] + _METRICS[3:],
             ci=ci,

@@ -134,7 +134,7 @@ def export_mlflow(ledger, *, tracking_uri: str | None = None, experiment: str = 
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> ledger = Ledger(folder / "ledger")
     >>> _ = ledger.log_evidence(
-    ...     group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive=["a", "a", "b", "b"]),
+    ...     group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive_features=["a", "a", "b", "b"]),
     ...     check="metrics.group_metrics",
     ... )
     >>> os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"  # MLflow 3 needs this for a file store

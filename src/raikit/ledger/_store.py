@@ -211,7 +211,7 @@ class Ledger:
     >>> from raikit.ledger import Ledger
     >>> from raikit.metrics import group_metrics
     >>> ledger = Ledger(tempfile.mkdtemp())
-    >>> result = group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive=["a", "a", "b", "b"])
+    >>> result = group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive_features=["a", "a", "b", "b"])
     >>> evidence_id = ledger.log_evidence(result, check="metrics.group_metrics")
     >>> ledger.load_evidence(evidence_id).by_group["accuracy"].tolist()
     [1.0, 0.5]
@@ -259,7 +259,7 @@ class Ledger:
         >>> import tempfile
         >>> from raikit.metrics import group_metrics
         >>> ledger = Ledger(tempfile.mkdtemp())
-        >>> result = group_metrics([1, 0], [1, 1], sensitive=["a", "b"])
+        >>> result = group_metrics([1, 0], [1, 1], sensitive_features=["a", "b"])
         >>> try:
         ...     with ledger.transaction():
         ...         _ = ledger.log_evidence(result, check="example")
@@ -857,7 +857,7 @@ def track(
     >>> from raikit.metrics import group_metrics
     >>> ledger = raikit.ledger.Ledger(tempfile.mkdtemp())
     >>> with raikit.track("nightly audit", ledger=ledger, seeds={"bootstrap": 0}) as run:
-    ...     _ = group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive=["a", "a", "b", "b"])
+    ...     _ = group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive_features=["a", "a", "b", "b"])
     >>> ledger.evidence(run=run.id)["check_name"].tolist()
     ['metrics.group_metrics']
     """

@@ -21,7 +21,12 @@ from raikit.metrics._fairness import (
     equalized_odds_ratio,
     evaluate_criteria,
 )
-from raikit.metrics._group_metrics import GroupMetricsResult, group_metrics, percentile_bounds
+from raikit.metrics._group_metrics import (
+    GroupMetricsResult,
+    group_metrics,
+    group_metrics_of,
+    percentile_bounds,
+)
 from raikit.metrics._spark import local_session
 from raikit.metrics._stats import MIN_GROUP_SIZE
 
@@ -47,6 +52,7 @@ __all__ = [
     "equalized_odds_ratio",
     "evaluate_criteria",
     "group_metrics",
+    "group_metrics_of",
     "local_session",
     "percentile_bounds",
 ]

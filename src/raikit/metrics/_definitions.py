@@ -64,7 +64,7 @@ def count_metric(func: Callable | None = None, *, name: str | None = None, descr
     >>> @count_metric(name="youden_j")
     ... def youden(tn, fp, fn, tp):
     ...     return tp / (tp + fn) - fp / (fp + tn)
-    >>> r = group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive=["a", "a", "b", "b"],
+    >>> r = group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive_features=["a", "a", "b", "b"],
     ...                   metrics=["accuracy", youden])
     >>> r.by_group["youden_j"].tolist()
     [1.0, 0.0]

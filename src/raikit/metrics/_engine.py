@@ -33,15 +33,16 @@ see ``raikit.metrics._group_metrics._disparity_bounds``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from raikit._grouping import GroupEncoding
+from raikit._grouping import GroupEncoding, SliceKey
 from raikit._validation import rng_from
 
-__all__ = ["Slices", "build_slices", "rng_from"]
+__all__ = ["Slices", "build_slices", "effective_rows", "rng_from"]
 
 SCORE_BINS = 256  # quantile strata of the score used by the bootstrap of score metrics
 ECE_BINS = 10  # equal-width calibration bins of the expected calibration error
@@ -60,6 +61,18 @@ class Slices:
     group: list[str]
     membership: sparse.csr_matrix
     families: dict[str, np.ndarray]  # attribute name -> the slice rows of its groups
+    encoding: GroupEncoding | None = None
+
+    @cached_property
+    def keys(self) -> list[SliceKey]:
+        """The structured key (attribute -> value) of each slice, built on first use."""
+        encoding = self.encoding
+        keys = [SliceKey()]
+        for i in range(len(encoding.names)):
+            keys += encoding.keys(i)
+        if len(encoding.names) > 1:
+            keys += encoding.keys()
+        return keys
 
     @property
     def n_slices(self) -> int:
@@ -105,20 +118,55 @@ def build_slices(encoding: GroupEncoding) -> Slices:
     membership = sparse.csr_matrix(
         (data, (np.concatenate(rows), np.concatenate(cols))), shape=(next_row, n_groups)
     )
-    return Slices(attribute, group, membership, families)
+    return Slices(attribute, group, membership, families, encoding)
 
 
 # --------------------------------------------------------------------------- classification
 def confusion_counts(
-    codes: np.ndarray, y: np.ndarray, y_hat: np.ndarray, n_groups: int, n_classes: int = 2
-) -> np.ndarray:
+    codes: np.ndarray,
+    y: np.ndarray,
+    y_hat: np.ndarray,
+    n_groups: int,
+    n_classes: int = 2,
+    *,
+    weights: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Confusion counts per group: shape (groups, classes * classes), cell ``true * K + pred``.
 
-    For binary labels the cells are ``tn, fp, fn, tp``.
+    For binary labels the cells are ``tn, fp, fn, tp``. With ``weights`` the counts are sums of
+    weights and the second array holds each cell's sum of squared weights (for the bootstrap);
+    without, it is ``None``.
+
+    Examples
+    --------
+    >>> counts, squares = confusion_counts(np.array([0, 0, 1]), np.array([1, 0, 1]),
+    ...                                    np.array([1, 1, 0]), 2, weights=np.array([2., 1., 3.]))
+    >>> counts.tolist(), squares.tolist()
+    ([[0.0, 1.0, 0.0, 2.0], [0.0, 0.0, 3.0, 0.0]], [[0.0, 1.0, 0.0, 4.0], [0.0, 0.0, 9.0, 0.0]])
     """
     k2 = n_classes * n_classes
     index = codes * k2 + (y * n_classes + y_hat)
-    return np.bincount(index, minlength=n_groups * k2).reshape(n_groups, k2)
+    size = n_groups * k2
+    if weights is None:
+        return np.bincount(index, minlength=size).reshape(n_groups, k2), None
+    counts = np.bincount(index, weights=weights, minlength=size).reshape(n_groups, k2)
+    squares = np.bincount(index, weights=weights * weights, minlength=size)
+    return counts, squares.reshape(n_groups, k2)
+
+
+def effective_rows(total: np.ndarray, squares: np.ndarray | None) -> np.ndarray:
+    """Kish's effective number of rows ``(sum w)^2 / sum w^2`` (0 for an empty cell); the row
+    count itself without weights (``squares`` None).
+
+    Examples
+    --------
+    >>> effective_rows(np.array([4.0, 0.0]), np.array([8.0, 0.0])).tolist()
+    [2.0, 0.0]
+    """
+    if squares is None:
+        return total
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(squares > 0, total * total / np.where(squares > 0, squares, 1), 0.0)
 
 
 def one_vs_rest(counts: np.ndarray, n_classes: int) -> np.ndarray:
@@ -133,14 +181,26 @@ def one_vs_rest(counts: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def exact_auc(
-    family_codes: list[np.ndarray], n_per_family: list[int], score: np.ndarray, y: np.ndarray
+    family_codes: list[np.ndarray],
+    n_per_family: list[int],
+    score: np.ndarray,
+    y: np.ndarray,
+    *,
+    weights: np.ndarray | None = None,
 ) -> list[np.ndarray]:
     """ROC AUC per group for several groupings, with ties counted as half (as scikit-learn does).
 
     One argsort by score is shared; each grouping then needs one stable sort of small integer
-    codes (a radix sort). AUC is the Mann-Whitney statistic from mid-ranks within each group.
+    codes (a radix sort). AUC is the Mann-Whitney statistic from mid-ranks within each group;
+    with ``weights``, the weighted statistic (each positive's weight times the weight of the
+    negatives below it plus half of those tied), as scikit-learn's ``sample_weight``.
     """
     by_score = np.argsort(score, kind="stable")
+    if weights is not None:
+        return [
+            _weighted_auc(codes, n_groups, by_score, score, y, weights)
+            for codes, n_groups in zip(family_codes, n_per_family, strict=True)
+        ]
     out = []
     for codes, n_groups in zip(family_codes, n_per_family, strict=True):
         small = codes.astype(np.int16 if n_groups < 2**15 else np.int64)
@@ -168,6 +228,31 @@ def exact_auc(
     return out
 
 
+def _weighted_auc(codes, n_groups, by_score, score, y, weights) -> np.ndarray:
+    """Weighted ROC AUC per group (see :func:`exact_auc`), vectorised over rows and groups."""
+    small = codes.astype(np.int16 if n_groups < 2**15 else np.int64)
+    order = by_score[np.argsort(small[by_score], kind="stable")]
+    c, s, t, w = codes[order], score[order], y[order].astype(float), weights[order]
+    new_group = np.r_[True, c[1:] != c[:-1]]
+    new_block = new_group | np.r_[True, s[1:] != s[:-1]]
+    block = np.cumsum(new_block) - 1  # tie blocks: equal scores within a group
+    negative = w * (1 - t)
+    in_block = np.bincount(block, weights=negative)  # negative weight of each tie block
+    before = np.cumsum(in_block) - in_block  # negative weight of all earlier blocks
+    group_of_block = c[np.flatnonzero(new_block)]
+    first_block = np.full(n_groups, 0, dtype=np.int64)
+    first_block[c[np.flatnonzero(new_group)]] = block[np.flatnonzero(new_group)]
+    below = before - before[first_block[group_of_block]]  # earlier blocks of the same group
+    concordant = np.bincount(
+        c, weights=w * t * (below[block] + 0.5 * in_block[block]), minlength=n_groups
+    )
+    w_pos = np.bincount(c, weights=w * t, minlength=n_groups)
+    w_neg = np.bincount(c, weights=negative, minlength=n_groups)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        auc = concordant / (w_pos * w_neg)
+    return np.where((w_pos > 0) & (w_neg > 0), auc, np.nan)
+
+
 @dataclass(frozen=True, eq=False)
 class ScoreStats:
     """Sums per intersection group for the score metrics, and the strata for their bootstrap."""
@@ -177,24 +262,36 @@ class ScoreStats:
     ece: np.ndarray  # (G, ECE_BINS, 3): count, sum of labels, sum of scores
     strata: np.ndarray  # (G, 2, SCORE_BINS, 4): count, sum s, sum s^2, sum log-loss term
     stratum_ece_bin: np.ndarray  # (SCORE_BINS,) the ECE bin of each score stratum (by its mean)
+    strata_n_eff: np.ndarray | None = None  # (G, 2, SCORE_BINS) effective rows (weighted only)
 
 
-def score_stats(codes: np.ndarray, y: np.ndarray, score: np.ndarray, n_groups: int) -> ScoreStats:
-    """Per-group sums behind Brier score, log loss and calibration error, plus bootstrap strata."""
+def score_stats(
+    codes: np.ndarray,
+    y: np.ndarray,
+    score: np.ndarray,
+    n_groups: int,
+    *,
+    weights: np.ndarray | None = None,
+) -> ScoreStats:
+    """Per-group sums behind Brier score, log loss and calibration error, plus bootstrap strata.
+
+    With ``weights`` every count is a sum of weights and every sum a weighted sum.
+    """
     eps = np.finfo(np.float64).eps
+    w = np.ones(len(score)) if weights is None else weights
     clipped = np.clip(score, eps, 1 - eps)
     log_term = -(y * np.log(clipped) + (1 - y) * np.log1p(-clipped))
-    brier = np.bincount(codes, weights=(score - y) ** 2, minlength=n_groups)
-    log_loss = np.bincount(codes, weights=log_term, minlength=n_groups)
+    brier = np.bincount(codes, weights=w * (score - y) ** 2, minlength=n_groups)
+    log_loss = np.bincount(codes, weights=w * log_term, minlength=n_groups)
     # Clipped so that scores outside [0, 1] (a decision function, for AUC only) stay in range.
     ece_bin = np.clip((score * ECE_BINS).astype(np.int64), 0, ECE_BINS - 1)
     ece_index = codes * ECE_BINS + ece_bin
     size = n_groups * ECE_BINS
     ece = np.stack(
         [
-            np.bincount(ece_index, minlength=size),
-            np.bincount(ece_index, weights=y, minlength=size),
-            np.bincount(ece_index, weights=score, minlength=size),
+            np.bincount(ece_index, weights=w, minlength=size),
+            np.bincount(ece_index, weights=w * y, minlength=size),
+            np.bincount(ece_index, weights=w * score, minlength=size),
         ],
         axis=-1,
     ).reshape(n_groups, ECE_BINS, 3)
@@ -204,20 +301,24 @@ def score_stats(codes: np.ndarray, y: np.ndarray, score: np.ndarray, n_groups: i
     size = n_groups * 2 * SCORE_BINS
     strata = np.stack(
         [
-            np.bincount(index, minlength=size),
-            np.bincount(index, weights=score, minlength=size),
-            np.bincount(index, weights=score * score, minlength=size),
-            np.bincount(index, weights=log_term, minlength=size),
+            np.bincount(index, weights=w, minlength=size),
+            np.bincount(index, weights=w * score, minlength=size),
+            np.bincount(index, weights=w * score * score, minlength=size),
+            np.bincount(index, weights=w * log_term, minlength=size),
         ],
         axis=-1,
     ).reshape(n_groups, 2, SCORE_BINS, 4)
+    n_eff = None
+    if weights is not None:
+        squares = np.bincount(index, weights=w * w, minlength=size).reshape(strata.shape[:-1])
+        n_eff = effective_rows(strata[..., 0], squares)
     per_stratum = strata.sum(axis=(0, 1))
     with np.errstate(invalid="ignore"):
         mean_score = per_stratum[:, 1] / per_stratum[:, 0]
     stratum_ece_bin = np.clip(
         (np.nan_to_num(mean_score) * ECE_BINS).astype(np.int64), 0, ECE_BINS - 1
     )
-    return ScoreStats(brier, log_loss, ece, strata, stratum_ece_bin)
+    return ScoreStats(brier, log_loss, ece, strata, stratum_ece_bin, n_eff)
 
 
 def score_metrics_from_strata(
@@ -275,6 +376,7 @@ class RegressionStats:
     sums: np.ndarray
     strata: np.ndarray
     shift: float
+    strata_n_eff: np.ndarray | None = None  # (G, S) effective rows per stratum (weighted only)
 
 
 def _scatter(values: np.ndarray, rows: np.ndarray, n_out: int) -> np.ndarray:
@@ -308,25 +410,32 @@ def combine_moments(
 
 
 def regression_stats(
-    codes: np.ndarray, y: np.ndarray, y_hat: np.ndarray, n_groups: int
+    codes: np.ndarray,
+    y: np.ndarray,
+    y_hat: np.ndarray,
+    n_groups: int,
+    *,
+    weights: np.ndarray | None = None,
 ) -> RegressionStats:
     """Per-group sums for regression metrics (shifted, two passes) and the (target bin x
-    residual bin) strata of the bootstrap."""
+    residual bin) strata of the bootstrap; with ``weights``, weighted sums (``n`` is the sum of
+    the weights, as scikit-learn's weighted MAE, MSE and R² use it)."""
     error = y - y_hat
+    w = np.ones(len(y)) if weights is None else weights
     shift = float(np.median(y[:: max(1, len(y) // 1000)])) if len(y) else 0.0
     d = y - shift  # exact for values within a factor 2 of the shift (Sterbenz)
-    n = np.bincount(codes, minlength=n_groups).astype(float)
-    sum_d = np.bincount(codes, weights=d, minlength=n_groups)
+    n = np.bincount(codes, weights=w, minlength=n_groups)
+    sum_d = np.bincount(codes, weights=w * d, minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_d = np.where(n > 0, sum_d / np.where(n > 0, n, 1), 0.0)
-    centred = np.bincount(codes, weights=(d - mean_d[codes]) ** 2, minlength=n_groups)
+    centred = np.bincount(codes, weights=w * (d - mean_d[codes]) ** 2, minlength=n_groups)
     sums = np.stack(
         [
             n,
             sum_d,
-            np.bincount(codes, weights=y_hat - shift, minlength=n_groups),
-            np.bincount(codes, weights=np.abs(error), minlength=n_groups),
-            np.bincount(codes, weights=error * error, minlength=n_groups),
+            np.bincount(codes, weights=w * (y_hat - shift), minlength=n_groups),
+            np.bincount(codes, weights=w * np.abs(error), minlength=n_groups),
+            np.bincount(codes, weights=w * error * error, minlength=n_groups),
             centred,
         ],
         axis=-1,
@@ -337,22 +446,26 @@ def regression_stats(
     n_strata = REGRESSION_BINS * REGRESSION_BINS
     index = codes * n_strata + y_bin * REGRESSION_BINS + e_bin
     size = n_groups * n_strata
-    count = np.bincount(index, minlength=size).astype(float)
-    stratum_sum = np.bincount(index, weights=d, minlength=size)
+    count = np.bincount(index, weights=w, minlength=size)
+    stratum_sum = np.bincount(index, weights=w * d, minlength=size)
     with np.errstate(invalid="ignore", divide="ignore"):
         stratum_mean = np.where(count > 0, stratum_sum / np.where(count > 0, count, 1), 0.0)
     strata = np.stack(
         [
             count,
             stratum_sum,
-            np.bincount(index, weights=(d - stratum_mean[index]) ** 2, minlength=size),
-            np.bincount(index, weights=y_hat - shift, minlength=size),
-            np.bincount(index, weights=np.abs(error), minlength=size),
-            np.bincount(index, weights=error * error, minlength=size),
+            np.bincount(index, weights=w * (d - stratum_mean[index]) ** 2, minlength=size),
+            np.bincount(index, weights=w * (y_hat - shift), minlength=size),
+            np.bincount(index, weights=w * np.abs(error), minlength=size),
+            np.bincount(index, weights=w * error * error, minlength=size),
         ],
         axis=-1,
     ).reshape(n_groups, n_strata, 6)
-    return RegressionStats(sums, strata, shift)
+    n_eff = None
+    if weights is not None:
+        squares = np.bincount(index, weights=w * w, minlength=size)
+        n_eff = effective_rows(count, squares).reshape(n_groups, n_strata)
+    return RegressionStats(sums, strata, shift, n_eff)
 
 
 def combine_centred(sums_by_group: np.ndarray, slices: Slices) -> np.ndarray:
@@ -412,13 +525,20 @@ def regression_metrics(
     return np.stack(out, axis=-1)
 
 
-def poisson_scale(rng: np.random.Generator, strata: np.ndarray, n_boot: int) -> np.ndarray:
+def poisson_scale(
+    rng: np.random.Generator,
+    strata: np.ndarray,
+    n_boot: int,
+    *,
+    n_eff: np.ndarray | None = None,
+) -> np.ndarray:
     """Bootstrap replicates of stratum sums: shape (n_boot, *strata.shape).
 
     ``strata[..., 0]`` is the stratum's row count; every sum of the stratum is scaled by
-    ``Poisson(n) / n``.
+    ``Poisson(n) / n``. With weighted strata, ``n_eff`` (the effective rows of each stratum,
+    :func:`effective_rows`) takes the place of ``n``.
     """
-    counts = strata[..., 0]
+    counts = strata[..., 0] if n_eff is None else n_eff
     draws = rng.poisson(counts, size=(n_boot, *counts.shape)).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         factor = np.where(counts > 0, draws / counts, 0.0)

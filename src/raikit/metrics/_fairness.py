@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 
 from raikit._errors import DataError
+from raikit._recording import outermost
+from raikit._validation import Options, validate_params
 from raikit.metrics._stats import verdict
 
 __all__ = [
@@ -79,7 +81,7 @@ class FairnessCriterion:
         --------
         >>> from raikit.metrics import group_metrics
         >>> r = group_metrics([1, 1, 0, 0, 1, 1, 0, 0] * 10, [1, 1, 0, 0, 1, 0, 0, 0] * 10,
-        ...                   sensitive=(["a"] * 4 + ["b"] * 4) * 10, ci=0.95, random_state=0)
+        ...                   sensitive_features=(["a"] * 4 + ["b"] * 4) * 10, random_state=0)
         >>> EqualOpportunity().evaluate(r, tolerance=0.2)[["attribute", "difference", "verdict"]]
            attribute  difference verdict
         0  sensitive         0.5    fail
@@ -200,12 +202,18 @@ def evaluate_criteria(
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def _one_number(
-    criterion: FairnessCriterion, kind: str, y_true, y_pred, sensitive, method: str
-) -> float:
+def _one_number(criterion, kind, y_true, y_pred, sensitive_features, method, sample_weight):
     from raikit.metrics._group_metrics import group_metrics
 
-    result = group_metrics(y_true, y_pred, sensitive=sensitive, metrics=list(criterion.metrics))
+    with outermost():  # a number, not evidence: the group_metrics inside records nothing
+        result = group_metrics(
+            y_true,
+            y_pred,
+            sensitive_features=sensitive_features,
+            sample_weight=sample_weight,
+            metrics=list(criterion.metrics),
+            ci=None,
+        )
     # Several sensitive columns are compared as their intersection, as Fairlearn does.
     attribute = result.attributes[-1]
     if kind == "difference":
@@ -213,32 +221,109 @@ def _one_number(
     return float(np.nanmin(result.ratio(method, attribute=attribute).to_numpy()))
 
 
-def demographic_parity_difference(y_true, y_pred, *, sensitive, method="between_groups") -> float:
-    """Largest difference in selection rate between groups.
+_METHOD = Options("between_groups", "to_overall")
+
+
+@validate_params(method=_METHOD)
+def demographic_parity_difference(
+    y_true, y_pred, *, sensitive_features, method="between_groups", sample_weight=None
+) -> float:
+    """Largest difference in selection rate between groups (Fairlearn's call and value).
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like
+        True and predicted labels.
+    sensitive_features : array-like, Series, DataFrame or dict
+        Values of the protected attribute(s); several are compared as their intersection.
+    method : {"between_groups", "to_overall"}
+        Largest gap between two groups, or between a group and the whole population.
+    sample_weight : array-like, optional
+        Row weights.
+
+    Returns
+    -------
+    float
 
     Examples
     --------
-    >>> demographic_parity_difference([0, 1, 0, 1], [1, 1, 0, 1], sensitive=["a", "a", "b", "b"])
+    >>> demographic_parity_difference([0, 1, 0, 1], [1, 1, 0, 1],
+    ...                               sensitive_features=["a", "a", "b", "b"])
     0.5
     """
-    return _one_number(DemographicParity(), "difference", y_true, y_pred, sensitive, method)
+    return _one_number(
+        DemographicParity(), "difference", y_true, y_pred, sensitive_features, method, sample_weight
+    )
 
 
-def demographic_parity_ratio(y_true, y_pred, *, sensitive, method="between_groups") -> float:
-    """Smallest ratio of selection rates between groups (the four-fifths rule asks >= 0.8)."""
-    return _one_number(DemographicParity(), "ratio", y_true, y_pred, sensitive, method)
+@validate_params(method=_METHOD)
+def demographic_parity_ratio(
+    y_true, y_pred, *, sensitive_features, method="between_groups", sample_weight=None
+) -> float:
+    """Smallest ratio of selection rates between groups (the four-fifths rule asks >= 0.8).
+
+    Parameters as :func:`demographic_parity_difference`.
+
+    Examples
+    --------
+    >>> demographic_parity_ratio([0, 1, 0, 1], [1, 1, 0, 1], sensitive_features=["a", "a", "b", "b"])
+    0.5
+    """
+    return _one_number(
+        DemographicParity(), "ratio", y_true, y_pred, sensitive_features, method, sample_weight
+    )
 
 
-def equalized_odds_difference(y_true, y_pred, *, sensitive, method="between_groups") -> float:
-    """The larger of the TPR difference and the FPR difference between groups."""
-    return _one_number(EqualizedOdds(), "difference", y_true, y_pred, sensitive, method)
+@validate_params(method=_METHOD)
+def equalized_odds_difference(
+    y_true, y_pred, *, sensitive_features, method="between_groups", sample_weight=None
+) -> float:
+    """The larger of the TPR difference and the FPR difference between groups.
+
+    Parameters as :func:`demographic_parity_difference`.
+
+    Examples
+    --------
+    >>> equalized_odds_difference([1, 0, 1, 0], [1, 1, 0, 0], sensitive_features=["a", "a", "b", "b"])
+    1.0
+    """
+    return _one_number(
+        EqualizedOdds(), "difference", y_true, y_pred, sensitive_features, method, sample_weight
+    )
 
 
-def equalized_odds_ratio(y_true, y_pred, *, sensitive, method="between_groups") -> float:
-    """The smaller of the TPR ratio and the FPR ratio between groups."""
-    return _one_number(EqualizedOdds(), "ratio", y_true, y_pred, sensitive, method)
+@validate_params(method=_METHOD)
+def equalized_odds_ratio(
+    y_true, y_pred, *, sensitive_features, method="between_groups", sample_weight=None
+) -> float:
+    """The smaller of the TPR ratio and the FPR ratio between groups.
+
+    Parameters as :func:`demographic_parity_difference`.
+
+    Examples
+    --------
+    >>> equalized_odds_ratio([1, 0, 1, 0], [1, 1, 1, 0], sensitive_features=["a", "a", "b", "b"])
+    0.0
+    """
+    return _one_number(
+        EqualizedOdds(), "ratio", y_true, y_pred, sensitive_features, method, sample_weight
+    )
 
 
-def equal_opportunity_difference(y_true, y_pred, *, sensitive, method="between_groups") -> float:
-    """Largest difference in true positive rate between groups."""
-    return _one_number(EqualOpportunity(), "difference", y_true, y_pred, sensitive, method)
+@validate_params(method=_METHOD)
+def equal_opportunity_difference(
+    y_true, y_pred, *, sensitive_features, method="between_groups", sample_weight=None
+) -> float:
+    """Largest difference in true positive rate between groups.
+
+    Parameters as :func:`demographic_parity_difference`.
+
+    Examples
+    --------
+    >>> equal_opportunity_difference([1, 1, 1, 1], [1, 1, 1, 0],
+    ...                              sensitive_features=["a", "a", "b", "b"])
+    0.5
+    """
+    return _one_number(
+        EqualOpportunity(), "difference", y_true, y_pred, sensitive_features, method, sample_weight
+    )

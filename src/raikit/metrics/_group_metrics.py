@@ -10,9 +10,19 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError
 from raikit._grouping import encode_groups, to_sensitive_frame
+from raikit._recording import recorded
 from raikit._result import Finding, Result
+from raikit._validation import (
+    CI,
+    RANDOM_STATE,
+    Interval,
+    Options,
+    check_dataset,
+    rng_from,
+    validate_params,
+)
 from raikit.metrics import _engine as engine
 from raikit.metrics._definitions import CountMetric, resolve_metric_names
 from raikit.metrics._stats import (
@@ -26,9 +36,10 @@ from raikit.metrics._stats import (
     verdict,
 )
 
-__all__ = ["GroupMetricsResult", "group_metrics", "percentile_bounds"]
+__all__ = ["GroupMetricsResult", "group_metrics", "group_metrics_of", "percentile_bounds"]
 
 BACKENDS = ("auto", "numpy", "duckdb", "spark")
+TASKS = ("auto", "binary", "multiclass", "regression")
 
 
 FOUR_FIFTHS = 0.8
@@ -577,58 +588,71 @@ class _quiet:
         self._ctx.__exit__(*exc)
 
 
+@recorded("metrics.group_metrics")
+@validate_params(
+    ci=[CI, None],
+    n_boot=Interval(int, 2, None),
+    random_state=RANDOM_STATE,
+    task=Options(*TASKS),
+    missing_group=[str, None],
+    min_group_size=Interval(int, 1, None),
+)
 def group_metrics(
     y_true,
-    y_pred=None,
+    y_pred,
     *,
-    sensitive=None,
+    sensitive_features,
     score=None,
+    sample_weight=None,
     metrics: Sequence | None = None,
-    ci: float | None = None,
+    ci: float | None = 0.95,
     n_boot: int = 1000,
     random_state=None,
     pos_label=None,
     task: str = "auto",
     missing_group: str | None = None,
-    ledger=None,
-    target: str | None = None,
-    prediction: str | None = None,
-    backend: str = "auto",
-    memory_limit: str | None = "1GB",
-    score_bins: int = 1000,
-    progress: Callable[[float], None] | None = None,
     min_group_size: int = MIN_GROUP_SIZE,
+    ledger=None,
 ) -> GroupMetricsResult:
     """Compute metrics overall, per group and per intersection, with bootstrap CIs.
 
+    The arrays of a model's labels, predictions and the protected attributes, in Fairlearn's
+    spelling (``MetricFrame(y_true=, y_pred=, sensitive_features=)``). A
+    :class:`raikit.Dataset` (in memory, over files larger than memory, or on Spark) reaches the
+    same engine through :func:`group_metrics_of`.
+
     Parameters
     ----------
-    y_true : array-like, Dataset, path or Spark DataFrame
-        True labels (or targets for regression). A :class:`raikit.Dataset` that carries a
-        ``prediction`` column (and optionally ``score``) can be passed alone; a lazy one is
-        reduced where its rows live. A Parquet/CSV path or glob (or a list of ``Path`` objects),
-        or a ``pyspark.sql.DataFrame``, is reduced by the duckdb or spark backend: then name the
-        columns with ``target``, ``prediction``, ``sensitive`` and ``score``.
+    y_true : array-like
+        True labels (or targets for regression), one per row.
     y_pred : array-like
         Predicted labels (or values).
-    sensitive : array-like, Series, DataFrame or dict
-        One or more sensitive attributes, one value per row.
+    sensitive_features : array-like, Series, DataFrame or dict
+        The values of one or more protected attributes, one per row (several attributes: one
+        column each; their intersection is reported too).
     score : array-like, optional
         Score of the positive class (binary only): enables ROC AUC, Brier score, log loss and
         expected calibration error.
+    sample_weight : array-like, optional
+        Non-negative weight of each row, honoured by every metric (a weighted count, rate, mean
+        or AUC, as scikit-learn's ``sample_weight``) and by the intervals, whose bootstrap uses
+        the effective number of rows ``(sum w)^2 / sum w^2`` of each cell. Integer weights give
+        the point estimates of duplicated rows; ``count`` is the sum of the weights, while group
+        sizes (``min_group_size``, the findings) count rows.
     metrics : list, optional
         Metric names (aliases such as ``"tpr"`` work), :func:`count_metric` objects (fast path), or
-        plain ``f(y_true, y_pred)`` callables (slow path: evaluated group by group in Python).
-        Default: every count metric, plus the score metrics when ``score`` is given.
-    ci : float, optional
-        Confidence level, e.g. ``0.95``, of the intervals on every number. Rates of the confusion
-        table: a Bayesian bootstrap with the Jeffreys prior (valid at 0 of k and k of k, never
-        of zero width); score and regression metrics: a Poisson bootstrap. Differences and
-        ratios between groups: bounds from simultaneous (Bonferroni) intervals of every pairwise
-        difference or ratio. Every interval contains its point estimate. See
+        plain ``f(y_true, y_pred)`` callables (slow path: evaluated group by group in Python; they
+        receive ``sample_weight=`` when weights are given). Default: every count metric, plus the
+        score metrics when ``score`` is given.
+    ci : float or None, default 0.95
+        Confidence level of the intervals on every number (``None``: none, the fastest). Rates of
+        the confusion table: a Bayesian bootstrap with the Jeffreys prior (valid at 0 of k and k
+        of k, never of zero width); score and regression metrics: a Poisson bootstrap.
+        Differences and ratios between groups: bounds from simultaneous (Bonferroni) intervals of
+        every pairwise difference or ratio. Every interval contains its point estimate. See
         :mod:`raikit.metrics._engine`.
     n_boot : int, default 1000
-        Bootstrap replicates.
+        Bootstrap replicates (at least 2).
     random_state : int, Generator or None
         Seed of the bootstrap.
     pos_label : optional
@@ -640,44 +664,30 @@ def group_metrics(
         What the labels are; inferred by default.
     missing_group : str, optional
         Keep missing sensitive values as a group with this label instead of raising.
-    ledger : raikit.ledger.Ledger, optional
-        Record the result as evidence (also done inside a ``raikit.track`` block).
-    target, prediction : str, optional
-        When ``y_true`` is a path (or glob) of Parquet/CSV files or a ``pyspark.sql.DataFrame``:
-        the label and prediction columns; ``sensitive`` is then a list of column names and
-        ``score`` (optional) a column name.
-    backend : {"auto", "numpy", "duckdb", "spark"}
-        Where the sufficient statistics are computed: ``numpy`` in memory; ``duckdb`` with one
-        SQL ``GROUP BY`` over the files (larger than memory); ``spark`` with one
-        ``groupBy().agg()`` on a Spark DataFrame, or on a path read with the active SparkSession.
-        ``auto``: spark for a Spark DataFrame, duckdb for a path, numpy otherwise. The duckdb and
-        spark backends compute the count metrics and, with a score, ROC AUC from per-group score
-        histograms (see ``score_bins``), Brier score, log loss and calibration error; everything
-        above the statistics (metrics, intervals, findings) is shared, so the numbers agree.
-    memory_limit : str, default "1GB"
-        DuckDB's memory limit (it spills to disk beyond it).
-    score_bins : int, default 1000
-        duckdb and spark backends: equal-width score bins on [0, 1] (a multiple of 10). ROC AUC
-        is computed from them with same-bin pairs counted as ties, so
-        ``|AUC_binned - AUC_exact| <= 0.5 * P(a positive and a negative share a bin)``; the
-        result's ``meta["roc_auc_error_bound"]`` gives that bound per slice.
-    progress : callable, optional
-        duckdb and spark backends: called with the fraction of the scan done (0 to 1).
     min_group_size : int, default ``raikit.metrics.MIN_GROUP_SIZE`` (30)
         Fewest rows a group needs to count towards a verdict: smaller groups are flagged, and a
         fairness verdict (:meth:`GroupMetricsResult.fairness`, the four-fifths rule) needs two
         groups at least this large, otherwise it is "not assessable".
+    ledger : raikit.ledger.Ledger or path, optional
+        Record the result as evidence (also done inside a ``raikit.track`` block).
 
     Returns
     -------
     GroupMetricsResult
 
+    Raises
+    ------
+    ParameterError
+        A parameter outside its domain (``ci``, ``n_boot``, ``task``...).
+    DataError
+        Inputs of different lengths, missing labels or sensitive values, labels of mixed types.
+
     Examples
     --------
     >>> from raikit.metrics import group_metrics
     >>> r = group_metrics([1, 0, 1, 1, 0, 0], [1, 0, 0, 1, 1, 0],
-    ...                   sensitive=["a", "a", "a", "b", "b", "b"],
-    ...                   metrics=["selection_rate", "tpr"])
+    ...                   sensitive_features=["a", "a", "a", "b", "b", "b"],
+    ...                   metrics=["selection_rate", "tpr"], ci=None)
     >>> r.by_group.round(3)
                      selection_rate  true_positive_rate
     attribute group
@@ -685,100 +695,68 @@ def group_metrics(
               b               0.667                 1.0
     >>> float(r.difference()["selection_rate"].iloc[0].round(3))
     0.333
+    >>> weighted = group_metrics([1, 0, 1, 1], [1, 0, 0, 1], sensitive_features=["a", "a", "b", "b"],
+    ...                          sample_weight=[1, 3, 1, 1], metrics=["selection_rate"], ci=None)
+    >>> weighted.by_group["selection_rate"].round(3).tolist()
+    [0.25, 0.5]
     """
-    from raikit.dataset import Dataset
+    data = _prepare(y_true, y_pred, sensitive_features, score, sample_weight, missing_group)
+    if task == "auto":
+        task = _infer_task(data.y_true, data.y_pred)
+    rng = rng_from(random_state)
+    findings: list[Finding] = []
+    meta: dict = {
+        "n_rows": data.n,
+        "n_groups": data.n_groups,
+        "random_state": random_state,
+        "slice_rows": data.slices.aggregate(
+            np.bincount(data.codes, minlength=data.n_groups)
+        ).tolist(),
+        "weighted": data.weights is not None,
+    }
+    if task == "regression":
+        parts = _regression_part(data, metrics, rng, meta)
+    else:
+        parts = _classification_parts(data, metrics, task, pos_label, rng, meta, findings)
+    return _assemble(
+        *parts,
+        data.slices,
+        data.encoding,
+        findings,
+        meta,
+        task=task,
+        ci=ci,
+        n_boot=n_boot,
+        min_group_size=min_group_size,
+    )
 
-    ds = lazy = None
-    if backend not in BACKENDS:
-        raise DataError(f"backend must be one of {list(BACKENDS)}, got {backend!r}.")
-    if isinstance(y_true, Dataset) and getattr(y_true, "is_lazy", False):
-        # A lazy Dataset over files or a Spark DataFrame: reduce where the rows live.
-        if y_pred is not None or sensitive is not None:
-            raise DataError(
-                "Pass either a Dataset alone or y_true, y_pred and sensitive=, not both."
-            )
-        lazy = y_true
-        y_true, target, prediction = lazy.source, lazy.target, lazy.prediction
-        sensitive, score = list(lazy.sensitive_names), score or lazy.score
-        missing_group = missing_group or lazy.missing_group
-        if prediction is None:
-            raise DataError(
-                "The Dataset has no prediction column; name it with Dataset(..., prediction=...)."
-            )
-    from raikit.metrics._spark import is_spark_frame
 
-    on_spark = is_spark_frame(y_true)
-    on_files = _is_paths(y_true)
-    if backend == "auto":
-        backend = "spark" if on_spark else "duckdb" if on_files else "numpy"
-    if on_spark and backend != "spark":
-        raise DataError(
-            f"A Spark DataFrame is reduced by Spark: use backend='spark' (or 'auto'), not "
-            f"{backend!r}; or bring a sample to pandas with df.sample(fraction).toPandas()."
-        )
-    if backend in ("duckdb", "spark") and not (on_spark or on_files):
-        raise DataError(
-            f"backend={backend!r} reads files or a Spark DataFrame: pass a path or glob "
-            f"(or a Spark DataFrame) as the first argument, or use backend='numpy' in memory."
-        )
-    if on_spark or on_files:
-        if target is None or prediction is None or sensitive is None:
-            raise DataError(
-                "With a file path or a Spark DataFrame, name the columns: target='y', "
-                "prediction='y_hat', sensitive=['sex', 'race']."
-            )
-        names = [sensitive] if isinstance(sensitive, str) else list(sensitive)
-        if score is not None and not isinstance(score, str):
-            raise DataError(
-                f"With a file path or a Spark DataFrame, score names a column (a string), got "
-                f"{type(score).__name__}."
-            )
-        if backend == "numpy":
-            if not isinstance(y_true, str | os.PathLike):
-                raise DataError(
-                    "backend='numpy' reads one file into memory; for several files use "
-                    "backend='duckdb' (or a glob)."
-                )
-            y_true = Dataset(
-                y_true,
-                target=target,
-                sensitive=names,
-                prediction=prediction,
-                score=score,
-            )
-            sensitive, score = None, None
-        else:
-            return _backend_metrics(
-                backend,
-                y_true,
-                target=target,
-                prediction=prediction,
-                sensitive=names,
-                score=score,
-                score_bins=score_bins,
-                metrics=metrics,
-                ci=ci,
-                n_boot=n_boot,
-                random_state=random_state,
-                pos_label=pos_label,
-                task=task,
-                missing_group=missing_group,
-                memory_limit=memory_limit,
-                progress=progress,
-                ledger=ledger,
-                dataset=lazy,
-                min_group_size=min_group_size,
-            )
-    if isinstance(y_true, Dataset):
-        ds = y_true
-        if y_pred is not None or sensitive is not None:
-            raise DataError(
-                "Pass either a Dataset alone or y_true, y_pred and sensitive=, not both."
-            )
-        y_true, y_pred, sensitive = ds.y, ds.y_pred, ds.sensitive
-        score = ds.y_score if score is None else score
-        missing_group = missing_group or ds.missing_group
+@dataclass(frozen=True, eq=False)
+class _Rows:
+    """Validated per-row inputs and the groups they fall in (what every part of the engine reads)."""
 
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    score: np.ndarray | None
+    weights: np.ndarray | None
+    encoding: object
+    slices: engine.Slices
+
+    @property
+    def n(self) -> int:
+        return len(self.y_true)
+
+    @property
+    def codes(self) -> np.ndarray:
+        return self.encoding.intersection_codes
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.encoding.intersection_labels)
+
+
+def _prepare(y_true, y_pred, sensitive_features, score, sample_weight, missing_group) -> _Rows:
+    """Check the per-row inputs once (lengths, missing values) and encode the groups."""
     y_true = _as_1d(y_true, "y_true")
     y_pred = _as_1d(y_pred, "y_pred")
     n = len(y_true)
@@ -795,159 +773,168 @@ def group_metrics(
                 f"{name} has {int(missing.sum())} missing value(s) (first at row "
                 f"{int(np.argmax(missing))}). Drop or impute those rows first."
             )
-    frame = to_sensitive_frame(sensitive, n_rows=n)
+    frame = to_sensitive_frame(sensitive_features, n_rows=n)
     encoding = encode_groups(frame, missing_group=missing_group)
-    slices = engine.build_slices(encoding)
-    codes = encoding.intersection_codes
-    n_groups = len(encoding.intersection_labels)
+    return _Rows(
+        y_true,
+        y_pred,
+        None if score is None else _score_array(score, n),
+        None if sample_weight is None else weight_array(sample_weight, n),
+        encoding,
+        engine.build_slices(encoding),
+    )
 
-    if score is not None:
-        score = _as_1d(score, "score").astype(float)
-        if len(score) != n:
-            raise DataError(f"score has {len(score)} rows but y_true has {n}.")
-        if np.isnan(score).any():
-            raise DataError(
-                f"score has {int(np.isnan(score).sum())} missing value(s); scores must be complete."
-            )
-        if np.isinf(score).any():
-            raise DataError(
-                f"score has {int(np.isinf(score).sum())} infinite value(s) (first at row "
-                f"{int(np.argmax(np.isinf(score)))}); scores must be finite."
-            )
-    _check_ci(ci, n_boot)
-    if task == "auto":
-        task = _infer_task(y_true, y_pred)
-    if task not in ("binary", "multiclass", "regression"):
+
+def _score_array(score, n: int) -> np.ndarray:
+    score = _as_1d(score, "score").astype(float)
+    if len(score) != n:
+        raise DataError(f"score has {len(score)} rows but y_true has {n}.")
+    if np.isnan(score).any():
         raise DataError(
-            f"task must be 'auto', 'binary', 'multiclass' or 'regression', got {task!r}."
+            f"score has {int(np.isnan(score).sum())} missing value(s); scores must be complete."
         )
-    count_metrics, score_names, regression_names, slow = resolve_metric_names(
+    if np.isinf(score).any():
+        raise DataError(
+            f"score has {int(np.isinf(score).sum())} infinite value(s) (first at row "
+            f"{int(np.argmax(np.isinf(score)))}); scores must be finite."
+        )
+    return score
+
+
+def weight_array(sample_weight, n: int, *, name: str = "sample_weight") -> np.ndarray:
+    """Row weights as finite, non-negative floats with a positive total, or a DataError.
+
+    Examples
+    --------
+    >>> weight_array([1, 2.5, 0], 3).tolist()
+    [1.0, 2.5, 0.0]
+    """
+    try:
+        weights = _as_1d(sample_weight, name).astype(float)
+    except (TypeError, ValueError) as error:
+        raise DataError(f"{name} must hold numbers (one weight per row).") from error
+    if len(weights) != n:
+        raise DataError(f"{name} has {len(weights)} rows but y_true has {n}; one weight per row.")
+    bad = ~np.isfinite(weights) | (weights < 0)
+    if bad.any():
+        raise DataError(
+            f"{name} has {int(bad.sum())} missing, infinite or negative weight(s) (first at row "
+            f"{int(np.argmax(bad))}); weights must be finite and >= 0."
+        )
+    if not weights.sum() > 0:
+        raise DataError(f"{name} sums to 0; at least one row needs a positive weight.")
+    return weights
+
+
+def _regression_part(data: _Rows, metrics, rng, meta):
+    """Columns, values and the replicate function of the regression metrics."""
+    _, _, names, _ = resolve_metric_names(metrics, task="regression", has_score=False)
+    y_t = _regression_values(data.y_true, "y_true")
+    y_p = _regression_values(data.y_pred, "y_pred")
+    slices = data.slices
+    stats = engine.regression_stats(data.codes, y_t, y_p, data.n_groups, weights=data.weights)
+    sums = slices.aggregate(stats.sums)
+    centred = engine.combine_centred(stats.sums, slices)
+    value = engine.regression_metrics(*sums[:, :5].T, centred, names, shift=stats.shift)
+
+    def regression_replicates(b: int) -> np.ndarray:
+        rep = engine.poisson_scale(rng, stats.strata, b, n_eff=stats.strata_n_eff)
+        parts = engine.regression_replicates(rep, slices)
+        return engine.regression_metrics(*parts, names, shift=stats.shift)
+
+    meta["classes"] = None
+    return list(names), [value], [regression_replicates]
+
+
+def _classification_parts(data: _Rows, metrics, task, pos_label, rng, meta, findings):
+    """Columns, values and replicate functions of the count, score and custom metrics."""
+    score = data.score
+    count_metrics, score_names, _, slow = resolve_metric_names(
         metrics, task=task, has_score=score is not None
     )
-    findings: list[Finding] = []
-    if score_names and ((score < 0) | (score > 1)).any():
-        prob = [m for m in score_names if m != "roc_auc"]
-        if prob and metrics is not None:
-            raise DataError(
-                f"{prob} need probabilities in [0, 1] but score ranges from {score.min():.3g} to "
-                f"{score.max():.3g}. Pass predict_proba(X)[:, 1], or ask only for 'roc_auc'."
-            )
-        score_names = ["roc_auc"]
-        findings.append(
-            Finding(
-                "info",
-                "Scores are not probabilities",
-                "Only ROC AUC was computed from the scores; Brier score, log loss "
-                "and calibration need scores in [0, 1].",
-            )
+    if score_names:
+        score_names = _probability_check(score, score_names, metrics, findings)
+    y_codes, p_codes, classes = _encode_labels(data.y_true, data.y_pred, pos_label, task)
+    if task == "binary" and len(classes) > 2:
+        raise DataError(
+            f"task='binary' but the labels have {len(classes)} values: "
+            f"{classes.tolist()[:10]}. Use task='multiclass' or map labels to 0/1."
         )
-    rng = engine.rng_from(random_state)
-    meta: dict = {
-        "n_rows": n,
-        "n_groups": n_groups,
-        "random_state": random_state,
-        "slice_rows": slices.aggregate(np.bincount(codes, minlength=n_groups)).tolist(),
-    }
-
-    columns: list[str] = []
-    values_parts: list[np.ndarray] = []
-    replicate_parts: list[Callable[[int], np.ndarray]] = []  # chunk size -> (b, slices, metrics)
-
-    if task == "regression":
-        y_t, y_p = _regression_values(y_true, "y_true"), _regression_values(y_pred, "y_pred")
-        stats = engine.regression_stats(codes, y_t, y_p, n_groups)
-        sums = slices.aggregate(stats.sums)
-        centred = engine.combine_centred(stats.sums, slices)
-        values_parts.append(
-            engine.regression_metrics(
-                sums[:, 0],
-                sums[:, 1],
-                sums[:, 2],
-                sums[:, 3],
-                sums[:, 4],
-                centred,
-                regression_names,
-                shift=stats.shift,
-            )
-        )
-        columns += regression_names
-
-        def regression_replicates(b: int) -> np.ndarray:
-            rep = engine.poisson_scale(rng, stats.strata, b)  # (b, G, S, 6)
-            parts = engine.regression_replicates(rep, slices)
-            return engine.regression_metrics(*parts, regression_names, shift=stats.shift)
-
-        replicate_parts.append(regression_replicates)
-        meta["classes"] = None
-    else:
-        y_codes, p_codes, classes = _encode_labels(y_true, y_pred, pos_label, task)
-        if task == "binary" and len(classes) > 2:
-            raise DataError(
-                f"task='binary' but the labels have {len(classes)} values: "
-                f"{classes.tolist()[:10]}. Use task='multiclass' or map labels to 0/1."
-            )
-        n_classes = max(len(classes), 2)
-        meta["classes"] = [c.item() if hasattr(c, "item") else c for c in classes]
-        meta["pos_label"] = meta["classes"][-1] if task == "binary" else None
-        counts = engine.confusion_counts(codes, y_codes, p_codes, n_groups, n_classes)
-
-        if count_metrics:
-            names, value, replicate = _count_part(
-                counts, count_metrics, task, meta["classes"], slices, rng
-            )
-            columns += names
-            values_parts.append(value)
-            replicate_parts.append(replicate)
-        if score_names:
-            y01 = y_codes.astype(float)
-            sstats = engine.score_stats(codes, y01, score, n_groups)
-            values_parts.append(
-                _score_point_values(
-                    encoding, slices, sstats, slices.aggregate(counts), score, y01, score_names
-                )
-            )
-            columns += score_names
-            binned_point = engine.score_metrics_from_strata(
-                slices.aggregate(sstats.strata), sstats.stratum_ece_bin, score_names
-            )
-            shift = values_parts[-1] - binned_point  # bias-correct binned replicates
-
-            def score_replicates(b: int) -> np.ndarray:
-                rep = engine.poisson_scale(rng, sstats.strata, b)
-                agg = slices.aggregate(rep, axis=1)
-                return (
-                    engine.score_metrics_from_strata(agg, sstats.stratum_ece_bin, score_names)
-                    + shift
-                )
-
-            replicate_parts.append(score_replicates)
-            meta["score_bins"] = engine.SCORE_BINS
-        if slow:
-            slow_values, slow_reps = _slow_metrics(slow, encoding, slices, y_true, y_pred, rng)
-            values_parts.append(slow_values)
-            columns += [getattr(f, "__name__", f"metric_{i}") for i, f in enumerate(slow)]
-            replicate_parts.append(slow_reps)
-
-    return _assemble(
-        columns,
-        values_parts,
-        replicate_parts,
-        slices,
-        encoding,
-        findings,
-        meta,
-        task=task,
-        ci=ci,
-        n_boot=n_boot,
-        random_state=random_state,
-        ledger=ledger,
-        dataset=ds,
-        min_group_size=min_group_size,
+    meta["classes"] = _label_list(classes)
+    meta["pos_label"] = meta["classes"][-1] if task == "binary" else None
+    n_classes = max(len(classes), 2)
+    counts, counts_sq = engine.confusion_counts(
+        data.codes, y_codes, p_codes, data.n_groups, n_classes, weights=data.weights
     )
+    columns, values, replicates = [], [], []
+    if count_metrics:
+        names, value, replicate = _count_part(
+            counts, count_metrics, task, meta["classes"], data.slices, rng, counts_sq=counts_sq
+        )
+        columns += names
+        values.append(value)
+        replicates.append(replicate)
+    if score_names:
+        value, replicate = _score_part(data, y_codes, counts, score_names, rng)
+        columns += score_names
+        values.append(value)
+        replicates.append(replicate)
+        meta["score_bins"] = engine.SCORE_BINS
+    if slow:
+        slow_values, slow_reps = _slow_metrics(slow, data, rng)
+        columns += [getattr(f, "__name__", f"metric_{i}") for i, f in enumerate(slow)]
+        values.append(slow_values)
+        replicates.append(slow_reps)
+    return columns, values, replicates
 
 
-def _count_part(counts, count_metrics, task, classes, slices, rng):
-    """Column names, per-slice values and the replicate function of the count metrics."""
+def _probability_check(score, score_names, metrics, findings) -> list[str]:
+    """Scores outside [0, 1] allow ROC AUC only: refuse asked-for probability metrics, else note."""
+    if not ((score < 0) | (score > 1)).any():
+        return score_names
+    prob = [m for m in score_names if m != "roc_auc"]
+    if prob and metrics is not None:
+        raise DataError(
+            f"{prob} need probabilities in [0, 1] but score ranges from {score.min():.3g} to "
+            f"{score.max():.3g}. Pass predict_proba(X)[:, 1], or ask only for 'roc_auc'."
+        )
+    findings.append(
+        Finding(
+            "info",
+            "Scores are not probabilities",
+            "Only ROC AUC was computed from the scores; Brier score, log loss "
+            "and calibration need scores in [0, 1].",
+        )
+    )
+    return ["roc_auc"]
+
+
+def _score_part(data: _Rows, y_codes, counts, score_names, rng):
+    """Exact score metrics per slice, and binned replicates centred on them."""
+    slices, y01 = data.slices, y_codes.astype(float)
+    sstats = engine.score_stats(data.codes, y01, data.score, data.n_groups, weights=data.weights)
+    value = _score_point_values(data, sstats, slices.aggregate(counts), y01, score_names)
+    binned = engine.score_metrics_from_strata(
+        slices.aggregate(sstats.strata), sstats.stratum_ece_bin, score_names
+    )
+    shift = value - binned  # bias-correct binned replicates
+
+    def score_replicates(b: int) -> np.ndarray:
+        rep = engine.poisson_scale(rng, sstats.strata, b, n_eff=sstats.strata_n_eff)
+        agg = slices.aggregate(rep, axis=1)
+        return engine.score_metrics_from_strata(agg, sstats.stratum_ece_bin, score_names) + shift
+
+    return value, score_replicates
+
+
+def _count_part(counts, count_metrics, task, classes, slices, rng, *, counts_sq=None):
+    """Column names, per-slice values and the replicate function of the count metrics.
+
+    ``counts_sq`` (weighted counts only) holds each cell's sum of squared weights: a cell's
+    Bayesian-bootstrap weight ``sum_i w_i Gamma_i(1)`` is then drawn as the Gamma with its mean
+    ``sum w`` and variance ``sum w^2`` (shape: the effective rows ``(sum w)^2 / sum w^2``), which
+    is ``Gamma(count)`` exactly when every weight is 1.
+    """
     n_classes = max(len(classes), 2)
 
     def count_values(c: np.ndarray) -> np.ndarray:
@@ -965,12 +952,22 @@ def _count_part(counts, count_metrics, task, classes, slices, rng):
     # Gamma(prior); sums of Gammas are Gammas, so a slice's cell is Gamma(its count + prior).
     k2 = counts.shape[-1]
     prior = PRIOR * 4 / k2  # 1/2 per cell of a 2x2 table; the same total mass for K classes
-    shape = counts.astype(float)
+    shape, scale, unit = counts.astype(float), 1.0, 1.0
+    if counts_sq is not None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shape = np.where(counts_sq > 0, counts**2 / counts_sq, 0.0)
+            scale = np.where(counts > 0, counts_sq / counts, 0.0)
+        unit = counts.sum() / max(shape.sum(), 1e-300)  # the prior in weight units (mean weight)
 
     def count_replicates(b: int) -> tuple[np.ndarray, np.ndarray]:
         draws = rng.gamma(shape, size=(b, *counts.shape))
+        if counts_sq is not None:  # unweighted counts skip two passes over the draws
+            draws *= scale
         cells = slices.aggregate(draws, axis=1)
-        with_prior = count_values(cells + rng.gamma(prior, size=cells.shape))
+        extra = rng.gamma(prior, size=cells.shape)
+        if counts_sq is not None:
+            extra *= unit
+        with_prior = count_values(cells + extra)
         with _quiet():
             without = count_values(cells)
         if "count" in names:  # a slice's size: Gamma(n), the prior is for rates only
@@ -992,9 +989,6 @@ def _assemble(
     task,
     ci,
     n_boot,
-    random_state,
-    ledger,
-    dataset,
     min_group_size=MIN_GROUP_SIZE,
 ) -> GroupMetricsResult:
     """Values, bootstrap bounds, disparities, tidy tables and findings: the same for every
@@ -1057,8 +1051,8 @@ def _assemble(
         rows, columns=["attribute", "metric", "method", "kind", "value", "lower", "upper"]
     )
     meta["min_group_size"] = int(min_group_size)
-    findings += _findings(table, disparity_table, columns, ci, meta)
-    result = GroupMetricsResult(
+    findings += _findings(table, disparity_table, columns, ci, meta, _KeyText(slices))
+    return GroupMetricsResult(
         table=table,
         disparities=disparity_table,
         task=task,
@@ -1068,113 +1062,177 @@ def _assemble(
         findings=tuple(findings),
         meta=meta,
     )
-    from raikit.ledger import record
-
-    record(
-        result,
-        check="metrics.group_metrics",
-        ledger=ledger,
-        dataset=dataset,
-        params={"ci": ci, "n_boot": n_boot, "random_state": random_state, "task": task},
-    )
-    return result
 
 
-def _is_paths(value) -> bool:
-    """A path or glob, or a list of ``Path`` objects (labels are never Paths, so no ambiguity)."""
-    if isinstance(value, str | os.PathLike):
-        return True
-    return (
-        isinstance(value, list | tuple)
-        and len(value) > 0
-        and all(isinstance(v, os.PathLike) for v in value)
-    )
-
-
-def _backend_metrics(
-    backend,
-    source,
+@recorded("metrics.group_metrics")
+@validate_params(
+    ci=[CI, None],
+    n_boot=Interval(int, 2, None),
+    random_state=RANDOM_STATE,
+    task=Options(*TASKS),
+    min_group_size=Interval(int, 1, None),
+    backend=Options(*BACKENDS),
+    memory_limit=[str, None],
+    score_bins=Interval(int, 10, None),
+)
+def group_metrics_of(
+    data,
     *,
-    target,
-    prediction,
-    sensitive,
-    score,
-    score_bins,
-    metrics,
-    ci,
-    n_boot,
-    random_state,
-    pos_label,
-    task,
-    missing_group,
-    memory_limit,
-    progress,
-    ledger,
-    dataset=None,
-    min_group_size=MIN_GROUP_SIZE,
+    metrics: Sequence | None = None,
+    ci: float | None = 0.95,
+    n_boot: int = 1000,
+    random_state=None,
+    pos_label=None,
+    task: str = "auto",
+    min_group_size: int = MIN_GROUP_SIZE,
+    backend: str = "auto",
+    memory_limit: str | None = "1GB",
+    score_bins: int = 1000,
+    progress: Callable[[float], None] | None = None,
+    ledger=None,
 ) -> GroupMetricsResult:
-    """Group metrics from the statistics the duckdb or spark backend computes where the rows are."""
+    """:func:`group_metrics` of a :class:`raikit.Dataset`, computed where its rows live.
+
+    The Dataset names the columns: ``target``, ``prediction``, ``sensitive`` (the protected
+    attributes), and optionally ``score`` and ``weight``; its ``missing_group`` applies. An
+    in-memory Dataset goes to the numpy engine; a lazy one (files larger than memory, a glob, a
+    Spark DataFrame) is reduced to sufficient statistics by DuckDB or Spark, and everything above
+    the statistics (metrics, intervals, findings) is the numpy engine's own code, so the numbers
+    agree.
+
+    Parameters
+    ----------
+    data : Dataset
+        With a ``target`` and a ``prediction`` column (add a model's with
+        :meth:`raikit.Dataset.with_predictions`).
+    metrics, ci, n_boot, random_state, pos_label, task, min_group_size, ledger
+        As for :func:`group_metrics`.
+    backend : {"auto", "numpy", "duckdb", "spark"}
+        Where the sufficient statistics are computed. ``auto``: DuckDB for a lazy Dataset over
+        files, Spark for one over a Spark DataFrame, numpy otherwise. ``duckdb`` runs one SQL
+        ``GROUP BY`` over the Dataset's files (also when it was loaded eagerly from a path);
+        ``spark`` one ``groupBy().agg()`` on its Spark DataFrame (or on its files, read with the
+        active SparkSession); ``numpy`` loads the rows (see :meth:`raikit.Dataset.materialize`).
+        The DuckDB and Spark backends compute the count metrics and, with a score, ROC AUC from
+        per-group score histograms (see ``score_bins``), Brier score, log loss and calibration
+        error; regression, custom callables and weights need ``numpy``.
+    memory_limit : str, default "1GB"
+        DuckDB's memory limit (it spills to disk beyond it).
+    score_bins : int, default 1000
+        DuckDB and Spark: equal-width score bins on [0, 1] (a multiple of 10). ROC AUC is
+        computed from them with same-bin pairs counted as ties, so
+        ``|AUC_binned - AUC_exact| <= 0.5 * P(a positive and a negative share a bin)``; the
+        result's ``meta["roc_auc_error_bound"]`` gives that bound per slice.
+    progress : callable, optional
+        DuckDB and Spark: called with the fraction of the scan done (0 to 1).
+
+    Returns
+    -------
+    GroupMetricsResult
+
+    Raises
+    ------
+    ParameterError
+        A parameter outside its domain, or a backend that cannot reach the Dataset's rows.
+    ColumnError
+        The Dataset has no target or no prediction column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from raikit import Dataset
+    >>> from raikit.metrics import group_metrics_of
+    >>> frame = pd.DataFrame({"y": [1, 0, 1, 1, 0, 0], "p": [1, 0, 0, 1, 1, 0],
+    ...                       "sex": ["F", "F", "F", "M", "M", "M"]})
+    >>> ds = Dataset(frame, target="y", prediction="p", sensitive="sex")
+    >>> r = group_metrics_of(ds, metrics=["selection_rate"], ci=None)
+    >>> r.by_group["selection_rate"].round(3).tolist()
+    [0.333, 0.667]
+    """
+    data = check_dataset(data, need=["target", "prediction"], caller="group_metrics_of")
+    backend = _choose_backend(data, backend)
+    settings = {"ci": ci, "n_boot": n_boot, "random_state": random_state, "task": task}
+    settings["min_group_size"] = min_group_size
+    if backend == "numpy":
+        return group_metrics(
+            data.y,
+            data.y_pred,
+            sensitive_features=data.sensitive,
+            score=data.y_score,
+            sample_weight=data.weights,
+            metrics=metrics,
+            pos_label=pos_label,
+            missing_group=data.missing_group,
+            **settings,
+        )
     if task == "regression" or any(callable(m) for m in metrics or []):
-        raise DataError(
-            f"The {backend} backend computes classification metrics from counts and score "
-            f"histograms (no regression or custom callables); use backend='numpy' on a sample "
-            f"(Dataset.sample or pandas .sample) for those."
+        raise ParameterError(
+            f"group_metrics_of(): the {backend} backend computes classification metrics from "
+            f"counts and score histograms (no regression or custom callables); use "
+            f"backend='numpy' on a sample (Dataset.sample) for those."
         )
-    if score is not None and (score_bins < 10 or score_bins % 10):
-        raise DataError(
-            f"score_bins must be a multiple of 10 (the calibration bins are tenths), got "
-            f"{score_bins}; e.g. 1000 or 10000."
+    if data.weight is not None:
+        raise ParameterError(
+            f"group_metrics_of(): the {backend} backend does not weight rows yet; use "
+            f"backend='numpy' (on a Dataset.sample if the rows do not fit in memory)."
         )
-    _check_ci(ci, n_boot)
-    kwargs = {
-        "target": target,
-        "prediction": prediction,
-        "sensitive": sensitive,
-        "score": score,
+    if data.score is not None and score_bins % 10:
+        raise ParameterError(
+            f"group_metrics_of(): score_bins must be a multiple of 10 (the calibration bins are "
+            f"tenths), got {score_bins}; e.g. 1000 or 10000."
+        )
+    columns = {
+        "target": data.target,
+        "prediction": data.prediction,
+        "sensitive": list(data.sensitive_names),
+        "score": data.score,
         "score_bins": score_bins,
         "pos_label": pos_label,
-        "missing_group": missing_group,
+        "missing_group": data.missing_group,
         "progress": progress,
     }
     if backend == "duckdb":
         from raikit.metrics._duckdb import duckdb_counts
 
-        aggregated = duckdb_counts(source, memory_limit=memory_limit, **kwargs)
+        aggregated = duckdb_counts(data.source, memory_limit=memory_limit, **columns)
     else:
         from raikit.metrics._spark import spark_counts
 
-        aggregated = spark_counts(source, **kwargs)
-    return _from_counts(
-        aggregated,
-        metrics=metrics,
-        ci=ci,
-        n_boot=n_boot,
-        random_state=random_state,
-        task=task,
-        ledger=ledger,
-        dataset=dataset,
-        min_group_size=min_group_size,
-    )
+        aggregated = spark_counts(data.source, **columns)
+    return _from_counts(aggregated, metrics=metrics, **settings)
 
 
-def _check_ci(ci, n_boot) -> None:
-    if ci is not None and not 0 < ci < 1:
-        raise DataError(f"ci must be a confidence level between 0 and 1 (e.g. 0.95), got {ci}.")
-    if ci is not None and n_boot < 2:
-        raise DataError(f"n_boot must be at least 2 to compute intervals, got {n_boot}.")
+def _choose_backend(data, backend: str) -> str:
+    """The backend that reaches the Dataset's rows: ``auto`` follows where they live."""
+    from raikit.metrics._spark import is_spark_frame
+
+    on_spark = is_spark_frame(data.source)
+    on_files = isinstance(data.source, str | os.PathLike | list)
+    if backend == "auto":
+        if not data.is_lazy:
+            return "numpy"
+        return "spark" if on_spark else "duckdb"
+    if backend == "duckdb" and not on_files:
+        raise ParameterError(
+            "group_metrics_of(): backend='duckdb' reads files; this Dataset was not made from a "
+            "path or glob. Use backend='numpy' (or 'spark' for a Spark DataFrame)."
+        )
+    if backend == "spark" and not (on_spark or on_files):
+        raise ParameterError(
+            "group_metrics_of(): backend='spark' needs a Dataset over a Spark DataFrame or over "
+            "files; this one is an in-memory table. Use backend='numpy'."
+        )
+    if backend != "spark" and on_spark and data.is_lazy:
+        raise ParameterError(
+            f"group_metrics_of(): a Spark DataFrame is reduced by Spark: use backend='spark' (or "
+            f"'auto'), not {backend!r}; or bring a sample to pandas with "
+            f"Dataset.sample(n, stratify='sensitive')."
+        )
+    return backend
 
 
 def _from_counts(
-    aggregated,
-    *,
-    metrics,
-    ci,
-    n_boot,
-    random_state,
-    task,
-    ledger,
-    dataset=None,
-    min_group_size=MIN_GROUP_SIZE,
+    aggregated, *, metrics, ci, n_boot, random_state, task, min_group_size
 ) -> GroupMetricsResult:
     """Group metrics from counts (and score histograms) a backend computed: no rows in memory."""
     classes = aggregated.classes
@@ -1187,8 +1245,8 @@ def _from_counts(
         raise DataError(f"task='binary' but the labels have {len(classes)} values.")
     encoding = aggregated.encoding
     slices = engine.build_slices(encoding)
-    rng = engine.rng_from(random_state)
-    labels = [c.item() if hasattr(c, "item") else c for c in classes]
+    rng = rng_from(random_state)
+    labels = _label_list(classes)
     meta = {
         "n_rows": aggregated.n_rows,
         "n_groups": len(encoding.intersection_labels),
@@ -1197,6 +1255,7 @@ def _from_counts(
         "pos_label": labels[-1] if task == "binary" else None,
         "backend": aggregated.backend,
         "slice_rows": slices.aggregate(aggregated.counts.sum(axis=-1)).tolist(),
+        "weighted": False,
     }
     columns, values_parts, replicate_parts = [], [], []
     if count_metrics:
@@ -1222,9 +1281,6 @@ def _from_counts(
         task=task,
         ci=ci,
         n_boot=n_boot,
-        random_state=random_state,
-        ledger=ledger,
-        dataset=dataset,
         min_group_size=min_group_size,
     )
 
@@ -1259,8 +1315,8 @@ def _histogram_score_part(strata, score_names, slices, rng, meta):
         with np.errstate(invalid="ignore", divide="ignore"):
             bound = 0.5 * (n_pos * n_neg).sum(axis=-1) / (n_pos.sum(-1) * n_neg.sum(-1))
         meta["roc_auc_error_bound"] = {
-            f"{a}={g}": (float(b) if np.isfinite(b) else None)
-            for a, g, b in zip(slices.attribute, slices.group, bound, strict=True)
+            key.text: (float(b) if np.isfinite(b) else None)
+            for key, b in zip(slices.keys, bound, strict=True)
         }
     # Bootstrap strata: adjacent bins merged into about engine.SCORE_BINS strata of equal mass,
     # never across a tenth (so the calibration bins stay exact), as the numpy engine stratifies.
@@ -1378,8 +1434,9 @@ def _multiclass_values(
     return np.concatenate(out, axis=-1)
 
 
-def _score_point_values(encoding, slices, sstats, slice_counts, score, y01, names):
+def _score_point_values(data: _Rows, sstats, slice_counts, y01, names):
     """Exact score metrics per slice: AUC by sorting, the rest from additive per-group sums."""
+    encoding, slices, score = data.encoding, data.slices, data.score
     n = slice_counts.sum(axis=-1).astype(float)
     out = []
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -1390,7 +1447,8 @@ def _score_point_values(encoding, slices, sstats, slice_counts, score, y01, name
                 if len(encoding.names) > 1:
                     family_codes.append(encoding.intersection_codes)
                     sizes.append(len(encoding.intersection_labels))
-                out.append(np.concatenate(engine.exact_auc(family_codes, sizes, score, y01)))
+                auc = engine.exact_auc(family_codes, sizes, score, y01, weights=data.weights)
+                out.append(np.concatenate(auc))
             elif name == "brier_score":
                 out.append(np.where(n > 0, slices.aggregate(sstats.brier_sum) / n, np.nan))
             elif name == "log_loss":
@@ -1402,14 +1460,16 @@ def _score_point_values(encoding, slices, sstats, slice_counts, score, y01, name
     return np.stack(out, axis=-1)
 
 
-def _slow_metrics(funcs, encoding, slices, y_true, y_pred, rng):
+def _slow_metrics(funcs, data: _Rows, rng):
     """Arbitrary ``f(y_true, y_pred)`` metrics: one call per slice (and per replicate)."""
-    rows_of_slice = []
+    encoding, slices = data.encoding, data.slices
+    y_true, y_pred, weights = data.y_true, data.y_pred, data.weights
     order = np.argsort(encoding.intersection_codes, kind="stable")
     bounds = np.searchsorted(
         encoding.intersection_codes[order], np.arange(len(encoding.intersection_labels) + 1)
     )
     membership = slices.membership.tolil()
+    rows_of_slice = []
     for r in range(slices.n_slices):  # slow path by design: documented as such
         groups = membership.rows[r]
         rows_of_slice.append(
@@ -1418,15 +1478,16 @@ def _slow_metrics(funcs, encoding, slices, y_true, y_pred, rng):
             else np.array([], dtype=np.int64)
         )
 
-    def evaluate(weights=None):
+    def evaluate(draws=None):
         out = np.full((slices.n_slices, len(funcs)), np.nan)
         for r, rows in enumerate(rows_of_slice):
-            if weights is not None:
-                rows = np.repeat(rows, weights[rows])
+            if draws is not None:
+                rows = np.repeat(rows, draws[rows])
             if len(rows) == 0:
                 continue
+            extra = {} if weights is None else {"sample_weight": weights[rows]}
             for j, f in enumerate(funcs):
-                out[r, j] = float(f(y_true[rows], y_pred[rows]))
+                out[r, j] = float(f(y_true[rows], y_pred[rows], **extra))
         return out
 
     def replicates(b: int) -> np.ndarray:
@@ -1435,14 +1496,31 @@ def _slow_metrics(funcs, encoding, slices, y_true, y_pred, rng):
     return evaluate(), replicates
 
 
-def _findings(table, disparities, columns, ci, meta) -> list[Finding]:
+class _KeyText:
+    """``keys[(attribute, group)]``: the slice's one text form (:class:`raikit._grouping.SliceKey`),
+    looked up only for the few slices a finding names."""
+
+    def __init__(self, slices: engine.Slices) -> None:
+        self._slices = slices
+        self._row = None
+
+    def __getitem__(self, where: tuple[str, str]) -> str:
+        if self._row is None:
+            pairs = zip(self._slices.attribute, self._slices.group, strict=True)
+            self._row = {pair: r for r, pair in enumerate(pairs)}
+        return self._slices.keys[self._row[where]].text
+
+
+def _findings(table, disparities, columns, ci, meta, keys) -> list[Finding]:
+    """Empty, small and undefined groups, and the four-fifths rule; ``keys`` maps (attribute,
+    group) to the slice's one text form (:class:`raikit._grouping.SliceKey`)."""
     findings: list[Finding] = []
     min_size = meta["min_group_size"]
     groups = table[table["attribute"] != "overall"]
     sizes = _slice_sizes(meta, table)
     small = sizes[sizes.index.get_level_values("attribute") != "overall"]
     for (attribute, group), rows in small.items():  # one per group: groups, not rows
-        where = f"{attribute}={group}"
+        where = keys[(attribute, group)]
         if rows == 0:
             findings.append(
                 Finding(
@@ -1466,7 +1544,7 @@ def _findings(table, disparities, columns, ci, meta) -> list[Finding]:
     undefined = groups[groups["value"].isna()]
     if len(undefined):
         for (attribute, group), part in undefined.groupby(["attribute", "group"], sort=False):
-            where = f"{attribute}={group}"
+            where = keys[(attribute, group)]
             if sizes.get((attribute, group), 1) == 0:
                 continue
             names = ", ".join(part["metric"].tolist())
@@ -1480,7 +1558,7 @@ def _findings(table, disparities, columns, ci, meta) -> list[Finding]:
                 )
             )
     if "selection_rate" in columns:
-        findings += _four_fifths(groups, disparities, sizes, ci, min_size)
+        findings += _four_fifths(groups, disparities, sizes, ci, min_size, keys)
     return findings
 
 
@@ -1504,7 +1582,7 @@ def assessable_groups(sizes: pd.Series, attribute: str, min_group_size: int) -> 
     return int((part >= min_group_size).sum())
 
 
-def _four_fifths(groups, disparities, sizes, ci, min_size) -> list[Finding]:
+def _four_fifths(groups, disparities, sizes, ci, min_size, keys) -> list[Finding]:
     """The four-fifths rule on the selection-rate ratio, with the same verdict rule as every
     criterion: an error only when the whole interval is below 0.8, a warning when it straddles
     0.8, and "not assessable" when fewer than two groups have ``min_group_size`` rows."""
@@ -1552,7 +1630,7 @@ def _four_fifths(groups, disparities, sizes, ci, min_size) -> list[Finding]:
                 title,
                 f"Selection rate of {low['group']} is {low['value']:.3f} vs "
                 f"{high['value']:.3f} for {high['group']}: ratio {row.value:.3f}{interval}{tail}",
-                slice=f"{row.attribute}={low['group']}",
+                slice=keys[(row.attribute, low["group"])],
             )
         )
     return findings

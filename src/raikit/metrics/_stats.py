@@ -184,6 +184,9 @@ def jeffreys_interval(successes, n, *, ci: float = 0.95):
     return np.where(bad, np.nan, lower), np.where(bad, np.nan, upper)
 
 
+_SORT_BELOW = 700  # replicates per column up to which a full sort beats np.partition
+
+
 def percentile_bounds(replicates: np.ndarray, level):
     """Percentile interval over the replicate axis (0), ignoring NaN replicates.
 
@@ -220,7 +223,9 @@ def percentile_bounds(replicates: np.ndarray, level):
     below = np.floor(position).astype(np.int64)
     above = np.minimum(below + 1, last)
     complete = valid == n_rep
-    if complete.all():  # partial sorts around the few positions needed
+    if n_rep <= _SORT_BELOW:  # numpy's multi-kth partition: slower on short rows
+        ordered = np.sort(rows, axis=1)  # NaN sorts last
+    elif complete.all():  # partial sorts around the few positions needed
         ordered = np.partition(rows, np.unique(np.concatenate([below, above], axis=None)), axis=1)
     else:
         ordered = np.empty_like(rows)

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from raikit._errors import ColumnError, DataError
+from raikit._grouping import MISSING
 from raikit._result import Finding, Result
 from raikit.metrics._group_metrics import resolve_pos_label
 from raikit.metrics._stats import MIN_GROUP_SIZE
@@ -946,12 +947,12 @@ class Monitor:
         result = group_metrics(
             hit,
             hit,
-            sensitive=log[self.sensitive_names] if self.sensitive_names else None,
+            sensitive_features=log[self.sensitive_names] if self.sensitive_names else None,
             metrics=["count", "selection_rate"],
             ci=ci,
             n_boot=self.n_boot,
             random_state=self.random_state,
-            missing_group="(missing)",
+            missing_group=MISSING,
         )
         table = result.table.pivot_table(
             index=["attribute", "group"], columns="metric", values=["value", "lower", "upper"],
@@ -975,7 +976,7 @@ class Monitor:
         hit = (log[self.prediction].to_numpy() == self.pos_label).astype(np.int64)
         rows = []
         for attribute in self.sensitive_names:  # a few attributes; groups are vectorised
-            groups = log[attribute].fillna("(missing)")
+            groups = log[attribute].fillna(MISSING)
             sizes = groups.value_counts()
             large = groups.isin(sizes.index[sizes >= self.min_group_size]).to_numpy()
             n_groups = int((sizes >= self.min_group_size).sum())
@@ -984,7 +985,7 @@ class Monitor:
                 result = group_metrics(
                     hit[large],
                     hit[large],
-                    sensitive={attribute: groups.to_numpy()[large]},
+                    sensitive_features={attribute: groups.to_numpy()[large]},
                     metrics=["selection_rate"],
                     ci=self.ci,
                     n_boot=self.n_boot,
@@ -1645,7 +1646,7 @@ class Monitor:
         result = group_metrics(
             y,
             log[self.prediction].to_numpy(),
-            sensitive=log[self.sensitive_names].reset_index(drop=True),
+            sensitive_features=log[self.sensitive_names].reset_index(drop=True),
             metrics=_METRICS,
             pos_label=self.pos_label,
             ci=self.ci,

@@ -264,7 +264,7 @@ def _share_tables(y_true, y_pred, mask, sensitive, **options):
         result = group_metrics(
             y_true[rows],
             y_pred[rows],
-            sensitive=sensitive[rows],
+            sensitive_features=sensitive[rows],
             metrics=_METRICS,
             **options,
         )

@@ -167,7 +167,7 @@ def train_command(
         result = group_metrics(
             np.asarray(evaluation.y),
             np.asarray(pred),
-            sensitive=evaluation.sensitive,
+            sensitive_features=evaluation.sensitive,
             metrics=["accuracy", "selection_rate", "true_positive_rate", "false_positive_rate"],
             ci=0.95,
             n_boot=500,

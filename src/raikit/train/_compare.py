@@ -346,7 +346,7 @@ def compare_mitigations(
         gm = group_metrics(
             np.asarray(test.y),
             np.asarray(pred),
-            sensitive=test.sensitive,
+            sensitive_features=test.sensitive,
             metrics=["accuracy", *_DISPARITY_METRICS[constraint]],
             ci=ci,
             n_boot=n_boot,
