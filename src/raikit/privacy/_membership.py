@@ -327,7 +327,9 @@ def _attack_tables(scores, *, n, sensitive, labels, ci, n_boot, random_state) ->
             )
         )
         decision = (score >= np.median(score)).astype(int)
-        by_group = group_metrics(is_member, decision, sensitive_features=sensitive, score=score, **options)
+        by_group = group_metrics(
+            is_member, decision, sensitive_features=sensitive, score=score, **options
+        )
         overall = by_group.table[by_group.table["attribute"] == "overall"].iloc[0]
         rows.append(
             {
@@ -342,7 +344,9 @@ def _attack_tables(scores, *, n, sensitive, labels, ci, n_boot, random_state) ->
         )
         table = by_group.table[by_group.table["attribute"] != "overall"]
         group_tables.append(table.drop(columns="metric").assign(attack=attack))
-        by_class = group_metrics(is_member, decision, sensitive_features=labels, score=score, **options)
+        by_class = group_metrics(
+            is_member, decision, sensitive_features=labels, score=score, **options
+        )
         per_class = by_class.table[by_class.table["attribute"] != "overall"]
         class_tables.append(per_class.drop(columns=["metric", "attribute"]).assign(attack=attack))
     by_class = pd.concat(class_tables, ignore_index=True)
