@@ -69,6 +69,32 @@ def progress_bar(console: Console, *, transient: bool = True):
     )
 
 
+def progress_callback(bar, task, *, prefix: str = ""):
+    """A check's ``progress(done, total, description=None)`` callback that moves ``task`` on ``bar``.
+
+    Every check that reports progress calls it with the steps done, the steps in all and, where
+    a step has a name, that name (shown after ``prefix``).
+
+    Examples
+    --------
+    >>> from rich.console import Console
+    >>> with progress_bar(Console(quiet=True)) as bar:
+    ...     task = bar.add_task("Training", total=None)
+    ...     advance = progress_callback(bar, task, prefix="Trained ")
+    ...     advance(2, 5, "reweigh")
+    >>> bar.tasks[0].completed, bar.tasks[0].total, bar.tasks[0].description
+    (2.0, 5.0, 'Trained reweigh')
+    """
+
+    def advance(done: float, total: float, description: str | None = None) -> None:
+        changes = {"completed": done, "total": total}
+        if description is not None:
+            changes["description"] = f"{prefix}{description}"
+        bar.update(task, **changes)
+
+    return advance
+
+
 def write_result(result, out: Path, stem: str, title: str, console: Console) -> None:
     """Write ``<stem>.html`` and ``<stem>.json`` of a result into ``out`` and say where."""
     out.mkdir(parents=True, exist_ok=True)

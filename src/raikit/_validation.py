@@ -24,6 +24,10 @@ import numpy as np
 from raikit._errors import ColumnError, DataError, ParameterError
 
 __all__ = [
+    "ALPHA",
+    "CALLABLE",
+    "CI",
+    "RANDOM_STATE",
     "Interval",
     "Options",
     "check_dataset",
@@ -122,6 +126,19 @@ class _RandomState:
     def describe(self) -> str:
         return "None, an integer seed >= 0 or a numpy Generator"
 
+
+class _Callable:
+    """Anything that can be called (a function, a lambda, an object with ``__call__``)."""
+
+    def accepts(self, value: Any) -> bool:
+        return callable(value)
+
+    def describe(self) -> str:
+        return "a callable"
+
+
+CALLABLE = _Callable()
+"""The constraint of callback parameters (``progress=``, ``acquire=``)."""
 
 RANDOM_STATE = _RandomState()
 """The constraint every ``random_state=`` parameter uses."""

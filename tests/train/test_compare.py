@@ -22,8 +22,8 @@ def result():
     test = make_fairness_synthetic(1000, random_state=1)
     return (
         compare_mitigations(
-            train,
-            test,
+            train=train,
+            test=test,
             methods=["none", "reweigh", "threshold", "fairbatch"],
             constraint="eqopp",
             params={"fairbatch": {"epochs": 20, "learning_rate": 0.005}},
@@ -66,12 +66,16 @@ def test_result_round_trip_html_and_figures(result, tmp_path):
 
 def test_bad_input():
     ds = make_fairness_synthetic(100, random_state=0)
-    with pytest.raises(DataError, match="Unknown method"):
-        compare_mitigations(ds, ds, methods=["magic"])
+    with pytest.raises(ParameterError, match=r"compare_mitigations\(\): unknown method"):
+        compare_mitigations(train=ds, test=ds, methods=["magic"])
+    with pytest.raises(ParameterError, match=r"compare_mitigations\(\): n_boot must be"):
+        compare_mitigations(train=ds, test=ds, n_boot=0)
+    with pytest.raises(TypeError):  # the pair is keyword-only
+        compare_mitigations(ds, ds)
     with pytest.raises(DataError, match="Dataset"):
-        compare_mitigations(ds.frame, ds)
+        compare_mitigations(train=ds.frame, test=ds)
     with pytest.raises(ParameterError, match="constraint"):
-        compare_mitigations(ds, ds, constraint="x")
+        compare_mitigations(train=ds, test=ds, constraint="x")
 
 
 def test_frtrain_with_a_clean_dataset_matches_a_direct_fit():
@@ -82,8 +86,8 @@ def test_frtrain_with_a_clean_dataset_matches_a_direct_fit():
     test = make_fairness_synthetic(600, random_state=4)
     fr_params = {"epochs": 120, "pretrain_epochs": 40, "learning_rate": 0.01}
     r = compare_mitigations(
-        train,
-        test,
+        train=train,
+        test=test,
         methods=["none", "frtrain"],
         constraint="dp",
         params={"frtrain": fr_params},
@@ -112,8 +116,8 @@ def test_frtrain_holds_out_a_share_of_train():
     train = make_fairness_synthetic(600, random_state=5)
     test = make_fairness_synthetic(300, random_state=6)
     r = compare_mitigations(
-        train,
-        test,
+        train=train,
+        test=test,
         methods=["frtrain"],
         constraint="eqopp",
         params={"frtrain": {"epochs": 30, "pretrain_epochs": 10}},
@@ -123,9 +127,9 @@ def test_frtrain_holds_out_a_share_of_train():
     assert r.meta["frtrain_n_clean"] == 120 and r.meta["frtrain_n_train"] == 480
     assert r.meta["frtrain_clean_source"] == "0.2 of train held out"
     with pytest.raises(DataError, match="share"):
-        compare_mitigations(train, test, methods=["frtrain"], clean_validation=0.9)
+        compare_mitigations(train=train, test=test, methods=["frtrain"], clean_validation=0.9)
     with pytest.raises(DataError, match="clean_validation"):
-        compare_mitigations(train, test, methods=["frtrain"], clean_validation="x")
+        compare_mitigations(train=train, test=test, methods=["frtrain"], clean_validation="x")
 
 
 def test_string_labels_need_pos_label_and_match_the_coded_run():
@@ -145,9 +149,11 @@ def test_string_labels_need_pos_label_and_match_the_coded_run():
         "random_state": 0,
     }
     with pytest.raises(DataError, match="pos_label"):
-        compare_mitigations(as_text(train), as_text(test), **kwargs)
-    coded = compare_mitigations(train, test, **kwargs)
-    text = compare_mitigations(as_text(train), as_text(test), pos_label="approved", **kwargs)
+        compare_mitigations(train=as_text(train), test=as_text(test), **kwargs)
+    coded = compare_mitigations(train=train, test=test, **kwargs)
+    text = compare_mitigations(
+        train=as_text(train), test=as_text(test), pos_label="approved", **kwargs
+    )
     assert text.meta["pos_label"] == "approved" and "'approved'" in text.summary
     columns = ["accuracy", "disparity"]
     np.testing.assert_allclose(text.table[columns], coded.table[columns], rtol=0, atol=1e-12)
@@ -158,3 +164,25 @@ def test_string_labels_need_pos_label_and_match_the_coded_run():
     p, y, z = base.predict(test.X), np.asarray(test.y), np.asarray(test.sensitive["z"])
     gap = max(abs(p[(y == 1) & (z == g)].mean() - p[y == 1].mean()) for g in (0, 1))
     assert text.table.set_index("method").loc["none", "disparity"] == pytest.approx(gap, abs=1e-12)
+
+
+def test_one_evidence_row_and_a_progress_step_per_method(tmp_path):
+    import raikit
+    from raikit.ledger import Ledger
+
+    train = make_fairness_synthetic(400, random_state=0)
+    test = make_fairness_synthetic(300, random_state=1)
+    ledger = Ledger(tmp_path / "ledger")
+    steps = []
+    with raikit.track("compare", ledger=ledger) as run:
+        compare_mitigations(
+            train=train,
+            test=test,
+            methods=["none", "reweigh"],
+            constraint="dp",
+            n_boot=50,
+            progress=lambda done, total, description: steps.append((done, total, description)),
+        )
+    evidence = ledger.evidence(run=run.id)
+    assert evidence["check_name"].tolist() == ["train.compare_mitigations"]
+    assert steps == [(1, 2, "none"), (2, 2, "reweigh")]

@@ -12,7 +12,7 @@ import pandas as pd
 
 from raikit._errors import DataError, ParameterError, RaikitError
 from raikit._result import Finding, Result
-from raikit._validation import CI, RANDOM_STATE, Interval, check_dataset, validate_params
+from raikit._validation import CALLABLE, CI, RANDOM_STATE, Interval, check_dataset, validate_params
 
 __all__ = ["PRINCIPLES", "AuditContext", "AuditReport", "audit", "register_section"]
 
@@ -559,18 +559,13 @@ def _predictions(model, ds, pos_label=None, *, name: str):
         ) from error
 
 
-def _is_callable(value) -> bool:
-    """a callable"""
-    return callable(value)
-
-
 @validate_params(
     sections=[list, tuple, None],
     ci=CI,
     n_boot=Interval(int, 1, None),
     tolerance=Interval(float, 0, None),
     random_state=RANDOM_STATE,
-    progress=[_is_callable, None],
+    progress=[CALLABLE, None],
     name=[str, None],
     min_group_size=[Interval(int, 1, None), None],
 )

@@ -31,6 +31,7 @@ from raikit._errors import ColumnError, DataError, ParameterError, RaikitError
 from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit._validation import (
+    CALLABLE,
     CI,
     RANDOM_STATE,
     Interval,
@@ -701,11 +702,6 @@ def _is_dataset(value) -> bool:
     return isinstance(value, Dataset)
 
 
-def _is_callable(value) -> bool:
-    """a callable"""
-    return callable(value)
-
-
 def _frame_of(data, what: str) -> pd.DataFrame:
     from raikit.dataset import Dataset
 
@@ -1112,7 +1108,7 @@ def _budget_findings(s: _Settings, state: _Progress, cost, k: int, acquired: boo
     attributes=[str, list, tuple, None],
     estimator=[_is_classifier, None],
     validation=[pd.DataFrame, _is_dataset, None],
-    acquire=[_is_callable, None],
+    acquire=[CALLABLE, None],
     available=[dict, pd.Series, None],
     cost=[Interval(float, 0, None, closed="neither"), dict, None],
     lam=Interval(float, 0, None),
@@ -1124,7 +1120,7 @@ def _budget_findings(s: _Settings, state: _Progress, cost, k: int, acquired: boo
     validation_size=Interval(float, 0, 1, closed="neither"),
     max_rounds=Interval(int, 1, None),
     ci=CI,
-    progress=[_is_callable, None],
+    progress=[CALLABLE, None],
     random_state=RANDOM_STATE,
 )
 def slice_tuner(

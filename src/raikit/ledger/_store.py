@@ -426,31 +426,36 @@ class Ledger:
         )
 
     # ------------------------------------------------------------------ datasets and models
-    def log_dataset(self, ds, *, store_data: bool = False, run: Run | None = None) -> str:
+    def log_dataset(self, data, *, store_data: bool = False, run: Run | None = None) -> str:
         """Record a :class:`raikit.Dataset` (content hash, schema, rows); with ``store_data`` keep
         its table as a Parquet artifact so a run can be reproduced. Returns the dataset id."""
-        cached = self._seen_datasets.get(id(ds))
-        if cached is not None and cached[0] is ds and not store_data:
+        cached = self._seen_datasets.get(id(data))
+        if cached is not None and cached[0] is data and not store_data:
             digest = cached[1]
-        elif getattr(ds, "is_lazy", False) and not store_data:
-            digest = self._log_lazy_dataset(ds)
-            self._seen_datasets[id(ds)] = (ds, digest)
+        elif getattr(data, "is_lazy", False) and not store_data:
+            digest = self._log_lazy_dataset(data)
+            self._seen_datasets[id(data)] = (data, digest)
         else:
-            digest = dataset_hash(ds.frame)
+            digest = dataset_hash(data.frame)
             artifact = None
             if store_data:
                 buffer = io.BytesIO()
-                ds.frame.to_parquet(buffer, index=False)
+                data.frame.to_parquet(buffer, index=False)
                 artifact = self.put_artifact(buffer.getvalue(), media_type="application/parquet")
             with self._write() as conn:
                 self._insert_dataset(
-                    conn, digest, ds, ds.frame.shape[1], ds.schema.to_json(indent=None), artifact
+                    conn,
+                    digest,
+                    data,
+                    data.frame.shape[1],
+                    data.schema.to_json(indent=None),
+                    artifact,
                 )
                 if artifact is not None:
                     conn.execute(
                         "UPDATE datasets SET data_artifact = ? WHERE id = ?", (artifact, digest)
                     )
-            self._seen_datasets[id(ds)] = (ds, digest)
+            self._seen_datasets[id(data)] = (data, digest)
         run = run or _ACTIVE.get()
         if run is not None and run.ledger is self:
             with self._write() as conn:
@@ -821,8 +826,8 @@ class Run:
     def log_evidence(self, result: Result, *, check: str, **kwargs) -> str:
         return self.ledger.log_evidence(result, check=check, run=self, **kwargs)
 
-    def log_dataset(self, ds, **kwargs) -> str:
-        return self.ledger.log_dataset(ds, run=self, **kwargs)
+    def log_dataset(self, data, **kwargs) -> str:
+        return self.ledger.log_dataset(data, run=self, **kwargs)
 
     def log_model(self, model, **kwargs) -> str:
         return self.ledger.log_model(model, run=self, **kwargs)

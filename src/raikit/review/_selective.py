@@ -26,6 +26,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
 
 from raikit._errors import DataError, ParameterError, RaikitWarning
+from raikit._grouping import MISSING, fill_missing, to_sensitive_frame
 from raikit._result import Finding, Result
 from raikit.metrics._group_metrics import resolve_pos_label
 from raikit.metrics._stats import MIN_GROUP_SIZE
@@ -36,34 +37,24 @@ _GRID = np.round(np.linspace(0.0, 1.0, 201), 6)  # data-independent thresholds f
 OVERALL = "overall"
 
 
-def group_keys(sensitive) -> pd.Series:
+def group_keys(sensitive_features) -> pd.Series:
     """One label per row naming its (intersectional) group, e.g. ``"Female & Black"``.
+
+    The label is the values of the row's :class:`~raikit._grouping.SliceKey` (its ``label``
+    form); a missing value is the one missing label, ``"(missing)"``.
 
     Examples
     --------
     >>> import pandas as pd
     >>> group_keys(pd.DataFrame({"sex": ["F", "M"], "race": ["A", None]})).tolist()
-    ['F & A', 'M & missing']
+    ['F & A', 'M & (missing)']
     """
-    if isinstance(sensitive, pd.Series):
-        frame = sensitive.to_frame()
-    elif isinstance(sensitive, pd.DataFrame):
-        frame = sensitive
-    elif isinstance(sensitive, dict):
-        frame = pd.DataFrame(sensitive)
-    else:
-        array = np.asarray(sensitive, dtype=object)
-        frame = pd.DataFrame(array.reshape(len(array), -1))
-    if frame.shape[1] == 0:
-        raise DataError("sensitive has no columns; pass at least one sensitive attribute.")
-    parts = [
-        frame.iloc[:, i].astype(object).where(frame.iloc[:, i].notna(), "missing")
-        for i in range(frame.shape[1])
-    ]
-    key = parts[0].astype(str)
-    for part in parts[1:]:
-        key = key.str.cat(part.astype(str), sep=" & ")
-    return key.reset_index(drop=True)
+    frame = to_sensitive_frame(sensitive_features)
+    parts = [fill_missing(frame[c], MISSING).astype(str) for c in frame.columns]
+    key = parts[0]
+    for part in parts[1:]:  # one vectorised join per attribute (a handful), not per row
+        key = key.str.cat(part, sep=" & ")
+    return key.reset_index(drop=True).rename(None)
 
 
 def _as_table(X):

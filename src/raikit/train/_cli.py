@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from raikit._cli_utils import progress_bar, split_names
+from raikit._cli_utils import progress_bar, progress_callback, split_names
 
 __all__ = ["register"]
 
@@ -241,17 +241,9 @@ def mitigations_command(
     }
     with _progress() as progress:
         task = progress.add_task("Training", total=len(chosen))
-        started: list[str] = []
-
-        def step(method: str) -> None:
-            if started:
-                progress.advance(task)
-            started.append(method)
-            progress.update(task, description=f"Training {method}")
-
         result = compare_mitigations(
-            train_ds,
-            test_ds,
+            train=train_ds,
+            test=test_ds,
             methods=chosen,
             constraint=constraint,
             params={
@@ -261,7 +253,7 @@ def mitigations_command(
             clean_validation=clean_validation,
             random_state=seed,
             pos_label=pos_label,
-            callback=step,
+            progress=progress_callback(progress, task, prefix="Trained "),
         )
     positive = result.meta.get("pos_label")
     table = Table(title=f"Mitigations ({constraint}; positive label {positive!r})")

@@ -10,11 +10,20 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError
 from raikit._plots import error_bars
+from raikit._recording import recorded
 from raikit._result import Finding, Result
+from raikit._validation import (
+    CALLABLE,
+    CI,
+    RANDOM_STATE,
+    Interval,
+    Options,
+    check_dataset,
+    validate_params,
+)
 from raikit.train._base import TabularClassifierMixin
-from raikit.train._common import check_constraint
 
 __all__ = ["METHODS", "MitigationResult", "compare_mitigations", "make_mitigator"]
 
@@ -217,19 +226,27 @@ def _coded(ds, positive):
     return ds.replace(frame)
 
 
+@recorded("train.compare_mitigations")
+@validate_params(
+    constraint=Options("eqopp", "eqodds", "dp"),
+    ci=[CI, None],
+    n_boot=Interval(int, 1, None),
+    random_state=RANDOM_STATE,
+    progress=[CALLABLE, None],
+)
 def compare_mitigations(
+    *,
     train,
     test,
-    *,
     methods=("none", "reweigh", "expgrad", "threshold", "fairbatch"),
     constraint: str = "eqodds",
     params: dict | None = None,
     clean_validation=0.1,
     ci: float | None = 0.95,
-    n_boot: int = 500,
+    n_boot: int = 1000,
     random_state=None,
     pos_label=None,
-    callback=None,
+    progress=None,
     ledger=None,
 ) -> MitigationResult:
     """Train every mitigation on ``train`` and measure accuracy and disparity on ``test``.
@@ -254,7 +271,8 @@ def compare_mitigations(
         Unused unless ``frtrain`` is among ``methods``.
     ci : float or None, default 0.95
         Level of the bootstrap intervals of accuracy and disparity.
-    n_boot : int, default 500
+    n_boot : int, default 1000
+        Bootstrap replicates of the intervals.
     random_state : int, RandomState or None, default None
         Seed of training and of the bootstrap (``None``: fresh randomness; the ledger records
         the seeds drawn).
@@ -262,9 +280,11 @@ def compare_mitigations(
         The positive label of the target (the favourable decision the constraint equalises).
         Inferred only for 0/1, False/True and -1/1 labels; other labels need it. Every method
         is trained on the target coded 1 for ``pos_label`` and 0 otherwise.
-    callback : callable, optional
-        ``callback(method)`` when a method starts (e.g. a progress bar).
-    ledger : raikit.ledger.Ledger, optional
+    progress : callable, optional
+        ``progress(done, total, description)`` after each method is trained and measured
+        (``description`` names the method), e.g. to advance a progress bar.
+    ledger : raikit.ledger.Ledger or path, optional
+        Record the result as evidence.
 
     Returns
     -------
@@ -284,140 +304,131 @@ def compare_mitigations(
     >>> from raikit.train import compare_mitigations
     >>> train = make_fairness_synthetic(600, random_state=0)
     >>> test = make_fairness_synthetic(400, random_state=1)
-    >>> r = compare_mitigations(train, test, methods=["none", "reweigh"], constraint="dp",
-    ...                         ci=None)
+    >>> r = compare_mitigations(train=train, test=test, methods=["none", "reweigh"],
+    ...                         constraint="dp", ci=None)
     >>> r.table["method"].tolist()
     ['none', 'reweigh']
     """
     from raikit.dataset import Dataset
-    from raikit.metrics import group_metrics
     from raikit.metrics._group_metrics import resolve_pos_label
 
-    check_constraint(constraint)
     for name, ds in (("train", train), ("test", test)):
-        if not isinstance(ds, Dataset):
-            raise DataError(f"{name} must be a raikit.Dataset, got {type(ds).__name__}.")
+        check_dataset(ds, need=["target"], name=name, caller="compare_mitigations")
         ds.check_binary_target()
-    labels = pd.unique(pd.concat([train.y, test.y], ignore_index=True).dropna())
-    positive = resolve_pos_label(labels, pos_label)
-    train, test = (_coded(ds, positive) for ds in (train, test))
-    if isinstance(clean_validation, Dataset) and clean_validation.target is not None:
-        clean_validation = _coded(clean_validation, positive)
+    methods = list(methods)
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise ParameterError(
+            f"compare_mitigations(): unknown method(s) {unknown}; choose from {list(METHODS)}."
+        )
     if list(train.sensitive_names) != list(test.sensitive_names):
         raise DataError(
             f"train and test have different sensitive attributes: {train.sensitive_names} vs "
             f"{test.sensitive_names}."
         )
-    methods = list(methods)
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown or not methods:
-        raise DataError(f"Unknown method(s) {unknown}; choose from {list(METHODS)}.")
-    params = params or {}
+    labels = pd.unique(pd.concat([train.y, test.y], ignore_index=True).dropna())
+    positive = resolve_pos_label(labels, pos_label)
+    train, test = (_coded(ds, positive) for ds in (train, test))
+    if isinstance(clean_validation, Dataset) and clean_validation.target is not None:
+        clean_validation = _coded(clean_validation, positive)
+    fr_train = clean = None
     if "frtrain" in methods:
         fr_train, clean = _split_clean(train, clean_validation, random_state)
-    rows, models = [], {}
-    for method in methods:
-        if callback is not None:
-            callback(method)
+    rows = []
+    for done, method in enumerate(methods, start=1):  # one fit per method (a handful)
         model = make_mitigator(
-            method, constraint, random_state=random_state, **params.get(method, {})
+            method, constraint, random_state=random_state, **(params or {}).get(method, {})
         )
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # fairlearn's pandas deprecation warnings
-            if method == "frtrain":
-                model.fit(
-                    fr_train.X,
-                    fr_train.y,
-                    sensitive_features=fr_train.sensitive,
-                    clean_validation=(
-                        clean.frame[list(train.feature_names)],
-                        clean.y,
-                        clean.sensitive,
-                    ),
-                )
-            else:
-                model.fit(train.X, train.y, sensitive_features=train.sensitive)
-            seconds = time.perf_counter() - start
-            if method == "threshold":
-                pred = model.predict(test.X, sensitive_features=test.sensitive)
-            else:
-                pred = model.predict(test.X)
-        gm = group_metrics(
-            np.asarray(test.y),
-            np.asarray(pred),
-            sensitive_features=test.sensitive,
-            metrics=["accuracy", *_DISPARITY_METRICS[constraint]],
-            ci=ci,
-            n_boot=n_boot,
-            random_state=random_state,
-        )
-        table = gm.difference("to_overall", bounds=True)
-        table = table[table["metric"].isin(_DISPARITY_METRICS[constraint])]
-        worst = table.loc[table["value"].idxmax()]
-        overall = gm.table[
-            (gm.table["attribute"] == "overall") & (gm.table["metric"] == "accuracy")
-        ]
-        acc = overall.iloc[0]
+        pred, seconds = _fit_predict(model, method, train, test, fr_train, clean)
         rows.append(
-            {
-                "method": method,
-                "accuracy": float(acc["value"]),
-                "accuracy_lower": float(acc["lower"]),
-                "accuracy_upper": float(acc["upper"]),
-                "disparity": float(worst["value"]),
-                "disparity_lower": float(worst["lower"]),
-                "disparity_upper": float(worst["upper"]),
-                "disparity_metric": str(worst["metric"]),
-                "disparity_attribute": str(worst["attribute"]),
-                "train_seconds": seconds,
-            }
+            {"method": method, **_measure(test, pred, constraint, ci, n_boot, random_state)}
         )
-        models[method] = model
+        rows[-1]["train_seconds"] = seconds
+        if progress is not None:
+            progress(done, len(methods), method)
     table = pd.DataFrame(rows)
     table["pareto"] = _pareto(table["accuracy"].to_numpy(), table["disparity"].to_numpy())
-    findings = _findings(table)
-    result = MitigationResult(
+    meta = {
+        "n_train": int(train.n_rows),
+        "n_test": int(test.n_rows),
+        "n_boot": int(n_boot),
+        "pos_label": positive,
+        **_frtrain_meta(fr_train, clean, clean_validation),
+    }
+    return MitigationResult(
         table=table,
         constraint=constraint,
         disparity_definition="largest |group rate - overall rate|",
         ci=ci,
-        findings=tuple(findings),
-        meta={
-            "n_train": int(train.n_rows),
-            "n_test": int(test.n_rows),
-            "n_boot": int(n_boot),
-            "pos_label": positive,
-            **(
-                {
-                    "frtrain_n_train": int(fr_train.n_rows),
-                    "frtrain_n_clean": int(clean.n_rows),
-                    "frtrain_clean_source": "dataset"
-                    if not isinstance(clean_validation, int | float)
-                    else f"{float(clean_validation):g} of train held out",
-                }
-                if "frtrain" in methods
-                else {}
-            ),
-        },
+        findings=tuple(_findings(table)),
+        meta=meta,
     )
-    from raikit.ledger import record
 
-    record(
-        result,
-        check="train.compare_mitigations",
-        ledger=ledger,
-        dataset=test,
-        model=None,
-        params={
-            "methods": methods,
-            "constraint": constraint,
-            "ci": ci,
-            "n_boot": int(n_boot),
-            "pos_label": positive,
-        },
+
+def _fit_predict(model, method, train, test, fr_train, clean):
+    """Fit one mitigation (FR-Train on its own rows, with the trusted clean set) and predict."""
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # fairlearn's pandas deprecation warnings
+        if method == "frtrain":
+            model.fit(
+                fr_train.X,
+                fr_train.y,
+                sensitive_features=fr_train.sensitive,
+                clean_validation=(
+                    clean.frame[list(train.feature_names)],
+                    clean.y,
+                    clean.sensitive,
+                ),
+            )
+        else:
+            model.fit(train.X, train.y, sensitive_features=train.sensitive)
+        seconds = time.perf_counter() - start
+        if method == "threshold":
+            return model.predict(test.X, sensitive_features=test.sensitive), seconds
+        return model.predict(test.X), seconds
+
+
+def _measure(test, pred, constraint, ci, n_boot, random_state) -> dict:
+    """Accuracy and the worst disparity (to the overall rate) of one method, with intervals."""
+    from raikit.metrics import group_metrics
+
+    gm = group_metrics(
+        np.asarray(test.y),
+        np.asarray(pred),
+        sensitive_features=test.sensitive,
+        metrics=["accuracy", *_DISPARITY_METRICS[constraint]],
+        ci=ci,
+        n_boot=n_boot,
+        random_state=random_state,
     )
-    return result
+    table = gm.difference("to_overall", bounds=True)
+    table = table[table["metric"].isin(_DISPARITY_METRICS[constraint])]
+    worst = table.loc[table["value"].idxmax()]
+    overall = gm.table[(gm.table["attribute"] == "overall") & (gm.table["metric"] == "accuracy")]
+    acc = overall.iloc[0]
+    return {
+        "accuracy": float(acc["value"]),
+        "accuracy_lower": float(acc["lower"]),
+        "accuracy_upper": float(acc["upper"]),
+        "disparity": float(worst["value"]),
+        "disparity_lower": float(worst["lower"]),
+        "disparity_upper": float(worst["upper"]),
+        "disparity_metric": str(worst["metric"]),
+        "disparity_attribute": str(worst["attribute"]),
+    }
+
+
+def _frtrain_meta(fr_train, clean, clean_validation) -> dict:
+    if fr_train is None:
+        return {}
+    return {
+        "frtrain_n_train": int(fr_train.n_rows),
+        "frtrain_n_clean": int(clean.n_rows),
+        "frtrain_clean_source": "dataset"
+        if not isinstance(clean_validation, int | float)
+        else f"{float(clean_validation):g} of train held out",
+    }
 
 
 def _findings(table: pd.DataFrame) -> list[Finding]:
