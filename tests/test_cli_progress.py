@@ -61,3 +61,35 @@ def test_explain_reports_rows_as_it_goes_and_the_values_do_not_depend_on_it():
     assert done == sorted(done) and all(total == 60 for _, total in calls)
     plain = explain(model, ds, **kwargs)
     np.testing.assert_array_equal(with_bar.attributions.to_numpy(), plain.attributions.to_numpy())
+
+
+def test_every_progress_report_is_done_total_description():
+    """One protocol: ``progress(done, total, description)``, done rising to total."""
+    from sklearn.linear_model import LogisticRegression
+
+    from raikit.audit import audit
+    from raikit.data import clean
+
+    rng = np.random.default_rng(1)
+    n = 300
+    frame = pd.DataFrame({"a": rng.normal(size=n), "s": rng.choice(["F", "M"], n)})
+    frame["y"] = (frame["a"] + rng.normal(size=n) > 0).astype(int)
+    ds = Dataset(frame, target="y", sensitive="s")
+    steps: list[tuple] = []
+    clean(ds, cv=3, random_state=0, progress=lambda *call: steps.append(call))
+    assert [s[:2] for s in steps] == [(i, 7) for i in range(1, 8)]  # 4 steps + 3 folds
+    assert steps[2][2] == "fold 1 of 3" and steps[-1][2] == "reweighed"
+
+    model = LogisticRegression().fit(ds.X, ds.y)
+    sections: list[tuple] = []
+    audit(
+        model,
+        train=ds,
+        test=ds,
+        sections=["bias", "accuracy"],
+        n_boot=20,
+        random_state=0,
+        progress=lambda *call: sections.append(call),
+    )
+    assert [s[:2] for s in sections] == [(0, 2), (1, 2), (2, 2)]
+    assert sections[0][2] == "Group metrics and fairness criteria" and sections[-1][2] is None

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from raikit import __version__
-from raikit._cli_utils import split_names
+from raikit._cli_utils import progress_callback, split_names
 from raikit._errors import RaikitError
 
 app = typer.Typer(
@@ -226,7 +226,7 @@ def metrics_command(
                     backend=backend,
                     memory_limit=memory_limit,
                     score_bins=score_bins,
-                    progress=lambda done: progress.update(scan, completed=done),
+                    progress=progress_callback(progress, scan),
                 )
         finally:
             if started:
@@ -303,7 +303,7 @@ def audit_command(
 ) -> None:
     """Audit a model on train and test data: scorecard, findings and a self-contained report."""
     from raikit._models import load_model_for_cli
-    from raikit.audit import audit, available_sections
+    from raikit.audit import audit
     from raikit.dataset import Dataset
     from raikit.ledger import Ledger
 
@@ -314,13 +314,8 @@ def audit_command(
     test_ds = Dataset(test, target=target, sensitive=names, features=chosen, name="test")
     out.mkdir(parents=True, exist_ok=True)
     ledger = Ledger(out / ".raikit")
-    n_sections = len(available_sections())
     with _progress() as progress:
-        task = progress.add_task("Predicting", total=n_sections + 1)
-
-        def advance(description: str) -> None:
-            progress.update(task, advance=1, description=description)
-
+        task = progress.add_task("Predicting", total=None)
         report = audit(
             fitted,
             train=train_ds,
@@ -330,12 +325,12 @@ def audit_command(
             n_boot=n_boot,
             tolerance=tolerance,
             random_state=seed,
-            progress=advance,
+            progress=progress_callback(progress, task),
             name=model.name,
             problem=problem,
             pos_label=pos_label,
         )
-        progress.update(task, completed=n_sections + 1, description="Writing the report")
+        progress.update(task, description="Writing the report")
         html_path = out / "audit.html"
         report.to_html(html_path)
         report.to_json(out / "audit.json")

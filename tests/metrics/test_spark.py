@@ -195,7 +195,13 @@ def test_two_hundred_groups_from_a_path_glob(spark, tmp_path):
     columns = {"target": "y", "prediction": "p", "sensitive": ["region", "tier"], "score": "s"}
     kwargs = {"ci": 0.95, "n_boot": 50, "random_state": 1}
     seen = []
-    on_spark = on_files(glob, backend="spark", progress=seen.append, **columns, **kwargs)
+    on_spark = on_files(
+        glob,
+        backend="spark",
+        progress=lambda done, total: seen.append(done / total),
+        **columns,
+        **kwargs,
+    )
     duck = on_files(glob, backend="duckdb", **columns, **kwargs)
     assert on_spark.meta["n_groups"] == 200 and on_spark.meta["n_rows"] == n
     _close(on_spark.table, duck.table)

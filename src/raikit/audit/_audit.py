@@ -580,7 +580,7 @@ def audit(
     n_boot: int = 1000,
     tolerance: float = 0.1,
     random_state=None,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[int, int, str | None], None] | None = None,
     name: str | None = None,
     problem=None,
     min_group_size: int | None = None,
@@ -614,7 +614,8 @@ def audit(
         Seed of every section; ``None`` draws a fresh integer seed, recorded with the run (and
         in ``report.meta["random_state"]``) so the audit can be repeated.
     progress : callable, optional
-        Called with a description before each section (the CLI draws a progress bar with it).
+        ``progress(done, total, description)`` before each section (sections done, sections in
+        all, the section starting) and once at the end with ``description=None``.
     name : str, optional
         Name of the model in the report.
     problem : dict, YAML text or path, optional
@@ -830,15 +831,17 @@ def _plain_params(model) -> dict:
 
 
 def _run_sections(ctx, chosen, timings, progress) -> None:
-    for name in chosen:
+    for done, name in enumerate(chosen):
         section = _SECTIONS[name]
-        if progress is not None:
-            progress(section.description or name)
+        if progress is not None:  # sections done so far, and the one starting now
+            progress(done, len(chosen), section.description or name)
         start = time.perf_counter()
         produced = section.run(ctx)
         ctx.results.update(produced)
         ctx.sources.update(dict.fromkeys(produced, name))
         timings[name] = time.perf_counter() - start
+    if progress is not None:
+        progress(len(chosen), len(chosen), None)
 
 
 def available_sections() -> pd.DataFrame:

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from raikit._cli_utils import progress_bar, split_names
+from raikit._cli_utils import progress_bar, progress_callback, split_names
 from raikit._errors import ColumnError, DataError
 from raikit.metrics._stats import MIN_GROUP_SIZE
 
@@ -413,9 +413,8 @@ def clean_command(
                 f'--contamination must be a number in [0, 0.5) or "auto", got {contamination!r}.'
             ) from error
     ds = _dataset(file, target, sensitive, missing_group)
-    steps = 4 + (cv if "loss" in sanitize and share != 0 else 0)
     with _bar() as progress:
-        task = progress.add_task(f"Cleaning {ds.n_rows:,} rows…", total=steps)
+        task = progress.add_task(f"Cleaning {ds.n_rows:,} rows…", total=None)
         result = clean(
             ds,
             duplicate_tolerance=None if no_duplicates else duplicate_tolerance,
@@ -425,7 +424,7 @@ def clean_command(
             reweigh=not no_reweigh,
             cv=cv,
             random_state=seed,
-            progress=lambda text: progress.update(task, advance=1, description=text),
+            progress=progress_callback(progress, task),
         )
     table = Table(title="Changes per group")
     for column in ("group", "rows in", "merged", "removed", "rows out", "base rate in → out"):

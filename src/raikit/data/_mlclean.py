@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from raikit._errors import ColumnError, DataError, FileFormatError, ParameterError
+from raikit._grouping import SliceKey
 from raikit._result import Finding, Result
 from raikit.data._common import model_frame
 from raikit.data._label_issues import calibrated_joint, class_codes, confident_learning
@@ -331,7 +332,7 @@ def _duplicate_clusters(enc: _Encoded, tolerance: float) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- scores
-def _out_of_fold(X, labels, k, *, estimator, cv, random_state, progress, step):
+def _out_of_fold(X, labels, k, *, estimator, cv, random_state, step):
     """Out-of-fold predicted probabilities (n, k), one fit per fold."""
     from sklearn.base import clone
     from sklearn.model_selection import StratifiedKFold
@@ -355,7 +356,7 @@ def _out_of_fold(X, labels, k, *, estimator, cv, random_state, progress, step):
                 f"Pass an estimator (or a Pipeline) that handles them, or sanitize='distance'."
             ) from error
         probs[np.ix_(test, np.asarray(model.classes_, dtype=np.int64))] = fold_probs
-        step(progress, f"fold {i + 1} of {cv}")
+        step(f"fold {i + 1} of {cv}")
     return probs, type(estimator).__name__
 
 
@@ -483,9 +484,16 @@ def _auto_quota(probs, labels, grouping, n_grouping: int, k: int) -> np.ndarray:
     return quota.ravel()
 
 
-def _step(progress, description: str) -> None:
-    if progress is not None:
-        progress(description)
+class _Steps:
+    """Reports ``progress(done, total, description)`` after each step of the pipeline."""
+
+    def __init__(self, progress, total: int) -> None:
+        self.progress, self.total, self.done = progress, total, 0
+
+    def __call__(self, description: str) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, max(self.total, self.done), description)
 
 
 # --------------------------------------------------------------------------- the pipeline
@@ -501,7 +509,7 @@ def clean(
     cv: int = 5,
     weight_column: str = "weight",
     random_state=None,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
     ledger=None,
 ) -> MLCleanResult:
     """Merge near-duplicates, remove likely poisoned or mislabelled rows per group, and reweigh.
@@ -548,7 +556,8 @@ def clean(
     random_state : int, RandomState or None, default None
         Seed of the folds and the default model.
     progress : callable, optional
-        Called with a short description after each step (folds included).
+        ``progress(done, total, description)`` after each step (folds included), the
+        description naming the step.
     ledger : raikit.ledger.Ledger, optional
         Record the result as evidence.
 
@@ -677,15 +686,15 @@ class _Cleaner:
         # (not the label, predictions, or columns outside the roles such as row ids)
         compare = features + [c for c in ds.sensitive_names if c not in features]
         codes, group_table = ds.groups()
-        group_names = np.array(
+        group_names = np.array(  # one slice key per group (a handful), not per row
             [
-                " & ".join(
-                    f"{name}={value}" for name, value in zip(group_table.columns, row, strict=True)
-                )
+                SliceKey(zip(group_table.columns, row, strict=True)).text
                 for row in group_table.itertuples(index=False)
             ],
             dtype=object,
         )
+        folds = self.cv if "loss" in self.sanitize and self.contamination != 0 else 0
+        step = _Steps(progress, 4 + folds)
         n_groups = len(group_names)
         groups = np.asarray(codes, dtype=np.int64)
 
@@ -696,7 +705,7 @@ class _Cleaner:
         cell = groups * k + labels
         counts_in = np.bincount(cell, minlength=n_cells)
         counts, sums = _cell_stats(cell, Z, n_cells)
-        _step(progress, "encoded rows and cell statistics")
+        step("encoded rows and cell statistics")
 
         # ---- 1. near-duplicates
         alive = np.ones(n, dtype=bool)
@@ -735,7 +744,7 @@ class _Cleaner:
             gone = np.flatnonzero(is_merged)
             counts -= np.bincount(cell[gone], minlength=n_cells)
             np.subtract.at(sums, cell[gone], Z[gone])
-        _step(progress, "merged duplicates")
+        step("merged duplicates")
 
         # ---- 2. sanitisation (on the de-duplicated rows)
         removed = np.zeros(n, dtype=bool)
@@ -768,8 +777,7 @@ class _Cleaner:
                     estimator=self.estimator,
                     cv=self.cv,
                     random_state=self.random_state,
-                    progress=progress,
-                    step=_step,
+                    step=step,
                 )
                 given = probs[np.arange(live.size), live_labels]
                 p_given[live] = given
@@ -810,7 +818,7 @@ class _Cleaner:
             counts -= np.bincount(cell[gone], minlength=n_cells)
             np.subtract.at(sums, cell[gone], Z[gone])
             alive &= ~removed
-        _step(progress, "sanitised")
+        step("sanitised")
 
         # ---- 3. reweighing (on the cleaned rows, from the shared counts)
         kept = np.flatnonzero(alive)
@@ -821,7 +829,7 @@ class _Cleaner:
             weights[kept] = reweighing_weights(labels[kept], groups[kept])
         else:
             weights[kept] = 1.0
-        _step(progress, "reweighed")
+        step("reweighed")
 
         # ---- the change log
         changes = self._changes(

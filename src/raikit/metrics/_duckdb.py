@@ -160,7 +160,8 @@ def check_columns(source: str | list[str], columns: list[tuple[str, str]], con=N
 
 
 def run_with_progress(work: Callable[[], object], poll: Callable[[], float | None], progress):
-    """Run ``work()`` in a thread while reporting ``poll()`` (a fraction in [0, 1]) to ``progress``.
+    """Run ``work()`` in a thread while reporting ``poll()`` (a fraction in [0, 1]) to ``progress``
+    as ``progress(fraction, 1.0)`` (the one progress protocol: done, total).
 
     The engines (DuckDB, Spark) do the heavy lifting in native code and release the GIL, so polling
     their progress from this thread costs nothing measurable.
@@ -187,10 +188,10 @@ def run_with_progress(work: Callable[[], object], poll: Callable[[], float | Non
         if fraction is not None and fraction > shown:
             # Engines add stages as they go, so a raw fraction can fall back; never show that.
             shown = min(float(fraction), 0.99)
-            progress(shown)
+            progress(shown, 1.0)
     if "error" in box:
         raise box["error"]
-    progress(1.0)
+    progress(1.0, 1.0)
     return box["value"]
 
 

@@ -1088,7 +1088,7 @@ def group_metrics_of(
     backend: str = "auto",
     memory_limit: str | None = "1GB",
     score_bins: int = 1000,
-    progress: Callable[[float], None] | None = None,
+    progress: Callable[[float, float], None] | None = None,
     ledger=None,
 ) -> GroupMetricsResult:
     """:func:`group_metrics` of a :class:`raikit.Dataset`, computed where its rows live.
@@ -1124,7 +1124,8 @@ def group_metrics_of(
         ``|AUC_binned - AUC_exact| <= 0.5 * P(a positive and a negative share a bin)``; the
         result's ``meta["roc_auc_error_bound"]`` gives that bound per slice.
     progress : callable, optional
-        DuckDB and Spark: called with the fraction of the scan done (0 to 1).
+        DuckDB and Spark: ``progress(done, total)`` with the share of the scan done (``total``
+        is 1.0).
 
     Returns
     -------
