@@ -136,6 +136,24 @@ class TabularClassifierMixin:
         return self.encoder_.transform(X)
 
 
+class WrappedClassifierMixin:
+    """Prediction of estimators that fit a scikit-learn ``estimator_`` on encoded rows and coded
+    labels (``0 .. n_classes - 1``): Reweighing and the comparison's baseline."""
+
+    def predict(self, X):
+        """Predicted labels."""
+        X_enc = self._encode_predict(X)
+        return self.classes_[np.asarray(self.estimator_.predict(X_enc)).astype(int)]
+
+    def predict_proba(self, X):
+        """Class probabilities, one column per entry of ``classes_``."""
+        X_enc = self._encode_predict(X)
+        proba = np.asarray(self.estimator_.predict_proba(X_enc))
+        out = np.zeros((len(X_enc), len(self.classes_)))
+        out[:, np.asarray(self.estimator_.classes_).astype(int)] = proba
+        return out
+
+
 class TorchClassifierBase(TabularClassifierMixin, ClassifierMixin, BaseEstimator):
     """Validation, encoding and numpy prediction shared by FairBatch and FR-Train."""
 

@@ -23,7 +23,7 @@ from raikit._validation import (
     check_dataset,
     validate_params,
 )
-from raikit.train._base import TabularClassifierMixin
+from raikit.train._base import TabularClassifierMixin, WrappedClassifierMixin
 
 __all__ = ["METHODS", "MitigationResult", "compare_mitigations", "make_mitigator"]
 
@@ -190,7 +190,7 @@ def _split_clean(train, clean_validation, random_state):
     return rest, clean
 
 
-class _Baseline(TabularClassifierMixin, ClassifierMixin, BaseEstimator):
+class _Baseline(WrappedClassifierMixin, TabularClassifierMixin, ClassifierMixin, BaseEstimator):
     """The unmitigated model: the same encoding, then a plain classifier (sensitive unused)."""
 
     def __init__(self, estimator=None):
@@ -206,17 +206,6 @@ class _Baseline(TabularClassifierMixin, ClassifierMixin, BaseEstimator):
             self.estimator_ = clone(self.estimator)
         self.estimator_.fit(X_enc, y_codes, sample_weight=weights)
         return self
-
-    def predict(self, X):
-        X_enc = self._encode_predict(X)
-        return self.classes_[np.asarray(self.estimator_.predict(X_enc)).astype(int)]
-
-    def predict_proba(self, X):
-        X_enc = self._encode_predict(X)
-        proba = np.asarray(self.estimator_.predict_proba(X_enc))
-        out = np.zeros((len(X_enc), len(self.classes_)))
-        out[:, np.asarray(self.estimator_.classes_).astype(int)] = proba
-        return out
 
 
 def _coded(ds, positive):

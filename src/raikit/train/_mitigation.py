@@ -15,7 +15,7 @@ from sklearn.utils.metaestimators import available_if
 
 from raikit._errors import DataError, ParameterError, RaikitError
 from raikit._fair_groups import reweighing_weights
-from raikit.train._base import TabularClassifierMixin
+from raikit.train._base import TabularClassifierMixin, WrappedClassifierMixin
 from raikit.train._common import check_constraint, fit_groups
 
 __all__ = ["FairlearnClassifier", "ReweighingClassifier", "reweighing_weights"]
@@ -349,7 +349,9 @@ class FairlearnClassifier(TabularClassifierMixin, ClassifierMixin, BaseEstimator
         return codes
 
 
-class ReweighingClassifier(TabularClassifierMixin, ClassifierMixin, BaseEstimator):
+class ReweighingClassifier(
+    WrappedClassifierMixin, TabularClassifierMixin, ClassifierMixin, BaseEstimator
+):
     """Kamiran-Calders reweighing, then any scikit-learn classifier fitted on the weighted rows.
 
     Parameters
@@ -415,16 +417,3 @@ class ReweighingClassifier(TabularClassifierMixin, ClassifierMixin, BaseEstimato
             self.estimator_ = _default_estimator()
         self.estimator_.fit(X_enc, y_codes, sample_weight=self.weights_ * row_weight)
         return self
-
-    def predict(self, X):
-        """Predicted labels."""
-        X_enc = self._encode_predict(X)
-        return self.classes_[np.asarray(self.estimator_.predict(X_enc)).astype(int)]
-
-    def predict_proba(self, X):
-        """Class probabilities, one column per entry of ``classes_``."""
-        X_enc = self._encode_predict(X)
-        proba = np.asarray(self.estimator_.predict_proba(X_enc))
-        out = np.zeros((len(X_enc), len(self.classes_)))
-        out[:, np.asarray(self.estimator_.classes_).astype(int)] = proba
-        return out
