@@ -129,3 +129,24 @@ def test_rows_never_reach_the_ledger_through_parameters(tmp_path):
     assert "Alice-7731" not in json.dumps(params)
     assert params["sensitive_features"] == "ndarray(shape=(4,))"
     assert params["y_true"] == "list(len=4)" and params["n_boot"] == 10
+
+
+def test_clean_and_selective_evaluate_record_once_at_the_boundary(tmp_path, scored):
+    """The two checks that used to record from inside their bodies (a class's run method and an
+    estimator's evaluate) now record through the decorator: one row each, every parameter."""
+    from raikit.data import clean
+    from raikit.review import SelectiveClassifier
+
+    model, ds = scored
+    ledger = Ledger(tmp_path / "ledger")
+    with raikit.track("clean and review", ledger=ledger) as run:
+        clean(ds, cv=3, random_state=0)
+        selective = SelectiveClassifier(model, prefit=True, coverage=0.8, random_state=0)
+        selective.fit(ds.X, ds.y, sensitive_features=ds.sensitive)
+        selective.evaluate(ds.X, ds.y, sensitive_features=ds.sensitive, ci=0.9)
+    evidence = ledger.evidence(run=run.id)
+    assert evidence["check_name"].tolist() == ["data.mlclean", "review.selective"]
+    cleaning, review = (json.loads(p) for p in evidence["params"])
+    assert cleaning["cv"] == 3 and cleaning["sanitize"] and "duplicate_tolerance" in cleaning
+    assert review["ci"] == 0.9 and review["X"] == f"DataFrame(shape=({ds.n_rows}, 1))"
+    assert evidence["model_id"].iloc[1] is not None  # the classifier that evaluated itself

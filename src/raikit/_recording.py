@@ -130,6 +130,8 @@ def recorded(check: str) -> Callable[[Callable], Callable]:
                 owner = arguments.pop("self")
                 if arguments.get("ledger") is None:
                     arguments["ledger"] = getattr(owner, "ledger", None)
+                if callable(getattr(owner, "predict", None)):  # a model evaluating itself
+                    arguments.setdefault("model", owner)
             for recorder in _RECORDER:
                 recorder(result, check=check, arguments=arguments)
             return result

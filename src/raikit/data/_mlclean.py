@@ -49,6 +49,7 @@ import pandas as pd
 
 from raikit._errors import ColumnError, DataError, FileFormatError, ParameterError
 from raikit._grouping import SliceKey
+from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit.data._common import model_frame
 from raikit.data._label_issues import calibrated_joint, class_codes, confident_learning
@@ -497,6 +498,7 @@ class _Steps:
 
 
 # --------------------------------------------------------------------------- the pipeline
+@recorded("data.mlclean")
 def clean(
     data,
     *,
@@ -925,24 +927,6 @@ class _Cleaner:
             },
         )
         self.result_ = result
-        from raikit.ledger import record
-
-        record(
-            result,
-            check="data.mlclean",
-            ledger=ledger,
-            dataset=ds,
-            model=None,
-            params={
-                "duplicate_tolerance": self.duplicate_tolerance,
-                "contamination": self.contamination,
-                "sanitize": self.sanitize,
-                "per_group": bool(self.per_group),
-                "reweigh": bool(self.reweigh),
-                "cv": self.cv,
-                "random_state": self.random_state,
-            },
-        )
         return result
 
     # ------------------------------------------------------------------ reporting

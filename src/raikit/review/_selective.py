@@ -27,6 +27,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
 
 from raikit._errors import DataError, ParameterError, RaikitWarning
 from raikit._grouping import MISSING, fill_missing, to_sensitive_frame
+from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit.metrics._group_metrics import resolve_pos_label
 from raikit.metrics._stats import MIN_GROUP_SIZE
@@ -557,6 +558,7 @@ class SelectiveClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         frame.loc[mask, "review_id"] = review_ids
         return frame
 
+    @recorded("review.selective")
     def evaluate(
         self, X, y=None, *, sensitive_features=None, ci: float = 0.95, ledger=None
     ) -> SelectiveResult:
@@ -647,15 +649,6 @@ class SelectiveClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             delta=float(self.delta),
             ci=float(ci),
             findings=tuple(findings),
-        )
-        from raikit.ledger import record
-
-        record(
-            result,
-            check="review.selective",
-            ledger=ledger,
-            model=self.estimator_,
-            params={"mode": result.mode, "target": result.target, "delta": self.delta, "ci": ci},
         )
         return result
 
