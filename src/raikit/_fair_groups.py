@@ -7,19 +7,17 @@ Shared by the data stage (MLClean reweighs the cleaned rows) and the training st
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from raikit._errors import DataError
 
-__all__ = ["reweighing_weights", "sensitive_codes"]
+__all__ = ["match_groups", "reweighing_weights", "sensitive_codes"]
 
 
-def sensitive_codes(sensitive, n_rows: int, *, name: str = "sensitive_features"):
-    """Integer group codes (the intersection of every attribute) and their labels.
-
-    Returns ``(codes, labels)`` where ``codes`` is an ``int64`` array with one code per row and
-    ``labels`` a list of strings, one per code.
-    """
-    from raikit._grouping import encode_groups, to_sensitive_frame
+def _encode(sensitive, n_rows: int, *, name: str):
+    """The :class:`~raikit._grouping.GroupEncoding` of ``sensitive`` (one value per row, none
+    missing: the one missing-value policy refuses them, as no group was named for them)."""
+    from raikit._grouping import MISSING, encode_groups, to_sensitive_frame
 
     if sensitive is None:
         raise DataError(
@@ -33,14 +31,38 @@ def sensitive_codes(sensitive, n_rows: int, *, name: str = "sensitive_features")
     if frame.isna().any().any():
         column = frame.columns[frame.isna().any()].tolist()
         raise DataError(
-            f"{name} has missing values in {column}; fill them (e.g. with 'missing') first."
+            f"{name} has missing values in {column}; fill them (e.g. with {MISSING!r}) first."
         )
-    encoding = encode_groups(frame)
-    labels = [
-        " & ".join(str(v) for v in row)
-        for row in encoding.intersection_labels[list(encoding.names)].itertuples(index=False)
-    ]
-    return np.asarray(encoding.intersection_codes, dtype=np.int64), labels
+    return encode_groups(frame)
+
+
+def sensitive_codes(sensitive, n_rows: int, *, name: str = "sensitive_features"):
+    """Integer group codes (the intersection of every attribute) and their labels.
+
+    Returns ``(codes, labels)`` where ``codes`` is an ``int64`` array with one code per row and
+    ``labels`` a list of strings, one per code: the values of the group's
+    :class:`~raikit._grouping.SliceKey` (its ``label``, ``"F & A"``).
+    """
+    encoding = _encode(sensitive, n_rows, name=name)
+    return np.asarray(encoding.intersection_codes, dtype=np.int64), encoding.labels()
+
+
+def match_groups(sensitive, labels, n_rows: int, *, name: str = "sensitive_features"):
+    """The index in ``labels`` (the groups :func:`sensitive_codes` gave at fit time) of every row.
+
+    Encodes ``sensitive`` once and looks each of its groups up (one lookup per group, not per
+    row). A group that is not in ``labels`` raises a :class:`DataError` naming it.
+    """
+    encoding = _encode(sensitive, n_rows, name=name)
+    found = np.asarray(encoding.labels(), dtype=object)
+    index = pd.Index(labels).get_indexer(found)
+    if (index < 0).any():
+        unseen = sorted(found[index < 0].tolist())
+        raise DataError(
+            f"{name} has groups {unseen[:5]} that were not in the training data; predict only "
+            f"for the groups given to fit."
+        )
+    return index[encoding.intersection_codes].astype(np.int64)
 
 
 def reweighing_weights(y, sensitive_features, *, sample_weight=None) -> np.ndarray:

@@ -22,6 +22,7 @@ __all__ = [
     "encode_groups",
     "factorize",
     "fill_missing",
+    "join_attributes",
     "to_sensitive_frame",
 ]
 
@@ -32,6 +33,21 @@ The one missing-value policy: :func:`encode_groups` refuses a missing sensitive 
 caller names the group it joins (``missing_group=``, a Dataset's ``missing_group``); code that
 must group every row (stratified sampling and splitting) names this label.
 """
+
+_AND = " & "
+"""What joins the parts of an intersection: ``sex & race``, ``Female & Black``, ``sex=F & race=A``."""
+
+
+def join_attributes(names) -> str:
+    """The ``attribute`` of an intersection in tables: its attributes' names, ``"sex & race"``.
+
+    Examples
+    --------
+    >>> join_attributes(["sex", "race"])
+    'sex & race'
+    """
+    return _AND.join(str(name) for name in names)
+
 
 # Above this many combinations the intersection is compressed with np.unique instead of a dense table.
 _DENSE_LIMIT = 1 << 24
@@ -194,17 +210,57 @@ class SliceKey(Mapping):
     def __setattr__(self, name, value):
         raise AttributeError("SliceKey is immutable.")
 
+    @classmethod
+    def from_table(cls, attribute: str, group: str) -> SliceKey:
+        """The key of a table row's ``(attribute, group)`` (as ``group_metrics`` writes them).
+
+        The intersection's attribute is :func:`join_attributes` of its names and its group the
+        :attr:`label` of its values; one attribute keeps its value whole (``" & "`` included).
+        ``("overall", "overall")`` is the empty key.
+
+        Raises
+        ------
+        DataError
+            If an intersection's group does not have one value per attribute (a value with
+            ``" & "`` in it makes the row ambiguous).
+
+        Examples
+        --------
+        >>> SliceKey.from_table("sex & race", "F & A").text
+        'sex=F & race=A'
+        >>> SliceKey.from_table("band", "low & mid").text, SliceKey.from_table("overall", "overall")
+        ('band=low & mid', SliceKey({}))
+        """
+        attribute, group = str(attribute), str(group)
+        if attribute == "overall" and group == "overall":
+            return cls()
+        names = attribute.split(_AND)
+        if len(names) == 1:
+            return cls({attribute: group})
+        values = group.split(_AND)
+        if len(values) != len(names):
+            raise DataError(
+                f"Group {group!r} of the intersection {attribute!r} does not have one value per "
+                f"attribute ({len(names)}): a value contains {_AND!r}. Rename those values."
+            )
+        return cls(zip(names, values, strict=True))
+
+    @property
+    def attributes(self) -> str:
+        """The attributes' names as tables write them, ``"sex & race"`` (see :func:`join_attributes`)."""
+        return join_attributes(self) if self._items else "overall"
+
     @property
     def text(self) -> str:
         """``"sex=Female & race=Black"`` (``"overall"`` for the whole population)."""
         if not self._items:
             return "overall"
-        return " & ".join(f"{name}={value}" for name, value in self._items)
+        return _AND.join(f"{name}={value}" for name, value in self._items)
 
     @property
     def label(self) -> str:
         """The values alone, ``"Female & Black"``: a group's name within its attribute."""
-        return " & ".join(value for _, value in self._items) or "overall"
+        return _AND.join(value for _, value in self._items) or "overall"
 
     def __str__(self) -> str:
         return self.text
@@ -241,6 +297,11 @@ class GroupEncoding:
     def n_rows(self) -> int:
         return len(self.intersection_codes)
 
+    @property
+    def intersection_name(self) -> str:
+        """The ``attribute`` of the intersection in tables, ``"sex & race"``."""
+        return join_attributes(self.names)
+
     def membership(self) -> list[np.ndarray]:
         """For each attribute, the attribute's code of every intersection group."""
         table = self.intersection_labels
@@ -263,8 +324,12 @@ class GroupEncoding:
         parts = [self.intersection_labels[name].astype(str) for name in self.names]
         joined = parts[0]
         for part in parts[1:]:
-            joined = joined + " & " + part
+            joined = joined + _AND + part
         return joined.tolist()
+
+    def row_labels(self) -> np.ndarray:
+        """The :meth:`labels` of every row's intersection group (one lookup per group, not per row)."""
+        return np.asarray(self.labels(), dtype=object)[self.intersection_codes]
 
 
 def encode_groups(

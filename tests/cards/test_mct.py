@@ -107,15 +107,19 @@ def test_metric_values_are_the_evidence_numbers(audited):
     metrics = document["quantitative_analysis"]["performance_metrics"]
     table = report.results["metrics.group_metrics"].by_group
     lower = report.results["metrics.group_metrics"].by_group_lower
+    intersections = 0
     for attribute, group in table.index:
-        entry = next(
-            m for m in metrics if m["slice"] == f"{attribute}={group}" and m["type"] == "accuracy"
-        )
+        # the one slice text: attribute=value for each attribute of an intersection
+        names, values = attribute.split(" & "), group.split(" & ")
+        where = " & ".join(f"{a}={v}" for a, v in zip(names, values, strict=True))
+        intersections += len(names) > 1
+        entry = next(m for m in metrics if m["slice"] == where and m["type"] == "accuracy")
         assert entry["value"] == pytest.approx(table.loc[(attribute, group), "accuracy"], abs=0)
         assert entry["confidence_interval"]["lower_bound"] == pytest.approx(
             lower.loc[(attribute, group), "accuracy"], abs=0
         )
         assert isinstance(entry["value"], float)
+    assert intersections > 0  # "sex & race=F & A" was the old, wrong text of an intersection
 
 
 def test_only_model_cards_have_the_toolkit_layout(audited):

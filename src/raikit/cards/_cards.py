@@ -266,7 +266,7 @@ class Card(Result):
             values = pd.to_numeric(per_group["value"], errors="coerce").to_numpy(dtype=float)
             lower = pd.to_numeric(per_group["lower"], errors="coerce").to_numpy(dtype=float)
             upper = pd.to_numeric(per_group["upper"], errors="coerce").to_numpy(dtype=float)
-            slices = per_group["attribute"].astype(str) + "=" + per_group["group"].astype(str)
+            slices = _slice_texts(per_group)
             for metric, value, lo, hi, where in zip(
                 per_group["metric"].astype(str), values, lower, upper, slices, strict=True
             ):
@@ -382,6 +382,16 @@ def _report_from(report=None, *, ledger=None, run: str | None = None):
         )
     evidence_id = records["id"].iloc[-1]
     return ledger.load_evidence(evidence_id), f"{info['id']} (evidence {evidence_id[:12]})"
+
+
+def _slice_texts(table: pd.DataFrame) -> list[str]:
+    """The one text form (``"sex=F & race=A"``) of each row's (attribute, group): one
+    :class:`~raikit._grouping.SliceKey` per distinct slice, not per row."""
+    from raikit._grouping import SliceKey
+
+    pairs = list(zip(table["attribute"].astype(str), table["group"].astype(str), strict=True))
+    text = {pair: SliceKey.from_table(*pair).text for pair in dict.fromkeys(pairs)}
+    return [text[pair] for pair in pairs]
 
 
 def _per_group_table(report) -> pd.DataFrame | None:

@@ -66,7 +66,7 @@ def families(
         out.append(Family(name, encoding.codes[i], encoding.labels(i)))
     if intersection and len(encoding.names) > 1:
         out.append(
-            Family(" & ".join(encoding.names), encoding.intersection_codes, encoding.labels())
+            Family(encoding.intersection_name, encoding.intersection_codes, encoding.labels())
         )
     return out
 

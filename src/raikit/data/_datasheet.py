@@ -486,7 +486,8 @@ def _evidence(ds, prof, rep, issues) -> dict[str, str]:
         )
     else:
         out["composition.missing"] = "No missing values in any column."
-    groups = rep.groups[~rep.groups["attribute"].str.contains(" & ", regex=False)]
+    # one attribute at a time: the rows of the Dataset's own sensitive attributes, not intersections
+    groups = rep.groups[rep.groups["attribute"].isin(list(ds.sensitive_names))]
     parts = []
     for attribute, part in groups.groupby("attribute", sort=False):
         shares = ", ".join(

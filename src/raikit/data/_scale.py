@@ -100,7 +100,7 @@ class Grouper:
             self.sets.append([name])
         if k > 1:
             self.families.append(
-                Family(" & ".join(self.names), np.zeros(0, dtype=np.int64), encoding.labels())
+                Family(encoding.intersection_name, np.zeros(0, dtype=np.int64), encoding.labels())
             )
             self.gids.append(0)
             self.sets.append(list(self.names))

@@ -21,6 +21,7 @@ round may change the imbalance ratio (largest / smallest slice size) by ``T``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -28,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from raikit._errors import ColumnError, DataError, ParameterError, RaikitError
+from raikit._grouping import MISSING, encode_groups
 from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit._validation import (
@@ -540,7 +542,9 @@ class SliceTunerResult(Result):
     Attributes
     ----------
     slices : DataFrame
-        One row per slice: ``slice``; ``n_before`` (training rows), ``n_validation``; the first
+        One row per slice: ``slice`` (its values, ``"F & A"``: the name ``cost``, ``budget``
+        and ``acquire`` use), ``key`` (the slice's one text form, ``"sex=F & race=A"``, which
+        findings name it by); ``n_before`` (training rows), ``n_validation``; the first
         round's power law ``a``, ``b`` with standard errors ``a_se``, ``b_se`` and ``r2``; ``cost``;
         ``allocation`` (examples to acquire; for the iterative mode, the total over rounds);
         ``acquired`` (examples actually received; NaN for a plan); ``n_after``;
@@ -616,8 +620,8 @@ class SliceTunerResult(Result):
 
 
 # --------------------------------------------------------------------------- data handling
-def _labels_from_columns(frame: pd.DataFrame, columns: list[str], *, what: str) -> pd.Series:
-    """Slice label of every row: the values of ``columns`` joined with ``" & "``."""
+def _encode_slices(frame: pd.DataFrame, columns: list[str], *, what: str):
+    """The :class:`~raikit._grouping.GroupEncoding` of the slice columns (none missing)."""
     if not columns:
         raise ColumnError("attributes must name at least one column.")
     missing = [c for c in columns if c not in frame.columns]
@@ -626,19 +630,27 @@ def _labels_from_columns(frame: pd.DataFrame, columns: list[str], *, what: str) 
             f"Slice attribute {missing[0]!r} is not in the {what} data; its columns are "
             f"{list(frame.columns)[:20]}. Pass attributes= with existing column names."
         )
-    parts = []
     for column in columns:
         values = frame[column]
         if values.isna().any():
             raise DataError(
                 f"Slice attribute {column!r} of the {what} data has {int(values.isna().sum())} "
-                f"missing value(s); fill them (e.g. with '(missing)') or drop those rows."
+                f"missing value(s); fill them (e.g. with {MISSING!r}) or drop those rows."
             )
-        parts.append(values.astype(str).to_numpy(dtype=object))
-    joined = parts[0]
-    for part in parts[1:]:
-        joined = joined + " & " + part
-    return pd.Series(joined, index=frame.index, name="slice", dtype=object)
+    return encode_groups(frame[columns])
+
+
+def _labels_from_columns(frame: pd.DataFrame, columns: list[str], *, what: str) -> pd.Series:
+    """Slice name of every row: the ``label`` of its :class:`~raikit._grouping.SliceKey`
+    (the values of ``columns``, ``"F & A"``)."""
+    encoding = _encode_slices(frame, columns, what=what)
+    return pd.Series(encoding.row_labels(), index=frame.index, name="slice", dtype=object)
+
+
+def _slice_keys(frame: pd.DataFrame, columns: list[str]) -> dict[str, str]:
+    """Slice name -> the slice's one text form (``"sex=F & race=A"``), for tables and findings."""
+    encoding = _encode_slices(frame, columns, what="training")
+    return {key.label: key.text for key in encoding.keys()}
 
 
 def _default_estimator():
@@ -1293,6 +1305,7 @@ def _tune(
     rng,
 ) -> SliceTunerResult:
     frame, target, features, columns, labels, vframe, vlabels = _resolve(ds, attributes, validation)
+    keys = _slice_keys(frame, columns)
     if vframe is None:
         frame, labels, vframe, vlabels = _hold_out(frame, labels, target, validation_size, rng)
     sl = _planned_slices(labels, vlabels, cost, sizes)
@@ -1340,7 +1353,13 @@ def _tune(
         state,
         after=context.evaluate(train) if acquire is not None else None,
         acquired=acquire is not None,
-        settings={"sizes": sizes, "n_repeats": n_repeats, "columns": columns, "ci": ci},
+        settings={
+            "sizes": sizes,
+            "n_repeats": n_repeats,
+            "columns": columns,
+            "ci": ci,
+            "keys": keys,
+        },
         estimator=estimator,
         findings=findings,
     )
@@ -1435,6 +1454,7 @@ def _result(s, sl, state, *, after, acquired, settings, estimator, findings) -> 
     table = pd.DataFrame(
         {
             "slice": sl.names,
+            "key": [settings["keys"][name] for name in sl.names],  # per slice, not per row
             "n_before": n_before.astype(np.int64),
             "n_validation": sl.vcounts.astype(np.int64),
             "a": a,
@@ -1468,6 +1488,13 @@ def _result(s, sl, state, *, after, acquired, settings, estimator, findings) -> 
         ),
         *_curve_findings(first_fit),
         *(_outcome_findings(overall) if after is not None else []),
+    ]
+    # a finding names its slice by the one text form, as every other check's findings do
+    findings = [
+        dataclasses.replace(f, slice=settings["keys"][f.slice])
+        if f.slice in settings["keys"]
+        else f
+        for f in findings
     ]
     rounds = pd.DataFrame(state.rounds)
     meta = {

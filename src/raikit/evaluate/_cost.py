@@ -24,6 +24,7 @@ from raikit._validation import (
     validate_params,
 )
 from raikit.evaluate._evaluate import _binary_labels, _families, _histogram
+from raikit.metrics._stats import percentile_bounds
 
 __all__ = ["CostResult", "cost_analysis"]
 
@@ -338,10 +339,9 @@ def _bootstrap(counts, costs, grid, ci, n_boot, random_state) -> dict:
         arg = np.nanargmin(np.where(np.isnan(rep), np.inf, rep), axis=-1)
         best_t.append(grid[arg])
         best_c.append(np.take_along_axis(rep, arg[..., None], axis=-1)[..., 0])
-    a = (1 - ci) / 2
-    lower, upper = np.nanquantile(np.concatenate(reps), [a, 1 - a], axis=0)
-    t_low, t_high = np.quantile(np.concatenate(best_t), [a, 1 - a], axis=0)
-    c_low, c_high = np.nanquantile(np.concatenate(best_c), [a, 1 - a], axis=0)
+    lower, upper = percentile_bounds(np.concatenate(reps), ci)
+    t_low, t_high = percentile_bounds(np.concatenate(best_t), ci)
+    c_low, c_high = percentile_bounds(np.concatenate(best_c), ci)
     return {
         "lower": lower,
         "upper": upper,

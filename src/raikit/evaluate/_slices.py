@@ -555,7 +555,7 @@ def _describe(items_rows: list[np.ndarray], enc: _Encoded):
     texts, preds = [], []
     for sid, items in enumerate(items_rows):  # loop over the k reported slices
         items = items[items >= 0]
-        texts.append(" & ".join(labels[items]))
+        texts.append(" & ".join(labels[items]))  # predicates (age in [30, 40)), not a SliceKey
         for it in items:
             f = feature_of[it]
             preds.append((sid, enc.names[f], "==", int(it - enc.offsets[f]), labels[it]))
@@ -786,7 +786,7 @@ def _tree_describe(conds, enc):
                 text = f"{name} bin > {code} (beyond {label})"
             parts.append(text)
             preds.append((sid, name, op, int(code), text))
-        texts.append(" & ".join(parts))
+        texts.append(" & ".join(parts))  # predicates (not (...), bin <=), not a SliceKey
     return texts, preds
 
 
@@ -972,7 +972,7 @@ def find_slices(
             method, enc, e, search | tests, random_state, progress
         )
     loss_name = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom loss")
-    table = _slice_table(found, scores, texts, z_value(ci))
+    table = _slice_table(found, scores, texts, preds, z_value(ci))
     overall = {
         "n_rows": n,
         "mean_loss": float(e.sum()) / n,
@@ -1041,7 +1041,7 @@ def _run_finder(method, enc, e, options, random_state, progress):
     return found, np.full(len(found), np.nan), texts, preds, levels
 
 
-def _slice_table(found, scores, texts, z: float) -> pd.DataFrame:
+def _slice_table(found, scores, texts, preds, z: float) -> pd.DataFrame:
     """One row per reported slice, with the normal interval of its mean loss."""
     columns = [
         "size",
@@ -1056,7 +1056,9 @@ def _slice_table(found, scores, texts, z: float) -> pd.DataFrame:
     table = pd.DataFrame(found, columns=columns).astype(float)
     half = z * np.sqrt(table["var"] / table["size"])
     table.insert(0, "slice", texts)
-    table.insert(1, "n_predicates", pd.Series([len(t.split(" & ")) for t in texts], dtype="int64"))
+    # counted from the predicates themselves: a value's text may hold " & " (e.g. "R & D")
+    owners = np.asarray([p[0] for p in preds], dtype=np.int64)
+    table.insert(1, "n_predicates", np.bincount(owners, minlength=len(texts)).astype("int64"))
     table.insert(4, "lower", table["mean_loss"] - half)
     table.insert(5, "upper", table["mean_loss"] + half)
     table["size"] = table["size"].astype("int64")

@@ -107,7 +107,7 @@ def build_slices(encoding: GroupEncoding) -> Slices:
         families[name] = np.arange(next_row, next_row + n_levels)
         next_row += n_levels
     if len(encoding.names) > 1:
-        name = " & ".join(encoding.names)
+        name = encoding.intersection_name
         attribute += [name] * n_groups
         group += encoding.labels()
         rows.append(next_row + np.arange(n_groups))

@@ -26,7 +26,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
 
 from raikit._errors import DataError, ParameterError, RaikitWarning
-from raikit._grouping import MISSING, fill_missing, to_sensitive_frame
+from raikit._grouping import MISSING, encode_groups, to_sensitive_frame
 from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit.metrics._group_metrics import resolve_pos_label
@@ -50,12 +50,8 @@ def group_keys(sensitive_features) -> pd.Series:
     >>> group_keys(pd.DataFrame({"sex": ["F", "M"], "race": ["A", None]})).tolist()
     ['F & A', 'M & (missing)']
     """
-    frame = to_sensitive_frame(sensitive_features)
-    parts = [fill_missing(frame[c], MISSING).astype(str) for c in frame.columns]
-    key = parts[0]
-    for part in parts[1:]:  # one vectorised join per attribute (a handful), not per row
-        key = key.str.cat(part, sep=" & ")
-    return key.reset_index(drop=True).rename(None)
+    encoding = encode_groups(to_sensitive_frame(sensitive_features), missing_group=MISSING)
+    return pd.Series(encoding.row_labels(), dtype=object)
 
 
 def _as_table(X):

@@ -7,6 +7,7 @@ import pandas as pd
 
 from raikit._errors import DataError, ParameterError, RaikitError, RaikitWarning
 from raikit._fair_groups import sensitive_codes
+from raikit._grouping import MISSING
 
 __all__ = [
     "CONSTRAINTS",
@@ -172,7 +173,7 @@ class TabularEncoder:
 
     def _categories(self, X) -> np.ndarray:
         frame = X[self.other_].astype(object)
-        return frame.where(frame.notna(), "__missing__").astype(str).to_numpy()
+        return frame.where(frame.notna(), MISSING).astype(str).to_numpy()
 
     def transform(self, X) -> np.ndarray:
         """The encoded matrix (of ``dtype``): numeric columns first, then the one-hot levels."""

@@ -9,7 +9,6 @@ attributes (combined into intersectional groups), and scikit-learn's fit/predict
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.metaestimators import available_if
 
@@ -332,21 +331,9 @@ class FairlearnClassifier(TabularClassifierMixin, ClassifierMixin, BaseEstimator
                 "method='threshold' picks a threshold per group: pass "
                 "predict(X, sensitive_features=...) with the attribute(s) given to fit."
             )
-        from raikit._grouping import to_sensitive_frame
+        from raikit._fair_groups import match_groups
 
-        frame = to_sensitive_frame(sensitive_features, n)
-        if len(frame) != n:
-            raise DataError(f"sensitive_features has {len(frame)} rows but X has {n}.")
-        labels = frame.iloc[:, 0].astype(str)
-        for column in frame.columns[1:]:
-            labels = labels.str.cat(frame[column].astype(str), sep=" & ")
-        codes = pd.Index(self.group_labels_).get_indexer(labels.to_numpy())
-        if (codes < 0).any():
-            unseen = sorted(set(labels.to_numpy()[codes < 0].tolist()))
-            raise DataError(
-                f"sensitive_features has groups {unseen[:5]} that were not in the training data."
-            )
-        return codes
+        return match_groups(sensitive_features, self.group_labels_, n)
 
 
 class ReweighingClassifier(
