@@ -31,6 +31,7 @@ import pandas as pd
 
 from raikit._errors import ColumnError, DataError, FileFormatError
 from raikit._grouping import GroupEncoding, encode_groups
+from raikit._sql import DUCKDB
 
 __all__ = ["DEFAULT_SCORE_BINS", "AggregatedCounts", "duckdb_counts"]
 
@@ -52,8 +53,7 @@ class AggregatedCounts:
     score_bins: int = 0
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+_quote = DUCKDB.ident
 
 
 def as_source(source) -> str | list[str]:
@@ -78,7 +78,7 @@ def _files(source: str | list[str]) -> list[str]:
 
 def _sql_literal(source: str | list[str]) -> str:
     if isinstance(source, str):
-        return "'" + source.replace("'", "''") + "'"
+        return DUCKDB.string(source)
     return "[" + ", ".join(_sql_literal(s) for s in source) + "]"
 
 
@@ -133,9 +133,8 @@ def check_columns(source: str | list[str], columns: list[tuple[str, str]], con=N
                     per_file.setdefault(os.path.normpath(file_name), []).append(name)
             else:
                 for f in files:  # one header read per CSV file
-                    literal = f.replace("'", "''")
                     described = con.execute(
-                        f"DESCRIBE SELECT * FROM read_csv_auto('{literal}')"
+                        f"DESCRIBE SELECT * FROM read_csv_auto({DUCKDB.string(f)})"
                     ).fetchall()
                     per_file[os.path.normpath(f)] = [row[0] for row in described]
         except duckdb.Error as error:

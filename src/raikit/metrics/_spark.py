@@ -17,6 +17,7 @@ from collections.abc import Callable
 from urllib.parse import urlparse
 
 from raikit._errors import ColumnError, DataError, FileFormatError
+from raikit._sql import SPARK
 from raikit.metrics._duckdb import (
     DEFAULT_SCORE_BINS,
     EPS,
@@ -77,7 +78,7 @@ def local_session(master: str = "local[2]", *, shuffle_partitions: int = 8):
 def _col(name: str):
     from pyspark.sql import functions as F
 
-    return F.col("`" + name.replace("`", "``") + "`")
+    return F.col(SPARK.ident(name))
 
 
 def _is_local(path: str) -> bool:
