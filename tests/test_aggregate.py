@@ -145,3 +145,13 @@ def test_spark_matches_in_memory():
     lazy = Dataset(spark.createDataFrame(frame), target=None, sensitive="s", lazy=True)
     for weight in (None, "w"):
         _check(lazy.aggregate(by=SETS, stats=STATS, weight=weight), frame, weight)
+
+
+def test_keys_without_an_order_still_group():
+    """Mixed-type keys (an int and a string) cannot be sorted; the groups are still right."""
+    frame = pd.DataFrame({"s": [1, "a", 1, "a", "a", None], "x": [1.0, 2, 3, 4, 5, 6]})
+    table = Dataset(frame, target=None, sensitive="s", missing_group="?").aggregate(
+        by="s", stats={"n": (None, "count"), "sx": ("x", "sum")}
+    )
+    got = {str(k): (n, sx) for k, n, sx in table.itertuples(index=False)}
+    assert got == {"1": (2, 4.0), "a": (3, 11.0), "nan": (1, 6.0)}

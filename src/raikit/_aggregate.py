@@ -94,7 +94,10 @@ def aggregate(ds, *, by=None, stats, weight=None) -> pd.DataFrame:
         table = _in_sql(ds.table, sets, keys, checked, weight)
     else:
         table = _in_memory(ds.frame, sets, keys, checked, weight)
-    table = table.sort_values(["__set", *keys], na_position="last", kind="stable")
+    try:
+        table = table.sort_values(["__set", *keys], na_position="last", kind="stable")
+    except TypeError:  # values without an order (mixed types, arrays): keep the sets in order
+        table = table.sort_values("__set", kind="stable")
     table = table.reset_index(drop=True)
     if several:
         table = table.rename(columns={"__set": "grouping_set"})

@@ -505,10 +505,10 @@ class Dataset:
         0  a  2  4.0
         1  b  1  0.0
         >>> ds.aggregate(by=[["s"], []], stats={"n": (None, "count")}, weight="w")
-              s  grouping_set    n
-        0     a             0  3.0
-        1     b             0  1.0
-        2  None             1  4.0
+             s  grouping_set    n
+        0    a             0  3.0
+        1    b             0  1.0
+        2  NaN             1  4.0
         """
         from raikit._aggregate import aggregate
 
@@ -533,13 +533,7 @@ class Dataset:
             ).astype(np.int64)
             self._group_counts = labels
             return labels
-        from raikit._lazy import restore_dtypes
-
-        q = self._table.q
-        keys = ", ".join(q(c) for c in names)
-        table = self._table.query(
-            f"SELECT {keys}, COUNT(*) AS __n FROM {{table}} GROUP BY {keys}"
-        ).rename(columns={"__n": "count"})
+        table = self.aggregate(by=names, stats={"count": (None, "count")})
         for column in names:
             missing = table[column].isna()
             if missing.any() and self.missing_group is None:
@@ -549,7 +543,6 @@ class Dataset:
                     f"those rows, or pass missing_group='(missing)' to keep them as a group of "
                     f"their own."
                 )
-        table = restore_dtypes(table, self._table.dtypes, names)
         encoding = encode_groups(table[names], missing_group=self.missing_group)
         counts = np.bincount(
             encoding.intersection_codes,
