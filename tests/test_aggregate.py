@@ -155,3 +155,21 @@ def test_keys_without_an_order_still_group():
     )
     got = {str(k): (n, sx) for k, n, sx in table.itertuples(index=False)}
     assert got == {"1": (2, 4.0), "a": (3, 11.0), "nan": (1, 6.0)}
+
+
+def test_hostile_column_and_stat_names_on_duckdb(tmp_path):
+    pytest.importorskip("duckdb")
+    frame = _frame(n=120, seed=4)
+    names = {"s": 'k"; DROP', "x": "v`'x", "w": "w'); --", "t": "é ✓"}
+    hostile = frame.rename(columns=names)
+    hostile.to_parquet(tmp_path / "h.parquet")
+    stats = {'n"1': (None, "count"), "s'x": (names["x"], "sum")}
+    for data in (
+        Dataset(str(tmp_path / "h.parquet"), target=None, sensitive=[names["s"]], lazy=True),
+        Dataset(hostile, target=None, sensitive=[names["s"]]),
+    ):
+        got = data.aggregate(by=[names["s"]], stats=stats, weight=names["w"])
+        want = _by_hand(frame, ["s"], "w")
+        assert got[names["s"]].tolist() == want["s"].tolist()
+        np.testing.assert_allclose(got['n"1'], want["rows"], rtol=1e-12)
+        np.testing.assert_allclose(got["s'x"], want["sum_x"], rtol=1e-12)
