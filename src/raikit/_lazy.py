@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from raikit._errors import ColumnError, DataError, FileFormatError
+from raikit._sql import DUCKDB, SPARK
 
 __all__ = ["DuckDBTable", "SparkTable", "is_glob", "quote"]
 
@@ -24,9 +25,7 @@ _CSV = {".csv", ".tsv", ".txt"}
 _HEAD_ROWS = 1_000  # rows read to learn pandas dtypes (categories, booleans, datetimes)
 
 
-def quote(name: str) -> str:
-    """A SQL identifier for a column name (DuckDB and Spark SQL both accept double quotes here)."""
-    return '"' + str(name).replace('"', '""') + '"'
+quote = DUCKDB.ident  # a DuckDB identifier for a column name (the one dialect: raikit._sql)
 
 
 def is_glob(source: str) -> bool:
@@ -179,16 +178,18 @@ class DuckDBTable:
         """pandas dtype of each column, as a full read would give (learned from the first rows)."""
         return self.head.dtypes
 
+    dialect = DUCKDB
+
     @staticmethod
     def q(name: str) -> str:
         """Quote a column name for DuckDB SQL."""
-        return quote(name)
+        return DUCKDB.ident(name)
 
     # ------------------------------------------------------------------ queries
     @property
     def relation(self) -> str:
         """The SQL table expression of the files."""
-        literal = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in self.files) + "]"
+        literal = "[" + ", ".join(DUCKDB.string(f) for f in self.files) + "]"
         # by name: the files were checked to hold the same columns, maybe in another order
         if self.format == "parquet":
             return f"read_parquet({literal}, union_by_name=true)"
@@ -267,10 +268,12 @@ class SparkTable:
     def dtypes(self) -> pd.Series:
         return self.head.dtypes
 
+    dialect = SPARK
+
     @staticmethod
     def q(name: str) -> str:
         """Quote a column name for Spark SQL (backticks)."""
-        return "`" + str(name).replace("`", "``") + "`"
+        return SPARK.ident(name)
 
     def count(self) -> int:
         return int(self.frame.count())

@@ -461,6 +461,59 @@ class Dataset:
         """The lazy table (:class:`raikit._lazy.DuckDBTable` or ``SparkTable``), or ``None``."""
         return self._table
 
+    def aggregate(self, *, by=None, stats: dict, weight: str | None = None) -> pd.DataFrame:
+        """Statistics per group, computed where the rows live (pandas, DuckDB or Spark).
+
+        Parameters
+        ----------
+        by : str, list of str or list of lists of str, optional
+            The columns to group by; a list of lists gives several grouping sets at once (one
+            scan of a lazy table), e.g. ``[["sex"], ["race"], []]`` (``[]``: all rows). None: one
+            row for the whole table.
+        stats : dict
+            Output name -> ``(column, statistic)``; statistics are ``"count"`` (non-missing
+            values; rows with column None), ``"sum"``, ``"sum_sq"`` (sum of squares), ``"min"``,
+            ``"max"`` and ``"null_count"``. Missing values (NaN too) are skipped.
+        weight : str, optional
+            A column of non-negative row weights: counts become sums of weights and sums
+            weighted sums (``min``/``max`` stay unweighted).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per group: the ``by`` columns (missing in a row of a set without them), a
+            ``grouping_set`` column (the index into ``by``) when ``by`` holds several sets, then
+            the statistics. Rows are ordered by set, then by the group values.
+
+        Raises
+        ------
+        ParameterError
+            ``by`` or ``stats`` is malformed or names an unknown statistic.
+        ColumnError
+            A named column is not in the Dataset, or a sum asks for a non-numeric column.
+        DataError
+            The weight column holds missing, infinite or negative values.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from raikit import Dataset
+        >>> frame = pd.DataFrame({"s": ["a", "a", "b"], "x": [1.0, 3.0, None], "w": [1, 2, 1]})
+        >>> ds = Dataset(frame, target=None, sensitive="s")
+        >>> ds.aggregate(by=["s"], stats={"n": (None, "count"), "sx": ("x", "sum")})
+           s  n   sx
+        0  a  2  4.0
+        1  b  1  0.0
+        >>> ds.aggregate(by=[["s"], []], stats={"n": (None, "count")}, weight="w")
+             s  grouping_set    n
+        0    a             0  3.0
+        1    b             0  1.0
+        2  NaN             1  4.0
+        """
+        from raikit._aggregate import aggregate
+
+        return aggregate(self, by=by, stats=stats, weight=weight)
+
     def group_counts(self) -> pd.DataFrame:
         """Rows per observed combination of the sensitive attributes (one aggregate query for a
         lazy Dataset): columns = the sensitive attributes and ``count``.
@@ -480,13 +533,7 @@ class Dataset:
             ).astype(np.int64)
             self._group_counts = labels
             return labels
-        from raikit._lazy import restore_dtypes
-
-        q = self._table.q
-        keys = ", ".join(q(c) for c in names)
-        table = self._table.query(
-            f"SELECT {keys}, COUNT(*) AS __n FROM {{table}} GROUP BY {keys}"
-        ).rename(columns={"__n": "count"})
+        table = self.aggregate(by=names, stats={"count": (None, "count")})
         for column in names:
             missing = table[column].isna()
             if missing.any() and self.missing_group is None:
@@ -496,7 +543,6 @@ class Dataset:
                     f"those rows, or pass missing_group='(missing)' to keep them as a group of "
                     f"their own."
                 )
-        table = restore_dtypes(table, self._table.dtypes, names)
         encoding = encode_groups(table[names], missing_group=self.missing_group)
         counts = np.bincount(
             encoding.intersection_codes,

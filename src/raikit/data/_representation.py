@@ -146,17 +146,10 @@ def _shares_of_dataset(reference, attributes: list[str]) -> pd.DataFrame:
                 f"representation(): the reference Dataset has no column {name!r} (a sensitive "
                 f"attribute of data); both Datasets need it."
             )
-        if reference.is_lazy:  # one GROUP BY where the data lives
-            q = reference.table.q
-            counts = reference.table.query(
-                f"SELECT {q(name)} AS value, COUNT(*) AS n FROM {{table}} "
-                f"WHERE {q(name)} IS NOT NULL GROUP BY {q(name)}"
-            )
-            shares = pd.Series(
-                counts["n"].to_numpy(float) / counts["n"].sum(), index=counts["value"]
-            )
-        else:
-            shares = reference.frame[name].astype(object).value_counts(normalize=True)
+        # one GROUP BY where the rows live (pandas, DuckDB or Spark)
+        counts = reference.aggregate(by=[name], stats={"n": (None, "count")})
+        counts = counts[counts[name].notna()]
+        shares = pd.Series(counts["n"].to_numpy(float) / counts["n"].sum(), index=counts[name])
         rows += [(name, str(g), float(s)) for g, s in shares.items()]
     return pd.DataFrame(rows, columns=["attribute", "group", "reference_share"])
 

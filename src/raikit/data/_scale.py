@@ -36,6 +36,7 @@ import pandas as pd
 
 from raikit._errors import DataError
 from raikit._grouping import encode_groups
+from raikit._sql import DUCKDB
 from raikit.data._common import Family, column_kind
 
 __all__ = ["QUANTILE_BINS", "Grouper", "drift_parts", "profile_parts", "representation_counts"]
@@ -47,9 +48,7 @@ QUANTILE_BINS = 2048  # histogram bins per numeric column for quantiles, KS and 
 EXACT_DISTINCT_ROWS = 2_000_000
 
 
-def _double(value: float) -> str:
-    """A float as an exact SQL DOUBLE (a bare 17.0 would be a DECIMAL in DuckDB)."""
-    return f"CAST('{float(value)!r}' AS DOUBLE)"
+_double = DUCKDB.double  # the same CAST('<repr>' AS DOUBLE) text in DuckDB and Spark SQL
 
 
 def _value_sql(q, name: str, dtype) -> str:
@@ -63,17 +62,6 @@ def _value_sql(q, name: str, dtype) -> str:
     if pd.api.types.is_float_dtype(dtype):
         return f"(CASE WHEN isnan({value}) THEN NULL ELSE {value} END)"
     return value
-
-
-def _literal(value) -> str:
-    """A SQL literal for a value returned by a query."""
-    if isinstance(value, bool | np.bool_):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int | np.integer):
-        return str(int(value))
-    if isinstance(value, float | np.floating):
-        return _double(value)
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 class Grouper:
@@ -507,7 +495,7 @@ def representation_counts(ds, *, choose_positive=None):
             positive = choose_positive(values) if choose_positive is not None else None
             binary = positive is not None
             if binary:
-                literal = _literal(positive)
+                literal = table.dialect.literal(positive)
                 aggregates += f", SUM(CASE WHEN {y} = {literal} THEN 1 ELSE 0 END) AS pos"
     counts = g.query({}, aggregates)
     n = g.spread(counts, "n")

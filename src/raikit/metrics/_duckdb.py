@@ -31,6 +31,7 @@ import pandas as pd
 
 from raikit._errors import ColumnError, DataError, FileFormatError
 from raikit._grouping import GroupEncoding, encode_groups
+from raikit._sql import DUCKDB
 
 __all__ = ["DEFAULT_SCORE_BINS", "AggregatedCounts", "duckdb_counts"]
 
@@ -50,10 +51,13 @@ class AggregatedCounts:
     backend: str = "duckdb"
     score_strata: np.ndarray | None = None  # (groups, 2, bins, 4): n, sum s, sum s^2, log-loss sum
     score_bins: int = 0
+    # With a weight column: per group and cell, the sum of the weights and of their squares (the
+    # effective rows of the weighted bootstrap); ``counts`` then stay the rows.
+    weighted: np.ndarray | None = None
+    weighted_sq: np.ndarray | None = None
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+_quote = DUCKDB.ident
 
 
 def as_source(source) -> str | list[str]:
@@ -78,7 +82,7 @@ def _files(source: str | list[str]) -> list[str]:
 
 def _sql_literal(source: str | list[str]) -> str:
     if isinstance(source, str):
-        return "'" + source.replace("'", "''") + "'"
+        return DUCKDB.string(source)
     return "[" + ", ".join(_sql_literal(s) for s in source) + "]"
 
 
@@ -101,11 +105,12 @@ def _relation(source: str | list[str]) -> str:
     return f"read_csv_auto({_sql_literal(source)})"
 
 
-def named_columns(target, prediction, sensitive, score=None) -> list[tuple[str, str]]:
+def named_columns(target, prediction, sensitive, score=None, weight=None) -> list[tuple[str, str]]:
     """(role, column) pairs of the columns a backend reads."""
     named = [("target", target), ("prediction", prediction)]
     named += [("sensitive", s) for s in sensitive]
-    return named + ([("score", score)] if score is not None else [])
+    named += [("score", score)] if score is not None else []
+    return named + ([("weight", weight)] if weight is not None else [])
 
 
 def check_columns(source: str | list[str], columns: list[tuple[str, str]], con=None) -> list[str]:
@@ -133,9 +138,8 @@ def check_columns(source: str | list[str], columns: list[tuple[str, str]], con=N
                     per_file.setdefault(os.path.normpath(file_name), []).append(name)
             else:
                 for f in files:  # one header read per CSV file
-                    literal = f.replace("'", "''")
                     described = con.execute(
-                        f"DESCRIBE SELECT * FROM read_csv_auto('{literal}')"
+                        f"DESCRIBE SELECT * FROM read_csv_auto({DUCKDB.string(f)})"
                     ).fetchall()
                     per_file[os.path.normpath(f)] = [row[0] for row in described]
         except duckdb.Error as error:
@@ -224,6 +228,7 @@ def duckdb_counts(
     score_bins: int = DEFAULT_SCORE_BINS,
     pos_label=None,
     missing_group: str | None = None,
+    weight: str | None = None,
     memory_limit: str | None = "1GB",
     threads: int | None = None,
     progress: Callable[[float], None] | None = None,
@@ -243,6 +248,8 @@ def duckdb_counts(
         labels only).
     score_bins : int, default 1000
         Equal-width score bins on [0, 1] behind the binned ROC AUC.
+    weight : str, optional
+        Column of non-negative row weights: adds each cell's sum of weights and of squared weights.
     memory_limit : str, default "1GB"
         DuckDB's memory limit; larger-than-memory files spill to disk instead of failing.
     progress : callable, optional
@@ -264,8 +271,8 @@ def duckdb_counts(
             con.execute(f"SET memory_limit = '{memory_limit}'")
         if threads:
             con.execute(f"SET threads = {int(threads)}")
-        check_columns(source, named_columns(target, prediction, sensitive, score), con)
-        sql = count_sql(relation, target, prediction, sensitive, score, score_bins)
+        check_columns(source, named_columns(target, prediction, sensitive, score, weight), con)
+        sql = count_sql(relation, target, prediction, sensitive, score, score_bins, weight=weight)
 
         def work():
             return con.execute(sql).df()  # query_progress() is read from the caller's thread
@@ -291,14 +298,30 @@ def duckdb_counts(
         pos_label=pos_label,
         missing_group=missing_group,
         backend="duckdb",
+        weight=weight,
     )
 
 
-def count_sql(relation, target, prediction, sensitive, score, score_bins, quote=None) -> str:
+def weight_sql(weight: str, dialect=DUCKDB) -> list[str]:
+    """Per-cell sums of a weight column and of its square, and the count of unusable weights."""
+    w = f"CAST({dialect.ident(weight)} AS DOUBLE)"
+    bad = f"{w} IS NULL OR isnan({w}) OR {w} < 0 OR {w} = {dialect.double(np.inf)}"
+    return [
+        f"SUM({w}) AS __w",
+        f"SUM({w} * {w}) AS __w2",
+        f"SUM(CASE WHEN {bad} THEN 1 ELSE 0 END) AS __bad_w",
+    ]
+
+
+def count_sql(
+    relation, target, prediction, sensitive, score, score_bins, quote=None, *, weight=None
+) -> str:
     """The one ``GROUP BY`` of the backends (DuckDB runs it; Spark gets the same aggregation)."""
     q = quote or _quote
     keys = ", ".join(q(c) for c in sensitive)
     select = f"SELECT {keys}, {q(target)} AS __y, {q(prediction)} AS __p, COUNT(*) AS __n"
+    if weight is not None:
+        select += ", " + ", ".join(weight_sql(weight))
     if score is None:
         return f"{select} FROM {relation} GROUP BY ALL"
     bin_sql, sums = score_sql(score, score_bins, q)
@@ -328,6 +351,7 @@ def counts_from_table(
     pos_label,
     missing_group: str | None,
     backend: str,
+    weight: str | None = None,
 ) -> AggregatedCounts:
     """Turn a backend's aggregated rows into the engine's count (and score-strata) arrays.
 
@@ -360,6 +384,11 @@ def counts_from_table(
     groups = encoding.intersection_codes
     counts = np.zeros((n_groups, n_classes * n_classes), dtype=np.int64)
     np.add.at(counts, (groups, cells), n)
+    weighted = weighted_sq = None
+    if weight is not None:
+        weighted, weighted_sq = _weighted_cells(
+            table, weight, source, (groups, cells), counts.shape
+        )
     strata = None
     if score is not None:
         if len(classes) > 2:
@@ -402,4 +431,26 @@ def counts_from_table(
         backend=backend,
         score_strata=strata,
         score_bins=score_bins if score is not None else 0,
+        weighted=weighted,
+        weighted_sq=weighted_sq,
     )
+
+
+def _weighted_cells(table, weight, source, where, shape) -> tuple[np.ndarray, np.ndarray]:
+    """Sums of the weights and of their squares per (group, cell), after checking the weights
+    as :func:`raikit.metrics._group_metrics.weight_array` does for rows in memory."""
+    bad = int(np.nan_to_num(table["__bad_w"].to_numpy(float)).sum())
+    if bad:
+        raise DataError(
+            f"weight column {weight!r} has {bad} missing, infinite or negative weight(s) in "
+            f"{source!r}; weights must be finite and >= 0."
+        )
+    weighted, weighted_sq = np.zeros(shape), np.zeros(shape)
+    np.add.at(weighted, where, table["__w"].to_numpy(float))
+    np.add.at(weighted_sq, where, table["__w2"].to_numpy(float))
+    if not weighted.sum() > 0:
+        raise DataError(
+            f"weight column {weight!r} sums to 0 in {source!r}; at least one row needs a "
+            f"positive weight."
+        )
+    return weighted, weighted_sq

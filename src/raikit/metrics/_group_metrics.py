@@ -1115,7 +1115,9 @@ def group_metrics_of(
         active SparkSession); ``numpy`` loads the rows (see :meth:`raikit.Dataset.materialize`).
         The DuckDB and Spark backends compute the count metrics and, with a score, ROC AUC from
         per-group score histograms (see ``score_bins``), Brier score, log loss and calibration
-        error; regression, custom callables and weights need ``numpy``.
+        error; with a ``weight`` role they weight the count metrics (sums of the weights and
+        of their squares per cell: the same values and intervals as ``numpy``), not the score
+        metrics. Regression and custom callables need ``numpy``.
     memory_limit : str, default "1GB"
         DuckDB's memory limit (it spills to disk beyond it).
     score_bins : int, default 1000
@@ -1172,9 +1174,10 @@ def group_metrics_of(
             f"counts and score histograms (no regression or custom callables); use "
             f"backend='numpy' on a sample (Dataset.sample) for those."
         )
-    if data.weight is not None:
+    if data.weight is not None and data.score is not None:
         raise ParameterError(
-            f"group_metrics_of(): the {backend} backend does not weight rows yet; use "
+            f"group_metrics_of(): the {backend} backend weights count metrics but not the score "
+            f"histograms yet; drop the score role (Dataset.replace(score=None)) or use "
             f"backend='numpy' (on a Dataset.sample if the rows do not fit in memory)."
         )
     if data.score is not None and score_bins % 10:
@@ -1190,6 +1193,7 @@ def group_metrics_of(
         "score_bins": score_bins,
         "pos_label": pos_label,
         "missing_group": data.missing_group,
+        "weight": data.weight,
         "progress": progress,
     }
     if backend == "duckdb":
@@ -1256,12 +1260,19 @@ def _from_counts(
         "pos_label": labels[-1] if task == "binary" else None,
         "backend": aggregated.backend,
         "slice_rows": slices.aggregate(aggregated.counts.sum(axis=-1)).tolist(),
-        "weighted": False,
+        "weighted": aggregated.weighted is not None,
     }
     columns, values_parts, replicate_parts = [], [], []
     if count_metrics:
+        weighted = aggregated.weighted is not None
         names, value, replicate = _count_part(
-            aggregated.counts, count_metrics, task, labels, slices, rng
+            aggregated.weighted if weighted else aggregated.counts,
+            count_metrics,
+            task,
+            labels,
+            slices,
+            rng,
+            counts_sq=aggregated.weighted_sq,
         )
         columns += names
         values_parts.append(value)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from urllib.parse import urlparse
 
 from raikit._errors import ColumnError, DataError, FileFormatError
+from raikit._sql import SPARK
 from raikit.metrics._duckdb import (
     DEFAULT_SCORE_BINS,
     EPS,
@@ -77,7 +78,7 @@ def local_session(master: str = "local[2]", *, shuffle_partitions: int = 8):
 def _col(name: str):
     from pyspark.sql import functions as F
 
-    return F.col("`" + name.replace("`", "``") + "`")
+    return F.col(SPARK.ident(name))
 
 
 def _is_local(path: str) -> bool:
@@ -145,6 +146,9 @@ def _check_schema(frame, named: list[tuple[str, str]]) -> None:
         elif role == "score":
             ok = isinstance(kind, T.NumericType)
             need = "numbers (probabilities of the positive class)"
+        elif role == "weight":
+            ok = isinstance(kind, T.NumericType)
+            need = "numbers (non-negative row weights)"
         else:
             ok = not isinstance(kind, T.ArrayType | T.MapType | T.StructType | T.BinaryType)
             need = "plain values (strings, numbers, booleans, dates)"
@@ -186,6 +190,7 @@ def spark_counts(
     score_bins: int = DEFAULT_SCORE_BINS,
     pos_label=None,
     missing_group: str | None = None,
+    weight: str | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> AggregatedCounts:
     """Reduce a Spark DataFrame (or a path read with the active session) with one ``groupBy().agg()``.
@@ -194,12 +199,12 @@ def spark_counts(
     ----------
     source : pyspark.sql.DataFrame, str or list of str
         The rows, or Parquet/CSV paths or globs (local, ``hdfs://``, ``s3a://`` ...).
-    target, prediction, sensitive, score, score_bins, pos_label, missing_group
+    target, prediction, sensitive, score, score_bins, pos_label, missing_group, weight
         As for :func:`raikit.metrics._duckdb.duckdb_counts`.
     progress : callable, optional
         Called with the fraction of Spark tasks finished.
     """
-    named = named_columns(target, prediction, sensitive, score)
+    named = named_columns(target, prediction, sensitive, score, weight)
     if is_spark_frame(source):
         frame, name = source, "the Spark DataFrame"
     else:
@@ -233,6 +238,14 @@ def spark_counts(
             F.sum(-F.log(clipped)).alias("__l1"),
             F.sum(-F.log(F.lit(1.0) - clipped)).alias("__l0"),
         ]
+    if weight is not None:
+        w = _col(weight).cast("double")
+        bad = w.isNull() | F.isnan(w) | (w < 0) | (w == F.lit(float("inf")))
+        sums += [
+            F.sum(w).alias("__w"),
+            F.sum(w * w).alias("__w2"),
+            F.sum(F.when(bad, 1).otherwise(0)).alias("__bad_w"),
+        ]
     aggregated = frame.groupBy(*keys).agg(*sums)
     spark = frame.sparkSession
     group = f"raikit-{uuid.uuid4().hex[:12]}"
@@ -264,4 +277,5 @@ def spark_counts(
         pos_label=pos_label,
         missing_group=missing_group,
         backend="spark",
+        weight=weight,
     )
