@@ -83,7 +83,7 @@ def progress_callback(bar, task, *, prefix: str = ""):
     ...     advance = progress_callback(bar, task, prefix="Trained ")
     ...     advance(2, 5, "reweigh")
     >>> bar.tasks[0].completed, bar.tasks[0].total, bar.tasks[0].description
-    (2.0, 5.0, 'Trained reweigh')
+    (2, 5, 'Trained reweigh')
     """
 
     def advance(done: float, total: float, description: str | None = None) -> None:
