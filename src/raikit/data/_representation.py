@@ -78,7 +78,8 @@ class RepresentationResult(Result):
         text = f"{self.n_rows:,} rows in {len(groups)} groups"
         smallest = groups.loc[groups["count"].idxmin()]
         text += (
-            f"; smallest {smallest['attribute']}={smallest['group']} ({smallest['count']:,} rows)"
+            f"; smallest {smallest['attribute']}={smallest['group']} "
+            f"({_rows_text(smallest['count'])} rows)"
         )
         thin = int((groups["additional_needed"] > 0).sum())
         text += (
@@ -621,6 +622,16 @@ def _label_parity(part, attribute, min_share_ratio, confidence) -> Finding | Non
     )
 
 
+def _rows_text(count) -> str:
+    """A row count, or a sum of weights with two decimals when it is fractional.
+
+    >>> _rows_text(1234), _rows_text(12.345)
+    ('1,234', '12.35')
+    """
+    count = float(count)
+    return f"{count:,.0f}" if count.is_integer() else f"{count:,.2f}"
+
+
 def _findings(groups, ci_width, min_share_ratio, overall_rate, confidence) -> list[Finding]:
     findings = []
     under = groups[(groups["share_ratio"] < min_share_ratio) & (groups["count"] > 0)]
@@ -638,7 +649,7 @@ def _findings(groups, ci_width, min_share_ratio, overall_rate, confidence) -> li
         thin = part[(part["additional_needed"] > 0) & (part["count"] > 0)]
         if len(thin):
             listed = ", ".join(
-                f"{r.group} ({r.count:,} rows, {r.additional_needed:,} more needed)"
+                f"{r.group} ({_rows_text(r.count)} rows, {r.additional_needed:,} more needed)"
                 for r in thin.head(6).itertuples(index=False)
             )
             findings.append(
