@@ -623,6 +623,18 @@ def drift(
     >>> result = drift(reference=train, current=test.replace(shifted), by_group=False)
     >>> result.drifted_columns
     ['age']
+
+    Weighted samples compare weighted distributions:
+
+    >>> import pandas as pd
+    >>> from raikit import Dataset
+    >>> ref = Dataset(pd.DataFrame({"x": [1.0, 2.0], "s": "g", "w": [3.0, 1.0]}),
+    ...               target=None, sensitive="s", weight="w")
+    >>> cur = Dataset(pd.DataFrame({"x": [1.0, 2.0], "s": "g", "w": [1.0, 3.0]}),
+    ...               target=None, sensitive="s", weight="w")
+    >>> table = drift(reference=ref, current=cur, columns=["x"], by_group=False).table
+    >>> round(float(table["linf"].iloc[0]), 6)  # shares 3/4, 1/4 against 1/4, 3/4
+    0.5
     """
     _tests_named(tests)
     lazy = any(getattr(d, "is_lazy", False) for d in (reference, current))

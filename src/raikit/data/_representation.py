@@ -512,6 +512,15 @@ def representation(
     0.653
     >>> round(float(g.loc[("sex", "Female"), "base_rate"]), 3)
     0.109
+
+    With a weight role the shares are weighted:
+
+    >>> import pandas as pd
+    >>> from raikit import Dataset
+    >>> frame = pd.DataFrame({"s": ["a", "a", "b"], "y": [1, 0, 1], "w": [1.0, 1.0, 2.0]})
+    >>> weighted = representation(Dataset(frame, target="y", sensitive=["s"], weight="w"))
+    >>> weighted.groups[["group", "count", "share", "base_rate"]].values.tolist()
+    [['a', 2.0, 0.5, 0.5], ['b', 2.0, 0.5, 1.0]]
     """
     ds = check_dataset(data, caller="representation")
     if expected_shares is not None and reference is not None:
