@@ -273,3 +273,112 @@ def test_bad_input(compas):
         drift(reference=compas, current=frame.iloc[:0])
     with pytest.raises(DataError, match=r"must be a raikit\.Dataset or a DataFrame"):
         drift(reference=[1, 2], current=frame)
+
+
+# --------------------------------------------------------------------------- the weight role
+def _weighted_side(seed, shift, n=400):
+    rng = np.random.default_rng(seed)
+    colour = rng.choice(["red", "green", "blue", None], n, p=[0.4, 0.3, 0.2, 0.1])
+    return pd.DataFrame(
+        {
+            "x": (rng.normal(shift, 1, n)).round(2),
+            "k": rng.integers(0, 4, n),
+            "c": colour,
+            "s": rng.choice(["a", "b"], n),
+            "w": rng.integers(0, 4, n),
+        }
+    )
+
+
+def test_integer_weights_give_the_distances_of_duplicated_rows():
+    ref, cur = _weighted_side(0, 0.0), _weighted_side(1, 0.3)
+
+    def side(frame, weighted):
+        if not weighted:
+            frame = frame.loc[frame.index.repeat(frame["w"])]
+        return Dataset(frame, target=None, sensitive=["s"], weight="w" if weighted else None)
+
+    columns = ["x", "k", "c"]
+    got = drift(reference=side(ref, True), current=side(cur, True), columns=columns).table
+    want = drift(reference=side(ref, False), current=side(cur, False), columns=columns).table
+    assert got[["attribute", "group", "column", "test"]].equals(
+        want[["attribute", "group", "column", "test"]]
+    )
+    missing = ["missing_reference", "missing_current"]
+    np.testing.assert_allclose(got[missing].to_numpy(float), want[missing].to_numpy(float))
+    ks = got["test"] == "ks"
+    assert ks.sum() == 3  # x overall and in both groups
+    for name in ("statistic", "wasserstein", "effect"):
+        np.testing.assert_allclose(got.loc[ks, name], want.loc[ks, name], rtol=1e-9)
+    # categorical tables (k, c): the weighted shares, hence JS, PSI and L-infinity, are the same;
+    # x's decile distances are not compared (weighted deciles are inverted-CDF quantiles)
+    chi2 = got["test"] == "chi2"
+    shares = ["js_distance", "psi", "linf"]
+    np.testing.assert_allclose(got.loc[chi2, shares], want.loc[chi2, shares])
+    # the tests count effective rows, fewer than the sum of the weights
+    assert (got["n_reference"] < want["n_reference"]).all()
+
+
+def test_weighted_ks_wasserstein_and_shares_by_hand():
+    ref = Dataset(
+        pd.DataFrame({"x": [1.0, 2, 3], "c": ["a", "b", "b"], "w": [1.0, 1, 2], "s": "g"}),
+        target=None,
+        sensitive=["s"],
+        weight="w",
+    )
+    cur = Dataset(
+        pd.DataFrame({"x": [2.0, 3], "c": ["b", "a"], "w": [1.0, 3], "s": "g"}),
+        target=None,
+        sensitive=["s"],
+        weight="w",
+    )
+    table = drift(
+        reference=ref, current=cur, columns=["x", "c"], tests={"x": "ks"}, by_group=False
+    ).table.set_index("column")
+    # weighted CDFs: reference 1/4, 1/2, 1 and current 0, 1/4, 1 at x = 1, 2, 3
+    assert table.loc["x", "statistic"] == pytest.approx(0.25)
+    assert table.loc["x", "wasserstein"] == pytest.approx(0.5)
+    assert table.loc["x", "wasserstein"] == pytest.approx(
+        stats.wasserstein_distance([1, 2, 3], [2, 3], [1, 1, 2], [1, 3])
+    )
+    assert table.loc["x", "n_reference"] == pytest.approx(16 / 6)  # (sum w)^2 / sum w^2
+    assert table.loc["x", "n_current"] == pytest.approx(16 / 10)
+    # shares of c: reference a 1/4, b (1 + 2)/4; current b 1/4, a 3/4
+    assert table.loc["c", "linf"] == pytest.approx(0.5)
+    assert table.loc["c", "js_distance"] == pytest.approx(
+        jensenshannon([1 / 4, 3 / 4], [3 / 4, 1 / 4], base=2)
+    )
+
+
+def test_a_weighted_side_faces_an_unweighted_one_row_for_row():
+    ref = _weighted_side(2, 0.0).assign(w=1.0)
+    cur = _weighted_side(3, 0.5)
+    plain = drift(
+        reference=Dataset(ref, target=None, sensitive=["s"]), current=cur, columns=["x", "c"]
+    ).table
+    ones = drift(
+        reference=Dataset(ref, target=None, sensitive=["s"], weight="w"),
+        current=cur,
+        columns=["x", "c"],
+    ).table
+    columns = ["statistic", "p_value", "wasserstein", "effect", "n_reference", "n_current"]
+    np.testing.assert_allclose(ones[columns].to_numpy(float), plain[columns].to_numpy(float))
+    c = plain["column"] == "c"  # x's PSI bins are weighted (inverted-CDF) deciles
+    shares = ["psi", "js_distance", "linf"]
+    np.testing.assert_allclose(ones.loc[c, shares], plain.loc[c, shares])
+
+
+def test_a_lazy_weighted_side_says_its_weights_are_not_applied(tmp_path):
+    frame = _weighted_side(4, 0.0)
+    path = tmp_path / "ref.parquet"
+    frame.to_parquet(path, index=False)
+    lazy = Dataset(path, target=None, sensitive=["s"], weight="w", lazy=True)
+    result = drift(
+        reference=lazy,
+        current=Dataset(_weighted_side(5, 0.0), target=None, sensitive=["s"]),
+        columns=["x"],
+    )
+    assert any(
+        f.severity == "warning" and "'w'" in f.detail and "unweighted" in f.detail
+        for f in result.findings
+    )

@@ -174,3 +174,78 @@ def test_string_labels_base_rate_is_the_share_of_pos_label():
     assert result.meta["pos_label"] == "approved"
     with pytest.raises(DataError, match="pos_label='granted' is not one of the labels"):
         representation(ds, pos_label="granted")
+
+
+# --------------------------------------------------------------------------- the weight role
+def _weighted_table(seed=3, n=300):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "s": rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2]),
+            "r": rng.choice(["u", "v"], n),
+            "y": rng.integers(0, 2, n),
+            "w": rng.integers(0, 4, n),
+        }
+    )
+
+
+def test_integer_weights_give_the_shares_of_duplicated_rows():
+    frame = _weighted_table()
+    weighted = Dataset(frame, target="y", sensitive=["s", "r"], weight="w")
+    repeated = Dataset(frame.loc[frame.index.repeat(frame["w"])], target="y", sensitive=["s", "r"])
+    shares = {"s": {"a": 0.4, "b": 0.4, "c": 0.2}}
+    got = representation(weighted, expected_shares=shares).groups
+    want = representation(repeated, expected_shares=shares).groups
+    columns = ["count", "share", "share_ratio", "base_rate", "base_rate_ratio"]
+    assert got["group"].tolist() == want["group"].tolist()
+    np.testing.assert_allclose(got[columns].to_numpy(float), want[columns].to_numpy(float))
+    # without weights the effective count is the row count, so the intervals are narrower there
+    assert (want["effective_n"] == want["count"]).all()
+    assert (got["effective_n"] < got["count"]).all()
+
+
+def test_weighted_shares_and_intervals_by_hand():
+    frame = pd.DataFrame(
+        {"s": ["a", "a", "b", "b", "b"], "y": [1, 0, 1, 0, 0], "w": [3.0, 1, 1, 1, 3]}
+    )
+    result = representation(Dataset(frame, target="y", sensitive=["s"], weight="w"))
+    g = result.groups.set_index("group")
+    np.testing.assert_allclose(g["count"], [4, 5])
+    np.testing.assert_allclose(g["share"], [4 / 9, 5 / 9])
+    np.testing.assert_allclose(g["base_rate"], [3 / 4, 1 / 5])
+    assert result.overall_base_rate == pytest.approx(4 / 9)
+    effective = np.array([16 / 10, 25 / 11])  # (sum w)^2 / sum w^2
+    np.testing.assert_allclose(g["effective_n"], effective)
+    z = stats.norm.ppf(0.975)
+    p = np.array([3 / 4, 1 / 5])
+    centre = (p + z * z / (2 * effective)) / (1 + z * z / effective)
+    half = (
+        z / (1 + z * z / effective) * np.sqrt(p * (1 - p) / effective + z * z / (4 * effective**2))
+    )
+    np.testing.assert_allclose(g["base_rate_lower"], centre - half)
+    np.testing.assert_allclose(g["base_rate_upper"], centre + half)
+    assert g["additional_needed"].tolist() == [385 - 1, 385 - 2]  # ceil(385 - n_eff)
+    assert result.meta["weight"] == "w"
+
+
+def test_constant_weights_change_only_the_counts():
+    frame = _weighted_table(seed=5)
+    plain = representation(Dataset(frame, target="y", sensitive=["s"])).groups
+    doubled = representation(
+        Dataset(frame.assign(w=2.5), target="y", sensitive=["s"], weight="w")
+    ).groups
+    np.testing.assert_allclose(doubled["count"], 2.5 * plain["count"])
+    rest = ["share", "effective_n", "base_rate_lower", "base_rate_upper", "additional_needed"]
+    np.testing.assert_allclose(doubled[rest].to_numpy(float), plain[rest].to_numpy(float))
+
+
+def test_a_lazy_dataset_says_its_weights_are_not_applied(tmp_path):
+    frame = _weighted_table(seed=7)
+    path = tmp_path / "t.parquet"
+    frame.to_parquet(path, index=False)
+    lazy = Dataset(path, target="y", sensitive=["s"], weight="w", lazy=True)
+    result = representation(lazy)
+    assert any(
+        f.severity == "warning" and "'w'" in f.detail and "unweighted" in f.detail
+        for f in result.findings
+    )

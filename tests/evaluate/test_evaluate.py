@@ -235,3 +235,81 @@ def test_model_score_is_the_probability_of_pos_label(approval):
     assert auc > 0.7  # the score of column 1 would give 1 - AUC
     sel = t[(t["attribute"] == "overall") & (t["metric"] == "selection_rate")]["value"].iloc[0]
     assert sel == pytest.approx(np.mean(score >= 0.5), abs=1e-12)
+
+
+# --------------------------------------------------------------------------- the weight role
+def _scored(frame, weight=None):
+    from raikit import Dataset
+
+    return Dataset(frame, target="y", sensitive=["s"], prediction="p", score="q", weight=weight)
+
+
+def _random_scored(seed=0, n=400):
+    rng = np.random.default_rng(seed)
+    score = rng.uniform(size=n).round(3)
+    return pd.DataFrame(
+        {
+            "s": rng.choice(["a", "b"], n),
+            "y": (rng.uniform(size=n) < score).astype(int),
+            "q": score,
+            "p": (score >= 0.5).astype(int),
+            "w": rng.integers(0, 4, n),
+        }
+    )
+
+
+def test_integer_weights_give_the_tables_of_duplicated_rows():
+    frame = _random_scored()
+    kwargs = {"thresholds": [0.4, 0.6], "ci": None, "random_state": 0}
+    got = evaluate(None, _scored(frame, "w"), **kwargs)
+    want = evaluate(None, _scored(frame.loc[frame.index.repeat(frame["w"])]), **kwargs)
+    cells = ["tn", "fp", "fn", "tp"]
+    np.testing.assert_allclose(got.confusion[cells].to_numpy(float), want.confusion[cells])
+    roc = ["threshold", "false_positive_rate", "true_positive_rate", "precision", "n_positive"]
+    np.testing.assert_allclose(got.roc[roc].to_numpy(float), want.roc[roc].to_numpy(float))
+    calibration = ["bin", "mean_score", "observed_rate", "count"]
+    np.testing.assert_allclose(
+        got.calibration[calibration].to_numpy(float), want.calibration[calibration].to_numpy(float)
+    )
+
+
+def test_weighted_confusion_and_calibration_by_hand():
+    frame = pd.DataFrame(
+        {
+            "s": ["a", "a", "a", "b", "b"],
+            "y": [1, 0, 1, 0, 1],
+            "q": [0.91, 0.95, 0.42, 0.55, 0.3],
+            "w": [2.0, 1, 3, 1, 1],
+        }
+    ).assign(p=lambda f: (f["q"] >= 0.5).astype(int))
+    result = evaluate(None, _scored(frame, "w"), thresholds=[0.5], n_boot=50, random_state=0)
+    cm = result.confusion.set_index("group")[["tn", "fp", "fn", "tp"]]
+    # overall: tp = row 0 (2), fp = rows 1, 3 (1 + 1), fn = rows 2, 4 (3 + 1), tn = none
+    assert cm.loc["overall"].tolist() == [0.0, 2.0, 4.0, 2.0]
+    assert cm.loc["a"].tolist() == [0.0, 1.0, 3.0, 2.0]
+    assert cm.loc["b"].tolist() == [0.0, 1.0, 1.0, 0.0]
+    cal = result.calibration[result.calibration["group"] == "overall"].set_index("bin")
+    # bin 9: rows 0, 1 (weights 2, 1); bin 4: row 2 (weight 3)
+    assert cal.loc[9, "count"] == 3.0
+    assert cal.loc[9, "mean_score"] == pytest.approx((2 * 0.91 + 0.95) / 3)
+    assert cal.loc[9, "observed_rate"] == pytest.approx(2 / 3)
+    n_eff, p, z = 9 / 5, 2 / 3, 1.959963984540054  # (2 + 1)^2 / (4 + 1)
+    centre = (p + z * z / (2 * n_eff)) / (1 + z * z / n_eff)
+    half = z / (1 + z * z / n_eff) * np.sqrt(p * (1 - p) / n_eff + z * z / (4 * n_eff**2))
+    assert cal.loc[9, "lower"] == pytest.approx(centre - half)
+    assert cal.loc[9, "upper"] == pytest.approx(centre + half)
+    roc = result.roc[result.roc["group"] == "overall"].set_index("threshold")
+    # score >= 0.55: rows 0, 1, 3 -> TPR 2 / 6, FPR 2 / 2, precision 2 / 4
+    assert roc.loc[0.55, "true_positive_rate"] == pytest.approx(2 / 6)
+    assert roc.loc[0.55, "false_positive_rate"] == pytest.approx(1.0)
+    assert roc.loc[0.55, "precision"] == pytest.approx(0.5)
+
+
+def test_constant_weights_leave_the_curves_and_their_bands_unchanged():
+    frame = _random_scored(seed=1).assign(w=2.0)
+    kwargs = {"thresholds": [0.5], "n_boot": 100, "random_state": 3}
+    plain = evaluate(None, _scored(frame), **kwargs).roc
+    weighted = evaluate(None, _scored(frame, "w"), **kwargs).roc
+    same = [c for c in plain.columns if c not in ("n_positive", "n_negative")]
+    pd.testing.assert_frame_equal(plain[same], weighted[same])
+    np.testing.assert_allclose(weighted["n_positive"], 2 * plain["n_positive"])

@@ -318,3 +318,62 @@ def test_tree_search_is_reproducible_from_the_recorded_seed(planted_data):
     # a Generator is accepted too (scikit-learn's tree gets an integer drawn from it)
     c = find_slices(None, ds, random_state=np.random.default_rng(5), **kwargs)
     assert c.slices["slice"].iloc[0] == a.slices["slice"].iloc[0]
+
+
+# --------------------------------------------------------------------------- the weight role
+def _weighted_frame(n=1500, seed=4):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "colour": rng.choice(["red", "green", "blue"], n),
+            "shape": rng.choice(["circle", "square", "star"], n),
+            "group": rng.choice(["a", "b"], n),
+            "y": rng.integers(0, 2, n),
+            "w": rng.integers(0, 4, n),
+        }
+    )
+    bad = (frame["colour"] == "red") & (frame["shape"] == "star")
+    flip = bad & (rng.random(n) < 0.6) | (rng.random(n) < 0.05)
+    frame["p"] = np.where(flip, 1 - frame["y"], frame["y"])
+    return frame
+
+
+def _weighted_ds(frame, weight="w"):
+    return Dataset(frame, target="y", sensitive="group", prediction="p", weight=weight)
+
+
+def test_integer_weights_give_the_slices_of_duplicated_rows():
+    frame = _weighted_frame()
+    kwargs = {"loss": "zero_one", "features": ["colour", "shape"], "min_size": 40}
+    got = find_slices(None, _weighted_ds(frame), **kwargs)
+    repeated = frame.loc[frame.index.repeat(frame["w"])]
+    want = find_slices(None, _weighted_ds(repeated, weight=None), **kwargs)
+    assert len(want.slices) >= 1
+    assert got.slices["slice"].tolist() == want.slices["slice"].tolist()
+    columns = ["size", "mean_loss", "lower", "upper", "rest_mean_loss", "effect_size", "p_value"]
+    np.testing.assert_allclose(
+        got.slices[columns].to_numpy(float), want.slices[columns].to_numpy(float)
+    )
+    assert got.overall["mean_loss"] == pytest.approx(want.overall["mean_loss"])
+
+
+def test_weighted_slice_statistics_by_hand():
+    frame = _weighted_frame(seed=6).assign(w=lambda f: np.where(f["colour"] == "red", 0.5, 2.0))
+    result = find_slices(
+        None, _weighted_ds(frame), loss="zero_one", features=["colour", "shape"], min_size=30
+    )
+    top = result.slices.iloc[0]
+    assert top["slice"] == "colour = red"  # significant at level 1, so not expanded
+    inside = frame["colour"] == "red"
+    loss, w = (frame["p"] != frame["y"]).astype(float), frame["w"]
+    assert top["size"] == pytest.approx(w[inside].sum())
+    assert top["mean_loss"] == pytest.approx(np.average(loss[inside], weights=w[inside]))
+    assert top["rest_mean_loss"] == pytest.approx(np.average(loss[~inside], weights=w[~inside]))
+    assert result.overall["mean_loss"] == pytest.approx(np.average(loss, weights=w))
+    assert result.overall["weight_column"] == "w"
+
+
+@pytest.mark.parametrize("method", ["tree", "sliceline"])
+def test_searches_without_weights_refuse_a_weighted_dataset(method):
+    with pytest.raises(ParameterError, match=rf"method='{method}'.*weight role"):
+        find_slices(None, _weighted_ds(_weighted_frame()), loss="zero_one", method=method)

@@ -269,6 +269,7 @@ def representation_command(
 ) -> None:
     """Share, base rate and sample sufficiency of every group and intersection."""
     from raikit.data import representation
+    from raikit.data._representation import _rows_text
 
     ds = _dataset(file, target, sensitive, missing_group)
     shares = None
@@ -292,7 +293,7 @@ def representation_command(
         table.add_row(
             row.attribute,
             row.group,
-            f"{row.count:,}",
+            _rows_text(row.count),
             f"{row.share:.3f}",
             "" if row.reference_share != row.reference_share else f"{row.reference_share:.3f}",
             "" if row.base_rate != row.base_rate else f"{row.base_rate:.3f}",

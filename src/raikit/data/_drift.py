@@ -163,12 +163,16 @@ def adjust_pvalues(p: np.ndarray, method: str) -> np.ndarray:
     return out
 
 
-def _ks_wasserstein(values, is_current, codes, n_groups):
+def _ks_wasserstein(values, is_current, codes, n_groups, weights=None):
     """Two-sample KS statistic and Wasserstein-1 distance of every group at once.
 
     ``values`` holds both samples (no NaN), ``is_current`` marks the current one, ``codes`` the
-    group of each value. Returns ``(ks, wasserstein, n_reference, n_current)`` per group.
+    group of each value. Returns ``(ks, wasserstein, n_reference, n_current)`` per group. With
+    ``weights`` both come from the weighted empirical CDFs and the sizes are the effective
+    numbers of rows ``(sum w)^2 / sum w^2``.
     """
+    if weights is not None:
+        return _weighted_ks_wasserstein(values, is_current, codes, n_groups, weights)
     order = np.argsort(values)
     small = small_codes(codes, n_groups)[order]
     if n_groups > 1:
@@ -204,6 +208,53 @@ def _ks_wasserstein(values, is_current, codes, n_groups):
     ks[empty] = np.nan
     wasserstein[empty] = np.nan
     return ks, wasserstein, n_ref, n_cur
+
+
+def _weighted_ks_wasserstein(values, is_current, codes, n_groups, weights):
+    """:func:`_ks_wasserstein` on weighted empirical CDFs (cumulative sums of the weights)."""
+    order = np.argsort(values)
+    small = small_codes(codes, n_groups)[order]
+    if n_groups > 1:
+        perm = np.argsort(small, kind="stable")
+        order, small = order[perm], small[perm]
+    v, c = values[order], small.astype(np.int64)
+    w = weights[order]
+    w_cur = np.where(is_current[order], w, 0.0)
+    n_all = np.bincount(c, minlength=n_groups)
+    starts = np.cumsum(n_all) - n_all
+    sums_all = np.bincount(c, weights=w, minlength=n_groups)
+    sums_cur = np.bincount(c, weights=w_cur, minlength=n_groups)
+    sums_ref = sums_all - sums_cur
+
+    def within(x):  # cumulative sum of x inside each group
+        cum = np.cumsum(x)
+        return cum - np.concatenate([[0.0], cum])[starts][c]
+
+    cdf_cur, cdf_all = within(w_cur), within(w)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gap = np.abs((cdf_all - cdf_cur) / sums_ref[c] - cdf_cur / sums_cur[c])
+    gap = np.nan_to_num(gap)
+    n = v.size
+    same_group = c[1:] == c[:-1]
+    last = np.ones(n, dtype=bool)  # last row of a run of tied values within a group
+    last[:-1] = (v[1:] != v[:-1]) | ~same_group
+    ks = np.zeros(n_groups)
+    present = n_all > 0
+    if n:
+        ks[present] = np.maximum.reduceat(np.where(last, gap, 0.0), starts[present])
+    step = np.zeros(n)
+    step[:-1] = np.where(same_group, v[1:] - v[:-1], 0.0)
+    wasserstein = np.bincount(c, weights=gap * step, minlength=n_groups)
+    squares = w * w
+    sq_cur = np.bincount(c, weights=np.where(is_current[order], squares, 0.0), minlength=n_groups)
+    sq_ref = np.bincount(c, weights=squares, minlength=n_groups) - sq_cur
+    with np.errstate(invalid="ignore", divide="ignore"):
+        eff_ref = np.where(sq_ref > 0, sums_ref**2 / sq_ref, 0.0)
+        eff_cur = np.where(sq_cur > 0, sums_cur**2 / sq_cur, 0.0)
+    empty = (sums_ref <= 0) | (sums_cur <= 0)
+    ks[empty] = np.nan
+    wasserstein[empty] = np.nan
+    return ks, wasserstein, eff_ref, eff_cur
 
 
 _KS_LIMIT_N = 100_000  # above this effective size, the Kolmogorov limit (scipy's kstwo is slow)
@@ -266,43 +317,76 @@ def distribution_distances(ref: np.ndarray, cur: np.ndarray):
     return stat, p, js, psi, linf
 
 
-def _tables(codes, is_current, fam_codes, n_groups, k):
-    """(groups, k) count tables of the reference and current rows."""
+def _tables(codes, is_current, fam_codes, n_groups, k, weights=None):
+    """(groups, k) count tables of the reference and current rows.
+
+    With ``weights`` each row of a table holds the weighted shares scaled to the group's
+    effective number of rows ``(sum w)^2 / sum w^2``: the shares (JS, PSI, L-infinity) are the
+    weighted ones, and the chi-square test counts effective rows (a design-effect correction,
+    exact for constant weights) instead of the sums of the weights.
+    """
     index = fam_codes.astype(np.int64) * k + codes
-    ref = np.bincount(index[~is_current], minlength=n_groups * k).reshape(n_groups, k)
-    cur = np.bincount(index[is_current], minlength=n_groups * k).reshape(n_groups, k)
-    return ref, cur
+    if weights is None:
+        ref = np.bincount(index[~is_current], minlength=n_groups * k).reshape(n_groups, k)
+        cur = np.bincount(index[is_current], minlength=n_groups * k).reshape(n_groups, k)
+        return ref, cur
+    tables = []
+    for side in (~is_current, is_current):
+        w = weights[side]
+        sums = np.bincount(index[side], weights=w, minlength=n_groups * k).reshape(n_groups, k)
+        squares = np.bincount(index[side], weights=w * w, minlength=n_groups * k)
+        total, total_sq = sums.sum(axis=1), squares.reshape(n_groups, k).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale = np.where(total_sq > 0, total / total_sq, 0.0)
+        tables.append(sums * scale[:, None])
+    return tables[0], tables[1]
+
+
+def _weighted_std(values, weights) -> float:
+    """Standard deviation with frequency weights (``ddof=1`` on the duplicated rows)."""
+    total = weights.sum()
+    if total <= 1:
+        return np.nan
+    mean = np.average(values, weights=weights)
+    return float(np.sqrt((weights * (values - mean) ** 2).sum() / (total - 1)))
 
 
 # --------------------------------------------------------------------------- one column
-def _numeric_column(values, is_current, fams: list[Family], test: str):
+def _numeric_column(values, is_current, fams: list[Family], test: str, weights=None):
     ok = ~np.isnan(values)
     v, cur = values[ok], is_current[ok]
     ref_values = v[~cur]
-    scale = float(np.std(ref_values, ddof=1)) if ref_values.size > 1 else np.nan
-    if ref_values.size:
-        edges = np.unique(np.quantile(ref_values, np.linspace(0, 1, _PSI_BINS + 1)[1:-1]))
-    else:
+    w_ok = None if weights is None else weights[ok]
+    deciles = np.linspace(0, 1, _PSI_BINS + 1)[1:-1]
+    if w_ok is not None:
+        w_ref = w_ok[~cur]
+        scale = _weighted_std(ref_values, w_ref) if ref_values.size > 1 else np.nan
         edges = np.array([])
+        if w_ref.sum() > 0:  # weighted deciles: each an observed value (inverted CDF)
+            edges = np.quantile(ref_values, deciles, weights=w_ref, method="inverted_cdf")
+            edges = np.unique(edges)
+    else:
+        scale = float(np.std(ref_values, ddof=1)) if ref_values.size > 1 else np.nan
+        edges = np.unique(np.quantile(ref_values, deciles)) if ref_values.size else np.array([])
     bins = np.searchsorted(edges, v, side="right")
     rows = []
     for fam in fams:
         g = fam.n_groups
         codes = fam.codes[ok]
-        ks, w, n_ref, n_cur = _ks_wasserstein(v, cur, codes, g)
-        tables = _tables(bins, cur, codes, g, len(edges) + 1)
-        missing = _missing_rates(ok, is_current, fam)
+        ks, w, n_ref, n_cur = _ks_wasserstein(v, cur, codes, g, w_ok)
+        tables = _tables(bins, cur, codes, g, len(edges) + 1, w_ok)
+        missing = _missing_rates(ok, is_current, fam, weights)
         rows.append(_numeric_rows(fam, test, tables, ks, w, scale, n_ref, n_cur, missing))
     return rows
 
 
-def _categorical_column(codes, k, is_current, fams: list[Family]):
+def _categorical_column(codes, k, is_current, fams: list[Family], weights=None):
     """Missing values count as a category of their own."""
     codes = np.where(codes < 0, k, codes)
     rows = []
     for fam in fams:
-        g = fam.n_groups
-        rows.append(_categorical_rows(fam, *_tables(codes, is_current, fam.codes, g, k + 1)))
+        tables = _tables(codes, is_current, fam.codes, fam.n_groups, k + 1, weights)
+        rows.append(_categorical_rows(fam, *tables))
     return rows
 
 
@@ -341,12 +425,16 @@ def _numeric_rows(fam: Family, test, tables, ks, wasserstein, scale, n_ref, n_cu
     )  # fmt: skip
 
 
-def _missing_rates(ok, is_current, fam: Family):
+def _missing_rates(ok, is_current, fam: Family, weights=None):
+    """(Weighted) shares of missing values of each group on each side."""
     g = fam.n_groups
-    ref_all = np.bincount(fam.codes[~is_current], minlength=g)
-    cur_all = np.bincount(fam.codes[is_current], minlength=g)
-    ref_miss = np.bincount(fam.codes[~is_current & ~ok], minlength=g)
-    cur_miss = np.bincount(fam.codes[is_current & ~ok], minlength=g)
+
+    def total(mask):
+        w = None if weights is None else weights[mask]
+        return np.bincount(fam.codes[mask], weights=w, minlength=g)
+
+    ref_all, cur_all = total(~is_current), total(is_current)
+    ref_miss, cur_miss = total(~is_current & ~ok), total(is_current & ~ok)
     with np.errstate(invalid="ignore", divide="ignore"):
         return ref_miss / ref_all, cur_miss / cur_all
 
@@ -380,12 +468,19 @@ def _rows(
             "psi": psi,
             "js_distance": js,
             "linf": linf,
-            "n_reference": np.asarray(n_ref, dtype=np.int64),
-            "n_current": np.asarray(n_cur, dtype=np.int64),
+            "n_reference": _as_counts(n_ref),
+            "n_current": _as_counts(n_cur),
             "missing_reference": missing_ref,
             "missing_current": missing_cur,
         }
     )
+
+
+def _as_counts(n) -> np.ndarray:
+    """Row counts as integers; effective (weighted) numbers of rows stay floats."""
+    n = np.asarray(n, dtype=float)
+    whole = np.isfinite(n).all() and (n == np.round(n)).all()
+    return n.astype(np.int64) if whole else n
 
 
 # --------------------------------------------------------------------------- inputs
@@ -473,7 +568,15 @@ def drift(
         The two samples (keyword-only). The sensitive attributes (the groups) and the default
         columns come from ``reference`` when it is a Dataset, else from ``current``; two
         DataFrames are compared overall only (wrap one in ``Dataset(frame, sensitive=[...])``
-        for per-group tests).
+        for per-group tests). Each Dataset's weight role is honoured (a side without one weighs
+        every row 1): shares, missing rates, PSI, JS and L-infinity are weighted; KS and
+        Wasserstein compare the weighted empirical CDFs (as ``scipy.stats.wasserstein_distance``
+        with ``u_weights``/``v_weights``); the reference's standard deviation and deciles are
+        weighted (deciles as inverted-CDF quantiles, so PSI on numeric columns may differ
+        slightly from duplicated rows). scipy has no weighted KS or chi-square test: their
+        p-values count the effective numbers of rows ``(sum w)^2 / sum w^2`` (reported as
+        ``n_reference``/``n_current``), an approximation. A lazy (DuckDB/Spark) Dataset is
+        compared unweighted, with a warning finding.
     tests : "auto", "ks", "chi2" or dict
         ``auto``: KS for numeric columns with more than 20 distinct values, chi-square otherwise.
         ``"ks"``/``"chi2"`` force one test for every numeric column (chi-square then compares the
@@ -520,6 +623,18 @@ def drift(
     >>> result = drift(reference=train, current=test.replace(shifted), by_group=False)
     >>> result.drifted_columns
     ['age']
+
+    Weighted samples compare weighted distributions:
+
+    >>> import pandas as pd
+    >>> from raikit import Dataset
+    >>> ref = Dataset(pd.DataFrame({"x": [1.0, 2.0], "s": "g", "w": [3.0, 1.0]}),
+    ...               target=None, sensitive="s", weight="w")
+    >>> cur = Dataset(pd.DataFrame({"x": [1.0, 2.0], "s": "g", "w": [1.0, 3.0]}),
+    ...               target=None, sensitive="s", weight="w")
+    >>> table = drift(reference=ref, current=cur, columns=["x"], by_group=False).table
+    >>> round(float(table["linf"].iloc[0]), 6)  # shares 3/4, 1/4 against 1/4, 3/4
+    0.5
     """
     _tests_named(tests)
     lazy = any(getattr(d, "is_lazy", False) for d in (reference, current))
@@ -546,6 +661,7 @@ def drift(
             reference, current, columns, tests, by_group
         )
         scale_meta = {"ks": "exact"}
+    notes = _lazy_weight_findings(reference, current)
     if not parts:
         raise DataError(
             f"No column can be compared: {skipped} look like identifiers or free text (more "
@@ -568,6 +684,7 @@ def drift(
         by_group=by_group,
         min_group_size=min_group_size,
         min_effect=min_effect,
+        notes=notes,
     )
 
 
@@ -627,6 +744,36 @@ def _roles(reference, current, columns):
     return columns, sensitive, missing_group, absent
 
 
+def _side_weights(reference, current, n_ref: int, n_cur: int):
+    """The weight of every row of both sides (reference first), or None when neither side is a
+    Dataset with a weight role; a side without one weighs each row 1."""
+    from raikit.dataset import Dataset
+
+    # a DataFrame's .weight could be a column named "weight": only a Dataset has the role
+    sides = [d.weights if isinstance(d, Dataset) else None for d in (reference, current)]
+    if sides[0] is None and sides[1] is None:
+        return None
+    ones = [np.ones(n_ref), np.ones(n_cur)]
+    return np.concatenate([w if w is not None else o for w, o in zip(sides, ones, strict=True)])
+
+
+def _lazy_weight_findings(reference, current) -> list[Finding]:
+    """A warning for each lazy side whose weight role the SQL path does not apply."""
+    from raikit.dataset import Dataset
+
+    return [
+        Finding(
+            "warning",
+            f"Weights of the {label} data ignored",
+            f"drift() compares a lazy (DuckDB/Spark) Dataset unweighted; the {label} weight "
+            f"column {data.weight!r} is not applied. Collect the data into memory (a pandas "
+            "Dataset) for weighted shares, KS and Wasserstein distances.",
+        )
+        for label, data in (("reference", reference), ("current", current))
+        if isinstance(data, Dataset) and data.is_lazy and data.weight is not None
+    ]
+
+
 def _in_memory_parts(reference, current, columns, tests, by_group):
     ref, cur, columns, sensitive, missing_group, absent = _frames(reference, current, columns)
     if len(ref) == 0 or len(cur) == 0:
@@ -634,6 +781,7 @@ def _in_memory_parts(reference, current, columns, tests, by_group):
             f"Drift needs rows on both sides; reference has {len(ref)}, current {len(cur)}."
         )
     n_ref = len(ref)
+    weights = _side_weights(reference, current, n_ref, len(cur))
     is_current = np.zeros(n_ref + len(cur), dtype=bool)
     is_current[n_ref:] = True
     encoding = None
@@ -660,10 +808,10 @@ def _in_memory_parts(reference, current, columns, tests, by_group):
             if test == "chi2" and few_levels:  # each value is a category
                 codes, levels = pd.factorize(values, sort=True)
                 column_parts = _categorical_column(
-                    codes.astype(np.int64), len(levels), is_current, fams
+                    codes.astype(np.int64), len(levels), is_current, fams, weights
                 )
             else:  # KS, or chi-square on the reference deciles
-                column_parts = _numeric_column(values, is_current, fams, test)
+                column_parts = _numeric_column(values, is_current, fams, test, weights)
         else:
             if isinstance(tests, dict) and tests.get(name) == "ks":
                 raise DataError(f"Column {name!r} is categorical; the KS test needs numbers.")
@@ -676,7 +824,7 @@ def _in_memory_parts(reference, current, columns, tests, by_group):
             ca, _ = encode_categories(a.astype(object), levels)
             cb, _ = encode_categories(b.astype(object), levels)
             column_parts = _categorical_column(
-                np.concatenate([ca, cb]), len(levels), is_current, fams
+                np.concatenate([ca, cb]), len(levels), is_current, fams, weights
             )
         kinds[name] = kind
         for part in column_parts:
@@ -702,6 +850,7 @@ def _finish(
     by_group,
     min_group_size,
     min_effect,
+    notes=(),
 ) -> DriftResult:
     small = (table["n_reference"] < min_group_size) | (table["n_current"] < min_group_size)
     grouped = table["attribute"] != "overall"
@@ -737,7 +886,7 @@ def _finish(
         "drifted",
     ]
     table = table[order]
-    findings = _findings(table, alpha, min_group_size)
+    findings = [*notes, *_findings(table, alpha, min_group_size)]
     if skipped:
         findings.append(
             Finding(

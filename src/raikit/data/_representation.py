@@ -37,11 +37,15 @@ class RepresentationResult(Result):
     Attributes
     ----------
     groups : DataFrame
-        One row per (attribute, group): ``count``, ``share``, ``reference_share``,
+        One row per (attribute, group): ``count``, ``effective_n``, ``share``, ``reference_share``,
         ``share_ratio`` (share / reference share), ``base_rate`` (share of positive labels) with its
         Wilson interval ``base_rate_lower``/``base_rate_upper``, ``base_rate_ratio`` and
         ``base_rate_difference`` (to the overall base rate), ``needed_n`` (rows needed to estimate
-        the group's accuracy within ``ci_width``) and ``additional_needed``.
+        the group's accuracy within ``ci_width``) and ``additional_needed``. With a weight role
+        ``count`` is the group's sum of weights (shares and base rates are weighted) and
+        ``effective_n`` its effective number of rows ``(sum w)^2 / sum w^2``, from which the
+        intervals, ``additional_needed``, the chi-square test and the 30-row minimum are taken;
+        without weights ``effective_n`` equals ``count``.
     balance : DataFrame
         One row per (attribute, against) with ``against`` ``uniform`` or ``reference``:
         ``total_variation``, ``js_distance``, ``kl_divergence``, ``linf``, ``chi2``,
@@ -74,7 +78,8 @@ class RepresentationResult(Result):
         text = f"{self.n_rows:,} rows in {len(groups)} groups"
         smallest = groups.loc[groups["count"].idxmin()]
         text += (
-            f"; smallest {smallest['attribute']}={smallest['group']} ({smallest['count']:,} rows)"
+            f"; smallest {smallest['attribute']}={smallest['group']} "
+            f"({_rows_text(smallest['count'])} rows)"
         )
         thin = int((groups["additional_needed"] > 0).sum())
         text += (
@@ -236,8 +241,13 @@ def _positive_or_none(values, pos_label):
 
 def _count_in_memory(ds, pos_label=None):
     """Rows and positive labels per group of every family, the overall base rate, the positive
-    label (None: no base rates) and the two target values (None unless the target is binary)."""
+    label (None: no base rates) and the two target values (None unless the target is binary).
+
+    With a weight role the counts are sums of the weights and each family also carries its
+    groups' sums of squared weights (for the effective number of rows); otherwise that is None.
+    """
     encoding = encode_sensitive(ds)
+    w = ds.weights
     y01 = None
     positive = binary_values = None
     if ds.target is not None:
@@ -253,32 +263,41 @@ def _count_in_memory(ds, pos_label=None):
             positive = _positive_or_none(values, pos_label)
             if positive is not None:
                 y01 = (y == positive).to_numpy(dtype=float)
-    overall_rate = float(y01.mean()) if y01 is not None else np.nan
+    overall_rate = float(np.average(y01, weights=w)) if y01 is not None else np.nan
+    weighted_y = y01 if w is None or y01 is None else y01 * w
     counted = []
     for fam in families(encoding, ds.n_rows)[1:]:
         g = fam.n_groups
-        count = np.bincount(fam.codes, minlength=g)
-        positives = np.bincount(fam.codes, weights=y01, minlength=g) if y01 is not None else None
-        counted.append((fam.attribute, fam.labels, count, positives))
+        count = np.bincount(fam.codes, weights=w, minlength=g)
+        positives = None if y01 is None else np.bincount(fam.codes, weights=weighted_y, minlength=g)
+        squares = None if w is None else np.bincount(fam.codes, weights=w * w, minlength=g)
+        counted.append((fam.attribute, fam.labels, count, positives, squares))
     return counted, overall_rate, positive, binary_values
 
 
-def _group_table(counted, n: int, ci: float) -> pd.DataFrame:
-    """Count, share and base rate (with its Wilson interval) of every group of every family."""
+def _group_table(counted, ci: float) -> pd.DataFrame:
+    """Count, share and base rate (with its Wilson interval) of every group of every family.
+
+    Weighted counts (a family with squared-weight sums) take their intervals from the effective
+    number of rows ``(sum w)^2 / sum w^2`` of each group, which is the count when every weight is 1.
+    """
     parts = []
-    for attribute, labels, count, positives in counted:
+    for attribute, labels, count, positives, squares in counted:
         if positives is None:
             positives = np.full(len(labels), np.nan)
+        count = np.asarray(count, dtype=float)
         with np.errstate(invalid="ignore", divide="ignore"):
             rate = positives / count
-        low, high = wilson_interval(positives, count, ci=ci)
+            effective = count if squares is None else np.where(squares > 0, count**2 / squares, 0)
+        low, high = wilson_interval(rate * effective, effective, ci=ci)
         parts.append(
             pd.DataFrame(
                 {
                     "attribute": attribute,
                     "group": [str(v) for v in labels],
-                    "count": np.asarray(count).astype(np.int64),
-                    "share": count / n,
+                    "count": count.astype(np.int64) if squares is None else count,
+                    "effective_n": effective,
+                    "share": count / count.sum(),
                     "base_rate": rate,
                     "base_rate_lower": low,
                     "base_rate_upper": high,
@@ -290,14 +309,14 @@ def _group_table(counted, n: int, ci: float) -> pd.DataFrame:
     return groups
 
 
-def _join_targets(groups: pd.DataFrame, targets: pd.DataFrame):
+def _join_targets(groups: pd.DataFrame, targets: pd.DataFrame, *, weighted: bool = False):
     """The groups with their target shares, plus an error finding per group the data lacks."""
     groups = groups.drop(columns=["reference_share"])
     groups["_order"] = np.arange(len(groups), dtype=float)
     attribute_rank = {a: i for i, a in enumerate(groups["attribute"].drop_duplicates())}
     merged = groups.merge(targets, on=["attribute", "group"], how="outer")
     absent = merged["count"].isna()
-    merged.loc[absent, ["count", "share"]] = 0
+    merged.loc[absent, ["count", "effective_n", "share"]] = 0
     findings = [
         Finding(
             "error",
@@ -314,9 +333,10 @@ def _join_targets(groups: pd.DataFrame, targets: pd.DataFrame):
     joined = (
         merged.sort_values(["_rank", "_order"], kind="stable")
         .drop(columns=["_rank", "_order"])
-        .astype({"count": np.int64})
         .reset_index(drop=True)
     )
+    if not weighted:
+        joined = joined.astype({"count": np.int64})
     return joined, findings
 
 
@@ -324,6 +344,7 @@ _GROUP_COLUMNS = [
     "attribute",
     "group",
     "count",
+    "effective_n",
     "share",
     "reference_share",
     "share_ratio",
@@ -343,13 +364,14 @@ def _ratios(groups: pd.DataFrame, overall_rate: float, needed: int) -> pd.DataFr
         groups["base_rate_ratio"] = groups["base_rate"] / overall_rate
     groups["base_rate_difference"] = groups["base_rate"] - overall_rate
     groups["needed_n"] = np.int64(needed)
-    groups["additional_needed"] = np.maximum(needed - groups["count"], 0).astype(np.int64)
+    short = np.ceil(needed - groups["effective_n"].to_numpy(float) - 1e-9)
+    groups["additional_needed"] = np.maximum(short, 0).astype(np.int64)
     return groups[_GROUP_COLUMNS]
 
 
 def _parity(part: pd.DataFrame) -> dict:
     """Smallest and largest base rate among groups large enough to compare, and their gap."""
-    rates = part.loc[part["count"] >= MIN_GROUP_SIZE, "base_rate"]
+    rates = part.loc[part["effective_n"] >= MIN_GROUP_SIZE, "base_rate"]
     parity = {
         "base_rate_min": float(rates.min()) if rates.notna().any() else np.nan,
         "base_rate_max": float(rates.max()) if rates.notna().any() else np.nan,
@@ -369,8 +391,10 @@ def _balance(groups: pd.DataFrame) -> pd.DataFrame:
 
     rows = []
     for attribute, part in groups.groupby("attribute", sort=False):
-        counts = part["count"].to_numpy(dtype=float)
-        p = counts / counts.sum()
+        p = part["count"].to_numpy(dtype=float)
+        p = p / p.sum()
+        # the chi-square test counts effective rows: the raw counts without weights
+        counts = p * part["effective_n"].sum()
         parity = _parity(part)
         targets = [("uniform", np.full(len(p), 1 / len(p)))]
         if part["reference_share"].notna().any():
@@ -434,7 +458,9 @@ def representation(
     Parameters
     ----------
     data : Dataset
-        The data.
+        The data. Its weight role is honoured: weighted shares and base rates (integer weights
+        give the values of duplicated rows), intervals from each group's effective number of
+        rows. A lazy (DuckDB/Spark) Dataset is counted unweighted, with a warning finding.
     expected_shares : dict or DataFrame, optional
         The shares of the population the data should represent:
         ``{"sex": {"Female": 0.51, "Male": 0.49}}`` or a DataFrame with columns
@@ -486,6 +512,15 @@ def representation(
     0.653
     >>> round(float(g.loc[("sex", "Female"), "base_rate"]), 3)
     0.109
+
+    With a weight role the shares are weighted:
+
+    >>> import pandas as pd
+    >>> from raikit import Dataset
+    >>> frame = pd.DataFrame({"s": ["a", "a", "b"], "y": [1, 0, 1], "w": [1.0, 1.0, 2.0]})
+    >>> weighted = representation(Dataset(frame, target="y", sensitive=["s"], weight="w"))
+    >>> weighted.groups[["group", "count", "share", "base_rate"]].values.tolist()
+    [['a', 2.0, 0.5, 0.5], ['b', 2.0, 0.5, 1.0]]
     """
     ds = check_dataset(data, caller="representation")
     if expected_shares is not None and reference is not None:
@@ -501,16 +536,19 @@ def representation(
         counted, overall_rate, positive, binary_values = representation_counts(
             ds, choose_positive=lambda values: _positive_or_none(values, pos_label)
         )
+        counted = [(*family, None) for family in counted]
         attribute_names = list(ds.sensitive_names)
     else:
         counted, overall_rate, positive, binary_values = _count_in_memory(ds, pos_label)
         attribute_names = list(encode_sensitive(ds).names)
-    groups = _group_table(counted, ds.n_rows, ci)
-    findings: list[Finding] = []
+    groups = _group_table(counted, ci)
+    findings: list[Finding] = _lazy_weight_findings(ds)
     has_targets = expected_shares is not None or reference is not None
     if has_targets:
         targets = _target_shares(expected_shares, reference, attribute_names)
-        groups, findings = _join_targets(groups, targets)
+        weighted = any(family[4] is not None for family in counted)
+        groups, absent = _join_targets(groups, targets, weighted=weighted)
+        findings += absent
     groups = _ratios(groups, overall_rate, needed)
     findings += _findings(groups, ci_width, min_share_ratio, overall_rate, ci)
     if positive is None and binary_values is not None:
@@ -537,8 +575,24 @@ def representation(
             "min_share_ratio": min_share_ratio,
             "pos_label": positive,
             "has_reference": has_targets,
+            "weight": ds.weight,
         },
     )
+
+
+def _lazy_weight_findings(ds) -> list[Finding]:
+    """A warning that a lazy Dataset's weight role is not honoured (its counts are row counts)."""
+    if not (ds.is_lazy and ds.weight is not None):
+        return []
+    return [
+        Finding(
+            "warning",
+            "Weights ignored on a lazy Dataset",
+            f"representation() counts rows of a lazy (DuckDB/Spark) Dataset unweighted; the "
+            f"weight column {ds.weight!r} is not applied. Collect the data into memory "
+            "(a pandas Dataset) for weighted shares and base rates.",
+        )
+    ]
 
 
 def _label_parity(part, attribute, min_share_ratio, confidence) -> Finding | None:
@@ -547,10 +601,10 @@ def _label_parity(part, attribute, min_share_ratio, confidence) -> Finding | Non
     straddles it; only groups of at least ``MIN_GROUP_SIZE`` rows are compared, and with fewer
     than two of them there is no verdict. The ratio's interval comes from simultaneous
     (Bonferroni) Wilson intervals of the groups' base rates."""
-    rates = part[part["count"] >= MIN_GROUP_SIZE].dropna(subset=["base_rate"])
+    rates = part[part["effective_n"] >= MIN_GROUP_SIZE].dropna(subset=["base_rate"])
     if len(rates) < 2 or rates["base_rate"].max() <= 0:
         return None
-    count = rates["count"].to_numpy(float)
+    count = rates["effective_n"].to_numpy(float)
     level = 1 - (1 - confidence) / len(rates)
     lo, hi = wilson_interval(rates["base_rate"].to_numpy() * count, count, ci=level)
     low = rates.loc[rates["base_rate"].idxmin()]
@@ -577,6 +631,16 @@ def _label_parity(part, attribute, min_share_ratio, confidence) -> Finding | Non
     )
 
 
+def _rows_text(count) -> str:
+    """A row count, or a sum of weights with two decimals when it is fractional.
+
+    >>> _rows_text(1234), _rows_text(12.345)
+    ('1,234', '12.35')
+    """
+    count = float(count)
+    return f"{count:,.0f}" if count.is_integer() else f"{count:,.2f}"
+
+
 def _findings(groups, ci_width, min_share_ratio, overall_rate, confidence) -> list[Finding]:
     findings = []
     under = groups[(groups["share_ratio"] < min_share_ratio) & (groups["count"] > 0)]
@@ -594,7 +658,7 @@ def _findings(groups, ci_width, min_share_ratio, overall_rate, confidence) -> li
         thin = part[(part["additional_needed"] > 0) & (part["count"] > 0)]
         if len(thin):
             listed = ", ".join(
-                f"{r.group} ({r.count:,} rows, {r.additional_needed:,} more needed)"
+                f"{r.group} ({_rows_text(r.count)} rows, {r.additional_needed:,} more needed)"
                 for r in thin.head(6).itertuples(index=False)
             )
             findings.append(

@@ -90,13 +90,15 @@ def _rates(counts):
     return tpr, fpr, precision
 
 
-def _curve_bands(counts, ci, n_boot, random_state):
+def _curve_bands(counts, ci, n_boot, random_state, squares=None):
     """Pointwise percentile bands of TPR, FPR and precision, each (slices, bins), or NaN without CI.
 
     Poisson bootstrap on the aggregated counts, as :mod:`raikit.metrics._engine` does: the rows of
     one (slice, score bin, label) cell are identical for these curves, so the cell's replicate count
-    is ``Poisson(count)`` and the replicate is exact. Replicates are drawn in chunks that bound the
-    memory; nothing loops over rows or groups.
+    is ``Poisson(count)`` and the replicate is exact. Weighted counts (``squares`` holds each
+    cell's sum of squared weights) redraw a cell as ``Poisson(n_eff) * sum w^2 / sum w`` with
+    ``n_eff = (sum w)^2 / sum w^2``: the mean and variance of a Poisson bootstrap of its weighted
+    rows. Replicates are drawn in chunks that bound the memory; nothing loops over rows or groups.
     """
     from raikit._validation import rng_from
     from raikit.metrics import percentile_bounds
@@ -105,11 +107,16 @@ def _curve_bands(counts, ci, n_boot, random_state):
         nan = np.full(counts.shape[:2], np.nan)
         return {name: (nan, nan) for name in ("tpr", "fpr", "precision")}
     rng = rng_from(random_state)
+    means, scale = counts, 1.0
+    if squares is not None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            means = np.where(squares > 0, counts**2 / squares, 0.0)
+            scale = np.where(counts > 0, squares / counts, 0.0)
     chunk = max(1, _MAX_BOOT_CELLS // counts.size)
     replicates: list[tuple] = []
     for start in range(0, n_boot, chunk):  # chunks of replicates, each fully vectorised
         size = min(chunk, n_boot - start)
-        draws = rng.poisson(counts, size=(size, *counts.shape)).astype(float)
+        draws = rng.poisson(means, size=(size, *counts.shape)) * scale
         replicates.append(_rates(draws))
     out = {}
     for i, name in enumerate(("tpr", "fpr", "precision")):
@@ -118,13 +125,28 @@ def _curve_bands(counts, ci, n_boot, random_state):
     return out
 
 
-def _curves(y01, score, slice_attr, slice_group, codes, n_slices, *, ci, n_boot, random_state):
-    """ROC and precision-recall points per group on a grid of thresholds, with bootstrap bands."""
-    thresholds = np.unique(np.quantile(score, np.linspace(0, 1, N_CURVE_POINTS)))
+def _curves(
+    y01, score, slice_attr, slice_group, codes, n_slices, *, ci, n_boot, random_state, weights=None
+):
+    """ROC and precision-recall points per group on a grid of thresholds, with bootstrap bands.
+
+    The grid is the (weighted) quantiles of the scores, each an observed score (the inverted-CDF
+    quantile), so integer weights give the curves of duplicated rows; ``n_positive`` and
+    ``n_negative`` are then sums of weights.
+    """
+    grid = np.linspace(0, 1, N_CURVE_POINTS)
+    # one quantile rule with and without weights (numpy's unweighted inverted CDF breaks ties
+    # at the grid points differently), so constant weights leave the grid unchanged
+    mass = np.ones(len(score)) if weights is None else weights
+    thresholds = np.unique(np.quantile(score, grid, weights=mass, method="inverted_cdf"))
     bins = np.searchsorted(thresholds, score, side="right") - 1  # score >= t_j  <=>  bin >= j
-    counts = _histogram(codes, n_slices, bins, len(thresholds), y01)
+    bins = np.maximum(bins, 0)  # a zero-weight score below the weighted minimum
+    counts = _histogram(codes, n_slices, bins, len(thresholds), y01, weights=weights)
+    squares = None
+    if weights is not None:
+        squares = _histogram(codes, n_slices, bins, len(thresholds), y01, weights=weights**2)
     tpr, fpr, precision = _rates(counts)
-    bands = _curve_bands(counts, ci, n_boot, random_state)
+    bands = _curve_bands(counts, ci, n_boot, random_state, squares)
     pos, neg = counts[..., 1].sum(axis=1, keepdims=True), counts[..., 0].sum(axis=1, keepdims=True)
     shape = (n_slices, len(thresholds))
     roc = pd.DataFrame(
@@ -148,19 +170,29 @@ def _curves(y01, score, slice_attr, slice_group, codes, n_slices, *, ci, n_boot,
     return roc
 
 
-def _calibration(y01, score, slice_attr, slice_group, codes, n_slices, *, ci):
+def _calibration(y01, score, slice_attr, slice_group, codes, n_slices, *, ci, weights=None):
+    """Mean score and observed positive rate per group and score decile, with Wilson intervals.
+
+    With ``weights`` both are weighted means, ``count`` is the bin's sum of weights and the
+    interval uses the bin's effective number of rows ``(sum w)^2 / sum w^2``.
+    """
     bins = np.minimum((score * N_CALIBRATION_BINS).astype(np.int64), N_CALIBRATION_BINS - 1)
-    counts = _histogram(codes, n_slices, bins, N_CALIBRATION_BINS, y01)
-    sums = _histogram(codes, n_slices, bins, N_CALIBRATION_BINS, y01, weights=score)
+    counts = _histogram(codes, n_slices, bins, N_CALIBRATION_BINS, y01, weights=weights)
+    scored = score if weights is None else score * weights
+    sums = _histogram(codes, n_slices, bins, N_CALIBRATION_BINS, y01, weights=scored)
     n = counts.sum(axis=-1)
     positives = counts[..., 1]
+    effective = n
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_score = sums.sum(axis=-1) / n
         observed = positives / n
+        if weights is not None:
+            squares = _histogram(codes, n_slices, bins, N_CALIBRATION_BINS, y01, weights**2)
+            effective = np.where(n > 0, n**2 / squares.sum(axis=-1), 0.0)
     if ci is None:
         lower = upper = np.full(n.shape, np.nan)
     else:
-        lower, upper = wilson_interval(positives, n, ci=ci)
+        lower, upper = wilson_interval(observed * effective, effective, ci=ci)
     frame = pd.DataFrame(
         {
             "attribute": np.repeat(slice_attr, N_CALIBRATION_BINS),
@@ -170,23 +202,25 @@ def _calibration(y01, score, slice_attr, slice_group, codes, n_slices, *, ci):
             "observed_rate": observed.ravel(),
             "lower": lower.ravel(),
             "upper": upper.ravel(),
-            "count": n.ravel().astype(np.int64),
+            "count": n.ravel() if weights is not None else n.ravel().astype(np.int64),
         }
     )
     return frame[frame["count"] > 0].reset_index(drop=True)
 
 
-def _confusion(y01, pred01, threshold, slice_attr, slice_group, codes, n_slices):
-    cells = _histogram(codes, n_slices, pred01, 2, y01)  # (slices, pred, true)
+def _confusion(y01, pred01, threshold, slice_attr, slice_group, codes, n_slices, weights=None):
+    """``tn, fp, fn, tp`` per slice: row counts, or sums of ``weights`` (floats) when given."""
+    cells = _histogram(codes, n_slices, pred01, 2, y01, weights=weights)  # (slices, pred, true)
+    cast = (lambda c: c) if weights is not None else (lambda c: c.astype(np.int64))
     return pd.DataFrame(
         {
             "threshold": threshold,
             "attribute": slice_attr,
             "group": slice_group,
-            "tn": cells[:, 0, 0].astype(np.int64),
-            "fp": cells[:, 1, 0].astype(np.int64),
-            "fn": cells[:, 0, 1].astype(np.int64),
-            "tp": cells[:, 1, 1].astype(np.int64),
+            "tn": cast(cells[:, 0, 0]),
+            "fp": cast(cells[:, 1, 0]),
+            "fn": cast(cells[:, 0, 1]),
+            "tp": cast(cells[:, 1, 1]),
         }
     )
 
@@ -206,7 +240,8 @@ class EvaluationResult(Result):
         One row per (threshold, criterion, attribute): the largest between-group difference, its CI,
         the ratio and whether it exceeds ``tolerance``.
     confusion : DataFrame
-        ``tn``, ``fp``, ``fn``, ``tp`` per (threshold, attribute, group).
+        ``tn``, ``fp``, ``fn``, ``tp`` per (threshold, attribute, group): row counts, or sums of
+        the weights when the Dataset has a weight role.
     roc : DataFrame
         ROC and precision–recall points per group on a grid of score thresholds, with pointwise
         bootstrap bands at each threshold: ``false_positive_rate_lower``/``_upper``,
@@ -328,7 +363,10 @@ def evaluate(
     model : fitted classifier or None
         With ``None`` the Dataset's ``prediction`` and ``score`` columns are evaluated.
     data : Dataset
-        Labelled test data with sensitive attributes.
+        Labelled test data with sensitive attributes. Its weight role is honoured: weighted
+        metrics (effective-count intervals), confusion cells, ROC/precision-recall points and
+        calibration bins, all sums or means of the weights (integer weights give the values of
+        duplicated rows).
     metrics : list of str, optional
         Metric names for :func:`raikit.metrics.group_metrics` (default: all; ``count`` and
         ``accuracy`` are always added).
@@ -386,7 +424,8 @@ def evaluate(
     if metrics is not None:
         wanted = list(dict.fromkeys(["count", "accuracy", *metrics]))
     y = ds.y.to_numpy()
-    slice_attr, slice_group, codes, n_slices = _families(ds)
+    families = _families(ds)  # (slice_attr, slice_group, codes, n_slices)
+    weights = ds.weights
 
     tables, fairness, confusion, findings = [], [], [], []
     if model is not None:
@@ -428,14 +467,15 @@ def evaluate(
             if f.severity != "error" and f.title not in seen_titles:
                 seen_titles.add(f.title)
                 findings.append(f)
-        confusion.append(_confusion(y01, pred01, t, slice_attr, slice_group, codes, n_slices))
+        confusion.append(_confusion(y01, pred01, t, *families, weights=weights))
 
     roc = calibration = pd.DataFrame()
     if score is not None:
-        families = (slice_attr, slice_group, codes, n_slices)
-        roc = _curves(y01, score, *families, ci=ci, n_boot=n_boot, random_state=random_state)
+        roc = _curves(
+            y01, score, *families, ci=ci, n_boot=n_boot, random_state=random_state, weights=weights
+        )
         if score.min() >= 0 and score.max() <= 1:
-            calibration = _calibration(y01, score, *families, ci=ci)
+            calibration = _calibration(y01, score, *families, ci=ci, weights=weights)
     result = EvaluationResult(
         metrics=pd.concat(tables, ignore_index=True),
         fairness=pd.concat(fairness, ignore_index=True) if fairness else pd.DataFrame(),

@@ -632,9 +632,12 @@ def _sliceline(enc, e, *, k, max_level, min_size, weight, progress):
     return top_items, top_stats, levels
 
 
-def _lattice(enc, e, *, k, max_level, min_size, effect_size, alpha, fdr, progress):
-    n = len(e)
-    t1, t2 = float(e.sum()), float((e * e).sum())
+def _lattice(enc, e, *, k, max_level, min_size, effect_size, alpha, fdr, progress, weights=None):
+    """Slice Finder's lattice search; ``weights`` are frequency weights (a slice's size is its sum
+    of weights, its mean and variance those of the duplicated rows)."""
+    w = np.ones(len(e)) if weights is None else weights
+    n = float(w.sum())
+    t1, t2 = float((w * e).sum()), float((w * e * e).sum())
     item_feature = enc.item_feature
     base = enc.n_items + 1
     investor = _AlphaInvesting(alpha) if fdr == "alpha_investing" else None
@@ -642,7 +645,10 @@ def _lattice(enc, e, *, k, max_level, min_size, effect_size, alpha, fdr, progres
     items = np.arange(enc.n_items, dtype=np.int64)[:, None]
     for level in range(1, max_level + 1):
         generated = len(items)
-        size, (s1, s2), _ = _evaluate(items, enc, [e, e * e])
+        if weights is None:
+            size, (s1, s2), _ = _evaluate(items, enc, [e, e * e])
+        else:
+            _, (size, s1, s2), _ = _evaluate(items, enc, [w, w * e, w * e * e])
         big = (size >= min_size) & (size < n)
         items, size, s1, s2 = items[big], size[big], s1[big], s2[big]
         mean_s, mean_r, var_s, eff, t, p = _welch(size, s1, s2, n, t1, t2)
@@ -875,7 +881,12 @@ def find_slices(
         The model to debug. With ``None``, the Dataset's ``prediction``/``score`` columns are used.
     data : Dataset or DataFrame
         Labelled data. By default every feature *and* every sensitive column is searched (the point
-        is to find groups nobody named); a DataFrame needs ``target=``.
+        is to find groups nobody named); a DataFrame needs ``target=``. The Dataset's weight role
+        is honoured by ``method="lattice"`` as frequency weights: a slice's ``size`` is its sum of
+        weights (as is ``min_size``), its mean loss, variance, effect size and Welch test those of
+        the duplicated rows (integer weights give the result of duplicating rows; numeric
+        features are still binned at the unweighted quantiles of the rows). The tree and
+        SliceLine do not honour weights yet and raise ParameterError on a weighted Dataset.
     loss : {"log_loss", "zero_one", "squared_error", "absolute_error"} or callable
         Per-row loss (see :func:`row_losses`).
     method : {"lattice", "tree", "sliceline"}
@@ -923,7 +934,8 @@ def find_slices(
     ------
     ParameterError
         An unknown ``loss``, ``method`` or ``fdr``; ``alpha``, ``ci``, ``weight``, ``k``,
-        ``max_features``, ``n_bins`` or ``min_size`` out of range.
+        ``max_features``, ``n_bins`` or ``min_size`` out of range; ``method="tree"`` or
+        ``"sliceline"`` on a Dataset with a weight role.
     ColumnError
         A feature or target that is not a column.
     DataError
@@ -949,12 +961,14 @@ def find_slices(
     if not names:
         raise DataError("There are no feature columns to search; pass features=[...].")
     e, positive = _row_losses(model, ds, loss, pos_label)
-    n = len(e)
+    weights = _slice_weights(ds, method)
+    n = len(e) if weights is None else float(weights.sum())
     if min_size is None:
-        min_size = max(30, n // 200)
+        min_size = max(30, int(n) // 200)
     if min_size >= n:
         raise ParameterError(
-            f"find_slices(): min_size must be below the number of rows ({n}); got {min_size}."
+            f"find_slices(): min_size must be below the number of rows ({n:g}, the sum of the "
+            f"weights with a weight role); got {min_size}."
         )
     enc = _encode_features(ds.frame, names, n_bins)
     max_level = min(max_features, len(names))
@@ -969,13 +983,14 @@ def find_slices(
     else:
         tests = {"effect_size": effect_size, "alpha": alpha, "fdr": fdr}
         found, scores, texts, preds, levels = _run_finder(
-            method, enc, e, search | tests, random_state, progress
+            method, enc, e, search | tests, random_state, progress, weights
         )
     loss_name = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom loss")
     table = _slice_table(found, scores, texts, preds, z_value(ci))
     overall = {
-        "n_rows": n,
-        "mean_loss": float(e.sum()) / n,
+        "n_rows": len(e),
+        "mean_loss": float(np.average(e, weights=weights)),
+        "weight_column": ds.weight,
         "min_size": int(min_size),
         "max_features": max_level,
         "effect_size": effect_size,
@@ -1001,6 +1016,20 @@ def find_slices(
     )
 
 
+def _slice_weights(ds, method: str):
+    """The row weights of a Dataset's weight role (None without one). Only the lattice search
+    honours them yet: the tree and SliceLine refuse a weighted Dataset rather than ignore it."""
+    if ds.weight is None:
+        return None
+    if method != "lattice":
+        raise ParameterError(
+            f"find_slices(): method={method!r} does not honour the Dataset's weight role "
+            f"({ds.weight!r}) yet; use method='lattice', or drop the role with "
+            "data.replace(weight=None) to search unweighted."
+        )
+    return ds.weights
+
+
 def _run_sliceline(enc, e, search, weight, progress):
     """SliceLine's top-k, with the Welch statistics of each reported slice."""
     n, max_level = len(e), search["max_level"]
@@ -1021,10 +1050,10 @@ def _run_sliceline(enc, e, search, weight, progress):
     return found, scores, texts, preds, levels
 
 
-def _run_finder(method, enc, e, options, random_state, progress):
+def _run_finder(method, enc, e, options, random_state, progress, weights=None):
     """Slice Finder's lattice or tree search (significant slices; no SliceLine score)."""
     if method == "lattice":
-        items, found, levels = _lattice(enc, e, progress=progress, **options)
+        items, found, levels = _lattice(enc, e, progress=progress, weights=weights, **options)
         texts, preds = _describe(items, enc)
     else:
         # scikit-learn's tree takes an integer seed (an int is used as given)
@@ -1061,7 +1090,8 @@ def _slice_table(found, scores, texts, preds, z: float) -> pd.DataFrame:
     table.insert(1, "n_predicates", np.bincount(owners, minlength=len(texts)).astype("int64"))
     table.insert(4, "lower", table["mean_loss"] - half)
     table.insert(5, "upper", table["mean_loss"] + half)
-    table["size"] = table["size"].astype("int64")
+    if (table["size"] == table["size"].round()).all():  # sums of fractional weights stay floats
+        table["size"] = table["size"].astype("int64")
     table["score"] = np.asarray(scores, dtype=float)
     return table.drop(columns="var")
 
