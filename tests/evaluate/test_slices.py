@@ -118,7 +118,9 @@ def test_benjamini_hochberg_matches_scipy():
 
 def test_sliceline_scores_by_hand(planted_data):
     ds, _, _ = planted_data
-    r = find_slices(None, ds, loss="zero_one", method="sliceline", k=3, weight=0.9, min_size=50)
+    r = find_slices(
+        None, ds, loss="zero_one", method="sliceline", k=3, error_weight=0.9, min_size=50
+    )
     e = row_losses(None, ds, loss="zero_one")
     for i, row in enumerate(r.slices.itertuples(index=False)):
         m = r.mask(ds, i)
@@ -224,8 +226,8 @@ def test_bad_input_gets_clear_errors(planted_data):
         row_losses(None, ds, loss="hinge")
     with pytest.raises(ParameterError, match=r"find_slices\(\): k must be an integer >= 1"):
         find_slices(None, ds, loss="zero_one", k=0)
-    with pytest.raises(ParameterError, match=r"find_slices\(\): weight must be"):
-        find_slices(None, ds, loss="zero_one", method="sliceline", weight=0)
+    with pytest.raises(ParameterError, match=r"find_slices\(\): error_weight must be"):
+        find_slices(None, ds, loss="zero_one", method="sliceline", error_weight=0)
     with pytest.raises(ColumnError, match="nope"):
         find_slices(None, ds, loss="zero_one", features=["nope"])
     with pytest.raises(ParameterError, match="min_size"):

@@ -847,7 +847,7 @@ def _inputs(model, data, target, features):
     k=Interval(int, 1, None),
     fdr=Options("alpha_investing", "bh"),
     n_bins=Interval(int, 2, None),
-    weight=Interval(float, 0, 1, closed="right"),
+    error_weight=Interval(float, 0, 1, closed="right"),
     ci=CI,
     random_state=RANDOM_STATE,
 )
@@ -866,7 +866,7 @@ def find_slices(
     n_bins: int = 10,
     features: Sequence[str] | None = None,
     target: str | None = None,
-    weight: float = 0.95,
+    error_weight: float = 0.95,
     pos_label=None,
     ci: float = 0.95,
     random_state=None,
@@ -911,8 +911,9 @@ def find_slices(
         Columns to search.
     target : str, optional
         Target column when ``data`` is a DataFrame.
-    weight : float, default 0.95
-        SliceLine's ``alpha``: weight of the error term against the size term in its score.
+    error_weight : float, default 0.95
+        SliceLine's ``alpha`` (named apart from the Dataset's weight role and from significance
+        levels): weight of the error term against the size term in its score.
     pos_label : optional
         The positive label, when the loss needs one (a binary score column, or a callable loss on
         a binary model's probabilities; see :func:`row_losses`). Reported in
@@ -933,7 +934,7 @@ def find_slices(
     Raises
     ------
     ParameterError
-        An unknown ``loss``, ``method`` or ``fdr``; ``alpha``, ``ci``, ``weight``, ``k``,
+        An unknown ``loss``, ``method`` or ``fdr``; ``alpha``, ``ci``, ``error_weight``, ``k``,
         ``max_features``, ``n_bins`` or ``min_size`` out of range; ``method="tree"`` or
         ``"sliceline"`` on a Dataset with a weight role.
     ColumnError
@@ -979,7 +980,7 @@ def find_slices(
         )
     search = {"k": k, "max_level": max_level, "min_size": min_size}
     if method == "sliceline":
-        found, scores, texts, preds, levels = _run_sliceline(enc, e, search, weight, progress)
+        found, scores, texts, preds, levels = _run_sliceline(enc, e, search, error_weight, progress)
     else:
         tests = {"effect_size": effect_size, "alpha": alpha, "fdr": fdr}
         found, scores, texts, preds, levels = _run_finder(
@@ -998,7 +999,7 @@ def find_slices(
         "fdr": fdr,
         "k": int(k),
         "n_bins": n_bins,
-        "weight": weight,
+        "error_weight": error_weight,
         "features": names,
         "pos_label": positive,
         "ci": float(ci),
