@@ -43,6 +43,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -657,9 +658,36 @@ class _Cleaner:
 
     def run(self, data, *, progress=None, ledger=None) -> MLCleanResult:
         """Clean the Dataset ``data`` (see :func:`clean`)."""
+        self._check_params()
+        s = self._prepare(data)
+        folds = self.cv if "loss" in self.sanitize and self.contamination != 0 else 0
+        step = _Steps(progress, 4 + folds)
+
+        # ---- one pass of shared statistics; the stages update counts and sums in place
+        s.enc = _encode(s.frame, s.compare, s.features)
+        s.Z = s.enc.features
+        s.n_cells = s.n_groups * s.k
+        s.cell = s.groups * s.k + s.labels
+        s.counts_in = np.bincount(s.cell, minlength=s.n_cells)
+        s.counts, s.sums = _cell_stats(s.cell, s.Z, s.n_cells)
+        step("encoded rows and cell statistics")
+
+        self._merge_duplicates(s)
+        step("merged duplicates")
+        self._sanitise(s, step)
+        step("sanitised")
+        self._reweigh(s)
+        step("reweighed")
+
+        result = self._result(s)
+        self.result_ = result
+        return result
+
+    # ------------------------------------------------------------------ stages
+    def _prepare(self, data) -> SimpleNamespace:
+        """Check the Dataset and derive the per-row codes every stage shares."""
         from raikit.dataset import Dataset
 
-        self._check_params()
         if not isinstance(data, Dataset):
             raise DataError(
                 f"clean() needs a raikit.Dataset with a target and sensitive columns, got "
@@ -679,14 +707,10 @@ class _Cleaner:
                 f"weight_column= for the weights MLClean adds."
             )
         labels, classes = class_codes(ds, "MLClean")
-        k = len(classes)
         n = ds.n_rows
         if index is None or len(index) != n:
             index = pd.RangeIndex(n)
         features = list(ds.feature_names)
-        # duplicates are judged on what describes a person: features and sensitive attributes
-        # (not the label, predictions, or columns outside the roles such as row ids)
-        compare = features + [c for c in ds.sensitive_names if c not in features]
         codes, group_table = ds.groups()
         group_names = np.array(  # one slice key per group (a handful), not per row
             [
@@ -695,239 +719,267 @@ class _Cleaner:
             ],
             dtype=object,
         )
-        folds = self.cv if "loss" in self.sanitize and self.contamination != 0 else 0
-        step = _Steps(progress, 4 + folds)
-        n_groups = len(group_names)
-        groups = np.asarray(codes, dtype=np.int64)
+        return SimpleNamespace(
+            ds=ds,
+            index=index,
+            frame=frame,
+            labels=labels,
+            classes=classes,
+            k=len(classes),
+            n=n,
+            features=features,
+            # duplicates are judged on what describes a person: features and sensitive
+            # attributes (not the label, predictions, or columns outside the roles such as ids)
+            compare=features + [c for c in ds.sensitive_names if c not in features],
+            group_names=group_names,
+            n_groups=len(group_names),
+            groups=np.asarray(codes, dtype=np.int64),
+        )
 
-        # ---- one pass of shared statistics
-        enc = _encode(frame, compare, features)
-        Z = enc.features
-        n_cells = n_groups * k
-        cell = groups * k + labels
-        counts_in = np.bincount(cell, minlength=n_cells)
-        counts, sums = _cell_stats(cell, Z, n_cells)
-        step("encoded rows and cell statistics")
+    def _merge_duplicates(self, s: SimpleNamespace) -> None:
+        """Stage 1: merge each near-duplicate cluster into one representative row."""
+        n, k, labels = s.n, s.k, s.labels
+        s.alive = np.ones(n, dtype=bool)
+        s.merged_into = np.full(n, -1, dtype=np.int64)
+        s.dup_distance = np.full(n, np.nan)
+        s.conflict = np.zeros(n, dtype=bool)
+        s.cluster_counts = None
+        s.cluster = np.arange(n)
+        if self.duplicate_tolerance is None:
+            return
+        cluster = _duplicate_clusters(s.enc, float(self.duplicate_tolerance))
+        _, cluster = np.unique(cluster, return_inverse=True)
+        n_clusters = int(cluster.max()) + 1
+        cluster_counts = np.bincount(cluster * k + labels, minlength=n_clusters * k).reshape(
+            n_clusters, k
+        )
+        size = cluster_counts.sum(axis=1)
+        first = np.full(n_clusters, n, dtype=np.int64)
+        np.minimum.at(first, cluster, np.arange(n))
+        top = cluster_counts.max(axis=1)
+        tied = (cluster_counts == top[:, None]).sum(axis=1) > 1
+        # majority label; a tie keeps the label of the cluster's first row
+        keep_label = np.where(tied, labels[first], cluster_counts.argmax(axis=1))
+        candidate = np.where(labels == keep_label[cluster], np.arange(n), n)
+        representative = np.full(n_clusters, n, dtype=np.int64)
+        np.minimum.at(representative, cluster, candidate)
+        rep = representative[cluster]
+        is_merged = (size[cluster] > 1) & (rep != np.arange(n))
+        s.merged_into[is_merged] = rep[is_merged]
+        if s.enc.numeric.shape[1]:
+            diff = np.abs(s.enc.numeric - s.enc.numeric[rep]).max(axis=1)
+        else:
+            diff = np.zeros(n)
+        s.dup_distance[is_merged] = diff[is_merged]
+        s.conflict = (cluster_counts > 0).sum(axis=1)[cluster] > 1
+        s.cluster, s.cluster_counts = cluster, cluster_counts
+        s.alive &= ~is_merged
+        self._drop_from_cells(s, np.flatnonzero(is_merged))
 
-        # ---- 1. near-duplicates
-        alive = np.ones(n, dtype=bool)
-        merged_into = np.full(n, -1, dtype=np.int64)
-        dup_distance = np.full(n, np.nan)
-        conflict = np.zeros(n, dtype=bool)
-        cluster_counts = None
-        cluster = np.arange(n)
-        if self.duplicate_tolerance is not None:
-            cluster = _duplicate_clusters(enc, float(self.duplicate_tolerance))
-            _, cluster = np.unique(cluster, return_inverse=True)
-            n_clusters = int(cluster.max()) + 1
-            cluster_counts = np.bincount(cluster * k + labels, minlength=n_clusters * k).reshape(
-                n_clusters, k
+    @staticmethod
+    def _drop_from_cells(s: SimpleNamespace, gone: np.ndarray) -> None:
+        # keep the shared cell counts and feature sums equal to those of the surviving rows
+        s.counts -= np.bincount(s.cell[gone], minlength=s.n_cells)
+        np.subtract.at(s.sums, s.cell[gone], s.Z[gone])
+
+    def _sanitise(self, s: SimpleNamespace, step) -> None:
+        """Stage 2: score the de-duplicated rows and remove the worst of each cell."""
+        n, k = s.n, s.k
+        s.removed = np.zeros(n, dtype=bool)
+        s.score = np.full(n, np.nan)
+        s.loss = np.full(n, np.nan)
+        s.margin = np.full(n, np.nan)
+        s.p_given = np.full(n, np.nan)
+        s.estimator_name = None
+        s.quota = None
+        s.sanitizing = self.sanitize != "none" and self.contamination != 0
+        s.grouping = s.groups if self.per_group else np.zeros(n, dtype=np.int64)
+        n_grouping = s.n_groups if self.per_group else 1
+        s.san_cell = s.grouping * k + s.labels
+        if not s.sanitizing:
+            return
+        live = np.flatnonzero(s.alive)
+        probs = self._loss_scores(s, live, step) if "loss" in self.sanitize else None
+        if "distance" in self.sanitize:
+            self._margin_scores(s, live)
+        live_cells = s.san_cell[live]
+        if self.sanitize == "loss":
+            s.score[live] = s.loss[live]
+        elif self.sanitize == "distance":
+            s.score[live] = s.margin[live]
+        else:
+            s.score[live] = (
+                _within_cell_percentile(s.loss[live], live_cells)
+                + _within_cell_percentile(s.margin[live], live_cells)
+            ) / 2
+        live_cell_counts = np.bincount(live_cells, minlength=n_grouping * k)
+        if self.contamination == "auto":
+            quota = _auto_quota(probs, s.labels[live], s.grouping[live], n_grouping, k)
+        else:
+            quota = np.floor(live_cell_counts * float(self.contamination) + 0.5 + 1e-9).astype(
+                np.int64
             )
-            size = cluster_counts.sum(axis=1)
-            first = np.full(n_clusters, n, dtype=np.int64)
-            np.minimum.at(first, cluster, np.arange(n))
-            top = cluster_counts.max(axis=1)
-            tied = (cluster_counts == top[:, None]).sum(axis=1) > 1
-            # majority label; a tie keeps the label of the cluster's first row
-            keep_label = np.where(tied, labels[first], cluster_counts.argmax(axis=1))
-            candidate = np.where(labels == keep_label[cluster], np.arange(n), n)
-            representative = np.full(n_clusters, n, dtype=np.int64)
-            np.minimum.at(representative, cluster, candidate)
-            rep = representative[cluster]
-            is_merged = (size[cluster] > 1) & (rep != np.arange(n))
-            merged_into[is_merged] = rep[is_merged]
-            if enc.numeric.shape[1]:
-                diff = np.abs(enc.numeric - enc.numeric[rep]).max(axis=1)
-            else:
-                diff = np.zeros(n)
-            dup_distance[is_merged] = diff[is_merged]
-            conflict = (cluster_counts > 0).sum(axis=1)[cluster] > 1
-            alive &= ~is_merged
-            gone = np.flatnonzero(is_merged)
-            counts -= np.bincount(cell[gone], minlength=n_cells)
-            np.subtract.at(sums, cell[gone], Z[gone])
-        step("merged duplicates")
+        # never empty a cell: at most half of its rows go
+        s.quota = np.minimum(quota, live_cell_counts // 2)
+        flagged = _top_per_cell(s.score[live], live_cells, s.quota)
+        s.removed[live[flagged]] = True
+        self._drop_from_cells(s, live[flagged])
+        s.alive &= ~s.removed
 
-        # ---- 2. sanitisation (on the de-duplicated rows)
-        removed = np.zeros(n, dtype=bool)
-        score = np.full(n, np.nan)
-        loss = np.full(n, np.nan)
-        margin = np.full(n, np.nan)
-        p_given = np.full(n, np.nan)
-        estimator_name = None
-        sanitizing = self.sanitize != "none" and self.contamination != 0
-        live = np.flatnonzero(alive)
-        grouping = groups if self.per_group else np.zeros(n, dtype=np.int64)
-        n_grouping = n_groups if self.per_group else 1
-        san_cell = grouping * k + labels
-        if sanitizing:
-            live_labels = labels[live]
-            if "loss" in self.sanitize:
-                live_counts = np.bincount(live_labels, minlength=k)
-                if live_counts.min() < self.cv:
-                    rare = classes[int(np.argmin(live_counts))]
-                    raise DataError(
-                        f"Label {rare!r} has only {live_counts.min()} row(s) after merging "
-                        f"duplicates, fewer than cv={self.cv} folds; lower cv or use "
-                        f"sanitize='distance'."
-                    )
-                X = model_frame(ds.X.iloc[live])
-                probs, estimator_name = _out_of_fold(
-                    X,
-                    live_labels,
-                    k,
-                    estimator=self.estimator,
-                    cv=self.cv,
-                    random_state=self.random_state,
-                    step=step,
-                )
-                given = probs[np.arange(live.size), live_labels]
-                p_given[live] = given
-                loss[live] = -np.log(np.clip(given, 1e-12, 1.0))
-            if "distance" in self.sanitize:
-                if self.per_group:
-                    g_counts = counts.reshape(n_groups, k)
-                    g_sums = sums.reshape(n_groups, k, -1)
-                else:
-                    g_counts = counts.reshape(n_groups, k).sum(axis=0, keepdims=True)
-                    g_sums = sums.reshape(n_groups, k, -1).sum(axis=0, keepdims=True)
-                m_live, _ = _distance_margin(
-                    Z[live], labels[live], grouping[live], g_sums, g_counts, k
-                )
-                margin[live] = m_live
-            live_cells = san_cell[live]
-            if self.sanitize == "loss":
-                score[live] = loss[live]
-            elif self.sanitize == "distance":
-                score[live] = margin[live]
-            else:
-                score[live] = (
-                    _within_cell_percentile(loss[live], live_cells)
-                    + _within_cell_percentile(margin[live], live_cells)
-                ) / 2
-            live_cell_counts = np.bincount(live_cells, minlength=n_grouping * k)
-            if self.contamination == "auto":
-                quota = _auto_quota(probs, live_labels, grouping[live], n_grouping, k)
-            else:
-                quota = np.floor(live_cell_counts * float(self.contamination) + 0.5 + 1e-9).astype(
-                    np.int64
-                )
-            # never empty a cell: at most half of its rows go
-            quota = np.minimum(quota, live_cell_counts // 2)
-            flagged = _top_per_cell(score[live], live_cells, quota)
-            removed[live[flagged]] = True
-            gone = live[flagged]
-            counts -= np.bincount(cell[gone], minlength=n_cells)
-            np.subtract.at(sums, cell[gone], Z[gone])
-            alive &= ~removed
-        step("sanitised")
+    def _loss_scores(self, s: SimpleNamespace, live: np.ndarray, step) -> np.ndarray:
+        """Out-of-fold log loss of each live row's label; returns the live rows' probabilities."""
+        live_labels = s.labels[live]
+        live_counts = np.bincount(live_labels, minlength=s.k)
+        if live_counts.min() < self.cv:
+            rare = s.classes[int(np.argmin(live_counts))]
+            raise DataError(
+                f"Label {rare!r} has only {live_counts.min()} row(s) after merging "
+                f"duplicates, fewer than cv={self.cv} folds; lower cv or use "
+                f"sanitize='distance'."
+            )
+        X = model_frame(s.ds.X.iloc[live])
+        probs, s.estimator_name = _out_of_fold(
+            X,
+            live_labels,
+            s.k,
+            estimator=self.estimator,
+            cv=self.cv,
+            random_state=self.random_state,
+            step=step,
+        )
+        given = probs[np.arange(live.size), live_labels]
+        s.p_given[live] = given
+        s.loss[live] = -np.log(np.clip(given, 1e-12, 1.0))
+        return probs
 
-        # ---- 3. reweighing (on the cleaned rows, from the shared counts)
-        kept = np.flatnonzero(alive)
-        weights = np.zeros(n)
+    def _margin_scores(self, s: SimpleNamespace, live: np.ndarray) -> None:
+        """Centroid distance margin of each live row, centroids from the de-duplicated rows."""
+        k = s.k
+        if self.per_group:
+            g_counts = s.counts.reshape(s.n_groups, k)
+            g_sums = s.sums.reshape(s.n_groups, k, -1)
+        else:
+            g_counts = s.counts.reshape(s.n_groups, k).sum(axis=0, keepdims=True)
+            g_sums = s.sums.reshape(s.n_groups, k, -1).sum(axis=0, keepdims=True)
+        m_live, _ = _distance_margin(
+            s.Z[live], s.labels[live], s.grouping[live], g_sums, g_counts, k
+        )
+        s.margin[live] = m_live
+
+    def _reweigh(self, s: SimpleNamespace) -> None:
+        """Stage 3: weights of the cleaned rows (0 for merged and removed ones)."""
+        s.kept = np.flatnonzero(s.alive)
+        s.weights = np.zeros(s.n)
         if self.reweigh:
             from raikit._fair_groups import reweighing_weights
 
-            weights[kept] = reweighing_weights(labels[kept], groups[kept])
+            s.weights[s.kept] = reweighing_weights(s.labels[s.kept], s.groups[s.kept])
         else:
-            weights[kept] = 1.0
-        step("reweighed")
+            s.weights[s.kept] = 1.0
 
-        # ---- the change log
+    def _result(self, s: SimpleNamespace) -> MLCleanResult:
+        """Assemble the change log, tables, histograms and findings into the result."""
         changes = self._changes(
-            n=n,
-            labels=labels,
-            classes=classes,
-            groups=groups,
-            group_names=group_names,
-            merged_into=merged_into,
-            dup_distance=dup_distance,
-            conflict=conflict,
-            cluster=cluster,
-            cluster_counts=cluster_counts,
-            removed=removed,
-            score=score,
-            loss=loss,
-            margin=margin,
-            p_given=p_given,
-            san_cell=san_cell,
-            live_quota=(quota if sanitizing else None),
-            kept=kept,
-            weights=weights,
-            counts=counts,
-            n_groups=n_groups,
-            k=k,
+            n=s.n,
+            labels=s.labels,
+            classes=s.classes,
+            groups=s.groups,
+            group_names=s.group_names,
+            merged_into=s.merged_into,
+            dup_distance=s.dup_distance,
+            conflict=s.conflict,
+            cluster=s.cluster,
+            cluster_counts=s.cluster_counts,
+            removed=s.removed,
+            score=s.score,
+            loss=s.loss,
+            margin=s.margin,
+            p_given=s.p_given,
+            san_cell=s.san_cell,
+            live_quota=s.quota,
+            kept=s.kept,
+            weights=s.weights,
+            counts=s.counts,
+            n_groups=s.n_groups,
+            k=s.k,
         )
         by_cell, by_group = self._tables(
-            counts_in=counts_in,
-            counts_out=counts.astype(np.int64),
-            cell=cell,
-            merged=merged_into >= 0,
-            removed=removed,
-            weights=weights,
-            group_names=group_names,
-            classes=classes,
-            n_groups=n_groups,
-            k=k,
-            labels=labels,
+            counts_in=s.counts_in,
+            counts_out=s.counts.astype(np.int64),
+            cell=s.cell,
+            merged=s.merged_into >= 0,
+            removed=s.removed,
+            weights=s.weights,
+            group_names=s.group_names,
+            classes=s.classes,
+            n_groups=s.n_groups,
+            k=s.k,
+            labels=s.labels,
         )
-        hist_scores = {}
-        if sanitizing:
-            if "loss" in self.sanitize:
-                hist_scores["loss"] = loss
-            if "distance" in self.sanitize:
-                hist_scores["distance margin"] = margin
-        histograms = _histograms(hist_scores, group_names, groups, removed)
-        cleaned = frame.iloc[kept].copy()
-        cleaned.index = index[kept]
-        cleaned[self.weight_column] = weights[kept]
-        n_merged = int((merged_into >= 0).sum())
-        n_removed = int(removed.sum())
+        n_merged = int((s.merged_into >= 0).sum())
+        n_removed = int(s.removed.sum())
         findings = self._findings(
             by_group=by_group,
             by_cell=by_cell,
-            n=n,
+            n=s.n,
             n_merged=n_merged,
             n_removed=n_removed,
             conflict_clusters=(
-                int(((cluster_counts > 0).sum(axis=1) > 1).sum())
-                if cluster_counts is not None
+                int(((s.cluster_counts > 0).sum(axis=1) > 1).sum())
+                if s.cluster_counts is not None
                 else 0
             ),
-            sanitizing=sanitizing,
+            sanitizing=s.sanitizing,
         )
-        result = MLCleanResult(
-            cleaned=cleaned,
+        return MLCleanResult(
+            cleaned=self._cleaned(s),
             changes=changes,
             by_group=by_group,
             by_cell=by_cell,
-            score_histograms=histograms,
-            n_rows_in=n,
-            n_rows_out=int(kept.size),
+            score_histograms=self._score_histograms(s),
+            n_rows_in=s.n,
+            n_rows_out=int(s.kept.size),
             n_merged=n_merged,
             n_removed=n_removed,
             n_reweighed=int((changes["action"] == "reweighed").sum()),
-            target=ds.target,
-            sensitive_names=list(ds.sensitive_names),
-            feature_names=features,
-            classes=list(classes),
+            target=s.ds.target,
+            sensitive_names=list(s.ds.sensitive_names),
+            feature_names=s.features,
+            classes=list(s.classes),
             findings=tuple(findings),
-            meta={
-                "duplicate_tolerance": self.duplicate_tolerance,
-                "contamination": self.contamination,
-                "sanitize": self.sanitize,
-                "per_group": bool(self.per_group),
-                "reweigh": bool(self.reweigh),
-                "estimator": estimator_name,
-                "cv": self.cv,
-                "random_state": self.random_state,
-                "weight_column": self.weight_column,
-                "missing_group": ds.missing_group,
-                "name": ds.name,
-            },
+            meta=self._meta(s),
         )
-        self.result_ = result
-        return result
+
+    def _score_histograms(self, s: SimpleNamespace) -> pd.DataFrame:
+        # only the scores sanitisation actually computed
+        hist_scores = {}
+        if s.sanitizing:
+            if "loss" in self.sanitize:
+                hist_scores["loss"] = s.loss
+            if "distance" in self.sanitize:
+                hist_scores["distance margin"] = s.margin
+        return _histograms(hist_scores, s.group_names, s.groups, s.removed)
+
+    def _cleaned(self, s: SimpleNamespace) -> pd.DataFrame:
+        cleaned = s.frame.iloc[s.kept].copy()
+        cleaned.index = s.index[s.kept]
+        cleaned[self.weight_column] = s.weights[s.kept]
+        return cleaned
+
+    def _meta(self, s: SimpleNamespace) -> dict:
+        return {
+            "duplicate_tolerance": self.duplicate_tolerance,
+            "contamination": self.contamination,
+            "sanitize": self.sanitize,
+            "per_group": bool(self.per_group),
+            "reweigh": bool(self.reweigh),
+            "estimator": s.estimator_name,
+            "cv": self.cv,
+            "random_state": self.random_state,
+            "weight_column": self.weight_column,
+            "missing_group": s.ds.missing_group,
+            "name": s.ds.name,
+        }
 
     # ------------------------------------------------------------------ reporting
     def _changes(self, **v) -> pd.DataFrame:
