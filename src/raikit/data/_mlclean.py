@@ -498,6 +498,24 @@ class _Steps:
             self.progress(self.done, max(self.total, self.done), description)
 
 
+# the change log's columns and their types (also of an empty log)
+_CHANGE_COLUMNS = {
+    "row": np.int64,
+    "action": object,
+    "reason": object,
+    "group": object,
+    "label": object,
+    "score": float,
+    "weight": float,
+    "merged_into": np.int64,
+}
+
+
+def _text(values) -> np.ndarray:
+    """Values as an object array of str, for elementwise string concatenation."""
+    return np.asarray(values).astype(str).astype(object)
+
+
 # --------------------------------------------------------------------------- the pipeline
 @recorded("data.mlclean")
 def clean(
@@ -985,145 +1003,142 @@ class _Cleaner:
     def _changes(self, **v) -> pd.DataFrame:
         """The change log. Reasons are built with object-array string arithmetic (elementwise,
         no Python loop over rows) except for the few rows of conflicting duplicate clusters."""
-        labels, classes = v["labels"], v["classes"]
-        group_names, groups = v["group_names"], v["groups"]
-        label_values = np.asarray(classes, dtype=object)
-        label_text = np.asarray([str(c) for c in classes], dtype=object)
-
-        def text(values) -> np.ndarray:
-            return np.asarray(values).astype(str).astype(object)
-
-        parts = []
-        merged = np.flatnonzero(v["merged_into"] >= 0)
-        if merged.size:
-            into = v["merged_into"][merged]
-            dist = v["dup_distance"][merged]
-            exact = dist == 0
-            reason = np.where(exact, "exact duplicate of row ", "near duplicate of row ").astype(
-                object
-            ) + text(into)
-            rounded = text(np.round(dist, 4))
-            reason = np.where(
-                exact, reason, reason + " (largest numeric difference " + rounded + " sd)"
+        v["label_values"] = np.asarray(v["classes"], dtype=object)
+        v["label_text"] = np.asarray([str(c) for c in v["classes"]], dtype=object)
+        parts = [
+            part
+            for part in (
+                self._merged_changes(v),
+                self._removed_changes(v),
+                self._reweighed_changes(v),
             )
-            conflicted = v["conflict"][merged]
-            if conflicted.any():
-                counts = v["cluster_counts"][v["cluster"][merged[conflicted]]]
-                tally = np.asarray(
-                    [", ".join(f"{classes[j]}: {c}" for j, c in enumerate(r) if c) for r in counts],
-                    dtype=object,
-                )
-                reason[conflicted] = (
-                    reason[conflicted]
-                    + "; labels conflict in this cluster ("
-                    + tally
-                    + "), kept label "
-                    + label_text[labels[into[conflicted]]]
-                    + ", this row had "
-                    + label_text[labels[merged[conflicted]]]
-                )
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "row": merged,
-                        "action": "merged",
-                        "reason": reason,
-                        "group": group_names[groups[merged]],
-                        "label": label_values[labels[merged]],
-                        "score": dist,
-                        "weight": 0.0,
-                        "merged_into": into,
-                    }
-                )
-            )
-
-        removed = np.flatnonzero(v["removed"])
-        if removed.size:
-            quota = v["live_quota"][v["san_cell"][removed]]
-            scope = group_names[groups[removed]] if self.per_group else "all groups"
-            reason = (
-                "likely mislabelled or poisoned: among the "
-                + text(quota)
-                + " highest "
-                + self.sanitize
-                + " scores of label "
-                + label_text[labels[removed]]
-                + " rows in "
-                + scope
-            )
-            if "loss" in self.sanitize:
-                reason = reason + "; model p(label) = " + text(np.round(v["p_given"][removed], 4))
-            if "distance" in self.sanitize:
-                reason = (
-                    reason
-                    + "; distance to own centroid minus nearest other label's = "
-                    + text(np.round(v["margin"][removed], 3))
-                    + " (standardised units)"
-                )
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "row": removed,
-                        "action": "removed",
-                        "reason": reason,
-                        "group": group_names[groups[removed]],
-                        "label": label_values[labels[removed]],
-                        "score": v["score"][removed],
-                        "weight": 0.0,
-                        "merged_into": -1,
-                    }
-                )
-            )
-
-        kept, weights = v["kept"], v["weights"]
-        if self.reweigh and kept.size:
-            changed = kept[np.abs(weights[kept] - 1.0) > 1e-12]
-            counts = v["counts"].reshape(v["n_groups"], v["k"]).astype(np.int64)
-            n_g, n_y = counts.sum(axis=1), counts.sum(axis=0)
-            # one reason per (group, label) cell, then looked up by row
-            cell_reason = (
-                "Kamiran-Calders weight P(group) P(label) / P(group, label) = "
-                + text(n_g)[:, None]
-                + " x "
-                + text(n_y)[None, :]
-                + " / ("
-                + str(int(counts.sum()))
-                + " x "
-                + text(counts)
-                + "): label "
-                + label_text[None, :]
-                + " is "
-            )
-            g, y = groups[changed], labels[changed]
-            direction = np.where(weights[changed] > 1, "under", "over").astype(object)
-            reason = cell_reason[g, y] + direction + "-represented in its group"
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "row": changed,
-                        "action": "reweighed",
-                        "reason": reason,
-                        "group": group_names[g],
-                        "label": label_values[y],
-                        "score": weights[changed],
-                        "weight": weights[changed],
-                        "merged_into": -1,
-                    }
-                )
-            )
-        columns = {
-            "row": np.int64,
-            "action": object,
-            "reason": object,
-            "group": object,
-            "label": object,
-            "score": float,
-            "weight": float,
-            "merged_into": np.int64,
-        }
+            if part is not None
+        ]
         if not parts:
-            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
-        return pd.concat(parts, ignore_index=True).astype(columns)
+            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _CHANGE_COLUMNS.items()})
+        return pd.concat(parts, ignore_index=True).astype(_CHANGE_COLUMNS)
+
+    @staticmethod
+    def _merged_changes(v: dict) -> pd.DataFrame | None:
+        labels, classes, label_text = v["labels"], v["classes"], v["label_text"]
+        merged = np.flatnonzero(v["merged_into"] >= 0)
+        if not merged.size:
+            return None
+        into = v["merged_into"][merged]
+        dist = v["dup_distance"][merged]
+        exact = dist == 0
+        reason = np.where(exact, "exact duplicate of row ", "near duplicate of row ").astype(
+            object
+        ) + _text(into)
+        rounded = _text(np.round(dist, 4))
+        reason = np.where(
+            exact, reason, reason + " (largest numeric difference " + rounded + " sd)"
+        )
+        conflicted = v["conflict"][merged]
+        if conflicted.any():
+            # a Python loop, but only over the rows of clusters whose labels disagree
+            counts = v["cluster_counts"][v["cluster"][merged[conflicted]]]
+            tally = np.asarray(
+                [", ".join(f"{classes[j]}: {c}" for j, c in enumerate(r) if c) for r in counts],
+                dtype=object,
+            )
+            reason[conflicted] = (
+                reason[conflicted]
+                + "; labels conflict in this cluster ("
+                + tally
+                + "), kept label "
+                + label_text[labels[into[conflicted]]]
+                + ", this row had "
+                + label_text[labels[merged[conflicted]]]
+            )
+        return pd.DataFrame(
+            {
+                "row": merged,
+                "action": "merged",
+                "reason": reason,
+                "group": v["group_names"][v["groups"][merged]],
+                "label": v["label_values"][labels[merged]],
+                "score": dist,
+                "weight": 0.0,
+                "merged_into": into,
+            }
+        )
+
+    def _removed_changes(self, v: dict) -> pd.DataFrame | None:
+        labels, group_names, groups = v["labels"], v["group_names"], v["groups"]
+        removed = np.flatnonzero(v["removed"])
+        if not removed.size:
+            return None
+        quota = v["live_quota"][v["san_cell"][removed]]
+        scope = group_names[groups[removed]] if self.per_group else "all groups"
+        reason = (
+            "likely mislabelled or poisoned: among the "
+            + _text(quota)
+            + " highest "
+            + self.sanitize
+            + " scores of label "
+            + v["label_text"][labels[removed]]
+            + " rows in "
+            + scope
+        )
+        if "loss" in self.sanitize:
+            reason = reason + "; model p(label) = " + _text(np.round(v["p_given"][removed], 4))
+        if "distance" in self.sanitize:
+            reason = (
+                reason
+                + "; distance to own centroid minus nearest other label's = "
+                + _text(np.round(v["margin"][removed], 3))
+                + " (standardised units)"
+            )
+        return pd.DataFrame(
+            {
+                "row": removed,
+                "action": "removed",
+                "reason": reason,
+                "group": group_names[groups[removed]],
+                "label": v["label_values"][labels[removed]],
+                "score": v["score"][removed],
+                "weight": 0.0,
+                "merged_into": -1,
+            }
+        )
+
+    def _reweighed_changes(self, v: dict) -> pd.DataFrame | None:
+        kept, weights = v["kept"], v["weights"]
+        if not (self.reweigh and kept.size):
+            return None
+        changed = kept[np.abs(weights[kept] - 1.0) > 1e-12]
+        counts = v["counts"].reshape(v["n_groups"], v["k"]).astype(np.int64)
+        n_g, n_y = counts.sum(axis=1), counts.sum(axis=0)
+        # one reason per (group, label) cell, then looked up by row
+        cell_reason = (
+            "Kamiran-Calders weight P(group) P(label) / P(group, label) = "
+            + _text(n_g)[:, None]
+            + " x "
+            + _text(n_y)[None, :]
+            + " / ("
+            + str(int(counts.sum()))
+            + " x "
+            + _text(counts)
+            + "): label "
+            + v["label_text"][None, :]
+            + " is "
+        )
+        g, y = v["groups"][changed], v["labels"][changed]
+        direction = np.where(weights[changed] > 1, "under", "over").astype(object)
+        reason = cell_reason[g, y] + direction + "-represented in its group"
+        return pd.DataFrame(
+            {
+                "row": changed,
+                "action": "reweighed",
+                "reason": reason,
+                "group": v["group_names"][g],
+                "label": v["label_values"][y],
+                "score": weights[changed],
+                "weight": weights[changed],
+                "merged_into": -1,
+            }
+        )
 
     @staticmethod
     def _tables(**v):
@@ -1198,6 +1213,35 @@ class _Cleaner:
                     "duplicates are a sign of label noise or poisoning.",
                 )
             )
+        findings += self._group_findings(by_group, n=n, n_merged=n_merged, sanitizing=sanitizing)
+        if sanitizing and n_removed > _MANY_REMOVED * (n - n_merged):
+            findings.append(
+                Finding(
+                    "warning",
+                    f"Sanitisation removed {n_removed / (n - n_merged):.1%} of the rows",
+                    "Where the model predicts the label poorly, the loss score cannot tell label "
+                    "errors from hard but correct rows. Review a sample of the removed rows, or "
+                    "set a fixed contamination.",
+                )
+            )
+        if sanitizing:
+            findings.append(
+                Finding(
+                    "info",
+                    f"{n_removed:,} row(s) removed as likely mislabelled or poisoned",
+                    f"{self.sanitize} scores ranked within "
+                    f"{'(group, label)' if self.per_group else 'label'} cells, contamination "
+                    f"{self.contamination}. The change log gives each row's score and reason.",
+                )
+            )
+        if self.reweigh:
+            findings += self._reweigh_findings(by_cell)
+        return findings
+
+    @staticmethod
+    def _group_findings(by_group, *, n, n_merged, sanitizing) -> list:
+        """Groups (of at least 30 rows) whose merge or removal rate stands out."""
+        findings = []
         overall_merge = n_merged / n
         overall_removal = by_group["removed"].sum() / max(n - n_merged, 1)
         for row in by_group.itertuples(index=False):
@@ -1229,52 +1273,35 @@ class _Cleaner:
                         slice=row.group,
                     )
                 )
-        if sanitizing and n_removed > _MANY_REMOVED * (n - n_merged):
+        return findings
+
+    @staticmethod
+    def _reweigh_findings(by_cell) -> list:
+        """Reweighing cells too small for a stable weight, or empty."""
+        findings = []
+        small = by_cell[(by_cell["rows_out"] > 0) & (by_cell["rows_out"] < 10)]
+        if len(small):
+            listed = "; ".join(
+                f"{r.group}, label {r.label}: {r.rows_out} row(s) at weight {r.weight:.3g}"
+                for r in small.itertuples(index=False)
+            )
             findings.append(
                 Finding(
                     "warning",
-                    f"Sanitisation removed {n_removed / (n - n_merged):.1%} of the rows",
-                    "Where the model predicts the label poorly, the loss score cannot tell label "
-                    "errors from hard but correct rows. Review a sample of the removed rows, or "
-                    "set a fixed contamination.",
+                    f"{len(small)} reweighing weight(s) rest on fewer than 10 rows",
+                    f"{listed}. Such weights are noisy and a model may over-fit those rows; "
+                    f"consider merging small groups.",
                 )
             )
-        if sanitizing:
+        empty = by_cell[by_cell["rows_out"] == 0]
+        if len(empty):
+            listed = "; ".join(f"{r.group}, label {r.label}" for r in empty.itertuples(index=False))
             findings.append(
                 Finding(
-                    "info",
-                    f"{n_removed:,} row(s) removed as likely mislabelled or poisoned",
-                    f"{self.sanitize} scores ranked within "
-                    f"{'(group, label)' if self.per_group else 'label'} cells, contamination "
-                    f"{self.contamination}. The change log gives each row's score and reason.",
+                    "warning",
+                    f"{len(empty)} (group, label) cell(s) have no rows",
+                    f"{listed}. Reweighing cannot make the label independent of the group "
+                    f"when a cell is empty; collect data for it.",
                 )
             )
-        if self.reweigh:
-            small = by_cell[(by_cell["rows_out"] > 0) & (by_cell["rows_out"] < 10)]
-            if len(small):
-                listed = "; ".join(
-                    f"{r.group}, label {r.label}: {r.rows_out} row(s) at weight {r.weight:.3g}"
-                    for r in small.itertuples(index=False)
-                )
-                findings.append(
-                    Finding(
-                        "warning",
-                        f"{len(small)} reweighing weight(s) rest on fewer than 10 rows",
-                        f"{listed}. Such weights are noisy and a model may over-fit those rows; "
-                        f"consider merging small groups.",
-                    )
-                )
-            empty = by_cell[by_cell["rows_out"] == 0]
-            if len(empty):
-                listed = "; ".join(
-                    f"{r.group}, label {r.label}" for r in empty.itertuples(index=False)
-                )
-                findings.append(
-                    Finding(
-                        "warning",
-                        f"{len(empty)} (group, label) cell(s) have no rows",
-                        f"{listed}. Reweighing cannot make the label independent of the group "
-                        f"when a cell is empty; collect data for it.",
-                    )
-                )
         return findings
