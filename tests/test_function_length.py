@@ -16,8 +16,6 @@ ALLOWED = {
     "data/_scale.py:profile_parts": "lazy SQL profile; owned by the backend work, split there",
     "data/_scale.py:_numeric_drift": "lazy SQL drift; owned by the backend work, split there",
     "data/_scale.py:drift_parts": "lazy SQL drift; owned by the backend work, split there",
-    "monitor/_monitor.py:Monitor._store_rows": "not yet split (issue 18 item 9)",
-    "monitor/_monitor.py:Monitor.__init__": "not yet split (issue 18 item 9)",
     "train/_frtrain.py:FRTrainClassifier.fit": "not yet split (issue 18 item 9)",
     "_demo.py:run_demo": "not yet split (issue 18 item 9)",
     "explain/_figures.py:explanation_figures": "not yet split (issue 18 item 9)",
