@@ -19,7 +19,6 @@ ALLOWED = {
     "train/_frtrain.py:FRTrainClassifier.fit": "not yet split (issue 18 item 9)",
     "_demo.py:run_demo": "not yet split (issue 18 item 9)",
     "evaluate/_slices.py:_tree": "not yet split; its loss code is being edited concurrently",
-    "data/_profile.py:_numeric_stats": "not yet split (issue 18 item 9)",
 }
 
 
