@@ -17,7 +17,6 @@ ALLOWED = {
     "data/_scale.py:_numeric_drift": "lazy SQL drift; owned by the backend work, split there",
     "data/_scale.py:drift_parts": "lazy SQL drift; owned by the backend work, split there",
     "train/_frtrain.py:FRTrainClassifier.fit": "not yet split (issue 18 item 9)",
-    "_demo.py:run_demo": "not yet split (issue 18 item 9)",
     "evaluate/_slices.py:_tree": "not yet split; its loss code is being edited concurrently",
 }
 
