@@ -70,7 +70,6 @@ def run_demo(
     """
     from raikit.audit import audit, compare_audits
     from raikit.cards import annex_iv, model_card
-    from raikit.cli import metrics_table, print_findings
     from raikit.data import datasheet
     from raikit.datasets import load_adult
     from raikit.ledger import Ledger
@@ -136,6 +135,15 @@ def run_demo(
         comparison.to_json(out / "comparison.json")
         paths["comparison"] = out / "comparison.html"
         progress.update(step, advance=2, description="Done")
+    _print_summary(console, reports, comparison, paths=paths, ledger=ledger)
+    console.print(f"Finished in {time.perf_counter() - started:.1f} s.")
+    return {"paths": paths, "reports": reports, "comparison": comparison}
+
+
+def _print_summary(console, reports: dict, comparison, *, paths: dict, ledger) -> None:
+    """The baseline's group metrics, the scorecards and where every file was written."""
+    from raikit.cli import metrics_table, print_findings
+
     baseline = reports["baseline"].results["metrics.group_metrics"]
     shown = [
         "count",
@@ -172,5 +180,3 @@ def run_demo(
         f"[bold]Ledger:[/bold] {ledger.root.resolve()}  (try: raikit runs list "
         f"--ledger {ledger.root})"
     )
-    console.print(f"Finished in {time.perf_counter() - started:.1f} s.")
-    return {"paths": paths, "reports": reports, "comparison": comparison}

@@ -199,22 +199,7 @@ def metrics_command(
             ds = Dataset(file, **roles, lazy=False)
             result = group_metrics_of(ds, **settings)
     else:
-        session, started = None, False
-        if backend == "spark":
-            from raikit.metrics import local_session
-
-            try:
-                from pyspark.sql import SparkSession
-            except ImportError as error:
-                raise RaikitError(
-                    'The spark backend needs pyspark and Java 17+: pip install "raikit[scale]".'
-                ) from error
-            session = SparkSession.getActiveSession()
-            if session is None:
-                with console.status(f"Starting Spark ({spark_master or 'local[2]'})…"):
-                    session = local_session(spark_master or "local[2]")
-                    session.sparkContext.setLogLevel("ERROR")
-                started = True
+        session, started = _spark_session(spark_master) if backend == "spark" else (None, False)
         try:
             with _progress() as progress:
                 scan = progress.add_task(f"Scanning with {backend}", total=1.0)
@@ -231,6 +216,30 @@ def metrics_command(
         finally:
             if started:
                 session.stop()  # only a session this command started
+    _print_group_metrics(result, file, json_out=json_out, html_out=html_out)
+
+
+def _spark_session(spark_master):
+    """The active Spark session, or one started here (``True``: this command must stop it)."""
+    from raikit.metrics import local_session
+
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as error:
+        raise RaikitError(
+            'The spark backend needs pyspark and Java 17+: pip install "raikit[scale]".'
+        ) from error
+    session = SparkSession.getActiveSession()
+    if session is not None:
+        return session, False
+    with console.status(f"Starting Spark ({spark_master or 'local[2]'})…"):
+        session = local_session(spark_master or "local[2]")
+        session.sparkContext.setLogLevel("ERROR")
+    return session, True
+
+
+def _print_group_metrics(result, file, *, json_out, html_out) -> None:
+    """The metrics command's table, summary and findings, and the files asked for."""
     shown = [
         m
         for m in (

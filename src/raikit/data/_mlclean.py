@@ -43,6 +43,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -497,6 +498,24 @@ class _Steps:
             self.progress(self.done, max(self.total, self.done), description)
 
 
+# the change log's columns and their types (also of an empty log)
+_CHANGE_COLUMNS = {
+    "row": np.int64,
+    "action": object,
+    "reason": object,
+    "group": object,
+    "label": object,
+    "score": float,
+    "weight": float,
+    "merged_into": np.int64,
+}
+
+
+def _text(values) -> np.ndarray:
+    """Values as an object array of str, for elementwise string concatenation."""
+    return np.asarray(values).astype(str).astype(object)
+
+
 # --------------------------------------------------------------------------- the pipeline
 @recorded("data.mlclean")
 def clean(
@@ -657,9 +676,36 @@ class _Cleaner:
 
     def run(self, data, *, progress=None, ledger=None) -> MLCleanResult:
         """Clean the Dataset ``data`` (see :func:`clean`)."""
+        self._check_params()
+        s = self._prepare(data)
+        folds = self.cv if "loss" in self.sanitize and self.contamination != 0 else 0
+        step = _Steps(progress, 4 + folds)
+
+        # ---- one pass of shared statistics; the stages update counts and sums in place
+        s.enc = _encode(s.frame, s.compare, s.features)
+        s.Z = s.enc.features
+        s.n_cells = s.n_groups * s.k
+        s.cell = s.groups * s.k + s.labels
+        s.counts_in = np.bincount(s.cell, minlength=s.n_cells)
+        s.counts, s.sums = _cell_stats(s.cell, s.Z, s.n_cells)
+        step("encoded rows and cell statistics")
+
+        self._merge_duplicates(s)
+        step("merged duplicates")
+        self._sanitise(s, step)
+        step("sanitised")
+        self._reweigh(s)
+        step("reweighed")
+
+        result = self._result(s)
+        self.result_ = result
+        return result
+
+    # ------------------------------------------------------------------ stages
+    def _prepare(self, data) -> SimpleNamespace:
+        """Check the Dataset and derive the per-row codes every stage shares."""
         from raikit.dataset import Dataset
 
-        self._check_params()
         if not isinstance(data, Dataset):
             raise DataError(
                 f"clean() needs a raikit.Dataset with a target and sensitive columns, got "
@@ -679,14 +725,10 @@ class _Cleaner:
                 f"weight_column= for the weights MLClean adds."
             )
         labels, classes = class_codes(ds, "MLClean")
-        k = len(classes)
         n = ds.n_rows
         if index is None or len(index) != n:
             index = pd.RangeIndex(n)
         features = list(ds.feature_names)
-        # duplicates are judged on what describes a person: features and sensitive attributes
-        # (not the label, predictions, or columns outside the roles such as row ids)
-        compare = features + [c for c in ds.sensitive_names if c not in features]
         codes, group_table = ds.groups()
         group_names = np.array(  # one slice key per group (a handful), not per row
             [
@@ -695,383 +737,408 @@ class _Cleaner:
             ],
             dtype=object,
         )
-        folds = self.cv if "loss" in self.sanitize and self.contamination != 0 else 0
-        step = _Steps(progress, 4 + folds)
-        n_groups = len(group_names)
-        groups = np.asarray(codes, dtype=np.int64)
+        return SimpleNamespace(
+            ds=ds,
+            index=index,
+            frame=frame,
+            labels=labels,
+            classes=classes,
+            k=len(classes),
+            n=n,
+            features=features,
+            # duplicates are judged on what describes a person: features and sensitive
+            # attributes (not the label, predictions, or columns outside the roles such as ids)
+            compare=features + [c for c in ds.sensitive_names if c not in features],
+            group_names=group_names,
+            n_groups=len(group_names),
+            groups=np.asarray(codes, dtype=np.int64),
+        )
 
-        # ---- one pass of shared statistics
-        enc = _encode(frame, compare, features)
-        Z = enc.features
-        n_cells = n_groups * k
-        cell = groups * k + labels
-        counts_in = np.bincount(cell, minlength=n_cells)
-        counts, sums = _cell_stats(cell, Z, n_cells)
-        step("encoded rows and cell statistics")
+    def _merge_duplicates(self, s: SimpleNamespace) -> None:
+        """Stage 1: merge each near-duplicate cluster into one representative row."""
+        n, k, labels = s.n, s.k, s.labels
+        s.alive = np.ones(n, dtype=bool)
+        s.merged_into = np.full(n, -1, dtype=np.int64)
+        s.dup_distance = np.full(n, np.nan)
+        s.conflict = np.zeros(n, dtype=bool)
+        s.cluster_counts = None
+        s.cluster = np.arange(n)
+        if self.duplicate_tolerance is None:
+            return
+        cluster = _duplicate_clusters(s.enc, float(self.duplicate_tolerance))
+        _, cluster = np.unique(cluster, return_inverse=True)
+        n_clusters = int(cluster.max()) + 1
+        cluster_counts = np.bincount(cluster * k + labels, minlength=n_clusters * k).reshape(
+            n_clusters, k
+        )
+        size = cluster_counts.sum(axis=1)
+        first = np.full(n_clusters, n, dtype=np.int64)
+        np.minimum.at(first, cluster, np.arange(n))
+        top = cluster_counts.max(axis=1)
+        tied = (cluster_counts == top[:, None]).sum(axis=1) > 1
+        # majority label; a tie keeps the label of the cluster's first row
+        keep_label = np.where(tied, labels[first], cluster_counts.argmax(axis=1))
+        candidate = np.where(labels == keep_label[cluster], np.arange(n), n)
+        representative = np.full(n_clusters, n, dtype=np.int64)
+        np.minimum.at(representative, cluster, candidate)
+        rep = representative[cluster]
+        is_merged = (size[cluster] > 1) & (rep != np.arange(n))
+        s.merged_into[is_merged] = rep[is_merged]
+        if s.enc.numeric.shape[1]:
+            diff = np.abs(s.enc.numeric - s.enc.numeric[rep]).max(axis=1)
+        else:
+            diff = np.zeros(n)
+        s.dup_distance[is_merged] = diff[is_merged]
+        s.conflict = (cluster_counts > 0).sum(axis=1)[cluster] > 1
+        s.cluster, s.cluster_counts = cluster, cluster_counts
+        s.alive &= ~is_merged
+        self._drop_from_cells(s, np.flatnonzero(is_merged))
 
-        # ---- 1. near-duplicates
-        alive = np.ones(n, dtype=bool)
-        merged_into = np.full(n, -1, dtype=np.int64)
-        dup_distance = np.full(n, np.nan)
-        conflict = np.zeros(n, dtype=bool)
-        cluster_counts = None
-        cluster = np.arange(n)
-        if self.duplicate_tolerance is not None:
-            cluster = _duplicate_clusters(enc, float(self.duplicate_tolerance))
-            _, cluster = np.unique(cluster, return_inverse=True)
-            n_clusters = int(cluster.max()) + 1
-            cluster_counts = np.bincount(cluster * k + labels, minlength=n_clusters * k).reshape(
-                n_clusters, k
+    @staticmethod
+    def _drop_from_cells(s: SimpleNamespace, gone: np.ndarray) -> None:
+        # keep the shared cell counts and feature sums equal to those of the surviving rows
+        s.counts -= np.bincount(s.cell[gone], minlength=s.n_cells)
+        np.subtract.at(s.sums, s.cell[gone], s.Z[gone])
+
+    def _sanitise(self, s: SimpleNamespace, step) -> None:
+        """Stage 2: score the de-duplicated rows and remove the worst of each cell."""
+        n, k = s.n, s.k
+        s.removed = np.zeros(n, dtype=bool)
+        s.score = np.full(n, np.nan)
+        s.loss = np.full(n, np.nan)
+        s.margin = np.full(n, np.nan)
+        s.p_given = np.full(n, np.nan)
+        s.estimator_name = None
+        s.quota = None
+        s.sanitizing = self.sanitize != "none" and self.contamination != 0
+        s.grouping = s.groups if self.per_group else np.zeros(n, dtype=np.int64)
+        n_grouping = s.n_groups if self.per_group else 1
+        s.san_cell = s.grouping * k + s.labels
+        if not s.sanitizing:
+            return
+        live = np.flatnonzero(s.alive)
+        probs = self._loss_scores(s, live, step) if "loss" in self.sanitize else None
+        if "distance" in self.sanitize:
+            self._margin_scores(s, live)
+        live_cells = s.san_cell[live]
+        if self.sanitize == "loss":
+            s.score[live] = s.loss[live]
+        elif self.sanitize == "distance":
+            s.score[live] = s.margin[live]
+        else:
+            s.score[live] = (
+                _within_cell_percentile(s.loss[live], live_cells)
+                + _within_cell_percentile(s.margin[live], live_cells)
+            ) / 2
+        live_cell_counts = np.bincount(live_cells, minlength=n_grouping * k)
+        if self.contamination == "auto":
+            quota = _auto_quota(probs, s.labels[live], s.grouping[live], n_grouping, k)
+        else:
+            quota = np.floor(live_cell_counts * float(self.contamination) + 0.5 + 1e-9).astype(
+                np.int64
             )
-            size = cluster_counts.sum(axis=1)
-            first = np.full(n_clusters, n, dtype=np.int64)
-            np.minimum.at(first, cluster, np.arange(n))
-            top = cluster_counts.max(axis=1)
-            tied = (cluster_counts == top[:, None]).sum(axis=1) > 1
-            # majority label; a tie keeps the label of the cluster's first row
-            keep_label = np.where(tied, labels[first], cluster_counts.argmax(axis=1))
-            candidate = np.where(labels == keep_label[cluster], np.arange(n), n)
-            representative = np.full(n_clusters, n, dtype=np.int64)
-            np.minimum.at(representative, cluster, candidate)
-            rep = representative[cluster]
-            is_merged = (size[cluster] > 1) & (rep != np.arange(n))
-            merged_into[is_merged] = rep[is_merged]
-            if enc.numeric.shape[1]:
-                diff = np.abs(enc.numeric - enc.numeric[rep]).max(axis=1)
-            else:
-                diff = np.zeros(n)
-            dup_distance[is_merged] = diff[is_merged]
-            conflict = (cluster_counts > 0).sum(axis=1)[cluster] > 1
-            alive &= ~is_merged
-            gone = np.flatnonzero(is_merged)
-            counts -= np.bincount(cell[gone], minlength=n_cells)
-            np.subtract.at(sums, cell[gone], Z[gone])
-        step("merged duplicates")
+        # never empty a cell: at most half of its rows go
+        s.quota = np.minimum(quota, live_cell_counts // 2)
+        flagged = _top_per_cell(s.score[live], live_cells, s.quota)
+        s.removed[live[flagged]] = True
+        self._drop_from_cells(s, live[flagged])
+        s.alive &= ~s.removed
 
-        # ---- 2. sanitisation (on the de-duplicated rows)
-        removed = np.zeros(n, dtype=bool)
-        score = np.full(n, np.nan)
-        loss = np.full(n, np.nan)
-        margin = np.full(n, np.nan)
-        p_given = np.full(n, np.nan)
-        estimator_name = None
-        sanitizing = self.sanitize != "none" and self.contamination != 0
-        live = np.flatnonzero(alive)
-        grouping = groups if self.per_group else np.zeros(n, dtype=np.int64)
-        n_grouping = n_groups if self.per_group else 1
-        san_cell = grouping * k + labels
-        if sanitizing:
-            live_labels = labels[live]
-            if "loss" in self.sanitize:
-                live_counts = np.bincount(live_labels, minlength=k)
-                if live_counts.min() < self.cv:
-                    rare = classes[int(np.argmin(live_counts))]
-                    raise DataError(
-                        f"Label {rare!r} has only {live_counts.min()} row(s) after merging "
-                        f"duplicates, fewer than cv={self.cv} folds; lower cv or use "
-                        f"sanitize='distance'."
-                    )
-                X = model_frame(ds.X.iloc[live])
-                probs, estimator_name = _out_of_fold(
-                    X,
-                    live_labels,
-                    k,
-                    estimator=self.estimator,
-                    cv=self.cv,
-                    random_state=self.random_state,
-                    step=step,
-                )
-                given = probs[np.arange(live.size), live_labels]
-                p_given[live] = given
-                loss[live] = -np.log(np.clip(given, 1e-12, 1.0))
-            if "distance" in self.sanitize:
-                if self.per_group:
-                    g_counts = counts.reshape(n_groups, k)
-                    g_sums = sums.reshape(n_groups, k, -1)
-                else:
-                    g_counts = counts.reshape(n_groups, k).sum(axis=0, keepdims=True)
-                    g_sums = sums.reshape(n_groups, k, -1).sum(axis=0, keepdims=True)
-                m_live, _ = _distance_margin(
-                    Z[live], labels[live], grouping[live], g_sums, g_counts, k
-                )
-                margin[live] = m_live
-            live_cells = san_cell[live]
-            if self.sanitize == "loss":
-                score[live] = loss[live]
-            elif self.sanitize == "distance":
-                score[live] = margin[live]
-            else:
-                score[live] = (
-                    _within_cell_percentile(loss[live], live_cells)
-                    + _within_cell_percentile(margin[live], live_cells)
-                ) / 2
-            live_cell_counts = np.bincount(live_cells, minlength=n_grouping * k)
-            if self.contamination == "auto":
-                quota = _auto_quota(probs, live_labels, grouping[live], n_grouping, k)
-            else:
-                quota = np.floor(live_cell_counts * float(self.contamination) + 0.5 + 1e-9).astype(
-                    np.int64
-                )
-            # never empty a cell: at most half of its rows go
-            quota = np.minimum(quota, live_cell_counts // 2)
-            flagged = _top_per_cell(score[live], live_cells, quota)
-            removed[live[flagged]] = True
-            gone = live[flagged]
-            counts -= np.bincount(cell[gone], minlength=n_cells)
-            np.subtract.at(sums, cell[gone], Z[gone])
-            alive &= ~removed
-        step("sanitised")
+    def _loss_scores(self, s: SimpleNamespace, live: np.ndarray, step) -> np.ndarray:
+        """Out-of-fold log loss of each live row's label; returns the live rows' probabilities."""
+        live_labels = s.labels[live]
+        live_counts = np.bincount(live_labels, minlength=s.k)
+        if live_counts.min() < self.cv:
+            rare = s.classes[int(np.argmin(live_counts))]
+            raise DataError(
+                f"Label {rare!r} has only {live_counts.min()} row(s) after merging "
+                f"duplicates, fewer than cv={self.cv} folds; lower cv or use "
+                f"sanitize='distance'."
+            )
+        X = model_frame(s.ds.X.iloc[live])
+        probs, s.estimator_name = _out_of_fold(
+            X,
+            live_labels,
+            s.k,
+            estimator=self.estimator,
+            cv=self.cv,
+            random_state=self.random_state,
+            step=step,
+        )
+        given = probs[np.arange(live.size), live_labels]
+        s.p_given[live] = given
+        s.loss[live] = -np.log(np.clip(given, 1e-12, 1.0))
+        return probs
 
-        # ---- 3. reweighing (on the cleaned rows, from the shared counts)
-        kept = np.flatnonzero(alive)
-        weights = np.zeros(n)
+    def _margin_scores(self, s: SimpleNamespace, live: np.ndarray) -> None:
+        """Centroid distance margin of each live row, centroids from the de-duplicated rows."""
+        k = s.k
+        if self.per_group:
+            g_counts = s.counts.reshape(s.n_groups, k)
+            g_sums = s.sums.reshape(s.n_groups, k, -1)
+        else:
+            g_counts = s.counts.reshape(s.n_groups, k).sum(axis=0, keepdims=True)
+            g_sums = s.sums.reshape(s.n_groups, k, -1).sum(axis=0, keepdims=True)
+        m_live, _ = _distance_margin(
+            s.Z[live], s.labels[live], s.grouping[live], g_sums, g_counts, k
+        )
+        s.margin[live] = m_live
+
+    def _reweigh(self, s: SimpleNamespace) -> None:
+        """Stage 3: weights of the cleaned rows (0 for merged and removed ones)."""
+        s.kept = np.flatnonzero(s.alive)
+        s.weights = np.zeros(s.n)
         if self.reweigh:
             from raikit._fair_groups import reweighing_weights
 
-            weights[kept] = reweighing_weights(labels[kept], groups[kept])
+            s.weights[s.kept] = reweighing_weights(s.labels[s.kept], s.groups[s.kept])
         else:
-            weights[kept] = 1.0
-        step("reweighed")
+            s.weights[s.kept] = 1.0
 
-        # ---- the change log
+    def _result(self, s: SimpleNamespace) -> MLCleanResult:
+        """Assemble the change log, tables, histograms and findings into the result."""
         changes = self._changes(
-            n=n,
-            labels=labels,
-            classes=classes,
-            groups=groups,
-            group_names=group_names,
-            merged_into=merged_into,
-            dup_distance=dup_distance,
-            conflict=conflict,
-            cluster=cluster,
-            cluster_counts=cluster_counts,
-            removed=removed,
-            score=score,
-            loss=loss,
-            margin=margin,
-            p_given=p_given,
-            san_cell=san_cell,
-            live_quota=(quota if sanitizing else None),
-            kept=kept,
-            weights=weights,
-            counts=counts,
-            n_groups=n_groups,
-            k=k,
+            n=s.n,
+            labels=s.labels,
+            classes=s.classes,
+            groups=s.groups,
+            group_names=s.group_names,
+            merged_into=s.merged_into,
+            dup_distance=s.dup_distance,
+            conflict=s.conflict,
+            cluster=s.cluster,
+            cluster_counts=s.cluster_counts,
+            removed=s.removed,
+            score=s.score,
+            loss=s.loss,
+            margin=s.margin,
+            p_given=s.p_given,
+            san_cell=s.san_cell,
+            live_quota=s.quota,
+            kept=s.kept,
+            weights=s.weights,
+            counts=s.counts,
+            n_groups=s.n_groups,
+            k=s.k,
         )
         by_cell, by_group = self._tables(
-            counts_in=counts_in,
-            counts_out=counts.astype(np.int64),
-            cell=cell,
-            merged=merged_into >= 0,
-            removed=removed,
-            weights=weights,
-            group_names=group_names,
-            classes=classes,
-            n_groups=n_groups,
-            k=k,
-            labels=labels,
+            counts_in=s.counts_in,
+            counts_out=s.counts.astype(np.int64),
+            cell=s.cell,
+            merged=s.merged_into >= 0,
+            removed=s.removed,
+            weights=s.weights,
+            group_names=s.group_names,
+            classes=s.classes,
+            n_groups=s.n_groups,
+            k=s.k,
+            labels=s.labels,
         )
-        hist_scores = {}
-        if sanitizing:
-            if "loss" in self.sanitize:
-                hist_scores["loss"] = loss
-            if "distance" in self.sanitize:
-                hist_scores["distance margin"] = margin
-        histograms = _histograms(hist_scores, group_names, groups, removed)
-        cleaned = frame.iloc[kept].copy()
-        cleaned.index = index[kept]
-        cleaned[self.weight_column] = weights[kept]
-        n_merged = int((merged_into >= 0).sum())
-        n_removed = int(removed.sum())
+        n_merged = int((s.merged_into >= 0).sum())
+        n_removed = int(s.removed.sum())
         findings = self._findings(
             by_group=by_group,
             by_cell=by_cell,
-            n=n,
+            n=s.n,
             n_merged=n_merged,
             n_removed=n_removed,
             conflict_clusters=(
-                int(((cluster_counts > 0).sum(axis=1) > 1).sum())
-                if cluster_counts is not None
+                int(((s.cluster_counts > 0).sum(axis=1) > 1).sum())
+                if s.cluster_counts is not None
                 else 0
             ),
-            sanitizing=sanitizing,
+            sanitizing=s.sanitizing,
         )
-        result = MLCleanResult(
-            cleaned=cleaned,
+        return MLCleanResult(
+            cleaned=self._cleaned(s),
             changes=changes,
             by_group=by_group,
             by_cell=by_cell,
-            score_histograms=histograms,
-            n_rows_in=n,
-            n_rows_out=int(kept.size),
+            score_histograms=self._score_histograms(s),
+            n_rows_in=s.n,
+            n_rows_out=int(s.kept.size),
             n_merged=n_merged,
             n_removed=n_removed,
             n_reweighed=int((changes["action"] == "reweighed").sum()),
-            target=ds.target,
-            sensitive_names=list(ds.sensitive_names),
-            feature_names=features,
-            classes=list(classes),
+            target=s.ds.target,
+            sensitive_names=list(s.ds.sensitive_names),
+            feature_names=s.features,
+            classes=list(s.classes),
             findings=tuple(findings),
-            meta={
-                "duplicate_tolerance": self.duplicate_tolerance,
-                "contamination": self.contamination,
-                "sanitize": self.sanitize,
-                "per_group": bool(self.per_group),
-                "reweigh": bool(self.reweigh),
-                "estimator": estimator_name,
-                "cv": self.cv,
-                "random_state": self.random_state,
-                "weight_column": self.weight_column,
-                "missing_group": ds.missing_group,
-                "name": ds.name,
-            },
+            meta=self._meta(s),
         )
-        self.result_ = result
-        return result
+
+    def _score_histograms(self, s: SimpleNamespace) -> pd.DataFrame:
+        # only the scores sanitisation actually computed
+        hist_scores = {}
+        if s.sanitizing:
+            if "loss" in self.sanitize:
+                hist_scores["loss"] = s.loss
+            if "distance" in self.sanitize:
+                hist_scores["distance margin"] = s.margin
+        return _histograms(hist_scores, s.group_names, s.groups, s.removed)
+
+    def _cleaned(self, s: SimpleNamespace) -> pd.DataFrame:
+        cleaned = s.frame.iloc[s.kept].copy()
+        cleaned.index = s.index[s.kept]
+        cleaned[self.weight_column] = s.weights[s.kept]
+        return cleaned
+
+    def _meta(self, s: SimpleNamespace) -> dict:
+        return {
+            "duplicate_tolerance": self.duplicate_tolerance,
+            "contamination": self.contamination,
+            "sanitize": self.sanitize,
+            "per_group": bool(self.per_group),
+            "reweigh": bool(self.reweigh),
+            "estimator": s.estimator_name,
+            "cv": self.cv,
+            "random_state": self.random_state,
+            "weight_column": self.weight_column,
+            "missing_group": s.ds.missing_group,
+            "name": s.ds.name,
+        }
 
     # ------------------------------------------------------------------ reporting
     def _changes(self, **v) -> pd.DataFrame:
         """The change log. Reasons are built with object-array string arithmetic (elementwise,
         no Python loop over rows) except for the few rows of conflicting duplicate clusters."""
-        labels, classes = v["labels"], v["classes"]
-        group_names, groups = v["group_names"], v["groups"]
-        label_values = np.asarray(classes, dtype=object)
-        label_text = np.asarray([str(c) for c in classes], dtype=object)
-
-        def text(values) -> np.ndarray:
-            return np.asarray(values).astype(str).astype(object)
-
-        parts = []
-        merged = np.flatnonzero(v["merged_into"] >= 0)
-        if merged.size:
-            into = v["merged_into"][merged]
-            dist = v["dup_distance"][merged]
-            exact = dist == 0
-            reason = np.where(exact, "exact duplicate of row ", "near duplicate of row ").astype(
-                object
-            ) + text(into)
-            rounded = text(np.round(dist, 4))
-            reason = np.where(
-                exact, reason, reason + " (largest numeric difference " + rounded + " sd)"
+        v["label_values"] = np.asarray(v["classes"], dtype=object)
+        v["label_text"] = np.asarray([str(c) for c in v["classes"]], dtype=object)
+        parts = [
+            part
+            for part in (
+                self._merged_changes(v),
+                self._removed_changes(v),
+                self._reweighed_changes(v),
             )
-            conflicted = v["conflict"][merged]
-            if conflicted.any():
-                counts = v["cluster_counts"][v["cluster"][merged[conflicted]]]
-                tally = np.asarray(
-                    [", ".join(f"{classes[j]}: {c}" for j, c in enumerate(r) if c) for r in counts],
-                    dtype=object,
-                )
-                reason[conflicted] = (
-                    reason[conflicted]
-                    + "; labels conflict in this cluster ("
-                    + tally
-                    + "), kept label "
-                    + label_text[labels[into[conflicted]]]
-                    + ", this row had "
-                    + label_text[labels[merged[conflicted]]]
-                )
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "row": merged,
-                        "action": "merged",
-                        "reason": reason,
-                        "group": group_names[groups[merged]],
-                        "label": label_values[labels[merged]],
-                        "score": dist,
-                        "weight": 0.0,
-                        "merged_into": into,
-                    }
-                )
-            )
-
-        removed = np.flatnonzero(v["removed"])
-        if removed.size:
-            quota = v["live_quota"][v["san_cell"][removed]]
-            scope = group_names[groups[removed]] if self.per_group else "all groups"
-            reason = (
-                "likely mislabelled or poisoned: among the "
-                + text(quota)
-                + " highest "
-                + self.sanitize
-                + " scores of label "
-                + label_text[labels[removed]]
-                + " rows in "
-                + scope
-            )
-            if "loss" in self.sanitize:
-                reason = reason + "; model p(label) = " + text(np.round(v["p_given"][removed], 4))
-            if "distance" in self.sanitize:
-                reason = (
-                    reason
-                    + "; distance to own centroid minus nearest other label's = "
-                    + text(np.round(v["margin"][removed], 3))
-                    + " (standardised units)"
-                )
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "row": removed,
-                        "action": "removed",
-                        "reason": reason,
-                        "group": group_names[groups[removed]],
-                        "label": label_values[labels[removed]],
-                        "score": v["score"][removed],
-                        "weight": 0.0,
-                        "merged_into": -1,
-                    }
-                )
-            )
-
-        kept, weights = v["kept"], v["weights"]
-        if self.reweigh and kept.size:
-            changed = kept[np.abs(weights[kept] - 1.0) > 1e-12]
-            counts = v["counts"].reshape(v["n_groups"], v["k"]).astype(np.int64)
-            n_g, n_y = counts.sum(axis=1), counts.sum(axis=0)
-            # one reason per (group, label) cell, then looked up by row
-            cell_reason = (
-                "Kamiran-Calders weight P(group) P(label) / P(group, label) = "
-                + text(n_g)[:, None]
-                + " x "
-                + text(n_y)[None, :]
-                + " / ("
-                + str(int(counts.sum()))
-                + " x "
-                + text(counts)
-                + "): label "
-                + label_text[None, :]
-                + " is "
-            )
-            g, y = groups[changed], labels[changed]
-            direction = np.where(weights[changed] > 1, "under", "over").astype(object)
-            reason = cell_reason[g, y] + direction + "-represented in its group"
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "row": changed,
-                        "action": "reweighed",
-                        "reason": reason,
-                        "group": group_names[g],
-                        "label": label_values[y],
-                        "score": weights[changed],
-                        "weight": weights[changed],
-                        "merged_into": -1,
-                    }
-                )
-            )
-        columns = {
-            "row": np.int64,
-            "action": object,
-            "reason": object,
-            "group": object,
-            "label": object,
-            "score": float,
-            "weight": float,
-            "merged_into": np.int64,
-        }
+            if part is not None
+        ]
         if not parts:
-            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
-        return pd.concat(parts, ignore_index=True).astype(columns)
+            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _CHANGE_COLUMNS.items()})
+        return pd.concat(parts, ignore_index=True).astype(_CHANGE_COLUMNS)
+
+    @staticmethod
+    def _merged_changes(v: dict) -> pd.DataFrame | None:
+        labels, classes, label_text = v["labels"], v["classes"], v["label_text"]
+        merged = np.flatnonzero(v["merged_into"] >= 0)
+        if not merged.size:
+            return None
+        into = v["merged_into"][merged]
+        dist = v["dup_distance"][merged]
+        exact = dist == 0
+        reason = np.where(exact, "exact duplicate of row ", "near duplicate of row ").astype(
+            object
+        ) + _text(into)
+        rounded = _text(np.round(dist, 4))
+        reason = np.where(
+            exact, reason, reason + " (largest numeric difference " + rounded + " sd)"
+        )
+        conflicted = v["conflict"][merged]
+        if conflicted.any():
+            # a Python loop, but only over the rows of clusters whose labels disagree
+            counts = v["cluster_counts"][v["cluster"][merged[conflicted]]]
+            tally = np.asarray(
+                [", ".join(f"{classes[j]}: {c}" for j, c in enumerate(r) if c) for r in counts],
+                dtype=object,
+            )
+            reason[conflicted] = (
+                reason[conflicted]
+                + "; labels conflict in this cluster ("
+                + tally
+                + "), kept label "
+                + label_text[labels[into[conflicted]]]
+                + ", this row had "
+                + label_text[labels[merged[conflicted]]]
+            )
+        return pd.DataFrame(
+            {
+                "row": merged,
+                "action": "merged",
+                "reason": reason,
+                "group": v["group_names"][v["groups"][merged]],
+                "label": v["label_values"][labels[merged]],
+                "score": dist,
+                "weight": 0.0,
+                "merged_into": into,
+            }
+        )
+
+    def _removed_changes(self, v: dict) -> pd.DataFrame | None:
+        labels, group_names, groups = v["labels"], v["group_names"], v["groups"]
+        removed = np.flatnonzero(v["removed"])
+        if not removed.size:
+            return None
+        quota = v["live_quota"][v["san_cell"][removed]]
+        scope = group_names[groups[removed]] if self.per_group else "all groups"
+        reason = (
+            "likely mislabelled or poisoned: among the "
+            + _text(quota)
+            + " highest "
+            + self.sanitize
+            + " scores of label "
+            + v["label_text"][labels[removed]]
+            + " rows in "
+            + scope
+        )
+        if "loss" in self.sanitize:
+            reason = reason + "; model p(label) = " + _text(np.round(v["p_given"][removed], 4))
+        if "distance" in self.sanitize:
+            reason = (
+                reason
+                + "; distance to own centroid minus nearest other label's = "
+                + _text(np.round(v["margin"][removed], 3))
+                + " (standardised units)"
+            )
+        return pd.DataFrame(
+            {
+                "row": removed,
+                "action": "removed",
+                "reason": reason,
+                "group": group_names[groups[removed]],
+                "label": v["label_values"][labels[removed]],
+                "score": v["score"][removed],
+                "weight": 0.0,
+                "merged_into": -1,
+            }
+        )
+
+    def _reweighed_changes(self, v: dict) -> pd.DataFrame | None:
+        kept, weights = v["kept"], v["weights"]
+        if not (self.reweigh and kept.size):
+            return None
+        changed = kept[np.abs(weights[kept] - 1.0) > 1e-12]
+        counts = v["counts"].reshape(v["n_groups"], v["k"]).astype(np.int64)
+        n_g, n_y = counts.sum(axis=1), counts.sum(axis=0)
+        # one reason per (group, label) cell, then looked up by row
+        cell_reason = (
+            "Kamiran-Calders weight P(group) P(label) / P(group, label) = "
+            + _text(n_g)[:, None]
+            + " x "
+            + _text(n_y)[None, :]
+            + " / ("
+            + str(int(counts.sum()))
+            + " x "
+            + _text(counts)
+            + "): label "
+            + v["label_text"][None, :]
+            + " is "
+        )
+        g, y = v["groups"][changed], v["labels"][changed]
+        direction = np.where(weights[changed] > 1, "under", "over").astype(object)
+        reason = cell_reason[g, y] + direction + "-represented in its group"
+        return pd.DataFrame(
+            {
+                "row": changed,
+                "action": "reweighed",
+                "reason": reason,
+                "group": v["group_names"][g],
+                "label": v["label_values"][y],
+                "score": weights[changed],
+                "weight": weights[changed],
+                "merged_into": -1,
+            }
+        )
 
     @staticmethod
     def _tables(**v):
@@ -1146,6 +1213,35 @@ class _Cleaner:
                     "duplicates are a sign of label noise or poisoning.",
                 )
             )
+        findings += self._group_findings(by_group, n=n, n_merged=n_merged, sanitizing=sanitizing)
+        if sanitizing and n_removed > _MANY_REMOVED * (n - n_merged):
+            findings.append(
+                Finding(
+                    "warning",
+                    f"Sanitisation removed {n_removed / (n - n_merged):.1%} of the rows",
+                    "Where the model predicts the label poorly, the loss score cannot tell label "
+                    "errors from hard but correct rows. Review a sample of the removed rows, or "
+                    "set a fixed contamination.",
+                )
+            )
+        if sanitizing:
+            findings.append(
+                Finding(
+                    "info",
+                    f"{n_removed:,} row(s) removed as likely mislabelled or poisoned",
+                    f"{self.sanitize} scores ranked within "
+                    f"{'(group, label)' if self.per_group else 'label'} cells, contamination "
+                    f"{self.contamination}. The change log gives each row's score and reason.",
+                )
+            )
+        if self.reweigh:
+            findings += self._reweigh_findings(by_cell)
+        return findings
+
+    @staticmethod
+    def _group_findings(by_group, *, n, n_merged, sanitizing) -> list:
+        """Groups (of at least 30 rows) whose merge or removal rate stands out."""
+        findings = []
         overall_merge = n_merged / n
         overall_removal = by_group["removed"].sum() / max(n - n_merged, 1)
         for row in by_group.itertuples(index=False):
@@ -1177,52 +1273,35 @@ class _Cleaner:
                         slice=row.group,
                     )
                 )
-        if sanitizing and n_removed > _MANY_REMOVED * (n - n_merged):
+        return findings
+
+    @staticmethod
+    def _reweigh_findings(by_cell) -> list:
+        """Reweighing cells too small for a stable weight, or empty."""
+        findings = []
+        small = by_cell[(by_cell["rows_out"] > 0) & (by_cell["rows_out"] < 10)]
+        if len(small):
+            listed = "; ".join(
+                f"{r.group}, label {r.label}: {r.rows_out} row(s) at weight {r.weight:.3g}"
+                for r in small.itertuples(index=False)
+            )
             findings.append(
                 Finding(
                     "warning",
-                    f"Sanitisation removed {n_removed / (n - n_merged):.1%} of the rows",
-                    "Where the model predicts the label poorly, the loss score cannot tell label "
-                    "errors from hard but correct rows. Review a sample of the removed rows, or "
-                    "set a fixed contamination.",
+                    f"{len(small)} reweighing weight(s) rest on fewer than 10 rows",
+                    f"{listed}. Such weights are noisy and a model may over-fit those rows; "
+                    f"consider merging small groups.",
                 )
             )
-        if sanitizing:
+        empty = by_cell[by_cell["rows_out"] == 0]
+        if len(empty):
+            listed = "; ".join(f"{r.group}, label {r.label}" for r in empty.itertuples(index=False))
             findings.append(
                 Finding(
-                    "info",
-                    f"{n_removed:,} row(s) removed as likely mislabelled or poisoned",
-                    f"{self.sanitize} scores ranked within "
-                    f"{'(group, label)' if self.per_group else 'label'} cells, contamination "
-                    f"{self.contamination}. The change log gives each row's score and reason.",
+                    "warning",
+                    f"{len(empty)} (group, label) cell(s) have no rows",
+                    f"{listed}. Reweighing cannot make the label independent of the group "
+                    f"when a cell is empty; collect data for it.",
                 )
             )
-        if self.reweigh:
-            small = by_cell[(by_cell["rows_out"] > 0) & (by_cell["rows_out"] < 10)]
-            if len(small):
-                listed = "; ".join(
-                    f"{r.group}, label {r.label}: {r.rows_out} row(s) at weight {r.weight:.3g}"
-                    for r in small.itertuples(index=False)
-                )
-                findings.append(
-                    Finding(
-                        "warning",
-                        f"{len(small)} reweighing weight(s) rest on fewer than 10 rows",
-                        f"{listed}. Such weights are noisy and a model may over-fit those rows; "
-                        f"consider merging small groups.",
-                    )
-                )
-            empty = by_cell[by_cell["rows_out"] == 0]
-            if len(empty):
-                listed = "; ".join(
-                    f"{r.group}, label {r.label}" for r in empty.itertuples(index=False)
-                )
-                findings.append(
-                    Finding(
-                        "warning",
-                        f"{len(empty)} (group, label) cell(s) have no rows",
-                        f"{listed}. Reweighing cannot make the label independent of the group "
-                        f"when a cell is empty; collect data for it.",
-                    )
-                )
         return findings

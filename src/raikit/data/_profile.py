@@ -210,19 +210,7 @@ def _numeric_stats(values, fams: list[Family], bins: int):
             std[count < 2] = np.nan
             in_order = codes_ok[order] if g > 1 else None
             perm = np.argsort(in_order, kind="stable") if g > 1 else None
-            starts = np.cumsum(count) - count
-            last = np.maximum(count - 1, 0)[:, None]
-            position = qs[None, :] * last
-            lo = np.floor(position).astype(np.int64)
-            hi = np.minimum(lo + 1, last)
-            frac = position - lo
-            index_lo = np.clip(starts[:, None] + lo, 0, n - 1)
-            index_hi = np.clip(starts[:, None] + hi, 0, n - 1)
-            if perm is not None:
-                index_lo, index_hi = perm[index_lo], perm[index_hi]
-            v_lo, v_hi = ordered[index_lo], ordered[index_hi]
-            quant = v_lo + frac * (v_hi - v_lo)
-            quant[count == 0] = np.nan
+            quant = _group_quantiles(ordered, perm, count, qs)
             if g == 1:
                 distinct = np.array([float(n_runs)])
             elif n_runs * g <= 1 << 22:
@@ -246,6 +234,29 @@ def _numeric_stats(values, fams: list[Family], bins: int):
         ).reshape(g, n_bins)
         hist.append((fam, counts))
     return rows, hist, edges
+
+
+def _group_quantiles(ordered, perm, count, qs):
+    """Quantiles ``qs`` of every group, interpolated linearly, gathered from the sorted values.
+
+    ``perm`` (None for one group) takes positions in group-then-value order to positions in
+    ``ordered``; groups without values get NaN.
+    """
+    n = ordered.size
+    starts = np.cumsum(count) - count
+    last = np.maximum(count - 1, 0)[:, None]
+    position = qs[None, :] * last
+    lo = np.floor(position).astype(np.int64)
+    hi = np.minimum(lo + 1, last)
+    frac = position - lo
+    index_lo = np.clip(starts[:, None] + lo, 0, n - 1)
+    index_hi = np.clip(starts[:, None] + hi, 0, n - 1)
+    if perm is not None:
+        index_lo, index_hi = perm[index_lo], perm[index_hi]
+    v_lo, v_hi = ordered[index_lo], ordered[index_hi]
+    quant = v_lo + frac * (v_hi - v_lo)
+    quant[count == 0] = np.nan
+    return quant
 
 
 def _categorical_stats(series: pd.Series, fams: list[Family], top_k: int):

@@ -17,6 +17,44 @@ def slice_tuner_figures(result) -> list:
 
     palette = qualitative.Plotly
     table = result.slices
+    curves = _learning_curves_figure(result, table, palette)
+    allocation = go.Figure(
+        go.Bar(
+            x=table["slice"],
+            y=table["allocation"],
+            text=[f"{int(v)}" for v in table["allocation"]],
+            textposition="auto",
+            marker={"color": [palette[i % len(palette)] for i in range(len(table))]},
+        )
+    )
+    allocation.update_layout(
+        title=f"Examples to acquire per slice ({result.method}, budget "
+        f"{result.overall['budget']:g}, λ={result.meta.get('lam', float('nan')):g})",
+        xaxis_title="slice",
+        yaxis_title="examples",
+    )
+    figures = [curves, allocation]
+    losses = go.Figure()
+    losses.add_trace(go.Bar(x=table["slice"], y=table["loss_before"], name="before"))
+    if result.acquired:
+        losses.add_trace(go.Bar(x=table["slice"], y=table["loss_after"], name="after"))
+    losses.add_trace(
+        go.Bar(x=table["slice"], y=table["predicted_loss_after"], name="predicted after (curve)")
+    )
+    losses.update_layout(
+        barmode="group",
+        title="Validation log loss per slice: before, after and as the curves predicted",
+        xaxis_title="slice",
+        yaxis_title="validation log loss",
+    )
+    figures.append(losses)
+    return figures
+
+
+def _learning_curves_figure(result, table, palette):
+    """Per slice: the measured losses with intervals, the fitted power law and its band."""
+    import plotly.graph_objects as go
+
     first_round = result.curve_points[result.curve_points["round"] == 0]
     curves = go.Figure()
     for i, row in enumerate(table.itertuples(index=False)):
@@ -72,34 +110,4 @@ def slice_tuner_figures(result) -> list:
         xaxis_title="training rows of the slice",
         yaxis_title="validation log loss",
     )
-    allocation = go.Figure(
-        go.Bar(
-            x=table["slice"],
-            y=table["allocation"],
-            text=[f"{int(v)}" for v in table["allocation"]],
-            textposition="auto",
-            marker={"color": [palette[i % len(palette)] for i in range(len(table))]},
-        )
-    )
-    allocation.update_layout(
-        title=f"Examples to acquire per slice ({result.method}, budget "
-        f"{result.overall['budget']:g}, λ={result.meta.get('lam', float('nan')):g})",
-        xaxis_title="slice",
-        yaxis_title="examples",
-    )
-    figures = [curves, allocation]
-    losses = go.Figure()
-    losses.add_trace(go.Bar(x=table["slice"], y=table["loss_before"], name="before"))
-    if result.acquired:
-        losses.add_trace(go.Bar(x=table["slice"], y=table["loss_after"], name="after"))
-    losses.add_trace(
-        go.Bar(x=table["slice"], y=table["predicted_loss_after"], name="predicted after (curve)")
-    )
-    losses.update_layout(
-        barmode="group",
-        title="Validation log loss per slice: before, after and as the curves predicted",
-        xaxis_title="slice",
-        yaxis_title="validation log loss",
-    )
-    figures.append(losses)
-    return figures
+    return curves

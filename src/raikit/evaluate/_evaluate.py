@@ -409,15 +409,7 @@ def evaluate(
     """
     from raikit.metrics import group_metrics
 
-    ds = check_dataset(data, need=["target"], caller="evaluate")
-    if model is not None:
-        if not hasattr(model, "predict"):
-            raise DataError(f"model must be a fitted classifier with predict, got {model!r}.")
-        ds = ds.with_predictions(model, pos_label=pos_label)
-    elif ds.prediction is None and ds.score is None:
-        raise DataError(
-            "Pass a fitted model, or a Dataset with prediction= (and score=) columns to evaluate."
-        )
+    ds = _predicted_dataset(model, data, pos_label)
     y01, positive, negative = _binary_labels(ds, model, pos_label)
     score, thresholds = _scores_and_thresholds(ds, thresholds)
     wanted = None
@@ -436,12 +428,7 @@ def evaluate(
             findings.append(uses_sensitive)
     seen_titles: set[str] = set()
     for t in thresholds:  # one group_metrics call per threshold (a handful)
-        if np.isnan(t):
-            pred = ds.y_pred.to_numpy()
-            pred01 = (pred == positive).astype(np.int64)
-        else:
-            pred01 = (score >= t).astype(np.int64)
-            pred = np.where(pred01 == 1, positive, negative)
+        pred, pred01 = _predictions_at(t, ds, score, positive, negative)
         gm = group_metrics(
             y,
             pred,
@@ -495,6 +482,29 @@ def evaluate(
         },
     )
     return result
+
+
+def _predicted_dataset(model, data, pos_label):
+    """The Dataset with the model's predictions (and scores) added, or its own columns."""
+    ds = check_dataset(data, need=["target"], caller="evaluate")
+    if model is not None:
+        if not hasattr(model, "predict"):
+            raise DataError(f"model must be a fitted classifier with predict, got {model!r}.")
+        return ds.with_predictions(model, pos_label=pos_label)
+    if ds.prediction is None and ds.score is None:
+        raise DataError(
+            "Pass a fitted model, or a Dataset with prediction= (and score=) columns to evaluate."
+        )
+    return ds
+
+
+def _predictions_at(t, ds, score, positive, negative):
+    """Predicted labels and their 0/1 codes at threshold ``t`` (NaN: the model's own labels)."""
+    if np.isnan(t):
+        pred = ds.y_pred.to_numpy()
+        return pred, (pred == positive).astype(np.int64)
+    pred01 = (score >= t).astype(np.int64)
+    return np.where(pred01 == 1, positive, negative), pred01
 
 
 def _scores_and_thresholds(ds, thresholds):

@@ -11,12 +11,20 @@ __all__ = ["counterfactual_table", "explanation_figures"]
 
 
 def explanation_figures(result) -> list:
-    import plotly.graph_objects as go
-
-    figures = []
     imp = result.importance.sort_values("mean_abs", ascending=True)
     units = result.meta.get("units", "")
     level = f"{result.meta.get('ci', 0.95):.0%} CI"
+    figures = _importance_figures(result, imp, units=units, level=level)
+    figures.append(_beeswarm_figure(result.distribution, list(imp["feature"]), units=units))
+    figures += _group_importance_figures(result, units=units, level=level)
+    return figures
+
+
+def _importance_figures(result, imp: pd.DataFrame, *, units: str, level: str) -> list:
+    """Global mean |SHAP| with intervals, and the permutation cross-check when computed."""
+    import plotly.graph_objects as go
+
+    figures = []
     fig = go.Figure(
         go.Bar(
             x=imp["mean_abs"],
@@ -52,9 +60,13 @@ def explanation_figures(result) -> list:
             height=max(300, 24 * len(imp) + 120),
         )
         figures.append(fig)
-    # Beeswarm as aggregates: one marker per (feature, SHAP bin), size = rows, colour = value.
-    dist = result.distribution
-    order = list(imp["feature"])
+    return figures
+
+
+def _beeswarm_figure(dist: pd.DataFrame, order: list, *, units: str):
+    """Beeswarm as aggregates: one marker per (feature, SHAP bin), size = rows, colour = value."""
+    import plotly.graph_objects as go
+
     dist = dist.assign(position=dist["feature"].map({f: i for i, f in enumerate(order)}))
     biggest = max(float(dist["count"].max()), 1.0)
     fig = go.Figure(
@@ -82,7 +94,14 @@ def explanation_figures(result) -> list:
         yaxis={"categoryorder": "array", "categoryarray": order},
         height=max(320, 26 * len(order) + 140),
     )
-    figures.append(fig)
+    return fig
+
+
+def _group_importance_figures(result, *, units: str, level: str) -> list:
+    """One grouped bar chart per sensitive attribute: the top features' importance per group."""
+    import plotly.graph_objects as go
+
+    figures = []
     gi = result.group_importance
     top = list(result.importance.head(8)["feature"])
     for attribute, part in gi.groupby("attribute", sort=False):  # one figure per attribute

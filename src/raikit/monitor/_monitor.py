@@ -237,6 +237,25 @@ class _Binner:
         return out
 
 
+def _window_frequency(windows, time_column):
+    """The pandas offset of time windows (None for windows of a number of rows), checked."""
+    if isinstance(windows, str):
+        try:
+            freq = pd.tseries.frequencies.to_offset(windows)
+        except ValueError as error:
+            raise DataError(
+                f"windows={windows!r} is not a pandas frequency (e.g. '1h', '1D', '7D')."
+            ) from error
+        if time_column is None:
+            raise DataError(f"Time windows ({windows!r}) need time_column=... of the batches.")
+        return freq
+    if not isinstance(windows, int | np.integer) or isinstance(windows, bool) or windows < 1:
+        raise DataError(
+            f"windows must be a positive number of rows or a pandas frequency, got {windows!r}."
+        )
+    return None
+
+
 @dataclass(frozen=True, eq=False)
 class MonitorWindowResult(Result):
     """One closed window of a :class:`Monitor`.
@@ -510,20 +529,7 @@ class Monitor:
                 f"reference must be a raikit.Dataset, got {type(reference).__name__}; wrap your "
                 f"table with raikit.Dataset(frame, target=..., sensitive=[...], prediction=...)."
             )
-        self._freq = None
-        if isinstance(windows, str):
-            try:
-                self._freq = pd.tseries.frequencies.to_offset(windows)
-            except ValueError as error:
-                raise DataError(
-                    f"windows={windows!r} is not a pandas frequency (e.g. '1h', '1D', '7D')."
-                ) from error
-            if time_column is None:
-                raise DataError(f"Time windows ({windows!r}) need time_column=... of the batches.")
-        elif not isinstance(windows, int | np.integer) or isinstance(windows, bool) or windows < 1:
-            raise DataError(
-                f"windows must be a positive number of rows or a pandas frequency, got {windows!r}."
-            )
+        self._freq = _window_frequency(windows, time_column)
         if prediction is not None and reference.prediction not in (None, prediction):
             raise DataError(
                 f"prediction={prediction!r} differs from the reference's prediction role "
@@ -574,7 +580,23 @@ class Monitor:
             frame = frame.assign(**{self.prediction: reference.y.to_numpy()})
         self.classes_ = self._declared_labels(frame, labels)
         self.pos_label = self._positive_label(pos_label)
-        skip = {id_column, time_column}
+        self._fit_reference(reference, frame, bins=bins, skip={id_column, time_column})
+        self._labels: pd.Series | None = None  # id (text) -> label; read from the ledger on use
+        self._version: int | None = None  # version of monitor_state the open window reflects
+        self._reset()
+        self._reset_part()
+        self._db = {kind: _table(self.ledger, kind) for kind in _TABLES}
+        try:  # one closed window per number: refused by the database even if two writers raced
+            self._db["logs"].index("monitor_logs_window", ("monitor", "window"), unique=True)
+        except LedgerError:  # a ledger written by an older raikit may hold duplicates
+            pass  # the write lock of every batch still keeps new window numbers unique
+        self._check_config()
+        with self.ledger.transaction():
+            self._sync()
+        self._evaluate_unevaluated()
+
+    def _fit_reference(self, reference, frame: pd.DataFrame, *, bins: int, skip: set) -> None:
+        """Bins, groups, count tables and rates of the reference that every window is compared to."""
         monitored = [c for c in reference.feature_names if c not in skip]
         self.kinds = dict.fromkeys(monitored, "data")
         for column in (self.prediction, self.score):
@@ -600,19 +622,6 @@ class Monitor:
                 self.reference_accuracy = float(
                     np.mean(reference_log[self.prediction].to_numpy() == reference.y.to_numpy())
                 )
-        self._labels: pd.Series | None = None  # id (text) -> label; read from the ledger on use
-        self._version: int | None = None  # version of monitor_state the open window reflects
-        self._reset()
-        self._reset_part()
-        self._db = {kind: _table(self.ledger, kind) for kind in _TABLES}
-        try:  # one closed window per number: refused by the database even if two writers raced
-            self._db["logs"].index("monitor_logs_window", ("monitor", "window"), unique=True)
-        except LedgerError:  # a ledger written by an older raikit may hold duplicates
-            pass  # the write lock of every batch still keeps new window numbers unique
-        self._check_config()
-        with self.ledger.transaction():
-            self._sync()
-        self._evaluate_unevaluated()
 
     # ----------------------------------------------------------------- labels
     def _declared_labels(self, frame: pd.DataFrame, labels) -> np.ndarray | None:
@@ -1703,6 +1712,44 @@ class Monitor:
             params={"monitor": self.name, "window": result.window, "windows": str(self.windows)},
         )
         now = _now()
+        series = self._series_rows(result, now)
+        worst = max(
+            (f.severity for f in result.findings),
+            key={"info": 0, "warning": 1, "error": 2}.get,
+            default=None,
+        )
+        window = {
+            "monitor": self.name,
+            "window": result.window,
+            "window_start": result.start,
+            "window_end": result.end,
+            "n_rows": result.n_rows,
+            "n_late": result.n_late,
+            "n_labelled": result.n_labelled,
+            "n_alerts": len(result.findings),
+            "worst_severity": worst,
+            "evidence_id": evidence_id,
+            "created_at": now,
+        }
+        alerts = [
+            {
+                "monitor": self.name,
+                "window": result.window,
+                "severity": f.severity,
+                "title": f.title,
+                "detail": f.detail,
+                "slice": f.slice,
+                "created_at": now,
+            }
+            for f in result.findings
+        ]
+        with self.ledger.transaction():
+            self._db["windows"].insert([window])
+            self._db["series"].insert(series)
+            self._db["alerts"].insert(alerts)
+
+    def _series_rows(self, result: MonitorWindowResult, now) -> pd.DataFrame:
+        """One row of the ``series`` table per statistic of the window (drift, rates, gaps)."""
         series = [
             (
                 self.name,
@@ -1776,41 +1823,7 @@ class Monitor:
             # the selection rate of every row is already in the series; not that of labelled rows
             if r.metric != "selection_rate"
         ]
-        series = pd.DataFrame(series, columns=list(_TABLES["series"][0]))  # NaN is stored as NULL
-        worst = max(
-            (f.severity for f in result.findings),
-            key={"info": 0, "warning": 1, "error": 2}.get,
-            default=None,
-        )
-        window = {
-            "monitor": self.name,
-            "window": result.window,
-            "window_start": result.start,
-            "window_end": result.end,
-            "n_rows": result.n_rows,
-            "n_late": result.n_late,
-            "n_labelled": result.n_labelled,
-            "n_alerts": len(result.findings),
-            "worst_severity": worst,
-            "evidence_id": evidence_id,
-            "created_at": now,
-        }
-        alerts = [
-            {
-                "monitor": self.name,
-                "window": result.window,
-                "severity": f.severity,
-                "title": f.title,
-                "detail": f.detail,
-                "slice": f.slice,
-                "created_at": now,
-            }
-            for f in result.findings
-        ]
-        with self.ledger.transaction():
-            self._db["windows"].insert([window])
-            self._db["series"].insert(series)
-            self._db["alerts"].insert(alerts)
+        return pd.DataFrame(series, columns=list(_TABLES["series"][0]))  # NaN is stored as NULL
 
     # ----------------------------------------------------------------- reading back
     def history(self) -> pd.DataFrame:

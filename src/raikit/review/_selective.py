@@ -560,11 +560,10 @@ class SelectiveClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     ) -> SelectiveResult:
         """Coverage and selective error per group on labelled rows, against the targets, with
         Clopper-Pearson intervals at level ``ci``."""
-        from raikit.metrics._stats import check_ci, clopper_pearson_interval
+        from raikit.metrics._stats import check_ci
 
         check_ci(ci)
         frame = self.select(X, sensitive_features=sensitive_features)
-        keys = pd.Series(frame["group"].to_numpy())
         _, ds_y, _ = self._features(X, self.estimator_)
         y = ds_y if y is None else y
         if y is None:
@@ -572,12 +571,31 @@ class SelectiveClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         y = np.asarray(y)
         if len(y) != len(frame):
             raise DataError(f"y has {len(y)} values but X has {len(frame)} rows.")
+        table = self._evaluation_table(frame, y, ci)
+        findings = self._evaluation_findings(table, ci)
+        result = SelectiveResult(
+            table=table,
+            calibration=self.calibration_.copy(),
+            mode="coverage" if self.coverage is not None else "max_risk",
+            target=float(self.coverage if self.coverage is not None else self.max_risk),
+            delta=float(self.delta),
+            ci=float(ci),
+            findings=tuple(findings),
+        )
+        return result
+
+    def _evaluation_table(self, frame: pd.DataFrame, y: np.ndarray, ci: float) -> pd.DataFrame:
+        """Per group and overall: coverage, selective and full error with their intervals."""
+        from raikit.metrics._stats import clopper_pearson_interval
+
+        keys = pd.Series(frame["group"].to_numpy())
         accepted = ~frame["abstain"].to_numpy()
         error = (frame["prediction"].to_numpy() != y).astype(float)
         labels = [*self.thresholds_.index[:-1]]
         codes = _codes(keys, labels) if labels else np.zeros(len(keys), dtype=np.int64)
         known = codes >= 0
         g = len(labels)
+        # each row counts in its group (if calibrated) and again in the overall row (code g)
         all_codes = np.concatenate([codes[known], np.full(len(y), g)])
         acc = np.concatenate([accepted[known], accepted]).astype(float)
         err = np.concatenate([error[known], error])
@@ -602,6 +620,10 @@ class SelectiveClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                     "full_risk": np.bincount(all_codes, weights=err, minlength=g + 1) / n,
                 }
             )
+        return table
+
+    def _evaluation_findings(self, table: pd.DataFrame, ci: float) -> list:
+        """Groups off target (by their interval) and groups that fell back to the overall threshold."""
         findings = []
         if self.coverage is not None:
             low = table[table["coverage_upper"] < self.coverage]
@@ -637,16 +659,7 @@ class SelectiveClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                     slice=row.group,
                 )
             )
-        result = SelectiveResult(
-            table=table,
-            calibration=self.calibration_.copy(),
-            mode="coverage" if self.coverage is not None else "max_risk",
-            target=float(self.coverage if self.coverage is not None else self.max_risk),
-            delta=float(self.delta),
-            ci=float(ci),
-            findings=tuple(findings),
-        )
-        return result
+        return findings
 
 
 @dataclass(frozen=True, eq=False)

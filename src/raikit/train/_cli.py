@@ -67,14 +67,11 @@ def train_command(
 ) -> None:
     """Train a fair model, save it with skops, record the training in a ledger, and write its
     group metrics (HTML and JSON)."""
-    import numpy as np
 
     from raikit import save_model
     from raikit._errors import DataError
     from raikit.dataset import Dataset
-    from raikit.metrics import group_metrics
     from raikit.train._common import check_constraint
-    from raikit.train._compare import make_mitigator
 
     if method not in _METHODS:
         raise DataError(f"--method must be one of {list(_METHODS)}, got {method!r}.")
@@ -90,71 +87,117 @@ def train_command(
         if learning_rate is not None:
             params["learning_rate"] = learning_rate
     if method == "frtrain":
-        from raikit.train import FRTrainClassifier
-
-        if clean is None:
-            raise DataError("--method frtrain needs --clean: a small trusted labelled file.")
-        clean_ds = Dataset(clean, target=target, sensitive=names, features=ds.feature_names)
-        from raikit.train._compare import frtrain_constraint
-
-        epochs = _epochs(epochs, auto=2000)
-        estimator = FRTrainClassifier(
+        fitted = _fit_frtrain(
+            ds,
+            clean,
+            target=target,
+            names=names,
+            constraint=constraint,
             network=network,
-            constraint=frtrain_constraint(constraint),
             epochs=epochs,
-            # the authors pre-train 500 of 10,000 epochs: keep that share for any length
-            pretrain_epochs=min(500, epochs // 20),
-            learning_rate=learning_rate or 1e-3,
-            random_state=seed,
+            learning_rate=learning_rate,
+            seed=seed,
         )
-        with _progress() as progress:
-            task = progress.add_task("FR-Train", total=epochs)
-            fitted = estimator.fit(
-                ds.X,
-                ds.y,
-                sensitive_features=ds.sensitive,
-                clean_validation=(clean_ds.X, clean_ds.y, clean_ds.sensitive),
-                callback=lambda done, total: progress.update(task, completed=done),
-            )
     else:
-        from raikit.ledger import Ledger, fit_dataset
-        from raikit.ledger import train as recorded_training
-
-        estimator = make_mitigator(method, constraint, random_state=seed, **params)
-        # threshold post-processing predicts with the sensitive attributes, which a training
-        # fingerprint does not see: it is saved but not recorded for `raikit reproduce`.
-        record = not no_ledger and method != "threshold"
-        with _progress() as progress:
-            if method == "fairbatch":
-                # under epochs='auto' the total is the cap until training settles
-                task = progress.add_task(f"FairBatch ({constraint})", total=None)
-
-                def report(done: int, total: int) -> None:
-                    progress.update(task, completed=done, total=total)
-
-                fit_params = {"callback": report}
-            else:
-                progress.add_task(f"Training ({method}, {constraint})", total=None)
-                fit_params = {}
-            if record:
-                fitted, run = recorded_training(
-                    estimator,
-                    ds,
-                    ledger=Ledger(ledger),
-                    name=f"train: {method} ({constraint})",
-                    params={"method": method, "constraint": constraint, **params},
-                    fit_params=fit_params,
-                )
-            else:
-                fitted = fit_dataset(estimator, ds, **fit_params)
-        if record:
-            console.print(
-                f"Training recorded in {ledger} as run {run.id[:12]}; check it with "
-                f"`raikit reproduce {run.id[:12]} --ledger {ledger}`."
-            )
+        fitted = _fit_mitigator(
+            ds, method, constraint, params=params, seed=seed, ledger=ledger, no_ledger=no_ledger
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     save_model(fitted, out)
     console.print(f"Model written to {out}")
+
+    _evaluate_training(
+        fitted,
+        ds,
+        test=test,
+        target=target,
+        names=names,
+        method=method,
+        constraint=constraint,
+        seed=seed,
+        out=out,
+    )
+
+
+def _fit_frtrain(ds, clean, *, target, names, constraint, network, epochs, learning_rate, seed):
+    """Fit FR-Train with the trusted --clean file as its robustness discriminator's data."""
+    from raikit._errors import DataError
+    from raikit.dataset import Dataset
+    from raikit.train import FRTrainClassifier
+    from raikit.train._compare import frtrain_constraint
+
+    if clean is None:
+        raise DataError("--method frtrain needs --clean: a small trusted labelled file.")
+    clean_ds = Dataset(clean, target=target, sensitive=names, features=ds.feature_names)
+    epochs = _epochs(epochs, auto=2000)
+    estimator = FRTrainClassifier(
+        network=network,
+        constraint=frtrain_constraint(constraint),
+        epochs=epochs,
+        # the authors pre-train 500 of 10,000 epochs: keep that share for any length
+        pretrain_epochs=min(500, epochs // 20),
+        learning_rate=learning_rate or 1e-3,
+        random_state=seed,
+    )
+    with _progress() as progress:
+        task = progress.add_task("FR-Train", total=epochs)
+        fitted = estimator.fit(
+            ds.X,
+            ds.y,
+            sensitive_features=ds.sensitive,
+            clean_validation=(clean_ds.X, clean_ds.y, clean_ds.sensitive),
+            callback=lambda done, total: progress.update(task, completed=done),
+        )
+    return fitted
+
+
+def _fit_mitigator(ds, method, constraint, *, params, seed, ledger, no_ledger):
+    """Fit a scikit-learn-style mitigator, recorded in the ledger unless it cannot be."""
+    from raikit.ledger import Ledger, fit_dataset
+    from raikit.ledger import train as recorded_training
+    from raikit.train._compare import make_mitigator
+
+    estimator = make_mitigator(method, constraint, random_state=seed, **params)
+    # threshold post-processing predicts with the sensitive attributes, which a training
+    # fingerprint does not see: it is saved but not recorded for `raikit reproduce`.
+    record = not no_ledger and method != "threshold"
+    with _progress() as progress:
+        if method == "fairbatch":
+            # under epochs='auto' the total is the cap until training settles
+            task = progress.add_task(f"FairBatch ({constraint})", total=None)
+
+            def report(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            fit_params = {"callback": report}
+        else:
+            progress.add_task(f"Training ({method}, {constraint})", total=None)
+            fit_params = {}
+        if record:
+            fitted, run = recorded_training(
+                estimator,
+                ds,
+                ledger=Ledger(ledger),
+                name=f"train: {method} ({constraint})",
+                params={"method": method, "constraint": constraint, **params},
+                fit_params=fit_params,
+            )
+        else:
+            fitted = fit_dataset(estimator, ds, **fit_params)
+    if record:
+        console.print(
+            f"Training recorded in {ledger} as run {run.id[:12]}; check it with "
+            f"`raikit reproduce {run.id[:12]} --ledger {ledger}`."
+        )
+    return fitted
+
+
+def _evaluate_training(fitted, ds, *, test, target, names, method, constraint, seed, out):
+    """Group metrics of the fitted model on --test (or the training data), written and shown."""
+    import numpy as np
+
+    from raikit.dataset import Dataset
+    from raikit.metrics import group_metrics
 
     evaluation = (
         Dataset(test, target=target, sensitive=names, features=ds.feature_names) if test else ds
