@@ -616,18 +616,18 @@ def clean(
 class _Cleaner:
     """The parameters and stages of :func:`clean` (see there)."""
 
-    def __init__(
+    def __init__(  # no defaults: clean() holds them, once
         self,
         *,
-        duplicate_tolerance: float | None = 0.01,
-        contamination: float | str = "auto",
-        sanitize: str = "loss",
-        per_group: bool = True,
-        reweigh: bool = True,
-        estimator=None,
-        cv: int = 5,
-        weight_column: str = "weight",
-        random_state: int | None = None,
+        duplicate_tolerance: float | None,
+        contamination: float | str,
+        sanitize: str,
+        per_group: bool,
+        reweigh: bool,
+        estimator,
+        cv: int,
+        weight_column: str,
+        random_state,
     ) -> None:
         self.duplicate_tolerance = duplicate_tolerance
         self.contamination = contamination
