@@ -193,3 +193,22 @@ def test_the_guard_catches_a_copy():
     assert any(p.search('labels = " & ".join(str(v) for v in row)') for p in _COPIES)
     assert any(p.search('frame.where(frame.notna(), "__missing__")') for p in _COPIES)
     assert any(p.search('key.str.cat(part, sep=" & ")') for p in _COPIES)
+
+
+def test_codes_of_maps_aggregated_rows_back_to_groups():
+    # a SQL engine hands back 3.0 for the label 3 and NULL for the missing group; values with
+    # " & " and "=" are matched by column, never by parsing joined text
+    frame = pd.DataFrame(
+        {"age": [3, 5, None, 3], "tag": ["a & b=c", "x", "x", "<script>"]}, dtype=object
+    )
+    enc = encode_groups(frame, missing_group="(missing)")
+    table = pd.DataFrame(
+        {"age": [5.0, None, 3.0, 7.0], "tag": ["x", "x", "a & b=c", "x"]}, dtype=object
+    )
+    age = enc.codes_of(table, ["age"])
+    assert [enc.labels(0)[c] for c in age[:3]] == ["5", "(missing)", "3"]
+    assert age[3] == -1  # a level the encoding never saw
+    both = enc.codes_of(table, ["age", "tag"])
+    labels = enc.labels()
+    assert [labels[c] for c in both[:3]] == ["5 & x", "(missing) & x", "3 & a & b=c"]
+    assert both[3] == -1

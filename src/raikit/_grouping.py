@@ -285,6 +285,8 @@ class GroupEncoding:
         Code of the combination of all attributes, per row (only observed combinations get a code).
     intersection_labels : DataFrame
         One row per intersection code, one column per attribute.
+    missing_label : str, optional
+        The label missing values were grouped under (the ``missing_group``), if any.
     """
 
     names: list[str]
@@ -292,6 +294,7 @@ class GroupEncoding:
     levels: list[pd.Index]
     intersection_codes: np.ndarray
     intersection_labels: pd.DataFrame
+    missing_label: str | None = None
 
     @property
     def n_rows(self) -> int:
@@ -327,9 +330,60 @@ class GroupEncoding:
             joined = joined + _AND + part
         return joined.tolist()
 
+    def codes_of(self, table: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+        """The group code of each row of an aggregated ``table`` (-1 for an unseen group).
+
+        ``table`` holds the values of the attributes ``names``: one attribute (codes into its
+        levels) or all of them in order (codes of the intersection). Missing values are the
+        ``missing_group`` label, as in the encoding; numbers a SQL engine returned as floats
+        match their labels by text.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from raikit._grouping import encode_groups
+        >>> enc = encode_groups(pd.DataFrame({"sex": ["F", "M", "F"], "race": ["A", "A", "B"]}))
+        >>> table = pd.DataFrame({"sex": ["M", "F", "X"], "race": ["A", "B", "A"]})
+        >>> enc.codes_of(table, ["sex"]).tolist(), enc.codes_of(table, ["sex", "race"]).tolist()
+        ([1, 0, -1], [2, 1, -1])
+        """
+        names = list(names)
+        per_attribute = [self._level_codes(table[name], self.names.index(name)) for name in names]
+        if len(names) == 1:
+            return per_attribute[0]
+        if names != self.names:
+            raise ValueError(f"codes_of() takes one attribute or all of {self.names}, got {names}.")
+        lookup = pd.Series(
+            np.arange(len(self.intersection_labels), dtype=np.int64),
+            index=pd.MultiIndex.from_arrays(self.membership()),
+        )
+        found = lookup.reindex(pd.MultiIndex.from_arrays(per_attribute))
+        return found.fillna(-1).to_numpy(np.int64)
+
+    def _level_codes(self, values: pd.Series, i: int) -> np.ndarray:
+        values = pd.Series(values).reset_index(drop=True)
+        missing = values.isna().to_numpy()
+        levels = pd.Index(self.levels[i])
+        found = levels.get_indexer(pd.Index(values.astype(object).where(~missing, None)))
+        if (found[~missing] < 0).any():  # 3.0 back from SQL for the label 3: match by text
+            text = pd.Index([_label_text(v) for v in levels])
+            by_text = text.get_indexer(pd.Index([_label_text(v) for v in values]))
+            found = np.where(found < 0, by_text, found)
+        if missing.any():
+            label = self.missing_label
+            found[missing] = levels.get_loc(label) if label in levels else -1
+        return found.astype(np.int64)
+
     def row_labels(self) -> np.ndarray:
         """The :meth:`labels` of every row's intersection group (one lookup per group, not per row)."""
         return np.asarray(self.labels(), dtype=object)[self.intersection_codes]
+
+
+def _label_text(value) -> str:
+    """A label as text, with whole floats written as integers (``3.0`` is the label ``3``)."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def encode_groups(
@@ -364,4 +418,4 @@ def encode_groups(
     for i in range(len(names)):
         table[f"__code_{i}"] = per_attribute[i].astype(np.int64)
     labels = pd.DataFrame(table)
-    return GroupEncoding(names, codes, levels, intersection, labels)
+    return GroupEncoding(names, codes, levels, intersection, labels, missing_group)

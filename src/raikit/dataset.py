@@ -647,6 +647,28 @@ class Dataset:
             "weight": self.weight,
         }
 
+    @property
+    def group_encoding(self) -> GroupEncoding:
+        """The groups of the sensitive attributes: each attribute's levels and the observed
+        intersections, wherever the rows live.
+
+        In memory its codes are per row; for a lazy Dataset it comes from one aggregate query
+        (:meth:`group_counts`) and its codes are per observed combination. Either way
+        ``labels()`` and ``codes_of()`` map aggregated tables to groups.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from raikit import Dataset
+        >>> frame = pd.DataFrame({"sex": ["F", "M", "F"], "y": [1, 0, 1]})
+        >>> Dataset(frame, target="y", sensitive="sex").group_encoding.labels(0)
+        ['F', 'M']
+        """
+        if self._table is None:
+            return self._encoding
+        self.group_counts()
+        return self._lazy_encoding
+
     @cached_property
     def _encoding(self) -> GroupEncoding:
         return encode_groups(self._frame[self.sensitive_names], missing_group=self.missing_group)

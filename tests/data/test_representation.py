@@ -239,13 +239,39 @@ def test_constant_weights_change_only_the_counts():
     np.testing.assert_allclose(doubled[rest].to_numpy(float), plain[rest].to_numpy(float))
 
 
-def test_a_lazy_dataset_says_its_weights_are_not_applied(tmp_path):
+def test_a_lazy_dataset_applies_its_weights_as_in_memory(tmp_path):
+    # the weight role flows through the one aggregate on every backend: DuckDB over a Parquet
+    # file gives the in-memory weighted counts, shares, effective sizes and base rates
     frame = _weighted_table(seed=7)
     path = tmp_path / "t.parquet"
     frame.to_parquet(path, index=False)
-    lazy = Dataset(path, target="y", sensitive=["s"], weight="w", lazy=True)
-    result = representation(lazy)
-    assert any(
-        f.severity == "warning" and "'w'" in f.detail and "unweighted" in f.detail
-        for f in result.findings
+    lazy = representation(Dataset(path, target="y", sensitive=["s"], weight="w", lazy=True))
+    memory = representation(Dataset(frame, target="y", sensitive=["s"], weight="w"))
+    columns = ["count", "effective_n", "share", "base_rate", "base_rate_lower", "base_rate_upper"]
+    assert lazy.groups["group"].tolist() == memory.groups["group"].tolist()
+    np.testing.assert_allclose(
+        lazy.groups[columns].to_numpy(float), memory.groups[columns].to_numpy(float), rtol=1e-12
+    )
+    assert lazy.overall_base_rate == pytest.approx(memory.overall_base_rate, rel=1e-12)
+    assert not any("unweighted" in f.detail for f in lazy.findings)
+
+
+def test_integer_weights_equal_repeated_rows_on_duckdb(tmp_path):
+    frame = _weighted_table(seed=11)
+    frame["w"] = np.random.default_rng(0).integers(0, 4, len(frame))
+    weighted_path, repeated_path = tmp_path / "w.parquet", tmp_path / "r.parquet"
+    frame.to_parquet(weighted_path, index=False)
+    frame.loc[frame.index.repeat(frame["w"])].to_parquet(repeated_path, index=False)
+    weighted = representation(
+        Dataset(weighted_path, target="y", sensitive=["s", "r"], weight="w", lazy=True)
+    ).groups
+    repeated = representation(
+        Dataset(repeated_path, target="y", sensitive=["s", "r"], lazy=True)
+    ).groups
+    assert weighted["attribute"].tolist() == repeated["attribute"].tolist()
+    assert weighted["group"].tolist() == repeated["group"].tolist()
+    assert (weighted["attribute"] == "s & r").sum() == 6
+    columns = ["count", "share", "base_rate"]
+    np.testing.assert_allclose(
+        weighted[columns].to_numpy(float), repeated[columns].to_numpy(float), rtol=1e-12
     )

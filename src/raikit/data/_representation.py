@@ -17,7 +17,6 @@ from raikit._errors import ColumnError, DataError, ParameterError
 from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit._validation import CI, Interval, check_dataset, validate_params
-from raikit.data._common import encode_sensitive, families
 from raikit.metrics._stats import (
     MIN_GROUP_SIZE,
     contain,
@@ -239,40 +238,69 @@ def _positive_or_none(values, pos_label):
         return None
 
 
-def _count_in_memory(ds, pos_label=None):
+def _count(ds, pos_label=None):
     """Rows and positive labels per group of every family, the overall base rate, the positive
     label (None: no base rates) and the two target values (None unless the target is binary).
 
-    With a weight role the counts are sums of the weights and each family also carries its
-    groups' sums of squared weights (for the effective number of rows); otherwise that is None.
+    Everything comes from :meth:`raikit.Dataset.aggregate` (one grouped query where the rows
+    live). With a weight role the counts are sums of the weights and each family also carries
+    its groups' sums of squared weights (for the effective number of rows); otherwise None.
     """
-    encoding = encode_sensitive(ds)
-    w = ds.weights
-    y01 = None
-    positive = binary_values = None
-    if ds.target is not None:
-        y = ds.y
-        values = pd.unique(y.dropna())
-        if len(values) == 2:
-            if y.isna().any():
-                raise DataError(
-                    f"The target {ds.target!r} has {int(y.isna().sum())} missing value(s); drop "
-                    f"or fill them before measuring base rates."
-                )
-            binary_values = list(values)
-            positive = _positive_or_none(values, pos_label)
-            if positive is not None:
-                y01 = (y == positive).to_numpy(dtype=float)
-    overall_rate = float(np.average(y01, weights=w)) if y01 is not None else np.nan
-    weighted_y = y01 if w is None or y01 is None else y01 * w
+    positive, binary_values, overall_rate = _target_counts(ds, pos_label)
+    encoding = ds.group_encoding
+    names = list(encoding.names)
+    sets = [[name] for name in names] + ([names] if len(names) > 1 else [])
+    labelled = [ds.target] if positive is not None else []
+    stats = {"n": (None, "count")}
+    if ds.weight is not None:  # a weighted sum of the weights is the sum of squared weights
+        stats["w2"] = (ds.weight, "sum")
+    table = ds.aggregate(by=[s + labelled for s in sets], stats=stats, weight=ds.weight)
+    if "grouping_set" not in table:
+        table["grouping_set"] = 0
     counted = []
-    for fam in families(encoding, ds.n_rows)[1:]:
-        g = fam.n_groups
-        count = np.bincount(fam.codes, weights=w, minlength=g)
-        positives = None if y01 is None else np.bincount(fam.codes, weights=weighted_y, minlength=g)
-        squares = None if w is None else np.bincount(fam.codes, weights=w * w, minlength=g)
-        counted.append((fam.attribute, fam.labels, count, positives, squares))
+    for f, group_set in enumerate(sets):
+        rows = table[table["grouping_set"] == f]
+        codes = encoding.codes_of(rows, group_set)
+        if len(group_set) == 1:
+            attribute, labels = group_set[0], encoding.labels(names.index(group_set[0]))
+        else:
+            attribute, labels = encoding.intersection_name, encoding.labels()
+        n = rows["n"].to_numpy(float)
+        count = np.bincount(codes, weights=n, minlength=len(labels))
+        positives = None
+        if positive is not None:
+            is_positive = (rows[ds.target] == positive).to_numpy()
+            positives = np.bincount(codes, weights=n * is_positive, minlength=len(labels))
+        squares = None
+        if ds.weight is not None:
+            squares = np.bincount(codes, weights=rows["w2"].to_numpy(float), minlength=len(labels))
+        counted.append((attribute, labels, count, positives, squares))
     return counted, overall_rate, positive, binary_values
+
+
+def _target_counts(ds, pos_label):
+    """The positive label (None: no base rates), the two target values (None unless binary) and
+    the overall base rate of a Dataset, from one count of its target's values."""
+    if ds.target is None:
+        return None, None, np.nan
+    table = ds.aggregate(by=[ds.target], stats={"n": (None, "count")}, weight=ds.weight)
+    missing = table[ds.target].isna().to_numpy()
+    present = table[~missing]
+    if len(present) != 2:
+        return None, None, np.nan
+    if missing.any():
+        rows = ds.aggregate(stats={"missing": (ds.target, "null_count")})["missing"].iloc[0]
+        raise DataError(
+            f"The target {ds.target!r} has {int(rows)} missing value(s); drop or fill them "
+            f"before measuring base rates."
+        )
+    values = present[ds.target].tolist()
+    positive = _positive_or_none(values, pos_label)
+    if positive is None:
+        return None, values, np.nan
+    n = present["n"].to_numpy(float)
+    rate = float(n[(present[ds.target] == positive).to_numpy()].sum() / n.sum())
+    return positive, values, rate
 
 
 def _group_table(counted, ci: float) -> pd.DataFrame:
@@ -530,19 +558,10 @@ def representation(
         )
     accuracy = 0.5 if expected_accuracy is None else expected_accuracy
     needed = required_sample_size(ci_width, ci=ci, p=accuracy)
-    if ds.is_lazy:
-        from raikit.data._scale import representation_counts
-
-        counted, overall_rate, positive, binary_values = representation_counts(
-            ds, choose_positive=lambda values: _positive_or_none(values, pos_label)
-        )
-        counted = [(*family, None) for family in counted]
-        attribute_names = list(ds.sensitive_names)
-    else:
-        counted, overall_rate, positive, binary_values = _count_in_memory(ds, pos_label)
-        attribute_names = list(encode_sensitive(ds).names)
+    counted, overall_rate, positive, binary_values = _count(ds, pos_label)
+    attribute_names = list(ds.sensitive_names)
     groups = _group_table(counted, ci)
-    findings: list[Finding] = _lazy_weight_findings(ds)
+    findings: list[Finding] = []
     has_targets = expected_shares is not None or reference is not None
     if has_targets:
         targets = _target_shares(expected_shares, reference, attribute_names)
@@ -578,21 +597,6 @@ def representation(
             "weight": ds.weight,
         },
     )
-
-
-def _lazy_weight_findings(ds) -> list[Finding]:
-    """A warning that a lazy Dataset's weight role is not honoured (its counts are row counts)."""
-    if not (ds.is_lazy and ds.weight is not None):
-        return []
-    return [
-        Finding(
-            "warning",
-            "Weights ignored on a lazy Dataset",
-            f"representation() counts rows of a lazy (DuckDB/Spark) Dataset unweighted; the "
-            f"weight column {ds.weight!r} is not applied. Collect the data into memory "
-            "(a pandas Dataset) for weighted shares and base rates.",
-        )
-    ]
 
 
 def _label_parity(part, attribute, min_share_ratio, confidence) -> Finding | None:

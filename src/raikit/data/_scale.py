@@ -39,7 +39,7 @@ from raikit._grouping import encode_groups
 from raikit._sql import DUCKDB
 from raikit.data._common import Family, column_kind
 
-__all__ = ["QUANTILE_BINS", "Grouper", "drift_parts", "profile_parts", "representation_counts"]
+__all__ = ["QUANTILE_BINS", "Grouper", "drift_parts", "profile_parts"]
 
 QUANTILE_BINS = 2048  # histogram bins per numeric column for quantiles, KS and Wasserstein
 # Up to this many rows the distinct count of a many-valued numeric column is exact; above, DuckDB's /
@@ -465,44 +465,6 @@ def _category_levels(values: pd.Series, dtype):
         codes = pd.Index(levels.astype(str)).get_indexer(values.astype(str))
     codes = np.where(values.isna().to_numpy(), len(levels), codes)
     return levels, codes.astype(np.int64)
-
-
-# --------------------------------------------------------------------------- representation
-def representation_counts(ds, *, choose_positive=None):
-    """Rows and positive labels per group of every family (attributes, then the intersection),
-    the overall base rate, the positive label and the two target values (None unless the
-    target is binary) of a lazy Dataset, from one grouped query (plus two small ones on the
-    target). ``choose_positive(values)`` picks the positive of the two values (None: no base
-    rates)."""
-    table = ds.table
-    q = table.q
-    g = grouper_for(ds)
-    aggregates = "COUNT(*) AS n"
-    binary = False
-    values = None
-    if ds.target is not None:
-        y = q(ds.target)
-        info = table.query(
-            f"SELECT COUNT(DISTINCT {y}) AS k, COUNT(*) - COUNT({y}) AS missing FROM {{table}}"
-        ).iloc[0]
-        if int(info["k"]) == 2:
-            if int(info["missing"]):
-                raise DataError(
-                    f"The target {ds.target!r} has {int(info['missing'])} missing value(s); drop "
-                    f"or fill them before measuring base rates."
-                )
-            values = table.query(f"SELECT DISTINCT {y} AS v FROM {{table}}")["v"].tolist()
-            positive = choose_positive(values) if choose_positive is not None else None
-            binary = positive is not None
-            if binary:
-                literal = table.dialect.literal(positive)
-                aggregates += f", SUM(CASE WHEN {y} = {literal} THEN 1 ELSE 0 END) AS pos"
-    counts = g.query({}, aggregates)
-    n = g.spread(counts, "n")
-    pos = g.spread(counts, "pos") if binary else [None] * len(n)
-    overall_rate = float(pos[0][0] / n[0][0]) if binary else np.nan
-    fams = [(fam.attribute, fam.labels, n[f], pos[f]) for f, fam in enumerate(g.families) if f > 0]
-    return fams, overall_rate, (positive if binary else None), values
 
 
 # --------------------------------------------------------------------------- drift
