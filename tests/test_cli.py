@@ -104,6 +104,29 @@ def test_metrics_writes_json_and_html(predictions, tmp_path):
     assert html.count('class="figure"') >= 3
 
 
+def test_metrics_gives_intervals_by_default_and_weights_rows(predictions, tmp_path):
+    # the command line follows the Python default (ci=0.95): intervals unless --no-ci; --weight
+    # makes the weight column a role, so selection rates are weighted means
+    path, frame = predictions
+    frame["w"] = np.arange(len(frame)) % 3
+    frame.to_csv(path, index=False)
+    base = ["metrics", str(path), "-t", "y", "-p", "p", "-s", "sex", "--n-boot", "50"]
+    out = run(*base, "--json", str(tmp_path / "ci.json"))
+    assert out.returncode == 0, out.stderr
+    from raikit import Result
+
+    with_ci = Result.from_json(str(tmp_path / "ci.json"))
+    assert with_ci.by_group_lower.notna().all().all()
+    out = run(*base, "--no-ci", "--weight", "w", "--json", str(tmp_path / "w.json"))
+    assert out.returncode == 0, out.stderr
+    weighted = Result.from_json(str(tmp_path / "w.json"))
+    assert weighted.by_group_lower.isna().all().all()
+    women = frame[frame["sex"] == "F"]
+    assert weighted.by_group.loc[("sex", "F"), "selection_rate"] == pytest.approx(
+        np.average(women["p"], weights=women["w"]), abs=1e-12
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

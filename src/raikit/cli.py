@@ -133,7 +133,11 @@ def metrics_command(
         ..., "--sensitive", "-s", help="Sensitive columns, comma-separated."
     ),
     score: str | None = typer.Option(None, "--score", help="Column of positive-class scores."),
-    ci: float | None = typer.Option(None, "--ci", help="Confidence level, e.g. 0.95."),
+    ci: float = typer.Option(0.95, "--ci", help="Confidence level of every interval."),
+    no_ci: bool = typer.Option(False, "--no-ci", help="Point estimates only (no bootstrap)."),
+    weight: str | None = typer.Option(
+        None, "--weight", help="Column of row weights (e.g. survey or inverse-propensity weights)."
+    ),
     n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap replicates."),
     metrics: str | None = typer.Option(
         None, "--metrics", "-m", help="Metrics, comma-separated (default: all)."
@@ -182,7 +186,7 @@ def metrics_command(
         )
     settings = {
         "metrics": split_names(metrics) or None,
-        "ci": ci,
+        "ci": None if no_ci else ci,
         "n_boot": n_boot,
         "random_state": seed,
         "pos_label": pos_label,
@@ -192,6 +196,7 @@ def metrics_command(
         "sensitive": split_names(sensitive),
         "prediction": prediction,
         "score": score,
+        "weight": weight,
         "missing_group": missing_group,
     }
     if backend == "numpy":

@@ -559,3 +559,19 @@ def test_reweighing_weights_have_one_home():
     from raikit.train import reweighing_weights
 
     assert reweighing_weights is core
+
+
+def test_cleaned_dataset_carries_the_weights_as_its_weight_role():
+    # Kamiran-Calders weights make the label independent of the group, so every group's weighted
+    # base rate in the cleaned Dataset equals the weighted overall base rate: the weight role flows
+    from raikit.data import representation
+    from raikit.datasets import load_german_credit
+
+    result = clean(load_german_credit(), contamination=0.05, cv=3, estimator=None, random_state=0)
+    ds = result.dataset
+    assert ds.weight == result.meta["weight_column"]
+    np.testing.assert_allclose(ds.weights, result.sample_weight)
+    summary = representation(ds)
+    rates = summary.groups["base_rate"].to_numpy(float)
+    np.testing.assert_allclose(rates, summary.overall_base_rate, rtol=1e-9)
+    assert np.ptp(representation(ds.replace(weight=None)).groups["base_rate"]) > 0.01

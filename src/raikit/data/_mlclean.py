@@ -124,8 +124,9 @@ class MLCleanResult(Result):
 
     @property
     def dataset(self):
-        """The cleaned rows as a :class:`raikit.Dataset` with the input's roles (the weight
-        column is neither a feature nor a role; read it with :attr:`sample_weight`)."""
+        """The cleaned rows as a :class:`raikit.Dataset` with the input's roles and the weight
+        column as its weight role, so that every check (group metrics, evaluate, drift,
+        representation) measures the cleaned and reweighed population."""
         from raikit.dataset import Dataset
 
         return Dataset(
@@ -133,6 +134,7 @@ class MLCleanResult(Result):
             target=self.target,
             sensitive=list(self.sensitive_names),
             features=list(self.feature_names),
+            weight=self.meta["weight_column"],
             missing_group=self.meta.get("missing_group"),
             name=self.meta.get("name"),
         )
