@@ -123,3 +123,22 @@ def test_spark_checks_with_hostile_names_and_labels(spark):
     assert rep_lazy["count"].tolist() == rep_eager["count"].tolist()
     np.testing.assert_allclose(rep_lazy["base_rate"], rep_eager["base_rate"])
     assert rep_eager["base_rate"].notna().all()
+
+
+def test_a_lazy_tables_memory_limit_is_one_literal(tmp_path):
+    # "1GB'; COPY ..." used to end the SET statement and run the COPY: now it is one bad size
+    import duckdb
+
+    from raikit._lazy import DuckDBTable
+
+    pd.DataFrame({"x": [1, 2]}).to_parquet(tmp_path / "t.parquet", index=False)
+    target = tmp_path / "leak.csv"
+    table = DuckDBTable(
+        str(tmp_path / "t.parquet"),
+        memory_limit=f"1GB'; COPY (SELECT 1) TO '{target.as_posix()}'; SELECT '",
+    )
+    with pytest.raises(duckdb.Error):
+        _ = table.connection
+    assert not target.exists()
+    fine = DuckDBTable(str(tmp_path / "t.parquet"), memory_limit="256MB")
+    assert fine.query("SELECT COUNT(*) AS n FROM {table}")["n"].iloc[0] == 2

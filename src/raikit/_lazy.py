@@ -203,7 +203,7 @@ class DuckDBTable:
             con = duckdb.connect()
             con.execute("SET enable_progress_bar = false")
             if self.memory_limit:
-                con.execute(f"SET memory_limit = '{self.memory_limit}'")
+                con.execute(f"SET memory_limit = {DUCKDB.string(self.memory_limit)}")
             self._con = con
         return self._con
 
