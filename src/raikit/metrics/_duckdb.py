@@ -302,6 +302,15 @@ def duckdb_counts(
 
         try:
             table = run_with_progress(work, poll, progress)
+        except duckdb.ConversionException as error:
+            if score is not None and "value nan" in str(error):
+                # a NaN score that a Parquet file's statistics (which skip NaN) hid from isnan()
+                # reaches the bin's cast to BIGINT
+                raise DataError(
+                    f"score {score!r} has NaN value(s) in {source!r}. The duckdb backend bins "
+                    f"probabilities of the positive class on [0, 1]: drop or impute them."
+                ) from error
+            raise FileFormatError(f"DuckDB failed on {source!r}: {error}") from error
         except duckdb.Error as error:
             raise FileFormatError(f"DuckDB failed on {source!r}: {error}") from error
     finally:
