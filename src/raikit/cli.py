@@ -133,6 +133,9 @@ def metrics_command(
         ..., "--sensitive", "-s", help="Sensitive columns, comma-separated."
     ),
     score: str | None = typer.Option(None, "--score", help="Column of positive-class scores."),
+    weight: str | None = typer.Option(
+        None, "--weight", help="Column of non-negative row weights (every metric is weighted)."
+    ),
     ci: float | None = typer.Option(None, "--ci", help="Confidence level, e.g. 0.95."),
     n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap replicates."),
     metrics: str | None = typer.Option(
@@ -192,6 +195,7 @@ def metrics_command(
         "sensitive": split_names(sensitive),
         "prediction": prediction,
         "score": score,
+        "weight": weight,
         "missing_group": missing_group,
     }
     if backend == "numpy":

@@ -222,3 +222,23 @@ def test_weights_that_are_zero_or_not_numbers_raise(tmp_path):
     frame.assign(w="heavy").to_csv(tmp_path / "text.csv", index=False)
     with pytest.raises(DataError, match=r"weight column 'w' of .* has DuckDB type VARCHAR"):
         _lazy(tmp_path / "text.csv", ci=None)
+
+
+def test_cli_metrics_takes_a_weight_column(tmp_path):
+    """`raikit metrics --weight` on DuckDB: the weighted result of the API, saved as JSON."""
+    from typer.testing import CliRunner
+
+    from raikit import Result
+    from raikit.cli import app
+
+    frame = _rows(n=800, seed=5, weight=HOSTILE)
+    frame.to_parquet(tmp_path / "d.parquet", index=False)
+    arguments = ["metrics", str(tmp_path / "d.parquet"), "-t", "y", "-p", "p", "-s", "sex,race"]
+    arguments += ["--score", "s", "--weight", HOSTILE, "--backend", "duckdb", "--ci", "0.9"]
+    arguments += ["--n-boot", "50", "--json", str(tmp_path / "m.json")]
+    outcome = CliRunner().invoke(app, arguments)
+    assert outcome.exit_code == 0, outcome.output
+    saved = Result.from_json(str(tmp_path / "m.json"))
+    direct = _lazy(tmp_path / "d.parquet", weight=HOSTILE, ci=0.9, n_boot=50, random_state=0)
+    assert saved.meta["weighted"] and saved.meta["backend"] == "duckdb"
+    pd.testing.assert_frame_equal(saved.table, direct.table, check_exact=False, rtol=1e-12)
