@@ -242,3 +242,17 @@ def test_cli_metrics_takes_a_weight_column(tmp_path):
     direct = _lazy(tmp_path / "d.parquet", weight=HOSTILE, ci=0.9, n_boot=50, random_state=0)
     assert saved.meta["weighted"] and saved.meta["backend"] == "duckdb"
     pd.testing.assert_frame_equal(saved.table, direct.table, check_exact=False, rtol=1e-12)
+
+
+def test_memory_limit_is_a_literal_never_sql(tmp_path):
+    """The one setting written into DuckDB's SQL by the caller: a value with a quote and a
+    second statement is refused as a bad size (it ran the statement before)."""
+    from raikit import ParameterError
+
+    _rows(n=200).to_parquet(tmp_path / "d.parquet", index=False)
+    marker = tmp_path / "written.csv"
+    attack = f"1GB'; COPY (SELECT 1) TO '{marker}'; --"
+    with pytest.raises(ParameterError, match=r"memory_limit=.* is not a memory size"):
+        _lazy(tmp_path / "d.parquet", ci=None, memory_limit=attack)
+    assert not marker.exists()
+    assert _lazy(tmp_path / "d.parquet", ci=None, memory_limit="256MB").meta["weighted"]

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from raikit._errors import ColumnError, DataError, FileFormatError
+from raikit._errors import ColumnError, DataError, FileFormatError, ParameterError
 from raikit._grouping import GroupEncoding, encode_groups
 from raikit._sql import DUCKDB, Dialect
 
@@ -286,9 +286,15 @@ def duckdb_counts(
             con.execute("SET enable_progress_bar_print = false")
             con.execute("SET enable_progress_bar = true")  # needed for query_progress()
         if memory_limit:
-            con.execute(f"SET memory_limit = '{memory_limit}'")
+            try:  # one string literal, never SQL: "1GB'; COPY ..." is a bad size, not a statement
+                con.execute(f"SET memory_limit = {DUCKDB.string(memory_limit)}")
+            except duckdb.Error as error:
+                raise ParameterError(
+                    f"group_metrics_of(): memory_limit={memory_limit!r} is not a memory size "
+                    f"DuckDB understands ({error}); e.g. '1GB' or '512MB'."
+                ) from error
         if threads:
-            con.execute(f"SET threads = {int(threads)}")
+            con.execute(f"SET threads = {DUCKDB.literal(int(threads))}")
         check_columns(source, named_columns(target, prediction, sensitive, score, weight), con)
         _check_numbers(con, relation, source, [("score", score), ("weight", weight)])
         sql = count_sql(relation, target, prediction, sensitive, score, score_bins, weight=weight)
