@@ -1154,6 +1154,18 @@ def group_metrics_of(
     >>> r = group_metrics_of(ds, metrics=["selection_rate"], ci=None)
     >>> r.by_group["selection_rate"].round(3).tolist()
     [0.333, 0.667]
+
+    The same rows in a Parquet file, with scores and weights, reduced by DuckDB (the weighted
+    ROC AUC, as scikit-learn's ``roc_auc_score(..., sample_weight=w)``):
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "scored.parquet")
+    >>> frame.assign(s=[0.9, 0.5, 0.4, 0.8, 0.85, 0.1], w=[1, 2, 1, 1, 1, 3]).to_parquet(path)
+    >>> lazy = Dataset(path, target="y", prediction="p", sensitive="sex", score="s", weight="w",
+    ...                lazy=True)
+    >>> r = group_metrics_of(lazy, metrics=["roc_auc"], ci=None)
+    >>> r.meta["backend"], r.by_group["roc_auc"].round(3).tolist()
+    ('duckdb', [0.5, 0.75])
     """
     data = check_dataset(data, need=["target", "prediction"], caller="group_metrics_of")
     backend = _choose_backend(data, backend)

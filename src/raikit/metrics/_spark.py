@@ -1,7 +1,8 @@
 """The Spark backend: the sufficient statistics as one ``groupBy().agg()`` on the user's cluster.
 
 The reduction is the DuckDB backend's ``GROUP BY`` expressed with the DataFrame API: one row per
-(sensitive values, true label, predicted label[, score bin]) with its count and score sums. Only that
+(sensitive values, true label, predicted label[, score bin]) with its count, score sums and, with a
+weight column, the sums of the weights and of their squares (the score sums then weighted). Only that
 small table travels to the driver; the shared code in :mod:`raikit.metrics._duckdb` turns it into
 the engine's arrays, so counts, metrics and bootstrap intervals are those of the other backends.
 
