@@ -136,7 +136,7 @@ def metrics_command(
     ci: float = typer.Option(0.95, "--ci", help="Confidence level of every interval."),
     no_ci: bool = typer.Option(False, "--no-ci", help="Point estimates only (no bootstrap)."),
     weight: str | None = typer.Option(
-        None, "--weight", help="Column of row weights (e.g. survey or inverse-propensity weights)."
+        None, "--weight", help="Column of non-negative row weights (every metric is weighted)."
     ),
     n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap replicates."),
     metrics: str | None = typer.Option(

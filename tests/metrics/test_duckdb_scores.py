@@ -221,3 +221,21 @@ def test_a_lazy_dataset_is_reduced_where_its_rows_live(adult_file):
     pd.testing.assert_frame_equal(result.table, direct.table)
     with pytest.raises(DataError, match="no prediction column"):
         group_metrics_of(lazy.replace(prediction=None, score=None))
+
+
+def test_nan_scores_that_parquet_statistics_hide_raise_a_data_error(tmp_path):
+    """pyarrow writes Parquet statistics that skip NaN, and DuckDB then folds ``isnan(score)`` to
+    FALSE: the NaN reaches the score bin's cast. It is still a DataError naming the score."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = pd.DataFrame({"y": [0, 1] * 20, "p": [0, 1] * 20, "g": ["a"] * 40})
+    scores = [0.2, 0.8] * 20
+    scores[3] = float("nan")
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    column = pa.array(scores, type=pa.float64(), from_pandas=False)  # a NaN, not a null
+    pq.write_table(table.append_column("s", column), tmp_path / "nan.parquet")
+    with pytest.raises(DataError, match=r"score 's' has NaN value\(s\) in .*nan\.parquet"):
+        on_files(
+            str(tmp_path / "nan.parquet"), target="y", prediction="p", sensitive=["g"], score="s"
+        )

@@ -1,6 +1,7 @@
 """Weights on the lazy backends: group_metrics_of on a DuckDB (or Spark) Dataset with a weight
 role gives the numpy engine's weighted values exactly and, for the same random_state, the same
-bootstrap intervals (the same Gamma draws from the same per-cell sums of w and w^2)."""
+bootstrap intervals (the same Gamma draws from the same per-cell sums of w and w^2). Weighted score
+metrics: tests/metrics/test_duckdb_weighted_scores.py."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from raikit import DataError, Dataset, ParameterError
+from raikit import DataError, Dataset
 from raikit.metrics import group_metrics_of
 
 pytest.importorskip("duckdb")
@@ -60,7 +61,7 @@ def test_duckdb_weighted_equals_numpy(tmp_path):
     assert not np.allclose(unweighted.by_group["selection_rate"], lazy.by_group["selection_rate"])
 
 
-def test_bad_weights_and_weighted_scores_raise(tmp_path):
+def test_bad_weights_raise(tmp_path):
     frame = _rows(n=200)
     frame.loc[5, "w"] = -1.0
     frame.to_parquet(tmp_path / "bad.parquet")
@@ -70,11 +71,12 @@ def test_bad_weights_and_weighted_scores_raise(tmp_path):
     frame.to_parquet(tmp_path / "zero.parquet")
     with pytest.raises(DataError, match="sums to 0"):
         group_metrics_of(Dataset(str(tmp_path / "zero.parquet"), lazy=True, **ROLES), ci=None)
-    frame["w"], frame["s"] = 1.0, 0.5
+    frame["w"], frame["s"] = 1.0, 0.5  # weighted scores are computed now (no ParameterError)
     frame.to_parquet(tmp_path / "score.parquet")
     data = Dataset(str(tmp_path / "score.parquet"), lazy=True, score="s", **ROLES)
-    with pytest.raises(ParameterError, match="score"):
-        group_metrics_of(data, ci=None)
+    assert group_metrics_of(data, ci=None).overall["brier_score"] == pytest.approx(
+        ((0.5 - frame["y"]) ** 2).mean(), rel=1e-12
+    )
 
 
 def test_spark_weighted_equals_numpy():

@@ -293,3 +293,34 @@ def test_cli_spark_backend_with_a_local_master(spark, adult_scored, tmp_path):
     )
     _close(saved.table, direct.table)
     assert "Scanning with spark" in result.output
+
+
+def test_weighted_scores_on_spark_are_duckdbs(spark, tmp_path):
+    """A weight and a score role on a Spark DataFrame: the same weighted histograms as DuckDB
+    (values and intervals for the same random_state), scikit-learn's weighted ROC AUC within the
+    bound, and a bad weight refused by name, whatever the (hostile) column name."""
+    rng = np.random.default_rng(8)
+    n, weight = 600, "w`; DROP TABLE t; -- \"q\" 'x'"
+    y = rng.integers(0, 2, n)
+    frame = pd.DataFrame(
+        {
+            "sex": rng.choice(["f", "m"], n),
+            "y": y,
+            "s": np.clip(0.3 * y + 0.7 * rng.random(n), 0, 1),
+            weight: rng.gamma(2.0, 0.7, n),
+        }
+    )
+    frame["p"] = (frame["s"] >= 0.5).astype(int)
+    frame.to_parquet(tmp_path / "w.parquet", index=False)
+    roles = dict(target="y", prediction="p", sensitive=["sex"], score="s", weight=weight)
+    kwargs = dict(metrics=["selection_rate", *SCORES], ci=0.9, n_boot=100, random_state=2)
+    on_spark = group_metrics_of(Dataset(spark.createDataFrame(frame), lazy=True, **roles), **kwargs)
+    duck = group_metrics_of(Dataset(str(tmp_path / "w.parquet"), lazy=True, **roles), **kwargs)
+    assert on_spark.meta["backend"] == "spark" and on_spark.meta["weighted"]
+    _close(on_spark.table, duck.table)
+    expected = roc_auc_score(frame["y"], frame["s"], sample_weight=frame[weight])
+    bound = on_spark.meta["roc_auc_error_bound"]["overall"]
+    assert abs(on_spark.overall["roc_auc"] - expected) <= bound + 1e-12
+    bad = frame.assign(**{weight: np.where(np.arange(n) == 5, -1.0, frame[weight])})
+    with pytest.raises(DataError, match=r"weight column .*DROP TABLE.* has 1 missing, infinite"):
+        group_metrics_of(Dataset(spark.createDataFrame(bad), lazy=True, **roles), ci=None)

@@ -15,6 +15,16 @@ counted as half a concordant pair. Pairs in different bins are ordered exactly a
 so the only error comes from same-bin pairs, which the exact AUC counts as 1, 1/2 or 0 instead of
 1/2. Hence ``|AUC_binned - AUC_exact| <= 0.5 * P(positive and negative share a bin)``, a bound the
 result reports per slice (``meta["roc_auc_error_bound"]``), computed from the same histograms.
+
+Weights
+-------
+With a weight column every row of the ``GROUP BY`` also carries ``SUM(w)``, ``SUM(w * w)`` and a
+count of unusable (missing, negative, infinite) weights, and its score sums are weighted sums
+(``SUM(w * s)``, ...). Confusion cells and score bins then count weight instead of rows: the
+weighted rates, Brier score, log loss and calibration error of the numpy engine, and the weighted
+ROC AUC (scikit-learn's ``sample_weight``) within the same bound, with pairs weighted by
+``w_positive * w_negative``. The sums of squared weights give the effective rows of each cell and
+stratum for the bootstrap.
 """
 
 from __future__ import annotations
@@ -29,9 +39,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from raikit._errors import ColumnError, DataError, FileFormatError
+from raikit._errors import ColumnError, DataError, FileFormatError, ParameterError
 from raikit._grouping import GroupEncoding, encode_groups
-from raikit._sql import DUCKDB
+from raikit._sql import DUCKDB, Dialect
 
 __all__ = ["DEFAULT_SCORE_BINS", "AggregatedCounts", "duckdb_counts"]
 
@@ -55,9 +65,9 @@ class AggregatedCounts:
     # effective rows of the weighted bootstrap); ``counts`` then stay the rows.
     weighted: np.ndarray | None = None
     weighted_sq: np.ndarray | None = None
-
-
-_quote = DUCKDB.ident
+    # With a weight column and a score: ``score_strata`` holds sums of the weights and weighted
+    # sums, and this each (group, label, bin)'s sum of squared weights.
+    score_strata_sq: np.ndarray | None = None
 
 
 def as_source(source) -> str | list[str]:
@@ -199,21 +209,28 @@ def run_with_progress(work: Callable[[], object], poll: Callable[[], float | Non
     return box["value"]
 
 
-def score_sql(score: str, bins: int, quote=None) -> tuple[str, list[str]]:
-    """SQL of the score bin and the per-row terms summed per stratum (shared with Spark SQL)."""
-    q = quote or _quote
-    s = f"CAST({q(score)} AS DOUBLE)"
-    clipped = f"GREATEST(LEAST({s}, {1 - EPS!r}), {EPS!r})"
+def score_sql(
+    score: str, bins: int, dialect: Dialect = DUCKDB, *, weight: str | None = None
+) -> tuple[str, list[str]]:
+    """SQL of the score bin and of the per-row terms summed per stratum.
+
+    With ``weight`` every term is multiplied by the row's weight (the stratum's count is then
+    the ``SUM(w)`` of :func:`weight_sql`).
+    """
+    s = f"CAST({dialect.ident(score)} AS DOUBLE)"
+    clipped = f"GREATEST(LEAST({s}, {dialect.double(1 - EPS)}), {dialect.double(EPS)})"
     bin_sql = (
-        f"CASE WHEN {s} IS NULL OR isnan({s}) THEN {MISSING_BIN} "
-        f"WHEN {s} < 0 OR {s} > 1 THEN {OUT_OF_RANGE_BIN} "
-        f"ELSE LEAST(CAST(FLOOR({s} * {bins}) AS BIGINT), {bins - 1}) END"
+        f"CASE WHEN {s} IS NULL OR isnan({s}) THEN {dialect.literal(MISSING_BIN)} "
+        f"WHEN {s} < 0 OR {s} > 1 THEN {dialect.literal(OUT_OF_RANGE_BIN)} "
+        f"ELSE LEAST(CAST(FLOOR({s} * {dialect.literal(bins)}) AS BIGINT), "
+        f"{dialect.literal(bins - 1)}) END"
     )
+    w = "" if weight is None else f"CAST({dialect.ident(weight)} AS DOUBLE) * "
     sums = [
-        f"SUM({s}) AS __s1",
-        f"SUM({s} * {s}) AS __s2",
-        f"SUM(-LN({clipped})) AS __l1",  # log-loss term of a positive
-        f"SUM(-LN(1 - {clipped})) AS __l0",  # of a negative
+        f"SUM({w}{s}) AS __s1",
+        f"SUM({w}{s} * {s}) AS __s2",
+        f"SUM({w}-LN({clipped})) AS __l1",  # log-loss term of a positive
+        f"SUM({w}-LN(1 - {clipped})) AS __l0",  # of a negative
     ]
     return bin_sql, sums
 
@@ -249,7 +266,8 @@ def duckdb_counts(
     score_bins : int, default 1000
         Equal-width score bins on [0, 1] behind the binned ROC AUC.
     weight : str, optional
-        Column of non-negative row weights: adds each cell's sum of weights and of squared weights.
+        Column of non-negative row weights: adds each cell's (and score bin's) sum of weights and
+        of squared weights, and weights the score sums.
     memory_limit : str, default "1GB"
         DuckDB's memory limit; larger-than-memory files spill to disk instead of failing.
     progress : callable, optional
@@ -268,10 +286,17 @@ def duckdb_counts(
             con.execute("SET enable_progress_bar_print = false")
             con.execute("SET enable_progress_bar = true")  # needed for query_progress()
         if memory_limit:
-            con.execute(f"SET memory_limit = '{memory_limit}'")
+            try:  # one string literal, never SQL: "1GB'; COPY ..." is a bad size, not a statement
+                con.execute(f"SET memory_limit = {DUCKDB.string(memory_limit)}")
+            except duckdb.Error as error:
+                raise ParameterError(
+                    f"group_metrics_of(): memory_limit={memory_limit!r} is not a memory size "
+                    f"DuckDB understands ({error}); e.g. '1GB' or '512MB'."
+                ) from error
         if threads:
-            con.execute(f"SET threads = {int(threads)}")
+            con.execute(f"SET threads = {DUCKDB.literal(int(threads))}")
         check_columns(source, named_columns(target, prediction, sensitive, score, weight), con)
+        _check_numbers(con, relation, source, [("score", score), ("weight", weight)])
         sql = count_sql(relation, target, prediction, sensitive, score, score_bins, weight=weight)
 
         def work():
@@ -283,6 +308,15 @@ def duckdb_counts(
 
         try:
             table = run_with_progress(work, poll, progress)
+        except duckdb.ConversionException as error:
+            if score is not None and "value nan" in str(error):
+                # a NaN score that a Parquet file's statistics (which skip NaN) hid from isnan()
+                # reaches the bin's cast to BIGINT
+                raise DataError(
+                    f"score {score!r} has NaN value(s) in {source!r}. The duckdb backend bins "
+                    f"probabilities of the positive class on [0, 1]: drop or impute them."
+                ) from error
+            raise FileFormatError(f"DuckDB failed on {source!r}: {error}") from error
         except duckdb.Error as error:
             raise FileFormatError(f"DuckDB failed on {source!r}: {error}") from error
     finally:
@@ -302,6 +336,28 @@ def duckdb_counts(
     )
 
 
+_NUMBER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE")
+_NUMBER_TYPES += ("DECIMAL", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT")
+
+
+def _check_numbers(con, relation: str, source, named: list[tuple[str, str | None]]) -> None:
+    """Refuse a score or weight column that DuckDB does not read as numbers (as the Spark
+    backend's schema check does), instead of a cast error in the middle of the scan."""
+    named = [(role, column) for role, column in named if column is not None]
+    if not named:
+        return
+    columns = ", ".join(DUCKDB.ident(column) for _, column in named)
+    described = con.execute(f"DESCRIBE SELECT {columns} FROM {relation}").fetchall()
+    for (role, column), row in zip(named, described, strict=True):
+        if not str(row[1]).upper().startswith(_NUMBER_TYPES):
+            need = "probabilities of the positive class" if role == "score" else "row weights"
+            raise DataError(
+                f"The {role} column {column!r} of {source!r} has DuckDB type {row[1]}; it must "
+                f"hold numbers ({need}). Rewrite the files with a numeric column, or drop the "
+                f"{role} role."
+            )
+
+
 def weight_sql(weight: str, dialect=DUCKDB) -> list[str]:
     """Per-cell sums of a weight column and of its square, and the count of unusable weights."""
     w = f"CAST({dialect.ident(weight)} AS DOUBLE)"
@@ -314,17 +370,17 @@ def weight_sql(weight: str, dialect=DUCKDB) -> list[str]:
 
 
 def count_sql(
-    relation, target, prediction, sensitive, score, score_bins, quote=None, *, weight=None
+    relation, target, prediction, sensitive, score, score_bins, dialect=DUCKDB, *, weight=None
 ) -> str:
     """The one ``GROUP BY`` of the backends (DuckDB runs it; Spark gets the same aggregation)."""
-    q = quote or _quote
+    q = dialect.ident
     keys = ", ".join(q(c) for c in sensitive)
     select = f"SELECT {keys}, {q(target)} AS __y, {q(prediction)} AS __p, COUNT(*) AS __n"
     if weight is not None:
-        select += ", " + ", ".join(weight_sql(weight))
+        select += ", " + ", ".join(weight_sql(weight, dialect))
     if score is None:
         return f"{select} FROM {relation} GROUP BY ALL"
-    bin_sql, sums = score_sql(score, score_bins, q)
+    bin_sql, sums = score_sql(score, score_bins, dialect, weight=weight)
     return f"{select}, {bin_sql} AS __b, {', '.join(sums)} FROM {relation} GROUP BY ALL"
 
 
@@ -355,8 +411,9 @@ def counts_from_table(
 ) -> AggregatedCounts:
     """Turn a backend's aggregated rows into the engine's count (and score-strata) arrays.
 
-    ``table`` has the sensitive columns, ``__y``, ``__p``, ``__n`` and, with a score, ``__b``
-    (bin), ``__s1``, ``__s2``, ``__l1``, ``__l0``: one row per distinct combination.
+    ``table`` has the sensitive columns, ``__y``, ``__p``, ``__n``; with a score, ``__b``
+    (bin), ``__s1``, ``__s2``, ``__l1``, ``__l0``; with a weight, ``__w``, ``__w2``, ``__bad_w``
+    (and the score sums are weighted): one row per distinct combination.
     """
     if table.empty:
         raise DataError(f"{source!r} has no rows; group metrics need at least one.")
@@ -389,7 +446,7 @@ def counts_from_table(
         weighted, weighted_sq = _weighted_cells(
             table, weight, source, (groups, cells), counts.shape
         )
-    strata = None
+    strata = strata_sq = None
     if score is not None:
         if len(classes) > 2:
             raise DataError(
@@ -421,6 +478,10 @@ def counts_from_table(
             ],
             axis=-1,
         )
+        if weight is not None:  # each stratum's "count" is the sum of its weights
+            values[:, 0] = table["__w"].to_numpy(float)
+            strata_sq = np.zeros((n_groups, 2, score_bins))
+            np.add.at(strata_sq, (groups, y_codes, bins), table["__w2"].to_numpy(float))
         strata = np.zeros((n_groups, 2, score_bins, 4))
         np.add.at(strata, (groups, y_codes, bins), values)
     return AggregatedCounts(
@@ -433,6 +494,7 @@ def counts_from_table(
         score_bins=score_bins if score is not None else 0,
         weighted=weighted,
         weighted_sq=weighted_sq,
+        score_strata_sq=strata_sq,
     )
 
 
@@ -440,13 +502,17 @@ def _weighted_cells(table, weight, source, where, shape) -> tuple[np.ndarray, np
     """Sums of the weights and of their squares per (group, cell), after checking the weights
     as :func:`raikit.metrics._group_metrics.weight_array` does for rows in memory."""
     bad = int(np.nan_to_num(table["__bad_w"].to_numpy(float)).sum())
-    if bad:
+    sums = table["__w"].to_numpy(float)
+    if bad or np.isnan(sums).any():
+        # DuckDB folds isnan() to FALSE when a Parquet column's statistics (which skip NaN) say
+        # "no NaN": the NaN then shows only in the sums, and the count can fall short.
+        many = f"{bad}" if bad else "some"
         raise DataError(
-            f"weight column {weight!r} has {bad} missing, infinite or negative weight(s) in "
+            f"weight column {weight!r} has {many} missing, infinite or negative weight(s) in "
             f"{source!r}; weights must be finite and >= 0."
         )
     weighted, weighted_sq = np.zeros(shape), np.zeros(shape)
-    np.add.at(weighted, where, table["__w"].to_numpy(float))
+    np.add.at(weighted, where, sums)
     np.add.at(weighted_sq, where, table["__w2"].to_numpy(float))
     if not weighted.sum() > 0:
         raise DataError(

@@ -1115,16 +1115,19 @@ def group_metrics_of(
         active SparkSession); ``numpy`` loads the rows (see :meth:`raikit.Dataset.materialize`).
         The DuckDB and Spark backends compute the count metrics and, with a score, ROC AUC from
         per-group score histograms (see ``score_bins``), Brier score, log loss and calibration
-        error; with a ``weight`` role they weight the count metrics (sums of the weights and
-        of their squares per cell: the same values and intervals as ``numpy``), not the score
-        metrics. Regression and custom callables need ``numpy``.
+        error. With a ``weight`` role they weight every metric: confusion cells and score bins
+        hold sums of the weights and of their squares (the count metrics get the same values
+        and intervals as ``numpy``; the score metrics its weighted Brier score, log loss and
+        calibration error, and the weighted ROC AUC within the bound below). Regression and
+        custom callables need ``numpy``.
     memory_limit : str, default "1GB"
         DuckDB's memory limit (it spills to disk beyond it).
     score_bins : int, default 1000
         DuckDB and Spark: equal-width score bins on [0, 1] (a multiple of 10). ROC AUC is
         computed from them with same-bin pairs counted as ties, so
-        ``|AUC_binned - AUC_exact| <= 0.5 * P(a positive and a negative share a bin)``; the
-        result's ``meta["roc_auc_error_bound"]`` gives that bound per slice.
+        ``|AUC_binned - AUC_exact| <= 0.5 * P(a positive and a negative share a bin)`` (pairs
+        weighted by the product of their weights with a ``weight`` role); the result's
+        ``meta["roc_auc_error_bound"]`` gives that bound per slice.
     progress : callable, optional
         DuckDB and Spark: ``progress(done, total)`` with the share of the scan done (``total``
         is 1.0).
@@ -1151,6 +1154,18 @@ def group_metrics_of(
     >>> r = group_metrics_of(ds, metrics=["selection_rate"], ci=None)
     >>> r.by_group["selection_rate"].round(3).tolist()
     [0.333, 0.667]
+
+    The same rows in a Parquet file, with scores and weights, reduced by DuckDB (the weighted
+    ROC AUC, as scikit-learn's ``roc_auc_score(..., sample_weight=w)``):
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "scored.parquet")
+    >>> frame.assign(s=[0.9, 0.5, 0.4, 0.8, 0.85, 0.1], w=[1, 2, 1, 1, 1, 3]).to_parquet(path)
+    >>> lazy = Dataset(path, target="y", prediction="p", sensitive="sex", score="s", weight="w",
+    ...                lazy=True)
+    >>> r = group_metrics_of(lazy, metrics=["roc_auc"], ci=None)
+    >>> r.meta["backend"], r.by_group["roc_auc"].round(3).tolist()
+    ('duckdb', [0.5, 0.75])
     """
     data = check_dataset(data, need=["target", "prediction"], caller="group_metrics_of")
     backend = _choose_backend(data, backend)
@@ -1173,12 +1188,6 @@ def group_metrics_of(
             f"group_metrics_of(): the {backend} backend computes classification metrics from "
             f"counts and score histograms (no regression or custom callables); use "
             f"backend='numpy' on a sample (Dataset.sample) for those."
-        )
-    if data.weight is not None and data.score is not None:
-        raise ParameterError(
-            f"group_metrics_of(): the {backend} backend weights count metrics but not the score "
-            f"histograms yet; drop the score role (Dataset.replace(score=None)) or use "
-            f"backend='numpy' (on a Dataset.sample if the rows do not fit in memory)."
         )
     if data.score is not None and score_bins % 10:
         raise ParameterError(
@@ -1278,7 +1287,9 @@ def _from_counts(
         values_parts.append(value)
         replicate_parts.append(replicate)
     if score_names:
-        value, replicate = _histogram_score_part(strata, score_names, slices, rng, meta)
+        value, replicate = _histogram_score_part(
+            strata, score_names, slices, rng, meta, strata_sq=aggregated.score_strata_sq
+        )
         columns += score_names
         values_parts.append(value)
         replicate_parts.append(replicate)
@@ -1306,15 +1317,14 @@ def _binned_auc(n_neg: np.ndarray, n_pos: np.ndarray) -> np.ndarray:
         return np.where(pairs > 0, concordant / pairs, np.nan)
 
 
-def _histogram_score_part(strata, score_names, slices, rng, meta):
+def _histogram_score_part(strata, score_names, slices, rng, meta, *, strata_sq=None):
     """Score metrics from per-group histograms of equal-width score bins.
 
-    ``strata`` is (groups, label, bin, [n, sum s, sum s^2, sum log-loss term]). Brier score and
-    log loss are exact (sums); ROC AUC counts same-bin pairs as ties; the calibration error uses
-    the tenths of [0, 1] (unions of whole bins). The bootstrap merges adjacent bins into about
-    256 strata of equal mass (within tenths), draws ``Poisson(n)`` per non-empty (group, label,
-    stratum), scales the stratum's sums by ``Poisson(n) / n`` and centres the AUC replicates on the
-    fine-binned value, as the numpy engine does with its score strata.
+    ``strata`` is (groups, label, bin, [n, sum s, sum s^2, sum log-loss term]); with weights, ``n``
+    is the sum of the weights, the sums are weighted and ``strata_sq`` (groups, label, bin) holds
+    the sums of squared weights. Brier score and log loss are exact (sums); ROC AUC counts
+    same-bin pairs as ties; the calibration error uses the tenths of [0, 1] (unions of whole
+    bins). See :func:`_histogram_replicates` for the bootstrap.
     """
     n_bins = strata.shape[2]
     ece_bin = (np.arange(n_bins) * engine.ECE_BINS) // n_bins
@@ -1330,13 +1340,27 @@ def _histogram_score_part(strata, score_names, slices, rng, meta):
             key.text: (float(b) if np.isfinite(b) else None)
             for key, b in zip(slices.keys, bound, strict=True)
         }
-    # Bootstrap strata: adjacent bins merged into about engine.SCORE_BINS strata of equal mass,
-    # never across a tenth (so the calibration bins stay exact), as the numpy engine stratifies.
-    # Exact Poisson draws cost ~0.1 us each; this keeps them at groups x 2 x ~256 per replicate.
+    replicates = _histogram_replicates(
+        strata, strata_sq, ece_bin, score_names, slices, rng, meta, value=value
+    )
+    return value, replicates
+
+
+def _histogram_replicates(strata, strata_sq, ece_bin, score_names, slices, rng, meta, *, value):
+    """The replicate function of the histogram score metrics (a Poisson bootstrap).
+
+    Adjacent bins merge into about 256 strata of equal mass (within tenths, so the calibration
+    bins stay exact), as the numpy engine stratifies; each non-empty (group, label, stratum)
+    draws ``Poisson(m)`` with ``m`` its rows, or its effective rows ``(sum w)^2 / sum w^2`` when
+    weighted, and its count and sums are scaled by ``Poisson(m) / m``. Replicates are centred on
+    the fine-binned ``value``. Exact Poisson draws cost ~0.1 us each; the merging keeps them at
+    groups x 2 x ~256 per replicate.
+    """
     mass = strata[..., 0].sum(axis=(0, 1))
     before = np.cumsum(mass) - mass
     quantile = np.minimum(
-        (before / max(mass.sum(), 1) * engine.SCORE_BINS).astype(np.int64), engine.SCORE_BINS - 1
+        (before / max(mass.sum(), 1e-300) * engine.SCORE_BINS).astype(np.int64),
+        engine.SCORE_BINS - 1,
     )
     key = ece_bin * engine.SCORE_BINS + quantile  # non-decreasing along the bins
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
@@ -1350,7 +1374,11 @@ def _histogram_score_part(strata, score_names, slices, rng, meta):
     # (slice, label, tenth) sums for the other metrics, which need no finer bins.
     flat = strata.reshape(-1, 4)
     nonzero = np.flatnonzero(flat[:, 0] > 0)
-    n_stratum, sums = flat[nonzero, 0], flat[nonzero]
+    sums = flat[nonzero]
+    draws = sums[:, 0]  # Poisson means: rows, or the effective rows of weighted strata
+    if strata_sq is not None:
+        squares = np.add.reduceat(strata_sq, starts, axis=2).reshape(-1)[nonzero]
+        draws = engine.effective_rows(draws, squares)
     group, label_bin = np.divmod(nonzero, 2 * n_bins)
     label, bin_ = np.divmod(label_bin, n_bins)
     member = slices.membership.tocsc()
@@ -1361,20 +1389,17 @@ def _histogram_score_part(strata, score_names, slices, rng, meta):
     column = np.repeat(np.arange(len(nonzero)), per)
     n_slices, n_tenths = slices.n_slices, engine.ECE_BINS
 
-    def spread(cells, n_cells, weights):
-        return sparse.csr_matrix((weights, (cells, column)), shape=(n_cells, len(nonzero)))
+    def spread(cells, n_cells, stat):
+        # A stratum's drawn count times its statistic per draw (stat / m) is the Poisson(m) / m
+        # scaling of that statistic, applied inside the sparse product.
+        values = np.repeat(stat / draws, per)
+        return sparse.csr_matrix((values, (cells, column)), shape=(n_cells, len(nonzero)))
 
-    ones = np.ones(len(column))
     to_bins = spread(
-        slice_of * (2 * n_bins) + np.repeat(label_bin, per), n_slices * 2 * n_bins, ones
+        slice_of * (2 * n_bins) + np.repeat(label_bin, per), n_slices * 2 * n_bins, sums[:, 0]
     )
     tenth_cells = (slice_of * 2 + np.repeat(label, per)) * n_tenths + np.repeat(ece_bin[bin_], per)
-    # One matrix per statistic: a stratum's drawn count times its mean (sum / n) is the
-    # Poisson(n) / n scaling of its sum, applied inside the sparse product.
-    to_tenths = [
-        spread(tenth_cells, n_slices * 2 * n_tenths, np.repeat(sums[:, i] / n_stratum, per))
-        for i in range(4)
-    ]
+    to_tenths = [spread(tenth_cells, n_slices * 2 * n_tenths, sums[:, i]) for i in range(4)]
     others = [m for m in score_names if m != "roc_auc"]
     per_chunk = max(1, 4_000_000 // (n_slices * 2 * n_bins))  # ~32 MB of bin counts per chunk
 
@@ -1382,7 +1407,7 @@ def _histogram_score_part(strata, score_names, slices, rng, meta):
         out = []
         for start in range(0, b, per_chunk):
             k = min(per_chunk, b - start)
-            drawn = rng.poisson(n_stratum[:, None], size=(len(n_stratum), k)).astype(float)
+            drawn = rng.poisson(draws[:, None], size=(len(draws), k)).astype(float)
             parts = {}
             if "roc_auc" in score_names:
                 counts = np.asarray(to_bins @ drawn).reshape(n_slices, 2, n_bins, k)
@@ -1395,7 +1420,7 @@ def _histogram_score_part(strata, score_names, slices, rng, meta):
             out.append(np.concatenate([parts[m] for m in score_names], axis=-1))
         return np.concatenate(out) + shift
 
-    return value, score_replicates
+    return score_replicates
 
 
 def _draw_replicates(parts, n_boot: int, n_slices: int, n_metrics: int) -> np.ndarray:

@@ -1,7 +1,8 @@
 """The Spark backend: the sufficient statistics as one ``groupBy().agg()`` on the user's cluster.
 
 The reduction is the DuckDB backend's ``GROUP BY`` expressed with the DataFrame API: one row per
-(sensitive values, true label, predicted label[, score bin]) with its count and score sums. Only that
+(sensitive values, true label, predicted label[, score bin]) with its count, score sums and, with a
+weight column, the sums of the weights and of their squares (the score sums then weighted). Only that
 small table travels to the driver; the shared code in :mod:`raikit.metrics._duckdb` turns it into
 the engine's arrays, so counts, metrics and bootstrap intervals are those of the other backends.
 
@@ -180,6 +181,29 @@ def _progress_poll(spark, group: str):
     return poll
 
 
+def _score_columns(score: str, score_bins: int, w=None) -> tuple:
+    """The score-bin key and the per-stratum sums of :func:`raikit.metrics._duckdb.score_sql`
+    as Spark columns (weighted by the column ``w`` when given)."""
+    from pyspark.sql import functions as F
+
+    s = _col(score).cast("double")
+    clipped = F.greatest(F.least(s, F.lit(1 - EPS)), F.lit(EPS))
+    binned = F.least(F.floor(s * F.lit(float(score_bins))).cast("bigint"), F.lit(score_bins - 1))
+    bin_column = (
+        F.when(s.isNull() | F.isnan(s), F.lit(MISSING_BIN))
+        .when((s < 0) | (s > 1), F.lit(OUT_OF_RANGE_BIN))
+        .otherwise(binned)
+    )
+    terms = {
+        "__s1": s,
+        "__s2": s * s,
+        "__l1": -F.log(clipped),  # log-loss term of a positive
+        "__l0": -F.log(F.lit(1.0) - clipped),  # of a negative
+    }
+    sums = [F.sum(term if w is None else w * term).alias(name) for name, term in terms.items()]
+    return bin_column.alias("__b"), sums
+
+
 def spark_counts(
     source,
     *,
@@ -220,24 +244,7 @@ def spark_counts(
     keys = [_col(c) for c in sensitive]
     keys += [_col(target).alias("__y"), _col(prediction).alias("__p")]
     sums = [F.count(F.lit(1)).alias("__n")]
-    if score is not None:
-        s = _col(score).cast("double")
-        clipped = F.greatest(F.least(s, F.lit(1 - EPS)), F.lit(EPS))
-        binned = F.least(
-            F.floor(s * F.lit(float(score_bins))).cast("bigint"), F.lit(score_bins - 1)
-        )
-        bin_column = (
-            F.when(s.isNull() | F.isnan(s), F.lit(MISSING_BIN))
-            .when((s < 0) | (s > 1), F.lit(OUT_OF_RANGE_BIN))
-            .otherwise(binned)
-        )
-        keys.append(bin_column.alias("__b"))
-        sums += [
-            F.sum(s).alias("__s1"),
-            F.sum(s * s).alias("__s2"),
-            F.sum(-F.log(clipped)).alias("__l1"),
-            F.sum(-F.log(F.lit(1.0) - clipped)).alias("__l0"),
-        ]
+    w = None
     if weight is not None:
         w = _col(weight).cast("double")
         bad = w.isNull() | F.isnan(w) | (w < 0) | (w == F.lit(float("inf")))
@@ -246,6 +253,10 @@ def spark_counts(
             F.sum(w * w).alias("__w2"),
             F.sum(F.when(bad, 1).otherwise(0)).alias("__bad_w"),
         ]
+    if score is not None:
+        bin_column, score_sums = _score_columns(score, score_bins, w)
+        keys.append(bin_column)
+        sums += score_sums
     aggregated = frame.groupBy(*keys).agg(*sums)
     spark = frame.sparkSession
     group = f"raikit-{uuid.uuid4().hex[:12]}"
