@@ -699,13 +699,46 @@ def _lattice(enc, e, *, k, max_level, min_size, effect_size, alpha, fdr, progres
 
 
 def _tree(enc, e, *, k, max_level, min_size, effect_size, alpha, fdr, random_state, weights=None):
-    from sklearn.tree import DecisionTreeRegressor
-
+    """Slice Finder's decision-tree search: the nodes of a regression tree on the loss are the
+    candidate slices, tested shallowest first; a slice inside a significant one is not reported.
+    Returns the predicates of each reported slice, its statistics and counts per depth."""
     w = np.ones(len(e)) if weights is None else weights
     n, t1, t2 = float(w.sum()), float((w * e).sum()), float((w * e * e).sum())
+    X, meta = _tree_design(enc)
+    tr = _fit_tree(X, e, max_level, min_size, random_state, weights)
+    parent, depth, cond = _tree_paths(tr, meta)
+    size = tr.weighted_n_node_samples.astype(float)  # the row count without weights
+    mean = tr.value[:, 0, 0]
+    s1 = size * mean
+    s2 = size * (tr.impurity + mean**2)
+    mean_s, mean_r, var_s, eff, t, p = _welch(size, s1, s2, n, t1, t2)
+    order = np.lexsort((-eff, depth))
+    candidates = [i for i in order if i != 0 and eff[i] >= effect_size and min_size <= size[i] < n]
+    significant, test_level = _tree_tests(candidates, p, parent, k=k, alpha=alpha, fdr=fdr)
+    hits = [i for i in candidates if significant[i]][:k]
+    rows = [
+        (size[h], mean_s[h], var_s[h], mean_r[h], eff[h], t[h], p[h], test_level[h]) for h in hits
+    ]
+    conds = [cond[h] for h in hits]
+    levels = [
+        (
+            d,
+            int((depth == d).sum()),
+            int((depth == d).sum()),
+            sum(depth[c] == d for c in candidates),
+            sum(depth[h] == d for h in hits),
+        )
+        for d in range(1, max_level + 1)
+    ]
+    return conds, rows, levels
+
+
+def _tree_design(enc):
+    """The tree's input: a numeric feature's bin code as one ordinal column, a categorical
+    feature one-hot; ``meta`` holds ``(feature index, code, kind)`` for each column."""
     numeric = [(enc.bins[enc.bins["feature"] == f]["kind"] == "range").any() for f in enc.names]
-    columns, meta = [], []  # meta: (feature index, code, kind) per tree column
-    for f, is_numeric in enumerate(numeric):
+    columns, meta = [], []
+    for f, is_numeric in enumerate(numeric):  # loop over features
         codes = enc.codes[:, f]
         if is_numeric:
             columns.append(codes.astype(float))
@@ -714,7 +747,13 @@ def _tree(enc, e, *, k, max_level, min_size, effect_size, alpha, fdr, random_sta
             onehot = (codes[:, None] == np.arange(enc.sizes[f])[None, :]).astype(float)
             columns.append(onehot)
             meta += [(f, c, "onehot") for c in range(enc.sizes[f])]
-    X = np.column_stack(columns)
+    return np.column_stack(columns), meta
+
+
+def _fit_tree(X, e, max_level, min_size, random_state, weights):
+    """The fitted ``tree_`` of a regression tree on the loss, its leaves at least ``min_size``."""
+    from sklearn.tree import DecisionTreeRegressor
+
     if weights is None:
         tree = DecisionTreeRegressor(
             max_depth=max_level, min_samples_leaf=min_size, random_state=random_state
@@ -725,7 +764,11 @@ def _tree(enc, e, *, k, max_level, min_size, effect_size, alpha, fdr, random_sta
             min_weight_fraction_leaf=_leaf_fraction(min_size, weights),
             random_state=random_state,
         ).fit(X, e, sample_weight=weights)
-    tr = tree.tree_
+    return tree.tree_
+
+
+def _tree_paths(tr, meta):
+    """Parent, depth and the predicates ``(feature, code, op)`` leading to each tree node."""
     n_nodes = tr.node_count
     parent = np.full(n_nodes, -1)
     depth = np.zeros(n_nodes, dtype=int)
@@ -742,13 +785,13 @@ def _tree(enc, e, *, k, max_level, min_size, effect_size, alpha, fdr, random_sta
             else:
                 step = (code, "!=" if side == "<=" else "==")
             cond[child] = [*cond[node], (f, *step)]
-    size = tr.weighted_n_node_samples.astype(float)  # the row count without weights
-    mean = tr.value[:, 0, 0]
-    s1 = size * mean
-    s2 = size * (tr.impurity + mean**2)
-    mean_s, mean_r, var_s, eff, t, p = _welch(size, s1, s2, n, t1, t2)
-    order = np.lexsort((-eff, depth))
-    candidates = [i for i in order if i != 0 and eff[i] >= effect_size and min_size <= size[i] < n]
+    return parent, depth, cond
+
+
+def _tree_tests(candidates, p, parent, *, k, alpha, fdr):
+    """Which candidate nodes are significant, and the level each was tested at. A node inside a
+    significant ancestor is not tested (alpha-investing) or not kept (Benjamini–Hochberg)."""
+    n_nodes = len(p)
     blocked = np.zeros(n_nodes, dtype=bool)
     significant = np.zeros(n_nodes, dtype=bool)
     test_level = np.full(n_nodes, np.nan)
@@ -775,22 +818,7 @@ def _tree(enc, e, *, k, max_level, min_size, effect_size, alpha, fdr, random_sta
                 if significant[anc]:
                     significant[i] = False
                 anc = parent[anc]
-    hits = [i for i in candidates if significant[i]][:k]
-    rows = [
-        (size[h], mean_s[h], var_s[h], mean_r[h], eff[h], t[h], p[h], test_level[h]) for h in hits
-    ]
-    conds = [cond[h] for h in hits]
-    levels = [
-        (
-            d,
-            int((depth == d).sum()),
-            int((depth == d).sum()),
-            sum(depth[c] == d for c in candidates),
-            sum(depth[h] == d for h in hits),
-        )
-        for d in range(1, max_level + 1)
-    ]
-    return conds, rows, levels
+    return significant, test_level
 
 
 def _leaf_fraction(min_size: int, weights: np.ndarray) -> float:
