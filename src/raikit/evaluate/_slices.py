@@ -436,7 +436,8 @@ class SliceResult(Result):
     Attributes
     ----------
     slices : DataFrame
-        One row per reported slice, best first: ``slice`` (text), ``n_predicates``, ``size``,
+        One row per reported slice, best first: ``slice`` (text), ``n_predicates``, ``size``
+        (rows; the sum of their weights when the Dataset has a weight role),
         ``mean_loss`` with ``lower``/``upper`` (normal interval at ``overall["ci"]``),
         ``rest_mean_loss``,
         ``effect_size``, ``t_statistic``, ``p_value``, ``test_level`` (the level it was tested at),
