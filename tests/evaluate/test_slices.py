@@ -375,7 +375,132 @@ def test_weighted_slice_statistics_by_hand():
     assert result.overall["weight_column"] == "w"
 
 
-@pytest.mark.parametrize("method", ["tree", "sliceline"])
-def test_searches_without_weights_refuse_a_weighted_dataset(method):
-    with pytest.raises(ParameterError, match=rf"method='{method}'.*weight role"):
-        find_slices(None, _weighted_ds(_weighted_frame()), loss="zero_one", method=method)
+def _blocks_frame(blocks=80, seed=4):
+    """Blocks of 17 rows share colour, shape and an integer weight (0 to 4); ``x`` runs 0..16 in
+    every block, so it is uniform with or without the weights and its quantile bins (edges 4, 8
+    and 12 at ``n_bins=4``) are the same on the repeated rows. Errors are planted in
+    ``colour = red & shape = star`` and ``colour = blue & x >= 12``; blue blocks weigh more."""
+    rng = np.random.default_rng(seed)
+    colour = rng.choice(["red", "green", "blue"], blocks)
+    shape = rng.choice(["circle", "square", "star"], blocks)
+    w = np.where(colour == "blue", rng.integers(2, 5, blocks), rng.integers(0, 3, blocks))
+    frame = pd.DataFrame(
+        {
+            "colour": np.repeat(colour, 17),
+            "shape": np.repeat(shape, 17),
+            "x": np.tile(np.arange(17), blocks),
+            "w": np.repeat(w, 17),
+        }
+    )
+    n = len(frame)
+    frame["group"] = rng.choice(["a", "b"], n)
+    frame["y"] = rng.integers(0, 2, n)
+    bad = (frame["colour"] == "red") & (frame["shape"] == "star")
+    odd = (frame["colour"] == "blue") & (frame["x"] >= 12)
+    flip = (bad & (rng.random(n) < 0.5)) | (odd & (rng.random(n) < 0.4)) | (rng.random(n) < 0.05)
+    frame["p"] = np.where(flip, 1 - frame["y"], frame["y"])
+    return frame
+
+
+@pytest.mark.parametrize("method", ["lattice", "tree", "sliceline"])
+def test_every_method_gives_integer_weights_the_slices_of_duplicated_rows(method):
+    # A mathematical property of frequency weights: weight 3 is the row three times (0: no row).
+    # It covers the tree's ordinal splits on a binned numeric column and min_size in weight.
+    frame = _blocks_frame()
+    kwargs = {
+        "loss": "zero_one",
+        "method": method,
+        "features": ["colour", "shape", "x"],
+        "n_bins": 4,
+        "max_features": 3,
+        "min_size": 60,
+        "random_state": 0,
+    }
+    got = find_slices(None, _weighted_ds(frame), **kwargs)
+    repeated = frame.loc[frame.index.repeat(frame["w"])].reset_index(drop=True)
+    want = find_slices(None, _weighted_ds(repeated, weight=None), **kwargs)
+    assert len(want.slices) >= 2
+    pd.testing.assert_frame_equal(got.bins, want.bins)  # the premise: the same bins
+    pd.testing.assert_frame_equal(got.slices, want.slices, check_exact=True)
+    pd.testing.assert_frame_equal(got.predicates, want.predicates)
+    pd.testing.assert_frame_equal(got.levels, want.levels)
+    assert got.overall["mean_loss"] == want.overall["mean_loss"]
+    # the weights change the answer: ignoring them finds other slices or other sizes
+    plain = find_slices(None, _weighted_ds(frame, weight=None), **kwargs)
+    assert not plain.slices[["slice", "size"]].equals(got.slices[["slice", "size"]])
+
+
+@pytest.mark.parametrize("method", ["lattice", "tree", "sliceline"])
+def test_weights_of_one_are_no_weights(planted_data, method):
+    ds = planted_data[0]
+    ones = ds.replace(ds.frame.assign(one=1.0), weight="one")
+    kwargs = {"loss": "zero_one", "method": method, "k": 5, "random_state": 3}
+    got, want = find_slices(None, ones, **kwargs), find_slices(None, ds, **kwargs)
+    assert len(want.slices) >= 1
+    pd.testing.assert_frame_equal(got.slices, want.slices, check_exact=True)
+    pd.testing.assert_frame_equal(got.levels, want.levels)
+
+
+def _tiny_weighted(scale=1.0):
+    """Eight rows; weighted errors (by hand): total weight 10, error 2 + 0.5 + 1 = 3.5."""
+    frame = pd.DataFrame(
+        {
+            "colour": ["red"] * 4 + ["blue"] * 4,
+            "shape": ["star", "star", "circle", "circle"] * 2,
+            "y": [1, 1, 1, 1, 0, 0, 0, 0],
+            "p": [0, 1, 0, 1, 0, 0, 1, 0],  # wrong on rows 0, 2 and 6
+            "w": np.array([2, 1, 0.5, 0.5, 1, 1, 1, 3]) * scale,
+        }
+    )
+    return Dataset(frame, target="y", sensitive="colour", prediction="p", weight="w")
+
+
+def test_sliceline_weighted_scores_by_hand():
+    result = find_slices(
+        None,
+        _tiny_weighted(),
+        loss="zero_one",
+        method="sliceline",
+        k=3,
+        min_size=2,
+        features=["colour", "shape"],
+    )
+    # average error 3.5 / 10; red & star: error 2 of weight 3; red: 2.5 of 4; star: 2 of 5.
+    # score = 0.95 (rate / 0.35 - 1) - 0.05 (10 / size - 1); circle, blue and blue & circle
+    # have rates below 0.35 (negative scores); red & circle weighs 1 < min_size = 2.
+    table = result.slices
+    assert table["slice"].tolist() == [
+        "colour = red & shape = star",
+        "colour = red",
+        "shape = star",
+    ]
+    assert table["size"].tolist() == [3, 4, 5]
+    np.testing.assert_allclose(table["mean_loss"], [2 / 3, 0.625, 0.4], rtol=1e-12)
+    np.testing.assert_allclose(
+        table["score"], [0.95 * (2 / 3 / 0.35 - 1) - 0.05 * (10 / 3 - 1), 0.671428571, 0.085714286]
+    )
+    np.testing.assert_allclose(table["rest_mean_loss"], [1.5 / 7, 1 / 6, 1.5 / 5], rtol=1e-12)
+    assert result.overall["mean_loss"] == pytest.approx(0.35)
+
+
+def test_tree_weighted_slice_by_hand():
+    # weights x 7.5 (total 75, min_size 15): the tree splits on colour (weighted squared error
+    # 7.03 + 6.25 against 9 + 7.88 for shape); red (weight 30, error 18.75) is the only node
+    # worse than the rest; red & circle weighs 7.5 < 15, so red is not split.
+    result = find_slices(
+        None,
+        _tiny_weighted(scale=7.5),
+        loss="zero_one",
+        method="tree",
+        min_size=15,
+        features=["colour", "shape"],
+        random_state=0,
+    )
+    top = result.slices.iloc[0]
+    assert (len(result.slices), top["slice"], top["size"]) == (1, "colour = red", 30)
+    assert top["mean_loss"] == pytest.approx(18.75 / 30, rel=1e-12)
+    assert top["rest_mean_loss"] == pytest.approx(7.5 / 45, rel=1e-12)
+    var_in, var_out = (18.75 - 18.75 * 0.625) / 29, (7.5 - 7.5 / 6) / 44  # frequency weights
+    assert top["effect_size"] == pytest.approx((0.625 - 1 / 6) / np.sqrt((var_in + var_out) / 2))
+    t = (0.625 - 1 / 6) / np.sqrt(var_in / 30 + var_out / 45)
+    assert top["t_statistic"] == pytest.approx(t)

@@ -159,3 +159,122 @@ def test_three_groups_and_two_attributes():
         X, train["y"], sensitive_features=train[["g", "z"]]
     )
     assert len(two.group_labels_) == 3  # (a,0), (b,1), (c,1): the intersections present
+
+
+# --------------------------------------------------------------------------- pinned behaviour
+# Probabilities and robustness weights recorded from FRTrainClassifier.fit before it was split
+# into helpers (commit 941b275): a refactor must reproduce them (torch on CPU with fixed seeds is
+# bit-identical between runs; rtol 1e-6 leaves room for another CPU's float rounding only).
+PINNED = {
+    "dp_logistic_sgd": (
+        {
+            "epochs": 160,
+            "pretrain_epochs": 40,
+            "d_steps": 3,
+            "reweight_every": 20,
+            "learning_rate": 0.02,
+            "discriminator_learning_rate": 0.05,
+            "random_state": 0,
+        },
+        {"clean": True, "sample_weight": False},
+        [
+            0.33866649268837845,
+            0.29172435296230803,
+            0.4008586736385724,
+            0.9522274516582906,
+            0.7159487498975396,
+            0.6633829800686681,
+            0.5320647422411262,
+            0.922204937311214,
+        ],
+        [
+            1.0039507150650024,
+            0.9841457605361938,
+            1.0029270648956299,
+            0.979634165763855,
+            1.0078339576721191,
+            0.9913105964660645,
+            0.9955471754074097,
+            0.9833850860595703,
+            0.9861893057823181,
+        ],
+    ),
+    "eqodds_mlp_adam": (
+        {
+            "network": "mlp",
+            "constraint": "eqodds",
+            "hidden_layer_sizes": (8,),
+            "discriminator_optimizer": "adam",
+            "epochs": 120,
+            "pretrain_epochs": 30,
+            "d_steps": 2,
+            "reweight_every": 15,
+            "lambda_f": 0.2,
+            "lambda_r": 0.3,
+            "class_weight": "balanced",
+            "learning_rate": 0.01,
+            "random_state": 5,
+        },
+        {"clean": True, "sample_weight": True},
+        [
+            0.15433210706505787,
+            0.11434615765610663,
+            0.10794764816353658,
+            0.9277808808626861,
+            0.5849083816564669,
+            0.5178527445576685,
+            0.39780354257651573,
+            0.8717808047762206,
+        ],
+        [
+            1.0413159132003784,
+            1.6842693090438843,
+            1.5911213159561157,
+            0.9501523375511169,
+            1.3683665990829468,
+            1.2786020040512085,
+            1.0539065599441528,
+            1.4014045000076294,
+            1.2245204448699951,
+        ],
+    ),
+    "fair_only": (
+        {"epochs": 100, "pretrain_epochs": 20, "learning_rate": 0.02, "random_state": 2},
+        {"clean": False, "sample_weight": False},
+        [
+            0.3787603079567679,
+            0.3390544360476326,
+            0.22843022328027093,
+            0.8526919040170263,
+            0.7793222156740611,
+            0.7253537932850869,
+            0.5544796527076692,
+            0.7967425615612698,
+        ],
+        [1.0] * 9,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_fit_reproduces_pinned_probabilities(name):
+    params, options, proba, weights = PINNED[name]
+    frame = make_fairness_synthetic(360, random_state=3, as_frame=True)
+    train, clean = frame.iloc[:300].copy(), frame.iloc[300:]
+    rng = np.random.default_rng(1)
+    flip = rng.choice(300, 30, replace=False)
+    train.iloc[flip, train.columns.get_loc("y")] = 1 - train["y"].to_numpy()[flip]
+    sample_weight = rng.uniform(0.5, 2.0, 300)
+    fit_kwargs = {"sensitive_features": train["z"]}
+    if options["clean"]:
+        fit_kwargs["clean_validation"] = (clean[COLS], clean["y"], clean["z"])
+    if options["sample_weight"]:
+        fit_kwargs["sample_weight"] = sample_weight
+    calls = []
+    clf = FRTrainClassifier(**params).fit(
+        train[COLS], train["y"], callback=lambda epoch, n: calls.append((epoch, n)), **fit_kwargs
+    )
+    np.testing.assert_allclose(clf.predict_proba(frame.iloc[::45][COLS])[:, 1], proba, rtol=1e-6)
+    np.testing.assert_allclose(clf.sample_weights_[::37], weights, rtol=1e-6)
+    epochs = params["epochs"]
+    assert calls == [(e, epochs) for e in range(1, epochs + 1)]

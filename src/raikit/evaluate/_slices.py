@@ -436,7 +436,8 @@ class SliceResult(Result):
     Attributes
     ----------
     slices : DataFrame
-        One row per reported slice, best first: ``slice`` (text), ``n_predicates``, ``size``,
+        One row per reported slice, best first: ``slice`` (text), ``n_predicates``, ``size``
+        (rows; the sum of their weights when the Dataset has a weight role),
         ``mean_loss`` with ``lower``/``upper`` (normal interval at ``overall["ci"]``),
         ``rest_mean_loss``,
         ``effect_size``, ``t_statistic``, ``p_value``, ``test_level`` (the level it was tested at),
@@ -562,13 +563,25 @@ def _describe(items_rows: list[np.ndarray], enc: _Encoded):
     return texts, preds
 
 
-def _sliceline(enc, e, *, k, max_level, min_size, weight, progress):
-    n = len(e)
-    eavg = float(e.mean())
+def _sliceline(enc, e, *, k, max_level, min_size, weight, progress, weights=None):
+    """SliceLine's level-wise top-k; with ``weights`` (frequency weights) a slice's size and
+    error are its sums of weights and of weighted losses, so ``min_size`` is a sum of weights."""
+    n = len(e) if weights is None else float(weights.sum())
+    eavg = float(e.mean()) if weights is None else float((weights * e).sum()) / n
     if eavg <= 0:
         return np.empty((0, max_level), np.int64), np.empty((0, 4)), []
     item_feature = enc.item_feature
     base = enc.n_items + 1
+    if weights is not None:
+        we, top = weights * e, np.where(weights > 0, e, 0.0)  # a zero-weight row is no row
+
+    def sums(items):
+        """Size, loss sum and largest loss of each slice (sums of weights with weights)."""
+        if weights is None:
+            ss, (se,), sm = _evaluate(items, enc, [e], want_max=e)
+        else:
+            _, (ss, se), sm = _evaluate(items, enc, [weights, we], want_max=top)
+        return ss, se, sm
 
     def score(ss, se):
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -604,7 +617,7 @@ def _sliceline(enc, e, *, k, max_level, min_size, weight, progress):
 
     levels = []
     items = np.arange(enc.n_items, dtype=np.int64)[:, None]
-    ss, (se,), sm = _evaluate(items, enc, [e], want_max=e)
+    ss, se, sm = sums(items)
     levels.append((1, enc.n_items, enc.n_items))
     merge(items, ss, se, sm)
     valid = (ss >= min_size) & (se > 0)
@@ -622,7 +635,7 @@ def _sliceline(enc, e, *, k, max_level, min_size, weight, progress):
         ub = score_ub(ub_ss, ub_se, ub_sm)
         keep = (ub_ss >= min_size) & (ub > threshold()) & (ub > 0)
         children = children[keep]
-        ss, (se,), sm = _evaluate(children, enc, [e], want_max=e)
+        ss, se, sm = sums(children)
         levels.append((level, generated, len(children)))
         merge(children, ss, se, sm)
         valid = (ss >= min_size) & (se > 0)
@@ -686,14 +699,47 @@ def _lattice(enc, e, *, k, max_level, min_size, effect_size, alpha, fdr, progres
     return found_items, found_rows, levels
 
 
-def _tree(enc, e, *, k, max_level, min_size, effect_size, alpha, fdr, random_state):
-    from sklearn.tree import DecisionTreeRegressor
+def _tree(enc, e, *, k, max_level, min_size, effect_size, alpha, fdr, random_state, weights=None):
+    """Slice Finder's decision-tree search: the nodes of a regression tree on the loss are the
+    candidate slices, tested shallowest first; a slice inside a significant one is not reported.
+    Returns the predicates of each reported slice, its statistics and counts per depth."""
+    w = np.ones(len(e)) if weights is None else weights
+    n, t1, t2 = float(w.sum()), float((w * e).sum()), float((w * e * e).sum())
+    X, meta = _tree_design(enc)
+    tr = _fit_tree(X, e, max_level, min_size, random_state, weights)
+    parent, depth, cond = _tree_paths(tr, meta)
+    size = tr.weighted_n_node_samples.astype(float)  # the row count without weights
+    mean = tr.value[:, 0, 0]
+    s1 = size * mean
+    s2 = size * (tr.impurity + mean**2)
+    mean_s, mean_r, var_s, eff, t, p = _welch(size, s1, s2, n, t1, t2)
+    order = np.lexsort((-eff, depth))
+    candidates = [i for i in order if i != 0 and eff[i] >= effect_size and min_size <= size[i] < n]
+    significant, test_level = _tree_tests(candidates, p, parent, k=k, alpha=alpha, fdr=fdr)
+    hits = [i for i in candidates if significant[i]][:k]
+    rows = [
+        (size[h], mean_s[h], var_s[h], mean_r[h], eff[h], t[h], p[h], test_level[h]) for h in hits
+    ]
+    conds = [cond[h] for h in hits]
+    levels = [
+        (
+            d,
+            int((depth == d).sum()),
+            int((depth == d).sum()),
+            sum(depth[c] == d for c in candidates),
+            sum(depth[h] == d for h in hits),
+        )
+        for d in range(1, max_level + 1)
+    ]
+    return conds, rows, levels
 
-    n = len(e)
-    t1, t2 = float(e.sum()), float((e * e).sum())
+
+def _tree_design(enc):
+    """The tree's input: a numeric feature's bin code as one ordinal column, a categorical
+    feature one-hot; ``meta`` holds ``(feature index, code, kind)`` for each column."""
     numeric = [(enc.bins[enc.bins["feature"] == f]["kind"] == "range").any() for f in enc.names]
-    columns, meta = [], []  # meta: (feature index, code, kind) per tree column
-    for f, is_numeric in enumerate(numeric):
+    columns, meta = [], []
+    for f, is_numeric in enumerate(numeric):  # loop over features
         codes = enc.codes[:, f]
         if is_numeric:
             columns.append(codes.astype(float))
@@ -702,11 +748,28 @@ def _tree(enc, e, *, k, max_level, min_size, effect_size, alpha, fdr, random_sta
             onehot = (codes[:, None] == np.arange(enc.sizes[f])[None, :]).astype(float)
             columns.append(onehot)
             meta += [(f, c, "onehot") for c in range(enc.sizes[f])]
-    X = np.column_stack(columns)
-    tree = DecisionTreeRegressor(
-        max_depth=max_level, min_samples_leaf=min_size, random_state=random_state
-    ).fit(X, e)
-    tr = tree.tree_
+    return np.column_stack(columns), meta
+
+
+def _fit_tree(X, e, max_level, min_size, random_state, weights):
+    """The fitted ``tree_`` of a regression tree on the loss, its leaves at least ``min_size``."""
+    from sklearn.tree import DecisionTreeRegressor
+
+    if weights is None:
+        tree = DecisionTreeRegressor(
+            max_depth=max_level, min_samples_leaf=min_size, random_state=random_state
+        ).fit(X, e)
+    else:  # a leaf holds at least min_size of weight, as a leaf of duplicated rows would
+        tree = DecisionTreeRegressor(
+            max_depth=max_level,
+            min_weight_fraction_leaf=_leaf_fraction(min_size, weights),
+            random_state=random_state,
+        ).fit(X, e, sample_weight=weights)
+    return tree.tree_
+
+
+def _tree_paths(tr, meta):
+    """Parent, depth and the predicates ``(feature, code, op)`` leading to each tree node."""
     n_nodes = tr.node_count
     parent = np.full(n_nodes, -1)
     depth = np.zeros(n_nodes, dtype=int)
@@ -723,13 +786,13 @@ def _tree(enc, e, *, k, max_level, min_size, effect_size, alpha, fdr, random_sta
             else:
                 step = (code, "!=" if side == "<=" else "==")
             cond[child] = [*cond[node], (f, *step)]
-    size = tr.n_node_samples.astype(float)
-    mean = tr.value[:, 0, 0]
-    s1 = size * mean
-    s2 = size * (tr.impurity + mean**2)
-    mean_s, mean_r, var_s, eff, t, p = _welch(size, s1, s2, n, t1, t2)
-    order = np.lexsort((-eff, depth))
-    candidates = [i for i in order if i != 0 and eff[i] >= effect_size and size[i] < n]
+    return parent, depth, cond
+
+
+def _tree_tests(candidates, p, parent, *, k, alpha, fdr):
+    """Which candidate nodes are significant, and the level each was tested at. A node inside a
+    significant ancestor is not tested (alpha-investing) or not kept (Benjamini–Hochberg)."""
+    n_nodes = len(p)
     blocked = np.zeros(n_nodes, dtype=bool)
     significant = np.zeros(n_nodes, dtype=bool)
     test_level = np.full(n_nodes, np.nan)
@@ -756,22 +819,18 @@ def _tree(enc, e, *, k, max_level, min_size, effect_size, alpha, fdr, random_sta
                 if significant[anc]:
                     significant[i] = False
                 anc = parent[anc]
-    hits = [i for i in candidates if significant[i]][:k]
-    rows = [
-        (size[h], mean_s[h], var_s[h], mean_r[h], eff[h], t[h], p[h], test_level[h]) for h in hits
-    ]
-    conds = [cond[h] for h in hits]
-    levels = [
-        (
-            d,
-            int((depth == d).sum()),
-            int((depth == d).sum()),
-            sum(depth[c] == d for c in candidates),
-            sum(depth[h] == d for h in hits),
-        )
-        for d in range(1, max_level + 1)
-    ]
-    return conds, rows, levels
+    return significant, test_level
+
+
+def _leaf_fraction(min_size: int, weights: np.ndarray) -> float:
+    """The largest ``min_weight_fraction_leaf`` whose leaf weight (scikit-learn multiplies it by
+    ``np.sum(weights)``) does not exceed ``min_size``; at most 0.5, scikit-learn's bound (the
+    tree's candidates are filtered on ``min_size`` again)."""
+    total = float(np.sum(weights))
+    fraction = min(min_size / total, 0.5)
+    while fraction * total > min_size:  # undo a rounding up of the division (one or two steps)
+        fraction = float(np.nextafter(fraction, 0.0))
+    return fraction
 
 
 def _tree_describe(conds, enc):
@@ -882,11 +941,14 @@ def find_slices(
     data : Dataset or DataFrame
         Labelled data. By default every feature *and* every sensitive column is searched (the point
         is to find groups nobody named); a DataFrame needs ``target=``. The Dataset's weight role
-        is honoured by ``method="lattice"`` as frequency weights: a slice's ``size`` is its sum of
-        weights (as is ``min_size``), its mean loss, variance, effect size and Welch test those of
-        the duplicated rows (integer weights give the result of duplicating rows; numeric
-        features are still binned at the unweighted quantiles of the rows). The tree and
-        SliceLine do not honour weights yet and raise ParameterError on a weighted Dataset.
+        is honoured by every method as frequency weights: a slice's ``size`` is its sum of
+        weights, and so is ``min_size`` (the support a slice needs is counted in weight, so that
+        integer weights give exactly the slices of the data with each row repeated that many
+        times); its mean loss, variance, effect size and Welch test are those of the duplicated
+        rows. SliceLine's score uses the weighted error sum, weighted size and weighted average
+        error; the tree is fitted with ``sample_weight`` and its leaves hold at least
+        ``min_size`` of weight. Numeric features are still binned at the unweighted quantiles
+        of the rows.
     loss : {"log_loss", "zero_one", "squared_error", "absolute_error"} or callable
         Per-row loss (see :func:`row_losses`).
     method : {"lattice", "tree", "sliceline"}
@@ -897,7 +959,8 @@ def find_slices(
     max_features : int, default 3
         Most predicates in a slice (lattice level, tree depth).
     min_size : int, optional
-        Smallest slice, in rows. Default: ``max(30, n_rows // 200)``.
+        Smallest slice, in rows (in sum of weights with a weight role). Default:
+        ``max(30, n // 200)`` with ``n`` the number of rows (the sum of the weights).
     alpha : float, default 0.05
         Significance level; false discoveries are controlled at this level by ``fdr``.
     k : int, default 10
@@ -935,8 +998,7 @@ def find_slices(
     ------
     ParameterError
         An unknown ``loss``, ``method`` or ``fdr``; ``alpha``, ``ci``, ``error_weight``, ``k``,
-        ``max_features``, ``n_bins`` or ``min_size`` out of range; ``method="tree"`` or
-        ``"sliceline"`` on a Dataset with a weight role.
+        ``max_features``, ``n_bins`` or ``min_size`` out of range.
     ColumnError
         A feature or target that is not a column.
     DataError
@@ -962,7 +1024,7 @@ def find_slices(
     if not names:
         raise DataError("There are no feature columns to search; pass features=[...].")
     e, positive = _row_losses(model, ds, loss, pos_label)
-    weights = _slice_weights(ds, method)
+    weights = ds.weights
     n = len(e) if weights is None else float(weights.sum())
     if min_size is None:
         min_size = max(30, int(n) // 200)
@@ -980,7 +1042,9 @@ def find_slices(
         )
     search = {"k": k, "max_level": max_level, "min_size": min_size}
     if method == "sliceline":
-        found, scores, texts, preds, levels = _run_sliceline(enc, e, search, error_weight, progress)
+        found, scores, texts, preds, levels = _run_sliceline(
+            enc, e, search, error_weight, progress, weights
+        )
     else:
         tests = {"effect_size": effect_size, "alpha": alpha, "fdr": fdr}
         found, scores, texts, preds, levels = _run_finder(
@@ -1017,33 +1081,22 @@ def find_slices(
     )
 
 
-def _slice_weights(ds, method: str):
-    """The row weights of a Dataset's weight role (None without one). Only the lattice search
-    honours them yet: the tree and SliceLine refuse a weighted Dataset rather than ignore it."""
-    if ds.weight is None:
-        return None
-    if method != "lattice":
-        raise ParameterError(
-            f"find_slices(): method={method!r} does not honour the Dataset's weight role "
-            f"({ds.weight!r}) yet; use method='lattice', or drop the role with "
-            "data.replace(weight=None) to search unweighted."
-        )
-    return ds.weights
-
-
-def _run_sliceline(enc, e, search, weight, progress):
+def _run_sliceline(enc, e, search, weight, progress, weights=None):
     """SliceLine's top-k, with the Welch statistics of each reported slice."""
-    n, max_level = len(e), search["max_level"]
-    items, stats, levels = _sliceline(enc, e, weight=weight, progress=progress, **search)
+    max_level = search["max_level"]
+    items, stats, levels = _sliceline(
+        enc, e, weight=weight, progress=progress, weights=weights, **search
+    )
     size, s1, scores = stats[:, 3], stats[:, 1], stats[:, 0]
+    w = np.ones(len(e)) if weights is None else weights
+    n, t1, t2 = float(w.sum()), float((w * e).sum()), float((w * e * e).sum())
     # second moments of the k reported slices, for their t-tests
     s2 = np.zeros(len(items))
     for width in range(1, max_level + 1):  # loop over slice widths (at most max_features)
         rows = np.flatnonzero((items >= 0).sum(axis=1) == width)
         if len(rows):
-            _, (sq,), _ = _evaluate(items[rows, :width], enc, [e * e])
+            _, (sq,), _ = _evaluate(items[rows, :width], enc, [w * e * e])
             s2[rows] = sq
-    t1, t2 = float(e.sum()), float((e * e).sum())
     mean_s, mean_r, var_s, eff, t, p = _welch(size, s1, s2, n, t1, t2)
     found = list(zip(size, mean_s, var_s, mean_r, eff, t, p, np.full(len(p), np.nan), strict=True))
     texts, preds = _describe(list(items), enc)
@@ -1063,7 +1116,7 @@ def _run_finder(method, enc, e, options, random_state, progress, weights=None):
             if isinstance(random_state, int)
             else int(rng_from(random_state).integers(2**31))
         )
-        conds, found, levels = _tree(enc, e, random_state=seed, **options)
+        conds, found, levels = _tree(enc, e, random_state=seed, weights=weights, **options)
         if progress:
             progress(options["max_level"], options["max_level"])
         texts, preds = _tree_describe(conds, enc)

@@ -219,112 +219,146 @@ class FRTrainClassifier(TorchClassifierBase):
         Returns
         -------
         self
+
+        Examples
+        --------
+        >>> from raikit.datasets import make_fairness_synthetic
+        >>> train = make_fairness_synthetic(300, random_state=0)
+        >>> epochs = []
+        >>> clf = FRTrainClassifier(epochs=60, pretrain_epochs=20, random_state=0).fit(
+        ...     train.X, train.y, sensitive_features=train.sensitive["z"],
+        ...     callback=lambda epoch, n: epochs.append(epoch))
+        >>> len(epochs), clf.predict_proba(train.X).shape
+        (60, (300, 2))
         """
-        torch = import_torch()
-        from raikit.train._torch_models import build_module, module_to_arrays, torch_seed
+        import_torch()  # fail first, naming the extra to install, without torch
+        from raikit.train._torch_models import module_to_arrays, torch_seed
 
         lf, lr_ = self._check_params()
         X_enc, y_codes, weights = self._prepare_fit(X, y, sample_weight)
-        n = len(y_codes)
-        groups, self.group_labels_ = fit_groups(sensitive_features, n, owner=type(self).__name__)
-        n_groups = len(self.group_labels_)
-        fair = n_groups > 1 and lf > 0
-        robust = clean_validation is not None and lr_ > 0
-        if clean_validation is not None:
-            xv, yv = self._clean_validation(clean_validation)
+        groups, self.group_labels_ = fit_groups(
+            sensitive_features, len(y_codes), owner=type(self).__name__
+        )
+        clean = None if clean_validation is None else self._clean_validation(clean_validation)
         seed = torch_seed(self.random_state)
         start = time.perf_counter()
-        x = torch.from_numpy(X_enc)
-        yt = torch.from_numpy(y_codes.astype(np.float32))
-        zt = torch.from_numpy(groups)
-        base_w = torch.from_numpy((weights / weights.mean()).astype(np.float32))
-        w = base_w.clone()
-        module = build_module(
-            self.network, X_enc.shape[1], 1, hidden_layer_sizes=self.hidden_layer_sizes, seed=seed
-        )
-        f_in = 1 if self.constraint == "dp" else 2
-        nn = torch.nn
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed + 1)
-            d_fair = nn.Linear(f_in, n_groups)
-            d_rob = nn.Sequential(
-                nn.Linear(X_enc.shape[1] + 1, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1)
-            )
-        opt_g = torch.optim.Adam(module.parameters(), lr=float(self.learning_rate))
-        d_lr = float(self.discriminator_learning_rate)
-        d_opt = torch.optim.SGD if self.discriminator_optimizer == "sgd" else torch.optim.Adam
-        opt_f = d_opt(d_fair.parameters(), lr=d_lr)
-        opt_r = d_opt(d_rob.parameters(), lr=d_lr)
-        bce = torch.nn.functional.binary_cross_entropy_with_logits
-        ce = torch.nn.functional.cross_entropy
-
-        def pair(features, label):
-            return torch.cat([features, label[:, None]], 1)
-
-        if robust:
-            real = pair(torch.from_numpy(xv), torch.from_numpy(yv))
-            given = pair(x, yt)  # the training rows with the labels they came with
-            other = pair(x, 1 - yt)  # ... and with the other label
-            ones_real = torch.ones(len(real))
-            zeros_fake = torch.zeros(n)
-
-        def fair_input(logit):
-            return logit[:, None] if self.constraint == "dp" else torch.stack([logit, yt], 1)
-
+        game = _FRTrainGame(self, X_enc, y_codes, groups, weights, clean, seed=seed, lf=lf, lr_=lr_)
         epochs = int(self.epochs)
         pretrain = min(int(self.pretrain_epochs), epochs)
         k, every = int(self.d_steps), int(self.reweight_every)
         for epoch in range(epochs):
-            logits = module(x)[:, 0]
+            logits = game.module(game.x)[:, 0]
             if epoch < pretrain:
-                opt_g.zero_grad()
-                (bce(logits, yt, reduction="none") * base_w).mean().backward()
-                opt_g.step()
-                if callback is not None:
-                    callback(epoch + 1, epochs)
-                continue
-            # 1. fairness discriminator: predict the group from the classifier's output
-            if fair:
-                opt_f.zero_grad()
-                ce(d_fair(fair_input(logits.detach())), zt, reduction="none").mul(
-                    w
-                ).mean().backward()
-                opt_f.step()
-            # 2. robustness discriminator: clean (x, y) vs training (x, prediction)
-            if robust:
-                opt_r.zero_grad()
-                fake = pair(x, torch.sigmoid(logits.detach()))
-                loss_r = 0.5 * (
-                    bce(d_rob(real)[:, 0], ones_real) + bce(d_rob(fake)[:, 0], zeros_fake)
-                )
-                loss_r.backward()
-                opt_r.step()
-                # 3. re-weight the training rows by how clean their (x, y) look
-                if every and (epoch - pretrain) % every == 0:
-                    with torch.no_grad():
-                        # how much cleaner the given label looks than the other one at the
-                        # same x: both are hard 0/1 labels, so the discriminator's cue that
-                        # clean labels are hard (and predictions soft) cancels out
-                        margin = d_rob(given)[:, 0] - d_rob(other)[:, 0]
-                        clean = torch.sigmoid(margin)
-                        w = base_w * clean / clean.mean()
-            # 4. classifier, once per d_steps discriminator steps
-            if (epoch - pretrain) % k == 0:
-                opt_g.zero_grad()
-                loss = (1 - lf - lr_) * (bce(logits, yt, reduction="none") * w).mean()
-                if fair:
-                    loss = (
-                        loss
-                        - lf * (ce(d_fair(fair_input(logits)), zt, reduction="none") * w).mean()
-                    )
-                if robust:
-                    judged = d_rob(pair(x, torch.sigmoid(logits)))[:, 0]
-                    loss = loss - lr_ * bce(judged, zeros_fake)
-                loss.backward()
-                opt_g.step()
+                game.pretrain_step(logits)
+            else:
+                game.adversarial_epoch(logits, epoch - pretrain, d_steps=k, reweight_every=every)
             if callback is not None:
                 callback(epoch + 1, epochs)
         self.fit_time_ = time.perf_counter() - start
-        self.coefs_, self.intercepts_, self.state_ = module_to_arrays(self.network, module)
-        self.sample_weights_ = w.numpy().astype(np.float64)
+        self.coefs_, self.intercepts_, self.state_ = module_to_arrays(self.network, game.module)
+        self.sample_weights_ = game.w.numpy().astype(np.float64)
         return self
+
+
+class _FRTrainGame:
+    """FR-Train's minimax game on full-batch tensors: the classifier, the fairness and the
+    robustness discriminators, their optimisers, and the current row weights ``w``."""
+
+    def __init__(self, est, X_enc, y_codes, groups, weights, clean, *, seed, lf, lr_):
+        from raikit.train._torch_models import build_module
+
+        torch = self.torch = import_torch()
+        n_groups = len(est.group_labels_)
+        self.lf, self.lr_, self.constraint = lf, lr_, est.constraint
+        self.fair = n_groups > 1 and lf > 0
+        self.robust = clean is not None and lr_ > 0
+        self.x = torch.from_numpy(X_enc)
+        self.yt = torch.from_numpy(y_codes.astype(np.float32))
+        self.zt = torch.from_numpy(groups)
+        self.base_w = torch.from_numpy((weights / weights.mean()).astype(np.float32))
+        self.w = self.base_w.clone()
+        self.module = build_module(
+            est.network, X_enc.shape[1], 1, hidden_layer_sizes=est.hidden_layer_sizes, seed=seed
+        )
+        nn = torch.nn
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed + 1)
+            self.d_fair = nn.Linear(1 if est.constraint == "dp" else 2, n_groups)
+            self.d_rob = nn.Sequential(
+                nn.Linear(X_enc.shape[1] + 1, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1)
+            )
+        self.opt_g = torch.optim.Adam(self.module.parameters(), lr=float(est.learning_rate))
+        d_lr = float(est.discriminator_learning_rate)
+        d_opt = torch.optim.SGD if est.discriminator_optimizer == "sgd" else torch.optim.Adam
+        self.opt_f = d_opt(self.d_fair.parameters(), lr=d_lr)
+        self.opt_r = d_opt(self.d_rob.parameters(), lr=d_lr)
+        self.bce = torch.nn.functional.binary_cross_entropy_with_logits
+        self.ce = torch.nn.functional.cross_entropy
+        if self.robust:
+            self.real = self.pair(torch.from_numpy(clean[0]), torch.from_numpy(clean[1]))
+            self.given = self.pair(self.x, self.yt)  # the training rows with their labels
+            self.other = self.pair(self.x, 1 - self.yt)  # ... and with the other label
+            self.ones_real = torch.ones(len(self.real))
+        self.zeros_fake = torch.zeros(len(y_codes))
+
+    def pair(self, features, label):
+        """The robustness discriminator's input: features with a label (or probability)."""
+        return self.torch.cat([features, label[:, None]], 1)
+
+    def fair_input(self, logit):
+        """The fairness discriminator's input: the logit, and the true label for eqodds."""
+        return logit[:, None] if self.constraint == "dp" else self.torch.stack([logit, self.yt], 1)
+
+    def pretrain_step(self, logits):
+        """One step of the classifier on its weighted cross-entropy alone."""
+        self.opt_g.zero_grad()
+        (self.bce(logits, self.yt, reduction="none") * self.base_w).mean().backward()
+        self.opt_g.step()
+
+    def adversarial_epoch(self, logits, step, *, d_steps, reweight_every):
+        """One epoch of the game, ``step`` epochs after pre-training ended."""
+        if self.fair:  # 1. fairness discriminator: predict the group from the classifier's output
+            self.opt_f.zero_grad()
+            out = self.d_fair(self.fair_input(logits.detach()))
+            self.ce(out, self.zt, reduction="none").mul(self.w).mean().backward()
+            self.opt_f.step()
+        if self.robust:  # 2. robustness discriminator: clean (x, y) vs training (x, prediction)
+            self.robust_step(logits)
+            if reweight_every and step % reweight_every == 0:
+                self.reweight()  # 3. re-weight the training rows by how clean they look
+        if step % d_steps == 0:  # 4. the classifier, once per d_steps discriminator steps
+            self.classifier_step(logits)
+
+    def robust_step(self, logits):
+        """One step of the robustness discriminator."""
+        self.opt_r.zero_grad()
+        fake = self.pair(self.x, self.torch.sigmoid(logits.detach()))
+        loss_r = 0.5 * (
+            self.bce(self.d_rob(self.real)[:, 0], self.ones_real)
+            + self.bce(self.d_rob(fake)[:, 0], self.zeros_fake)
+        )
+        loss_r.backward()
+        self.opt_r.step()
+
+    def reweight(self):
+        """Each row's weight: how much cleaner its given label looks than the other one at the
+        same x. Both are hard 0/1 labels, so the discriminator's cue that clean labels are hard
+        (and predictions soft) cancels out."""
+        with self.torch.no_grad():
+            margin = self.d_rob(self.given)[:, 0] - self.d_rob(self.other)[:, 0]
+            clean = self.torch.sigmoid(margin)
+            self.w = self.base_w * clean / clean.mean()
+
+    def classifier_step(self, logits):
+        """One step of the classifier on the minimax objective (the paper's eq. 6)."""
+        self.opt_g.zero_grad()
+        lf, lr_, w = self.lf, self.lr_, self.w
+        loss = (1 - lf - lr_) * (self.bce(logits, self.yt, reduction="none") * w).mean()
+        if self.fair:
+            fooled = self.ce(self.d_fair(self.fair_input(logits)), self.zt, reduction="none")
+            loss = loss - lf * (fooled * w).mean()
+        if self.robust:
+            judged = self.d_rob(self.pair(self.x, self.torch.sigmoid(logits)))[:, 0]
+            loss = loss - lr_ * self.bce(judged, self.zeros_fake)
+        loss.backward()
+        self.opt_g.step()
