@@ -504,3 +504,24 @@ def test_tree_weighted_slice_by_hand():
     assert top["effect_size"] == pytest.approx((0.625 - 1 / 6) / np.sqrt((var_in + var_out) / 2))
     t = (0.625 - 1 / 6) / np.sqrt(var_in / 30 + var_out / 45)
     assert top["t_statistic"] == pytest.approx(t)
+
+
+def test_weights_summing_below_the_default_min_size_say_how_to_fix_it():
+    # normalised weights (here summing to 10) are not frequencies: the default min_size of 30
+    # rows cannot apply, and the message says so instead of blaming a min_size never passed
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "a": rng.choice(["x", "y"], 400),
+            "s": rng.choice(["f", "m"], 400),
+            "y": rng.integers(0, 2, 400),
+        }
+    )
+    frame["p"] = np.where(frame["a"] == "x", 1 - frame["y"], frame["y"])
+    frame["w"] = 10 / 400
+    ds = Dataset(frame, target="y", prediction="p", sensitive="s", weight="w", features=["a"])
+    with pytest.raises(ParameterError, match=r"sum to 10.*frequency weights.*min_size="):
+        find_slices(None, ds, loss="zero_one")
+    found = find_slices(None, ds, loss="zero_one", min_size=2, k=1)
+    assert found.overall["min_size"] == 2
+    assert found.slices["slice"].iloc[0] == "a = x"

@@ -1028,6 +1028,13 @@ def find_slices(
     n = len(e) if weights is None else float(weights.sum())
     if min_size is None:
         min_size = max(30, int(n) // 200)
+        if min_size >= n:  # weights that sum to less than 30 are not frequencies
+            raise ParameterError(
+                f"find_slices(): the weights ({ds.weight!r}) sum to {n:g}, below the default "
+                f"min_size of {min_size}. Weights are read as frequency weights (a row of weight "
+                f"2 counts as two rows): scale them to counts, or pass min_size= in units of "
+                f"weight."
+            )
     if min_size >= n:
         raise ParameterError(
             f"find_slices(): min_size must be below the number of rows ({n:g}, the sum of the "
