@@ -20,6 +20,17 @@ __all__ = [
 ]
 
 
+def weight_option():
+    """The ``--weight COLUMN`` option of every command that builds a Dataset: the weight role."""
+    import typer
+
+    return typer.Option(
+        None,
+        "--weight",
+        help="Column of non-negative row weights (frequency weights: every statistic is weighted).",
+    )
+
+
 def split_names(text: str | None) -> list[str]:
     """Column names from a comma-separated option value.
 

@@ -154,3 +154,60 @@ def test_slices_pos_label_flag(tmp_path, monkeypatch, capsys):
     expected = -np.where(approved, np.log(frame["p"]), np.log1p(-frame["p"])).mean()
     assert saved.overall["pos_label"] == "approved"
     assert saved.overall["mean_loss"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_evaluate_and_slices_take_a_weight_column(tmp_path):
+    # --weight is the Dataset's weight role on the command line: the evaluation's accuracy per
+    # group is the weighted one, and slices are searched with the weights
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    n = 600
+    frame = pd.DataFrame(
+        {
+            "s": rng.choice(["f", "m"], n),
+            "a": rng.choice(["x", "y", "z"], n),
+            "y": rng.integers(0, 2, n),
+            "w": rng.integers(1, 4, n).astype(float),
+        }
+    )
+    frame["p"] = np.where((frame["a"] == "x") & (rng.random(n) < 0.7), 1 - frame["y"], frame["y"])
+    frame.to_parquet(tmp_path / "d.parquet")
+    base = ["--data", str(tmp_path / "d.parquet"), "--target", "y", "--sensitive", "s"]
+    out = run(
+        "evaluate",
+        *base,
+        "--prediction",
+        "p",
+        "--weight",
+        "w",
+        "--n-boot",
+        "50",
+        "--out",
+        str(tmp_path / "ev"),
+    )
+    assert out.returncode == 0, out.stderr
+    result = Result.from_json(str(next((tmp_path / "ev").glob("*.json"))))
+    women = frame[frame["s"] == "f"]
+    expected = np.average(women["y"] == women["p"], weights=women["w"])
+    assert result.at().loc[("s", "f"), "accuracy"] == pytest.approx(expected, abs=1e-12)
+    out = run(
+        "slices",
+        *base,
+        "--prediction",
+        "p",
+        "--weight",
+        "w",
+        "--loss",
+        "zero_one",
+        "--features",
+        "a",
+        "--out",
+        str(tmp_path / "sl"),
+    )
+    assert out.returncode == 0, out.stderr
+    found = Result.from_json(str(next((tmp_path / "sl").glob("*.json"))))
+    top = found.slices.iloc[0]
+    assert top["slice"] == "a = x"
+    assert top["size"] == pytest.approx(frame.loc[frame["a"] == "x", "w"].sum())

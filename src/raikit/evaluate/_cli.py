@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from raikit._cli_utils import progress_bar, split_names, write_result
+from raikit._cli_utils import progress_bar, split_names, weight_option, write_result
 
 __all__ = ["register"]
 
@@ -65,6 +65,7 @@ def evaluate_command(
     ),
     prediction: str | None = typer.Option(None, "--prediction", help="Column of predictions."),
     score: str | None = typer.Option(None, "--score", help="Column of positive-class scores."),
+    weight: str | None = weight_option(),
     thresholds: str | None = typer.Option(
         None, "--thresholds", help="Decision thresholds on the score, e.g. 0.3,0.5,0.7."
     ),
@@ -97,6 +98,7 @@ def evaluate_command(
         features=split_names(features) or None,
         prediction=prediction,
         score=score,
+        weight=weight,
     )
     with console.status("Evaluating (bootstrap intervals)…"):
         result = evaluate(
@@ -162,11 +164,14 @@ def slices_command(
     ),
     prediction: str | None = typer.Option(None, "--prediction", help="Column of predictions."),
     score: str | None = typer.Option(None, "--score", help="Column of positive-class scores."),
+    weight: str | None = weight_option(),
     method: str = typer.Option("lattice", "--method", help="lattice, tree or sliceline."),
     loss: str = typer.Option("log_loss", "--loss", help="log_loss, zero_one, squared_error…"),
     max_features: int = typer.Option(3, "--max-features", help="Most predicates per slice."),
     k: int = typer.Option(10, "--k", help="Most slices reported."),
-    min_size: int | None = typer.Option(None, "--min-size", help="Smallest slice in rows."),
+    min_size: int | None = typer.Option(
+        None, "--min-size", help="Smallest slice in rows (in weight with --weight)."
+    ),
     effect_size: float = typer.Option(0.4, "--effect-size", help="Smallest effect size tested."),
     alpha: float = typer.Option(0.05, "--alpha", help="Significance level."),
     fdr: str = typer.Option("alpha_investing", "--fdr", help="alpha_investing or bh."),
@@ -201,6 +206,7 @@ def slices_command(
             features=chosen,
             prediction=prediction,
             score=score,
+            weight=weight,
         )
     else:  # no sensitive attribute named: search the data as it is
         frame = read_table(data)
@@ -211,6 +217,7 @@ def slices_command(
             features=chosen,
             prediction=prediction,
             score=score,
+            weight=weight,
             name=data.name.split(".")[0],
         )
     if fitted is not None:
