@@ -22,7 +22,18 @@ from raikit._errors import ColumnError, DataError, ParameterError
 
 __all__ = ["OPS", "aggregate", "histogram", "quantiles"]
 
-OPS = ("count", "sum", "sum_sq", "min", "max", "null_count", "distinct", "mean", "var")
+OPS = (
+    "count",
+    "sum",
+    "sum_sq",
+    "min",
+    "max",
+    "null_count",
+    "distinct",
+    "approx_distinct",
+    "mean",
+    "var",
+)
 _NUMERIC_OPS = ("sum", "sum_sq", "mean", "var")
 _PIECES = ("bin", "rows", "n", "lo", "hi")
 
@@ -176,24 +187,36 @@ class _Cells:
 
     def groups(self, group_set: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
         """The group of each cell in one grouping set, and the groups' key values."""
+        group, codes = self.group_codes(group_set)
+        labels = pd.DataFrame({key: self.uniques[key].take(codes[key]) for key in group_set})
+        return group, labels if group_set else pd.DataFrame(index=range(1))
+
+    def group_codes(self, group_set: list[str]) -> tuple[np.ndarray, dict]:
+        """The group of each cell in one grouping set (groups numbered in the order of their
+        key values, missing last) and each group's code into every key's uniques."""
         if not group_set:
-            return np.zeros(self.n_cells, dtype=np.int64), pd.DataFrame(index=range(1))
+            return np.zeros(self.n_cells, dtype=np.int64), {}
         combined, size = np.zeros(self.n_cells, dtype=np.int64), 1
         for key in group_set:
             combined, size = _combine(combined, size, self.codes[key], len(self.uniques[key]))
         group, found = pd.factorize(combined)
         first = np.empty(len(found), dtype=np.int64)
         first[group[::-1]] = np.arange(self.n_cells)[::-1]
-        labels = pd.DataFrame(
-            {key: self.uniques[key].take(self.codes[key][first]) for key in group_set}
-        )
+        codes = {key: self.codes[key][first] for key in group_set}
+        labels = pd.DataFrame({key: self.uniques[key].take(codes[key]) for key in group_set})
         try:
             order = labels.sort_values(group_set, na_position="last", kind="stable").index
         except TypeError:  # keys without an order: first appearance
             order = labels.index
+        order = order.to_numpy()
         rank = np.empty(len(order), dtype=np.int64)
-        rank[order.to_numpy()] = np.arange(len(order))
-        return rank[group], labels.iloc[order.to_numpy()].reset_index(drop=True)
+        rank[order] = np.arange(len(order))
+        return rank[group], {key: code[order] for key, code in codes.items()}
+
+    def key_values(self, key: str, codes: np.ndarray):
+        """The values of ``key`` at ``codes`` (-1: missing), keeping the column's dtype."""
+        uniques = self.uniques[key]
+        return pd.api.extensions.take(uniques.array, codes, allow_fill=True)
 
 
 def _combine(combined: np.ndarray, size: int, code: np.ndarray, k: int):
@@ -338,7 +361,7 @@ class _CellStats:
                 shift = count * (mean - np.nan_to_num(centre)[group]) ** 2
                 total = np.bincount(group, weights=m2 + shift, minlength=n_groups)
                 return np.where(n > 1, total / (n - 1), np.nan)
-        if op == "distinct":
+        if op in ("distinct", "approx_distinct"):  # in memory: exact
             cell, value, k = self._distinct_pairs(column)
             found = np.unique(group[cell] * k + value) // k
             return np.bincount(found, minlength=n_groups).astype(np.int64)
@@ -349,7 +372,9 @@ class _CellStats:
 
 def _finish(table, keys, stats, weight) -> pd.DataFrame:
     for name, (_column, op) in stats.items():
-        if op == "distinct" or (op in ("count", "null_count") and weight is None):
+        if op in ("distinct", "approx_distinct") or (
+            op in ("count", "null_count") and weight is None
+        ):
             table[name] = table[name].fillna(0).astype(np.int64)
         elif op not in ("min", "max"):
             table[name] = table[name].astype(float)
@@ -392,6 +417,9 @@ def _in_sql(table, sets, keys, stats, weight) -> pd.DataFrame:
         x = None if column is None else f"CAST({value(column)} AS DOUBLE)"
         if op == "distinct":
             select.append(f"COUNT(DISTINCT {value(column)}) AS {alias}")
+            continue
+        if op == "approx_distinct":
+            select.append(f"approx_count_distinct({value(column)}) AS {alias}")
             continue
         if op == "var":
             select.append(f"VAR_SAMP({x}) AS {alias}")
@@ -497,9 +525,9 @@ def _check_cuts(cuts, reserved, caller) -> dict[str, np.ndarray]:
             edges = np.asarray(edges, dtype=float).ravel()
         except (TypeError, ValueError):
             raise ParameterError(f"{caller}: cuts[{name!r}] must be numbers.") from None
-        if not np.isfinite(edges).all() or (np.diff(edges) <= 0).any():
+        if not np.isfinite(edges).all() or (np.diff(edges) < 0).any():
             raise ParameterError(
-                f"{caller}: cuts[{name!r}] must be finite and strictly increasing; got "
+                f"{caller}: cuts[{name!r}] must be finite and increasing; got "
                 f"{edges.tolist()[:10]}."
             )
         if name in reserved:
@@ -565,45 +593,66 @@ def histogram(
         table = table.drop(columns="__set") if not several else table
         table = table.rename(columns={"__set": "grouping_set"})
     table.attrs["exact"] = bool((table["lo"].to_numpy() == table["hi"].to_numpy()).all())
+    table.attrs["pieces"] = "values" if ds.table is None else "bins"
     table.attrs["range"] = (low, high)
     return table
 
 
 def _histogram_memory(ds, column, sets, keys, bins, value_range, cuts, weight):
-    from raikit._lazy import restore_dtypes
-
+    """Sort the values once; per set, a stable sort of the (small) group codes in value order
+    (a radix sort) gives the rows by group and value, whose runs are the pieces."""
     frame = ds.frame
     x = _numbers(frame[column], "Dataset.histogram()")
     ok = ~np.isnan(x)
     w = _weights(frame, weight)
     cells = _cells(ds, keys)
-    cell, v = cells.cell[ok], x[ok]
-    low, high = value_range or ((float(v.min()), float(v.max())) if v.size else (np.nan, np.nan))
-    order = np.lexsort((v, cell))
-    cell, v = cell[order], v[order]
-    n = None if w is None else w[ok][order]
-    piece_cell, value, rows, mass = _runs(cell, v, np.ones(len(v), dtype=np.int64), n)
-    parts = []
+    v = x[ok]
+    order = np.argsort(v, kind="stable")
+    v = v[order]
+    cell = cells.cell[ok][order]
+    mass = None if w is None else w[ok][order]
+    low, high = value_range or ((float(v[0]), float(v[-1])) if v.size else (np.nan, np.nan))
+    ones = None  # each row counts once
+    parts = {name: [] for name in ("__set", "rows", "n", "lo")}
+    codes = {key: [] for key in keys}
     for i, group_set in enumerate(sets):
-        group, labels = cells.groups(group_set)
-        g = group[piece_cell]
-        o = np.lexsort((value, g))
-        gid, val, r, m = _runs(g[o], value[o], rows[o], None if mass is None else mass[o])
-        part = labels.iloc[gid].reset_index(drop=True)
+        group_of_cell, key_codes = cells.group_codes(group_set)
+        n_groups = len(key_codes[group_set[0]]) if group_set else 1
+        if n_groups > 1:
+            group = _small(group_of_cell, n_groups)[cell]
+            by_group = np.argsort(group, kind="stable")
+            gid, val, rows, n = _runs(group[by_group], v[by_group], ones, _at(mass, by_group))
+        else:
+            gid, val, rows, n = _runs(np.zeros(len(v), dtype=np.int8), v, ones, mass)
         for key in keys:
-            if key not in group_set:
-                part[key] = None
-        part["__set"] = i
-        for name, edges in cuts.items():
-            part[name] = np.searchsorted(edges, val, side="right").astype(np.int64)
-        part["bin"] = _bin(val, low, high, bins)
-        part["rows"] = r
-        part["n"] = r.astype(float) if m is None else m
-        part["lo"] = val
-        part["hi"] = val
-        parts.append(part)
-    table = restore_dtypes(pd.concat(parts, ignore_index=True), frame.dtypes, keys)
+            codes[key].append(key_codes[key][gid] if key in group_set else np.full(len(gid), -1))
+        parts["__set"].append(np.full(len(gid), i, dtype=np.int64))
+        parts["rows"].append(rows)
+        parts["n"].append(rows.astype(float) if n is None else n)
+        parts["lo"].append(val)
+    table = pd.DataFrame(
+        {key: cells.key_values(key, np.concatenate(codes[key])) for key in keys}
+        | {name: np.concatenate(values) for name, values in parts.items()}
+    )
+    value = table["lo"].to_numpy()
+    for name, edges in cuts.items():
+        table[name] = np.searchsorted(edges, value, side="right").astype(np.int64)
+    table["bin"] = _bin(value, low, high, bins)
+    table["hi"] = value
     return table[[*keys, "__set", *cuts, *_PIECES]], low, high
+
+
+def _small(codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """Codes in the narrowest unsigned type: numpy's stable argsort of those is a radix sort."""
+    if n_groups <= 1 << 8:
+        return codes.astype(np.uint8)
+    if n_groups <= 1 << 16:
+        return codes.astype(np.uint16)
+    return codes
+
+
+def _at(values, index):
+    return None if values is None else values[index]
 
 
 def _runs(group, value, rows, mass):
@@ -615,7 +664,7 @@ def _runs(group, value, rows, mass):
     start[0] = True
     start[1:] = (group[1:] != group[:-1]) | (value[1:] != value[:-1])
     at = np.flatnonzero(start)
-    summed = np.add.reduceat(rows, at)
+    summed = np.diff(np.append(at, len(value))) if rows is None else np.add.reduceat(rows, at)
     return group[at], value[at], summed, None if mass is None else np.add.reduceat(mass, at)
 
 
