@@ -5,8 +5,16 @@ histograms, top categories. Associations between features and with the target (P
 Cramér's V, correlation ratio). Proxies: how well each feature — and all features together — predicts
 each sensitive attribute (mutual information and a cross-fitted AUC).
 
-Every per-group number comes from ``np.bincount`` over integer group codes or from one sort per
-column; nothing loops over rows or groups in Python.
+The per-column statistics take one path whatever holds the rows: the Dataset's aggregates over
+the grouping sets of the families (everyone, each sensitive attribute, their intersection) for
+counts, missing values, means, variances, extremes and distinct counts; the value-ordered pieces of
+:meth:`raikit.Dataset.histogram` for quantiles, histograms and (when a piece holds one value)
+per-group distinct counts; ``aggregate(by=[..., column])`` for category counts. In memory the
+pieces are the distinct values, so every number is exact; a lazy Dataset (DuckDB, Spark) gives one
+piece per bin, and the quantiles carry the guaranteed bound of ``meta["quantile_error"]`` (see
+:mod:`raikit.data._scale`). Associations and proxies need rows: those of an in-memory Dataset, or a
+uniform sample of ``association_sample`` rows drawn where the data lives. Nothing loops over rows
+or groups in Python.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from raikit.data._common import (
     families,
     model_frame,
     numeric_values,
+    small_codes,
 )
 
 __all__ = ["ProfileResult", "profile"]
@@ -188,7 +197,7 @@ class _Families:
         for key in keys:  # factorize first: the (slow) label lookup runs once per group
             code, uniques = pd.factorize(part[key], use_na_sentinel=False)
             combined = combined * max(len(uniques), 1) + code
-        row_group, found = pd.factorize(combined)
+        row_group, found = pd.factorize(combined, sort=False)
         first = np.empty(len(found), dtype=np.int64)
         first[row_group[::-1]] = np.arange(len(part))[::-1]
         groups = part.iloc[first]
@@ -243,7 +252,9 @@ def _moments(ds, g: _Families, roles: dict, kinds: dict) -> tuple[dict, list[np.
             for op, short in (("mean", "m"), ("var", "v"), ("min", "lo"), ("max", "hi")):
                 stats[f"{p}{short}{i}"] = (name, op)
     table = ds.aggregate(by=g.sets, stats=stats)
-    others = {f"{p}d{i}": (name, "distinct") for i, name in enumerate(roles) if kinds[name] != "numeric"}
+    others = {
+        f"{p}d{i}": (name, "distinct") for i, name in enumerate(roles) if kinds[name] != "numeric"
+    }
     overall = ds.aggregate(stats=others).iloc[0] if others else pd.Series(dtype=float)
     spread = g.spread(table, list(stats))
     spread.update({name: overall[name] for name in others})
@@ -275,7 +286,9 @@ def _grouped_distinct(ds, g: _Families, name: str, d_all: float, approximate: bo
     ]
     if affordable:
         p = _prefix(ds.columns)
-        table = ds.aggregate(by=[g.sets[f] for f in affordable], stats={f"{p}d": (name, "distinct")})
+        table = ds.aggregate(
+            by=[g.sets[f] for f in affordable], stats={f"{p}d": (name, "distinct")}
+        )
         for j, f in enumerate(affordable):
             part = table[table["grouping_set"] == j] if len(affordable) > 1 else table
             values = np.full(g.families[f].n_groups, np.nan)
@@ -318,18 +331,18 @@ def _numeric_column(ds, g: _Families, name: str, i: int, moments: dict, p: str, 
     rows = _base_rows(g, moments[f"{p}rows"], count)
     hist, errors = [], []
     qs = np.asarray(QUANTILES)
+    bounds = np.searchsorted(pieces["grouping_set"].to_numpy(), np.arange(len(g.sets) + 1))
     for f, fam in enumerate(g.families):
         gcount = count[f].astype(np.int64)
         if n_total:
-            part = pieces[pieces["grouping_set"] == f]
+            part = pieces.iloc[bounds[f] : bounds[f + 1]]  # pieces are sorted by set
             codes = g.codes(part, f)
-            order = np.argsort(codes, kind="stable")  # by group, in value order within
-            part, codes = part.iloc[order], codes[order]
-            quant, error = _histogram_quantiles(part, gcount, qs)
+            order = _group_order(codes, fam.n_groups)  # by group, in value order within
+            codes = codes[order]
+            n, lo, hi, cut = (part[c].to_numpy()[order] for c in ("rows", "lo", "hi", coarse))
+            quant, error = _histogram_quantiles(n, lo, hi, gcount, qs)
             table = np.bincount(
-                codes * n_bins + part[coarse].to_numpy(np.int64),
-                weights=part["rows"].to_numpy(float),
-                minlength=fam.n_groups * n_bins,
+                codes * n_bins + cut, weights=n, minlength=fam.n_groups * n_bins
             ).reshape(fam.n_groups, n_bins)
             if exact:  # one value per piece: the pieces of a group are its distinct values
                 distinct_f = np.bincount(codes, minlength=fam.n_groups).astype(float)
@@ -442,16 +455,24 @@ def _column_parts(ds, roles: dict, bins: int, top_k: int):
     return stat_parts, hist_parts, cat_parts, kinds, meta
 
 
-def _histogram_quantiles(pieces: pd.DataFrame, counts: np.ndarray, qs: np.ndarray):
+def _group_order(codes: np.ndarray, n_groups: int):
+    """The order that sorts pieces by group code, stably (none when they already are)."""
+    if not len(codes) or (codes[1:] >= codes[:-1]).all():
+        return slice(None)
+    return np.argsort(small_codes(codes, n_groups), kind="stable")
+
+
+def _histogram_quantiles(n, lo, hi, counts: np.ndarray, qs: np.ndarray):
     """Quantiles (linear interpolation between order statistics, as ``np.quantile``) of every group
     from its value-ordered histogram pieces, with a guaranteed error bound.
 
-    ``pieces`` holds, per group in order, ``n``, ``lo`` and ``hi`` (smallest and largest value in
-    the piece); ``counts`` the non-missing count of each group in the same order.
+    The pieces hold, per group in order, ``n`` values between ``lo`` and ``hi`` (the smallest and
+    largest value in the piece); ``counts`` is the non-missing count of each group in the same
+    order.
     """
-    n = pieces["n"].to_numpy(np.int64)
-    lo = pieces["lo"].to_numpy(float)
-    hi = pieces["hi"].to_numpy(float)
+    n = np.asarray(n, dtype=np.int64)
+    lo = np.asarray(lo, dtype=float)
+    hi = np.asarray(hi, dtype=float)
     cum = np.cumsum(n)
     starts = np.cumsum(counts) - counts
     last = np.maximum(counts - 1, 0)[:, None]

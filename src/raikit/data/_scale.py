@@ -1,4 +1,6 @@
-"""The data checks on a lazy Dataset: ``profile``, ``drift`` and ``representation`` as aggregate SQL.
+"""The data checks on a lazy Dataset: ``drift`` and ``representation`` as aggregate SQL, and the
+guarantees ``profile`` keeps (it computes through :meth:`raikit.Dataset.aggregate` and
+:meth:`raikit.Dataset.histogram`, which write the same kind of SQL; see :mod:`raikit._aggregate`).
 
 Every statistic is reduced where the data lives (DuckDB over Parquet/CSV files, or Spark SQL) with
 ``GROUP BY GROUPING SETS`` — one grouping set per family of groups (everyone, each sensitive
@@ -23,8 +25,8 @@ What is exact and what is not:
   rule inside bins, with the bound ``meta["wasserstein_error_bound"]``.
 * distinct counts: exact, except for numeric columns with more than one value per histogram bin in
   tables of more than ``EXACT_DISTINCT_ROWS`` rows, whose overall count is a HyperLogLog estimate
-  (listed in ``meta["approximate_distinct"]``; per group NaN, as the in-memory profile gives for
-  columns with that many values).
+  (listed in ``meta["approximate_distinct"]``; per group NaN). In memory every distinct count is
+  exact (a histogram piece there is one distinct value).
 * associations and proxies need rows: they run on a uniform sample of ``association_sample`` rows
   drawn where the data lives (all rows when the table is no larger).
 """
