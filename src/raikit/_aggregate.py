@@ -656,7 +656,7 @@ def _histogram_memory(ds, column, sets, keys, bins, value_range, cuts, weight):
         runs.append((group_set, key_codes, gid, at, rows, n))
     # one array per output column, filled set by set (no concatenation of millions of pieces)
     total = sum(len(run[2]) for run in runs)
-    columns = {key: np.full(total, -1, dtype=np.int64) for key in keys}
+    columns = {key: np.empty(total, dtype=np.int64) for key in keys}
     columns["__set"] = np.empty(total, dtype=np.int64)
     columns.update((name, np.empty(total, dtype=per_row[name].dtype)) for name in per_row)
     columns["rows"] = np.empty(total, dtype=np.int64)
@@ -665,11 +665,14 @@ def _histogram_memory(ds, column, sets, keys, bins, value_range, cuts, weight):
     for i, (group_set, key_codes, gid, at, rows, n) in enumerate(runs):
         here = slice(start, start + len(gid))
         start += len(gid)
-        for key in group_set:
-            np.take(key_codes[key], gid, out=columns[key][here])
+        for key in keys:  # -1: the set does not group by this key
+            if key in group_set:
+                np.take(key_codes[key], gid, out=columns[key][here], mode="clip")  # unbuffered
+            else:
+                columns[key][here] = -1
         columns["__set"][here] = i
         for name, values in per_row.items():
-            np.take(values, at, out=columns[name][here])
+            np.take(values, at, out=columns[name][here], mode="clip")
         columns["rows"][here] = rows
         columns["n"][here] = rows if n is None else n
     for key in keys:
