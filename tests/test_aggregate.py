@@ -115,7 +115,7 @@ def test_bad_requests_raise_raikit_errors(tmp_path):
     frame = _frame(n=20)
     ds = Dataset(frame, target=None, sensitive="s")
     with pytest.raises(ParameterError, match="statistics are"):
-        ds.aggregate(stats={"n": ("x", "mean")})
+        ds.aggregate(stats={"n": ("x", "median")})
     with pytest.raises(ParameterError, match="twice"):
         ds.aggregate(by=[["s"], ["s"]], stats={"n": (None, "count")})
     with pytest.raises(ColumnError, match="nope"):
@@ -173,3 +173,307 @@ def test_hostile_column_and_stat_names_on_duckdb(tmp_path):
         assert got[names["s"]].tolist() == want["s"].tolist()
         np.testing.assert_allclose(got['n"1'], want["rows"], rtol=1e-12)
         np.testing.assert_allclose(got["s'x"], want["sum_x"], rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- mean, var, distinct
+MOMENTS = {"m": ("x", "mean"), "v": ("x", "var"), "d": ("x", "distinct"), "ds": ("s", "distinct")}
+
+
+def _moments_by_hand(frame, keys):
+    rows = []
+    groups = frame.groupby(keys, sort=True) if keys else [((), frame)]
+    for key, part in groups:
+        x = part["x"].dropna().to_numpy()
+        rows.append(
+            [
+                *(key if isinstance(key, tuple) else (key,)),
+                x.mean() if x.size else np.nan,
+                x.var(ddof=1) if x.size > 1 else np.nan,
+                len(np.unique(x)),
+                part["s"].nunique(),
+            ]
+        )
+    return pd.DataFrame(rows, columns=[*keys, *MOMENTS])
+
+
+def _rounded(frame, seed):
+    """Values with repeats (so distinct counts are not just counts) and NaN as missing."""
+    return frame.assign(x=np.round(frame["x"] * 2) / 2)
+
+
+@pytest.mark.parametrize("where", ["memory", "duckdb"])
+def test_mean_var_distinct_match_numpy_on_every_grouping_set(tmp_path, where):
+    frame = _rounded(_frame(seed=5), 5)
+    ds = _dataset(frame, where, tmp_path)
+    table = ds.aggregate(by=SETS, stats=MOMENTS)
+    for i, keys in enumerate(SETS):
+        got = table[table["grouping_set"] == i].reset_index(drop=True)
+        want = _moments_by_hand(frame, keys)
+        assert got[keys].astype(str).values.tolist() == want[keys].astype(str).values.tolist()
+        np.testing.assert_allclose(got["m"], want["m"], rtol=1e-12)
+        np.testing.assert_allclose(got["v"], want["v"], rtol=1e-10)
+        assert got["d"].tolist() == want["d"].tolist() and got["d"].dtype == np.int64
+        assert got["ds"].tolist() == want["ds"].tolist()
+
+
+@pytest.mark.parametrize("where", ["memory", "duckdb"])
+def test_weighted_mean_equals_the_mean_of_repeated_rows(tmp_path, where):
+    frame = _frame(n=80, seed=6).assign(w=lambda f: np.arange(len(f)) % 4)
+    repeated = frame.loc[frame.index.repeat(frame["w"])]
+    got = _dataset(frame, where, tmp_path).aggregate(
+        by="s", stats={"m": ("x", "mean"), "n": ("x", "count")}, weight="w"
+    )
+    want = repeated.groupby("s")["x"].agg(["mean", "count"])
+    np.testing.assert_allclose(got["m"], want["mean"], rtol=1e-12)
+    np.testing.assert_allclose(got["n"], want["count"], rtol=1e-12)
+
+
+def test_variance_is_stable_far_from_zero(tmp_path):
+    """A sum-of-squares formula loses every digit at 1e9 + small noise (x**2 ~ 1e18 has an
+    ulp of 128); two passes and VAR_SAMP keep the variance (~4e-6) to 1e-4."""
+    frame = pd.DataFrame({"s": ["a", "b"] * 50, "x": 1e9 + np.arange(100) % 7 * 1e-3})
+    shifted = frame.assign(x=frame["x"] - 1e9)  # exact: the reference without cancellation
+    want = shifted.groupby("s")["x"].var().to_numpy()
+    for where in ("memory", "duckdb"):
+        got = _dataset(frame, where, tmp_path).aggregate(by=[["s"], []], stats={"v": ("x", "var")})
+        np.testing.assert_allclose(got["v"].iloc[:2], want, rtol=1e-4, err_msg=where)
+        np.testing.assert_allclose(got["v"].iloc[2], shifted["x"].var(), rtol=1e-4)
+
+
+def test_var_refuses_a_weight_and_means_need_numbers():
+    ds = Dataset(_frame(n=20), target=None, sensitive="s")
+    with pytest.raises(ParameterError, match="'var' is the unweighted"):
+        ds.aggregate(stats={"v": ("x", "var")}, weight="w")
+    with pytest.raises(ColumnError, match=r"'s'.*need numbers"):
+        ds.aggregate(stats={"m": ("s", "mean")})
+
+
+# --------------------------------------------------------------------------- histogram pieces
+def _dataset(frame, where, tmp_path, **roles):
+    roles = {"target": None, "sensitive": "s", **roles}
+    if where == "memory":
+        return Dataset(frame, **roles)
+    path = tmp_path / f"{where}-{len(frame)}-{abs(hash(tuple(frame.columns)))}.parquet"
+    frame.to_parquet(path, index=False)
+    return Dataset(str(path), lazy=True, **roles)
+
+
+def _pieces_frame(n=400, seed=7):
+    rng = np.random.default_rng(seed)
+    x = np.round(rng.normal(size=n) * 3, 1)  # repeats: several rows per value
+    x[rng.random(n) < 0.1] = np.nan
+    return pd.DataFrame(
+        {
+            "s": rng.choice(["a", "b", "c"], n),
+            "t": rng.choice(["u", "v"], n),
+            "x": x,
+            "w": rng.integers(0, 4, n).astype(float),
+        }
+    )
+
+
+def test_in_memory_pieces_are_the_distinct_values_of_every_group():
+    frame = _pieces_frame()
+    table = Dataset(frame, target=None, sensitive="s").histogram("x", by=SETS, weight="w")
+    assert table.attrs["exact"] and (table["lo"] == table["hi"]).all()
+    for i, keys in enumerate(SETS):
+        got = table[table["grouping_set"] == i]
+        present = frame.dropna(subset=["x"])
+        want = (
+            present.groupby([*keys, "x"], sort=True)
+            .agg(rows=("w", "size"), n=("w", "sum"))
+            .reset_index()
+        )
+        assert got[keys].values.tolist() == want[keys].values.tolist()
+        np.testing.assert_array_equal(got["lo"], want["x"])
+        assert got["rows"].tolist() == want["rows"].tolist()
+        np.testing.assert_allclose(got["n"], want["n"], rtol=1e-12)
+        assert got["rows"].sum() == frame["x"].notna().sum()
+
+
+def _rebinned(exact: pd.DataFrame, keys):
+    """Exact pieces merged to one per (set, group, cut, bin): what a lazy table returns."""
+    return (
+        exact.groupby(["grouping_set", *keys, "half", "bin"], dropna=False, sort=True)
+        .agg(rows=("rows", "sum"), n=("n", "sum"), lo=("lo", "min"), hi=("hi", "max"))
+        .reset_index()
+    )
+
+
+@pytest.mark.parametrize("weight", [None, "w"])
+def test_duckdb_pieces_hold_the_right_rows_and_true_extremes(tmp_path, weight):
+    frame = _pieces_frame(seed=8)
+    memory = _dataset(frame, "memory", tmp_path)
+    lazy = _dataset(frame, "duckdb", tmp_path)
+    cuts = {"half": [-1.0, 0.0, 2.5]}
+    exact = memory.histogram("x", by=SETS, bins=16, cuts=cuts, weight=weight)
+    pieces = lazy.histogram("x", by=SETS, bins=16, cuts=cuts, weight=weight)
+    assert not pieces.attrs["exact"] and pieces.attrs["range"] == exact.attrs["range"]
+    assert pieces.attrs["range"] == (np.nanmin(frame["x"]), np.nanmax(frame["x"]))
+    want = _rebinned(exact, ["s", "t"])
+    assert list(pieces.columns) == list(exact.columns)
+    assert pieces["s"].astype(str).tolist() == want["s"].astype(str).tolist()
+    assert pieces["t"].astype(str).tolist() == want["t"].astype(str).tolist()
+    for column in ("grouping_set", "half", "bin", "rows"):
+        assert pieces[column].tolist() == want[column].tolist(), column
+    for column in ("n", "lo", "hi"):
+        np.testing.assert_allclose(pieces[column], want[column], rtol=1e-12)
+    overall = pieces[pieces["grouping_set"] == 2]
+    assert overall["rows"].sum() == frame["x"].notna().sum()
+    if weight:
+        assert overall["n"].sum() == pytest.approx(frame.loc[frame["x"].notna(), "w"].sum())
+
+
+def test_bin_is_the_same_in_numpy_and_duckdb_on_boundary_values(tmp_path):
+    low, high, bins = 0.1, 0.7, 7
+    edges = low + (high - low) * np.arange(bins + 1) / bins
+    values = np.concatenate([edges, np.nextafter(edges, -np.inf), np.nextafter(edges, np.inf)])
+    values = np.clip(values, low, high)
+    frame = pd.DataFrame({"s": [f"r{i:03d}" for i in range(len(values))], "x": values})
+    span = high - low
+    want = np.minimum(np.floor(((values - low) / span) * bins), bins - 1).astype(int)
+    for where in ("memory", "duckdb"):
+        ds = _dataset(frame, where, tmp_path)
+        got = ds.histogram("x", by="s", bins=bins, range=(low, high))
+        assert got["s"].tolist() == frame["s"].tolist()
+        np.testing.assert_array_equal(got["bin"], want, err_msg=where)
+
+
+@pytest.mark.parametrize("where", ["memory", "duckdb"])
+def test_cuts_count_the_edges_at_or_below_each_value(tmp_path, where):
+    frame = pd.DataFrame({"s": ["a"] * 6, "x": [0.5, 1.0, 1.5, 2.0, 3.0, np.nan]})
+    got = _dataset(frame, where, tmp_path).histogram("x", bins=1, cuts={"c": [1.0, 2.0]})
+    if where == "memory":  # one piece per value
+        assert got["lo"].tolist() == [0.5, 1.0, 1.5, 2.0, 3.0]
+        assert got["c"].tolist() == [0, 1, 1, 2, 2]
+    else:  # one piece per cut (one bin): the edge value opens its piece
+        assert got["lo"].tolist() == [0.5, 1.0, 2.0] and got["hi"].tolist() == [0.5, 1.5, 3.0]
+        assert got["c"].tolist() == [0, 1, 2] and got["rows"].tolist() == [1, 2, 2]
+    assert got["c"].tolist() == np.searchsorted([1.0, 2.0], got["lo"], side="right").tolist()
+
+
+@pytest.mark.parametrize("where", ["memory", "duckdb"])
+def test_range_wider_or_narrower_than_the_values(tmp_path, where):
+    frame = pd.DataFrame({"s": ["a"] * 4, "x": [-5.0, 0.0, 5.0, 50.0]})
+    got = _dataset(frame, where, tmp_path).histogram("x", bins=10, range=(0.0, 10.0))
+    assert got.groupby("bin")["rows"].sum().to_dict() == {0: 2, 5: 1, 9: 1}
+    assert got.attrs["range"] == (0.0, 10.0)
+
+
+@pytest.mark.parametrize("where", ["memory", "duckdb"])
+def test_nan_is_missing_and_an_empty_group_has_no_piece(tmp_path, where):
+    frame = pd.DataFrame(
+        {"s": ["a", "a", "b", "b", "c", "c"], "x": [1.0, np.nan, 2.0, 2.0, np.nan, np.nan]}
+    )
+    ds = _dataset(frame, where, tmp_path)
+    pieces = ds.histogram("x", by="s", bins=4)
+    assert pieces["s"].tolist() == ["a", "b"] and pieces["rows"].tolist() == [1, 2]
+    stats = ds.aggregate(
+        by="s",
+        stats={
+            "n": ("x", "count"),
+            "m": ("x", "mean"),
+            "v": ("x", "var"),
+            "d": ("x", "distinct"),
+            "lo": ("x", "min"),
+        },
+    )
+    assert stats["n"].tolist() == [1, 2, 0] and stats["d"].tolist() == [1, 1, 0]
+    assert stats["m"].iloc[2] != stats["m"].iloc[2] and stats["lo"].iloc[2] != stats["lo"].iloc[2]
+    assert np.isnan(stats["v"].iloc[0]) and stats["v"].iloc[1] == 0.0
+    q = ds.quantiles("x", [0.5], by="s")
+    assert q["value"].tolist()[:2] == [1.0, 2.0] and np.isnan(q["value"].iloc[2])
+
+
+def test_hostile_names_in_histogram_and_quantiles(tmp_path):
+    names = {"s": 'k"; DROP TABLE x; --', "x": "v`'x\\", "w": "__raikit_v"}
+    frame = _pieces_frame(n=120, seed=9).drop(columns="t").rename(columns=names)
+    memory = _dataset(frame, "memory", tmp_path, sensitive=names["s"])
+    lazy = _dataset(frame, "duckdb", tmp_path, sensitive=names["s"])
+    exact = memory.histogram(names["x"], by=names["s"], bins=4, weight=names["w"])
+    pieces = lazy.histogram(names["x"], by=names["s"], bins=4, weight=names["w"])
+    merged = exact.groupby([names["s"], "bin"]).agg(rows=("rows", "sum"), n=("n", "sum"))
+    assert pieces["rows"].tolist() == merged["rows"].tolist()
+    np.testing.assert_allclose(pieces["n"], merged["n"], rtol=1e-12)
+    a = memory.quantiles(names["x"], [0.1, 0.5], by=names["s"])
+    b = lazy.quantiles(names["x"], [0.1, 0.5], by=names["s"])
+    pd.testing.assert_frame_equal(a, b, rtol=1e-12)
+    clash = frame.rename(columns={names["s"]: "bin"})
+    with pytest.raises(ColumnError, match="name of an output column"):
+        Dataset(clash, target=None, sensitive="bin").histogram(names["x"], by="bin")
+
+
+# --------------------------------------------------------------------------- quantiles
+@pytest.mark.parametrize("where", ["memory", "duckdb"])
+def test_quantiles_match_numpy_on_every_grouping_set(tmp_path, where):
+    frame = _pieces_frame(seed=10)
+    qs = [0.0, 0.05, 0.25, 0.5, 0.9, 1.0]
+    got = _dataset(frame, where, tmp_path).quantiles("x", qs, by=SETS)
+    for i, keys in enumerate(SETS):
+        part = got[got["grouping_set"] == i]
+        groups = frame.groupby(keys, sort=True) if keys else [((), frame)]
+        want = np.concatenate([np.quantile(p["x"].dropna(), qs) for _, p in groups])
+        np.testing.assert_allclose(part["value"], want, rtol=1e-12, atol=1e-15)
+        assert part["quantile"].tolist() == qs * (len(part) // len(qs))
+
+
+def test_datetime_pieces_and_quantiles_agree(tmp_path):
+    stamps = pd.to_datetime("2024-01-01") + pd.to_timedelta(np.arange(50) % 9, unit="h")
+    frame = pd.DataFrame({"s": ["a", "b"] * 25, "when": stamps})
+    memory = _dataset(frame, "memory", tmp_path)
+    lazy = _dataset(frame, "duckdb", tmp_path)
+    a, b = memory.histogram("when", by="s"), lazy.histogram("when", by="s")  # 9 values, 2048 bins
+    assert a["bin"].tolist() == b["bin"].tolist() and a["rows"].tolist() == b["rows"].tolist()
+    np.testing.assert_array_equal(a["lo"], b["lo"])
+    assert a["lo"].iloc[0] == float(stamps.min().value)
+    pd.testing.assert_frame_equal(
+        memory.quantiles("when", [0.5], by="s"), lazy.quantiles("when", [0.5], by="s")
+    )
+
+
+def test_bad_histogram_and_quantile_requests():
+    ds = Dataset(_pieces_frame(n=30), target=None, sensitive="s")
+    with pytest.raises(ParameterError, match="bins must be a positive integer"):
+        ds.histogram("x", bins=0)
+    with pytest.raises(ParameterError, match="low <= high"):
+        ds.histogram("x", range=(2.0, 1.0))
+    with pytest.raises(ParameterError, match="finite and increasing"):
+        ds.histogram("x", cuts={"c": [2.0, 1.0]})
+    with pytest.raises(ParameterError, match="taken"):
+        ds.histogram("x", cuts={"rows": [1.0]})
+    with pytest.raises(ColumnError, match="needs numbers or dates"):
+        ds.histogram("s")
+    with pytest.raises(ColumnError, match="no column 'nope'"):
+        ds.histogram("nope")
+    with pytest.raises(ParameterError, match=r"probabilities in \[0, 1\]"):
+        ds.quantiles("x", [1.5])
+
+
+def test_spark_histogram_quantiles_and_moments_match_in_memory():
+    pytest.importorskip("pyspark")
+    from pyspark.sql import SparkSession
+
+    spark = (
+        SparkSession.builder.master("local[1]")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .getOrCreate()
+    )
+    frame = _pieces_frame(n=200, seed=11)
+    memory = Dataset(frame, target=None, sensitive="s")
+    lazy = Dataset(spark.createDataFrame(frame), target=None, sensitive="s", lazy=True)
+    cuts = {"half": [0.0]}
+    want = _rebinned(memory.histogram("x", by=SETS, bins=8, cuts=cuts, weight="w"), ["s", "t"])
+    got = lazy.histogram("x", by=SETS, bins=8, cuts=cuts, weight="w")
+    for column in ("grouping_set", "half", "bin", "rows"):
+        assert got[column].tolist() == want[column].tolist(), column
+    np.testing.assert_allclose(got[["n", "lo", "hi"]], want[["n", "lo", "hi"]], rtol=1e-12)
+    pd.testing.assert_frame_equal(
+        lazy.quantiles("x", [0.1, 0.5], by=SETS),
+        memory.quantiles("x", [0.1, 0.5], by=SETS),
+        check_dtype=False,
+        rtol=1e-12,
+    )
+    a = lazy.aggregate(by=SETS, stats=MOMENTS)
+    b = memory.aggregate(by=SETS, stats=MOMENTS)
+    pd.testing.assert_frame_equal(a, b, check_dtype=False, rtol=1e-10)

@@ -13,7 +13,6 @@ PACKAGE = Path(raikit.__file__).parent
 # "module path:qualified name" -> why it is still long. Split a function, then delete its entry:
 # the second test fails while an entry names a function that is short (or gone).
 ALLOWED = {
-    "data/_scale.py:profile_parts": "lazy SQL profile; owned by the backend work, split there",
     "data/_scale.py:_numeric_drift": "lazy SQL drift; owned by the backend work, split there",
     "data/_scale.py:drift_parts": "lazy SQL drift; owned by the backend work, split there",
 }

@@ -1,9 +1,16 @@
-"""Aggregates of a Dataset over grouping sets: once with pandas, once as SQL for lazy tables.
+"""Aggregates of a Dataset over grouping sets: once with numpy/pandas, once as SQL for lazy tables.
 
-:meth:`raikit.Dataset.aggregate` is the one place a check asks for per-group statistics (counts,
-sums, sums of squares, minima, maxima, missing counts, optionally weighted) without caring where
-the rows live: in memory it is a pandas group-by, on files (DuckDB) or a Spark DataFrame it is one
-``GROUP BY GROUPING SETS`` query written through the one dialect of :mod:`raikit._sql`.
+:meth:`raikit.Dataset.aggregate`, :meth:`raikit.Dataset.histogram` and
+:meth:`raikit.Dataset.quantiles` are where a check asks for per-group statistics (counts, sums,
+means, variances, distinct counts, extremes, value-ordered histogram pieces, quantiles) without
+caring where the rows live: in memory they are computed from integer codes of the key columns (the
+finest combination once, coarser grouping sets rolled up from it); on files (DuckDB) or a Spark
+DataFrame each is one ``GROUP BY GROUPING SETS`` query written through the one dialect of
+:mod:`raikit._sql`.
+
+What each backend can afford: in memory every histogram piece holds one distinct value, so
+everything computed from pieces is exact; a lazy table gives one piece per non-empty (group, cut,
+bin) with its smallest and largest value, so order statistics are known within a piece's range.
 """
 
 from __future__ import annotations
@@ -13,12 +20,26 @@ import pandas as pd
 
 from raikit._errors import ColumnError, DataError, ParameterError
 
-__all__ = ["OPS", "aggregate"]
+__all__ = ["OPS", "aggregate", "histogram", "quantiles"]
 
-OPS = ("count", "sum", "sum_sq", "min", "max", "null_count")
+OPS = (
+    "count",
+    "sum",
+    "sum_sq",
+    "min",
+    "max",
+    "null_count",
+    "distinct",
+    "approx_distinct",
+    "mean",
+    "var",
+)
+_NUMERIC_OPS = ("sum", "sum_sq", "mean", "var")
+_PIECES = ("bin", "rows", "n", "lo", "hi")
 
 
-def _sets(by) -> tuple[list[list[str]], bool]:
+# --------------------------------------------------------------------------- requests
+def _sets(by, caller: str = "Dataset.aggregate()") -> tuple[list[list[str]], bool]:
     """``by`` as a list of grouping sets, and whether the caller passed several sets."""
     if by is None:
         return [[]], False
@@ -30,16 +51,46 @@ def _sets(by) -> tuple[list[list[str]], bool]:
         seen = [tuple(sorted(s)) for s in sets]
         if len(set(seen)) != len(seen):
             raise ParameterError(
-                f"Dataset.aggregate(): by holds the same grouping set twice ({by!r}); list each "
+                f"{caller}: by holds the same grouping set twice ({by!r}); list each "
                 f"set of columns once."
             )
         return sets, True
     if any(isinstance(b, list | tuple) for b in by):
         raise ParameterError(
-            f"Dataset.aggregate(): by must be column names or a list of grouping sets (lists of "
+            f"{caller}: by must be column names or a list of grouping sets (lists of "
             f"column names), not a mix: {by!r}."
         )
     return [[str(c) for c in by]], False
+
+
+def _keys(ds, sets, caller: str) -> list[str]:
+    keys = list(dict.fromkeys(c for s in sets for c in s))
+    for column in keys:
+        if column not in ds.columns:
+            raise ColumnError(
+                f"{caller}: cannot group by {column!r}: no such column. Available "
+                f"columns: {list(ds.columns)[:20]}."
+            )
+    return keys
+
+
+def _check_weight(ds, weight, caller: str) -> None:
+    if weight is not None and weight not in ds.columns:
+        raise ColumnError(
+            f"{caller}: weight column {weight!r} is not in the Dataset. Available "
+            f"columns: {list(ds.columns)[:20]}."
+        )
+
+
+def _dtypes(ds) -> pd.Series:
+    """The pandas dtype of each column (from the first rows of a lazy table)."""
+    return ds.table.dtypes if ds.table is not None else ds.frame.dtypes
+
+
+def _is_number(dtype) -> bool:
+    if isinstance(dtype, pd.CategoricalDtype):
+        return False
+    return pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)
 
 
 def _stats(stats, columns) -> dict[str, tuple[str | None, str]]:
@@ -74,91 +125,278 @@ def _stats(stats, columns) -> dict[str, tuple[str | None, str]]:
     return checked
 
 
-def aggregate(ds, *, by=None, stats, weight=None) -> pd.DataFrame:
-    """The work of :meth:`raikit.Dataset.aggregate` (see there)."""
-    sets, several = _sets(by)
-    keys = list(dict.fromkeys(c for s in sets for c in s))
-    for column in keys:
-        if column not in ds.columns:
-            raise ColumnError(
-                f"Dataset.aggregate(): cannot group by {column!r}: no such column. Available "
-                f"columns: {list(ds.columns)[:20]}."
-            )
-    checked = _stats(stats, ds.columns)
-    if weight is not None and weight not in ds.columns:
-        raise ColumnError(
-            f"Dataset.aggregate(): weight column {weight!r} is not in the Dataset. Available "
-            f"columns: {list(ds.columns)[:20]}."
-        )
-    if ds.is_lazy:
-        table = _in_sql(ds.table, sets, keys, checked, weight)
-    else:
-        table = _in_memory(ds.frame, sets, keys, checked, weight)
+def _ordered(table: pd.DataFrame, keys, several: bool, extra=()) -> pd.DataFrame:
+    """Rows by set, then by key values (missing last), then ``extra``; ``__set`` renamed."""
     try:
-        table = table.sort_values(["__set", *keys], na_position="last", kind="stable")
+        table = table.sort_values(["__set", *keys, *extra], na_position="last", kind="stable")
     except TypeError:  # values without an order (mixed types, arrays): keep the sets in order
-        table = table.sort_values("__set", kind="stable")
+        table = table.sort_values(["__set", *extra], kind="stable")
     table = table.reset_index(drop=True)
     if several:
-        table = table.rename(columns={"__set": "grouping_set"})
+        return table.rename(columns={"__set": "grouping_set"})
+    return table.drop(columns="__set")
+
+
+def aggregate(ds, *, by=None, stats, weight=None) -> pd.DataFrame:
+    """The work of :meth:`raikit.Dataset.aggregate` (see there)."""
+    caller = "Dataset.aggregate()"
+    sets, several = _sets(by, caller)
+    keys = _keys(ds, sets, caller)
+    checked = _stats(stats, ds.columns)
+    _check_weight(ds, weight, caller)
+    dtypes = _dtypes(ds)
+    for name, (column, op) in checked.items():
+        if op in _NUMERIC_OPS and not _is_number(dtypes[column]):
+            raise ColumnError(
+                f"{caller}: stats[{name!r}] asks for the {op} of column {column!r}, which holds "
+                f"{dtypes[column]} values; sums need numbers (means and variances too)."
+            )
+        if op == "var" and weight is not None:
+            raise ParameterError(
+                f"{caller}: stats[{name!r}]: 'var' is the unweighted sample variance; drop "
+                f"weight= or ask for the weighted 'sum' and 'sum_sq' instead."
+            )
+    if ds.table is not None:
+        table = _in_sql(ds.table, sets, keys, checked, weight)
     else:
-        table = table.drop(columns="__set")
-    return table
+        table = _in_memory(ds, sets, keys, checked, weight)
+    return _ordered(table, keys, several)
 
 
-# --------------------------------------------------------------------------- pandas
-def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
-    values = frame[column]
-    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
-        return values.to_numpy(dtype=float, na_value=np.nan)
+# --------------------------------------------------------------------------- in memory
+class _Cells:
+    """Rows coded by the combination of their key values (missing is a value), and each grouping
+    set's groups as codes over those combinations, numbered in the order of their key values."""
+
+    def __init__(self, frame: pd.DataFrame, keys: list[str], factorized: dict) -> None:
+        n = len(frame)
+        self.uniques, codes = {}, {}
+        combined, size = np.zeros(n, dtype=np.int64), 1
+        for key in keys:
+            if key not in factorized:
+                factorized[key] = pd.factorize(frame[key], use_na_sentinel=False)
+            code, uniques = factorized[key]
+            self.uniques[key], codes[key] = uniques, code
+            combined, size = _combine(combined, size, code, len(uniques))
+        if keys:
+            self.cell, self.n_cells = _dense(combined, size)
+        else:
+            self.cell, self.n_cells = np.zeros(n, dtype=np.int64), 1
+        first = np.empty(self.n_cells, dtype=np.int64)
+        first[self.cell[::-1]] = np.arange(n)[::-1]
+        self.codes = {key: code[first] for key, code in codes.items()}  # per cell
+
+    def groups(self, group_set: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+        """The group of each cell in one grouping set, and the groups' key values."""
+        group, codes = self.group_codes(group_set)
+        labels = pd.DataFrame({key: self.uniques[key].take(codes[key]) for key in group_set})
+        return group, labels if group_set else pd.DataFrame(index=range(1))
+
+    def group_codes(self, group_set: list[str]) -> tuple[np.ndarray, dict]:
+        """The group of each cell in one grouping set (groups numbered in the order of their
+        key values, missing last) and each group's code into every key's uniques."""
+        if not group_set:
+            return np.zeros(self.n_cells, dtype=np.int64), {}
+        combined, size = np.zeros(self.n_cells, dtype=np.int64), 1
+        for key in group_set:
+            combined, size = _combine(combined, size, self.codes[key], len(self.uniques[key]))
+        group, n_groups = _dense(combined, size)
+        first = np.empty(n_groups, dtype=np.int64)
+        first[group[::-1]] = np.arange(self.n_cells)[::-1]
+        codes = {key: self.codes[key][first] for key in group_set}
+        labels = pd.DataFrame({key: self.uniques[key].take(codes[key]) for key in group_set})
+        try:
+            order = labels.sort_values(group_set, na_position="last", kind="stable").index
+        except TypeError:  # keys without an order: first appearance
+            order = labels.index
+        order = order.to_numpy()
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        return rank[group], {key: code[order] for key, code in codes.items()}
+
+    def key_values(self, key: str, codes: np.ndarray):
+        """The values of ``key`` at ``codes`` (-1: missing), keeping the column's dtype."""
+        uniques = self.uniques[key]
+        if isinstance(uniques.dtype, pd.CategoricalDtype):  # take the small integer codes
+            inner = np.append(uniques.codes, -1).astype(np.int64)
+            return pd.Categorical.from_codes(inner[codes], dtype=uniques.dtype, validate=False)
+        return pd.api.extensions.take(uniques.array, codes, allow_fill=True)
+
+
+def _combine(combined: np.ndarray, size: int, code: np.ndarray, k: int):
+    """Mixed-radix combination of codes, re-numbered densely before it could overflow."""
+    k = max(k, 1)
+    if size * k >= 1 << 62:
+        combined, found = pd.factorize(combined)
+        size = len(found)
+    return combined * k + code, size * k
+
+
+def _dense(combined: np.ndarray, size: int) -> tuple[np.ndarray, int]:
+    """Combined codes renumbered 0..k-1 (a lookup table when their range is small)."""
+    if size <= max(1 << 22, 4 * len(combined)):
+        present = np.bincount(combined, minlength=size) > 0
+        lookup = np.cumsum(present) - 1
+        return lookup[combined], int(present.sum())
+    dense, found = pd.factorize(combined)
+    return dense, len(found)
+
+
+def _cells(ds, keys: list[str]) -> _Cells:
+    """The :class:`_Cells` of ``keys`` in an in-memory Dataset; the last few, and the codes of
+    the sensitive columns (the keys of most requests), are kept on the Dataset."""
+    cache = ds.__dict__.setdefault("_aggregate_cells", {})
+    factorized = ds.__dict__.setdefault("_aggregate_keys", {})
+    key = tuple(keys)
+    if key not in cache:
+        if len(cache) >= 4:
+            cache.pop(next(iter(cache)))
+        known = {k: v for k, v in factorized.items() if k in keys}
+        cache[key] = _Cells(ds.frame, keys, known)
+        factorized.update({k: known[k] for k in keys if k in ds.sensitive_names})
+    return cache[key]
+
+
+def _weights(frame: pd.DataFrame, weight) -> np.ndarray | None:
+    if weight is None:
+        return None
+    from raikit.metrics._group_metrics import weight_array
+
+    return weight_array(frame[weight], len(frame), name=f"weight {weight!r}")
+
+
+def _numbers(series: pd.Series, caller: str = "Dataset.aggregate()") -> np.ndarray:
+    """Floats of a numeric, boolean or datetime column (datetimes as nanoseconds), NaN missing."""
+    dtype = series.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        if getattr(dtype, "tz", None) is not None:
+            series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+        values = series.to_numpy("datetime64[ns]").view(np.int64).astype(float)
+        values[series.isna().to_numpy()] = np.nan
+        return values
+    if _is_number(dtype):
+        return series.to_numpy(dtype=float, na_value=np.nan)
     raise ColumnError(
-        f"Dataset.aggregate(): column {column!r} holds {values.dtype} values; sums need numbers."
+        f"{caller}: column {series.name!r} holds {dtype} values; it needs numbers (or dates)."
     )
 
 
-def _in_memory(frame, sets, keys, stats, weight) -> pd.DataFrame:
-    from raikit.metrics._group_metrics import weight_array
-
-    n = len(frame)
-    w = np.ones(n) if weight is None else weight_array(frame[weight], n, name=f"weight {weight!r}")
-    terms = pd.DataFrame(index=frame.index)
-    how = {}
-    for name, (column, op) in stats.items():
-        if op in ("min", "max"):
-            terms[name], how[name] = frame[column], op
-            continue
-        missing = np.zeros(n, bool) if column is None else frame[column].isna().to_numpy()
-        if op == "count":
-            terms[name] = np.where(missing, 0.0, w)
-        elif op == "null_count":
-            terms[name] = np.where(missing, w, 0.0)
-        else:
-            x = np.nan_to_num(_numbers(frame, column))
-            terms[name] = w * x * (x if op == "sum_sq" else 1.0)
-        how[name] = "sum"
-    parts = []
-    for i, group_set in enumerate(sets):
-        if group_set:
-            grouped = pd.concat([frame[group_set], terms], axis=1).groupby(
-                group_set, dropna=False, observed=True, sort=False
-            )
-            part = grouped.agg(how).reset_index()
-        else:
-            part = terms.agg(how).to_frame().T if n else pd.DataFrame({k: [0.0] for k in how})
-        for column in keys:
-            if column not in group_set:
-                part[column] = None
-        part["__set"] = i
-        parts.append(part)
+def _in_memory(ds, sets, keys, stats, weight) -> pd.DataFrame:
     from raikit._lazy import restore_dtypes
 
+    frame = ds.frame
+    cells = _cells(ds, keys)
+    w = _weights(frame, weight)
+    per_cell = _CellStats(frame, cells, w)
+    parts = []
+    for i, group_set in enumerate(sets):
+        group, labels = cells.groups(group_set)
+        columns = {key: labels[key] if key in group_set else None for key in keys}
+        columns["__set"] = i
+        for name, (column, op) in stats.items():
+            columns[name] = per_cell.rolled(column, op, group, len(labels))
+        parts.append(pd.DataFrame(columns, index=labels.index))
     table = restore_dtypes(pd.concat(parts, ignore_index=True), frame.dtypes, keys)
     return _finish(table, keys, stats, weight)
 
 
+class _CellStats:
+    """Statistics per cell (finest key combination), rolled up to any grouping set."""
+
+    def __init__(self, frame, cells: _Cells, w) -> None:
+        self.frame, self.cells, self.w = frame, cells, w
+        self._memo: dict = {}
+
+    def _present(self, column):
+        if column not in self._memo:
+            values = self.frame[column]
+            self._memo[column] = ~values.isna().to_numpy()
+        return self._memo[column]
+
+    def _sums(self, column, op):
+        """Per cell: weighted count of present values (or of missing ones) or weighted sums."""
+        key = (op, column)
+        if key not in self._memo:
+            self._memo[key] = self._compute_sums(column, op)
+        return self._memo[key]
+
+    def _compute_sums(self, column, op):
+        cell, w, n = self.cells.cell, self.w, self.cells.n_cells
+        if column is None:
+            return np.bincount(cell, weights=w, minlength=n).astype(float)
+        ok = self._present(column)
+        if op == "null_count":
+            return np.bincount(cell[~ok], weights=None if w is None else w[~ok], minlength=n)
+        if op == "count":
+            return np.bincount(cell[ok], weights=None if w is None else w[ok], minlength=n)
+        x = _numbers(self.frame[column])[ok]
+        x = x * x if op == "sum_sq" else x
+        return np.bincount(cell[ok], weights=x if w is None else w[ok] * x, minlength=n)
+
+    def _moments(self, column):
+        """Per cell: count, mean and sum of squared deviations from the mean (two passes)."""
+        key = ("moments", column)
+        if key not in self._memo:
+            ok = self._present(column)
+            cell, n = self.cells.cell[ok], self.cells.n_cells
+            x = _numbers(self.frame[column])[ok]
+            count = np.bincount(cell, minlength=n).astype(float)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = np.bincount(cell, weights=x, minlength=n) / count
+            deviation = x - mean[cell]
+            m2 = np.bincount(cell, weights=deviation * deviation, minlength=n)
+            self._memo[key] = (count, np.where(count > 0, mean, 0.0), m2)
+        return self._memo[key]
+
+    def _extreme(self, column, op) -> pd.Series:
+        key = (op, column)
+        if key not in self._memo:
+            values = self.frame[column]
+            found = getattr(values.groupby(self.cells.cell, sort=False), op)()
+            self._memo[key] = found.reindex(range(self.cells.n_cells))
+        return self._memo[key]
+
+    def _distinct_pairs(self, column):
+        key = ("distinct", column)
+        if key not in self._memo:
+            codes, uniques = pd.factorize(self.frame[column])
+            ok = codes >= 0
+            k = max(len(uniques), 1)
+            pairs = np.unique(self.cells.cell[ok].astype(np.int64) * k + codes[ok])
+            self._memo[key] = (pairs // k, pairs % k, k)
+        return self._memo[key]
+
+    def rolled(self, column, op, group: np.ndarray, n_groups: int):
+        """``op`` of ``column`` for every group of a set (``group``: the group of each cell)."""
+        if op in ("count", "null_count", "sum", "sum_sq"):
+            return np.bincount(group, weights=self._sums(column, op), minlength=n_groups)
+        if op == "mean":
+            total = np.bincount(group, weights=self._sums(column, "sum"), minlength=n_groups)
+            count = np.bincount(group, weights=self._sums(column, "count"), minlength=n_groups)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.where(count > 0, total / count, np.nan)
+        if op == "var":  # Chan et al.'s pairwise combination of the cells' moments
+            count, mean, m2 = self._moments(column)
+            n = np.bincount(group, weights=count, minlength=n_groups)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                centre = np.bincount(group, weights=count * mean, minlength=n_groups) / n
+                shift = count * (mean - np.nan_to_num(centre)[group]) ** 2
+                total = np.bincount(group, weights=m2 + shift, minlength=n_groups)
+                return np.where(n > 1, total / (n - 1), np.nan)
+        if op in ("distinct", "approx_distinct"):  # in memory: exact
+            cell, value, k = self._distinct_pairs(column)
+            found = np.unique(group[cell] * k + value) // k
+            return np.bincount(found, minlength=n_groups).astype(np.int64)
+        extreme = self._extreme(column, op)
+        found = getattr(extreme.groupby(group, sort=True), op)()
+        return found.reindex(range(n_groups)).to_numpy()
+
+
 def _finish(table, keys, stats, weight) -> pd.DataFrame:
     for name, (_column, op) in stats.items():
-        if op in ("count", "null_count") and weight is None:
+        if op in ("distinct", "approx_distinct") or (
+            op in ("count", "null_count") and weight is None
+        ):
             table[name] = table[name].fillna(0).astype(np.int64)
         elif op not in ("min", "max"):
             table[name] = table[name].astype(float)
@@ -166,6 +404,19 @@ def _finish(table, keys, stats, weight) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- SQL
+def value_sql(dialect, name: str, dtype) -> str:
+    """SQL for a numeric (or datetime: nanoseconds) column as DOUBLE, NaN read as missing."""
+    column = dialect.ident(name)
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        if dialect.name == "spark":
+            return f"(CAST(unix_micros({column}) AS DOUBLE) * 1000)"
+        return f"CAST(epoch_ns({column}) AS DOUBLE)"
+    value = f"CAST({column} AS DOUBLE)"
+    if pd.api.types.is_float_dtype(dtype):
+        return f"(CASE WHEN isnan({value}) THEN NULL ELSE {value} END)"
+    return value
+
+
 def _in_sql(table, sets, keys, stats, weight) -> pd.DataFrame:
     from raikit._lazy import restore_dtypes
 
@@ -174,8 +425,7 @@ def _in_sql(table, sets, keys, stats, weight) -> pd.DataFrame:
 
     def value(column):  # NaN is missing, as in pandas
         if pd.api.types.is_float_dtype(dtypes.get(column)):
-            x = f"CAST({d.ident(column)} AS DOUBLE)"
-            return f"(CASE WHEN isnan({x}) THEN NULL ELSE {x} END)"
+            return value_sql(d, column, dtypes.get(column))
         return d.ident(column)
 
     w = "1" if weight is None else f"CAST({d.ident(weight)} AS DOUBLE)"
@@ -186,17 +436,29 @@ def _in_sql(table, sets, keys, stats, weight) -> pd.DataFrame:
             select.append(f"{op.upper()}({value(column)}) AS {alias}")
             continue
         present = "TRUE" if column is None else f"{value(column)} IS NOT NULL"
+        x = None if column is None else f"CAST({value(column)} AS DOUBLE)"
+        if op == "distinct":
+            select.append(f"COUNT(DISTINCT {value(column)}) AS {alias}")
+            continue
+        if op == "approx_distinct":
+            select.append(f"approx_count_distinct({value(column)}) AS {alias}")
+            continue
+        if op == "var":
+            select.append(f"VAR_SAMP({x}) AS {alias}")
+            continue
+        if op == "mean":
+            weighted = f"SUM(CASE WHEN {present} THEN {w} END)"
+            select.append(f"SUM({w} * {x}) / {weighted} AS {alias}")
+            continue
         if op == "count":
             term = f"CASE WHEN {present} THEN {w} ELSE 0 END"
         elif op == "null_count":
             term = f"CASE WHEN {present} THEN 0 ELSE {w} END"
         else:
-            x = f"CAST({value(column)} AS DOUBLE)"
             term = f"{w} * {x}" + (f" * {x}" if op == "sum_sq" else "")
         select.append(f"SUM({term}) AS {alias}")
     if weight is not None:  # rows whose weight is unusable, counted in the same scan
-        bad = f"{w} IS NULL OR isnan({w}) OR {w} < 0 OR {w} = {d.double(np.inf)}"
-        select.append(f"SUM(CASE WHEN {bad} THEN 1 ELSE 0 END) AS __bad_weight")
+        select.append(f"{_bad_weights(d, w)} AS __bad_weight")
     if len(sets) > 1:
         select += [f"GROUPING({d.ident(k)}) AS __g{i}" for i, k in enumerate(keys)]
         grouping = ", ".join("(" + ", ".join(d.ident(c) for c in s) + ")" for s in sets)
@@ -205,19 +467,27 @@ def _in_sql(table, sets, keys, stats, weight) -> pd.DataFrame:
         group_by = f" GROUP BY {', '.join(select[: len(keys)])}" if keys else ""
     result = table.query(f"SELECT {', '.join(select)} FROM {{table}}{group_by}")
     if weight is not None:
-        bad = int(np.nan_to_num(result["__bad_weight"].to_numpy(float)).max(initial=0))
-        if bad:
-            raise DataError(
-                f"Dataset.aggregate(): weight column {weight!r} has {bad} missing, infinite or "
-                f"negative value(s); weights must be finite and non-negative."
-            )
+        _refuse_bad_weights(result, weight, "Dataset.aggregate()")
     result["__set"] = _set_of_rows(result, sets, keys)
     result = restore_dtypes(result, dtypes, keys)
-    if weight is None:
-        for name, (_column, op) in stats.items():
-            if op == "sum" or op == "sum_sq":
-                result[name] = result[name].astype(float)
+    for name, (_column, op) in stats.items():
+        if op in ("sum", "sum_sq", "mean", "var") or (op == "count" and weight is not None):
+            result[name] = pd.to_numeric(result[name], errors="coerce").astype(float)
     return _finish(result, keys, stats, weight)
+
+
+def _bad_weights(d, w: str) -> str:
+    bad = f"{w} IS NULL OR isnan({w}) OR {w} < 0 OR {w} = {d.double(np.inf)}"
+    return f"SUM(CASE WHEN {bad} THEN 1 ELSE 0 END)"
+
+
+def _refuse_bad_weights(result: pd.DataFrame, weight: str, caller: str) -> None:
+    bad = int(np.nan_to_num(result.pop("__bad_weight").to_numpy(float)).max(initial=0))
+    if bad:
+        raise DataError(
+            f"{caller}: weight column {weight!r} has {bad} missing, infinite or "
+            f"negative value(s); weights must be finite and non-negative."
+        )
 
 
 def _set_of_rows(result: pd.DataFrame, sets, keys) -> np.ndarray:
@@ -230,3 +500,377 @@ def _set_of_rows(result: pd.DataFrame, sets, keys) -> np.ndarray:
         rolled = np.array([k not in group_set for k in keys], dtype=np.int64)
         codes[(flags == rolled).all(axis=1)] = i
     return codes
+
+
+def _grouping(d, sets, keys, extra: list[str]) -> tuple[str, list[str]]:
+    """The GROUP BY clause of ``sets`` (each with the ``extra`` columns) and the GROUPING flags."""
+    if len(sets) == 1:
+        columns = [d.ident(c) for c in sets[0]] + extra
+        return f" GROUP BY {', '.join(columns)}" if columns else "", []
+    grouping = ", ".join(
+        "(" + ", ".join([*(d.ident(c) for c in s), *extra]) + ")" if s or extra else "()"
+        for s in sets
+    )
+    flags = [f"GROUPING({d.ident(k)}) AS __g{i}" for i, k in enumerate(keys)]
+    return f" GROUP BY GROUPING SETS ({grouping})", flags
+
+
+# --------------------------------------------------------------------------- histogram pieces
+def _check_range(value_range, caller):
+    if value_range is None:
+        return None
+    try:
+        low, high = (float(v) for v in value_range)
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"{caller}: range must be (low, high), two numbers; got {value_range!r}."
+        ) from None
+    if not (np.isfinite(low) and np.isfinite(high) and low <= high):
+        raise ParameterError(
+            f"{caller}: range must be finite with low <= high; got {value_range!r}."
+        )
+    return low, high
+
+
+def _check_cuts(cuts, reserved, caller) -> dict[str, np.ndarray]:
+    if cuts is None:
+        return {}
+    if not isinstance(cuts, dict):
+        raise ParameterError(
+            f"{caller}: cuts must map a name to increasing edges, e.g. "
+            f"{{'decile': [1.0, 2.5, 4.0]}}; got {type(cuts).__name__}."
+        )
+    out = {}
+    for name, edges in cuts.items():
+        name = str(name)
+        try:
+            edges = np.asarray(edges, dtype=float).ravel()
+        except (TypeError, ValueError):
+            raise ParameterError(f"{caller}: cuts[{name!r}] must be numbers.") from None
+        if not np.isfinite(edges).all() or (np.diff(edges) < 0).any():
+            raise ParameterError(
+                f"{caller}: cuts[{name!r}] must be finite and increasing; got "
+                f"{edges.tolist()[:10]}."
+            )
+        if name in reserved:
+            raise ParameterError(
+                f"{caller}: cut name {name!r} is taken by an output or key column; pick another."
+            )
+        out[name] = edges
+    return out
+
+
+def _bin(values: np.ndarray, low: float, high: float, bins: int) -> np.ndarray:
+    """``min(floor(((v - low) / (high - low)) * bins), bins - 1)``, in the SQL's float order."""
+    if not high > low:
+        return np.zeros(len(values), dtype=np.int64)
+    span = high - low
+    raw = np.floor(((values - low) / span) * float(bins))
+    return np.clip(raw, 0, bins - 1).astype(np.int64)
+
+
+def _bin_sql(d, v: str, low: float, high: float, bins: int) -> str:
+    if not high > low:
+        return "CAST(0 AS BIGINT)"
+    span = high - low
+    raw = f"CAST(FLOOR((({v} - {d.double(low)}) / {d.double(span)}) * {d.double(bins)}) AS BIGINT)"
+    return f"LEAST(GREATEST({raw}, 0), {bins - 1})"
+
+
+def histogram(
+    ds, column, *, by=None, bins=2048, value_range=None, cuts=None, weight=None
+) -> pd.DataFrame:
+    """The work of :meth:`raikit.Dataset.histogram` (see there)."""
+    caller = "Dataset.histogram()"
+    if column not in ds.columns:
+        raise ColumnError(
+            f"{caller}: no column {column!r}. Available columns: {list(ds.columns)[:20]}."
+        )
+    if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 1:
+        raise ParameterError(f"{caller}: bins must be a positive integer, got {bins!r}.")
+    sets, several = _sets(by, caller)
+    keys = _keys(ds, sets, caller)
+    _check_weight(ds, weight, caller)
+    reserved = {*keys, *_PIECES, "grouping_set"}
+    clash = sorted(set(keys) & {*_PIECES, "grouping_set"})
+    if clash:
+        raise ColumnError(
+            f"{caller}: key column(s) {clash} have the name of an output column "
+            f"({list(_PIECES)}); rename them in the table first."
+        )
+    cuts = _check_cuts(cuts, reserved, caller)
+    value_range = _check_range(value_range, caller)
+    dtype = _dtypes(ds)[column]
+    if not (_is_number(dtype) or pd.api.types.is_datetime64_any_dtype(dtype)):
+        raise ColumnError(
+            f"{caller}: column {column!r} holds {dtype} values; a histogram needs numbers "
+            f"or dates. Count categories with Dataset.aggregate(by=[..., {column!r}])."
+        )
+    request = (column, sets, keys, int(bins), value_range, cuts, weight)
+    if ds.table is not None:
+        table, low, high = _histogram_sql(ds.table, *request)
+        table = _ordered(table, keys, several, extra=["bin", "lo"])
+    else:
+        table, low, high = _histogram_memory(ds, *request)
+        table = table.drop(columns="__set") if not several else table
+        table = table.rename(columns={"__set": "grouping_set"})
+    table.attrs["exact"] = bool((table["lo"].to_numpy() == table["hi"].to_numpy()).all())
+    table.attrs["pieces"] = "values" if ds.table is None else "bins"
+    table.attrs["range"] = (low, high)
+    return table
+
+
+def _histogram_memory(ds, column, sets, keys, bins, value_range, cuts, weight):
+    """Sort the values once (their bins and cuts are computed once, in that order); per set, a
+    stable sort of the (small) group codes in value order (a radix sort) gives the rows by group
+    and value, whose runs are the pieces."""
+    frame = ds.frame
+    x = _numbers(frame[column], "Dataset.histogram()")
+    ok = ~np.isnan(x)
+    w = _weights(frame, weight)
+    cells = _cells(ds, keys)
+    v = x[ok]
+    order = np.argsort(v, kind="stable")
+    v = v[order]
+    cell = cells.cell[ok][order]
+    mass = None if w is None else w[ok][order]
+    low, high = value_range or ((float(v[0]), float(v[-1])) if v.size else (np.nan, np.nan))
+    new_value = np.empty(len(v), dtype=bool)
+    new_value[:1] = True
+    np.not_equal(v[1:], v[:-1], out=new_value[1:])
+    value_id = np.cumsum(new_value)  # rank of each row's value among the distinct values
+    per_row = {name: np.searchsorted(edges, v, side="right") for name, edges in cuts.items()}
+    per_row["bin"] = _bin(v, low, high, bins)
+    per_row["lo"] = v
+    runs = []
+    for group_set in sets:
+        group_of_cell, key_codes = cells.group_codes(group_set)
+        n_groups = len(key_codes[group_set[0]]) if group_set else 1
+        if n_groups > 1:
+            group = _small(group_of_cell, n_groups)[cell]
+            by_group = np.argsort(group, kind="stable")
+            gid, at, rows, n = _runs(group[by_group], value_id[by_group], _at(mass, by_group))
+            at = by_group[at]
+        else:
+            gid, at, rows, n = _runs(None, value_id, mass)
+        runs.append((group_set, key_codes, gid, at, rows, n))
+    # one array per output column, filled set by set (no concatenation of millions of pieces)
+    total = sum(len(run[2]) for run in runs)
+    columns = {key: np.empty(total, dtype=np.int64) for key in keys}
+    columns["__set"] = np.empty(total, dtype=np.int64)
+    columns.update((name, np.empty(total, dtype=per_row[name].dtype)) for name in per_row)
+    columns["rows"] = np.empty(total, dtype=np.int64)
+    columns["n"] = np.empty(total, dtype=float)
+    start = 0
+    for i, (group_set, key_codes, gid, at, rows, n) in enumerate(runs):
+        here = slice(start, start + len(gid))
+        start += len(gid)
+        for key in keys:  # -1: the set does not group by this key
+            if key in group_set:
+                np.take(key_codes[key], gid, out=columns[key][here], mode="clip")  # unbuffered
+            else:
+                columns[key][here] = -1
+        columns["__set"][here] = i
+        for name, values in per_row.items():
+            np.take(values, at, out=columns[name][here], mode="clip")
+        columns["rows"][here] = rows
+        columns["n"][here] = rows if n is None else n
+    for key in keys:
+        columns[key] = cells.key_values(key, columns[key])
+    columns["hi"] = columns["lo"].copy()
+    # copy=False: no consolidation of millions of pieces into 2-D blocks (seconds per column)
+    ordered = {name: columns[name] for name in [*keys, "__set", *cuts, *_PIECES]}
+    return pd.DataFrame(ordered, copy=False), low, high
+
+
+def _small(codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """Codes in the narrowest unsigned type: numpy's stable argsort of those is a radix sort."""
+    if n_groups <= 1 << 8:
+        return codes.astype(np.uint8)
+    if n_groups <= 1 << 16:
+        return codes.astype(np.uint16)
+    return codes
+
+
+def _at(values, index):
+    return None if values is None else values[index]
+
+
+def _runs(group, value_id, mass):
+    """Runs of equal (group, value) in rows sorted by group then value (``group`` None: one
+    group): each run's group, the position of its first row, its rows and its weight."""
+    n = len(value_id)
+    start = np.empty(n, dtype=bool)
+    start[:1] = True
+    np.not_equal(value_id[1:], value_id[:-1], out=start[1:])
+    if group is not None:
+        start[1:] |= group[1:] != group[:-1]
+    at = np.flatnonzero(start)
+    rows = np.diff(np.append(at, n))
+    gid = np.zeros(len(at), dtype=np.int64) if group is None else group[at].astype(np.int64)
+    return gid, at, rows, None if mass is None else np.add.reduceat(mass, at) if n else mass
+
+
+def _free(name: str, taken) -> str:
+    while name in taken:
+        name = "_" + name
+    return name
+
+
+def _histogram_sql(table, column, sets, keys, bins, value_range, cuts, weight):
+    from raikit._lazy import restore_dtypes
+
+    d = table.dialect
+    v = value_sql(d, column, table.dtypes[column])
+    taken = set(table.columns)
+    alias = {n: _free(f"__raikit_{n}", taken) for n in ("v", "w", "bin", "rows", "n", "lo", "hi")}
+    cut_alias = {name: _free(f"__raikit_cut{j}", taken) for j, name in enumerate(cuts)}
+    if value_range is None:
+        found = table.query(f"SELECT MIN({v}) AS lo, MAX({v}) AS hi FROM {{table}}").iloc[0]
+        low, high = (float(found["lo"]), float(found["hi"])) if pd.notna(found["lo"]) else (0, 0)
+    else:
+        low, high = value_range
+    a = {n: d.ident(x) for n, x in alias.items()}
+    w = "1" if weight is None else f"CAST({d.ident(weight)} AS DOUBLE)"
+    inner = ", ".join([*(d.ident(k) for k in keys), f"{v} AS {a['v']}", f"{w} AS {a['w']}"])
+    derived = [f"{_bin_sql(d, a['v'], low, high, bins)} AS {a['bin']}"]
+    for name, edges in cuts.items():
+        terms = " + ".join(
+            f"(CASE WHEN {a['v']} >= {d.double(e)} THEN 1 ELSE 0 END)" for e in edges
+        )
+        derived.append(f"CAST({terms or '0'} AS BIGINT) AS {d.ident(cut_alias[name])}")
+    extra = [d.ident(cut_alias[name]) for name in cuts] + [a["bin"]]
+    group_by, flags = _grouping(d, sets, keys, extra)
+    select = [d.ident(k) for k in keys] + extra + flags
+    select += [
+        f"COUNT(*) AS {a['rows']}",
+        f"SUM({a['w']}) AS {a['n']}",
+        f"MIN({a['v']}) AS {a['lo']}",
+        f"MAX({a['v']}) AS {a['hi']}",
+    ]
+    if weight is not None:
+        select.append(f"{_bad_weights(d, a['w'])} AS __bad_weight")
+    sql = (
+        f"SELECT {', '.join(select)} FROM (SELECT *, {', '.join(derived)} FROM "
+        f"(SELECT {inner} FROM {{table}}) AS t WHERE {a['v']} IS NOT NULL) AS p{group_by}"
+    )
+    result = table.query(sql)
+    if weight is not None:
+        _refuse_bad_weights(result, weight, "Dataset.histogram()")
+    result["__set"] = _set_of_rows(result, sets, keys)
+    result = result.rename(
+        columns={**{alias[n]: n for n in _PIECES}, **{c: n for n, c in cut_alias.items()}}
+    )
+    result = restore_dtypes(result, table.dtypes, keys)
+    for name in [*cuts, "bin", "rows"]:
+        result[name] = result[name].to_numpy(np.int64)
+    for name in ("n", "lo", "hi"):
+        result[name] = result[name].to_numpy(float)
+    return result[[*keys, "__set", *cuts, *_PIECES]], low, high
+
+
+# --------------------------------------------------------------------------- quantiles
+def _check_qs(qs, caller) -> np.ndarray:
+    try:
+        qs = np.asarray(qs, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise ParameterError(f"{caller}: qs must be numbers in [0, 1], got {qs!r}.") from None
+    if not qs.size or not ((qs >= 0) & (qs <= 1)).all():
+        raise ParameterError(
+            f"{caller}: qs must be one or more probabilities in [0, 1], got {qs.tolist()[:10]}."
+        )
+    return qs
+
+
+def quantiles(ds, column, qs, *, by=None) -> pd.DataFrame:
+    """The work of :meth:`raikit.Dataset.quantiles` (see there)."""
+    caller = "Dataset.quantiles()"
+    if column not in ds.columns:
+        raise ColumnError(
+            f"{caller}: no column {column!r}. Available columns: {list(ds.columns)[:20]}."
+        )
+    qs = _check_qs(qs, caller)
+    sets, several = _sets(by, caller)
+    keys = _keys(ds, sets, caller)
+    if {"quantile", "value"} & set(keys):
+        raise ColumnError(
+            f"{caller}: a key column is named 'quantile' or 'value', as an output column; "
+            f"rename it first."
+        )
+    dtype = _dtypes(ds)[column]
+    if not (_is_number(dtype) or pd.api.types.is_datetime64_any_dtype(dtype)):
+        raise ColumnError(f"{caller}: column {column!r} holds {dtype} values; it needs numbers.")
+    if ds.table is not None:
+        table = _quantiles_sql(ds.table, column, qs, sets, keys)
+    else:
+        table = _quantiles_memory(ds, column, qs, sets, keys)
+    return _ordered(table, keys, several, extra=["quantile"])
+
+
+def _lerp(a, b, t):
+    """numpy's linear interpolation (``np.quantile``'s default method), in its float order."""
+    diff = b - a
+    return np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
+
+
+def _quantiles_memory(ds, column, qs, sets, keys) -> pd.DataFrame:
+    from raikit._lazy import restore_dtypes
+
+    frame = ds.frame
+    x = _numbers(frame[column], "Dataset.quantiles()")
+    ok = ~np.isnan(x)
+    cells = _cells(ds, keys)
+    parts = []
+    for i, group_set in enumerate(sets):
+        group_of_cell, labels = cells.groups(group_set)
+        group = group_of_cell[cells.cell[ok]]
+        v = x[ok]
+        order = np.lexsort((v, group))
+        ordered = v[order]
+        count = np.bincount(group, minlength=len(labels))
+        starts = np.cumsum(count) - count
+        position = qs[None, :] * np.maximum(count - 1, 0)[:, None]
+        below = np.floor(position).astype(np.int64)
+        above = np.minimum(below + 1, np.maximum(count - 1, 0)[:, None])
+        top = max(len(ordered) - 1, 0)
+        a = ordered[np.clip(starts[:, None] + below, 0, top)] if len(ordered) else position * np.nan
+        b = ordered[np.clip(starts[:, None] + above, 0, top)] if len(ordered) else position * np.nan
+        value = _lerp(a, b, position - below)
+        value[count == 0] = np.nan
+        part = labels.loc[labels.index.repeat(len(qs))].reset_index(drop=True)
+        for key in keys:
+            if key not in group_set:
+                part[key] = None
+        part["__set"] = i
+        part["quantile"] = np.tile(qs, len(labels))
+        part["value"] = value.ravel()
+        parts.append(part)
+    table = restore_dtypes(pd.concat(parts, ignore_index=True), frame.dtypes, keys)
+    return table[[*keys, "__set", "quantile", "value"]]
+
+
+def _quantiles_sql(table, column, qs, sets, keys) -> pd.DataFrame:
+    from raikit._lazy import restore_dtypes
+
+    d = table.dialect
+    v = value_sql(d, column, table.dtypes[column])
+    probabilities = ", ".join(repr(float(q)) for q in qs)
+    if d.name == "spark":
+        quantile = f"PERCENTILE({v}, array({probabilities}))"
+    else:
+        quantile = f"QUANTILE_CONT({v}, [{probabilities}])"
+    group_by, flags = _grouping(d, sets, keys, [])
+    select = [*(d.ident(k) for k in keys), *flags, f"{quantile} AS __raikit_qs"]
+    result = table.query(f"SELECT {', '.join(select)} FROM {{table}}{group_by}")
+    result["__set"] = _set_of_rows(result, sets, keys)
+    found = [
+        np.asarray(list(x), dtype=float)
+        if isinstance(x, list | tuple | np.ndarray) and len(x)
+        else np.full(len(qs), np.nan)
+        for x in result.pop("__raikit_qs")
+    ]
+    result = result[[*keys, "__set"]]
+    long = result.loc[result.index.repeat(len(qs))].reset_index(drop=True)
+    long["quantile"] = np.tile(qs, len(result))
+    long["value"] = np.concatenate(found) if found else np.zeros(0)
+    return restore_dtypes(long, table.dtypes, keys)

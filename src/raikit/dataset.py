@@ -457,6 +457,32 @@ class Dataset:
         )
 
     @property
+    def dtypes(self) -> pd.Series:
+        """The pandas dtype of each column (a lazy Dataset learns them from its first rows).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from raikit import Dataset
+        >>> frame = pd.DataFrame({"x": [1.5, 2.0], "s": ["a", "b"]})
+        >>> Dataset(frame, target=None, sensitive="s").dtypes["x"]
+        dtype('float64')
+        """
+        return self._table.dtypes if self._table is not None else self._frame.dtypes
+
+    def _rows_for(self, n: int, purpose: str, random_state=None) -> Dataset:
+        """A Dataset whose rows are in memory, for a step that needs at most ``n`` of them: this
+        one when its rows are loaded (or there are at most ``n``), else a uniform sample of
+        ``n`` rows drawn where they live."""
+        if self._cache is not None or self._n_rows <= n:
+            self.materialize(purpose, max_rows=0)
+            return self
+        if n <= 0:  # nothing will use the rows
+            return self.replace(self._table.head)
+        seed = random_state if isinstance(random_state, int | np.integer) else None
+        return self.replace(self.sample(n, random_state=seed).frame)
+
+    @property
     def table(self):
         """The lazy table (:class:`raikit._lazy.DuckDBTable` or ``SparkTable``), or ``None``."""
         return self._table
@@ -472,11 +498,19 @@ class Dataset:
             row for the whole table.
         stats : dict
             Output name -> ``(column, statistic)``; statistics are ``"count"`` (non-missing
-            values; rows with column None), ``"sum"``, ``"sum_sq"`` (sum of squares), ``"min"``,
-            ``"max"`` and ``"null_count"``. Missing values (NaN too) are skipped.
+            values; rows with column None), ``"sum"``, ``"sum_sq"`` (sum of squares), ``"mean"``,
+            ``"var"`` (sample variance, ``ddof=1``, computed stably: two passes in memory,
+            ``VAR_SAMP`` in SQL), ``"min"``, ``"max"``, ``"null_count"``, ``"distinct"``
+            (distinct non-missing values, exact) and ``"approx_distinct"`` (the same, estimated
+            by HyperLogLog on a lazy table, about 2 % relative error; exact in memory).
+            Missing values (NaN too) are skipped; a group without values has count 0 and a
+            NaN mean, variance, minimum and maximum.
         weight : str, optional
-            A column of non-negative row weights: counts become sums of weights and sums
-            weighted sums (``min``/``max`` stay unweighted).
+            A column of non-negative row weights: counts become sums of weights, sums weighted
+            sums and ``mean`` the weighted mean ``sum(w * x) / sum(w)`` (integer weights give
+            the numbers of the table with each row repeated that many times). ``min``, ``max``
+            and ``distinct`` stay unweighted; ``var`` refuses a weight (``ParameterError``).
+            The Dataset's ``weight`` role is not applied implicitly: pass ``weight=ds.weight``.
 
         Returns
         -------
@@ -509,10 +543,143 @@ class Dataset:
         0    a             0  3.0
         1    b             0  1.0
         2  NaN             1  4.0
+        >>> ds.aggregate(by="s", stats={"m": ("x", "mean"), "v": ("x", "var"),
+        ...                             "d": ("x", "distinct")})
+           s    m    v  d
+        0  a  2.0  2.0  2
+        1  b  NaN  NaN  0
         """
         from raikit._aggregate import aggregate
 
         return aggregate(self, by=by, stats=stats, weight=weight)
+
+    def histogram(
+        self,
+        column: str,
+        *,
+        by=None,
+        bins: int = 2048,
+        range: tuple[float, float] | None = None,
+        cuts: dict | None = None,
+        weight: str | None = None,
+    ) -> pd.DataFrame:
+        """Value-ordered pieces of a numeric column's non-missing values, per group.
+
+        A piece is a run of values of one group that never straddles a bin or cut boundary,
+        with its row count, weight and smallest and largest value. In memory every piece holds
+        one distinct value (``lo == hi``), so everything computed from pieces (quantiles,
+        distinct counts, KS, Wasserstein) is exact. A lazy Dataset (DuckDB, Spark) returns one
+        piece per non-empty (group, cut, bin) from one ``GROUP BY GROUPING SETS`` query; an
+        order statistic is then known within its piece's ``[lo, hi]``.
+        ``result.attrs["exact"]`` says whether every piece holds one value,
+        ``result.attrs["pieces"]`` how they were cut (``"values"``: one per distinct value;
+        ``"bins"``: one per bin and cut) and ``result.attrs["range"]`` the ``(low, high)`` the
+        bins span.
+
+        Parameters
+        ----------
+        column : str
+            A numeric, boolean or datetime column (datetimes as nanoseconds, as floats).
+        by : str, list of str or list of lists of str, optional
+            Grouping sets, exactly as in :meth:`aggregate`.
+        bins : int, default 2048
+            Equal-width bins over ``range``: ``bin = min(floor(((v - low) / (high - low)) *
+            bins), bins - 1)`` (0 when ``high == low``), evaluated in this float order by numpy
+            and SQL alike, so both give the same bin to every value. Values outside ``range``
+            fall in the first or last bin.
+        range : (float, float), optional
+            ``(low, high)`` spanned by the bins (e.g. the union of two samples, so that their
+            bins coincide). Default: the column's minimum and maximum in this Dataset.
+        cuts : dict, optional
+            Name -> non-decreasing edges; each adds an integer column holding the number
+            of edges ``<= value`` (``np.searchsorted(edges, value, side="right")``).
+        weight : str, optional
+            A column of non-negative row weights summed into ``n`` (the Dataset's ``weight``
+            role is not applied implicitly: pass ``weight=ds.weight``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The ``by`` columns, ``grouping_set`` (with several sets), one column per cut,
+            ``bin``, ``rows`` (int), ``n`` (weight sum; ``rows`` without weights), ``lo`` and
+            ``hi``; sorted by set, group, bin and value. Groups without values have no piece.
+
+        Raises
+        ------
+        ColumnError
+            An unknown column, a column that holds no numbers, or a key column named like an
+            output column.
+        ParameterError
+            ``bins``, ``range``, ``cuts`` or ``by`` is malformed.
+        DataError
+            The weight column holds missing, infinite or negative values.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from raikit import Dataset
+        >>> frame = pd.DataFrame({"s": ["a", "a", "a", "b"], "x": [1.0, 1.0, 4.0, 2.0]})
+        >>> ds = Dataset(frame, target=None, sensitive="s")
+        >>> ds.histogram("x", by="s", bins=3, cuts={"half": [2.5]})
+           s  half  bin  rows    n   lo   hi
+        0  a     0    0     2  2.0  1.0  1.0
+        1  a     1    2     1  1.0  4.0  4.0
+        2  b     0    1     1  1.0  2.0  2.0
+        >>> ds.histogram("x", bins=3).attrs["exact"], ds.histogram("x").attrs["range"]
+        (True, (1.0, 4.0))
+        """
+        from raikit._aggregate import histogram
+
+        return histogram(
+            self, column, by=by, bins=bins, value_range=range, cuts=cuts, weight=weight
+        )
+
+    def quantiles(self, column: str, qs, *, by=None) -> pd.DataFrame:
+        """Exact quantiles of a numeric column per group, computed where the rows live.
+
+        Linear interpolation between order statistics (numpy's default method): numpy in
+        memory, ``QUANTILE_CONT`` in DuckDB, ``PERCENTILE`` in Spark. Unweighted; missing
+        values (NaN too) are skipped.
+
+        Parameters
+        ----------
+        column : str
+            A numeric, boolean or datetime column (datetimes as nanoseconds, as floats).
+        qs : float or sequence of float
+            Probabilities in ``[0, 1]``.
+        by : str, list of str or list of lists of str, optional
+            Grouping sets, exactly as in :meth:`aggregate`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The ``by`` columns, ``grouping_set`` (with several sets), ``quantile`` (the
+            probability) and ``value`` (NaN for a group without values); one row per group and
+            probability.
+
+        Raises
+        ------
+        ColumnError
+            An unknown column or one that holds no numbers.
+        ParameterError
+            A probability outside ``[0, 1]`` or a malformed ``by``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from raikit import Dataset
+        >>> frame = pd.DataFrame({"s": ["a", "a", "a", "b"], "x": [1.0, 2.0, 4.0, 2.0]})
+        >>> ds = Dataset(frame, target=None, sensitive="s")
+        >>> ds.quantiles("x", [0.5, 0.75], by="s")
+           s  quantile  value
+        0  a      0.50    2.0
+        1  a      0.75    3.0
+        2  b      0.50    2.0
+        3  b      0.75    2.0
+        """
+        from raikit._aggregate import quantiles
+
+        return quantiles(self, column, qs, by=by)
 
     def group_counts(self) -> pd.DataFrame:
         """Rows per observed combination of the sensitive attributes (one aggregate query for a
