@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError
 
 __all__ = [
     "MISSING",
@@ -68,7 +68,7 @@ def to_sensitive_frame(sensitive, n_rows: int | None = None) -> pd.DataFrame:
     or a 2-D array (columns ``sensitive_0``, ``sensitive_1``, ...).
     """
     if sensitive is None:
-        raise DataError(
+        raise ParameterError(
             "No sensitive attribute was given. Pass sensitive_features=<array, Series or "
             "DataFrame> with one value per row, e.g. sensitive_features=df['sex']."
         )

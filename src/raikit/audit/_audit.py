@@ -64,7 +64,9 @@ def register_section(name: str, *, principle: str, description: str = ""):
     Stages plug into the audit this way as they land.
     """
     if principle not in PRINCIPLES:
-        raise DataError(f"principle must be one of {PRINCIPLES}, got {principle!r}.")
+        raise ParameterError(
+            f"register_section(): principle must be one of {PRINCIPLES}, got {principle!r}."
+        )
 
     def wrap(func):
         _SECTIONS[name] = _Section(name, principle, func, description or (func.__doc__ or ""))

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from raikit._errors import DataError, FileFormatError
+from raikit._errors import DataError, FileFormatError, ParameterError
 from raikit._result import Finding, Result
 
 __all__ = [
@@ -369,7 +369,10 @@ def _report_from(report=None, *, ledger=None, run: str | None = None):
     if report is not None:
         return report, report.meta.get("run_id")
     if ledger is None or run is None:
-        raise DataError("Pass an AuditReport, or ledger= and run= of a recorded audit.")
+        raise ParameterError(
+            "model_card()/annex_iv(): pass an AuditReport as report, or ledger= and run= of a "
+            "recorded audit."
+        )
     from raikit.ledger import Ledger
 
     ledger = ledger if isinstance(ledger, Ledger) else Ledger(ledger)

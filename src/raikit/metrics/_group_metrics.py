@@ -48,7 +48,7 @@ FOUR_FIFTHS = 0.8
 # --------------------------------------------------------------------------- input handling
 def _as_1d(values, name: str) -> np.ndarray:
     if values is None:
-        raise DataError(f"{name} is required.")
+        raise ParameterError(f"{name} is required.")
     if type(values).__module__.startswith("polars"):
         values = values.to_numpy()
     if isinstance(values, pd.DataFrame):
@@ -128,12 +128,12 @@ def resolve_pos_label(labels, pos_label=None):
         if len(by_text) == 1:
             return by_text[0]
         if len(values) >= 2:
-            raise DataError(
+            raise ParameterError(
                 f"pos_label={pos_label!r} is not one of the labels {values}; pass one of them "
                 f"(--pos-label on the command line)."
             )
         if values and _is_numeric_label(values[0]) != _is_numeric_label(pos_label):
-            raise DataError(
+            raise ParameterError(
                 f"pos_label={pos_label!r} is not of the labels' type (they are {values}); pass "
                 f"one of them (--pos-label on the command line)."
             )
@@ -166,7 +166,7 @@ def positive_column(classes, pos_label=None) -> int:
     positive = resolve_pos_label(values, pos_label)
     matches = [i for i, v in enumerate(values) if v == positive]
     if not matches:
-        raise DataError(
+        raise ParameterError(
             f"pos_label={pos_label!r} is not one of the model's classes {values}; pass one of "
             f"them (--pos-label on the command line)."
         )
@@ -189,7 +189,7 @@ def _encode_labels(y_true: np.ndarray, y_pred: np.ndarray, pos_label, task: str 
             seen = [bool(v) for v in seen] if boolean else seen
             positive = resolve_pos_label(seen, pos_label)
             if positive not in (0, 1):
-                raise DataError(f"pos_label={pos_label!r} is not one of the labels [0, 1].")
+                raise ParameterError(f"pos_label={pos_label!r} is not one of the labels [0, 1].")
             if int(positive) == 1:
                 classes = np.array([False, True]) if boolean else np.array([0, 1])
                 return y_true.astype(np.int64), y_pred.astype(np.int64), classes
@@ -362,13 +362,19 @@ class GroupMetricsResult(Result):
 
     def _disparity(self, kind: str, method: str, attribute: str | None, bounds: bool):
         if method not in ("between_groups", "to_overall"):
-            raise DataError(f"method must be 'between_groups' or 'to_overall', got {method!r}.")
+            raise ParameterError(
+                f"GroupMetricsResult: method must be 'between_groups' or 'to_overall', got "
+                f"{method!r}."
+            )
         rows = self.disparities[
             (self.disparities["kind"] == kind) & (self.disparities["method"] == method)
         ]
         if attribute is not None:
             if attribute not in self.attributes:
-                raise DataError(f"Unknown attribute {attribute!r}; choose from {self.attributes}.")
+                raise ParameterError(
+                    f"GroupMetricsResult: attribute {attribute!r} is unknown; choose from "
+                    f"{self.attributes}."
+                )
             rows = rows[rows["attribute"] == attribute]
         if bounds:
             return rows[["attribute", "metric", "value", "lower", "upper"]].reset_index(drop=True)
