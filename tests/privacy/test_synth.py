@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("opendp")
 
-from raikit._errors import DataError, ParameterError
+from raikit._errors import ParameterError
 from raikit.dataset import Dataset
 from raikit.privacy import (
     BudgetExceededError,

@@ -14,7 +14,7 @@ pytest.importorskip("opendp")
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from raikit._errors import ColumnError, DataError, ParameterError
+from raikit._errors import ColumnError, ParameterError
 from raikit.privacy import (
     BudgetExceededError,
     PrivacySource,
