@@ -294,7 +294,10 @@ class GroupMetricsResult(Result):
     table : DataFrame
         Tidy: one row per (attribute, group, metric) with ``value``, ``lower``, ``upper``. The
         overall population has attribute and group ``"overall"``; intersections are named
-        ``"sex & race"`` / ``"Female & Black"``.
+        ``"sex & race"`` / ``"Female & Black"``. Those are texts to read; the ``slice`` column
+        holds each row's :class:`~raikit._grouping.SliceKey` (attribute -> value, the empty key
+        for the overall population) to select or join on, since a value may itself contain
+        ``" & "`` or ``"="``.
     disparities : DataFrame
         Tidy: one row per (attribute, metric, method, kind) — ``method`` is ``between_groups`` or
         ``to_overall``, ``kind`` is ``difference`` or ``ratio`` — with ``value``, ``lower``, ``upper``.
