@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from raikit import ColumnError, DataError, Dataset, FileFormatError
+from raikit import ColumnError, DataError, Dataset, FileFormatError, ParameterError
 from raikit._schema import Schema
 
 
@@ -70,7 +70,7 @@ def test_groups_intersectional_and_single(frame):
     sex_codes, sex_labels = ds.groups(intersectional=False, attribute="sex")
     assert sex_codes.tolist() == [0, 1, 0, 1, 0, 1]
     assert sex_labels["sex"].tolist() == ["F", "M"]
-    with pytest.raises(DataError, match="Pass attribute="):
+    with pytest.raises(ParameterError, match="Pass attribute="):
         ds.groups(intersectional=False)
 
 
@@ -122,7 +122,7 @@ def test_polars_and_files(frame, tmp_path):
             ColumnError,
             "listed as a feature",
         ),
-        ({"target": "hired", "sensitive": []}, DataError, "No sensitive attribute"),
+        ({"target": "hired", "sensitive": []}, ParameterError, r"Dataset\(\): sensitive names no"),
     ],
 )
 def test_bad_roles(frame, kwargs, error, message):
@@ -153,7 +153,7 @@ def test_empty_and_unreadable_inputs(tmp_path):
     (tmp_path / "empty.csv").write_text("")
     with pytest.raises(FileFormatError, match="empty"):
         Dataset(tmp_path / "empty.csv", target="y", sensitive="s")
-    with pytest.raises(DataError, match="DataFrame or a path"):
+    with pytest.raises(ParameterError, match="DataFrame or a path"):
         Dataset([[1, 2]], target="y", sensitive="s")
 
 
@@ -248,7 +248,7 @@ def test_with_predictions_scores_the_positive_label_not_column_one():
     np.testing.assert_array_equal(scored.y_score, model.predict_proba(ds.X)[:, 0])
     unknown = ds.with_predictions(model)  # no positive label: no score, never column 1
     assert unknown.score is None and unknown.prediction == "prediction"
-    with pytest.raises(DataError, match="pos_label='granted' is not one of the labels"):
+    with pytest.raises(ParameterError, match="pos_label='granted' is not one of the labels"):
         ds.with_predictions(model, pos_label="granted")
     binary = Dataset(
         frame.assign(y=(frame["y"] == "approved").astype(int)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -148,6 +149,8 @@ def spell(python: str, command_line: str) -> str:
     return command_line if _COMMAND_LINE.get() else python
 
 
+# "fn(): keyword ...", "Class.method(): keyword ..." or "a()/b(): keyword ...": a ParameterError's lead
+_CALLER = re.compile(r"^[\w.]+\(\)(?:/[\w.]+\(\))*: (?P<word>-{0,2}\w[\w-]*)(?=[\s=\[])")
 _KEYWORD = r"(?<![\w.\-]){name}=(?P<value>'[^']*'|\"[^\"]*\"|\[[^\]]*\]|\{{[^}}]*\}}|[\w.\-+]+)?"
 
 
@@ -213,9 +216,22 @@ def cli_words(message: str, options: dict) -> str:
     'lazy=True needs a path'
     >>> cli_words("Pass domains={'sex': [...]}.", {"domain": ("--domain", False)})
     "Pass --domain {'sex': [...]}."
-    """
-    import re
 
+    A parameter error names the Python function and keyword (``synthesize(): epsilon must
+    be ...``); on the command line the command is the context, so the keyword becomes its flag:
+
+    >>> cli_words("synthesize(): epsilon must be > 0; got -1.", {"epsilon": ("--epsilon", False)})
+    '--epsilon must be > 0; got -1.'
+    >>> cli_words("synthesize(): --epsilon must be > 0.", {})
+    '--epsilon must be > 0.'
+    >>> cli_words("evaluate(): data has no target column.", {"target": ("--target", False)})
+    'evaluate(): data has no target column.'
+    """
+    lead = _CALLER.match(message)
+    if lead and lead.group("word").startswith("--"):
+        message = message[lead.start("word") :]
+    elif lead and lead.group("word") in options:
+        message = options[lead.group("word")][0] + message[lead.end("word") :]
     for name, (flag, is_flag) in options.items():
         # a repeatable option is singular on the command line (--domain) and plural in Python
         for keyword in (name, f"{name}s"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError
 
 __all__ = ["match_groups", "reweighing_weights", "sensitive_codes"]
 
@@ -20,8 +20,9 @@ def _encode(sensitive, n_rows: int, *, name: str):
     from raikit._grouping import MISSING, encode_groups, to_sensitive_frame
 
     if sensitive is None:
-        raise DataError(
-            f"{name} is required: pass one sensitive value per row, e.g. {name}=df['sex']."
+        raise ParameterError(
+            f"{name} is required (a keyword argument): pass one sensitive value per row, "
+            f"e.g. {name}=df['sex']."
         )
     frame = to_sensitive_frame(sensitive)
     if len(frame) != n_rows:

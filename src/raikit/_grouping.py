@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError
 
 __all__ = [
     "MISSING",
@@ -68,7 +68,7 @@ def to_sensitive_frame(sensitive, n_rows: int | None = None) -> pd.DataFrame:
     or a 2-D array (columns ``sensitive_0``, ``sensitive_1``, ...).
     """
     if sensitive is None:
-        raise DataError(
+        raise ParameterError(
             "No sensitive attribute was given. Pass sensitive_features=<array, Series or "
             "DataFrame> with one value per row, e.g. sensitive_features=df['sex']."
         )
@@ -210,13 +210,30 @@ class SliceKey(Mapping):
     def __setattr__(self, name, value):
         raise AttributeError("SliceKey is immutable.")
 
+    def __reduce__(self):  # copy, deepcopy and pickle rebuild it from its pairs
+        return (SliceKey, (list(self._items),))
+
+    @property
+    def pairs(self) -> list[list[str]]:
+        """``[[attribute, value], ...]`` in order: the lossless JSON form (``SliceKey(pairs)``).
+
+        Examples
+        --------
+        >>> key = SliceKey(dept="R & D", sex="F")
+        >>> key.pairs, SliceKey(key.pairs) == key
+        ([['dept', 'R & D'], ['sex', 'F']], True)
+        """
+        return [[name, value] for name, value in self._items]
+
     @classmethod
     def from_table(cls, attribute: str, group: str) -> SliceKey:
-        """The key of a table row's ``(attribute, group)`` (as ``group_metrics`` writes them).
+        """The key of a table row's ``(attribute, group)`` texts, for tables without a key.
 
-        The intersection's attribute is :func:`join_attributes` of its names and its group the
-        :attr:`label` of its values; one attribute keeps its value whole (``" & "`` included).
-        ``("overall", "overall")`` is the empty key.
+        ``group_metrics`` tables carry each row's key in their ``slice`` column: read it there.
+        This parses the texts of older tables: the intersection's attribute is
+        :func:`join_attributes` of its names and its group the :attr:`label` of its values; one
+        attribute keeps its value whole (``" & "`` included). ``("overall", "overall")`` is the
+        empty key.
 
         Raises
         ------

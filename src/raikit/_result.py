@@ -8,7 +8,6 @@ plain JSON types without losing a bit (floats round-trip exactly; NaN and infini
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import json
 import math
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from raikit._errors import RaikitError
+from raikit._grouping import SliceKey
 
 __all__ = ["SEVERITIES", "Finding", "Result", "result_from_dict", "result_type"]
 
@@ -41,27 +41,43 @@ class Finding:
     detail : str
         The numbers behind the finding and what to do about it.
     slice : str, optional
-        The group or slice the finding is about (e.g. ``"race=Black"``).
+        The group or slice the finding is about, as a person reads it (e.g. ``"race=Black"``).
+    key : SliceKey, optional
+        The same group as a structured key (attribute -> value), when it is a group of the
+        sensitive attributes: compare and join on it, never on the text (a value may hold
+        ``" & "`` or ``"="``). Pairs ``[[attribute, value], ...]`` (its JSON form) are accepted.
 
     Examples
     --------
     >>> Finding("warning", "Tiny group", "race=Other has 3 rows", slice="race=Other").severity
     'warning'
+    >>> f = Finding("warning", "Tiny group", key=[["dept", "R & D"]])
+    >>> f.key == SliceKey(dept="R & D"), f.slice
+    (True, 'dept=R & D')
     """
 
     severity: str
     title: str
     detail: str = ""
     slice: str | None = None
+    key: SliceKey | None = None
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
             raise RaikitError(
                 f"Finding severity must be one of {SEVERITIES}, got {self.severity!r}."
             )
+        if self.key is not None:
+            key = self.key if isinstance(self.key, SliceKey) else SliceKey(self.key)
+            object.__setattr__(self, "key", key)
+            if self.slice is None:
+                object.__setattr__(self, "slice", key.text)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """Plain values only (JSON): the key as its pairs."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["key"] = None if self.key is None else self.key.pairs
+        return out
 
 
 # --------------------------------------------------------------------------- lossless encoding
@@ -160,6 +176,8 @@ def _encode(value: Any) -> Any:
         }
     if isinstance(value, Finding):
         return {"__finding__": value.to_dict()}
+    if isinstance(value, SliceKey):
+        return {"__slice_key__": value.pairs}
     if isinstance(value, Result):
         return {"__result__": value.to_dict()}
     if isinstance(value, np.ndarray):
@@ -187,6 +205,8 @@ def _decode(value: Any) -> Any:
         return series
     if "__finding__" in value:
         return Finding(**value["__finding__"])
+    if "__slice_key__" in value:
+        return SliceKey(value["__slice_key__"])
     if "__result__" in value:
         return result_from_dict(value["__result__"])
     if "__array__" in value:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from raikit._errors import ColumnError, DataError, ParameterError
+from raikit._errors import ColumnError, ParameterError
 
 __all__ = [
     "ALPHA",
@@ -169,7 +169,8 @@ def _describe(constraint: Any) -> str:
         return f"a {constraint.__name__}"
     if callable(getattr(constraint, "describe", None)):
         return constraint.describe()
-    return getattr(constraint, "__doc__", None) or getattr(constraint, "__name__", repr(constraint))
+    doc = getattr(constraint, "__doc__", None)
+    return " ".join(doc.split()) if doc else getattr(constraint, "__name__", repr(constraint))
 
 
 def _alternatives(spec: Any) -> tuple:
@@ -208,6 +209,10 @@ def validate_params(**constraints: Any) -> Callable:
         if unknown:  # a typo in the declaration is the programmer's error, found at import
             raise TypeError(f"{func.__qualname__} has no parameter(s) {sorted(unknown)}.")
 
+        # a method is named with its class (Dataset.sample, Dataset for __init__), a function by its name
+        caller = func.__qualname__ if "<" not in func.__qualname__ else func.__name__
+        caller = caller.removesuffix(".__init__")
+
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             bound = signature.bind(*args, **kwargs)
@@ -219,7 +224,7 @@ def validate_params(**constraints: Any) -> Callable:
                 if not any(_accepts(c, value) for c in options):
                     wanted = " or ".join(_describe(c) for c in options)
                     raise ParameterError(
-                        f"{func.__name__}(): {name} must be {wanted}; got {_shown(value)}."
+                        f"{caller}(): {name} must be {wanted}; got {_shown(value)}."
                     )
             return func(*args, **kwargs)
 
@@ -241,7 +246,8 @@ def check_dataset(data: Any, *, need: Iterable[str] = (), name: str = "data", ca
 
     ``need`` holds roles among ``"target"``, ``"prediction"`` and ``"score"``. ``name`` is the
     keyword the caller used (``"data"``, ``"train"``, ``"reference"``...), ``caller`` the public
-    function's name, so the message speaks the user's words.
+    function's name, so the message speaks the user's words. A value that is not a Dataset is a
+    ParameterError (a wrong argument); a Dataset without a needed role is a ColumnError.
 
     Examples
     --------
@@ -257,7 +263,7 @@ def check_dataset(data: Any, *, need: Iterable[str] = (), name: str = "data", ca
     evaluate(): data has no target column; name i
     >>> try:
     ...     check_dataset(pd.DataFrame(), caller="profile")
-    ... except DataError as error:
+    ... except ParameterError as error:  # a wrong argument, not bad data
     ...     print(str(error)[:40])
     profile(): data must be a raikit Dataset
     """
@@ -265,7 +271,7 @@ def check_dataset(data: Any, *, need: Iterable[str] = (), name: str = "data", ca
 
     where = f"{caller}(): " if caller else ""
     if not isinstance(data, Dataset):
-        raise DataError(
+        raise ParameterError(
             f"{where}{name} must be a raikit Dataset (it names the target and the sensitive "
             f"attributes), got {type(data).__name__}. Wrap your table: "
             f"raikit.Dataset(frame, target=..., sensitive=[...])."

@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from raikit._errors import ColumnError, DataError, FileFormatError
+from raikit._errors import ColumnError, DataError, FileFormatError, ParameterError
 from raikit._grouping import MISSING, GroupEncoding, encode_groups, fill_missing
 from raikit._schema import Schema, infer_column_schema
 
@@ -180,8 +180,8 @@ def _load(data, *, lazy: bool | None, name: str | None):
     frame = table = None
     if _is_path_list(data):  # several files (e.g. a glob the shell expanded): lazy
         if lazy is False:
-            raise DataError(
-                "Several files are read lazily; drop lazy=False, or concatenate them first."
+            raise ParameterError(
+                "Dataset(): several files are read lazily; drop lazy=False, or concatenate them first."
             )
         source = [str(p) for p in data]
         table = DuckDBTable(source)
@@ -204,8 +204,8 @@ def _load(data, *, lazy: bool | None, name: str | None):
             frame, table = table.to_pandas(), None
         name = name or "spark"
     elif lazy:
-        raise DataError(
-            "lazy=True needs a path, a glob or a Spark DataFrame; an in-memory DataFrame is "
+        raise ParameterError(
+            "Dataset(): lazy=True needs a path, a glob or a Spark DataFrame; an in-memory DataFrame is "
             "already loaded. Drop lazy=True, or write the table to Parquet first."
         )
     elif type(data).__module__.startswith("polars"):
@@ -213,8 +213,8 @@ def _load(data, *, lazy: bool | None, name: str | None):
     elif isinstance(data, pd.DataFrame):
         frame = data
     else:
-        raise DataError(
-            f"data must be a pandas or polars DataFrame or a path to a CSV/Parquet file (or a "
+        raise ParameterError(
+            f"Dataset(): data must be a pandas or polars DataFrame or a path to a CSV/Parquet file (or a "
             f"glob of them), or a Spark DataFrame; got {type(data).__name__}."
         )
     return source, frame, table, name
@@ -300,10 +300,12 @@ class Dataset:
         self._init_rows(frame, table, source)
         self.source = source
         if name is not None and not isinstance(name, str):
-            raise DataError(f"name must be a string, got {name!r} ({type(name).__name__}).")
+            raise ParameterError(
+                f"Dataset(): name must be a string, got {name!r} ({type(name).__name__})."
+            )
         if missing_group is not None and not isinstance(missing_group, str):
-            raise DataError(
-                f"missing_group must be a label (a string such as '(missing)'), got "
+            raise ParameterError(
+                f"Dataset(): missing_group must be a label (a string such as '(missing)'), got "
                 f"{missing_group!r} ({type(missing_group).__name__})."
             )
         self.name = name or "dataset"
@@ -318,8 +320,8 @@ class Dataset:
         self.score = score
         self.missing_group = missing_group
         if not self.sensitive_names:
-            raise DataError(
-                "No sensitive attribute was named. Pass sensitive='col' or sensitive=['a', 'b'] "
+            raise ParameterError(
+                "Dataset(): sensitive names no attribute. Pass sensitive='col' or sensitive=['a', 'b'] "
                 "with the protected attributes whose groups raikit should compare."
             )
         for role, columns in (
@@ -883,8 +885,8 @@ class Dataset:
             return Groups(encoding.intersection_codes, labels)
         if attribute is None:
             if len(encoding.names) > 1:
-                raise DataError(
-                    f"intersectional=False needs one attribute; this dataset has "
+                raise ParameterError(
+                    f"Dataset.groups(): intersectional=False needs one attribute; this dataset has "
                     f"{encoding.names}. Pass attribute='{encoding.names[0]}'."
                 )
             attribute = encoding.names[0]
@@ -980,9 +982,13 @@ class Dataset:
         [['Female', 2, 2, 1.0], ['Male', 29, 11, 2.6363636363636362]]
         """
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-            raise DataError(f"n must be a positive number of rows, got {n!r}.")
+            raise ParameterError(
+                f"Dataset.sample(): n must be a positive number of rows, got {n!r}."
+            )
         if isinstance(min_per_group, bool) or not isinstance(min_per_group, int | np.integer):
-            raise DataError(f"min_per_group must be an integer, got {min_per_group!r}.")
+            raise ParameterError(
+                f"Dataset.sample(): min_per_group must be an integer, got {min_per_group!r}."
+            )
         if stratify is None:
             columns: list[str] = []
         elif isinstance(stratify, str) and stratify == "sensitive":
@@ -1220,7 +1226,9 @@ class Dataset:
         from sklearn.model_selection import train_test_split
 
         if not 0 < test_size < 1:
-            raise DataError(f"test_size must be between 0 and 1, got {test_size}.")
+            raise ParameterError(
+                f"Dataset.split(): test_size must be between 0 and 1, got {test_size}."
+            )
         strata = codes = None
         if stratify is True:
             codes = self._encoding.intersection_codes

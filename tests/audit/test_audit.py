@@ -104,7 +104,7 @@ def test_bad_sections_and_unlabelled_data(credit_split):
         audit(model, train=train, test=test, min_group_size=0)
     with pytest.raises(TypeError):  # the pair is keyword-only
         audit(model, train, test)
-    with pytest.raises(DataError, match=r"audit\(\): train must be a raikit Dataset"):
+    with pytest.raises(ParameterError, match=r"audit\(\): train must be a raikit Dataset"):
         audit(model, train=train.frame, test=test)
     unlabelled = test.replace(test.frame.drop(columns=["credit"]), target=None)
     with pytest.raises(DataError, match="has no target"):

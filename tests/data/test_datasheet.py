@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from raikit import DataError, FileFormatError, ParameterError, Result
+from raikit import FileFormatError, ParameterError, Result
 from raikit.data import (
     QUESTIONS,
     DatasheetResult,
@@ -106,7 +106,7 @@ def test_bad_answers(german, tmp_path):
         datasheet(german, answers=["purpose"])
     with pytest.raises(ParameterError, match=r"datasheet\(\): profile must be a ProfileResult"):
         datasheet(german, profile={"stats": []})
-    with pytest.raises(DataError, match=r"datasheet\(\): data must be a raikit Dataset"):
+    with pytest.raises(ParameterError, match=r"datasheet\(\): data must be a raikit Dataset"):
         datasheet(german.frame)
     ok = tmp_path / "ok.json"
     ok.write_text(json.dumps({"maintenance.contact": "data@example.org"}))

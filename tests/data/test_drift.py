@@ -271,7 +271,7 @@ def test_bad_input(compas):
         )
     with pytest.raises(DataError, match="rows on both sides"):
         drift(reference=compas, current=frame.iloc[:0])
-    with pytest.raises(DataError, match=r"must be a raikit\.Dataset or a DataFrame"):
+    with pytest.raises(ParameterError, match=r"must be a raikit\.Dataset or a DataFrame"):
         drift(reference=[1, 2], current=frame)
 
 

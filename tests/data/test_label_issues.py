@@ -137,7 +137,7 @@ def test_bad_input():
     rare = frame.assign(y=[0] * 58 + [1, 1])
     with pytest.raises(DataError, match="fewer than cv=5"):
         label_issues(Dataset(rare, target="y", sensitive="s"))
-    with pytest.raises(DataError, match=r"label_issues\(\): data must be a raikit Dataset"):
+    with pytest.raises(ParameterError, match=r"label_issues\(\): data must be a raikit Dataset"):
         label_issues(frame)
 
 

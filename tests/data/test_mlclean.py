@@ -451,9 +451,9 @@ def test_bad_parameters(params, match):
 
 def test_bad_data():
     frame, _ = _separable(100, 11, 0.0)
-    with pytest.raises(DataError, match=r"needs a raikit\.Dataset"):
+    with pytest.raises(ParameterError, match=r"clean\(\): data must be a raikit\.Dataset"):
         clean(frame.to_numpy())
-    with pytest.raises(DataError, match=r"Dataset\(frame, target="):
+    with pytest.raises(ParameterError, match=r"Dataset\(frame, target="):
         clean(frame)  # column names belong to the Dataset, not to clean()
     with pytest.raises(DataError, match="needs labels"):
         clean(Dataset(frame, target=None, sensitive="g"))
@@ -512,7 +512,7 @@ def test_cli_clean(tmp_path):
     bad = runner.invoke(app, [*args, "--contamination", "lots", "--out", str(out)])
     assert bad.exit_code != 0
     # raikit.cli.main turns a raikit error into one line and exit code 2
-    assert isinstance(bad.exception, DataError) and "--contamination" in str(bad.exception)
+    assert isinstance(bad.exception, ParameterError) and "--contamination" in str(bad.exception)
 
 
 # --------------------------------------------------------------------------- Adult end to end

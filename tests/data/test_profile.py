@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from raikit import ColumnError, DataError, Dataset, ParameterError, Result
+from raikit import ColumnError, Dataset, ParameterError, Result
 from raikit.data import ProfileResult, profile
 from raikit.data._profile import _grouped_auc, _pairwise_corr
 
@@ -196,7 +196,7 @@ def test_round_trip_html_and_figures(adult_profile, tmp_path):
 def test_bad_input():
     frame = pd.DataFrame({"x": [1.0, 2.0], "s": ["a", "b"], "y": [0, 1]})
     ds = Dataset(frame, target="y", sensitive="s")
-    with pytest.raises(DataError, match=r"profile\(\): data must be a raikit Dataset"):
+    with pytest.raises(ParameterError, match=r"profile\(\): data must be a raikit Dataset"):
         profile(frame)
     with pytest.raises(ParameterError, match=r"profile\(\): bins must be an integer >= 1; got 0"):
         profile(ds, bins=0)

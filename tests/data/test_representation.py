@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from raikit import ColumnError, DataError, Dataset, ParameterError, Result
+from raikit import ColumnError, Dataset, ParameterError, Result
 from raikit.data import RepresentationResult, representation, required_sample_size
 
 
@@ -124,7 +124,7 @@ def test_bad_reference_and_input(compas):
         representation(compas, expected_shares={"sex": [0.5, 0.5]})
     with pytest.raises(ParameterError, match="needs columns"):
         representation(compas, expected_shares=pd.DataFrame({"a": [1]}))
-    with pytest.raises(DataError, match=r"representation\(\): data must be a raikit Dataset"):
+    with pytest.raises(ParameterError, match=r"representation\(\): data must be a raikit Dataset"):
         representation(compas.frame)
     # one name per idea: a dict of shares is not a reference Dataset, and not both at once
     with pytest.raises(ParameterError, match=r"representation\(\): reference must be a raikit"):
@@ -172,7 +172,7 @@ def test_string_labels_base_rate_is_the_share_of_pos_label():
     assert rates["a"] == pytest.approx(10 / 40) and rates["b"] == pytest.approx(6 / 10)
     assert result.overall_base_rate == pytest.approx(16 / 50)
     assert result.meta["pos_label"] == "approved"
-    with pytest.raises(DataError, match="pos_label='granted' is not one of the labels"):
+    with pytest.raises(ParameterError, match="pos_label='granted' is not one of the labels"):
         representation(ds, pos_label="granted")
 
 

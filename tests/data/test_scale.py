@@ -9,7 +9,7 @@ import pytest
 
 import raikit.dataset as dataset_module
 from raikit import Dataset
-from raikit._errors import ColumnError, DataError, FileFormatError
+from raikit._errors import ColumnError, DataError, FileFormatError, ParameterError
 from raikit.data import drift, profile, representation
 from raikit.datasets import load_adult, load_compas
 
@@ -92,7 +92,7 @@ def test_small_file_is_eager_by_default_unless_large(tmp_path, monkeypatch):
     monkeypatch.setattr(dataset_module, "EAGER_FILE_BYTES", 0)
     assert Dataset(path, target="y", sensitive="s").is_lazy
     assert not Dataset(path, target="y", sensitive="s", lazy=False).is_lazy
-    with pytest.raises(DataError, match="lazy=True needs a path"):
+    with pytest.raises(ParameterError, match="lazy=True needs a path"):
         Dataset(frame, target="y", sensitive="s", lazy=True)
 
 
@@ -221,7 +221,7 @@ def test_lazy_sample_draws_real_rows_uniformly(tmp_path):
 
 def test_sample_rejects_bad_arguments(compas_pair):
     ds, _ = compas_pair
-    with pytest.raises(DataError, match="positive number of rows"):
+    with pytest.raises(ParameterError, match="positive number of rows"):
         ds.sample(0)
     with pytest.raises(ColumnError, match="Unknown stratify column"):
         ds.sample(10, stratify=["nope"])

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from raikit import DataError, FileFormatError, ParameterError, Result
+from raikit import FileFormatError, ParameterError, Result
 from raikit._schema import Schema
 from raikit.data import ValidationResult, infer_schema, validate
 
@@ -131,10 +131,10 @@ def test_bad_parameters_and_inputs(compas, schema_file):
     with pytest.raises(ParameterError, match=r"validate\(\): value_tolerance must be"):
         validate(compas, schema_file, value_tolerance=-0.1)
     with pytest.raises(
-        DataError, match=r"validate\(\): data must be a raikit Dataset or a DataFrame"
+        ParameterError, match=r"validate\(\): data must be a raikit Dataset or a DataFrame"
     ):
         validate([1, 2], schema_file)
-    with pytest.raises(DataError, match=r"infer_schema\(\): data must be"):
+    with pytest.raises(ParameterError, match=r"infer_schema\(\): data must be"):
         infer_schema("compas.csv")
 
 

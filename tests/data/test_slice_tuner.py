@@ -172,7 +172,11 @@ def test_large_lambda_favours_the_worst_slice():
     [
         ({"budget": 0}, ParameterError, r"allocate_budget\(\): budget must be a number > 0"),
         ({"budget": -5}, ParameterError, "budget must be"),
-        ({"budget": 10, "cost": [1.0, 0.0]}, DataError, "cost must be a positive"),
+        (
+            {"budget": 10, "cost": [1.0, 0.0]},
+            ParameterError,
+            r"allocate_budget\(\): cost must be a positive",
+        ),
         ({"budget": 10, "lam": -1}, ParameterError, r"allocate_budget\(\): lam must be"),
     ],
 )
@@ -388,9 +392,9 @@ def test_allocation_within_available_is_the_brute_force_optimum():
     assert allocate_budget(a, b, n=n, budget=30, available=[3, 4, 5]).tolist() == [3, 4, 5]
     costly = allocate_budget(a, b, n=n, budget=30, cost=[2, 1, 1], available=[5, 4, 20])
     assert costly.tolist() == [5, 4, 16]  # 10 + 4 + 16 = 30
-    with pytest.raises(DataError, match="available"):
+    with pytest.raises(ParameterError, match="available"):
         allocate_budget(a, b, n=n, budget=30, available=[1, 2])
-    with pytest.raises(DataError, match="available"):
+    with pytest.raises(ParameterError, match="available"):
         allocate_budget(a, b, n=n, budget=30, available=[1, -2, 3])
 
 
@@ -461,7 +465,7 @@ def test_missing_target_and_bad_acquirer(synthetic):
     train, valid, _ = synthetic
     with pytest.raises(ColumnError, match=r"slice_tuner\(\): data has no target column"):
         slice_tuner(Dataset(train, target=None, sensitive="g"), budget=10)
-    with pytest.raises(DataError, match=r"slice_tuner\(\): data must be a raikit Dataset"):
+    with pytest.raises(ParameterError, match=r"slice_tuner\(\): data must be a raikit Dataset"):
         slice_tuner(train, budget=10)
     unlabelled = valid.astype({"y": float})
     unlabelled.loc[0, "y"] = np.nan
@@ -528,7 +532,7 @@ def test_cli_acquire_plan(synthetic, tmp_path):
     }
 
     bad = runner.invoke(app, [*base, "--cost", "B", "--out", str(out)])
-    assert isinstance(bad.exception, DataError) and "--cost" in str(bad.exception)
+    assert isinstance(bad.exception, ParameterError) and "--cost" in str(bad.exception)
     bad = runner.invoke(app, [*base[:-6], "--budget", "0", "--out", str(out)])
     assert isinstance(bad.exception, ParameterError) and "budget" in str(bad.exception)
     unknown = [*base[:5], "--slices", "nope", *base[7:], "--out", str(out)]

@@ -131,7 +131,7 @@ def test_bad_input(adult_scored, compas_split):
     multi = adult_scored.replace(frame, target="three")
     with pytest.raises(DataError, match="binary target"):
         evaluate(None, multi)
-    with pytest.raises(DataError, match="fitted classifier"):
+    with pytest.raises(ParameterError, match="fitted classifier"):
         evaluate("not a model", adult_scored)
 
 

@@ -108,7 +108,7 @@ def test_bad_input(compas_split, compas_boosting, make_logistic):
         stress_test(compas_boosting, test, estimator="logistic")
     with pytest.raises(ParameterError, match=r"stress_test\(\): n_boot must be"):
         stress_test(compas_boosting, test, n_boot=0)
-    with pytest.raises(DataError, match=r"stress_test\(\): data must be a raikit Dataset"):
+    with pytest.raises(ParameterError, match=r"stress_test\(\): data must be a raikit Dataset"):
         stress_test(compas_boosting, test.frame)
 
 

@@ -236,11 +236,11 @@ def test_bad_input_gets_clear_errors(planted_data):
         find_slices(None, ds, loss="zero_one", min_size=1)
     with pytest.raises(DataError, match="non-negative"):
         find_slices(None, ds, loss=lambda y, p: -np.ones(len(y)))
-    with pytest.raises(DataError, match="one value per row"):
+    with pytest.raises(ParameterError, match="one value per row"):
         find_slices(None, ds, loss=lambda y, p: np.ones(3))
     with pytest.raises(ColumnError, match="target"):
         find_slices(None, ds.frame, loss="zero_one")
-    with pytest.raises(DataError, match="predict_proba"):
+    with pytest.raises(ParameterError, match="predict_proba"):
         from sklearn.svm import LinearSVC
 
         X = ds.frame[["size"]]

@@ -144,7 +144,7 @@ def test_bad_arguments_raise_clear_errors(german, german_forest, kwargs, message
 
 
 def test_bad_inputs_raise_clear_errors(german, german_forest):
-    with pytest.raises(DataError, match="must be a raikit Dataset"):
+    with pytest.raises(ParameterError, match="must be a raikit Dataset"):
         explain(german_forest, german.X)
     with pytest.raises(ParameterError, match=r"explain\(\): model must be a fitted estimator"):
         explain(object(), german)

@@ -67,7 +67,7 @@ def test_errors(credit):
         glassbox_baseline(None, credit, n_boot=0)
     with pytest.raises(ParameterError, match=r"glassbox_baseline\(\): model must be"):
         glassbox_baseline(credit, credit)  # the old glassbox_baseline(ds) order
-    with pytest.raises(DataError, match="raikit Dataset"):
+    with pytest.raises(ParameterError, match="raikit Dataset"):
         glassbox_baseline(None, credit.frame)
 
 

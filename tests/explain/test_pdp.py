@@ -66,7 +66,9 @@ def test_errors(german, german_forest):
         partial_dependence(german_forest, german, grid_resolution=1)
     with pytest.raises(ParameterError, match=r"partial_dependence\(\): max_rows must be"):
         partial_dependence(german_forest, german, max_rows=0)
-    with pytest.raises(DataError, match=r"partial_dependence\(\): data must be a raikit Dataset"):
+    with pytest.raises(
+        ParameterError, match=r"partial_dependence\(\): data must be a raikit Dataset"
+    ):
         partial_dependence(german_forest, german.X)
 
 

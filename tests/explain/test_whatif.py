@@ -32,7 +32,7 @@ def test_what_if_categorical_and_errors(adult_sex):
     np.testing.assert_array_equal(r.table["prediction_after"], model.predict(changed))
     with pytest.raises(ColumnError, match="not inputs"):
         what_if(model, rows, changes={"gender": "F"})
-    with pytest.raises(DataError, match="is not a category of 'sex'"):
+    with pytest.raises(ParameterError, match="is not a category of 'sex'"):
         what_if(model, rows, changes={"sex": "F"})
     with pytest.raises(ParameterError, match=r"what_if\(\): changes must be a non-empty dict"):
         what_if(model, rows, changes={})
@@ -79,7 +79,7 @@ def test_flip_test_errors(adult_sex):
     _, test, model = adult_sex
     with pytest.raises(ColumnError, match="not a sensitive attribute"):
         flip_test(model, test, attribute="age")
-    with pytest.raises(DataError, match=r"flip_test\(\): data must be a raikit Dataset"):
+    with pytest.raises(ParameterError, match=r"flip_test\(\): data must be a raikit Dataset"):
         flip_test(model, test.X, attribute="sex")
     with pytest.raises(ParameterError, match=r"flip_test\(\): ci must be a number in \(0, 1\)"):
         flip_test(model, test, attribute="sex", ci=95)

@@ -315,7 +315,9 @@ def test_parameter_errors_name_the_function_and_keyword(kwargs, match):
 
 
 def test_group_metrics_of_refuses_what_is_not_a_dataset_or_a_bad_backend(weighted_ds):
-    with pytest.raises(DataError, match=r"group_metrics_of\(\): data must be a raikit Dataset"):
+    with pytest.raises(
+        ParameterError, match=r"group_metrics_of\(\): data must be a raikit Dataset"
+    ):
         group_metrics_of(pd.DataFrame({"y": [0, 1]}))
     with pytest.raises(ParameterError, match=r"group_metrics_of\(\): backend must be one of"):
         group_metrics_of(weighted_ds, backend="beam")

@@ -288,7 +288,7 @@ def test_custom_metrics_fast_and_slow_paths_agree():
                 "sensitive_features": ["a", "b"],
                 "metrics": ["nope"],
             },
-            "Unknown metric",
+            "metrics: unknown metric",
         ),
         (
             {

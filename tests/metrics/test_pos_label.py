@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from raikit import DataError
+from raikit import DataError, ParameterError
 from raikit.metrics import group_metrics
 
 Y = np.array(["approved", "denied", "denied", "approved", "denied", "denied"])
@@ -63,7 +63,7 @@ def test_pos_label_zero_on_zero_one_labels():
 
 
 def test_a_pos_label_that_is_not_a_label_is_refused():
-    with pytest.raises(DataError, match="not one of the labels"):
+    with pytest.raises(ParameterError, match="not one of the labels"):
         group_metrics(Y, P, sensitive_features=S, pos_label="maybe")
 
 

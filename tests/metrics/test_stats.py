@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from raikit import DataError
+from raikit import ParameterError
 from raikit.metrics._stats import (
     abs_max_bounds,
     contain,
@@ -28,7 +28,7 @@ def test_z_value_is_the_normal_quantile(ci):
 
 @pytest.mark.parametrize("bad", [0, 1, -0.1, 1.5, float("nan"), "x", None, True])
 def test_bad_confidence_levels_are_refused(bad):
-    with pytest.raises(DataError, match="confidence level"):
+    with pytest.raises(ParameterError, match="confidence level"):
         z_value(bad)
 
 

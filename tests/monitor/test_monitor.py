@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2_contingency
 
-from raikit._errors import ColumnError, DataError
+from raikit._errors import ColumnError, DataError, ParameterError
 from raikit.ledger import Ledger
 from raikit.metrics import group_metrics
 from raikit.monitor import Monitor, MonitorWindowResult, monitor_history
@@ -100,18 +100,18 @@ def test_labels_joined_by_id_give_group_metrics_and_fairness_alert(tmp_path, hal
 def test_bad_input(tmp_path, halves):
     ref, prod = halves
     ledger = Ledger(tmp_path)
-    with pytest.raises(DataError, match=r"raikit\.Dataset"):
+    with pytest.raises(ParameterError, match=r"raikit\.Dataset"):
         Monitor(prod, ledger=ledger)
-    with pytest.raises(DataError, match="positive number of rows"):
+    with pytest.raises(ParameterError, match="positive number of rows"):
         Monitor(ref, ledger=ledger, windows=0)
     monitor = Monitor(ref, ledger=ledger, windows=100)
     with pytest.raises(ColumnError, match="age"):
         monitor.ingest(prod.drop(columns=["age"]))
-    with pytest.raises(DataError, match="id_column"):
+    with pytest.raises(ParameterError, match="id_column"):
         monitor.add_labels([1], [0])
     with pytest.raises(DataError, match="non-numbers"):
         monitor.ingest(prod.iloc[:10].assign(age="old"))
-    with pytest.raises(DataError, match="not a closed window"):
+    with pytest.raises(ParameterError, match="not a closed window"):
         monitor.refresh(5)
     labelled = Monitor(ref, ledger=ledger, windows=100, id_column="id", name="with-ids")
     with pytest.raises(DataError, match="differ in length"):
@@ -142,9 +142,9 @@ def test_time_windows_close_on_a_later_period_and_count_late_rows(tmp_path, halv
         "2026-01-02T00:00:00",
         "2026-01-03T00:00:00",
     ]
-    with pytest.raises(DataError, match="time_column"):
+    with pytest.raises(ParameterError, match="time_column"):
         Monitor(ref, ledger=monitor.ledger, windows="1D")
-    with pytest.raises(DataError, match="frequency"):
+    with pytest.raises(ParameterError, match="frequency"):
         Monitor(ref, ledger=monitor.ledger, windows="fortnightly", time_column="ts")
     with pytest.raises(DataError, match="missing timestamp"):
         monitor.ingest(rows.iloc[:5].assign(ts=pd.NaT))
@@ -225,7 +225,7 @@ def test_a_resumed_monitor_continues_numbering_and_refuses_another_reference(tmp
         Monitor(other, ledger=Ledger(tmp_path), windows=1000)
     with pytest.raises(DataError, match="No monitor named 'nope'"):
         Monitor.open(tmp_path, name="nope")
-    with pytest.raises(DataError, match=r"not a closed window .*windows 0\.\.2"):
+    with pytest.raises(ParameterError, match=r"not a closed window .*windows 0\.\.2"):
         again.refresh(7)
 
 

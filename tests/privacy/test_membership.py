@@ -79,7 +79,7 @@ def test_bad_input(adult):
         membership_inference(tree, train=train, test=test, max_rows=10)
     with pytest.raises(TypeError):  # the pair is keyword-only
         membership_inference(tree, train, test)
-    with pytest.raises(DataError, match=r"test must be a raikit Dataset"):
+    with pytest.raises(ParameterError, match=r"test must be a raikit Dataset"):
         membership_inference(tree, train=train, test=test.frame)
     with pytest.raises(DataError, match="too few rows to attack"):
         membership_inference(tree, train=train.subset(np.arange(20)), test=test)

@@ -16,7 +16,7 @@ import pytest
 
 pytest.importorskip("opendp")
 
-from raikit._errors import ColumnError, DataError, FileFormatError, RaikitError
+from raikit._errors import ColumnError, FileFormatError, ParameterError, RaikitError
 from raikit.ledger import _backends
 from raikit.privacy import (
     BudgetExceededError,
@@ -113,7 +113,7 @@ def test_bigger_budget_is_refused(frame):
 def test_owner_reset_is_logged(frame, tmp_path):
     spent_out(frame)
     source = PrivacySource.open("people")
-    with pytest.raises(DataError, match="reason"):
+    with pytest.raises(ParameterError, match="reason"):
         source.reset(reason="", epsilon=2.0)
     grown = source.reset(reason="second data release approved by the board", epsilon=2.0)
     assert (grown.epsilon, grown.spent) == (2.0, pytest.approx(1.0))
@@ -161,7 +161,7 @@ def test_person_id_unit_bounds_each_persons_rows():
         table.count("patient", epsilon=0.1)  # the id is never released
     with pytest.raises(ColumnError, match="column 'patient'"):
         PrivateTable(visits.drop(columns="patient"), source="visits")
-    with pytest.raises(DataError, match="rows_per_unit applies to an id column"):
+    with pytest.raises(ParameterError, match="rows_per_unit applies to an id column"):
         PrivacySource.register("rows", epsilon=1.0, rows_per_unit=3)
 
 
@@ -169,15 +169,15 @@ def test_group_keys_only_from_a_declared_domain(frame):
     PrivacySource.register("people", epsilon=5)
     categorical = frame.astype({"sex": "category"})
     table = PrivateTable(categorical, source="people")
-    with pytest.raises(DataError, match="no declared public domain") as error:
+    with pytest.raises(ParameterError, match="no declared public domain") as error:
         table.group_by("sex", epsilon=0.5)
     assert "category" not in str(error.value)
     declared = PrivateTable(categorical, source="people", domains={"sex": ["F", "M", "X"]})
     answer = declared.group_by("sex", epsilon=0.5)
     assert answer.table["sex"].tolist() == ["F", "M", "X"]  # "X" released though nobody has it
-    with pytest.raises(DataError, match="holds numbers"):
+    with pytest.raises(ParameterError, match=r"domains\[.age.\]: column .age. holds numbers"):
         PrivateTable(frame, source="people", domains={"age": ["young", "old"]})
-    with pytest.raises(DataError, match="list of values"):
+    with pytest.raises(ParameterError, match=r"domains\[.sex.\] must be a list of values"):
         PrivateTable(frame, source="people", domains={"sex": "FM"})
     assert declared.spent == pytest.approx(0.5)
 
@@ -200,13 +200,14 @@ def test_group_keys_only_from_a_declared_domain(frame):
 def test_bad_epsilon_is_one_clear_error(frame, epsilon, match):
     PrivacySource.register("people", epsilon=1.0)
     table = PrivateTable(frame, source="people", bounds={"age": (18, 90)})
-    for call in (
-        lambda: table.count(epsilon=epsilon),
-        lambda: table.sum("age", epsilon=epsilon),
-        lambda: table.sql("SELECT COUNT(*) FROM t", epsilon=epsilon),
-        lambda: PrivacySource.register("other", epsilon=epsilon),
+    for caller, call in (
+        ("PrivateTable.count", lambda: table.count(epsilon=epsilon)),
+        ("PrivateTable.sum", lambda: table.sum("age", epsilon=epsilon)),
+        ("PrivateTable.sql", lambda: table.sql("SELECT COUNT(*) FROM t", epsilon=epsilon)),
+        ("PrivacySource.register", lambda: PrivacySource.register("other", epsilon=epsilon)),
     ):
-        with pytest.raises(DataError, match=match):
+        # a bad argument, not bad data: the message names the method and the keyword
+        with pytest.raises(ParameterError, match=rf"^{caller}\(\): epsilon .*{match}"):
             call()
     assert table.spent == 0
 
@@ -249,7 +250,7 @@ def test_delta_is_budgeted():
     with pytest.raises(BudgetExceededError, match="delta"):
         source.spend("dp-sgd", epsilon=0.1, delta=8e-6)
     assert source.spent == pytest.approx(0.1)
-    with pytest.raises(DataError, match="delta"):
+    with pytest.raises(ParameterError, match="delta"):
         PrivacySource.register("other", epsilon=1.0, delta="1e-5")
 
 
@@ -342,7 +343,7 @@ def test_dp_training_spends_from_the_source(frame):
     assert source.odometer["mechanism"].tolist() == ["DP-SGD"]
     with pytest.raises(BudgetExceededError, match="remains of data source 'people'"):
         DPClassifier(target_epsilon=1.0, target_delta=1e-5, **options).fit(X[::-1], y[::-1])
-    with pytest.raises(DataError, match="target_epsilon"):
+    with pytest.raises(ParameterError, match="target_epsilon"):
         DPClassifier(target_epsilon=float("inf"), **options).fit(X, y)
     assert source.spent == pytest.approx(1.0)
 

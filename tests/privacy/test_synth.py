@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("opendp")
 
-from raikit._errors import DataError, ParameterError
+from raikit._errors import ParameterError
 from raikit.dataset import Dataset
 from raikit.privacy import (
     BudgetExceededError,
@@ -218,23 +218,23 @@ def test_bad_input():
     ds = load_german_credit()
     PrivacySource.register("german", epsilon=5.0)
     domains = categories(ds.frame)
-    with pytest.raises(DataError, match=r"bounds=\{'duration_months'"):
+    with pytest.raises(ParameterError, match=r"bounds=\{'duration_months'"):
         synthesize(ds, source="german", epsilon=1.0, domains=domains, bounds={})
-    with pytest.raises(DataError, match="positive"):
+    with pytest.raises(ParameterError, match="positive"):
         synthesize(ds, source="german", epsilon=0.0)
-    with pytest.raises(DataError, match="must be a number"):
+    with pytest.raises(ParameterError, match="must be a number"):
         synthesize(ds, source="german", epsilon="0.5")
     with pytest.raises(ParameterError, match=r"synthesize\(\): method must be one of .star."):
         synthesize(ds, source="german", epsilon=1.0, method="gan")
-    with pytest.raises(DataError, match="source= is required"):
+    with pytest.raises(ParameterError, match="source= is required"):
         synthesize(ds, source=None, epsilon=1.0)
     frame = pd.DataFrame({"name": ["a", "b"] * 20, "g": ["u", "v"] * 20, "y": [0, 1] * 20})
     free_text = Dataset(frame, target="y", sensitive=["g"], features=["name"])
-    with pytest.raises(DataError, match="no declared public domain"):
+    with pytest.raises(ParameterError, match="no declared public domain"):
         synthesize(free_text, source="german", epsilon=1.0, domains={"g": ["u", "v"]})
     # A pandas category is not a public domain: its categories come from the data.
     categorical = Dataset(frame.astype("category"), target="y", sensitive=["g"], features=[])
-    with pytest.raises(DataError, match=r"no declared public domain: pass domains=\{'g'"):
+    with pytest.raises(ParameterError, match=r"no declared public domain: pass domains=\{'g'"):
         synthesize(categorical, source="german", epsilon=1.0)
     assert PrivacySource.open("german").spent == 0
 
@@ -298,7 +298,7 @@ def test_parameters_are_refused_before_any_spend():
         synthesize(ds, n_rows=0, **options)
     with pytest.raises(ParameterError, match=r"synthesize\(\): random_state must be"):
         synthesize(ds, random_state=-1, **options)
-    with pytest.raises(DataError, match=r"synthesize\(\): data must be a raikit Dataset"):
+    with pytest.raises(ParameterError, match=r"synthesize\(\): data must be a raikit Dataset"):
         synthesize(ds.frame, **options)
     assert PrivacySource.open("params").spent == 0
 

@@ -162,7 +162,7 @@ def test_unfitted_estimator_is_cloned_fitted_and_calibrated_on_held_out_rows():
     k = int(np.floor(301 * 0.2))
     assert sel.thresholds_["overall"] == np.sort(conf)[k - 1]
     assert sel.predict_abstain(X, sensitive_features=s).shape == (1000,)
-    with pytest.raises(DataError, match="sensitive_features"):
+    with pytest.raises(ParameterError, match="sensitive_features"):
         sel.predict_abstain(X)  # per-group thresholds need the groups
 
 
@@ -222,7 +222,7 @@ def test_score_is_the_probability_of_pos_label_not_column_one():
     )
     assert "score" not in unknown.columns  # never a guessed positive class
     np.testing.assert_array_equal(unknown["prediction"], frame["prediction"])
-    with pytest.raises(DataError, match="pos_label='granted' is not one of the labels"):
+    with pytest.raises(ParameterError, match="pos_label='granted' is not one of the labels"):
         SelectiveClassifier(
             model, prefit=True, coverage=0.8, group_aware=False, pos_label="granted"
         ).fit(X, y)

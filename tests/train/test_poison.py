@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError
 from raikit.datasets import make_fairness_synthetic
 from raikit.train import flip_labels
 from raikit.train._poison import _fit_logistic, _influence_scores
@@ -105,7 +105,7 @@ def test_clean_validation_set_and_reproducible(frames):
 )
 def test_bad_input(frames, kwargs, message):
     train = frames[0][0]
-    with pytest.raises(DataError, match=message):
+    with pytest.raises(ParameterError, match=message):
         flip_labels(train[COLS], train["y"], **kwargs)
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import html
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from raikit._errors import DataError, ParameterError, RaikitError
-from raikit._result import Finding, Result
+from raikit._result import Result
 from raikit._validation import CALLABLE, CI, RANDOM_STATE, Interval, check_dataset, validate_params
 
 __all__ = ["PRINCIPLES", "AuditContext", "AuditReport", "audit", "register_section"]
@@ -64,7 +64,9 @@ def register_section(name: str, *, principle: str, description: str = ""):
     Stages plug into the audit this way as they land.
     """
     if principle not in PRINCIPLES:
-        raise DataError(f"principle must be one of {PRINCIPLES}, got {principle!r}.")
+        raise ParameterError(
+            f"register_section(): principle must be one of {PRINCIPLES}, got {principle!r}."
+        )
 
     def wrap(func):
         _SECTIONS[name] = _Section(name, principle, func, description or (func.__doc__ or ""))
@@ -759,7 +761,7 @@ def _report(
 
     uses_sensitive = sensitive_input_finding(ctx.test)
     findings = (() if uses_sensitive is None else (uses_sensitive,)) + tuple(
-        Finding(f.severity, f"[{check}] {f.title}", f.detail, f.slice)
+        replace(f, title=f"[{check}] {f.title}")  # its slice and key kept
         for check, result in ctx.results.items()
         for f in getattr(result, "findings", ())
     )

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from raikit._errors import DataError, FileFormatError
+from raikit._errors import DataError, FileFormatError, ParameterError
 from raikit._result import Finding, Result
 
 __all__ = [
@@ -369,7 +369,10 @@ def _report_from(report=None, *, ledger=None, run: str | None = None):
     if report is not None:
         return report, report.meta.get("run_id")
     if ledger is None or run is None:
-        raise DataError("Pass an AuditReport, or ledger= and run= of a recorded audit.")
+        raise ParameterError(
+            "model_card()/annex_iv(): pass an AuditReport as report, or ledger= and run= of a "
+            "recorded audit."
+        )
     from raikit.ledger import Ledger
 
     ledger = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
@@ -385,10 +388,13 @@ def _report_from(report=None, *, ledger=None, run: str | None = None):
 
 
 def _slice_texts(table: pd.DataFrame) -> list[str]:
-    """The one text form (``"sex=F & race=A"``) of each row's (attribute, group): one
-    :class:`~raikit._grouping.SliceKey` per distinct slice, not per row."""
+    """The one text form (``"sex=F & race=A"``) of each row's slice, from the table's ``slice``
+    column of :class:`~raikit._grouping.SliceKey` (nothing parsed back); tables saved before that
+    column get one key per distinct (attribute, group), not per row."""
     from raikit._grouping import SliceKey
 
+    if "slice" in table.columns:
+        return [SliceKey(key).text for key in table["slice"]]
     pairs = list(zip(table["attribute"].astype(str), table["group"].astype(str), strict=True))
     text = {pair: SliceKey.from_table(*pair).text for pair in dict.fromkeys(pairs)}
     return [text[pair] for pair in pairs]
@@ -408,7 +414,9 @@ def _per_group_table(report) -> pd.DataFrame | None:
         "roc_auc",
     ]
     table = result.table[result.table["metric"].isin(wanted)]
-    return table[["attribute", "group", "metric", "value", "lower", "upper"]].reset_index(drop=True)
+    keys = ["slice"] if "slice" in table.columns else []  # results saved before the key column
+    columns = ["attribute", "group", *keys, "metric", "value", "lower", "upper"]
+    return table[columns].reset_index(drop=True)
 
 
 def model_card(report=None, *, ledger=None, run: str | None = None, problem=None) -> Card:

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from raikit._cli_utils import progress_bar, progress_callback, split_names
-from raikit._errors import ColumnError, DataError
+from raikit._errors import ColumnError, DataError, ParameterError
 from raikit.metrics._stats import MIN_GROUP_SIZE
 
 app = typer.Typer(
@@ -54,7 +54,7 @@ def _dataset(file: Path, target: str | None, sensitive: str, missing_group: str 
 
     names = split_names(sensitive)
     if not names:
-        raise DataError("--sensitive needs at least one column name (comma-separated).")
+        raise ParameterError("--sensitive needs at least one column name (comma-separated).")
     return Dataset(file, target=target, sensitive=names, missing_group=missing_group)
 
 
@@ -358,7 +358,7 @@ def datasheet_command(
         console.print(f"Template written to {template}; fill it in and pass it with --answers.")
         return
     if file is None or not sensitive:
-        raise DataError("datasheet needs FILE and --sensitive (or --template PATH alone).")
+        raise ParameterError("datasheet needs FILE and --sensitive (or --template PATH alone).")
     ds = _dataset(file, target, sensitive, missing_group)
     with _progress("Gathering evidence…"):
         result = datasheet(ds, answers=answers)
@@ -404,13 +404,13 @@ def clean_command(
     from raikit.data import clean
 
     if file_format not in ("csv", "parquet"):
-        raise DataError(f"--format must be csv or parquet, got {file_format!r}.")
+        raise ParameterError(f"--format must be csv or parquet, got {file_format!r}.")
     share: float | str = contamination.strip()
     if share != "auto":
         try:
             share = float(share)
         except ValueError as error:
-            raise DataError(
+            raise ParameterError(
                 f'--contamination must be a number in [0, 0.5) or "auto", got {contamination!r}.'
             ) from error
     ds = _dataset(file, target, sensitive, missing_group)
@@ -462,7 +462,7 @@ def _parse_costs(text: str | None) -> dict | None:
         except ValueError:
             label = ""
         if not sep or not label.strip():
-            raise DataError(
+            raise ParameterError(
                 f"--cost expects SLICE=COST pairs separated by commas (e.g. "
                 f"'White & Male=1,Black & Female=2'), got {part!r}."
             )
@@ -523,7 +523,7 @@ def acquire_plan_command(
 
     names = split_names(attributes)
     if not names:
-        raise DataError("--slices needs at least one column name (comma-separated).")
+        raise ParameterError("--slices needs at least one column name (comma-separated).")
     frame = read_table(file)
     unknown = [name for name in names if name not in frame.columns]
     if unknown:

@@ -607,13 +607,11 @@ def datasheet(
 
     Raises
     ------
-    DataError
-        ``data`` is not a Dataset.
     FileFormatError
         The answers file is missing or not valid YAML/JSON.
     ParameterError
-        ``answers`` is not a mapping or names an unknown question, or an evidence argument is
-        not the Result it should be.
+        ``data`` is not a Dataset, ``answers`` is not a mapping or names an unknown question,
+        or an evidence argument is not the Result it should be.
 
     Examples
     --------

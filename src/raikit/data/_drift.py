@@ -497,8 +497,9 @@ def _frames(reference, current, columns):
         elif type(data).__module__.startswith("polars"):
             frames[label] = data.to_pandas()
         else:
-            raise DataError(
-                f"{label} must be a raikit.Dataset or a DataFrame, got {type(data).__name__}."
+            raise ParameterError(
+                f"drift(): {label} must be a raikit.Dataset or a DataFrame, got "
+                f"{type(data).__name__}."
             )
     columns, sensitive, missing_group, absent = _roles(
         reference if isinstance(reference, Dataset) else frames["reference"],
@@ -705,8 +706,9 @@ def _roles(reference, current, columns):
         elif isinstance(data, pd.DataFrame):
             names[label] = [str(c) for c in data.columns]
         else:
-            raise DataError(
-                f"{label} must be a raikit.Dataset or a DataFrame, got {type(data).__name__}."
+            raise ParameterError(
+                f"drift(): {label} must be a raikit.Dataset or a DataFrame, got "
+                f"{type(data).__name__}."
             )
     ref_ds = reference if isinstance(reference, Dataset) else None
     roles_ds = ref_ds if ref_ds is not None else current if isinstance(current, Dataset) else None

@@ -442,10 +442,11 @@ def label_issues(
     Raises
     ------
     DataError
-        ``data`` is not a Dataset, its target is missing, continuous or constant, a label has
-        fewer rows than folds, or the estimator cannot fit the features.
+        The target is missing, continuous or constant, a label has fewer rows than folds, or the
+        estimator cannot fit the features.
     ParameterError
-        A parameter is out of its range, or ``pred_probs`` has the wrong shape.
+        ``data`` is not a Dataset, a parameter is out of its range, or ``pred_probs`` has the
+        wrong shape.
 
     Examples
     --------

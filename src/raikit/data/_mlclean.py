@@ -709,8 +709,8 @@ class _Cleaner:
         from raikit.dataset import Dataset
 
         if not isinstance(data, Dataset):
-            raise DataError(
-                f"clean() needs a raikit.Dataset with a target and sensitive columns, got "
+            raise ParameterError(
+                f"clean(): data must be a raikit.Dataset with a target and sensitive columns, got "
                 f"{type(data).__name__}; wrap a table as Dataset(frame, target='label', "
                 f"sensitive=['sex', ...])."
             )

@@ -1043,12 +1043,11 @@ def profile(
 
     Raises
     ------
-    DataError
-        ``data`` is not a Dataset.
     ColumnError
         A name in ``columns`` is not a column of ``data``.
     ParameterError
-        A parameter is out of its range (``bins=0``, ``proxy_auc=2``...).
+        ``data`` is not a Dataset, or a parameter is out of its range (``bins=0``,
+        ``proxy_auc=2``...).
 
     Examples
     --------

@@ -520,12 +520,12 @@ def representation(
     Raises
     ------
     DataError
-        ``data`` is not a Dataset, or its binary target has missing labels.
+        The binary target of ``data`` has missing labels.
     ColumnError
         The ``reference`` Dataset lacks a sensitive attribute of ``data``.
     ParameterError
-        Both ``expected_shares`` and ``reference`` are given, the shares are malformed, or a
-        parameter is out of its range.
+        ``data`` is not a Dataset, both ``expected_shares`` and ``reference`` are given, the
+        shares are malformed, or a parameter is out of its range.
 
     Examples
     --------

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from raikit._errors import DataError, FileFormatError
+from raikit._errors import FileFormatError, ParameterError
 from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit._schema import Schema, infer_column_schema
@@ -131,7 +131,7 @@ def infer_schema(data) -> Schema:
         frame = data.reset_index(drop=True)
         columns = tuple(infer_column_schema(str(c), frame[c]) for c in frame.columns)
         return Schema(columns=columns, n_rows=len(frame), roles={})
-    raise DataError(
+    raise ParameterError(
         f"infer_schema(): data must be a raikit Dataset or a DataFrame, got {type(data).__name__}."
     )
 
@@ -339,7 +339,7 @@ def _frame_of(data) -> pd.DataFrame:
         return frame
     if type(data).__module__.startswith("polars"):
         return data.to_pandas()
-    raise DataError(
+    raise ParameterError(
         f"validate(): data must be a raikit Dataset or a DataFrame, got {type(data).__name__}."
     )
 

@@ -150,14 +150,18 @@ def _validate_allocation_inputs(a, b, n, budget, cost):
         )
     cost = np.ones(k) if cost is None else np.asarray(cost, dtype=float)
     if cost.shape != a.shape:
-        raise DataError(f"cost needs one value per slice ({k}), got shape {cost.shape}.")
+        raise ParameterError(
+            f"allocate_budget(): cost needs one value per slice ({k}), got shape {cost.shape}."
+        )
     if not np.isfinite(cost).all() or (cost <= 0).any():
-        raise DataError(f"Every slice's cost must be a positive number, got {cost.tolist()}.")
+        raise ParameterError(
+            f"allocate_budget(): cost must be a positive number for every slice, got {cost.tolist()}."
+        )
     if (a < 0).any() or (b <= 0).any() or (n <= 0).any():
         raise DataError("Power laws need a >= 0, b > 0 and current sizes n > 0.")
     budget = float(budget)
     if not np.isfinite(budget) or budget <= 0:
-        raise DataError(f"budget must be a positive number, got {budget}.")
+        raise ParameterError(f"allocate_budget(): budget must be a positive number, got {budget}.")
     return a, b, n, cost, budget
 
 
@@ -167,8 +171,8 @@ def _check_available(available, k: int) -> np.ndarray:
         return np.full(k, np.inf)
     cap = np.asarray(available, dtype=float)
     if cap.shape != (k,) or np.isnan(cap).any() or (cap < 0).any():
-        raise DataError(
-            f"available needs one non-negative number (or inf) per slice ({k}), got "
+        raise ParameterError(
+            f"allocate_budget(): available needs one non-negative number (or inf) per slice ({k}), got "
             f"{np.asarray(available).tolist()}."
         )
     return np.floor(cap)
@@ -462,8 +466,9 @@ class PoolAcquirer:
     def __init__(self, pool, attributes, *, random_state=None) -> None:
         frame = pool.frame if hasattr(pool, "frame") and hasattr(pool, "target") else pool
         if not isinstance(frame, pd.DataFrame):
-            raise DataError(
-                f"pool must be a pandas DataFrame or a Dataset, got {type(pool).__name__}."
+            raise ParameterError(
+                f"PoolAcquirer(): pool must be a pandas DataFrame or a Dataset, got "
+                f"{type(pool).__name__}."
             )
         columns = [attributes] if isinstance(attributes, str) else list(attributes)
         labels = _labels_from_columns(frame, columns, what="pool")
@@ -719,7 +724,7 @@ def _frame_of(data, what: str) -> pd.DataFrame:
 
     frame = data.frame if isinstance(data, Dataset) else data
     if not isinstance(frame, pd.DataFrame):
-        raise DataError(
+        raise ParameterError(
             f"slice_tuner(): {what} must be a raikit Dataset or a pandas DataFrame, got "
             f"{type(data).__name__}."
         )
@@ -1240,13 +1245,14 @@ def slice_tuner(
     Raises
     ------
     DataError
-        ``data`` is not a Dataset; a slice attribute or the target has missing values; fewer
+        A slice attribute or the target has missing values; fewer
         than two slices can be planned for; ``acquire`` returned unusable rows.
     ColumnError
         ``data`` has no target, or a slice attribute is missing.
     ParameterError
-        A parameter is out of its domain (``budget=0``, ``method="greedy"``, a cost naming an
-        unknown slice, a budget below the cheapest example...).
+        ``data`` is not a Dataset, or a parameter is out of its domain (``budget=0``,
+        ``method="greedy"``, a cost naming an unknown slice, a budget below the cheapest
+        example...).
 
     Examples
     --------

@@ -16,14 +16,14 @@ console = Console()
 
 
 def _floats(text: str | None, option: str) -> list[float] | None:
-    from raikit._errors import DataError
+    from raikit._errors import ParameterError
 
     if not text:
         return None
     try:
         return [float(v) for v in split_names(text)]
     except ValueError as error:
-        raise DataError(f"{option} must be comma-separated numbers, got {text!r}.") from error
+        raise ParameterError(f"{option} must be comma-separated numbers, got {text!r}.") from error
 
 
 def _progress():

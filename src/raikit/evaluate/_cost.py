@@ -245,8 +245,9 @@ def cost_analysis(
     costs = _cost_vector(cost_matrix)
     ds = check_dataset(data, need=["target"], caller="cost_analysis")
     if model is not None and not hasattr(model, "predict_proba"):
-        raise DataError(
-            f"cost_analysis needs scores but {type(model).__name__} has no predict_proba; "
+        raise ParameterError(
+            f"cost_analysis(): model needs predict_proba for scores, but "
+            f"{type(model).__name__} has none; "
             f"pass a Dataset with score= and model=None."
         )
     y01, positive, _ = _binary_labels(ds, model, pos_label)

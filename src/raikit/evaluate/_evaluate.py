@@ -279,8 +279,9 @@ class EvaluationResult(Result):
             threshold = self.thresholds[0]
         pick = rows["threshold"].isna() if pd.isna(threshold) else rows["threshold"] == threshold
         if not pick.any():
-            raise DataError(
-                f"Threshold {threshold} was not evaluated; choose from {self.thresholds}."
+            raise ParameterError(
+                f"EvaluationResult.at(): threshold {threshold} was not evaluated; choose from "
+                f"{self.thresholds}."
             )
         part = rows[pick]
         wide = part.pivot(index=["attribute", "group"], columns="metric", values="value")
@@ -489,7 +490,9 @@ def _predicted_dataset(model, data, pos_label):
     ds = check_dataset(data, need=["target"], caller="evaluate")
     if model is not None:
         if not hasattr(model, "predict"):
-            raise DataError(f"model must be a fitted classifier with predict, got {model!r}.")
+            raise ParameterError(
+                f"evaluate(): model must be a fitted classifier with predict, got {model!r}."
+            )
         return ds.with_predictions(model, pos_label=pos_label)
     if ds.prediction is None and ds.score is None:
         raise DataError(

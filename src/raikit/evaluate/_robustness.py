@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from raikit._errors import DataError
+from raikit._errors import ParameterError
 from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit._validation import CI, RANDOM_STATE, Interval, check_dataset, rng_from, validate_params
@@ -63,7 +63,7 @@ def _perturb(X: pd.DataFrame, kind: str, level: float, rng: np.random.Generator)
             column[hole] = np.nan
             out[c] = column
     else:  # pragma: no cover - guarded by the caller
-        raise DataError(f"Unknown perturbation {kind!r}.")
+        raise ParameterError(f"stress_test(): unknown perturbation {kind!r} in perturbations.")
     return out
 
 

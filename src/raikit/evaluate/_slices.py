@@ -59,8 +59,9 @@ def _is_loss(value) -> bool:
 def _model_outputs(model, X: pd.DataFrame, *, need_proba: bool):
     if need_proba:
         if not hasattr(model, "predict_proba"):
-            raise DataError(
-                f"loss='log_loss' needs predicted probabilities but {type(model).__name__} has no "
+            raise ParameterError(
+                f"find_slices(): loss='log_loss' needs predicted probabilities but "
+                f"{type(model).__name__} has no "
                 f"predict_proba. Use loss='zero_one' (or a callable loss)."
             )
         return model.predict_proba(X), getattr(model, "classes_", None)
@@ -132,8 +133,8 @@ def _row_losses(model, ds, loss, pos_label):
                 out = model.predict(ds.X)
         values = np.asarray(loss(y, out), dtype=float)
         if values.shape != (len(y),):
-            raise DataError(
-                f"The loss callable must return one value per row ({len(y)}), got shape "
+            raise ParameterError(
+                f"find_slices(): the loss callable must return one value per row ({len(y)}), got shape "
                 f"{values.shape}."
             )
     elif loss == "log_loss":
@@ -484,7 +485,10 @@ class SliceResult(Result):
         """Boolean membership of each row of ``data`` (Dataset or DataFrame) in slice ``i``."""
         frame = data.frame if hasattr(data, "frame") else data
         if not 0 <= i < len(self.slices):
-            raise DataError(f"Slice index {i} is out of range: this result has {len(self.slices)}.")
+            raise ParameterError(
+                f"SliceResult.mask(): slice index {i} is out of range: this result has "
+                f"{len(self.slices)}."
+            )
         rows = self.predicates[self.predicates["slice_id"] == i]
         out = np.ones(len(frame), dtype=bool)
         for feature, op, code in zip(rows["feature"], rows["op"], rows["code"], strict=True):
@@ -859,7 +863,9 @@ def _inputs(model, data, target, features):
     from raikit.dataset import Dataset
 
     if model is not None and not hasattr(model, "predict"):
-        raise DataError(f"model must be a fitted estimator with predict, got {model!r}.")
+        raise ParameterError(
+            f"find_slices(): model must be a fitted estimator with predict, got {model!r}."
+        )
     if isinstance(data, Dataset):
         ds = data if model is None else data.for_model(model)
         names = (
@@ -886,8 +892,9 @@ def _inputs(model, data, target, features):
         if model is not None:
             ds = ds.for_model(model)
     else:
-        raise DataError(
-            f"data must be a raikit.Dataset or a pandas DataFrame, got {type(data).__name__}."
+        raise ParameterError(
+            f"find_slices(): data must be a raikit.Dataset or a pandas DataFrame, got "
+            f"{type(data).__name__}."
         )
     for name in names:
         if name not in ds.frame.columns:

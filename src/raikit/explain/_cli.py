@@ -57,7 +57,7 @@ def explain_command(
 ) -> None:
     """Why the model decides as it does: SHAP importance overall and per group, proxies of the
     sensitive attributes, one row's attributions and its counterfactuals."""
-    from raikit._errors import DataError
+    from raikit._errors import ParameterError
     from raikit._models import load_model_for_cli
     from raikit.dataset import Dataset
     from raikit.explain import counterfactuals, explain
@@ -67,7 +67,7 @@ def explain_command(
     ds = Dataset(data, target=target, sensitive=split_names(sensitive), features=chosen)
     ds = ds.for_model(fitted)
     if row is not None and not 0 <= row < ds.n_rows:
-        raise DataError(f"--row must be a row position in 0..{ds.n_rows - 1}, got {row}.")
+        raise ParameterError(f"--row must be a row position in 0..{ds.n_rows - 1}, got {row}.")
     with progress_bar(console) as progress:
         task = progress.add_task("Explaining rows", total=None)
 

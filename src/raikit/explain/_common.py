@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from raikit._errors import ColumnError, DataError
+from raikit._errors import ColumnError, DataError, ParameterError
 
 __all__ = [
     "FrameCodec",
@@ -63,7 +63,7 @@ def as_frame(data, *, name: str = "data", model=None) -> pd.DataFrame:
         return data.to_frame().T.infer_objects()
     if isinstance(data, dict):
         return pd.DataFrame({k: [v] for k, v in data.items()})
-    raise DataError(
+    raise ParameterError(
         f"{name} must be a raikit Dataset, a DataFrame, a Series or a dict, got "
         f"{type(data).__name__}."
     )

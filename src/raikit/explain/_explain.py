@@ -160,7 +160,10 @@ class ExplanationResult(Result):
     def local(self, row) -> pd.Series:
         """The attributions of one explained row (by its label), largest magnitude first."""
         if row not in self.attributions.index:
-            raise DataError(f"Row {row!r} was not explained; explained rows are in .attributions.")
+            raise ParameterError(
+                f"ExplanationResult.local(): row {row!r} was not explained; explained rows are in "
+                ".attributions."
+            )
         values = self.attributions.loc[row]
         return values.reindex(values.abs().sort_values(ascending=False).index)
 
@@ -507,9 +510,9 @@ def explain(
     ParameterError
         ``model`` without ``predict``; an unknown ``method``; ``background``, ``max_rows``,
         ``n_repeats``, ``ci`` or ``include`` out of range; a multi-class model without
-        ``pos_label``.
+        ``pos_label``; ``data`` is not a Dataset.
     DataError
-        ``data`` is not a Dataset, labels need ``pos_label``, or shap cannot explain the model.
+        Labels need ``pos_label``, or shap cannot explain the model.
 
     Examples
     --------

@@ -173,9 +173,10 @@ def glassbox_baseline(
     Raises
     ------
     ParameterError
-        ``model`` is neither None nor fitted; ``test_size``, ``ci`` or ``n_boot`` out of range.
+        ``model`` is neither None nor fitted; ``test_size``, ``ci`` or ``n_boot`` out of range;
+        ``data`` is not a Dataset.
     DataError
-        ``data`` is not a Dataset with a binary target.
+        ``data`` has no binary target.
 
     Examples
     --------

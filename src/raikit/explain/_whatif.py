@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from raikit._errors import ColumnError, DataError
+from raikit._errors import ColumnError, DataError, ParameterError
 from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit._validation import CI, check_dataset, validate_params
@@ -135,8 +135,9 @@ def _apply_changes(X: pd.DataFrame, changes: dict) -> pd.DataFrame:
         dtype = X[column].dtype
         if isinstance(dtype, pd.CategoricalDtype):
             if value is not None and value not in dtype.categories:
-                raise DataError(
-                    f"{value!r} is not a category of {column!r}; choose one of "
+                raise ParameterError(
+                    f"what_if(): changes[{column!r}] = {value!r} is not a category of {column!r}; "
+                    f"choose one of "
                     f"{list(dtype.categories)[:20]}."
                 )
             after[column] = pd.Categorical([value] * len(X), dtype=dtype)

@@ -210,7 +210,7 @@ DEFAULT_BINARY = (
 def resolve_metric_names(names, *, task: str, has_score: bool):
     """Split the requested metrics into count metrics, score metrics, regression metrics and
     slow-path callables, resolving aliases and rejecting unknown names with a clear error."""
-    from raikit._errors import DataError
+    from raikit._errors import DataError, ParameterError
 
     if names is None:
         if task == "regression":
@@ -234,8 +234,9 @@ def resolve_metric_names(names, *, task: str, has_score: bool):
         name = METRIC_ALIASES.get(str(item).lower(), str(item).lower())
         if task == "regression":
             if name not in REGRESSION_METRICS:
-                raise DataError(
-                    f"Unknown regression metric {item!r}. Choose from {list(REGRESSION_METRICS)}."
+                raise ParameterError(
+                    f"metrics: unknown regression metric {item!r}. Choose from "
+                    f"{list(REGRESSION_METRICS)}."
                 )
             regression.append(name)
         elif name in BINARY_METRICS:
@@ -252,5 +253,7 @@ def resolve_metric_names(names, *, task: str, has_score: bool):
             score.append(name)
         else:
             known = sorted(BINARY_METRICS) + list(SCORE_METRICS)
-            raise DataError(f"Unknown metric {item!r}. Choose from {known}, or pass a callable.")
+            raise ParameterError(
+                f"metrics: unknown metric {item!r}. Choose from {known}, or pass a callable."
+            )
     return count, score, regression, slow

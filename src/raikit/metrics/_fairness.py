@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError
 from raikit._recording import outermost
 from raikit._validation import Options, validate_params
 from raikit.metrics._stats import verdict
@@ -98,7 +98,9 @@ class FairnessCriterion:
             )
         min_size = result.min_group_size if min_group_size is None else int(min_group_size)
         if min_size < 1:
-            raise DataError(f"min_group_size must be at least 1, got {min_group_size}.")
+            raise ParameterError(
+                f"{self.name}.evaluate(): min_group_size must be at least 1, got {min_group_size}."
+            )
         sizes = result.group_sizes
         diffs = result.difference(method, bounds=True)
         ratios = result.ratio(method, bounds=True)

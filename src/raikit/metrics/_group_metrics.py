@@ -48,7 +48,7 @@ FOUR_FIFTHS = 0.8
 # --------------------------------------------------------------------------- input handling
 def _as_1d(values, name: str) -> np.ndarray:
     if values is None:
-        raise DataError(f"{name} is required.")
+        raise ParameterError(f"{name} is required.")
     if type(values).__module__.startswith("polars"):
         values = values.to_numpy()
     if isinstance(values, pd.DataFrame):
@@ -128,12 +128,12 @@ def resolve_pos_label(labels, pos_label=None):
         if len(by_text) == 1:
             return by_text[0]
         if len(values) >= 2:
-            raise DataError(
+            raise ParameterError(
                 f"pos_label={pos_label!r} is not one of the labels {values}; pass one of them "
                 f"(--pos-label on the command line)."
             )
         if values and _is_numeric_label(values[0]) != _is_numeric_label(pos_label):
-            raise DataError(
+            raise ParameterError(
                 f"pos_label={pos_label!r} is not of the labels' type (they are {values}); pass "
                 f"one of them (--pos-label on the command line)."
             )
@@ -166,7 +166,7 @@ def positive_column(classes, pos_label=None) -> int:
     positive = resolve_pos_label(values, pos_label)
     matches = [i for i, v in enumerate(values) if v == positive]
     if not matches:
-        raise DataError(
+        raise ParameterError(
             f"pos_label={pos_label!r} is not one of the model's classes {values}; pass one of "
             f"them (--pos-label on the command line)."
         )
@@ -189,7 +189,7 @@ def _encode_labels(y_true: np.ndarray, y_pred: np.ndarray, pos_label, task: str 
             seen = [bool(v) for v in seen] if boolean else seen
             positive = resolve_pos_label(seen, pos_label)
             if positive not in (0, 1):
-                raise DataError(f"pos_label={pos_label!r} is not one of the labels [0, 1].")
+                raise ParameterError(f"pos_label={pos_label!r} is not one of the labels [0, 1].")
             if int(positive) == 1:
                 classes = np.array([False, True]) if boolean else np.array([0, 1])
                 return y_true.astype(np.int64), y_pred.astype(np.int64), classes
@@ -294,7 +294,10 @@ class GroupMetricsResult(Result):
     table : DataFrame
         Tidy: one row per (attribute, group, metric) with ``value``, ``lower``, ``upper``. The
         overall population has attribute and group ``"overall"``; intersections are named
-        ``"sex & race"`` / ``"Female & Black"``.
+        ``"sex & race"`` / ``"Female & Black"``. Those are texts to read; the ``slice`` column
+        holds each row's :class:`~raikit._grouping.SliceKey` (attribute -> value, the empty key
+        for the overall population) to select or join on, since a value may itself contain
+        ``" & "`` or ``"="``.
     disparities : DataFrame
         Tidy: one row per (attribute, metric, method, kind) — ``method`` is ``between_groups`` or
         ``to_overall``, ``kind`` is ``difference`` or ``ratio`` — with ``value``, ``lower``, ``upper``.
@@ -333,11 +336,20 @@ class GroupMetricsResult(Result):
         return [a for a in names if a != "overall"]
 
     def _wide(self, column: str, rows: pd.DataFrame) -> pd.DataFrame:
-        wide = rows.pivot(index=["attribute", "group"], columns="metric", values=column)
-        order = pd.MultiIndex.from_frame(rows[["attribute", "group"]].drop_duplicates())
-        wide = wide.reindex(order)[self.metric_names]
-        wide.columns.name = None
-        return wide
+        if "slice" not in rows.columns:  # a result saved before the key column
+            wide = rows.pivot(index=["attribute", "group"], columns="metric", values=column)
+            order = pd.MultiIndex.from_frame(rows[["attribute", "group"]].drop_duplicates())
+            wide = wide.reindex(order)[self.metric_names]
+            wide.columns.name = None
+            return wide
+        # pivot on the key: two intersections can share a text ("A & B" x "C", "A" x "B & C")
+        codes, keys = pd.factorize(rows["slice"])
+        first = rows.drop_duplicates("slice")
+        metric = pd.Index(self.metric_names).get_indexer(rows["metric"])
+        values = np.full((len(keys), len(self.metric_names)), np.nan)
+        values[codes, metric] = rows[column].to_numpy(dtype=float)
+        index = pd.MultiIndex.from_frame(first[["attribute", "group"]])
+        return pd.DataFrame(values, index=index, columns=list(self.metric_names))
 
     @property
     def overall(self) -> pd.Series:
@@ -362,13 +374,19 @@ class GroupMetricsResult(Result):
 
     def _disparity(self, kind: str, method: str, attribute: str | None, bounds: bool):
         if method not in ("between_groups", "to_overall"):
-            raise DataError(f"method must be 'between_groups' or 'to_overall', got {method!r}.")
+            raise ParameterError(
+                f"GroupMetricsResult: method must be 'between_groups' or 'to_overall', got "
+                f"{method!r}."
+            )
         rows = self.disparities[
             (self.disparities["kind"] == kind) & (self.disparities["method"] == method)
         ]
         if attribute is not None:
             if attribute not in self.attributes:
-                raise DataError(f"Unknown attribute {attribute!r}; choose from {self.attributes}.")
+                raise ParameterError(
+                    f"GroupMetricsResult: attribute {attribute!r} is unknown; choose from "
+                    f"{self.attributes}."
+                )
             rows = rows[rows["attribute"] == attribute]
         if bounds:
             return rows[["attribute", "metric", "value", "lower", "upper"]].reset_index(drop=True)
@@ -1032,6 +1050,8 @@ def _assemble(
         {
             "attribute": np.repeat(slices.attribute, len(columns)),
             "group": np.repeat(slices.group, len(columns)),
+            # the structured key of each row: (attribute, group) are texts to read, not to parse
+            "slice": np.repeat(_object_array(slices.keys), len(columns)),
             "metric": np.tile(columns, slices.n_slices),
             "value": values.ravel(),
             "lower": lower.ravel(),
@@ -1051,7 +1071,7 @@ def _assemble(
         rows, columns=["attribute", "metric", "method", "kind", "value", "lower", "upper"]
     )
     meta["min_group_size"] = int(min_group_size)
-    findings += _findings(table, disparity_table, columns, ci, meta, _KeyText(slices))
+    findings += _findings(table, disparity_table, columns, ci, meta)
     return GroupMetricsResult(
         table=table,
         disparities=disparity_table,
@@ -1533,38 +1553,32 @@ def _slow_metrics(funcs, data: _Rows, rng):
     return evaluate(), replicates
 
 
-class _KeyText:
-    """``keys[(attribute, group)]``: the slice's one text form (:class:`raikit._grouping.SliceKey`),
-    looked up only for the few slices a finding names."""
-
-    def __init__(self, slices: engine.Slices) -> None:
-        self._slices = slices
-        self._row = None
-
-    def __getitem__(self, where: tuple[str, str]) -> str:
-        if self._row is None:
-            pairs = zip(self._slices.attribute, self._slices.group, strict=True)
-            self._row = {pair: r for r, pair in enumerate(pairs)}
-        return self._slices.keys[self._row[where]].text
+def _object_array(items: list) -> np.ndarray:
+    """A 1-D object array of ``items`` as they are (numpy would unpack a Mapping or a tuple)."""
+    out = np.empty(len(items), dtype=object)
+    for i, item in enumerate(items):  # one per slice, not per row
+        out[i] = item
+    return out
 
 
-def _findings(table, disparities, columns, ci, meta, keys) -> list[Finding]:
-    """Empty, small and undefined groups, and the four-fifths rule; ``keys`` maps (attribute,
-    group) to the slice's one text form (:class:`raikit._grouping.SliceKey`)."""
+def _findings(table, disparities, columns, ci, meta) -> list[Finding]:
+    """Empty, small and undefined groups, and the four-fifths rule; each finding carries its
+    group's key (:class:`raikit._grouping.SliceKey`) from the table's ``slice`` column."""
     findings: list[Finding] = []
     min_size = meta["min_group_size"]
     groups = table[table["attribute"] != "overall"]
     sizes = _slice_sizes(meta, table)
-    small = sizes[sizes.index.get_level_values("attribute") != "overall"]
-    for (attribute, group), rows in small.items():  # one per group: groups, not rows
-        where = keys[(attribute, group)]
+    keys = table.drop_duplicates("slice")["slice"].tolist()  # aligned with sizes
+    for where, rows in zip(keys, sizes.to_numpy(), strict=True):  # groups, not rows
+        if not where:  # the whole population
+            continue
         if rows == 0:
             findings.append(
                 Finding(
                     "warning",
                     f"Empty group {where}",
                     "No rows belong to this group; its metrics are undefined.",
-                    slice=where,
+                    key=where,
                 )
             )
         elif rows < min_size:
@@ -1575,33 +1589,35 @@ def _findings(table, disparities, columns, ci, meta, keys) -> list[Finding]:
                     f"Only {int(rows)} rows (fewer than min_group_size={min_size}): its metrics "
                     "are unreliable and it does not count towards a verdict"
                     + (" (see the wide intervals)." if ci else "; compute intervals with ci=0.95."),
-                    slice=where,
+                    key=where,
                 )
             )
     undefined = groups[groups["value"].isna()]
-    if len(undefined):
-        for (attribute, group), part in undefined.groupby(["attribute", "group"], sort=False):
-            where = keys[(attribute, group)]
-            if sizes.get((attribute, group), 1) == 0:
-                continue
-            names = ", ".join(part["metric"].tolist())
-            findings.append(
-                Finding(
-                    "warning",
-                    f"Undefined metrics for {where}",
-                    f"{names}: zero denominator (e.g. no positive labels or no positive predictions "
-                    f"in this group). They are reported as NaN, not 0.",
-                    slice=where,
-                )
+    rows_of = dict(zip(keys, sizes.to_numpy(), strict=True))
+    codes, undefined_keys = pd.factorize(undefined["slice"])
+    metric_names = undefined["metric"].to_numpy()
+    for i, where in enumerate(undefined_keys):  # the few groups with an undefined metric
+        if rows_of.get(where, 1) == 0:
+            continue
+        names = ", ".join(metric_names[codes == i].tolist())
+        findings.append(
+            Finding(
+                "warning",
+                f"Undefined metrics for {where}",
+                f"{names}: zero denominator (e.g. no positive labels or no positive predictions "
+                f"in this group). They are reported as NaN, not 0.",
+                key=where,
             )
+        )
     if "selection_rate" in columns:
-        findings += _four_fifths(groups, disparities, sizes, ci, min_size, keys)
+        findings += _four_fifths(groups, disparities, sizes, ci, min_size)
     return findings
 
 
 def _slice_sizes(meta: dict, table: pd.DataFrame) -> pd.Series:
-    """Rows per slice, indexed by (attribute, group), from the result's meta."""
-    slices = table.drop_duplicates(["attribute", "group"])
+    """Rows per slice, indexed by (attribute, group), from the result's meta (one entry per
+    slice key: two intersections may share a text)."""
+    slices = table.drop_duplicates("slice" if "slice" in table.columns else ["attribute", "group"])
     index = pd.MultiIndex.from_frame(slices[["attribute", "group"]])
     rows = meta.get("slice_rows")
     if rows is None or len(rows) != len(index):  # results saved before slice_rows existed
@@ -1619,7 +1635,7 @@ def assessable_groups(sizes: pd.Series, attribute: str, min_group_size: int) -> 
     return int((part >= min_group_size).sum())
 
 
-def _four_fifths(groups, disparities, sizes, ci, min_size, keys) -> list[Finding]:
+def _four_fifths(groups, disparities, sizes, ci, min_size) -> list[Finding]:
     """The four-fifths rule on the selection-rate ratio, with the same verdict rule as every
     criterion: an error only when the whole interval is below 0.8, a warning when it straddles
     0.8, and "not assessable" when fewer than two groups have ``min_group_size`` rows."""
@@ -1667,7 +1683,7 @@ def _four_fifths(groups, disparities, sizes, ci, min_size, keys) -> list[Finding
                 title,
                 f"Selection rate of {low['group']} is {low['value']:.3f} vs "
                 f"{high['value']:.3f} for {high['group']}: ratio {row.value:.3f}{interval}{tail}",
-                slice=keys[(row.attribute, low["group"])],
+                key=low["slice"],
             )
         )
     return findings

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from raikit._errors import DataError
+from raikit._errors import ParameterError
 
 __all__ = [
     "MIN_GROUP_SIZE",
@@ -61,7 +61,7 @@ def check_ci(ci: float, *, name: str = "ci") -> float:
     except (TypeError, ValueError):
         ok = False
     if not ok or isinstance(ci, bool):
-        raise DataError(
+        raise ParameterError(
             f"{name} must be a confidence level between 0 and 1 (e.g. 0.95), got {ci!r}."
         )
     return float(ci)

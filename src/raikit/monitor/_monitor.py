@@ -41,7 +41,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from raikit._errors import ColumnError, DataError
+from raikit._errors import ColumnError, DataError, ParameterError
 from raikit._grouping import MISSING
 from raikit._result import Finding, Result
 from raikit.metrics._group_metrics import resolve_pos_label
@@ -243,15 +243,18 @@ def _window_frequency(windows, time_column):
         try:
             freq = pd.tseries.frequencies.to_offset(windows)
         except ValueError as error:
-            raise DataError(
-                f"windows={windows!r} is not a pandas frequency (e.g. '1h', '1D', '7D')."
+            raise ParameterError(
+                f"Monitor(): windows={windows!r} is not a pandas frequency (e.g. '1h', '1D', '7D')."
             ) from error
         if time_column is None:
-            raise DataError(f"Time windows ({windows!r}) need time_column=... of the batches.")
+            raise ParameterError(
+                f"Monitor(): time windows ({windows!r}) need time_column=... of the batches."
+            )
         return freq
     if not isinstance(windows, int | np.integer) or isinstance(windows, bool) or windows < 1:
-        raise DataError(
-            f"windows must be a positive number of rows or a pandas frequency, got {windows!r}."
+        raise ParameterError(
+            f"Monitor(): windows must be a positive number of rows or a pandas frequency, got "
+            f"{windows!r}."
         )
     return None
 
@@ -525,14 +528,14 @@ class Monitor:
         from raikit.ledger import Ledger, LedgerError
 
         if not isinstance(reference, Dataset):
-            raise DataError(
-                f"reference must be a raikit.Dataset, got {type(reference).__name__}; wrap your "
+            raise ParameterError(
+                f"Monitor(): reference must be a raikit.Dataset, got {type(reference).__name__}; wrap your "
                 f"table with raikit.Dataset(frame, target=..., sensitive=[...], prediction=...)."
             )
         self._freq = _window_frequency(windows, time_column)
         if prediction is not None and reference.prediction not in (None, prediction):
-            raise DataError(
-                f"prediction={prediction!r} differs from the reference's prediction role "
+            raise ParameterError(
+                f"Monitor(): prediction={prediction!r} differs from the reference's prediction role "
                 f"{reference.prediction!r}; pass one of them."
             )
         self._params = {
@@ -629,7 +632,9 @@ class Monitor:
         if labels is not None:
             values = pd.Series(list(labels), dtype=object)
             if len(values) == 0 or values.isna().any():
-                raise DataError(f"labels={list(labels)!r} must be known labels, not empty.")
+                raise ParameterError(
+                    f"Monitor(): labels={list(labels)!r} must be known labels, not empty."
+                )
         else:
             parts = [frame[c] for c in (self.reference.target, self.prediction) if c in frame]
             if not parts:
@@ -1041,7 +1046,9 @@ class Monitor:
     # ----------------------------------------------------------------- ingestion
     def _check_batch(self, batch: pd.DataFrame) -> None:
         if not isinstance(batch, pd.DataFrame):
-            raise DataError(f"A batch must be a pandas DataFrame, got {type(batch).__name__}.")
+            raise ParameterError(
+                f"Monitor.ingest(): batch must be a pandas DataFrame, got {type(batch).__name__}."
+            )
         missing = [c for c in self._needed() if c not in batch.columns]
         if missing:
             raise ColumnError(
@@ -1276,7 +1283,9 @@ class Monitor:
             How many of the ids match a row already ingested (in any session).
         """
         if self.id_column is None:
-            raise DataError("Labels are joined by id: create the Monitor with id_column=...")
+            raise ParameterError(
+                "Monitor.add_labels(): labels are joined by id: create the Monitor with id_column=..."
+            )
         ids = np.asarray(ids)
         labels = np.asarray(labels)
         if ids.shape != labels.shape:
@@ -1338,8 +1347,8 @@ class Monitor:
                 if len(stored)
                 else "no windows yet"
             )
-            raise DataError(
-                f"Window {window} is not a closed window of monitor {self.name!r} ({have})."
+            raise ParameterError(
+                f"Monitor: window {window} is not a closed window of monitor {self.name!r} ({have})."
             )
         return row.iloc[0]
 
@@ -1847,7 +1856,9 @@ def monitor_history(
     from raikit.ledger import Ledger
 
     if table not in ("series", "windows", "alerts"):
-        raise DataError(f"table must be 'series', 'windows' or 'alerts', got {table!r}.")
+        raise ParameterError(
+            f"monitor_history(): table must be 'series', 'windows' or 'alerts', got {table!r}."
+        )
     ledger = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
     if not ledger.has_table(f"monitor_{table}"):
         return pd.DataFrame()

@@ -72,19 +72,19 @@ def report_command(
 
 
 def _pairs(items: list[str], option: str) -> dict[str, str]:
-    from raikit._errors import DataError
+    from raikit._errors import ParameterError
 
     pairs = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise DataError(f"{option} expects NAME=VALUE, got {item!r}.")
+            raise ParameterError(f"{option} expects NAME=VALUE, got {item!r}.")
         pairs[name.strip()] = value.strip()
     return pairs
 
 
 def _bounds(items: list[str]) -> dict[str, tuple[float, float]]:
-    from raikit._errors import DataError
+    from raikit._errors import ParameterError
 
     bounds = {}
     for name, value in _pairs(items, "--bounds").items():
@@ -92,11 +92,11 @@ def _bounds(items: list[str]) -> dict[str, tuple[float, float]]:
         try:
             bounds[name] = (float(low), float(high))
         except ValueError:
-            raise DataError(
+            raise ParameterError(
                 f"--bounds {name}={value!r}: expected LOWER:UPPER, e.g. 17:90."
             ) from None
         if not sep:
-            raise DataError(f"--bounds {name}={value!r}: expected LOWER:UPPER, e.g. 17:90.")
+            raise ParameterError(f"--bounds {name}={value!r}: expected LOWER:UPPER, e.g. 17:90.")
     return bounds
 
 
@@ -107,7 +107,7 @@ def _domains(frame, items: list[str]) -> dict[str, list]:
     """
     import pandas as pd
 
-    from raikit._errors import ColumnError, DataError
+    from raikit._errors import ColumnError, ParameterError
 
     domains = {}
     for name, value in _pairs(items, "--domain").items():
@@ -116,18 +116,18 @@ def _domains(frame, items: list[str]) -> dict[str, list]:
         levels = [level.strip() for level in value.split("|" if "|" in value else ",")]
         levels = [level for level in levels if level]
         if not levels:
-            raise DataError(f"--domain {name}= lists no values; e.g. --domain {name}=a,b,c.")
+            raise ParameterError(f"--domain {name}= lists no values; e.g. --domain {name}=a,b,c.")
         column = frame[name]
         if pd.api.types.is_bool_dtype(column):
             truth = {"true": True, "false": False, "1": True, "0": False}
             if any(level.lower() not in truth for level in levels):
-                raise DataError(f"--domain {name}: a boolean column's values are true,false.")
+                raise ParameterError(f"--domain {name}: a boolean column's values are true,false.")
             levels = [truth[level.lower()] for level in levels]
         elif pd.api.types.is_numeric_dtype(column):
             try:
                 levels = pd.to_numeric(pd.Series(levels)).tolist()
             except ValueError:
-                raise DataError(
+                raise ParameterError(
                     f"--domain {name}={value!r}: column {name!r} holds numbers; list numbers."
                 ) from None
         domains[name] = levels

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError
 from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit._validation import (
@@ -288,7 +288,7 @@ def _check_inputs(model, train, test):
     train = check_dataset(train, need=["target"], name="train", caller="membership_inference")
     test = check_dataset(test, need=["target"], name="test", caller="membership_inference")
     if not hasattr(model, "predict_proba"):
-        raise DataError(
+        raise ParameterError(
             "membership_inference(): model needs predict_proba (the attacks read probabilities)."
         )
     train, test = train.for_model(model), test.for_model(model)

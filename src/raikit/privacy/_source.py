@@ -40,7 +40,7 @@ from pathlib import Path
 import pandas as pd
 
 from raikit._cli_utils import spell
-from raikit._errors import ColumnError, DataError, FileFormatError, RaikitError
+from raikit._errors import ColumnError, FileFormatError, ParameterError, RaikitError
 from raikit.ledger import LedgerError, Store
 
 __all__ = ["BudgetExceededError", "PrivacySource", "PrivacySourceError"]
@@ -97,32 +97,60 @@ class PrivacySourceError(RaikitError, ValueError):
     """A data source is unknown, or opened with a budget size, unit or odometer it does not have."""
 
 
-def check_epsilon(value, what: str = "epsilon") -> float:
-    """``value`` as a float in ``EPSILON_RANGE``, or a :class:`DataError` naming ``what``."""
+def check_epsilon(value, what: str = "epsilon", *, caller: str = "") -> float:
+    """``value`` as a float in ``EPSILON_RANGE``, or a :class:`ParameterError` naming ``what``.
+
+    ``what`` is the keyword (or command-line flag) the user wrote, ``caller`` the public function.
+
+    Examples
+    --------
+    >>> check_epsilon(0.5)
+    0.5
+    >>> try:
+    ...     check_epsilon(-1, caller="synthesize")
+    ... except ParameterError as error:
+    ...     print(str(error)[:40])
+    synthesize(): epsilon must be a positive
+    """
     low, high = EPSILON_RANGE
+    where = f"{caller}(): " if caller else ""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise DataError(
-            f"{what} must be a number, got {value!r} ({type(value).__name__}). Pass a float "
+        raise ParameterError(
+            f"{where}{what} must be a number, got {value!r} ({type(value).__name__}). Pass a float "
             f"such as 0.5; smaller is more private."
         )
     number = float(value)
     if not math.isfinite(number) or not low <= number <= high:
-        raise DataError(
-            f"{what} must be a positive, finite number between {low:g} and {high:g}, got "
+        raise ParameterError(
+            f"{where}{what} must be a positive, finite number between {low:g} and {high:g}, got "
             f"{value!r}. Smaller is more private; 0.1 to 10 is the usual range."
         )
     return number
 
 
-def check_delta(value, what: str = "delta") -> float:
-    """``value`` as a float in ``[0, DELTA_MAX]``, or a :class:`DataError` naming ``what``."""
+def check_delta(value, what: str = "delta", *, caller: str = "") -> float:
+    """``value`` as a float in ``[0, DELTA_MAX]``, or a :class:`ParameterError` naming ``what``.
+
+    Examples
+    --------
+    >>> check_delta(1e-6)
+    1e-06
+    >>> try:
+    ...     check_delta(0.5, caller="PrivacySource.register")
+    ... except ParameterError as error:
+    ...     print(str(error)[:49])
+    PrivacySource.register(): delta must be a finite
+    """
+    where = f"{caller}(): " if caller else ""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise DataError(f"{what} must be a number, got {value!r} ({type(value).__name__}).")
+        raise ParameterError(
+            f"{where}{what} must be a number, got {value!r} ({type(value).__name__})."
+        )
     number = float(value)
     if not math.isfinite(number) or not 0 <= number <= DELTA_MAX:
-        raise DataError(
-            f"{what} must be a finite number between 0 and {DELTA_MAX:g}, got {value!r}; it "
-            "should be well below 1 / (number of people), e.g. 1e-6."
+        raise ParameterError(
+            f"{where}{what} must be a finite number between 0 and {DELTA_MAX:g}, got {value!r}; "
+            "it should be well below 1 / (number of people), e.g. 1e-6."
         )
     return number
 
@@ -224,12 +252,12 @@ def _corrupt(path: Path, exc) -> str:
 
 def _check_name(name) -> str:
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise DataError(
-            f"A data source name must be a non-empty string of at most 200 characters, got "
+        raise ParameterError(
+            f"PrivacySource: name must be a non-empty string of at most 200 characters, got "
             f"{name!r}, e.g. 'clinic-visits-2024'."
         )
     if not name.isprintable():
-        raise DataError(f"A data source name must be printable text, got {name!r}.")
+        raise ParameterError(f"PrivacySource: name must be printable text, got {name!r}.")
     return name.strip()
 
 
@@ -326,11 +354,12 @@ class PrivacySource:
             When ``name`` is already registered with other settings.
         """
         name = _check_name(name)
-        epsilon = check_epsilon(epsilon)
-        delta = check_delta(delta)
+        epsilon = check_epsilon(epsilon, caller="PrivacySource.register")
+        delta = check_delta(delta, caller="PrivacySource.register")
         if not isinstance(privacy_unit, str) or not privacy_unit:
-            raise DataError(
-                f"privacy_unit must be 'row' or the name of the column identifying a person, got "
+            raise ParameterError(
+                "PrivacySource.register(): privacy_unit must be 'row' or the name of the column "
+                f"identifying a person, got "
                 f"{privacy_unit!r}."
             )
         if (
@@ -338,12 +367,14 @@ class PrivacySource:
             or not isinstance(rows_per_unit, numbers.Integral)
             or not 1 <= rows_per_unit <= 10_000
         ):
-            raise DataError(
-                f"rows_per_unit must be an integer from 1 to 10000, got {rows_per_unit!r}."
+            raise ParameterError(
+                f"PrivacySource.register(): rows_per_unit must be an integer from 1 to 10000, got "
+                f"{rows_per_unit!r}."
             )
         if privacy_unit == "row" and rows_per_unit != 1:
-            raise DataError(
-                "rows_per_unit applies to an id column; with privacy_unit='row' each row is one "
+            raise ParameterError(
+                "PrivacySource.register(): rows_per_unit applies to an id column; with "
+                "privacy_unit='row' each row is one "
                 "person. Pass privacy_unit='<id column>'."
             )
         owner = owner or _user()
@@ -419,14 +450,20 @@ class PrivacySource:
         return source
 
     def _match(self, *, epsilon=None, delta=None, privacy_unit=None) -> None:
-        if epsilon is not None and abs(check_epsilon(epsilon) - self.epsilon) > _TOL:
+        if (
+            epsilon is not None
+            and abs(check_epsilon(epsilon, caller="PrivacySource.open") - self.epsilon) > _TOL
+        ):
             raise PrivacySourceError(
                 f"Data source {self.name!r} has a budget of epsilon={self.epsilon:g}, not "
                 f"{epsilon!r}; a budget's size cannot change by reopening it. Drop "
                 f"{hint('budget')}, or have the owner change the size with "
                 f"{hint('reset', self.name, _flag('budget', 'EPSILON'))}."
             )
-        if delta is not None and abs(check_delta(delta) - self.delta) > _TOL:
+        if (
+            delta is not None
+            and abs(check_delta(delta, caller="PrivacySource.open") - self.delta) > _TOL
+        ):
             raise PrivacySourceError(
                 f"Data source {self.name!r} has a budget of delta={self.delta:g}, not {delta!r}."
             )
@@ -469,12 +506,19 @@ class PrivacySource:
         >>> os.environ["HOME"] = home
         """
         if not isinstance(reason, str) or len(reason.strip()) < 3:
-            raise DataError(
-                "reset needs reason='...': a sentence saying why the budget changes (it is stored "
+            raise ParameterError(
+                "PrivacySource.reset(): reason='...' is required: a sentence saying why the budget "
+                "changes (it is stored "
                 "in the odometer)."
             )
-        new_epsilon = check_epsilon(epsilon) if epsilon is not None else self.epsilon
-        new_delta = check_delta(delta) if delta is not None else self.delta
+        new_epsilon = (
+            check_epsilon(epsilon, caller="PrivacySource.reset")
+            if epsilon is not None
+            else self.epsilon
+        )
+        new_delta = (
+            check_delta(delta, caller="PrivacySource.reset") if delta is not None else self.delta
+        )
         anchor = _resolve(registry_path())
         new_store = _resolve(budget_path) if budget_path is not None else self.budget_path
         by = by or _user()
@@ -594,8 +638,8 @@ class PrivacySource:
             )
         return self.spend(
             query,
-            epsilon=check_epsilon(epsilon, "target_epsilon"),
-            delta=check_delta(delta, "target_delta"),
+            epsilon=check_epsilon(epsilon, "target_epsilon", caller="DPClassifier.fit"),
+            delta=check_delta(delta, "target_delta", caller="DPClassifier.fit"),
             mechanism="DP-SGD",
         )
 

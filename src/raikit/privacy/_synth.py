@@ -28,7 +28,7 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError
 from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit._validation import (
@@ -117,13 +117,13 @@ def _discretise(series: pd.Series, name: str, bounds, domains, bins: int, *, mis
         return codes, [*categories, _MISSING], None
     if pd.api.types.is_numeric_dtype(series) and not isinstance(series.dtype, pd.CategoricalDtype):
         if name not in bounds:
-            raise DataError(
+            raise ParameterError(
                 f"Numeric column {name!r} has no bounds. Pass {hint('bounds', name)} "
                 "chosen from domain knowledge (not from the data)."
             )
         lo, hi = map(float, bounds[name])
         if not lo < hi:
-            raise DataError(f"bounds[{name!r}] must have lower < upper, got {bounds[name]}.")
+            raise ParameterError(f"bounds[{name!r}] must have lower < upper, got {bounds[name]}.")
         edges = np.linspace(lo, hi, bins + 1)
         values = series.to_numpy(dtype=float, na_value=np.nan)
         codes = np.clip(
@@ -134,7 +134,7 @@ def _discretise(series: pd.Series, name: str, bounds, domains, bins: int, *, mis
             return codes.astype(np.int64), labels, edges
         codes = np.where(np.isnan(values), bins, codes).astype(np.int64)
         return codes, [*labels, _MISSING], edges
-    raise DataError(
+    raise ParameterError(
         f"Column {name!r} (dtype {series.dtype}) has no declared public domain: pass "
         f"{hint('domains', name)} with its possible values (known without looking at the data), "
         "or leave the column out."
@@ -250,10 +250,11 @@ def synthesize(
     Raises
     ------
     ParameterError
-        ``method``, ``bins``, ``n_rows`` or ``random_state`` outside its domain.
+        ``method``, ``bins``, ``n_rows`` or ``random_state`` outside its domain; ``data`` is not
+        a Dataset; ``epsilon`` is not a usable privacy loss; a column has no declared public
+        domain or bounds.
     DataError
-        ``epsilon`` is not a usable privacy loss, a column has no declared public domain or
-        bounds, or the target is not a classification target.
+        The target is not a classification target.
     BudgetExceededError
         The source's remaining budget is smaller than ``epsilon`` (nothing is spent).
 
@@ -280,7 +281,7 @@ def synthesize(
     >>> os.environ["HOME"] = home
     """
     ds = check_dataset(data, need=["target"], caller="synthesize")
-    epsilon = check_epsilon(epsilon, hint("epsilon"))
+    epsilon = check_epsilon(epsilon, hint("epsilon"), caller="synthesize")
     if ds.task == "regression":
         raise DataError("synthesize needs a classification target (its labels form the hub).")
     privacy = open_source(source)

@@ -45,7 +45,7 @@ def _opendp():
 
 
 def _check_epsilon(epsilon, what: str = "epsilon") -> float:
-    return check_epsilon(epsilon, what)
+    return check_epsilon(epsilon, what, caller="PrivateTable.sql")
 
 
 def _fit_scale(build, epsilon: float, d_in: int = 1):
@@ -70,22 +70,24 @@ def _frame_of(data) -> pd.DataFrame:
     if hasattr(frame, "to_pandas") and not isinstance(frame, pd.DataFrame):
         frame = frame.to_pandas()
     if not isinstance(frame, pd.DataFrame):
-        raise DataError(f"Expected a DataFrame or raikit.Dataset, got {type(data).__name__}.")
+        raise ParameterError(
+            f"PrivateTable(): data must be a DataFrame or raikit.Dataset, got {type(data).__name__}."
+        )
     return frame
 
 
 def _check_domain(name, values, series: pd.Series) -> list:
     """A declared public domain as a list of distinct values of the column's kind."""
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-        raise DataError(
-            f"The domain of {name!r} must be a list of values, got {values!r}; e.g. "
+        raise ParameterError(
+            f"domains[{name!r}] must be a list of values, got {values!r}; e.g. "
             f"{hint('domains', name)}."
         )
     levels = list(values)
     if not levels:
-        raise DataError(f"The domain of {name!r} is empty; list its possible values.")
+        raise ParameterError(f"domains[{name!r}] is empty; list its possible values.")
     if len(set(map(repr, levels))) != len(levels):
-        raise DataError(f"The domain of {name!r} lists a value twice; list each value once.")
+        raise ParameterError(f"domains[{name!r}] lists a value twice; list each value once.")
     dtype = (
         series.cat.categories.dtype
         if isinstance(series.dtype, pd.CategoricalDtype)
@@ -98,8 +100,8 @@ def _check_domain(name, values, series: pd.Series) -> list:
     )
     if numeric_column != numeric_levels:
         kind = "numbers" if numeric_column else "non-numeric values"
-        raise DataError(
-            f"Column {name!r} holds {kind} (dtype {series.dtype}) but its domain starts "
+        raise ParameterError(
+            f"domains[{name!r}]: column {name!r} holds {kind} (dtype {series.dtype}) but its domain starts "
             f"{levels[:5]!r}; declare the values as they appear in the column."
         )
     return levels
@@ -108,7 +110,7 @@ def _check_domain(name, values, series: pd.Series) -> list:
 def open_source(source, *, epsilon=None, delta=None, privacy_unit=None, budget_path=None):
     """The registered :class:`PrivacySource` named (or given) by ``source``, checked."""
     if source is None:
-        raise DataError(
+        raise ParameterError(
             "source= is required: the registered data source whose budget pays for the release, "
             "e.g. PrivacySource.register('survey', epsilon=1.0) once, then source='survey'."
         )
@@ -343,7 +345,7 @@ class PrivateTable:
         if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
             raise DataError(f"Column {name!r} is not numeric (dtype {series.dtype}).")
         if name not in self.bounds:
-            raise DataError(
+            raise ParameterError(
                 f"Numeric column {name!r} has no bounds. Pass {hint('bounds', name)}, chosen "
                 "from domain knowledge (not from the data); values outside are clamped."
             )
@@ -355,7 +357,7 @@ class PrivateTable:
             return self.domains[name]
         if pd.api.types.is_bool_dtype(series):
             return [False, True]
-        raise DataError(
+        raise ParameterError(
             f"Group-by key {name!r} has no declared public domain: reading its values off the "
             "data would reveal who is in it (a value held by one person). Pass "
             f"{hint('domains', name)} with the list of values known without looking at the data."
@@ -412,7 +414,9 @@ class PrivateTable:
 
     def _release(self, query: str, build, epsilon, *, mechanism: str):
         dp = _opendp()
-        epsilon = check_epsilon(epsilon, hint("epsilon"))
+        epsilon = check_epsilon(
+            epsilon, hint("epsilon"), caller=f"PrivateTable.{query.split('(')[0].strip()}"
+        )
         d_in = self.source.d_in
         scale, measurement = _fit_scale(build, epsilon, d_in)
         cost = float(measurement.map(d_in))

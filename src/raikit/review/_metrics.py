@@ -3,7 +3,7 @@ and may automation be widened?"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -270,7 +270,7 @@ def _share_tables(y_true, y_pred, mask, sensitive, **options):
         )
         tables.append(_tidy(result, share))
         findings += [
-            Finding(f.severity, f"{share}: {f.title}", f.detail, f.slice)
+            replace(f, title=f"{share}: {f.title}")  # its slice and key kept
             for f in result.findings
             if f.severity == "warning"
         ]

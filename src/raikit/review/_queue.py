@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from raikit._errors import DataError, RaikitError
+from raikit._errors import DataError, ParameterError, RaikitError
 
 __all__ = ["ReviewError", "ReviewQueue"]
 
@@ -167,7 +167,9 @@ class ReviewQueue:
         ``prediction`` and ``decision`` are decoded from JSON; ``payload`` stays JSON text.
         """
         if status not in (None, "pending", "decided"):
-            raise DataError(f"status must be 'pending', 'decided' or None, got {status!r}.")
+            raise ParameterError(
+                f"ReviewQueue.items(): status must be 'pending', 'decided' or None, got {status!r}."
+            )
         where = {"queue": self.name} if status is None else {"queue": self.name, "status": status}
         frame = self._items.select(_COLUMNS, where=where, order_by=["created_at", "seq"])
         frame = frame.rename(columns={"grp": "group"})

@@ -288,8 +288,8 @@ class SelectiveClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 )
             return pd.Series([OVERALL] * n)
         if sensitive_features is None:
-            raise DataError(
-                "This SelectiveClassifier has one threshold per group: pass "
+            raise ParameterError(
+                "SelectiveClassifier: this model has one threshold per group: pass "
                 "sensitive_features=... (one value per row) or a Dataset with sensitive columns."
             )
         keys = group_keys(sensitive_features)
@@ -567,7 +567,10 @@ class SelectiveClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         _, ds_y, _ = self._features(X, self.estimator_)
         y = ds_y if y is None else y
         if y is None:
-            raise DataError("evaluate needs the true labels: pass y=... or a Dataset.")
+            raise ParameterError(
+                "SelectiveClassifier.evaluate(): y is required (the true labels): pass y=... or a "
+                "Dataset."
+            )
         y = np.asarray(y)
         if len(y) != len(frame):
             raise DataError(f"y has {len(y)} values but X has {len(frame)} rows.")

@@ -69,15 +69,15 @@ def train_command(
     group metrics (HTML and JSON)."""
 
     from raikit import save_model
-    from raikit._errors import DataError
+    from raikit._errors import ParameterError
     from raikit.dataset import Dataset
     from raikit.train._common import check_constraint
 
     if method not in _METHODS:
-        raise DataError(f"--method must be one of {list(_METHODS)}, got {method!r}.")
+        raise ParameterError(f"--method must be one of {list(_METHODS)}, got {method!r}.")
     check_constraint(constraint)
     if out.suffix != ".skops":
-        raise DataError(f"--out must be a .skops file, got {str(out)!r}.")
+        raise ParameterError(f"--out must be a .skops file, got {str(out)!r}.")
     names = split_names(sensitive)
     ds = Dataset(data, target=target, sensitive=names, features=split_names(features) or None)
     ds.check_binary_target()
@@ -121,13 +121,13 @@ def train_command(
 
 def _fit_frtrain(ds, clean, *, target, names, constraint, network, epochs, learning_rate, seed):
     """Fit FR-Train with the trusted --clean file as its robustness discriminator's data."""
-    from raikit._errors import DataError
+    from raikit._errors import ParameterError
     from raikit.dataset import Dataset
     from raikit.train import FRTrainClassifier
     from raikit.train._compare import frtrain_constraint
 
     if clean is None:
-        raise DataError("--method frtrain needs --clean: a small trusted labelled file.")
+        raise ParameterError("--method frtrain needs --clean: a small trusted labelled file.")
     clean_ds = Dataset(clean, target=target, sensitive=names, features=ds.feature_names)
     epochs = _epochs(epochs, auto=2000)
     estimator = FRTrainClassifier(
@@ -327,7 +327,7 @@ def register(app: typer.Typer) -> None:
 
 def _epochs(value: str, *, auto: int | str) -> int | str:
     """``--epochs``: 'auto' (the method's own rule, or ``auto`` steps) or a positive number."""
-    from raikit._errors import DataError
+    from raikit._errors import ParameterError
 
     if value.strip().lower() == "auto":
         return auto
@@ -336,5 +336,5 @@ def _epochs(value: str, *, auto: int | str) -> int | str:
     except ValueError:
         number = 0
     if number < 1:
-        raise DataError(f"--epochs must be 'auto' or a positive whole number, got {value!r}.")
+        raise ParameterError(f"--epochs must be 'auto' or a positive whole number, got {value!r}.")
     return number

@@ -150,7 +150,9 @@ def make_mitigator(method: str, constraint: str, *, random_state=None, **params)
         return FRTrainClassifier(
             constraint=frtrain_constraint(constraint), random_state=random_state, **params
         )
-    raise DataError(f"Unknown method {method!r}; choose from {list(METHODS)}.")
+    raise ParameterError(
+        f"compare_mitigations(): method {method!r} is unknown; choose from {list(METHODS)}."
+    )
 
 
 def frtrain_constraint(constraint: str) -> str:
@@ -161,6 +163,23 @@ def frtrain_constraint(constraint: str) -> str:
     the ``eqodds`` discriminator.
     """
     return "dp" if constraint == "dp" else "eqodds"
+
+
+def _method_names(value) -> bool:
+    """a list of method names among 'none', 'reweigh', 'expgrad', 'gridsearch', 'threshold',
+    'fairbatch', 'frtrain'"""
+    return (
+        not isinstance(value, str)
+        and hasattr(value, "__len__")  # a sequence: a generator would be consumed here
+        and all(isinstance(m, str) and m in METHODS for m in value)
+    )
+
+
+def _is_dataset(value) -> bool:
+    """a raikit Dataset of trusted rows"""
+    from raikit.dataset import Dataset
+
+    return isinstance(value, Dataset)
 
 
 def _split_clean(train, clean_validation, random_state):
@@ -178,14 +197,7 @@ def _split_clean(train, clean_validation, random_state):
         if missing:
             raise DataError(f"clean_validation is missing the feature column(s) {missing}.")
         return train, clean_validation
-    if isinstance(clean_validation, bool) or not isinstance(clean_validation, int | float):
-        raise DataError(
-            "clean_validation must be a raikit.Dataset of trusted rows or a share of train in "
-            f"(0, 0.5], got {type(clean_validation).__name__}."
-        )
-    share = float(clean_validation)
-    if not 0 < share <= 0.5:
-        raise DataError(f"clean_validation as a share of train must be in (0, 0.5], got {share}.")
+    share = float(clean_validation)  # a share in (0, 0.5], declared on compare_mitigations
     rest, clean = train.split(share, random_state=random_state)
     return rest, clean
 
@@ -217,7 +229,9 @@ def _coded(ds, positive):
 
 @recorded("train.compare_mitigations")
 @validate_params(
+    methods=_method_names,
     constraint=Options("eqopp", "eqodds", "dp"),
+    clean_validation=[_is_dataset, Interval(float, 0, 0.5, closed="right")],
     ci=[CI, None],
     n_boot=Interval(int, 1, None),
     random_state=RANDOM_STATE,

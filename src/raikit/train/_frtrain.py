@@ -179,7 +179,9 @@ class FRTrainClassifier(TorchClassifierBase):
 
     def _clean_validation(self, clean_validation):
         if not isinstance(clean_validation, tuple | list) or len(clean_validation) != 3:
-            raise DataError("clean_validation must be a tuple (X_val, y_val, s_val).")
+            raise ParameterError(
+                "FRTrainClassifier.fit(): clean_validation must be a tuple (X_val, y_val, s_val)."
+            )
         X_val, y_val, s_val = clean_validation
         if len(X_val) != len(y_val) or (s_val is not None and len(s_val) != len(y_val)):
             raise DataError("clean_validation's X_val, y_val and s_val must have equal lengths.")

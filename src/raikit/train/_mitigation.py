@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.metaestimators import available_if
 
-from raikit._errors import DataError, ParameterError, RaikitError
+from raikit._errors import ParameterError, RaikitError
 from raikit._fair_groups import reweighing_weights
 from raikit.train._base import TabularClassifierMixin, WrappedClassifierMixin
 from raikit.train._common import check_constraint, fit_groups
@@ -327,8 +327,8 @@ class FairlearnClassifier(TabularClassifierMixin, ClassifierMixin, BaseEstimator
         if sensitive_features is None:
             if self.group_labels_ == ["all"]:
                 return np.zeros(n, dtype=np.int64)  # fitted without groups: one threshold
-            raise DataError(
-                "method='threshold' picks a threshold per group: pass "
+            raise ParameterError(
+                "FairlearnClassifier.predict(): method='threshold' picks a threshold per group: pass "
                 "predict(X, sensitive_features=...) with the attribute(s) given to fit."
             )
         from raikit._fair_groups import match_groups

@@ -20,7 +20,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError
+from raikit._validation import RANDOM_STATE, Interval, Options, validate_params
 
 __all__ = ["FLIP_METHODS", "LabelFlips", "flip_labels"]
 
@@ -79,6 +80,13 @@ def _influence_scores(X1, y01, theta, Xv1, yv01, C) -> np.ndarray:
     return -C * (2 * y01 - 1) * (X1 @ direction)
 
 
+@validate_params(
+    share=Interval(float, 0, 0.5),
+    method=Options(*FLIP_METHODS),
+    n_rounds=Interval(int, 1, None),
+    C=Interval(float, 0, None, closed="neither"),
+    random_state=RANDOM_STATE,
+)
 def flip_labels(
     X,
     y,
@@ -147,18 +155,7 @@ def flip_labels(
     """
     from raikit.train._common import TabularEncoder
 
-    if method not in FLIP_METHODS:
-        raise DataError(f"method must be one of {list(FLIP_METHODS)}, got {method!r}.")
-    share = float(share)
-    if not np.isfinite(share) or not 0 <= share <= 0.5:
-        raise DataError(
-            f"share must be between 0 and 0.5 (flipping more than half just renames the "
-            f"classes), got {share!r}."
-        )
-    if int(n_rounds) < 1:
-        raise DataError(f"n_rounds must be a positive integer, got {n_rounds!r}.")
-    if not np.isfinite(C) or C <= 0:
-        raise DataError(f"C must be a positive number, got {C!r}.")
+    share = float(share)  # at most 0.5: flipping more than half just renames the classes
     y_values = np.asarray(y)
     n = len(y_values)
     if len(X) != n:
@@ -193,7 +190,9 @@ def flip_labels(
                 Xv1, yv01 = X1, y01.astype(np.float64)
             else:
                 if not isinstance(validation, tuple | list) or len(validation) != 2:
-                    raise DataError("validation must be a tuple (X_val, y_val).")
+                    raise ParameterError(
+                        "flip_labels(): validation must be a tuple (X_val, y_val)."
+                    )
                 X_val, y_val = validation
                 if len(X_val) != len(y_val) or len(y_val) == 0:
                     raise DataError("validation's X_val and y_val must be non-empty and match.")
