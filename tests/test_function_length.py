@@ -14,8 +14,6 @@ PACKAGE = Path(raikit.__file__).parent
 # the second test fails while an entry names a function that is short (or gone).
 ALLOWED = {
     "data/_scale.py:profile_parts": "lazy SQL profile; owned by the backend work, split there",
-    "data/_scale.py:_numeric_drift": "lazy SQL drift; owned by the backend work, split there",
-    "data/_scale.py:drift_parts": "lazy SQL drift; owned by the backend work, split there",
     "train/_frtrain.py:FRTrainClassifier.fit": "one adversarial loop; split with a torch bit-identity check",
     "evaluate/_slices.py:_tree": "its loss code was edited concurrently (wave 18); split after merge",
 }
