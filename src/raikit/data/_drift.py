@@ -37,10 +37,7 @@ from raikit._grouping import encode_groups
 from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit._validation import ALPHA, Interval, Options, validate_params
-from raikit.data._common import (
-    Family,
-    column_kind,
-)
+from raikit.data._common import Family, column_kind, small_codes
 from raikit.metrics._stats import MIN_GROUP_SIZE
 
 __all__ = ["DriftResult", "drift"]
@@ -393,6 +390,28 @@ class _Sides:
         sizes = np.array([fam.n_groups for fam in self.families])
         self.offsets = np.concatenate([[0], np.cumsum(sizes)])
         self.n_groups = int(self.offsets[-1])
+        # the group of every family that each group of the finest family belongs to
+        finest = np.arange(sizes[-1])
+        up = [np.zeros(sizes[-1], dtype=np.int64)]
+        if self.names:
+            up += [self.offsets[1 + j] + codes for j, codes in enumerate(encoding.membership())]
+        if len(self.names) > 1:
+            up.append(self.offsets[-2] + finest)
+        self._up = np.stack(up).astype(np.int64)
+
+    def finest_pieces(self, ds, name: str, weight, **options) -> pd.DataFrame:
+        """Histogram pieces of one side per group of the finest family only (the coarser
+        families are rolled up from them by :meth:`roll_up`: one sort, not one per family)."""
+        finest = self.sets[-1]
+        table = ds.histogram(name, by=[finest] if finest else None, weight=weight, **options)
+        if "grouping_set" not in table:
+            table["grouping_set"] = 0
+        table["grouping_set"] = len(self.sets) - 1
+        return table
+
+    def roll_up(self, gid: np.ndarray) -> np.ndarray:
+        """(families, rows): the group in every family of each finest-family group ``gid``."""
+        return self._up[:, gid - self.offsets[-2]]
 
     def locate(self, table: pd.DataFrame) -> np.ndarray:
         """The group (an index over every family's groups) of each row of an aggregate."""
@@ -400,10 +419,12 @@ class _Sides:
         code = np.zeros(len(table), dtype=np.int64)
         found = []
         for i, name in enumerate(self.names):
-            values = table[name].astype(object)
+            # each distinct value is looked up once (a table of pieces has millions of rows)
+            codes, uniques = pd.factorize(table[name], use_na_sentinel=False)
+            uniques = pd.Series(np.asarray(uniques, dtype=object))
             if self.missing_group is not None:
-                values = values.where(values.notna(), self.missing_group)
-            found.append(self._levels[i].get_indexer(values))
+                uniques = uniques.where(uniques.notna(), self.missing_group)
+            found.append(self._levels[i].get_indexer(uniques)[codes])
         for f, group_set in enumerate(self.sets):
             rows = family == f
             if len(group_set) == 1:
@@ -446,14 +467,15 @@ class _Sides:
 
 
 def _column_facts(sides: _Sides, columns, kinds, dated) -> list[dict]:
-    """Per side: distinct values of every column, and minimum and maximum of numeric ones (as
+    """Per side: distinct values of categorical columns, minimum and maximum of numeric ones (as
     floats; datetimes in nanoseconds); for the reference, the variance of numeric columns."""
     out = []
     for index, ds in enumerate(sides.data):
         stats = {}
         for i, name in enumerate(columns):
-            stats[f"d{i}"] = (name, "distinct")
-            if kinds[name] == "numeric":
+            if kinds[name] == "categorical":
+                stats[f"d{i}"] = (name, "distinct")
+            else:
                 stats[f"lo{i}"], stats[f"hi{i}"] = (name, "min"), (name, "max")
                 if index == 0 and name not in dated and sides.weights[0] is None:
                     stats[f"var{i}"] = (name, "var")
@@ -477,23 +499,22 @@ def _compare(sides: _Sides, columns, tests):
     for i, name in enumerate(columns):
         kind = kinds[name]
         test = tests.get(name, "auto") if isinstance(tests, dict) else tests
-        distinct = max(f[f"d{i}"] for f in facts)
         if kind == "categorical":
             if isinstance(tests, dict) and tests.get(name) == "ks":
                 raise DataError(f"Column {name!r} is categorical; the KS test needs numbers.")
             # identifiers and free text (more levels than half the rows): nothing to compare
             limit = max(_MAX_CATEGORIES, 0.5 * sum(sides.n_rows))
+            distinct = max(f[f"d{i}"] for f in facts)
             counted = sides.category_tables(name) if distinct <= limit else None
             if counted is None or counted[0] > limit:
                 skipped.append(name)
                 continue
         else:
-            few = test != "ks" and distinct <= _FEW_LEVELS
-            counted = sides.category_tables(name) if few else None
-            few = counted is not None and counted[0] <= _FEW_LEVELS
+            prepared = _numeric_pieces(sides, name, facts, i)
+            counted = _few_levels(sides, name, prepared) if test != "ks" else None
             if test == "auto":
-                test = "chi2" if few else "ks"
-            if test != "chi2" or not few:
+                test = "chi2" if counted is not None else "ks"
+            if test != "chi2":
                 counted = None
         if counted is not None:  # categories (and numbers with few values): chi-square
             tables = [sides.split(t) for t in counted[1]]
@@ -502,7 +523,7 @@ def _compare(sides: _Sides, columns, tests):
                 for fam, ref, cur in zip(sides.families, *tables, strict=True)
             ]
         else:
-            column_parts, ks_bound, w_bound = _numeric_parts(sides, name, test, facts, i)
+            column_parts, ks_bound, w_bound = _numeric_parts(sides, test, prepared, i)
             bounds["ks"][name], bounds["wasserstein"][name] = ks_bound, w_bound
         for part in column_parts:
             part.insert(2, "column", name)
@@ -553,23 +574,33 @@ def _merge_pieces(sides: _Sides, pieces: list[pd.DataFrame], cut: str):
     hi = np.concatenate([t["hi"].to_numpy(float) for t in pieces])
     n = np.concatenate([t["n"].to_numpy(float) for t in pieces])
     current = np.concatenate([np.full(len(t), bool(s)) for s, t in enumerate(pieces)])
+    ref_n, cur_n = np.where(current, 0.0, n), np.where(current, n, 0.0)
+    exact = all(t.attrs.get("exact", False) for t in pieces)
+    # one sort by value (or bin), then a radix sort of every family's group codes
+    by_value = np.argsort(lo, kind="stable") if exact else np.lexsort((decile, fine))
+    up = sides.roll_up(gid[by_value]).ravel()
+    ordered = np.argsort(small_codes(up, sides.n_groups), kind="stable")
+    order = np.tile(by_value, len(sides.families))[ordered]
+    gid = up[ordered]
     if not len(gid):
         return gid, decile, n, n, lo, hi
-    if all(t.attrs.get("exact", False) for t in pieces):
-        order = np.lexsort((lo, gid))
-        keys = (gid[order], lo[order])
-    else:
-        order = np.lexsort((decile, fine, gid))
-        keys = (gid[order], fine[order], decile[order])
+    value = lo[order]
     change = np.ones(len(order), dtype=bool)
-    change[1:] = np.any([k[1:] != k[:-1] for k in keys], axis=0)
+    change[1:] = gid[1:] != gid[:-1]
+    if exact:  # one value per piece: merge equal values
+        change[1:] |= value[1:] != value[:-1]
+    else:  # merge a bin and decile's pieces
+        fine, decile_o = fine[order], decile[order]
+        change[1:] |= (fine[1:] != fine[:-1]) | (decile_o[1:] != decile_o[:-1])
     starts = np.flatnonzero(change)
-    n = n[order]
-    ref = np.add.reduceat(np.where(current[order], 0.0, n), starts)
-    cur = np.add.reduceat(np.where(current[order], n, 0.0), starts)
-    lo = np.minimum.reduceat(lo[order], starts)
-    hi = np.maximum.reduceat(hi[order], starts)
-    return gid[order][starts], decile[order][starts], ref, cur, lo, hi
+    ref = np.add.reduceat(ref_n[order], starts)
+    cur = np.add.reduceat(cur_n[order], starts)
+    if exact:
+        lo = hi = value[starts]
+    else:
+        lo = np.minimum.reduceat(value, starts)
+        hi = np.maximum.reduceat(hi[order], starts)
+    return gid[starts], decile[order[starts]], ref, cur, lo, hi
 
 
 def _ks_from_pieces(gid, ref, cur, lo, hi, n_groups: int):
@@ -632,25 +663,52 @@ def _cumsum_by(group: np.ndarray, values: np.ndarray) -> np.ndarray:
     return total - (total - values)[first]
 
 
-def _numeric_parts(sides: _Sides, name: str, test: str, facts, i: int):
-    """Drift rows of one numeric column: KS and Wasserstein from both sides' histogram pieces,
-    chi-square / PSI / JS / L-infinity on the reference deciles; and the KS and Wasserstein
-    error bounds (0 when every piece holds one value, as in memory)."""
+def _numeric_pieces(sides: _Sides, name: str, facts, i: int) -> dict:
+    """Both sides' histogram pieces of a numeric column over the union's range, cut at the
+    reference's deciles and merged in value order; and the reference's standard deviation."""
     lows = [f[f"lo{i}"] for f in facts if not np.isnan(f[f"lo{i}"])]
     highs = [f[f"hi{i}"] for f in facts if not np.isnan(f[f"hi{i}"])]
     span = (min(lows), max(highs)) if lows else (0.0, 0.0)
-    reference = sides.data[0]
-    edges = _reference_deciles(reference, name, sides.weights[0], span)
+    edges = _reference_deciles(sides.data[0], name, sides.weights[0], span)
     cut = _free("decile", sides.taken)
     pieces = [
-        ds.histogram(name, by=sides.sets, range=span, cuts={cut: edges}, weight=weight)
+        sides.finest_pieces(ds, name, weight, range=span, cuts={cut: edges})
         for ds, weight in zip(sides.data, sides.weights, strict=True)
     ]
     if f"var{i}" in facts[0]:
         scale = float(np.sqrt(facts[0][f"var{i}"])) if facts[0][f"var{i}"] >= 0 else np.nan
     else:
-        scale = _piece_std(pieces[0][pieces[0]["grouping_set"] == 0])
-    gid, decile, ref, cur, lo, hi = _merge_pieces(sides, pieces, cut)
+        scale = _piece_std(pieces[0])
+    return {
+        "name": name,
+        "edges": edges,
+        "scale": scale,
+        "exact": all(t.attrs.get("exact", False) for t in pieces),
+        "merged": _merge_pieces(sides, pieces, cut),
+    }
+
+
+def _few_levels(sides: _Sides, name: str, prepared: dict):
+    """The category tables of a numeric column with at most ``_FEW_LEVELS`` distinct values in
+    both samples together (None when it has more). Merged exact pieces of the overall family
+    are its distinct values; binned ones a lower bound of their number."""
+    gid = prepared["merged"][0]
+    if np.count_nonzero(gid < sides.offsets[1]) > _FEW_LEVELS:
+        return None
+    if not prepared["exact"]:
+        distinct = [ds.aggregate(stats={"d": (name, "distinct")})["d"].iloc[0] for ds in sides.data]
+        if max(distinct) > _FEW_LEVELS:
+            return None
+    counted = sides.category_tables(name)
+    return counted if counted[0] <= _FEW_LEVELS else None
+
+
+def _numeric_parts(sides: _Sides, test: str, prepared: dict, i: int):
+    """Drift rows of one numeric column: KS and Wasserstein from both sides' histogram pieces,
+    chi-square / PSI / JS / L-infinity on the reference deciles; and the KS and Wasserstein
+    error bounds (0 when every piece holds one value, as in memory)."""
+    gid, decile, ref, cur, lo, hi = prepared["merged"]
+    edges, scale = prepared["edges"], prepared["scale"]
     ks, upper, wasserstein, w_error = _ks_from_pieces(gid, ref, cur, lo, hi, sides.n_groups)
     k = len(edges) + 1
     tables, sizes, missing = [], [], []
