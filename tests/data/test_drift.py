@@ -514,3 +514,17 @@ def test_hostile_column_names(tmp_path, lazy):
     assert set(table["group"]) == {"overall", HOSTILE[4], "other"}
     row = table[(table["column"] == x) & (table["attribute"] == "overall")].iloc[0]
     assert row["drifted"] and row["wasserstein"] == pytest.approx(1.0, abs=0.2)
+
+
+def test_dataframe_sides_with_missing_values_in_their_first_or_sensitive_column():
+    """A DataFrame side becomes a Dataset internally: a missing value in its first column (two
+    DataFrames) or in a sensitive attribute with the reference's missing_group is no error."""
+    rng = np.random.default_rng(10)
+    frame = pd.DataFrame({"s": rng.choice(["a", None], 300), "x": rng.normal(size=300)})
+    plain = drift(reference=frame.iloc[:150], current=frame.iloc[150:], columns=["x"])
+    expected = stats.ks_2samp(frame["x"].iloc[:150], frame["x"].iloc[150:])
+    assert plain.table["statistic"].iloc[0] == pytest.approx(expected.statistic, rel=1e-12)
+    reference = Dataset(frame.iloc[:150], target=None, sensitive="s", missing_group="(none)")
+    grouped = drift(reference=reference, current=frame.iloc[150:], columns=["x"]).table
+    assert set(grouped["group"]) == {"overall", "a", "(none)"}
+    assert grouped["n_reference"].iloc[1:].sum() == 150

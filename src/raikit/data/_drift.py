@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from raikit._errors import ColumnError, DataError, ParameterError
-from raikit._grouping import encode_groups
+from raikit._grouping import MISSING, encode_groups
 from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit._validation import ALPHA, Interval, Options, validate_params
@@ -883,8 +883,8 @@ def drift(
     reference, current = _as_table(reference, "reference"), _as_table(current, "current")
     columns, sensitive, missing_group, absent = _roles(reference, current, columns)
     sides = _Sides(
-        _as_dataset(reference, sensitive),
-        _as_dataset(current, sensitive),
+        _as_dataset(reference, sensitive, missing_group),
+        _as_dataset(current, sensitive, missing_group),
         sensitive if by_group else [],
         missing_group,
     )
@@ -930,7 +930,7 @@ def _as_table(data, label: str):
     raise DataError(f"{label} must be a raikit.Dataset or a DataFrame, got {type(data).__name__}.")
 
 
-def _as_dataset(data, sensitive: list[str]):
+def _as_dataset(data, sensitive: list[str], missing_group):
     """The Dataset of one side; a DataFrame becomes one whose rows weigh 1. (A Dataset needs a
     sensitive attribute: the other side's, else any column; aggregates do not read roles.)"""
     from raikit.dataset import Dataset
@@ -941,7 +941,9 @@ def _as_dataset(data, sensitive: list[str]):
         raise DataError("Drift needs rows on both sides; one side is an empty table.")
     frame = data.reset_index(drop=True)
     frame.columns = [str(c) for c in frame.columns]
-    return Dataset(frame, target=None, sensitive=sensitive or [frame.columns[0]])
+    if sensitive:
+        return Dataset(frame, target=None, sensitive=sensitive, missing_group=missing_group)
+    return Dataset(frame, target=None, sensitive=frame.columns[0], missing_group=MISSING)
 
 
 def _roles(reference, current, columns):
