@@ -409,9 +409,9 @@ class _Sides:
         table["grouping_set"] = len(self.sets) - 1
         return table
 
-    def roll_up(self, gid: np.ndarray) -> np.ndarray:
-        """(families, rows): the group in every family of each finest-family group ``gid``."""
-        return self._up[:, gid - self.offsets[-2]]
+    def roll_up(self, gid: np.ndarray, family: int) -> np.ndarray:
+        """The group in ``family`` of each finest-family group ``gid``."""
+        return self._up[family][gid - self.offsets[-2]]
 
     def locate(self, table: pd.DataFrame) -> np.ndarray:
         """The group (an index over every family's groups) of each row of an aggregate."""
@@ -563,10 +563,11 @@ def _piece_std(pieces: pd.DataFrame) -> float:
     return float(np.sqrt((n * (mid - mean) ** 2).sum() / (total - 1)))
 
 
-def _merge_pieces(sides: _Sides, pieces: list[pd.DataFrame], cut: str):
-    """The value-ordered pieces of both sides as one list per group: ``(group, decile, reference
-    weight, current weight, lo, hi)``, merged by value when both sides are exact (one value per
-    piece), else by histogram bin and decile."""
+def _merge_pieces(sides: _Sides, pieces: list[pd.DataFrame], cut: str) -> list[tuple]:
+    """Per family, the value-ordered pieces of both sides as one list per group: ``(group,
+    decile, reference weight, current weight, lo, hi)`` (groups numbered within the family),
+    merged by value when both sides are exact (one value per piece), else by histogram bin and
+    decile."""
     gid = np.concatenate([sides.locate(t) for t in pieces])
     decile = np.concatenate([t[cut].to_numpy(np.int64) for t in pieces])
     fine = np.concatenate([t["bin"].to_numpy(np.int64) for t in pieces])
@@ -576,14 +577,25 @@ def _merge_pieces(sides: _Sides, pieces: list[pd.DataFrame], cut: str):
     current = np.concatenate([np.full(len(t), bool(s)) for s, t in enumerate(pieces)])
     ref_n, cur_n = np.where(current, 0.0, n), np.where(current, n, 0.0)
     exact = all(t.attrs.get("exact", False) for t in pieces)
-    # one sort by value (or bin), then a radix sort of every family's group codes
+    # one sort by value (or bin); per family, a radix sort of its group codes
     by_value = np.argsort(lo, kind="stable") if exact else np.lexsort((decile, fine))
-    up = sides.roll_up(gid[by_value]).ravel()
-    ordered = np.argsort(small_codes(up, sides.n_groups), kind="stable")
-    order = np.tile(by_value, len(sides.families))[ordered]
-    gid = up[ordered]
-    if not len(gid):
-        return gid, decile, n, n, lo, hi
+    finest = gid[by_value]
+    return [
+        _merge_family(
+            sides.roll_up(finest, f) - sides.offsets[f], by_value, exact,
+            (ref_n, cur_n, lo, hi, fine, decile), fam.n_groups,
+        )
+        for f, fam in enumerate(sides.families)
+    ]  # fmt: skip
+
+
+def _merge_family(group, by_value, exact: bool, arrays, n_groups: int):
+    """:func:`_merge_pieces` for one family: ``group`` is the family's group of each piece in
+    value order."""
+    ref_n, cur_n, lo, hi, fine, decile = arrays
+    ordered = np.argsort(small_codes(group, n_groups), kind="stable")
+    order = by_value[ordered]
+    gid = group[ordered]
     value = lo[order]
     change = np.ones(len(order), dtype=bool)
     change[1:] = gid[1:] != gid[:-1]
@@ -593,14 +605,16 @@ def _merge_pieces(sides: _Sides, pieces: list[pd.DataFrame], cut: str):
         fine, decile_o = fine[order], decile[order]
         change[1:] |= (fine[1:] != fine[:-1]) | (decile_o[1:] != decile_o[:-1])
     starts = np.flatnonzero(change)
+    if not len(starts):
+        return gid, decile[order], ref_n[order], cur_n[order], value, value
     ref = np.add.reduceat(ref_n[order], starts)
     cur = np.add.reduceat(cur_n[order], starts)
     if exact:
-        lo = hi = value[starts]
+        low = high = value[starts]
     else:
-        lo = np.minimum.reduceat(value, starts)
-        hi = np.maximum.reduceat(hi[order], starts)
-    return gid[starts], decile[order[starts]], ref, cur, lo, hi
+        low = np.minimum.reduceat(value, starts)
+        high = np.maximum.reduceat(hi[order], starts)
+    return gid[starts], decile[order[starts]], ref, cur, low, high
 
 
 def _ks_from_pieces(gid, ref, cur, lo, hi, n_groups: int):
@@ -692,8 +706,7 @@ def _few_levels(sides: _Sides, name: str, prepared: dict):
     """The category tables of a numeric column with at most ``_FEW_LEVELS`` distinct values in
     both samples together (None when it has more). Merged exact pieces of the overall family
     are its distinct values; binned ones a lower bound of their number."""
-    gid = prepared["merged"][0]
-    if np.count_nonzero(gid < sides.offsets[1]) > _FEW_LEVELS:
+    if len(prepared["merged"][0][0]) > _FEW_LEVELS:  # the overall family's pieces
         return None
     if not prepared["exact"]:
         distinct = [ds.aggregate(stats={"d": (name, "distinct")})["d"].iloc[0] for ds in sides.data]
@@ -707,31 +720,26 @@ def _numeric_parts(sides: _Sides, test: str, prepared: dict, i: int):
     """Drift rows of one numeric column: KS and Wasserstein from both sides' histogram pieces,
     chi-square / PSI / JS / L-infinity on the reference deciles; and the KS and Wasserstein
     error bounds (0 when every piece holds one value, as in memory)."""
-    gid, decile, ref, cur, lo, hi = prepared["merged"]
     edges, scale = prepared["edges"], prepared["scale"]
-    ks, upper, wasserstein, w_error = _ks_from_pieces(gid, ref, cur, lo, hi, sides.n_groups)
     k = len(edges) + 1
-    tables, sizes, missing = [], [], []
-    for side, counts in enumerate((ref, cur)):
-        factor = sides.factor[side]
-        cells = np.bincount(gid * k + decile, weights=counts, minlength=sides.n_groups * k)
-        tables.append(sides.split(cells.reshape(sides.n_groups, k) * factor[:, None]))
-        sizes.append(
-            sides.split(np.bincount(gid, weights=counts, minlength=sides.n_groups) * factor)
-        )
-        with np.errstate(invalid="ignore", divide="ignore"):
-            missing.append(sides.split(sides.missing[side][i] / sides.total[side]))
-    ks_parts, w_parts = sides.split(ks), sides.split(wasserstein)
-    parts = [
-        _numeric_rows(
-            fam, test, (tables[0][f], tables[1][f]), ks_parts[f], w_parts[f], scale,
-            sizes[0][f], sizes[1][f], (missing[0][f], missing[1][f]),
-        )
-        for f, fam in enumerate(sides.families)
-    ]  # fmt: skip
-    tested = ~np.isnan(ks)
-    ks_bound = float(np.max(upper[tested] - ks[tested])) if tested.any() else 0.0
-    w_bound = float(np.max(w_error[tested])) if tested.any() else 0.0
+    parts, ks_bound, w_bound = [], 0.0, 0.0
+    for f, (fam, merged) in enumerate(zip(sides.families, prepared["merged"], strict=True)):
+        gid, decile, ref, cur, lo, hi = merged
+        g, at = fam.n_groups, slice(sides.offsets[f], sides.offsets[f + 1])
+        ks, upper, wasserstein, w_error = _ks_from_pieces(gid, ref, cur, lo, hi, g)
+        tables, sizes, missing = [], [], []
+        for side, counts in enumerate((ref, cur)):
+            factor = sides.factor[side][at]
+            cells = np.bincount(gid * k + decile, weights=counts, minlength=g * k)
+            tables.append(cells.reshape(g, k) * factor[:, None])
+            sizes.append(np.bincount(gid, weights=counts, minlength=g) * factor)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                missing.append(sides.missing[side][i][at] / sides.total[side][at])
+        parts.append(_numeric_rows(fam, test, tables, ks, wasserstein, scale, *sizes, missing))
+        tested = ~np.isnan(ks)
+        if tested.any():
+            ks_bound = max(ks_bound, float(np.max(upper[tested] - ks[tested])))
+            w_bound = max(w_bound, float(np.max(w_error[tested])))
     return parts, ks_bound, w_bound
 
 
