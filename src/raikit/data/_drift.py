@@ -563,11 +563,11 @@ def _piece_std(pieces: pd.DataFrame) -> float:
     return float(np.sqrt((n * (mid - mean) ** 2).sum() / (total - 1)))
 
 
-def _merge_pieces(sides: _Sides, pieces: list[pd.DataFrame], cut: str) -> list[tuple]:
-    """Per family, the value-ordered pieces of both sides as one list per group: ``(group,
-    decile, reference weight, current weight, lo, hi)`` (groups numbered within the family),
-    merged by value when both sides are exact (one value per piece), else by histogram bin and
-    decile."""
+def _merge_pieces(sides: _Sides, pieces: list[pd.DataFrame], cut: str):
+    """A function of a family's index giving that family's value-ordered pieces of both sides
+    as one list per group: ``(group, decile, reference weight, current weight, lo, hi)``
+    (groups numbered within the family), merged by value when both sides are exact (one value
+    per piece), else by histogram bin and decile."""
     gid = np.concatenate([sides.locate(t) for t in pieces])
     decile = np.concatenate([t[cut].to_numpy(np.int64) for t in pieces])
     fine = np.concatenate([t["bin"].to_numpy(np.int64) for t in pieces])
@@ -580,13 +580,13 @@ def _merge_pieces(sides: _Sides, pieces: list[pd.DataFrame], cut: str) -> list[t
     # one sort by value (or bin); per family, a radix sort of its group codes
     by_value = np.argsort(lo, kind="stable") if exact else np.lexsort((decile, fine))
     finest = gid[by_value]
-    return [
-        _merge_family(
-            sides.roll_up(finest, f) - sides.offsets[f], by_value, exact,
-            (ref_n, cur_n, lo, hi, fine, decile), fam.n_groups,
-        )
-        for f, fam in enumerate(sides.families)
-    ]  # fmt: skip
+    arrays = (ref_n, cur_n, lo, hi, fine, decile)
+
+    def family(f: int) -> tuple:  # merged one family at a time: only one is held in memory
+        group = sides.roll_up(finest, f) - sides.offsets[f]
+        return _merge_family(group, by_value, exact, arrays, sides.families[f].n_groups)
+
+    return family
 
 
 def _merge_family(group, by_value, exact: bool, arrays, n_groups: int):
@@ -706,7 +706,7 @@ def _few_levels(sides: _Sides, name: str, prepared: dict):
     """The category tables of a numeric column with at most ``_FEW_LEVELS`` distinct values in
     both samples together (None when it has more). Merged exact pieces of the overall family
     are its distinct values; binned ones a lower bound of their number."""
-    if len(prepared["merged"][0][0]) > _FEW_LEVELS:  # the overall family's pieces
+    if len(prepared["merged"](0)[0]) > _FEW_LEVELS:  # the overall family's pieces
         return None
     if not prepared["exact"]:
         distinct = [ds.aggregate(stats={"d": (name, "distinct")})["d"].iloc[0] for ds in sides.data]
@@ -723,8 +723,8 @@ def _numeric_parts(sides: _Sides, test: str, prepared: dict, i: int):
     edges, scale = prepared["edges"], prepared["scale"]
     k = len(edges) + 1
     parts, ks_bound, w_bound = [], 0.0, 0.0
-    for f, (fam, merged) in enumerate(zip(sides.families, prepared["merged"], strict=True)):
-        gid, decile, ref, cur, lo, hi = merged
+    for f, fam in enumerate(sides.families):
+        gid, decile, ref, cur, lo, hi = prepared["merged"](f)
         g, at = fam.n_groups, slice(sides.offsets[f], sides.offsets[f + 1])
         ks, upper, wasserstein, w_error = _ks_from_pieces(gid, ref, cur, lo, hi, g)
         tables, sizes, missing = [], [], []
