@@ -404,9 +404,7 @@ class _Sides:
         families are rolled up from them by :meth:`roll_up`: one sort, not one per family)."""
         finest = self.sets[-1]
         table = ds.histogram(name, by=[finest] if finest else None, weight=weight, **options)
-        if "grouping_set" not in table:
-            table["grouping_set"] = 0
-        table["grouping_set"] = len(self.sets) - 1
+        table["grouping_set"] = len(self.sets) - 1  # the finest family's index
         return table
 
     def roll_up(self, gid: np.ndarray, family: int) -> np.ndarray:
