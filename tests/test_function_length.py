@@ -13,7 +13,6 @@ PACKAGE = Path(raikit.__file__).parent
 # "module path:qualified name" -> why it is still long. Split a function, then delete its entry:
 # the second test fails while an entry names a function that is short (or gone).
 ALLOWED = {
-    "data/_scale.py:profile_parts": "lazy SQL profile; owned by the backend work, split there",
     "train/_frtrain.py:FRTrainClassifier.fit": "one adversarial loop; split with a torch bit-identity check",
     "evaluate/_slices.py:_tree": "its loss code was edited concurrently (wave 18); split after merge",
 }

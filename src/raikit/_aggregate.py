@@ -22,7 +22,18 @@ from raikit._errors import ColumnError, DataError, ParameterError
 
 __all__ = ["OPS", "aggregate", "histogram", "quantiles"]
 
-OPS = ("count", "sum", "sum_sq", "min", "max", "null_count", "distinct", "mean", "var")
+OPS = (
+    "count",
+    "sum",
+    "sum_sq",
+    "min",
+    "max",
+    "null_count",
+    "distinct",
+    "approx_distinct",
+    "mean",
+    "var",
+)
 _NUMERIC_OPS = ("sum", "sum_sq", "mean", "var")
 _PIECES = ("bin", "rows", "n", "lo", "hi")
 
@@ -157,17 +168,18 @@ class _Cells:
     """Rows coded by the combination of their key values (missing is a value), and each grouping
     set's groups as codes over those combinations, numbered in the order of their key values."""
 
-    def __init__(self, frame: pd.DataFrame, keys: list[str]) -> None:
+    def __init__(self, frame: pd.DataFrame, keys: list[str], factorized: dict) -> None:
         n = len(frame)
         self.uniques, codes = {}, {}
         combined, size = np.zeros(n, dtype=np.int64), 1
         for key in keys:
-            code, uniques = pd.factorize(frame[key], use_na_sentinel=False)
+            if key not in factorized:
+                factorized[key] = pd.factorize(frame[key], use_na_sentinel=False)
+            code, uniques = factorized[key]
             self.uniques[key], codes[key] = uniques, code
             combined, size = _combine(combined, size, code, len(uniques))
         if keys:
-            self.cell, found = pd.factorize(combined)
-            self.n_cells = len(found)
+            self.cell, self.n_cells = _dense(combined, size)
         else:
             self.cell, self.n_cells = np.zeros(n, dtype=np.int64), 1
         first = np.empty(self.n_cells, dtype=np.int64)
@@ -176,24 +188,39 @@ class _Cells:
 
     def groups(self, group_set: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
         """The group of each cell in one grouping set, and the groups' key values."""
+        group, codes = self.group_codes(group_set)
+        labels = pd.DataFrame({key: self.uniques[key].take(codes[key]) for key in group_set})
+        return group, labels if group_set else pd.DataFrame(index=range(1))
+
+    def group_codes(self, group_set: list[str]) -> tuple[np.ndarray, dict]:
+        """The group of each cell in one grouping set (groups numbered in the order of their
+        key values, missing last) and each group's code into every key's uniques."""
         if not group_set:
-            return np.zeros(self.n_cells, dtype=np.int64), pd.DataFrame(index=range(1))
+            return np.zeros(self.n_cells, dtype=np.int64), {}
         combined, size = np.zeros(self.n_cells, dtype=np.int64), 1
         for key in group_set:
             combined, size = _combine(combined, size, self.codes[key], len(self.uniques[key]))
-        group, found = pd.factorize(combined)
-        first = np.empty(len(found), dtype=np.int64)
+        group, n_groups = _dense(combined, size)
+        first = np.empty(n_groups, dtype=np.int64)
         first[group[::-1]] = np.arange(self.n_cells)[::-1]
-        labels = pd.DataFrame(
-            {key: self.uniques[key].take(self.codes[key][first]) for key in group_set}
-        )
+        codes = {key: self.codes[key][first] for key in group_set}
+        labels = pd.DataFrame({key: self.uniques[key].take(codes[key]) for key in group_set})
         try:
             order = labels.sort_values(group_set, na_position="last", kind="stable").index
         except TypeError:  # keys without an order: first appearance
             order = labels.index
+        order = order.to_numpy()
         rank = np.empty(len(order), dtype=np.int64)
-        rank[order.to_numpy()] = np.arange(len(order))
-        return rank[group], labels.iloc[order.to_numpy()].reset_index(drop=True)
+        rank[order] = np.arange(len(order))
+        return rank[group], {key: code[order] for key, code in codes.items()}
+
+    def key_values(self, key: str, codes: np.ndarray):
+        """The values of ``key`` at ``codes`` (-1: missing), keeping the column's dtype."""
+        uniques = self.uniques[key]
+        if isinstance(uniques.dtype, pd.CategoricalDtype):  # take the small integer codes
+            inner = np.append(uniques.codes, -1).astype(np.int64)
+            return pd.Categorical.from_codes(inner[codes], dtype=uniques.dtype, validate=False)
+        return pd.api.extensions.take(uniques.array, codes, allow_fill=True)
 
 
 def _combine(combined: np.ndarray, size: int, code: np.ndarray, k: int):
@@ -205,14 +232,28 @@ def _combine(combined: np.ndarray, size: int, code: np.ndarray, k: int):
     return combined * k + code, size * k
 
 
+def _dense(combined: np.ndarray, size: int) -> tuple[np.ndarray, int]:
+    """Combined codes renumbered 0..k-1 (a lookup table when their range is small)."""
+    if size <= max(1 << 22, 4 * len(combined)):
+        present = np.bincount(combined, minlength=size) > 0
+        lookup = np.cumsum(present) - 1
+        return lookup[combined], int(present.sum())
+    dense, found = pd.factorize(combined)
+    return dense, len(found)
+
+
 def _cells(ds, keys: list[str]) -> _Cells:
-    """The :class:`_Cells` of ``keys`` in an in-memory Dataset (the last few are kept)."""
+    """The :class:`_Cells` of ``keys`` in an in-memory Dataset; the last few, and the codes of
+    the sensitive columns (the keys of most requests), are kept on the Dataset."""
     cache = ds.__dict__.setdefault("_aggregate_cells", {})
+    factorized = ds.__dict__.setdefault("_aggregate_keys", {})
     key = tuple(keys)
     if key not in cache:
         if len(cache) >= 4:
             cache.pop(next(iter(cache)))
-        cache[key] = _Cells(ds.frame, keys)
+        known = {k: v for k, v in factorized.items() if k in keys}
+        cache[key] = _Cells(ds.frame, keys, known)
+        factorized.update({k: known[k] for k in keys if k in ds.sensitive_names})
     return cache[key]
 
 
@@ -249,14 +290,12 @@ def _in_memory(ds, sets, keys, stats, weight) -> pd.DataFrame:
     per_cell = _CellStats(frame, cells, w)
     parts = []
     for i, group_set in enumerate(sets):
-        group, part = cells.groups(group_set)
+        group, labels = cells.groups(group_set)
+        columns = {key: labels[key] if key in group_set else None for key in keys}
+        columns["__set"] = i
         for name, (column, op) in stats.items():
-            part[name] = per_cell.rolled(column, op, group, len(part))
-        for column in keys:
-            if column not in group_set:
-                part[column] = None
-        part["__set"] = i
-        parts.append(part)
+            columns[name] = per_cell.rolled(column, op, group, len(labels))
+        parts.append(pd.DataFrame(columns, index=labels.index))
     table = restore_dtypes(pd.concat(parts, ignore_index=True), frame.dtypes, keys)
     return _finish(table, keys, stats, weight)
 
@@ -276,6 +315,12 @@ class _CellStats:
 
     def _sums(self, column, op):
         """Per cell: weighted count of present values (or of missing ones) or weighted sums."""
+        key = (op, column)
+        if key not in self._memo:
+            self._memo[key] = self._compute_sums(column, op)
+        return self._memo[key]
+
+    def _compute_sums(self, column, op):
         cell, w, n = self.cells.cell, self.w, self.cells.n_cells
         if column is None:
             return np.bincount(cell, weights=w, minlength=n).astype(float)
@@ -338,7 +383,7 @@ class _CellStats:
                 shift = count * (mean - np.nan_to_num(centre)[group]) ** 2
                 total = np.bincount(group, weights=m2 + shift, minlength=n_groups)
                 return np.where(n > 1, total / (n - 1), np.nan)
-        if op == "distinct":
+        if op in ("distinct", "approx_distinct"):  # in memory: exact
             cell, value, k = self._distinct_pairs(column)
             found = np.unique(group[cell] * k + value) // k
             return np.bincount(found, minlength=n_groups).astype(np.int64)
@@ -349,7 +394,9 @@ class _CellStats:
 
 def _finish(table, keys, stats, weight) -> pd.DataFrame:
     for name, (_column, op) in stats.items():
-        if op == "distinct" or (op in ("count", "null_count") and weight is None):
+        if op in ("distinct", "approx_distinct") or (
+            op in ("count", "null_count") and weight is None
+        ):
             table[name] = table[name].fillna(0).astype(np.int64)
         elif op not in ("min", "max"):
             table[name] = table[name].astype(float)
@@ -392,6 +439,9 @@ def _in_sql(table, sets, keys, stats, weight) -> pd.DataFrame:
         x = None if column is None else f"CAST({value(column)} AS DOUBLE)"
         if op == "distinct":
             select.append(f"COUNT(DISTINCT {value(column)}) AS {alias}")
+            continue
+        if op == "approx_distinct":
+            select.append(f"approx_count_distinct({value(column)}) AS {alias}")
             continue
         if op == "var":
             select.append(f"VAR_SAMP({x}) AS {alias}")
@@ -497,9 +547,9 @@ def _check_cuts(cuts, reserved, caller) -> dict[str, np.ndarray]:
             edges = np.asarray(edges, dtype=float).ravel()
         except (TypeError, ValueError):
             raise ParameterError(f"{caller}: cuts[{name!r}] must be numbers.") from None
-        if not np.isfinite(edges).all() or (np.diff(edges) <= 0).any():
+        if not np.isfinite(edges).all() or (np.diff(edges) < 0).any():
             raise ParameterError(
-                f"{caller}: cuts[{name!r}] must be finite and strictly increasing; got "
+                f"{caller}: cuts[{name!r}] must be finite and increasing; got "
                 f"{edges.tolist()[:10]}."
             )
         if name in reserved:
@@ -565,58 +615,100 @@ def histogram(
         table = table.drop(columns="__set") if not several else table
         table = table.rename(columns={"__set": "grouping_set"})
     table.attrs["exact"] = bool((table["lo"].to_numpy() == table["hi"].to_numpy()).all())
+    table.attrs["pieces"] = "values" if ds.table is None else "bins"
     table.attrs["range"] = (low, high)
     return table
 
 
 def _histogram_memory(ds, column, sets, keys, bins, value_range, cuts, weight):
-    from raikit._lazy import restore_dtypes
-
+    """Sort the values once (their bins and cuts are computed once, in that order); per set, a
+    stable sort of the (small) group codes in value order (a radix sort) gives the rows by group
+    and value, whose runs are the pieces."""
     frame = ds.frame
     x = _numbers(frame[column], "Dataset.histogram()")
     ok = ~np.isnan(x)
     w = _weights(frame, weight)
     cells = _cells(ds, keys)
-    cell, v = cells.cell[ok], x[ok]
-    low, high = value_range or ((float(v.min()), float(v.max())) if v.size else (np.nan, np.nan))
-    order = np.lexsort((v, cell))
-    cell, v = cell[order], v[order]
-    n = None if w is None else w[ok][order]
-    piece_cell, value, rows, mass = _runs(cell, v, np.ones(len(v), dtype=np.int64), n)
-    parts = []
-    for i, group_set in enumerate(sets):
-        group, labels = cells.groups(group_set)
-        g = group[piece_cell]
-        o = np.lexsort((value, g))
-        gid, val, r, m = _runs(g[o], value[o], rows[o], None if mass is None else mass[o])
-        part = labels.iloc[gid].reset_index(drop=True)
-        for key in keys:
-            if key not in group_set:
-                part[key] = None
-        part["__set"] = i
-        for name, edges in cuts.items():
-            part[name] = np.searchsorted(edges, val, side="right").astype(np.int64)
-        part["bin"] = _bin(val, low, high, bins)
-        part["rows"] = r
-        part["n"] = r.astype(float) if m is None else m
-        part["lo"] = val
-        part["hi"] = val
-        parts.append(part)
-    table = restore_dtypes(pd.concat(parts, ignore_index=True), frame.dtypes, keys)
-    return table[[*keys, "__set", *cuts, *_PIECES]], low, high
+    v = x[ok]
+    order = np.argsort(v, kind="stable")
+    v = v[order]
+    cell = cells.cell[ok][order]
+    mass = None if w is None else w[ok][order]
+    low, high = value_range or ((float(v[0]), float(v[-1])) if v.size else (np.nan, np.nan))
+    new_value = np.empty(len(v), dtype=bool)
+    new_value[:1] = True
+    np.not_equal(v[1:], v[:-1], out=new_value[1:])
+    value_id = np.cumsum(new_value)  # rank of each row's value among the distinct values
+    per_row = {name: np.searchsorted(edges, v, side="right") for name, edges in cuts.items()}
+    per_row["bin"] = _bin(v, low, high, bins)
+    per_row["lo"] = v
+    runs = []
+    for group_set in sets:
+        group_of_cell, key_codes = cells.group_codes(group_set)
+        n_groups = len(key_codes[group_set[0]]) if group_set else 1
+        if n_groups > 1:
+            group = _small(group_of_cell, n_groups)[cell]
+            by_group = np.argsort(group, kind="stable")
+            gid, at, rows, n = _runs(group[by_group], value_id[by_group], _at(mass, by_group))
+            at = by_group[at]
+        else:
+            gid, at, rows, n = _runs(None, value_id, mass)
+        runs.append((group_set, key_codes, gid, at, rows, n))
+    # one array per output column, filled set by set (no concatenation of millions of pieces)
+    total = sum(len(run[2]) for run in runs)
+    columns = {key: np.empty(total, dtype=np.int64) for key in keys}
+    columns["__set"] = np.empty(total, dtype=np.int64)
+    columns.update((name, np.empty(total, dtype=per_row[name].dtype)) for name in per_row)
+    columns["rows"] = np.empty(total, dtype=np.int64)
+    columns["n"] = np.empty(total, dtype=float)
+    start = 0
+    for i, (group_set, key_codes, gid, at, rows, n) in enumerate(runs):
+        here = slice(start, start + len(gid))
+        start += len(gid)
+        for key in keys:  # -1: the set does not group by this key
+            if key in group_set:
+                np.take(key_codes[key], gid, out=columns[key][here], mode="clip")  # unbuffered
+            else:
+                columns[key][here] = -1
+        columns["__set"][here] = i
+        for name, values in per_row.items():
+            np.take(values, at, out=columns[name][here], mode="clip")
+        columns["rows"][here] = rows
+        columns["n"][here] = rows if n is None else n
+    for key in keys:
+        columns[key] = cells.key_values(key, columns[key])
+    columns["hi"] = columns["lo"].copy()
+    # copy=False: no consolidation of millions of pieces into 2-D blocks (seconds per column)
+    ordered = {name: columns[name] for name in [*keys, "__set", *cuts, *_PIECES]}
+    return pd.DataFrame(ordered, copy=False), low, high
 
 
-def _runs(group, value, rows, mass):
-    """Runs of equal (group, value) in sorted arrays: their group, value, rows and weight."""
-    if not len(value):
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, np.zeros(0), empty, None if mass is None else np.zeros(0)
-    start = np.empty(len(value), dtype=bool)
-    start[0] = True
-    start[1:] = (group[1:] != group[:-1]) | (value[1:] != value[:-1])
+def _small(codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """Codes in the narrowest unsigned type: numpy's stable argsort of those is a radix sort."""
+    if n_groups <= 1 << 8:
+        return codes.astype(np.uint8)
+    if n_groups <= 1 << 16:
+        return codes.astype(np.uint16)
+    return codes
+
+
+def _at(values, index):
+    return None if values is None else values[index]
+
+
+def _runs(group, value_id, mass):
+    """Runs of equal (group, value) in rows sorted by group then value (``group`` None: one
+    group): each run's group, the position of its first row, its rows and its weight."""
+    n = len(value_id)
+    start = np.empty(n, dtype=bool)
+    start[:1] = True
+    np.not_equal(value_id[1:], value_id[:-1], out=start[1:])
+    if group is not None:
+        start[1:] |= group[1:] != group[:-1]
     at = np.flatnonzero(start)
-    summed = np.add.reduceat(rows, at)
-    return group[at], value[at], summed, None if mass is None else np.add.reduceat(mass, at)
+    rows = np.diff(np.append(at, n))
+    gid = np.zeros(len(at), dtype=np.int64) if group is None else group[at].astype(np.int64)
+    return gid, at, rows, None if mass is None else np.add.reduceat(mass, at) if n else mass
 
 
 def _free(name: str, taken) -> str:

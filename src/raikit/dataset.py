@@ -457,6 +457,32 @@ class Dataset:
         )
 
     @property
+    def dtypes(self) -> pd.Series:
+        """The pandas dtype of each column (a lazy Dataset learns them from its first rows).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from raikit import Dataset
+        >>> frame = pd.DataFrame({"x": [1.5, 2.0], "s": ["a", "b"]})
+        >>> Dataset(frame, target=None, sensitive="s").dtypes["x"]
+        dtype('float64')
+        """
+        return self._table.dtypes if self._table is not None else self._frame.dtypes
+
+    def _rows_for(self, n: int, purpose: str, random_state=None) -> Dataset:
+        """A Dataset whose rows are in memory, for a step that needs at most ``n`` of them: this
+        one when its rows are loaded (or there are at most ``n``), else a uniform sample of
+        ``n`` rows drawn where they live."""
+        if self._cache is not None or self._n_rows <= n:
+            self.materialize(purpose, max_rows=0)
+            return self
+        if n <= 0:  # nothing will use the rows
+            return self.replace(self._table.head)
+        seed = random_state if isinstance(random_state, int | np.integer) else None
+        return self.replace(self.sample(n, random_state=seed).frame)
+
+    @property
     def table(self):
         """The lazy table (:class:`raikit._lazy.DuckDBTable` or ``SparkTable``), or ``None``."""
         return self._table
@@ -474,9 +500,11 @@ class Dataset:
             Output name -> ``(column, statistic)``; statistics are ``"count"`` (non-missing
             values; rows with column None), ``"sum"``, ``"sum_sq"`` (sum of squares), ``"mean"``,
             ``"var"`` (sample variance, ``ddof=1``, computed stably: two passes in memory,
-            ``VAR_SAMP`` in SQL), ``"min"``, ``"max"``, ``"null_count"`` and ``"distinct"``
-            (distinct non-missing values, exact). Missing values (NaN too) are skipped; a
-            group without values has count 0 and a NaN mean, variance, minimum and maximum.
+            ``VAR_SAMP`` in SQL), ``"min"``, ``"max"``, ``"null_count"``, ``"distinct"``
+            (distinct non-missing values, exact) and ``"approx_distinct"`` (the same, estimated
+            by HyperLogLog on a lazy table, about 2 % relative error; exact in memory).
+            Missing values (NaN too) are skipped; a group without values has count 0 and a
+            NaN mean, variance, minimum and maximum.
         weight : str, optional
             A column of non-negative row weights: counts become sums of weights, sums weighted
             sums and ``mean`` the weighted mean ``sum(w * x) / sum(w)`` (integer weights give
@@ -543,8 +571,10 @@ class Dataset:
         distinct counts, KS, Wasserstein) is exact. A lazy Dataset (DuckDB, Spark) returns one
         piece per non-empty (group, cut, bin) from one ``GROUP BY GROUPING SETS`` query; an
         order statistic is then known within its piece's ``[lo, hi]``.
-        ``result.attrs["exact"]`` says whether every piece holds one value and
-        ``result.attrs["range"]`` gives the ``(low, high)`` the bins span.
+        ``result.attrs["exact"]`` says whether every piece holds one value,
+        ``result.attrs["pieces"]`` how they were cut (``"values"``: one per distinct value;
+        ``"bins"``: one per bin and cut) and ``result.attrs["range"]`` the ``(low, high)`` the
+        bins span.
 
         Parameters
         ----------
@@ -561,7 +591,7 @@ class Dataset:
             ``(low, high)`` spanned by the bins (e.g. the union of two samples, so that their
             bins coincide). Default: the column's minimum and maximum in this Dataset.
         cuts : dict, optional
-            Name -> strictly increasing edges; each adds an integer column holding the number
+            Name -> non-decreasing edges; each adds an integer column holding the number
             of edges ``<= value`` (``np.searchsorted(edges, value, side="right")``).
         weight : str, optional
             A column of non-negative row weights summed into ``n`` (the Dataset's ``weight``

@@ -243,3 +243,67 @@ def test_track_records_one_row_with_every_parameter(tmp_path):
     again = profile(ds, bins=7, proxy_sample=100, random_state=seed)
     pd.testing.assert_frame_equal(result.proxies, again.proxies)
     assert evidence["dataset_id"].notna().all()
+
+
+# --------------------------------------------------------------------------- one path
+def _mixed_frame(n=3_000, seed=7):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "sex": rng.choice(["F", "M"], n),
+            "race": rng.choice(list("ABCDE"), n),
+            "x": rng.normal(size=n),  # all distinct: several values per histogram bin
+            "k": rng.integers(0, 9, n),
+            "c": rng.choice(["u", "v", "w"], n),
+            "y": rng.integers(0, 2, n),
+        }
+    )
+
+
+def test_profile_never_asks_whether_the_dataset_is_lazy(tmp_path, monkeypatch):
+    """One path: the same code runs on a pandas table and on Parquet files (DuckDB)."""
+    frame = _mixed_frame()
+    frame.to_parquet(tmp_path / "t.parquet", index=False)
+    memory = Dataset(frame, target="y", sensitive=["sex", "race"])
+    lazy = Dataset(str(tmp_path / "t.parquet"), target="y", sensitive=["sex", "race"], lazy=True)
+
+    def refuse(self):
+        raise AssertionError("profile asked Dataset.is_lazy")
+
+    monkeypatch.setattr(Dataset, "is_lazy", property(refuse))
+    a = profile(memory, proxies=False, association_sample=0)
+    b = profile(lazy, proxies=False, association_sample=0)
+    exact = ["rows", "count", "missing", "distinct", "mean", "std", "min", "max"]
+    np.testing.assert_allclose(b.stats[exact], a.stats[exact], rtol=1e-10)
+    np.testing.assert_allclose(
+        b.stats["median"], a.stats["median"], atol=b.meta["quantile_error"]["x"]
+    )
+    pd.testing.assert_frame_equal(a.histograms, b.histograms)
+    pd.testing.assert_frame_equal(a.categories, b.categories)
+    assert a.meta["quantile_error"] == {"x": 0.0, "k": 0.0, "y": 0.0}
+    assert b.meta["quantile_error"]["x"] > 0 and b.meta["quantiles"] == "histogram"
+
+
+def test_in_memory_distinct_counts_per_group_are_exact_for_many_valued_columns():
+    frame = _mixed_frame()
+    result = profile(Dataset(frame, target="y", sensitive=["sex", "race"]), proxies=False)
+    by = result.by_group("x")["distinct"]
+    want = frame.groupby(["sex", "race"])["x"].nunique()
+    for (sex, race), value in want.items():
+        assert by.loc[("sex & race", f"{sex} & {race}")] == value
+
+
+def test_lazy_profile_counts_distinct_values_where_affordable(tmp_path, monkeypatch):
+    """Per-group distinct counts of a many-valued column on files are counted only for families
+    whose (distinct x groups) is affordable; the others are NaN (the old SQL asked GROUPING() of
+    a column missing from the chosen sets and failed)."""
+    import raikit.data._profile as profile_module
+
+    frame = _mixed_frame()
+    frame.to_parquet(tmp_path / "t.parquet", index=False)
+    lazy = Dataset(str(tmp_path / "t.parquet"), target="y", sensitive=["sex", "race"], lazy=True)
+    monkeypatch.setattr(profile_module, "_DISTINCT_CELLS", 2 * 3_000)  # sex only: 2 groups
+    by = profile(lazy, proxies=False, association_sample=0, columns=["x"]).by_group("x")
+    assert by.loc[("sex", "F"), "distinct"] == (frame["sex"] == "F").sum()
+    assert by.loc["race", "distinct"].isna().all()
+    assert by.loc["sex & race", "distinct"].isna().all()

@@ -5,8 +5,16 @@ histograms, top categories. Associations between features and with the target (P
 Cramér's V, correlation ratio). Proxies: how well each feature — and all features together — predicts
 each sensitive attribute (mutual information and a cross-fitted AUC).
 
-Every per-group number comes from ``np.bincount`` over integer group codes or from one sort per
-column; nothing loops over rows or groups in Python.
+The per-column statistics take one path whatever holds the rows: the Dataset's aggregates over
+the grouping sets of the families (everyone, each sensitive attribute, their intersection) for
+counts, missing values, means, variances, extremes and distinct counts; the value-ordered pieces of
+:meth:`raikit.Dataset.histogram` for quantiles, histograms and (when a piece holds one value)
+per-group distinct counts; ``aggregate(by=[..., column])`` for category counts. In memory the
+pieces are the distinct values, so every number is exact; a lazy Dataset (DuckDB, Spark) gives one
+piece per bin, and the quantiles carry the guaranteed bound of ``meta["quantile_error"]`` (see
+:mod:`raikit.data._scale`). Associations and proxies need rows: those of an in-memory Dataset, or a
+uniform sample of ``association_sample`` rows drawn where the data lives. Nothing loops over rows
+or groups in Python.
 """
 
 from __future__ import annotations
@@ -17,17 +25,18 @@ import numpy as np
 import pandas as pd
 
 from raikit._errors import ColumnError
+from raikit._grouping import encode_groups
 from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit._validation import RANDOM_STATE, Interval, check_dataset, rng_from, validate_params
 from raikit.data._common import (
-    Family,
     column_kind,
     encode_categories,
     encode_sensitive,
     families,
     model_frame,
     numeric_values,
+    small_codes,
 )
 
 __all__ = ["ProfileResult", "profile"]
@@ -37,6 +46,9 @@ QUANTILE_NAMES = ("min", "p05", "p25", "median", "p75", "p95", "max")
 _MAX_LEVELS = 64  # categories kept for associations and proxies; the rest are merged
 _PROXY_BINS = 20  # quantile bins of a numeric feature when measuring it as a proxy
 _DEFAULT_PROXY_AUC = 0.8  # AUC from which a feature is reported as a strong proxy
+# Per-group distinct counts of a many-valued column whose histogram pieces hold several values
+# are counted only where (distinct values) x (groups) stays under this (NaN elsewhere).
+_DISTINCT_CELLS = 1 << 22
 
 
 # --------------------------------------------------------------------------- the result
@@ -158,141 +170,375 @@ class ProfileResult(Result):
 
 
 # --------------------------------------------------------------------------- per-column statistics
-def _numeric_stats(values, fams: list[Family], bins: int):
-    """Stats rows (one per family and group) and histogram counts of one numeric column.
+class _Families:
+    """The groups of a Dataset as grouping sets (overall, each sensitive attribute, then their
+    intersection: the order of :func:`raikit.data._common.families`), and the family group code
+    of each row of an aggregate over those sets."""
 
-    One argsort of the column serves every family: a group's k-th smallest value is found by a
-    stable radix sort of the (small) group codes taken in value order, then a gather of only the
-    quantile positions.
-    """
-    ok = ~np.isnan(values)
-    has_missing = not ok.all()
-    present = values[ok] if has_missing else values
-    order = np.argsort(present)
-    ordered = present[order]
-    n = ordered.size
-    rows, hist = [], []
-    low, high = (float(ordered[0]), float(ordered[-1])) if n else (np.nan, np.nan)
-    spread = n > 0 and high > low
-    n_bins = bins if spread else 1
-    edges = np.linspace(low, high, n_bins + 1) if spread else np.array([low, high])
-    if spread:
-        bin_index = np.minimum(
-            ((present - low) / (high - low) * n_bins).astype(np.int64), n_bins - 1
+    def __init__(self, ds) -> None:
+        names = list(ds.sensitive_names)
+        counts = ds.group_counts()
+        self.encoding = encode_groups(counts[names], missing_group=ds.missing_group)
+        self.missing_group = ds.missing_group
+        self.families = families(self.encoding, len(counts))
+        self.sets = [[], *([n] for n in names)] + ([names] if len(names) > 1 else [])
+        membership = self.encoding.membership()
+        self._intersection = pd.Series(
+            np.arange(len(self.encoding.intersection_labels)),
+            index=pd.MultiIndex.from_arrays(membership) if len(names) > 1 else membership[0],
         )
-    else:
-        bin_index = np.zeros(n, dtype=np.int64)
-    if n:
-        new_run = np.empty(n, dtype=bool)
-        new_run[0] = True
-        np.not_equal(ordered[1:], ordered[:-1], out=new_run[1:])
-        run_id = np.cumsum(new_run) - 1
-        n_runs = int(run_id[-1]) + 1
-        centre = float(present.mean())
-        dev2 = (present - centre) ** 2
+
+    def codes(self, part: pd.DataFrame, f: int) -> np.ndarray:
+        """The group code (in family ``f``) of each row of ``part`` (rows of ``f``'s set)."""
+        keys = self.sets[f]
+        if not keys or not len(part):
+            return np.zeros(len(part), dtype=np.int64)
+        combined = np.zeros(len(part), dtype=np.int64)
+        for key in keys:  # factorize first: the (slow) label lookup runs once per group
+            code, uniques = pd.factorize(part[key], use_na_sentinel=False)
+            combined = combined * max(len(uniques), 1) + code
+        row_group, found = pd.factorize(combined, sort=False)
+        first = np.empty(len(found), dtype=np.int64)
+        first[row_group[::-1]] = np.arange(len(part))[::-1]
+        groups = part.iloc[first]
+        per_attribute = [self._level_codes(groups[key], key) for key in keys]
+        if len(keys) == 1:
+            return per_attribute[0][row_group]
+        index = pd.MultiIndex.from_arrays(per_attribute)
+        return self._intersection.reindex(index).fillna(-1).to_numpy(np.int64)[row_group]
+
+    def _level_codes(self, values: pd.Series, name: str) -> np.ndarray:
+        i = self.encoding.names.index(name)
+        if self.missing_group is not None:
+            values = values.astype(object).where(values.notna(), self.missing_group)
+        levels = pd.Index(self.encoding.levels[i])
+        found = levels.get_indexer(pd.Index(values))
+        if (found < 0).any():  # numbers come back as float where a set rolled them up
+            text = pd.Index([str(v) for v in levels])
+            found = np.where(found < 0, text.get_indexer(values.astype(str)), found)
+        return found
+
+    def spread(self, table: pd.DataFrame, columns, fill=np.nan) -> dict[str, list[np.ndarray]]:
+        """Per column, one array per family: the column's value in each group (``fill`` where
+        no row came back)."""
+        out = {column: [] for column in columns}
+        for f, fam in enumerate(self.families):
+            part = table[table["grouping_set"] == f]
+            codes = self.codes(part, f)
+            for column in columns:
+                values = np.full(fam.n_groups, fill, dtype=float)
+                values[codes] = part[column].to_numpy(dtype=float)
+                out[column].append(values)
+        return out
+
+
+def _prefix(columns) -> str:
+    """A prefix for internal output names that no column of the Dataset starts with."""
+    prefix = "__stat"
+    while any(str(c).startswith(prefix) for c in columns):
+        prefix = "_" + prefix
+    return prefix
+
+
+def _moments(ds, g: _Families, roles: dict, kinds: dict) -> tuple[dict, list[np.ndarray], str]:
+    """One aggregate over every family: rows, and per column the non-missing count (plus mean,
+    variance, minimum and maximum of numeric columns); and the distinct values overall of the
+    non-numeric columns (to spot identifiers and free text)."""
+    p = _prefix(ds.columns)
+    stats = {f"{p}rows": (None, "count")}
+    for i, name in enumerate(roles):
+        stats[f"{p}c{i}"] = (name, "count")
+        if kinds[name] == "numeric":
+            for op, short in (("mean", "m"), ("var", "v"), ("min", "lo"), ("max", "hi")):
+                stats[f"{p}{short}{i}"] = (name, op)
+    table = ds.aggregate(by=g.sets, stats=stats)
+    others = {
+        f"{p}d{i}": (name, "distinct") for i, name in enumerate(roles) if kinds[name] != "numeric"
+    }
+    overall = ds.aggregate(stats=others).iloc[0] if others else pd.Series(dtype=float)
+    spread = g.spread(table, list(stats))
+    spread.update({name: overall[name] for name in others})
+    return spread, spread[f"{p}rows"], p
+
+
+def _base_rows(g: _Families, rows, count) -> list[dict]:
+    return [
+        {
+            "attribute": fam.attribute,
+            "group": fam.labels,
+            "rows": rows[f].astype(np.int64),
+            "count": count[f].astype(np.int64),
+            "missing": (rows[f] - count[f]).astype(np.int64),
+        }
+        for f, fam in enumerate(g.families)
+    ]
+
+
+def _grouped_distinct(ds, g: _Families, name: str, d_all: float, approximate: bool):
+    """Distinct values per group, where affordable: a distinct set per group is the one costly
+    aggregate at scale, so only families with ``distinct values x groups <= 2**22`` are counted
+    (the others NaN), and none when the overall count is an estimate."""
+    out = [np.array([d_all])] + [np.full(fam.n_groups, np.nan) for fam in g.families[1:]]
+    affordable = [
+        f
+        for f, fam in enumerate(g.families)
+        if f and not approximate and d_all * fam.n_groups <= _DISTINCT_CELLS
+    ]
+    if affordable:
+        p = _prefix(ds.columns)
+        table = ds.aggregate(
+            by=[g.sets[f] for f in affordable], stats={f"{p}d": (name, "distinct")}
+        )
+        for j, f in enumerate(affordable):
+            part = table[table["grouping_set"] == j] if len(affordable) > 1 else table
+            values = np.full(g.families[f].n_groups, np.nan)
+            values[g.codes(part, f)] = part[f"{p}d"].to_numpy(float)
+            out[f] = values
+    return out
+
+
+def _numeric_column(ds, g: _Families, name: str, i: int, moments: dict, p: str, bins: int):
+    """Stats rows, histogram counts and quantile error bound of one numeric column, from the
+    column's histogram pieces (exact in memory; bounded by the pieces' ranges elsewhere)."""
+    from raikit.data import _scale
+
+    count = moments[f"{p}c{i}"]
+    low, high = float(moments[f"{p}lo{i}"][0][0]), float(moments[f"{p}hi{i}"][0][0])
+    n_total = int(count[0][0])
+    spread_ok = n_total > 0 and high > low
+    n_bins = bins if spread_ok else 1
+    edges = np.linspace(low, high, n_bins + 1) if spread_ok else np.array([low, high])
+    coarse = _prefix([*ds.columns, "bin", "rows", "n", "lo", "hi"]) + "coarse"
+    pieces = None
+    if n_total:
+        pieces = ds.histogram(
+            name,
+            by=g.sets,
+            bins=_scale.QUANTILE_BINS,
+            range=(low, high),
+            cuts={coarse: edges[1:-1]},
+        )
+    exact = pieces is None or pieces.attrs["exact"]
+    per_value = pieces is None or pieces.attrs["pieces"] == "values"
+    approximate = False
+    if not n_total:  # every value missing: nothing to count (NaN)
+        distinct = [np.full(fam.n_groups, np.nan) for fam in g.families]
+    elif not exact:
+        approximate = ds.n_rows > _scale.EXACT_DISTINCT_ROWS
+        op = "approx_distinct" if approximate else "distinct"
+        d_all = float(ds.aggregate(stats={f"{p}d": (name, op)})[f"{p}d"].iloc[0])
+        distinct = _grouped_distinct(ds, g, name, d_all, approximate)
+    rows = _base_rows(g, moments[f"{p}rows"], count)
+    hist, errors = [], []
     qs = np.asarray(QUANTILES)
-    for fam in fams:
-        g = fam.n_groups
-        small = fam.small_codes
-        codes_ok = small[ok] if has_missing else small
-        n_rows = np.bincount(small, minlength=g)
-        count = np.bincount(codes_ok, minlength=g)
-        quant = np.full((g, len(qs)), np.nan)
-        mean = std = np.full(g, np.nan)
-        distinct = np.full(g, np.nan)
-        if n:
-            total = np.bincount(codes_ok, weights=present, minlength=g)
-            squares = np.bincount(codes_ok, weights=dev2, minlength=g)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mean = total / count
-                var = (squares - count * (mean - centre) ** 2) / (count - 1)
-                std = np.sqrt(np.maximum(var, 0.0))
-            std[count < 2] = np.nan
-            in_order = codes_ok[order] if g > 1 else None
-            perm = np.argsort(in_order, kind="stable") if g > 1 else None
-            quant = _group_quantiles(ordered, perm, count, qs)
-            if g == 1:
-                distinct = np.array([float(n_runs)])
-            elif n_runs * g <= 1 << 22:
-                seen = np.bincount(run_id * g + in_order, minlength=n_runs * g)
-                distinct = (seen.reshape(n_runs, g) > 0).sum(axis=0).astype(float)
-        rows.append(
-            {
-                "attribute": fam.attribute,
-                "group": fam.labels,
-                "rows": n_rows,
-                "count": count,
-                "missing": n_rows - count,
-                "distinct": distinct,
-                "mean": mean,
-                "std": std,
-                **{name: quant[:, i] for i, name in enumerate(QUANTILE_NAMES)},
-            }
+    bounds = np.searchsorted(pieces["grouping_set"].to_numpy(), np.arange(len(g.sets) + 1))
+    for f, fam in enumerate(g.families):
+        gcount = count[f].astype(np.int64)
+        if n_total:
+            part = pieces.iloc[bounds[f] : bounds[f + 1]]  # pieces are sorted by set
+            codes = g.codes(part, f)
+            order = _group_order(codes, fam.n_groups)  # by group, in value order within
+            codes = codes[order]
+            n, lo, hi, cut = (part[c].to_numpy()[order] for c in ("rows", "lo", "hi", coarse))
+            quant, error = _histogram_quantiles(n, lo, hi, gcount, qs)
+            table = np.bincount(
+                codes * n_bins + cut, weights=n, minlength=fam.n_groups * n_bins
+            ).reshape(fam.n_groups, n_bins)
+            if exact:  # one value per piece: the pieces of a group are its distinct values
+                distinct_f = np.bincount(codes, minlength=fam.n_groups).astype(float)
+        else:
+            quant = np.full((fam.n_groups, len(qs)), np.nan)
+            error, table = quant.copy(), np.zeros((fam.n_groups, n_bins))
+        hist.append((fam, table.astype(np.int64)))
+        errors.append(error)
+        var = moments[f"{p}v{i}"][f]
+        std = np.sqrt(np.maximum(var, 0.0))
+        std[gcount < 2] = np.nan
+        rows[f].update(
+            distinct=distinct_f if n_total and exact else distinct[f].astype(float),
+            mean=np.where(gcount > 0, moments[f"{p}m{i}"][f], np.nan),
+            std=std,
+            **{qn: quant[:, j] for j, qn in enumerate(QUANTILE_NAMES)},
         )
-        counts = np.bincount(
-            codes_ok.astype(np.int64) * n_bins + bin_index, minlength=g * n_bins
-        ).reshape(g, n_bins)
-        hist.append((fam, counts))
-    return rows, hist, edges
+    bound = np.concatenate([e.ravel() for e in errors])
+    error = float(np.nanmax(bound)) if bound.size and np.isfinite(bound).any() else 0.0
+    return rows, hist, edges, error, approximate, per_value
 
 
-def _group_quantiles(ordered, perm, count, qs):
-    """Quantiles ``qs`` of every group, interpolated linearly, gathered from the sorted values.
-
-    ``perm`` (None for one group) takes positions in group-then-value order to positions in
-    ``ordered``; groups without values get NaN.
-    """
-    n = ordered.size
-    starts = np.cumsum(count) - count
-    last = np.maximum(count - 1, 0)[:, None]
-    position = qs[None, :] * last
-    lo = np.floor(position).astype(np.int64)
-    hi = np.minimum(lo + 1, last)
-    frac = position - lo
-    index_lo = np.clip(starts[:, None] + lo, 0, n - 1)
-    index_hi = np.clip(starts[:, None] + hi, 0, n - 1)
-    if perm is not None:
-        index_lo, index_hi = perm[index_lo], perm[index_hi]
-    v_lo, v_hi = ordered[index_lo], ordered[index_hi]
-    quant = v_lo + frac * (v_hi - v_lo)
-    quant[count == 0] = np.nan
-    return quant
-
-
-def _categorical_stats(series: pd.Series, fams: list[Family], top_k: int):
-    codes, levels = encode_categories(series)
-    ok = codes >= 0
+def _categorical_column(ds, g: _Families, name: str, rows: list[dict], top_k: int, dtype):
+    """Category counts of one column in every group (one aggregate over the families' sets,
+    each with the column added), the ``top_k`` kept and the rest merged as ``"(other)"``."""
+    sets, set_of_family = [], []
+    for group_set in g.sets:
+        keys = list(dict.fromkeys([*group_set, name]))
+        if sorted(keys) not in [sorted(s) for s in sets]:
+            sets.append(keys)
+        set_of_family.append([sorted(s) for s in sets].index(sorted(keys)))
+    p = _prefix(ds.columns)
+    counts = ds.aggregate(by=sets, stats={f"{p}n": (None, "count")})
+    if len(sets) == 1:
+        counts["grouping_set"] = 0
+    levels, value_codes = _category_levels(counts[name], dtype)
     k = len(levels)
-    overall = np.bincount(codes[ok], minlength=k)
+    full = []
+    for f, fam in enumerate(g.families):
+        mask = (counts["grouping_set"] == set_of_family[f]).to_numpy()
+        group = g.codes(counts[mask], f)
+        full.append(
+            np.bincount(
+                group * (k + 1) + value_codes[mask],  # last column: missing
+                weights=counts.loc[mask, f"{p}n"].to_numpy(float),
+                minlength=fam.n_groups * (k + 1),
+            )
+            .reshape(fam.n_groups, k + 1)
+            .astype(np.int64)
+        )
+    bucket_of_level, names = top_buckets(full[0][0, :k], levels, top_k)
+    cats = []
+    for f, fam in enumerate(g.families):
+        tab = full[f]
+        table = np.zeros((fam.n_groups, len(names)), dtype=np.int64)
+        np.add.at(table.T, bucket_of_level, tab[:, :k].T)
+        table[:, -1] = tab[:, k]
+        rows[f]["distinct"] = (tab[:, :k] > 0).sum(axis=1).astype(float)
+        cats.append((fam, table))
+    return cats, names
+
+
+def _column_parts(ds, roles: dict, bins: int, top_k: int):
+    """Per-column statistics, histograms and top categories, overall and per group, from the
+    Dataset's aggregates (in memory or where the rows live: the same code either way)."""
+    from raikit.data import _scale
+
+    g = _Families(ds)
+    dtypes = ds.dtypes
+    kinds = {name: column_kind(pd.Series([], dtype=dtypes[name])) for name in roles}
+    moments, _, p = _moments(ds, g, roles, kinds)
+    stat_parts, hist_parts, cat_parts = [], [], []
+    quantile_error, approximate, every_exact = {}, [], True
+    for i, (name, role) in enumerate(roles.items()):
+        kind = kinds[name]
+        count = moments[f"{p}c{i}"]
+        rows = _base_rows(g, moments[f"{p}rows"], count)
+        if kind == "numeric":
+            rows, hist, edges, error, estimated, per_value = _numeric_column(
+                ds, g, name, i, moments, p, bins
+            )
+            hist_parts.extend(_hist_frames(name, hist, edges))
+            quantile_error[name] = error
+            every_exact &= per_value
+            if estimated:
+                approximate.append(name)
+        elif kind == "datetime":  # counts, and distinct values overall only
+            d_all = float(moments[f"{p}d{i}"])
+            for f, fam in enumerate(g.families):
+                rows[f]["distinct"] = np.full(fam.n_groups, d_all if f == 0 else np.nan)
+        else:
+            d_all = float(moments[f"{p}d{i}"])
+            if kind == "categorical" and d_all > 1000 and d_all > 0.5 * count[0][0]:
+                kind = "text"  # identifiers and free text: counts only
+                distinct = _grouped_distinct(ds, g, name, d_all, approximate=False)
+                for f in range(len(g.families)):
+                    rows[f]["distinct"] = distinct[f].astype(float)
+            else:
+                cats, names = _categorical_column(ds, g, name, rows, top_k, dtypes[name])
+                cat_parts.extend(_cat_frames(name, cats, names))
+        stat_parts.append(_stack(rows, name, role, kind))
+        kinds[name] = kind
+    meta = {
+        # "exact": one piece per distinct value (in memory); "histogram": per bin, bounded
+        "quantiles": "exact" if every_exact else "histogram",
+        "quantile_bins": _scale.QUANTILE_BINS,
+        "quantile_error": quantile_error,
+        "approximate_distinct": approximate,
+    }
+    return stat_parts, hist_parts, cat_parts, kinds, meta
+
+
+def _group_order(codes: np.ndarray, n_groups: int):
+    """The order that sorts pieces by group code, stably (none when they already are)."""
+    if not len(codes) or (codes[1:] >= codes[:-1]).all():
+        return slice(None)
+    return np.argsort(small_codes(codes, n_groups), kind="stable")
+
+
+def _histogram_quantiles(n, lo, hi, counts: np.ndarray, qs: np.ndarray):
+    """Quantiles (linear interpolation between order statistics, as ``np.quantile``) of every group
+    from its value-ordered histogram pieces, with a guaranteed error bound.
+
+    The pieces hold, per group in order, ``n`` values between ``lo`` and ``hi`` (the smallest and
+    largest value in the piece); ``counts`` is the non-missing count of each group in the same
+    order.
+    """
+    n = np.asarray(n, dtype=np.int64)
+    lo = np.asarray(lo, dtype=float)
+    hi = np.asarray(hi, dtype=float)
+    cum = np.cumsum(n)
+    starts = np.cumsum(counts) - counts
+    last = np.maximum(counts - 1, 0)[:, None]
+    position = qs[None, :] * last
+    k_lo = np.floor(position).astype(np.int64)
+    k_hi = np.minimum(k_lo + 1, last)
+    frac = position - k_lo
+
+    def order_statistic(k):
+        if not len(n):
+            return np.full(k.shape, np.nan), np.full(k.shape, np.nan)
+        target = starts[:, None] + k
+        piece = np.clip(np.searchsorted(cum, target, side="right"), 0, len(n) - 1)
+        rank = target - (cum[piece] - n[piece])
+        size = n[piece]
+        width = hi[piece] - lo[piece]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = np.where(size > 1, lo[piece] + rank / (size - 1) * width, lo[piece])
+        exact = (rank == 0) | (rank == size - 1) | (width == 0)
+        value = np.where(rank == size - 1, hi[piece], value)
+        value = np.where(rank == 0, lo[piece], value)
+        return value, np.where(exact, 0.0, width)
+
+    v_lo, e_lo = order_statistic(k_lo)
+    v_hi, e_hi = order_statistic(k_hi)
+    quant = v_lo + frac * (v_hi - v_lo)
+    error = (1 - frac) * e_lo + frac * e_hi
+    empty = counts == 0
+    quant[empty] = np.nan
+    error[empty] = np.nan
+    return quant, error
+
+
+def _category_levels(values: pd.Series, dtype):
+    """Levels of a categorical column (declared order for pandas categories, else sorted) and the
+    level code of each value (``len(levels)`` for missing)."""
+    present = values.dropna()
+    if isinstance(dtype, pd.CategoricalDtype):
+        known = list(dtype.categories)
+        extra = sorted(set(present.astype(str)) - set(map(str, known)))
+        levels = pd.Index(known + extra)
+    else:
+        try:
+            levels = pd.Index(sorted(pd.unique(present)))
+        except TypeError:
+            levels = pd.Index(sorted(pd.unique(present.astype(str))))
+    codes = levels.get_indexer(values)
+    if (codes[values.notna().to_numpy()] < 0).any():
+        codes = pd.Index(levels.astype(str)).get_indexer(values.astype(str))
+    codes = np.where(values.isna().to_numpy(), len(levels), codes)
+    return levels, codes.astype(np.int64)
+
+
+def top_buckets(overall: np.ndarray, levels, top_k: int):
+    """Bucket of each level (its rank among the ``top_k`` most frequent, or ``"(other)"``) and
+    the bucket names, as the in-memory profile (ties keep the level order)."""
+    k = len(levels)
     top = np.argsort(-overall, kind="stable")[:top_k]
     top = top[overall[top] > 0]
-    # bucket: top categories keep their rank, others -> top_k slot, missing -> top_k + 1
     bucket_of_level = np.full(k, len(top), dtype=np.int64)
     bucket_of_level[top] = np.arange(len(top))
-    buckets = np.where(ok, bucket_of_level[np.maximum(codes, 0)], len(top) + 1)
     names = [str(levels[i]) for i in top] + ["(other)", "(missing)"]
-    n_b = len(names)
-    rows, cats = [], []
-    for fam in fams:
-        g = fam.n_groups
-        table = np.bincount(fam.codes * n_b + buckets, minlength=g * n_b).reshape(g, n_b)
-        n_rows = table.sum(axis=1)
-        missing = table[:, -1]
-        distinct_table = np.bincount(fam.codes[ok] * k + codes[ok], minlength=g * k).reshape(g, k)
-        rows.append(
-            {
-                "attribute": fam.attribute,
-                "group": fam.labels,
-                "rows": n_rows,
-                "count": n_rows - missing,
-                "missing": missing,
-                "distinct": (distinct_table > 0).sum(axis=1).astype(float),
-            }
-        )
-        cats.append((fam, table))
-    return rows, cats, names
+    return bucket_of_level, names
 
 
+# --------------------------------------------------------------------------- tidy tables
 def _hist_frames(name: str, hist, edges) -> list[pd.DataFrame]:
     """Tidy histogram rows of one numeric column, one frame per family."""
     frames = []
@@ -674,41 +920,6 @@ def _findings(stats: pd.DataFrame, proxies: pd.DataFrame, proxy_auc: float) -> l
     return findings
 
 
-# --------------------------------------------------------------------------- lazy datasets
-def _lazy_parts(ds, roles: dict, bins: int, top_k: int):
-    """Statistics of a lazy Dataset computed where it lives (see :mod:`raikit.data._scale`)."""
-    from raikit.data._scale import QUANTILE_BINS, profile_parts
-
-    parts, kinds, bounds, _ = profile_parts(
-        ds, roles, bins=bins, top_k=top_k, qs=QUANTILES, quantile_names=QUANTILE_NAMES
-    )
-    stat_parts, hist_parts, cat_parts = [], [], []
-    for name, (kind, rows, extra) in parts.items():
-        stat_parts.append(_stack(rows, name, roles[name], kind))
-        if kind == "numeric":
-            hist_parts.extend(_hist_frames(name, *extra))
-        elif kind in ("categorical", "boolean"):
-            cat_parts.extend(_cat_frames(name, *extra))
-    meta = {
-        "quantiles": "histogram",
-        "quantile_bins": QUANTILE_BINS,
-        "quantile_error": bounds["quantile_error"],
-        "approximate_distinct": bounds["approximate_distinct"],
-    }
-    return stat_parts, hist_parts, cat_parts, kinds, meta
-
-
-def _lazy_rows(ds, n: int, random_state) -> pd.DataFrame:
-    """The rows associations and proxies need: all of them when there are at most ``n``, else a
-    uniform sample of ``n`` drawn where the data lives."""
-    if ds.n_rows <= n:
-        return ds.materialize("profile's associations and proxies", max_rows=0)
-    if n <= 0:
-        return ds.table.head  # nothing will use the rows
-    seed = random_state if isinstance(random_state, int) else None
-    return ds.sample(n, random_state=seed).frame
-
-
 # --------------------------------------------------------------------------- entry point
 def _roles(ds, columns) -> dict[str, str]:
     """Each profiled column's role in the Dataset; sensitive attributes are always kept."""
@@ -733,46 +944,6 @@ def _roles(ds, columns) -> dict[str, str]:
         if c not in ds.columns:
             ds._check_column(c, "profile")
     return {c: r for c, r in roles.items() if c in columns or r == "sensitive"}
-
-
-def _datetime_rows(series: pd.Series, fams: list[Family]) -> list[dict]:
-    missing = series.isna().to_numpy()
-    return [
-        {
-            "attribute": fam.attribute,
-            "group": fam.labels,
-            "rows": np.bincount(fam.codes, minlength=fam.n_groups),
-            "count": np.bincount(fam.codes[~missing], minlength=fam.n_groups),
-            "missing": np.bincount(fam.codes[missing], minlength=fam.n_groups),
-            "distinct": np.full(
-                fam.n_groups, float(series.nunique()) if fam.n_groups == 1 else np.nan
-            ),
-        }
-        for fam in fams
-    ]
-
-
-def _memory_parts(frame: pd.DataFrame, roles: dict, fams: list[Family], bins: int, top_k: int):
-    """Per-column statistics, histograms and top categories of an in-memory table."""
-    stat_parts, hist_parts, cat_parts, kinds = [], [], [], {}
-    for name, role in roles.items():
-        series = frame[name]
-        kind = column_kind(series)
-        if kind == "numeric":
-            rows, hist, edges = _numeric_stats(numeric_values(series), fams, bins)
-            hist_parts.extend(_hist_frames(name, hist, edges))
-        elif kind in ("categorical", "boolean"):
-            rows, cats, names = _categorical_stats(series, fams, top_k)
-            distinct = rows[0]["distinct"][0]
-            if kind == "categorical" and distinct > 1000 and distinct > 0.5 * rows[0]["count"][0]:
-                kind = "text"  # identifiers and free text: counts only
-            if kind != "text":
-                cat_parts.extend(_cat_frames(name, cats, names))
-        else:
-            rows = _datetime_rows(series, fams)
-        stat_parts.append(_stack(rows, name, role, kind))
-        kinds[name] = kind
-    return stat_parts, hist_parts, cat_parts, kinds
 
 
 def _tables(stat_parts, hist_parts, cat_parts):
@@ -894,17 +1065,11 @@ def profile(
     """
     ds = check_dataset(data, caller="profile")
     roles = _roles(ds, columns)
-    if ds.is_lazy:
-        stat_parts, hist_parts, cat_parts, kinds, scale_meta = _lazy_parts(ds, roles, bins, top_k)
-        rows_needed = max(association_sample, proxy_sample if proxies else 0)
-        frame = _lazy_rows(ds, rows_needed, random_state)
-        rows_ds = ds.replace(frame)
-        encoding = encode_sensitive(rows_ds)
-    else:
-        frame, rows_ds, scale_meta = ds.frame, ds, {"quantiles": "exact"}
-        encoding = encode_sensitive(ds)
-        fams = families(encoding, len(frame))
-        stat_parts, hist_parts, cat_parts, kinds = _memory_parts(frame, roles, fams, bins, top_k)
+    stat_parts, hist_parts, cat_parts, kinds, scale_meta = _column_parts(ds, roles, bins, top_k)
+    rows_needed = max(association_sample, proxy_sample if proxies else 0)
+    rows_ds = ds._rows_for(rows_needed, "profile's associations and proxies", random_state)
+    frame = rows_ds.frame
+    encoding = encode_sensitive(rows_ds)
     stats, histograms, categories = _tables(stat_parts, hist_parts, cat_parts)
     rng = rng_from(random_state)
     features = [c for c, r in roles.items() if r == "feature"]
