@@ -310,7 +310,9 @@ def restore_dtypes(frame: pd.DataFrame, dtypes: pd.Series, names=None) -> pd.Dat
         values = frame[name]
         if isinstance(dtype, pd.CategoricalDtype):
             known = list(dtype.categories)
-            extra = sorted(set(values.dropna().astype(str)) - set(map(str, known)))
+            # the distinct values first: a column of millions of rows has few of them
+            present = pd.unique(values.dropna().to_numpy(dtype=object))
+            extra = sorted({str(v) for v in present} - set(map(str, known)))
             frame[name] = pd.Categorical(values, categories=known + extra, ordered=dtype.ordered)
         elif values.notna().all() or not (
             pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)

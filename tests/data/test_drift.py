@@ -10,7 +10,7 @@ from scipy.spatial.distance import jensenshannon
 
 from raikit import ColumnError, DataError, Dataset, ParameterError, Result
 from raikit.data import DriftResult, drift
-from raikit.data._drift import _ks_wasserstein, adjust_pvalues, distribution_distances, ks_pvalue
+from raikit.data._drift import adjust_pvalues, distribution_distances
 
 
 @pytest.fixture(scope="module")
@@ -35,16 +35,23 @@ def test_ks_and_wasserstein_per_group_match_scipy(seed):
     is_current = rng.random(n) < 0.4
     values[is_current] += 0.5 * rng.random(is_current.sum())
     codes = rng.integers(0, 4, n)
-    ks, w, n_ref, n_cur = _ks_wasserstein(values, is_current, codes, 4)
-    p = ks_pvalue(ks, n_ref, n_cur)
+    frame = pd.DataFrame({"x": values, "g": codes})
+    result = drift(
+        reference=Dataset(frame[~is_current], target=None, sensitive="g"),
+        current=frame[is_current],
+        tests="ks",
+    )
+    table = result.table.set_index(["attribute", "group"])
+    assert result.meta["ks"] == "exact" and result.meta["ks_error_bound"] == {"x": 0.0}
     for g in range(4):
         a = values[(codes == g) & ~is_current]
         b = values[(codes == g) & is_current]
         expected = stats.ks_2samp(a, b, method="asymp")
-        np.testing.assert_allclose(ks[g], expected.statistic, rtol=1e-12)
-        np.testing.assert_allclose(p[g], expected.pvalue, rtol=1e-9)
-        np.testing.assert_allclose(w[g], stats.wasserstein_distance(a, b), rtol=1e-9)
-        assert (n_ref[g], n_cur[g]) == (a.size, b.size)
+        row = table.loc[("g", str(g))]
+        np.testing.assert_allclose(row["statistic"], expected.statistic, rtol=1e-12)
+        np.testing.assert_allclose(row["p_value"], expected.pvalue, rtol=1e-9)
+        np.testing.assert_allclose(row["wasserstein"], stats.wasserstein_distance(a, b), rtol=1e-9)
+        assert (row["n_reference"], row["n_current"]) == (a.size, b.size)
 
 
 def test_categorical_distances_match_scipy():
@@ -368,17 +375,156 @@ def test_a_weighted_side_faces_an_unweighted_one_row_for_row():
     np.testing.assert_allclose(ones.loc[c, shares], plain.loc[c, shares])
 
 
-def test_a_lazy_weighted_side_says_its_weights_are_not_applied(tmp_path):
-    frame = _weighted_side(4, 0.0)
-    path = tmp_path / "ref.parquet"
+def _parquet(tmp_path, frame, name, **roles):
+    path = tmp_path / f"{name}.parquet"
     frame.to_parquet(path, index=False)
-    lazy = Dataset(path, target=None, sensitive=["s"], weight="w", lazy=True)
-    result = drift(
-        reference=lazy,
-        current=Dataset(_weighted_side(5, 0.0), target=None, sensitive=["s"]),
-        columns=["x"],
+    return Dataset(path, target=None, lazy=True, **roles)
+
+
+def test_lazy_weighted_drift_equals_in_memory_weighted_drift(tmp_path):
+    """Weights flow on DuckDB as in memory (there used to be a warning that they were ignored):
+    the same numbers on categories, KS and Wasserstein within their guaranteed bounds."""
+    ref, cur = _weighted_side(4, 0.0, n=3000), _weighted_side(5, 0.3, n=3000)
+    rng = np.random.default_rng(6)
+    ref["w"] = ref["w"] + rng.random(len(ref))  # fractional weights
+    ref["x"], cur["x"] = rng.normal(0, 1, len(ref)), rng.normal(0.3, 1, len(cur))  # continuous
+    roles = {"sensitive": ["s"], "weight": "w"}
+    columns = ["x", "k", "c"]
+    memory = drift(
+        reference=Dataset(ref, target=None, **roles),
+        current=Dataset(cur, target=None, **roles),
+        columns=columns,
     )
-    assert any(
-        f.severity == "warning" and "'w'" in f.detail and "unweighted" in f.detail
-        for f in result.findings
+    lazy = drift(
+        reference=_parquet(tmp_path, ref, "ref", **roles),
+        current=_parquet(tmp_path, cur, "cur", **roles),
+        columns=columns,
     )
+    a, b = memory.table, lazy.table
+    assert a[["attribute", "group", "column", "test"]].equals(
+        b[["attribute", "group", "column", "test"]]
+    )
+    assert not any("ignored" in f.title for f in lazy.findings)
+    chi2 = a["test"] == "chi2"  # k and c: exact on both backends
+    assert set(a.loc[chi2, "column"]) == {"k", "c"}
+    for name in ("statistic", "p_value", "psi", "js_distance", "linf", "n_reference"):
+        np.testing.assert_allclose(b.loc[chi2, name], a.loc[chi2, name], rtol=1e-9, err_msg=name)
+    shares = ["missing_reference", "missing_current", "n_reference", "n_current"]
+    np.testing.assert_allclose(b[shares].to_numpy(float), a[shares].to_numpy(float), rtol=1e-9)
+    ks = a["test"] == "ks"
+    ks_bound = lazy.meta["ks_error_bound"]["x"]
+    w_bound = lazy.meta["wasserstein_error_bound"]["x"]
+    assert memory.meta["ks_error_bound"] == {"x": 0.0} and ks_bound > 0
+    gap = b.loc[ks, "statistic"].to_numpy() - a.loc[ks, "statistic"].to_numpy()
+    assert (gap <= 1e-12).all() and (gap >= -ks_bound - 1e-12).all()  # a lower bound
+    w_gap = np.abs(b.loc[ks, "wasserstein"].to_numpy() - a.loc[ks, "wasserstein"].to_numpy())
+    assert (w_gap <= w_bound + 1e-12).all()
+    # the weighted KS is not the unweighted one (the weights are really applied)
+    plain = drift(
+        reference=_parquet(tmp_path, ref, "ref_plain", sensitive=["s"]),
+        current=_parquet(tmp_path, cur, "cur_plain", sensitive=["s"]),
+        columns=columns,
+    ).table
+    assert not np.allclose(plain.loc[chi2, "psi"], b.loc[chi2, "psi"])
+
+
+def test_integer_weights_equal_duplicated_rows_on_duckdb(tmp_path):
+    ref, cur = _weighted_side(7, 0.0, n=2000), _weighted_side(8, 0.2, n=2000)
+    columns = ["x", "k", "c"]
+    weighted = drift(
+        reference=_parquet(tmp_path, ref, "ref", sensitive=["s"], weight="w"),
+        current=_parquet(tmp_path, cur, "cur", sensitive=["s"], weight="w"),
+        columns=columns,
+    ).table
+    repeated = drift(
+        reference=_parquet(tmp_path, ref.loc[ref.index.repeat(ref["w"])], "ref2", sensitive=["s"]),
+        current=_parquet(tmp_path, cur.loc[cur.index.repeat(cur["w"])], "cur2", sensitive=["s"]),
+        columns=columns,
+    ).table
+    assert weighted[["attribute", "group", "column"]].equals(
+        repeated[["attribute", "group", "column"]]
+    )
+    # shares (the chi-square statistic counts effective rows, fewer than the repeated rows)
+    same = ["psi", "js_distance", "linf", "missing_reference", "missing_current"]
+    categorical = weighted["column"] != "x"
+    assert (weighted.loc[categorical, "missing_reference"] > 0).any()  # c has missing values
+    same_ks = ["statistic", "wasserstein", "missing_reference", "missing_current"]
+    np.testing.assert_allclose(
+        weighted.loc[categorical, same].to_numpy(float),
+        repeated.loc[categorical, same].to_numpy(float),
+        rtol=1e-9,
+    )
+    np.testing.assert_allclose(
+        weighted.loc[~categorical, same_ks].to_numpy(float),
+        repeated.loc[~categorical, same_ks].to_numpy(float),
+        rtol=1e-9,
+    )
+
+
+def test_in_memory_reference_against_a_duckdb_current(tmp_path, compas):
+    frame = compas.frame
+    reference = Dataset(frame.iloc[:3000], target=None, sensitive=["sex", "race"])
+    shifted = frame.iloc[3000:].assign(age=frame["age"].iloc[3000:] + 2)
+    columns = ["age", "priors_count", "c_charge_degree"]
+    memory = drift(reference=reference, current=shifted, columns=columns)
+    mixed = drift(
+        reference=reference,
+        current=_parquet(tmp_path, shifted, "current", sensitive=["sex", "race"]),
+        columns=columns,
+    )
+    a, b = memory.table, mixed.table
+    assert a[["attribute", "group", "column"]].equals(b[["attribute", "group", "column"]])
+    assert set(a["attribute"]) == {"overall", "sex", "race", "sex & race"}
+    # integer columns: one value per bin on DuckDB too, so even KS and Wasserstein are exact
+    assert mixed.meta["ks_error_bound"] == {"age": 0.0, "priors_count": 0.0}
+    numbers = ["statistic", "p_value", "wasserstein", "effect", "psi", "js_distance", "linf"]
+    numbers += ["n_reference", "n_current", "missing_reference", "missing_current"]
+    np.testing.assert_allclose(
+        b[numbers].to_numpy(float), a[numbers].to_numpy(float), rtol=1e-9, atol=1e-15
+    )
+    assert mixed.drifted_columns == memory.drifted_columns == ["age"]
+
+
+HOSTILE = ['we"ird; DROP TABLE t; --', "it's", "back`tick", "tab\tnew\nline", "naïve 名前"]
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_hostile_column_names(tmp_path, lazy):
+    rng = np.random.default_rng(9)
+    x, c, s, w = HOSTILE[:4]
+
+    def side(shift, n=600):
+        return pd.DataFrame(
+            {
+                x: rng.normal(shift, 1, n).round(1),
+                c: rng.choice(["a'", 'b"', "c`"], n),
+                s: rng.choice([HOSTILE[4], "other"], n),
+                w: rng.integers(1, 3, n),
+            }
+        )
+
+    ref, cur = side(0.0), side(1.0)
+    roles = {"sensitive": [s], "weight": w}
+    if lazy:
+        pair = (_parquet(tmp_path, ref, "ref", **roles), _parquet(tmp_path, cur, "cur", **roles))
+    else:
+        pair = (Dataset(ref, target=None, **roles), Dataset(cur, target=None, **roles))
+    table = drift(reference=pair[0], current=pair[1], columns=[x, c]).table
+    assert set(table["column"]) == {x, c}
+    assert set(table["group"]) == {"overall", HOSTILE[4], "other"}
+    row = table[(table["column"] == x) & (table["attribute"] == "overall")].iloc[0]
+    assert row["drifted"] and row["wasserstein"] == pytest.approx(1.0, abs=0.2)
+
+
+def test_dataframe_sides_with_missing_values_in_their_first_or_sensitive_column():
+    """A DataFrame side becomes a Dataset internally: a missing value in its first column (two
+    DataFrames) or in a sensitive attribute with the reference's missing_group is no error."""
+    rng = np.random.default_rng(10)
+    frame = pd.DataFrame({"s": rng.choice(["a", None], 300), "x": rng.normal(size=300)})
+    plain = drift(reference=frame.iloc[:150], current=frame.iloc[150:], columns=["x"])
+    expected = stats.ks_2samp(frame["x"].iloc[:150], frame["x"].iloc[150:])
+    assert plain.table["statistic"].iloc[0] == pytest.approx(expected.statistic, rel=1e-12)
+    reference = Dataset(frame.iloc[:150], target=None, sensitive="s", missing_group="(none)")
+    grouped = drift(reference=reference, current=frame.iloc[150:], columns=["x"]).table
+    assert set(grouped["group"]) == {"overall", "a", "(none)"}
+    assert grouped["n_reference"].iloc[1:].sum() == 150

@@ -207,17 +207,13 @@ def drift_command(
 ) -> None:
     """Drift (or train/serving skew) per column, overall and within each group."""
     from raikit.data import drift
+    from raikit.dataset import Dataset
 
     ref = _dataset(reference, target, sensitive, missing_group)
-    from raikit._lazy import is_glob
-    from raikit.dataset import EAGER_FILE_BYTES, Dataset, read_table
-
-    large = current.is_file() and current.stat().st_size > EAGER_FILE_BYTES
-    if ref.is_lazy or large or is_glob(str(current)):  # compared where the files live
-        names = split_names(sensitive)
-        cur = Dataset(current, target=None, sensitive=names, missing_group=missing_group, lazy=True)
-    else:
-        cur = read_table(current)
+    # each side is read where it lives (a large file or a glob lazily, a small file in memory);
+    # drift compares any pair the same way
+    names = split_names(sensitive)
+    cur = Dataset(current, target=None, sensitive=names, missing_group=missing_group)
     with _progress("Testing for drift…"):
         result = drift(
             reference=ref,

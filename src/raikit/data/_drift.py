@@ -6,8 +6,23 @@ distance for categorical ones (and for numeric columns with few distinct values)
 within every sensitive group, because drift that hits one group only is invisible overall. p-values are
 adjusted for multiple testing (Benjamini–Hochberg by default).
 
-All groups of a column are tested at once: one sort per column, a radix sort of the group codes, and
-cumulative counts give every group's KS statistic and Wasserstein distance without a Python loop.
+One path serves every pair of samples, in memory (pandas), on files (DuckDB) or on Spark, mixed
+or not: each side's Dataset is asked for its own aggregates where its rows live, per grouping set
+(everyone, each sensitive attribute, their intersection) and with its weight role applied: counts
+and missing values (:meth:`~raikit.Dataset.aggregate`), category counts (``aggregate`` by the
+groups and the column), and for numeric columns value-ordered histogram pieces
+(:meth:`~raikit.Dataset.histogram` over the union's range, cut at the reference's deciles). One
+piece of math then turns both sides' pieces into every group's statistics, without a Python loop:
+
+* counts, missing shares and the chi-square / Jensen-Shannon / PSI / L-infinity statistics on
+  categories: exact on every backend.
+* KS statistic and Wasserstein distance: from the pieces of both sides merged in value order. In
+  memory every piece holds one value, so both are exact (``meta["ks"] == "exact"``, bounds 0). A
+  lazy side gives one piece per histogram bin (2,048 over the union's range) with its smallest and
+  largest value: the KS statistic is then the exact supremum over piece boundaries, a lower bound
+  of the true one, and ``meta["ks_error_bound"]`` bounds the gap; the Wasserstein distance uses the
+  trapezoid rule inside pieces, within ``meta["wasserstein_error_bound"]``. Both bounds are
+  guarantees, 0 when every piece holds one value (integer columns with a small range).
 """
 
 from __future__ import annotations
@@ -22,14 +37,7 @@ from raikit._grouping import encode_groups
 from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit._validation import ALPHA, Interval, Options, validate_params
-from raikit.data._common import (
-    Family,
-    column_kind,
-    encode_categories,
-    families,
-    numeric_values,
-    small_codes,
-)
+from raikit.data._common import Family, column_kind, small_codes
 from raikit.metrics._stats import MIN_GROUP_SIZE
 
 __all__ = ["DriftResult", "drift"]
@@ -163,100 +171,6 @@ def adjust_pvalues(p: np.ndarray, method: str) -> np.ndarray:
     return out
 
 
-def _ks_wasserstein(values, is_current, codes, n_groups, weights=None):
-    """Two-sample KS statistic and Wasserstein-1 distance of every group at once.
-
-    ``values`` holds both samples (no NaN), ``is_current`` marks the current one, ``codes`` the
-    group of each value. Returns ``(ks, wasserstein, n_reference, n_current)`` per group. With
-    ``weights`` both come from the weighted empirical CDFs and the sizes are the effective
-    numbers of rows ``(sum w)^2 / sum w^2``.
-    """
-    if weights is not None:
-        return _weighted_ks_wasserstein(values, is_current, codes, n_groups, weights)
-    order = np.argsort(values)
-    small = small_codes(codes, n_groups)[order]
-    if n_groups > 1:
-        perm = np.argsort(small, kind="stable")
-        order = order[perm]
-        small = small[perm]
-    v = values[order]
-    cur = is_current[order].astype(np.int64)
-    c = small.astype(np.int64)
-    n = v.size
-    n_all = np.bincount(c, minlength=n_groups)
-    n_cur = np.bincount(c, weights=cur, minlength=n_groups).astype(np.int64)
-    n_ref = n_all - n_cur
-    starts = np.cumsum(n_all) - n_all
-    cum_cur = np.cumsum(cur)
-    before_cur = np.concatenate([[0], cum_cur])[starts]
-    within_cur = cum_cur - before_cur[c]
-    within_ref = (np.arange(1, n + 1) - starts[c]) - within_cur
-    with np.errstate(invalid="ignore", divide="ignore"):
-        gap = np.abs(within_ref / n_ref[c] - within_cur / n_cur[c])
-    gap = np.nan_to_num(gap)
-    last = np.ones(n, dtype=bool)  # last row of a run of tied values within a group
-    same_group = c[1:] == c[:-1]
-    last[:-1] = (v[1:] != v[:-1]) | ~same_group
-    ks = np.zeros(n_groups)
-    present = n_all > 0
-    if n:
-        ks[present] = np.maximum.reduceat(np.where(last, gap, 0.0), starts[present])
-    step = np.zeros(n)
-    step[:-1] = np.where(same_group, v[1:] - v[:-1], 0.0)
-    wasserstein = np.bincount(c, weights=gap * step, minlength=n_groups)
-    empty = (n_ref == 0) | (n_cur == 0)
-    ks[empty] = np.nan
-    wasserstein[empty] = np.nan
-    return ks, wasserstein, n_ref, n_cur
-
-
-def _weighted_ks_wasserstein(values, is_current, codes, n_groups, weights):
-    """:func:`_ks_wasserstein` on weighted empirical CDFs (cumulative sums of the weights)."""
-    order = np.argsort(values)
-    small = small_codes(codes, n_groups)[order]
-    if n_groups > 1:
-        perm = np.argsort(small, kind="stable")
-        order, small = order[perm], small[perm]
-    v, c = values[order], small.astype(np.int64)
-    w = weights[order]
-    w_cur = np.where(is_current[order], w, 0.0)
-    n_all = np.bincount(c, minlength=n_groups)
-    starts = np.cumsum(n_all) - n_all
-    sums_all = np.bincount(c, weights=w, minlength=n_groups)
-    sums_cur = np.bincount(c, weights=w_cur, minlength=n_groups)
-    sums_ref = sums_all - sums_cur
-
-    def within(x):  # cumulative sum of x inside each group
-        cum = np.cumsum(x)
-        return cum - np.concatenate([[0.0], cum])[starts][c]
-
-    cdf_cur, cdf_all = within(w_cur), within(w)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        gap = np.abs((cdf_all - cdf_cur) / sums_ref[c] - cdf_cur / sums_cur[c])
-    gap = np.nan_to_num(gap)
-    n = v.size
-    same_group = c[1:] == c[:-1]
-    last = np.ones(n, dtype=bool)  # last row of a run of tied values within a group
-    last[:-1] = (v[1:] != v[:-1]) | ~same_group
-    ks = np.zeros(n_groups)
-    present = n_all > 0
-    if n:
-        ks[present] = np.maximum.reduceat(np.where(last, gap, 0.0), starts[present])
-    step = np.zeros(n)
-    step[:-1] = np.where(same_group, v[1:] - v[:-1], 0.0)
-    wasserstein = np.bincount(c, weights=gap * step, minlength=n_groups)
-    squares = w * w
-    sq_cur = np.bincount(c, weights=np.where(is_current[order], squares, 0.0), minlength=n_groups)
-    sq_ref = np.bincount(c, weights=squares, minlength=n_groups) - sq_cur
-    with np.errstate(invalid="ignore", divide="ignore"):
-        eff_ref = np.where(sq_ref > 0, sums_ref**2 / sq_ref, 0.0)
-        eff_cur = np.where(sq_cur > 0, sums_cur**2 / sq_cur, 0.0)
-    empty = (sums_ref <= 0) | (sums_cur <= 0)
-    ks[empty] = np.nan
-    wasserstein[empty] = np.nan
-    return ks, wasserstein, eff_ref, eff_cur
-
-
 _KS_LIMIT_N = 100_000  # above this effective size, the Kolmogorov limit (scipy's kstwo is slow)
 
 
@@ -317,79 +231,6 @@ def distribution_distances(ref: np.ndarray, cur: np.ndarray):
     return stat, p, js, psi, linf
 
 
-def _tables(codes, is_current, fam_codes, n_groups, k, weights=None):
-    """(groups, k) count tables of the reference and current rows.
-
-    With ``weights`` each row of a table holds the weighted shares scaled to the group's
-    effective number of rows ``(sum w)^2 / sum w^2``: the shares (JS, PSI, L-infinity) are the
-    weighted ones, and the chi-square test counts effective rows (a design-effect correction,
-    exact for constant weights) instead of the sums of the weights.
-    """
-    index = fam_codes.astype(np.int64) * k + codes
-    if weights is None:
-        ref = np.bincount(index[~is_current], minlength=n_groups * k).reshape(n_groups, k)
-        cur = np.bincount(index[is_current], minlength=n_groups * k).reshape(n_groups, k)
-        return ref, cur
-    tables = []
-    for side in (~is_current, is_current):
-        w = weights[side]
-        sums = np.bincount(index[side], weights=w, minlength=n_groups * k).reshape(n_groups, k)
-        squares = np.bincount(index[side], weights=w * w, minlength=n_groups * k)
-        total, total_sq = sums.sum(axis=1), squares.reshape(n_groups, k).sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            scale = np.where(total_sq > 0, total / total_sq, 0.0)
-        tables.append(sums * scale[:, None])
-    return tables[0], tables[1]
-
-
-def _weighted_std(values, weights) -> float:
-    """Standard deviation with frequency weights (``ddof=1`` on the duplicated rows)."""
-    total = weights.sum()
-    if total <= 1:
-        return np.nan
-    mean = np.average(values, weights=weights)
-    return float(np.sqrt((weights * (values - mean) ** 2).sum() / (total - 1)))
-
-
-# --------------------------------------------------------------------------- one column
-def _numeric_column(values, is_current, fams: list[Family], test: str, weights=None):
-    ok = ~np.isnan(values)
-    v, cur = values[ok], is_current[ok]
-    ref_values = v[~cur]
-    w_ok = None if weights is None else weights[ok]
-    deciles = np.linspace(0, 1, _PSI_BINS + 1)[1:-1]
-    if w_ok is not None:
-        w_ref = w_ok[~cur]
-        scale = _weighted_std(ref_values, w_ref) if ref_values.size > 1 else np.nan
-        edges = np.array([])
-        if w_ref.sum() > 0:  # weighted deciles: each an observed value (inverted CDF)
-            edges = np.quantile(ref_values, deciles, weights=w_ref, method="inverted_cdf")
-            edges = np.unique(edges)
-    else:
-        scale = float(np.std(ref_values, ddof=1)) if ref_values.size > 1 else np.nan
-        edges = np.unique(np.quantile(ref_values, deciles)) if ref_values.size else np.array([])
-    bins = np.searchsorted(edges, v, side="right")
-    rows = []
-    for fam in fams:
-        g = fam.n_groups
-        codes = fam.codes[ok]
-        ks, w, n_ref, n_cur = _ks_wasserstein(v, cur, codes, g, w_ok)
-        tables = _tables(bins, cur, codes, g, len(edges) + 1, w_ok)
-        missing = _missing_rates(ok, is_current, fam, weights)
-        rows.append(_numeric_rows(fam, test, tables, ks, w, scale, n_ref, n_cur, missing))
-    return rows
-
-
-def _categorical_column(codes, k, is_current, fams: list[Family], weights=None):
-    """Missing values count as a category of their own."""
-    codes = np.where(codes < 0, k, codes)
-    rows = []
-    for fam in fams:
-        tables = _tables(codes, is_current, fam.codes, fam.n_groups, k + 1, weights)
-        rows.append(_categorical_rows(fam, *tables))
-    return rows
-
-
 def _categorical_rows(fam: Family, ref_t, cur_t) -> pd.DataFrame:
     """Chi-square drift rows of one family from its (groups, categories + missing) tables; the
     in-memory and the SQL paths both end here."""
@@ -423,20 +264,6 @@ def _numeric_rows(fam: Family, test, tables, ks, wasserstein, scale, n_ref, n_cu
         fam, test, statistic, p_value, effect, name, wasserstein, psi, js, linf,
         n_ref, n_cur, *missing,
     )  # fmt: skip
-
-
-def _missing_rates(ok, is_current, fam: Family, weights=None):
-    """(Weighted) shares of missing values of each group on each side."""
-    g = fam.n_groups
-
-    def total(mask):
-        w = None if weights is None else weights[mask]
-        return np.bincount(fam.codes[mask], weights=w, minlength=g)
-
-    ref_all, cur_all = total(~is_current), total(is_current)
-    ref_miss, cur_miss = total(~is_current & ~ok), total(is_current & ~ok)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return ref_miss / ref_all, cur_miss / cur_all
 
 
 def _rows(
@@ -483,32 +310,448 @@ def _as_counts(n) -> np.ndarray:
     return n.astype(np.int64) if whole else n
 
 
-# --------------------------------------------------------------------------- inputs
-def _frames(reference, current, columns):
-    from raikit.dataset import Dataset
+# --------------------------------------------------------------------------- both sides
+def _free(name: str, taken) -> str:
+    """``name``, prefixed with underscores until no column in ``taken`` has it."""
+    while name in taken:
+        name = "_" + name
+    return name
 
-    names = {"reference": reference, "current": current}
-    frames = {}
-    for label, data in names.items():
-        if isinstance(data, Dataset):
-            frames[label] = data.frame
-        elif isinstance(data, pd.DataFrame):
-            frames[label] = data.reset_index(drop=True)
-        elif type(data).__module__.startswith("polars"):
-            frames[label] = data.to_pandas()
-        else:
-            raise ParameterError(
-                f"drift(): {label} must be a raikit.Dataset or a DataFrame, got "
-                f"{type(data).__name__}."
+
+class _Sides:
+    """The two samples and their groups.
+
+    Every statistic is asked of each side's own Dataset where its rows live (pandas, DuckDB or
+    Spark alike), per grouping set (everyone, each sensitive attribute, their intersection);
+    :meth:`locate` maps each returned row to a group of the union of both sides' groups, labelled
+    as :func:`raikit.data._common.families` labels them.
+    """
+
+    def __init__(self, reference, current, sensitive: list[str], missing_group):
+        self.data = (reference, current)
+        self.weights = (reference.weight, current.weight)
+        self.n_rows = (reference.n_rows, current.n_rows)
+        self.names = list(sensitive)
+        self.missing_group = missing_group
+        k = len(self.names)
+        self.sets = [[], *([n] for n in self.names)] + ([list(self.names)] if k > 1 else [])
+        self.taken = {*reference.columns, *current.columns}
+
+    def count_rows(self, columns: list[str]) -> None:
+        """Per side and group: the (weighted) number of rows, the sum of squared weights and the
+        (weighted) number of missing values of each column; also fixes the groups."""
+        rows, squares = _free("rows", self.taken), _free("squares", self.taken)
+        missing = [_free(f"missing{i}", self.taken) for i in range(len(columns))]
+        tables = []
+        for ds, weight in zip(self.data, self.weights, strict=True):
+            stats = {rows: (None, "count")}
+            if weight is not None:
+                stats[squares] = (weight, "sum")  # weighted sum of the weights: sum of w^2
+            stats.update({m: (c, "null_count") for m, c in zip(missing, columns, strict=True)})
+            tables.append(ds.aggregate(by=self.sets, stats=stats, weight=weight))
+        self._encode(tables)
+        self.total, self.factor, self.missing = [], [], []
+        for table, weight in zip(tables, self.weights, strict=True):
+            gid = self.locate(table)
+            total = self.spread(gid, table[rows])
+            sq = self.spread(gid, table[squares]) if weight is not None else total
+            with np.errstate(invalid="ignore", divide="ignore"):
+                # effective rows per unit of weight, (sum w)^2 / sum w^2 / sum w: 1 unweighted
+                factor = (
+                    np.where(sq > 0, total / sq, 0.0) if weight is not None else np.ones_like(total)
+                )
+            self.total.append(total)
+            self.factor.append(factor)
+            self.missing.append([self.spread(gid, table[m]) for m in missing])
+
+    def _encode(self, tables) -> None:
+        """The groups: the union of both sides' combinations of sensitive values."""
+        self.families = [Family("overall", np.zeros(0, dtype=np.int64), ["overall"])]
+        if self.names:
+            finest = len(self.sets) - 1
+            combos = pd.concat(
+                [t.loc[t["grouping_set"] == finest, self.names].astype(object) for t in tables],
+                ignore_index=True,
             )
-    columns, sensitive, missing_group, absent = _roles(
-        reference if isinstance(reference, Dataset) else frames["reference"],
-        current if isinstance(current, Dataset) else frames["current"],
-        columns,
+            encoding = encode_groups(combos, missing_group=self.missing_group)
+            self._levels = [pd.Index(np.asarray(lv, dtype=object)) for lv in encoding.levels]
+            self._combos = pd.MultiIndex.from_arrays(encoding.membership())
+            empty = np.zeros(0, dtype=np.int64)
+            for i, name in enumerate(self.names):
+                self.families.append(Family(name, empty, encoding.labels(i)))
+            if len(self.names) > 1:
+                self.families.append(Family(encoding.intersection_name, empty, encoding.labels()))
+        sizes = np.array([fam.n_groups for fam in self.families])
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)])
+        self.n_groups = int(self.offsets[-1])
+        # the group of every family that each group of the finest family belongs to
+        finest = np.arange(sizes[-1])
+        up = [np.zeros(sizes[-1], dtype=np.int64)]
+        if self.names:
+            up += [self.offsets[1 + j] + codes for j, codes in enumerate(encoding.membership())]
+        if len(self.names) > 1:
+            up.append(self.offsets[-2] + finest)
+        self._up = np.stack(up).astype(np.int64)
+
+    def finest_pieces(self, ds, name: str, weight, **options) -> pd.DataFrame:
+        """Histogram pieces of one side per group of the finest family only (the coarser
+        families are rolled up from them by :meth:`roll_up`: one sort, not one per family)."""
+        finest = self.sets[-1]
+        table = ds.histogram(name, by=[finest] if finest else None, weight=weight, **options)
+        table["grouping_set"] = len(self.sets) - 1  # the finest family's index
+        return table
+
+    def roll_up(self, gid: np.ndarray, family: int) -> np.ndarray:
+        """The group in ``family`` of each finest-family group ``gid``."""
+        return self._up[family][gid - self.offsets[-2]]
+
+    def locate(self, table: pd.DataFrame) -> np.ndarray:
+        """The group (an index over every family's groups) of each row of an aggregate."""
+        family = table["grouping_set"].to_numpy(np.int64)
+        code = np.zeros(len(table), dtype=np.int64)
+        found = []
+        for i, name in enumerate(self.names):
+            # each distinct value is looked up once (a table of pieces has millions of rows)
+            codes, uniques = pd.factorize(table[name], use_na_sentinel=False)
+            uniques = pd.Series(np.asarray(uniques, dtype=object))
+            if self.missing_group is not None:
+                uniques = uniques.where(uniques.notna(), self.missing_group)
+            found.append(self._levels[i].get_indexer(uniques)[codes])
+        for f, group_set in enumerate(self.sets):
+            rows = family == f
+            if len(group_set) == 1:
+                code[rows] = found[self.names.index(group_set[0])][rows]
+            elif group_set:
+                keys = pd.MultiIndex.from_arrays([values[rows] for values in found])
+                code[rows] = self._combos.get_indexer(keys)
+        return self.offsets[family] + code
+
+    def spread(self, gid: np.ndarray, values) -> np.ndarray:
+        """Sum ``values`` per group (0 where a group has no row)."""
+        return np.bincount(gid, weights=np.asarray(values, dtype=float), minlength=self.n_groups)
+
+    def split(self, values: np.ndarray) -> list[np.ndarray]:
+        """Per-group values (or rows of a table) cut into one piece per family."""
+        return [values[a:b] for a, b in zip(self.offsets[:-1], self.offsets[1:], strict=True)]
+
+    def category_tables(self, name: str):
+        """Number of levels and the (groups, levels + missing) tables of both sides, weighted
+        tables scaled to effective rows (the shares are the weighted ones)."""
+        n = _free("n", {*self.taken, name})
+        found = []
+        for ds, weight in zip(self.data, self.weights, strict=True):
+            by = [[*group_set, name] for group_set in self.sets]
+            table = ds.aggregate(by=by, stats={n: (None, "count")}, weight=weight)
+            found.append((self.locate(table), table[name].astype(object), table[n]))
+        present = [values[values.notna()] for _, values, _ in found]
+        levels = pd.Index(pd.unique(pd.concat(present, ignore_index=True)))
+        k = len(levels)
+        tables = []
+        for (gid, values, counts), factor in zip(found, self.factor, strict=True):
+            codes = np.where(values.isna().to_numpy(), k, levels.get_indexer(values))
+            cells = np.bincount(
+                gid * (k + 1) + codes,
+                weights=counts.to_numpy(float),
+                minlength=self.n_groups * (k + 1),
+            ).reshape(self.n_groups, k + 1)
+            tables.append(cells * factor[:, None])
+        return k, tables
+
+
+def _column_facts(sides: _Sides, columns, kinds, dated) -> list[dict]:
+    """Per side: distinct values of categorical columns, minimum and maximum of numeric ones (as
+    floats; datetimes in nanoseconds); for the reference, the variance of numeric columns."""
+    out = []
+    for index, ds in enumerate(sides.data):
+        stats = {}
+        for i, name in enumerate(columns):
+            if kinds[name] == "categorical":
+                stats[f"d{i}"] = (name, "distinct")
+            else:
+                stats[f"lo{i}"], stats[f"hi{i}"] = (name, "min"), (name, "max")
+                if index == 0 and name not in dated and sides.weights[0] is None:
+                    stats[f"var{i}"] = (name, "var")
+        row = ds.aggregate(stats=stats).iloc[0]
+        facts = {}
+        for key, value in row.items():
+            if isinstance(value, pd.Timestamp | np.datetime64):
+                value = float(pd.Timestamp(value).value)
+            facts[key] = np.nan if value is None or pd.isna(value) else float(value)
+        out.append(facts)
+    return out
+
+
+def _compare(sides: _Sides, columns, tests):
+    """The drift rows of every column (before multiple-testing adjustment), the kinds, the
+    skipped columns and the KS / Wasserstein error bounds."""
+    kinds, dated = _kinds(sides.data, columns)
+    sides.count_rows(columns)
+    facts = _column_facts(sides, columns, kinds, dated)
+    parts, skipped, bounds = [], [], {"ks": {}, "wasserstein": {}}
+    for i, name in enumerate(columns):
+        kind = kinds[name]
+        test = tests.get(name, "auto") if isinstance(tests, dict) else tests
+        if kind == "categorical":
+            if isinstance(tests, dict) and tests.get(name) == "ks":
+                raise ParameterError(
+                    f"drift(): tests[{name!r}] is 'ks', but column {name!r} is categorical; the "
+                    f"KS test needs numbers (use 'chi2' or 'auto')."
+                )
+            # identifiers and free text (more levels than half the rows): nothing to compare
+            limit = max(_MAX_CATEGORIES, 0.5 * sum(sides.n_rows))
+            distinct = max(f[f"d{i}"] for f in facts)
+            counted = sides.category_tables(name) if distinct <= limit else None
+            if counted is None or counted[0] > limit:
+                skipped.append(name)
+                continue
+        else:
+            prepared = _numeric_pieces(sides, name, facts, i)
+            counted = _few_levels(sides, name, prepared) if test != "ks" else None
+            if test == "auto":
+                test = "chi2" if counted is not None else "ks"
+            if test != "chi2":
+                counted = None
+        if counted is not None:  # categories (and numbers with few values): chi-square
+            tables = [sides.split(t) for t in counted[1]]
+            column_parts = [
+                _categorical_rows(fam, ref, cur)
+                for fam, ref, cur in zip(sides.families, *tables, strict=True)
+            ]
+        else:
+            column_parts, ks_bound, w_bound = _numeric_parts(sides, test, prepared, i)
+            bounds["ks"][name], bounds["wasserstein"][name] = ks_bound, w_bound
+        for part in column_parts:
+            part.insert(2, "column", name)
+            part.insert(3, "kind", kind)
+        parts.extend(column_parts)
+    return parts, kinds, skipped, bounds
+
+
+_DECILES = np.linspace(0, 1, _PSI_BINS + 1)[1:-1]
+
+
+def _reference_deciles(reference, name: str, weight, span) -> np.ndarray:
+    """The distinct deciles of the reference: linear interpolation unweighted (as
+    ``np.quantile``); with weights, inverted-CDF quantiles (each an observed value; on lazy data
+    at the resolution of the histogram bins)."""
+    if weight is None:
+        values = reference.quantiles(name, _DECILES)["value"].to_numpy(float)
+    else:
+        pieces = reference.histogram(name, range=span, weight=weight)
+        cum = np.cumsum(pieces["n"].to_numpy(float))
+        if not len(cum) or cum[-1] <= 0:
+            return np.array([])
+        at = np.minimum(np.searchsorted(cum / cum[-1], _DECILES, side="left"), len(cum) - 1)
+        values = pieces["hi"].to_numpy(float)[at]
+    return np.unique(values[~np.isnan(values)])
+
+
+def _piece_std(pieces: pd.DataFrame) -> float:
+    """Standard deviation (frequency weights, ``ddof=1``) from the overall pieces: exact when
+    every piece holds one value, within the bin width otherwise."""
+    n = pieces["n"].to_numpy(float)
+    total = n.sum()
+    if total <= 1:
+        return np.nan
+    mid = (pieces["lo"].to_numpy(float) + pieces["hi"].to_numpy(float)) / 2
+    mean = (n * mid).sum() / total
+    return float(np.sqrt((n * (mid - mean) ** 2).sum() / (total - 1)))
+
+
+def _merge_pieces(sides: _Sides, pieces: list[pd.DataFrame], cut: str):
+    """A function of a family's index giving that family's value-ordered pieces of both sides
+    as one list per group: ``(group, decile, reference weight, current weight, lo, hi)``
+    (groups numbered within the family), merged by value when both sides are exact (one value
+    per piece), else by histogram bin and decile."""
+    gid = np.concatenate([sides.locate(t) for t in pieces])
+    decile = np.concatenate([t[cut].to_numpy(np.int64) for t in pieces])
+    fine = np.concatenate([t["bin"].to_numpy(np.int64) for t in pieces])
+    lo = np.concatenate([t["lo"].to_numpy(float) for t in pieces])
+    hi = np.concatenate([t["hi"].to_numpy(float) for t in pieces])
+    n = np.concatenate([t["n"].to_numpy(float) for t in pieces])
+    current = np.concatenate([np.full(len(t), bool(s)) for s, t in enumerate(pieces)])
+    ref_n, cur_n = np.where(current, 0.0, n), np.where(current, n, 0.0)
+    exact = all(t.attrs.get("exact", False) for t in pieces)
+    # one sort by value (or bin); per family, a radix sort of its group codes
+    by_value = np.argsort(lo, kind="stable") if exact else np.lexsort((decile, fine))
+    finest = gid[by_value]
+    arrays = (ref_n, cur_n, lo, hi, fine, decile)
+
+    def family(f: int) -> tuple:  # merged one family at a time: only one is held in memory
+        group = sides.roll_up(finest, f) - sides.offsets[f]
+        return _merge_family(group, by_value, exact, arrays, sides.families[f].n_groups)
+
+    return family
+
+
+def _merge_family(group, by_value, exact: bool, arrays, n_groups: int):
+    """:func:`_merge_pieces` for one family: ``group`` is the family's group of each piece in
+    value order."""
+    ref_n, cur_n, lo, hi, fine, decile = arrays
+    ordered = np.argsort(small_codes(group, n_groups), kind="stable")
+    order = by_value[ordered]
+    gid = group[ordered]
+    value = lo[order]
+    change = np.ones(len(order), dtype=bool)
+    change[1:] = gid[1:] != gid[:-1]
+    if exact:  # one value per piece: merge equal values
+        change[1:] |= value[1:] != value[:-1]
+    else:  # merge a bin and decile's pieces
+        fine, decile_o = fine[order], decile[order]
+        change[1:] |= (fine[1:] != fine[:-1]) | (decile_o[1:] != decile_o[:-1])
+    starts = np.flatnonzero(change)
+    if not len(starts):
+        return gid, decile[order], ref_n[order], cur_n[order], value, value
+    ref = np.add.reduceat(ref_n[order], starts)
+    cur = np.add.reduceat(cur_n[order], starts)
+    if exact:
+        low = high = value[starts]
+    else:
+        low = np.minimum.reduceat(value, starts)
+        high = np.maximum.reduceat(hi[order], starts)
+    return gid[starts], decile[order[starts]], ref, cur, low, high
+
+
+def _ks_from_pieces(gid, ref, cur, lo, hi, n_groups: int):
+    """KS statistic, its upper bound, Wasserstein-1 distance and its error bound of every group
+    from value-ordered pieces (sorted by group). With one value per piece all are exact (the
+    bounds equal the statistics); a piece spanning values bounds what may happen inside it.
+
+    Examples
+    --------
+    >>> gid = np.zeros(3, dtype=np.int64)
+    >>> ks, upper, w, w_error = _ks_from_pieces(
+    ...     gid, np.array([1.0, 1, 0]), np.array([0.0, 1, 1]), np.array([1.0, 2, 3]),
+    ...     np.array([1.0, 2, 3]), 1)
+    >>> float(ks[0]), float(w[0])  # as scipy.stats.ks_2samp / wasserstein_distance([1, 2], [2, 3])
+    (0.5, 1.0)
+    """
+    n_ref = np.bincount(gid, weights=ref, minlength=n_groups)
+    n_cur = np.bincount(gid, weights=cur, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cum_ref, cum_cur = _cumsum_by(gid, ref), _cumsum_by(gid, cur)
+        after = np.nan_to_num(cum_ref / n_ref[gid] - cum_cur / n_cur[gid])  # F_ref - F_cur
+        before = np.nan_to_num((cum_ref - ref) / n_ref[gid] - (cum_cur - cur) / n_cur[gid])
+        p_ref = np.nan_to_num(ref / n_ref[gid])
+        p_cur = np.nan_to_num(cur / n_cur[gid])
+    width = hi - lo
+    ks, upper = np.zeros(n_groups), np.zeros(n_groups)
+    same = np.zeros(len(gid), dtype=bool)
+    same[:-1] = gid[1:] == gid[:-1]
+    if len(gid):
+        starts = np.flatnonzero(np.concatenate([[True], ~same[:-1]]))
+        present = gid[starts]
+        ks[present] = np.maximum.reduceat(np.abs(after), starts)
+        # inside a piece spanning values, either side's rows may come first
+        inside = np.where(
+            width > 0, np.maximum(np.abs(before - p_cur), np.abs(before + p_ref)), 0.0
+        )
+        upper[present] = np.maximum(ks[present], np.maximum.reduceat(inside, starts))
+    gap = np.zeros(len(gid))  # between pieces |F_ref - F_cur| is constant
+    gap[:-1] = np.where(same[:-1], lo[1:] - hi[:-1], 0.0)
+    wasserstein = np.bincount(
+        gid,
+        weights=np.abs(after) * gap + width * (np.abs(before) + np.abs(after)) / 2,
+        minlength=n_groups,
     )
-    return frames["reference"], frames["current"], columns, sensitive, missing_group, absent
+    w_error = np.bincount(gid, weights=width * (p_ref + p_cur), minlength=n_groups)
+    empty = (n_ref <= 0) | (n_cur <= 0)
+    for values in (ks, upper, wasserstein, w_error):
+        values[empty] = np.nan
+    return ks, upper, wasserstein, w_error
 
 
+def _cumsum_by(group: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Running sum of ``values`` restarted at each new ``group`` (rows sorted by group)."""
+    total = np.cumsum(values)
+    if not len(values):
+        return total
+    start = np.ones(len(values), dtype=bool)
+    start[1:] = group[1:] != group[:-1]
+    first = np.maximum.accumulate(np.where(start, np.arange(len(values)), 0))
+    return total - (total - values)[first]
+
+
+def _numeric_pieces(sides: _Sides, name: str, facts, i: int) -> dict:
+    """Both sides' histogram pieces of a numeric column over the union's range, cut at the
+    reference's deciles and merged in value order; and the reference's standard deviation."""
+    lows = [f[f"lo{i}"] for f in facts if not np.isnan(f[f"lo{i}"])]
+    highs = [f[f"hi{i}"] for f in facts if not np.isnan(f[f"hi{i}"])]
+    span = (min(lows), max(highs)) if lows else (0.0, 0.0)
+    edges = _reference_deciles(sides.data[0], name, sides.weights[0], span)
+    cut = _free("decile", sides.taken)
+    pieces = [
+        sides.finest_pieces(ds, name, weight, range=span, cuts={cut: edges})
+        for ds, weight in zip(sides.data, sides.weights, strict=True)
+    ]
+    if f"var{i}" in facts[0]:
+        scale = float(np.sqrt(facts[0][f"var{i}"])) if facts[0][f"var{i}"] >= 0 else np.nan
+    else:
+        scale = _piece_std(pieces[0])
+    return {
+        "name": name,
+        "edges": edges,
+        "scale": scale,
+        "exact": all(t.attrs.get("exact", False) for t in pieces),
+        "merged": _merge_pieces(sides, pieces, cut),
+    }
+
+
+def _few_levels(sides: _Sides, name: str, prepared: dict):
+    """The category tables of a numeric column with at most ``_FEW_LEVELS`` distinct values in
+    both samples together (None when it has more). Merged exact pieces of the overall family
+    are its distinct values; binned ones a lower bound of their number."""
+    if len(prepared["merged"](0)[0]) > _FEW_LEVELS:  # the overall family's pieces
+        return None
+    if not prepared["exact"]:
+        distinct = [ds.aggregate(stats={"d": (name, "distinct")})["d"].iloc[0] for ds in sides.data]
+        if max(distinct) > _FEW_LEVELS:
+            return None
+    counted = sides.category_tables(name)
+    return counted if counted[0] <= _FEW_LEVELS else None
+
+
+def _numeric_parts(sides: _Sides, test: str, prepared: dict, i: int):
+    """Drift rows of one numeric column: KS and Wasserstein from both sides' histogram pieces,
+    chi-square / PSI / JS / L-infinity on the reference deciles; and the KS and Wasserstein
+    error bounds (0 when every piece holds one value, as in memory)."""
+    edges, scale = prepared["edges"], prepared["scale"]
+    k = len(edges) + 1
+    parts, ks_bound, w_bound = [], 0.0, 0.0
+    for f, fam in enumerate(sides.families):
+        gid, decile, ref, cur, lo, hi = prepared["merged"](f)
+        g, at = fam.n_groups, slice(sides.offsets[f], sides.offsets[f + 1])
+        ks, upper, wasserstein, w_error = _ks_from_pieces(gid, ref, cur, lo, hi, g)
+        tables, sizes, missing = [], [], []
+        for side, counts in enumerate((ref, cur)):
+            factor = sides.factor[side][at]
+            cells = np.bincount(gid * k + decile, weights=counts, minlength=g * k)
+            tables.append(cells.reshape(g, k) * factor[:, None])
+            sizes.append(np.bincount(gid, weights=counts, minlength=g) * factor)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                missing.append(sides.missing[side][i][at] / sides.total[side][at])
+        parts.append(_numeric_rows(fam, test, tables, ks, wasserstein, scale, *sizes, missing))
+        tested = ~np.isnan(ks)
+        if tested.any():
+            ks_bound = max(ks_bound, float(np.max(upper[tested] - ks[tested])))
+            w_bound = max(w_bound, float(np.max(w_error[tested])))
+    return parts, ks_bound, w_bound
+
+
+def _kinds(data, columns) -> tuple[dict, set]:
+    """Kind of each column (datetime compared as numbers) and the datetime columns."""
+    dtypes = [ds.dtypes for ds in data]
+    kinds, dated = {}, set()
+    for name in columns:
+        kind = _kind(*(pd.Series([], dtype=d[name]) for d in dtypes), name)
+        if kind == "datetime":
+            dated.add(name)
+            kind = "numeric"
+        kinds[name] = kind
+    return kinds, dated
+
+
+# --------------------------------------------------------------------------- inputs
 def _kind(ref: pd.Series, cur: pd.Series, name: str) -> str:
     kinds = {column_kind(ref), column_kind(cur)}
     if kinds <= {"numeric"}:
@@ -569,15 +812,17 @@ def drift(
         The two samples (keyword-only). The sensitive attributes (the groups) and the default
         columns come from ``reference`` when it is a Dataset, else from ``current``; two
         DataFrames are compared overall only (wrap one in ``Dataset(frame, sensitive=[...])``
-        for per-group tests). Each Dataset's weight role is honoured (a side without one weighs
-        every row 1): shares, missing rates, PSI, JS and L-infinity are weighted; KS and
+        for per-group tests). Either side may be in memory, on files (DuckDB) or a Spark
+        DataFrame: each is aggregated where its rows live (see the module notes on what is
+        exact). Each Dataset's weight role is honoured on every backend (a side without one
+        weighs every row 1): shares, missing rates, PSI, JS and L-infinity are weighted; KS and
         Wasserstein compare the weighted empirical CDFs (as ``scipy.stats.wasserstein_distance``
         with ``u_weights``/``v_weights``); the reference's standard deviation and deciles are
         weighted (deciles as inverted-CDF quantiles, so PSI on numeric columns may differ
         slightly from duplicated rows). scipy has no weighted KS or chi-square test: their
-        p-values count the effective numbers of rows ``(sum w)^2 / sum w^2`` (reported as
-        ``n_reference``/``n_current``), an approximation. A lazy (DuckDB/Spark) Dataset is
-        compared unweighted, with a warning finding.
+        p-values count effective numbers of rows (reported as ``n_reference``/``n_current``),
+        the weight of the rows compared times the group's ``sum(w) / sum(w^2)`` (Kish's
+        effective size ``(sum w)^2 / sum w^2`` when no value is missing), an approximation.
     tests : "auto", "ks", "chi2" or dict
         ``auto``: KS for numeric columns with more than 20 distinct values, chi-square otherwise.
         ``"ks"``/``"chi2"`` force one test for every numeric column (chi-square then compares the
@@ -638,44 +883,33 @@ def drift(
     0.5
     """
     _tests_named(tests)
-    lazy = any(getattr(d, "is_lazy", False) for d in (reference, current))
-    if lazy:
-        from raikit.data._scale import drift_parts
-
-        columns, sensitive, missing_group, absent = _roles(reference, current, columns)
-        parts, kinds, skipped, n_ref, n_cur, bounds = drift_parts(
-            reference,
-            current,
-            columns=columns,
-            sensitive=sensitive,
-            missing_group=missing_group,
-            by_group=by_group,
-            tests=tests,
-        )
-        scale_meta = {
-            "ks": "binned",
-            "ks_error_bound": bounds["ks"],
-            "wasserstein_error_bound": bounds["wasserstein"],
-        }
-    else:
-        parts, kinds, skipped, n_ref, n_cur, sensitive, absent = _in_memory_parts(
-            reference, current, columns, tests, by_group
-        )
-        scale_meta = {"ks": "exact"}
-    notes = _lazy_weight_findings(reference, current)
+    reference, current = _as_table(reference, "reference"), _as_table(current, "current")
+    columns, sensitive, missing_group, absent = _roles(reference, current, columns)
+    sides = _Sides(
+        _as_dataset(reference, sensitive, missing_group),
+        _as_dataset(current, sensitive, missing_group),
+        sensitive if by_group else [],
+        missing_group,
+    )
+    parts, kinds, skipped, bounds = _compare(sides, columns, tests)
     if not parts:
         raise DataError(
             f"No column can be compared: {skipped} look like identifiers or free text (more "
             f"distinct values than half the rows). Name comparable columns (columns=[...], on "
             f"the command line --columns)."
         )
-    table = pd.concat(parts, ignore_index=True)
+    exact = all(b == 0 for b in bounds["ks"].values())
+    scale_meta = {
+        "ks": "exact" if exact else "binned",
+        "ks_error_bound": bounds["ks"],
+        "wasserstein_error_bound": bounds["wasserstein"],
+    }
     return _finish(
-        table,
+        pd.concat(parts, ignore_index=True),
         kinds,
         skipped,
-        n_ref,
-        n_cur,
+        sides.n_rows[0],
+        sides.n_rows[1],
         sensitive,
         scale_meta,
         absent=absent,
@@ -685,8 +919,37 @@ def drift(
         by_group=by_group,
         min_group_size=min_group_size,
         min_effect=min_effect,
-        notes=notes,
     )
+
+
+def _as_table(data, label: str):
+    """A Dataset or pandas DataFrame (polars converted); anything else is refused."""
+    from raikit.dataset import Dataset
+
+    if isinstance(data, Dataset | pd.DataFrame):
+        return data
+    if type(data).__module__.startswith("polars"):
+        return data.to_pandas()
+    raise ParameterError(
+        f"drift(): {label} must be a raikit.Dataset or a DataFrame, got {type(data).__name__}."
+    )
+
+
+def _as_dataset(data, sensitive: list[str], missing_group):
+    """The Dataset of one side; a DataFrame becomes one whose rows weigh 1. (A Dataset needs a
+    sensitive attribute: the other side's, else a constant column that groups nothing.)"""
+    from raikit.dataset import Dataset
+
+    if isinstance(data, Dataset):
+        return data
+    if len(data) == 0:
+        raise DataError("Drift needs rows on both sides; one side is an empty table.")
+    frame = data.reset_index(drop=True)
+    frame.columns = [str(c) for c in frame.columns]
+    if sensitive:
+        return Dataset(frame, target=None, sensitive=sensitive, missing_group=missing_group)
+    everyone = _free("__all_rows__", frame.columns)
+    return Dataset(frame.assign(**{everyone: "all"}), target=None, sensitive=everyone)
 
 
 def _roles(reference, current, columns):
@@ -746,96 +1009,6 @@ def _roles(reference, current, columns):
     return columns, sensitive, missing_group, absent
 
 
-def _side_weights(reference, current, n_ref: int, n_cur: int):
-    """The weight of every row of both sides (reference first), or None when neither side is a
-    Dataset with a weight role; a side without one weighs each row 1."""
-    from raikit.dataset import Dataset
-
-    # a DataFrame's .weight could be a column named "weight": only a Dataset has the role
-    sides = [d.weights if isinstance(d, Dataset) else None for d in (reference, current)]
-    if sides[0] is None and sides[1] is None:
-        return None
-    ones = [np.ones(n_ref), np.ones(n_cur)]
-    return np.concatenate([w if w is not None else o for w, o in zip(sides, ones, strict=True)])
-
-
-def _lazy_weight_findings(reference, current) -> list[Finding]:
-    """A warning for each lazy side whose weight role the SQL path does not apply."""
-    from raikit.dataset import Dataset
-
-    return [
-        Finding(
-            "warning",
-            f"Weights of the {label} data ignored",
-            f"drift() compares a lazy (DuckDB/Spark) Dataset unweighted; the {label} weight "
-            f"column {data.weight!r} is not applied. Collect the data into memory (a pandas "
-            "Dataset) for weighted shares, KS and Wasserstein distances.",
-        )
-        for label, data in (("reference", reference), ("current", current))
-        if isinstance(data, Dataset) and data.is_lazy and data.weight is not None
-    ]
-
-
-def _in_memory_parts(reference, current, columns, tests, by_group):
-    ref, cur, columns, sensitive, missing_group, absent = _frames(reference, current, columns)
-    if len(ref) == 0 or len(cur) == 0:
-        raise DataError(
-            f"Drift needs rows on both sides; reference has {len(ref)}, current {len(cur)}."
-        )
-    n_ref = len(ref)
-    weights = _side_weights(reference, current, n_ref, len(cur))
-    is_current = np.zeros(n_ref + len(cur), dtype=bool)
-    is_current[n_ref:] = True
-    encoding = None
-    if sensitive and by_group:
-        both = pd.concat(
-            [ref[sensitive].astype(object), cur[sensitive].astype(object)], ignore_index=True
-        )
-        encoding = encode_groups(both, missing_group=missing_group)
-    fams = families(encoding, len(is_current))
-    parts, kinds, skipped = [], {}, []
-    for name in columns:
-        a, b = ref[name], cur[name]
-        kind = _kind(a, b, name)
-        if kind == "datetime":
-            kind = "numeric"
-            a = a.astype("int64").astype(float).where(a.notna())
-            b = b.astype("int64").astype(float).where(b.notna())
-        if kind == "numeric":
-            values = np.concatenate([numeric_values(a), numeric_values(b)])
-            test = tests.get(name, "auto") if isinstance(tests, dict) else tests
-            few_levels = pd.unique(values[~np.isnan(values)]).size <= _FEW_LEVELS
-            if test == "auto":
-                test = "chi2" if few_levels else "ks"
-            if test == "chi2" and few_levels:  # each value is a category
-                codes, levels = pd.factorize(values, sort=True)
-                column_parts = _categorical_column(
-                    codes.astype(np.int64), len(levels), is_current, fams, weights
-                )
-            else:  # KS, or chi-square on the reference deciles
-                column_parts = _numeric_column(values, is_current, fams, test, weights)
-        else:
-            if isinstance(tests, dict) and tests.get(name) == "ks":
-                raise DataError(f"Column {name!r} is categorical; the KS test needs numbers.")
-            levels = pd.Index(
-                pd.unique(pd.concat([a.dropna().astype(object), b.dropna().astype(object)]))
-            )
-            if len(levels) > max(_MAX_CATEGORIES, 0.5 * len(is_current)):
-                skipped.append(name)  # identifiers or free text: no distribution to compare
-                continue
-            ca, _ = encode_categories(a.astype(object), levels)
-            cb, _ = encode_categories(b.astype(object), levels)
-            column_parts = _categorical_column(
-                np.concatenate([ca, cb]), len(levels), is_current, fams, weights
-            )
-        kinds[name] = kind
-        for part in column_parts:
-            part.insert(2, "column", name)
-            part.insert(3, "kind", kind)
-        parts.extend(column_parts)
-    return parts, kinds, skipped, n_ref, len(cur), sensitive, absent
-
-
 def _finish(
     table,
     kinds,
@@ -852,7 +1025,6 @@ def _finish(
     by_group,
     min_group_size,
     min_effect,
-    notes=(),
 ) -> DriftResult:
     small = (table["n_reference"] < min_group_size) | (table["n_current"] < min_group_size)
     grouped = table["attribute"] != "overall"
@@ -888,7 +1060,7 @@ def _finish(
         "drifted",
     ]
     table = table[order]
-    findings = [*notes, *_findings(table, alpha, min_group_size)]
+    findings = _findings(table, alpha, min_group_size)
     if skipped:
         findings.append(
             Finding(
