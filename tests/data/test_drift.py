@@ -268,7 +268,7 @@ def test_bad_input(compas):
         drift(reference=compas, current=frame, correction="bh")
     with pytest.raises(TypeError):  # the pair is keyword-only
         drift(compas, frame)
-    with pytest.raises(DataError, match="categorical; the KS test"):
+    with pytest.raises(ParameterError, match=r"drift\(\): tests\['c_charge_degree'\] is 'ks'"):
         drift(
             reference=compas,
             current=frame,

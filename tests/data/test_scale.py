@@ -3,6 +3,8 @@ statistic is exact, within the stated bound where it is approximate."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -430,7 +432,13 @@ def test_cli_runs_the_data_checks_on_a_glob(adult_pair, tmp_path):
             capture_output=True,
             text=True,
             timeout=300,
-            env={"COLUMNS": "200", "PATH": "", "OMP_NUM_THREADS": "1"},
+            # the raikit under test (a worktree's src/), not whichever one the venv installed
+            env={
+                "COLUMNS": "200",
+                "PATH": "",
+                "OMP_NUM_THREADS": "1",
+                "PYTHONPATH": str(Path(dataset_module.__file__).parents[1]),
+            },
         )
 
     common = ["--target", "income", "-s", "sex,race", "--out", str(tmp_path)]

@@ -448,42 +448,17 @@ def counts_from_table(
         )
     strata = strata_sq = None
     if score is not None:
-        if len(classes) > 2:
-            raise DataError(
-                f"Score metrics need binary labels; {target!r} has {len(classes)} values "
-                f"{list(classes)[:10]}. Drop the score or map the labels to 0/1."
-            )
-        bins = table["__b"].to_numpy()
-        for code, what in (
-            (MISSING_BIN, "missing"),
-            (OUT_OF_RANGE_BIN, "outside [0, 1]"),
-        ):
-            bad = bins == code
-            if bad.any():
-                raise DataError(
-                    f"score {score!r} has {int(n[bad].sum())} value(s) {what} in {source!r}. The "
-                    f"{backend} backend bins probabilities of the positive class on [0, 1]: pass "
-                    f"predict_proba(X)[:, 1], or drop the score."
-                )
-        bins = bins.astype(np.int64)
-        log_sum = np.where(
-            y_codes == 1, table["__l1"].to_numpy(float), table["__l0"].to_numpy(float)
+        strata, strata_sq = _score_strata(
+            table,
+            (groups, y_codes, n, n_groups),
+            classes,
+            source,
+            backend,
+            score,
+            score_bins,
+            weight=weight,
+            target=target,
         )
-        values = np.stack(
-            [
-                n.astype(float),
-                table["__s1"].to_numpy(float),
-                table["__s2"].to_numpy(float),
-                log_sum,
-            ],
-            axis=-1,
-        )
-        if weight is not None:  # each stratum's "count" is the sum of its weights
-            values[:, 0] = table["__w"].to_numpy(float)
-            strata_sq = np.zeros((n_groups, 2, score_bins))
-            np.add.at(strata_sq, (groups, y_codes, bins), table["__w2"].to_numpy(float))
-        strata = np.zeros((n_groups, 2, score_bins, 4))
-        np.add.at(strata, (groups, y_codes, bins), values)
     return AggregatedCounts(
         encoding,
         counts,
@@ -496,6 +471,40 @@ def counts_from_table(
         weighted_sq=weighted_sq,
         score_strata_sq=strata_sq,
     )
+
+
+def _score_strata(table, rows, classes, source, backend, score, score_bins, *, weight, target):
+    """The score strata (group x label x bin x [count, sum, sum of squares, log-loss sum]) and,
+    with a weight, each stratum's sum of squared weights."""
+    groups, y_codes, n, n_groups = rows
+    if len(classes) > 2:
+        raise DataError(
+            f"Score metrics need binary labels; {target!r} has {len(classes)} values "
+            f"{list(classes)[:10]}. Drop the score or map the labels to 0/1."
+        )
+    bins = table["__b"].to_numpy()
+    for code, what in ((MISSING_BIN, "missing"), (OUT_OF_RANGE_BIN, "outside [0, 1]")):
+        bad = bins == code
+        if bad.any():
+            raise DataError(
+                f"score {score!r} has {int(n[bad].sum())} value(s) {what} in {source!r}. The "
+                f"{backend} backend bins probabilities of the positive class on [0, 1]: pass "
+                f"predict_proba(X)[:, 1], or drop the score."
+            )
+    bins = bins.astype(np.int64)
+    log_sum = np.where(y_codes == 1, table["__l1"].to_numpy(float), table["__l0"].to_numpy(float))
+    values = np.stack(
+        [n.astype(float), table["__s1"].to_numpy(float), table["__s2"].to_numpy(float), log_sum],
+        axis=-1,
+    )
+    strata_sq = None
+    if weight is not None:  # each stratum's "count" is the sum of its weights
+        values[:, 0] = table["__w"].to_numpy(float)
+        strata_sq = np.zeros((n_groups, 2, score_bins))
+        np.add.at(strata_sq, (groups, y_codes, bins), table["__w2"].to_numpy(float))
+    strata = np.zeros((n_groups, 2, score_bins, 4))
+    np.add.at(strata, (groups, y_codes, bins), values)
+    return strata, strata_sq
 
 
 def _weighted_cells(table, weight, source, where, shape) -> tuple[np.ndarray, np.ndarray]:
