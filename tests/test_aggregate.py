@@ -477,3 +477,34 @@ def test_spark_histogram_quantiles_and_moments_match_in_memory():
     a = lazy.aggregate(by=SETS, stats=MOMENTS)
     b = memory.aggregate(by=SETS, stats=MOMENTS)
     pd.testing.assert_frame_equal(a, b, check_dtype=False, rtol=1e-10)
+
+
+def test_a_nan_weight_in_a_pyarrow_parquet_file_is_refused(tmp_path):
+    # pyarrow's column statistics skip NaN, so DuckDB folds isnan(w) to FALSE: the NaN shows
+    # only in SUM(w), which must make aggregate and histogram refuse the weights, not return NaN
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    w = np.array([1.0, 2.0, np.nan, 1.5, 0.5, 1.0])
+    table = pa.table(
+        {
+            "s": ["a", "b", "a", "b", "a", "b"],
+            "x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+            "w": pa.array(w, type=pa.float64(), from_pandas=False),  # a real NaN, not a null
+        }
+    )
+    assert table.column("w").null_count == 0
+    path = tmp_path / "nan_weights.parquet"
+    pq.write_table(table, path)
+    ds = Dataset(str(path), lazy=True, target=None, sensitive="s")
+    with pytest.raises(DataError, match=r"Dataset.aggregate\(\): weight column 'w'.*non-negative"):
+        ds.aggregate(by="s", stats={"n": (None, "count")}, weight="w")
+    with pytest.raises(DataError, match=r"weight column 'w'"):
+        ds.aggregate(by=[["s"], []], stats={"t": ("x", "sum")}, weight="w")
+    with pytest.raises(DataError, match=r"Dataset.histogram\(\): weight column 'w'"):
+        ds.histogram("x", by="s", weight="w")
+    # the same file without the NaN is accepted, with the right weighted counts
+    pq.write_table(table.set_column(2, "w", pa.array(np.nan_to_num(w))), path)
+    ok = Dataset(str(path), lazy=True, target=None, sensitive="s")
+    got = ok.aggregate(by="s", stats={"n": (None, "count")}, weight="w")
+    assert got["n"].tolist() == [1.5, 4.5]

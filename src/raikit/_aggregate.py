@@ -458,7 +458,7 @@ def _in_sql(table, sets, keys, stats, weight) -> pd.DataFrame:
             term = f"{w} * {x}" + (f" * {x}" if op == "sum_sq" else "")
         select.append(f"SUM({term}) AS {alias}")
     if weight is not None:  # rows whose weight is unusable, counted in the same scan
-        select.append(f"{_bad_weights(d, w)} AS __bad_weight")
+        select += _weight_checks(d, weight)
     if len(sets) > 1:
         select += [f"GROUPING({d.ident(k)}) AS __g{i}" for i, k in enumerate(keys)]
         grouping = ", ".join("(" + ", ".join(d.ident(c) for c in s) + ")" for s in sets)
@@ -466,9 +466,9 @@ def _in_sql(table, sets, keys, stats, weight) -> pd.DataFrame:
     else:
         group_by = f" GROUP BY {', '.join(select[: len(keys)])}" if keys else ""
     result = table.query(f"SELECT {', '.join(select)} FROM {{table}}{group_by}")
+    result["__set"] = _set_of_rows(result, sets, keys)
     if weight is not None:
         _refuse_bad_weights(result, weight, "Dataset.aggregate()")
-    result["__set"] = _set_of_rows(result, sets, keys)
     result = restore_dtypes(result, dtypes, keys)
     for name, (_column, op) in stats.items():
         if op in ("sum", "sum_sq", "mean", "var") or (op == "count" and weight is not None):
@@ -476,16 +476,25 @@ def _in_sql(table, sets, keys, stats, weight) -> pd.DataFrame:
     return _finish(result, keys, stats, weight)
 
 
-def _bad_weights(d, w: str) -> str:
-    bad = f"{w} IS NULL OR isnan({w}) OR {w} < 0 OR {w} = {d.double(np.inf)}"
-    return f"SUM(CASE WHEN {bad} THEN 1 ELSE 0 END)"
+def _weight_checks(d, weight: str) -> list[str]:
+    """The unusable-weight count and the weight sum of :func:`raikit._sql.weight_check_sql`."""
+    from raikit._sql import weight_check_sql
+
+    bad, total = weight_check_sql(d, weight)
+    return [f"{bad} AS __bad_weight", f"{total} AS __weight_sum"]
 
 
 def _refuse_bad_weights(result: pd.DataFrame, weight: str, caller: str) -> None:
-    bad = int(np.nan_to_num(result.pop("__bad_weight").to_numpy(float)).max(initial=0))
-    if bad:
+    """DataError when a weight is missing, NaN, negative or infinite, counted over the rows of
+    the first grouping set (which partition the table)."""
+    from raikit._sql import unusable_weights
+
+    first = result["__set"].to_numpy() == 0
+    bad, total = result.pop("__bad_weight")[first], result.pop("__weight_sum")[first]
+    many = unusable_weights(bad, total)
+    if many:
         raise DataError(
-            f"{caller}: weight column {weight!r} has {bad} missing, infinite or "
+            f"{caller}: weight column {weight!r} has {many} missing, infinite or "
             f"negative value(s); weights must be finite and non-negative."
         )
 
@@ -749,15 +758,15 @@ def _histogram_sql(table, column, sets, keys, bins, value_range, cuts, weight):
         f"MAX({a['v']}) AS {a['hi']}",
     ]
     if weight is not None:
-        select.append(f"{_bad_weights(d, a['w'])} AS __bad_weight")
+        select += _weight_checks(d, alias["w"])
     sql = (
         f"SELECT {', '.join(select)} FROM (SELECT *, {', '.join(derived)} FROM "
         f"(SELECT {inner} FROM {{table}}) AS t WHERE {a['v']} IS NOT NULL) AS p{group_by}"
     )
     result = table.query(sql)
+    result["__set"] = _set_of_rows(result, sets, keys)
     if weight is not None:
         _refuse_bad_weights(result, weight, "Dataset.histogram()")
-    result["__set"] = _set_of_rows(result, sets, keys)
     result = result.rename(
         columns={**{alias[n]: n for n in _PIECES}, **{c: n for n, c in cut_alias.items()}}
     )
