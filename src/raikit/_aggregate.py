@@ -294,6 +294,9 @@ def _in_memory(ds, sets, keys, stats, weight) -> pd.DataFrame:
         columns = {key: labels[key] if key in group_set else None for key in keys}
         columns["__set"] = i
         for name, (column, op) in stats.items():
+            if op in ("distinct", "approx_distinct") and _sortable(ds, column):
+                columns[name] = _sorted_distinct(ds, column, keys, group_set)
+                continue
             columns[name] = per_cell.rolled(column, op, group, len(labels))
         parts.append(pd.DataFrame(columns, index=labels.index))
     table = restore_dtypes(pd.concat(parts, ignore_index=True), frame.dtypes, keys)
@@ -362,7 +365,12 @@ class _CellStats:
             codes, uniques = pd.factorize(self.frame[column])
             ok = codes >= 0
             k = max(len(uniques), 1)
-            pairs = np.unique(self.cells.cell[ok].astype(np.int64) * k + codes[ok])
+            pair = self.cells.cell[ok].astype(np.int64) * k + codes[ok]
+            size = self.cells.n_cells * k
+            if size <= max(1 << 22, 4 * len(pair)):  # a table of the pairs seen: no sort
+                pairs = np.flatnonzero(np.bincount(pair, minlength=size))
+            else:
+                pairs = np.unique(pair)
             self._memo[key] = (pairs // k, pairs % k, k)
         return self._memo[key]
 
@@ -587,7 +595,16 @@ def _bin_sql(d, v: str, low: float, high: float, bins: int) -> str:
 
 
 def histogram(
-    ds, column, *, by=None, bins=2048, value_range=None, cuts=None, weight=None
+    ds,
+    column,
+    *,
+    by=None,
+    bins=2048,
+    value_range=None,
+    cuts=None,
+    weight=None,
+    pieces="auto",
+    quantiles=None,
 ) -> pd.DataFrame:
     """The work of :meth:`raikit.Dataset.histogram` (see there)."""
     caller = "Dataset.histogram()"
@@ -597,6 +614,9 @@ def histogram(
         )
     if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 1:
         raise ParameterError(f"{caller}: bins must be a positive integer, got {bins!r}.")
+    if pieces not in ("auto", "bins"):
+        raise ParameterError(f"{caller}: pieces must be 'auto' or 'bins', got {pieces!r}.")
+    qs = None if quantiles is None else _check_qs(quantiles, caller)
     sets, several = _sets(by, caller)
     keys = _keys(ds, sets, caller)
     _check_weight(ds, weight, caller)
@@ -616,53 +636,132 @@ def histogram(
             f"or dates. Count categories with Dataset.aggregate(by=[..., {column!r}])."
         )
     request = (column, sets, keys, int(bins), value_range, cuts, weight)
+    found = None
     if ds.table is not None:
         table, low, high = _histogram_sql(ds.table, *request)
         table = _ordered(table, keys, several, extra=["bin", "lo"])
+        if qs is not None:
+            found = _pieces_quantiles(table, keys, sets, qs)
     else:
-        table, low, high = _histogram_memory(ds, *request)
+        table, low, high = _histogram_memory(ds, *request, per_value=pieces == "auto")
+        if qs is not None:
+            found = _quantiles_memory(ds, column, qs, sets, keys)
+            found = found.assign(error=0.0)
         table = table.drop(columns="__set") if not several else table
         table = table.rename(columns={"__set": "grouping_set"})
     table.attrs["exact"] = bool((table["lo"].to_numpy() == table["hi"].to_numpy()).all())
-    table.attrs["pieces"] = "values" if ds.table is None else "bins"
+    table.attrs["pieces"] = "values" if ds.table is None and pieces == "auto" else "bins"
     table.attrs["range"] = (low, high)
+    if found is not None:
+        table.attrs["quantiles"] = _ordered(found, keys, several, extra=["quantile"])
+        table.attrs["exact_quantiles"] = ds.table is None
     return table
 
 
-def _histogram_memory(ds, column, sets, keys, bins, value_range, cuts, weight):
-    """Sort the values once (their bins and cuts are computed once, in that order); per set, a
-    stable sort of the (small) group codes in value order (a radix sort) gives the rows by group
-    and value, whose runs are the pieces."""
+class _Sorted:
+    """The non-missing values of one numeric column sorted once (with the cell of each and the
+    rank of its value among the distinct values); per grouping set, the stable order that sorts
+    them by group, so values stay sorted within each group (a radix sort of small codes)."""
+
+    def __init__(self, frame: pd.DataFrame, column: str, cells: _Cells) -> None:
+        x = _numbers(frame[column], "Dataset.histogram()")
+        self.ok = ~np.isnan(x)
+        v = x[self.ok]
+        self.order = np.argsort(v)  # ties in any order: a piece holds them all
+        self.v = v[self.order]
+        self.cell = cells.cell[self.ok][self.order]
+        new_value = np.empty(len(self.v), dtype=bool)
+        new_value[:1] = True
+        np.not_equal(self.v[1:], self.v[:-1], out=new_value[1:])
+        self.value_id = np.cumsum(new_value)
+        self.cells = cells
+        self._by_set: dict = {}
+
+    def by_group(self, group_set: list[str]):
+        """Per row in value order: the permutation to (group, value) order (None for one group),
+        the group of each row in that order, the number of groups and their key codes."""
+        key = tuple(group_set)
+        if key not in self._by_set:
+            group_of_cell, key_codes = self.cells.group_codes(group_set)
+            n_groups = len(key_codes[group_set[0]]) if group_set else 1
+            if n_groups > 1:
+                group = _small(group_of_cell, n_groups)[self.cell]
+                perm = np.argsort(group, kind="stable")
+                found = (perm, group[perm], n_groups, key_codes)
+            else:
+                found = (None, None, n_groups, key_codes)
+            self._by_set[key] = found
+        return self._by_set[key]
+
+
+def _sorted(ds, column: str, keys: list[str]) -> _Sorted:
+    """The :class:`_Sorted` of ``column`` grouped by ``keys`` (the last one kept on the Dataset:
+    a check asks its histogram, quantiles and distinct counts of one column in a row)."""
+    cache = ds.__dict__.setdefault("_aggregate_sorted", {})
+    key = (column, tuple(keys))
+    if key not in cache:
+        cache.clear()
+        cache[key] = _Sorted(ds.frame, column, _cells(ds, keys))
+    return cache[key]
+
+
+def _sorted_distinct(ds, column: str, keys: list[str], group_set: list[str]) -> np.ndarray:
+    """Distinct values of each group of a set: the starts of runs of one value in (group, value)
+    order."""
+    s = _sorted(ds, column, keys)
+    perm, group, n_groups, _ = s.by_group(group_set)
+    if perm is None:
+        return np.array([int(s.value_id[-1]) if len(s.v) else 0])
+    value_id = s.value_id[perm]
+    start = np.empty(len(value_id), dtype=bool)
+    start[:1] = True
+    np.not_equal(value_id[1:], value_id[:-1], out=start[1:])
+    start[1:] |= group[1:] != group[:-1]
+    return np.bincount(group[start], minlength=n_groups)
+
+
+def _sortable(ds, column) -> bool:
+    """Whether distinct values of ``column`` can be counted on its float values (numbers that
+    floats hold exactly: not datetimes, not integers beyond 2**53)."""
+    dtype = ds.frame[column].dtype
+    if pd.api.types.is_float_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        return True
+    if pd.api.types.is_integer_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
+        values = ds.frame[column]
+        return len(values) == 0 or bool(values.abs().max() <= 1 << 53)
+    return False
+
+
+def _histogram_memory(ds, column, sets, keys, bins, value_range, cuts, weight, *, per_value):
+    """From the column sorted once (its bins and cuts computed once, in that order): per set, the
+    rows in (group, value) order, whose runs of one value (``per_value``) or of one (cut, bin)
+    are the pieces."""
     frame = ds.frame
-    x = _numbers(frame[column], "Dataset.histogram()")
-    ok = ~np.isnan(x)
+    s = _sorted(ds, column, keys)
+    v = s.v
     w = _weights(frame, weight)
-    cells = _cells(ds, keys)
-    v = x[ok]
-    order = np.argsort(v, kind="stable")
-    v = v[order]
-    cell = cells.cell[ok][order]
-    mass = None if w is None else w[ok][order]
+    mass = None if w is None else w[s.ok][s.order]
     low, high = value_range or ((float(v[0]), float(v[-1])) if v.size else (np.nan, np.nan))
-    new_value = np.empty(len(v), dtype=bool)
-    new_value[:1] = True
-    np.not_equal(v[1:], v[:-1], out=new_value[1:])
-    value_id = np.cumsum(new_value)  # rank of each row's value among the distinct values
     per_row = {name: np.searchsorted(edges, v, side="right") for name, edges in cuts.items()}
     per_row["bin"] = _bin(v, low, high, bins)
+    if per_value:
+        piece_id = s.value_id
+    else:  # bins and cuts never decrease in value order: a new piece where one of them changes
+        new_piece = np.zeros(len(v), dtype=bool)
+        new_piece[:1] = True
+        for values in per_row.values():
+            new_piece[1:] |= values[1:] != values[:-1]
+        piece_id = np.cumsum(new_piece)
     per_row["lo"] = v
     runs = []
     for group_set in sets:
-        group_of_cell, key_codes = cells.group_codes(group_set)
-        n_groups = len(key_codes[group_set[0]]) if group_set else 1
-        if n_groups > 1:
-            group = _small(group_of_cell, n_groups)[cell]
-            by_group = np.argsort(group, kind="stable")
-            gid, at, rows, n = _runs(group[by_group], value_id[by_group], _at(mass, by_group))
-            at = by_group[at]
+        perm, group, _, key_codes = s.by_group(group_set)
+        if perm is not None:
+            gid, at, last, rows, n = _runs(group, piece_id[perm], _at(mass, perm))
+            at, last = perm[at], perm[last]
         else:
-            gid, at, rows, n = _runs(None, value_id, mass)
-        runs.append((group_set, key_codes, gid, at, rows, n))
+            gid, at, last, rows, n = _runs(None, piece_id, mass)
+        runs.append((group_set, key_codes, gid, at, last, rows, n))
     # one array per output column, filled set by set (no concatenation of millions of pieces)
     total = sum(len(run[2]) for run in runs)
     columns = {key: np.empty(total, dtype=np.int64) for key in keys}
@@ -670,8 +769,9 @@ def _histogram_memory(ds, column, sets, keys, bins, value_range, cuts, weight):
     columns.update((name, np.empty(total, dtype=per_row[name].dtype)) for name in per_row)
     columns["rows"] = np.empty(total, dtype=np.int64)
     columns["n"] = np.empty(total, dtype=float)
+    columns["hi"] = np.empty(total, dtype=float)
     start = 0
-    for i, (group_set, key_codes, gid, at, rows, n) in enumerate(runs):
+    for i, (group_set, key_codes, gid, at, last, rows, n) in enumerate(runs):
         here = slice(start, start + len(gid))
         start += len(gid)
         for key in keys:  # -1: the set does not group by this key
@@ -682,11 +782,11 @@ def _histogram_memory(ds, column, sets, keys, bins, value_range, cuts, weight):
         columns["__set"][here] = i
         for name, values in per_row.items():
             np.take(values, at, out=columns[name][here], mode="clip")
+        np.take(v, last, out=columns["hi"][here], mode="clip")
         columns["rows"][here] = rows
         columns["n"][here] = rows if n is None else n
     for key in keys:
-        columns[key] = cells.key_values(key, columns[key])
-    columns["hi"] = columns["lo"].copy()
+        columns[key] = s.cells.key_values(key, columns[key])
     # copy=False: no consolidation of millions of pieces into 2-D blocks (seconds per column)
     ordered = {name: columns[name] for name in [*keys, "__set", *cuts, *_PIECES]}
     return pd.DataFrame(ordered, copy=False), low, high
@@ -707,7 +807,7 @@ def _at(values, index):
 
 def _runs(group, value_id, mass):
     """Runs of equal (group, value) in rows sorted by group then value (``group`` None: one
-    group): each run's group, the position of its first row, its rows and its weight."""
+    group): each run's group, the positions of its first and last rows, its rows and weight."""
     n = len(value_id)
     start = np.empty(n, dtype=bool)
     start[:1] = True
@@ -717,7 +817,8 @@ def _runs(group, value_id, mass):
     at = np.flatnonzero(start)
     rows = np.diff(np.append(at, n))
     gid = np.zeros(len(at), dtype=np.int64) if group is None else group[at].astype(np.int64)
-    return gid, at, rows, None if mass is None else np.add.reduceat(mass, at) if n else mass
+    weight = None if mass is None else np.add.reduceat(mass, at) if n else mass
+    return gid, at, at + rows - 1, rows, weight
 
 
 def _free(name: str, taken) -> str:
@@ -823,39 +924,113 @@ def _lerp(a, b, t):
 
 
 def _quantiles_memory(ds, column, qs, sets, keys) -> pd.DataFrame:
+    """Order statistics by position in the column sorted once (per set, the stable order by
+    group of :class:`_Sorted`), interpolated as ``np.quantile`` does."""
     from raikit._lazy import restore_dtypes
 
-    frame = ds.frame
-    x = _numbers(frame[column], "Dataset.quantiles()")
-    ok = ~np.isnan(x)
-    cells = _cells(ds, keys)
+    s = _sorted(ds, column, keys)
+    top = max(len(s.v) - 1, 0)
     parts = []
     for i, group_set in enumerate(sets):
-        group_of_cell, labels = cells.groups(group_set)
-        group = group_of_cell[cells.cell[ok]]
-        v = x[ok]
-        order = np.lexsort((v, group))
-        ordered = v[order]
-        count = np.bincount(group, minlength=len(labels))
+        perm, group, n_groups, key_codes = s.by_group(group_set)
+        count = np.bincount(group, minlength=n_groups) if perm is not None else np.array([len(s.v)])
         starts = np.cumsum(count) - count
         position = qs[None, :] * np.maximum(count - 1, 0)[:, None]
         below = np.floor(position).astype(np.int64)
         above = np.minimum(below + 1, np.maximum(count - 1, 0)[:, None])
-        top = max(len(ordered) - 1, 0)
-        a = ordered[np.clip(starts[:, None] + below, 0, top)] if len(ordered) else position * np.nan
-        b = ordered[np.clip(starts[:, None] + above, 0, top)] if len(ordered) else position * np.nan
-        value = _lerp(a, b, position - below)
+        at_below = np.clip(starts[:, None] + below, 0, top)
+        at_above = np.clip(starts[:, None] + above, 0, top)
+        if perm is not None:
+            at_below, at_above = perm[at_below], perm[at_above]
+        if len(s.v):
+            value = _lerp(s.v[at_below], s.v[at_above], position - below)
+        else:
+            value = position * np.nan
         value[count == 0] = np.nan
-        part = labels.loc[labels.index.repeat(len(qs))].reset_index(drop=True)
-        for key in keys:
-            if key not in group_set:
-                part[key] = None
+        labels = {
+            key: s.cells.key_values(key, np.repeat(key_codes[key], len(qs)))
+            if key in group_set
+            else s.cells.key_values(key, np.full(n_groups * len(qs), -1))
+            for key in keys
+        }
+        part = pd.DataFrame(labels)
         part["__set"] = i
-        part["quantile"] = np.tile(qs, len(labels))
+        part["quantile"] = np.tile(qs, n_groups)
         part["value"] = value.ravel()
         parts.append(part)
-    table = restore_dtypes(pd.concat(parts, ignore_index=True), frame.dtypes, keys)
+    table = restore_dtypes(pd.concat(parts, ignore_index=True), ds.frame.dtypes, keys)
     return table[[*keys, "__set", "quantile", "value"]]
+
+
+def _pieces_quantiles(table: pd.DataFrame, keys, sets, qs) -> pd.DataFrame:
+    """Per group, quantiles from value-ordered pieces with their guaranteed error bound."""
+    set_of = table["grouping_set"].to_numpy() if "grouping_set" in table else None
+    parts = []
+    for i, group_set in enumerate(sets):
+        part = table if set_of is None else table[set_of == i]
+        combined = np.zeros(len(part), dtype=np.int64)
+        for key in group_set:  # the pieces are sorted by set then keys: groups are runs
+            code, found = pd.factorize(part[key], use_na_sentinel=False)
+            combined = combined * max(len(found), 1) + code
+        new_group = np.ones(len(part), dtype=bool)
+        new_group[1:] = combined[1:] != combined[:-1]
+        first = np.flatnonzero(new_group)
+        rows = part["rows"].to_numpy(np.int64)
+        counts = np.add.reduceat(rows, first) if len(first) else np.zeros(0, dtype=np.int64)
+        quant, error = piece_quantiles(rows, part["lo"], part["hi"], counts, qs)
+        out = part.iloc[np.repeat(first, len(qs))][keys].reset_index(drop=True)
+        out["__set"] = i
+        out["quantile"] = np.tile(qs, len(first))
+        out["value"] = quant.ravel()
+        out["error"] = error.ravel()
+        parts.append(out)
+    return pd.concat(parts, ignore_index=True)
+
+
+def piece_quantiles(n, lo, hi, counts: np.ndarray, qs: np.ndarray):
+    """Quantiles (linear interpolation between order statistics, as ``np.quantile``) of every group
+    from its value-ordered histogram pieces, with a guaranteed error bound.
+
+    The pieces hold, per group in order, ``n`` values between ``lo`` and ``hi`` (the smallest and
+    largest value in the piece); ``counts`` is the non-missing count of each group in the same
+    order. An order statistic inside a piece is placed linearly between ``lo`` and ``hi``; its
+    error is at most the piece's width (0 at either end of the piece).
+    """
+    n = np.asarray(n, dtype=np.int64)
+    lo = np.asarray(lo, dtype=float)
+    hi = np.asarray(hi, dtype=float)
+    counts = np.asarray(counts, dtype=np.int64)
+    cum = np.cumsum(n)
+    starts = np.cumsum(counts) - counts
+    last = np.maximum(counts - 1, 0)[:, None]
+    position = qs[None, :] * last
+    k_lo = np.floor(position).astype(np.int64)
+    k_hi = np.minimum(k_lo + 1, last)
+    frac = position - k_lo
+
+    def order_statistic(k):
+        if not len(n):
+            return np.full(k.shape, np.nan), np.full(k.shape, np.nan)
+        target = starts[:, None] + k
+        piece = np.clip(np.searchsorted(cum, target, side="right"), 0, len(n) - 1)
+        rank = target - (cum[piece] - n[piece])
+        size = n[piece]
+        width = hi[piece] - lo[piece]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = np.where(size > 1, lo[piece] + rank / (size - 1) * width, lo[piece])
+        exact = (rank == 0) | (rank == size - 1) | (width == 0)
+        value = np.where(rank == size - 1, hi[piece], value)
+        value = np.where(rank == 0, lo[piece], value)
+        return value, np.where(exact, 0.0, width)
+
+    v_lo, e_lo = order_statistic(k_lo)
+    v_hi, e_hi = order_statistic(k_hi)
+    quant = v_lo + frac * (v_hi - v_lo)
+    error = (1 - frac) * e_lo + frac * e_hi
+    empty = counts == 0
+    quant[empty] = np.nan
+    error[empty] = np.nan
+    return quant, error
 
 
 def _quantiles_sql(table, column, qs, sets, keys) -> pd.DataFrame:
