@@ -508,3 +508,59 @@ def test_a_nan_weight_in_a_pyarrow_parquet_file_is_refused(tmp_path):
     ok = Dataset(str(path), lazy=True, target=None, sensitive="s")
     got = ok.aggregate(by="s", stats={"n": (None, "count")}, weight="w")
     assert got["n"].tolist() == [1.5, 4.5]
+
+
+@pytest.mark.parametrize("where", ["memory", "duckdb"])
+def test_bin_pieces_and_quantiles_in_one_pass(tmp_path, where):
+    """pieces="bins": one piece per (group, cut, bin) on every backend, equal to the value
+    pieces merged per bin; quantiles=: exact in memory (np.quantile per group), and on DuckDB
+    within the reported error of the exact ones."""
+    rng = np.random.default_rng(3)
+    frame = _pieces_frame(n=600)
+    frame["x"] = np.where(frame["x"].isna(), np.nan, rng.normal(size=600))  # all distinct
+    qs = [0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0]
+    ds = _dataset(frame, where, tmp_path)
+    got = ds.histogram(
+        "x", by=SETS, bins=16, cuts={"half": [0.0]}, pieces="bins", quantiles=qs, weight="w"
+    )
+    values = Dataset(frame, target=None, sensitive="s").histogram(
+        "x", by=SETS, bins=16, cuts={"half": [0.0]}, weight="w"
+    )
+    want = _rebinned(values, ["s", "t"])
+    assert got.attrs["pieces"] == "bins" and not got.attrs["exact"]
+    assert (
+        got[["rows", "bin", "half"]].values.tolist()
+        == want[["rows", "bin", "half"]].values.tolist()
+    )
+    np.testing.assert_array_equal(got[["lo", "hi"]], want[["lo", "hi"]])
+    np.testing.assert_allclose(got["n"], want["n"], rtol=1e-12)
+    found = got.attrs["quantiles"]
+    assert got.attrs["exact_quantiles"] == (where == "memory")
+    for i, keys in enumerate(SETS):
+        part = found[found["grouping_set"] == i]
+        present = frame.dropna(subset=["x"])
+        groups = present.groupby(keys, sort=True)["x"] if keys else [((), present["x"])]
+        exact = np.concatenate([np.quantile(x.to_numpy(), qs) for _, x in groups])
+        if where == "memory":  # bit for bit
+            np.testing.assert_array_equal(part["value"], exact)
+            assert (part["error"] == 0).all()
+        else:
+            assert (np.abs(part["value"].to_numpy() - exact) <= part["error"] + 1e-12).all()
+            assert (part["error"] > 0).any()
+
+
+def test_in_memory_distinct_counts_of_numbers_are_exact():
+    """Distinct counts of numeric columns come from the sorted values: NaN is missing, and
+    integers that floats cannot hold apart are still counted apart."""
+    big = 2**60
+    frame = pd.DataFrame(
+        {
+            "s": ["a", "a", "a", "b", "b", "b"],
+            "x": [1.0, 1.0, np.nan, 2.0, -0.5, 2.0],
+            "i": [big, big + 1, big + 2, 3, 3, 4],
+        }
+    )
+    ds = Dataset(frame, target=None, sensitive="s")
+    got = ds.aggregate(by=[["s"], []], stats={"x": ("x", "distinct"), "i": ("i", "distinct")})
+    assert got["x"].tolist() == [1, 2, 3]
+    assert got["i"].tolist() == [3, 2, 5]
