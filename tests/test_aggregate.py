@@ -398,9 +398,14 @@ def test_hostile_names_in_histogram_and_quantiles(tmp_path):
     a = memory.quantiles(names["x"], [0.1, 0.5], by=names["s"])
     b = lazy.quantiles(names["x"], [0.1, 0.5], by=names["s"])
     pd.testing.assert_frame_equal(a, b, rtol=1e-12)
+    # a key named like an output column comes back under an alias named in attrs["keys"]
     clash = frame.rename(columns={names["s"]: "bin"})
-    with pytest.raises(ColumnError, match="name of an output column"):
-        Dataset(clash, target=None, sensitive="bin").histogram(names["x"], by="bin")
+    aliased = Dataset(clash, target=None, sensitive="bin").histogram(names["x"], by="bin")
+    assert aliased.attrs["keys"] == {"bin": "_bin"}
+    plain = memory.histogram(names["x"], by=names["s"])
+    pd.testing.assert_frame_equal(
+        aliased.rename(columns={"_bin": names["s"]}), plain, check_dtype=False
+    )
 
 
 # --------------------------------------------------------------------------- quantiles
@@ -564,3 +569,29 @@ def test_in_memory_distinct_counts_of_numbers_are_exact():
     got = ds.aggregate(by=[["s"], []], stats={"x": ("x", "distinct"), "i": ("i", "distinct")})
     assert got["x"].tolist() == [1, 2, 3]
     assert got["i"].tolist() == [3, 2, 5]
+
+
+@pytest.mark.parametrize("where", ["memory", "duckdb"])
+def test_keys_named_like_output_columns_are_aliased(tmp_path, where):
+    """Keys named bin, rows, n, lo, hi, grouping_set or value get an alias (attrs["keys"]);
+    the numbers are those of the same data under ordinary names."""
+    frame = _pieces_frame(n=300, seed=4)
+    plain = Dataset(frame, target=None, sensitive=["s", "t"])
+    hostile = frame.rename(columns={"s": "n", "t": "grouping_set"})
+    ds = _dataset(hostile, where, tmp_path, sensitive=["n", "grouping_set"])
+    sets = [["n"], ["n", "grouping_set"], []]
+    got = ds.histogram("x", by=sets, bins=8, pieces="bins", quantiles=[0.5])
+    want = plain.histogram("x", by=[["s"], ["s", "t"], []], bins=8, pieces="bins", quantiles=[0.5])
+    assert got.attrs["keys"] == {"n": "_n", "grouping_set": "_grouping_set"}
+    renamed = {"_n": "s", "_grouping_set": "t"}
+    pd.testing.assert_frame_equal(got.rename(columns=renamed), want, check_dtype=False)
+    np.testing.assert_allclose(
+        got.attrs["quantiles"]["value"],
+        want.attrs["quantiles"]["value"],
+        atol=float(got.attrs["quantiles"]["error"].max()),
+    )
+    table = ds.aggregate(by=sets, stats={"rows": (None, "count")})
+    expected = plain.aggregate(by=[["s"], ["s", "t"], []], stats={"rows": (None, "count")})
+    assert table.attrs["keys"] == {"n": "n", "grouping_set": "_grouping_set"}
+    assert table["rows"].tolist() == expected["rows"].tolist()
+    assert table["n"].tolist() == expected["s"].tolist()

@@ -160,7 +160,10 @@ def aggregate(ds, *, by=None, stats, weight=None) -> pd.DataFrame:
         table = _in_sql(ds.table, sets, keys, checked, weight)
     else:
         table = _in_memory(ds, sets, keys, checked, weight)
-    return _ordered(table, keys, several)
+    names = _aliases(keys, {"grouping_set"} if several else set(), ds.columns)
+    table = _ordered(table.rename(columns=names), [names[k] for k in keys], several)
+    table.attrs["keys"] = names
+    return table
 
 
 # --------------------------------------------------------------------------- in memory
@@ -532,6 +535,18 @@ def _grouping(d, sets, keys, extra: list[str]) -> tuple[str, list[str]]:
     return f" GROUP BY GROUPING SETS ({grouping})", flags
 
 
+def _aliases(keys, reserved, columns) -> dict[str, str]:
+    """The output name of each key column: itself, or, when an output column has its name,
+    the name with underscores prepended until it names no output or Dataset column (say which
+    in ``result.attrs["keys"]``)."""
+    taken = {*reserved, *columns, *keys}
+    names = {}
+    for key in keys:
+        names[key] = key if key not in reserved else _free("_" + key, taken)
+        taken.add(names[key])
+    return names
+
+
 # --------------------------------------------------------------------------- histogram pieces
 def _check_range(value_range, caller):
     if value_range is None:
@@ -621,13 +636,9 @@ def histogram(
     keys = _keys(ds, sets, caller)
     _check_weight(ds, weight, caller)
     reserved = {*keys, *_PIECES, "grouping_set"}
-    clash = sorted(set(keys) & {*_PIECES, "grouping_set"})
-    if clash:
-        raise ColumnError(
-            f"{caller}: key column(s) {clash} have the name of an output column "
-            f"({list(_PIECES)}); rename them in the table first."
-        )
     cuts = _check_cuts(cuts, reserved, caller)
+    outputs = {*_PIECES, "grouping_set", "__set", "quantile", "value", "error", *cuts}
+    names = _aliases(keys, outputs, ds.columns)
     value_range = _check_range(value_range, caller)
     dtype = _dtypes(ds)[column]
     if not (_is_number(dtype) or pd.api.types.is_datetime64_any_dtype(dtype)):
@@ -636,24 +647,27 @@ def histogram(
             f"or dates. Count categories with Dataset.aggregate(by=[..., {column!r}])."
         )
     request = (column, sets, keys, int(bins), value_range, cuts, weight)
+    out_keys = [names[k] for k in keys]
     found = None
     if ds.table is not None:
-        table, low, high = _histogram_sql(ds.table, *request)
-        table = _ordered(table, keys, several, extra=["bin", "lo"])
+        table, low, high = _histogram_sql(ds.table, *request, names=names)
+        table = _ordered(table, out_keys, several, extra=["bin", "lo"])
         if qs is not None:
-            found = _pieces_quantiles(table, keys, sets, qs)
+            out_sets = [[names[k] for k in s] for s in sets]
+            found = _pieces_quantiles(table, out_keys, out_sets, qs)
     else:
-        table, low, high = _histogram_memory(ds, *request, per_value=pieces == "auto")
+        table, low, high = _histogram_memory(ds, *request, per_value=pieces == "auto", names=names)
         if qs is not None:
-            found = _quantiles_memory(ds, column, qs, sets, keys)
+            found = _quantiles_memory(ds, column, qs, sets, keys, names=names)
             found = found.assign(error=0.0)
         table = table.drop(columns="__set") if not several else table
         table = table.rename(columns={"__set": "grouping_set"})
     table.attrs["exact"] = bool((table["lo"].to_numpy() == table["hi"].to_numpy()).all())
     table.attrs["pieces"] = "values" if ds.table is None and pieces == "auto" else "bins"
     table.attrs["range"] = (low, high)
+    table.attrs["keys"] = names
     if found is not None:
-        table.attrs["quantiles"] = _ordered(found, keys, several, extra=["quantile"])
+        table.attrs["quantiles"] = _ordered(found, out_keys, several, extra=["quantile"])
         table.attrs["exact_quantiles"] = ds.table is None
     return table
 
@@ -732,7 +746,7 @@ def _sortable(ds, column) -> bool:
     return False
 
 
-def _histogram_memory(ds, column, sets, keys, bins, value_range, cuts, weight, *, per_value):
+def _histogram_memory(ds, column, sets, keys, bins, value_range, cuts, weight, *, per_value, names):
     """From the column sorted once (its bins and cuts computed once, in that order): per set, the
     rows in (group, value) order, whose runs of one value (``per_value``) or of one (cut, bin)
     are the pieces."""
@@ -764,8 +778,8 @@ def _histogram_memory(ds, column, sets, keys, bins, value_range, cuts, weight, *
         runs.append((group_set, key_codes, gid, at, last, rows, n))
     # one array per output column, filled set by set (no concatenation of millions of pieces)
     total = sum(len(run[2]) for run in runs)
-    columns = {key: np.empty(total, dtype=np.int64) for key in keys}
-    columns["__set"] = np.empty(total, dtype=np.int64)
+    codes = {key: np.empty(total, dtype=np.int64) for key in keys}
+    columns = {"__set": np.empty(total, dtype=np.int64)}
     columns.update((name, np.empty(total, dtype=per_row[name].dtype)) for name in per_row)
     columns["rows"] = np.empty(total, dtype=np.int64)
     columns["n"] = np.empty(total, dtype=float)
@@ -776,19 +790,18 @@ def _histogram_memory(ds, column, sets, keys, bins, value_range, cuts, weight, *
         start += len(gid)
         for key in keys:  # -1: the set does not group by this key
             if key in group_set:
-                np.take(key_codes[key], gid, out=columns[key][here], mode="clip")  # unbuffered
+                np.take(key_codes[key], gid, out=codes[key][here], mode="clip")  # unbuffered
             else:
-                columns[key][here] = -1
+                codes[key][here] = -1
         columns["__set"][here] = i
         for name, values in per_row.items():
             np.take(values, at, out=columns[name][here], mode="clip")
         np.take(v, last, out=columns["hi"][here], mode="clip")
         columns["rows"][here] = rows
         columns["n"][here] = rows if n is None else n
-    for key in keys:
-        columns[key] = s.cells.key_values(key, columns[key])
+    ordered = {names[key]: s.cells.key_values(key, codes[key]) for key in keys}
+    ordered.update((name, columns[name]) for name in ["__set", *cuts, *_PIECES])
     # copy=False: no consolidation of millions of pieces into 2-D blocks (seconds per column)
-    ordered = {name: columns[name] for name in [*keys, "__set", *cuts, *_PIECES]}
     return pd.DataFrame(ordered, copy=False), low, high
 
 
@@ -827,7 +840,7 @@ def _free(name: str, taken) -> str:
     return name
 
 
-def _histogram_sql(table, column, sets, keys, bins, value_range, cuts, weight):
+def _histogram_sql(table, column, sets, keys, bins, value_range, cuts, weight, *, names):
     from raikit._lazy import restore_dtypes
 
     d = table.dialect
@@ -868,15 +881,14 @@ def _histogram_sql(table, column, sets, keys, bins, value_range, cuts, weight):
     result["__set"] = _set_of_rows(result, sets, keys)
     if weight is not None:
         _refuse_bad_weights(result, weight, "Dataset.histogram()")
-    result = result.rename(
-        columns={**{alias[n]: n for n in _PIECES}, **{c: n for n, c in cut_alias.items()}}
-    )
-    result = restore_dtypes(result, table.dtypes, keys)
+    raw = [*keys, "__set", *(cut_alias[c] for c in cuts), *(alias[n] for n in _PIECES)]
+    result = restore_dtypes(result[raw], table.dtypes, keys)
+    result.columns = [*(names[k] for k in keys), "__set", *cuts, *_PIECES]
     for name in [*cuts, "bin", "rows"]:
         result[name] = result[name].to_numpy(np.int64)
     for name in ("n", "lo", "hi"):
         result[name] = result[name].to_numpy(float)
-    return result[[*keys, "__set", *cuts, *_PIECES]], low, high
+    return result, low, high
 
 
 # --------------------------------------------------------------------------- quantiles
@@ -923,11 +935,12 @@ def _lerp(a, b, t):
     return np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
 
 
-def _quantiles_memory(ds, column, qs, sets, keys) -> pd.DataFrame:
+def _quantiles_memory(ds, column, qs, sets, keys, names=None) -> pd.DataFrame:
     """Order statistics by position in the column sorted once (per set, the stable order by
     group of :class:`_Sorted`), interpolated as ``np.quantile`` does."""
     from raikit._lazy import restore_dtypes
 
+    names = names or {key: key for key in keys}
     s = _sorted(ds, column, keys)
     top = max(len(s.v) - 1, 0)
     parts = []
@@ -948,7 +961,7 @@ def _quantiles_memory(ds, column, qs, sets, keys) -> pd.DataFrame:
             value = position * np.nan
         value[count == 0] = np.nan
         labels = {
-            key: s.cells.key_values(key, np.repeat(key_codes[key], len(qs)))
+            names[key]: s.cells.key_values(key, np.repeat(key_codes[key], len(qs)))
             if key in group_set
             else s.cells.key_values(key, np.full(n_groups * len(qs), -1))
             for key in keys
@@ -958,8 +971,10 @@ def _quantiles_memory(ds, column, qs, sets, keys) -> pd.DataFrame:
         part["quantile"] = np.tile(qs, n_groups)
         part["value"] = value.ravel()
         parts.append(part)
-    table = restore_dtypes(pd.concat(parts, ignore_index=True), ds.frame.dtypes, keys)
-    return table[[*keys, "__set", "quantile", "value"]]
+    out_keys = [names[k] for k in keys]
+    dtypes = {names[k]: ds.frame.dtypes[k] for k in keys}
+    table = restore_dtypes(pd.concat(parts, ignore_index=True), pd.Series(dtypes), out_keys)
+    return table[[*out_keys, "__set", "quantile", "value"]]
 
 
 def _pieces_quantiles(table: pd.DataFrame, keys, sets, qs) -> pd.DataFrame:

@@ -187,20 +187,23 @@ class _Families:
             index=pd.MultiIndex.from_arrays(membership) if len(names) > 1 else membership[0],
         )
 
-    def codes(self, part: pd.DataFrame, f: int) -> np.ndarray:
-        """The group code (in family ``f``) of each row of ``part`` (rows of ``f``'s set)."""
+    def codes(self, part: pd.DataFrame, f: int, names=None) -> np.ndarray:
+        """The group code (in family ``f``) of each row of ``part`` (rows of ``f``'s set);
+        ``names``: the column of each key in ``part`` (a Dataset aggregate's ``attrs["keys"]``:
+        keys named like an output column come back under an alias)."""
         keys = self.sets[f]
+        column = {key: (names or {}).get(key, key) for key in keys}
         if not keys or not len(part):
             return np.zeros(len(part), dtype=np.int64)
         combined = np.zeros(len(part), dtype=np.int64)
         for key in keys:  # factorize first: the (slow) label lookup runs once per group
-            code, uniques = pd.factorize(part[key], use_na_sentinel=False)
+            code, uniques = pd.factorize(part[column[key]], use_na_sentinel=False)
             combined = combined * max(len(uniques), 1) + code
         row_group, found = pd.factorize(combined, sort=False)
         first = np.empty(len(found), dtype=np.int64)
         first[row_group[::-1]] = np.arange(len(part))[::-1]
         groups = part.iloc[first]
-        per_attribute = [self._level_codes(groups[key], key) for key in keys]
+        per_attribute = [self._level_codes(groups[column[key]], key) for key in keys]
         if len(keys) == 1:
             return per_attribute[0][row_group]
         index = pd.MultiIndex.from_arrays(per_attribute)
@@ -217,13 +220,13 @@ class _Families:
             found = np.where(found < 0, text.get_indexer(values.astype(str)), found)
         return found
 
-    def spread_wide(self, table: pd.DataFrame, columns, width: int) -> dict[str, list[np.ndarray]]:
+    def spread_wide(self, table, columns, width: int, names) -> dict[str, list[np.ndarray]]:
         """As :meth:`spread` for a table with ``width`` consecutive rows per group (e.g. one per
         quantile): per column, one ``(groups, width)`` array per family."""
         out = {column: [] for column in columns}
         for f, fam in enumerate(self.families):
             part = table[table["grouping_set"] == f]
-            codes = self.codes(part.iloc[::width], f)
+            codes = self.codes(part.iloc[::width], f, names)
             for column in columns:
                 values = np.full((fam.n_groups, width), np.nan)
                 values[codes] = part[column].to_numpy(dtype=float).reshape(-1, width)
@@ -234,9 +237,10 @@ class _Families:
         """Per column, one array per family: the column's value in each group (``fill`` where
         no row came back)."""
         out = {column: [] for column in columns}
+        names = table.attrs.get("keys")
         for f, fam in enumerate(self.families):
             part = table[table["grouping_set"] == f]
-            codes = self.codes(part, f)
+            codes = self.codes(part, f, names)
             for column in columns:
                 values = np.full(fam.n_groups, fill, dtype=float)
                 values[codes] = part[column].to_numpy(dtype=float)
@@ -304,7 +308,7 @@ def _grouped_distinct(ds, g: _Families, name: str, d_all: float, approximate: bo
         for j, f in enumerate(affordable):
             part = table[table["grouping_set"] == j] if len(affordable) > 1 else table
             values = np.full(g.families[f].n_groups, np.nan)
-            values[g.codes(part, f)] = part[f"{p}d"].to_numpy(float)
+            values[g.codes(part, f, table.attrs.get("keys"))] = part[f"{p}d"].to_numpy(float)
             out[f] = values
     return out
 
@@ -345,11 +349,12 @@ def _numeric_column(ds, g: _Families, name: str, i: int, moments: dict, p: str, 
     found = pieces.attrs["quantiles"]
     exact_quantiles = pieces.attrs["exact_quantiles"]
     distinct, approximate = _numeric_distinct(ds, g, name, pieces, exact_quantiles, p)
-    quant = g.spread_wide(found, ["value", "error"], len(qs))
+    names = pieces.attrs["keys"]
+    quant = g.spread_wide(found, ["value", "error"], len(qs), names)
     hist, errors = [], []
     for f, fam in enumerate(g.families):
         part = pieces[pieces["grouping_set"] == f]
-        codes = g.codes(part, f)
+        codes = g.codes(part, f, names)
         table = np.bincount(
             codes * n_bins + part[coarse].to_numpy(np.int64),
             weights=part["rows"].to_numpy(float),
@@ -381,7 +386,7 @@ def _numeric_distinct(ds, g: _Families, name: str, pieces, exact_quantiles: bool
     if pieces.attrs["exact"]:  # one value per piece: a group's pieces are its distinct values
         out = []
         for f, fam in enumerate(g.families):
-            codes = g.codes(pieces[pieces["grouping_set"] == f], f)
+            codes = g.codes(pieces[pieces["grouping_set"] == f], f, pieces.attrs["keys"])
             out.append(np.bincount(codes, minlength=fam.n_groups).astype(float))
         return out, False
     if exact_quantiles:
@@ -404,14 +409,14 @@ def _categorical_column(ds, g: _Families, name: str, rows: list[dict], top_k: in
         set_of_family.append([sorted(s) for s in sets].index(sorted(keys)))
     p = _prefix(ds.columns)
     counts = ds.aggregate(by=sets, stats={f"{p}n": (None, "count")})
-    if len(sets) == 1:
-        counts["grouping_set"] = 0
-    levels, value_codes = _category_levels(counts[name], dtype)
+    keys = counts.attrs["keys"]  # a column named like an output column comes back aliased
+    set_of_row = counts["grouping_set"].to_numpy() if len(sets) > 1 else np.zeros(len(counts))
+    levels, value_codes = _category_levels(counts[keys[name]], dtype)
     k = len(levels)
     full = []
     for f, fam in enumerate(g.families):
-        mask = (counts["grouping_set"] == set_of_family[f]).to_numpy()
-        group = g.codes(counts[mask], f)
+        mask = set_of_row == set_of_family[f]
+        group = g.codes(counts[mask], f, keys)
         full.append(
             np.bincount(
                 group * (k + 1) + value_codes[mask],  # last column: missing
