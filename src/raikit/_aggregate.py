@@ -681,7 +681,7 @@ class _Sorted:
         x = _numbers(frame[column], "Dataset.histogram()")
         self.ok = ~np.isnan(x)
         v = x[self.ok]
-        self.order = np.argsort(v)  # ties in any order: a piece holds them all
+        self.order = _value_order(v)
         self.v = v[self.order]
         self.cell = cells.cell[self.ok][self.order]
         new_value = np.empty(len(self.v), dtype=bool)
@@ -706,6 +706,18 @@ class _Sorted:
                 found = (None, None, n_groups, key_codes)
             self._by_set[key] = found
         return self._by_set[key]
+
+
+def _value_order(v: np.ndarray) -> np.ndarray:
+    """The order that sorts ``v`` (no NaN): a radix sort when the values are whole numbers
+    spanning fewer than 2**16 (ages, hours, counts: several times faster), else quicksort (ties
+    in any order: they fall in one piece)."""
+    if v.size:
+        low, high = v.min(), v.max()
+        if np.isfinite(low) and np.isfinite(high) and high - low < 1 << 16:
+            if (v == np.trunc(v)).all():
+                return np.argsort((v - low).astype(np.uint16), kind="stable")
+    return np.argsort(v)
 
 
 def _sorted(ds, column: str, keys: list[str]) -> _Sorted:
