@@ -595,3 +595,19 @@ def test_keys_named_like_output_columns_are_aliased(tmp_path, where):
     assert table.attrs["keys"] == {"n": "n", "grouping_set": "_grouping_set"}
     assert table["rows"].tolist() == expected["rows"].tolist()
     assert table["n"].tolist() == expected["s"].tolist()
+
+
+def test_in_memory_float_extremes_skip_nan_and_leave_an_all_missing_group_missing():
+    frame = pd.DataFrame(
+        {
+            "s": ["a", "b", "a", "c", "b", "c", "a"],
+            "x": [2.5, np.nan, -1.0, np.nan, 7.0, np.nan, np.inf],
+        }
+    )
+    got = Dataset(frame, target=None, sensitive="s").aggregate(
+        by=[["s"], []], stats={"lo": ("x", "min"), "hi": ("x", "max")}
+    )
+    want = frame.groupby("s")["x"].agg(["min", "max"])
+    np.testing.assert_array_equal(got["lo"][:3], want["min"])
+    np.testing.assert_array_equal(got["hi"][:3], want["max"])
+    assert got["lo"].iloc[3] == -1.0 and got["hi"].iloc[3] == np.inf

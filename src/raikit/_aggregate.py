@@ -8,9 +8,12 @@ finest combination once, coarser grouping sets rolled up from it); on files (Duc
 DataFrame each is one ``GROUP BY GROUPING SETS`` query written through the one dialect of
 :mod:`raikit._sql`.
 
-What each backend can afford: in memory every histogram piece holds one distinct value, so
-everything computed from pieces is exact; a lazy table gives one piece per non-empty (group, cut,
-bin) with its smallest and largest value, so order statistics are known within a piece's range.
+What each backend can afford: in memory a numeric column is sorted once (kept on the Dataset for
+the next request about the same column), so histogram pieces can hold one distinct value each and
+quantiles and distinct counts are exact order statistics and runs; a lazy table gives one piece
+per non-empty (group, cut, bin) with its smallest and largest value, so order statistics are known
+within a piece's range (the bound ``histogram(..., quantiles=...)`` reports). A key column named
+like an output column comes back under an alias listed in ``result.attrs["keys"]``.
 """
 
 from __future__ import annotations
@@ -358,9 +361,24 @@ class _CellStats:
         key = (op, column)
         if key not in self._memo:
             values = self.frame[column]
-            found = getattr(values.groupby(self.cells.cell, sort=False), op)()
+            if isinstance(values.dtype, np.dtype) and values.dtype.kind == "f" and len(values):
+                # floats: one reduction over the rows in cell order (every cell has a row)
+                reduce = np.fmin if op == "min" else np.fmax  # NaN is missing
+                order, starts = self._cell_order()
+                found = pd.Series(reduce.reduceat(values.to_numpy()[order], starts))
+            else:
+                found = getattr(values.groupby(self.cells.cell, sort=False), op)()
             self._memo[key] = found.reindex(range(self.cells.n_cells))
         return self._memo[key]
+
+    def _cell_order(self):
+        """The rows in cell order (a radix sort of small codes) and where each cell starts."""
+        if "cell_order" not in self._memo:
+            cell, n = self.cells.cell, self.cells.n_cells
+            order = np.argsort(_small(cell, n), kind="stable")
+            sizes = np.bincount(cell, minlength=n)
+            self._memo["cell_order"] = (order, np.cumsum(sizes) - sizes)
+        return self._memo["cell_order"]
 
     def _distinct_pairs(self, column):
         key = ("distinct", column)

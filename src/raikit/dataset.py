@@ -623,8 +623,9 @@ class Dataset:
         Raises
         ------
         ColumnError
-            An unknown column, a column that holds no numbers, or a key column named like an
-            output column.
+            An unknown column or a column that holds no numbers. (A key column named like an
+            output column, e.g. ``n`` or ``bin``, comes back under an alias, prefixed with
+            underscores: ``result.attrs["keys"]`` maps each key to its column.)
         ParameterError
             ``bins``, ``range``, ``cuts`` or ``by`` is malformed.
         DataError

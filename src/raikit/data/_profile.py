@@ -7,11 +7,12 @@ each sensitive attribute (mutual information and a cross-fitted AUC).
 
 The per-column statistics take one path whatever holds the rows: the Dataset's aggregates over
 the grouping sets of the families (everyone, each sensitive attribute, their intersection) for
-counts, missing values, means, variances, extremes and distinct counts; the value-ordered pieces of
-:meth:`raikit.Dataset.histogram` for quantiles, histograms and (when a piece holds one value)
-per-group distinct counts; ``aggregate(by=[..., column])`` for category counts. In memory the
-pieces are the distinct values, so every number is exact; a lazy Dataset (DuckDB, Spark) gives one
-piece per bin, and the quantiles carry the guaranteed bound of ``meta["quantile_error"]`` (see
+counts, missing values, means, variances, extremes and distinct counts; one
+:meth:`raikit.Dataset.histogram` per numeric column with ``pieces="bins"`` (one piece per group,
+coarse bin and quantile bin) and ``quantiles=`` for histograms and quantiles;
+``aggregate(by=[..., column])`` for category counts. In memory the Dataset computes quantiles from
+the sorted values, so every number is exact; a lazy Dataset (DuckDB, Spark) computes them from its
+2,048 bins per column, with the guaranteed bound of ``meta["quantile_error"]`` (see
 :mod:`raikit.data._scale`). Associations and proxies need rows: those of an in-memory Dataset, or a
 uniform sample of ``association_sample`` rows drawn where the data lives. Nothing loops over rows
 or groups in Python.
