@@ -450,10 +450,7 @@ def counts_from_table(
                 f"{list(classes)[:10]}. Drop the score or map the labels to 0/1."
             )
         bins = table["__b"].to_numpy()
-        for code, what in (
-            (MISSING_BIN, "missing"),
-            (OUT_OF_RANGE_BIN, "outside [0, 1]"),
-        ):
+        for code, what in ((MISSING_BIN, "missing"), (OUT_OF_RANGE_BIN, "outside [0, 1]")):
             bad = bins == code
             if bad.any():
                 raise DataError(
