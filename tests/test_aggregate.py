@@ -398,9 +398,14 @@ def test_hostile_names_in_histogram_and_quantiles(tmp_path):
     a = memory.quantiles(names["x"], [0.1, 0.5], by=names["s"])
     b = lazy.quantiles(names["x"], [0.1, 0.5], by=names["s"])
     pd.testing.assert_frame_equal(a, b, rtol=1e-12)
+    # a key named like an output column comes back under an alias named in attrs["keys"]
     clash = frame.rename(columns={names["s"]: "bin"})
-    with pytest.raises(ColumnError, match="name of an output column"):
-        Dataset(clash, target=None, sensitive="bin").histogram(names["x"], by="bin")
+    aliased = Dataset(clash, target=None, sensitive="bin").histogram(names["x"], by="bin")
+    assert aliased.attrs["keys"] == {"bin": "_bin"}
+    plain = memory.histogram(names["x"], by=names["s"])
+    pd.testing.assert_frame_equal(
+        aliased.rename(columns={"_bin": names["s"]}), plain, check_dtype=False
+    )
 
 
 # --------------------------------------------------------------------------- quantiles
@@ -477,3 +482,132 @@ def test_spark_histogram_quantiles_and_moments_match_in_memory():
     a = lazy.aggregate(by=SETS, stats=MOMENTS)
     b = memory.aggregate(by=SETS, stats=MOMENTS)
     pd.testing.assert_frame_equal(a, b, check_dtype=False, rtol=1e-10)
+
+
+def test_a_nan_weight_in_a_pyarrow_parquet_file_is_refused(tmp_path):
+    # pyarrow's column statistics skip NaN, so DuckDB folds isnan(w) to FALSE: the NaN shows
+    # only in SUM(w), which must make aggregate and histogram refuse the weights, not return NaN
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    w = np.array([1.0, 2.0, np.nan, 1.5, 0.5, 1.0])
+    table = pa.table(
+        {
+            "s": ["a", "b", "a", "b", "a", "b"],
+            "x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+            "w": pa.array(w, type=pa.float64(), from_pandas=False),  # a real NaN, not a null
+        }
+    )
+    assert table.column("w").null_count == 0
+    path = tmp_path / "nan_weights.parquet"
+    pq.write_table(table, path)
+    ds = Dataset(str(path), lazy=True, target=None, sensitive="s")
+    with pytest.raises(DataError, match=r"Dataset.aggregate\(\): weight column 'w'.*non-negative"):
+        ds.aggregate(by="s", stats={"n": (None, "count")}, weight="w")
+    with pytest.raises(DataError, match=r"weight column 'w'"):
+        ds.aggregate(by=[["s"], []], stats={"t": ("x", "sum")}, weight="w")
+    with pytest.raises(DataError, match=r"Dataset.histogram\(\): weight column 'w'"):
+        ds.histogram("x", by="s", weight="w")
+    # the same file without the NaN is accepted, with the right weighted counts
+    pq.write_table(table.set_column(2, "w", pa.array(np.nan_to_num(w))), path)
+    ok = Dataset(str(path), lazy=True, target=None, sensitive="s")
+    got = ok.aggregate(by="s", stats={"n": (None, "count")}, weight="w")
+    assert got["n"].tolist() == [1.5, 4.5]
+
+
+@pytest.mark.parametrize("where", ["memory", "duckdb"])
+def test_bin_pieces_and_quantiles_in_one_pass(tmp_path, where):
+    """pieces="bins": one piece per (group, cut, bin) on every backend, equal to the value
+    pieces merged per bin; quantiles=: exact in memory (np.quantile per group), and on DuckDB
+    within the reported error of the exact ones."""
+    rng = np.random.default_rng(3)
+    frame = _pieces_frame(n=600)
+    frame["x"] = np.where(frame["x"].isna(), np.nan, rng.normal(size=600))  # all distinct
+    qs = [0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0]
+    ds = _dataset(frame, where, tmp_path)
+    got = ds.histogram(
+        "x", by=SETS, bins=16, cuts={"half": [0.0]}, pieces="bins", quantiles=qs, weight="w"
+    )
+    values = Dataset(frame, target=None, sensitive="s").histogram(
+        "x", by=SETS, bins=16, cuts={"half": [0.0]}, weight="w"
+    )
+    want = _rebinned(values, ["s", "t"])
+    assert got.attrs["pieces"] == "bins" and not got.attrs["exact"]
+    assert (
+        got[["rows", "bin", "half"]].values.tolist()
+        == want[["rows", "bin", "half"]].values.tolist()
+    )
+    np.testing.assert_array_equal(got[["lo", "hi"]], want[["lo", "hi"]])
+    np.testing.assert_allclose(got["n"], want["n"], rtol=1e-12)
+    found = got.attrs["quantiles"]
+    assert got.attrs["exact_quantiles"] == (where == "memory")
+    for i, keys in enumerate(SETS):
+        part = found[found["grouping_set"] == i]
+        present = frame.dropna(subset=["x"])
+        groups = present.groupby(keys, sort=True)["x"] if keys else [((), present["x"])]
+        exact = np.concatenate([np.quantile(x.to_numpy(), qs) for _, x in groups])
+        if where == "memory":  # bit for bit
+            np.testing.assert_array_equal(part["value"], exact)
+            assert (part["error"] == 0).all()
+        else:
+            assert (np.abs(part["value"].to_numpy() - exact) <= part["error"] + 1e-12).all()
+            assert (part["error"] > 0).any()
+
+
+def test_in_memory_distinct_counts_of_numbers_are_exact():
+    """Distinct counts of numeric columns come from the sorted values: NaN is missing, and
+    integers that floats cannot hold apart are still counted apart."""
+    big = 2**60
+    frame = pd.DataFrame(
+        {
+            "s": ["a", "a", "a", "b", "b", "b"],
+            "x": [1.0, 1.0, np.nan, 2.0, -0.5, 2.0],
+            "i": [big, big + 1, big + 2, 3, 3, 4],
+        }
+    )
+    ds = Dataset(frame, target=None, sensitive="s")
+    got = ds.aggregate(by=[["s"], []], stats={"x": ("x", "distinct"), "i": ("i", "distinct")})
+    assert got["x"].tolist() == [1, 2, 3]
+    assert got["i"].tolist() == [3, 2, 5]
+
+
+@pytest.mark.parametrize("where", ["memory", "duckdb"])
+def test_keys_named_like_output_columns_are_aliased(tmp_path, where):
+    """Keys named bin, rows, n, lo, hi, grouping_set or value get an alias (attrs["keys"]);
+    the numbers are those of the same data under ordinary names."""
+    frame = _pieces_frame(n=300, seed=4)
+    plain = Dataset(frame, target=None, sensitive=["s", "t"])
+    hostile = frame.rename(columns={"s": "n", "t": "grouping_set"})
+    ds = _dataset(hostile, where, tmp_path, sensitive=["n", "grouping_set"])
+    sets = [["n"], ["n", "grouping_set"], []]
+    got = ds.histogram("x", by=sets, bins=8, pieces="bins", quantiles=[0.5])
+    want = plain.histogram("x", by=[["s"], ["s", "t"], []], bins=8, pieces="bins", quantiles=[0.5])
+    assert got.attrs["keys"] == {"n": "_n", "grouping_set": "_grouping_set"}
+    renamed = {"_n": "s", "_grouping_set": "t"}
+    pd.testing.assert_frame_equal(got.rename(columns=renamed), want, check_dtype=False)
+    np.testing.assert_allclose(
+        got.attrs["quantiles"]["value"],
+        want.attrs["quantiles"]["value"],
+        atol=float(got.attrs["quantiles"]["error"].max()),
+    )
+    table = ds.aggregate(by=sets, stats={"rows": (None, "count")})
+    expected = plain.aggregate(by=[["s"], ["s", "t"], []], stats={"rows": (None, "count")})
+    assert table.attrs["keys"] == {"n": "n", "grouping_set": "_grouping_set"}
+    assert table["rows"].tolist() == expected["rows"].tolist()
+    assert table["n"].tolist() == expected["s"].tolist()
+
+
+def test_in_memory_float_extremes_skip_nan_and_leave_an_all_missing_group_missing():
+    frame = pd.DataFrame(
+        {
+            "s": ["a", "b", "a", "c", "b", "c", "a"],
+            "x": [2.5, np.nan, -1.0, np.nan, 7.0, np.nan, np.inf],
+        }
+    )
+    got = Dataset(frame, target=None, sensitive="s").aggregate(
+        by=[["s"], []], stats={"lo": ("x", "min"), "hi": ("x", "max")}
+    )
+    want = frame.groupby("s")["x"].agg(["min", "max"])
+    np.testing.assert_array_equal(got["lo"][:3], want["min"])
+    np.testing.assert_array_equal(got["hi"][:3], want["max"])
+    assert got["lo"].iloc[3] == -1.0 and got["hi"].iloc[3] == np.inf

@@ -8,9 +8,12 @@ finest combination once, coarser grouping sets rolled up from it); on files (Duc
 DataFrame each is one ``GROUP BY GROUPING SETS`` query written through the one dialect of
 :mod:`raikit._sql`.
 
-What each backend can afford: in memory every histogram piece holds one distinct value, so
-everything computed from pieces is exact; a lazy table gives one piece per non-empty (group, cut,
-bin) with its smallest and largest value, so order statistics are known within a piece's range.
+What each backend can afford: in memory a numeric column is sorted once (kept on the Dataset for
+the next request about the same column), so histogram pieces can hold one distinct value each and
+quantiles and distinct counts are exact order statistics and runs; a lazy table gives one piece
+per non-empty (group, cut, bin) with its smallest and largest value, so order statistics are known
+within a piece's range (the bound ``histogram(..., quantiles=...)`` reports). A key column named
+like an output column comes back under an alias listed in ``result.attrs["keys"]``.
 """
 
 from __future__ import annotations
@@ -160,7 +163,10 @@ def aggregate(ds, *, by=None, stats, weight=None) -> pd.DataFrame:
         table = _in_sql(ds.table, sets, keys, checked, weight)
     else:
         table = _in_memory(ds, sets, keys, checked, weight)
-    return _ordered(table, keys, several)
+    names = _aliases(keys, {"grouping_set"} if several else set(), ds.columns)
+    table = _ordered(table.rename(columns=names), [names[k] for k in keys], several)
+    table.attrs["keys"] = names
+    return table
 
 
 # --------------------------------------------------------------------------- in memory
@@ -294,6 +300,9 @@ def _in_memory(ds, sets, keys, stats, weight) -> pd.DataFrame:
         columns = {key: labels[key] if key in group_set else None for key in keys}
         columns["__set"] = i
         for name, (column, op) in stats.items():
+            if op in ("distinct", "approx_distinct") and _sortable(ds, column):
+                columns[name] = _sorted_distinct(ds, column, keys, group_set)
+                continue
             columns[name] = per_cell.rolled(column, op, group, len(labels))
         parts.append(pd.DataFrame(columns, index=labels.index))
     table = restore_dtypes(pd.concat(parts, ignore_index=True), frame.dtypes, keys)
@@ -352,9 +361,24 @@ class _CellStats:
         key = (op, column)
         if key not in self._memo:
             values = self.frame[column]
-            found = getattr(values.groupby(self.cells.cell, sort=False), op)()
+            if isinstance(values.dtype, np.dtype) and values.dtype.kind == "f" and len(values):
+                # floats: one reduction over the rows in cell order (every cell has a row)
+                reduce = np.fmin if op == "min" else np.fmax  # NaN is missing
+                order, starts = self._cell_order()
+                found = pd.Series(reduce.reduceat(values.to_numpy()[order], starts))
+            else:
+                found = getattr(values.groupby(self.cells.cell, sort=False), op)()
             self._memo[key] = found.reindex(range(self.cells.n_cells))
         return self._memo[key]
+
+    def _cell_order(self):
+        """The rows in cell order (a radix sort of small codes) and where each cell starts."""
+        if "cell_order" not in self._memo:
+            cell, n = self.cells.cell, self.cells.n_cells
+            order = np.argsort(_small(cell, n), kind="stable")
+            sizes = np.bincount(cell, minlength=n)
+            self._memo["cell_order"] = (order, np.cumsum(sizes) - sizes)
+        return self._memo["cell_order"]
 
     def _distinct_pairs(self, column):
         key = ("distinct", column)
@@ -362,7 +386,12 @@ class _CellStats:
             codes, uniques = pd.factorize(self.frame[column])
             ok = codes >= 0
             k = max(len(uniques), 1)
-            pairs = np.unique(self.cells.cell[ok].astype(np.int64) * k + codes[ok])
+            pair = self.cells.cell[ok].astype(np.int64) * k + codes[ok]
+            size = self.cells.n_cells * k
+            if size <= max(1 << 22, 4 * len(pair)):  # a table of the pairs seen: no sort
+                pairs = np.flatnonzero(np.bincount(pair, minlength=size))
+            else:
+                pairs = np.unique(pair)
             self._memo[key] = (pairs // k, pairs % k, k)
         return self._memo[key]
 
@@ -458,7 +487,7 @@ def _in_sql(table, sets, keys, stats, weight) -> pd.DataFrame:
             term = f"{w} * {x}" + (f" * {x}" if op == "sum_sq" else "")
         select.append(f"SUM({term}) AS {alias}")
     if weight is not None:  # rows whose weight is unusable, counted in the same scan
-        select.append(f"{_bad_weights(d, w)} AS __bad_weight")
+        select += _weight_checks(d, weight)
     if len(sets) > 1:
         select += [f"GROUPING({d.ident(k)}) AS __g{i}" for i, k in enumerate(keys)]
         grouping = ", ".join("(" + ", ".join(d.ident(c) for c in s) + ")" for s in sets)
@@ -466,9 +495,9 @@ def _in_sql(table, sets, keys, stats, weight) -> pd.DataFrame:
     else:
         group_by = f" GROUP BY {', '.join(select[: len(keys)])}" if keys else ""
     result = table.query(f"SELECT {', '.join(select)} FROM {{table}}{group_by}")
+    result["__set"] = _set_of_rows(result, sets, keys)
     if weight is not None:
         _refuse_bad_weights(result, weight, "Dataset.aggregate()")
-    result["__set"] = _set_of_rows(result, sets, keys)
     result = restore_dtypes(result, dtypes, keys)
     for name, (_column, op) in stats.items():
         if op in ("sum", "sum_sq", "mean", "var") or (op == "count" and weight is not None):
@@ -476,16 +505,25 @@ def _in_sql(table, sets, keys, stats, weight) -> pd.DataFrame:
     return _finish(result, keys, stats, weight)
 
 
-def _bad_weights(d, w: str) -> str:
-    bad = f"{w} IS NULL OR isnan({w}) OR {w} < 0 OR {w} = {d.double(np.inf)}"
-    return f"SUM(CASE WHEN {bad} THEN 1 ELSE 0 END)"
+def _weight_checks(d, weight: str) -> list[str]:
+    """The unusable-weight count and the weight sum of :func:`raikit._sql.weight_check_sql`."""
+    from raikit._sql import weight_check_sql
+
+    bad, total = weight_check_sql(d, weight)
+    return [f"{bad} AS __bad_weight", f"{total} AS __weight_sum"]
 
 
 def _refuse_bad_weights(result: pd.DataFrame, weight: str, caller: str) -> None:
-    bad = int(np.nan_to_num(result.pop("__bad_weight").to_numpy(float)).max(initial=0))
-    if bad:
+    """DataError when a weight is missing, NaN, negative or infinite, counted over the rows of
+    the first grouping set (which partition the table)."""
+    from raikit._sql import unusable_weights
+
+    first = result["__set"].to_numpy() == 0
+    bad, total = result.pop("__bad_weight")[first], result.pop("__weight_sum")[first]
+    many = unusable_weights(bad, total)
+    if many:
         raise DataError(
-            f"{caller}: weight column {weight!r} has {bad} missing, infinite or "
+            f"{caller}: weight column {weight!r} has {many} missing, infinite or "
             f"negative value(s); weights must be finite and non-negative."
         )
 
@@ -513,6 +551,18 @@ def _grouping(d, sets, keys, extra: list[str]) -> tuple[str, list[str]]:
     )
     flags = [f"GROUPING({d.ident(k)}) AS __g{i}" for i, k in enumerate(keys)]
     return f" GROUP BY GROUPING SETS ({grouping})", flags
+
+
+def _aliases(keys, reserved, columns) -> dict[str, str]:
+    """The output name of each key column: itself, or, when an output column has its name,
+    the name with underscores prepended until it names no output or Dataset column (say which
+    in ``result.attrs["keys"]``)."""
+    taken = {*reserved, *columns, *keys}
+    names = {}
+    for key in keys:
+        names[key] = key if key not in reserved else _free("_" + key, taken)
+        taken.add(names[key])
+    return names
 
 
 # --------------------------------------------------------------------------- histogram pieces
@@ -578,7 +628,16 @@ def _bin_sql(d, v: str, low: float, high: float, bins: int) -> str:
 
 
 def histogram(
-    ds, column, *, by=None, bins=2048, value_range=None, cuts=None, weight=None
+    ds,
+    column,
+    *,
+    by=None,
+    bins=2048,
+    value_range=None,
+    cuts=None,
+    weight=None,
+    pieces="auto",
+    quantiles=None,
 ) -> pd.DataFrame:
     """The work of :meth:`raikit.Dataset.histogram` (see there)."""
     caller = "Dataset.histogram()"
@@ -588,17 +647,16 @@ def histogram(
         )
     if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 1:
         raise ParameterError(f"{caller}: bins must be a positive integer, got {bins!r}.")
+    if pieces not in ("auto", "bins"):
+        raise ParameterError(f"{caller}: pieces must be 'auto' or 'bins', got {pieces!r}.")
+    qs = None if quantiles is None else _check_qs(quantiles, caller)
     sets, several = _sets(by, caller)
     keys = _keys(ds, sets, caller)
     _check_weight(ds, weight, caller)
     reserved = {*keys, *_PIECES, "grouping_set"}
-    clash = sorted(set(keys) & {*_PIECES, "grouping_set"})
-    if clash:
-        raise ColumnError(
-            f"{caller}: key column(s) {clash} have the name of an output column "
-            f"({list(_PIECES)}); rename them in the table first."
-        )
     cuts = _check_cuts(cuts, reserved, caller)
+    outputs = {*_PIECES, "grouping_set", "__set", "quantile", "value", "error", *cuts}
+    names = _aliases(keys, outputs, ds.columns)
     value_range = _check_range(value_range, caller)
     dtype = _dtypes(ds)[column]
     if not (_is_number(dtype) or pd.api.types.is_datetime64_any_dtype(dtype)):
@@ -607,79 +665,173 @@ def histogram(
             f"or dates. Count categories with Dataset.aggregate(by=[..., {column!r}])."
         )
     request = (column, sets, keys, int(bins), value_range, cuts, weight)
+    out_keys = [names[k] for k in keys]
+    found = None
     if ds.table is not None:
-        table, low, high = _histogram_sql(ds.table, *request)
-        table = _ordered(table, keys, several, extra=["bin", "lo"])
+        table, low, high = _histogram_sql(ds.table, *request, names=names)
+        table = _ordered(table, out_keys, several, extra=["bin", "lo"])
+        if qs is not None:
+            out_sets = [[names[k] for k in s] for s in sets]
+            found = _pieces_quantiles(table, out_keys, out_sets, qs)
     else:
-        table, low, high = _histogram_memory(ds, *request)
+        table, low, high = _histogram_memory(ds, *request, per_value=pieces == "auto", names=names)
+        if qs is not None:
+            found = _quantiles_memory(ds, column, qs, sets, keys, names=names)
+            found = found.assign(error=0.0)
         table = table.drop(columns="__set") if not several else table
         table = table.rename(columns={"__set": "grouping_set"})
     table.attrs["exact"] = bool((table["lo"].to_numpy() == table["hi"].to_numpy()).all())
-    table.attrs["pieces"] = "values" if ds.table is None else "bins"
+    table.attrs["pieces"] = "values" if ds.table is None and pieces == "auto" else "bins"
     table.attrs["range"] = (low, high)
+    table.attrs["keys"] = names
+    if found is not None:
+        table.attrs["quantiles"] = _ordered(found, out_keys, several, extra=["quantile"])
+        table.attrs["exact_quantiles"] = ds.table is None
     return table
 
 
-def _histogram_memory(ds, column, sets, keys, bins, value_range, cuts, weight):
-    """Sort the values once (their bins and cuts are computed once, in that order); per set, a
-    stable sort of the (small) group codes in value order (a radix sort) gives the rows by group
-    and value, whose runs are the pieces."""
+class _Sorted:
+    """The non-missing values of one numeric column sorted once (with the cell of each and the
+    rank of its value among the distinct values); per grouping set, the stable order that sorts
+    them by group, so values stay sorted within each group (a radix sort of small codes)."""
+
+    def __init__(self, frame: pd.DataFrame, column: str, cells: _Cells) -> None:
+        x = _numbers(frame[column], "Dataset.histogram()")
+        self.ok = ~np.isnan(x)
+        v = x[self.ok]
+        self.order = _value_order(v)
+        self.v = v[self.order]
+        self.cell = cells.cell[self.ok][self.order]
+        new_value = np.empty(len(self.v), dtype=bool)
+        new_value[:1] = True
+        np.not_equal(self.v[1:], self.v[:-1], out=new_value[1:])
+        self.value_id = np.cumsum(new_value)
+        self.cells = cells
+        self._by_set: dict = {}
+
+    def by_group(self, group_set: list[str]):
+        """Per row in value order: the permutation to (group, value) order (None for one group),
+        the group of each row in that order, the number of groups and their key codes."""
+        key = tuple(group_set)
+        if key not in self._by_set:
+            group_of_cell, key_codes = self.cells.group_codes(group_set)
+            n_groups = len(key_codes[group_set[0]]) if group_set else 1
+            if n_groups > 1:
+                group = _small(group_of_cell, n_groups)[self.cell]
+                perm = np.argsort(group, kind="stable")
+                found = (perm, group[perm], n_groups, key_codes)
+            else:
+                found = (None, None, n_groups, key_codes)
+            self._by_set[key] = found
+        return self._by_set[key]
+
+
+def _value_order(v: np.ndarray) -> np.ndarray:
+    """The order that sorts ``v`` (no NaN): a radix sort when the values are whole numbers
+    spanning fewer than 2**16 (ages, hours, counts: several times faster), else quicksort (ties
+    in any order: they fall in one piece)."""
+    if v.size:
+        low, high = v.min(), v.max()
+        if np.isfinite(low) and np.isfinite(high) and high - low < 1 << 16:
+            if (v == np.trunc(v)).all():
+                return np.argsort((v - low).astype(np.uint16), kind="stable")
+    return np.argsort(v)
+
+
+def _sorted(ds, column: str, keys: list[str]) -> _Sorted:
+    """The :class:`_Sorted` of ``column`` grouped by ``keys`` (the last one kept on the Dataset:
+    a check asks its histogram, quantiles and distinct counts of one column in a row)."""
+    cache = ds.__dict__.setdefault("_aggregate_sorted", {})
+    key = (column, tuple(keys))
+    if key not in cache:
+        cache.clear()
+        cache[key] = _Sorted(ds.frame, column, _cells(ds, keys))
+    return cache[key]
+
+
+def _sorted_distinct(ds, column: str, keys: list[str], group_set: list[str]) -> np.ndarray:
+    """Distinct values of each group of a set: the starts of runs of one value in (group, value)
+    order."""
+    s = _sorted(ds, column, keys)
+    perm, group, n_groups, _ = s.by_group(group_set)
+    if perm is None:
+        return np.array([int(s.value_id[-1]) if len(s.v) else 0])
+    value_id = s.value_id[perm]
+    start = np.empty(len(value_id), dtype=bool)
+    start[:1] = True
+    np.not_equal(value_id[1:], value_id[:-1], out=start[1:])
+    start[1:] |= group[1:] != group[:-1]
+    return np.bincount(group[start], minlength=n_groups)
+
+
+def _sortable(ds, column) -> bool:
+    """Whether distinct values of ``column`` can be counted on its float values (numbers that
+    floats hold exactly: not datetimes, not integers beyond 2**53)."""
+    dtype = ds.frame[column].dtype
+    if pd.api.types.is_float_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        return True
+    if pd.api.types.is_integer_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
+        values = ds.frame[column]
+        return len(values) == 0 or bool(values.abs().max() <= 1 << 53)
+    return False
+
+
+def _histogram_memory(ds, column, sets, keys, bins, value_range, cuts, weight, *, per_value, names):
+    """From the column sorted once (its bins and cuts computed once, in that order): per set, the
+    rows in (group, value) order, whose runs of one value (``per_value``) or of one (cut, bin)
+    are the pieces."""
     frame = ds.frame
-    x = _numbers(frame[column], "Dataset.histogram()")
-    ok = ~np.isnan(x)
+    s = _sorted(ds, column, keys)
+    v = s.v
     w = _weights(frame, weight)
-    cells = _cells(ds, keys)
-    v = x[ok]
-    order = np.argsort(v, kind="stable")
-    v = v[order]
-    cell = cells.cell[ok][order]
-    mass = None if w is None else w[ok][order]
+    mass = None if w is None else w[s.ok][s.order]
     low, high = value_range or ((float(v[0]), float(v[-1])) if v.size else (np.nan, np.nan))
-    new_value = np.empty(len(v), dtype=bool)
-    new_value[:1] = True
-    np.not_equal(v[1:], v[:-1], out=new_value[1:])
-    value_id = np.cumsum(new_value)  # rank of each row's value among the distinct values
     per_row = {name: np.searchsorted(edges, v, side="right") for name, edges in cuts.items()}
     per_row["bin"] = _bin(v, low, high, bins)
+    if per_value:
+        piece_id = s.value_id
+    else:  # bins and cuts never decrease in value order: a new piece where one of them changes
+        new_piece = np.zeros(len(v), dtype=bool)
+        new_piece[:1] = True
+        for values in per_row.values():
+            new_piece[1:] |= values[1:] != values[:-1]
+        piece_id = np.cumsum(new_piece)
     per_row["lo"] = v
     runs = []
     for group_set in sets:
-        group_of_cell, key_codes = cells.group_codes(group_set)
-        n_groups = len(key_codes[group_set[0]]) if group_set else 1
-        if n_groups > 1:
-            group = _small(group_of_cell, n_groups)[cell]
-            by_group = np.argsort(group, kind="stable")
-            gid, at, rows, n = _runs(group[by_group], value_id[by_group], _at(mass, by_group))
-            at = by_group[at]
+        perm, group, _, key_codes = s.by_group(group_set)
+        if perm is not None:
+            gid, at, last, rows, n = _runs(group, piece_id[perm], _at(mass, perm))
+            at, last = perm[at], perm[last]
         else:
-            gid, at, rows, n = _runs(None, value_id, mass)
-        runs.append((group_set, key_codes, gid, at, rows, n))
+            gid, at, last, rows, n = _runs(None, piece_id, mass)
+        runs.append((group_set, key_codes, gid, at, last, rows, n))
     # one array per output column, filled set by set (no concatenation of millions of pieces)
     total = sum(len(run[2]) for run in runs)
-    columns = {key: np.empty(total, dtype=np.int64) for key in keys}
-    columns["__set"] = np.empty(total, dtype=np.int64)
+    codes = {key: np.empty(total, dtype=np.int64) for key in keys}
+    columns = {"__set": np.empty(total, dtype=np.int64)}
     columns.update((name, np.empty(total, dtype=per_row[name].dtype)) for name in per_row)
     columns["rows"] = np.empty(total, dtype=np.int64)
     columns["n"] = np.empty(total, dtype=float)
+    columns["hi"] = np.empty(total, dtype=float)
     start = 0
-    for i, (group_set, key_codes, gid, at, rows, n) in enumerate(runs):
+    for i, (group_set, key_codes, gid, at, last, rows, n) in enumerate(runs):
         here = slice(start, start + len(gid))
         start += len(gid)
         for key in keys:  # -1: the set does not group by this key
             if key in group_set:
-                np.take(key_codes[key], gid, out=columns[key][here], mode="clip")  # unbuffered
+                np.take(key_codes[key], gid, out=codes[key][here], mode="clip")  # unbuffered
             else:
-                columns[key][here] = -1
+                codes[key][here] = -1
         columns["__set"][here] = i
         for name, values in per_row.items():
             np.take(values, at, out=columns[name][here], mode="clip")
+        np.take(v, last, out=columns["hi"][here], mode="clip")
         columns["rows"][here] = rows
         columns["n"][here] = rows if n is None else n
-    for key in keys:
-        columns[key] = cells.key_values(key, columns[key])
-    columns["hi"] = columns["lo"].copy()
+    ordered = {names[key]: s.cells.key_values(key, codes[key]) for key in keys}
+    ordered.update((name, columns[name]) for name in ["__set", *cuts, *_PIECES])
     # copy=False: no consolidation of millions of pieces into 2-D blocks (seconds per column)
-    ordered = {name: columns[name] for name in [*keys, "__set", *cuts, *_PIECES]}
     return pd.DataFrame(ordered, copy=False), low, high
 
 
@@ -698,7 +850,7 @@ def _at(values, index):
 
 def _runs(group, value_id, mass):
     """Runs of equal (group, value) in rows sorted by group then value (``group`` None: one
-    group): each run's group, the position of its first row, its rows and its weight."""
+    group): each run's group, the positions of its first and last rows, its rows and weight."""
     n = len(value_id)
     start = np.empty(n, dtype=bool)
     start[:1] = True
@@ -708,7 +860,8 @@ def _runs(group, value_id, mass):
     at = np.flatnonzero(start)
     rows = np.diff(np.append(at, n))
     gid = np.zeros(len(at), dtype=np.int64) if group is None else group[at].astype(np.int64)
-    return gid, at, rows, None if mass is None else np.add.reduceat(mass, at) if n else mass
+    weight = None if mass is None else np.add.reduceat(mass, at) if n else mass
+    return gid, at, at + rows - 1, rows, weight
 
 
 def _free(name: str, taken) -> str:
@@ -717,7 +870,7 @@ def _free(name: str, taken) -> str:
     return name
 
 
-def _histogram_sql(table, column, sets, keys, bins, value_range, cuts, weight):
+def _histogram_sql(table, column, sets, keys, bins, value_range, cuts, weight, *, names):
     from raikit._lazy import restore_dtypes
 
     d = table.dialect
@@ -749,24 +902,23 @@ def _histogram_sql(table, column, sets, keys, bins, value_range, cuts, weight):
         f"MAX({a['v']}) AS {a['hi']}",
     ]
     if weight is not None:
-        select.append(f"{_bad_weights(d, a['w'])} AS __bad_weight")
+        select += _weight_checks(d, alias["w"])
     sql = (
         f"SELECT {', '.join(select)} FROM (SELECT *, {', '.join(derived)} FROM "
         f"(SELECT {inner} FROM {{table}}) AS t WHERE {a['v']} IS NOT NULL) AS p{group_by}"
     )
     result = table.query(sql)
+    result["__set"] = _set_of_rows(result, sets, keys)
     if weight is not None:
         _refuse_bad_weights(result, weight, "Dataset.histogram()")
-    result["__set"] = _set_of_rows(result, sets, keys)
-    result = result.rename(
-        columns={**{alias[n]: n for n in _PIECES}, **{c: n for n, c in cut_alias.items()}}
-    )
-    result = restore_dtypes(result, table.dtypes, keys)
+    raw = [*keys, "__set", *(cut_alias[c] for c in cuts), *(alias[n] for n in _PIECES)]
+    result = restore_dtypes(result[raw], table.dtypes, keys)
+    result.columns = [*(names[k] for k in keys), "__set", *cuts, *_PIECES]
     for name in [*cuts, "bin", "rows"]:
         result[name] = result[name].to_numpy(np.int64)
     for name in ("n", "lo", "hi"):
         result[name] = result[name].to_numpy(float)
-    return result[[*keys, "__set", *cuts, *_PIECES]], low, high
+    return result, low, high
 
 
 # --------------------------------------------------------------------------- quantiles
@@ -813,40 +965,117 @@ def _lerp(a, b, t):
     return np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
 
 
-def _quantiles_memory(ds, column, qs, sets, keys) -> pd.DataFrame:
+def _quantiles_memory(ds, column, qs, sets, keys, names=None) -> pd.DataFrame:
+    """Order statistics by position in the column sorted once (per set, the stable order by
+    group of :class:`_Sorted`), interpolated as ``np.quantile`` does."""
     from raikit._lazy import restore_dtypes
 
-    frame = ds.frame
-    x = _numbers(frame[column], "Dataset.quantiles()")
-    ok = ~np.isnan(x)
-    cells = _cells(ds, keys)
+    names = names or {key: key for key in keys}
+    s = _sorted(ds, column, keys)
+    top = max(len(s.v) - 1, 0)
     parts = []
     for i, group_set in enumerate(sets):
-        group_of_cell, labels = cells.groups(group_set)
-        group = group_of_cell[cells.cell[ok]]
-        v = x[ok]
-        order = np.lexsort((v, group))
-        ordered = v[order]
-        count = np.bincount(group, minlength=len(labels))
+        perm, group, n_groups, key_codes = s.by_group(group_set)
+        count = np.bincount(group, minlength=n_groups) if perm is not None else np.array([len(s.v)])
         starts = np.cumsum(count) - count
         position = qs[None, :] * np.maximum(count - 1, 0)[:, None]
         below = np.floor(position).astype(np.int64)
         above = np.minimum(below + 1, np.maximum(count - 1, 0)[:, None])
-        top = max(len(ordered) - 1, 0)
-        a = ordered[np.clip(starts[:, None] + below, 0, top)] if len(ordered) else position * np.nan
-        b = ordered[np.clip(starts[:, None] + above, 0, top)] if len(ordered) else position * np.nan
-        value = _lerp(a, b, position - below)
+        at_below = np.clip(starts[:, None] + below, 0, top)
+        at_above = np.clip(starts[:, None] + above, 0, top)
+        if perm is not None:
+            at_below, at_above = perm[at_below], perm[at_above]
+        if len(s.v):
+            value = _lerp(s.v[at_below], s.v[at_above], position - below)
+        else:
+            value = position * np.nan
         value[count == 0] = np.nan
-        part = labels.loc[labels.index.repeat(len(qs))].reset_index(drop=True)
-        for key in keys:
-            if key not in group_set:
-                part[key] = None
+        labels = {
+            names[key]: s.cells.key_values(key, np.repeat(key_codes[key], len(qs)))
+            if key in group_set
+            else s.cells.key_values(key, np.full(n_groups * len(qs), -1))
+            for key in keys
+        }
+        part = pd.DataFrame(labels)
         part["__set"] = i
-        part["quantile"] = np.tile(qs, len(labels))
+        part["quantile"] = np.tile(qs, n_groups)
         part["value"] = value.ravel()
         parts.append(part)
-    table = restore_dtypes(pd.concat(parts, ignore_index=True), frame.dtypes, keys)
-    return table[[*keys, "__set", "quantile", "value"]]
+    out_keys = [names[k] for k in keys]
+    dtypes = {names[k]: ds.frame.dtypes[k] for k in keys}
+    table = restore_dtypes(pd.concat(parts, ignore_index=True), pd.Series(dtypes), out_keys)
+    return table[[*out_keys, "__set", "quantile", "value"]]
+
+
+def _pieces_quantiles(table: pd.DataFrame, keys, sets, qs) -> pd.DataFrame:
+    """Per group, quantiles from value-ordered pieces with their guaranteed error bound."""
+    set_of = table["grouping_set"].to_numpy() if "grouping_set" in table else None
+    parts = []
+    for i, group_set in enumerate(sets):
+        part = table if set_of is None else table[set_of == i]
+        combined = np.zeros(len(part), dtype=np.int64)
+        for key in group_set:  # the pieces are sorted by set then keys: groups are runs
+            code, found = pd.factorize(part[key], use_na_sentinel=False)
+            combined = combined * max(len(found), 1) + code
+        new_group = np.ones(len(part), dtype=bool)
+        new_group[1:] = combined[1:] != combined[:-1]
+        first = np.flatnonzero(new_group)
+        rows = part["rows"].to_numpy(np.int64)
+        counts = np.add.reduceat(rows, first) if len(first) else np.zeros(0, dtype=np.int64)
+        quant, error = piece_quantiles(rows, part["lo"], part["hi"], counts, qs)
+        out = part.iloc[np.repeat(first, len(qs))][keys].reset_index(drop=True)
+        out["__set"] = i
+        out["quantile"] = np.tile(qs, len(first))
+        out["value"] = quant.ravel()
+        out["error"] = error.ravel()
+        parts.append(out)
+    return pd.concat(parts, ignore_index=True)
+
+
+def piece_quantiles(n, lo, hi, counts: np.ndarray, qs: np.ndarray):
+    """Quantiles (linear interpolation between order statistics, as ``np.quantile``) of every group
+    from its value-ordered histogram pieces, with a guaranteed error bound.
+
+    The pieces hold, per group in order, ``n`` values between ``lo`` and ``hi`` (the smallest and
+    largest value in the piece); ``counts`` is the non-missing count of each group in the same
+    order. An order statistic inside a piece is placed linearly between ``lo`` and ``hi``; its
+    error is at most the piece's width (0 at either end of the piece).
+    """
+    n = np.asarray(n, dtype=np.int64)
+    lo = np.asarray(lo, dtype=float)
+    hi = np.asarray(hi, dtype=float)
+    counts = np.asarray(counts, dtype=np.int64)
+    cum = np.cumsum(n)
+    starts = np.cumsum(counts) - counts
+    last = np.maximum(counts - 1, 0)[:, None]
+    position = qs[None, :] * last
+    k_lo = np.floor(position).astype(np.int64)
+    k_hi = np.minimum(k_lo + 1, last)
+    frac = position - k_lo
+
+    def order_statistic(k):
+        if not len(n):
+            return np.full(k.shape, np.nan), np.full(k.shape, np.nan)
+        target = starts[:, None] + k
+        piece = np.clip(np.searchsorted(cum, target, side="right"), 0, len(n) - 1)
+        rank = target - (cum[piece] - n[piece])
+        size = n[piece]
+        width = hi[piece] - lo[piece]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = np.where(size > 1, lo[piece] + rank / (size - 1) * width, lo[piece])
+        exact = (rank == 0) | (rank == size - 1) | (width == 0)
+        value = np.where(rank == size - 1, hi[piece], value)
+        value = np.where(rank == 0, lo[piece], value)
+        return value, np.where(exact, 0.0, width)
+
+    v_lo, e_lo = order_statistic(k_lo)
+    v_hi, e_hi = order_statistic(k_hi)
+    quant = v_lo + frac * (v_hi - v_lo)
+    error = (1 - frac) * e_lo + frac * e_hi
+    empty = counts == 0
+    quant[empty] = np.nan
+    error[empty] = np.nan
+    return quant, error
 
 
 def _quantiles_sql(table, column, qs, sets, keys) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DUCKDB", "SPARK", "Dialect"]
+__all__ = ["DUCKDB", "SPARK", "Dialect", "unusable_weights", "weight_check_sql"]
 
 
 @dataclass(frozen=True)
@@ -86,3 +86,44 @@ class Dialect:
 
 DUCKDB = Dialect("duckdb")
 SPARK = Dialect("spark")
+
+
+def weight_check_sql(dialect: Dialect, weight: str) -> tuple[str, str]:
+    """Two aggregates that check a weight column in the same scan: the count of unusable weights
+    (missing, NaN, negative, infinite) and the sum of the weights.
+
+    Both are needed: DuckDB folds ``isnan(w)`` to FALSE when a Parquet file's statistics (which
+    pyarrow writes skipping NaN) say the column holds none, so a NaN weight may show only as a NaN
+    sum. Read the two with :func:`unusable_weights`.
+
+    Examples
+    --------
+    >>> from raikit._sql import DUCKDB, weight_check_sql
+    >>> bad, total = weight_check_sql(DUCKDB, "w")
+    >>> total
+    'SUM(CAST("w" AS DOUBLE))'
+    """
+    w = f"CAST({dialect.ident(weight)} AS DOUBLE)"
+    bad = f"{w} IS NULL OR isnan({w}) OR {w} < 0 OR {w} = {dialect.double(np.inf)}"
+    return f"SUM(CASE WHEN {bad} THEN 1 ELSE 0 END)", f"SUM({w})"
+
+
+def unusable_weights(bad, sums) -> str | None:
+    """How many weights are unusable, from the two aggregates of :func:`weight_check_sql` over
+    rows that partition the table: their count as text, ``"some"`` when only a NaN sum shows them,
+    None when every weight is usable.
+
+    Examples
+    --------
+    >>> from raikit._sql import unusable_weights
+    >>> unusable_weights([0, 2], [1.0, 3.0]), unusable_weights([0, 0], [1.0, float("nan")])
+    ('2', 'some')
+    >>> print(unusable_weights([0], [4.0]))
+    None
+    """
+    count = int(np.nan_to_num(np.asarray(bad, dtype=float)).sum())
+    if count:
+        return str(count)
+    if np.isnan(np.asarray(sums, dtype=float)).any():
+        return "some"
+    return None

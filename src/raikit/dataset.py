@@ -564,6 +564,8 @@ class Dataset:
         range: tuple[float, float] | None = None,
         cuts: dict | None = None,
         weight: str | None = None,
+        pieces: str = "auto",
+        quantiles=None,
     ) -> pd.DataFrame:
         """Value-ordered pieces of a numeric column's non-missing values, per group.
 
@@ -576,7 +578,10 @@ class Dataset:
         ``result.attrs["exact"]`` says whether every piece holds one value,
         ``result.attrs["pieces"]`` how they were cut (``"values"``: one per distinct value;
         ``"bins"``: one per bin and cut) and ``result.attrs["range"]`` the ``(low, high)`` the
-        bins span.
+        bins span. With ``quantiles=``, ``result.attrs["quantiles"]`` holds per-group quantiles
+        computed in the same pass, exact where the rows are at hand (in memory:
+        ``attrs["exact_quantiles"]`` is True) and otherwise from the pieces, each with a
+        guaranteed error bound.
 
         Parameters
         ----------
@@ -598,6 +603,17 @@ class Dataset:
         weight : str, optional
             A column of non-negative row weights summed into ``n`` (the Dataset's ``weight``
             role is not applied implicitly: pass ``weight=ds.weight``).
+        pieces : {"auto", "bins"}, default "auto"
+            ``"auto"``: the finest pieces the Dataset affords (one per distinct value in memory,
+            one per bin and cut on a lazy table). ``"bins"``: one piece per non-empty (group,
+            cut, bin) everywhere (a coarse histogram without millions of one-value pieces).
+        quantiles : sequence of float, optional
+            Probabilities in [0, 1] whose quantiles (unweighted, linear interpolation as
+            ``np.quantile``) are also computed per group, into ``result.attrs["quantiles"]``:
+            the ``by`` columns, ``grouping_set`` (with several sets), ``quantile``, ``value`` and
+            ``error``. In memory they are exact (``error`` 0) whatever ``pieces``; on a lazy
+            table they come from the pieces, and the true quantile lies within ``error`` of
+            ``value``.
 
         Returns
         -------
@@ -609,8 +625,9 @@ class Dataset:
         Raises
         ------
         ColumnError
-            An unknown column, a column that holds no numbers, or a key column named like an
-            output column.
+            An unknown column or a column that holds no numbers. (A key column named like an
+            output column, e.g. ``n`` or ``bin``, comes back under an alias, prefixed with
+            underscores: ``result.attrs["keys"]`` maps each key to its column.)
         ParameterError
             ``bins``, ``range``, ``cuts`` or ``by`` is malformed.
         DataError
@@ -629,11 +646,28 @@ class Dataset:
         2  b     0    1     1  1.0  2.0  2.0
         >>> ds.histogram("x", bins=3).attrs["exact"], ds.histogram("x").attrs["range"]
         (True, (1.0, 4.0))
+        >>> coarse = ds.histogram("x", by="s", bins=1, pieces="bins", quantiles=[0.5])
+        >>> coarse
+           s  bin  rows    n   lo   hi
+        0  a    0     3  3.0  1.0  4.0
+        1  b    0     1  1.0  2.0  2.0
+        >>> coarse.attrs["quantiles"]
+           s  quantile  value  error
+        0  a       0.5    1.0    0.0
+        1  b       0.5    2.0    0.0
         """
         from raikit._aggregate import histogram
 
         return histogram(
-            self, column, by=by, bins=bins, value_range=range, cuts=cuts, weight=weight
+            self,
+            column,
+            by=by,
+            bins=bins,
+            value_range=range,
+            cuts=cuts,
+            weight=weight,
+            pieces=pieces,
+            quantiles=quantiles,
         )
 
     def quantiles(self, column: str, qs, *, by=None) -> pd.DataFrame:

@@ -307,3 +307,41 @@ def test_lazy_profile_counts_distinct_values_where_affordable(tmp_path, monkeypa
     assert by.loc[("sex", "F"), "distinct"] == (frame["sex"] == "F").sum()
     assert by.loc["race", "distinct"].isna().all()
     assert by.loc["sex & race", "distinct"].isna().all()
+
+
+@pytest.mark.parametrize("where", ["memory", "duckdb"])
+def test_columns_named_like_aggregate_outputs_profile_like_ordinary_names(tmp_path, where):
+    """Sensitive attributes named ``n`` and ``bin`` and a feature named ``rows`` (names of the
+    Dataset's histogram outputs) give the numbers of the same data under ordinary names."""
+    frame = _mixed_frame(n=1_500, seed=3)
+    plain = profile(
+        Dataset(frame, target="y", sensitive=["sex", "race"]),
+        proxies=False,
+        association_sample=0,
+    )
+    hostile = frame.rename(columns={"sex": "n", "race": "bin", "x": "rows", "c": "grouping_set"})
+    if where == "memory":
+        ds = Dataset(hostile, target="y", sensitive=["n", "bin"])
+    else:
+        hostile.to_parquet(tmp_path / "h.parquet", index=False)
+        ds = Dataset(str(tmp_path / "h.parquet"), target="y", sensitive=["n", "bin"], lazy=True)
+    got = profile(ds, proxies=False, association_sample=0)
+    renamed = {"n": "sex", "bin": "race", "rows": "x", "grouping_set": "c"}
+    exact = ["rows", "count", "missing", "distinct", "mean", "std", "min", "max"]
+    stats = got.stats.assign(
+        column=got.stats["column"].replace(renamed),
+        attribute=got.stats["attribute"].replace(
+            {"n": "sex", "bin": "race", "n & bin": "sex & race"}
+        ),
+    )
+    key = ["column", "attribute", "group"]
+    a = plain.stats.set_index(key).sort_index()
+    b = stats.set_index(key).sort_index()
+    assert a.index.equals(b.index)
+    np.testing.assert_allclose(b[exact], a[exact], rtol=1e-10)
+    bound = max(got.meta["quantile_error"].values())
+    np.testing.assert_allclose(b["median"], a["median"], atol=bound)
+    if where == "memory":
+        np.testing.assert_array_equal(b["median"], a["median"])
+    assert got.histograms["count"].tolist() == plain.histograms["count"].tolist()
+    assert got.categories["count"].tolist() == plain.categories["count"].tolist()

@@ -7,11 +7,12 @@ each sensitive attribute (mutual information and a cross-fitted AUC).
 
 The per-column statistics take one path whatever holds the rows: the Dataset's aggregates over
 the grouping sets of the families (everyone, each sensitive attribute, their intersection) for
-counts, missing values, means, variances, extremes and distinct counts; the value-ordered pieces of
-:meth:`raikit.Dataset.histogram` for quantiles, histograms and (when a piece holds one value)
-per-group distinct counts; ``aggregate(by=[..., column])`` for category counts. In memory the
-pieces are the distinct values, so every number is exact; a lazy Dataset (DuckDB, Spark) gives one
-piece per bin, and the quantiles carry the guaranteed bound of ``meta["quantile_error"]`` (see
+counts, missing values, means, variances, extremes and distinct counts; one
+:meth:`raikit.Dataset.histogram` per numeric column with ``pieces="bins"`` (one piece per group,
+coarse bin and quantile bin) and ``quantiles=`` for histograms and quantiles;
+``aggregate(by=[..., column])`` for category counts. In memory the Dataset computes quantiles from
+the sorted values, so every number is exact; a lazy Dataset (DuckDB, Spark) computes them from its
+2,048 bins per column, with the guaranteed bound of ``meta["quantile_error"]`` (see
 :mod:`raikit.data._scale`). Associations and proxies need rows: those of an in-memory Dataset, or a
 uniform sample of ``association_sample`` rows drawn where the data lives. Nothing loops over rows
 or groups in Python.
@@ -36,7 +37,6 @@ from raikit.data._common import (
     families,
     model_frame,
     numeric_values,
-    small_codes,
 )
 
 __all__ = ["ProfileResult", "profile"]
@@ -188,20 +188,23 @@ class _Families:
             index=pd.MultiIndex.from_arrays(membership) if len(names) > 1 else membership[0],
         )
 
-    def codes(self, part: pd.DataFrame, f: int) -> np.ndarray:
-        """The group code (in family ``f``) of each row of ``part`` (rows of ``f``'s set)."""
+    def codes(self, part: pd.DataFrame, f: int, names=None) -> np.ndarray:
+        """The group code (in family ``f``) of each row of ``part`` (rows of ``f``'s set);
+        ``names``: the column of each key in ``part`` (a Dataset aggregate's ``attrs["keys"]``:
+        keys named like an output column come back under an alias)."""
         keys = self.sets[f]
+        column = {key: (names or {}).get(key, key) for key in keys}
         if not keys or not len(part):
             return np.zeros(len(part), dtype=np.int64)
         combined = np.zeros(len(part), dtype=np.int64)
         for key in keys:  # factorize first: the (slow) label lookup runs once per group
-            code, uniques = pd.factorize(part[key], use_na_sentinel=False)
+            code, uniques = pd.factorize(part[column[key]], use_na_sentinel=False)
             combined = combined * max(len(uniques), 1) + code
         row_group, found = pd.factorize(combined, sort=False)
         first = np.empty(len(found), dtype=np.int64)
         first[row_group[::-1]] = np.arange(len(part))[::-1]
         groups = part.iloc[first]
-        per_attribute = [self._level_codes(groups[key], key) for key in keys]
+        per_attribute = [self._level_codes(groups[column[key]], key) for key in keys]
         if len(keys) == 1:
             return per_attribute[0][row_group]
         index = pd.MultiIndex.from_arrays(per_attribute)
@@ -218,13 +221,27 @@ class _Families:
             found = np.where(found < 0, text.get_indexer(values.astype(str)), found)
         return found
 
+    def spread_wide(self, table, columns, width: int, names) -> dict[str, list[np.ndarray]]:
+        """As :meth:`spread` for a table with ``width`` consecutive rows per group (e.g. one per
+        quantile): per column, one ``(groups, width)`` array per family."""
+        out = {column: [] for column in columns}
+        for f, fam in enumerate(self.families):
+            part = table[table["grouping_set"] == f]
+            codes = self.codes(part.iloc[::width], f, names)
+            for column in columns:
+                values = np.full((fam.n_groups, width), np.nan)
+                values[codes] = part[column].to_numpy(dtype=float).reshape(-1, width)
+                out[column].append(values)
+        return out
+
     def spread(self, table: pd.DataFrame, columns, fill=np.nan) -> dict[str, list[np.ndarray]]:
         """Per column, one array per family: the column's value in each group (``fill`` where
         no row came back)."""
         out = {column: [] for column in columns}
+        names = table.attrs.get("keys")
         for f, fam in enumerate(self.families):
             part = table[table["grouping_set"] == f]
-            codes = self.codes(part, f)
+            codes = self.codes(part, f, names)
             for column in columns:
                 values = np.full(fam.n_groups, fill, dtype=float)
                 values[codes] = part[column].to_numpy(dtype=float)
@@ -292,14 +309,16 @@ def _grouped_distinct(ds, g: _Families, name: str, d_all: float, approximate: bo
         for j, f in enumerate(affordable):
             part = table[table["grouping_set"] == j] if len(affordable) > 1 else table
             values = np.full(g.families[f].n_groups, np.nan)
-            values[g.codes(part, f)] = part[f"{p}d"].to_numpy(float)
+            values[g.codes(part, f, table.attrs.get("keys"))] = part[f"{p}d"].to_numpy(float)
             out[f] = values
     return out
 
 
 def _numeric_column(ds, g: _Families, name: str, i: int, moments: dict, p: str, bins: int):
-    """Stats rows, histogram counts and quantile error bound of one numeric column, from the
-    column's histogram pieces (exact in memory; bounded by the pieces' ranges elsewhere)."""
+    """Stats rows, histogram counts and quantile error bound of one numeric column: one
+    :meth:`raikit.Dataset.histogram` of pieces per (group, coarse bin, quantile bin) with the
+    quantiles computed in the same pass (exact in memory; bounded by the pieces' ranges
+    elsewhere)."""
     from raikit.data import _scale
 
     count = moments[f"{p}c{i}"]
@@ -309,60 +328,75 @@ def _numeric_column(ds, g: _Families, name: str, i: int, moments: dict, p: str, 
     n_bins = bins if spread_ok else 1
     edges = np.linspace(low, high, n_bins + 1) if spread_ok else np.array([low, high])
     coarse = _prefix([*ds.columns, "bin", "rows", "n", "lo", "hi"]) + "coarse"
-    pieces = None
-    if n_total:
-        pieces = ds.histogram(
-            name,
-            by=g.sets,
-            bins=_scale.QUANTILE_BINS,
-            range=(low, high),
-            cuts={coarse: edges[1:-1]},
-        )
-    exact = pieces is None or pieces.attrs["exact"]
-    per_value = pieces is None or pieces.attrs["pieces"] == "values"
-    approximate = False
-    if not n_total:  # every value missing: nothing to count (NaN)
-        distinct = [np.full(fam.n_groups, np.nan) for fam in g.families]
-    elif not exact:
-        approximate = ds.n_rows > _scale.EXACT_DISTINCT_ROWS
-        op = "approx_distinct" if approximate else "distinct"
-        d_all = float(ds.aggregate(stats={f"{p}d": (name, op)})[f"{p}d"].iloc[0])
-        distinct = _grouped_distinct(ds, g, name, d_all, approximate)
-    rows = _base_rows(g, moments[f"{p}rows"], count)
-    hist, errors = [], []
     qs = np.asarray(QUANTILES)
-    bounds = np.searchsorted(pieces["grouping_set"].to_numpy(), np.arange(len(g.sets) + 1))
+    rows = _base_rows(g, moments[f"{p}rows"], count)
+    if not n_total:  # every value missing: nothing to count (NaN)
+        for f, fam in enumerate(g.families):
+            rows[f].update(
+                distinct=np.full(fam.n_groups, np.nan),
+                **{qn: np.full(fam.n_groups, np.nan) for qn in QUANTILE_NAMES},
+            )
+        hist = [(fam, np.zeros((fam.n_groups, n_bins), dtype=np.int64)) for fam in g.families]
+        return rows, hist, edges, 0.0, False, True
+    pieces = ds.histogram(
+        name,
+        by=g.sets,
+        bins=_scale.QUANTILE_BINS,
+        range=(low, high),
+        cuts={coarse: edges[1:-1]},
+        pieces="bins",
+        quantiles=qs,
+    )
+    found = pieces.attrs["quantiles"]
+    exact_quantiles = pieces.attrs["exact_quantiles"]
+    distinct, approximate = _numeric_distinct(ds, g, name, pieces, exact_quantiles, p)
+    names = pieces.attrs["keys"]
+    quant = g.spread_wide(found, ["value", "error"], len(qs), names)
+    hist, errors = [], []
     for f, fam in enumerate(g.families):
-        gcount = count[f].astype(np.int64)
-        if n_total:
-            part = pieces.iloc[bounds[f] : bounds[f + 1]]  # pieces are sorted by set
-            codes = g.codes(part, f)
-            order = _group_order(codes, fam.n_groups)  # by group, in value order within
-            codes = codes[order]
-            n, lo, hi, cut = (part[c].to_numpy()[order] for c in ("rows", "lo", "hi", coarse))
-            quant, error = _histogram_quantiles(n, lo, hi, gcount, qs)
-            table = np.bincount(
-                codes * n_bins + cut, weights=n, minlength=fam.n_groups * n_bins
-            ).reshape(fam.n_groups, n_bins)
-            if exact:  # one value per piece: the pieces of a group are its distinct values
-                distinct_f = np.bincount(codes, minlength=fam.n_groups).astype(float)
-        else:
-            quant = np.full((fam.n_groups, len(qs)), np.nan)
-            error, table = quant.copy(), np.zeros((fam.n_groups, n_bins))
+        part = pieces[pieces["grouping_set"] == f]
+        codes = g.codes(part, f, names)
+        table = np.bincount(
+            codes * n_bins + part[coarse].to_numpy(np.int64),
+            weights=part["rows"].to_numpy(float),
+            minlength=fam.n_groups * n_bins,
+        ).reshape(fam.n_groups, n_bins)
         hist.append((fam, table.astype(np.int64)))
-        errors.append(error)
-        var = moments[f"{p}v{i}"][f]
-        std = np.sqrt(np.maximum(var, 0.0))
+        errors.append(quant["error"][f])
+        gcount = count[f].astype(np.int64)
+        std = np.sqrt(np.maximum(moments[f"{p}v{i}"][f], 0.0))
         std[gcount < 2] = np.nan
         rows[f].update(
-            distinct=distinct_f if n_total and exact else distinct[f].astype(float),
+            distinct=distinct[f].astype(float),
             mean=np.where(gcount > 0, moments[f"{p}m{i}"][f], np.nan),
             std=std,
-            **{qn: quant[:, j] for j, qn in enumerate(QUANTILE_NAMES)},
+            **{qn: quant["value"][f][:, j] for j, qn in enumerate(QUANTILE_NAMES)},
         )
     bound = np.concatenate([e.ravel() for e in errors])
     error = float(np.nanmax(bound)) if bound.size and np.isfinite(bound).any() else 0.0
-    return rows, hist, edges, error, approximate, per_value
+    return rows, hist, edges, error, approximate, exact_quantiles
+
+
+def _numeric_distinct(ds, g: _Families, name: str, pieces, exact_quantiles: bool, p: str):
+    """Distinct values per group of a numeric column, and whether the overall count is an
+    estimate: the pieces per group when each holds one value; else the Dataset's distinct
+    counts, over every family when it holds the sorted values (exact quantiles: in memory),
+    otherwise only where affordable (see :func:`_grouped_distinct`)."""
+    from raikit.data import _scale
+
+    if pieces.attrs["exact"]:  # one value per piece: a group's pieces are its distinct values
+        out = []
+        for f, fam in enumerate(g.families):
+            codes = g.codes(pieces[pieces["grouping_set"] == f], f, pieces.attrs["keys"])
+            out.append(np.bincount(codes, minlength=fam.n_groups).astype(float))
+        return out, False
+    if exact_quantiles:
+        table = ds.aggregate(by=g.sets, stats={f"{p}d": (name, "distinct")})
+        return g.spread(table, [f"{p}d"])[f"{p}d"], False
+    approximate = ds.n_rows > _scale.EXACT_DISTINCT_ROWS
+    op = "approx_distinct" if approximate else "distinct"
+    d_all = float(ds.aggregate(stats={f"{p}d": (name, op)})[f"{p}d"].iloc[0])
+    return _grouped_distinct(ds, g, name, d_all, approximate), approximate
 
 
 def _categorical_column(ds, g: _Families, name: str, rows: list[dict], top_k: int, dtype):
@@ -376,14 +410,14 @@ def _categorical_column(ds, g: _Families, name: str, rows: list[dict], top_k: in
         set_of_family.append([sorted(s) for s in sets].index(sorted(keys)))
     p = _prefix(ds.columns)
     counts = ds.aggregate(by=sets, stats={f"{p}n": (None, "count")})
-    if len(sets) == 1:
-        counts["grouping_set"] = 0
-    levels, value_codes = _category_levels(counts[name], dtype)
+    keys = counts.attrs["keys"]  # a column named like an output column comes back aliased
+    set_of_row = counts["grouping_set"].to_numpy() if len(sets) > 1 else np.zeros(len(counts))
+    levels, value_codes = _category_levels(counts[keys[name]], dtype)
     k = len(levels)
     full = []
     for f, fam in enumerate(g.families):
-        mask = (counts["grouping_set"] == set_of_family[f]).to_numpy()
-        group = g.codes(counts[mask], f)
+        mask = set_of_row == set_of_family[f]
+        group = g.codes(counts[mask], f, keys)
         full.append(
             np.bincount(
                 group * (k + 1) + value_codes[mask],  # last column: missing
@@ -421,12 +455,12 @@ def _column_parts(ds, roles: dict, bins: int, top_k: int):
         count = moments[f"{p}c{i}"]
         rows = _base_rows(g, moments[f"{p}rows"], count)
         if kind == "numeric":
-            rows, hist, edges, error, estimated, per_value = _numeric_column(
+            rows, hist, edges, error, estimated, exact_quantiles = _numeric_column(
                 ds, g, name, i, moments, p, bins
             )
             hist_parts.extend(_hist_frames(name, hist, edges))
             quantile_error[name] = error
-            every_exact &= per_value
+            every_exact &= exact_quantiles
             if estimated:
                 approximate.append(name)
         elif kind == "datetime":  # counts, and distinct values overall only
@@ -446,64 +480,13 @@ def _column_parts(ds, roles: dict, bins: int, top_k: int):
         stat_parts.append(_stack(rows, name, role, kind))
         kinds[name] = kind
     meta = {
-        # "exact": one piece per distinct value (in memory); "histogram": per bin, bounded
+        # "exact": from the sorted values (in memory); "histogram": from bins, bounded
         "quantiles": "exact" if every_exact else "histogram",
         "quantile_bins": _scale.QUANTILE_BINS,
         "quantile_error": quantile_error,
         "approximate_distinct": approximate,
     }
     return stat_parts, hist_parts, cat_parts, kinds, meta
-
-
-def _group_order(codes: np.ndarray, n_groups: int):
-    """The order that sorts pieces by group code, stably (none when they already are)."""
-    if not len(codes) or (codes[1:] >= codes[:-1]).all():
-        return slice(None)
-    return np.argsort(small_codes(codes, n_groups), kind="stable")
-
-
-def _histogram_quantiles(n, lo, hi, counts: np.ndarray, qs: np.ndarray):
-    """Quantiles (linear interpolation between order statistics, as ``np.quantile``) of every group
-    from its value-ordered histogram pieces, with a guaranteed error bound.
-
-    The pieces hold, per group in order, ``n`` values between ``lo`` and ``hi`` (the smallest and
-    largest value in the piece); ``counts`` is the non-missing count of each group in the same
-    order.
-    """
-    n = np.asarray(n, dtype=np.int64)
-    lo = np.asarray(lo, dtype=float)
-    hi = np.asarray(hi, dtype=float)
-    cum = np.cumsum(n)
-    starts = np.cumsum(counts) - counts
-    last = np.maximum(counts - 1, 0)[:, None]
-    position = qs[None, :] * last
-    k_lo = np.floor(position).astype(np.int64)
-    k_hi = np.minimum(k_lo + 1, last)
-    frac = position - k_lo
-
-    def order_statistic(k):
-        if not len(n):
-            return np.full(k.shape, np.nan), np.full(k.shape, np.nan)
-        target = starts[:, None] + k
-        piece = np.clip(np.searchsorted(cum, target, side="right"), 0, len(n) - 1)
-        rank = target - (cum[piece] - n[piece])
-        size = n[piece]
-        width = hi[piece] - lo[piece]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            value = np.where(size > 1, lo[piece] + rank / (size - 1) * width, lo[piece])
-        exact = (rank == 0) | (rank == size - 1) | (width == 0)
-        value = np.where(rank == size - 1, hi[piece], value)
-        value = np.where(rank == 0, lo[piece], value)
-        return value, np.where(exact, 0.0, width)
-
-    v_lo, e_lo = order_statistic(k_lo)
-    v_hi, e_hi = order_statistic(k_hi)
-    quant = v_lo + frac * (v_hi - v_lo)
-    error = (1 - frac) * e_lo + frac * e_hi
-    empty = counts == 0
-    quant[empty] = np.nan
-    error[empty] = np.nan
-    return quant, error
 
 
 def _category_levels(values: pd.Series, dtype):

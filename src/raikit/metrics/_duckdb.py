@@ -41,7 +41,7 @@ import pandas as pd
 
 from raikit._errors import ColumnError, DataError, FileFormatError, ParameterError
 from raikit._grouping import GroupEncoding, encode_groups
-from raikit._sql import DUCKDB, Dialect
+from raikit._sql import DUCKDB, Dialect, unusable_weights, weight_check_sql
 
 __all__ = ["DEFAULT_SCORE_BINS", "AggregatedCounts", "duckdb_counts"]
 
@@ -361,12 +361,8 @@ def _check_numbers(con, relation: str, source, named: list[tuple[str, str | None
 def weight_sql(weight: str, dialect=DUCKDB) -> list[str]:
     """Per-cell sums of a weight column and of its square, and the count of unusable weights."""
     w = f"CAST({dialect.ident(weight)} AS DOUBLE)"
-    bad = f"{w} IS NULL OR isnan({w}) OR {w} < 0 OR {w} = {dialect.double(np.inf)}"
-    return [
-        f"SUM({w}) AS __w",
-        f"SUM({w} * {w}) AS __w2",
-        f"SUM(CASE WHEN {bad} THEN 1 ELSE 0 END) AS __bad_w",
-    ]
+    bad, total = weight_check_sql(dialect, weight)
+    return [f"{total} AS __w", f"SUM({w} * {w}) AS __w2", f"{bad} AS __bad_w"]
 
 
 def count_sql(
@@ -510,12 +506,9 @@ def _score_strata(table, rows, classes, source, backend, score, score_bins, *, w
 def _weighted_cells(table, weight, source, where, shape) -> tuple[np.ndarray, np.ndarray]:
     """Sums of the weights and of their squares per (group, cell), after checking the weights
     as :func:`raikit.metrics._group_metrics.weight_array` does for rows in memory."""
-    bad = int(np.nan_to_num(table["__bad_w"].to_numpy(float)).sum())
     sums = table["__w"].to_numpy(float)
-    if bad or np.isnan(sums).any():
-        # DuckDB folds isnan() to FALSE when a Parquet column's statistics (which skip NaN) say
-        # "no NaN": the NaN then shows only in the sums, and the count can fall short.
-        many = f"{bad}" if bad else "some"
+    many = unusable_weights(table["__bad_w"], sums)
+    if many:
         raise DataError(
             f"weight column {weight!r} has {many} missing, infinite or negative weight(s) in "
             f"{source!r}; weights must be finite and >= 0."
