@@ -345,3 +345,16 @@ def test_columns_named_like_aggregate_outputs_profile_like_ordinary_names(tmp_pa
         np.testing.assert_array_equal(b["median"], a["median"])
     assert got.histograms["count"].tolist() == plain.histograms["count"].tolist()
     assert got.categories["count"].tolist() == plain.categories["count"].tolist()
+
+
+def test_a_weight_role_is_said_not_applied_rather_than_silently_ignored():
+    # the profile describes the stored rows; with a weight role it says so in a finding and meta,
+    # and its counts stay the row counts
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "s": ["a", "a", "b", "b"], "w": [1, 1, 1, 5]})
+    weighted = profile(Dataset(frame, target=None, sensitive="s", weight="w"), proxies=False)
+    plain = profile(Dataset(frame, target=None, sensitive="s"), proxies=False)
+    assert weighted.columns.loc["x", "count"] == 4 and weighted.meta["weight"] is None
+    assert weighted.columns.loc["x", "mean"] == plain.columns.loc["x", "mean"] == 2.5
+    notes = [f for f in weighted.findings if "unweighted" in f.title]
+    assert len(notes) == 1 and "'w'" in notes[0].detail
+    assert not any("unweighted" in f.title for f in plain.findings)

@@ -958,6 +958,22 @@ def _tables(stat_parts, hist_parts, cat_parts):
     return stats, histograms, categories
 
 
+def _weight_note(ds) -> list[Finding]:
+    """Say that a profile describes the stored rows: its counts, quantiles and histograms do not
+    apply the Dataset's weight role (representation, drift and the metrics do)."""
+    if ds.weight is None:
+        return []
+    return [
+        Finding(
+            "info",
+            "The profile describes the stored rows, unweighted",
+            f"The Dataset's weight column {ds.weight!r} is not applied to the profile's counts, "
+            f"quantiles and histograms (they describe the table as stored). representation(), "
+            f"drift(), group_metrics_of() and evaluate() apply it.",
+        )
+    ]
+
+
 def _empty_proxies() -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -1077,8 +1093,9 @@ def profile(
         roles=roles,
         n_rows=ds.n_rows,
         sensitive_names=list(ds.sensitive_names),
-        findings=tuple(_findings(stats, proxy_table, proxy_auc)),
+        findings=tuple(_findings(stats, proxy_table, proxy_auc) + _weight_note(ds)),
         meta={
+            "weight": None,  # the stored rows, unweighted (see _weight_note)
             "bins": bins,
             "top_k": top_k,
             "proxy_auc": proxy_auc,
