@@ -375,7 +375,7 @@ class _CellStats:
         """The rows in cell order (a radix sort of small codes) and where each cell starts."""
         if "cell_order" not in self._memo:
             cell, n = self.cells.cell, self.cells.n_cells
-            order = np.argsort(_small(cell, n), kind="stable")
+            order = np.argsort(small_codes(cell, n), kind="stable")
             sizes = np.bincount(cell, minlength=n)
             self._memo["cell_order"] = (order, np.cumsum(sizes) - sizes)
         return self._memo["cell_order"]
@@ -717,7 +717,7 @@ class _Sorted:
             group_of_cell, key_codes = self.cells.group_codes(group_set)
             n_groups = len(key_codes[group_set[0]]) if group_set else 1
             if n_groups > 1:
-                group = _small(group_of_cell, n_groups)[self.cell]
+                group = small_codes(group_of_cell, n_groups)[self.cell]
                 perm = np.argsort(group, kind="stable")
                 found = (perm, group[perm], n_groups, key_codes)
             else:
@@ -835,7 +835,7 @@ def _histogram_memory(ds, column, sets, keys, bins, value_range, cuts, weight, *
     return pd.DataFrame(ordered, copy=False), low, high
 
 
-def _small(codes: np.ndarray, n_groups: int) -> np.ndarray:
+def small_codes(codes: np.ndarray, n_groups: int) -> np.ndarray:
     """Codes in the narrowest unsigned type: numpy's stable argsort of those is a radix sort."""
     if n_groups <= 1 << 8:
         return codes.astype(np.uint8)

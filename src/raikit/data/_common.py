@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from raikit._aggregate import small_codes
 from raikit._errors import DataError
 from raikit._grouping import GroupEncoding, encode_groups
 
@@ -44,15 +45,6 @@ class Family:
     def small_codes(self) -> np.ndarray:
         """The codes in the narrowest unsigned type: a stable argsort of them is a radix sort."""
         return small_codes(self.codes, self.n_groups)
-
-
-def small_codes(codes: np.ndarray, n_groups: int) -> np.ndarray:
-    """``codes`` as uint8 / uint16 when they fit (numpy radix-sorts those in a stable argsort)."""
-    if n_groups <= 1 << 8:
-        return codes.astype(np.uint8)
-    if n_groups <= 1 << 16:
-        return codes.astype(np.uint16)
-    return codes
 
 
 def families(
