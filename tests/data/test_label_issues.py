@@ -99,13 +99,23 @@ def test_outliers_are_found():
 
     ds = load_compas()
     frame = ds.frame.copy()
-    planted = np.arange(0, 6000, 400)  # 15 rows far outside the data
-    frame.loc[planted, "priors_count"] = 400
-    frame.loc[planted, "age"] = 150
+    # 15 rows far outside the data on four features. (Outside on two only, age and priors, they
+    # scored just below COMPAS's own extreme rows for ~2% of forest seeds: a flaky test.) With four,
+    # 300 seeds out of 300 flag them all; the seed is fixed so that the test is deterministic.
+    planted = np.arange(0, 6000, 400)
+    frame.loc[planted, ["priors_count", "age", "juv_fel_count", "juv_misd_count"]] = [
+        400,
+        150,
+        40,
+        40,
+    ]
     rng = np.random.default_rng(0)
     probs = np.clip(rng.random(len(frame)), 0.05, 0.95)
     result = label_issues(
-        ds.replace(frame), pred_probs=np.column_stack([1 - probs, probs]), contamination=0.01
+        ds.replace(frame),
+        pred_probs=np.column_stack([1 - probs, probs]),
+        contamination=0.01,
+        random_state=0,
     )
     assert set(planted) <= set(result.outlier_rows)
     assert result.meta["estimator"] == "pred_probs"
