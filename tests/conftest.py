@@ -1,8 +1,30 @@
-"""Shared fixtures: a real model trained once on UCI Adult."""
+"""Shared fixtures: a real model trained once on UCI Adult, and reproducible fresh seeds."""
 
 from __future__ import annotations
 
+import itertools
+import zlib
+
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def _reproducible_fresh_seeds(request, monkeypatch):
+    """``random_state=None`` draws its seed from the test's name, not from the OS.
+
+    In use, a check called with ``random_state=None`` draws a fresh seed from the operating system
+    (and records it). A test asserting a statistical property (an interval that excludes 0.5, the
+    top 1 % holding planted rows) then holds for most seeds but not all, and fails now and then.
+    Here each test gets its own fixed sequence of "fresh" seeds (still a different seed per call),
+    so every run of the suite checks the same draws.
+    """
+    import raikit._recording as recording
+
+    base = zlib.crc32(request.node.nodeid.encode())
+    counter = itertools.count(1)
+    monkeypatch.setattr(
+        recording, "fresh_seed", lambda: (base + 2_654_435_761 * next(counter)) % 2**32
+    )
 
 
 @pytest.fixture(scope="session")
