@@ -39,3 +39,23 @@ def adult_scored():
         categorical_features="from_dtype", max_iter=60, random_state=0
     ).fit(train.X, train.y)
     return test.with_predictions(model)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session for the whole run (skipped without pyspark): a JVM start-up is
+    seconds, and every Spark test reads the same settings."""
+    pytest.importorskip("pyspark")
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[1]")
+        .appName("raikit-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

@@ -131,16 +131,7 @@ def test_bad_requests_raise_raikit_errors(tmp_path):
         lazy.aggregate(stats={"n": (None, "count")}, weight="w")
 
 
-def test_spark_matches_in_memory():
-    pytest.importorskip("pyspark")
-    from pyspark.sql import SparkSession
-
-    spark = (
-        SparkSession.builder.master("local[1]")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .getOrCreate()
-    )
+def test_spark_matches_in_memory(spark):
     frame = _frame(seed=2)
     lazy = Dataset(spark.createDataFrame(frame), target=None, sensitive="s", lazy=True)
     for weight in (None, "w"):
@@ -454,16 +445,7 @@ def test_bad_histogram_and_quantile_requests():
         ds.quantiles("x", [1.5])
 
 
-def test_spark_histogram_quantiles_and_moments_match_in_memory():
-    pytest.importorskip("pyspark")
-    from pyspark.sql import SparkSession
-
-    spark = (
-        SparkSession.builder.master("local[1]")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .getOrCreate()
-    )
+def test_spark_histogram_quantiles_and_moments_match_in_memory(spark):
     frame = _pieces_frame(n=200, seed=11)
     memory = Dataset(frame, target=None, sensitive="s")
     lazy = Dataset(spark.createDataFrame(frame), target=None, sensitive="s", lazy=True)

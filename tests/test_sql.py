@@ -74,23 +74,6 @@ def test_group_metrics_on_duckdb_with_hostile_column_names(tmp_path, name):
     )
 
 
-@pytest.fixture(scope="module")
-def spark():
-    pytest.importorskip("pyspark")
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[1]")
-        .appName("raikit-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    return session
-
-
 def test_spark_round_trips_hostile_names_and_values(spark):
     for escaped in ("false", "true"):  # the literal does not depend on the parser's setting
         spark.conf.set("spark.sql.parser.escapedStringLiterals", escaped)

@@ -460,24 +460,6 @@ def test_cli_runs_the_data_checks_on_a_glob(adult_pair, tmp_path):
 
 # --------------------------------------------------------------------------- Spark
 @pytest.fixture(scope="module")
-def spark():
-    pytest.importorskip("pyspark")
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[1]")
-        .appName("raikit-data-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
-
-
-@pytest.fixture(scope="module")
 def compas_spark(spark):
     ds = load_compas()
     # Spark has no pandas categories: compare with the same table holding plain strings

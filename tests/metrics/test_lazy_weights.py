@@ -79,16 +79,7 @@ def test_bad_weights_raise(tmp_path):
     )
 
 
-def test_spark_weighted_equals_numpy():
-    pytest.importorskip("pyspark")
-    from pyspark.sql import SparkSession
-
-    spark = (
-        SparkSession.builder.master("local[1]")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .getOrCreate()
-    )
+def test_spark_weighted_equals_numpy(spark):
     frame = _rows(n=600, seed=1)
     kwargs = dict(metrics=METRICS, n_boot=200, random_state=5)
     lazy = group_metrics_of(Dataset(spark.createDataFrame(frame), lazy=True, **ROLES), **kwargs)
