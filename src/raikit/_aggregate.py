@@ -560,7 +560,7 @@ def _aliases(keys, reserved, columns) -> dict[str, str]:
     taken = {*reserved, *columns, *keys}
     names = {}
     for key in keys:
-        names[key] = key if key not in reserved else _free("_" + key, taken)
+        names[key] = key if key not in reserved else free_name("_" + key, taken)
         taken.add(names[key])
     return names
 
@@ -864,7 +864,8 @@ def _runs(group, value_id, mass):
     return gid, at, at + rows - 1, rows, weight
 
 
-def _free(name: str, taken) -> str:
+def free_name(name: str, taken) -> str:
+    """``name``, prefixed with underscores until no column in ``taken`` has it."""
     while name in taken:
         name = "_" + name
     return name
@@ -876,8 +877,10 @@ def _histogram_sql(table, column, sets, keys, bins, value_range, cuts, weight, *
     d = table.dialect
     v = value_sql(d, column, table.dtypes[column])
     taken = set(table.columns)
-    alias = {n: _free(f"__raikit_{n}", taken) for n in ("v", "w", "bin", "rows", "n", "lo", "hi")}
-    cut_alias = {name: _free(f"__raikit_cut{j}", taken) for j, name in enumerate(cuts)}
+    alias = {
+        n: free_name(f"__raikit_{n}", taken) for n in ("v", "w", "bin", "rows", "n", "lo", "hi")
+    }
+    cut_alias = {name: free_name(f"__raikit_cut{j}", taken) for j, name in enumerate(cuts)}
     if value_range is None:
         found = table.query(f"SELECT MIN({v}) AS lo, MAX({v}) AS hi FROM {{table}}").iloc[0]
         low, high = (float(found["lo"]), float(found["hi"])) if pd.notna(found["lo"]) else (0, 0)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from raikit._aggregate import free_name
 from raikit._errors import ColumnError, DataError, ParameterError
 from raikit._grouping import encode_groups
 from raikit._recording import recorded
@@ -311,13 +312,6 @@ def _as_counts(n) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- both sides
-def _free(name: str, taken) -> str:
-    """``name``, prefixed with underscores until no column in ``taken`` has it."""
-    while name in taken:
-        name = "_" + name
-    return name
-
-
 class _Sides:
     """The two samples and their groups.
 
@@ -340,8 +334,8 @@ class _Sides:
     def count_rows(self, columns: list[str]) -> None:
         """Per side and group: the (weighted) number of rows, the sum of squared weights and the
         (weighted) number of missing values of each column; also fixes the groups."""
-        rows, squares = _free("rows", self.taken), _free("squares", self.taken)
-        missing = [_free(f"missing{i}", self.taken) for i in range(len(columns))]
+        rows, squares = free_name("rows", self.taken), free_name("squares", self.taken)
+        missing = [free_name(f"missing{i}", self.taken) for i in range(len(columns))]
         tables = []
         for ds, weight in zip(self.data, self.weights, strict=True):
             stats = {rows: (None, "count")}
@@ -437,7 +431,7 @@ class _Sides:
     def category_tables(self, name: str):
         """Number of levels and the (groups, levels + missing) tables of both sides, weighted
         tables scaled to effective rows (the shares are the weighted ones)."""
-        n = _free("n", {*self.taken, name})
+        n = free_name("n", {*self.taken, name})
         found = []
         for ds, weight in zip(self.data, self.weights, strict=True):
             by = [[*group_set, name] for group_set in self.sets]
@@ -679,7 +673,7 @@ def _numeric_pieces(sides: _Sides, name: str, facts, i: int) -> dict:
     highs = [f[f"hi{i}"] for f in facts if not np.isnan(f[f"hi{i}"])]
     span = (min(lows), max(highs)) if lows else (0.0, 0.0)
     edges = _reference_deciles(sides.data[0], name, sides.weights[0], span)
-    cut = _free("decile", sides.taken)
+    cut = free_name("decile", sides.taken)
     pieces = [
         sides.finest_pieces(ds, name, weight, range=span, cuts={cut: edges})
         for ds, weight in zip(sides.data, sides.weights, strict=True)
@@ -948,7 +942,7 @@ def _as_dataset(data, sensitive: list[str], missing_group):
     frame.columns = [str(c) for c in frame.columns]
     if sensitive:
         return Dataset(frame, target=None, sensitive=sensitive, missing_group=missing_group)
-    everyone = _free("__all_rows__", frame.columns)
+    everyone = free_name("__all_rows__", frame.columns)
     return Dataset(frame.assign(**{everyone: "all"}), target=None, sensitive=everyone)
 
 
