@@ -46,6 +46,9 @@ _register_train(app)
 from raikit.explain._cli import register as _register_explain  # noqa: E402
 
 _register_explain(app)
+from raikit.audit._cli import register as _register_compare  # noqa: E402
+
+_register_compare(app)
 
 console = Console()
 error_console = Console(stderr=True)
@@ -100,10 +103,15 @@ def metrics_table(result, *, title: str, metrics: list[str] | None = None) -> Ta
 
 
 def print_findings(findings, *, to: Console | None = None) -> None:
-    """Print findings, one line each, coloured by severity."""
+    """Print findings, one line each, coloured by severity (their text is never read as markup:
+    a column or model name such as ``[/bold]`` prints as itself)."""
+    from rich.markup import escape
+
     colours = {"error": "red", "warning": "yellow", "info": "cyan"}
     for f in findings:
-        (to or console).print(f"[{colours[f.severity]}]{f.severity}[/]: {f.title} — {f.detail}")
+        (to or console).print(
+            f"[{colours[f.severity]}]{f.severity}[/]: {escape(f.title)} — {escape(f.detail)}"
+        )
 
 
 @datasets_app.command("list")

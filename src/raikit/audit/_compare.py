@@ -160,7 +160,7 @@ class ComparisonResult(Result):
             )
         fig.update_layout(
             title=f"Each criterion per model, with {_level(self.meta.get('ci'))} intervals "
-            f"(grey: the baseline {baseline})",
+            f"(grey mark: the baseline, {baseline})",
             height=260 * rows + 120,
             margin={"l": 50, "r": 20, "t": 90, "b": 40},
         )
@@ -230,9 +230,17 @@ def _label(row) -> str:
 
 
 def _number(value, *, signed: bool = False) -> str:
+    """Three decimals; a value that would round to zero but is not keeps its sign and size.
+
+    >>> _number(0.0543), _number(0.00012, signed=True), _number(0.0, signed=True)
+    ('0.054', '+1.2e-04', '+0.000')
+    """
     if value is None or not np.isfinite(value):
         return "—"
-    return f"{value:+.3f}" if signed else f"{value:.3f}"
+    sign = "+" if signed else ""
+    if 0 < abs(value) < 0.0005:
+        return f"{value:{sign}.1e}"
+    return f"{value:{sign}.3f}"
 
 
 def _with_interval(value, lower, upper, *, signed: bool = False) -> str:
@@ -250,7 +258,7 @@ def _display(result: ComparisonResult) -> pd.DataFrame:
             "model": c["model"].astype(str),
             "criterion": [_label(r) for r in c.itertuples()],
             "better when": np.where(c["higher_is_better"], "higher", "lower"),
-            "baseline": [
+            f"baseline: {result.meta.get('baseline')}": [
                 _with_interval(*v)
                 for v in zip(
                     c["baseline_value"], c["baseline_lower"], c["baseline_upper"], strict=True
@@ -278,17 +286,27 @@ def _scorecards_html(result: ComparisonResult, table_html) -> str:
     frame = cards.reset_index().rename(columns={"index": "principle"})
     frame.columns = [str(c) for c in frame.columns]
     classes = {str(m): [f"status-{s}".replace(" ", "-") for s in cards[m]] for m in cards.columns}
-    notes = []
     reasons = result.scorecard_reasons
-    for model in cards.columns:
-        for principle, status in cards[model].items():
-            if status in ("not assessed", "warn", "fail") and model in reasons.columns:
-                notes.append(
-                    f"<li><b>{escape(model)}</b>, {escape(principle)} ({escape(status)}): "
-                    f"{escape(reasons.at[principle, model])}</li>"
-                )
-    listed = f"<ul>{''.join(notes)}</ul>" if notes else ""
-    return table_html(frame, classes=classes) + listed
+
+    def notes(statuses) -> str:
+        items = [
+            f"<li><b>{escape(model)}</b>, {escape(principle)} ({escape(status)}): "
+            f"{escape(reasons.at[principle, model])}</li>"
+            for model in cards.columns
+            if model in reasons.columns
+            for principle, status in cards[model].items()
+            if status in statuses
+        ]
+        return f"<ul>{''.join(items)}</ul>" if items else ""
+
+    unassessed = notes(("not assessed",))
+    return (
+        table_html(frame, classes=classes)
+        + (f"<p><b>Why not assessed</b></p>{unassessed}" if unassessed else "")
+        + "<details><summary>Why each mark (every audit's reasons)</summary>"
+        + notes(("pass", "warn", "fail", "not assessed"))
+        + "</details>"
+    )
 
 
 # --------------------------------------------------------------------------- computation

@@ -1,17 +1,25 @@
-"""compare_audits: what each mitigation gained and cost, with intervals and reasons."""
+"""compare_audits and ``raikit compare``: what each mitigation gained and cost, with intervals
+and reasons."""
 
 from __future__ import annotations
 
 import html as htmllib
+import json
 import re
 
 import numpy as np
 import pandas as pd
 import pytest
+from rich.console import Console
+from sklearn.dummy import DummyClassifier
+from sklearn.linear_model import LogisticRegression
+from typer.testing import CliRunner
 
 from raikit import Result
 from raikit._errors import ParameterError
+from raikit._result import Finding
 from raikit.audit import AuditReport, compare_audits
+from raikit.cli import app, print_findings
 from raikit.metrics import group_metrics
 
 # Per group 1,000 positive and 1,000 negative rows. (true positives, false positives) per group:
@@ -312,3 +320,114 @@ def test_hostile_names_are_escaped():
     assert "&quot;&gt;&lt;svg onload=alert(3)&gt;" in page
     scripts = re.findall(r"<script[^>]*>(.*?)</script>", page, re.DOTALL)
     assert all("alert(" not in s.replace("\\u003c", "").split('"')[0] for s in scripts)
+
+
+# --------------------------------------------------------------------------- raikit compare
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    root = tmp_path_factory.mktemp("compare")
+    for name in ("baseline", "mitigated"):
+        (root / name).mkdir()
+        _report(name, CELLS[name]).to_json(root / name / "audit.json")
+    return root
+
+
+def test_compare_files_and_folders_with_the_cli_flags(folders):
+    out = folders / "out"
+    result = CliRunner().invoke(
+        app,
+        [
+            "compare",
+            str(folders / "mitigated" / "audit.json"),
+            str(folders / "baseline"),  # a folder written by `raikit audit --out`
+            "--baseline",
+            "baseline",
+            "--attribute",
+            "sex",
+            "--out",
+            str(out),
+        ],
+        env={"COLUMNS": "220"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "Against the baseline baseline" in result.output
+    assert "TPR gap on sex" in result.output and "+0.300" in result.output
+    assert "warning: mitigated made" in result.output
+    comparison = Result.from_json(str(out / "comparison.json"))
+    assert comparison.meta["baseline"] == "baseline"
+    tpr = comparison.changes.set_index("criterion").loc["TPR gap"]
+    assert tpr["model"] == "mitigated" and tpr["verdict"] == "worse"
+    assert (out / "comparison.html").read_text().count("What each model gained and cost") == 1
+
+
+def test_compare_runs_of_a_ledger(tmp_path):
+    from raikit.audit import audit
+    from raikit.datasets import load_german_credit
+    from raikit.ledger import Ledger
+
+    ds = load_german_credit().replace(features=["duration_months", "credit_amount", "age"])
+    train, test = ds.split(0.3, random_state=0)
+    ledger = Ledger(tmp_path / ".raikit")
+    runs = []
+    for name, model in (
+        ("logistic", LogisticRegression(max_iter=1000)),
+        ("constant", DummyClassifier(strategy="most_frequent")),
+    ):
+        report = audit(
+            model.fit(train.X, train.y),
+            train=train,
+            test=test,
+            sections=["bias"],
+            n_boot=50,
+            random_state=0,
+            ledger=ledger,
+            name=name,
+        )
+        runs.append(report.meta["run_id"][:12])
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app,
+        ["compare", *runs, "--ledger", str(ledger.root), "--out", str(out)],
+        env={"COLUMNS": "220"},
+    )
+    assert result.exit_code == 0, result.output
+    comparison = Result.from_json(str(out / "comparison.json"))
+    assert comparison.meta["models"] == ["logistic", "constant"]
+    # a constant model selects everyone (or no one): its selection-rate gaps are 0
+    gaps = comparison.table[
+        (comparison.table["model"] == "constant")
+        & (comparison.table["quantity"] == "selection_rate difference")
+    ]
+    assert (gaps["value"] == 0).all() and len(gaps) == 3  # sex, age_group, sex & age_group
+
+
+def test_a_run_without_an_audit_report_is_refused(tmp_path, folders):
+    from raikit.ledger import Ledger, track
+
+    ledger = Ledger(tmp_path / ".raikit")
+    with track("not an audit", ledger=ledger) as run:
+        pass
+    result = CliRunner().invoke(
+        app, ["compare", run.id[:12], str(folders / "baseline"), "--ledger", str(ledger.root)]
+    )
+    assert isinstance(result.exception, ParameterError)
+    assert "holds no audit report" in str(result.exception)
+
+
+def test_a_file_that_is_not_an_audit_is_refused(tmp_path, folders):
+    path = tmp_path / "other.json"
+    path.write_text(
+        json.dumps(_report("x", CELLS["baseline"]).results["metrics.group_metrics"].to_dict())
+    )
+    result = CliRunner().invoke(app, ["compare", str(path), str(folders / "baseline")])
+    assert isinstance(result.exception, ParameterError)
+    assert "holds a GroupMetricsResult, not an audit report" in str(result.exception)
+
+
+def test_findings_print_names_as_text_not_markup():
+    """A model or column name in rich markup (``[/bold]``) once raised a MarkupError."""
+    console = Console(record=True, width=200)
+    print_findings([Finding("warning", "[/bold] model [red]x", "[link=javascript:1]y")], to=console)
+    assert "[/bold] model [red]x — [link=javascript:1]y" in console.export_text()
