@@ -45,6 +45,12 @@ def test_demo_audits_three_models_into_the_ledger_and_writes_reports(tmp_path):
         & (comparison.table["attribute"] == "sex")
     ].set_index("model")["value"]
     assert tpr["fairbatch"] < tpr["baseline"]
+    # The comparison says what post-processing for demographic parity cost: a wider TPR gap.
+    changes = comparison.changes[comparison.changes["attribute"] == "sex"]
+    verdicts = changes.set_index(["model", "criterion"])["verdict"]
+    assert verdicts[("threshold_optimizer", "TPR gap")] == "worse"
+    assert verdicts[("threshold_optimizer", "selection-rate gap")] == "better"
+    assert "raised the TPR gap between sex groups" in text
     assert out["reports"]["baseline"].results["metrics.group_metrics"].overall["count"] == 16281
     # The datasheet answers composition from evidence and leaves the rest unanswered.
     sheet = (paths["datasheet"]).read_text()

@@ -169,6 +169,7 @@ def _print_summary(console, reports: dict, comparison, *, paths: dict, ledger) -
         table.add_row(principle, *[str(v) for v in row])
     console.print(table)
     console.print(comparison.summary)
+    print_findings([f for f in comparison.findings if f.severity == "warning"], to=console)
     console.print(f"\n[bold]Comparison report:[/bold] {paths['comparison'].resolve()}")
     for name in reports:
         console.print(

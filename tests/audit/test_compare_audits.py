@@ -286,6 +286,7 @@ def test_page_opens_on_the_formatted_gains_and_costs_table(result):
     row = _row(result, "TPR gap")
     assert f"+0.300 [{row['change_lower']:+.3f}, {row['change_upper']:+.3f}]" in cells
     assert "TPR gap on sex" in cells and "lower" in cells
+    assert "equal opportunity, equalized odds" in cells and "demographic parity" in cells
     assert not any(re.search(r"\d\.\d{4,}", c) for c in cells)  # rounded to three places
     # the tidy tables are folded away behind a disclosure
     assert re.search(r"<details><summary>.*?</summary>.*?<table", page, re.DOTALL)

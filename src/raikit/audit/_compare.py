@@ -74,9 +74,10 @@ class ComparisonResult(Result):
     ----------
     changes : DataFrame
         One row per (model, attribute, criterion) for every model but the baseline:
-        ``baseline_value/_lower/_upper``, ``value/lower/upper``, ``change`` (model - baseline)
-        with ``change_lower``/``change_upper``, ``higher_is_better``, ``verdict`` ("better",
-        "worse", "no clear change", "not assessed") and ``reason`` (why a cell is not assessed).
+        ``measures`` (the fairness criteria a gap measures), ``baseline_value/_lower/_upper``,
+        ``value/lower/upper``, ``change`` (model - baseline) with ``change_lower`` /
+        ``change_upper``, ``higher_is_better``, ``verdict`` ("better", "worse", "no clear
+        change", "not assessed") and ``reason`` (why a cell is not assessed).
     table : DataFrame
         One row per (model, attribute, criterion), baseline included: ``quantity`` (``accuracy``,
         ``<metric> difference``...), ``value``, ``lower``, ``upper`` and ``reason`` (why the
@@ -91,6 +92,26 @@ class ComparisonResult(Result):
     meta : dict
         ``baseline``, ``attributes``, ``models``, ``ci`` and how the interval of a change is
         computed (``change_interval``).
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.audit import audit, compare_audits
+    >>> from raikit.datasets import load_german_credit
+    >>> ds = load_german_credit().replace(features=["duration_months", "credit_amount", "age"])
+    >>> train, test = ds.split(0.3, random_state=0)
+    >>> reports = {
+    ...     name: audit(model.fit(train.X, train.y), train=train, test=test, sections=["bias"],
+    ...                 n_boot=30, random_state=0)
+    ...     for name, model in (("logistic", LogisticRegression(max_iter=1000)),
+    ...                         ("constant", DummyClassifier(strategy="most_frequent")))
+    ... }
+    >>> result = compare_audits(reports, attribute="sex")
+    >>> result.changes.loc[result.changes["criterion"] == "selection-rate gap", "value"].item()
+    0.0
+    >>> result.summary.startswith("Against logistic: constant:")
+    True
     """
 
     changes: pd.DataFrame
@@ -257,6 +278,7 @@ def _display(result: ComparisonResult) -> pd.DataFrame:
         {
             "model": c["model"].astype(str),
             "criterion": [_label(r) for r in c.itertuples()],
+            "fairness criterion": np.where(c["attribute"] == "overall", "", c["measures"]),
             "better when": np.where(c["higher_is_better"], "higher", "lower"),
             f"baseline: {result.meta.get('baseline')}": [
                 _with_interval(*v)
@@ -342,12 +364,12 @@ def _values(name, report, attributes: list[str], criteria: list[_Criterion]) -> 
             reason = _unjudged(name, result, attribute, criterion, (value, lower, upper), by_group)
         rows.append(
             (name, attribute, criterion.name, criterion.metric, criterion.kind,
-             criterion.higher_is_better, value, lower, upper, reason)
+             criterion.about, criterion.higher_is_better, value, lower, upper, reason)
         )  # fmt: skip
     return pd.DataFrame(
         rows,
         columns=[
-            "model", "attribute", "criterion", "metric", "kind", "higher_is_better",
+            "model", "attribute", "criterion", "metric", "kind", "measures", "higher_is_better",
             "value", "lower", "upper", "reason",
         ],
     )  # fmt: skip
@@ -435,7 +457,7 @@ def _changes(values: pd.DataFrame, baseline, cis: dict) -> pd.DataFrame:
         reason=reason,
     )
     order = [
-        "model", "attribute", "criterion", "metric", "higher_is_better",
+        "model", "attribute", "criterion", "metric", "measures", "higher_is_better",
         "baseline_value", "baseline_lower", "baseline_upper", "value", "lower", "upper",
         "change", "change_lower", "change_upper", "verdict", "reason",
     ]  # fmt: skip
