@@ -200,7 +200,9 @@ class ComparisonResult(Result):
             table_html,
         )
 
-        verdicts = {"verdict": [f"verdict-{v.replace(' ', '-')}" for v in self.changes["verdict"]]}
+        shown = _display(self)
+        classes = {"verdict": [f"verdict-{v.replace(' ', '-')}" for v in self.changes["verdict"]]}
+        classes |= {c: ["number"] * len(shown) for c in shown.columns[4:7]}
         intro = (
             f"<p>{escape(self.summary)}</p><p>Each model against the baseline "
             f"<b>{escape(self.meta.get('baseline'))}</b>; change = model − baseline. "
@@ -219,7 +221,7 @@ class ComparisonResult(Result):
         sections = [
             (
                 "What each model gained and cost",
-                intro + table_html(_display(self), classes=verdicts),
+                intro + table_html(shown, classes=classes),
             ),
             ("Findings", findings_html(self.findings)),
             ("Each criterion per model", figures_html(self.figures())),
@@ -231,7 +233,7 @@ class ComparisonResult(Result):
             "</style>",
             ".verdict-worse { color: #c62828; font-weight: bold; } "
             ".verdict-better { color: #2e7d32; font-weight: bold; } "
-            ".verdict-not-assessed { color: #777; }\n</style>",
+            ".verdict-not-assessed { color: #777; } .number { white-space: nowrap; }\n</style>",
             1,
         )
         if path is not None:
