@@ -469,3 +469,17 @@ def test_change_interval_coverage_by_simulation(rho, floor, ceiling):
     covered = (changes["change_lower"] <= 0) & (changes["change_upper"] >= 0)
     assert floor <= covered.mean() <= ceiling
     assert (changes["verdict"] != "no clear change").mean() == pytest.approx(1 - covered.mean())
+
+
+def test_audits_on_different_test_data_are_flagged(pair):
+    assert not [f for f in compare_audits(pair).findings if "different test data" in f.title]
+    other = _report("mitigated", CELLS["mitigated"])
+    other.meta["test"] = {"name": "serving", "rows": 4000}
+    pair_meta = dict(pair["baseline"].meta, test={"name": "test", "rows": 4000})
+    base = AuditReport(
+        scorecard=pair["baseline"].scorecard, results=pair["baseline"].results, meta=pair_meta
+    )
+    findings = compare_audits({"baseline": base, "mitigated": other}).findings
+    flagged = [f for f in findings if f.title == "The audits were run on different test data"]
+    assert len(flagged) == 1 and flagged[0].severity == "warning"
+    assert "'serving' (4000 rows)" in flagged[0].detail

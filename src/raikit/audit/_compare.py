@@ -545,6 +545,25 @@ def _fairest(gaps: pd.DataFrame, attribute) -> list[Finding]:
     ]
 
 
+def _same_test_data(reports: dict) -> list[Finding]:
+    """A warning when the audits were not run on the same test data (rows or name differ)."""
+    tests = {name: report.meta.get("test") or {} for name, report in reports.items()}
+    seen = {(t.get("name"), t.get("rows")) for t in tests.values()}
+    if len(seen) < 2:
+        return []
+    listed = "; ".join(
+        f"{name}: {t.get('name')!r} ({t.get('rows')} rows)" for name, t in tests.items()
+    )
+    return [
+        Finding(
+            "warning",
+            "The audits were run on different test data",
+            f"{listed}. A change then mixes the model's effect with the data's; audit every "
+            "model on the same test set.",
+        )
+    ]
+
+
 def _check_reports(reports) -> None:
     if not isinstance(reports, Mapping) or len(reports) < 2:
         raise ParameterError(
@@ -676,7 +695,7 @@ def compare_audits(
         table=table,
         scorecards=scorecards,
         scorecard_reasons=reasons,
-        findings=tuple(_findings(changes, values, baseline, names)),
+        findings=tuple(_same_test_data(reports) + _findings(changes, values, baseline, names)),
         meta={
             "attribute": attribute,
             "attributes": attributes,
