@@ -1079,6 +1079,25 @@ def _weighted_positions(mass: np.ndarray, count: np.ndarray, qs: np.ndarray):
     return row_at(below), row_at(above), position - below, total <= 0
 
 
+def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs) -> np.ndarray:
+    """Frequency-weighted quantiles of an array without NaN (those of
+    :meth:`raikit.Dataset.histogram`'s ``quantiles=`` with ``weight=``: integer weights give
+    ``np.quantile`` of the values repeated).
+
+    Examples
+    --------
+    >>> weighted_quantiles(np.array([3.0, 1.0, 2.0]), np.array([1.0, 2.0, 0.0]), [0.0, 0.5, 1.0])
+    array([1., 1., 3.])
+    """
+    order = np.argsort(values, kind="stable")
+    v, qs = np.asarray(values, dtype=float)[order], np.asarray(qs, dtype=float)
+    mass = np.asarray(weights, dtype=float)[order]
+    below, above, frac, empty = _weighted_positions(mass, np.array([len(v)]), qs)
+    if not len(v) or empty[0]:
+        return np.full(len(qs), np.nan)
+    return _lerp(v[below[0]], v[above[0]], frac[0])
+
+
 def _pieces_quantiles(table: pd.DataFrame, keys, sets, qs, *, weighted=False) -> pd.DataFrame:
     """Per group, quantiles from value-ordered pieces with their guaranteed error bound."""
     set_of = table["grouping_set"].to_numpy() if "grouping_set" in table else None
