@@ -136,6 +136,10 @@ def test_spark_matches_in_memory(spark):
     lazy = Dataset(spark.createDataFrame(frame), target=None, sensitive="s", lazy=True)
     for weight in (None, "w"):
         _check(lazy.aggregate(by=SETS, stats=STATS, weight=weight), frame, weight)
+    moments = {"v": ("x", "var"), "m": ("x", "mean")}
+    eager = Dataset(frame, target=None, sensitive="s").aggregate(by=SETS, stats=moments, weight="w")
+    got = lazy.aggregate(by=SETS, stats=moments, weight="w")
+    np.testing.assert_allclose(got[["v", "m"]], eager[["v", "m"]], rtol=1e-9)
 
 
 def test_keys_without_an_order_still_group():
@@ -231,10 +235,33 @@ def test_variance_is_stable_far_from_zero(tmp_path):
         np.testing.assert_allclose(got["v"].iloc[2], shifted["x"].var(), rtol=1e-4)
 
 
-def test_var_refuses_a_weight_and_means_need_numbers():
+@pytest.mark.parametrize("where", ["memory", "duckdb"])
+def test_weighted_var_equals_the_var_of_repeated_rows(tmp_path, where):
+    """Frequency weights: integer weights give the sample variance of the table with each row
+    repeated; far from zero (1e9 + noise) the shifted sums keep the digits."""
+    frame = _frame(n=120, seed=8).assign(w=lambda f: np.arange(len(f)) % 4)
+    frame["x"] = 1e9 + frame["x"]
+    repeated = frame.loc[frame.index.repeat(frame["w"])]
+    got = _dataset(frame, where, tmp_path).aggregate(
+        by=[["s"], []], stats={"v": ("x", "var")}, weight="w"
+    )
+    want = [*repeated.groupby("s")["x"].var(), repeated["x"].var()]
+    np.testing.assert_allclose(got["v"], want, rtol=1e-6)
+
+
+def test_weighted_var_is_nan_where_weights_sum_to_one_or_less(tmp_path):
+    frame = pd.DataFrame({"s": ["a", "a", "b", "b"], "x": [1.0, 3.0, 2.0, 5.0]})
+    frame["w"] = [0.25, 0.25, 2.0, 2.0]
+    for where in ("memory", "duckdb"):
+        got = _dataset(frame, where, tmp_path).aggregate(
+            by="s", stats={"v": ("x", "var")}, weight="w"
+        )
+        # b: mean 3.5, sum w (x - mean)^2 = 2 * 2.25 * 2 = 9, over 4 - 1
+        np.testing.assert_allclose(got["v"], [np.nan, 3.0], err_msg=where)
+
+
+def test_means_need_numbers():
     ds = Dataset(_frame(n=20), target=None, sensitive="s")
-    with pytest.raises(ParameterError, match="'var' is the unweighted"):
-        ds.aggregate(stats={"v": ("x", "var")}, weight="w")
     with pytest.raises(ColumnError, match=r"'s'.*need numbers"):
         ds.aggregate(stats={"m": ("s", "mean")})
 
@@ -500,11 +527,12 @@ def test_a_nan_weight_in_a_pyarrow_parquet_file_is_refused(tmp_path):
 @pytest.mark.parametrize("where", ["memory", "duckdb"])
 def test_bin_pieces_and_quantiles_in_one_pass(tmp_path, where):
     """pieces="bins": one piece per (group, cut, bin) on every backend, equal to the value
-    pieces merged per bin; quantiles=: exact in memory (np.quantile per group), and on DuckDB
-    within the reported error of the exact ones."""
+    pieces merged per bin; quantiles= with integer weights: exact in memory (np.quantile of the
+    rows repeated per group), and on DuckDB within the reported error of the exact ones."""
     rng = np.random.default_rng(3)
     frame = _pieces_frame(n=600)
     frame["x"] = np.where(frame["x"].isna(), np.nan, rng.normal(size=600))  # all distinct
+    frame["w"] = rng.integers(0, 4, size=600).astype(float)
     qs = [0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0]
     ds = _dataset(frame, where, tmp_path)
     got = ds.histogram(
@@ -526,14 +554,46 @@ def test_bin_pieces_and_quantiles_in_one_pass(tmp_path, where):
     for i, keys in enumerate(SETS):
         part = found[found["grouping_set"] == i]
         present = frame.dropna(subset=["x"])
+        present = present.loc[present.index.repeat(present["w"].astype(int))]
         groups = present.groupby(keys, sort=True)["x"] if keys else [((), present["x"])]
         exact = np.concatenate([np.quantile(x.to_numpy(), qs) for _, x in groups])
-        if where == "memory":  # bit for bit
-            np.testing.assert_array_equal(part["value"], exact)
+        if where == "memory":
+            np.testing.assert_allclose(part["value"], exact, rtol=1e-13, atol=1e-15)
             assert (part["error"] == 0).all()
         else:
             assert (np.abs(part["value"].to_numpy() - exact) <= part["error"] + 1e-12).all()
             assert (part["error"] > 0).any()
+
+
+@pytest.mark.parametrize("where", ["memory", "duckdb"])
+def test_weighted_quantiles_are_those_of_repeated_rows(tmp_path, where):
+    """Frequency weights: integer weights (zeros included) give np.quantile of the rows
+    repeated; weights of 1 give the unweighted quantiles; a group whose weights are all 0 has
+    no quantile."""
+    rng = np.random.default_rng(11)
+    frame = _pieces_frame(n=300, seed=12)
+    frame["w"] = rng.integers(0, 5, size=300).astype(float)
+    frame.loc[frame["s"] == "c", "w"] = np.where(frame.loc[frame["s"] == "c", "t"] == "u", 0, 2)
+    qs = np.linspace(0, 1, 21)
+    ds = _dataset(frame, where, tmp_path)
+    found = ds.histogram("x", by=[["s", "t"]], quantiles=qs, weight="w").attrs["quantiles"]
+    present = frame.dropna(subset=["x"])
+    repeated = present.loc[present.index.repeat(present["w"].astype(int))]
+    for (s, t), part in found.groupby(["s", "t"]):
+        x = repeated[(repeated["s"] == s) & (repeated["t"] == t)]["x"].to_numpy()
+        if not x.size:
+            assert part["value"].isna().all(), (s, t)
+            continue
+        want = np.quantile(x, qs)
+        got, error = part["value"].to_numpy(), part["error"].to_numpy()
+        assert (np.abs(got - want) <= error + 1e-12).all(), (s, t)
+        if where == "memory":
+            assert (error == 0).all()
+    ones = ds.histogram("x", by="s", quantiles=qs, weight=None).attrs["quantiles"]
+    unit = _dataset(frame.assign(w=1.0), where, tmp_path).histogram(
+        "x", by="s", quantiles=qs, weight="w"
+    )
+    np.testing.assert_allclose(unit.attrs["quantiles"]["value"], ones["value"], rtol=1e-12)
 
 
 def test_in_memory_distinct_counts_of_numbers_are_exact():

@@ -154,11 +154,6 @@ def aggregate(ds, *, by=None, stats, weight=None) -> pd.DataFrame:
                 f"{caller}: stats[{name!r}] asks for the {op} of column {column!r}, which holds "
                 f"{dtypes[column]} values; sums need numbers (means and variances too)."
             )
-        if op == "var" and weight is not None:
-            raise ParameterError(
-                f"{caller}: stats[{name!r}]: 'var' is the unweighted sample variance; drop "
-                f"weight= or ask for the weighted 'sum' and 'sum_sq' instead."
-            )
     if ds.table is not None:
         table = _in_sql(ds.table, sets, keys, checked, weight)
     else:
@@ -343,17 +338,20 @@ class _CellStats:
         return np.bincount(cell[ok], weights=x if w is None else w[ok] * x, minlength=n)
 
     def _moments(self, column):
-        """Per cell: count, mean and sum of squared deviations from the mean (two passes)."""
+        """Per cell: (weighted) count, mean and sum of squared deviations from the mean (two
+        passes)."""
         key = ("moments", column)
         if key not in self._memo:
             ok = self._present(column)
             cell, n = self.cells.cell[ok], self.cells.n_cells
             x = _numbers(self.frame[column])[ok]
-            count = np.bincount(cell, minlength=n).astype(float)
+            w = None if self.w is None else self.w[ok]
+            count = np.bincount(cell, weights=w, minlength=n).astype(float)
             with np.errstate(invalid="ignore", divide="ignore"):
-                mean = np.bincount(cell, weights=x, minlength=n) / count
-            deviation = x - mean[cell]
-            m2 = np.bincount(cell, weights=deviation * deviation, minlength=n)
+                mean = np.bincount(cell, weights=x if w is None else w * x, minlength=n) / count
+            deviation = x - np.nan_to_num(mean)[cell]
+            squares = deviation * deviation
+            m2 = np.bincount(cell, weights=squares if w is None else w * squares, minlength=n)
             self._memo[key] = (count, np.where(count > 0, mean, 0.0), m2)
         return self._memo[key]
 
@@ -459,6 +457,7 @@ def _in_sql(table, sets, keys, stats, weight) -> pd.DataFrame:
 
     w = "1" if weight is None else f"CAST({d.ident(weight)} AS DOUBLE)"
     select = [d.ident(k) for k in keys]
+    shifts = _var_shifts(table, stats, value) if weight is not None else {}
     for name, (column, op) in stats.items():
         alias = d.ident(name)
         if op in ("min", "max"):
@@ -471,6 +470,12 @@ def _in_sql(table, sets, keys, stats, weight) -> pd.DataFrame:
             continue
         if op == "approx_distinct":
             select.append(f"approx_count_distinct({value(column)}) AS {alias}")
+            continue
+        if op == "var" and weight is not None:  # sums about a shift: no cancellation
+            dx = f"({x} - {d.double(shifts[column])})"
+            for part, term in (("w", f"CASE WHEN {present} THEN {w} END"), ("s1", f"{w} * {dx}")):
+                select.append(f"SUM({term}) AS {d.ident(f'__var_{part}_{name}')}")
+            select.append(f"SUM({w} * {dx} * {dx}) AS {d.ident(f'__var_s2_{name}')}")
             continue
         if op == "var":
             select.append(f"VAR_SAMP({x}) AS {alias}")
@@ -500,9 +505,37 @@ def _in_sql(table, sets, keys, stats, weight) -> pd.DataFrame:
         _refuse_bad_weights(result, weight, "Dataset.aggregate()")
     result = restore_dtypes(result, dtypes, keys)
     for name, (_column, op) in stats.items():
+        if op == "var" and weight is not None:
+            result[name] = _weighted_var(result, name)
         if op in ("sum", "sum_sq", "mean", "var") or (op == "count" and weight is not None):
             result[name] = pd.to_numeric(result[name], errors="coerce").astype(float)
     return _finish(result, keys, stats, weight)
+
+
+def _var_shifts(table, stats, value) -> dict[str, float]:
+    """Per column of a weighted ``var``, its overall mean (one scan): the weighted sums of
+    squares are taken about it, so that a large mean does not swamp a small variance."""
+    columns = list(dict.fromkeys(c for c, op in stats.values() if op == "var"))
+    if not columns:
+        return {}
+    d = table.dialect
+    select = ", ".join(
+        f"AVG(CAST({value(c)} AS DOUBLE)) AS {d.ident(f'__shift{i}')}"
+        for i, c in enumerate(columns)
+    )
+    found = table.query(f"SELECT {select} FROM {{table}}").iloc[0]
+    shifts = pd.to_numeric(found, errors="coerce").fillna(0.0).to_numpy(float)
+    return dict(zip(columns, shifts, strict=True))
+
+
+def _weighted_var(result: pd.DataFrame, name: str) -> np.ndarray:
+    """Frequency-weighted sample variance ``sum(w (x - mean)^2) / (sum(w) - 1)`` from the
+    weighted sums about a shift (NaN where the weights sum to 1 or less)."""
+    parts = [f"__var_{part}_{name}" for part in ("w", "s1", "s2")]
+    total, s1, s2 = (pd.to_numeric(result.pop(p), errors="coerce").to_numpy(float) for p in parts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m2 = np.maximum(s2 - s1 * s1 / total, 0.0)
+        return np.where(total > 1, m2 / (total - 1), np.nan)
 
 
 def _weight_checks(d, weight: str) -> list[str]:
@@ -672,11 +705,11 @@ def histogram(
         table = _ordered(table, out_keys, several, extra=["bin", "lo"])
         if qs is not None:
             out_sets = [[names[k] for k in s] for s in sets]
-            found = _pieces_quantiles(table, out_keys, out_sets, qs)
+            found = _pieces_quantiles(table, out_keys, out_sets, qs, weighted=weight is not None)
     else:
         table, low, high = _histogram_memory(ds, *request, per_value=pieces == "auto", names=names)
         if qs is not None:
-            found = _quantiles_memory(ds, column, qs, sets, keys, names=names)
+            found = _quantiles_memory(ds, column, qs, sets, keys, names=names, weight=weight)
             found = found.assign(error=0.0)
         table = table.drop(columns="__set") if not several else table
         table = table.rename(columns={"__set": "grouping_set"})
@@ -968,31 +1001,30 @@ def _lerp(a, b, t):
     return np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
 
 
-def _quantiles_memory(ds, column, qs, sets, keys, names=None) -> pd.DataFrame:
+def _quantiles_memory(ds, column, qs, sets, keys, names=None, weight=None) -> pd.DataFrame:
     """Order statistics by position in the column sorted once (per set, the stable order by
-    group of :class:`_Sorted`), interpolated as ``np.quantile`` does."""
+    group of :class:`_Sorted`), interpolated as ``np.quantile`` does; with ``weight``, positions
+    are in cumulative weight (see :func:`_weighted_positions`)."""
     from raikit._lazy import restore_dtypes
 
     names = names or {key: key for key in keys}
     s = _sorted(ds, column, keys)
-    top = max(len(s.v) - 1, 0)
+    mass = None if weight is None else _weights(ds.frame, weight)[s.ok][s.order]
     parts = []
     for i, group_set in enumerate(sets):
         perm, group, n_groups, key_codes = s.by_group(group_set)
         count = np.bincount(group, minlength=n_groups) if perm is not None else np.array([len(s.v)])
-        starts = np.cumsum(count) - count
-        position = qs[None, :] * np.maximum(count - 1, 0)[:, None]
-        below = np.floor(position).astype(np.int64)
-        above = np.minimum(below + 1, np.maximum(count - 1, 0)[:, None])
-        at_below = np.clip(starts[:, None] + below, 0, top)
-        at_above = np.clip(starts[:, None] + above, 0, top)
+        if mass is None:
+            at_below, at_above, frac, empty = _positions(count, qs)
+        else:
+            at_below, at_above, frac, empty = _weighted_positions(_at(mass, perm), count, qs)
         if perm is not None:
             at_below, at_above = perm[at_below], perm[at_above]
         if len(s.v):
-            value = _lerp(s.v[at_below], s.v[at_above], position - below)
+            value = _lerp(s.v[at_below], s.v[at_above], frac)
         else:
-            value = position * np.nan
-        value[count == 0] = np.nan
+            value = frac * np.nan
+        value[empty] = np.nan
         labels = {
             names[key]: s.cells.key_values(key, np.repeat(key_codes[key], len(qs)))
             if key in group_set
@@ -1010,7 +1042,63 @@ def _quantiles_memory(ds, column, qs, sets, keys, names=None) -> pd.DataFrame:
     return table[[*out_keys, "__set", "quantile", "value"]]
 
 
-def _pieces_quantiles(table: pd.DataFrame, keys, sets, qs) -> pd.DataFrame:
+def _positions(count: np.ndarray, qs: np.ndarray):
+    """Per group (rows ``count`` in a row, in value order) and quantile: the rows below and above
+    the quantile's position ``q (count - 1)``, the fraction between them, and the empty groups."""
+    top = max(int(count.sum()) - 1, 0)
+    starts = np.cumsum(count) - count
+    position = qs[None, :] * np.maximum(count - 1, 0)[:, None]
+    below = np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, np.maximum(count - 1, 0)[:, None])
+    at_below = np.clip(starts[:, None] + below, 0, top)
+    at_above = np.clip(starts[:, None] + above, 0, top)
+    return at_below, at_above, position - below, count == 0
+
+
+def _weighted_positions(mass: np.ndarray, count: np.ndarray, qs: np.ndarray):
+    """As :func:`_positions` for frequency weights: each row stands for ``w`` rows, so the
+    quantile's position is ``q (W - 1)`` in the group's cumulative weight ``W`` (integer weights
+    give the quantiles of the rows repeated; weights of 1 those of :func:`_positions`). The row
+    at position ``t`` is the first whose cumulative weight exceeds ``t``; rows of weight 0 are
+    never chosen, and a group whose weights sum to 0 is empty."""
+    top = max(int(count.sum()) - 1, 0)
+    cum = np.append(np.cumsum(mass), 0.0)  # the extra 0 is read for an empty first group
+    ends = np.cumsum(count)
+    before = cum[ends - count - 1]
+    after = np.where(count > 0, cum[ends - 1], before)
+    total = after - before
+    last = np.clip(np.searchsorted(cum[:-1], after, side="left"), 0, top)[:, None]
+    span = np.maximum(total - 1, 0)[:, None]
+    position = qs[None, :] * span
+    below = np.floor(position)
+    above = np.minimum(below + 1, span)
+
+    def row_at(t):
+        return np.minimum(np.searchsorted(cum[:-1], before[:, None] + t, side="right"), last)
+
+    return row_at(below), row_at(above), position - below, total <= 0
+
+
+def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs) -> np.ndarray:
+    """Frequency-weighted quantiles of an array without NaN (those of
+    :meth:`raikit.Dataset.histogram`'s ``quantiles=`` with ``weight=``: integer weights give
+    ``np.quantile`` of the values repeated).
+
+    Examples
+    --------
+    >>> weighted_quantiles(np.array([3.0, 1.0, 2.0]), np.array([1.0, 2.0, 0.0]), [0.0, 0.5, 1.0])
+    array([1., 1., 3.])
+    """
+    order = np.argsort(values, kind="stable")
+    v, qs = np.asarray(values, dtype=float)[order], np.asarray(qs, dtype=float)
+    mass = np.asarray(weights, dtype=float)[order]
+    below, above, frac, empty = _weighted_positions(mass, np.array([len(v)]), qs)
+    if not len(v) or empty[0]:
+        return np.full(len(qs), np.nan)
+    return _lerp(v[below[0]], v[above[0]], frac[0])
+
+
+def _pieces_quantiles(table: pd.DataFrame, keys, sets, qs, *, weighted=False) -> pd.DataFrame:
     """Per group, quantiles from value-ordered pieces with their guaranteed error bound."""
     set_of = table["grouping_set"].to_numpy() if "grouping_set" in table else None
     parts = []
@@ -1023,9 +1111,10 @@ def _pieces_quantiles(table: pd.DataFrame, keys, sets, qs) -> pd.DataFrame:
         new_group = np.ones(len(part), dtype=bool)
         new_group[1:] = combined[1:] != combined[:-1]
         first = np.flatnonzero(new_group)
-        rows = part["rows"].to_numpy(np.int64)
-        counts = np.add.reduceat(rows, first) if len(first) else np.zeros(0, dtype=np.int64)
-        quant, error = piece_quantiles(rows, part["lo"], part["hi"], counts, qs)
+        rows = part["n" if weighted else "rows"].to_numpy(float if weighted else np.int64)
+        counts = np.add.reduceat(rows, first) if len(first) else np.zeros(0, dtype=rows.dtype)
+        find = weighted_piece_quantiles if weighted else piece_quantiles
+        quant, error = find(rows, part["lo"], part["hi"], counts, qs)
         out = part.iloc[np.repeat(first, len(qs))][keys].reset_index(drop=True)
         out["__set"] = i
         out["quantile"] = np.tile(qs, len(first))
@@ -1076,6 +1165,44 @@ def piece_quantiles(n, lo, hi, counts: np.ndarray, qs: np.ndarray):
     quant = v_lo + frac * (v_hi - v_lo)
     error = (1 - frac) * e_lo + frac * e_hi
     empty = counts == 0
+    quant[empty] = np.nan
+    error[empty] = np.nan
+    return quant, error
+
+
+def weighted_piece_quantiles(mass, lo, hi, totals: np.ndarray, qs: np.ndarray):
+    """As :func:`piece_quantiles` with frequency weights (positions ``q (W - 1)`` in cumulative
+    weight, as :func:`_weighted_positions`): pieces carry weight ``mass`` and groups ``totals``.
+    Which row of a piece holds a position is unknown (weights vary), so a value inside a piece
+    is placed linearly between ``lo`` and ``hi`` by weight, with the piece's width as its bound
+    (0 for a one-value piece)."""
+    mass = np.asarray(mass, dtype=float)
+    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    totals = np.asarray(totals, dtype=float)
+    cum = np.cumsum(mass)
+    before = np.cumsum(totals) - totals
+    span = np.maximum(totals - 1, 0)[:, None]
+    position = qs[None, :] * span
+    k_lo = np.floor(position)
+    k_hi = np.minimum(k_lo + 1, span)
+    frac = position - k_lo
+
+    def at(k):
+        if not len(mass):
+            return np.full(k.shape, np.nan), np.full(k.shape, np.nan)
+        target = before[:, None] + k
+        piece = np.clip(np.searchsorted(cum, target, side="right"), 0, len(mass) - 1)
+        start = cum[piece] - mass[piece]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.clip((target - start) / mass[piece], 0.0, 1.0)
+        width = hi[piece] - lo[piece]
+        return lo[piece] + share * width, width
+
+    v_lo, e_lo = at(k_lo)
+    v_hi, e_hi = at(k_hi)
+    quant = v_lo + frac * (v_hi - v_lo)
+    error = np.maximum(e_lo, e_hi)
+    empty = totals <= 0
     quant[empty] = np.nan
     error[empty] = np.nan
     return quant, error

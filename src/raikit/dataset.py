@@ -510,8 +510,10 @@ class Dataset:
         weight : str, optional
             A column of non-negative row weights: counts become sums of weights, sums weighted
             sums and ``mean`` the weighted mean ``sum(w * x) / sum(w)`` (integer weights give
-            the numbers of the table with each row repeated that many times). ``min``, ``max``
-            and ``distinct`` stay unweighted; ``var`` refuses a weight (``ParameterError``).
+            the numbers of the table with each row repeated that many times). ``var`` becomes
+            the frequency-weighted sample variance ``sum(w (x - mean)^2) / (sum(w) - 1)`` (NaN
+            where the weights sum to 1 or less: weights count rows, as survey expansion
+            weights do). ``min``, ``max`` and ``distinct`` stay unweighted.
             The Dataset's ``weight`` role is not applied implicitly: pass ``weight=ds.weight``.
 
         Returns
@@ -601,15 +603,18 @@ class Dataset:
             Name -> non-decreasing edges; each adds an integer column holding the number
             of edges ``<= value`` (``np.searchsorted(edges, value, side="right")``).
         weight : str, optional
-            A column of non-negative row weights summed into ``n`` (the Dataset's ``weight``
-            role is not applied implicitly: pass ``weight=ds.weight``).
+            A column of non-negative row weights summed into ``n`` and applied to
+            ``quantiles`` (the Dataset's ``weight`` role is not applied implicitly: pass
+            ``weight=ds.weight``).
         pieces : {"auto", "bins"}, default "auto"
             ``"auto"``: the finest pieces the Dataset affords (one per distinct value in memory,
             one per bin and cut on a lazy table). ``"bins"``: one piece per non-empty (group,
             cut, bin) everywhere (a coarse histogram without millions of one-value pieces).
         quantiles : sequence of float, optional
-            Probabilities in [0, 1] whose quantiles (unweighted, linear interpolation as
-            ``np.quantile``) are also computed per group, into ``result.attrs["quantiles"]``:
+            Probabilities in [0, 1] whose quantiles (linear interpolation as ``np.quantile``;
+            with ``weight``, frequency-weighted: the position ``q (W - 1)`` in cumulative
+            weight, so integer weights give the quantiles of the rows repeated that many
+            times) are also computed per group, into ``result.attrs["quantiles"]``:
             the ``by`` columns, ``grouping_set`` (with several sets), ``quantile``, ``value`` and
             ``error``. In memory they are exact (``error`` 0) whatever ``pieces``; on a lazy
             table they come from the pieces, and the true quantile lies within ``error`` of

@@ -312,3 +312,35 @@ def test_representation_pos_label_flag(tmp_path, monkeypatch, capsys):
     assert "positive label 'approved'" in capsys.readouterr().out
     result = Result.from_json((tmp_path / "r.json").read_text())
     assert result.groups.set_index("group")["base_rate"]["b"] == pytest.approx(0.6)
+
+
+def test_weight_flag_weights_profile_drift_and_representation(tmp_path, monkeypatch):
+    """--weight is the weight role on `raikit data profile`, `drift` and `representation`: the
+    written results are those of the Python functions on a weighted Dataset."""
+    from raikit import Dataset
+    from raikit.data import RepresentationResult, profile, representation
+
+    frame = pd.DataFrame(
+        {
+            "x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0] * 10,
+            "s": ["a", "b"] * 30,
+            "y": [0, 1, 1] * 20,
+            "w": [1.0, 1.0, 1.0, 4.0, 1.0, 1.0] * 10,
+        }
+    )
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    base = "--sensitive s --target y --weight w"
+    for command in ("profile t.csv", "representation t.csv --pos-label 1", "drift t.csv t.csv"):
+        out = invoke_in(tmp_path, monkeypatch, f"raikit data {command} {base} --out o/")
+        assert out.exit_code == 0, out.output
+    ds = Dataset(frame, target="y", sensitive="s", weight="w")
+    got = ProfileResult.from_json(str(tmp_path / "o" / "profile.json"))
+    want = profile(ds, random_state=0)
+    assert got.columns.loc["x", "mean"] == pytest.approx(want.columns.loc["x", "mean"])
+    assert got.columns.loc["x", "mean"] == pytest.approx(33 / 9)  # per block of six rows
+    assert got.meta["weight"] == "w"
+    shares = RepresentationResult.from_json(str(tmp_path / "o" / "representation.json")).groups
+    assert shares.set_index("group").loc["b", "share"] == pytest.approx(
+        representation(ds, pos_label=1).groups.set_index("group").loc["b", "share"]
+    )
+    assert shares.set_index("group").loc["b", "share"] == pytest.approx(6 / 9)  # 1 + 4 + 1 of 9

@@ -347,14 +347,97 @@ def test_columns_named_like_aggregate_outputs_profile_like_ordinary_names(tmp_pa
     assert got.categories["count"].tolist() == plain.categories["count"].tolist()
 
 
-def test_a_weight_role_is_said_not_applied_rather_than_silently_ignored():
-    # the profile describes the stored rows; with a weight role it says so in a finding and meta,
-    # and its counts stay the row counts
+def test_weights_by_hand():
+    # x = 1, 2, 3, 4 with weights 1, 1, 1, 5 stands for 1, 2, 3, 4, 4, 4, 4, 4
     frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "s": ["a", "a", "b", "b"], "w": [1, 1, 1, 5]})
+    frame.loc[1, "x"] = np.nan  # one missing value, of weight 1
     weighted = profile(Dataset(frame, target=None, sensitive="s", weight="w"), proxies=False)
-    plain = profile(Dataset(frame, target=None, sensitive="s"), proxies=False)
-    assert weighted.columns.loc["x", "count"] == 4 and weighted.meta["weight"] is None
-    assert weighted.columns.loc["x", "mean"] == plain.columns.loc["x", "mean"] == 2.5
-    notes = [f for f in weighted.findings if "unweighted" in f.title]
-    assert len(notes) == 1 and "'w'" in notes[0].detail
-    assert not any("unweighted" in f.title for f in plain.findings)
+    x = weighted.columns.loc["x"]
+    assert (x["rows"], x["weight"], x["count"], x["missing"]) == (4, 8.0, 7.0, 1.0)
+    assert x["missing_rate"] == pytest.approx(1 / 8)
+    repeated = np.array([1.0, 3, 4, 4, 4, 4, 4])
+    assert x["mean"] == pytest.approx(repeated.mean())  # 24 / 7
+    assert x["std"] == pytest.approx(repeated.std(ddof=1))
+    assert x["median"] == 4.0 and x["p25"] == pytest.approx(np.quantile(repeated, 0.25))
+    b = weighted.by_group("x").loc[("s", "b")]
+    assert (b["rows"], b["weight"], b["mean"]) == (2, 6.0, pytest.approx(23 / 6))
+    assert weighted.meta["weight"] == "w" and weighted.roles["w"] == "weight"
+    missing = [f for f in weighted.findings if f.title == "x has missing values"]
+    assert "1.0 of 8.0 (weighted rows) (12.50%)" in missing[0].detail
+
+
+def _repeated(frame, weight):
+    out = frame.loc[frame.index.repeat(frame[weight].astype(int))].drop(columns=weight)
+    return out.reset_index(drop=True)
+
+
+def test_integer_weights_profile_the_rows_repeated(adult):
+    """Frequency weights: every weighted statistic, histogram, category share, association
+    and proxy mutual information equals that of the table with each row repeated."""
+    rng = np.random.default_rng(5)
+    frame = adult.frame.sample(3_000, random_state=1).reset_index(drop=True)
+    frame["w"] = rng.integers(1, 4, len(frame)).astype(float)
+    roles = {"target": adult.target, "sensitive": list(adult.sensitive_names)}
+    got = profile(Dataset(frame, **roles, weight="w"), proxy_sample=0, random_state=0)
+    want = profile(Dataset(_repeated(frame, "w"), **roles), proxy_sample=0, random_state=0)
+    keys = ["attribute", "group", "column"]
+    columns = [
+        "count",
+        "missing",
+        "missing_rate",
+        "distinct",
+        "mean",
+        "std",
+        "min",
+        "p05",
+        "median",
+        "p95",
+        "max",
+    ]
+    a = got.stats[got.stats["column"] != "w"].set_index(keys)[columns]
+    b = want.stats.set_index(keys)[columns]
+    pd.testing.assert_frame_equal(a, b, check_dtype=False, rtol=1e-9)
+    for table in ("histograms", "categories"):
+        mine = getattr(got, table)
+        mine = mine[mine["column"] != "w"].reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, getattr(want, table), check_dtype=False, rtol=1e-9)
+    pd.testing.assert_series_equal(got.associations["value"], want.associations["value"], rtol=1e-9)
+    mi = ["attribute", "feature", "mutual_information"]
+    pd.testing.assert_frame_equal(got.proxies[mi], want.proxies[mi], rtol=1e-9)
+
+
+def test_weighted_profile_on_duckdb_matches_memory(tmp_path):
+    rng = np.random.default_rng(2)
+    n = 2_000
+    frame = pd.DataFrame(
+        {
+            "x": rng.gamma(2.0, 10.0, n),
+            "c": rng.choice(["u", "v", "w"], n),
+            "s": rng.choice(["a", "b"], n),
+            "w": rng.uniform(0.1, 5, n),
+        }
+    )
+    frame.loc[rng.random(n) < 0.1, "x"] = np.nan
+    frame.to_parquet(tmp_path / "f.parquet")
+    roles = {"target": None, "sensitive": "s", "weight": "w"}
+    eager = profile(Dataset(frame, **roles), proxies=False, association_sample=0)
+    lazy = profile(
+        Dataset(str(tmp_path / "f.parquet"), lazy=True, **roles),
+        proxies=False,
+        association_sample=0,
+    )
+    keys = ["attribute", "group", "column"]
+    a, b = eager.stats.set_index(keys), lazy.stats.set_index(keys)
+    exact = ["rows", "weight", "count", "missing", "mean", "std"]
+    np.testing.assert_allclose(b[exact], a[exact], rtol=1e-9)
+    bound = lazy.meta["quantile_error"]["x"]
+    x = (slice(None), slice(None), "x")
+    diff = (b.loc[x, ["p05", "median", "p95"]] - a.loc[x, ["p05", "median", "p95"]]).abs()
+    assert (diff.to_numpy() <= bound + 1e-9).all() and bound > 0
+    np.testing.assert_allclose(lazy.categories["count"], eager.categories["count"], rtol=1e-9)
+    np.testing.assert_allclose(lazy.histograms["count"], eager.histograms["count"], rtol=1e-9)
+    # the weighted mean moves with the weights: not the stored rows' mean
+    present = frame.dropna(subset=["x"])
+    assert a.loc[("overall", "overall", "x"), "mean"] == pytest.approx(
+        np.average(present["x"], weights=present["w"])
+    )

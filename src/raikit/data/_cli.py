@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from raikit._cli_utils import progress_bar, progress_callback, split_names
+from raikit._cli_utils import progress_bar, progress_callback, split_names, weight_option
 from raikit._errors import ColumnError, DataError, ParameterError
 from raikit.metrics._stats import MIN_GROUP_SIZE
 
@@ -49,13 +49,19 @@ def _bar():
     return progress_bar(console)
 
 
-def _dataset(file: Path, target: str | None, sensitive: str, missing_group: str | None):
+def _dataset(
+    file: Path,
+    target: str | None,
+    sensitive: str,
+    missing_group: str | None,
+    weight: str | None = None,
+):
     from raikit.dataset import Dataset
 
     names = split_names(sensitive)
     if not names:
         raise ParameterError("--sensitive needs at least one column name (comma-separated).")
-    return Dataset(file, target=target, sensitive=names, missing_group=missing_group)
+    return Dataset(file, target=target, sensitive=names, missing_group=missing_group, weight=weight)
 
 
 def _report(
@@ -85,6 +91,7 @@ def profile_command(
     no_proxies: bool = typer.Option(False, "--no-proxies", help="Skip the proxy measures."),
     seed: int = typer.Option(0, "--seed", help="Seed of the samples and folds."),
     missing_group: str | None = _MISSING,
+    weight: str | None = weight_option(),
     out: Path = _OUT,
     json_out: Path | None = _JSON,
     html_out: Path | None = _HTML,
@@ -92,7 +99,7 @@ def profile_command(
     """Per-column statistics overall and per group, associations and proxies."""
     from raikit.data import profile
 
-    ds = _dataset(file, target, sensitive, missing_group)
+    ds = _dataset(file, target, sensitive, missing_group, weight)
     with _progress(f"Profiling {ds.n_rows:,} rows…"):
         result = profile(ds, bins=bins, top_k=top_k, proxies=not no_proxies, random_state=seed)
     proxies = result.proxies.sort_values("auc", ascending=False).head(8)
@@ -201,6 +208,7 @@ def drift_command(
         MIN_GROUP_SIZE, "--min-group-size", help="Smallest group tested."
     ),
     missing_group: str | None = _MISSING,
+    weight: str | None = weight_option(),
     out: Path = _OUT,
     json_out: Path | None = _JSON,
     html_out: Path | None = _HTML,
@@ -209,11 +217,11 @@ def drift_command(
     from raikit.data import drift
     from raikit.dataset import Dataset
 
-    ref = _dataset(reference, target, sensitive, missing_group)
+    ref = _dataset(reference, target, sensitive, missing_group, weight)
     # each side is read where it lives (a large file or a glob lazily, a small file in memory);
-    # drift compares any pair the same way
+    # drift compares any pair the same way; --weight names the weight column of both files
     names = split_names(sensitive)
-    cur = Dataset(current, target=None, sensitive=names, missing_group=missing_group)
+    cur = Dataset(current, target=None, sensitive=names, missing_group=missing_group, weight=weight)
     with _progress("Testing for drift…"):
         result = drift(
             reference=ref,
@@ -253,6 +261,7 @@ def representation_command(
     ),
     ci_width: float = typer.Option(0.1, "--ci-width", help="Wanted CI width of group accuracy."),
     missing_group: str | None = _MISSING,
+    weight: str | None = weight_option(),
     out: Path = _OUT,
     json_out: Path | None = _JSON,
     html_out: Path | None = _HTML,
@@ -267,7 +276,7 @@ def representation_command(
     from raikit.data import representation
     from raikit.data._representation import _rows_text
 
-    ds = _dataset(file, target, sensitive, missing_group)
+    ds = _dataset(file, target, sensitive, missing_group, weight)
     shares = None
     if expected_shares is not None:
         try:

@@ -16,6 +16,12 @@ the sorted values, so every number is exact; a lazy Dataset (DuckDB, Spark) comp
 :mod:`raikit.data._scale`). Associations and proxies need rows: those of an in-memory Dataset, or a
 uniform sample of ``association_sample`` rows drawn where the data lives. Nothing loops over rows
 or groups in Python.
+
+A Dataset with a ``weight`` role is profiled as the population its weights stand for
+(frequency or survey expansion weights: a row of weight 3 counts as three rows): counts,
+missing rates, means, standard deviations, quantiles, histograms, category shares, associations
+and proxies are weighted, so integer weights give the profile of the rows repeated. Distinct
+counts, minima of the bins' range and the ``rows`` column describe the stored rows.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from raikit._aggregate import weighted_quantiles
 from raikit._errors import ColumnError
 from raikit._grouping import encode_groups
 from raikit._recording import recorded
@@ -63,14 +70,18 @@ class ProfileResult(Result):
         ``count`` (non-missing), ``missing``, ``missing_rate``, ``distinct`` (NaN for a numeric
         column per group when it has too many distinct values to count cheaply), ``mean``, ``std``
         and the quantiles ``min, p05, p25, median, p75, p95, max`` (numeric columns). The whole table
-        has attribute and group ``"overall"``; intersections are named ``"sex & race"``.
+        has attribute and group ``"overall"``; intersections are named ``"sex & race"``. With a
+        weight role, ``rows`` stays the stored rows, a ``weight`` column holds their weight
+        sum, and ``count``, ``missing`` (floats), ``missing_rate``, ``mean``, ``std`` and the
+        quantiles are weighted (frequency weights; ``std`` is NaN where the weights sum to 1 or
+        less); ``distinct`` counts stored values.
     histograms : DataFrame
         Tidy: (column, attribute, group, bin, left, right, count, share) with the same bin edges
-        for every group of a column.
+        for every group of a column (weighted counts with a weight role).
     categories : DataFrame
         Tidy: (column, attribute, group, category, count, share) for the ``top_k`` categories of
         each categorical column, the rest merged as ``"(other)"`` and missing values as
-        ``"(missing)"``.
+        ``"(missing)"`` (weighted counts with a weight role).
     associations : DataFrame
         Tidy: (left, right, method, value, n) between features and with the target:
         ``pearson`` and ``spearman`` for two numeric columns, ``cramers_v`` for two categorical
@@ -81,8 +92,8 @@ class ProfileResult(Result):
         the share of the attribute's entropy the feature explains; ``auc`` is cross-fitted
         (one-vs-rest macro average for attributes with more than two groups).
     roles : dict
-        Role of each column: ``feature``, ``target``, ``sensitive``, ``prediction``, ``score`` or
-        ``other``.
+        Role of each column: ``feature``, ``target``, ``sensitive``, ``prediction``, ``score``,
+        ``weight`` or ``other``.
     n_rows : int
         Rows profiled.
     sensitive_names : list of str
@@ -257,9 +268,10 @@ def _prefix(columns) -> str:
     return prefix
 
 
-def _moments(ds, g: _Families, roles: dict, kinds: dict) -> tuple[dict, list[np.ndarray], str]:
-    """One aggregate over every family: rows, and per column the non-missing count (plus mean,
-    variance, minimum and maximum of numeric columns); and the distinct values overall of the
+def _moments(ds, g: _Families, roles: dict, kinds: dict) -> tuple[dict, str]:
+    """One aggregate over every family, weighted by the Dataset's weight role: rows, and per
+    column the non-missing count (plus mean, variance, minimum and maximum of numeric columns);
+    the stored rows (``{p}stored``) when weighted; and the distinct values overall of the
     non-numeric columns (to spot identifiers and free text)."""
     p = _prefix(ds.columns)
     stats = {f"{p}rows": (None, "count")}
@@ -268,27 +280,34 @@ def _moments(ds, g: _Families, roles: dict, kinds: dict) -> tuple[dict, list[np.
         if kinds[name] == "numeric":
             for op, short in (("mean", "m"), ("var", "v"), ("min", "lo"), ("max", "hi")):
                 stats[f"{p}{short}{i}"] = (name, op)
-    table = ds.aggregate(by=g.sets, stats=stats)
+    table = ds.aggregate(by=g.sets, stats=stats, weight=ds.weight)
     others = {
         f"{p}d{i}": (name, "distinct") for i, name in enumerate(roles) if kinds[name] != "numeric"
     }
     overall = ds.aggregate(stats=others).iloc[0] if others else pd.Series(dtype=float)
     spread = g.spread(table, list(stats))
     spread.update({name: overall[name] for name in others})
-    return spread, spread[f"{p}rows"], p
+    if ds.weight is not None:
+        stored = ds.aggregate(by=g.sets, stats={f"{p}stored": (None, "count")})
+        spread.update(g.spread(stored, [f"{p}stored"]))
+    return spread, p
 
 
-def _base_rows(g: _Families, rows, count) -> list[dict]:
-    return [
-        {
-            "attribute": fam.attribute,
-            "group": fam.labels,
-            "rows": rows[f].astype(np.int64),
-            "count": count[f].astype(np.int64),
-            "missing": (rows[f] - count[f]).astype(np.int64),
-        }
-        for f, fam in enumerate(g.families)
-    ]
+def _base_rows(g: _Families, moments: dict, p: str, i: int) -> list[dict]:
+    """The first statistics of column ``i`` per family: ``rows`` (stored), and the (weighted)
+    ``weight`` total, ``count`` and ``missing``."""
+    weighted = f"{p}stored" in moments
+    out = []
+    for f, fam in enumerate(g.families):
+        total, count = moments[f"{p}rows"][f], moments[f"{p}c{i}"][f]
+        row = {"attribute": fam.attribute, "group": fam.labels}
+        if weighted:
+            row.update(rows=moments[f"{p}stored"][f].astype(np.int64), weight=total)
+        else:
+            row["rows"] = total.astype(np.int64)
+        row.update(count=count, missing=total - count)
+        out.append(row)
+    return out
 
 
 def _grouped_distinct(ds, g: _Families, name: str, d_all: float, approximate: bool):
@@ -323,20 +342,21 @@ def _numeric_column(ds, g: _Families, name: str, i: int, moments: dict, p: str, 
 
     count = moments[f"{p}c{i}"]
     low, high = float(moments[f"{p}lo{i}"][0][0]), float(moments[f"{p}hi{i}"][0][0])
-    n_total = int(count[0][0])
+    n_total = float(count[0][0])
     spread_ok = n_total > 0 and high > low
     n_bins = bins if spread_ok else 1
     edges = np.linspace(low, high, n_bins + 1) if spread_ok else np.array([low, high])
     coarse = _prefix([*ds.columns, "bin", "rows", "n", "lo", "hi"]) + "coarse"
     qs = np.asarray(QUANTILES)
-    rows = _base_rows(g, moments[f"{p}rows"], count)
-    if not n_total:  # every value missing: nothing to count (NaN)
+    rows = _base_rows(g, moments, p, i)
+    counted = np.float64 if ds.weight is not None else np.int64
+    if not n_total > 0:  # every value missing (or weighing 0): nothing to count (NaN)
         for f, fam in enumerate(g.families):
             rows[f].update(
                 distinct=np.full(fam.n_groups, np.nan),
                 **{qn: np.full(fam.n_groups, np.nan) for qn in QUANTILE_NAMES},
             )
-        hist = [(fam, np.zeros((fam.n_groups, n_bins), dtype=np.int64)) for fam in g.families]
+        hist = [(fam, np.zeros((fam.n_groups, n_bins), dtype=counted)) for fam in g.families]
         return rows, hist, edges, 0.0, False, True
     pieces = ds.histogram(
         name,
@@ -346,6 +366,7 @@ def _numeric_column(ds, g: _Families, name: str, i: int, moments: dict, p: str, 
         cuts={coarse: edges[1:-1]},
         pieces="bins",
         quantiles=qs,
+        weight=ds.weight,
     )
     found = pieces.attrs["quantiles"]
     exact_quantiles = pieces.attrs["exact_quantiles"]
@@ -358,14 +379,15 @@ def _numeric_column(ds, g: _Families, name: str, i: int, moments: dict, p: str, 
         codes = g.codes(part, f, names)
         table = np.bincount(
             codes * n_bins + part[coarse].to_numpy(np.int64),
-            weights=part["rows"].to_numpy(float),
+            weights=part["n"].to_numpy(float),
             minlength=fam.n_groups * n_bins,
         ).reshape(fam.n_groups, n_bins)
-        hist.append((fam, table.astype(np.int64)))
+        hist.append((fam, table.astype(counted)))
         errors.append(quant["error"][f])
-        gcount = count[f].astype(np.int64)
+        gcount = count[f]
         std = np.sqrt(np.maximum(moments[f"{p}v{i}"][f], 0.0))
-        std[gcount < 2] = np.nan
+        if ds.weight is None:  # a weighted variance is already NaN where the weights sum to <= 1
+            std[gcount < 2] = np.nan
         rows[f].update(
             distinct=distinct[f].astype(float),
             mean=np.where(gcount > 0, moments[f"{p}m{i}"][f], np.nan),
@@ -409,32 +431,33 @@ def _categorical_column(ds, g: _Families, name: str, rows: list[dict], top_k: in
             sets.append(keys)
         set_of_family.append([sorted(s) for s in sets].index(sorted(keys)))
     p = _prefix(ds.columns)
-    counts = ds.aggregate(by=sets, stats={f"{p}n": (None, "count")})
+    stats = {f"{p}n": (None, "count")}
+    if ds.weight is not None:  # the weight sum, and the stored rows for distinct values
+        stats[f"{p}w"] = (ds.weight, "sum")
+    counts = ds.aggregate(by=sets, stats=stats)
     keys = counts.attrs["keys"]  # a column named like an output column comes back aliased
     set_of_row = counts["grouping_set"].to_numpy() if len(sets) > 1 else np.zeros(len(counts))
     levels, value_codes = _category_levels(counts[keys[name]], dtype)
     k = len(levels)
-    full = []
+    full, seen = [], []
     for f, fam in enumerate(g.families):
         mask = set_of_row == set_of_family[f]
-        group = g.codes(counts[mask], f, keys)
-        full.append(
-            np.bincount(
-                group * (k + 1) + value_codes[mask],  # last column: missing
-                weights=counts.loc[mask, f"{p}n"].to_numpy(float),
+        cell = g.codes(counts[mask], f, keys) * (k + 1) + value_codes[mask]  # last: missing
+        for out, name in ((full, "w" if ds.weight is not None else "n"), (seen, "n")):
+            table = np.bincount(
+                cell,
+                weights=counts.loc[mask, f"{p}{name}"].to_numpy(float),
                 minlength=fam.n_groups * (k + 1),
-            )
-            .reshape(fam.n_groups, k + 1)
-            .astype(np.int64)
-        )
+            ).reshape(fam.n_groups, k + 1)
+            out.append(table if ds.weight is not None and out is full else table.astype(np.int64))
     bucket_of_level, names = top_buckets(full[0][0, :k], levels, top_k)
     cats = []
     for f, fam in enumerate(g.families):
         tab = full[f]
-        table = np.zeros((fam.n_groups, len(names)), dtype=np.int64)
+        table = np.zeros((fam.n_groups, len(names)), dtype=tab.dtype)
         np.add.at(table.T, bucket_of_level, tab[:, :k].T)
         table[:, -1] = tab[:, k]
-        rows[f]["distinct"] = (tab[:, :k] > 0).sum(axis=1).astype(float)
+        rows[f]["distinct"] = (seen[f][:, :k] > 0).sum(axis=1).astype(float)
         cats.append((fam, table))
     return cats, names
 
@@ -447,13 +470,13 @@ def _column_parts(ds, roles: dict, bins: int, top_k: int):
     g = _Families(ds)
     dtypes = ds.dtypes
     kinds = {name: column_kind(pd.Series([], dtype=dtypes[name])) for name in roles}
-    moments, _, p = _moments(ds, g, roles, kinds)
+    moments, p = _moments(ds, g, roles, kinds)
     stat_parts, hist_parts, cat_parts = [], [], []
     quantile_error, approximate, every_exact = {}, [], True
     for i, (name, role) in enumerate(roles.items()):
         kind = kinds[name]
         count = moments[f"{p}c{i}"]
-        rows = _base_rows(g, moments[f"{p}rows"], count)
+        rows = _base_rows(g, moments, p, i)
         if kind == "numeric":
             rows, hist, edges, error, estimated, exact_quantiles = _numeric_column(
                 ds, g, name, i, moments, p, bins
@@ -469,7 +492,8 @@ def _column_parts(ds, roles: dict, bins: int, top_k: int):
                 rows[f]["distinct"] = np.full(fam.n_groups, d_all if f == 0 else np.nan)
         else:
             d_all = float(moments[f"{p}d{i}"])
-            if kind == "categorical" and d_all > 1000 and d_all > 0.5 * count[0][0]:
+            stored = moments.get(f"{p}stored", count)[0][0]  # rows, not weights
+            if kind == "categorical" and d_all > 1000 and d_all > 0.5 * stored:
                 kind = "text"  # identifiers and free text: counts only
                 distinct = _grouped_distinct(ds, g, name, d_all, approximate=False)
                 for f in range(len(g.families)):
@@ -583,46 +607,70 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     return rankdata(values, nan_policy="omit")
 
 
-def _pairwise_corr(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pearson correlations over pairwise-complete rows of a (n, p) matrix with NaN, and the
-    pairwise counts — matrix products, no loop over pairs."""
+def _weighted_ranks(values: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Mid-ranks in cumulative weight (the weight before a value plus half its ties' weight): for
+    integer weights, the average ranks of the rows repeated, less 1/2 (a shift: correlations of
+    ranks do not change). NaN stays NaN."""
+    out = np.full(len(values), np.nan)
+    ok = ~np.isnan(values)
+    unique, inverse = np.unique(values[ok], return_inverse=True)
+    tie = np.bincount(inverse, weights=w[ok], minlength=len(unique))
+    out[ok] = (np.cumsum(tie) - tie / 2)[inverse]
+    return out
+
+
+def _pairwise_corr(
+    matrix: np.ndarray, w: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(Weighted) Pearson correlations over pairwise-complete rows of a (n, p) matrix with NaN,
+    and the pairwise row counts — matrix products, no loop over pairs."""
     mask = ~np.isnan(matrix)
     x = np.where(mask, matrix, 0.0)
     m = mask.astype(float)
-    n = m.T @ m
-    sx = x.T @ m  # sum of column i over rows where j is present
-    sxx = (x * x).T @ m
-    sxy = x.T @ x
+    rows = m.T @ m
+    wm = m if w is None else m * w[:, None]
+    n = wm.T @ m
+    sx = (x * (1 if w is None else w[:, None])).T @ m  # weighted sum of i where j is present
+    sxx = (x * x * (1 if w is None else w[:, None])).T @ m
+    sxy = (x * (1 if w is None else w[:, None])).T @ x
     with np.errstate(invalid="ignore", divide="ignore"):
         cov = n * sxy - sx * sx.T
         var_i = n * sxx - sx * sx
         var_j = var_i.T
         corr = cov / np.sqrt(var_i * var_j)
-    return np.clip(corr, -1, 1), n
+    return np.clip(corr, -1, 1), rows
 
 
-def _cramers_v(a: np.ndarray, ka: int, b: np.ndarray, kb: int) -> tuple[float, int]:
+def _cramers_v(a, ka: int, b, kb: int, w=None) -> tuple[float, int]:
+    """Cramér's V of two coded columns (codes < 0: missing) from their (weighted) contingency
+    table, and the rows both hold."""
     ok = (a >= 0) & (b >= 0)
-    table = np.bincount(a[ok] * kb + b[ok], minlength=ka * kb).reshape(ka, kb).astype(float)
+    cell = a[ok] * kb + b[ok]
+    table = np.bincount(cell, weights=None if w is None else w[ok], minlength=ka * kb)
+    table = table.reshape(ka, kb).astype(float)
     table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
     n = table.sum()
     r, c = table.shape
     if n == 0 or min(r, c) < 2:
-        return np.nan, int(n)
+        return np.nan, int(ok.sum())
     expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / n
     chi2 = float(((table - expected) ** 2 / expected).sum())
-    return float(np.sqrt(chi2 / (n * (min(r, c) - 1)))), int(n)
+    return float(np.sqrt(chi2 / (n * (min(r, c) - 1)))), int(ok.sum())
 
 
-def _correlation_ratio(codes: np.ndarray, k: int, values: np.ndarray) -> tuple[float, int]:
+def _correlation_ratio(codes, k: int, values, w=None) -> tuple[float, int]:
+    """The (weighted) correlation ratio of a numeric column on a coded one, and the rows."""
     ok = (codes >= 0) & ~np.isnan(values)
     c, v = codes[ok], values[ok]
-    if v.size < 2:
+    weight = np.ones(v.size) if w is None else w[ok]
+    if v.size < 2 or weight.sum() <= 0:
         return np.nan, int(v.size)
-    count = np.bincount(c, minlength=k)
-    mean = np.bincount(c, weights=v, minlength=k) / np.maximum(count, 1)
-    between = float((count * (mean - v.mean()) ** 2).sum())
-    total = float(((v - v.mean()) ** 2).sum())
+    count = np.bincount(c, weights=weight, minlength=k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(c, weights=weight * v, minlength=k) / count
+    centre = np.average(v, weights=weight)
+    between = float(np.nansum(count * (mean - centre) ** 2))
+    total = float((weight * (v - centre) ** 2).sum())
     return (float(np.sqrt(between / total)) if total > 0 else np.nan), int(v.size)
 
 
@@ -637,7 +685,9 @@ def _cap_levels(codes: np.ndarray, k: int) -> tuple[np.ndarray, int]:
     return np.where(codes >= 0, lookup[np.maximum(codes, 0)], -1), _MAX_LEVELS
 
 
-def _associations(frame: pd.DataFrame, kinds: dict, names: list[str]) -> pd.DataFrame:
+def _associations(frame: pd.DataFrame, kinds: dict, names: list[str], w=None) -> pd.DataFrame:
+    """Associations between the ``names`` columns of ``frame`` (weighted by ``w``, the rows'
+    weights, when given); ``n`` counts the rows both columns hold."""
     numeric, categorical = {}, {}
     for name in names:
         series = frame[name]
@@ -654,9 +704,12 @@ def _associations(frame: pd.DataFrame, kinds: dict, names: list[str]) -> pd.Data
     num_names = list(numeric)
     if len(num_names) >= 2:
         matrix = np.column_stack([numeric[c] for c in num_names])
-        pearson, counts = _pairwise_corr(matrix)
-        ranked = np.column_stack([_ranks(numeric[c]) for c in num_names])
-        spearman, _ = _pairwise_corr(ranked)
+        pearson, counts = _pairwise_corr(matrix, w)
+        if w is None:
+            ranked = np.column_stack([_ranks(numeric[c]) for c in num_names])
+        else:
+            ranked = np.column_stack([_weighted_ranks(numeric[c], w) for c in num_names])
+        spearman, _ = _pairwise_corr(ranked, w)
         i, j = np.triu_indices(len(num_names), k=1)
         for method, values in (("pearson", pearson), ("spearman", spearman)):
             rows.append(
@@ -676,13 +729,13 @@ def _associations(frame: pd.DataFrame, kinds: dict, names: list[str]) -> pd.Data
             if a in numeric and b in numeric:
                 continue
             if a in categorical and b in categorical:
-                v, n = _cramers_v(*categorical[a], *categorical[b])
+                v, n = _cramers_v(*categorical[a], *categorical[b], w)
                 pairs.append((a, b, "cramers_v", v, n))
             elif a in categorical and b in numeric:
-                v, n = _correlation_ratio(*categorical[a], numeric[b])
+                v, n = _correlation_ratio(*categorical[a], numeric[b], w)
                 pairs.append((a, b, "correlation_ratio", v, n))
             elif b in categorical and a in numeric:
-                v, n = _correlation_ratio(*categorical[b], numeric[a])
+                v, n = _correlation_ratio(*categorical[b], numeric[a], w)
                 pairs.append((a, b, "correlation_ratio", v, n))
     if pairs:
         rows.append(pd.DataFrame(pairs, columns=["left", "right", "method", "value", "n"]))
@@ -696,15 +749,19 @@ def _associations(frame: pd.DataFrame, kinds: dict, names: list[str]) -> pd.Data
 
 
 # --------------------------------------------------------------------------- proxies
-def _proxy_codes(series: pd.Series, kind: str) -> tuple[np.ndarray, int]:
-    """Bin a feature for proxy measures: quantile bins (numeric) or capped categories; missing
-    values get a bin of their own."""
+def _proxy_codes(series: pd.Series, kind: str, w=None) -> tuple[np.ndarray, int]:
+    """Bin a feature for proxy measures: (weighted) quantile bins (numeric) or capped categories;
+    missing values get a bin of their own."""
     if kind == "numeric":
         values = numeric_values(series)
         ok = ~np.isnan(values)
         if not ok.any():
             return np.zeros(len(values), dtype=np.int64), 1
-        edges = np.unique(np.quantile(values[ok], np.linspace(0, 1, _PROXY_BINS + 1)[1:-1]))
+        inner = np.linspace(0, 1, _PROXY_BINS + 1)[1:-1]
+        if w is None:
+            edges = np.unique(np.quantile(values[ok], inner))
+        else:
+            edges = np.unique(weighted_quantiles(values[ok], w[ok], inner))
         codes = np.searchsorted(edges, values, side="right").astype(np.int64)
         k = len(edges) + 1
     else:
@@ -742,10 +799,11 @@ def _grouped_auc(score: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float:
     return float((q * (above + 0.5 * p)).sum() / (n_pos * n_neg))
 
 
-def _feature_proxy(x_codes, kx, s_codes, ks, fold) -> tuple[float, float]:
-    """Mutual information and cross-fitted one-vs-rest macro AUC of ``P(s | x bin)``."""
+def _feature_proxy(x_codes, kx, s_codes, ks, fold, w=None) -> tuple[float, float]:
+    """Mutual information and cross-fitted one-vs-rest macro AUC of ``P(s | x bin)`` (rows
+    weighted by ``w`` when given)."""
     index = (fold * kx + x_codes) * ks + s_codes
-    counts = np.bincount(index, minlength=2 * kx * ks).reshape(2, kx, ks).astype(float)
+    counts = np.bincount(index, weights=w, minlength=2 * kx * ks).reshape(2, kx, ks).astype(float)
     mi = _mutual_information(counts.sum(axis=0))
     prior = counts.sum(axis=(0, 1)) / counts.sum()
     # score of rows in fold f comes from the other fold, smoothed toward the prior
@@ -765,28 +823,31 @@ def _feature_proxy(x_codes, kx, s_codes, ks, fold) -> tuple[float, float]:
     return mi, float(np.nanmean(aucs))
 
 
-def _entropy(codes: np.ndarray, k: int) -> float:
-    p = np.bincount(codes, minlength=k) / codes.size
+def _entropy(codes: np.ndarray, k: int, w=None) -> float:
+    counts = np.bincount(codes, weights=w, minlength=k)
+    p = counts / counts.sum()
     p = p[p > 0]
     return float(-(p * np.log(p)).sum())
 
 
-def _all_features_auc(X: pd.DataFrame, s_codes: np.ndarray, random_state: int) -> float:
-    """Held-out AUC of a small gradient-boosting model predicting the attribute from every feature."""
+def _all_features_auc(X: pd.DataFrame, s_codes: np.ndarray, random_state: int, w=None) -> float:
+    """Held-out AUC of a small gradient-boosting model predicting the attribute from every
+    feature (fitted and scored with the rows' weights ``w`` when given)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import train_test_split
 
+    w = np.ones(len(s_codes)) if w is None else np.asarray(w, dtype=float)
     present, s = np.unique(s_codes, return_inverse=True)
     counts = np.bincount(s)
     if present.size < 2 or counts.min() < 5:
         keep = np.isin(s, np.flatnonzero(counts >= 5))
-        X, s = X[keep], s[keep]
+        X, s, w = X[keep], s[keep], w[keep]
         present, s = np.unique(s, return_inverse=True)
         if present.size < 2:
             return np.nan
-    X_train, X_test, s_train, s_test = train_test_split(
-        X, s, test_size=0.3, stratify=s, random_state=random_state
+    X_train, X_test, s_train, s_test, w_train, w_test = train_test_split(
+        X, s, w, test_size=0.3, stratify=s, random_state=random_state
     )
     model = HistGradientBoostingClassifier(
         categorical_features="from_dtype",
@@ -797,26 +858,29 @@ def _all_features_auc(X: pd.DataFrame, s_codes: np.ndarray, random_state: int) -
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="openmp"):  # a small model: threads do not pay off
-        model.fit(X_train, s_train)
+        model.fit(X_train, s_train, sample_weight=w_train)
         proba = model.predict_proba(X_test)
     if proba.shape[1] == 2:
-        return float(roc_auc_score(s_test, proba[:, 1]))
+        return float(roc_auc_score(s_test, proba[:, 1], sample_weight=w_test))
     if len(np.unique(s_test)) < proba.shape[1]:
         return np.nan
-    return float(roc_auc_score(s_test, proba, multi_class="ovr", average="macro"))
+    return float(
+        roc_auc_score(s_test, proba, multi_class="ovr", average="macro", sample_weight=w_test)
+    )
 
 
 def _proxies(ds, kinds, features, encoding, rng, *, proxy_sample: int, random_state: int):
     frame = ds.frame
     n = len(frame)
+    w = ds.weights
     fold = (rng.random(n) < 0.5).astype(np.int64)
-    binned = {f: _proxy_codes(frame[f], kinds[f]) for f in features if kinds[f] != "text"}
+    binned = {f: _proxy_codes(frame[f], kinds[f], w) for f in features if kinds[f] != "text"}
     rows = []
     for i, attribute in enumerate(encoding.names):
         s_codes, ks = encoding.codes[i], len(encoding.levels[i])
-        h = _entropy(s_codes, ks)
+        h = _entropy(s_codes, ks, w)
         for feature, (x_codes, kx) in binned.items():
-            mi, auc = _feature_proxy(x_codes, kx, s_codes, ks, fold)
+            mi, auc = _feature_proxy(x_codes, kx, s_codes, ks, fold, w)
             rows.append((attribute, feature, mi, mi / h if h > 0 else np.nan, auc, n))
         if binned and proxy_sample:
             take = (
@@ -825,11 +889,15 @@ def _proxies(ds, kinds, features, encoding, rng, *, proxy_sample: int, random_st
                 else np.arange(n)
             )
             X = model_frame(frame.iloc[take][list(binned)])
-            auc = _all_features_auc(X, s_codes[take], random_state)
+            auc = _all_features_auc(X, s_codes[take], random_state, _at(w, take))
             rows.append((attribute, "(all features)", np.nan, np.nan, auc, len(take)))
     columns = ["attribute", "feature", "mutual_information", "normalized_mi", "auc", "n"]
     out = pd.DataFrame(rows, columns=columns)
     return out.astype({"mutual_information": float, "normalized_mi": float, "auc": float})
+
+
+def _at(values, index):
+    return None if values is None else values[index]
 
 
 # --------------------------------------------------------------------------- findings
@@ -867,12 +935,15 @@ def _findings(stats: pd.DataFrame, proxies: pd.DataFrame, proxy_auc: float) -> l
     overall = stats[stats["attribute"] == "overall"]
     for row in overall.itertuples(index=False):
         if row.missing > 0:
-            rate = row.missing / row.rows
+            rate = row.missing_rate
+            of = f"{int(row.missing):,} of {int(row.rows):,} rows"
+            if "weight" in stats.columns:
+                of = f"{row.missing:,.1f} of {row.weight:,.1f} (weighted rows)"
             findings.append(
                 Finding(
                     "warning" if rate >= 0.05 else "info",
                     f"{row.column} has missing values",
-                    f"{int(row.missing):,} of {int(row.rows):,} rows ({rate:.2%}) are missing.",
+                    f"{of} ({rate:.2%}) are missing.",
                 )
             )
         if row.count > 0 and row.distinct <= 1:
@@ -918,6 +989,8 @@ def _roles(ds, columns) -> dict[str, str]:
             roles[name] = "score"
         elif name in ds.feature_names:
             roles[name] = "feature"
+        elif name == ds.weight:
+            roles[name] = "weight"
         else:
             roles[name] = "other"
     if columns is None:
@@ -935,13 +1008,16 @@ def _tables(stat_parts, hist_parts, cat_parts):
     for column in ("mean", "std", *QUANTILE_NAMES):
         if column not in stats.columns:
             stats[column] = np.nan
-    stats = stats.astype({c: np.int64 for c in ("rows", "count", "missing")})
+    weighted = "weight" in stats.columns
+    counts = ("rows",) if weighted else ("rows", "count", "missing")
+    stats = stats.astype({c: np.int64 for c in counts})
     stats["distinct"] = stats["distinct"].astype(float)
+    total = stats["weight" if weighted else "rows"]
     with np.errstate(invalid="ignore", divide="ignore"):
         stats.insert(
             stats.columns.get_loc("missing") + 1,
             "missing_rate",
-            stats["missing"] / stats["rows"].where(stats["rows"] > 0),
+            stats["missing"] / total.where(total > 0),
         )
     histograms = (
         pd.concat(hist_parts, ignore_index=True)
@@ -956,22 +1032,6 @@ def _tables(stat_parts, hist_parts, cat_parts):
         else pd.DataFrame(columns=["column", "attribute", "group", "category", "count", "share"])
     )
     return stats, histograms, categories
-
-
-def _weight_note(ds) -> list[Finding]:
-    """Say that a profile describes the stored rows: its counts, quantiles and histograms do not
-    apply the Dataset's weight role (representation, drift and the metrics do)."""
-    if ds.weight is None:
-        return []
-    return [
-        Finding(
-            "info",
-            "The profile describes the stored rows, unweighted",
-            f"The Dataset's weight column {ds.weight!r} is not applied to the profile's counts, "
-            f"quantiles and histograms (they describe the table as stored). representation(), "
-            f"drift(), group_metrics_of() and evaluate() apply it.",
-        )
-    ]
 
 
 def _empty_proxies() -> pd.DataFrame:
@@ -1015,7 +1075,9 @@ def profile(
     Parameters
     ----------
     data : Dataset
-        The data (its sensitive attributes define the groups).
+        The data (its sensitive attributes define the groups). With a ``weight`` role every
+        count, share, moment, quantile, association and proxy is weighted (see
+        :class:`ProfileResult`'s ``stats``).
     bins : int, default 20
         Equal-width histogram bins per numeric column (shared by all groups).
     top_k : int, default 10
@@ -1077,7 +1139,8 @@ def profile(
     sample = frame
     if len(frame) > association_sample:
         sample = frame.iloc[np.sort(rng.choice(len(frame), association_sample, replace=False))]
-    associations = _associations(sample, kinds, assoc_names if association_sample else [])
+    weights = None if ds.weight is None else sample[ds.weight].to_numpy(dtype=float)
+    associations = _associations(sample, kinds, assoc_names if association_sample else [], weights)
     proxy_table = _empty_proxies()
     if proxies and features:
         seed = int(rng.integers(2**31 - 1))
@@ -1093,9 +1156,9 @@ def profile(
         roles=roles,
         n_rows=ds.n_rows,
         sensitive_names=list(ds.sensitive_names),
-        findings=tuple(_findings(stats, proxy_table, proxy_auc) + _weight_note(ds)),
+        findings=tuple(_findings(stats, proxy_table, proxy_auc)),
         meta={
-            "weight": None,  # the stored rows, unweighted (see _weight_note)
+            "weight": ds.weight,
             "bins": bins,
             "top_k": top_k,
             "proxy_auc": proxy_auc,

@@ -488,7 +488,7 @@ def representation(
     data : Dataset
         The data. Its weight role is honoured: weighted shares and base rates (integer weights
         give the values of duplicated rows), intervals from each group's effective number of
-        rows. A lazy (DuckDB/Spark) Dataset is counted unweighted, with a warning finding.
+        rows, on every backend (in memory, DuckDB, Spark).
     expected_shares : dict or DataFrame, optional
         The shares of the population the data should represent:
         ``{"sex": {"Female": 0.51, "Male": 0.49}}`` or a DataFrame with columns
