@@ -1047,12 +1047,18 @@ def _positions(count: np.ndarray, qs: np.ndarray):
     the quantile's position ``q (count - 1)``, the fraction between them, and the empty groups."""
     top = max(int(count.sum()) - 1, 0)
     starts = np.cumsum(count) - count
-    position = qs[None, :] * np.maximum(count - 1, 0)[:, None]
-    below = np.floor(position).astype(np.int64)
-    above = np.minimum(below + 1, np.maximum(count - 1, 0)[:, None])
-    at_below = np.clip(starts[:, None] + below, 0, top)
-    at_above = np.clip(starts[:, None] + above, 0, top)
-    return at_below, at_above, position - below, count == 0
+    below, above, frac = _straddle(np.maximum(count - 1, 0), qs)
+    at_below = np.clip(starts[:, None] + below.astype(np.int64), 0, top)
+    at_above = np.clip(starts[:, None] + above.astype(np.int64), 0, top)
+    return at_below, at_above, frac, count == 0
+
+
+def _straddle(span: np.ndarray, qs: np.ndarray):
+    """Per group (last position ``span``) and quantile: the positions ``floor(q span)`` and the
+    next one (at most ``span``) that a quantile interpolates between, and the fraction."""
+    position = qs[None, :] * span[:, None]
+    below = np.floor(position)
+    return below, np.minimum(below + 1, span[:, None]), position - below
 
 
 def _weighted_positions(mass: np.ndarray, count: np.ndarray, qs: np.ndarray):
@@ -1068,15 +1074,12 @@ def _weighted_positions(mass: np.ndarray, count: np.ndarray, qs: np.ndarray):
     after = np.where(count > 0, cum[ends - 1], before)
     total = after - before
     last = np.clip(np.searchsorted(cum[:-1], after, side="left"), 0, top)[:, None]
-    span = np.maximum(total - 1, 0)[:, None]
-    position = qs[None, :] * span
-    below = np.floor(position)
-    above = np.minimum(below + 1, span)
+    below, above, frac = _straddle(np.maximum(total - 1, 0), qs)
 
     def row_at(t):
         return np.minimum(np.searchsorted(cum[:-1], before[:, None] + t, side="right"), last)
 
-    return row_at(below), row_at(above), position - below, total <= 0
+    return row_at(below), row_at(above), frac, total <= 0
 
 
 def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs) -> np.ndarray:
@@ -1139,11 +1142,8 @@ def piece_quantiles(n, lo, hi, counts: np.ndarray, qs: np.ndarray):
     counts = np.asarray(counts, dtype=np.int64)
     cum = np.cumsum(n)
     starts = np.cumsum(counts) - counts
-    last = np.maximum(counts - 1, 0)[:, None]
-    position = qs[None, :] * last
-    k_lo = np.floor(position).astype(np.int64)
-    k_hi = np.minimum(k_lo + 1, last)
-    frac = position - k_lo
+    k_lo, k_hi, frac = _straddle(np.maximum(counts - 1, 0), qs)
+    k_lo, k_hi = k_lo.astype(np.int64), k_hi.astype(np.int64)
 
     def order_statistic(k):
         if not len(n):
@@ -1181,11 +1181,7 @@ def weighted_piece_quantiles(mass, lo, hi, totals: np.ndarray, qs: np.ndarray):
     totals = np.asarray(totals, dtype=float)
     cum = np.cumsum(mass)
     before = np.cumsum(totals) - totals
-    span = np.maximum(totals - 1, 0)[:, None]
-    position = qs[None, :] * span
-    k_lo = np.floor(position)
-    k_hi = np.minimum(k_lo + 1, span)
-    frac = position - k_lo
+    k_lo, k_hi, frac = _straddle(np.maximum(totals - 1, 0), qs)
 
     def at(k):
         if not len(mass):
