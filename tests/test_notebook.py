@@ -4,6 +4,7 @@ escaped, cheap and never raising; plotly.js sent once per kernel session."""
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 from dataclasses import dataclass
 
@@ -203,6 +204,26 @@ def test_a_failing_summary_does_not_hide_the_rest():
     assert "The summary could not be written (KeyError" in card and "still here" in card
 
 
+@dataclass(frozen=True, eq=False)
+class _TwoFigures(Result):
+    first_is_empty: bool
+
+    def figures(self) -> list:
+        import plotly.graph_objects as go
+
+        empty = go.Figure(go.Bar(x=[], y=[]), layout={"title": "nothing found"})
+        return [empty, go.Figure(go.Bar(x=["a"], y=[3]), layout={"title": "the numbers"})][
+            : 2 if self.first_is_empty else 1
+        ]
+
+
+def test_the_main_figure_is_the_first_with_something_to_draw():
+    card = _TwoFigures(first_is_empty=True)._repr_html_()
+    assert "the numbers" in card and "nothing found" not in card
+    card = _TwoFigures(first_is_empty=False)._repr_html_()  # only an empty chart: none shown
+    assert "raikit-figure-" not in card and "could not" not in card
+
+
 def test_the_card_says_where_to_html_wrote_the_page(hostile, tmp_path):
     from raikit.metrics import group_metrics_of
 
@@ -297,3 +318,60 @@ def test_audit_card_of_a_report_read_back_from_json(german):
     report = audit(model, train=train, test=test, sections=["bias"], n_boot=20, random_state=0)
     back = AuditReport.from_json(report.to_json())
     assert back._repr_html_() == report._repr_html_()
+
+
+# --------------------------------------------------------------------------- in a browser
+@pytest.mark.slow
+@pytest.mark.skipif(
+    shutil.which("chromium") is None or shutil.which("chromedriver") is None,
+    reason="needs Debian's chromium and chromium-driver (make test installs them as root)",
+)
+def test_cards_draw_every_figure_in_a_browser_with_one_plotly_js(german, tmp_path):
+    """Outputs as a notebook page (or its HTML export) holds them: every figure draws, offline,
+    with plotly.js sent once, and the page logs no error."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from raikit.data import profile
+    from raikit.evaluate import find_slices
+    from raikit.metrics import group_metrics_of
+
+    model, train, test = german
+    cards = [
+        group_metrics_of(test.with_predictions(model), n_boot=50, random_state=0)._repr_html_(),
+        profile(train, proxy_sample=0, random_state=0)._repr_html_(),
+        find_slices(model, test, random_state=0)._repr_html_(),
+    ]
+    assert sum("window.Plotly = Plotly" in card for card in cards) == 1
+    drawn = sum('id="raikit-figure-' in card for card in cards)
+    assert drawn >= 2
+    page = tmp_path / "notebook.html"
+    page.write_text(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>"
+        + "".join(f'<div class="output">{card}</div>' for card in cards)
+        + "</body></html>",
+        encoding="utf-8",
+    )
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1200,2400"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    try:
+        driver.get(page.as_uri())
+        boxes = driver.find_elements(By.CSS_SELECTOR, "div[id^='raikit-figure-']")
+        assert len(boxes) == drawn
+        drawn_now = (
+            "return [...document.querySelectorAll(\"div[id^='raikit-figure-']\")]"
+            ".filter(box => box.querySelector('svg.main-svg')).length"
+        )
+        WebDriverWait(driver, 30).until(lambda d: d.execute_script(drawn_now) == drawn)
+        assert driver.find_elements(By.CSS_SELECTOR, "div[id^='raikit-figure-'] g.trace")
+        severe = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+        assert severe == []
+        driver.save_screenshot(str(tmp_path / "notebook.png"))
+    finally:
+        driver.quit()

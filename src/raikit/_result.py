@@ -366,16 +366,37 @@ class Result:
         return notebook_card(result_title(name), parts, kind=name)
 
     def _main_figure_html(self) -> str:
-        """The first of :meth:`figures` for a notebook ("" when there is none)."""
+        """The first of :meth:`figures` that has data to draw, for a notebook ("" if none)."""
         from raikit._html import notebook_figure_html
 
-        figures = self.figures()
-        return notebook_figure_html(figures[0]) if figures else ""
+        drawn = [figure for figure in self.figures() if _has_points(figure)]
+        return notebook_figure_html(drawn[0]) if drawn else ""
 
     def findings_frame(self) -> pd.DataFrame:
         """The findings as a table."""
         rows = [f.to_dict() for f in getattr(self, "findings", ())]
         return pd.DataFrame(rows, columns=["severity", "title", "detail", "slice"])
+
+
+def _has_points(figure) -> bool:
+    """Whether a Plotly figure has a trace with at least one value (an empty chart says nothing)."""
+    for trace in figure.data:
+        if trace.type not in _POINTS:  # tables, maps, ...: drawn as they are
+            return True
+        if any(_length(getattr(trace, name, None)) for name in _POINTS[trace.type]):
+            return True
+    return False
+
+
+def _length(values) -> int:
+    return 0 if values is None or isinstance(values, str) else len(values)
+
+
+# Where each common trace type keeps its values.
+_POINTS = {
+    kind: ("x", "y")
+    for kind in ("bar", "scatter", "scattergl", "box", "violin", "histogram", "funnel")
+} | {"heatmap": ("z",), "pie": ("values",), "scatterpolar": ("r",)}
 
 
 def _guarded(part, failed: str) -> str:
