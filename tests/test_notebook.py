@@ -299,8 +299,9 @@ def test_audit_card_shows_verdicts_numbers_top_findings_and_where_the_report_is(
     assert shown == sorted(shown, key=rank.get)
     worst = min(rank[f.severity] for f in report.findings)
     assert rank[shown[0]] == worst
-    if len(report.findings) > 5:
-        assert f"and {len(report.findings) - 5} more findings" in card
+    distinct = len({(f.severity, f.title) for f in report.findings})
+    if distinct > 5:
+        assert f"and {distinct - 5} more findings" in card
     # where the full report is: the ledger run, then the file once written
     assert report.meta["run_id"][:12] in card and 'report.to_html("audit.html")' in card
     report.to_html(tmp_path / "audit.html")
@@ -308,6 +309,36 @@ def test_audit_card_shows_verdicts_numbers_top_findings_and_where_the_report_is(
     assert f"Full report: <code>{tmp_path / 'audit.html'}</code>" in card
     assert "<script" not in card  # no figure inline: the card is the summary
     assert len(card) < 30_000
+
+
+def test_audit_card_leads_with_one_finding_per_check_and_merges_repeats():
+    from raikit.audit._audit import AuditReport
+
+    def f(severity, check, title, group=None):
+        return Finding(severity, f"[{check}] {title}", "x" * 400, slice=group)
+
+    findings = (
+        *(f("warning", "metrics", f"small group {g}", g) for g in "abcd"),
+        *(f("warning", "stress", "fails under noise", g) for g in "abc"),
+        f("info", "profile", "note"),
+        f("warning", "profile", "strong proxy"),
+        f("error", "slices", "bad slice", HOSTILE_GROUP),
+    )
+    scorecard = pd.DataFrame(
+        {"principle": ["bias"], "status": ["warn"], "reason": ["r"], "evidence": [""]}
+    )
+    card = AuditReport(scorecard=scorecard, results={}, findings=findings)._repr_html_()
+    shown = re.findall(r"</b>: \[(\w+)\] ([^<—]+)", card)
+    assert shown == [
+        ("slices", "bad slice "),
+        ("metrics", "small group a "),
+        ("stress", "fails under noise (3 times) "),
+        ("profile", "strong proxy "),
+        ("metrics", "small group b "),
+    ]
+    assert "and 3 more findings" in card  # 8 distinct lines, 5 shown
+    assert "x" * 299 + "…" in card and "x" * 300 not in card  # details cut short
+    _assert_escaped(card)
 
 
 def test_audit_card_of_a_report_read_back_from_json(german):

@@ -333,6 +333,7 @@ def table_html(
 _SEVERITY_COLOURS = {"error": "#c62828", "warning": "#b26a00", "info": "#1565c0"}
 _VERDICT_COLOURS = {"pass": "#2e7d32", "warn": "#b26a00", "fail": "#c62828"}
 _MUTED = "color: #888;"
+_DETAIL = 300  # characters of a finding's detail a card shows (the full report has it all)
 _CELL = "padding: 0.2rem 0.6rem; border-bottom: 1px solid #8884; text-align: left;"
 # plotly.js goes out with the first figure a kernel shows; later figures wait for it on the page.
 _NOTEBOOK = {"plotly_sent": False}
@@ -460,7 +461,8 @@ def notebook_findings_html(findings, *, limit: int = 10) -> str:
         colour = _SEVERITY_COLOURS.get(f.severity, "inherit")
         shown = f.slice and f.slice not in f.title  # most titles already name their group
         where = f' <span style="{_MUTED}">({escape(f.slice)})</span>' if shown else ""
-        detail = f" — {escape(f.detail)}" if f.detail else ""
+        text = f.detail if len(f.detail or "") <= _DETAIL else f.detail[: _DETAIL - 1] + "…"
+        detail = f" — {escape(text)}" if text else ""
         items.append(
             f'<li><b style="color: {colour};">{escape(f.severity)}</b>: '
             f"{escape(f.title)}{where}{detail}</li>"

@@ -229,9 +229,10 @@ def _remembers_page(to_html):
     """``to_html`` that also notes, on the result, the file it wrote (for the notebook card)."""
 
     @functools.wraps(to_html)
-    def written(self, path=None, *args, **kwargs):
-        page = to_html(self, path, *args, **kwargs)
-        if path is not None:
+    def written(self, *args, **kwargs):
+        page = to_html(self, *args, **kwargs)
+        path = kwargs.get("path", args[0] if args else None)
+        if isinstance(path, str | os.PathLike):
             # not a field: no effect on equality, JSON or the ledger
             object.__setattr__(self, "_written_to", os.path.abspath(os.fspath(path)))
         return page

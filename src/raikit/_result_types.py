@@ -63,7 +63,7 @@ RESULT_MODULES: dict[str, str] = {
 # What each result is, in the words a reader uses (notebook cards and reports show these).
 RESULT_TITLES: dict[str, str] = {
     "AuditReport": "Audit",
-    "ComparisonResult": "Audits compared",
+    "ComparisonResult": "Models compared",
     "Card": "Documentation card",
     "DatasheetResult": "Datasheet",
     "DriftResult": "Data drift",

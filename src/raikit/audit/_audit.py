@@ -890,7 +890,7 @@ def _audit_card(report: AuditReport) -> str:
         ),
         "<div><b>Findings that matter most</b></div>",
         _guarded(
-            lambda: notebook_findings_html(report.findings, limit=_TOP_FINDINGS),
+            lambda: notebook_findings_html(_top_findings(report.findings), limit=_TOP_FINDINGS),
             "The findings could not be listed",
         ),
         _written_html(report) or _how_to_write(),
@@ -903,6 +903,36 @@ def _audit_card(report: AuditReport) -> str:
     return notebook_card(
         f"Audit of {meta.get('model', 'the model')}", parts, kind=type(report).__name__
     )
+
+
+def _top_findings(findings) -> list:
+    """Distinct findings, most severe first and, within a severity, one from each check before a
+    second from any: the first lines then cover the problems of every check. A finding repeated
+    (the same severity and title, e.g. per level or per group) is one line saying how often."""
+    rank = {"error": 0, "warning": 1, "info": 2}
+    distinct: dict[tuple, list] = {}
+    for finding in findings:
+        distinct.setdefault((finding.severity, finding.title), []).append(finding)
+    merged = []
+    for copies in distinct.values():
+        first = copies[0]
+        if len(copies) > 1:
+            same_slice = len({f.slice for f in copies}) == 1
+            first = replace(
+                first,
+                title=f"{first.title} ({len(copies)} times)",
+                slice=first.slice if same_slice else None,
+                key=first.key if same_slice else None,
+            )
+        merged.append(first)
+    # "[check] title" is how _report names a finding's check
+    checks = [f.title.split("]", 1)[0] if f.title.startswith("[") else "" for f in merged]
+    seen: dict[tuple, int] = {}
+    order = []
+    for position, (finding, check) in enumerate(zip(merged, checks, strict=True)):
+        turn = seen[(finding.severity, check)] = seen.get((finding.severity, check), -1) + 1
+        order.append((rank.get(finding.severity, 3), turn, position))
+    return [merged[i] for *_, i in sorted(order)]
 
 
 def _verdicts(scorecard: pd.DataFrame) -> pd.DataFrame:
