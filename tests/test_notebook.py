@@ -86,6 +86,13 @@ def test_group_metrics_card_holds_summary_numbers_findings_figure_and_tables(hos
     assert raikit_html.escape(HOSTILE) in card
 
 
+def test_group_metrics_main_figure_is_the_first_of_its_figures(hostile):
+    from raikit.metrics import group_metrics_of
+
+    result = group_metrics_of(hostile, n_boot=20, random_state=0)
+    assert result._main_figure().to_json() == result.figures()[0].to_json()
+
+
 def test_plotly_js_goes_out_once_per_kernel_session(hostile, monkeypatch):
     from raikit.metrics import group_metrics_of
 

@@ -366,12 +366,16 @@ class Result:
         ]
         return notebook_card(result_title(name), parts, kind=name)
 
+    def _main_figure(self):
+        """The figure a notebook card shows: the first of :meth:`figures` with data to draw (None
+        if there is none). A subclass whose figures are costly may build just that one."""
+        return next((figure for figure in self.figures() if _has_points(figure)), None)
+
     def _main_figure_html(self) -> str:
-        """The first of :meth:`figures` that has data to draw, for a notebook ("" if none)."""
         from raikit._html import notebook_figure_html
 
-        drawn = [figure for figure in self.figures() if _has_points(figure)]
-        return notebook_figure_html(drawn[0]) if drawn else ""
+        figure = self._main_figure()
+        return "" if figure is None else notebook_figure_html(figure)
 
     def findings_frame(self) -> pd.DataFrame:
         """The findings as a table."""
