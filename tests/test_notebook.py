@@ -163,6 +163,27 @@ def test_slice_card_lists_the_slices_found(german):
         assert raikit_html.escape(finding.title) in card
 
 
+def test_slice_card_names_a_hostile_slice_escaped_with_its_numbers():
+    from raikit.evaluate import find_slices
+
+    rng = np.random.default_rng(1)
+    n = 600
+    group = rng.choice(["ok", HOSTILE_GROUP], size=n, p=[0.6, 0.4])
+    y = rng.integers(0, 2, size=n)
+    wrong = np.where(group == HOSTILE_GROUP, rng.random(n) < 0.8, rng.random(n) < 0.1)
+    frame = pd.DataFrame({HOSTILE: group, "y": y, "pred": np.where(wrong, 1 - y, y)})
+    data = Dataset(frame, target="y", prediction="pred", sensitive=[HOSTILE])
+    result = find_slices(None, data, loss="zero_one", random_state=0)
+    top = result.slices.iloc[0]
+    assert top["slice"] == f"{HOSTILE} = {HOSTILE_GROUP}"  # the planted slice is found
+    card = result._repr_html_()
+    _assert_escaped(card)
+    escaped = raikit_html.escape(top["slice"])
+    assert f"top: {escaped} ({top['size']:,} rows, mean zero_one {top['mean_loss']:.4f}" in card
+    assert f"Model underperforms on {escaped}" in card
+    assert f"effect size {top['effect_size']:.2f}" in card
+
+
 # --------------------------------------------------------------------------- robustness
 @dataclass(frozen=True, eq=False)
 class _BrokenResult(Result):
