@@ -380,6 +380,17 @@ def test_audit_card_of_a_report_read_back_from_json(german):
 
 
 # --------------------------------------------------------------------------- in a browser
+def _page(path, outputs) -> str:
+    """A page holding notebook outputs, as an HTML export of the notebook does; its URL."""
+    path.write_text(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>"
+        + "".join(f'<div class="output">{output}</div>' for output in outputs)
+        + "</body></html>",
+        encoding="utf-8",
+    )
+    return path.as_uri()
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(
     shutil.which("chromium") is None or shutil.which("chromedriver") is None,
@@ -406,31 +417,31 @@ def test_cards_draw_every_figure_in_a_browser_with_one_plotly_js(german, tmp_pat
     assert sum("window.Plotly = Plotly" in card for card in cards) == 1
     drawn = sum('id="raikit-figure-' in card for card in cards)
     assert drawn >= 2
-    page = tmp_path / "notebook.html"
-    page.write_text(
-        "<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>"
-        + "".join(f'<div class="output">{card}</div>' for card in cards)
-        + "</body></html>",
-        encoding="utf-8",
-    )
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium")
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1200,2400"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    drawn_now = (
+        "return [...document.querySelectorAll(\"div[id^='raikit-figure-']\")]"
+        ".filter(box => box.querySelector('svg.main-svg')).length"
+    )
     try:
-        driver.get(page.as_uri())
-        boxes = driver.find_elements(By.CSS_SELECTOR, "div[id^='raikit-figure-']")
-        assert len(boxes) == drawn
-        drawn_now = (
-            "return [...document.querySelectorAll(\"div[id^='raikit-figure-']\")]"
-            ".filter(box => box.querySelector('svg.main-svg')).length"
-        )
-        WebDriverWait(driver, 30).until(lambda d: d.execute_script(drawn_now) == drawn)
-        assert driver.find_elements(By.CSS_SELECTOR, "div[id^='raikit-figure-'] g.trace")
-        severe = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
-        assert severe == []
+        # in order, and with the output holding plotly.js last (outputs rendered out of order)
+        for name, outputs in (("notebook", cards), ("reordered", [*cards[1:], cards[0]])):
+            driver.get(_page(tmp_path / f"{name}.html", outputs))
+            boxes = driver.find_elements(By.CSS_SELECTOR, "div[id^='raikit-figure-']")
+            assert len(boxes) == drawn
+            WebDriverWait(driver, 30).until(lambda d: d.execute_script(drawn_now) == drawn)
+            assert driver.find_elements(By.CSS_SELECTOR, "div[id^='raikit-figure-'] g.trace")
+            severe = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+            assert severe == []
+            assert "Waiting for plotly.js" not in driver.find_element(By.TAG_NAME, "body").text
         driver.save_screenshot(str(tmp_path / "notebook.png"))
+        # without the output that held plotly.js (cleared, or not saved): a figure says why
+        driver.get(_page(tmp_path / "cleared.html", cards[1:]))
+        assert "Waiting for plotly.js" in driver.find_element(By.TAG_NAME, "body").text
+        assert driver.execute_script(drawn_now) == 0
     finally:
         driver.quit()

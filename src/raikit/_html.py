@@ -337,23 +337,20 @@ _DETAIL = 300  # characters of a finding's detail a card shows (the full report 
 _CELL = "padding: 0.2rem 0.6rem; border-bottom: 1px solid #8884; text-align: left;"
 # plotly.js goes out with the first figure a kernel shows; later figures wait for it on the page.
 _NOTEBOOK = {"plotly_sent": False}
+_READY = "raikit-plotly-ready"  # the event plotly.js's output fires once it has defined Plotly
 _DRAW = """<script>(function () {{
   var box = document.getElementById("{div_id}");
   var spec = {spec};
-  var tries = 0;
   function draw() {{
-    if (!box) return;
-    if (!window.Plotly) {{
-      if (++tries < 100) {{ setTimeout(draw, 100); return; }}
-      box.firstChild.textContent = "The figure could not be drawn: plotly.js, which raikit sends "
-        + "with the first figure of a kernel session, is not on this page. Restart the kernel "
-        + "and run the notebook again.";
-      return;
-    }}
     box.innerHTML = "";
     window.Plotly.newPlot(box, spec.data, spec.layout, {{responsive: true}});
   }}
-  draw();
+  if (!box) return;
+  if (window.Plotly) {{ draw(); return; }}
+  box.firstChild.textContent = "Waiting for plotly.js, which raikit sends with the first figure "
+    + "of a kernel session. If that output is gone (cleared, or not saved), restart the kernel "
+    + "and run the notebook again.";
+  window.addEventListener("{ready}", draw, {{once: true}});
 }})();</script>"""
 
 
@@ -379,16 +376,20 @@ def _notebook_plotly_js() -> str:
 
     _NOTEBOOK["plotly_sent"] = True
     # no module loader may capture the bundle: it must define window.Plotly
-    return f"<script>(function (module, exports, define) {{\n{get_plotlyjs()}\n}})();</script>"
+    return (
+        f"<script>(function (module, exports, define) {{\n{get_plotlyjs()}\n}})();\n"
+        f'window.dispatchEvent(new Event("{_READY}"));</script>'
+    )
 
 
 def notebook_figure_html(figure) -> str:
     """A Plotly figure for a notebook output: offline, plotly.js sent once per kernel session.
 
     The first figure a kernel shows carries plotly.js inline (no CDN: notebooks often run without
-    internet); later figures carry only their data and wait for plotly.js on the page. Until the
-    drawing script runs (a notebook opened untrusted), the box says why there is no figure. The
-    figure's JSON is written so that no text in it can close the script.
+    internet); later figures carry only their data and draw with the plotly.js on the page (or
+    wait for it, saying so). Until the drawing script runs (a notebook opened untrusted), the box
+    says why there is no figure. The figure's JSON is written so that no text in it can close the
+    script.
 
     Examples
     --------
@@ -409,7 +410,7 @@ def notebook_figure_html(figure) -> str:
         _notebook_plotly_js()
         + f'<div id="{div_id}" style="width: 100%; min-height: 320px;"><p style="{_MUTED}">'
         "Interactive figure: run the cell (in a trusted notebook) to draw it.</p></div>"
-        + _DRAW.format(div_id=div_id, spec=spec)
+        + _DRAW.format(div_id=div_id, spec=spec, ready=_READY)
     )
 
 
