@@ -369,7 +369,9 @@ class Result:
     def _main_figure(self):
         """The figure a notebook card shows: the first of :meth:`figures` with data to draw (None
         if there is none). A subclass whose figures are costly may build just that one."""
-        return next((figure for figure in self.figures() if _has_points(figure)), None)
+        from raikit._plots import has_data
+
+        return next((figure for figure in self.figures() if has_data(figure)), None)
 
     def _main_figure_html(self) -> str:
         from raikit._html import notebook_figure_html
@@ -381,27 +383,6 @@ class Result:
         """The findings as a table."""
         rows = [f.to_dict() for f in getattr(self, "findings", ())]
         return pd.DataFrame(rows, columns=["severity", "title", "detail", "slice"])
-
-
-def _has_points(figure) -> bool:
-    """Whether a Plotly figure has a trace with at least one value (an empty chart says nothing)."""
-    for trace in figure.data:
-        if trace.type not in _POINTS:  # tables, maps, ...: drawn as they are
-            return True
-        if any(_length(getattr(trace, name, None)) for name in _POINTS[trace.type]):
-            return True
-    return False
-
-
-def _length(values) -> int:
-    return 0 if values is None or isinstance(values, str) else len(values)
-
-
-# Where each common trace type keeps its values.
-_POINTS = {
-    kind: ("x", "y")
-    for kind in ("bar", "scatter", "scattergl", "box", "violin", "histogram", "funnel")
-} | {"heatmap": ("z",), "pie": ("values",), "scatterpolar": ("r",)}
 
 
 def _guarded(part, failed: str) -> str:
