@@ -22,7 +22,7 @@ import pytest
 import raikit
 from raikit._errors import RaikitError
 from raikit._result import Finding, Result, result_from_dict, result_type
-from raikit._result_types import RESULT_MODULES
+from raikit._result_types import RESULT_MODULES, RESULT_TITLES
 
 SRC = Path(raikit.__file__).resolve().parents[1]
 
@@ -138,6 +138,21 @@ def test_the_table_names_every_result_and_only_them():
     assert declared == {name: cls.__module__ for name, cls in CLASSES.items()}
     stale = sorted(set(RESULT_MODULES) - set(CLASSES))
     assert not stale, f"RESULT_MODULES names classes that no longer exist: {stale}"
+
+
+def test_every_result_has_a_title_in_plain_words():
+    assert sorted(set(CLASSES) - set(RESULT_TITLES)) == []
+    assert sorted(set(RESULT_TITLES) - set(RESULT_MODULES)) == []  # no stale titles
+    assert all("Result" not in title for title in RESULT_TITLES.values())
+
+
+@pytest.mark.parametrize("name", sorted(CLASSES))
+def test_every_result_shows_a_card_in_a_notebook(name):
+    """Even on numbers its summary and figures cannot read, a card shows what it can."""
+    card = _instance(CLASSES[name])._repr_html_()
+    assert card.startswith('<div class="raikit-card"') and card.endswith("</div>")
+    assert RESULT_TITLES[name] in card
+    assert card.count("<table") <= 1  # a verdict table at most, never the result's rows
 
 
 def test_result_module_imports_no_stage():

@@ -325,3 +325,197 @@ def table_html(
         f'<table class="dataframe"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
         + _note(frame, max_rows)
     )
+
+
+# --------------------------------------------------------------------------- notebook cards
+# A card is one output of a notebook cell: inline styles only (a <style> in an output would restyle
+# the whole notebook), text inherits the notebook's colours so dark themes stay readable.
+_SEVERITY_COLOURS = {"error": "#c62828", "warning": "#b26a00", "info": "#1565c0"}
+_VERDICT_COLOURS = {"pass": "#2e7d32", "warn": "#b26a00", "fail": "#c62828"}
+_MUTED = "color: #888;"
+_DETAIL = 300  # characters of a finding's detail a card shows (the full report has it all)
+_CELL = "padding: 0.2rem 0.6rem; border-bottom: 1px solid #8884; text-align: left;"
+# plotly.js goes out with the first figure a kernel shows; later figures wait for it on the page.
+_NOTEBOOK = {"plotly_sent": False}
+_READY = "raikit-plotly-ready"  # the event plotly.js's output fires once it has defined Plotly
+_DRAW = """<script>(function () {{
+  var box = document.getElementById("{div_id}");
+  var spec = {spec};
+  function draw() {{
+    box.innerHTML = "";
+    window.Plotly.newPlot(box, spec.data, spec.layout, {{responsive: true}});
+  }}
+  if (!box) return;
+  if (window.Plotly) {{ draw(); return; }}
+  box.firstChild.textContent = "Waiting for plotly.js, which raikit sends with the first figure "
+    + "of a kernel session. If that output is gone (cleared, or not saved), restart the kernel "
+    + "and run the notebook again.";
+  window.addEventListener("{ready}", draw, {{once: true}});
+}})();</script>"""
+
+
+def _script_json(text: str) -> str:
+    """JSON text that cannot end a ``<script>`` element or open a comment or entity in it."""
+    for char, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(char, code)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _notebook_plotly_js() -> str:
+    """plotly.js in a ``<script>`` the first time a kernel shows a figure, ``""`` after that.
+
+    Notebook outputs share one page (Jupyter, JupyterLab, VS Code, an HTML export), so one copy
+    serves every later figure. Google Colab draws each output in its own frame: there each figure
+    carries its own copy.
+    """
+    import sys
+
+    if _NOTEBOOK["plotly_sent"] and "google.colab" not in sys.modules:
+        return ""
+    from plotly.offline import get_plotlyjs
+
+    _NOTEBOOK["plotly_sent"] = True
+    # no module loader may capture the bundle: it must define window.Plotly
+    return (
+        f"<script>(function (module, exports, define) {{\n{get_plotlyjs()}\n}})();\n"
+        f'window.dispatchEvent(new Event("{_READY}"));</script>'
+    )
+
+
+def notebook_figure_html(figure) -> str:
+    """A Plotly figure for a notebook output: offline, plotly.js sent once per kernel session.
+
+    The first figure a kernel shows carries plotly.js inline (no CDN: notebooks often run without
+    internet); later figures carry only their data and draw with the plotly.js on the page (or
+    wait for it, saying so). Until the drawing script runs (a notebook opened untrusted), the box
+    says why there is no figure. The figure's JSON is written so that no text in it can close the
+    script.
+
+    Examples
+    --------
+    >>> import plotly.graph_objects as go
+    >>> figure = go.Figure(go.Bar(x=["</script><b>"], y=[1]))
+    >>> _NOTEBOOK["plotly_sent"] = False  # as in a new kernel session
+    >>> first, second = notebook_figure_html(figure), notebook_figure_html(figure)
+    >>> "window.Plotly = Plotly" in first, "window.Plotly = Plotly" in second
+    (True, False)
+    >>> "</script><b>" in second, second.count("<script>")
+    (False, 1)
+    """
+    import plotly.io as pio
+
+    div_id = f"raikit-figure-{secrets.token_hex(8)}"
+    spec = _script_json(pio.to_json(figure, validate=False))
+    return (
+        _notebook_plotly_js()
+        + f'<div id="{div_id}" style="width: 100%; min-height: 320px;"><p style="{_MUTED}">'
+        "Interactive figure: run the cell (in a trusted notebook) to draw it.</p></div>"
+        + _DRAW.format(div_id=div_id, spec=spec, ready=_READY)
+    )
+
+
+def notebook_card(title: str, parts: Sequence[str], *, kind: str | None = None) -> str:
+    """One notebook output: an escaped title (and kind) over HTML parts built by this module.
+
+    Examples
+    --------
+    >>> text = notebook_card("<b>Report</b>", ["<p>ok</p>"], kind="AuditReport")
+    >>> "&lt;b&gt;Report&lt;/b&gt;" in text, "<p>ok</p>" in text
+    (True, True)
+    """
+    kind_html = f' <span style="{_MUTED} font-size: 0.8em;">{escape(kind)}</span>' if kind else ""
+    return (
+        '<div class="raikit-card" style="border: 1px solid #8886; border-radius: 6px; '
+        'padding: 0.6rem 1rem; margin: 0.3rem 0; max-width: 1000px;">'
+        f'<div style="font-weight: 600; font-size: 1.1em;">{escape(title)}{kind_html}</div>'
+        + "".join(parts)
+        + "</div>"
+    )
+
+
+def _more(shown: int, total: int, what: str) -> str:
+    if total <= shown:
+        return ""
+    return f'<p style="{_MUTED}">… and {total - shown:,} more {what}.</p>'
+
+
+def notebook_findings_html(findings, *, limit: int = 10) -> str:
+    """Findings as a short list, the most severe first, each severity in its colour.
+
+    At most ``limit`` are listed, then "and N more". Every text is escaped.
+
+    Examples
+    --------
+    >>> from raikit._result import Finding
+    >>> many = [Finding("info", f"note {i}") for i in range(12)] + [Finding("error", "<x>")]
+    >>> text = notebook_findings_html(many, limit=3)
+    >>> text.index("&lt;x&gt;") < text.index("note 0"), "and 10 more findings" in text
+    (True, True)
+    """
+    findings = list(findings)
+    if not findings:
+        return f'<p style="{_MUTED}">No findings.</p>'
+    rank = {"error": 0, "warning": 1, "info": 2}
+    ordered = sorted(findings, key=lambda f: rank.get(f.severity, 3))  # stable: check order kept
+    items = []
+    for f in ordered[:limit]:
+        colour = _SEVERITY_COLOURS.get(f.severity, "inherit")
+        shown = f.slice and f.slice not in f.title  # most titles already name their group
+        where = f' <span style="{_MUTED}">({escape(f.slice)})</span>' if shown else ""
+        text = f.detail if len(f.detail or "") <= _DETAIL else f.detail[: _DETAIL - 1] + "…"
+        detail = f" — {escape(text)}" if text else ""
+        items.append(
+            f'<li><b style="color: {colour};">{escape(f.severity)}</b>: '
+            f"{escape(f.title)}{where}{detail}</li>"
+        )
+    return f'<ul style="margin: 0.3rem 0; padding-left: 1.2rem;">{"".join(items)}</ul>' + _more(
+        limit, len(findings), "findings"
+    )
+
+
+def notebook_tables_html(tables: Mapping[str, pd.DataFrame]) -> str:
+    """The names and shapes of a result's tables (never their rows).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> notebook_tables_html({"<by_group>": pd.DataFrame({"a": [1, 2]})})
+    '<p style="color: #888;">Tables: <code>&lt;by_group&gt;</code> (2 rows × 1 column).</p>'
+    """
+    if not tables:
+        return ""
+    items = [
+        f"<code>{escape(name)}</code> ({frame.shape[0]:,} row{'s' * (frame.shape[0] != 1)} × "
+        f"{frame.shape[1]:,} column{'s' * (frame.shape[1] != 1)})"
+        for name, frame in tables.items()
+    ]
+    return f'<p style="{_MUTED}">Tables: {", ".join(items)}.</p>'
+
+
+def notebook_verdicts_html(frame: pd.DataFrame, *, verdict: str) -> str:
+    """A small table whose ``verdict`` column is coloured pass / warn / fail; all escaped.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"principle": ["<bias>"], "verdict": ["fail"]})
+    >>> text = notebook_verdicts_html(frame, verdict="verdict")
+    >>> "&lt;bias&gt;" in text, 'color: #c62828' in text
+    (True, True)
+    """
+    head = "".join(f'<th style="{_CELL}">{escape(c)}</th>' for c in frame.columns)
+    rows = []
+    for values in frame.itertuples(index=False):
+        cells = []
+        for name, value in zip(frame.columns, values, strict=True):
+            text = "" if value is None or (isinstance(value, float) and value != value) else value
+            style = _CELL
+            if name == verdict:
+                colour = _VERDICT_COLOURS.get(str(value))
+                style += f" font-weight: 600; color: {colour};" if colour else f" {_MUTED}"
+            cells.append(f'<td style="{style}">{escape(text)}</td>')
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return (
+        '<table style="border-collapse: collapse; margin: 0.4rem 0; font-size: 0.9em;">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )

@@ -8,9 +8,11 @@ plain JSON types without losing a bit (floats round-trip exactly; NaN and infini
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import math
+import os
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -223,6 +225,21 @@ def _hashable(value: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- the base class
+def _remembers_page(to_html):
+    """``to_html`` that also notes, on the result, the file it wrote (for the notebook card)."""
+
+    @functools.wraps(to_html)
+    def written(self, *args, **kwargs):
+        page = to_html(self, *args, **kwargs)
+        path = kwargs.get("path", args[0] if args else None)
+        if isinstance(path, str | os.PathLike):
+            # not a field: no effect on equality, JSON or the ledger
+            object.__setattr__(self, "_written_to", os.path.abspath(os.fspath(path)))
+        return page
+
+    return written
+
+
 @dataclass(frozen=True, eq=False)
 class Result:
     """Base class of every ``...Result``: numbers, a summary, findings, figures, lossless JSON.
@@ -230,11 +247,16 @@ class Result:
     Subclasses are frozen dataclasses. They must define ``summary`` (a one-line text) and may
     override ``figures()``. ``findings`` is a tuple of :class:`Finding`. A subclass registers
     itself under its class name when it is defined, which is the ``type`` its JSON carries.
+
+    In a notebook a result shows itself as a compact card (:meth:`_repr_html_`); once
+    :meth:`to_html` has written it to a file, the card says where.
     """
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         _REGISTRY[cls.__name__] = cls  # the name its to_dict() writes as "type"
+        if "to_html" in cls.__dict__:  # its own page: the notebook card still says where it went
+            cls.to_html = _remembers_page(cls.__dict__["to_html"])
 
     @property
     def summary(self) -> str:
@@ -288,6 +310,7 @@ class Result:
             if isinstance(getattr(self, f.name), pd.DataFrame)
         }
 
+    @_remembers_page
     def to_html(self, path=None, *, title: str | None = None) -> str:
         """A self-contained HTML page (works offline): summary, findings, figures and tables."""
         from raikit._html import figures_html, findings_html, frame_html, page_html
@@ -307,10 +330,79 @@ class Result:
                 handle.write(page)
         return page
 
+    def _repr_html_(self) -> str:
+        """A compact card for notebooks: what the result is, its summary, findings, main figure
+        and the tables it holds (names and shapes, never their rows).
+
+        Nothing is recomputed, and nothing in it raises: a summary or a figure that fails is
+        replaced by a line saying so. Every text from data is escaped.
+
+        Examples
+        --------
+        >>> from raikit.data import representation
+        >>> from raikit.datasets import load_german_credit
+        >>> card = representation(load_german_credit())._repr_html_()
+        >>> card.startswith('<div class="raikit-card"'), "Representation of groups" in card
+        (True, True)
+        """
+        from raikit._html import (
+            escape,
+            notebook_card,
+            notebook_findings_html,
+            notebook_tables_html,
+        )
+        from raikit._result_types import result_title
+
+        name = type(self).__name__
+        parts = [
+            _guarded(lambda: f"<p>{escape(self.summary)}</p>", "The summary could not be written"),
+            _guarded(
+                lambda: notebook_findings_html(getattr(self, "findings", ())),
+                "The findings could not be listed",
+            ),
+            _guarded(self._main_figure_html, "The figure could not be drawn"),
+            _guarded(lambda: notebook_tables_html(self.tables()), "The tables could not be listed"),
+            _written_html(self),
+        ]
+        return notebook_card(result_title(name), parts, kind=name)
+
+    def _main_figure(self):
+        """The figure a notebook card shows: the first of :meth:`figures` with data to draw (None
+        if there is none). A subclass whose figures are costly may build just that one."""
+        from raikit._plots import has_data
+
+        return next((figure for figure in self.figures() if has_data(figure)), None)
+
+    def _main_figure_html(self) -> str:
+        from raikit._html import notebook_figure_html
+
+        figure = self._main_figure()
+        return "" if figure is None else notebook_figure_html(figure)
+
     def findings_frame(self) -> pd.DataFrame:
         """The findings as a table."""
         rows = [f.to_dict() for f in getattr(self, "findings", ())]
         return pd.DataFrame(rows, columns=["severity", "title", "detail", "slice"])
+
+
+def _guarded(part, failed: str) -> str:
+    """``part()``, or a line saying what ``failed`` and why: a notebook card never raises."""
+    from raikit._html import escape
+
+    try:
+        return part()
+    except Exception as error:  # a card must show what it can, whatever went wrong
+        reason = f"{type(error).__name__}: {error}"
+        return f'<p style="color: #b26a00;">{escape(failed)} ({escape(reason[:300])}).</p>'
+
+
+def _written_html(result: Result) -> str:
+    from raikit._html import escape
+
+    path = getattr(result, "_written_to", None)
+    if path is None:
+        return ""
+    return f"<p>Full report: <code>{escape(path)}</code></p>"
 
 
 def _known(name: str) -> bool:

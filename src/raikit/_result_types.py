@@ -5,13 +5,17 @@ A Result class registers itself under its class name when its module is imported
 ``Result.from_json``) in a process that has not imported that module yet looks the type up here
 and imports just that module, so :mod:`raikit._result` never imports the stages wholesale.
 
-A new Result class needs one line here; ``tests/test_result_types.py`` fails until it has it, and
-a renamed or moved class keeps its old name as an entry so that older ledgers still load.
+A new Result class needs one line here, and its title in plain words in :data:`RESULT_TITLES`
+(notebooks and reports show it instead of the class name); ``tests/test_result_types.py`` fails
+until it has both, and a renamed or moved class keeps its old name as an entry so that older
+ledgers still load.
 """
 
 from __future__ import annotations
 
-__all__ = ["RESULT_MODULES"]
+import re
+
+__all__ = ["RESULT_MODULES", "RESULT_TITLES", "result_title"]
 
 RESULT_MODULES: dict[str, str] = {
     # audit
@@ -55,3 +59,53 @@ RESULT_MODULES: dict[str, str] = {
     # train
     "MitigationResult": "raikit.train._compare",
 }
+
+# What each result is, in the words a reader uses (notebook cards and reports show these).
+RESULT_TITLES: dict[str, str] = {
+    "AuditReport": "Audit",
+    "ComparisonResult": "Models compared",
+    "Card": "Documentation card",
+    "DatasheetResult": "Datasheet",
+    "DriftResult": "Data drift",
+    "LabelIssuesResult": "Label issues",
+    "MLCleanResult": "Data cleaning (MLClean)",
+    "ProfileResult": "Data profile",
+    "RepresentationResult": "Representation of groups",
+    "SliceTunerResult": "Data to acquire per slice (Slice Tuner)",
+    "ValidationResult": "Schema validation",
+    "CostResult": "Cost of errors",
+    "EvaluationResult": "Evaluation by group",
+    "LearningCurveResult": "Learning curve",
+    "SliceResult": "Slices where the model does worse",
+    "StressTestResult": "Robustness stress test",
+    "CounterfactualResult": "Counterfactual explanations",
+    "ExplanationResult": "Feature attributions",
+    "FlipTestResult": "Flip test of the sensitive attribute",
+    "GlassboxResult": "Interpretable model beside the black box",
+    "PartialDependenceResult": "Partial dependence",
+    "WhatIfResult": "What-if analysis",
+    "GroupMetricsResult": "Metrics by group",
+    "MonitorWindowResult": "Monitoring window",
+    "PrivacyReport": "Membership-inference privacy test",
+    "PrivateAnswer": "Differentially private answer",
+    "SynthesisResult": "Differentially private synthetic data",
+    "ReviewMetricsResult": "Human review: automated and reviewed shares",
+    "SelectiveResult": "Selective prediction",
+    "MitigationResult": "Mitigations compared",
+}
+
+
+def result_title(name: str) -> str:
+    """What a result of type ``name`` is, in plain words.
+
+    Examples
+    --------
+    >>> result_title("GroupMetricsResult")
+    'Metrics by group'
+    >>> result_title("MyOwnCheckResult")  # a type raikit does not know: its name, spelt out
+    'My own check'
+    """
+    if name in RESULT_TITLES:
+        return RESULT_TITLES[name]
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+", name.removesuffix("Result")) or [name]
+    return " ".join([words[0], *(w if w.isupper() else w.lower() for w in words[1:])])

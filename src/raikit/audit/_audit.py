@@ -281,6 +281,23 @@ class AuditReport(Result):
     findings: tuple = ()
     meta: dict = field(default_factory=dict)
 
+    def _repr_html_(self) -> str:
+        """The audit in a notebook: the verdict per principle with the numbers behind it, the
+        findings that matter most and where the full report is; built from the report's data
+        (nothing recomputed, no figure drawn), every text escaped.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> card = AuditReport(
+        ...     scorecard=pd.DataFrame({"principle": ["bias"], "status": ["fail"],
+        ...                             "reason": ["gap 0.31 [0.25, 0.37]"], "evidence": [""]}),
+        ...     results={}, meta={"model": "<m>"})._repr_html_()
+        >>> "Audit of &lt;m&gt;" in card, "gap 0.31 [0.25, 0.37]" in card
+        (True, True)
+        """
+        return _audit_card(self)
+
     @property
     def summary(self) -> str:
         counts = self.scorecard["status"].value_counts()
@@ -851,4 +868,105 @@ def available_sections() -> pd.DataFrame:
     return pd.DataFrame(
         [(s.name, s.principle, s.description) for s in _SECTIONS.values()],
         columns=["section", "principle", "description"],
+    )
+
+
+# --------------------------------------------------------------------------- notebook view
+_TOP_FINDINGS = 5
+
+
+def _audit_card(report: AuditReport) -> str:
+    """The notebook card of an audit (see :meth:`AuditReport._repr_html_`)."""
+    from raikit._html import escape, notebook_card, notebook_findings_html, notebook_verdicts_html
+    from raikit._result import _guarded, _written_html
+
+    meta = report.meta
+    parts = [
+        _guarded(lambda: f"<p>{escape(report.summary)}</p>", "The summary could not be written"),
+        _guarded(lambda: _audit_data_line(meta), "The data could not be described"),
+        _guarded(
+            lambda: notebook_verdicts_html(_verdicts(report.scorecard), verdict="verdict"),
+            "The scorecard could not be shown",
+        ),
+        "<div><b>Findings that matter most</b></div>",
+        _guarded(
+            lambda: notebook_findings_html(_top_findings(report.findings), limit=_TOP_FINDINGS),
+            "The findings could not be listed",
+        ),
+        _written_html(report) or _how_to_write(),
+    ]
+    if meta.get("run_id"):
+        parts.append(
+            f"<p>Recorded in the ledger as run <code>{escape(str(meta['run_id'])[:12])}</code> "
+            "(browse it with <code>raikit ui</code>).</p>"
+        )
+    return notebook_card(
+        f"Audit of {meta.get('model', 'the model')}", parts, kind=type(report).__name__
+    )
+
+
+def _top_findings(findings) -> list:
+    """Distinct findings, most severe first and, within a severity, one from each check before a
+    second from any: the first lines then cover the problems of every check. A finding repeated
+    (the same severity and title, e.g. per level or per group) is one line saying how often."""
+    rank = {"error": 0, "warning": 1, "info": 2}
+    distinct: dict[tuple, list] = {}
+    for finding in findings:
+        distinct.setdefault((finding.severity, finding.title), []).append(finding)
+    merged = []
+    for copies in distinct.values():
+        first = copies[0]
+        if len(copies) > 1:
+            same_slice = len({f.slice for f in copies}) == 1
+            first = replace(
+                first,
+                title=f"{first.title} ({len(copies)} times)",
+                slice=first.slice if same_slice else None,
+                key=first.key if same_slice else None,
+            )
+        merged.append(first)
+    # "[check] title" is how _report names a finding's check
+    checks = [f.title.split("]", 1)[0] if f.title.startswith("[") else "" for f in merged]
+    seen: dict[tuple, int] = {}
+    order = []
+    for position, (finding, check) in enumerate(zip(merged, checks, strict=True)):
+        turn = seen[(finding.severity, check)] = seen.get((finding.severity, check), -1) + 1
+        order.append((rank.get(finding.severity, 3), turn, position))
+    return [merged[i] for *_, i in sorted(order)]
+
+
+def _verdicts(scorecard: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard as a reader reads it: principle in words, verdict, the numbers behind it."""
+    return pd.DataFrame(
+        {
+            "principle": [str(p).replace("_", " ").capitalize() for p in scorecard["principle"]],
+            "verdict": scorecard["status"].astype(str).to_numpy(),
+            "why (the numbers behind the verdict)": scorecard["reason"].to_numpy(),
+        }
+    )
+
+
+def _audit_data_line(meta: dict) -> str:
+    from raikit._html import escape
+
+    test, train = meta.get("test") or {}, meta.get("train") or {}
+    if not test:
+        return ""
+    sizes = f"test {test.get('rows', 0):,} rows"
+    if train:
+        sizes = f"train {train.get('rows', 0):,} rows, " + sizes
+    sensitive = ", ".join(str(s) for s in meta.get("sensitive") or []) or "none"
+    seconds = (meta.get("seconds") or {}).get("total")
+    took = f"; took {seconds:.1f} s" if isinstance(seconds, int | float) else ""
+    return (
+        '<p style="color: #888;">'
+        + escape(f"{sizes}; sensitive attributes: {sensitive}; target: {meta.get('target')}{took}.")
+        + "</p>"
+    )
+
+
+def _how_to_write() -> str:
+    return (
+        '<p style="color: #888;">The full report (every check, its figures and tables): '
+        '<code>report.to_html("audit.html")</code>.</p>'
     )

@@ -30,9 +30,9 @@ HEADLINE = (
 _MAX_FIGURES = 6
 
 
-def metric_figures(result) -> list:
-    """One horizontal bar chart per headline metric: every group, with CI error bars, and a
-    line at the overall value."""
+def metric_figures(result, *, limit: int = _MAX_FIGURES) -> list:
+    """One horizontal bar chart per headline metric (the first ``limit``): every group, with CI
+    error bars, and a line at the overall value."""
     import plotly.graph_objects as go
 
     names = [m for m in HEADLINE if m in result.metric_names]
@@ -41,7 +41,7 @@ def metric_figures(result) -> list:
     figures = []
     by_group, lower, upper = result.by_group, result.by_group_lower, result.by_group_upper
     overall = result.overall
-    for metric in names[:_MAX_FIGURES]:
+    for metric in names[:limit]:
         fig = go.Figure()
         for attribute in result.attributes:
             part = by_group.loc[attribute, metric]

@@ -486,6 +486,12 @@ class GroupMetricsResult(Result):
 
         return [*metric_figures(self), disparity_figure(self)]
 
+    def _main_figure(self):
+        # the first of figures(), without drawing the others (a notebook card shows just one)
+        from raikit.metrics._figures import disparity_figure, metric_figures
+
+        return next(iter(metric_figures(self, limit=1)), None) or disparity_figure(self)
+
     def to_html(self, path=None, *, title: str = "Group metrics") -> str:
         """A self-contained HTML page with the tables, findings and figures (works offline)."""
         from raikit.metrics._figures import result_html
