@@ -255,7 +255,7 @@ def slices_sections(ledger, run_id: str, *, sort: str, descending: bool) -> tupl
             "ledger=) with the slices section."
         )
     result = ledger.load_evidence(records["id"].iloc[-1])
-    slices, edges = slice_lattice(result)
+    slices, nodes, edges = slice_lattice(result)
     overall = result.overall
     title = f"Slices of run {run_id[:12]}"
     head = (
@@ -268,9 +268,9 @@ def slices_sections(ledger, run_id: str, *, sort: str, descending: bool) -> tupl
     if not len(slices):
         return title, [("Slices", head + findings_html(result.findings))]
     table = _slice_table(run_id, slices, sort, descending)
-    tree = _slice_tree(slices, edges, overall, result.loss)
+    tree = _slice_tree(slices, nodes, edges, overall, result.loss)
     figure = lattice_figure(
-        slices, edges, overall=float(overall.get("mean_loss", np.nan)), loss=result.loss
+        slices, overall=float(overall.get("mean_loss", np.nan)), loss=result.loss
     )
     return title, lambda: [
         ("Slices", head + table),
@@ -314,34 +314,38 @@ def _slice_table(run_id: str, slices: pd.DataFrame, sort: str, descending: bool)
     )
 
 
-def _slice_tree(slices: pd.DataFrame, edges, overall: dict, loss: str) -> str:
-    """Nested lists: all rows, then each slice under every recorded slice it refines."""
+def _slice_tree(slices: pd.DataFrame, nodes: pd.DataFrame, edges, overall: dict, loss: str) -> str:
+    """Nested lists from all rows down: each slice under every slice it refines by one condition
+    (so a slice of two conditions appears twice); parents that were not significant on their
+    own are listed without statistics."""
     children: dict[int, list[int]] = {}
-    has_parent = set()
     for parent, child in edges:
         children.setdefault(parent, []).append(child)
-        has_parent.add(child)
 
-    def item(i: int, depth: int) -> str:
-        row = slices.iloc[i]
-        below = "".join(item(c, depth + 1) for c in children.get(i, []) if depth < 8)
+    def item(n: int, depth: int) -> str:
+        below = "".join(item(c, depth + 1) for c in children.get(n, []) if depth < 6)
+        below = f"<ul>{below}</ul>" if below else ""
+        text, sid = nodes["text"].iloc[n], int(nodes["slice"].iloc[n])
+        if n == 0:
+            stats = (
+                f"{overall.get('n_rows', 0):,} rows, mean {escape(loss)} "
+                f"{overall.get('mean_loss', float('nan')):.3f}"
+            )
+            return f"<li>All rows — {stats}{below}</li>"
+        if sid < 0:
+            return f"<li>{escape(text)} — <i>not significant on its own</i>{below}</li>"
+        row = slices.iloc[sid]
         return (
-            f'<li data-slice="{int(row["id"]) + 1}"><b>{int(row["id"]) + 1}.</b> '
-            f"{escape(row['slice'])} — {_count(row['size'])} rows, mean {escape(loss)} "
-            f"{interval_text(row['mean_loss'], row['lower'], row['upper'])}"
-            + (f"<ul>{below}</ul>" if below else "")
-            + "</li>"
+            f'<li data-slice="{sid + 1}"><b>{sid + 1}.</b> {escape(text)} — '
+            f"{_count(row['size'])} rows, mean {escape(loss)} "
+            f"{interval_text(row['mean_loss'], row['lower'], row['upper'])}{below}</li>"
         )
 
-    roots = "".join(item(i, 0) for i in range(len(slices)) if i not in has_parent)
-    top = (
-        f"All rows — {overall.get('n_rows', 0):,} rows, mean {escape(loss)} "
-        f"{overall.get('mean_loss', float('nan')):.3f}"
-    )
     return (
-        "<p>Each slice sits under the recorded slices it refines by one condition; a slice none "
-        "of whose parents was significant hangs from all rows.</p>"
-        f'<ul id="slice-tree"><li>{top}<ul>{roots}</ul></li></ul>'
+        "<p>From all rows down, each slice sits under every slice it refines by one condition. "
+        "Slice Finder does not refine a slice once it is significant, so most parents of a "
+        "recorded slice were not significant on their own.</p>"
+        f'<ul id="slice-tree">{item(0, 0)}</ul>'
     )
 
 

@@ -231,37 +231,65 @@ def cohort_metrics(
 
 
 # --------------------------------------------------------------------------- slices
-def slice_lattice(result) -> tuple[pd.DataFrame, list[tuple[int, int]]]:
-    """The slices of a :class:`~raikit.evaluate.SliceResult` and the lattice edges between them.
+def slice_lattice(result) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[int, int]]]:
+    """The slices of a :class:`~raikit.evaluate.SliceResult` as a lattice: parent -> child adds
+    one condition.
 
-    A slice is the parent of another when the child adds exactly one condition to it. Returns the
-    slice table with an ``id`` column (its row) and the ``(parent, child)`` edges between
-    recorded slices; a slice without a recorded parent hangs from the whole population.
+    Slice Finder does not refine a slice once it is significant, so a recorded slice's parents
+    are mostly slices that were *not* significant on their own (``age >= 58`` for ``age >= 58 &
+    education_num >= 13``); they are nodes of the lattice too, without statistics.
+
+    Returns
+    -------
+    slices : DataFrame
+        The slice table with an ``id`` column (its row).
+    nodes : DataFrame
+        ``node`` (0 is all rows), ``text``, ``slice`` (the row in ``slices``, -1 for a node that
+        was not recorded) and ``n_conditions``.
+    edges : list of (int, int)
+        ``(parent node, child node)``: the child adds exactly one condition to the parent.
 
     Examples
     --------
     >>> from types import SimpleNamespace
-    >>> predicates = pd.DataFrame({"slice_id": [0, 1, 1, 2], "feature": ["a", "a", "b", "c"],
-    ...     "op": "==", "code": [1, 1, 2, 0]})
-    >>> slices = pd.DataFrame({"slice": ["a=1", "a=1 & b=2", "c=0"], "size": [50, 20, 40]})
-    >>> slice_lattice(SimpleNamespace(slices=slices, predicates=predicates))[1]
-    [(0, 1)]
+    >>> predicates = pd.DataFrame({"slice_id": [0, 1, 1], "feature": ["a", "c", "b"],
+    ...     "op": "==", "code": [1, 0, 2], "label": ["a = 1", "c = 0", "b = 2"]})
+    >>> slices = pd.DataFrame({"slice": ["a = 1", "c = 0 & b = 2"], "size": [50, 20]})
+    >>> _, nodes, edges = slice_lattice(SimpleNamespace(slices=slices, predicates=predicates))
+    >>> nodes[["text", "slice"]].values.tolist()
+    [['all rows', -1], ['a = 1', 0], ['c = 0 & b = 2', 1], ['b = 2', -1], ['c = 0', -1]]
+    >>> edges
+    [(0, 1), (0, 3), (0, 4), (3, 2), (4, 2)]
     """
     slices = result.slices.reset_index(drop=True).copy()
     slices.insert(0, "id", np.arange(len(slices)))
-    preds = result.predicates
-    conditions = {
-        int(sid): frozenset(zip(part["feature"], part["op"], part["code"], strict=True))
-        for sid, part in preds.groupby("slice_id", sort=False)
+    conditions: dict[int, tuple] = {
+        int(sid): tuple(zip(part["feature"], part["op"], part["code"], part["label"], strict=True))
+        for sid, part in result.predicates.groupby("slice_id", sort=False)
     }
-    by_set = {conditions.get(i, frozenset()): i for i in range(len(slices))}
-    edges = []
-    for child, conds in conditions.items():
-        for condition in conds:  # a few conditions per slice
-            parent = by_set.get(conds - {condition})
-            if parent is not None and parent != child and len(conds) > 1:
-                edges.append((parent, child))
-    return slices, sorted(edges)
+    index: dict[frozenset, int] = {frozenset(): 0}
+    rows: list[tuple[str, int, int]] = [("all rows", -1, 0)]
+    edges: set[tuple[int, int]] = set()
+
+    def node(conds: tuple, recorded: int = -1) -> int:
+        key = frozenset(c[:3] for c in conds)
+        if key in index:
+            if recorded >= 0:  # recorded after being met as an intermediate
+                text, _, level = rows[index[key]]
+                rows[index[key]] = (text, recorded, level)
+            return index[key]
+        index[key] = len(rows)
+        rows.append((" & ".join(str(c[3]) for c in conds), recorded, len(conds)))
+        here = index[key]
+        for drop in range(len(conds)):  # its parents: one condition fewer (a few per slice)
+            edges.add((node(conds[:drop] + conds[drop + 1 :]), here))
+        return here
+
+    for sid in range(len(slices)):
+        node(conditions.get(sid, ()), sid)
+    nodes = pd.DataFrame(rows, columns=["text", "slice", "n_conditions"])
+    nodes.insert(0, "node", np.arange(len(nodes)))
+    return slices, nodes, sorted(edges)
 
 
 def lattice_figure(slices: pd.DataFrame, edges, *, overall: float, loss: str):
@@ -279,9 +307,11 @@ def lattice_figure(slices: pd.DataFrame, edges, *, overall: float, loss: str):
         fig.add_scatter(
             x=part["size"],
             y=part["mean_loss"],
-            mode="markers",
+            mode="markers+text",
             marker={"size": 11},
             name=f"{level} condition(s)",
+            text=(part["id"] + 1).astype(str),
+            textposition="top center",
             hovertext=part["slice"].astype(str),
             error_y={
                 "type": "data",
@@ -292,7 +322,7 @@ def lattice_figure(slices: pd.DataFrame, edges, *, overall: float, loss: str):
         )
     fig.add_hline(y=overall, line_dash="dash", annotation_text=f"all rows {overall:.3f}")
     fig.update_layout(
-        title=f"Slices: rows vs mean {loss} (interval per slice; lines join parent and child)",
+        title=f"Slices: rows against mean {loss} (numbers as in the table; interval per slice)",
         xaxis={"title": "rows in slice", "type": "log"},
         yaxis_title=f"mean {loss}",
         height=460,
