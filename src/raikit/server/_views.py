@@ -292,17 +292,12 @@ def slice_lattice(result) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[int, i
     return slices, nodes, sorted(edges)
 
 
-def lattice_figure(slices: pd.DataFrame, edges, *, overall: float, loss: str):
-    """Each slice at (size, mean loss) with its interval, lattice edges as lines (scatter only)."""
+def lattice_figure(slices: pd.DataFrame, *, overall: float, loss: str):
+    """Each slice at (rows, mean loss) with its interval and its number from the table, one colour
+    per number of conditions (scatter traces only)."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    xs, ys = [], []
-    for parent, child in edges:
-        xs += [slices["size"].iloc[parent], slices["size"].iloc[child], None]
-        ys += [slices["mean_loss"].iloc[parent], slices["mean_loss"].iloc[child], None]
-    if xs:
-        fig.add_scatter(x=xs, y=ys, mode="lines", line={"color": "#bbb"}, name="adds one condition")
     for level, part in slices.groupby("n_predicates", sort=True):
         fig.add_scatter(
             x=part["size"],
@@ -440,7 +435,12 @@ def monitor_figures(series: pd.DataFrame, windows: pd.DataFrame) -> list:
     fig.update_layout(title="Drift (PSI) per window", xaxis={"title": axis, "type": "date"})
     figures = [fig]
     for kind in ("selection_rate", "true_positive_rate", "accuracy"):
-        rows = series[(series["kind"] == kind) & (series["name"] != "overall")]
+        # one line per group of each attribute; intersections stay in the alerts and the ledger
+        rows = series[
+            (series["kind"] == kind)
+            & (series["name"] != "overall")
+            & ~series["name"].astype(str).str.contains(" & ", regex=False)
+        ]
         if rows.empty:
             continue
         fig = go.Figure()
