@@ -169,7 +169,7 @@ def test_a_run_without_the_evidence_says_so(dashboard):
     status, body = _get(dashboard["url"] + f"/cards/{hostile}")
     assert status == 404 and "holds no audit report" in body
     status, body = _get(dashboard["url"] + f"/slices/{dashboard['b']}")
-    assert status == 404 and "no evaluate.find_slices" in body
+    assert status == 404 and "holds no slices" in body
     status, body = _get(dashboard["url"] + f"/cohorts/{hostile}")  # a tiny binary table: fine
     assert status == 200 and "Cohort metrics" in body
 

@@ -264,6 +264,7 @@ def test_runs_table_links_only_ids_and_escapes_names():
             "id": ["e1e1", "e2e2", "e3e3"],
             "run_id": ["ab12cd34ef", "ab12cd34ef", "../../etc/passwd"],
             "check_name": ["audit.report", "evaluate.find_slices", "audit.report"],
+            "result_type": ["AuditReport", "SliceResult", "AuditReport"],
         }
     )
     shown, links = runs_frame(runs, evidence)

@@ -17,6 +17,7 @@ from raikit._errors import DataError
 from raikit._html import escape, figures_html, findings_html, safe_href, table_html
 from raikit.server._views import (
     GROUP_METRICS,
+    SLICES,
     _hex,
     cohort_cells,
     cohort_metrics,
@@ -86,7 +87,7 @@ def run_sections(ledger, run_id: str) -> tuple[str, list[tuple[str, str]]]:
     """One run: what it is, the pages built from its evidence, and its evidence list."""
     info = ledger.run(run_id)
     evidence = info["evidence"]
-    checks = set(evidence["check_name"])
+    types = set(evidence["result_type"])
     views = []
     reports = evidence.loc[evidence["check_name"] == "audit.report", "id"]
     if len(reports) and _hex(reports.iloc[-1]):
@@ -95,9 +96,9 @@ def run_sections(ledger, run_id: str) -> tuple[str, list[tuple[str, str]]]:
             _link(f"/cards/{info['id']}", "model card"),
             _link(f"/cards/{info['id']}/annex-iv", "Annex IV"),
         ]
-    if checks & set(GROUP_METRICS):
+    if GROUP_METRICS in types:
         views.append(_link(f"/cohorts/{info['id']}", "cohort explorer"))
-    if "evaluate.find_slices" in checks:
+    if SLICES in types:
         views.append(_link(f"/slices/{info['id']}", "slices"))
     views.append(_link(f"/lineage/{info['id']}", "lineage graph"))
     detail = (
@@ -119,7 +120,7 @@ def run_sections(ledger, run_id: str) -> tuple[str, list[tuple[str, str]]]:
 def _group_metrics_of(ledger, run_id: str, evidence_id: str | None):
     """(evidence id, result) of the run's group metrics: the one asked for, else the test set's."""
     records = ledger.evidence(run=ledger.run(run_id)["id"])
-    records = records[records["check_name"].isin(GROUP_METRICS)]
+    records = records[records["result_type"] == GROUP_METRICS]
     if evidence_id is not None:
         records = records[records["id"] == evidence_id]
     if not len(records):
@@ -248,11 +249,12 @@ def _cohort_figure(table: pd.DataFrame):
 def slices_sections(ledger, run_id: str, *, sort: str, descending: bool) -> tuple[str, list]:
     """The slices ``find_slices`` recorded in a run: a sortable table, the lattice as nested
     lists (parent -> child adds one condition) and as a scatter."""
-    records = ledger.evidence(run=ledger.run(run_id)["id"], check="evaluate.find_slices")
+    records = ledger.evidence(run=ledger.run(run_id)["id"])
+    records = records[records["result_type"] == SLICES]
     if not len(records):
         raise DataError(
-            f"Run {run_id[:12]} holds no evaluate.find_slices evidence; run raikit.audit(..., "
-            "ledger=) with the slices section."
+            f"Run {run_id[:12]} holds no slices (no evaluate.find_slices evidence); run "
+            "raikit.audit(..., ledger=) with the slices section."
         )
     result = ledger.load_evidence(records["id"].iloc[-1])
     slices, nodes, edges = slice_lattice(result)

@@ -24,7 +24,8 @@ __all__ = [
 ]
 
 _ID = re.compile(r"[0-9a-f]{4,64}")
-GROUP_METRICS = ("metrics.group_metrics", "metrics.group_metrics.train")
+GROUP_METRICS = "GroupMetricsResult"  # the result type the cohort explorer reads
+SLICES = "SliceResult"  # the result type the slices view reads
 # A cohort metric: (name, successes, trials) as sums of the confusion cells.
 _RATES = (
     ("selection_rate", ("tp", "fp"), ("tp", "fp", "fn", "tn")),
@@ -50,7 +51,8 @@ def runs_frame(runs: pd.DataFrame, evidence: pd.DataFrame) -> tuple[pd.DataFrame
 
     A run gets a link to its report (its ``audit.report`` evidence), its model card and Annex IV
     view (where it holds an audit report), its cohort explorer (where it holds group metrics) and
-    its slices (where it holds ``evaluate.find_slices``). Links are built from hexadecimal ids
+    its slices (where it holds a ``find_slices`` result), whatever check name they were recorded
+    under. Links are built from hexadecimal ids
     only; a run whose id is not one is listed without links.
 
     Examples
@@ -58,26 +60,24 @@ def runs_frame(runs: pd.DataFrame, evidence: pd.DataFrame) -> tuple[pd.DataFrame
     >>> runs = pd.DataFrame({"id": ["ab12cd34", "../x"], "name": ["<b>a</b>", "b"],
     ...     "kind": "run", "status": "finished", "started_at": "2026", "n_evidence": [2, 0]})
     >>> evidence = pd.DataFrame({"id": ["ee01", "ee02"], "run_id": ["ab12cd34"] * 2,
-    ...     "check_name": ["metrics.group_metrics", "audit.report"]})
+    ...     "check_name": ["metrics.group_metrics", "audit.report"],
+    ...     "result_type": ["GroupMetricsResult", "AuditReport"]})
     >>> shown, links = runs_frame(runs, evidence)
     >>> links["report"], links["cohorts"][0], links["slices"][0]
     (['/evidence/ee02', None], '/cohorts/ab12cd34', None)
     """
     ids = [_hex(i) for i in runs["id"]]
-    checks = evidence.groupby("run_id")["check_name"].agg(set).to_dict() if len(evidence) else {}
+    types = evidence.groupby("run_id")["result_type"].agg(set).to_dict() if len(evidence) else {}
     latest = (
         evidence[evidence["check_name"] == "audit.report"].groupby("run_id")["id"].last().to_dict()
         if len(evidence)
         else {}
     )
     has = {
-        name: [bool(i) and bool(checks.get(i, set()) & set(wanted)) for i in ids]
-        for name, wanted in (
-            ("audit", ("audit.report",)),
-            ("cohorts", GROUP_METRICS),
-            ("slices", ("evaluate.find_slices",)),
-        )
+        name: [bool(i) and wanted in types.get(i, set()) for i in ids]
+        for name, wanted in (("cohorts", GROUP_METRICS), ("slices", SLICES))
     }
+    has["audit"] = [bool(r) for r in (latest.get(i) if i else None for i in ids)]
     reports = [_hex(latest.get(i)) if i else None for i in ids]
     shown = pd.DataFrame(
         {
