@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import socket
+import sqlite3
 import threading
 import time
 import urllib.error
@@ -68,6 +69,12 @@ def _fill(ledger: Ledger) -> dict:
     for name in ("<script>alert(1)</script>", "../../etc/passwd"):
         with track(name, ledger=ledger) as run:
             run.log_evidence(small, check="metrics.group_metrics")
+    # a ledger edited by hand: a run whose id is a path and whose name is a link
+    with sqlite3.connect(ledger.db_path) as db:
+        db.execute(
+            "INSERT INTO runs (id, name, kind, status, started_at) VALUES (?, ?, ?, ?, ?)",
+            ("../../etc/passwd", "javascript:alert(2)", "run", "finished", "2026-01-01T00:00:00"),
+        )
     regression = group_metrics(
         [1.0, 2.0, 3.0, 4.0], [1.5, 2.0, 2.5, 4.5], sensitive_features=list("aabb"), n_boot=20
     )
@@ -155,7 +162,8 @@ def test_audit_runs_link_their_report_and_cards(dashboard):
 def test_hostile_run_names_stay_text(dashboard):
     _, body = _get(dashboard["url"] + "/")
     assert "<script>alert(1)" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
-    assert "../../etc/passwd" in body  # shown as its name ...
+    assert body.count("../../etc/passwd") == 1  # the hostile name, shown; the crafted id is not
+    assert "javascript:alert(2)" in body  # a name, as text
     hrefs = re.findall(r'href="([^"]*)"', body)
     assert all(h.startswith("/") and not h.startswith("//") and ".." not in h for h in hrefs)
     assert _get(dashboard["url"] + "/cohorts/..%2F..%2Fetc")[0] in (400, 404)

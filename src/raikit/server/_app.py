@@ -281,8 +281,8 @@ def _login_routes(app, token: str) -> None:
 
 def _ledger_routes(app, pages: _Pages) -> None:
     """Runs, one run, one piece of evidence, the lineage graph and an audit run's cards."""
-    from raikit._html import figures_html, frame_html
-    from raikit.server._pages import run_sections, runs_sections
+    from raikit._html import figures_html
+    from raikit.server._pages import lineage_table, run_sections, runs_sections
 
     @app.get("/", response_class=HTMLResponse)
     def runs():
@@ -312,7 +312,7 @@ def _ledger_routes(app, pages: _Pages) -> None:
         edges = ledger.lineage(node)
         return pages.page(
             f"Lineage of {node[:12]}",
-            lambda: [("Graph", figures_html([figure])), ("Edges", frame_html(edges))],
+            lambda: [("Graph", figures_html([figure])), ("Edges", lineage_table(edges))],
         )
 
     @app.get("/cards/{run_id}", response_class=HTMLResponse)

@@ -28,7 +28,14 @@ from raikit.server._views import (
     slice_lattice,
 )
 
-__all__ = ["cohort_sections", "compare_sections", "run_sections", "runs_sections"]
+__all__ = [
+    "cohort_sections",
+    "compare_sections",
+    "lineage_table",
+    "run_sections",
+    "runs_sections",
+    "slices_sections",
+]
 
 SLICE_SORTS = ("id", "size", "mean_loss", "effect_size", "p_value", "n_predicates")
 _STATUS = {"pass": "status-pass", "warn": "status-warn", "fail": "status-fail"}
@@ -114,6 +121,29 @@ def run_sections(ledger, run_id: str) -> tuple[str, list[tuple[str, str]]]:
     )
     listed = f"<ul>{rows}</ul>" if rows else "<p>No evidence was recorded in this run.</p>"
     return f"Run {info['id'][:12]}", [("Run", detail), ("Evidence", listed)]
+
+
+def lineage_table(edges: pd.DataFrame) -> str:
+    """The lineage edges with short ids, each run and evidence id a link to its page."""
+    if not len(edges):
+        return "<p>No edges.</p>"
+    pages = {"run": "/runs/", "evidence": "/evidence/"}
+    shown = pd.DataFrame(
+        {
+            "from": edges["src_kind"].astype(str) + " " + edges["src_id"].astype(str).str[:12],
+            "relation": edges["relation"],
+            "to": edges["dst_kind"].astype(str) + " " + edges["dst_id"].astype(str).str[:12],
+            "recorded": edges["created_at"].astype(str).str.replace("T", " ").str.slice(0, 19),
+        }
+    )
+    links = {
+        column: [
+            pages[k] + i if k in pages and _hex(i) else None
+            for k, i in zip(edges[f"{side}_kind"], edges[f"{side}_id"], strict=True)
+        ]
+        for column, side in (("from", "src"), ("to", "dst"))
+    }
+    return table_html(shown, links=links)
 
 
 # --------------------------------------------------------------------------- cohorts
