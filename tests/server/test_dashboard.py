@@ -4,6 +4,7 @@ errors, every figure drawn, the numbers shown equal the ledger's, labels apart, 
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import socket
@@ -180,6 +181,21 @@ def test_a_run_without_the_evidence_says_so(dashboard):
     assert status == 404 and "holds no slices" in body
     status, body = _get(dashboard["url"] + f"/cohorts/{hostile}")  # a tiny binary table: fine
     assert status == 200 and "Cohort metrics" in body
+
+
+def test_a_filter_on_the_group_table_pools_every_matching_group(dashboard):
+    _, result = _evidence(dashboard["ledger"], dashboard["a"], "metrics.group_metrics")
+    table = result.table.set_index(["attribute", "group", "metric"])["value"]
+    women = table[("sex", "Female", "count")]
+    query = "attribute=sex+%26+race&fa=sex&fv=Female&fa=race&fv="
+    status, body = _get(dashboard["url"] + f"/cohorts/{dashboard['a']}?{query}")
+    assert status == 200
+    assert f"<tr><td>cohort</td><td>{women:,.0f}</td>" in body
+    races = [g for g in result.table["group"].unique() if str(g).startswith("Female & ")]
+    assert len(races) >= 3 and all(f"<tr><td>{html.escape(g)}</td>" in body for g in races)
+    nobody = "attribute=sex+%26+race&fa=sex&fv=Nobody"
+    status, body = _get(dashboard["url"] + f"/cohorts/{dashboard['a']}?{nobody}")
+    assert "No recorded group matches the filter" in body
 
 
 def test_a_regression_run_lacks_cohort_statistics(dashboard):

@@ -350,6 +350,11 @@ def _view_routes(app, pages: _Pages) -> None:
             evidence_id=None if evidence is None else _check_id(evidence),
             attribute=(query.get("attribute") or "")[:_MAX_TEXT] or None,
             groups=[] if query.get("pick") == "attribute" else groups,
+            where={
+                a[:_MAX_TEXT]: v[:_MAX_TEXT]
+                for a, v in zip(query.getlist("fa"), query.getlist("fv"), strict=False)
+                if v
+            },
         )
         return pages.page(title, sections)
 

@@ -24,6 +24,7 @@ from raikit.server._views import (
     compare_frames,
     interval_text,
     lattice_figure,
+    matching_groups,
     runs_frame,
     slice_lattice,
 )
@@ -164,10 +165,17 @@ def _group_metrics_of(ledger, run_id: str, evidence_id: str | None):
 
 
 def cohort_sections(
-    ledger, run_id: str, *, evidence_id: str | None, attribute: str | None, groups: list[str]
+    ledger,
+    run_id: str,
+    *,
+    evidence_id: str | None,
+    attribute: str | None,
+    groups: list[str],
+    where: dict | None = None,
 ) -> tuple[str, list]:
-    """The cohort explorer of a run: pick an attribute and groups, see the cohort's metrics (and
-    the rest's) with Wilson intervals from the recorded confusion cells."""
+    """The cohort explorer of a run: pick an attribute and groups (or, for an intersection, a
+    filter such as every race among women), see the cohort's metrics (and the rest's) with Wilson
+    intervals from the recorded confusion cells."""
     evidence_id, check, result, records = _group_metrics_of(ledger, run_id, evidence_id)
     title = f"Cohorts of run {run_id[:12]}"
     cells = cohort_cells(result.table)
@@ -186,10 +194,18 @@ def cohort_sections(
     if attribute not in attributes:
         attribute = attributes[0]
     known = list(cells.loc[cells["attribute"] == attribute, "group"].astype(str))
+    unmatched = ""
+    if where:
+        groups = matching_groups(cells, attribute=attribute, where=where)
+        if not groups:
+            unmatched = (
+                "<p><b>No recorded group matches the filter</b>; showing the first group.</p>"
+            )
     groups = [g for g in groups if g in known] or known[:1]
     ci = result.ci or 0.95
     table = cohort_metrics(cells, attribute=attribute, groups=groups, ci=ci)
     form = _cohort_form(run_id, evidence_id, records, attributes, attribute, known, groups)
+    form += _filter_form(run_id, evidence_id, cells, attribute, where or {})
     weighted = not np.allclose(cells["n"], np.round(cells["n"]))
     note = (
         f"<p>Rates with {ci:.0%} Wilson intervals, computed from each group's confusion cells "
@@ -199,7 +215,7 @@ def cohort_sections(
         + "</p>"
     )
     return title, lambda: [
-        ("Choose a cohort", source + form),
+        ("Choose a cohort", source + form + unmatched),
         ("Cohort metrics", note + _cohort_table(table)),
         ("Cohort against the rest", figures_html([_cohort_figure(table)])),
     ]
@@ -228,6 +244,38 @@ def _cohort_form(run_id, evidence_id, records, attributes, attribute, known, gro
         '<button type="submit" name="pick" value="attribute">Show its groups</button></p>'
         f"<p>groups of {escape(attribute)} in the cohort: {boxes}</p>"
         '<p><button type="submit" id="cohort-submit">Compute the cohort</button></p></form>'
+    )
+
+
+def _filter_form(run_id, evidence_id, cells, attribute, where: dict) -> str:
+    """For an intersection: one choice per member attribute ("any" or a value) that selects the
+    recorded groups matching all of them."""
+    keys = cells.loc[cells["attribute"] == attribute, "key"] if "key" in cells else []
+    members: dict[str, list[str]] = {}
+    for key in keys:
+        for name, value in key.items():
+            members.setdefault(name, [])
+            if value not in members[name]:
+                members[name].append(value)
+    if len(members) < 2:
+        return ""
+    selects = "".join(
+        f'<input type="hidden" name="fa" value="{escape(name)}"><label>{escape(name)} '
+        f'<select name="fv"><option value="">any</option>'
+        + "".join(
+            f'<option value="{escape(v)}"{" selected" if where.get(name) == v else ""}>'
+            f"{escape(v)}</option>"
+            for v in values
+        )
+        + "</select></label> "
+        for name, values in members.items()
+    )
+    return (
+        f'<form method="get" action="{safe_href(f"/cohorts/{run_id}")}" id="filter-form">'
+        f'<input type="hidden" name="evidence" value="{escape(evidence_id)}">'
+        f'<input type="hidden" name="attribute" value="{escape(attribute)}">'
+        f"<p>or filter the groups of {escape(attribute)}: {selects}"
+        '<button type="submit" id="filter-submit">Filter</button></p></form>'
     )
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "cohort_cells",
     "cohort_metrics",
     "compare_frames",
+    "matching_groups",
     "monitor_figures",
     "runs_frame",
     "slice_lattice",
@@ -152,9 +153,31 @@ def cohort_cells(table: pd.DataFrame) -> pd.DataFrame | None:
     whole = np.abs(cells - np.round(cells)).max(initial=0) < 1e-6
     cells = np.round(cells) if whole else cells
     out = wide[["attribute", "group"]].copy()
+    if "slice" in rows.columns:  # each group's structured key (attribute -> value)
+        keys = rows.drop_duplicates(["attribute", "group"]).set_index(["attribute", "group"])
+        out["key"] = [dict(keys["slice"].get(pair, {}) or {}) for pair in order]
     out["n"] = np.round(n) if whole else n
     out[["tp", "fp", "fn", "tn"]] = np.clip(cells, 0, None)
     return out
+
+
+def matching_groups(cells: pd.DataFrame, *, attribute: str, where: dict) -> list[str]:
+    """The groups of ``attribute`` whose recorded key holds every ``attribute -> value`` of
+    ``where`` (a filter on the recorded group table, e.g. every race among women).
+
+    Examples
+    --------
+    >>> cells = pd.DataFrame({"attribute": ["sex & race"] * 3,
+    ...     "group": ["F & A", "F & B", "M & A"],
+    ...     "key": [{"sex": "F", "race": "A"}, {"sex": "F", "race": "B"}, {"sex": "M", "race": "A"}]})
+    >>> matching_groups(cells, attribute="sex & race", where={"sex": "F"})
+    ['F & A', 'F & B']
+    """
+    part = cells[cells["attribute"] == attribute]
+    if "key" not in part.columns:
+        return []
+    keep = [all(key.get(a) == v for a, v in where.items()) for key in part["key"]]
+    return list(part.loc[keep, "group"].astype(str))
 
 
 def cohort_metrics(
@@ -294,7 +317,16 @@ def slice_lattice(result) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[int, i
 
 def lattice_figure(slices: pd.DataFrame, *, overall: float, loss: str):
     """Each slice at (rows, mean loss) with its interval and its number from the table, one colour
-    per number of conditions (scatter traces only)."""
+    per number of conditions (scatter traces only).
+
+    Examples
+    --------
+    >>> slices = pd.DataFrame({"id": [0, 1], "slice": ["a = 1", "a = 1 & b = 2"],
+    ...     "n_predicates": [1, 2], "size": [120, 40], "mean_loss": [0.6, 0.8],
+    ...     "lower": [0.5, 0.6], "upper": [0.7, 1.0]})
+    >>> [t.name for t in lattice_figure(slices, overall=0.4, loss="log_loss").data]
+    ['1 condition(s)', '2 condition(s)']
+    """
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -412,6 +444,17 @@ def window_times(windows: pd.DataFrame) -> tuple[pd.Series, str]:
 
     Time windows start at a timestamp (``window_start``); windows of a fixed number of rows have
     none, so they are placed at the time they closed (their first evaluation).
+
+    Examples
+    --------
+    >>> windows = pd.DataFrame({"window": [0, 1], "window_start": ["0", "1000"],
+    ...     "created_at": ["2026-03-01T10:00:00+00:00", "2026-03-01T11:30:00+00:00"]})
+    >>> times, axis = window_times(windows)
+    >>> axis, times.dt.strftime("%H:%M").tolist()
+    ('window closed at', ['10:00', '11:30'])
+    >>> by_day = windows.assign(window_start=["2026-03-01T00:00:00", "2026-03-02T00:00:00"])
+    >>> window_times(by_day)[1]
+    'window start'
     """
     first = windows.sort_values("created_at").groupby("window", sort=True).first()
     starts = pd.to_datetime(first["window_start"], errors="coerce", utc=True, format="ISO8601")
@@ -423,7 +466,21 @@ def window_times(windows: pd.DataFrame) -> tuple[pd.Series, str]:
 
 
 def monitor_figures(series: pd.DataFrame, windows: pd.DataFrame) -> list:
-    """PSI per column over time, then each rate per group over time (with its interval)."""
+    """PSI per column over time, then each rate per group over time (with its interval).
+
+    ``series`` and ``windows`` are :func:`raikit.monitor.monitor_history`'s tables; the x axis is
+    a date axis at :func:`window_times`.
+
+    Examples
+    --------
+    >>> windows = pd.DataFrame({"window": [0, 1], "window_start": ["2026-03-01", "2026-03-02"],
+    ...     "created_at": ["2026-03-03T00:00:00+00:00"] * 2})
+    >>> series = pd.DataFrame({"window": [0, 1], "kind": "psi", "name": "age",
+    ...     "group": "overall=overall", "value": [0.01, 0.3], "lower": None, "upper": None})
+    >>> fig = monitor_figures(series, windows)[0]
+    >>> fig.layout.xaxis.type, [str(x)[:10] for x in fig.data[0].x]
+    ('date', ['2026-03-01', '2026-03-02'])
+    """
     import plotly.graph_objects as go
 
     times, axis = window_times(windows)
