@@ -376,12 +376,12 @@ def _view_routes(app, pages: _Pages) -> None:
 
 def _monitor_routes(app, pages: _Pages) -> None:
     """Monitoring time series (drift and per-group metrics over time) with their alerts."""
-    from raikit._html import figures_html, frame_html
+    from raikit._html import figures_html, table_html
 
     @app.get("/monitor", response_class=HTMLResponse)
     def monitor(name: str = "monitor"):
         from raikit.monitor import monitor_history
-        from raikit.server._views import monitor_figures
+        from raikit.server._views import alerts_frame, monitor_figures
 
         _check_name(name, "monitor")
         ledger = pages.store()
@@ -391,9 +391,12 @@ def _monitor_routes(app, pages: _Pages) -> None:
             return pages.page(f"Monitor {name}", [("Time series", "<p>No windows stored yet.</p>")])
         windows = monitor_history(ledger, name=name, table="windows")
         figures = monitor_figures(series, windows)
+        shown = alerts_frame(alerts, windows)
+        classes = {"severity": [f"finding-{s}" for s in shown["severity"]]}
+        table = table_html(shown, classes=classes) if len(shown) else "<p>No alerts.</p>"
         return pages.page(
             f"Monitor {name}",
-            lambda: [("Time series", figures_html(figures)), ("Alerts", frame_html(alerts))],
+            lambda: [("Time series", figures_html(figures)), ("Alerts", table)],
         )
 
 

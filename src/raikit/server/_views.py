@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "alerts_frame",
     "cohort_cells",
     "cohort_metrics",
     "compare_frames",
@@ -463,6 +464,27 @@ def window_times(windows: pd.DataFrame) -> tuple[pd.Series, str]:
         return starts, "window start"
     closed = pd.to_datetime(first["created_at"], errors="coerce", utc=True, format="ISO8601")
     return closed, "window closed at"
+
+
+def alerts_frame(alerts: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame:
+    """The alerts to show: each with its window's time (as on the plots), severity and text.
+
+    Examples
+    --------
+    >>> windows = pd.DataFrame({"window": [0], "window_start": ["2026-03-01T00:00:00"],
+    ...     "created_at": ["2026-03-02T00:00:00+00:00"]})
+    >>> alerts = pd.DataFrame({"window": [0], "severity": ["error"], "title": ["t"],
+    ...     "detail": ["d"], "slice": ["sex"], "created_at": ["x"], "monitor": ["m"]})
+    >>> alerts_frame(alerts, windows).values.tolist()
+    [['2026-03-01 00:00', 'error', 't', 'd', 'sex']]
+    """
+    if alerts.empty:
+        return pd.DataFrame(columns=["window start", "severity", "title", "detail", "slice"])
+    times, axis = window_times(windows)
+    when = alerts["window"].map(times).dt.strftime("%Y-%m-%d %H:%M")
+    shown = alerts[["severity", "title", "detail", "slice"]].copy()
+    shown.insert(0, axis, when.fillna(alerts["window"].astype(str)))
+    return shown.reset_index(drop=True)
 
 
 def monitor_figures(series: pd.DataFrame, windows: pd.DataFrame) -> list:
