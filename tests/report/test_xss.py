@@ -16,6 +16,7 @@ import shutil
 import threading
 import time
 from html.parser import HTMLParser
+from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
@@ -338,6 +339,14 @@ def dashboard(cli_out):
     ]
     audit_evidence = ledger.run(audit_run)["evidence"]["id"].tolist()
     paths += [f"/evidence/{e}" for e in audit_evidence[:3]]  # the rest render like reports
+    # the dashboard's own views: cohorts of hostile groups (one picked by its hostile name),
+    # the audit's slices, its Annex IV view and the comparison page
+    hostile_group = str(frame[SENSITIVE].iloc[0])
+    query = urlencode({"attribute": SENSITIVE, "group": hostile_group})
+    paths += [f"/cohorts/{run.id}", f"/cohorts/{run.id}?{query}", f"/cohorts/{audit_run}"]
+    paths += [f"/cards/{audit_run}/annex-iv", "/compare"]
+    if len(ledger.evidence(run=audit_run, check="evaluate.find_slices")):
+        paths.append(f"/slices/{audit_run}")
     yield {"url": f"http://127.0.0.1:{port}", "paths": paths}
     server.should_exit = True
     thread.join(timeout=10)

@@ -44,8 +44,8 @@ def create_app(ledger, *, token: str, port: int | None = None, host: str = "127.
     >>> import tempfile
     >>> from raikit.ledger import Ledger
     >>> app = create_app(Ledger(tempfile.mkdtemp()), token="s3cret")
-    >>> sorted(r.path for r in app.routes)[:3]
-    ['/', '/cards/{run_id}', '/evidence/{evidence_id}']
+    >>> sorted(r.path for r in app.routes)[:4]
+    ['/', '/cards/{run_id}', '/cards/{run_id}/annex-iv', '/cohorts/{run_id}']
     """
     return _app_module().create_app(ledger, token=token, port=port, host=host)
 

@@ -1,7 +1,10 @@
 """``raikit ui``: a local web dashboard over one ledger (FastAPI).
 
-Pages: runs, one run with its evidence, an evidence report, the lineage graph, the model card of an
-audit run, monitoring time series with alerts, and the review queue (decide items in the browser).
+Pages: runs (with links to each run's report, model card, Annex IV view, cohorts and slices), one
+run with its evidence, an evidence report, the lineage graph, the cards of an audit run, the cohort
+explorer (metrics of chosen groups with intervals, from the recorded confusion cells), the slices
+``find_slices`` recorded (sortable table and lattice), two audits side by side, monitoring time
+series over real time with alerts, and the review queue (decide items in the browser).
 
 Security defaults:
 
@@ -40,6 +43,8 @@ from raikit.server import MAX_BODY
 _ID = re.compile(r"[0-9a-f]{4,64}")  # always used with fullmatch: no trailing newline slips in
 _NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 _COOKIE = "raikit_token"
+_MAX_TEXT = 200  # longest attribute or group name read from a query
+_MAX_GROUPS = 500  # most groups read from one query
 _PLOTLY_URL = "/static/plotly.js"
 _LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 _HEADERS = [
@@ -215,8 +220,8 @@ class _Pages:
         from raikit._html import page_html
 
         nav = (
-            '<p><a href="/">Runs</a> · <a href="/monitor">Monitoring</a> · '
-            '<a href="/review">Review queue</a></p>'
+            '<p><a href="/">Runs</a> · <a href="/compare">Compare</a> · '
+            '<a href="/monitor">Monitoring</a> · <a href="/review">Review queue</a></p>'
         )
         build = sections if callable(sections) else lambda: sections
         return self.html(lambda: page_html(title, [("raikit", nav), *build()]))
@@ -228,6 +233,7 @@ def create_app(ledger, *, token: str, port: int | None = None, host: str = "127.
     ``port`` (and ``host``) are where it is bound: requests must name them in their ``Host``
     header; with ``port=None`` any loopback name with any port is accepted.
     """
+    from raikit._errors import DataError
     from raikit.ledger import Ledger, LedgerError
 
     pages = _Pages(ledger if isinstance(ledger, Ledger) else Ledger(ledger))
@@ -241,8 +247,13 @@ def create_app(ledger, *, token: str, port: int | None = None, host: str = "127.
     async def not_found(request, error):
         return PlainTextResponse(str(error), status_code=404)
 
+    @app.exception_handler(DataError)
+    async def no_such_view(request, error):  # e.g. the model card of a run without an audit
+        return PlainTextResponse(str(error), status_code=404)
+
     _login_routes(app, token)
     _ledger_routes(app, pages)
+    _view_routes(app, pages)
     _monitor_routes(app, pages)
     _review_routes(app, pages, token)
     app.add_middleware(_Guard, token=token, allowed=_allowed_hosts(host, port))
@@ -269,46 +280,23 @@ def _login_routes(app, token: str) -> None:
 
 
 def _ledger_routes(app, pages: _Pages) -> None:
-    """Runs, one run, one piece of evidence, the lineage graph and an audit run's model card."""
-    from raikit._html import escape, figures_html, frame_html, table_html
+    """Runs, one run, one piece of evidence, the lineage graph and an audit run's cards."""
+    from raikit._html import figures_html
+    from raikit.server._pages import lineage_table, run_sections, runs_sections
 
     @app.get("/", response_class=HTMLResponse)
     def runs():
         ledger = pages.store()
-        frame = ledger.runs()
-        audited = set(ledger.evidence(check="audit.report")["run_id"])
-        ids = [str(i) if _ID.fullmatch(str(i)) else None for i in frame["id"]]
-        audits = [i if i in audited else None for i in ids]
-        shown = frame.assign(
-            id=frame["id"].astype(str).str[:12],
-            lineage=["graph" if i else "" for i in ids],
-            card=["model card" if i else "" for i in audits],
-        )
-        links = {
-            "id": [i and f"/runs/{i}" for i in ids],
-            "lineage": [i and f"/lineage/{i}" for i in ids],
-            "card": [i and f"/cards/{i}" for i in audits],
-        }
-        table = table_html(shown, links=links) if len(frame) else "<p>No runs yet.</p>"
-        return pages.page(f"Runs in {ledger.root}", [("Runs", table)])
+        return pages.page(f"Runs in {ledger.root}", lambda: runs_sections(ledger))
+
+    @app.get("/favicon.ico")
+    def favicon():  # browsers ask for it; an empty answer keeps their consoles clean
+        return Response(status_code=204)
 
     @app.get("/runs/{run_id}", response_class=HTMLResponse)
     def run(run_id: str):
-        info = pages.store().run(_check_id(run_id))
-        evidence = info["evidence"]
-        rows = "".join(
-            f'<li><a href="/evidence/{escape(e.id)}">{escape(e.check_name)}</a>: '
-            f"{escape(e.summary)}</li>"
-            for e in evidence.itertuples(index=False)
-            if _ID.fullmatch(str(e.id))
-        )
-        detail = (
-            f"<p>{escape(info['name'])} — {escape(info['status'])}, started "
-            f"{escape(info['started_at'])}</p><p>params: {escape(info['params'])}</p>"
-        )
-        return pages.page(
-            f"Run {info['id'][:12]}", [("Run", detail), ("Evidence", f"<ul>{rows}</ul>")]
-        )
+        title, sections = run_sections(pages.store(), _check_id(run_id))
+        return pages.page(title, sections)
 
     @app.get("/evidence/{evidence_id}", response_class=HTMLResponse)
     def evidence(evidence_id: str):
@@ -324,7 +312,7 @@ def _ledger_routes(app, pages: _Pages) -> None:
         edges = ledger.lineage(node)
         return pages.page(
             f"Lineage of {node[:12]}",
-            lambda: [("Graph", figures_html([figure])), ("Edges", frame_html(edges))],
+            lambda: [("Graph", figures_html([figure])), ("Edges", lineage_table(edges))],
         )
 
     @app.get("/cards/{run_id}", response_class=HTMLResponse)
@@ -334,57 +322,82 @@ def _ledger_routes(app, pages: _Pages) -> None:
         built = model_card(ledger=pages.store(), run=_check_id(run_id))
         return pages.html(built.to_html)
 
+    @app.get("/cards/{run_id}/annex-iv", response_class=HTMLResponse)
+    def annex(run_id: str):
+        from raikit.cards import annex_iv
+
+        built = annex_iv(ledger=pages.store(), run=_check_id(run_id))
+        return pages.html(built.to_html)
+
+
+def _view_routes(app, pages: _Pages) -> None:
+    """The cohort explorer, the slices of an audit and the comparison of two audits."""
+    from raikit.server._pages import (
+        SLICE_SORTS,
+        cohort_sections,
+        compare_sections,
+        slices_sections,
+    )
+
+    @app.get("/cohorts/{run_id}", response_class=HTMLResponse)
+    def cohorts(run_id: str, request: Request):
+        query = request.query_params
+        evidence = query.get("evidence")
+        groups = [g[:_MAX_TEXT] for g in query.getlist("group")[:_MAX_GROUPS]]
+        title, sections = cohort_sections(
+            pages.store(),
+            _check_id(run_id),
+            evidence_id=None if evidence is None else _check_id(evidence),
+            attribute=(query.get("attribute") or "")[:_MAX_TEXT] or None,
+            groups=[] if query.get("pick") == "attribute" else groups,
+            where={
+                a[:_MAX_TEXT]: v[:_MAX_TEXT]
+                for a, v in zip(query.getlist("fa"), query.getlist("fv"), strict=False)
+                if v
+            },
+        )
+        return pages.page(title, sections)
+
+    @app.get("/slices/{run_id}", response_class=HTMLResponse)
+    def slices(run_id: str, sort: str = "id", order: str = "asc"):
+        if sort not in SLICE_SORTS or order not in ("asc", "desc"):
+            raise _BadRequest(f"Sort by one of {', '.join(SLICE_SORTS)}, order asc or desc.")
+        title, sections = slices_sections(
+            pages.store(), _check_id(run_id), sort=sort, descending=order == "desc"
+        )
+        return pages.page(title, sections)
+
+    @app.get("/compare", response_class=HTMLResponse)
+    def compare(a: str | None = None, b: str | None = None):
+        a, b = (None if x is None else _check_id(x) for x in (a, b))
+        title, sections = compare_sections(pages.store(), a, b)
+        return pages.page(title, sections)
+
 
 def _monitor_routes(app, pages: _Pages) -> None:
-    """Monitoring time series (drift and per-group metrics per window) with their alerts."""
-    from raikit._html import figures_html, frame_html
+    """Monitoring time series (drift and per-group metrics over time) with their alerts."""
+    from raikit._html import figures_html, table_html
 
     @app.get("/monitor", response_class=HTMLResponse)
     def monitor(name: str = "monitor"):
         from raikit.monitor import monitor_history
+        from raikit.server._views import alerts_frame, monitor_figures
 
         _check_name(name, "monitor")
-        series = monitor_history(pages.store(), name=name, latest=True)
-        alerts = monitor_history(pages.store(), name=name, table="alerts", latest=True)
+        ledger = pages.store()
+        series = monitor_history(ledger, name=name, latest=True)
+        alerts = monitor_history(ledger, name=name, table="alerts", latest=True)
         if series.empty:
             return pages.page(f"Monitor {name}", [("Time series", "<p>No windows stored yet.</p>")])
-        figures = _monitor_figures(series)
+        windows = monitor_history(ledger, name=name, table="windows")
+        figures = monitor_figures(series, windows)
+        shown = alerts_frame(alerts, windows)
+        classes = {"severity": [f"finding-{s}" for s in shown["severity"]]}
+        table = table_html(shown, classes=classes) if len(shown) else "<p>No alerts.</p>"
         return pages.page(
             f"Monitor {name}",
-            lambda: [("Time series", figures_html(figures)), ("Alerts", frame_html(alerts))],
+            lambda: [("Time series", figures_html(figures)), ("Alerts", table)],
         )
-
-
-def _monitor_figures(series) -> list:
-    """PSI per column per window, then each rate per group per window (with its interval)."""
-    import plotly.graph_objects as go
-
-    psi = series[(series["kind"] == "psi") & (series["group"] == "overall=overall")]
-    fig = go.Figure()
-    for column, rows in psi.groupby("name", sort=False):  # one line per column
-        fig.add_scatter(x=rows["window"], y=rows["value"], mode="lines+markers", name=column)
-    fig.update_layout(title="Drift (PSI) per window", xaxis_title="window")
-    figures = [fig]
-    for kind in ("selection_rate", "true_positive_rate", "accuracy"):
-        rows = series[(series["kind"] == kind) & (series["name"] != "overall")]
-        if rows.empty:
-            continue
-        fig = go.Figure()
-        for (attribute, group), part in rows.groupby(["name", "group"], sort=False):
-            error = None
-            if part["lower"].notna().any():
-                error = {
-                    "type": "data",
-                    "symmetric": False,
-                    "array": (part["upper"] - part["value"]).clip(lower=0).fillna(0),
-                    "arrayminus": (part["value"] - part["lower"]).clip(lower=0).fillna(0),
-                }
-            fig.add_scatter(
-                x=part["window"], y=part["value"], error_y=error, name=f"{attribute}={group}"
-            )
-        fig.update_layout(title=f"{kind.replace('_', ' ')} per group", xaxis_title="window")
-        figures.append(fig)
-    return figures
 
 
 def _review_routes(app, pages: _Pages, token: str) -> None:

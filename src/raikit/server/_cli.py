@@ -17,7 +17,8 @@ def ui_command(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (default: local only)."),
     port: int = typer.Option(8765, "--port", help="Port."),
 ) -> None:
-    """Web dashboard: runs, lineage, reports, model cards, monitoring and the review queue."""
+    """Web dashboard: runs with their reports and cards, cohorts, slices, two audits side by side,
+    lineage, monitoring over time and the review queue."""
     from raikit.ledger import LedgerError
     from raikit.server import serve
 
