@@ -46,6 +46,9 @@ _register_train(app)
 from raikit.explain._cli import register as _register_explain  # noqa: E402
 
 _register_explain(app)
+from raikit.gates._cli import register as _register_gates  # noqa: E402
+
+_register_gates(app)  # raikit check: gates for CI
 
 console = Console()
 error_console = Console(stderr=True)
