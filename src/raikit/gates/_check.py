@@ -179,12 +179,17 @@ def _group_metrics(report, gate: Gate):
 
 
 def _criterion_rows(report, gate: Gate) -> list[dict]:
-    from raikit.gates._policy import _criteria
-    from raikit.metrics._group_metrics import assessable_groups
-
     result = _group_metrics(report, gate)
     if result is None:
         return [_not_assessed(gate, f"the audit has no {gate.check} result (run its bias section)")]
+    return criterion_rows(result, gate)
+
+
+def criterion_rows(result, gate: Gate) -> list[dict]:
+    """One row per attribute: a criterion's disparity in a GroupMetricsResult, judged."""
+    from raikit.gates._policy import _criteria
+    from raikit.metrics._group_metrics import assessable_groups
+
     kind, metrics = _criteria()[gate.name]
     missing = [m for m in metrics if m not in result.metric_names]
     if missing:
@@ -202,7 +207,8 @@ def _criterion_rows(report, gate: Gate) -> list[dict]:
     ].copy()
     sizes, min_size = result.group_sizes, result.min_group_size
     enough = {a: assessable_groups(sizes, a, min_size) >= 2 for a in attributes}
-    table["ok"] = table["attribute"].map(enough) & np.isfinite(table["value"].astype(float))
+    sized = table["attribute"].isin([a for a, ok in enough.items() if ok]).to_numpy(bool)
+    table["ok"] = sized & np.isfinite(table["value"].to_numpy(dtype=float))
     for attribute in [a for a in attributes if a not in unknown]:
         part = table[table["attribute"] == attribute]
         if not part["ok"].any():
@@ -374,6 +380,15 @@ class GateResult(Result):
         return text
 
 
+def gate_result(rows: list[dict], meta: dict) -> GateResult:
+    """A GateResult from gate rows (the table's column types fixed)."""
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    table["assessed"] = table["assessed"].astype(bool)
+    for column in ("value", "lower", "upper"):
+        table[column] = table[column].astype(float)
+    return GateResult(table=table, findings=_findings(table), meta=meta)
+
+
 def _findings(table: pd.DataFrame) -> tuple[Finding, ...]:
     out = []
     for row in table[table["verdict"] != "pass"].itertuples(index=False):
@@ -433,10 +448,6 @@ def check(audit, policy, *, ledger=None) -> GateResult:
     report = load_audit(audit, ledger=ledger)
     policy = _policy(policy)
     rows = [row for gate in policy.gates for row in _KINDS[gate.kind](report, gate)]
-    table = pd.DataFrame(rows, columns=COLUMNS)
-    table["assessed"] = table["assessed"].astype(bool)
-    for column in ("value", "lower", "upper"):
-        table[column] = table[column].astype(float)
     meta = {
         "policy": policy.source,
         "policy_sha256": policy.digest,
@@ -444,7 +455,7 @@ def check(audit, policy, *, ledger=None) -> GateResult:
         "run_id": report.meta.get("run_id"),
         "audit_ci": report.meta.get("ci"),
     }
-    return GateResult(table=table, findings=_findings(table), meta=meta)
+    return gate_result(rows, meta)
 
 
 def _policy(policy) -> Policy:
