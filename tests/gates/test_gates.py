@@ -95,7 +95,7 @@ def disparity(report, attribute: str, metric: str = "selection_rate", kind: str 
     ],
 )
 def test_the_verdict_rule(value, lower, upper, bound, when, expected):
-    got = judge([value], [lower], [upper], bound=bound, threshold=0.1 if bound == "max" else 0.8,
+    got = judge([value], lower=[lower], upper=[upper], bound=bound, threshold=0.1 if bound == "max" else 0.8,
                 when=when)  # fmt: skip
     assert got.tolist() == [expected]
 

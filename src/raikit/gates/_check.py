@@ -24,7 +24,7 @@ COLUMNS = [
 
 
 # --------------------------------------------------------------------------- the rule
-def judge(value, lower, upper, *, bound: str, threshold: float, when: str = "interval"):
+def judge(value, *, lower, upper, bound: str, threshold: float, when: str = "interval"):
     """Verdicts of numbers against a threshold, by the estimate or by its interval.
 
     ``interval``: ``fail`` only when the whole interval is beyond the threshold, ``warn`` when the
@@ -47,13 +47,14 @@ def judge(value, lower, upper, *, bound: str, threshold: float, when: str = "int
 
     Examples
     --------
-    >>> judge([0.12, 0.12, 0.05], [0.06, 0.11, 0.0], [0.30, 0.2, 0.09], bound="max",
+    >>> judge([0.12, 0.12, 0.05], lower=[0.06, 0.11, 0.0], upper=[0.30, 0.2, 0.09],
+    ...       bound="max",
     ...       threshold=0.1).tolist()
     ['warn', 'fail', 'pass']
-    >>> judge([0.12, 0.05], [0.06, 0.0], [0.30, 0.12], bound="max", threshold=0.1,
+    >>> judge([0.12, 0.05], lower=[0.06, 0.0], upper=[0.30, 0.12], bound="max", threshold=0.1,
     ...       when="estimate").tolist()
     ['fail', 'pass']
-    >>> judge([0.85], [0.78], [0.9], bound="min", threshold=0.8, when="strict").tolist()
+    >>> judge([0.85], lower=[0.78], upper=[0.9], bound="min", threshold=0.8, when="strict").tolist()
     ['fail']
     """
     value = np.asarray(value, dtype=float)
@@ -144,8 +145,8 @@ def _judged(gate: Gate, frame: pd.DataFrame) -> list[dict]:
     """Rows of ``attribute, group, metric, value, lower, upper`` judged against the gate."""
     verdicts = judge(
         frame["value"],
-        frame["lower"],
-        frame["upper"],
+        lower=frame["lower"],
+        upper=frame["upper"],
         bound=gate.bound,
         threshold=gate.threshold,
         when=gate.when,
