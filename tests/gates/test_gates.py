@@ -418,3 +418,21 @@ def test_a_policy_object_and_a_dict_agree(audited):
     assert check(report, Policy.from_dict(data)).table.equals(check(report, data).table)
     with pytest.raises(ParameterError, match="policy must be"):
         check(report, 3)
+
+
+def test_the_example_policy_and_the_docs_agree(audited, tmp_path):
+    """examples/policy.yaml is valid, the docs show the same gates, and it runs on an audit."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    example = load_policy(root / "examples" / "policy.yaml")
+    block = re.search(r"```yaml\n(.*?)\n```", (root / "docs" / "gates.md").read_text(), re.S)
+    shown = load_policy(write(tmp_path, block.group(1)))
+    assert shown.gates == example.gates
+    kinds = {g.kind for g in example.gates}
+    assert kinds == {"criterion", "metric", "principle", "findings"}
+    _, report = audited
+    result = check(report, example)
+    assert set(result.table["gate"]) == {g.path for g in example.gates}
+    assert set(result.table["verdict"]) <= {"pass", "warn", "fail"}

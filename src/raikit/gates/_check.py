@@ -300,7 +300,7 @@ def _findings_rows(report, gate: Gate) -> list[dict]:
     limit = SEVERITY_ORDER.index(gate.threshold)
     over = [f for f in findings if SEVERITY_ORDER.index(f.severity) > limit]
     counts = pd.Series([f.severity for f in findings], dtype=object).value_counts()
-    observed = ", ".join(f"{counts[s]} {s}" for s in reversed(SEVERITY_ORDER) if s in counts)
+    observed = ", ".join(f"{s}: {counts[s]}" for s in reversed(SEVERITY_ORDER) if s in counts)
     if over:
         titles = "; ".join(f.title for f in over[:3]) + ("; ..." if len(over) > 3 else "")
         why = f"{len(over)} finding(s) worse than {gate.threshold}: {titles}"
