@@ -6,6 +6,7 @@ bootstrap replicates), recorded in a ledger and written as ``raikit audit --out`
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import xml.etree.ElementTree as ET
 
@@ -112,9 +113,13 @@ def test_a_passing_policy_exits_0_and_prints_every_gate(audited, monkeypatch, ca
         f"metrics:\n  accuracy: {{min: 0.5}}\n"
         f"principles:\n  practical_accuracy: {{status_at_least: pass}}\n",
     )
-    code, out = run_cli(monkeypatch, capsys, "check", "--policy", policy, folder)
+    code, out = run_cli(
+        monkeypatch, capsys, "check", "--policy", policy, folder, "--json", tmp_path / "g.json"
+    )
     assert code == 0, out
     assert "criteria.demographic_parity_difference" in out and "metrics.accuracy" in out
+    written = Result.from_json(str(tmp_path / "g.json"))
+    assert written.table["verdict"].tolist() == ["pass"] * 3
     assert f"{value:.3f}" in out  # the value with its interval
     assert "3 gate(s): 3 pass, 0 warn, 0 fail; passed." in out
 
@@ -400,6 +405,16 @@ def test_the_table_shows_hostile_names_as_text(hostile_report, monkeypatch, caps
     assert "[red]markup[/red]" in out  # printed, not interpreted
     assert '<script>alert("x")</script>' in out
     ET.parse(tmp_path / "j.xml")
+
+
+def test_named_groups_in_a_result_saved_without_slice_keys(audited):
+    _, report = audited
+    gm = report.results["metrics.group_metrics"]
+    old = dataclasses.replace(gm, table=gm.table.drop(columns="slice"))
+    legacy = dataclasses.replace(report, results={**report.results, "metrics.group_metrics": old})
+    policy = {"metrics": {"accuracy": {"min": 0.1, "groups": [{"sex": "Female"}]}}}
+    assert check(legacy, policy).table.equals(check(report, policy).table)
+    assert check(report, policy).table["group"].tolist() == ["Female"]
 
 
 def test_the_result_round_trips_through_json(audited):

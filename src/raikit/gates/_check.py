@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from raikit._errors import DataError, FileFormatError, ParameterError
+from raikit._grouping import SliceKey
 from raikit._result import Finding, Result
 from raikit.gates._policy import SEVERITY_ORDER, STATUS_ORDER, Gate, Policy, load_policy
 
@@ -243,6 +244,9 @@ def _metric_rows(report, gate: Gate) -> list[dict]:
     table = table[table["attribute"] != "overall"]
     rows = []
     if gate.groups is not None:
+        if "slice" not in table.columns:  # a result saved before the key column: parse the texts
+            pairs = zip(table["attribute"], table["group"], strict=True)
+            table = table.assign(slice=[SliceKey.from_table(a, g) for a, g in pairs])
         keys = list(table["slice"])
         for wanted in gate.groups:
             if wanted not in keys:
