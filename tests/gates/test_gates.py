@@ -176,6 +176,8 @@ def test_a_run_id_in_the_ledger_gives_the_same_verdicts(audited, monkeypatch, ca
         ("version: 2\nfindings: {max_severity: error}\n", ["version", "version: 1"]),
         ("defaults: {when: estimate}\n", ["holds no gate"]),
         ("- a\n- b\n", ["expected a mapping"]),
+        ("criteria: false\nfindings: {max_severity: error}\n", ["criteria", "expected a mapping"]),
+        ("metrics:\n  accuracy: {min: " + "9" * 400 + "}\n", ["metrics.accuracy.min", "finite"]),
     ],
 )  # fmt: skip
 def test_a_malformed_policy_exits_2_naming_the_key(

@@ -261,9 +261,16 @@ def _choice(value, source: str, path: str, choices: tuple[str, ...]) -> str:
 
 
 def _number(value, source: str, path: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        _fail(source, path, f"expected a finite number, got {value!r}", "Write e.g. `max: 0.1`.")
-    return float(value)
+    number = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer too large for a float
+            number = None
+    if number is None or not math.isfinite(number):
+        shown = str(value)[:40]
+        _fail(source, path, f"expected a finite number, got {shown}", "Write e.g. `max: 0.1`.")
+    return number
 
 
 def _names(value, source: str, path: str) -> tuple[str, ...]:
@@ -307,7 +314,7 @@ def _gates(data, source: str) -> list[Gate]:
     criteria = _criteria()
     metrics, aliases = _metric_names()
     for section, kind in (("criteria", "criterion"), ("metrics", "metric")):
-        entries = _mapping(data.get(section) or {}, source, section, tuple(data.get(section) or {}))
+        entries = _section(data, section, source)
         for name, rules in entries.items():
             path = f"{section}.{name}"
             if kind == "criterion" and name not in criteria:
@@ -332,7 +339,7 @@ def _gates(data, source: str) -> list[Gate]:
             for i, rule in enumerate(listed):
                 where = f"{path}[{i}]" if isinstance(rules, list) else path
                 gates.append(_threshold_gate(kind, name, rule, source, where, defaults))
-    gates += _principle_gates(data.get("principles"), source, defaults)
+    gates += _principle_gates(_section(data, "principles", source), source, defaults)
     if data.get("findings") is not None:
         gates.append(_findings_gate(data["findings"], source, defaults))
     if len(gates) > MAX_GATES:
@@ -345,6 +352,14 @@ def _gates(data, source: str) -> list[Gate]:
             "Add at least one of criteria:, metrics:, principles: or findings:.",
         )
     return gates
+
+
+def _section(data: dict, name: str, source: str) -> dict:
+    """A section of named rules: a mapping, or nothing when the key is absent or empty."""
+    value = data.get(name)
+    if value is None:
+        return {}
+    return _mapping(value, source, name, tuple(value) if isinstance(value, dict) else ())
 
 
 _THRESHOLD_KEYS = {
@@ -419,7 +434,7 @@ def _principle_gates(section, source: str, defaults: dict) -> list[Gate]:
     from raikit.audit import PRINCIPLES
 
     gates = []
-    for name, rule in _mapping(section or {}, source, "principles", tuple(section or {})).items():
+    for name, rule in section.items():
         path = f"principles.{name}"
         if name not in PRINCIPLES:
             hint = " (the audit calls fairness 'bias')" if name == "fairness" else ""
