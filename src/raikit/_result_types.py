@@ -45,6 +45,8 @@ RESULT_MODULES: dict[str, str] = {
     "GlassboxResult": "raikit.explain._glassbox",
     "PartialDependenceResult": "raikit.explain._pdp",
     "WhatIfResult": "raikit.explain._whatif",
+    # gates
+    "GateResult": "raikit.gates._check",
     # metrics
     "GroupMetricsResult": "raikit.metrics._group_metrics",
     # monitor

@@ -49,6 +49,9 @@ _register_explain(app)
 from raikit.audit._cli import register as _register_compare  # noqa: E402
 
 _register_compare(app)
+from raikit.gates._cli import register as _register_gates  # noqa: E402
+
+_register_gates(app)  # raikit check: gates for CI
 
 console = Console()
 error_console = Console(stderr=True)
