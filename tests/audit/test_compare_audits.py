@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression
 from typer.testing import CliRunner
 
 from raikit import Result
-from raikit._errors import ParameterError
+from raikit._errors import DataError, FileFormatError, ParameterError
 from raikit._result import Finding
 from raikit.audit import AuditReport, compare_audits
 from raikit.cli import app, print_findings
@@ -417,7 +417,7 @@ def test_a_run_without_an_audit_report_is_refused(tmp_path, folders):
     result = CliRunner().invoke(
         app, ["compare", run.id[:12], str(folders / "baseline"), "--ledger", str(ledger.root)]
     )
-    assert isinstance(result.exception, ParameterError)
+    assert isinstance(result.exception, DataError)
     assert "holds no audit report" in str(result.exception)
 
 
@@ -427,7 +427,7 @@ def test_a_file_that_is_not_an_audit_is_refused(tmp_path, folders):
         json.dumps(_report("x", CELLS["baseline"]).results["metrics.group_metrics"].to_dict())
     )
     result = CliRunner().invoke(app, ["compare", str(path), str(folders / "baseline")])
-    assert isinstance(result.exception, ParameterError)
+    assert isinstance(result.exception, FileFormatError)
     assert "holds a GroupMetricsResult, not an audit report" in str(result.exception)
 
 

@@ -17,34 +17,9 @@ _COLOURS = {"worse": "red", "better": "green", "not assessed": "dim"}
 
 def _load(source: str, ledger: Path):
     """An AuditReport from ``audit.json``, a folder of ``raikit audit --out``, or a run id."""
-    from raikit._errors import ParameterError
-    from raikit._result import Result
-    from raikit.audit._audit import AuditReport
+    from raikit.audit._load import load_audit
 
-    path = Path(source)
-    if path.is_dir():
-        path = path / "audit.json"
-    if path.is_file():
-        report = Result.from_json(str(path))
-        if not isinstance(report, AuditReport):
-            raise ParameterError(
-                f"{source!r} holds a {type(report).__name__}, not an audit report: pass the "
-                "audit.json (or the folder) that `raikit audit --out` wrote."
-            )
-        return report
-    if path.suffix or "/" in source or "\\" in source:
-        raise ParameterError(f"No audit report at {source!r}: no such file or folder.")
-    from raikit.cli import _ledger
-
-    store = _ledger(ledger)
-    run = store.run(source)
-    reports = store.evidence(run=run["id"], check="audit.report")
-    if not len(reports):
-        raise ParameterError(
-            f"Run {run['id'][:12]} ({run['name']!r}) holds no audit report; pass the run of a "
-            "`raikit audit` (see `raikit runs list`)."
-        )
-    return store.load_evidence(reports["id"].iloc[-1])
+    return load_audit(source, ledger=ledger)
 
 
 def _named(sources: list[str], ledger: Path) -> tuple[dict, dict]:

@@ -373,18 +373,12 @@ def _report_from(report=None, *, ledger=None, run: str | None = None):
             "model_card()/annex_iv(): pass an AuditReport as report, or ledger= and run= of a "
             "recorded audit."
         )
+    from raikit.audit._load import recorded_audit
     from raikit.ledger import Ledger
 
     ledger = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
-    info = ledger.run(run)
-    records = info["evidence"]
-    records = records[records["check_name"] == "audit.report"]
-    if len(records) == 0:
-        raise DataError(
-            f"Run {run[:12]} holds no audit report; run raikit.audit(..., ledger=) first."
-        )
-    evidence_id = records["id"].iloc[-1]
-    return ledger.load_evidence(evidence_id), f"{info['id']} (evidence {evidence_id[:12]})"
+    report, evidence_id = recorded_audit(ledger, run)
+    return report, f"{ledger.run(run)['id']} (evidence {evidence_id[:12]})"
 
 
 def _slice_texts(table: pd.DataFrame) -> list[str]:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from raikit._errors import DataError, FileFormatError, ParameterError
+from raikit._errors import ParameterError
 from raikit._grouping import SliceKey
 from raikit._result import Finding, Result
+from raikit.audit._load import load_audit
 from raikit.gates._policy import SEVERITY_ORDER, STATUS_ORDER, Gate, Policy, load_policy
 
 __all__ = ["VERDICTS", "GateResult", "check", "judge", "load_audit"]
@@ -474,86 +473,3 @@ def _policy(policy) -> Policy:
         f"check(): policy must be a Policy, a mapping or a path to a YAML file, got "
         f"{type(policy).__name__}."
     )
-
-
-_RUN_ID = re.compile(r"[0-9a-f]{4,64}")
-
-
-def load_audit(audit, *, ledger=None):
-    """The audit report behind ``audit``: an AuditReport, an ``audit.json`` file, a ``raikit
-    audit --out`` folder, or the id of a recorded audit run in ``ledger``.
-
-    Examples
-    --------
-    >>> load_audit("no/such/audit.json")
-    Traceback (most recent call last):
-    ...
-    raikit._errors.FileFormatError: No audit at 'no/such/audit.json': ...
-    """
-    from raikit.audit import AuditReport
-
-    if isinstance(audit, AuditReport):
-        return audit
-    if not isinstance(audit, str | Path):
-        raise ParameterError(
-            f"check(): audit must be an AuditReport, a path or a run id, got {type(audit).__name__}."
-        )
-    path = Path(audit)
-    if path.is_dir():
-        if not (path / "audit.json").is_file():
-            raise FileFormatError(
-                f"Folder {str(path)!r} holds no audit.json; give the folder `raikit audit --out` "
-                f"wrote, an audit.json file, or a run id with --ledger."
-            )
-        path = path / "audit.json"
-    if path.is_file():
-        return _read_audit_json(path)
-    if ledger is not None and _RUN_ID.fullmatch(str(audit)):
-        return _from_ledger(str(audit), ledger)
-    raise FileFormatError(
-        f"No audit at {str(audit)[:200]!r}: it is neither an audit.json file, a folder holding "
-        f"one, nor a run id"
-        + (" in the ledger" if ledger is not None else " (pass a ledger to look run ids up)")
-        + "."
-    )
-
-
-def _read_audit_json(path: Path):
-    from raikit.audit import AuditReport
-
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise FileFormatError(f"{str(path)!r} is not JSON: {error}.") from None
-    if not isinstance(data, dict) or data.get("type") != "AuditReport":
-        found = data.get("type") if isinstance(data, dict) else type(data).__name__
-        raise FileFormatError(
-            f"{str(path)!r} is not an audit report (its type is {str(found)[:60]!r}); give the "
-            f"audit.json that `raikit audit --out` writes."
-        )
-    try:
-        return AuditReport.from_dict(data)
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise FileFormatError(
-            f"{str(path)!r} is a damaged audit report ({type(error).__name__}: {error})."
-        ) from None
-
-
-def _from_ledger(run_id: str, ledger):
-    from raikit.ledger import Ledger
-
-    if not isinstance(ledger, Ledger):
-        if not (Path(ledger) / "ledger.sqlite").is_file():
-            raise FileFormatError(
-                f"{run_id!r} is not a file or folder, and there is no ledger at {str(ledger)!r} to "
-                f"look it up as a run id; pass the ledger folder (e.g. --ledger raikit-audit/.raikit)."
-            )
-        ledger = Ledger(ledger)
-    info = ledger.run(run_id)
-    records = info["evidence"]
-    records = records[records["check_name"] == "audit.report"]
-    if not len(records):
-        raise DataError(
-            f"Run {info['id'][:12]} holds no audit report; pick an audit run (`raikit runs list`)."
-        )
-    return ledger.load_evidence(records["id"].iloc[-1])
