@@ -208,9 +208,7 @@ def _print_page(page: str, *, figures: str, timeout: float) -> tuple[str, int, i
     return page, counts["drawn"], counts["omitted"]
 
 
-def html_to_pdf(
-    page: str, path=None, *, figures: str = "omit", timeout: float = 120.0
-) -> bytes:
+def html_to_pdf(page: str, path=None, *, figures: str = "omit", timeout: float = 120.0) -> bytes:
     """Print an HTML page that raikit rendered as a PDF document (offline, no network).
 
     Parameters
@@ -254,4 +252,3 @@ def html_to_pdf(
     if path is not None:
         Path(path).write_bytes(pdf)
     return pdf
-
