@@ -14,6 +14,7 @@ refused, whatever the page holds.
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
@@ -195,8 +196,6 @@ def _print_page(page: str, *, figures: str, timeout: float) -> tuple[str, int, i
     def replace(match: re.Match) -> str:
         key = html.unescape(match.group(1))
         if key in svgs:
-            import base64
-
             counts["drawn"] += 1
             src = "data:image/svg+xml;base64," + base64.b64encode(svgs[key]).decode("ascii")
             alt = html.escape(_figure_title(found[key]) or "figure")

@@ -174,6 +174,16 @@ def test_every_result_prints_itself(probe):
     assert text.count("left out of the PDF") == 1 and "“Rate by probe group”" in text
 
 
+def test_folded_content_stays_folded_and_open_content_is_printed():
+    page = (
+        "<details><summary>Raw rows</summary><table><tr><td>HIDDEN-CELL</td></tr></table>"
+        "</details><details open><summary>Method</summary><p>OPEN-CELL</p></details>"
+    )
+    text = text_of(html_to_pdf(page))
+    assert "Raw rows (folded: see the HTML report)" in text and "HIDDEN-CELL" not in text
+    assert "OPEN-CELL" in text
+
+
 @pytest.mark.slow
 def test_static_figures_are_drawn_offline(probe):
     pytest.importorskip("kaleido")
