@@ -163,8 +163,13 @@ def _static_svgs(figures: dict[str, dict], *, timeout: float) -> dict[str, bytes
 
     async def draw() -> dict[str, bytes]:
         out = {}
+        # A proxy nobody listens on: should Chrome try a network request, it fails.
         async with kaleido.Kaleido(
-            n=1, timeout=timeout, mathjax=False, plotlyjs=plotly_js.as_uri()
+            n=1,
+            timeout=timeout,
+            mathjax=False,
+            plotlyjs=plotly_js.as_uri(),
+            proxy_server="127.0.0.1:9",
         ) as k:
             for key, (figure, height) in wanted.items():
                 opts = {"format": "svg", "width": 900, "height": height}

@@ -4,6 +4,7 @@ figures are accounted for, nothing is fetched from outside the document, and the
 from __future__ import annotations
 
 import base64
+import dataclasses
 import http.server
 import io
 import os
@@ -148,6 +149,7 @@ class PdfProbeResult(Result):
 
     table: pd.DataFrame
     findings: tuple = ()
+    image: str | None = None  # a picture the figure asks for (an attack)
 
     @property
     def summary(self) -> str:
@@ -157,6 +159,8 @@ class PdfProbeResult(Result):
         import plotly.graph_objects as go
 
         figure = go.Figure(go.Bar(x=self.table["group"], y=self.table["rate"]))
+        if self.image:
+            figure.add_layout_image(source=self.image, x=0, y=1, sizex=1, sizey=1)
         return [figure.update_layout(title="Rate by probe group", xaxis_title="probe group")]
 
 
@@ -194,6 +198,18 @@ def test_static_figures_are_drawn_offline(probe):
     # The figure's title, axis title and tick labels are drawn as text (vector SVG).
     assert "Rate by probe group" in text and "probe group" in text
     assert text.count("north") == 2  # once in the table, once on the figure's axis
+
+
+@pytest.mark.slow
+def test_static_figures_load_no_picture_a_figure_names(probe, server):
+    pytest.importorskip("kaleido")
+    if not (shutil.which("chromium") or shutil.which("google-chrome")):
+        pytest.skip("no Chrome or Chromium to draw figures")
+    url, hits = server
+    hostile = dataclasses.replace(probe, image=f"{url}/picture.png")
+    assert "picture.png" in hostile.to_html()  # the page does ask for it
+    text = text_of(hostile.to_pdf(figures="static"))
+    assert hits == [] and "Rate by probe group" in text
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
