@@ -141,6 +141,16 @@ def _drawable(figure: dict) -> bool:
     return all(isinstance(t, dict) and t.get("type", "scatter") in _OFFLINE_TRACES for t in traces)
 
 
+def _without_pictures(layout: dict) -> dict:
+    """The layout without pictures or map settings, its template's layout included."""
+    dropped = ("images", "mapbox", "map", "geo")
+    out = {k: v for k, v in layout.items() if k not in dropped}
+    template = out.get("template")
+    if isinstance(template, dict) and isinstance(template.get("layout"), dict):
+        out["template"] = {**template, "layout": _without_pictures(template["layout"])}
+    return out
+
+
 def _static_svgs(figures: dict[str, dict], *, timeout: float) -> dict[str, bytes]:
     """SVG of each figure, drawn by Kaleido in a local Chrome with the installed plotly.js."""
     try:
@@ -153,11 +163,16 @@ def _static_svgs(figures: dict[str, dict], *, timeout: float) -> dict[str, bytes
     import plotly
 
     plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    if not plotly_js.is_file():
+        raise RaikitError(
+            f'figures="static" draws with the plotly.js of the plotly package, which is missing '
+            f'({plotly_js}); reinstall plotly or write the PDF with figures="omit".'
+        )
     wanted = {}
     for key, figure in figures.items():
         if not _drawable(figure):
             continue
-        layout = {k: v for k, v in figure["layout"].items() if k not in ("images", "mapbox", "map")}
+        layout = _without_pictures(figure["layout"])
         height = layout.get("height") if isinstance(layout.get("height"), int | float) else 450
         wanted[key] = ({"data": figure["data"], "layout": layout}, int(height))
 
@@ -188,28 +203,20 @@ def _static_svgs(figures: dict[str, dict], *, timeout: float) -> dict[str, bytes
         ) from error
 
 
-def _print_page(page: str, *, figures: str, timeout: float) -> tuple[str, int, int]:
-    """The page ready for WeasyPrint: scripts out, each Plotly figure an SVG or a note.
-
-    Returns the page, the number of figures drawn and the number left out.
-    """
+def _print_page(page: str, *, figures: str, timeout: float) -> str:
+    """The page ready for WeasyPrint: scripts out, each Plotly figure an SVG or a note."""
     found = _plotly_figures(page)
     svgs = _static_svgs(found, timeout=timeout) if figures == "static" and found else {}
-    page = _SCRIPT.sub("", page)
-    counts = {"drawn": 0, "omitted": 0}
 
     def replace(match: re.Match) -> str:
         key = html.unescape(match.group(1))
-        if key in svgs:
-            counts["drawn"] += 1
-            src = "data:image/svg+xml;base64," + base64.b64encode(svgs[key]).decode("ascii")
-            alt = html.escape(_figure_title(found[key]) or "figure")
-            return f'<div class="raikit-pdf-figure"><img src="{src}" alt="{alt}"></div>'
-        counts["omitted"] += 1
-        return _note(found.get(key))
+        if key not in svgs:
+            return _note(found.get(key))
+        src = "data:image/svg+xml;base64," + base64.b64encode(svgs[key]).decode("ascii")
+        alt = html.escape(_figure_title(found[key]) or "figure")
+        return f'<div class="raikit-pdf-figure"><img src="{src}" alt="{alt}"></div>'
 
-    page = _PLOTLY_DIV.sub(replace, page)
-    return page, counts["drawn"], counts["omitted"]
+    return _PLOTLY_DIV.sub(replace, _SCRIPT.sub("", page))
 
 
 def html_to_pdf(page: str, path=None, *, figures: str = "omit", timeout: float = 120.0) -> bytes:
@@ -248,7 +255,7 @@ def html_to_pdf(page: str, path=None, *, figures: str = "omit", timeout: float =
     if figures not in FIGURE_MODES:
         raise ParameterError(f"figures must be one of {FIGURE_MODES}, got {figures!r}.")
     weasyprint = _weasyprint()
-    printable, _, _ = _print_page(str(page), figures=figures, timeout=timeout)
+    printable = _print_page(str(page), figures=figures, timeout=timeout)
     fetcher = _offline_fetcher(weasyprint)
     document = weasyprint.HTML(string=printable, url_fetcher=fetcher, base_url=None)
     stylesheet = weasyprint.CSS(string=PRINT_CSS, url_fetcher=fetcher)

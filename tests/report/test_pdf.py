@@ -294,6 +294,20 @@ def test_missing_weasyprint_names_the_extra(monkeypatch):
         html_to_pdf("<p>x</p>")
 
 
+def test_missing_pango_names_the_system_packages(monkeypatch):
+    class NoPango:
+        def find_spec(self, name, path=None, target=None):
+            if name == "weasyprint":
+                raise OSError("cannot load library 'libpango-1.0-0': not found")
+
+    monkeypatch.delitem(sys.modules, "weasyprint")
+    monkeypatch.setattr(sys, "meta_path", [NoPango(), *sys.meta_path])
+    with pytest.raises(
+        RaikitError, match=re.escape("apt-get install libpango-1.0-0 libpangoft2-1.0-0")
+    ):
+        html_to_pdf("<p>x</p>")
+
+
 def test_unknown_figure_mode_is_a_parameter_error():
     with pytest.raises(ParameterError, match="figures must be one of"):
         html_to_pdf("<p>x</p>", figures="png")
