@@ -41,10 +41,10 @@ SYSTEM_PACKAGES := chromium chromium-driver postgresql libpango-1.0-0 libpangoft
 system-deps:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null \
 	  && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
-	  && ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || \
+	  && ls /usr/lib/*/libpangoft2-1.0.so.0 >/dev/null 2>&1 || \
 	  { [ "$$(id -u)" = 0 ] && (apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null 2>&1 || \
 	    (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null)) \
-	    || echo "note: chromium/postgresql not installed; browser and PostgreSQL tests will be skipped"; }
+	    || echo "note: chromium/postgresql/pango not installed; browser, PostgreSQL and PDF tests will be skipped"; }
 
 test: lint system-deps
 	$(PY) -m pytest -q -n 2
