@@ -33,6 +33,16 @@ _PLOTLY_DIV = re.compile(
     r'<div\b[^>]*\bid="([^"]*)"[^>]*\bclass="[^"]*\bplotly-graph-div\b[^"]*"[^>]*>\s*</div>',
     re.IGNORECASE,
 )
+# A table (with the heading right before it) on a landscape page when its first row has more
+# cells than fit across portrait A4; beyond LANDSCAPE_CELLS its text is smaller and its column
+# names wrap anywhere.
+_TABLE = re.compile(
+    r"(?:<h([2-4])\b[^>]*>(?:(?!</h\1>).)*</h\1>\s*)?<table\b.*?</table\s*>",
+    re.IGNORECASE | re.DOTALL,
+)
+_FIRST_ROW = re.compile(r"<tr\b.*?</tr\s*>", re.IGNORECASE | re.DOTALL)
+_CELL = re.compile(r"<t[hd]\b", re.IGNORECASE)
+PORTRAIT_CELLS, LANDSCAPE_CELLS = 9, 12
 # Trace types drawn from the figure's own numbers only (maps fetch tiles and outlines).
 _OFFLINE_TRACES = frozenset(
     "bar barpolar box candlestick contour funnel heatmap histogram histogram2d "
@@ -60,6 +70,12 @@ tr, img, svg, .raikit-pdf-figure { break-inside: avoid; }
 th, td { padding: 1.5pt 3pt; overflow-wrap: break-word; vertical-align: top; }
 a { color: inherit; text-decoration: none; }
 nav ul { columns: 2; }
+@page raikit-landscape { size: A4 landscape; }
+body > *, section > * { page: raikit-portrait; }
+.raikit-wide { page: raikit-landscape; }
+.raikit-very-wide table { font-size: 6pt; }
+.raikit-very-wide th, .raikit-very-wide td { padding: 1pt 2pt; }
+.raikit-very-wide th { overflow-wrap: anywhere; }
 .plotly-graph-div { display: none; }
 .raikit-pdf-figure { margin: 0.8em 0; }
 .raikit-pdf-figure img { width: 100%; height: auto; }
@@ -203,8 +219,23 @@ def _static_svgs(figures: dict[str, dict], *, timeout: float) -> dict[str, bytes
         ) from error
 
 
+def _wide_tables(page: str) -> str:
+    """Each table too wide for portrait A4 wrapped (with its heading) for a landscape page."""
+
+    def wrap(match: re.Match) -> str:
+        row = _FIRST_ROW.search(match.group(0))
+        cells = len(_CELL.findall(row.group(0))) if row else 0
+        if cells <= PORTRAIT_CELLS:
+            return match.group(0)
+        kind = "raikit-wide" + (" raikit-very-wide" if cells > LANDSCAPE_CELLS else "")
+        return f'<div class="{kind}">{match.group(0)}</div>'
+
+    return _TABLE.sub(wrap, page)
+
+
 def _print_page(page: str, *, figures: str, timeout: float) -> str:
-    """The page ready for WeasyPrint: scripts out, each Plotly figure an SVG or a note."""
+    """The page ready for WeasyPrint: scripts out, each Plotly figure an SVG or a note, wide
+    tables on landscape pages."""
     found = _plotly_figures(page)
     svgs = _static_svgs(found, timeout=timeout) if figures == "static" and found else {}
 
@@ -216,7 +247,7 @@ def _print_page(page: str, *, figures: str, timeout: float) -> str:
         alt = html.escape(_figure_title(found[key]) or "figure")
         return f'<div class="raikit-pdf-figure"><img src="{src}" alt="{alt}"></div>'
 
-    return _PLOTLY_DIV.sub(replace, _SCRIPT.sub("", page))
+    return _wide_tables(_PLOTLY_DIV.sub(replace, _SCRIPT.sub("", page)))
 
 
 def html_to_pdf(page: str, path=None, *, figures: str = "omit", timeout: float = 120.0) -> bytes:

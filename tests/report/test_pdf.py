@@ -28,6 +28,7 @@ pypdf = pytest.importorskip("pypdf")
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from raikit import ParameterError, RaikitError  # noqa: E402
+from raikit._html import frame_html  # noqa: E402
 from raikit._pdf import _offline_fetcher, html_to_pdf  # noqa: E402
 from raikit._result import Finding, Result  # noqa: E402
 from raikit.audit import audit  # noqa: E402
@@ -186,6 +187,19 @@ def test_folded_content_stays_folded_and_open_content_is_printed():
     text = text_of(html_to_pdf(page))
     assert "Raw rows (folded: see the HTML report)" in text and "HIDDEN-CELL" not in text
     assert "OPEN-CELL" in text
+
+
+@pytest.mark.parametrize(("columns", "landscape"), [(5, False), (9, False), (11, True), (20, True)])
+def test_a_table_too_wide_for_portrait_gets_a_landscape_page(columns, landscape):
+    frame = pd.DataFrame([[f"c{i}v{r}" for i in range(columns - 1)] for r in range(3)])
+    page = f"<h1>T</h1><p>before</p><h3>Wide one</h3>{frame_html(frame)}<p>after</p>"
+    reader = pypdf.PdfReader(io.BytesIO(html_to_pdf(page)))
+    shapes = [page.mediabox.width > page.mediabox.height for page in reader.pages]
+    assert (any(shapes) == landscape and not shapes[0]) or not landscape
+    if landscape:  # the heading travels with its table; the text around stays portrait
+        assert shapes == [False, True, False]
+        assert "Wide one" in reader.pages[1].extract_text()
+        assert "after" in reader.pages[2].extract_text()
 
 
 @pytest.mark.slow
