@@ -34,14 +34,15 @@ _PLOTLY_DIV = re.compile(
     re.IGNORECASE,
 )
 # A table (with the heading right before it) on a landscape page when its first row has more
-# cells than fit across portrait A4; beyond LANDSCAPE_CELLS its text is smaller and its column
-# names wrap anywhere.
+# cells than fit across portrait A4; beyond LANDSCAPE_CELLS its text is smaller.
 _TABLE = re.compile(
     r"(?:<h([2-4])\b[^>]*>(?:(?!</h\1>).)*</h\1>\s*)?<table\b.*?</table\s*>",
     re.IGNORECASE | re.DOTALL,
 )
 _FIRST_ROW = re.compile(r"<tr\b.*?</tr\s*>", re.IGNORECASE | re.DOTALL)
 _CELL = re.compile(r"<t[hd]\b", re.IGNORECASE)
+_HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
+_TEXT = re.compile(r"(?<=>)[^<>]+(?=<)")  # text between tags
 PORTRAIT_CELLS, LANDSCAPE_CELLS = 9, 12
 # Trace types drawn from the figure's own numbers only (maps fetch tiles and outlines).
 _OFFLINE_TRACES = frozenset(
@@ -75,7 +76,6 @@ body > *, section > * { page: raikit-portrait; }
 .raikit-wide { page: raikit-landscape; }
 .raikit-very-wide table { font-size: 6pt; }
 .raikit-very-wide th, .raikit-very-wide td { padding: 1pt 2pt; }
-.raikit-very-wide th { overflow-wrap: anywhere; }
 .plotly-graph-div { display: none; }
 .raikit-pdf-figure { margin: 0.8em 0; }
 .raikit-pdf-figure img { width: 100%; height: auto; }
@@ -219,23 +219,25 @@ def _static_svgs(figures: dict[str, dict], *, timeout: float) -> dict[str, bytes
         ) from error
 
 
-def _wide_tables(page: str) -> str:
-    """Each table too wide for portrait A4 wrapped (with its heading) for a landscape page."""
+def _tables_for_paper(page: str) -> str:
+    """A table too wide for portrait A4 is wrapped (with its heading) for a landscape page, and
+    the names in it may break after ``_``."""
 
     def wrap(match: re.Match) -> str:
         row = _FIRST_ROW.search(match.group(0))
         cells = len(_CELL.findall(row.group(0))) if row else 0
         if cells <= PORTRAIT_CELLS:
             return match.group(0)
+        table = _TEXT.sub(lambda t: t.group(0).replace("_", "_<wbr>"), match.group(0))
         kind = "raikit-wide" + (" raikit-very-wide" if cells > LANDSCAPE_CELLS else "")
-        return f'<div class="{kind}">{match.group(0)}</div>'
+        return f'<div class="{kind}">{table}</div>'
 
     return _TABLE.sub(wrap, page)
 
 
 def _print_page(page: str, *, figures: str, timeout: float) -> str:
     """The page ready for WeasyPrint: scripts out, each Plotly figure an SVG or a note, wide
-    tables on landscape pages."""
+    tables on landscape pages, and the print stylesheet."""
     found = _plotly_figures(page)
     svgs = _static_svgs(found, timeout=timeout) if figures == "static" and found else {}
 
@@ -247,7 +249,11 @@ def _print_page(page: str, *, figures: str, timeout: float) -> str:
         alt = html.escape(_figure_title(found[key]) or "figure")
         return f'<div class="raikit-pdf-figure"><img src="{src}" alt="{alt}"></div>'
 
-    return _wide_tables(_PLOTLY_DIV.sub(replace, _SCRIPT.sub("", page)))
+    page = _tables_for_paper(_PLOTLY_DIV.sub(replace, _SCRIPT.sub("", page)))
+    # The print stylesheet goes after the page's own: an author sheet too, it wins on ties.
+    head_end = _HEAD_END.search(page)
+    at = head_end.start() if head_end else 0
+    return f"{page[:at]}<style>{PRINT_CSS}</style>{page[at:]}"
 
 
 def html_to_pdf(page: str, path=None, *, figures: str = "omit", timeout: float = 120.0) -> bytes:
@@ -288,9 +294,7 @@ def html_to_pdf(page: str, path=None, *, figures: str = "omit", timeout: float =
     weasyprint = _weasyprint()
     printable = _print_page(str(page), figures=figures, timeout=timeout)
     fetcher = _offline_fetcher(weasyprint)
-    document = weasyprint.HTML(string=printable, url_fetcher=fetcher, base_url=None)
-    stylesheet = weasyprint.CSS(string=PRINT_CSS, url_fetcher=fetcher)
-    pdf = document.write_pdf(stylesheets=[stylesheet])
+    pdf = weasyprint.HTML(string=printable, url_fetcher=fetcher, base_url=None).write_pdf()
     if path is not None:
         Path(path).write_bytes(pdf)
     return pdf
