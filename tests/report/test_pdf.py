@@ -28,7 +28,7 @@ pypdf = pytest.importorskip("pypdf")
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from raikit import ParameterError, RaikitError  # noqa: E402
-from raikit._html import frame_html  # noqa: E402
+from raikit._html import frame_html, page_html  # noqa: E402
 from raikit._pdf import _offline_fetcher, html_to_pdf  # noqa: E402
 from raikit._result import Finding, Result  # noqa: E402
 from raikit.audit import audit  # noqa: E402
@@ -200,6 +200,23 @@ def test_a_table_too_wide_for_portrait_gets_a_landscape_page(columns, landscape)
         assert shapes == [False, True, False]
         assert "Wide one" in reader.pages[1].extract_text()
         assert "after" in reader.pages[2].extract_text()
+
+
+def test_a_twenty_column_table_of_a_raikit_page_stays_on_the_paper():
+    """The page's own stylesheet (body width, table font) must not push columns off the page."""
+    columns = [f"column_name_{i}" for i in range(19)]
+    frame = pd.DataFrame([[f"value_{i}_{r}" for i in range(19)] for r in range(3)], columns=columns)
+    pdf = html_to_pdf(page_html("Wide", [("Table", frame_html(frame))]))
+    for page in pypdf.PdfReader(io.BytesIO(pdf)).pages:
+        starts = []
+
+        def visit(text, cm, tm, font, size, starts=starts):
+            if text.strip():
+                starts.append(tm[4] * cm[0] + tm[5] * cm[2] + cm[4])
+
+        page.extract_text(visitor_text=visit)
+        assert max(starts) < float(page.mediabox.width) - 20  # inside the right margin
+    assert "value_18_2" in text_of(pdf).replace("_ ", "_")
 
 
 @pytest.mark.slow
