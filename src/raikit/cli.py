@@ -459,6 +459,10 @@ def report_pdf(
         raise RaikitError(f"--what must be one of {', '.join(_PDF_DOCUMENTS)}; got {what!r}.")
     if figures not in ("omit", "static"):
         raise RaikitError(f"--figures must be omit or static; got {figures!r}.")
+    if problem is not None and what == "audit":
+        raise RaikitError(
+            "--problem applies to --what model-card or annex-iv; the audit prints as recorded."
+        )
     store = _ledger(ledger)
     try:
         report, _ = _report_from(ledger=store, run=run_id)

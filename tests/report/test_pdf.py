@@ -376,6 +376,10 @@ def test_cli_speaks_in_flags_when_it_cannot_print(recorded):
     run = report.meta["run_id"][:12]
     bad = cli("report", "pdf", run, "--ledger", str(folder), "--what", "card")
     assert bad.returncode == 2 and "--what must be one of audit, model-card, annex-iv" in bad.stderr
+    bad = cli("report", "pdf", run, "--ledger", str(folder), "--problem", "p.yaml")
+    assert (
+        bad.returncode == 2 and "--problem applies to --what model-card or annex-iv" in bad.stderr
+    )
     ledger = Ledger(folder)
     empty = ledger.start_run("not an audit")
     empty.end()
