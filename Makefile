@@ -33,15 +33,18 @@ lint: $(STAMP_DEV)
 format: $(STAMP_DEV)
 	$(VENV)/bin/ruff format src tests bench scripts
 
-# Browser tests drive Debian's Chromium and the PostgreSQL ledger tests start Debian's PostgreSQL;
-# install them when we can (root), otherwise those tests are skipped.
-SYSTEM_PACKAGES := chromium chromium-driver postgresql
+# Browser tests drive Debian's Chromium, the PostgreSQL ledger tests start Debian's PostgreSQL and
+# the PDF tests need Pango for WeasyPrint (and Chromium for static figures); install them when we
+# can (root), otherwise those tests are skipped.
+SYSTEM_PACKAGES := chromium chromium-driver postgresql libpango-1.0-0 libpangoft2-1.0-0 \
+	libharfbuzz-subset0 fonts-dejavu-core
 system-deps:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null \
-	  && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	  && ls /usr/lib/*/libpangoft2-1.0.so.0 >/dev/null 2>&1 || \
 	  { [ "$$(id -u)" = 0 ] && (apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null 2>&1 || \
 	    (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null)) \
-	    || echo "note: chromium/postgresql not installed; browser and PostgreSQL tests will be skipped"; }
+	    || echo "note: chromium/postgresql/pango not installed; browser, PostgreSQL and PDF tests will be skipped"; }
 
 test: lint system-deps
 	$(PY) -m pytest -q -n 2

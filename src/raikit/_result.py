@@ -379,6 +379,48 @@ class Result:
         figure = self._main_figure()
         return "" if figure is None else notebook_figure_html(figure)
 
+    def to_pdf(self, path=None, *, title: str | None = None, figures: str = "omit") -> bytes:
+        """The :meth:`to_html` page printed as a PDF document (offline; needs ``raikit[pdf]``).
+
+        The PDF holds what the HTML page shows, laid out for A4 paper by a print stylesheet.
+        WeasyPrint runs no JavaScript: each interactive figure is replaced by a note pointing
+        at the HTML report, or drawn as a static image with ``figures="static"`` (Kaleido and
+        a local Chrome or Chromium). Nothing is fetched over the network or from files.
+
+        Parameters
+        ----------
+        path : str or path, optional
+            Where to write the PDF.
+        title : str, optional
+            Title of the document (as for :meth:`to_html`).
+        figures : {"omit", "static"}, default "omit"
+            Leave the interactive figures out (with a note) or draw them statically.
+
+        Returns
+        -------
+        bytes
+            The PDF.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from raikit.cards import Card
+        >>> card = Card(
+        ...     kind="model_card",
+        ...     title="Model card: credit",
+        ...     fields_table=pd.DataFrame(
+        ...         [["Details", "Name", "Name of the model.", "credit", "problem definition"]],
+        ...         columns=["section", "field", "question", "answer", "source"],
+        ...     ),
+        ... )
+        >>> card.to_pdf()[:5]
+        b'%PDF-'
+        """
+        from raikit._pdf import html_to_pdf
+
+        page = self.to_html() if title is None else self.to_html(title=title)
+        return html_to_pdf(page, path, figures=figures)
+
     def findings_frame(self) -> pd.DataFrame:
         """The findings as a table."""
         rows = [f.to_dict() for f in getattr(self, "findings", ())]

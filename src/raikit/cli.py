@@ -433,6 +433,70 @@ def card_model(
         console.print(f"Model Card Toolkit JSON -> {mct_json}")
 
 
+report_app = typer.Typer(help="Reports re-rendered from the ledger.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+_PDF_DOCUMENTS = ("audit", "model-card", "annex-iv")
+
+
+@report_app.command("pdf")
+def report_pdf(
+    run_id: str = typer.Argument(..., help="Id (or prefix) of a recorded audit run."),
+    ledger: Path = typer.Option(Path(".raikit"), "--ledger", help="Ledger folder."),
+    what: str = typer.Option(
+        "audit", "--what", help="The document: audit, model-card or annex-iv."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="The PDF file (default: audit.pdf, model_card.pdf or annex_iv.pdf)."
+    ),
+    problem: Path | None = typer.Option(
+        None, "--problem", help="Problem-definition YAML (model-card and annex-iv)."
+    ),
+    figures: str = typer.Option(
+        "omit",
+        "--figures",
+        help="omit: a note points at the HTML report for each interactive figure; static: draw "
+        "them (needs Chrome or Chromium; slower).",
+    ),
+) -> None:
+    """Print an audit run's report, model card or Annex IV view as a PDF (offline)."""
+    import time
+
+    from raikit._errors import DataError
+    from raikit.cards import annex_iv, model_card
+    from raikit.cards._cards import _report_from
+
+    if what not in _PDF_DOCUMENTS:
+        raise RaikitError(f"--what must be one of {', '.join(_PDF_DOCUMENTS)}; got {what!r}.")
+    if figures not in ("omit", "static"):
+        raise RaikitError(f"--figures must be omit or static; got {figures!r}.")
+    if problem is not None and what == "audit":
+        raise RaikitError(
+            "--problem applies to --what model-card or annex-iv; the audit prints as recorded."
+        )
+    store = _ledger(ledger)
+    try:
+        report, _ = _report_from(ledger=store, run=run_id)
+    except DataError as error:
+        raise RaikitError(
+            f"Run {run_id!r} holds no audit report: `raikit report pdf` prints a run that "
+            f"`raikit audit` recorded; list the runs with `raikit runs list --ledger {ledger}`."
+        ) from error
+    document = {
+        "audit": lambda: report,
+        "model-card": lambda: model_card(report, problem=problem),
+        "annex-iv": lambda: annex_iv(report, problem=problem),
+    }[what]()
+    out = out or Path(f"{what.replace('-', '_')}.pdf")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    pdf = document.to_pdf(out, figures=figures)
+    console.print(
+        f"{document.summary}\n[bold]PDF:[/bold] {out.resolve()} ({len(pdf) / 1024:,.0f} KB, "
+        f"{time.perf_counter() - start:.1f} s)"
+    )
+
+
 def _print_scorecard(report) -> None:
     colours = {"pass": "green", "warn": "yellow", "fail": "red", "not assessed": "dim"}
     table = Table(title=report.summary)
