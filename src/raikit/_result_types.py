@@ -67,6 +67,7 @@ RESULT_TITLES: dict[str, str] = {
     "AuditReport": "Audit",
     "ComparisonResult": "Models compared",
     "Card": "Documentation card",
+    "GateResult": "Policy gates (CI)",
     "DatasheetResult": "Datasheet",
     "DriftResult": "Data drift",
     "LabelIssuesResult": "Label issues",
