@@ -43,6 +43,7 @@ RESULT_MODULES: dict[str, str] = {
     "WhatIfResult": "raikit.explain._whatif",
     # metrics
     "GroupMetricsResult": "raikit.metrics._group_metrics",
+    "InequalityResult": "raikit.metrics._inequality",
     # monitor
     "MonitorWindowResult": "raikit.monitor._monitor",
     # privacy
