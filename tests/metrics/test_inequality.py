@@ -429,13 +429,15 @@ def test_bad_input_names_the_keyword():
         between_group_theil_index(y, pred, sensitive_features=group[:3])
     with pytest.raises(DataError, match="sample_weight"):
         theil_index(y, pred, sample_weight=[1, 1, -1, 1])
-    with pytest.raises(ParameterError, match="privileged='c' is not one of the groups"):
+    with pytest.raises(ParameterError, match="privileged 'c' is not one of the groups"):
         average_odds_difference(y, pred, sensitive_features=group, privileged="c")
     with pytest.raises(ParameterError, match="privileged must name a value of each"):
         average_odds_difference(
             y, pred, sensitive_features={"s": group, "t": ["x", "y"] * 2}, privileged="a"
         )
-    with pytest.raises(ParameterError, match="privileged='c' is not one of the groups of sensitive"):
+    with pytest.raises(
+        ParameterError, match="privileged 'c' is not one of the groups of sensitive"
+    ):
         inequality_metrics(y, pred, sensitive_features=group, privileged="c", ci=None)
     with pytest.raises(ParameterError, match="n_neighbors"):
         consistency([[0.0], [1.0]], [0, 1], n_neighbors=0)

@@ -371,7 +371,9 @@ def _family_names(data: _Labelled, name: str) -> list[str]:
     return [name] if name in names else names
 
 
-def _privileged_row(data: _Labelled, name: str, family: np.ndarray, privileged) -> int:
+def _privileged_row(
+    data: _Labelled, name: str, family: np.ndarray, privileged, caller="average_odds_difference"
+) -> int:
     """The slice row of the privileged group in the family ``name``, or a ParameterError."""
     from raikit._grouping import SliceKey
 
@@ -379,7 +381,7 @@ def _privileged_row(data: _Labelled, name: str, family: np.ndarray, privileged) 
     if isinstance(privileged, dict):
         if sorted(privileged) != sorted(names):
             raise ParameterError(
-                f"average_odds_difference(): privileged must give one value for each of the "
+                f"{caller}(): privileged must give one value for each of the "
                 f"sensitive attributes {names}, got the keys {list(privileged)}."
             )
         values = [privileged[n] for n in names]
@@ -388,7 +390,7 @@ def _privileged_row(data: _Labelled, name: str, family: np.ndarray, privileged) 
     if len(values) != len(names):
         example = ", ".join(f"{n!r}: ..." for n in names)
         raise ParameterError(
-            f"average_odds_difference(): there are {len(names)} sensitive attributes {names}, "
+            f"{caller}(): there are {len(names)} sensitive attributes {names}, "
             f"so privileged must name a value of each: privileged={{{example}}}."
         )
     wanted = SliceKey(
@@ -400,7 +402,7 @@ def _privileged_row(data: _Labelled, name: str, family: np.ndarray, privileged) 
             return int(row)
     groups = [data.slices.group[r] for r in family]
     raise ParameterError(
-        f"average_odds_difference(): privileged={privileged!r} is not one of the groups of "
+        f"{caller}(): privileged {privileged!r} is not one of the groups of "
         f"{name} {groups[:20]}; pass one of them."
     )
 
@@ -985,7 +987,7 @@ def _privileged_rows(data: _Labelled, families: dict, privileged) -> dict[str, i
         if not isinstance(privileged, dict | tuple) and name not in names:
             continue  # a single value belongs to one attribute, not to the intersection
         try:
-            rows[name] = _privileged_row(data, name, family, privileged)
+            rows[name] = _privileged_row(data, name, family, privileged, "inequality_metrics")
         except ParameterError as error:
             first_error = first_error or error
     if not rows:
