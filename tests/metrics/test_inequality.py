@@ -216,6 +216,20 @@ def test_largest_pairwise_average_odds_is_the_max_over_pairs_of_aif360s():
     ) == pytest.approx(abs(signed), abs=TOL)
 
 
+def test_order_zero_is_the_mean_log_deviation():
+    aif360 = _aif360()
+    # no false negative: benefits 1, 2, 1, 1, mean 1.25
+    y, pred = [1, 0, 0, 1], [1, 1, 0, 1]
+    b = np.array([1.0, 2.0, 1.0, 1.0])
+    expected = -np.mean(np.log(b / b.mean()))
+    assert generalized_entropy_index(y, pred, order=0) == pytest.approx(expected, abs=1e-15)
+    # AIF360's code divides it by the mean benefit too (its docstring's formula does not)
+    aif = aif360.sklearn.metrics.generalized_entropy_error(np.array(y), np.array(pred), alpha=0)
+    assert aif == pytest.approx(expected / b.mean(), abs=1e-15)
+    # a false negative makes it infinite in both
+    assert generalized_entropy_index([1, 0], [0, 0], order=0) == np.inf
+
+
 # --------------------------------------------------------------------------- properties
 @pytest.mark.parametrize("order", [0.5, 1, 2, 3])
 def test_between_plus_within_is_the_whole_index(order):

@@ -13,7 +13,10 @@ generalized entropy index of order ``a`` over benefits with mean ``mu`` is
     GE(0) = -1 / n * sum_i ln(b_i / mu)                      the mean log deviation
 
 (AIF360's ``generalized_entropy_index``; ``order`` is AIF360's ``alpha``, renamed because raikit
-keeps ``alpha`` for significance levels). It decomposes exactly into a between-group part, the
+keeps ``alpha`` for significance levels). One difference: for order 0 AIF360's code divides the
+mean log deviation by ``mu`` as well, unlike its documented formula; raikit computes the formula
+(so that the decomposition below holds). Both are infinite as soon as one row is a false
+negative, the usual case. It decomposes exactly into a between-group part, the
 index with every row's benefit replaced by its group's mean, and a within-group part,
 ``sum_g (n_g / n) (mu_g / mu)^a GE_g(a)``.
 
@@ -181,6 +184,8 @@ _DOC_ARGS = """
         The index's parameter (AIF360's ``alpha``): 0 the mean log deviation, 1 the Theil index,
         2 half the squared coefficient of variation; larger values weigh the rows with the most
         benefit more. With order <= 0 a false negative (benefit 0) makes the index infinite.
+        Order 0 is the textbook mean log deviation (AIF360's code divides it by the mean
+        benefit too); every other order is AIF360's value.
     pos_label : optional
         The positive label; inferred only for 0/1, False/True and -1/1.
     sample_weight : array-like, optional
