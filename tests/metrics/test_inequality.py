@@ -154,6 +154,19 @@ def test_adult_consistency_equals_aif360(adult):
     assert consistency(X[:, :3], pred, n_neighbors=5) == pytest.approx(float(classic[0]), abs=TOL)
 
 
+def test_consistency_with_ties_equals_aif360():
+    # integer features with many exact duplicates: ties at the k-th neighbour everywhere
+    aif360 = _aif360()
+    rng = np.random.default_rng(8)
+    X = rng.integers(0, 4, size=(600, 2)).astype(float)
+    pred = rng.integers(0, 2, 600)
+    for k in (3, 5, 8):
+        expected = aif360.sklearn.metrics.consistency_score(X, pred, n_neighbors=k)
+        result = inequality_metrics(pred, pred, X=X, n_neighbors=k, n_boot=50, random_state=0)
+        assert result.value("consistency") == pytest.approx(expected, abs=TOL)
+        assert consistency(X, pred, n_neighbors=k) == pytest.approx(expected, abs=TOL)
+
+
 # --------------------------------------------------------------------------- AIF360, many groups
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_between_group_with_several_groups_equals_aif360(seed):
@@ -363,7 +376,7 @@ def test_consistency_interval_covers_its_expectation():
 
 
 def test_consistency_influence_is_the_brute_force_jackknife():
-    from raikit.metrics._inequality import _consistency_influence
+    from raikit.metrics._inequality import _consistency_influence, _neighbour_graph
 
     rng = np.random.default_rng(1)
     n, k = 40, 4
@@ -373,7 +386,7 @@ def test_consistency_influence_is_the_brute_force_jackknife():
         [consistency(np.delete(X, j, axis=0), np.delete(pred, j), n_neighbors=k) for j in range(n)]
     )
     expected = (n - 1) * (left_out.mean() - left_out)
-    got = _consistency_influence(X, pred.astype(float), k)
+    got = _consistency_influence(*_neighbour_graph(X, k), pred.astype(float))
     np.testing.assert_allclose(got, expected, atol=1e-12)
 
 

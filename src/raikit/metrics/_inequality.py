@@ -557,41 +557,55 @@ def _consistency_inputs(X, y_pred, n_neighbors: int, pos_label) -> tuple[np.ndar
     return X, data.p.astype(float)
 
 
-def _neighbours(X: np.ndarray, n_neighbors: int) -> np.ndarray:
-    """AIF360's call exactly: a ball tree on the features as given, queried with the same rows,
-    so each row is (barring more than n_neighbors exact duplicates) its own first neighbour."""
+def _neighbour_graph(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """AIF360's ``k`` neighbours of every row and the next nearest (None when ``k`` = rows).
+
+    One ball-tree query of ``k + 1`` neighbours serves both: its first ``k`` are the set of the
+    ``k``-query unless the ``k``-th and ``(k + 1)``-th distances tie, and only those rows are
+    queried again with ``k`` (a query row's answer does not depend on the other query rows).
+    """
     from sklearn.neighbors import NearestNeighbors
 
-    tree = NearestNeighbors(n_neighbors=n_neighbors, algorithm="ball_tree").fit(X)
-    return tree.kneighbors(X, return_distance=False)
+    n = len(X)
+    tree = NearestNeighbors(n_neighbors=k, algorithm="ball_tree").fit(X)
+    if k + 1 > n:
+        return tree.kneighbors(X, return_distance=False), None
+    distance, wide = tree.kneighbors(X, n_neighbors=k + 1)
+    near, following = wide[:, :k].copy(), wide[:, k].copy()
+    tied = np.flatnonzero(distance[:, k - 1] == distance[:, k])
+    if tied.size:
+        near[tied] = tree.kneighbors(X[tied], n_neighbors=k, return_distance=False)
+        # the next nearest is the one of the k + 1 that AIF360's k left out, where it is one
+        outside = ~(wide[tied][:, :, None] == near[tied][:, None, :]).any(axis=-1)
+        single = outside.sum(axis=1) == 1
+        following[tied[single]] = wide[tied[single]][outside[single]]
+    return near, following
 
 
-def _consistency_terms(X: np.ndarray, y: np.ndarray, n_neighbors: int) -> np.ndarray:
-    """Per row ``|y_i - mean of y over its n_neighbors nearest rows (itself included)|``."""
-    return np.abs(y - y[_neighbours(X, n_neighbors)].mean(axis=1))
+def _consistency_terms(near: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per row ``|y_i - mean of y over its nearest rows (itself included)|``."""
+    return np.abs(y - y[near].mean(axis=1))
 
 
-def _consistency_influence(X: np.ndarray, y: np.ndarray, n_neighbors: int) -> np.ndarray:
+def _consistency_influence(near: np.ndarray, following, y: np.ndarray) -> np.ndarray:
     """Jackknife influence of each row on consistency, the neighbour graph recomputed.
 
     Leaving row ``j`` out removes its own term and, in every neighbourhood that holds it, puts
-    the next nearest row in its place; all of it from one query of ``n_neighbors + 1``
-    neighbours (vectorised, no loop over rows). Returns ``(n - 1) (C_(.) - C_(-j))``, whose mean
-    square over ``n (n - 1)`` is the jackknife variance.
+    the next nearest row (``following``) in its place (vectorised, no loop over rows). Returns
+    ``(n - 1) (C_(.) - C_(-j))``, whose mean square over ``n (n - 1)`` is the jackknife
+    variance.
     """
-    n, k = len(y), n_neighbors
+    n, k = near.shape
     if n < 2:
         return np.zeros(n)
-    wider = _neighbours(X, min(k + 1, n))
-    near = wider[:, :k]
     total = y[near].sum(axis=1)
     terms = np.abs(y - total / k)
-    if wider.shape[1] > k:  # the (k+1)-th neighbour takes the place of the one left out
-        alternative = np.abs(y[:, None] - (total[:, None] - y[near] + y[wider[:, k], None]) / k)
+    if following is not None:  # the next nearest row takes the place of the one left out
+        alternative = np.abs(y[:, None] - (total[:, None] - y[near] + y[following, None]) / k)
     elif k > 1:  # every row is a neighbour already: the neighbourhood shrinks by one
         alternative = np.abs(y[:, None] - (total[:, None] - y[near]) / (k - 1))
     else:
-        alternative = terms[:, None] * np.ones((1, k))
+        alternative = np.repeat(terms[:, None], k, axis=1)
     change = alternative - terms[:, None]
     change[near == np.arange(n)[:, None]] = 0.0  # a row left out loses its own term instead
     moved = np.bincount(near.ravel(), weights=change.ravel(), minlength=n)
@@ -631,8 +645,13 @@ def consistency(X, y_pred, *, n_neighbors: int = 5, pos_label=None) -> float:
     >>> round(consistency(X, [1, 0, 1, 0, 0, 0], n_neighbors=3), 6)
     0.777778
     """
+    from sklearn.neighbors import NearestNeighbors
+
     X, y = _consistency_inputs(X, y_pred, n_neighbors, pos_label)
-    return float(1 - _consistency_terms(X, y, n_neighbors).mean())
+    # AIF360's call exactly: a ball tree on the features as given, queried with the same rows
+    tree = NearestNeighbors(n_neighbors=n_neighbors, algorithm="ball_tree").fit(X)
+    near = tree.kneighbors(X, return_distance=False)
+    return float(1 - _consistency_terms(near, y).mean())
 
 
 # --------------------------------------------------------------------------- the result
@@ -933,7 +952,8 @@ def inequality_metrics(
     terms = None
     if X is not None:
         features, y01 = _consistency_inputs(X, y_pred, n_neighbors, pos_label)
-        terms = _consistency_terms(features, y01, n_neighbors)
+        near, following = _neighbour_graph(features, n_neighbors)
+        terms = _consistency_terms(near, y01)
         points[("consistency", "overall")] = np.asarray(1 - terms.mean())
     table = pd.DataFrame(
         [(metric, attribute, float(value)) for (metric, attribute), value in points.items()],
@@ -956,7 +976,7 @@ def inequality_metrics(
             points,
         )
         if terms is not None:
-            influence = _consistency_influence(features, y01, n_neighbors)
+            influence = _consistency_influence(near, following, y01)
             bounds[("consistency", "overall")] = _consistency_bounds(
                 terms, influence, ci, n_boot, rng
             )
