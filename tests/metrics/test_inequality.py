@@ -490,3 +490,24 @@ def test_hostile_group_names_stay_data():
     assert result.meta["privileged"] == {"sensitive": "b & c=d"}
     html = result.to_html()
     assert "<script>alert(1)</script>" not in html
+
+
+def test_recorded_once_with_a_replayable_seed(tmp_path):
+    import json
+
+    import raikit
+    from raikit.ledger import Ledger
+
+    ledger = Ledger(tmp_path / "ledger")
+    y, pred, group = [0, 1, 1, 0] * 10, [0, 1, 0, 0] * 10, list("aabb") * 10
+    with raikit.track("inequality", ledger=ledger) as run:
+        first = inequality_metrics(y, pred, sensitive_features=group, n_boot=50)
+        theil_index(y, pred)  # a number, not evidence
+    evidence = ledger.evidence(run=run.id)
+    assert evidence["check_name"].tolist() == ["metrics.inequality_metrics"]
+    params = json.loads(evidence["params"].iloc[0])
+    assert isinstance(params["random_state"], int) and params["n_boot"] == 50
+    again = inequality_metrics(
+        y, pred, sensitive_features=group, n_boot=50, random_state=params["random_state"]
+    )
+    pd.testing.assert_frame_equal(again.table, first.table)
