@@ -49,6 +49,7 @@ RESULT_MODULES: dict[str, str] = {
     "GateResult": "raikit.gates._check",
     # metrics
     "GroupMetricsResult": "raikit.metrics._group_metrics",
+    "InequalityResult": "raikit.metrics._inequality",
     # monitor
     "MonitorWindowResult": "raikit.monitor._monitor",
     # privacy

@@ -180,6 +180,34 @@ def metrics_command(
         "--pos-label",
         help="The positive label (needed unless the labels are 0/1, true/false or -1/1).",
     ),
+    inequality: bool = typer.Option(
+        False,
+        "--inequality",
+        help="Also the inequality metrics (AIF360's): Theil and generalized entropy indices of "
+        "the benefit y_pred - y_true + 1 with their between- and within-group parts, the average "
+        "odds difference, and with --features the consistency of neighbours' predictions.",
+    ),
+    privileged: str | None = typer.Option(
+        None,
+        "--privileged",
+        help="--inequality: the privileged group of the signed average odds difference (a value "
+        "of a sensitive column); without it the largest difference between two groups.",
+    ),
+    features: str | None = typer.Option(
+        None,
+        "--features",
+        help="--inequality: feature columns, comma-separated, for consistency (5 nearest rows by "
+        "Euclidean distance; numbers as given, categories one-hot encoded).",
+    ),
+    order: float | None = typer.Option(
+        None, "--order", help="--inequality: order of the generalized entropy index (default 2)."
+    ),
+    n_neighbors: int | None = typer.Option(
+        None, "--n-neighbors", help="--inequality: neighbours per row for consistency (default 5)."
+    ),
+    inequality_json: Path | None = typer.Option(
+        None, "--inequality-json", help="--inequality: write its result as JSON here."
+    ),
 ) -> None:
     """Metrics per group (with bootstrap CIs) from files of predictions, in memory or at scale."""
     from raikit.dataset import Dataset
@@ -189,6 +217,9 @@ def metrics_command(
         backend = "spark"
     if backend not in ("numpy", "duckdb", "spark", "auto"):
         raise RaikitError(f"--backend must be numpy, duckdb, spark or auto, got {backend!r}.")
+    inequality_settings = _inequality_settings(
+        inequality, backend, privileged, features, order, n_neighbors, inequality_json
+    )
     file = files[0]
     if backend == "numpy" and len(files) > 1:
         raise RaikitError(
@@ -233,6 +264,78 @@ def metrics_command(
             if started:
                 session.stop()  # only a session this command started
     _print_group_metrics(result, file, json_out=json_out, html_out=html_out)
+    if inequality_settings is not None:
+        _print_inequality(ds, settings, **inequality_settings)
+
+
+def _inequality_settings(inequality, backend, privileged, features, order, n_neighbors, out):
+    """The --inequality options, or None without the flag (then none of them may be given)."""
+    given = {
+        "--privileged": privileged,
+        "--features": features,
+        "--order": order,
+        "--n-neighbors": n_neighbors,
+        "--inequality-json": out,
+    }
+    if not inequality:
+        used = [flag for flag, value in given.items() if value is not None]
+        if used:
+            raise RaikitError(f"{', '.join(used)} only apply with --inequality; add it.")
+        return None
+    if backend != "numpy":
+        raise RaikitError(
+            f"--inequality reads the rows in memory: use --backend numpy (got {backend!r})."
+        )
+    return {
+        "privileged": privileged,
+        "features": split_names(features),
+        "order": 2.0 if order is None else order,
+        "n_neighbors": 5 if n_neighbors is None else n_neighbors,
+        "out": out,
+    }
+
+
+def _print_inequality(ds, settings, *, privileged, features, order, n_neighbors, out) -> None:
+    """The inequality table, summary and findings of the metrics command (--inequality)."""
+    import pandas as pd
+
+    from raikit.metrics import inequality_metrics
+
+    X = None
+    if features:
+        unknown = [c for c in features if c not in ds.frame.columns]
+        if unknown:
+            raise RaikitError(
+                f"--features: unknown column(s) {unknown}; the file has {list(ds.frame.columns)}."
+            )
+        X = pd.get_dummies(ds.frame[features], dtype=float)  # categories one-hot, numbers as given
+    with console.status("Computing inequality metrics…"):
+        result = inequality_metrics(
+            ds.y,
+            ds.y_pred,
+            sensitive_features=ds.sensitive,
+            X=X,
+            privileged=privileged,
+            order=order,
+            n_neighbors=n_neighbors,
+            sample_weight=ds.weights,
+            pos_label=settings["pos_label"],
+            ci=settings["ci"],
+            n_boot=settings["n_boot"],
+            random_state=settings["random_state"],
+        )
+    table = Table(title=f"Inequality and individual fairness (GE order {result.order:g})")
+    for column in ("metric", "attribute", "value", "interval"):
+        table.add_column(column, justify="right" if column in ("value", "interval") else "left")
+    for row in result.table.itertuples():
+        bounds = f"[{row.lower:.4f}, {row.upper:.4f}]" if row.lower == row.lower else ""
+        table.add_row(row.metric.replace("_", " "), str(row.attribute), f"{row.value:.4f}", bounds)
+    console.print(table)
+    console.print(result.summary)
+    print_findings(result.findings)
+    if out is not None:
+        result.to_json(out)
+        console.print(f"Inequality JSON written to {out}")
 
 
 def _spark_session(spark_master):

@@ -1,4 +1,5 @@
-"""The metrics engine: metrics per group with confidence intervals, and fairness criteria.
+"""The metrics engine: metrics per group with confidence intervals, fairness criteria, and
+inequality and individual-fairness metrics.
 
 Every number is derived from per-slice sufficient statistics computed in one vectorised pass;
 see :mod:`raikit.metrics._engine`.
@@ -27,6 +28,18 @@ from raikit.metrics._group_metrics import (
     group_metrics_of,
     percentile_bounds,
 )
+from raikit.metrics._inequality import (
+    InequalityResult,
+    average_odds_difference,
+    between_group_generalized_entropy_index,
+    between_group_theil_index,
+    consistency,
+    generalized_entropy_index,
+    inequality_metrics,
+    theil_index,
+    within_group_generalized_entropy_index,
+    within_group_theil_index,
+)
 from raikit.metrics._spark import local_session
 from raikit.metrics._stats import MIN_GROUP_SIZE
 
@@ -42,8 +55,13 @@ __all__ = [
     "EqualizedOdds",
     "FairnessCriterion",
     "GroupMetricsResult",
+    "InequalityResult",
     "PredictiveParity",
     "TreatmentEquality",
+    "average_odds_difference",
+    "between_group_generalized_entropy_index",
+    "between_group_theil_index",
+    "consistency",
     "count_metric",
     "demographic_parity_difference",
     "demographic_parity_ratio",
@@ -51,8 +69,13 @@ __all__ = [
     "equalized_odds_difference",
     "equalized_odds_ratio",
     "evaluate_criteria",
+    "generalized_entropy_index",
     "group_metrics",
     "group_metrics_of",
+    "inequality_metrics",
     "local_session",
     "percentile_bounds",
+    "theil_index",
+    "within_group_generalized_entropy_index",
+    "within_group_theil_index",
 ]
