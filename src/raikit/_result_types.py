@@ -69,6 +69,7 @@ RESULT_TITLES: dict[str, str] = {
     "ComparisonResult": "Models compared",
     "Card": "Documentation card",
     "GateResult": "Policy gates (CI)",
+    "InequalityResult": "Inequality and individual fairness",
     "DatasheetResult": "Datasheet",
     "DriftResult": "Data drift",
     "LabelIssuesResult": "Label issues",
