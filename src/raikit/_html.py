@@ -42,9 +42,11 @@ __all__ = [
     "escape_markdown",
     "figures_html",
     "findings_html",
+    "format_number",
     "frame_html",
     "page_html",
     "plotly_js",
+    "readable_frame",
     "safe_href",
     "serving",
     "table_html",
@@ -62,6 +64,10 @@ nav ul {{ columns: 2; }}
 th {{ background: #f4f4f4; }}
 .finding-error {{ color: #b00020; }} .finding-warning {{ color: #8a5a00; }}
 .figure {{ margin: 1.5rem 0; }}
+.scroll {{ overflow-x: auto; }} td.num, th.num {{ text-align: right; }}
+details {{ margin: 0.5rem 0; }} summary {{ cursor: pointer; color: #1a4f8b; }}
+.muted {{ color: #666; font-size: 0.85rem; }} .lead {{ font-size: 1.1rem; }}
+.nowrap {{ white-space: nowrap; }} td {{ vertical-align: top; }}
 </style>
 </head><body>
 <h1>{title}</h1>
@@ -339,9 +345,28 @@ def _figure_json(fig) -> tuple[str, int]:
     spec = fig.to_plotly_json()
     layout = dict(spec.get("layout") or {})
     layout.pop("template", None)  # one shared template per page instead of 7 kB per figure
-    text = to_json_plotly({"data": spec.get("data", []), "layout": layout})
+    # Plotly's encoder turns arrays into base64 and dates into text; re-dumped compactly with
+    # '/' left as it is, then '<', '>' and '&' escaped below.
+    plain = json.loads(to_json_plotly({"data": spec.get("data", []), "layout": layout}))
+    text = json.dumps(_compact(plain), separators=(",", ":"), ensure_ascii=False)
     text = re.sub("[<>&\u2028\u2029]", lambda m: _JSON_ESCAPES[m.group(0)], text)
     return text, int(layout.get("height") or 450)
+
+
+def _compact(value):
+    """Float64 arrays (Plotly's base64 ``{"dtype": "f8", "bdata": ...}``) as float32: seven
+    digits are more than a figure shows, in half the bytes."""
+    import numpy as np
+
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if value.get("dtype") == "f8" and isinstance(value.get("bdata"), str):
+        numbers = np.frombuffer(base64.b64decode(value["bdata"]), dtype="<f8")
+        small = base64.b64encode(numbers.astype("<f4").tobytes()).decode("ascii")
+        return {**value, "dtype": "f4", "bdata": small}
+    return {k: _compact(v) for k, v in value.items()}
 
 
 def figures_html(figures: list) -> str:
@@ -386,6 +411,86 @@ def _css_token(value) -> str:
     return re.sub(r"[^A-Za-z0-9\-]+", "-", str(value))
 
 
+# Metrics that are counts: shown as whole numbers, without a (bootstrap) interval.
+_COUNTS = frozenset({"count", "n", "size", "rows", "support", "n_rows", "effective_n"})
+
+
+def format_number(value) -> str:
+    """A number as a person reads it: thousands separators, rates to three decimals, no ``e+04``.
+
+    Whole numbers get separators; other values keep three decimals below 1 (four significant
+    digits up to 1,000); tiny values (p-values) keep two significant digits. Missing is empty.
+
+    Examples
+    --------
+    >>> [format_number(v) for v in (10860.0, 0.271449, 12.3456, 3.2e-07, float("nan"), True)]
+    ['10,860', '0.271', '12.35', '3.2e-07', '', 'True']
+    >>> format_number(123456.789), format_number(-0.5), format_number(0.0)
+    ('123,457', '-0.500', '0')
+    """
+    if value is None or isinstance(value, bool | str):
+        return "" if value is None else str(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if number != number:
+        return ""
+    if number in (float("inf"), float("-inf")):
+        return "∞" if number > 0 else "−∞"
+    size = abs(number)
+    if number.is_integer() and size < 1e15:
+        return f"{int(number):,}"
+    if size >= 1000:
+        return f"{number:,.0f}"
+    if size >= 1:
+        return f"{number:.4g}"
+    if size >= 0.001:
+        return f"{number:.3f}"
+    return f"{number:.2g}"
+
+
+def readable_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as text for a report: numbers formatted, no intervals on counts, no key columns.
+
+    Numeric cells go through :func:`format_number`; in a long table (``metric``, ``value``,
+    ``lower``, ``upper``) the interval of a count (``count``, ``n``, ...) is left blank;
+    structured columns (dicts, lists, slice keys) are dropped. The index is not kept.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"metric": ["count", "accuracy"], "value": [10860.0, 0.87163],
+    ...                       "lower": [10632.2, 0.86628], "upper": [11101.7, 0.8766]})
+    >>> readable_frame(frame).values.tolist()
+    [['count', '10,860', '', ''], ['accuracy', '0.872', '0.866', '0.877']]
+    """
+    from raikit._grouping import SliceKey
+
+    shown = frame.reset_index(drop=True)
+    structured = [
+        c
+        for c in shown.columns
+        if shown[c].dtype == object
+        and shown[c].map(lambda v: isinstance(v, dict | list | SliceKey)).any()
+    ]
+    shown = shown.drop(columns=structured)
+    out = pd.DataFrame(index=shown.index)
+    for position, name in enumerate(shown.columns):
+        column = shown.iloc[:, position]
+        numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+        out[name] = (
+            column.map(format_number)
+            if numeric
+            else column.map(
+                lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v)
+            )
+        )
+    if {"metric", "lower", "upper"} <= set(shown.columns):
+        counts = shown["metric"].isin(_COUNTS).to_numpy()
+        out.loc[counts, ["lower", "upper"]] = ""
+    return out
+
+
 def _note(frame: pd.DataFrame, max_rows: int) -> str:
     if len(frame) <= max_rows:
         return ""
@@ -404,7 +509,7 @@ def frame_html(frame: pd.DataFrame, *, max_rows: int = 500) -> str:
     True
     """
     shown = frame.head(max_rows)
-    return shown.to_html(float_format=lambda v: f"{v:.4g}", na_rep="", escape=True) + _note(
+    return shown.to_html(float_format=format_number, na_rep="", escape=True) + _note(
         frame, max_rows
     )
 

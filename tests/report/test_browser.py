@@ -75,6 +75,6 @@ def test_report_renders_every_figure_without_console_errors(report_path, browser
     assert len(bars) > 0
     severe = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert severe == []
-    assert browser.find_element(By.CSS_SELECTOR, 'a[href="#scorecard"]').is_displayed()
+    assert browser.find_element(By.CSS_SELECTOR, 'a[href="#fair"]').is_displayed()
     shot = tmp_path / "report.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000

@@ -207,7 +207,7 @@ def test_card_title_and_fields_show_the_escaped_problem_definition(reports):
 def test_the_old_scorecard_hole_is_closed(reports):
     """The scorecard used ``escape=False``: a sensitive column named ``<script>`` ran in audit.html."""
     page = reports["audit"]
-    table = page.split('<a id="scorecard"></a>')[1].split("</table>")[0]
+    table = page.split('<a id="summary"></a>')[1].split("</table>")[0]  # the verdict table
     assert "&lt;script&gt;" in table or "script" not in table
     assert '<span class="status-' in table  # statuses keep their colour classes
 
@@ -487,8 +487,8 @@ def test_a_script_slipped_into_a_saved_report_is_blocked_by_its_policy(reports, 
     page = reports["audit"]
     assert page.count('http-equiv="Content-Security-Policy"') == 1
     injected = page.replace(
-        "<h2>Scorecard</h2>",
-        "<h2>Scorecard</h2><script>window.__pwned=90</script>"
+        "<h2>Summary</h2>",
+        "<h2>Summary</h2><script>window.__pwned=90</script>"
         "<img src=x onerror=window.__pwned=91><svg onload=window.__pwned=92></svg>",
         1,
     )
