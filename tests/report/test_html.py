@@ -127,3 +127,21 @@ def test_the_dashboard_serves_the_basic_bundle(tmp_path):
     app = create_app(tmp_path / "ledger", token="t0k3n-for-the-test")
     (route,) = [r for r in app.routes if getattr(r, "path", "") == "/static/plotly.js"]
     assert route.endpoint().body.decode("utf-8") == plotly_js()
+
+
+@pytest.mark.slow
+def test_an_adult_audit_report_is_under_one_and_a_half_megabytes(tmp_path):
+    """Issue 19: the Adult audit was 6.5 MB (4.8 MB of it plotly.js, 3,912 table rows)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from raikit.datasets import load_adult
+
+    train, test = load_adult(split="train"), load_adult(split="test")
+    model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0)
+    model.fit(train.X, train.y)
+    report = audit(model, train=train, test=test, n_boot=50, random_state=0)
+    page = report.to_html(tmp_path / "audit.html")
+    size = (tmp_path / "audit.html").stat().st_size
+    assert size == len(page.encode("utf-8")) and size < 1_500_000, size
+    assert page.count(BUNDLE) == 1
+    assert page.count("<tr>") < 700  # long tables are folded and capped, not dumped
