@@ -31,9 +31,9 @@ QUESTIONS = {
 }
 CHECK_TITLES = {
     "metrics.group_metrics": "Metrics per group on the test data",
-    "metrics.group_metrics.train": "The same metrics on the training data (overfitting)",
     "evaluate.evaluate": "Error rates, curves and calibration per group",
     "evaluate.find_slices": "Slices of the data where the model does worse",
+    "metrics.group_metrics.train": "The same metrics on the training data (overfitting)",
     "evaluate.stress_test": "Predictions under noise, swapped categories and missing values",
     "data.profile": "Who the training data represents, and proxies of sensitive attributes",
     "data.representation": "How many rows, and which base rate, each group has",
@@ -570,9 +570,8 @@ def _reproduce_html(report) -> str:
         ("fairness tolerance", meta.get("tolerance")),
         ("smallest group counted", meta.get("min_group_size")),
     ]
-    frame = pd.DataFrame([(k, v) for k, v in items if v not in (None, "")], columns=["", "value"])
-    frame["value"] = frame["value"].map(lambda v: v if isinstance(v, str) else format_number(v))
-    return table_html(frame)
+    rows = [(k, str(v)) for k, v in items if v is not None and v != ""]
+    return table_html(pd.DataFrame(rows, columns=["what", "value"]))
 
 
 def _undocumented_html(report) -> str:
@@ -597,7 +596,8 @@ def _question_html(report, principle: str, checks: list[str], findings: list) ->
             f'<p>Verdict: <span class="status-{status.replace(" ", "-")}">{escape(status)}</span>'
             f" — {escape(row.reason)}</p>"
         )
-    parts.append(_lines_html(group_findings(findings, absorbed=_absorbed(report))))
+    if findings or checks:
+        parts.append(_lines_html(group_findings(findings, absorbed=_absorbed(report))))
     if principle == "reproducibility":
         parts.append(_reproduce_html(report))
     if principle == "documentation":
@@ -612,7 +612,10 @@ def render_report(report, *, title: str) -> str:
     findings = _finding_principles(report, principles)
     sections = [("Summary", '<a id="summary"></a>' + summary_html(report))]
     for principle, (_, question, _) in QUESTIONS.items():
-        checks = [c for c, p in principles.items() if p == principle]
+        checks = sorted(
+            (c for c, p in principles.items() if p == principle),
+            key=lambda c: list(CHECK_TITLES).index(c) if c in CHECK_TITLES else len(CHECK_TITLES),
+        )
         sections.append(
             (question, _question_html(report, principle, checks, findings.get(principle, [])))
         )
