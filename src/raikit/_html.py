@@ -43,6 +43,7 @@ __all__ = [
     "figures_html",
     "findings_html",
     "format_number",
+    "fragment_html",
     "frame_html",
     "page_html",
     "plotly_js",
@@ -90,7 +91,10 @@ _FIGURE_IDS = re.compile(re.escape(_FIGURE) + r'(fig-[0-9a-f]{16})-data">')
 _STATIC = Path(__file__).parent / "_static"
 # What Plotly's default template sets that a reader notices (the colours, the grid), once per page.
 _TEMPLATE = {
-    "colorway": ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692"],
+    "colorway": [
+        *("#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A"),
+        *("#19d3f3", "#FF6692", "#B6E880", "#FF97FF", "#FECB52"),
+    ],
     "font": {"color": "#2a3f5f"},
     "plot_bgcolor": "#E5ECF6",
     "paper_bgcolor": "white",
@@ -273,6 +277,26 @@ def _scripts(ids: list[str]) -> str:
         f'<script nonce="{nonce}" src="{safe_href(state[1])}"></script>\n'
         f'<script nonce="{nonce}">{draw}</script>\n'
     )
+
+
+def fragment_html(body: str) -> str:
+    """HTML built by this module's helpers, made to stand alone inside another page (a notebook
+    cell): its figures draw themselves with plotly.js inlined once (nothing without a figure).
+
+    There is no ``<head>`` to carry a policy: the host page's own policy applies.
+
+    Examples
+    --------
+    >>> import plotly.graph_objects as go
+    >>> text = fragment_html("<p>x</p>" + figures_html([go.Figure(go.Bar(x=[1], y=[2]))]))
+    >>> text.count("plotly.js (basic - minified)"), "data-raikit" in text
+    (1, False)
+    >>> fragment_html("<p>no figure</p>")
+    '<p>no figure</p>'
+    """
+    ids = list(dict.fromkeys(_FIGURE_IDS.findall(body)))
+    body = body.replace(_FIGURE, '<script type="application/json" id="')
+    return _MARKED.sub(lambda m: f"<script>{m.group(1)}</script>", body + _scripts(ids))
 
 
 def page_html(title: str, sections: list[tuple[str, str]]) -> str:

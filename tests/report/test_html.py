@@ -145,3 +145,26 @@ def test_an_adult_audit_report_is_under_one_and_a_half_megabytes(tmp_path):
     assert size == len(page.encode("utf-8")) and size < 1_500_000, size
     assert page.count(BUNDLE) == 1
     assert page.count("<tr>") < 700  # long tables are folded and capped, not dumped
+
+
+def test_the_shared_template_keeps_plotlys_default_look():
+    import plotly.io as pio
+
+    from raikit._html import _TEMPLATE
+
+    default = pio.templates["plotly"].layout.to_plotly_json()
+    for key, value in _TEMPLATE.items():
+        if isinstance(value, dict):
+            assert {k: default[key][k] for k in value} == value, key
+        else:
+            assert default[key] == value, key
+
+
+def test_a_fragment_draws_its_own_figures_once():
+    from raikit._html import fragment_html
+
+    plots = figures_html([go.Figure(go.Bar(x=[1], y=[2])), go.Figure(go.Pie(values=[1, 2]))])
+    text = fragment_html("<p>summary</p>" + plots)
+    ids = re.findall(r'<div id="(fig-[0-9a-f]{16})" class="plotly-graph-div"', text)
+    assert json.loads(re.search(r"var ids = (\[.*?\])", text)[1]) == ids and len(ids) == 2
+    assert text.count(BUNDLE) == 1 and "data-raikit" not in text
