@@ -255,3 +255,18 @@ def test_the_audit_records_slice_overlaps_and_documentation_gaps():
     items = re.findall(r"<li class=\"finding-[a-z]+\">(.*?)</li>", page, re.S)
     slice_lines = [item for item in items if "underperforms" in item]
     assert slice_lines and all(weaker not in item and stronger in item for item in slice_lines)
+
+
+def test_the_advice_names_only_functions_that_exist():
+    import importlib
+
+    from raikit.audit._render import ADVICE
+
+    named = {n for text in ADVICE.values() for n in re.findall(r"raikit(?:\.\w+)+", text)}
+    assert named  # the advice points somewhere
+    for name in named:
+        module, _, attribute = name.rpartition(".")
+        try:
+            importlib.import_module(name)  # a module (raikit.train)
+        except ImportError:
+            assert hasattr(importlib.import_module(module), attribute), name

@@ -42,17 +42,19 @@ CHECK_TITLES = {
     "explain.explain": "Which features drive the decisions, and for whom",
 }
 ADVICE = {
-    "bias": "Mitigate the gaps between groups (raikit.train: FairBatch, reductions or threshold "
-    "post-processing), then compare the audits (raikit.audit.compare_audits): a mitigation "
-    "can cost accuracy or worsen another criterion.",
+    "bias": "Mitigate the gaps between groups (raikit.train: FairBatchClassifier, "
+    "ReweighingClassifier, FairlearnClassifier for reductions or threshold post-processing), then "
+    "compare the audits (raikit.audit.compare_audits): a mitigation can cost accuracy or worsen "
+    "another criterion.",
     "practical_accuracy": "Look at the slices where the model does worse: collect more rows "
-    "there or add features that tell them apart, and check the train/test gap.",
+    "there (raikit.data.slice_tuner plans how many) or add features that tell them apart, and "
+    "check the train/test gap.",
     "explainability": "Decide whether the features that stand in for a sensitive attribute are "
     "legitimate for this decision; drop or constrain them if not.",
     "privacy": "The model remembers its training rows: regularise it more or train it with "
-    "differential privacy (raikit.train) before it is shared.",
-    "robustness": "Validate inputs at serving time (raikit.data.schema_check) and train on the "
-    "perturbations that flip predictions.",
+    "differential privacy (raikit.privacy.DPClassifier) before it is shared.",
+    "robustness": "Validate inputs at serving time against the training schema "
+    "(raikit.data.validate) and train on the perturbations that flip predictions.",
     "reproducibility": "Record the audit in a ledger (ledger=, or --out on the CLI) from a "
     "committed checkout with an integer seed.",
     "documentation": "Answer the open documentation questions in a problem definition "
