@@ -1,10 +1,17 @@
-"""Self-contained HTML pages: Plotly's JavaScript inline (no CDN), tables, findings, figures.
+"""Self-contained HTML pages: tables, findings and figures, with Plotly's JavaScript inline (no CDN).
 
 Shared by every ``...Result.to_html``, the cards and the dashboard: the one place where HTML is
 built. Every string that comes from data (column and category names, file, run, check and model
 names, problem-definition answers) goes through :func:`escape`; tables are built by pandas with
 escaping on or by :func:`table_html`; links only ever point inside the page or the dashboard
 (:func:`safe_href`).
+
+Figures are small: each is a ``<div>`` and its JSON in a ``<script type="application/json">``
+block (data, never run), without Plotly's 7 kB template (one shared template per page). A page
+holds plotly.js only when it has a figure, and then once: the partial bundle with the scatter,
+bar and pie traces (``raikit/_static/plotly-basic.min.js``, 1.2 MB instead of 4.8 MB), followed
+by one small script that draws the figures near the viewport first and the rest while the
+browser is idle (a figure inside a closed ``<details>`` is drawn when it opens).
 
 Scripts are allowed by a strict Content-Security-Policy, as a second line of defence should an
 escape ever be missed. The dashboard serves pages inside :func:`serving`: they load Plotly from
@@ -20,10 +27,13 @@ import base64
 import contextvars
 import hashlib
 import html
+import json
 import re
 import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
 
 import pandas as pd
 
@@ -32,8 +42,12 @@ __all__ = [
     "escape_markdown",
     "figures_html",
     "findings_html",
+    "format_number",
+    "fragment_html",
     "frame_html",
     "page_html",
+    "plotly_js",
+    "readable_frame",
     "safe_href",
     "serving",
     "table_html",
@@ -51,23 +65,101 @@ nav ul {{ columns: 2; }}
 th {{ background: #f4f4f4; }}
 .finding-error {{ color: #b00020; }} .finding-warning {{ color: #8a5a00; }}
 .figure {{ margin: 1.5rem 0; }}
+.scroll {{ overflow-x: auto; }} td.num, th.num {{ text-align: right; }}
+details {{ margin: 0.5rem 0; }} summary {{ cursor: pointer; color: #1a4f8b; }}
+.muted {{ color: #666; font-size: 0.85rem; }} .lead {{ font-size: 1.1rem; }}
+.nowrap {{ white-space: nowrap; }} td {{ vertical-align: top; }}
 </style>
-{plotly}
 </head><body>
 <h1>{title}</h1>
 {body}
-</body></html>
+{scripts}</body></html>
 """
 
 # (nonce, plotly_url) while the dashboard renders a response; None for files written to disk.
 _SERVING: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
     "raikit_html_serving", default=None
 )
-_PLOTLY_SCRIPT = re.compile(r'<script(?: type="text/javascript")?>')
-# Marks the scripts raikit writes into a file until page_html hashes them (a per-process secret:
-# text from data cannot carry it).
-_MARK = f'<script data-raikit="{secrets.token_hex(16)}">'
+# Marks the scripts raikit writes into a file until page_html hashes them, and the figures'
+# data blocks until page_html collects their ids (per-process secrets: text from data, which is
+# escaped, cannot carry a '<' or a '"' and so cannot forge either).
+_SECRET = secrets.token_hex(16)
+_MARK = f'<script data-raikit="{_SECRET}">'
 _MARKED = re.compile(re.escape(_MARK) + r"(.*?)</script>", re.DOTALL)
+_FIGURE = f'<script type="application/json" data-raikit-figure="{_SECRET}" id="'
+_FIGURE_IDS = re.compile(re.escape(_FIGURE) + r'(fig-[0-9a-f]{16})-data">')
+_STATIC = Path(__file__).parent / "_static"
+# What Plotly's default template sets that a reader notices (the colours, the grid), once per page.
+_TEMPLATE = {
+    "colorway": [
+        *("#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A"),
+        *("#19d3f3", "#FF6692", "#B6E880", "#FF97FF", "#FECB52"),
+    ],
+    "font": {"color": "#2a3f5f"},
+    "plot_bgcolor": "#E5ECF6",
+    "paper_bgcolor": "white",
+    "hovermode": "closest",
+    "title": {"x": 0.05},
+    "xaxis": {
+        "gridcolor": "white",
+        "linecolor": "white",
+        "zerolinecolor": "white",
+        "automargin": True,
+        "zerolinewidth": 2,
+        "ticks": "",
+    },
+    "yaxis": {
+        "gridcolor": "white",
+        "linecolor": "white",
+        "zerolinecolor": "white",
+        "automargin": True,
+        "zerolinewidth": 2,
+        "ticks": "",
+    },
+}
+# Draws the page's figures: those near the viewport at once, the others while the browser is
+# idle, one at a time; one inside a closed <details> when it opens.
+_DRAW = """/* raikit: draw figures */
+(function () {
+  var ids = %(ids)s, template = {layout: %(template)s}, drawn = {}, queue = ids.slice();
+  function draw(id) {
+    var div = document.getElementById(id), data = document.getElementById(id + "-data");
+    if (drawn[id] || !div || !data || typeof Plotly === "undefined") return;
+    drawn[id] = true;
+    var figure = JSON.parse(data.textContent);
+    figure.layout.template = template;
+    Plotly.newPlot(div, figure.data, figure.layout, {responsive: true, displaylogo: false});
+  }
+  function folded(div) {
+    var box = div.closest("details");
+    return box !== null && !box.open;
+  }
+  function idle() {
+    var start = Date.now();
+    while (queue.length && Date.now() - start < 40) {
+      var id = queue.shift(), div = document.getElementById(id);
+      if (div && !folded(div)) draw(id);
+    }
+    if (queue.length) setTimeout(idle, 0);
+  }
+  if ("IntersectionObserver" in window) {
+    var seen = new IntersectionObserver(function (entries) {
+      entries.forEach(function (entry) {
+        if (entry.isIntersecting) { draw(entry.target.id); seen.unobserve(entry.target); }
+      });
+    }, {rootMargin: "400px"});
+    ids.forEach(function (id) { var div = document.getElementById(id); if (div) seen.observe(div); });
+  }
+  document.addEventListener("toggle", function (event) {
+    if (!event.target.open) return;
+    event.target.querySelectorAll(".plotly-graph-div").forEach(function (div) {
+      if (ids.indexOf(div.id) < 0) return;
+      if (drawn[div.id]) Plotly.Plots.resize(div); else draw(div.id);
+    });
+  }, true);
+  setTimeout(idle, 0);
+})();
+"""
 _FILE_CSP = (
     "default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; img-src data: blob:; "
     "font-src data:; base-uri 'none'; form-action 'none'; object-src 'none'"
@@ -137,10 +229,13 @@ def safe_href(url: str) -> str:
 def serving(nonce: str, *, plotly_url: str) -> Iterator[None]:
     """Render pages for the dashboard: scripts carry ``nonce``; Plotly is loaded from ``plotly_url``.
 
+    The dashboard serves :func:`plotly_js` at that URL.
+
     Examples
     --------
+    >>> import plotly.graph_objects as go
     >>> with serving("abcdefgh12345678", plotly_url="/static/plotly.js"):
-    ...     page = page_html("t", [])
+    ...     page = page_html("t", [("Plot", figures_html([go.Figure(go.Bar(x=[1], y=[2]))]))])
     >>> '<script nonce="abcdefgh12345678" src="/static/plotly.js"></script>' in page
     True
     """
@@ -153,18 +248,59 @@ def serving(nonce: str, *, plotly_url: str) -> Iterator[None]:
         _SERVING.reset(token)
 
 
-def _plotly_tag() -> str:
+@cache
+def plotly_js() -> str:
+    """The plotly.js bundle raikit ships: the partial build with scatter, bar and pie traces.
+
+    ``plotly.js-basic-dist-min`` from npm (MIT; see ``raikit/_static/``), the plotly.js version
+    the installed plotly.py writes figures for. Pages inline it; the dashboard serves it.
+
+    Examples
+    --------
+    >>> plotly_js().startswith("/**") and "plotly.js (basic - minified)" in plotly_js()[:80]
+    True
+    """
+    return (_STATIC / "plotly-basic.min.js").read_text(encoding="utf-8")
+
+
+def _scripts(ids: list[str]) -> str:
+    """plotly.js and the script that draws the figures ``ids`` (nothing without a figure)."""
+    if not ids:
+        return ""
+    template = json.dumps(_TEMPLATE, separators=(",", ":"))
+    draw = _DRAW % {"ids": json.dumps(ids), "template": template}
     state = _SERVING.get()
     if state is None:
-        from plotly.offline import get_plotlyjs
+        return f"{_MARK}{plotly_js()}</script>\n{_MARK}{draw}</script>\n"
+    nonce = escape(state[0])
+    return (
+        f'<script nonce="{nonce}" src="{safe_href(state[1])}"></script>\n'
+        f'<script nonce="{nonce}">{draw}</script>\n'
+    )
 
-        return f"{_MARK}{get_plotlyjs()}</script>"
-    nonce, url = state
-    return f'<script nonce="{escape(nonce)}" src="{safe_href(url)}"></script>'
+
+def fragment_html(body: str) -> str:
+    """HTML built by this module's helpers, made to stand alone inside another page (a notebook
+    cell): its figures draw themselves with plotly.js inlined once (nothing without a figure).
+
+    There is no ``<head>`` to carry a policy: the host page's own policy applies.
+
+    Examples
+    --------
+    >>> import plotly.graph_objects as go
+    >>> text = fragment_html("<p>x</p>" + figures_html([go.Figure(go.Bar(x=[1], y=[2]))]))
+    >>> text.count("plotly.js (basic - minified)"), "data-raikit" in text
+    (1, False)
+    >>> fragment_html("<p>no figure</p>")
+    '<p>no figure</p>'
+    """
+    ids = list(dict.fromkeys(_FIGURE_IDS.findall(body)))
+    body = body.replace(_FIGURE, '<script type="application/json" id="')
+    return _MARKED.sub(lambda m: f"<script>{m.group(1)}</script>", body + _scripts(ids))
 
 
 def page_html(title: str, sections: list[tuple[str, str]]) -> str:
-    """A self-contained page: Plotly's JavaScript inline (no CDN), one ``<h2>`` per section.
+    """A self-contained page, one ``<h2>`` per section; plotly.js inline once if it has figures.
 
     ``title`` and the section headings are escaped here; each section's content must already be
     HTML built by this module's helpers.
@@ -175,16 +311,32 @@ def page_html(title: str, sections: list[tuple[str, str]]) -> str:
     >>> "<title>&lt;script&gt;x&lt;/script&gt;</title>" in page
     True
 
-    A file carries its policy: only the scripts raikit wrote (here plotly.js) may run.
+    A page without a figure has no script at all, and its policy allows none:
 
     >>> policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page)[1]
+    >>> "<script" in page, "script-src 'none'" in policy
+    (False, True)
+
+    With figures, only the scripts raikit wrote (plotly.js and the one that draws) may run, and
+    plotly.js is there once however many figures the page has:
+
+    >>> import plotly.graph_objects as go
+    >>> plots = figures_html([go.Figure(go.Bar(x=[1], y=[2]))] * 3)
+    >>> page = page_html("t", [("A", plots), ("B", plots)])
+    >>> policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page)[1]
     >>> policy.count("'sha256-"), "unsafe-inline" in policy.split("script-src")[1].split(";")[0]
-    (1, False)
+    (2, False)
+    >>> page.count("plotly.js (basic - minified)"), page.count('class="plotly-graph-div"')
+    (1, 6)
     """
     body = "\n".join(
         f"<section><h2>{escape(h)}</h2>\n{content}</section>" for h, content in sections
     )
-    page = _PAGE.format(title=escape(title), plotly=_plotly_tag(), body=body, policy="{policy}")
+    ids = list(dict.fromkeys(_FIGURE_IDS.findall(body)))
+    state = _SERVING.get()  # served, even the data blocks carry the nonce: every <script> does
+    nonce = "" if state is None else f' nonce="{escape(state[0])}"'
+    body = body.replace(_FIGURE, f'<script type="application/json"{nonce} id="')
+    page = _PAGE.format(title=escape(title), body=body, scripts=_scripts(ids), policy="{policy}")
     if _SERVING.get() is not None:  # the dashboard sends its policy as a header
         return page.replace("{policy}", "", 1)
     hashes = []
@@ -201,28 +353,68 @@ def page_html(title: str, sections: list[tuple[str, str]]) -> str:
     )
 
 
+_JSON_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
+
+
+def _figure_json(fig) -> tuple[str, int]:
+    """The figure's data and layout as JSON safe inside a ``<script>`` block, and its height."""
+    from plotly.io.json import to_json_plotly
+
+    spec = fig.to_plotly_json()
+    layout = dict(spec.get("layout") or {})
+    layout.pop("template", None)  # one shared template per page instead of 7 kB per figure
+    # Plotly's encoder turns arrays into base64 and dates into text; re-dumped compactly with
+    # '/' left as it is, then '<', '>' and '&' escaped below.
+    plain = json.loads(to_json_plotly({"data": spec.get("data", []), "layout": layout}))
+    text = json.dumps(_compact(plain), separators=(",", ":"), ensure_ascii=False)
+    text = re.sub("[<>&\u2028\u2029]", lambda m: _JSON_ESCAPES[m.group(0)], text)
+    return text, int(layout.get("height") or 450)
+
+
+def _compact(value):
+    """Float64 arrays (Plotly's base64 ``{"dtype": "f8", "bdata": ...}``) as float32: seven
+    digits are more than a figure shows, in half the bytes."""
+    import numpy as np
+
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if value.get("dtype") == "f8" and isinstance(value.get("bdata"), str):
+        numbers = np.frombuffer(base64.b64decode(value["bdata"]), dtype="<f8")
+        small = base64.b64encode(numbers.astype("<f4").tobytes()).decode("ascii")
+        return {**value, "dtype": "f4", "bdata": small}
+    return {k: _compact(v) for k, v in value.items()}
+
+
 def figures_html(figures: list) -> str:
-    """Plotly figures as ``<div>``s with their drawing scripts (nonce'd when serving).
+    r"""Plotly figures as ``<div>``s with their JSON; :func:`page_html` adds what draws them.
 
     Examples
     --------
     >>> import plotly.graph_objects as go
-    >>> with serving("abcdefgh12345678", plotly_url="/static/plotly.js"):
-    ...     text = figures_html([go.Figure(go.Bar(x=["<b>"], y=[1]))])
-    >>> text.count('<script nonce="abcdefgh12345678">'), text.count("<script>"), "<b>" in text
-    (1, 0, False)
+    >>> text = figures_html([go.Figure(go.Bar(x=["<b>"], y=[1]))])
+    >>> text.count('class="plotly-graph-div"'), "<b>" in text, r"\u003cb\u003e" in text
+    (1, False, True)
 
-    Plotly writes the figure's JSON with ``<``, ``>`` and ``&`` as ``\\u003c``-style escapes, so
-    no name inside a figure can close the script; Plotly.js draws text labels as SVG text and
-    drops tags and ``javascript:`` links it does not allow.
+    The JSON writes ``<``, ``>`` and ``&`` as ``\u003c``-style escapes, so no name inside a
+    figure can close its block; plotly.js draws text labels as SVG text and drops tags and
+    ``javascript:`` links it does not allow.
     """
-    state = _SERVING.get()
     parts = []
     for fig in figures:
-        text = fig.to_html(full_html=False, include_plotlyjs=False, config={"responsive": True})
-        opening = _MARK if state is None else f'<script nonce="{escape(state[0])}">'
-        text = _PLOTLY_SCRIPT.sub(opening, text)
-        parts.append(f'<div class="figure">{text}</div>')
+        text, height = _figure_json(fig)
+        name = f"fig-{secrets.token_hex(8)}"
+        parts.append(
+            f'<div class="figure"><div id="{name}" class="plotly-graph-div" '
+            f'style="height:{height}px; width:100%;"></div>{_FIGURE}{name}-data">{text}</script></div>'
+        )
     return "\n".join(parts)
 
 
@@ -243,6 +435,86 @@ def _css_token(value) -> str:
     return re.sub(r"[^A-Za-z0-9\-]+", "-", str(value))
 
 
+# Metrics that are counts: shown as whole numbers, without a (bootstrap) interval.
+_COUNTS = frozenset({"count", "n", "size", "rows", "support", "n_rows", "effective_n"})
+
+
+def format_number(value) -> str:
+    """A number as a person reads it: thousands separators, rates to three decimals, no ``e+04``.
+
+    Whole numbers get separators; other values keep three decimals below 1 (four significant
+    digits up to 1,000); tiny values (p-values) keep two significant digits. Missing is empty.
+
+    Examples
+    --------
+    >>> [format_number(v) for v in (10860.0, 0.271449, 12.3456, 3.2e-07, float("nan"), True)]
+    ['10,860', '0.271', '12.35', '3.2e-07', '', 'True']
+    >>> format_number(123456.789), format_number(-0.5), format_number(0.0)
+    ('123,457', '-0.500', '0')
+    """
+    if value is None or isinstance(value, bool | str):
+        return "" if value is None else str(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if number != number:
+        return ""
+    if number in (float("inf"), float("-inf")):
+        return "∞" if number > 0 else "−∞"
+    size = abs(number)
+    if number.is_integer() and size < 1e15:
+        return f"{int(number):,}"
+    if size >= 1000:
+        return f"{number:,.0f}"
+    if size >= 1:
+        return f"{number:.4g}"
+    if size >= 0.001:
+        return f"{number:.3f}"
+    return f"{number:.2g}"
+
+
+def readable_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as text for a report: numbers formatted, no intervals on counts, no key columns.
+
+    Numeric cells go through :func:`format_number`; in a long table (``metric``, ``value``,
+    ``lower``, ``upper``) the interval of a count (``count``, ``n``, ...) is left blank;
+    structured columns (dicts, lists, slice keys) are dropped. The index is not kept.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"metric": ["count", "accuracy"], "value": [10860.0, 0.87163],
+    ...                       "lower": [10632.2, 0.86628], "upper": [11101.7, 0.8766]})
+    >>> readable_frame(frame).values.tolist()
+    [['count', '10,860', '', ''], ['accuracy', '0.872', '0.866', '0.877']]
+    """
+    from raikit._grouping import SliceKey
+
+    shown = frame.reset_index(drop=True)
+    structured = [
+        c
+        for c in shown.columns
+        if shown[c].dtype == object
+        and shown[c].map(lambda v: isinstance(v, dict | list | SliceKey)).any()
+    ]
+    shown = shown.drop(columns=structured)
+    out = pd.DataFrame(index=shown.index)
+    for position, name in enumerate(shown.columns):
+        column = shown.iloc[:, position]
+        numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+        out[name] = (
+            column.map(format_number)
+            if numeric
+            else column.map(
+                lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v)
+            )
+        )
+    if {"metric", "lower", "upper"} <= set(shown.columns):
+        counts = shown["metric"].isin(_COUNTS).to_numpy()
+        out.loc[counts, ["lower", "upper"]] = ""
+    return out
+
+
 def _note(frame: pd.DataFrame, max_rows: int) -> str:
     if len(frame) <= max_rows:
         return ""
@@ -261,7 +533,7 @@ def frame_html(frame: pd.DataFrame, *, max_rows: int = 500) -> str:
     True
     """
     shown = frame.head(max_rows)
-    return shown.to_html(float_format=lambda v: f"{v:.4g}", na_rep="", escape=True) + _note(
+    return shown.to_html(float_format=format_number, na_rep="", escape=True) + _note(
         frame, max_rows
     )
 

@@ -684,7 +684,10 @@ def lineage_command(
         )
     console.print(table)
     if html_out is not None:
-        lineage_figure(store, node).write_html(html_out, include_plotlyjs=True)
+        from raikit._html import figures_html, page_html
+
+        figure = figures_html([lineage_figure(store, node)])
+        Path(html_out).write_text(page_html(f"Lineage of {node}", [("Graph", figure)]), "utf-8")
         console.print(f"Lineage graph written to {html_out}")
 
 

@@ -80,15 +80,20 @@ def test_a_useless_model_fails_practical_accuracy(credit_split):
 
 
 def test_report_html_has_navigation_every_check_and_inline_plotly(credit_split, tmp_path):
+    # The report reads top-down (issue 19): a summary, then one section per reviewer question
+    # linked from the summary; every check is one sub-section; plotly.js inline once.
     train, test = credit_split
     model = LogisticRegression(max_iter=1000).fit(train.X, train.y)
     report = audit(model, train=train, test=test, n_boot=100)
     html = report.to_html(tmp_path / "audit.html")
-    assert '<a href="#scorecard">' in html and html.count('href="#check-') == len(report.results)
+    for anchor in ("fair", "fail", "why", "leak", "robust", "reproduce", "undocumented"):
+        assert f'<a id="{anchor}"></a>' in html and html.count(f'href="#{anchor}"') == 2
+    for check in report.results:
+        assert html.count(f'<span class="muted">({check})</span></h3>') == 1
+    assert html.index("<h2>Summary</h2>") < html.index("<h2>Is it fair?</h2>")
     assert "Plotly.newPlot" in html and '<script src="http' not in html
-    assert html.count('class="figure"') >= 1 + sum(
-        len(r.figures()) for r in report.results.values()
-    )
+    assert html.count("plotly.js (basic - minified)") == 1
+    assert html.count('class="figure"') == sum(len(r.figures()) for r in report.results.values())
 
 
 def test_bad_sections_and_unlabelled_data(credit_split):

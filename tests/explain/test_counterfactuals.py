@@ -111,8 +111,12 @@ def test_serialisation_and_figures(adult_cf):
     assert isinstance(back, CounterfactualResult)
     pd.testing.assert_frame_equal(back.changes, r.changes)
     figures = r.figures()
-    assert figures and figures[0].data[0].type == "table"
-    assert "#ffe08a" in str(figures[0].data[0].cells.fill.color)
+    # A grid of cells drawn with the scatter trace (the basic plotly.js bundle has no table):
+    # one cell per row and column, the changed ones highlighted.
+    grid = figures[0].data[0]
+    assert grid.type == "scatter" and grid.marker.symbol == "square"
+    assert len(grid.x) == len(grid.text) == len(set(grid.x)) * len(set(grid.y))
+    assert "original" in grid.y and "#ffe08a" in grid.marker.color
 
 
 def test_errors(german, german_logistic):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -309,71 +308,50 @@ class AuditReport(Result):
         )
 
     def figures(self) -> list:
-        figures = [_scorecard_figure(self.scorecard)]
+        figures = []
         for result in self.results.values():
             figures += result.figures()
         return figures
 
-    def to_html(self, path=None, *, title: str | None = None) -> str:
-        """One self-contained page (Plotly inline, no CDN) with navigation, the scorecard, and every
-        check's summary, findings, figures and tables."""
-        from raikit._html import figures_html, findings_html, frame_html, page_html, table_html
+    def summary_html(self) -> str:
+        """The report's first screen as an HTML fragment: the verdict per principle with the
+        number behind it and its interval, the three findings that matter most, and what to do
+        next (every text escaped).
 
-        title = title or f"raikit audit: {self.meta.get('model', 'model')}"
-        anchors = {name: f"check-{i}" for i, name in enumerate(self.results)}
-        nav = "".join(f'<li><a href="#{a}">{html.escape(n)}</a></li>' for n, a in anchors.items())
-        statuses = {"status": [f"status-{s}" for s in self.scorecard["status"]]}
-        sections = [
-            ("Contents", f'<nav><ul><li><a href="#scorecard">Scorecard</a></li>{nav}</ul></nav>'),
-            (
-                "Scorecard",
-                '<a id="scorecard"></a>'
-                + f"<p>{html.escape(self.summary)}</p>"
-                + table_html(self.scorecard, classes=statuses)
-                + figures_html([_scorecard_figure(self.scorecard)]),
-            ),
-            ("All findings", findings_html(self.findings)),
-        ]
-        for name, result in self.results.items():
-            body = [
-                f'<a id="{anchors[name]}"></a><p>{html.escape(result.summary)}</p>',
-                findings_html(getattr(result, "findings", ())),
-                figures_html(result.figures()),
-            ]
-            for table_name, frame in result.tables().items():
-                body.append(f"<h3>{html.escape(table_name)}</h3>" + frame_html(frame))
-            sections.append((f"Check: {name}", "\n".join(body)))
-        page = page_html(title, sections)
+        Examples
+        --------
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from raikit.datasets import load_german_credit
+        >>> ds = load_german_credit().replace(features=["duration_months", "age"])
+        >>> train, test = ds.split(0.3, random_state=0)
+        >>> model = LogisticRegression().fit(train.X, train.y)
+        >>> report = audit(model, train=train, test=test, sections=["bias"], n_boot=50,
+        ...                random_state=0)
+        >>> "What to do next" in report.summary_html()
+        True
+        """
+        from raikit.audit._render import summary_html
+
+        return summary_html(self)
+
+    def to_html(self, path=None, *, title: str | None = None) -> str:
+        """One self-contained page that reads top-down.
+
+        First one screen of summary (:meth:`summary_html`), then one section per question a
+        reviewer asks (Is it fair? Where does it fail? Why does it decide? Does it leak? Is it
+        robust? Can it be reproduced? What is undocumented?), each with its verdict, its
+        findings (grouped and de-duplicated), and the checks that answer it: their figures and
+        formatted tables, the long ones folded. plotly.js is inlined once (no CDN).
+        """
+        from raikit.audit._render import render_report
+
+        page = render_report(
+            self, title=title or f"raikit audit: {self.meta.get('model', 'model')}"
+        )
         if path is not None:
             with open(path, "w", encoding="utf-8") as handle:
                 handle.write(page)
         return page
-
-
-def _scorecard_figure(scorecard: pd.DataFrame):
-    import plotly.graph_objects as go
-
-    colours = {"pass": "#2e7d32", "warn": "#f9a825", "fail": "#c62828", "not assessed": "#9e9e9e"}
-    fig = go.Figure(
-        go.Bar(
-            x=[1] * len(scorecard),
-            y=scorecard["principle"],
-            orientation="h",
-            marker_color=[colours[s] for s in scorecard["status"]],
-            text=scorecard["status"],
-            textposition="inside",
-            hovertext=scorecard["reason"],
-            hoverinfo="text",
-        )
-    )
-    fig.update_layout(
-        title="Scorecard",
-        xaxis={"visible": False},
-        height=320,
-        yaxis={"autorange": "reversed"},
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-    )
-    return fig
 
 
 # --------------------------------------------------------------------------- scorecard
@@ -802,10 +780,14 @@ def _report(
         "pos_label": _positive_label(ctx),
         "random_state": ctx.random_state if isinstance(ctx.random_state, int) else None,
     }
+    meta["sections"] = dict(ctx.sources)  # check -> the section (and principle) behind it
+    meta["slice_overlap"] = _slice_overlaps(ctx)
     draft = AuditReport(
         scorecard=pd.DataFrame(rows), results=dict(ctx.results), findings=findings, meta=meta
     )
-    rows[-1] = _score_documentation(draft, ctx.problem)
+    gaps = _documentation_gaps(draft, ctx.problem)
+    meta["documentation_gaps"] = gaps
+    rows[-1] = _score_documentation(gaps)
     return AuditReport(
         scorecard=pd.DataFrame(rows), results=dict(ctx.results), findings=findings, meta=meta
     )
@@ -818,11 +800,28 @@ def _positive_label(ctx: AuditContext):
     return label.item() if hasattr(label, "item") else label
 
 
-def _score_documentation(draft: AuditReport, problem) -> dict:
+def _documentation_gaps(draft: AuditReport, problem) -> dict:
+    """Card kind -> the questions its model card and Annex IV view leave unanswered."""
     from raikit.cards import annex_iv, model_card
 
     cards = (model_card(draft, problem=problem), annex_iv(draft, problem=problem))
-    gaps = {card.kind: card.gaps for card in cards}
+    return {card.kind: [str(f) for f in card.gaps["field"]] for card in cards}
+
+
+def _slice_overlaps(ctx: AuditContext) -> dict:
+    """Check -> rows shared by each pair of its slices on the test data (a k x k matrix of
+    counts), so the report can merge slices whose rows mostly coincide."""
+    from raikit.evaluate import SliceResult
+
+    out = {}
+    for check, result in ctx.results.items():
+        if isinstance(result, SliceResult) and len(result.slices):
+            masks = [result.mask(ctx.test, i) for i in range(len(result.slices))]  # k slices
+            out[check] = [[int(np.count_nonzero(a & b)) for b in masks] for a in masks]
+    return out
+
+
+def _score_documentation(gaps: dict) -> dict:
     total = sum(len(g) for g in gaps.values())
     if total == 0:
         return _mark(
@@ -831,9 +830,7 @@ def _score_documentation(draft: AuditReport, problem) -> dict:
             "The model card and the Annex IV view have no gaps.",
             ["audit.report"],
         )
-    listed = "; ".join(
-        f"{kind}: {', '.join(g['field'].head(6))}" for kind, g in gaps.items() if len(g)
-    )
+    listed = "; ".join(f"{kind}: {', '.join(g[:6])}" for kind, g in gaps.items() if len(g))
     return _mark(
         "documentation",
         "warn",

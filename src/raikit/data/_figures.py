@@ -99,6 +99,8 @@ def drift_figures(result) -> list:
     """Effect size per column (coloured by decision) and, per attribute, the groups that drift."""
     import plotly.graph_objects as go
 
+    from raikit._plots import cell_grid
+
     table = result.columns_table
     figures = []
     if len(table):
@@ -125,15 +127,7 @@ def drift_figures(result) -> list:
             pivot = part.pivot_table(
                 index="group", columns="column", values="effect", aggfunc="first", sort=False
             )
-            fig = go.Figure(
-                go.Heatmap(
-                    z=pivot.to_numpy(),
-                    x=[str(c) for c in pivot.columns],
-                    y=[str(g) for g in pivot.index],
-                    colorscale="Reds",
-                    colorbar={"title": "effect"},
-                )
-            )
+            fig = cell_grid(pivot.columns, pivot.index, z=pivot.to_numpy(), hover_name="effect")
             fig.update_layout(title=f"Drift per column and {attribute} group", margin=_MARGIN)
             figures.append(fig)
             if len(figures) > _MAX_FIGURES:

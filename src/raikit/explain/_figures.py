@@ -129,30 +129,27 @@ def _group_importance_figures(result, *, units: str, level: str) -> list:
 
 
 def counterfactual_table(query: pd.Series, counterfactuals: pd.DataFrame, features, *, title: str):
-    """A Plotly table of the original row and its counterfactuals; changed cells highlighted."""
-    import plotly.graph_objects as go
+    """The original row and its counterfactuals as a grid of cells; changed cells highlighted."""
+    from raikit._plots import cell_grid
 
     header = ["", *features, "prediction", "score"]
     rows = [["original", *[query[f] for f in features], query["prediction"], query["score"]]]
-    fills = [["#ffffff"] * len(header)]
+    fills = [["#f4f4f4"] * len(header)]
     for i, (_, cf) in enumerate(counterfactuals.iterrows()):  # at most n counterfactuals
         changed = [not _same(cf[f], query[f]) for f in features]
         rows.append([f"#{i + 1}", *[cf[f] for f in features], cf["prediction"], cf["score"]])
         fills.append(
-            ["#ffffff", *["#ffe08a" if c else "#ffffff" for c in changed], "#d9f2d9", "#d9f2d9"]
+            ["#f4f4f4", *["#ffe08a" if c else "#f4f4f4" for c in changed], "#d9f2d9", "#d9f2d9"]
         )
-    columns = list(zip(*rows, strict=True))
-    colours = list(zip(*fills, strict=True))
-    fig = go.Figure(
-        go.Table(
-            header={"values": header, "fill_color": "#e8e8e8"},
-            cells={
-                "values": [[_fmt(v) for v in col] for col in columns],
-                "fill_color": [list(c) for c in colours],
-            },
-        )
+    text = [[_fmt(v) for v in row] for row in rows]
+    fig = cell_grid(
+        header[1:],
+        [row[0] for row in rows],
+        text=[t[1:] for t in text],
+        colors=[f[1:] for f in fills],
     )
-    fig.update_layout(title=title, height=120 + 32 * len(rows))
+    fig.update_traces(marker_size=40, textfont_size=11, hovertemplate="%{y} · %{x}: %{text}")
+    fig.update_layout(title=title)
     return fig
 
 

@@ -186,7 +186,7 @@ class FlipTestResult(Result):
     def figures(self) -> list:
         import plotly.graph_objects as go
 
-        from raikit._plots import error_bars
+        from raikit._plots import cell_grid, error_bars
 
         g = self.by_group
         fig = go.Figure(
@@ -206,15 +206,7 @@ class FlipTestResult(Result):
         )
         p = self.pairs
         grid = p.pivot(index="from", columns="to", values="flip_rate")
-        heat = go.Figure(
-            go.Heatmap(
-                z=grid.to_numpy(),
-                x=[str(c) for c in grid.columns],
-                y=[str(i) for i in grid.index],
-                colorscale="Reds",
-                colorbar={"title": "flip rate"},
-            )
-        )
+        heat = cell_grid(grid.columns, grid.index, z=grid.to_numpy(), hover_name="flip rate")
         heat.update_layout(
             title=f"Flip rate from one {self.meta['attribute']} value (rows) to another (columns)",
             xaxis_title="changed to",

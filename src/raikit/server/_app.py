@@ -274,9 +274,9 @@ def _login_routes(app, token: str) -> None:
 
     @app.get(_PLOTLY_URL)
     def plotly_js():
-        from plotly.offline import get_plotlyjs
+        from raikit._html import plotly_js as bundle  # the partial bundle pages are drawn with
 
-        return Response(get_plotlyjs(), media_type="text/javascript; charset=utf-8")
+        return Response(bundle(), media_type="text/javascript; charset=utf-8")
 
 
 def _ledger_routes(app, pages: _Pages) -> None:
