@@ -124,7 +124,7 @@ def test_a_result_shows_its_card_with_the_objects_numbers(executed):
 
 def test_plotly_js_is_sent_with_the_first_figure_of_the_kernel_only(executed):
     first, again = _html(executed.cells[1])[0], _html(executed.cells[3])[0]
-    assert "window.Plotly = Plotly" in first and len(first) > 4_000_000
+    assert "window.Plotly = Plotly" in first and len(first) > 1_000_000
     assert "window.Plotly = Plotly" not in again and len(again) < 100_000
     assert re.search(r'<div id="raikit-figure-[0-9a-f]+"', again)
 

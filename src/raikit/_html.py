@@ -610,7 +610,7 @@ _CELL = "padding: 0.2rem 0.6rem; border-bottom: 1px solid #8884; text-align: lef
 # plotly.js goes out with the first figure a kernel shows; later figures wait for it on the page.
 _NOTEBOOK = {"plotly_sent": False}
 _READY = "raikit-plotly-ready"  # the event plotly.js's output fires once it has defined Plotly
-_DRAW = """<script>(function () {{
+_NOTEBOOK_DRAW = """<script>(function () {{
   var box = document.getElementById("{div_id}");
   var spec = {spec};
   function draw() {{
@@ -644,12 +644,10 @@ def _notebook_plotly_js() -> str:
 
     if _NOTEBOOK["plotly_sent"] and "google.colab" not in sys.modules:
         return ""
-    from plotly.offline import get_plotlyjs
-
     _NOTEBOOK["plotly_sent"] = True
     # no module loader may capture the bundle: it must define window.Plotly
     return (
-        f"<script>(function (module, exports, define) {{\n{get_plotlyjs()}\n}})();\n"
+        f"<script>(function (module, exports, define) {{\n{plotly_js()}\n}})();\n"
         f'window.dispatchEvent(new Event("{_READY}"));</script>'
     )
 
@@ -682,7 +680,7 @@ def notebook_figure_html(figure) -> str:
         _notebook_plotly_js()
         + f'<div id="{div_id}" style="width: 100%; min-height: 320px;"><p style="{_MUTED}">'
         "Interactive figure: run the cell (in a trusted notebook) to draw it.</p></div>"
-        + _DRAW.format(div_id=div_id, spec=spec, ready=_READY)
+        + _NOTEBOOK_DRAW.format(div_id=div_id, spec=spec, ready=_READY)
     )
 
 

@@ -29,6 +29,9 @@ FIGURE_MODES = ("omit", "static")
 _INSTALL = "pip install 'raikit[pdf]'"
 _SCRIPT = re.compile(r"<script\b.*?</script\s*>", re.IGNORECASE | re.DOTALL)
 _NEW_PLOT = re.compile(r'Plotly\.newPlot\(\s*"([^"\\]+)"\s*,\s*')
+_DATA_BLOCK = re.compile(
+    r'<script type="application/json"[^>]*\bid="([^"]+)-data">(.*?)</script\s*>', re.DOTALL
+)
 _PLOTLY_DIV = re.compile(
     r'<div\b[^>]*\bid="([^"]*)"[^>]*\bclass="[^"]*\bplotly-graph-div\b[^"]*"[^>]*>\s*</div>',
     re.IGNORECASE,
@@ -120,9 +123,20 @@ def _offline_fetcher(weasyprint):
 
 
 def _plotly_figures(page: str) -> dict[str, dict]:
-    """Figure id -> ``{"data", "layout"}`` of every ``Plotly.newPlot`` call in the page's scripts."""
+    """Figure id -> ``{"data", "layout"}`` of every figure in the page: the JSON data blocks that
+    :func:`raikit._html.figures_html` writes, and any ``Plotly.newPlot`` call in its scripts."""
     decoder = json.JSONDecoder()
     found = {}
+    for key, text in _DATA_BLOCK.findall(page):
+        try:
+            figure = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(figure, dict) and isinstance(figure.get("data"), list):
+            found[html.unescape(key)] = {
+                "data": figure["data"],
+                "layout": figure.get("layout") or {},
+            }
     for script in _SCRIPT.findall(page):
         for match in _NEW_PLOT.finditer(script):
             try:

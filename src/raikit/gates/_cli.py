@@ -11,7 +11,6 @@ from rich.text import Text
 
 __all__ = ["register"]
 
-console = Console()
 _COLOURS = {"pass": "green", "warn": "yellow", "fail": "red"}
 
 
@@ -43,6 +42,7 @@ def check_command(
     if store is None and not place.exists():
         store = Path(".raikit")
     result = check(audit, rules, ledger=store)
+    console = Console()  # made per call: it reads the terminal's width (COLUMNS) now
     console.print(gate_table(result))
     console.print(Text(result.summary, style="bold " + ("green" if result.passed else "red")))
     if junit is not None:
