@@ -10,6 +10,7 @@ from raikit import DataError, ParameterError, Result
 from raikit.audit import audit
 from raikit.datasets import load_german_credit
 from raikit.ledger import Ledger
+from raikit.metrics import theil_index
 
 FEATURES = ["duration_months", "credit_amount", "age", "installment_rate"]
 
@@ -55,6 +56,7 @@ def test_scorecard_follows_the_evidence(credit_split, tmp_path):
     assert set(report.results) == {
         "metrics.group_metrics",
         "metrics.group_metrics.train",
+        "metrics.inequality_metrics",
         "evaluate.evaluate",
         "evaluate.find_slices",
         "evaluate.stress_test",
@@ -65,6 +67,11 @@ def test_scorecard_follows_the_evidence(credit_split, tmp_path):
         "explain.explain",
     }
     assert card.loc["robustness", "status"] != "not assessed"
+    inequality = report.results["metrics.inequality_metrics"]  # AIF360's measures, on the test set
+    assert inequality.value("theil_index") == pytest.approx(
+        theil_index(test.y, model.predict(test.X))
+    )
+    assert "metrics.inequality_metrics" in card.loc["bias", "evidence"]
     back = Result.from_json(report.to_json())
     assert back.scorecard.equals(report.scorecard)
 

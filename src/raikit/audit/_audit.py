@@ -136,6 +136,42 @@ def _evaluation(ctx: AuditContext) -> dict:
     return {"evaluate.evaluate": result}
 
 
+# consistency compares each row with its nearest neighbours: above this many test rows the
+# audit leaves it out (the indices, which need only counts, always run)
+_CONSISTENCY_ROWS = 20_000
+
+
+@register_section(
+    "inequality",
+    principle="bias",
+    description="Benefit inequality within and between groups (Theil, generalized entropy), "
+    "average odds difference and consistency",
+)
+def _inequality(ctx: AuditContext) -> dict:
+    """AIF360's inequality and individual-fairness measures on the test set (binary labels)."""
+    import pandas as pd
+
+    from raikit.metrics import inequality_metrics
+
+    test = ctx.test
+    if test.target is None or test.prediction is None or test.y.nunique() != 2:
+        return {}
+    X = None
+    if test.n_rows <= _CONSISTENCY_ROWS and test.feature_names:
+        X = pd.get_dummies(test.frame[test.feature_names], dtype=float).fillna(0.0)
+    result = inequality_metrics(
+        test.y,
+        test.frame[test.prediction],
+        sensitive_features=test.frame[test.sensitive_names],
+        X=X,
+        pos_label=ctx.pos_label,
+        ci=ctx.ci,
+        n_boot=ctx.n_boot,
+        random_state=ctx.random_state,
+    )
+    return {"metrics.inequality_metrics": result}
+
+
 @register_section(
     "slices",
     principle="practical_accuracy",

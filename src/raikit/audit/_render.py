@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from raikit._grouping import join_attributes
 from raikit._html import escape, figures_html, format_number, page_html, readable_frame, table_html
 
 __all__ = ["FindingLine", "group_findings", "merge_slices", "render_report", "summary_html"]
@@ -118,11 +119,10 @@ def _attributes(finding) -> list[str]:
     """How the finding's group may be named in its title, longest first."""
     names = []
     if finding.key is not None:
-        names.append(" & ".join(finding.key))
+        names.append(join_attributes(finding.key))
     text = finding.slice or ""
-    if "=" in text:
+    if "=" in text:  # a finding without a key: its first attribute
         names.append(text.split("=")[0].strip())
-        names.append(" & ".join(p.split("=")[0].strip() for p in text.split(" & ") if "=" in p))
     return sorted({n for n in names if n}, key=len, reverse=True)
 
 

@@ -1193,3 +1193,14 @@ def _slice_findings(table: pd.DataFrame, loss_name: str, method: str, overall: d
             )
         )
     return findings
+
+
+def join_predicates(texts) -> str:
+    """A slice's description from its conditions' texts, ``"age >= 30 & sex = F"``.
+
+    Examples
+    --------
+    >>> join_predicates(["age >= 30", "sex = F"])
+    'age >= 30 & sex = F'
+    """
+    return " & ".join(texts)  # predicates (conditions on features), not a SliceKey

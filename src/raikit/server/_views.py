@@ -14,6 +14,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from raikit.evaluate._slices import join_predicates
+
 __all__ = [
     "alerts_frame",
     "cohort_cells",
@@ -303,7 +305,7 @@ def slice_lattice(result) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[int, i
                 rows[index[key]] = (text, recorded, level)
             return index[key]
         index[key] = len(rows)
-        rows.append((" & ".join(str(c[3]) for c in conds), recorded, len(conds)))
+        rows.append((join_predicates(str(c[3]) for c in conds), recorded, len(conds)))
         here = index[key]
         for drop in range(len(conds)):  # its parents: one condition fewer (a few per slice)
             edges.add((node(conds[:drop] + conds[drop + 1 :]), here))
@@ -487,6 +489,14 @@ def alerts_frame(alerts: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame:
     return shown.reset_index(drop=True)
 
 
+def _intersection_of(names: set[str]):
+    """Whether an attribute name is the intersection of others in ``names`` ("sex & race")."""
+    from raikit._grouping import join_attributes
+
+    prefixes = [join_attributes([name, ""]) for name in names]
+    return lambda name: any(name.startswith(prefix) for prefix in prefixes)
+
+
 def monitor_figures(series: pd.DataFrame, windows: pd.DataFrame) -> list:
     """PSI per column over time, then each rate per group over time (with its interval).
 
@@ -515,11 +525,8 @@ def monitor_figures(series: pd.DataFrame, windows: pd.DataFrame) -> list:
     figures = [fig]
     for kind in ("selection_rate", "true_positive_rate", "accuracy"):
         # one line per group of each attribute; intersections stay in the alerts and the ledger
-        rows = series[
-            (series["kind"] == kind)
-            & (series["name"] != "overall")
-            & ~series["name"].astype(str).str.contains(" & ", regex=False)
-        ]
+        rows = series[(series["kind"] == kind) & (series["name"] != "overall")]
+        rows = rows[~rows["name"].astype(str).map(_intersection_of(set(rows["name"].astype(str))))]
         if rows.empty:
             continue
         fig = go.Figure()
