@@ -380,6 +380,9 @@ def test_audit_card_of_a_report_read_back_from_json(german):
 
 
 # --------------------------------------------------------------------------- in a browser
+_BOXES = "div[id^='raikit-figure-']"  # the figure boxes of notebook cards
+
+
 def _page(path, outputs) -> str:
     """A page holding notebook outputs, as an HTML export of the notebook does; its URL."""
     path.write_text(
@@ -431,8 +434,11 @@ def test_cards_draw_every_figure_in_a_browser_with_one_plotly_js(german, tmp_pat
         # in order, and with the output holding plotly.js last (outputs rendered out of order)
         for name, outputs in (("notebook", cards), ("reordered", [*cards[1:], cards[0]])):
             driver.get(_page(tmp_path / f"{name}.html", outputs))
-            boxes = driver.find_elements(By.CSS_SELECTOR, "div[id^='raikit-figure-']")
-            assert len(boxes) == drawn
+            # every figure box is on the page (waited for: a loaded machine may return from get()
+            # before the last output is parsed), then every one of them is drawn
+            WebDriverWait(driver, 30).until(
+                lambda d: len(d.find_elements(By.CSS_SELECTOR, _BOXES)) == drawn
+            )
             WebDriverWait(driver, 30).until(lambda d: d.execute_script(drawn_now) == drawn)
             assert driver.find_elements(By.CSS_SELECTOR, "div[id^='raikit-figure-'] g.trace")
             severe = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
