@@ -256,3 +256,39 @@ def test_a_live_writers_temporary_file_is_kept(tmp_path):
     elsewhere.write_bytes(b"being written elsewhere")
     Ledger(folder)
     assert live.exists() and elsewhere.exists()
+
+
+class _Busy:
+    """A connection whose switch to WAL is refused ``times`` times as SQLite refuses it when two
+    new ledgers open at once ("database is locked", at once, without the busy timeout)."""
+
+    def __init__(self, times: int, message: str = "database is locked") -> None:
+        self.left, self.message, self.mode = times, message, "delete"
+
+    def execute(self, sql: str):
+        import sqlite3
+
+        if sql == "PRAGMA journal_mode=WAL":
+            if self.left:
+                self.left -= 1
+                raise sqlite3.OperationalError(self.message)
+            self.mode = "wal"
+        return self
+
+    def fetchone(self):
+        return (self.mode,)
+
+
+def test_switching_to_wal_retries_while_the_file_is_locked():
+    # the fresh clone's two-process monitor test once failed here: "database is locked"
+    import sqlite3
+
+    from raikit.ledger._backends import set_wal
+
+    busy = _Busy(times=3)
+    set_wal(busy)
+    assert busy.mode == "wal" and busy.left == 0
+    with pytest.raises(sqlite3.OperationalError, match="locked"):  # not forever
+        set_wal(_Busy(times=10**9), patience=0.2)
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):  # other errors at once
+        set_wal(_Busy(times=1, message="disk I/O error"))

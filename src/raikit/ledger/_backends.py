@@ -80,6 +80,36 @@ def _close_quietly(conn) -> None:
         pass
 
 
+def set_wal(conn, *, patience: float = 60.0) -> None:
+    """Put the database in write-ahead-log mode, retrying while another process holds it.
+
+    Two processes opening a new ledger at once can deadlock on the switch (each holds a shared
+    lock the other's switch must upgrade past); SQLite then answers "database is locked" at once,
+    without waiting for its busy timeout. Each attempt is its own statement, so a failed one
+    releases its locks and the next finds the file switched or free. WAL persists in the file:
+    a database already in WAL mode takes no lock at all.
+
+    Examples
+    --------
+    >>> import sqlite3, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "x.sqlite"
+    >>> conn = sqlite3.connect(path, isolation_level=None)
+    >>> set_wal(conn)
+    >>> conn.execute("PRAGMA journal_mode").fetchone()[0]
+    'wal'
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class SQLiteDatabase(_PerThread):
     """One SQLite file: the ledger's database, or a file of its own (the privacy registry).
 
@@ -106,10 +136,10 @@ class SQLiteDatabase(_PerThread):
             conn = sqlite3.connect(
                 self.db_path, timeout=60, isolation_level=None, check_same_thread=False
             )
-            if self._wal:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=60000")
+            if self._wal:
+                set_wal(conn)
+                conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
         except (OSError, sqlite3.DatabaseError) as error:
             raise LedgerError(
