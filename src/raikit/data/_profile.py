@@ -439,17 +439,17 @@ def _categorical_column(ds, g: _Families, name: str, rows: list[dict], top_k: in
     set_of_row = counts["grouping_set"].to_numpy() if len(sets) > 1 else np.zeros(len(counts))
     levels, value_codes = _category_levels(counts[keys[name]], dtype)
     k = len(levels)
-    full, seen = [], []
+    full, seen = [], []  # (weighted) counts per (group, level), and stored rows for distinct
     for f, fam in enumerate(g.families):
         mask = set_of_row == set_of_family[f]
         cell = g.codes(counts[mask], f, keys) * (k + 1) + value_codes[mask]  # last: missing
-        for out, name in ((full, "w" if ds.weight is not None else "n"), (seen, "n")):
-            table = np.bincount(
-                cell,
-                weights=counts.loc[mask, f"{p}{name}"].to_numpy(float),
-                minlength=fam.n_groups * (k + 1),
-            ).reshape(fam.n_groups, k + 1)
-            out.append(table if ds.weight is not None and out is full else table.astype(np.int64))
+
+        def tally(stat, cell=cell, mask=mask, n=fam.n_groups):
+            weights = counts.loc[mask, f"{p}{stat}"].to_numpy(float)
+            return np.bincount(cell, weights=weights, minlength=n * (k + 1)).reshape(n, k + 1)
+
+        seen.append(tally("n").astype(np.int64))
+        full.append(tally("w") if ds.weight is not None else seen[-1])
     bucket_of_level, names = top_buckets(full[0][0, :k], levels, top_k)
     cats = []
     for f, fam in enumerate(g.families):
