@@ -250,6 +250,13 @@ def theil_index(y_true, y_pred, *, pos_label=None, sample_weight=None) -> float:
 
 
 @validate_params(order=ORDER)
+def _parts(y_true, y_pred, sensitive_features, sample_weight, pos_label, order, caller):
+    """The between- and within-group parts of the generalized entropy index of ``order``."""
+    data = _binary(y_true, y_pred, sensitive_features, sample_weight, pos_label, caller)
+    between, within = _decomposition(_group_cells(data)[_family(data)], float(order))[:2]
+    return float(between), float(within)
+
+
 def between_group_generalized_entropy_index(
     y_true, y_pred, *, sensitive_features, order: float = 2, pos_label=None, sample_weight=None
 ) -> float:
@@ -269,15 +276,16 @@ def between_group_generalized_entropy_index(
     ...                                               sensitive_features=group), 6)
     0.055556
     """
-    data = _binary(
+    parts = _parts(
         y_true,
         y_pred,
         sensitive_features,
         sample_weight,
         pos_label,
+        order,
         "between_group_generalized_entropy_index",
     )
-    return float(_decomposition(_group_cells(data)[_family(data)], float(order))[0])
+    return parts[0]
 
 
 @validate_params(order=ORDER)
@@ -298,15 +306,16 @@ def within_group_generalized_entropy_index(
     ...                                              sensitive_features=group), 6)
     0.111111
     """
-    data = _binary(
+    parts = _parts(
         y_true,
         y_pred,
         sensitive_features,
         sample_weight,
         pos_label,
+        order,
         "within_group_generalized_entropy_index",
     )
-    return float(_decomposition(_group_cells(data)[_family(data)], float(order))[1])
+    return parts[1]
 
 
 def between_group_theil_index(
