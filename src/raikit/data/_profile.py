@@ -889,15 +889,11 @@ def _proxies(ds, kinds, features, encoding, rng, *, proxy_sample: int, random_st
                 else np.arange(n)
             )
             X = model_frame(frame.iloc[take][list(binned)])
-            auc = _all_features_auc(X, s_codes[take], random_state, _at(w, take))
+            auc = _all_features_auc(X, s_codes[take], random_state, None if w is None else w[take])
             rows.append((attribute, "(all features)", np.nan, np.nan, auc, len(take)))
     columns = ["attribute", "feature", "mutual_information", "normalized_mi", "auc", "n"]
     out = pd.DataFrame(rows, columns=columns)
     return out.astype({"mutual_information": float, "normalized_mi": float, "auc": float})
-
-
-def _at(values, index):
-    return None if values is None else values[index]
 
 
 # --------------------------------------------------------------------------- findings
