@@ -97,6 +97,10 @@ def test_the_report_opens_on_its_summary_and_draws_every_figure(audited, browser
     report, path = audited
     browser.get_log("browser")  # start with an empty log
     browser.get(path.as_uri())
+    # on a loaded machine get() may return before the load event: the timings are 0 until then
+    WebDriverWait(browser, 60).until(
+        lambda b: b.execute_script("return performance.timing.loadEventEnd > 0")
+    )
     timing = browser.execute_script(
         "var t = performance.timing;"
         "return {interactive: t.domInteractive - t.navigationStart,"
