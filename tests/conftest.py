@@ -59,3 +59,23 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def _chromium():
+    """One headless Chromium for the session (per pytest-xdist worker); skipped without it."""
+    import _browser
+
+    if _browser.CHROMIUM is None or _browser.CHROMEDRIVER is None:
+        pytest.skip(_browser.MISSING)
+    driver = _browser.start()
+    yield _browser.Browser(driver)
+    driver.quit()
+
+
+@pytest.fixture
+def browser(_chromium):
+    """The session's headless Chromium, reset for this test (blank page, no cookies or cache,
+    empty console log, default window): see ``tests/_browser.py``."""
+    _chromium.reset()
+    return _chromium

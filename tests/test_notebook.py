@@ -4,7 +4,6 @@ escaped, cheap and never raising; plotly.js sent once per kernel session."""
 from __future__ import annotations
 
 import re
-import shutil
 import sys
 from dataclasses import dataclass
 
@@ -395,17 +394,10 @@ def _page(path, outputs) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    shutil.which("chromium") is None or shutil.which("chromedriver") is None,
-    reason="needs Debian's chromium and chromium-driver (make test installs them as root)",
-)
-def test_cards_draw_every_figure_in_a_browser_with_one_plotly_js(german, tmp_path):
+def test_cards_draw_every_figure_in_a_browser_with_one_plotly_js(german, tmp_path, browser):
     """Outputs as a notebook page (or its HTML export) holds them: every figure draws, offline,
     with plotly.js sent once, and the page logs no error."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     from raikit.data import profile
     from raikit.evaluate import find_slices
@@ -420,34 +412,22 @@ def test_cards_draw_every_figure_in_a_browser_with_one_plotly_js(german, tmp_pat
     assert sum("window.Plotly = Plotly" in card for card in cards) == 1
     drawn = sum('id="raikit-figure-' in card for card in cards)
     assert drawn >= 2
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1200,2400"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    browser.set_window_size(1200, 2400)
     drawn_now = (
         "return [...document.querySelectorAll(\"div[id^='raikit-figure-']\")]"
         ".filter(box => box.querySelector('svg.main-svg')).length"
     )
-    try:
-        # in order, and with the output holding plotly.js last (outputs rendered out of order)
-        for name, outputs in (("notebook", cards), ("reordered", [*cards[1:], cards[0]])):
-            driver.get(_page(tmp_path / f"{name}.html", outputs))
-            # every figure box is on the page (waited for: a loaded machine may return from get()
-            # before the last output is parsed), then every one of them is drawn
-            WebDriverWait(driver, 30).until(
-                lambda d: len(d.find_elements(By.CSS_SELECTOR, _BOXES)) == drawn
-            )
-            WebDriverWait(driver, 30).until(lambda d: d.execute_script(drawn_now) == drawn)
-            assert driver.find_elements(By.CSS_SELECTOR, "div[id^='raikit-figure-'] g.trace")
-            severe = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
-            assert severe == []
-            assert "Waiting for plotly.js" not in driver.find_element(By.TAG_NAME, "body").text
-        driver.save_screenshot(str(tmp_path / "notebook.png"))
-        # without the output that held plotly.js (cleared, or not saved): a figure says why
-        driver.get(_page(tmp_path / "cleared.html", cards[1:]))
-        assert "Waiting for plotly.js" in driver.find_element(By.TAG_NAME, "body").text
-        assert driver.execute_script(drawn_now) == 0
-    finally:
-        driver.quit()
+    # in order, and with the output holding plotly.js last (outputs rendered out of order)
+    for name, outputs in (("notebook", cards), ("reordered", [*cards[1:], cards[0]])):
+        browser.open(_page(tmp_path / f"{name}.html", outputs))
+        # every figure box is on the page, then every one of them is drawn
+        assert len(browser.find_elements(By.CSS_SELECTOR, _BOXES)) == drawn
+        assert browser.wait_for_plots(_BOXES, at_least=drawn, timeout=30) == drawn
+        assert browser.find_elements(By.CSS_SELECTOR, "div[id^='raikit-figure-'] g.trace")
+        assert browser.console_errors() == []
+        assert "Waiting for plotly.js" not in browser.find_element(By.TAG_NAME, "body").text
+    browser.save_screenshot(str(tmp_path / "notebook.png"))
+    # without the output that held plotly.js (cleared, or not saved): a figure says why
+    browser.open(_page(tmp_path / "cleared.html", cards[1:]))
+    assert "Waiting for plotly.js" in browser.find_element(By.TAG_NAME, "body").text
+    assert browser.execute_script(drawn_now) == 0

@@ -3,23 +3,13 @@ and every figure renders."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from sklearn.linear_model import LogisticRegression
 
 from raikit.audit import audit
 from raikit.datasets import load_german_credit
 
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        CHROMIUM is None or CHROMEDRIVER is None,
-        reason="needs Debian's chromium and chromium-driver (make test installs them as root)",
-    ),
-]
+pytestmark = pytest.mark.slow  # the `browser` fixture (tests/conftest.py) skips without Chromium
 
 
 @pytest.fixture(scope="module")
@@ -39,48 +29,17 @@ def report_path(audited):
     return audited[1]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1280,1600",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
-
-
 def test_report_renders_every_figure_without_console_errors(report_path, browser, tmp_path):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    browser.get(report_path.as_uri())
+    browser.open(report_path)
     figures = browser.find_elements(By.CSS_SELECTOR, "div.figure .plotly-graph-div")
     assert len(figures) >= 7
     # Plotly draws an <svg class="main-svg"> inside each graph once it has rendered.
-    WebDriverWait(browser, 30).until(
-        lambda d: (
-            len(d.find_elements(By.CSS_SELECTOR, "div.figure .plotly-graph-div svg.main-svg"))
-            >= len(figures)
-        )
-    )
+    browser.wait_for_plots("div.figure .plotly-graph-div", at_least=len(figures), timeout=30)
     bars = browser.find_elements(By.CSS_SELECTOR, "g.trace.bars path")
     assert len(bars) > 0
-    severe = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
-    assert severe == []
+    assert browser.console_errors() == []
     assert browser.find_element(By.CSS_SELECTOR, 'a[href="#fair"]').is_displayed()
     shot = tmp_path / "report.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
@@ -90,31 +49,17 @@ def test_the_report_opens_on_its_summary_and_draws_every_figure(audited, browser
     """Issue 19: the first screen is the summary (a verdict per principle); the page is
     interactive quickly; every figure gets its SVG; the console stays clean."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     from raikit.audit._render import QUESTIONS, headline
 
     report, path = audited
-    browser.get_log("browser")  # start with an empty log
-    browser.get(path.as_uri())
-    # on a loaded machine get() may return before the load event: the timings are 0 until then
-    WebDriverWait(browser, 60).until(
-        lambda b: b.execute_script("return performance.timing.loadEventEnd > 0")
-    )
-    timing = browser.execute_script(
-        "var t = performance.timing;"
-        "return {interactive: t.domInteractive - t.navigationStart,"
-        "        loaded: t.loadEventEnd - t.navigationStart};"
-    )
+    browser.open(path)
+    timing = browser.timings()  # read once the load event has ended
     assert 0 < timing["interactive"] < 5_000, timing  # ~0.3 s unloaded; generous on shared CI
     graphs = browser.find_elements(By.CSS_SELECTOR, ".plotly-graph-div")
     assert len(graphs) == len(report.figures())
-    drawn = (
-        "return Array.from(document.querySelectorAll('.plotly-graph-div'))"
-        ".filter(function (d) { return d.querySelector('svg.main-svg'); }).length;"
-    )
-    WebDriverWait(browser, 60).until(lambda d: d.execute_script(drawn) == len(graphs))
-    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    assert browser.wait_for_plots(at_least=len(graphs)) == len(graphs)
+    assert browser.console_errors() == []
     # The summary comes first and holds one verdict per principle, as the scorecard says.
     browser.execute_script("window.scrollTo(0, 0)")
     headings = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "h2")]

@@ -12,8 +12,8 @@ comparison), every file the CLI writes, and every dashboard page is rendered fro
 
 from __future__ import annotations
 
+import hashlib
 import json
-import shutil
 import threading
 import time
 from html.parser import HTMLParser
@@ -25,6 +25,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from raikit import save_model
+from raikit._html import plotly_js
 from raikit.dataset import Dataset
 
 # Each payload, if it ever ran, would set window.__pwned (and the title).
@@ -59,6 +60,8 @@ PROBLEM = {
     "post_market_monitoring": PAYLOADS["img"],
 }
 # The strings that must never appear as they are (they would open a tag).
+# The dashboard loads plotly.js from a URL naming its content's SHA-256.
+PLOTLY_SRC = f"/static/plotly-{hashlib.sha256(plotly_js().encode()).hexdigest()[:12]}.min.js"
 RAW = [p for p in [*PAYLOADS.values(), SENSITIVE, AGE, INCOME, JOB, TARGET, MODEL_FILE] if "<" in p]
 
 
@@ -131,7 +134,7 @@ def assert_inert(page: str, *, where: str) -> None:
             assert "<" not in body and ">" not in body, f"{where}: raw tag text in figure data"
             continue
         ours = (
-            attrs.get("src") == "/static/plotly.js"
+            attrs.get("src") == PLOTLY_SRC
             or body.startswith("/**")  # the inlined plotly.js bundle
             or body.startswith("/* raikit: draw figures */")  # draws the page's figures
         )
@@ -376,53 +379,10 @@ def test_every_dashboard_page_is_inert(dashboard):
 
 
 # --------------------------------------------------------------------------- in a real browser
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
-browser_only = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        CHROMIUM is None or CHROMEDRIVER is None,
-        reason="needs Debian's chromium and chromium-driver (make test installs them as root)",
-    ),
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1280,1600",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(120)
-    yield driver
-    driver.quit()
-
-
 def _assert_nothing_ran(browser, where: str) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    graphs = browser.find_elements(By.CSS_SELECTOR, ".plotly-graph-div")
-    WebDriverWait(browser, 30).until(
-        lambda d: (
-            len(d.find_elements(By.CSS_SELECTOR, ".plotly-graph-div svg.main-svg")) >= len(graphs)
-        ),
-        message=f"{where}: not every figure rendered",
-    )
+    browser.wait_for_plots(timeout=30, where=where)
     # Hover over every legend and tick label: hover text is where Plotly shows names too.
     from selenium.webdriver.common.action_chains import ActionChains
 
@@ -462,22 +422,18 @@ def _assert_nothing_ran(browser, where: str) -> None:
 @pytest.mark.parametrize("name", ["audit", "model card", "annex iv", "comparison", "profile"])
 @pytest.mark.slow
 def test_no_payload_runs_in_reports(reports, browser, tmp_path, name):
-    if CHROMIUM is None or CHROMEDRIVER is None:
-        pytest.skip("needs Debian's chromium and chromium-driver")
     path = tmp_path / "page.html"
     path.write_text(reports[name], encoding="utf-8")
-    browser.get(path.as_uri())
+    browser.open(path)
     _assert_nothing_ran(browser, name)
 
 
 @pytest.mark.slow
 def test_no_payload_runs_on_dashboard_pages(dashboard, browser):
-    if CHROMIUM is None or CHROMEDRIVER is None:
-        pytest.skip("needs Debian's chromium and chromium-driver")
-    browser.get(f"{dashboard['url']}/login?token={TOKEN}")
-    browser.get_log("browser")
+    browser.open(f"{dashboard['url']}/login?token={TOKEN}")
+    browser.clear_console()
     for path in dashboard["paths"]:
-        browser.get(dashboard["url"] + path)
+        browser.open(dashboard["url"] + path)
         _assert_nothing_ran(browser, path)
         # raikit's own scripts all carry the nonce: the policy blocks nothing on a clean page.
         blocked = [
@@ -491,8 +447,6 @@ def test_no_payload_runs_on_dashboard_pages(dashboard, browser):
 @pytest.mark.slow
 def test_a_script_slipped_into_a_saved_report_is_blocked_by_its_policy(reports, browser, tmp_path):
     """Defence in depth: were an escape ever missed, the file's CSP still stops the script."""
-    if CHROMIUM is None or CHROMEDRIVER is None:
-        pytest.skip("needs Debian's chromium and chromium-driver")
     page = reports["audit"]
     assert page.count('http-equiv="Content-Security-Policy"') == 1
     injected = page.replace(
@@ -504,15 +458,7 @@ def test_a_script_slipped_into_a_saved_report_is_blocked_by_its_policy(reports, 
     assert injected != page
     path = tmp_path / "tampered.html"
     path.write_text(injected, encoding="utf-8")
-    browser.get(path.as_uri())
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    graphs = browser.find_elements(By.CSS_SELECTOR, ".plotly-graph-div")
-    WebDriverWait(browser, 30).until(
-        lambda d: (
-            len(d.find_elements(By.CSS_SELECTOR, ".plotly-graph-div svg.main-svg")) >= len(graphs)
-        )
-    )  # raikit's own scripts (plotly.js and every figure) still run
+    browser.open(path)
+    browser.wait_for_plots(timeout=30)  # raikit's own scripts (plotly.js and every figure) run
     time.sleep(0.5)
     assert browser.execute_script("return window.__pwned === undefined;")

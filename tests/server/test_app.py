@@ -4,7 +4,6 @@ review decision made with a real click in headless Chromium."""
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import threading
 import time
@@ -112,43 +111,29 @@ def test_pages_render(server):
     assert status == 403
 
 
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None, reason="needs Debian's chromium")
-def test_decide_a_review_item_with_a_real_click(server):
-    from selenium import webdriver
+def test_decide_a_review_item_with_a_real_click(server, browser):
     from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        driver.get(server["url"] + "/review")
-        assert "Unauthorised" in driver.page_source  # no token, no page
-        driver.get(server["url"] + f"/login?token={TOKEN}")
-        driver.get(server["url"] + f"/evidence/{server['evidence']}")
-        WebDriverWait(driver, 30).until(
-            lambda d: d.find_elements(By.CSS_SELECTOR, ".plotly-graph-div svg.main-svg")
-        )
-        driver.get(server["url"] + "/review")
-        item = server["ids"][1]
-        row = driver.find_element(By.ID, f"item-{item}")
-        row.find_element(By.NAME, "decision").send_keys("0")
-        row.find_element(By.NAME, "reviewer").send_keys("ana")
-        driver.find_element(By.ID, f"decide-{item}").click()
-        # the click posts the form and reloads the page: elements of the old page go stale
-        WebDriverWait(
-            driver, 30, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
-        ).until(lambda d: "decided" in d.find_element(By.ID, f"item-{item}").text)
-    finally:
-        driver.quit()
+    browser.open(server["url"] + "/review")
+    assert "Unauthorised" in browser.page_source  # no token, no page
+    browser.open(server["url"] + f"/login?token={TOKEN}")
+    browser.open(server["url"] + f"/evidence/{server['evidence']}")
+    assert browser.wait_for_plots(at_least=1, timeout=30) >= 1
+    browser.open(server["url"] + "/review")
+    item = server["ids"][1]
+    row = browser.find_element(By.ID, f"item-{item}")
+    row.find_element(By.NAME, "decision").send_keys("0")
+    row.find_element(By.NAME, "reviewer").send_keys("ana")
+    browser.find_element(By.ID, f"decide-{item}").click()
+    # the click posts the form and reloads the page: elements of the old page go stale
+    WebDriverWait(
+        browser.driver,
+        30,
+        ignored_exceptions=(StaleElementReferenceException, NoSuchElementException),
+    ).until(lambda d: "decided" in d.find_element(By.ID, f"item-{item}").text)
     stored = ReviewQueue(Ledger(server["ledger"].root)).get(item)
     assert stored["status"] == "decided" and stored["decision"] == 0
     assert stored["reviewer"] == "ana"

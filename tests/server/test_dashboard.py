@@ -4,9 +4,9 @@ errors, every figure drawn, the numbers shown equal the ledger's, labels apart, 
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
-import shutil
 import socket
 import sqlite3
 import threading
@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import raikit
 from raikit.ledger import Ledger, track
 from raikit.metrics import group_metrics
 
 TOKEN = "dashboard-token-0123"
 SHOTS = Path("/tmp/dashboard-shots")
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 
 def _free_port() -> int:
@@ -118,6 +118,22 @@ def _get(url: str) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
+def _response(url: str, *, token: str | None = TOKEN) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers (lower-case names) and body bytes of a GET."""
+    request = urllib.request.Request(url)
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return (
+                response.status,
+                {k.lower(): v for k, v in response.headers.items()},
+                response.read(),
+            )
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+
 def _evidence(ledger: Ledger, run: str, check: str):
     records = ledger.evidence(run=run, check=check)
     return records["id"].iloc[-1], ledger.load_evidence(records["id"].iloc[-1])
@@ -204,47 +220,71 @@ def test_a_regression_run_lacks_cohort_statistics(dashboard):
     assert status == 200 and "lacks the sufficient statistics" in body
 
 
+# --------------------------------------------------------------------------- plotly.js, cached
+BUNDLE = Path(raikit.__file__).parent / "_static" / "plotly-basic.min.js"
+IMMUTABLE = "public, max-age=31536000, immutable"
+PLOTLY_TAG = re.compile(
+    r'<script nonce="[^"]+" src="(/static/plotly-[0-9a-f]{12}\.min\.js)"></script>'
+)
+
+
+def test_plotly_js_is_served_at_its_content_hash_and_cached_for_good(dashboard):
+    """Issue 19: every page downloaded the 1.4 MB bundle again (``no-store``)."""
+    url = dashboard["url"]
+    status, headers, page = _response(url + _pages(dashboard)["report"])
+    assert status == 200 and headers["cache-control"] == "no-store"  # pages are never stored
+    (src,) = PLOTLY_TAG.findall(page.decode())
+    content = BUNDLE.read_bytes()
+    assert src == f"/static/plotly-{hashlib.sha256(content).hexdigest()[:12]}.min.js"
+    assert all(PLOTLY_TAG.findall(_get(url + p)[1]) == [src] for p in ("/monitor", "/compare"))
+    status, headers, body = _response(url + src)
+    assert status == 200 and body == content
+    assert headers["cache-control"] == IMMUTABLE
+    assert headers["content-type"].startswith("text/javascript")
+    assert headers["x-content-type-options"] == "nosniff"  # the other headers stay
+    assert headers["content-security-policy"].startswith("default-src 'none'")
+    # any other digest (or spelling of this one) is no bundle, and that answer is not kept
+    wrong = src.replace(src[15:27], f"{int(src[15:27], 16) ^ 1:012x}")
+    for other in (wrong, src.upper(), src.replace(".min.js", ".js"), "/static/plotly-.min.js"):
+        status, headers, _ = _response(url + other)
+        assert status == 404 and headers["cache-control"] == "no-store", other
+    status, headers, _ = _response(url + src, token=None)  # the token still guards it
+    assert status == 401 and headers["cache-control"] == "no-store"
+    status, headers, _ = _response(url + src, token="wrong")
+    assert status == 401 and headers["cache-control"] == "no-store"
+
+
+@pytest.mark.slow
+def test_the_next_page_takes_plotly_js_from_the_browser_cache(dashboard, browser):
+    """In Chromium: the first page downloads the bundle, the next pages do not."""
+    pages = _pages(dashboard)
+    assert _open(browser, dashboard["url"] + pages["report"]) == []
+    (first,) = browser.resources(".min.js")  # the cache was empty at the start of the test
+    assert first["transfer_size"] > BUNDLE.stat().st_size // 10  # fetched (compressed or not)
+    assert first["delivery_type"] == ""
+    for name in ("monitor", "compare", "report"):
+        assert _open(browser, dashboard["url"] + pages[name]) == []
+        (again,) = browser.resources(".min.js")
+        assert again["name"] == first["name"]
+        assert again["transfer_size"] == 0 and again["delivery_type"] == "cache", (name, again)
+
+
 # --------------------------------------------------------------------------- in Chromium
-@pytest.fixture(scope="module")
-def browser(dashboard):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1280,1400",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.get(dashboard["url"] + f"/login?token={TOKEN}")
-    yield driver
-    driver.quit()
+@pytest.fixture
+def browser(browser, dashboard):
+    """The session's Chromium (tests/conftest.py), signed in to the dashboard."""
+    browser.set_window_size(1280, 1400)
+    browser.open(dashboard["url"] + f"/login?token={TOKEN}")
+    return browser
 
 
-def _open(driver, url: str) -> list:
+def _open(browser, url: str) -> list:
     """Load ``url``, wait until every figure is drawn; the page's severe console messages."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    driver.get_log("browser")  # drop messages of earlier pages
-    driver.get(url)
-    WebDriverWait(driver, 30).until(
-        lambda d: (
-            len(d.find_elements(By.CSS_SELECTOR, ".plotly-graph-div svg.main-svg"))
-            >= len(d.find_elements(By.CSS_SELECTOR, ".plotly-graph-div"))
-        )
-    )
+    browser.clear_console()  # drop messages of earlier pages
+    browser.open(url)
+    browser.wait_for_plots(timeout=30)
     time.sleep(0.2)
-    return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    return browser.console_errors()
 
 
 FIGURES = {"cohorts": 1, "cohorts-intersection": 1, "slices": 1, "compare": 1, "monitor": 2,
@@ -256,7 +296,6 @@ SHOTS_OF = ("runs", "cohorts-intersection", "slices", "compare", "monitor", "lin
                                   "compare", "monitor", "model-card", "annex-iv", "lineage",
                                   "report"])  # fmt: skip
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None, reason="needs Debian's chromium")
 def test_page_renders_without_console_errors(dashboard, browser, name):
     from selenium.webdriver.common.by import By
 
@@ -287,7 +326,6 @@ def _cell(browser, table_css: str, row_text: str, column: str) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None, reason="needs Debian's chromium")
 def test_cohort_numbers_equal_the_ledger_and_a_click_changes_the_cohort(dashboard, browser):
     from selenium.webdriver.common.by import By
 
@@ -310,7 +348,6 @@ def test_cohort_numbers_equal_the_ledger_and_a_click_changes_the_cohort(dashboar
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None, reason="needs Debian's chromium")
 def test_slices_table_equals_the_ledger_and_sorts_on_click(dashboard, browser):
     from selenium.webdriver.common.by import By
 
@@ -336,7 +373,6 @@ def test_slices_table_equals_the_ledger_and_sorts_on_click(dashboard, browser):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None, reason="needs Debian's chromium")
 def test_compare_shows_both_runs_numbers_and_their_difference(dashboard, browser):
     a = _evidence(dashboard["ledger"], dashboard["a"], "metrics.group_metrics")[1].overall
     b = _evidence(dashboard["ledger"], dashboard["b"], "metrics.group_metrics")[1].overall
@@ -359,7 +395,6 @@ def test_compare_shows_both_runs_numbers_and_their_difference(dashboard, browser
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None, reason="needs Debian's chromium")
 def test_lineage_labels_do_not_overlap(dashboard, browser):
     assert _open(browser, dashboard["url"] + f"/lineage/{dashboard['a']}") == []
     boxes = browser.execute_script(
@@ -375,7 +410,6 @@ def test_lineage_labels_do_not_overlap(dashboard, browser):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None, reason="needs Debian's chromium")
 def test_monitor_axis_shows_dates_not_window_numbers(dashboard, browser):
     assert _open(browser, dashboard["url"] + "/monitor") == []
     ticks = browser.execute_script(
