@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -11,28 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import raikit
+from _cli import ENV, run
 from raikit import __version__
-
-# A bare environment (no user config), keeping PYTHONPATH so that a source checkout is tested.
-ENV = {"COLUMNS": "200", "PATH": ""} | (
-    {
-        "PYTHONPATH": os.pathsep.join(
-            os.path.abspath(p) for p in os.environ["PYTHONPATH"].split(os.pathsep) if p
-        )
-    }
-    if os.environ.get("PYTHONPATH")
-    else {}
-)
-
-
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "raikit.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=ENV,
-    )
 
 
 @pytest.fixture
@@ -51,6 +31,21 @@ def predictions(tmp_path):
     path = tmp_path / "pred.csv"
     frame.to_csv(path, index=False)
     return path, frame
+
+
+def test_the_cli_subprocess_imports_the_raikit_under_test(tmp_path):
+    """The runner keeps PYTHONPATH: tests/test_cli_ledger.py's own runner dropped it, so from a
+    source checkout it ran whichever raikit the environment had installed."""
+    where = subprocess.run(
+        [sys.executable, "-c", "import raikit; print(raikit.__file__)"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,  # not the checkout: its folder on sys.path would hide a missing PYTHONPATH
+        env=ENV,
+    )
+    assert where.returncode == 0, where.stderr
+    assert where.stdout.strip() == raikit.__file__
 
 
 def test_version():
@@ -331,28 +326,18 @@ def test_train_records_a_run_that_reproduce_refits(tmp_path):
 
     frame = make_fairness_synthetic(400, random_state=0, as_frame=True)
     frame.assign(z=np.where(frame["z"] == 1, "a", "b")).to_csv(tmp_path / "train.csv", index=False)
-    out = subprocess.run(
-        [
-            *(sys.executable, "-m", "raikit.cli", "train", "--data", "train.csv"),
-            *("--target", "y", "--sensitive", "z", "--method", "fairbatch", "--epochs", "3"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    out = run(
+        *("train", "--data", "train.csv", "--target", "y", "--sensitive", "z"),
+        *("--method", "fairbatch", "--epochs", "3"),
         cwd=tmp_path,
-        env=ENV | {"OMP_NUM_THREADS": "1"},
+        env={"OMP_NUM_THREADS": "1"},
     )
     assert out.returncode == 0, out.stderr
     with sqlite3.connect(tmp_path / ".raikit" / "ledger.sqlite") as conn:
         (run_id,) = conn.execute("SELECT run_id FROM trainings").fetchone()
     assert f"raikit reproduce {run_id[:12]} --ledger .raikit" in " ".join(out.stdout.split())
-    again = subprocess.run(
-        [sys.executable, "-m", "raikit.cli", "reproduce", run_id[:12], "--ledger", ".raikit"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-        env=ENV | {"OMP_NUM_THREADS": "1"},
+    again = run(
+        "reproduce", run_id[:12], "--ledger", ".raikit", cwd=tmp_path, env={"OMP_NUM_THREADS": "1"}
     )
     assert again.returncode == 0, again.stderr
     assert "reproduced" in again.stdout and "not reproduced" not in again.stdout

@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
+from _cli import run
 from raikit import save_model
 from raikit.datasets import load_german_credit
 from raikit.ledger import Ledger, train
 
 FEATURES = ["duration_months", "credit_amount", "age"]
-
-
-def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "raikit.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=cwd,
-        env={"COLUMNS": "200", "PATH": ""},
-    )
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,8 @@ import dataclasses
 import html
 import http.server
 import io
-import os
 import re
 import shutil
-import subprocess
 import sys
 import threading
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ pypdf = pytest.importorskip("pypdf")
 
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
+from _cli import run as cli  # noqa: E402
 from raikit import ParameterError, RaikitError  # noqa: E402
 from raikit._html import format_number, frame_html, page_html  # noqa: E402
 from raikit._pdf import _offline_fetcher, html_to_pdf  # noqa: E402
@@ -36,13 +35,6 @@ from raikit.audit import audit  # noqa: E402
 from raikit.cards import annex_iv, model_card  # noqa: E402
 from raikit.datasets import load_german_credit  # noqa: E402
 from raikit.ledger import Ledger  # noqa: E402
-
-# The CLI runs in a bare environment that keeps PYTHONPATH (a source checkout is tested).
-ENV = {"COLUMNS": "200", "PATH": ""} | (
-    {"PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in PYTHONPATH.split(os.pathsep) if p)}
-    if (PYTHONPATH := os.environ.get("PYTHONPATH"))
-    else {}
-)
 
 # A 1x1 red PNG.
 PNG = base64.b64decode(
@@ -344,16 +336,6 @@ def test_missing_pango_names_the_system_packages(monkeypatch):
 def test_unknown_figure_mode_is_a_parameter_error():
     with pytest.raises(ParameterError, match="figures must be one of"):
         html_to_pdf("<p>x</p>", figures="png")
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "raikit.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=ENV,
-    )
 
 
 @pytest.mark.slow
