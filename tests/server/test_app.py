@@ -112,7 +112,7 @@ def test_pages_render(server):
 
 
 @pytest.mark.slow
-def test_decide_a_review_item_with_a_real_click(server, browser):
+def test_decide_a_review_item_with_a_real_click(browser, server):  # no Chromium: skip first
     from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
