@@ -23,7 +23,7 @@ Security defaults:
   escaped (:mod:`raikit._html`). The one exception to ``no-store`` is the plotly.js bundle at its
   content-hashed URL (``/static/plotly-<12 hex digits of its SHA-256>.min.js``): it is public,
   vendored code whose URL changes whenever its bytes do, so it is cached for a year as
-  ``immutable`` and a page loads it once per browser instead of once per page (1.4 MB);
+  ``immutable`` and a browser downloads it (1.2 MB) once instead of with every page;
 - each worker thread reads the ledger through its own connection. Only the ledger it was started
   on is served.
 """
