@@ -166,3 +166,69 @@ def test_no_intervals_with_ci_none(compas_split, compas_boosting):
     p = r.perturbations
     assert p["flip_lower"].isna().all() and p["drop_upper"].isna().all()
     assert (p["flip_rate"] >= 0).all() and p["flip_rate"].notna().all()
+
+
+class _Threshold:
+    """Predicts 1 when x > 0: its predictions flip under noise only for rows near 0."""
+
+    def fit(self, X, y):
+        return self
+
+    def predict(self, X):
+        return (np.asarray(X["x"], dtype=float) > 0).astype(int)
+
+
+def _fragile_minority(rows: int = 20_000, minority: int = 200, seed: int = 12345):
+    """A large group far from the threshold (never flips) and a 1% group on it (flips ~half).
+
+    Its seed differs from the checks' (0), so the noise they draw is independent of ``x``.
+    """
+    from raikit import Dataset
+
+    rng = np.random.default_rng(seed)
+    group = np.where(np.arange(rows) < minority, "B", "A")
+    x = np.where(group == "B", rng.normal(0, 0.01, rows), rng.normal(8, 1, rows))
+    frame = pd.DataFrame({"x": x, "g": group, "y": (x > 0).astype(int)})
+    return Dataset(frame, target="y", sensitive="g", features=["x"])
+
+
+def test_max_rows_perturbs_a_stratified_sample_and_reweights_it():
+    ds = _fragile_minority()
+    model = _Threshold()
+    plan = {"noise": [1.0], "swap_rate": [], "missing_rate": []}
+    full = stress_test(model, ds, random_state=0, **plan).perturbations.set_index("group")
+    sampled = stress_test(model, ds, max_rows=1000, random_state=0, **plan)
+    part = sampled.perturbations.set_index("group")
+    # every group kept: 30 rows each first, the other 940 in proportion to what is left, so B
+    # has 38 rows (3.8% of the sample against 1% of the data)
+    assert part.loc["B", "n"] == 38 and part.loc["A", "n"] == 962
+    assert sampled.meta["perturbed_rows"] == 1000 and sampled.meta["n_rows"] == 20_000
+    assert sampled.meta["sampling"]["population"].sum() == 20_000
+    assert "on a sample of 1,000 of 20,000 rows" in sampled.summary
+    # reweighted: the overall flip rate is A's and B's shares of the population, not of the
+    # sample; the unweighted sample mean (38 of 1,000 rows at B's rate) would be 3.8x too high
+    b_rate = part.loc["B", "flip_rate"]
+    expected = (200 * b_rate + 19_800 * part.loc["A", "flip_rate"]) / 20_000
+    assert part.loc["overall", "flip_rate"] == pytest.approx(expected)
+    assert 0.3 < b_rate < 0.7
+    naive = 38 * b_rate / 1000
+    low, high = part.loc["overall", ["flip_lower", "flip_upper"]]
+    assert low <= full.loc["overall", "flip_rate"] <= high
+    assert not low <= naive <= high
+    # the sample's intervals are wider than the full data's
+    full_width = full.loc["overall", "flip_upper"] - full.loc["overall", "flip_lower"]
+    assert high - low > full_width > 0
+
+
+def test_max_rows_above_the_data_changes_nothing(boosting_stress, compas_split, compas_boosting):
+    _, test = compas_split
+    again = stress_test(compas_boosting, test, max_rows=10**6, random_state=0)
+    assert again.meta["perturbed_rows"] == test.n_rows
+    pd.testing.assert_frame_equal(
+        again.perturbations, stress_test(compas_boosting, test, random_state=0).perturbations
+    )
+
+
+def test_max_rows_below_100_is_a_parameter_error(compas_split, compas_boosting):
+    with pytest.raises(ParameterError, match="max_rows"):
+        stress_test(compas_boosting, compas_split[1], max_rows=10)

@@ -195,6 +195,11 @@ def _slices(ctx: AuditContext) -> dict:
     return {"evaluate.find_slices": result}
 
 
+# the stress test predicts every row once per perturbation (nine by default): above this many
+# test rows it perturbs a sample stratified by group, reweighted, with wider intervals
+_STRESS_ROWS = 50_000
+
+
 @register_section(
     "robustness",
     principle="robustness",
@@ -210,7 +215,11 @@ def _robustness(ctx: AuditContext) -> dict:
         return {}  # predictions need the groups too (post-processing): not applicable
     try:
         result = stress_test(
-            ctx.model, ctx.test, n_boot=min(ctx.n_boot, 500), random_state=ctx.random_state
+            ctx.model,
+            ctx.test,
+            n_boot=min(ctx.n_boot, 500),
+            max_rows=_STRESS_ROWS,
+            random_state=ctx.random_state,
         )
     except TypeError:  # predict needs more than X (e.g. Fairlearn post-processing): not applicable
         return {}

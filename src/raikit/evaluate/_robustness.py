@@ -14,7 +14,7 @@ from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit._validation import CI, RANDOM_STATE, Interval, check_dataset, rng_from, validate_params
 from raikit.evaluate._learning_curve import unfitted_estimator
-from raikit.metrics._stats import wilson_interval, z_value
+from raikit.metrics._stats import MIN_GROUP_SIZE, wilson_interval, z_value
 
 __all__ = ["StressTestResult", "stress_test"]
 
@@ -106,6 +106,11 @@ class StressTestResult(Result):
                 f"Worst flip rate {worst['flip_rate']:.3f} under {worst['perturbation']} "
                 f"(level {worst['level']:g}), accuracy drop {worst['accuracy_drop']:.3f}"
             )
+            if self.meta.get("perturbed_rows", self.meta.get("n_rows")) != self.meta.get("n_rows"):
+                text += (
+                    f" (on a sample of {self.meta['perturbed_rows']:,} of "
+                    f"{self.meta['n_rows']:,} rows, stratified by group and reweighted)"
+                )
         if len(self.poisoning):
             acc = self.poisoning[
                 (self.poisoning["attribute"] == "overall")
@@ -225,6 +230,7 @@ def _levels(high: float, doc: str) -> Callable:
     poison_rates=_levels(0.5, "a list of shares in [0, 0.5] (more than half inverts the labels)"),
     ci=[CI, None],
     n_boot=Interval(int, 1, None),
+    max_rows=[Interval(int, 100, None), None],
     random_state=RANDOM_STATE,
 )
 def stress_test(
@@ -240,6 +246,7 @@ def stress_test(
     pos_label=None,
     ci: float | None = 0.95,
     n_boot: int = 1000,
+    max_rows: int | None = None,
     random_state=None,
     progress: Callable[[int, int], None] | None = None,
     ledger=None,
@@ -274,8 +281,15 @@ def stress_test(
         (bootstrap) intervals; ``None`` computes no intervals.
     n_boot : int, default 1000
         Bootstrap replicates of the poisoning metrics.
+    max_rows : int, optional
+        Perturb at most this many rows of ``data``: a larger ``data`` is replaced by a sample
+        stratified by the intersection of the sensitive attributes that keeps at least 30 rows
+        of every group (:meth:`raikit.Dataset.sample`). Each row then counts with its stratum's
+        weight (population / sampled), and the intervals use the weighted rows' effective size
+        (Kish), so they widen with the sampling. ``meta["sampling"]`` and the summary say so.
+        ``None`` (the default) perturbs every row. The poisoning experiment is not sampled.
     random_state : int, Generator or None, default None
-        Seed of the perturbations, the split and the poisoning; ``None`` draws a fresh seed,
+        Seed of the perturbations, the sample, the split and the poisoning; ``None`` draws a fresh seed,
         recorded in the ledger.
     progress : callable, optional
         ``progress(done, total)`` after each step.
@@ -312,7 +326,12 @@ def stress_test(
     plan += [("missing_values", v) for v in missing_rate]
     total = len(plan) + (len(poison_rates) if estimator is not None else 0)
     step = _Progress(progress, total)
-    perturbations, failures = _perturbations(model, ds, plan, ci, rng, step)
+    perturbed = ds
+    if max_rows is not None and ds.n_rows > max_rows:
+        perturbed = ds.sample(
+            max_rows, stratify="sensitive", min_per_group=MIN_GROUP_SIZE, random_state=rng
+        )
+    perturbations, failures = _perturbations(model, perturbed, plan, ci, rng, step)
     positive = None
     poisoning = pd.DataFrame(
         columns=["poison_rate", "attribute", "group", "metric", "value", "lower", "upper"]
@@ -333,7 +352,13 @@ def stress_test(
         poisoning=poisoning,
         disparity=disparity,
         failures=failures,
-        meta={"n_rows": ds.n_rows, "random_state": random_state, "pos_label": positive},
+        meta={
+            "n_rows": ds.n_rows,
+            "perturbed_rows": perturbed.n_rows,
+            "sampling": getattr(perturbed, "sampling", None),
+            "random_state": random_state,
+            "pos_label": positive,
+        },
         findings=tuple(_findings(perturbations, failures, poisoning, ci)),
     )
 
@@ -374,6 +399,7 @@ def _perturbations(model, ds, plan, ci, rng, step):
     base = np.asarray(model.predict(X))
     correct = (base == y).astype(float)
     slice_attr, slice_group, codes, n_slices = _group_codes(ds)
+    w = np.ones(len(y)) if ds.weights is None else ds.weights
 
     def per_slice(values: np.ndarray) -> np.ndarray:
         out = np.zeros(n_slices)
@@ -381,7 +407,10 @@ def _perturbations(model, ds, plan, ci, rng, step):
             out += np.bincount(c, weights=values, minlength=n_slices)
         return out
 
-    n = per_slice(np.ones(len(y)))
+    rows = per_slice(np.ones(len(y)))
+    total, total_sq = per_slice(w), per_slice(w * w)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n = total**2 / total_sq  # Kish's effective size: the rows themselves when unweighted
     parts, failures = [], []
     for kind, level in plan:  # a handful of perturbations, each vectorised over rows
         perturbed = _perturb(X, kind, level, rng)
@@ -394,27 +423,27 @@ def _perturbations(model, ds, plan, ci, rng, step):
         flips = (pred != base).astype(float)
         new_correct = (pred == y).astype(float)
         d = correct - new_correct
-        k = per_slice(flips)
-        mean_d = per_slice(d) / n
-        var_d = np.maximum(per_slice(d * d) / n - mean_d**2, 0) * n / np.maximum(n - 1, 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = per_slice(w * flips) / total
+            mean_d = per_slice(w * d) / total
+            mean_sq = per_slice(w * d * d) / total
+        var_d = np.maximum(mean_sq - mean_d**2, 0) * n / np.maximum(n - 1, 1)
         if ci is None:
             half = flip_lower = flip_upper = np.full(n_slices, np.nan)
         else:
             half = z_value(ci) * np.sqrt(var_d / n)
-            flip_lower, flip_upper = wilson_interval(k, n, ci=ci)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            p = k / n
+            flip_lower, flip_upper = wilson_interval(p * n, n, ci=ci)
         part = {
             "perturbation": kind,
             "level": level,
             "attribute": slice_attr,
             "group": slice_group,
-            "n": n.astype(np.int64),
+            "n": rows.astype(np.int64),
             "flip_rate": p,
             "flip_lower": flip_lower,
             "flip_upper": flip_upper,
-            "accuracy": per_slice(correct) / n,
-            "perturbed_accuracy": per_slice(new_correct) / n,
+            "accuracy": per_slice(w * correct) / total,
+            "perturbed_accuracy": per_slice(w * new_correct) / total,
             "accuracy_drop": mean_d,
             "drop_lower": mean_d - half,
             "drop_upper": mean_d + half,
