@@ -172,7 +172,8 @@ class PerformanceEstimateResult(Result):
         weights), ``estimate``, ``lower`` and ``upper``. ``overall`` first, then every sensitive
         attribute's groups and their intersections. ``accuracy``, ``true_positive_rate``,
         ``false_positive_rate`` and ``precision`` are estimated from calibrated scores;
-        ``selection_rate`` needs no labels and is measured (its interval is the metrics engine's).
+        ``selection_rate`` needs no labels and is measured (its interval is a Bayesian bootstrap
+        of the predictions with a Jeffreys prior, as the metrics engine draws rates).
     disparities : DataFrame
         Per attribute and metric, the largest between-group difference (``value``, ``lower``,
         ``upper``) among groups with at least ``min_group_size`` rows, and ``n_groups``.
@@ -407,23 +408,21 @@ def estimate_performance(
     slices, codes = _slices(current["dataset"])
     p_hat = calibrator.predict(current["score"])[0]
     cells = _expected_cells(p_hat, current["pred"], w, codes, slices)
-    values = _metric_values(cells)
+    rng = rng_from(random_state)
+    selected, selected_reps = _selection(current, codes, slices, ci, n_boot, rng)
+    values = np.concatenate([_metric_values(cells), selected[:, None]], axis=1)
     replicates = None
     if ci is not None:
-        rng = rng_from(random_state)
         replicates = _replicates(calibrator, current, codes, slices, n_boot, rng)
+        replicates = np.concatenate([replicates, selected_reps[..., None]], axis=2)
     estimates, n_slice = _estimate_table(values, replicates, slices, cells, ci)
-    selection = _selection(current, ci, n_boot, random_state)
-    estimates = _with_selection(estimates, selection["table"])
     calibration = pd.DataFrame(
         columns=["attribute", "group", "n_reference", "ece_raw", "ece", "ece_noise"]
     )
     if ref is not None:
         calibration = _reference_calibration(calibrator, ref, positive)
         findings += _calibration_findings(calibration, decided, min_group_size, slices)
-    disparities = _disparities(
-        values, replicates, slices, n_slice, calibration, ci, min_group_size, selection
-    )
+    disparities = _disparities(values, replicates, slices, n_slice, calibration, ci, min_group_size)
     findings += _disparity_findings(disparities, ci, tolerance)
     return PerformanceEstimateResult(
         estimates=estimates,
@@ -615,7 +614,7 @@ def _estimate_table(values, replicates, slices, cells, ci):
             "attribute": np.repeat(slices.attribute, n_metrics),
             "group": np.repeat(slices.group, n_metrics),
             "n": np.repeat(n_slice, n_metrics),
-            "metric": np.tile(ESTIMATED, n_slices),
+            "metric": np.tile(METRICS, n_slices),
             "estimate": values.ravel(),
             "lower": np.asarray(lower).ravel(),
             "upper": np.asarray(upper).ravel(),
@@ -624,52 +623,43 @@ def _estimate_table(values, replicates, slices, cells, ci):
     return table, n_slice
 
 
-def _selection(current, ci, n_boot, random_state) -> dict:
-    """Selection rate per group and its between-group differences, from the metrics engine
-    (it needs no labels: the predictions are observed)."""
-    from raikit.metrics import group_metrics
+def _selection(current, codes, slices, ci, n_boot, rng) -> tuple[np.ndarray, np.ndarray | None]:
+    """Selection rate per slice (it needs no labels: the predictions are observed) and its
+    replicates, as the metrics engine draws a rate of counted cells: a Bayesian bootstrap of each
+    intersection group's predicted-positive and predicted-negative cells (``Gamma(count)``) plus
+    a Jeffreys ``Gamma(1/2)`` per slice cell, i.e. ``Beta(k + 1/2, n - k + 1/2)`` for one group.
+    Weighted cells are drawn with their effective number of rows."""
+    from raikit.metrics._engine import effective_rows
 
-    ds = current["dataset"]
-    pred = current["pred"]
-    result = group_metrics(
-        pred,
-        pred,
-        sensitive_features=ds.sensitive,
-        sample_weight=ds.weights,
-        metrics=["selection_rate"],
-        ci=ci,
-        n_boot=n_boot,
-        random_state=random_state,
-        missing_group=ds.missing_group,
-        task="binary",
-        pos_label=1,
-    )
-    table = result.table[result.table["metric"] == "selection_rate"]
-    d = result.disparities
-    d = d[
-        (d["metric"] == "selection_rate")
-        & (d["method"] == "between_groups")
-        & (d["kind"] == "difference")
-    ]
-    return {"table": table, "disparities": d}
+    n_groups = slices.membership.shape[1]
+    w = current["weight"]
+    index = codes * 2 + current["pred"]
+    total = np.bincount(index, weights=w, minlength=n_groups * 2).reshape(n_groups, 2)
+    squares = np.bincount(index, weights=w * w, minlength=n_groups * 2).reshape(n_groups, 2)
+    cells = slices.aggregate(total)
+    values = _rate(cells)
+    if ci is None:
+        return values, None
+    n_eff = effective_rows(total, squares)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = np.where(n_eff > 0, total / np.where(n_eff > 0, n_eff, 1), 0.0)
+    draws = rng.gamma(np.where(n_eff > 0, n_eff, 1.0), size=(n_boot, n_groups, 2))
+    drawn = slices.aggregate(draws * scale, axis=1)
+    filled = (cells.sum(axis=-1) > 0)[:, None]
+    drawn = drawn + rng.gamma(0.5, size=drawn.shape) * filled
+    return values, _rate(drawn)
 
 
-def _with_selection(estimates: pd.DataFrame, selection: pd.DataFrame) -> pd.DataFrame:
-    """The estimates with the measured selection rate of each slice appended after its metrics."""
-    n = estimates.drop_duplicates(["attribute", "group"])[["attribute", "group", "n"]]
-    rows = n.merge(selection[["attribute", "group", "value", "lower", "upper"]], how="left")
-    rows = rows.rename(columns={"value": "estimate"}).assign(metric="selection_rate")
-    both = pd.concat([estimates, rows[estimates.columns]], ignore_index=True)
-    slice_order = {key: i for i, key in enumerate(zip(n["attribute"], n["group"], strict=True))}
-    order = [slice_order[k] for k in zip(both["attribute"], both["group"], strict=True)]
-    rank = both["metric"].map({m: i for i, m in enumerate(METRICS)})
-    both = both.assign(_slice=order, _metric=rank).sort_values(["_slice", "_metric"], kind="stable")
-    return both.drop(columns=["_slice", "_metric"]).reset_index(drop=True)
+def _rate(cells: np.ndarray) -> np.ndarray:
+    """Share of the second cell (predicted positive) in cells (..., 2), NaN when empty."""
+    total = cells.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, cells[..., 1] / np.where(total > 0, total, 1), np.nan)
 
 
-def _disparities(values, replicates, slices, n_slice, calibration, ci, min_group_size, selection):
+def _disparities(values, replicates, slices, n_slice, calibration, ci, min_group_size):
     """Largest between-group difference per attribute and metric, among groups large enough in
-    the current data and in the reference."""
+    the current data and in the reference (NaN with fewer than two such groups)."""
     from raikit.metrics._group_metrics import _disparity_arrays, _disparity_bounds
 
     small = n_slice < min_group_size
@@ -691,20 +681,15 @@ def _disparities(values, replicates, slices, n_slice, calibration, ci, min_group
         n_groups = int((~small[members]).sum())
         key = (name, "between_groups", "difference")
         value = point[key]
-        low, high = bounds.get(key, (np.full(len(ESTIMATED), np.nan),) * 2)
-        for j, metric in enumerate(ESTIMATED):
-            rows.append((name, metric, value[j], low[j], high[j], n_groups))
-    table = pd.DataFrame(
+        low, high = bounds.get(key, (np.full(len(METRICS), np.nan),) * 2)
+        for j, metric in enumerate(METRICS):
+            if n_groups < 2:
+                rows.append((name, metric, np.nan, np.nan, np.nan, n_groups))
+            else:
+                rows.append((name, metric, value[j], low[j], high[j], n_groups))
+    return pd.DataFrame(
         rows, columns=["attribute", "metric", "value", "lower", "upper", "n_groups"]
     )
-    sel = selection["disparities"][["attribute", "value", "lower", "upper"]].assign(
-        metric="selection_rate"
-    )
-    sel = sel.merge(table[["attribute", "n_groups"]].drop_duplicates(), how="left")
-    table = pd.concat([table, sel[table.columns]], ignore_index=True)
-    order = {a: i for i, a in enumerate(slices.families)}
-    table = table.assign(_a=table["attribute"].map(order)).sort_values("_a", kind="stable")
-    return table.drop(columns="_a").reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- findings
