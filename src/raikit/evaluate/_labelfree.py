@@ -664,10 +664,7 @@ def _disparities(values, replicates, slices, n_slice, calibration, ci, min_group
 
     small = n_slice < min_group_size
     if len(calibration):
-        n_ref = pd.MultiIndex.from_frame(calibration[["attribute", "group"]])
-        ref_rows = pd.Series(calibration["n_reference"].to_numpy(), index=n_ref)
-        keys = pd.MultiIndex.from_arrays([slices.attribute, slices.group])
-        small |= ref_rows.reindex(keys).fillna(0).to_numpy() < min_group_size
+        small |= _reference_rows(calibration, slices) < min_group_size
     small[0] = False
     masked = np.where(small[:, None], np.nan, values)
     point = _disparity_arrays(masked, slices.families)
@@ -733,12 +730,9 @@ def _calibration_findings(calibration, decided, min_group_size, slices) -> list:
                 slice=where,
             )
         )
-    known = pd.MultiIndex.from_frame(
-        calibration.loc[calibration["n_reference"] >= min_group_size, ["attribute", "group"]]
-    )
-    current = pd.MultiIndex.from_arrays([slices.attribute, slices.group])
-    few = current[~current.isin(known)]
-    if len(few):
+    few_rows = _reference_rows(calibration, slices) < min_group_size
+    few = [(a, g) for a, g, f in zip(slices.attribute, slices.group, few_rows, strict=True) if f]
+    if few:
         names = ", ".join(f"{a}={g}" for a, g in few[:8])
         findings.append(
             Finding(
@@ -750,6 +744,19 @@ def _calibration_findings(calibration, decided, min_group_size, slices) -> list:
             )
         )
     return findings
+
+
+def _reference_rows(calibration: pd.DataFrame, slices) -> np.ndarray:
+    """Reference rows of each current slice (0 for a group the reference lacks)."""
+    known = dict(
+        zip(
+            zip(calibration["attribute"], calibration["group"], strict=True),
+            calibration["n_reference"],
+            strict=True,
+        )
+    )
+    keys = zip(slices.attribute, slices.group, strict=True)
+    return np.array([known.get(key, 0.0) for key in keys], dtype=float)  # one lookup per slice
 
 
 def _disparity_findings(disparities: pd.DataFrame, ci, tolerance: float) -> list:
