@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from raikit._cli_utils import spell
 from raikit._errors import ColumnError, DataError, ParameterError
 from raikit._recording import recorded
 from raikit._result import Finding, Result
@@ -458,10 +459,13 @@ def _scored(model, data, pos_label, *, name: str) -> tuple[dict, object]:
             )
         ds = ds.with_predictions(model, pos_label=pos_label)
     if ds.score is None:
+        fix = spell(
+            "name it with Dataset(..., score='column'), or pass a model with predict_proba",
+            "name it with --score COLUMN, or pass --model FILE (a model with predict_proba)",
+        )
         raise ColumnError(
             f"estimate_performance(): {name} has no score column (the probability of the positive "
-            f"label); name it with Dataset(..., score='column'), or pass a model with "
-            f"predict_proba (and pos_label= unless the labels are 0/1)."
+            f"label); {fix}."
         )
     score = ds.y_score.to_numpy(dtype=float)
     if not np.isfinite(score).all() or score.min() < 0 or score.max() > 1:
@@ -515,9 +519,13 @@ def _choose_calibrator(ref, positive, calibrate: str):
     """The calibrator and what was decided, with the finding that says why."""
     if ref is None:
         if calibrate not in ("auto", "none"):
+            fix = spell(
+                "pass reference=Dataset(labelled rows, target=..., score=...)",
+                "pass --reference FILE (labelled rows) with --target COLUMN",
+            )
             raise ParameterError(
-                f"estimate_performance(): calibrate={calibrate!r} needs a labelled reference= "
-                f"Dataset to fit on; pass reference=..., or calibrate='none'."
+                f"estimate_performance(): calibrate={calibrate!r} needs labelled reference rows "
+                f"to fit on; {fix}, or calibrate='none'."
             )
         return (
             _Calibrator("none"),
