@@ -100,7 +100,7 @@ def test_platt_and_isotonic_match_scikit_learn():
     y = (rng.random(400) < score**2).astype(float)
     w = rng.poisson(1.0, 400).astype(float)
     coef = _platt_fit(_logit(score), y, w[None, :])
-    reference = LogisticRegression(C=1e12, tol=1e-12, max_iter=10_000)
+    reference = LogisticRegression(C=1e12, tol=1e-12, max_iter=1000, solver="newton-cholesky")
     reference.fit(_logit(score)[:, None], y, sample_weight=w)
     grid = np.linspace(0.02, 0.98, 50)
     np.testing.assert_allclose(
@@ -247,6 +247,12 @@ def test_poor_calibration_on_the_reference_warns_per_group():
     cal = r.calibration.set_index(["attribute", "group"])
     assert cal.loc[("g", "B"), "ece"] > 0.15
     assert cal.loc[("g", "B"), "ece"] > 2 * cal.loc[("g", "A"), "ece"]
+    # run on the labelled reference, the estimates miss group B's realised values
+    missed = [f for f in r.findings if f.title.startswith("Estimates miss the labelled reference")]
+    assert "g=B" in [f.slice for f in missed]
+    back = r.backtest.set_index(["attribute", "group", "metric"])
+    row = back.loc[("g", "B", "accuracy")]
+    assert abs(row["estimate"] - row["realised"]) > 3 * row["noise"]
 
 
 def test_raw_scores_kept_when_calibrated_and_no_warning():
@@ -258,6 +264,10 @@ def test_raw_scores_kept_when_calibrated_and_no_warning():
     r = estimate_performance(None, ds, reference=ds, n_boot=50, random_state=0)
     assert r.calibrate == "none"
     assert not [f for f in r.findings if f.severity != "info"]
+    # the backtest on the reference: every estimate within noise of the realised value
+    b = r.backtest
+    assert len(b) == 3 * 4
+    assert ((b["estimate"] - b["realised"]).abs() <= 3 * b["noise"] + 0.02).all()
 
 
 def test_too_few_reference_rows_in_a_group_warns_and_leaves_it_out():

@@ -184,6 +184,13 @@ class PerformanceEstimateResult(Result):
         a perfectly calibrated score would show on as many rows). Empty without a reference.
     calibrate : str
         The calibration used: ``"none"``, ``"platt"`` or ``"isotonic"``.
+    backtest : DataFrame
+        The estimator run on the labelled reference itself, per (``attribute``, ``group``,
+        ``metric``): ``n_reference``, ``estimate``, ``realised`` and ``noise`` (the standard
+        deviation of the realised value if the calibration held, from Bernoulli draws of the
+        reference's labels). A gap well beyond the noise shows a group whose scores are
+        miscalibrated where its metric lives (e.g. among its predicted positives, which a
+        mass-weighted calibration error hides). Empty without a reference.
     ci : float or None
     findings : tuple of Finding
         Poor calibration on the reference, groups with few reference rows, disparities whose
@@ -198,6 +205,7 @@ class PerformanceEstimateResult(Result):
     ci: float | None
     findings: tuple = field(default_factory=tuple)
     meta: dict = field(default_factory=dict)
+    backtest: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def by_group(self, column: str = "estimate") -> pd.DataFrame:
         """One column of :attr:`estimates` as a wide table: rows ``(attribute, group)``, one
@@ -246,6 +254,7 @@ class PerformanceEstimateResult(Result):
             "estimates by group": self.estimates,
             "disparities": self.disparities,
             "calibration on the reference": self.calibration,
+            "estimated vs realised on the reference": self.backtest,
         }
 
     def figures(self) -> list:
@@ -420,9 +429,12 @@ def estimate_performance(
     calibration = pd.DataFrame(
         columns=["attribute", "group", "n_reference", "ece_raw", "ece", "ece_noise"]
     )
+    backtest = pd.DataFrame(columns=[*_BACKTEST_COLUMNS])
     if ref is not None:
         calibration = _reference_calibration(calibrator, ref, positive)
         findings += _calibration_findings(calibration, decided, min_group_size, slices)
+        backtest = _backtest(calibrator, ref, n_boot, rng)
+        findings += _backtest_findings(backtest, min_group_size)
     disparities = _disparities(values, replicates, slices, n_slice, calibration, ci, min_group_size)
     findings += _disparity_findings(disparities, ci, tolerance)
     return PerformanceEstimateResult(
@@ -430,6 +442,7 @@ def estimate_performance(
         disparities=disparities,
         calibration=calibration,
         calibrate=decided,
+        backtest=backtest,
         ci=ci,
         findings=tuple(findings),
         meta={
@@ -749,6 +762,71 @@ def _calibration_findings(calibration, decided, min_group_size, slices) -> list:
                 f"{names}{' ...' if len(few) > 8 else ''} have fewer than {min_group_size} "
                 f"labelled reference rows: their calibration cannot be checked, and they are left "
                 f"out of the disparities.",
+            )
+        )
+    return findings
+
+
+_BACKTEST_COLUMNS = ("attribute", "group", "metric", "n_reference", "estimate", "realised", "noise")
+BACKTEST_GAP = 0.02
+"""Smallest gap between estimate and realised value on the reference worth a warning."""
+
+
+def _backtest(calibrator, ref, n_boot: int, rng) -> pd.DataFrame:
+    """Estimated and realised metrics per slice of the reference, and the noise of the realised
+    value under the calibration (its labels drawn ``Bernoulli(p)``, ``p`` fixed)."""
+    slices, codes = _slices(ref["dataset"])
+    p = calibrator.predict(ref["score"])[0]
+    pred, w = ref["pred"], ref["weight"]
+    estimate = _metric_values(_expected_cells(p, pred, w, codes, slices))
+    n_groups = slices.membership.shape[1]
+    size = n_groups * 4
+    realised_cells = np.bincount(codes * 4 + ref["y"].astype(np.int64) * 2 + pred, weights=w,
+                                 minlength=size)  # fmt: skip
+    realised = _metric_values(slices.aggregate(realised_cells.reshape(n_groups, 4)))
+    fixed = _Calibrator("none")
+    draws = _replicates(fixed, {"score": p, "pred": pred, "weight": w}, codes, slices,
+                        min(n_boot, 200), rng)  # fmt: skip
+    with np.errstate(invalid="ignore"):
+        noise = np.nanstd(draws, axis=0) if len(draws) > 1 else np.full(estimate.shape, np.nan)
+    n_ref = slices.aggregate(np.bincount(codes, weights=w, minlength=n_groups))
+    k = len(ESTIMATED)
+    return pd.DataFrame(
+        {
+            "attribute": np.repeat(slices.attribute, k),
+            "group": np.repeat(slices.group, k),
+            "metric": np.tile(ESTIMATED, len(slices.attribute)),
+            "n_reference": np.repeat(n_ref, k),
+            "estimate": estimate.ravel(),
+            "realised": realised.ravel(),
+            "noise": noise.ravel(),
+        }
+    )
+
+
+def _backtest_findings(backtest: pd.DataFrame, min_group_size: int) -> list:
+    """Warnings where the estimate misses the reference's realised value beyond its noise."""
+    gap = (backtest["estimate"] - backtest["realised"]).abs()
+    off = backtest[
+        (gap > BACKTEST_GAP)
+        & (gap > 3 * backtest["noise"])
+        & (backtest["n_reference"] >= min_group_size)
+    ]
+    findings = []
+    for (attribute, group), rows in off.groupby(["attribute", "group"], sort=False):  # few
+        where = "overall" if attribute == "overall" else f"{attribute}={group}"
+        parts = "; ".join(
+            f"{r.metric.replace('_', ' ')} estimated {r.estimate:.3f}, realised {r.realised:.3f}"
+            for r in rows.itertuples(index=False)
+        )
+        findings.append(
+            Finding(
+                "warning",
+                f"Estimates miss the labelled reference for {where}",
+                f"Run on the labelled reference itself: {parts} (beyond 3 times the noise of "
+                f"the realised value and {BACKTEST_GAP}). The scores are miscalibrated for this "
+                f"group where these metrics are decided; its estimates are biased.",
+                slice=where,
             )
         )
     return findings
