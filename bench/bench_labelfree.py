@@ -5,8 +5,8 @@ calibrated on; the remaining rows are the deployment pool, resampled to make thr
 
 - ``covariate shift (Female)``: women's rows drawn by age and education (older, more educated
   women more often), men's rows unchanged. ``P(y | x)`` is unchanged, so the calibration holds.
-- ``prevalence shift (via x)``: rows drawn by their score, so the share of positives rises
-  while ``P(y | x)`` stays: a label shift that keeps the calibration valid.
+- ``prevalence shift (by score)``: rows drawn by their score, so the share of positives rises
+  while ``P(y | score, group)`` stays: a label shift that keeps the calibration valid.
 - ``label shift (P(x|y) fixed)``: positives drawn twice as often as negatives. ``P(y | x)``
   changes, the assumption of every confidence-based estimate is broken: the rows show how far
   the estimate is then off.
@@ -81,7 +81,7 @@ def _shifts(pool, rng) -> dict[str, np.ndarray]:
     for name, weight in [
         ("no shift", np.ones(len(frame))),
         ("covariate shift (Female)", covariate),
-        ("prevalence shift (via x)", by_score),
+        ("prevalence shift (by score)", by_score),
         ("label shift (P(x|y) fixed)", label),
     ]:
         out[name] = rng.choice(len(frame), N_ROWS, replace=False, p=weight / weight.sum())
