@@ -36,6 +36,7 @@ RESULT_MODULES: dict[str, str] = {
     "CostResult": "raikit.evaluate._cost",
     "EvaluationResult": "raikit.evaluate._evaluate",
     "LearningCurveResult": "raikit.evaluate._learning_curve",
+    "PerformanceEstimateResult": "raikit.evaluate._labelfree",
     "SliceResult": "raikit.evaluate._slices",
     "StressTestResult": "raikit.evaluate._robustness",
     # explain
@@ -81,6 +82,7 @@ RESULT_TITLES: dict[str, str] = {
     "CostResult": "Cost of errors",
     "EvaluationResult": "Evaluation by group",
     "LearningCurveResult": "Learning curve",
+    "PerformanceEstimateResult": "Performance per group estimated without labels",
     "SliceResult": "Slices where the model does worse",
     "StressTestResult": "Robustness stress test",
     "CounterfactualResult": "Counterfactual explanations",

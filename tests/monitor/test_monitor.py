@@ -281,3 +281,50 @@ def test_one_minimum_group_size_policy_across_the_package():
     for target in (Monitor.__init__, drift, SelectiveClassifier.__init__, group_metrics):
         default = inspect.signature(target).parameters["min_group_size"].default
         assert default == MIN_GROUP_SIZE, target
+
+
+def test_label_free_estimates_alert_before_labels_and_show_realised_after(tmp_path, halves):
+    ref, prod = halves
+    window = prod.iloc[:6000].copy()
+    window.loc[window["sex"] == "Female", "prediction"] = 0  # unfair to women
+    monitor = Monitor(ref, ledger=Ledger(tmp_path), windows=6000, id_column="id", n_boot=100)
+    (r,) = monitor.ingest(window)  # no label yet
+    assert r.n_labelled == 0 and r.metrics.empty
+    est = r.estimates.set_index(["attribute", "group", "metric"])
+    assert est.loc[("sex", "Female", "true_positive_rate"), "estimate"] == 0.0
+    assert est["realised"].isna().all()
+    titles = [f.title for f in r.findings]
+    assert "Unfair true positive rate across sex (estimated without labels)" in titles
+    series = monitor.history()
+    assert (series["kind"] == "estimated_true_positive_rate").any()
+    # the labels arrive: the realised value stands beside the estimate, and lies in its interval
+    assert monitor.add_labels(window["id"], window["income"]) == 6000
+    later = monitor.refresh(0)
+    assert later.n_labelled == 6000
+    est = later.estimates.set_index(["attribute", "group", "metric"])
+    truth = group_metrics(
+        window["income"].to_numpy(),
+        window["prediction"].to_numpy(),
+        sensitive_features=window[["sex", "race"]],
+        metrics=["accuracy", "true_positive_rate"],
+        ci=None,
+    ).by_group
+    male = est.loc[("sex", "Male", "accuracy")]
+    assert male["realised"] == pytest.approx(truth.loc[("sex", "Male"), "accuracy"], abs=1e-12)
+    for key in [("overall", "overall", "accuracy"), ("sex", "Male", "true_positive_rate")]:
+        row = est.loc[key]
+        assert row["lower"] <= row["realised"] <= row["upper"], key
+    # once every label is in, the estimate's alert gives way to the measured one
+    titles = [f.title for f in later.findings]
+    assert "Unfair true positive rate across sex" in titles
+    assert not any("estimated without labels" in t for t in titles)
+    assert isinstance(MonitorWindowResult.from_json(later.to_json()), MonitorWindowResult)
+    assert len(later.figures()) == 4
+
+
+def test_no_estimates_without_a_score(tmp_path, halves):
+    ref, prod = halves
+    unscored = ref.replace(score=None)
+    monitor = Monitor(unscored, ledger=Ledger(tmp_path), windows=3000, n_boot=30)
+    (r,) = monitor.ingest(prod.iloc[:3000].drop(columns="score"))
+    assert r.estimates.empty and r.estimated_disparities.empty

@@ -1,8 +1,10 @@
 """Evaluation: sliced metrics with confidence intervals, problematic slices (Slice Finder and
-SliceLine), practical accuracy (costs, learning curves) and robustness (stress tests)."""
+SliceLine), practical accuracy (costs, learning curves), robustness (stress tests) and performance
+per group estimated before labels arrive (confidence-based estimation)."""
 
 from raikit.evaluate._cost import CostResult, cost_analysis
 from raikit.evaluate._evaluate import EvaluationResult, evaluate
+from raikit.evaluate._labelfree import PerformanceEstimateResult, estimate_performance
 from raikit.evaluate._learning_curve import LearningCurveResult, learning_curve
 from raikit.evaluate._robustness import StressTestResult, stress_test
 from raikit.evaluate._slices import SliceResult, find_slices, row_losses
@@ -11,9 +13,11 @@ __all__ = [
     "CostResult",
     "EvaluationResult",
     "LearningCurveResult",
+    "PerformanceEstimateResult",
     "SliceResult",
     "StressTestResult",
     "cost_analysis",
+    "estimate_performance",
     "evaluate",
     "find_slices",
     "learning_curve",

@@ -271,7 +271,124 @@ def slices_command(
     write_result(result, out, "slices", f"Problematic slices: {data.name}", console)
 
 
+def estimate_command(
+    data: Path = typer.Option(
+        ..., "--data", "-d", help="CSV or Parquet file of rows whose labels have not arrived."
+    ),
+    reference: Path | None = typer.Option(
+        None,
+        "--reference",
+        "-r",
+        help="Labelled CSV or Parquet file the calibration is fitted and checked on.",
+    ),
+    model: Path | None = typer.Option(
+        None, "--model", "-m", help="Model file (.skops). Without it, --score (and --prediction)."
+    ),
+    target: str | None = typer.Option(
+        None, "--target", "-t", help="Column of true labels in the reference."
+    ),
+    sensitive: str = typer.Option(
+        ..., "--sensitive", "-s", help="Sensitive columns, comma-separated."
+    ),
+    features: str | None = typer.Option(
+        None, "--features", help="Model inputs, comma-separated (default: the model's own)."
+    ),
+    prediction: str | None = typer.Option(None, "--prediction", help="Column of predictions."),
+    score: str | None = typer.Option(None, "--score", help="Column of positive-class scores."),
+    weight: str | None = weight_option(),
+    calibrate: str = typer.Option(
+        "auto", "--calibrate", help="auto, none, platt or isotonic (fitted on --reference)."
+    ),
+    ci: float = typer.Option(0.95, "--ci", help="Confidence level of every interval."),
+    n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap replicates."),
+    tolerance: float = typer.Option(0.1, "--tolerance", help="Largest acceptable disparity."),
+    min_group_size: int = typer.Option(
+        30, "--min-group-size", help="Fewest rows a group needs to count in a disparity."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
+    out: Path = typer.Option(Path("raikit-estimate"), "--out", help="Folder for HTML and JSON."),
+    trust_pickle: bool = typer.Option(
+        False, "--trust-pickle", help="Allow a pickle model file you made yourself."
+    ),
+    trust: list[str] = typer.Option(
+        [], "--trust", help="A type in the .skops file to trust (repeatable)."
+    ),
+    pos_label: str | None = typer.Option(
+        None,
+        "--pos-label",
+        help="The positive label (needed unless the labels are 0/1, true/false or -1/1).",
+    ),
+) -> None:
+    """Accuracy, TPR, FPR, precision and selection rate per group estimated before labels
+    arrive, from calibrated scores, with intervals."""
+    from raikit._cli_utils import command_line_words
+    from raikit._errors import ParameterError
+    from raikit.dataset import Dataset
+    from raikit.evaluate import estimate_performance
+
+    if reference is not None and target is None:
+        raise ParameterError(
+            "--reference needs --target: the column of true labels in the reference file."
+        )
+    fitted = _model(model, trust_pickle, trust)
+    roles = {
+        "sensitive": split_names(sensitive),
+        "features": split_names(features) or None,
+        "prediction": prediction,
+        "score": score,
+        "weight": weight,
+    }
+    with command_line_words():
+        current = Dataset(data, target=None, **roles)
+        labelled = None if reference is None else Dataset(reference, target=target, **roles)
+        with console.status("Estimating (bootstrap of the calibration)…"):
+            result = estimate_performance(
+                fitted,
+                current,
+                reference=labelled,
+                calibrate=calibrate,
+                ci=ci,
+                n_boot=n_boot,
+                tolerance=tolerance,
+                min_group_size=min_group_size,
+                random_state=seed,
+                pos_label=pos_label,
+            )
+    _print_estimates(result, data.name)
+    write_result(
+        result, out, "estimate", f"Performance estimated without labels: {data.name}", console
+    )
+
+
+def _print_estimates(result, name: str) -> None:
+    table = Table(
+        title=f"Estimated without labels on {name} (calibration: {result.calibrate}; "
+        f"{result.ci:.0%} intervals)"
+    )
+    table.add_column("attribute", style="bold")
+    table.add_column("group")
+    table.add_column("rows", justify="right")
+    metrics = (
+        "accuracy",
+        "true_positive_rate",
+        "false_positive_rate",
+        "precision",
+        "selection_rate",
+    )
+    for metric in metrics:
+        table.add_column(metric.replace("_", " "), justify="right")
+    value, lower, upper = (result.by_group(c) for c in ("estimate", "lower", "upper"))
+    rows = result.estimates.drop_duplicates(["attribute", "group"])["n"].to_numpy()
+    for i, ((attribute, group), row) in enumerate(value.iterrows()):  # groups: a row each
+        cells = [f"{row[m]:.3f} [{lower.iloc[i][m]:.3f}, {upper.iloc[i][m]:.3f}]" for m in metrics]
+        table.add_row(str(attribute), str(group), f"{rows[i]:,.0f}", *cells)
+    console.print(table)
+    console.print(result.summary)
+    _print_findings(result.findings)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``evaluate`` and ``slices`` to the ``raikit`` command."""
+    """Add ``evaluate``, ``estimate`` and ``slices`` to the ``raikit`` command."""
     app.command("evaluate")(evaluate_command)
+    app.command("estimate")(estimate_command)
     app.command("slices")(slices_command)

@@ -286,6 +286,14 @@ class MonitorWindowResult(Result):
         ``kind`` (``difference``/``ratio`` of selection rates between groups), ``value``,
         ``lower``, ``upper``, ``n_groups`` (groups with at least ``min_group_size`` rows, the
         ones compared) and ``assessable`` (at least two such groups).
+    estimates : DataFrame
+        Accuracy, TPR, FPR, precision and selection rate per group estimated without labels
+        (:func:`raikit.evaluate.estimate_performance`, calibrated on the reference) with
+        ``estimate``, ``lower``, ``upper``, and beside them ``realised``: the value on the
+        window's labelled rows once labels arrive (NaN before; ``n_labelled`` says how many).
+        Empty when the reference has no score or no target.
+    estimated_disparities : DataFrame
+        Their largest between-group differences per attribute, with intervals.
     start, end : str
         Time span of a time window (ISO 8601), or the first and last row number of a count window.
     n_late : int
@@ -308,6 +316,8 @@ class MonitorWindowResult(Result):
     disparities: pd.DataFrame
     findings: tuple = field(default_factory=tuple)
     parity: pd.DataFrame = field(default_factory=pd.DataFrame)
+    estimates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    estimated_disparities: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def summary(self) -> str:
@@ -351,7 +361,32 @@ class MonitorWindowResult(Result):
             )
             tpr.update_layout(title="True positive rate per group (with CI)")
             figures.append(tpr)
+        if len(self.estimates):
+            figures.append(self._estimates_figure())
         return figures
+
+    def _estimates_figure(self):
+        """Label-free TPR and FPR per group with intervals, and the realised values beside."""
+        import plotly.graph_objects as go
+
+        from raikit._plots import error_bars
+
+        rows = self.estimates[self.estimates["metric"].isin(_FAIRNESS)]
+        x = rows["metric"].str.replace("_", " ") + ": " + rows["attribute"] + "="
+        x = x + rows["group"].astype(str)
+        fig = go.Figure(
+            go.Bar(
+                x=x,
+                y=rows["estimate"],
+                error_y=error_bars(rows["estimate"], rows["lower"], rows["upper"]),
+                name="estimated without labels",
+            )
+        )
+        fig.add_scatter(x=x, y=rows["realised"], mode="markers", name="realised (labelled rows)")
+        fig.update_layout(
+            title=f"TPR and FPR per group estimated before labels, window {self.window}"
+        )
+        return fig
 
 
 def _is_number_kind(values: pd.Series) -> bool:
@@ -424,6 +459,10 @@ class Monitor:
     demographic parity difference and ratio between groups with their intervals, and prediction
     drift; they alert at once. Label-dependent ones (accuracy, true and false positive rates,
     equalized odds) follow when labels arrive (:meth:`add_labels`, :meth:`refresh_pending`).
+    Until then, when the reference has a ``score`` and a target, each window also carries them
+    estimated without labels (:func:`raikit.evaluate.estimate_performance`: calibrated on the
+    reference, per group, with intervals), so that a gap in TPR or FPR between groups alerts
+    before the labels arrive; once they do, the realised value stands beside each estimate.
 
     Parameters
     ----------
@@ -614,6 +653,13 @@ class Monitor:
             (g.name, label) for g in self.group_binners for label in g.labels
         ]
         self.reference_counts = self._count_tables(frame)
+        # label-free estimates need calibrated scores: a scored, labelled reference
+        self._estimable = (
+            self.prediction is not None
+            and self.score is not None
+            and reference.target is not None
+            and reference.score is not None
+        )
         self.reference_selection = None
         self.reference_accuracy = None
         if self.prediction is not None:
@@ -1639,6 +1685,9 @@ class Monitor:
                 y = np.asarray(labels.to_numpy()[where[known]].tolist())
                 metrics, disparities, extra = self._labelled(log[known], y)
                 findings += extra
+        estimates, estimated_disparities = self._estimates(log, metrics)
+        if n_labelled < len(log):  # labels missing: the estimate speaks for the window
+            findings += self._estimate_findings(estimated_disparities)
         result = MonitorWindowResult(
             monitor=self.name,
             window=window,
@@ -1654,9 +1703,69 @@ class Monitor:
             disparities=disparities,
             findings=tuple(findings),
             parity=parity,
+            estimates=estimates,
+            estimated_disparities=estimated_disparities,
         )
         self._store(result)
         return result
+
+    def _estimates(self, log: pd.DataFrame, metrics: pd.DataFrame):
+        """Label-free estimates per group for the whole window, with the realised values of its
+        labelled rows beside them (empty tables when the reference cannot calibrate)."""
+        from raikit.dataset import Dataset
+        from raikit.evaluate import estimate_performance
+
+        if not self._estimable:
+            return pd.DataFrame(), pd.DataFrame()
+        columns = [*self.sensitive_names, self.prediction, self.score]
+        window = Dataset(
+            log[columns].reset_index(drop=True),
+            target=None,
+            sensitive=self.sensitive_names,
+            prediction=self.prediction,
+            score=self.score,
+            missing_group=MISSING,
+        )
+        result = estimate_performance(
+            None,
+            window,
+            reference=self.reference,
+            ci=self.ci,
+            n_boot=self.n_boot,
+            tolerance=self.fairness_tolerance,
+            min_group_size=self.min_group_size,
+            random_state=self.random_state,
+            pos_label=self.pos_label,
+        )
+        realised = metrics[["attribute", "group", "metric", "value"]].rename(
+            columns={"value": "realised"}
+        )
+        realised = realised.astype({"group": str, "attribute": str})
+        estimates = result.estimates.astype({"group": str}).merge(
+            realised, on=["attribute", "group", "metric"], how="left"
+        )
+        return estimates, result.disparities
+
+    def _estimate_findings(self, disparities: pd.DataFrame) -> list[Finding]:
+        """Errors for estimated TPR/FPR gaps whose whole interval is beyond the tolerance."""
+        findings = []
+        if not len(disparities):
+            return findings
+        tol = self.fairness_tolerance
+        beyond = disparities[disparities["metric"].isin(_FAIRNESS) & (disparities["lower"] > tol)]
+        for row in beyond.itertuples(index=False):  # few (attribute, metric) pairs
+            findings.append(
+                Finding(
+                    "error",
+                    f"Unfair {row.metric.replace('_', ' ')} across {row.attribute} (estimated "
+                    f"without labels)",
+                    f"between-group difference estimated at {row.value:.3f} (CI {row.lower:.3f}-"
+                    f"{row.upper:.3f}) > tolerance {tol}, from calibrated scores before the labels "
+                    f"arrived; it holds while the reference's calibration holds in every group.",
+                    slice=row.attribute,
+                )
+            )
+        return findings
 
     def _labelled(self, log: pd.DataFrame, y: np.ndarray):
         from raikit.metrics import group_metrics
@@ -1831,6 +1940,21 @@ class Monitor:
             for r in result.metrics.itertuples(index=False)
             # the selection rate of every row is already in the series; not that of labelled rows
             if r.metric != "selection_rate"
+        ]
+        series += [
+            (
+                self.name,
+                result.window,
+                f"estimated_{r.metric}",
+                r.attribute,
+                str(r.group),
+                r.estimate,
+                r.lower,
+                r.upper,
+                now,
+            )
+            for r in result.estimates.itertuples(index=False)
+            if r.metric != "selection_rate"  # measured, already in the series
         ]
         return pd.DataFrame(series, columns=list(_TABLES["series"][0]))  # NaN is stored as NULL
 
