@@ -218,3 +218,43 @@ def test_track_records_one_evidence_row(tmp_path, planted):
     params = json.loads(evidence["params"].iloc[0])
     assert params["method"] == "pca" and params["cv"] == 3
     assert isinstance(params["random_state"], int)  # None became a recorded seed
+
+
+def test_cli_drift_multivariate_writes_both_results(tmp_path, planted):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import raikit
+    from raikit.data import DriftResult
+
+    source = str(Path(raikit.__file__).resolve().parents[1])  # the raikit under test
+    env = {"COLUMNS": "200", "PATH": "", "OMP_NUM_THREADS": "1", "PYTHONPATH": source}
+    reference, current = planted
+    groups = np.where(np.arange(len(reference)) % 2, "p", "q")
+    reference.assign(s=groups).to_csv(tmp_path / "ref.csv", index=False)
+    current.assign(s=groups).to_csv(tmp_path / "cur.csv", index=False)
+    args = ["drift", "ref.csv", "cur.csv", "-s", "s", "--multivariate", "--out", "out"]
+    result = subprocess.run(
+        [sys.executable, "-m", "raikit.cli", "data", *args, "--methods", "classifier"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Multivariate drift" in result.stdout and "told apart" in result.stdout
+    assert DriftResult.from_json(str(tmp_path / "out" / "drift.json")).drifted_columns == []
+    both = MultivariateDriftResult.from_json(str(tmp_path / "out" / "multivariate-drift.json"))
+    assert both.overall["method"].tolist() == ["classifier"] and both.drifted
+    assert (tmp_path / "out" / "multivariate-drift.html").stat().st_size > 10_000
+    bad = subprocess.run(
+        [sys.executable, "-m", "raikit.cli", "data", *args, "--methods", "mmd"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert bad.returncode != 0 and "method" in (bad.stdout + bad.stderr)

@@ -212,8 +212,11 @@ def block_auc(block: np.ndarray, label: np.ndarray, score: np.ndarray, n_blocks:
         # placements: share of the other side's rows below a positive / above a negative
         place = np.where(label == 1, (every - own) / n0[block], 1 - (every - own) / n1[block])
         pos = label == 1
-        sums = [np.bincount(block[m], weights=place[m] ** k, minlength=n_blocks)
-                for m in (pos, ~pos) for k in (1, 2)]  # fmt: skip
+        sums = [
+            np.bincount(block[m], weights=place[m] ** k, minlength=n_blocks)
+            for m in (pos, ~pos)
+            for k in (1, 2)
+        ]
         auc = sums[0] / n1
         var10 = (sums[1] - sums[0] ** 2 / n1) / (n1 - 1)
         var01 = (sums[3] - sums[2] ** 2 / n0) / (n0 - 1)
@@ -256,11 +259,11 @@ def _sides(reference, current, columns, by_group: bool, max_rows: int, seed: int
     frames, sampled = [], {}
     for label, data in (("reference", reference), ("current", current)):
         ds = _as_dataset(data, sensitive, missing_group)
-        if ds.n_rows > max_rows:
+        population = ds.n_rows
+        if population > max_rows:
             stratify = "sensitive" if grouped else None
             ds = ds.sample(max_rows, stratify=stratify, min_per_group=0, random_state=seed)
-            sampled[label] = {"population": int(data.n_rows if hasattr(data, "n_rows")
-                                                else len(data)), "sampled": ds.n_rows}  # fmt: skip
+            sampled[label] = {"population": int(population), "sampled": ds.n_rows}
         frame = ds.frame
         if len(frame) < _MIN_ROWS:
             raise DataError(
@@ -401,8 +404,10 @@ def _nanmedian(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _rows(fam, method, statistic, value, lower, upper, baseline, p, n_ref, n_cur, min_size,
-          clip=None) -> pd.DataFrame:  # fmt: skip
+def _rows(
+    fam, method, statistic, value, lower, upper, baseline, p, n_ref, n_cur, min_size, clip=None
+) -> pd.DataFrame:
+    """The table rows of one family of groups (groups too small for ``min_size``: NaN)."""
     small = (n_ref < min_size) | (n_cur < min_size)
     if fam.attribute == "overall":
         small = np.zeros_like(small)
