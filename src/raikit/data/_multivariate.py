@@ -301,12 +301,13 @@ def _families(sensitive: pd.DataFrame | None, n: int, missing_group):
 
 # --------------------------------------------------------------------------- the classifier
 def _folds(label: np.ndarray, strata: np.ndarray, cv: int, seed: int) -> np.ndarray:
-    """A fold per row, stratified by side and group (groups with too few rows by side only)."""
+    """A fold per row, stratified by side and group (a group with fewer than ``cv`` rows on a
+    side joins that side's rows of the first group)."""
     from sklearn.model_selection import StratifiedKFold
 
     key = strata * 2 + label
     counts = np.bincount(key)
-    key = np.where(counts[key] >= cv, key, -1 - label)
+    key = np.where(counts[key] >= cv, key, label)
     fold = np.empty(len(label), dtype=np.int64)
     splitter = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
     for k, (_, held) in enumerate(splitter.split(np.zeros(len(label)), key)):
