@@ -46,6 +46,7 @@ METHODS = ("classifier", "pca")
 _PCA_VARIANCE = 0.65  # share of the reference's variance the components keep (NannyML's default)
 _PCA_LEVELS = 20  # most frequent categories of a column one-hot encoded for the PCA
 _MIN_ROWS = 20  # fewest rows a side needs
+_IMPORTANCE_ROWS = 10_000  # held-out rows scored again with each column shuffled
 _THREADED_ROWS = 50_000  # fewer rows than this: the classifier is fitted on one thread
 
 
@@ -69,7 +70,8 @@ class MultivariateDriftResult(Result):
         on either side are not tested (NaN).
     features : DataFrame
         The evidence of the classifier: per input column, ``auc_drop`` (the overall AUC lost
-        when that column is shuffled in the held-out folds), largest first.
+        when that column is shuffled in the held-out folds, measured on at most 10,000 of the
+        held-out rows), largest first.
     threshold : float
         Significance level of the adjusted p-values (``alpha``).
     sensitive_names : list of str
@@ -289,6 +291,20 @@ def _inputs(frame: pd.DataFrame, reference: pd.DataFrame, columns: list[str]):
     return model_frame(frame[kept]), skipped
 
 
+def _matrix(X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The classifier's inputs as floats (categories as their codes, missing as NaN) and which
+    columns are categorical: encoded once here, not again by every fit and prediction."""
+    categorical = np.array([isinstance(X[c].dtype, pd.CategoricalDtype) for c in X.columns])
+    columns = []
+    for name, is_category in zip(X.columns, categorical, strict=True):
+        if is_category:
+            codes = X[name].cat.codes.to_numpy().astype(float)
+            columns.append(np.where(codes < 0, np.nan, codes))
+        else:
+            columns.append(X[name].to_numpy(dtype=float, na_value=np.nan))
+    return np.column_stack(columns), categorical
+
+
 def _families(sensitive: pd.DataFrame | None, n: int, missing_group):
     """Group codes per family: overall, each attribute, their intersection."""
     from raikit.data._common import families
@@ -315,38 +331,43 @@ def _folds(label: np.ndarray, strata: np.ndarray, cv: int, seed: int) -> np.ndar
     return fold
 
 
-def _cross_fit(X: pd.DataFrame, label, fold, cv: int, seed: int):
+def _cross_fit(X: np.ndarray, categorical, label, fold, cv: int, seed: int):
     """Out-of-fold scores, and per column the out-of-fold scores with that column shuffled
-    within each held-out fold (the permutation importance of held-out rows)."""
+    within each held-out fold (the permutation importance of held-out rows), on at most
+    ``_IMPORTANCE_ROWS`` rows (``scored``): one prediction per column and fold is the cost."""
     from contextlib import nullcontext
 
     from threadpoolctl import threadpool_limits
 
     rng = np.random.default_rng(seed)
     score = np.empty(len(label))
-    shuffled = np.empty((X.shape[1], len(label)))
+    scored = np.zeros(len(label), dtype=bool)
+    scored[rng.permutation(len(label))[:_IMPORTANCE_ROWS]] = True
+    shuffled = np.full((X.shape[1], len(label)), np.nan)
     # small fits: OpenMP threads cost more than they save (and far more on a busy machine)
     small = len(label) < _THREADED_ROWS
     with threadpool_limits(limits=1, user_api="openmp") if small else nullcontext():
         for k in range(cv):
-            _fit_fold(X, label, fold == k, seed, rng, score, shuffled)
-    return score, shuffled
+            _fit_fold(X, categorical, label, fold == k, scored, seed, rng, score, shuffled)
+    return score, shuffled, scored
 
 
-def _fit_fold(X, label, held, seed: int, rng, score, shuffled) -> None:
+def _fit_fold(X, categorical, label, held, scored, seed: int, rng, score, shuffled) -> None:
     """Fit on the other folds; score the held-out rows, as they are and column by column shuffled."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     model = HistGradientBoostingClassifier(
         max_iter=100, learning_rate=0.1, max_leaf_nodes=15, early_stopping=False,
-        random_state=seed,
+        categorical_features=categorical if categorical.any() else None, random_state=seed,
     )  # fmt: skip
     model.fit(X[~held], label[~held])
     part = X[held]
     score[held] = model.predict_proba(part)[:, 1]
-    for j, name in enumerate(X.columns):  # one prediction per column: columns, not rows
+    held = held & scored
+    part = X[held]
+    for j in range(X.shape[1]):  # one prediction per column: columns, not rows
         mixed = part.copy()
-        mixed[name] = part[name].to_numpy()[rng.permutation(len(part))]
+        mixed[:, j] = part[rng.permutation(len(part)), j]
         shuffled[j, held] = model.predict_proba(mixed)[:, 1]
 
 
@@ -362,7 +383,8 @@ def _classifier(frames, columns, fams, cv: int, seed: int, ci: float, min_group_
         )
     label = np.r_[np.zeros(len(frames[0]), dtype=np.int64), np.ones(len(frames[1]), dtype=np.int64)]
     fold = _folds(label, fams[-1].codes, cv, seed)
-    score, shuffled = _cross_fit(X, label, fold, cv, seed)
+    matrix, categorical = _matrix(X)
+    score, shuffled, scored = _cross_fit(matrix, categorical, label, fold, cv, seed)
     z = z_value(ci)
     rows = []
     for fam in fams:
@@ -388,9 +410,9 @@ def _classifier(frames, columns, fams, cv: int, seed: int, ci: float, min_group_
                 clip=(0.0, 1.0),
             )
         )
-    base = block_auc(np.zeros(len(label), dtype=np.int64), label, score, 1)["auc"][0]
-    blocks = np.zeros(len(label), dtype=np.int64)
-    drops = [base - block_auc(blocks, label, s, 1)["auc"][0] for s in shuffled]
+    blocks, y = np.zeros(int(scored.sum()), dtype=np.int64), label[scored]
+    base = block_auc(blocks, y, score[scored], 1)["auc"][0]
+    drops = [base - block_auc(blocks, y, s[scored], 1)["auc"][0] for s in shuffled]
     features = pd.DataFrame({"feature": list(X.columns), "auc_drop": drops})
     features = features.sort_values("auc_drop", ascending=False, kind="stable")
     return pd.concat(rows, ignore_index=True), features.reset_index(drop=True), skipped
