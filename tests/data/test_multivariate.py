@@ -258,3 +258,24 @@ def test_cli_drift_multivariate_writes_both_results(tmp_path, planted):
         env=env,
     )
     assert bad.returncode != 0 and "method" in (bad.stdout + bad.stderr)
+
+
+def test_perfectly_separated_samples_get_an_interval_with_width():
+    from scipy.stats import beta
+
+    from raikit.data._multivariate import _auc_interval
+
+    label = np.r_[np.zeros(200, dtype=int), np.ones(150, dtype=int)]
+    score = np.r_[np.linspace(0, 0.4, 200), np.linspace(0.6, 1, 150)]
+    stats = block_auc(np.zeros(350, dtype=int), label, score, 1)
+    assert stats["auc"][0] == 1.0 and stats["variance"][0] == 0.0  # DeLong: no width
+    lower, upper = _auc_interval(stats, 1.959964, 0.95)
+    # Clopper-Pearson's bounds for 150 successes in 150 trials
+    assert lower[0] == pytest.approx(beta.ppf(0.025, 150, 1)) and upper[0] == 1.0
+    rng = np.random.default_rng(8)
+    reference = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
+    result = multivariate_drift(
+        reference=reference, current=reference + 100.0, method="classifier", random_state=0
+    )
+    row = result.overall.iloc[0]
+    assert row["value"] > 0.99 and row["lower"] < row["upper"] and bool(row["drifted"])

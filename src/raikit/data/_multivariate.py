@@ -393,15 +393,15 @@ def _classifier(frames, columns, fams, cv: int, seed: int, ci: float, min_group_
         per_fold = block_auc(fam.codes * cv + fold, label, score, fam.n_groups * cv)
         p_folds = per_fold["p"].reshape(fam.n_groups, cv)
         p = np.minimum(1.0, 2 * _nanmedian(p_folds))
-        sd = np.sqrt(stats["variance"])
+        lower, upper = _auc_interval(stats, z, ci)
         rows.append(
             _rows(
                 fam,
                 "classifier",
                 "auc",
                 stats["auc"],
-                stats["auc"] - z * sd,
-                stats["auc"] + z * sd,
+                lower,
+                upper,
                 np.full(fam.n_groups, 0.5),
                 p,
                 stats["n0"],
@@ -416,6 +416,22 @@ def _classifier(frames, columns, fams, cv: int, seed: int, ci: float, min_group_
     features = pd.DataFrame({"feature": list(X.columns), "auc_drop": drops})
     features = features.sort_values("auc_drop", ascending=False, kind="stable")
     return pd.concat(rows, ignore_index=True), features.reset_index(drop=True), skipped
+
+
+def _auc_interval(stats: dict, z: float, ci: float) -> tuple[np.ndarray, np.ndarray]:
+    """DeLong's interval; where it has no width (every placement equal: the samples are
+    perfectly separated, or not at all), Clopper-Pearson's for ``AUC * m`` successes in
+    ``m = min(n_reference, n_current)`` pairs, so that no interval has zero width."""
+    from raikit.metrics._stats import clopper_pearson_interval
+
+    auc, sd = stats["auc"], np.sqrt(stats["variance"])
+    lower, upper = auc - z * sd, auc + z * sd
+    flat = ~(sd > 0) & ~np.isnan(auc)
+    if flat.any():
+        m = np.minimum(stats["n0"], stats["n1"])[flat]
+        low, high = clopper_pearson_interval(auc[flat] * m, m, ci=ci)
+        lower[flat], upper[flat] = low, high
+    return lower, upper
 
 
 def _nanmedian(values: np.ndarray) -> np.ndarray:
@@ -621,7 +637,9 @@ def multivariate_drift(
     The PCA's interval is the normal (Welch) interval of the difference of mean errors between
     the current rows and the held-out half of the reference, with its one-sided p-value: errors
     are averaged over at least ``min_group_size`` rows, where the central limit theorem applies.
-    Both intervals are analytic, so the check takes no ``n_boot``.
+    Both intervals are analytic, so the check takes no ``n_boot``. Where DeLong's interval has
+    no width (perfectly separated samples), the AUC's interval is Clopper-Pearson's for
+    ``AUC * m`` successes in ``m = min(n_reference, n_current)`` pairs.
 
     Parameters
     ----------
