@@ -279,3 +279,20 @@ def test_perfectly_separated_samples_get_an_interval_with_width():
     )
     row = result.overall.iloc[0]
     assert row["value"] > 0.99 and row["lower"] < row["upper"] and bool(row["drifted"])
+
+
+def test_hostile_names_are_escaped_in_the_page(planted):
+    reference, current = planted
+    evil = "<script>alert(1)</script>"
+    names = {"a": evil, "b": "b"}
+    groups = np.where(np.arange(len(reference)) % 2, evil, "ok")
+    result = multivariate_drift(
+        reference=Dataset(reference.rename(columns=names).assign(g=groups), target=None,
+                          sensitive="g"),
+        current=Dataset(current.rename(columns=names).assign(g=groups), target=None,
+                        sensitive="g"),
+        random_state=0,
+    )  # fmt: skip
+    assert evil in set(result.features["feature"])
+    page = result.to_html()
+    assert evil not in page and "&lt;script&gt;" in page
