@@ -296,3 +296,16 @@ def test_hostile_names_are_escaped_in_the_page(planted):
     assert evil in set(result.features["feature"])
     page = result.to_html()
     assert evil not in page and "&lt;script&gt;" in page
+
+
+def test_by_group_false_and_a_list_of_methods(planted):
+    reference, current = planted
+    groups = np.where(np.arange(len(reference)) % 2, "p", "q")
+    ds = {k: Dataset(f.assign(s=groups), target=None, sensitive="s")
+          for k, f in (("r", reference), ("c", current))}  # fmt: skip
+    result = multivariate_drift(
+        reference=ds["r"], current=ds["c"], by_group=False, method=["pca", "pca"], random_state=0
+    )
+    assert result.table["attribute"].unique().tolist() == ["overall"]
+    assert result.table["method"].tolist() == ["pca"] and result.sensitive_names == []
+    assert result.features.empty and result.meta["methods"] == ["pca"]
