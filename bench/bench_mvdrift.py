@@ -7,6 +7,12 @@ categories) and changes one thing the per-column tests cannot see: two of the nu
 become correlated (0.8) in one sensitive group only. The script times ``drift`` (per column, all
 rows) and ``multivariate_drift`` (each side sampled to ``--max-rows`` rows, stratified by group)
 and prints whether each finds the change, overall and in the group where it was planted.
+
+Measured on the shared 2-core machine (load average about 10, 100,000 x 50 per side, 20,000 rows
+sampled per side): ``drift`` 31 s, finds nothing; the classifier 59 s (124 s before the inputs
+were encoded once), AUC 0.553 in group c (adjusted p 0.002), 0.498 in group a, separated most
+by num_01 and num_00, the two planted columns; the PCA 18 s, error change -0.044 in group c
+(p 0.07): two correlated columns among 50 barely change a 65%-variance reconstruction.
 """
 
 from __future__ import annotations
