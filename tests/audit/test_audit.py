@@ -63,6 +63,7 @@ def test_scorecard_follows_the_evidence(credit_split, tmp_path):
         "data.profile",
         "data.representation",
         "data.drift",
+        "data.multivariate_drift",
         "privacy.membership_inference",
         "explain.explain",
     }
@@ -72,6 +73,12 @@ def test_scorecard_follows_the_evidence(credit_split, tmp_path):
         theil_index(test.y, model.predict(test.X))
     )
     assert "metrics.inequality_metrics" in card.loc["bias", "evidence"]
+    # a random split: the columns taken together do not tell train from test (the seed is
+    # fresh, so a 5% level would fail one run in twenty: no p-value is tiny)
+    joint = report.results["data.multivariate_drift"].overall.set_index("method")
+    assert list(joint.index) == ["classifier", "pca"] and joint["p_value"].min() > 0.001
+    assert "data.multivariate_drift" in card.loc["robustness", "evidence"]
+    assert report.meta["sections"]["data.multivariate_drift"] == "multivariate_drift"
     back = Result.from_json(report.to_json())
     assert back.scorecard.equals(report.scorecard)
 

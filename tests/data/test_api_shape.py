@@ -13,6 +13,7 @@ CHECKS = {
     "datasheet": "data.datasheet",
     "drift": "data.drift",
     "label_issues": "data.label_issues",
+    "multivariate_drift": "data.multivariate_drift",
     "profile": "data.profile",
     "representation": "data.representation",
     "slice_tuner": "data.slice_tuner",
@@ -34,7 +35,7 @@ def test_every_check_is_recorded_validated_and_takes_data_first(name):
     params = inspect.signature(check).parameters
     assert "ledger" in params and params["ledger"].default is None
     positional = [p.name for p in params.values() if p.kind is p.POSITIONAL_OR_KEYWORD]
-    if name == "drift":
+    if name in ("drift", "multivariate_drift"):
         assert positional == [] and {"reference", "current"} <= set(params)
     else:
         assert positional[0] == "data"

@@ -266,6 +266,32 @@ def _data_drift(ctx: AuditContext) -> dict:
     return {"data.drift": drift(reference=_unscored(ctx.train), current=_unscored(ctx.test))}
 
 
+# the domain classifier and the PCA read at most this many rows of each split (sampled beyond)
+_MULTIVARIATE_ROWS = 10_000
+
+
+@register_section(
+    "multivariate_drift",
+    principle="robustness",
+    description="Train/test mismatch of the columns taken together (domain classifier, PCA "
+    "reconstruction error), overall and per group",
+)
+def _multivariate_drift(ctx: AuditContext) -> dict:
+    """Whether test rows can be told apart from training rows, which per-column tests miss when
+    only the relations between columns changed."""
+    from raikit.data import multivariate_drift
+
+    result = multivariate_drift(
+        reference=_unscored(ctx.train),
+        current=_unscored(ctx.test),
+        ci=ctx.ci,
+        max_rows=_MULTIVARIATE_ROWS,
+        min_group_size=ctx.min_group_size,
+        random_state=ctx.random_state,
+    )
+    return {"data.multivariate_drift": result}
+
+
 @register_section(
     "privacy",
     principle="privacy",

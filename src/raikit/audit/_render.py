@@ -39,6 +39,8 @@ CHECK_TITLES = {
     "data.profile": "Who the training data represents, and proxies of sensitive attributes",
     "data.representation": "How many rows, and which base rate, each group has",
     "data.drift": "Does the test data look like the training data?",
+    "data.multivariate_drift": "Can test rows be told apart from training rows (columns "
+    "taken together)?",
     "privacy.membership_inference": "Can an attacker tell the training rows from others?",
     "explain.explain": "Which features drive the decisions, and for whom",
 }

@@ -1,4 +1,5 @@
-"""The data stage: profile, schema validation, drift, representation, label issues, datasheets.
+"""The data stage: profile, schema validation, drift (per column and multivariate), representation,
+label issues, datasheets.
 
 Before a model is trained its builder must know who the data represents, where it is thin or dirty,
 and whether serving data still looks like training data.
@@ -10,6 +11,7 @@ from raikit.data._datasheet import QUESTIONS, DatasheetResult, datasheet, datash
 from raikit.data._drift import DriftResult, adjust_pvalues, distribution_distances, drift
 from raikit.data._label_issues import LabelIssuesResult, confident_learning, label_issues
 from raikit.data._mlclean import MLCleanResult, clean
+from raikit.data._multivariate import MultivariateDriftResult, multivariate_drift
 from raikit.data._profile import ProfileResult, profile
 from raikit.data._representation import (
     RepresentationResult,
@@ -31,6 +33,7 @@ __all__ = [
     "DriftResult",
     "LabelIssuesResult",
     "MLCleanResult",
+    "MultivariateDriftResult",
     "PoolAcquirer",
     "ProfileResult",
     "RepresentationResult",
@@ -47,6 +50,7 @@ __all__ = [
     "fit_power_law",
     "infer_schema",
     "label_issues",
+    "multivariate_drift",
     "profile",
     "representation",
     "required_sample_size",

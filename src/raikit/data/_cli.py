@@ -209,11 +209,25 @@ def drift_command(
     ),
     missing_group: str | None = _MISSING,
     weight: str | None = weight_option(),
+    multivariate: bool = typer.Option(
+        False,
+        "--multivariate",
+        help="Also test the columns together (domain classifier and PCA reconstruction error); "
+        "writes multivariate-drift.json and .html beside drift.json.",
+    ),
+    methods: str = typer.Option(
+        "classifier,pca", "--methods", help="Multivariate tests: classifier, pca or both."
+    ),
+    max_rows: int = typer.Option(
+        20_000, "--max-rows", help="Rows sampled from each side for the multivariate tests."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the multivariate tests."),
     out: Path = _OUT,
     json_out: Path | None = _JSON,
     html_out: Path | None = _HTML,
 ) -> None:
-    """Drift (or train/serving skew) per column, overall and within each group."""
+    """Drift (or train/serving skew) per column, overall and within each group; with
+    --multivariate also of the columns taken together."""
     from raikit.data import drift
     from raikit.dataset import Dataset
 
@@ -246,6 +260,40 @@ def drift_command(
         )
     console.print(table)
     _report(result, "drift", out, json_out, html_out, f"Drift: {current.name} vs {reference.name}")
+    if multivariate:
+        _multivariate(ref, cur, columns, methods, alpha, min_group_size, max_rows, seed, out)
+
+
+def _multivariate(ref, cur, columns, methods, alpha, min_group_size, max_rows, seed, out) -> None:
+    """``raikit data drift --multivariate``: the joint tests, printed and written to ``out``."""
+    from raikit.data import multivariate_drift
+
+    with _progress("Testing the columns together…"):
+        result = multivariate_drift(
+            reference=ref,
+            current=cur,
+            method=split_names(methods),
+            columns=split_names(columns) or None,
+            alpha=alpha,
+            min_group_size=min_group_size,
+            max_rows=max_rows,
+            random_state=seed,
+        )
+    table = Table(title="Multivariate drift")
+    for column in ("test", "statistic", "value", "interval", "p", "drifted"):
+        table.add_column(column)
+    for row in result.overall.itertuples(index=False):
+        table.add_row(
+            row.method,
+            row.statistic,
+            f"{row.value:.3f}",
+            f"{row.lower:.3f} to {row.upper:.3f}",
+            f"{row.p_value:.3g}",
+            "[red]yes[/red]" if row.drifted else "no",
+        )
+    console.print(table)
+    title = f"Multivariate drift: {cur.name} vs {ref.name}"
+    _report(result, "multivariate-drift", out, None, None, title)
 
 
 @app.command("representation")

@@ -91,6 +91,12 @@ def ingest_command(
     keep_open: bool = typer.Option(
         False, "--keep-open", help="Leave the last, partial window open for the next run."
     ),
+    multivariate: str | None = typer.Option(
+        None,
+        "--multivariate",
+        help="Also test each window's features taken together: classifier, pca or both "
+        "(comma-separated); the windows' feature values are then kept in the ledger.",
+    ),
 ) -> None:
     """Stream production files through a Monitor in batches; store windows, logs and alerts.
 
@@ -133,6 +139,7 @@ def ingest_command(
         id_column=id_column,
         prediction=None if predicts else prediction,
         pos_label=pos_label,  # matched to the labels by text ("1" names the label 1)
+        multivariate=split_names(multivariate) or None,
     )
     if labels is not None:
         _read_labels(monitor, labels, id_column, label_column)

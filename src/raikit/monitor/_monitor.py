@@ -298,6 +298,11 @@ class MonitorWindowResult(Result):
         Time span of a time window (ISO 8601), or the first and last row number of a count window.
     n_late : int
         Rows whose timestamp belonged to an already closed window (counted in this one).
+    multivariate : DataFrame
+        With ``Monitor(multivariate=...)``: the table of
+        :func:`raikit.data.multivariate_drift` of the window's features against the reference's
+        (method, attribute, group, AUC or reconstruction-error increase with its interval,
+        p-values, ``drifted``); empty otherwise.
     findings : tuple of Finding
         The alerts.
     """
@@ -318,6 +323,7 @@ class MonitorWindowResult(Result):
     parity: pd.DataFrame = field(default_factory=pd.DataFrame)
     estimates: pd.DataFrame = field(default_factory=pd.DataFrame)
     estimated_disparities: pd.DataFrame = field(default_factory=pd.DataFrame)
+    multivariate: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def summary(self) -> str:
@@ -387,6 +393,24 @@ class MonitorWindowResult(Result):
             title=f"TPR and FPR per group estimated before labels, window {self.window}"
         )
         return fig
+
+
+def _joint_methods(multivariate) -> list[str] | None:
+    """``Monitor(multivariate=...)`` as a list of test names (None: off)."""
+    if multivariate is None or multivariate is False:
+        return None
+    chosen = [multivariate] if isinstance(multivariate, str) else multivariate
+    allowed = ("classifier", "pca")
+    if (
+        not isinstance(chosen, list | tuple)
+        or not chosen
+        or any(not isinstance(m, str) or m not in allowed for m in chosen)
+    ):
+        raise ParameterError(
+            f"Monitor(): multivariate must be None, 'classifier', 'pca' or a list of them, got "
+            f"{multivariate!r}."
+        )
+    return list(dict.fromkeys(chosen))
 
 
 def _is_number_kind(values: pd.Series) -> bool:
@@ -514,6 +538,13 @@ class Monitor:
         Alert when a window's accuracy upper bound falls this far below the reference accuracy.
     ci, n_boot, random_state
         Bootstrap intervals of the window's metrics.
+    multivariate : None, "classifier", "pca" or a list of them
+        Also test each window's features taken together against the reference's with
+        :func:`raikit.data.multivariate_drift` (a domain classifier, the PCA reconstruction
+        error, or both), overall and per group, at level ``alpha``: drift in how the columns
+        move together passes every per-column test. The feature values of each window are then
+        kept in its stored prediction log (the ledger holds them), so that a window closed or
+        re-evaluated in a later session is tested on all its rows. ``None`` (default): off.
 
     Attributes
     ----------
@@ -562,6 +593,7 @@ class Monitor:
         ci: float = 0.95,
         n_boot: int = 200,
         random_state=0,
+        multivariate=None,
     ) -> None:
         from raikit.dataset import Dataset
         from raikit.ledger import Ledger, LedgerError
@@ -593,6 +625,7 @@ class Monitor:
             "ci": ci,
             "n_boot": n_boot,
             "random_state": random_state if isinstance(random_state, int | None) else None,
+            "multivariate": _joint_methods(multivariate),
         }
         self.windows = windows
         self.time_column = time_column
@@ -605,6 +638,8 @@ class Monitor:
         self.fairness_tolerance, self.max_accuracy_drop = fairness_tolerance, max_accuracy_drop
         self.ci, self.n_boot, self.random_state = ci, n_boot, random_state
         self.min_group_size = min_group_size
+        self.multivariate = self._params["multivariate"]
+        self._joint_reference: pd.DataFrame | None = None  # built on the first window tested
         self.n_skipped = 0
         frame = reference.frame
         self.sensitive_names = list(reference.sensitive_names)
@@ -1167,7 +1202,48 @@ class Monitor:
                     f"be a finite number."
                 )
             log[self.score] = numbers
+        if self.multivariate:  # the joint tests need the window's rows, not only their buckets
+            for name in self._joint_features():
+                log.setdefault(name, batch[name].reset_index(drop=True))
         return pd.DataFrame(log)
+
+    def _joint_features(self) -> list[str]:
+        """The monitored feature columns (not the prediction or score)."""
+        return [name for name, kind in self.kinds.items() if kind == "data"]
+
+    def _joint_drift(self, log: pd.DataFrame) -> tuple[pd.DataFrame, list]:
+        """The multivariate drift of the window's features against the reference's."""
+        from raikit.data import multivariate_drift
+        from raikit.dataset import Dataset
+
+        features = [name for name in self._joint_features() if name in log]
+        if not self.multivariate or not features or len(log) < 20:
+            return pd.DataFrame(), []
+        keep = [*features, *self.sensitive_names]
+        if self._joint_reference is None:
+            frame = self.reference.frame[keep].reset_index(drop=True)
+            for name in self.sensitive_names:  # the log holds group labels as text
+                frame[name] = _as_text(frame[name])
+            self._joint_reference = frame
+
+        def side(frame):
+            if not self.sensitive_names:
+                return frame
+            return Dataset(
+                frame, target=None, sensitive=self.sensitive_names,
+                missing_group=self.reference.missing_group,
+            )  # fmt: skip
+
+        result = multivariate_drift(
+            reference=side(self._joint_reference),
+            current=side(log[keep].reset_index(drop=True)),
+            method=self.multivariate,
+            alpha=self.alpha,
+            ci=self.ci,
+            min_group_size=self.min_group_size,
+            random_state=self.random_state,
+        )
+        return result.table, [f for f in result.findings if f.severity != "info"]
 
     def _prepare(self, batch: pd.DataFrame) -> _Batch:
         """Validate a whole batch (nothing is stored yet) and reduce it to codes and a log."""
@@ -1626,7 +1702,7 @@ class Monitor:
 
     def _evaluate(self, window: int, log, counts, span, late) -> MonitorWindowResult:
         drift, hist = self._drift(counts)
-        findings = []
+        joint, findings = self._joint_drift(log)
         whole = drift["attribute"] == "overall"
         overall_drifted = set(drift.loc[whole & drift["drifted"], "column"])
         hidden = drift[~whole & drift["drifted"] & ~drift["column"].isin(overall_drifted)]
@@ -1705,6 +1781,7 @@ class Monitor:
             parity=parity,
             estimates=estimates,
             estimated_disparities=estimated_disparities,
+            multivariate=joint,
         )
         self._store(result)
         return result
