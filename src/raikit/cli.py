@@ -52,6 +52,9 @@ _register_compare(app)
 from raikit.gates._cli import register as _register_gates  # noqa: E402
 
 _register_gates(app)  # raikit check: gates for CI
+from raikit.metrics._cli import register as _register_power  # noqa: E402
+
+_register_power(app)  # raikit power: rows per group for an audit, or the gap rows detect
 
 console = Console()
 error_console = Console(stderr=True)

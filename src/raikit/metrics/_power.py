@@ -115,12 +115,12 @@ def smallest_gap(n1, n2, centre, *, alpha_per_test, power):
     return np.where(ok, high, np.nan)
 
 
-def _metrics_of(criterion) -> tuple[str, tuple[str, ...]]:
+def _metrics_of(caller, criterion) -> tuple[str, tuple[str, ...]]:
     name = criterion.name if isinstance(criterion, FairnessCriterion) else str(criterion)
     metrics = criterion.metrics if isinstance(criterion, FairnessCriterion) else _CRITERIA.get(name)
     if metrics is None or any(m not in _DENOMINATOR for m in metrics):
         raise ParameterError(
-            f"criterion must be one of {sorted(_CRITERIA)} (a criterion on proportions), got "
+            f"{caller}(): criterion must be one of {sorted(_CRITERIA)} (a criterion on proportions), got "
             f"{name!r}; treatment equality and calibration are not proportions."
         )
     return name, tuple(metrics)
@@ -239,7 +239,7 @@ def required_group_size(
     >>> required_group_size("demographic_parity", difference=0.1, groups=4)  # 6 pairs
     600
     """
-    name, metrics = _metrics_of(criterion)
+    name, metrics = _metrics_of("required_group_size", criterion)
     shares = _shares("required_group_size", name, metrics, base_rate, selection_rate)
     centre = 0.5 if rate is None else rate
     t = _standard_errors_needed(power, _z(_alpha_per_test(alpha, groups)))
@@ -301,7 +301,7 @@ def detectable_difference(
     >>> round(detectable_difference("equal_opportunity", rows=1000, base_rate=0.1), 3)
     0.194
     """
-    name, metrics = _metrics_of(criterion)
+    name, metrics = _metrics_of("detectable_difference", criterion)
     shares = _shares("detectable_difference", name, metrics, base_rate, selection_rate)
     n1 = np.array([rows * shares[m] for m in metrics])
     gaps = smallest_gap(
