@@ -148,7 +148,7 @@ def test_simulated_power_with_three_groups_splits_alpha():
     ],
 )
 def test_detectable_difference_inverts_the_rows_needed(rows, criterion, extra):
-    gap = detectable_difference(criterion, rows=rows, **extra)
+    gap = detectable_difference(criterion, group_size=rows, **extra)
     back = required_group_size(criterion, difference=gap, **extra)
     assert back == rows or abs(back - rows) <= 1  # up to the rounding up to whole rows
     # a gap 1 % smaller needs more rows than there are
@@ -156,8 +156,8 @@ def test_detectable_difference_inverts_the_rows_needed(rows, criterion, extra):
 
 
 def test_detectable_difference_shrinks_with_rows_as_one_over_root_n():
-    small = detectable_difference("accuracy_parity", rows=1_000, rate=0.9)
-    large = detectable_difference("accuracy_parity", rows=100_000, rate=0.9)
+    small = detectable_difference("accuracy_parity", group_size=1_000, rate=0.9)
+    large = detectable_difference("accuracy_parity", group_size=100_000, rate=0.9)
     assert large < small
     assert small / large == pytest.approx(10, rel=0.05)  # ten times the root of the rows
 
@@ -187,7 +187,7 @@ def test_criteria_table_reports_the_worst_pair():
         expected.append(
             detectable_difference(
                 "demographic_parity",
-                rows=sizes[i],
+                group_size=sizes[i],
                 ratio=sizes[j] / sizes[i],
                 rate=centre,
                 alpha=0.1,  # 1 - ci
@@ -213,7 +213,7 @@ def test_criteria_table_counts_positives_for_equal_opportunity():
     eo = table[table["criterion"] == "equal_opportunity"].iloc[0]
     centre = (54 + 175 + 0.5) / (90 + 250 + 1)
     expected = detectable_difference(
-        "equal_opportunity", rows=300, base_rate=0.3, ratio=250 / 90, rate=centre
+        "equal_opportunity", group_size=300, base_rate=0.3, ratio=250 / 90, rate=centre
     )
     assert eo["detectable_difference"] == pytest.approx(expected, rel=1e-9)
     # not a proportion: no detectable difference
@@ -251,8 +251,8 @@ def test_estimate_only_pass_needs_the_power_to_see_the_tolerance():
         (lambda: required_group_size("predictive_parity", difference=0.1), "selection_rate"),
         (lambda: required_group_size("treatment_equality", difference=0.1), "criterion"),
         (lambda: required_group_size(TreatmentEquality(), difference=0.1), "criterion"),
-        (lambda: detectable_difference("demographic_parity", rows=0), "rows"),
-        (lambda: detectable_difference("demographic_parity", rows=10, rate=1.0), "rate"),
+        (lambda: detectable_difference("demographic_parity", group_size=0), "rows"),
+        (lambda: detectable_difference("demographic_parity", group_size=10, rate=1.0), "rate"),
     ],
 )
 def test_bad_values_are_parameter_errors_naming_the_keyword(call, keyword):

@@ -47,14 +47,14 @@ def test_every_criterion_the_rates_allow_and_the_detectable_difference(run):
     assert "demographic_parity" in out.stdout and "accuracy_parity" in out.stdout
     assert "equal_opportunity" not in out.stdout.split("Left out")[0]
     assert "give --base-rate" in out.stdout
-    out = run("--rows", "800", "--base-rate", "0.4", "--selection-rate", "0.3")
+    out = run("--group-size", "800", "--base-rate", "0.4", "--selection-rate", "0.3")
     assert out.returncode == 0, out.stderr
     for name, extra in [
         ("demographic_parity", {}),
         ("equalized_odds", {"base_rate": 0.4}),
         ("predictive_parity", {"selection_rate": 0.3}),
     ]:
-        gap = detectable_difference(name, rows=800, **extra)
+        gap = detectable_difference(name, group_size=800, **extra)
         assert f"{gap:.4f}" in out.stdout
 
 
@@ -62,11 +62,11 @@ def test_every_criterion_the_rates_allow_and_the_detectable_difference(run):
     ("args", "message"),
     [
         (["--difference", "1.5"], "--difference must be a number in (0, 1)"),
-        (["--difference", "0.1", "--rows", "100"], "exactly one of --difference"),
+        (["--difference", "0.1", "--group-size", "100"], "exactly one of --difference"),
         ([], "exactly one of --difference"),
         (["--criterion", "equal_opportunity", "--difference", "0.1"], "--base-rate"),
         (["--criterion", "treatment_equality", "--difference", "0.1"], "not proportions"),
-        (["--rows", "100", "--groups", "1"], "--groups must be"),
+        (["--group-size", "100", "--groups", "1"], "--groups must be"),
     ],
 )
 def test_errors_speak_in_flags(run, args, message):

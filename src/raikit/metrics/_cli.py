@@ -53,8 +53,8 @@ def power_command(
     difference: float | None = typer.Option(
         None, "--difference", "-d", help="The gap between two groups to detect: rows needed."
     ),
-    rows: int | None = typer.Option(
-        None, "--rows", "-n", help="Rows of the first group: the smallest gap they detect."
+    group_size: int | None = typer.Option(
+        None, "--group-size", "-n", help="Rows of the first group: the smallest gap they detect."
     ),
     rate: float | None = typer.Option(
         None, "--rate", help="The metric's value around which the groups differ (default 0.5)."
@@ -75,14 +75,14 @@ def power_command(
     ),
 ) -> None:
     """Power analysis of a fairness audit: rows per group to detect a gap (--difference), or the
-    smallest gap a number of rows detects (--rows); two-sided two-proportion test."""
+    smallest gap a number of rows detects (--group-size); two-sided two-proportion test."""
     from raikit._errors import ParameterError
     from raikit.metrics import detectable_difference, required_group_size
 
-    if (difference is None) == (rows is None):
+    if (difference is None) == (group_size is None):
         raise ParameterError(
-            "Give exactly one of --difference (rows needed to detect it) and --rows (the gap "
-            "that many rows detect)."
+            "Give exactly one of --difference (rows needed to detect it) and --group-size (the "
+            "gap that many rows detect)."
         )
     chosen, left_out = _criteria(criterion, base_rate, selection_rate)
     settings = {
@@ -104,11 +104,11 @@ def power_command(
             second = -(-n * ratio // 1)  # ceil without float noise for whole ratios
             table.add_row(name, _DENOMINATORS.get(name, ""), f"{n:,}", f"{int(second):,}")
     else:
-        table = Table(title=f"Smallest gap {rows:,} rows detect ({level})")
+        table = Table(title=f"Smallest gap groups of {group_size:,} rows detect ({level})")
         for column in ("criterion", "counted in", "detectable difference"):
             table.add_column(column)
         for name in chosen:
-            gap = detectable_difference(name, rows=rows, **settings)
+            gap = detectable_difference(name, group_size=group_size, **settings)
             table.add_row(name, _DENOMINATORS.get(name, ""), f"{gap:.4f}")
     console.print(table)
     if left_out:

@@ -251,11 +251,11 @@ def required_group_size(
     return max(need, 1)
 
 
-@validate_params(rows=Interval(int, 1, None), **_COMMON)
+@validate_params(group_size=Interval(int, 1, None), **_COMMON)
 def detectable_difference(
     criterion,
     *,
-    rows: int,
+    group_size: int,
     rate: float | None = None,
     base_rate: float | None = None,
     selection_rate: float | None = None,
@@ -264,10 +264,10 @@ def detectable_difference(
     ratio: float = 1.0,
     groups: int = 2,
 ) -> float:
-    """The smallest gap in a fairness criterion that groups of ``rows`` rows detect.
+    """The smallest gap in a fairness criterion that groups of ``group_size`` rows detect.
 
     :func:`required_group_size` solved for the gap (numerically: the rates, hence the variance,
-    depend on the gap): with ``rows`` in the first group and ``ratio`` times as many in the
+    depend on the gap): with ``group_size`` rows in the first group and ``ratio`` times as many in the
     second, a gap at least this large is detected with probability ``power`` at level ``alpha``;
     a smaller one can go unnoticed. Parameters as :func:`required_group_size`.
 
@@ -275,7 +275,7 @@ def detectable_difference(
     ----------
     criterion : str or FairnessCriterion
         As :func:`required_group_size`.
-    rows : int
+    group_size : int
         Rows of the first group.
     rate, base_rate, selection_rate, power, alpha, ratio, groups
         As :func:`required_group_size`.
@@ -293,17 +293,17 @@ def detectable_difference(
     Examples
     --------
     >>> from raikit.metrics import detectable_difference, required_group_size
-    >>> d = detectable_difference("demographic_parity", rows=389)
+    >>> d = detectable_difference("demographic_parity", group_size=389)
     >>> round(d, 4)
     0.0999
     >>> required_group_size("demographic_parity", difference=d)
     389
-    >>> round(detectable_difference("equal_opportunity", rows=1000, base_rate=0.1), 3)
+    >>> round(detectable_difference("equal_opportunity", group_size=1000, base_rate=0.1), 3)
     0.194
     """
     name, metrics = _metrics_of("detectable_difference", criterion)
     shares = _shares("detectable_difference", name, metrics, base_rate, selection_rate)
-    n1 = np.array([rows * shares[m] for m in metrics])
+    n1 = np.array([group_size * shares[m] for m in metrics])
     gaps = smallest_gap(
         n1,
         n1 * ratio,
