@@ -251,7 +251,7 @@ def test_estimate_only_pass_needs_the_power_to_see_the_tolerance():
         (lambda: required_group_size("predictive_parity", difference=0.1), "selection_rate"),
         (lambda: required_group_size("treatment_equality", difference=0.1), "criterion"),
         (lambda: required_group_size(TreatmentEquality(), difference=0.1), "criterion"),
-        (lambda: detectable_difference("demographic_parity", group_size=0), "rows"),
+        (lambda: detectable_difference("demographic_parity", group_size=0), "group_size"),
         (lambda: detectable_difference("demographic_parity", group_size=10, rate=1.0), "rate"),
     ],
 )
