@@ -118,6 +118,37 @@ def power_command(
         )
 
 
+def criteria_table(result, *, tolerance: float) -> Table | None:
+    """The fairness criteria of a GroupMetricsResult as a Rich table: the difference with its
+    interval, the verdict against ``tolerance`` and the smallest gap the groups could have
+    detected (None when no criterion applies, e.g. regression)."""
+    from rich.markup import escape
+
+    from raikit.metrics import DETECTION_POWER
+
+    if result.task != "binary":
+        return None
+    frame = result.fairness(tolerance=tolerance)
+    if not len(frame):
+        return None
+    level = 1 - (result.ci or 0.95)
+    table = Table(title=f"Fairness criteria (tolerance {tolerance:g})")
+    for column in ("criterion", "attribute", "difference", "verdict"):
+        table.add_column(column)
+    table.add_column(f"detectable at power {DETECTION_POWER:.0%}, level {level:.2g}")
+    for row in frame.itertuples(index=False):
+        bounds = f" [dim][{row.lower:.3f}, {row.upper:.3f}][/dim]" if row.lower == row.lower else ""
+        mdd = row.detectable_difference
+        table.add_row(
+            row.criterion,
+            escape(str(row.attribute)),
+            f"{row.difference:.3f}{bounds}",
+            row.verdict,
+            "[dim]n/a[/dim]" if mdd != mdd else f"{mdd:.3f}",
+        )
+    return table
+
+
 def register(app: typer.Typer) -> None:
     """Add ``raikit power`` to the command line."""
     app.command("power")(power_command)
