@@ -289,6 +289,9 @@ def test_audit_reads_a_pass_at_its_resolution():
     sentence = f"this audit could only have detected a difference of {mdd:.3f} or larger"
     assert sentence in bias["reason"]
     assert sentence in report.to_html()
+    from raikit.audit._render import headline
+
+    assert "could only have detected" in headline(report, "bias")[0]  # the summary's number
     assert not [f for f in report.findings if "Underpowered" in f.title]
     # a tolerance below what 3,000 rows can see: the same audit warns that it is underpowered
     strict = audit(

@@ -206,7 +206,9 @@ def required_group_size(
     power : float, default 0.8
         Probability of detecting the gap when it is there (1 - beta).
     alpha : float, default 0.05
-        Significance level of the whole comparison (familywise over the pairs of groups).
+        Significance level of the whole comparison (familywise over the pairs of groups). To
+        hold it over several criteria or attributes too, divide it by their number
+        (Bonferroni); the audit's intervals, like the engine's, correct over pairs only.
     ratio : float, default 1.0
         Rows of the second group per row of the first (the allocation ratio).
     groups : int, default 2
