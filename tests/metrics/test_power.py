@@ -245,6 +245,7 @@ def test_estimate_only_pass_needs_the_power_to_see_the_tolerance():
         (lambda: required_group_size("demographic_parity", difference=1.5), "difference"),
         (lambda: required_group_size("demographic_parity", difference=0.1, power=1.0), "power"),
         (lambda: required_group_size("demographic_parity", difference=0.1, alpha=0), "alpha"),
+        (lambda: required_group_size("demographic_parity", difference=0.1, power=0.01), "power"),
         (lambda: required_group_size("demographic_parity", difference=0.1, groups=1), "groups"),
         (lambda: required_group_size("demographic_parity", difference=0.1, ratio=0), "ratio"),
         (lambda: required_group_size("equal_opportunity", difference=0.1), "base_rate"),

@@ -120,8 +120,8 @@ def _metrics_of(caller, criterion) -> tuple[str, tuple[str, ...]]:
     metrics = criterion.metrics if isinstance(criterion, FairnessCriterion) else _CRITERIA.get(name)
     if metrics is None or any(m not in _DENOMINATOR for m in metrics):
         raise ParameterError(
-            f"{caller}(): criterion must be one of {sorted(_CRITERIA)} (a criterion on proportions), got "
-            f"{name!r}; treatment equality and calibration are not proportions."
+            f"{caller}(): criterion must be one of {sorted(_CRITERIA)} (a criterion on "
+            f"proportions), got {name!r}; treatment equality and calibration are not proportions."
         )
     return name, tuple(metrics)
 
@@ -148,8 +148,14 @@ def _shares(caller, name, metrics, base_rate, selection_rate) -> dict[str, float
     return {metric: shares[_DENOMINATOR[metric]] for metric in metrics}
 
 
-def _alpha_per_test(alpha: float, groups: int) -> float:
-    return alpha / (groups * (groups - 1) / 2)
+def _alpha_per_test(caller: str, alpha: float, groups: int, power: float) -> float:
+    per_test = alpha / (groups * (groups - 1) / 2)
+    if power <= per_test:  # a test finds nothing at least this often: no rows are needed
+        raise ParameterError(
+            f"{caller}(): power must exceed the level of each test ({per_test:g}: alpha over "
+            f"the pairs of groups), got {power!r}; 0.8 is usual."
+        )
+    return per_test
 
 
 _COMMON = {
@@ -244,7 +250,9 @@ def required_group_size(
     name, metrics = _metrics_of("required_group_size", criterion)
     shares = _shares("required_group_size", name, metrics, base_rate, selection_rate)
     centre = 0.5 if rate is None else rate
-    t = _standard_errors_needed(power, _z(_alpha_per_test(alpha, groups)))
+    t = _standard_errors_needed(
+        power, _z(_alpha_per_test("required_group_size", alpha, groups, power))
+    )
     need = 0
     for metric in metrics:  # one or two metrics
         denominator = _variance(centre, difference, 1.0, ratio) * t * t / difference**2
@@ -310,7 +318,7 @@ def detectable_difference(
         n1,
         n1 * ratio,
         0.5 if rate is None else rate,
-        alpha_per_test=_alpha_per_test(alpha, groups),
+        alpha_per_test=_alpha_per_test("detectable_difference", alpha, groups, power),
         power=power,
     )
     return float(gaps.max())
