@@ -52,6 +52,9 @@ _register_compare(app)
 from raikit.gates._cli import register as _register_gates  # noqa: E402
 
 _register_gates(app)  # raikit check: gates for CI
+from raikit.metrics._cli import register as _register_power  # noqa: E402
+
+_register_power(app)  # raikit power: rows per group for an audit, or the gap rows detect
 
 console = Console()
 error_console = Console(stderr=True)
@@ -208,6 +211,12 @@ def metrics_command(
     inequality_json: Path | None = typer.Option(
         None, "--inequality-json", help="--inequality: write its result as JSON here."
     ),
+    tolerance: float = typer.Option(
+        0.1,
+        "--tolerance",
+        help="Largest acceptable between-group difference of the fairness criteria (their "
+        "table shows each verdict and the smallest gap the groups could have detected).",
+    ),
 ) -> None:
     """Metrics per group (with bootstrap CIs) from files of predictions, in memory or at scale."""
     from raikit.dataset import Dataset
@@ -263,7 +272,7 @@ def metrics_command(
         finally:
             if started:
                 session.stop()  # only a session this command started
-    _print_group_metrics(result, file, json_out=json_out, html_out=html_out)
+    _print_group_metrics(result, file, json_out=json_out, html_out=html_out, tolerance=tolerance)
     if inequality_settings is not None:
         _print_inequality(ds, settings, **inequality_settings)
 
@@ -357,8 +366,10 @@ def _spark_session(spark_master):
     return session, True
 
 
-def _print_group_metrics(result, file, *, json_out, html_out) -> None:
-    """The metrics command's table, summary and findings, and the files asked for."""
+def _print_group_metrics(result, file, *, json_out, html_out, tolerance) -> None:
+    """The metrics command's tables, summary and findings, and the files asked for."""
+    from raikit.metrics._cli import criteria_table
+
     shown = [
         m
         for m in (
@@ -376,6 +387,9 @@ def _print_group_metrics(result, file, *, json_out, html_out) -> None:
     if result.task == "binary":
         title += f" (positive label: {result.meta.get('pos_label')!r})"
     console.print(metrics_table(result, title=title, metrics=shown or None))
+    criteria = criteria_table(result, tolerance=tolerance)
+    if criteria is not None:
+        console.print(criteria)
     console.print(result.summary)
     print_findings(result.findings)
     if json_out is not None:

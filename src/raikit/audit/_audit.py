@@ -495,8 +495,55 @@ def _score_bias(ctx: AuditContext) -> dict:
         "bias",
         "pass",
         f"Demographic parity and equalized odds differences are within "
-        f"{ctx.tolerance} over their whole CI for every attribute {policy}.",
+        f"{ctx.tolerance} over their whole CI for every attribute {policy}"
+        + _detectable_text(main, ctx)
+        + ".",
         evidence,
+    )
+
+
+def _detectable_text(main: pd.DataFrame, ctx: AuditContext) -> str:
+    """Beside a pass: the smallest gap the audit could have detected (its least sensitive
+    criterion and attribute), so that "no disparity found" is read at the audit's resolution."""
+    from raikit.metrics import DETECTION_POWER
+
+    known = main[np.isfinite(main["detectable_difference"].to_numpy(float))]
+    if not len(known):
+        return ""
+    worst = known.loc[known["detectable_difference"].idxmax()]
+    return (
+        f"; this audit could only have detected a difference of "
+        f"{worst['detectable_difference']:.3f} or larger ({worst['criterion']} on "
+        f"{worst['attribute']}; power {DETECTION_POWER:.0%} at level {1 - ctx.ci:.2g})"
+    )
+
+
+def _power_findings(ctx: AuditContext) -> tuple:
+    """A warning for each criterion the bias verdict rests on whose groups were too small to
+    detect a gap of the tolerance: its verdict says what the interval shows, this says how
+    closely the audit could look (a gap of the tolerance could have gone unnoticed)."""
+    from raikit._result import Finding
+    from raikit.metrics import DETECTION_POWER
+
+    result = ctx.results.get("metrics.group_metrics")
+    if result is None:
+        return ()
+    fairness = result.fairness(tolerance=ctx.tolerance, min_group_size=ctx.min_group_size)
+    main = fairness[fairness["criterion"].isin(["demographic_parity", "equalized_odds"])]
+    under = main[main["detectable_difference"].to_numpy(float) > ctx.tolerance]
+    return tuple(
+        Finding(
+            "warning",
+            f"[metrics.group_metrics] Underpowered: {row.criterion} on {row.attribute} could "
+            f"only detect a gap of {row.detectable_difference:.3f} or larger, above the "
+            f"tolerance {ctx.tolerance:g}",
+            f"With these groups a gap of {ctx.tolerance:g} is detected with less than "
+            f"{DETECTION_POWER:.0%} power at level {1 - ctx.ci:.2g} (verdict: {row.verdict}); "
+            f"about {(row.detectable_difference / ctx.tolerance) ** 2:.1f} times the rows in "
+            f"the smallest groups compared would detect it (raikit.metrics."
+            f"required_group_size plans it).",
+        )
+        for row in under.itertuples(index=False)
     )
 
 
@@ -826,10 +873,14 @@ def _report(
     from raikit._features import sensitive_input_finding
 
     uses_sensitive = sensitive_input_finding(ctx.test)
-    findings = (() if uses_sensitive is None else (uses_sensitive,)) + tuple(
-        replace(f, title=f"[{check}] {f.title}")  # its slice and key kept
-        for check, result in ctx.results.items()
-        for f in getattr(result, "findings", ())
+    findings = (
+        (() if uses_sensitive is None else (uses_sensitive,))
+        + _power_findings(ctx)
+        + tuple(
+            replace(f, title=f"[{check}] {f.title}")  # its slice and key kept
+            for check, result in ctx.results.items()
+            for f in getattr(result, "findings", ())
+        )
     )
     meta = {
         "model": model_name,

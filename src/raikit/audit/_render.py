@@ -277,6 +277,10 @@ def _bias_number(report):
         return None
     worst = behind.loc[behind["difference"].idxmax()]
     what = f"largest gap: {worst['criterion'].replace('_', ' ')}, {worst['attribute']}"
+    detectable = behind["detectable_difference"].to_numpy(float)  # absent in older evidence
+    if verdict == "pass" and np.isfinite(detectable).any():
+        # a pass is read at the audit's resolution: the smallest gap it could have detected
+        what += f" (could only have detected {format_number(np.nanmax(detectable))} or larger)"
     return what, worst["difference"], worst["lower"], worst["upper"]
 
 

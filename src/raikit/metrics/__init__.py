@@ -1,5 +1,5 @@
-"""The metrics engine: metrics per group with confidence intervals, fairness criteria, and
-inequality and individual-fairness metrics.
+"""The metrics engine: metrics per group with confidence intervals, fairness criteria,
+inequality and individual-fairness metrics, and the power of an audit to detect a disparity.
 
 Every number is derived from per-slice sufficient statistics computed in one vectorised pass;
 see :mod:`raikit.metrics._engine`.
@@ -40,11 +40,13 @@ from raikit.metrics._inequality import (
     within_group_generalized_entropy_index,
     within_group_theil_index,
 )
+from raikit.metrics._power import DETECTION_POWER, detectable_difference, required_group_size
 from raikit.metrics._spark import local_session
 from raikit.metrics._stats import MIN_GROUP_SIZE
 
 __all__ = [
     "BINARY_METRICS",
+    "DETECTION_POWER",
     "MIN_GROUP_SIZE",
     "SCORE_METRICS",
     "AccuracyParity",
@@ -65,6 +67,7 @@ __all__ = [
     "count_metric",
     "demographic_parity_difference",
     "demographic_parity_ratio",
+    "detectable_difference",
     "equal_opportunity_difference",
     "equalized_odds_difference",
     "equalized_odds_ratio",
@@ -75,6 +78,7 @@ __all__ = [
     "inequality_metrics",
     "local_session",
     "percentile_bounds",
+    "required_group_size",
     "theil_index",
     "within_group_generalized_entropy_index",
     "within_group_theil_index",

@@ -59,7 +59,18 @@ class FairnessCriterion:
         interval of the difference is above ``tolerance``, ``pass`` only when it is entirely
         within, ``warn`` when it straddles the tolerance, and ``not assessable`` (never pass)
         when fewer than two groups of the attribute have ``min_group_size`` rows. Without
-        intervals (``ci=None``) the point estimate stands for the interval.
+        intervals (``ci=None``) the point estimate stands for the interval, and an estimate
+        within the tolerance is a pass only if the groups could have shown a gap of
+        ``tolerance`` (``detectable_difference <= tolerance``); otherwise it is
+        ``not assessable``.
+
+        ``detectable_difference`` is the smallest gap this audit detects with power 0.8 at level
+        ``1 - ci`` (0.05 without intervals) between any two groups of at least
+        ``min_group_size`` rows, from their counts (see :func:`raikit.metrics.
+        detectable_difference`): beside a pass it says how small a gap could have gone
+        unnoticed. NaN for a metric that is not a proportion (treatment equality, calibration)
+        or whose denominator the result lacks (``base_rate`` for TPR/FPR, ``selection_rate``
+        for precision).
 
         Parameters
         ----------
@@ -74,8 +85,8 @@ class FairnessCriterion:
         -------
         DataFrame
             ``criterion, attribute, metric, difference, lower, upper, ratio, tolerance,
-            groups_assessable, min_group_size, verdict, violated`` (``violated``: the point
-            estimate exceeds the tolerance).
+            detectable_difference, groups_assessable, min_group_size, verdict, violated``
+            (``violated``: the point estimate exceeds the tolerance).
 
         Examples
         --------
@@ -89,6 +100,7 @@ class FairnessCriterion:
         'not assessable'
         """
         from raikit.metrics._group_metrics import assessable_groups
+        from raikit.metrics._power import criterion_detectable_differences
 
         missing = [m for m in self.metrics if m not in result.metric_names]
         if missing:
@@ -104,6 +116,9 @@ class FairnessCriterion:
         sizes = result.group_sizes
         diffs = result.difference(method, bounds=True)
         ratios = result.ratio(method, bounds=True)
+        detectable = criterion_detectable_differences(
+            result, self.metrics, alpha=1 - (result.ci or 0.95), min_group_size=min_size
+        )
         rows = []
         for attribute in result.attributes:  # attributes, not groups
             d = diffs[(diffs["attribute"] == attribute) & diffs["metric"].isin(self.metrics)]
@@ -119,6 +134,10 @@ class FairnessCriterion:
                 d["value"].to_numpy(float), nan=-1.0
             ) / (1 + np.nanmax(np.abs(d["value"].to_numpy(float)), initial=0.0))
             worst = d.iloc[int(np.argmax(rank))]
+            chosen = verdicts[int(np.argmax(rank))]
+            mdd = float(detectable.get(attribute, np.nan))
+            if no_ci.all() and chosen == "pass" and mdd > tolerance:
+                chosen = "not assessable"  # an estimate the groups could not tell from the gap
             rows.append(
                 {
                     "criterion": self.name,
@@ -129,9 +148,10 @@ class FairnessCriterion:
                     "upper": worst["upper"],
                     "ratio": q["value"].min(),
                     "tolerance": tolerance,
+                    "detectable_difference": mdd,
                     "groups_assessable": n_ok,
                     "min_group_size": min_size,
-                    "verdict": verdicts[int(np.argmax(rank))],
+                    "verdict": chosen,
                     "violated": bool(worst["value"] > tolerance),
                 }
             )
