@@ -39,6 +39,7 @@ CHECK_TITLES = {
     "data.profile": "Who the training data represents, and proxies of sensitive attributes",
     "data.representation": "How many rows, and which base rate, each group has",
     "data.drift": "Does the test data look like the training data?",
+    "data.leakage": "Does the test data leak into training, or a feature into the target?",
     "privacy.membership_inference": "Can an attacker tell the training rows from others?",
     "explain.explain": "Which features drive the decisions, and for whom",
 }

@@ -744,8 +744,8 @@ def leakage(
     >>> result = leakage(train=train, test=test, n_boot=200, random_state=0)
     >>> result.duplicates.query("kind == 'exact' and attribute == 'overall'")["duplicated"].item()
     5
-    >>> [f.title for f in result.findings]
-    ['Test rows with exact duplicates in the training data']
+    >>> [(f.severity, f.title) for f in result.findings][0]
+    ('error', 'Test rows with exact duplicates in the training data')
     """
     train = check_dataset(train, name="train", caller="leakage")
     test = check_dataset(test, name="test", caller="leakage")
