@@ -63,6 +63,7 @@ def test_scorecard_follows_the_evidence(credit_split, tmp_path):
         "data.profile",
         "data.representation",
         "data.drift",
+        "data.leakage",
         "privacy.membership_inference",
         "explain.explain",
     }

@@ -126,14 +126,14 @@ def test_near_duplicates_after_tiny_noise_and_normalised_text():
     far = leakage(
         train=Dataset(train_frame, target="y", sensitive="sex"),
         test=Dataset(test_frame, target="y", sensitive="sex"),
-        near_tolerance=1e-5,
+        duplicate_tolerance=1e-5,
         **FAST,
     )
     assert _overall(far, "near")["duplicated"] == 0
     skipped = leakage(
         train=Dataset(train_frame, target="y", sensitive="sex"),
         test=Dataset(test_frame, target="y", sensitive="sex"),
-        near_tolerance=None,
+        duplicate_tolerance=None,
         **FAST,
     )
     assert set(skipped.duplicates["kind"]) == {"exact"}
@@ -159,7 +159,7 @@ def test_conflicting_labels_are_counted_exactly():
     )
     train = Dataset(train_frame, target="y", sensitive="s")
     test = Dataset(test_frame, target="y", sensitive="s")
-    result = leakage(train=train, test=test, near_tolerance=None, cv=2, **FAST)
+    result = leakage(train=train, test=test, duplicate_tolerance=None, cv=2, **FAST)
     table = result.conflicts.set_index("scope")
     # train: (1, x) has labels 0 and 1 over 3 rows; (NaN, w) has 0 and 1 (missing equals missing)
     assert table.loc["train", ["feature_rows", "rows"]].tolist() == [2, 5]
@@ -303,7 +303,7 @@ def test_unlabelled_test_data_and_a_lazy_training_file(tmp_path):
     frame.iloc[:200].to_csv(path, index=False)
     train = Dataset(str(path), target="y", sensitive="sex", lazy=True)
     test = Dataset(frame.iloc[195:].drop(columns="y"), target=None, sensitive="sex")
-    result = leakage(train=train, test=test, near_tolerance=None, **FAST)
+    result = leakage(train=train, test=test, duplicate_tolerance=None, **FAST)
     assert _overall(result, "exact")["duplicated"] == 5
     assert result.conflicts["scope"].tolist() == ["train"]
 
@@ -313,8 +313,8 @@ def test_bad_arguments_are_parameter_errors():
     ds = Dataset(frame, target="y", sensitive="sex")
     with pytest.raises(ParameterError, match=r"leakage\(\): leak_auc must be"):
         leakage(train=ds, test=ds, leak_auc=2.0)
-    with pytest.raises(ParameterError, match=r"leakage\(\): near_tolerance must be"):
-        leakage(train=ds, test=ds, near_tolerance=-1.0)
+    with pytest.raises(ParameterError, match=r"leakage\(\): duplicate_tolerance must be"):
+        leakage(train=ds, test=ds, duplicate_tolerance=-1.0)
     with pytest.raises(ParameterError, match=r"leakage\(\): cv must be"):
         leakage(train=ds, test=ds, cv=1)
     with pytest.raises(ParameterError, match=r"leakage\(\): test must be a raikit Dataset"):

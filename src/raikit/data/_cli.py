@@ -258,8 +258,8 @@ def leakage_command(
     columns: str | None = typer.Option(
         None, "--columns", help="Columns to compare (default: every feature)."
     ),
-    near_tolerance: float = typer.Option(
-        0.01, "--near-tolerance", help="Largest numeric difference of near duplicates, in sd."
+    duplicate_tolerance: float = typer.Option(
+        0.01, "--duplicate-tolerance", help="Largest numeric difference of near duplicates, in sd."
     ),
     no_near: bool = typer.Option(False, "--no-near", help="Skip near duplicates."),
     leak_auc: float = typer.Option(
@@ -284,7 +284,7 @@ def leakage_command(
             train=train_ds,
             test=test_ds,
             columns=split_names(columns) or None,
-            near_tolerance=None if no_near else near_tolerance,
+            duplicate_tolerance=None if no_near else duplicate_tolerance,
             leak_auc=leak_auc,
             random_state=seed,
         )

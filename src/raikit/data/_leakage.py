@@ -9,7 +9,7 @@ Five integrity checks of a train/test split, each reported as a table and as fin
    collisions and nothing loops over rows.
 2. **Near duplicates.** Text and categories are normalised (stripped, case-folded) and must match,
    as must which numeric values are missing; numeric values must each differ by at most
-   ``near_tolerance`` training standard deviations (a Chebyshev radius, the rule of
+   ``duplicate_tolerance`` training standard deviations (a Chebyshev radius, the rule of
    :func:`raikit.data.clean`). One KD-tree of the training rows answers a radius count for every
    test row (fast even with fifty numeric columns because the radius is tiny; a k-nearest-neighbour
    search would not be). The table counts the near duplicates that are not exact ones.
@@ -662,7 +662,7 @@ def _sample(frame: pd.DataFrame, n: int, rng) -> pd.DataFrame:
 @recorded("data.leakage")
 @validate_params(
     columns=[list, tuple, str, None],
-    near_tolerance=[Interval(float, 0, None), None],
+    duplicate_tolerance=[Interval(float, 0, None), None],
     leak_auc=Interval(float, 0.5, 1, closed="both"),
     cv=Interval(int, 2, None),
     max_rows=Interval(int, 10, None),
@@ -675,7 +675,7 @@ def leakage(
     train,
     test,
     columns=None,
-    near_tolerance: float | None = 0.01,
+    duplicate_tolerance: float | None = 0.01,
     leak_auc: float = 0.95,
     cv: int = 5,
     max_rows: int = 20_000,
@@ -697,7 +697,7 @@ def leakage(
         Columns to compare. Default: the training Dataset's features, so sensitive attributes
         count only when they are features (as in :func:`raikit.data.profile`); the target,
         predictions, scores and weights are never compared.
-    near_tolerance : float or None, default 0.01
+    duplicate_tolerance : float or None, default 0.01
         Largest difference, in training standard deviations, of every numeric value of two near
         duplicates (their categories must match after stripping and case-folding). ``None``
         skips near duplicates.
@@ -762,8 +762,8 @@ def leakage(
     examples = [
         ("exact", int(t), int(first[t]), 0.0) for t in np.flatnonzero(is_dup)[:_MAX_EXAMPLES]
     ]
-    if near_tolerance is not None:
-        hits, near_twins, pairs = _near(train_X, test_X, float(near_tolerance))
+    if duplicate_tolerance is not None:
+        hits, near_twins, pairs = _near(train_X, test_X, float(duplicate_tolerance))
         near_only = hits & ~is_dup  # near, and not already an exact duplicate
         chance = near_twins & ~twins
         dup_rows += _share_rows("near", fams, near_only.astype(float), chance, ci)
@@ -799,7 +799,7 @@ def leakage(
     )
     duplicates = pd.DataFrame(dup_rows)
     findings = (
-        _duplicate_findings(duplicates, near_tolerance)
+        _duplicate_findings(duplicates, duplicate_tolerance)
         + _conflict_findings(conflicts)
         + _feature_findings(features, leak_auc)
         + _mismatch_findings(mismatch)
@@ -813,7 +813,7 @@ def leakage(
         findings=tuple(findings),
         meta={
             "columns": names,
-            "near_tolerance": near_tolerance,
+            "duplicate_tolerance": duplicate_tolerance,
             "leak_auc": leak_auc,
             "cv": cv,
             "max_rows": max_rows,
