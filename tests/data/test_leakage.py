@@ -391,3 +391,17 @@ def test_the_audit_runs_it_under_practical_accuracy():
     assert "data.leakage" in accuracy["evidence"]
     page = report.to_html()
     assert "Does the test data leak into training, or a feature into the target?" in page
+
+
+def test_a_numeric_target_is_judged_above_and_below_its_median():
+    rng = np.random.default_rng(120)
+    frame = _frame(1200, 121)
+    frame["y"] = frame["x"] * 10 + rng.normal(size=1200)  # a regression target
+    frame["copy"] = frame["y"] + rng.normal(scale=0.01, size=1200)  # the target, recorded again
+    train = Dataset(frame.iloc[:900], target="y", sensitive="sex")
+    assert train.task == "regression"
+    test = Dataset(frame.iloc[900:], target="y", sensitive="sex")
+    result = leakage(train=train, test=test, duplicate_tolerance=None, **FAST)
+    features = result.features.set_index("feature")
+    assert features.loc["copy", "lower"] > 0.95 and features.loc["z", "auc"] < 0.6
+    assert result.conflicts["rows"].tolist() == [0, 0, 0]  # continuous rows: no identical pairs

@@ -319,33 +319,34 @@ def _across(keys: np.ndarray, n_train: int, y_train: np.ndarray, y_test: np.ndar
     return conflict, int(np.unique(k_test[conflict]).size), int(ok_test.sum())
 
 
-def _conflicts(keys, n_train, y_train, y_test):
+def _conflicts(keys, n_train, y_train, y_test) -> tuple[pd.DataFrame, list]:
+    """The conflicts table per scope and up to ten (test row, training row) examples across."""
+    if y_train is None and y_test is None:
+        return _empty_conflicts(), []
+    c_train, c_test = _label_codes(y_train, y_test)
+    c_test = None if y_test is None else c_test
     rows, examples = [], []
-    for scope, k, y in (("train", keys[:n_train], y_train), ("test", keys[n_train:], y_test)):
+    for scope, k, y in (("train", keys[:n_train], c_train), ("test", keys[n_train:], c_test)):
         if y is None:
             continue
         groups, involved, labelled = _within(k, y)
         rows.append((scope, groups, involved, involved / labelled if labelled else np.nan))
-    if y_train is not None and y_test is not None:
-        conflict, groups, labelled = _across(keys, n_train, y_train, y_test)
-        rows.append(
-            (
-                "across",
-                groups,
-                int(conflict.sum()),
-                conflict.sum() / labelled if labelled else np.nan,
-            )
-        )
-        examples = np.flatnonzero(conflict)[:_MAX_EXAMPLES]
+    if c_train is not None and c_test is not None:
+        conflict, groups, labelled = _across(keys, n_train, c_train, c_test)
+        share = conflict.sum() / labelled if labelled else np.nan
+        rows.append(("across", groups, int(conflict.sum()), share))
+        for t in np.flatnonzero(conflict)[:_MAX_EXAMPLES]:  # a training copy with another label
+            other = (keys[:n_train] == keys[n_train + t]) & (c_train >= 0) & (c_train != c_test[t])
+            examples.append(("conflict", int(t), int(np.flatnonzero(other)[0]), 0.0))
     frame = pd.DataFrame(rows, columns=["scope", "feature_rows", "rows", "share"])
     return frame.astype({"feature_rows": np.int64, "rows": np.int64, "share": float}), examples
 
 
 # --------------------------------------------------------------------------- single features
-def _target_codes(y: pd.Series) -> np.ndarray:
-    """Integer classes of the target (-1 missing); a numeric target with many values is split
-    at its median (above it or not)."""
-    if column_kind(y) == "numeric" and y.nunique() > 10:
+def _target_codes(y: pd.Series, regression: bool) -> np.ndarray:
+    """Integer classes of the target (-1 missing); a regression target is split at its median
+    (above it or not)."""
+    if regression:
         values = y.to_numpy(dtype=float, na_value=np.nan)
         return np.where(np.isnan(values), -1, values > np.nanmedian(values)).astype(np.int64)
     codes, _ = pd.factorize(y.astype(object))
@@ -414,11 +415,11 @@ def _id_like(series: pd.Series) -> bool:
     return column_kind(series) in ("categorical", "text")
 
 
-def _features(train_X, y, *, cv, n_boot, ci, rng) -> pd.DataFrame:
+def _features(train_X, y, regression: bool, *, cv, n_boot, ci, rng) -> pd.DataFrame:
     from raikit.data._profile import _proxy_codes
 
     rows = []
-    y_codes = None if y is None else _target_codes(y)
+    y_codes = None if y is None else _target_codes(y, regression)
     labelled = None if y_codes is None else y_codes >= 0
     fold = rng.integers(cv, size=len(train_X)) if y is not None else None
     for name in train_X.columns:
@@ -754,50 +755,24 @@ def leakage(
     test_frame = test.materialize("leakage()")
     train_X, test_X = train_frame[names], test_frame[names]
     rng = rng_from(random_state)
-    n_train = len(train_X)
     keys = _row_keys(pd.concat([train_X, test_X], ignore_index=True), _exact_codes)
     fams = families(encode_sensitive(test), len(test_X))
-    is_dup, first, twins = _exact(keys, n_train)
-    dup_rows = _share_rows("exact", fams, is_dup.astype(float), twins, ci)
-    examples = [
-        ("exact", int(t), int(first[t]), 0.0) for t in np.flatnonzero(is_dup)[:_MAX_EXAMPLES]
-    ]
-    if duplicate_tolerance is not None:
-        hits, near_twins, pairs = _near(train_X, test_X, float(duplicate_tolerance))
-        near_only = hits & ~is_dup  # near, and not already an exact duplicate
-        chance = near_twins & ~twins
-        dup_rows += _share_rows("near", fams, near_only.astype(float), chance, ci)
-        examples += [("near", *p) for p in pairs if not is_dup[p[0]]]
+    duplicates, examples = _duplicates(keys, train_X, test_X, fams, duplicate_tolerance, ci)
     y_train = None if train.target is None else train_frame[train.target]
-    y_test = (
-        None if test.target is None or test.target not in test_frame else test_frame[test.target]
-    )
-    conflicts, conflict_rows = _empty_conflicts(), []
-    if y_train is not None or y_test is not None:
-        codes_train, codes_test = _label_codes(y_train, y_test)
-        conflicts, conflict_rows = _conflicts(
-            keys, n_train, codes_train, codes_test if y_test is not None else None
-        )
-    examples += _conflict_pairs(keys, n_train, conflict_rows, y_train, y_test)
+    y_test = None if test.target is None else test_frame[test.target]
+    conflicts, pairs = _conflicts(keys, len(train_X), y_train, y_test)
     sample = _sample(train_frame, max_rows, rng)
-    features = _features(
-        sample[names],
-        None if y_train is None else sample[train.target],
-        cv=cv,
-        n_boot=n_boot,
-        ci=ci,
-        rng=rng,
-    )
-    seed = int(rng.integers(2**31 - 1))
+    y_sample = None if y_train is None else sample[train.target]
+    regression = y_train is not None and train.task == "regression"
+    features = _features(sample[names], y_sample, regression, cv=cv, n_boot=n_boot, ci=ci, rng=rng)
     mismatch = _mismatch_classifier(
         _sample(train_X, max_rows, rng),
         _sample(test_X, max_rows, rng),
         cv=cv,
         n_boot=n_boot,
         ci=ci,
-        random_state=seed,
+        random_state=int(rng.integers(2**31 - 1)),
     )
-    duplicates = pd.DataFrame(dup_rows)
     findings = (
         _duplicate_findings(duplicates, duplicate_tolerance)
         + _conflict_findings(conflicts)
@@ -809,7 +784,9 @@ def leakage(
         conflicts=conflicts,
         features=features,
         mismatch=mismatch,
-        examples=pd.DataFrame(examples, columns=["kind", "test_row", "train_row", "distance"]),
+        examples=pd.DataFrame(
+            examples + pairs, columns=["kind", "test_row", "train_row", "distance"]
+        ),
         findings=tuple(findings),
         meta={
             "columns": names,
@@ -822,22 +799,24 @@ def leakage(
             "random_state": random_state,
             "train": train.name,
             "test": test.name,
-            "train_rows": n_train,
+            "train_rows": len(train_X),
             "test_rows": len(test_X),
         },
     )
 
 
-def _conflict_pairs(keys, n_train, rows, y_train, y_test) -> list[tuple]:
-    """(conflict, test row, a training row with the same values and another label, 0)."""
-    if not len(rows):
-        return []
-    train_labels = y_train.to_numpy(dtype=object)
-    out = []
-    for t in rows:  # at most ten examples
-        other = (keys[:n_train] == keys[n_train + t]) & (train_labels != y_test.iloc[t])
-        out.append(("conflict", int(t), int(np.flatnonzero(other)[0]), 0.0))
-    return out
+def _duplicates(keys, train_X, test_X, fams, tolerance, ci) -> tuple[pd.DataFrame, list]:
+    """The duplicates table (exact, then near but not exact) and up to ten examples of each."""
+    is_dup, first, twins = _exact(keys, len(train_X))
+    rows = _share_rows("exact", fams, is_dup.astype(float), twins, ci)
+    shown = np.flatnonzero(is_dup)[:_MAX_EXAMPLES]
+    examples = [("exact", int(t), int(first[t]), 0.0) for t in shown]
+    if tolerance is not None:
+        hits, near_twins, pairs = _near(train_X, test_X, float(tolerance))
+        near_only = hits & ~is_dup  # near, and not already an exact duplicate
+        rows += _share_rows("near", fams, near_only.astype(float), near_twins & ~twins, ci)
+        examples += [("near", *p) for p in pairs if not is_dup[p[0]]]
+    return pd.DataFrame(rows), examples
 
 
 def _empty_conflicts() -> pd.DataFrame:
