@@ -17,7 +17,7 @@ from raikit._errors import ColumnError, ParameterError
 from raikit.data import LeakageResult, leakage
 from raikit.data._leakage import _single_feature
 
-FAST = {"n_boot": 200, "random_state": 0}
+FAST = {"n_boot": 200, "cv": 3, "random_state": 0}
 # the subprocess imports the raikit under test (PYTHONPATH of a worktree, or the installed one)
 ENV = {
     "COLUMNS": "200",
@@ -159,7 +159,7 @@ def test_conflicting_labels_are_counted_exactly():
     )
     train = Dataset(train_frame, target="y", sensitive="s")
     test = Dataset(test_frame, target="y", sensitive="s")
-    result = leakage(train=train, test=test, duplicate_tolerance=None, cv=2, **FAST)
+    result = leakage(train=train, test=test, duplicate_tolerance=None, **FAST)
     table = result.conflicts.set_index("scope")
     # train: (1, x) has labels 0 and 1 over 3 rows; (NaN, w) has 0 and 1 (missing equals missing)
     assert table.loc["train", ["feature_rows", "rows"]].tolist() == [2, 5]
