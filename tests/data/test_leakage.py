@@ -405,3 +405,17 @@ def test_a_numeric_target_is_judged_above_and_below_its_median():
     features = result.features.set_index("feature")
     assert features.loc["copy", "lower"] > 0.95 and features.loc["z", "auc"] < 0.6
     assert result.conflicts["rows"].tolist() == [0, 0, 0]  # continuous rows: no identical pairs
+
+
+def test_the_finding_names_the_group_with_most_copies():
+    train_frame, test_frame = _frame(400, 130), _frame(200, 131)
+    women = train_frame.index[train_frame["sex"] == "F"][:6]
+    test_frame = pd.concat([test_frame, train_frame.loc[women]], ignore_index=True)
+    result = leakage(
+        train=Dataset(train_frame, target="y", sensitive="sex"),
+        test=Dataset(test_frame, target="y", sensitive="sex"),
+        **FAST,
+    )
+    found = next(f for f in result.findings if "exact duplicates" in f.title)
+    n_women = int((test_frame["sex"] == "F").sum())
+    assert f"Most in the group F of sex: 6 of {n_women} ({6 / n_women:.2%})." in found.detail

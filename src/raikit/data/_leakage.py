@@ -262,9 +262,9 @@ def _near_points(train_X: pd.DataFrame, test_X: pd.DataFrame, tolerance: float):
     return points[:n_train], points[n_train:]
 
 
-def _near(train_X, test_X, tolerance: float):
+def _near(train_X, test_X, tolerance: float, exact: np.ndarray):
     """Per test row, whether a training row is within the tolerance; per training row, whether
-    another one is; and up to ten (test, train, distance) examples."""
+    another one is; and up to ten (test, train, distance) examples that are not ``exact``."""
     from sklearn.neighbors import KDTree
 
     train_pts, test_pts = _near_points(train_X, test_X, tolerance)
@@ -272,7 +272,7 @@ def _near(train_X, test_X, tolerance: float):
     # a tiny radius keeps the search near one leaf, whatever the dimension
     hits = tree.query_radius(test_pts, r=tolerance, count_only=True) > 0
     twins = tree.query_radius(train_pts, r=tolerance, count_only=True) > 1  # itself counts once
-    shown = np.flatnonzero(hits)[:_MAX_EXAMPLES]
+    shown = np.flatnonzero(hits & ~exact)[:_MAX_EXAMPLES]  # the exact ones are shown apart
     pairs = []
     if shown.size:
         found = tree.query_radius(
@@ -522,6 +522,20 @@ def _beyond_chance(kind: str, row) -> bool:
     return row["lower"] > row["expected_upper"]
 
 
+def _worst_group(duplicates: pd.DataFrame, kind: str) -> str:
+    """The group of the test data with the largest duplicated share, as a sentence."""
+    groups = duplicates[(duplicates["kind"] == kind) & (duplicates["attribute"] != "overall")]
+    groups = groups[groups["rows"] > 0]
+    if not len(groups):
+        return ""
+    worst = groups.loc[groups["share"].idxmax()]
+    return (
+        f" Most in the group {worst['group']} of {worst['attribute']}: "
+        f"{int(worst['duplicated']):,} of "
+        f"{int(worst['rows']):,} ({worst['share']:.2%})."
+    )
+
+
 def _duplicate_findings(duplicates: pd.DataFrame, tolerance) -> list[Finding]:
     out = []
     overall = duplicates[duplicates["attribute"] == "overall"].set_index("kind")
@@ -549,6 +563,7 @@ def _duplicate_findings(duplicates: pd.DataFrame, tolerance) -> list[Finding]:
                 )
             )
             continue
+        numbers += _worst_group(duplicates, kind)
         severity = (
             "error"
             if min(row["lower"], row["share"] - row["expected"]) >= _ERROR_SHARE
@@ -812,10 +827,10 @@ def _duplicates(keys, train_X, test_X, fams, tolerance, ci) -> tuple[pd.DataFram
     shown = np.flatnonzero(is_dup)[:_MAX_EXAMPLES]
     examples = [("exact", int(t), int(first[t]), 0.0) for t in shown]
     if tolerance is not None:
-        hits, near_twins, pairs = _near(train_X, test_X, float(tolerance))
+        hits, near_twins, pairs = _near(train_X, test_X, float(tolerance), is_dup)
         near_only = hits & ~is_dup  # near, and not already an exact duplicate
         rows += _share_rows("near", fams, near_only.astype(float), near_twins & ~twins, ci)
-        examples += [("near", *p) for p in pairs if not is_dup[p[0]]]
+        examples += [("near", *p) for p in pairs]
     return pd.DataFrame(rows), examples
 
 
