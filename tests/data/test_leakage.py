@@ -175,8 +175,8 @@ def test_conflicting_labels_are_counted_exactly():
     for t, r in zip(pairs["test_row"], pairs["train_row"], strict=True):
         assert train_frame.loc[r, ["a", "b"]].tolist() == test_frame.loc[t, ["a", "b"]].tolist()
         assert train_frame.loc[r, "y"] != test_frame.loc[t, "y"]
-    titles = [f.title for f in result.findings]
-    assert "Identical rows with different labels in the training data" in titles
+    titles = {f.title: f.severity for f in result.findings}
+    assert titles["Identical rows with different labels in the training data"] == "warning"
     assert (
         "Identical rows with different labels between the test data and its duplicates in training"
         in titles
@@ -419,3 +419,23 @@ def test_the_finding_names_the_group_with_most_copies():
     found = next(f for f in result.findings if "exact duplicates" in f.title)
     n_women = int((test_frame["sex"] == "F").sum())
     assert f"Most in the group F of sex: 6 of {n_women} ({6 / n_women:.2%})." in found.detail
+
+
+def test_a_few_conflicting_labels_among_many_rows_are_context_not_a_warning():
+    train_frame, test_frame = _frame(600, 140), _frame(200, 141)
+    twin = train_frame.iloc[[0]].assign(y=1 - train_frame["y"].iloc[0])  # 2 of 601 rows
+    train_frame = pd.concat([train_frame, twin], ignore_index=True)
+    result = leakage(
+        train=Dataset(train_frame, target="y", sensitive="sex"),
+        test=Dataset(test_frame, target="y", sensitive="sex"),
+        **FAST,
+    )
+    assert result.conflicts.set_index("scope").loc["train", ["feature_rows", "rows"]].tolist() == [
+        1,
+        2,
+    ]
+    found = [f for f in result.findings if "different labels" in f.title]
+    assert [f.severity for f in found] == ["info"] and "2 rows (0.33%) in 1 set(s)" in found[
+        0
+    ].detail
+    assert _severe(result) == []

@@ -63,6 +63,7 @@ _MIN_ID_ROWS = 20  # a column is called an identifier only with at least this ma
 _MISMATCH_WARN = 0.6  # lower bound of the mismatch AUC from which the split is a warning
 _MISMATCH_ERROR = 0.8  # ... and an error
 _ERROR_SHARE = 0.01  # duplicates of at least this share of the test rows (lower bound) are errors
+_CONFLICT_SHARE = 0.01  # conflicting labels on at least this share of the rows are a warning
 _STRATA = 256  # score strata of the mismatch AUC's bootstrap
 
 
@@ -592,11 +593,12 @@ def _conflict_findings(conflicts: pd.DataFrame) -> list[Finding]:
             continue
         out.append(
             Finding(
-                "warning",
+                "warning" if row.share >= _CONFLICT_SHARE else "info",
                 f"Identical rows with different labels {where[row.scope]}",
-                f"{row.rows:,} rows ({row.share:.2%}) in {row.feature_rows:,} sets of identical "
+                f"{row.rows:,} rows ({row.share:.2%}) in {row.feature_rows:,} set(s) of identical "
                 f"rows carry different labels: the features cannot tell them apart (label errors, "
-                f"or a feature that decides the label is missing).",
+                f"or a feature that decides the label is missing). A warning from "
+                f"{_CONFLICT_SHARE:.0%} of the rows.",
             )
         )
     return out
