@@ -21,8 +21,8 @@ from raikit._errors import ColumnError, DataError, ParameterError
 from raikit.metrics._stats import MIN_GROUP_SIZE
 
 app = typer.Typer(
-    help="Data checks before training: profile, schema, drift, representation, label issues, "
-    "datasheet.",
+    help="Data checks before training: profile, schema, drift, leakage, representation, label "
+    "issues, datasheet.",
     no_args_is_help=True,
 )
 console = Console()
