@@ -439,3 +439,16 @@ def test_a_few_conflicting_labels_among_many_rows_are_context_not_a_warning():
         0
     ].detail
     assert _severe(result) == []
+
+
+def test_max_rows_bounds_the_models_and_never_the_counts():
+    train_frame, test_frame = _frame(900, 150), _frame(300, 151)
+    test_frame = pd.concat([test_frame, train_frame.iloc[-3:]], ignore_index=True)
+    train = Dataset(train_frame, target="y", sensitive="sex")
+    test = Dataset(test_frame, target="y", sensitive="sex")
+    small = leakage(train=train, test=test, max_rows=200, **FAST)
+    assert (small.features["n"] == 200).all()
+    assert small.mismatch[["train_rows", "test_rows"]].iloc[0].tolist() == [200, 200]
+    assert _overall(small, "exact")[["rows", "duplicated"]].tolist() == [303, 3]  # every row
+    everything = leakage(train=train, test=test, max_rows=None, **FAST)
+    assert everything.mismatch[["train_rows", "test_rows"]].iloc[0].tolist() == [900, 303]

@@ -671,8 +671,8 @@ def _compared(train, test, columns) -> list[str]:
     return names
 
 
-def _sample(frame: pd.DataFrame, n: int, rng) -> pd.DataFrame:
-    if len(frame) <= n:
+def _sample(frame: pd.DataFrame, n: int | None, rng) -> pd.DataFrame:
+    if n is None or len(frame) <= n:
         return frame
     return frame.iloc[np.sort(rng.choice(len(frame), n, replace=False))]
 
@@ -683,7 +683,7 @@ def _sample(frame: pd.DataFrame, n: int, rng) -> pd.DataFrame:
     duplicate_tolerance=[Interval(float, 0, None), None],
     leak_auc=Interval(float, 0.5, 1, closed="both"),
     cv=Interval(int, 2, None),
-    max_rows=Interval(int, 10, None),
+    max_rows=[Interval(int, 10, None), None],
     ci=CI,
     n_boot=Interval(int, 1, None),
     random_state=RANDOM_STATE,
@@ -696,7 +696,7 @@ def leakage(
     duplicate_tolerance: float | None = 0.01,
     leak_auc: float = 0.95,
     cv: int = 5,
-    max_rows: int = 20_000,
+    max_rows: int | None = 20_000,
     ci: float = 0.95,
     n_boot: int = 1000,
     random_state=None,
@@ -724,9 +724,9 @@ def leakage(
         the target away (an error when the whole interval is above it).
     cv : int, default 5
         Folds of the one-feature models and of the mismatch classifier.
-    max_rows : int, default 20000
+    max_rows : int or None, default 20000
         Rows of each table the one-feature models and the mismatch classifier read (a uniform
-        sample beyond). Duplicates and conflicts always read every row.
+        sample beyond; ``None``: every row). Duplicates and conflicts always read every row.
     ci : float, default 0.95
         Confidence level of every interval.
     n_boot : int, default 1000
