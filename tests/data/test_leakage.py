@@ -452,3 +452,17 @@ def test_max_rows_bounds_the_models_and_never_the_counts():
     assert _overall(small, "exact")[["rows", "duplicated"]].tolist() == [303, 3]  # every row
     everything = leakage(train=train, test=test, max_rows=None, **FAST)
     assert everything.mismatch[["train_rows", "test_rows"]].iloc[0].tolist() == [900, 303]
+
+
+def test_a_perfect_feature_still_has_an_interval_of_positive_width():
+    frame = _frame(400, 160)
+    frame["copy"] = frame["y"] * 2.0 - 1.0  # the target itself, recoded
+    train = Dataset(frame.iloc[:300], target="y", sensitive="sex")
+    test = Dataset(frame.iloc[300:], target="y", sensitive="sex")
+    row = leakage(train=train, test=test, **FAST).features.set_index("feature").loc["copy"]
+    assert row["auc"] == 1.0 and row["upper"] == 1.0
+    m = int(min(frame["y"].iloc[:300].sum(), (1 - frame["y"].iloc[:300]).sum()))
+    from raikit.metrics._stats import wilson_interval
+
+    assert row["lower"] == pytest.approx(float(wilson_interval(m, m)[0]))
+    assert 0.95 < row["lower"] < 1.0

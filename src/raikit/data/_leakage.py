@@ -381,6 +381,20 @@ def _cell_auc(counts: np.ndarray, score: np.ndarray) -> np.ndarray:
         return np.nanmean(np.stack(aucs), axis=0)
 
 
+def _never_zero_width(lower, upper, auc: float, class_counts, ci: float):
+    """The bootstrap interval, or, where every replicate gave the same AUC (a perfect or a
+    useless separation), the Wilson interval of the AUC read as a share of ``m`` comparisons,
+    ``m`` the smaller class: a conservative effective sample size for the pairs."""
+    from raikit.metrics._stats import wilson_interval
+
+    if not (np.isfinite(lower) and np.isfinite(upper)) or upper > lower:
+        return lower, upper
+    present = np.asarray(class_counts)[np.asarray(class_counts) > 0]
+    m = float(present.min()) if present.size else 0.0
+    wide = wilson_interval(auc * m, m, ci=ci)
+    return float(np.fmin(lower, wide[0])), float(np.fmax(upper, wide[1]))
+
+
 def _single_feature(x_codes, kx, y_codes, ky, fold, cv, n_boot, ci, rng):
     """(AUC, lower, upper, normalised MI) of the one-feature model of a binned feature."""
     from raikit.data._profile import _mutual_information
@@ -401,7 +415,7 @@ def _single_feature(x_codes, kx, y_codes, ky, fold, cv, n_boot, ci, rng):
     n = int(flat.sum())
     draws = rng.multinomial(n, flat.ravel() / n, size=n_boot).reshape(n_boot, *flat.shape)
     lower, upper = percentile_bounds(_cell_auc(draws.astype(float), score), ci)
-    lower, upper = contain(lower, upper, auc)
+    lower, upper = _never_zero_width(*contain(lower, upper, auc), auc, flat.sum(axis=0), ci)
     return auc, float(lower), float(upper), mi
 
 
@@ -506,6 +520,7 @@ def _mismatch_classifier(train_X, test_X, *, cv, n_boot, ci, random_state) -> pd
     draws = draws.reshape(n_boot, -1, 2).astype(float)
     replicates = _binned_auc(draws[..., 0].T[None], draws[..., 1].T[None])[0]
     lower, upper = contain(*percentile_bounds(replicates, ci), auc)
+    lower, upper = _never_zero_width(lower, upper, auc, np.bincount(side, minlength=2), ci)
     return pd.DataFrame(
         [[auc, float(lower), float(upper), len(train_X), len(test_X)]], columns=columns
     )
