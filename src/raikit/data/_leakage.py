@@ -763,6 +763,16 @@ def leakage(
     ColumnError
         A compared column is missing from either table.
 
+    Notes
+    -----
+    Duplicates are judged against chance: a coarse feature space repeats rows within the
+    training data too, so test rows matching training rows at that rate are context (``info``),
+    not leakage. Near duplicates need equal categories after stripping and case-folding (a typo
+    is missed) and one tolerance for every numeric column. Conflicting labels compare exact
+    rows. The one-feature models see one column at a time: a leak spread over two columns is
+    not caught here (the mismatch classifier and :func:`raikit.data.profile`'s associations
+    see more). See the module's documentation for each method.
+
     Examples
     --------
     >>> import numpy as np, pandas as pd
