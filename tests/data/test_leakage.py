@@ -466,3 +466,16 @@ def test_a_perfect_feature_still_has_an_interval_of_positive_width():
 
     assert row["lower"] == pytest.approx(float(wilson_interval(m, m)[0]))
     assert 0.95 < row["lower"] < 1.0
+
+
+def test_a_lazy_table_beyond_the_memory_limit_is_refused_with_a_way_out(tmp_path, monkeypatch):
+    import raikit.dataset
+    from raikit._errors import DataError
+
+    frame = _frame(300, 170)
+    frame.to_csv(tmp_path / "big.csv", index=False)
+    monkeypatch.setattr(raikit.dataset, "MATERIALIZE_LIMIT", 100)
+    big = Dataset(str(tmp_path / "big.csv"), target="y", sensitive="sex", lazy=True)
+    small = Dataset(frame.iloc[:50], target="y", sensitive="sex")
+    with pytest.raises(DataError, match=r"leakage\(\) needs the rows in memory.*ds\.sample"):
+        leakage(train=big, test=small, **FAST)
