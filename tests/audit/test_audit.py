@@ -64,6 +64,7 @@ def test_scorecard_follows_the_evidence(credit_split, tmp_path):
         "data.representation",
         "data.drift",
         "data.multivariate_drift",
+        "data.leakage",
         "privacy.membership_inference",
         "explain.explain",
     }

@@ -14,6 +14,7 @@ CHECKS = {
     "drift": "data.drift",
     "label_issues": "data.label_issues",
     "multivariate_drift": "data.multivariate_drift",
+    "leakage": "data.leakage",
     "profile": "data.profile",
     "representation": "data.representation",
     "slice_tuner": "data.slice_tuner",
@@ -37,6 +38,8 @@ def test_every_check_is_recorded_validated_and_takes_data_first(name):
     positional = [p.name for p in params.values() if p.kind is p.POSITIONAL_OR_KEYWORD]
     if name in ("drift", "multivariate_drift"):
         assert positional == [] and {"reference", "current"} <= set(params)
+    elif name == "leakage":
+        assert positional == [] and {"train", "test"} <= set(params)
     else:
         assert positional[0] == "data"
 

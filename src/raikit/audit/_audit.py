@@ -293,6 +293,28 @@ def _multivariate_drift(ctx: AuditContext) -> dict:
 
 
 @register_section(
+    "data_leakage",
+    principle="practical_accuracy",
+    description="Leakage across the split: duplicates, conflicting labels, features that give "
+    "the target away, a train/test mismatch classifier",
+)
+def _data_leakage(ctx: AuditContext) -> dict:
+    """Whether the test score can be trusted: test rows copied from training, labels that
+    contradict each other, a feature that is the target in disguise, a split that is not random."""
+    from raikit.data import leakage
+
+    result = leakage(
+        train=_unscored(ctx.train),
+        test=_unscored(ctx.test),
+        max_rows=10_000,
+        ci=ctx.ci,
+        n_boot=ctx.n_boot,
+        random_state=ctx.random_state,
+    )
+    return {"data.leakage": result}
+
+
+@register_section(
     "privacy",
     principle="privacy",
     description="Membership inference: does the model leak its training rows?",

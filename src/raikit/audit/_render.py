@@ -41,6 +41,7 @@ CHECK_TITLES = {
     "data.drift": "Does the test data look like the training data?",
     "data.multivariate_drift": "Can test rows be told apart from training rows (columns "
     "taken together)?",
+    "data.leakage": "Does the test data leak into training, or a feature into the target?",
     "privacy.membership_inference": "Can an attacker tell the training rows from others?",
     "explain.explain": "Which features drive the decisions, and for whom",
 }

@@ -1,5 +1,5 @@
-"""The data stage: profile, schema validation, drift (per column and multivariate), representation,
-label issues, datasheets.
+"""The data stage: profile, schema validation, drift (per column and multivariate), leakage,
+representation, label issues, datasheets.
 
 Before a model is trained its builder must know who the data represents, where it is thin or dirty,
 and whether serving data still looks like training data.
@@ -10,6 +10,7 @@ from __future__ import annotations
 from raikit.data._datasheet import QUESTIONS, DatasheetResult, datasheet, datasheet_template
 from raikit.data._drift import DriftResult, adjust_pvalues, distribution_distances, drift
 from raikit.data._label_issues import LabelIssuesResult, confident_learning, label_issues
+from raikit.data._leakage import LeakageResult, leakage
 from raikit.data._mlclean import MLCleanResult, clean
 from raikit.data._multivariate import MultivariateDriftResult, multivariate_drift
 from raikit.data._profile import ProfileResult, profile
@@ -32,6 +33,7 @@ __all__ = [
     "DatasheetResult",
     "DriftResult",
     "LabelIssuesResult",
+    "LeakageResult",
     "MLCleanResult",
     "MultivariateDriftResult",
     "PoolAcquirer",
@@ -50,6 +52,7 @@ __all__ = [
     "fit_power_law",
     "infer_schema",
     "label_issues",
+    "leakage",
     "multivariate_drift",
     "profile",
     "representation",

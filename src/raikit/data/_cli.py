@@ -1,4 +1,5 @@
-"""``raikit data ...``: profile, schema, validate, drift, representation, label-issues, datasheet.
+"""``raikit data ...``: profile, schema, validate, drift, leakage, representation, label-issues,
+datasheet.
 
 Every command reads CSV/TSV/Parquet files, prints a summary and the findings, and writes the result
 as JSON (lossless evidence) and as a self-contained HTML page.
@@ -20,8 +21,8 @@ from raikit._errors import ColumnError, DataError, ParameterError
 from raikit.metrics._stats import MIN_GROUP_SIZE
 
 app = typer.Typer(
-    help="Data checks before training: profile, schema, drift, representation, label issues, "
-    "datasheet.",
+    help="Data checks before training: profile, schema, drift, leakage, representation, label "
+    "issues, datasheet.",
     no_args_is_help=True,
 )
 console = Console()
@@ -294,6 +295,63 @@ def _multivariate(ref, cur, columns, methods, alpha, min_group_size, max_rows, s
     console.print(table)
     title = f"Multivariate drift: {cur.name} vs {ref.name}"
     _report(result, "multivariate-drift", out, None, None, title)
+
+
+@app.command("leakage")
+def leakage_command(
+    train: Path = typer.Option(..., "--train", help="Training data (CSV, TSV or Parquet)."),
+    test: Path = typer.Option(..., "--test", help="Test data (CSV, TSV or Parquet)."),
+    target: str | None = _TARGET,
+    sensitive: str = _SENSITIVE,
+    columns: str | None = typer.Option(
+        None, "--columns", help="Columns to compare (default: every feature)."
+    ),
+    duplicate_tolerance: float = typer.Option(
+        0.01, "--duplicate-tolerance", help="Largest numeric difference of near duplicates, in sd."
+    ),
+    no_near: bool = typer.Option(False, "--no-near", help="Skip near duplicates."),
+    leak_auc: float = typer.Option(
+        0.95, "--leak-auc", help="AUC from which one feature alone gives the target away."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the samples, folds and bootstrap."),
+    missing_group: str | None = _MISSING,
+    out: Path = _OUT,
+    json_out: Path | None = _JSON,
+    html_out: Path | None = _HTML,
+) -> None:
+    """Duplicates across a train/test split, conflicting labels, features that give the target
+    away, and whether test rows can be told from training rows. Exit code 1 on an error finding."""
+    from raikit.data import leakage
+
+    train_ds = _dataset(train, target, sensitive, missing_group)
+    test_ds = _dataset(test, None, sensitive, missing_group)
+    if target is not None and target in test_ds.columns:  # unlabelled test data is fine too
+        test_ds = test_ds.replace(target=target)
+    with _progress("Checking the split for leakage…"):
+        result = leakage(
+            train=train_ds,
+            test=test_ds,
+            columns=split_names(columns) or None,
+            duplicate_tolerance=None if no_near else duplicate_tolerance,
+            leak_auc=leak_auc,
+            random_state=seed,
+        )
+    table = Table(title="Test rows duplicated in the training data")
+    for column in ("kind", "rows", "duplicated", "share", "by chance"):
+        table.add_column(column)
+    overall = result.duplicates[result.duplicates["attribute"] == "overall"]
+    for row in overall.itertuples(index=False):
+        table.add_row(
+            row.kind,
+            f"{row.rows:,}",
+            f"{row.duplicated:,}",
+            f"{row.share:.2%}",
+            f"{row.expected:.2%}",
+        )
+    console.print(table)
+    _report(result, "leakage", out, json_out, html_out, f"Leakage: {test.name} vs {train.name}")
+    if any(f.severity == "error" for f in result.findings):
+        raise SystemExit(1)  # typer.Exit would be swallowed by raikit.cli.main's standalone_mode
 
 
 @app.command("representation")

@@ -1,0 +1,867 @@
+"""``leakage``: does the test data leak into training, or a feature into the target?
+
+Five integrity checks of a train/test split, each reported as a table and as findings:
+
+1. **Exact duplicates.** Every row is keyed by its values in the compared columns (the Dataset's
+   features unless ``columns=`` says otherwise; missing equals missing). A test row whose key
+   occurs in the training data is a duplicate across the split. The keys are integer group ids
+   built column by column from one joint factorisation of both tables, so there are no hash
+   collisions and nothing loops over rows.
+2. **Near duplicates.** Text and categories are normalised (stripped, case-folded) and must match,
+   as must which numeric values are missing; numeric values must each differ by at most
+   ``duplicate_tolerance`` training standard deviations (a Chebyshev radius, the rule of
+   :func:`raikit.data.clean`). One KD-tree of the training rows answers a radius count for every
+   test row (fast even with fifty numeric columns because the radius is tiny; a k-nearest-neighbour
+   search would not be). The table counts the near duplicates that are not exact ones.
+   Limits: the rule needs every categorical value to match exactly after normalisation (a typo is
+   not caught) and uses one tolerance for every numeric column.
+3. **Conflicting labels.** Identical rows (exact keys) with different targets: within the training
+   data, within the test data, and test rows whose duplicate in the training data carries another
+   label.
+4. **Single features that predict the target almost perfectly.** Each feature is binned (20
+   quantile bins, or its categories; missing values a bin of their own) and the target's
+   distribution per bin, learned on the other folds, scores the held-out fold (``cv`` folds): the
+   cross-fitted ROC AUC of this one-feature model (one-vs-rest macro average for a multiclass
+   target; for a numeric target, telling rows above its median from those below). Its interval
+   resamples the rows (a multinomial draw over the (fold, bin, label) cells, the predictions
+   held fixed). Columns with a distinct value in every row (integers or text) are reported as
+   identifiers apart.
+5. **Train/test mismatch.** A classifier asked to tell test rows from training rows
+   (cross-fitted histogram gradient boosting, :func:`_mismatch_classifier`): an AUC near 0.5 means
+   the two look alike.
+
+Whether a duplicate share is more than chance is judged against the training data's own
+repetition: the share of training rows with a twin among the other training rows (what a test row
+drawn from the same rows would show). A share of test rows is flagged when its lower confidence
+bound exceeds the baseline's upper bound, and exact copies whenever no training row has an exact
+twin (identical rows then do not arise by chance; a coarse feature space, where they do, repeats
+training rows too).
+
+The counts (1-3) read every row; 4 and 5 read at most ``max_rows`` rows of each table (a uniform
+sample beyond). A lazy Dataset (files, DuckDB) is loaded into memory for these checks (up to
+:data:`raikit.dataset.MATERIALIZE_LIMIT` rows; beyond, a :class:`DataError` says how to sample).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from raikit._errors import ColumnError, DataError
+from raikit._recording import recorded
+from raikit._result import Finding, Result
+from raikit._validation import CI, RANDOM_STATE, Interval, check_dataset, rng_from, validate_params
+from raikit.data._common import column_kind, encode_sensitive, families, model_frame
+
+__all__ = ["LeakageResult", "leakage"]
+
+_MAX_EXAMPLES = 10  # pairs of rows shown per kind of problem
+_MIN_ID_ROWS = 20  # a column is called an identifier only with at least this many rows
+_MISMATCH_WARN = 0.6  # lower bound of the mismatch AUC from which the split is a warning
+_MISMATCH_ERROR = 0.8  # ... and an error
+_ERROR_SHARE = 0.01  # duplicates of at least this share of the test rows (lower bound) are errors
+_CONFLICT_SHARE = 0.01  # conflicting labels on at least this share of the rows are a warning
+_STRATA = 256  # score strata of the mismatch AUC's bootstrap
+
+
+# --------------------------------------------------------------------------- the result
+@dataclass(frozen=True, eq=False)
+class LeakageResult(Result):
+    """Leakage and integrity of a train/test split.
+
+    Attributes
+    ----------
+    duplicates : DataFrame
+        One row per (kind, attribute, group) of the test data: ``kind`` (``"exact"`` or
+        ``"near"``: a near duplicate and no exact one), ``rows`` (test rows), ``duplicated``
+        (test rows with such a duplicate in the training data), ``share`` with its Wilson interval
+        ``lower``/``upper``, ``expected`` (the share of training rows with such a twin among
+        the other training rows: what chance alone gives) and its upper bound
+        ``expected_upper``. Attribute and group ``"overall"`` is the
+        whole test set; then each sensitive attribute and their intersection.
+    conflicts : DataFrame
+        One row per scope (``"train"``, ``"test"``, ``"across"``): ``feature_rows`` (distinct
+        rows whose copies carry different labels), ``rows`` (the rows involved: for
+        ``"across"``, test rows whose duplicate in the training data has another label) and
+        ``share`` of the scope's labelled rows.
+    features : DataFrame
+        One row per compared column: ``feature``, ``kind``, ``distinct`` (values in the
+        training rows), ``id_like`` (a distinct value in every row), ``auc`` of the one-feature
+        model with ``lower``/``upper``, ``normalized_mi`` (share of the target's entropy the
+        binned feature explains) and ``n`` (rows used).
+    mismatch : DataFrame
+        One row: the cross-fitted ``auc`` of telling test rows from training rows, its
+        ``lower``/``upper`` bounds and the rows used from each side.
+    examples : DataFrame
+        Up to ten pairs per kind (``exact``, ``near``, ``conflict``): ``test_row`` and
+        ``train_row`` (0-based positions in each table) and the Chebyshev ``distance`` in
+        training standard deviations. Positions only: no values of the rows.
+    findings : tuple of Finding
+    meta : dict
+        Settings and the columns compared.
+    """
+
+    duplicates: pd.DataFrame
+    conflicts: pd.DataFrame
+    features: pd.DataFrame
+    mismatch: pd.DataFrame
+    examples: pd.DataFrame
+    findings: tuple = ()
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def summary(self) -> str:
+        overall = self.duplicates[self.duplicates["attribute"] == "overall"].set_index("kind")
+        parts = []
+        if "exact" in overall.index:
+            exact = overall.loc["exact"]
+            parts.append(
+                f"{int(exact['duplicated']):,} of {int(exact['rows']):,} test rows "
+                f"({exact['share']:.1%}) duplicate a training row"
+            )
+        if "near" in overall.index:
+            parts.append(f"{int(overall.loc['near', 'duplicated']):,} within the near tolerance")
+        across = self.conflicts.set_index("scope")
+        if "train" in across.index:
+            parts.append(
+                f"{int(across.loc['train', 'rows']):,} training rows with conflicting labels"
+            )
+        scored = self.features.dropna(subset=["auc"])
+        if len(scored):
+            best = scored.loc[scored["auc"].idxmax()]
+            parts.append(f"best single feature {best['feature']} (AUC {best['auc']:.3f})")
+        if len(self.mismatch) and np.isfinite(self.mismatch["auc"].iloc[0]):
+            parts.append(f"train/test mismatch AUC {self.mismatch['auc'].iloc[0]:.3f}")
+        return "; ".join(parts) + f"; {len(self.findings)} finding(s)."
+
+    def figures(self) -> list:
+        import plotly.graph_objects as go
+
+        scored = self.features.dropna(subset=["auc"]).sort_values("auc")
+        if not len(scored):
+            return []
+        figure = go.Figure(
+            go.Bar(
+                x=scored["auc"],
+                y=[str(f) for f in scored["feature"]],
+                orientation="h",
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": scored["upper"] - scored["auc"],
+                    "arrayminus": scored["auc"] - scored["lower"],
+                },
+            )
+        )
+        figure.add_vline(x=self.meta.get("leak_auc", 0.95), line_dash="dash")
+        figure.update_layout(
+            title="How well each feature alone predicts the target (cross-fitted AUC)",
+            xaxis={"range": [0, 1], "title": "AUC"},
+            height=200 + 20 * len(scored),
+        )
+        return [figure]
+
+
+# --------------------------------------------------------------------------- row keys
+def _combine(keys: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Dense ids of the pairs (key, code); both dense, so the product stays far below 2**63."""
+    return pd.factorize(keys * (int(codes.max()) + 2) + codes + 1)[0].astype(np.int64)
+
+
+def _exact_codes(series: pd.Series) -> np.ndarray:
+    codes, _ = pd.factorize(series.astype(object) if column_kind(series) != "numeric" else series)
+    return codes.astype(np.int64)  # missing values share the code -1
+
+
+def _row_keys(frame: pd.DataFrame, coder) -> np.ndarray:
+    """One integer per row, equal exactly when the rows' codes are equal in every column."""
+    keys = np.zeros(len(frame), dtype=np.int64)
+    for name in frame.columns:
+        keys = _combine(keys, coder(frame[name]))
+    return keys
+
+
+def _normalised(series: pd.Series) -> np.ndarray:
+    from raikit.data._mlclean import _normalised_codes  # stripped and case-folded, as clean()
+
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        series = series.astype(str).where(series.notna())
+    return _normalised_codes(series)
+
+
+def _is_numeric(series: pd.Series) -> bool:
+    return column_kind(series) == "numeric"
+
+
+# --------------------------------------------------------------------------- duplicates
+def _share_rows(kind, fams, flags, twins, ci) -> list[dict]:
+    """Duplicated test rows per group, with the training rows' own twin share as the chance
+    baseline (its upper bound too: a baseline from few rows is uncertain)."""
+    from raikit.metrics._stats import wilson_interval
+
+    expected = float(twins.mean())
+    expected_upper = float(wilson_interval(twins.sum(), twins.size, ci=ci)[1])
+    rows = []
+    for fam in fams:
+        n = np.bincount(fam.codes, minlength=fam.n_groups)
+        k = np.bincount(fam.codes, weights=flags, minlength=fam.n_groups)
+        lower, upper = wilson_interval(k, n, ci=ci)
+        for g, label in enumerate(fam.labels):
+            rows.append(
+                {
+                    "kind": kind,
+                    "attribute": fam.attribute,
+                    "group": label,
+                    "rows": int(n[g]),
+                    "duplicated": int(k[g]),
+                    "share": k[g] / n[g] if n[g] else np.nan,
+                    "lower": float(lower[g]),
+                    "upper": float(upper[g]),
+                    "expected": expected,
+                    "expected_upper": expected_upper,
+                }
+            )
+    return rows
+
+
+def _exact(keys: np.ndarray, n_train: int):
+    """Per test row, whether its key is in the training rows and the first such training row;
+    per training row, whether another training row has its key."""
+    k_train, k_test = keys[:n_train], keys[n_train:]
+    size = int(keys.max()) + 1
+    count = np.bincount(k_train, minlength=size)
+    first = np.full(size, -1, dtype=np.int64)
+    first[k_train[::-1]] = np.arange(n_train)[::-1]  # the last write wins: the first row
+    return count[k_test] > 0, first[k_test], count[k_train] >= 2
+
+
+def _near_points(train_X: pd.DataFrame, test_X: pd.DataFrame, tolerance: float):
+    """Standardised numeric values with one extra coordinate per block of equal (normalised)
+    categories and missingness, spaced wider than the radius so blocks never meet."""
+    both = pd.concat([train_X, test_X], ignore_index=True)
+    n_train = len(train_X)
+    numeric = [c for c in both.columns if _is_numeric(both[c])]
+    blocks = np.zeros(len(both), dtype=np.int64)
+    z_parts = []
+    for name in both.columns:
+        series = both[name]
+        if name in numeric:
+            values = series.to_numpy(dtype=float, na_value=np.nan)
+            finite = np.isfinite(values)
+            blocks = _combine(blocks, (~finite).astype(np.int64))
+            reference = values[:n_train][finite[:n_train]]
+            centre = reference.mean() if reference.size else 0.0
+            scale = reference.std() if reference.size > 1 else 0.0
+            z_parts.append(np.where(finite, (values - centre) / (scale or 1.0), 0.0))
+        else:
+            blocks = _combine(blocks, _normalised(series))
+    spacing = 2.0 * tolerance + 1.0
+    points = np.column_stack([*z_parts, blocks.astype(float) * spacing])
+    return points[:n_train], points[n_train:]
+
+
+def _near(train_X, test_X, tolerance: float, exact: np.ndarray):
+    """Per test row, whether a training row is within the tolerance; per training row, whether
+    another one is; and up to ten (test, train, distance) examples that are not ``exact``."""
+    from sklearn.neighbors import KDTree
+
+    train_pts, test_pts = _near_points(train_X, test_X, tolerance)
+    tree = KDTree(train_pts, metric="chebyshev")
+    # a tiny radius keeps the search near one leaf, whatever the dimension
+    hits = tree.query_radius(test_pts, r=tolerance, count_only=True) > 0
+    twins = tree.query_radius(train_pts, r=tolerance, count_only=True) > 1  # itself counts once
+    shown = np.flatnonzero(hits & ~exact)[:_MAX_EXAMPLES]  # the exact ones are shown apart
+    pairs = []
+    if shown.size:
+        found = tree.query_radius(
+            test_pts[shown], r=tolerance, return_distance=True, sort_results=True
+        )
+        pairs = [(int(t), int(i[0]), float(d[0])) for t, i, d in zip(shown, *found, strict=True)]
+    return hits, twins, pairs
+
+
+# --------------------------------------------------------------------------- conflicting labels
+def _label_codes(train_y: pd.Series | None, test_y: pd.Series | None):
+    parts = [y for y in (train_y, test_y) if y is not None]
+    codes, _ = pd.factorize(pd.concat(parts, ignore_index=True).astype(object))
+    n_train = 0 if train_y is None else len(train_y)
+    return (codes[:n_train] if train_y is not None else None), codes[n_train:]
+
+
+def _within(keys: np.ndarray, labels: np.ndarray) -> tuple[int, int, int]:
+    """(distinct rows with several labels, rows involved, labelled rows) of one table."""
+    keep = labels >= 0
+    keys, labels = keys[keep], labels[keep]
+    if not keys.size:
+        return 0, 0, 0
+    pair = _combine(keys, labels)  # dense ids of the (row, label) pairs present
+    key_of_pair = np.zeros(int(pair.max()) + 1, dtype=np.int64)
+    key_of_pair[pair] = keys
+    distinct = np.bincount(key_of_pair, minlength=int(keys.max()) + 1)  # labels per row
+    conflicted = distinct >= 2
+    return int(conflicted.sum()), int(conflicted[keys].sum()), int(keys.size)
+
+
+def _across(keys: np.ndarray, n_train: int, y_train: np.ndarray, y_test: np.ndarray):
+    """Test rows (labelled) whose duplicate in the training data carries another label."""
+    k_train, k_test = keys[:n_train], keys[n_train:]
+    ok_train, ok_test = y_train >= 0, y_test >= 0
+    size = int(keys.max()) + 1
+    width = int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1
+    same = np.bincount(
+        k_train[ok_train] * width + y_train[ok_train], minlength=size * width
+    ).reshape(size, width)
+    total = same.sum(axis=1)
+    lab = np.maximum(y_test, 0)
+    conflict = ok_test & (total[k_test] - same[k_test, lab] > 0)
+    return conflict, int(np.unique(k_test[conflict]).size), int(ok_test.sum())
+
+
+def _conflicts(keys, n_train, y_train, y_test) -> tuple[pd.DataFrame, list]:
+    """The conflicts table per scope and up to ten (test row, training row) examples across."""
+    if y_train is None and y_test is None:
+        return _empty_conflicts(), []
+    c_train, c_test = _label_codes(y_train, y_test)
+    c_test = None if y_test is None else c_test
+    rows, examples = [], []
+    for scope, k, y in (("train", keys[:n_train], c_train), ("test", keys[n_train:], c_test)):
+        if y is None:
+            continue
+        groups, involved, labelled = _within(k, y)
+        rows.append((scope, groups, involved, involved / labelled if labelled else np.nan))
+    if c_train is not None and c_test is not None:
+        conflict, groups, labelled = _across(keys, n_train, c_train, c_test)
+        share = conflict.sum() / labelled if labelled else np.nan
+        rows.append(("across", groups, int(conflict.sum()), share))
+        for t in np.flatnonzero(conflict)[:_MAX_EXAMPLES]:  # a training copy with another label
+            other = (keys[:n_train] == keys[n_train + t]) & (c_train >= 0) & (c_train != c_test[t])
+            examples.append(("conflict", int(t), int(np.flatnonzero(other)[0]), 0.0))
+    frame = pd.DataFrame(rows, columns=["scope", "feature_rows", "rows", "share"])
+    return frame.astype({"feature_rows": np.int64, "rows": np.int64, "share": float}), examples
+
+
+# --------------------------------------------------------------------------- single features
+def _target_codes(y: pd.Series, regression: bool) -> np.ndarray:
+    """Integer classes of the target (-1 missing); a regression target is split at its median
+    (above it or not)."""
+    if regression:
+        values = y.to_numpy(dtype=float, na_value=np.nan)
+        return np.where(np.isnan(values), -1, values > np.nanmedian(values)).astype(np.int64)
+    codes, _ = pd.factorize(y.astype(object))
+    return codes.astype(np.int64)
+
+
+def _cell_auc(counts: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """One-vs-rest macro AUC from label counts per cell (..., cells, classes) and each cell's
+    score per class (cells, classes); ties (equal scores) count one half. Leading axes are kept
+    (bootstrap replicates)."""
+    from raikit.metrics._group_metrics import _binned_auc
+
+    present = np.flatnonzero(counts.reshape(-1, counts.shape[-1]).sum(axis=0) > 0)
+    classes = present[1:] if present.size == 2 else present
+    aucs = []
+    for c in classes:  # a few classes, each on (cells) counts
+        unique, inverse = np.unique(score[:, c], return_inverse=True)
+        merge = np.zeros((score.shape[0], unique.size))
+        merge[np.arange(score.shape[0]), inverse.ravel()] = 1.0
+        pos = counts[..., c] @ merge  # (..., scores), in increasing score
+        neg = counts.sum(axis=-1) @ merge - pos
+        lead = pos.shape[:-1]
+        # _binned_auc takes (slices, bins, replicates): the scores on the middle axis
+        flat_pos = pos.reshape(-1, unique.size).T[None]
+        flat_neg = neg.reshape(-1, unique.size).T[None]
+        aucs.append(_binned_auc(flat_neg, flat_pos)[0].reshape(lead))
+    if not aucs:
+        return np.full(counts.shape[:-2], np.nan)
+    with warnings.catch_warnings():  # a replicate without both labels of a class: NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(np.stack(aucs), axis=0)
+
+
+def _never_zero_width(lower, upper, auc: float, class_counts, ci: float):
+    """The bootstrap interval, or, where every replicate gave the same AUC (a perfect or a
+    useless separation), the Wilson interval of the AUC read as a share of ``m`` comparisons,
+    ``m`` the smaller class: a conservative effective sample size for the pairs."""
+    from raikit.metrics._stats import wilson_interval
+
+    if not (np.isfinite(lower) and np.isfinite(upper)) or upper > lower:
+        return lower, upper
+    present = np.asarray(class_counts)[np.asarray(class_counts) > 0]
+    m = float(present.min()) if present.size else 0.0
+    wide = wilson_interval(auc * m, m, ci=ci)
+    return float(np.fmin(lower, wide[0])), float(np.fmax(upper, wide[1]))
+
+
+def _single_feature(x_codes, kx, y_codes, ky, fold, cv, n_boot, ci, rng):
+    """(AUC, lower, upper, normalised MI) of the one-feature model of a binned feature."""
+    from raikit.data._profile import _mutual_information
+    from raikit.metrics._stats import contain, percentile_bounds
+
+    cells = np.bincount((fold * kx + x_codes) * ky + y_codes, minlength=cv * kx * ky)
+    counts = cells.reshape(cv, kx, ky).astype(float)
+    prior = counts.sum(axis=(0, 1)) / counts.sum()
+    other = counts.sum(axis=0, keepdims=True) - counts  # the other folds' counts per bin
+    score = ((other + prior) / (other.sum(axis=2, keepdims=True) + 1.0)).reshape(-1, ky)
+    flat = counts.reshape(-1, ky)
+    auc = float(_cell_auc(flat, score))
+    table = counts.sum(axis=0)
+    entropy = -(prior[prior > 0] * np.log(prior[prior > 0])).sum()
+    mi = _mutual_information(table) / entropy if entropy > 0 else np.nan
+    if not np.isfinite(auc):
+        return auc, np.nan, np.nan, mi
+    n = int(flat.sum())
+    draws = rng.multinomial(n, flat.ravel() / n, size=n_boot).reshape(n_boot, *flat.shape)
+    lower, upper = percentile_bounds(_cell_auc(draws.astype(float), score), ci)
+    lower, upper = _never_zero_width(*contain(lower, upper, auc), auc, flat.sum(axis=0), ci)
+    return auc, float(lower), float(upper), mi
+
+
+def _id_like(series: pd.Series) -> bool:
+    """A distinct value in every row, and not a measurement with decimals."""
+    values = series.dropna()
+    if len(values) < _MIN_ID_ROWS or len(values) < len(series) or values.nunique() < len(values):
+        return False
+    if column_kind(series) == "numeric":
+        numbers = values.to_numpy(dtype=float)
+        return bool(np.all(numbers == np.round(numbers)))
+    return column_kind(series) in ("categorical", "text")
+
+
+def _features(train_X, y, regression: bool, *, cv, n_boot, ci, rng) -> pd.DataFrame:
+    from raikit.data._profile import _proxy_codes
+
+    rows = []
+    y_codes = None if y is None else _target_codes(y, regression)
+    labelled = None if y_codes is None else y_codes >= 0
+    fold = rng.integers(cv, size=len(train_X)) if y is not None else None
+    for name in train_X.columns:
+        series = train_X[name]
+        kind = column_kind(series)
+        row = {
+            "feature": name,
+            "kind": kind,
+            "distinct": int(series.nunique()),
+            "id_like": _id_like(series),
+            "auc": np.nan,
+            "lower": np.nan,
+            "upper": np.nan,
+            "normalized_mi": np.nan,
+            "n": 0,
+        }
+        if y_codes is not None and labelled.any() and y_codes[labelled].max() >= 1:
+            x_codes, kx = _proxy_codes(
+                series[labelled], "numeric" if kind == "numeric" else "categorical"
+            )
+            yc = y_codes[labelled]
+            found = _single_feature(
+                x_codes, kx, yc, int(yc.max()) + 1, fold[labelled], cv, n_boot, ci, rng
+            )
+            row.update(
+                auc=found[0],
+                lower=found[1],
+                upper=found[2],
+                normalized_mi=found[3],
+                n=int(labelled.sum()),
+            )
+        rows.append(row)
+    columns = [
+        "feature",
+        "kind",
+        "distinct",
+        "id_like",
+        "auc",
+        "lower",
+        "upper",
+        "normalized_mi",
+        "n",
+    ]
+    out = pd.DataFrame(rows, columns=columns)
+    return out.astype({"auc": float, "lower": float, "upper": float, "normalized_mi": float})
+
+
+# --------------------------------------------------------------------------- train/test mismatch
+def _mismatch_classifier(train_X, test_X, *, cv, n_boot, ci, random_state) -> pd.DataFrame:
+    """Cross-fitted AUC of a gradient-boosting model telling test rows from training rows, with
+    a bootstrap interval over 256 score strata (pairs within a stratum count as ties in the
+    replicates; the estimate itself is exact).
+
+    Kept minimal on purpose: the multivariate drift test of the data stage is the general
+    domain classifier; this is the one number a leakage check needs.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from threadpoolctl import threadpool_limits
+
+    from raikit.data._profile import _grouped_auc
+    from raikit.metrics._group_metrics import _binned_auc
+    from raikit.metrics._stats import contain, percentile_bounds
+
+    X = model_frame(pd.concat([train_X, test_X], ignore_index=True))
+    side = np.r_[np.zeros(len(train_X)), np.ones(len(test_X))].astype(np.int64)
+    columns = ["auc", "lower", "upper", "train_rows", "test_rows"]
+    folds = min(cv, len(train_X), len(test_X))
+    if X.shape[1] == 0 or folds < 2:
+        return pd.DataFrame([[np.nan, np.nan, np.nan, len(train_X), len(test_X)]], columns=columns)
+    model = HistGradientBoostingClassifier(
+        categorical_features="from_dtype", max_iter=50, random_state=random_state
+    )
+    split = StratifiedKFold(folds, shuffle=True, random_state=random_state)
+    with threadpool_limits(limits=1, user_api="openmp"):
+        score = cross_val_predict(model, X, side, cv=split, method="predict_proba")[:, 1]
+    auc = _grouped_auc(score, side.astype(float), 1.0 - side)
+    strata = np.searchsorted(
+        np.unique(np.quantile(score, np.linspace(0, 1, _STRATA + 1)[1:-1])), score
+    )
+    cells = np.bincount(strata * 2 + side, minlength=(strata.max() + 1) * 2).astype(float)
+    draws = rng_from(random_state).multinomial(len(side), cells / cells.sum(), size=n_boot)
+    draws = draws.reshape(n_boot, -1, 2).astype(float)
+    replicates = _binned_auc(draws[..., 0].T[None], draws[..., 1].T[None])[0]
+    lower, upper = contain(*percentile_bounds(replicates, ci), auc)
+    lower, upper = _never_zero_width(lower, upper, auc, np.bincount(side, minlength=2), ci)
+    return pd.DataFrame(
+        [[auc, float(lower), float(upper), len(train_X), len(test_X)]], columns=columns
+    )
+
+
+# --------------------------------------------------------------------------- findings
+def _beyond_chance(kind: str, row) -> bool:
+    """More duplicated test rows than the training rows' own twins explain: beyond the baseline's
+    upper bound, or (exact copies) any at all when no training row has an exact twin, since
+    identical rows then do not arise by chance."""
+    if row["share"] <= row["expected"]:
+        return False
+    if kind == "exact" and row["expected"] == 0:
+        return True
+    return row["lower"] > row["expected_upper"]
+
+
+def _worst_group(duplicates: pd.DataFrame, kind: str) -> str:
+    """The group of the test data with the largest duplicated share, as a sentence."""
+    groups = duplicates[(duplicates["kind"] == kind) & (duplicates["attribute"] != "overall")]
+    groups = groups[groups["rows"] > 0]
+    if not len(groups):
+        return ""
+    worst = groups.loc[groups["share"].idxmax()]
+    return (
+        f" Most in the group {worst['group']} of {worst['attribute']}: "
+        f"{int(worst['duplicated']):,} of "
+        f"{int(worst['rows']):,} ({worst['share']:.2%})."
+    )
+
+
+def _duplicate_findings(duplicates: pd.DataFrame, tolerance) -> list[Finding]:
+    out = []
+    overall = duplicates[duplicates["attribute"] == "overall"].set_index("kind")
+    for kind in overall.index:
+        row = overall.loc[kind]
+        if row["duplicated"] == 0:
+            continue
+        what = (
+            "exact duplicates"
+            if kind == "exact"
+            else f"near (not exact) duplicates, within {tolerance} sd,"
+        )
+        numbers = (
+            f"{int(row['duplicated']):,} of {int(row['rows']):,} test rows "
+            f"({row['share']:.2%} [{row['lower']:.2%}, {row['upper']:.2%}]) have {what} in the "
+            f"training data; by chance (the training rows' own twins) {row['expected']:.2%} "
+            f"(up to {row['expected_upper']:.2%})."
+        )
+        if not _beyond_chance(kind, row):
+            out.append(
+                Finding(
+                    "info",
+                    f"Test rows with {what} in training, no more than chance explains",
+                    numbers,
+                )
+            )
+            continue
+        numbers += _worst_group(duplicates, kind)
+        severity = (
+            "error"
+            if min(row["lower"], row["share"] - row["expected"]) >= _ERROR_SHARE
+            else "warning"
+        )
+        out.append(
+            Finding(
+                severity,
+                f"Test rows with {what} in the training data",
+                numbers + " The test score overstates performance on new rows: drop them from the "
+                "test data (or split by entity, e.g. by person, so copies stay on one side).",
+            )
+        )
+    return out
+
+
+def _conflict_findings(conflicts: pd.DataFrame) -> list[Finding]:
+    out = []
+    where = {
+        "train": "in the training data",
+        "test": "in the test data",
+        "across": "between the test data and its duplicates in training",
+    }
+    for row in conflicts.itertuples(index=False):
+        if row.rows == 0:
+            continue
+        out.append(
+            Finding(
+                "warning" if row.share >= _CONFLICT_SHARE else "info",
+                f"Identical rows with different labels {where[row.scope]}",
+                f"{row.rows:,} rows ({row.share:.2%}) in {row.feature_rows:,} set(s) of identical "
+                f"rows carry different labels: the features cannot tell them apart (label errors, "
+                f"or a feature that decides the label is missing). A warning from "
+                f"{_CONFLICT_SHARE:.0%} of the rows.",
+            )
+        )
+    return out
+
+
+def _feature_findings(features: pd.DataFrame, leak_auc: float) -> list[Finding]:
+    out = []
+    for row in features.itertuples(index=False):
+        if row.id_like:
+            out.append(
+                Finding(
+                    "warning",
+                    f"Column {row.feature} has a distinct value in every row (an identifier?)",
+                    f"{row.distinct:,} distinct values in as many training rows. An identifier "
+                    f"is no feature: drop it, or it lets the model memorise rows; it also makes "
+                    f"every row unique, so duplicates are found only without it (columns=).",
+                )
+            )
+        if np.isfinite(row.auc) and row.auc >= leak_auc:
+            certain = row.lower >= leak_auc
+            out.append(
+                Finding(
+                    "error" if certain else "warning",
+                    f"Feature {row.feature} alone predicts the target (AUC {row.auc:.3f})",
+                    f"A model of {row.feature} alone reaches a cross-fitted AUC of {row.auc:.3f} "
+                    f"[{row.lower:.3f}, {row.upper:.3f}] (threshold {leak_auc}). A feature this "
+                    f"close to the target is often the target in disguise (recorded after the "
+                    f"outcome): check how it is produced before training on it.",
+                )
+            )
+    return out
+
+
+def _mismatch_findings(mismatch: pd.DataFrame) -> list[Finding]:
+    row = mismatch.iloc[0]
+    if not np.isfinite(row["lower"]) or row["lower"] <= _MISMATCH_WARN:
+        return []
+    return [
+        Finding(
+            "error" if row["lower"] > _MISMATCH_ERROR else "warning",
+            f"A classifier tells test rows from training rows (AUC {row['auc']:.3f})",
+            f"Cross-fitted AUC {row['auc']:.3f} [{row['lower']:.3f}, {row['upper']:.3f}] (0.5: "
+            f"indistinguishable). The split is not random, or the test data comes from another "
+            f"population or time: the test score may not describe the training population.",
+        )
+    ]
+
+
+# --------------------------------------------------------------------------- the check
+def _compared(train, test, columns) -> list[str]:
+    if columns is None:
+        names = list(train.feature_names)
+    else:
+        names = [columns] if isinstance(columns, str) else list(columns)
+        for name in names:
+            train._check_column(name, "compared")
+    roles = {train.target, train.prediction, train.score, train.weight} - {None}
+    names = [c for c in names if c not in roles]
+    missing = [c for c in names if c not in test.columns]
+    if missing:
+        raise ColumnError(
+            f"leakage(): the test data lacks column(s) {missing} that the training data has; "
+            f"compare the shared ones with columns=[...]."
+        )
+    if not names:
+        raise DataError(
+            "leakage(): no column to compare (the Dataset has no features); name them with "
+            "columns=[...] or Dataset(..., features=[...])."
+        )
+    return names
+
+
+def _sample(frame: pd.DataFrame, n: int | None, rng) -> pd.DataFrame:
+    if n is None or len(frame) <= n:
+        return frame
+    return frame.iloc[np.sort(rng.choice(len(frame), n, replace=False))]
+
+
+@recorded("data.leakage")
+@validate_params(
+    columns=[list, tuple, str, None],
+    duplicate_tolerance=[Interval(float, 0, None), None],
+    leak_auc=Interval(float, 0.5, 1, closed="both"),
+    cv=Interval(int, 2, None),
+    max_rows=[Interval(int, 10, None), None],
+    ci=CI,
+    n_boot=Interval(int, 1, None),
+    random_state=RANDOM_STATE,
+)
+def leakage(
+    *,
+    train,
+    test,
+    columns=None,
+    duplicate_tolerance: float | None = 0.01,
+    leak_auc: float = 0.95,
+    cv: int = 5,
+    max_rows: int | None = 20_000,
+    ci: float = 0.95,
+    n_boot: int = 1000,
+    random_state=None,
+    ledger=None,
+) -> LeakageResult:
+    """Leakage and integrity of a train/test split: duplicates across it, conflicting labels,
+    features that give the target away, and whether the two sides can be told apart.
+
+    Parameters
+    ----------
+    train, test : Dataset
+        The two halves of the split (keyword-only). Targets are optional: without them the
+        label checks are left out (a test Dataset without a target skips the cross-split
+        conflicts).
+    columns : list of str, optional
+        Columns to compare. Default: the training Dataset's features, so sensitive attributes
+        count only when they are features (as in :func:`raikit.data.profile`); the target,
+        predictions, scores and weights are never compared.
+    duplicate_tolerance : float or None, default 0.01
+        Largest difference, in training standard deviations, of every numeric value of two near
+        duplicates (their categories must match after stripping and case-folding). ``None``
+        skips near duplicates.
+    leak_auc : float, default 0.95
+        Cross-fitted AUC of a one-feature model from which that feature is reported as giving
+        the target away (an error when the whole interval is above it).
+    cv : int, default 5
+        Folds of the one-feature models and of the mismatch classifier.
+    max_rows : int or None, default 20000
+        Rows of each table the one-feature models and the mismatch classifier read (a uniform
+        sample beyond; ``None``: every row). Duplicates and conflicts always read every row.
+    ci : float, default 0.95
+        Confidence level of every interval.
+    n_boot : int, default 1000
+        Bootstrap replicates of the AUC intervals.
+    random_state : int, Generator or None, default None
+        Seed of the samples, folds and bootstrap; ``None`` draws a fresh seed, recorded in the
+        ledger.
+    ledger : raikit.ledger.Ledger or path, optional
+        Record the result as evidence (inside :func:`raikit.track` it is recorded anyway).
+
+    Returns
+    -------
+    LeakageResult
+
+    Raises
+    ------
+    ParameterError
+        ``train`` or ``test`` is not a Dataset, or a parameter is outside its domain.
+    ColumnError
+        A compared column is missing from either table.
+
+    Notes
+    -----
+    Duplicates are judged against chance: a coarse feature space repeats rows within the
+    training data too, so test rows matching training rows at that rate are context (``info``),
+    not leakage. Near duplicates need equal categories after stripping and case-folding (a typo
+    is missed) and one tolerance for every numeric column. Conflicting labels compare exact
+    rows. The one-feature models see one column at a time: a leak spread over two columns is
+    not caught here (the mismatch classifier and :func:`raikit.data.profile`'s associations
+    see more). See the module's documentation for each method.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from raikit import Dataset
+    >>> from raikit.data import leakage
+    >>> rng = np.random.default_rng(0)
+    >>> frame = pd.DataFrame({"x": rng.normal(size=400), "z": rng.normal(size=400),
+    ...                       "sex": rng.choice(["F", "M"], 400)})
+    >>> frame["y"] = (frame["x"] + rng.normal(size=400) > 0).astype(int)
+    >>> train = Dataset(frame.iloc[:300], target="y", sensitive="sex")
+    >>> test = Dataset(pd.concat([frame.iloc[300:], frame.iloc[:5]]), target="y", sensitive="sex")
+    >>> result = leakage(train=train, test=test, n_boot=200, random_state=0)
+    >>> result.duplicates.query("kind == 'exact' and attribute == 'overall'")["duplicated"].item()
+    5
+    >>> [(f.severity, f.title) for f in result.findings][0]
+    ('error', 'Test rows with exact duplicates in the training data')
+    """
+    train = check_dataset(train, name="train", caller="leakage")
+    test = check_dataset(test, name="test", caller="leakage")
+    names = _compared(train, test, columns)
+    train_frame = train.materialize("leakage()")
+    test_frame = test.materialize("leakage()")
+    train_X, test_X = train_frame[names], test_frame[names]
+    rng = rng_from(random_state)
+    keys = _row_keys(pd.concat([train_X, test_X], ignore_index=True), _exact_codes)
+    fams = families(encode_sensitive(test), len(test_X))
+    duplicates, examples = _duplicates(keys, train_X, test_X, fams, duplicate_tolerance, ci)
+    y_train = None if train.target is None else train_frame[train.target]
+    y_test = None if test.target is None else test_frame[test.target]
+    conflicts, pairs = _conflicts(keys, len(train_X), y_train, y_test)
+    sample = _sample(train_frame, max_rows, rng)
+    y_sample = None if y_train is None else sample[train.target]
+    regression = y_train is not None and train.task == "regression"
+    features = _features(sample[names], y_sample, regression, cv=cv, n_boot=n_boot, ci=ci, rng=rng)
+    mismatch = _mismatch_classifier(
+        _sample(train_X, max_rows, rng),
+        _sample(test_X, max_rows, rng),
+        cv=cv,
+        n_boot=n_boot,
+        ci=ci,
+        random_state=int(rng.integers(2**31 - 1)),
+    )
+    findings = (
+        _duplicate_findings(duplicates, duplicate_tolerance)
+        + _conflict_findings(conflicts)
+        + _feature_findings(features, leak_auc)
+        + _mismatch_findings(mismatch)
+    )
+    return LeakageResult(
+        duplicates=duplicates,
+        conflicts=conflicts,
+        features=features,
+        mismatch=mismatch,
+        examples=pd.DataFrame(
+            examples + pairs, columns=["kind", "test_row", "train_row", "distance"]
+        ),
+        findings=tuple(findings),
+        meta={
+            "columns": names,
+            "duplicate_tolerance": duplicate_tolerance,
+            "leak_auc": leak_auc,
+            "cv": cv,
+            "max_rows": max_rows,
+            "ci": ci,
+            "n_boot": n_boot,
+            "random_state": random_state,
+            "train": train.name,
+            "test": test.name,
+            "train_rows": len(train_X),
+            "test_rows": len(test_X),
+        },
+    )
+
+
+def _duplicates(keys, train_X, test_X, fams, tolerance, ci) -> tuple[pd.DataFrame, list]:
+    """The duplicates table (exact, then near but not exact) and up to ten examples of each."""
+    is_dup, first, twins = _exact(keys, len(train_X))
+    rows = _share_rows("exact", fams, is_dup.astype(float), twins, ci)
+    shown = np.flatnonzero(is_dup)[:_MAX_EXAMPLES]
+    examples = [("exact", int(t), int(first[t]), 0.0) for t in shown]
+    if tolerance is not None:
+        hits, near_twins, pairs = _near(train_X, test_X, float(tolerance), is_dup)
+        near_only = hits & ~is_dup  # near, and not already an exact duplicate
+        rows += _share_rows("near", fams, near_only.astype(float), near_twins & ~twins, ci)
+        examples += [("near", *p) for p in pairs]
+    return pd.DataFrame(rows), examples
+
+
+def _empty_conflicts() -> pd.DataFrame:
+    return pd.DataFrame({"scope": [], "feature_rows": [], "rows": [], "share": []}).astype(
+        {"feature_rows": np.int64, "rows": np.int64, "share": float}
+    )
