@@ -249,7 +249,10 @@ def test_a_shifted_test_set_is_told_apart():
         **FAST,
     )
     assert result.mismatch["lower"].iloc[0] > 0.9
-    assert any(f.severity == "error" and "tells test rows" in f.title for f in result.findings)
+    # the shifted column is the one that tells the sides apart, and the finding names it
+    assert result.mismatch["separating"].iloc[0].split(", ")[0] == "x"
+    error = [f for f in result.findings if f.severity == "error" and "tells test rows" in f.title]
+    assert len(error) == 1 and "tell them apart most: x" in error[0].detail
 
 
 def test_an_identifier_is_a_finding_of_its_own():

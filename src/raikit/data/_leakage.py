@@ -27,8 +27,8 @@ Five integrity checks of a train/test split, each reported as a table and as fin
    held fixed). Columns with a distinct value in every row (integers or text) are reported as
    identifiers apart.
 5. **Train/test mismatch.** A classifier asked to tell test rows from training rows
-   (cross-fitted histogram gradient boosting, :func:`_mismatch_classifier`): an AUC near 0.5 means
-   the two look alike.
+   (the domain classifier of :func:`raikit.data.multivariate_drift`, whole population): an AUC
+   near 0.5 means the two look alike; the columns that tell them apart are named.
 
 Whether a duplicate share is more than chance is judged against the training data's own
 repetition: the share of training rows with a twin among the other training rows (what a test row
@@ -54,7 +54,7 @@ from raikit._errors import ColumnError, DataError
 from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit._validation import CI, RANDOM_STATE, Interval, check_dataset, rng_from, validate_params
-from raikit.data._common import column_kind, encode_sensitive, families, model_frame
+from raikit.data._common import column_kind, encode_sensitive, families
 
 __all__ = ["LeakageResult", "leakage"]
 
@@ -64,7 +64,6 @@ _MISMATCH_WARN = 0.6  # lower bound of the mismatch AUC from which the split is 
 _MISMATCH_ERROR = 0.8  # ... and an error
 _ERROR_SHARE = 0.01  # duplicates of at least this share of the test rows (lower bound) are errors
 _CONFLICT_SHARE = 0.01  # conflicting labels on at least this share of the rows are a warning
-_STRATA = 256  # score strata of the mismatch AUC's bootstrap
 
 
 # --------------------------------------------------------------------------- the result
@@ -94,7 +93,9 @@ class LeakageResult(Result):
         binned feature explains) and ``n`` (rows used).
     mismatch : DataFrame
         One row: the cross-fitted ``auc`` of telling test rows from training rows, its
-        ``lower``/``upper`` bounds and the rows used from each side.
+        ``lower``/``upper`` bounds (DeLong), its one-sided ``p_value``, the rows used from each
+        side, and ``separating``: up to three columns whose shuffling costs the classifier
+        most AUC (comma-separated; empty when none does).
     examples : DataFrame
         Up to ten pairs per kind (``exact``, ``near``, ``conflict``): ``test_row`` and
         ``train_row`` (0-based positions in each table) and the Chebyshev ``distance`` in
@@ -483,46 +484,42 @@ def _features(train_X, y, regression: bool, *, cv, n_boot, ci, rng) -> pd.DataFr
 
 
 # --------------------------------------------------------------------------- train/test mismatch
-def _mismatch_classifier(train_X, test_X, *, cv, n_boot, ci, random_state) -> pd.DataFrame:
-    """Cross-fitted AUC of a gradient-boosting model telling test rows from training rows, with
-    a bootstrap interval over 256 score strata (pairs within a stratum count as ties in the
-    replicates; the estimate itself is exact).
+def _mismatch(train, test, names, *, cv, max_rows, ci, random_state) -> pd.DataFrame:
+    """The domain classifier of :func:`~raikit.data.multivariate_drift` on the compared columns,
+    whole population only: its AUC with interval, the rows used, and the columns that tell the
+    two sides apart most (``separating``)."""
+    from raikit.data._multivariate import _MIN_ROWS, multivariate_drift
 
-    Kept minimal on purpose: the multivariate drift test of the data stage is the general
-    domain classifier; this is the one number a leakage check needs.
-    """
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-    from threadpoolctl import threadpool_limits
-
-    from raikit.data._profile import _grouped_auc
-    from raikit.metrics._group_metrics import _binned_auc
-    from raikit.metrics._stats import contain, percentile_bounds
-
-    X = model_frame(pd.concat([train_X, test_X], ignore_index=True))
-    side = np.r_[np.zeros(len(train_X)), np.ones(len(test_X))].astype(np.int64)
-    columns = ["auc", "lower", "upper", "train_rows", "test_rows"]
-    folds = min(cv, len(train_X), len(test_X))
-    if X.shape[1] == 0 or folds < 2:
-        return pd.DataFrame([[np.nan, np.nan, np.nan, len(train_X), len(test_X)]], columns=columns)
-    model = HistGradientBoostingClassifier(
-        categorical_features="from_dtype", max_iter=50, random_state=random_state
+    if min(train.n_rows, test.n_rows) < _MIN_ROWS or not names:  # too few rows to cross-fit
+        nothing = {"auc": np.nan, "lower": np.nan, "upper": np.nan, "p_value": np.nan}
+        sizes = {"train_rows": train.n_rows, "test_rows": test.n_rows, "separating": ""}
+        return pd.DataFrame([nothing | sizes])
+    if max_rows is None:  # every row of both sides (multivariate_drift always has a cap)
+        max_rows = max(train.n_rows, test.n_rows, 100)
+    result = multivariate_drift(
+        reference=train,
+        current=test,
+        method="classifier",
+        columns=names,
+        by_group=False,
+        ci=ci,
+        cv=cv,
+        max_rows=max_rows,
+        random_state=random_state,
     )
-    split = StratifiedKFold(folds, shuffle=True, random_state=random_state)
-    with threadpool_limits(limits=1, user_api="openmp"):
-        score = cross_val_predict(model, X, side, cv=split, method="predict_proba")[:, 1]
-    auc = _grouped_auc(score, side.astype(float), 1.0 - side)
-    strata = np.searchsorted(
-        np.unique(np.quantile(score, np.linspace(0, 1, _STRATA + 1)[1:-1])), score
-    )
-    cells = np.bincount(strata * 2 + side, minlength=(strata.max() + 1) * 2).astype(float)
-    draws = rng_from(random_state).multinomial(len(side), cells / cells.sum(), size=n_boot)
-    draws = draws.reshape(n_boot, -1, 2).astype(float)
-    replicates = _binned_auc(draws[..., 0].T[None], draws[..., 1].T[None])[0]
-    lower, upper = contain(*percentile_bounds(replicates, ci), auc)
-    lower, upper = _never_zero_width(lower, upper, auc, np.bincount(side, minlength=2), ci)
+    row = result.overall.iloc[0]
+    top = result.features[result.features["auc_drop"] > 0].head(3)
+    found = {"auc": row["value"], "lower": row["lower"], "upper": row["upper"]}
     return pd.DataFrame(
-        [[auc, float(lower), float(upper), len(train_X), len(test_X)]], columns=columns
+        [
+            found
+            | {
+                "p_value": row["p_value"],
+                "train_rows": int(row["n_reference"]),
+                "test_rows": int(row["n_current"]),
+                "separating": ", ".join(top["feature"].astype(str)),
+            }
+        ]
     )
 
 
@@ -647,6 +644,12 @@ def _feature_findings(features: pd.DataFrame, leak_auc: float) -> list[Finding]:
     return out
 
 
+def _separating(row) -> str:
+    return (
+        f"; the columns that tell them apart most: {row['separating']}" if row["separating"] else ""
+    )
+
+
 def _mismatch_findings(mismatch: pd.DataFrame) -> list[Finding]:
     row = mismatch.iloc[0]
     if not np.isfinite(row["lower"]) or row["lower"] <= _MISMATCH_WARN:
@@ -656,8 +659,9 @@ def _mismatch_findings(mismatch: pd.DataFrame) -> list[Finding]:
             "error" if row["lower"] > _MISMATCH_ERROR else "warning",
             f"A classifier tells test rows from training rows (AUC {row['auc']:.3f})",
             f"Cross-fitted AUC {row['auc']:.3f} [{row['lower']:.3f}, {row['upper']:.3f}] (0.5: "
-            f"indistinguishable). The split is not random, or the test data comes from another "
-            f"population or time: the test score may not describe the training population.",
+            f"indistinguishable){_separating(row)}. The split is not random, or the test data "
+            f"comes from another population or time: the test score may not describe the "
+            f"training population.",
         )
     ]
 
@@ -807,11 +811,12 @@ def leakage(
     y_sample = None if y_train is None else sample[train.target]
     regression = y_train is not None and train.task == "regression"
     features = _features(sample[names], y_sample, regression, cv=cv, n_boot=n_boot, ci=ci, rng=rng)
-    mismatch = _mismatch_classifier(
-        _sample(train_X, max_rows, rng),
-        _sample(test_X, max_rows, rng),
+    mismatch = _mismatch(
+        train,
+        test,
+        names,
         cv=cv,
-        n_boot=n_boot,
+        max_rows=max_rows,
         ci=ci,
         random_state=int(rng.integers(2**31 - 1)),
     )
