@@ -1703,31 +1703,7 @@ class Monitor:
     def _evaluate(self, window: int, log, counts, span, late) -> MonitorWindowResult:
         drift, hist = self._drift(counts)
         joint, findings = self._joint_drift(log)
-        whole = drift["attribute"] == "overall"
-        overall_drifted = set(drift.loc[whole & drift["drifted"], "column"])
-        hidden = drift[~whole & drift["drifted"] & ~drift["column"].isin(overall_drifted)]
-        for row in drift[whole & drift["drifted"]].itertuples(index=False):  # drifted columns
-            what = "Prediction drift" if row.kind == "prediction" else "Data drift"
-            findings.append(
-                Finding(
-                    "error" if row.kind == "prediction" else "warning",
-                    f"{what} in {row.column}",
-                    f"PSI {row.psi:.3f} >= {self.psi_threshold}, adjusted p {row.p_adjusted:.2g} "
-                    f"< {self.alpha}; compare the histograms and consider retraining.",
-                    slice=row.column,
-                )
-            )
-        for row in hidden.itertuples(index=False):  # drift that only one group shows
-            what = "Prediction drift" if row.kind == "prediction" else "Data drift"
-            findings.append(
-                Finding(
-                    "error" if row.kind == "prediction" else "warning",
-                    f"{what} in {row.column} for {row.attribute}={row.group} only",
-                    f"PSI {row.psi:.3f} in this group ({row.n_window:,} rows), adjusted p "
-                    f"{row.p_adjusted:.2g}; invisible in the whole window.",
-                    slice=f"{row.attribute}={row.group}",
-                )
-            )
+        findings += self._drift_findings(drift)
         selection = pd.DataFrame(
             columns=["attribute", "group", "n", "reference_rate", "window_rate", "lower", "upper"]
         )
@@ -1785,6 +1761,36 @@ class Monitor:
         )
         self._store(result)
         return result
+
+    def _drift_findings(self, drift: pd.DataFrame) -> list[Finding]:
+        """A finding per drifted column, and per column that drifted in one group only."""
+        findings = []
+        whole = drift["attribute"] == "overall"
+        overall_drifted = set(drift.loc[whole & drift["drifted"], "column"])
+        hidden = drift[~whole & drift["drifted"] & ~drift["column"].isin(overall_drifted)]
+        for row in drift[whole & drift["drifted"]].itertuples(index=False):  # drifted columns
+            what = "Prediction drift" if row.kind == "prediction" else "Data drift"
+            findings.append(
+                Finding(
+                    "error" if row.kind == "prediction" else "warning",
+                    f"{what} in {row.column}",
+                    f"PSI {row.psi:.3f} >= {self.psi_threshold}, adjusted p {row.p_adjusted:.2g} "
+                    f"< {self.alpha}; compare the histograms and consider retraining.",
+                    slice=row.column,
+                )
+            )
+        for row in hidden.itertuples(index=False):  # drift that only one group shows
+            what = "Prediction drift" if row.kind == "prediction" else "Data drift"
+            findings.append(
+                Finding(
+                    "error" if row.kind == "prediction" else "warning",
+                    f"{what} in {row.column} for {row.attribute}={row.group} only",
+                    f"PSI {row.psi:.3f} in this group ({row.n_window:,} rows), adjusted p "
+                    f"{row.p_adjusted:.2g}; invisible in the whole window.",
+                    slice=f"{row.attribute}={row.group}",
+                )
+            )
+        return findings
 
     def _estimates(self, log: pd.DataFrame, metrics: pd.DataFrame):
         """Label-free estimates per group for the whole window, with the realised values of its
@@ -1945,94 +1951,42 @@ class Monitor:
 
     def _series_rows(self, result: MonitorWindowResult, now) -> pd.DataFrame:
         """One row of the ``series`` table per statistic of the window (drift, rates, gaps)."""
-        series = [
-            (
-                self.name,
-                result.window,
-                "psi",
-                r.column,
-                f"{r.attribute}={r.group}",
-                r.psi,
-                None,
-                None,
-                now,
-            )
-            for r in result.drift.itertuples(index=False)
-        ]
-        series += [
-            (
-                self.name,
-                result.window,
-                "selection_rate",
-                r.attribute,
-                str(r.group),
-                r.window_rate,
-                r.lower,
-                r.upper,
-                now,
-            )
-            for r in result.selection.itertuples(index=False)
-        ]
-        series += [
-            (
-                self.name,
-                result.window,
-                f"demographic_parity_{r.kind}",
-                r.attribute,
-                None,
-                r.value,
-                r.lower,
-                r.upper,
-                now,
-            )
-            for r in result.parity.itertuples(index=False)
-        ]
-        series += [
-            (
-                self.name,
-                result.window,
-                "equalized_odds_difference",
-                r.attribute,
-                None,
-                r.value,
-                r.lower,
-                r.upper,
-                now,
-            )
-            for r in result.disparities.itertuples(index=False)
-            if r.metric == "equalized_odds"
-        ]
-        series += [
-            (
-                self.name,
-                result.window,
-                r.metric,
-                r.attribute,
-                str(r.group),
-                r.value,
-                r.lower,
-                r.upper,
-                now,
-            )
-            for r in result.metrics.itertuples(index=False)
-            # the selection rate of every row is already in the series; not that of labelled rows
-            if r.metric != "selection_rate"
-        ]
-        series += [
-            (
-                self.name,
-                result.window,
-                f"estimated_{r.metric}",
-                r.attribute,
-                str(r.group),
-                r.estimate,
-                r.lower,
-                r.upper,
-                now,
-            )
-            for r in result.estimates.itertuples(index=False)
-            if r.metric != "selection_rate"  # measured, already in the series
-        ]
+
+        def rows(table, kind, name, group, value, bounds=True) -> list[tuple]:
+            if not len(table):  # an empty table may lack its columns
+                return []
+            n = len(table)
+            kinds = table[kind[1:]] if kind.startswith("@") else [kind] * n
+            groups = [None] * n if group is None else group(table)
+            lower, upper = (table["lower"], table["upper"]) if bounds else ([None] * n,) * 2
+            columns = zip(kinds, table[name], groups, table[value], lower, upper, strict=True)
+            return [(self.name, result.window, *row, now) for row in columns]
+
+        def labelled(table):  # the selection rate of every row is already in the series
+            return table[table["metric"] != "selection_rate"] if len(table) else table
+
+        def pair(t):
+            return [f"{a}={g}" for a, g in zip(t["attribute"], t["group"], strict=True)]
+
+        def group(t):
+            return t["group"].astype(str).tolist()
+
+        parity = result.parity
+        if len(parity):
+            parity = parity.assign(kind="demographic_parity_" + parity["kind"])
+        odds = result.disparities
+        odds = odds[odds["metric"] == "equalized_odds"] if len(odds) else odds
+        estimates = labelled(result.estimates)
+        if len(estimates):
+            estimates = estimates.assign(metric="estimated_" + estimates["metric"])
+        series = (
+            rows(result.drift, "psi", "column", pair, "psi", bounds=False)
+            + rows(result.selection, "selection_rate", "attribute", group, "window_rate")
+            + rows(parity, "@kind", "attribute", None, "value")
+            + rows(odds, "equalized_odds_difference", "attribute", None, "value")
+            + rows(labelled(result.metrics), "@metric", "attribute", group, "value")
+            + rows(estimates, "@metric", "attribute", group, "estimate")
+        )
         return pd.DataFrame(series, columns=list(_TABLES["series"][0]))  # NaN is stored as NULL
 
     # ----------------------------------------------------------------- reading back
