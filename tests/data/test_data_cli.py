@@ -9,18 +9,13 @@ import sys
 import pandas as pd
 import pytest
 
+from _cli import run as cli
 from raikit.data import DriftResult, LabelIssuesResult, ProfileResult
 
 
 def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "raikit.cli", "data", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=cwd,
-        env={"COLUMNS": "200", "PATH": "", "OMP_NUM_THREADS": "1"},
-    )
+    """``raikit data *args`` (the shared runner keeps PYTHONPATH: a checkout tests itself)."""
+    return cli("data", *args, cwd=cwd, env={"OMP_NUM_THREADS": "1"})
 
 
 @pytest.fixture(scope="module")
