@@ -175,6 +175,9 @@ class PerformanceEstimateResult(Result):
         ``false_positive_rate`` and ``precision`` are estimated from calibrated scores;
         ``selection_rate`` needs no labels and is measured (its interval is a Bayesian bootstrap
         of the predictions with a Jeffreys prior, as the metrics engine draws rates).
+        When ``data`` has a target, also ``realised`` (the value its labels show, which the
+        estimate never sees) and ``covered`` (``realised`` within ``[lower, upper]``; False
+        without an interval or a realised value).
     disparities : DataFrame
         Per attribute and metric, the largest between-group difference (``value``, ``lower``,
         ``upper``) among groups with at least ``min_group_size`` rows, and ``n_groups``.
@@ -194,7 +197,9 @@ class PerformanceEstimateResult(Result):
     ci : float or None
     findings : tuple of Finding
         Poor calibration on the reference, groups with few reference rows, disparities whose
-        interval lies beyond ``tolerance``, and what ``calibrate="auto"`` decided.
+        interval lies beyond ``tolerance``, and what ``calibrate="auto"`` decided; when ``data``
+        has a target, the groups whose realised value falls outside its interval (or one info
+        finding that every realised value is covered).
     meta : dict
     """
 
@@ -299,6 +304,29 @@ class PerformanceEstimateResult(Result):
             )
             gap.update_layout(title="Estimated largest difference between groups")
             figures.append(gap)
+        if "realised" in rows:  # labels were given: each estimate against what they show
+            part = rows["metric"].isin(ESTIMATED).to_numpy()
+            shown = rows[part]
+            check = go.Figure(
+                go.Scatter(
+                    x=shown["realised"],
+                    y=shown["estimate"],
+                    error_y=error_bars(shown["estimate"], shown["lower"], shown["upper"]),
+                    mode="markers",
+                    marker={"color": np.where(shown["covered"], "#1f77b4", "#d62728")},
+                    text=label[part] + ": " + shown["metric"].str.replace("_", " "),
+                    hoverinfo="text+x+y",
+                    showlegend=False,
+                )
+            )
+            check.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot"},
+                              showlegend=False, hoverinfo="skip")  # fmt: skip
+            check.update_layout(
+                title="Estimated without labels against realised (red: outside its interval)",
+                xaxis={"title": "realised (labels hidden from the estimate)", "range": [0, 1]},
+                yaxis={"title": "estimated", "range": [0, 1]},
+            )
+            figures.append(check)
         return figures
 
 
@@ -347,8 +375,11 @@ def estimate_performance(
         ``prediction`` and ``score`` columns are used (without a prediction column, a row is
         predicted positive when its score is at least 0.5).
     data : Dataset
-        The unlabelled (or not yet labelled) rows, with sensitive attributes; a target column,
-        if present, is ignored. Its weight role is honoured.
+        The unlabelled (or not yet labelled) rows, with sensitive attributes. Its weight role is
+        honoured. A target column, if present, is never used to estimate: it only adds the
+        realised values beside the estimates (``realised`` and ``covered`` columns) and findings
+        where a realised value falls outside its interval, to test the estimate on labelled
+        rows before trusting it on unlabelled ones.
     reference : Dataset, optional
         Labelled rows the model was validated on, scored the same way: the calibrator is fitted
         there and the calibration is checked there. Without it the scores are taken as
@@ -426,6 +457,9 @@ def estimate_performance(
         replicates = _replicates(calibrator, current, codes, slices, n_boot, rng)
         replicates = np.concatenate([replicates, selected_reps[..., None]], axis=2)
     estimates, n_slice = _estimate_table(values, replicates, slices, cells, ci)
+    if current["dataset"].target is not None:
+        estimates = _with_realised(estimates, current, positive, codes, slices, selected)
+        findings += _coverage_findings(estimates, ci, min_group_size)
     calibration = pd.DataFrame(
         columns=["attribute", "group", "n_reference", "ece_raw", "ece", "ece_noise"]
     )
@@ -779,16 +813,13 @@ def _backtest(calibrator, ref, n_boot: int, rng) -> pd.DataFrame:
     p = calibrator.predict(ref["score"])[0]
     pred, w = ref["pred"], ref["weight"]
     estimate = _metric_values(_expected_cells(p, pred, w, codes, slices))
-    n_groups = slices.membership.shape[1]
-    size = n_groups * 4
-    realised_cells = np.bincount(codes * 4 + ref["y"].astype(np.int64) * 2 + pred, weights=w,
-                                 minlength=size)  # fmt: skip
-    realised = _metric_values(slices.aggregate(realised_cells.reshape(n_groups, 4)))
+    realised = _metric_values(_counted_cells(ref["y"], pred, w, codes, slices))
     fixed = _Calibrator("none")
     draws = _replicates(fixed, {"score": p, "pred": pred, "weight": w}, codes, slices,
                         min(n_boot, 200), rng)  # fmt: skip
     with np.errstate(invalid="ignore"):
         noise = np.nanstd(draws, axis=0) if len(draws) > 1 else np.full(estimate.shape, np.nan)
+    n_groups = slices.membership.shape[1]
     n_ref = slices.aggregate(np.bincount(codes, weights=w, minlength=n_groups))
     k = len(ESTIMATED)
     return pd.DataFrame(
@@ -802,6 +833,69 @@ def _backtest(calibrator, ref, n_boot: int, rng) -> pd.DataFrame:
             "noise": noise.ravel(),
         }
     )
+
+
+def _counted_cells(y, pred, w, codes, slices) -> np.ndarray:
+    """Counted (weighted) ``tn, fp, fn, tp`` per slice from 0/1 labels, shape (slices, 4)."""
+    n_groups = slices.membership.shape[1]
+    index = codes * 4 + np.asarray(y, dtype=np.int64) * 2 + pred
+    cells = np.bincount(index, weights=w, minlength=n_groups * 4)
+    return slices.aggregate(cells.reshape(n_groups, 4))
+
+
+def _with_realised(estimates, current, positive, codes, slices, selected) -> pd.DataFrame:
+    """The estimates with the values the labels of ``data`` show (``realised``) and whether each
+    lies within its interval (``covered``)."""
+    y = (current["dataset"].y.to_numpy() == positive).astype(np.int64)
+    cells = _counted_cells(y, current["pred"], current["weight"], codes, slices)
+    realised = np.concatenate([_metric_values(cells), selected[:, None]], axis=1)
+    out = estimates.assign(realised=realised.ravel())
+    out["covered"] = (out["lower"] <= out["realised"]) & (out["realised"] <= out["upper"])
+    return out
+
+
+def _coverage_findings(estimates: pd.DataFrame, ci, min_group_size: int) -> list:
+    """Warnings where a group's realised value falls outside its interval; one info finding when
+    every interval holds its realised value."""
+    if ci is None:
+        return []
+    judged = estimates[
+        estimates["metric"].isin(ESTIMATED)
+        & (estimates["n"] >= min_group_size)
+        & estimates["realised"].notna()
+        & estimates["lower"].notna()
+    ]
+    missed = judged[~judged["covered"]]
+    findings = []
+    for (attribute, group), rows in missed.groupby(["attribute", "group"], sort=False):  # few
+        where = "overall" if attribute == "overall" else f"{attribute}={group}"
+        parts = "; ".join(
+            f"{r.metric.replace('_', ' ')} estimated {r.estimate:.3f} [{r.lower:.3f}, "
+            f"{r.upper:.3f}], realised {r.realised:.3f}"
+            for r in rows.itertuples(index=False)
+        )
+        findings.append(
+            Finding(
+                "warning",
+                f"Label-free estimate not trustworthy for {where}",
+                f"With its labels hidden, the realised value falls outside the {ci:.0%} "
+                f"interval: {parts}. The calibration learnt on the reference does not hold for "
+                f"this group: calibrate per group, or wait for labels before trusting its "
+                f"estimates.",
+                slice=where,
+            )
+        )
+    if not findings and len(judged):
+        findings.append(
+            Finding(
+                "info",
+                "Label-free estimates hold on labelled rows",
+                f"With their labels hidden, all {len(judged)} realised values (accuracy, TPR, "
+                f"FPR and precision of every group of at least {min_group_size} rows) fall "
+                f"within their {ci:.0%} intervals.",
+            )
+        )
+    return findings
 
 
 def _backtest_findings(backtest: pd.DataFrame, min_group_size: int) -> list:
