@@ -39,13 +39,13 @@ def test_the_section_on_german_credit_is_covered_and_rendered_under_accuracy():
     train, test = ds.split(0.3, random_state=0)
     model = LogisticRegression(max_iter=1000).fit(train.X, train.y)
     report = audit(
-        model, train=train, test=test, sections=["performance_estimate"], n_boot=100,
+        model, train=train, test=test, sections=["performance_estimate"], n_boot=1000,
         random_state=0,
     )  # fmt: skip
     result = report.results[CHECK]
     assert report.meta["sections"][CHECK] == "performance_estimate"
     assert result.meta["n_rows"] == test.n_rows // 2 and result.meta["n_reference"] > 0
-    assert result.meta["n_boot"] == 100
+    assert result.meta["n_boot"] == 200  # capped
     est = result.estimates
     assert {"realised", "covered"} <= set(est.columns)
     # the realised values are those of the hidden half's labels (same split, same seed)
@@ -96,10 +96,11 @@ def test_a_model_miscalibrated_in_one_group_gets_a_finding_for_that_group():
     assert all(f.severity == "warning" for f in missed)
     assert "Label-free estimates hold on labelled rows" not in [f.title for f in result.findings]
     est = result.estimates.set_index(["metric", "attribute", "group"]).sort_index()
-    b = est.xs(("g", "B"), level=("attribute", "group"))
-    # the scores are too high in B: its precision is overestimated, beyond the interval
-    assert b.loc["precision", "realised"] < b.loc["precision", "lower"]
-    assert not b.loc["precision", "covered"]
+    b = est.xs(("g", "B"), level=("attribute", "group")).loc[METRICS]
+    assert not b["covered"].all()
+    # the reference half says why: B's scores are miscalibrated, its estimates biased
+    for start in ("Poor calibration on the reference", "Estimates miss the labelled reference"):
+        assert "g=B" in [f.slice for f in result.findings if f.title.startswith(start)]
     card = report.scorecard.set_index("principle")
     assert card.loc["practical_accuracy", "status"] in ("warn", "fail")
 

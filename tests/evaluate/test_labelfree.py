@@ -277,6 +277,54 @@ def test_shift_of_one_group_is_estimated_without_labels():
     assert not row["lower"] <= before <= row["upper"]
 
 
+def _overconfident_in_b(rng, n, shift=0.0):
+    """Scores calibrated in group A; group B's outcomes rarer than its scores say, by an amount
+    the overall calibration check cannot tell from noise (B is a fifth of the rows)."""
+    group = rng.choice(["A", "B"], n, p=[0.8, 0.2])
+    z = rng.normal(size=n) + np.where(group == "B", shift, 0.0)
+    score = _sigmoid(1.5 * z)
+    p = np.where(group == "B", _sigmoid(1.5 * z - 0.5), score)
+    y = (rng.random(n) < p).astype(int)
+    return pd.DataFrame({"g": group, "score": score, "pred": (score >= 0.5).astype(int), "y": y})
+
+
+def test_auto_keeping_raw_scores_still_draws_each_groups_calibration():
+    """When ``calibrate="auto"`` keeps the raw scores (calibrated overall), a group's own
+    calibration on the reference is drawn per replicate: its intervals cover the realised value
+    under 60 covariate shifts of that group. Assuming the raw scores exact (``"none"``, what
+    ``"auto"`` did before) misses B's precision almost always."""
+    rng = np.random.default_rng(3)
+    roles = {"sensitive": "g", "prediction": "pred", "score": "score"}
+    covered: dict = {"auto": {}, "none": {}}
+    decided = []
+    for i in range(60):  # 60 deployments, each estimate vectorised
+        reference = _overconfident_in_b(rng, 4000)
+        current = _overconfident_in_b(rng, 2000, shift=rng.uniform(0.0, 1.0))
+        truth = _realised(current[current["g"] == "B"])
+        for mode, hits in covered.items():
+            if mode == "none" and i >= 20:
+                continue  # 20 deployments show the old assumption's misses
+            r = estimate_performance(
+                None,
+                Dataset(current.drop(columns="y"), target=None, **roles),
+                reference=Dataset(reference, target="y", **roles),
+                calibrate=mode,
+                n_boot=100,
+                random_state=i,
+            )
+            decided.append(r.calibrate)
+            table = r.estimates.set_index(["attribute", "group", "metric"])
+            for metric, value in truth.items():
+                row = table.loc[("g", "B", metric)]
+                hits.setdefault(metric, []).append(bool(row["lower"] <= value <= row["upper"]))
+    assert decided.count("none") >= 75  # "auto" kept the raw scores (nearly) every time
+    auto = {m: float(np.mean(h)) for m, h in covered["auto"].items()}
+    none = {m: float(np.mean(h)) for m, h in covered["none"].items()}
+    # 95% intervals: about 95% on average (B's TPR, on its ~100 positives, runs a little low)
+    assert np.mean(list(auto.values())) >= 0.92 and min(auto.values()) >= 0.85, auto
+    assert none["precision"] < 0.3, none
+
+
 # --------------------------------------------------------------------------- calibration checks
 def _miscalibrated_in_b(rng, n):
     """Scores calibrated for group A, but group B's outcome rate is score**3 (a concept the

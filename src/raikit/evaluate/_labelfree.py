@@ -10,7 +10,9 @@ metrics engine derives them from counted cells.
 
 The scores are calibrated on a labelled reference when needed (isotonic regression or Platt
 scaling). Intervals hold two sources of uncertainty at once: the calibrator (each replicate refits
-it on a Poisson bootstrap of the reference rows) and the labels still to come (each replicate
+it on a Poisson bootstrap of the reference rows; when ``calibrate="auto"`` keeps the raw scores,
+each replicate draws every group's calibration correction from that bootstrap instead) and the
+labels still to come (each replicate
 draws every current row's label as ``Bernoulli(p)``, so a group's realised cells follow their
 Poisson-binomial distribution). The interval is therefore meant to contain the value the labelled
 data will show, on these rows.
@@ -135,6 +137,72 @@ class _Calibrator:
             x, fitted = _isotonic_fit(x_unique, positives, totals)
             out[b] = np.interp(current, x, fitted)
         return out
+
+
+GROUP_BINS = 10
+"""Score bins of the per-group calibration correction (equal width), per predicted class."""
+GROUP_PRIOR_ROWS = 10.0
+"""Pseudo-rows at zero correction in every cell of the per-group calibration correction: a cell
+with few reference rows is corrected little (towards the raw scores ``calibrate="auto"`` kept)."""
+
+
+@dataclass(frozen=True)
+class _GroupCorrection:
+    """The reference's per-group calibration correction of the raw scores, drawn per replicate.
+
+    When ``calibrate="auto"`` keeps the raw scores (their calibration overall is within noise), a
+    group's own calibration may still be off by as much as its noise allows. Each replicate
+    draws a Poisson bootstrap of the reference and shifts every current row's score by the mean
+    ``y - score`` of its cell on that bootstrap, a cell being (group, predicted class, tenth of
+    the score), shrunk towards no correction by ``GROUP_PRIOR_ROWS`` pseudo-rows. The
+    predicted class and the score bin are where the confusion cells are decided, so a group whose
+    predicted positives are overconfident widens its precision's interval accordingly.
+    """
+
+    residual: np.ndarray  # y - score per reference row
+    weight: np.ndarray  # reference row weights
+    ref_cell: np.ndarray  # cell of each reference row
+    cell: np.ndarray  # cell of each current row, -1 for a group the reference lacks
+    n_cells: int
+
+    @staticmethod
+    def _cells(score, pred, codes) -> np.ndarray:
+        bins = np.minimum((score * GROUP_BINS).astype(np.int64), GROUP_BINS - 1)
+        return (codes * 2 + pred) * GROUP_BINS + bins
+
+    @classmethod
+    def fit(cls, ref, current):
+        """Built from the reference and the current data (None when the two name different
+        sensitive attributes)."""
+        ref_enc, cur_enc = ref["dataset"].group_encoding, current["dataset"].group_encoding
+        names = list(ref_enc.names)
+        if names != list(cur_enc.names):
+            return None
+        known = pd.MultiIndex.from_frame(ref_enc.intersection_labels[names].astype(str))
+        lookup = known.get_indexer(
+            pd.MultiIndex.from_frame(cur_enc.intersection_labels[names].astype(str))
+        )
+        mapped = lookup[cur_enc.intersection_codes]
+        cell = cls._cells(current["score"], current["pred"], np.maximum(mapped, 0))
+        return cls(
+            residual=ref["y"] - ref["score"],
+            weight=ref["weight"],
+            ref_cell=cls._cells(ref["score"], ref["pred"], ref_enc.intersection_codes),
+            cell=np.where(mapped >= 0, cell, -1),
+            n_cells=len(ref_enc.intersection_labels) * 2 * GROUP_BINS,
+        )
+
+    def predict(self, current: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Corrected probabilities of the current rows, one row per replicate of the reference's
+        bootstrap weights (shape ``(replicates, reference rows)``)."""
+        size = len(weights)
+        w = weights * self.weight
+        index = (np.arange(size)[:, None] * self.n_cells + self.ref_cell).ravel()
+        total = np.bincount(index, weights=w.ravel(), minlength=size * self.n_cells)
+        gap = np.bincount(index, weights=(w * self.residual).ravel(), minlength=total.size)
+        shift = (gap / (total + GROUP_PRIOR_ROWS)).reshape(size, self.n_cells)
+        shift = np.concatenate([shift, np.zeros((size, 1))], axis=1)  # cell -1: no correction
+        return np.clip(current[None, :] + shift[:, self.cell], 0.0, 1.0)
 
 
 def _ece(p: np.ndarray, y: np.ndarray, w: np.ndarray, codes: np.ndarray, slices):
@@ -388,12 +456,18 @@ def estimate_performance(
         How scores become probabilities. ``"auto"`` keeps the raw scores when their expected
         calibration error on the reference is within what sampling noise explains, and otherwise
         fits isotonic regression (1,000 reference rows or more) or Platt scaling (fewer); a
-        finding says what it decided and why.
+        finding says what it decided and why. When it keeps the raw scores, the intervals still
+        draw each group's calibration on the reference (a group can be off by what its own noise
+        allows, which the overall check cannot see): each replicate shifts a row's score by the
+        mean ``y - score`` of its (group, predicted class, tenth of the score) cell on a
+        bootstrap of the reference, shrunk towards no shift by 10 pseudo-rows. ``"none"`` takes
+        the raw scores as exact.
     ci : float or None, default 0.95
         Confidence level of the intervals; ``None`` computes no intervals.
     n_boot : int, default 1000
         Bootstrap replicates: each refits the calibrator on a Poisson bootstrap of the reference
-        and draws every current row's label from its calibrated probability.
+        (with ``"auto"`` keeping the raw scores: draws each group's calibration correction from
+        it) and draws every current row's label from its calibrated probability.
     tolerance : float, default 0.1
         Largest acceptable between-group difference; a difference whose whole interval is beyond
         it is an error finding.
@@ -454,7 +528,10 @@ def estimate_performance(
     values = np.concatenate([_metric_values(cells), selected[:, None]], axis=1)
     replicates = None
     if ci is not None:
-        replicates = _replicates(calibrator, current, codes, slices, n_boot, rng)
+        groups = None
+        if ref is not None and calibrate == "auto" and decided == "none":
+            groups = _GroupCorrection.fit(ref, current)
+        replicates = _replicates(calibrator, current, codes, slices, n_boot, rng, groups)
         replicates = np.concatenate([replicates, selected_reps[..., None]], axis=2)
     estimates, n_slice = _estimate_table(values, replicates, slices, cells, ci)
     if current["dataset"].target is not None:
@@ -628,19 +705,25 @@ def _metric_values(cells: np.ndarray) -> np.ndarray:
     return np.stack([BINARY_METRICS[m](cells) for m in ESTIMATED], axis=-1)
 
 
-def _replicates(calibrator, current, codes, slices, n_boot, rng) -> np.ndarray:
+def _replicates(calibrator, current, codes, slices, n_boot, rng, groups=None) -> np.ndarray:
     """Metric replicates (n_boot, slices, metrics): calibrator refitted on a Poisson bootstrap of
-    the reference, then every current row's label drawn from its calibrated probability."""
+    the reference (or, with ``groups``, each group's calibration correction drawn from it), then
+    every current row's label drawn from its calibrated probability."""
     n = len(current["score"])
     n_groups = slices.membership.shape[1]
     pred, w = current["pred"], current["weight"]
     n_ref = 0 if calibrator.score is None else len(calibrator.score)
+    if groups is not None:
+        n_ref = len(groups.weight)
     chunk = max(1, _MAX_CELLS // max(n, n_ref, 1))
     out = []
     for start in range(0, n_boot, chunk):  # chunks of replicates, each vectorised
         size = min(chunk, n_boot - start)
-        ref_w = None if calibrator.method == "none" else rng.poisson(1.0, (size, n_ref))
-        p = calibrator.predict(current["score"], ref_w)
+        if groups is not None:
+            p = groups.predict(current["score"], rng.poisson(1.0, (size, n_ref)))
+        else:
+            ref_w = None if calibrator.method == "none" else rng.poisson(1.0, (size, n_ref))
+            p = calibrator.predict(current["score"], ref_w)
         p = np.broadcast_to(p, (size, n))
         y = rng.random((size, n)) < p
         index = (np.arange(size)[:, None] * n_groups + codes) * 4 + y * 2 + pred
