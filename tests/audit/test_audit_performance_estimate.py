@@ -115,6 +115,19 @@ def test_skipped_without_scores_or_binary_target():
     assert CHECK not in report.results
 
 
+def test_skipped_when_an_outcome_has_one_row_in_the_test_set():
+    train = _miscalibrated_in_b(4, 400)
+    frame = _miscalibrated_in_b(5, 200).frame.assign(y=0)
+    frame.loc[0, "y"] = 1  # one positive row: one half would have a single outcome
+    test = Dataset(frame, target="y", sensitive="g", features=["x"])
+    model = LogisticRegression().fit(train.X, train.y)
+    report = audit(
+        model, train=train, test=test, sections=["performance_estimate"], n_boot=20,
+        random_state=0,
+    )  # fmt: skip
+    assert CHECK not in report.results
+
+
 @pytest.mark.parametrize("n_boot", [50, 1000])
 def test_replicates_capped_at_200(n_boot):
     train, test = _miscalibrated_in_b(2, 600), _miscalibrated_in_b(3, 600)

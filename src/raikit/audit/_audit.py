@@ -209,6 +209,8 @@ def _performance_estimate(ctx: AuditContext) -> dict:
     test = ctx.test
     if test.score is None or test.target is None or test.y.nunique() != 2:
         return {}
+    if test.y.value_counts().min() < 2:  # each half needs both outcomes
+        return {}
     current, reference = test.split(0.5, random_state=ctx.random_state)
     # 200 replicates at most: the intervals only need to be about right to judge coverage, and
     # each replicate refits the calibrator and draws every row's label (Adult: 0.35 s)
