@@ -12,7 +12,8 @@ calibrated on; the remaining rows are the deployment pool, resampled to make thr
   the estimate is then off.
 
 For each, ``raikit.evaluate.estimate_performance`` (no labels) is compared with the realised
-value per group (``group_metrics`` on the true labels): estimate, interval, realised, covered.
+value per group (``group_metrics`` on the true labels): estimate, interval, realised, covered,
+and per scenario the number covered and how far the misses fall outside their intervals.
 When ``RAIKIT_NANNYML_PYTHON`` names a Python with nannyml installed (NannyML does not install
 beside raikit's pins: it downgrades plotly and python-dateutil), NannyML's CBPE estimate of the
 OVERALL accuracy is run there by subprocess and shown beside raikit's.
@@ -157,10 +158,12 @@ def main() -> None:
                   f"{accuracy['realised']:.3f}")  # fmt: skip
         else:
             print(nm)
-        summary.append((name, int(table["covered"].sum()), len(table)))
-    print("\ncovered per scenario (overall and sex groups, 4 metrics):")
-    for name, covered, total in summary:
-        print(f"  {name:28s} {covered}/{total}")
+        outside = np.maximum(table["lower"] - table["realised"], table["realised"] - table["upper"])
+        summary.append((name, int(table["covered"].sum()), len(table), outside.clip(0).sum()))
+    print("\ncovered per scenario (overall and sex groups, 4 metrics), and how far the misses are")
+    print("outside their intervals (summed):")
+    for name, covered, total, far in summary:
+        print(f"  {name:28s} {covered}/{total}  {far:.3f}")
 
 
 if __name__ == "__main__":

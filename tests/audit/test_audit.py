@@ -59,6 +59,7 @@ def test_scorecard_follows_the_evidence(credit_split, tmp_path):
         "metrics.inequality_metrics",
         "evaluate.evaluate",
         "evaluate.find_slices",
+        "evaluate.estimate_performance",
         "evaluate.stress_test",
         "data.profile",
         "data.representation",

@@ -69,6 +69,65 @@ def test_expected_cells_by_hand():
     assert any("unchecked" in f.title for f in r.findings)
 
 
+def test_labels_of_the_data_add_the_realised_values_and_never_the_estimates():
+    """A target on ``data`` is hidden from the estimate: the estimates are those without it, and
+    ``realised``/``covered`` hold what the labels show (counted by hand)."""
+    blind = _small()
+    labelled = blind.replace(blind.frame.assign(y=[1, 0, 0, 1, 1]), target="y")
+    kw = {"calibrate": "none", "n_boot": 200, "random_state": 0, "min_group_size": 1}
+    without = estimate_performance(None, blind, **kw)
+    r = estimate_performance(None, labelled, **kw)
+    columns = ["attribute", "group", "metric", "estimate", "lower", "upper"]
+    pd.testing.assert_frame_equal(r.estimates[columns], without.estimates[columns])
+    assert "realised" not in without.estimates
+    realised = r.by_group("realised")
+    # a: pred 1 1 0, y 1 0 0 -> TP 1, FP 1, TN 1; b: pred 0 1, y 1 1 -> FN 1, TP 1
+    assert realised.loc[("s", "a")].tolist() == pytest.approx([2 / 3, 1.0, 0.5, 0.5, 2 / 3])
+    b = realised.loc[("s", "b")]
+    assert b[["accuracy", "true_positive_rate", "precision"]].tolist() == pytest.approx(
+        [0.5] * 2 + [1]
+    )
+    assert np.isnan(b["false_positive_rate"])  # no negatives in b
+    assert realised.loc[("overall", "overall")].tolist() == pytest.approx(
+        [3 / 5, 2 / 3, 0.5, 2 / 3, 3 / 5]
+    )
+    est = r.estimates
+    inside = (est["lower"] <= est["realised"]) & (est["realised"] <= est["upper"])
+    assert est["covered"].tolist() == inside.tolist()
+    assert not est.loc[est["realised"].isna(), "covered"].any()  # nothing to cover
+    # a finding names each group with an estimated metric outside its interval, and only those
+    judged = est[
+        (est["metric"] != "selection_rate") & est["lower"].notna() & est["realised"].notna()
+    ]
+    missed = [f for f in r.findings if f.title.startswith("Label-free estimate not trustworthy")]
+    assert sorted(f.slice for f in missed) == sorted(
+        {"overall" if a == "overall" else f"{a}={g}"
+         for a, g in judged.loc[~judged["covered"], ["attribute", "group"]].itertuples(index=False)}
+    )  # fmt: skip
+
+
+def test_every_realised_value_covered_gives_one_info_finding():
+    rng = np.random.default_rng(11)
+    frame = pd.DataFrame({"g": rng.choice(["A", "B"], 3000), "score": rng.uniform(size=3000)})
+    frame["y"] = (rng.random(3000) < frame["score"]).astype(int)  # calibrated scores
+    frame["pred"] = (frame["score"] >= 0.5).astype(int)
+    ds = Dataset(frame, target="y", sensitive="g", prediction="pred", score="score")
+    r = estimate_performance(None, ds, calibrate="none", n_boot=200, random_state=0)
+    judged = r.estimates[r.estimates["metric"] != "selection_rate"]
+    assert judged["covered"].all() and len(judged) == 3 * 4
+    held = [f for f in r.findings if f.title == "Label-free estimates hold on labelled rows"]
+    assert len(held) == 1 and held[0].severity == "info" and "all 12 realised" in held[0].detail
+    # the same rows with group B's labels flipped: B is not covered any more, and is named
+    flipped = frame.assign(y=np.where(frame["g"] == "B", 1 - frame["y"], frame["y"]))
+    bad = estimate_performance(
+        None, ds.replace(flipped), calibrate="none", n_boot=200, random_state=0
+    )
+    missed = [f.slice for f in bad.findings if f.title.startswith("Label-free estimate not")]
+    assert "g=B" in missed and "g=A" not in missed
+    assert not [f for f in bad.findings if f.title.startswith("Label-free estimates hold")]
+    assert len(bad.figures()) == 3  # estimates, gaps, and estimate against realised
+
+
 def test_weights_count_as_duplicated_rows():
     base = _small()
     weighted = Dataset(
@@ -216,6 +275,54 @@ def test_shift_of_one_group_is_estimated_without_labels():
     assert after - before > 0.1  # the shift matters
     assert row["lower"] <= after <= row["upper"]
     assert not row["lower"] <= before <= row["upper"]
+
+
+def _overconfident_in_b(rng, n, shift=0.0):
+    """Scores calibrated in group A; group B's outcomes rarer than its scores say, by an amount
+    the overall calibration check cannot tell from noise (B is a fifth of the rows)."""
+    group = rng.choice(["A", "B"], n, p=[0.8, 0.2])
+    z = rng.normal(size=n) + np.where(group == "B", shift, 0.0)
+    score = _sigmoid(1.5 * z)
+    p = np.where(group == "B", _sigmoid(1.5 * z - 0.5), score)
+    y = (rng.random(n) < p).astype(int)
+    return pd.DataFrame({"g": group, "score": score, "pred": (score >= 0.5).astype(int), "y": y})
+
+
+def test_auto_keeping_raw_scores_still_draws_each_groups_calibration():
+    """When ``calibrate="auto"`` keeps the raw scores (calibrated overall), a group's own
+    calibration on the reference is drawn per replicate: its intervals cover the realised value
+    under 60 covariate shifts of that group. Assuming the raw scores exact (``"none"``, what
+    ``"auto"`` did before) misses B's precision almost always."""
+    rng = np.random.default_rng(3)
+    roles = {"sensitive": "g", "prediction": "pred", "score": "score"}
+    covered: dict = {"auto": {}, "none": {}}
+    decided = []
+    for i in range(60):  # 60 deployments, each estimate vectorised
+        reference = _overconfident_in_b(rng, 4000)
+        current = _overconfident_in_b(rng, 2000, shift=rng.uniform(0.0, 1.0))
+        truth = _realised(current[current["g"] == "B"])
+        for mode, hits in covered.items():
+            if mode == "none" and i >= 20:
+                continue  # 20 deployments show the old assumption's misses
+            r = estimate_performance(
+                None,
+                Dataset(current.drop(columns="y"), target=None, **roles),
+                reference=Dataset(reference, target="y", **roles),
+                calibrate=mode,
+                n_boot=100,
+                random_state=i,
+            )
+            decided.append(r.calibrate)
+            table = r.estimates.set_index(["attribute", "group", "metric"])
+            for metric, value in truth.items():
+                row = table.loc[("g", "B", metric)]
+                hits.setdefault(metric, []).append(bool(row["lower"] <= value <= row["upper"]))
+    assert decided.count("none") >= 75  # "auto" kept the raw scores (nearly) every time
+    auto = {m: float(np.mean(h)) for m, h in covered["auto"].items()}
+    none = {m: float(np.mean(h)) for m, h in covered["none"].items()}
+    # 95% intervals: about 95% on average (B's TPR, on its ~100 positives, runs a little low)
+    assert np.mean(list(auto.values())) >= 0.92 and min(auto.values()) >= 0.85, auto
+    assert none["precision"] < 0.3, none
 
 
 # --------------------------------------------------------------------------- calibration checks

@@ -35,6 +35,7 @@ CHECK_TITLES = {
     "evaluate.evaluate": "Error rates, curves and calibration per group",
     "evaluate.find_slices": "Slices of the data where the model does worse",
     "metrics.group_metrics.train": "The same metrics on the training data (overfitting)",
+    "evaluate.estimate_performance": "Can performance per group be monitored without labels?",
     "evaluate.stress_test": "Predictions under noise, swapped categories and missing values",
     "data.profile": "Who the training data represents, and proxies of sensitive attributes",
     "data.representation": "How many rows, and which base rate, each group has",

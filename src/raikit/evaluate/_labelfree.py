@@ -10,7 +10,9 @@ metrics engine derives them from counted cells.
 
 The scores are calibrated on a labelled reference when needed (isotonic regression or Platt
 scaling). Intervals hold two sources of uncertainty at once: the calibrator (each replicate refits
-it on a Poisson bootstrap of the reference rows) and the labels still to come (each replicate
+it on a Poisson bootstrap of the reference rows; when ``calibrate="auto"`` keeps the raw scores,
+each replicate draws every group's calibration correction from that bootstrap instead) and the
+labels still to come (each replicate
 draws every current row's label as ``Bernoulli(p)``, so a group's realised cells follow their
 Poisson-binomial distribution). The interval is therefore meant to contain the value the labelled
 data will show, on these rows.
@@ -137,6 +139,72 @@ class _Calibrator:
         return out
 
 
+GROUP_BINS = 10
+"""Score bins of the per-group calibration correction (equal width), per predicted class."""
+GROUP_PRIOR_ROWS = 10.0
+"""Pseudo-rows at zero correction in every cell of the per-group calibration correction: a cell
+with few reference rows is corrected little (towards the raw scores ``calibrate="auto"`` kept)."""
+
+
+@dataclass(frozen=True)
+class _GroupCorrection:
+    """The reference's per-group calibration correction of the raw scores, drawn per replicate.
+
+    When ``calibrate="auto"`` keeps the raw scores (their calibration overall is within noise), a
+    group's own calibration may still be off by as much as its noise allows. Each replicate
+    draws a Poisson bootstrap of the reference and shifts every current row's score by the mean
+    ``y - score`` of its cell on that bootstrap, a cell being (group, predicted class, tenth of
+    the score), shrunk towards no correction by ``GROUP_PRIOR_ROWS`` pseudo-rows. The
+    predicted class and the score bin are where the confusion cells are decided, so a group whose
+    predicted positives are overconfident widens its precision's interval accordingly.
+    """
+
+    residual: np.ndarray  # y - score per reference row
+    weight: np.ndarray  # reference row weights
+    ref_cell: np.ndarray  # cell of each reference row
+    cell: np.ndarray  # cell of each current row, -1 for a group the reference lacks
+    n_cells: int
+
+    @staticmethod
+    def _cells(score, pred, codes) -> np.ndarray:
+        bins = np.minimum((score * GROUP_BINS).astype(np.int64), GROUP_BINS - 1)
+        return (codes * 2 + pred) * GROUP_BINS + bins
+
+    @classmethod
+    def fit(cls, ref, current):
+        """Built from the reference and the current data (None when the two name different
+        sensitive attributes)."""
+        ref_enc, cur_enc = ref["dataset"].group_encoding, current["dataset"].group_encoding
+        names = list(ref_enc.names)
+        if names != list(cur_enc.names):
+            return None
+        known = pd.MultiIndex.from_frame(ref_enc.intersection_labels[names].astype(str))
+        lookup = known.get_indexer(
+            pd.MultiIndex.from_frame(cur_enc.intersection_labels[names].astype(str))
+        )
+        mapped = lookup[cur_enc.intersection_codes]
+        cell = cls._cells(current["score"], current["pred"], np.maximum(mapped, 0))
+        return cls(
+            residual=ref["y"] - ref["score"],
+            weight=ref["weight"],
+            ref_cell=cls._cells(ref["score"], ref["pred"], ref_enc.intersection_codes),
+            cell=np.where(mapped >= 0, cell, -1),
+            n_cells=len(ref_enc.intersection_labels) * 2 * GROUP_BINS,
+        )
+
+    def predict(self, current: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Corrected probabilities of the current rows, one row per replicate of the reference's
+        bootstrap weights (shape ``(replicates, reference rows)``)."""
+        size = len(weights)
+        w = weights * self.weight
+        index = (np.arange(size)[:, None] * self.n_cells + self.ref_cell).ravel()
+        total = np.bincount(index, weights=w.ravel(), minlength=size * self.n_cells)
+        gap = np.bincount(index, weights=(w * self.residual).ravel(), minlength=total.size)
+        shift = (gap / (total + GROUP_PRIOR_ROWS)).reshape(size, self.n_cells)
+        shift = np.concatenate([shift, np.zeros((size, 1))], axis=1)  # cell -1: no correction
+        return np.clip(current[None, :] + shift[:, self.cell], 0.0, 1.0)
+
+
 def _ece(p: np.ndarray, y: np.ndarray, w: np.ndarray, codes: np.ndarray, slices):
     """Expected calibration error per slice (10 equal-width bins of ``p``) and its noise level
     (per group of ``codes`` when ``slices`` is None).
@@ -175,6 +243,9 @@ class PerformanceEstimateResult(Result):
         ``false_positive_rate`` and ``precision`` are estimated from calibrated scores;
         ``selection_rate`` needs no labels and is measured (its interval is a Bayesian bootstrap
         of the predictions with a Jeffreys prior, as the metrics engine draws rates).
+        When ``data`` has a target, also ``realised`` (the value its labels show, which the
+        estimate never sees) and ``covered`` (``realised`` within ``[lower, upper]``; False
+        without an interval or a realised value).
     disparities : DataFrame
         Per attribute and metric, the largest between-group difference (``value``, ``lower``,
         ``upper``) among groups with at least ``min_group_size`` rows, and ``n_groups``.
@@ -194,7 +265,9 @@ class PerformanceEstimateResult(Result):
     ci : float or None
     findings : tuple of Finding
         Poor calibration on the reference, groups with few reference rows, disparities whose
-        interval lies beyond ``tolerance``, and what ``calibrate="auto"`` decided.
+        interval lies beyond ``tolerance``, and what ``calibrate="auto"`` decided; when ``data``
+        has a target, the groups whose realised value falls outside its interval (or one info
+        finding that every realised value is covered).
     meta : dict
     """
 
@@ -299,6 +372,29 @@ class PerformanceEstimateResult(Result):
             )
             gap.update_layout(title="Estimated largest difference between groups")
             figures.append(gap)
+        if "realised" in rows:  # labels were given: each estimate against what they show
+            part = rows["metric"].isin(ESTIMATED).to_numpy()
+            shown = rows[part]
+            check = go.Figure(
+                go.Scatter(
+                    x=shown["realised"],
+                    y=shown["estimate"],
+                    error_y=error_bars(shown["estimate"], shown["lower"], shown["upper"]),
+                    mode="markers",
+                    marker={"color": np.where(shown["covered"], "#1f77b4", "#d62728")},
+                    text=label[part] + ": " + shown["metric"].str.replace("_", " "),
+                    hoverinfo="text+x+y",
+                    showlegend=False,
+                )
+            )
+            check.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot"},
+                              showlegend=False, hoverinfo="skip")  # fmt: skip
+            check.update_layout(
+                title="Estimated without labels against realised (red: outside its interval)",
+                xaxis={"title": "realised (labels hidden from the estimate)", "range": [0, 1]},
+                yaxis={"title": "estimated", "range": [0, 1]},
+            )
+            figures.append(check)
         return figures
 
 
@@ -347,8 +443,11 @@ def estimate_performance(
         ``prediction`` and ``score`` columns are used (without a prediction column, a row is
         predicted positive when its score is at least 0.5).
     data : Dataset
-        The unlabelled (or not yet labelled) rows, with sensitive attributes; a target column,
-        if present, is ignored. Its weight role is honoured.
+        The unlabelled (or not yet labelled) rows, with sensitive attributes. Its weight role is
+        honoured. A target column, if present, is never used to estimate: it only adds the
+        realised values beside the estimates (``realised`` and ``covered`` columns) and findings
+        where a realised value falls outside its interval, to test the estimate on labelled
+        rows before trusting it on unlabelled ones.
     reference : Dataset, optional
         Labelled rows the model was validated on, scored the same way: the calibrator is fitted
         there and the calibration is checked there. Without it the scores are taken as
@@ -357,12 +456,18 @@ def estimate_performance(
         How scores become probabilities. ``"auto"`` keeps the raw scores when their expected
         calibration error on the reference is within what sampling noise explains, and otherwise
         fits isotonic regression (1,000 reference rows or more) or Platt scaling (fewer); a
-        finding says what it decided and why.
+        finding says what it decided and why. When it keeps the raw scores, the intervals still
+        draw each group's calibration on the reference (a group can be off by what its own noise
+        allows, which the overall check cannot see): each replicate shifts a row's score by the
+        mean ``y - score`` of its (group, predicted class, tenth of the score) cell on a
+        bootstrap of the reference, shrunk towards no shift by 10 pseudo-rows. ``"none"`` takes
+        the raw scores as exact.
     ci : float or None, default 0.95
         Confidence level of the intervals; ``None`` computes no intervals.
     n_boot : int, default 1000
         Bootstrap replicates: each refits the calibrator on a Poisson bootstrap of the reference
-        and draws every current row's label from its calibrated probability.
+        (with ``"auto"`` keeping the raw scores: draws each group's calibration correction from
+        it) and draws every current row's label from its calibrated probability.
     tolerance : float, default 0.1
         Largest acceptable between-group difference; a difference whose whole interval is beyond
         it is an error finding.
@@ -423,9 +528,15 @@ def estimate_performance(
     values = np.concatenate([_metric_values(cells), selected[:, None]], axis=1)
     replicates = None
     if ci is not None:
-        replicates = _replicates(calibrator, current, codes, slices, n_boot, rng)
+        groups = None
+        if ref is not None and calibrate == "auto" and decided == "none":
+            groups = _GroupCorrection.fit(ref, current)
+        replicates = _replicates(calibrator, current, codes, slices, n_boot, rng, groups)
         replicates = np.concatenate([replicates, selected_reps[..., None]], axis=2)
     estimates, n_slice = _estimate_table(values, replicates, slices, cells, ci)
+    if current["dataset"].target is not None:
+        estimates = _with_realised(estimates, current, positive, codes, slices, selected)
+        findings += _coverage_findings(estimates, ci, min_group_size)
     calibration = pd.DataFrame(
         columns=["attribute", "group", "n_reference", "ece_raw", "ece", "ece_noise"]
     )
@@ -594,19 +705,25 @@ def _metric_values(cells: np.ndarray) -> np.ndarray:
     return np.stack([BINARY_METRICS[m](cells) for m in ESTIMATED], axis=-1)
 
 
-def _replicates(calibrator, current, codes, slices, n_boot, rng) -> np.ndarray:
+def _replicates(calibrator, current, codes, slices, n_boot, rng, groups=None) -> np.ndarray:
     """Metric replicates (n_boot, slices, metrics): calibrator refitted on a Poisson bootstrap of
-    the reference, then every current row's label drawn from its calibrated probability."""
+    the reference (or, with ``groups``, each group's calibration correction drawn from it), then
+    every current row's label drawn from its calibrated probability."""
     n = len(current["score"])
     n_groups = slices.membership.shape[1]
     pred, w = current["pred"], current["weight"]
     n_ref = 0 if calibrator.score is None else len(calibrator.score)
+    if groups is not None:
+        n_ref = len(groups.weight)
     chunk = max(1, _MAX_CELLS // max(n, n_ref, 1))
     out = []
     for start in range(0, n_boot, chunk):  # chunks of replicates, each vectorised
         size = min(chunk, n_boot - start)
-        ref_w = None if calibrator.method == "none" else rng.poisson(1.0, (size, n_ref))
-        p = calibrator.predict(current["score"], ref_w)
+        if groups is not None:
+            p = groups.predict(current["score"], rng.poisson(1.0, (size, n_ref)))
+        else:
+            ref_w = None if calibrator.method == "none" else rng.poisson(1.0, (size, n_ref))
+            p = calibrator.predict(current["score"], ref_w)
         p = np.broadcast_to(p, (size, n))
         y = rng.random((size, n)) < p
         index = (np.arange(size)[:, None] * n_groups + codes) * 4 + y * 2 + pred
@@ -779,16 +896,13 @@ def _backtest(calibrator, ref, n_boot: int, rng) -> pd.DataFrame:
     p = calibrator.predict(ref["score"])[0]
     pred, w = ref["pred"], ref["weight"]
     estimate = _metric_values(_expected_cells(p, pred, w, codes, slices))
-    n_groups = slices.membership.shape[1]
-    size = n_groups * 4
-    realised_cells = np.bincount(codes * 4 + ref["y"].astype(np.int64) * 2 + pred, weights=w,
-                                 minlength=size)  # fmt: skip
-    realised = _metric_values(slices.aggregate(realised_cells.reshape(n_groups, 4)))
+    realised = _metric_values(_counted_cells(ref["y"], pred, w, codes, slices))
     fixed = _Calibrator("none")
     draws = _replicates(fixed, {"score": p, "pred": pred, "weight": w}, codes, slices,
                         min(n_boot, 200), rng)  # fmt: skip
     with np.errstate(invalid="ignore"):
         noise = np.nanstd(draws, axis=0) if len(draws) > 1 else np.full(estimate.shape, np.nan)
+    n_groups = slices.membership.shape[1]
     n_ref = slices.aggregate(np.bincount(codes, weights=w, minlength=n_groups))
     k = len(ESTIMATED)
     return pd.DataFrame(
@@ -802,6 +916,69 @@ def _backtest(calibrator, ref, n_boot: int, rng) -> pd.DataFrame:
             "noise": noise.ravel(),
         }
     )
+
+
+def _counted_cells(y, pred, w, codes, slices) -> np.ndarray:
+    """Counted (weighted) ``tn, fp, fn, tp`` per slice from 0/1 labels, shape (slices, 4)."""
+    n_groups = slices.membership.shape[1]
+    index = codes * 4 + np.asarray(y, dtype=np.int64) * 2 + pred
+    cells = np.bincount(index, weights=w, minlength=n_groups * 4)
+    return slices.aggregate(cells.reshape(n_groups, 4))
+
+
+def _with_realised(estimates, current, positive, codes, slices, selected) -> pd.DataFrame:
+    """The estimates with the values the labels of ``data`` show (``realised``) and whether each
+    lies within its interval (``covered``)."""
+    y = (current["dataset"].y.to_numpy() == positive).astype(np.int64)
+    cells = _counted_cells(y, current["pred"], current["weight"], codes, slices)
+    realised = np.concatenate([_metric_values(cells), selected[:, None]], axis=1)
+    out = estimates.assign(realised=realised.ravel())
+    out["covered"] = (out["lower"] <= out["realised"]) & (out["realised"] <= out["upper"])
+    return out
+
+
+def _coverage_findings(estimates: pd.DataFrame, ci, min_group_size: int) -> list:
+    """Warnings where a group's realised value falls outside its interval; one info finding when
+    every interval holds its realised value."""
+    if ci is None:
+        return []
+    judged = estimates[
+        estimates["metric"].isin(ESTIMATED)
+        & (estimates["n"] >= min_group_size)
+        & estimates["realised"].notna()
+        & estimates["lower"].notna()
+    ]
+    missed = judged[~judged["covered"]]
+    findings = []
+    for (attribute, group), rows in missed.groupby(["attribute", "group"], sort=False):  # few
+        where = "overall" if attribute == "overall" else f"{attribute}={group}"
+        parts = "; ".join(
+            f"{r.metric.replace('_', ' ')} estimated {r.estimate:.3f} [{r.lower:.3f}, "
+            f"{r.upper:.3f}], realised {r.realised:.3f}"
+            for r in rows.itertuples(index=False)
+        )
+        findings.append(
+            Finding(
+                "warning",
+                f"Label-free estimate not trustworthy for {where}",
+                f"With its labels hidden, the realised value falls outside the {ci:.0%} "
+                f"interval: {parts}. The calibration learnt on the reference does not hold for "
+                f"this group: calibrate per group, or wait for labels before trusting its "
+                f"estimates.",
+                slice=where,
+            )
+        )
+    if not findings and len(judged):
+        findings.append(
+            Finding(
+                "info",
+                "Label-free estimates hold on labelled rows",
+                f"With their labels hidden, all {len(judged)} realised values (accuracy, TPR, "
+                f"FPR and precision of every group of at least {min_group_size} rows) fall "
+                f"within their {ci:.0%} intervals.",
+            )
+        )
+    return findings
 
 
 def _backtest_findings(backtest: pd.DataFrame, min_group_size: int) -> list:
