@@ -244,6 +244,9 @@ def mitigations_command(
         "remap (default per task: binary none,reweigh,expgrad,threshold,fairbatch; multiclass "
         "none,reweigh,remap; regression none,expgrad,gridsearch).",
     ),
+    features: str | None = typer.Option(
+        None, "--features", help="Model inputs, comma-separated (default: all other columns)."
+    ),
     task: str = typer.Option(
         "auto", "--task", help="auto | binary | multiclass | regression (auto: from the target)."
     ),
@@ -280,7 +283,13 @@ def mitigations_command(
     from raikit.train import compare_mitigations
 
     names = split_names(sensitive)
-    train_ds = Dataset(train, target=target, sensitive=names, name="train")
+    train_ds = Dataset(
+        train,
+        target=target,
+        sensitive=names,
+        features=split_names(features) or None,
+        name="train",
+    )
     test_ds = Dataset(
         test, target=target, sensitive=names, features=train_ds.feature_names, name="test"
     )
@@ -311,6 +320,7 @@ def mitigations_command(
             pos_label=pos_label,
             progress=progress_callback(progress, bar, prefix="Trained "),
         )
+    console.print(f"Task: {result.task} ({result.meta.get('task_source', 'given')})")
     console.print(_mitigations_table(result))
     out.mkdir(parents=True, exist_ok=True)
     result.to_html(out / "mitigations.html", title="Mitigations compared")
@@ -324,10 +334,7 @@ def _mitigations_table(result) -> Table:
     """The comparison as a terminal table: the task's numbers with their intervals."""
     positive = result.meta.get("pos_label")
     label = f"; positive label {positive!r}" if positive is not None else ""
-    source = result.meta.get("task_source", "given")
-    table = Table(
-        title=f"Mitigations ({result.task}, {source}; {result.constraint}{label})",
-    )
+    table = Table(title=f"Mitigations ({result.constraint}{label})")
     columns = (
         ["mean_squared_error", "worst_group_error", "disparity"]
         if result.task == "regression"
