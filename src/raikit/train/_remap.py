@@ -46,8 +46,8 @@ class RemapClassifier(TabularClassifierMixin, ClassifierMixin, BaseEstimator):
         The unfitted base learner (default ``LogisticRegression(max_iter=1000)``); cloned.
     constraint : {"eqopp", "eqodds", "dp"}, default "eqopp"
     tolerance : float, default 0.0
-        The largest allowed distance of a group's rate from the common rate, on the calibration
-        rows (0: equal). Larger values trade less accuracy for less fairness.
+        The largest allowed difference between two groups' rates on the calibration rows (0:
+        equal). Larger values give up less accuracy for less fairness.
     validation_size : float, default 0.3
         Share of the training rows held out (stratified by group and label) to count the
         confusion matrices the remapping is solved on.
@@ -256,7 +256,7 @@ def _solve_remap(counts: np.ndarray, constraint: str, tolerance: float):
     else:
         a_eq, b_eq = stochastic, np.ones(n_groups * n_classes)
         a_ub = sparse.vstack([fair, -fair])
-        b_ub = np.full(2 * n_rows, tolerance)
+        b_ub = np.full(2 * n_rows, tolerance / 2)  # within tol/2 of a common rate: pairwise tol
     solution = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=(0, 1), method="highs")
     if solution.status != 0:  # pragma: no cover - the constant remapping is always feasible
         raise RaikitError(f"The remapping's linear program failed: {solution.message}")
