@@ -50,8 +50,8 @@ FLOAT32_TRAINING = (
 )
 
 HELD_OUT_SPLIT = (
-    "the remapping is solved on a random share of the rows held out from the base fit: a row of "
-    "weight 2 stays on one side of the split, its two copies may fall on both sides"
+    "the remapping is solved on out-of-fold predictions over random folds: a row of weight 2 "
+    "stays in one fold, its two copies may fall in two folds and be predicted by other models"
 )
 
 EXPECTED_FAILED = {

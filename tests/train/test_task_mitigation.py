@@ -208,8 +208,8 @@ def test_remap_dp_equalises_per_class_selection_rates_held_out():
     # the expected selection rates from predict_proba are equal on held-out rows up to noise
     proba = clf.predict_proba(test.X, sensitive_features=g)
     expected_gap = np.abs(proba[g == "a"].mean(axis=0) - proba[g == "b"].mean(axis=0)).max()
-    assert expected_gap < 0.03 and gap < 0.05
-    assert gap < base_gap / 2, (base_gap, gap)
+    assert base_gap > 0.3  # the planted gap (0.44 -> 0.03 to 0.04 measured)
+    assert expected_gap < 0.06 and gap < 0.06 and gap < base_gap / 5, (base_gap, gap)
 
 
 def test_remap_rates_are_equal_on_its_calibration_rows_and_tolerance_trades_accuracy(mc_data):
@@ -244,7 +244,7 @@ def test_remap_needs_the_sensitive_features_to_predict_and_checks_parameters(mc_
     for params, word in (
         ({"constraint": "bgl"}, "constraint"),
         ({"tolerance": 2.0}, "tolerance"),
-        ({"validation_size": 1.5}, "validation_size"),
+        ({"cv": 1}, "cv"),
     ):
         with pytest.raises(ParameterError, match=word):
             RemapClassifier(**params).fit(train.X, train.y, sensitive_features=train.sensitive)

@@ -1,8 +1,9 @@
 """Fair post-processing for any number of classes: a per-group randomised remapping of the
-predicted class, chosen by a linear program on held-out rows.
+predicted class, chosen by a linear program on out-of-fold predictions.
 
-A base classifier is fitted on part of the training rows. On the rest (the calibration rows) the
-per-group confusion matrices ``P(predicted i | true k, group g)`` are counted; the remapping
+The per-group confusion matrices ``P(predicted i | true k, group g)`` of the base classifier are
+counted on its cross-validated (out-of-fold) predictions, so every training row counts and none
+is judged by a model that saw it; the remapping
 ``M[g, i, j] = P(final j | predicted i, group g)`` turns them into the final classifier's
 confusion matrices, which are linear in ``M``. The linear program maximises the expected accuracy
 subject to equal rates across the groups (Hardt et al. 2016's derived predictor, extended to K
@@ -28,17 +29,19 @@ _TIE_BREAK = 1e-6  # a tiny preference for keeping the base prediction (unseen r
 class RemapClassifier(TabularClassifierMixin, ClassifierMixin, BaseEstimator):
     """Equal per-class rates across groups for binary and multiclass labels, by post-processing.
 
-    The base ``estimator`` is fitted on ``1 - validation_size`` of the training rows; on the
-    held-out rest, a linear program picks for every group a randomised remapping of the
-    predicted class (a row-stochastic ``K x K`` matrix) that maximises the expected accuracy
-    while the groups' rates are equal (up to ``tolerance``):
+    The base ``estimator``'s confusion matrices per group are counted on its out-of-fold
+    predictions (``cv`` folds stratified by group and label); a linear program picks for every
+    group a randomised remapping of the predicted class (a row-stochastic ``K x K`` matrix) that
+    maximises the expected accuracy while the groups' rates are equal (up to ``tolerance``);
+    the base model is then refitted on every row:
 
     - ``"eqopp"``: the true-positive rate of every class, ``P(final k | true k, group)``;
     - ``"eqodds"``: every entry of the confusion matrix, ``P(final j | true k, group)``;
     - ``"dp"``: the selection rate of every class, ``P(final j | group)``.
 
-    The rates are equal on the calibration rows; on new rows from the same population they are
-    equal in expectation (the remaining gap is sampling noise of the calibration counts).
+    The rates are equal on the out-of-fold predictions; on new rows from the same population
+    they are equal in expectation, up to the sampling noise of the counts (small groups and rare
+    classes are noisy) and the difference between the fold models and the refitted one.
 
     Parameters
     ----------
@@ -46,27 +49,26 @@ class RemapClassifier(TabularClassifierMixin, ClassifierMixin, BaseEstimator):
         The unfitted base learner (default ``LogisticRegression(max_iter=1000)``); cloned.
     constraint : {"eqopp", "eqodds", "dp"}, default "eqopp"
     tolerance : float, default 0.0
-        The largest allowed difference between two groups' rates on the calibration rows (0:
-        equal). Larger values give up less accuracy for less fairness.
-    validation_size : float, default 0.3
-        Share of the training rows held out (stratified by group and label) to count the
-        confusion matrices the remapping is solved on.
+        The largest allowed difference between two groups' rates on the out-of-fold predictions
+        (0: equal). Larger values give up less accuracy for less fairness.
+    cv : int, default 5
+        Folds of the cross-validated predictions the confusion matrices are counted on.
     random_state : int or None
-        Seed of the split and of the randomised predictions.
+        Seed of the folds and of the randomised predictions.
 
     Attributes
     ----------
     classes_ : ndarray
         The labels.
     estimator_ : estimator
-        The base classifier (fitted on the encoded features and label codes ``0..K-1``).
+        The base classifier, fitted on every row (encoded features, label codes ``0..K-1``).
     remap_ : ndarray of shape (n_groups, n_classes, n_classes)
         ``remap_[g, i, j]``: probability of answering class ``j`` when the base model predicts
         class ``i`` for a row of group ``g``.
     group_labels_ : list
         The sensitive groups seen in ``fit`` (rows of ``remap_``).
     calibration_accuracy_ : float
-        The expected accuracy of the remapped classifier on the calibration rows.
+        The expected accuracy of the remapping on the out-of-fold predictions.
 
     Notes
     -----
@@ -96,13 +98,13 @@ class RemapClassifier(TabularClassifierMixin, ClassifierMixin, BaseEstimator):
         *,
         constraint="eqopp",
         tolerance=0.0,
-        validation_size=0.3,
+        cv=5,
         random_state=None,
     ):
         self.estimator = estimator
         self.constraint = constraint
         self.tolerance = tolerance
-        self.validation_size = validation_size
+        self.cv = cv
         self.random_state = random_state
 
     def _check_params(self) -> None:
@@ -112,14 +114,12 @@ class RemapClassifier(TabularClassifierMixin, ClassifierMixin, BaseEstimator):
             raise ParameterError(
                 f"{owner}: tolerance must be a number in [0, 1), got {self.tolerance!r}."
             )
-        share = self.validation_size
-        if not (isinstance(share, float) and 0 < share < 1):
-            raise ParameterError(
-                f"{owner}: validation_size must be a share between 0 and 1, got {share!r}."
-            )
+        cv = self.cv
+        if not (isinstance(cv, int | np.integer) and not isinstance(cv, bool) and cv >= 2):
+            raise ParameterError(f"{owner}: cv must be a whole number of folds >= 2, got {cv!r}.")
 
     def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
-        """Fit the base classifier, then solve the per-group remapping on held-out rows.
+        """Solve the per-group remapping on out-of-fold predictions, then fit the base model.
 
         Parameters
         ----------
@@ -129,7 +129,7 @@ class RemapClassifier(TabularClassifierMixin, ClassifierMixin, BaseEstimator):
         sensitive_features : array-like, Series or DataFrame, optional
             Values of the sensitive attribute(s), one per row.
         sample_weight : array-like, optional
-            Non-negative row weights, for the base fit and the calibration counts.
+            Non-negative row weights, for the base fits and the confusion counts.
 
         Returns
         -------
@@ -140,48 +140,52 @@ class RemapClassifier(TabularClassifierMixin, ClassifierMixin, BaseEstimator):
         groups, self.group_labels_ = fit_groups(
             sensitive_features, len(y_codes), owner=type(self).__name__
         )
-        fit_rows, calibration = self._split(y_codes, groups)
-        self.estimator_ = (
-            clone(self.estimator) if self.estimator is not None else _default_estimator()
-        )
-        self.estimator_.fit(X_enc[fit_rows], y_codes[fit_rows], sample_weight=weights[fit_rows])
-        predicted = self._base_codes(X_enc[calibration])
+        predicted = self._out_of_fold(X_enc, y_codes, groups, weights)
         n_groups, n_classes = len(self.group_labels_), len(self.classes_)
-        cell = (groups[calibration] * n_classes + y_codes[calibration]) * n_classes + predicted
+        cell = (groups * n_classes + y_codes) * n_classes + predicted
         counts = np.bincount(
-            cell, weights=weights[calibration], minlength=n_groups * n_classes * n_classes
+            cell, weights=weights, minlength=n_groups * n_classes * n_classes
         ).reshape(n_groups, n_classes, n_classes)  # [group, true, predicted]
+        self.estimator_ = self._base().fit(X_enc, y_codes, sample_weight=weights)
         self.remap_, self.calibration_accuracy_ = _solve_remap(
             counts, self.constraint, float(self.tolerance)
         )
         return self
 
-    def _split(self, y_codes: np.ndarray, groups: np.ndarray):
-        """Indices of the rows that fit the base model and of the calibration rows."""
-        from sklearn.model_selection import train_test_split
+    def _base(self):
+        return clone(self.estimator) if self.estimator is not None else _default_estimator()
 
+    def _out_of_fold(self, X_enc, y_codes, groups, weights) -> np.ndarray:
+        """Each row's class code predicted by a base model fitted on the other folds."""
+        import warnings
+
+        from sklearn.model_selection import KFold, StratifiedKFold
+
+        n_folds = int(min(self.cv, len(y_codes)))
         strata = groups * len(self.classes_) + y_codes
-        rare = np.bincount(strata)[strata] < 2
-        strata = np.where(rare, -1, strata)
-        if (strata == -1).sum() == 1:  # a lone rare row cannot be its own stratum
-            strata[strata == -1] = strata[strata != -1][0]
-        return train_test_split(
-            np.arange(len(y_codes)),
-            test_size=self.validation_size,
-            stratify=strata,
-            random_state=self.random_state,
-        )
-
-    def _base_codes(self, X_enc: np.ndarray) -> np.ndarray:
-        """The base model's predicted class codes (0..K-1 over ``classes_``)."""
-        return np.asarray(self.estimator_.predict(X_enc)).astype(np.int64)
+        # cells with fewer rows than folds cannot be spread over every fold: pool them
+        strata = np.where(np.bincount(strata)[strata] < n_folds, -1, strata)
+        if np.bincount(strata + 1).max() < n_folds:  # too few rows to stratify at all
+            folds = KFold(n_folds, shuffle=True, random_state=self.random_state)
+        else:
+            folds = StratifiedKFold(n_folds, shuffle=True, random_state=self.random_state)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the pooled cell may be small
+            splits = list(folds.split(X_enc, strata))
+        predicted = np.empty(len(y_codes), dtype=np.int64)
+        for fit_rows, held_out in splits:  # a handful of folds
+            model = self._base().fit(
+                X_enc[fit_rows], y_codes[fit_rows], sample_weight=weights[fit_rows]
+            )
+            predicted[held_out] = _codes(model, X_enc[held_out])
+        return predicted
 
     def predict_proba(self, X, *, sensitive_features=None) -> np.ndarray:
         """Probabilities of the randomised answer, one column per entry of ``classes_``."""
         check_is_fitted(self, "remap_")
         X_enc = self._encode_predict(X)
         groups = self._groups(sensitive_features, len(X_enc))
-        return self.remap_[groups, self._base_codes(X_enc)]
+        return self.remap_[groups, _codes(self.estimator_, X_enc)]
 
     def predict(self, X, *, sensitive_features=None) -> np.ndarray:
         """Randomised labels drawn from :meth:`predict_proba` (seeded by ``random_state``)."""
@@ -204,6 +208,11 @@ class RemapClassifier(TabularClassifierMixin, ClassifierMixin, BaseEstimator):
         from raikit._fair_groups import match_groups
 
         return match_groups(sensitive_features, self.group_labels_, n)
+
+
+def _codes(model, X_enc: np.ndarray) -> np.ndarray:
+    """A base model's predicted class codes (``0..K-1``; it was fitted on the codes)."""
+    return np.asarray(model.predict(X_enc)).astype(np.int64)
 
 
 def _default_estimator():
