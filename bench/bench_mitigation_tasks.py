@@ -1,7 +1,7 @@
 """Mitigation beyond binary labels: bounded group loss on a regression target and the per-group
 class remapping on a multiclass target, on real bundled data, before and after, per group.
 
-Run: ``python bench/bench_mitigation_tasks.py [--rows 4000] [--n-boot 200] [--seed 0]``
+Run: ``python bench/bench_mitigation_tasks.py [--rows 8000] [--n-boot 200] [--seed 0]``
 
 * Regression: Adult's ``hours_per_week`` (sensitive: sex), from the other census columns (income
   and the split column left out), ``--rows`` rows to train and as many held out.
@@ -13,8 +13,21 @@ Run: ``python bench/bench_mitigation_tasks.py [--rows 4000] [--n-boot 200] [--se
   outcome left out), a 50/50 split; ``none``, ``reweigh`` and ``remap`` under ``eqopp`` (equal
   per-class true-positive rates), per group and class with intervals.
 
-Last run (8,000 + 8,000 Adult rows, COMPAS 5,278 rows, seed 0, n_boot 200): see the closing
-note of issue 23; the script prints the same tables.
+Last run (seed 0, n_boot 200; held-out values with 95% intervals):
+
+* Adult, 8,000 + 8,000 rows: mean squared error of women (the worst group) 125.6 [118.5, 133.9]
+  unmitigated, 122.7 [114.2, 131.3] with expgrad and 123.2 [115.4, 131.6] with gridsearch; men
+  118.2 -> 120.8 / 119.8; overall 120.6 -> 121.4 / 120.9; the gap to overall 4.9 -> 1.3 / 2.3.
+  The intervals overlap: on this target the sexes are served almost alike. With ``--rows 4000``
+  the two groups' errors were equal (123.6 vs 123.0) and the default bound (the overall loss)
+  moved the worst group to the men (125.6): bounded group loss helps where a group is worse off.
+  expgrad took 100 s (Fairlearn evaluates its weights row by row), gridsearch 28 s.
+* COMPAS, 2,639 + 2,639 rows: the largest gap of a group's per-class true-positive rate from
+  the overall one fell from 0.166 [0.071, 0.248] unmitigated (class High: Caucasian 0.270,
+  African-American 0.480; reweigh 0.161) to 0.030 [0.000, 0.140] with remap (Caucasian 0.441,
+  African-American 0.480), accuracy 0.620 [0.600, 0.639] -> 0.604 [0.586, 0.619]. Before the
+  remapping was solved on out-of-fold predictions (a 30% held-out split instead), remap left
+  the gap at 0.163.
 """
 
 from __future__ import annotations
@@ -67,7 +80,7 @@ def show(result, metric_prefix: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=4000)
+    parser.add_argument("--rows", type=int, default=8000)
     parser.add_argument("--n-boot", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -75,9 +88,7 @@ def main() -> None:
 
     train, test = regression_data(args.rows, args.seed)
     start = time.perf_counter()
-    result = compare_mitigations(
-        train=train, test=test, n_boot=args.n_boot, random_state=args.seed
-    )
+    result = compare_mitigations(train=train, test=test, n_boot=args.n_boot, random_state=args.seed)
     print(f"== Adult hours_per_week (regression), {time.perf_counter() - start:.1f} s")
     show(result, "mean_squared_error")
 
