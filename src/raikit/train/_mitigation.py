@@ -567,7 +567,9 @@ class FairlearnRegressor(TabularRegressorMixin, RegressorMixin, BaseEstimator):
             self.predictors_, self.predictor_weights_ = [fitted], np.ones(1)
             self.best_estimator_ = fitted
             return self
-        moment = reductions.BoundedGroupLoss(loss, upper_bound=self.upper_bound_)
+        from raikit.train._group_loss import FastBoundedGroupLoss
+
+        moment = FastBoundedGroupLoss(loss, upper_bound=self.upper_bound_)  # Fairlearn's, faster
         if self.method == "expgrad":
             self.mitigator_ = reductions.ExponentiatedGradient(base, moment, eps=self.eps)
         else:
