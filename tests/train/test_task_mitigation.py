@@ -349,3 +349,28 @@ def test_task_inference_and_override():
     assert r.task == "regression" and r.meta["task_source"] == "given"
     r = compare_mitigations(train=ds, test=ds, methods=["none"], ci=None)
     assert r.task == "multiclass"
+
+
+def test_a_result_recorded_before_tasks_reads_back_as_binary(tmp_path):
+    from raikit.datasets import make_fairness_synthetic
+
+    ds = make_fairness_synthetic(300, random_state=0)
+    r = compare_mitigations(train=ds, test=ds, methods=["none"], constraint="dp", ci=None)
+    assert r.task == "binary" and set(r.groups["metric"]) == {"accuracy", "selection_rate"}
+    old = r.to_dict()
+    del old["fields"]["task"], old["fields"]["groups"]  # what the ledger holds from before
+    again = Result.from_dict(old)
+    assert again.task == "binary" and again.groups.empty
+    assert again.table.equals(r.table) and "none" in again.to_html(tmp_path / "old.html")
+
+
+def test_remap_wraps_a_learner_without_sample_weight(mc_data):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    train, test = mc_data
+    clf = RemapClassifier(KNeighborsClassifier(25), random_state=0)
+    clf.fit(train.X, train.y, sensitive_features=train.sensitive["g"])
+    base = KNeighborsClassifier(25).fit(clf.encoder_.transform(train.X), train.y)
+    before = tpr_gap(base.predict(clf.encoder_.transform(test.X)), test)
+    after = tpr_gap(clf.predict(test.X, sensitive_features=test.sensitive["g"]), test)
+    assert after < before / 2, (before, after)

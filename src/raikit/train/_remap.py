@@ -46,7 +46,8 @@ class RemapClassifier(TabularClassifierMixin, ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     estimator : scikit-learn classifier, optional
-        The unfitted base learner (default ``LogisticRegression(max_iter=1000)``); cloned.
+        The unfitted base learner (default ``LogisticRegression(max_iter=1000)``); cloned. Its
+        ``fit`` needs to accept ``sample_weight`` only when ``fit`` is given one.
     constraint : {"eqopp", "eqodds", "dp"}, default "eqopp"
     tolerance : float, default 0.0
         The largest allowed difference between two groups' rates on the out-of-fold predictions
@@ -140,13 +141,14 @@ class RemapClassifier(TabularClassifierMixin, ClassifierMixin, BaseEstimator):
         groups, self.group_labels_ = fit_groups(
             sensitive_features, len(y_codes), owner=type(self).__name__
         )
-        predicted = self._out_of_fold(X_enc, y_codes, groups, weights)
+        given = None if sample_weight is None else weights  # estimators without sample_weight
+        predicted = self._out_of_fold(X_enc, y_codes, groups, given)
         n_groups, n_classes = len(self.group_labels_), len(self.classes_)
         cell = (groups * n_classes + y_codes) * n_classes + predicted
         counts = np.bincount(
             cell, weights=weights, minlength=n_groups * n_classes * n_classes
         ).reshape(n_groups, n_classes, n_classes)  # [group, true, predicted]
-        self.estimator_ = self._base().fit(X_enc, y_codes, sample_weight=weights)
+        self.estimator_ = _fit(self._base(), X_enc, y_codes, given)
         self.remap_, self.calibration_accuracy_ = _solve_remap(
             counts, self.constraint, float(self.tolerance)
         )
@@ -174,9 +176,8 @@ class RemapClassifier(TabularClassifierMixin, ClassifierMixin, BaseEstimator):
             splits = list(folds.split(X_enc, strata))
         predicted = np.empty(len(y_codes), dtype=np.int64)
         for fit_rows, held_out in splits:  # a handful of folds
-            model = self._base().fit(
-                X_enc[fit_rows], y_codes[fit_rows], sample_weight=weights[fit_rows]
-            )
+            part = None if weights is None else weights[fit_rows]
+            model = _fit(self._base(), X_enc[fit_rows], y_codes[fit_rows], part)
             predicted[held_out] = _codes(model, X_enc[held_out])
         return predicted
 
@@ -208,6 +209,11 @@ class RemapClassifier(TabularClassifierMixin, ClassifierMixin, BaseEstimator):
         from raikit._fair_groups import match_groups
 
         return match_groups(sensitive_features, self.group_labels_, n)
+
+
+def _fit(model, X_enc, y_codes, weights):
+    """``model`` fitted, with ``sample_weight`` only when weights were given."""
+    return model.fit(X_enc, y_codes, **({} if weights is None else {"sample_weight": weights}))
 
 
 def _codes(model, X_enc: np.ndarray) -> np.ndarray:
