@@ -374,3 +374,18 @@ def test_remap_wraps_a_learner_without_sample_weight(mc_data):
     before = tpr_gap(base.predict(clf.encoder_.transform(test.X)), test)
     after = tpr_gap(clf.predict(test.X, sensitive_features=test.sensitive["g"]), test)
     assert after < before / 2, (before, after)
+
+
+def test_hostile_group_and_class_names_are_escaped_in_the_report(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 400
+    frame = pd.DataFrame({"x": rng.normal(size=n)})
+    frame["g"] = np.where(rng.random(n) < 0.5, "<script>alert(1)</script>", "a&b")
+    frame["y"] = np.array(["<img src=x onerror=alert(2)>", "ok", "fine"])[
+        np.digitize(frame["x"] + rng.normal(size=n), [-0.5, 0.5])
+    ]
+    ds = Dataset(frame, target="y", sensitive=["g"])
+    r = compare_mitigations(train=ds, test=ds, methods=["none", "remap"], n_boot=20, random_state=0)
+    html = r.to_html(tmp_path / "hostile.html")
+    assert "<script>alert(1)</script>" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;" in html
