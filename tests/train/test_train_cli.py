@@ -294,3 +294,24 @@ def test_mitigations_command_on_regression_and_multiclass_targets(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 2
     assert "do not support a regression target" in proc.stderr
+
+
+def test_train_remap_on_a_multiclass_target(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 600
+    frame = pd.DataFrame({"x0": rng.normal(size=n), "x1": rng.normal(size=n)})
+    frame["g"] = np.where(rng.random(n) < 0.3, "b", "a")
+    value = frame["x0"] * np.where(frame["g"] == "b", 3.0, 1.0) + rng.normal(size=n)
+    frame["grade"] = np.array(["A", "B", "C"])[np.digitize(value, [-0.5, 0.5])]
+    frame.to_csv(tmp_path / "mc.csv", index=False)
+    out = tmp_path / "remap.skops"
+    args = ["--data", str(tmp_path / "mc.csv"), "--target", "grade", "--sensitive", "g"]
+    proc = run("train", *args, "--method", "remap", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    model = load_model(out)
+    X = frame[["x0", "x1"]]
+    pred = model.predict(X, sensitive_features=frame["g"])
+    accuracy = float((pred == frame["grade"].to_numpy()).mean())
+    assert f"{accuracy:.3f}" in proc.stdout and "true_positive_rate[C]" in proc.stdout
+    proc = run("train", *args, "--method", "reweigh", "--out", str(tmp_path / "rw.skops"))
+    assert proc.returncode == 2 and "binary target" in proc.stderr  # the others stay binary

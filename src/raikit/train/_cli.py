@@ -13,7 +13,17 @@ from raikit._cli_utils import progress_bar, progress_callback, split_names
 __all__ = ["register"]
 
 console = Console()
-_METHODS = ("fairbatch", "frtrain", "expgrad", "gridsearch", "threshold", "reweigh", "none")
+_METHODS = (
+    "fairbatch",
+    "frtrain",
+    "expgrad",
+    "gridsearch",
+    "threshold",
+    "reweigh",
+    "remap",
+    "none",
+)
+_PER_GROUP = ("threshold", "remap")  # post-processing that predicts with the sensitive features
 
 
 def _progress():
@@ -29,7 +39,8 @@ def train_command(
     method: str = typer.Option(
         "fairbatch",
         "--method",
-        help="fairbatch | frtrain | expgrad | gridsearch | threshold | reweigh | none",
+        help="fairbatch | frtrain | expgrad | gridsearch | threshold | reweigh | remap | none "
+        "(remap also takes a multiclass target).",
     ),
     constraint: str = typer.Option("eqopp", "--constraint", help="eqopp | eqodds | dp"),
     features: str | None = typer.Option(
@@ -80,7 +91,8 @@ def train_command(
         raise ParameterError(f"--out must be a .skops file, got {str(out)!r}.")
     names = split_names(sensitive)
     ds = Dataset(data, target=target, sensitive=names, features=split_names(features) or None)
-    ds.check_binary_target()
+    if method != "remap":
+        ds.check_binary_target()
     params = {}
     if method == "fairbatch":
         params = {"epochs": _epochs(epochs, auto="auto"), "network": network}
@@ -158,9 +170,9 @@ def _fit_mitigator(ds, method, constraint, *, params, seed, ledger, no_ledger):
     from raikit.train._compare import make_mitigator
 
     estimator = make_mitigator(method, constraint, random_state=seed, **params)
-    # threshold post-processing predicts with the sensitive attributes, which a training
-    # fingerprint does not see: it is saved but not recorded for `raikit reproduce`.
-    record = not no_ledger and method != "threshold"
+    # threshold and remap post-processing predict with the sensitive attributes, which a
+    # training fingerprint does not see: they are saved but not recorded for `raikit reproduce`.
+    record = not no_ledger and method not in _PER_GROUP
     with _progress() as progress:
         if method == "fairbatch":
             # under epochs='auto' the total is the cap until training settles
@@ -202,7 +214,7 @@ def _evaluate_training(fitted, ds, *, test, target, names, method, constraint, s
     evaluation = (
         Dataset(test, target=target, sensitive=names, features=ds.feature_names) if test else ds
     )
-    if method == "threshold":
+    if method in _PER_GROUP:
         pred = fitted.predict(evaluation.X, sensitive_features=evaluation.sensitive)
     else:
         pred = fitted.predict(evaluation.X)
