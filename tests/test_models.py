@@ -80,7 +80,9 @@ def _saved_models():
     from raikit.train import (
         FairBatchClassifier,
         FairlearnClassifier,
+        FairlearnRegressor,
         FRTrainClassifier,
+        RemapClassifier,
         ReweighingClassifier,
     )
     from raikit.train._compare import make_mitigator
@@ -138,6 +140,17 @@ def _saved_models():
         ),
         "reweigh": (ReweighingClassifier().fit(X, y, **fair), None, {}),
         "baseline": (make_mitigator("none", "dp").fit(X, y, **fair), None, {}),
+        "remap": (RemapClassifier(random_state=0).fit(X, y, **fair), None, fair),
+        "bounded_group_loss": (
+            FairlearnRegressor(upper_bound=0.2, random_state=0).fit(X, y, **fair),
+            None,
+            {},
+        ),
+        "baseline_regressor": (
+            make_mitigator("none", "bgl", task="regression").fit(X, y),
+            None,
+            {},
+        ),
         "selective_unfitted": (SelectiveClassifier(logistic, coverage=0.8, prefit=True), None, {}),
         "dp_unfitted": (DPClassifier(target_epsilon=1.0), None, {}),
         "fairlearn_unfitted": (FairlearnClassifier(method="expgrad"), None, {}),

@@ -7,6 +7,7 @@ import sys
 import tempfile
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from raikit import load_model
@@ -255,3 +256,62 @@ def test_train_network_flag_picks_the_architecture(csvs):
     assert model.network == "mlp" and len(model.coefs_) == 2  # one hidden layer, one output
     old = run("train", "--data", str(folder / "train.csv"), *common, "--model", "mlp")
     assert old.returncode != 0 and "--model" in old.stderr  # the old flag is gone
+
+
+def test_mitigations_command_on_regression_and_multiclass_targets(tmp_path):
+    from raikit._result import Result
+
+    rng = np.random.default_rng(0)
+    n = 600
+    frame = pd.DataFrame({"x0": rng.normal(size=n), "x1": rng.normal(size=n)})
+    frame["g"] = np.where(rng.random(n) < 0.3, "b", "a")
+    frame["value"] = frame["x0"] * np.where(frame["g"] == "b", 3.0, 1.0) + rng.normal(size=n)
+    frame["grade"] = np.array(["A", "B", "C"])[np.digitize(frame["value"], [-0.5, 0.5])]
+    frame.iloc[:400].to_csv(tmp_path / "train.csv", index=False)
+    frame.iloc[400:].to_csv(tmp_path / "test.csv", index=False)
+    common = ["--train", str(tmp_path / "train.csv"), "--test", str(tmp_path / "test.csv")]
+    common += ["--sensitive", "g", "--features", "x0,x1"]
+    proc = run("mitigations", *common, "--target", "value", "--out", str(tmp_path / "reg"))
+    assert proc.returncode == 0, proc.stderr
+    assert "Task: regression (inferred: fractional values)" in proc.stdout
+    assert "Mitigations (bgl)" in proc.stdout
+    assert "worst_group_error" in proc.stdout and "gridsearch" in proc.stdout
+    result = Result.from_json((tmp_path / "reg" / "mitigations.json").read_text())
+    assert result.task == "regression"
+    assert result.table["method"].tolist() == ["none", "expgrad", "gridsearch"]
+    proc = run(
+        "mitigations", *common, "--target", "grade", "--constraint", "eqopp",
+        "--out", str(tmp_path / "mc"),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "Task: multiclass (inferred: 3 distinct labels)" in proc.stdout
+    assert "Mitigations (eqopp)" in proc.stdout and "remap" in proc.stdout
+    html = (tmp_path / "mc" / "mitigations.html").read_text()
+    assert "true_positive_rate[C]" in html  # the per-group, per-class table
+    proc = run(
+        "mitigations", *common, "--target", "value", "--methods", "none,threshold",
+        "--out", str(tmp_path / "bad"),
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "do not support a regression target" in proc.stderr
+
+
+def test_train_remap_on_a_multiclass_target(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 600
+    frame = pd.DataFrame({"x0": rng.normal(size=n), "x1": rng.normal(size=n)})
+    frame["g"] = np.where(rng.random(n) < 0.3, "b", "a")
+    value = frame["x0"] * np.where(frame["g"] == "b", 3.0, 1.0) + rng.normal(size=n)
+    frame["grade"] = np.array(["A", "B", "C"])[np.digitize(value, [-0.5, 0.5])]
+    frame.to_csv(tmp_path / "mc.csv", index=False)
+    out = tmp_path / "remap.skops"
+    args = ["--data", str(tmp_path / "mc.csv"), "--target", "grade", "--sensitive", "g"]
+    proc = run("train", *args, "--method", "remap", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    model = load_model(out)
+    X = frame[["x0", "x1"]]
+    pred = model.predict(X, sensitive_features=frame["g"])
+    accuracy = float((pred == frame["grade"].to_numpy()).mean())
+    assert f"{accuracy:.3f}" in proc.stdout and "true_positive_rate[C]" in proc.stdout
+    proc = run("train", *args, "--method", "reweigh", "--out", str(tmp_path / "rw.skops"))
+    assert proc.returncode == 2 and "binary target" in proc.stderr  # the others stay binary

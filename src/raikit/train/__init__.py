@@ -1,5 +1,6 @@
-"""Fair and robust training: FairBatch, FR-Train, Fairlearn reductions and post-processing,
-reweighing, label-flipping attacks, and a side-by-side comparison of mitigations."""
+"""Fair and robust training: FairBatch, FR-Train, Fairlearn reductions and post-processing
+(bounded group loss for regression), multiclass remapping, reweighing, label-flipping attacks,
+and a side-by-side comparison of mitigations."""
 
 from __future__ import annotations
 
@@ -9,18 +10,22 @@ from raikit.train._fairbatch import FairBatchClassifier
 from raikit.train._frtrain import FRTrainClassifier
 from raikit.train._mitigation import (
     FairlearnClassifier,
+    FairlearnRegressor,
     ReweighingClassifier,
     reweighing_weights,
 )
 from raikit.train._poison import LabelFlips, flip_labels
+from raikit.train._remap import RemapClassifier
 
 __all__ = [
     "FRTrainClassifier",
     "FairBatchClassifier",
     "FairBatchSampler",
     "FairlearnClassifier",
+    "FairlearnRegressor",
     "LabelFlips",
     "MitigationResult",
+    "RemapClassifier",
     "ReweighingClassifier",
     "TabularEncoder",
     "compare_mitigations",

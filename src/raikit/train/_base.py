@@ -12,7 +12,12 @@ from raikit._errors import DataError, ParameterError
 from raikit.train._common import TabularEncoder, _string_columns
 from raikit.train._torch_models import forward_numpy, forward_torch
 
-__all__ = ["TabularClassifierMixin", "TorchClassifierBase", "combined_weights"]
+__all__ = [
+    "TabularClassifierMixin",
+    "TabularRegressorMixin",
+    "TorchClassifierBase",
+    "combined_weights",
+]
 
 
 def _is_tabular(X) -> bool:
@@ -69,21 +74,7 @@ class TabularClassifierMixin:
 
     def _prepare_fit(self, X, y, sample_weight, *, dtype: str = "float32"):
         """``(X_enc, y_codes, weights)``; sets ``classes_``, ``n_features_in_``, ``encoder_``."""
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
-        self.tabular_ = _is_tabular(X)
-        if self.tabular_:
-            y = column_or_1d(y, warn=True)
-            if len(X) != len(y):
-                raise DataError(f"X has {len(X)} rows but y has {len(y)}; they must match.")
-            self.n_features_in_ = X.shape[1]
-            self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
-        else:
-            X, y = validate_data(self, X, y, dtype=np.float64)
-        if len(y) < 2:
-            raise ValueError(f"Need at least 2 samples to fit, got n_samples = {len(y)}.")
+        X, y = self._check_rows(X, y)
         check_classification_targets(y)
         if pd.isna(pd.Series(y)).any():
             raise DataError("y has missing values; drop or fill those rows before fitting.")
@@ -102,6 +93,26 @@ class TabularClassifierMixin:
         self.encoder_ = TabularEncoder(dtype=dtype).fit(X, sample_weight=weights)
         X_enc = self.encoder_.transform(X)
         return X_enc, y_codes.astype(np.int64), weights
+
+    def _check_rows(self, X, y, *, y_numeric: bool = False):
+        """``(X, y)`` checked as scikit-learn does (sets ``tabular_`` and ``n_features_in_``);
+        a DataFrame that needs encoding is kept as it is for :class:`TabularEncoder`."""
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        self.tabular_ = _is_tabular(X)
+        if self.tabular_:
+            y = column_or_1d(y, warn=True)
+            if len(X) != len(y):
+                raise DataError(f"X has {len(X)} rows but y has {len(y)}; they must match.")
+            self.n_features_in_ = X.shape[1]
+            self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+        else:
+            X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=y_numeric)
+        if len(y) < 2:
+            raise ValueError(f"Need at least 2 samples to fit, got n_samples = {len(y)}.")
+        return X, y
 
     def _weights(self, y_codes, sample_weight):
         n_classes = len(self.classes_)
@@ -134,6 +145,34 @@ class TabularClassifierMixin:
         else:
             X = validate_data(self, X, reset=False, dtype=np.float64)
         return self.encoder_.transform(X)
+
+
+class TabularRegressorMixin(TabularClassifierMixin):
+    """Input validation and encoding of raikit's regressors: the classifiers' encoding of tables,
+    with a numeric, finite target instead of class labels."""
+
+    def __sklearn_tags__(self):
+        tags = super(TabularClassifierMixin, self).__sklearn_tags__()
+        tags.input_tags.allow_nan = False  # NaN only in a DataFrame, which is encoded
+        return tags
+
+    def _prepare_fit(self, X, y, sample_weight, *, dtype: str = "float64"):
+        """``(X_enc, y_float, weights)``; sets ``n_features_in_`` and ``encoder_``."""
+        X, y = self._check_rows(X, y, y_numeric=True)
+        try:
+            y = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise DataError(
+                f"{type(self).__name__} needs a numeric target; y holds {y[0]!r}-like values."
+            ) from error
+        if not np.isfinite(y).all():
+            raise DataError(
+                f"y has {int((~np.isfinite(y)).sum())} missing or infinite value(s); drop or "
+                f"fill those rows before fitting."
+            )
+        weights = combined_weights(np.zeros(len(y), dtype=np.int64), 1, sample_weight, None)
+        self.encoder_ = TabularEncoder(dtype=dtype).fit(X, sample_weight=weights)
+        return self.encoder_.transform(X), y, weights
 
 
 class WrappedClassifierMixin:

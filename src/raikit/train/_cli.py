@@ -13,7 +13,17 @@ from raikit._cli_utils import progress_bar, progress_callback, split_names
 __all__ = ["register"]
 
 console = Console()
-_METHODS = ("fairbatch", "frtrain", "expgrad", "gridsearch", "threshold", "reweigh", "none")
+_METHODS = (
+    "fairbatch",
+    "frtrain",
+    "expgrad",
+    "gridsearch",
+    "threshold",
+    "reweigh",
+    "remap",
+    "none",
+)
+_PER_GROUP = ("threshold", "remap")  # post-processing that predicts with the sensitive features
 
 
 def _progress():
@@ -29,7 +39,8 @@ def train_command(
     method: str = typer.Option(
         "fairbatch",
         "--method",
-        help="fairbatch | frtrain | expgrad | gridsearch | threshold | reweigh | none",
+        help="fairbatch | frtrain | expgrad | gridsearch | threshold | reweigh | remap | none "
+        "(remap also takes a multiclass target).",
     ),
     constraint: str = typer.Option("eqopp", "--constraint", help="eqopp | eqodds | dp"),
     features: str | None = typer.Option(
@@ -80,7 +91,8 @@ def train_command(
         raise ParameterError(f"--out must be a .skops file, got {str(out)!r}.")
     names = split_names(sensitive)
     ds = Dataset(data, target=target, sensitive=names, features=split_names(features) or None)
-    ds.check_binary_target()
+    if method != "remap":
+        ds.check_binary_target()
     params = {}
     if method == "fairbatch":
         params = {"epochs": _epochs(epochs, auto="auto"), "network": network}
@@ -158,9 +170,9 @@ def _fit_mitigator(ds, method, constraint, *, params, seed, ledger, no_ledger):
     from raikit.train._compare import make_mitigator
 
     estimator = make_mitigator(method, constraint, random_state=seed, **params)
-    # threshold post-processing predicts with the sensitive attributes, which a training
-    # fingerprint does not see: it is saved but not recorded for `raikit reproduce`.
-    record = not no_ledger and method != "threshold"
+    # threshold and remap post-processing predict with the sensitive attributes, which a
+    # training fingerprint does not see: they are saved but not recorded for `raikit reproduce`.
+    record = not no_ledger and method not in _PER_GROUP
     with _progress() as progress:
         if method == "fairbatch":
             # under epochs='auto' the total is the cap until training settles
@@ -202,7 +214,7 @@ def _evaluate_training(fitted, ds, *, test, target, names, method, constraint, s
     evaluation = (
         Dataset(test, target=target, sensitive=names, features=ds.feature_names) if test else ds
     )
-    if method == "threshold":
+    if method in _PER_GROUP:
         pred = fitted.predict(evaluation.X, sensitive_features=evaluation.sensitive)
     else:
         pred = fitted.predict(evaluation.X)
@@ -233,14 +245,28 @@ def _evaluate_training(fitted, ds, *, test, target, names, method, constraint, s
 def mitigations_command(
     train: Path = typer.Option(..., "--train", help="Training data (CSV or Parquet)."),
     test: Path = typer.Option(..., "--test", help="Held-out data (CSV or Parquet)."),
-    target: str = typer.Option(..., "--target", "-t", help="Column of true labels (binary)."),
-    sensitive: str = typer.Option(..., "--sensitive", "-s", help="Sensitive columns."),
-    methods: str = typer.Option(
-        "none,reweigh,expgrad,threshold,fairbatch",
-        "--methods",
-        help="Comma-separated: none, reweigh, expgrad, gridsearch, threshold, fairbatch, frtrain.",
+    target: str = typer.Option(
+        ..., "--target", "-t", help="Column of true labels (binary or multiclass) or values."
     ),
-    constraint: str = typer.Option("eqodds", "--constraint", help="eqopp | eqodds | dp"),
+    sensitive: str = typer.Option(..., "--sensitive", "-s", help="Sensitive columns."),
+    methods: str | None = typer.Option(
+        None,
+        "--methods",
+        help="Comma-separated: none, reweigh, expgrad, gridsearch, threshold, fairbatch, frtrain, "
+        "remap (default per task: binary none,reweigh,expgrad,threshold,fairbatch; multiclass "
+        "none,reweigh,remap; regression none,expgrad,gridsearch).",
+    ),
+    features: str | None = typer.Option(
+        None, "--features", help="Model inputs, comma-separated (default: all other columns)."
+    ),
+    task: str = typer.Option(
+        "auto", "--task", help="auto | binary | multiclass | regression (auto: from the target)."
+    ),
+    constraint: str | None = typer.Option(
+        None,
+        "--constraint",
+        help="eqopp | eqodds | dp | bgl (default: eqodds for labels, bgl for regression).",
+    ),
     epochs: str = typer.Option(
         "auto", "--epochs", help="Epochs of fairbatch: 'auto' (until it settles) or a number."
     ),
@@ -263,16 +289,23 @@ def mitigations_command(
         help="The positive label (needed unless the labels are 0/1, true/false or -1/1).",
     ),
 ) -> None:
-    """Compare mitigations: accuracy and disparity with CIs, training time, Pareto chart."""
+    """Compare mitigations: performance and disparity with CIs (per group too), training time,
+    Pareto chart; for binary, multiclass and regression targets."""
     from raikit.dataset import Dataset
     from raikit.train import compare_mitigations
 
     names = split_names(sensitive)
-    train_ds = Dataset(train, target=target, sensitive=names, name="train")
+    train_ds = Dataset(
+        train,
+        target=target,
+        sensitive=names,
+        features=split_names(features) or None,
+        name="train",
+    )
     test_ds = Dataset(
         test, target=target, sensitive=names, features=train_ds.feature_names, name="test"
     )
-    chosen = split_names(methods)
+    chosen = split_names(methods) or None
     clean_validation = clean_share
     if clean is not None:
         clean_validation = Dataset(
@@ -283,11 +316,12 @@ def mitigations_command(
         "pretrain_epochs": min(500, frtrain_epochs // 20),
     }
     with _progress() as progress:
-        task = progress.add_task("Training", total=len(chosen))
+        bar = progress.add_task("Training", total=len(chosen) if chosen else None)
         result = compare_mitigations(
             train=train_ds,
             test=test_ds,
             methods=chosen,
+            task=task,
             constraint=constraint,
             params={
                 "fairbatch": {"epochs": _epochs(epochs, auto="auto")},
@@ -296,27 +330,38 @@ def mitigations_command(
             clean_validation=clean_validation,
             random_state=seed,
             pos_label=pos_label,
-            progress=progress_callback(progress, task, prefix="Trained "),
+            progress=progress_callback(progress, bar, prefix="Trained "),
         )
-    positive = result.meta.get("pos_label")
-    table = Table(title=f"Mitigations ({constraint}; positive label {positive!r})")
-    for column in ("method", "accuracy", "disparity", "seconds", "Pareto"):
-        table.add_column(column, justify="left" if column == "method" else "right")
-    for row in result.table.itertuples():
-        table.add_row(
-            row.method,
-            f"{row.accuracy:.3f} [{row.accuracy_lower:.3f}, {row.accuracy_upper:.3f}]",
-            f"{row.disparity:.3f} [{row.disparity_lower:.3f}, {row.disparity_upper:.3f}]",
-            f"{row.train_seconds:.1f}",
-            "yes" if row.pareto else "",
-        )
-    console.print(table)
+    console.print(f"Task: {result.task} ({result.meta.get('task_source', 'given')})")
+    console.print(_mitigations_table(result))
     out.mkdir(parents=True, exist_ok=True)
     result.to_html(out / "mitigations.html", title="Mitigations compared")
     result.to_json(out / "mitigations.json")
     console.print(
         f"HTML written to {out / 'mitigations.html'}\nJSON written to {out / 'mitigations.json'}"
     )
+
+
+def _mitigations_table(result) -> Table:
+    """The comparison as a terminal table: the task's numbers with their intervals."""
+    positive = result.meta.get("pos_label")
+    label = f"; positive label {positive!r}" if positive is not None else ""
+    table = Table(title=f"Mitigations ({result.constraint}{label})")
+    columns = (
+        ["mean_squared_error", "worst_group_error", "disparity"]
+        if result.task == "regression"
+        else ["accuracy", "disparity"]
+    )
+    for column in ("method", *columns, "seconds", "Pareto"):
+        table.add_column(column, justify="left" if column == "method" else "right")
+    for row in result.table.to_dict("records"):
+        table.add_row(
+            row["method"],
+            *(f"{row[c]:.3f} [{row[c + '_lower']:.3f}, {row[c + '_upper']:.3f}]" for c in columns),
+            f"{row['train_seconds']:.1f}",
+            "yes" if row["pareto"] else "",
+        )
+    return table
 
 
 def register(app: typer.Typer) -> None:

@@ -1,5 +1,8 @@
 """Fairlearn's reductions and post-processing behind raikit's API, and Kamiran-Calders reweighing.
 
+``FairlearnClassifier`` and ``FairlearnRegressor`` (bounded group loss) wrap Fairlearn;
+``ReweighingClassifier`` reweighs the rows.
+
 Fairlearn does the optimisation (``ExponentiatedGradient``, ``GridSearch``, ``ThresholdOptimizer``);
 these adapters add what raikit needs around it: DataFrames with categoricals and missing values,
 constraints named like the rest of raikit (``"eqopp"``, ``"eqodds"``, ``"dp"``), several sensitive
@@ -9,17 +12,27 @@ attributes (combined into intersectional groups), and scikit-learn's fit/predict
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.utils.metaestimators import available_if
 
 from raikit._errors import ParameterError, RaikitError
 from raikit._fair_groups import reweighing_weights
-from raikit.train._base import TabularClassifierMixin, WrappedClassifierMixin
+from raikit.train._base import (
+    TabularClassifierMixin,
+    TabularRegressorMixin,
+    WrappedClassifierMixin,
+)
 from raikit.train._common import check_constraint, fit_groups
 
-__all__ = ["FairlearnClassifier", "ReweighingClassifier", "reweighing_weights"]
+__all__ = [
+    "FairlearnClassifier",
+    "FairlearnRegressor",
+    "ReweighingClassifier",
+    "reweighing_weights",
+]
 
 _METHODS = ("expgrad", "gridsearch", "threshold")
+_LOSSES = {"square": "SquareLoss", "absolute": "AbsoluteLoss"}
 _MOMENTS = {"eqopp": "TruePositiveRateParity", "eqodds": "EqualizedOdds", "dp": "DemographicParity"}
 _THRESHOLD = {
     "eqopp": "true_positive_rate_parity",
@@ -404,3 +417,210 @@ class ReweighingClassifier(
             self.estimator_ = _default_estimator()
         self.estimator_.fit(X_enc, y_codes, sample_weight=self.weights_ * row_weight)
         return self
+
+
+class FairlearnRegressor(TabularRegressorMixin, RegressorMixin, BaseEstimator):
+    """Bounded group loss (Agarwal et al. 2019) by Fairlearn's ExponentiatedGradient or GridSearch.
+
+    A regressor whose mean loss in every sensitive group is held under ``upper_bound``: the
+    reduction reweighs the rows of the groups whose loss is over the bound and refits the
+    ``estimator``, so the worst-off group's error falls, at some cost to the others.
+
+    Parameters
+    ----------
+    method : {"expgrad", "gridsearch"}, default "expgrad"
+        Exponentiated gradient (a randomised mixture of refitted regressors, with the guarantee)
+        or a grid search over the groups' multipliers (one regressor).
+    estimator : scikit-learn regressor, optional
+        The unfitted base learner; its ``fit`` must accept ``sample_weight`` (default
+        ``LinearRegression()``). It is cloned, never modified.
+    loss : {"square", "absolute"}, default "square"
+        The loss bounded in every group (Fairlearn's ``SquareLoss``/``AbsoluteLoss``, with the
+        target and the predictions clipped to the training target's range).
+    upper_bound : float, optional
+        The largest mean loss allowed in any group. By default, the mean loss over all training
+        rows of the unconstrained ``estimator`` (every group asked to do no worse than the
+        population does without mitigation); the value used is ``upper_bound_``.
+    eps : float, default 0.01
+        ``ExponentiatedGradient``'s ``eps`` (bound of the multipliers ``1 / eps`` and the
+        convergence tolerance).
+    grid_size : int, default 10
+        Models tried by ``gridsearch``.
+    randomized : bool, default True
+        ``expgrad``: draw each row's prediction from the mixture (Fairlearn's ``predict``, the
+        predictor the guarantee is about). ``False`` predicts the mixture's weighted mean: for
+        the convex square and absolute losses its loss in every group is at most the
+        randomised predictor's expected loss (Jensen's inequality), and it is deterministic.
+    random_state : int or None
+        Seed of the randomised ``expgrad`` predictions (as Fairlearn's
+        ``predict(X, random_state=...)``).
+
+    Attributes
+    ----------
+    upper_bound_ : float
+        The bound used.
+    predictors_, predictor_weights_ : list of estimators, ndarray
+        ``expgrad``: the fitted regressors of the mixture and their weights.
+    best_estimator_ : estimator
+        ``gridsearch``: the regressor the grid search chose.
+    group_labels_ : list
+        The sensitive groups seen in ``fit``.
+    mitigator_ : fairlearn object
+        Fairlearn's fitted object, in memory only (not saved).
+
+    Notes
+    -----
+    Without ``sensitive_features`` every row is in one group and the model is the unconstrained
+    ``estimator`` (with a :class:`~raikit.RaikitWarning`). ``fit`` takes no ``sample_weight``:
+    Fairlearn's bounded group loss has no row weights.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from raikit.train import FairlearnRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> group = rng.integers(0, 2, 400)
+    >>> X = rng.normal(size=(400, 2))
+    >>> y = X[:, 0] + group * 2 * X[:, 1] + rng.normal(scale=0.3, size=400)
+    >>> reg = FairlearnRegressor(method="gridsearch").fit(X, y, sensitive_features=group)
+    >>> reg.predict(X).shape
+    (400,)
+    """
+
+    def __init__(
+        self,
+        *,
+        method="expgrad",
+        estimator=None,
+        loss="square",
+        upper_bound=None,
+        eps=0.01,
+        grid_size=10,
+        randomized=True,
+        random_state=None,
+    ):
+        self.method = method
+        self.estimator = estimator
+        self.loss = loss
+        self.upper_bound = upper_bound
+        self.eps = eps
+        self.grid_size = grid_size
+        self.randomized = randomized
+        self.random_state = random_state
+
+    def _check_params(self) -> None:
+        owner = type(self).__name__
+        if self.method not in ("expgrad", "gridsearch"):
+            raise ParameterError(
+                f"{owner}: method must be 'expgrad' or 'gridsearch', got {self.method!r}."
+            )
+        if self.loss not in _LOSSES:
+            raise ParameterError(
+                f"{owner}: loss must be one of {list(_LOSSES)}, got {self.loss!r}."
+            )
+        bound = self.upper_bound
+        if bound is not None and not (
+            isinstance(bound, int | float) and np.isfinite(bound) and bound > 0
+        ):
+            raise ParameterError(
+                f"{owner}: upper_bound must be a positive number (a mean loss), got {bound!r}."
+            )
+
+    def fit(self, X, y, *, sensitive_features=None):
+        """Fit the regressor under the bounded group loss constraint.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            A numeric target.
+        sensitive_features : array-like, Series or DataFrame, optional
+            Values of the sensitive attribute(s), one per row (several columns are combined into
+            intersectional groups).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ParameterError
+            For a bad parameter.
+        """
+        _import_fairlearn()
+        import fairlearn.reductions as reductions
+
+        self._check_params()
+        X_enc, y_float, _ = self._prepare_fit(X, y, None)
+        groups, self.group_labels_ = fit_groups(
+            sensitive_features, len(y_float), owner=type(self).__name__
+        )
+        base = clone(self.estimator) if self.estimator is not None else _default_regressor()
+        loss = getattr(reductions, _LOSSES[self.loss])(float(y_float.min()), float(y_float.max()))
+        self.upper_bound_ = (
+            float(self.upper_bound)
+            if self.upper_bound is not None
+            else float(np.mean(loss.eval(y_float, clone(base).fit(X_enc, y_float).predict(X_enc))))
+        )
+        if len(self.group_labels_) == 1:  # one group: the constraint is the plain mean loss
+            fitted = base.fit(X_enc, y_float)
+            self.predictors_, self.predictor_weights_ = [fitted], np.ones(1)
+            self.best_estimator_ = fitted
+            return self
+        from raikit.train._group_loss import FastBoundedGroupLoss
+
+        moment = FastBoundedGroupLoss(loss, upper_bound=self.upper_bound_)  # Fairlearn's, faster
+        if self.method == "expgrad":
+            self.mitigator_ = reductions.ExponentiatedGradient(base, moment, eps=self.eps)
+        else:
+            self.mitigator_ = reductions.GridSearch(base, moment, grid_size=int(self.grid_size))
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # fairlearn vs pandas 3 deprecations
+            warnings.filterwarnings("ignore", message=".*deprecated.*")
+            self.mitigator_.fit(X_enc, y_float, sensitive_features=groups)
+        if self.method == "expgrad":
+            weights = self.mitigator_.weights_
+            self.predictors_ = [self.mitigator_.predictors_[index] for index in weights.index]
+            self.predictor_weights_ = weights.to_numpy(dtype=np.float64, copy=True)
+        else:
+            self.best_estimator_ = self.mitigator_.predictors_[self.mitigator_.best_idx_]
+        return self
+
+    def predict(self, X):
+        """Predicted values (``expgrad``: randomised per row unless ``randomized=False``)."""
+        X_enc = self._encode_predict(X)
+        if self.method == "gridsearch":
+            return np.asarray(self.best_estimator_.predict(X_enc), dtype=np.float64)
+        weights = self.predictor_weights_
+        columns = np.column_stack(
+            [
+                np.asarray(predictor.predict(X_enc), dtype=np.float64)
+                if weight != 0
+                else np.zeros(len(X_enc))
+                for predictor, weight in zip(self.predictors_, weights, strict=True)
+            ]  # one column per predictor of the mixture (a handful), not per row
+        )
+        if not self.randomized:
+            return columns @ weights
+        from sklearn.utils import check_random_state
+
+        # Fairlearn draws one uniform per row and picks the predictor whose cumulative weight
+        # passes it (numpy's choice(p=weights)); the same draws, vectorised.
+        cdf = np.cumsum(weights)
+        draws = check_random_state(self.random_state).random_sample(len(X_enc))
+        picked = np.minimum(np.searchsorted(cdf / cdf[-1], draws, side="right"), len(cdf) - 1)
+        return columns[np.arange(len(X_enc)), picked]
+
+    def __getstate__(self):
+        """Fitted state without fairlearn's ``mitigator_`` (it is not needed to predict)."""
+        state = dict(super().__getstate__())
+        state.pop("mitigator_", None)
+        return state
+
+
+def _default_regressor():
+    from sklearn.linear_model import LinearRegression
+
+    return LinearRegression()
