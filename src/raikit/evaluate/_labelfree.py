@@ -26,6 +26,7 @@ the calibration on the reference, overall and per group.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -900,7 +901,8 @@ def _backtest(calibrator, ref, n_boot: int, rng) -> pd.DataFrame:
     fixed = _Calibrator("none")
     draws = _replicates(fixed, {"score": p, "pred": pred, "weight": w}, codes, slices,
                         min(n_boot, 200), rng)  # fmt: skip
-    with np.errstate(invalid="ignore"):
+    with warnings.catch_warnings():  # a metric undefined in every replicate (no positives): NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
         noise = np.nanstd(draws, axis=0) if len(draws) > 1 else np.full(estimate.shape, np.nan)
     n_groups = slices.membership.shape[1]
     n_ref = slices.aggregate(np.bincount(codes, weights=w, minlength=n_groups))
