@@ -305,3 +305,27 @@ def test_audit_reads_a_pass_at_its_resolution():
         "equalized_odds",
     }
     assert "Underpowered" in strict.to_html()
+
+
+def test_a_failing_criterion_is_not_also_called_underpowered():
+    """40 rows of group b select 0.9 against a's 0.2: the gap fails over its whole interval, so
+    the audit does not add that it could only have detected a gap of ~0.3 (it detected 0.7)."""
+    import pandas as pd
+    from sklearn.dummy import DummyClassifier
+
+    from raikit import Dataset
+    from raikit.audit import audit
+
+    rng = np.random.default_rng(3)
+    g = np.r_[np.full(2000, "a"), np.full(40, "b")]
+    y = (rng.random(len(g)) < np.where(g == "a", 0.2, 0.9)).astype(int)
+    frame = pd.DataFrame({"x": y + rng.normal(0, 0.01, len(g)), "g": g, "y": y})
+    ds = Dataset(frame, target="y", sensitive="g", features=["x"])
+    model = DummyClassifier().fit(ds.X, ds.y)
+    model.predict = lambda X: (X["x"].to_numpy() > 0.5).astype(int)  # selects exactly y == 1
+    report = audit(model, train=ds, test=ds, sections=["bias"], n_boot=200, random_state=0)
+    fairness = report.results["metrics.group_metrics"].fairness(tolerance=0.1)
+    dp = fairness.set_index("criterion").loc["demographic_parity"]
+    assert dp["verdict"] == "fail" and dp["detectable_difference"] > 0.1
+    under = [f.title for f in report.findings if "Underpowered" in f.title]
+    assert not [t for t in under if "demographic_parity" in t]
