@@ -299,6 +299,10 @@ def test_max_rows_explains_a_stratified_sample_and_reweights_it():
         sampled.summary
     )
     assert full.meta["sampling"] is None and "sample" not in full.summary
+    back = ExplanationResult.from_json(sampled.to_json())
+    assert back.summary == sampled.summary and back.meta["sampling"].equals(
+        sampled.meta["sampling"]
+    )
     # reweighted: the overall mean |SHAP| of x1 is the population's (within its interval); the
     # unweighted mean of the sample (B's rows 10x over-represented) is far above it
     row = sampled.importance.set_index("feature").loc["x1"]

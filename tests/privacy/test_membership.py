@@ -289,6 +289,10 @@ def test_max_rows_attacks_stratified_samples_and_reweights_them():
         "100 members vs as many non-members, on samples of the 20,000 training and 20,000 test "
         "rows, stratified by group and reweighted" in sampled.summary
     )
+    # the sampling record survives the JSON the ledger stores
+    back = type(sampled).from_json(sampled.to_json())
+    assert back.summary == sampled.summary
+    assert back.meta["sampling"]["members"].equals(sampled.meta["sampling"]["members"])
 
 
 def test_small_data_is_attacked_as_before():
