@@ -266,3 +266,87 @@ def test_track_records_one_explain_row(tmp_path, german, german_forest):
     params = json.loads(evidence["params"].iloc[0])
     assert params["max_rows"] == 50 and params["n_repeats"] == 2
     assert params["method"] == "auto" and isinstance(params["random_state"], int)
+
+
+def _minority_driven_by_x1(n=20_000, seed=0):
+    """99% of rows in group A, 1% in B; x1 varies ten times more in B, so B's rows carry ten
+    times A's mean |SHAP| of x1 under y = x1 + x2."""
+    rng = np.random.default_rng(seed)
+    s = np.where(np.arange(n) < n // 100, "B", "A")
+    x1 = rng.normal(size=n) * np.where(s == "B", 10.0, 1.0)
+    x2 = rng.normal(size=n)
+    frame = pd.DataFrame({"x1": x1, "x2": x2, "s": s, "y": x1 + x2})
+    return Dataset(frame, target="y", sensitive="s", features=["x1", "x2"])
+
+
+def test_max_rows_explains_a_stratified_sample_and_reweights_it():
+    from sklearn.linear_model import LinearRegression
+
+    ds = _minority_driven_by_x1()
+    model = LinearRegression().fit(ds.X, ds.y)
+    kwargs = {"background": 100, "permutation": False, "random_state": 0}
+    full = explain(model, ds, **kwargs)
+    sampled = explain(model, ds, max_rows=300, **kwargs)
+    # every group kept: 30 rows each first, the other 240 in proportion to what is left, so B
+    # has 32 rows (10.7% of the sample for 1% of the data)
+    groups = sampled.group_importance.set_index(["group", "feature"])
+    assert groups.loc[("B", "x1"), "n"] == 32 and groups.loc[("A", "x1"), "n"] == 268
+    assert sampled.meta["n_rows"] == 300 and sampled.meta["n_rows_data"] == 20_000
+    strata = sampled.meta["sampling"].set_index("s")
+    assert strata["population"].to_dict() == {"A": 19_800, "B": 200}
+    assert strata.loc["B", "weight"] == pytest.approx(200 / 32)
+    assert "on a sample of 300 of 20,000 rows, stratified by group and reweighted" in (
+        sampled.summary
+    )
+    assert full.meta["sampling"] is None and "sample" not in full.summary
+    back = ExplanationResult.from_json(sampled.to_json())
+    assert back.summary == sampled.summary and back.meta["sampling"].equals(
+        sampled.meta["sampling"]
+    )
+    # reweighted: the overall mean |SHAP| of x1 is the population's (within its interval); the
+    # unweighted mean of the sample (B's rows 10x over-represented) is far above it
+    row = sampled.importance.set_index("feature").loc["x1"]
+    truth = full.importance.set_index("feature").loc["x1", "mean_abs"]
+    naive = sampled.attributions["x1"].abs().mean()
+    assert row["lower"] <= truth <= row["upper"]
+    assert not row["lower"] <= naive <= row["upper"] and naive > 1.4 * truth
+    w = np.where(sampled.attributions.index < 200, 200 / 32, 19_800 / 268)
+    assert row["mean_abs"] == pytest.approx(np.average(sampled.attributions["x1"].abs(), weights=w))
+    # per group: each group's own rows, each within its interval of the full data's value
+    whole = full.group_importance.set_index(["group", "feature"])
+    for key in [("A", "x1"), ("B", "x1"), ("A", "x2"), ("B", "x2")]:
+        assert groups.loc[key, "lower"] <= whole.loc[key, "mean_abs"] <= groups.loc[key, "upper"]
+    # the sample's intervals are wider than the full data's
+    width = row["upper"] - row["lower"]
+    full_row = full.importance.set_index("feature").loc["x1"]
+    assert width > full_row["upper"] - full_row["lower"] > 0
+
+
+def test_every_row_explained_when_the_data_fits(german, german_forest):
+    """max_rows at or above the data's size explains every row, unweighted, as before: the
+    importance is the plain mean |SHAP| with the normal interval at n rows."""
+    from raikit.metrics._stats import z_value
+
+    r = explain(german_forest, german, permutation=False, random_state=0)
+    same = explain(german_forest, german, max_rows=german.n_rows, permutation=False, random_state=0)
+    pd.testing.assert_frame_equal(r.importance, same.importance)
+    pd.testing.assert_frame_equal(r.group_importance, same.group_importance)
+    assert r.meta["sampling"] is None and r.meta["n_rows"] == german.n_rows
+    absolute = r.attributions.abs()
+    half = z_value(0.95) * absolute.std(ddof=1) / np.sqrt(len(absolute))
+    row = r.importance.set_index("feature")
+    np.testing.assert_allclose(row["mean_abs"], absolute.mean()[row.index], rtol=1e-12)
+    np.testing.assert_allclose(row["upper"], (absolute.mean() + half)[row.index], rtol=1e-10)
+
+
+def test_include_adds_rows_outside_the_sample_at_weight_zero():
+    from sklearn.linear_model import LinearRegression
+
+    ds = _minority_driven_by_x1(n=5_000)
+    model = LinearRegression().fit(ds.X, ds.y)
+    kwargs = {"permutation": False, "random_state": 0, "max_rows": 200}
+    plain = explain(model, ds, **kwargs)
+    extra = [p for p in range(60, 4_999, 97) if p not in set(plain.attributions.index)][:5]
+    wider = explain(model, ds, include=extra, **kwargs)
+    assert set(extra) <= set(wider.attributions.index) and wider.meta["n_rows"] == 205
+    pd.testing.assert_frame_equal(plain.importance, wider.importance)

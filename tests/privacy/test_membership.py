@@ -221,3 +221,89 @@ def test_a_generator_seed_gives_a_json_report():
     assert isinstance(report.meta["random_state"], int)
     assert report.meta["ci"] == 0.9 and "90% CI" in report.figures()[1].layout.title.text
     assert Result.from_json(report.to_json()).meta == report.meta
+
+
+class _Memoriser:
+    """Recalls the label of every row whose ``hint`` holds it (1% of the training rows: group
+    B's), and says 0.5 for every other row."""
+
+    classes_ = np.array([0, 1])
+
+    def predict_proba(self, X):
+        hint = X["hint"].to_numpy(float)
+        p = np.where(hint == 1, 0.99, np.where(hint == 0, 0.01, 0.5))
+        return np.column_stack([1 - p, p])
+
+
+def _memorised_minority(n=20_000, seed=0):
+    import pandas as pd
+
+    from raikit import Dataset
+
+    rng = np.random.default_rng(seed)
+    s = np.tile(np.where(np.arange(n) < n // 100, "B", "A"), 2)
+    y = rng.integers(0, 2, 2 * n)
+    member = np.arange(2 * n) < n
+    hint = np.where(member & (s == "B"), y, 0.5)
+    frame = pd.DataFrame({"hint": hint, "s": s, "y": y})
+    ds = Dataset(frame, target="y", sensitive="s", features=["hint"])
+    return ds.subset(np.arange(n)), ds.subset(np.arange(n, 2 * n))
+
+
+def test_max_rows_attacks_stratified_samples_and_reweights_them():
+    train, test = _memorised_minority()
+    model = _Memoriser()
+    kwargs = {"attacks": ["threshold"], "n_boot": 200, "random_state": 0}
+    full = membership_inference(model, train=train, test=test, **kwargs)
+    sampled = membership_inference(model, train=train, test=test, max_rows=100, **kwargs)
+    # B's members always beat a non-member (their loss is 0.01, everyone else's 0.69); A's tie:
+    # the population AUC is B's share of the members (1%) x 1 + 99% x 0.5
+    truth = 0.01 * 1 + 0.99 * 0.5
+    assert full.attacks.loc[0, "auc"] == pytest.approx(truth)
+    assert full.meta["sampling"] == {"members": None, "non_members": None}
+    assert "sample" not in full.summary
+    # every group kept on both sides: 30 rows each first, the other 40 in proportion to what
+    # is left (all to A); the weighted AUC is the population's exactly
+    for side in ("members", "non_members"):
+        strata = sampled.meta["sampling"][side].set_index("s")
+        assert strata["sampled"].to_dict() == {"A": 70, "B": 30}
+        assert strata["population"].to_dict() == {"A": 19_800, "B": 200}
+    assert sampled.meta["n_members"] == sampled.meta["n_non_members"] == 100
+    row = sampled.attacks.iloc[0]
+    assert row["auc"] == pytest.approx(truth)
+    # advantage: the share of the members' weight that is B's (TPR 1%, FPR 0)
+    assert row["advantage"] == pytest.approx(0.01)
+    # the unweighted sample (30 of its 100 members are B's) would say 0.65, outside the interval
+    naive = 0.3 * 1 + 0.7 * 0.5
+    assert row["auc_lower"] <= truth <= row["auc_upper"] < naive
+    assert (
+        row["auc_upper"] - row["auc_lower"]
+        > full.attacks.loc[0, "auc_upper"] - (full.attacks.loc[0, "auc_lower"])
+    )
+    # B keeps its 30 rows per side, so its exposure is measured and reported
+    by_group = sampled.by_group.set_index("group")
+    assert by_group.loc["B", "value"] == pytest.approx(1.0)
+    assert by_group.loc["A", "value"] == pytest.approx(0.5)
+    assert any(f.slice == "s=B" for f in sampled.findings)
+    assert (
+        "100 members vs as many non-members, on samples of the 20,000 training and 20,000 test "
+        "rows, stratified by group and reweighted" in sampled.summary
+    )
+    # the sampling record survives the JSON the ledger stores
+    back = type(sampled).from_json(sampled.to_json())
+    assert back.summary == sampled.summary
+    assert back.meta["sampling"]["members"].equals(sampled.meta["sampling"]["members"])
+
+
+def test_small_data_is_attacked_as_before():
+    """Below max_rows nothing is stratified or weighted: the members are a uniform sample of the
+    training rows the size of the test set, the AUC the plain unweighted one."""
+    train, test = _memorised_minority(n=2_000)
+    train = train.subset(np.arange(1_500))  # 1,500 training rows, 2,000 test rows
+    report = membership_inference(
+        _Memoriser(), train=train, test=test, attacks=["threshold"], n_boot=50, random_state=0
+    )
+    assert report.meta["sampling"] == {"members": None, "non_members": None}
+    assert report.meta["n_members"] == report.meta["n_non_members"] == 1_500
+    # every member is attacked: B's 20 of 1,500 always win, the rest tie
+    assert report.attacks.loc[0, "auc"] == pytest.approx(20 / 1_500 + (1 - 20 / 1_500) * 0.5)

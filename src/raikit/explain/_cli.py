@@ -40,7 +40,11 @@ def explain_command(
     ),
     method: str = typer.Option("auto", "--method", help="auto, tree, linear or permutation."),
     background: int = typer.Option(100, "--background", help="Background rows."),
-    max_rows: int | None = typer.Option(None, "--max-rows", help="Rows explained (sampled)."),
+    max_rows: int | None = typer.Option(
+        None,
+        "--max-rows",
+        help="Rows explained: a larger file is sampled by group (every group keeps 30 rows) and reweighted.",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the sampling."),
     pos_label: str | None = typer.Option(
         None,

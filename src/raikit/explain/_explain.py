@@ -13,6 +13,7 @@ import pandas as pd
 from raikit._errors import DataError, ParameterError, RaikitError
 from raikit._recording import recorded
 from raikit._result import Finding, Result
+from raikit._sampling import sample_positions, sampling_note
 from raikit._validation import (
     CI,
     RANDOM_STATE,
@@ -116,14 +117,16 @@ class ExplanationResult(Result):
         ``meta["units"]``.
     importance : DataFrame
         One row per feature, by rank: ``mean_abs`` (mean |SHAP|) with a normal interval (level
-        ``meta["ci"]``)
-        ``lower``/``upper``, ``share`` of the total, ``rank``; permutation importance
+        ``meta["ci"]``) ``lower``/``upper``, ``share`` of the total, ``rank``; on a sample
+        (``meta["sampling"]``), the rows are weighted to the population and the interval uses
+        their effective number (Kish); permutation importance
         ``permutation_mean`` / ``permutation_lower`` / ``permutation_upper`` / ``permutation_rank``;
         ``sensitive`` (the feature is a sensitive attribute), ``proxy_for`` and ``proxy_strength``
         (largest Cramér's V with a sensitive attribute).
     group_importance : DataFrame
-        One row per (attribute, group, feature): ``n``, ``mean_abs``, ``lower``, ``upper``,
-        ``share`` and ``rank`` within the group.
+        One row per (attribute, group, feature): ``n`` (explained rows of the group),
+        ``mean_abs``, ``lower``, ``upper``, ``share`` and ``rank`` within the group (weighted
+        like ``importance`` on a sample).
     distribution : DataFrame
         The beeswarm as aggregates: per (feature, SHAP bin) the ``count`` of rows and the mean
         ``feature_level`` (feature value scaled to [0, 1]; NaN for categorical features).
@@ -131,8 +134,10 @@ class ExplanationResult(Result):
         ``spearman`` rank correlation of mean |SHAP| and permutation importance, its ``p_value``,
         ``top_k_overlap`` of the two top-``k`` sets and ``k``.
     meta : dict
-        ``method``, ``explainer``, ``units``, ``base_value``, ``n_rows``, ``background``, ``model``,
-        ``ci``.
+        ``method``, ``explainer``, ``units``, ``base_value``, ``n_rows`` (rows explained),
+        ``n_rows_data`` (rows of the data), ``sampling`` (None when every row is explained, else
+        :meth:`raikit.Dataset.sample`'s record: population, sampled and weight per stratum),
+        ``background``, ``model``, ``ci``.
     findings : tuple of Finding
     """
 
@@ -148,10 +153,11 @@ class ExplanationResult(Result):
     def summary(self) -> str:
         top = self.importance.head(3)
         names = ", ".join(f"{r.feature} ({r.share:.0%})" for r in top.itertuples())
-        text = (
-            f"{self.meta.get('n_rows', 0):,} rows explained with {self.meta.get('explainer')}; "
-            f"top features {names}"
-        )
+        text = f"{self.meta.get('n_rows', 0):,} rows explained with {self.meta.get('explainer')}"
+        if self.meta.get("sampling") is not None:
+            sampled = int(self.meta["sampling"]["sampled"].sum())
+            text += f" ({sampling_note(sampled, self.meta.get('n_rows_data', 0))})"
+        text += f"; top features {names}"
         if self.agreement.get("spearman") is not None:
             text += f"; permutation importance agrees (Spearman {self.agreement['spearman']:.2f})"
         warnings = sum(f.severity == "warning" for f in self.findings)
@@ -174,8 +180,11 @@ class ExplanationResult(Result):
 
 
 # --------------------------------------------------------------------------- shap calls
-def _shap_values(model, X, method, *, background, rng, column, progress=None):
+def _shap_values(model, X, method, *, background, population, rng, column, progress=None):
     """SHAP values (n, F) and base value through the chosen shap explainer.
+
+    The ``background`` rows ("feature absent") are drawn uniformly from ``population`` (all the
+    data's inputs), not from ``X``: a sample stratified by group over-represents small groups.
 
     ``column`` is the class explained (its column in ``predict_proba`` and ``classes_``; None
     for a regressor). Single-output explainers of a binary classifier (tree boosting, linear)
@@ -184,8 +193,8 @@ def _shap_values(model, X, method, *, background, rng, column, progress=None):
     shap = _import_shap()
     from threadpoolctl import threadpool_limits
 
-    n_bg = min(background, len(X))
-    bg_rows = np.sort(rng.choice(len(X), size=n_bg, replace=False))
+    n_bg = min(background, len(population))
+    bg = population.iloc[np.sort(rng.choice(len(population), size=n_bg, replace=False))]
     if method == "tree":
         explainer = shap.TreeExplainer(model)
         with warnings.catch_warnings():  # shap's notice about LightGBM's output format
@@ -203,14 +212,14 @@ def _shap_values(model, X, method, *, background, rng, column, progress=None):
             else ("probability" if classifier else "prediction")
         )
     elif method == "linear":
-        masker = shap.maskers.Independent(X.iloc[bg_rows], max_samples=n_bg)
+        masker = shap.maskers.Independent(bg, max_samples=n_bg)
         explainer = shap.LinearExplainer(model, masker)
         values = explainer.shap_values(X)
         base = explainer.expected_value
         name = "shap.LinearExplainer (interventional)"
         units = "log-odds" if hasattr(model, "predict_proba") else "prediction"
     elif method == "permutation":
-        codec = FrameCodec(X)
+        codec = FrameCodec(pd.concat([X, bg]))  # every category of the rows and background
         if hasattr(model, "predict_proba") and column is not None:
 
             def f(Z):
@@ -224,7 +233,7 @@ def _shap_values(model, X, method, *, background, rng, column, progress=None):
 
             units = "prediction"
         Z = codec.encode(X)
-        masker = shap.maskers.Independent(Z[bg_rows], max_samples=n_bg)
+        masker = shap.maskers.Independent(codec.encode(bg), max_samples=n_bg)
         explainer = shap.PermutationExplainer(f, masker, seed=int(rng.integers(2**31)))
         # Rows are explained one after the other from one random stream, so explaining them in
         # chunks (to report progress) gives the same values as one call.
@@ -290,11 +299,29 @@ def _explained_class(model, pos_label):
 
 
 # --------------------------------------------------------------------------- aggregates
-def _importance(values: np.ndarray, features: list[str], z: float) -> pd.DataFrame:
+def _weighted_mean_abs(values: np.ndarray, codes: np.ndarray, k: int, w: np.ndarray, z: float):
+    """Per code: the weighted mean |SHAP| of each feature and the half-width of its normal
+    interval at Kish's effective number of rows ``(sum w)^2 / sum w^2`` (the rows themselves
+    when every weight is 1)."""
     absolute = np.abs(values)
-    n = len(values)
-    mean = absolute.mean(axis=0)
-    half = z * absolute.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.full(len(mean), np.nan)
+    total = np.bincount(codes, weights=w, minlength=k)[:, None]
+    total_sq = np.bincount(codes, weights=w * w, minlength=k)[:, None]
+    sums = np.zeros((k, values.shape[1]))
+    squares = np.zeros_like(sums)
+    np.add.at(sums, codes, w[:, None] * absolute)
+    np.add.at(squares, codes, w[:, None] * absolute**2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_eff = total**2 / total_sq
+        mean = sums / total
+        var = np.maximum(squares / total - mean**2, 0) * n_eff / (n_eff - 1)
+        half = z * np.sqrt(var / n_eff)
+    return mean, np.where(n_eff > 1, half, np.nan)
+
+
+def _importance(values: np.ndarray, features: list[str], z: float, weights) -> pd.DataFrame:
+    w = np.ones(len(values)) if weights is None else weights
+    mean, half = _weighted_mean_abs(values, np.zeros(len(values), dtype=np.int64), 1, w, z)
+    mean, half = mean[0], half[0]
     total = mean.sum()
     frame = pd.DataFrame(
         {
@@ -309,20 +336,14 @@ def _importance(values: np.ndarray, features: list[str], z: float) -> pd.DataFra
     return frame
 
 
-def _group_importance(values, features, codes_by_attribute, z: float) -> pd.DataFrame:
-    absolute = np.abs(values)
+def _group_importance(values, features, codes_by_attribute, z: float, weights) -> pd.DataFrame:
+    w = np.ones(len(values)) if weights is None else weights
     parts = []
     for attribute, (codes, labels) in codes_by_attribute.items():  # one pass per attribute
         k = len(labels)
-        n = np.bincount(codes, minlength=k).astype(float)
-        sums = np.zeros((k, values.shape[1]))
-        squares = np.zeros_like(sums)
-        np.add.at(sums, codes, absolute)
-        np.add.at(squares, codes, absolute**2)
+        n = np.bincount(codes, weights=(w > 0).astype(float), minlength=k)
+        mean, half = _weighted_mean_abs(values, codes, k, w, z)
         with np.errstate(divide="ignore", invalid="ignore"):
-            mean = sums / n[:, None]
-            var = (squares / n[:, None] - mean**2) * n[:, None] / np.maximum(n[:, None] - 1, 1)
-            half = z * np.sqrt(np.maximum(var, 0) / n[:, None])
             share = mean / mean.sum(axis=1, keepdims=True)
         rank = (-mean).argsort(axis=1).argsort(axis=1) + 1
         parts.append(
@@ -410,7 +431,7 @@ def _proxies(frame: pd.DataFrame, features, sensitive: list[str], rng) -> pd.Dat
     return pd.DataFrame(rows, columns=["feature", "proxy_for", "proxy_strength"])
 
 
-def _permutation(model, X, y, *, n_repeats, rng, z):
+def _permutation(model, X, y, *, n_repeats, rng, z, weights=None):
     from sklearn.inspection import permutation_importance
 
     scoring = None
@@ -424,6 +445,7 @@ def _permutation(model, X, y, *, n_repeats, rng, z):
         n_repeats=n_repeats,
         random_state=int(rng.integers(2**31)),
         n_jobs=1,
+        sample_weight=weights,
     )
     half = z * result.importances_std / np.sqrt(n_repeats)
     return result.importances_mean, half, scoring or "score"
@@ -472,10 +494,17 @@ def explain(
         for scikit-learn models with categorical splits, e.g. HistGradientBoosting with
         ``categorical_features="from_dtype"``, and for pipelines).
     background : int, default 100
-        Rows of ``data`` (drawn at random) that stand for "feature absent" in the linear and
-        model-agnostic explainers.
+        Rows of ``data`` (drawn at random from all its rows, also when ``max_rows`` samples)
+        that stand for "feature absent" in the linear and model-agnostic explainers.
     max_rows : int, optional
-        Explain a random sample of this many rows. By default every row, except that the
+        Explain about this many rows: a larger ``data`` is replaced by a sample stratified by
+        the intersection of the sensitive attributes that keeps at least 30 rows of every group
+        (all of a smaller group, so more rows when the minimums need more;
+        :meth:`raikit.Dataset.sample`). Each explained row then counts
+        with its stratum's weight (population / sampled), so the overall and per-group mean
+        |SHAP| and the permutation importance estimate the whole data's, and the intervals use
+        the weighted rows' effective number (Kish), so they widen with the sampling.
+        ``meta["sampling"]`` and the summary say so. By default every row, except that the
         model-agnostic explainer explains at most 2,000 (an info finding says so).
     permutation : bool, default True
         Cross-check with scikit-learn's permutation importance (needs ``data``'s target).
@@ -488,7 +517,8 @@ def explain(
         ``pos_label`` is ``classes_[0]``); for a multi-class model, required. Reported in
         ``meta["pos_label"]``.
     include : list of int
-        Row positions always explained, even when ``max_rows`` samples.
+        Row positions always explained, even when ``max_rows`` samples (rows outside the sample
+        get weight 0: they have attributions but leave the aggregates to the sample).
     ci : float, default 0.95
         Confidence level of the normal intervals of mean |SHAP| (overall and per group) and of
         the permutation importance.
@@ -534,12 +564,19 @@ def explain(
     column, explained = _explained_class(model, pos_label)
     X_all = ds.X
     chosen = choose_method(model, X_all) if method == "auto" else method
-    rows, findings = _rows_to_explain(len(X_all), chosen, max_rows, include, rng)
+    rows, weights, sampling, findings = _rows_to_explain(ds, chosen, max_rows, include, rng)
     X = X_all.iloc[rows]
     features = [str(c) for c in X.columns]
     try:
         values, base_value, explainer_name, units = _shap_values(
-            model, X, chosen, background=background, rng=rng, column=column, progress=progress
+            model,
+            X,
+            chosen,
+            background=background,
+            population=X_all,
+            rng=rng,
+            column=column,
+            progress=progress,
         )
     except RaikitError:
         raise
@@ -548,7 +585,7 @@ def explain(
             f"shap could not explain {type(model).__name__} with method={chosen!r}: "
             f"{type(error).__name__}: {error}. Try method='permutation'."
         ) from error
-    importance = _importance(values, features, z)
+    importance = _importance(values, features, z, weights)
     sensitive = list(ds.sensitive_names)
     importance["sensitive"] = importance["feature"].isin(sensitive)
     proxies = _proxies(ds.frame, features, sensitive, rng)
@@ -556,7 +593,7 @@ def explain(
     agreement: dict = {}
     if permutation and ds.target is not None:
         y = ds.y.iloc[rows].to_numpy()
-        importance, agreement = _cross_check(model, X, y, importance, n_repeats, rng, z)
+        importance, agreement = _cross_check(model, X, y, importance, n_repeats, rng, z, weights)
         findings += _agreement_findings(agreement)
     importance = importance.sort_values("rank", kind="stable").reset_index(drop=True)
     codes_by_attribute = {}
@@ -564,7 +601,7 @@ def explain(
         groups = ds.groups(intersectional=False, attribute=attribute)
         codes = np.asarray(groups.codes)[rows]
         codes_by_attribute[attribute] = (codes, groups.labels[attribute].astype(str).tolist())
-    group_importance = _group_importance(values, features, codes_by_attribute, z)
+    group_importance = _group_importance(values, features, codes_by_attribute, z, weights)
     findings += _feature_findings(importance, len(features))
     findings += _group_findings(group_importance)
     attributions = pd.DataFrame(values, columns=features, index=X.index.copy())
@@ -582,7 +619,8 @@ def explain(
             "base_value": base_value,
             "n_rows": len(X),
             "n_rows_data": len(X_all),
-            "background": int(min(background, len(X))),
+            "sampling": sampling,
+            "background": int(min(background, len(X_all))),
             "model": type(model).__name__,
             "pos_label": explained,
             "ci": float(ci),
@@ -591,9 +629,15 @@ def explain(
     )
 
 
-def _rows_to_explain(n_rows: int, chosen: str, max_rows, include, rng):
-    """Row positions explained (a sample when asked or when the explainer is slow, plus
-    ``include``), and the finding that says a sample was taken."""
+def _rows_to_explain(ds, chosen: str, max_rows, include, rng):
+    """Row positions explained, their weights and the sampling record (``None, None`` when every
+    row is explained), and the finding that says a sample was taken.
+
+    Above the limit (``max_rows``, or :data:`AGNOSTIC_ROWS` for the slow explainer) the rows are
+    a sample stratified by group (:func:`raikit._sampling.sample_positions`); ``include`` adds
+    rows at weight 0.
+    """
+    n_rows = ds.n_rows
     findings = []
     limit = max_rows
     if limit is None and chosen == "permutation" and n_rows > AGNOSTIC_ROWS:
@@ -601,29 +645,34 @@ def _rows_to_explain(n_rows: int, chosen: str, max_rows, include, rng):
         findings.append(
             Finding(
                 "info",
-                f"Explained a random sample of {AGNOSTIC_ROWS:,} of {n_rows:,} rows",
+                f"Explained a sample of {AGNOSTIC_ROWS:,} of {n_rows:,} rows, stratified by group",
                 "The model-agnostic explainer costs about (2 × features + 1) × background model "
                 "evaluations per row; pass max_rows= to explain more.",
             )
         )
-    rows = np.arange(n_rows)
-    if limit is not None and limit < n_rows:
-        rows = np.sort(rng.choice(n_rows, size=limit, replace=False))
     include = np.asarray(list(include), dtype=np.int64)
-    if include.size:
-        if include.min() < 0 or include.max() >= n_rows:
-            raise ParameterError(
-                f"explain(): include has row positions outside 0..{n_rows - 1}: {include.tolist()}."
-            )
-        rows = np.union1d(rows, include)
-    return rows, findings
+    if include.size and (include.min() < 0 or include.max() >= n_rows):
+        raise ParameterError(
+            f"explain(): include has row positions outside 0..{n_rows - 1}: {include.tolist()}."
+        )
+    if limit is None or limit >= n_rows:
+        return np.union1d(np.arange(n_rows), include), None, None, findings
+    rows, weights, sampling = sample_positions(ds, limit, random_state=rng)
+    extra = np.setdiff1d(include, rows)
+    if extra.size:
+        order = np.argsort(np.r_[rows, extra], kind="stable")
+        rows = np.r_[rows, extra][order]
+        weights = np.r_[weights, np.zeros(extra.size)][order]
+    return rows, weights, sampling, findings
 
 
-def _cross_check(model, X, y, importance, n_repeats, rng, z):
+def _cross_check(model, X, y, importance, n_repeats, rng, z, weights=None):
     """Permutation importance next to mean |SHAP|, and how well their rankings agree."""
     from scipy.stats import spearmanr
 
-    mean, half, scoring = _permutation(model, X, y, n_repeats=n_repeats, rng=rng, z=z)
+    mean, half, scoring = _permutation(
+        model, X, y, n_repeats=n_repeats, rng=rng, z=z, weights=weights
+    )
     importance = importance.copy()
     importance["permutation_mean"] = mean
     importance["permutation_lower"] = mean - half
@@ -715,8 +764,9 @@ def _group_findings(group_importance: pd.DataFrame) -> list:
 
 
 def explain_section(ctx) -> dict:
-    """The audit's "explainability" section: :func:`explain` on at most 2,000 test rows (500
-    with the slower model-agnostic explainer).
+    """The audit's "explainability" section: :func:`explain` on about 2,000 test rows (500 with
+    the slower model-agnostic explainer), a sample stratified by group and reweighted when the
+    test set is larger (``meta["sampling"]``).
 
     Returns ``{"explain.explain": ExplanationResult}``, or ``{}`` when there is no model or it
     cannot be explained (shap missing, an unsupported model).

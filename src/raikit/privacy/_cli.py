@@ -31,7 +31,11 @@ def report_command(
         None, "--features", help="Model inputs, comma-separated (default: the model's own)."
     ),
     attacks: str = typer.Option("threshold,shadow", "--attacks", help="threshold and/or shadow."),
-    max_rows: int = typer.Option(20_000, "--max-rows", help="Members (and non-members) attacked."),
+    max_rows: int = typer.Option(
+        20_000,
+        "--max-rows",
+        help="Members (and non-members) attacked: a larger side is sampled by group and reweighted.",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the sampling, shadow model and bootstrap."),
     out: Path = typer.Option(Path("raikit-privacy"), "--out", help="Folder for HTML and JSON."),
     trust: list[str] = typer.Option(

@@ -8,7 +8,10 @@ Two attacks, both black-box on predicted probabilities:
   attack classifier learns to tell that copy's members from non-members by their probability vector
   and loss, and is then pointed at the real model.
 
-Members and non-members are sampled in equal numbers, so an AUC of 0.5 means no leak.
+Members and non-members are sampled in equal numbers, so an AUC of 0.5 means no leak. A side
+with more than ``max_rows`` rows is attacked on a sample stratified by group (every group keeps
+rows), each row weighted by its stratum's population / sampled, so the attack metrics and their
+intervals are the whole side's.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import pandas as pd
 from raikit._errors import DataError, ParameterError
 from raikit._recording import recorded
 from raikit._result import Finding, Result
+from raikit._sampling import sample_positions
 from raikit._validation import (
     CI,
     RANDOM_STATE,
@@ -81,13 +85,18 @@ class PrivacyReport(Result):
     roc : DataFrame
         The attacks' ROC curves at up to 200 points each (for figures).
     by_group : DataFrame
-        Attack AUC per sensitive group and intersection (tidy, with CIs).
+        Attack AUC per sensitive group and intersection (tidy, with CIs), on each group's rows.
     by_class : DataFrame
         Attack AUC per true class.
     exposed : DataFrame
         The training rows the threshold attack is surest about: row position, attack score, loss.
     verdict : str
         ``low``, ``medium`` or ``high`` risk.
+    meta : dict
+        ``n_members`` and ``n_non_members`` (rows attacked), ``n_train`` and ``n_test``,
+        ``sampling`` (``{"members": ..., "non_members": ...}``: :meth:`raikit.Dataset.sample`'s
+        record per stratum for a side attacked on a stratified sample, else None), ``attacks``,
+        ``random_state``, ``ci``.
     """
 
     attacks: pd.DataFrame
@@ -102,11 +111,31 @@ class PrivacyReport(Result):
     @property
     def summary(self) -> str:
         worst = self.attacks.loc[self.attacks["auc"].idxmax()]
+        members = self.meta.get("n_members", 0)
+        outsiders = self.meta.get("n_non_members", members)
+        rows = (
+            f"{members:,} members vs as many non-members"
+            if outsiders == members
+            else f"{members:,} members vs {outsiders:,} non-members"
+        )
+        sampled = [
+            f"{self.meta.get(total, 0):,} {name}"
+            for side, total, name in (
+                ("members", "n_train", "training"),
+                ("non_members", "n_test", "test"),
+            )
+            if (self.meta.get("sampling") or {}).get(side) is not None
+        ]
+        if sampled:
+            rows += (
+                f", on samples of the {' and '.join(sampled)} rows, stratified by group and "
+                "reweighted"
+            )
         return (
             f"Membership-inference risk {self.verdict}: best attack {worst['attack']} has AUC "
             f"{worst['auc']:.3f} [{worst['auc_lower']:.3f}, {worst['auc_upper']:.3f}], "
             f"advantage {worst['advantage']:.3f}, TPR {worst['tpr_at_fpr_1%']:.3f} at 1% FPR "
-            f"({self.meta.get('n_members', 0):,} members vs as many non-members)."
+            f"({rows})."
         )
 
     def figures(self) -> list:
@@ -188,7 +217,15 @@ def membership_inference(
     attacks : sequence of {"threshold", "shadow"}
         Which attacks to run (a non-empty subset).
     max_rows : int, default 20000
-        At most this many members (and as many non-members) are attacked; at least 50.
+        About this many members (and as many non-members) are attacked; at least 50. A side
+        (``train``, or ``test``'s rows kept for evaluation) with more rows is attacked on a sample
+        stratified by the intersection of the sensitive attributes that keeps at least 30 rows of
+        every group (all of a smaller group; :meth:`raikit.Dataset.sample`), each row weighted
+        by its stratum's population / sampled: the AUCs, advantage and TPRs are weighted (each
+        group's AUC on its own rows), and the bootstrap draws each cell at its weighted rows'
+        effective size, so the intervals widen with the sampling. ``meta["sampling"]`` and the
+        summary say so. A side with fewer rows is attacked whole, or on a uniform sample of
+        ``n`` rows to match the other side, unweighted, as before.
     ci : float, default 0.95
         Confidence level of the bootstrap intervals of the AUCs.
     n_boot : int, default 1000
@@ -241,19 +278,19 @@ def membership_inference(
             f"{train.n_rows}, test {test.n_rows}); give at least 50 members and 50 non-members"
             + (" (the shadow attack uses two thirds of test)." if "shadow" in attacks else ".")
         )
-    member_rows = np.sort(rng.choice(train.n_rows, n, replace=False))
-    test_order = rng.permutation(test.n_rows)
-    members, outsiders = train.subset(member_rows), test.subset(np.sort(test_order[:n]))
+    rows = _attacked_rows(train, test, n, max_rows=max_rows, shadow="shadow" in attacks, rng=rng)
+    members, outsiders = train.subset(rows.members), test.subset(rows.outsiders)
     member_log_proba = _true_label_log_proba(model, members)
     scores: dict[str, np.ndarray] = {}
     if "threshold" in attacks:
         scores["threshold"] = np.r_[member_log_proba, _true_label_log_proba(model, outsiders)]
     if "shadow" in attacks:
-        scores["shadow"] = _shadow_scores(model, test, test_order[n:], members, outsiders, seed)
+        scores["shadow"] = _shadow_scores(model, test, rows.spare, members, outsiders, seed)
     evaluated = pd.concat([members.frame, outsiders.frame], ignore_index=True)
     tables = _attack_tables(
         scores,
-        n=n,
+        n=(len(rows.members), len(rows.outsiders)),
+        weights=rows.weights,
         sensitive=evaluated[train.sensitive_names],
         labels=pd.Series(evaluated[train.target].astype(str).to_numpy(), name="class"),
         ci=ci,
@@ -263,7 +300,7 @@ def membership_inference(
     order = np.argsort(-member_log_proba)[:top_k]
     exposed = pd.DataFrame(
         {
-            "row": member_rows[order],
+            "row": rows.members[order],
             "attack_score": member_log_proba[order],
             "loss": -member_log_proba[order],
         }
@@ -275,7 +312,11 @@ def membership_inference(
         verdict=verdict,
         findings=tuple(findings),
         meta={
-            "n_members": int(n),
+            "n_members": len(rows.members),
+            "n_non_members": len(rows.outsiders),
+            "n_train": train.n_rows,
+            "n_test": test.n_rows,
+            "sampling": rows.sampling,
             "attacks": list(attacks),
             "random_state": seed,
             "ci": float(ci),
@@ -301,21 +342,28 @@ def _check_inputs(model, train, test):
     return train, test
 
 
-def _attack_tables(scores, *, n, sensitive, labels, ci, n_boot, random_state) -> dict:
+def _attack_tables(scores, *, n, weights, sensitive, labels, ci, n_boot, random_state) -> dict:
     """Per attack: AUC with its interval, advantage, TPR at low FPR, the ROC, AUC per group/class.
 
-    Members (the first ``n`` rows) are the positive class; AUCs and intervals come from the
-    metrics engine so they match every other AUC raikit reports.
+    Members (the first ``n[0]`` rows, then ``n[1]`` non-members) are the positive class; AUCs and
+    intervals come from the metrics engine so they match every other AUC raikit reports.
+    ``weights`` (None: unweighted) weight every row in the ROC, the AUCs and their bootstrap.
     """
     from sklearn.metrics import roc_curve
 
     from raikit.metrics import group_metrics
 
-    is_member = np.r_[np.ones(n, dtype=int), np.zeros(n, dtype=int)]
+    is_member = np.r_[np.ones(n[0], dtype=int), np.zeros(n[1], dtype=int)]
     rows, roc_rows, group_tables, class_tables = [], [], [], []
-    options = {"metrics": ["roc_auc"], "ci": ci, "n_boot": n_boot, "random_state": random_state}
+    options = {
+        "metrics": ["roc_auc"],
+        "ci": ci,
+        "n_boot": n_boot,
+        "random_state": random_state,
+        "sample_weight": weights,
+    }
     for attack, score in scores.items():
-        fpr, tpr, _ = roc_curve(is_member, score)
+        fpr, tpr, _ = roc_curve(is_member, score, sample_weight=weights)
         keep = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), 200)).astype(int))
         roc_rows.append(
             pd.DataFrame(
@@ -360,6 +408,54 @@ def _attack_tables(scores, *, n, sensitive, labels, ci, n_boot, random_state) ->
             columns={"group": "class"}
         ),
     }
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The rows attacked: positions in train (``members``) and test (``outsiders``), the test
+    rows left for the shadow attack (``spare``, in random order), each attacked row's weight
+    (None when neither side was sampled) and the sampling record of each side."""
+
+    members: np.ndarray
+    outsiders: np.ndarray
+    spare: np.ndarray
+    weights: np.ndarray | None
+    sampling: dict
+
+
+def _attacked_rows(train, test, n: int, *, max_rows: int, shadow: bool, rng) -> _Rows:
+    """``n`` members and ``n`` non-members (about ``n`` on a stratified side).
+
+    A side whose pool (train; the first third of a random order of test with the shadow attack,
+    else all of test) has more than ``max_rows`` rows is a sample stratified by group, weighted
+    to its pool; a smaller pool gives a uniform sample of ``n`` rows, unweighted, as before.
+    Each side's weights are scaled to average 1, so an unsampled side's rows weigh 1.
+    """
+    if train.n_rows > max_rows:
+        members, member_w, member_sampling = sample_positions(train, n, random_state=rng)
+    else:
+        members, member_w, member_sampling = _uniform(train.n_rows, n, rng)
+    test_order = rng.permutation(test.n_rows)
+    pool = np.sort(test_order[: test.n_rows // 3]) if shadow else np.arange(test.n_rows)
+    if len(pool) > max_rows:
+        picked, outsider_w, outsider_sampling = sample_positions(
+            test.subset(pool), n, random_state=rng
+        )
+        outsiders = pool[picked]
+    else:
+        outsiders, outsider_w = np.sort(test_order[:n]), np.ones(n)
+        outsider_sampling = None
+    spare = test_order[~np.isin(test_order, outsiders)]
+    weights = None
+    if member_sampling is not None or outsider_sampling is not None:
+        weights = np.r_[member_w / member_w.mean(), outsider_w / outsider_w.mean()]
+    sampling = {"members": member_sampling, "non_members": outsider_sampling}
+    return _Rows(members, outsiders, spare, weights, sampling)
+
+
+def _uniform(n_rows: int, n: int, rng):
+    """``n`` of ``n_rows`` positions drawn uniformly, weight 1 each, no sampling record."""
+    return np.sort(rng.choice(n_rows, n, replace=False)), np.ones(n), None
 
 
 def _shadow_scores(model, test, spare_rows, members, outsiders, random_state) -> np.ndarray:
