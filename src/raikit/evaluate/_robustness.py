@@ -107,10 +107,9 @@ class StressTestResult(Result):
                 f"(level {worst['level']:g}), accuracy drop {worst['accuracy_drop']:.3f}"
             )
             if self.meta.get("perturbed_rows", self.meta.get("n_rows")) != self.meta.get("n_rows"):
-                text += (
-                    f" (on a sample of {self.meta['perturbed_rows']:,} of "
-                    f"{self.meta['n_rows']:,} rows, stratified by group and reweighted)"
-                )
+                from raikit._sampling import sampling_note
+
+                text += f" ({sampling_note(self.meta['perturbed_rows'], self.meta['n_rows'])})"
         if len(self.poisoning):
             acc = self.poisoning[
                 (self.poisoning["attribute"] == "overall")
