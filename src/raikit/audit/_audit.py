@@ -234,20 +234,30 @@ def _inequality(ctx: AuditContext) -> dict:
     description="Slice Finder: where the model fails, without naming groups",
 )
 def _slices(ctx: AuditContext) -> dict:
-    """Conjunctions of feature values on which the loss is significantly worse (lattice search)."""
+    """Conjunctions of feature values on which the loss is significantly worse (lattice search):
+    the log loss of the scores (binary), the error rate (multiclass), the absolute error
+    (regression)."""
     from raikit.evaluate import find_slices
 
-    _need_scores(ctx, "Slice Finder's losses (log loss of the positive class's score)")
+    loss = _SLICE_LOSS[ctx.task]
+    if ctx.task == "binary" and ctx.test.score is None:
+        skip(
+            "Slice Finder's log loss needs scores: the model has no predict_proba, or the "
+            "positive label is unknown (pass pos_label=)."
+        )
     result = find_slices(
         None,
         ctx.test,
-        loss="log_loss",
+        loss=loss,
         method="lattice",
         k=10,
         pos_label=ctx.pos_label,
         random_state=ctx.random_state,
     )
     return {"evaluate.find_slices": result}
+
+
+_SLICE_LOSS = {"binary": "log_loss", "multiclass": "zero_one", "regression": "absolute_error"}
 
 
 @register_section(
@@ -650,20 +660,22 @@ def _error_gap(result, *, tolerance: float, min_group_size: int | None) -> pd.Da
     )
 
 
-def _group_errors(result, attribute: str, min_size: int) -> str:
-    """The groups with the smallest and largest mean absolute error (of those large enough)."""
+def _group_errors(result, attribute: str) -> str:
+    """The groups with the largest and smallest mean absolute error, and their rows: the two
+    groups the error gap of ``attribute`` compares."""
     table = result.table
     rows = table[(table["attribute"] == attribute) & (table["metric"] == "mean_absolute_error")]
-    sizes = result.group_sizes
-    big = [sizes.get((attribute, g), 0) >= min_size for g in rows["group"]]
-    rows = rows[np.asarray(big, dtype=bool)] if any(big) else rows
+    rows = rows[np.isfinite(rows["value"].to_numpy(float))]
     if not len(rows):
         return ""
+    sizes = result.group_sizes
     low, high = rows.loc[rows["value"].idxmin()], rows.loc[rows["value"].idxmax()]
-    return (
-        f" (mean absolute error {high['value']:.3g} for {high['group']} vs {low['value']:.3g} "
-        f"for {low['group']})"
-    )
+
+    def one(row) -> str:
+        n = sizes.get((attribute, row["group"]))
+        return f"{row['value']:.3g} for {row['group']}" + (f" ({int(n)} rows)" if n else "")
+
+    return f" (mean absolute error {one(high)} vs {one(low)})"
 
 
 _PASS_TEXT = {
@@ -698,7 +710,10 @@ def _score_bias(ctx: AuditContext) -> dict:
             worst = rows.loc[rows["difference"].idxmax()]
             how = "exceed" if status == "fail" else "have a CI that straddles"
             extra = f"; not assessable for {lacking}" if lacking and status == "warn" else ""
-            groups = _group_errors(result, worst["attribute"], min_size)
+            detail = {  # the number's source: the groups' errors, or the class
+                "regression": _group_errors(result, worst["attribute"]),
+                "multiclass": f" ({worst['metric']})",
+            }.get(ctx.task, "")
             return _mark(
                 "bias",
                 status,
@@ -706,7 +721,7 @@ def _score_bias(ctx: AuditContext) -> dict:
                 f"{' over their whole CI' if status == 'fail' else ''}; worst: "
                 f"{worst['criterion']} on {worst['attribute']} = {worst['difference']:.3f} "
                 f"[{worst['lower']:.3f}, {worst['upper']:.3f}]"
-                f"{groups if ctx.task == 'regression' else ''}{extra} {policy}.",
+                f"{detail}{extra} {policy}.",
                 evidence,
             )
     if len(unassessable) == len(main):
