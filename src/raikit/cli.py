@@ -623,12 +623,14 @@ def report_pdf(
 
 
 def _print_scorecard(report) -> None:
+    from rich.markup import escape
+
     colours = {"pass": "green", "warn": "yellow", "fail": "red", "not assessed": "dim"}
-    table = Table(title=report.summary)
+    table = Table(title=escape(report.summary))
     for column in ("principle", "status", "reason"):
         table.add_column(column, overflow="fold")
-    for row in report.scorecard.itertuples(index=False):
-        table.add_row(row.principle, f"[{colours[row.status]}]{row.status}[/]", row.reason)
+    for row in report.scorecard.itertuples(index=False):  # reasons name groups: data, not markup
+        table.add_row(row.principle, f"[{colours[row.status]}]{row.status}[/]", escape(row.reason))
     console.print(table)
 
 

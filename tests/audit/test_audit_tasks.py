@@ -228,7 +228,7 @@ def test_binary_audits_keep_their_criteria():
 def test_cli_audits_a_regression_csv(tmp_path):
     from raikit import save_model
 
-    ds = _regression(800, noisy_b=3.0)
+    ds = _regression(800, noisy_b=3.0, name_b="[bold]b[/bold]")  # a group name is not markup
     train, test = ds.split(0.5, random_state=0)
     train.frame.to_csv(tmp_path / "train.csv", index=False)
     test.frame.to_csv(tmp_path / "test.csv", index=False)
@@ -257,4 +257,5 @@ def test_cli_audits_a_regression_csv(tmp_path):
     saved = AuditReport.from_json((tmp_path / "audit" / "audit.json").read_text())
     assert saved.meta["task"] == "regression"
     assert saved.scorecard.set_index("principle").loc["bias", "status"] == "fail"  # planted
+    assert "[bold]b[/bold] (" in out.stdout  # the group's name printed as it is
     assert (tmp_path / "audit" / "audit.html").exists()
