@@ -137,6 +137,7 @@ def test_regression_audit_without_a_gap_never_fails_bias():
     status, reason = _status(report, "bias")
     assert status == "pass", reason
     assert "error gap (1 - smallest/largest group mean absolute error) is within 0.1" in reason
+    assert "power analysis) is computed for binary criteria only" in reason  # said, not hidden
 
 
 def test_regression_report_names_the_mitigation_and_escapes_names():

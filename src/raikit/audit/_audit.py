@@ -758,6 +758,12 @@ def _detectable_text(main: pd.DataFrame, ctx: AuditContext) -> str:
     from raikit.metrics import DETECTION_POWER
 
     known = main[np.isfinite(main["detectable_difference"].to_numpy(float))]
+    if not len(known) and ctx.task != "binary":
+        return (
+            f"; the smallest gap this audit could detect (power analysis) is computed for "
+            f"binary criteria only, not for the {ctx.task} criteria: the intervals show how "
+            f"closely it looked"
+        )
     if not len(known):
         return ""
     worst = known.loc[known["detectable_difference"].idxmax()]
