@@ -442,6 +442,11 @@ def audit_command(
         "--pos-label",
         help="The positive label (needed unless the labels are 0/1, true/false or -1/1).",
     ),
+    task: str = typer.Option(
+        "auto",
+        "--task",
+        help="auto | binary | multiclass | regression (auto: inferred from the target).",
+    ),
 ) -> None:
     """Audit a model on train and test data: scorecard, findings and a self-contained report."""
     from raikit._models import load_model_for_cli
@@ -457,7 +462,7 @@ def audit_command(
     out.mkdir(parents=True, exist_ok=True)
     ledger = Ledger(out / ".raikit")
     with _progress() as progress:
-        task = progress.add_task("Predicting", total=None)
+        bar = progress.add_task("Predicting", total=None)
         report = audit(
             fitted,
             train=train_ds,
@@ -467,12 +472,13 @@ def audit_command(
             n_boot=n_boot,
             tolerance=tolerance,
             random_state=seed,
-            progress=progress_callback(progress, task),
+            progress=progress_callback(progress, bar),
             name=model.name,
             problem=problem,
             pos_label=pos_label,
+            task=task,
         )
-        progress.update(task, description="Writing the report")
+        progress.update(bar, description="Writing the report")
         html_path = out / "audit.html"
         report.to_html(html_path)
         report.to_json(out / "audit.json")
@@ -484,7 +490,9 @@ def audit_command(
             f"[yellow]note:[/yellow] the model uses sensitive attribute(s) {', '.join(used)} "
             f"as input."
         )
-    console.print(f"Positive label: {report.meta.get('pos_label')!r}")
+    console.print(f"Task: {report.meta['task']} ({report.meta['task_source']})")
+    if report.meta["task"] == "binary":
+        console.print(f"Positive label: {report.meta.get('pos_label')!r}")
     console.print(f"\n[bold]Report:[/bold] {html_path.resolve()}")
     console.print(
         f"[bold]Ledger:[/bold] {ledger.root.resolve()} (run {report.meta['run_id'][:12]})"
@@ -615,12 +623,14 @@ def report_pdf(
 
 
 def _print_scorecard(report) -> None:
+    from rich.markup import escape
+
     colours = {"pass": "green", "warn": "yellow", "fail": "red", "not assessed": "dim"}
-    table = Table(title=report.summary)
+    table = Table(title=escape(report.summary))
     for column in ("principle", "status", "reason"):
         table.add_column(column, overflow="fold")
-    for row in report.scorecard.itertuples(index=False):
-        table.add_row(row.principle, f"[{colours[row.status]}]{row.status}[/]", row.reason)
+    for row in report.scorecard.itertuples(index=False):  # reasons name groups: data, not markup
+        table.add_row(row.principle, f"[{colours[row.status]}]{row.status}[/]", escape(row.reason))
     console.print(table)
 
 

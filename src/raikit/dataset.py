@@ -883,13 +883,21 @@ class Dataset:
 
     @property
     def task(self) -> str:
-        """``"binary"``, ``"multiclass"`` or ``"regression"``, inferred from the target."""
-        y = self.y
-        if pd.api.types.is_float_dtype(y.dtype) and y.nunique() > 2:
-            if not np.allclose(y.dropna(), np.round(y.dropna())) or y.nunique() > 50:
-                return "regression"
-        n = y.nunique()
-        return "binary" if n <= 2 else "multiclass"
+        """``"binary"``, ``"multiclass"`` or ``"regression"``, inferred from the target by the one
+        rule of :func:`raikit.metrics.infer_task` (regression: numbers with fractional values or
+        more than 20 distinct values).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from raikit import Dataset
+        >>> Dataset(pd.DataFrame({"y": [0.5, 1.5, 2.25], "s": list("abb")}), target="y",
+        ...         sensitive="s").task
+        'regression'
+        """
+        from raikit.metrics._task import infer_task
+
+        return infer_task(self.y)[0]
 
     def check_binary_target(self) -> None:
         """Raise a :class:`DataError` unless the target has exactly two values."""

@@ -260,9 +260,10 @@ def test_the_audit_records_slice_overlaps_and_documentation_gaps():
 def test_the_advice_names_only_functions_that_exist():
     import importlib
 
-    from raikit.audit._render import ADVICE
+    from raikit.audit._render import ADVICE, TASK_ADVICE
 
-    named = {n for text in ADVICE.values() for n in re.findall(r"raikit(?:\.\w+)+", text)}
+    texts = [*ADVICE.values(), *(t for per in TASK_ADVICE.values() for t in per.values())]
+    named = {n for text in texts for n in re.findall(r"raikit(?:\.\w+)+", text)}
     assert named  # the advice points somewhere
     for name in named:
         module, _, attribute = name.rpartition(".")

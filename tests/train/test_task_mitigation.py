@@ -15,13 +15,14 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from raikit import Dataset
 from raikit._errors import DataError, ParameterError
 from raikit._result import Result
+from raikit.metrics import infer_task
 from raikit.train import (
     FairlearnRegressor,
     MitigationResult,
     RemapClassifier,
     compare_mitigations,
 )
-from raikit.train._compare import infer_task, make_mitigator
+from raikit.train._compare import make_mitigator
 
 
 def regression_rows(n, seed):

@@ -22,9 +22,12 @@ from raikit.audit._audit import (
     PRINCIPLES,
     AuditContext,
     AuditReport,
+    SectionSkipped,
     audit,
     available_sections,
+    bias_criteria,
     register_section,
+    skip,
 )
 from raikit.audit._compare import ComparisonResult, compare_audits
 
@@ -33,10 +36,13 @@ __all__ = [
     "AuditContext",
     "AuditReport",
     "ComparisonResult",
+    "SectionSkipped",
     "audit",
     "available_sections",
+    "bias_criteria",
     "compare_audits",
     "register_section",
+    "skip",
 ]
 
 

@@ -11,9 +11,26 @@ import pandas as pd
 
 from raikit._errors import DataError, ParameterError, RaikitError
 from raikit._result import Result
-from raikit._validation import CALLABLE, CI, RANDOM_STATE, Interval, check_dataset, validate_params
+from raikit._validation import (
+    CALLABLE,
+    CI,
+    RANDOM_STATE,
+    Interval,
+    Options,
+    check_dataset,
+    validate_params,
+)
 
-__all__ = ["PRINCIPLES", "AuditContext", "AuditReport", "audit", "register_section"]
+__all__ = [
+    "PRINCIPLES",
+    "AuditContext",
+    "AuditReport",
+    "SectionSkipped",
+    "audit",
+    "bias_criteria",
+    "register_section",
+    "skip",
+]
 
 PRINCIPLES = (
     "bias",
@@ -42,8 +59,21 @@ class AuditContext:
     problem: dict | None = None
     min_group_size: int = 30  # replaced by audit(min_group_size=...), MIN_GROUP_SIZE by default
     pos_label: object = None  # the positive label; inferred only for 0/1, False/True, -1/1
+    task: str = "binary"  # "binary", "multiclass" or "regression" (raikit.metrics.infer_task)
+    task_reason: str = "given"  # how the task was chosen: "given" or the inference's reason
     results: dict = field(default_factory=dict)
     sources: dict = field(default_factory=dict)  # check name -> section that produced it
+    skipped: dict = field(default_factory=dict)  # section -> why it did not run
+
+
+class SectionSkipped(Exception):
+    """Raised by an audit section that does not apply to this model or task: the audit records
+    the reason (``report.meta["skipped"]``) and the scorecard cites it instead of passing."""
+
+
+def skip(reason: str):
+    """Leave the running audit section out, saying why (see :class:`SectionSkipped`)."""
+    raise SectionSkipped(reason)
 
 
 @dataclass(frozen=True)
@@ -86,6 +116,7 @@ def _bias(ctx: AuditContext) -> dict:
         random_state=ctx.random_state,
         min_group_size=ctx.min_group_size,
         pos_label=ctx.pos_label,
+        task=ctx.task,
     )
     return {"metrics.group_metrics": result}
 
@@ -99,9 +130,9 @@ def _accuracy(ctx: AuditContext) -> dict:
     """Overall metrics on the training data, for the train/test gap (overfitting)."""
     from raikit.metrics import group_metrics_of
 
-    metrics = ["accuracy", "balanced_accuracy", "base_rate", "selection_rate"]
-    if ctx.train.score is not None:
-        metrics += ["roc_auc"]
+    metrics = _TRAIN_METRICS[ctx.task]
+    if ctx.task == "binary" and ctx.train.score is not None:
+        metrics = [*metrics, "roc_auc"]
     train = group_metrics_of(
         ctx.train,
         metrics=metrics,
@@ -109,8 +140,33 @@ def _accuracy(ctx: AuditContext) -> dict:
         n_boot=ctx.n_boot,
         random_state=ctx.random_state,
         pos_label=ctx.pos_label,
+        task=ctx.task,
     )
     return {"metrics.group_metrics.train": train}
+
+
+# the metrics of the training data the practical-accuracy verdict compares with the test's
+_TRAIN_METRICS = {
+    "binary": ["accuracy", "balanced_accuracy", "base_rate", "selection_rate"],
+    "multiclass": ["accuracy", "balanced_accuracy", "base_rate", "selection_rate"],
+    "regression": ["mean_absolute_error", "mean_squared_error", "r2", "mean_target"],
+}
+
+
+def _binary_only(ctx: AuditContext, what: str) -> None:
+    """Skip the section unless the target is binary."""
+    if ctx.task != "binary":
+        skip(f"{what} are defined for a binary target; this is a {ctx.task} task.")
+
+
+def _need_scores(ctx: AuditContext, what: str) -> None:
+    """Skip the section unless the test rows have scores (the positive class's probability)."""
+    _binary_only(ctx, what)
+    if ctx.test.score is None:
+        skip(
+            f"{what} need scores: the model has no predict_proba, or the positive label is "
+            f"unknown (pass pos_label=)."
+        )
 
 
 @register_section(
@@ -122,8 +178,7 @@ def _evaluation(ctx: AuditContext) -> dict:
     """Curves and confusion matrices per group from the recorded predictions (any model)."""
     from raikit.evaluate import evaluate
 
-    if ctx.test.score is None:
-        return {}
+    _need_scores(ctx, "ROC, precision-recall and calibration curves")
     result = evaluate(
         None,
         ctx.test,
@@ -154,8 +209,9 @@ def _inequality(ctx: AuditContext) -> dict:
     from raikit.metrics import inequality_metrics
 
     test = ctx.test
-    if test.target is None or test.prediction is None or test.y.nunique() != 2:
-        return {}
+    _binary_only(ctx, "Benefit inequality indices (Theil, generalized entropy) and average odds")
+    if test.y.nunique() != 2:
+        skip(f"The test target has {test.y.nunique()} distinct value(s); the indices need two.")
     X = None
     if test.n_rows <= _CONSISTENCY_ROWS and test.feature_names:
         X = pd.get_dummies(test.frame[test.feature_names], dtype=float).fillna(0.0)
@@ -178,21 +234,30 @@ def _inequality(ctx: AuditContext) -> dict:
     description="Slice Finder: where the model fails, without naming groups",
 )
 def _slices(ctx: AuditContext) -> dict:
-    """Conjunctions of feature values on which the loss is significantly worse (lattice search)."""
+    """Conjunctions of feature values on which the loss is significantly worse (lattice search):
+    the log loss of the scores (binary), the error rate (multiclass), the absolute error
+    (regression)."""
     from raikit.evaluate import find_slices
 
-    if ctx.test.score is None:
-        return {}
+    loss = _SLICE_LOSS[ctx.task]
+    if ctx.task == "binary" and ctx.test.score is None:
+        skip(
+            "Slice Finder's log loss needs scores: the model has no predict_proba, or the "
+            "positive label is unknown (pass pos_label=)."
+        )
     result = find_slices(
         None,
         ctx.test,
-        loss="log_loss",
+        loss=loss,
         method="lattice",
         k=10,
         pos_label=ctx.pos_label,
         random_state=ctx.random_state,
     )
     return {"evaluate.find_slices": result}
+
+
+_SLICE_LOSS = {"binary": "log_loss", "multiclass": "zero_one", "regression": "absolute_error"}
 
 
 @register_section(
@@ -207,10 +272,9 @@ def _performance_estimate(ctx: AuditContext) -> dict:
     from raikit.evaluate import estimate_performance
 
     test = ctx.test
-    if test.score is None or test.target is None or test.y.nunique() != 2:
-        return {}
-    if test.y.value_counts().min() < 2:  # each half needs both outcomes
-        return {}
+    _need_scores(ctx, "Label-free performance estimates (from calibrated scores)")
+    if test.y.nunique() != 2 or test.y.value_counts().min() < 2:  # each half needs both outcomes
+        skip("Each half of the test set needs both outcomes; one has fewer than two test rows.")
     current, reference = test.split(0.5, random_state=ctx.random_state)
     # 200 replicates at most: the intervals only need to be about right to judge coverage, and
     # each replicate refits the calibrator and draws every row's label (Adult: 0.35 s)
@@ -247,8 +311,14 @@ def _robustness(ctx: AuditContext) -> dict:
 
     from raikit.evaluate import stress_test
 
+    if ctx.task == "regression":
+        skip(
+            "The stress test measures the share of predictions that flip; a regression "
+            "prediction moves under any perturbation, so a flip rate does not measure its "
+            "robustness (the size of the change is not measured yet)."
+        )
     if "sensitive_features" in inspect.signature(ctx.model.predict).parameters:
-        return {}  # predictions need the groups too (post-processing): not applicable
+        skip("The model's predict needs the sensitive features (post-processing).")
     try:
         result = stress_test(
             ctx.model,
@@ -257,8 +327,8 @@ def _robustness(ctx: AuditContext) -> dict:
             max_rows=_STRESS_ROWS,
             random_state=ctx.random_state,
         )
-    except TypeError:  # predict needs more than X (e.g. Fairlearn post-processing): not applicable
-        return {}
+    except TypeError as error:  # predict needs more than X (e.g. Fairlearn post-processing)
+        skip(f"The model could not predict on perturbed inputs ({error}).")
     return {"evaluate.stress_test": result}
 
 
@@ -360,7 +430,10 @@ def _privacy(ctx: AuditContext) -> dict:
     from raikit.privacy import membership_inference
 
     if not hasattr(ctx.model, "predict_proba"):
-        return {}
+        skip(
+            "The loss-threshold attack reads class probabilities; the model has no "
+            "predict_proba" + (" (a regressor)." if ctx.task == "regression" else ".")
+        )
     result = membership_inference(
         ctx.model,
         train=_unscored(ctx.train),
@@ -383,6 +456,11 @@ def _explainability(ctx: AuditContext) -> dict:
     strong proxy ranks high."""
     from raikit.explain import explain_section
 
+    if ctx.task == "multiclass" and ctx.pos_label is None:
+        skip(
+            "SHAP attributions of a multiclass model explain one class at a time and the audit "
+            "does not pick one: run raikit.explain.explain(model, data, pos_label=<class>)."
+        )
     return explain_section(ctx)
 
 
@@ -430,8 +508,11 @@ class AuditReport(Result):
     def summary(self) -> str:
         counts = self.scorecard["status"].value_counts()
         parts = [f"{counts.get(s, 0)} {s}" for s in STATUSES if counts.get(s, 0)]
+        task = self.meta.get("task")
         return (
-            f"Audit of {self.meta.get('model', 'the model')}: "
+            f"Audit of {self.meta.get('model', 'the model')}"
+            + (f" ({task} task, {self.meta.get('task_source', 'given')})" if task else "")
+            + ": "
             + ", ".join(parts)
             + f" over {len(self.scorecard)} principles; {len(self.results)} checks."
         )
@@ -493,16 +574,129 @@ def _mark(principle, status, reason, evidence=()) -> dict:
     }
 
 
+def bias_criteria(result, *, tolerance: float, min_group_size: int | None = None) -> pd.DataFrame:
+    """The criteria the audit's bias verdict rests on, one row per (criterion, attribute), with
+    the columns of :meth:`raikit.metrics.FairnessCriterion.evaluate`.
+
+    - binary: demographic parity (selection rate) and equalized odds (TPR and FPR);
+    - multiclass: the same, per class (``selection_rate[c]``, ``true_positive_rate[c]``,
+      ``false_positive_rate[c]`` of every class ``c``; a criterion takes its worst class);
+    - regression: the error gap, ``1 - (smallest group MAE / largest group MAE)``: the share by
+      which the best-served group's mean absolute error is below the worst-served group's
+      (0: every group has the same error; 0.25: one group's error is a quarter lower), with the
+      bootstrap interval of that ratio. A scale-free number, judged against ``tolerance``.
+
+    Every verdict follows the interval: fail only when it lies wholly beyond the tolerance,
+    pass only when wholly within, "not assessable" with fewer than two groups of
+    ``min_group_size`` rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from raikit.metrics import group_metrics
+    >>> rng = np.random.default_rng(0)
+    >>> group = np.repeat(["a", "b"], 500)
+    >>> y = rng.normal(size=1000)
+    >>> pred = y + rng.normal(size=1000) * np.where(group == "a", 0.5, 1.5)  # b: 3x the error
+    >>> r = group_metrics(y, pred, sensitive_features=group, n_boot=200, random_state=0)
+    >>> row = bias_criteria(r, tolerance=0.1).iloc[0]
+    >>> row["criterion"], round(float(row["difference"]), 2), row["verdict"]
+    ('error_gap', 0.67, 'fail')
+    """
+    task = getattr(result, "task", "binary")
+    if task == "regression":
+        return _error_gap(result, tolerance=tolerance, min_group_size=min_group_size)
+    if task == "multiclass":
+        from raikit.metrics import FairnessCriterion, evaluate_criteria
+
+        def per_class(*bases):
+            return tuple(m for m in result.metric_names for b in bases if m.startswith(b + "["))
+
+        criteria = [
+            FairnessCriterion("demographic_parity", per_class("selection_rate")),
+            FairnessCriterion(
+                "equalized_odds", per_class("true_positive_rate", "false_positive_rate")
+            ),
+        ]
+        criteria = [c for c in criteria if c.metrics]
+        return evaluate_criteria(
+            result, criteria, tolerance=tolerance, min_group_size=min_group_size
+        )
+    fairness = result.fairness(tolerance=tolerance, min_group_size=min_group_size)
+    if not len(fairness):
+        return fairness
+    return fairness[fairness["criterion"].isin(["demographic_parity", "equalized_odds"])]
+
+
+def _error_gap(result, *, tolerance: float, min_group_size: int | None) -> pd.DataFrame:
+    """The regression rows of :func:`bias_criteria`: the error gap of every attribute."""
+    from raikit.metrics._group_metrics import assessable_groups
+    from raikit.metrics._stats import verdict
+
+    min_size = result.min_group_size if min_group_size is None else int(min_group_size)
+    ratios = result.ratio(bounds=True)
+    mae = ratios[ratios["metric"] == "mean_absolute_error"].reset_index(drop=True)
+    sizes = result.group_sizes
+    n_ok = np.array([assessable_groups(sizes, a, min_size) for a in mae["attribute"]], dtype=int)
+    gap = 1 - mae["value"].to_numpy(float)
+    lower = 1 - mae["upper"].to_numpy(float)
+    upper = 1 - mae["lower"].to_numpy(float)
+    return pd.DataFrame(
+        {
+            "criterion": "error_gap",
+            "attribute": mae["attribute"],
+            "metric": "mean_absolute_error",
+            "difference": gap,
+            "lower": lower,
+            "upper": upper,
+            "ratio": mae["value"],
+            "tolerance": tolerance,
+            "detectable_difference": np.nan,
+            "groups_assessable": n_ok,
+            "min_group_size": min_size,
+            "verdict": np.asarray(verdict(lower, upper, tolerance, assessable=n_ok >= 2), object),
+            "violated": gap > tolerance,
+        }
+    )
+
+
+def _group_errors(result, attribute: str) -> str:
+    """The groups with the largest and smallest mean absolute error, and their rows: the two
+    groups the error gap of ``attribute`` compares."""
+    table = result.table
+    rows = table[(table["attribute"] == attribute) & (table["metric"] == "mean_absolute_error")]
+    rows = rows[np.isfinite(rows["value"].to_numpy(float))]
+    if not len(rows):
+        return ""
+    sizes = result.group_sizes
+    low, high = rows.loc[rows["value"].idxmin()], rows.loc[rows["value"].idxmax()]
+
+    def one(row) -> str:
+        n = sizes.get((attribute, row["group"]))
+        return f"{row['value']:.3g} for {row['group']}" + (f" ({int(n)} rows)" if n else "")
+
+    return f" (mean absolute error {one(high)} vs {one(low)})"
+
+
+_PASS_TEXT = {
+    "binary": "Demographic parity and equalized odds differences are within {tol} over their "
+    "whole CI for every attribute",
+    "multiclass": "Per-class selection rates (demographic parity) and per-class TPR and FPR "
+    "(equalized odds) differ by at most {tol} over their whole CI for every attribute",
+    "regression": "The error gap (1 - smallest/largest group mean absolute error) is within "
+    "{tol} over its whole CI for every attribute",
+}
+
+
 def _score_bias(ctx: AuditContext) -> dict:
-    """Bias verdict from the criteria's intervals: fail only when an interval is entirely beyond
-    the tolerance, pass only when every one is entirely within it, and never pass when an
-    attribute has fewer than two groups of ``min_group_size`` rows."""
+    """Bias verdict from the criteria's intervals (:func:`bias_criteria`): fail only when an
+    interval is entirely beyond the tolerance, pass only when every one is entirely within it,
+    and never pass when an attribute has fewer than two groups of ``min_group_size`` rows."""
     result = ctx.results.get("metrics.group_metrics")
     if result is None:
         return _mark("bias", "not assessed", "The bias section was not run.")
     min_size = ctx.min_group_size
-    fairness = result.fairness(tolerance=ctx.tolerance, min_group_size=min_size)
-    main = fairness[fairness["criterion"].isin(["demographic_parity", "equalized_odds"])]
+    main = bias_criteria(result, tolerance=ctx.tolerance, min_group_size=min_size)
     evidence = ["metrics.group_metrics"]
     policy = f"(groups of at least {min_size} rows count; min_group_size={min_size})"
     if not len(main):
@@ -511,27 +705,25 @@ def _score_bias(ctx: AuditContext) -> dict:
     warned = main[main["verdict"] == "warn"]
     unassessable = main[main["verdict"] == "not assessable"]
     lacking = ", ".join(pd.unique(unassessable["attribute"]))
-    if len(failed):
-        worst = failed.loc[failed["difference"].idxmax()]
-        return _mark(
-            "bias",
-            "fail",
-            f"{len(failed)} criterion/attribute pair(s) exceed the tolerance "
-            f"{ctx.tolerance} over their whole CI; worst: {worst['criterion']} on "
-            f"{worst['attribute']} = {worst['difference']:.3f} "
-            f"[{worst['lower']:.3f}, {worst['upper']:.3f}] {policy}.",
-            evidence,
-        )
-    if len(warned):
-        return _mark(
-            "bias",
-            "warn",
-            f"{len(warned)} criterion/attribute pair(s) have a CI that straddles the "
-            f"tolerance {ctx.tolerance}"
-            + (f"; not assessable for {lacking}" if lacking else "")
-            + f" {policy}.",
-            evidence,
-        )
+    for status, rows in (("fail", failed), ("warn", warned)):
+        if len(rows):
+            worst = rows.loc[rows["difference"].idxmax()]
+            how = "exceed" if status == "fail" else "have a CI that straddles"
+            extra = f"; not assessable for {lacking}" if lacking and status == "warn" else ""
+            detail = {  # the number's source: the groups' errors, or the class
+                "regression": _group_errors(result, worst["attribute"]),
+                "multiclass": f" ({worst['metric']})",
+            }.get(ctx.task, "")
+            return _mark(
+                "bias",
+                status,
+                f"{len(rows)} criterion/attribute pair(s) {how} the tolerance {ctx.tolerance}"
+                f"{' over their whole CI' if status == 'fail' else ''}; worst: "
+                f"{worst['criterion']} on {worst['attribute']} = {worst['difference']:.3f} "
+                f"[{worst['lower']:.3f}, {worst['upper']:.3f}]"
+                f"{detail}{extra} {policy}.",
+                evidence,
+            )
     if len(unassessable) == len(main):
         return _mark(
             "bias",
@@ -552,8 +744,8 @@ def _score_bias(ctx: AuditContext) -> dict:
     return _mark(
         "bias",
         "pass",
-        f"Demographic parity and equalized odds differences are within "
-        f"{ctx.tolerance} over their whole CI for every attribute {policy}"
+        _PASS_TEXT[ctx.task].format(tol=ctx.tolerance)
+        + f" {policy}"
         + _detectable_text(main, ctx)
         + ".",
         evidence,
@@ -566,6 +758,12 @@ def _detectable_text(main: pd.DataFrame, ctx: AuditContext) -> str:
     from raikit.metrics import DETECTION_POWER
 
     known = main[np.isfinite(main["detectable_difference"].to_numpy(float))]
+    if not len(known) and ctx.task != "binary":
+        return (
+            f"; the smallest gap this audit could detect (power analysis) is computed for "
+            f"binary criteria only, not for the {ctx.task} criteria: the intervals show how "
+            f"closely it looked"
+        )
     if not len(known):
         return ""
     worst = known.loc[known["detectable_difference"].idxmax()]
@@ -586,8 +784,9 @@ def _power_findings(ctx: AuditContext) -> tuple:
     result = ctx.results.get("metrics.group_metrics")
     if result is None:
         return ()
-    fairness = result.fairness(tolerance=ctx.tolerance, min_group_size=ctx.min_group_size)
-    main = fairness[fairness["criterion"].isin(["demographic_parity", "equalized_odds"])]
+    main = bias_criteria(result, tolerance=ctx.tolerance, min_group_size=ctx.min_group_size)
+    if not len(main):
+        return ()
     # a criterion that fails was detected: how small a gap it could have missed does not matter
     under = main[
         (main["detectable_difference"].to_numpy(float) > ctx.tolerance)
@@ -610,31 +809,37 @@ def _power_findings(ctx: AuditContext) -> tuple:
 
 
 def _score_accuracy(ctx: AuditContext) -> dict:
+    """Practical accuracy: the test metric against a baseline that ignores the inputs (the
+    majority class for labels, the mean for regression: R2 <= 0), then the train/test gap and
+    (binary) the calibration error."""
     test = ctx.results.get("metrics.group_metrics")
     train = ctx.results.get("metrics.group_metrics.train")
     if test is None:
         return _mark("practical_accuracy", "not assessed", "No test metrics were computed.")
     overall = test.table[test.table["attribute"] == "overall"].set_index("metric")
-    accuracy = overall.loc["accuracy"]
-    base = overall.loc["base_rate", "value"]
-    majority = max(base, 1 - base)
     evidence = ["metrics.group_metrics"]
-    if np.isfinite(accuracy["upper"]) and accuracy["upper"] <= majority:
+    if ctx.task == "regression":
+        metric, worse = "r2", "always predicting the mean of the target (R2 = 0)"
+        base, label = 0.0, "Test R2"
+        mae = overall.loc["mean_absolute_error", "value"]
+        reason_base = f"the mean-predictor baseline's R2 of 0 (test mean absolute error {mae:.4g})"
+    else:
+        metric, label = "accuracy", "Test accuracy"
+        rates = overall[overall.index.str.match(r"^base_rate(\[|$)")]["value"].to_numpy(float)
+        top = float(rates.max()) if len(rates) else np.nan  # the largest class's share
+        base = top if ctx.task == "multiclass" else max(top, 1 - top)
+        worse = f"always predicting the majority class ({base:.3f})"
+        reason_base = f"majority-class baseline {base:.3f}"
+    value = overall.loc[metric]
+    measured = f"{label} {value['value']:.3f} [{value['lower']:.3f}, {value['upper']:.3f}]"
+    if np.isfinite(value["upper"]) and value["upper"] <= base:
         return _mark(
-            "practical_accuracy",
-            "fail",
-            f"Test accuracy {accuracy['value']:.3f} [{accuracy['lower']:.3f}, "
-            f"{accuracy['upper']:.3f}] is no better than always predicting the majority "
-            f"class ({majority:.3f}).",
-            evidence,
+            "practical_accuracy", "fail", f"{measured} is no better than {worse}.", evidence
         )
-    reason = (
-        f"Test accuracy {accuracy['value']:.3f} [{accuracy['lower']:.3f}, "
-        f"{accuracy['upper']:.3f}] vs majority-class baseline {majority:.3f}"
-    )
+    reason = f"{measured} vs {reason_base}"
     if train is not None:
         evidence.append("metrics.group_metrics.train")
-        gap = train.overall["accuracy"] - accuracy["value"]
+        gap = train.overall[metric] - value["value"]
         reason += f"; train-test gap {gap:+.3f}"
         if gap > 0.05:
             return _mark("practical_accuracy", "warn", reason + " (overfitting?).", evidence)
@@ -697,10 +902,12 @@ def _score_from_findings(ctx: AuditContext, principle: str, *, exclude: tuple = 
         if _SECTIONS[section].principle == principle and check not in exclude
     ]
     if not checks:
+        skipped = _skipped_text(ctx, principle)
         return _not_assessed(
             principle,
-            f"No {principle} check ran (none is available for this "
-            f"model and data, or the section was not selected).",
+            skipped
+            or f"No {principle} check ran (none is available for this model and data, or the "
+            f"section was not selected).",
         )
     findings = [(check, f) for check in checks for f in getattr(ctx.results[check], "findings", ())]
     errors = [f"{c}: {f.title}" for c, f in findings if f.severity == "error"]
@@ -714,6 +921,24 @@ def _score_from_findings(ctx: AuditContext, principle: str, *, exclude: tuple = 
             principle, "warn", f"{len(warnings)} warning(s): " + "; ".join(warnings[:3]), checks
         )
     return _mark(principle, "pass", f"No warnings from {', '.join(checks)}.", checks)
+
+
+def _skipped_text(ctx: AuditContext, principle: str) -> str:
+    """The sections of ``principle`` the audit left out, each with its reason."""
+    reasons = [
+        f"{name}: {why}"
+        for name, why in ctx.skipped.items()
+        if _SECTIONS[name].principle == principle
+    ]
+    return ("Not run: " + " ".join(reasons)) if reasons else ""
+
+
+def _with_skipped(ctx: AuditContext, mark: dict) -> dict:
+    """A mark that also says which of its principle's sections did not run, and why."""
+    skipped = _skipped_text(ctx, mark["principle"])
+    if not skipped or skipped in mark["reason"]:
+        return mark
+    return {**mark, "reason": f"{mark['reason'].rstrip('. ')}. {skipped}"}
 
 
 def _not_assessed(principle: str, why: str) -> dict:
@@ -745,6 +970,7 @@ def _predictions(model, ds, pos_label=None, *, name: str):
     progress=[CALLABLE, None],
     name=[str, None],
     min_group_size=[Interval(int, 1, None), None],
+    task=Options("auto", "binary", "multiclass", "regression"),
 )
 def audit(
     model,
@@ -762,6 +988,7 @@ def audit(
     problem=None,
     min_group_size: int | None = None,
     pos_label=None,
+    task: str = "auto",
 ) -> AuditReport:
     """Run every check that applies to a fitted model and mark each principle pass/warn/fail.
 
@@ -805,6 +1032,16 @@ def audit(
     pos_label : optional
         The positive label of the target; needed unless the labels are 0/1, False/True or
         -1/1 (it is never inferred from the labels' order). Shown in the report.
+    task : {"auto", "binary", "multiclass", "regression"}, default "auto"
+        The kind of target. ``"auto"`` infers it from the train and test targets by the one
+        rule of :func:`raikit.metrics.infer_task` (regression: numbers with fractional values or
+        more than 20 distinct values); the task and how it was chosen are in
+        ``report.meta["task"]``/``["task_source"]`` and the summary. The sections follow it:
+        bias compares per-class rates (multiclass) or the error gap between groups
+        (regression, see :func:`bias_criteria`); accuracy compares with the majority class or
+        the mean predictor. Sections defined only for binary targets (curves, inequality
+        indices, label-free estimates, Slice Finder's log loss) are skipped with their reason
+        in ``report.meta["skipped"]`` and the scorecard.
 
     Returns
     -------
@@ -846,6 +1083,7 @@ def audit(
         train,
         test,
         pos_label,
+        task,
         ci=ci,
         n_boot=n_boot,
         random_state=random_state,
@@ -872,14 +1110,18 @@ def audit(
         return _audit_into(run, ctx, chosen, model_name, timings, progress, started)
 
 
-def _context(model, train, test, pos_label, **settings) -> AuditContext:
-    """The section's shared state: both Datasets with the model's predictions and scores."""
+def _context(model, train, test, pos_label, task, **settings) -> AuditContext:
+    """The section's shared state: both Datasets with the model's predictions and scores, and
+    the task (given, or inferred from both targets by :func:`raikit.metrics.infer_task`)."""
+    from raikit.metrics import infer_task
+
+    train = _predictions(model, train, pos_label, name="train")
+    test = _predictions(model, test, pos_label, name="test")
+    reason = "given"
+    if task == "auto":
+        task, reason = infer_task(pd.concat([train.y, test.y], ignore_index=True))
     return AuditContext(
-        model,
-        _predictions(model, train, pos_label, name="train"),
-        _predictions(model, test, pos_label, name="test"),
-        pos_label=pos_label,
-        **settings,
+        model, train, test, pos_label=pos_label, task=task, task_reason=reason, **settings
     )
 
 
@@ -932,6 +1174,7 @@ def _report(
             "(raikit audit --out does it) to assess documentation gaps.",
         ),
     ]
+    rows = [_with_skipped(ctx, row) for row in rows]
     from raikit._features import sensitive_input_finding
 
     uses_sensitive = sensitive_input_finding(ctx.test)
@@ -962,6 +1205,9 @@ def _report(
         "ci": ctx.ci,
         "min_group_size": ctx.min_group_size,
         "pos_label": _positive_label(ctx),
+        "task": ctx.task,
+        "task_source": ctx.task_reason,
+        "skipped": dict(ctx.skipped),
         "random_state": ctx.random_state if isinstance(ctx.random_state, int) else None,
     }
     meta["sections"] = dict(ctx.sources)  # check -> the section (and principle) behind it
@@ -1036,7 +1282,13 @@ def _run_sections(ctx, chosen, timings, progress) -> None:
         if progress is not None:  # sections done so far, and the one starting now
             progress(done, len(chosen), section.description or name)
         start = time.perf_counter()
-        produced = section.run(ctx)
+        try:
+            produced = section.run(ctx)
+        except SectionSkipped as skipped:
+            produced = {}
+            ctx.skipped[name] = str(skipped)
+        if not produced and name not in ctx.skipped:
+            ctx.skipped[name] = f"It gave no result for this model and data ({ctx.task} task)."
         ctx.results.update(produced)
         ctx.sources.update(dict.fromkeys(produced, name))
         timings[name] = time.perf_counter() - start

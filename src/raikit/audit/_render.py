@@ -18,7 +18,14 @@ import pandas as pd
 from raikit._grouping import join_attributes
 from raikit._html import escape, figures_html, format_number, page_html, readable_frame, table_html
 
-__all__ = ["FindingLine", "group_findings", "merge_slices", "render_report", "summary_html"]
+__all__ = [
+    "FindingLine",
+    "advice",
+    "group_findings",
+    "merge_slices",
+    "render_report",
+    "summary_html",
+]
 
 # principle -> (anchor, the question a reviewer asks, the principle in plain words)
 QUESTIONS = {
@@ -65,7 +72,38 @@ ADVICE = {
     "documentation": "Answer the open documentation questions in a problem definition "
     "(raikit.cards.problem_template()) and re-run the audit with problem=.",
 }
+# what to do next where the task changes the remedy (task -> principle -> advice)
+TASK_ADVICE = {
+    "regression": {
+        "bias": "Bound every group's error: raikit.train.FairlearnRegressor (bounded group loss, "
+        "constraint='bgl') keeps each group's mean loss under a bound; compare it with the "
+        "model on the same split (raikit.train.compare_mitigations with task='regression'; on "
+        "the command line raikit mitigations --task regression), then compare the audits "
+        "(raikit.audit.compare_audits): a bound can cost overall error.",
+    },
+    "multiclass": {
+        "bias": "Equalise the per-class rates between groups: raikit.train.RemapClassifier "
+        "post-processes any classifier's predictions (constraint='eqopp', 'eqodds' or 'dp', "
+        "per class), raikit.train.FairBatchClassifier trains for equalized odds per class; "
+        "compare them on the same split (raikit.train.compare_mitigations with "
+        "task='multiclass'; on the command line raikit mitigations --task multiclass), then "
+        "compare the audits (raikit.audit.compare_audits).",
+    },
+}
 _SEVERITIES = ("error", "warning", "info")
+
+
+def advice(principle: str, task: str | None = None) -> str | None:
+    """What to do next about ``principle`` for a model of ``task`` (None: nothing to advise).
+
+    Examples
+    --------
+    >>> "FairlearnRegressor" in advice("bias", "regression"), "ReweighingClassifier" in advice("bias")
+    (True, True)
+    """
+    return TASK_ADVICE.get(task or "binary", {}).get(principle, ADVICE.get(principle))
+
+
 _STATUS_ORDER = {"fail": 0, "warn": 1, "not assessed": 2, "pass": 3}
 _PREFIX = re.compile(r"^\[([^\]]+)\] ")
 _LEVEL = re.compile(r"\s*\bat level (-?[0-9][0-9.eE+-]*)")
@@ -266,11 +304,15 @@ def _bias_number(report):
     result = report.results.get("metrics.group_metrics")
     if result is None:
         return None
-    fairness = result.fairness(
+    from raikit.audit._audit import bias_criteria
+
+    main = bias_criteria(
+        result,
         tolerance=report.meta.get("tolerance", 0.1),
         min_group_size=report.meta.get("min_group_size"),
     )
-    main = fairness[fairness["criterion"].isin(["demographic_parity", "equalized_odds"])]
+    if not len(main):
+        return None
     for verdict in ("fail", "warn", "pass"):  # the pair behind the verdict, as the scorecard
         behind = main[main["verdict"] == verdict]
         if len(behind):
@@ -291,11 +333,12 @@ def _accuracy_number(report):
     if result is None:
         return None
     table = result.table
-    row = table[(table["attribute"] == "overall") & (table["metric"] == "accuracy")]
+    metric = "r2" if getattr(result, "task", "binary") == "regression" else "accuracy"
+    row = table[(table["attribute"] == "overall") & (table["metric"] == metric)]
     if not len(row):
         return None
     row = row.iloc[0]
-    return "test accuracy", row["value"], row["lower"], row["upper"]
+    return f"test {'R2' if metric == 'r2' else metric}", row["value"], row["lower"], row["upper"]
 
 
 def _explainability_number(report):
@@ -465,7 +508,8 @@ def summary_html(report) -> str:
             f" on {format_number(meta['test'].get('rows'))} test rows "
             f"(trained on {format_number(meta['train'].get('rows'))})"
         )
-    lead = f"Audit of {meta.get('model', 'the model')}{rows}: {tally}."
+    task = f" ({meta['task']} task)" if meta.get("task") else ""
+    lead = f"Audit of {meta.get('model', 'the model')}{task}{rows}: {tally}."
     principles = check_principles(report)
     status = dict(zip(report.scorecard["principle"], report.scorecard["status"], strict=True))
     lines = []
@@ -475,10 +519,11 @@ def summary_html(report) -> str:
                 lines.append((_STATUS_ORDER.get(status.get(principle), 4), line))
     lines.sort(key=lambda pair: (_SEVERITIES.index(pair[1].severity), pair[0]))
     top = "".join(_line_html(line, with_detail=False) for _, line in lines[:3])
+    task = meta.get("task")
     steps = [
-        f"<li><b>{escape(QUESTIONS[p][2])}</b>: {escape(ADVICE[p])}</li>"
+        f"<li><b>{escape(QUESTIONS[p][2])}</b>: {escape(advice(p, task))}</li>"
         for p in sorted(status, key=lambda p: _STATUS_ORDER.get(status[p], 4))
-        if status[p] in ("fail", "warn") and p in ADVICE
+        if status[p] in ("fail", "warn") and advice(p, task) and p in QUESTIONS
     ]
     nav = " · ".join(
         f'<a href="#{anchor}">{escape(question)}</a>' for anchor, question, _ in QUESTIONS.values()

@@ -43,6 +43,7 @@ from raikit.metrics._inequality import (
 from raikit.metrics._power import DETECTION_POWER, detectable_difference, required_group_size
 from raikit.metrics._spark import local_session
 from raikit.metrics._stats import MIN_GROUP_SIZE
+from raikit.metrics._task import infer_task
 
 __all__ = [
     "BINARY_METRICS",
@@ -76,6 +77,7 @@ __all__ = [
     "group_metrics",
     "group_metrics_of",
     "inequality_metrics",
+    "infer_task",
     "local_session",
     "percentile_bounds",
     "required_group_size",

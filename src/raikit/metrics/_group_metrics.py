@@ -261,6 +261,10 @@ def _regression_values(values: np.ndarray, name: str) -> np.ndarray:
 
 
 def _infer_task(y_true: np.ndarray, y_pred: np.ndarray) -> str:
+    """The task of a pair of label arrays, by the one rule (:func:`raikit.metrics.infer_task`)
+    applied to both together."""
+    from raikit.metrics._task import infer_task
+
     if y_true.dtype.kind == "f" or y_pred.dtype.kind == "f":
         try:
             both = np.concatenate([y_true, y_pred]).astype(float)
@@ -269,19 +273,9 @@ def _infer_task(y_true: np.ndarray, y_pred: np.ndarray) -> str:
                 "y_true and y_pred mix numbers and other values (e.g. strings); cast both to one "
                 "type: numbers for regression, or labels of one type for classification."
             ) from error
-        if not np.array_equal(both, np.round(both)):
-            return "regression"
-        if len(np.unique(both)) > 2:
-            # Whole numbers with many levels: regression unless few distinct values.
-            return "multiclass" if len(np.unique(both)) <= 20 else "regression"
-        return "binary"
-    if y_true.dtype.kind in "iub" and y_pred.dtype.kind in "iub":
-        low = min(int(y_true.min()), int(y_pred.min()))
-        high = max(int(y_true.max()), int(y_pred.max()))
-        if low >= 0 and high <= 1:
-            return "binary"
-    n_labels = len(pd.unique(np.concatenate([pd.unique(y_true), pd.unique(y_pred)])))
-    return "binary" if n_labels <= 2 else "multiclass"
+    else:
+        both = np.concatenate([y_true, y_pred])
+    return infer_task(both)[0]
 
 
 # --------------------------------------------------------------------------- the result

@@ -24,13 +24,14 @@ from raikit._validation import (
     check_dataset,
     validate_params,
 )
+from raikit.metrics._task import infer_task
 from raikit.train._base import (
     TabularClassifierMixin,
     TabularRegressorMixin,
     WrappedClassifierMixin,
 )
 
-__all__ = ["METHODS", "MitigationResult", "compare_mitigations", "infer_task", "make_mitigator"]
+__all__ = ["METHODS", "MitigationResult", "compare_mitigations", "make_mitigator"]
 
 METHODS = (
     "none",
@@ -61,7 +62,6 @@ _DISPARITY_METRICS = {
     "bgl": ("mean_squared_error",),
 }
 _REGRESSION_METRICS = ("mean_squared_error", "mean_absolute_error", "r2")
-_MANY_VALUES = 20  # a numeric target with more distinct values than this is a regression target
 
 
 @dataclass(frozen=True, eq=False)
@@ -324,29 +324,6 @@ class _BaselineRegressor(TabularRegressorMixin, RegressorMixin, BaseEstimator):
         return np.asarray(self.estimator_.predict(self._encode_predict(X)), dtype=np.float64)
 
 
-def infer_task(y) -> tuple[str, str]:
-    """``(task, reason)``: what a target is, and why, in words for the result and the CLI.
-
-    Regression: a numeric target with fractional values or more than 20 distinct values;
-    otherwise labels: binary with two distinct values, multiclass with more.
-
-    Examples
-    --------
-    >>> infer_task([0.5, 1.25, 3.0])[0], infer_task(["a", "b", "a"])[0], infer_task([0, 1, 2])[0]
-    ('regression', 'binary', 'multiclass')
-    """
-    values = pd.Series(y).dropna()
-    n_values = int(values.nunique())
-    if values.dtype.kind in "iuf" and len(values):
-        fractional = values.dtype.kind == "f" and not np.array_equal(values, np.round(values))
-        if fractional or n_values > _MANY_VALUES:
-            why = "fractional values" if fractional else f"{n_values} distinct numeric values"
-            return "regression", f"inferred: {why}"
-    if n_values <= 2:
-        return "binary", f"inferred: {n_values} distinct labels"
-    return "multiclass", f"inferred: {n_values} distinct labels"
-
-
 def _coded(ds, positive):
     """``ds`` with its target coded 1 for the positive label and 0 otherwise."""
     frame = ds.frame.copy()
@@ -398,7 +375,7 @@ def compare_mitigations(
         ``none, expgrad, gridsearch`` (regression).
     task : {"auto", "binary", "multiclass", "regression"}, default "auto"
         What the target is. ``auto`` infers it from ``train``'s and ``test``'s target (see
-        :func:`infer_task`) and says so in ``meta["task_source"]`` and the summary.
+        :func:`raikit.metrics.infer_task`) and says so in ``meta["task_source"]`` and the summary.
     constraint : {"eqopp", "eqodds", "dp", "bgl"}, optional
         The fairness criterion: ``eqodds`` by default for labels, ``bgl`` (bounded group loss:
         every group's mean loss under a bound) for regression, the only one regression takes.
