@@ -580,7 +580,21 @@ def _slices_block(check: str, result, overlap) -> str:
     return f'<div class="scroll">{table_html(readable_frame(frame))}</div>{note}'
 
 
-def _check_html(report, check: str, result) -> str:
+def _new_figures(figures: list, drawn: set) -> tuple[list, int]:
+    """The figures whose title is not yet in ``drawn`` (then added), and how many were repeats:
+    under one question the same title is the same quantity (e.g. the evaluation's bars per group
+    repeat the group metrics'), drawn once."""
+    kept = []
+    for figure in figures:  # a handful per check
+        title = figure.layout.title.text or ""
+        if title and title in drawn:
+            continue
+        drawn.add(title)
+        kept.append(figure)
+    return kept, len(figures) - len(kept)
+
+
+def _check_html(report, check: str, result, drawn: set | None = None) -> str:
     from raikit.audit._audit import _SECTIONS
     from raikit.evaluate import SliceResult
 
@@ -593,7 +607,13 @@ def _check_html(report, check: str, result) -> str:
     if isinstance(result, SliceResult) and len(result.slices):
         overlap = (report.meta.get("slice_overlap") or {}).get(check)
         parts.append(_slices_block(check, result, overlap))
-    parts.append(figures_html(result.figures()))
+    figures, repeated = _new_figures(result.figures(), set() if drawn is None else drawn)
+    parts.append(figures_html(figures))
+    if repeated:
+        parts.append(
+            f'<p class="muted">{repeated} figure(s) of this check repeat one drawn above under '
+            "the same title and are not drawn again.</p>"
+        )
     tables = result.tables()
     parts += [_table_block(n, f) for n, f in tables.items() if len(f) and n not in _ROW_TABLES]
     left_out = [n for n, f in tables.items() if len(f) and n in _ROW_TABLES]
@@ -657,7 +677,8 @@ def _question_html(report, principle: str, checks: list[str], findings: list) ->
         parts.append(_reproduce_html(report))
     if principle == "documentation":
         parts.append(_undocumented_html(report))
-    parts += [_check_html(report, check, report.results[check]) for check in checks]
+    drawn: set[str] = set()  # figure titles already on this question's part of the page
+    parts += [_check_html(report, check, report.results[check], drawn) for check in checks]
     return "\n".join(parts)
 
 

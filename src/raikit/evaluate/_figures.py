@@ -120,11 +120,21 @@ def _rgba(colour: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
+def _moves(*columns) -> np.ndarray:
+    """Which points of a line to draw: the first, and each one where a coordinate changes (a run
+    of identical points, common at the thresholds of a small group, draws the same line once)."""
+    values = np.column_stack([np.asarray(c, float) for c in columns])
+    changed = np.any(values[1:] != values[:-1], axis=1)
+    return np.r_[True, changed] if len(values) else np.zeros(0, dtype=bool)
+
+
 def _band(fig, x, lower, upper, colour, legendgroup) -> None:
     """A shaded band: a hidden lower trace, then an upper trace filled down to it (``tonexty``)."""
     import plotly.graph_objects as go
 
     keep = np.isfinite(np.asarray(x, float)) & np.isfinite(lower) & np.isfinite(upper)
+    x, lower, upper = np.asarray(x)[keep], np.asarray(lower)[keep], np.asarray(upper)[keep]
+    keep = _moves(x, lower, upper)
     if not keep.any():
         return
     common = {
@@ -138,6 +148,26 @@ def _band(fig, x, lower, upper, colour, legendgroup) -> None:
     fig.add_trace(
         go.Scatter(x=x[keep], y=upper[keep], fill="tonexty", fillcolor=_rgba(colour, 0.2), **common)
     )
+
+
+def _every_other(n: int) -> np.ndarray:
+    """Every second threshold of the grid, and the last (51 of the 101 points): the drawn curve
+    keeps its shape at half the page weight; the table keeps every point."""
+    keep = np.arange(n) % 2 == 0
+    keep[-1:] = True
+    return keep
+
+
+# the columns of the ROC table the curves draw (a threshold that moves none of them adds nothing)
+_DRAWN = (
+    "false_positive_rate",
+    "true_positive_rate",
+    "precision",
+    "true_positive_rate_lower",
+    "true_positive_rate_upper",
+    "precision_lower",
+    "precision_upper",
+)
 
 
 def _curve_figures(result) -> list:
@@ -154,6 +184,7 @@ def _curve_figures(result) -> list:
         name = "overall" if attribute == "overall" else f"{attribute}: {group}"
         label = auc.get((attribute, group), "")
         colour = palette[i % len(palette)]
+        part = part[_moves(*(part[c] for c in _DRAWN if c in part)) & _every_other(len(part))]
         fpr = part["false_positive_rate"].to_numpy()
         tpr = part["true_positive_rate"].to_numpy()
         if has_bands:
