@@ -518,10 +518,11 @@ class AuditReport(Result):
         )
 
     def figures(self) -> list:
-        figures = []
-        for result in self.results.values():
-            figures += result.figures()
-        return figures
+        """The figures the report page draws, in its order (each check's, a repeat of a figure
+        drawn under the same question left out)."""
+        from raikit.audit._render import drawn_figures
+
+        return drawn_figures(self)
 
     def summary_html(self) -> str:
         """The report's first screen as an HTML fragment: the verdict per principle with the

@@ -682,16 +682,35 @@ def _question_html(report, principle: str, checks: list[str], findings: list) ->
     return "\n".join(parts)
 
 
+def _question_checks(principles: dict, principle: str) -> list[str]:
+    """The checks under one question, in the order of :data:`CHECK_TITLES`."""
+    return sorted(
+        (c for c, p in principles.items() if p == principle),
+        key=lambda c: list(CHECK_TITLES).index(c) if c in CHECK_TITLES else len(CHECK_TITLES),
+    )
+
+
+def drawn_figures(report) -> list:
+    """The figures the report page draws, in its order: each question's checks, a figure whose
+    title is already drawn under that question left out (see :func:`_new_figures`)."""
+    principles = check_principles(report)
+    groups = [_question_checks(principles, p) for p in QUESTIONS]
+    groups.append([c for c, p in principles.items() if p not in QUESTIONS])
+    figures = []
+    for checks in groups:  # one per question
+        drawn: set[str] = set()
+        for check in checks:
+            figures += _new_figures(report.results[check].figures(), drawn)[0]
+    return figures
+
+
 def render_report(report, *, title: str) -> str:
     """The audit report page: the summary, then one section per question."""
     principles = check_principles(report)
     findings = _finding_principles(report, principles)
     sections = [("Summary", '<a id="summary"></a>' + summary_html(report))]
     for principle, (_, question, _) in QUESTIONS.items():
-        checks = sorted(
-            (c for c, p in principles.items() if p == principle),
-            key=lambda c: list(CHECK_TITLES).index(c) if c in CHECK_TITLES else len(CHECK_TITLES),
-        )
+        checks = _question_checks(principles, principle)
         sections.append(
             (question, _question_html(report, principle, checks, findings.get(principle, [])))
         )
