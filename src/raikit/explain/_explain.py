@@ -115,7 +115,7 @@ class ExplanationResult(Result):
         its SHAP value. A row's values plus ``meta["base_value"]`` add up to the model output in
         ``meta["units"]``.
     importance : DataFrame
-        One row per feature, by rank: ``mean_abs`` (mean |SHAP|) with a normal interval (level
+        One row per feature, by rank: ``mean_abs`` (mean ``|SHAP|``) with a normal interval (level
         ``meta["ci"]``)
         ``lower``/``upper``, ``share`` of the total, ``rank``; permutation importance
         ``permutation_mean`` / ``permutation_lower`` / ``permutation_upper`` / ``permutation_rank``;
@@ -128,7 +128,7 @@ class ExplanationResult(Result):
         The beeswarm as aggregates: per (feature, SHAP bin) the ``count`` of rows and the mean
         ``feature_level`` (feature value scaled to [0, 1]; NaN for categorical features).
     agreement : dict
-        ``spearman`` rank correlation of mean |SHAP| and permutation importance, its ``p_value``,
+        ``spearman`` rank correlation of mean ``|SHAP|`` and permutation importance, its ``p_value``,
         ``top_k_overlap`` of the two top-``k`` sets and ``k``.
     meta : dict
         ``method``, ``explainer``, ``units``, ``base_value``, ``n_rows``, ``background``, ``model``,
@@ -490,7 +490,7 @@ def explain(
     include : list of int
         Row positions always explained, even when ``max_rows`` samples.
     ci : float, default 0.95
-        Confidence level of the normal intervals of mean |SHAP| (overall and per group) and of
+        Confidence level of the normal intervals of mean ``|SHAP|`` (overall and per group) and of
         the permutation importance.
     random_state : int, Generator or None, default None
         Seed of the row sample, the background and the permutations; ``None`` draws a fresh

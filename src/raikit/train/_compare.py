@@ -398,7 +398,7 @@ def compare_mitigations(
         ``none, expgrad, gridsearch`` (regression).
     task : {"auto", "binary", "multiclass", "regression"}, default "auto"
         What the target is. ``auto`` infers it from ``train``'s and ``test``'s target (see
-        :func:`infer_task`) and says so in ``meta["task_source"]`` and the summary.
+        ``raikit.train._compare.infer_task``) and says so in ``meta["task_source"]`` and the summary.
     constraint : {"eqopp", "eqodds", "dp", "bgl"}, optional
         The fairness criterion: ``eqodds`` by default for labels, ``bgl`` (bounded group loss:
         every group's mean loss under a bound) for regression, the only one regression takes.
