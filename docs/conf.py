@@ -94,6 +94,7 @@ html_theme_options = {
     "icon_links": [],
     "navbar_end": ["navbar-icon-links"],
     "show_toc_level": 2,
+    "header_links_before_dropdown": 4,
     "navigation_with_keys": False,
     "use_edit_page_button": False,
     "analytics": {},
