@@ -31,7 +31,7 @@ print(f"{len(compas)} defendants")
 # The rates by race
 # -----------------
 # ``group_metrics`` computes every rate per group with a 95% interval (a Bayesian bootstrap
-# with the Jeffreys prior; see the user guide's page on group metrics).
+# with the Jeffreys prior; see :doc:`/metrics`).
 result = group_metrics(
     compas["two_year_recid"],
     predicted,
