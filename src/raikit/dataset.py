@@ -255,12 +255,12 @@ class Dataset:
     lazy : bool, optional
         Keep the rows where they live instead of loading them into pandas. By default a glob
         (``"data/*.parquet"``), a Spark DataFrame and a single file larger than
-        :data:`EAGER_FILE_BYTES` (64 MB) are lazy; a smaller single file and in-memory frames are
+        ``raikit.dataset.EAGER_FILE_BYTES`` (64 MB) are lazy; a smaller single file and in-memory frames are
         not. A lazy Dataset reads its schema from file metadata and the first 1,000 rows, counts
         its rows from Parquet footers (or one ``COUNT(*)``), and validates the sensitive columns
         with one aggregate query. ``profile``, ``drift`` and ``representation`` run on it as
         aggregate SQL; every other step loads the table on first use of :attr:`frame` (see
-        :meth:`materialize`), or refuses above :data:`MATERIALIZE_LIMIT` rows and suggests
+        :meth:`materialize`), or refuses above ``raikit.dataset.MATERIALIZE_LIMIT`` rows and suggests
         :meth:`sample`.
 
     Examples
@@ -417,7 +417,7 @@ class Dataset:
 
         Every step that needs rows in memory (training, explanations, label issues, sliced
         evaluation, ...) goes through here via :attr:`frame`. A lazy Dataset larger than
-        ``max_rows`` (default :data:`MATERIALIZE_LIMIT`, 5,000,000 rows) is refused with a
+        ``max_rows`` (default ``raikit.dataset.MATERIALIZE_LIMIT``, 5,000,000 rows) is refused with a
         :class:`DataError` that suggests :meth:`sample`.
 
         Parameters
@@ -993,7 +993,7 @@ class Dataset:
 
         Each stratum (a combination of the ``stratify`` columns) gets at least
         ``min(min_per_group, its size)`` rows; the rest of ``n`` is shared in proportion to the
-        strata's remaining sizes (see :func:`allocate_sample`). The sample has more than ``n``
+        strata's remaining sizes (see ``raikit.dataset.allocate_sample``). The sample has more than ``n``
         rows only when the minimums alone need more. Rows within a stratum are drawn uniformly
         without replacement. A lazy Dataset is sampled where it lives (DuckDB: one scan that keeps
         the rows whose seeded hash falls under a per-stratum threshold; no row outside the sample

@@ -604,7 +604,7 @@ def compare_audits(
 ) -> ComparisonResult:
     """Judge every model against a baseline on every criterion the audits computed.
 
-    For each model but the baseline and each criterion of :data:`CRITERIA` (accuracy,
+    For each model but the baseline and each criterion of ``raikit.audit._compare.CRITERIA`` (accuracy,
     balanced accuracy, ROC AUC, and the gap between groups of ``attribute`` behind each
     fairness criterion: selection rate for demographic parity, TPR and FPR for equalized odds,
     precision, accuracy, calibration error...), the result holds the baseline's value and the

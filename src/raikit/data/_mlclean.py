@@ -166,11 +166,11 @@ class MLCleanResult(Result):
         }
 
     def write_changes(self, path) -> Path:
-        """Write :attr:`changes` to a CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``) file."""
+        """Write ``changes`` to a CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``) file."""
         return _write_frame(self.changes, path)
 
     def write_cleaned(self, path) -> Path:
-        """Write :attr:`cleaned` (with its weight column) to a CSV or Parquet file."""
+        """Write ``cleaned`` (with its weight column) to a CSV or Parquet file."""
         return _write_frame(self.cleaned, path, index=False)
 
     def figures(self) -> list:

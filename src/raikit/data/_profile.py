@@ -117,7 +117,7 @@ class ProfileResult(Result):
 
     @property
     def strong_proxies(self) -> pd.DataFrame:
-        """The rows of :attr:`proxies` whose AUC reaches the profile's ``proxy_auc`` threshold.
+        """The rows of ``proxies`` whose AUC reaches the profile's ``proxy_auc`` threshold.
 
         Each of them is also a finding; read the numbers here rather than parsing the findings'
         text.

@@ -7,13 +7,13 @@ tables with their provenance, licence and cleaning steps; loading never touches 
 Loader                      Data set                                        Rows          Licence
 ==========================  ==============================================  ============  ==========
 :func:`load_adult`          UCI Adult (Census Income), train + test         48,842        CC BY 4.0
-:func:`load_compas`         ProPublica COMPAS two-year recidivism           6,172 [1]_    not stated
+:func:`load_compas`         ProPublica COMPAS two-year recidivism           6,172 (a)     not stated
 :func:`load_german_credit`  UCI Statlog German credit                       1,000         CC BY 4.0
 ==========================  ==============================================  ============  ==========
 
-.. [1] ProPublica's filtered table, the default; ``load_compas(population="two_year")``
-   returns all 7,214 defendants, the population of ProPublica's false positive and false
-   negative rates by race.
+(a) ProPublica's filtered table, the default; ``load_compas(population="two_year")``
+returns all 7,214 defendants, the population of ProPublica's false positive and false
+negative rates by race.
 
 :func:`list_datasets` tabulates them, :func:`dataset_info` returns the full metadata and
 :func:`make_fairness_synthetic` draws the synthetic data of Zafar et al. (2017).

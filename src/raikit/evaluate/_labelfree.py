@@ -282,7 +282,7 @@ class PerformanceEstimateResult(Result):
     backtest: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def by_group(self, column: str = "estimate") -> pd.DataFrame:
-        """One column of :attr:`estimates` as a wide table: rows ``(attribute, group)``, one
+        """One column of ``estimates`` as a wide table: rows ``(attribute, group)``, one
         column per metric.
 
         Examples

@@ -30,7 +30,7 @@ class CounterfactualResult(Result):
     counterfactuals : DataFrame
         One row per counterfactual: ``row`` (the query's label), ``cf`` (1..n), the inputs,
         ``prediction``, ``score``, ``n_changed`` (features changed), ``sparsity``
-        (1 - n_changed / features) and ``distance`` (mean per-feature distance: |change| / MAD for
+        (1 - n_changed / features) and ``distance`` (mean per-feature distance: ``|change| / MAD`` for
         numeric features, 0/1 for categorical ones, as DiCE's proximity).
     changes : DataFrame
         Tidy: ``row``, ``cf``, ``feature``, ``before``, ``after`` (as text) for each changed cell.

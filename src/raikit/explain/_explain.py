@@ -116,7 +116,7 @@ class ExplanationResult(Result):
         its SHAP value. A row's values plus ``meta["base_value"]`` add up to the model output in
         ``meta["units"]``.
     importance : DataFrame
-        One row per feature, by rank: ``mean_abs`` (mean |SHAP|) with a normal interval (level
+        One row per feature, by rank: ``mean_abs`` (mean ``|SHAP|``) with a normal interval (level
         ``meta["ci"]``) ``lower``/``upper``, ``share`` of the total, ``rank``; on a sample
         (``meta["sampling"]``), the rows are weighted to the population and the interval uses
         their effective number (Kish); permutation importance
@@ -131,7 +131,7 @@ class ExplanationResult(Result):
         The beeswarm as aggregates: per (feature, SHAP bin) the ``count`` of rows and the mean
         ``feature_level`` (feature value scaled to [0, 1]; NaN for categorical features).
     agreement : dict
-        ``spearman`` rank correlation of mean |SHAP| and permutation importance, its ``p_value``,
+        ``spearman`` rank correlation of mean ``|SHAP|`` and permutation importance, its ``p_value``,
         ``top_k_overlap`` of the two top-``k`` sets and ``k``.
     meta : dict
         ``method``, ``explainer``, ``units``, ``base_value``, ``n_rows`` (rows explained),
@@ -520,7 +520,7 @@ def explain(
         Row positions always explained, even when ``max_rows`` samples (rows outside the sample
         get weight 0: they have attributions but leave the aggregates to the sample).
     ci : float, default 0.95
-        Confidence level of the normal intervals of mean |SHAP| (overall and per group) and of
+        Confidence level of the normal intervals of mean ``|SHAP|`` (overall and per group) and of
         the permutation importance.
     random_state : int, Generator or None, default None
         Seed of the row sample, the background and the permutations; ``None`` draws a fresh

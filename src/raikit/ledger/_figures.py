@@ -44,8 +44,8 @@ def lineage_figure(ledger, key: str, *, depth: int = 3):
 
     Each node is labelled with its name (the run's name, the check, the model, the dataset with
     its rows) to the right of its marker; the figure is tall enough that labels in one column
-    never overlap (:data:`ROW_PX` pixels per node of the tallest column), and each column is wide
-    enough for a label of :data:`LABEL_CHARS` characters (longer names end in "…"; the hover
+    never overlap (``ROW_PX`` pixels per node of the tallest column), and each column is wide
+    enough for a label of ``LABEL_CHARS`` characters (longer names end in "…"; the hover
     shows the whole name and the id).
 
     Examples

@@ -365,7 +365,7 @@ class Ledger:
     def start_run(
         self, name: str, *, kind: str = "run", params: dict | None = None, seeds: dict | None = None
     ) -> Run:
-        """Open a run; close it with :meth:`Run.end` (or use :func:`track`)."""
+        """Open a run; close it with ``run.end()`` (or use :func:`track`)."""
         run_id = uuid.uuid4().hex
         with self._write() as conn:
             conn.execute(

@@ -66,9 +66,9 @@ class FairnessCriterion:
 
         ``detectable_difference`` is the smallest gap this audit detects with power 0.8 at level
         ``1 - ci`` (0.05 without intervals) between any two groups of at least
-        ``min_group_size`` rows, from their counts (see :func:`raikit.metrics.
-        detectable_difference`): beside a pass it says how small a gap could have gone
-        unnoticed. NaN for a metric that is not a proportion (treatment equality, calibration)
+        ``min_group_size`` rows, from their counts (see
+        :func:`~raikit.metrics.detectable_difference`): beside a pass it says how small a gap
+        could have gone unnoticed. NaN for a metric that is not a proportion (treatment equality, calibration)
         or whose denominator the result lacks (``base_rate`` for TPR/FPR, ``selection_rate``
         for precision).
 

@@ -658,10 +658,10 @@ def group_metrics(
         the point estimates of duplicated rows; ``count`` is the sum of the weights, while group
         sizes (``min_group_size``, the findings) count rows.
     metrics : list, optional
-        Metric names (aliases such as ``"tpr"`` work), :func:`count_metric` objects (fast path), or
-        plain ``f(y_true, y_pred)`` callables (slow path: evaluated group by group in Python; they
-        receive ``sample_weight=`` when weights are given). Default: every count metric, plus the
-        score metrics when ``score`` is given.
+        Metric names (aliases such as ``"tpr"`` work), :func:`~raikit.metrics.count_metric`
+        objects (fast path), or plain ``f(y_true, y_pred)`` callables (slow path: evaluated
+        group by group in Python; they receive ``sample_weight=`` when weights are given).
+        Default: every count metric, plus the score metrics when ``score`` is given.
     ci : float or None, default 0.95
         Confidence level of the intervals on every number (``None``: none, the fastest). Rates of
         the confusion table: a Bayesian bootstrap with the Jeffreys prior (valid at 0 of k and k
@@ -684,8 +684,8 @@ def group_metrics(
         Keep missing sensitive values as a group with this label instead of raising.
     min_group_size : int, default ``raikit.metrics.MIN_GROUP_SIZE`` (30)
         Fewest rows a group needs to count towards a verdict: smaller groups are flagged, and a
-        fairness verdict (:meth:`GroupMetricsResult.fairness`, the four-fifths rule) needs two
-        groups at least this large, otherwise it is "not assessable".
+        fairness verdict (:meth:`~raikit.metrics.GroupMetricsResult.fairness`, the four-fifths
+        rule) needs two groups at least this large, otherwise it is "not assessable".
     ledger : raikit.ledger.Ledger or path, optional
         Record the result as evidence (also done inside a ``raikit.track`` block).
 

@@ -349,7 +349,7 @@ class FairBatchClassifier(TorchClassifierBase):
         The sensitive groups (intersections when several attributes are given).
     mixing_weights_ : ndarray of shape (n_classes, n_groups)
         Final share of each group within each label's part of a batch.
-    mixing_history_ : ndarray of shape (n_epochs_, n_classes, n_groups)
+    mixing_history_ : ndarray of shape ``(n_epochs_, n_classes, n_groups)``
     n_epochs_ : int
         Epochs trained.
     gap_history_, loss_history_ : ndarray
