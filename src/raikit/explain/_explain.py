@@ -502,7 +502,7 @@ def explain(
         (all of a smaller group, so more rows when the minimums need more;
         :meth:`raikit.Dataset.sample`). Each explained row then counts
         with its stratum's weight (population / sampled), so the overall and per-group mean
-        |SHAP| and the permutation importance estimate the whole data's, and the intervals use
+        ``|SHAP|`` and the permutation importance estimate the whole data's, and the intervals use
         the weighted rows' effective number (Kish), so they widen with the sampling.
         ``meta["sampling"]`` and the summary say so. By default every row, except that the
         model-agnostic explainer explains at most 2,000 (an info finding says so).
