@@ -6,8 +6,15 @@ audit, writes ``audit.html`` and opens it in headless Chromium. Prints, per size
 wall time, the report's bytes, and the page's ``domInteractive`` and load-event times.
 
 The report renders aggregates only, so its size should not grow with the rows: that is the
-claim this benchmark checks. No peer renders this report; the figure to compare with is the
-6.5 MB, 10-11 s-to-interactive Adult report raikit wrote before issue 19.
+claim this benchmark checks. The peer is Plotly's own HTML export of the same figures
+(``report.figures()``), measured in the same run at the first ``--rows`` size: one minimal HTML
+document of ``plotly.io.to_html(fig, full_html=False)`` per figure, the full plotly.js bundle
+inline with the first (``include_plotlyjs=True``, as raikit wrote before issue 19) and not again
+with the rest. The script prints raikit's page bytes beside that page's (ratio raikit / Plotly;
+raikit's page also holds the tables, findings and text), and with Chromium the same browser
+timings for both ("all figures drawn" counts, on raikit's page, the figures not folded away:
+folded ones are drawn when opened; the Plotly page draws every figure at load). Before issue 19
+raikit's Adult report was 6.5 MB, 10-11 s to interactive.
 
 Run::
 
@@ -97,7 +104,23 @@ def _browser_timings(path: Path) -> dict | None:
         driver.quit()
 
 
-def run(rows: int, n_boot: int, folder: Path) -> dict:
+def _plotly_page(figures: list, path: Path) -> None:
+    """The peer: Plotly's export of ``figures``, plotly.js inline once, in one HTML document."""
+    import plotly.io as pio
+
+    parts = [
+        pio.to_html(fig, full_html=False, include_plotlyjs=index == 0)
+        for index, fig in enumerate(figures)
+    ]
+    body = "\n".join(parts)
+    path.write_text(
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>plotly export</title></head>'
+        f"<body>\n{body}\n</body></html>\n",
+        encoding="utf-8",
+    )
+
+
+def run(rows: int, n_boot: int, folder: Path, *, peer: bool = False) -> dict:
     from raikit.audit import audit
     from raikit.datasets import load_adult
 
@@ -112,12 +135,25 @@ def run(rows: int, n_boot: int, folder: Path) -> dict:
     report.to_html(path)
     timings = _browser_timings(path) or {}
     sections = {k: v for k, v in report.meta["seconds"].items() if k != "total"}
+    extra = {}
+    if peer:
+        figures = report.figures()
+        peer_path = folder / f"plotly-{rows}.html"
+        _plotly_page(figures, peer_path)
+        extra = {
+            "peer": {
+                "figures": len(figures),
+                "bytes": peer_path.stat().st_size,
+                **(_browser_timings(peer_path) or {}),
+            }
+        }
     return {
         "rows": rows,
         "audit_s": seconds,
         "bytes": path.stat().st_size,
         "sections": sections,
         **timings,
+        **extra,
     }
 
 
@@ -134,8 +170,8 @@ def main() -> None:
         f"{'rows':>10} {'audit s':>9} {'report MB':>10} {'interactive s':>14} {'load s':>8}"
         f" {'all figures drawn s':>20}"
     )
-    for rows in args.rows:
-        r = run(rows, args.n_boot, folder)
+    for index, rows in enumerate(args.rows):
+        r = run(rows, args.n_boot, folder, peer=index == 0)
         interactive = r.get("interactive_ms", float("nan")) / 1000
         load = r.get("load_ms", float("nan")) / 1000
         drawn = r.get("drawn_ms", float("nan")) / 1000
@@ -145,6 +181,26 @@ def main() -> None:
             flush=True,
         )
         results.append(r)
+    first, peer = results[0], results[0]["peer"]
+    print(
+        f"\npeer at {first['rows']:,} rows: Plotly's to_html of the same {peer['figures']}"
+        " figures (plotly.js inline once), one HTML document; raikit draws its folded figures"
+        " when opened, Plotly draws all at load"
+    )
+    print(f"{'page':>22} {'MB':>8} {'interactive s':>14} {'load s':>8} {'all figures drawn s':>20}")
+    for name, r in (("raikit report", first), ("plotly export", peer)):
+        print(
+            f"{name:>22} {r['bytes'] / 1e6:>8.2f}"
+            + "".join(
+                f" {r.get(key, float('nan')) / 1000:>{width}.2f}"
+                for key, width in (("interactive_ms", 14), ("load_ms", 8), ("drawn_ms", 20))
+            )
+        )
+    ratios = [f"bytes {first['bytes'] / peer['bytes']:.2f}"]
+    for key, label in (("interactive_ms", "interactive"), ("drawn_ms", "all drawn")):
+        if key in first and key in peer:
+            ratios.append(f"{label} {first[key] / peer[key]:.2f}")
+    print(f"{'ratio raikit / plotly':>22} " + ", ".join(ratios))
     print("\nseconds per audit section")
     print(f"{'section':>22}" + "".join(f" {r['rows']:>12,}" for r in results))
     for name in results[0]["sections"]:
