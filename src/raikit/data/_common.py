@@ -166,3 +166,21 @@ def sklearn_seed(random_state) -> int | None:
     from raikit._validation import rng_from
 
     return int(rng_from(random_state).integers(2**31 - 1))
+
+
+def untested_groups_finding(grouped: pd.DataFrame, min_group_size: int, test: str):
+    """An info finding naming the groups (rows of ``grouped`` with a NaN ``p_value``) too small
+    to test for ``test`` (e.g. "drift"), or None when every group was tested."""
+    from raikit._result import Finding
+
+    untested = grouped[grouped["p_value"].isna()].drop_duplicates(["attribute", "group"])
+    if not len(untested):
+        return None
+    names = ", ".join(f"{r.attribute}={r.group}" for r in untested.head(8).itertuples())
+    return Finding(
+        "info",
+        f"{len(untested)} group(s) too small to test for {test}",
+        f"Fewer than {min_group_size} rows on one side: {names}"
+        + (" …" if len(untested) > 8 else "")
+        + ".",
+    )

@@ -38,7 +38,7 @@ from raikit._grouping import encode_groups
 from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit._validation import ALPHA, Interval, Options, validate_params
-from raikit.data._common import Family, column_kind, small_codes
+from raikit.data._common import Family, column_kind, small_codes, untested_groups_finding
 from raikit.metrics._stats import MIN_GROUP_SIZE
 
 __all__ = ["DriftResult", "drift"]
@@ -1130,16 +1130,5 @@ def _findings(table: pd.DataFrame, threshold: float, min_group_size: int) -> lis
                 slice=f"{attribute}={best['group']}",
             )
         )
-    untested = grouped[grouped["p_value"].isna()].drop_duplicates(["attribute", "group"])
-    if len(untested):
-        names = ", ".join(f"{r.attribute}={r.group}" for r in untested.head(8).itertuples())
-        findings.append(
-            Finding(
-                "info",
-                f"{len(untested)} group(s) too small to test for drift",
-                f"Fewer than {min_group_size} rows on one side: {names}"
-                + (" …" if len(untested) > 8 else "")
-                + ".",
-            )
-        )
-    return findings
+    untested = untested_groups_finding(grouped, min_group_size, "drift")
+    return findings + ([untested] if untested is not None else [])

@@ -38,6 +38,7 @@ from raikit._grouping import encode_groups
 from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit._validation import ALPHA, CI, RANDOM_STATE, Interval, rng_from, validate_params
+from raikit.data._common import untested_groups_finding
 from raikit.metrics._stats import MIN_GROUP_SIZE
 
 __all__ = ["MultivariateDriftResult", "multivariate_drift"]
@@ -792,16 +793,5 @@ def _findings(table: pd.DataFrame, features: pd.DataFrame, min_group_size: int) 
                 slice=f"{row.attribute}={row.group}",
             )
         )
-    untested = grouped[grouped["p_value"].isna()].drop_duplicates(["attribute", "group"])
-    if len(untested):
-        names = ", ".join(f"{r.attribute}={r.group}" for r in untested.head(8).itertuples())
-        findings.append(
-            Finding(
-                "info",
-                f"{len(untested)} group(s) too small to test for multivariate drift",
-                f"Fewer than {min_group_size} rows on one side: {names}"
-                + (" …" if len(untested) > 8 else "")
-                + ".",
-            )
-        )
-    return findings
+    untested = untested_groups_finding(grouped, min_group_size, "multivariate drift")
+    return findings + ([untested] if untested is not None else [])
