@@ -24,6 +24,7 @@ from raikit._validation import (
     validate_params,
 )
 from raikit.explain._common import FrameCodec, fitted_model
+from raikit.explain._permutation import permutation_shap
 from raikit.metrics._stats import z_value
 
 __all__ = ["ExplanationResult", "explain", "explain_section"]
@@ -191,7 +192,6 @@ def _shap_values(model, X, method, *, background, population, rng, column, progr
     explain the log-odds of ``classes_[1]``: for ``column == 0`` the values change sign.
     """
     shap = _import_shap()
-    from threadpoolctl import threadpool_limits
 
     n_bg = min(background, len(population))
     bg = population.iloc[np.sort(rng.choice(len(population), size=n_bg, replace=False))]
@@ -232,23 +232,10 @@ def _shap_values(model, X, method, *, background, population, rng, column, progr
                 return np.asarray(model.predict(codec.decode(Z)), dtype=float)
 
             units = "prediction"
-        Z = codec.encode(X)
-        masker = shap.maskers.Independent(codec.encode(bg), max_samples=n_bg)
-        explainer = shap.PermutationExplainer(f, masker, seed=int(rng.integers(2**31)))
-        # Rows are explained one after the other from one random stream, so explaining them in
-        # chunks (to report progress) gives the same values as one call.
-        step = max(1, len(Z) // 20)
-        parts = []
-        with threadpool_limits(1):  # small batches: threads cost more than they save
-            for start in range(0, len(Z), step):  # about 20 chunks of rows
-                parts.append(
-                    explainer(Z[start : start + step], max_evals=2 * X.shape[1] + 1, silent=True)
-                )
-                if progress is not None:
-                    progress(min(start + step, len(Z)), len(Z))
-        values = np.concatenate([np.asarray(p.values) for p in parts])
-        base = np.concatenate([np.asarray(p.base_values).reshape(len(p.values), -1) for p in parts])
-        name = "shap.PermutationExplainer (model-agnostic, interventional)"
+        values, base = permutation_shap(
+            f, codec.encode(X), codec.encode(bg), rng=rng, progress=progress
+        )
+        name = "raikit permutation SHAP (model-agnostic, interventional, vectorised)"
     values, base = _class_output(values, base, column, single_output=method != "permutation")
     base_value = float(np.mean(base))
     if progress is not None:
