@@ -477,7 +477,9 @@ def explain(
     method : {"auto", "tree", "linear", "permutation"}, default "auto"
         ``auto``: shap's TreeExplainer (path-dependent, exact) for tree ensembles of
         scikit-learn, LightGBM and XGBoost on numeric inputs, LinearExplainer for linear models,
-        else shap's model-agnostic PermutationExplainer on a numeric encoding of the inputs (used
+        else the model-agnostic permutation estimator (one random order of the features and its
+        reverse per row, as shap's PermutationExplainer with ``max_evals=2F+1``, vectorised
+        over rows: :mod:`raikit.explain._permutation`) on a numeric encoding of the inputs (used
         for scikit-learn models with categorical splits, e.g. HistGradientBoosting with
         ``categorical_features="from_dtype"``, and for pipelines).
     background : int, default 100
