@@ -141,7 +141,6 @@ class Sandbox:
         self._attestor = _attestor(attestor)
         self.actor = actor or getpass.getuser()
         self._data_key: bytearray | None = None
-        self._rows: dict[str, int] = {}
         self._load()
 
     # ----------------------------------------------------------------- state
@@ -287,13 +286,18 @@ class Sandbox:
         IntegrityError
             A wrong key or a tampered ciphertext.
         """
+        target, digest = self._to_work(name)
+        self._log("read", name, hashes={"sha256": digest}, detail={"to": "work"})
+        return target
+
+    def _to_work(self, name: str) -> tuple[Path, str]:
         data = self._plain(name)
-        target = self._dir(WORK) / name
+        digest, target = sha256(data), self._dir(WORK) / name
         if os.path.lexists(target):
             if (
                 os.path.islink(target)
                 or not target.is_file()
-                or sha256(target.read_bytes()) != sha256(data)
+                or sha256(target.read_bytes()) != digest
             ):
                 raise SandboxError(
                     f"The working folder holds a symbolic link or a changed file at {name!r}; "
@@ -301,11 +305,10 @@ class Sandbox:
                 )
         else:
             _write_new(target, data)
-        self._log("read", name, hashes={"sha256": sha256(data)}, detail={"to": "work"})
-        return target
+        return target, digest
 
     def dataset(self, name: str, **roles):
-        """A :class:`raikit.Dataset` of an imported table (logged as a read).
+        """A :class:`raikit.Dataset` of an imported table (logged as a read, with its rows).
 
         Parameters
         ----------
@@ -320,9 +323,16 @@ class Sandbox:
         """
         from raikit.dataset import Dataset
 
-        data = Dataset(self.path(name), **roles)
-        self._rows[name] = len(data.frame)
+        target, digest = self._to_work(name)
+        data = Dataset(target, **roles)
+        rows = len(data.frame)
+        self._log("read", name, hashes={"sha256": digest}, detail={"to": "work", "rows": rows})
         return data
+
+    @property
+    def _rows(self) -> list[int]:
+        """Row counts of the tables read in this session (from the log: every process's reads)."""
+        return [e["detail"]["rows"] for e in self.entries if "rows" in e["detail"]]
 
     def model(self, name: str, *, trusted=()):
         """Load an imported ``.skops`` model in memory (never written out; logged as a read)."""
@@ -416,7 +426,7 @@ class Sandbox:
         if isinstance(result, str):
             result = self.stored_result(result)
         try:
-            self.policy.check(result, data_rows=self._rows.values())
+            self.policy.check(result, data_rows=self._rows)
         except PolicyError as refusal:
             self._log("export-refused", name, detail={"reason": str(refusal)})
             raise
