@@ -236,12 +236,9 @@ class ExportPolicy:
             small = values[(values > 0) & (values < k)]
             if len(small):
                 line = frame.loc[small.index[0]]
+                shown = ("attribute", "group") if "group" in frame.columns else ("slice",)
                 label = (
-                    " ".join(
-                        f"{c}={line[c]}"
-                        for c in ("attribute", "group", "slice")
-                        if c in frame.columns
-                    )
+                    " ".join(f"{c}={line[c]}" for c in shown if c in frame.columns)
                     or f"line {small.index[0]}"
                 )
                 raise PolicyError(

@@ -307,6 +307,16 @@ class Sandbox:
             _write_new(target, data)
         return target, digest
 
+    def table(self, name: str) -> pd.DataFrame:
+        """An imported CSV or Parquet table as a DataFrame (logged as a read, with its rows)."""
+        from raikit.dataset import read_table
+
+        target, digest = self._to_work(name)
+        frame = read_table(target)
+        detail = {"to": "work", "rows": len(frame)}
+        self._log("read", name, hashes={"sha256": digest}, detail=detail)
+        return frame
+
     def dataset(self, name: str, **roles):
         """A :class:`raikit.Dataset` of an imported table (logged as a read, with its rows).
 
@@ -351,8 +361,7 @@ class Sandbox:
         """
         from raikit.privacy import PrivateTable
 
-        frame = self.dataset(name).frame
-        return PrivateTable(frame, source=source, **options)
+        return PrivateTable(self.table(name), source=source, **options)
 
     # ----------------------------------------------------------------- checks and exports
     def run(self, check, *args, name: str | None = None, **kwargs) -> Result:
