@@ -86,3 +86,26 @@ def test_pinned_key_of_the_honest_attestor_verifies(closed, owner):
     box, _ = closed
     honest = LocalAttestor(owner[1]).public_key()
     assert verify_certificate(box.folder / "certificate.json", public_key=honest)["session"]
+
+
+def test_annex_iv_cites_a_verified_certificate_and_refuses_a_tampered_one(closed):
+    from sklearn.linear_model import LogisticRegression
+
+    from raikit.audit import audit
+    from raikit.cards import annex_iv
+    from raikit.datasets import load_german_credit
+
+    box, _ = closed
+    path = box.folder / "certificate.json"
+    ds = load_german_credit().replace(features=["duration_months", "age"])
+    train, test = ds.split(0.3, random_state=0)
+    model = LogisticRegression().fit(train.X, train.y)
+    report = audit(model, train=train, test=test, n_boot=20, sections=["bias"])
+    fields = annex_iv(report, sandbox_certificate=path).fields_table.set_index("field")
+    row = fields.loc["Confidential processing"]
+    assert box.session in row["answer"] and "not a hardware TEE" in row["answer"]
+    assert "'min_group_size': 5" in row["answer"] and row["source"].endswith("(verified)")
+    assert "Confidential processing" not in set(annex_iv(report).fields_table["field"])
+    path.write_bytes(path.read_bytes().replace(b'"entries":6', b'"entries":5'))
+    with pytest.raises(IntegrityError):
+        annex_iv(report, sandbox_certificate=path)

@@ -28,6 +28,7 @@ def _statement(entries: list[dict]) -> dict:
         "attestor": opened["detail"]["attestor"],
         "public_key": opened["detail"]["public_key"],
         "policy_sha256": opened["hashes"]["policy"],
+        "policy": opened["detail"]["policy"],
         "processed": [
             {"name": e["object"], "sha256": e["hashes"]["sha256"], "bytes": e["hashes"]["bytes"]}
             for e in entries

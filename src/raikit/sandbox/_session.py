@@ -575,7 +575,11 @@ def open_sandbox(folder, *, key, policy=None, attestor=None, actor: str | None =
         actor=actor or getpass.getuser(),
         action="open",
         hashes={"session.json": sha256(text), "policy": sha256(canonical(rules.to_dict()))},
-        detail={"public_key": public_key_text(signer.public_key()), "attestor": signer.kind},
+        detail={
+            "public_key": public_key_text(signer.public_key()),
+            "attestor": signer.kind,
+            "policy": rules.to_dict(),
+        },
         prev=genesis(session),
         seq=0,
     )
