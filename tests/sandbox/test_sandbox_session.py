@@ -16,6 +16,7 @@ from raikit.sandbox import (
     EnvKey,
     FileKey,
     IntegrityError,
+    KeyProvider,
     SandboxError,
     generate_key,
     open_sandbox,
@@ -79,14 +80,53 @@ def test_key_file_readable_by_others_is_refused(tmp_path, owner):
 
 
 def test_environment_key_works_and_is_checked(tmp_path, monkeypatch, table, owner):
-    monkeypatch.setenv("OWNER_KEY", key_text := FileKey(owner[0]).path.read_text().strip())
+    monkeypatch.setenv("OWNER_KEY", owner[0].read_text().strip())
     box = open_sandbox(tmp_path / "box", key="env:OWNER_KEY", attestor=owner[1])
     box.add(table)
     assert box.path("people.csv").read_bytes() == table.read_bytes()
     monkeypatch.setenv("OWNER_KEY", base64.urlsafe_b64encode(b"x" * 32).decode())
     with pytest.raises(IntegrityError, match=r"data key \(env:OWNER_KEY\) does not decrypt"):
         open_sandbox(box.folder, key=EnvKey("OWNER_KEY"), attestor=owner[1])
-    assert key_text
+    monkeypatch.delenv("OWNER_KEY")
+    with pytest.raises(SandboxError, match="OWNER_KEY is not set"):
+        open_sandbox(box.folder, key=EnvKey("OWNER_KEY"), attestor=owner[1])
+
+
+class _KeyService:
+    """A stand-in for a remote key service (KMS, TEE): the key never leaves it."""
+
+    key_id = "kms:test/owner"
+
+    def __init__(self) -> None:
+        self.calls = []
+
+    def wrap(self, data_key, *, context):
+        self.calls.append(("wrap", context))
+        return data_key[::-1] + context  # not crypto: proves only that the protocol is honoured
+
+    def unwrap(self, blob, *, context):
+        self.calls.append(("unwrap", context))
+        if not blob.endswith(context):
+            raise IntegrityError("the key service refused the context")
+        return blob[: -len(context)][::-1]
+
+
+def test_any_key_provider_plugs_in(tmp_path, table, owner):
+    service = _KeyService()
+    assert isinstance(service, KeyProvider)
+    box = open_sandbox(tmp_path / "box", key=service, attestor=owner[1])
+    box.add(table)
+    assert box.path("people.csv").read_bytes() == table.read_bytes()
+    assert [c[0] for c in service.calls] == ["wrap", "unwrap"]
+    assert service.calls[0][1] == f"raikit-sandbox/v1|key|{box.session}".encode()
+    assert json.loads((box.folder / "session.json").read_text())["key_provider"] == "kms:test/owner"
+
+
+def test_run_accepts_only_checks_that_return_a_result(box, table):
+    box.add(table)
+    frame = box.table("people.csv")
+    with pytest.raises(SandboxError, match="returned a DataFrame, not a raikit Result"):
+        box.run(lambda data: data.head(), frame)
 
 
 def test_keys_never_reach_log_session_exports_certificate_or_ledger(tmp_path, box, table, owner):
@@ -170,3 +210,17 @@ def test_policy_swapped_in_session_file_is_caught(box, owner):
 def test_resuming_with_another_policy_is_refused(box, owner):
     with pytest.raises(SandboxError, match="policy never changes"):
         open_sandbox(box.folder, key=owner[0], attestor=owner[1], policy={"min_group_size": 2})
+
+
+def test_key_file_that_is_a_link_or_not_a_key_is_refused(tmp_path, owner):
+    link = tmp_path / "link.key"
+    link.symlink_to(owner[0])
+    with pytest.raises(SandboxError, match="not a regular file"):
+        open_sandbox(tmp_path / "a", key=FileKey(link), attestor=owner[1])
+    short = tmp_path / "short.key"
+    short.write_text(base64.urlsafe_b64encode(b"k" * 16).decode())
+    short.chmod(0o600)
+    with pytest.raises(SandboxError, match="does not hold a 32-byte key"):
+        open_sandbox(tmp_path / "b", key=short, attestor=owner[1])
+    with pytest.raises(SandboxError, match="already exists"):
+        generate_key(owner[0])  # a key file is never overwritten

@@ -555,7 +555,7 @@ def open_sandbox(folder, *, key, policy=None, attestor=None, actor: str | None =
     _plain_folder(folder, "folder", create=False)
     if any(folder.iterdir()):
         raise SandboxError(f"{str(folder)!r} is not empty and holds no session; use a new folder.")
-    session = uuid.uuid4().hex
+    session, public_key = uuid.uuid4().hex, public_key_text(signer.public_key())
     data_key = os.urandom(KEY_BYTES)
     info = {
         "format": _FORMAT,
@@ -576,7 +576,7 @@ def open_sandbox(folder, *, key, policy=None, attestor=None, actor: str | None =
         action="open",
         hashes={"session.json": sha256(text), "policy": sha256(canonical(rules.to_dict()))},
         detail={
-            "public_key": public_key_text(signer.public_key()),
+            "public_key": public_key,
             "attestor": signer.kind,
             "policy": rules.to_dict(),
         },
