@@ -110,3 +110,15 @@ def test_policy_from_yaml_and_its_errors(tmp_path):
         ExportPolicy.load({"min_group_size": 0})
     with pytest.raises(ParameterError, match="dp must be a mapping"):
         ExportPolicy.load({"dp": True})
+
+
+def test_row_level_tables_of_a_split_are_refused_too(box, table):
+    """Per-row output on a part of a table (e.g. local explanations of the test rows) is caught:
+    the rows of every Dataset given to a check count, not only the tables imported."""
+    box.add(table)
+    data = box.dataset("people.csv", target="y", sensitive=["sex"], prediction="pred")
+    train, test = data.split(0.3, random_state=0)
+    per_row = box.run(lambda d: _PerRowResult(scores=np.zeros(len(d.frame))), test)
+    with pytest.raises(PolicyError, match=f"result.scores has {len(test.frame)} lines, one per"):
+        box.export(per_row, name="scores")
+    assert len(train.frame) + len(test.frame) == 400

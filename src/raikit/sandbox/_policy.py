@@ -34,8 +34,9 @@ class ExportPolicy:
         ``k - 1`` refuses the export). 1 turns the rule off.
     allow_raw_rows : bool, default False
         Row-level data may leave. When False (the default), only the Result of a check may be
-        exported, and none of its tables or arrays may have one line per row of an imported table
-        or more than ``max_rows`` lines.
+        exported, and none of its tables or arrays may have one line per row of a table read in
+        the session or of a Dataset given to a check (local explanations of the test rows, say),
+        nor more than ``max_rows`` lines.
     max_rows : int, optional
         The longest table or array an export may hold.
     dp : dict, optional

@@ -341,8 +341,10 @@ class Sandbox:
 
     @property
     def _rows(self) -> list[int]:
-        """Row counts of the tables read in this session (from the log: every process's reads)."""
-        return [e["detail"]["rows"] for e in self.entries if "rows" in e["detail"]]
+        """Row counts of the tables read and of the data given to checks in this session (from
+        the log, so every process's reads count)."""
+        counts = (e["detail"].get("rows") for e in self.entries)
+        return [n for c in counts if c is not None for n in (c if isinstance(c, list) else [c])]
 
     def model(self, name: str, *, trusted=()):
         """Load an imported ``.skops`` model in memory (never written out; logged as a read)."""
@@ -394,9 +396,9 @@ class Sandbox:
             )
         data = canonical(result.to_dict())
         label = f"{getattr(check, '__module__', '')}.{getattr(check, '__qualname__', check)}"
-        self._log(
-            "check", label, hashes={"result": sha256(data)}, detail={"type": type(result).__name__}
-        )
+        rows = sorted({n for n in map(_length, (*args, *kwargs.values())) if n is not None})
+        detail = {"type": type(result).__name__, "rows": rows}
+        self._log("check", label, hashes={"result": sha256(data)}, detail=detail)
         if name is not None:
             self._store(
                 check_name(name + _RESULT_SUFFIX, "result name"), data, action="store-result"
@@ -491,6 +493,15 @@ class Sandbox:
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return f"Sandbox({str(self.folder)!r}, session={self.session!r}, {state})"
+
+
+def _length(value) -> int | None:
+    """Rows of a Dataset or DataFrame given to a check (None for anything else)."""
+    from raikit.dataset import Dataset
+
+    if isinstance(value, Dataset):
+        return int(value.n_rows)
+    return len(value) if isinstance(value, pd.DataFrame) else None
 
 
 def _attestor(attestor):
