@@ -158,6 +158,21 @@ def verify_log(folder, *, public_key: bytes | None = None) -> list[dict]:
     IntegrityError
         The first entry that was edited, removed, reordered, inserted or forged, or a head that
         does not name the last entry (entries dropped from the end).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from raikit.sandbox import generate_key, open_sandbox
+    >>> home = pathlib.Path(tempfile.mkdtemp())
+    >>> box = open_sandbox(home / "box", key=generate_key(home / "k"), attestor=home / "s.pem")
+    >>> [entry["action"] for entry in verify_log(home / "box")]
+    ['open']
+    >>> log = home / "box" / "log.jsonl"
+    >>> _ = log.write_text(log.read_text().replace('"actor":"', '"actor":"x'))
+    >>> verify_log(home / "box")
+    Traceback (most recent call last):
+    ...
+    raikit.sandbox._common.IntegrityError: Access log line 1 ('open') was edited: ...
     """
     folder = Path(folder)
     entries = _read_entries(folder / LOG_FILE)

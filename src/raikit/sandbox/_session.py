@@ -234,6 +234,17 @@ class Sandbox:
         ------
         SandboxError
             An unsafe or already used name, or a closed session.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, pandas as pd
+        >>> from raikit.sandbox import generate_key, open_sandbox
+        >>> home = pathlib.Path(tempfile.mkdtemp())
+        >>> box = open_sandbox(home / "box", key=generate_key(home / "k"), attestor=home / "s.pem")
+        >>> box.add(pd.DataFrame({"age": [30, 41, 52]}), name="ages.parquet")
+        'ages.parquet'
+        >>> box.artifacts["ages.parquet"] == box.entries[-1]["hashes"]["sha256"]
+        True
         """
         if isinstance(source, pd.DataFrame):
             if name is None:
@@ -285,6 +296,16 @@ class Sandbox:
             Unknown or unsafe name, or a symbolic link planted in the working folder.
         IntegrityError
             A wrong key or a tampered ciphertext.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, pandas as pd
+        >>> from raikit.sandbox import generate_key, open_sandbox
+        >>> home = pathlib.Path(tempfile.mkdtemp())
+        >>> box = open_sandbox(home / "box", key=generate_key(home / "k"), attestor=home / "s.pem")
+        >>> _ = box.add(pd.DataFrame({"age": [30, 41]}), name="ages.parquet")
+        >>> box.path("ages.parquet").parent.name
+        'work'
         """
         target, digest = self._to_work(name)
         self._log("read", name, hashes={"sha256": digest}, detail={"to": "work"})
@@ -308,7 +329,18 @@ class Sandbox:
         return target, digest
 
     def table(self, name: str) -> pd.DataFrame:
-        """An imported CSV or Parquet table as a DataFrame (logged as a read, with its rows)."""
+        """An imported CSV or Parquet table as a DataFrame (logged as a read, with its rows).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, pandas as pd
+        >>> from raikit.sandbox import generate_key, open_sandbox
+        >>> home = pathlib.Path(tempfile.mkdtemp())
+        >>> box = open_sandbox(home / "box", key=generate_key(home / "k"), attestor=home / "s.pem")
+        >>> _ = box.add(pd.DataFrame({"age": [30, 41]}), name="ages.parquet")
+        >>> box.table("ages.parquet")["age"].tolist()
+        [30, 41]
+        """
         from raikit.dataset import read_table
 
         target, digest = self._to_work(name)
@@ -330,6 +362,17 @@ class Sandbox:
         Returns
         -------
         Dataset
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, pandas as pd
+        >>> from raikit.sandbox import generate_key, open_sandbox
+        >>> home = pathlib.Path(tempfile.mkdtemp())
+        >>> box = open_sandbox(home / "box", key=generate_key(home / "k"), attestor=home / "s.pem")
+        >>> frame = pd.DataFrame({"y": [0, 1] * 20, "p": [0, 1, 1, 0] * 10, "sex": ["F", "M"] * 20})
+        >>> _ = box.add(frame, name="t.parquet")
+        >>> box.dataset("t.parquet", target="y", sensitive=["sex"], prediction="p").n_rows
+        40
         """
         from raikit.dataset import Dataset
 
@@ -347,7 +390,23 @@ class Sandbox:
         return [n for c in counts if c is not None for n in (c if isinstance(c, list) else [c])]
 
     def model(self, name: str, *, trusted=()):
-        """Load an imported ``.skops`` model in memory (never written out; logged as a read)."""
+        """Load an imported ``.skops`` model in memory (never written out; logged as a read).
+
+        ``trusted`` is as for :func:`raikit.load_model`.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, pandas as pd
+        >>> from raikit.sandbox import generate_key, open_sandbox
+        >>> home = pathlib.Path(tempfile.mkdtemp())
+        >>> box = open_sandbox(home / "box", key=generate_key(home / "k"), attestor=home / "s.pem")
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from raikit import save_model
+        >>> fitted = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+        >>> _ = box.add(save_model(fitted, home / "m.skops"))
+        >>> type(box.model("m.skops")).__name__
+        'LogisticRegression'
+        """
         from raikit._models import load_skops_bytes
 
         data = self._plain(name)
@@ -360,6 +419,22 @@ class Sandbox:
 
         Its answers are differentially private releases that a policy with a ``dp`` rule lets
         leave. ``options`` are those of :class:`~raikit.privacy.PrivateTable`.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, pandas as pd
+        >>> from raikit.sandbox import generate_key, open_sandbox
+        >>> home = pathlib.Path(tempfile.mkdtemp())
+        >>> box = open_sandbox(home / "box", key=generate_key(home / "k"), attestor=home / "s.pem")
+        >>> import os
+        >>> saved, os.environ["HOME"] = os.environ["HOME"], str(home)  # a private registry
+        >>> from raikit.privacy import PrivacySource
+        >>> _ = PrivacySource.register("people", epsilon=1.0)
+        >>> _ = box.add(pd.DataFrame({"sex": ["F", "M"] * 50}), name="t.parquet")
+        >>> private = box.private_table("t.parquet", source="people", domains={"sex": ["F", "M"]})
+        >>> private.group_by("sex", epsilon=0.5).epsilon
+        0.5
+        >>> os.environ["HOME"] = saved
         """
         from raikit.privacy import PrivateTable
 
@@ -385,6 +460,20 @@ class Sandbox:
         Returns
         -------
         Result
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, pandas as pd
+        >>> from raikit.sandbox import generate_key, open_sandbox
+        >>> home = pathlib.Path(tempfile.mkdtemp())
+        >>> box = open_sandbox(home / "box", key=generate_key(home / "k"), attestor=home / "s.pem")
+        >>> from raikit.metrics import group_metrics_of
+        >>> frame = pd.DataFrame({"y": [0, 1] * 20, "p": [0, 1, 1, 0] * 10, "sex": ["F", "M"] * 20})
+        >>> _ = box.add(frame, name="t.parquet")
+        >>> data = box.dataset("t.parquet", target="y", sensitive=["sex"], prediction="p")
+        >>> result = box.run(group_metrics_of, data, n_boot=20, random_state=0, name="gm")
+        >>> box.entries[-2]["action"], box.entries[-1]["object"]
+        ('check', 'gm.result.json')
         """
         self._key()
         with outermost():
@@ -406,7 +495,22 @@ class Sandbox:
         return result
 
     def stored_result(self, name: str) -> Result:
-        """A Result kept by :meth:`run` with ``name=`` (logged as a read)."""
+        """A Result kept by :meth:`run` with ``name=`` (logged as a read).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, pandas as pd
+        >>> from raikit.sandbox import generate_key, open_sandbox
+        >>> home = pathlib.Path(tempfile.mkdtemp())
+        >>> box = open_sandbox(home / "box", key=generate_key(home / "k"), attestor=home / "s.pem")
+        >>> from raikit.metrics import group_metrics_of
+        >>> frame = pd.DataFrame({"y": [0, 1] * 20, "p": [0, 1, 1, 0] * 10, "sex": ["F", "M"] * 20})
+        >>> _ = box.add(frame, name="t.parquet")
+        >>> data = box.dataset("t.parquet", target="y", sensitive=["sex"], prediction="p")
+        >>> _ = box.run(group_metrics_of, data, n_boot=20, random_state=0, name="gm")
+        >>> type(box.stored_result("gm")).__name__
+        'GroupMetricsResult'
+        """
         stored = check_name(name + _RESULT_SUFFIX, "result name")
         data = self._plain(stored)
         self._log("read", stored, hashes={"sha256": sha256(data)}, detail={"to": "memory"})
@@ -431,6 +535,19 @@ class Sandbox:
         ------
         PolicyError
             The rule the export breaks and how to comply.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, pandas as pd
+        >>> from raikit.sandbox import generate_key, open_sandbox
+        >>> home = pathlib.Path(tempfile.mkdtemp())
+        >>> box = open_sandbox(home / "box", key=generate_key(home / "k"), attestor=home / "s.pem")
+        >>> box.export(pd.DataFrame({"age": [30]}), name="rows")
+        Traceback (most recent call last):
+        ...
+        raikit.sandbox._common.PolicyError: Export refused by rule 'no raw rows': ...
+        >>> box.entries[-1]["action"]
+        'export-refused'
         """
         self._key()
         name = check_name(name if name.endswith(".json") else name + ".json", "export name")
@@ -457,6 +574,18 @@ class Sandbox:
         -------
         dict
             The certificate (see :func:`raikit.sandbox.verify_certificate`).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, pandas as pd
+        >>> from raikit.sandbox import generate_key, open_sandbox
+        >>> home = pathlib.Path(tempfile.mkdtemp())
+        >>> box = open_sandbox(home / "box", key=generate_key(home / "k"), attestor=home / "s.pem")
+        >>> certificate = box.close()
+        >>> sorted(p.name for p in box.folder.iterdir())
+        ['certificate.json', 'head.json', 'log.jsonl', 'session.json']
+        >>> certificate["certificate"]["deleted"][-1]["path"]
+        'session.json#wrapped_key'
         """
         from raikit.sandbox._certificate import issue_certificate
 
