@@ -122,3 +122,27 @@ def test_row_level_tables_of_a_split_are_refused_too(box, table):
     with pytest.raises(PolicyError, match=f"result.scores has {len(test.frame)} lines, one per"):
         box.export(per_row, name="scores")
     assert len(train.frame) + len(test.frame) == 400
+
+
+@pytest.mark.slow  # two audits
+def test_an_audit_run_in_the_sandbox_exports_only_its_aggregate_sections(tmp_path, owner):
+    """An audit's local explanations are one row per test row: refused. The bias section alone
+    (group metrics of groups above k) leaves."""
+    from sklearn.linear_model import LogisticRegression
+
+    from raikit.audit import audit
+    from raikit.datasets import load_german_credit
+
+    frame = load_german_credit(as_frame=True)[["duration_months", "age", "sex", "credit"]]
+    box = open_sandbox(tmp_path / "audit", key=owner[0], attestor=owner[1])
+    box.add(frame, name="credit.parquet")
+    data = box.dataset("credit.parquet", target="credit", sensitive=["sex"])
+    train, test = data.split(0.3, random_state=0)
+    model = LogisticRegression().fit(train.X, train.y)
+    explained = box.run(
+        audit, model, train=train, test=test, n_boot=20, sections=["explainability"]
+    )
+    with pytest.raises(PolicyError, match=f"has {len(test.frame)} lines, one per row"):
+        box.export(explained, name="explained")
+    report = box.run(audit, model, train=train, test=test, n_boot=20, sections=["bias"])
+    assert box.export(report, name="bias").exists()
