@@ -141,3 +141,15 @@ def test_refused_exports_are_logged_too(logged):
         logged.export(data.frame, name="rows")  # type: ignore[arg-type]
     last = verify_log(logged.folder)[-1]
     assert last["action"] == "export-refused" and "no raw rows" in last["detail"]["reason"]
+
+
+def test_two_handles_on_one_session_keep_one_chain(box, table, owner):
+    """Two commands on the same session (two processes) append in turn: the chain stays whole."""
+    from raikit.sandbox import open_sandbox
+
+    other = open_sandbox(box.folder, key=owner[0], attestor=owner[1])
+    box.add(table)
+    other.path("people.csv")  # `other` has not seen the import entry: it must catch up first
+    box.path("people.csv")
+    actions = [e["action"] for e in verify_log(box.folder)]
+    assert actions == ["open", "import", "read", "read"]

@@ -10,6 +10,7 @@ import os
 import shutil
 import stat
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -38,7 +39,7 @@ from raikit.sandbox._keys import (
     encrypt,
     public_key_text,
 )
-from raikit.sandbox._log import append_entry, genesis, verify_log
+from raikit.sandbox._log import HEAD_FILE, append_entry, genesis, verify_log
 from raikit.sandbox._policy import ExportPolicy
 
 __all__ = ["Sandbox", "open_sandbox"]
@@ -169,7 +170,14 @@ class Sandbox:
         self.policy = ExportPolicy.load(info["policy"])
         self.closed = any(e["action"] == "close" for e in self.entries)
 
+    def _refresh(self) -> None:
+        """Catch up with entries another process (another command on this session) appended."""
+        if self.entries[-1]["hash"] != _head_hash(self.folder):
+            self.entries = verify_log(self.folder, public_key=self._attestor.public_key())
+            self.closed = any(e["action"] == "close" for e in self.entries)
+
     def _key(self) -> bytes:
+        self._refresh()
         if self.closed:
             raise SandboxError(
                 f"Sandbox session {self.session} is closed: its data and keys were deleted."
@@ -182,19 +190,21 @@ class Sandbox:
         return bytes(self._data_key)
 
     def _log(self, action: str, obj: str = "", *, hashes=None, detail=None) -> dict:
-        last = self.entries[-1]
-        entry = append_entry(
-            self.folder,
-            session=self.session,
-            attestor=self._attestor,
-            actor=self.actor,
-            action=action,
-            obj=obj,
-            hashes=hashes,
-            detail=detail,
-            prev=last["hash"],
-            seq=last["seq"] + 1,
-        )
+        with _locked(self.folder):
+            self._refresh()
+            last = self.entries[-1]
+            entry = append_entry(
+                self.folder,
+                session=self.session,
+                attestor=self._attestor,
+                actor=self.actor,
+                action=action,
+                obj=obj,
+                hashes=hashes,
+                detail=detail,
+                prev=last["hash"],
+                seq=last["seq"] + 1,
+            )
         self.entries.append(entry)
         return entry
 
@@ -583,7 +593,7 @@ class Sandbox:
         >>> box = open_sandbox(home / "box", key=generate_key(home / "k"), attestor=home / "s.pem")
         >>> certificate = box.close()
         >>> sorted(p.name for p in box.folder.iterdir())
-        ['certificate.json', 'head.json', 'log.jsonl', 'session.json']
+        ['.lock', 'certificate.json', 'head.json', 'log.jsonl', 'session.json']
         >>> certificate["certificate"]["deleted"][-1]["path"]
         'session.json#wrapped_key'
         """
@@ -622,6 +632,29 @@ class Sandbox:
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return f"Sandbox({str(self.folder)!r}, session={self.session!r}, {state})"
+
+
+@contextmanager
+def _locked(folder: Path):
+    """An exclusive lock on the session while one entry is appended (POSIX; elsewhere none)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _head_hash(folder: Path) -> str | None:
+    try:
+        return json.loads((folder / HEAD_FILE).read_bytes())["hash"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _length(value) -> int | None:
