@@ -224,3 +224,38 @@ def test_key_file_that_is_a_link_or_not_a_key_is_refused(tmp_path, owner):
         open_sandbox(tmp_path / "b", key=short, attestor=owner[1])
     with pytest.raises(SandboxError, match="already exists"):
         generate_key(owner[0])  # a key file is never overwritten
+
+
+def test_a_close_interrupted_before_its_log_entry_can_be_finished(box, table, owner, monkeypatch):
+    from raikit.sandbox import Sandbox
+
+    box.add(table)
+    box.path("people.csv")
+    real_log = Sandbox._log
+
+    def crash(self, action, *args, **kwargs):
+        if action == "close":
+            raise KeyboardInterrupt  # killed between the deletions and the log entry
+        return real_log(self, action, *args, **kwargs)
+
+    monkeypatch.setattr(Sandbox, "_log", crash)
+    with pytest.raises(KeyboardInterrupt):
+        box.close()
+    monkeypatch.setattr(Sandbox, "_log", real_log)
+    assert not (box.folder / "work").exists() and not (box.folder / "store").exists()
+    resumed = Sandbox(box.folder, key=owner[0], attestor=owner[1])
+    with pytest.raises(SandboxError, match="was interrupted after its key was deleted"):
+        resumed.path("people.csv")
+    resumed.close()
+    statement = verify_certificate(box.folder / "certificate.json")
+    assert statement["deleted"][-1]["path"] == "session.json#wrapped_key"
+    with pytest.raises(SandboxError, match="already closed"):
+        resumed.close()
+
+
+def test_a_fifo_planted_in_the_working_folder_does_not_hang_close(box, table):
+    box.add(table)
+    (box.folder / "work").mkdir(exist_ok=True)
+    os.mkfifo(box.folder / "work" / "pipe")
+    deleted = {d["path"]: d["kind"] for d in box.close()["certificate"]["deleted"]}
+    assert deleted["work/pipe"] == "other" and not (box.folder / "work").exists()

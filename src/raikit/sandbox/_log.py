@@ -19,7 +19,7 @@ from pathlib import Path
 from raikit.sandbox._common import IntegrityError, b64, canonical, now, sha256, unb64
 from raikit.sandbox._keys import verify_signature
 
-__all__ = ["append_entry", "genesis", "verify_log"]
+__all__ = ["append_entry", "genesis", "replace_file", "verify_log"]
 
 LOG_FILE, HEAD_FILE = "log.jsonl", "head.json"
 
@@ -47,7 +47,8 @@ def _append_line(path: Path, line: bytes) -> None:
         os.close(fd)
 
 
-def _replace(path: Path, data: bytes) -> None:
+def replace_file(path: Path, data: bytes) -> None:
+    """Replace ``path`` atomically with ``data`` (mode 0600): readers see the old or the new."""
     tmp = path.with_name(path.name + ".tmp")
     if os.path.lexists(tmp):
         os.unlink(tmp)
@@ -92,7 +93,7 @@ def append_entry(
         "hash": entry["hash"],
         "signature": b64(attestor.sign(_head_message(session, seq, entry["hash"]))),
     }
-    _replace(folder / HEAD_FILE, canonical(head) + b"\n")
+    replace_file(folder / HEAD_FILE, canonical(head) + b"\n")
     return entry
 
 

@@ -39,7 +39,7 @@ from raikit.sandbox._keys import (
     encrypt,
     public_key_text,
 )
-from raikit.sandbox._log import HEAD_FILE, append_entry, genesis, verify_log
+from raikit.sandbox._log import HEAD_FILE, append_entry, genesis, replace_file, verify_log
 from raikit.sandbox._policy import ExportPolicy
 
 __all__ = ["Sandbox", "open_sandbox"]
@@ -161,14 +161,17 @@ class Sandbox:
         expected = [
             e["hashes"]["session.json"] for e in self.entries if "session.json" in e["hashes"]
         ]
-        if expected[-1] != sha256(raw):
+        self.session, self._info = info["session"], info
+        self.closed = any(e["action"] == "close" for e in self.entries)
+        # a close interrupted after the wrapped key was deleted: only close() may run again
+        interrupted = not self.closed and "wrapped_key" not in info
+        keyless = self.entries[0]["hashes"].get("session.json#without_key")
+        if expected[-1] != sha256(raw) and not (interrupted and keyless == sha256(raw)):
             raise IntegrityError(
                 f"{str(path)!r} was changed after the session opened (its hash is not the one the "
                 "log recorded): the policy or the wrapped key may have been swapped."
             )
-        self.session, self._info = info["session"], info
         self.policy = ExportPolicy.load(info["policy"])
-        self.closed = any(e["action"] == "close" for e in self.entries)
 
     def _refresh(self) -> None:
         """Catch up with entries another process (another command on this session) appended."""
@@ -181,6 +184,11 @@ class Sandbox:
         if self.closed:
             raise SandboxError(
                 f"Sandbox session {self.session} is closed: its data and keys were deleted."
+            )
+        if "wrapped_key" not in self._info:
+            raise SandboxError(
+                f"Closing sandbox session {self.session} was interrupted after its key was "
+                "deleted; run close() (`raikit sandbox close`) again to finish it."
             )
         if self._data_key is None:
             blob = unb64(self._info["wrapped_key"], "The wrapped data key")
@@ -599,19 +607,21 @@ class Sandbox:
         """
         from raikit.sandbox._certificate import issue_certificate
 
-        self._key()
+        self._refresh()
+        if self.closed:
+            raise SandboxError(f"Sandbox session {self.session} is already closed.")
         deleted = []
         for part in (WORK, STORE):
             folder = self._dir(part)
             for item in sorted(os.scandir(folder), key=lambda e: e.name):
-                kind = "link" if item.is_symlink() else "folder" if item.is_dir() else "file"
-                digest = sha256(Path(item.path).read_bytes()) if kind == "file" else None
+                plain = item.is_file(follow_symlinks=False)
+                kind = "file" if plain else "link" if item.is_symlink() else "other"
+                digest = sha256(Path(item.path).read_bytes()) if plain else None
                 deleted.append({"path": f"{part}/{item.name}", "kind": kind, "sha256": digest})
             shutil.rmtree(folder)  # removes links themselves, never what they point at
         info = {k: v for k, v in self._info.items() if k != "wrapped_key"}
         text = canonical(info) + b"\n"
-        path = self.folder / SESSION_FILE
-        path.write_bytes(text)
+        replace_file(self.folder / SESSION_FILE, text)  # atomic: old or new, never half
         if self._data_key is not None:
             self._data_key[:] = bytes(len(self._data_key))
             self._data_key = None
@@ -740,6 +750,7 @@ def open_sandbox(folder, *, key, policy=None, attestor=None, actor: str | None =
         "attestor": signer.kind,
     }
     text = canonical(info) + b"\n"
+    keyless = {k: v for k, v in info.items() if k != "wrapped_key"}
     _write_new(folder / SESSION_FILE, text)
     append_entry(
         folder,
@@ -747,7 +758,11 @@ def open_sandbox(folder, *, key, policy=None, attestor=None, actor: str | None =
         attestor=signer,
         actor=actor or getpass.getuser(),
         action="open",
-        hashes={"session.json": sha256(text), "policy": sha256(canonical(rules.to_dict()))},
+        hashes={
+            "session.json": sha256(text),
+            "session.json#without_key": sha256(canonical(keyless) + b"\n"),
+            "policy": sha256(canonical(rules.to_dict())),
+        },
         detail={
             "public_key": public_key,
             "attestor": signer.kind,
