@@ -246,8 +246,9 @@ class ExportPolicy:
                     f"Export refused by rule 'min_group_size' (k={k}): {where} describes "
                     f"{len(small)} group(s) of fewer than {k} rows (e.g. {label}"
                     f" with {float(small.iloc[0]):g}). To comply, merge rare categories or drop the "
-                    "attribute (or its intersections) before running the check, or ask the data "
-                    "owner for a policy with a smaller min_group_size."
+                    "attribute (or its intersections) before running the check, use coarser bins "
+                    "(curves and calibration tables count rows per bin), or ask the data owner "
+                    "for a policy with a smaller min_group_size."
                 )
 
 
