@@ -300,6 +300,7 @@ class LocalAttestor:
         self.path = self.path.expanduser().absolute()
 
     def _private(self):
+        _crypto()  # a clear error naming the extra when cryptography is missing
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -355,6 +356,7 @@ def verify_signature(public_key: bytes, message: bytes, signature: bytes, *, wha
     ...
     raikit.sandbox._common.IntegrityError: The certificate's signature does not verify: ...
     """
+    _crypto()
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
