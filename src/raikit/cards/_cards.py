@@ -629,7 +629,9 @@ def _ethics_and_caveats(b: _Builder, report, answers: dict, evidence: str) -> No
     )
 
 
-def annex_iv(report=None, *, ledger=None, run: str | None = None, problem=None) -> Card:
+def annex_iv(
+    report=None, *, ledger=None, run: str | None = None, problem=None, sandbox_certificate=None
+) -> Card:
     """The EU AI Act Annex IV technical documentation, section by section, from evidence.
 
     Only what the evidence or the problem definition supports is filled in; the rest (declaration
@@ -639,6 +641,10 @@ def annex_iv(report=None, *, ledger=None, run: str | None = None, problem=None) 
     ----------
     report, ledger, run, problem
         As for :func:`model_card`.
+    sandbox_certificate : str or Path, optional
+        The ``certificate.json`` of a closed :mod:`raikit.sandbox` session the data was processed
+        in. It is verified (signature, access log) and cited under data governance; a certificate
+        that fails raises :class:`raikit.sandbox.IntegrityError`.
 
     Returns
     -------
@@ -664,6 +670,22 @@ def annex_iv(report=None, *, ledger=None, run: str | None = None, problem=None) 
     b = _Builder()
     _annex_general(b, answers)
     _annex_development(b, report, answers, evidence)
+    if sandbox_certificate is not None:
+        from raikit.sandbox import verify_certificate
+
+        cert = verify_certificate(sandbox_certificate)
+        b.add(
+            "2. Elements of the system and its development",
+            "Confidential processing",
+            "Data governance: where the data was processed and that it was deleted (2(d), Art. 10).",
+            f"Processed in sandbox session {cert['session']} (software-level protection on one "
+            f"machine, not a hardware TEE): {len(cert['processed'])} artifact(s) encrypted at "
+            f"rest; {len(cert['exported'])} aggregate export(s) under policy {cert['policy']}; "
+            f"working data and session key deleted at {cert['deleted_at']}; access log head "
+            f"{cert['log']['head']} ({cert['log']['entries']} entries), signed by Ed25519 key "
+            f"{cert['public_key']}.",
+            f"sandbox certificate {Path(sandbox_certificate).name} (verified)",
+        )
     _annex_operation(b, report, answers, evidence)
     quantitative = {"Scorecard": report.scorecard}
     per_group = _per_group_table(report)
