@@ -7,6 +7,7 @@ and whether serving data still looks like training data.
 
 from __future__ import annotations
 
+from raikit.data._augment import AugmentEvalResult, augment_eval
 from raikit.data._datasheet import QUESTIONS, DatasheetResult, datasheet, datasheet_template
 from raikit.data._drift import DriftResult, adjust_pvalues, distribution_distances, drift
 from raikit.data._label_issues import LabelIssuesResult, confident_learning, label_issues
@@ -30,6 +31,7 @@ from raikit.data._slice_tuner import (
 
 __all__ = [
     "QUESTIONS",
+    "AugmentEvalResult",
     "DatasheetResult",
     "DriftResult",
     "LabelIssuesResult",
@@ -43,6 +45,7 @@ __all__ = [
     "ValidationResult",
     "adjust_pvalues",
     "allocate_budget",
+    "augment_eval",
     "clean",
     "confident_learning",
     "datasheet",

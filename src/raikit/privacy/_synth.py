@@ -52,7 +52,7 @@ from raikit.privacy._table import open_source
 
 __all__ = ["SynthesisResult", "synthesis_utility", "synthesize"]
 
-_MISSING = "<missing>"
+_MISSING = MISSING_LEVEL = "<missing>"  # the level of a missing value on a public domain
 
 
 @dataclass(frozen=True, eq=False)
