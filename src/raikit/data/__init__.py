@@ -28,6 +28,7 @@ from raikit.data._slice_tuner import (
     fit_power_law,
     slice_tuner,
 )
+from raikit.data._sources import SourcePlanResult, SyntheticAcquirer, plan_sources
 
 __all__ = [
     "QUESTIONS",
@@ -42,6 +43,8 @@ __all__ = [
     "ProfileResult",
     "RepresentationResult",
     "SliceTunerResult",
+    "SourcePlanResult",
+    "SyntheticAcquirer",
     "ValidationResult",
     "adjust_pvalues",
     "allocate_budget",
@@ -57,6 +60,7 @@ __all__ = [
     "label_issues",
     "leakage",
     "multivariate_drift",
+    "plan_sources",
     "profile",
     "representation",
     "required_sample_size",
