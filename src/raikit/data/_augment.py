@@ -32,7 +32,7 @@ from raikit._validation import (
     rng_from,
     validate_params,
 )
-from raikit.data._slice_tuner import _is_classifier
+from raikit.data._slice_tuner import _is_classifier, _seeded
 from raikit.metrics._stats import MIN_GROUP_SIZE, percentile_bounds
 from raikit.privacy._synth import MISSING_LEVEL
 
@@ -197,7 +197,8 @@ def augment_eval(
     ----------
     estimator : unfitted scikit-learn classifier
         With ``fit`` and ``predict_proba``, fitted on ``train.X`` (a DataFrame of the features).
-        Its ``random_state`` (if any) is set from ``random_state``.
+        Every ``random_state`` parameter it has (a pipeline's included) is set from
+        ``random_state``, the same for both fits.
     train : raikit.Dataset
         The real training rows (binary target, sensitive attributes declared).
     test : raikit.Dataset
@@ -389,8 +390,6 @@ def _plan(release, sensitive: list, requested, n_rows, thin_below: float) -> pd.
 
 def _fit_both(estimator, tr, synthetic: pd.DataFrame, seed: int) -> dict:
     """The estimator fitted on the real rows and on the real plus synthetic rows."""
-    from sklearn.base import clone
-
     frame = tr.frame
     extra = synthetic.reindex(columns=frame.columns)
     for column in frame.columns:
@@ -405,10 +404,7 @@ def _fit_both(estimator, tr, synthetic: pd.DataFrame, seed: int) -> dict:
     augmented = tr.replace(pd.concat([frame, extra], ignore_index=True))
     models = {}
     for name, ds in (("before", tr), ("after", augmented)):
-        model = clone(estimator)
-        if "random_state" in model.get_params():
-            model.set_params(random_state=seed)
-        models[name] = model.fit(ds.X, ds.y)
+        models[name] = _seeded(estimator, seed).fit(ds.X, ds.y)
     return models
 
 
