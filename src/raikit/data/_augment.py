@@ -34,7 +34,7 @@ from raikit._validation import (
 )
 from raikit.data._slice_tuner import _is_classifier, _seeded
 from raikit.metrics._stats import MIN_GROUP_SIZE, percentile_bounds
-from raikit.privacy._synth import MISSING_LEVEL
+from raikit.privacy._conditional import MISSING_LEVEL
 
 __all__ = ["AugmentEvalResult", "augment_eval"]
 
@@ -188,7 +188,8 @@ def augment_eval(
     """Train with and without DP synthetic rows of the thin groups; compare on real test rows.
 
     One DP release of the training data's marginals is charged to ``source``
-    (:func:`raikit.privacy.synthesize`); the synthetic rows of every thin group are drawn from it.
+    (:func:`raikit.privacy.synthesize`); the synthetic rows of every thin group are drawn from it
+    as complete rows (no missing value).
     ``estimator`` is cloned and fitted on the real training rows (*before*) and on the real rows
     plus the synthetic ones (*after*); both are scored on the real ``test`` rows, per
     intersection of the sensitive attributes.
@@ -305,7 +306,9 @@ def augment_eval(
         random_state=int(seeds[0]),
     )
     plan = _plan(release, tr.sensitive_names, requested, n_rows, thin_below)
-    synthetic = release.sample(condition=plan.drop(columns="noisy_count"), random_state=seeds[1])
+    synthetic = release.sample(
+        condition=plan.drop(columns="noisy_count"), complete=True, random_state=seeds[1]
+    )
     models = _fit_both(estimator, tr, synthetic, int(seeds[2]))
     values, codes, labels, positive = _per_row(models, te, pos_label)
     thin = _thin_groups(labels, plan, tr.sensitive_names)

@@ -175,7 +175,9 @@ def _greedy(a, b, n, cost, worth, supply, budget, lam):
         spend = min(step, left)
         extra = np.minimum(spend / cost, supply - rows)  # rows one step buys, within supply
         now = _slice_objective(effective, a, b, lam, reference)[:, None]
-        after = _slice_objective(effective[:, None] + extra * worth, a, b, lam, reference)
+        after = _slice_objective(
+            effective[:, None] + extra * worth, a[:, None], b[:, None], lam, reference
+        )
         with np.errstate(invalid="ignore", divide="ignore"):
             value = np.where(extra > 1e-12, (now - after) / (extra * cost), -np.inf)
         best = np.unravel_index(np.argmax(value), value.shape)

@@ -21,6 +21,7 @@ from raikit._errors import ParameterError
 from raikit._result import Finding
 
 _N_ROWS = "n_rows"
+MISSING_LEVEL = "<missing>"  # the level of a missing value on a public domain
 
 
 @dataclass(frozen=True)
@@ -113,20 +114,38 @@ def cell_mask(values: dict, release: Release) -> np.ndarray:
     return mask
 
 
-def draw_hub(release: Release, slices, n_rows, rng) -> tuple[np.ndarray, list, list]:
-    """Hub cells of the synthetic rows: the whole table, or each slice's cells.
+def _complete_cells(release: Release) -> np.ndarray:
+    """Hub cells where no hub column takes its missing level."""
+    coords = release.coords()
+    keep = np.ones(release.n_hub, dtype=bool)
+    for axis, name in enumerate(release.hub_names):
+        levels = release.levels[name]
+        if levels and levels[-1] == MISSING_LEVEL:
+            keep &= coords[axis] != len(levels) - 1
+    return keep
+
+
+def draw_hub(
+    release: Release, slices, n_rows, rng, *, complete: bool = False
+) -> tuple[np.ndarray, list, list]:
+    """Hub cells of the synthetic rows: the whole table, or each slice's cells (``complete``:
+    never a cell with a missing value).
 
     Returns the cells, the slice index of every row (-1 without a condition) and, per slice, its
     noisy count in the release and whether its rows fell back to uniform cells (no noisy mass).
     """
     counts = release.hub_counts
+    allowed = _complete_cells(release) if complete else np.ones(release.n_hub, dtype=bool)
+    counts = np.where(allowed, counts, 0.0)
     if slices is None:
         size = int(n_rows) if n_rows is not None else max(round(float(counts.sum())), 1)
         p = counts / counts.sum() if counts.sum() > 0 else np.full(release.n_hub, 1 / release.n_hub)
         return rng.choice(release.n_hub, size=size, p=p), np.full(size, -1), []
     cells, owner, info = [], [], []
     for i, (values, rows) in enumerate(slices):
-        mask = cell_mask(values, release)
+        mask = cell_mask(values, release) & allowed
+        if not mask.any():
+            mask = cell_mask(values, release)  # a group of missing values, asked for by name
         mass = np.where(mask, counts, 0.0)
         noisy = float(mass.sum())
         size = rows if rows is not None else max(round(noisy), 1)
@@ -138,12 +157,14 @@ def draw_hub(release: Release, slices, n_rows, rng) -> tuple[np.ndarray, list, l
     return np.concatenate(cells), np.concatenate(owner), info
 
 
-def draw_codes(release: Release, hub: np.ndarray, rng) -> dict:
+def draw_codes(release: Release, hub: np.ndarray, rng, *, complete: bool = False) -> dict:
     """Codes of every column: the hub columns from the cell, the others from their noisy
-    conditionals given the cell."""
+    conditionals given the cell (``complete``: never the missing level)."""
     codes = {}
     for column in release.others:
         table = release.tables[column].copy()
+        if complete and release.levels[column][-1] == MISSING_LEVEL:
+            table[:, -1] = 0.0
         levels = table.shape[1]
         table[table.sum(axis=1) <= 0] = table.sum(axis=0) + 1e-12  # an empty cell: the margin
         cdf = np.cumsum(table / table.sum(axis=1, keepdims=True), axis=1)

@@ -40,6 +40,7 @@ from raikit._validation import (
     validate_params,
 )
 from raikit.privacy._conditional import (
+    MISSING_LEVEL,
     Release,
     draw_codes,
     draw_hub,
@@ -52,7 +53,7 @@ from raikit.privacy._table import open_source
 
 __all__ = ["SynthesisResult", "synthesis_utility", "synthesize"]
 
-_MISSING = MISSING_LEVEL = "<missing>"  # the level of a missing value on a public domain
+_MISSING = MISSING_LEVEL
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,7 +99,14 @@ class SynthesisResult(Result):
     findings: tuple = ()
     groups: pd.DataFrame = field(default_factory=pd.DataFrame)
 
-    def sample(self, *, condition=None, n_rows: int | None = None, random_state=None):
+    def sample(
+        self,
+        *,
+        condition=None,
+        n_rows: int | None = None,
+        complete: bool = False,
+        random_state=None,
+    ):
         """More synthetic rows from the same DP release: post-processing, no budget spent.
 
         Parameters
@@ -107,13 +115,16 @@ class SynthesisResult(Result):
             As for :func:`synthesize`: the group(s) to draw rows of.
         n_rows : int, optional
             Rows to draw (per slice with a condition); default the noisy count released.
+        complete : bool, default False
+            Draw complete rows only: no column takes its missing level (the rows are drawn from
+            the release conditioned on every value being present).
         random_state : int, Generator or None, default None
             Seed of the draw.
 
         Returns
         -------
         DataFrame
-            The rows, with a ``slice`` attribute-free layout identical to :attr:`data`.
+            The rows, with the columns and dtypes of :attr:`data`.
 
         Raises
         ------
@@ -155,8 +166,8 @@ class SynthesisResult(Result):
             slices = slices_of(
                 condition, n_rows, release.hub_names, release.levels, "SynthesisResult.sample"
             )
-        hub, _, _ = draw_hub(release, slices, n_rows, rng)
-        return _rows(release, draw_codes(release, hub, rng), rng)
+        hub, _, _ = draw_hub(release, slices, n_rows, rng, complete=complete)
+        return _rows(release, draw_codes(release, hub, rng, complete=complete), rng)
 
     @property
     def summary(self) -> str:
