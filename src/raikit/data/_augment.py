@@ -376,7 +376,8 @@ def _plan(release, sensitive: list, requested, n_rows, thin_below: float) -> pd.
         plan = thin.index.to_frame(index=False)
     else:
         plan = requested.drop(columns="n_rows", errors="ignore")
-    keys = [c for c in plan.columns if c in sensitive]
+    keys = [c for c in sensitive if c in plan.columns]  # the Dataset's order names the groups
+    plan = plan[keys].copy()
     by = noisy.groupby(level=keys, observed=True).sum() if keys else noisy
     plan["noisy_count"] = [
         float(by.get(tuple(r) if len(r) > 1 else r[0], 0.0))
