@@ -354,7 +354,8 @@ def _requested(groups, sensitive: list) -> pd.DataFrame:
             f"augment_eval(): groups names {unknown}, which are not sensitive attributes; the "
             f"groups are values of {sensitive}."
         )
-    return groups.reset_index(drop=True)
+    ordered = [c for c in sensitive if c in named] + (["n_rows"] if "n_rows" in groups else [])
+    return groups[ordered].reset_index(drop=True)  # named in the Dataset's attribute order
 
 
 def _plan(release, sensitive: list, requested, n_rows, thin_below: float) -> pd.DataFrame:
