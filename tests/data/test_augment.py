@@ -362,6 +362,26 @@ def test_the_command_line(tmp_path):
     assert bad.returncode == 2 and "--group names 'colour'" in bad.stderr
 
 
+def test_the_command_line_synthesises_rows_of_chosen_groups(tmp_path):
+    from _cli import run
+
+    toy(800).frame.to_csv(tmp_path / "data.csv", index=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home)}
+    assert run("privacy", "register", "toy", "--budget", "1", cwd=tmp_path, env=env).returncode == 0
+    args = ["privacy", "synth", "data.csv", "--source", "toy", "-t", "y", "-s", "g,h",
+            "--epsilon", "1", "--bounds", "x=-4:4", "--domain", "g=big,small", "--domain",
+            "h=p,q", "--condition", "g=small,y=1", "--condition", "g=big,y=0", "--n-rows", "25",
+            "--out", "out"]  # fmt: skip
+    done = run(*args, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    rows = pd.read_csv(tmp_path / "out" / "synthetic.csv")
+    assert rows.groupby(["g", "y"]).size().to_dict() == {("big", 0): 25, ("small", 1): 25}
+    again = run(*args, cwd=tmp_path, env=env)  # the budget is spent: refused
+    assert again.returncode == 2 and "budget" in again.stderr.lower()
+
+
 # --------------------------------------------------------------------------- the multi-source plan
 def _tuned(a=(0.3, 0.3, 0.5), b=(2.0, 2.0, 3.0), n=(1000, 50, 200), lam=0.0):
     slices = pd.DataFrame({"slice": ["s0", "s1", "s2"], "n_before": n, "a": a, "b": b})
