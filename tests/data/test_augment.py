@@ -456,3 +456,21 @@ def test_slice_tuner_acquires_from_a_synthetic_generator():
     rows = pool.draw(plan.allocation("pool"))
     assert len(rows) == plan.allocation("pool").sum()
     assert PrivacySource.open("toy").remaining == pytest.approx(0.0, abs=1e-9)  # draws are free
+
+
+def test_results_round_trip_through_json_and_the_release_is_not_stored(evaluated):
+    from raikit import RaikitError, Result
+
+    _, _, result, _ = evaluated
+    back = Result.from_json(result.to_json())
+    assert back.groups.equals(result.groups) and back.criteria.equals(result.criteria)
+    assert len(back.synthetic) == len(result.synthetic)
+    PrivacySource.register("toy", epsilon=1.0)
+    release = synthesize(
+        toy(), source="toy", epsilon=1.0, domains=DOMAINS, bounds=BOUNDS,
+        condition={"g": "small"}, n_rows=20,
+    )  # fmt: skip
+    again = Result.from_json(release.to_json())
+    assert again.groups.equals(release.groups)
+    with pytest.raises(RaikitError, match="read back from JSON"):
+        again.sample(n_rows=5)
