@@ -425,7 +425,7 @@ def test_the_cheaper_effective_source_is_used_first_and_supply_is_respected():
         ({}, "at least one source"),
         ({"synthetic": {"cost": 1.0, "worth": 2.0}}, "worth=2"),
         ({"pool": {"cost": -1.0}}, "positive costs"),
-        ({"pool": {"available": {"nope": 3}}}, "names slice(s) ['nope']"),
+        ({"pool": {"cost": {"nope": 3}}}, "names slice(s) ['nope']"),
         ({"pool": {"price": 1.0}}, "keys 'cost', 'worth'"),
     ],
 )

@@ -619,6 +619,19 @@ def acquire_plan_command(
     ),
     repeats: int = typer.Option(3, "--repeats", help="Subsamples per learning-curve point."),
     seed: int = typer.Option(0, "--seed", help="Seed of the subsamples, split and pool draws."),
+    synthetic_cost: float | None = typer.Option(
+        None,
+        "--synthetic-cost",
+        help="Also plan a DP synthetic generator as a second source at this cost per row: the "
+        "budget is split between real rows (the pool's, or unlimited) and synthetic rows, with "
+        "the expected gain per slice and source.",
+    ),
+    synthetic_worth: float = typer.Option(
+        0.5,
+        "--synthetic-worth",
+        help="How many real rows one synthetic row is worth, in (0, 1]: measure it with "
+        "'raikit data augment-eval'.",
+    ),
     out: Path = _OUT,
     json_out: Path | None = _JSON,
     html_out: Path | None = _HTML,
@@ -654,7 +667,7 @@ def acquire_plan_command(
         "validation": valid,
         "random_state": seed,
     }
-    acquire = to_label = None
+    acquire = to_label = supply = None
     with _bar() as progress:
         task = progress.add_task("Fitting learning curves…", total=None)
 
@@ -665,6 +678,7 @@ def acquire_plan_command(
             result = slice_tuner(train, **settings, progress=advance)
         else:
             acquire = PoolAcquirer(read_table(pool), names, random_state=seed)
+            supply = acquire.remaining()  # before any row is drawn
             if target in acquire.pool.columns and acquire.pool[target].notna().any():
                 result = slice_tuner(train, **settings, acquire=acquire, progress=advance)
             else:  # unlabelled pool: plan within what it holds, pick the rows to label
@@ -705,6 +719,39 @@ def acquire_plan_command(
             f"{label_path}; label them and pass them to --pool to measure the loss after."
         )
     _report(result, "acquire-plan", out, json_out, html_out, f"Slice Tuner: {file.name}")
+    if synthetic_cost is not None:
+        _two_sources(result, budget, cost, supply, synthetic_cost, synthetic_worth, out)
+
+
+def _two_sources(result, budget, cost, supply, synthetic_cost, worth, out: Path) -> None:
+    """The budget split between real rows and a synthetic generator, printed and written."""
+    from raikit.data import plan_sources
+
+    real = {"cost": _parse_costs(cost) or 1.0}
+    if supply is not None:
+        real["available"] = supply
+    plan = plan_sources(
+        result,
+        budget=budget,
+        sources={"real": real, "synthetic": {"cost": synthetic_cost, "worth": worth}},
+    )
+    table = Table(title=f"Real and synthetic rows (synthetic worth {worth:g} real row)")
+    for column in ["slice", "source", "rows", "cost", "expected gain", "gain per cost"]:
+        table.add_column(column)
+    for row in plan.plan.itertuples(index=False):
+        table.add_row(
+            row.slice,
+            row.source,
+            f"{row.rows:,}",
+            f"{row.cost:.4g}",
+            f"{row.expected_gain:.4f}",
+            f"{row.gain_per_cost:.2e}",
+        )
+    console.print(table)
+    out.mkdir(parents=True, exist_ok=True)
+    plan.to_json(out / "sources-plan.json")
+    console.print(plan.summary)
+    console.print(f"Two-source plan written to {out / 'sources-plan.json'}")
 
 
 def _groups(items: list[str], sensitive: list[str]):

@@ -100,14 +100,15 @@ class SourcePlanResult(Result):
         return [figure]
 
 
-def _per_slice(value, names: list, what: str, default: float) -> np.ndarray:
-    """One number per slice from a number or a ``{slice: number}`` dict."""
+def _per_slice(value, names: list, what: str, default: float, *, strict=True) -> np.ndarray:
+    """One number per slice from a number or a ``{slice: number}`` dict (``strict``: a slice
+    the plan does not have is an error; else it is ignored)."""
     if value is None:
         return np.full(len(names), default)
     if isinstance(value, dict | pd.Series):
         lookup = {str(k): v for k, v in dict(value).items()}
         unknown = [k for k in lookup if k not in names]
-        if unknown:
+        if unknown and strict:
             raise ParameterError(
                 f"plan_sources(): {what} names slice(s) {unknown} that the plan does not have; "
                 f"the slices are {names}."
@@ -140,7 +141,10 @@ def _sources(sources: dict, names: list):
             )
         c = _per_slice(spec.get("cost"), names, f"sources[{name!r}]['cost']", 1.0)
         w = float(spec.get("worth", 1.0))
-        a = _per_slice(spec.get("available"), names, f"sources[{name!r}]['available']", np.inf)
+        # a pool holds rows of slices left out of the plan: those are simply not drawn
+        a = _per_slice(
+            spec.get("available"), names, f"sources[{name!r}]['available']", np.inf, strict=False
+        )
         if spec.get("available") is not None and isinstance(spec["available"], dict | pd.Series):
             a = np.where(np.isin(names, [str(k) for k in dict(spec["available"])]), a, 0.0)
         if not (np.isfinite(c).all() and (c > 0).all()):
@@ -210,8 +214,8 @@ def plan_sources(
         (a number, or ``{slice: cost}``; default 1). ``worth``: how many real rows one row of
         the source is worth to the model, in (0, 1] (default 1: real rows; for synthetic rows,
         measure it, e.g. with :func:`raikit.data.augment_eval`). ``available``: most rows per
-        slice (``{slice: n}``, slices not named have none; e.g. ``PoolAcquirer.remaining()``);
-        default unlimited (a generator).
+        slice (``{slice: n}``, slices not named have none, slices the plan does not have are
+        ignored; e.g. ``PoolAcquirer.remaining()``); default unlimited (a generator).
     lam : float, optional
         Weight of the unfairness term; default the one ``result`` was planned with.
     ledger : raikit.ledger.Ledger or path, optional
