@@ -312,6 +312,8 @@ class SyntheticAcquirer:
     attributes : str or list of str
         The sensitive column(s) whose values (joined with ``" & "``) name a slice, as in
         :func:`raikit.data.slice_tuner`.
+    complete : bool, default True
+        Draw complete rows only (no missing value), as training rows must usually be.
     random_state : int, Generator or None, default None
         Seed of the draws.
 
@@ -344,8 +346,9 @@ class SyntheticAcquirer:
     >>> os.environ["HOME"] = home
     """
 
-    def __init__(self, release, attributes, *, random_state=None) -> None:
+    def __init__(self, release, attributes, *, complete: bool = True, random_state=None) -> None:
         self.release = release
+        self.complete = complete
         self.attributes = [attributes] if isinstance(attributes, str) else list(attributes)
         self._rng = rng_from(random_state)
         self._drawn: list[pd.DataFrame] = []
@@ -384,7 +387,10 @@ class SyntheticAcquirer:
         if n < 1:
             return self.release.data.iloc[:0].copy()
         rows = self.release.sample(
-            condition=self._condition(slice_label), n_rows=n, random_state=self._rng
+            condition=self._condition(slice_label),
+            n_rows=n,
+            complete=self.complete,
+            random_state=self._rng,
         )
         self._drawn.append(rows)
         return rows
