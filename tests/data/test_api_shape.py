@@ -10,6 +10,8 @@ import raikit.data as data
 
 # estimators and array helpers are not checks; MLClean belongs to the estimators' migration
 CHECKS = {
+    "augment_eval": "data.augment_eval",
+    "plan_sources": "data.plan_sources",
     "datasheet": "data.datasheet",
     "drift": "data.drift",
     "label_issues": "data.label_issues",
@@ -40,6 +42,10 @@ def test_every_check_is_recorded_validated_and_takes_data_first(name):
         assert positional == [] and {"reference", "current"} <= set(params)
     elif name == "leakage":
         assert positional == [] and {"train", "test"} <= set(params)
+    elif name == "augment_eval":  # an unfitted learner first, then the pair
+        assert positional == ["estimator"] and {"train", "test"} <= set(params)
+    elif name == "plan_sources":  # reads the curves slice_tuner fitted
+        assert positional == ["result"]
     else:
         assert positional[0] == "data"
 

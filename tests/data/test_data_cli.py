@@ -252,6 +252,28 @@ def test_readme_acquire_plan_with_an_unlabelled_pool(readme_files, monkeypatch):
     assert "rows to label written to" in out.output
 
 
+def test_acquire_plan_splits_the_budget_between_the_pool_and_a_synthetic_source(
+    readme_files, monkeypatch
+):
+    out = invoke_in(
+        readme_files,
+        monkeypatch,
+        "raikit data acquire-plan train.csv --target y --slices race,sex --budget 200 "
+        "--pool pool.csv --synthetic-cost 0.2 --synthetic-worth 0.5 --out two/",
+    )
+    assert out.exit_code == 0, out.output
+    from raikit._result import Result
+
+    plan = Result.from_json(str(readme_files / "two" / "sources-plan.json"))
+    pool = pd.read_csv(readme_files / "pool.csv")
+    held = (pool["race"] + " & " + pool["sex"]).value_counts()
+    real = plan.allocation("real")
+    assert all(real[name] <= held.get(name, 0) for name in real.index)  # the pool's rows only
+    assert plan.spent == pytest.approx(real.sum() * 1.0 + plan.allocation("synthetic").sum() * 0.2)
+    assert plan.spent <= 200 + 1e-9 and plan.spent > 199
+    assert "Real and synthetic rows" in out.output
+
+
 @pytest.mark.slow
 def test_readme_acquire_plan_with_a_labelled_pool_too_small_for_the_budget(
     readme_files, monkeypatch

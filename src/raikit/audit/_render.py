@@ -91,6 +91,33 @@ TASK_ADVICE = {
     },
 }
 _SEVERITIES = ("error", "warning", "info")
+# a group is thin: where real rows cannot be had, measure synthetic ones before trusting them
+THIN_ADVICE = (
+    "Some groups have too few training rows. Collect real rows of them "
+    "(raikit.data.slice_tuner plans how many); where you cannot, measure whether DP synthetic "
+    "rows of those groups help before using them: raikit.data.augment_eval (on the command line "
+    "raikit data augment-eval) trains with and without them and says, per group on real test "
+    "rows, whether they helped or hurt."
+)
+_THIN_TITLES = ("too small to evaluate", "is under-represented")
+
+
+def thin_groups(report) -> bool:
+    """Whether the audit found a group with too few training rows (the representation check).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from raikit._result import Finding
+    >>> title = "[data.representation] 2 race group(s) too small to evaluate"
+    >>> thin_groups(SimpleNamespace(findings=[Finding("warning", title)]))
+    True
+    """
+    return any(
+        _split(f.title)[0].startswith("data.representation")
+        and any(words in f.title for words in _THIN_TITLES)
+        for f in report.findings
+    )
 
 
 def advice(principle: str, task: str | None = None) -> str | None:
@@ -525,6 +552,8 @@ def summary_html(report) -> str:
         for p in sorted(status, key=lambda p: _STATUS_ORDER.get(status[p], 4))
         if status[p] in ("fail", "warn") and advice(p, task) and p in QUESTIONS
     ]
+    if thin_groups(report):
+        steps.append(f"<li><b>Thin groups</b>: {escape(THIN_ADVICE)}</li>")
     nav = " · ".join(
         f'<a href="#{anchor}">{escape(question)}</a>' for anchor, question, _ in QUESTIONS.values()
     )

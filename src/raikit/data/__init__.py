@@ -7,6 +7,7 @@ and whether serving data still looks like training data.
 
 from __future__ import annotations
 
+from raikit.data._augment import AugmentEvalResult, augment_eval
 from raikit.data._datasheet import QUESTIONS, DatasheetResult, datasheet, datasheet_template
 from raikit.data._drift import DriftResult, adjust_pvalues, distribution_distances, drift
 from raikit.data._label_issues import LabelIssuesResult, confident_learning, label_issues
@@ -27,9 +28,11 @@ from raikit.data._slice_tuner import (
     fit_power_law,
     slice_tuner,
 )
+from raikit.data._sources import SourcePlanResult, SyntheticAcquirer, plan_sources
 
 __all__ = [
     "QUESTIONS",
+    "AugmentEvalResult",
     "DatasheetResult",
     "DriftResult",
     "LabelIssuesResult",
@@ -40,9 +43,12 @@ __all__ = [
     "ProfileResult",
     "RepresentationResult",
     "SliceTunerResult",
+    "SourcePlanResult",
+    "SyntheticAcquirer",
     "ValidationResult",
     "adjust_pvalues",
     "allocate_budget",
+    "augment_eval",
     "clean",
     "confident_learning",
     "datasheet",
@@ -54,6 +60,7 @@ __all__ = [
     "label_issues",
     "leakage",
     "multivariate_drift",
+    "plan_sources",
     "profile",
     "representation",
     "required_sample_size",

@@ -619,6 +619,19 @@ def acquire_plan_command(
     ),
     repeats: int = typer.Option(3, "--repeats", help="Subsamples per learning-curve point."),
     seed: int = typer.Option(0, "--seed", help="Seed of the subsamples, split and pool draws."),
+    synthetic_cost: float | None = typer.Option(
+        None,
+        "--synthetic-cost",
+        help="Also plan a DP synthetic generator as a second source at this cost per row: the "
+        "budget is split between real rows (the pool's, or unlimited) and synthetic rows, with "
+        "the expected gain per slice and source.",
+    ),
+    synthetic_worth: float = typer.Option(
+        0.5,
+        "--synthetic-worth",
+        help="How many real rows one synthetic row is worth, in (0, 1]: measure it with "
+        "'raikit data augment-eval'.",
+    ),
     out: Path = _OUT,
     json_out: Path | None = _JSON,
     html_out: Path | None = _HTML,
@@ -654,7 +667,7 @@ def acquire_plan_command(
         "validation": valid,
         "random_state": seed,
     }
-    acquire = to_label = None
+    acquire = to_label = supply = None
     with _bar() as progress:
         task = progress.add_task("Fitting learning curves…", total=None)
 
@@ -665,6 +678,7 @@ def acquire_plan_command(
             result = slice_tuner(train, **settings, progress=advance)
         else:
             acquire = PoolAcquirer(read_table(pool), names, random_state=seed)
+            supply = acquire.remaining()  # before any row is drawn
             if target in acquire.pool.columns and acquire.pool[target].notna().any():
                 result = slice_tuner(train, **settings, acquire=acquire, progress=advance)
             else:  # unlabelled pool: plan within what it holds, pick the rows to label
@@ -705,3 +719,159 @@ def acquire_plan_command(
             f"{label_path}; label them and pass them to --pool to measure the loss after."
         )
     _report(result, "acquire-plan", out, json_out, html_out, f"Slice Tuner: {file.name}")
+    if synthetic_cost is not None:
+        _two_sources(result, budget, cost, supply, synthetic_cost, synthetic_worth, out)
+
+
+def _two_sources(result, budget, cost, supply, synthetic_cost, worth, out: Path) -> None:
+    """The budget split between real rows and a synthetic generator, printed and written."""
+    from raikit.data import plan_sources
+
+    real = {"cost": _parse_costs(cost) or 1.0}
+    if supply is not None:
+        real["available"] = supply
+    plan = plan_sources(
+        result,
+        budget=budget,
+        sources={"real": real, "synthetic": {"cost": synthetic_cost, "worth": worth}},
+    )
+    table = Table(title=f"Real and synthetic rows (synthetic worth {worth:g} real row)")
+    for column in ["slice", "source", "rows", "cost", "expected gain", "gain per cost"]:
+        table.add_column(column)
+    for row in plan.plan.itertuples(index=False):
+        table.add_row(
+            row.slice,
+            row.source,
+            f"{row.rows:,}",
+            f"{row.cost:.4g}",
+            f"{row.expected_gain:.4f}",
+            f"{row.gain_per_cost:.2e}",
+        )
+    console.print(table)
+    out.mkdir(parents=True, exist_ok=True)
+    plan.to_json(out / "sources-plan.json")
+    console.print(plan.summary)
+    console.print(f"Two-source plan written to {out / 'sources-plan.json'}")
+
+
+def _groups(items: list[str], sensitive: list[str]):
+    """``--group race=Black,sex=Female`` (repeatable) -> a list of dicts."""
+    groups = []
+    for item in items:
+        group = {}
+        for part in split_names(item):
+            name, sep, value = part.partition("=")
+            if not sep or not name.strip() or not value.strip():
+                raise ParameterError(
+                    f"--group expects COLUMN=VALUE pairs separated by commas (e.g. "
+                    f"'race=Black,sex=Female'), got {item!r}."
+                )
+            if name.strip() not in sensitive:
+                raise ParameterError(
+                    f"--group names {name.strip()!r}, which is not in --sensitive {sensitive}."
+                )
+            group[name.strip()] = value.strip()
+        groups.append(group)
+    return groups or None
+
+
+@app.command("augment-eval")
+def augment_eval_command(
+    train: Path = typer.Argument(..., help="Real training rows (CSV, TSV or Parquet)."),
+    test: Path = typer.Argument(..., help="Real held-out test rows (same columns)."),
+    target: str = typer.Option(..., "--target", "-t", help="Label column (binary)."),
+    sensitive: str = _SENSITIVE,
+    source: str = typer.Option(..., "--source", help="The registered data source of TRAIN."),
+    epsilon: float = typer.Option(..., "--epsilon", help="Privacy loss of the synthetic release."),
+    group: list[str] = typer.Option(
+        [],
+        "--group",
+        help="A group to add synthetic rows of, e.g. 'race=Black,sex=Female' (repeatable). "
+        "Default: every group whose noisy count is below --thin-below of the largest.",
+    ),
+    n_rows: int | None = typer.Option(
+        None, "--n-rows", help="Synthetic rows per group (default: its noisy count)."
+    ),
+    thin_below: float = typer.Option(0.25, "--thin-below", help="Share defining a thin group."),
+    features: str | None = typer.Option(None, "--features", help="Feature columns."),
+    bounds: list[str] = typer.Option([], "--bounds", help="Numeric bounds, NAME=LOWER:UPPER."),
+    domain: list[str] = typer.Option(
+        [], "--domain", help="Public values of a non-numeric column, NAME=a,b,c."
+    ),
+    bins: int = typer.Option(10, "--bins", help="Bins per numeric column."),
+    pos_label: str | None = typer.Option(None, "--pos-label", help="The positive label."),
+    n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap replicates."),
+    ci: float = typer.Option(0.95, "--ci", help="Confidence level of the intervals."),
+    no_membership: bool = typer.Option(
+        False, "--no-membership", help="Skip the membership-inference attack."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the draws, fits and bootstrap."),
+    out: Path = _OUT,
+    json_out: Path | None = _JSON,
+    html_out: Path | None = _HTML,
+) -> None:
+    """Does adding DP synthetic rows of the thin groups help? Measured on real test rows.
+
+    Trains logistic regression (standardised numbers, one-hot categories) on TRAIN and on TRAIN
+    plus synthetic rows of the thin groups drawn from one DP release charged to --source, and
+    compares them per group on TEST with paired bootstrap intervals.
+    """
+    from raikit._cli_utils import command_line_words
+    from raikit.data import augment_eval
+    from raikit.data._slice_tuner import _default_estimator
+    from raikit.dataset import Dataset, read_table
+    from raikit.privacy._cli import _bounds, _domains
+    from raikit.privacy._source import check_epsilon
+
+    names = split_names(sensitive)
+    roles = {"target": target, "sensitive": names, "features": split_names(features) or None}
+    with command_line_words():
+        epsilon = check_epsilon(epsilon, "--epsilon")
+        frame = read_table(train)
+        train_ds = Dataset(frame, name=train.stem, **roles)
+        test_ds = Dataset(read_table(test), name=test.stem, **roles)
+        with _progress("Releasing, training twice and bootstrapping…"):
+            result = augment_eval(
+                _default_estimator(),
+                train=train_ds,
+                test=test_ds,
+                source=source,
+                epsilon=epsilon,
+                groups=_groups(group, names),
+                n_rows=n_rows,
+                thin_below=thin_below,
+                domains=_domains(frame, domain),
+                bounds=_bounds(bounds),
+                bins=bins,
+                pos_label=pos_label,
+                membership=not no_membership,
+                ci=ci,
+                n_boot=n_boot,
+                random_state=seed,
+            )
+    table = Table(title="Accuracy and log loss per group, before -> after (real test rows)")
+    for column in [
+        "group",
+        "thin",
+        "test rows",
+        "metric",
+        "before",
+        "after",
+        "difference",
+        "verdict",
+    ]:
+        table.add_column(column)
+    shown = result.groups[result.groups["metric"].isin(["accuracy", "log_loss"])]
+    for row in shown.itertuples(index=False):
+        table.add_row(
+            row.group,
+            "yes" if row.thin else "",
+            f"{row.n_test:,}",
+            row.metric,
+            f"{row.before:.3f}",
+            f"{row.after:.3f}",
+            f"{row.difference:+.3f} [{row.difference_lower:+.3f}, {row.difference_upper:+.3f}]",
+            row.verdict,
+        )
+    console.print(table)
+    _report(result, "augment-eval", out, json_out, html_out, f"Augmentation: {train.name}")

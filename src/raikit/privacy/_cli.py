@@ -138,6 +138,39 @@ def _domains(frame, items: list[str]) -> dict[str, list]:
     return domains
 
 
+def _conditions(frame, items: list[str]):
+    """``--condition race=Black,sex=Female`` (repeatable) -> a DataFrame of groups (or None).
+
+    Values are typed like their column (numbers for a numeric column, e.g. a 0/1 target).
+    """
+    import pandas as pd
+
+    from raikit._errors import ColumnError, ParameterError
+
+    groups = []
+    for item in items:
+        group = {}
+        for name, value in _pairs(split_names(item), "--condition").items():
+            if name not in frame.columns:
+                raise ColumnError(f"--condition names column {name!r}, which is not in the data.")
+            if pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(
+                frame[name]
+            ):
+                try:
+                    value = pd.to_numeric(value)
+                except ValueError:
+                    raise ParameterError(
+                        f"--condition {name}={value!r}: column {name!r} holds numbers."
+                    ) from None
+            group[name] = value
+        groups.append(group)
+    if len({tuple(g) for g in groups}) > 1:
+        raise ParameterError(
+            "Every --condition must name the same columns (e.g. each 'race=...,sex=...')."
+        )
+    return pd.DataFrame(groups) if groups else None
+
+
 def _epsilon(value: float, flag: str) -> float:
     from raikit.privacy._source import check_epsilon
 
@@ -287,12 +320,22 @@ def synth_command(
         [], "--domain", help="Public values of a non-numeric column, NAME=a,b,c."
     ),
     bins: int = typer.Option(10, "--bins", help="Bins per numeric column."),
+    condition: list[str] = typer.Option(
+        [],
+        "--condition",
+        help="Only rows of this group, e.g. 'race=Black,sex=Female' (repeatable: one group "
+        "each); columns are sensitive attributes or the target.",
+    ),
+    n_rows: int | None = typer.Option(
+        None, "--n-rows", help="Rows to draw (per --condition group); default the noisy count."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the sampling."),
     out: Path = typer.Option(Path("raikit-privacy"), "--out", help="Folder for the outputs."),
 ) -> None:
     """DP synthetic data (noisy marginals on OpenDP), charged to the source's budget.
 
-    Everything written (synthetic CSV, HTML, JSON) is computed from the DP release only.
+    Everything written (synthetic CSV, HTML, JSON) is computed from the DP release only. With
+    --condition, the rows are drawn from the same release for the named groups only.
     """
     from raikit.dataset import Dataset, read_table
     from raikit.privacy import synthesize
@@ -315,6 +358,8 @@ def synth_command(
                 domains=domains,
                 bounds=_bounds(bounds),
                 bins=bins,
+                n_rows=n_rows,
+                condition=_conditions(frame, condition),
                 random_state=seed,
             )
     console.print(result.summary)

@@ -22,7 +22,7 @@ so it is not used.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 
 import numpy as np
@@ -39,12 +39,21 @@ from raikit._validation import (
     rng_from,
     validate_params,
 )
+from raikit.privacy._conditional import (
+    MISSING_LEVEL,
+    Release,
+    draw_codes,
+    draw_hub,
+    group_fidelity,
+    slice_findings,
+    slices_of,
+)
 from raikit.privacy._source import check_epsilon, hint
 from raikit.privacy._table import open_source
 
 __all__ = ["SynthesisResult", "synthesis_utility", "synthesize"]
 
-_MISSING = "<missing>"
+_MISSING = MISSING_LEVEL
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,6 +77,16 @@ class SynthesisResult(Result):
         Laplace scale of every released count.
     source : str
         The data source whose budget paid for the release.
+    groups : DataFrame
+        With ``condition=``: the fidelity of every requested group, synthetic rows against the
+        noisy release within the group (no extra budget, nothing non-private): ``slice``,
+        ``column``, ``tvd`` (1-way), ``pair_tvd`` (the 2-way table with the target),
+        ``released_dependence`` / ``synthetic_dependence`` (Cramer's V of the column with the
+        target, in the release and in the rows), ``n_synthetic``. Empty without a condition.
+
+    Notes
+    -----
+    :meth:`sample` draws more rows (of any group) from the same release at no privacy cost.
     """
 
     data: pd.DataFrame
@@ -78,6 +97,77 @@ class SynthesisResult(Result):
     source: str = ""
     method: str = "star"
     findings: tuple = ()
+    groups: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def sample(
+        self,
+        *,
+        condition=None,
+        n_rows: int | None = None,
+        complete: bool = False,
+        random_state=None,
+    ):
+        """More synthetic rows from the same DP release: post-processing, no budget spent.
+
+        Parameters
+        ----------
+        condition : dict or DataFrame, optional
+            As for :func:`synthesize`: the group(s) to draw rows of.
+        n_rows : int, optional
+            Rows to draw (per slice with a condition); default the noisy count released.
+        complete : bool, default False
+            Draw complete rows only: no column takes its missing level (the rows are drawn from
+            the release conditioned on every value being present).
+        random_state : int, Generator or None, default None
+            Seed of the draw.
+
+        Returns
+        -------
+        DataFrame
+            The rows, with the columns and dtypes of :attr:`data`.
+
+        Raises
+        ------
+        RaikitError
+            The result was read back from JSON (the release itself is not stored).
+        ParameterError
+            A bad condition (see :func:`synthesize`).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> home, os.environ["HOME"] = os.environ["HOME"], tempfile.mkdtemp()
+        >>> import numpy as np
+        >>> from raikit.dataset import Dataset
+        >>> from raikit.privacy import PrivacySource, synthesize
+        >>> rng = np.random.default_rng(0)
+        >>> frame = pd.DataFrame({"x": rng.normal(5, 2, 500), "g": rng.choice(["u", "v"], 500)})
+        >>> frame["y"] = (frame["x"] > 5).astype(int)
+        >>> ds = Dataset(frame, target="y", sensitive=["g"], features=["x"])
+        >>> _ = PrivacySource.register("toy-sample", epsilon=1.0)
+        >>> result = synthesize(ds, source="toy-sample", epsilon=1.0, domains={"g": ["u", "v"]},
+        ...                     bounds={"x": (-5, 15)}, random_state=0)
+        >>> rows = result.sample(condition={"g": "v"}, n_rows=30, random_state=1)
+        >>> rows["g"].unique().tolist(), len(rows)
+        (['v'], 30)
+        >>> os.environ["HOME"] = home
+        """
+        from raikit._errors import RaikitError
+
+        release = getattr(self, "_release", None)
+        if release is None:
+            raise RaikitError(
+                "SynthesisResult.sample(): this result holds no release (it was read back from "
+                "JSON); call synthesize again."
+            )
+        rng = rng_from(random_state)
+        slices = None
+        if condition is not None:
+            slices = slices_of(
+                condition, n_rows, release.hub_names, release.levels, "SynthesisResult.sample"
+            )
+        hub, _, _ = draw_hub(release, slices, n_rows, rng, complete=complete)
+        return _rows(release, draw_codes(release, hub, rng, complete=complete), rng)
 
     @property
     def summary(self) -> str:
@@ -194,6 +284,7 @@ def _tvd(a: np.ndarray, b: np.ndarray, size: int) -> float:
     bounds=[dict, None],
     bins=Interval(int, 2, None),
     n_rows=[Interval(int, 1, None), None],
+    condition=[dict, pd.DataFrame, None],
     random_state=RANDOM_STATE,
 )
 def synthesize(
@@ -206,6 +297,7 @@ def synthesize(
     bounds: dict | None = None,
     bins: int = 10,
     n_rows: int | None = None,
+    condition: dict | pd.DataFrame | None = None,
     random_state=None,
     ledger=None,
 ) -> SynthesisResult:
@@ -236,7 +328,17 @@ def synthesize(
     bins : int, default 10
         Bins per numeric column (at least 2).
     n_rows : int, optional
-        Rows to generate; default the noisy total count released with the marginals.
+        Rows to generate; default the noisy total count released with the marginals. With a
+        ``condition``: rows per requested group (default: the group's noisy count).
+    condition : dict or DataFrame, optional
+        Generate rows of chosen groups only: ``{"race": "Black", "sex": "Female"}`` (values of
+        the sensitive attributes and/or the target), or a DataFrame of groups, one per row, with
+        an optional ``n_rows`` column (rows per group; else ``n_rows``, else the group's noisy
+        count). The release is the same as without a condition (the whole table's noisy
+        marginals, so a condition changes neither the spend nor what is measured); the rows
+        are drawn from the noisy cells of the group. A group's size is never read off the data:
+        it is what is asked for, or its noisy count. ``result.groups`` reports each group's
+        fidelity against the noisy release.
     random_state : int, Generator or None, default None
         Seed of the sampling of the synthetic rows (the noise of the release is OpenDP's own,
         never seeded); ``None`` draws a fresh seed, recorded in the ledger.
@@ -252,7 +354,8 @@ def synthesize(
     ParameterError
         ``method``, ``bins``, ``n_rows`` or ``random_state`` outside its domain; ``data`` is not
         a Dataset; ``epsilon`` is not a usable privacy loss; a column has no declared public
-        domain or bounds.
+        domain or bounds; ``condition`` names a column that is not a sensitive attribute or the
+        target, or a value outside its domain (nothing is spent).
     DataError
         The target is not a classification target.
     BudgetExceededError
@@ -278,6 +381,12 @@ def synthesize(
     True
     >>> round(PrivacySource.open("german-credit").remaining, 6)
     1.0
+    >>> women = synthesize(ds, source="german-credit", epsilon=1.0, domains=domains,
+    ...                    bounds=bounds, condition={"sex": "Female"}, n_rows=200, random_state=0)
+    >>> women.data["sex"].unique().tolist(), len(women.data)
+    (['Female'], 200)
+    >>> round(PrivacySource.open("german-credit").remaining, 6)
+    0.0
     >>> os.environ["HOME"] = home
     """
     ds = check_dataset(data, need=["target"], caller="synthesize")
@@ -293,31 +402,68 @@ def synthesize(
             "it is never released. Leave it out of the features."
         )
     encoded, hub = _encode(ds, privacy, hub_names, others, domains, bounds, bins)
+    levels = {name: encoded[name][1] for name in hub_names}
+    slices = None  # checked before anything is spent
+    if condition is not None:
+        slices = slices_of(condition, n_rows, hub_names, levels, "synthesize")
     released, scale, spent = _release(privacy, encoded, hub, hub_names, others, epsilon, method)
     del hub  # nothing below reads the private data: only the release
+    hub_names = list(hub_names)
+    release = _as_release(ds, released, encoded, hub_names, others, scale)
     rng = rng_from(random_state)
-    hub_sizes = [len(encoded[n][1]) for n in hub_names]
-    codes, tables, hub_counts = _sample_codes(
-        released, encoded, hub_names, hub_sizes, others, n_rows, rng
-    )
-    synthetic = pd.DataFrame(
-        {
-            name: _decode(codes[name], encoded[name][1], encoded[name][2], ds.frame[name], rng)
-            for name in ds.frame.columns
-            if name in encoded
-        }
-    )
-    index = pd.MultiIndex.from_product([encoded[n][1] for n in hub_names], names=hub_names)
+    hub_cells, owner, info = draw_hub(release, slices, n_rows, rng)
+    codes = draw_codes(release, hub_cells, rng)
+    index = pd.MultiIndex.from_product([release.levels[n] for n in hub_names], names=hub_names)
     released_table = index.to_frame(index=False).assign(count=np.asarray(released[0], float))
-    return SynthesisResult(
-        data=synthetic,
+    findings = _small_cells(released_table, hub_names, scale) if slices is None else []
+    result = SynthesisResult(
+        data=_rows(release, codes, rng),
         released=released_table,
-        marginals=_release_fidelity(encoded, codes, tables, hub_counts, hub_names, hub_sizes, ds),
+        marginals=_release_fidelity(release, codes, ds),
         epsilon=spent,
         noise_scale=float(scale),
         source=privacy.name,
         method=method,
-        findings=tuple(_small_cells(released_table, hub_names, scale)),
+        findings=tuple(findings + (slice_findings(slices, info, scale) if slices else [])),
+        groups=pd.DataFrame()
+        if slices is None
+        else group_fidelity(release, slices, hub_cells, owner, codes),
+    )
+    object.__setattr__(result, "_release", release)  # for sample(): not serialised
+    return result
+
+
+def _as_release(ds, released, encoded, hub_names, others, scale) -> Release:
+    """The DP release as the sampler reads it (nothing below reads the private data)."""
+    hub_sizes = [len(encoded[n][1]) for n in hub_names]
+    n_hub = int(np.prod(hub_sizes))
+    tables = {
+        column: np.clip(np.asarray(counts, dtype=float), 0, None).reshape(n_hub, -1)
+        for column, counts in zip(others, released[1:], strict=True)
+    }
+    columns = [c for c in ds.frame.columns if c in encoded]
+    return Release(
+        hub_names=list(hub_names),
+        hub_sizes=hub_sizes,
+        others=list(others),
+        levels={c: encoded[c][1] for c in encoded},
+        edges={c: encoded[c][2] for c in encoded},
+        hub_counts=np.clip(np.asarray(released[0], dtype=float), 0, None),
+        tables=tables,
+        template=ds.frame[columns].iloc[:0].copy(),
+        scale=float(scale),
+    )
+
+
+def _rows(release: Release, codes: dict, rng) -> pd.DataFrame:
+    """Synthetic values from codes, with the real table's columns and dtypes."""
+    return pd.DataFrame(
+        {
+            name: _decode(
+                codes[name], release.levels[name], release.edges[name], release.template[name], rng
+            )
+            for name in release.template.columns
+        }
     )
 
 
@@ -393,30 +539,6 @@ def _release(privacy, encoded, hub, hub_names, others, epsilon, method):
     return released, scale, spent
 
 
-def _sample_codes(released, encoded, hub_names, hub_sizes, others, n_rows, rng):
-    """Synthetic codes: a hub cell from the noisy hub marginal, then each other column from its
-    noisy conditional given the hub. Reads the release only."""
-    n_hub = int(np.prod(hub_sizes))
-    hub_counts = np.clip(np.asarray(released[0], dtype=float), 0, None)
-    size = int(n_rows) if n_rows is not None else max(round(float(hub_counts.sum())), 1)
-    hub_p = hub_counts / hub_counts.sum() if hub_counts.sum() > 0 else np.full(n_hub, 1 / n_hub)
-    synthetic_hub = rng.choice(n_hub, size=size, p=hub_p)
-    codes, tables = {}, {}
-    for column, counts in zip(others, released[1:], strict=True):
-        levels = len(encoded[column][1])
-        table = np.clip(np.asarray(counts, dtype=float), 0, None).reshape(n_hub, levels)
-        tables[column] = table.copy()
-        table[table.sum(axis=1) <= 0] = table.sum(axis=0) + 1e-12  # an empty cell: the margin
-        cdf = np.cumsum(table / table.sum(axis=1, keepdims=True), axis=1)
-        draw = rng.random(size)
-        codes[column] = np.minimum((draw[:, None] > cdf[synthetic_hub]).sum(axis=1), levels - 1)
-    rest = synthetic_hub
-    for name, levels in zip(reversed(hub_names), reversed(hub_sizes), strict=True):
-        codes[name] = rest % levels
-        rest = rest // levels
-    return codes, tables, hub_counts
-
-
 def _small_cells(released_table: pd.DataFrame, hub_names, scale) -> list[Finding]:
     small = released_table[released_table["count"] < 20 * scale]
     if not len(small):
@@ -433,10 +555,11 @@ def _small_cells(released_table: pd.DataFrame, hub_names, scale) -> list[Finding
     ]
 
 
-def _release_fidelity(encoded, codes, tables, hub_counts, hub_names, hub_sizes, ds):
+def _release_fidelity(release: Release, codes, ds):
     """1-way TVD between the synthetic codes and the noisy release, overall and per group."""
-    shape = tuple(hub_sizes)
-    hub_cube = hub_counts.reshape(shape)
+    shape = tuple(release.hub_sizes)
+    hub_names, tables = release.hub_names, release.tables
+    hub_cube = release.hub_counts.reshape(shape)
     rows = []
 
     def tvd(p, q):
@@ -457,18 +580,18 @@ def _release_fidelity(encoded, codes, tables, hub_counts, hub_names, hub_sizes, 
         return cube.sum(axis=others)
 
     for name in [*tables, *hub_names]:
-        levels = len(encoded[name][1])
+        levels = len(release.levels[name])
         synthetic = np.bincount(codes[name], minlength=levels).astype(float)
         rows.append(("overall", "all", name, tvd(released_marginal(name), synthetic)))
         for attribute in ds.sensitive_names:
             axis = hub_names.index(attribute)
-            for g, label in enumerate(encoded[attribute][1]):
+            for g, label in enumerate(release.levels[attribute]):
                 mask = codes[attribute] == g
                 if not mask.any():
                     continue
                 synthetic = np.bincount(codes[name][mask], minlength=levels).astype(float)
-                release = released_marginal(name, axis, g)
-                rows.append((attribute, str(label), name, tvd(release, synthetic)))
+                release_counts = released_marginal(name, axis, g)
+                rows.append((attribute, str(label), name, tvd(release_counts, synthetic)))
     return pd.DataFrame(rows, columns=["attribute", "group", "column", "tvd"])
 
 
