@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -98,11 +99,12 @@ class KeyProvider(Protocol):
         ...
 
 
-class _LocalKey:
+class _LocalKey(ABC):
     """Wrap and unwrap with AES-256-GCM under a key read when needed (never kept)."""
 
-    def _key(self) -> bytes:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def _key(self) -> bytes:
+        """The owner's key, read from where it lives (each subclass knows where)."""
 
     def wrap(self, data_key: bytes, *, context: bytes) -> bytes:
         return encrypt(self._key(), data_key, context=context)
