@@ -299,6 +299,17 @@ def _check_feature(predict, X, X_all, feature, shape, weights, settings) -> dict
     )
 
 
+def _model_inputs(model, ds) -> pd.DataFrame:
+    """The model's inputs from ``ds``: its own input columns when it names them (a model
+    trained without a must-not-use feature is checked on data that still has it)."""
+    from raikit._features import model_feature_names
+
+    names = model_feature_names(model)
+    if names is not None and set(names) <= set(map(str, ds.frame.columns)):
+        return ds.frame[names]
+    return ds.for_model(model).X
+
+
 def _sample(ds, max_rows, random_state):
     """``(positions, weights, note)`` of the rows to check: every row, or a sample of
     ``max_rows`` stratified by sensitive group and reweighted (uniform without groups)."""
@@ -447,7 +458,7 @@ def verify_constraints(
     ds = check_dataset(data, caller="verify_constraints")
     spec = as_constraints(constraints)
     spec.check_columns(ds.frame.columns)
-    X_all = ds.for_model(model).X
+    X_all = _model_inputs(model, ds)
     predict, output = _predictor(model, pos_label)
     positions, weights, note = _sample(ds, max_rows, random_state)
     X = X_all.iloc[positions].reset_index(drop=True)
