@@ -16,7 +16,7 @@ from raikit._errors import DataError, ParameterError
 from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit._shape import MONOTONE, ShapeConstraints, as_constraints
-from raikit._validation import CI, RANDOM_STATE, Interval, check_dataset, rng_from, validate_params
+from raikit._validation import CI, RANDOM_STATE, Interval, check_dataset, validate_params
 from raikit.metrics._stats import MIN_GROUP_SIZE, wilson_interval
 
 __all__ = ["ConstraintResult", "verify_constraints"]
@@ -59,7 +59,7 @@ class ConstraintResult(Result):
         two values of the feature; ``value_mid`` the middle one for curvature) and the
         predictions there; ``evaluations`` (predictions made for the feature).
     meta : dict
-        ``output``, ``constraints``, ``n_rows`` (checked), ``population``, ``tolerance``,
+        ``output``, ``constraints``, ``n_rows`` (checked), ``population``, ``atol``,
         ``grid_resolution``, ``refine``, ``ci``.
     findings : tuple of Finding
     """
@@ -261,7 +261,14 @@ def _plain(value):
 
 def _check_feature(predict, X, X_all, feature, shape, weights, settings) -> dict:
     """The table row of one constrained feature."""
-    tol, ci, index = settings["tolerance"], settings["ci"], settings["index"]
+    tol, ci, index = settings["atol"], settings["ci"], settings["index"]
+    dtype = X_all[feature].dtype
+    numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    if shape != "must_not_use" and not numeric:
+        raise ParameterError(
+            f"verify_constraints(): {feature!r} is categorical; only a numeric feature can be "
+            f"declared {shape} (a category has no order)."
+        )
     if feature not in X.columns:
         row = dict.fromkeys(_COLUMNS)
         row.update(
@@ -274,14 +281,6 @@ def _check_feature(predict, X, X_all, feature, shape, weights, settings) -> dict
             evaluations=0,
         )
         return row
-    numeric = pd.api.types.is_numeric_dtype(X[feature].dtype) and not pd.api.types.is_bool_dtype(
-        X[feature].dtype
-    )
-    if shape != "must_not_use" and not numeric:
-        raise ParameterError(
-            f"verify_constraints(): {feature!r} is categorical; only a numeric feature can be "
-            f"declared {shape} (a category has no order)."
-        )
     grid = _grid(X_all[feature], settings["grid_resolution"])
     if shape in MONOTONE:
         values, P = _monotone(predict, X, feature, grid, MONOTONE[shape], settings["refine"])
@@ -312,17 +311,13 @@ def _model_inputs(model, ds) -> pd.DataFrame:
 
 def _sample(ds, max_rows, random_state):
     """``(positions, weights, note)`` of the rows to check: every row, or a sample of
-    ``max_rows`` stratified by sensitive group and reweighted (uniform without groups)."""
+    ``max_rows`` stratified by sensitive group and reweighted."""
     from raikit._sampling import sample_positions, sampling_note
 
     n = ds.n_rows
     if max_rows is None or max_rows >= n:
         return np.arange(n), np.ones(n), ""
-    if ds.sensitive_names:
-        positions, weights, _ = sample_positions(ds, max_rows, random_state=random_state)
-    else:
-        positions = np.sort(rng_from(random_state).choice(n, size=max_rows, replace=False))
-        weights = np.full(max_rows, n / max_rows)
+    positions, weights, _ = sample_positions(ds, max_rows, random_state=random_state)
     return positions, weights, f" ({sampling_note(len(positions), n)})"
 
 
@@ -365,7 +360,7 @@ def _findings(table: pd.DataFrame, output: str) -> tuple:
     grid_resolution=Interval(int, 3, None),
     refine=Interval(int, 0, None),
     max_rows=[Interval(int, 1, None), None],
-    tolerance=Interval(float, 0, None),
+    atol=Interval(float, 0, None),
     ci=CI,
     random_state=RANDOM_STATE,
 )
@@ -377,7 +372,7 @@ def verify_constraints(
     grid_resolution: int = 20,
     refine: int = 8,
     max_rows: int | None = 1000,
-    tolerance: float = 1e-6,
+    atol: float = 1e-6,
     pos_label=None,
     ci: float = 0.95,
     random_state=None,
@@ -390,13 +385,13 @@ def verify_constraints(
     call per feature): the row's ICE curve. A row violates
 
     - ``increasing``/``decreasing``: when a larger value of the feature gives a lower (higher)
-      prediction than a smaller one, by more than ``tolerance``; the targeted search then adds
+      prediction than a smaller one, by more than ``atol``; the targeted search then adds
       ``refine`` values inside the grid segment where each row's curve falls most (or rises
       least), where a dip between grid points would hide;
     - ``concave``/``convex``: when the curve passes below (above) the chord of two neighbouring
-      grid points at the point between them, by more than ``tolerance`` (on the grid);
+      grid points at the point between them, by more than ``atol`` (on the grid);
     - ``must_not_use``: when changing the feature changes the prediction by more than
-      ``tolerance`` (a feature the model does not take as input cannot: "not an input").
+      ``atol`` (a feature the model does not take as input cannot: "not an input").
 
     Parameters
     ----------
@@ -414,7 +409,7 @@ def verify_constraints(
         Extra values per row in its worst grid segment (monotone constraints; 0: none).
     max_rows : int or None, default 1000
         Rows checked: a sample stratified by sensitive group and reweighted (None: all).
-    tolerance : float, default 1e-6
+    atol : float, default 1e-6
         Changes of the output up to this size are not violations (rounding).
     pos_label : optional
         The class whose probability is checked (needed unless 0/1, False/True, -1/1).
@@ -464,7 +459,7 @@ def verify_constraints(
     X = X_all.iloc[positions].reset_index(drop=True)
     frame = ds.frame
     settings = {
-        "tolerance": float(tolerance),
+        "atol": float(atol),
         "ci": float(ci),
         "grid_resolution": grid_resolution,
         "refine": refine,
@@ -483,7 +478,7 @@ def verify_constraints(
             "n_rows": len(X),
             "population": ds.n_rows,
             "sampling": note,
-            "tolerance": float(tolerance),
+            "atol": float(atol),
             "grid_resolution": grid_resolution,
             "refine": refine,
             "ci": float(ci),
