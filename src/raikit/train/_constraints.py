@@ -43,8 +43,8 @@ def fit_constrained(estimator, data, *, constraints, random_state=None):
     columns the preprocessing produces (passed through, scaled, imputed or quantile/power
     transformed); a one-hot or other many-column encoding cannot carry a monotone constraint.
     Features declared ``must_not_use`` are left out of the inputs: the fitted model does not
-    take them (scikit-learn refuses a frame that still has them, and
-    :meth:`raikit.Dataset.for_model` leaves them out). Check the result with
+    take them (its ``feature_names_in_`` leaves them out, so :meth:`raikit.Dataset.for_model`
+    and :func:`raikit.evaluate.verify_constraints` leave them out too). Check the result with
     :func:`raikit.evaluate.verify_constraints`.
 
     Parameters
