@@ -1136,6 +1136,8 @@ def audit(
         min_group_size=_min_group_size(min_group_size),
         constraints=_declared_constraints(constraints, answers),
     )
+    if ctx.constraints is not None:  # a misspelt column fails now, not after the other sections
+        ctx.constraints.check_columns(ctx.test.frame.columns, where="the test data")
     model_name = name or type(model).__name__
     timings: dict[str, float] = {}
     if ledger is None and active_run() is None:
