@@ -82,7 +82,7 @@ def load_problem(source) -> dict:
 
     Examples
     --------
-    >>> load_problem("name: Credit screen\nshape_constraints:\n  income: increasing\n")
+    >>> load_problem({"name": "Credit screen", "shape_constraints": {"income": "Increasing"}})
     {'name': 'Credit screen', 'shape_constraints': {'income': 'increasing'}}
     """
     if source is None:
