@@ -183,3 +183,43 @@ def test_track_records_one_evidence_row_with_its_parameters(dip_data, tmp_path):
     assert params["refine"] == 4 and params["constraints"] == {"x": "increasing"}
     back = ConstraintResult.from_json(r.to_json())
     assert back.table.equals(r.table) and back.summary == r.summary
+
+
+def test_a_regressor_is_checked_on_its_prediction():
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 10, 600)
+    frame = pd.DataFrame({"x": x, "g": rng.choice(["a", "b"], 600)})
+    frame["y"] = np.sin(x) + 0.1 * rng.normal(size=600)  # up, down, up: not monotone
+    ds = Dataset(frame, target="y", sensitive="g")
+    free = HistGradientBoostingRegressor(max_iter=30, random_state=0).fit(frame[["x"]], frame["y"])
+    kept = HistGradientBoostingRegressor(max_iter=30, random_state=0, monotonic_cst=[1])
+    kept = kept.fit(frame[["x"]], frame["y"])
+    spec = {"x": "increasing"}
+    found = verify_constraints(free, ds, constraints=spec, max_rows=None).table.iloc[0]
+    assert found["share"] == 1.0 and found["worst_violation"] > 1.0  # sin falls by about 2
+    none = verify_constraints(kept, ds, constraints=spec, max_rows=None)
+    assert none.meta["output"] == "prediction" and none.table.loc[0, "n_violating"] == 0
+
+
+def test_a_script_in_a_column_name_is_escaped_in_the_page():
+    name = "<script>alert(1)</script>"
+
+    class Falling:
+        classes_ = np.array([0, 1])
+        feature_names_in_ = np.array([name], dtype=object)
+
+        def predict_proba(self, X):
+            p = 0.9 - 0.05 * X[name].to_numpy(float)
+            return np.column_stack([1 - p, p])
+
+        def predict(self, X):
+            return (self.predict_proba(X)[:, 1] > 0.5).astype(int)
+
+    frame = pd.DataFrame({name: np.arange(40.0) % 10, "g": ["a", "b"] * 20, "y": [0, 1] * 20})
+    ds = Dataset(frame, target="y", sensitive="g")
+    r = verify_constraints(Falling(), ds, constraints={name: "increasing"}, max_rows=None)
+    assert r.table.loc[0, "share"] == 1.0
+    page = r.to_html()
+    assert name not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
