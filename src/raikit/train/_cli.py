@@ -502,8 +502,11 @@ def constraints_fit_command(
     seed: int = typer.Option(0, "--seed", help="Seed: the same seed gives the same model."),
     out: Path = typer.Option(Path("model.skops"), "--out", "-o", help="Model file (.skops)."),
 ) -> None:
-    """Train a model that keeps the declared shape constraints (scikit-learn's histogram
-    gradient boosting, LightGBM or InterpretML's EBM), verify it and save it with skops."""
+    """Train a model that keeps declared shape constraints (HGB, LightGBM or EBM), verify it, save it.
+
+    The mechanism: scikit-learn's monotonic_cst, LightGBM's monotone_constraints, or InterpretML's
+    monotonize; must-not-use columns are left out of the inputs.
+    """
     from raikit import save_model
     from raikit._errors import ParameterError
     from raikit.dataset import Dataset
