@@ -35,6 +35,7 @@ RESULT_MODULES: dict[str, str] = {
     "SliceTunerResult": "raikit.data._slice_tuner",
     "ValidationResult": "raikit.data._schema_check",
     # evaluate
+    "ConstraintResult": "raikit.evaluate._constraints",
     "CostResult": "raikit.evaluate._cost",
     "EvaluationResult": "raikit.evaluate._evaluate",
     "LearningCurveResult": "raikit.evaluate._learning_curve",
@@ -83,6 +84,7 @@ RESULT_TITLES: dict[str, str] = {
     "RepresentationResult": "Representation of groups",
     "SliceTunerResult": "Data to acquire per slice (Slice Tuner)",
     "ValidationResult": "Schema validation",
+    "ConstraintResult": "Shape constraints verified",
     "CostResult": "Cost of errors",
     "EvaluationResult": "Evaluation by group",
     "LearningCurveResult": "Learning curve",

@@ -61,6 +61,7 @@ class AuditContext:
     pos_label: object = None  # the positive label; inferred only for 0/1, False/True, -1/1
     task: str = "binary"  # "binary", "multiclass" or "regression" (raikit.metrics.infer_task)
     task_reason: str = "given"  # how the task was chosen: "given" or the inference's reason
+    constraints: object = None  # declared shape constraints (raikit.train.ShapeConstraints)
     results: dict = field(default_factory=dict)
     sources: dict = field(default_factory=dict)  # check name -> section that produced it
     skipped: dict = field(default_factory=dict)  # section -> why it did not run
@@ -462,6 +463,40 @@ def _explainability(ctx: AuditContext) -> dict:
             "does not pick one: run raikit.explain.explain(model, data, pos_label=<class>)."
         )
     return explain_section(ctx)
+
+
+@register_section(
+    "shape_constraints",
+    principle="explainability",
+    description="Declared shape constraints (monotone, concave/convex, must not use) checked "
+    "along each row's ICE curve",
+)
+def _shape_constraints(ctx: AuditContext) -> dict:
+    """Whether the model keeps the shapes declared for it (more income never lowers the score,
+    a feature it must not use changes nothing): the explanation people rely on, checked."""
+    import inspect
+
+    from raikit.evaluate import verify_constraints
+
+    if ctx.constraints is None:
+        skip(
+            "No shape constraints were declared: pass audit(..., constraints={...}) or add "
+            "shape_constraints: to the problem definition."
+        )
+    if ctx.task == "multiclass" and ctx.pos_label is None:
+        skip("A multiclass model's constraints hold per class: pass pos_label= to pick one.")
+    if "sensitive_features" in inspect.signature(ctx.model.predict).parameters:
+        skip("The model's predict needs the sensitive features (post-processing).")
+    result = verify_constraints(
+        ctx.model,
+        _unscored(ctx.test),
+        constraints=ctx.constraints,
+        max_rows=1000,
+        pos_label=ctx.pos_label,
+        ci=ctx.ci,
+        random_state=ctx.random_state,
+    )
+    return {"evaluate.verify_constraints": result}
 
 
 # --------------------------------------------------------------------------- the report
@@ -990,6 +1025,7 @@ def audit(
     min_group_size: int | None = None,
     pos_label=None,
     task: str = "auto",
+    constraints=None,
 ) -> AuditReport:
     """Run every check that applies to a fitted model and mark each principle pass/warn/fail.
 
@@ -1043,6 +1079,11 @@ def audit(
         the mean predictor. Sections defined only for binary targets (curves, inequality
         indices, label-free estimates, Slice Finder's log loss) are skipped with their reason
         in ``report.meta["skipped"]`` and the scorecard.
+    constraints : ShapeConstraints or dict, optional
+        Declared shape constraints (feature -> "increasing", "decreasing", "concave", "convex"
+        or "must_not_use"; see :class:`raikit.train.ShapeConstraints`), checked by the
+        ``shape_constraints`` section. Default: the problem definition's
+        ``shape_constraints``; without either the section is skipped.
 
     Returns
     -------
@@ -1079,6 +1120,7 @@ def audit(
     if random_state is None:
         random_state = fresh_seed()  # recorded with the run: the audit can be repeated
     started = time.perf_counter()
+    answers = _load_problem(problem)
     ctx = _context(
         model,
         train,
@@ -1090,9 +1132,12 @@ def audit(
         random_state=random_state,
         tolerance=tolerance,
         ledger=ledger,
-        problem=_load_problem(problem),
+        problem=answers,
         min_group_size=_min_group_size(min_group_size),
+        constraints=_declared_constraints(constraints, answers),
     )
+    if ctx.constraints is not None:  # a misspelt column fails now, not after the other sections
+        ctx.constraints.check_columns(ctx.test.frame.columns, where="the test data")
     model_name = name or type(model).__name__
     timings: dict[str, float] = {}
     if ledger is None and active_run() is None:
@@ -1130,6 +1175,15 @@ def _load_problem(problem):
     from raikit.cards import load_problem
 
     return load_problem(problem)
+
+
+def _declared_constraints(constraints, answers: dict):
+    """The shape constraints given to the audit, else those of the problem definition."""
+    from raikit._shape import as_constraints
+
+    if constraints is None:
+        constraints = answers.get("shape_constraints")
+    return as_constraints(constraints, name="audit(): constraints")
 
 
 def _min_group_size(min_group_size) -> int:
@@ -1210,6 +1264,7 @@ def _report(
         "task_source": ctx.task_reason,
         "skipped": dict(ctx.skipped),
         "random_state": ctx.random_state if isinstance(ctx.random_state, int) else None,
+        "shape_constraints": None if ctx.constraints is None else ctx.constraints.to_dict(),
     }
     meta["sections"] = dict(ctx.sources)  # check -> the section (and principle) behind it
     meta["slice_overlap"] = _slice_overlaps(ctx)

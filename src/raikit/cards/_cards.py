@@ -45,7 +45,11 @@ PROBLEM_QUESTIONS = {
     "risk_management": "The risk-management measures in place (EU AI Act Art. 9).",
     "standards": "Harmonised standards or specifications applied.",
     "post_market_monitoring": "How the system is monitored after deployment.",
+    "shape_constraints": "Shapes the model must keep, one feature a line: increasing, decreasing, "
+    "concave, convex or must_not_use (checked by the audit's shape_constraints section).",
 }
+# answers that are a mapping, not a line of text
+_SHAPE_EXAMPLE = ["#   hours_per_week: increasing", "#   race: must_not_use"]
 
 
 def problem_template(path: str | Path | None = None) -> str:
@@ -62,7 +66,8 @@ def problem_template(path: str | Path | None = None) -> str:
         "",
     ]
     for key, question in PROBLEM_QUESTIONS.items():
-        lines += [f"# {question}", f"{key}:", ""]
+        example = _SHAPE_EXAMPLE if key == "shape_constraints" else []
+        lines += [f"# {question}", f"{key}:", *example, ""]
     text = "\n".join(lines)
     if path is not None:
         Path(path).write_text(text, encoding="utf-8")
@@ -70,7 +75,16 @@ def problem_template(path: str | Path | None = None) -> str:
 
 
 def load_problem(source) -> dict:
-    """Read a problem definition from a dict, YAML text or a YAML file; unknown keys are an error."""
+    """Read a problem definition from a dict, YAML text or a YAML file; unknown keys are an error.
+
+    Answers are text, except ``shape_constraints``: a mapping of feature to shape, validated
+    (see :class:`raikit.train.ShapeConstraints`) and returned as a plain dict.
+
+    Examples
+    --------
+    >>> load_problem({"name": "Credit screen", "shape_constraints": {"income": "Increasing"}})
+    {'name': 'Credit screen', 'shape_constraints': {'income': 'increasing'}}
+    """
     if source is None:
         return {}
     if isinstance(source, dict):
@@ -95,9 +109,26 @@ def load_problem(source) -> dict:
         raise DataError(
             f"Unknown problem-definition key(s) {unknown}; use the keys of problem_template()."
         )
-    return {
+    answers = {
         k: (str(v).strip() if v is not None and str(v).strip() else None) for k, v in data.items()
     }
+    if data.get("shape_constraints") is not None:
+        answers["shape_constraints"] = _shape_answer(data["shape_constraints"])
+    return answers
+
+
+def _shape_answer(value) -> dict:
+    from raikit._shape import ShapeConstraints
+
+    if not isinstance(value, dict):
+        raise FileFormatError(
+            "The problem definition's shape_constraints must be a mapping, one feature a line "
+            f"(e.g. 'income: increasing'), got {type(value).__name__} {value!r}."
+        )
+    try:
+        return ShapeConstraints(value).to_dict()
+    except ParameterError as error:
+        raise ParameterError(f"The problem definition's {error}") from error
 
 
 @dataclass(frozen=True, eq=False)
@@ -454,6 +485,7 @@ def model_card(report=None, *, ledger=None, run: str | None = None, problem=None
     _model_details(b, answers, report.meta, evidence)
     _use_factors_and_data(b, report, answers, evidence)
     _quantitative_analyses(b, report, evidence)
+    _shape_constraints(b, report, answers, evidence)
     _ethics_and_caveats(b, report, answers, evidence)
     meta = report.meta
     quantitative = {}
@@ -576,6 +608,45 @@ def _quantitative_analyses(b: _Builder, report, evidence: str) -> None:
         and scorecard.loc["practical_accuracy", "status"] != "not assessed"
         else None,
         evidence,
+    )
+
+
+def _shape_constraints(b: _Builder, report, answers: dict, evidence: str) -> None:
+    """The declared shape constraints and what their verification found (only when declared)."""
+    declared = report.meta.get("shape_constraints") or answers.get("shape_constraints")
+    result = report.results.get("evaluate.verify_constraints")
+    if not declared and result is None:
+        return
+    if result is not None:
+        declared = result.meta.get("constraints") or declared
+    text = "; ".join(f"{f}: {s.replace('_', ' ')}" for f, s in declared.items())
+    if result is None:
+        found = "not verified (the audit's shape_constraints section did not run)"
+        source = _FROM_PROBLEM
+    else:
+        t = result.table
+        bad = t[t["status"] == "violated"]
+        found = (
+            f"verified on {result.meta['n_rows']:,} rows: "
+            + (
+                "no violation found"
+                if bad.empty
+                else "violations found for "
+                + ", ".join(f"{r.feature} ({r.share:.1%} of rows)" for r in bad.itertuples())
+            )
+            + (
+                f"; not assessable: {', '.join(t.loc[t['status'] == 'not assessable', 'feature'])}"
+                if (t["status"] == "not assessable").any()
+                else ""
+            )
+        )
+        source = f"{evidence} (evaluate.verify_constraints)"
+    b.add(
+        "Quantitative analyses",
+        "Shape constraints",
+        PROBLEM_QUESTIONS["shape_constraints"],
+        f"Declared: {text}. {found[0].upper()}{found[1:]}.",
+        source,
     )
 
 

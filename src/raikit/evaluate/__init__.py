@@ -1,7 +1,9 @@
 """Evaluation: sliced metrics with confidence intervals, problematic slices (Slice Finder and
 SliceLine), practical accuracy (costs, learning curves), robustness (stress tests) and performance
-per group estimated before labels arrive (confidence-based estimation)."""
+per group estimated before labels arrive (confidence-based estimation), and
+verification of declared shape constraints."""
 
+from raikit.evaluate._constraints import ConstraintResult, verify_constraints
 from raikit.evaluate._cost import CostResult, cost_analysis
 from raikit.evaluate._evaluate import EvaluationResult, evaluate
 from raikit.evaluate._labelfree import PerformanceEstimateResult, estimate_performance
@@ -10,6 +12,7 @@ from raikit.evaluate._robustness import StressTestResult, stress_test
 from raikit.evaluate._slices import SliceResult, find_slices, row_losses
 
 __all__ = [
+    "ConstraintResult",
     "CostResult",
     "EvaluationResult",
     "LearningCurveResult",
@@ -23,4 +26,5 @@ __all__ = [
     "learning_curve",
     "row_losses",
     "stress_test",
+    "verify_constraints",
 ]

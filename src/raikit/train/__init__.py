@@ -1,11 +1,14 @@
 """Fair and robust training: FairBatch, FR-Train, Fairlearn reductions and post-processing
 (bounded group loss for regression), multiclass remapping, reweighing, label-flipping attacks,
-and a side-by-side comparison of mitigations."""
+a side-by-side comparison of mitigations, and training under
+shape constraints (monotone features, features the model must not use)."""
 
 from __future__ import annotations
 
+from raikit._shape import ShapeConstraints
 from raikit.train._common import TabularEncoder
 from raikit.train._compare import MitigationResult, compare_mitigations
+from raikit.train._constraints import fit_constrained
 from raikit.train._fairbatch import FairBatchClassifier
 from raikit.train._frtrain import FRTrainClassifier
 from raikit.train._mitigation import (
@@ -27,8 +30,10 @@ __all__ = [
     "MitigationResult",
     "RemapClassifier",
     "ReweighingClassifier",
+    "ShapeConstraints",
     "TabularEncoder",
     "compare_mitigations",
+    "fit_constrained",
     "flip_labels",
     "reweighing_weights",
 ]

@@ -1,4 +1,5 @@
-"""``raikit train`` and ``raikit mitigations``: the training stage on the command line."""
+"""``raikit train``, ``raikit mitigations`` and ``raikit constraints``: the training stage on the
+command line."""
 
 from __future__ import annotations
 
@@ -364,10 +365,203 @@ def _mitigations_table(result) -> Table:
     return table
 
 
+constraints_app = typer.Typer(
+    help="Shape constraints: train a model that keeps them, or verify any saved model.",
+    no_args_is_help=True,
+)
+_ESTIMATORS = ("hgb", "lightgbm", "ebm")
+
+
+def _shape_option(shape: str):
+    return typer.Option(
+        None, f"--{shape.replace('_', '-')}", help=f"Columns declared {shape}, comma-separated."
+    )
+
+
+def _declared(file, **shapes) -> dict:
+    """The constraints of ``--constraints FILE`` (a problem definition with a
+    ``shape_constraints:`` entry, or that mapping alone) and of the per-shape options."""
+    from raikit._errors import FileFormatError, ParameterError
+
+    spec = {}
+    if file is not None:
+        import yaml
+
+        if not file.exists():
+            raise FileFormatError(f"--constraints: {str(file)!r} not found.")
+        try:
+            data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as error:
+            raise FileFormatError(f"--constraints: not valid YAML: {error}") from error
+        if isinstance(data, dict) and "shape_constraints" in data:
+            from raikit.cards import load_problem
+
+            data = load_problem(data).get("shape_constraints") or {}
+        if not isinstance(data, dict):
+            raise FileFormatError(
+                "--constraints must be a YAML mapping of column: shape (or a problem definition "
+                "with a shape_constraints: entry)."
+            )
+        spec.update(data)
+    for shape, names in shapes.items():
+        for name in split_names(names):
+            if name in spec and spec[name] != shape:
+                raise ParameterError(
+                    f"Column {name!r} is declared both {spec[name]} and {shape}; give it one shape."
+                )
+            spec[name] = shape
+    if not spec:
+        raise ParameterError(
+            "Declare at least one constraint: --increasing COLS, --decreasing, --concave, "
+            "--convex, --must-not-use, or --constraints FILE."
+        )
+    return spec
+
+
+@constraints_app.command("verify")
+def constraints_verify_command(
+    model: Path = typer.Option(..., "--model", "-m", help="Fitted model (.skops)."),
+    data: Path = typer.Option(..., "--data", "-d", help="Rows to check (CSV or Parquet)."),
+    constraints: Path | None = typer.Option(
+        None, "--constraints", help="YAML: column: shape, or a problem definition."
+    ),
+    increasing: str | None = _shape_option("increasing"),
+    decreasing: str | None = _shape_option("decreasing"),
+    concave: str | None = _shape_option("concave"),
+    convex: str | None = _shape_option("convex"),
+    must_not_use: str | None = _shape_option("must_not_use"),
+    target: str | None = typer.Option(None, "--target", "-t", help="Column of labels (ignored)."),
+    sensitive: str | None = typer.Option(
+        None, "--sensitive", "-s", help="Sensitive columns (the row sample keeps every group)."
+    ),
+    max_rows: int = typer.Option(1000, "--max-rows", help="Rows checked (a stratified sample)."),
+    pos_label: str | None = typer.Option(None, "--pos-label", help="The class checked."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the row sample."),
+    out: Path = typer.Option(Path("raikit-constraints"), "--out", help="Folder for HTML/JSON."),
+    trust_pickle: bool = typer.Option(
+        False, "--trust-pickle", help="Allow a pickle model file you made yourself."
+    ),
+    trust: list[str] = typer.Option(
+        [], "--trust", help="A type in the .skops file to trust (repeatable)."
+    ),
+) -> None:
+    """Verify a saved model against declared shape constraints; exit 1 when one is violated."""
+    from raikit._cli_utils import write_result
+    from raikit._models import load_model_for_cli
+    from raikit.dataset import Dataset
+    from raikit.evaluate import verify_constraints
+
+    spec = _declared(
+        constraints,
+        increasing=increasing,
+        decreasing=decreasing,
+        concave=concave,
+        convex=convex,
+        must_not_use=must_not_use,
+    )
+    fitted = load_model_for_cli(model, trust=trust, trust_pickle=trust_pickle)
+    ds = Dataset(data, target=target, sensitive=split_names(sensitive))
+    result = verify_constraints(
+        fitted, ds, constraints=spec, max_rows=max_rows, pos_label=pos_label, random_state=seed
+    )
+    table = Table(title=result.summary)
+    for column in ("feature", "constraint", "status", "share of rows", "worst example"):
+        table.add_column(column)
+    for r in result.table.itertuples(index=False):
+        share = "" if r.share != r.share else f"{r.share:.1%} [{r.lower:.1%}, {r.upper:.1%}]"
+        worst = (
+            f"row {r.worst_row}: {r.value_from} -> {r.value_to} gives "
+            f"{r.prediction_from:.4f} -> {r.prediction_to:.4f}"
+            if r.status == "violated"
+            else ""
+        )
+        table.add_row(r.feature, r.constraint, r.status, share, worst)
+    console.print(table)
+    write_result(result, out, "constraints", "Shape constraints verified", console)
+    if (result.table["status"] == "violated").any():
+        raise typer.Exit(1)
+
+
+@constraints_app.command("fit")
+def constraints_fit_command(
+    data: Path = typer.Option(..., "--data", "-d", help="Training data (CSV or Parquet)."),
+    target: str = typer.Option(..., "--target", "-t", help="Column of true labels."),
+    sensitive: str | None = typer.Option(
+        None, "--sensitive", "-s", help="Sensitive columns, comma-separated (not used as inputs)."
+    ),
+    features: str | None = typer.Option(
+        None, "--features", help="Model inputs, comma-separated (default: all other columns)."
+    ),
+    estimator: str = typer.Option("hgb", "--estimator", help="hgb | lightgbm | ebm."),
+    constraints: Path | None = typer.Option(
+        None, "--constraints", help="YAML: column: shape, or a problem definition."
+    ),
+    increasing: str | None = _shape_option("increasing"),
+    decreasing: str | None = _shape_option("decreasing"),
+    must_not_use: str | None = _shape_option("must_not_use"),
+    seed: int = typer.Option(0, "--seed", help="Seed: the same seed gives the same model."),
+    out: Path = typer.Option(Path("model.skops"), "--out", "-o", help="Model file (.skops)."),
+) -> None:
+    """Train a model that keeps declared shape constraints (HGB, LightGBM or EBM), verify it, save it.
+
+    The mechanism: scikit-learn's monotonic_cst, LightGBM's monotone_constraints, or InterpretML's
+    monotonize; must-not-use columns are left out of the inputs.
+    """
+    from raikit import save_model
+    from raikit._errors import ParameterError
+    from raikit.dataset import Dataset
+    from raikit.evaluate import verify_constraints
+    from raikit.train import fit_constrained
+
+    if estimator not in _ESTIMATORS:
+        raise ParameterError(f"--estimator must be one of {list(_ESTIMATORS)}, got {estimator!r}.")
+    if out.suffix != ".skops":
+        raise ParameterError(f"--out must be a .skops file, got {str(out)!r}.")
+    spec = _declared(
+        constraints, increasing=increasing, decreasing=decreasing, must_not_use=must_not_use
+    )
+    ds = Dataset(
+        data,
+        target=target,
+        sensitive=split_names(sensitive),
+        features=split_names(features) or None,
+    )
+    fitted = fit_constrained(_estimator(estimator), ds, constraints=spec, random_state=seed)
+    result = verify_constraints(fitted, ds, constraints=spec, random_state=seed)
+    console.print(result.summary)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_model(fitted, out)
+    console.print(f"Model written to {out}")
+
+
+def _estimator(name: str):
+    from raikit._errors import ParameterError
+
+    if name == "hgb":
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        return HistGradientBoostingClassifier()
+    extra = "boosting" if name == "lightgbm" else "glassbox"
+    try:
+        if name == "lightgbm":
+            from lightgbm import LGBMClassifier
+
+            return LGBMClassifier(verbose=-1)
+        from interpret.glassbox import ExplainableBoostingClassifier
+
+        return ExplainableBoostingClassifier()
+    except ImportError as error:
+        raise ParameterError(
+            f'--estimator {name} needs an optional package: pip install "raikit[{extra}]" '
+            f"({error})."
+        ) from error
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``raikit train`` and ``raikit mitigations`` to the top-level app."""
+    """Add ``raikit train``, ``raikit mitigations`` and ``raikit constraints`` to the app."""
     app.command("train")(train_command)
     app.command("mitigations")(mitigations_command)
+    app.add_typer(constraints_app, name="constraints")
 
 
 def _epochs(value: str, *, auto: int | str) -> int | str:
