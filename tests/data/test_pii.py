@@ -265,7 +265,7 @@ def test_reidentification_matches_counting_by_hand():
     for key, diag in zip(keys, frame["diagnosis"], strict=True):
         kinds.setdefault(key, set()).add(diag)
     risk = reidentification_risk(
-        frame, ["age", "sex", "zip"], ["diagnosis"], k_anonymity=4, l_diversity=2
+        frame, ["age", "sex", "zip"], confidential=["diagnosis"], k_anonymity=4, l_diversity=2
     ).set_index("measure")
     assert risk.loc["uniqueness", "rows_at_risk"] == sum(size[k] == 1 for k in keys)
     assert risk.loc["k_anonymity", "value"] == min(size.values())
@@ -296,8 +296,8 @@ def test_quasi_identifiers_are_never_chosen_silently():
 
 def test_bad_parameters_and_columns():
     frame = pd.DataFrame({"a": [1, 2]})
-    with pytest.raises(ParameterError, match=r"scan_pii\(\).*threshold"):
-        scan_pii(frame, threshold=1.5)
+    with pytest.raises(ParameterError, match=r"scan_pii\(\).*min_share"):
+        scan_pii(frame, min_share=1.5)
     with pytest.raises(ParameterError, match=r"scan_pii\(\).*k_anonymity"):
         scan_pii(frame, k_anonymity=0)
     with pytest.raises(ColumnError, match="quasi_identifiers names column"):
@@ -310,12 +310,12 @@ def test_track_records_one_row(tmp_path):
     frame = pd.DataFrame({"email": ["a@b.org", "c@d.org"], "age": [1, 2]})
     ledger = Ledger(tmp_path / "ledger")
     with raikit.track("scan", ledger=ledger) as run:
-        scan_pii(frame, threshold=0.5, random_state=0)
+        scan_pii(frame, min_share=0.5, random_state=0)
         scan_pii(Dataset(frame, target=None, sensitive="age"), random_state=1)
     evidence = ledger.evidence(run=run.id)
     assert evidence["check_name"].tolist() == ["data.scan_pii", "data.scan_pii"]
     params = json.loads(evidence["params"].iloc[0])
-    assert params["threshold"] == 0.5 and params["random_state"] == 0
+    assert params["min_share"] == 0.5 and params["random_state"] == 0
 
 
 def test_masks_keep_the_kind_not_the_value():

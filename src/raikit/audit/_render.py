@@ -52,6 +52,8 @@ CHECK_TITLES = {
     "data.leakage": "Does the test data leak into training, or a feature into the target?",
     "privacy.membership_inference": "Can an attacker tell the training rows from others?",
     "explain.explain": "Which features drive the decisions, and for whom",
+    "data.scan_pii": "Personal data in the training table, and its re-identification risk",
+    "data.scan_pii.test": "Personal data in the test table, and its re-identification risk",
 }
 ADVICE = {
     "bias": "Mitigate the gaps between groups (raikit.train: FairBatchClassifier, "

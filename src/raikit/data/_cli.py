@@ -501,8 +501,8 @@ def scan_command(
     confidential: str | None = typer.Option(
         None, "--confidential", help="Columns whose l-diversity is measured (comma-separated)."
     ),
-    threshold: float = typer.Option(
-        0.3, "--threshold", help="Share of a column's values that flags it."
+    min_share: float = typer.Option(
+        0.3, "--min-share", help="Share of a column's values that flags it."
     ),
     k: int = typer.Option(5, "--k", help="k of k-anonymity: smaller classes are at risk."),
     l_diversity: int = typer.Option(2, "--l", help="l of l-diversity."),
@@ -529,7 +529,7 @@ def scan_command(
             frame,
             quasi_identifiers=lists["--quasi-identifiers"],
             confidential=lists["--confidential"],
-            threshold=threshold,
+            min_share=min_share,
             k_anonymity=k,
             l_diversity=l_diversity,
             random_state=seed,

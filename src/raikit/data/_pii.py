@@ -28,9 +28,9 @@ address        mostly distinct (the values cannot be verified: the name decides)
 ============== ======================================================================= ========
 
 A column is flagged when the share of its non-missing values a recogniser accepts is at least
-``threshold`` (free text: when any value contains an identifier). The checksums (mod-97, Luhn,
+``min_share`` (free text: when any value contains an identifier). The checksums (mod-97, Luhn,
 11-test) are what keep look-alikes out: a random number passes Luhn one time in ten and the
-11-test one time in eleven, far below the threshold. The recognisers run vectorised (pandas
+11-test one time in eleven, far below that share. The recognisers run vectorised (pandas
 string methods; checksums on a digit matrix) on a uniform sample of at most ``sample_size``
 values per column; a column they flag is then confirmed on all of its values (its share is over
 every non-missing value). Two recognisers end in a per-value library call (``phonenumbers``, and
@@ -607,7 +607,7 @@ def _scan_free_text(name, dtype, values, sample, hint, region) -> dict | None:
     return row
 
 
-def _scan_dates(name, dtype, series, values, sample, hint, threshold, rng, sample_size):
+def _scan_dates(name, dtype, series, values, sample, hint, min_share, rng, sample_size):
     """Dates of birth: a datetime column, or date-looking text (parsed with fixed formats)."""
     named = hint == "birth_date"
     if pd.api.types.is_datetime64_any_dtype(series):
@@ -616,11 +616,11 @@ def _scan_dates(name, dtype, series, values, sample, hint, threshold, rng, sampl
     else:
         dates = _as_dates(sample)
         full = dates if len(sample) == len(values) else None
-    if _birth_share(dates, named) < threshold:
+    if _birth_share(dates, named) < min_share:
         return None
     full = _as_dates(values) if full is None else full
     share = _birth_share(full, named)
-    if share < threshold:
+    if share < min_share:
         return None
     shown = pd.unique(dates.dropna().dt.strftime("%Y-%m-%d"))[:_N_EXAMPLES]
     example = "; ".join(mask_value(v, "birth_date") for v in shown)
@@ -642,34 +642,34 @@ def _positions(n: int, size: int, rng) -> np.ndarray:
     return np.sort(rng.choice(n, size=size, replace=False))
 
 
-def _scan_column(name, series, *, threshold, sample_size, rng, region) -> dict:
+def _scan_column(name, series, *, min_share, sample_size, rng, region) -> dict:
     hint, dtype = name_hint(name), series.dtype
     if pd.api.types.is_datetime64_any_dtype(series):
-        found = _scan_dates(name, dtype, series, None, None, hint, threshold, rng, sample_size)
+        found = _scan_dates(name, dtype, series, None, None, hint, min_share, rng, sample_size)
         return found or _row(name, dtype, hint=hint, checked=int(series.notna().sum()))
     values = _as_text(series)
     if values is None or not len(values):
         return _row(name, dtype, hint=hint)
     sample = values.iloc[_positions(len(values), sample_size, rng)]
     kind, mask, rate = _best_value_kind(sample, hint, region)
-    if kind and mask.mean() >= threshold:
+    if kind and mask.mean() >= min_share:
         if len(sample) == len(values):
             matched = float(mask.sum())  # the sample is the column
         else:
             matched = _confirm(values, kind, hint, rate, region)
-        if matched / len(values) >= threshold:
+        if matched / len(values) >= min_share:
             via = "values+name" if hint == kind else "values"
             return _row(
                 name, dtype, kind, via, hint, len(values), matched, _examples(sample, mask, kind)
             )
     if not pd.api.types.is_numeric_dtype(series):
-        found = _scan_dates(name, dtype, series, values, sample, hint, threshold, rng, sample_size)
+        found = _scan_dates(name, dtype, series, values, sample, hint, min_share, rng, sample_size)
         found = found or _scan_free_text(name, dtype, values, sample, hint, region)
         if found:
             return found
         if hint in ("person_name", "address"):
             wordy = sample.str.contains(r"[^\W\d_]", regex=True).to_numpy(bool)
-            if sample.nunique() >= 0.5 * len(sample) and wordy.mean() >= threshold:
+            if sample.nunique() >= 0.5 * len(sample) and wordy.mean() >= min_share:
                 scale = len(values) / len(sample)
                 return _row(
                     name,
@@ -698,8 +698,14 @@ def _risk_row(measure, attribute, value, threshold, at_risk, n, classes) -> dict
     }
 
 
+@validate_params(
+    quasi_identifiers=[list, tuple],
+    confidential=[list, tuple, str],
+    k_anonymity=Interval(int, 1, None),
+    l_diversity=Interval(int, 1, None),
+)
 def reidentification_risk(
-    frame: pd.DataFrame, quasi_identifiers, confidential=(), *, k_anonymity=5, l_diversity=2
+    data, quasi_identifiers, *, confidential=(), k_anonymity=5, l_diversity=2
 ):
     """Uniqueness, k-anonymity and l-diversity over the quasi-identifier columns: one group-by.
 
@@ -709,17 +715,36 @@ def reidentification_risk(
     ``l_diversity`` row per confidential column (``value``: fewest distinct values in a class;
     at risk: rows in classes with fewer than ``l_diversity`` distinct values).
 
+    Parameters
+    ----------
+    data : Dataset or DataFrame
+        The table.
+    quasi_identifiers : list of str
+        The columns whose combined values form the classes.
+    confidential : list of str, default ()
+        Columns whose l-diversity is measured.
+    k_anonymity, l_diversity : int, default 5 and 2
+        The class size and the distinct confidential values below which rows are at risk.
+
+    Returns
+    -------
+    DataFrame
+        ``measure``, ``attribute``, ``value``, ``threshold``, ``rows_at_risk``,
+        ``share_at_risk``, ``classes`` and ``rows``.
+
     Examples
     --------
     >>> import pandas as pd
     >>> frame = pd.DataFrame({"age": [30, 30, 30, 41, 41, 52],
     ...                       "sex": ["F", "F", "F", "M", "M", "F"],
     ...                       "diagnosis": ["a", "b", "a", "c", "c", "a"]})
-    >>> risk = reidentification_risk(frame, ["age", "sex"], ["diagnosis"], k_anonymity=3)
+    >>> risk = reidentification_risk(frame, ["age", "sex"], confidential=["diagnosis"],
+    ...                              k_anonymity=3)
     >>> risk[["measure", "value", "rows_at_risk"]].values.tolist()
     [['uniqueness', 1.0, 1], ['k_anonymity', 1.0, 3], ['l_diversity', 1.0, 3]]
     """
-    columns = list(quasi_identifiers)
+    frame, _ = _frame_and_roles(data, "reidentification_risk")
+    columns = _names(frame, quasi_identifiers, "quasi_identifiers", "reidentification_risk")
     n = len(frame)
     codes = frame.groupby(columns, dropna=False, observed=True, sort=False).ngroup().to_numpy()
     sizes = np.bincount(codes) if n else np.zeros(0, dtype=int)
@@ -736,7 +761,7 @@ def reidentification_risk(
             len(sizes),
         ),
     ]
-    for column in confidential:
+    for column in _names(frame, confidential, "confidential", "reidentification_risk"):
         distinct = (
             pd.Series(frame[column].to_numpy(), index=codes).groupby(level=0).nunique(dropna=False)
         )
@@ -929,12 +954,12 @@ def _frame_and_roles(data, caller: str):
     )
 
 
-def _names(frame: pd.DataFrame, names, keyword: str) -> list:
+def _names(frame: pd.DataFrame, names, keyword: str, caller: str = "scan_pii") -> list:
     names = [names] if isinstance(names, str) else list(names)
     missing = [n for n in names if n not in frame.columns]
     if missing:
         raise ColumnError(
-            f"scan_pii(): {keyword} names column(s) {missing} that the data does not have; "
+            f"{caller}(): {keyword} names column(s) {missing} that the data does not have; "
             f"its columns are {list(map(str, frame.columns))[:20]}."
         )
     return names
@@ -945,7 +970,7 @@ def _names(frame: pd.DataFrame, names, keyword: str) -> list:
     columns=[list, tuple, None],
     quasi_identifiers=[list, tuple, None],
     confidential=[list, tuple, str, None],
-    threshold=Interval(float, 0, 1, closed="right"),
+    min_share=Interval(float, 0, 1, closed="right"),
     k_anonymity=Interval(int, 1, None),
     l_diversity=Interval(int, 1, None),
     sample_size=Interval(int, 100, None),
@@ -958,7 +983,7 @@ def scan_pii(
     columns=None,
     quasi_identifiers=None,
     confidential=None,
-    threshold: float = 0.3,
+    min_share: float = 0.3,
     k_anonymity: int = 5,
     l_diversity: int = 2,
     sample_size: int = 10_000,
@@ -986,7 +1011,7 @@ def scan_pii(
     confidential : str or list of str, optional
         Columns whose values must not be inferable from the quasi-identifiers (a diagnosis, an
         income): their l-diversity is measured. Default: the Dataset's target, if any.
-    threshold : float, default 0.3
+    min_share : float, default 0.3
         Share of a column's non-missing values a recogniser must accept for the column to be
         flagged.
     k_anonymity : int, default 5
@@ -1039,7 +1064,7 @@ def scan_pii(
     rng = rng_from(random_state)
     rows = [
         _scan_column(
-            c, frame[c], threshold=threshold, sample_size=sample_size, rng=rng, region=region
+            c, frame[c], min_share=min_share, sample_size=sample_size, rng=rng, region=region
         )
         for c in scanned
     ]  # one pass per column (a handful), vectorised inside
@@ -1049,7 +1074,7 @@ def scan_pii(
     secret = [c for c in _names(frame, given, "confidential") if c not in quasi]
     risk = (
         reidentification_risk(
-            frame, quasi, secret, k_anonymity=k_anonymity, l_diversity=l_diversity
+            frame, quasi, confidential=secret, k_anonymity=k_anonymity, l_diversity=l_diversity
         )
         if quasi
         else pd.DataFrame(columns=list(_risk_row("", "", 0, 0, 0, 0, 0)))
@@ -1064,7 +1089,7 @@ def scan_pii(
             "quasi_identifiers": [str(c) for c in quasi],
             "quasi_source": source,
             "confidential": [str(c) for c in secret],
-            "threshold": threshold,
+            "min_share": min_share,
             "sample_size": sample_size,
         },
     )
