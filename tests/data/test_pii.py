@@ -330,3 +330,49 @@ def test_script_in_column_names_is_escaped():
     frame = pd.DataFrame({"<script>alert(1)</script>": ["x@y.org", "z@w.net"]})
     page = scan_pii(frame, random_state=0).to_html()
     assert "<script>alert(1)" not in page
+
+
+def test_audit_section_scans_train_and_test_of_german_credit():
+    from sklearn.linear_model import LogisticRegression
+
+    from raikit.audit import audit
+    from raikit.datasets import load_german_credit
+
+    ds = load_german_credit().replace(features=["duration_months", "credit_amount", "age"])
+    train, test = ds.split(0.3, random_state=0)
+    # a leaked contact column in the training table only (not a feature)
+    rng = np.random.default_rng(0)
+    contact = [f"client{i}@bank{rng.integers(9)}.de" for i in range(train.n_rows)]
+    train = train.replace(train.frame.assign(contact=contact), features=list(train.feature_names))
+    model = LogisticRegression(max_iter=1000).fit(train.X, train.y)
+    report = audit(model, train=train, test=test, sections=["sensitive_data"], random_state=0)
+    scanned, tested = report.results["data.scan_pii"], report.results["data.scan_pii.test"]
+    assert scanned.direct_identifiers == ["contact"] and tested.direct_identifiers == []
+    card = report.scorecard.set_index("principle")
+    assert card.loc["privacy", "status"] == "fail"
+    assert "contact" in card.loc["privacy", "reason"]
+    # the risk is the one reidentification_risk computes over the columns the result names
+    quasi = scanned.meta["quasi_identifiers"]
+    assert quasi == ["age", "sex", "age_group"]
+    direct = reidentification_risk(train.frame, quasi, confidential=["credit"])
+    pd.testing.assert_frame_equal(scanned.risk, direct)
+    page = report.to_html()
+    assert "Personal data in the training table" in page
+    assert not any(c in page for c in contact[:50])
+
+
+def test_datasheet_answers_identifiable_from_the_scan():
+    from raikit.data import datasheet
+
+    frame, expected = planted_table(n=300)
+    frame["sex"] = np.resize(["F", "M"], 300)
+    ds = Dataset(frame, target=None, sensitive="sex")
+    sheet = datasheet(ds, random_state=0)
+    answer = sheet.questions.set_index("id").loc["composition.identifiable"]
+    assert answer["source"] == "evidence"
+    assert "field_d (card, 100% of values)" in answer["evidence"]
+    assert "Quasi-identifier columns found: field_i (birth_date)" in answer["evidence"]
+    errors = [f.title for f in sheet.findings if f.severity == "error"]
+    assert len(errors) == len(expected) - 3  # two birth dates and the postcode are warnings
+    assert not any(v in sheet.to_json() for v in frame["field_d"])
+    assert "scan_pii" in sheet.meta["evidence"]
