@@ -102,6 +102,7 @@ _LABELS = {
 }
 _N_EXAMPLES = 3
 _MIN_TEXT_LENGTH = 20  # mean length from which a text column is read as free text
+_MAX_VALIDATED = 500  # candidates per column a per-value validator confirms (sets the rate)
 
 # --------------------------------------------------------------------------- column names
 _NAME_HINTS = {  # kind -> tokens (or whole names without separators) that suggest it
@@ -439,17 +440,22 @@ def _found_in_text(values: pd.Series, kind: str) -> tuple[np.ndarray, pd.Series]
         if confirm is not None:
             mask, validator = confirm(found[hit].astype(str), False)
             if validator is not None:
-                mask = mask & _validated(found[hit].astype(str), mask, validator)
+                mask = _validated(found[hit].astype(str), mask, validator)[0]
             hit[hit] = mask
     return hit, found
 
 
-def _validated(values: pd.Series, mask: np.ndarray, validator) -> np.ndarray:
-    """The validator's verdict on the candidates (one library call per candidate value)."""
+def _validated(values: pd.Series, mask: np.ndarray, validator) -> tuple[np.ndarray, float]:
+    """The validator's verdict (one library call per value) on at most ``_MAX_VALIDATED``
+    candidates, evenly spread over them: the mask of those confirmed, and the share confirmed
+    (the rate that scales the candidates' count)."""
     out = np.zeros(len(values), dtype=bool)
-    candidates = values[mask]
-    out[mask] = [validator(v) for v in candidates.tolist()]
-    return out
+    where = np.flatnonzero(mask)
+    if not len(where):
+        return out, 1.0
+    where = where[np.linspace(0, len(where) - 1, min(len(where), _MAX_VALIDATED)).astype(int)]
+    out[where] = [validator(v) for v in values.iloc[where].tolist()]
+    return out, float(out[where].mean())
 
 
 # --------------------------------------------------------------------------- dates of birth
@@ -556,23 +562,24 @@ def _row(column, dtype, kind="", via="", hint="", checked=0, matched=0.0, exampl
     }
 
 
-def _best_value_kind(sample: pd.Series, hint: str, region: str | None):
-    """The recogniser that accepts most of the sample: (kind, mask on the sample, validation
-    rate of its candidates)."""
-    best = ("", np.zeros(len(sample), dtype=bool), 1.0)
+def _best_value_kind(sample: pd.Series, hint: str, region: str | None, min_share: float):
+    """The recogniser that accepts most of the sample: (kind, mask of confirmed values for the
+    examples, estimated share of the sample, validation rate of its candidates)."""
+    best = ("", np.zeros(len(sample), dtype=bool), 0.0, 1.0)
     for kind, recognise in _RECOGNISERS.items():
         relaxed = hint == kind
         if kind == "phone":
             mask, validator = _phone(sample, relaxed, region)
         else:
             mask, validator = recognise(sample, relaxed)
-        rate = 1.0
-        if validator is not None and mask.any():
-            confirmed = _validated(sample, mask, validator)
-            rate = confirmed.sum() / mask.sum()
-            mask = confirmed
-        if mask.sum() > best[1].sum():
-            best = (kind, mask, rate)
+        share, rate = float(mask.mean()), 1.0
+        if share < max(min_share, best[2]):
+            continue  # cannot be flagged, or another kind already accepts more
+        if validator is not None:
+            mask, rate = _validated(sample, mask, validator)
+            share *= rate
+        if share > best[2]:
+            best = (kind, mask, share, rate)
     return best
 
 
@@ -651,10 +658,10 @@ def _scan_column(name, series, *, min_share, sample_size, rng, region) -> dict:
     if values is None or not len(values):
         return _row(name, dtype, hint=hint)
     sample = values.iloc[_positions(len(values), sample_size, rng)]
-    kind, mask, rate = _best_value_kind(sample, hint, region)
-    if kind and mask.mean() >= min_share:
+    kind, mask, share, rate = _best_value_kind(sample, hint, region, min_share)
+    if kind and share >= min_share:
         if len(sample) == len(values):
-            matched = float(mask.sum())  # the sample is the column
+            matched = share * len(values)  # the sample is the column
         else:
             matched = _confirm(values, kind, hint, rate, region)
         if matched / len(values) >= min_share:
