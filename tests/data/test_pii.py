@@ -376,3 +376,15 @@ def test_datasheet_answers_identifiable_from_the_scan():
     assert len(errors) == len(expected) - 3  # two birth dates and the postcode are warnings
     assert not any(v in sheet.to_json() for v in frame["field_d"])
     assert "scan_pii" in sheet.meta["evidence"]
+
+
+def test_awkward_tables():
+    with pytest.raises(ColumnError, match="duplicated column names"):
+        scan_pii(pd.DataFrame([[1, 2]], columns=["a", "a"]))
+    empty = scan_pii(pd.DataFrame({"email": pd.Series([], dtype=str)}), random_state=0)
+    assert empty.direct_identifiers == [] and len(empty.risk) == 0
+    born = pd.to_datetime(["1950-03-01", "1971-07-12", "1990-01-30", None]).tz_localize("UTC")
+    frame = pd.DataFrame({"DOB": born, 0: ["a@b.org", "c@d.org", None, "e@f.org"]})
+    result = scan_pii(frame, quasi_identifiers=[], random_state=0).columns.set_index("column")
+    assert result.loc["DOB", "kind"] == "birth_date" and result.loc["DOB", "matched"] == 3
+    assert result.loc["0", "kind"] == "email" and result.loc["0", "share"] == 1.0

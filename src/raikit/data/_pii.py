@@ -34,12 +34,13 @@ A column is flagged when the share of its non-missing values a recogniser accept
 string methods; checksums on a digit matrix) on a uniform sample of at most ``sample_size``
 values per column; a column they flag is then confirmed on all of its values (its share is over
 every non-missing value). Two recognisers end in a per-value library call (``phonenumbers``, and
-``ipaddress`` for IPv6): that call runs on the sample only, and the full column's share is its
-candidate share times the sample's validation rate.
+``ipaddress``): that call confirms at most 500 candidates of the sample, and the full column's
+share is its candidate share times that validation rate.
 
-Why not Presidio: ``presidio-analyzer`` installs (it adds spaCy and eighteen other packages), but
-its e-mail and URL recognisers call ``tldextract``, which fetches the public-suffix list from the
-internet at run time, and its analyzer engine needs a spaCy language model that is not on PyPI.
+Why not Presidio: ``presidio-analyzer`` installs without changing an installed package (it adds
+spaCy and seventeen others), but its e-mail and URL recognisers call ``tldextract``, which fetches
+the public-suffix list from the internet at run time, and its analyzer engine needs a spaCy
+language model that is not on PyPI.
 Its recognisers also score one string at a time (the benchmark ``bench/bench_pii.py`` measures
 them); the recognisers here are vectorised over a column.
 
@@ -618,7 +619,10 @@ def _scan_dates(name, dtype, series, values, sample, hint, min_share, rng, sampl
     """Dates of birth: a datetime column, or date-looking text (parsed with fixed formats)."""
     named = hint == "birth_date"
     if pd.api.types.is_datetime64_any_dtype(series):
-        full = series.dropna().astype("datetime64[ns]")
+        full = series.dropna()
+        if isinstance(full.dtype, pd.DatetimeTZDtype):
+            full = full.dt.tz_localize(None)
+        full = full.astype("datetime64[ns]")
         dates = full.iloc[_positions(len(full), sample_size, rng)]
     else:
         dates = _as_dates(sample)
@@ -1067,6 +1071,12 @@ def scan_pii(
     (['age', 'sex'], 2)
     """
     frame, default_confidential = _frame_and_roles(data, "scan_pii")
+    twice = frame.columns[frame.columns.duplicated()].unique().tolist()
+    if twice:
+        raise ColumnError(
+            f"scan_pii(): the table has duplicated column names {twice}; rename them so that "
+            "each column can be reported on its own."
+        )
     scanned = _names(frame, frame.columns if columns is None else columns, "columns")
     rng = rng_from(random_state)
     rows = [
