@@ -13,7 +13,12 @@ from raikit.data._label_issues import LabelIssuesResult, confident_learning, lab
 from raikit.data._leakage import LeakageResult, leakage
 from raikit.data._mlclean import MLCleanResult, clean
 from raikit.data._multivariate import MultivariateDriftResult, multivariate_drift
-from raikit.data._pii import PIIScanResult, reidentification_risk, scan_pii
+from raikit.data._pii import (
+    PIIScanResult,
+    reidentification_risk,
+    scan_pii,
+    suggest_quasi_identifiers,
+)
 from raikit.data._profile import ProfileResult, profile
 from raikit.data._representation import (
     RepresentationResult,
@@ -62,5 +67,6 @@ __all__ = [
     "required_sample_size",
     "scan_pii",
     "slice_tuner",
+    "suggest_quasi_identifiers",
     "validate",
 ]
