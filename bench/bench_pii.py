@@ -263,7 +263,7 @@ def main() -> None:
         print("  Presidio                 not installed")
     else:
         print(
-            f"  Presidio recognisers     {presidio_s:8.2f} s   ratio "
+            f"  Presidio recognisers     {presidio_s:8.2f} s CPU   ratio "
             f"{presidio_s / raikit_s:6.1f}x (timed on {args.presidio_rows:,} values per "
             "column, scaled)"
         )

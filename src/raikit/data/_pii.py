@@ -252,16 +252,17 @@ def _digit_matrix(digits: pd.Series, width: int) -> np.ndarray:
     """Digit strings (only 0-9, at most ``width`` long) as a right-aligned uint8 matrix with
     zeros on the left; one C-level join, no loop over rows."""
     if not len(digits):
-        return np.zeros((0, width), dtype=np.int64)
+        return np.zeros((0, width), dtype=np.uint8)
     text = "".join(digits.str.zfill(width).tolist()).encode("ascii")
-    return np.frombuffer(text, dtype=np.uint8).reshape(-1, width).astype(np.int64) - 48
+    return np.frombuffer(text, dtype=np.uint8).reshape(-1, width) - np.uint8(48)
 
 
 def _luhn(digits: pd.Series) -> np.ndarray:
     """Luhn checksum valid, per digit string (right-aligned: left zeros do not count)."""
     m = _digit_matrix(digits, 19)
-    doubled = m[:, -2::-2] * 2
-    total = m[:, ::-2].sum(axis=1) + (doubled - 9 * (doubled > 9)).sum(axis=1)
+    doubled = m[:, -2::-2] * np.uint8(2)  # at most 18: uint8 arithmetic is exact
+    doubled -= np.uint8(9) * (doubled > 9)
+    total = m[:, ::-2].sum(axis=1, dtype=np.int32) + doubled.sum(axis=1, dtype=np.int32)
     return total % 10 == 0
 
 
@@ -289,8 +290,8 @@ def _mod97(text: pd.Series) -> np.ndarray:
 
 def _eleven_test(digits: pd.Series) -> np.ndarray:
     """Dutch BSN 11-test on nine-digit strings: 9*d1 + 8*d2 + ... + 2*d8 - d9 divisible by 11."""
-    m = _digit_matrix(digits, 9)
-    weights = np.array([9, 8, 7, 6, 5, 4, 3, 2, -1])
+    m = _digit_matrix(digits, 9).astype(np.int32)
+    weights = np.array([9, 8, 7, 6, 5, 4, 3, 2, -1], dtype=np.int32)
     return ((m @ weights) % 11 == 0) & (m.sum(axis=1) > 0)
 
 
@@ -328,9 +329,9 @@ def _phone_validator(region: str | None):
 
 
 def _phone(values: pd.Series, relaxed: bool, region: str | None = None):
-    shaped = values.str.fullmatch(r"\+?[\d\s().\-/]{7,24}").to_numpy(bool)
+    shaped = values.str.fullmatch(r"\+?[0-9 ().\-/]{7,24}").to_numpy(bool)
     n_digits = values.str.count(r"\d").to_numpy()
-    formatted = values.str.contains(r"^\+|\d[\s().\-/]+\d", regex=True).to_numpy(bool)
+    formatted = values.str.contains(r"^\+|[0-9][ ().\-/]+[0-9]", regex=True).to_numpy(bool)
     mask = shaped & (n_digits >= 7) & (n_digits <= 15) & (formatted | relaxed)
     return mask, _phone_validator(region)
 
@@ -426,7 +427,7 @@ _IN_TEXT = {
     "iban": (r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b", _iban),
     "ssn": (r"\b\d{3}-\d{2}-\d{4}\b", _ssn),
     "ip_address": (r"\b" + _IPV4 + r"\b", None),
-    "phone": (r"\+\d[\d\s().\-]{6,20}\d", _phone),
+    "phone": (r"\+[0-9][0-9 ().\-]{6,20}[0-9]", _phone),
 }
 
 
