@@ -65,8 +65,10 @@ ADVICE = {
     "check the train/test gap.",
     "explainability": "Decide whether the features that stand in for a sensitive attribute are "
     "legitimate for this decision; drop or constrain them if not.",
-    "privacy": "The model remembers its training rows: regularise it more or train it with "
-    "differential privacy (raikit.privacy.DPClassifier) before it is shared.",
+    "privacy": "Drop or pseudonymise the direct identifiers and generalise the quasi-identifiers "
+    "the scan names (raikit data scan); if the membership attack succeeds, the model remembers its "
+    "training rows: regularise it more or train it with differential privacy "
+    "(raikit.privacy.DPClassifier) before it is shared.",
     "robustness": "Validate inputs at serving time against the training schema "
     "(raikit.data.validate) and train on the perturbations that flip predictions.",
     "reproducibility": "Record the audit in a ledger (ledger=, or --out on the CLI) from a "
