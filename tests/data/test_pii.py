@@ -388,3 +388,21 @@ def test_awkward_tables():
     result = scan_pii(frame, quasi_identifiers=[], random_state=0).columns.set_index("column")
     assert result.loc["DOB", "kind"] == "birth_date" and result.loc["DOB", "matched"] == 3
     assert result.loc["0", "kind"] == "email" and result.loc["0", "share"] == 1.0
+
+
+def test_numbers_in_columns_named_for_them():
+    rng = np.random.default_rng(5)
+    area = rng.integers(1, 600, 200)
+    ssn = area * 1_000_000 + rng.integers(1, 100, 200) * 10_000 + rng.integers(1, 10_000, 200)
+    frame = pd.DataFrame(
+        {
+            "SSN": ssn,  # integers: leading zeros lost, no dashes
+            "serial_no": ssn,  # the same numbers under a neutral name are not SSNs
+            "phone_number": rng.integers(2_012_000_000, 2_019_999_999, 200),
+        }
+    )
+    table = scan_pii(frame, quasi_identifiers=[], random_state=0).columns.set_index("column")
+    assert table.loc["SSN", "kind"] == "ssn" and table.loc["SSN", "share"] == 1.0
+    assert table.loc["SSN", "via"] == "values+name"
+    assert table.loc["serial_no", "kind"] != "ssn"
+    assert table.loc["phone_number", "kind"] == "phone"

@@ -354,6 +354,8 @@ def _card(values: pd.Series, relaxed: bool):
 
 def _ssn(values: pd.Series, relaxed: bool):
     pattern = r"\d{3}[- ]?\d{2}[- ]?\d{4}" if relaxed else r"\d{3}-\d{2}-\d{4}"
+    if relaxed:  # stored as a number in a column named like an SSN: leading zeros were lost
+        values = values.where(~values.str.fullmatch(r"[0-9]{7,8}"), values.str.zfill(9))
     digits = values.str.replace(r"[- ]", "", regex=True)
     area, group, serial = digits.str[:3], digits.str[3:5], digits.str[5:]
     ok = (
