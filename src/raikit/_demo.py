@@ -124,6 +124,7 @@ def run_demo(
             answers=DATASHEET_ANSWERS,
             profile=reports["baseline"].results.get("data.profile"),
             representation=reports["baseline"].results.get("data.representation"),
+            pii=reports["baseline"].results.get("data.scan_pii"),
             ledger=ledger,
         )
         sheet.to_markdown(out / "datasheet.md")

@@ -66,6 +66,8 @@ def test_scorecard_follows_the_evidence(credit_split, tmp_path):
         "data.drift",
         "data.multivariate_drift",
         "data.leakage",
+        "data.scan_pii",
+        "data.scan_pii.test",
         "privacy.membership_inference",
         "explain.explain",
     }

@@ -499,6 +499,23 @@ def _shape_constraints(ctx: AuditContext) -> dict:
     return {"evaluate.verify_constraints": result}
 
 
+@register_section(
+    "sensitive_data",
+    principle="privacy",
+    description="Personal data in the training and test tables, and their re-identification risk",
+)
+def _sensitive_data(ctx: AuditContext) -> dict:
+    """Direct identifiers (e-mails, card numbers, national ids...) that should not be in a
+    training table, and the k-anonymity / l-diversity of the quasi-identifiers its column names
+    suggest (the result names them)."""
+    from raikit.data import scan_pii
+
+    return {
+        "data.scan_pii": scan_pii(_unscored(ctx.train), random_state=ctx.random_state),
+        "data.scan_pii.test": scan_pii(_unscored(ctx.test), random_state=ctx.random_state),
+    }
+
+
 # --------------------------------------------------------------------------- the report
 @dataclass(frozen=True, eq=False)
 class AuditReport(Result):

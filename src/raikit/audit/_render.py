@@ -53,6 +53,8 @@ CHECK_TITLES = {
     "privacy.membership_inference": "Can an attacker tell the training rows from others?",
     "explain.explain": "Which features drive the decisions, and for whom",
     "evaluate.verify_constraints": "Does the model keep the shapes declared for it?",
+    "data.scan_pii": "Personal data in the training table, and its re-identification risk",
+    "data.scan_pii.test": "Personal data in the test table, and its re-identification risk",
 }
 ADVICE = {
     "bias": "Mitigate the gaps between groups (raikit.train: FairBatchClassifier, "
@@ -64,8 +66,10 @@ ADVICE = {
     "check the train/test gap.",
     "explainability": "Decide whether the features that stand in for a sensitive attribute are "
     "legitimate for this decision; drop or constrain them if not.",
-    "privacy": "The model remembers its training rows: regularise it more or train it with "
-    "differential privacy (raikit.privacy.DPClassifier) before it is shared.",
+    "privacy": "Drop or pseudonymise the direct identifiers and generalise the quasi-identifiers "
+    "the scan names (raikit data scan); if the membership attack succeeds, the model remembers its "
+    "training rows: regularise it more or train it with differential privacy "
+    "(raikit.privacy.DPClassifier) before it is shared.",
     "robustness": "Validate inputs at serving time against the training schema "
     "(raikit.data.validate) and train on the perturbations that flip predictions.",
     "reproducibility": "Record the audit in a ledger (ledger=, or --out on the CLI) from a "

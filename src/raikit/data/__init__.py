@@ -1,5 +1,5 @@
 """The data stage: profile, schema validation, drift (per column and multivariate), leakage,
-representation, label issues, datasheets.
+representation, label issues, sensitive-data scan and re-identification risk, datasheets.
 
 Before a model is trained its builder must know who the data represents, where it is thin or dirty,
 and whether serving data still looks like training data.
@@ -14,6 +14,12 @@ from raikit.data._label_issues import LabelIssuesResult, confident_learning, lab
 from raikit.data._leakage import LeakageResult, leakage
 from raikit.data._mlclean import MLCleanResult, clean
 from raikit.data._multivariate import MultivariateDriftResult, multivariate_drift
+from raikit.data._pii import (
+    PIIScanResult,
+    reidentification_risk,
+    scan_pii,
+    suggest_quasi_identifiers,
+)
 from raikit.data._profile import ProfileResult, profile
 from raikit.data._representation import (
     RepresentationResult,
@@ -39,6 +45,7 @@ __all__ = [
     "LeakageResult",
     "MLCleanResult",
     "MultivariateDriftResult",
+    "PIIScanResult",
     "PoolAcquirer",
     "ProfileResult",
     "RepresentationResult",
@@ -62,8 +69,11 @@ __all__ = [
     "multivariate_drift",
     "plan_sources",
     "profile",
+    "reidentification_risk",
     "representation",
     "required_sample_size",
+    "scan_pii",
     "slice_tuner",
+    "suggest_quasi_identifiers",
     "validate",
 ]

@@ -20,6 +20,7 @@ from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit._validation import RANDOM_STATE, check_dataset, validate_params
 from raikit.data._label_issues import LabelIssuesResult
+from raikit.data._pii import PIIScanResult
 from raikit.data._profile import ProfileResult, proxy_measures, proxy_title
 from raikit.data._representation import RepresentationResult
 
@@ -533,6 +534,43 @@ def _evidence(ds, prof, rep, issues) -> dict[str, str]:
     return out
 
 
+def _identifiable(scan: PIIScanResult) -> str:
+    """The scan's answer to "can individuals be identified?": direct identifiers by column
+    (masked examples only), then the re-identification risk over the quasi-identifiers."""
+    flagged = scan.columns[scan.columns["flagged"]]
+    direct = flagged[flagged["category"] == "direct"]
+    quasi = flagged[flagged["category"] == "quasi"]
+    parts = [
+        "Directly: "
+        + (
+            "; ".join(
+                f"{r.column} ({r.kind}, {r.share:.0%} of values)" for r in direct.itertuples()
+            )
+            if len(direct)
+            else "no column of e-mails, phone numbers, IBANs, cards, national ids, IP addresses, "
+            "names or addresses was found"
+        )
+        + "."
+    ]
+    if len(quasi):
+        parts.append(
+            "Quasi-identifier columns found: "
+            + ", ".join(f"{r.column} ({r.kind})" for r in quasi.itertuples())
+            + "."
+        )
+    if len(scan.risk):
+        risk = scan.risk.set_index("measure")
+        k = risk.loc["k_anonymity"]
+        parts.append(
+            f"Indirectly, over {', '.join(scan.meta['quasi_identifiers'])} "
+            f"({scan.meta['quasi_source']}): {risk.loc['uniqueness', 'share_at_risk']:.1%} of "
+            f"rows are unique, the smallest class holds {int(k['value'])} row(s) and "
+            f"{k['share_at_risk']:.1%} of rows are in classes of fewer than "
+            f"{int(k['threshold'])}."
+        )
+    return " ".join(parts)
+
+
 def _question_table(given: dict, evidence: dict) -> pd.DataFrame:
     """Every question with its answer, its evidence, and where the text came from."""
     rows = []
@@ -570,6 +608,7 @@ def _open_questions(table: pd.DataFrame) -> list[Finding]:
     profile=[ProfileResult, None],
     representation=[RepresentationResult, None],
     label_issues=[LabelIssuesResult, None],
+    pii=[PIIScanResult, None],
     random_state=RANDOM_STATE,
 )
 def datasheet(
@@ -579,6 +618,7 @@ def datasheet(
     profile=None,
     representation=None,
     label_issues=None,
+    pii=None,
     random_state=None,
     ledger=None,
 ) -> DatasheetResult:
@@ -595,6 +635,9 @@ def datasheet(
         Evidence already computed (:func:`profile`, :func:`representation`,
         :func:`label_issues`); the first two are computed when not given, label issues are only
         reported when given.
+    pii : PIIScanResult, optional
+        The personal-data scan (:func:`scan_pii`), computed when not given: it answers whether
+        individuals can be identified, and its errors and warnings become the datasheet's.
     random_state : int, Generator or None, default None
         Seed of the profile computed when ``profile`` is not given (its samples and proxy
         folds); ``None`` draws a fresh seed, recorded in the ledger.
@@ -628,6 +671,7 @@ def datasheet(
     >>> "maintenance.contact" in sheet.unanswered
     True
     """
+    from raikit.data._pii import scan_pii
     from raikit.data._profile import profile as run_profile
     from raikit.data._representation import representation as run_representation
 
@@ -636,14 +680,19 @@ def datasheet(
     if profile is None:
         profile = run_profile(ds, proxy_sample=5_000, random_state=random_state)
     rep = representation if representation is not None else run_representation(ds)
-    table = _question_table(given, _evidence(ds, profile, rep, label_issues))
+    scan = pii if pii is not None else scan_pii(ds, random_state=random_state)
+    evidence = _evidence(ds, profile, rep, label_issues)
+    evidence["composition.identifiable"] = _identifiable(scan)
+    table = _question_table(given, evidence)
+    flagged = [f for f in scan.findings if f.severity != "info"]
     return DatasheetResult(
         questions=table,
         name=ds.name,
-        findings=tuple(_open_questions(table)),
+        findings=tuple(_open_questions(table) + flagged),
         meta={
             "n_rows": ds.n_rows,
             "n_columns": int(ds.frame.shape[1]),
-            "evidence": ["profile", "representation"] + (["label_issues"] if label_issues else []),
+            "evidence": ["profile", "representation", "scan_pii"]
+            + (["label_issues"] if label_issues else []),
         },
     )
