@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from raikit.federated._counts import FederatedMetricsResult, client_counts, federated_group_metrics
 from raikit.federated._partition import Partition, partition
+from raikit.federated._train import FederatedClassifier, federated_train
 
 __all__ = [
+    "FederatedClassifier",
     "FederatedMetricsResult",
     "Partition",
     "client_counts",
     "federated_group_metrics",
+    "federated_train",
     "partition",
 ]
