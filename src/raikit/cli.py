@@ -55,6 +55,9 @@ _register_gates(app)  # raikit check: gates for CI
 from raikit.metrics._cli import register as _register_power  # noqa: E402
 
 _register_power(app)  # raikit power: rows per group for an audit, or the gap rows detect
+from raikit.federated._cli import register as _register_federated  # noqa: E402
+
+_register_federated(app)  # raikit federated simulate
 
 console = Console()
 error_console = Console(stderr=True)

@@ -61,6 +61,7 @@ class AuditContext:
     pos_label: object = None  # the positive label; inferred only for 0/1, False/True, -1/1
     task: str = "binary"  # "binary", "multiclass" or "regression" (raikit.metrics.infer_task)
     task_reason: str = "given"  # how the task was chosen: "given" or the inference's reason
+    clients: str | None = None  # audit(clients=...): the column whose values are the clients
     results: dict = field(default_factory=dict)
     sources: dict = field(default_factory=dict)  # check name -> section that produced it
     skipped: dict = field(default_factory=dict)  # section -> why it did not run
@@ -462,6 +463,35 @@ def _explainability(ctx: AuditContext) -> dict:
             "does not pick one: run raikit.explain.explain(model, data, pos_label=<class>)."
         )
     return explain_section(ctx)
+
+
+@register_section(
+    "federated",
+    principle="bias",
+    description="Per client (region, hospital, site): which client the model serves worst, "
+    "from each client's counts",
+)
+def _federated(ctx: AuditContext) -> dict:
+    """The model on each client's test rows, from the clients' counts (no rows pooled)."""
+    from raikit.federated import federated_group_metrics, partition
+
+    if ctx.clients is None:
+        skip(
+            "No client column was named: pass audit(..., clients='region') (the column whose "
+            "values are the clients, e.g. region or hospital) to see the model per client."
+        )
+    if ctx.task == "regression":
+        skip("The per-client view compares confusion counts; a regressor has none.")
+    result = federated_group_metrics(
+        None,
+        partition(ctx.test, by=ctx.clients),
+        ci=ctx.ci,
+        n_boot=ctx.n_boot,
+        random_state=ctx.random_state,
+        pos_label=ctx.pos_label,
+        min_group_size=ctx.min_group_size,
+    )
+    return {"federated.group_metrics": result}
 
 
 # --------------------------------------------------------------------------- the report
@@ -990,6 +1020,7 @@ def audit(
     min_group_size: int | None = None,
     pos_label=None,
     task: str = "auto",
+    clients: str | None = None,
 ) -> AuditReport:
     """Run every check that applies to a fitted model and mark each principle pass/warn/fail.
 
@@ -1043,6 +1074,11 @@ def audit(
         the mean predictor. Sections defined only for binary targets (curves, inequality
         indices, label-free estimates, Slice Finder's log loss) are skipped with their reason
         in ``report.meta["skipped"]`` and the scorecard.
+    clients : str, optional
+        A column of ``test`` whose values are federated clients or sites (region, hospital):
+        the ``federated`` section then reports the model per client from each client's counts
+        (:func:`raikit.federated.federated_group_metrics`) and which client it serves worst;
+        without it that section is skipped with its reason.
 
     Returns
     -------
@@ -1092,6 +1128,7 @@ def audit(
         ledger=ledger,
         problem=_load_problem(problem),
         min_group_size=_min_group_size(min_group_size),
+        clients=clients,
     )
     model_name = name or type(model).__name__
     timings: dict[str, float] = {}

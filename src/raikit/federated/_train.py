@@ -294,9 +294,10 @@ def _simulate(server_app, client_app, n_clients: int) -> None:
     """Flower's simulation engine (Ray backend) on one CPU, quietly."""
     os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
     from flwr.simulation import run_simulation
 
-    logging.getLogger("flwr").setLevel(logging.WARNING)
+    logging.getLogger("flwr").setLevel(logging.ERROR)
     backend = {
         "client_resources": {"num_cpus": 1, "num_gpus": 0.0},
         "init_args": {
@@ -509,6 +510,7 @@ def _run(n_clients, parts, initial, record, model_spec, settings) -> list[np.nda
     from flwr.serverapp import ServerApp
 
     network, hidden, seed = model_spec
+    logging.getLogger("flwr").setLevel(logging.ERROR)  # Flower's INFO per round, its deprecations
     strategy = _strategy(
         settings["strategy"], n_clients, settings["proximal_mu"], settings["dp"], record
     )
