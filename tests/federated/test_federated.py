@@ -183,16 +183,23 @@ def test_noisy_release_covers_the_whole_domain_with_integer_noise(scored, frame)
 
 
 def test_dp_intervals_are_wider_and_cover_the_pooled_value(scored, frame):
-    """40 noisy releases (epsilon=0.5 per client, 4 clients): the 95% intervals of accuracy per
+    """30 noisy releases (epsilon=0.5 per client, 4 clients): the 95% intervals of accuracy per
     group must cover the pooled (noise-free) value at about the nominal rate, and be wider."""
     clients = partition(scored, by="region")
     exact = federated_group_metrics(None, clients, metrics=["accuracy"], n_boot=300, random_state=0)
     truth = exact.table.set_index(["attribute", "group"])["value"]
     width = (exact.table["upper"] - exact.table["lower"]).to_numpy()
+    domains = {"sex": ["F", "M"], "race": ["x", "y", "z"], "y": [0, 1]}
     covered, widths = [], []
-    for seed in range(40):
+    for seed in range(30):
         noisy = federated_group_metrics(
-            None, clients, metrics=["accuracy"], epsilon=0.5, n_boot=300, random_state=seed
+            None,
+            clients,
+            metrics=["accuracy"],
+            epsilon=0.5,
+            domains=domains,
+            n_boot=200,
+            random_state=seed,
         )
         t = noisy.table.set_index(["attribute", "group"])
         covered.append(((t["lower"] <= truth) & (truth <= t["upper"])).to_numpy())
@@ -209,6 +216,8 @@ def test_dp_intervals_are_wider_and_cover_the_pooled_value(scored, frame):
         ({"epsilon": -1.0}, "epsilon"),
         ({"ci": 1.5}, "ci"),
         ({"n_boot": 0}, "n_boot"),
+        ({"epsilon": 1.0}, "domains="),
+        ({"epsilon": 1.0, "domains": {"sex": ["F", "M"]}}, "'race'"),
     ],
 )
 def test_federated_metrics_parameter_errors(scored, kwargs, words):
@@ -256,7 +265,7 @@ def fedavg():
         clients,
         rounds=12,
         local_epochs=5,
-        learning_rate=0.5,
+        learning_rate=1.0,
         random_state=0,
         progress=lambda done, total: rounds_seen.append((done, total)),
     )
@@ -264,14 +273,14 @@ def fedavg():
 
 
 def test_fedavg_converges_to_centralized_logistic_regression(fedavg):
-    """Measured: after 12 rounds of 5 full-batch steps (lr 0.5) on 3 IID clients the weights are
-    within 0.05 of unpenalised logistic regression on the pooled rows (same encoding) and the
-    predictions agree on >= 99% of rows."""
+    """Measured: after 12 rounds of 5 full-batch steps (lr 1.0) on 3 IID clients the weights are
+    within 0.008 (intercept 0.002) of unpenalised logistic regression on the pooled rows (same
+    encoding) and the predictions agree on 99.9% of rows; the tolerance is 0.02."""
     ds, model, _ = fedavg
     X = model.encoder_.transform(ds.X)
     central = LogisticRegression(C=1e6, max_iter=1000).fit(X, ds.y)
-    np.testing.assert_allclose(model.coefs_[0].ravel(), central.coef_.ravel(), atol=0.05)
-    assert model.intercepts_[0][0] == pytest.approx(central.intercept_[0], abs=0.05)
+    np.testing.assert_allclose(model.coefs_[0].ravel(), central.coef_.ravel(), atol=0.02)
+    assert model.intercepts_[0][0] == pytest.approx(central.intercept_[0], abs=0.02)
     assert (model.predict(ds.X) == central.predict(X)).mean() >= 0.99
     assert model.predict_proba(ds.X).shape == (len(ds), 2)
 

@@ -67,9 +67,6 @@ def simulate_command(
     noise_multiplier: float | None = typer.Option(
         None, "--noise-multiplier", help="Client-level DP training (epsilon is reported)."
     ),
-    epsilon: float | None = typer.Option(
-        None, "--epsilon", help="DP noise on the clients' released counts (evaluation)."
-    ),
     max_rows: int | None = typer.Option(
         None, "--max-rows", help="Use a random sample of this many rows (faster)."
     ),
@@ -107,7 +104,7 @@ def simulate_command(
             progress=lambda done, total: bar.update(task, completed=done),
         )
     _print_history(model)
-    result = federated_group_metrics(model, parts, epsilon=epsilon, random_state=seed, n_boot=500)
+    result = federated_group_metrics(model, parts, random_state=seed, n_boot=500)
     _print_clients(result)
     console.print(result.summary)
     if json_out is not None:

@@ -54,7 +54,17 @@ class FederatedMetricsResult(GroupMetricsResult):
     client_disparities: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def worst_client(self, metric: str = "accuracy") -> str:
-        """The client where ``metric`` is lowest (the client the model serves worst)."""
+        """The client where ``metric`` is lowest (the client the model serves worst).
+
+        Parameters
+        ----------
+        metric : str, default "accuracy"
+            A metric of ``clients`` where higher is better.
+
+        Returns
+        -------
+        str
+        """
         rows = self.clients[self.clients["metric"] == metric]
         if rows.empty:
             raise ParameterError(
@@ -216,6 +226,7 @@ def federated_group_metrics(
     *,
     metrics=None,
     epsilon=None,
+    domains=None,
     ci=0.95,
     n_boot=1000,
     random_state=None,
@@ -246,6 +257,11 @@ def federated_group_metrics(
         scale ``1 / epsilon`` to every cell (see the module notes); the intervals widen to
         account for it. The noise is OpenDP's (not seeded: a recorded seed would let anyone
         subtract it).
+    domains : dict, optional
+        With ``epsilon`` (required then): the possible values of every sensitive attribute and
+        of the target, declared without looking at the data (``{"sex": ["F", "M"], "y": [0,
+        1]}``). Every combination is released, zeros included; a row outside the domain is not
+        counted.
     ci : float or None, default 0.95
         Confidence level of the intervals.
     n_boot : int, default 1000
@@ -302,7 +318,10 @@ def federated_group_metrics(
             "pass a fitted model or Dataset(..., prediction=...)."
         )
     names = list(data.sensitive_names)
-    tables, target, prediction = _released_tables(model, clients, names, epsilon, pos_label)
+    _check_domains(domains, epsilon, [*names, data.target])
+    tables, target, prediction = _released_tables(
+        model, clients, names, epsilon, pos_label, domains
+    )
     variance = None if epsilon is None else noise_variance(float(epsilon))
     settings = {"metrics": metrics, "ci": ci, "n_boot": n_boot, "task": "auto"}
     settings["random_state"] = random_state
@@ -329,7 +348,19 @@ def federated_group_metrics(
     )
 
 
-def _released_tables(model, clients, names, epsilon, pos_label):
+def _check_domains(domains, epsilon, columns) -> None:
+    if epsilon is None:
+        return
+    missing = [c for c in columns if not isinstance(domains, dict) or c not in domains]
+    if missing:
+        raise ParameterError(
+            f"federated_group_metrics(): epsilon= needs domains= declaring the possible values "
+            f"of {missing} (e.g. domains={{{missing[0]!r}: [...]}}); reading them off the rows "
+            f"would reveal which values occur."
+        )
+
+
+def _released_tables(model, clients, names, epsilon, pos_label, domains):
     """Every client's release (its counts, noisy with ``epsilon``) tagged with its name, and the
     label and prediction columns' names."""
     datasets = clients.datasets()
@@ -337,14 +368,8 @@ def _released_tables(model, clients, names, epsilon, pos_label):
         datasets = [d.with_predictions(model, score=None, pos_label=pos_label) for d in datasets]
     target, prediction = datasets[0].target, datasets[0].prediction
     domain = None
-    if epsilon is not None:  # the public domain: the schema's levels and the model's classes
-        frame = clients.data.frame
-        labels = pd.unique(frame[target])
-        if model is not None and hasattr(model, "classes_"):
-            labels = pd.unique(np.concatenate([labels, np.asarray(model.classes_)]))
-        elif prediction in frame.columns:
-            labels = pd.unique(pd.concat([frame[target], frame[prediction]], ignore_index=True))
-        levels = [pd.unique(frame[n]) for n in names] + [labels, labels]
+    if epsilon is not None:  # the declared domain: reading it off the rows would leak them
+        levels = [list(domains[n]) for n in names] + [list(domains[target])] * 2
         domain = pd.MultiIndex.from_product(levels, names=[*names, _Y, _P])
     released = []
     for name, ds in zip(clients.names, datasets, strict=True):  # one release per client

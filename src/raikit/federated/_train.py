@@ -74,7 +74,18 @@ class FederatedClassifier(TorchClassifierBase, ClassifierMixin):
         return True
 
     def fit(self, X, y):
-        """Not available: a federated model is trained by :func:`federated_train`."""
+        """Not available: a federated model is trained by :func:`federated_train`.
+
+        Parameters
+        ----------
+        X, y
+            Ignored.
+
+        Raises
+        ------
+        ParameterError
+            Always: pooled rows are what federated training avoids.
+        """
         raise ParameterError(
             "FederatedClassifier is trained by raikit.federated.federated_train(partition, ...), "
             "which keeps each client's rows on its client; it has no fit(X, y)."
