@@ -63,7 +63,9 @@ def simulate_command(
     method: str = typer.Option(
         "fedavg", "--method", help="fedavg, fedprox or fair (FedAvg with eqopp reweighting)."
     ),
-    network: str = typer.Option("logistic", "--network", help="logistic or mlp."),
+    network: str = typer.Option(
+        "logistic", "--network", help="logistic, mlp (torch) or sgd (scikit-learn)."
+    ),
     noise_multiplier: float | None = typer.Option(
         None, "--noise-multiplier", help="Client-level DP training (epsilon is reported)."
     ),

@@ -35,7 +35,12 @@ from raikit._errors import DataError, ParameterError
 from raikit._validation import RANDOM_STATE, Interval, Options, rng_from, validate_params
 from raikit.train._base import TorchClassifierBase
 from raikit.train._common import TabularEncoder, import_torch
-from raikit.train._torch_models import build_module, load_arrays, module_to_arrays
+from raikit.train._torch_models import (
+    build_module,
+    forward_numpy,
+    load_arrays,
+    module_to_arrays,
+)
 
 __all__ = ["FederatedClassifier", "federated_train"]
 
@@ -145,22 +150,64 @@ def _levels(series: pd.Series) -> list[str]:
 # --------------------------------------------------------------------------- the client side
 def _local_training(state, arrays, config):
     """One client's round: statistics of the global model on its rows, then local steps."""
+    X, y, g, network, hidden, seed = state
+    weights = np.asarray(config["cell-weights"], dtype=np.float64)
+    cell = g * 2 + y
+    coefs, intercepts = _split(arrays, network)
+    logits = forward_numpy(coefs, intercepts, X)[:, 0]
+    losses = np.logaddexp(0.0, logits) - y * logits  # the logistic loss of each row
+    metrics = {
+        "num-examples": len(y),
+        "unit": 1,
+        "loss": float(losses.mean()),
+        "correct": float(((logits > 0) == (y == 1)).sum()),
+        "cell-loss": np.bincount(cell, weights=losses, minlength=len(weights)).tolist(),
+        "cell-n": np.bincount(cell, minlength=len(weights)).astype(float).tolist(),
+    }
+    row_weights = weights[cell]
+    if network == "sgd":
+        return _sgd_steps(X, y, row_weights, coefs, intercepts, config, seed), metrics
+    return _torch_steps(X, y, row_weights, arrays, config, (network, hidden, seed)), metrics
+
+
+def _sgd_steps(X, y, row_weights, coefs, intercepts, config, seed) -> list[np.ndarray]:
+    """scikit-learn's SGDClassifier (logistic loss) warm-started at the global weights."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import SGDClassifier
+
+    model = SGDClassifier(
+        loss="log_loss",
+        penalty=None,
+        learning_rate="constant",
+        eta0=float(config["learning-rate"]) / 100,  # per-row steps: 1/100 of a full-batch step
+        max_iter=int(config["local-epochs"]),
+        tol=None,
+        random_state=seed,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # a fixed number of epochs, as asked
+        model.fit(
+            X,
+            y,
+            coef_init=coefs[0].T,
+            intercept_init=intercepts[0],
+            sample_weight=row_weights,
+        )
+    return [model.coef_.T.copy(), model.intercept_.copy()]
+
+
+def _torch_steps(X, y, row_weights, arrays, config, spec) -> list[np.ndarray]:
+    """Full-batch gradient steps of raikit's torch network (FedProx's proximal term if asked)."""
     torch = import_torch()
     torch.set_num_threads(1)
-    X, y, g, module, network = state
+    network, hidden, seed = spec
+    module = build_module(network, X.shape[1], 1, hidden_layer_sizes=hidden, seed=seed)
     load_arrays(network, module, *_split(arrays, network), None)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.float32))
-    weights = np.asarray(config["cell-weights"], dtype=np.float32)
-    n_groups = len(weights) // 2
-    cell = g * 2 + y
-    wt = torch.from_numpy(weights[cell])
+    wt = torch.from_numpy(row_weights.astype(np.float32))
     loss_fn = torch.nn.BCEWithLogitsLoss(reduction="none")
-    with torch.no_grad():
-        logits = module(Xt)[:, 0]
-        losses = loss_fn(logits, yt).numpy().astype(np.float64)
-        correct = float(((logits > 0).numpy() == (y == 1)).sum())
-    cell_loss = np.bincount(cell, weights=losses, minlength=2 * n_groups)
-    cell_n = np.bincount(cell, minlength=2 * n_groups).astype(float)
     start = [p.detach().clone() for p in module.parameters()]
     optimizer = torch.optim.SGD(module.parameters(), lr=float(config["learning-rate"]))
     mu = float(config.get("proximal-mu", 0.0))
@@ -174,15 +221,7 @@ def _local_training(state, arrays, config):
         loss.backward()
         optimizer.step()
     coefs, intercepts, _ = module_to_arrays(network, module)
-    metrics = {
-        "num-examples": len(y),
-        "unit": 1,
-        "loss": float(losses.mean()),
-        "correct": correct,
-        "cell-loss": cell_loss.tolist(),
-        "cell-n": cell_n.tolist(),
-    }
-    return _join(coefs, intercepts), metrics
+    return _join(coefs, intercepts)
 
 
 def _join(coefs, intercepts) -> list[np.ndarray]:
@@ -203,11 +242,9 @@ def _client_app(parts, network, hidden_layer_sizes, seed):
     def train(msg, context):  # runs on a simulated client: only its own partition
         pid = int(context.node_config["partition-id"])
         X, y, g = parts[pid]
-        module = build_module(
-            network, X.shape[1], 1, hidden_layer_sizes=hidden_layer_sizes, seed=seed
-        )
         arrays = msg.content["arrays"].to_numpy_ndarrays()
-        new, metrics = _local_training((X, y, g, module, network), arrays, msg.content["config"])
+        state = (X.astype(np.float64), y, g, network, hidden_layer_sizes, seed)
+        new, metrics = _local_training(state, arrays, msg.content["config"])
         content = RecordDict({"arrays": ArrayRecord(new), "metrics": MetricRecord(metrics)})
         return Message(content, reply_to=msg)
 
@@ -340,7 +377,7 @@ def _levels_of(series: pd.Series) -> np.ndarray:
 
 
 @validate_params(
-    network=Options("logistic", "mlp"),
+    network=Options("logistic", "mlp", "sgd"),
     strategy=Options(*STRATEGIES),
     rounds=Interval(int, 1, None),
     local_epochs=Interval(int, 1, None),
@@ -381,9 +418,12 @@ def federated_train(
     clients : Partition
         The clients' rows (:func:`raikit.federated.partition`); the Dataset needs a binary
         ``target`` and, for ``fairness``, a ``sensitive`` attribute.
-    network : {"logistic", "mlp"}, default "logistic"
+    network : {"logistic", "mlp", "sgd"}, default "logistic"
         raikit's torch networks (:mod:`raikit.train`): logistic regression, or a ReLU network
-        of ``hidden_layer_sizes``.
+        of ``hidden_layer_sizes``, trained by full-batch gradient steps; or ``"sgd"``:
+        scikit-learn's ``SGDClassifier`` (logistic loss) warm-started at the global weights
+        each round (``local_epochs`` passes over the rows, step ``learning_rate / 100`` per row;
+        FedAvg only).
     strategy : {"fedavg", "fedprox"}, default "fedavg"
         Flower's ``FedAvg`` (average weighted by rows) or ``FedProx`` (each client's loss gets
         ``proximal_mu / 2 * ||w - w_global||^2``).
@@ -443,6 +483,11 @@ def federated_train(
     from raikit.federated._partition import Partition
     from raikit.metrics._group_metrics import resolve_pos_label
 
+    if network == "sgd" and strategy == "fedprox":
+        raise ParameterError(
+            "federated_train(): network='sgd' (scikit-learn's SGDClassifier) has no proximal "
+            "term; use strategy='fedavg', or network='logistic' for FedProx."
+        )
     if not isinstance(clients, Partition):
         raise ParameterError(
             f"federated_train(): clients must be a Partition (raikit.federated.partition(data, "
@@ -461,10 +506,7 @@ def federated_train(
     encoder = federated_encoder(datasets)
     parts, levels = _client_rows(datasets, encoder, attribute, pos)
     seed = int(rng_from(random_state).integers(0, 2**31 - 1))
-    module = build_module(
-        network, parts[0][0].shape[1], 1, hidden_layer_sizes=hidden_layer_sizes, seed=seed
-    )
-    initial = _join(*module_to_arrays(network, module)[:2])
+    initial = _initial(network, parts[0][0].shape[1], hidden_layer_sizes, seed)
     record = _Rounds(len(levels), fairness, fair_step, progress, rounds)
     dp = None
     if noise_multiplier is not None:
@@ -501,6 +543,14 @@ def federated_train(
             "accountant": "Opacus RDP, client-level, no sampling amplification",
         }
     return model
+
+
+def _initial(network, n_features, hidden_layer_sizes, seed) -> list[np.ndarray]:
+    """The global model's first weights (zeros for scikit-learn's SGD, as its own start)."""
+    if network == "sgd":
+        return [np.zeros((n_features, 1)), np.zeros(1)]
+    module = build_module(network, n_features, 1, hidden_layer_sizes=hidden_layer_sizes, seed=seed)
+    return _join(*module_to_arrays(network, module)[:2])
 
 
 def _attribute(data, attribute):
