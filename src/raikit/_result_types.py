@@ -98,7 +98,7 @@ RESULT_TITLES: dict[str, str] = {
     "PartialDependenceResult": "Partial dependence",
     "WhatIfResult": "What-if analysis",
     "GroupMetricsResult": "Metrics by group",
-    "FederatedMetricsResult": "Metrics by group and by client, from the clients' counts",
+    "FederatedMetricsResult": "Metrics by group and by client, from client counts",
     "MonitorWindowResult": "Monitoring window",
     "PrivacyReport": "Membership-inference privacy test",
     "PrivateAnswer": "Differentially private answer",
