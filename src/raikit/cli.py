@@ -450,6 +450,12 @@ def audit_command(
         "--task",
         help="auto | binary | multiclass | regression (auto: inferred from the target).",
     ),
+    clients: str | None = typer.Option(
+        None,
+        "--clients",
+        help="Column whose values are federated clients (region, hospital): adds the "
+        "per-client section.",
+    ),
 ) -> None:
     """Audit a model on train and test data: scorecard, findings and a self-contained report."""
     from raikit._models import load_model_for_cli
@@ -480,6 +486,7 @@ def audit_command(
             problem=problem,
             pos_label=pos_label,
             task=task,
+            clients=clients,
         )
         progress.update(bar, description="Writing the report")
         html_path = out / "audit.html"

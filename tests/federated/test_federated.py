@@ -426,3 +426,25 @@ def test_audit_section_reports_each_client_and_skips_without_a_column(frame):
     plain = audit(model, train=train, test=test, sections=["federated"], n_boot=100, random_state=0)
     assert "federated.group_metrics" not in plain.results
     assert "clients='region'" in plain.meta["skipped"]["federated"]
+
+
+def test_cli_audit_with_clients_runs_the_federated_section(tmp_path, frame):
+    from tests._cli import run
+
+    from raikit import save_model
+
+    data = frame.drop(columns="p")
+    data.iloc[:1500].to_csv(tmp_path / "train.csv", index=False)
+    data.iloc[1500:].to_csv(tmp_path / "test.csv", index=False)
+    save_model(LogisticRegression().fit(data[["a", "b"]], data["y"]), tmp_path / "m.skops")
+    done = run(
+        "audit", "--train", str(tmp_path / "train.csv"), "--test", str(tmp_path / "test.csv"),
+        "--model", str(tmp_path / "m.skops"), "--target", "y", "--sensitive", "sex",
+        "--features", "a,b", "--clients", "region", "--n-boot", "50",
+        "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = result_from_dict(json.loads((tmp_path / "out" / "audit.json").read_text()))
+    result = report.results["federated.group_metrics"]
+    assert sorted(result.clients["client"].unique()) == ["east", "north", "south", "west"]
+    assert "federated" not in report.meta.get("skipped", {})

@@ -205,7 +205,7 @@ def _torch_steps(X, y, row_weights, arrays, config, spec) -> list[np.ndarray]:
     network, hidden, seed = spec
     module = build_module(network, X.shape[1], 1, hidden_layer_sizes=hidden, seed=seed)
     load_arrays(network, module, *_split(arrays, network), None)
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.float32))
+    Xt, yt = torch.from_numpy(X.astype(np.float32)), torch.from_numpy(y.astype(np.float32))
     wt = torch.from_numpy(row_weights.astype(np.float32))
     loss_fn = torch.nn.BCEWithLogitsLoss(reduction="none")
     start = [p.detach().clone() for p in module.parameters()]
