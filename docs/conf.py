@@ -122,6 +122,7 @@ API_PACKAGES = {
     "counterfactuals and flip tests.",
     "raikit.privacy": "Differential privacy with a budget, membership inference, DP training "
     "and DP synthetic data.",
+    "raikit.federated": "Federated learning on Flower and federated fairness from clients' counts.",
     "raikit.review": "Human review: selective prediction and the review queue.",
     "raikit.monitor": "Monitoring predictions over time windows.",
     "raikit.ledger": "The evidence ledger: runs, datasets, models, evidence and lineage.",

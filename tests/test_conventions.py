@@ -19,6 +19,7 @@ PACKAGES = [  # the top level last, so an object is named by the package it belo
     "raikit.datasets",
     "raikit.evaluate",
     "raikit.explain",
+    "raikit.federated",
     "raikit.gates",
     "raikit.ledger",
     "raikit.metrics",

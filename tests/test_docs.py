@@ -37,6 +37,7 @@ PACKAGES = (
     "raikit.train",
     "raikit.explain",
     "raikit.privacy",
+    "raikit.federated",
     "raikit.review",
     "raikit.monitor",
     "raikit.ledger",

@@ -50,6 +50,8 @@ RESULT_MODULES: dict[str, str] = {
     "GlassboxResult": "raikit.explain._glassbox",
     "PartialDependenceResult": "raikit.explain._pdp",
     "WhatIfResult": "raikit.explain._whatif",
+    # federated
+    "FederatedMetricsResult": "raikit.federated._counts",
     # gates
     "GateResult": "raikit.gates._check",
     # metrics
@@ -100,6 +102,7 @@ RESULT_TITLES: dict[str, str] = {
     "PartialDependenceResult": "Partial dependence",
     "WhatIfResult": "What-if analysis",
     "GroupMetricsResult": "Metrics by group",
+    "FederatedMetricsResult": "Metrics by group and by client, from client counts",
     "MonitorWindowResult": "Monitoring window",
     "PrivacyReport": "Membership-inference privacy test",
     "PrivateAnswer": "Differentially private answer",

@@ -58,6 +58,9 @@ _register_power(app)  # raikit power: rows per group for an audit, or the gap ro
 from raikit.sandbox._cli import app as sandbox_app  # noqa: E402
 
 app.add_typer(sandbox_app, name="sandbox")
+from raikit.federated._cli import register as _register_federated  # noqa: E402
+
+_register_federated(app)  # raikit federated simulate
 
 console = Console()
 error_console = Console(stderr=True)
@@ -450,6 +453,12 @@ def audit_command(
         "--task",
         help="auto | binary | multiclass | regression (auto: inferred from the target).",
     ),
+    clients: str | None = typer.Option(
+        None,
+        "--clients",
+        help="Column whose values are federated clients (region, hospital): adds the "
+        "per-client section.",
+    ),
 ) -> None:
     """Audit a model on train and test data: scorecard, findings and a self-contained report."""
     from raikit._models import load_model_for_cli
@@ -480,6 +489,7 @@ def audit_command(
             problem=problem,
             pos_label=pos_label,
             task=task,
+            clients=clients,
         )
         progress.update(bar, description="Writing the report")
         html_path = out / "audit.html"

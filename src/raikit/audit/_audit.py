@@ -62,6 +62,7 @@ class AuditContext:
     task: str = "binary"  # "binary", "multiclass" or "regression" (raikit.metrics.infer_task)
     task_reason: str = "given"  # how the task was chosen: "given" or the inference's reason
     constraints: object = None  # declared shape constraints (raikit.train.ShapeConstraints)
+    clients: str | None = None  # audit(clients=...): the column whose values are the clients
     results: dict = field(default_factory=dict)
     sources: dict = field(default_factory=dict)  # check name -> section that produced it
     skipped: dict = field(default_factory=dict)  # section -> why it did not run
@@ -514,6 +515,35 @@ def _sensitive_data(ctx: AuditContext) -> dict:
         "data.scan_pii": scan_pii(_unscored(ctx.train), random_state=ctx.random_state),
         "data.scan_pii.test": scan_pii(_unscored(ctx.test), random_state=ctx.random_state),
     }
+
+
+@register_section(
+    "federated",
+    principle="bias",
+    description="Per client (region, hospital, site): which client the model serves worst, "
+    "from each client's counts",
+)
+def _federated(ctx: AuditContext) -> dict:
+    """The model on each client's test rows, from the clients' counts (no rows pooled)."""
+    from raikit.federated import federated_group_metrics, partition
+
+    if ctx.clients is None:
+        skip(
+            "No client column was named: pass audit(..., clients='region') (the column whose "
+            "values are the clients, e.g. region or hospital) to see the model per client."
+        )
+    if ctx.task == "regression":
+        skip("The per-client view compares confusion counts; a regressor has none.")
+    result = federated_group_metrics(
+        None,
+        partition(ctx.test, by=ctx.clients),
+        ci=ctx.ci,
+        n_boot=ctx.n_boot,
+        random_state=ctx.random_state,
+        pos_label=ctx.pos_label,
+        min_group_size=ctx.min_group_size,
+    )
+    return {"federated.group_metrics": result}
 
 
 # --------------------------------------------------------------------------- the report
@@ -1043,6 +1073,7 @@ def audit(
     pos_label=None,
     task: str = "auto",
     constraints=None,
+    clients: str | None = None,
 ) -> AuditReport:
     """Run every check that applies to a fitted model and mark each principle pass/warn/fail.
 
@@ -1101,6 +1132,11 @@ def audit(
         or "must_not_use"; see :class:`raikit.train.ShapeConstraints`), checked by the
         ``shape_constraints`` section. Default: the problem definition's
         ``shape_constraints``; without either the section is skipped.
+    clients : str, optional
+        A column of ``test`` whose values are federated clients or sites (region, hospital):
+        the ``federated`` section then reports the model per client from each client's counts
+        (:func:`raikit.federated.federated_group_metrics`) and which client it serves worst;
+        without it that section is skipped with its reason.
 
     Returns
     -------
@@ -1152,6 +1188,7 @@ def audit(
         problem=answers,
         min_group_size=_min_group_size(min_group_size),
         constraints=_declared_constraints(constraints, answers),
+        clients=clients,
     )
     if ctx.constraints is not None:  # a misspelt column fails now, not after the other sections
         ctx.constraints.check_columns(ctx.test.frame.columns, where="the test data")

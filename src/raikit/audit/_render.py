@@ -38,6 +38,7 @@ QUESTIONS = {
     "documentation": ("undocumented", "What is undocumented?", "Documentation"),
 }
 CHECK_TITLES = {
+    "federated.group_metrics": "Per client: the model on each client's rows, from their counts",
     "metrics.group_metrics": "Metrics per group on the test data",
     "evaluate.evaluate": "Error rates, curves and calibration per group",
     "evaluate.find_slices": "Slices of the data where the model does worse",
