@@ -532,7 +532,8 @@ def _use_factors_and_data(b: _Builder, report, answers: dict, evidence: str) -> 
         "Performance measures",
         "Metrics, decision threshold and how uncertainty is reported.",
         f"Accuracy, selection rate, TPR, FPR, precision, ROC AUC per group; "
-        f"{meta.get('ci', 0.95):.0%} Poisson-bootstrap confidence intervals; fairness tolerance "
+        f"{meta.get('ci', 0.95):.0%} bootstrap confidence intervals (rates: a Bayesian bootstrap "
+        f"with the Jeffreys prior; score metrics: a Poisson bootstrap); fairness tolerance "
         f"{meta.get('tolerance')}."
         if "metrics.group_metrics" in report.results
         else None,
