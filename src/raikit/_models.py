@@ -66,6 +66,27 @@ TRUSTED_TYPES: dict[str, frozenset[str]] = {
 def save_model(model, path: str | os.PathLike) -> Path:
     """Save a fitted model with skops (a format that loads without running arbitrary code).
 
+    Parameters
+    ----------
+    model : estimator
+        A fitted scikit-learn (or raikit) estimator.
+    path : str or path
+        Where to write it; the name must end in ``.skops``.
+
+    Returns
+    -------
+    Path
+        The path written.
+
+    Raises
+    ------
+    RaikitError
+        When ``path`` does not end in ``.skops`` or skops cannot represent the model.
+
+    See Also
+    --------
+    load_model : loads it back, trusting only known types.
+
     Examples
     --------
     >>> import tempfile, pathlib

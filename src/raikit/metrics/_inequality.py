@@ -239,6 +239,20 @@ def theil_index(y_true, y_pred, *, pos_label=None, sample_weight=None) -> float:
 
     AIF360's ``ClassificationMetric.theil_index()``.
 
+    Parameters
+    ----------
+    y_true, y_pred, pos_label, sample_weight
+        As :func:`generalized_entropy_index`.
+
+    Returns
+    -------
+    float
+        The index (0 when every benefit is equal).
+
+    See Also
+    --------
+    between_group_theil_index, within_group_theil_index : its two parts.
+
     Examples
     --------
     >>> round(theil_index([1, 1, 0, 0, 1, 0], [1, 0, 0, 1, 1, 0]), 6)
@@ -325,6 +339,20 @@ def between_group_theil_index(
 
     AIF360's ``ClassificationMetric.between_group_theil_index()`` (two groups).
 
+    Parameters
+    ----------
+    y_true, y_pred, sensitive_features, pos_label, sample_weight
+        As :func:`between_group_generalized_entropy_index`.
+
+    Returns
+    -------
+    float
+        The between-group part of the Theil index.
+
+    See Also
+    --------
+    theil_index : the whole index.
+
     Examples
     --------
     >>> round(between_group_theil_index([1, 1, 0, 0, 1, 0], [1, 0, 0, 1, 1, 0],
@@ -345,6 +373,20 @@ def within_group_theil_index(
     y_true, y_pred, *, sensitive_features, pos_label=None, sample_weight=None
 ) -> float:
     """Within-group Theil index: :func:`within_group_generalized_entropy_index` with order 1.
+
+    Parameters
+    ----------
+    y_true, y_pred, sensitive_features, pos_label, sample_weight
+        As :func:`within_group_generalized_entropy_index`.
+
+    Returns
+    -------
+    float
+        The within-group part of the Theil index.
+
+    See Also
+    --------
+    theil_index : the whole index.
 
     Examples
     --------
