@@ -66,7 +66,7 @@ def _parameters(obj) -> list[str]:
     return [
         name
         for name, p in signature.parameters.items()
-        if name not in ("self", "cls") and p.kind not in skip
+        if name not in ("self", "cls") and not name.startswith("_") and p.kind not in skip
     ]
 
 

@@ -93,6 +93,10 @@ class ComparisonResult(Result):
         ``baseline``, ``attributes``, ``models``, ``ci`` and how the interval of a change is
         computed (``change_interval``).
 
+    See Also
+    --------
+    compare_audits : computes it.
+
     Examples
     --------
     >>> from sklearn.dummy import DummyClassifier

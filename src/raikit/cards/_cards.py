@@ -51,6 +51,20 @@ PROBLEM_QUESTIONS = {
 def problem_template(path: str | Path | None = None) -> str:
     """The problem-definition questions as a YAML template to fill in (also written to ``path``).
 
+    Parameters
+    ----------
+    path : str or path, optional
+        Also write the template there.
+
+    Returns
+    -------
+    str
+        The YAML text.
+
+    See Also
+    --------
+    load_problem : reads the filled-in file.
+
     Examples
     --------
     >>> text = problem_template()
@@ -70,7 +84,34 @@ def problem_template(path: str | Path | None = None) -> str:
 
 
 def load_problem(source) -> dict:
-    """Read a problem definition from a dict, YAML text or a YAML file; unknown keys are an error."""
+    """Read a problem definition from a dict, YAML text or a YAML file; unknown keys are an error.
+
+    Parameters
+    ----------
+    source : dict, str or path
+        The answers: a dict, YAML text, or the path of a YAML file (see :func:`problem_template`).
+
+    Returns
+    -------
+    dict
+        The answers, by question key.
+
+    Raises
+    ------
+    DataError
+        When a key is not a problem-definition question.
+
+    See Also
+    --------
+    problem_template : the questions to answer.
+    model_card : takes the answers as ``problem=``.
+
+    Examples
+    --------
+    >>> from raikit.cards import load_problem
+    >>> load_problem("intended_use: Pre-screen loan applications.")
+    {'intended_use': 'Pre-screen loan applications.'}
+    """
     if source is None:
         return {}
     if isinstance(source, dict):
@@ -112,10 +153,27 @@ class Card(Result):
         Title of the document.
     fields_table : DataFrame
         One row per field: ``section``, ``field``, ``question``, ``answer`` (None = gap), ``source``.
-    tables : dict
+    quantitative : dict
         Name -> DataFrame of quantitative evidence (per-group metrics with CIs, criteria).
     findings : tuple of Finding
         One ``info`` finding per gap.
+
+    See Also
+    --------
+    model_card, annex_iv : build one from an audit or a ledger.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.audit import audit
+    >>> from raikit.cards import model_card
+    >>> from raikit.datasets import make_fairness_synthetic
+    >>> train = make_fairness_synthetic(300, random_state=0)
+    >>> test = make_fairness_synthetic(300, random_state=1)
+    >>> model = LogisticRegression().fit(train.X, train.y)
+    >>> card = model_card(audit(model, train=train, test=test, sections=["bias"], n_boot=50))
+    >>> card.kind, "Intended use" in set(card.gaps["field"])
+    ('model_card', True)
     """
 
     kind: str

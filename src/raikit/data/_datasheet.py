@@ -309,6 +309,18 @@ class DatasheetResult(Result):
         How many questions remain unanswered.
     meta : dict
         Rows, columns and the evidence used.
+
+    See Also
+    --------
+    datasheet : computes it.
+
+    Examples
+    --------
+    >>> from raikit.data import datasheet
+    >>> from raikit.datasets import load_german_credit
+    >>> sheet = datasheet(load_german_credit(), random_state=0)
+    >>> type(sheet).__name__, "motivation.purpose" in sheet.unanswered
+    ('DatasheetResult', True)
     """
 
     questions: pd.DataFrame
@@ -367,6 +379,22 @@ class DatasheetResult(Result):
 
 def datasheet_template(path=None, *, name: str = "dataset") -> str:
     """A YAML file with every datasheet question as a comment and an empty answer to fill in.
+
+    Parameters
+    ----------
+    path : str or path, optional
+        Also write the template there.
+    name : str, default "dataset"
+        The dataset's name in the template.
+
+    Returns
+    -------
+    str
+        The YAML text.
+
+    See Also
+    --------
+    datasheet : answers the questions it can from the data, and takes the rest from this file.
 
     Examples
     --------

@@ -61,6 +61,20 @@ class RepresentationResult(Result):
         Under-represented or absent groups, label disparities, groups too small to evaluate.
     meta : dict
         Settings.
+
+    See Also
+    --------
+    representation : computes it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from raikit import Dataset
+    >>> from raikit.data import representation
+    >>> frame = pd.DataFrame({"s": ["a", "a", "a", "b"], "y": [1, 0, 1, 1]})
+    >>> r = representation(Dataset(frame, target="y", sensitive="s"))
+    >>> r.groups[["group", "share"]].values.tolist(), r.overall_base_rate
+    ([['a', 0.75], ['b', 0.25]], 0.75)
     """
 
     groups: pd.DataFrame

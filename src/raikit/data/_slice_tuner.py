@@ -581,6 +581,20 @@ class SliceTunerResult(Result):
         Settings: ``lam``, ``T``, ``cost``, ``sizes``, ``n_repeats``, ``estimator``, ``slice_by``,
         and ``left_out``: the slices too small to plan for, with their training and validation
         rows.
+
+    See Also
+    --------
+    slice_tuner : computes it.
+    allocate_budget : the allocation alone, from fitted curves.
+
+    Examples
+    --------
+    >>> from raikit.data import slice_tuner
+    >>> from raikit.datasets import make_fairness_synthetic
+    >>> ds = make_fairness_synthetic(600, random_state=0)
+    >>> r = slice_tuner(ds, budget=100, sizes=(0.5, 1.0), n_repeats=1, random_state=0)
+    >>> type(r).__name__, int(r.allocation.sum())
+    ('SliceTunerResult', 100)
     """
 
     slices: pd.DataFrame

@@ -259,6 +259,22 @@ class EvaluationResult(Result):
     findings : tuple of Finding
         One per violated fairness criterion, with its CI, plus small-group warnings.
     meta : dict
+
+    See Also
+    --------
+    evaluate : computes it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from raikit import Dataset
+    >>> from raikit.evaluate import evaluate
+    >>> frame = pd.DataFrame({"s": list("aabb") * 10, "y": [1, 0, 1, 0] * 10,
+    ...                       "p": [0.9, 0.2, 0.4, 0.1] * 10})
+    >>> r = evaluate(None, Dataset(frame, target="y", sensitive="s", score="p"), thresholds=[0.5],
+    ...              ci=None)
+    >>> r.thresholds, sorted(r.confusion["group"].unique())
+    ([0.5], ['a', 'b', 'overall'])
     """
 
     metrics: pd.DataFrame

@@ -336,6 +336,25 @@ class GateResult(Result):
         An error per failed gate and a warning per warned one.
     meta : dict
         The policy file and its SHA-256, the audit's model and ledger run.
+
+    See Also
+    --------
+    check : computes it.
+    load_policy : reads the policy it checks against.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.audit import audit
+    >>> from raikit.datasets import make_fairness_synthetic
+    >>> from raikit.gates import check
+    >>> train = make_fairness_synthetic(300, random_state=0)
+    >>> test = make_fairness_synthetic(300, random_state=1)
+    >>> model = LogisticRegression().fit(train.X, train.y)
+    >>> report = audit(model, train=train, test=test, sections=["bias"], n_boot=50)
+    >>> result = check(report, {"criteria": {"demographic_parity_difference": {"max": 0.9}}})
+    >>> result.table["verdict"].tolist()
+    ['pass']
     """
 
     table: pd.DataFrame

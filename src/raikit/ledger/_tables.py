@@ -91,6 +91,8 @@ class Table:
         Column name -> kind (``"text"``, ``"integer"``, ``"real"``, ``"blob"`` or ``"serial"``,
         optionally followed by ``" not null"``).
     primary_key : tuple of str
+    store : Store
+        The database the table lives in.
 
     Examples
     --------

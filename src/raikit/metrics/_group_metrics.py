@@ -307,6 +307,20 @@ class GroupMetricsResult(Result):
         Empty or tiny groups, undefined metrics, and the four-fifths rule.
     meta : dict
         Labels, positive label and engine settings.
+
+    See Also
+    --------
+    group_metrics, group_metrics_of : compute it.
+
+    Examples
+    --------
+    >>> from raikit.metrics import group_metrics
+    >>> r = group_metrics([1, 0, 1, 0, 1, 1], [1, 0, 1, 0, 1, 0], sensitive_features=list("aaabbb"),
+    ...                   metrics=["accuracy"], random_state=0)
+    >>> r.by_group["accuracy"].round(3).tolist()
+    [1.0, 0.667]
+    >>> float(r.difference().loc["sensitive", "accuracy"].round(3))
+    0.333
     """
 
     table: pd.DataFrame

@@ -726,6 +726,18 @@ class InequalityResult(Result):
     findings : tuple of Finding
     meta : dict
         Rows, positive label, privileged group, neighbours and seed.
+
+    See Also
+    --------
+    inequality_metrics : computes it.
+
+    Examples
+    --------
+    >>> from raikit.metrics import inequality_metrics
+    >>> r = inequality_metrics([1, 1, 0, 0, 1, 0], [1, 0, 0, 1, 1, 0],
+    ...                        sensitive_features=list("aaabbb"), ci=None)
+    >>> type(r).__name__, r.order
+    ('InequalityResult', 2.0)
     """
 
     table: pd.DataFrame

@@ -68,6 +68,30 @@ class SynthesisResult(Result):
         Laplace scale of every released count.
     source : str
         The data source whose budget paid for the release.
+    method : str
+        How the data were synthesised.
+    findings : tuple of Finding
+        What the reader should know about the release.
+
+    See Also
+    --------
+    synthesize : computes it.
+    synthesis_utility : compares it with the real data.
+
+    Examples
+    --------
+    >>> import os, tempfile, pandas as pd
+    >>> home, os.environ["HOME"] = os.environ["HOME"], tempfile.mkdtemp()  # a private registry
+    >>> from raikit import Dataset
+    >>> from raikit.privacy import PrivacySource, synthesize
+    >>> _ = PrivacySource.register("synth", epsilon=2.0)
+    >>> frame = pd.DataFrame({"s": ["a", "b"] * 100, "y": [0, 1, 1, 0] * 50})
+    >>> ds = Dataset(frame, target="y", sensitive="s")
+    >>> r = synthesize(ds, source="synth", epsilon=1.0, domains={"s": ["a", "b"], "y": [0, 1]},
+    ...                random_state=0)
+    >>> r.epsilon, sorted(r.data.columns)
+    (1.0, ['s', 'y'])
+    >>> os.environ["HOME"] = home
     """
 
     data: pd.DataFrame
