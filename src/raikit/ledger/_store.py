@@ -989,8 +989,8 @@ def track(
 
     See Also
     --------
-    Ledger.start_run : opens a run without a ``with`` block.
-    paused : records nothing inside a block.
+    raikit.ledger.Ledger.start_run : opens a run without a ``with`` block.
+    raikit.ledger.paused : records nothing inside a block.
 
     Examples
     --------
