@@ -105,6 +105,14 @@ def test_every_public_object_has_an_examples_section():
     )
 
 
+def test_every_public_object_points_to_its_neighbours():
+    """A See Also section: the reference page of a result names the check that makes it, etc."""
+    missing = [name for name, obj in OBJECTS if not _doc(obj)["See Also"]]
+    assert not missing, f"{len(missing)} public objects have no See Also section:\n" + "\n".join(
+        missing
+    )
+
+
 def test_every_example_is_a_doctest():
     """An Examples section is executed only if it has ``>>>`` prompts."""
     missing = [

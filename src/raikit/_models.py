@@ -136,6 +136,10 @@ def load_model(path: str | os.PathLike, *, trusted: bool | Sequence[str] = False
     FileFormatError
         The file is missing, corrupt or not a model file.
 
+    See Also
+    --------
+    raikit.save_model : writes the file it reads.
+
     Examples
     --------
     >>> import tempfile, pathlib

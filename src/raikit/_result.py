@@ -49,6 +49,10 @@ class Finding:
         sensitive attributes: compare and join on it, never on the text (a value may hold
         ``" & "`` or ``"="``). Pairs ``[[attribute, value], ...]`` (its JSON form) are accepted.
 
+    See Also
+    --------
+    raikit.Result : carries its findings in ``findings``.
+
     Examples
     --------
     >>> Finding("warning", "Tiny group", "race=Other has 3 rows", slice="race=Other").severity

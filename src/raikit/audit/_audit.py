@@ -1220,6 +1220,12 @@ def audit(
     DataError
         ``train`` or ``test`` is not a labelled Dataset, or the model cannot predict on it.
 
+    See Also
+    --------
+    raikit.audit.available_sections : the sections it runs.
+    raikit.gates.check : judges the report against a policy.
+    raikit.cards.model_card : a card from the report.
+
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression

@@ -646,6 +646,10 @@ def compare_audits(
         Fewer than two reports, a value that is not an AuditReport, an unknown ``baseline`` or
         an ``attribute`` no audit has.
 
+    See Also
+    --------
+    raikit.audit.audit : produces the reports it compares.
+
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression

@@ -490,6 +490,11 @@ def model_card(report=None, *, ledger=None, run: str | None = None, problem=None
     Card
         Every field with its answer and source; unanswered questions are ``gaps``.
 
+    See Also
+    --------
+    raikit.cards.annex_iv : the EU AI Act documentation from the same evidence.
+    raikit.data.datasheet : the data's documentation.
+
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression
@@ -702,6 +707,11 @@ def annex_iv(report=None, *, ledger=None, run: str | None = None, problem=None) 
     Returns
     -------
     Card
+
+    See Also
+    --------
+    raikit.cards.model_card : the model card from the same evidence.
+    raikit.cards.problem_template : the questions only a person can answer.
 
     Examples
     --------

@@ -641,6 +641,11 @@ def datasheet(
         ``data`` is not a Dataset, ``answers`` is not a mapping or names an unknown question,
         or an evidence argument is not the Result it should be.
 
+    See Also
+    --------
+    raikit.data.datasheet_template : the questions as a file to fill in.
+    raikit.cards.model_card : the model's card.
+
     Examples
     --------
     >>> from raikit.data import datasheet

@@ -909,6 +909,11 @@ def drift(
     ParameterError
         A parameter is out of its domain (``alpha=5``, ``tests="t-test"``...).
 
+    See Also
+    --------
+    raikit.data.multivariate_drift : drift of the columns taken together.
+    raikit.data.adjust_pvalues : the multiple-testing adjustment.
+
     Examples
     --------
     >>> from raikit.data import drift

@@ -167,6 +167,10 @@ def confident_learning(labels, pred_probs) -> tuple[np.ndarray, np.ndarray]:
     mask, confident_joint
         Boolean mask of likely label issues; (K, K) integer matrix of (given, true) counts.
 
+    See Also
+    --------
+    raikit.data.label_issues : runs it per group on a Dataset.
+
     Examples
     --------
     >>> import numpy as np
@@ -464,6 +468,11 @@ def label_issues(
     ParameterError
         ``data`` is not a Dataset, a parameter is out of its range, or ``pred_probs`` has the
         wrong shape.
+
+    See Also
+    --------
+    raikit.data.confident_learning : the rule on given labels and probabilities.
+    raikit.data.clean : removes or reweighs the rows it flags.
 
     Examples
     --------

@@ -785,6 +785,10 @@ def leakage(
     ColumnError
         A compared column is missing from either table.
 
+    See Also
+    --------
+    raikit.data.drift : differences between the two samples.
+
     Notes
     -----
     Duplicates are judged against chance: a coarse feature space repeats rows within the

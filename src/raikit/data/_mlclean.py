@@ -600,6 +600,11 @@ def clean(
     -------
     MLCleanResult
 
+    See Also
+    --------
+    raikit.data.label_issues : the label check it builds on.
+    raikit.data.leakage : duplicates across a split.
+
     Examples
     --------
     >>> from raikit.data import clean

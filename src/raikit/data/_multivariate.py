@@ -699,6 +699,10 @@ def multivariate_drift(
     ColumnError
         A named column or a sensitive attribute is missing from one side.
 
+    See Also
+    --------
+    raikit.data.drift : drift column by column.
+
     Examples
     --------
     Two samples with the same marginals, the second with correlated columns:

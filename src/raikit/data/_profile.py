@@ -1118,6 +1118,10 @@ def profile(
         ``data`` is not a Dataset, or a parameter is out of its range (``bins=0``,
         ``proxy_auc=2``...).
 
+    See Also
+    --------
+    raikit.data.representation : group shares and base rates.
+
     Examples
     --------
     >>> from raikit.data import profile

@@ -143,6 +143,10 @@ def required_sample_size(ci_width: float, *, ci: float = 0.95, p: float = 0.5) -
     ParameterError
         A parameter is out of its range.
 
+    See Also
+    --------
+    raikit.data.fit_power_law : the curve it inverts.
+
     Examples
     --------
     >>> from raikit.data import required_sample_size
@@ -540,6 +544,11 @@ def representation(
     ParameterError
         ``data`` is not a Dataset, both ``expected_shares`` and ``reference`` are given, the
         shares are malformed, or a parameter is out of its range.
+
+    See Also
+    --------
+    raikit.data.profile : statistics per group and proxies.
+    raikit.data.slice_tuner : how much data to acquire per group.
 
     Examples
     --------

@@ -129,6 +129,10 @@ def infer_schema(data) -> Schema:
     DataError
         ``data`` is neither a Dataset nor a DataFrame.
 
+    See Also
+    --------
+    raikit.data.validate : checks new data against the schema.
+
     Examples
     --------
     >>> from raikit.data import infer_schema
@@ -399,6 +403,10 @@ def validate(
         The schema file is missing or unreadable.
     ParameterError
         A tolerance is not a share between 0 and 1.
+
+    See Also
+    --------
+    raikit.data.infer_schema : learns the schema.
 
     Examples
     --------

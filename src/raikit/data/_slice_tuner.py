@@ -81,6 +81,10 @@ def fit_power_law(sizes, losses, *, weights=None) -> dict:
         ``b_se`` by the delta method); ``r2`` (weighted, in log space); ``clipped`` (True when the
         fitted exponent was negative - loss growing with data, i.e. noise - and was set to 0).
 
+    See Also
+    --------
+    raikit.data.allocate_budget : allocates a budget from fitted curves.
+
     Examples
     --------
     >>> n = [100, 200, 400, 800]
@@ -253,6 +257,11 @@ def allocate_budget(
     -------
     ndarray
         ``d_s`` per slice (``int64`` when ``integer``, else float).
+
+    See Also
+    --------
+    raikit.data.slice_tuner : fits the curves and allocates in rounds.
+    raikit.data.fit_power_law : fits one slice's curve.
 
     Examples
     --------
@@ -451,6 +460,10 @@ class PoolAcquirer:
     drawn : DataFrame
         Every row handed out so far, in the order drawn (after :func:`slice_tuner` with
         ``acquire=``: the rows acquired).
+
+    See Also
+    --------
+    raikit.data.slice_tuner : acquires rows from it.
 
     Examples
     --------
@@ -1267,6 +1280,11 @@ def slice_tuner(
         ``data`` is not a Dataset, or a parameter is out of its domain (``budget=0``,
         ``method="greedy"``, a cost naming an unknown slice, a budget below the cheapest
         example...).
+
+    See Also
+    --------
+    raikit.data.allocate_budget : the allocation alone.
+    raikit.evaluate.learning_curve : learning curves per group.
 
     Examples
     --------

@@ -244,6 +244,10 @@ def cost_analysis(
     DataError
         No scores (a model without ``predict_proba`` and no ``score`` column), missing scores.
 
+    See Also
+    --------
+    raikit.evaluate.evaluate : metrics per threshold and group.
+
     Examples
     --------
     >>> import pandas as pd

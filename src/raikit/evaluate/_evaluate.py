@@ -411,6 +411,11 @@ def evaluate(
     -------
     EvaluationResult
 
+    See Also
+    --------
+    raikit.metrics.group_metrics : the engine behind the metrics.
+    raikit.evaluate.find_slices : where the model fails.
+
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression

@@ -513,6 +513,11 @@ def estimate_performance(
     DataError
         Scores outside [0, 1] or missing, or a reference with one class only.
 
+    See Also
+    --------
+    raikit.monitor.Monitor : carries these estimates in every window.
+    raikit.evaluate.evaluate : the same metrics with labels.
+
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression

@@ -165,6 +165,10 @@ def learning_curve(
     DataError
         The data cannot be split into ``cv`` folds, or a subsample has one class only.
 
+    See Also
+    --------
+    raikit.data.slice_tuner : acquires data where the curves say it helps.
+
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression

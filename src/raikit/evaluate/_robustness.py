@@ -322,6 +322,11 @@ def stress_test(
         ``model`` without ``predict``, ``estimator`` without ``fit``, levels outside their range,
         poisoning above half of the labels, a bad ``ci``, ``n_boot`` or ``random_state``.
 
+    See Also
+    --------
+    raikit.train.flip_labels : the label-flip attacks.
+    raikit.train.FRTrainClassifier : training that resists them.
+
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression

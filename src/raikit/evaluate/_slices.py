@@ -92,6 +92,10 @@ def row_losses(model, data, *, loss="log_loss", pos_label=None) -> np.ndarray:
     -------
     ndarray of float, one loss per row.
 
+    See Also
+    --------
+    raikit.evaluate.find_slices : searches slices of these losses.
+
     Examples
     --------
     >>> import pandas as pd
@@ -1028,6 +1032,11 @@ def find_slices(
         A feature or target that is not a column.
     DataError
         Losses that cannot be computed (no scores for ``log_loss``, missing target values).
+
+    See Also
+    --------
+    raikit.evaluate.row_losses : the per-row losses it searches.
+    raikit.evaluate.evaluate : metrics per sensitive group.
 
     Examples
     --------

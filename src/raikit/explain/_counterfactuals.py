@@ -308,6 +308,10 @@ def counterfactuals(
     DataError
         ``data`` has no rows; the model cannot predict them.
 
+    See Also
+    --------
+    raikit.explain.what_if : the prediction after changes you choose.
+
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression

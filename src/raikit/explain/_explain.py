@@ -559,6 +559,11 @@ def explain(
     DataError
         Labels need ``pos_label``, or shap cannot explain the model.
 
+    See Also
+    --------
+    raikit.explain.partial_dependence : how the prediction moves with one feature.
+    raikit.data.profile : the proxies its findings cite.
+
     Examples
     --------
     >>> from sklearn.ensemble import RandomForestClassifier

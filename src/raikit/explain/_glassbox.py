@@ -191,6 +191,10 @@ def glassbox_baseline(
     DataError
         ``data`` has no binary target.
 
+    See Also
+    --------
+    raikit.explain.explain : attributions of the black box.
+
     Examples
     --------
     >>> from raikit.datasets import load_german_credit

@@ -193,6 +193,10 @@ def partial_dependence(
     ColumnError
         A feature that is not a model input.
 
+    See Also
+    --------
+    raikit.explain.explain : attributions per row.
+
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression

@@ -104,6 +104,10 @@ def what_if(model, data, *, changes: dict, pos_label=None, ledger=None) -> WhatI
     DataError
         A new value that is not a category of its column; a model that cannot predict the rows.
 
+    See Also
+    --------
+    raikit.explain.counterfactuals : the smallest change that flips a decision.
+
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression
@@ -281,6 +285,10 @@ def flip_test(
         ``model`` without ``predict``, a bad ``ci``.
     ColumnError
         ``attribute`` is not a sensitive attribute of ``data``.
+
+    See Also
+    --------
+    raikit.explain.what_if : any change, not only the sensitive attribute.
 
     Examples
     --------

@@ -45,6 +45,10 @@ def judge(value, *, lower, upper, bound: str, threshold: float, when: str = "int
     -------
     ndarray of str
 
+    See Also
+    --------
+    raikit.gates.check : judges an audit against a policy.
+
     Examples
     --------
     >>> judge([0.12, 0.12, 0.05], lower=[0.06, 0.11, 0.0], upper=[0.30, 0.2, 0.09],
@@ -447,6 +451,11 @@ def check(audit, policy, *, ledger=None) -> GateResult:
         A malformed policy (the message names the key path).
     FileFormatError
         The audit cannot be found or read.
+
+    See Also
+    --------
+    raikit.gates.load_policy : reads a policy file.
+    raikit.testing.assert_fair : the same idea inside a pytest suite.
 
     Examples
     --------

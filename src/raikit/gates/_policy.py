@@ -192,6 +192,10 @@ def load_policy(path) -> Policy:
         An unknown key or a bad value (the message names its path, e.g.
         ``criteria.demographic_parity_difference.max``).
 
+    See Also
+    --------
+    raikit.gates.check : judges an audit against the policy.
+
     Examples
     --------
     >>> import tempfile, pathlib

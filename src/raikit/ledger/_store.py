@@ -268,6 +268,11 @@ class Ledger:
     uri : str or path, default ".raikit"
         Folder of the ledger (created when missing), or a ``postgresql://`` URI.
 
+    See Also
+    --------
+    raikit.track : records a block as one run.
+    raikit.ledger.Store : declared tables beside the ledger's.
+
     Notes
     -----
     One Ledger may be shared by threads (each thread gets its own database connection) and by

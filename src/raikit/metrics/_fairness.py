@@ -399,6 +399,11 @@ def demographic_parity_difference(
     -------
     float
 
+    See Also
+    --------
+    raikit.metrics.demographic_parity_ratio : the ratio instead of the difference.
+    raikit.metrics.DemographicParity : the criterion, judged on intervals.
+
     Examples
     --------
     >>> demographic_parity_difference([0, 1, 0, 1], [1, 1, 0, 1],

@@ -714,6 +714,11 @@ def group_metrics(
     DataError
         Inputs of different lengths, missing labels or sensitive values, labels of mixed types.
 
+    See Also
+    --------
+    raikit.metrics.group_metrics_of : the same engine on a Dataset, in memory, on DuckDB or on Spark.
+    raikit.metrics.evaluate_criteria : verdicts of the fairness criteria.
+
     Examples
     --------
     >>> from raikit.metrics import group_metrics
@@ -1176,6 +1181,10 @@ def group_metrics_of(
         A parameter outside its domain, or a backend that cannot reach the Dataset's rows.
     ColumnError
         The Dataset has no target or no prediction column.
+
+    See Also
+    --------
+    raikit.metrics.group_metrics : the same engine on arrays.
 
     Examples
     --------

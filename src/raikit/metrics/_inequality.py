@@ -222,6 +222,11 @@ def generalized_entropy_index(
     Inequality of the benefit a classifier gives individuals: 0 when every row gets the same
     benefit. AIF360's ``ClassificationMetric.generalized_entropy_index(alpha=order)``.
     {args}
+    See Also
+    --------
+    raikit.metrics.theil_index : the index of order 1.
+    raikit.metrics.inequality_metrics : every index with intervals.
+
     Examples
     --------
     >>> y_true, y_pred = [1, 1, 0, 0, 1, 0], [1, 0, 0, 1, 1, 0]
@@ -282,6 +287,11 @@ def between_group_generalized_entropy_index(
     ``between_group_generalized_entropy_error(prot_attr=...)``; with two groups it equals
     ``ClassificationMetric.between_group_generalized_entropy_index``.
     {args}
+    See Also
+    --------
+    raikit.metrics.generalized_entropy_index : the whole index.
+    raikit.metrics.within_group_generalized_entropy_index : the other part.
+
     Examples
     --------
     >>> y_true, y_pred = [1, 1, 0, 0, 1, 0], [1, 0, 0, 1, 1, 0]
@@ -312,6 +322,11 @@ def within_group_generalized_entropy_index(
     mean benefits are equalised; the whole index minus
     :func:`between_group_generalized_entropy_index`.
     {args}
+    See Also
+    --------
+    raikit.metrics.generalized_entropy_index : the whole index.
+    raikit.metrics.between_group_generalized_entropy_index : the other part.
+
     Examples
     --------
     >>> y_true, y_pred = [1, 1, 0, 0, 1, 0], [1, 0, 0, 1, 1, 0]
@@ -514,6 +529,10 @@ def average_odds_difference(
     ParameterError
         ``privileged`` is not one of the groups, or does not name a value of every attribute.
 
+    See Also
+    --------
+    raikit.metrics.equalized_odds_difference : the larger of the two gaps instead of their mean.
+
     Examples
     --------
     >>> y_true = [1, 1, 0, 0, 1, 1, 0, 0]
@@ -687,6 +706,10 @@ def consistency(X, y_pred, *, n_neighbors: int = 5, pos_label=None) -> float:
     Returns
     -------
     float
+
+    See Also
+    --------
+    raikit.metrics.inequality_metrics : computes it with the inequality indices.
 
     Examples
     --------
@@ -983,6 +1006,11 @@ def inequality_metrics(
         ``privileged`` is in no attribute's groups; a parameter outside its domain.
     DataError
         Labels that are not binary, inputs of different lengths, missing values.
+
+    See Also
+    --------
+    raikit.metrics.generalized_entropy_index : one index without intervals.
+    raikit.metrics.group_metrics : metrics per group.
 
     Examples
     --------

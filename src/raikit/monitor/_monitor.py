@@ -579,6 +579,11 @@ class Monitor:
     n_skipped : int
         Rows this object skipped because they were already stored (same id, or same batch).
 
+    See Also
+    --------
+    raikit.monitor.monitor_history : reads the stored series.
+    raikit.evaluate.estimate_performance : the label-free estimates.
+
     Examples
     --------
     >>> import tempfile

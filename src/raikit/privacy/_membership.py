@@ -273,6 +273,10 @@ def membership_inference(
         The model has no ``predict_proba``, the two Datasets do not fit the model, or there are
         fewer than 50 rows per side.
 
+    See Also
+    --------
+    raikit.privacy.DPClassifier : training with a guarantee.
+
     Examples
     --------
     >>> import numpy as np, pandas as pd

@@ -319,6 +319,10 @@ class PrivacySource:
     owner : str
         Who registered the source.
 
+    See Also
+    --------
+    raikit.privacy.PrivateTable : queries that spend from it.
+
     Examples
     --------
     >>> import os, tempfile

@@ -282,6 +282,11 @@ def synthesize(
     BudgetExceededError
         The source's remaining budget is smaller than ``epsilon`` (nothing is spent).
 
+    See Also
+    --------
+    raikit.privacy.synthesis_utility : compares it with the real data.
+    raikit.privacy.PrivateTable : DP queries from the same budget.
+
     Examples
     --------
     >>> import os, tempfile
@@ -538,6 +543,10 @@ def synthesis_utility(
         ``"marginals"``: 1-way TVD real vs synthetic per column, overall and per group;
         ``"pairs"``: 2-way TVD per column pair; ``"utility"``: accuracy on real (``test`` or
         ``data``) data of a model trained on real vs on synthetic rows, overall and per group.
+
+    See Also
+    --------
+    raikit.privacy.synthesize : makes the data it compares.
 
     Examples
     --------

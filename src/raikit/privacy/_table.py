@@ -244,6 +244,11 @@ class PrivateTable:
     ParameterError
         ``ci`` outside (0, 1), or ``bounds``/``domains`` not of the documented form.
 
+    See Also
+    --------
+    raikit.privacy.PrivacySource : the registered source and its budget.
+    raikit.privacy.synthesize : DP synthetic data from the same budget.
+
     Examples
     --------
     >>> import os, tempfile, pandas as pd

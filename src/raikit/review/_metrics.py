@@ -173,6 +173,10 @@ def review_metrics(
         Arrays of different lengths, ``reviewed`` not boolean, or a period without automated
         or without reviewed rows.
 
+    See Also
+    --------
+    raikit.review.SelectiveClassifier : routes rows to review.
+
     Examples
     --------
     >>> import numpy as np

@@ -98,6 +98,11 @@ class ReviewQueue:
     name : str, default "default"
         Several queues can share a ledger.
 
+    See Also
+    --------
+    raikit.review.SelectiveClassifier : decides which rows to route.
+    raikit.review.review_metrics : measures the model and its reviewers.
+
     Examples
     --------
     >>> import tempfile

@@ -206,6 +206,10 @@ class SelectiveClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         The estimator's classes.
     n_features_in_ : int
 
+    See Also
+    --------
+    raikit.review.ReviewQueue : where abstained rows go.
+
     Notes
     -----
     Without ``sensitive_features`` a ``group_aware`` classifier calibrates one overall threshold

@@ -430,6 +430,10 @@ def compare_mitigations(
         A method or constraint that does not handle the task, or ``pos_label`` for a target
         that is not binary.
 
+    See Also
+    --------
+    raikit.train.FairlearnClassifier, raikit.train.FairBatchClassifier : two of the methods compared.
+
     Notes
     -----
     ``disparity`` is the largest distance of a group's value from the overall value (the

@@ -142,6 +142,10 @@ def flip_labels(
         ``(y, flipped)``: the poisoned labels (same type and labels as ``y``) and the sorted
         positions of the flipped rows.
 
+    See Also
+    --------
+    raikit.evaluate.stress_test : retrains under these attacks.
+
     Notes
     -----
     Paudice et al. flip one label at a time, each time choosing, among all not yet flipped
