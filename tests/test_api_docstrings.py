@@ -113,6 +113,20 @@ def test_every_public_object_points_to_its_neighbours():
     )
 
 
+def test_every_public_function_says_what_it_returns():
+    """A Returns (or, for a context manager, Yields) section; ``skip`` only ever raises."""
+    always_raises = {"raikit.audit.skip"}
+    missing = [
+        name
+        for name, obj in OBJECTS
+        if not inspect.isclass(obj)
+        and name not in always_raises
+        and not (_doc(obj)["Returns"] or _doc(obj)["Yields"])
+    ]
+    assert not missing, "public functions without a Returns section:\n" + "\n".join(missing)
+    assert _doc(dict(OBJECTS)["raikit.audit.skip"])["Raises"]
+
+
 def test_every_example_is_a_doctest():
     """An Examples section is executed only if it has ``>>>`` prompts."""
     missing = [

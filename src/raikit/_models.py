@@ -128,6 +128,11 @@ def load_model(path: str | os.PathLike, *, trusted: bool | Sequence[str] = False
         (``"mypackage.module.MyClassifier"``); ``True`` trusts everything in the file and allows
         pickle files. Only trust files you made: a trusted name may be called while loading.
 
+    Returns
+    -------
+    estimator
+        The fitted model.
+
     Raises
     ------
     RaikitError

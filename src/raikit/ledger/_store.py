@@ -1028,6 +1028,11 @@ def paused() -> Iterator[None]:
 
     Checks called inside the block record nothing, even with ``ledger=``.
 
+    Yields
+    ------
+    None
+        Nothing: the block runs with recording off.
+
     See Also
     --------
     track : the block whose recording this suspends.

@@ -186,6 +186,11 @@ class FairnessCriterion:
 def DemographicParity() -> FairnessCriterion:
     """Equal selection rates across groups.
 
+    Returns
+    -------
+    FairnessCriterion
+        The criterion, to pass to :func:`raikit.metrics.evaluate_criteria` or ``result.fairness``.
+
     See Also
     --------
     demographic_parity_difference : the same gap as a number.
@@ -201,6 +206,11 @@ def DemographicParity() -> FairnessCriterion:
 
 def EqualizedOdds() -> FairnessCriterion:
     """Equal true positive and false positive rates across groups.
+
+    Returns
+    -------
+    FairnessCriterion
+        The criterion, to pass to :func:`raikit.metrics.evaluate_criteria` or ``result.fairness``.
 
     See Also
     --------
@@ -220,6 +230,11 @@ def EqualizedOdds() -> FairnessCriterion:
 def EqualOpportunity() -> FairnessCriterion:
     """Equal true positive rates across groups.
 
+    Returns
+    -------
+    FairnessCriterion
+        The criterion, to pass to :func:`raikit.metrics.evaluate_criteria` or ``result.fairness``.
+
     See Also
     --------
     equal_opportunity_difference : the same gap as a number.
@@ -235,6 +250,11 @@ def EqualOpportunity() -> FairnessCriterion:
 
 def PredictiveParity() -> FairnessCriterion:
     """Equal precision (positive predictive value) across groups.
+
+    Returns
+    -------
+    FairnessCriterion
+        The criterion, to pass to :func:`raikit.metrics.evaluate_criteria` or ``result.fairness``.
 
     See Also
     --------
@@ -252,6 +272,11 @@ def PredictiveParity() -> FairnessCriterion:
 def AccuracyParity() -> FairnessCriterion:
     """Equal accuracy across groups.
 
+    Returns
+    -------
+    FairnessCriterion
+        The criterion, to pass to :func:`raikit.metrics.evaluate_criteria` or ``result.fairness``.
+
     See Also
     --------
     EqualizedOdds : equal error rates of each kind.
@@ -268,6 +293,11 @@ def AccuracyParity() -> FairnessCriterion:
 def TreatmentEquality() -> FairnessCriterion:
     """Equal ratio of false negatives to false positives across groups.
 
+    Returns
+    -------
+    FairnessCriterion
+        The criterion, to pass to :func:`raikit.metrics.evaluate_criteria` or ``result.fairness``.
+
     See Also
     --------
     EqualizedOdds : equal error rates of each kind.
@@ -283,6 +313,11 @@ def TreatmentEquality() -> FairnessCriterion:
 
 def CalibrationWithinGroups() -> FairnessCriterion:
     """Scores calibrated in every group: equal (and small) expected calibration error.
+
+    Returns
+    -------
+    FairnessCriterion
+        The criterion, to pass to :func:`raikit.metrics.evaluate_criteria` or ``result.fairness``.
 
     See Also
     --------
