@@ -89,6 +89,10 @@ def reweighing_weights(y, sensitive_features, *, sample_weight=None) -> np.ndarr
     ndarray of float
         One weight per row; the weights sum to the number of rows (unweighted case).
 
+    See Also
+    --------
+    raikit.train.ReweighingClassifier : fits a classifier on them.
+
     Examples
     --------
     >>> from raikit.train import reweighing_weights

@@ -66,6 +66,27 @@ TRUSTED_TYPES: dict[str, frozenset[str]] = {
 def save_model(model, path: str | os.PathLike) -> Path:
     """Save a fitted model with skops (a format that loads without running arbitrary code).
 
+    Parameters
+    ----------
+    model : estimator
+        A fitted scikit-learn (or raikit) estimator.
+    path : str or path
+        Where to write it; the name must end in ``.skops``.
+
+    Returns
+    -------
+    Path
+        The path written.
+
+    Raises
+    ------
+    RaikitError
+        When ``path`` does not end in ``.skops`` or skops cannot represent the model.
+
+    See Also
+    --------
+    load_model : loads it back, trusting only known types.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -107,6 +128,11 @@ def load_model(path: str | os.PathLike, *, trusted: bool | Sequence[str] = False
         (``"mypackage.module.MyClassifier"``); ``True`` trusts everything in the file and allows
         pickle files. Only trust files you made: a trusted name may be called while loading.
 
+    Returns
+    -------
+    estimator
+        The fitted model.
+
     Raises
     ------
     RaikitError
@@ -114,6 +140,10 @@ def load_model(path: str | os.PathLike, *, trusted: bool | Sequence[str] = False
         ``trusted`` is not ``True``.
     FileFormatError
         The file is missing, corrupt or not a model file.
+
+    See Also
+    --------
+    raikit.save_model : writes the file it reads.
 
     Examples
     --------

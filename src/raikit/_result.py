@@ -49,6 +49,10 @@ class Finding:
         sensitive attributes: compare and join on it, never on the text (a value may hold
         ``" & "`` or ``"="``). Pairs ``[[attribute, value], ...]`` (its JSON form) are accepted.
 
+    See Also
+    --------
+    raikit.Result : carries its findings in ``findings``.
+
     Examples
     --------
     >>> Finding("warning", "Tiny group", "race=Other has 3 rows", slice="race=Other").severity
@@ -250,6 +254,24 @@ class Result:
 
     In a notebook a result shows itself as a compact card (:meth:`_repr_html_`); once
     :meth:`to_html` has written it to a file, the card says where.
+
+    See Also
+    --------
+    Finding : one thing a check found, with its severity.
+    raikit.ledger.Ledger : stores results and loads them back.
+
+    Examples
+    --------
+    Every check returns a subclass; its JSON form rebuilds an equal result:
+
+    >>> import raikit
+    >>> from raikit.metrics import group_metrics
+    >>> result = group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive_features=["a", "a", "b", "b"])
+    >>> isinstance(result, raikit.Result)
+    True
+    >>> again = raikit.Result.from_dict(result.to_dict())
+    >>> again.by_group.equals(result.by_group), type(again).__name__
+    (True, 'GroupMetricsResult')
     """
 
     def __init_subclass__(cls, **kwargs):

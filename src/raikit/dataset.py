@@ -263,6 +263,11 @@ class Dataset:
         :meth:`materialize`), or refuses above ``raikit.dataset.MATERIALIZE_LIMIT`` rows and suggests
         :meth:`sample`.
 
+    See Also
+    --------
+    raikit.metrics.group_metrics_of : every metric per group of a Dataset.
+    raikit.audit.audit : every check on a train and a test Dataset.
+
     Examples
     --------
     >>> import pandas as pd

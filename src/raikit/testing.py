@@ -97,6 +97,10 @@ def assert_fair(
     AssertionError
         A criterion fails (or could not be assessed, with ``on_not_assessed="fail"``).
 
+    See Also
+    --------
+    raikit.gates.check : the same verdicts on a whole audit, in CI.
+
     Examples
     --------
     >>> import numpy as np

@@ -98,3 +98,14 @@ def test_problem_definition_template_and_validation(tmp_path):
     path.write_text("intended_use: [unclosed\n")
     with pytest.raises(FileFormatError, match="not valid YAML"):
         load_problem(str(path))
+
+
+def test_performance_measures_name_the_bootstrap_the_engine_uses(audited):
+    """The card said "Poisson-bootstrap" for every interval; rates use a Bayesian bootstrap."""
+    report, _ = audited
+    evidence = report.results["metrics.group_metrics"]
+    assert evidence.meta["bootstrap"].startswith("bayesian (Jeffreys prior) for counts")
+    table = model_card(report).fields_table.set_index("field")
+    answer = table.loc["Performance measures", "answer"]
+    assert "rates: a Bayesian bootstrap with the Jeffreys prior" in answer
+    assert "score metrics: a Poisson bootstrap" in answer

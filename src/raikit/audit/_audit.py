@@ -46,7 +46,59 @@ STATUSES = ("pass", "warn", "fail", "not assessed")
 
 @dataclass
 class AuditContext:
-    """What every audit section sees."""
+    """What every audit section sees.
+
+    Attributes
+    ----------
+    model : estimator
+        The fitted model under audit.
+    train, test : Dataset
+        The training and test data, each with the model's predictions (and scores) as roles.
+    ci : float
+        Confidence level of every interval.
+    n_boot : int
+        Bootstrap replicates.
+    random_state : int or None
+        The seed every section uses.
+    tolerance : float
+        The largest gap between groups that passes.
+    ledger : Ledger or None
+        Where the audit records its evidence.
+    problem : dict or None
+        The problem definition's answers.
+    min_group_size : int
+        The fewest rows a group needs to count towards a verdict.
+    pos_label : object
+        The positive label.
+    task : str
+        ``"binary"``, ``"multiclass"`` or ``"regression"``.
+    task_reason : str
+        How the task was chosen: ``"given"`` or the inference's reason.
+    results : dict
+        The results of the sections that ran so far, by check name.
+    sources : dict
+        Check name -> the section that produced it.
+    skipped : dict
+        Section -> why it did not run.
+
+    See Also
+    --------
+    register_section : a section receives it.
+
+    Examples
+    --------
+    A section reads the model and data from it:
+
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.audit import AuditContext
+    >>> from raikit.datasets import make_fairness_synthetic
+    >>> train = make_fairness_synthetic(100, random_state=0)
+    >>> model = LogisticRegression().fit(train.X, train.y)
+    >>> ctx = AuditContext(model=model, train=train, test=train, ci=0.95, n_boot=100,
+    ...                    random_state=0, tolerance=0.1, ledger=None)
+    >>> ctx.task, ctx.min_group_size
+    ('binary', 30)
+    """
 
     model: object
     train: object  # raikit.Dataset with predictions
@@ -70,11 +122,46 @@ class AuditContext:
 
 class SectionSkipped(Exception):
     """Raised by an audit section that does not apply to this model or task: the audit records
-    the reason (``report.meta["skipped"]``) and the scorecard cites it instead of passing."""
+    the reason (``report.meta["skipped"]``) and the scorecard cites it instead of passing.
+
+    See Also
+    --------
+    skip : raises it.
+
+    Examples
+    --------
+    >>> from raikit.audit import SectionSkipped
+    >>> str(SectionSkipped("regression model: no confusion table"))
+    'regression model: no confusion table'
+    """
 
 
 def skip(reason: str):
-    """Leave the running audit section out, saying why (see :class:`SectionSkipped`)."""
+    """Leave the running audit section out, saying why (see :class:`SectionSkipped`).
+
+    Parameters
+    ----------
+    reason : str
+        Why the section does not apply; the report and the scorecard show it.
+
+    Raises
+    ------
+    SectionSkipped
+        Always.
+
+    See Also
+    --------
+    register_section : registers the section that calls it.
+
+    Examples
+    --------
+    >>> from raikit.audit import SectionSkipped, skip
+    >>> try:
+    ...     skip("the model has no predict_proba")
+    ... except SectionSkipped as why:
+    ...     print(why)
+    the model has no predict_proba
+    """
     raise SectionSkipped(reason)
 
 
@@ -93,6 +180,49 @@ def register_section(name: str, *, principle: str, description: str = ""):
     """Register a function ``f(context) -> {check_name: Result}`` as an audit section.
 
     Stages plug into the audit this way as they land.
+
+    Parameters
+    ----------
+    name : str
+        The section's name, as ``audit(sections=[...])`` spells it.
+    principle : str
+        The principle its evidence informs (one of ``raikit.audit.PRINCIPLES``).
+    description : str, optional
+        One line for the report (default: the function's docstring).
+
+    Returns
+    -------
+    callable
+        A decorator that registers the function and returns it unchanged.
+
+    Raises
+    ------
+    ParameterError
+        When ``principle`` is not one of ``raikit.audit.PRINCIPLES``.
+
+    See Also
+    --------
+    AuditContext : what the section receives.
+    skip : leaves the section out with a reason.
+
+    Examples
+    --------
+    A section that profiles the training data's representation:
+
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.audit import audit, register_section
+    >>> from raikit.data import representation
+    >>> from raikit.datasets import make_fairness_synthetic
+    >>> @register_section("train_balance", principle="bias", description="Groups in training")
+    ... def train_balance(ctx):
+    ...     return {"data.train_balance": representation(ctx.train)}
+    >>> train = make_fairness_synthetic(300, random_state=0)
+    >>> model = LogisticRegression().fit(train.X, train.y)
+    >>> report = audit(model, train=train, test=train, sections=["train_balance"], n_boot=20)
+    >>> list(report.results)
+    ['data.train_balance']
+    >>> from raikit.audit import _audit
+    >>> _ = _audit._SECTIONS.pop("train_balance")  # unregister (the example's clean-up)
     """
     if principle not in PRINCIPLES:
         raise ParameterError(
@@ -562,6 +692,23 @@ class AuditReport(Result):
         Every finding of every check, prefixed by its check.
     meta : dict
         Model, datasets, timings and (when recorded) ledger ids.
+
+    See Also
+    --------
+    audit : computes it.
+    compare_audits : compares two of them.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.audit import audit
+    >>> from raikit.datasets import make_fairness_synthetic
+    >>> train = make_fairness_synthetic(300, random_state=0)
+    >>> test = make_fairness_synthetic(300, random_state=1)
+    >>> model = LogisticRegression().fit(train.X, train.y)
+    >>> report = audit(model, train=train, test=test, sections=["bias"], n_boot=50)
+    >>> list(report.results)
+    ['metrics.group_metrics']
     """
 
     scorecard: pd.DataFrame
@@ -672,6 +819,24 @@ def bias_criteria(result, *, tolerance: float, min_group_size: int | None = None
     Every verdict follows the interval: fail only when it lies wholly beyond the tolerance,
     pass only when wholly within, "not assessable" with fewer than two groups of
     ``min_group_size`` rows.
+
+    Parameters
+    ----------
+    result : GroupMetricsResult
+        The audit's group metrics.
+    tolerance : float
+        The largest gap that passes.
+    min_group_size : int, optional
+        The fewest rows a group needs to count (default: the result's).
+
+    Returns
+    -------
+    DataFrame
+        One row per (criterion, attribute).
+
+    See Also
+    --------
+    raikit.metrics.evaluate_criteria : judges any criteria.
 
     Examples
     --------
@@ -1149,6 +1314,12 @@ def audit(
     DataError
         ``train`` or ``test`` is not a labelled Dataset, or the model cannot predict on it.
 
+    See Also
+    --------
+    raikit.audit.available_sections : the sections it runs.
+    raikit.gates.check : judges the report against a policy.
+    raikit.cards.model_card : a card from the report.
+
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression
@@ -1407,7 +1578,25 @@ def _run_sections(ctx, chosen, timings, progress) -> None:
 
 
 def available_sections() -> pd.DataFrame:
-    """The registered audit sections and the principle each informs."""
+    """The registered audit sections and the principle each informs.
+
+    Returns
+    -------
+    DataFrame
+        ``section``, ``principle`` and ``description``, one row per section.
+
+    See Also
+    --------
+    register_section : adds a section.
+    audit : runs them (``sections=`` picks some).
+
+    Examples
+    --------
+    >>> from raikit.audit import available_sections
+    >>> sections = available_sections()
+    >>> list(sections.columns), "bias" in set(sections["section"])
+    (['section', 'principle', 'description'], True)
+    """
     return pd.DataFrame(
         [(s.name, s.principle, s.description) for s in _SECTIONS.values()],
         columns=["section", "principle", "description"],

@@ -93,6 +93,10 @@ class ComparisonResult(Result):
         ``baseline``, ``attributes``, ``models``, ``ci`` and how the interval of a change is
         computed (``change_interval``).
 
+    See Also
+    --------
+    compare_audits : computes it.
+
     Examples
     --------
     >>> from sklearn.dummy import DummyClassifier
@@ -641,6 +645,10 @@ def compare_audits(
     ParameterError
         Fewer than two reports, a value that is not an AuditReport, an unknown ``baseline`` or
         an ``attribute`` no audit has.
+
+    See Also
+    --------
+    raikit.audit.audit : produces the reports it compares.
 
     Examples
     --------

@@ -39,6 +39,10 @@ def load_audit(audit, *, ledger=None):
     DataError
         The run holds no audit report.
 
+    See Also
+    --------
+    raikit.gates.check : judges the audit it loads.
+
     Examples
     --------
     >>> load_audit("no/such/audit.json")

@@ -55,6 +55,20 @@ _SHAPE_EXAMPLE = ["#   hours_per_week: increasing", "#   race: must_not_use"]
 def problem_template(path: str | Path | None = None) -> str:
     """The problem-definition questions as a YAML template to fill in (also written to ``path``).
 
+    Parameters
+    ----------
+    path : str or path, optional
+        Also write the template there.
+
+    Returns
+    -------
+    str
+        The YAML text.
+
+    See Also
+    --------
+    load_problem : reads the filled-in file.
+
     Examples
     --------
     >>> text = problem_template()
@@ -80,8 +94,31 @@ def load_problem(source) -> dict:
     Answers are text, except ``shape_constraints``: a mapping of feature to shape, validated
     (see :class:`raikit.train.ShapeConstraints`) and returned as a plain dict.
 
+    Parameters
+    ----------
+    source : dict, str or path
+        The answers: a dict, YAML text, or the path of a YAML file (see :func:`problem_template`).
+
+    Returns
+    -------
+    dict
+        The answers, by question key.
+
+    Raises
+    ------
+    DataError
+        When a key is not a problem-definition question.
+
+    See Also
+    --------
+    problem_template : the questions to answer.
+    model_card : takes the answers as ``problem=``.
+
     Examples
     --------
+    >>> from raikit.cards import load_problem
+    >>> load_problem("intended_use: Pre-screen loan applications.")
+    {'intended_use': 'Pre-screen loan applications.'}
     >>> load_problem({"name": "Credit screen", "shape_constraints": {"income": "Increasing"}})
     {'name': 'Credit screen', 'shape_constraints': {'income': 'increasing'}}
     """
@@ -143,10 +180,27 @@ class Card(Result):
         Title of the document.
     fields_table : DataFrame
         One row per field: ``section``, ``field``, ``question``, ``answer`` (None = gap), ``source``.
-    tables : dict
+    quantitative : dict
         Name -> DataFrame of quantitative evidence (per-group metrics with CIs, criteria).
     findings : tuple of Finding
         One ``info`` finding per gap.
+
+    See Also
+    --------
+    model_card, annex_iv : build one from an audit or a ledger.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.audit import audit
+    >>> from raikit.cards import model_card
+    >>> from raikit.datasets import make_fairness_synthetic
+    >>> train = make_fairness_synthetic(300, random_state=0)
+    >>> test = make_fairness_synthetic(300, random_state=1)
+    >>> model = LogisticRegression().fit(train.X, train.y)
+    >>> card = model_card(audit(model, train=train, test=test, sections=["bias"], n_boot=50))
+    >>> card.kind, "Intended use" in set(card.gaps["field"])
+    ('model_card', True)
     """
 
     kind: str
@@ -463,6 +517,11 @@ def model_card(report=None, *, ledger=None, run: str | None = None, problem=None
     Card
         Every field with its answer and source; unanswered questions are ``gaps``.
 
+    See Also
+    --------
+    raikit.cards.annex_iv : the EU AI Act documentation from the same evidence.
+    raikit.data.datasheet : the data's documentation.
+
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression
@@ -564,7 +623,8 @@ def _use_factors_and_data(b: _Builder, report, answers: dict, evidence: str) -> 
         "Performance measures",
         "Metrics, decision threshold and how uncertainty is reported.",
         f"Accuracy, selection rate, TPR, FPR, precision, ROC AUC per group; "
-        f"{meta.get('ci', 0.95):.0%} Poisson-bootstrap confidence intervals; fairness tolerance "
+        f"{meta.get('ci', 0.95):.0%} bootstrap confidence intervals (rates: a Bayesian bootstrap "
+        f"with the Jeffreys prior; score metrics: a Poisson bootstrap); fairness tolerance "
         f"{meta.get('tolerance')}."
         if "metrics.group_metrics" in report.results
         else None,
@@ -720,6 +780,11 @@ def annex_iv(
     Returns
     -------
     Card
+
+    See Also
+    --------
+    raikit.cards.model_card : the model card from the same evidence.
+    raikit.cards.problem_template : the questions only a person can answer.
 
     Examples
     --------

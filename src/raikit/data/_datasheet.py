@@ -310,6 +310,18 @@ class DatasheetResult(Result):
         How many questions remain unanswered.
     meta : dict
         Rows, columns and the evidence used.
+
+    See Also
+    --------
+    datasheet : computes it.
+
+    Examples
+    --------
+    >>> from raikit.data import datasheet
+    >>> from raikit.datasets import load_german_credit
+    >>> sheet = datasheet(load_german_credit(), random_state=0)
+    >>> type(sheet).__name__, "motivation.purpose" in sheet.unanswered
+    ('DatasheetResult', True)
     """
 
     questions: pd.DataFrame
@@ -368,6 +380,22 @@ class DatasheetResult(Result):
 
 def datasheet_template(path=None, *, name: str = "dataset") -> str:
     """A YAML file with every datasheet question as a comment and an empty answer to fill in.
+
+    Parameters
+    ----------
+    path : str or path, optional
+        Also write the template there.
+    name : str, default "dataset"
+        The dataset's name in the template.
+
+    Returns
+    -------
+    str
+        The YAML text.
+
+    See Also
+    --------
+    datasheet : answers the questions it can from the data, and takes the rest from this file.
 
     Examples
     --------
@@ -655,6 +683,11 @@ def datasheet(
     ParameterError
         ``data`` is not a Dataset, ``answers`` is not a mapping or names an unknown question,
         or an evidence argument is not the Result it should be.
+
+    See Also
+    --------
+    raikit.data.datasheet_template : the questions as a file to fill in.
+    raikit.cards.model_card : the model's card.
 
     Examples
     --------

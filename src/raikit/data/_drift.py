@@ -77,6 +77,22 @@ class DriftResult(Result):
         Drifting columns, drift confined to some groups, groups too small to test.
     meta : dict
         Settings.
+
+    See Also
+    --------
+    drift : computes it.
+    MultivariateDriftResult : drift of the columns taken together.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from raikit.data import drift
+    >>> rng = np.random.default_rng(0)
+    >>> ref = pd.DataFrame({"x": rng.normal(size=300), "s": rng.choice(["a", "b"], 300)})
+    >>> cur = ref.assign(x=ref["x"] + 1)
+    >>> r = drift(reference=ref, current=cur, by_group=False)
+    >>> r.drifted_columns, r.correction
+    (['x'], 'fdr_bh')
     """
 
     table: pd.DataFrame
@@ -139,6 +155,22 @@ class DriftResult(Result):
 def adjust_pvalues(p: np.ndarray, method: str) -> np.ndarray:
     """Adjusted p-values (NaN kept): Benjamini–Hochberg, Holm, Bonferroni or none.
 
+    Parameters
+    ----------
+    p : ndarray
+        The p-values of one family of tests; NaN (a test not run) stays NaN.
+    method : {"fdr_bh", "holm", "bonferroni", "none"}
+        Benjamini-Hochberg (false discovery rate), Holm or Bonferroni (family-wise error), or none.
+
+    Returns
+    -------
+    ndarray
+        The adjusted p-values, in the order of ``p``.
+
+    See Also
+    --------
+    drift : adjusts its column and group tests with it.
+
     Examples
     --------
     >>> from raikit.data._drift import adjust_pvalues
@@ -200,7 +232,31 @@ def ks_pvalue(ks: np.ndarray, n_ref: np.ndarray, n_cur: np.ndarray) -> np.ndarra
 
 def distribution_distances(ref: np.ndarray, cur: np.ndarray):
     """Chi-square homogeneity test, JS distance (base 2), PSI and L-infinity per row of two
-    (groups, categories) count tables."""
+    (groups, categories) count tables.
+
+    Parameters
+    ----------
+    ref, cur : ndarray of shape (groups, categories)
+        Counts of each category per group, in the reference and the current sample.
+
+    Returns
+    -------
+    tuple of ndarray
+        ``(statistic, p_value, js_distance, psi, linf)``, one value per group (row).
+
+    See Also
+    --------
+    drift : uses it for categorical columns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from raikit.data import distribution_distances
+    >>> ref = np.array([[50, 50]])
+    >>> _, p_value, js, psi, linf = distribution_distances(ref, np.array([[80, 20]]))
+    >>> round(float(linf[0]), 6), bool(p_value[0] < 0.001)
+    (0.3, True)
+    """
     from scipy.stats import chi2
 
     ref = ref.astype(float)
@@ -852,6 +908,11 @@ def drift(
         A named column or a sensitive attribute is missing from one side.
     ParameterError
         A parameter is out of its domain (``alpha=5``, ``tests="t-test"``...).
+
+    See Also
+    --------
+    raikit.data.multivariate_drift : drift of the columns taken together.
+    raikit.data.adjust_pvalues : the multiple-testing adjustment.
 
     Examples
     --------

@@ -63,6 +63,23 @@ class LabelIssuesResult(Result):
         Overall rates and groups where issues concentrate.
     meta : dict
         Estimator, folds and settings.
+
+    See Also
+    --------
+    label_issues : computes it.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from raikit import Dataset
+    >>> from raikit.data import label_issues
+    >>> rng = np.random.default_rng(0)
+    >>> frame = pd.DataFrame({"x": rng.normal(size=300), "s": rng.choice(["a", "b"], 300)})
+    >>> frame["y"] = (frame["x"] > 0).astype(int)
+    >>> frame.loc[:9, "y"] = 1 - frame.loc[:9, "y"]  # ten wrong labels
+    >>> r = label_issues(Dataset(frame, target="y", sensitive="s"), cv=3, random_state=0)
+    >>> r.classes, r.n_rows
+    ([0, 1], 300)
     """
 
     issues: pd.DataFrame
@@ -149,6 +166,10 @@ def confident_learning(labels, pred_probs) -> tuple[np.ndarray, np.ndarray]:
     -------
     mask, confident_joint
         Boolean mask of likely label issues; (K, K) integer matrix of (given, true) counts.
+
+    See Also
+    --------
+    raikit.data.label_issues : runs it per group on a Dataset.
 
     Examples
     --------
@@ -447,6 +468,11 @@ def label_issues(
     ParameterError
         ``data`` is not a Dataset, a parameter is out of its range, or ``pred_probs`` has the
         wrong shape.
+
+    See Also
+    --------
+    raikit.data.confident_learning : the rule on given labels and probabilities.
+    raikit.data.clean : removes or reweighs the rows it flags.
 
     Examples
     --------

@@ -103,6 +103,24 @@ class LeakageResult(Result):
     findings : tuple of Finding
     meta : dict
         Settings and the columns compared.
+
+    See Also
+    --------
+    leakage : computes it.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from raikit import Dataset
+    >>> from raikit.data import leakage
+    >>> rng = np.random.default_rng(0)
+    >>> frame = pd.DataFrame({"x": rng.normal(size=200), "s": rng.choice(["a", "b"], 200)})
+    >>> frame["y"] = (frame["x"] > 0).astype(int)
+    >>> train = Dataset(frame.iloc[:150], target="y", sensitive="s")
+    >>> test = Dataset(frame.iloc[140:], target="y", sensitive="s")  # ten rows in both
+    >>> r = leakage(train=train, test=test, n_boot=50, random_state=0)
+    >>> r.duplicates.query("kind == 'exact' and attribute == 'overall'")["duplicated"].item()
+    10
     """
 
     duplicates: pd.DataFrame
@@ -766,6 +784,10 @@ def leakage(
         ``train`` or ``test`` is not a Dataset, or a parameter is outside its domain.
     ColumnError
         A compared column is missing from either table.
+
+    See Also
+    --------
+    raikit.data.drift : differences between the two samples.
 
     Notes
     -----

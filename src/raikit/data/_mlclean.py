@@ -98,6 +98,18 @@ class MLCleanResult(Result):
     findings : tuple of Finding
     meta : dict
         Settings, estimator and weight column.
+
+    See Also
+    --------
+    clean : computes it.
+
+    Examples
+    --------
+    >>> from raikit.data import clean
+    >>> from raikit.datasets import load_german_credit
+    >>> r = clean(load_german_credit(), contamination=0.05, cv=3, random_state=0)
+    >>> r.n_rows_in, r.n_rows_in == r.n_rows_out + r.n_merged + r.n_removed
+    (1000, True)
     """
 
     cleaned: pd.DataFrame
@@ -587,6 +599,11 @@ def clean(
     Returns
     -------
     MLCleanResult
+
+    See Also
+    --------
+    raikit.data.label_issues : the label check it builds on.
+    raikit.data.leakage : duplicates across a split.
 
     Examples
     --------

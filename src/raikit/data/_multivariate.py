@@ -81,6 +81,21 @@ class MultivariateDriftResult(Result):
         Drift overall, drift confined to some groups, groups too small to test.
     meta : dict
         Settings, the columns compared, how each side was sampled, the PCA's components.
+
+    See Also
+    --------
+    multivariate_drift : computes it.
+    DriftResult : drift column by column.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from raikit.data import multivariate_drift
+    >>> rng = np.random.default_rng(0)
+    >>> ref = pd.DataFrame(rng.normal(size=(300, 2)), columns=["a", "b"])
+    >>> r = multivariate_drift(reference=ref, current=ref.copy(), random_state=0)
+    >>> r.overall["drifted"].tolist()  # the same rows: no drift
+    [False, False]
     """
 
     table: pd.DataFrame
@@ -683,6 +698,10 @@ def multivariate_drift(
         A side has fewer than 20 rows, or no column can be compared.
     ColumnError
         A named column or a sensitive attribute is missing from one side.
+
+    See Also
+    --------
+    raikit.data.drift : drift column by column.
 
     Examples
     --------

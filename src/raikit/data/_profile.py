@@ -102,6 +102,18 @@ class ProfileResult(Result):
         Strong proxies, missing values (and missingness that differs by group), constant columns.
     meta : dict
         Settings (bins, top_k, sample sizes, random_state).
+
+    See Also
+    --------
+    profile : computes it.
+
+    Examples
+    --------
+    >>> from raikit.data import profile
+    >>> from raikit.datasets import load_german_credit
+    >>> r = profile(load_german_credit(), proxy_sample=0, random_state=0)
+    >>> r.n_rows, r.sensitive_names
+    (1000, ['sex', 'age_group'])
     """
 
     stats: pd.DataFrame
@@ -1105,6 +1117,10 @@ def profile(
     ParameterError
         ``data`` is not a Dataset, or a parameter is out of its range (``bins=0``,
         ``proxy_auc=2``...).
+
+    See Also
+    --------
+    raikit.data.representation : group shares and base rates.
 
     Examples
     --------

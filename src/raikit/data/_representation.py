@@ -61,6 +61,20 @@ class RepresentationResult(Result):
         Under-represented or absent groups, label disparities, groups too small to evaluate.
     meta : dict
         Settings.
+
+    See Also
+    --------
+    representation : computes it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from raikit import Dataset
+    >>> from raikit.data import representation
+    >>> frame = pd.DataFrame({"s": ["a", "a", "a", "b"], "y": [1, 0, 1, 1]})
+    >>> r = representation(Dataset(frame, target="y", sensitive="s"))
+    >>> r.groups[["group", "share"]].values.tolist(), r.overall_base_rate
+    ([['a', 0.75], ['b', 0.25]], 0.75)
     """
 
     groups: pd.DataFrame
@@ -128,6 +142,10 @@ def required_sample_size(ci_width: float, *, ci: float = 0.95, p: float = 0.5) -
     ------
     ParameterError
         A parameter is out of its range.
+
+    See Also
+    --------
+    raikit.data.fit_power_law : the curve it inverts.
 
     Examples
     --------
@@ -526,6 +544,11 @@ def representation(
     ParameterError
         ``data`` is not a Dataset, both ``expected_shares`` and ``reference`` are given, the
         shares are malformed, or a parameter is out of its range.
+
+    See Also
+    --------
+    raikit.data.profile : statistics per group and proxies.
+    raikit.data.slice_tuner : how much data to acquire per group.
 
     Examples
     --------

@@ -45,6 +45,20 @@ class ValidationResult(Result):
         One per warning or error anomaly.
     meta : dict
         Tolerances used.
+
+    See Also
+    --------
+    validate : computes it.
+    infer_schema : the schema it checks against.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from raikit.data import infer_schema, validate
+    >>> schema = infer_schema(pd.DataFrame({"age": [20, 30, 40]}))
+    >>> r = validate(pd.DataFrame({"age": [25, 35]}), schema)
+    >>> r.n_rows, len(r.anomalies)
+    (2, 0)
     """
 
     anomalies: pd.DataFrame
@@ -114,6 +128,10 @@ def infer_schema(data) -> Schema:
     ------
     DataError
         ``data`` is neither a Dataset nor a DataFrame.
+
+    See Also
+    --------
+    raikit.data.validate : checks new data against the schema.
 
     Examples
     --------
@@ -385,6 +403,10 @@ def validate(
         The schema file is missing or unreadable.
     ParameterError
         A tolerance is not a share between 0 and 1.
+
+    See Also
+    --------
+    raikit.data.infer_schema : learns the schema.
 
     Examples
     --------

@@ -81,6 +81,10 @@ def fit_power_law(sizes, losses, *, weights=None) -> dict:
         ``b_se`` by the delta method); ``r2`` (weighted, in log space); ``clipped`` (True when the
         fitted exponent was negative - loss growing with data, i.e. noise - and was set to 0).
 
+    See Also
+    --------
+    raikit.data.allocate_budget : allocates a budget from fitted curves.
+
     Examples
     --------
     >>> n = [100, 200, 400, 800]
@@ -253,6 +257,11 @@ def allocate_budget(
     -------
     ndarray
         ``d_s`` per slice (``int64`` when ``integer``, else float).
+
+    See Also
+    --------
+    raikit.data.slice_tuner : fits the curves and allocates in rounds.
+    raikit.data.fit_power_law : fits one slice's curve.
 
     Examples
     --------
@@ -452,6 +461,10 @@ class PoolAcquirer:
         Every row handed out so far, in the order drawn (after :func:`slice_tuner` with
         ``acquire=``: the rows acquired).
 
+    See Also
+    --------
+    raikit.data.slice_tuner : acquires rows from it.
+
     Examples
     --------
     >>> import pandas as pd
@@ -581,6 +594,20 @@ class SliceTunerResult(Result):
         Settings: ``lam``, ``T``, ``cost``, ``sizes``, ``n_repeats``, ``estimator``, ``slice_by``,
         and ``left_out``: the slices too small to plan for, with their training and validation
         rows.
+
+    See Also
+    --------
+    slice_tuner : computes it.
+    allocate_budget : the allocation alone, from fitted curves.
+
+    Examples
+    --------
+    >>> from raikit.data import slice_tuner
+    >>> from raikit.datasets import make_fairness_synthetic
+    >>> ds = make_fairness_synthetic(600, random_state=0)
+    >>> r = slice_tuner(ds, budget=100, sizes=(0.5, 1.0), n_repeats=1, random_state=0)
+    >>> type(r).__name__, int(r.allocation.sum())
+    ('SliceTunerResult', 100)
     """
 
     slices: pd.DataFrame
@@ -1253,6 +1280,11 @@ def slice_tuner(
         ``data`` is not a Dataset, or a parameter is out of its domain (``budget=0``,
         ``method="greedy"``, a cost naming an unknown slice, a budget below the cheapest
         example...).
+
+    See Also
+    --------
+    raikit.data.allocate_budget : the allocation alone.
+    raikit.evaluate.learning_curve : learning curves per group.
 
     Examples
     --------

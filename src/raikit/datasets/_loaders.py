@@ -193,6 +193,10 @@ def dataset_info(name: str) -> dict[str, Any]:
     ValueError
         If ``name`` is not a bundled data set.
 
+    See Also
+    --------
+    raikit.datasets.list_datasets : every bundled dataset.
+
     Examples
     --------
     >>> from raikit.datasets import dataset_info
@@ -217,6 +221,10 @@ def list_datasets() -> pd.DataFrame:
         default first; empty otherwise), ``target``, ``sensitive`` (comma-separated),
         ``licence``, ``source`` (URL) and ``loader`` (the function that loads it), sorted by
         name. The synthetic generator :func:`make_fairness_synthetic` is not listed.
+
+    See Also
+    --------
+    raikit.datasets.load_by_name : loads one by its name.
 
     Examples
     --------
@@ -298,6 +306,10 @@ def load_adult(
     ------
     ValueError
         If ``split`` is not ``"train"``, ``"test"`` or ``None``.
+
+    See Also
+    --------
+    raikit.datasets.dataset_info : its provenance and licence.
 
     Notes
     -----
@@ -414,6 +426,10 @@ def load_compas(
     ParameterError
         If ``population`` is not one of the populations above.
 
+    See Also
+    --------
+    raikit.datasets.dataset_info : its provenance and licence.
+
     Notes
     -----
     **Source**: ``compas-scores-two-years.csv`` from ProPublica's repository
@@ -503,6 +519,10 @@ def load_german_credit(*, as_frame: bool = False) -> Dataset | pd.DataFrame:
         Note that ``personal_status`` encodes sex and ``age`` encodes ``age_group``: drop them
         from the features when the model must not see the sensitive attributes.
 
+    See Also
+    --------
+    raikit.datasets.dataset_info : its provenance and licence.
+
     Notes
     -----
     **Source**: UCI Machine Learning Repository,
@@ -576,6 +596,10 @@ def load_by_name(name: str, *, as_frame: bool = False, **kwargs: Any) -> Dataset
     ------
     ValueError
         If ``name`` is not a bundled data set.
+
+    See Also
+    --------
+    raikit.datasets.list_datasets : the names it accepts.
 
     Examples
     --------

@@ -103,6 +103,10 @@ def make_fairness_synthetic(
     ValueError
         If ``n_samples`` is smaller than 2.
 
+    See Also
+    --------
+    raikit.train.compare_mitigations : the comparison the FairBatch and FR-Train papers run on it.
+
     Notes
     -----
     The rotation follows the reference implementation of Zafar et al.

@@ -77,6 +77,21 @@ class CostResult(Result):
     findings : tuple of Finding
     pos_label : object
         The positive label (decided when ``score >= threshold``; ``tp`` and ``fn`` are its rows).
+
+    See Also
+    --------
+    cost_analysis : computes it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from raikit import Dataset
+    >>> from raikit.evaluate import cost_analysis
+    >>> frame = pd.DataFrame({"s": list("aabb"), "y": [1, 0, 1, 0], "p": [0.9, 0.6, 0.4, 0.1]})
+    >>> ds = Dataset(frame, target="y", sensitive="s", score="p")
+    >>> r = cost_analysis(None, ds, cost_matrix={"fp": 1, "fn": 5}, thresholds=[0.3, 0.7], ci=None)
+    >>> r.cost_matrix["fn"], r.optimum["threshold"].tolist()
+    (5.0, [0.3, 0.7, 0.3])
     """
 
     curve: pd.DataFrame
@@ -228,6 +243,10 @@ def cost_analysis(
         A bad ``cost_matrix``, ``thresholds``, ``default_threshold``, ``ci`` or ``n_boot``.
     DataError
         No scores (a model without ``predict_proba`` and no ``score`` column), missing scores.
+
+    See Also
+    --------
+    raikit.evaluate.evaluate : metrics per threshold and group.
 
     Examples
     --------

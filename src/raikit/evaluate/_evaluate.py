@@ -93,7 +93,8 @@ def _rates(counts):
 def _curve_bands(counts, ci, n_boot, random_state, squares=None):
     """Pointwise percentile bands of TPR, FPR and precision, each (slices, bins), or NaN without CI.
 
-    Poisson bootstrap on the aggregated counts, as :mod:`raikit.metrics._engine` does: the rows of
+    Poisson bootstrap on the aggregated counts, as :mod:`raikit.metrics._engine` does for its
+    score strata (its confusion-table rates use a Bayesian bootstrap instead): the rows of
     one (slice, score bin, label) cell are identical for these curves, so the cell's replicate count
     is ``Poisson(count)`` and the replicate is exact. Weighted counts (``squares`` holds each
     cell's sum of squared weights) redraw a cell as ``Poisson(n_eff) * sum w^2 / sum w`` with
@@ -247,7 +248,7 @@ class EvaluationResult(Result):
         bootstrap bands at each threshold: ``false_positive_rate_lower``/``_upper``,
         ``true_positive_rate_lower``/``_upper`` and ``precision_lower``/``_upper`` (NaN when
         ``ci`` is None). A replicate redraws each (group, label, score bin) count as
-        ``Poisson(count)``, as the metrics engine does.
+        ``Poisson(count)``, as the metrics engine does for its score strata.
     calibration : DataFrame
         Mean score and observed positive rate (Wilson interval at ``ci``; NaN without ``ci``)
         per group and score decile.
@@ -258,6 +259,22 @@ class EvaluationResult(Result):
     findings : tuple of Finding
         One per violated fairness criterion, with its CI, plus small-group warnings.
     meta : dict
+
+    See Also
+    --------
+    evaluate : computes it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from raikit import Dataset
+    >>> from raikit.evaluate import evaluate
+    >>> frame = pd.DataFrame({"s": list("aabb") * 10, "y": [1, 0, 1, 0] * 10,
+    ...                       "p": [0.9, 0.2, 0.4, 0.1] * 10})
+    >>> r = evaluate(None, Dataset(frame, target="y", sensitive="s", score="p"), thresholds=[0.5],
+    ...              ci=None)
+    >>> r.thresholds, sorted(r.confusion["group"].unique())
+    ([0.5], ['a', 'b', 'overall'])
     """
 
     metrics: pd.DataFrame
@@ -393,6 +410,11 @@ def evaluate(
     Returns
     -------
     EvaluationResult
+
+    See Also
+    --------
+    raikit.metrics.group_metrics : the engine behind the metrics.
+    raikit.evaluate.find_slices : where the model fails.
 
     Examples
     --------

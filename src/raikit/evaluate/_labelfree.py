@@ -270,6 +270,23 @@ class PerformanceEstimateResult(Result):
         has a target, the groups whose realised value falls outside its interval (or one info
         finding that every realised value is covered).
     meta : dict
+
+    See Also
+    --------
+    estimate_performance : computes it.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.datasets import make_fairness_synthetic
+    >>> from raikit.evaluate import estimate_performance
+    >>> train = make_fairness_synthetic(400, random_state=0)
+    >>> reference = make_fairness_synthetic(400, random_state=1)
+    >>> current = make_fairness_synthetic(400, random_state=2).replace(target=None)
+    >>> model = LogisticRegression().fit(train.X, train.y)
+    >>> r = estimate_performance(model, current, reference=reference, n_boot=50, random_state=0)
+    >>> bool((r.estimates["lower"] <= r.estimates["upper"]).all())
+    True
     """
 
     estimates: pd.DataFrame
@@ -495,6 +512,11 @@ def estimate_performance(
         ``data`` has no score (and no model gives one), or the reference has no target.
     DataError
         Scores outside [0, 1] or missing, or a reference with one class only.
+
+    See Also
+    --------
+    raikit.monitor.Monitor : carries these estimates in every window.
+    raikit.evaluate.evaluate : the same metrics with labels.
 
     Examples
     --------

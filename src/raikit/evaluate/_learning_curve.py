@@ -34,6 +34,20 @@ class LearningCurveResult(Result):
     ci : float
     pos_label : object
         The positive label of a binary target (None for other targets).
+
+    See Also
+    --------
+    learning_curve : computes it.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.datasets import make_fairness_synthetic
+    >>> from raikit.evaluate import learning_curve
+    >>> r = learning_curve(LogisticRegression(), make_fairness_synthetic(300, random_state=0),
+    ...                    sizes=[0.5, 1.0], cv=3, random_state=0)
+    >>> r.metric, [int(n) for n in sorted(r.curve["train_size"].unique())]
+    ('accuracy', [100, 200])
     """
 
     scores: pd.DataFrame
@@ -150,6 +164,10 @@ def learning_curve(
         ``estimator`` is not an estimator; bad ``sizes``, ``cv``, ``ci`` or ``random_state``.
     DataError
         The data cannot be split into ``cv`` folds, or a subsample has one class only.
+
+    See Also
+    --------
+    raikit.data.slice_tuner : acquires data where the curves say it helps.
 
     Examples
     --------

@@ -86,6 +86,23 @@ class StressTestResult(Result):
     failures : DataFrame
         Perturbations the model could not process (e.g. missing values), with the error.
     findings : tuple of Finding
+    meta : dict
+        Settings: the perturbations, the attacks and the random seed.
+
+    See Also
+    --------
+    stress_test : computes it.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.datasets import make_fairness_synthetic
+    >>> from raikit.evaluate import stress_test
+    >>> ds = make_fairness_synthetic(300, random_state=0)
+    >>> model = LogisticRegression().fit(ds.X, ds.y)
+    >>> r = stress_test(model, ds, noise=[0.0], swap_rate=[], missing_rate=[], random_state=0)
+    >>> float(r.perturbations["flip_rate"].max())  # no noise, no flips
+    0.0
     """
 
     perturbations: pd.DataFrame
@@ -304,6 +321,11 @@ def stress_test(
     ParameterError
         ``model`` without ``predict``, ``estimator`` without ``fit``, levels outside their range,
         poisoning above half of the labels, a bad ``ci``, ``n_boot`` or ``random_state``.
+
+    See Also
+    --------
+    raikit.train.flip_labels : the label-flip attacks.
+    raikit.train.FRTrainClassifier : training that resists them.
 
     Examples
     --------

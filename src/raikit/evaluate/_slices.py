@@ -92,6 +92,10 @@ def row_losses(model, data, *, loss="log_loss", pos_label=None) -> np.ndarray:
     -------
     ndarray of float, one loss per row.
 
+    See Also
+    --------
+    raikit.evaluate.find_slices : searches slices of these losses.
+
     Examples
     --------
     >>> import pandas as pd
@@ -455,6 +459,24 @@ class SliceResult(Result):
         ``n_rows``, ``mean_loss``, the search parameters, ``ci`` and ``pos_label`` (the positive
         label the loss used; None when it needs none).
     findings : tuple of Finding
+
+    See Also
+    --------
+    find_slices : computes it.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from raikit import Dataset
+    >>> from raikit.evaluate import find_slices
+    >>> rng = np.random.default_rng(0)
+    >>> frame = pd.DataFrame({"colour": rng.choice(["red", "blue"], 1000)})
+    >>> frame["y"] = rng.integers(0, 2, 1000)
+    >>> frame["p"] = np.where(frame["colour"] == "red", 1 - frame["y"], frame["y"])
+    >>> r = find_slices(None, Dataset(frame, target="y", sensitive="colour", prediction="p"),
+    ...                 loss="zero_one", method="sliceline", k=1)
+    >>> r.method, r.slices["slice"].iloc[0]
+    ('sliceline', 'colour = red')
     """
 
     slices: pd.DataFrame
@@ -1010,6 +1032,11 @@ def find_slices(
         A feature or target that is not a column.
     DataError
         Losses that cannot be computed (no scores for ``log_loss``, missing target values).
+
+    See Also
+    --------
+    raikit.evaluate.row_losses : the per-row losses it searches.
+    raikit.evaluate.evaluate : metrics per sensitive group.
 
     Examples
     --------

@@ -40,6 +40,21 @@ class CounterfactualResult(Result):
         features on which two counterfactuals of the same query differ).
     meta : dict
     findings : tuple of Finding
+
+    See Also
+    --------
+    counterfactuals : computes it.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.datasets import make_fairness_synthetic
+    >>> from raikit.explain import counterfactuals
+    >>> ds = make_fairness_synthetic(300, random_state=0)
+    >>> model = LogisticRegression().fit(ds.X, ds.y)
+    >>> r = counterfactuals(model, ds, rows=ds.X.iloc[[0]], n=2)
+    >>> bool((r.counterfactuals["prediction"] != r.queries["prediction"].iloc[0]).all())
+    True
     """
 
     queries: pd.DataFrame
@@ -292,6 +307,10 @@ def counterfactuals(
         ``immutable`` or ``ranges`` name a column that is not a model input; ``rows`` lack one.
     DataError
         ``data`` has no rows; the model cannot predict them.
+
+    See Also
+    --------
+    raikit.explain.what_if : the prediction after changes you choose.
 
     Examples
     --------

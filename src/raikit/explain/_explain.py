@@ -140,6 +140,21 @@ class ExplanationResult(Result):
         :meth:`raikit.Dataset.sample`'s record: population, sampled and weight per stratum),
         ``background``, ``model``, ``ci``.
     findings : tuple of Finding
+
+    See Also
+    --------
+    explain : computes it.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.datasets import make_fairness_synthetic
+    >>> from raikit.explain import explain
+    >>> ds = make_fairness_synthetic(300, random_state=0)
+    >>> model = LogisticRegression().fit(ds.X, ds.y)
+    >>> r = explain(model, ds, max_rows=100, random_state=0)
+    >>> sorted(r.importance["feature"]) == sorted(ds.feature_names)
+    True
     """
 
     attributions: pd.DataFrame
@@ -533,6 +548,11 @@ def explain(
     DataError
         Labels need ``pos_label``, or shap cannot explain the model.
 
+    See Also
+    --------
+    raikit.explain.partial_dependence : how the prediction moves with one feature.
+    raikit.data.profile : the proxies its findings cite.
+
     Examples
     --------
     >>> from sklearn.ensemble import RandomForestClassifier
@@ -759,6 +779,34 @@ def explain_section(ctx) -> dict:
 
     Returns ``{"explain.explain": ExplanationResult}``, or ``{}`` when there is no model or it
     cannot be explained (shap missing, an unsupported model).
+
+    Parameters
+    ----------
+    ctx : AuditContext
+        What the audit passes to every section.
+
+    Returns
+    -------
+    dict
+        ``{"explain.explain": ExplanationResult}``, or ``{}`` (see above).
+
+    See Also
+    --------
+    raikit.audit.audit : runs it as the "explainability" section.
+    explain : the check it calls.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.audit import audit
+    >>> from raikit.datasets import make_fairness_synthetic
+    >>> train = make_fairness_synthetic(300, random_state=0)
+    >>> test = make_fairness_synthetic(300, random_state=1)
+    >>> model = LogisticRegression().fit(train.X, train.y)
+    >>> report = audit(model, train=train, test=test, sections=["explainability"], n_boot=20,
+    ...                random_state=0)
+    >>> list(report.results)
+    ['explain.explain']
     """
     model = getattr(ctx, "model", None)
     if model is None or not hasattr(model, "predict"):

@@ -36,6 +36,19 @@ class GlassboxResult(Result):
         ``glassbox`` (the interpretable model used), ``blackbox``, ``n_train``, ``n_test``,
         ``pos_label`` (the positive label).
     findings : tuple of Finding
+
+    See Also
+    --------
+    glassbox_baseline : computes it.
+
+    Examples
+    --------
+    >>> from raikit.datasets import make_fairness_synthetic
+    >>> from raikit.explain import glassbox_baseline
+    >>> r = glassbox_baseline(None, make_fairness_synthetic(400, random_state=0), n_boot=20,
+    ...                       random_state=0)
+    >>> sorted(r.comparison["model"].unique())
+    ['black box', 'glass box']
     """
 
     comparison: pd.DataFrame
@@ -177,6 +190,10 @@ def glassbox_baseline(
         ``data`` is not a Dataset.
     DataError
         ``data`` has no binary target.
+
+    See Also
+    --------
+    raikit.explain.explain : attributions of the black box.
 
     Examples
     --------

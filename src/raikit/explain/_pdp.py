@@ -34,6 +34,21 @@ class PartialDependenceResult(Result):
         ``output`` (probability of the positive label, or prediction), ``pos_label``, ``n_rows``,
         ``features``, ``ci``.
     findings : tuple of Finding
+
+    See Also
+    --------
+    partial_dependence : computes it.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.datasets import make_fairness_synthetic
+    >>> from raikit.explain import partial_dependence
+    >>> ds = make_fairness_synthetic(300, random_state=0)
+    >>> model = LogisticRegression().fit(ds.X, ds.y)
+    >>> r = partial_dependence(model, ds, features=["x1"], grid_resolution=5, random_state=0)
+    >>> sorted(r.curves["feature"].unique())
+    ['x1']
     """
 
     curves: pd.DataFrame
@@ -177,6 +192,10 @@ def partial_dependence(
         ``model`` without ``predict``; ``grid_resolution``, ``max_rows``, ``ci`` out of range.
     ColumnError
         A feature that is not a model input.
+
+    See Also
+    --------
+    raikit.explain.explain : attributions per row.
 
     Examples
     --------

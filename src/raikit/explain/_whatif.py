@@ -38,6 +38,21 @@ class WhatIfResult(Result):
     changes : dict
         The changes applied, column -> new value.
     findings : tuple of Finding
+
+    See Also
+    --------
+    what_if : computes it.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.datasets import make_fairness_synthetic
+    >>> from raikit.explain import what_if
+    >>> ds = make_fairness_synthetic(300, random_state=0)
+    >>> model = LogisticRegression().fit(ds.X, ds.y)
+    >>> r = what_if(model, ds.X.iloc[[0]], changes={"x1": 0.0})
+    >>> sorted(r.changes)
+    ['x1']
     """
 
     table: pd.DataFrame
@@ -88,6 +103,10 @@ def what_if(model, data, *, changes: dict, pos_label=None, ledger=None) -> WhatI
         ``changes`` names a column that is not an input of the rows.
     DataError
         A new value that is not a category of its column; a model that cannot predict the rows.
+
+    See Also
+    --------
+    raikit.explain.counterfactuals : the smallest change that flips a decision.
 
     Examples
     --------
@@ -166,6 +185,21 @@ class FlipTestResult(Result):
         ``to_positive`` and ``to_negative`` (shares of rows whose decision flips that way).
     meta : dict
     findings : tuple of Finding
+
+    See Also
+    --------
+    flip_test : computes it.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.datasets import load_german_credit
+    >>> from raikit.explain import flip_test
+    >>> ds = load_german_credit().replace(features=["duration_months", "age"])
+    >>> model = LogisticRegression(max_iter=500).fit(ds.X, ds.y)
+    >>> r = flip_test(model, ds, attribute="sex")  # sex is not an input: nothing flips
+    >>> float(r.by_group["flip_rate"].max())
+    0.0
     """
 
     by_group: pd.DataFrame
@@ -251,6 +285,10 @@ def flip_test(
         ``model`` without ``predict``, a bad ``ci``.
     ColumnError
         ``attribute`` is not a sensitive attribute of ``data``.
+
+    See Also
+    --------
+    raikit.explain.what_if : any change, not only the sensitive attribute.
 
     Examples
     --------

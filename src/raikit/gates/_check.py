@@ -45,6 +45,10 @@ def judge(value, *, lower, upper, bound: str, threshold: float, when: str = "int
     -------
     ndarray of str
 
+    See Also
+    --------
+    raikit.gates.check : judges an audit against a policy.
+
     Examples
     --------
     >>> judge([0.12, 0.12, 0.05], lower=[0.06, 0.11, 0.0], upper=[0.30, 0.2, 0.09],
@@ -336,6 +340,25 @@ class GateResult(Result):
         An error per failed gate and a warning per warned one.
     meta : dict
         The policy file and its SHA-256, the audit's model and ledger run.
+
+    See Also
+    --------
+    check : computes it.
+    load_policy : reads the policy it checks against.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.audit import audit
+    >>> from raikit.datasets import make_fairness_synthetic
+    >>> from raikit.gates import check
+    >>> train = make_fairness_synthetic(300, random_state=0)
+    >>> test = make_fairness_synthetic(300, random_state=1)
+    >>> model = LogisticRegression().fit(train.X, train.y)
+    >>> report = audit(model, train=train, test=test, sections=["bias"], n_boot=50)
+    >>> result = check(report, {"criteria": {"demographic_parity_difference": {"max": 0.9}}})
+    >>> result.table["verdict"].tolist()
+    ['pass']
     """
 
     table: pd.DataFrame
@@ -428,6 +451,11 @@ def check(audit, policy, *, ledger=None) -> GateResult:
         A malformed policy (the message names the key path).
     FileFormatError
         The audit cannot be found or read.
+
+    See Also
+    --------
+    raikit.gates.load_policy : reads a policy file.
+    raikit.testing.assert_fair : the same idea inside a pytest suite.
 
     Examples
     --------

@@ -101,6 +101,18 @@ class Gate:
         For findings: only the findings of these checks.
     path : str
         Where the gate is in the policy file (``criteria.demographic_parity_difference``).
+
+    See Also
+    --------
+    Policy : a validated list of gates.
+    load_policy : reads gates from a file.
+
+    Examples
+    --------
+    >>> from raikit.gates import Policy
+    >>> gate = Policy.from_dict({"metrics": {"accuracy": {"min": 0.7}}}).gates[0]
+    >>> gate.kind, gate.name, gate.bound, gate.threshold
+    ('metric', 'accuracy', 'min', 0.7)
     """
 
     kind: str
@@ -121,6 +133,22 @@ class Gate:
 @dataclass(frozen=True)
 class Policy:
     """A validated gate policy (see :func:`load_policy` for the file format).
+
+    Attributes
+    ----------
+    gates : tuple of Gate
+        The rules, in the order of the file.
+    source : str
+        Where the policy came from (a file path, or ``"<dict>"``).
+    digest : str
+        The SHA-256 of the policy's text, recorded with every check against it.
+    raw : dict
+        The policy as read.
+
+    See Also
+    --------
+    load_policy : reads one from a YAML or JSON file.
+    check : judges an audit against it.
 
     Examples
     --------
@@ -163,6 +191,10 @@ def load_policy(path) -> Policy:
     ParameterError
         An unknown key or a bad value (the message names its path, e.g.
         ``criteria.demographic_parity_difference.max``).
+
+    See Also
+    --------
+    raikit.gates.check : judges an audit against the policy.
 
     Examples
     --------

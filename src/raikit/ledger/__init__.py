@@ -78,6 +78,10 @@ def train(
     model, run
         The fitted model and the :class:`Run` that recorded it.
 
+    See Also
+    --------
+    raikit.ledger.fit_dataset : the fitting step alone.
+
     Examples
     --------
     >>> import tempfile

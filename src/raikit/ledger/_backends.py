@@ -32,7 +32,19 @@ _STALE_SECONDS = 24 * 3600  # a temporary file of another host, untouched this l
 
 
 class LedgerError(RaikitError):
-    """The ledger cannot be read or written, or an artifact fails its hash check."""
+    """The ledger cannot be read or written, or an artifact fails its hash check.
+
+    See Also
+    --------
+    Ledger.verify : checks every artifact's hash.
+
+    Examples
+    --------
+    >>> import raikit
+    >>> from raikit.ledger import LedgerError
+    >>> issubclass(LedgerError, raikit.RaikitError)
+    True
+    """
 
 
 class _PerThread(ABC):

@@ -48,6 +48,24 @@ def lineage_figure(ledger, key: str, *, depth: int = 3):
     enough for a label of ``LABEL_CHARS`` characters (longer names end in "…"; the hover
     shows the whole name and the id).
 
+    Parameters
+    ----------
+    ledger : Ledger
+        The ledger.
+    key : str
+        The id (or a unique prefix) of a run, evidence, model or dataset.
+    depth : int, default 3
+        How many edges away from ``key`` to follow.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The graph.
+
+    See Also
+    --------
+    Ledger.lineage : the same links as a table.
+
     Examples
     --------
     >>> import tempfile

@@ -126,6 +126,10 @@ def export_mlflow(ledger, *, tracking_uri: str | None = None, experiment: str = 
     dict
         raikit run id -> MLflow run id.
 
+    See Also
+    --------
+    raikit.ledger.Ledger : the ledger it exports.
+
     Examples
     --------
     >>> import os, tempfile, pathlib

@@ -125,7 +125,32 @@ def _serialise_model(model) -> tuple[bytes, str]:
 
 
 def dataset_hash(frame: pd.DataFrame) -> str:
-    """Content hash of a table: its values, column names and dtypes (not its index)."""
+    """Content hash of a table: its values, column names and dtypes (not its index).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table.
+
+    Returns
+    -------
+    str
+        A SHA-256 hex digest.
+
+    See Also
+    --------
+    model_fingerprint : the same idea for a model's behaviour.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from raikit.ledger import dataset_hash
+    >>> a = pd.DataFrame({"x": [1, 2]})
+    >>> dataset_hash(a) == dataset_hash(a.set_index(pd.Index([7, 8])))  # the index does not count
+    True
+    >>> dataset_hash(a) == dataset_hash(a.rename(columns={"x": "z"}))
+    False
+    """
     digest = hashlib.sha256()
     digest.update(_json([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode())
     digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
@@ -162,6 +187,24 @@ def fit_dataset(estimator, data, **fit_params):
 
     ``fit_params`` go to ``fit`` as they are. Returns what ``fit`` returns (the fitted estimator).
 
+    Parameters
+    ----------
+    estimator : estimator
+        An unfitted scikit-learn estimator (or a raikit or Fairlearn fair learner).
+    data : Dataset
+        The training data.
+    **fit_params
+        Passed to ``fit`` as they are.
+
+    Returns
+    -------
+    object
+        What ``fit`` returns (the fitted estimator).
+
+    See Also
+    --------
+    Ledger.log_model : records the fitted model.
+
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression
@@ -184,6 +227,33 @@ def model_fingerprint(model, X: pd.DataFrame) -> str:
 
     skops files embed object ids and timestamps, so two saves of one model differ byte for byte;
     what a model predicts does not.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted model with ``predict_proba`` or ``predict``.
+    X : DataFrame
+        The rows to predict.
+
+    Returns
+    -------
+    str
+        A SHA-256 hex digest of the predictions.
+
+    See Also
+    --------
+    dataset_hash : the content hash of a table.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.ledger import model_fingerprint
+    >>> X = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0]})
+    >>> a = LogisticRegression().fit(X, [0, 0, 1, 1])
+    >>> b = LogisticRegression().fit(X, [0, 0, 1, 1])
+    >>> model_fingerprint(a, X) == model_fingerprint(b, X)  # same behaviour, same fingerprint
+    True
     """
     output = model.predict_proba(X) if hasattr(model, "predict_proba") else model.predict(X)
     array = np.ascontiguousarray(np.asarray(output, dtype=float))
@@ -197,6 +267,11 @@ class Ledger:
     ----------
     uri : str or path, default ".raikit"
         Folder of the ledger (created when missing), or a ``postgresql://`` URI.
+
+    See Also
+    --------
+    raikit.track : records a block as one run.
+    raikit.ledger.Store : declared tables beside the ledger's.
 
     Notes
     -----
@@ -809,7 +884,33 @@ class Ledger:
 
 class Run:
     """A run in a :class:`Ledger`: evidence logged through it (or inside :func:`track`) is linked
-    to it."""
+    to it.
+
+    Parameters
+    ----------
+    ledger : Ledger
+        The ledger the run belongs to.
+    run_id : str
+        Its id.
+    name : str
+        Its name.
+
+    See Also
+    --------
+    track : opens a run for a ``with`` block.
+    Ledger.start_run : opens one to end by hand.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from raikit.ledger import Ledger
+    >>> ledger = Ledger(tempfile.mkdtemp())
+    >>> run = ledger.start_run("nightly")
+    >>> run.log_params(threshold=0.5)
+    >>> run.end()
+    >>> ledger.runs()[["name", "status"]].values.tolist()
+    [['nightly', 'finished']]
+    """
 
     def __init__(self, ledger: Ledger, run_id: str, name: str) -> None:
         self.ledger = ledger
@@ -839,7 +940,27 @@ class Run:
 
 
 def active_run() -> Run | None:
-    """The run opened by the innermost :func:`track` block, if any."""
+    """The run opened by the innermost :func:`track` block, if any.
+
+    Returns
+    -------
+    Run or None
+        The run, or None outside any :func:`track` block.
+
+    See Also
+    --------
+    track : opens the run.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from raikit.ledger import Ledger, active_run, track
+    >>> active_run() is None
+    True
+    >>> with track("nightly", ledger=Ledger(tempfile.mkdtemp())) as run:
+    ...     active_run() is run
+    True
+    """
     return _ACTIVE.get()
 
 
@@ -854,6 +975,27 @@ def track(
     """Record everything inside the block as one run.
 
     Checks called inside the block record their evidence in this run even without ``ledger=``.
+
+    Parameters
+    ----------
+    name : str
+        The run's name (shown by ``raikit ui`` and in cards).
+    ledger : Ledger, str or None, default None
+        The ledger, or its folder; None uses ``.raikit`` in the working directory.
+    params : dict, optional
+        Parameters recorded with the run.
+    seeds : dict, optional
+        The random seeds used, recorded so that the run can be reproduced.
+
+    Yields
+    ------
+    Run
+        The open run; it ends as "finished", or as "failed" when the block raises.
+
+    See Also
+    --------
+    raikit.ledger.Ledger.start_run : opens a run without a ``with`` block.
+    raikit.ledger.paused : records nothing inside a block.
 
     Examples
     --------
@@ -885,6 +1027,26 @@ def paused() -> Iterator[None]:
     """Suspend automatic recording (for callers that record explicitly, as the audit does).
 
     Checks called inside the block record nothing, even with ``ledger=``.
+
+    Yields
+    ------
+    None
+        Nothing: the block runs with recording off.
+
+    See Also
+    --------
+    track : the block whose recording this suspends.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from raikit.ledger import Ledger, paused, track
+    >>> from raikit.metrics import group_metrics
+    >>> ledger = Ledger(tempfile.mkdtemp())
+    >>> with track("nightly", ledger=ledger), paused():
+    ...     _ = group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive_features=["a", "a", "b", "b"])
+    >>> len(ledger.evidence())
+    0
     """
     token = _ACTIVE.set(None)
     try:
@@ -1013,6 +1175,41 @@ def record(
     Checks decorated with :func:`raikit._recording.recorded` reach it through the ledger's
     recorder; called while another check runs, it records nothing (the outer call is the
     evidence).
+
+    Parameters
+    ----------
+    result : Result
+        What a check returned.
+    check : str
+        The check's name, such as ``"metrics.group_metrics"``.
+    ledger : Ledger, optional
+        Where to record; None records in the active :func:`track` run, or nowhere.
+    dataset, model : object, optional
+        The data and model the result is evidence about (lineage edges).
+    params : dict, optional
+        The check's parameters.
+
+    Returns
+    -------
+    str or None
+        The evidence id, or None when nothing was recorded.
+
+    See Also
+    --------
+    track : opens the run that ``record`` writes to without ``ledger=``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from raikit.ledger import Ledger, record
+    >>> from raikit.metrics import group_metrics
+    >>> ledger = Ledger(tempfile.mkdtemp())
+    >>> result = group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive_features=["a", "a", "b", "b"])
+    >>> record(result, check="metrics.group_metrics") is None  # no ledger, no run: nothing
+    True
+    >>> evidence_id = record(result, check="metrics.group_metrics", ledger=ledger)
+    >>> ledger.evidence()["check_name"].tolist()
+    ['metrics.group_metrics']
     """
     run = _ACTIVE.get()
     if inside_check() or (ledger is None and run is None):

@@ -91,6 +91,12 @@ class Table:
         Column name -> kind (``"text"``, ``"integer"``, ``"real"``, ``"blob"`` or ``"serial"``,
         optionally followed by ``" not null"``).
     primary_key : tuple of str
+    store : Store
+        The database the table lives in.
+
+    See Also
+    --------
+    raikit.ledger.Store : the database the table lives in.
 
     Examples
     --------
@@ -387,6 +393,10 @@ class Store:
         A SQLite file (created with its folder when missing) or a ``postgresql://`` URI.
     wal : bool, default False
         SQLite only: write-ahead logging. Leave it off for a file on a network drive.
+
+    See Also
+    --------
+    raikit.ledger.Ledger : the evidence store built on it.
 
     Examples
     --------

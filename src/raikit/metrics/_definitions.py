@@ -43,6 +43,19 @@ class CountMetric:
         ``func(tn, fp, fn, tp) -> array``; receives float arrays of any shape and must be vectorised.
     description : str
         One line for reports.
+
+    See Also
+    --------
+    count_metric : declares one with a decorator.
+
+    Examples
+    --------
+    >>> from raikit.metrics import CountMetric, group_metrics
+    >>> j = CountMetric("youden_j", lambda tn, fp, fn, tp: tp / (tp + fn) - fp / (fp + tn))
+    >>> r = group_metrics([1, 0, 1, 0], [1, 0, 0, 0], sensitive_features=["a", "a", "b", "b"],
+    ...                   metrics=[j])
+    >>> r.by_group["youden_j"].tolist()
+    [1.0, 0.0]
     """
 
     name: str
@@ -56,6 +69,24 @@ class CountMetric:
 
 def count_metric(func: Callable | None = None, *, name: str | None = None, description: str = ""):
     """Declare a custom metric of the confusion counts, so it runs on the fast path with CIs.
+
+    Parameters
+    ----------
+    func : callable, optional
+        ``func(tn, fp, fn, tp) -> array``, vectorised; omitted when used as ``@count_metric(...)``.
+    name : str, optional
+        The metric's column name (default: the function's name).
+    description : str, optional
+        One line for reports.
+
+    Returns
+    -------
+    CountMetric
+        The metric, to pass in ``metrics=[...]``.
+
+    See Also
+    --------
+    CountMetric : the object it builds.
 
     Examples
     --------

@@ -39,6 +39,31 @@ class FairnessCriterion:
 
     The criterion's disparity on an attribute is the largest between-group difference over its
     metrics (and the smallest ratio), with the bootstrap interval of the metric that attains it.
+
+    Parameters
+    ----------
+    name : str
+        The criterion's name (``demographic_parity``).
+    metrics : tuple of str
+        The metrics that should be equal across groups.
+    description : str, optional
+        One line for reports.
+
+    See Also
+    --------
+    DemographicParity, EqualizedOdds, EqualOpportunity : the criteria raikit defines.
+    evaluate_criteria : judges several criteria at once.
+
+    Examples
+    --------
+    A criterion of your own, judged on a result's intervals:
+
+    >>> from raikit.metrics import FairnessCriterion, group_metrics
+    >>> fnr_parity = FairnessCriterion("fnr_parity", ("false_negative_rate",), "Equal miss rates")
+    >>> y = [1, 0] * 60
+    >>> result = group_metrics(y, y, sensitive_features=["a"] * 60 + ["b"] * 60, random_state=0)
+    >>> fnr_parity.evaluate(result, tolerance=0.1)[["criterion", "verdict"]].values.tolist()
+    [['fnr_parity', 'pass']]
     """
 
     name: str
@@ -159,39 +184,151 @@ class FairnessCriterion:
 
 
 def DemographicParity() -> FairnessCriterion:
-    """Equal selection rates across groups."""
+    """Equal selection rates across groups.
+
+    Returns
+    -------
+    FairnessCriterion
+        The criterion, to pass to :func:`raikit.metrics.evaluate_criteria` or ``result.fairness``.
+
+    See Also
+    --------
+    demographic_parity_difference : the same gap as a number.
+
+    Examples
+    --------
+    >>> from raikit.metrics import DemographicParity
+    >>> DemographicParity().metrics
+    ('selection_rate',)
+    """
     return FairnessCriterion("demographic_parity", ("selection_rate",), "equal selection rates")
 
 
 def EqualizedOdds() -> FairnessCriterion:
-    """Equal true positive and false positive rates across groups."""
+    """Equal true positive and false positive rates across groups.
+
+    Returns
+    -------
+    FairnessCriterion
+        The criterion, to pass to :func:`raikit.metrics.evaluate_criteria` or ``result.fairness``.
+
+    See Also
+    --------
+    equalized_odds_difference : the same gap as a number.
+
+    Examples
+    --------
+    >>> from raikit.metrics import EqualizedOdds
+    >>> EqualizedOdds().metrics
+    ('true_positive_rate', 'false_positive_rate')
+    """
     return FairnessCriterion(
         "equalized_odds", ("true_positive_rate", "false_positive_rate"), "equal TPR and FPR"
     )
 
 
 def EqualOpportunity() -> FairnessCriterion:
-    """Equal true positive rates across groups."""
+    """Equal true positive rates across groups.
+
+    Returns
+    -------
+    FairnessCriterion
+        The criterion, to pass to :func:`raikit.metrics.evaluate_criteria` or ``result.fairness``.
+
+    See Also
+    --------
+    equal_opportunity_difference : the same gap as a number.
+
+    Examples
+    --------
+    >>> from raikit.metrics import EqualOpportunity
+    >>> EqualOpportunity().metrics
+    ('true_positive_rate',)
+    """
     return FairnessCriterion("equal_opportunity", ("true_positive_rate",), "equal TPR")
 
 
 def PredictiveParity() -> FairnessCriterion:
-    """Equal precision (positive predictive value) across groups."""
+    """Equal precision (positive predictive value) across groups.
+
+    Returns
+    -------
+    FairnessCriterion
+        The criterion, to pass to :func:`raikit.metrics.evaluate_criteria` or ``result.fairness``.
+
+    See Also
+    --------
+    EqualizedOdds : equal error rates instead of equal precision.
+
+    Examples
+    --------
+    >>> from raikit.metrics import PredictiveParity
+    >>> PredictiveParity().metrics
+    ('precision',)
+    """
     return FairnessCriterion("predictive_parity", ("precision",), "equal precision")
 
 
 def AccuracyParity() -> FairnessCriterion:
-    """Equal accuracy across groups."""
+    """Equal accuracy across groups.
+
+    Returns
+    -------
+    FairnessCriterion
+        The criterion, to pass to :func:`raikit.metrics.evaluate_criteria` or ``result.fairness``.
+
+    See Also
+    --------
+    EqualizedOdds : equal error rates of each kind.
+
+    Examples
+    --------
+    >>> from raikit.metrics import AccuracyParity
+    >>> AccuracyParity().metrics
+    ('accuracy',)
+    """
     return FairnessCriterion("accuracy_parity", ("accuracy",), "equal accuracy")
 
 
 def TreatmentEquality() -> FairnessCriterion:
-    """Equal ratio of false negatives to false positives across groups."""
+    """Equal ratio of false negatives to false positives across groups.
+
+    Returns
+    -------
+    FairnessCriterion
+        The criterion, to pass to :func:`raikit.metrics.evaluate_criteria` or ``result.fairness``.
+
+    See Also
+    --------
+    EqualizedOdds : equal error rates of each kind.
+
+    Examples
+    --------
+    >>> from raikit.metrics import TreatmentEquality
+    >>> TreatmentEquality().metrics
+    ('fn_fp_ratio',)
+    """
     return FairnessCriterion("treatment_equality", ("fn_fp_ratio",), "equal FN/FP ratio")
 
 
 def CalibrationWithinGroups() -> FairnessCriterion:
-    """Scores calibrated in every group: equal (and small) expected calibration error."""
+    """Scores calibrated in every group: equal (and small) expected calibration error.
+
+    Returns
+    -------
+    FairnessCriterion
+        The criterion, to pass to :func:`raikit.metrics.evaluate_criteria` or ``result.fairness``.
+
+    See Also
+    --------
+    group_metrics : computes ``expected_calibration_error`` per group from a ``score``.
+
+    Examples
+    --------
+    >>> from raikit.metrics import CalibrationWithinGroups
+    >>> CalibrationWithinGroups().metrics
+    ('expected_calibration_error',)
+    """
     return FairnessCriterion(
         "calibration_within_groups", ("expected_calibration_error",), "equal calibration error"
     )
@@ -214,6 +351,36 @@ def evaluate_criteria(
     """Evaluate several criteria (default: every one whose metrics the result has).
 
     See :meth:`FairnessCriterion.evaluate` for the verdict rule.
+
+    Parameters
+    ----------
+    result : GroupMetricsResult
+        What :func:`group_metrics` returned.
+    criteria : list of FairnessCriterion, optional
+        The criteria to judge; None judges every one whose metrics the result has.
+    tolerance : float, default 0.1
+        The largest difference between groups that still passes.
+    min_group_size : int, optional
+        The fewest rows a group needs to count (default: the result's).
+
+    Returns
+    -------
+    DataFrame
+        One row per (criterion, attribute) with ``difference``, ``lower``, ``upper``, ``ratio``,
+        ``detectable_difference``, ``groups_assessable`` and ``verdict``.
+
+    See Also
+    --------
+    GroupMetricsResult.fairness : the same, as a method.
+
+    Examples
+    --------
+    Three rows per group are too few to judge: never a pass.
+
+    >>> from raikit.metrics import EqualizedOdds, evaluate_criteria, group_metrics
+    >>> r = group_metrics([1, 0, 1, 0, 1, 0], [1, 0, 0, 0, 1, 1], sensitive_features=list("aaabbb"))
+    >>> evaluate_criteria(r, [EqualizedOdds()])[["criterion", "verdict"]].values.tolist()
+    [['equalized_odds', 'not assessable']]
     """
     if criteria is None:
         criteria = [c() for c in ALL_CRITERIA]
@@ -267,6 +434,11 @@ def demographic_parity_difference(
     -------
     float
 
+    See Also
+    --------
+    raikit.metrics.demographic_parity_ratio : the ratio instead of the difference.
+    raikit.metrics.DemographicParity : the criterion, judged on intervals.
+
     Examples
     --------
     >>> demographic_parity_difference([0, 1, 0, 1], [1, 1, 0, 1],
@@ -286,6 +458,20 @@ def demographic_parity_ratio(
 
     Parameters as :func:`demographic_parity_difference`.
 
+    Parameters
+    ----------
+    y_true, y_pred, sensitive_features, method, sample_weight
+        As :func:`demographic_parity_difference`.
+
+    Returns
+    -------
+    float
+        The ratio, between 0 and 1.
+
+    See Also
+    --------
+    demographic_parity_difference : the difference instead of the ratio.
+
     Examples
     --------
     >>> demographic_parity_ratio([0, 1, 0, 1], [1, 1, 0, 1], sensitive_features=["a", "a", "b", "b"])
@@ -303,6 +489,20 @@ def equalized_odds_difference(
     """The larger of the TPR difference and the FPR difference between groups.
 
     Parameters as :func:`demographic_parity_difference`.
+
+    Parameters
+    ----------
+    y_true, y_pred, sensitive_features, method, sample_weight
+        As :func:`demographic_parity_difference`.
+
+    Returns
+    -------
+    float
+        The difference, between 0 and 1.
+
+    See Also
+    --------
+    equalized_odds_ratio : the ratio instead of the difference.
 
     Examples
     --------
@@ -322,6 +522,20 @@ def equalized_odds_ratio(
 
     Parameters as :func:`demographic_parity_difference`.
 
+    Parameters
+    ----------
+    y_true, y_pred, sensitive_features, method, sample_weight
+        As :func:`demographic_parity_difference`.
+
+    Returns
+    -------
+    float
+        The ratio, between 0 and 1.
+
+    See Also
+    --------
+    equalized_odds_difference : the difference instead of the ratio.
+
     Examples
     --------
     >>> equalized_odds_ratio([1, 0, 1, 0], [1, 1, 1, 0], sensitive_features=["a", "a", "b", "b"])
@@ -339,6 +553,20 @@ def equal_opportunity_difference(
     """Largest difference in true positive rate between groups.
 
     Parameters as :func:`demographic_parity_difference`.
+
+    Parameters
+    ----------
+    y_true, y_pred, sensitive_features, method, sample_weight
+        As :func:`demographic_parity_difference`.
+
+    Returns
+    -------
+    float
+        The difference, between 0 and 1.
+
+    See Also
+    --------
+    equalized_odds_difference : adds the false positive rate.
 
     Examples
     --------

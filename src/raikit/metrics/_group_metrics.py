@@ -307,6 +307,20 @@ class GroupMetricsResult(Result):
         Empty or tiny groups, undefined metrics, and the four-fifths rule.
     meta : dict
         Labels, positive label and engine settings.
+
+    See Also
+    --------
+    group_metrics, group_metrics_of : compute it.
+
+    Examples
+    --------
+    >>> from raikit.metrics import group_metrics
+    >>> r = group_metrics([1, 0, 1, 0, 1, 1], [1, 0, 1, 0, 1, 0], sensitive_features=list("aaabbb"),
+    ...                   metrics=["accuracy"], random_state=0)
+    >>> r.by_group["accuracy"].round(3).tolist()
+    [1.0, 0.667]
+    >>> float(r.difference().loc["sensitive", "accuracy"].round(3))
+    0.333
     """
 
     table: pd.DataFrame
@@ -699,6 +713,11 @@ def group_metrics(
         A parameter outside its domain (``ci``, ``n_boot``, ``task``...).
     DataError
         Inputs of different lengths, missing labels or sensitive values, labels of mixed types.
+
+    See Also
+    --------
+    raikit.metrics.group_metrics_of : the same engine on a Dataset, in memory, on DuckDB or on Spark.
+    raikit.metrics.evaluate_criteria : verdicts of the fairness criteria.
 
     Examples
     --------
@@ -1162,6 +1181,10 @@ def group_metrics_of(
         A parameter outside its domain, or a backend that cannot reach the Dataset's rows.
     ColumnError
         The Dataset has no target or no prediction column.
+
+    See Also
+    --------
+    raikit.metrics.group_metrics : the same engine on arrays.
 
     Examples
     --------

@@ -222,6 +222,11 @@ def generalized_entropy_index(
     Inequality of the benefit a classifier gives individuals: 0 when every row gets the same
     benefit. AIF360's ``ClassificationMetric.generalized_entropy_index(alpha=order)``.
     {args}
+    See Also
+    --------
+    raikit.metrics.theil_index : the index of order 1.
+    raikit.metrics.inequality_metrics : every index with intervals.
+
     Examples
     --------
     >>> y_true, y_pred = [1, 1, 0, 0, 1, 0], [1, 0, 0, 1, 1, 0]
@@ -238,6 +243,20 @@ def theil_index(y_true, y_pred, *, pos_label=None, sample_weight=None) -> float:
     """Theil index of the benefits: :func:`generalized_entropy_index` with ``order=1``.
 
     AIF360's ``ClassificationMetric.theil_index()``.
+
+    Parameters
+    ----------
+    y_true, y_pred, pos_label, sample_weight
+        As :func:`generalized_entropy_index`.
+
+    Returns
+    -------
+    float
+        The index (0 when every benefit is equal).
+
+    See Also
+    --------
+    between_group_theil_index, within_group_theil_index : its two parts.
 
     Examples
     --------
@@ -268,6 +287,11 @@ def between_group_generalized_entropy_index(
     ``between_group_generalized_entropy_error(prot_attr=...)``; with two groups it equals
     ``ClassificationMetric.between_group_generalized_entropy_index``.
     {args}
+    See Also
+    --------
+    raikit.metrics.generalized_entropy_index : the whole index.
+    raikit.metrics.within_group_generalized_entropy_index : the other part.
+
     Examples
     --------
     >>> y_true, y_pred = [1, 1, 0, 0, 1, 0], [1, 0, 0, 1, 1, 0]
@@ -298,6 +322,11 @@ def within_group_generalized_entropy_index(
     mean benefits are equalised; the whole index minus
     :func:`between_group_generalized_entropy_index`.
     {args}
+    See Also
+    --------
+    raikit.metrics.generalized_entropy_index : the whole index.
+    raikit.metrics.between_group_generalized_entropy_index : the other part.
+
     Examples
     --------
     >>> y_true, y_pred = [1, 1, 0, 0, 1, 0], [1, 0, 0, 1, 1, 0]
@@ -325,6 +354,20 @@ def between_group_theil_index(
 
     AIF360's ``ClassificationMetric.between_group_theil_index()`` (two groups).
 
+    Parameters
+    ----------
+    y_true, y_pred, sensitive_features, pos_label, sample_weight
+        As :func:`between_group_generalized_entropy_index`.
+
+    Returns
+    -------
+    float
+        The between-group part of the Theil index.
+
+    See Also
+    --------
+    theil_index : the whole index.
+
     Examples
     --------
     >>> round(between_group_theil_index([1, 1, 0, 0, 1, 0], [1, 0, 0, 1, 1, 0],
@@ -345,6 +388,20 @@ def within_group_theil_index(
     y_true, y_pred, *, sensitive_features, pos_label=None, sample_weight=None
 ) -> float:
     """Within-group Theil index: :func:`within_group_generalized_entropy_index` with order 1.
+
+    Parameters
+    ----------
+    y_true, y_pred, sensitive_features, pos_label, sample_weight
+        As :func:`within_group_generalized_entropy_index`.
+
+    Returns
+    -------
+    float
+        The within-group part of the Theil index.
+
+    See Also
+    --------
+    theil_index : the whole index.
 
     Examples
     --------
@@ -471,6 +528,10 @@ def average_odds_difference(
     ------
     ParameterError
         ``privileged`` is not one of the groups, or does not name a value of every attribute.
+
+    See Also
+    --------
+    raikit.metrics.equalized_odds_difference : the larger of the two gaps instead of their mean.
 
     Examples
     --------
@@ -646,6 +707,10 @@ def consistency(X, y_pred, *, n_neighbors: int = 5, pos_label=None) -> float:
     -------
     float
 
+    See Also
+    --------
+    raikit.metrics.inequality_metrics : computes it with the inequality indices.
+
     Examples
     --------
     >>> X = [[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]]
@@ -684,6 +749,18 @@ class InequalityResult(Result):
     findings : tuple of Finding
     meta : dict
         Rows, positive label, privileged group, neighbours and seed.
+
+    See Also
+    --------
+    inequality_metrics : computes it.
+
+    Examples
+    --------
+    >>> from raikit.metrics import inequality_metrics
+    >>> r = inequality_metrics([1, 1, 0, 0, 1, 0], [1, 0, 0, 1, 1, 0],
+    ...                        sensitive_features=list("aaabbb"), ci=None)
+    >>> type(r).__name__, r.order
+    ('InequalityResult', 2.0)
     """
 
     table: pd.DataFrame
@@ -929,6 +1006,11 @@ def inequality_metrics(
         ``privileged`` is in no attribute's groups; a parameter outside its domain.
     DataError
         Labels that are not binary, inputs of different lengths, missing values.
+
+    See Also
+    --------
+    raikit.metrics.generalized_entropy_index : one index without intervals.
+    raikit.metrics.group_metrics : metrics per group.
 
     Examples
     --------

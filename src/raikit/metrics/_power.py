@@ -300,6 +300,10 @@ def detectable_difference(
     ParameterError
         As :func:`required_group_size`.
 
+    See Also
+    --------
+    raikit.metrics.required_group_size : rows per group to detect a given gap.
+
     Examples
     --------
     >>> from raikit.metrics import detectable_difference, required_group_size

@@ -59,6 +59,26 @@ def local_session(master: str = "local[2]", *, shuffle_partitions: int = 8):
         Spark master URL, e.g. ``local[4]`` or ``spark://host:7077``.
     shuffle_partitions : int, default 8
         ``spark.sql.shuffle.partitions``; the aggregated table is small, so few partitions suffice.
+
+    Returns
+    -------
+    pyspark.sql.SparkSession
+        The session (its web UI off).
+
+    Raises
+    ------
+    DataError
+        When pyspark is not installed.
+
+    See Also
+    --------
+    group_metrics_of : runs on Spark for a Dataset over a Spark DataFrame.
+
+    Examples
+    --------
+    >>> from raikit.metrics import local_session
+    >>> callable(local_session)  # starting Spark takes seconds: see the gallery's Spark example
+    True
     """
     _import_pyspark()
     from pyspark.sql import SparkSession

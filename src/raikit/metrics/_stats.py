@@ -204,6 +204,10 @@ def percentile_bounds(replicates: np.ndarray, level):
     lower, upper : ndarray
         Each shaped like one replicate; NaN where every replicate is NaN.
 
+    See Also
+    --------
+    raikit.metrics.group_metrics : its intervals are percentile bounds of bootstrap replicates.
+
     Examples
     --------
     >>> import numpy as np

@@ -30,6 +30,10 @@ def infer_task(y) -> tuple[str, str]:
         ``"binary"``, ``"multiclass"`` or ``"regression"``, and the reason
         (``"inferred: fractional values"``...).
 
+    See Also
+    --------
+    raikit.metrics.group_metrics : uses it when ``task="auto"``.
+
     Examples
     --------
     >>> from raikit.metrics import infer_task

@@ -305,6 +305,32 @@ class MonitorWindowResult(Result):
         p-values, ``drifted``); empty otherwise.
     findings : tuple of Finding
         The alerts.
+    monitor : str
+        The monitor's name.
+    window : int
+        The window's number, from 0.
+    n_rows : int
+        Rows in the window.
+    n_labelled : int
+        Rows whose label has arrived.
+
+    See Also
+    --------
+    Monitor : produces one per closed window.
+    monitor_history : the stored series of every window.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from raikit.datasets import load_german_credit
+    >>> from raikit.ledger import Ledger
+    >>> from raikit.monitor import Monitor
+    >>> ds = load_german_credit()
+    >>> ds = ds.replace(frame=ds.frame.assign(pred=ds.frame["credit"]), prediction="pred")
+    >>> monitor = Monitor(ds, ledger=Ledger(tempfile.mkdtemp()), windows=500, n_boot=20)
+    >>> window = monitor.ingest(ds.frame)[0]
+    >>> window.window, window.n_rows
+    (0, 500)
     """
 
     monitor: str
@@ -552,6 +578,11 @@ class Monitor:
         Number of the next window to close (windows closed so far, in every session).
     n_skipped : int
         Rows this object skipped because they were already stored (same id, or same batch).
+
+    See Also
+    --------
+    raikit.monitor.monitor_history : reads the stored series.
+    raikit.evaluate.estimate_performance : the label-free estimates.
 
     Examples
     --------
@@ -2007,6 +2038,39 @@ def monitor_history(
     A window re-evaluated with :meth:`Monitor.refresh` appears once per evaluation; the latest
     evaluation comes last. With ``latest=True`` only each window's latest evaluation is returned
     (what a time-series chart should draw).
+
+    Parameters
+    ----------
+    ledger : Ledger or str
+        The ledger the monitor writes to, or its folder.
+    name : str, default "monitor"
+        The monitor's name.
+    table : {"series", "windows", "alerts"}, default "series"
+        Which table to read.
+    latest : bool, default False
+        Keep only each window's latest evaluation.
+
+    Returns
+    -------
+    DataFrame
+        The rows of that table, oldest first.
+
+    See Also
+    --------
+    Monitor : writes these tables.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from raikit.datasets import load_german_credit
+    >>> from raikit.ledger import Ledger
+    >>> from raikit.monitor import Monitor, monitor_history
+    >>> ds = load_german_credit()
+    >>> ds = ds.replace(frame=ds.frame.assign(pred=ds.frame["credit"]), prediction="pred")
+    >>> ledger = Ledger(tempfile.mkdtemp())
+    >>> _ = Monitor(ds, ledger=ledger, windows=500, n_boot=20).ingest(ds.frame)
+    >>> len(monitor_history(ledger, table="windows"))
+    2
     """
     from raikit.ledger import Ledger
 

@@ -88,6 +88,11 @@ class DPClassifier(ClassifierMixin, BaseEstimator):
     encoder_ : raikit.train.TabularEncoder or None
         The one-hot encoding of string and categorical columns (``None`` for numeric input).
 
+    See Also
+    --------
+    raikit.privacy.PrivacySource : the budget it can spend from (``source=``).
+    raikit.privacy.membership_inference : tests a model for leakage.
+
     Notes
     -----
     Numeric features should be scaled with public knowledge (e.g. known ranges); scaling them

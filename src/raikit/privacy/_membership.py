@@ -97,6 +97,29 @@ class PrivacyReport(Result):
         ``sampling`` (``{"members": ..., "non_members": ...}``: :meth:`raikit.Dataset.sample`'s
         record per stratum for a side attacked on a stratified sample, else None), ``attacks``,
         ``random_state``, ``ci``.
+    findings : tuple of Finding
+        A warning or an error when the attacks beat chance.
+
+    See Also
+    --------
+    membership_inference : computes it.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from raikit import Dataset
+    >>> from raikit.privacy import membership_inference
+    >>> rng = np.random.default_rng(0)
+    >>> frame = pd.DataFrame({"x": rng.normal(size=400), "s": rng.choice(["a", "b"], 400)})
+    >>> frame["y"] = rng.integers(0, 2, 400)  # labels the features cannot predict
+    >>> ds = Dataset(frame, target="y", sensitive="s", features=["x"])
+    >>> train, test = ds.subset(np.arange(200)), ds.subset(np.arange(200, 400))
+    >>> model = DecisionTreeClassifier(random_state=0).fit(train.X, train.y)  # memorises
+    >>> r = membership_inference(model, train=train, test=test, attacks=["threshold"], n_boot=50,
+    ...                          random_state=0)
+    >>> r.verdict
+    'high'
     """
 
     attacks: pd.DataFrame
@@ -249,6 +272,10 @@ def membership_inference(
     DataError
         The model has no ``predict_proba``, the two Datasets do not fit the model, or there are
         fewer than 50 rows per side.
+
+    See Also
+    --------
+    raikit.privacy.DPClassifier : training with a guarantee.
 
     Examples
     --------

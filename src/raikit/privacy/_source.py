@@ -90,11 +90,47 @@ _HISTORY = ("spends", "resets")  # moved along with an odometer (without their i
 
 
 class BudgetExceededError(RaikitError, ValueError):
-    """A differentially private release would spend more than the source's remaining budget."""
+    """A differentially private release would spend more than the source's remaining budget.
+
+    See Also
+    --------
+    PrivacySource : the registered source whose budget is enforced.
+
+    Examples
+    --------
+    >>> import os, tempfile, pandas as pd
+    >>> home, os.environ["HOME"] = os.environ["HOME"], tempfile.mkdtemp()  # a private registry
+    >>> from raikit.privacy import BudgetExceededError, PrivacySource, PrivateTable
+    >>> _ = PrivacySource.register("small", epsilon=0.5)
+    >>> table = PrivateTable(pd.DataFrame({"age": [30, 40] * 50}), source="small")
+    >>> try:
+    ...     table.count(epsilon=1.0)
+    ... except BudgetExceededError as error:
+    ...     print("refused")
+    refused
+    >>> os.environ["HOME"] = home
+    """
 
 
 class PrivacySourceError(RaikitError, ValueError):
-    """A data source is unknown, or opened with a budget size, unit or odometer it does not have."""
+    """A data source is unknown, or opened with a budget size, unit or odometer it does not have.
+
+    See Also
+    --------
+    PrivacySource.register : registers a source before its first query.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> home, os.environ["HOME"] = os.environ["HOME"], tempfile.mkdtemp()  # a private registry
+    >>> from raikit.privacy import PrivacySource, PrivacySourceError
+    >>> try:
+    ...     PrivacySource.open("never-registered")
+    ... except PrivacySourceError:
+    ...     print("unknown source")
+    unknown source
+    >>> os.environ["HOME"] = home
+    """
 
 
 def check_epsilon(value, what: str = "epsilon", *, caller: str = "") -> float:
@@ -282,6 +318,10 @@ class PrivacySource:
         Where the odometer lives.
     owner : str
         Who registered the source.
+
+    See Also
+    --------
+    raikit.privacy.PrivateTable : queries that spend from it.
 
     Examples
     --------

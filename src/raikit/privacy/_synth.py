@@ -84,9 +84,34 @@ class SynthesisResult(Result):
         ``released_dependence`` / ``synthetic_dependence`` (Cramer's V of the column with the
         target, in the release and in the rows), ``n_synthetic``. Empty without a condition.
 
+    method : str
+        How the data were synthesised.
+    findings : tuple of Finding
+        What the reader should know about the release.
+
+    See Also
+    --------
+    synthesize : computes it.
+    synthesis_utility : compares it with the real data.
+
     Notes
     -----
     :meth:`sample` draws more rows (of any group) from the same release at no privacy cost.
+
+    Examples
+    --------
+    >>> import os, tempfile, pandas as pd
+    >>> home, os.environ["HOME"] = os.environ["HOME"], tempfile.mkdtemp()  # a private registry
+    >>> from raikit import Dataset
+    >>> from raikit.privacy import PrivacySource, synthesize
+    >>> _ = PrivacySource.register("synth", epsilon=2.0)
+    >>> frame = pd.DataFrame({"s": ["a", "b"] * 100, "y": [0, 1, 1, 0] * 50})
+    >>> ds = Dataset(frame, target="y", sensitive="s")
+    >>> r = synthesize(ds, source="synth", epsilon=1.0, domains={"s": ["a", "b"], "y": [0, 1]},
+    ...                random_state=0)
+    >>> r.epsilon, sorted(r.data.columns)
+    (1.0, ['s', 'y'])
+    >>> os.environ["HOME"] = home
     """
 
     data: pd.DataFrame
@@ -360,6 +385,11 @@ def synthesize(
         The target is not a classification target.
     BudgetExceededError
         The source's remaining budget is smaller than ``epsilon`` (nothing is spent).
+
+    See Also
+    --------
+    raikit.privacy.synthesis_utility : compares it with the real data.
+    raikit.privacy.PrivateTable : DP queries from the same budget.
 
     Examples
     --------
@@ -637,6 +667,10 @@ def synthesis_utility(
         ``"marginals"``: 1-way TVD real vs synthetic per column, overall and per group;
         ``"pairs"``: 2-way TVD per column pair; ``"utility"``: accuracy on real (``test`` or
         ``data``) data of a model trained on real vs on synthetic rows, overall and per group.
+
+    See Also
+    --------
+    raikit.privacy.synthesize : makes the data it compares.
 
     Examples
     --------

@@ -139,6 +139,24 @@ class PrivateAnswer(Result):
         The OpenDP mechanism used.
     source : str
         The registered data source whose budget paid for the answer.
+    findings : tuple of Finding
+        What the reader should know about the noise (for example a small count).
+
+    See Also
+    --------
+    PrivateTable : answers queries with a budget.
+
+    Examples
+    --------
+    >>> import os, tempfile, pandas as pd
+    >>> home, os.environ["HOME"] = os.environ["HOME"], tempfile.mkdtemp()  # a private registry
+    >>> from raikit.privacy import PrivacySource, PrivateTable
+    >>> _ = PrivacySource.register("answers", epsilon=1.0)
+    >>> table = PrivateTable(pd.DataFrame({"age": [30, 40] * 50}), source="answers")
+    >>> answer = table.count(epsilon=0.5)
+    >>> answer.epsilon, answer.source
+    (0.5, 'answers')
+    >>> os.environ["HOME"] = home
     """
 
     query: str
@@ -225,6 +243,11 @@ class PrivateTable:
     ------
     ParameterError
         ``ci`` outside (0, 1), or ``bounds``/``domains`` not of the documented form.
+
+    See Also
+    --------
+    raikit.privacy.PrivacySource : the registered source and its budget.
+    raikit.privacy.synthesize : DP synthetic data from the same budget.
 
     Examples
     --------

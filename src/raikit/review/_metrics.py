@@ -40,6 +40,26 @@ class ReviewMetricsResult(Result):
         The targets the user set.
     pos_label : object
         The label counted as positive by precision and recall.
+    ci : float
+        Confidence level of the intervals.
+    findings : tuple of Finding
+        Targets missed, groups that need a wider review.
+
+    See Also
+    --------
+    review_metrics : computes it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from raikit.review import review_metrics
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.integers(0, 2, 200)
+    >>> r = review_metrics(y, y, reviewed=rng.random(200) < 0.3,
+    ...                    sensitive_features=rng.choice(["F", "M"], 200), n_boot=20,
+    ...                    random_state=0)
+    >>> type(r).__name__, r.ci
+    ('ReviewMetricsResult', 0.95)
     """
 
     table: pd.DataFrame
@@ -152,6 +172,10 @@ def review_metrics(
     DataError
         Arrays of different lengths, ``reviewed`` not boolean, or a period without automated
         or without reviewed rows.
+
+    See Also
+    --------
+    raikit.review.SelectiveClassifier : routes rows to review.
 
     Examples
     --------

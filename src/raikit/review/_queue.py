@@ -43,7 +43,24 @@ _COLUMNS = [c for c in _ITEMS if c != "seq"]
 
 
 class ReviewError(RaikitError, ValueError):
-    """A review item does not exist, is already decided, or a decision is invalid."""
+    """A review item does not exist, is already decided, or a decision is invalid.
+
+    See Also
+    --------
+    ReviewQueue : the queue whose items it is about.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from raikit.ledger import Ledger
+    >>> from raikit.review import ReviewError, ReviewQueue
+    >>> queue = ReviewQueue(Ledger(tempfile.mkdtemp()))
+    >>> try:
+    ...     queue.decide("no-such-item", 1, reviewer="ana")
+    ... except ReviewError:
+    ...     print("no such item")
+    no such item
+    """
 
 
 def _now() -> str:
@@ -80,6 +97,11 @@ class ReviewQueue:
         The ledger (or its folder) whose database holds the ``review_items`` table.
     name : str, default "default"
         Several queues can share a ledger.
+
+    See Also
+    --------
+    raikit.review.SelectiveClassifier : decides which rows to route.
+    raikit.review.review_metrics : measures the model and its reviewers.
 
     Examples
     --------

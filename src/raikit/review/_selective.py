@@ -44,6 +44,20 @@ def group_keys(sensitive_features) -> pd.Series:
     The label is the values of the row's :class:`~raikit._grouping.SliceKey` (its ``label``
     form); a missing value is the one missing label, ``"(missing)"``.
 
+    Parameters
+    ----------
+    sensitive_features : DataFrame
+        The sensitive attributes, one column each.
+
+    Returns
+    -------
+    Series
+        One label per row.
+
+    See Also
+    --------
+    ReviewQueue : labels its items' groups this way.
+
     Examples
     --------
     >>> import pandas as pd
@@ -191,6 +205,10 @@ class SelectiveClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     classes_ : ndarray
         The estimator's classes.
     n_features_in_ : int
+
+    See Also
+    --------
+    raikit.review.ReviewQueue : where abstained rows go.
 
     Notes
     -----
@@ -681,6 +699,28 @@ class SelectiveResult(Result):
         ``coverage`` or ``max_risk``.
     target : float
         The coverage or the largest error the user asked for.
+    delta : float
+        The allowed probability that the guarantee fails.
+    ci : float
+        Confidence level of the intervals.
+    findings : tuple of Finding
+        Groups whose abstention or error differs.
+
+    See Also
+    --------
+    SelectiveClassifier.evaluate : computes it.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.datasets import make_fairness_synthetic
+    >>> from raikit.review import SelectiveClassifier
+    >>> train = make_fairness_synthetic(400, random_state=0)
+    >>> cal = make_fairness_synthetic(400, random_state=1)
+    >>> model = LogisticRegression().fit(train.X, train.y)
+    >>> r = SelectiveClassifier(model, coverage=0.8, prefit=True).fit(cal).evaluate(cal)
+    >>> type(r).__name__
+    'SelectiveResult'
     """
 
     table: pd.DataFrame

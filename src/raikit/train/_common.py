@@ -118,6 +118,10 @@ class TabularEncoder:
         Type of the encoded matrix (float32 for torch networks, float64 for scikit-learn
         learners whose solvers need the precision).
 
+    See Also
+    --------
+    raikit.train.FairBatchClassifier : encodes its inputs with it.
+
     Examples
     --------
     >>> import pandas as pd

@@ -93,6 +93,20 @@ class MitigationResult(Result):
         ``method``, ``attribute``, ``group``, ``metric``, ``value``, ``lower``, ``upper``):
         accuracy and the constrained rates (per class for multiclass), or for regression the
         mean squared and absolute errors and R².
+
+    See Also
+    --------
+    compare_mitigations : computes it.
+
+    Examples
+    --------
+    >>> from raikit.datasets import make_fairness_synthetic
+    >>> from raikit.train import compare_mitigations
+    >>> r = compare_mitigations(train=make_fairness_synthetic(400, random_state=0),
+    ...                         test=make_fairness_synthetic(300, random_state=1),
+    ...                         methods=["none"], constraint="dp", ci=None)
+    >>> r.constraint, r.table["method"].tolist()
+    ('dp', ['none'])
     """
 
     table: pd.DataFrame
@@ -415,6 +429,10 @@ def compare_mitigations(
     ParameterError
         A method or constraint that does not handle the task, or ``pos_label`` for a target
         that is not binary.
+
+    See Also
+    --------
+    raikit.train.FairlearnClassifier, raikit.train.FairBatchClassifier : two of the methods compared.
 
     Notes
     -----

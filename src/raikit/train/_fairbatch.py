@@ -359,6 +359,11 @@ class FairBatchClassifier(TorchClassifierBase):
     fit_time_ : float
         Seconds spent training.
 
+    See Also
+    --------
+    raikit.train.FairBatchSampler : the same algorithm as a PyTorch sampler.
+    raikit.train.compare_mitigations : compares it with other mitigations.
+
     Notes
     -----
     ``X`` may be a numeric array or a DataFrame; a DataFrame with categorical, text or missing

@@ -71,6 +71,11 @@ class FRTrainClassifier(TorchClassifierBase):
     sample_weights_ : ndarray
         The final robustness weight of each training row (mean 1 times ``sample_weight``).
 
+    See Also
+    --------
+    raikit.train.FairBatchClassifier : fairness without the robustness discriminator.
+    raikit.train.flip_labels : poisons a training set to test it.
+
     Notes
     -----
     Only binary classification is supported. Without ``clean_validation`` the robustness part is

@@ -104,6 +104,11 @@ class FairlearnClassifier(TabularClassifierMixin, ClassifierMixin, BaseEstimator
         Fairlearn's fitted ``expgrad``/``gridsearch`` object with its diagnostics; in memory only
         (a model saved with :func:`raikit.save_model` predicts from the attributes above).
 
+    See Also
+    --------
+    raikit.train.FairlearnRegressor : bounded group loss for regression.
+    raikit.train.RemapClassifier : post-processing for many classes.
+
     Notes
     -----
     Only binary classification is supported. ``threshold`` needs the sensitive features at
@@ -372,6 +377,10 @@ class ReweighingClassifier(
     encoder_ : TabularEncoder
         The feature encoding.
 
+    See Also
+    --------
+    raikit.train.reweighing_weights : the weights alone.
+
     Notes
     -----
     Without ``sensitive_features`` every weight is 1 and the model is the plain estimator
@@ -467,6 +476,10 @@ class FairlearnRegressor(TabularRegressorMixin, RegressorMixin, BaseEstimator):
         The sensitive groups seen in ``fit``.
     mitigator_ : fairlearn object
         Fairlearn's fitted object, in memory only (not saved).
+
+    See Also
+    --------
+    raikit.train.FairlearnClassifier : the classifier counterpart.
 
     Notes
     -----

@@ -37,6 +37,19 @@ class LabelFlips(NamedTuple):
         The labels after the attack, of the same type, index and labels as the input ``y``.
     flipped : ndarray of int
         Sorted positions (0-based) of the flipped rows.
+
+    See Also
+    --------
+    flip_labels : returns it.
+
+    Examples
+    --------
+    >>> from raikit.train import flip_labels
+    >>> import numpy as np
+    >>> X = np.arange(10.0).reshape(-1, 1)
+    >>> flips = flip_labels(X, [0, 1, 0, 1, 0, 1, 0, 1, 0, 1], share=0.2, random_state=0)
+    >>> len(flips.flipped), type(flips).__name__
+    (2, 'LabelFlips')
     """
 
     y: np.ndarray | pd.Series
@@ -128,6 +141,10 @@ def flip_labels(
     LabelFlips
         ``(y, flipped)``: the poisoned labels (same type and labels as ``y``) and the sorted
         positions of the flipped rows.
+
+    See Also
+    --------
+    raikit.evaluate.stress_test : retrains under these attacks.
 
     Notes
     -----

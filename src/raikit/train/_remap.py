@@ -71,6 +71,10 @@ class RemapClassifier(TabularClassifierMixin, ClassifierMixin, BaseEstimator):
     calibration_accuracy_ : float
         The expected accuracy of the remapping on the out-of-fold predictions.
 
+    See Also
+    --------
+    raikit.train.FairlearnClassifier : threshold post-processing for two classes.
+
     Notes
     -----
     Predictions need the sensitive features (``predict(X, sensitive_features=...)``): the

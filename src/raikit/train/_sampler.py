@@ -42,6 +42,10 @@ class FairBatchSampler(torch.utils.data.Sampler):
     history : list of ndarray
         The mixing weights after each update.
 
+    See Also
+    --------
+    raikit.train.FairBatchClassifier : the same algorithm behind ``fit``/``predict``.
+
     Examples
     --------
     >>> import numpy as np, torch
