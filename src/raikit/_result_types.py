@@ -24,6 +24,7 @@ RESULT_MODULES: dict[str, str] = {
     # cards
     "Card": "raikit.cards._cards",
     # data
+    "AugmentEvalResult": "raikit.data._augment",
     "DatasheetResult": "raikit.data._datasheet",
     "DriftResult": "raikit.data._drift",
     "LabelIssuesResult": "raikit.data._label_issues",
@@ -34,6 +35,7 @@ RESULT_MODULES: dict[str, str] = {
     "ProfileResult": "raikit.data._profile",
     "RepresentationResult": "raikit.data._representation",
     "SliceTunerResult": "raikit.data._slice_tuner",
+    "SourcePlanResult": "raikit.data._sources",
     "ValidationResult": "raikit.data._schema_check",
     # evaluate
     "ConstraintResult": "raikit.evaluate._constraints",
@@ -77,6 +79,7 @@ RESULT_TITLES: dict[str, str] = {
     "Card": "Documentation card",
     "GateResult": "Policy gates (CI)",
     "InequalityResult": "Inequality and individual fairness",
+    "AugmentEvalResult": "Synthetic rows for thin groups, measured",
     "DatasheetResult": "Datasheet",
     "DriftResult": "Data drift",
     "LabelIssuesResult": "Label issues",
@@ -87,6 +90,7 @@ RESULT_TITLES: dict[str, str] = {
     "ProfileResult": "Data profile",
     "RepresentationResult": "Representation of groups",
     "SliceTunerResult": "Data to acquire per slice (Slice Tuner)",
+    "SourcePlanResult": "Data to acquire per slice and source (real pool, synthetic)",
     "ValidationResult": "Schema validation",
     "ConstraintResult": "Shape constraints verified",
     "CostResult": "Cost of errors",

@@ -114,3 +114,21 @@ def test_problem_yaml_round_trip(tmp_path):
         load_problem({"shape_constraints": {"age": "bigger"}})
     with pytest.raises(FileFormatError, match="shape_constraints must be a mapping"):
         load_problem("shape_constraints: age increasing\n")
+
+
+def test_options_not_taken_stay_out_of_a_scorecard_that_has_evidence(adult):
+    """Without constraints or a client column, the explainability and bias marks rest on the
+    sections that ran and do not list every opt-in section as "Not run"; meta still says why."""
+    train, test, model, *_ = adult
+    report = audit(
+        model,
+        train=train,
+        test=test,
+        sections=["bias", "explainability", "shape_constraints", "federated"],
+        n_boot=50,
+        random_state=0,
+    )
+    marks = report.scorecard.set_index("principle")["reason"]
+    assert "shape_constraints" in report.meta["skipped"] and "federated" in report.meta["skipped"]
+    assert "No shape constraints" not in marks["explainability"]
+    assert "No client column" not in marks["bias"]

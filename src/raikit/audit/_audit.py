@@ -118,51 +118,26 @@ class AuditContext:
     results: dict = field(default_factory=dict)
     sources: dict = field(default_factory=dict)  # check name -> section that produced it
     skipped: dict = field(default_factory=dict)  # section -> why it did not run
+    not_requested: set = field(default_factory=set)  # opt-in sections the user did not ask for
 
 
 class SectionSkipped(Exception):
     """Raised by an audit section that does not apply to this model or task: the audit records
     the reason (``report.meta["skipped"]``) and the scorecard cites it instead of passing.
 
-    See Also
-    --------
-    skip : raises it.
-
-    Examples
-    --------
-    >>> from raikit.audit import SectionSkipped
-    >>> str(SectionSkipped("regression model: no confusion table"))
-    'regression model: no confusion table'
+    ``requested=False`` marks an opt-in section the user did not ask for (no constraints
+    declared, no client column named): its reason is recorded but kept out of the scorecard,
+    which would otherwise list every option not taken.
     """
 
+    def __init__(self, reason: str, *, requested: bool = True) -> None:
+        super().__init__(reason)
+        self.requested = requested
 
-def skip(reason: str):
-    """Leave the running audit section out, saying why (see :class:`SectionSkipped`).
 
-    Parameters
-    ----------
-    reason : str
-        Why the section does not apply; the report and the scorecard show it.
-
-    Raises
-    ------
-    SectionSkipped
-        Always.
-
-    See Also
-    --------
-    register_section : registers the section that calls it.
-
-    Examples
-    --------
-    >>> from raikit.audit import SectionSkipped, skip
-    >>> try:
-    ...     skip("the model has no predict_proba")
-    ... except SectionSkipped as why:
-    ...     print(why)
-    the model has no predict_proba
-    """
-    raise SectionSkipped(reason)
+def skip(reason: str, *, requested: bool = True):
+    """Leave the running audit section out, saying why (see :class:`SectionSkipped`)."""
+    raise SectionSkipped(reason, requested=requested)
 
 
 @dataclass(frozen=True)
@@ -612,7 +587,8 @@ def _shape_constraints(ctx: AuditContext) -> dict:
     if ctx.constraints is None:
         skip(
             "No shape constraints were declared: pass audit(..., constraints={...}) or add "
-            "shape_constraints: to the problem definition."
+            "shape_constraints: to the problem definition.",
+            requested=False,
         )
     if ctx.task == "multiclass" and ctx.pos_label is None:
         skip("A multiclass model's constraints hold per class: pass pos_label= to pick one.")
@@ -660,7 +636,8 @@ def _federated(ctx: AuditContext) -> dict:
     if ctx.clients is None:
         skip(
             "No client column was named: pass audit(..., clients='region') (the column whose "
-            "values are the clients, e.g. region or hospital) to see the model per client."
+            "values are the clients, e.g. region or hospital) to see the model per client.",
+            requested=False,
         )
     if ctx.task == "regression":
         skip("The per-client view compares confusion counts; a regressor has none.")
@@ -1149,8 +1126,8 @@ def _score_from_findings(ctx: AuditContext, principle: str, *, exclude: tuple = 
         for check, section in ctx.sources.items()
         if _SECTIONS[section].principle == principle and check not in exclude
     ]
-    if not checks:
-        skipped = _skipped_text(ctx, principle)
+    if not checks:  # then even the options not taken explain the empty mark
+        skipped = _skipped_text(ctx, principle, every=True)
         return _not_assessed(
             principle,
             skipped
@@ -1171,12 +1148,13 @@ def _score_from_findings(ctx: AuditContext, principle: str, *, exclude: tuple = 
     return _mark(principle, "pass", f"No warnings from {', '.join(checks)}.", checks)
 
 
-def _skipped_text(ctx: AuditContext, principle: str) -> str:
-    """The sections of ``principle`` the audit left out, each with its reason."""
+def _skipped_text(ctx: AuditContext, principle: str, *, every: bool = False) -> str:
+    """The sections of ``principle`` the audit left out, each with its reason (the opt-in
+    sections nobody asked for only when ``every``)."""
     reasons = [
         f"{name}: {why}"
         for name, why in ctx.skipped.items()
-        if _SECTIONS[name].principle == principle
+        if _SECTIONS[name].principle == principle and (every or name not in ctx.not_requested)
     ]
     return ("Not run: " + " ".join(reasons)) if reasons else ""
 
@@ -1568,6 +1546,8 @@ def _run_sections(ctx, chosen, timings, progress) -> None:
         except SectionSkipped as skipped:
             produced = {}
             ctx.skipped[name] = str(skipped)
+            if not skipped.requested:
+                ctx.not_requested.add(name)
         if not produced and name not in ctx.skipped:
             ctx.skipped[name] = f"It gave no result for this model and data ({ctx.task} task)."
         ctx.results.update(produced)
