@@ -1,9 +1,10 @@
 """Evaluation: sliced metrics with confidence intervals, problematic slices (Slice Finder and
-SliceLine), practical accuracy (costs, learning curves), robustness (stress tests) and performance
-per group estimated before labels arrive (confidence-based estimation)."""
+SliceLine), practical accuracy (costs, learning curves), robustness (stress tests, evasion
+attacks) and performance per group estimated before labels arrive (confidence-based estimation)."""
 
 from raikit.evaluate._cost import CostResult, cost_analysis
 from raikit.evaluate._evaluate import EvaluationResult, evaluate
+from raikit.evaluate._evasion import EvasionResult, evasion_test
 from raikit.evaluate._labelfree import PerformanceEstimateResult, estimate_performance
 from raikit.evaluate._learning_curve import LearningCurveResult, learning_curve
 from raikit.evaluate._robustness import StressTestResult, stress_test
@@ -12,6 +13,7 @@ from raikit.evaluate._slices import SliceResult, find_slices, row_losses
 __all__ = [
     "CostResult",
     "EvaluationResult",
+    "EvasionResult",
     "LearningCurveResult",
     "PerformanceEstimateResult",
     "SliceResult",
@@ -19,6 +21,7 @@ __all__ = [
     "cost_analysis",
     "estimate_performance",
     "evaluate",
+    "evasion_test",
     "find_slices",
     "learning_curve",
     "row_losses",
