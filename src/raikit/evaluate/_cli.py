@@ -454,7 +454,7 @@ def evasion_command(
                 fitted,
                 ds,
                 budgets=_floats(budget, "--budget"),
-                immutable=split_names(immutable) or None,
+                immutable=split_names(immutable),
                 max_switches=max_switches,
                 max_steps=max_steps,
                 mitigation=None if train_ds is None else "adversarial_training",

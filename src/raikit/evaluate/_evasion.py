@@ -694,7 +694,7 @@ def evasion_test(
     data,
     *,
     budgets: Sequence[float] = (0.05, 0.1, 0.2, 0.5),
-    immutable: str | Sequence[str] | None = None,
+    immutable: str | Sequence[str] = (),
     max_switches: int = 1,
     max_steps: int = 10,
     mitigation: str | None = None,
@@ -729,8 +729,9 @@ def evasion_test(
     budgets : list of float, default (0.05, 0.1, 0.2, 0.5)
         Largest move of each numeric feature, as a share of its standard deviation (an L-inf
         ball in standardised units).
-    immutable : str or list of str, optional
-        Features that must not change, besides the sensitive attributes (which never change).
+    immutable : str or list of str, default ()
+        Features that must not change, besides the sensitive attributes (which never change),
+        as in :func:`raikit.explain.counterfactuals`.
     max_switches : int, default 1
         Most categorical features one row may switch (0 keeps every category).
     max_steps : int, default 10
