@@ -296,3 +296,17 @@ def test_track_records_one_row_with_its_parameters(tmp_path, threshold_data):
     assert evidence["check_name"].tolist() == ["evaluate.evasion_test"]
     params = json.loads(evidence["params"].iloc[0])
     assert params["budgets"] == [0.2] and params["immutable"] == "z" and params["max_switches"] == 1
+
+
+def test_success_never_falls_as_the_budget_grows():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from raikit.datasets import load_german_credit
+
+    ds = load_german_credit().replace(features=["duration_months", "credit_amount", "age"])
+    model = HistGradientBoostingClassifier(max_iter=30, random_state=0).fit(ds.X, ds.y)
+    r = evasion_test(model, ds, budgets=[0.02, 0.05, 0.1, 0.2], max_steps=3, random_state=0)
+    overall = r.attack[r.attack["attribute"] == "overall"]
+    for _, part in overall.groupby("method"):
+        rates = part.sort_values("budget")["success_rate"].to_numpy()
+        assert (np.diff(rates) >= 0).all() and rates[-1] > rates[0]
