@@ -310,3 +310,18 @@ def test_success_never_falls_as_the_budget_grows():
     for _, part in overall.groupby("method"):
         rates = part.sort_values("budget")["success_rate"].to_numpy()
         assert (np.diff(rates) >= 0).all() and rates[-1] > rates[0]
+
+
+def test_a_group_without_rows_is_nan_without_a_warning(threshold_data, recwarn):
+    # a categorical sensitive column may declare a group no row has (Adult's race on a subset)
+    frame = threshold_data.frame.assign(
+        s=pd.Categorical(threshold_data.frame["s"], categories=["a", "b", "c"])
+    )
+    ds = threshold_data.replace(frame)
+    r = evasion_test(Threshold().fit(ds.X, ds.y), ds, budgets=[0.3], random_state=0)
+    runtime = [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    assert not runtime, [str(w.message) for w in runtime]
+    groups = r.at(0.3).set_index("group")
+    assert groups.loc["a", "n"] > 0
+    if "c" in groups.index:
+        assert groups.loc["c", "n"] == 0 and np.isnan(groups.loc["c", "success_rate"])

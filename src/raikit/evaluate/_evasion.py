@@ -478,7 +478,8 @@ def _table(budget, method, families, w, correct, outcome, ci) -> pd.DataFrame:
     success, s_low, s_high, _ = _rate(codes, n_slices, w, hits, ok.astype(float), ci)
     robust = ok & (hits == 0)
     r, r_low, r_high, _ = _rate(codes, n_slices, w, robust.astype(float), np.ones(len(w)), ci)
-    acc = _slice_sums(codes, n_slices, w * ok) / _slice_sums(codes, n_slices, w)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a group with no attacked row: NaN
+        acc = _slice_sums(codes, n_slices, w * ok) / _slice_sums(codes, n_slices, w)
     return pd.DataFrame(
         {
             "budget": budget,
@@ -570,7 +571,18 @@ class EvasionResult(Result):
     findings: tuple = field(default_factory=tuple)
 
     def at(self, budget: float, *, method: str = "attack") -> pd.DataFrame:
-        """The rows of :attr:`attack` at one budget and method."""
+        """The rows of :attr:`attack` at one budget and method (``"attack"`` or ``"random"``).
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from raikit.datasets import load_german_credit
+        >>> ds = load_german_credit().replace(features=["duration_months", "age"])
+        >>> model = LogisticRegression().fit(ds.X, ds.y)
+        >>> r = evasion_test(model, ds, budgets=[0.2], max_steps=2, random_state=0)
+        >>> r.at(0.2)["attribute"].tolist()[:2], int(r.at(0.2, method="random").loc[0, "n"])
+        (['overall', 'sex'], 1000)
+        """
         a = self.attack
         return a[(a["budget"] == budget) & (a["method"] == method)].reset_index(drop=True)
 
@@ -1003,9 +1015,10 @@ def _paired(metric, families, w, before, after, ci) -> pd.DataFrame:
     (the same rows under both models) at the weighted rows' effective size."""
     names, groups, codes, n_slices = families
     total = _slice_sums(codes, n_slices, w)
-    n_eff = total**2 / _slice_sums(codes, n_slices, w * w)
     d = after - before
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # a group with no row: NaN
+        n_eff = total**2 / _slice_sums(codes, n_slices, w * w)
+        before, after = (_slice_sums(codes, n_slices, w * v) / total for v in (before, after))
         mean = _slice_sums(codes, n_slices, w * d) / total
         var = _slice_sums(codes, n_slices, w * d * d) / total - mean**2
         var = np.maximum(var, 0) * n_eff / np.maximum(n_eff - 1, 1)
@@ -1016,8 +1029,8 @@ def _paired(metric, families, w, before, after, ci) -> pd.DataFrame:
             "attribute": names,
             "group": [str(g) for g in groups],
             "n": _slice_sums(codes, n_slices, np.ones(len(w))).astype(np.int64),
-            "before": _slice_sums(codes, n_slices, w * before) / total,
-            "after": _slice_sums(codes, n_slices, w * after) / total,
+            "before": before,
+            "after": after,
             "change": mean,
             "lower": mean - half,
             "upper": mean + half,
