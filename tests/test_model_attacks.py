@@ -141,6 +141,7 @@ def model_commands(data: Path, model: Path, out: Path) -> dict[str, list[str]]:
         "audit": ["audit", "--train", str(data), "--test", str(data), *model_option, *roles],
         "evaluate": ["evaluate", "--data", str(data), *model_option, *roles, "--n-boot", "20"],
         "slices": ["slices", "--data", str(data), *model_option, *roles[:2], *roles[4:]],
+        "evasion": ["evasion", "--data", str(data), *model_option, *roles, "--max-steps", "2"],
         "explain": ["explain", "--data", str(data), *model_option, *roles, *quick_explain],
         "privacy report": [
             *["privacy", "report", "--train", str(data), "--holdout", str(data)],
@@ -150,7 +151,9 @@ def model_commands(data: Path, model: Path, out: Path) -> dict[str, list[str]]:
     }
 
 
-@pytest.mark.parametrize("command", ["audit", "evaluate", "slices", "explain", "privacy report"])
+@pytest.mark.parametrize(
+    "command", ["audit", "evaluate", "slices", "evasion", "explain", "privacy report"]
+)
 def test_every_cli_command_with_model_refuses(
     command, crafted, table, tmp_path, monkeypatch, capsys
 ):

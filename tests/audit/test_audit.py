@@ -61,6 +61,7 @@ def test_scorecard_follows_the_evidence(credit_split, tmp_path):
         "evaluate.find_slices",
         "evaluate.estimate_performance",
         "evaluate.stress_test",
+        "evaluate.evasion_test",
         "data.profile",
         "data.representation",
         "data.drift",

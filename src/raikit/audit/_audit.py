@@ -653,6 +653,43 @@ def _federated(ctx: AuditContext) -> dict:
     return {"federated.group_metrics": result}
 
 
+# the evasion attack queries predict_proba about 250 times per attacked row: it attacks a sample
+# stratified by group (every group keeps its rows, weighted), at one budget, in a few steps
+_EVASION_ROWS = 300
+
+
+@register_section(
+    "evasion",
+    principle="robustness",
+    description="Robustness to manipulation: bounded, plausible input changes that flip "
+    "decisions (black-box evasion attack), per group, beside random changes",
+)
+def _evasion(ctx: AuditContext) -> dict:
+    """How often a small, plausible change of a row's inputs flips a correct decision, and
+    whether one group is easier to flip."""
+    import inspect
+
+    from raikit.evaluate import evasion_test
+
+    if not hasattr(ctx.model, "predict_proba") or ctx.task == "regression":
+        skip(
+            "The evasion attack reads class probabilities (black box); the model has no "
+            "predict_proba" + (" (a regressor)." if ctx.task == "regression" else ".")
+        )
+    if "sensitive_features" in inspect.signature(ctx.model.predict_proba).parameters:
+        skip("The model's predict_proba needs the sensitive features (post-processing).")
+    result = evasion_test(
+        ctx.model,
+        _unscored(ctx.test),
+        budgets=(0.1,),
+        max_steps=3,
+        ci=ctx.ci,
+        max_rows=_EVASION_ROWS,
+        random_state=ctx.random_state,
+    )
+    return {"evaluate.evasion_test": result}
+
+
 # --------------------------------------------------------------------------- the report
 @dataclass(frozen=True, eq=False)
 class AuditReport(Result):

@@ -45,6 +45,7 @@ CHECK_TITLES = {
     "metrics.group_metrics.train": "The same metrics on the training data (overfitting)",
     "evaluate.estimate_performance": "Can performance per group be monitored without labels?",
     "evaluate.stress_test": "Predictions under noise, swapped categories and missing values",
+    "evaluate.evasion_test": "Can small, plausible changes of the inputs flip decisions?",
     "data.profile": "Who the training data represents, and proxies of sensitive attributes",
     "data.representation": "How many rows, and which base rate, each group has",
     "data.drift": "Does the test data look like the training data?",
@@ -574,7 +575,7 @@ def summary_html(report) -> str:
     )
 
 
-_ROW_TABLES = frozenset({"attributions", "exposed"})  # one row per data row: not in a report
+_ROW_TABLES = frozenset({"attributions", "exposed", "adversarial_examples"})  # rows: not shown
 
 
 def _table_block(name: str, frame: pd.DataFrame) -> str:

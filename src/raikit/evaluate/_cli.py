@@ -387,8 +387,111 @@ def _print_estimates(result, name: str) -> None:
     _print_findings(result.findings)
 
 
+def evasion_command(
+    data: Path = typer.Option(..., "--data", "-d", help="CSV or Parquet file of labelled rows."),
+    model: Path = typer.Option(
+        ..., "--model", "-m", help="Model file (.skops) with predict_proba (e.g. a Pipeline)."
+    ),
+    target: str = typer.Option(..., "--target", "-t", help="Column of true labels."),
+    sensitive: str = typer.Option(
+        ..., "--sensitive", "-s", help="Sensitive columns, comma-separated (never changed)."
+    ),
+    features: str | None = typer.Option(
+        None, "--features", help="Model inputs, comma-separated (default: the model's own)."
+    ),
+    weight: str | None = weight_option(),
+    budget: str = typer.Option(
+        "0.05,0.1,0.2,0.5",
+        "--budget",
+        help="Largest move of each numeric feature, as shares of its standard deviation "
+        "(comma-separated for several).",
+    ),
+    immutable: str | None = typer.Option(
+        None, "--immutable", help="More features that must not change, comma-separated."
+    ),
+    max_switches: int = typer.Option(
+        1, "--max-switches", help="Most categorical features one row may switch (0: none)."
+    ),
+    max_steps: int = typer.Option(10, "--max-steps", help="Greedy steps per row."),
+    max_rows: int | None = typer.Option(
+        None, "--max-rows", help="Attack a sample of this many rows, stratified by group."
+    ),
+    train: Path | None = typer.Option(
+        None,
+        "--train",
+        help="Training CSV or Parquet: refit the model on it plus attacked rows (adversarial "
+        "training) and report the robust accuracy gained and the clean accuracy lost.",
+    ),
+    ci: float = typer.Option(0.95, "--ci", help="Confidence level of every interval."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the sample and the random baseline."),
+    out: Path = typer.Option(Path("raikit-evasion"), "--out", help="Folder for HTML and JSON."),
+    trust_pickle: bool = typer.Option(
+        False, "--trust-pickle", help="Allow a pickle model file you made yourself."
+    ),
+    trust: list[str] = typer.Option(
+        [], "--trust", help="A type in the .skops file to trust (repeatable)."
+    ),
+) -> None:
+    """Evasion attack: bounded, plausible input changes that flip correct decisions, per
+    budget and group, beside random changes; optionally adversarial training and its cost."""
+    from raikit._cli_utils import command_line_words
+    from raikit.dataset import Dataset
+    from raikit.evaluate import evasion_test
+
+    fitted = _model(model, trust_pickle, trust)
+    roles = {
+        "target": target,
+        "sensitive": split_names(sensitive),
+        "features": split_names(features) or None,
+        "weight": weight,
+    }
+    with command_line_words():
+        ds = Dataset(data, **roles)
+        train_ds = None if train is None else Dataset(train, **roles)
+        with _progress() as progress:
+            task = progress.add_task("Attacking (one budget at a time)", total=None)
+            result = evasion_test(
+                fitted,
+                ds,
+                budgets=_floats(budget, "--budget"),
+                immutable=split_names(immutable),
+                max_switches=max_switches,
+                max_steps=max_steps,
+                mitigation=None if train_ds is None else "adversarial_training",
+                train=train_ds,
+                ci=ci,
+                max_rows=max_rows,
+                random_state=seed,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+    _print_evasion(result, data.name)
+    write_result(result, out, "evasion", f"Evasion attack: {data.name}", console)
+
+
+def _print_evasion(result, name: str) -> None:
+    table = Table(title=f"Evasion attack on {name} ({result.meta['attacked_rows']:,} rows)")
+    for column in ("budget", "attribute", "group", "correct", "attack", "random", "robust acc."):
+        table.add_column(column, justify="left" if column in ("attribute", "group") else "right")
+    attack = result.attack
+    mine, rand = attack[attack["method"] == "attack"], attack[attack["method"] == "random"]
+    for a, r in zip(mine.itertuples(index=False), rand.itertuples(index=False), strict=True):
+        table.add_row(  # budgets x groups: a few dozen rows
+            f"{a.budget:g}",
+            str(a.attribute),
+            str(a.group),
+            f"{a.n_correct:,}",
+            f"{a.success_rate:.3f} [{a.success_lower:.3f}, {a.success_upper:.3f}]",
+            f"{r.success_rate:.3f} [{r.success_lower:.3f}, {r.success_upper:.3f}]",
+            f"{a.robust_accuracy:.3f} [{a.robust_lower:.3f}, {a.robust_upper:.3f}]",
+        )
+    console.print(table)
+    console.print(result.summary)
+    _print_findings(result.findings)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``evaluate``, ``estimate`` and ``slices`` to the ``raikit`` command."""
+    """Add ``evaluate``, ``estimate``, ``slices`` and ``evasion`` to the ``raikit`` command."""
     app.command("evaluate")(evaluate_command)
     app.command("estimate")(estimate_command)
     app.command("slices")(slices_command)
+    app.command("evasion")(evasion_command)
