@@ -271,3 +271,16 @@ def test_the_advice_names_only_functions_that_exist():
             importlib.import_module(name)  # a module (raikit.train)
         except ImportError:
             assert hasattr(importlib.import_module(module), attribute), name
+
+
+def test_long_evidence_tables_show_a_preview_and_short_ones_show_twenty_rows():
+    """A table of row-level evidence (histogram bins, curve points) previews 8 rows; a table of
+    groups or columns (up to 60 rows) shows 20; the JSON keeps every row either way."""
+    from raikit.audit._render import _table_block
+
+    def shown(n):
+        html = _table_block("table", pd.DataFrame({"x": range(n)}))
+        return html.count("<tr>") - 1  # the header row
+
+    assert [shown(n) for n in (18, 40, 60, 61, 2520)] == [18, 20, 20, 8, 8]
+    assert "The first 8 of 2,520 rows" in _table_block("t", pd.DataFrame({"x": range(2520)}))

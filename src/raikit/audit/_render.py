@@ -142,6 +142,10 @@ _STATUS_ORDER = {"fail": 0, "warn": 1, "not assessed": 2, "pass": 3}
 _PREFIX = re.compile(r"^\[([^\]]+)\] ")
 _LEVEL = re.compile(r"\s*\bat level (-?[0-9][0-9.eE+-]*)")
 MAX_ROWS = 20  # rows of a table shown in the page; the JSON evidence has them all
+# A table longer than this is row-level evidence (histogram bins, curve points, every
+# metric x group pair): the page shows a preview of PREVIEW_ROWS and the JSON has the rest.
+LONG_TABLE = 60
+PREVIEW_ROWS = 8
 OPEN_ROWS = 12  # longer tables are folded behind a <details>
 MAX_COVERS = 8
 
@@ -580,13 +584,14 @@ _ROW_TABLES = frozenset({"attributions", "exposed", "adversarial_examples"})  # 
 
 def _table_block(name: str, frame: pd.DataFrame) -> str:
     label = f"{name.replace('_', ' ').capitalize()} ({len(frame):,} rows)"
+    shown = PREVIEW_ROWS if len(frame) > LONG_TABLE else MAX_ROWS
     note = (
-        f'<p class="muted">The first {MAX_ROWS} of {len(frame):,} rows; the JSON evidence '
+        f'<p class="muted">The first {shown} of {len(frame):,} rows; the JSON evidence '
         "(report.to_json()) has them all.</p>"
-        if len(frame) > MAX_ROWS
+        if len(frame) > shown
         else ""
     )
-    table = f'<div class="scroll">{table_html(readable_frame(frame.head(MAX_ROWS)))}</div>{note}'
+    table = f'<div class="scroll">{table_html(readable_frame(frame.head(shown)))}</div>{note}'
     if len(frame) > OPEN_ROWS:
         return f"<details><summary>{escape(label)}</summary>{table}</details>"
     return f"<h4>{escape(label)}</h4>{table}"
