@@ -354,7 +354,7 @@ def glassbox_baseline(
     magnitude = np.abs(contributions).mean(axis=2)  # rows x terms (mean over outputs)
     values = np.column_stack([per_row, magnitude])
     low = np.concatenate([bounds[0], np.zeros(magnitude.shape[1])])
-    high = np.concatenate([bounds[1], magnitude.max(axis=0, initial=0.0)])
+    high = np.concatenate([bounds[1], _largest_contributions(glass, task)])
     point, lower, upper = _bootstrap(
         values, membership, weights, (low, high), ci, n_boot, rng_from(seed)
     )
@@ -427,6 +427,19 @@ def _contributions(glass, X, task: str, positive):
         label = positive if positive is not None else classes[1]
         return sign * scores[:, :, None], "log-odds", [str(label)]
     return scores, "logits", [str(c) for c in classes]
+
+
+def _largest_contributions(glass, task: str) -> np.ndarray:
+    """Per term, the largest |contribution| it can give any row (over all of its bins; the mean
+    over classes for a multiclass model): the upper pseudo-row of its bootstrap. A term that is 0
+    everywhere has a zero-width interval at 0, which is exact."""
+    largest = []
+    for scores in glass.term_scores_:  # one small array per term
+        magnitude = np.abs(np.asarray(scores, dtype=float))
+        if task == "multiclass":
+            magnitude = magnitude.mean(axis=-1)
+        largest.append(float(magnitude.max(initial=0.0)))
+    return np.asarray(largest)
 
 
 def _per_row(model, glass, test, task: str):
