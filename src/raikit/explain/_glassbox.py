@@ -250,7 +250,7 @@ def _fit(ds, task: str, interactions: int, max_rounds: int, seed: int):
     test_size=Interval(float, 0, 1, closed="neither"),
     interactions=Interval(int, 0, None),
     max_rounds=Interval(int, 1, None),
-    top_terms=Interval(int, 0, None),
+    top_k=Interval(int, 1, None),
     ci=CI,
     n_boot=Interval(int, 1, None),
     random_state=RANDOM_STATE,
@@ -263,7 +263,7 @@ def glassbox_baseline(
     test_size: float = 0.3,
     interactions: int = 3,
     max_rounds: int = 1000,
-    top_terms: int = 5,
+    top_k: int = 5,
     ci: float = 0.95,
     n_boot: int = 1000,
     pos_label=None,
@@ -283,7 +283,7 @@ def glassbox_baseline(
     * **term importance**: the mean absolute contribution of each term, from the EBM's local
       explanations (``eval_terms``, vectorised over rows), overall and per group, with bootstrap
       intervals over rows;
-    * **shape curves** of the ``top_terms`` most important single-feature terms, aggregated to
+    * **shape curves** of the ``top_k`` most important single-feature terms, aggregated to
       a few points (quantile bins of a numeric feature, the most frequent categories).
 
     Parameters
@@ -300,8 +300,8 @@ def glassbox_baseline(
         Share of ``data`` held out when ``test`` is not given.
     interactions, max_rounds : int, default 3 and 1000
         The glass box's pairwise terms and most boosting rounds (see :func:`fit_glassbox`).
-    top_terms : int, default 5
-        Terms whose shape curve is returned (0: none).
+    top_k : int, default 5
+        Terms whose shape curve is returned.
     ci : float, default 0.95
         Confidence level of every interval.
     n_boot : int, default 1000
@@ -363,7 +363,7 @@ def glassbox_baseline(
     gap = _gap_table(slices, metric, point[:, :3], lower[:, :3], upper[:, :3])
     terms = [str(t) for t in glass.term_names_]
     importance = _importance_table(slices, terms, point[:, 3:], lower[:, 3:], upper[:, 3:])
-    shapes = _shapes(glass, test, contributions, outputs, importance, top_terms, weights)
+    shapes = _shapes(glass, test, contributions, outputs, importance, top_k, weights)
     meta = {
         "glassbox": f"{type(glass).__name__} (InterpretML)",
         "glassbox_params": {"interactions": interactions, "max_rounds": max_rounds, **_FAST},
@@ -572,13 +572,13 @@ def _importance_table(slices, terms, point, lower, upper) -> pd.DataFrame:
     )
 
 
-def _shapes(glass, test, contributions, outputs, importance, top_terms, weights) -> pd.DataFrame:
+def _shapes(glass, test, contributions, outputs, importance, top_k, weights) -> pd.DataFrame:
     """Aggregate shape curves of the top single-feature terms: the weighted mean contribution of
     the held-out rows per bin of the feature (a few points each)."""
     overall = importance[importance["attribute"] == "overall"].sort_values("rank")
     singles = {i: glass.term_features_[i] for i in range(len(glass.term_features_))}
     index = {str(t): i for i, t in enumerate(glass.term_names_)}
-    chosen = [t for t in overall["term"] if len(singles[index[t]]) == 1][:top_terms]
+    chosen = [t for t in overall["term"] if len(singles[index[t]]) == 1][:top_k]
     parts = []
     for term in chosen:  # a few terms; each vectorised over rows
         feature = glass.feature_names_in_[singles[index[term]][0]]
