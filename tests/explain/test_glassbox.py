@@ -223,9 +223,7 @@ def test_multiclass_averages_the_classes_and_shows_each_class_shape():
     frame = pd.DataFrame({"x0": x[:, 0], "x1": x[:, 1], "y": label, "g": rng.choice(["p", "q"], n)})
     ds = Dataset(frame, target="y", sensitive="g", features=["x0", "x1"])
     train, test = ds.split(0.3, random_state=0)
-    r = glassbox_baseline(
-        None, train, test=test, interactions=0, top_k=1, random_state=0, **FAST
-    )
+    r = glassbox_baseline(None, train, test=test, interactions=0, top_k=1, random_state=0, **FAST)
     ebm = fit_glassbox(train, interactions=0, max_rounds=100, random_state=0)
     expected = np.abs(ebm.eval_terms(test.X)).mean(axis=(0, 2))
     overall = r.importance[r.importance["attribute"] == "overall"]
@@ -279,3 +277,20 @@ def test_track_records_one_row(tmp_path, halves, black):
     params = json.loads(evidence["params"].iloc[0])
     assert params["interactions"] == 1 and params["max_rounds"] == 100 and params["ci"] == 0.95
     assert isinstance(params["random_state"], int)
+
+
+def test_audit_section_compares_on_the_test_rows_and_draws_one_figure(halves, black):
+    from raikit.audit import audit
+
+    train, test = halves
+    model, _ = black
+    report = audit(model, train=train, test=test, n_boot=200, sections=["glassbox"], random_state=0)
+    assert report.meta["sections"]["explain.glassbox_baseline"] == "glassbox"
+    result = report.results["explain.glassbox_baseline"]
+    direct = glassbox_baseline(model, train, test=test, n_boot=200, random_state=0)
+    pd.testing.assert_frame_equal(result.gap, direct.gap)  # no sample below 10,000/4,000 rows
+    assert "sampled_from" not in result.meta and len(result.figures()) == 1
+    assert result.gap.iloc[0]["n"] == test.n_rows
+    page = report.to_html()
+    assert "Is the complex model worth it?" in page
+    assert result.findings[0].title in page

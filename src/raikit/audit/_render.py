@@ -52,6 +52,7 @@ CHECK_TITLES = {
     "data.leakage": "Does the test data leak into training, or a feature into the target?",
     "privacy.membership_inference": "Can an attacker tell the training rows from others?",
     "explain.explain": "Which features drive the decisions, and for whom",
+    "explain.glassbox_baseline": "Is the complex model worth it? The model against a glass box",
 }
 ADVICE = {
     "bias": "Mitigate the gaps between groups (raikit.train: FairBatchClassifier, "

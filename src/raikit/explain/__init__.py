@@ -4,7 +4,12 @@ interpretable glass-box baseline (InterpretML's Explainable Boosting Machine).""
 
 from raikit.explain._counterfactuals import CounterfactualResult, counterfactuals
 from raikit.explain._explain import ExplanationResult, explain, explain_section
-from raikit.explain._glassbox import GlassboxResult, fit_glassbox, glassbox_baseline
+from raikit.explain._glassbox import (
+    GlassboxResult,
+    fit_glassbox,
+    glassbox_baseline,
+    glassbox_section,
+)
 from raikit.explain._pdp import PartialDependenceResult, partial_dependence
 from raikit.explain._whatif import FlipTestResult, WhatIfResult, flip_test, what_if
 
@@ -21,6 +26,7 @@ __all__ = [
     "fit_glassbox",
     "flip_test",
     "glassbox_baseline",
+    "glassbox_section",
     "partial_dependence",
     "what_if",
 ]
