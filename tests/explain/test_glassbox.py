@@ -294,3 +294,18 @@ def test_audit_section_compares_on_the_test_rows_and_draws_one_figure(halves, bl
     page = report.to_html()
     assert "Is the complex model worth it?" in page
     assert result.findings[0].title in page
+
+
+def test_hostile_names_are_escaped_in_the_page(tmp_path):
+    rng = np.random.default_rng(3)
+    n = 400
+    evil = "<script>alert(1)</script>"
+    frame = pd.DataFrame(
+        {evil: rng.normal(size=n), "x": rng.normal(size=n), "g": rng.choice([evil, "b"], n)}
+    )
+    frame["y"] = (frame[evil] + rng.normal(size=n) > 0).astype(int)
+    ds = Dataset(frame, target="y", sensitive="g", features=[evil, "x"])
+    r = glassbox_baseline(None, ds, interactions=0, random_state=0, **FAST)
+    assert evil in set(r.importance["term"]) and evil in set(r.gap["group"])
+    page = r.to_html(tmp_path / "glassbox.html")
+    assert evil not in page

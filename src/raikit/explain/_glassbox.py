@@ -138,7 +138,12 @@ class GlassboxResult(Result):
         )
         figures.append(importance_figure)
         if len(self.shapes):
-            shape_figure = go.Figure()
+            from plotly.subplots import make_subplots
+
+            terms = list(dict.fromkeys(self.shapes["term"]))
+            shape_figure = make_subplots(
+                rows=len(terms), cols=1, subplot_titles=terms, vertical_spacing=0.3 / len(terms)
+            )
             for (term, output), rows in self.shapes.groupby(["term", "output"], sort=False):
                 shape_figure.add_trace(
                     go.Scatter(
@@ -146,12 +151,15 @@ class GlassboxResult(Result):
                         y=rows["contribution"],
                         mode="lines+markers",
                         name=f"{term} ({output})",
-                    )
+                    ),
+                    row=terms.index(term) + 1,
+                    col=1,
                 )
             shape_figure.update_layout(
-                title="Shape functions of the top terms (mean contribution per bin)",
-                xaxis_title="feature value (bin)",
-                yaxis_title=f"contribution ({self.meta.get('units', '')})",
+                title="Shape functions of the top terms (mean contribution per bin, "
+                f"{self.meta.get('units', '')})",
+                height=220 * len(terms) + 80,
+                showlegend=False,
             )
             figures.append(shape_figure)
         return figures
