@@ -289,6 +289,8 @@ def test_audit_section_compares_on_the_test_rows_and_draws_one_figure(halves, bl
     result = report.results["explain.glassbox_baseline"]
     direct = glassbox_baseline(model, train, test=test, n_boot=200, random_state=0)
     pd.testing.assert_frame_equal(result.gap, direct.gap)  # no sample below 10,000/4,000 rows
+    pd.testing.assert_frame_equal(result.importance, direct.importance)
+    assert result.shapes.empty and not direct.shapes.empty  # left out of the page
     assert "sampled_from" not in result.meta and len(result.figures()) == 1
     assert result.gap.iloc[0]["n"] == test.n_rows
     page = report.to_html()
@@ -309,3 +311,22 @@ def test_hostile_names_are_escaped_in_the_page(tmp_path):
     assert evil in set(r.importance["term"]) and evil in set(r.gap["group"])
     page = r.to_html(tmp_path / "glassbox.html")
     assert evil not in page
+
+
+def test_audit_section_samples_large_data_by_group_and_says_so(monkeypatch, halves, black):
+    from types import SimpleNamespace
+
+    import raikit.explain._glassbox as module
+    from raikit.explain import glassbox_section
+
+    monkeypatch.setattr(module, "_AUDIT_ROWS", {"train": 300, "test": 150})
+    train, test = halves
+    model, _ = black
+    ctx = SimpleNamespace(
+        model=model, train=train, test=test, ci=0.95, n_boot=100, random_state=0, pos_label=None
+    )
+    result = glassbox_section(ctx)["explain.glassbox_baseline"]
+    assert result.meta["sampled_from"] == {"train": 700, "test": 300}
+    assert 150 <= result.meta["n_test"] < 300 and 300 <= result.meta["n_train"] < 700
+    assert "samples by group of 700 training and 300 test rows, reweighted" in result.summary
+    assert glassbox_section(SimpleNamespace(model=None)) == {}

@@ -62,7 +62,7 @@ class GlassboxResult(Result):
         ``glassbox``, ``glassbox_params``, ``blackbox``, ``task``, ``metric``, ``units`` (of the
         contributions), ``n_train``, ``n_test``, ``pos_label``, ``ci``, ``n_boot``; from the
         audit also ``sampled_from`` (the rows the samples were drawn from) and ``figures``
-        (``["gap"]``: the page draws the gap only).
+        (``["gap"]``: the page draws the gap only; its ``shapes`` are left out).
     findings : tuple of Finding
     """
 
@@ -407,7 +407,8 @@ def glassbox_baseline(
 def glassbox_section(ctx) -> dict:
     """The audit's "glassbox" section: :func:`glassbox_baseline` on samples stratified by group
     (10,000 training and 4,000 test rows at most, reweighted to the population; the summary says
-    so), drawing only the gap figure on the page.
+    so). To keep the audit page small it draws only the gap figure and leaves the shape curves
+    out (``shapes`` is empty; :func:`glassbox_baseline` returns them).
 
     Returns ``{"explain.glassbox_baseline": GlassboxResult}``, or ``{}`` without a model.
     """
@@ -437,7 +438,10 @@ def glassbox_section(ctx) -> dict:
     meta = {**result.meta, "figures": ["gap"]}
     if ctx.train.n_rows > _AUDIT_ROWS["train"] or ctx.test.n_rows > _AUDIT_ROWS["test"]:
         meta["sampled_from"] = {"train": int(ctx.train.n_rows), "test": int(ctx.test.n_rows)}
-    return {"explain.glassbox_baseline": replace(result, meta=meta)}
+    # the page stays small: the gap figure, the gap and importance tables; no shape curves
+    # (glassbox_baseline returns them)
+    shapes = result.shapes.iloc[0:0]
+    return {"explain.glassbox_baseline": replace(result, shapes=shapes, meta=meta)}
 
 
 # --------------------------------------------------------------------------- inputs and models
