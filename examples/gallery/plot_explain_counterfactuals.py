@@ -1,6 +1,6 @@
 """
-Explanations and counterfactuals
-================================
+Explanations, counterfactuals and a glass box
+=============================================
 
 :func:`raikit.explain.explain` attributes each decision to the features with SHAP values
 (Lundberg and Lee, "A Unified Approach to Interpreting Model Predictions", NeurIPS 2017), ranks
@@ -19,7 +19,7 @@ import pandas as pd
 from sklearn.ensemble import RandomForestClassifier
 
 from raikit.datasets import load_german_credit
-from raikit.explain import counterfactuals, explain
+from raikit.explain import counterfactuals, explain, glassbox_baseline
 
 pd.set_option("display.width", 140)
 pd.set_option("display.max_columns", 12)
@@ -57,3 +57,26 @@ cf = counterfactuals(model, credit, rows=refused, immutable=["age"], n=3)
 print(cf.queries[["row", "prediction", "n_found"]].to_string(index=False))
 print(cf.changes.to_string(index=False))
 print({k: round(v, 3) if isinstance(v, float) else v for k, v in cf.metrics.items()})
+
+# %%
+# Is the complex model worth it?
+# ------------------------------
+# :func:`raikit.explain.glassbox_baseline` fits InterpretML's Explainable Boosting Machine
+# (Lou, Caruana, Gehrke and Hooker, "Accurate Intelligible Models with Pairwise Interactions",
+# KDD 2013), a model whose every term can be read, on training rows, and compares it with the
+# forest on held-out rows: the forest's accuracy advantage overall and per group with a paired
+# bootstrap interval. When the interval contains 0 the glass box is as good, and accuracy does
+# not justify the black box.
+train, test = credit.split(0.3, random_state=0)
+forest = RandomForestClassifier(n_estimators=100, max_depth=5, random_state=0)
+forest = forest.fit(train.X, train.y)
+glass = glassbox_baseline(forest, train, test=test, n_boot=500, random_state=0)
+print(glass.summary)
+columns = ["attribute", "group", "n", "blackbox", "glassbox", "gap", "lower", "upper", "verdict"]
+print(glass.gap[columns].round(3).to_string(index=False))
+
+# %%
+# What the glass box relies on, per group: the mean absolute contribution of each term (in
+# log-odds), from its local explanations, with bootstrap intervals over rows.
+importance = glass.importance
+print(importance[importance["rank"] <= 2].round(4).to_string(index=False))

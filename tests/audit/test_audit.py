@@ -71,6 +71,7 @@ def test_scorecard_follows_the_evidence(credit_split, tmp_path):
         "data.scan_pii.test",
         "privacy.membership_inference",
         "explain.explain",
+        "explain.glassbox_baseline",
     }
     assert card.loc["robustness", "status"] != "not assessed"
     inequality = report.results["metrics.inequality_metrics"]  # AIF360's measures, on the test set

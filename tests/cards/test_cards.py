@@ -109,3 +109,23 @@ def test_performance_measures_name_the_bootstrap_the_engine_uses(audited):
     answer = table.loc["Performance measures", "answer"]
     assert "rates: a Bayesian bootstrap with the Jeffreys prior" in answer
     assert "score metrics: a Poisson bootstrap" in answer
+
+
+def test_model_card_quotes_the_glass_box_evidence(audited):
+    """The audit's glass box (InterpretML's EBM) answers "is the complex model worth it?"."""
+    report, _ = audited
+    glassbox = report.results["explain.glassbox_baseline"]
+    card = model_card(report)
+    table = card.fields_table.set_index("field")
+    answer = table.loc["Interpretable alternative", "answer"]
+    assert answer.startswith(glassbox.summary) and glassbox.findings[0].title in answer
+    assert report.meta["run_id"] in table.loc["Interpretable alternative", "source"]
+    gap = card.quantitative["Glass box gap per group"]
+    assert gap.equals(glassbox.gap) and gap.iloc[0]["attribute"] == "overall"
+    # without the glass box's evidence the field is a gap, never invented
+    from dataclasses import replace
+
+    results = {k: v for k, v in report.results.items() if k != "explain.glassbox_baseline"}
+    without = model_card(replace(report, results=results))
+    assert "Interpretable alternative" in set(without.gaps["field"])
+    assert "Glass box gap per group" not in without.quantitative

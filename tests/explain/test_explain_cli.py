@@ -120,3 +120,27 @@ def test_pos_label_reaches_explain_and_counterfactuals(tmp_path, approval):
     cf = Result.from_json(str(tmp_path / "out" / "counterfactuals.json"))
     row = ds.X.iloc[[2]]
     np.testing.assert_allclose(cf.queries["score"], model.predict_proba(row)[:, 0], atol=1e-9)
+
+
+@pytest.mark.slow
+def test_explain_glassbox_fits_the_ebm_on_train_and_compares_on_data(files, german):
+    from raikit.explain import GlassboxResult
+
+    train, test = german.split(0.3, random_state=0)
+    train.frame.to_csv(files / "train.csv", index=False)
+    test.frame.to_csv(files / "test.csv", index=False)
+    args = ["--model", str(files / "model.skops"), "--target", "credit", "--sensitive", "sex"]
+    out = run(
+        "explain", "--data", str(files / "test.csv"), *args, "--glassbox", "--train",
+        str(files / "train.csv"), "--out", str(files / "gb"),
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "Is the complex model worth it?" in out.stdout and "Glass box terms" in out.stdout
+    result = Result.from_json(str(files / "gb" / "glassbox.json"))
+    assert isinstance(result, GlassboxResult)
+    assert result.meta["n_test"] == test.n_rows and result.meta["n_train"] == train.n_rows
+    assert result.meta["glassbox"] == "ExplainableBoostingClassifier (InterpretML)"
+    assert list(result.gap["group"]) == ["overall", "Female", "Male"]
+    # --train without --glassbox is refused in the words of the command line
+    bad = run("explain", "--data", str(files / "test.csv"), *args, "--train", "x.csv")
+    assert bad.returncode != 0 and "--glassbox" in bad.stdout + bad.stderr

@@ -572,6 +572,24 @@ def _explainability(ctx: AuditContext) -> dict:
 
 
 @register_section(
+    "glassbox",
+    principle="explainability",
+    description="Is the complex model worth it? InterpretML's Explainable Boosting Machine "
+    "beside the model, per group with paired intervals",
+)
+def _glassbox(ctx: AuditContext) -> dict:
+    """The model's accuracy (or MAE) advantage over a glass box whose every term can be read,
+    per group; the glass box's term importances per group."""
+    try:
+        import interpret.glassbox  # noqa: F401
+    except ImportError:
+        skip('InterpretML is not installed: pip install "raikit[glassbox]".')
+    from raikit.explain import glassbox_section
+
+    return glassbox_section(ctx)
+
+
+@register_section(
     "shape_constraints",
     principle="explainability",
     description="Declared shape constraints (monotone, concave/convex, must not use) checked "

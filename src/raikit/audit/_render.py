@@ -57,6 +57,7 @@ CHECK_TITLES = {
     "evaluate.verify_constraints": "Does the model keep the shapes declared for it?",
     "data.scan_pii": "Personal data in the training table, and its re-identification risk",
     "data.scan_pii.test": "Personal data in the test table, and its re-identification risk",
+    "explain.glassbox_baseline": "Is the complex model worth it? The model against a glass box",
 }
 ADVICE = {
     "bias": "Mitigate the gaps between groups (raikit.train: FairBatchClassifier, "

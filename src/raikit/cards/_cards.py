@@ -554,6 +554,9 @@ def model_card(report=None, *, ledger=None, run: str | None = None, problem=None
         quantitative["Fairness criteria"] = report.results["metrics.group_metrics"].fairness(
             tolerance=meta.get("tolerance", 0.1)
         )
+    glassbox = report.results.get("explain.glassbox_baseline")
+    if glassbox is not None:
+        quantitative["Glass box gap per group"] = glassbox.gap
     quantitative["Scorecard"] = report.scorecard
     name = answers.get("name") or meta.get("model") or "model"
     return b.card("model_card", f"Model card: {name}", quantitative)
@@ -666,6 +669,17 @@ def _quantitative_analyses(b: _Builder, report, evidence: str) -> None:
         f"{scorecard.loc['practical_accuracy', 'reason']}"
         if "practical_accuracy" in scorecard.index
         and scorecard.loc["practical_accuracy", "status"] != "not assessed"
+        else None,
+        evidence,
+    )
+    glassbox = report.results.get("explain.glassbox_baseline")
+    b.add(
+        "Quantitative analyses",
+        "Interpretable alternative",
+        "Is the complex model worth it? Its accuracy against a glass box (InterpretML's "
+        "Explainable Boosting Machine) on the same rows, per group, with paired intervals.",
+        " ".join([glassbox.summary, *(f"{f.title}." for f in glassbox.findings)])
+        if glassbox is not None
         else None,
         evidence,
     )

@@ -51,6 +51,18 @@ def explain_command(
         "--pos-label",
         help="The class explained (needed unless the labels are 0/1, true/false or -1/1).",
     ),
+    glassbox: bool = typer.Option(
+        False,
+        "--glassbox",
+        help="Also fit InterpretML's Explainable Boosting Machine and compare it with the model: "
+        "is the complex model worth it? (per-group gap with paired intervals, term importances).",
+    ),
+    train: Path | None = typer.Option(
+        None,
+        "--train",
+        help="With --glassbox: CSV or Parquet file the glass box is fitted on (default: 70% of "
+        "--data, compared on the other 30%).",
+    ),
     out: Path = typer.Option(Path("raikit-explain"), "--out", help="Folder for HTML and JSON."),
     trust_pickle: bool = typer.Option(
         False, "--trust-pickle", help="Allow a pickle model file you made yourself."
@@ -60,7 +72,8 @@ def explain_command(
     ),
 ) -> None:
     """Why the model decides as it does: SHAP importance overall and per group, proxies of the
-    sensitive attributes, one row's attributions and its counterfactuals."""
+    sensitive attributes, one row's attributions and its counterfactuals; with --glassbox, an
+    interpretable Explainable Boosting Machine beside it."""
     from raikit._errors import ParameterError
     from raikit._models import load_model_for_cli
     from raikit.dataset import Dataset
@@ -70,6 +83,8 @@ def explain_command(
     chosen = split_names(features) or None
     ds = Dataset(data, target=target, sensitive=split_names(sensitive), features=chosen)
     ds = ds.for_model(fitted)
+    if train is not None and not glassbox:
+        raise ParameterError("--train is the glass box's training data: add --glassbox.")
     if row is not None and not 0 <= row < ds.n_rows:
         raise ParameterError(f"--row must be a row position in 0..{ds.n_rows - 1}, got {row}.")
     with progress_bar(console) as progress:
@@ -139,6 +154,55 @@ def explain_command(
         write_result(
             cf, out, "counterfactuals", f"Counterfactuals of row {row}: {data.name}", console
         )
+    if glassbox:
+        chosen_train = None
+        if train is not None:
+            chosen_train = Dataset(
+                train, target=target, sensitive=split_names(sensitive), features=chosen
+            )
+        _glassbox(fitted, ds, chosen_train, pos_label, seed, out, data.name)
+
+
+def _glassbox(fitted, ds, train, pos_label, seed: int, out: Path, name: str) -> None:
+    """``--glassbox``: the EBM beside the model, the gap per group and the top terms."""
+    from raikit.explain import glassbox_baseline
+
+    with progress_bar(console) as progress:
+        progress.add_task("Fitting the glass box (InterpretML EBM)", total=None)
+        if train is None:
+            result = glassbox_baseline(fitted, ds, pos_label=pos_label, random_state=seed)
+        else:
+            result = glassbox_baseline(
+                fitted, train, test=ds, pos_label=pos_label, random_state=seed
+            )
+    level = f"{result.meta['ci']:.0%}"
+    table = Table(title=f"Is the complex model worth it? ({result.meta['metric']}, {level} CI)")
+    for column in ("group", "n", "black box", "glass box", "gap", "interval", "verdict"):
+        table.add_column(column, justify="left" if column in ("group", "verdict") else "right")
+    for r in result.gap.itertuples(index=False):  # one row per group
+        group = "overall" if r.attribute == "overall" else f"{r.attribute}={r.group}"
+        table.add_row(
+            group,
+            f"{r.n:,}",
+            f"{r.blackbox:.3f}",
+            f"{r.glassbox:.3f}",
+            f"{r.gap:+.3f}",
+            f"[{r.lower:+.3f}, {r.upper:+.3f}]",
+            r.verdict,
+        )
+    console.print(table)
+    overall = result.importance[result.importance["attribute"] == "overall"].nsmallest(10, "rank")
+    table = Table(title=f"Glass box terms (mean |contribution|, {result.meta['units']})")
+    for column in ("rank", "term", "mean |contribution|", "interval"):
+        table.add_column(column, justify="left" if column == "term" else "right")
+    for r in overall.itertuples(index=False):  # the top 10 terms
+        table.add_row(str(r.rank), r.term, f"{r.mean_abs:.4f}", f"[{r.lower:.4f}, {r.upper:.4f}]")
+    console.print(table)
+    console.print(result.summary)
+    colours = {"error": "red", "warning": "yellow", "info": "cyan"}
+    for f in result.findings:
+        console.print(f"[{colours[f.severity]}]{f.severity}[/]: {f.title} — {f.detail}")
+    write_result(result, out, "glassbox", f"Glass box vs black box: {name}", console)
 
 
 def register(app: typer.Typer) -> None:
