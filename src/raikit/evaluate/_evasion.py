@@ -592,7 +592,7 @@ class EvasionResult(Result):
     findings: tuple = field(default_factory=tuple)
 
     def at(self, budget: float, *, method: str = "attack") -> pd.DataFrame:
-        """The rows of :attr:`attack` at one budget and method (``"attack"`` or ``"random"``).
+        """The rows of ``attack`` at one budget and method (``"attack"`` or ``"random"``).
 
         Examples
         --------
