@@ -561,9 +561,9 @@ class EvasionResult(Result):
     meta : dict
         Budgets, the columns that moved and that were frozen, queries, sampling.
     findings : tuple of Finding
-        A warning when a small budget (at most 0.1) flips more than 10% of correct decisions
-        and per group easier to flip; information on groups too small to compare and on the
-        mitigation's effect.
+        A warning when a small budget (at most 0.1) flips correct decisions at a rate whose
+        lower bound exceeds 10%, and one per group easier to flip; information on groups too
+        small to compare and on the mitigation's effect.
 
     See Also
     --------
