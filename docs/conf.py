@@ -123,6 +123,8 @@ API_PACKAGES = {
     "raikit.privacy": "Differential privacy with a budget, membership inference, DP training "
     "and DP synthetic data.",
     "raikit.federated": "Federated learning on Flower and federated fairness from clients' counts.",
+    "raikit.sandbox": "The confidential sandbox: data and models encrypted at rest, a signed "
+    "access log, exports limited by policy and a signed deletion certificate.",
     "raikit.review": "Human review: selective prediction and the review queue.",
     "raikit.monitor": "Monitoring predictions over time windows.",
     "raikit.ledger": "The evidence ledger: runs, datasets, models, evidence and lineage.",

@@ -21,6 +21,8 @@ PACKAGES = (
     "raikit.train",
     "raikit.explain",
     "raikit.privacy",
+    "raikit.federated",
+    "raikit.sandbox",
     "raikit.review",
     "raikit.monitor",
     "raikit.ledger",

@@ -26,6 +26,7 @@ PACKAGES = [  # the top level last, so an object is named by the package it belo
     "raikit.monitor",
     "raikit.privacy",
     "raikit.review",
+    "raikit.sandbox",
     "raikit.server",
     "raikit.testing",
     "raikit.train",

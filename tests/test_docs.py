@@ -38,6 +38,7 @@ PACKAGES = (
     "raikit.explain",
     "raikit.privacy",
     "raikit.federated",
+    "raikit.sandbox",
     "raikit.review",
     "raikit.monitor",
     "raikit.ledger",

@@ -47,8 +47,15 @@ class ShapeConstraints:
         A shape outside the list above, a feature name that is not a non-empty string, or no
         feature at all.
 
+    See Also
+    --------
+    raikit.train.fit_constrained : trains a model that keeps the constraints.
+    raikit.evaluate.verify_constraints : checks a fitted model against them.
+    raikit.cards.load_problem : reads them from a problem definition (``shape_constraints``).
+
     Examples
     --------
+    >>> from raikit.train import ShapeConstraints
     >>> spec = ShapeConstraints({"hours-per-week": "increasing", "age": -1, "race": "must_not_use"})
     >>> spec.monotone
     {'hours-per-week': 1, 'age': -1}

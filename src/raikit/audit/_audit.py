@@ -78,12 +78,22 @@ class AuditContext:
         The results of the sections that ran so far, by check name.
     sources : dict
         Check name -> the section that produced it.
+    constraints : ShapeConstraints or None
+        The declared shape constraints (``audit(constraints=...)`` or the problem definition's
+        ``shape_constraints``), read by the ``shape_constraints`` section.
+    clients : str or None
+        The column of ``test`` whose values are federated clients (``audit(clients=...)``),
+        read by the ``federated`` section.
     skipped : dict
         Section -> why it did not run.
+    not_requested : set of str
+        Opt-in sections the user did not ask for (left out with ``skip(...,
+        requested=False)``): their reasons stay in ``skipped`` but out of the scorecard.
 
     See Also
     --------
-    register_section : a section receives it.
+    raikit.audit.register_section : a section receives it.
+    raikit.audit.skip : leaves a section out with a reason.
 
     Examples
     --------
@@ -127,7 +137,28 @@ class SectionSkipped(Exception):
 
     ``requested=False`` marks an opt-in section the user did not ask for (no constraints
     declared, no client column named): its reason is recorded but kept out of the scorecard,
-    which would otherwise list every option not taken.
+    which would otherwise list every option not taken. Raise it with :func:`skip`.
+
+    Parameters
+    ----------
+    reason : str
+        Why the section does not apply, in words the report shows.
+    requested : bool, default True
+        False for an opt-in section the user did not ask for.
+
+    See Also
+    --------
+    raikit.audit.skip : raises it.
+    raikit.audit.register_section : the sections that raise it.
+
+    Examples
+    --------
+    >>> from raikit.audit import SectionSkipped, skip
+    >>> try:
+    ...     skip("No client column was named.", requested=False)
+    ... except SectionSkipped as skipped:
+    ...     print(str(skipped), skipped.requested)
+    No client column was named. False
     """
 
     def __init__(self, reason: str, *, requested: bool = True) -> None:
@@ -136,7 +167,48 @@ class SectionSkipped(Exception):
 
 
 def skip(reason: str, *, requested: bool = True):
-    """Leave the running audit section out, saying why (see :class:`SectionSkipped`)."""
+    """Leave the running audit section out, saying why (see :class:`SectionSkipped`).
+
+    Call it from a section registered with :func:`register_section`; it never returns.
+
+    Parameters
+    ----------
+    reason : str
+        Why the section does not apply to this model, task or data: recorded in
+        ``report.meta["skipped"]`` and cited by the scorecard.
+    requested : bool, default True
+        False for an opt-in section the user did not ask for (no constraints declared, no
+        client column named): the reason is recorded but kept out of the scorecard.
+
+    Raises
+    ------
+    SectionSkipped
+        Always; the audit catches it.
+
+    See Also
+    --------
+    raikit.audit.SectionSkipped : what it raises.
+    raikit.audit.register_section : registers a section.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.audit import audit, register_section, skip
+    >>> from raikit.datasets import make_fairness_synthetic
+    >>> @register_section("per_site", principle="bias", description="A per-site view")
+    ... def per_site(ctx):
+    ...     if ctx.clients is None:
+    ...         skip("No client column was named: pass audit(..., clients=...).",
+    ...              requested=False)
+    ...     return {}
+    >>> train = make_fairness_synthetic(200, random_state=0)
+    >>> model = LogisticRegression().fit(train.X, train.y)
+    >>> report = audit(model, train=train, test=train, sections=["per_site"], n_boot=20)
+    >>> report.meta["skipped"]
+    {'per_site': 'No client column was named: pass audit(..., clients=...).'}
+    >>> from raikit.audit import _audit
+    >>> _ = _audit._SECTIONS.pop("per_site")  # unregister (the example's clean-up)
+    """
     raise SectionSkipped(reason, requested=requested)
 
 

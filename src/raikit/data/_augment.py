@@ -102,6 +102,40 @@ class AugmentEvalResult(Result):
     findings : tuple of Finding
     meta : dict
         ``ci``, ``n_boot``, ``estimator``, ``pos_label``, ``n_train``, ``n_test``, ``thin_below``.
+
+    See Also
+    --------
+    raikit.data.augment_eval : computes it.
+    raikit.privacy.synthesize : the DP release the synthetic rows come from.
+    raikit.privacy.membership_inference : the attack behind ``exposure``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> home, os.environ["HOME"] = os.environ["HOME"], tempfile.mkdtemp()  # a private registry
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit import Dataset
+    >>> from raikit.data import augment_eval
+    >>> from raikit.privacy import PrivacySource
+    >>> rng = np.random.default_rng(1)
+    >>> frame = pd.DataFrame({"x": rng.normal(0, 1, 1500),
+    ...                       "g": rng.choice(["big", "small"], 1500, p=[0.85, 0.15])})
+    >>> frame["y"] = (frame["x"] + rng.normal(0, 1, 1500) > 0).astype(int)
+    >>> ds = Dataset(frame, target="y", sensitive=["g"], features=["x"])
+    >>> _ = PrivacySource.register("toy-augment-result", epsilon=1.0)
+    >>> result = augment_eval(LogisticRegression(), train=ds.subset(np.arange(1000)),
+    ...                       test=ds.subset(np.arange(1000, 1500)), source="toy-augment-result",
+    ...                       epsilon=1.0, domains={"g": ["big", "small"]},
+    ...                       bounds={"x": (-4, 4)}, membership=False, n_boot=100,
+    ...                       random_state=0)
+    >>> result.epsilon, result.source
+    (1.0, 'toy-augment-result')
+    >>> result.groups.query("metric == 'accuracy'")[["group", "thin"]].values.tolist()
+    [['g=big', False], ['g=small', True]]
+    >>> result.exposure.empty  # membership=False
+    True
+    >>> os.environ["HOME"] = home
     """
 
     groups: pd.DataFrame
@@ -247,6 +281,14 @@ def augment_eval(
         The target is not binary; the data has no sensitive attribute; no group is thin.
     BudgetExceededError
         The source's remaining budget is smaller than ``epsilon``.
+
+    See Also
+    --------
+    raikit.data.AugmentEvalResult : the result, per group, criterion and model.
+    raikit.privacy.synthesize : the DP synthetic data alone.
+    raikit.data.plan_sources : buys rows from real and synthetic sources, using the worth
+        this comparison measures.
+    raikit.data.representation : which groups are thin.
 
     Notes
     -----

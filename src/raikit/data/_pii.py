@@ -232,10 +232,26 @@ def suggest_quasi_identifiers(columns) -> list[str]:
     marital status, nationality, occupation...), in their order.
 
     A suggestion to review, not a decision: :func:`scan_pii` uses it only when
-    ``quasi_identifiers`` is not given, and says so.
+    ``quasi_identifiers`` is not given, and says so. Only the names are read, never the values.
+
+    Parameters
+    ----------
+    columns : iterable of str
+        Column names (snake, kebab or camel case), e.g. a DataFrame's ``columns``.
+
+    Returns
+    -------
+    list of str
+        The names that suggest a quasi-identifier, in the order given.
+
+    See Also
+    --------
+    raikit.data.scan_pii : finds personal data in the values and measures the risk.
+    raikit.data.reidentification_risk : the risk over the quasi-identifiers you choose.
 
     Examples
     --------
+    >>> from raikit.data import suggest_quasi_identifiers
     >>> suggest_quasi_identifiers(["age", "income", "Sex", "zip_code", "native_country"])
     ['age', 'Sex', 'zip_code', 'native_country']
     """
@@ -746,9 +762,22 @@ def reidentification_risk(
         ``measure``, ``attribute``, ``value``, ``threshold``, ``rows_at_risk``,
         ``share_at_risk``, ``classes`` and ``rows``.
 
+    Raises
+    ------
+    ParameterError
+        ``data`` is not a Dataset or a pandas/polars DataFrame.
+    ColumnError
+        ``quasi_identifiers`` or ``confidential`` names a column the data lacks.
+
+    See Also
+    --------
+    raikit.data.scan_pii : finds the personal data first and measures this risk with it.
+    raikit.data.suggest_quasi_identifiers : columns whose names suggest a quasi-identifier.
+
     Examples
     --------
     >>> import pandas as pd
+    >>> from raikit.data import reidentification_risk
     >>> frame = pd.DataFrame({"age": [30, 30, 30, 41, 41, 52],
     ...                       "sex": ["F", "F", "F", "M", "M", "F"],
     ...                       "diagnosis": ["a", "b", "a", "c", "c", "a"]})
@@ -820,6 +849,23 @@ class PIIScanResult(Result):
         measure with rows at risk, information about the choices made.
     meta : dict
         Settings, the quasi-identifiers used and where they came from.
+
+    See Also
+    --------
+    raikit.data.scan_pii : computes it.
+    raikit.data.reidentification_risk : the risk table alone, over chosen columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from raikit.data import scan_pii
+    >>> frame = pd.DataFrame({"email": ["ann@example.org", "bo@mail.net", "cy@web.de"],
+    ...                       "age": [34, 34, 51], "score": [0.2, 0.5, 0.9]})
+    >>> result = scan_pii(frame, random_state=0)
+    >>> result.direct_identifiers
+    ['email']
+    >>> result.risk.set_index("measure").loc["uniqueness", "rows_at_risk"].item()
+    1
     """
 
     columns: pd.DataFrame
@@ -1052,7 +1098,15 @@ def scan_pii(
     ParameterError
         ``data`` is not a table, or a parameter is out of its domain.
     ColumnError
-        ``columns``, ``quasi_identifiers`` or ``confidential`` names a column the data lacks.
+        ``columns``, ``quasi_identifiers`` or ``confidential`` names a column the data lacks,
+        or the table has two columns of the same name.
+
+    See Also
+    --------
+    raikit.data.PIIScanResult : the result, its tables and findings.
+    raikit.data.reidentification_risk : the risk measures alone.
+    raikit.data.suggest_quasi_identifiers : the default quasi-identifiers, from column names.
+    raikit.privacy.synthesize : DP synthetic data to share instead of the rows.
 
     Examples
     --------

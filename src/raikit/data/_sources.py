@@ -50,8 +50,30 @@ class SourcePlanResult(Result):
     budget : float
     spent : float
     lam : float
+        Weight of the unfairness term the plan was made with.
     findings : tuple of Finding
     meta : dict
+        The sources as given and the reference loss of the unfairness term.
+
+    See Also
+    --------
+    raikit.data.plan_sources : computes it.
+    raikit.data.PoolAcquirer : draws a plan's real rows from a pool.
+    raikit.data.SyntheticAcquirer : draws a plan's synthetic rows from a DP release.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from raikit.data import SliceTunerResult, plan_sources
+    >>> curves = pd.DataFrame({"slice": ["big", "small"], "n_before": [1000, 50],
+    ...                        "a": [0.3, 0.3], "b": [2.0, 2.0]})
+    >>> tuned = SliceTunerResult(curves, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), {},
+    ...                          "one-shot", False, meta={"lam": 1.0})
+    >>> plan = plan_sources(tuned, budget=40, sources={"pool": {"cost": 1.0}})
+    >>> plan.plan[["slice", "rows"]].values.tolist()
+    [['big', 0], ['small', 40]]
+    >>> plan.spent
+    40.0
     """
 
     plan: pd.DataFrame
@@ -232,6 +254,13 @@ def plan_sources(
         ``result`` is not a SliceTunerResult; a budget, cost, worth or availability outside its
         domain; a source names an unknown slice.
 
+    See Also
+    --------
+    raikit.data.slice_tuner : fits the learning curves this plan reads.
+    raikit.data.augment_eval : measures what synthetic rows are worth.
+    raikit.data.SourcePlanResult : the plan, per slice and source.
+    raikit.data.SyntheticAcquirer : draws the planned synthetic rows.
+
     Examples
     --------
     >>> import pandas as pd
@@ -322,11 +351,24 @@ class SyntheticAcquirer:
     drawn : DataFrame
         Every row handed out so far.
 
+    Raises
+    ------
+    ParameterError
+        When called: a slice that does not name one value of each attribute, an attribute the
+        release does not have, or a value outside its domain.
+
+    See Also
+    --------
+    raikit.data.PoolAcquirer : the same interface over a pool of real rows.
+    raikit.data.plan_sources : how many rows to draw per slice and source.
+    raikit.privacy.synthesize : makes the release.
+
     Examples
     --------
     >>> import os, tempfile
     >>> home, os.environ["HOME"] = os.environ["HOME"], tempfile.mkdtemp()
-    >>> import numpy as np
+    >>> import numpy as np, pandas as pd
+    >>> from raikit.data import SyntheticAcquirer
     >>> from raikit.dataset import Dataset
     >>> from raikit.privacy import PrivacySource, synthesize
     >>> rng = np.random.default_rng(0)

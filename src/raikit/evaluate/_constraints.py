@@ -62,6 +62,30 @@ class ConstraintResult(Result):
         ``output``, ``constraints``, ``n_rows`` (checked), ``population``, ``atol``,
         ``grid_resolution``, ``refine``, ``ci``.
     findings : tuple of Finding
+        An error per violated constraint (with its worst example), a warning per constraint
+        that could not be assessed.
+
+    See Also
+    --------
+    raikit.evaluate.verify_constraints : computes it.
+    raikit.train.fit_constrained : trains a model that keeps the constraints.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from raikit import Dataset
+    >>> from raikit.evaluate import verify_constraints
+    >>> rng = np.random.default_rng(0)
+    >>> frame = pd.DataFrame({"income": rng.uniform(0, 10, 100), "age": rng.uniform(20, 70, 100),
+    ...                       "sex": rng.choice(["F", "M"], 100)})
+    >>> frame["y"] = frame["income"] - 0.1 * frame["age"]
+    >>> model = LinearRegression().fit(frame[["income", "age"]], frame["y"])
+    >>> ds = Dataset(frame, target="y", sensitive=["sex"], features=["income", "age"])
+    >>> result = verify_constraints(model, ds, random_state=0,
+    ...                             constraints={"income": "increasing", "age": "increasing"})
+    >>> result.table[["feature", "status", "n_violating"]].values.tolist()
+    [['income', 'satisfied', 0], ['age', 'violated', 100]]
     """
 
     table: pd.DataFrame
@@ -433,9 +457,17 @@ def verify_constraints(
     ColumnError
         A constrained feature that is not a column of ``data`` (the message lists them).
 
+    See Also
+    --------
+    raikit.evaluate.ConstraintResult : the result, one row per constrained feature.
+    raikit.train.ShapeConstraints : the declared shapes.
+    raikit.train.fit_constrained : trains a model that keeps them.
+    raikit.explain.partial_dependence : the averaged curves behind the ICE curves checked here.
+
     Examples
     --------
     >>> from sklearn.ensemble import HistGradientBoostingClassifier
+    >>> from raikit.evaluate import verify_constraints
     >>> from raikit.datasets import load_german_credit
     >>> ds = load_german_credit().replace(features=["duration_months", "credit_amount", "age"])
     >>> free = HistGradientBoostingClassifier(max_iter=30, random_state=0).fit(ds.X, ds.y)

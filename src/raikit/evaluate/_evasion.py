@@ -561,6 +561,27 @@ class EvasionResult(Result):
     meta : dict
         Budgets, the columns that moved and that were frozen, queries, sampling.
     findings : tuple of Finding
+        A warning when a small budget (at most 0.1) flips correct decisions at a rate whose
+        lower bound exceeds 10%, and one per group easier to flip; information on groups too
+        small to compare and on the mitigation's effect.
+
+    See Also
+    --------
+    raikit.evaluate.evasion_test : computes it.
+    raikit.evaluate.stress_test : accuracy under random corruptions of the inputs.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.datasets import load_german_credit
+    >>> from raikit.evaluate import evasion_test
+    >>> ds = load_german_credit().replace(features=["duration_months", "age"])
+    >>> model = LogisticRegression().fit(ds.X, ds.y)
+    >>> r = evasion_test(model, ds, budgets=[0.2], max_steps=2, random_state=0)
+    >>> sorted(r.attack["method"].unique())
+    ['attack', 'random']
+    >>> r.mitigation.empty  # no mitigation= asked for
+    True
     """
 
     attack: pd.DataFrame
@@ -571,7 +592,7 @@ class EvasionResult(Result):
     findings: tuple = field(default_factory=tuple)
 
     def at(self, budget: float, *, method: str = "attack") -> pd.DataFrame:
-        """The rows of :attr:`attack` at one budget and method (``"attack"`` or ``"random"``).
+        """The rows of ``attack`` at one budget and method (``"attack"`` or ``"random"``).
 
         Examples
         --------
@@ -789,9 +810,16 @@ def evasion_test(
     DataError
         Labels the model does not know.
 
+    See Also
+    --------
+    raikit.evaluate.EvasionResult : the result, per budget, method and group.
+    raikit.evaluate.stress_test : random corruptions instead of a search.
+    raikit.explain.counterfactuals : the smallest change that flips one decision, to explain it.
+
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.evaluate import evasion_test
     >>> from raikit.datasets import load_german_credit
     >>> ds = load_german_credit().replace(features=["duration_months", "credit_amount", "age"])
     >>> model = LogisticRegression(max_iter=1000).fit(ds.X, ds.y)

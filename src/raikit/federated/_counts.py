@@ -40,14 +40,57 @@ class FederatedMetricsResult(GroupMetricsResult):
     """Group metrics computed from clients' counts, and the same metrics per client.
 
     Everything of :class:`raikit.metrics.GroupMetricsResult` (``table``, ``disparities``,
-    ``by_group``, ``difference()``...) over the union of the clients' rows, plus:
+    ``by_group``, ``difference()``...) over the union of the clients' rows, plus the same
+    metrics per client.
 
     Attributes
     ----------
+    table : DataFrame
+        Tidy: one row per (attribute, group, metric) with ``value``, ``lower``, ``upper``, over
+        the union of the clients' rows (as :class:`raikit.metrics.GroupMetricsResult`).
+    disparities : DataFrame
+        Tidy: one row per (attribute, metric, method, kind) with ``value``, ``lower``,
+        ``upper``.
+    task : str
+        ``binary``, ``multiclass`` or ``regression``.
+    sensitive_names : list of str
+        The sensitive attributes.
+    ci : float or None
+        Confidence level of the intervals (``None``: no intervals).
+    n_boot : int
+        Bootstrap replicates behind the intervals (drawn from the summed counts).
+    findings : tuple of Finding
+        Empty or tiny groups, undefined metrics, and the four-fifths rule.
+    meta : dict
+        The engine's settings plus ``n_clients``, ``epsilon``, ``noise`` (the mechanism, or
+        ``None``) and ``partition`` (the column, or the split's description).
     clients : DataFrame
         Tidy: one row per (client, metric) with ``value``, ``lower``, ``upper`` and ``rows``.
     client_disparities : DataFrame
         Differences and ratios of each metric between clients (as ``disparities``).
+
+    See Also
+    --------
+    raikit.federated.federated_group_metrics : computes it.
+    raikit.metrics.GroupMetricsResult : the same result from pooled rows.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from raikit import Dataset
+    >>> from raikit.federated import federated_group_metrics, partition
+    >>> frame = pd.DataFrame({"y": [1, 0, 1, 0] * 10, "p": [1, 0, 0, 0] * 10,
+    ...                       "sex": list("FFMM") * 10, "site": ["a"] * 20 + ["b"] * 20})
+    >>> frame.loc[20:, "p"] = frame.loc[20:, "y"]  # site b is always right
+    >>> ds = Dataset(frame, target="y", prediction="p", sensitive="sex")
+    >>> r = federated_group_metrics(None, partition(ds, by="site"), metrics=["accuracy"],
+    ...                             n_boot=100, random_state=0)
+    >>> r.clients[["client", "value", "rows"]].values.tolist()
+    [['a', 0.75, 20], ['b', 1.0, 20]]
+    >>> r.worst_client("accuracy")
+    'a'
+    >>> r.by_group["accuracy"].tolist()  # F always right; M wrong on site a's positives
+    [1.0, 0.75]
     """
 
     clients: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -64,6 +107,16 @@ class FederatedMetricsResult(GroupMetricsResult):
         Returns
         -------
         str
+            The client's name.
+
+        Raises
+        ------
+        ParameterError
+            ``metric`` is not one of the result's metrics.
+
+        Examples
+        --------
+        See the class example.
         """
         rows = self.clients[self.clients["metric"] == metric]
         if rows.empty:
@@ -134,6 +187,16 @@ def client_counts(data, *, epsilon=None, domain=None) -> pd.DataFrame:
     -------
     DataFrame
         The sensitive columns, ``__y`` (label), ``__p`` (prediction) and ``__n`` (count).
+
+    Raises
+    ------
+    ParameterError
+        ``epsilon`` without ``domain``, or ``epsilon`` not positive.
+
+    See Also
+    --------
+    raikit.federated.federated_group_metrics : the server side: sums every client's counts.
+    raikit.Dataset.aggregate : the group-by that makes the counts.
 
     Examples
     --------
@@ -282,7 +345,15 @@ def federated_group_metrics(
     Raises
     ------
     ParameterError
-        A parameter outside its domain, or ``clients`` is not a Partition.
+        A parameter outside its domain, ``clients`` is not a Partition, ``model=None`` with no
+        prediction column, or ``epsilon`` without ``domains``.
+
+    See Also
+    --------
+    raikit.federated.FederatedMetricsResult : the result, per group and per client.
+    raikit.federated.client_counts : what each client sends.
+    raikit.federated.partition : the clients.
+    raikit.metrics.group_metrics : the same metrics on pooled rows.
 
     Examples
     --------

@@ -33,6 +33,12 @@ class Partition:
     concentration : float or None
         The Dirichlet concentration of a label-skewed split, if any.
 
+    See Also
+    --------
+    raikit.federated.partition : makes it.
+    raikit.federated.federated_train : trains on the clients.
+    raikit.federated.federated_group_metrics : evaluates a model from the clients' counts.
+
     Examples
     --------
     >>> import pandas as pd
@@ -159,6 +165,12 @@ def partition(data, *, by=None, n_clients=None, concentration=None, random_state
         ``by`` is not a column.
     DataError
         ``by`` has missing values, or the draw cannot give every client two rows.
+
+    See Also
+    --------
+    raikit.federated.Partition : the result: each row's client.
+    raikit.federated.federated_train : trains on the clients.
+    raikit.federated.federated_group_metrics : evaluates a model from the clients' counts.
 
     Examples
     --------

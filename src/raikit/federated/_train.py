@@ -53,6 +53,13 @@ class FederatedClassifier(TorchClassifierBase, ClassifierMixin):
     Predicts as raikit's torch classifiers do (numpy forward pass of ``coefs_`` and
     ``intercepts_`` on the rows encoded by ``encoder_``).
 
+    Parameters
+    ----------
+    network : {"logistic", "mlp", "sgd"}, default "logistic"
+        The network the weights belong to (see :func:`federated_train`).
+    hidden_layer_sizes : tuple of int, default (64,)
+        Widths of the hidden layers of ``"mlp"``.
+
     Attributes
     ----------
     classes_ : ndarray
@@ -65,10 +72,26 @@ class FederatedClassifier(TorchClassifierBase, ClassifierMixin):
         ``epsilon``, ``delta``, ``noise_multiplier``, ``clipping_norm`` and the accountant (empty
         without DP).
 
+    Raises
+    ------
+    ParameterError
+        From ``fit``: a federated model is trained by :func:`federated_train`, never on pooled
+        rows.
+
+    See Also
+    --------
+    raikit.federated.federated_train : trains it.
+    raikit.federated.federated_group_metrics : its group metrics from the clients' counts.
+
     Examples
     --------
+    >>> from raikit.federated import FederatedClassifier
     >>> FederatedClassifier(network="logistic").network
     'logistic'
+    >>> FederatedClassifier().fit([[0.0]], [1])
+    Traceback (most recent call last):
+    ...
+    raikit._errors.ParameterError: FederatedClassifier is trained by ... it has no fit(X, y).
     """
 
     def __init__(self, *, network: str = "logistic", hidden_layer_sizes=(64,)) -> None:
@@ -470,15 +493,30 @@ def federated_train(
     DataError
         A target that is not binary.
 
+    See Also
+    --------
+    raikit.federated.partition : splits a Dataset's rows among the clients.
+    raikit.federated.FederatedClassifier : the trained model.
+    raikit.federated.federated_group_metrics : evaluates it per group and per client from the
+        clients' counts.
+    raikit.train.FairBatchClassifier : the centralised reweighting ``fairness="eqopp"`` follows.
+
     Examples
     --------
-    Flower's simulation starts Ray (about ten seconds), so this example is not run here::
+    Flower's simulation starts Ray (ten seconds or more), so the training lines are skipped
+    under doctest; the partition and the checks made before the simulation run:
 
-        from raikit.datasets import load_adult
-        from raikit.federated import partition, federated_train
-        clients = partition(load_adult(), n_clients=5, concentration=0.5, random_state=0)
-        model = federated_train(clients, rounds=10, fairness="eqopp", random_state=0)
-        model.history_
+    >>> from raikit.datasets import load_german_credit
+    >>> from raikit.federated import federated_train, partition
+    >>> clients = partition(load_german_credit(), n_clients=3, concentration=0.5, random_state=0)
+    >>> model = federated_train(clients, rounds=5, fairness="eqopp",
+    ...                         random_state=0)  # doctest: +SKIP
+    >>> model.history_.columns.tolist()  # doctest: +SKIP
+    ['round', 'clients', 'loss', 'accuracy', 'worst_group_positive_loss', 'max_weight']
+    >>> federated_train(clients, network="sgd", strategy="fedprox")
+    Traceback (most recent call last):
+    ...
+    raikit._errors.ParameterError: federated_train(): network='sgd' ... has no proximal term; ...
     """
     from raikit.federated._partition import Partition
     from raikit.metrics._group_metrics import resolve_pos_label

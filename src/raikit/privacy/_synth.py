@@ -149,7 +149,7 @@ class SynthesisResult(Result):
         Returns
         -------
         DataFrame
-            The rows, with the columns and dtypes of :attr:`data`.
+            The rows, with the columns and dtypes of ``data``.
 
         Raises
         ------

@@ -83,8 +83,22 @@ def verify_certificate(path, *, log=None, public_key: bytes | None = None) -> di
         Any changed byte, a wrong or swapped public key, a broken log, or a certificate that
         does not state what the log records.
 
+    See Also
+    --------
+    raikit.sandbox.Sandbox.close : issues the certificate.
+    raikit.sandbox.verify_log : checks the log alone.
+
     Examples
     --------
+    >>> import tempfile, pathlib
+    >>> from raikit.sandbox import LocalAttestor, generate_key, open_sandbox, verify_certificate
+    >>> home = pathlib.Path(tempfile.mkdtemp())
+    >>> box = open_sandbox(home / "box", key=generate_key(home / "k"), attestor=home / "s.pem")
+    >>> _ = box.close()
+    >>> signer = LocalAttestor(home / "s.pem").public_key()
+    >>> statement = verify_certificate(home / "box" / "certificate.json", public_key=signer)
+    >>> statement["log"]["entries"], statement["deleted"][-1]["path"]
+    (2, 'session.json#wrapped_key')
     >>> verify_certificate("missing-certificate.json")
     Traceback (most recent call last):
     ...

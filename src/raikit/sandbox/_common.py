@@ -24,16 +24,79 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 class SandboxError(RaikitError, ValueError):
-    """The sandbox cannot do what was asked (closed session, unknown artifact, unsafe path)."""
+    """The sandbox cannot do what was asked (closed session, unknown artifact, unsafe path).
+
+    The parent of :class:`IntegrityError` and :class:`PolicyError`, so one ``except
+    SandboxError`` catches every refusal of the sandbox; it is also a ``ValueError``.
+
+    See Also
+    --------
+    raikit.sandbox.IntegrityError : something was tampered with or the key is wrong.
+    raikit.sandbox.PolicyError : an export the policy refuses.
+    raikit.RaikitError : the base of every raikit error.
+
+    Examples
+    --------
+    An artifact name is one file inside the sandbox, never a path:
+
+    >>> import tempfile, pathlib, pandas as pd
+    >>> from raikit.sandbox import SandboxError, generate_key, open_sandbox
+    >>> home = pathlib.Path(tempfile.mkdtemp())
+    >>> box = open_sandbox(home / "box", key=generate_key(home / "k"), attestor=home / "s.pem")
+    >>> try:
+    ...     box.add(pd.DataFrame({"age": [30]}), name="../escape.parquet")
+    ... except SandboxError as error:
+    ...     print(str(error)[:40])
+    Unsafe artifact name '../escape.parquet'
+    """
 
 
 class IntegrityError(SandboxError):
     """Something was tampered with or does not match: a ciphertext, the access log, a certificate
-    or the key (a wrong key cannot be told apart from a tampered store, by design)."""
+    or the key (a wrong key cannot be told apart from a tampered store, by design).
+
+    See Also
+    --------
+    raikit.sandbox.verify_log : checks the access log and names the first bad entry.
+    raikit.sandbox.verify_certificate : checks a deletion certificate.
+    raikit.sandbox.SandboxError : its parent.
+
+    Examples
+    --------
+    Resuming a session with another key than the data owner's:
+
+    >>> import tempfile, pathlib
+    >>> from raikit.sandbox import IntegrityError, generate_key, open_sandbox
+    >>> home = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = open_sandbox(home / "box", key=generate_key(home / "k"), attestor=home / "s.pem")
+    >>> try:
+    ...     open_sandbox(home / "box", key=generate_key(home / "other"), attestor=home / "s.pem")
+    ... except IntegrityError as error:
+    ...     print("does not decrypt" in str(error))
+    True
+    """
 
 
 class PolicyError(SandboxError):
-    """An export was refused by the session's policy; the message names the rule and the fix."""
+    """An export was refused by the session's policy; the message names the rule and the fix.
+
+    The refusal is written to the access log (``export-refused``) before it is raised.
+
+    See Also
+    --------
+    raikit.sandbox.ExportPolicy : the rules.
+    raikit.sandbox.Sandbox.export : where exports are checked.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from raikit.sandbox import ExportPolicy, PolicyError
+    >>> try:
+    ...     ExportPolicy().check(pd.DataFrame({"age": [31, 45]}))
+    ... except PolicyError as error:
+    ...     print(str(error)[:40])
+    Export refused by rule 'no raw rows': a
+    """
 
 
 def check_name(name, what: str = "artifact name") -> str:

@@ -79,8 +79,15 @@ class KeyProvider(Protocol):
     key when a session opens and :meth:`unwrap` to recover it while the session runs. A provider
     backed by a TEE or a KMS implements the same two methods and a ``key_id``.
 
+    See Also
+    --------
+    raikit.sandbox.FileKey : the key in a file only its owner can read.
+    raikit.sandbox.EnvKey : the key in an environment variable.
+    raikit.sandbox.open_sandbox : takes a provider as ``key=``.
+
     Examples
     --------
+    >>> from raikit.sandbox import EnvKey, KeyProvider
     >>> isinstance(EnvKey("RAIKIT_SANDBOX_KEY"), KeyProvider)
     True
     """
@@ -137,9 +144,16 @@ class FileKey(_LocalKey):
         When the key is used: the file is missing, a symbolic link, readable by the group or
         others (``chmod 600 PATH``), or does not hold a 32-byte key.
 
+    See Also
+    --------
+    raikit.sandbox.generate_key : writes such a file.
+    raikit.sandbox.EnvKey : the key in an environment variable instead.
+    raikit.sandbox.KeyProvider : the protocol a key service implements.
+
     Examples
     --------
     >>> import tempfile, pathlib
+    >>> from raikit.sandbox import FileKey, generate_key
     >>> path = generate_key(pathlib.Path(tempfile.mkdtemp()) / "owner.key")
     >>> FileKey(path).key_id.startswith("file:")
     True
@@ -181,10 +195,23 @@ class EnvKey(_LocalKey):
     name : str, default "RAIKIT_SANDBOX_KEY"
         The variable's name.
 
+    Raises
+    ------
+    SandboxError
+        When the key is used: the variable is not set or does not hold a 32-byte key.
+
+    See Also
+    --------
+    raikit.sandbox.FileKey : the key in a file instead.
+    raikit.sandbox.KeyProvider : the protocol a key service implements.
+
     Examples
     --------
+    >>> from raikit.sandbox import EnvKey
     >>> EnvKey().key_id
     'env:RAIKIT_SANDBOX_KEY'
+
+    ``open_sandbox(folder, key="env:RAIKIT_SANDBOX_KEY")`` makes one from its ``key=``.
     """
 
     def __init__(self, name: str = "RAIKIT_SANDBOX_KEY") -> None:
@@ -235,11 +262,17 @@ def generate_key(path) -> Path:
     Raises
     ------
     SandboxError
-        The file already exists.
+        The file already exists (a key file is never overwritten).
+
+    See Also
+    --------
+    raikit.sandbox.FileKey : reads the key from the file.
+    raikit.sandbox.open_sandbox : opens a session with it.
 
     Examples
     --------
     >>> import tempfile, pathlib, stat
+    >>> from raikit.sandbox import generate_key
     >>> path = generate_key(pathlib.Path(tempfile.mkdtemp()) / "owner.key")
     >>> oct(stat.S_IMODE(path.stat().st_mode))
     '0o600'
@@ -256,9 +289,16 @@ class Attestor(Protocol):
     A TEE-backed attestor would sign inside the enclave with a key bound to its attestation
     report; the local one (:class:`LocalAttestor`) signs with an Ed25519 key in a file.
 
+    See Also
+    --------
+    raikit.sandbox.LocalAttestor : the local implementation.
+    raikit.sandbox.verify_log : checks the signatures it made on the log.
+    raikit.sandbox.verify_certificate : checks the certificate it signed.
+
     Examples
     --------
     >>> import tempfile, pathlib
+    >>> from raikit.sandbox import Attestor, LocalAttestor
     >>> isinstance(LocalAttestor(pathlib.Path(tempfile.mkdtemp()) / "sign.pem"), Attestor)
     True
     """
@@ -285,14 +325,25 @@ class LocalAttestor:
     path : str or Path, optional
         The private key file. Default: ``~/.raikit/sandbox/signing_key.pem``.
 
+    Raises
+    ------
+    SandboxError
+        When it signs: the key file is a link, readable by others, or not an Ed25519 PEM key.
+
+    See Also
+    --------
+    raikit.sandbox.Attestor : the protocol a TEE-backed signer implements.
+    raikit.sandbox.verify_certificate : checks what it signed, given its public key.
+
     Examples
     --------
     >>> import tempfile, pathlib
+    >>> from raikit.sandbox import LocalAttestor
     >>> attestor = LocalAttestor(pathlib.Path(tempfile.mkdtemp()) / "sign.pem")
-    >>> signature = attestor.sign(b"closed")
-    >>> verify_signature(attestor.public_key(), b"closed", signature)
-    >>> len(attestor.public_key())
-    32
+    >>> len(attestor.sign(b"closed")), len(attestor.public_key())
+    (64, 32)
+    >>> oct(attestor.path.stat().st_mode & 0o777)  # made on first use, owner-only
+    '0o600'
     """
 
     kind = "local-ed25519"

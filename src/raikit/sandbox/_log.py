@@ -160,6 +160,11 @@ def verify_log(folder, *, public_key: bytes | None = None) -> list[dict]:
         The first entry that was edited, removed, reordered, inserted or forged, or a head that
         does not name the last entry (entries dropped from the end).
 
+    See Also
+    --------
+    raikit.sandbox.verify_certificate : also checks the certificate against the log.
+    raikit.sandbox.Sandbox : writes the log.
+
     Examples
     --------
     >>> import tempfile, pathlib

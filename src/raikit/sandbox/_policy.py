@@ -45,8 +45,20 @@ class ExportPolicy:
         charged to the registered privacy source ``NAME``, each of at most ``EPS``. Noisy
         answers are exempt from the group-size rule (the noise, not ``k``, protects them).
 
+    Raises
+    ------
+    ParameterError
+        A rule with a value out of its range (``load`` also: an unknown rule).
+
+    See Also
+    --------
+    raikit.sandbox.open_sandbox : fixes a session's policy when it opens.
+    raikit.sandbox.PolicyError : what a refused export raises.
+    raikit.sandbox.Sandbox.export : where the policy is checked.
+
     Examples
     --------
+    >>> from raikit.sandbox import ExportPolicy
     >>> policy = ExportPolicy.load({"min_group_size": 20, "dp": {"source": "adult"}})
     >>> policy.min_group_size, policy.dp["source"]
     (20, 'adult')

@@ -101,6 +101,18 @@ class Sandbox:
     :meth:`close` removes. Every import, read, check and export is appended to the signed,
     hash-chained access log, and every export passes the :class:`ExportPolicy`.
 
+    Parameters
+    ----------
+    folder : str or Path
+        A folder that holds a session (:func:`open_sandbox` makes one).
+    key : KeyProvider, str or Path
+        The data owner's key, as for :func:`open_sandbox`.
+    attestor : Attestor, str or Path, optional
+        The session's signer, as for :func:`open_sandbox`; it must be the one that signed the
+        log.
+    actor : str, optional
+        Who acts, as written in the log (default: the login name).
+
     Attributes
     ----------
     folder : Path
@@ -109,6 +121,23 @@ class Sandbox:
         The session's id.
     policy : ExportPolicy
         The rules exports must pass (fixed when the session opened).
+    entries : list of dict
+        The access log's entries, verified.
+    closed : bool
+        Whether the session was closed (its data and key deleted).
+
+    Raises
+    ------
+    SandboxError
+        The folder is a link or holds no session.
+    IntegrityError
+        The log or the session file was changed, or the attestor is not the session's.
+
+    See Also
+    --------
+    raikit.sandbox.open_sandbox : opens or resumes a session (use it rather than the class).
+    raikit.sandbox.ExportPolicy : the rules exports pass.
+    raikit.sandbox.verify_certificate : checks the certificate :meth:`close` issues.
 
     Examples
     --------
@@ -711,6 +740,12 @@ def open_sandbox(folder, *, key, policy=None, attestor=None, actor: str | None =
         The folder is a link or a closed session.
     IntegrityError
         A wrong key, or a tampered log or session file.
+
+    See Also
+    --------
+    raikit.sandbox.Sandbox : the session and its methods.
+    raikit.sandbox.generate_key : a key file for the data owner.
+    raikit.sandbox.ExportPolicy : the export rules.
 
     Examples
     --------

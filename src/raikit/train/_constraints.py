@@ -74,9 +74,15 @@ def fit_constrained(estimator, data, *, constraints, random_state=None):
     ColumnError
         A constrained feature that is not a column (monotone: not a feature) of ``data``.
 
+    See Also
+    --------
+    raikit.train.ShapeConstraints : the declared shapes.
+    raikit.evaluate.verify_constraints : checks the fitted model (or any model) against them.
+
     Examples
     --------
     >>> from sklearn.ensemble import HistGradientBoostingClassifier
+    >>> from raikit.train import fit_constrained
     >>> from raikit.datasets import load_german_credit
     >>> ds = load_german_credit().replace(features=["duration_months", "credit_amount", "age"])
     >>> model = fit_constrained(HistGradientBoostingClassifier(max_iter=20), ds,
