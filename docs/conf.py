@@ -205,3 +205,34 @@ def _write_api_pages() -> None:
 
 
 _write_api_pages()
+
+
+# ---------------------------------------------------------------------------------------------
+# Results are frozen dataclasses whose fields are documented in the class's Attributes section;
+# autodoc gives a field without a class-level default no target of its own, so a method's
+# :attr:`table` would not resolve. It links to the class's page instead.
+
+
+def _dataclass_field(app, env, node, contnode):
+    """Resolve ``:attr:`name``` inside a dataclass to the class, when ``name`` is a field."""
+    import dataclasses
+
+    target, owner, module = node.get("reftarget", ""), node.get("py:class"), node.get("py:module")
+    if node.get("refdomain") != "py" or node.get("reftype") != "attr" or "." in target:
+        return None
+    if not owner or not module:
+        return None
+    try:
+        cls = getattr(importlib.import_module(module), owner.split(".")[0])
+    except (ImportError, AttributeError):
+        return None
+    if not dataclasses.is_dataclass(cls) or target not in {f.name for f in dataclasses.fields(cls)}:
+        return None
+    domain = env.get_domain("py")
+    return domain.resolve_xref(
+        env, node["refdoc"], app.builder, "class", f"{module}.{cls.__name__}", node, contnode
+    )
+
+
+def setup(app):
+    app.connect("missing-reference", _dataclass_field)
