@@ -61,3 +61,14 @@ def test_verify_errors_say_what_to_do(folder, args, message):
         cwd=folder,
     )  # fmt: skip
     assert done.returncode == 2 and message in done.stderr, done.stderr
+
+
+def test_verify_names_the_missing_sensitive_option():
+    """A Dataset needs its sensitive attributes: the command says so in its own words (it said
+    "Dataset(): sensitive names no attribute" when --sensitive was optional in the help)."""
+    from typer.testing import CliRunner
+
+    from raikit.cli import app
+
+    out = CliRunner().invoke(app, ["constraints", "verify", "-m", "m.skops", "-d", "d.csv"])
+    assert out.exit_code == 2 and "--sensitive" in out.output

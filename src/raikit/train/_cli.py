@@ -431,8 +431,8 @@ def constraints_verify_command(
     convex: str | None = _shape_option("convex"),
     must_not_use: str | None = _shape_option("must_not_use"),
     target: str | None = typer.Option(None, "--target", "-t", help="Column of labels (ignored)."),
-    sensitive: str | None = typer.Option(
-        None, "--sensitive", "-s", help="Sensitive columns (the row sample keeps every group)."
+    sensitive: str = typer.Option(
+        ..., "--sensitive", "-s", help="Sensitive columns (the row sample keeps every group)."
     ),
     max_rows: int = typer.Option(1000, "--max-rows", help="Rows checked (a stratified sample)."),
     pos_label: str | None = typer.Option(None, "--pos-label", help="The class checked."),
@@ -486,8 +486,8 @@ def constraints_verify_command(
 def constraints_fit_command(
     data: Path = typer.Option(..., "--data", "-d", help="Training data (CSV or Parquet)."),
     target: str = typer.Option(..., "--target", "-t", help="Column of true labels."),
-    sensitive: str | None = typer.Option(
-        None, "--sensitive", "-s", help="Sensitive columns, comma-separated (not used as inputs)."
+    sensitive: str = typer.Option(
+        ..., "--sensitive", "-s", help="Sensitive columns, comma-separated (not used as inputs)."
     ),
     features: str | None = typer.Option(
         None, "--features", help="Model inputs, comma-separated (default: all other columns)."
