@@ -6,10 +6,15 @@ Numeric features move within a budget, a fraction of their standard deviation, i
 observed range (integer columns stay integers); categorical features switch among the categories
 observed in the data; immutable features (the sensitive attributes and any named) never change.
 
-The search is a greedy coordinate descent on the margin of the true class: at each step every
-candidate single-feature move of every row not yet flipped is scored in one stacked
-``predict_proba`` call (chunked to bound memory), and each row takes its best move. A random
-search in the same feasible set with the same number of queries per row is the baseline.
+The search is a greedy descent on the margin of the true class, from the row itself: at each
+step every candidate single-feature move of every row not yet flipped (numeric features to either
+end of their allowed interval or its midpoints, where tree models usually flip; categorical
+features to the few categories that, on the attacked rows, carry the lowest mean probability of
+the row's class, the next few at each later step) is scored in one stacked ``predict_proba`` call
+(chunked to bound memory), then the joint move that makes every improving move at once (a corner
+of the box one move cannot reach); each row takes the best and stops when it flips or nothing
+improves it. A random search in the same feasible set with the same number of queries per row is
+the baseline.
 """
 
 from __future__ import annotations
@@ -39,7 +44,6 @@ __all__ = ["EvasionResult", "evasion_test"]
 _STEPS = (-1.0, -0.5, 0.5, 1.0)  # numeric moves tried, as shares of the budget (L-inf box)
 _CHUNK = 100_000  # rows per predict_proba call
 _CATEGORY_TRIES = 4  # categories a step tries per categorical column and row
-_STARTS = 20  # random points of the feasible set tried per row before the descent
 _N_EXAMPLES = 5
 
 
@@ -59,6 +63,7 @@ class _Space:
     frozen: list  # columns that never change: immutable, or of a kind that cannot move
     num0: np.ndarray = None  # (rows, numeric) original values
     cat0: np.ndarray = None  # (rows, categorical) original codes, -1 = missing or unseen
+    ranking: list = field(default_factory=list)  # per categorical column: classes x codes
 
     def encode(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         num = np.column_stack(
@@ -199,25 +204,42 @@ class _Outcome:
     cat: np.ndarray  # final categorical codes
 
 
-def _candidates(space, x0, c0, num, cat, budget, max_switches, rng):
+def _rank_categories(space: _Space, proba: np.ndarray) -> None:
+    """Order each categorical column's categories, per true class, by how far they move the
+    model away from that class on average: the mean predicted probability of the class over the
+    attacked rows with the category (from the one clean query, so it costs nothing). A category
+    no row has ranks last. Sets ``space.ranking`` (per column: classes x categories, codes)."""
+    ranking = []
+    for k, observed in enumerate(space.values):  # a dozen columns at most
+        codes = space.cat0[:, k]
+        seen = codes >= 0
+        count = np.bincount(codes[seen], minlength=len(observed))
+        mean = np.full((len(observed), proba.shape[1]), np.inf)
+        for c in range(proba.shape[1]):  # a few classes
+            total = np.bincount(codes[seen], weights=proba[seen, c], minlength=len(observed))
+            mean[count > 0, c] = total[count > 0] / count[count > 0]
+        ranking.append(np.argsort(mean, axis=0, kind="stable").T)
+    space.ranking = ranking
+
+
+def _candidates(space, x0, c0, num, cat, y_idx, budget, max_switches, step):
     """Every single-feature move of some rows (original values ``x0``/``c0``, current ``num``/
-    ``cat``): the kind (0 numeric, 1 categorical), column, value matrix (moves, rows), validity.
-    A categorical column with many categories tries a few drawn at random per row and step."""
+    ``cat``, true classes ``y_idx``): the kind (0 numeric, 1 categorical), column, value matrix
+    (moves, rows) and validity. Numeric features try both ends of their interval and its
+    midpoints; a categorical column tries its ``_CATEGORY_TRIES`` best-ranked categories for the
+    row's class (:func:`_rank_categories`), the next ones in the ranking at each later step."""
     kinds, columns, values = [], [], []
     p, n = len(space.numeric), len(x0)
     for share in _STEPS:  # a few steps, every numeric column at once
-        moved = _numeric_value(space, x0, share, budget)
         kinds += [0] * p
         columns += list(range(p))
-        values.append(moved.T)
-    for k, observed in enumerate(space.values):  # categorical columns x a few categories
-        tries = min(len(observed), _CATEGORY_TRIES)
+        values.append(_numeric_value(space, x0, share, budget).T)
+    for k, ranking in enumerate(space.ranking):  # categorical columns x a few categories
+        tries = min(ranking.shape[1], _CATEGORY_TRIES)
         kinds += [1] * tries
         columns += [k] * tries
-        if tries == len(observed):
-            values.append(np.repeat(np.arange(tries, dtype=float)[:, None], n, axis=1))
-        else:  # a different random draw of categories per row and step
-            values.append(rng.integers(0, len(observed), size=(tries, n)).astype(float))
+        position = (step * tries + np.arange(tries)) % ranking.shape[1]
+        values.append(ranking[y_idx][:, position].T.astype(float))
     if not kinds:
         empty = np.empty((0, n))
         return np.empty(0, int), np.empty(0, int), empty, empty.astype(bool)
@@ -237,102 +259,105 @@ def _candidates(space, x0, c0, num, cat, budget, max_switches, rng):
     return kinds, columns, values, valid
 
 
-def _greedy(space, oracle, rows, y_idx, budget, max_switches, max_steps, rng) -> _Outcome:
-    """Greedy coordinate search for every row of ``rows`` at once (rows must be correct), from
-    the best of a few random points of the feasible set; a row that no single move improves
-    restarts from a random point; a flipped row then reverts the changes its flip does not
-    need."""
+def _greedy(
+    space, oracle, rows, y_idx, budget, max_switches, max_steps, *, keep_all=False
+) -> _Outcome:
+    """Greedy search for every row of ``rows`` at once (rows must be correct), from the row
+    itself: each step scores every single-feature move (:func:`_step`) and the joint move that
+    makes every improving one together, and takes the best; a row stops when it flips or no
+    move improves it. A flipped row then reverts the changes its flip does not need."""
     n = len(rows)
     x0, c0 = space.num0[rows], space.cat0[rows]
     num, cat = x0.copy(), c0.copy()
-    margin, _ = _margin(oracle(space.frame(rows, num, cat)), y_idx)
+    margin, flipped = _margin(oracle(space.frame(rows, num, cat)), y_idx)
     queries = np.ones(n, dtype=np.int64)
-    flipped = np.zeros(n, dtype=bool)
-    _start(
-        space,
-        oracle,
-        rows,
-        y_idx,
-        x0,
-        c0,
-        num,
-        cat,
-        margin,
-        flipped,
-        queries,
-        budget,
-        max_switches,
-        rng,
-    )
+    state = (num, cat, margin, flipped, queries)
     active = np.flatnonzero(~flipped)
-    for _ in range(max_steps):  # a few steps, each one stacked predict_proba over all rows
+    for step in range(max_steps):  # a few steps, each one stacked predict_proba over all rows
         if not len(active):
             break
-        m, flips, pair, block_num, block_cat, _ = _moves(
-            space, oracle, rows, y_idx, x0, c0, num, cat, active, budget, max_switches, queries, rng
+        improved = _step(
+            space, oracle, rows, y_idx, x0, c0, state, active, budget, max_switches, step
         )
-        better = pair >= 0
-        better[better] = m[pair[better]] < margin[active[better]] - 1e-12
-        chosen, taken = active[better], pair[better]
-        num[chosen], cat[chosen] = block_num[taken], block_cat[taken]
-        margin[chosen] = m[taken]
-        flipped[chosen] = flips[taken]
-        stuck = active[~better]
-        if len(stuck):  # restart: one random point of the box each
-            num[stuck], cat[stuck] = _random_points(
-                space, x0[stuck], c0[stuck], budget, max_switches, rng
-            )
-            margin[stuck], flipped[stuck] = _margin(
-                oracle(space.frame(rows[stuck], num[stuck], cat[stuck])), y_idx[stuck]
-            )
-            queries[stuck] += 1
-        active = np.concatenate([chosen, stuck])
-        active = np.sort(active[~flipped[active]])
+        active = active[improved & ~flipped[active]]
     _reduce(space, oracle, rows, y_idx, x0, c0, num, cat, np.flatnonzero(flipped), queries)
-    num[~flipped], cat[~flipped] = x0[~flipped], c0[~flipped]  # no flip: nothing to show
+    if not keep_all:  # no flip: nothing to show
+        num[~flipped], cat[~flipped] = x0[~flipped], c0[~flipped]
     return _Outcome(flipped, _changed(space, rows, num, cat), queries, num, cat)
 
 
-def _start(
-    space, oracle, rows, y_idx, x0, c0, num, cat, margin, flipped, queries, budget, switches, rng
-):
-    """Move each row (in place) to the best of ``_STARTS`` random points of its feasible set
-    when it beats the row itself: the descent then starts near the boundary."""
-    n = len(rows)
-    who = np.repeat(np.arange(n), _STARTS)
-    points_num, points_cat = _random_points(space, x0[who], c0[who], budget, switches, rng)
-    m, flips = _margin(oracle(space.frame(rows[who], points_num, points_cat)), y_idx[who])
-    queries += _STARTS
-    score = (m - 10.0 * flips).reshape(n, _STARTS)
-    best = np.arange(n) * _STARTS + score.argmin(axis=1)
-    better = m[best] < margin - 1e-12
-    take = best[better]
-    num[better], cat[better] = points_num[take], points_cat[take]
-    margin[better], flipped[better] = m[take], flips[take]
-
-
-def _moves(space, oracle, rows, y_idx, x0, c0, num, cat, active, budget, switches, queries, rng):
-    """Score every valid single-feature move of the ``active`` rows in one stacked call; per
-    active row the index of its best move among the scored pairs (-1 when it has none)."""
+def _step(space, oracle, rows, y_idx, x0, c0, state, active, budget, switches, step):
+    """One step of the ``active`` rows (in place on ``state``): score every valid single-feature
+    move in one stacked call, then the joint move (each feature's best improving move at once:
+    box corners a single move cannot reach), and take the best. Whether each row improved."""
+    num, cat, margin, flipped, queries = state
     kinds, columns, values, valid = _candidates(
-        space, x0[active], c0[active], num[active], cat[active], budget, switches, rng
+        space,
+        x0[active],
+        c0[active],
+        num[active],
+        cat[active],
+        y_idx[active],
+        budget,
+        switches,
+        step,
     )
     move, who = np.nonzero(valid)
     block_num, block_cat = num[active[who]].copy(), cat[active[who]].copy()
-    picked = values[move, who]
-    is_num = kinds[move] == 0
-    block_num[np.flatnonzero(is_num), columns[move[is_num]]] = picked[is_num]
-    block_cat[np.flatnonzero(~is_num), columns[move[~is_num]]] = picked[~is_num].astype(np.int64)
+    _apply(block_num, block_cat, np.arange(len(who)), kinds[move], columns[move], values[move, who])
     m, flips = _margin(
         oracle(space.frame(rows[active[who]], block_num, block_cat)), y_idx[active[who]]
     )
     queries += np.bincount(active[who], minlength=len(queries))
     score = np.full(valid.T.shape, np.inf)
     score[who, move] = m - 10.0 * flips  # a move that flips wins over any that does not
-    pairs = np.full(valid.T.shape, -1)
-    pairs[who, move] = np.arange(len(move))
-    pair = pairs[np.arange(len(active)), score.argmin(axis=1)]
-    return m, flips, pair, block_num, block_cat, who
+    index = np.full(valid.T.shape, -1)
+    index[who, move] = np.arange(len(move))
+    here = np.arange(len(active))
+    best = index[here, score.argmin(axis=1)]
+    best_score = score.min(axis=1)
+    new_num, new_cat = num[active].copy(), cat[active].copy()
+    took = best >= 0
+    new_num[took], new_cat[took] = block_num[best[took]], block_cat[best[took]]
+    new_margin = np.where(took, m[np.maximum(best, 0)], np.inf)
+    new_flip = took & flips[np.maximum(best, 0)]
+    joint_num, joint_cat, parts = num[active].copy(), cat[active].copy(), np.zeros(len(active))
+    group = np.where(kinds == 0, columns, len(space.numeric))  # one switch at most in the joint
+    current = margin[active]
+    for g in np.unique(group):  # one feature (all switches together) at a time: a dozen
+        of = np.flatnonzero(group == g)
+        pick = of[score[:, of].argmin(axis=1)]
+        ok = np.flatnonzero(score[here, pick] < current - 1e-12)
+        _apply(joint_num, joint_cat, ok, kinds[pick[ok]], columns[pick[ok]], values[pick[ok], ok])
+        parts[ok] += 1
+    joint = np.flatnonzero(parts >= 2)
+    if len(joint):
+        mj, fj = _margin(
+            oracle(space.frame(rows[active[joint]], joint_num[joint], joint_cat[joint])),
+            y_idx[active[joint]],
+        )
+        queries[active[joint]] += 1
+        wins = mj - 10.0 * fj < best_score[joint]
+        j = joint[wins]
+        new_num[j], new_cat[j], new_margin[j], new_flip[j] = (
+            joint_num[j],
+            joint_cat[j],
+            mj[wins],
+            fj[wins],
+        )
+    improved = new_margin < current - 1e-12
+    chosen = active[improved]
+    num[chosen], cat[chosen] = new_num[improved], new_cat[improved]
+    margin[chosen], flipped[chosen] = new_margin[improved], new_flip[improved]
+    return improved
+
+
+def _apply(num, cat, at, kinds, columns, values) -> None:
+    """Set, in place, feature ``columns[i]`` of row ``at[i]`` (numeric when ``kinds[i]`` is 0,
+    else categorical) to ``values[i]``."""
+    is_num = kinds == 0
+    num[at[is_num], columns[is_num]] = values[is_num]
+    cat[at[~is_num], columns[~is_num]] = values[~is_num].astype(np.int64)
 
 
 def _reduce(space, oracle, rows, y_idx, x0, c0, num, cat, done, queries) -> None:
@@ -726,9 +751,11 @@ def evasion_test(
     ``data`` (the standard deviation, not the IQR: the IQR of a mostly-zero column such as a
     capital gain is 0), inside their observed range, integer columns by whole units; up to
     ``max_switches`` categorical features switch to another category observed in ``data``;
-    immutable features never change. Only ``predict_proba`` is queried: a greedy coordinate
-    search scores every single-feature move of every row not yet flipped in one stacked call per
-    step (at most ``max_steps`` steps). A random search of the same feasible set with the same
+    immutable features never change. Only ``predict_proba`` is queried: a greedy search from
+    the row scores, in one stacked call per step (at most ``max_steps`` steps), every
+    single-feature move of every row not yet flipped (numeric features to the ends and midpoints
+    of their interval, categorical ones to the few best-ranked categories) and then the joint
+    move combining every improving one. A random search of the same feasible set with the same
     number of queries per row is run beside it as the baseline. Budgets run from the smallest
     up, and a row flipped within a smaller budget counts as flipped at the larger ones (by
     either method), so success never falls as the budget grows.
@@ -749,11 +776,13 @@ def evasion_test(
     max_switches : int, default 1
         Most categorical features one row may switch (0 keeps every category).
     max_steps : int, default 10
-        Greedy steps per row; each changes one feature, so at most this many change.
+        Greedy steps per row (a step may change several features at once through the joint
+        move; a flipped row then reverts every change its flip does not need).
     mitigation : {"adversarial_training"}, optional
-        Refit a clone of ``estimator`` (default: of ``model``) on ``train`` plus attacked versions
-        of its rows (with their true labels) and report the robust accuracy gained and the clean
-        accuracy lost on ``data``, with paired intervals.
+        Refit a clone of ``estimator`` (default: of ``model``) on ``train`` plus the attacked
+        version of each correctly classified row of a stratified sample of (at most) 4,000 of its
+        rows, with their true labels, and report the change in robust and clean accuracy on
+        ``data``, with paired intervals; a finding says plainly when it did not help.
     train : Dataset, optional
         Training data of the mitigation (needed with ``mitigation=``).
     estimator : unfitted estimator, optional
@@ -764,7 +793,7 @@ def evasion_test(
         Confidence level of the Wilson intervals of rates, Newcombe's intervals of group gaps and
         the paired intervals of the mitigation; ``None`` computes none.
     max_rows : int, optional
-        Attack at most this many rows: a larger ``data`` (and ``train``) is replaced by a sample
+        Attack at most this many rows: a larger ``data`` is replaced by a sample
         stratified by the intersection of the sensitive attributes that keeps every group
         (at least 30 rows each), each row weighted by its stratum's population / sampled; rates
         are weighted and intervals use the effective size. ``None`` attacks every row.
@@ -818,13 +847,12 @@ def evasion_test(
     budgets = sorted(float(b) for b in budgets)
     tables, outcomes = [], {}
     oracle = _Oracle(model, classes)
-    base = oracle(space.frame(np.arange(len(positions)), space.num0, space.cat0)).argmax(axis=1)
-    correct = np.flatnonzero(base == y_idx)
+    proba = oracle(space.frame(np.arange(len(positions)), space.num0, space.cat0))
+    _rank_categories(space, proba)
+    correct = np.flatnonzero(proba.argmax(axis=1) == y_idx)
     previous = None
     for done, budget in enumerate(budgets, start=1):  # a few budgets, smallest first
-        attacked = _greedy(
-            space, oracle, correct, y_idx[correct], budget, max_switches, max_steps, rng
-        )
+        attacked = _greedy(space, oracle, correct, y_idx[correct], budget, max_switches, max_steps)
         baseline = _random_search(
             space, oracle, correct, y_idx[correct], budget, max_switches, attacked.queries, rng
         )
@@ -939,38 +967,53 @@ _MITIGATION_COLUMNS = [
 ]
 
 
-def _adversarial_rows(model, ds, immutable, budget, switches, steps, seed) -> pd.DataFrame:
-    """The successful attacks on ``ds``'s correctly classified rows, as feature rows labelled
-    with their true class in ``__label__`` and their position in ``__row__`` (the rows
-    adversarial training adds)."""
+def _adversarial_rows(
+    model, ds, immutable, budget, switches, steps, seed, *, every=False
+) -> pd.DataFrame:
+    """The successful attacks on ``ds``'s correctly classified rows (with ``every``, the point
+    the attack reached for each of them, flipped or not: the rows adversarial training adds), as
+    feature rows labelled with their true class in ``__label__`` and their position in
+    ``__row__``."""
     classes, y_idx = _labels(model, ds)
     space = _attack_space(ds, ds.X, immutable)
     oracle = _Oracle(model, classes)
     rows = np.arange(ds.n_rows)
-    base = oracle(space.frame(rows, space.num0, space.cat0)).argmax(axis=1)
-    correct = np.flatnonzero(base == y_idx)
-    rng = rng_from(seed)
-    out = _greedy(space, oracle, correct, y_idx[correct], budget, switches, steps, rng)
-    hit = correct[out.flipped]
-    frame = space.frame(hit, out.num[out.flipped], out.cat[out.flipped])
+    proba = oracle(space.frame(rows, space.num0, space.cat0))
+    _rank_categories(space, proba)
+    correct = np.flatnonzero(proba.argmax(axis=1) == y_idx)
+    out = _greedy(space, oracle, correct, y_idx[correct], budget, switches, steps, keep_all=every)
+    keep = np.ones(len(correct), dtype=bool) if every else out.flipped
+    hit = correct[keep]
+    frame = space.frame(hit, out.num[keep], out.cat[keep])
     return frame.assign(**{"__label__": ds.y.to_numpy()[hit], "__row__": hit})
+
+
+# training rows attacked by the mitigation: measured on Adult (HGB, budget 0.1), adding the
+# attacked version of every attacked row gained 0.024 robust accuracy with 2,000 rows, 0.040 with
+# 4,000 and 0.044 with 8,000; adding only the ~100 successful flips of 600 rows, or attacking the
+# refitted model again for a second round, LOWERED it (by 0.07 to 0.2)
+_TRAIN_ATTACKED = 4000
 
 
 def _adversarial_training(
     model, estimator, train, ds, frozen, budget, switches, steps, max_rows, ci, rng
 ):
-    """Refit on train + its attacked rows; robust and clean accuracy before and after on ``ds``."""
+    """Refit on train plus the attacked version (the worst point the attack found, flipped or
+    not, with the true label) of each correctly classified row of a stratified sample of
+    ``_TRAIN_ATTACKED`` training rows; robust and clean accuracy before and after on ``ds``."""
     from sklearn.base import clone
 
     train = check_dataset(train, need=["target"], name="train", caller="evasion_test")
     train = train.for_model(model)
-    if max_rows is not None and train.n_rows > max_rows:
-        train_rows, _ = _rows(train, max_rows, rng)
+    if train.n_rows > _TRAIN_ATTACKED:  # a stratified sample of a few thousand rows
+        train_rows, _ = _rows(train, _TRAIN_ATTACKED, rng)
         attacked_train = train.subset(train_rows)
     else:
         attacked_train = train
     seeds = [int(v) for v in rng.integers(2**31, size=2)]  # the training and test attacks
-    added = _adversarial_rows(model, attacked_train, frozen, budget, switches, steps, seeds[0])
+    added = _adversarial_rows(
+        model, attacked_train, frozen, budget, switches, steps, seeds[0], every=True
+    )
     label = added.pop("__label__")
     added = added.drop(columns="__row__")
     X = pd.concat([train.X, added], ignore_index=True)
@@ -1000,9 +1043,10 @@ def _robust_rows(model, ds, positions, frozen, budget, switches, steps, seed):
     space = _attack_space(ds, ds.X.iloc[positions], frozen)
     oracle = _Oracle(model, classes)
     y_idx = y_all[positions]
-    base = oracle(space.frame(np.arange(len(positions)), space.num0, space.cat0)).argmax(axis=1)
-    correct = np.flatnonzero(base == y_idx)
-    out = _greedy(space, oracle, correct, y_idx[correct], budget, switches, steps, rng_from(seed))
+    proba = oracle(space.frame(np.arange(len(positions)), space.num0, space.cat0))
+    _rank_categories(space, proba)
+    correct = np.flatnonzero(proba.argmax(axis=1) == y_idx)
+    out = _greedy(space, oracle, correct, y_idx[correct], budget, switches, steps)
     clean = np.zeros(len(positions), dtype=bool)
     clean[correct] = True
     robust = clean.copy()
@@ -1084,10 +1128,16 @@ def _findings(attack, groups, mitigation, ci) -> list:
     if len(mitigation):
         m = mitigation[mitigation["attribute"] == "overall"].set_index("metric")
         r, c = m.loc["robust_accuracy"], m.loc["clean_accuracy"]
+        if ci is not None and r["lower"] > 0:
+            severity, title = "info", "Adversarial training made the model more robust"
+        elif ci is not None and r["upper"] < 0:
+            severity, title = "warning", "Adversarial training made the model LESS robust"
+        else:
+            severity, title = "warning", "Adversarial training did not detectably help"
         findings.append(
             Finding(
-                "info",
-                "Adversarial training: robust accuracy gained and clean accuracy lost",
+                severity,
+                title,
                 f"Robust accuracy {r['before']:.3f} -> {r['after']:.3f} ({r['change']:+.3f}, "
                 f"{level} {r['lower']:+.3f} to {r['upper']:+.3f}); clean accuracy "
                 f"{c['before']:.3f} -> {c['after']:.3f} ({c['change']:+.3f}, {level} "
