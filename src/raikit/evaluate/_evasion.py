@@ -580,9 +580,12 @@ class EvasionResult(Result):
         A few successful flips at the largest budget, long format: ``example``, ``row`` (its
         position in the data), ``column``, ``original``, ``adversarial`` (changed columns only).
     mitigation : DataFrame
-        Adversarial training (empty without ``mitigation=``): per metric (``clean_accuracy``,
-        ``robust_accuracy``) and attribute/group, the value ``before`` and ``after`` the refit,
-        the ``change`` and its paired normal interval ``lower``/``upper``.
+        The mitigation (empty without ``mitigation=``): per metric (``clean_accuracy``,
+        ``robust_accuracy``) and attribute/group, the value ``before`` and ``after`` it, the
+        ``change`` and its paired normal interval ``lower``/``upper``. Input validation adds
+        ``attacks_caught`` (share of successful attacks flagged, ``n`` of them) and
+        ``false_alarms`` (share of clean rows flagged) in ``after``, with their Wilson
+        interval in ``lower``/``upper`` (``before`` and ``change`` are NaN).
     meta : dict
         Budgets, the columns that moved and that were frozen, queries, sampling.
     findings : tuple of Finding
@@ -633,10 +636,16 @@ class EvasionResult(Result):
             text += f" ({sampling_note(self.meta['attacked_rows'], self.meta['n_rows'])})"
         if len(self.mitigation):
             m = self.mitigation[self.mitigation["attribute"] == "overall"].set_index("metric")
+            name = str(self.meta.get("mitigation") or "adversarial_training").replace("_", " ")
             text += (
-                f"; adversarial training: robust accuracy {m.loc['robust_accuracy', 'change']:+.3f}, "
+                f"; {name}: robust accuracy {m.loc['robust_accuracy', 'change']:+.3f}, "
                 f"clean accuracy {m.loc['clean_accuracy', 'change']:+.3f}"
             )
+            if "attacks_caught" in m.index:
+                text += (
+                    f" ({m.loc['attacks_caught', 'after']:.1%} of attacks caught, "
+                    f"{m.loc['false_alarms', 'after']:.1%} false alarms)"
+                )
         return text + "."
 
     def figures(self) -> list:
@@ -720,7 +729,7 @@ def _labels(model, ds) -> tuple[np.ndarray, np.ndarray]:
     immutable=[_names, None],
     max_switches=Interval(int, 0, None),
     max_steps=Interval(int, 1, 100),
-    mitigation=[Options("adversarial_training"), None],
+    mitigation=[Options("adversarial_training", "input_validation"), None],
     mitigation_budget=[Interval(float, 0, 10, closed="right"), None],
     ci=[CI, None],
     max_rows=[Interval(int, 50, None), None],
@@ -778,13 +787,21 @@ def evasion_test(
     max_steps : int, default 10
         Greedy steps per row (a step may change several features at once through the joint
         move; a flipped row then reverts every change its flip does not need).
-    mitigation : {"adversarial_training"}, optional
+    mitigation : {"adversarial_training", "input_validation"}, optional
         Refit a clone of ``estimator`` (default: of ``model``) on ``train`` plus the attacked
         version of each correctly classified row of a stratified sample of (at most) 4,000 of its
         rows, with their true labels, and report the change in robust and clean accuracy on
-        ``data``, with paired intervals; a finding says plainly when it did not help.
+        ``data``, with paired intervals; a finding says plainly when it did not help (on Adult
+        it helps one model and hurts another: measure it on yours). ``"input_validation"``
+        learns from ``train`` which values are plausible (each numeric feature's range, each
+        categorical feature's categories, and the pairs of categories of two features seen in
+        at least 3 training rows) and refuses any other input: it reports the share of
+        successful attacks on ``data`` it flags, the share of clean rows it flags (false
+        alarms), both with Wilson intervals, and robust and clean accuracy before and after
+        (a refused row counts as not served). The attack does not know the validator.
     train : Dataset, optional
-        Training data of the mitigation (needed with ``mitigation=``).
+        Training data of the mitigation (needed with ``mitigation=``): refitted on, or learnt
+        from by the validator.
     estimator : unfitted estimator, optional
         The learner refitted by the mitigation (default: ``sklearn.base.clone(model)``).
     mitigation_budget : float, optional
@@ -834,8 +851,9 @@ def evasion_test(
     ds = check_dataset(data, need=["target"], caller="evasion_test").for_model(model)
     if mitigation is not None and train is None:
         raise ParameterError(
-            "evasion_test(): mitigation='adversarial_training' needs train=, the training "
-            "Dataset whose attacked rows are added before the refit."
+            f"evasion_test(): mitigation={mitigation!r} needs train=, the training Dataset "
+            "(whose attacked rows adversarial training adds before the refit, and whose values "
+            "input validation learns)."
         )
     frozen = _immutable(ds, immutable)
     rng = rng_from(random_state)
@@ -868,9 +886,13 @@ def evasion_test(
     attack = pd.concat(tables, ignore_index=True)
     mitigated, info = pd.DataFrame(columns=_MITIGATION_COLUMNS), {}
     chosen = mitigation_budget or float(np.median(budgets))
-    if mitigation is not None:
+    if mitigation == "adversarial_training":
         mitigated, info = _adversarial_training(
             model, estimator, train, ds, frozen, chosen, max_switches, max_steps, max_rows, ci, rng
+        )
+    elif mitigation == "input_validation":
+        mitigated, info = _input_validation(
+            model, train, ds, frozen, chosen, max_switches, max_steps, max_rows, ci, rng
         )
     groups = _group_gaps(attack, ci)
     return EvasionResult(
@@ -890,10 +912,11 @@ def evasion_test(
             "n_rows": ds.n_rows,
             "attacked_rows": len(positions),
             "classes": [c.item() if hasattr(c, "item") else c for c in classes],
+            "mitigation": mitigation,
             "mitigation_budget": chosen if mitigation else None,
             **info,
         },
-        findings=tuple(_findings(attack, groups, mitigated, ci)),
+        findings=tuple(_findings(attack, groups, mitigated, ci, mitigation)),
     )
 
 
@@ -1039,6 +1062,13 @@ def _adversarial_training(
 
 def _robust_rows(model, ds, positions, frozen, budget, switches, steps, seed):
     """Per row of ``positions``: correctly classified, and correct and not flipped by the attack."""
+    clean, flipped, _ = _attacked(model, ds, positions, frozen, budget, switches, steps)
+    return clean.astype(float), (clean & ~flipped).astype(float)
+
+
+def _attacked(model, ds, positions, frozen, budget, switches, steps):
+    """Per row of ``positions``: correctly classified, flipped by the attack, and the flipped
+    rows' adversarial versions (a frame in the order of ``np.flatnonzero(flipped)``)."""
     classes, y_all = _labels(model, ds)
     space = _attack_space(ds, ds.X.iloc[positions], frozen)
     oracle = _Oracle(model, classes)
@@ -1049,9 +1079,142 @@ def _robust_rows(model, ds, positions, frozen, budget, switches, steps, seed):
     out = _greedy(space, oracle, correct, y_idx[correct], budget, switches, steps)
     clean = np.zeros(len(positions), dtype=bool)
     clean[correct] = True
-    robust = clean.copy()
-    robust[correct[out.flipped]] = False
-    return clean.astype(float), robust.astype(float)
+    flipped = np.zeros(len(positions), dtype=bool)
+    flipped[correct[out.flipped]] = True
+    adversarial = space.frame(correct[out.flipped], out.num[out.flipped], out.cat[out.flipped])
+    return clean, flipped, adversarial
+
+
+# a pair of categories seen in fewer training rows than this is improbable (input validation)
+_RARE_PAIR = 3
+
+
+@dataclass
+class _Validator:
+    """Input validation learnt from training rows: a row is flagged when a numeric feature lies
+    outside its training range, a categorical feature takes a category training never had, or a
+    pair of categorical features a combination seen in fewer than ``_RARE_PAIR`` training rows."""
+
+    numeric: list
+    low: np.ndarray
+    high: np.ndarray
+    categorical: list
+    values: list  # per categorical column: its training categories
+    seen: dict  # (j, k) -> counts of the code pairs of columns j < k, flattened
+
+    @classmethod
+    def fit(cls, X: pd.DataFrame) -> _Validator:
+        from raikit._schema import infer_column_schema
+
+        numeric, low, high, categorical, values = [], [], [], [], []
+        for c in X.columns:  # one pass over the features
+            kind = infer_column_schema(c, X[c]).kind
+            if kind == "numeric":
+                x = X[c].to_numpy(dtype=float, na_value=np.nan)
+                if np.isfinite(x).any():
+                    numeric.append(c)
+                    low.append(np.nanmin(x))
+                    high.append(np.nanmax(x))
+            elif kind in ("categorical", "boolean"):
+                categorical.append(c)
+                values.append(pd.Index(pd.unique(X[c].dropna().astype(object))))
+        out = cls(numeric, np.asarray(low), np.asarray(high), categorical, values, {})
+        codes = out._codes(X)
+        for j, k in out._pairs():  # pairs of a dozen columns at most
+            out.seen[j, k] = np.bincount(out._key(codes, j, k), minlength=out._size(j, k))
+        return out
+
+    def _pairs(self):
+        n = len(self.categorical)
+        return [(j, k) for j in range(n) for k in range(j + 1, n)]
+
+    def _size(self, j, k) -> int:
+        return (len(self.values[j]) + 1) * (len(self.values[k]) + 1)
+
+    def _key(self, codes, j, k) -> np.ndarray:
+        return (codes[:, j] + 1) * (len(self.values[k]) + 1) + codes[:, k] + 1  # -1: missing
+
+    def _codes(self, X: pd.DataFrame) -> np.ndarray:
+        """Category codes per column: -1 missing, -2 a category training never had."""
+        out = np.empty((len(X), len(self.categorical)), dtype=np.int64)
+        for j, (c, values) in enumerate(zip(self.categorical, self.values, strict=True)):
+            column = X[c].astype(object)
+            code = values.get_indexer(column)
+            out[:, j] = np.where(column.isna().to_numpy(), -1, np.where(code < 0, -2, code))
+        return out
+
+    def flag(self, X: pd.DataFrame) -> np.ndarray:
+        """Whether each row of ``X`` is improbable under the training data."""
+        flagged = np.zeros(len(X), dtype=bool)
+        for j, c in enumerate(self.numeric):  # a few numeric columns
+            x = X[c].to_numpy(dtype=float, na_value=np.nan)
+            flagged |= (x < self.low[j]) | (x > self.high[j])
+        codes = self._codes(X)
+        flagged |= (codes == -2).any(axis=1)
+        safe = np.maximum(codes, -1)
+        for (j, k), counts in self.seen.items():  # pairs of columns
+            flagged |= counts[self._key(safe, j, k)] < _RARE_PAIR
+        return flagged
+
+
+def _input_validation(model, train, ds, frozen, budget, switches, steps, max_rows, ci, rng):
+    """Flag attacked and clean rows of ``ds`` with a :class:`_Validator` fitted on ``train``: a
+    flagged input is refused, so a caught attack keeps its row robust and a flagged clean row
+    costs clean accuracy; the share of attacks caught and of clean rows flagged (false alarms)."""
+    train = check_dataset(train, need=["target"], name="train", caller="evasion_test")
+    validator = _Validator.fit(train.for_model(model).X)
+    positions, weights = _rows(ds, max_rows, rng)
+    families = _sub_families(ds, positions)
+    clean, flipped, adversarial = _attacked(model, ds, positions, frozen, budget, switches, steps)
+    refused = validator.flag(ds.X.iloc[positions])
+    caught = np.zeros(len(positions), dtype=bool)
+    caught[flipped] = validator.flag(adversarial)
+    served = clean & ~refused
+    parts = [
+        _paired("clean_accuracy", families, weights, clean * 1.0, served * 1.0, ci),
+        _paired(
+            "robust_accuracy",
+            families,
+            weights,
+            (clean & ~flipped) * 1.0,
+            (served & (~flipped | caught)) * 1.0,
+            ci,
+        ),
+        _flag_rate("attacks_caught", families, weights, caught, flipped, ci),
+        _flag_rate("false_alarms", families, weights, refused, np.ones(len(positions), bool), ci),
+    ]
+    return pd.concat(parts, ignore_index=True), {
+        "validator": {
+            "numeric_ranges": validator.numeric,
+            "category_pairs": [
+                [validator.categorical[j], validator.categorical[k]] for j, k in validator.seen
+            ],
+            "rare_pair": _RARE_PAIR,
+        },
+        "train_rows": train.n_rows,
+    }
+
+
+def _flag_rate(metric, families, w, hits, among, ci) -> pd.DataFrame:
+    """The weighted share of ``hits`` among the rows of ``among`` per slice (in ``after``) with
+    its Wilson interval (``lower``/``upper``); ``before`` and ``change`` are NaN."""
+    names, groups, codes, n_slices = families
+    with np.errstate(divide="ignore", invalid="ignore"):  # a group with no row: NaN
+        rate, lower, upper, _ = _rate(codes, n_slices, w, hits * 1.0, among * 1.0, ci)
+    return pd.DataFrame(
+        {
+            "metric": metric,
+            "attribute": names,
+            "group": [str(g) for g in groups],
+            "n": _slice_sums(codes, n_slices, among * 1.0).astype(np.int64),
+            "before": np.nan,
+            "after": rate,
+            "change": np.nan,
+            "lower": lower,
+            "upper": upper,
+        },
+        columns=_MITIGATION_COLUMNS,
+    )
 
 
 def _paired(metric, families, w, before, after, ci) -> pd.DataFrame:
@@ -1083,7 +1246,7 @@ def _paired(metric, families, w, before, after, ci) -> pd.DataFrame:
     )
 
 
-def _findings(attack, groups, mitigation, ci) -> list:
+def _findings(attack, groups, mitigation, ci, kind=None) -> list:
     level = f"{ci:.0%} CI" if ci is not None else "no CI"
     findings = []
     overall = attack[(attack["attribute"] == "overall")]
@@ -1127,21 +1290,32 @@ def _findings(attack, groups, mitigation, ci) -> list:
         )
     if len(mitigation):
         m = mitigation[mitigation["attribute"] == "overall"].set_index("metric")
-        r, c = m.loc["robust_accuracy"], m.loc["clean_accuracy"]
-        if ci is not None and r["lower"] > 0:
-            severity, title = "info", "Adversarial training made the model more robust"
-        elif ci is not None and r["upper"] < 0:
-            severity, title = "warning", "Adversarial training made the model LESS robust"
-        else:
-            severity, title = "warning", "Adversarial training did not detectably help"
-        findings.append(
-            Finding(
-                severity,
-                title,
-                f"Robust accuracy {r['before']:.3f} -> {r['after']:.3f} ({r['change']:+.3f}, "
-                f"{level} {r['lower']:+.3f} to {r['upper']:+.3f}); clean accuracy "
-                f"{c['before']:.3f} -> {c['after']:.3f} ({c['change']:+.3f}, {level} "
-                f"{c['lower']:+.3f} to {c['upper']:+.3f}).",
-            )
-        )
+        findings.append(_mitigation_finding(m, level, ci, kind or "adversarial_training"))
     return findings
+
+
+def _mitigation_finding(m: pd.DataFrame, level: str, ci, kind: str) -> Finding:
+    """Whether the mitigation helped, plainly, with the robust and clean accuracy changes."""
+    name = kind.replace("_", " ").capitalize()
+    r, c = m.loc["robust_accuracy"], m.loc["clean_accuracy"]
+    if ci is not None and r["lower"] > 0:
+        severity, title = "info", f"{name} made the model more robust"
+    elif ci is not None and r["upper"] < 0:
+        severity, title = "warning", f"{name} made the model LESS robust"
+    else:
+        severity, title = "warning", f"{name} did not detectably help"
+    text = (
+        f"Robust accuracy {r['before']:.3f} -> {r['after']:.3f} ({r['change']:+.3f}, "
+        f"{level} {r['lower']:+.3f} to {r['upper']:+.3f}); clean accuracy "
+        f"{c['before']:.3f} -> {c['after']:.3f} ({c['change']:+.3f}, {level} "
+        f"{c['lower']:+.3f} to {c['upper']:+.3f})."
+    )
+    if "attacks_caught" in m.index:
+        a, f = m.loc["attacks_caught"], m.loc["false_alarms"]
+        text += (
+            f" It flags {a['after']:.1%} of the successful attacks ({level} {a['lower']:.1%} to "
+            f"{a['upper']:.1%}) and {f['after']:.1%} of clean rows ({f['lower']:.1%} to "
+            f"{f['upper']:.1%}), which it refuses; the attack did not know the validator, so an "
+            "attacker who does can avoid what it flags."
+        )
+    return Finding(severity, title, text)
