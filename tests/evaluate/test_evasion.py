@@ -439,3 +439,31 @@ def test_the_mitigation_finding_says_plainly_when_it_hurt():
     assert _mitigation_finding(m, "", 0.95, "input_validation").title == (
         "Input validation made the model more robust"
     )
+
+
+def test_versus_random_is_the_paired_gain_on_the_same_rows(adult):
+    # the result carries the paired comparison itself: attack minus random on the same correct
+    # rows, equal to the difference of the two success rates, with an interval above 0 at 0.5
+    model, _, test = adult
+    r = evasion_test(model, test.subset(np.arange(400)), budgets=[0.05, 0.5], random_state=0)
+    v = r.versus_random.set_index(["budget", "attribute", "group"])
+    for budget in (0.05, 0.5):
+        mine, rand = r.at(budget).iloc[0], r.at(budget, method="random").iloc[0]
+        row = v.loc[(budget, "overall", "overall")]
+        assert row["n"] == mine["n_correct"]
+        assert row["attack"] == pytest.approx(mine["success_rate"])
+        assert row["random"] == pytest.approx(rand["success_rate"])
+        assert row["gain"] == pytest.approx(mine["success_rate"] - rand["success_rate"])
+        assert row["lower"] > 0
+    assert not any("did not beat random" in f.title for f in r.findings)
+    back = Result.from_json(r.to_json())
+    assert back.versus_random.equals(r.versus_random)
+
+
+def test_a_finding_says_when_the_attack_does_not_beat_random(threshold_data):
+    # a budget too small to reach the threshold from any row: neither search flips anything
+    model = Threshold().fit(threshold_data.X, threshold_data.y)
+    r = evasion_test(model, threshold_data, budgets=[1e-4], random_state=0)
+    gain = r.versus_random.set_index("attribute").loc["overall"]
+    assert gain["attack"] == gain["random"] == gain["gain"] == 0 and gain["lower"] <= 0
+    assert any("did not beat random" in f.title for f in r.findings)

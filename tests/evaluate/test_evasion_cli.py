@@ -85,6 +85,7 @@ def test_input_validation_from_the_command_line(files):
     )
     assert out.returncode == 0, out.stderr
     assert "input validation" in out.stdout
+    assert "Attack minus random, paired on the same rows: budget 0.5" in out.stdout
     result = Result.from_json((folder / "validation" / "evasion.json").read_text())
     assert result.meta["mitigation"] == "input_validation"
     assert {"attacks_caught", "false_alarms"} <= set(result.mitigation["metric"])

@@ -491,6 +491,16 @@ def _print_evasion(result, name: str) -> None:
             f"{a.robust_accuracy:.3f} [{a.robust_lower:.3f}, {a.robust_upper:.3f}]",
         )
     console.print(table)
+    versus = result.versus_random
+    overall = versus[versus["attribute"] == "overall"]
+    console.print(
+        "Attack minus random, paired on the same rows: "
+        + "; ".join(  # a few budgets
+            f"budget {v.budget:g} {v.gain:+.3f} [{v.lower:+.3f}, {v.upper:+.3f}]"
+            for v in overall.itertuples(index=False)
+        ),
+        markup=False,
+    )
     console.print(result.summary)
     _print_findings(result.findings)
 

@@ -527,6 +527,20 @@ def _table(budget, method, families, w, correct, outcome, ci) -> pd.DataFrame:
     )
 
 
+def _gain(budget, families, w, correct, attacked, baseline, ci) -> pd.DataFrame:
+    """The attack's success minus random search's on the same correct rows, per slice, with a
+    paired interval (:func:`_paired`)."""
+    names, groups, codes, n_slices = families
+    among = (names, groups, [c[correct] for c in codes], n_slices)
+    table = _paired(
+        "success_rate", among, w[correct], baseline.flipped * 1.0, attacked.flipped * 1.0, ci
+    )
+    table = table.rename(columns={"before": "random", "after": "attack", "change": "gain"})
+    return table.drop(columns="metric").assign(budget=budget)[
+        ["budget", "attribute", "group", "n", "random", "attack", "gain", "lower", "upper"]
+    ]
+
+
 def _group_gaps(attack: pd.DataFrame, ci) -> pd.DataFrame:
     """Per budget and attribute: the easiest and hardest group to flip (each with enough
     correctly classified rows), the gap with Newcombe's interval (from the Wilson intervals) and
@@ -586,6 +600,10 @@ class EvasionResult(Result):
         ``attacks_caught`` (share of successful attacks flagged, ``n`` of them) and
         ``false_alarms`` (share of clean rows flagged) in ``after``, with their Wilson
         interval in ``lower``/``upper`` (``before`` and ``change`` are NaN).
+    versus_random : DataFrame
+        Does the attack beat random changes? Per (budget, attribute, group), paired on the same
+        correctly classified rows: ``random`` and ``attack`` success rates, their difference
+        ``gain`` and its paired normal interval ``lower``/``upper`` (``n``: correct rows).
     meta : dict
         Budgets, the columns that moved and that were frozen, queries, sampling.
     findings : tuple of Finding
@@ -595,6 +613,7 @@ class EvasionResult(Result):
     groups: pd.DataFrame
     adversarial_examples: pd.DataFrame
     mitigation: pd.DataFrame
+    versus_random: pd.DataFrame = field(default_factory=pd.DataFrame)
     meta: dict = field(default_factory=dict)
     findings: tuple = field(default_factory=tuple)
 
@@ -863,7 +882,7 @@ def evasion_test(
     y_idx = y_all[positions]
     families = _sub_families(ds, positions)
     budgets = sorted(float(b) for b in budgets)
-    tables, outcomes = [], {}
+    tables, gains, outcomes = [], [], {}
     oracle = _Oracle(model, classes)
     proba = oracle(space.frame(np.arange(len(positions)), space.num0, space.cat0))
     _rank_categories(space, proba)
@@ -881,6 +900,7 @@ def evasion_test(
         outcomes[budget] = attacked
         tables.append(_table(budget, "attack", families, weights, correct, attacked, ci))
         tables.append(_table(budget, "random", families, weights, correct, baseline, ci))
+        gains.append(_gain(budget, families, weights, correct, attacked, baseline, ci))
         if progress is not None:
             progress(done, len(budgets))
     attack = pd.concat(tables, ignore_index=True)
@@ -900,6 +920,7 @@ def evasion_test(
         groups=groups,
         adversarial_examples=_examples(space, positions, correct, outcomes[budgets[-1]]),
         mitigation=mitigated,
+        versus_random=pd.concat(gains, ignore_index=True),
         meta={
             "budgets": budgets,
             "spread": "standard deviation",
@@ -916,7 +937,7 @@ def evasion_test(
             "mitigation_budget": chosen if mitigation else None,
             **info,
         },
-        findings=tuple(_findings(attack, groups, mitigated, ci, mitigation)),
+        findings=tuple(_findings(attack, groups, mitigated, ci, mitigation, gains)),
     )
 
 
@@ -1247,9 +1268,22 @@ def _paired(metric, families, w, before, after, ci) -> pd.DataFrame:
     )
 
 
-def _findings(attack, groups, mitigation, ci, kind=None) -> list:
+def _findings(attack, groups, mitigation, ci, kind=None, gains=()) -> list:
     level = f"{ci:.0%} CI" if ci is not None else "no CI"
     findings = []
+    versus = pd.concat(list(gains), ignore_index=True) if len(gains) else None
+    if versus is not None and ci is not None:
+        beaten = versus[versus["attribute"] == "overall"]
+        if len(beaten) and not (beaten["lower"] > 0).any():
+            findings.append(
+                Finding(
+                    "info",
+                    "The attack did not beat random changes with as many queries",
+                    "At no budget is the attack's success, paired on the same rows, detectably "
+                    "above random search's: the decisions it flips are flipped as easily by "
+                    "chance, or the search needs more steps (max_steps=).",
+                )
+            )
     overall = attack[(attack["attribute"] == "overall")]
     mine = overall[overall["method"] == "attack"].set_index("budget")
     rand = overall[overall["method"] == "random"].set_index("budget")
