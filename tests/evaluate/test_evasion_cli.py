@@ -73,3 +73,25 @@ def test_a_bad_budget_is_refused_in_the_words_of_the_command_line(files):
         *["--target", target, "--sensitive", "sex", "--budget", "0.1,lots"],
     )
     assert bad.returncode != 0 and "--budget must be comma-separated numbers" in bad.stderr
+
+
+def test_input_validation_from_the_command_line(files):
+    folder, target = files
+    out = run(
+        *["--data", str(folder / "test.csv"), "--model", str(folder / "model.skops")],
+        *["--target", target, "--sensitive", "sex", "--features", ",".join(FEATURES)],
+        *["--budget", "0.5", "--max-steps", "3", "--train", str(folder / "train.csv")],
+        *["--mitigation", "input_validation", "--out", str(folder / "validation")],
+    )
+    assert out.returncode == 0, out.stderr
+    assert "input validation" in out.stdout
+    assert "Attack minus random, paired on the same rows: budget 0.5" in out.stdout
+    result = Result.from_json((folder / "validation" / "evasion.json").read_text())
+    assert result.meta["mitigation"] == "input_validation"
+    assert {"attacks_caught", "false_alarms"} <= set(result.mitigation["metric"])
+    bad = run(
+        *["--data", str(folder / "test.csv"), "--model", str(folder / "model.skops")],
+        *["--target", target, "--sensitive", "sex", "--train", str(folder / "train.csv")],
+        *["--mitigation", "retrain"],
+    )
+    assert bad.returncode != 0 and "--mitigation" in bad.stderr

@@ -419,8 +419,14 @@ def evasion_command(
     train: Path | None = typer.Option(
         None,
         "--train",
-        help="Training CSV or Parquet: refit the model on it plus attacked rows (adversarial "
-        "training) and report the robust accuracy gained and the clean accuracy lost.",
+        help="Training CSV or Parquet for the mitigation: refit the model on it plus attacked "
+        "rows (adversarial training), or learn from it which inputs are plausible (input "
+        "validation); reports robust and clean accuracy before and after.",
+    ),
+    mitigation: str = typer.Option(
+        "adversarial_training",
+        "--mitigation",
+        help="With --train: adversarial_training or input_validation.",
     ),
     ci: float = typer.Option(0.95, "--ci", help="Confidence level of every interval."),
     seed: int = typer.Option(0, "--seed", help="Seed of the sample and the random baseline."),
@@ -457,7 +463,7 @@ def evasion_command(
                 immutable=split_names(immutable),
                 max_switches=max_switches,
                 max_steps=max_steps,
-                mitigation=None if train_ds is None else "adversarial_training",
+                mitigation=None if train_ds is None else mitigation,
                 train=train_ds,
                 ci=ci,
                 max_rows=max_rows,
@@ -485,6 +491,16 @@ def _print_evasion(result, name: str) -> None:
             f"{a.robust_accuracy:.3f} [{a.robust_lower:.3f}, {a.robust_upper:.3f}]",
         )
     console.print(table)
+    versus = result.versus_random
+    overall = versus[versus["attribute"] == "overall"]
+    console.print(
+        "Attack minus random, paired on the same rows: "
+        + "; ".join(  # a few budgets
+            f"budget {v.budget:g} {v.gain:+.3f} [{v.lower:+.3f}, {v.upper:+.3f}]"
+            for v in overall.itertuples(index=False)
+        ),
+        markup=False,
+    )
     console.print(result.summary)
     _print_findings(result.findings)
 

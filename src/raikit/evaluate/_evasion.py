@@ -6,10 +6,15 @@ Numeric features move within a budget, a fraction of their standard deviation, i
 observed range (integer columns stay integers); categorical features switch among the categories
 observed in the data; immutable features (the sensitive attributes and any named) never change.
 
-The search is a greedy coordinate descent on the margin of the true class: at each step every
-candidate single-feature move of every row not yet flipped is scored in one stacked
-``predict_proba`` call (chunked to bound memory), and each row takes its best move. A random
-search in the same feasible set with the same number of queries per row is the baseline.
+The search is a greedy descent on the margin of the true class, from the row itself: at each
+step every candidate single-feature move of every row not yet flipped (numeric features to either
+end of their allowed interval or its midpoints, where tree models usually flip; categorical
+features to the few categories that, on the attacked rows, carry the lowest mean probability of
+the row's class, the next few at each later step) is scored in one stacked ``predict_proba`` call
+(chunked to bound memory), then the joint move that makes every improving move at once (a corner
+of the box one move cannot reach); each row takes the best and stops when it flips or nothing
+improves it. A random search in the same feasible set with the same number of queries per row is
+the baseline.
 """
 
 from __future__ import annotations
@@ -39,7 +44,6 @@ __all__ = ["EvasionResult", "evasion_test"]
 _STEPS = (-1.0, -0.5, 0.5, 1.0)  # numeric moves tried, as shares of the budget (L-inf box)
 _CHUNK = 100_000  # rows per predict_proba call
 _CATEGORY_TRIES = 4  # categories a step tries per categorical column and row
-_STARTS = 20  # random points of the feasible set tried per row before the descent
 _N_EXAMPLES = 5
 
 
@@ -59,6 +63,7 @@ class _Space:
     frozen: list  # columns that never change: immutable, or of a kind that cannot move
     num0: np.ndarray = None  # (rows, numeric) original values
     cat0: np.ndarray = None  # (rows, categorical) original codes, -1 = missing or unseen
+    ranking: list = field(default_factory=list)  # per categorical column: classes x codes
 
     def encode(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         num = np.column_stack(
@@ -199,25 +204,42 @@ class _Outcome:
     cat: np.ndarray  # final categorical codes
 
 
-def _candidates(space, x0, c0, num, cat, budget, max_switches, rng):
+def _rank_categories(space: _Space, proba: np.ndarray) -> None:
+    """Order each categorical column's categories, per true class, by how far they move the
+    model away from that class on average: the mean predicted probability of the class over the
+    attacked rows with the category (from the one clean query, so it costs nothing). A category
+    no row has ranks last. Sets ``space.ranking`` (per column: classes x categories, codes)."""
+    ranking = []
+    for k, observed in enumerate(space.values):  # a dozen columns at most
+        codes = space.cat0[:, k]
+        seen = codes >= 0
+        count = np.bincount(codes[seen], minlength=len(observed))
+        mean = np.full((len(observed), proba.shape[1]), np.inf)
+        for c in range(proba.shape[1]):  # a few classes
+            total = np.bincount(codes[seen], weights=proba[seen, c], minlength=len(observed))
+            mean[count > 0, c] = total[count > 0] / count[count > 0]
+        ranking.append(np.argsort(mean, axis=0, kind="stable").T)
+    space.ranking = ranking
+
+
+def _candidates(space, x0, c0, num, cat, y_idx, budget, max_switches, step):
     """Every single-feature move of some rows (original values ``x0``/``c0``, current ``num``/
-    ``cat``): the kind (0 numeric, 1 categorical), column, value matrix (moves, rows), validity.
-    A categorical column with many categories tries a few drawn at random per row and step."""
+    ``cat``, true classes ``y_idx``): the kind (0 numeric, 1 categorical), column, value matrix
+    (moves, rows) and validity. Numeric features try both ends of their interval and its
+    midpoints; a categorical column tries its ``_CATEGORY_TRIES`` best-ranked categories for the
+    row's class (:func:`_rank_categories`), the next ones in the ranking at each later step."""
     kinds, columns, values = [], [], []
     p, n = len(space.numeric), len(x0)
     for share in _STEPS:  # a few steps, every numeric column at once
-        moved = _numeric_value(space, x0, share, budget)
         kinds += [0] * p
         columns += list(range(p))
-        values.append(moved.T)
-    for k, observed in enumerate(space.values):  # categorical columns x a few categories
-        tries = min(len(observed), _CATEGORY_TRIES)
+        values.append(_numeric_value(space, x0, share, budget).T)
+    for k, ranking in enumerate(space.ranking):  # categorical columns x a few categories
+        tries = min(ranking.shape[1], _CATEGORY_TRIES)
         kinds += [1] * tries
         columns += [k] * tries
-        if tries == len(observed):
-            values.append(np.repeat(np.arange(tries, dtype=float)[:, None], n, axis=1))
-        else:  # a different random draw of categories per row and step
-            values.append(rng.integers(0, len(observed), size=(tries, n)).astype(float))
+        position = (step * tries + np.arange(tries)) % ranking.shape[1]
+        values.append(ranking[y_idx][:, position].T.astype(float))
     if not kinds:
         empty = np.empty((0, n))
         return np.empty(0, int), np.empty(0, int), empty, empty.astype(bool)
@@ -237,102 +259,105 @@ def _candidates(space, x0, c0, num, cat, budget, max_switches, rng):
     return kinds, columns, values, valid
 
 
-def _greedy(space, oracle, rows, y_idx, budget, max_switches, max_steps, rng) -> _Outcome:
-    """Greedy coordinate search for every row of ``rows`` at once (rows must be correct), from
-    the best of a few random points of the feasible set; a row that no single move improves
-    restarts from a random point; a flipped row then reverts the changes its flip does not
-    need."""
+def _greedy(
+    space, oracle, rows, y_idx, budget, max_switches, max_steps, *, keep_all=False
+) -> _Outcome:
+    """Greedy search for every row of ``rows`` at once (rows must be correct), from the row
+    itself: each step scores every single-feature move (:func:`_step`) and the joint move that
+    makes every improving one together, and takes the best; a row stops when it flips or no
+    move improves it. A flipped row then reverts the changes its flip does not need."""
     n = len(rows)
     x0, c0 = space.num0[rows], space.cat0[rows]
     num, cat = x0.copy(), c0.copy()
-    margin, _ = _margin(oracle(space.frame(rows, num, cat)), y_idx)
+    margin, flipped = _margin(oracle(space.frame(rows, num, cat)), y_idx)
     queries = np.ones(n, dtype=np.int64)
-    flipped = np.zeros(n, dtype=bool)
-    _start(
-        space,
-        oracle,
-        rows,
-        y_idx,
-        x0,
-        c0,
-        num,
-        cat,
-        margin,
-        flipped,
-        queries,
-        budget,
-        max_switches,
-        rng,
-    )
+    state = (num, cat, margin, flipped, queries)
     active = np.flatnonzero(~flipped)
-    for _ in range(max_steps):  # a few steps, each one stacked predict_proba over all rows
+    for step in range(max_steps):  # a few steps, each one stacked predict_proba over all rows
         if not len(active):
             break
-        m, flips, pair, block_num, block_cat, _ = _moves(
-            space, oracle, rows, y_idx, x0, c0, num, cat, active, budget, max_switches, queries, rng
+        improved = _step(
+            space, oracle, rows, y_idx, x0, c0, state, active, budget, max_switches, step
         )
-        better = pair >= 0
-        better[better] = m[pair[better]] < margin[active[better]] - 1e-12
-        chosen, taken = active[better], pair[better]
-        num[chosen], cat[chosen] = block_num[taken], block_cat[taken]
-        margin[chosen] = m[taken]
-        flipped[chosen] = flips[taken]
-        stuck = active[~better]
-        if len(stuck):  # restart: one random point of the box each
-            num[stuck], cat[stuck] = _random_points(
-                space, x0[stuck], c0[stuck], budget, max_switches, rng
-            )
-            margin[stuck], flipped[stuck] = _margin(
-                oracle(space.frame(rows[stuck], num[stuck], cat[stuck])), y_idx[stuck]
-            )
-            queries[stuck] += 1
-        active = np.concatenate([chosen, stuck])
-        active = np.sort(active[~flipped[active]])
+        active = active[improved & ~flipped[active]]
     _reduce(space, oracle, rows, y_idx, x0, c0, num, cat, np.flatnonzero(flipped), queries)
-    num[~flipped], cat[~flipped] = x0[~flipped], c0[~flipped]  # no flip: nothing to show
+    if not keep_all:  # no flip: nothing to show
+        num[~flipped], cat[~flipped] = x0[~flipped], c0[~flipped]
     return _Outcome(flipped, _changed(space, rows, num, cat), queries, num, cat)
 
 
-def _start(
-    space, oracle, rows, y_idx, x0, c0, num, cat, margin, flipped, queries, budget, switches, rng
-):
-    """Move each row (in place) to the best of ``_STARTS`` random points of its feasible set
-    when it beats the row itself: the descent then starts near the boundary."""
-    n = len(rows)
-    who = np.repeat(np.arange(n), _STARTS)
-    points_num, points_cat = _random_points(space, x0[who], c0[who], budget, switches, rng)
-    m, flips = _margin(oracle(space.frame(rows[who], points_num, points_cat)), y_idx[who])
-    queries += _STARTS
-    score = (m - 10.0 * flips).reshape(n, _STARTS)
-    best = np.arange(n) * _STARTS + score.argmin(axis=1)
-    better = m[best] < margin - 1e-12
-    take = best[better]
-    num[better], cat[better] = points_num[take], points_cat[take]
-    margin[better], flipped[better] = m[take], flips[take]
-
-
-def _moves(space, oracle, rows, y_idx, x0, c0, num, cat, active, budget, switches, queries, rng):
-    """Score every valid single-feature move of the ``active`` rows in one stacked call; per
-    active row the index of its best move among the scored pairs (-1 when it has none)."""
+def _step(space, oracle, rows, y_idx, x0, c0, state, active, budget, switches, step):
+    """One step of the ``active`` rows (in place on ``state``): score every valid single-feature
+    move in one stacked call, then the joint move (each feature's best improving move at once:
+    box corners a single move cannot reach), and take the best. Whether each row improved."""
+    num, cat, margin, flipped, queries = state
     kinds, columns, values, valid = _candidates(
-        space, x0[active], c0[active], num[active], cat[active], budget, switches, rng
+        space,
+        x0[active],
+        c0[active],
+        num[active],
+        cat[active],
+        y_idx[active],
+        budget,
+        switches,
+        step,
     )
     move, who = np.nonzero(valid)
     block_num, block_cat = num[active[who]].copy(), cat[active[who]].copy()
-    picked = values[move, who]
-    is_num = kinds[move] == 0
-    block_num[np.flatnonzero(is_num), columns[move[is_num]]] = picked[is_num]
-    block_cat[np.flatnonzero(~is_num), columns[move[~is_num]]] = picked[~is_num].astype(np.int64)
+    _apply(block_num, block_cat, np.arange(len(who)), kinds[move], columns[move], values[move, who])
     m, flips = _margin(
         oracle(space.frame(rows[active[who]], block_num, block_cat)), y_idx[active[who]]
     )
     queries += np.bincount(active[who], minlength=len(queries))
     score = np.full(valid.T.shape, np.inf)
     score[who, move] = m - 10.0 * flips  # a move that flips wins over any that does not
-    pairs = np.full(valid.T.shape, -1)
-    pairs[who, move] = np.arange(len(move))
-    pair = pairs[np.arange(len(active)), score.argmin(axis=1)]
-    return m, flips, pair, block_num, block_cat, who
+    index = np.full(valid.T.shape, -1)
+    index[who, move] = np.arange(len(move))
+    here = np.arange(len(active))
+    best = index[here, score.argmin(axis=1)]
+    best_score = score.min(axis=1)
+    new_num, new_cat = num[active].copy(), cat[active].copy()
+    took = best >= 0
+    new_num[took], new_cat[took] = block_num[best[took]], block_cat[best[took]]
+    new_margin = np.where(took, m[np.maximum(best, 0)], np.inf)
+    new_flip = took & flips[np.maximum(best, 0)]
+    joint_num, joint_cat, parts = num[active].copy(), cat[active].copy(), np.zeros(len(active))
+    group = np.where(kinds == 0, columns, len(space.numeric))  # one switch at most in the joint
+    current = margin[active]
+    for g in np.unique(group):  # one feature (all switches together) at a time: a dozen
+        of = np.flatnonzero(group == g)
+        pick = of[score[:, of].argmin(axis=1)]
+        ok = np.flatnonzero(score[here, pick] < current - 1e-12)
+        _apply(joint_num, joint_cat, ok, kinds[pick[ok]], columns[pick[ok]], values[pick[ok], ok])
+        parts[ok] += 1
+    joint = np.flatnonzero(parts >= 2)
+    if len(joint):
+        mj, fj = _margin(
+            oracle(space.frame(rows[active[joint]], joint_num[joint], joint_cat[joint])),
+            y_idx[active[joint]],
+        )
+        queries[active[joint]] += 1
+        wins = mj - 10.0 * fj < best_score[joint]
+        j = joint[wins]
+        new_num[j], new_cat[j], new_margin[j], new_flip[j] = (
+            joint_num[j],
+            joint_cat[j],
+            mj[wins],
+            fj[wins],
+        )
+    improved = new_margin < current - 1e-12
+    chosen = active[improved]
+    num[chosen], cat[chosen] = new_num[improved], new_cat[improved]
+    margin[chosen], flipped[chosen] = new_margin[improved], new_flip[improved]
+    return improved
+
+
+def _apply(num, cat, at, kinds, columns, values) -> None:
+    """Set, in place, feature ``columns[i]`` of row ``at[i]`` (numeric when ``kinds[i]`` is 0,
+    else categorical) to ``values[i]``."""
+    is_num = kinds == 0
+    num[at[is_num], columns[is_num]] = values[is_num]
+    cat[at[~is_num], columns[~is_num]] = values[~is_num].astype(np.int64)
 
 
 def _reduce(space, oracle, rows, y_idx, x0, c0, num, cat, done, queries) -> None:
@@ -502,6 +527,20 @@ def _table(budget, method, families, w, correct, outcome, ci) -> pd.DataFrame:
     )
 
 
+def _gain(budget, families, w, correct, attacked, baseline, ci) -> pd.DataFrame:
+    """The attack's success minus random search's on the same correct rows, per slice, with a
+    paired interval (:func:`_paired`)."""
+    names, groups, codes, n_slices = families
+    among = (names, groups, [c[correct] for c in codes], n_slices)
+    table = _paired(
+        "success_rate", among, w[correct], baseline.flipped * 1.0, attacked.flipped * 1.0, ci
+    )
+    table = table.rename(columns={"before": "random", "after": "attack", "change": "gain"})
+    return table.drop(columns="metric").assign(budget=budget)[
+        ["budget", "attribute", "group", "n", "random", "attack", "gain", "lower", "upper"]
+    ]
+
+
 def _group_gaps(attack: pd.DataFrame, ci) -> pd.DataFrame:
     """Per budget and attribute: the easiest and hardest group to flip (each with enough
     correctly classified rows), the gap with Newcombe's interval (from the Wilson intervals) and
@@ -555,9 +594,16 @@ class EvasionResult(Result):
         A few successful flips at the largest budget, long format: ``example``, ``row`` (its
         position in the data), ``column``, ``original``, ``adversarial`` (changed columns only).
     mitigation : DataFrame
-        Adversarial training (empty without ``mitigation=``): per metric (``clean_accuracy``,
-        ``robust_accuracy``) and attribute/group, the value ``before`` and ``after`` the refit,
-        the ``change`` and its paired normal interval ``lower``/``upper``.
+        The mitigation (empty without ``mitigation=``): per metric (``clean_accuracy``,
+        ``robust_accuracy``) and attribute/group, the value ``before`` and ``after`` it, the
+        ``change`` and its paired normal interval ``lower``/``upper``. Input validation adds
+        ``attacks_caught`` (share of successful attacks flagged, ``n`` of them) and
+        ``false_alarms`` (share of clean rows flagged) in ``after``, with their Wilson
+        interval in ``lower``/``upper`` (``before`` and ``change`` are NaN).
+    versus_random : DataFrame
+        Does the attack beat random changes? Per (budget, attribute, group), paired on the same
+        correctly classified rows: ``random`` and ``attack`` success rates, their difference
+        ``gain`` and its paired normal interval ``lower``/``upper`` (``n``: correct rows).
     meta : dict
         Budgets, the columns that moved and that were frozen, queries, sampling.
     findings : tuple of Finding
@@ -588,6 +634,7 @@ class EvasionResult(Result):
     groups: pd.DataFrame
     adversarial_examples: pd.DataFrame
     mitigation: pd.DataFrame
+    versus_random: pd.DataFrame = field(default_factory=pd.DataFrame)
     meta: dict = field(default_factory=dict)
     findings: tuple = field(default_factory=tuple)
 
@@ -629,10 +676,16 @@ class EvasionResult(Result):
             text += f" ({sampling_note(self.meta['attacked_rows'], self.meta['n_rows'])})"
         if len(self.mitigation):
             m = self.mitigation[self.mitigation["attribute"] == "overall"].set_index("metric")
+            name = str(self.meta.get("mitigation") or "adversarial_training").replace("_", " ")
             text += (
-                f"; adversarial training: robust accuracy {m.loc['robust_accuracy', 'change']:+.3f}, "
+                f"; {name}: robust accuracy {m.loc['robust_accuracy', 'change']:+.3f}, "
                 f"clean accuracy {m.loc['clean_accuracy', 'change']:+.3f}"
             )
+            if "attacks_caught" in m.index:
+                text += (
+                    f" ({m.loc['attacks_caught', 'after']:.1%} of attacks caught, "
+                    f"{m.loc['false_alarms', 'after']:.1%} false alarms)"
+                )
         return text + "."
 
     def figures(self) -> list:
@@ -716,7 +769,7 @@ def _labels(model, ds) -> tuple[np.ndarray, np.ndarray]:
     immutable=[_names, None],
     max_switches=Interval(int, 0, None),
     max_steps=Interval(int, 1, 100),
-    mitigation=[Options("adversarial_training"), None],
+    mitigation=[Options("adversarial_training", "input_validation"), None],
     mitigation_budget=[Interval(float, 0, 10, closed="right"), None],
     ci=[CI, None],
     max_rows=[Interval(int, 50, None), None],
@@ -747,9 +800,11 @@ def evasion_test(
     ``data`` (the standard deviation, not the IQR: the IQR of a mostly-zero column such as a
     capital gain is 0), inside their observed range, integer columns by whole units; up to
     ``max_switches`` categorical features switch to another category observed in ``data``;
-    immutable features never change. Only ``predict_proba`` is queried: a greedy coordinate
-    search scores every single-feature move of every row not yet flipped in one stacked call per
-    step (at most ``max_steps`` steps). A random search of the same feasible set with the same
+    immutable features never change. Only ``predict_proba`` is queried: a greedy search from
+    the row scores, in one stacked call per step (at most ``max_steps`` steps), every
+    single-feature move of every row not yet flipped (numeric features to the ends and midpoints
+    of their interval, categorical ones to the few best-ranked categories) and then the joint
+    move combining every improving one. A random search of the same feasible set with the same
     number of queries per row is run beside it as the baseline. Budgets run from the smallest
     up, and a row flipped within a smaller budget counts as flipped at the larger ones (by
     either method), so success never falls as the budget grows.
@@ -770,13 +825,23 @@ def evasion_test(
     max_switches : int, default 1
         Most categorical features one row may switch (0 keeps every category).
     max_steps : int, default 10
-        Greedy steps per row; each changes one feature, so at most this many change.
-    mitigation : {"adversarial_training"}, optional
-        Refit a clone of ``estimator`` (default: of ``model``) on ``train`` plus attacked versions
-        of its rows (with their true labels) and report the robust accuracy gained and the clean
-        accuracy lost on ``data``, with paired intervals.
+        Greedy steps per row (a step may change several features at once through the joint
+        move; a flipped row then reverts every change its flip does not need).
+    mitigation : {"adversarial_training", "input_validation"}, optional
+        Refit a clone of ``estimator`` (default: of ``model``) on ``train`` plus the attacked
+        version of each correctly classified row of a stratified sample of (at most) 4,000 of its
+        rows, with their true labels, and report the change in robust and clean accuracy on
+        ``data``, with paired intervals; a finding says plainly when it did not help (on Adult
+        it helps one model and hurts another: measure it on yours). ``"input_validation"``
+        learns from ``train`` which values are plausible (each numeric feature's range, each
+        categorical feature's categories, and the pairs of categories of two features seen in
+        at least 3 training rows) and refuses any other input: it reports the share of
+        successful attacks on ``data`` it flags, the share of clean rows it flags (false
+        alarms), both with Wilson intervals, and robust and clean accuracy before and after
+        (a refused row counts as not served). The attack does not know the validator.
     train : Dataset, optional
-        Training data of the mitigation (needed with ``mitigation=``).
+        Training data of the mitigation (needed with ``mitigation=``): refitted on, or learnt
+        from by the validator.
     estimator : unfitted estimator, optional
         The learner refitted by the mitigation (default: ``sklearn.base.clone(model)``).
     mitigation_budget : float, optional
@@ -785,7 +850,7 @@ def evasion_test(
         Confidence level of the Wilson intervals of rates, Newcombe's intervals of group gaps and
         the paired intervals of the mitigation; ``None`` computes none.
     max_rows : int, optional
-        Attack at most this many rows: a larger ``data`` (and ``train``) is replaced by a sample
+        Attack at most this many rows: a larger ``data`` is replaced by a sample
         stratified by the intersection of the sensitive attributes that keeps every group
         (at least 30 rows each), each row weighted by its stratum's population / sampled; rates
         are weighted and intervals use the effective size. ``None`` attacks every row.
@@ -833,8 +898,9 @@ def evasion_test(
     ds = check_dataset(data, need=["target"], caller="evasion_test").for_model(model)
     if mitigation is not None and train is None:
         raise ParameterError(
-            "evasion_test(): mitigation='adversarial_training' needs train=, the training "
-            "Dataset whose attacked rows are added before the refit."
+            f"evasion_test(): mitigation={mitigation!r} needs train=, the training Dataset "
+            "(whose attacked rows adversarial training adds before the refit, and whose values "
+            "input validation learns)."
         )
     frozen = _immutable(ds, immutable)
     rng = rng_from(random_state)
@@ -844,15 +910,14 @@ def evasion_test(
     y_idx = y_all[positions]
     families = _sub_families(ds, positions)
     budgets = sorted(float(b) for b in budgets)
-    tables, outcomes = [], {}
+    tables, gains, outcomes = [], [], {}
     oracle = _Oracle(model, classes)
-    base = oracle(space.frame(np.arange(len(positions)), space.num0, space.cat0)).argmax(axis=1)
-    correct = np.flatnonzero(base == y_idx)
+    proba = oracle(space.frame(np.arange(len(positions)), space.num0, space.cat0))
+    _rank_categories(space, proba)
+    correct = np.flatnonzero(proba.argmax(axis=1) == y_idx)
     previous = None
     for done, budget in enumerate(budgets, start=1):  # a few budgets, smallest first
-        attacked = _greedy(
-            space, oracle, correct, y_idx[correct], budget, max_switches, max_steps, rng
-        )
+        attacked = _greedy(space, oracle, correct, y_idx[correct], budget, max_switches, max_steps)
         baseline = _random_search(
             space, oracle, correct, y_idx[correct], budget, max_switches, attacked.queries, rng
         )
@@ -863,14 +928,19 @@ def evasion_test(
         outcomes[budget] = attacked
         tables.append(_table(budget, "attack", families, weights, correct, attacked, ci))
         tables.append(_table(budget, "random", families, weights, correct, baseline, ci))
+        gains.append(_gain(budget, families, weights, correct, attacked, baseline, ci))
         if progress is not None:
             progress(done, len(budgets))
     attack = pd.concat(tables, ignore_index=True)
     mitigated, info = pd.DataFrame(columns=_MITIGATION_COLUMNS), {}
     chosen = mitigation_budget or float(np.median(budgets))
-    if mitigation is not None:
+    if mitigation == "adversarial_training":
         mitigated, info = _adversarial_training(
             model, estimator, train, ds, frozen, chosen, max_switches, max_steps, max_rows, ci, rng
+        )
+    elif mitigation == "input_validation":
+        mitigated, info = _input_validation(
+            model, train, ds, frozen, chosen, max_switches, max_steps, max_rows, ci, rng
         )
     groups = _group_gaps(attack, ci)
     return EvasionResult(
@@ -878,6 +948,7 @@ def evasion_test(
         groups=groups,
         adversarial_examples=_examples(space, positions, correct, outcomes[budgets[-1]]),
         mitigation=mitigated,
+        versus_random=pd.concat(gains, ignore_index=True),
         meta={
             "budgets": budgets,
             "spread": "standard deviation",
@@ -890,10 +961,11 @@ def evasion_test(
             "n_rows": ds.n_rows,
             "attacked_rows": len(positions),
             "classes": [c.item() if hasattr(c, "item") else c for c in classes],
+            "mitigation": mitigation,
             "mitigation_budget": chosen if mitigation else None,
             **info,
         },
-        findings=tuple(_findings(attack, groups, mitigated, ci)),
+        findings=tuple(_findings(attack, groups, mitigated, ci, mitigation, gains)),
     )
 
 
@@ -967,38 +1039,54 @@ _MITIGATION_COLUMNS = [
 ]
 
 
-def _adversarial_rows(model, ds, immutable, budget, switches, steps, seed) -> pd.DataFrame:
-    """The successful attacks on ``ds``'s correctly classified rows, as feature rows labelled
-    with their true class in ``__label__`` and their position in ``__row__`` (the rows
-    adversarial training adds)."""
+def _adversarial_rows(
+    model, ds, immutable, budget, switches, steps, seed, *, every=False
+) -> pd.DataFrame:
+    """The successful attacks on ``ds``'s correctly classified rows (with ``every``, the point
+    the attack reached for each of them, flipped or not: the rows adversarial training adds), as
+    feature rows labelled with their true class in ``__label__`` and their position in
+    ``__row__``."""
     classes, y_idx = _labels(model, ds)
     space = _attack_space(ds, ds.X, immutable)
     oracle = _Oracle(model, classes)
     rows = np.arange(ds.n_rows)
-    base = oracle(space.frame(rows, space.num0, space.cat0)).argmax(axis=1)
-    correct = np.flatnonzero(base == y_idx)
-    rng = rng_from(seed)
-    out = _greedy(space, oracle, correct, y_idx[correct], budget, switches, steps, rng)
-    hit = correct[out.flipped]
-    frame = space.frame(hit, out.num[out.flipped], out.cat[out.flipped])
+    proba = oracle(space.frame(rows, space.num0, space.cat0))
+    _rank_categories(space, proba)
+    correct = np.flatnonzero(proba.argmax(axis=1) == y_idx)
+    out = _greedy(space, oracle, correct, y_idx[correct], budget, switches, steps, keep_all=every)
+    keep = np.ones(len(correct), dtype=bool) if every else out.flipped
+    hit = correct[keep]
+    frame = space.frame(hit, out.num[keep], out.cat[keep])
     return frame.assign(**{"__label__": ds.y.to_numpy()[hit], "__row__": hit})
+
+
+# training rows attacked by the mitigation: on Adult (HGB, budget 0.1, 1,000 test rows), adding
+# the attacked version of every attacked row changed robust accuracy by +0.024 with 2,000 rows,
+# +0.040 with 4,000 and +0.044 with 8,000; adding only the successful flips, or attacking the
+# refitted model for a second round, lowered it by 0.07 to 0.2. Other samples and models gave
+# -0.13 to +0.05: the finding says which way it went.
+_TRAIN_ATTACKED = 4000
 
 
 def _adversarial_training(
     model, estimator, train, ds, frozen, budget, switches, steps, max_rows, ci, rng
 ):
-    """Refit on train + its attacked rows; robust and clean accuracy before and after on ``ds``."""
+    """Refit on train plus the attacked version (the worst point the attack found, flipped or
+    not, with the true label) of each correctly classified row of a stratified sample of
+    ``_TRAIN_ATTACKED`` training rows; robust and clean accuracy before and after on ``ds``."""
     from sklearn.base import clone
 
     train = check_dataset(train, need=["target"], name="train", caller="evasion_test")
     train = train.for_model(model)
-    if max_rows is not None and train.n_rows > max_rows:
-        train_rows, _ = _rows(train, max_rows, rng)
+    if train.n_rows > _TRAIN_ATTACKED:  # a stratified sample of a few thousand rows
+        train_rows, _ = _rows(train, _TRAIN_ATTACKED, rng)
         attacked_train = train.subset(train_rows)
     else:
         attacked_train = train
     seeds = [int(v) for v in rng.integers(2**31, size=2)]  # the training and test attacks
-    added = _adversarial_rows(model, attacked_train, frozen, budget, switches, steps, seeds[0])
+    added = _adversarial_rows(
+        model, attacked_train, frozen, budget, switches, steps, seeds[0], every=True
+    )
     label = added.pop("__label__")
     added = added.drop(columns="__row__")
     X = pd.concat([train.X, added], ignore_index=True)
@@ -1024,18 +1112,159 @@ def _adversarial_training(
 
 def _robust_rows(model, ds, positions, frozen, budget, switches, steps, seed):
     """Per row of ``positions``: correctly classified, and correct and not flipped by the attack."""
+    clean, flipped, _ = _attacked(model, ds, positions, frozen, budget, switches, steps)
+    return clean.astype(float), (clean & ~flipped).astype(float)
+
+
+def _attacked(model, ds, positions, frozen, budget, switches, steps):
+    """Per row of ``positions``: correctly classified, flipped by the attack, and the flipped
+    rows' adversarial versions (a frame in the order of ``np.flatnonzero(flipped)``)."""
     classes, y_all = _labels(model, ds)
     space = _attack_space(ds, ds.X.iloc[positions], frozen)
     oracle = _Oracle(model, classes)
     y_idx = y_all[positions]
-    base = oracle(space.frame(np.arange(len(positions)), space.num0, space.cat0)).argmax(axis=1)
-    correct = np.flatnonzero(base == y_idx)
-    out = _greedy(space, oracle, correct, y_idx[correct], budget, switches, steps, rng_from(seed))
+    proba = oracle(space.frame(np.arange(len(positions)), space.num0, space.cat0))
+    _rank_categories(space, proba)
+    correct = np.flatnonzero(proba.argmax(axis=1) == y_idx)
+    out = _greedy(space, oracle, correct, y_idx[correct], budget, switches, steps)
     clean = np.zeros(len(positions), dtype=bool)
     clean[correct] = True
-    robust = clean.copy()
-    robust[correct[out.flipped]] = False
-    return clean.astype(float), robust.astype(float)
+    flipped = np.zeros(len(positions), dtype=bool)
+    flipped[correct[out.flipped]] = True
+    adversarial = space.frame(correct[out.flipped], out.num[out.flipped], out.cat[out.flipped])
+    return clean, flipped, adversarial
+
+
+# a pair of categories seen in fewer training rows than this is improbable (input validation)
+_RARE_PAIR = 3
+
+
+@dataclass
+class _Validator:
+    """Input validation learnt from training rows: a row is flagged when a numeric feature lies
+    outside its training range, a categorical feature takes a category training never had, or a
+    pair of categorical features a combination seen in fewer than ``_RARE_PAIR`` training rows."""
+
+    numeric: list
+    low: np.ndarray
+    high: np.ndarray
+    categorical: list
+    values: list  # per categorical column: its training categories
+    seen: dict  # (j, k) -> counts of the code pairs of columns j < k, flattened
+
+    @classmethod
+    def fit(cls, X: pd.DataFrame) -> _Validator:
+        from raikit._schema import infer_column_schema
+
+        numeric, low, high, categorical, values = [], [], [], [], []
+        for c in X.columns:  # one pass over the features
+            kind = infer_column_schema(c, X[c]).kind
+            if kind == "numeric":
+                x = X[c].to_numpy(dtype=float, na_value=np.nan)
+                if np.isfinite(x).any():
+                    numeric.append(c)
+                    low.append(np.nanmin(x))
+                    high.append(np.nanmax(x))
+            elif kind in ("categorical", "boolean"):
+                categorical.append(c)
+                values.append(pd.Index(pd.unique(X[c].dropna().astype(object))))
+        out = cls(numeric, np.asarray(low), np.asarray(high), categorical, values, {})
+        codes = out._codes(X)
+        for j, k in out._pairs():  # pairs of a dozen columns at most
+            out.seen[j, k] = np.bincount(out._key(codes, j, k), minlength=out._size(j, k))
+        return out
+
+    def _pairs(self):
+        n = len(self.categorical)
+        return [(j, k) for j in range(n) for k in range(j + 1, n)]
+
+    def _size(self, j, k) -> int:
+        return (len(self.values[j]) + 1) * (len(self.values[k]) + 1)
+
+    def _key(self, codes, j, k) -> np.ndarray:
+        return (codes[:, j] + 1) * (len(self.values[k]) + 1) + codes[:, k] + 1  # -1: missing
+
+    def _codes(self, X: pd.DataFrame) -> np.ndarray:
+        """Category codes per column: -1 missing, -2 a category training never had."""
+        out = np.empty((len(X), len(self.categorical)), dtype=np.int64)
+        for j, (c, values) in enumerate(zip(self.categorical, self.values, strict=True)):
+            column = X[c].astype(object)
+            code = values.get_indexer(column)
+            out[:, j] = np.where(column.isna().to_numpy(), -1, np.where(code < 0, -2, code))
+        return out
+
+    def flag(self, X: pd.DataFrame) -> np.ndarray:
+        """Whether each row of ``X`` is improbable under the training data."""
+        flagged = np.zeros(len(X), dtype=bool)
+        for j, c in enumerate(self.numeric):  # a few numeric columns
+            x = X[c].to_numpy(dtype=float, na_value=np.nan)
+            flagged |= (x < self.low[j]) | (x > self.high[j])
+        codes = self._codes(X)
+        flagged |= (codes == -2).any(axis=1)
+        safe = np.maximum(codes, -1)
+        for (j, k), counts in self.seen.items():  # pairs of columns
+            flagged |= counts[self._key(safe, j, k)] < _RARE_PAIR
+        return flagged
+
+
+def _input_validation(model, train, ds, frozen, budget, switches, steps, max_rows, ci, rng):
+    """Flag attacked and clean rows of ``ds`` with a :class:`_Validator` fitted on ``train``: a
+    flagged input is refused, so a caught attack keeps its row robust and a flagged clean row
+    costs clean accuracy; the share of attacks caught and of clean rows flagged (false alarms)."""
+    train = check_dataset(train, need=["target"], name="train", caller="evasion_test")
+    validator = _Validator.fit(train.for_model(model).X)
+    positions, weights = _rows(ds, max_rows, rng)
+    families = _sub_families(ds, positions)
+    clean, flipped, adversarial = _attacked(model, ds, positions, frozen, budget, switches, steps)
+    refused = validator.flag(ds.X.iloc[positions])
+    caught = np.zeros(len(positions), dtype=bool)
+    caught[flipped] = validator.flag(adversarial)
+    served = clean & ~refused
+    parts = [
+        _paired("clean_accuracy", families, weights, clean * 1.0, served * 1.0, ci),
+        _paired(
+            "robust_accuracy",
+            families,
+            weights,
+            (clean & ~flipped) * 1.0,
+            (served & (~flipped | caught)) * 1.0,
+            ci,
+        ),
+        _flag_rate("attacks_caught", families, weights, caught, flipped, ci),
+        _flag_rate("false_alarms", families, weights, refused, np.ones(len(positions), bool), ci),
+    ]
+    return pd.concat(parts, ignore_index=True), {
+        "validator": {
+            "numeric_ranges": validator.numeric,
+            "category_pairs": [
+                [validator.categorical[j], validator.categorical[k]] for j, k in validator.seen
+            ],
+            "rare_pair": _RARE_PAIR,
+        },
+        "train_rows": train.n_rows,
+    }
+
+
+def _flag_rate(metric, families, w, hits, among, ci) -> pd.DataFrame:
+    """The weighted share of ``hits`` among the rows of ``among`` per slice (in ``after``) with
+    its Wilson interval (``lower``/``upper``); ``before`` and ``change`` are NaN."""
+    names, groups, codes, n_slices = families
+    with np.errstate(divide="ignore", invalid="ignore"):  # a group with no row: NaN
+        rate, lower, upper, _ = _rate(codes, n_slices, w, hits * 1.0, among * 1.0, ci)
+    return pd.DataFrame(
+        {
+            "metric": metric,
+            "attribute": names,
+            "group": [str(g) for g in groups],
+            "n": _slice_sums(codes, n_slices, among * 1.0).astype(np.int64),
+            "before": np.nan,
+            "after": rate,
+            "change": np.nan,
+            "lower": lower,
+            "upper": upper,
+        },
+        columns=_MITIGATION_COLUMNS,
+    )
 
 
 def _paired(metric, families, w, before, after, ci) -> pd.DataFrame:
@@ -1067,9 +1296,22 @@ def _paired(metric, families, w, before, after, ci) -> pd.DataFrame:
     )
 
 
-def _findings(attack, groups, mitigation, ci) -> list:
+def _findings(attack, groups, mitigation, ci, kind=None, gains=()) -> list:
     level = f"{ci:.0%} CI" if ci is not None else "no CI"
     findings = []
+    versus = pd.concat(list(gains), ignore_index=True) if len(gains) else None
+    if versus is not None and ci is not None:
+        beaten = versus[versus["attribute"] == "overall"]
+        if len(beaten) and not (beaten["lower"] > 0).any():
+            findings.append(
+                Finding(
+                    "info",
+                    "The attack did not beat random changes with as many queries",
+                    "At no budget is the attack's success, paired on the same rows, detectably "
+                    "above random search's: the decisions it flips are flipped as easily by "
+                    "chance, or the search needs more steps (max_steps=).",
+                )
+            )
     overall = attack[(attack["attribute"] == "overall")]
     mine = overall[overall["method"] == "attack"].set_index("budget")
     rand = overall[overall["method"] == "random"].set_index("budget")
@@ -1111,15 +1353,32 @@ def _findings(attack, groups, mitigation, ci) -> list:
         )
     if len(mitigation):
         m = mitigation[mitigation["attribute"] == "overall"].set_index("metric")
-        r, c = m.loc["robust_accuracy"], m.loc["clean_accuracy"]
-        findings.append(
-            Finding(
-                "info",
-                "Adversarial training: robust accuracy gained and clean accuracy lost",
-                f"Robust accuracy {r['before']:.3f} -> {r['after']:.3f} ({r['change']:+.3f}, "
-                f"{level} {r['lower']:+.3f} to {r['upper']:+.3f}); clean accuracy "
-                f"{c['before']:.3f} -> {c['after']:.3f} ({c['change']:+.3f}, {level} "
-                f"{c['lower']:+.3f} to {c['upper']:+.3f}).",
-            )
-        )
+        findings.append(_mitigation_finding(m, level, ci, kind or "adversarial_training"))
     return findings
+
+
+def _mitigation_finding(m: pd.DataFrame, level: str, ci, kind: str) -> Finding:
+    """Whether the mitigation helped, plainly, with the robust and clean accuracy changes."""
+    name = kind.replace("_", " ").capitalize()
+    r, c = m.loc["robust_accuracy"], m.loc["clean_accuracy"]
+    if ci is not None and r["lower"] > 0:
+        severity, title = "info", f"{name} made the model more robust"
+    elif ci is not None and r["upper"] < 0:
+        severity, title = "warning", f"{name} made the model LESS robust"
+    else:
+        severity, title = "warning", f"{name} did not detectably help"
+    text = (
+        f"Robust accuracy {r['before']:.3f} -> {r['after']:.3f} ({r['change']:+.3f}, "
+        f"{level} {r['lower']:+.3f} to {r['upper']:+.3f}); clean accuracy "
+        f"{c['before']:.3f} -> {c['after']:.3f} ({c['change']:+.3f}, {level} "
+        f"{c['lower']:+.3f} to {c['upper']:+.3f})."
+    )
+    if "attacks_caught" in m.index:
+        a, f = m.loc["attacks_caught"], m.loc["false_alarms"]
+        text += (
+            f" It flags {a['after']:.1%} of the successful attacks ({level} {a['lower']:.1%} to "
+            f"{a['upper']:.1%}) and {f['after']:.1%} of clean rows ({f['lower']:.1%} to "
+            f"{f['upper']:.1%}), which it refuses; the attack did not know the validator, so an "
+            "attacker who does can avoid what it flags."
+        )
+    return Finding(severity, title, text)
