@@ -652,10 +652,14 @@ def _explainability(ctx: AuditContext) -> dict:
 def _glassbox(ctx: AuditContext) -> dict:
     """The model's accuracy (or MAE) advantage over a glass box whose every term can be read,
     per group; the glass box's term importances per group."""
+    import inspect
+
     try:
         import interpret.glassbox  # noqa: F401
     except ImportError:
         skip('InterpretML is not installed: pip install "raikit[glassbox]".')
+    if "sensitive_features" in inspect.signature(ctx.model.predict).parameters:
+        skip("The model's predict needs the sensitive features (post-processing).")
     from raikit.explain import glassbox_section
 
     return glassbox_section(ctx)

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from raikit._errors import DataError, ParameterError
+from raikit._grouping import SliceKey
 from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit._validation import (
@@ -478,8 +479,8 @@ def _per_row(models, te, pos_label):
         ]
     grouping = te.groups()
     labels = grouping.labels
-    text = labels.astype(str).apply(
-        lambda row: " & ".join(f"{k}={v}" for k, v in row.items()), axis=1
+    text = pd.Series(
+        [str(SliceKey(row)) for row in labels.astype(str).to_dict("records")], index=labels.index
     )
     return np.column_stack(columns), np.asarray(grouping.codes), (labels, text), positive
 

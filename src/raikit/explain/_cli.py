@@ -16,6 +16,25 @@ __all__ = ["register"]
 console = Console()
 
 
+def _print_importance(result) -> None:
+    """The global importance table (at most 15 features), then the summary."""
+    table = Table(title=f"Global importance (mean |SHAP|, {result.meta['units']})")
+    for column in ("rank", "feature", "mean |SHAP|", "share", "permutation rank", "proxy of"):
+        table.add_column(column, justify="left" if column in ("feature", "proxy of") else "right")
+    for r in result.importance.head(15).itertuples(index=False):  # at most 15 features
+        proxy = f"{r.proxy_for} (V={r.proxy_strength:.2f})" if r.proxy_strength >= 0.3 else ""
+        table.add_row(
+            str(r.rank),
+            r.feature,
+            f"{r.mean_abs:.4f}",
+            f"{r.share:.1%}",
+            str(getattr(r, "permutation_rank", "")),
+            proxy,
+        )
+    console.print(table)
+    console.print(result.summary)
+
+
 def explain_command(
     data: Path = typer.Option(..., "--data", "-d", help="CSV or Parquet file of labelled data."),
     model: Path = typer.Option(..., "--model", "-m", help="Model file (.skops)."),
@@ -118,21 +137,7 @@ def explain_command(
                 n=n_counterfactuals,
                 pos_label=pos_label,
             )
-    table = Table(title=f"Global importance (mean |SHAP|, {result.meta['units']})")
-    for column in ("rank", "feature", "mean |SHAP|", "share", "permutation rank", "proxy of"):
-        table.add_column(column, justify="left" if column in ("feature", "proxy of") else "right")
-    for r in result.importance.head(15).itertuples(index=False):  # at most 15 features
-        proxy = f"{r.proxy_for} (V={r.proxy_strength:.2f})" if r.proxy_strength >= 0.3 else ""
-        table.add_row(
-            str(r.rank),
-            r.feature,
-            f"{r.mean_abs:.4f}",
-            f"{r.share:.1%}",
-            str(getattr(r, "permutation_rank", "")),
-            proxy,
-        )
-    console.print(table)
-    console.print(result.summary)
+    _print_importance(result)
     colours = {"error": "red", "warning": "yellow", "info": "cyan"}
     for f in result.findings:
         console.print(f"[{colours[f.severity]}]{f.severity}[/]: {f.title} — {f.detail}")

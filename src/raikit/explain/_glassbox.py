@@ -71,12 +71,16 @@ class GlassboxResult(Result):
 
     Examples
     --------
+    >>> from sklearn.linear_model import LogisticRegression
     >>> from raikit.datasets import make_fairness_synthetic
     >>> from raikit.explain import glassbox_baseline
-    >>> r = glassbox_baseline(None, make_fairness_synthetic(400, random_state=0), n_boot=20,
-    ...                       random_state=0)
-    >>> sorted(r.comparison["model"].unique())
-    ['black box', 'glass box']
+    >>> train = make_fairness_synthetic(600, random_state=0)
+    >>> test = make_fairness_synthetic(400, random_state=1)
+    >>> model = LogisticRegression().fit(train.X, train.y)
+    >>> r = glassbox_baseline(model, train, test=test, max_rounds=100, n_boot=50, random_state=0)
+    >>> r.gap["group"].iloc[0], r.gap["verdict"].iloc[0] in {"as good", "black box better",
+    ...                                                      "glass box better"}
+    ('overall', True)
     """
 
     gap: pd.DataFrame
@@ -248,6 +252,10 @@ def fit_glassbox(
         ``data`` has no target.
     ImportError
         InterpretML is missing (``pip install "raikit[glassbox]"``).
+
+    See Also
+    --------
+    glassbox_baseline : the fitted glass box beside a model, per group.
 
     Examples
     --------
@@ -427,7 +435,33 @@ def glassbox_section(ctx) -> dict:
     so). To keep the audit page small it draws only the gap figure and leaves the shape curves
     out (``shapes`` is empty; :func:`glassbox_baseline` returns them).
 
-    Returns ``{"explain.glassbox_baseline": GlassboxResult}``, or ``{}`` without a model.
+    Parameters
+    ----------
+    ctx : AuditContext
+        What the audit passes to every section.
+
+    Returns
+    -------
+    dict
+        ``{"explain.glassbox_baseline": GlassboxResult}``, or ``{}`` without a model.
+
+    See Also
+    --------
+    raikit.audit.audit : runs it as the "glassbox" section.
+    glassbox_baseline : the check it calls.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from raikit.audit import audit
+    >>> from raikit.datasets import make_fairness_synthetic
+    >>> train = make_fairness_synthetic(300, random_state=0)
+    >>> test = make_fairness_synthetic(300, random_state=1)
+    >>> model = LogisticRegression().fit(train.X, train.y)
+    >>> report = audit(model, train=train, test=test, sections=["glassbox"], n_boot=20,
+    ...                random_state=0)
+    >>> list(report.results)
+    ['explain.glassbox_baseline']
     """
     from dataclasses import replace
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 CELLS_PER_CALL = 4_000_000  # matrix cells (rows x features) sent to the model at once
+PROGRESS_STEPS = 20  # chunks of rows per pass, each reported to ``progress``
 
 
 def permutation_shap(
@@ -71,7 +72,9 @@ def permutation_shap(
     if n_features == 1:  # the only feature takes the whole difference
         return (full - base)[:, None], base
     values = np.zeros((n, n_features))
+    # rows per model call: bounded by memory, and about 20 calls per pass so progress moves
     step = max(1, CELLS_PER_CALL // (n_features * len(background) * max(n_features, 1)))
+    step = min(step, -(-n // PROGRESS_STEPS))
     for _ in range(n_permutations):
         orders = np.argsort(rng.random((n, n_features)), axis=1)
         for start in range(0, n, step):

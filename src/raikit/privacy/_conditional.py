@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from raikit._errors import ParameterError
+from raikit._grouping import SliceKey
 from raikit._result import Finding
 
 _N_ROWS = "n_rows"
@@ -178,7 +179,8 @@ def draw_codes(release: Release, hub: np.ndarray, rng, *, complete: bool = False
 
 
 def slice_label(values: dict) -> str:
-    return " & ".join(f"{k}={v}" for k, v in values.items())
+    """The slice's one text form (:class:`raikit._grouping.SliceKey`), e.g. ``"sex=F & y=1"``."""
+    return str(SliceKey(values))
 
 
 def _cramers_v(table: np.ndarray) -> float:
