@@ -487,10 +487,10 @@ def _as_dates(values: pd.Series) -> pd.Series:
         text = values[looks]
         parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
         for fmt in ("%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d"):
-            todo = parsed.isna()
-            if not todo.any():
+            unparsed = parsed.isna()
+            if not unparsed.any():
                 break
-            parsed[todo] = pd.to_datetime(text[todo], errors="coerce", format=fmt)
+            parsed[unparsed] = pd.to_datetime(text[unparsed], errors="coerce", format=fmt)
         dates[looks] = parsed.astype("datetime64[ns]")
     return dates
 
