@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from raikit._errors import DataError, ParameterError
+from raikit._errors import ParameterError
 from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit._shape import MONOTONE, ShapeConstraints, as_constraints
 from raikit._validation import CI, RANDOM_STATE, Interval, check_dataset, validate_params
+from raikit.explain._common import predict_along
 from raikit.metrics._stats import MIN_GROUP_SIZE, wilson_interval
 
 __all__ = ["ConstraintResult", "verify_constraints"]
@@ -168,32 +169,9 @@ def _grid(column: pd.Series, resolution: int):
     return np.asarray(column.value_counts(dropna=True).index[:resolution], dtype=object)
 
 
-def _curves(predict, X: pd.DataFrame, feature: str, values: np.ndarray) -> np.ndarray:
-    """Predictions ``(rows, k)`` of each row with ``feature`` set to ``values`` (a grid shared
-    by every row, or a ``(rows, k)`` matrix of each row's own values): one stacked call."""
-    n = len(X)
-    values = (
-        np.broadcast_to(np.asarray(values)[None, :], (n, len(values)))
-        if np.ndim(values) == 1
-        else np.asarray(values)
-    )
-    k = values.shape[1]
-    stacked = X.iloc[np.tile(np.arange(n), k)].reset_index(drop=True)
-    flat = values.T.ravel()  # block j holds every row's j-th value
-    dtype = X[feature].dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        stacked[feature] = pd.Categorical(flat, dtype=dtype)
-    elif pd.api.types.is_integer_dtype(dtype):
-        stacked[feature] = np.round(flat.astype(float)).astype(dtype)
-    else:
-        stacked[feature] = pd.Series(flat).astype(dtype).to_numpy()
-    try:
-        return np.asarray(predict(stacked), dtype=float).reshape(k, n).T
-    except Exception as error:
-        raise DataError(
-            f"verify_constraints(): the model could not predict with {feature!r} varied: "
-            f"{type(error).__name__}: {error}"
-        ) from error
+def _curves(predict, X: pd.DataFrame, feature: str, values) -> np.ndarray:
+    """Each row's predictions along ``values`` (see :func:`raikit.explain._common.predict_along`)."""
+    return predict_along(predict, X, feature, values, caller="verify_constraints()")
 
 
 def _monotone(predict, X, feature, grid, sign: int, refine: int):

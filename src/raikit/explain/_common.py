@@ -178,3 +178,65 @@ class FrameCodec:
 
     def is_numeric(self, column: str) -> bool:
         return column not in self.categorical
+
+
+def predict_along(predict, X: pd.DataFrame, feature: str, values, *, caller: str) -> np.ndarray:
+    """Predictions ``(rows, k)`` of each row of ``X`` with ``feature`` set to ``values`` (a grid
+    shared by every row, or a ``(rows, k)`` matrix of each row's own values): one stacked call.
+
+    Individual conditional expectation curves (ICE: partial dependence, shape constraints) all
+    come from here. An integer column gets rounded values, a categorical one keeps its dtype.
+
+    Parameters
+    ----------
+    predict : callable
+        Maps a frame like ``X`` to one output per row.
+    X : DataFrame
+        The rows.
+    feature : str
+        The column that varies.
+    values : array-like of shape (k,) or (rows, k)
+        The values it takes.
+    caller : str
+        Named in the error, e.g. ``"partial_dependence()"``.
+
+    Returns
+    -------
+    ndarray of shape (rows, k)
+
+    Raises
+    ------
+    DataError
+        When the model cannot predict on the varied rows.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"a": [1, 2], "b": [10, 20]})
+    >>> predict_along(lambda F: (F["a"] * F["b"]).to_numpy(), X, "a", [0, 3], caller="f()")
+    array([[ 0., 30.],
+           [ 0., 60.]])
+    """
+    n = len(X)
+    values = (
+        np.broadcast_to(np.asarray(values)[None, :], (n, len(values)))
+        if np.ndim(values) == 1
+        else np.asarray(values)
+    )
+    k = values.shape[1]
+    stacked = X.iloc[np.tile(np.arange(n), k)].reset_index(drop=True)
+    flat = values.T.ravel()  # block j holds every row's j-th value
+    dtype = X[feature].dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        stacked[feature] = pd.Categorical(flat, dtype=dtype)
+    elif pd.api.types.is_integer_dtype(dtype):
+        stacked[feature] = np.round(flat.astype(float)).astype(dtype)
+    else:
+        stacked[feature] = pd.Series(flat).astype(dtype).to_numpy()
+    try:
+        return np.asarray(predict(stacked), dtype=float).reshape(k, n).T
+    except Exception as error:
+        raise DataError(
+            f"{caller}: the model could not predict with {feature!r} varied: "
+            f"{type(error).__name__}: {error}"
+        ) from error

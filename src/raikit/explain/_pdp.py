@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from raikit._errors import ColumnError, DataError
+from raikit._errors import ColumnError
 from raikit._recording import recorded
 from raikit._result import Result
 from raikit._validation import CI, RANDOM_STATE, Interval, check_dataset, rng_from, validate_params
-from raikit.explain._common import fitted_model, positive_class
+from raikit.explain._common import fitted_model, positive_class, predict_along
 from raikit.metrics._stats import z_value
 
 __all__ = ["PartialDependenceResult", "partial_dependence"]
@@ -243,7 +243,7 @@ def partial_dependence(
         grid, is_numeric = _grid(X_all[feature], grid_resolution)
         if len(grid) == 0:
             continue
-        ice = _ice(predict, X, feature, grid)
+        ice = predict_along(predict, X, feature, grid, caller="partial_dependence()")
         text = [str(v) for v in grid]
         numbers = np.asarray(grid, dtype=float) if is_numeric else np.full(len(grid), np.nan)
         axis = {"feature": feature, "value": text, "value_num": numbers}
@@ -260,24 +260,6 @@ def partial_dependence(
             "ci": float(ci),
         },
     )
-
-
-def _ice(predict, X: pd.DataFrame, feature: str, grid: list) -> np.ndarray:
-    """(rows, grid) predictions with ``feature`` set to each grid value: one batched call."""
-    n, g = len(X), len(grid)
-    stacked = X.iloc[np.tile(np.arange(n), g)].reset_index(drop=True)
-    values = np.repeat(np.arange(g), n)
-    dtype = X[feature].dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        stacked[feature] = pd.Categorical(np.asarray(grid, dtype=object)[values], dtype=dtype)
-    else:
-        stacked[feature] = pd.Series(np.asarray(grid)[values]).astype(dtype).to_numpy()
-    try:
-        return predict(stacked).reshape(g, n).T
-    except Exception as error:
-        raise DataError(
-            f"The model could not predict with {feature!r} varied: {type(error).__name__}: {error}"
-        ) from error
 
 
 def _overall_curve(ice: np.ndarray, axis: dict, z: float) -> pd.DataFrame:
