@@ -12,26 +12,7 @@ import inspect
 
 import pytest
 from numpydoc.docscrape import NumpyDocString
-
-PACKAGES = (
-    "raikit",
-    "raikit.metrics",
-    "raikit.data",
-    "raikit.evaluate",
-    "raikit.train",
-    "raikit.explain",
-    "raikit.privacy",
-    "raikit.federated",
-    "raikit.sandbox",
-    "raikit.review",
-    "raikit.monitor",
-    "raikit.ledger",
-    "raikit.cards",
-    "raikit.audit",
-    "raikit.gates",
-    "raikit.testing",
-    "raikit.datasets",
-)
+from tests._packages import API_PACKAGES
 
 
 def _public_objects():
@@ -41,7 +22,7 @@ def _public_objects():
     dicts) take their type's docstring and are described in their package's page.
     """
     out = []
-    for package in PACKAGES:
+    for package in API_PACKAGES:
         module = importlib.import_module(package)
         for name in module.__all__:
             obj = getattr(module, name)

@@ -24,30 +24,12 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from tests._packages import API_PACKAGES
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 
-PACKAGES = (
-    "raikit",
-    "raikit.metrics",
-    "raikit.data",
-    "raikit.evaluate",
-    "raikit.train",
-    "raikit.explain",
-    "raikit.privacy",
-    "raikit.federated",
-    "raikit.sandbox",
-    "raikit.review",
-    "raikit.monitor",
-    "raikit.ledger",
-    "raikit.cards",
-    "raikit.audit",
-    "raikit.gates",
-    "raikit.testing",
-    "raikit.datasets",
-)
 GALLERY = sorted(p.stem for p in (ROOT / "examples" / "gallery").glob("plot_*.py"))
 
 _EXTERNAL = re.compile(r"^\s*(https?:)?//", re.I)
@@ -97,7 +79,7 @@ def _pages(site: Path) -> list[Path]:
 
 def test_every_public_name_has_an_api_page(site):
     missing = []
-    for package in PACKAGES:
+    for package in API_PACKAGES:
         module = importlib.import_module(package)
         assert (site / "api" / f"{package}.html").is_file(), f"no page for {package}"
         for name in module.__all__:
