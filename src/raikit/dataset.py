@@ -1175,6 +1175,8 @@ class Dataset:
         prediction: str = "prediction",
         score: str | None = "score",
         pos_label=None,
+        out=None,
+        progress=None,
     ) -> Dataset:
         """A new Dataset with a fitted model's predictions (and scores, when it has
         ``predict_proba`` and the target is binary) added as columns.
@@ -1190,6 +1192,29 @@ class Dataset:
         Models whose ``predict`` takes ``sensitive_features`` (Fairlearn's post-processing) get the
         sensitive attributes; randomised ones get ``random_state=0`` so the result is repeatable.
 
+        The model is called on at most ``raikit._predict.BATCH_ROWS`` (100,000) rows at a time. A
+        lazy Dataset is never loaded: its rows stream through the model batch by batch (Spark:
+        ``mapInPandas`` on each partition) and are written, with the two new columns, to the
+        Parquet file ``out``; the returned Dataset is lazy over that file.
+
+        Parameters
+        ----------
+        model : fitted estimator
+            Anything with ``predict`` (and ``predict_proba`` for the score).
+        prediction, score : str
+            Names of the new columns (``score=None``: no score).
+        pos_label : optional
+            The positive label, whose probability is the score.
+        out : str or Path, optional
+            Lazy Datasets only: the Parquet file (a folder for Spark) the scored rows are
+            written to; default a temporary file removed when Python exits.
+        progress : callable, optional
+            Lazy Datasets only: ``progress(rows_done, rows_total)`` after each batch.
+
+        Returns
+        -------
+        Dataset
+
         Examples
         --------
         >>> import pandas as pd
@@ -1204,45 +1229,39 @@ class Dataset:
         >>> scored.y_pred.tolist()
         [0, 1, 0, 1]
         """
-        import inspect
+        from raikit._predict import model_outputs, positive_index
 
         base = self.for_model(model)
         prediction = base._free_name(prediction, base.prediction)
         if score is not None:
             score = base._free_name(score, base.score)
+        column = None if score is None else positive_index(model, pos_label)
+        if base.is_lazy:
+            return base._predicted_lazy(model, prediction, score, column, out, progress)
         frame = base._frame.copy()
-        X = base.X
-        extra: dict = {}
-        parameters = inspect.signature(model.predict).parameters
-        if "sensitive_features" in parameters:
-            sensitive = base.sensitive
-            extra["sensitive_features"] = (
-                sensitive.iloc[:, 0] if sensitive.shape[1] == 1 else sensitive
-            )
-        if "random_state" in parameters:
-            extra["random_state"] = 0
-        frame[prediction] = model.predict(X, **extra)
-        if score is not None and hasattr(model, "predict_proba"):
-            proba = model.predict_proba(X)
-            column = None
-            if proba.ndim == 2 and proba.shape[1] == 2:
-                from raikit.metrics._group_metrics import positive_column
-
-                classes = getattr(model, "classes_", [0, 1])
-                if pos_label is not None:
-                    column = positive_column(classes, pos_label)
-                else:
-                    try:
-                        column = positive_column(classes)
-                    except DataError:
-                        column = None
-            if column is not None:
-                frame[score] = proba[:, column]
-            else:
-                score = None
+        predicted, scores = model_outputs(model, base.X, base.sensitive, column=column)
+        frame[prediction] = predicted
+        if scores is not None:
+            frame[score] = scores
         else:
             score = None
         return base.replace(frame, prediction=prediction, score=score, features=base.feature_names)
+
+    def _predicted_lazy(self, model, prediction, score, column, out, progress) -> Dataset:
+        """:meth:`with_predictions` of a lazy Dataset: streamed to Parquet, returned lazy."""
+        from raikit._predict import predict_lazy, predictions_folder
+
+        if out is None:
+            out = predictions_folder() / f"{self.name}.parquet"
+        else:
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+        source, score = predict_lazy(
+            self, model, prediction=prediction, score=score, column=column, path=out,
+            progress=progress,
+        )
+        params = {**self.roles, "name": self.name, "missing_group": self.missing_group}
+        params.update(prediction=prediction, score=score, features=self.feature_names)
+        return Dataset(source, lazy=True, **params)
 
     def split(
         self,

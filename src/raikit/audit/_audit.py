@@ -512,8 +512,12 @@ def _robustness(ctx: AuditContext) -> dict:
 
 
 def _unscored(ds):
-    """The Dataset without the prediction and score columns the audit added."""
+    """The Dataset without the prediction and score columns the audit added (a lazy one keeps
+    its file, whose two extra columns are left out of its features)."""
     added = [c for c in (ds.prediction, ds.score) if c is not None]
+    if ds.is_lazy:
+        features = [c for c in ds.feature_names if c not in added]
+        return ds.replace(prediction=None, score=None, features=features)
     return ds.replace(ds.frame.drop(columns=added), prediction=None, score=None)
 
 
@@ -1304,12 +1308,22 @@ def _not_assessed(principle: str, why: str) -> dict:
 
 
 # --------------------------------------------------------------------------- the entry point
-def _predictions(model, ds, pos_label=None, *, name: str):
+def _predictions(model, ds, pos_label=None, *, name: str, folder=None, progress=None):
+    """``ds`` with the model's predictions; a lazy one streamed to ``folder/<name>.parquet``."""
     ds = check_dataset(ds, need=["target"], name=name, caller="audit")
     if ds.prediction is not None:
         return ds
+    lazy = {}
+    if ds.is_lazy:
+        from raikit._predict import predictions_folder
+
+        lazy["out"] = predictions_folder(folder) / f"{name}.parquet"
+        if progress is not None:
+            lazy["progress"] = lambda done, total: progress(
+                0, 1, f"Predicting {name}: {done:,} of {total:,} rows"
+            )
     try:
-        return ds.with_predictions(model, pos_label=pos_label)
+        return ds.with_predictions(model, pos_label=pos_label, **lazy)
     except RaikitError:
         raise
     except Exception as error:
@@ -1349,6 +1363,7 @@ def audit(
     task: str = "auto",
     constraints=None,
     clients: str | None = None,
+    predictions_dir=None,
 ) -> AuditReport:
     """Run every check that applies to a fitted model and mark each principle pass/warn/fail.
 
@@ -1412,6 +1427,14 @@ def audit(
         the ``federated`` section then reports the model per client from each client's counts
         (:func:`raikit.federated.federated_group_metrics`) and which client it serves worst;
         without it that section is skipped with its reason.
+    predictions_dir : str or Path, optional
+        Where the predictions of a lazy ``train``/``test`` (Parquet files or a glob read by
+        DuckDB, a Spark DataFrame) are written: ``train.parquet`` and ``test.parquet``, every
+        column plus the prediction and the score, streamed through the model 100,000 rows at a
+        time (:meth:`raikit.Dataset.with_predictions`). Default: a temporary folder removed when
+        Python exits. The aggregate sections then read those files where they lie; the sections
+        that need rows in memory run on a stratified sample and say so. In-memory Datasets are
+        predicted in memory and write nothing.
 
     Returns
     -------
@@ -1470,9 +1493,11 @@ def audit(
         min_group_size=_min_group_size(min_group_size),
         constraints=_declared_constraints(constraints, answers),
         clients=clients,
+        predictions_dir=predictions_dir,
+        progress=progress,
     )
     if ctx.constraints is not None:  # a misspelt column fails now, not after the other sections
-        ctx.constraints.check_columns(ctx.test.frame.columns, where="the test data")
+        ctx.constraints.check_columns(ctx.test.columns, where="the test data")
     model_name = name or type(model).__name__
     timings: dict[str, float] = {}
     if ledger is None and active_run() is None:
@@ -1496,14 +1521,37 @@ def _context(model, train, test, pos_label, task, **settings) -> AuditContext:
     the task (given, or inferred from both targets by :func:`raikit.metrics.infer_task`)."""
     from raikit.metrics import infer_task
 
-    train = _predictions(model, train, pos_label, name="train")
-    test = _predictions(model, test, pos_label, name="test")
+    folder, progress = settings.pop("predictions_dir"), settings.pop("progress")
+    train = _predictions(model, train, pos_label, name="train", folder=folder, progress=progress)
+    test = _predictions(model, test, pos_label, name="test", folder=folder, progress=progress)
     reason = "given"
     if task == "auto":
-        task, reason = infer_task(pd.concat([train.y, test.y], ignore_index=True))
+        task, reason = infer_task(pd.concat([_target_values(train), _target_values(test)]))
     return AuditContext(
         model, train, test, pos_label=pos_label, task=task, task_reason=reason, **settings
     )
+
+
+def _target_values(ds) -> pd.Series:
+    """The target's values, enough of them for :func:`raikit.metrics.infer_task`: every row in
+    memory; of a lazy Dataset its distinct values (at most 21 of them, where the rows live)."""
+    if not ds.is_lazy:
+        return ds.y.reset_index(drop=True)
+    table = ds.table
+    name = table.q(ds.target)
+    values = table.query(f"SELECT DISTINCT {name} AS v FROM {{table}} LIMIT 21")["v"]
+    return values.reset_index(drop=True)
+
+
+def _data_meta(ds) -> dict:
+    """Name, rows and where the rows live (``backend``: numpy, duckdb or spark; a lazy
+    Dataset's scored ``predictions`` file)."""
+    meta = {"name": ds.name, "rows": ds.n_rows, "backend": "numpy"}
+    if ds.is_lazy:
+        meta["backend"] = "spark" if ds.table.format == "spark" else "duckdb"
+        if isinstance(ds.source, str):
+            meta["predictions"] = ds.source
+    return meta
 
 
 def _load_problem(problem):
@@ -1581,8 +1629,8 @@ def _report(
         "model": model_name,
         "model_type": f"{type(ctx.model).__module__}.{type(ctx.model).__qualname__}",
         "model_params": _plain_params(ctx.model),
-        "train": {"name": ctx.train.name, "rows": ctx.train.n_rows},
-        "test": {"name": ctx.test.name, "rows": ctx.test.n_rows},
+        "train": _data_meta(ctx.train),
+        "test": _data_meta(ctx.test),
         "sensitive": ctx.test.sensitive_names,
         "target": ctx.test.target,
         "features": ctx.test.feature_names,
