@@ -104,7 +104,9 @@ def _batches(table, batch_rows: int):
         import pyarrow.parquet as pq
 
         for path in table.files:
-            yield from pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=table.columns)
+            yield from pq.ParquetFile(path).iter_batches(
+                batch_size=batch_rows, columns=table.columns
+            )
         return
     names = ", ".join(table.q(c) for c in table.columns)
     reader = table.connection.execute(f"SELECT {names} FROM {table.relation}").fetch_record_batch(
@@ -130,7 +132,9 @@ def predict_lazy(ds, model, *, prediction: str, score: str | None, column, path,
     rows_total)`` is called after each batch.
     """
     if ds.table.format == "spark":
-        return _predict_spark(ds, model, prediction=prediction, score=score, column=column, path=path)
+        return _predict_spark(
+            ds, model, prediction=prediction, score=score, column=column, path=path
+        )
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -144,13 +148,17 @@ def predict_lazy(ds, model, *, prediction: str, score: str | None, column, path,
             predicted, scores = model_outputs(
                 model, frame[ds.feature_names], frame[ds.sensitive_names], column=column
             )
-            added = {prediction: predicted} if scores is None or score is None else {
-                prediction: predicted, score: scores
-            }
+            added = (
+                {prediction: predicted}
+                if scores is None or score is None
+                else {prediction: predicted, score: scores}
+            )
             if kinds is None:
                 kinds = {name: _as_arrow(values).type for name, values in added.items()}
             for name, values in added.items():
-                batch = batch.append_column(pa.field(name, kinds[name]), _as_arrow(values, kinds[name]))
+                batch = batch.append_column(
+                    pa.field(name, kinds[name]), _as_arrow(values, kinds[name])
+                )
             if writer is None:
                 writer = pq.ParquetWriter(path, batch.schema.remove_metadata())
             writer.write_batch(batch.replace_schema_metadata(None))
@@ -190,7 +198,10 @@ def _predict_spark(ds, model, *, prediction, score, column, path):
                 continue
             ready = restore_dtypes(part, dtypes, [*feature_names, *sensitive_names])
             predicted, scores = model_outputs(
-                model, ready[feature_names], ready[sensitive_names], column=column if scored else None
+                model,
+                ready[feature_names],
+                ready[sensitive_names],
+                column=column if scored else None,
             )
             part = part.copy()
             part[prediction] = _as_arrow(predicted, kind).to_pandas()
