@@ -55,18 +55,73 @@ def _extra(model, sensitive: pd.DataFrame | None) -> dict:
     return extra
 
 
+def _final_type(model) -> type:
+    """The type of a scikit-learn Pipeline's last step, else of the model."""
+    from sklearn.pipeline import Pipeline
+
+    if type(model) is Pipeline:
+        return type(model.steps[-1][1])
+    return type(model)
+
+
+def _one_pass(model):
+    """How to get both outputs from ONE pass of the model, for the estimators whose
+    ``predict`` is by definition computed from the same numbers as ``predict_proba`` (exact
+    types only: a subclass may override either); ``None`` for every other model.
+
+    - ``"argmax"``: ``predict`` is ``classes_[argmax(predict_proba)]`` (random forests, extra
+      trees, LightGBM's classifier).
+    - ``"logit"``: scikit-learn's histogram gradient boosting, binary: ``predict`` is
+      ``classes_[decision_function > 0]`` and ``predict_proba[:, 1]`` is
+      ``expit(decision_function)``.
+    """
+    from sklearn.ensemble import (
+        ExtraTreesClassifier,
+        HistGradientBoostingClassifier,
+        RandomForestClassifier,
+    )
+
+    final = _final_type(model)
+    if final in (RandomForestClassifier, ExtraTreesClassifier):
+        return "argmax"
+    if final.__module__.startswith("lightgbm") and final.__name__ == "LGBMClassifier":
+        return "argmax"
+    classes = getattr(model, "classes_", ())
+    if final is HistGradientBoostingClassifier and len(classes) == 2:
+        return "logit"
+    return None
+
+
+def _outputs(model, part, kw, column, how):
+    """``(prediction, full predict_proba or None)`` of one batch."""
+    if how is None or kw or column is None:
+        prediction = np.asarray(model.predict(part, **kw))
+        return prediction, None if column is None else np.asarray(model.predict_proba(part))
+    classes = np.asarray(model.classes_)
+    if how == "argmax":
+        proba = np.asarray(model.predict_proba(part))
+        return classes[np.argmax(proba, axis=1)], proba
+    from scipy.special import expit
+
+    raw = np.asarray(model.decision_function(part), dtype=float).ravel()
+    positive = expit(raw)
+    return classes[(raw > 0).astype(int)], np.column_stack([1.0 - positive, positive])
+
+
 def model_outputs(model, X: pd.DataFrame, sensitive=None, *, column: int | None):
-    """``(predictions, scores or None)`` of ``model`` on ``X``, ``BATCH_ROWS`` rows per call."""
+    """``(predictions, scores or None)`` of ``model`` on ``X``, ``BATCH_ROWS`` rows per call;
+    one pass of the model per batch where its ``predict`` follows from its probabilities."""
     extra = _extra(model, sensitive)
+    how = _one_pass(model)
     predictions, scores = [], []
     for start in range(0, max(len(X), 1), BATCH_ROWS):
         part = X.iloc[start : start + BATCH_ROWS]
         kw = dict(extra)
         if "sensitive_features" in kw:
             kw["sensitive_features"] = kw["sensitive_features"].iloc[start : start + BATCH_ROWS]
-        predictions.append(np.asarray(model.predict(part, **kw)))
+        prediction, proba = _outputs(model, part, kw, column, how)
+        predictions.append(prediction)
         if column is not None:
-            proba = np.asarray(model.predict_proba(part))
             if proba.ndim != 2 or proba.shape[1] != 2:
                 column = None
                 continue
