@@ -1320,7 +1320,7 @@ def _predictions(model, ds, pos_label=None, *, name: str, folder=None, progress=
         lazy["out"] = predictions_folder(folder) / f"{name}.parquet"
         if progress is not None:
             lazy["progress"] = lambda done, total: progress(
-                0, 1, f"Predicting {name}: {done:,} of {total:,} rows"
+                done, total, f"Predicting {name} ({done:,} of {total:,} rows)"
             )
     try:
         return ds.with_predictions(model, pos_label=pos_label, **lazy)
@@ -1394,7 +1394,9 @@ def audit(
         in ``report.meta["random_state"]``) so the audit can be repeated.
     progress : callable, optional
         ``progress(done, total, description)`` before each section (sections done, sections in
-        all, the section starting) and once at the end with ``description=None``.
+        all, the section starting) and once at the end with ``description=None``; before that,
+        while a lazy Dataset's rows stream through the model, after each batch (rows done, rows
+        in all, "Predicting test (... of ... rows)").
     name : str, optional
         Name of the model in the report.
     problem : dict, YAML text or path, optional
