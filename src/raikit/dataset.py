@@ -1256,7 +1256,12 @@ class Dataset:
         else:
             Path(out).parent.mkdir(parents=True, exist_ok=True)
         source, score = predict_lazy(
-            self, model, prediction=prediction, score=score, column=column, path=out,
+            self,
+            model,
+            prediction=prediction,
+            score=score,
+            column=column,
+            path=out,
             progress=progress,
         )
         params = {**self.roles, "name": self.name, "missing_group": self.missing_group}

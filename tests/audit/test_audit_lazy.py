@@ -116,6 +116,9 @@ def test_the_lazy_audit_equals_the_in_memory_one_on_its_aggregates(adult, tmp_pa
             check_dtype=False,
         )
     assert lazy.scorecard["status"].tolist() == eager.scorecard["status"].tolist()
+    page = lazy.to_html()
+    assert "DuckDB (out of core)" in page and "numpy (in memory)" in eager.to_html()
+    assert str(tmp_path / "predictions" / "test.parquet") in page
 
 
 def test_the_task_is_inferred_from_the_lazy_target_without_loading_it(tmp_path, monkeypatch):

@@ -680,6 +680,8 @@ def _reproduce_html(report) -> str:
         ("model", meta.get("model_type")),
         ("training data", (meta.get("train") or {}).get("name")),
         ("test data", (meta.get("test") or {}).get("name")),
+        ("rows read by", _backends(meta)),
+        ("scored test rows", (meta.get("test") or {}).get("predictions")),
         ("target", meta.get("target")),
         ("sensitive attributes", ", ".join(map(str, meta.get("sensitive") or []))),
         ("positive label", meta.get("pos_label")),
@@ -689,6 +691,16 @@ def _reproduce_html(report) -> str:
     ]
     rows = [(k, str(v)) for k, v in items if v is not None and v != ""]
     return table_html(pd.DataFrame(rows, columns=["what", "value"]))
+
+
+def _backends(meta) -> str | None:
+    """Where the rows were read: "numpy (in memory)", "duckdb (out of core)", "spark"."""
+    words = {"numpy": "numpy (in memory)", "duckdb": "DuckDB (out of core)", "spark": "Spark"}
+    found = [(meta.get(side) or {}).get("backend") for side in ("train", "test")]
+    if not any(found):
+        return None
+    train, test = (words.get(b, b) for b in found)
+    return train if train == test else f"train: {train}; test: {test}"
 
 
 def _undocumented_html(report) -> str:
