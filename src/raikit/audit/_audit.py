@@ -513,11 +513,19 @@ _SLICE_LOSS = {"binary": "log_loss", "multiclass": "zero_one", "regression": "ab
 def _performance_estimate(ctx: AuditContext) -> dict:
     """Label-free estimation tried on the test set: half of it (stratified by group and label)
     is the labelled reference, the other half has its labels hidden; each estimate is compared
-    with the value those hidden labels show."""
+    with the value those hidden labels show. A lazy test set of more than ``_ESTIMATE_ROWS``
+    rows is sampled where it lives (stratified by group, reweighted: ``meta["sampling"]``)."""
     from raikit.evaluate import estimate_performance
 
     test = ctx.test
     _need_scores(ctx, "Label-free performance estimates (from calibrated scores)")
+    sampling = None
+    if test.is_lazy and test.n_rows > _ESTIMATE_ROWS:  # the calibrator is fitted on rows
+        seed = ctx.random_state if isinstance(ctx.random_state, int | np.integer) else None
+        test = test.sample(_ESTIMATE_ROWS, stratify="sensitive", random_state=seed)
+        sampling = test.sampling
+    elif test.is_lazy:
+        test = test._rows_for(_ESTIMATE_ROWS, "Label-free performance estimation")
     if test.y.nunique() != 2 or test.y.value_counts().min() < 2:  # each half needs both outcomes
         skip("Each half of the test set needs both outcomes; one has fewer than two test rows.")
     current, reference = test.split(0.5, random_state=ctx.random_state)
@@ -537,7 +545,15 @@ def _performance_estimate(ctx: AuditContext) -> dict:
     # the gaps between groups are measured with labels by the bias section; here they would be
     # the same gaps estimated on half the rows
     kept = tuple(f for f in result.findings if " differs across " not in f.title)
-    return {"evaluate.estimate_performance": replace(result, findings=kept)}
+    meta = result.meta
+    if sampling is not None:
+        meta = {**meta, "sampling": sampling, "n_rows_data": ctx.test.n_rows}
+    return {"evaluate.estimate_performance": replace(result, findings=kept, meta=meta)}
+
+
+# label-free estimation fits its calibrator on the test rows (and refits it per replicate): a
+# lazy test set larger than this is sampled, stratified by group and reweighted
+_ESTIMATE_ROWS = 50_000
 
 
 # the stress test predicts every row once per perturbation (nine by default): above this many
