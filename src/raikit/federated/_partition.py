@@ -82,7 +82,9 @@ class Partition:
             table = found.assign(client=found[keys[self.by]].map(str)).pivot_table(
                 index="client", columns=keys[target], values="__n", aggfunc="sum", fill_value=0
             )
-            table = table.reindex(self.names)
+            table = table.reindex(self.names).set_axis(
+                pd.CategoricalIndex(self.names, categories=self.names), axis=0
+            )
         else:
             table = pd.crosstab(
                 pd.Categorical.from_codes(self.client, self.names), np.asarray(self.data.y)
