@@ -126,6 +126,7 @@ def test_large_lazy_test_set_is_never_loaded(adult, reports, monkeypatch):
     inequality = report.results["metrics.inequality_metrics"]
     assert "consistency" not in set(inequality.table["metric"])
     assert "more than 1,000" in inequality.meta["consistency"]
+    assert "consistency left out: the test set has 14,653 rows" in inequality.summary
     before = reports[0].results["metrics.inequality_metrics"].table
     pd.testing.assert_frame_equal(
         before[before["metric"] != "consistency"].reset_index(drop=True), inequality.table

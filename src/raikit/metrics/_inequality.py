@@ -817,6 +817,8 @@ class InequalityResult(Result):
                 part("average_odds_difference", attribute, f"average odds difference ({attribute})")
             )
         parts.append(part("consistency", label=f"consistency (k={self.meta.get('n_neighbors')})"))
+        if self.meta.get("consistency"):  # why consistency was left out (the audit says)
+            parts.append(f"consistency {self.meta['consistency']}")
         text = "; ".join(p for p in parts if p)
         ci = f" ({self.ci:.0%} CIs)" if self.ci else ""
         return f"{text}{ci}; {len(self.findings)} finding(s)."
