@@ -312,7 +312,8 @@ def federated_group_metrics(
         ``prediction`` column.
     clients : Partition
         The clients' rows (:func:`raikit.federated.partition`); the Dataset needs ``target`` and
-        ``sensitive`` roles.
+        ``sensitive`` roles. A lazy Dataset partitioned by a column is never loaded: every
+        client's counts come from one aggregate grouped by client, where the rows live.
     metrics : list of str, optional
         Count metrics (default: all of them).
     epsilon : float, optional

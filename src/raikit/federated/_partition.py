@@ -24,14 +24,17 @@ class Partition:
     ----------
     data : Dataset
         The whole table (in a simulation, the union of the clients' rows).
-    client : ndarray of int
-        The client of each row (``0 .. n_clients - 1``).
+    client : ndarray of int or None
+        The client of each row (``0 .. n_clients - 1``); ``None`` for a lazy Dataset
+        partitioned by a column, whose rows are not read (``counts`` holds each client's rows).
     names : list of str
         The clients' names (the column's values, or ``"client 0"``, ``"client 1"``, ...).
     by : str or None
         The column the partition follows, if any.
     concentration : float or None
         The Dirichlet concentration of a label-skewed split, if any.
+    counts : ndarray of int or None
+        Rows per client of a lazy Dataset (from one aggregate), else None.
 
     See Also
     --------
@@ -179,7 +182,8 @@ def partition(data, *, by=None, n_clients=None, concentration=None, random_state
     data : Dataset
         The rows to split (with a ``target`` for a label-skewed split).
     by : str, optional
-        A column whose values are the clients (a region, a hospital): one client per value.
+        A column whose values are the clients (a region, a hospital): one client per value. On
+        a lazy Dataset the clients and their sizes come from one aggregate; no row is read.
     n_clients : int, optional
         Without ``by``: how many clients get rows. With ``concentration`` the split is non-IID by label;
         without, each row goes to a client uniformly at random.
