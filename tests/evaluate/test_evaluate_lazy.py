@@ -4,12 +4,16 @@ aggregate where the rows live, no row loaded, and the in-memory numbers wherever
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import raikit.dataset
+from _cli import run
 from raikit import DataError, Dataset
+from raikit._result import result_from_dict
 from raikit.evaluate import evaluate
 
 pytest.importorskip("duckdb")
@@ -178,3 +182,24 @@ def test_spark_dataframe_gives_the_duckdb_result(spark, adult_pair):
         pd.testing.assert_frame_equal(
             getattr(s, name), getattr(d, name), check_exact=False, atol=1e-12
         )
+
+
+def test_cli_on_a_glob_evaluates_where_the_rows_live(adult_scored, tmp_path):
+    frame = adult_scored.frame
+    half = len(frame) // 2
+    frame.iloc[:half].to_parquet(tmp_path / "part-0.parquet")
+    frame.iloc[half:].to_parquet(tmp_path / "part-1.parquet")
+    out = tmp_path / "out"
+    done = run(
+        "evaluate", "--data", str(tmp_path / "part-*.parquet"), "--target",
+        adult_scored.target, "--sensitive", ",".join(adult_scored.sensitive_names),
+        "--prediction", adult_scored.prediction, "--score", adult_scored.score,
+        "--thresholds", "0.5", "--n-boot", "50", "--out", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = result_from_dict(json.loads((out / "evaluation.json").read_text()))
+    assert result.meta["backend"] == "duckdb"
+    memory = evaluate(None, adult_scored, thresholds=[0.5], n_boot=50, random_state=0)
+    pd.testing.assert_frame_equal(
+        memory.confusion, result.confusion, check_dtype=False, check_index_type=False
+    )
