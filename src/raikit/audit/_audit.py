@@ -505,6 +505,11 @@ def _slices(ctx: AuditContext) -> dict:
 _SLICE_LOSS = {"binary": "log_loss", "multiclass": "zero_one", "regression": "absolute_error"}
 
 
+# label-free estimation fits its calibrator on the test rows (and refits it per replicate): a
+# lazy test set larger than this is sampled, stratified by group and reweighted
+_ESTIMATE_ROWS = 50_000
+
+
 @register_section(
     "performance_estimate",
     principle="practical_accuracy",
@@ -549,11 +554,6 @@ def _performance_estimate(ctx: AuditContext) -> dict:
     if sampling is not None:
         meta = {**meta, "sampling": sampling, "n_rows_data": ctx.test.n_rows}
     return {"evaluate.estimate_performance": replace(result, findings=kept, meta=meta)}
-
-
-# label-free estimation fits its calibrator on the test rows (and refits it per replicate): a
-# lazy test set larger than this is sampled, stratified by group and reweighted
-_ESTIMATE_ROWS = 50_000
 
 
 # the stress test predicts every row once per perturbation (nine by default): above this many
