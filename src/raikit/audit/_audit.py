@@ -382,29 +382,95 @@ _CONSISTENCY_ROWS = 20_000
     "average odds difference and consistency",
 )
 def _inequality(ctx: AuditContext) -> dict:
-    """AIF360's inequality and individual-fairness measures on the test set (binary labels)."""
+    """AIF360's inequality and individual-fairness measures on the test set (binary labels).
+
+    The indices and the average odds difference need only the counts per (group, label,
+    prediction): on a lazy test set they come from one aggregate where the rows live, with the
+    same values and intervals. Consistency compares each row with its nearest neighbours: it
+    runs on at most ``_CONSISTENCY_ROWS`` test rows (all of them), and is left out above, with
+    the reason in the result's ``meta["consistency"]``."""
     import pandas as pd
 
     from raikit.metrics import inequality_metrics
 
     test = ctx.test
     _binary_only(ctx, "Benefit inequality indices (Theil, generalized entropy) and average odds")
-    if test.y.nunique() != 2:
-        skip(f"The test target has {test.y.nunique()} distinct value(s); the indices need two.")
-    X = None
-    if test.n_rows <= _CONSISTENCY_ROWS and test.feature_names:
-        X = pd.get_dummies(test.frame[test.feature_names], dtype=float).fillna(0.0)
-    result = inequality_metrics(
-        test.y,
-        test.frame[test.prediction],
-        sensitive_features=test.frame[test.sensitive_names],
-        X=X,
-        pos_label=ctx.pos_label,
+    small = test.n_rows <= _CONSISTENCY_ROWS
+    left_out = None
+    if not small:
+        left_out = (
+            f"left out: the test set has {test.n_rows:,} rows, more than {_CONSISTENCY_ROWS:,}; "
+            f"nearest neighbours among a sample would not be the population's neighbours"
+        )
+    elif not test.feature_names:
+        left_out = "left out: the test set has no feature columns to find neighbours in"
+    if test.is_lazy:
+        result = _lazy_inequality(ctx, left_out)
+    else:
+        if test.y.nunique() != 2:
+            skip(f"The test target has {test.y.nunique()} distinct value(s); the indices need two.")
+        X = None
+        if left_out is None:
+            X = pd.get_dummies(test.frame[test.feature_names], dtype=float).fillna(0.0)
+        result = inequality_metrics(
+            test.y,
+            test.frame[test.prediction],
+            sensitive_features=test.frame[test.sensitive_names],
+            X=X,
+            pos_label=ctx.pos_label,
+            ci=ctx.ci,
+            n_boot=ctx.n_boot,
+            random_state=ctx.random_state,
+        )
+    if left_out is not None:
+        result = replace(result, meta={**result.meta, "consistency": left_out})
+    return {"metrics.inequality_metrics": result}
+
+
+def _lazy_inequality(ctx: AuditContext, left_out: str | None):
+    """The inequality measures of a lazy test set: the indices from one aggregate of (group,
+    label, prediction) counts; consistency on its rows when there are few enough to load."""
+    import pandas as pd
+
+    from raikit.metrics._inequality import (
+        _consistency_inputs,
+        _neighbour_graph,
+        counted_from_table,
+        inequality_from_counts,
+    )
+
+    test = ctx.test
+    names = list(test.sensitive_names)
+    table = test.aggregate(
+        by=[*names, test.target, test.prediction], stats={"__n": (None, "count")}
+    )
+    keys = table.attrs["keys"]
+    table = table.rename(columns={keys[test.target]: "__y", keys[test.prediction]: "__p"})
+    if table["__y"].nunique() != 2:
+        skip(
+            f"The test target has {table['__y'].nunique()} distinct value(s); the indices need two."
+        )
+    counted = counted_from_table(
+        table, names, pos_label=ctx.pos_label, missing_group=test.missing_group
+    )
+    neighbours = None
+    if left_out is None:  # at most _CONSISTENCY_ROWS rows: load them, as in memory
+        rows = test._rows_for(_CONSISTENCY_ROWS, "consistency (nearest neighbours)").frame
+        X = pd.get_dummies(rows[test.feature_names], dtype=float).fillna(0.0)
+        features, y01 = _consistency_inputs(X, rows[test.prediction], 5, ctx.pos_label)
+        neighbours = (*_neighbour_graph(features, 5), y01)
+    return inequality_from_counts(
+        counted,
+        dict(counted.slices.families),
+        privileged=None,
+        order=2.0,
+        neighbours=neighbours,
+        n_neighbors=5,
         ci=ctx.ci,
         n_boot=ctx.n_boot,
         random_state=ctx.random_state,
+        meta={"backend": "spark" if test.table.format == "spark" else "duckdb"},
     )
-    return {"metrics.inequality_metrics": result}
 
 
 @register_section(
@@ -439,6 +505,11 @@ def _slices(ctx: AuditContext) -> dict:
 _SLICE_LOSS = {"binary": "log_loss", "multiclass": "zero_one", "regression": "absolute_error"}
 
 
+# label-free estimation fits its calibrator on the test rows (and refits it per replicate): a
+# lazy test set larger than this is sampled, stratified by group and reweighted
+_ESTIMATE_ROWS = 50_000
+
+
 @register_section(
     "performance_estimate",
     principle="practical_accuracy",
@@ -447,11 +518,19 @@ _SLICE_LOSS = {"binary": "log_loss", "multiclass": "zero_one", "regression": "ab
 def _performance_estimate(ctx: AuditContext) -> dict:
     """Label-free estimation tried on the test set: half of it (stratified by group and label)
     is the labelled reference, the other half has its labels hidden; each estimate is compared
-    with the value those hidden labels show."""
+    with the value those hidden labels show. A lazy test set of more than ``_ESTIMATE_ROWS``
+    rows is sampled where it lives (stratified by group, reweighted: ``meta["sampling"]``)."""
     from raikit.evaluate import estimate_performance
 
     test = ctx.test
     _need_scores(ctx, "Label-free performance estimates (from calibrated scores)")
+    sampling = None
+    if test.is_lazy and test.n_rows > _ESTIMATE_ROWS:  # the calibrator is fitted on rows
+        seed = ctx.random_state if isinstance(ctx.random_state, int | np.integer) else None
+        test = test.sample(_ESTIMATE_ROWS, stratify="sensitive", random_state=seed)
+        sampling = test.sampling
+    elif test.is_lazy:
+        test = test._rows_for(_ESTIMATE_ROWS, "Label-free performance estimation")
     if test.y.nunique() != 2 or test.y.value_counts().min() < 2:  # each half needs both outcomes
         skip("Each half of the test set needs both outcomes; one has fewer than two test rows.")
     current, reference = test.split(0.5, random_state=ctx.random_state)
@@ -471,7 +550,10 @@ def _performance_estimate(ctx: AuditContext) -> dict:
     # the gaps between groups are measured with labels by the bias section; here they would be
     # the same gaps estimated on half the rows
     kept = tuple(f for f in result.findings if " differs across " not in f.title)
-    return {"evaluate.estimate_performance": replace(result, findings=kept)}
+    meta = result.meta
+    if sampling is not None:
+        meta = {**meta, "sampling": sampling, "n_rows_data": ctx.test.n_rows}
+    return {"evaluate.estimate_performance": replace(result, findings=kept, meta=meta)}
 
 
 # the stress test predicts every row once per perturbation (nine by default): above this many

@@ -53,8 +53,13 @@ def _binary_labels(ds, model, pos_label=None):
 
 def _families(ds):
     """Per-row slice index for ``overall`` and each sensitive attribute's groups."""
-    encoding = ds._encoding
-    names, groups, codes = ["overall"], ["overall"], [np.zeros(ds.n_rows, dtype=np.int64)]
+    return slice_families(ds._encoding, ds.n_rows)
+
+
+def slice_families(encoding, n: int):
+    """``(slice_attr, slice_group, codes, n_slices)`` of a group encoding of ``n`` rows (or
+    aggregated rows): ``overall``, then each attribute's groups, one code array per family."""
+    names, groups, codes = ["overall"], ["overall"], [np.zeros(n, dtype=np.int64)]
     offset = 1
     for i, name in enumerate(encoding.names):  # loop over attributes, not groups or rows
         labels = encoding.labels(i)
@@ -146,6 +151,25 @@ def _curves(
     squares = None
     if weights is not None:
         squares = _histogram(codes, n_slices, bins, len(thresholds), y01, weights=weights**2)
+    return curve_frame(
+        counts,
+        squares,
+        thresholds,
+        slice_attr,
+        slice_group,
+        ci=ci,
+        n_boot=n_boot,
+        random_state=random_state,
+    )
+
+
+def curve_frame(
+    counts, squares, thresholds, slice_attr, slice_group, *, ci, n_boot, random_state
+) -> pd.DataFrame:
+    """The ROC/precision-recall table from (slices, thresholds, 2) counts per (threshold's bin,
+    label): rates at each threshold and their bootstrap bands (``squares``: the cells' sums of
+    squared weights, or None)."""
+    n_slices = counts.shape[0]
     tpr, fpr, precision = _rates(counts)
     bands = _curve_bands(counts, ci, n_boot, random_state, squares)
     pos, neg = counts[..., 1].sum(axis=1, keepdims=True), counts[..., 0].sum(axis=1, keepdims=True)
@@ -181,14 +205,23 @@ def _calibration(y01, score, slice_attr, slice_group, codes, n_slices, *, ci, we
     counts = _histogram(codes, n_slices, bins, N_CALIBRATION_BINS, y01, weights=weights)
     scored = score if weights is None else score * weights
     sums = _histogram(codes, n_slices, bins, N_CALIBRATION_BINS, y01, weights=scored)
+    squares = None
+    if weights is not None:
+        squares = _histogram(codes, n_slices, bins, N_CALIBRATION_BINS, y01, weights**2)
+    return calibration_frame(counts, sums, squares, slice_attr, slice_group, ci=ci)
+
+
+def calibration_frame(counts, sums, squares, slice_attr, slice_group, *, ci) -> pd.DataFrame:
+    """The calibration table from (slices, bins, 2) counts (or weight sums), sums of the
+    (weighted) score and, with weights, sums of squared weights (None without)."""
+    n_slices = counts.shape[0]
     n = counts.sum(axis=-1)
     positives = counts[..., 1]
     effective = n
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_score = sums.sum(axis=-1) / n
         observed = positives / n
-        if weights is not None:
-            squares = _histogram(codes, n_slices, bins, N_CALIBRATION_BINS, y01, weights**2)
+        if squares is not None:
             effective = np.where(n > 0, n**2 / squares.sum(axis=-1), 0.0)
     if ci is None:
         lower = upper = np.full(n.shape, np.nan)
@@ -203,16 +236,20 @@ def _calibration(y01, score, slice_attr, slice_group, codes, n_slices, *, ci, we
             "observed_rate": observed.ravel(),
             "lower": lower.ravel(),
             "upper": upper.ravel(),
-            "count": n.ravel() if weights is not None else n.ravel().astype(np.int64),
+            "count": n.ravel() if squares is not None else n.ravel().astype(np.int64),
         }
     )
     return frame[frame["count"] > 0].reset_index(drop=True)
 
 
-def _confusion(y01, pred01, threshold, slice_attr, slice_group, codes, n_slices, weights=None):
-    """``tn, fp, fn, tp`` per slice: row counts, or sums of ``weights`` (floats) when given."""
+def _confusion(
+    y01, pred01, threshold, slice_attr, slice_group, codes, n_slices, weights=None, *, rows=False
+):
+    """``tn, fp, fn, tp`` per slice: row counts, or sums of ``weights`` (floats) when given
+    (``rows=True``: the weights are counts of rows, aggregated ones, so the cells stay integers)."""
     cells = _histogram(codes, n_slices, pred01, 2, y01, weights=weights)  # (slices, pred, true)
-    cast = (lambda c: c) if weights is not None else (lambda c: c.astype(np.int64))
+    whole = weights is None or rows
+    cast = (lambda c: c.astype(np.int64)) if whole else (lambda c: c)
     return pd.DataFrame(
         {
             "threshold": threshold,
@@ -384,7 +421,13 @@ def evaluate(
         Labelled test data with sensitive attributes. Its weight role is honoured: weighted
         metrics (effective-count intervals), confusion cells, ROC/precision-recall points and
         calibration bins, all sums or means of the weights (integer weights give the values of
-        duplicated rows).
+        duplicated rows). A lazy Dataset (Parquet/CSV files, a Spark DataFrame) is never
+        loaded: one aggregate computed where its rows live gives every table. The confusion
+        matrices, count metrics (and their intervals, as :func:`raikit.metrics.group_metrics_of`
+        draws them), Brier score, log loss and calibration deciles equal the in-memory ones;
+        ROC AUC comes from 1,000 score bins, within ``meta["roc_auc_error_bound"]``; the ROC
+        and precision-recall points sit at the bins' lower edges (``meta["binning"]`` says
+        so). Scores must then be probabilities in [0, 1].
     metrics : list of str, optional
         Metric names for :func:`raikit.metrics.group_metrics` (default: all; ``count`` and
         ``accuracy`` are always added).
@@ -430,19 +473,19 @@ def evaluate(
     >>> sorted(r.confusion.columns)
     ['attribute', 'fn', 'fp', 'group', 'threshold', 'tn', 'tp']
     """
-    from raikit.metrics import group_metrics
-
     ds = _predicted_dataset(model, data, pos_label)
-    y01, positive, negative = _binary_labels(ds, model, pos_label)
-    score, thresholds = _scores_and_thresholds(ds, thresholds)
     wanted = None
     if metrics is not None:
         wanted = list(dict.fromkeys(["count", "accuracy", *metrics]))
-    y = ds.y.to_numpy()
-    families = _families(ds)  # (slice_attr, slice_group, codes, n_slices)
-    weights = ds.weights
+    settings = {"ci": ci, "n_boot": n_boot, "random_state": random_state}
+    if ds.is_lazy:
+        from raikit.evaluate._lazy import lazy_parts
 
-    tables, fairness, confusion, findings = [], [], [], []
+        parts = lazy_parts(ds, model, pos_label, thresholds, wanted, **settings)
+    else:
+        parts = _memory_parts(ds, model, pos_label, thresholds, wanted, **settings)
+
+    findings, tables, fairness = [], [], []
     if model is not None:
         from raikit._features import sensitive_input_finding
 
@@ -450,21 +493,7 @@ def evaluate(
         if uses_sensitive is not None:
             findings.append(uses_sensitive)
     seen_titles: set[str] = set()
-    for t in thresholds:  # one group_metrics call per threshold (a handful)
-        pred, pred01 = _predictions_at(t, ds, score, positive, negative)
-        gm = group_metrics(
-            y,
-            pred,
-            sensitive_features=ds.sensitive,
-            score=score,
-            sample_weight=ds.weights,
-            metrics=wanted,
-            ci=ci,
-            n_boot=n_boot,
-            random_state=random_state,
-            pos_label=positive,
-            task="binary",
-        )
+    for t, gm in zip(parts.thresholds, parts.metrics, strict=True):  # a handful of thresholds
         table = gm.table.copy()
         table.insert(0, "threshold", t)
         tables.append(table)
@@ -477,22 +506,14 @@ def evaluate(
             if f.severity != "error" and f.title not in seen_titles:
                 seen_titles.add(f.title)
                 findings.append(f)
-        confusion.append(_confusion(y01, pred01, t, *families, weights=weights))
-
-    roc = calibration = pd.DataFrame()
-    if score is not None:
-        roc = _curves(
-            y01, score, *families, ci=ci, n_boot=n_boot, random_state=random_state, weights=weights
-        )
-        if score.min() >= 0 and score.max() <= 1:
-            calibration = _calibration(y01, score, *families, ci=ci, weights=weights)
+    positive = parts.positive
     result = EvaluationResult(
         metrics=pd.concat(tables, ignore_index=True),
         fairness=pd.concat(fairness, ignore_index=True) if fairness else pd.DataFrame(),
-        confusion=pd.concat(confusion, ignore_index=True),
-        roc=roc,
-        calibration=calibration,
-        thresholds=thresholds,
+        confusion=pd.concat(parts.confusion, ignore_index=True),
+        roc=parts.roc,
+        calibration=parts.calibration,
+        thresholds=parts.thresholds,
         ci=ci,
         tolerance=tolerance,
         sensitive_names=list(ds.sensitive_names),
@@ -502,9 +523,64 @@ def evaluate(
             "positive_label": positive.item() if hasattr(positive, "item") else positive,
             "n_boot": n_boot,
             "random_state": random_state,
+            **parts.meta,
         },
     )
     return result
+
+
+@dataclass
+class _Parts:
+    """What each path (rows in memory, or aggregated where they live) hands to :func:`evaluate`:
+    the positive label, the thresholds, one GroupMetricsResult and confusion table per
+    threshold, the curves and anything to add to the result's meta."""
+
+    positive: object
+    thresholds: list
+    metrics: list
+    confusion: list
+    roc: pd.DataFrame
+    calibration: pd.DataFrame
+    meta: dict = field(default_factory=dict)
+
+
+def _memory_parts(ds, model, pos_label, thresholds, wanted, *, ci, n_boot, random_state):
+    """The evaluation of rows in memory: ``group_metrics`` per threshold (exact ROC AUC), the
+    curves on the scores' quantiles and the calibration deciles from the rows."""
+    from raikit.metrics import group_metrics
+
+    y01, positive, negative = _binary_labels(ds, model, pos_label)
+    score, thresholds = _scores_and_thresholds(ds, thresholds)
+    y = ds.y.to_numpy()
+    families = _families(ds)  # (slice_attr, slice_group, codes, n_slices)
+    weights = ds.weights
+    results, confusion = [], []
+    for t in thresholds:  # one group_metrics call per threshold (a handful)
+        pred, pred01 = _predictions_at(t, ds, score, positive, negative)
+        results.append(
+            group_metrics(
+                y,
+                pred,
+                sensitive_features=ds.sensitive,
+                score=score,
+                sample_weight=weights,
+                metrics=wanted,
+                ci=ci,
+                n_boot=n_boot,
+                random_state=random_state,
+                pos_label=positive,
+                task="binary",
+            )
+        )
+        confusion.append(_confusion(y01, pred01, t, *families, weights=weights))
+    roc = calibration = pd.DataFrame()
+    if score is not None:
+        roc = _curves(
+            y01, score, *families, ci=ci, n_boot=n_boot, random_state=random_state, weights=weights
+        )
+        if score.min() >= 0 and score.max() <= 1:
+            calibration = _calibration(y01, score, *families, ci=ci, weights=weights)
+    return _Parts(positive, thresholds, results, confusion, roc, calibration)
 
 
 def _predicted_dataset(model, data, pos_label):
@@ -539,20 +615,26 @@ def _scores_and_thresholds(ds, thresholds):
         score = ds.y_score.to_numpy(dtype=float)
         if np.isnan(score).any():
             raise DataError(f"The score column {ds.score!r} has missing values.")
+    return score, threshold_list(ds, thresholds)
+
+
+def threshold_list(ds, thresholds) -> list[float]:
+    """The thresholds evaluated, as floats (``[nan]``: the model's own labels), checked against
+    the Dataset's prediction and score roles (no rows read)."""
     if thresholds is None:
         if ds.prediction is None:
             raise DataError("No prediction column; pass thresholds=[...] to threshold the score.")
-        return score, [float("nan")]
+        return [float("nan")]
     thresholds = [float(t) for t in thresholds]
     if not thresholds:
         raise ParameterError(
             "evaluate(): thresholds is empty; pass e.g. thresholds=[0.3, 0.5, 0.7]."
         )
-    if score is None:
+    if ds.score is None:
         raise DataError(
             "thresholds need scores: pass a model with predict_proba or a Dataset with score=."
         )
-    return score, thresholds
+    return thresholds
 
 
 def _fairness_findings(fair: pd.DataFrame, t: float, ci, tolerance: float) -> list:

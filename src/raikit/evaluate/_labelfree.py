@@ -333,8 +333,14 @@ class PerformanceEstimateResult(Result):
                     f"{row['attribute']} {row['value']:.3f}"
                 )
         ci = f" ({self.ci:.0%} intervals)" if self.ci else ""
+        sampled = ""
+        if self.meta.get("sampling") is not None:  # the audit's sample of a lazy test set
+            from raikit._sampling import sampling_note
+
+            drawn = int(pd.DataFrame(self.meta["sampling"])["sampled"].sum())
+            sampled = f" ({sampling_note(drawn, int(self.meta.get('n_rows_data', 0)))})"
         return (
-            f"Estimated without labels on {int(self.meta.get('n_rows', 0)):,} rows "
+            f"Estimated without labels on {int(self.meta.get('n_rows', 0)):,} rows{sampled} "
             f"(calibration: {self.calibrate}): accuracy {overall['accuracy']:.3f}, TPR "
             f"{overall['true_positive_rate']:.3f}, FPR {overall['false_positive_rate']:.3f}"
             f"{worst}{ci}; {len(self.findings)} finding(s)."

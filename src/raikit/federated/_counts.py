@@ -312,7 +312,8 @@ def federated_group_metrics(
         ``prediction`` column.
     clients : Partition
         The clients' rows (:func:`raikit.federated.partition`); the Dataset needs ``target`` and
-        ``sensitive`` roles.
+        ``sensitive`` roles. A lazy Dataset partitioned by a column is never loaded: every
+        client's counts come from one aggregate grouped by client, where the rows live.
     metrics : list of str, optional
         Count metrics (default: all of them).
     epsilon : float, optional
@@ -435,6 +436,8 @@ def _check_domains(domains, epsilon, columns) -> None:
 def _released_tables(model, clients, names, epsilon, pos_label, domains):
     """Every client's release (its counts, noisy with ``epsilon``) tagged with its name, and the
     label and prediction columns' names."""
+    if clients.client is None:  # a lazy Dataset: one aggregate grouped by client
+        return _lazy_released(model, clients, names, epsilon, pos_label, domains)
     datasets = clients.datasets()
     if model is not None:
         datasets = [d.with_predictions(model, score=None, pos_label=pos_label) for d in datasets]
@@ -448,3 +451,31 @@ def _released_tables(model, clients, names, epsilon, pos_label, domains):
         table = client_counts(ds, epsilon=epsilon, domain=domain)
         released.append(table.assign(**{_CLIENT: name}))
     return pd.concat(released, ignore_index=True), target, prediction
+
+
+def _lazy_released(model, clients, names, epsilon, pos_label, domains):
+    """:func:`_released_tables` of a lazy Dataset partitioned by a column: every client's counts
+    from one aggregate grouped by (client, sensitive values, label, prediction), computed where
+    the rows live (a model's predictions are streamed through it first)."""
+    data = clients.data
+    if model is not None:
+        data = data.with_predictions(model, score=None, pos_label=pos_label)
+    target, prediction = data.target, data.prediction
+    table = data.aggregate(
+        by=list(dict.fromkeys([clients.by, *names, target, prediction])),
+        stats={_N: (None, "count")},
+    )
+    keys = table.attrs["keys"]
+    client = table[keys[clients.by]].map(str)
+    table = table.rename(columns={keys[target]: _Y, keys[prediction]: _P})
+    table = table[[*(keys[n] for n in names), _Y, _P, _N]].set_axis([*names, _Y, _P, _N], axis=1)
+    table[_CLIENT] = client.to_numpy()
+    if epsilon is not None:
+        levels = [list(domains[n]) for n in names] + [list(domains[target])] * 2
+        domain = pd.MultiIndex.from_product(levels, names=[*names, _Y, _P])
+        released = [  # one noisy release per client (a handful), as each client would send
+            _noisy(part.drop(columns=_CLIENT), domain, float(epsilon)).assign(**{_CLIENT: name})
+            for name, part in table.groupby(_CLIENT, sort=False)
+        ]
+        table = pd.concat(released, ignore_index=True)
+    return table, target, prediction

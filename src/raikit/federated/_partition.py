@@ -24,14 +24,17 @@ class Partition:
     ----------
     data : Dataset
         The whole table (in a simulation, the union of the clients' rows).
-    client : ndarray of int
-        The client of each row (``0 .. n_clients - 1``).
+    client : ndarray of int or None
+        The client of each row (``0 .. n_clients - 1``); ``None`` for a lazy Dataset
+        partitioned by a column, whose rows are not read (``counts`` holds each client's rows).
     names : list of str
         The clients' names (the column's values, or ``"client 0"``, ``"client 1"``, ...).
     by : str or None
         The column the partition follows, if any.
     concentration : float or None
         The Dirichlet concentration of a label-skewed split, if any.
+    counts : ndarray of int or None
+        Rows per client of a lazy Dataset (from one aggregate), else None.
 
     See Also
     --------
@@ -54,10 +57,11 @@ class Partition:
     """
 
     data: object
-    client: np.ndarray
+    client: np.ndarray | None
     names: list
     by: str | None = None
     concentration: float | None = None
+    counts: np.ndarray | None = None  # rows per client of a lazy Dataset (``client`` is None)
 
     @property
     def n_clients(self) -> int:
@@ -66,20 +70,38 @@ class Partition:
 
     def sizes(self) -> pd.Series:
         """Rows per client, indexed by the clients' names."""
-        counts = np.bincount(self.client, minlength=self.n_clients)
+        if self.client is None:
+            counts = self.counts
+        else:
+            counts = np.bincount(self.client, minlength=self.n_clients)
         return pd.Series(counts, index=pd.Index(self.names, name="client"), name="rows")
 
     def label_shares(self) -> pd.DataFrame:
         """Share of each label within each client (rows: clients, columns: labels)."""
-        table = pd.crosstab(
-            pd.Categorical.from_codes(self.client, self.names), np.asarray(self.data.y)
-        )
+        if self.client is None:  # a lazy Dataset: one aggregate by (client, label)
+            target = self.data.target
+            found = self.data.aggregate(by=[self.by, target], stats={"__n": (None, "count")})
+            keys = found.attrs["keys"]
+            table = found.assign(client=found[keys[self.by]].map(str)).pivot_table(
+                index="client", columns=keys[target], values="__n", aggfunc="sum", fill_value=0
+            )
+            table = table.reindex(self.names).set_axis(
+                pd.CategoricalIndex(self.names, categories=self.names), axis=0
+            )
+        else:
+            table = pd.crosstab(
+                pd.Categorical.from_codes(self.client, self.names), np.asarray(self.data.y)
+            )
         return table.div(table.sum(axis=1), axis=0).rename_axis(index="client", columns="label")
 
     def datasets(self) -> list:
-        """Each client's rows as a Dataset with the whole table's roles."""
-        order = np.argsort(self.client, kind="stable")
-        bounds = np.cumsum(np.bincount(self.client, minlength=self.n_clients))[:-1]
+        """Each client's rows as a Dataset with the whole table's roles (a lazy Dataset's rows
+        are loaded: :meth:`raikit.Dataset.materialize`)."""
+        client = self.client
+        if client is None:
+            client = pd.factorize(self.data.frame[self.by], sort=True)[0].astype(np.int64)
+        order = np.argsort(client, kind="stable")
+        bounds = np.cumsum(np.bincount(client, minlength=self.n_clients))[:-1]
         return [self.data.subset(rows) for rows in np.split(order, bounds)]
 
 
@@ -97,6 +119,24 @@ def _by_column(data, by: str) -> tuple[np.ndarray, list]:
         )
     codes, uniques = pd.factorize(values, sort=True)
     return codes.astype(np.int64), [str(u) for u in uniques]
+
+
+def _lazy_by_column(data, by: str) -> tuple[np.ndarray, list]:
+    """Rows per client and the clients' names of a lazy Dataset, from one aggregate."""
+    if by not in data.columns:
+        raise ColumnError(
+            f"partition(): by={by!r} is not a column of the Dataset; available columns: "
+            f"{list(data.columns)[:20]}."
+        )
+    found = data.aggregate(by=by, stats={"__n": (None, "count")})
+    values = found[found.attrs["keys"][by]]
+    if values.isna().any():
+        missing = int(found.loc[values.isna(), "__n"].sum())
+        raise DataError(
+            f"partition(): column {by!r} has {missing} missing value(s); every row needs a "
+            f"client. Fill them (e.g. with 'unknown') or drop those rows."
+        )
+    return found["__n"].to_numpy(np.int64), [str(v) for v in values]
 
 
 def _dirichlet(labels: np.ndarray, n_clients: int, concentration: float, rng) -> np.ndarray:
@@ -142,7 +182,8 @@ def partition(data, *, by=None, n_clients=None, concentration=None, random_state
     data : Dataset
         The rows to split (with a ``target`` for a label-skewed split).
     by : str, optional
-        A column whose values are the clients (a region, a hospital): one client per value.
+        A column whose values are the clients (a region, a hospital): one client per value. On
+        a lazy Dataset the clients and their sizes come from one aggregate; no row is read.
     n_clients : int, optional
         Without ``by``: how many clients get rows. With ``concentration`` the split is non-IID by label;
         without, each row goes to a client uniformly at random.
@@ -198,6 +239,9 @@ def partition(data, *, by=None, n_clients=None, concentration=None, random_state
                 "partition(): concentration= (a Dirichlet label split) needs n_clients=, not by=; a "
                 "column partition is fixed by the column's values."
             )
+        if data.is_lazy:  # the clients are the column's values, counted where the rows live
+            counts, names = _lazy_by_column(data, by)
+            return Partition(data, None, names, by=by, counts=counts)
         client, names = _by_column(data, by)
         return Partition(data, client, names, by=by)
     n = data.n_rows

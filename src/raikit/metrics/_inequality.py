@@ -817,6 +817,8 @@ class InequalityResult(Result):
                 part("average_odds_difference", attribute, f"average odds difference ({attribute})")
             )
         parts.append(part("consistency", label=f"consistency (k={self.meta.get('n_neighbors')})"))
+        if self.meta.get("consistency"):  # why consistency was left out (the audit says)
+            parts.append(f"consistency {self.meta['consistency']}")
         text = "; ".join(p for p in parts if p)
         ci = f" ({self.ci:.0%} CIs)" if self.ci else ""
         return f"{text}{ci}; {len(self.findings)} finding(s)."
@@ -1026,24 +1028,70 @@ def inequality_metrics(
     >>> bool(row["lower"] < row["value"] < row["upper"])
     True
     """
-    order = float(order)
     data = _binary(
         y_true, y_pred, sensitive_features, sample_weight, pos_label, "inequality_metrics"
     )
-    slices = data.slices
-    families = dict(slices.families) if sensitive_features is not None else {}
-    privileged_rows = _privileged_rows(data, families, privileged)
-    cells, squares = _benefit_cells(data)
     conf, conf_sq = engine.confusion_counts(
         data.codes, data.y, data.p, data.n_groups, weights=data.weights
     )
+    counted = _Counted(
+        data.slices, data.pos_label, len(data.y), _benefit_cells(data), (conf, conf_sq)
+    )
+    neighbours = None
+    if X is not None:
+        features, y01 = _consistency_inputs(X, y_pred, n_neighbors, pos_label)
+        near, following = _neighbour_graph(features, n_neighbors)
+        neighbours = (near, following, y01)
+    families = dict(data.slices.families) if sensitive_features is not None else {}
+    settings = {"ci": ci, "n_boot": n_boot, "random_state": random_state}
+    return inequality_from_counts(
+        counted,
+        families,
+        privileged=privileged,
+        order=float(order),
+        neighbours=neighbours,
+        n_neighbors=n_neighbors,
+        **settings,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _Counted:
+    """What every statistic but consistency needs: the slices, the positive label, the rows,
+    the (group, benefit) cells and the (group, confusion cell) counts, each with its sums of
+    squared weights (None without weights)."""
+
+    slices: engine.Slices
+    pos_label: object
+    n_rows: int
+    benefit: tuple
+    confusion: tuple
+
+
+def inequality_from_counts(
+    counted: _Counted,
+    families: dict,
+    *,
+    privileged,
+    order: float,
+    neighbours,
+    n_neighbors: int,
+    ci,
+    n_boot: int,
+    random_state,
+    meta: dict | None = None,
+) -> InequalityResult:
+    """:func:`inequality_metrics` from the counts (and, for consistency, the neighbour graph
+    ``(near, following, y01)`` of the rows at hand, or None)."""
+    slices = counted.slices
+    privileged_rows = _privileged_rows(counted, families, privileged)
+    (cells, squares), (conf, conf_sq) = counted.benefit, counted.confusion
     points = _statistics(
         slices.aggregate(cells), slices.aggregate(conf), families, privileged_rows, order
     )
     terms = None
-    if X is not None:
-        features, y01 = _consistency_inputs(X, y_pred, n_neighbors, pos_label)
-        near, following = _neighbour_graph(features, n_neighbors)
+    if neighbours is not None:
+        near, following, y01 = neighbours
         terms = _consistency_terms(near, y01)
         points[("consistency", "overall")] = np.asarray(1 - terms.mean())
     table = pd.DataFrame(
@@ -1055,7 +1103,7 @@ def inequality_metrics(
     if ci is not None:
         rng = rng_from(random_state)
         bounds = _bootstrap(
-            data,
+            counted,
             (cells, squares),
             (conf, conf_sq),
             families,
@@ -1073,25 +1121,63 @@ def inequality_metrics(
             )
         table["lower"] = [bounds[key][0] for key in points]
         table["upper"] = [bounds[key][1] for key in points]
-    meta = {
-        "n_rows": len(data.y),
-        "pos_label": data.pos_label,
-        "privileged": {name: slices.group[row] for name, row in privileged_rows.items()},
-        "n_neighbors": n_neighbors if X is not None else None,
-        "random_state": random_state,
-        "weighted": data.weights is not None,
-    }
     return InequalityResult(
         table=table,
         order=order,
         ci=ci,
         n_boot=n_boot if ci is not None else 0,
         findings=tuple(_findings(table, ci)),
-        meta=meta,
+        meta={
+            "n_rows": counted.n_rows,
+            "pos_label": counted.pos_label,
+            "privileged": {name: slices.group[row] for name, row in privileged_rows.items()},
+            "n_neighbors": n_neighbors if neighbours is not None else None,
+            "random_state": random_state,
+            "weighted": squares is not None,
+            **(meta or {}),
+        },
     )
 
 
-def _privileged_rows(data: _Labelled, families: dict, privileged) -> dict[str, int]:
+def counted_from_table(table: pd.DataFrame, names, *, pos_label, missing_group) -> _Counted:
+    """The counts of :func:`inequality_from_counts` from aggregated rows: the ``names``
+    columns, ``__y``, ``__p``, ``__n`` (rows) and, with weights, ``__w`` and ``__w2`` (each
+    cell's sums of weights and of squared weights), as :meth:`raikit.Dataset.aggregate` or a
+    client's counts give them."""
+    from raikit._grouping import encode_groups
+    from raikit.metrics._group_metrics import _encode_labels, _label_list
+
+    if table.empty:
+        raise DataError("The table has no rows; the inequality indices need at least one.")
+    for column in ("__y", "__p"):
+        if table[column].isna().any():
+            what = "target" if column == "__y" else "prediction"
+            raise DataError(f"The {what} has missing values; drop or impute them first.")
+    y, p, classes = _encode_labels(table["__y"].to_numpy(), table["__p"].to_numpy(), pos_label)
+    if len(classes) > 2:
+        raise DataError(
+            f"inequality_metrics() needs binary labels, but the target and prediction hold "
+            f"{len(classes)} labels ({_label_list(classes)[:10]}). Binarise them first."
+        )
+    encoding = encode_groups(table[list(names)], missing_group=missing_group)
+    slices = engine.build_slices(encoding)
+    codes, n_groups = encoding.intersection_codes, len(encoding.intersection_labels)
+    weighted = "__w" in table
+    mass = table["__w" if weighted else "__n"].to_numpy(float)
+    benefit = codes * 3 + (p - y + 1)
+    cell = codes * 4 + y * 2 + p
+    cells = np.bincount(benefit, weights=mass, minlength=n_groups * 3).reshape(-1, 3)
+    conf = np.bincount(cell, weights=mass, minlength=n_groups * 4).reshape(-1, 4)
+    squares = conf_sq = None
+    if weighted:
+        w2 = table["__w2"].to_numpy(float)
+        squares = np.bincount(benefit, weights=w2, minlength=n_groups * 3).reshape(-1, 3)
+        conf_sq = np.bincount(cell, weights=w2, minlength=n_groups * 4).reshape(-1, 4)
+    n_rows = int(table["__n"].sum())
+    return _Counted(slices, _label_list(classes)[-1], n_rows, (cells, squares), (conf, conf_sq))
+
+
+def _privileged_rows(data, families: dict, privileged) -> dict[str, int]:
     """The privileged group's slice row in each family that has it; an error if none has."""
     if privileged is None or not families:
         return {}
