@@ -550,9 +550,9 @@ def _examples(values: pd.Series, mask: np.ndarray, kind: str) -> str:
 
 
 # --------------------------------------------------------------------------- one column
-def _as_text(series: pd.Series) -> pd.Series | None:
-    """Non-missing values as stripped strings, or None for columns that cannot hold
-    identifiers as text (booleans, non-integral floats)."""
+def _text_source(series: pd.Series) -> pd.Series | None:
+    """Non-missing values that can hold identifiers as text (integral floats as integers), or
+    None for columns that cannot (booleans, non-integral floats)."""
     values = series.dropna()
     if pd.api.types.is_bool_dtype(values) or isinstance(values.dtype, pd.DatetimeTZDtype):
         return None
@@ -560,7 +560,32 @@ def _as_text(series: pd.Series) -> pd.Series | None:
         if not len(values) or not np.all(np.mod(values.to_numpy(float), 1) == 0):
             return None
         values = values.astype(np.int64)
+    return values
+
+
+def _to_text(values: pd.Series) -> pd.Series:
+    """Values as stripped strings."""
     return values.astype(str).astype("str").str.strip()
+
+
+class _Values:
+    """A column's non-missing values, turned into text only when every value is read (a flagged
+    column's confirmation): the recognisers read a sample, and a million values cost seconds
+    to convert."""
+
+    def __init__(self, raw: pd.Series, sample: pd.Series) -> None:
+        self.raw, self.sample = raw, sample
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    @property
+    def text(self) -> pd.Series:
+        if len(self.sample) == len(self.raw):
+            return self.sample
+        if not hasattr(self, "_text"):
+            self._text = _to_text(self.raw)
+        return self._text
 
 
 def _row(column, dtype, kind="", via="", hint="", checked=0, matched=0.0, examples="") -> dict:
@@ -648,7 +673,7 @@ def _scan_dates(name, dtype, series, values, sample, hint, min_share, rng, sampl
         full = dates if len(sample) == len(values) else None
     if _birth_share(dates, named) < min_share:
         return None
-    full = _as_dates(values) if full is None else full
+    full = _as_dates(values.text) if full is None else full
     share = _birth_share(full, named)
     if share < min_share:
         return None
@@ -677,16 +702,17 @@ def _scan_column(name, series, *, min_share, sample_size, rng, region) -> dict:
     if pd.api.types.is_datetime64_any_dtype(series):
         found = _scan_dates(name, dtype, series, None, None, hint, min_share, rng, sample_size)
         return found or _row(name, dtype, hint=hint, checked=int(series.notna().sum()))
-    values = _as_text(series)
-    if values is None or not len(values):
+    raw = _text_source(series)
+    if raw is None or not len(raw):
         return _row(name, dtype, hint=hint)
-    sample = values.iloc[_positions(len(values), sample_size, rng)]
+    sample = _to_text(raw.iloc[_positions(len(raw), sample_size, rng)])
+    values = _Values(raw, sample)
     kind, mask, share, rate = _best_value_kind(sample, hint, region, min_share)
     if kind and share >= min_share:
         if len(sample) == len(values):
             matched = share * len(values)  # the sample is the column
         else:
-            matched = _confirm(values, kind, hint, rate, region)
+            matched = _confirm(values.text, kind, hint, rate, region)
         if matched / len(values) >= min_share:
             via = "values+name" if hint == kind else "values"
             return _row(
