@@ -446,3 +446,47 @@ def test_on_a_lazy_table_the_risk_counts_every_row_and_the_recognisers_a_sample(
     risk = reidentification_risk(lazy_ds, ["age", "sex"], confidential=["diagnosis"])
     expected = reidentification_risk(frame, ["age", "sex"], confidential=["diagnosis"])
     pd.testing.assert_frame_equal(risk, expected)
+
+
+def test_the_audit_section_on_lazy_tables_scans_the_data_not_the_predictions(tmp_path, monkeypatch):
+    from sklearn.linear_model import LogisticRegression
+
+    import raikit.dataset
+    from raikit.audit import audit
+
+    rng = np.random.default_rng(12)
+    frames = []
+    for n in (6000, 5500):  # above the limit below: a full load would raise
+        frame = pd.DataFrame(
+            {
+                "age": rng.integers(18, 90, n),
+                "sex": rng.choice(["F", "M"], n),
+                "x": rng.normal(size=n),
+            }
+        )
+        frame["y"] = (frame["x"] + rng.normal(size=n) > 0).astype(int)
+        frames.append(frame)
+    model = LogisticRegression().fit(frames[0][["age", "x"]], frames[0]["y"])
+    kw = {"target": "y", "sensitive": "sex", "features": ["age", "x"]}
+    in_memory = audit(
+        model,
+        train=Dataset(frames[0], **kw),
+        test=Dataset(frames[1], **kw),
+        sections=["sensitive_data"],
+        random_state=0,
+    )
+    for frame, name in zip(frames, ("train", "test"), strict=True):
+        frame.to_parquet(tmp_path / f"{name}.parquet")
+    monkeypatch.setattr(raikit.dataset, "MATERIALIZE_LIMIT", 5000)
+    lazy = audit(
+        model,
+        train=Dataset(str(tmp_path / "train.parquet"), lazy=True, **kw),
+        test=Dataset(str(tmp_path / "test.parquet"), lazy=True, **kw),
+        sections=["sensitive_data"],
+        random_state=0,
+    )
+    for key in ("data.scan_pii", "data.scan_pii.test"):
+        found, expected = lazy.results[key], in_memory.results[key]
+        pd.testing.assert_frame_equal(found.risk, expected.risk)
+        assert found.columns["column"].tolist() == expected.columns["column"].tolist()
+        assert found.meta["sampling"]["population"] in (6000, 5500)
