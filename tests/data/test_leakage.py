@@ -701,3 +701,26 @@ def test_on_spark_the_exact_counts_equal_the_in_memory_ones(spark):
     pd.testing.assert_frame_equal(exact[0], exact[1])
     pd.testing.assert_frame_equal(in_memory.conflicts, on_spark.conflicts)
     assert exact[0].iloc[0]["duplicated"] >= 40
+
+
+def test_hostile_column_names_reach_sql_quoted(tmp_path, monkeypatch):
+    import raikit.dataset
+    from raikit.data import scan_pii
+
+    hostile = ['x"; DROP TABLE t; --', "k`) OR 1=1 --", "colour'\\"]
+    train_frame, test_frame = _planted(8, n_train=1500, n_test=1200)
+    renamed = dict(zip(["x", "k", "colour"], hostile, strict=True)) | {"sex": "s\"e'x`"}
+    train_frame, test_frame = (f.rename(columns=renamed) for f in (train_frame, test_frame))
+    kw = {"target": "y", "sensitive": ["s\"e'x`"], "features": hostile}
+    in_memory = leakage(
+        train=Dataset(train_frame, **kw), test=Dataset(test_frame, **kw), max_rows=300, **FAST
+    )
+    monkeypatch.setattr(raikit.dataset, "MATERIALIZE_LIMIT", 1000)
+    lazy_train, lazy_test = _lazy_pair(tmp_path, train_frame, test_frame, **kw)
+    lazy = leakage(train=lazy_train, test=lazy_test, max_rows=300, **FAST)
+    exact = [r.duplicates[r.duplicates["kind"] == "exact"] for r in (in_memory, lazy)]
+    pd.testing.assert_frame_equal(exact[0], exact[1])
+    pd.testing.assert_frame_equal(in_memory.conflicts, lazy.conflicts)
+    risk = scan_pii(lazy_train, quasi_identifiers=hostile[1:], random_state=0).risk
+    expected = scan_pii(Dataset(train_frame, **kw), quasi_identifiers=hostile[1:], random_state=0)
+    pd.testing.assert_frame_equal(risk, expected.risk)
