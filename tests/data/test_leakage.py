@@ -641,6 +641,11 @@ def test_on_lazy_tables_the_exact_counts_equal_the_in_memory_ones_without_loadin
     sampling = lazy.meta["sampling"]
     assert sampling["train"] == sampling["train"] | {"sampled": 500, "population": 3000}
     assert {s["race"] for s in sampling["train"]["strata"]} == {"p", "q", "r"}
+    assert sampling["sampled"] == [
+        "near duplicates",
+        "single features",
+        "the train/test classifier",
+    ]
     assert "on a sample of 500 of 3,000 rows, stratified by group" in lazy.summary
     assert (lazy.features["n"] == 500).all() and lazy.examples.empty
     near = lazy.duplicates[lazy.duplicates["kind"] == "near"]

@@ -180,9 +180,11 @@ class LeakageResult(Result):
             from raikit._sampling import sampling_note
 
             train = sampling["train"]
+            sampled = sampling["sampled"]
+            what = ", ".join(sampled[:-1]) + (" and " if len(sampled) > 1 else "") + sampled[-1]
             parts.append(
                 "exact duplicates and conflicts from every row; "
-                + " and ".join(sampling["sampled"])
+                + what
                 + " "
                 + sampling_note(train["sampled"], train["population"])
             )
@@ -1275,9 +1277,10 @@ def _where_they_live(train, test, names, *, tolerance, regression, cv, max_rows,
     )
     sampling = {
         "exact": "every row of both tables, where they live",
-        "sampled": ["near duplicates", "single features"]
-        if tolerance is not None
-        else ["single features"],
+        "sampled": (["near duplicates"] if tolerance is not None else [])
+        + ["single features"]
+        # the mismatch classifier draws its own sample beyond max_rows (multivariate_drift)
+        + (["the train/test classifier"] if max(train.n_rows, test.n_rows) > n else []),
         "train": {
             "sampled": len(train_X),
             "population": int(train.n_rows),
