@@ -471,14 +471,261 @@ def test_a_perfect_feature_still_has_an_interval_of_positive_width():
     assert 0.95 < row["lower"] < 1.0
 
 
-def test_a_lazy_table_beyond_the_memory_limit_is_refused_with_a_way_out(tmp_path, monkeypatch):
+def test_a_lazy_table_beyond_the_memory_limit_is_checked_where_its_rows_live(tmp_path, monkeypatch):
+    """It was refused (a DataError: load it or sample it); now the counts run in DuckDB and
+    the rest on a sample of max_rows rows."""
     import raikit.dataset
-    from raikit._errors import DataError
 
     frame = _frame(300, 170)
     frame.to_csv(tmp_path / "big.csv", index=False)
     monkeypatch.setattr(raikit.dataset, "MATERIALIZE_LIMIT", 100)
     big = Dataset(str(tmp_path / "big.csv"), target="y", sensitive="sex", lazy=True)
     small = Dataset(frame.iloc[:50], target="y", sensitive="sex")
-    with pytest.raises(DataError, match=r"leakage\(\) needs the rows in memory.*ds\.sample"):
-        leakage(train=big, test=small, **FAST)
+    result = leakage(train=big, test=small, max_rows=100, **FAST)
+    assert _overall(result, "exact")[["rows", "duplicated"]].tolist() == [50, 50]
+    assert result.meta["sampling"]["train"] == result.meta["sampling"]["train"] | {
+        "sampled": 100,
+        "population": 300,
+    }
+
+
+# --------------------------------------------------------------------------- scale and lazy tables
+def _planted(seed: int, n_train: int = 400, n_test: int = 250):
+    """Coarse rows (chance twins within training), copies across the split (some relabelled),
+    near copies (tiny noise, upper-cased text), conflicting copies within each side."""
+    rng = np.random.default_rng(seed)
+
+    def rows(n):
+        return pd.DataFrame(
+            {
+                "x": rng.normal(size=n).round(2),
+                "k": rng.integers(0, 3, n).astype(float),
+                "colour": rng.choice(["red", "green", None], n),
+                "sex": rng.choice(["F", "M"], n),
+                "race": rng.choice(["p", "q", "r"], n, p=[0.6, 0.3, 0.1]),
+                "y": rng.integers(0, 2, n),
+            }
+        )
+
+    train, test = rows(n_train), rows(n_test)
+    train.loc[:9, "k"] = np.nan  # missing equals missing
+    copies = train.iloc[:40].copy()  # 40 exact copies, 15 of them relabelled
+    copies.loc[copies.index[:15], "y"] = 1 - copies["y"].iloc[:15]
+    near = train.iloc[40:60].copy()
+    near["x"] += rng.uniform(-1e-3, 1e-3, 20)
+    near["colour"] = near["colour"].str.upper()
+    test = pd.concat([test, copies, near], ignore_index=True)
+    train.loc[n_train - 5 :, ["x", "k", "colour"]] = train.loc[100:104, ["x", "k", "colour"]].values
+    train.loc[n_train - 5 :, "y"] = 1 - train.loc[100:104, "y"].to_numpy()
+    test.loc[n_test - 3 : n_test - 1, ["x", "k", "colour"]] = test.loc[
+        :2, ["x", "k", "colour"]
+    ].values
+    test.loc[n_test - 3 : n_test - 1, "y"] = 1 - test.loc[:2, "y"].to_numpy()
+    return train, test
+
+
+def _by_definition(train: pd.DataFrame, test: pd.DataFrame, names, tolerance: float):
+    """The old definitions, by brute force over row pairs: exact (equal values, missing equals
+    missing), near (same normalised text and missingness, every numeric within ``tolerance``
+    training sds), conflicts (labels differing among equal rows)."""
+    numeric = [c for c in names if pd.api.types.is_numeric_dtype(train[c])]
+    text = [c for c in names if c not in numeric]
+    key = lambda f: f[names].astype(object).where(f[names].notna(), "<NA>").apply(tuple, axis=1)  # noqa: E731
+    k_train, k_test = key(train), key(test)
+    copies = k_train.value_counts()
+    exact = k_test.isin(set(k_train)).to_numpy()
+    twins = (k_train.map(copies) >= 2).to_numpy()
+    values = [f[numeric].to_numpy(float) for f in (train, test)]
+    mean, sd = np.nanmean(values[0], axis=0), np.nanstd(values[0], axis=0)
+
+    def close(a, b):
+        za, zb = (a - mean) / sd, (b - mean) / sd
+        both_missing = np.isnan(za)[:, None] & np.isnan(zb)[None]
+        diff = np.abs(za[:, None] - zb[None])
+        return (np.where(both_missing, 0.0, diff) <= tolerance).all(axis=2)
+
+    def same(fa, fb):
+        out = np.ones((len(fa), len(fb)), dtype=bool)
+        for c in text:
+            a = fa[c].str.strip().str.casefold().fillna("<NA>").to_numpy()
+            b = fb[c].str.strip().str.casefold().fillna("<NA>").to_numpy()
+            out &= a[:, None] == b[None]
+        return out
+
+    near_test = close(values[1], values[0]) & same(test, train)
+    near_train = close(values[0], values[0]) & same(train, train)
+    hits = near_test.any(axis=1)
+    near_twins = near_train.sum(axis=1) > 1
+    distance = np.where(
+        near_test,
+        np.abs((values[1] - mean)[:, None] / sd - (values[0] - mean)[None] / sd).max(axis=2),
+        np.inf,
+    )
+
+    def within(k, y):
+        labels = pd.DataFrame({"k": k, "y": y}).groupby("k")["y"].nunique()
+        bad = labels[labels >= 2].index
+        return len(bad), int(k.isin(bad).sum())
+
+    across = np.array(
+        [any(train["y"][k_train == k] != y) for k, y in zip(k_test, test["y"], strict=True)]
+    )
+    return {
+        "exact": exact,
+        "twins": twins,
+        "near": hits & ~exact,
+        "near_twins": near_twins & ~twins,
+        "distance": distance,
+        "train": within(k_train, train["y"]),
+        "test": within(k_test, test["y"]),
+        "across": (k_test[across].nunique(), int(across.sum())),
+    }
+
+
+def test_the_fast_path_equals_the_definition_on_planted_duplicates_and_conflicts():
+    train_frame, test_frame = _planted(3)
+    names = ["x", "k", "colour"]
+    kw = {"target": "y", "sensitive": ["sex", "race"], "features": names}
+    result = leakage(
+        train=Dataset(train_frame, **kw), test=Dataset(test_frame, **kw), max_rows=None, **FAST
+    )
+    truth = _by_definition(train_frame, test_frame, names, 0.01)
+    assert truth["exact"].sum() >= 40 and truth["near"].sum() >= 20  # the plants are there
+    d = result.duplicates.set_index(["kind", "attribute", "group"])
+    for kind, flags, twins in (
+        ("exact", truth["exact"], truth["twins"]),
+        ("near", truth["near"], truth["near_twins"]),
+    ):
+        assert d.loc[(kind, "overall", "overall"), "duplicated"] == flags.sum()
+        assert d.loc[(kind, "overall", "overall"), "expected"] == pytest.approx(twins.mean())
+        for group in ("p", "q", "r"):
+            in_group = (test_frame["race"] == group).to_numpy()
+            assert d.loc[(kind, "race", group), "duplicated"] == flags[in_group].sum()
+    conflicts = result.conflicts.set_index("scope")
+    for scope in ("train", "test", "across"):
+        assert tuple(conflicts.loc[scope, ["feature_rows", "rows"]]) == truth[scope], scope
+    assert truth["train"][1] >= 10 and truth["across"][1] >= 15
+    near = result.examples[result.examples["kind"] == "near"]
+    assert len(near) == 10
+    for row in near.itertuples():  # the nearest training row, the first among equally near
+        best = truth["distance"][row.test_row]
+        assert row.distance == pytest.approx(best.min(), abs=1e-12)
+        assert row.train_row == np.flatnonzero(np.isclose(best, best.min(), rtol=0, atol=1e-12))[0]
+
+
+def _lazy_pair(tmp_path, train_frame, test_frame, **kw):
+    paths = tmp_path / "train.parquet", tmp_path / "test.parquet"
+    train_frame.to_parquet(paths[0])
+    test_frame.to_parquet(paths[1])
+    return (Dataset(str(p), lazy=True, name=p.stem, **kw) for p in paths)
+
+
+def test_on_lazy_tables_the_exact_counts_equal_the_in_memory_ones_without_loading(
+    tmp_path, monkeypatch
+):
+    import raikit.dataset
+
+    train_frame, test_frame = _planted(4, n_train=3000, n_test=1500)
+    kw = {"target": "y", "sensitive": ["sex", "race"], "features": ["x", "k", "colour"]}
+    in_memory = leakage(
+        train=Dataset(train_frame, **kw), test=Dataset(test_frame, **kw), max_rows=500, **FAST
+    )
+    monkeypatch.setattr(raikit.dataset, "MATERIALIZE_LIMIT", 1000)  # a full load would raise
+    lazy_train, lazy_test = _lazy_pair(tmp_path, train_frame, test_frame, **kw)
+    lazy = leakage(train=lazy_train, test=lazy_test, max_rows=500, **FAST)
+    exact = [r.duplicates[r.duplicates["kind"] == "exact"] for r in (in_memory, lazy)]
+    pd.testing.assert_frame_equal(exact[0], exact[1])
+    pd.testing.assert_frame_equal(in_memory.conflicts, lazy.conflicts)
+    assert lazy.conflicts.set_index("scope").loc["across", "rows"] >= 15
+    # the sampled parts: said in meta and in the summary
+    sampling = lazy.meta["sampling"]
+    assert sampling["train"] == sampling["train"] | {"sampled": 500, "population": 3000}
+    assert {s["race"] for s in sampling["train"]["strata"]} == {"p", "q", "r"}
+    assert sampling["sampled"] == [
+        "near duplicates",
+        "single features",
+        "the train/test classifier",
+    ]
+    assert "on a sample of 500 of 3,000 rows, stratified by group" in lazy.summary
+    assert (lazy.features["n"] == 500).all() and lazy.examples.empty
+    near = lazy.duplicates[lazy.duplicates["kind"] == "near"]
+    assert near.iloc[0]["rows"] == 500
+    assert in_memory.meta["sampling"] is None
+    # a lazy side beside an in-memory one: the in-memory rows go to DuckDB
+    mixed = leakage(train=lazy_train, test=Dataset(test_frame, **kw), max_rows=500, **FAST)
+    pd.testing.assert_frame_equal(in_memory.conflicts, mixed.conflicts)
+    assert mixed.duplicates.iloc[0]["duplicated"] == exact[0].iloc[0]["duplicated"]
+    back = LeakageResult.from_dict(json.loads(json.dumps(lazy.to_dict())))
+    assert back.summary == lazy.summary
+
+
+def test_the_audit_section_runs_on_lazy_tables(tmp_path, monkeypatch):
+    from sklearn.linear_model import LogisticRegression
+
+    import raikit.dataset
+    from raikit.audit import audit
+
+    train_frame, test_frame = _planted(5, n_train=12_000, n_test=11_000)  # above max_rows
+    kw = {"target": "y", "sensitive": ["sex", "race"], "features": ["x", "k"]}
+    model = LogisticRegression().fit(train_frame[["x", "k"]].fillna(0), train_frame["y"])
+    monkeypatch.setattr(raikit.dataset, "MATERIALIZE_LIMIT", 5000)
+    train_frame["k"] = train_frame["k"].fillna(0)
+    test_frame["k"] = test_frame["k"].fillna(0)
+    lazy_train, lazy_test = _lazy_pair(tmp_path, train_frame, test_frame, **kw)
+    report = audit(
+        model,
+        train=lazy_train,
+        test=lazy_test,
+        sections=["data_leakage"],
+        n_boot=50,
+        random_state=0,
+    )
+    found = report.results["data.leakage"]
+    in_memory = leakage(train=Dataset(train_frame, **kw), test=Dataset(test_frame, **kw), **FAST)
+    first = [r.duplicates.iloc[0][["rows", "duplicated"]].tolist() for r in (found, in_memory)]
+    assert first[0] == first[1] and first[0][1] >= 40
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:PySpark does not yet:FutureWarning")
+@pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")
+def test_on_spark_the_exact_counts_equal_the_in_memory_ones(spark):
+    pytest.importorskip("pyspark")
+    train_frame, test_frame = _planted(6, n_train=600, n_test=300)
+    kw = {"target": "y", "sensitive": ["sex", "race"], "features": ["x", "k", "colour"]}
+    in_memory = leakage(
+        train=Dataset(train_frame, **kw), test=Dataset(test_frame, **kw), max_rows=200, **FAST
+    )
+    on_spark = leakage(
+        train=Dataset(spark.createDataFrame(train_frame), **kw),
+        test=Dataset(spark.createDataFrame(test_frame), **kw),
+        max_rows=200,
+        **FAST,
+    )
+    exact = [r.duplicates[r.duplicates["kind"] == "exact"] for r in (in_memory, on_spark)]
+    pd.testing.assert_frame_equal(exact[0], exact[1])
+    pd.testing.assert_frame_equal(in_memory.conflicts, on_spark.conflicts)
+    assert exact[0].iloc[0]["duplicated"] >= 40
+
+
+def test_hostile_column_names_reach_sql_quoted(tmp_path, monkeypatch):
+    import raikit.dataset
+    from raikit.data import scan_pii
+
+    hostile = ['x"; DROP TABLE t; --', "k`) OR 1=1 --", "colour'\\"]
+    train_frame, test_frame = _planted(8, n_train=1500, n_test=1200)
+    renamed = dict(zip(["x", "k", "colour"], hostile, strict=True)) | {"sex": "s\"e'x`"}
+    train_frame, test_frame = (f.rename(columns=renamed) for f in (train_frame, test_frame))
+    kw = {"target": "y", "sensitive": ["s\"e'x`"], "features": hostile}
+    in_memory = leakage(
+        train=Dataset(train_frame, **kw), test=Dataset(test_frame, **kw), max_rows=300, **FAST
+    )
+    monkeypatch.setattr(raikit.dataset, "MATERIALIZE_LIMIT", 1000)
+    lazy_train, lazy_test = _lazy_pair(tmp_path, train_frame, test_frame, **kw)
+    lazy = leakage(train=lazy_train, test=lazy_test, max_rows=300, **FAST)
+    exact = [r.duplicates[r.duplicates["kind"] == "exact"] for r in (in_memory, lazy)]
+    pd.testing.assert_frame_equal(exact[0], exact[1])
+    pd.testing.assert_frame_equal(in_memory.conflicts, lazy.conflicts)
+    risk = scan_pii(lazy_train, quasi_identifiers=hostile[1:], random_state=0).risk
+    expected = scan_pii(Dataset(train_frame, **kw), quasi_identifiers=hostile[1:], random_state=0)
+    pd.testing.assert_frame_equal(risk, expected.risk)

@@ -406,3 +406,87 @@ def test_numbers_in_columns_named_for_them():
     assert table.loc["SSN", "via"] == "values+name"
     assert table.loc["serial_no", "kind"] != "ssn"
     assert table.loc["phone_number", "kind"] == "phone"
+
+
+def test_on_a_lazy_table_the_risk_counts_every_row_and_the_recognisers_a_sample(
+    tmp_path, monkeypatch
+):
+    import raikit.dataset
+
+    rng = np.random.default_rng(11)
+    n = 4000
+    frame = pd.DataFrame(
+        {
+            "email": [f"user{i}@example.org" for i in range(n)],
+            "age": rng.integers(18, 90, n).astype(float),
+            "sex": rng.choice(["F", "M", None], n),  # missing: a class value of its own
+            "zip_code": rng.choice(["10001", "94105", "60601", "02139"], n),
+            "note": rng.choice(["x", "y"], n),
+            "diagnosis": rng.choice(["a", "b", None], n, p=[0.7, 0.2, 0.1]),
+        }
+    )
+    frame.loc[::7, "age"] = np.nan
+    frame.to_parquet(tmp_path / "people.parquet")
+    kw = {"target": "diagnosis", "sensitive": "note"}
+    in_memory = scan_pii(Dataset(frame, **kw), sample_size=1000, random_state=0)
+    monkeypatch.setattr(raikit.dataset, "MATERIALIZE_LIMIT", 1000)  # a full load would raise
+    lazy_ds = Dataset(str(tmp_path / "people.parquet"), lazy=True, **kw)
+    lazy = scan_pii(lazy_ds, sample_size=1000, random_state=0)
+    pd.testing.assert_frame_equal(in_memory.risk, lazy.risk)  # exact: every row
+    assert lazy.risk.set_index("measure").loc["l_diversity", "rows_at_risk"] > 0
+    columns = [c.set_index("column") for c in (in_memory.columns, lazy.columns)]
+    assert columns[0]["flagged"].equals(columns[1]["flagged"])
+    assert columns[0]["kind"].equals(columns[1]["kind"])
+    # checked: non-missing values of every row; matched: the sample's share of them
+    assert columns[1].loc["sex", "checked"] == frame["sex"].notna().sum()
+    assert columns[1].loc["email", ["checked", "matched"]].tolist() == [n, n]
+    assert lazy.meta["sampling"] == {"sampled": 1000, "population": n}
+    assert "a sample of 1,000 of 4,000 rows drawn where the rows live" in lazy.summary
+    assert in_memory.meta["sampling"] is None
+    risk = reidentification_risk(lazy_ds, ["age", "sex"], confidential=["diagnosis"])
+    expected = reidentification_risk(frame, ["age", "sex"], confidential=["diagnosis"])
+    pd.testing.assert_frame_equal(risk, expected)
+
+
+def test_the_audit_section_on_lazy_tables_scans_the_data_not_the_predictions(tmp_path, monkeypatch):
+    from sklearn.linear_model import LogisticRegression
+
+    import raikit.dataset
+    from raikit.audit import audit
+
+    rng = np.random.default_rng(12)
+    frames = []
+    for n in (6000, 5500):  # above the limit below: a full load would raise
+        frame = pd.DataFrame(
+            {
+                "age": rng.integers(18, 90, n),
+                "sex": rng.choice(["F", "M"], n),
+                "x": rng.normal(size=n),
+            }
+        )
+        frame["y"] = (frame["x"] + rng.normal(size=n) > 0).astype(int)
+        frames.append(frame)
+    model = LogisticRegression().fit(frames[0][["age", "x"]], frames[0]["y"])
+    kw = {"target": "y", "sensitive": "sex", "features": ["age", "x"]}
+    in_memory = audit(
+        model,
+        train=Dataset(frames[0], **kw),
+        test=Dataset(frames[1], **kw),
+        sections=["sensitive_data"],
+        random_state=0,
+    )
+    for frame, name in zip(frames, ("train", "test"), strict=True):
+        frame.to_parquet(tmp_path / f"{name}.parquet")
+    monkeypatch.setattr(raikit.dataset, "MATERIALIZE_LIMIT", 5000)
+    lazy = audit(
+        model,
+        train=Dataset(str(tmp_path / "train.parquet"), lazy=True, **kw),
+        test=Dataset(str(tmp_path / "test.parquet"), lazy=True, **kw),
+        sections=["sensitive_data"],
+        random_state=0,
+    )
+    for key in ("data.scan_pii", "data.scan_pii.test"):
+        found, expected = lazy.results[key], in_memory.results[key]
+        pd.testing.assert_frame_equal(found.risk, expected.risk)
+        assert found.columns["column"].tolist() == expected.columns["column"].tolist()
+        assert found.meta["sampling"]["population"] in (6000, 5500)

@@ -797,10 +797,13 @@ def _sensitive_data(ctx: AuditContext) -> dict:
     suggest (the result names them)."""
     from raikit.data import scan_pii
 
-    return {
-        "data.scan_pii": scan_pii(_unscored(ctx.train), random_state=ctx.random_state),
-        "data.scan_pii.test": scan_pii(_unscored(ctx.test), random_state=ctx.random_state),
-    }
+    def scan(ds):
+        # a lazy Dataset keeps the audit's prediction and score columns in its file: not scanned
+        added = {ds.prediction, ds.score} - {None}
+        columns = [c for c in ds.columns if c not in added] if ds.is_lazy else None
+        return scan_pii(_unscored(ds), columns=columns, random_state=ctx.random_state)
+
+    return {"data.scan_pii": scan(ctx.train), "data.scan_pii.test": scan(ctx.test)}
 
 
 @register_section(

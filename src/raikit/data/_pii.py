@@ -57,6 +57,13 @@ the result says which were used), the rows fall into equivalence classes of iden
 
 Reports never contain a value found: only masked examples (``j***@e***.com``,
 ``**** **** **** 1234``).
+
+**Lazy Datasets** (Parquet/CSV read by DuckDB, Spark DataFrames) are never loaded: the recognisers
+read a uniform sample of ``sample_size`` rows drawn where the rows live (``checked`` is then
+every row's non-missing count, from one aggregate, and ``matched`` the sample's share of it;
+``meta["sampling"]`` and the summary say so), and the re-identification risk is exact, from one
+``GROUP BY`` of the quasi-identifiers over every row (the class sizes and distinct confidential
+values, summed over the classes where the rows live).
 """
 
 from __future__ import annotations
@@ -550,9 +557,9 @@ def _examples(values: pd.Series, mask: np.ndarray, kind: str) -> str:
 
 
 # --------------------------------------------------------------------------- one column
-def _as_text(series: pd.Series) -> pd.Series | None:
-    """Non-missing values as stripped strings, or None for columns that cannot hold
-    identifiers as text (booleans, non-integral floats)."""
+def _text_source(series: pd.Series) -> pd.Series | None:
+    """Non-missing values that can hold identifiers as text (integral floats as integers), or
+    None for columns that cannot (booleans, non-integral floats)."""
     values = series.dropna()
     if pd.api.types.is_bool_dtype(values) or isinstance(values.dtype, pd.DatetimeTZDtype):
         return None
@@ -560,7 +567,32 @@ def _as_text(series: pd.Series) -> pd.Series | None:
         if not len(values) or not np.all(np.mod(values.to_numpy(float), 1) == 0):
             return None
         values = values.astype(np.int64)
+    return values
+
+
+def _to_text(values: pd.Series) -> pd.Series:
+    """Values as stripped strings."""
     return values.astype(str).astype("str").str.strip()
+
+
+class _Values:
+    """A column's non-missing values, turned into text only when every value is read (a flagged
+    column's confirmation): the recognisers read a sample, and a million values cost seconds
+    to convert."""
+
+    def __init__(self, raw: pd.Series, sample: pd.Series) -> None:
+        self.raw, self.sample = raw, sample
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    @property
+    def text(self) -> pd.Series:
+        if len(self.sample) == len(self.raw):
+            return self.sample
+        if not hasattr(self, "_text"):
+            self._text = _to_text(self.raw)
+        return self._text
 
 
 def _row(column, dtype, kind="", via="", hint="", checked=0, matched=0.0, examples="") -> dict:
@@ -648,7 +680,7 @@ def _scan_dates(name, dtype, series, values, sample, hint, min_share, rng, sampl
         full = dates if len(sample) == len(values) else None
     if _birth_share(dates, named) < min_share:
         return None
-    full = _as_dates(values) if full is None else full
+    full = _as_dates(values.text) if full is None else full
     share = _birth_share(full, named)
     if share < min_share:
         return None
@@ -677,16 +709,17 @@ def _scan_column(name, series, *, min_share, sample_size, rng, region) -> dict:
     if pd.api.types.is_datetime64_any_dtype(series):
         found = _scan_dates(name, dtype, series, None, None, hint, min_share, rng, sample_size)
         return found or _row(name, dtype, hint=hint, checked=int(series.notna().sum()))
-    values = _as_text(series)
-    if values is None or not len(values):
+    raw = _text_source(series)
+    if raw is None or not len(raw):
         return _row(name, dtype, hint=hint)
-    sample = values.iloc[_positions(len(values), sample_size, rng)]
+    sample = _to_text(raw.iloc[_positions(len(raw), sample_size, rng)])
+    values = _Values(raw, sample)
     kind, mask, share, rate = _best_value_kind(sample, hint, region, min_share)
     if kind and share >= min_share:
         if len(sample) == len(values):
             matched = share * len(values)  # the sample is the column
         else:
-            matched = _confirm(values, kind, hint, rate, region)
+            matched = _confirm(values.text, kind, hint, rate, region)
         if matched / len(values) >= min_share:
             via = "values+name" if hint == kind else "values"
             return _row(
@@ -748,7 +781,7 @@ def reidentification_risk(
     Parameters
     ----------
     data : Dataset or DataFrame
-        The table.
+        The table; a lazy Dataset is measured where its rows live (one ``GROUP BY``, exact).
     quasi_identifiers : list of str
         The columns whose combined values form the classes.
     confidential : list of str, default ()
@@ -786,6 +819,13 @@ def reidentification_risk(
     >>> risk[["measure", "value", "rows_at_risk"]].values.tolist()
     [['uniqueness', 1.0, 1], ['k_anonymity', 1.0, 3], ['l_diversity', 1.0, 3]]
     """
+    from raikit.dataset import Dataset
+
+    if isinstance(data, Dataset) and data.is_lazy:
+        head = pd.DataFrame(columns=list(data.columns))  # the columns, no rows
+        columns = _names(head, quasi_identifiers, "quasi_identifiers", "reidentification_risk")
+        secret = _names(head, confidential, "confidential", "reidentification_risk")
+        return _risk_where_rows_live(data, columns, secret, k_anonymity, l_diversity)
     frame, _ = _frame_and_roles(data, "reidentification_risk")
     columns = _names(frame, quasi_identifiers, "quasi_identifiers", "reidentification_risk")
     n = len(frame)
@@ -824,6 +864,49 @@ def reidentification_risk(
     return pd.DataFrame(rows)
 
 
+def _risk_where_rows_live(ds, quasi, confidential, k_anonymity, l_diversity) -> pd.DataFrame:
+    """The risk table of a lazy Dataset from one query where its rows live: the classes'
+    sizes and distinct confidential values (missing counts as a value, as in memory) by
+    ``GROUP BY`` over every row, then summed over the classes."""
+    q = ds.table.q
+    distinct = "".join(
+        f", COUNT(DISTINCT {q(c)}) + MAX(CASE WHEN {q(c)} IS NULL THEN 1 ELSE 0 END) AS l{i}"
+        for i, c in enumerate(confidential)
+    )
+    diverse = "".join(
+        f", MIN(l{i}) AS l_min{i}, SUM(CASE WHEN l{i} < {int(l_diversity)} THEN size ELSE 0 END)"
+        f" AS l_risk{i}"
+        for i in range(len(confidential))
+    )
+    sql = (
+        f"WITH classes AS (SELECT COUNT(*) AS size{distinct} FROM {{table}} "
+        f"GROUP BY {', '.join(q(c) for c in quasi)}) "
+        f"SELECT COUNT(*) AS classes, SUM(size) AS n_rows, "
+        f"SUM(CASE WHEN size = 1 THEN 1 ELSE 0 END) AS singles, MIN(size) AS smallest, "
+        f"SUM(CASE WHEN size < {int(k_anonymity)} THEN size ELSE 0 END) AS k_risk{diverse} "
+        f"FROM classes"
+    )
+    found = ds.table.query(sql).iloc[0].fillna(0)
+    n, classes = int(found["n_rows"]), int(found["classes"])
+    rows = [
+        _risk_row("uniqueness", "", found["singles"], 1, found["singles"], n, classes),
+        _risk_row("k_anonymity", "", found["smallest"], k_anonymity, found["k_risk"], n, classes),
+    ]
+    for i, column in enumerate(confidential):
+        rows.append(
+            _risk_row(
+                "l_diversity",
+                str(column),
+                found[f"l_min{i}"],
+                l_diversity,
+                found[f"l_risk{i}"],
+                n,
+                classes,
+            )
+        )
+    return pd.DataFrame(rows)
+
+
 # --------------------------------------------------------------------------- the result
 @dataclass(frozen=True, eq=False)
 class PIIScanResult(Result):
@@ -848,7 +931,8 @@ class PIIScanResult(Result):
         An error per direct identifier, a warning per quasi-identifier column and per risk
         measure with rows at risk, information about the choices made.
     meta : dict
-        Settings, the quasi-identifiers used and where they came from.
+        Settings, the quasi-identifiers used and where they came from; ``sampling`` (a lazy
+        Dataset, else ``None``): the rows the recognisers read, ``sampled`` of ``population``.
 
     See Also
     --------
@@ -900,6 +984,13 @@ class PIIScanResult(Result):
             )
         else:
             parts.append("no quasi-identifiers, no re-identification risk measured")
+        sampling = self.meta.get("sampling")
+        if sampling:
+            parts.append(
+                f"the recognisers read a sample of {sampling['sampled']:,} of "
+                f"{sampling['population']:,} rows drawn where the rows live; the risk counts "
+                f"every row"
+            )
         return "; ".join(parts) + "."
 
     def figures(self) -> list:
@@ -1060,7 +1151,8 @@ def scan_pii(
     ----------
     data : Dataset or DataFrame
         The table to scan (pandas or polars; a Dataset's target is the default confidential
-        column).
+        column). A lazy Dataset stays where its rows live: the recognisers read a sample, the
+        risk counts every row (see the module's description).
     columns : list of str, optional
         Columns to scan for personal data (default: all).
     quasi_identifiers : list of str, optional
@@ -1127,7 +1219,17 @@ def scan_pii(
     ...     "k_anonymity", "value"])
     (['age', 'sex'], 2)
     """
-    frame, default_confidential = _frame_and_roles(data, "scan_pii")
+    from raikit.dataset import Dataset
+
+    rng = rng_from(random_state)
+    lazy = isinstance(data, Dataset) and data.is_lazy
+    if lazy:  # the recognisers read a sample drawn where the rows live; the risk, every row
+        seed = int(rng.integers(2**31 - 1))
+        sample = data.sample(min(sample_size, data.n_rows), random_state=seed)
+        frame = sample.frame[list(data.columns)]  # without the sample's weight column
+        default_confidential = [data.target] if data.target is not None else []
+    else:
+        frame, default_confidential = _frame_and_roles(data, "scan_pii")
     twice = frame.columns[frame.columns.duplicated()].unique().tolist()
     if twice:
         raise ColumnError(
@@ -1135,7 +1237,6 @@ def scan_pii(
             "each column can be reported on its own."
         )
     scanned = _names(frame, frame.columns if columns is None else columns, "columns")
-    rng = rng_from(random_state)
     rows = [
         _scan_column(
             c, frame[c], min_share=min_share, sample_size=sample_size, rng=rng, region=region
@@ -1143,12 +1244,20 @@ def scan_pii(
         for c in scanned
     ]  # one pass per column (a handful), vectorised inside
     table = pd.DataFrame(rows, columns=list(_row("", "")))
+    sampling = None
+    if lazy:
+        table = _on_every_row(data, table, scanned)
+        sampling = {"sampled": len(frame), "population": int(data.n_rows)}
     quasi, source = _quasi(frame, table, quasi_identifiers)
     given = default_confidential if confidential is None else confidential
     secret = [c for c in _names(frame, given, "confidential") if c not in quasi]
     risk = (
         reidentification_risk(
-            frame, quasi, confidential=secret, k_anonymity=k_anonymity, l_diversity=l_diversity
+            data if lazy else frame,
+            quasi,
+            confidential=secret,
+            k_anonymity=k_anonymity,
+            l_diversity=l_diversity,
         )
         if quasi
         else pd.DataFrame(columns=list(_risk_row("", "", 0, 0, 0, 0, 0)))
@@ -1159,7 +1268,8 @@ def scan_pii(
         risk=risk,
         findings=tuple(findings),
         meta={
-            "n_rows": len(frame),
+            "n_rows": int(data.n_rows) if lazy else len(frame),
+            "sampling": sampling,
             "quasi_identifiers": [str(c) for c in quasi],
             "quasi_source": source,
             "confidential": [str(c) for c in secret],
@@ -1167,6 +1277,20 @@ def scan_pii(
             "sample_size": sample_size,
         },
     )
+
+
+def _on_every_row(ds, table: pd.DataFrame, scanned) -> pd.DataFrame:
+    """A lazy Dataset's column table on the scale of every row: ``checked`` the non-missing
+    values of each column (one aggregate where the rows live), ``matched`` the sample's share of
+    them."""
+    counts = ds.aggregate(stats={f"n{i}": (c, "count") for i, c in enumerate(scanned)})
+    full = np.array([int(counts[f"n{i}"].iloc[0]) for i in range(len(scanned))])
+    table = table.copy()
+    read = table["checked"].to_numpy() > 0  # columns the recognisers read as text
+    share = table["share"].fillna(0.0).to_numpy(float)
+    table["checked"] = np.where(read, full, 0).astype(np.int64)
+    table["matched"] = np.where(read, np.round(share * full), 0).astype(np.int64)
+    return table
 
 
 def _quasi(frame: pd.DataFrame, table: pd.DataFrame, given) -> tuple[list, str]:
