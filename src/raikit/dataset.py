@@ -902,7 +902,28 @@ class Dataset:
         """
         from raikit.metrics._task import infer_task
 
-        return infer_task(self.y)[0]
+        return infer_task(self.target_values())[0]
+
+    def target_values(self) -> pd.Series:
+        """The target's values, as many as :func:`raikit.metrics.infer_task` needs: every row in
+        memory; of a lazy Dataset its distinct values, at most 21, read where the rows live (more
+        than 20 distinct numbers already make a regression target).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from raikit import Dataset
+        >>> Dataset(pd.DataFrame({"y": [1, 0, 1], "s": list("abb")}), target="y",
+        ...         sensitive="s").target_values().tolist()
+        [1, 0, 1]
+        """
+        if self.target is None:
+            raise DataError(f"The dataset {self.name!r} has no target; pass target=.")
+        if not self.is_lazy:
+            return self.y.reset_index(drop=True)
+        name = self._table.q(self.target)
+        values = self._table.query(f"SELECT DISTINCT {name} AS v FROM {{table}} LIMIT 21")["v"]
+        return values.reset_index(drop=True)
 
     def check_binary_target(self) -> None:
         """Raise a :class:`DataError` unless the target has exactly two values."""

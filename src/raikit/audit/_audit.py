@@ -1613,21 +1613,10 @@ def _context(model, train, test, pos_label, task, **settings) -> AuditContext:
     test = _predictions(model, test, pos_label, name="test", folder=folder, progress=progress)
     reason = "given"
     if task == "auto":
-        task, reason = infer_task(pd.concat([_target_values(train), _target_values(test)]))
+        task, reason = infer_task(pd.concat([train.target_values(), test.target_values()]))
     return AuditContext(
         model, train, test, pos_label=pos_label, task=task, task_reason=reason, **settings
     )
-
-
-def _target_values(ds) -> pd.Series:
-    """The target's values, enough of them for :func:`raikit.metrics.infer_task`: every row in
-    memory; of a lazy Dataset its distinct values (at most 21 of them, where the rows live)."""
-    if not ds.is_lazy:
-        return ds.y.reset_index(drop=True)
-    table = ds.table
-    name = table.q(ds.target)
-    values = table.query(f"SELECT DISTINCT {name} AS v FROM {{table}} LIMIT 21")["v"]
-    return values.reset_index(drop=True)
 
 
 def _data_meta(ds) -> dict:

@@ -1141,7 +1141,7 @@ def leakage(
     test = check_dataset(test, name="test", caller="leakage")
     names = _compared(train, test, columns)
     rng = rng_from(random_state)
-    regression = train.target is not None and _task(train) == "regression"
+    regression = train.target is not None and train.task == "regression"
     sampling = None
     if train.is_lazy or test.is_lazy:
         duplicates, conflicts, features, sampling = _where_they_live(
@@ -1226,18 +1226,6 @@ def _duplicates(keys, train_X, test_X, fams, tolerance, ci) -> tuple[pd.DataFram
         rows += _share_rows("near", fams, near_only.astype(float), near_twins & ~twins, ci)
         examples += [("near", *p) for p in pairs]
     return pd.DataFrame(rows), examples
-
-
-def _task(ds) -> str:
-    """The training target's task; of a lazy Dataset from its distinct values (at most 21, read
-    where the rows live), by the one rule of :func:`raikit.metrics.infer_task`."""
-    if not ds.is_lazy:
-        return ds.task
-    from raikit.metrics._task import infer_task
-
-    name = ds.table.q(ds.target)
-    values = ds.table.query(f"SELECT DISTINCT {name} AS v FROM {{table}} LIMIT 21")["v"]
-    return infer_task(values.reset_index(drop=True))[0]
 
 
 def _side_sample(ds, n: int, seed: int):
