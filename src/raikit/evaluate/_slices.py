@@ -431,6 +431,12 @@ class _RowStats:
         self.n_rows = len(e)
         self.mean_loss = float(np.average(e, weights=weights))
 
+    def __enter__(self) -> _RowStats:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
     def moments(self, items: np.ndarray):
         """Size, loss sum and squared-loss sum of each slice (rows of item ids)."""
         e, w = self.e, self.weights
@@ -1168,26 +1174,29 @@ def find_slices(
         )
     if ds.is_lazy:
         enc, codes = _slices_sql.lazy_encode(ds, names, n_bins)
-        stats = _slices_sql.TableStats(ds, enc, codes, losses)
     else:
         enc = _encode_features(ds.frame, names, n_bins)
-        stats = _RowStats(enc, e, weights)
     max_level = min(max_features, len(names))
     if (enc.n_items + 2) ** max_level >= 2**62:
         raise ParameterError(
             f"find_slices(): {enc.n_items} feature values at depth {max_level} are too many to "
             f"search; lower max_features or n_bins, or pass fewer features=."
         )
-    search = {"k": k, "max_level": max_level, "min_size": min_size}
-    if method == "sliceline":
-        found, scores, texts, preds, levels = _run_sliceline(
-            enc, stats, search, error_weight, progress
-        )
+    if ds.is_lazy:
+        stats = _slices_sql.TableStats(ds, enc, codes, losses)
     else:
-        tests = {"effect_size": effect_size, "alpha": alpha, "fdr": fdr}
-        found, scores, texts, preds, levels = _run_finder(
-            method, enc, stats, search | tests, random_state, progress
-        )
+        stats = _RowStats(enc, e, weights)
+    search = {"k": k, "max_level": max_level, "min_size": min_size}
+    with stats:  # a lazy table's encoded rows are dropped at the end
+        if method == "sliceline":
+            found, scores, texts, preds, levels = _run_sliceline(
+                enc, stats, search, error_weight, progress
+            )
+        else:
+            tests = {"effect_size": effect_size, "alpha": alpha, "fdr": fdr}
+            found, scores, texts, preds, levels = _run_finder(
+                method, enc, stats, search | tests, random_state, progress
+            )
     loss_name = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom loss")
     table = _slice_table(found, scores, texts, preds, z_value(ci))
     overall = {

@@ -26,7 +26,7 @@ from raikit._errors import DataError, ParameterError
 __all__ = ["TableStats", "check_lazy", "lazy_encode", "lazy_losses"]
 
 _SQL_LOSSES = ("log_loss", "zero_one", "squared_error", "absolute_error")
-_SETS_PER_QUERY = 4096  # grouping sets in one query (a longer SQL text is split in several scans)
+_SETS_PER_QUERY = 64  # grouping sets per query: each holds a hash table (DuckDB memory limit)
 
 
 def check_lazy(model, loss, method) -> None:
@@ -282,17 +282,54 @@ def _plain(value):
 # --------------------------------------------------------------------------- statistics
 class TableStats:
     """The item statistics of a search (the interface of
-    :class:`raikit.evaluate._slices._RowStats`) from group-by queries on a lazy table: one
-    ``GROUP BY GROUPING SETS`` query per request, one grouping set per feature set of the
-    requested slices, returning per slice its size, loss sum, squared-loss sum and largest loss.
+    :class:`raikit.evaluate._slices._RowStats`) from group-by queries on a lazy table.
+
+    The rows are encoded once where they live: on DuckDB into a temporary table of one small
+    integer code per feature, the loss and the weight (DuckDB keeps it within its memory limit,
+    spilling to disk; nothing reaches Python), so that each query groups integers instead of
+    re-reading and re-binning the files; on Spark each query reads the DataFrame through the
+    same expressions. A request for the statistics of some slices is a ``GROUP BY GROUPING
+    SETS`` query, one grouping set per feature set of the slices (several scans when there are
+    more than ``_SETS_PER_QUERY`` sets: each set holds its own hash table), returning per
+    non-empty cell its size, loss sum, squared-loss sum and largest loss. Use it as a context
+    manager: leaving it drops the temporary table.
     """
 
     def __init__(self, ds, enc, codes: list[str], losses: LazyLosses) -> None:
-        self.ds, self.enc, self.codes, self.losses = ds, enc, codes, losses
+        self.ds, self.enc, self.losses = ds, enc, losses
         self.n, self.t1, self.t2 = losses.n, losses.t1, losses.t2
         self.n_rows = losses.n_rows
         self.mean_loss = losses.t1 / losses.n if losses.n else float("nan")
         self._squares: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._temp = None
+        columns = [f"{code} AS c{f}" for f, code in enumerate(codes)]
+        columns.append(f"{losses.expression} AS __raikit_e")
+        if losses.weight is not None:
+            columns.append(f"{losses.weight} AS __raikit_w")
+        encoded = f"SELECT {', '.join(columns)} FROM {{table}}"
+        if ds.table.format == "spark":
+            self._source = f"({encoded}) AS t"
+            return
+        import uuid
+
+        self._temp = f"raikit_slices_{uuid.uuid4().hex}"
+        small = int(enc.sizes.max()) <= 255
+        cast = ", ".join(
+            f"CAST(c{f} AS {'UTINYINT' if small else 'INTEGER'}) AS c{f}" for f in range(len(codes))
+        )
+        rest = "__raikit_e" + (", __raikit_w" if losses.weight is not None else "")
+        ds.table.query(
+            f"CREATE TEMPORARY TABLE {self._temp} AS SELECT {cast}, {rest} FROM ({encoded}) AS t"
+        )
+        self._source = self._temp
+
+    def __enter__(self) -> TableStats:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._temp is not None:
+            self.ds.table.connection.execute(f"DROP TABLE IF EXISTS {self._temp}")
+            self._temp = None
 
     def moments(self, items: np.ndarray):
         size, s1, s2, _ = self._query(items)
@@ -319,30 +356,26 @@ class TableStats:
         from raikit.evaluate._slices import _keys
 
         n_slices, width = items.shape
-        out = [np.zeros(n_slices) for _ in range(4)]
         if n_slices == 0:
-            return out
+            return [np.zeros(0) for _ in range(4)]
         enc = self.enc
-        base = enc.n_items + 1
-        feats = enc.item_feature[items]
-        combos = np.unique(feats, axis=0)
-        want = _keys(items, base)
-        found_keys, found = [], []
-        for start in range(0, len(combos), _SETS_PER_QUERY):  # one scan per 4,096 feature sets
-            keys, stats = self._cells(combos[start : start + _SETS_PER_QUERY], width)
-            found_keys.append(keys)
-            found.append(stats)
-        keys = np.concatenate(found_keys)
-        stats = np.concatenate(found)
+        combos = np.unique(enc.item_feature[items], axis=0)
+        found = [
+            self._cells(combos[start : start + _SETS_PER_QUERY], width)
+            for start in range(0, len(combos), _SETS_PER_QUERY)  # one scan per batch of sets
+        ]
+        keys = np.concatenate([k for k, _ in found])
+        stats = np.concatenate([v for _, v in found])
         sorter = np.argsort(keys)
         keys, stats = keys[sorter], stats[sorter]
-        pos = np.clip(np.searchsorted(keys, want), 0, max(len(keys) - 1, 0))
-        hit = (keys[pos] == want) if len(keys) else np.zeros(n_slices, dtype=bool)
-        for j in range(4):  # size, s1, s2, max: a slice without rows has zeros, as bincount gives
-            out[j] = np.where(hit, stats[pos, j] if len(keys) else 0.0, 0.0)
-        # the squared-loss sums of every cell seen, for the t-tests of SliceLine's top k
-        self._squares[width] = (keys, stats[:, 2])
-        return out
+        self._squares[width] = (keys, stats[:, 2])  # for the t-tests of SliceLine's top k
+        want = _keys(items, enc.n_items + 1)
+        if not len(keys):
+            return [np.zeros(n_slices) for _ in range(4)]
+        pos = np.clip(np.searchsorted(keys, want), 0, len(keys) - 1)
+        hit = keys[pos] == want
+        # size, s1, s2, max; a slice without rows has zeros, as np.bincount gives
+        return [np.where(hit, stats[pos, j], 0.0) for j in range(4)]
 
     def _cells(self, combos: np.ndarray, width: int):
         """One query: the item keys and ``(size, s1, s2, max)`` of every non-empty cell of the
@@ -351,32 +384,26 @@ class TableStats:
 
         enc = self.enc
         used = np.unique(combos)
-        alias = {int(f): f"c{int(f)}" for f in used}
+        names = [f"c{int(f)}" for f in used]
         e = "__raikit_e"
-        inner = [f"{self.codes[f]} AS {alias[f]}" for f in alias]
-        inner.append(f"{self.losses.expression} AS {e}")
-        w = self.losses.weight
-        if w is not None:
-            inner.append(f"{w} AS __raikit_w")
+        if self.losses.weight is not None:
             size, term = "SUM(__raikit_w)", "__raikit_w * "
             top = f"MAX(CASE WHEN __raikit_w > 0 THEN {e} ELSE 0 END)"
         else:
             size, term, top = "COUNT(*)", "", f"MAX({e})"
         select = [
-            *alias.values(),
+            *names,
             f"{size} AS n",
             f"SUM({term}{e}) AS s1",
             f"SUM({term}{e} * {e}) AS s2",
             f"{top} AS mx",
         ]
-        sets = ", ".join("(" + ", ".join(alias[int(f)] for f in combo) + ")" for combo in combos)
+        sets = ", ".join("(" + ", ".join(f"c{int(f)}" for f in combo) + ")" for combo in combos)
         group_by = f"GROUPING SETS ({sets})" if len(combos) > 1 else sets[1:-1]
-        sql = (
-            f"SELECT {', '.join(select)} FROM (SELECT {', '.join(inner)} FROM {{table}}) AS t "
-            f"GROUP BY {group_by}"
+        result = self.ds.table.query(
+            f"SELECT {', '.join(select)} FROM {self._source} GROUP BY {group_by}"
         )
-        result = self.ds.table.query(sql)
-        codes = result[list(alias.values())].to_numpy(dtype=float)  # NULL: not in the set
+        codes = result[names].to_numpy(dtype=float)  # NULL (NaN): not in the row's set
         present = ~np.isnan(codes)
         ids = np.where(present, codes, 0).astype(np.int64) + enc.offsets[used][None, :]
         items = ids[present].reshape(-1, width)  # each row has its set's features, in order
