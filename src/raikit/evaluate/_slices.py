@@ -605,6 +605,43 @@ class SliceResult(Result):
             f"{top['effect_size']:.2f})."
         )
 
+    def overlap(self, data) -> list[list[int]]:
+        """Rows shared by each pair of reported slices on ``data`` (a k x k matrix of counts; the
+        diagonal holds each slice's rows), computed where the rows live.
+
+        Parameters
+        ----------
+        data : Dataset or DataFrame
+            The data the slices were found on (or other data with the same columns). A lazy
+            Dataset is counted by one SQL query (DuckDB or Spark); no row is loaded.
+
+        Returns
+        -------
+        list of list of int
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from raikit import Dataset
+        >>> rng = np.random.default_rng(0)
+        >>> frame = pd.DataFrame({"colour": rng.choice(["red", "blue"], 1000),
+        ...                       "size": rng.choice(["S", "L"], 1000)})
+        >>> frame["y"] = rng.integers(0, 2, 1000)
+        >>> bad = (frame["colour"] == "red") | (frame["size"] == "L")
+        >>> frame["p"] = np.where(bad & (rng.random(1000) < 0.5), 1 - frame["y"], frame["y"])
+        >>> ds = Dataset(frame, target="y", sensitive="colour", prediction="p")
+        >>> r = find_slices(None, ds, loss="zero_one", method="sliceline", k=2, max_features=1)
+        >>> shared = r.overlap(ds)
+        >>> shared[0][1] == int((r.mask(ds, 0) & r.mask(ds, 1)).sum())
+        True
+        """
+        if getattr(data, "is_lazy", False):
+            from raikit.evaluate._slices_sql import lazy_overlap
+
+            return lazy_overlap(self, data)
+        masks = [self.mask(data, i) for i in range(len(self.slices))]  # k slices
+        return [[int(np.count_nonzero(a & b)) for b in masks] for a in masks]
+
     def mask(self, data, i: int = 0) -> np.ndarray:
         """Boolean membership of each row of ``data`` (Dataset or DataFrame) in slice ``i``."""
         frame = data.frame if hasattr(data, "frame") else data

@@ -23,7 +23,7 @@ import pandas as pd
 
 from raikit._errors import DataError, ParameterError
 
-__all__ = ["TableStats", "check_lazy", "lazy_encode", "lazy_losses"]
+__all__ = ["TableStats", "check_lazy", "lazy_encode", "lazy_losses", "lazy_overlap"]
 
 _SQL_LOSSES = ("log_loss", "zero_one", "squared_error", "absolute_error")
 _SETS_PER_QUERY = 64  # grouping sets per query: each holds a hash table (DuckDB memory limit)
@@ -409,3 +409,70 @@ class TableStats:
         items = ids[present].reshape(-1, width)  # each row has its set's features, in order
         stats = result[["n", "s1", "s2", "mx"]].to_numpy(dtype=float)
         return _keys(items, enc.n_items + 1), stats
+
+
+# --------------------------------------------------------------------------- overlaps
+def lazy_overlap(result, ds) -> list[list[int]]:
+    """:meth:`raikit.evaluate.SliceResult.overlap` on a lazy Dataset: one scan counting the rows
+    of every pair of slices (each slice a SQL condition built from its predicates and bins)."""
+    from raikit._errors import ColumnError
+
+    k = len(result.slices)
+    if k == 0:
+        return []
+    conditions = []
+    for i in range(k):  # loop over the k reported slices
+        rows = result.predicates[result.predicates["slice_id"] == i]
+        parts = []
+        for feature, op, code in zip(rows["feature"], rows["op"], rows["code"], strict=True):
+            if feature not in ds.columns:
+                raise ColumnError(f"Column {feature!r} used by slice {i} is not in the data.")
+            if op != "==":
+                raise ParameterError(
+                    f"SliceResult.overlap(): slice {i} holds a {op!r} condition (a tree's); on a "
+                    f"lazy Dataset only '==' conditions are counted where the rows live."
+                )
+            parts.append(_condition(ds, result.bins, feature, int(code)))
+        conditions.append("(" + " AND ".join(parts) + ")")
+    pairs = [(i, j) for i in range(k) for j in range(i, k)]
+    select = ", ".join(
+        f"SUM(CASE WHEN {conditions[i]} AND {conditions[j]} THEN 1 ELSE 0 END) AS o{n}"
+        for n, (i, j) in enumerate(pairs)
+    )
+    row = ds.table.query(f"SELECT {select} FROM {{table}}").iloc[0]
+    out = [[0] * k for _ in range(k)]
+    for n, (i, j) in enumerate(pairs):  # k (k + 1) / 2 counts
+        out[i][j] = out[j][i] = int(_number(row[f"o{n}"]))
+    return out
+
+
+def _condition(ds, bins: pd.DataFrame, feature: str, code: int) -> str:
+    """SQL for ``feature``'s code being ``code`` under the search's bins (what
+    :meth:`raikit.evaluate.SliceResult.mask` tests in memory)."""
+    d = ds.table.dialect
+    part = bins[bins["feature"] == feature]
+    row = part[part["code"] == code]
+    if not len(row):
+        return "FALSE"
+    kind, label = row["kind"].iloc[0], str(row["label"].iloc[0])
+    dtype = ds.dtypes[feature]
+    if kind == "missing":
+        value = _value(ds, feature) if _is_float(dtype) else d.ident(feature)
+        return f"({value} IS NULL)"
+    if kind == "range":
+        v = _value(ds, feature)
+        low, high = float(row["low"].iloc[0]), float(row["high"].iloc[0])
+        checks = [f"{v} IS NOT NULL"]
+        if np.isfinite(low):
+            checks.append(f"{v} >= {d.double(low)}")
+        if np.isfinite(high):
+            checks.append(f"{v} < {d.double(high)}")
+        return "(" + " AND ".join(checks) + ")"
+    text = label[len(f"{feature} = ") :]
+    if pd.api.types.is_bool_dtype(dtype):
+        return f"({d.ident(feature)} = {d.literal(text == 'True')})"
+    if _is_float(dtype):
+        return f"({_value(ds, feature)} = {d.double(float(text))})"
+    if pd.api.types.is_integer_dtype(dtype):
+        return f"({d.ident(feature)} = {d.literal(int(text))})"
+    return f"(CAST({d.ident(feature)} AS {'STRING' if d.name == 'spark' else 'VARCHAR'}) = {d.string(text)})"
