@@ -52,6 +52,8 @@ def test_spark_find_slices_equals_in_memory(spark):
         got.slices["p_value"], expected.slices["p_value"], rtol=1e-7, atol=1e-15
     )
     pd.testing.assert_frame_equal(got.levels, expected.levels)
-    pd.testing.assert_frame_equal(got.bins, expected.bins)  # Spark's exact percentiles
+    edges = ["low", "high"]  # from Spark's exact percentiles
+    pd.testing.assert_frame_equal(got.bins.drop(columns=edges), expected.bins.drop(columns=edges))
+    np.testing.assert_allclose(got.bins[edges], expected.bins[edges], rtol=1e-12)
     assert got.slices["slice"].iloc[0].startswith("colour = o'range")
     assert got.overlap(lazy) == expected.overlap(memory)
