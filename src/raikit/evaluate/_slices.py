@@ -1105,7 +1105,11 @@ def find_slices(
         rows. SliceLine's score uses the weighted error sum, weighted size and weighted average
         error; the tree is fitted with ``sample_weight`` and its leaves hold at least
         ``min_size`` of weight. Numeric features are still binned at the unweighted quantiles
-        of the rows.
+        of the rows. A lazy Dataset (Parquet/CSV files or a Spark DataFrame, with ``prediction``
+        and/or ``score`` roles and ``model=None``) is searched where its rows live: the losses
+        are SQL, the bins come from :meth:`raikit.Dataset.quantiles`, and each level's slice
+        statistics are one ``GROUP BY GROUPING SETS`` query (per 64 feature sets), so the result
+        is the in-memory one; ``method="tree"`` and callable losses need the rows and are refused.
     loss : {"log_loss", "zero_one", "squared_error", "absolute_error"} or callable
         Per-row loss (see :func:`row_losses`).
     method : {"lattice", "tree", "sliceline"}
