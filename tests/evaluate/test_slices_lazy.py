@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import raikit.dataset
-from raikit import DataError, Dataset, ParameterError
+from raikit import DataError, Dataset
 from raikit.evaluate import find_slices
 
 pytest.importorskip("duckdb")
@@ -144,15 +144,30 @@ def test_synthetic_lazy_equals_in_memory(tmp_path, no_loading, task, loss, metho
     assert "colour = o'range" in top
 
 
-def test_lazy_refusals_say_what_to_do(adult_files, tmp_path):
+def test_what_needs_rows_loads_them_within_the_limit(adult_files, tmp_path, monkeypatch):
+    """A model, the tree and a callable loss need rows: the lazy Dataset loads them (refused
+    above MATERIALIZE_LIMIT with advice to sample), and below the limit the result is the
+    in-memory one."""
     _, path, roles = adult_files
     lazy = Dataset(path, lazy=True, **roles)
-    with pytest.raises(ParameterError, match="with_predictions"):
-        find_slices(object.__new__(type("M", (), {"predict": None})), lazy)
-    with pytest.raises(ParameterError, match="method='lattice' or 'sliceline'"):
+    monkeypatch.setattr(raikit.dataset, "MATERIALIZE_LIMIT", 1000)
+    with pytest.raises(DataError, match="sample"):
         find_slices(None, lazy, method="tree")
-    with pytest.raises(ParameterError, match="callable loss needs the rows"):
+    with pytest.raises(DataError, match="sample"):
         find_slices(None, lazy, loss=lambda y, p: np.abs(y - p))
+    monkeypatch.undo()
+    frame = _synthetic(1500, 2, task="regression")
+    frame.to_parquet(tmp_path / "small.parquet")
+    roles = {"target": "y", "prediction": "p", "sensitive": ["group"]}
+    small = Dataset(str(tmp_path / "small.parquet"), lazy=True, **roles)
+    options = {"method": "tree", "loss": "absolute_error", "random_state": 0, "min_size": 50}
+    expected = find_slices(
+        None, Dataset(pd.read_parquet(tmp_path / "small.parquet"), **roles), **options
+    )
+    pd.testing.assert_frame_equal(find_slices(None, small, **options).slices, expected.slices)
+
+
+def test_lazy_data_errors_say_what_is_wrong(tmp_path, no_loading):
     frame = pd.DataFrame(
         {"a": list("xyzw") * 25, "s": list("st") * 50, "y": [0, 1] * 50, "q": [0.3] * 100}
     )

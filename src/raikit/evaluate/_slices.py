@@ -1109,7 +1109,9 @@ def find_slices(
         and/or ``score`` roles and ``model=None``) is searched where its rows live: the losses
         are SQL, the bins come from :meth:`raikit.Dataset.quantiles`, and each level's slice
         statistics are one ``GROUP BY GROUPING SETS`` query (per 64 feature sets), so the result
-        is the in-memory one; ``method="tree"`` and callable losses need the rows and are refused.
+        is the in-memory one. A model, ``method="tree"`` and callable losses need the rows: the
+        Dataset loads them (refused above ``raikit.dataset.MATERIALIZE_LIMIT`` rows, with advice
+        to sample).
     loss : {"log_loss", "zero_one", "squared_error", "absolute_error"} or callable
         Per-row loss (see :func:`row_losses`).
     method : {"lattice", "tree", "sliceline"}
@@ -1189,10 +1191,10 @@ def find_slices(
     ds, names = _inputs(model, data, target, features)
     if not names:
         raise DataError("There are no feature columns to search; pass features=[...].")
-    if ds.is_lazy:  # the item statistics are group-by queries where the rows live
-        from raikit.evaluate import _slices_sql
+    from raikit.evaluate import _slices_sql
 
-        _slices_sql.check_lazy(model, loss, method)
+    lazy = ds.is_lazy and _slices_sql.searchable(model, loss, method)
+    if lazy:  # the item statistics are group-by queries where the rows live
         losses = _slices_sql.lazy_losses(ds, loss, pos_label)
         n, positive = losses.n, losses.positive
     else:
@@ -1213,7 +1215,7 @@ def find_slices(
             f"find_slices(): min_size must be below the number of rows ({n:g}, the sum of the "
             f"weights with a weight role); got {min_size}."
         )
-    if ds.is_lazy:
+    if lazy:
         enc, codes = _slices_sql.lazy_encode(ds, names, n_bins)
     else:
         enc = _encode_features(ds.frame, names, n_bins)
@@ -1223,7 +1225,7 @@ def find_slices(
             f"find_slices(): {enc.n_items} feature values at depth {max_level} are too many to "
             f"search; lower max_features or n_bins, or pass fewer features=."
         )
-    if ds.is_lazy:
+    if lazy:
         stats = _slices_sql.TableStats(ds, enc, codes, losses)
     else:
         stats = _RowStats(enc, e, weights)
@@ -1292,7 +1294,7 @@ def _run_finder(method, enc, stats, options, random_state, progress):
     if method == "lattice":
         items, found, levels = _lattice(enc, stats, progress=progress, **options)
         texts, preds = _describe(items, enc)
-    else:  # the tree needs the rows (in memory: a lazy table is refused before)
+    else:  # the tree needs the rows (a lazy table has loaded them)
         # scikit-learn's tree takes an integer seed (an int is used as given)
         seed = (
             random_state

@@ -23,32 +23,17 @@ import pandas as pd
 
 from raikit._errors import DataError, ParameterError
 
-__all__ = ["TableStats", "check_lazy", "lazy_encode", "lazy_losses", "lazy_overlap"]
+__all__ = ["TableStats", "lazy_encode", "lazy_losses", "lazy_overlap", "searchable"]
 
 _SQL_LOSSES = ("log_loss", "zero_one", "squared_error", "absolute_error")
 _SETS_PER_QUERY = 64  # grouping sets per query: each holds a hash table (DuckDB memory limit)
 
 
-def check_lazy(model, loss, method) -> None:
-    """Refuse what a lazy Dataset cannot do without its rows, saying what to do instead."""
-    if model is not None:
-        raise ParameterError(
-            "find_slices(): on a lazy Dataset pass model=None and the model's predictions as "
-            "columns: find_slices(None, data.with_predictions(model, out='scored.parquet'), ...) "
-            "streams them through the model in batches."
-        )
-    if callable(loss) or loss not in _SQL_LOSSES:
-        raise ParameterError(
-            f"find_slices(): on a lazy Dataset the loss must be one of {_SQL_LOSSES} (a SQL "
-            f"expression where the rows live); a callable loss needs the rows: pass "
-            f"data.materialize() or a sample (data.sample(n))."
-        )
-    if method == "tree":
-        raise ParameterError(
-            "find_slices(): method='tree' fits a tree on the rows; on a lazy Dataset use "
-            "method='lattice' or 'sliceline' (group-by counts where the rows live), or pass "
-            "data.materialize() or a sample (data.sample(n))."
-        )
+def searchable(model, loss, method) -> bool:
+    """Whether a search runs where a lazy Dataset's rows live: the losses of the ``prediction``
+    and ``score`` columns (no model to call), a loss SQL can express, and a method of item
+    statistics (the tree is fitted on rows)."""
+    return model is None and isinstance(loss, str) and loss in _SQL_LOSSES and method != "tree"
 
 
 # --------------------------------------------------------------------------- losses
