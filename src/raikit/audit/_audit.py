@@ -1761,8 +1761,7 @@ def _slice_overlaps(ctx: AuditContext) -> dict:
     out = {}
     for check, result in ctx.results.items():
         if isinstance(result, SliceResult) and len(result.slices):
-            masks = [result.mask(ctx.test, i) for i in range(len(result.slices))]  # k slices
-            out[check] = [[int(np.count_nonzero(a & b)) for b in masks] for a in masks]
+            out[check] = result.overlap(ctx.test)  # where the test rows live
     return out
 
 

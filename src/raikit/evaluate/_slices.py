@@ -186,7 +186,7 @@ def _row_losses(model, ds, loss, pos_label):
 @dataclass
 class _Encoded:
     names: list[str]
-    codes: np.ndarray  # (n, m) int64, one column per feature
+    codes: np.ndarray | None  # (n, m) int64, one column per feature; None for a lazy table
     sizes: np.ndarray  # levels per feature
     offsets: np.ndarray  # first item id of each feature
     bins: pd.DataFrame  # feature, code, label, kind, low, high
@@ -204,45 +204,71 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _range_rows(name: str, edges: np.ndarray) -> list[tuple]:
+    """The bins table rows of a numeric feature cut at ``edges`` (code ``i``: ``[e_i, e_i+1)``)."""
+    bounds = np.concatenate([[-np.inf], edges, [np.inf]])
+    rows = []
+    for i in range(len(edges) + 1):  # loop over bins (at most n_bins)
+        low, high = bounds[i], bounds[i + 1]
+        if np.isinf(low):
+            label = f"{name} < {_fmt(high)}"
+        elif np.isinf(high):
+            label = f"{name} >= {_fmt(low)}"
+        else:
+            label = f"{_fmt(low)} <= {name} < {_fmt(high)}"
+        rows.append((name, i, label, "range", low, high))
+    return rows
+
+
+def _category_rows(name: str, uniques) -> list[tuple]:
+    """The bins table rows of a feature whose values are its levels (in code order)."""
+    return [(name, i, f"{name} = {v}", "category", np.nan, np.nan) for i, v in enumerate(uniques)]
+
+
+def _missing_row(name: str, code: int) -> tuple:
+    return (name, code, f"{name} is missing", "missing", np.nan, np.nan)
+
+
+def _is_binnable(dtype) -> bool:
+    """Whether a column of this dtype is cut into quantile bins when it has many values."""
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+
+
+def _cut_points(qs: np.ndarray, low: float, above=None) -> np.ndarray:
+    """Bin edges from the quantiles ``qs`` of a column whose minimum is ``low``; a first edge at
+    the minimum would leave an empty bin. ``above`` (called when no edge is left: a point mass
+    at the minimum, e.g. capital_gain = 0) returns the minimum and the quantiles at
+    ``linspace(0, 1, n_bins)[1:-1]`` of the values above ``low``, which are binned instead."""
+    edges = np.unique(qs)
+    edges = edges[edges > low]
+    if len(edges) == 0 and above is not None:
+        smallest, qs = above()
+        edges = np.unique(np.concatenate([[smallest], qs]))
+    return edges
+
+
 def _encode_column(name: str, series: pd.Series, n_bins: int):
     """Integer codes (0..K-1) for one column and the table describing each code."""
     missing = series.isna().to_numpy()
-    numeric = pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
-        series.dtype
-    )
-    rows = []
-    if numeric and series.nunique() > n_bins:
+    if _is_binnable(series.dtype) and series.nunique() > n_bins:
         x = series.to_numpy(dtype=float, na_value=np.nan)
+
+        def above():
+            rest = x[x > np.nanmin(x)]
+            return rest.min(), np.quantile(rest, np.linspace(0, 1, n_bins)[1:-1])
+
         qs = np.nanquantile(x, np.linspace(0, 1, n_bins + 1)[1:-1])
-        edges = np.unique(qs)
-        low = np.nanmin(x)
-        edges = edges[edges > low]  # a first edge at the minimum would leave an empty bin
-        if len(edges) == 0:  # a point mass at the minimum (e.g. capital_gain = 0): bin the rest
-            above = x[x > low]
-            qs = np.quantile(above, np.linspace(0, 1, n_bins)[1:-1])
-            edges = np.unique(np.concatenate([[above.min()], qs]))
+        edges = _cut_points(qs, np.nanmin(x), above)
         codes = np.searchsorted(edges, np.where(missing, 0.0, x), side="right")
-        bounds = np.concatenate([[-np.inf], edges, [np.inf]])
-        for i in range(len(edges) + 1):
-            low, high = bounds[i], bounds[i + 1]
-            if np.isinf(low):
-                label = f"{name} < {_fmt(high)}"
-            elif np.isinf(high):
-                label = f"{name} >= {_fmt(low)}"
-            else:
-                label = f"{_fmt(low)} <= {name} < {_fmt(high)}"
-            rows.append((name, i, label, "range", low, high))
-        n_levels = len(edges) + 1
+        rows = _range_rows(name, edges)
     else:
         codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
-        codes = np.asarray(codes, dtype=np.int64)
-        for i, value in enumerate(uniques):
-            rows.append((name, i, f"{name} = {value}", "category", np.nan, np.nan))
-        n_levels = len(uniques)
+        rows = _category_rows(name, uniques)
+    n_levels = len(rows)
     codes = np.asarray(codes, dtype=np.int64)
     if missing.any():
         codes = np.where(missing, n_levels, codes)
-        rows.append((name, n_levels, f"{name} is missing", "missing", np.nan, np.nan))
+        rows.append(_missing_row(name, n_levels))
         n_levels += 1
     return codes, n_levels, rows
 
@@ -254,9 +280,14 @@ def _encode_features(frame: pd.DataFrame, names: Sequence[str], n_bins: int) -> 
         columns.append(codes)
         sizes.append(k)
         rows += r
+    return _assemble(list(names), columns, sizes, rows)
+
+
+def _assemble(names: list[str], columns: list | None, sizes: list[int], rows: list) -> _Encoded:
+    """The encoding of the features with more than one level (``columns`` of codes per row, or
+    None when the rows live elsewhere)."""
     keep = [i for i, k in enumerate(sizes) if k > 1]  # a one-level feature slices nothing
     names = [names[i] for i in keep]
-    columns = [columns[i] for i in keep]
     sizes = [sizes[i] for i in keep]
     rows = [r for r in rows if r[0] in set(names)]
     if not names:
@@ -264,7 +295,8 @@ def _encode_features(frame: pd.DataFrame, names: Sequence[str], n_bins: int) -> 
     sizes_arr = np.asarray(sizes, dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(sizes_arr)[:-1]]).astype(np.int64)
     bins = pd.DataFrame(rows, columns=["feature", "code", "label", "kind", "low", "high"])
-    return _Encoded(list(names), np.column_stack(columns), sizes_arr, offsets, bins)
+    codes = None if columns is None else np.column_stack([columns[i] for i in keep])
+    return _Encoded(list(names), codes, sizes_arr, offsets, bins)
 
 
 def _reencode(bins: pd.DataFrame, frame: pd.DataFrame, feature: str) -> np.ndarray:
@@ -380,6 +412,76 @@ def _evaluate(items: np.ndarray, enc: _Encoded, weights: list[np.ndarray], want_
                 np.maximum.at(mx, inv, want_max)
                 maxima[sel] = np.where(hit, mx[pos], 0)
     return size, sums, maxima
+
+
+class _RowStats:
+    """The item statistics of a search from the rows in memory: per slice its size, loss sum,
+    sum of squared losses and largest loss, by ``np.bincount`` over the codes of each feature set
+    (:func:`_evaluate`). ``weights`` are frequency weights: sizes and sums are weighted.
+
+    A lazy table has the same interface in :class:`raikit.evaluate._slices_sql.TableStats`
+    (group-by queries where the rows live); the searches only see this interface.
+    """
+
+    def __init__(self, enc: _Encoded, e: np.ndarray, weights: np.ndarray | None) -> None:
+        self.enc, self.e, self.weights = enc, e, weights
+        w = np.ones(len(e)) if weights is None else weights
+        self.n = float(w.sum())
+        self.t1, self.t2 = float((w * e).sum()), float((w * e * e).sum())
+        self.n_rows = len(e)
+        self.mean_loss = float(np.average(e, weights=weights))
+
+    def __enter__(self) -> _RowStats:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def moments(self, items: np.ndarray):
+        """Size, loss sum and squared-loss sum of each slice (rows of item ids)."""
+        e, w = self.e, self.weights
+        if w is None:
+            size, (s1, s2), _ = _evaluate(items, self.enc, [e, e * e])
+        else:
+            _, (size, s1, s2), _ = _evaluate(items, self.enc, [w, w * e, w * e * e])
+        return size, s1, s2
+
+    def errors(self, items: np.ndarray):
+        """Size, loss sum and largest loss of each slice (a zero-weight row is no row)."""
+        e, w = self.e, self.weights
+        if w is None:
+            size, (s1,), top = _evaluate(items, self.enc, [e], want_max=e)
+        else:
+            _, (size, s1), top = _evaluate(
+                items, self.enc, [w, w * e], want_max=np.where(w > 0, e, 0.0)
+            )
+        return size, s1, top
+
+    def squares(self, items: np.ndarray) -> np.ndarray:
+        """Squared-loss sum of each slice."""
+        w = np.ones(len(self.e)) if self.weights is None else self.weights
+        _, (s2,), _ = _evaluate(items, self.enc, [w * self.e * self.e])
+        return s2
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Dense ascending ranks of ``values`` in which values equal to 12 significant digits tie, so
+    that sums added in another order (by a SQL engine) rank the same slices as numpy's do; ties
+    are then broken by the slices' order."""
+    values = np.asarray(values, dtype=float)
+    order = np.argsort(values, kind="stable")
+    v = values[order]
+    with np.errstate(invalid="ignore"):
+        close = v[1:] - v[:-1] <= 1e-12 * np.maximum(np.abs(v[1:]), np.abs(v[:-1]))
+        new = ~(close | (v[1:] == v[:-1]))
+    rank = np.empty(len(v), dtype=np.int64)
+    rank[order] = np.concatenate([[0], np.cumsum(new)])[: len(v)]
+    return rank
+
+
+def _descending(values: np.ndarray) -> np.ndarray:
+    """Positions that sort ``values`` from largest to smallest, near-ties in their order."""
+    return np.lexsort((np.arange(len(values)), -_ranks(values)))
 
 
 def _welch(size, s1, s2, n, t1, t2):
@@ -503,6 +605,43 @@ class SliceResult(Result):
             f"{top['effect_size']:.2f})."
         )
 
+    def overlap(self, data) -> list[list[int]]:
+        """Rows shared by each pair of reported slices on ``data`` (a k x k matrix of counts; the
+        diagonal holds each slice's rows), computed where the rows live.
+
+        Parameters
+        ----------
+        data : Dataset or DataFrame
+            The data the slices were found on (or other data with the same columns). A lazy
+            Dataset is counted by one SQL query (DuckDB or Spark); no row is loaded.
+
+        Returns
+        -------
+        list of list of int
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from raikit import Dataset
+        >>> rng = np.random.default_rng(0)
+        >>> frame = pd.DataFrame({"colour": rng.choice(["red", "blue"], 1000),
+        ...                       "size": rng.choice(["S", "L"], 1000)})
+        >>> frame["y"] = rng.integers(0, 2, 1000)
+        >>> bad = (frame["colour"] == "red") | (frame["size"] == "L")
+        >>> frame["p"] = np.where(bad & (rng.random(1000) < 0.5), 1 - frame["y"], frame["y"])
+        >>> ds = Dataset(frame, target="y", sensitive="colour", prediction="p")
+        >>> r = find_slices(None, ds, loss="zero_one", method="sliceline", k=2, max_features=1)
+        >>> shared = r.overlap(ds)
+        >>> shared[0][1] == int((r.mask(ds, 0) & r.mask(ds, 1)).sum())
+        True
+        """
+        if getattr(data, "is_lazy", False):
+            from raikit.evaluate._slices_sql import lazy_overlap
+
+            return lazy_overlap(self, data)
+        masks = [self.mask(data, i) for i in range(len(self.slices))]  # k slices
+        return [[int(np.count_nonzero(a & b)) for b in masks] for a in masks]
+
     def mask(self, data, i: int = 0) -> np.ndarray:
         """Boolean membership of each row of ``data`` (Dataset or DataFrame) in slice ``i``."""
         frame = data.frame if hasattr(data, "frame") else data
@@ -589,25 +728,17 @@ def _describe(items_rows: list[np.ndarray], enc: _Encoded):
     return texts, preds
 
 
-def _sliceline(enc, e, *, k, max_level, min_size, weight, progress, weights=None):
-    """SliceLine's level-wise top-k; with ``weights`` (frequency weights) a slice's size and
-    error are its sums of weights and of weighted losses, so ``min_size`` is a sum of weights."""
-    n = len(e) if weights is None else float(weights.sum())
-    eavg = float(e.mean()) if weights is None else float((weights * e).sum()) / n
+def _sliceline(enc, stats, *, k, max_level, min_size, weight, progress):
+    """SliceLine's level-wise top-k over the item statistics ``stats`` (:class:`_RowStats`); with
+    frequency weights a slice's size and error are its sums of weights and of weighted losses,
+    so ``min_size`` is a sum of weights."""
+    n = stats.n
+    eavg = stats.t1 / n
     if eavg <= 0:
         return np.empty((0, max_level), np.int64), np.empty((0, 4)), []
     item_feature = enc.item_feature
     base = enc.n_items + 1
-    if weights is not None:
-        we, top = weights * e, np.where(weights > 0, e, 0.0)  # a zero-weight row is no row
-
-    def sums(items):
-        """Size, loss sum and largest loss of each slice (sums of weights with weights)."""
-        if weights is None:
-            ss, (se,), sm = _evaluate(items, enc, [e], want_max=e)
-        else:
-            _, (ss, se), sm = _evaluate(items, enc, [weights, we], want_max=top)
-        return ss, se, sm
+    sums = stats.errors
 
     def score(ss, se):
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -635,7 +766,8 @@ def _sliceline(enc, e, *, k, max_level, min_size, weight, progress, weights=None
         padded[:, : items.shape[1]] = items[ok]
         all_items = np.vstack([top_items, padded])
         all_stats = np.vstack([top_stats, np.column_stack([sc, se, sm, ss])[ok]])
-        order = np.lexsort((_keys(all_items, base + 1), -all_stats[:, 3], -all_stats[:, 0]))[:k]
+        ranks = _ranks(all_stats[:, 0])
+        order = np.lexsort((_keys(all_items, base + 1), -all_stats[:, 3], -ranks))[:k]
         top_items, top_stats = all_items[order], all_stats[order]
 
     def threshold():
@@ -671,12 +803,11 @@ def _sliceline(enc, e, *, k, max_level, min_size, weight, progress, weights=None
     return top_items, top_stats, levels
 
 
-def _lattice(enc, e, *, k, max_level, min_size, effect_size, alpha, fdr, progress, weights=None):
-    """Slice Finder's lattice search; ``weights`` are frequency weights (a slice's size is its sum
-    of weights, its mean and variance those of the duplicated rows)."""
-    w = np.ones(len(e)) if weights is None else weights
-    n = float(w.sum())
-    t1, t2 = float((w * e).sum()), float((w * e * e).sum())
+def _lattice(enc, stats, *, k, max_level, min_size, effect_size, alpha, fdr, progress):
+    """Slice Finder's lattice search over the item statistics ``stats`` (:class:`_RowStats`);
+    with frequency weights a slice's size is its sum of weights, its mean and variance those of
+    the duplicated rows."""
+    n, t1, t2 = stats.n, stats.t1, stats.t2
     item_feature = enc.item_feature
     base = enc.n_items + 1
     investor = _AlphaInvesting(alpha) if fdr == "alpha_investing" else None
@@ -684,15 +815,12 @@ def _lattice(enc, e, *, k, max_level, min_size, effect_size, alpha, fdr, progres
     items = np.arange(enc.n_items, dtype=np.int64)[:, None]
     for level in range(1, max_level + 1):
         generated = len(items)
-        if weights is None:
-            size, (s1, s2), _ = _evaluate(items, enc, [e, e * e])
-        else:
-            _, (size, s1, s2), _ = _evaluate(items, enc, [w, w * e, w * e * e])
+        size, s1, s2 = stats.moments(items)
         big = (size >= min_size) & (size < n)
         items, size, s1, s2 = items[big], size[big], s1[big], s2[big]
         mean_s, mean_r, var_s, eff, t, p = _welch(size, s1, s2, n, t1, t2)
         candidates = np.flatnonzero(eff >= effect_size)
-        candidates = candidates[np.argsort(-eff[candidates], kind="stable")]
+        candidates = candidates[_descending(eff[candidates])]
         significant = np.zeros(len(items), dtype=bool)
         test_level = np.full(len(items), np.nan)
         if investor is not None:
@@ -706,7 +834,7 @@ def _lattice(enc, e, *, k, max_level, min_size, effect_size, alpha, fdr, progres
             significant[candidates[passed]] = True
             test_level[candidates] = share
         hits = np.flatnonzero(significant)
-        hits = hits[np.argsort(-eff[hits], kind="stable")][: k - len(found_items)]
+        hits = hits[_descending(eff[hits])][: k - len(found_items)]
         for h in hits:  # loop over the (at most k) discoveries
             padded = np.full(max_level, -1, np.int64)
             padded[:level] = items[h]
@@ -919,7 +1047,7 @@ def _inputs(model, data, target, features):
             f"{type(data).__name__}."
         )
     for name in names:
-        if name not in ds.frame.columns:
+        if name not in ds.columns:
             raise ColumnError(f"Feature {name!r} is not a column of the data.")
     return ds, names
 
@@ -977,7 +1105,13 @@ def find_slices(
         rows. SliceLine's score uses the weighted error sum, weighted size and weighted average
         error; the tree is fitted with ``sample_weight`` and its leaves hold at least
         ``min_size`` of weight. Numeric features are still binned at the unweighted quantiles
-        of the rows.
+        of the rows. A lazy Dataset (Parquet/CSV files or a Spark DataFrame, with ``prediction``
+        and/or ``score`` roles and ``model=None``) is searched where its rows live: the losses
+        are SQL, the bins come from :meth:`raikit.Dataset.quantiles`, and each level's slice
+        statistics are one ``GROUP BY GROUPING SETS`` query (per 64 feature sets), so the result
+        is the in-memory one. A model, ``method="tree"`` and callable losses need the rows: the
+        Dataset loads them (refused above ``raikit.dataset.MATERIALIZE_LIMIT`` rows, with advice
+        to sample).
     loss : {"log_loss", "zero_one", "squared_error", "absolute_error"} or callable
         Per-row loss (see :func:`row_losses`).
     method : {"lattice", "tree", "sliceline"}
@@ -1057,9 +1191,16 @@ def find_slices(
     ds, names = _inputs(model, data, target, features)
     if not names:
         raise DataError("There are no feature columns to search; pass features=[...].")
-    e, positive = _row_losses(model, ds, loss, pos_label)
-    weights = ds.weights
-    n = len(e) if weights is None else float(weights.sum())
+    from raikit.evaluate import _slices_sql
+
+    lazy = ds.is_lazy and _slices_sql.searchable(model, loss, method)
+    if lazy:  # the item statistics are group-by queries where the rows live
+        losses = _slices_sql.lazy_losses(ds, loss, pos_label)
+        n, positive = losses.n, losses.positive
+    else:
+        e, positive = _row_losses(model, ds, loss, pos_label)
+        weights = ds.weights
+        n = len(e) if weights is None else float(weights.sum())
     if min_size is None:
         min_size = max(30, int(n) // 200)
         if min_size >= n:  # weights that sum to less than 30 are not frequencies
@@ -1074,28 +1215,36 @@ def find_slices(
             f"find_slices(): min_size must be below the number of rows ({n:g}, the sum of the "
             f"weights with a weight role); got {min_size}."
         )
-    enc = _encode_features(ds.frame, names, n_bins)
+    if lazy:
+        enc, codes = _slices_sql.lazy_encode(ds, names, n_bins)
+    else:
+        enc = _encode_features(ds.frame, names, n_bins)
     max_level = min(max_features, len(names))
     if (enc.n_items + 2) ** max_level >= 2**62:
         raise ParameterError(
             f"find_slices(): {enc.n_items} feature values at depth {max_level} are too many to "
             f"search; lower max_features or n_bins, or pass fewer features=."
         )
-    search = {"k": k, "max_level": max_level, "min_size": min_size}
-    if method == "sliceline":
-        found, scores, texts, preds, levels = _run_sliceline(
-            enc, e, search, error_weight, progress, weights
-        )
+    if lazy:
+        stats = _slices_sql.TableStats(ds, enc, codes, losses)
     else:
-        tests = {"effect_size": effect_size, "alpha": alpha, "fdr": fdr}
-        found, scores, texts, preds, levels = _run_finder(
-            method, enc, e, search | tests, random_state, progress, weights
-        )
+        stats = _RowStats(enc, e, weights)
+    search = {"k": k, "max_level": max_level, "min_size": min_size}
+    with stats:  # a lazy table's encoded rows are dropped at the end
+        if method == "sliceline":
+            found, scores, texts, preds, levels = _run_sliceline(
+                enc, stats, search, error_weight, progress
+            )
+        else:
+            tests = {"effect_size": effect_size, "alpha": alpha, "fdr": fdr}
+            found, scores, texts, preds, levels = _run_finder(
+                method, enc, stats, search | tests, random_state, progress
+            )
     loss_name = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom loss")
     table = _slice_table(found, scores, texts, preds, z_value(ci))
     overall = {
-        "n_rows": len(e),
-        "mean_loss": float(np.average(e, weights=weights)),
+        "n_rows": stats.n_rows,
+        "mean_loss": stats.mean_loss,
         "weight_column": ds.weight,
         "min_size": int(min_size),
         "max_features": max_level,
@@ -1122,42 +1271,39 @@ def find_slices(
     )
 
 
-def _run_sliceline(enc, e, search, weight, progress, weights=None):
+def _run_sliceline(enc, stats, search, weight, progress):
     """SliceLine's top-k, with the Welch statistics of each reported slice."""
     max_level = search["max_level"]
-    items, stats, levels = _sliceline(
-        enc, e, weight=weight, progress=progress, weights=weights, **search
-    )
-    size, s1, scores = stats[:, 3], stats[:, 1], stats[:, 0]
-    w = np.ones(len(e)) if weights is None else weights
-    n, t1, t2 = float(w.sum()), float((w * e).sum()), float((w * e * e).sum())
+    items, top, levels = _sliceline(enc, stats, weight=weight, progress=progress, **search)
+    size, s1, scores = top[:, 3], top[:, 1], top[:, 0]
     # second moments of the k reported slices, for their t-tests
     s2 = np.zeros(len(items))
     for width in range(1, max_level + 1):  # loop over slice widths (at most max_features)
         rows = np.flatnonzero((items >= 0).sum(axis=1) == width)
         if len(rows):
-            _, (sq,), _ = _evaluate(items[rows, :width], enc, [w * e * e])
-            s2[rows] = sq
-    mean_s, mean_r, var_s, eff, t, p = _welch(size, s1, s2, n, t1, t2)
+            s2[rows] = stats.squares(items[rows, :width])
+    mean_s, mean_r, var_s, eff, t, p = _welch(size, s1, s2, stats.n, stats.t1, stats.t2)
     found = list(zip(size, mean_s, var_s, mean_r, eff, t, p, np.full(len(p), np.nan), strict=True))
     texts, preds = _describe(list(items), enc)
     levels = pd.DataFrame(levels, columns=["level", "generated", "evaluated"])
     return found, scores, texts, preds, levels
 
 
-def _run_finder(method, enc, e, options, random_state, progress, weights=None):
+def _run_finder(method, enc, stats, options, random_state, progress):
     """Slice Finder's lattice or tree search (significant slices; no SliceLine score)."""
     if method == "lattice":
-        items, found, levels = _lattice(enc, e, progress=progress, weights=weights, **options)
+        items, found, levels = _lattice(enc, stats, progress=progress, **options)
         texts, preds = _describe(items, enc)
-    else:
+    else:  # the tree needs the rows (a lazy table has loaded them)
         # scikit-learn's tree takes an integer seed (an int is used as given)
         seed = (
             random_state
             if isinstance(random_state, int)
             else int(rng_from(random_state).integers(2**31))
         )
-        conds, found, levels = _tree(enc, e, random_state=seed, weights=weights, **options)
+        conds, found, levels = _tree(
+            enc, stats.e, random_state=seed, weights=stats.weights, **options
+        )
         if progress:
             progress(options["max_level"], options["max_level"])
         texts, preds = _tree_describe(conds, enc)
