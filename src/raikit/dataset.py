@@ -477,13 +477,23 @@ class Dataset:
         """
         return self._table.dtypes if self._table is not None else self._frame.dtypes
 
-    def _rows_for(self, n: int, purpose: str, random_state=None) -> Dataset:
-        """A Dataset whose rows are in memory, for a step that needs at most ``n`` of them: this
-        one when its rows are loaded (or there are at most ``n``), else a uniform sample of
-        ``n`` rows drawn where they live."""
-        if self._cache is not None or self._n_rows <= n:
+    def _rows_for(
+        self, n: int, purpose: str, random_state=None, *, stratify: str | None = None
+    ) -> Dataset:
+        """A Dataset whose rows are in memory, for a step that needs at most ``n`` of them.
+
+        This one when there are at most ``n`` rows (a lazy one is loaded whatever
+        ``MATERIALIZE_LIMIT``: the step needs them all). Above ``n``, without ``stratify``: this
+        one when its rows are already loaded, else a uniform sample of ``n`` rows drawn where
+        they live. With ``stratify="sensitive"``: always :meth:`sample` (in memory or where the
+        rows live; ``random_state`` may be a Generator), so the sample, its ``weight`` role and
+        its ``sampling`` record do not depend on where the rows live.
+        """
+        if self._n_rows <= n or (self._cache is not None and stratify is None):
             self.materialize(purpose, max_rows=0)
             return self
+        if stratify is not None:
+            return self.sample(n, stratify=stratify, random_state=random_state)
         if n <= 0:  # nothing will use the rows
             return self.replace(self._table.head)
         seed = random_state if isinstance(random_state, int | np.integer) else None
