@@ -24,7 +24,8 @@ def sample_positions(
 
     ``positions`` are sorted row positions in ``ds``; ``weights`` their stratum's weight
     (population / sampled; the Dataset's own ``weight`` role is left out); ``sampling`` the
-    per-stratum record of :meth:`raikit.Dataset.sample`.
+    per-stratum record of :meth:`raikit.Dataset.sample`. No row is copied: the rows of an
+    in-memory Dataset are only ranked.
 
     Examples
     --------
@@ -38,18 +39,10 @@ def sample_positions(
     >>> sampling[["s", "population", "sampled"]].values.tolist()
     [['a', 98, 8], ['b', 2, 2]]
     """
-    column = ds._free_name("row_position", None)
-    marked = ds.replace(
-        ds.frame.assign(**{column: np.arange(ds.n_rows)}),
-        features=list(ds.feature_names),
-        weight=None,
-    )
-    sample = marked.sample(
+    ds.materialize("a stratified sample's row positions")
+    return ds._sample_positions(
         n, stratify="sensitive", min_per_group=min_per_group, random_state=random_state
     )
-    positions = sample.frame[column].to_numpy(np.int64)
-    order = np.argsort(positions, kind="stable")
-    return positions[order], np.asarray(sample.weights, dtype=float)[order], sample.sampling
 
 
 def sample_rows(

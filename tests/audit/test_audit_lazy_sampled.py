@@ -305,3 +305,33 @@ def test_an_explanation_that_fails_says_why(adult, monkeypatch):
     )
     reason = report.meta["skipped"]["explainability"]
     assert "SHAP could not explain the model" in reason and "shap could not explain" in reason
+
+
+@pytest.mark.filterwarnings("ignore:PySpark does not yet:FutureWarning")
+@pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")
+def test_a_spark_dataframe_is_sampled_by_spark(adult, spark, monkeypatch):
+    _, test, _, model = adult
+    frame = test.frame.reset_index(drop=True)
+    for column in CATEGORICAL + test.sensitive_names:  # Spark reads strings, not categories
+        frame[column] = frame[column].astype(str)
+    data = Dataset(
+        spark.createDataFrame(frame),
+        target=test.target,
+        sensitive=test.sensitive_names,
+        features=FEATURES,
+    )
+    assert data.is_lazy
+    monkeypatch.setattr(raikit.dataset, "MATERIALIZE_LIMIT", LIMIT)
+    shapes = verify_constraints(model, data, constraints=CONSTRAINTS, max_rows=300, random_state=0)
+    attack = evasion_test(model, data, budgets=[0.1], max_steps=2, max_rows=300, random_state=0)
+    for r in (shapes, attack):
+        assert _strata_total(r.meta["sampling"]) == test.n_rows
+        assert "stratified by group and reweighted" in r.summary
+    # the grid and the attack's ranges come from every row: the in-memory ones
+    monkeypatch.setattr(raikit.dataset, "MATERIALIZE_LIMIT", 5_000_000)
+    memory = test.replace(frame, features=FEATURES)
+    same = verify_constraints(model, memory, constraints=CONSTRAINTS, max_rows=300, random_state=0)
+    ratio = shapes.table["evaluations"] / shapes.table["n_rows"]
+    assert ratio.equals(same.table["evaluations"] / same.table["n_rows"])
+    again = evasion_test(model, memory, budgets=[0.1], max_steps=2, max_rows=300, random_state=0)
+    assert attack.meta["moved"] == again.meta["moved"]

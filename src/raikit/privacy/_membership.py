@@ -498,7 +498,8 @@ def _attacked_rows(train, test, n: int, *, max_rows: int, shadow: bool, rng) -> 
         else:
             outsiders, outsider_w = np.sort(test_order[:n]), np.ones(n)
             outsider_sampling = None
-        spare = test_order[~np.isin(test_order, outsiders)]
+        # the rows left for the shadow attack (none is needed without it)
+        spare = test_order[~np.isin(test_order, outsiders)] if shadow else test_order[:0]
     weights = None
     if member_sampling is not None or outsider_sampling is not None:
         weights = np.r_[member_w / member_w.mean(), outsider_w / outsider_w.mean()]
