@@ -15,7 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
 import raikit.dataset
-from raikit import Dataset
+from raikit import Dataset, Result
 from raikit._errors import DataError
 from raikit._sampling import sample_rows
 from raikit.audit import _audit, audit
@@ -200,6 +200,8 @@ def test_shape_constraints_sample_the_lazy_rows_on_the_full_grid(adult, monkeypa
         assert r.meta["population"] == test.n_rows and r.meta["n_rows"] < test.n_rows
         assert _strata_total(r.meta["sampling"]) == test.n_rows
         assert f"of {test.n_rows:,} rows, stratified by group and reweighted" in r.summary
+    back = Result.from_json(z.to_json())  # the record is a table now, not the summary's clause
+    assert back.summary == z.summary and back.meta["sampling"].equals(z.meta["sampling"])
     a, b = m.table.set_index("feature"), z.table.set_index("feature")
     assert (a["status"] == "not an input").sum() == 0
     # the grid spans every row (exact quantiles where the rows live): as many evaluations
