@@ -104,6 +104,16 @@ def _check_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _with_weights(strata: pd.DataFrame) -> pd.DataFrame:
+    """The strata of a sample with each one's ``fraction`` (sampled / population) and ``weight``
+    (population / sampled)."""
+    strata = strata.copy()
+    strata["fraction"] = strata["sampled"] / strata["population"]
+    with np.errstate(divide="ignore"):
+        strata["weight"] = strata["population"] / strata["sampled"]
+    return strata
+
+
 def allocate_sample(counts, n: int, min_per_group: int) -> np.ndarray:
     """Rows to draw from each stratum: ``min(min_per_group, size)`` each, the rest of ``n``
     shared in proportion to what each stratum has left (largest remainders), never more than
@@ -477,13 +487,23 @@ class Dataset:
         """
         return self._table.dtypes if self._table is not None else self._frame.dtypes
 
-    def _rows_for(self, n: int, purpose: str, random_state=None) -> Dataset:
-        """A Dataset whose rows are in memory, for a step that needs at most ``n`` of them: this
-        one when its rows are loaded (or there are at most ``n``), else a uniform sample of
-        ``n`` rows drawn where they live."""
-        if self._cache is not None or self._n_rows <= n:
+    def _rows_for(
+        self, n: int, purpose: str, random_state=None, *, stratify: str | None = None
+    ) -> Dataset:
+        """A Dataset whose rows are in memory, for a step that needs at most ``n`` of them.
+
+        This one when there are at most ``n`` rows (a lazy one is loaded whatever
+        ``MATERIALIZE_LIMIT``: the step needs them all). Above ``n``, without ``stratify``: this
+        one when its rows are already loaded, else a uniform sample of ``n`` rows drawn where
+        they live. With ``stratify="sensitive"``: always :meth:`sample` (in memory or where the
+        rows live; ``random_state`` may be a Generator), so the sample, its ``weight`` role and
+        its ``sampling`` record do not depend on where the rows live.
+        """
+        if self._n_rows <= n or (self._cache is not None and stratify is None):
             self.materialize(purpose, max_rows=0)
             return self
+        if stratify is not None:
+            return self.sample(n, stratify=stratify, random_state=random_state)
         if n <= 0:  # nothing will use the rows
             return self.replace(self._table.head)
         seed = random_state if isinstance(random_state, int | np.integer) else None
@@ -1058,6 +1078,34 @@ class Dataset:
             raise ParameterError(
                 f"Dataset.sample(): n must be a positive number of rows, got {n!r}."
             )
+        columns, min_per_group, seed = self._sample_strata(stratify, min_per_group, random_state)
+        if self.is_lazy:
+            from raikit._lazy import sample_table
+
+            frame, strata = sample_table(
+                self._table, columns, n, min_per_group=min_per_group, seed=seed
+            )
+        else:
+            keep, codes, strata = self._sampled_positions(columns, n, min_per_group, seed)
+            frame = self._frame.iloc[keep].copy()
+            frame["__stratum"] = codes
+        strata = _with_weights(strata)
+        codes = frame.pop("__stratum").to_numpy()
+        frame = frame.reset_index(drop=True)
+        row_weight = strata["weight"].to_numpy()[codes]
+        if self.weight is not None:
+            column = self.weight
+            row_weight = row_weight * frame[column].to_numpy(float)
+        else:
+            column = self._free_name("sample_weight", None)
+        frame[column] = row_weight
+        out = self.replace(frame, weight=column)
+        out.sampling = strata.drop(columns=["__stratum"]).reset_index(drop=True)
+        return out
+
+    def _sample_strata(self, stratify, min_per_group, random_state) -> tuple[list, int, int]:
+        """``(columns, min_per_group, seed)`` of :meth:`sample` (``stratify`` and
+        ``random_state`` as it takes them), validated."""
         if isinstance(min_per_group, bool) or not isinstance(min_per_group, int | np.integer):
             raise ParameterError(
                 f"Dataset.sample(): min_per_group must be an integer, got {min_per_group!r}."
@@ -1077,31 +1125,23 @@ class Dataset:
             if random_state is None or not isinstance(random_state, int | np.integer)
             else int(random_state)
         )
-        if self.is_lazy:
-            from raikit._lazy import sample_table
+        return columns, min_per_group, seed
 
-            frame, strata = sample_table(
-                self._table, columns, n, min_per_group=min_per_group, seed=seed
-            )
-        else:
-            frame, strata = self._sample_in_memory(columns, n, min_per_group, seed)
-        strata["fraction"] = strata["sampled"] / strata["population"]
-        with np.errstate(divide="ignore"):
-            strata["weight"] = strata["population"] / strata["sampled"]
-        codes = frame.pop("__stratum").to_numpy()
-        frame = frame.reset_index(drop=True)
-        row_weight = strata["weight"].to_numpy()[codes]
-        if self.weight is not None:
-            column = self.weight
-            row_weight = row_weight * frame[column].to_numpy(float)
-        else:
-            column = self._free_name("sample_weight", None)
-        frame[column] = row_weight
-        out = self.replace(frame, weight=column)
-        out.sampling = strata.drop(columns=["__stratum"]).reset_index(drop=True)
-        return out
+    def _sample_positions(
+        self, n: int, *, stratify, min_per_group: int = 30, random_state=None
+    ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+        """The rows :meth:`sample` draws from an in-memory Dataset, without copying them:
+        ``(positions, stratum weight of each, sampling record)`` (positions sorted; the same
+        rows, weights and record as ``sample(...)`` with the same arguments, the Dataset's own
+        weights left out)."""
+        columns, min_per_group, seed = self._sample_strata(stratify, min_per_group, random_state)
+        keep, codes, strata = self._sampled_positions(columns, n, min_per_group, seed)
+        strata = _with_weights(strata)
+        weights = strata["weight"].to_numpy(dtype=float)[codes]
+        return keep, weights, strata.drop(columns=["__stratum"]).reset_index(drop=True)
 
-    def _sample_in_memory(self, columns, n, min_per_group, seed):
+    def _sampled_positions(self, columns, n, min_per_group, seed):
+        """Sorted positions of the sampled rows, each one's stratum, and the strata."""
         frame = self._frame
         if columns:
             encoding = encode_groups(frame[columns], missing_group=self.missing_group or MISSING)
@@ -1118,12 +1158,10 @@ class Dataset:
         rank = np.empty(len(frame), dtype=np.int64)
         rank[order] = np.arange(len(frame)) - starts[codes[order]]
         keep = np.flatnonzero(rank < wanted[codes])
-        out = frame.iloc[keep].copy()
-        out["__stratum"] = codes[keep]
         strata = strata.assign(
             __stratum=np.arange(len(strata)), population=population, sampled=wanted
         )
-        return out, strata
+        return keep, codes[keep], strata
 
     def for_model(self, model) -> Dataset:
         """This Dataset with the fitted ``model``'s inputs as its features.

@@ -685,6 +685,11 @@ def _data_leakage(ctx: AuditContext) -> dict:
     return {"data.leakage": result}
 
 
+# members (and as many non-members) attacked: a stratified sample of a larger side, drawn where
+# its rows live for a lazy one
+_PRIVACY_ROWS = 10_000
+
+
 @register_section(
     "privacy",
     principle="privacy",
@@ -704,7 +709,7 @@ def _privacy(ctx: AuditContext) -> dict:
         train=_unscored(ctx.train),
         test=_unscored(ctx.test),
         attacks=("threshold",),
-        max_rows=10_000,
+        max_rows=_PRIVACY_ROWS,
         n_boot=min(ctx.n_boot, 500),
         random_state=ctx.random_state,
     )
@@ -726,7 +731,12 @@ def _explainability(ctx: AuditContext) -> dict:
             "SHAP attributions of a multiclass model explain one class at a time and the audit "
             "does not pick one: run raikit.explain.explain(model, data, pos_label=<class>)."
         )
-    return explain_section(ctx)
+    try:
+        return explain_section(ctx)
+    except ImportError as error:
+        skip(f'SHAP is not installed ({error}): pip install "raikit[explain]".')
+    except (RaikitError, ValueError, TypeError) as error:  # an unsupported model, say: say why
+        skip(f"SHAP could not explain the model: {type(error).__name__}: {error}")
 
 
 @register_section(

@@ -60,8 +60,9 @@ class ConstraintResult(Result):
         two values of the feature; ``value_mid`` the middle one for curvature) and the
         predictions there; ``evaluations`` (predictions made for the feature).
     meta : dict
-        ``output``, ``constraints``, ``n_rows`` (checked), ``population``, ``atol``,
-        ``grid_resolution``, ``refine``, ``ci``.
+        ``output``, ``constraints``, ``n_rows`` (checked), ``population``, ``sampling`` (the
+        per-stratum record of :meth:`raikit.Dataset.sample` when the rows checked are a sample,
+        else None), ``atol``, ``grid_resolution``, ``refine``, ``ci``.
     findings : tuple of Finding
         An error per violated constraint (with its worst example), a warning per constraint
         that could not be assessed.
@@ -107,9 +108,14 @@ class ConstraintResult(Result):
             + ")"
         )
         open_ = int((t["status"] == "not assessable").sum())
+        note = ""
+        if self.meta.get("sampling") is not None:
+            from raikit._sampling import sampling_note
+
+            note = f" ({sampling_note(self.meta['n_rows'], self.meta['population'])})"
         return (
             f"Shape constraints on {len(t)} feature(s), checked along ICE curves of "
-            f"{self.meta['n_rows']:,} rows{self.meta.get('sampling', '')}: {clause}"
+            f"{self.meta['n_rows']:,} rows{note}: {clause}"
             + (f"; {open_} not assessable" if open_ else "")
             + "."
         )
@@ -261,10 +267,14 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def _check_feature(predict, X, X_all, feature, shape, weights, settings) -> dict:
-    """The table row of one constrained feature."""
+def _ones(weights, X) -> np.ndarray:
+    return np.ones(len(X)) if weights is None else weights
+
+
+def _check_feature(predict, X, ds, feature, shape, weights, settings) -> dict:
+    """The table row of one constrained feature (its grid spans every row of ``ds``)."""
     tol, ci, index = settings["atol"], settings["ci"], settings["index"]
-    dtype = X_all[feature].dtype
+    dtype = ds.dtypes[feature]
     numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
     if shape != "must_not_use" and not numeric:
         raise ParameterError(
@@ -283,7 +293,7 @@ def _check_feature(predict, X, X_all, feature, shape, weights, settings) -> dict
             evaluations=0,
         )
         return row
-    grid = _grid(X_all[feature], settings["grid_resolution"])
+    grid = _feature_grid(ds, feature, settings["grid_resolution"])
     if shape in MONOTONE:
         values, P = _monotone(predict, X, feature, grid, MONOTONE[shape], settings["refine"])
         size, i, j = _worst_drop(values, P, MONOTONE[shape])
@@ -300,27 +310,34 @@ def _check_feature(predict, X, X_all, feature, shape, weights, settings) -> dict
     )
 
 
-def _model_inputs(model, ds) -> pd.DataFrame:
-    """The model's inputs from ``ds``: its own input columns when it names them (a model
-    trained without a must-not-use feature is checked on data that still has it)."""
+def _input_names(model, ds) -> list[str]:
+    """The model's inputs among ``ds``'s columns: its own input columns when it names them (a
+    model trained without a must-not-use feature is checked on data that still has it)."""
     from raikit._features import model_feature_names
 
     names = model_feature_names(model)
-    if names is not None and set(names) <= set(map(str, ds.frame.columns)):
-        return ds.frame[names]
-    return ds.for_model(model).X
+    if names is not None and set(names) <= set(map(str, ds.columns)):
+        return list(names)
+    return list(ds.for_model(model).feature_names)
 
 
-def _sample(ds, max_rows, random_state):
-    """``(positions, weights, note)`` of the rows to check: every row, or a sample of
-    ``max_rows`` stratified by sensitive group and reweighted."""
-    from raikit._sampling import sample_positions, sampling_note
-
-    n = ds.n_rows
-    if max_rows is None or max_rows >= n:
-        return np.arange(n), np.ones(n), ""
-    positions, weights, _ = sample_positions(ds, max_rows, random_state=random_state)
-    return positions, weights, f" ({sampling_note(len(positions), n)})"
+def _feature_grid(ds, feature: str, resolution: int):
+    """The grid of :func:`_grid` over every row of ``ds``: from the column in memory, else from
+    exact quantiles (or value counts) computed where the rows live."""
+    if ds._cache is not None:
+        return _grid(ds.frame[feature], resolution)
+    dtype = ds.dtypes[feature]
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        values = ds.quantiles(feature, np.linspace(0, 1, resolution))["value"].to_numpy(float)
+        if np.isnan(values).all():
+            return np.array([])
+        if pd.api.types.is_integer_dtype(dtype):
+            values = np.round(values)
+        return np.unique(values)
+    counts = ds.aggregate(by=feature, stats={"__n": (None, "count")})
+    key = counts.attrs["keys"][feature]
+    counts = counts[counts[key].notna()].sort_values("__n", ascending=False, kind="stable")
+    return np.asarray(counts[key].iloc[:resolution], dtype=object)
 
 
 def _findings(table: pd.DataFrame, output: str) -> tuple:
@@ -410,7 +427,11 @@ def verify_constraints(
     refine : int, default 8
         Extra values per row in its worst grid segment (monotone constraints; 0: none).
     max_rows : int or None, default 1000
-        Rows checked: a sample stratified by sensitive group and reweighted (None: all).
+        Rows checked: a sample stratified by sensitive group and reweighted (None: all),
+        recorded in ``meta["sampling"]`` and said in the summary. A lazy Dataset (files, Spark)
+        is sampled where its rows live and only the sample is loaded; the grid still spans
+        every row (exact quantiles computed where they live), and ``worst_row`` is then the
+        row's position in the sample.
     atol : float, default 1e-6
         Changes of the output up to this size are not violations (rounding).
     pos_label : optional
@@ -460,23 +481,27 @@ def verify_constraints(
     ...                    max_rows=200, random_state=0).table.loc[0, "n_violating"]
     np.int64(0)
     """
+    from raikit._sampling import sample_rows
+
     ds = check_dataset(data, caller="verify_constraints")
     spec = as_constraints(constraints)
-    spec.check_columns(ds.frame.columns)
-    X_all = _model_inputs(model, ds)
+    spec.check_columns(ds.columns)
+    inputs = _input_names(model, ds)
     predict, output = _predictor(model, pos_label)
-    positions, weights, note = _sample(ds, max_rows, random_state)
-    X = X_all.iloc[positions].reset_index(drop=True)
-    frame = ds.frame
+    checked, positions, weights, sampling = sample_rows(
+        ds, max_rows, random_state=random_state, purpose="verify_constraints()"
+    )
+    frame = checked.frame.iloc[positions]  # the checked rows only
+    X = frame[inputs].reset_index(drop=True)
     settings = {
         "atol": float(atol),
         "ci": float(ci),
         "grid_resolution": grid_resolution,
         "refine": refine,
-        "index": np.asarray(frame.index)[positions],
+        "index": np.asarray(frame.index),
     }
     rows = [
-        _check_feature(predict, X, frame, feature, shape, weights, settings)
+        _check_feature(predict, X, ds, feature, shape, _ones(weights, X), settings)
         for feature, shape in spec.shapes.items()  # one stacked prediction call per feature
     ]
     table = pd.DataFrame(rows, columns=_COLUMNS)
@@ -487,7 +512,7 @@ def verify_constraints(
             "constraints": spec.to_dict(),
             "n_rows": len(X),
             "population": ds.n_rows,
-            "sampling": note,
+            "sampling": sampling,
             "atol": float(atol),
             "grid_resolution": grid_resolution,
             "refine": refine,

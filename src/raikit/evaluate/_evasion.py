@@ -120,26 +120,35 @@ def _attack_space(ds, X: pd.DataFrame, immutable: list) -> _Space:
 
     numeric, categorical, values, frozen = [], [], [], []
     spread, low, high, integer = [], [], [], []
-    full = ds.X
+    in_memory = ds._cache is not None
+    kinds = {c: infer_column_schema(c, ds.frame[c] if in_memory else X[c]).kind for c in X}
+    lazy = None if in_memory else _lazy_ranges(ds, X, kinds, immutable)
     for c in X.columns:  # one pass over the features
-        kind = infer_column_schema(c, full[c]).kind
+        kind = kinds[c]
         if c in immutable or kind not in ("numeric", "categorical", "boolean"):
             frozen.append(c)
             continue
         if kind == "numeric":
-            x = full[c].to_numpy(dtype=float, na_value=np.nan)
-            std = float(np.nanstd(x)) if np.isfinite(x).any() else 0.0
+            if lazy is None:
+                x = ds.frame[c].to_numpy(dtype=float, na_value=np.nan)
+                finite = x[np.isfinite(x)]
+                std = float(np.nanstd(x)) if len(finite) else 0.0
+                bounds = (finite.min(), finite.max()) if std > 0 else (0.0, 0.0)
+                whole = bool(np.all(finite == np.round(finite)))
+            else:
+                std, bounds, whole = lazy[c]
             if not std > 0:
                 frozen.append(c)
                 continue
-            finite = x[np.isfinite(x)]
             numeric.append(c)
             spread.append(std)
-            low.append(float(finite.min()))
-            high.append(float(finite.max()))
-            integer.append(bool(np.all(finite == np.round(finite))))
+            low.append(float(bounds[0]))
+            high.append(float(bounds[1]))
+            integer.append(whole)
         else:
-            observed = pd.unique(full[c].dropna().astype(object))
+            observed = (
+                lazy[c] if lazy is not None else pd.unique(ds.frame[c].dropna().astype(object))
+            )
             if len(observed) < 2:
                 frozen.append(c)
                 continue
@@ -158,6 +167,39 @@ def _attack_space(ds, X: pd.DataFrame, immutable: list) -> _Space:
     )
     space.num0, space.cat0 = space.encode(space.X)
     return space
+
+
+def _lazy_ranges(ds, X: pd.DataFrame, kinds: dict, immutable: list) -> dict:
+    """Of a lazy ``ds``, computed where its rows live (two aggregate queries): per numeric
+    column ``(standard deviation, (min, max), integer-valued)`` and per categorical column its
+    observed values, as :func:`_attack_space` reads them from a column in memory. Integer-valued
+    means an integer column, or a float column whose sampled rows ``X`` are all whole."""
+    movable = [c for c in X.columns if c not in immutable]
+    numbers = [c for c in movable if kinds[c] == "numeric"]
+    categories = [c for c in movable if kinds[c] in ("categorical", "boolean")]
+    out: dict = {}
+    if numbers:
+        stats = {}
+        for j, c in enumerate(numbers):  # one query for every numeric column
+            stats |= {f"n{j}": (c, "count"), f"v{j}": (c, "var")}
+            stats |= {f"lo{j}": (c, "min"), f"hi{j}": (c, "max")}
+        row = ds.aggregate(stats=stats).iloc[0]
+        for j, c in enumerate(numbers):
+            n = float(row[f"n{j}"])
+            var = float(row[f"v{j}"]) * (n - 1) / n if n > 1 else 0.0  # population variance
+            x = X[c].to_numpy(dtype=float, na_value=np.nan)
+            whole = pd.api.types.is_integer_dtype(ds.dtypes[c]) or bool(
+                np.all(x[np.isfinite(x)] == np.round(x[np.isfinite(x)]))
+            )
+            std = float(np.sqrt(var)) if np.isfinite(var) else 0.0
+            out[c] = (std, (float(row[f"lo{j}"]), float(row[f"hi{j}"])), whole)
+    if categories:  # one GROUPING SETS query for every categorical column
+        table = ds.aggregate(by=[[c] for c in categories], stats={"__n": (None, "count")})
+        keys = table.attrs["keys"]
+        for k, c in enumerate(categories):
+            part = table.loc[table["grouping_set"] == k, keys[c]]
+            out[c] = pd.unique(part.dropna().astype(object))
+    return out
 
 
 def _numeric_value(space: _Space, x0: np.ndarray, share, budget: float) -> np.ndarray:
@@ -853,7 +895,12 @@ def evasion_test(
         Attack at most this many rows: a larger ``data`` is replaced by a sample
         stratified by the intersection of the sensitive attributes that keeps every group
         (at least 30 rows each), each row weighted by its stratum's population / sampled; rates
-        are weighted and intervals use the effective size. ``None`` attacks every row.
+        are weighted and intervals use the effective size; ``meta["sampling"]`` records the
+        sample and the summary says so. ``None`` attacks every row. A lazy Dataset (files,
+        Spark) is sampled where its rows live and only the sample is loaded (all of it when it
+        has at most ``max_rows`` rows): the feature ranges, spreads and categories the attack
+        may use still come from every row (aggregates computed where they live), and
+        ``adversarial_examples["row"]`` is then the row's position in the sample.
     random_state : int, Generator or None, default None
         Seed of the sample and the random baseline; ``None`` draws a fresh seed, recorded.
     progress : callable, optional
@@ -904,11 +951,11 @@ def evasion_test(
         )
     frozen = _immutable(ds, immutable)
     rng = rng_from(random_state)
-    classes, y_all = _labels(model, ds)
-    positions, weights = _rows(ds, max_rows, rng)
-    space = _attack_space(ds, ds.X.iloc[positions], frozen)
+    data, positions, weights, sampling = _rows(ds, max_rows, rng)  # data: ds or its sample
+    classes, y_all = _labels(model, data)
+    space = _attack_space(ds, data.frame.iloc[positions][list(data.feature_names)], frozen)
     y_idx = y_all[positions]
-    families = _sub_families(ds, positions)
+    families = _sub_families(data, positions)
     budgets = sorted(float(b) for b in budgets)
     tables, gains, outcomes = [], [], {}
     oracle = _Oracle(model, classes)
@@ -960,6 +1007,7 @@ def evasion_test(
             "queries": int(oracle.queries),
             "n_rows": ds.n_rows,
             "attacked_rows": len(positions),
+            "sampling": sampling,
             "classes": [c.item() if hasattr(c, "item") else c for c in classes],
             "mitigation": mitigation,
             "mitigation_budget": chosen if mitigation else None,
@@ -989,15 +1037,19 @@ def _immutable(ds, immutable) -> list:
     return list(dict.fromkeys(ds.sensitive_inputs + named))
 
 
-def _rows(ds, max_rows, rng) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of the rows to attack and their weights (the sample's, times the data's)."""
-    own = np.ones(ds.n_rows) if ds.weights is None else ds.weights
-    if max_rows is None or ds.n_rows <= max_rows:
-        return np.arange(ds.n_rows), own
-    from raikit._sampling import sample_positions
+def _rows(ds, max_rows, rng) -> tuple:
+    """``(data, positions, weights, sampling)``: the rows to attack as positions in ``data``
+    (``ds`` in memory; a lazy ``ds``'s stratified sample, drawn where its rows live), their
+    weights (the sample's, times the data's own) and the sampling record (None: every row)."""
+    from raikit._sampling import sample_rows
 
-    positions, weights, _ = sample_positions(ds, max_rows, random_state=rng)
-    return positions, weights * own[positions]
+    data, positions, weights, sampling = sample_rows(
+        ds, max_rows, random_state=rng, purpose="evasion_test()"
+    )
+    own = np.ones(data.n_rows) if data.weights is None else data.weights
+    if weights is None:
+        return data, positions, own, None
+    return data, positions, weights * own[positions], sampling
 
 
 def _sub_families(ds, positions):
@@ -1079,8 +1131,8 @@ def _adversarial_training(
     train = check_dataset(train, need=["target"], name="train", caller="evasion_test")
     train = train.for_model(model)
     if train.n_rows > _TRAIN_ATTACKED:  # a stratified sample of a few thousand rows
-        train_rows, _ = _rows(train, _TRAIN_ATTACKED, rng)
-        attacked_train = train.subset(train_rows)
+        sampled, train_rows, _, _ = _rows(train, _TRAIN_ATTACKED, rng)
+        attacked_train = sampled.subset(train_rows)
     else:
         attacked_train = train
     seeds = [int(v) for v in rng.integers(2**31, size=2)]  # the training and test attacks
@@ -1094,11 +1146,11 @@ def _adversarial_training(
         X[c] = X[c].astype(train.X[c].dtype)
     y = np.concatenate([train.y.to_numpy(), label.to_numpy()])
     refit = clone(estimator if estimator is not None else model).fit(X, y)
-    positions, weights = _rows(ds, max_rows, rng)
-    families = _sub_families(ds, positions)
+    data, positions, weights, _ = _rows(ds, max_rows, rng)
+    families = _sub_families(data, positions)
     settings = (frozen, budget, switches, steps, seeds[1])  # one attack for both models
-    clean_0, robust_0 = _robust_rows(model, ds, positions, *settings)
-    clean_1, robust_1 = _robust_rows(refit, ds, positions, *settings)
+    clean_0, robust_0 = _robust_rows(model, data, positions, *settings)
+    clean_1, robust_1 = _robust_rows(refit, data, positions, *settings)
     parts = [
         _paired("clean_accuracy", families, weights, clean_0, clean_1, ci),
         _paired("robust_accuracy", families, weights, robust_0, robust_1, ci),
@@ -1213,10 +1265,10 @@ def _input_validation(model, train, ds, frozen, budget, switches, steps, max_row
     costs clean accuracy; the share of attacks caught and of clean rows flagged (false alarms)."""
     train = check_dataset(train, need=["target"], name="train", caller="evasion_test")
     validator = _Validator.fit(train.for_model(model).X)
-    positions, weights = _rows(ds, max_rows, rng)
-    families = _sub_families(ds, positions)
-    clean, flipped, adversarial = _attacked(model, ds, positions, frozen, budget, switches, steps)
-    refused = validator.flag(ds.X.iloc[positions])
+    data, positions, weights, _ = _rows(ds, max_rows, rng)
+    families = _sub_families(data, positions)
+    clean, flipped, adversarial = _attacked(model, data, positions, frozen, budget, switches, steps)
+    refused = validator.flag(data.X.iloc[positions])
     caught = np.zeros(len(positions), dtype=bool)
     caught[flipped] = validator.flag(adversarial)
     served = clean & ~refused

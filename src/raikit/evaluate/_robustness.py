@@ -14,7 +14,7 @@ from raikit._recording import recorded
 from raikit._result import Finding, Result
 from raikit._validation import CI, RANDOM_STATE, Interval, check_dataset, rng_from, validate_params
 from raikit.evaluate._learning_curve import unfitted_estimator
-from raikit.metrics._stats import MIN_GROUP_SIZE, wilson_interval, z_value
+from raikit.metrics._stats import wilson_interval, z_value
 
 __all__ = ["StressTestResult", "stress_test"]
 
@@ -303,7 +303,9 @@ def stress_test(
         of every group (:meth:`raikit.Dataset.sample`). Each row then counts with its stratum's
         weight (population / sampled), and the intervals use the weighted rows' effective size
         (Kish), so they widen with the sampling. ``meta["sampling"]`` and the summary say so.
-        ``None`` (the default) perturbs every row. The poisoning experiment is not sampled.
+        ``None`` (the default) perturbs every row. A lazy Dataset (files, Spark) is sampled
+        where its rows live: only the sample is loaded (all of it when it has at most
+        ``max_rows`` rows). The poisoning experiment is not sampled.
     random_state : int, Generator or None, default None
         Seed of the perturbations, the sample, the split and the poisoning; ``None`` draws a fresh seed,
         recorded in the ledger.
@@ -347,11 +349,9 @@ def stress_test(
     plan += [("missing_values", v) for v in missing_rate]
     total = len(plan) + (len(poison_rates) if estimator is not None else 0)
     step = _Progress(progress, total)
-    perturbed = ds
-    if max_rows is not None and ds.n_rows > max_rows:
-        perturbed = ds.sample(
-            max_rows, stratify="sensitive", min_per_group=MIN_GROUP_SIZE, random_state=rng
-        )
+    perturbed = ds  # the rows perturbed: a lazy Dataset's stratified sample drawn where they live
+    if max_rows is not None:
+        perturbed = ds._rows_for(max_rows, "stress_test()", rng, stratify="sensitive")
     perturbations, failures = _perturbations(model, perturbed, plan, ci, rng, step)
     positive = None
     poisoning = pd.DataFrame(

@@ -13,7 +13,7 @@ import pandas as pd
 from raikit._errors import DataError, ParameterError, RaikitError
 from raikit._recording import recorded
 from raikit._result import Finding, Result
-from raikit._sampling import sample_positions, sampling_note
+from raikit._sampling import sample_rows, sampling_note
 from raikit._validation import (
     CI,
     RANDOM_STATE,
@@ -33,6 +33,7 @@ TOP_K = 3  # a feature ranked this high (or above HIGH_SHARE of the importance) 
 HIGH_SHARE = 0.10
 PROXY_STRENGTH = 0.5  # Cramér's V above which a feature is a strong proxy of an attribute
 AGNOSTIC_ROWS = 2000  # rows explained by the (slow) model-agnostic explainer when max_rows=None
+_PROXY_ROWS = 20_000  # rows of the proxies' Cramér's V (and a lazy Dataset's background pool)
 SMALL_GROUP = 30
 
 _TREE_TYPES = (
@@ -200,7 +201,8 @@ def _shap_values(model, X, method, *, background, population, rng, column, progr
     """SHAP values (n, F) and base value through the chosen shap explainer.
 
     The ``background`` rows ("feature absent") are drawn uniformly from ``population`` (all the
-    data's inputs), not from ``X``: a sample stratified by group over-represents small groups.
+    data's rows, or a uniform sample of a lazy Dataset's), not from ``X``: a sample stratified
+    by group over-represents small groups.
 
     ``column`` is the class explained (its column in ``predict_proba`` and ``classes_``; None
     for a regressor). Single-output explainers of a binary classifier (tree boosting, linear)
@@ -210,6 +212,7 @@ def _shap_values(model, X, method, *, background, population, rng, column, progr
 
     n_bg = min(background, len(population))
     bg = population.iloc[np.sort(rng.choice(len(population), size=n_bg, replace=False))]
+    bg = bg[list(X.columns)]
     if method == "tree":
         explainer = shap.TreeExplainer(model)
         with warnings.catch_warnings():  # shap's notice about LightGBM's output format
@@ -411,8 +414,8 @@ def _proxies(frame: pd.DataFrame, features, sensitive: list[str], rng) -> pd.Dat
     """Largest Cramér's V of each feature with any sensitive attribute (on ≤ 20,000 rows)."""
     from scipy.stats.contingency import association
 
-    if len(frame) > 20000:
-        frame = frame.iloc[np.sort(rng.choice(len(frame), 20000, replace=False))]
+    if len(frame) > _PROXY_ROWS:
+        frame = frame.iloc[np.sort(rng.choice(len(frame), _PROXY_ROWS, replace=False))]
     rows = []
     for feature in features:  # loop over columns
         column = frame[feature]
@@ -509,7 +512,11 @@ def explain(
         ``|SHAP|`` and the permutation importance estimate the whole data's, and the intervals use
         the weighted rows' effective number (Kish), so they widen with the sampling.
         ``meta["sampling"]`` and the summary say so. By default every row, except that the
-        model-agnostic explainer explains at most 2,000 (an info finding says so).
+        model-agnostic explainer explains at most 2,000 (an info finding says so). A lazy
+        Dataset (files, Spark) is sampled where its rows live and only the sample is loaded (all
+        of it when it has at most ``max_rows`` rows); its background and proxies then come from
+        a uniform sample of 20,000 rows drawn where they live, and ``attributions`` is indexed
+        by position in the sample.
     permutation : bool, default True
         Cross-check with scikit-learn's permutation importance (needs ``data``'s target).
     n_repeats : int, default 5
@@ -571,10 +578,18 @@ def explain(
     z = z_value(ci)
     rng = rng_from(random_state)
     column, explained = _explained_class(model, pos_label)
-    X_all = ds.X
-    chosen = choose_method(model, X_all) if method == "auto" else method
-    rows, weights, sampling, findings = _rows_to_explain(ds, chosen, max_rows, include, rng)
-    X = X_all.iloc[rows]
+    chosen = choose_method(model, _no_rows(ds)) if method == "auto" else method
+    explained_rows, rows, weights, sampling, findings = _rows_to_explain(
+        ds, chosen, max_rows, include, rng
+    )
+    X = explained_rows.frame.iloc[rows][list(ds.feature_names)]
+    # every row of an in-memory ds; of a lazy one sampled, a uniform sample drawn where they live
+    # (the background and the proxies' rows: a stratified sample over-represents small groups)
+    population = (
+        ds.frame
+        if explained_rows is ds
+        else ds._rows_for(_PROXY_ROWS, "explain()'s background", int(rng.integers(2**31))).frame
+    )
     features = [str(c) for c in X.columns]
     try:
         values, base_value, explainer_name, units = _shap_values(
@@ -582,7 +597,7 @@ def explain(
             X,
             chosen,
             background=background,
-            population=X_all,
+            population=population,
             rng=rng,
             column=column,
             progress=progress,
@@ -597,17 +612,17 @@ def explain(
     importance = _importance(values, features, z, weights)
     sensitive = list(ds.sensitive_names)
     importance["sensitive"] = importance["feature"].isin(sensitive)
-    proxies = _proxies(ds.frame, features, sensitive, rng)
+    proxies = _proxies(population, features, sensitive, rng)
     importance = importance.merge(proxies, on="feature", how="left")
     agreement: dict = {}
     if permutation and ds.target is not None:
-        y = ds.y.iloc[rows].to_numpy()
+        y = explained_rows.frame[ds.target].iloc[rows].to_numpy()
         importance, agreement = _cross_check(model, X, y, importance, n_repeats, rng, z, weights)
         findings += _agreement_findings(agreement)
     importance = importance.sort_values("rank", kind="stable").reset_index(drop=True)
     codes_by_attribute = {}
     for attribute in sensitive:  # one group coding per attribute
-        groups = ds.groups(intersectional=False, attribute=attribute)
+        groups = explained_rows.groups(intersectional=False, attribute=attribute)
         codes = np.asarray(groups.codes)[rows]
         codes_by_attribute[attribute] = (codes, groups.labels[attribute].astype(str).tolist())
     group_importance = _group_importance(values, features, codes_by_attribute, z, weights)
@@ -627,9 +642,9 @@ def explain(
             "units": units,
             "base_value": base_value,
             "n_rows": len(X),
-            "n_rows_data": len(X_all),
+            "n_rows_data": ds.n_rows,
             "sampling": sampling,
-            "background": int(min(background, len(X_all))),
+            "background": int(min(background, len(population))),
             "model": type(model).__name__,
             "pos_label": explained,
             "ci": float(ci),
@@ -639,11 +654,13 @@ def explain(
 
 
 def _rows_to_explain(ds, chosen: str, max_rows, include, rng):
-    """Row positions explained, their weights and the sampling record (``None, None`` when every
-    row is explained), and the finding that says a sample was taken.
+    """``(data, rows, weights, sampling, findings)``: the rows explained as positions in
+    ``data`` (``ds``, or a lazy ``ds``'s sample drawn where its rows live), their weights and
+    the sampling record (``None, None`` when every row is explained), and the finding that says
+    a sample was taken.
 
     Above the limit (``max_rows``, or :data:`AGNOSTIC_ROWS` for the slow explainer) the rows are
-    a sample stratified by group (:func:`raikit._sampling.sample_positions`); ``include`` adds
+    a sample stratified by group (:func:`raikit._sampling.sample_rows`); ``include`` adds
     rows at weight 0.
     """
     n_rows = ds.n_rows
@@ -664,15 +681,27 @@ def _rows_to_explain(ds, chosen: str, max_rows, include, rng):
         raise ParameterError(
             f"explain(): include has row positions outside 0..{n_rows - 1}: {include.tolist()}."
         )
-    if limit is None or limit >= n_rows:
-        return np.union1d(np.arange(n_rows), include), None, None, findings
-    rows, weights, sampling = sample_positions(ds, limit, random_state=rng)
+    data, rows, weights, sampling = sample_rows(ds, limit, random_state=rng, purpose="explain()")
+    if sampling is None:
+        return data, np.union1d(rows, include), None, None, findings
+    if include.size and data is not ds:
+        raise ParameterError(
+            "explain(): include= names row positions, which a lazy Dataset sampled where its "
+            "rows live does not keep; explain those rows from an in-memory Dataset "
+            "(ds.subset(rows) after ds.materialize()), or leave include out."
+        )
     extra = np.setdiff1d(include, rows)
     if extra.size:
         order = np.argsort(np.r_[rows, extra], kind="stable")
         rows = np.r_[rows, extra][order]
         weights = np.r_[weights, np.zeros(extra.size)][order]
-    return rows, weights, sampling, findings
+    return data, rows, weights, sampling, findings
+
+
+def _no_rows(ds) -> pd.DataFrame:
+    """The inputs' columns with their dtypes and no row (what :func:`choose_method` reads)."""
+    dtypes = ds.dtypes
+    return pd.DataFrame({c: pd.Series(dtype=dtypes[c]) for c in ds.feature_names})
 
 
 def _cross_check(model, X, y, importance, n_repeats, rng, z, weights=None):
@@ -777,8 +806,10 @@ def explain_section(ctx) -> dict:
     the slower model-agnostic explainer), a sample stratified by group and reweighted when the
     test set is larger (``meta["sampling"]``).
 
-    Returns ``{"explain.explain": ExplanationResult}``, or ``{}`` when there is no model or it
-    cannot be explained (shap missing, an unsupported model).
+    Returns ``{"explain.explain": ExplanationResult}``, or ``{}`` when there is no model. A
+    model it cannot explain (shap missing, an unsupported model) raises the error, which the
+    audit reports as the section's reason for not running. A lazy test set is sampled where its
+    rows live.
 
     Parameters
     ----------
@@ -788,7 +819,14 @@ def explain_section(ctx) -> dict:
     Returns
     -------
     dict
-        ``{"explain.explain": ExplanationResult}``, or ``{}`` (see above).
+        ``{"explain.explain": ExplanationResult}``, or ``{}`` without a model.
+
+    Raises
+    ------
+    ImportError
+        shap is not installed.
+    RaikitError
+        shap cannot explain the model (:class:`raikit.DataError`), or a bad setting.
 
     See Also
     --------
@@ -811,17 +849,14 @@ def explain_section(ctx) -> dict:
     model = getattr(ctx, "model", None)
     if model is None or not hasattr(model, "predict"):
         return {}
-    try:
-        test = ctx.test.for_model(model)
-        agnostic = choose_method(model, test.X) == "permutation"
-        result = explain(
-            model,
-            test,
-            background=50,
-            max_rows=min(500 if agnostic else 2000, test.n_rows) if test.n_rows >= 2 else None,
-            pos_label=getattr(ctx, "pos_label", None),
-            random_state=ctx.random_state,
-        )
-    except (RaikitError, ImportError, ValueError, TypeError):
-        return {}
+    test = ctx.test.for_model(model)
+    agnostic = choose_method(model, _no_rows(test)) == "permutation"
+    result = explain(
+        model,
+        test,
+        background=50,
+        max_rows=min(500 if agnostic else 2000, test.n_rows) if test.n_rows >= 2 else None,
+        pos_label=getattr(ctx, "pos_label", None),
+        random_state=ctx.random_state,
+    )
     return {"explain.explain": result}

@@ -61,7 +61,9 @@ class GlassboxResult(Result):
     meta : dict
         ``glassbox``, ``glassbox_params``, ``blackbox``, ``task``, ``metric``, ``units`` (of the
         contributions), ``n_train``, ``n_test``, ``pos_label``, ``ci``, ``n_boot``; from the
-        audit also ``sampled_from`` (the rows the samples were drawn from) and ``figures``
+        audit also ``sampled_from`` (the rows the samples were drawn from), ``sampling`` (per
+        side, the per-stratum record of :meth:`raikit.Dataset.sample`, None for a side used
+        whole) and ``figures``
         (``["gap"]``: the page draws the gap only; its ``shapes`` are left out).
     findings : tuple of Finding
 
@@ -432,8 +434,9 @@ def glassbox_baseline(
 def glassbox_section(ctx) -> dict:
     """The audit's "glassbox" section: :func:`glassbox_baseline` on samples stratified by group
     (10,000 training and 4,000 test rows at most, reweighted to the population; the summary says
-    so). To keep the audit page small it draws only the gap figure and leaves the shape curves
-    out (``shapes`` is empty; :func:`glassbox_baseline` returns them).
+    so, ``meta["sampling"]`` records them); a lazy Dataset is sampled where its rows live. To
+    keep the audit page small it draws only the gap figure and leaves the shape curves out
+    (``shapes`` is empty; :func:`glassbox_baseline` returns them).
 
     Parameters
     ----------
@@ -469,14 +472,15 @@ def glassbox_section(ctx) -> dict:
     if model is None or not hasattr(model, "predict"):
         return {}
     seed = _seed(ctx.random_state)
-    data = {}
-    for name in ("train", "test"):  # two samples
+    data, sampling = {}, {}
+    for name in ("train", "test"):  # two samples, drawn where the rows live
         ds = getattr(ctx, name)
         added = [c for c in (ds.prediction, ds.score) if c is not None]
-        ds = ds.replace(ds.frame.drop(columns=added), prediction=None, score=None)
-        if ds.n_rows > _AUDIT_ROWS[name]:
-            ds = ds.sample(_AUDIT_ROWS[name], stratify="sensitive", random_state=seed)
-        data[name] = ds
+        rows = ds._rows_for(
+            _AUDIT_ROWS[name], f"the glassbox section's {name} rows", seed, stratify="sensitive"
+        )
+        sampling[name] = rows.sampling if rows is not ds else None
+        data[name] = rows.replace(rows.frame.drop(columns=added), prediction=None, score=None)
     result = glassbox_baseline(
         model,
         data["train"],
@@ -489,6 +493,7 @@ def glassbox_section(ctx) -> dict:
     meta = {**result.meta, "figures": ["gap"]}
     if ctx.train.n_rows > _AUDIT_ROWS["train"] or ctx.test.n_rows > _AUDIT_ROWS["test"]:
         meta["sampled_from"] = {"train": int(ctx.train.n_rows), "test": int(ctx.test.n_rows)}
+        meta["sampling"] = sampling
     # the page stays small: the gap figure, the gap and importance tables; no shape curves
     # (glassbox_baseline returns them)
     shapes = result.shapes.iloc[0:0]

@@ -25,7 +25,7 @@ import pandas as pd
 from raikit._errors import DataError, ParameterError
 from raikit._recording import recorded
 from raikit._result import Finding, Result
-from raikit._sampling import sample_positions
+from raikit._sampling import sample_rows
 from raikit._validation import (
     CI,
     RANDOM_STATE,
@@ -248,7 +248,10 @@ def membership_inference(
         group's AUC on its own rows), and the bootstrap draws each cell at its weighted rows'
         effective size, so the intervals widen with the sampling. ``meta["sampling"]`` and the
         summary say so. A side with fewer rows is attacked whole, or on a uniform sample of
-        ``n`` rows to match the other side, unweighted, as before.
+        ``n`` rows to match the other side, unweighted, as before. A lazy side (files, Spark) is
+        sampled where its rows live and only its sample is loaded (all of it when it has at most
+        ``max_rows`` rows; with the shadow attack, a lazy ``test`` gives a uniform sample of
+        ``3 * max_rows`` rows); ``exposed["row"]`` is then a position in that sample.
     ci : float, default 0.95
         Confidence level of the bootstrap intervals of the AUCs.
     n_boot : int, default 1000
@@ -305,8 +308,13 @@ def membership_inference(
             f"{train.n_rows}, test {test.n_rows}); give at least 50 members and 50 non-members"
             + (" (the shadow attack uses two thirds of test)." if "shadow" in attacks else ".")
         )
+    n_train, n_test = train.n_rows, test.n_rows
+    if "shadow" in attacks and test.is_lazy and test._cache is None:
+        # the shadow models train on test rows: a lazy test set gives a uniform sample of at
+        # most 3 x max_rows rows drawn where they live (a third attacked, the rest for shadows)
+        test = test._rows_for(3 * max_rows, "the shadow attack", seed)
     rows = _attacked_rows(train, test, n, max_rows=max_rows, shadow="shadow" in attacks, rng=rng)
-    members, outsiders = train.subset(rows.members), test.subset(rows.outsiders)
+    members, outsiders = rows.members_data, rows.outsiders_data
     member_log_proba = _true_label_log_proba(model, members)
     scores: dict[str, np.ndarray] = {}
     if "threshold" in attacks:
@@ -341,8 +349,8 @@ def membership_inference(
         meta={
             "n_members": len(rows.members),
             "n_non_members": len(rows.outsiders),
-            "n_train": train.n_rows,
-            "n_test": test.n_rows,
+            "n_train": n_train,
+            "n_test": n_test,
             "sampling": rows.sampling,
             "attacks": list(attacks),
             "random_state": seed,
@@ -439,12 +447,16 @@ def _attack_tables(scores, *, n, weights, sensitive, labels, ci, n_boot, random_
 
 @dataclass(frozen=True)
 class _Rows:
-    """The rows attacked: positions in train (``members``) and test (``outsiders``), the test
-    rows left for the shadow attack (``spare``, in random order), each attacked row's weight
-    (None when neither side was sampled) and the sampling record of each side."""
+    """The rows attacked: positions in train (``members``) and test (``outsiders``) (for a lazy
+    side sampled where its rows live, positions in that sample), the attacked rows themselves
+    (``members_data``, ``outsiders_data``), the test rows left for the shadow attack
+    (``spare``, in random order), each attacked row's weight (None when neither side was
+    sampled) and the sampling record of each side."""
 
     members: np.ndarray
     outsiders: np.ndarray
+    members_data: object
+    outsiders_data: object
     spare: np.ndarray
     weights: np.ndarray | None
     sampling: dict
@@ -455,29 +467,52 @@ def _attacked_rows(train, test, n: int, *, max_rows: int, shadow: bool, rng) -> 
 
     A side whose pool (train; the first third of a random order of test with the shadow attack,
     else all of test) has more than ``max_rows`` rows is a sample stratified by group, weighted
-    to its pool; a smaller pool gives a uniform sample of ``n`` rows, unweighted, as before.
-    Each side's weights are scaled to average 1, so an unsampled side's rows weigh 1.
+    to its pool (drawn where the rows live for a lazy side: :func:`raikit._sampling.sample_rows`);
+    a smaller pool gives a uniform sample of ``n`` rows, unweighted, as before. Each side's
+    weights are scaled to average 1, so an unsampled side's rows weigh 1.
     """
+    purpose = "membership_inference()"
     if train.n_rows > max_rows:
-        members, member_w, member_sampling = sample_positions(train, n, random_state=rng)
-    else:
-        members, member_w, member_sampling = _uniform(train.n_rows, n, rng)
-    test_order = rng.permutation(test.n_rows)
-    pool = np.sort(test_order[: test.n_rows // 3]) if shadow else np.arange(test.n_rows)
-    if len(pool) > max_rows:
-        picked, outsider_w, outsider_sampling = sample_positions(
-            test.subset(pool), n, random_state=rng
+        train, members, member_w, member_sampling = sample_rows(
+            train, n, random_state=rng, purpose=purpose
         )
-        outsiders = pool[picked]
     else:
-        outsiders, outsider_w = np.sort(test_order[:n]), np.ones(n)
-        outsider_sampling = None
-    spare = test_order[~np.isin(test_order, outsiders)]
+        train.materialize(purpose, max_rows=0)  # at most max_rows rows
+        members, member_w, member_sampling = _uniform(train.n_rows, n, rng)
+    pool_rows = test.n_rows // 3 if shadow else test.n_rows
+    if not shadow and pool_rows > max_rows and test._cache is None:
+        # a lazy test set: no test row is needed outside the sample
+        test, outsiders, outsider_w, outsider_sampling = sample_rows(
+            test, n, random_state=rng, purpose=purpose
+        )
+        spare = np.arange(0)
+    else:
+        test.materialize(purpose, max_rows=0)  # at most max_rows rows, or 3 x max_rows (shadow)
+        test_order = rng.permutation(test.n_rows)
+        pool = np.sort(test_order[:pool_rows]) if shadow else np.arange(test.n_rows)
+        if len(pool) > max_rows:
+            _, picked, outsider_w, outsider_sampling = sample_rows(
+                test.subset(pool) if shadow else test, n, random_state=rng, purpose=purpose
+            )
+            outsiders = pool[picked]
+        else:
+            outsiders, outsider_w = np.sort(test_order[:n]), np.ones(n)
+            outsider_sampling = None
+        # the rows left for the shadow attack (none is needed without it)
+        spare = test_order[~np.isin(test_order, outsiders)] if shadow else test_order[:0]
     weights = None
     if member_sampling is not None or outsider_sampling is not None:
         weights = np.r_[member_w / member_w.mean(), outsider_w / outsider_w.mean()]
     sampling = {"members": member_sampling, "non_members": outsider_sampling}
-    return _Rows(members, outsiders, spare, weights, sampling)
+    return _Rows(
+        members,
+        outsiders,
+        train.subset(members),
+        test.subset(outsiders),
+        spare,
+        weights,
+        sampling,
+    )
 
 
 def _uniform(n_rows: int, n: int, rng):
