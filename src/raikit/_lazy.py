@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob as globbing
 import os
+import weakref
 from pathlib import Path
 
 import pandas as pd
@@ -253,6 +254,12 @@ class DuckDBTable:
         return state
 
 
+# What Spark told about a DataFrame (its first rows, its row count), kept as long as the
+# DataFrame lives: a DataFrame is immutable, and every Dataset over it (``replace``, a section's
+# roles) would otherwise run the same two Spark jobs again (~1 s each).
+_SPARK_KNOWN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 class SparkTable:
     """A ``pyspark.sql.DataFrame``: schema from ``df.schema``, counts from Spark."""
 
@@ -262,7 +269,11 @@ class SparkTable:
         self.format = "spark"
         self.files: list[str] = []
         self.columns = [str(c) for c in frame.columns]
-        self.head = frame.limit(_HEAD_ROWS).toPandas()
+        known = _SPARK_KNOWN.setdefault(frame, {})
+        if "head" not in known:
+            known["head"] = frame.limit(_HEAD_ROWS).toPandas()
+        self.head = known["head"].copy()
+        self._known = known
 
     @property
     def dtypes(self) -> pd.Series:
@@ -276,7 +287,9 @@ class SparkTable:
         return SPARK.ident(name)
 
     def count(self) -> int:
-        return int(self.frame.count())
+        if "count" not in self._known:
+            self._known["count"] = int(self.frame.count())
+        return self._known["count"]
 
     def to_pandas(self) -> pd.DataFrame:
         return self.frame.toPandas().reset_index(drop=True)
