@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 import uuid
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -193,9 +194,9 @@ def _batches(table, batch_rows: int):
             )
         return
     names = ", ".join(table.q(c) for c in table.columns)
-    reader = table.connection.execute(f"SELECT {names} FROM {table.relation}").fetch_record_batch(
-        batch_rows
-    )
+    relation = table.connection.sql(f"SELECT {names} FROM {table.relation}")
+    # to_arrow_reader since DuckDB 1.4; fetch_arrow_reader before (deprecated since)
+    reader = (getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader)(batch_rows)
     yield from reader
 
 
@@ -379,9 +380,12 @@ def _predict_spark(ds, model, *, prediction, score, column, path, progress):
                 part[score] = np.asarray(scores, dtype=float)
             yield part
 
-    out = frame.mapInPandas(run, schema=StructType(fields))
     try:
-        out.write.parquet(str(path))
+        with (
+            warnings.catch_warnings()
+        ):  # pyspark's notice about pandas 3; raikit's frames are plain
+            warnings.filterwarnings("ignore", "PySpark does not yet", FutureWarning)
+            frame.mapInPandas(run, schema=StructType(fields)).write.parquet(str(path))
     except Exception as error:
         message = str(error)
         if _SPARK_FAILURE not in message:
