@@ -12,7 +12,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
 import raikit._predict
-from raikit import DataError, Dataset
+from raikit import DataError, Dataset, ParameterError
 from raikit._predict import as_model_inputs, model_categories
 
 pytest.importorskip("duckdb")
@@ -126,3 +126,36 @@ def test_the_model_categories_of_lightgbm_and_of_a_plain_model(table):
     plain = LogisticRegression().fit(table[["age", "hours"]], table["y"])
     assert model_categories(plain) == {}
     assert as_model_inputs(as_strings, {}) is as_strings  # nothing to convert: not copied
+
+
+def test_the_predictions_never_replace_a_folder_of_other_files(table, model, tmp_path):
+    table.to_parquet(tmp_path / "data.parquet")
+    lazy = Dataset(str(tmp_path / "data.parquet"), lazy=True, name="scoring", **ROLES)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("years of work")
+    with pytest.raises(ParameterError, match=r"holds other files \(thesis.tex\)"):
+        lazy.with_predictions(model, out=mine)
+    assert (mine / "thesis.tex").read_text() == "years of work"
+    # an earlier Spark output (part files, _SUCCESS, checksums) is replaced
+    spark_like = tmp_path / "scored.parquet"
+    spark_like.mkdir()
+    for name in ("part-00000.snappy.parquet", "_SUCCESS", ".part-00000.snappy.parquet.crc"):
+        (spark_like / name).write_bytes(b"old")
+    lazy.with_predictions(model, out=spark_like)
+    assert spark_like.is_file() and len(pd.read_parquet(spark_like)) == len(table)
+
+
+def test_a_numeric_column_is_not_turned_into_text_categories():
+    X = pd.DataFrame({"code": [1, 2, 3], "colour": ["red", "blue", "red"]})
+    text = {"code": pd.CategoricalDtype(["1", "2"]), "colour": pd.CategoricalDtype(["red"])}
+    out = as_model_inputs(X, text)
+    assert out["code"].dtype == np.int64  # numbers against text categories: left alone
+    assert out["colour"].tolist()[:1] == ["red"] and out["colour"].isna().tolist() == [
+        False,
+        True,
+        False,
+    ]
+    numbers = as_model_inputs(X, {"code": pd.CategoricalDtype([1, 2, 3])})
+    assert isinstance(numbers["code"].dtype, pd.CategoricalDtype)
+    assert numbers["code"].tolist() == [1, 2, 3]

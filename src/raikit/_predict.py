@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from raikit._errors import DataError
+from raikit._errors import DataError, ParameterError
 
 __all__ = [
     "BATCH_ROWS",
@@ -129,13 +129,21 @@ def as_model_inputs(X: pd.DataFrame, categories: dict) -> pd.DataFrame:
     convert = [
         name
         for name in categories
-        if name in X.columns and not isinstance(X[name].dtype, pd.CategoricalDtype)
+        if name in X.columns
+        and not isinstance(X[name].dtype, pd.CategoricalDtype)
+        # a column of numbers becomes categories only when the model's categories are numbers
+        and (
+            not pd.api.types.is_numeric_dtype(X[name].dtype)
+            or pd.api.types.is_numeric_dtype(categories[name].categories.dtype)
+        )
     ]
     if not convert:
         return X
     X = X.copy()
     for name in convert:
-        X[name] = pd.Categorical(X[name], dtype=categories[name])
+        values, dtype = X[name], categories[name]
+        values = values.where(values.isin(dtype.categories))  # unseen values: missing
+        X[name] = pd.Categorical(values, dtype=dtype)
     return X
 
 
@@ -221,6 +229,24 @@ def _staging(path: Path) -> Path:
     return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
 
 
+def _check_replaceable(path: Path) -> None:
+    """Refuse to write the predictions over a folder that is not an earlier Parquet output
+    (Spark writes a folder of ``part-*`` files): a mistyped path must never empty a folder."""
+    if not path.is_dir():
+        return
+    foreign = [
+        p.name
+        for p in path.iterdir()
+        if not (p.is_file() and (p.name.startswith(("part-", "_", ".")) or p.suffix == ".crc"))
+    ]
+    if foreign:
+        raise ParameterError(
+            f"The predictions would replace the folder {str(path)!r}, which holds other files "
+            f"({', '.join(sorted(foreign)[:5])}). Give a new path, or the folder of an earlier "
+            f"predictions run."
+        )
+
+
 def _publish(staged: Path, path: Path) -> None:
     """Move the finished ``staged`` file (or Spark's folder) to ``path``, replacing it."""
     if path.is_dir():
@@ -250,6 +276,7 @@ def predict_lazy(ds, model, *, prediction: str, score: str | None, column, path,
     ``path``.
     """
     path = Path(path)
+    _check_replaceable(path)
     staged = _staging(path)
     try:
         if ds.table.format == "spark":
