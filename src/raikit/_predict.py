@@ -272,8 +272,10 @@ def predict_lazy(ds, model, *, prediction: str, score: str | None, column, path,
     ``ds`` is a lazy Dataset whose features are the model's inputs. ``progress(rows_done,
     rows_total)`` is called after each batch. The rows are written to a hidden temporary file
     next to ``path``, renamed to ``path`` only when every row is scored: when the model fails
-    on a batch, the :class:`DataError` names the dataset and the rows, and nothing is left at
-    ``path``.
+    on a batch, the :class:`DataError` names the dataset and the rows, the temporary file is
+    removed and ``path`` is left as it was (absent, or an earlier complete run). A folder at
+    ``path`` is replaced only when it holds an earlier Parquet output (``ParameterError``
+    otherwise).
     """
     path = Path(path)
     _check_replaceable(path)
