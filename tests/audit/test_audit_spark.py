@@ -108,8 +108,14 @@ def audits(spark, data, tmp_path_factory):
         predictions_dir=folder / "duckdb",
         **settings,
     )
-    loads = []  # (section, rows) of every lazy Dataset loaded into memory during the audit
-    current = []
+    loads = []  # (step, rows) of every lazy Dataset loaded into memory during the audit
+    current = ["predictions"]  # the step running: the predictions, then each section
+
+    def step(done, total, description):
+        if description and description.startswith("Predicting"):
+            current.append("predictions")
+        else:
+            current.append(list(LAZY_SECTIONS)[min(done, total - 1)])
 
     def materialize(ds, *args, **kwargs):
         if ds._cache is None:
@@ -124,9 +130,7 @@ def audits(spark, data, tmp_path_factory):
             train=Dataset(_on_spark(spark, train), name="train", lazy=True, **ROLES),
             test=Dataset(_on_spark(spark, test), name="test", lazy=True, **ROLES),
             predictions_dir=folder / "spark",
-            progress=lambda done, total, _: current.append(
-                list(LAZY_SECTIONS)[min(done, total - 1)]
-            ),
+            progress=step,
             **settings,
         )
     on_spark.meta["loaded"] = loads
@@ -207,6 +211,8 @@ def test_spark_predictions_are_the_in_memory_ones(audits, data, spark):
     np.testing.assert_allclose(written["score"].to_numpy(), expected["score"], rtol=0, atol=1e-12)
     assert written["prediction"].dtype == np.int64
     assert on_spark.meta["test"]["rows"] == len(test)
+    # the rows were scored where they live: none was loaded into memory to predict
+    assert [rows for where, rows in on_spark.meta["loaded"] if where == "predictions"] == []
 
 
 @pytest.mark.parametrize(
