@@ -217,7 +217,8 @@ def _as_arrow(values: np.ndarray, kind=None):
 
 def _failed(ds, rows: str, error: Exception) -> DataError:
     return DataError(
-        f"The model could not predict on {ds.name!r}, {rows}: {type(error).__name__}: {error}. "
+        f"The model could not predict on {ds.name!r}, {rows}: {type(error).__name__}: "
+        f"{str(error).rstrip('.')}. "
         f"Check that those rows hold the values and types the model was trained on; no "
         f"predictions file was written."
     )
@@ -422,7 +423,8 @@ def _predict_spark(ds, model, *, prediction, score, column, path, progress):
         detail = message.split(_SPARK_FAILURE, 1)[1].strip().splitlines()[0]
         rows, _, cause = detail.partition(": ")
         raise DataError(
-            f"The model could not predict on {ds.name!r} (a Spark DataFrame), {rows}: {cause}. "
+            f"The model could not predict on {ds.name!r} (a Spark DataFrame), {rows}: "
+            f"{cause.rstrip('.')}. "
             f"Check that those rows hold the values and types the model was trained on; no "
             f"predictions were written."
         ) from None

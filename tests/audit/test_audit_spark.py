@@ -215,6 +215,22 @@ def test_spark_predictions_are_the_in_memory_ones(audits, data, spark):
     assert [rows for where, rows in on_spark.meta["loaded"] if where == "predictions"] == []
 
 
+def test_a_lightgbm_model_on_category_columns_predicts_on_spark_strings(spark, data, tmp_path):
+    """LightGBM refuses a string column where it learned a category: each batch gets the
+    model's categories back (in memory the column is a category already)."""
+    lightgbm = pytest.importorskip("lightgbm")
+    _, train, test = data
+    model = lightgbm.LGBMClassifier(n_estimators=20, verbose=-1, random_state=0)
+    model.fit(train[FEATURES], train["y"])
+    lazy = Dataset(_on_spark(spark, test), lazy=True, name="test", **ROLES)
+    got = lazy.with_predictions(model, out=tmp_path / "scored").table.frame.toPandas()
+    got = got.sort_values("id")
+    np.testing.assert_array_equal(got["prediction"].to_numpy(), model.predict(test[FEATURES]))
+    np.testing.assert_allclose(
+        got["score"].to_numpy(), model.predict_proba(test[FEATURES])[:, 1], rtol=0, atol=1e-12
+    )
+
+
 @pytest.mark.parametrize(
     ("labels", "pos_label"),
     [({0: False, 1: True}, None), ({0: "no", 1: "yes"}, "yes"), ({0: "yes", 1: "no"}, "yes")],
