@@ -9,8 +9,11 @@ pandas would give when reading the files directly.
 
 from __future__ import annotations
 
+import contextlib
 import glob as globbing
 import os
+import warnings
+import weakref
 from pathlib import Path
 
 import pandas as pd
@@ -253,6 +256,21 @@ class DuckDBTable:
         return state
 
 
+@contextlib.contextmanager
+def _quiet_pyspark():
+    """Silence pyspark's notice that it does not yet fully support pandas 3 (on every
+    ``toPandas``): raikit hands it and takes back plain dtypes only."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "PySpark does not yet", FutureWarning)
+        yield
+
+
+# What Spark told about a DataFrame (its first rows, its row count), kept as long as the
+# DataFrame lives: a DataFrame is immutable, and every Dataset over it (``replace``, a section's
+# roles) would otherwise run the same two Spark jobs again (~1 s each).
+_SPARK_KNOWN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 class SparkTable:
     """A ``pyspark.sql.DataFrame``: schema from ``df.schema``, counts from Spark."""
 
@@ -262,7 +280,12 @@ class SparkTable:
         self.format = "spark"
         self.files: list[str] = []
         self.columns = [str(c) for c in frame.columns]
-        self.head = frame.limit(_HEAD_ROWS).toPandas()
+        known = _SPARK_KNOWN.setdefault(frame, {})
+        if "head" not in known:
+            with _quiet_pyspark():
+                known["head"] = frame.limit(_HEAD_ROWS).toPandas()
+        self.head = known["head"].copy()
+        self._known = known
 
     @property
     def dtypes(self) -> pd.Series:
@@ -276,10 +299,13 @@ class SparkTable:
         return SPARK.ident(name)
 
     def count(self) -> int:
-        return int(self.frame.count())
+        if "count" not in self._known:
+            self._known["count"] = int(self.frame.count())
+        return self._known["count"]
 
     def to_pandas(self) -> pd.DataFrame:
-        return self.frame.toPandas().reset_index(drop=True)
+        with _quiet_pyspark():
+            return self.frame.toPandas().reset_index(drop=True)
 
     def query(self, sql: str) -> pd.DataFrame:
         """Run Spark SQL with ``{table}`` standing for this DataFrame (a temporary view)."""
@@ -288,7 +314,8 @@ class SparkTable:
         view = f"raikit_{uuid.uuid4().hex}"
         self.frame.createOrReplaceTempView(view)
         try:
-            return self.frame.sparkSession.sql(sql.replace("{table}", view)).toPandas()
+            with _quiet_pyspark():
+                return self.frame.sparkSession.sql(sql.replace("{table}", view)).toPandas()
         except Exception as error:  # AnalysisException and friends: say what failed
             raise DataError(
                 f"Spark could not aggregate the DataFrame: {type(error).__name__}: "

@@ -414,8 +414,14 @@ def _progress():
 
 @app.command("audit")
 def audit_command(
-    train: Path = typer.Option(..., "--train", help="Training data (CSV or Parquet)."),
-    test: Path = typer.Option(..., "--test", help="Test data (CSV or Parquet)."),
+    train: str = typer.Option(
+        ...,
+        "--train",
+        help="Training data: a CSV or Parquet file, or a quoted glob such as 'train/*.parquet'.",
+    ),
+    test: str = typer.Option(
+        ..., "--test", help="Test data: a CSV or Parquet file, or a quoted glob."
+    ),
     model: Path = typer.Option(..., "--model", help="Fitted model (.skops)."),
     target: str = typer.Option(..., "--target", "-t", help="Column of true labels."),
     sensitive: str = typer.Option(
@@ -459,43 +465,80 @@ def audit_command(
         help="Column whose values are federated clients (region, hospital): adds the "
         "per-client section.",
     ),
+    sections: str | None = typer.Option(
+        None,
+        "--sections",
+        help="Sections to run, comma-separated (default: all; see raikit.audit.available_sections).",
+    ),
+    backend: str = typer.Option(
+        "auto",
+        "--backend",
+        help="Where the rows live: numpy (loaded into memory), duckdb (files and globs read where "
+        "they lie, predictions streamed in batches), spark (a Spark session reads the files) or "
+        "auto (duckdb for a glob or a large file, else numpy).",
+    ),
+    spark_master: str | None = typer.Option(
+        None,
+        "--spark-master",
+        help="Start a Spark session with this master for the command, e.g. local[2]; implies "
+        "--backend spark.",
+    ),
+    predictions: Path | None = typer.Option(
+        None,
+        "--predictions",
+        help="duckdb/spark: folder of the scored rows (train.parquet, test.parquet) "
+        "[default: <out>/predictions].",
+    ),
 ) -> None:
     """Audit a model on train and test data: scorecard, findings and a self-contained report."""
     from raikit._models import load_model_for_cli
     from raikit.audit import audit
-    from raikit.dataset import Dataset
     from raikit.ledger import Ledger
 
-    names = split_names(sensitive)
-    chosen = split_names(features) or None
+    if spark_master is not None:
+        backend = "spark"
+    if backend not in ("numpy", "duckdb", "spark", "auto"):
+        raise RaikitError(f"--backend must be numpy, duckdb, spark or auto, got {backend!r}.")
+    roles = {
+        "target": target,
+        "sensitive": split_names(sensitive),
+        "features": split_names(features) or None,
+    }
     fitted = load_model_for_cli(model, trust=trust, trust_pickle=trust_pickle)
-    train_ds = Dataset(train, target=target, sensitive=names, features=chosen, name="train")
-    test_ds = Dataset(test, target=target, sensitive=names, features=chosen, name="test")
-    out.mkdir(parents=True, exist_ok=True)
-    ledger = Ledger(out / ".raikit")
-    with _progress() as progress:
-        bar = progress.add_task("Predicting", total=None)
-        report = audit(
-            fitted,
-            train=train_ds,
-            test=test_ds,
-            ledger=ledger,
-            ci=ci,
-            n_boot=n_boot,
-            tolerance=tolerance,
-            random_state=seed,
-            progress=progress_callback(progress, bar),
-            name=model.name,
-            problem=problem,
-            pos_label=pos_label,
-            task=task,
-            clients=clients,
-        )
-        progress.update(bar, description="Writing the report")
-        html_path = out / "audit.html"
-        report.to_html(html_path)
-        report.to_json(out / "audit.json")
-        _write_cards(report, out, problem)
+    session, started = _spark_session(spark_master) if backend == "spark" else (None, False)
+    try:
+        train_ds = _audit_data(train, "--train", backend, roles)
+        test_ds = _audit_data(test, "--test", backend, roles)
+        out.mkdir(parents=True, exist_ok=True)
+        ledger = Ledger(out / ".raikit")
+        with _progress() as progress:
+            bar = progress.add_task("Predicting", total=None)
+            report = audit(
+                fitted,
+                train=train_ds,
+                test=test_ds,
+                ledger=ledger,
+                sections=split_names(sections) or None,
+                ci=ci,
+                n_boot=n_boot,
+                tolerance=tolerance,
+                random_state=seed,
+                progress=progress_callback(progress, bar),
+                name=model.name,
+                problem=problem,
+                pos_label=pos_label,
+                task=task,
+                clients=clients,
+                predictions_dir=(predictions or out / "predictions").resolve(),
+            )
+            progress.update(bar, description="Writing the report")
+            html_path = out / "audit.html"
+            report.to_html(html_path)
+            report.to_json(out / "audit.json")
+            _write_cards(report, out, problem)
+    finally:
+        if started:
+            session.stop()  # only a session this command started
     _print_scorecard(report)
     used = report.meta.get("sensitive_inputs") or []
     if used:
@@ -510,6 +553,23 @@ def audit_command(
     console.print(
         f"[bold]Ledger:[/bold] {ledger.root.resolve()} (run {report.meta['run_id'][:12]})"
     )
+
+
+def _audit_data(path: str, option: str, backend: str, roles: dict):
+    """The Dataset of the audit command's ``--train``/``--test`` (a file or an unexpanded glob)
+    on ``backend``; bad input raises an error that names the option."""
+    from raikit.dataset import Dataset
+
+    name = option.removeprefix("--")
+    try:
+        if backend == "spark":
+            from raikit.metrics._spark import _read
+
+            return Dataset(_read(path, merge_schema=False), name=name, lazy=True, **roles)
+        lazy = {"numpy": False, "duckdb": True, "auto": None}[backend]
+        return Dataset(path, name=name, lazy=lazy, **roles)
+    except RaikitError as error:
+        raise RaikitError(f"{option} {path!r}: {error}") from error
 
 
 def _write_cards(report, out: Path, problem) -> list[Path]:

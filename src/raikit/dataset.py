@@ -1250,6 +1250,9 @@ class Dataset:
         prediction (or score): a model input called ``score`` is never overwritten.
         Models whose ``predict`` takes ``sensitive_features`` (Fairlearn's post-processing) get the
         sensitive attributes; randomised ones get ``random_state=0`` so the result is repeatable.
+        Inputs the model learned as pandas categories (LightGBM, HistGradientBoosting with
+        ``categorical_features="from_dtype"``) that arrive as strings (CSV files, Spark) are
+        given back those categories first.
 
         The model is called on at most ``raikit._predict.BATCH_ROWS`` (100,000) rows at a time. A
         lazy Dataset is never loaded: its rows stream through the model batch by batch (Spark:
@@ -1266,7 +1269,9 @@ class Dataset:
             The positive label, whose probability is the score.
         out : str or Path, optional
             Lazy Datasets only: the Parquet file (a folder for Spark) the scored rows are
-            written to; default a temporary file removed when Python exits.
+            written to, under a temporary name renamed when every row is scored; default a
+            temporary file removed when Python exits. A model that fails on a batch raises a
+            :class:`DataError` naming the rows and leaves ``out`` as it was.
         progress : callable, optional
             Lazy Datasets only: ``progress(rows_done, rows_total)`` after each batch.
 

@@ -12,6 +12,7 @@ pyspark is imported only when a Spark DataFrame (or ``backend="spark"``) is actu
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 import warnings
 from collections.abc import Callable
@@ -83,12 +84,17 @@ def local_session(master: str = "local[2]", *, shuffle_partitions: int = 8):
     _import_pyspark()
     from pyspark.sql import SparkSession
 
+    if master.startswith("local") and not os.environ.get("PYSPARK_PYTHON"):
+        # Python workers (mapInPandas, pandas UDFs) must run this interpreter, whose packages
+        # (pandas, the model's library) the work needs, not the first ``python3`` on the PATH;
+        # pyspark reads the variable when the session starts.
+        os.environ["PYSPARK_PYTHON"] = sys.executable
+    builder = SparkSession.builder.master(master)
     with warnings.catch_warnings():
         # pyspark's notice about pandas 3 at start-up: raikit hands it plain dtypes only.
         warnings.filterwarnings("ignore", "PySpark does not yet", FutureWarning)
         return (
-            SparkSession.builder.master(master)
-            .appName("raikit")
+            builder.appName("raikit")
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")  # raikit shows its own progress
             .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
