@@ -46,16 +46,10 @@ def spark():
     """One local Spark session for the whole run (skipped without pyspark): a JVM start-up is
     seconds, and every Spark test reads the same settings."""
     pytest.importorskip("pyspark")
-    from pyspark.sql import SparkSession
+    from raikit.metrics import local_session
 
-    session = (
-        SparkSession.builder.master("local[1]")
-        .appName("raikit-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .getOrCreate()
-    )
+    # raikit's own local session: its Python workers (mapInPandas) run this interpreter
+    session = local_session("local[1]", shuffle_partitions=4)
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
