@@ -2,8 +2,8 @@
 in-memory ones, and every section listed in ``LAZY_SECTIONS`` runs on Spark with the numbers of
 the same audit on the Parquet files (DuckDB) and, where the lazy path is exact, in memory.
 
-The run's one local SparkSession (tests/conftest.py; the JVM takes ~10 s to start) serves it and the three audits
-run once (a module fixture), so the tests are few and each checks a lot. A section made
+The run's one local SparkSession (tests/conftest.py; the JVM takes ~10 s to start) serves it
+and the three audits run once (a module fixture), so the tests are few and each checks a lot. A section made
 lazy-capable is added to ``LAZY_SECTIONS``; nothing else needs to change.
 """
 
