@@ -161,7 +161,13 @@ def _dataset(spec: dict, side: str):
 
         data = pd.read_parquet(Path(glob).parent)
     elif spec["mode"] == "spark":
+        import os
+
         from raikit.metrics import local_session
+
+        # Spark's Python workers (mapInPandas) run "python3" from PATH unless told otherwise;
+        # outside an activated virtual environment that one lacks pandas
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
         data = local_session("local[2]").read.parquet(str(Path(glob).parent))
     else:
@@ -333,18 +339,33 @@ def _child(kind: str, spec: dict) -> None:
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def measure(kind: str, spec: dict, timeout: float) -> dict:
-    """Run one measurement in a fresh Python process; its result, or why it has none."""
+_PARTIAL: list[Path] = []  # with --json: each measurement is appended here as it ends
+
+
+def measure(kind: str, spec: dict, timeout: float, *, label: str) -> dict:
+    """Run one measurement in a fresh Python process; its result, or why it has none. The
+    result is logged (and, with ``--json``, appended to ``<json>.partial.jsonl``) at once, so
+    a run stopped half-way keeps what it measured."""
     command = [sys.executable, __file__, "--child", kind, json.dumps(spec)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout:.0f} s"}
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    if done.returncode != 0 or not lines:
-        tail = " | ".join(done.stderr.strip().splitlines()[-3:])
-        return {"error": f"exit code {done.returncode}: {tail[-600:]}"}
-    return json.loads(lines[-1][len("RESULT ") :])
+        result = {"error": f"timed out after {timeout:.0f} s"}
+    else:
+        lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+        if done.returncode != 0 or not lines:
+            tail = " | ".join(done.stderr.strip().splitlines()[-3:])
+            result = {"error": f"exit code {done.returncode}: {tail[-600:]}"}
+        else:
+            result = json.loads(lines[-1][len("RESULT ") :])
+    _log(
+        f"{label}: {_fmt(result.get('seconds'))} s, peak {_fmt(result.get('peak_mb'), ',.0f')} MB,"
+        f" {result.get('error') or _status(result) if kind == 'audit' else 'done'}"
+    )
+    for path in _PARTIAL:
+        with path.open("a", encoding="utf-8") as partial:
+            partial.write(json.dumps({"label": label, **result}) + "\n")
+    return result
 
 
 # --------------------------------------------------------------------------- the runs
@@ -393,12 +414,14 @@ def run_size(rows: int, args, base: dict, sources: dict, bytes_per_row: float) -
     paths = _write_sides(sources, folder, rows, rows, args.file_rows)
     out = {"rows": rows, "data_bytes": _folder_bytes(folder), "runs": {}}
     _log(f"{rows:,} rows: reference")
-    out["reference"] = measure("reference", {**base, **paths}, args.timeout)
+    out["reference"] = measure(
+        "reference", {**base, **paths}, args.timeout, label=f"{rows:,} rows, reference"
+    )
     modes = ["lazy"] + (["memory"] if rows <= args.memory_max_rows else [])
     for mode in modes:
         _log(f"{rows:,} rows: audit, {mode}")
         spec = _spec(base, paths, folder, mode, f"{mode}-{rows}", args.sections)
-        result = measure("audit", spec, args.timeout)
+        result = measure("audit", spec, args.timeout, label=f"{rows:,} rows, audit {mode}")
         _open(result, spec, args.browser)
         out["runs"][mode] = result
         shutil.rmtree(spec["out"], ignore_errors=True)
@@ -423,7 +446,7 @@ def run_aggregate(args, base: dict, sources: dict, bytes_per_row: float) -> dict
     out["data_bytes"] = _folder_bytes(folder)
     _log(f"{rows:,} test rows: aggregate sections, lazy")
     spec = _spec(base, paths, folder, "lazy", f"aggregate-{rows}", args.aggregate_sections)
-    out["run"] = measure("audit", spec, args.timeout)
+    out["run"] = measure("audit", spec, args.timeout, label=f"{rows:,} test rows, aggregate")
     _open(out["run"], spec, args.browser)
     if not args.keep:
         shutil.rmtree(folder, ignore_errors=True)
@@ -443,7 +466,7 @@ def run_spark(args, base: dict, sources: dict, bytes_per_row: float) -> dict:
     paths = _write_sides(sources, folder, rows, rows, args.file_rows)
     _log(f"{rows:,} rows: audit on Spark local[2]")
     spec = _spec(base, paths, folder, "spark", f"spark-{rows}", args.sections)
-    out = {"rows": rows, "run": measure("audit", spec, args.timeout)}
+    out = {"rows": rows, "run": measure("audit", spec, args.timeout, label=f"{rows:,} rows, spark")}
     _open(out["run"], spec, args.browser)
     if not args.keep:
         shutil.rmtree(folder, ignore_errors=True)
@@ -663,7 +686,9 @@ def main(argv=None) -> None:
     sources = {"train": train, "test": test}
     bytes_per_row = max(_bytes_per_row(train), _bytes_per_row(test))
     _log(f"data: ~{bytes_per_row:.1f} bytes per row on disk; folder {args.folder}")
-    results = [run_size(rows, args, base, sources, bytes_per_row) for rows in args.rows]
+    if args.json:
+        _PARTIAL.append(args.json.with_suffix(".partial.jsonl"))
+    results = [run_size(rows, args, base, sources, bytes_per_row) for rows in sorted(args.rows)]
     aggregate = run_aggregate(args, base, sources, bytes_per_row) if args.aggregate_rows else None
     spark = run_spark(args, base, sources, bytes_per_row) if args.spark_rows else None
     print(
