@@ -143,10 +143,13 @@ def _peak_mb() -> float:
 
 
 def _where(error: BaseException) -> str:
-    """The innermost raikit frames of ``error``'s traceback (where a section broke)."""
+    """Where a section broke: the innermost raikit frame and the innermost one outside
+    ``dataset.py`` (which names the step that asked for all rows of a lazy Dataset)."""
     frames = [f for f in traceback.extract_tb(error.__traceback__) if "raikit" in f.filename]
-    frames = frames[-2:] or traceback.extract_tb(error.__traceback__)[-1:]
-    return " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))
+    callers = [f for f in frames if Path(f.filename).name != "dataset.py"]
+    frames = [*frames[-1:], *(f for f in callers[-1:] if f is not frames[-1])]
+    frames = frames or traceback.extract_tb(error.__traceback__)[-1:]
+    return " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in frames)
 
 
 def _dataset(spec: dict, side: str):
