@@ -28,6 +28,21 @@ The disk space the data and the audit's prediction files need is estimated befor
 written; a size that does not fit is refused with a message. The files are deleted at the end
 unless ``--keep``.
 
+Last run (2026-12-06, 2 cores shared with other helpers' jobs, load average 3-4; main at 005be2e):
+
+    rows (train+test)      mode   ref s  audit s  ratio  peak MB  report MB  open s
+    100,000 + 100,000      lazy     6.5     93.4  14.3       773       1.49    0.13
+    100,000 + 100,000    memory     6.5     93.2  14.3       726       1.49    0.19
+    1,000,000 + 1,000,000  lazy    34.6    282.0   8.2     1,585       1.49    0.21
+    1,000,000 + 1,000,000 memory   34.6    299.8   8.7     1,439       1.49    0.17
+    aggregate sections, 1M train + 5M test, lazy: 203.3 s (157.6 s of it predicting), 617 MB
+
+Growth 100k -> 1M: reference 5.3x, lazy audit 3.0x (the sampled sections cost the same at
+both sizes). At 1M the lazy audit loads every row in data_leakage (113 s, the peak), privacy,
+glassbox, sensitive_data, evaluation and evasion; predicting costs 55 s against the
+reference's 33 s (``predict`` and ``predict_proba`` are both called per batch). Without the
+leakage section the ratio would be 4.9. Timings on this shared machine vary 2-3x between runs.
+
 Run::
 
     python bench/bench_audit_scale.py --rows 100000 1000000
