@@ -61,6 +61,23 @@ def _duckdb():
     return duckdb
 
 
+_DATABASES: dict = {}  # (process id, memory limit) -> the in-memory DuckDB database
+
+
+def _database(memory_limit: str | None):
+    """The process's in-memory DuckDB database with ``memory_limit`` (opened once; a forked
+    child opens its own, as DuckDB must not be used across a fork)."""
+    key = (os.getpid(), memory_limit)
+    base = _DATABASES.get(key)
+    if base is None:
+        duckdb = _duckdb()
+        base = duckdb.connect()
+        if memory_limit:
+            base.execute(f"SET memory_limit = {DUCKDB.string(memory_limit)}")
+        _DATABASES[key] = base
+    return base
+
+
 class DuckDBTable:
     """One Parquet/CSV file or a glob of them, queried with DuckDB.
 
@@ -201,12 +218,12 @@ class DuckDBTable:
 
     @property
     def connection(self):
+        """A cursor of the process's one in-memory DuckDB database for this memory limit: its
+        views and temporary tables are its own, the memory limit is shared, so tables opened
+        side by side (an audit's train, test and predictions files) stay within one limit."""
         if self._con is None:
-            duckdb = _duckdb()
-            con = duckdb.connect()
+            con = _database(self.memory_limit).cursor()
             con.execute("SET enable_progress_bar = false")
-            if self.memory_limit:
-                con.execute(f"SET memory_limit = {DUCKDB.string(self.memory_limit)}")
             self._con = con
         return self._con
 
@@ -384,8 +401,7 @@ def sample_table(table, columns: list[str], n: int, *, min_per_group: int, seed:
     # Threshold with a margin of ~5 standard deviations so that one scan almost always suffices.
     need = wanted.astype(float)
     fraction = np.minimum(1.0, (need + 5 * np.sqrt(need) + 20) / np.maximum(population, 1))
-    everything = ", ".join(q(c) for c in table.columns)
-    row_key = f"hash({int(seed)}, {everything})"
+    source, row_key, extra = _positioned(table, int(seed))
     kept = None
     for _ in range(3):
         limit = np.where(fraction >= 1, _MAX_KEY, np.floor(fraction * 2.0**64).astype(np.float64))
@@ -400,14 +416,15 @@ def sample_table(table, columns: list[str], n: int, *, min_per_group: int, seed:
             )
             table.connection.register("__raikit_alloc", alloc)
             sql = (
-                f"SELECT t.* EXCLUDE (__h), a.__stratum FROM (SELECT *, {row_key} AS __key, "
-                f"hash({keys}) AS __h FROM {{table}}) t JOIN __raikit_alloc a ON t.__h = a.__h "
-                f"WHERE t.__key <= a.__limit"
+                f"SELECT t.* EXCLUDE (__h{extra}), a.__stratum FROM (SELECT *, {row_key} AS "
+                f"__key, hash({keys}) AS __h FROM {source}) t JOIN __raikit_alloc a "
+                f"ON t.__h = a.__h WHERE t.__key <= a.__limit"
             )
         else:
             sql = (
-                f"SELECT *, 0 AS __stratum FROM (SELECT *, {row_key} AS __key FROM {{table}}) "
-                f"WHERE __key <= {int(limit[0])}::UBIGINT"
+                f"SELECT * EXCLUDE (__dummy{extra}), 0 AS __stratum FROM (SELECT *, 0 AS "
+                f"__dummy, {row_key} AS __key FROM {source}) WHERE __key <= "
+                f"{int(limit[0])}::UBIGINT"
             )
         rows = table.query(sql)
         got = np.bincount(rows["__stratum"].to_numpy(np.int64), minlength=len(population))
@@ -425,6 +442,28 @@ def sample_table(table, columns: list[str], n: int, *, min_per_group: int, seed:
     frame = frame[[*table.columns, "__stratum"]].reset_index(drop=True)
     strata = strata.assign(__stratum=np.arange(len(strata)), population=population, sampled=wanted)
     return frame, strata
+
+
+def _positioned(table, seed: int) -> tuple[str, str, str]:
+    """``(source, key, extra)``: the rows with a seeded hash unique to each row, for sampling.
+
+    Parquet rows are keyed by their file and position in it, so equal rows (common: resampled
+    or duplicated records) are drawn independently; keyed by their values, every copy of a row
+    would be in the sample or out of it together, which is a cluster sample with the wrong
+    variance (and, one stratum short, a scan of all its rows). CSV files, which DuckDB cannot
+    number, and a table with a column of the position's name are keyed by their values.
+    ``extra`` lists the position columns for ``EXCLUDE``.
+    """
+    reserved = {"file_row_number", "__raikit_file"}
+    if table.format == "parquet" and not reserved & set(table.columns):
+        source = table.relation[:-1] + ", file_row_number=true, filename='__raikit_file')"
+        return (
+            source,
+            f"hash({seed}, __raikit_file, file_row_number)",
+            ", " + ", ".join(sorted(reserved)),
+        )
+    everything = ", ".join(table.q(c) for c in table.columns)
+    return "{table}", f"hash({seed}, {everything})", ""
 
 
 def _strata(table, columns: list[str], hash_function: str):

@@ -221,6 +221,27 @@ def test_lazy_sample_draws_real_rows_uniformly(tmp_path):
     assert len(plain) == 1_000 and plain.sampling["weight"].iloc[0] == pytest.approx(40.0)
 
 
+def test_lazy_sample_draws_copies_of_a_row_independently(tmp_path, monkeypatch):
+    """100 distinct rows, each stored 100 times: keyed by their values, every copy of a row
+    was in the sample or out of it together (a cluster sample: ~5 distinct rows in 500, and a
+    stratum that fell short was then scanned whole). Keyed by position, copies are independent."""
+    import raikit.dataset
+
+    distinct = pd.DataFrame({"x": np.arange(100), "s": np.repeat(["a", "b"], 50), "y": 1})
+    frame = pd.concat([distinct] * 100, ignore_index=True)
+    frame.iloc[: len(frame) // 2].to_parquet(tmp_path / "p-0.parquet", index=False)
+    frame.iloc[len(frame) // 2 :].to_parquet(tmp_path / "p-1.parquet", index=False)
+    monkeypatch.setattr(raikit.dataset, "MATERIALIZE_LIMIT", 1_000)
+    lazy = Dataset(str(tmp_path / "p-*.parquet"), target="y", sensitive="s")
+    sample = lazy.sample(500, stratify="sensitive", random_state=0)
+    assert len(sample) == 500
+    assert (sample.frame["s"].value_counts() == 250).all()
+    # P(a row has no copy among 500 of 10,000) = 0.95^100 < 0.6%: nearly all 100 rows appear
+    assert sample.frame["x"].nunique() >= 95
+    again = lazy.sample(500, stratify="sensitive", random_state=0)
+    pd.testing.assert_frame_equal(sample.frame, again.frame)  # a seed draws the same rows
+
+
 def test_sample_rejects_bad_arguments(compas_pair):
     ds, _ = compas_pair
     with pytest.raises(ParameterError, match="positive number of rows"):
