@@ -90,6 +90,11 @@ def prepare(folder: Path) -> None:
     for i, half in enumerate((scored[:80], scored[80:])):
         half.to_parquet(folder / "data" / f"part-{i}.parquet", index=False)
     rows[1300:].drop(columns=["y"]).to_csv(folder / "data.csv", index=False)
+    for name in ("train", "test"):  # the same rows as train.csv and test.csv, as Parquet globs
+        (folder / name).mkdir()
+        half = len(parts[name]) // 2
+        for i, piece in enumerate((parts[name][:half], parts[name][half:])):
+            piece.to_parquet(folder / name / f"part-{i}.parquet", index=False)
 
     # Production logs with ids and predictions, and the labels that arrive later.
     logs = parts["serving"].assign(id=np.arange(len(parts["serving"])))
