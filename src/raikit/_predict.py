@@ -337,26 +337,16 @@ def predict_lazy(ds, model, *, prediction: str, score: str | None, column, path,
     _check_replaceable(path)
     staged = _staging(path)
     try:
-        if ds.table.format == "spark":
-            score = _predict_spark(
-                ds,
-                model,
-                prediction=prediction,
-                score=score,
-                column=column,
-                path=staged,
-                progress=progress,
-            )
-        else:
-            score = _predict_files(
-                ds,
-                model,
-                prediction=prediction,
-                score=score,
-                column=column,
-                path=staged,
-                progress=progress,
-            )
+        scoring = _predict_spark if ds.table.format == "spark" else _predict_files
+        score = scoring(
+            ds,
+            model,
+            prediction=prediction,
+            score=score,
+            column=column,
+            path=staged,
+            progress=progress,
+        )
         _publish(staged, path)
     except BaseException:
         _discard(staged)
