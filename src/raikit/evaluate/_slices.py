@@ -1201,20 +1201,7 @@ def find_slices(
         e, positive = _row_losses(model, ds, loss, pos_label)
         weights = ds.weights
         n = len(e) if weights is None else float(weights.sum())
-    if min_size is None:
-        min_size = max(30, int(n) // 200)
-        if min_size >= n:  # weights that sum to less than 30 are not frequencies
-            raise ParameterError(
-                f"find_slices(): the weights ({ds.weight!r}) sum to {n:g}, below the default "
-                f"min_size of {min_size}. Weights are read as frequency weights (a row of weight "
-                f"2 counts as two rows): scale them to counts, or pass min_size= in units of "
-                f"weight."
-            )
-    if min_size >= n:
-        raise ParameterError(
-            f"find_slices(): min_size must be below the number of rows ({n:g}, the sum of the "
-            f"weights with a weight role); got {min_size}."
-        )
+    min_size = _min_size(min_size, n, ds.weight)
     if lazy:
         enc, codes = _slices_sql.lazy_encode(ds, names, n_bins)
     else:
@@ -1242,23 +1229,22 @@ def find_slices(
             )
     loss_name = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom loss")
     table = _slice_table(found, scores, texts, preds, z_value(ci))
-    overall = {
-        "n_rows": stats.n_rows,
-        "mean_loss": stats.mean_loss,
-        "weight_column": ds.weight,
-        "min_size": int(min_size),
-        "max_features": max_level,
-        "effect_size": effect_size,
-        "alpha": alpha,
-        "fdr": fdr,
-        "k": int(k),
-        "n_bins": n_bins,
-        "error_weight": error_weight,
-        "features": names,
-        "pos_label": positive,
-        "ci": float(ci),
-        "seconds": time.perf_counter() - started,
-    }
+    overall = _overall(
+        stats,
+        ds,
+        min_size=int(min_size),
+        max_features=max_level,
+        effect_size=effect_size,
+        alpha=alpha,
+        fdr=fdr,
+        k=int(k),
+        n_bins=n_bins,
+        error_weight=error_weight,
+        features=names,
+        pos_label=positive,
+        ci=float(ci),
+        seconds=time.perf_counter() - started,
+    )
     return SliceResult(
         slices=table,
         predicates=pd.DataFrame(preds, columns=["slice_id", "feature", "op", "code", "label"]),
@@ -1269,6 +1255,35 @@ def find_slices(
         overall=overall,
         findings=tuple(_slice_findings(table, loss_name, method, overall)),
     )
+
+
+def _min_size(min_size, n: float, weight: str | None) -> int:
+    """The smallest slice reported: as given, or 0.5% of the rows (at least 30); below ``n``."""
+    if min_size is None:
+        min_size = max(30, int(n) // 200)
+        if min_size >= n:  # weights that sum to less than 30 are not frequencies
+            raise ParameterError(
+                f"find_slices(): the weights ({weight!r}) sum to {n:g}, below the default "
+                f"min_size of {min_size}. Weights are read as frequency weights (a row of weight "
+                f"2 counts as two rows): scale them to counts, or pass min_size= in units of "
+                f"weight."
+            )
+    if min_size >= n:
+        raise ParameterError(
+            f"find_slices(): min_size must be below the number of rows ({n:g}, the sum of the "
+            f"weights with a weight role); got {min_size}."
+        )
+    return min_size
+
+
+def _overall(stats, ds, **settings) -> dict:
+    """``SliceResult.overall``: the data's rows and mean loss, then the search's settings."""
+    return {
+        "n_rows": stats.n_rows,
+        "mean_loss": stats.mean_loss,
+        "weight_column": ds.weight,
+        **settings,
+    }
 
 
 def _run_sliceline(enc, stats, search, weight, progress):
