@@ -459,7 +459,8 @@ def _positioned(table, seed: int) -> tuple[str, str, str]:
         source = table.relation[:-1] + ", file_row_number=true, filename='__raikit_file')"
         return (
             source,
-            f"hash({seed}, __raikit_file, file_row_number)",
+            # one string per row, hashed whole: neighbouring row numbers give unrelated keys
+            f"hash(concat('{seed}:', __raikit_file, ':', file_row_number))",
             ", " + ", ".join(sorted(reserved)),
         )
     everything = ", ".join(table.q(c) for c in table.columns)
