@@ -53,6 +53,42 @@ def test_dialect_numbers_and_null():
     assert np.isnan(duckdb.connect().execute(f"SELECT {DUCKDB.double(np.nan)}").fetchone()[0])
 
 
+CLIP_VALUES = [-1.0, 0.0, 1e-300, 0.25, 1.0, 3.0, float("nan"), None]
+
+
+def _clip_sql(dialect):
+    """SELECT the clip to [1e-15, 1 - 1e-15] of every CLIP_VALUES value (NaN as a DOUBLE)."""
+    cells = [
+        f"{dialect.clip(dialect.literal(v) if v is None else dialect.double(v), 1e-15, 1 - 1e-15)}"
+        f" AS c{i}"
+        for i, v in enumerate(CLIP_VALUES)
+    ]
+    return "SELECT " + ", ".join(cells)
+
+
+def _clip_expected():
+    """numpy's clip, except that a missing value stays missing (None)."""
+    return [
+        None
+        if v is None
+        else float(np.clip(np.float64(v), 1e-15, 1 - 1e-15))
+        if v == v
+        else 1 - 1e-15  # NaN is the greatest value in both engines
+        for v in CLIP_VALUES
+    ]
+
+
+def test_clip_is_numpys_clip_with_missing_kept():
+    duckdb = pytest.importorskip("duckdb")
+    got = list(duckdb.connect().execute(_clip_sql(DUCKDB)).fetchone())
+    assert got == _clip_expected()
+
+
+def test_clip_is_the_same_on_spark(spark):
+    got = [None if v is None else float(v) for v in spark.sql(_clip_sql(SPARK)).first()]
+    assert got == _clip_expected()
+
+
 def _frame(name_a, name_y, name_p, rng):
     n = 400
     group = rng.choice(["g'1", 'g"2', "g`3;"], n)

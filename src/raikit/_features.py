@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from raikit._errors import ColumnError
 
-__all__ = ["model_feature_names", "resolve_features", "sensitive_input_finding"]
+__all__ = ["input_steps", "model_feature_names", "resolve_features", "sensitive_input_finding"]
 
 
 def model_feature_names(model) -> list[str] | None:
@@ -39,22 +39,42 @@ def model_feature_names(model) -> list[str] | None:
     >>> model_feature_names(LogisticRegression().fit(X.to_numpy(), [0, 0, 1, 1])) is None
     True
     """
-    seen: set[int] = set()
-    while model is not None and id(model) not in seen:
-        seen.add(id(model))
+    for step in input_steps(model):
         try:
-            names = getattr(model, "feature_names_in_", None)
+            names = getattr(step, "feature_names_in_", None)
         except Exception:  # a property that raises when the wrapped step has no names
             names = None
         if names is not None:
             return [str(c) for c in names]
+    return None
+
+
+def input_steps(model):
+    """``model``, then each estimator inside it that receives the same raw table: a Pipeline's
+    first step (``None`` and ``"passthrough"`` skipped) and a fitted meta-estimator's
+    ``estimator_`` (Fairlearn post-processing, raikit's wrappers), outermost first.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> X = pd.DataFrame({"age": [20, 30, 40, 50]})
+    >>> model = make_pipeline("passthrough", StandardScaler(), LogisticRegression())
+    >>> [type(step).__name__ for step in input_steps(model.fit(X, [0, 0, 1, 1]))]
+    ['Pipeline', 'StandardScaler']
+    """
+    seen: set[int] = set()
+    while model is not None and id(model) not in seen:
+        seen.add(id(model))
+        yield model
         steps = getattr(model, "steps", None)
         if isinstance(steps, list) and steps:
             first = [s for _, s in steps if s is not None and s != "passthrough"]
             model = first[0] if first else None
             continue
         model = getattr(model, "estimator_", None)
-    return None
 
 
 def _model_width(model) -> int | None:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from raikit._errors import DataError, ParameterError
+from raikit._features import input_steps
 
 __all__ = [
     "BATCH_ROWS",
@@ -119,16 +120,6 @@ def _outputs(model, part, kw, column, how):
     return classes[(raw > 0).astype(int)], np.column_stack([1.0 - positive, positive])
 
 
-def _first_estimator(model):
-    """The step of ``model`` that receives the raw table (a Pipeline's first step)."""
-    while hasattr(model, "steps") and model.steps:
-        first = model.steps[0][1]
-        if first is None or first == "passthrough":
-            break
-        model = first
-    return model
-
-
 def model_categories(model) -> dict[str, pd.CategoricalDtype]:
     """The inputs ``model`` was fitted on as pandas ``category`` columns, with their categories.
 
@@ -147,7 +138,7 @@ def model_categories(model) -> dict[str, pd.CategoricalDtype]:
     >>> model_categories(model)["colour"].categories.tolist()
     ['blue', 'red']
     """
-    model = _first_estimator(model)
+    *_, model = input_steps(model)  # the innermost step that reads the raw table
     found: dict[str, pd.CategoricalDtype] = {}
     names = getattr(model, "feature_names_in_", None)
     if names is None:

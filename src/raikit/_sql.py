@@ -71,6 +71,24 @@ class Dialect:
             return f"CAST('{'-' if value < 0 else ''}Infinity' AS DOUBLE)"
         return f"CAST('{value!r}' AS DOUBLE)"
 
+    def clip(self, expr: str, low: float, high: float) -> str:
+        """SQL of ``expr`` clipped to ``[low, high]`` (a missing value stays missing; NaN, the
+        greatest value in both engines, becomes ``high``).
+
+        Examples
+        --------
+        >>> from raikit._sql import DUCKDB
+        >>> import duckdb
+        >>> rows = "(VALUES (-1.0), (0.5), (2.0), ('NaN'::DOUBLE), (NULL)) AS t(x)"
+        >>> duckdb.sql(f"SELECT {DUCKDB.clip('x', 0.1, 0.9)} FROM {rows}").fetchall()
+        [(0.1,), (0.5,), (0.9,), (0.9,), (None,)]
+        """
+        low_sql, high_sql = self.double(low), self.double(high)
+        return (
+            f"(CASE WHEN {expr} < {low_sql} THEN {low_sql} "
+            f"WHEN {expr} > {high_sql} THEN {high_sql} ELSE {expr} END)"
+        )
+
     def literal(self, value) -> str:
         """A Python/numpy value (None, bool, int, float or anything as text) as a SQL literal."""
         if value is None:

@@ -77,8 +77,7 @@ def _loss_sql(ds, loss: str, positive) -> str:
     d = ds.table.dialect
     if loss == "log_loss":
         p = _value(ds, ds.score)
-        low, high = d.double(_EPS), d.double(1 - _EPS)
-        clipped = f"(CASE WHEN {p} < {low} THEN {low} WHEN {p} > {high} THEN {high} ELSE {p} END)"
+        clipped = d.clip(p, _EPS, 1 - _EPS)
         hit = f"{d.ident(ds.target)} = {d.literal(positive)}"
         return f"(-(CASE WHEN {hit} THEN LN({clipped}) ELSE LN(1 - {clipped}) END))"
     if loss == "zero_one":

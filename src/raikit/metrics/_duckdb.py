@@ -218,7 +218,7 @@ def score_sql(
     the ``SUM(w)`` of :func:`weight_sql`).
     """
     s = f"CAST({dialect.ident(score)} AS DOUBLE)"
-    clipped = f"GREATEST(LEAST({s}, {dialect.double(1 - EPS)}), {dialect.double(EPS)})"
+    clipped = dialect.clip(s, EPS, 1 - EPS)
     bin_sql = (
         f"CASE WHEN {s} IS NULL OR isnan({s}) THEN {dialect.literal(MISSING_BIN)} "
         f"WHEN {s} < 0 OR {s} > 1 THEN {dialect.literal(OUT_OF_RANGE_BIN)} "
