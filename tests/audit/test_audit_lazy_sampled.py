@@ -100,6 +100,24 @@ def _agree(a, b, half_a, half_b, *, widen=2.0):
     assert np.all(np.abs(a - b) <= bound), (a, b, bound)
 
 
+def _agree_ci(a, b, value, lower, upper, *, slack=0.0):
+    """``_agree`` on ``value`` of ``a`` and ``b`` (rows or frames), each with the half-width of
+    its own ``[lower, upper]`` interval, plus ``slack`` times the value."""
+
+    def half(r):
+        return (r[upper] - r[lower]) / 2 + slack * r[value]
+
+    _agree(a[value], b[value], half(a), half(b))
+
+
+def _sides(both):
+    """The in-memory (``_m``) and lazy (``_z``) columns of a merged frame, under their names."""
+    return tuple(
+        both[[c for c in both if c.endswith(end)]].rename(columns=lambda c: c[:-2])
+        for end in ("_m", "_z")
+    )
+
+
 def _strata_total(sampling) -> int:
     return int(sampling["population"].sum())
 
@@ -119,15 +137,9 @@ def test_robustness_samples_the_lazy_test_set_where_it_lives(adult, monkeypatch,
     both = m.perturbations.merge(z.perturbations, on=keys, suffixes=("_m", "_z"))
     overall = both[both["attribute"] == "overall"]
     assert len(overall) == 9
-    _agree(
-        overall["flip_rate_m"],
-        overall["flip_rate_z"],
-        (overall["flip_upper_m"] - overall["flip_lower_m"]) / 2,
-        (overall["flip_upper_z"] - overall["flip_lower_z"]) / 2,
-    )
-    _agree(
-        overall["accuracy_m"], overall["accuracy_z"], 0.03, 0.03
-    )  # accuracy of ~1,500 rows: standard error about 0.01
+    _agree_ci(*_sides(overall), "flip_rate", "flip_lower", "flip_upper")
+    # accuracy of ~1,500 rows: standard error about 0.01
+    _agree(overall["accuracy_m"], overall["accuracy_z"], 0.03, 0.03)
 
 
 def test_privacy_samples_both_lazy_sides(adult, monkeypatch, small_sections):
@@ -139,12 +151,7 @@ def test_privacy_samples_both_lazy_sides(adult, monkeypatch, small_sections):
         assert _strata_total(r.meta["sampling"]["non_members"]) == test.n_rows
         assert r.meta["n_train"] == train.n_rows and r.meta["n_test"] == test.n_rows
     a, b = m.attacks.iloc[0], z.attacks.iloc[0]
-    _agree(
-        a["auc"],
-        b["auc"],
-        (a["auc_upper"] - a["auc_lower"]) / 2,
-        (b["auc_upper"] - b["auc_lower"]) / 2,
-    )
+    _agree_ci(a, b, "auc", "auc_lower", "auc_upper")
     # the weighted AUCs per group come from the same strata
     groups = m.by_group.merge(z.by_group, on=["attack", "attribute", "group"])
     assert len(groups) == len(m.by_group)
@@ -162,12 +169,7 @@ def test_explainability_runs_on_the_lazy_sample(adult, monkeypatch):
     both = m.importance.merge(z.importance, on="feature", suffixes=("_m", "_z"))
     assert len(both) == len(FEATURES)
     # mean |SHAP| per feature: two samples of 500 rows and two background draws
-    _agree(
-        both["mean_abs_m"],
-        both["mean_abs_z"],
-        (both["upper_m"] - both["lower_m"]) / 2 + 0.1 * both["mean_abs_m"],
-        (both["upper_z"] - both["lower_z"]) / 2 + 0.1 * both["mean_abs_z"],
-    )
+    _agree_ci(*_sides(both), "mean_abs", "lower", "upper", slack=0.1)
     top = both.sort_values("mean_abs_m")["feature"].iloc[-1]
     assert both.set_index("feature").loc[top, "rank_z"] <= 2
 
@@ -183,13 +185,8 @@ def test_glassbox_samples_both_lazy_sides(adult, monkeypatch, small_sections):
         assert "samples by group" in r.summary
     a, b = m.gap.iloc[0], z.gap.iloc[0]
     assert a["group"] == b["group"] == "overall"
-    _agree(
-        a["blackbox"],
-        b["blackbox"],
-        (a["blackbox_upper"] - a["blackbox_lower"]) / 2,
-        (b["blackbox_upper"] - b["blackbox_lower"]) / 2,
-    )
-    _agree(a["gap"], b["gap"], (a["upper"] - a["lower"]) / 2, (b["upper"] - b["lower"]) / 2)
+    _agree_ci(a, b, "blackbox", "blackbox_lower", "blackbox_upper")
+    _agree_ci(a, b, "gap", "lower", "upper")
 
 
 def test_shape_constraints_sample_the_lazy_rows_on_the_full_grid(adult, monkeypatch):
@@ -206,7 +203,7 @@ def test_shape_constraints_sample_the_lazy_rows_on_the_full_grid(adult, monkeypa
     assert (a["status"] == "not an input").sum() == 0
     # the grid spans every row (exact quantiles where the rows live): as many evaluations
     assert (a["evaluations"] / a["n_rows"]).equals(b["evaluations"] / b["n_rows"])
-    _agree(a["share"], b["share"], (a["upper"] - a["lower"]) / 2, (b["upper"] - b["lower"]) / 2)
+    _agree_ci(a, b, "share", "lower", "upper")
 
 
 def test_evasion_samples_the_lazy_test_set(adult, monkeypatch):
@@ -221,12 +218,7 @@ def test_evasion_samples_the_lazy_test_set(adult, monkeypatch):
     assert m.meta["moved"] == z.meta["moved"]
     a, b = m.at(0.1).iloc[0], z.at(0.1).iloc[0]
     _agree(a["accuracy"], b["accuracy"], 0.08, 0.08)  # 300 rows: standard error about 0.025
-    _agree(
-        a["success_rate"],
-        b["success_rate"],
-        (a["success_upper"] - a["success_lower"]) / 2,
-        (b["success_upper"] - b["success_lower"]) / 2,
-    )
+    _agree_ci(a, b, "success_rate", "success_lower", "success_upper")
 
 
 @pytest.fixture(scope="module")
