@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from raikit._errors import ColumnError, DataError, FileFormatError
-from raikit._sql import DUCKDB, SPARK
+from raikit._sql import DUCKDB, SPARK, Dialect
 
 __all__ = ["DuckDBTable", "SparkTable", "is_glob", "quote"]
 
@@ -78,7 +78,23 @@ def _database(memory_limit: str | None):
     return base
 
 
-class DuckDBTable:
+class _Table:
+    """What the two lazy tables share: the first rows (``head``) and the SQL ``dialect``."""
+
+    head: pd.DataFrame
+    dialect: Dialect
+
+    @property
+    def dtypes(self) -> pd.Series:
+        """pandas dtype of each column, as a full read would give (learned from the first rows)."""
+        return self.head.dtypes
+
+    def q(self, name: str) -> str:
+        """``name`` quoted as one column name of this table's SQL."""
+        return self.dialect.ident(name)
+
+
+class DuckDBTable(_Table):
     """One Parquet/CSV file or a glob of them, queried with DuckDB.
 
     Parameters
@@ -193,17 +209,7 @@ class DuckDBTable:
                 f"Cannot read {path!r} as CSV: {type(error).__name__}: {error}."
             ) from error
 
-    @property
-    def dtypes(self) -> pd.Series:
-        """pandas dtype of each column, as a full read would give (learned from the first rows)."""
-        return self.head.dtypes
-
     dialect = DUCKDB
-
-    @staticmethod
-    def q(name: str) -> str:
-        """Quote a column name for DuckDB SQL."""
-        return DUCKDB.ident(name)
 
     # ------------------------------------------------------------------ queries
     @property
@@ -288,7 +294,7 @@ def _quiet_pyspark():
 _SPARK_KNOWN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-class SparkTable:
+class SparkTable(_Table):
     """A ``pyspark.sql.DataFrame``: schema from ``df.schema``, counts from Spark."""
 
     def __init__(self, frame) -> None:
@@ -304,16 +310,7 @@ class SparkTable:
         self.head = known["head"].copy()
         self._known = known
 
-    @property
-    def dtypes(self) -> pd.Series:
-        return self.head.dtypes
-
     dialect = SPARK
-
-    @staticmethod
-    def q(name: str) -> str:
-        """Quote a column name for Spark SQL (backticks)."""
-        return SPARK.ident(name)
 
     def count(self) -> int:
         if "count" not in self._known:
