@@ -104,3 +104,19 @@ def test_same_seed_same_intervals_and_difference_bounds(synthetic):
     bounds = a.difference(bounds=True).set_index("metric")
     sel = bounds.loc["selection_rate"]
     assert sel["lower"] <= sel["value"] <= sel["upper"]
+
+
+def test_score_replicates_drawn_in_steps_equal_those_drawn_at_once(synthetic, monkeypatch):
+    """The score bootstrap draws its replicated strata a few replicates at a time to bound
+    memory; the steps must give the very draws of one call (same seed, same intervals)."""
+    from raikit.metrics import _group_metrics
+
+    y, p, s, g = synthetic
+    options = dict(sensitive_features=g, score=s, ci=0.95, n_boot=50, random_state=5)
+    at_once = group_metrics(y, p, **options).table
+    monkeypatch.setattr(_group_metrics, "_STRATA_VALUES", 1)  # one replicate per step
+    stepped = group_metrics(y, p, **options).table
+    scored = at_once["metric"].isin(["roc_auc", "brier_score", "log_loss"])
+    assert scored.sum() >= 6  # the score metrics are there, for every group and overall
+    np.testing.assert_array_equal(stepped["lower"], at_once["lower"])
+    np.testing.assert_array_equal(stepped["upper"], at_once["upper"])

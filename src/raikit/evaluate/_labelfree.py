@@ -56,7 +56,7 @@ ECE_LIMIT = 0.05
 """Expected calibration error on the reference above which (and above its noise) a group warns."""
 ECE_BINS = 10
 _CLIP = 1e-6  # scores are clipped to [_CLIP, 1 - _CLIP] before Platt's logit
-_MAX_CELLS = 4_000_000  # replicate x row cells drawn at once
+_MAX_CELLS = 1_000_000  # replicate x row cells drawn at once (8 MB per array)
 
 
 # --------------------------------------------------------------------------- calibrators

@@ -957,9 +957,15 @@ def _score_part(data: _Rows, y_codes, counts, score_names, rng):
     shift = value - binned  # bias-correct binned replicates
 
     def score_replicates(b: int) -> np.ndarray:
-        rep = engine.poisson_scale(rng, sstats.strata, b, n_eff=sstats.strata_n_eff)
-        agg = slices.aggregate(rep, axis=1)
-        return engine.score_metrics_from_strata(agg, sstats.stratum_ece_bin, score_names) + shift
+        # the replicated strata (groups x labels x score bins) are large: draw them a few
+        # replicates at a time (the same draws in the same order as all at once)
+        step = max(1, _STRATA_VALUES // max(sstats.strata.size, 1))
+        out = []
+        for size in np.diff(np.r_[0:b:step, b]):
+            rep = engine.poisson_scale(rng, sstats.strata, int(size), n_eff=sstats.strata_n_eff)
+            agg = slices.aggregate(rep, axis=1)
+            out.append(engine.score_metrics_from_strata(agg, sstats.stratum_ece_bin, score_names))
+        return np.concatenate(out) + shift
 
     return value, score_replicates
 
@@ -1464,6 +1470,10 @@ def _histogram_replicates(strata, strata_sq, ece_bin, score_names, slices, rng, 
         return np.concatenate(out) + shift
 
     return score_replicates
+
+
+# float64 values a bootstrap step may hold at once (8 MB): bounds the replicated score strata
+_STRATA_VALUES = 1_000_000
 
 
 def _draw_replicates(parts, n_boot: int, n_slices: int, n_metrics: int) -> np.ndarray:
