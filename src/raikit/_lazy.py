@@ -371,10 +371,10 @@ _MAX_KEY = 2**64 - 1
 def sample_table(table, columns: list[str], n: int, *, min_per_group: int, seed: int):
     """Stratified sample of a lazy table without loading the other rows.
 
-    Every row gets a seeded 64-bit hash of its values; a stratum that needs ``k`` of its ``N``
-    rows keeps those whose hash is below a threshold a little above ``k / N`` of the range (one
-    scan), then the ``k`` smallest hashes are kept in memory. The result is the same as ranking
-    every row of the stratum by its hash: reproducible for a seed, uniform over rows.
+    Every row gets a seeded 64-bit hash (:func:`_row_key`); a stratum that needs ``k`` of its
+    ``N`` rows keeps those whose hash is below a threshold a little above ``k / N`` of the range
+    (one scan), then the ``k`` smallest hashes are kept in memory. The result is the same as
+    ranking every row of the stratum by its hash: reproducible for a seed, uniform over rows.
 
     Returns the sampled rows (with a ``__stratum`` column) and the strata table
     (strata columns, ``__stratum``, ``population``, ``sampled``).
@@ -383,55 +383,20 @@ def sample_table(table, columns: list[str], n: int, *, min_per_group: int, seed:
 
     from raikit.dataset import allocate_sample
 
-    if isinstance(table, SparkTable):
-        return _sample_spark(table, columns, n, min_per_group=min_per_group, seed=seed)
-    q = table.q
+    spark = isinstance(table, SparkTable)
     if columns:
-        keys = ", ".join(q(c) for c in columns)
-        counts, strata, code_of_row, population = _strata(table, columns, "hash")
+        hash_function = "xxhash64" if spark else "hash"
+        counts, strata, code_of_row, population = _strata(table, columns, hash_function)
     else:
         counts = pd.DataFrame({"__h": [0], "__n": [table.count()]})
         strata = pd.DataFrame(index=[0])
         code_of_row = np.zeros(1, dtype=np.int64)
         population = counts["__n"].to_numpy(np.int64)
     wanted = allocate_sample(population, n, min_per_group)
-    # Threshold with a margin of ~5 standard deviations so that one scan almost always suffices.
-    need = wanted.astype(float)
-    fraction = np.minimum(1.0, (need + 5 * np.sqrt(need) + 20) / np.maximum(population, 1))
-    source, row_key, extra = _positioned(table, int(seed))
-    kept = None
-    for _ in range(3):
-        limit = np.where(fraction >= 1, _MAX_KEY, np.floor(fraction * 2.0**64).astype(np.float64))
-        limit = np.array([min(int(v), _MAX_KEY) for v in limit], dtype=np.uint64)
-        if columns:
-            alloc = pd.DataFrame(
-                {
-                    "__h": counts["__h"].to_numpy(np.uint64),
-                    "__stratum": code_of_row,
-                    "__limit": limit[code_of_row],
-                }
-            )
-            table.connection.register("__raikit_alloc", alloc)
-            sql = (
-                f"SELECT t.* EXCLUDE (__h{extra}), a.__stratum FROM (SELECT *, {row_key} AS "
-                f"__key, hash({keys}) AS __h FROM {source}) t JOIN __raikit_alloc a "
-                f"ON t.__h = a.__h WHERE t.__key <= a.__limit"
-            )
-        else:
-            sql = (
-                f"SELECT * EXCLUDE (__dummy{extra}), 0 AS __stratum FROM (SELECT *, 0 AS "
-                f"__dummy, {row_key} AS __key FROM {source}) WHERE __key <= "
-                f"{int(limit[0])}::UBIGINT"
-            )
-        rows = table.query(sql)
-        got = np.bincount(rows["__stratum"].to_numpy(np.int64), minlength=len(population))
-        short = got < wanted
-        if not short.any():
-            kept = rows
-            break
-        fraction = np.where(short, 1.0, fraction)
-    if kept is None:  # pragma: no cover - three scans cannot fall short with fraction 1
-        kept = rows
+    select = _spark_select if spark else _duckdb_select
+    kept = _below_thresholds(
+        select(table, columns, counts, code_of_row, int(seed)), wanted, population
+    )
     kept = kept.sort_values(["__stratum", "__key"], kind="stable")
     rank = kept.groupby("__stratum", sort=False).cumcount().to_numpy()
     kept = kept[rank < wanted[kept["__stratum"].to_numpy(np.int64)]]
@@ -441,18 +406,103 @@ def sample_table(table, columns: list[str], n: int, *, min_per_group: int, seed:
     return frame, strata
 
 
-def _positioned(table, seed: int) -> tuple[str, str, str]:
+def _below_thresholds(query, wanted, population) -> pd.DataFrame:
+    """The rows whose key is below their stratum's threshold, with ``__stratum`` and ``__key``.
+
+    ``query(fraction)`` gives the rows whose key lies in the lowest ``fraction`` (per stratum)
+    of the 64-bit range. The first fractions have a margin of ~5 standard deviations, so one
+    scan almost always suffices; a stratum that still falls short is then read whole.
+    """
+    import numpy as np
+
+    need = wanted.astype(float)
+    fraction = np.minimum(1.0, (need + 5 * np.sqrt(need) + 20) / np.maximum(population, 1))
+    rows = query(fraction)
+    got = np.bincount(rows["__stratum"].to_numpy(np.int64), minlength=len(population))
+    short = got < wanted
+    if not short.any():
+        return rows
+    return query(np.where(short, 1.0, fraction))  # a whole stratum cannot fall short
+
+
+def _duckdb_select(table, columns, counts, code_of_row, seed):
+    """``query(fraction)`` of :func:`_below_thresholds` in DuckDB: strata and their thresholds
+    joined from a registered table (unsigned keys)."""
+    import numpy as np
+
+    source, row_key, extra = _row_key(table, seed, "hash")
+    keys = ", ".join(table.q(c) for c in columns)
+
+    def query(fraction):
+        limit = np.where(fraction >= 1, _MAX_KEY, np.floor(fraction * 2.0**64).astype(np.float64))
+        limit = np.array([min(int(v), _MAX_KEY) for v in limit], dtype=np.uint64)
+        if not columns:
+            return table.query(
+                f"SELECT * EXCLUDE (__dummy{extra}), 0 AS __stratum FROM (SELECT *, 0 AS "
+                f"__dummy, {row_key} AS __key FROM {source}) WHERE __key <= "
+                f"{int(limit[0])}::UBIGINT"
+            )
+        alloc = pd.DataFrame(
+            {
+                "__h": counts["__h"].to_numpy(np.uint64),
+                "__stratum": code_of_row,
+                "__limit": limit[code_of_row],
+            }
+        )
+        table.connection.register("__raikit_alloc", alloc)
+        return table.query(
+            f"SELECT t.* EXCLUDE (__h{extra}), a.__stratum FROM (SELECT *, {row_key} AS "
+            f"__key, hash({keys}) AS __h FROM {source}) t JOIN __raikit_alloc a "
+            f"ON t.__h = a.__h WHERE t.__key <= a.__limit"
+        )
+
+    return query
+
+
+def _spark_select(table, columns, counts, code_of_row, seed):
+    """``query(fraction)`` of :func:`_below_thresholds` in Spark SQL: strata and thresholds as
+    ``CASE`` expressions (signed keys). There is no window over a stratum's rows: its one
+    partition would hold most of the table."""
+    import numpy as np
+
+    source, row_key, extra = _row_key(table, seed, "xxhash64")
+    if columns:
+        hashes = counts["__h"].to_numpy(np.int64)
+        keys = ", ".join(table.q(c) for c in columns)
+        cases = " ".join(
+            f"WHEN {int(h)} THEN {int(c)}" for h, c in zip(hashes, code_of_row, strict=True)
+        )
+        stratum = f"CASE xxhash64({keys}) {cases} END"
+    else:
+        stratum, code_of_row = "0", np.zeros(1, dtype=np.int64)
+
+    def query(fraction):
+        # the lowest `fraction` of the signed range: keys up to -2^63 + fraction * 2^64
+        limit = [_MAX_KEY >> 1 if f >= 1 else int(np.floor(f * 2.0**64)) - 2**63 for f in fraction]
+        limits = " ".join(f"WHEN {int(c)} THEN {limit[c]}" for c in np.unique(code_of_row))
+        rows = table.query(
+            f"SELECT * FROM (SELECT *, {stratum} AS __stratum, {row_key} AS __key FROM {source}) "
+            f"WHERE __key <= CASE __stratum {limits} END"
+        )
+        return rows.drop(columns=extra)
+
+    return query
+
+
+def _row_key(table, seed: int, hash_function: str) -> tuple[str, str, object]:
     """``(source, key, extra)``: the rows with a seeded hash unique to each row, for sampling.
 
-    Parquet rows are keyed by their file and position in it, so equal rows (common: resampled
-    or duplicated records) are drawn independently; keyed by their values, every copy of a row
-    would be in the sample or out of it together, which is a cluster sample with the wrong
-    variance (and, one stratum short, a scan of all its rows). CSV files, which DuckDB cannot
-    number, and a table with a column of the position's name are keyed by their values.
-    ``extra`` lists the position columns for ``EXCLUDE``.
+    Rows are keyed so that equal rows (common: resampled or duplicated records) are drawn
+    independently; keyed by their values alone, every copy of a row would be in the sample or
+    out of it together, which is a cluster sample with the wrong variance (and, one stratum
+    short, a scan of all its rows). Parquet rows read by DuckDB are keyed by their file and
+    position in it; other rows (CSV, Spark) by their values and their number among their
+    copies, which does not depend on the order the engine reads them in. ``extra`` names the
+    added columns (for DuckDB as an ``EXCLUDE`` list, for Spark as a list to drop).
     """
     reserved = {"file_row_number", "__raikit_file"}
-    if table.format == "parquet" and not reserved & set(table.columns):
+    everything = ", ".join(table.q(c) for c in table.columns)
+    if hash_function == "hash" and table.format == "parquet" and not reserved & set(table.columns):
         source = table.relation[:-1] + ", file_row_number=true, filename='__raikit_file')"
         return (
             source,
@@ -460,8 +510,15 @@ def _positioned(table, seed: int) -> tuple[str, str, str]:
             f"hash(concat('{seed}:', __raikit_file, ':', file_row_number))",
             ", " + ", ".join(sorted(reserved)),
         )
-    everything = ", ".join(table.q(c) for c in table.columns)
-    return "{table}", f"hash({seed}, {everything})", ""
+    copy = "__raikit_copy"
+    while copy in table.columns:
+        copy += "_"
+    numbered = (
+        f"(SELECT *, ROW_NUMBER() OVER (PARTITION BY {everything} "
+        f"ORDER BY {table.q(table.columns[0])}) AS {copy} FROM {{table}})"
+    )
+    key = f"{hash_function}({seed}, {everything}, {copy})"
+    return numbered, key, ([copy] if hash_function == "xxhash64" else f", {copy}")
 
 
 def _strata(table, columns: list[str], hash_function: str):
@@ -485,45 +542,3 @@ def _strata(table, columns: list[str], hash_function: str):
         code_of_row, weights=counts["__n"].to_numpy(float), minlength=len(strata)
     ).astype(np.int64)
     return counts, strata, code_of_row, population
-
-
-def _sample_spark(table, columns, n, *, min_per_group, seed):
-    """Spark: exact per-stratum sizes by ranking rows on a seeded hash within each stratum."""
-    import numpy as np
-
-    from raikit.dataset import allocate_sample
-
-    q = table.q
-    if columns:
-        keys = ", ".join(q(c) for c in columns)
-        counts, strata, code_of_row, population = _strata(table, columns, "xxhash64")
-        hashes = counts["__h"].to_numpy(np.int64)
-    else:
-        keys = "1"
-        strata = pd.DataFrame(index=[0])
-        code_of_row = np.zeros(1, dtype=np.int64)
-        population = np.array([table.count()], dtype=np.int64)
-        hashes = None
-    wanted = allocate_sample(population, n, min_per_group)
-    everything = ", ".join(q(c) for c in table.columns)
-    if columns:
-        cases = " ".join(
-            f"WHEN {int(h)} THEN {int(code)}" for h, code in zip(hashes, code_of_row, strict=True)
-        )
-        limits = " ".join(
-            f"WHEN {int(code)} THEN {int(wanted[code])}" for code in np.unique(code_of_row)
-        )
-        stratum = f"CASE xxhash64({keys}) {cases} END"
-        limit = f"CASE __stratum {limits} END"
-    else:
-        stratum, limit = "0", str(int(wanted[0]))
-    sql = (
-        f"SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY __stratum ORDER BY __key) "
-        f"AS __rank FROM (SELECT *, {stratum} AS __stratum, xxhash64({int(seed)}, {everything}) "
-        f"AS __key FROM {{table}})) WHERE __rank <= {limit}"
-    )
-    rows = table.query(sql).sort_values(["__stratum", "__key"], kind="stable")
-    frame = restore_dtypes(rows.drop(columns=["__key", "__rank"]), table.dtypes)
-    frame = frame[[*table.columns, "__stratum"]].reset_index(drop=True)
-    strata = strata.assign(__stratum=np.arange(len(strata)), population=population, sampled=wanted)
-    return frame, strata

@@ -227,12 +227,22 @@ def test_lazy_sample_draws_copies_of_a_row_independently(tmp_path, monkeypatch):
     stratum that fell short was then scanned whole). Keyed by position, copies are independent."""
     import raikit.dataset
 
-    distinct = pd.DataFrame({"x": np.arange(100), "s": np.repeat(["a", "b"], 50), "y": 1})
-    frame = pd.concat([distinct] * 100, ignore_index=True)
+    frame = _copies()
     frame.iloc[: len(frame) // 2].to_parquet(tmp_path / "p-0.parquet", index=False)
     frame.iloc[len(frame) // 2 :].to_parquet(tmp_path / "p-1.parquet", index=False)
     monkeypatch.setattr(raikit.dataset, "MATERIALIZE_LIMIT", 1_000)
-    lazy = Dataset(str(tmp_path / "p-*.parquet"), target="y", sensitive="s")
+    _check_copies_drawn_independently(
+        Dataset(str(tmp_path / "p-*.parquet"), target="y", sensitive="s")
+    )
+
+
+def _copies(rows: int = 100, times: int = 100) -> pd.DataFrame:
+    """``rows`` distinct rows (half in group a, half in b), each stored ``times`` times."""
+    distinct = pd.DataFrame({"x": np.arange(rows), "s": np.repeat(["a", "b"], rows // 2), "y": 1})
+    return pd.concat([distinct] * times, ignore_index=True)
+
+
+def _check_copies_drawn_independently(lazy):
     sample = lazy.sample(500, stratify="sensitive", random_state=0)
     assert len(sample) == 500
     assert (sample.frame["s"].value_counts() == 250).all()
@@ -240,6 +250,42 @@ def test_lazy_sample_draws_copies_of_a_row_independently(tmp_path, monkeypatch):
     assert sample.frame["x"].nunique() >= 95
     again = lazy.sample(500, stratify="sensitive", random_state=0)
     pd.testing.assert_frame_equal(sample.frame, again.frame)  # a seed draws the same rows
+    other = lazy.sample(500, stratify="sensitive", random_state=1)
+    assert (
+        not other.frame["x"]
+        .sort_values()
+        .reset_index(drop=True)
+        .equals(sample.frame["x"].sort_values().reset_index(drop=True))
+    )
+
+
+def test_a_csv_sample_draws_copies_of_a_row_independently(tmp_path, monkeypatch):
+    """CSV rows have no position DuckDB can read: they are keyed by their values and their
+    number among their copies (keyed by values alone, copies were drawn together)."""
+    import raikit.dataset
+
+    _copies().to_csv(tmp_path / "rows.csv", index=False)
+    monkeypatch.setattr(raikit.dataset, "MATERIALIZE_LIMIT", 1_000)
+    _check_copies_drawn_independently(
+        Dataset(str(tmp_path / "rows.csv"), target="y", sensitive="s", lazy=True)
+    )
+
+
+def test_a_spark_sample_draws_copies_independently_whatever_the_partitions(spark, monkeypatch):
+    import raikit.dataset
+
+    monkeypatch.setattr(raikit.dataset, "MATERIALIZE_LIMIT", 1_000)
+    frame = spark.createDataFrame(_copies())
+    lazy = Dataset(frame, target="y", sensitive="s")
+    _check_copies_drawn_independently(lazy)
+    # the same rows read in another order and partitioning: the same sample
+    shuffled = Dataset(frame.orderBy("x").repartition(3), target="y", sensitive="s")
+    a = lazy.sample(500, stratify="sensitive", random_state=0).frame
+    b = shuffled.sample(500, stratify="sensitive", random_state=0).frame
+    key = ["s", "x"]
+    pd.testing.assert_frame_equal(
+        a.sort_values(key).reset_index(drop=True), b.sort_values(key).reset_index(drop=True)
+    )
 
 
 def test_sample_rejects_bad_arguments(compas_pair):
