@@ -321,15 +321,17 @@ class SparkTable(_Table):
         with _quiet_pyspark():
             return self.frame.toPandas().reset_index(drop=True)
 
-    def query(self, sql: str) -> pd.DataFrame:
-        """Run Spark SQL with ``{table}`` standing for this DataFrame (a temporary view)."""
+    def query(self, sql: str, *, frame=None) -> pd.DataFrame:
+        """Run Spark SQL with ``{table}`` standing for this DataFrame (a temporary view), or
+        for ``frame``, a DataFrame derived from it."""
         import uuid
 
+        frame = self.frame if frame is None else frame
         view = f"raikit_{uuid.uuid4().hex}"
-        self.frame.createOrReplaceTempView(view)
+        frame.createOrReplaceTempView(view)
         try:
             with _quiet_pyspark():
-                return self.frame.sparkSession.sql(sql.replace("{table}", view)).toPandas()
+                return frame.sparkSession.sql(sql.replace("{table}", view)).toPandas()
         except Exception as error:  # AnalysisException and friends: say what failed
             raise DataError(
                 f"Spark could not aggregate the DataFrame: {type(error).__name__}: "
@@ -337,7 +339,7 @@ class SparkTable(_Table):
                 f"Parquet and use Dataset(path) to run the check with DuckDB."
             ) from error
         finally:
-            self.frame.sparkSession.catalog.dropTempView(view)
+            frame.sparkSession.catalog.dropTempView(view)
 
 
 def restore_dtypes(frame: pd.DataFrame, dtypes: pd.Series, names=None) -> pd.DataFrame:
@@ -465,7 +467,12 @@ def _spark_select(table, columns, counts, code_of_row, seed):
     partition would hold most of the table."""
     import numpy as np
 
-    source, row_key, extra = _row_key(table, seed, "xxhash64")
+    frame = _spark_positions(table.frame)
+    if frame is not None:  # a file source: rows keyed by file and position, as in DuckDB
+        source, extra = "{table}", ["__raikit_file", "__raikit_row"]
+        row_key = f"xxhash64(concat('{seed}:', __raikit_file, ':', CAST(__raikit_row AS STRING)))"
+    else:
+        source, row_key, extra = _row_key(table, seed, "xxhash64")
     if columns:
         hashes = counts["__h"].to_numpy(np.int64)
         keys = ", ".join(table.q(c) for c in columns)
@@ -482,11 +489,36 @@ def _spark_select(table, columns, counts, code_of_row, seed):
         limits = " ".join(f"WHEN {int(c)} THEN {limit[c]}" for c in np.unique(code_of_row))
         rows = table.query(
             f"SELECT * FROM (SELECT *, {stratum} AS __stratum, {row_key} AS __key FROM {source}) "
-            f"WHERE __key <= CASE __stratum {limits} END"
+            f"WHERE __key <= CASE __stratum {limits} END",
+            frame=frame,
         )
         return rows.drop(columns=extra)
 
     return query
+
+
+def _spark_positions(frame):
+    """``frame`` with each row's file (``__raikit_file``) and position in it
+    (``__raikit_row``), from Spark's ``_metadata`` of a file source; None where Spark has no
+    such columns (a DataFrame built in memory, a join) or their names are taken."""
+    import logging
+
+    from pyspark.sql import functions as F
+
+    if {"_metadata", "__raikit_file", "__raikit_row"} & set(frame.columns):
+        return None
+    logger = logging.getLogger("DataFrameQueryContextLogger")  # pyspark logs every miss
+    disabled, logger.disabled = logger.disabled, True
+    try:
+        return frame.select(
+            "*",
+            F.col("_metadata.file_path").alias("__raikit_file"),
+            F.col("_metadata.row_index").alias("__raikit_row"),
+        )
+    except Exception:  # AnalysisException: no file source under this DataFrame
+        return None
+    finally:
+        logger.disabled = disabled
 
 
 def _row_key(table, seed: int, hash_function: str) -> tuple[str, str, object]:
@@ -496,7 +528,8 @@ def _row_key(table, seed: int, hash_function: str) -> tuple[str, str, object]:
     independently; keyed by their values alone, every copy of a row would be in the sample or
     out of it together, which is a cluster sample with the wrong variance (and, one stratum
     short, a scan of all its rows). Parquet rows read by DuckDB are keyed by their file and
-    position in it; other rows (CSV, Spark) by their values and their number among their
+    position in it (as are a Spark file source's rows, :func:`_spark_positions`); other rows
+    (CSV, Spark DataFrames built otherwise) by their values and their number among their
     copies, which does not depend on the order the engine reads them in. ``extra`` names the
     added columns (for DuckDB as an ``EXCLUDE`` list, for Spark as a list to drop).
     """

@@ -288,6 +288,26 @@ def test_a_spark_sample_draws_copies_independently_whatever_the_partitions(spark
     )
 
 
+def test_a_spark_file_source_is_sampled_by_file_and_position(spark, tmp_path, monkeypatch):
+    """Rows Spark reads from files are keyed by ``_metadata`` (file, row), without a shuffle;
+    a DataFrame without a file source (or with a column of that name) falls back to values."""
+    import raikit.dataset
+    from raikit._lazy import _spark_positions
+
+    frame = _copies()
+    frame.iloc[:5000].to_parquet(tmp_path / "p-0.parquet", index=False)
+    frame.iloc[5000:].to_parquet(tmp_path / "p-1.parquet", index=False)
+    files = spark.read.parquet(str(tmp_path))
+    positioned = _spark_positions(files)
+    assert positioned is not None
+    rows = positioned.select("__raikit_file", "__raikit_row").toPandas()
+    assert len(rows.drop_duplicates()) == 10_000 and rows["__raikit_row"].max() == 4999
+    assert _spark_positions(spark.createDataFrame(frame)) is None
+    assert _spark_positions(files.withColumnRenamed("x", "_metadata")) is None
+    monkeypatch.setattr(raikit.dataset, "MATERIALIZE_LIMIT", 1_000)
+    _check_copies_drawn_independently(Dataset(files, target="y", sensitive="s"))
+
+
 def test_sample_rejects_bad_arguments(compas_pair):
     ds, _ = compas_pair
     with pytest.raises(ParameterError, match="positive number of rows"):
