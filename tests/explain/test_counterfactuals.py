@@ -248,3 +248,46 @@ def test_track_records_one_counterfactual_row(tmp_path, german, german_logistic)
     assert evidence["check_name"].tolist() == ["explain.counterfactuals"]
     params = json.loads(evidence["params"].iloc[0])
     assert params["n"] == 2 and params["immutable"] == ["age"] and params["desired"] == "opposite"
+
+
+def test_a_lazy_search_space_is_sampled_where_it_lives(adult_sex, tmp_path, monkeypatch):
+    """Issue 24: counterfactuals over a lazy Dataset of any size search a stratified sample
+    drawn where its rows live (no full load), keep every group, and say so."""
+    import raikit.dataset
+    from raikit import Dataset
+
+    train, test, model = adult_sex
+    path = tmp_path / "train.parquet"
+    train.frame.reset_index(drop=True).to_parquet(path)
+    lazy = Dataset(
+        str(path),
+        target=train.target,
+        sensitive=train.sensitive_names,
+        features=train.feature_names,
+        lazy=True,
+    )
+    monkeypatch.setattr(raikit.dataset, "MATERIALIZE_LIMIT", 5_000)
+    rows = test.X.iloc[:20]
+    with pytest.raises(DataError, match="sample"):  # every row: more than the limit
+        counterfactuals(model, lazy, rows=rows, n=3)
+    r = counterfactuals(model, lazy, rows=rows, n=3, max_rows=3_000, random_state=0)
+    sampling = r.meta["sampling"]
+    assert int(sampling["population"].sum()) == train.n_rows == r.meta["n_rows_data"]
+    assert r.meta["n_rows"] == int(sampling["sampled"].sum()) <= 3_100
+    assert (sampling["sampled"] >= np.minimum(30, sampling["population"])).all()
+    assert f"of {train.n_rows:,} rows, stratified by group" in r.summary
+    X_cf = r.counterfactuals[list(train.X.columns)].astype(train.X.dtypes.to_dict())
+    queries = rows.loc[r.counterfactuals["row"]]
+    np.testing.assert_array_equal(model.predict(X_cf), 1 - model.predict(queries))
+    assert r.metrics["validity"] > 0.5
+    # a seed draws the same sample; in memory, max_rows above the rows changes nothing
+    again = counterfactuals(model, lazy, rows=rows, n=3, max_rows=3_000, random_state=0)
+    pd.testing.assert_frame_equal(again.counterfactuals, r.counterfactuals)
+    small = train.subset(np.arange(2_000))
+    whole = counterfactuals(model, small, rows=rows, n=3)
+    bounded = counterfactuals(model, small, rows=rows, n=3, max_rows=2_000)
+    pd.testing.assert_frame_equal(whole.counterfactuals, bounded.counterfactuals)
+    assert bounded.meta["sampling"] is None and "sample" not in bounded.summary
+    memory = counterfactuals(model, train, rows=rows, n=3, max_rows=3_000, random_state=0)
+    assert memory.meta["n_rows"] == int(memory.meta["sampling"]["sampled"].sum()) <= 3_100
+    assert int(memory.meta["sampling"]["population"].sum()) == train.n_rows

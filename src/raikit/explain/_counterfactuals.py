@@ -12,7 +12,7 @@ import pandas as pd
 from raikit._errors import ColumnError, DataError, ParameterError
 from raikit._recording import recorded
 from raikit._result import Finding, Result
-from raikit._validation import Interval, validate_params
+from raikit._validation import RANDOM_STATE, Interval, validate_params
 from raikit.explain._common import FrameCodec, align_columns, as_frame, fitted_model
 
 __all__ = ["CounterfactualResult", "counterfactuals"]
@@ -66,12 +66,20 @@ class CounterfactualResult(Result):
 
     @property
     def summary(self) -> str:
+        from raikit._sampling import sampling_note
+
         m = self.metrics
         return (
             f"{len(self.counterfactuals):,} counterfactual(s) for {len(self.queries):,} row(s): "
             f"validity {m['validity']:.1%}, {m['mean_n_changed']:.2f} features changed on average "
             f"(sparsity {m['mean_sparsity']:.2f}), mean distance {m['mean_distance']:.3f}, "
-            f"diversity {m['diversity']:.2f}."
+            f"diversity {m['diversity']:.2f}"
+            + (
+                ""
+                if self.meta.get("sampling") is None
+                else f"; searched {sampling_note(self.meta['n_rows'], self.meta['n_rows_data'])}"
+            )
+            + "."
         )
 
     def for_row(self, row) -> pd.DataFrame:
@@ -225,6 +233,8 @@ def _sensitive_inputs(features: list[str], *sources) -> list[str]:
     n=Interval(int, 1, None),
     candidates=[Interval(int, 1, None), None],
     diversity_weight=Interval(float, 0, None),
+    max_rows=[Interval(int, 50, None), None],
+    random_state=RANDOM_STATE,
 )
 def counterfactuals(
     model,
@@ -239,6 +249,8 @@ def counterfactuals(
     n: int = 5,
     candidates: int | None = None,
     diversity_weight: float = 0.5,
+    max_rows: int | None = None,
+    random_state=None,
     pos_label=None,
     ledger=None,
 ) -> CounterfactualResult:
@@ -288,6 +300,13 @@ def counterfactuals(
     diversity_weight : float, default 0.5
         Weight of "shares changed features with an already chosen counterfactual" against the
         normalised distance in the greedy choice.
+    max_rows : int, optional
+        Search at most about this many observed rows of a Dataset ``data``: a sample stratified
+        by its sensitive groups (every group keeps some rows), drawn where the rows live for a
+        lazy Dataset (``meta["sampling"]``; the plausibility supports then count the sample's
+        rows). By default every row is searched.
+    random_state : int or None, default None
+        Seed of that sample.
     pos_label : optional
         For a binary classifier with ``predict_proba``: the class whose probability is reported
         as ``score``. Inferred only for 0/1, False/True and -1/1 classes; other classes need it.
@@ -335,7 +354,10 @@ def counterfactuals(
     >>> r.meta["immutable"], bool((r.changes["feature"] != "sex").all())
     (['sex'], True)
     """
-    space = _Space(model, data, rows, pos_label)
+    from raikit.dataset import Dataset
+
+    pool, sampling = _pool(data, max_rows, random_state)
+    space = _Space(model, pool, rows, pos_label)
     features = space.features
     immutable = [str(c) for c in immutable]
     bad = [c for c in immutable + list(ranges or {}) if c not in features]
@@ -378,6 +400,9 @@ def counterfactuals(
             "ranges": {key: list(v) for key, v in (ranges or {}).items()},
             "n": int(n),
             "candidates": int(k),
+            "n_rows": len(space.Zp),
+            "n_rows_data": data.n_rows if isinstance(data, Dataset) else len(space.Zp),
+            "sampling": sampling,
             "method": "k-d tree over observed rows + greedy sparsity + diverse choice",
             "plausibility": (
                 "off"
@@ -389,6 +414,20 @@ def counterfactuals(
         },
         findings=tuple(_findings(found_per_query, n, immutable, changes, len(chosen))),
     )
+
+
+def _pool(data, max_rows, random_state):
+    """The observed rows to search (``data`` or its stratified sample) and the sample's record
+    (None when every row is searched)."""
+    from raikit._sampling import sample_rows
+    from raikit.dataset import Dataset
+
+    if max_rows is None or not isinstance(data, Dataset) or data.n_rows <= max_rows:
+        return data, None
+    sample, positions, _, sampling = sample_rows(
+        data, max_rows, random_state=random_state, purpose="counterfactuals()"
+    )
+    return (sample if len(positions) == sample.n_rows else sample.subset(positions)), sampling
 
 
 class _Space:
