@@ -176,6 +176,10 @@ def test_with_predictions_adds_columns(frame):
     np.testing.assert_array_equal(scored.y_pred, model.predict(ds.X))
     np.testing.assert_allclose(scored.y_score, model.predict_proba(ds.X)[:, 1])
     assert list(scored.X.columns) == ["age", "income"]
+    # the rows are shared, not copied: the caller's frame gains no column and keeps its values
+    assert "prediction" not in ds.frame.columns and "prediction" not in frame.columns
+    scored.frame.loc[scored.frame.index[0], "age"] = -1
+    assert ds.frame["age"].iloc[0] != -1 and frame["age"].iloc[0] != -1
 
 
 def test_split_by_named_columns_and_unstratified():

@@ -1302,7 +1302,8 @@ class Dataset:
         column = None if score is None else positive_index(model, pos_label)
         if base.is_lazy:
             return base._predicted_lazy(model, prediction, score, column, out, progress)
-        frame = base._frame.copy()
+        # a shallow copy: the two new columns are the copy's alone, the rest is shared
+        frame = base._frame.copy(deep=False)
         predicted, scores = model_outputs(model, base.X, base.sensitive, column=column)
         frame[prediction] = predicted
         if scores is not None:
