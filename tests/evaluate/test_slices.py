@@ -525,3 +525,30 @@ def test_weights_summing_below_the_default_min_size_say_how_to_fix_it():
     found = find_slices(None, ds, loss="zero_one", min_size=2, k=1)
     assert found.overall["min_size"] == 2
     assert found.slices["slice"].iloc[0] == "a = x"
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["a", "b", None, "1", "a"], [0, -1, 2, 1, 0]),
+        (pd.Categorical(["a", "zz", None, "a"]), [0, -1, 2, 0]),
+        (pd.array([1, None, 3], dtype="Int64"), [1, 2, -1]),
+        ([1.0, np.nan, 1.0], [-1, 2, -1]),  # "1.0" is not the learned text "1"
+    ],
+)
+def test_masks_reencode_each_value_by_its_text(values, expected):
+    """A slice's category predicates match new rows by the value's text; unseen values get no
+    bin (-1) and missing ones the missing bin, whatever the column's dtype."""
+    from raikit.evaluate._slices import _reencode
+
+    bins = pd.DataFrame(
+        {
+            "feature": ["c"] * 3,
+            "code": [0, 1, 2],
+            "label": ["c = a", "c = 1", "c = (missing)"],
+            "kind": ["category", "category", "missing"],
+            "low": np.nan,
+            "high": np.nan,
+        }
+    )
+    np.testing.assert_array_equal(_reencode(bins, pd.DataFrame({"c": values}), "c"), expected)

@@ -317,7 +317,11 @@ def _reencode(bins: pd.DataFrame, frame: pd.DataFrame, feature: str) -> np.ndarr
             label[len(prefix) :]: code
             for label, code in zip(cats["label"], cats["code"], strict=True)
         }
-        codes = series.astype(str).map(lookup).fillna(-1).to_numpy(dtype=np.int64)
+        # look up each distinct value once, not each row's text (a million rows of strings)
+        row_codes, uniques = pd.factorize(series)
+        known = pd.Series(pd.Index(uniques).astype(str)).map(lookup).fillna(-1)
+        known = np.append(known.to_numpy(dtype=np.int64), -1)  # position -1: a missing value
+        codes = known[row_codes]
     miss = part[part["kind"] == "missing"]
     codes = np.where(missing, int(miss["code"].iloc[0]) if len(miss) else -1, codes)
     return codes
