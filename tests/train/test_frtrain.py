@@ -165,8 +165,10 @@ def test_three_groups_and_two_attributes():
 
 # --------------------------------------------------------------------------- pinned behaviour
 # Probabilities and robustness weights recorded from FRTrainClassifier.fit before it was split
-# into helpers (commit 941b275): a refactor must reproduce them (torch on CPU with fixed seeds is
-# bit-identical between runs; rtol 1e-6 leaves room for another CPU's float rounding only).
+# into helpers (commit 941b275): a refactor must reproduce them. Torch on one CPU with fixed seeds
+# is bit-identical between runs, but another CPU's float32 kernels round differently and hundreds
+# of Adam steps carry that along (an AMD EPYC gave 7e-6 relative on the MLP); rtol 1e-4 allows
+# that, while a 1% change of the learning rate moves them by 3e-3 to 8e-3.
 PINNED = {
     "dp_logistic_sgd": (
         {
@@ -276,7 +278,7 @@ def test_fit_reproduces_pinned_probabilities(name):
     clf = FRTrainClassifier(**params).fit(
         train[COLS], train["y"], callback=lambda epoch, n: calls.append((epoch, n)), **fit_kwargs
     )
-    np.testing.assert_allclose(clf.predict_proba(frame.iloc[::45][COLS])[:, 1], proba, rtol=1e-6)
-    np.testing.assert_allclose(clf.sample_weights_[::37], weights, rtol=1e-6)
+    np.testing.assert_allclose(clf.predict_proba(frame.iloc[::45][COLS])[:, 1], proba, rtol=1e-4)
+    np.testing.assert_allclose(clf.sample_weights_[::37], weights, rtol=1e-4)
     epochs = params["epochs"]
     assert calls == [(e, epochs) for e in range(1, epochs + 1)]
