@@ -432,7 +432,8 @@ def _duckdb_select(table, columns, counts, code_of_row, seed):
     joined from a registered table (unsigned keys)."""
     import numpy as np
 
-    source, row_key, extra = _row_key(table, seed, "hash")
+    source, row_key, added = _row_key(table, seed, "hash")
+    extra = "".join(f", {c}" for c in added)  # the added columns, left out by EXCLUDE
     keys = ", ".join(table.q(c) for c in columns)
 
     def query(fraction):
@@ -521,8 +522,8 @@ def _spark_positions(frame):
         logger.disabled = disabled
 
 
-def _row_key(table, seed: int, hash_function: str) -> tuple[str, str, object]:
-    """``(source, key, extra)``: the rows with a seeded hash unique to each row, for sampling.
+def _row_key(table, seed: int, hash_function: str) -> tuple[str, str, list[str]]:
+    """``(source, key, added)``: the rows with a seeded hash unique to each row, for sampling.
 
     Rows are keyed so that equal rows (common: resampled or duplicated records) are drawn
     independently; keyed by their values alone, every copy of a row would be in the sample or
@@ -530,8 +531,8 @@ def _row_key(table, seed: int, hash_function: str) -> tuple[str, str, object]:
     short, a scan of all its rows). Parquet rows read by DuckDB are keyed by their file and
     position in it (as are a Spark file source's rows, :func:`_spark_positions`); other rows
     (CSV, Spark DataFrames built otherwise) by their values and their number among their
-    copies, which does not depend on the order the engine reads them in. ``extra`` names the
-    added columns (for DuckDB as an ``EXCLUDE`` list, for Spark as a list to drop).
+    copies, which does not depend on the order the engine reads them in. ``added`` names the
+    columns the source adds to the table's.
     """
     reserved = {"file_row_number", "__raikit_file"}
     everything = ", ".join(table.q(c) for c in table.columns)
@@ -541,7 +542,7 @@ def _row_key(table, seed: int, hash_function: str) -> tuple[str, str, object]:
             source,
             # one string per row, hashed whole: neighbouring row numbers give unrelated keys
             f"hash(concat('{seed}:', __raikit_file, ':', file_row_number))",
-            ", " + ", ".join(sorted(reserved)),
+            sorted(reserved),
         )
     copy = "__raikit_copy"
     while copy in table.columns:
@@ -551,7 +552,7 @@ def _row_key(table, seed: int, hash_function: str) -> tuple[str, str, object]:
         f"ORDER BY {table.q(table.columns[0])}) AS {copy} FROM {{table}})"
     )
     key = f"{hash_function}({seed}, {everything}, {copy})"
-    return numbered, key, ([copy] if hash_function == "xxhash64" else f", {copy}")
+    return numbered, key, [copy]
 
 
 def _strata(table, columns: list[str], hash_function: str):
